@@ -1,0 +1,15 @@
+/*  clock.h: the two clocks maas uses. Monotonic for timeouts and durations,
+ *  wall-clock milliseconds for what is stored (job timestamps, ids). */
+#ifndef MAAS_CLOCK_H
+#define MAAS_CLOCK_H
+
+#include <stdint.h>
+
+//  Monotonic time in microseconds: for intervals, never stored.
+int64_t maas_clock_mono_us (void);
+//  Monotonic time in milliseconds.
+int64_t maas_clock_mono_ms (void);
+//  Wall-clock milliseconds since the Unix epoch: for stored timestamps.
+int64_t maas_clock_wall_ms (void);
+
+#endif

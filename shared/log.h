@@ -1,0 +1,31 @@
+/*  log.h: the one logging module of libmaas and its programs.
+ *  Lines read "time level component: event key=value" on stderr, so a person
+ *  and a grep can both follow a process. */
+#ifndef MAAS_LOG_H
+#define MAAS_LOG_H
+
+#include <stdarg.h>
+
+typedef enum {
+    MAAS_LOG_DEBUG,                 //  tracing, off unless asked for
+    MAAS_LOG_INFO,                  //  lifecycle: started, connected, stopped
+    MAAS_LOG_WARN,                  //  bad input from outside, retries, recoveries
+    MAAS_LOG_ERROR,                 //  a job or a connection failed
+    MAAS_LOG_OFF                    //  nothing
+} maas_log_level_t;
+
+//  Set the lowest level printed (default INFO, or $MAAS_LOG_LEVEL:
+//  debug|info|warn|error|off). Programs call this from main only.
+void maas_log_set_level (maas_log_level_t level);
+//  Parse "debug", "info", "warn", "error", "off"; -1 if unknown.
+int  maas_log_level_parse (const char *name);
+//  Print one line for COMPONENT at LEVEL, printf-style.
+void maas_log (maas_log_level_t level, const char *component, const char *fmt, ...)
+    __attribute__ ((format (printf, 3, 4)));
+
+#define maas_debug(c, ...) maas_log (MAAS_LOG_DEBUG, (c), __VA_ARGS__)
+#define maas_info(c, ...)  maas_log (MAAS_LOG_INFO,  (c), __VA_ARGS__)
+#define maas_warn(c, ...)  maas_log (MAAS_LOG_WARN,  (c), __VA_ARGS__)
+#define maas_error(c, ...) maas_log (MAAS_LOG_ERROR, (c), __VA_ARGS__)
+
+#endif

@@ -1,0 +1,19 @@
+/*  maas.h: libmaas, the library behind every maas program. Include this one
+ *  header; it pulls in each module's header, grouped by purpose. */
+#ifndef MAAS_H
+#define MAAS_H
+
+#define MAAS_VERSION_MAJOR 0
+#define MAAS_VERSION_MINOR 1
+#define MAAS_VERSION_PATCH 0
+
+//  Core: logging, clocks.
+#include "log.h"
+#include "clock.h"
+
+//  Numerics: tensors, random numbers, multilayer perceptrons.
+#include "tensor.h"
+#include "rng.h"
+#include "mlp.h"
+
+#endif

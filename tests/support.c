@@ -1,0 +1,270 @@
+/*  support.c: temp dirs, processes and the redis-server fixture for tests. */
+#include "support.h"
+
+#include <check.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <hiredis/hiredis.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#ifndef MAAS_REDIS_SERVER
+#define MAAS_REDIS_SERVER "redis-server"
+#endif
+
+static void
+s_sleep_ms (int ms)
+{
+    struct timespec ts = {.tv_sec = ms / 1000, .tv_nsec = (long) (ms % 1000) * 1000000L};
+    nanosleep (&ts, NULL);
+}
+
+char *
+support_tempdir_new (const char *tag)
+{
+    const char *tmp = getenv ("TMPDIR");
+    char *path = NULL;
+    ck_assert (asprintf (&path, "%s/maas-%s-XXXXXX", tmp && *tmp ? tmp : "/tmp", tag) > 0);
+    ck_assert_msg (mkdtemp (path), "mkdtemp %s: %s", path, strerror (errno));
+    return path;
+}
+
+static int
+s_remove_entry (const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+    return remove (path);
+}
+
+void
+support_tempdir_remove (char **path_p)
+{
+    if (!*path_p)
+        return;
+    nftw (*path_p, s_remove_entry, 16, FTW_DEPTH | FTW_PHYS);
+    free (*path_p);
+    *path_p = NULL;
+}
+
+static char *
+s_join (const char *top, const char *relative)
+{
+    char *path = NULL;
+    ck_assert (asprintf (&path, "%s/%s", top, relative) > 0);
+    return path;
+}
+
+char *support_build_path (const char *relative) { return s_join (MAAS_TOP_BUILDDIR, relative); }
+char *support_src_path (const char *relative) { return s_join (MAAS_TOP_SRCDIR, relative); }
+
+struct _support_proc_t {
+    pid_t pid;                      //  child process
+    bool reaped;                    //  waitpid has collected it
+    int exit_code;                  //  once reaped: code, or 128 + signal
+};
+
+support_proc_t *
+support_proc_start (const char *const argv[], const char *const env[], const char *log_path)
+{
+    support_proc_t *self = calloc (1, sizeof *self);
+    ck_assert (self);
+    self->pid = fork ();
+    ck_assert_msg (self->pid >= 0, "fork: %s", strerror (errno));
+    if (self->pid == 0) {
+        if (log_path) {
+            int fd = open (log_path, O_WRONLY | O_CREAT | O_APPEND, 0644);
+            if (fd >= 0) {
+                dup2 (fd, STDOUT_FILENO);
+                dup2 (fd, STDERR_FILENO);
+                close (fd);
+            }
+        }
+        for (size_t i = 0; env && env[i]; i++)
+            putenv ((char *) env[i]);
+        execv (argv[0], (char *const *) argv);
+        fprintf (stderr, "exec %s: %s\n", argv[0], strerror (errno));
+        _exit (127);
+    }
+    return self;
+}
+
+pid_t support_proc_pid (const support_proc_t *self) { return self->pid; }
+
+void
+support_proc_signal (support_proc_t *self, int sig)
+{
+    if (!self->reaped)
+        kill (self->pid, sig);
+}
+
+int
+support_proc_wait (support_proc_t *self, int timeout_ms)
+{
+    for (int waited = 0; !self->reaped; waited += 5) {
+        int status;
+        pid_t got = waitpid (self->pid, &status, WNOHANG);
+        if (got == self->pid) {
+            self->reaped = true;
+            self->exit_code = WIFEXITED (status) ? WEXITSTATUS (status)
+                                                 : 128 + WTERMSIG (status);
+            break;
+        }
+        if (got < 0 || waited >= timeout_ms)
+            return got < 0 ? -2 : -1;
+        s_sleep_ms (5);
+    }
+    return self->exit_code;
+}
+
+int
+support_proc_stop (support_proc_t **self_p)
+{
+    support_proc_t *self = *self_p;
+    if (!self)
+        return -1;
+    support_proc_signal (self, SIGTERM);
+    int code = support_proc_wait (self, 5000);
+    if (code == -1) {
+        support_proc_signal (self, SIGKILL);
+        code = support_proc_wait (self, 5000);
+    }
+    free (self);
+    *self_p = NULL;
+    return code;
+}
+
+struct _support_redis_t {
+    char *dir;                      //  temp dir holding socket and log, owned
+    char *socket_path;              //  unix socket path, owned
+    char *url;                      //  redis URL for libmaas, owned
+    int port;                       //  TCP port, 0 when unix only
+    support_proc_t *proc;           //  the redis-server, NULL when killed
+};
+
+static bool
+s_redis_answers (const support_redis_t *self)
+{
+    redisContext *ctx = redisConnectUnix (self->socket_path);
+    bool ok = false;
+    if (ctx && !ctx->err) {
+        redisReply *reply = redisCommand (ctx, "PING");
+        ok = reply && reply->type == REDIS_REPLY_STATUS;
+        if (reply)
+            freeReplyObject (reply);
+    }
+    if (ctx)
+        redisFree (ctx);
+    return ok;
+}
+
+static void
+s_redis_spawn (support_redis_t *self)
+{
+    char port[16];
+    snprintf (port, sizeof port, "%d", self->port);
+    char *log_path = s_join (self->dir, "redis.log");
+    const char *argv[] = {MAAS_REDIS_SERVER, "--port", port, "--bind", "127.0.0.1",
+                          "--unixsocket", self->socket_path, "--unixsocketperm", "700",
+                          "--save", "", "--appendonly", "no", "--dir", self->dir,
+                          "--daemonize", "no", NULL};
+    //  execv needs a path; resolve a bare name through PATH with /usr/bin/env.
+    const char *env_argv[32] = {"/usr/bin/env"};
+    size_t n = 1;
+    for (size_t i = 0; argv[i]; i++)
+        env_argv[n++] = argv[i];
+    env_argv[n] = NULL;
+    self->proc = support_proc_start (argv[0][0] == '/' ? argv : env_argv, NULL, log_path);
+    free (log_path);
+    for (int waited = 0; !s_redis_answers (self); waited += 10) {
+        ck_assert_msg (support_proc_wait (self->proc, 0) == -1,
+                       "redis-server exited at start (see %s/redis.log)", self->dir);
+        ck_assert_msg (waited < 10000, "redis-server did not answer PING within 10 s");
+        s_sleep_ms (10);
+    }
+}
+
+static support_redis_t *
+s_redis_start (int port)
+{
+    support_redis_t *self = calloc (1, sizeof *self);
+    ck_assert (self);
+    self->dir = support_tempdir_new ("redis");
+    self->socket_path = s_join (self->dir, "redis.sock");
+    self->port = port;
+    if (port)
+        ck_assert (asprintf (&self->url, "redis://127.0.0.1:%d", port) > 0);
+    else
+        ck_assert (asprintf (&self->url, "unix://%s", self->socket_path) > 0);
+    s_redis_spawn (self);
+    return self;
+}
+
+support_redis_t *support_redis_start (void) { return s_redis_start (0); }
+
+support_redis_t *
+support_redis_start_tcp (int port)
+{
+    return s_redis_start (port ? port : support_free_port ());
+}
+
+const char *support_redis_url (const support_redis_t *self) { return self->url; }
+const char *support_redis_socket (const support_redis_t *self) { return self->socket_path; }
+int support_redis_port (const support_redis_t *self) { return self->port; }
+const char *support_redis_dir (const support_redis_t *self) { return self->dir; }
+
+pid_t
+support_redis_pid (const support_redis_t *self)
+{
+    return self->proc ? support_proc_pid (self->proc) : -1;
+}
+
+void
+support_redis_kill (support_redis_t *self)
+{
+    if (self->proc) {
+        support_proc_signal (self->proc, SIGKILL);
+        support_proc_stop (&self->proc);
+    }
+}
+
+void
+support_redis_restart (support_redis_t *self)
+{
+    support_redis_kill (self);
+    s_redis_spawn (self);
+}
+
+void
+support_redis_stop (support_redis_t **self_p)
+{
+    support_redis_t *self = *self_p;
+    if (!self)
+        return;
+    if (self->proc)
+        support_proc_stop (&self->proc);
+    support_tempdir_remove (&self->dir);
+    free (self->socket_path);
+    free (self->url);
+    free (self);
+    *self_p = NULL;
+}
+
+int
+support_free_port (void)
+{
+    int fd = socket (AF_INET, SOCK_STREAM, 0);
+    ck_assert (fd >= 0);
+    struct sockaddr_in addr = {.sin_family = AF_INET, .sin_addr.s_addr = htonl (INADDR_LOOPBACK)};
+    ck_assert (bind (fd, (struct sockaddr *) &addr, sizeof addr) == 0);
+    socklen_t len = sizeof addr;
+    ck_assert (getsockname (fd, (struct sockaddr *) &addr, &len) == 0);
+    close (fd);
+    return ntohs (addr.sin_port);
+}

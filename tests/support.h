@@ -1,0 +1,63 @@
+/*  support.h: what the test suites share: temp dirs, a real redis-server on
+ *  a unix socket started and stopped by PID, and a process spawner for the
+ *  real binaries. Failures abort the calling test (tests fail, never skip). */
+#ifndef MAAS_TEST_SUPPORT_H
+#define MAAS_TEST_SUPPORT_H
+
+#include <stdbool.h>
+#include <sys/types.h>
+
+//  New private directory under $TMPDIR (or /tmp): "maas-TAG-XXXXXX".
+//  Returns its path (caller frees with support_tempdir_remove).
+char *support_tempdir_new (const char *tag);
+//  Remove the directory and everything in it; free the path; NULL it.
+void support_tempdir_remove (char **path_p);
+
+//  Absolute path of a file in the build tree ("broker/maas-broker") or the
+//  source tree ("data/digits_train.csv"); the caller frees.
+char *support_build_path (const char *relative);
+char *support_src_path (const char *relative);
+
+typedef struct _support_proc_t support_proc_t;
+
+//  Start ARGV (argv[0] is a path; NULL-terminated) with stdout and stderr
+//  appended to LOG_PATH (NULL: inherited). ENV, if not NULL, is a
+//  NULL-terminated list of "NAME=value" added to the environment.
+//  Aborts the test if fork/exec fails.
+support_proc_t *support_proc_start (const char *const argv[], const char *const env[],
+                                    const char *log_path);
+pid_t support_proc_pid (const support_proc_t *self);
+//  Send SIG to the process (no-op once it has exited).
+void support_proc_signal (support_proc_t *self, int sig);
+//  Wait up to TIMEOUT_MS for exit. Returns the exit code (128+signal when
+//  killed), or -1 if it is still running.
+int support_proc_wait (support_proc_t *self, int timeout_ms);
+//  SIGTERM, wait up to 5 s, then SIGKILL and reap; free; NULL the pointer.
+//  Returns the exit code as support_proc_wait does.
+int support_proc_stop (support_proc_t **self_p);
+
+typedef struct _support_redis_t support_redis_t;
+
+//  Start a private redis-server on a unix socket in a new temp dir (no TCP
+//  port, no persistence) and wait until it answers PING. Aborts on failure.
+support_redis_t *support_redis_start (void);
+//  Same, but also listening on 127.0.0.1:PORT (0: a free port is chosen).
+support_redis_t *support_redis_start_tcp (int port);
+//  "unix:///tmp/.../redis.sock" (or "redis://127.0.0.1:PORT" for TCP).
+const char *support_redis_url (const support_redis_t *self);
+const char *support_redis_socket (const support_redis_t *self);
+int support_redis_port (const support_redis_t *self);
+pid_t support_redis_pid (const support_redis_t *self);
+//  Temp dir the server lives in (tests may put their own files there).
+const char *support_redis_dir (const support_redis_t *self);
+//  Stop the server by PID (SIGTERM, then SIGKILL), remove its dir, NULL it.
+void support_redis_stop (support_redis_t **self_p);
+//  Stop only the process, keeping the dir and URL, to test a dead Redis;
+//  support_redis_restart brings it back on the same socket/port.
+void support_redis_kill (support_redis_t *self);
+void support_redis_restart (support_redis_t *self);
+
+//  A free TCP port on 127.0.0.1 (bound then released; racy but private).
+int support_free_port (void);
+
+#endif
