@@ -10,6 +10,7 @@
 //  Core: logging, clocks.
 #include "log.h"
 #include "clock.h"
+#include "redis_url.h"
 
 //  Numerics: tensors, random numbers, multilayer perceptrons.
 #include "tensor.h"

@@ -1,6 +1,8 @@
 /*  check_support.c: the test fixtures themselves work: redis-server comes up
  *  on its private socket, answers, and is gone (by PID) after stop. */
 #include "support.h"
+#include "maas.h"
+#include <string.h>
 
 #include <check.h>
 #include <hiredis/hiredis.h>
@@ -57,6 +59,46 @@ START_TEST (test_proc_exit_codes)
 }
 END_TEST
 
+START_TEST (test_redis_url_parse)
+{
+    maas_redis_url_t url;
+    char err[256];
+    ck_assert_int_eq (maas_redis_url_parse (&url, "redis://u:pw@10.0.0.1:6380/3", err, sizeof err), 0);
+    ck_assert_str_eq (url.host, "10.0.0.1");
+    ck_assert_int_eq (url.port, 6380);
+    ck_assert_str_eq (url.user, "u");
+    ck_assert_str_eq (url.password, "pw");
+    ck_assert_int_eq (url.db, 3);
+    maas_redis_url_clear (&url);
+    ck_assert_int_eq (maas_redis_url_parse (&url, "unix:///tmp/r.sock?db=2", err, sizeof err), 0);
+    ck_assert_str_eq (url.path, "/tmp/r.sock");
+    ck_assert_int_eq (url.db, 2);
+    maas_redis_url_clear (&url);
+    ck_assert_int_eq (maas_redis_url_parse (&url, "http://x", err, sizeof err), -1);
+    ck_assert_ptr_nonnull (strstr (err, "unknown scheme"));
+    ck_assert_int_eq (maas_redis_url_parse (&url, "redis://h:99999", err, sizeof err), -1);
+    ck_assert_ptr_nonnull (strstr (err, "port"));
+}
+END_TEST
+
+START_TEST (test_redis_connect_real_and_dead)
+{
+    support_redis_t *redis = support_redis_start_tcp (0);
+    char err[256], url[64];
+    redisContext *ctx = maas_redis_connect (support_redis_url (redis), 1000, err, sizeof err);
+    ck_assert_msg (ctx, "%s", err);
+    redisFree (ctx);
+    snprintf (url, sizeof url, "redis://127.0.0.1:%d/1", support_redis_port (redis));
+    ctx = maas_redis_connect (url, 1000, err, sizeof err);
+    ck_assert_msg (ctx, "%s", err);
+    redisFree (ctx);
+    support_redis_kill (redis);
+    ck_assert_ptr_null (maas_redis_connect (url, 1000, err, sizeof err));
+    ck_assert_ptr_nonnull (strstr (err, "refused"));
+    support_redis_stop (&redis);
+}
+END_TEST
+
 static Suite *
 s_suite (void)
 {
@@ -66,6 +108,8 @@ s_suite (void)
     tcase_add_test (core, test_redis_fixture_starts_and_stops);
     tcase_add_test (core, test_redis_fixture_kill_and_restart);
     tcase_add_test (core, test_proc_exit_codes);
+    tcase_add_test (core, test_redis_url_parse);
+    tcase_add_test (core, test_redis_connect_real_and_dead);
     suite_add_tcase (suite, core);
     return suite;
 }

@@ -1,0 +1,43 @@
+/*  main.c: `maas`, the command line over libmaas. Dispatches the first word
+ *  to a command group; each group parses its own flags. */
+#include "commands.h"
+#include "maas.h"
+
+#include <stdio.h>
+#include <string.h>
+
+static const maas_cmd_t s_commands[] = {
+    {"version", maas_cmd_version, "print the maas version"},
+    //  -- command groups are added here, one line each
+};
+
+static void
+s_usage (FILE *out)
+{
+    fprintf (out, "usage: maas COMMAND [ARGS...]\n\ncommands:\n");
+    for (size_t i = 0; i < sizeof s_commands / sizeof s_commands[0]; i++)
+        fprintf (out, "  %-10s %s\n", s_commands[i].name, s_commands[i].summary);
+    fprintf (out, "\n`maas COMMAND --help` describes each. Redis: --redis URL or "
+                  "$MAAS_REDIS_URL.\n");
+}
+
+int
+maas_cmd_version (int argc, char **argv)
+{
+    printf ("maas %d.%d.%d\n", MAAS_VERSION_MAJOR, MAAS_VERSION_MINOR, MAAS_VERSION_PATCH);
+    return 0;
+}
+
+int
+main (int argc, char **argv)
+{
+    if (argc < 2 || strcmp (argv[1], "--help") == 0 || strcmp (argv[1], "-h") == 0) {
+        s_usage (argc < 2 ? stderr : stdout);
+        return argc < 2 ? 2 : 0;
+    }
+    for (size_t i = 0; i < sizeof s_commands / sizeof s_commands[0]; i++)
+        if (strcmp (argv[1], s_commands[i].name) == 0)
+            return s_commands[i].run (argc - 1, argv + 1);
+    fprintf (stderr, "maas: unknown command '%s' (see maas --help)\n", argv[1]);
+    return 2;
+}

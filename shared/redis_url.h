@@ -1,0 +1,38 @@
+/*  redis_url.h: where Redis is, from one URL string, and a connection to it.
+ *  Every maas program takes its Redis location the same way: --redis URL or
+ *  $MAAS_REDIS_URL, "redis://[[user]:password@]host[:port][/db]" or
+ *  "unix:///path/to/redis.sock[?db=N]". */
+#ifndef MAAS_REDIS_URL_H
+#define MAAS_REDIS_URL_H
+
+#include <hiredis/hiredis.h>
+
+#define MAAS_REDIS_URL_DEFAULT "redis://127.0.0.1:6379"
+
+typedef struct {
+    char *host;                     //  TCP host, NULL for a unix socket; owned
+    int port;                       //  TCP port (6379 by default)
+    char *path;                     //  unix socket path, NULL for TCP; owned
+    char *user;                     //  ACL user, NULL for "default"; owned
+    char *password;                 //  AUTH password, NULL for none; owned
+    int db;                         //  SELECTed database, 0 by default
+} maas_redis_url_t;
+
+//  Parse URL into *SELF (zeroed first). Returns 0, or -1 with a reason
+//  ("redis URL 'x': unknown scheme, use redis:// or unix://") in ERR.
+int maas_redis_url_parse (maas_redis_url_t *self, const char *url, char *err, size_t err_size);
+//  Free what a parse allocated; the struct itself is the caller's.
+void maas_redis_url_clear (maas_redis_url_t *self);
+//  URL to use: URL if not NULL, else $MAAS_REDIS_URL, else the default.
+const char *maas_redis_url_pick (const char *url);
+
+//  Connected, authenticated context on database db, with TIMEOUT_MS for
+//  connecting and for each command (0: no timeout). NULL with a reason in
+//  ERR ("redis unix:///x.sock: connection refused") on failure.
+redisContext *maas_redis_connect (const char *url, int timeout_ms, char *err, size_t err_size);
+//  Send AUTH and SELECT as URL asks on an already connected context
+//  (used after reconnecting). Returns 0, or -1 with ERR.
+int maas_redis_handshake (redisContext *ctx, const maas_redis_url_t *url, char *err,
+                          size_t err_size);
+
+#endif
