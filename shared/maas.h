@@ -12,9 +12,12 @@
 #include "clock.h"
 #include "redis_url.h"
 
-//  Numerics: tensors, random numbers, multilayer perceptrons.
+//  Numerics: tensors, random numbers, multilayer perceptrons, inference,
+//  numeric CSV files.
 #include "tensor.h"
 #include "rng.h"
 #include "mlp.h"
+#include "forward.h"
+#include "csv.h"
 
 #endif

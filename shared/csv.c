@@ -1,0 +1,373 @@
+/*  csv.c: a bounded line reader and a strict numeric CSV parser. Lines are
+ *  read into one fixed buffer, split in place, and every field is checked
+ *  to be a whole finite number. */
+#include "csv.h"
+
+#include <assert.h>
+#include <ctype.h>
+#include <errno.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct _maas_csv_t {
+    maas_tensor_t *features;        //  rows × cols, owned (NULL once taken)
+    float *labels;                  //  rows floats or NULL, owned
+    char **names;                   //  cols feature names, owned
+    char *label_name;               //  label column name or NULL, owned
+    size_t rows;                    //  data rows
+    size_t cols;                    //  feature columns
+};
+
+//  Parser state while reading one file.
+typedef struct {
+    FILE *file;                     //  source, borrowed
+    const char *name;               //  file name for messages
+    char *line;                     //  MAX_LINE + 1 bytes, owned
+    size_t line_no;                 //  1-based number of the line in LINE
+    char **fields;                  //  field starts within LINE, owned
+    size_t n_fields;                //  fields in the current line
+    size_t header_cols;             //  fields in the header
+    long label_col;                 //  index of the label column, -1: none
+    float *values;                  //  rows × cols features, owned, growing
+    float *labels;                  //  rows labels, owned, growing
+    size_t rows;                    //  data rows so far
+    size_t capacity;                //  rows VALUES and LABELS have room for
+    char *error;                    //  caller's message buffer or NULL
+    size_t error_size;              //  its size
+} s_parser_t;
+
+static void
+s_fail (s_parser_t *p, const char *fmt, ...)
+{
+    if (!p->error || p->error_size == 0)
+        return;
+    va_list args;
+    va_start (args, fmt);
+    vsnprintf (p->error, p->error_size, fmt, args);
+    va_end (args);
+}
+
+//  Read the next line into p->line without its end of line. Returns 1 for a
+//  line, 0 at end of file, -1 on a line too long, a NUL byte or a read error.
+static int
+s_read_line (s_parser_t *p)
+{
+    size_t len = 0;
+    int c;
+    while ((c = getc_unlocked (p->file)) != EOF && c != '\n') {
+        if (len == MAAS_CSV_MAX_LINE) {
+            s_fail (p, "%s:%zu: line longer than %d bytes", p->name, p->line_no + 1,
+                    MAAS_CSV_MAX_LINE);
+            return -1;
+        }
+        if (c == 0) {
+            s_fail (p, "%s:%zu:%zu: NUL byte in a text file", p->name, p->line_no + 1, len + 1);
+            return -1;
+        }
+        p->line[len++] = (char) c;
+    }
+    if (ferror (p->file)) {
+        s_fail (p, "%s: read error: %s", p->name, strerror (errno));
+        return -1;
+    }
+    if (c == EOF && len == 0)
+        return 0;
+    if (len > 0 && p->line[len - 1] == '\r')
+        len--;
+    p->line[len] = 0;
+    p->line_no++;
+    return 1;
+}
+
+//  Trim spaces and one pair of surrounding double quotes, in place.
+static char *
+s_trim (char *text)
+{
+    while (*text == ' ' || *text == '\t')
+        text++;
+    size_t len = strlen (text);
+    while (len > 0 && (text[len - 1] == ' ' || text[len - 1] == '\t'))
+        text[--len] = 0;
+    if (len >= 2 && text[0] == '"' && text[len - 1] == '"') {
+        text[len - 1] = 0;
+        text++;
+    }
+    return text;
+}
+
+//  Split p->line at commas into p->fields. -1 if there are too many.
+static int
+s_split (s_parser_t *p)
+{
+    p->n_fields = 0;
+    char *cursor = p->line;
+    for (;;) {
+        if (p->n_fields == MAAS_CSV_MAX_COLS) {
+            s_fail (p, "%s:%zu: more than %d columns", p->name, p->line_no, MAAS_CSV_MAX_COLS);
+            return -1;
+        }
+        char *comma = strchr (cursor, ',');
+        if (comma)
+            *comma = 0;
+        p->fields[p->n_fields++] = s_trim (cursor);
+        if (!comma)
+            return 0;
+        cursor = comma + 1;
+    }
+}
+
+static bool
+s_blank (const char *line)
+{
+    while (*line == ' ' || *line == '\t')
+        line++;
+    return *line == 0;
+}
+
+//  Parse TEXT as a whole finite float into *value.
+static bool
+s_parse_number (const char *text, float *value)
+{
+    if (*text == 0)
+        return false;
+    char *end;
+    errno = 0;
+    float v = strtof (text, &end);
+    if (*end != 0 || !isfinite (v))
+        return false;
+    *value = v;
+    return true;
+}
+
+//  Resolve LABEL against the header fields into p->label_col.
+static int
+s_find_label (s_parser_t *p, const char *label)
+{
+    if (label && strcmp (label, MAAS_CSV_NO_LABEL) == 0) {
+        p->label_col = -1;
+        return 0;
+    }
+    if (!label || !*label) {
+        p->label_col = (long) p->header_cols - 1;
+        return 0;
+    }
+    for (size_t j = 0; j < p->header_cols; j++)
+        if (strcmp (p->fields[j], label) == 0) {
+            p->label_col = (long) j;
+            return 0;
+        }
+    char *end;
+    unsigned long index = strtoul (label, &end, 10);
+    if (isdigit ((unsigned char) *label) && *end == 0 && index < p->header_cols) {
+        p->label_col = (long) index;
+        return 0;
+    }
+    s_fail (p, "%s: no label column '%s' (not a column name, nor an index 0..%zu)", p->name,
+            label, p->header_cols - 1);
+    return -1;
+}
+
+//  Make room for one more row. -1 past the size limit or out of memory.
+static int
+s_grow (s_parser_t *p, size_t cols)
+{
+    if (p->rows < p->capacity)
+        return 0;
+    size_t capacity = p->capacity ? p->capacity * 2 : 1024;
+    if (capacity > MAAS_TENSOR_MAX_ELEMS / cols) {
+        capacity = MAAS_TENSOR_MAX_ELEMS / cols;
+        if (capacity <= p->rows) {
+            s_fail (p, "%s:%zu: table larger than %zu values", p->name, p->line_no,
+                    (size_t) MAAS_TENSOR_MAX_ELEMS);
+            return -1;
+        }
+    }
+    float *values = realloc (p->values, capacity * cols * sizeof (float));
+    if (values)
+        p->values = values;
+    float *labels = realloc (p->labels, capacity * sizeof (float));
+    if (labels)
+        p->labels = labels;
+    if (!values || !labels) {
+        s_fail (p, "%s:%zu: out of memory", p->name, p->line_no);
+        return -1;
+    }
+    p->capacity = capacity;
+    return 0;
+}
+
+//  Parse the split fields of a data line into the next row.
+static int
+s_parse_row (s_parser_t *p, size_t cols)
+{
+    if (p->n_fields != p->header_cols) {
+        s_fail (p, "%s:%zu: expected %zu fields like the header, got %zu", p->name, p->line_no,
+                p->header_cols, p->n_fields);
+        return -1;
+    }
+    if (s_grow (p, cols) != 0)
+        return -1;
+    float *row = p->values + p->rows * cols;
+    for (size_t j = 0, k = 0; j < p->n_fields; j++) {
+        float value;
+        if (!s_parse_number (p->fields[j], &value)) {
+            s_fail (p, "%s:%zu:%zu '%.40s' is not a number", p->name, p->line_no, j + 1,
+                    p->fields[j]);
+            return -1;
+        }
+        if ((long) j == p->label_col)
+            p->labels[p->rows] = value;
+        else
+            row[k++] = value;
+    }
+    p->rows++;
+    return 0;
+}
+
+//  Next non-blank line, split. 1, 0 at end of file, -1 on error.
+static int
+s_next_fields (s_parser_t *p)
+{
+    int rc;
+    while ((rc = s_read_line (p)) == 1 && s_blank (p->line))
+        ;
+    if (rc == 1 && s_split (p) != 0)
+        return -1;
+    return rc;
+}
+
+//  Read the header, pick the label column and keep the names in SELF.
+static int
+s_read_header (s_parser_t *p, maas_csv_t *self, const char *label)
+{
+    int rc = s_next_fields (p);
+    if (rc == 0)
+        s_fail (p, "%s: empty file (expected a header row)", p->name);
+    if (rc != 1)
+        return -1;
+    p->header_cols = p->n_fields;
+    if (s_find_label (p, label) != 0)
+        return -1;
+    self->cols = p->header_cols - (p->label_col >= 0 ? 1 : 0);
+    if (self->cols == 0) {
+        s_fail (p, "%s: no feature columns besides the label", p->name);
+        return -1;
+    }
+    self->names = calloc (self->cols, sizeof *self->names);
+    if (!self->names)
+        return -1;
+    for (size_t j = 0, k = 0; j < p->header_cols; j++) {
+        char *copy = strdup (p->fields[j]);
+        if (!copy)
+            return -1;
+        if ((long) j == p->label_col)
+            self->label_name = copy;
+        else
+            self->names[k++] = copy;
+    }
+    return 0;
+}
+
+static int
+s_read_rows (s_parser_t *p, maas_csv_t *self)
+{
+    int rc;
+    while ((rc = s_next_fields (p)) == 1)
+        if (s_parse_row (p, self->cols) != 0)
+            return -1;
+    if (rc < 0)
+        return -1;
+    if (p->rows == 0) {
+        s_fail (p, "%s: no data rows after the header", p->name);
+        return -1;
+    }
+    self->rows = p->rows;
+    self->features = maas_tensor_from (p->values, p->rows, self->cols);
+    if (!self->features)
+        return -1;
+    if (p->label_col >= 0) {
+        self->labels = p->labels;
+        p->labels = NULL;
+    }
+    return 0;
+}
+
+maas_csv_t *
+maas_csv_read (FILE *file, const char *name, const char *label, char *error,
+               size_t error_size)
+{
+    assert (file && name);
+    s_parser_t p = {.file = file, .name = name, .error = error, .error_size = error_size};
+    if (error && error_size)
+        error[0] = 0;
+    maas_csv_t *self = calloc (1, sizeof *self);
+    p.line = malloc (MAAS_CSV_MAX_LINE + 1);
+    p.fields = malloc (MAAS_CSV_MAX_COLS * sizeof *p.fields);
+    if (!self || !p.line || !p.fields || s_read_header (&p, self, label) != 0
+        || s_read_rows (&p, self) != 0) {
+        maas_csv_destroy (&self);
+        if (error && error_size && !error[0])
+            snprintf (error, error_size, "%s: out of memory", name);
+    }
+    free (p.line);
+    free (p.fields);
+    free (p.values);
+    free (p.labels);
+    return self;
+}
+
+maas_csv_t *
+maas_csv_load (const char *path, const char *label, char *error, size_t error_size)
+{
+    assert (path);
+    FILE *file = fopen (path, "r");
+    if (!file) {
+        if (error && error_size)
+            snprintf (error, error_size, "%s: %s", path, strerror (errno));
+        return NULL;
+    }
+    maas_csv_t *self = maas_csv_read (file, path, label, error, error_size);
+    fclose (file);
+    return self;
+}
+
+void
+maas_csv_destroy (maas_csv_t **self_p)
+{
+    assert (self_p);
+    maas_csv_t *self = *self_p;
+    if (!self)
+        return;
+    for (size_t j = 0; self->names && j < self->cols; j++)
+        free (self->names[j]);
+    free (self->names);
+    free (self->label_name);
+    free (self->labels);
+    maas_tensor_destroy (&self->features);
+    free (self);
+    *self_p = NULL;
+}
+
+size_t maas_csv_rows (const maas_csv_t *self) { return self->rows; }
+size_t maas_csv_cols (const maas_csv_t *self) { return self->cols; }
+const maas_tensor_t *maas_csv_features (const maas_csv_t *self) { return self->features; }
+const float *maas_csv_labels (const maas_csv_t *self) { return self->labels; }
+const char *maas_csv_label_name (const maas_csv_t *self) { return self->label_name; }
+
+const char *
+maas_csv_column_name (const maas_csv_t *self, size_t i)
+{
+    assert (i < self->cols);
+    return self->names[i];
+}
+
+maas_tensor_t *
+maas_csv_take_features (maas_csv_t *self)
+{
+    maas_tensor_t *features = self->features;
+    self->features = NULL;
+    return features;
+}

@@ -1,0 +1,57 @@
+/*  csv.h: numeric CSV files with a header row, as the data sets and batch
+ *  scoring use them: features into a tensor, one column as float labels.
+ *  Every bad value is reported with its file, line and column. */
+#ifndef MAAS_CSV_H
+#define MAAS_CSV_H
+
+#include "tensor.h"
+
+#include <stdio.h>
+
+//  Longest line accepted, in bytes (a longer one is an error, not a crash).
+#define MAAS_CSV_MAX_LINE   (1 << 20)
+//  Most columns accepted.
+#define MAAS_CSV_MAX_COLS   65536
+//  Room for an error message from this module.
+#define MAAS_CSV_ERROR_SIZE 256
+
+typedef struct _maas_csv_t maas_csv_t;
+
+//  Label column to use: a header name ("label"), or a 0-based column index
+//  written in decimal ("30"); a name that matches a header wins over an
+//  index. NULL or "" means the last column. MAAS_CSV_NO_LABEL loads every
+//  column as a feature and no labels (batch scoring).
+#define MAAS_CSV_NO_LABEL "\001none"
+
+//  Load PATH: a header row of column names, then rows of numbers separated
+//  by commas (spaces around fields and a trailing "\r" are ignored; blank
+//  lines are skipped; names may be in double quotes). Returns a new table,
+//  or NULL with a message in ERROR (ERROR_SIZE bytes, may be NULL) that
+//  names the file and, for a bad value, "file.csv:LINE:COLUMN 'text' is not
+//  a number" (1-based line and column). Also fails on an empty file, a file
+//  with no data rows, ragged rows, an unknown label column, a line over
+//  MAAS_CSV_MAX_LINE bytes, or a table over MAAS_TENSOR_MAX_ELEMS.
+maas_csv_t *maas_csv_load (const char *path, const char *label, char *error,
+                           size_t error_size);
+//  Same, reading from an open FILE; NAME stands for the file in messages.
+maas_csv_t *maas_csv_read (FILE *file, const char *name, const char *label, char *error,
+                           size_t error_size);
+//  Destroy; safe on NULL; sets *self_p to NULL.
+void maas_csv_destroy (maas_csv_t **self_p);
+
+//  Data rows, and feature columns (the label column excluded).
+size_t maas_csv_rows (const maas_csv_t *self);
+size_t maas_csv_cols (const maas_csv_t *self);
+//  rows × cols features (borrowed; the table owns it).
+const maas_tensor_t *maas_csv_features (const maas_csv_t *self);
+//  rows labels (borrowed), or NULL when loaded with MAAS_CSV_NO_LABEL.
+const float *maas_csv_labels (const maas_csv_t *self);
+//  Name of feature column I (0-based, asserted < cols), and of the label
+//  column (NULL with MAAS_CSV_NO_LABEL). Borrowed.
+const char *maas_csv_column_name (const maas_csv_t *self, size_t i);
+const char *maas_csv_label_name (const maas_csv_t *self);
+//  Take the features away from the table (caller owns them; the table then
+//  has none). Saves a copy of a large data set.
+maas_tensor_t *maas_csv_take_features (maas_csv_t *self);
+
+#endif

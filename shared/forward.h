@@ -1,0 +1,45 @@
+/*  forward.h: inference. A predictor runs a trained network over rows of
+ *  features with a workspace it allocates once, so the worker's and batch
+ *  scoring's hot loops allocate nothing and touch no fresh pages. */
+#ifndef MAAS_FORWARD_H
+#define MAAS_FORWARD_H
+
+#include "mlp.h"
+
+#include <stddef.h>
+
+//  Rows pushed through the network per block: the workspace holds this many
+//  rows of the widest layer, so its size is bounded whatever the batch.
+#define MAAS_PREDICTOR_BLOCK 1024
+
+typedef struct _maas_predictor_t maas_predictor_t;
+
+//  New predictor for MLP, which it borrows: the network must outlive the
+//  predictor and must not change shape while it exists (weights may change
+//  between runs; each run reads them afresh). Allocates the whole workspace
+//  now. NULL if out of memory. Several predictors may run at once over one
+//  const network (one predictor per thread: a predictor is not shared).
+maas_predictor_t *maas_predictor_new (const maas_mlp_t *mlp);
+//  Destroy; safe on NULL; sets *self_p to NULL.
+void maas_predictor_destroy (maas_predictor_t **self_p);
+
+//  Run ROWS rows of X (rows × inputs floats, row-major, raw unstandardised
+//  features: the network's stored standardisation is applied here) and
+//  write rows × outputs floats to OUT: probabilities for sigmoid and softmax
+//  outputs, the layer's values otherwise. Allocates nothing. Returns 0, or
+//  -1 when X holds a NaN or infinity (OUT is then undefined; the message
+//  from maas_predictor_error names the row and column). rows == 0 is a
+//  no-op. X and OUT must not overlap.
+int maas_predictor_run (maas_predictor_t *self, const float *x, size_t rows, float *out);
+//  Message of the last failed run ("row 3 column 7 is not a finite
+//  number"), "" if none; borrowed, valid until the next run.
+const char *maas_predictor_error (const maas_predictor_t *self);
+//  The network this predictor runs (borrowed).
+const maas_mlp_t *maas_predictor_mlp (const maas_predictor_t *self);
+
+//  Z (rows × cols, row-major) += BIAS (cols floats, NULL: none) on each
+//  row, then ACT applied in place (softmax over each row, max-subtracted
+//  so it never overflows). The building block of every forward pass.
+void maas_act_forward (maas_act_t act, float *z, size_t rows, size_t cols, const float *bias);
+
+#endif

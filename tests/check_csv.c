@@ -1,0 +1,162 @@
+/*  check_csv.c: the CSV loader on the shipped data and on every kind of
+ *  bad file, each error naming the file, line and column. */
+#include "maas.h"
+#include "support.h"
+
+#include <check.h>
+#include <stdlib.h>
+#include <string.h>
+
+static char s_error[MAAS_CSV_ERROR_SIZE];
+
+//  Parse TEXT as if it were the file "t.csv".
+static maas_csv_t *
+s_parse (const char *text, const char *label)
+{
+    FILE *file = fmemopen ((void *) text, strlen (text), "r");
+    ck_assert_ptr_nonnull (file);
+    maas_csv_t *csv = maas_csv_read (file, "t.csv", label, s_error, sizeof s_error);
+    fclose (file);
+    return csv;
+}
+
+//  TEXT must fail to parse with exactly MESSAGE.
+static void
+s_expect_error (const char *text, const char *label, const char *message)
+{
+    s_error[0] = 0;
+    maas_csv_t *csv = s_parse (text, label);
+    ck_assert_msg (csv == NULL, "parsed: %s", text);
+    ck_assert_str_eq (s_error, message);
+}
+
+START_TEST (test_shipped_data)
+{
+    char *path = support_src_path ("data/breast_cancer_train.csv");
+    maas_csv_t *csv = maas_csv_load (path, NULL, s_error, sizeof s_error);
+    ck_assert_msg (csv != NULL, "%s", s_error);
+    ck_assert_uint_eq (maas_csv_rows (csv), 455);
+    ck_assert_uint_eq (maas_csv_cols (csv), 30);
+    ck_assert_str_eq (maas_csv_label_name (csv), "label");
+    ck_assert_uint_eq (maas_csv_features (csv)->rows, 455);
+    for (size_t i = 0; i < 455; i++)
+        ck_assert (maas_csv_labels (csv)[i] == 0 || maas_csv_labels (csv)[i] == 1);
+    maas_csv_destroy (&csv);
+    ck_assert_ptr_null (csv);
+    maas_csv_destroy (&csv);
+    free (path);
+    path = support_src_path ("data/digits_test.csv");
+    csv = maas_csv_load (path, "label", s_error, sizeof s_error);
+    ck_assert_msg (csv != NULL, "%s", s_error);
+    ck_assert_uint_eq (maas_csv_rows (csv), 360);
+    ck_assert_uint_eq (maas_csv_cols (csv), 64);
+    ck_assert_str_eq (maas_csv_column_name (csv, 63), "pixel_7_7");
+    maas_csv_destroy (&csv);
+    free (path);
+}
+END_TEST
+
+START_TEST (test_label_by_name_index_or_none)
+{
+    const char *text = "a, \"b\" ,c\r\n1,2,3\r\n\r\n4.5,-5e1, 6 \n";
+    maas_csv_t *csv = s_parse (text, "b");
+    ck_assert_ptr_nonnull (csv);
+    ck_assert_uint_eq (maas_csv_rows (csv), 2);
+    ck_assert_uint_eq (maas_csv_cols (csv), 2);
+    ck_assert_str_eq (maas_csv_label_name (csv), "b");
+    ck_assert_str_eq (maas_csv_column_name (csv, 1), "c");
+    float want[4] = {1, 3, 4.5f, 6};
+    ck_assert_mem_eq (maas_csv_features (csv)->data, want, sizeof want);
+    ck_assert_float_eq (maas_csv_labels (csv)[1], -50.0f);
+    maas_csv_destroy (&csv);
+    csv = s_parse (text, "0");
+    ck_assert_str_eq (maas_csv_label_name (csv), "a");
+    ck_assert_float_eq (maas_csv_labels (csv)[1], 4.5f);
+    maas_csv_destroy (&csv);
+    csv = s_parse (text, "");
+    ck_assert_str_eq (maas_csv_label_name (csv), "c");
+    maas_csv_destroy (&csv);
+    csv = s_parse (text, MAAS_CSV_NO_LABEL);
+    ck_assert_uint_eq (maas_csv_cols (csv), 3);
+    ck_assert_ptr_null (maas_csv_labels (csv));
+    ck_assert_ptr_null (maas_csv_label_name (csv));
+    maas_tensor_t *features = maas_csv_take_features (csv);
+    ck_assert_ptr_null (maas_csv_features (csv));
+    maas_csv_destroy (&csv);
+    ck_assert_float_eq (features->data[5], 6.0f);
+    maas_tensor_destroy (&features);
+}
+END_TEST
+
+START_TEST (test_bad_values_name_line_and_column)
+{
+    s_expect_error ("a,b,c\n1,2,3\n4,x5,6\n", NULL, "t.csv:3:2 'x5' is not a number");
+    s_expect_error ("a,b,c\n1,2,3\n\n4,5,\n", NULL, "t.csv:4:3 '' is not a number");
+    s_expect_error ("a,b\n1,nan\n", NULL, "t.csv:2:2 'nan' is not a number");
+    s_expect_error ("a,b\n1e99,1\n", NULL, "t.csv:2:1 '1e99' is not a number");
+    s_expect_error ("a,b\n1,2 3\n", NULL, "t.csv:2:2 '2 3' is not a number");
+}
+END_TEST
+
+START_TEST (test_bad_files)
+{
+    s_expect_error ("", NULL, "t.csv: empty file (expected a header row)");
+    s_expect_error ("\n \n", NULL, "t.csv: empty file (expected a header row)");
+    s_expect_error ("a,b\n", NULL, "t.csv: no data rows after the header");
+    s_expect_error ("a,b\n1,2\n3\n", NULL, "t.csv:3: expected 2 fields like the header, got 1");
+    s_expect_error ("a,b\n1,2,3\n", NULL, "t.csv:2: expected 2 fields like the header, got 3");
+    s_expect_error ("a,b\n1,2\n", "zz",
+                    "t.csv: no label column 'zz' (not a column name, nor an index 0..1)");
+    s_expect_error ("a,b\n1,2\n", "2",
+                    "t.csv: no label column '2' (not a column name, nor an index 0..1)");
+    s_expect_error ("label\n1\n", NULL, "t.csv: no feature columns besides the label");
+    ck_assert_ptr_null (maas_csv_load ("/nonexistent/x.csv", NULL, s_error, sizeof s_error));
+    ck_assert_str_eq (s_error, "/nonexistent/x.csv: No such file or directory");
+    ck_assert_ptr_null (maas_csv_load ("/nonexistent/x.csv", NULL, NULL, 0));
+}
+END_TEST
+
+START_TEST (test_huge_line_and_nul)
+{
+    size_t size = MAAS_CSV_MAX_LINE + 100;
+    char *text = malloc (size + 1);
+    memcpy (text, "a,b\n", 4);
+    memset (text + 4, '1', size - 4);
+    text[size] = 0;
+    s_expect_error (text, NULL, "t.csv:2: line longer than 1048576 bytes");
+    free (text);
+    const char with_nul[] = "a,b\n1,\0002\n";
+    FILE *file = fmemopen ((void *) with_nul, sizeof with_nul - 1, "r");
+    ck_assert_ptr_null (maas_csv_read (file, "t.csv", NULL, s_error, sizeof s_error));
+    fclose (file);
+    ck_assert_str_eq (s_error, "t.csv:2:3: NUL byte in a text file");
+}
+END_TEST
+
+static Suite *
+s_suite (void)
+{
+    Suite *suite = suite_create ("csv");
+    TCase *core = tcase_create ("core");
+    tcase_add_test (core, test_shipped_data);
+    tcase_add_test (core, test_label_by_name_index_or_none);
+    suite_add_tcase (suite, core);
+    TCase *errors = tcase_create ("errors");
+    tcase_add_test (errors, test_bad_values_name_line_and_column);
+    tcase_add_test (errors, test_bad_files);
+    suite_add_tcase (suite, errors);
+    TCase *limits = tcase_create ("limits");
+    tcase_add_test (limits, test_huge_line_and_nul);
+    suite_add_tcase (suite, limits);
+    return suite;
+}
+
+int
+main (void)
+{
+    SRunner *runner = srunner_create (s_suite ());
+    srunner_run_all (runner, CK_NORMAL);
+    int failed = srunner_ntests_failed (runner);
+    srunner_free (runner);
+    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
