@@ -20,4 +20,7 @@
 #include "forward.h"
 #include "csv.h"
 
+//  Model format and msgpack codec.
+#include "codec.h"
+
 #endif
