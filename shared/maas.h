@@ -23,4 +23,8 @@
 //  Model format and msgpack codec.
 #include "codec.h"
 
+//  Data sets: in memory and stored in Redis.
+#include "dataset.h"
+#include "dataset_store.h"
+
 #endif

@@ -1,0 +1,75 @@
+/*  dataset_store.h: data sets kept in Redis (keys in docs/redis.md, "Data
+ *  sets"). Features and labels are stored as float32 bytes in chunks of at
+ *  most chunk_bytes each, under a fresh generation, then switched in by one
+ *  MULTI/EXEC: a reader sees the old data set or the new one, never a mix. */
+#ifndef MAAS_DATASET_STORE_H
+#define MAAS_DATASET_STORE_H
+
+#include "dataset.h"
+
+#include <czmq.h>
+#include <stdint.h>
+
+//  Largest Redis value a put writes, unless set otherwise (64 MiB).
+#define MAAS_DATASET_STORE_CHUNK_DEFAULT ((size_t) 64 << 20)
+//  Key prefix when none is given.
+#define MAAS_DATASET_STORE_PREFIX "maas:"
+//  How long a replaced generation's chunks stay readable (readers in flight).
+#define MAAS_DATASET_STORE_GRACE_S 60
+
+typedef struct _maas_dataset_store_t maas_dataset_store_t;
+
+//  What a data set's manifest says, without its data. Strings are owned by
+//  the struct; release them with maas_dataset_info_clear.
+typedef struct {
+    char *name;                     //  data set name
+    size_t rows;                    //  examples
+    size_t cols;                    //  features per example
+    maas_dataset_task_t task;       //  binary, multiclass or regression
+    size_t classes;                 //  2, max label + 1, or 0
+    char *label;                    //  label column name
+    char **columns;                 //  cols feature names
+    char sha256[MAAS_DATASET_SHA256_HEX];   //  content digest, hex
+    size_t chunks;                  //  Redis values holding the data
+    uint64_t created_ms;            //  wall clock of the put
+} maas_dataset_info_t;
+
+void maas_dataset_info_clear (maas_dataset_info_t *info);
+
+//  New store on Redis at URL (NULL: $MAAS_REDIS_URL or the default) under
+//  key PREFIX (NULL: "maas:"). NULL with a reason in ERR if Redis cannot be
+//  reached. The store owns its connection and reconnects once per call
+//  after an error. Programs using it ignore SIGPIPE (hiredis writes to a
+//  socket Redis may have closed; that must be an error, not a signal).
+maas_dataset_store_t *maas_dataset_store_new (const char *url, const char *prefix, char *err,
+                                              size_t err_size);
+void maas_dataset_store_destroy (maas_dataset_store_t **self_p);
+//  Largest value a put writes (bytes, at least 4; for tests and for Redis
+//  servers with a small proto-max-bulk-len).
+void maas_dataset_store_set_chunk_bytes (maas_dataset_store_t *self, size_t bytes);
+//  Why the last call failed ("data set 'iris' not found"), borrowed.
+const char *maas_dataset_store_error (const maas_dataset_store_t *self);
+
+//  true if NAME is a valid data set name: 1..128 of [A-Za-z0-9._-], not
+//  starting with '.'.
+bool maas_dataset_name_valid (const char *name);
+
+//  Store DATASET under NAME, replacing any data set of that name
+//  atomically. Returns 0, or -1 with the error set; a failed put leaves the
+//  previous data set as it was (chunks it wrote expire by themselves).
+int maas_dataset_store_put (maas_dataset_store_t *self, const char *name,
+                            const maas_dataset_t *dataset);
+//  Load NAME, checking its sha256. Returns a new data set (the caller's),
+//  or NULL with the error set (not found, corrupted, Redis down).
+maas_dataset_t *maas_dataset_store_get (maas_dataset_store_t *self, const char *name);
+//  Fill INFO from NAME's manifest. Returns 0, or -1 with the error set.
+int maas_dataset_store_info (maas_dataset_store_t *self, const char *name,
+                             maas_dataset_info_t *info);
+//  Names of all data sets, sorted; a new list of strings (the caller's,
+//  autofree), or NULL with the error set.
+zlist_t *maas_dataset_store_list (maas_dataset_store_t *self);
+//  Delete NAME and its data. Returns 0, or -1 with the error set (including
+//  when there is no such data set).
+int maas_dataset_store_remove (maas_dataset_store_t *self, const char *name);
+
+#endif

@@ -1,0 +1,440 @@
+/*  check_dataset.c: data sets in memory (labels against tasks, sha256) and
+ *  in a real Redis (chunked round trips, atomic replacement, corruption,
+ *  dead Redis), and the `maas dataset` commands through the real binary. */
+#include "maas.h"
+#include "support.h"
+
+#include <check.h>
+#include <hiredis/hiredis.h>
+#include <math.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+static support_redis_t *s_redis;
+static maas_dataset_store_t *s_store;
+static char s_err[512];
+
+static void
+s_redis_up (void)
+{
+    signal (SIGPIPE, SIG_IGN);          //  as maas programs do: a dead Redis is an error
+    s_redis = support_redis_start ();
+    s_store = maas_dataset_store_new (support_redis_url (s_redis), NULL, s_err, sizeof s_err);
+    ck_assert_msg (s_store, "%s", s_err);
+}
+
+static void
+s_redis_down (void)
+{
+    maas_dataset_store_destroy (&s_store);
+    support_redis_stop (&s_redis);
+}
+
+//  ROWS × COLS features x[r][c] = r * COLS + c + SALT, labels r % CLASSES.
+static maas_dataset_t *
+s_make (size_t rows, size_t cols, size_t classes, float salt)
+{
+    maas_tensor_t *x = maas_tensor_new (rows, cols);
+    maas_tensor_t *y = maas_tensor_new (rows, 1);
+    for (size_t i = 0; i < rows * cols; i++)
+        x->data[i] = (float) i + salt;
+    for (size_t r = 0; r < rows; r++)
+        y->data[r] = (float) (r % classes);
+    maas_dataset_t *dataset = maas_dataset_new (&x, &y, NULL, NULL, MAAS_DATASET_AUTO, s_err,
+                                                sizeof s_err);
+    ck_assert_msg (dataset, "%s", s_err);
+    return dataset;
+}
+
+static void
+s_assert_same (const maas_dataset_t *a, const maas_dataset_t *b)
+{
+    ck_assert_uint_eq (maas_dataset_rows (a), maas_dataset_rows (b));
+    ck_assert_uint_eq (maas_dataset_cols (a), maas_dataset_cols (b));
+    ck_assert_int_eq (maas_dataset_task (a), maas_dataset_task (b));
+    ck_assert_uint_eq (maas_dataset_classes (a), maas_dataset_classes (b));
+    ck_assert_str_eq (maas_dataset_sha256_hex (a), maas_dataset_sha256_hex (b));
+    ck_assert_mem_eq (maas_dataset_features (a)->data, maas_dataset_features (b)->data,
+                      maas_tensor_size (maas_dataset_features (a)) * sizeof (float));
+    ck_assert_mem_eq (maas_dataset_labels (a)->data, maas_dataset_labels (b)->data,
+                      maas_dataset_rows (a) * sizeof (float));
+    for (size_t c = 0; c < maas_dataset_cols (a); c++)
+        ck_assert_str_eq (maas_dataset_column (a, c), maas_dataset_column (b, c));
+    ck_assert_str_eq (maas_dataset_label (a), maas_dataset_label (b));
+}
+
+static redisContext *
+s_raw (void)
+{
+    redisContext *ctx = redisConnectUnix (support_redis_socket (s_redis));
+    ck_assert (ctx && !ctx->err);
+    return ctx;
+}
+
+//  Run a command on a fresh connection; its integer or string reply length.
+static long long
+s_redis_int (const char *fmt, const char *arg)
+{
+    redisContext *ctx = s_raw ();
+    redisReply *reply = redisCommand (ctx, fmt, arg);
+    ck_assert (reply && reply->type != REDIS_REPLY_ERROR);
+    long long value = reply->type == REDIS_REPLY_INTEGER ? reply->integer
+                    : reply->type == REDIS_REPLY_ARRAY ? (long long) reply->elements
+                                                       : (long long) reply->len;
+    freeReplyObject (reply);
+    redisFree (ctx);
+    return value;
+}
+
+//  -- in memory
+
+START_TEST (test_task_inference)
+{
+    maas_dataset_t *binary = s_make (10, 3, 2, 0);
+    ck_assert_int_eq (maas_dataset_task (binary), MAAS_DATASET_BINARY);
+    ck_assert_uint_eq (maas_dataset_classes (binary), 2);
+    ck_assert_str_eq (maas_dataset_column (binary, 2), "x2");
+    ck_assert_str_eq (maas_dataset_label (binary), "label");
+    maas_dataset_t *digits = s_make (25, 4, 10, 0);
+    ck_assert_int_eq (maas_dataset_task (digits), MAAS_DATASET_MULTICLASS);
+    ck_assert_uint_eq (maas_dataset_classes (digits), 10);
+    ck_assert_str_eq (maas_dataset_task_name (MAAS_DATASET_REGRESSION), "regression");
+    ck_assert_int_eq (maas_dataset_task_parse ("multiclass"), MAAS_DATASET_MULTICLASS);
+    ck_assert_int_eq (maas_dataset_task_parse ("clustering"), -1);
+    maas_dataset_destroy (&binary);
+    maas_dataset_destroy (&digits);
+    ck_assert_ptr_null (digits);
+    maas_dataset_destroy (&digits);
+}
+END_TEST
+
+START_TEST (test_sha256_identifies_content)
+{
+    maas_dataset_t *a = s_make (8, 2, 2, 0);
+    maas_dataset_t *b = s_make (8, 2, 2, 0);
+    maas_dataset_t *c = s_make (8, 2, 2, 0.5f);
+    ck_assert_str_eq (maas_dataset_sha256_hex (a), maas_dataset_sha256_hex (b));
+    ck_assert_str_ne (maas_dataset_sha256_hex (a), maas_dataset_sha256_hex (c));
+    ck_assert_uint_eq (strlen (maas_dataset_sha256_hex (a)), 64);
+    //  Same floats, other shape: another digest.
+    maas_tensor_t *x = maas_tensor_from (maas_dataset_features (a)->data, 4, 4);
+    maas_tensor_t *y = maas_tensor_new (4, 1);
+    maas_dataset_t *d = maas_dataset_new (&x, &y, NULL, NULL, MAAS_DATASET_AUTO, s_err,
+                                          sizeof s_err);
+    ck_assert_str_ne (maas_dataset_sha256_hex (a), maas_dataset_sha256_hex (d));
+    maas_dataset_destroy (&a);
+    maas_dataset_destroy (&b);
+    maas_dataset_destroy (&c);
+    maas_dataset_destroy (&d);
+}
+END_TEST
+
+//  A 3 × 2 data set with LABEL_2 as its third label, under TASK.
+static maas_dataset_t *
+s_try (float feature, float label_2, maas_dataset_task_t task)
+{
+    maas_tensor_t *x = maas_tensor_new (3, 2);
+    maas_tensor_t *y = maas_tensor_new (3, 1);
+    x->data[3] = feature;
+    y->data[2] = label_2;
+    return maas_dataset_new (&x, &y, NULL, NULL, task, s_err, sizeof s_err);
+}
+
+START_TEST (test_rejects_labels_that_do_not_fit)
+{
+    ck_assert_ptr_null (s_try (0, 2, MAAS_DATASET_BINARY));
+    ck_assert_str_eq (s_err, "label at row 3 is 2: binary labels are 0 or 1");
+    ck_assert_ptr_null (s_try (0, 2.5f, MAAS_DATASET_MULTICLASS));
+    ck_assert_ptr_nonnull (strstr (s_err, "label at row 3 is 2.5: multiclass labels"));
+    ck_assert_ptr_null (s_try (0, -1, MAAS_DATASET_MULTICLASS));
+    ck_assert_ptr_null (s_try (NAN, 0, MAAS_DATASET_AUTO));
+    ck_assert_str_eq (s_err, "feature 2 at row 2 is not a finite number");
+    ck_assert_ptr_null (s_try (0, INFINITY, MAAS_DATASET_REGRESSION));
+    ck_assert_str_eq (s_err, "label at row 3 is not a finite number");
+    maas_dataset_t *ok = s_try (0, 2.5f, MAAS_DATASET_AUTO);
+    ck_assert_int_eq (maas_dataset_task (ok), MAAS_DATASET_REGRESSION);
+    ck_assert_uint_eq (maas_dataset_classes (ok), 0);
+    maas_dataset_destroy (&ok);
+    maas_tensor_t *x = maas_tensor_new (3, 2);
+    maas_tensor_t *y = maas_tensor_new (4, 1);
+    ck_assert_ptr_null (maas_dataset_new (&x, &y, NULL, NULL, MAAS_DATASET_AUTO, s_err,
+                                          sizeof s_err));
+    ck_assert_ptr_null (x);
+    ck_assert_str_eq (s_err, "3 rows of features but 4 × 1 labels");
+}
+END_TEST
+
+//  -- in Redis
+
+START_TEST (test_round_trip_in_chunks)
+{
+    maas_dataset_t *put = s_make (101, 7, 3, 0.25f);
+    maas_dataset_store_set_chunk_bytes (s_store, 64);
+    ck_assert_msg (maas_dataset_store_put (s_store, "iris-like", put) == 0, "%s",
+                   maas_dataset_store_error (s_store));
+    maas_dataset_t *got = maas_dataset_store_get (s_store, "iris-like");
+    ck_assert_msg (got, "%s", maas_dataset_store_error (s_store));
+    s_assert_same (put, got);
+    maas_dataset_info_t info;
+    ck_assert_int_eq (maas_dataset_store_info (s_store, "iris-like", &info), 0);
+    ck_assert_uint_eq (info.rows, 101);
+    ck_assert_uint_eq (info.cols, 7);
+    ck_assert_uint_eq (info.classes, 3);
+    ck_assert_int_eq (info.task, MAAS_DATASET_MULTICLASS);
+    ck_assert_str_eq (info.columns[6], "x6");
+    ck_assert_str_eq (info.sha256, maas_dataset_sha256_hex (put));
+    //  101*7*4 = 2828 bytes in 45 chunks of 64, 404 label bytes in 7.
+    ck_assert_uint_eq (info.chunks, 45 + 7);
+    maas_dataset_info_clear (&info);
+    //  No stored value exceeds the chunk size.
+    redisContext *ctx = s_raw ();
+    redisReply *keys = redisCommand (ctx, "KEYS maas:dataset:{iris-like}:*");
+    ck_assert_uint_eq (keys->elements, 52);
+    for (size_t i = 0; i < keys->elements; i++) {
+        redisReply *len = redisCommand (ctx, "STRLEN %s", keys->element[i]->str);
+        ck_assert_int_le (len->integer, 64);
+        freeReplyObject (len);
+        ck_assert_int_eq (s_redis_int ("TTL %s", keys->element[i]->str), -1);
+    }
+    freeReplyObject (keys);
+    redisFree (ctx);
+    maas_dataset_destroy (&put);
+    maas_dataset_destroy (&got);
+}
+END_TEST
+
+START_TEST (test_replace_list_remove)
+{
+    maas_dataset_t *a = s_make (50, 3, 2, 0), *b = s_make (20, 5, 4, 1);
+    maas_dataset_store_set_chunk_bytes (s_store, 100);
+    ck_assert_int_eq (maas_dataset_store_put (s_store, "zeta", a), 0);
+    ck_assert_int_eq (maas_dataset_store_put (s_store, "alpha", a), 0);
+    ck_assert_int_eq (maas_dataset_store_put (s_store, "zeta", b), 0);
+    maas_dataset_t *got = maas_dataset_store_get (s_store, "zeta");
+    s_assert_same (b, got);
+    maas_dataset_destroy (&got);
+    //  The replaced generation's chunks expire after the grace period.
+    redisContext *ctx = s_raw ();
+    redisReply *keys = redisCommand (ctx, "KEYS maas:dataset:{zeta}:*");
+    size_t expiring = 0;
+    for (size_t i = 0; i < keys->elements; i++) {
+        long long ttl = s_redis_int ("TTL %s", keys->element[i]->str);
+        ck_assert (ttl == -1 || (ttl > 0 && ttl <= MAAS_DATASET_STORE_GRACE_S));
+        expiring += ttl > 0;
+    }
+    ck_assert_uint_eq (expiring, 6 + 2);         //  600 feature bytes, 200 label bytes
+    freeReplyObject (keys);
+    redisFree (ctx);
+    zlist_t *names = maas_dataset_store_list (s_store);
+    ck_assert_uint_eq (zlist_size (names), 2);
+    ck_assert_str_eq (zlist_first (names), "alpha");
+    ck_assert_str_eq (zlist_next (names), "zeta");
+    zlist_destroy (&names);
+    ck_assert_int_eq (maas_dataset_store_remove (s_store, "zeta"), 0);
+    ck_assert_ptr_null (maas_dataset_store_get (s_store, "zeta"));
+    ck_assert_str_eq (maas_dataset_store_error (s_store), "data set 'zeta' not found");
+    ck_assert_int_eq (maas_dataset_store_remove (s_store, "zeta"), -1);
+    ck_assert_str_eq (maas_dataset_store_error (s_store), "data set 'zeta' not found");
+    //  Only the replaced generation's chunks remain, and they expire.
+    ctx = s_raw ();
+    keys = redisCommand (ctx, "KEYS maas:dataset:{zeta}*");
+    ck_assert_uint_eq (keys->elements, 8);
+    for (size_t i = 0; i < keys->elements; i++)
+        ck_assert_int_gt (s_redis_int ("TTL %s", keys->element[i]->str), 0);
+    freeReplyObject (keys);
+    redisFree (ctx);
+    names = maas_dataset_store_list (s_store);
+    ck_assert_uint_eq (zlist_size (names), 1);
+    zlist_destroy (&names);
+    maas_dataset_destroy (&a);
+    maas_dataset_destroy (&b);
+}
+END_TEST
+
+START_TEST (test_readers_never_see_a_mix)
+{
+    //  A child replaces the data set with A and B in turn while we read it:
+    //  every read is exactly A or exactly B.
+    maas_dataset_t *a = s_make (300, 4, 2, 0), *b = s_make (200, 6, 3, 7);
+    maas_dataset_store_set_chunk_bytes (s_store, 256);
+    ck_assert_int_eq (maas_dataset_store_put (s_store, "flip", a), 0);
+    pid_t writer = fork ();
+    ck_assert_int_ge (writer, 0);
+    if (writer == 0) {
+        maas_dataset_store_t *store = maas_dataset_store_new (support_redis_url (s_redis),
+                                                              NULL, s_err, sizeof s_err);
+        maas_dataset_store_set_chunk_bytes (store, 256);
+        int failures = 0;
+        for (int i = 0; i < 60 && store; i++)
+            failures += maas_dataset_store_put (store, "flip", i % 2 ? a : b) != 0;
+        maas_dataset_store_destroy (&store);
+        _exit (failures ? 1 : 0);
+    }
+    int seen_a = 0, seen_b = 0;
+    for (int i = 0; i < 60; i++) {
+        maas_dataset_t *got = maas_dataset_store_get (s_store, "flip");
+        ck_assert_msg (got, "%s", maas_dataset_store_error (s_store));
+        if (maas_dataset_rows (got) == 300) {
+            s_assert_same (a, got);
+            seen_a++;
+        } else {
+            s_assert_same (b, got);
+            seen_b++;
+        }
+        maas_dataset_destroy (&got);
+    }
+    int status;
+    ck_assert_int_eq (waitpid (writer, &status, 0), writer);
+    ck_assert (WIFEXITED (status) && WEXITSTATUS (status) == 0);
+    ck_assert_int_eq (seen_a + seen_b, 60);
+    maas_dataset_destroy (&a);
+    maas_dataset_destroy (&b);
+}
+END_TEST
+
+START_TEST (test_failed_put_keeps_previous)
+{
+    //  Redis refuses values over proto-max-bulk-len (1 MB here): a put with
+    //  bigger chunks fails part way and the old data set stays intact.
+    maas_dataset_t *small = s_make (10, 2, 2, 0), *big = s_make (100000, 3, 2, 0);
+    ck_assert_int_eq (maas_dataset_store_put (s_store, "keep", small), 0);
+    redisContext *ctx = s_raw ();
+    freeReplyObject (redisCommand (ctx, "CONFIG SET proto-max-bulk-len 1048576"));
+    redisFree (ctx);
+    maas_dataset_store_set_chunk_bytes (s_store, 2 << 20);
+    ck_assert_int_eq (maas_dataset_store_put (s_store, "keep", big), -1);
+    ck_assert_ptr_nonnull (strstr (maas_dataset_store_error (s_store), "data set 'keep'"));
+    maas_dataset_store_set_chunk_bytes (s_store, 1 << 20);
+    maas_dataset_t *got = maas_dataset_store_get (s_store, "keep");
+    ck_assert_msg (got, "%s", maas_dataset_store_error (s_store));
+    s_assert_same (small, got);
+    maas_dataset_destroy (&got);
+    //  With chunks that fit, the same data set goes in.
+    ck_assert_msg (maas_dataset_store_put (s_store, "keep", big) == 0, "%s",
+                   maas_dataset_store_error (s_store));
+    got = maas_dataset_store_get (s_store, "keep");
+    s_assert_same (big, got);
+    maas_dataset_destroy (&got);
+    maas_dataset_destroy (&small);
+    maas_dataset_destroy (&big);
+}
+END_TEST
+
+//  -- errors
+
+START_TEST (test_bad_names)
+{
+    maas_dataset_t *a = s_make (4, 2, 2, 0);
+    ck_assert_int_eq (maas_dataset_store_put (s_store, "a b", a), -1);
+    ck_assert_ptr_nonnull (strstr (maas_dataset_store_error (s_store), "'a b' is not valid"));
+    ck_assert_int_eq (maas_dataset_store_put (s_store, "x}y", a), -1);
+    ck_assert_int_eq (maas_dataset_store_put (s_store, "", a), -1);
+    ck_assert_int_eq (maas_dataset_store_put (s_store, ".hidden", a), -1);
+    ck_assert (maas_dataset_name_valid ("digits_train-v2.1"));
+    ck_assert_ptr_null (maas_dataset_store_get (s_store, "no:colons"));
+    ck_assert_ptr_null (maas_dataset_store_get (s_store, "absent"));
+    ck_assert_str_eq (maas_dataset_store_error (s_store), "data set 'absent' not found");
+    maas_dataset_destroy (&a);
+}
+END_TEST
+
+START_TEST (test_corruption_is_refused)
+{
+    maas_dataset_t *a = s_make (40, 2, 2, 0);
+    maas_dataset_store_set_chunk_bytes (s_store, 64);
+    ck_assert_int_eq (maas_dataset_store_put (s_store, "c", a), 0);
+    redisContext *ctx = s_raw ();
+    redisReply *keys = redisCommand (ctx, "KEYS maas:dataset:{c}:*:x:1");
+    ck_assert_uint_eq (keys->elements, 1);
+    char chunk[256];
+    snprintf (chunk, sizeof chunk, "%s", keys->element[0]->str);
+    freeReplyObject (keys);
+    //  A flipped byte: the sha256 no longer matches.
+    freeReplyObject (redisCommand (ctx, "SETRANGE %s 5 Z", chunk));
+    ck_assert_ptr_null (maas_dataset_store_get (s_store, "c"));
+    ck_assert_ptr_nonnull (strstr (maas_dataset_store_error (s_store), "'c' is corrupted"));
+    //  A chunk of the wrong size.
+    freeReplyObject (redisCommand (ctx, "APPEND %s extra", chunk));
+    ck_assert_ptr_null (maas_dataset_store_get (s_store, "c"));
+    ck_assert_ptr_nonnull (strstr (maas_dataset_store_error (s_store), "wrong size"));
+    //  A damaged manifest (sizes that would ask for terabytes included).
+    freeReplyObject (redisCommand (ctx, "HSET maas:dataset:{c} rows 99999999999"));
+    ck_assert_ptr_null (maas_dataset_store_get (s_store, "c"));
+    ck_assert_ptr_nonnull (strstr (maas_dataset_store_error (s_store), "manifest"));
+    freeReplyObject (redisCommand (ctx, "HSET maas:dataset:{c} rows abc"));
+    maas_dataset_info_t info;
+    ck_assert_int_eq (maas_dataset_store_info (s_store, "c", &info), -1);
+    ck_assert_ptr_nonnull (strstr (maas_dataset_store_error (s_store), "damaged"));
+    //  The wrong type under the key.
+    freeReplyObject (redisCommand (ctx, "DEL maas:dataset:{c}"));
+    freeReplyObject (redisCommand (ctx, "SET maas:dataset:{c} text"));
+    ck_assert_ptr_null (maas_dataset_store_get (s_store, "c"));
+    ck_assert_ptr_nonnull (strstr (maas_dataset_store_error (s_store), "WRONGTYPE"));
+    redisFree (ctx);
+    maas_dataset_destroy (&a);
+}
+END_TEST
+
+START_TEST (test_dead_redis_then_recovery)
+{
+    maas_dataset_t *a = s_make (10, 2, 2, 0);
+    ck_assert_int_eq (maas_dataset_store_put (s_store, "d", a), 0);
+    support_redis_kill (s_redis);
+    ck_assert_ptr_null (maas_dataset_store_get (s_store, "d"));
+    ck_assert_ptr_nonnull (strstr (maas_dataset_store_error (s_store), "redis"));
+    ck_assert_int_eq (maas_dataset_store_put (s_store, "d", a), -1);
+    ck_assert_ptr_null (maas_dataset_store_list (s_store));
+    support_redis_restart (s_redis);
+    //  No persistence: the data set is gone, but the store works again.
+    ck_assert_int_eq (maas_dataset_store_put (s_store, "d", a), 0);
+    maas_dataset_t *got = maas_dataset_store_get (s_store, "d");
+    ck_assert_ptr_nonnull (got);
+    maas_dataset_destroy (&got);
+    maas_dataset_destroy (&a);
+    char err[256];
+    ck_assert_ptr_null (maas_dataset_store_new ("unix:///nonexistent/redis.sock", NULL, err,
+                                                sizeof err));
+    ck_assert_ptr_nonnull (strstr (err, "nonexistent"));
+}
+END_TEST
+
+static Suite *
+s_suite (void)
+{
+    Suite *suite = suite_create ("dataset");
+    TCase *memory = tcase_create ("memory");
+    tcase_add_test (memory, test_task_inference);
+    tcase_add_test (memory, test_sha256_identifies_content);
+    tcase_add_test (memory, test_rejects_labels_that_do_not_fit);
+    suite_add_tcase (suite, memory);
+    TCase *store = tcase_create ("store");
+    tcase_add_checked_fixture (store, s_redis_up, s_redis_down);
+    tcase_set_timeout (store, 60);
+    tcase_add_test (store, test_round_trip_in_chunks);
+    tcase_add_test (store, test_replace_list_remove);
+    tcase_add_test (store, test_readers_never_see_a_mix);
+    tcase_add_test (store, test_failed_put_keeps_previous);
+    suite_add_tcase (suite, store);
+    TCase *errors = tcase_create ("errors");
+    tcase_add_checked_fixture (errors, s_redis_up, s_redis_down);
+    tcase_set_timeout (errors, 60);
+    tcase_add_test (errors, test_bad_names);
+    tcase_add_test (errors, test_corruption_is_refused);
+    tcase_add_test (errors, test_dead_redis_then_recovery);
+    suite_add_tcase (suite, errors);
+    return suite;
+}
+
+int
+main (void)
+{
+    SRunner *runner = srunner_create (s_suite ());
+    srunner_run_all (runner, CK_NORMAL);
+    int failed = srunner_ntests_failed (runner);
+    srunner_free (runner);
+    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
