@@ -9,6 +9,7 @@
 static const maas_cmd_t s_commands[] = {
     {"version", maas_cmd_version, "print the maas version"},
     //  -- command groups are added here, one line each
+    {"dataset", maas_cmd_dataset, "data sets in Redis: put FILE.csv, list, show, rm"},
 };
 
 static void

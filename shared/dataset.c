@@ -1,6 +1,7 @@
 /*  dataset.c: labelled data sets in memory: validation of labels against the
  *  task, column names, and the content sha256 (libsodium). */
 #include "dataset.h"
+#include "csv.h"
 
 #include <assert.h>
 #include <math.h>
@@ -195,6 +196,43 @@ fail:
     maas_tensor_destroy (&labels);
     maas_dataset_destroy (&self);
     return NULL;
+}
+
+maas_dataset_t *
+maas_dataset_from_csv (const char *path, const char *label, maas_dataset_task_t task,
+                       char *err, size_t err_size)
+{
+    char why[MAAS_CSV_ERROR_SIZE + 64] = "";
+    maas_csv_t *csv = maas_csv_load (path, label, why, sizeof why);
+    maas_dataset_t *self = NULL;
+    if (csv && (maas_csv_cols (csv) == 0 || !maas_csv_labels (csv))) {
+        snprintf (why, sizeof why, "%s: a data set needs feature columns and a label column",
+                  path);
+        maas_csv_destroy (&csv);
+    }
+    if (csv) {
+        size_t rows = maas_csv_rows (csv), cols = maas_csv_cols (csv);
+        const char **columns = calloc (cols, sizeof (char *));
+        maas_tensor_t *labels = maas_tensor_from (maas_csv_labels (csv), rows, 1);
+        maas_tensor_t *features = maas_csv_take_features (csv);
+        for (size_t c = 0; columns && c < cols; c++)
+            columns[c] = maas_csv_column_name (csv, c);
+        if (columns && labels && features) {
+            char reason[256];
+            self = maas_dataset_new (&features, &labels, columns, maas_csv_label_name (csv),
+                                     task, reason, sizeof reason);
+            if (!self)
+                snprintf (why, sizeof why, "%s: %s", path, reason);
+        } else
+            snprintf (why, sizeof why, "%s: out of memory", path);
+        maas_tensor_destroy (&features);
+        maas_tensor_destroy (&labels);
+        free (columns);
+        maas_csv_destroy (&csv);
+    }
+    if (!self)
+        snprintf (err, err_size, "%s", why);
+    return self;
 }
 
 void

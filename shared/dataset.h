@@ -39,6 +39,13 @@ int maas_dataset_task_parse (const char *name);
 maas_dataset_t *maas_dataset_new (maas_tensor_t **features_p, maas_tensor_t **labels_p,
                                   const char *const *columns, const char *label,
                                   maas_dataset_task_t task, char *err, size_t err_size);
+//  New data set from the CSV file PATH (header row, numeric columns; see
+//  csv.h) with LABEL naming the label column (name or 0-based index; NULL:
+//  the last one), under TASK as maas_dataset_new. NULL with a reason in ERR
+//  that names the file, and the line and column of a bad value
+//  ("iris.csv:7:3 'abc' is not a number").
+maas_dataset_t *maas_dataset_from_csv (const char *path, const char *label,
+                                       maas_dataset_task_t task, char *err, size_t err_size);
 //  Destroy; safe on NULL; sets *self_p to NULL.
 void maas_dataset_destroy (maas_dataset_t **self_p);
 

@@ -402,6 +402,111 @@ START_TEST (test_dead_redis_then_recovery)
 }
 END_TEST
 
+//  -- the maas binary
+
+//  Run `maas ARGS... --redis URL` to completion; its exit code, and what it
+//  printed (stdout and stderr) in *OUTPUT (the caller frees).
+static int
+s_maas (const char *const *args, char **output)
+{
+    char *maas = support_build_path ("client/maas");
+    char *log = NULL;
+    ck_assert (asprintf (&log, "%s/maas.log", support_redis_dir (s_redis)) > 0);
+    unlink (log);
+    const char *argv[16] = {maas};
+    int argc = 1;
+    while (*args && argc < 13)
+        argv[argc++] = *args++;
+    argv[argc++] = "--redis";
+    argv[argc++] = support_redis_url (s_redis);
+    support_proc_t *proc = support_proc_start (argv, NULL, log);
+    int code = support_proc_wait (proc, 20000);
+    support_proc_stop (&proc);
+    FILE *file = fopen (log, "r");
+    ck_assert_ptr_nonnull (file);
+    *output = calloc (1, 1 << 16);
+    ck_assert_uint_lt (fread (*output, 1, (1 << 16) - 1, file), 1 << 16);
+    fclose (file);
+    free (log);
+    free (maas);
+    return code;
+}
+
+START_TEST (test_cli_put_show_list_rm)
+{
+    char *digits = support_src_path ("data/digits_train.csv"), *out;
+    const char *put[] = {"dataset", "put", "digits", digits, "--chunk-bytes", "4096", NULL};
+    ck_assert_int_eq (s_maas (put, &out), 0);
+    ck_assert_msg (strstr (out, "data set digits: 1437 rows × 64 features, multiclass"), "%s",
+                   out);
+    free (out);
+    //  What Redis holds is the file, bit for bit, in 4 KiB values.
+    maas_dataset_t *file = maas_dataset_from_csv (digits, NULL, MAAS_DATASET_AUTO, s_err,
+                                                  sizeof s_err);
+    ck_assert_msg (file, "%s", s_err);
+    maas_dataset_t *stored = maas_dataset_store_get (s_store, "digits");
+    ck_assert_ptr_nonnull (stored);
+    s_assert_same (file, stored);
+    ck_assert_str_eq (maas_dataset_column (stored, 0), "pixel_0_0");
+    const char *show[] = {"dataset", "show", "digits", NULL};
+    ck_assert_int_eq (s_maas (show, &out), 0);
+    ck_assert_ptr_nonnull (strstr (out, "multiclass (10 classes)"));
+    ck_assert_ptr_nonnull (strstr (out, maas_dataset_sha256_hex (file)));
+    ck_assert_ptr_nonnull (strstr (out, "chunks   92"));      //  367,872 + 5,748 bytes
+    free (out);
+    const char *list[] = {"dataset", "list", "--json", NULL};
+    ck_assert_int_eq (s_maas (list, &out), 0);
+    ck_assert_msg (strstr (out, "[{\"name\":\"digits\",\"rows\":1437,\"cols\":64,"), "%s",
+                   out);
+    free (out);
+    const char *rm[] = {"dataset", "rm", "digits", NULL};
+    ck_assert_int_eq (s_maas (rm, &out), 0);
+    free (out);
+    ck_assert_int_eq (s_maas (show, &out), 1);
+    ck_assert_ptr_nonnull (strstr (out, "data set 'digits' not found"));
+    free (out);
+    maas_dataset_destroy (&file);
+    maas_dataset_destroy (&stored);
+    free (digits);
+}
+END_TEST
+
+START_TEST (test_cli_bad_csv_stores_nothing)
+{
+    char *path = NULL, *out;
+    ck_assert (asprintf (&path, "%s/bad.csv", support_redis_dir (s_redis)) > 0);
+    FILE *file = fopen (path, "w");
+    fputs ("a,b,label\n1,2,0\n3,4x,1\n", file);
+    fclose (file);
+    const char *put[] = {"dataset", "put", "bad", path, NULL};
+    ck_assert_int_eq (s_maas (put, &out), 1);
+    ck_assert_msg (strstr (out, "bad.csv:3:2 '4x' is not a number"), "%s", out);
+    free (out);
+    ck_assert_int_eq (s_redis_int ("KEYS %s", "*"), 0);
+    //  Labels that do not fit the task asked for.
+    char *digits = support_src_path ("data/digits_test.csv");
+    const char *binary[] = {"dataset", "put", "d", digits, "--task", "binary", NULL};
+    ck_assert_int_eq (s_maas (binary, &out), 1);
+    ck_assert_msg (strstr (out, "digits_test.csv: label at row 1 is 2: binary labels are 0 or 1"),
+                   "%s", out);
+    free (out);
+    const char *label[] = {"dataset", "put", "d", digits, "--label", "nope", NULL};
+    ck_assert_int_eq (s_maas (label, &out), 1);
+    ck_assert_ptr_nonnull (strstr (out, "no label column 'nope'"));
+    free (out);
+    ck_assert_int_eq (s_redis_int ("KEYS %s", "*"), 0);
+    const char *task[] = {"dataset", "put", "d", digits, "--task", "ranking", NULL};
+    ck_assert_int_eq (s_maas (task, &out), 2);
+    ck_assert_ptr_nonnull (strstr (out, "unknown task 'ranking'"));
+    free (out);
+    const char *flag[] = {"dataset", "list", "--colour", NULL};
+    ck_assert_int_eq (s_maas (flag, &out), 2);
+    free (out);
+    free (digits);
+    free (path);
+}
+END_TEST
+
 static Suite *
 s_suite (void)
 {
@@ -426,6 +531,12 @@ s_suite (void)
     tcase_add_test (errors, test_corruption_is_refused);
     tcase_add_test (errors, test_dead_redis_then_recovery);
     suite_add_tcase (suite, errors);
+    TCase *cli = tcase_create ("cli");
+    tcase_add_checked_fixture (cli, s_redis_up, s_redis_down);
+    tcase_set_timeout (cli, 60);
+    tcase_add_test (cli, test_cli_put_show_list_rm);
+    tcase_add_test (cli, test_cli_bad_csv_stores_nothing);
+    suite_add_tcase (suite, cli);
     return suite;
 }
 
