@@ -199,18 +199,16 @@ s_grow (s_parser_t *p, size_t cols)
     return 0;
 }
 
-//  Parse the split fields of a data line into the next row.
+//  Parse the split fields of a data line into ROW (features) and, when
+//  there is a label column, p->labels[p->rows].
 static int
-s_parse_row (s_parser_t *p, size_t cols)
+s_parse_values (s_parser_t *p, float *row)
 {
     if (p->n_fields != p->header_cols) {
         s_fail (p, "%s:%zu: expected %zu fields like the header, got %zu", p->name, p->line_no,
                 p->header_cols, p->n_fields);
         return -1;
     }
-    if (s_grow (p, cols) != 0)
-        return -1;
-    float *row = p->values + p->rows * cols;
     for (size_t j = 0, k = 0; j < p->n_fields; j++) {
         float value;
         if (!s_parse_number (p->fields[j], &value)) {
@@ -223,6 +221,15 @@ s_parse_row (s_parser_t *p, size_t cols)
         else
             row[k++] = value;
     }
+    return 0;
+}
+
+//  Parse the split fields of a data line into the next row.
+static int
+s_parse_row (s_parser_t *p, size_t cols)
+{
+    if (s_grow (p, cols) != 0 || s_parse_values (p, p->values + p->rows * cols) != 0)
+        return -1;
     p->rows++;
     return 0;
 }
@@ -370,4 +377,80 @@ maas_csv_take_features (maas_csv_t *self)
     maas_tensor_t *features = self->features;
     self->features = NULL;
     return features;
+}
+
+//  -- streaming: rows a block at a time, for files larger than memory
+
+struct _maas_csv_stream_t {
+    s_parser_t parser;              //  file, line buffer, fields; owns them
+    size_t rows;                    //  data rows read so far
+};
+
+maas_csv_stream_t *
+maas_csv_stream_open (const char *path, char *error, size_t error_size)
+{
+    maas_csv_stream_t *self = calloc (1, sizeof *self);
+    if (!self)
+        return NULL;
+    s_parser_t *p = &self->parser;
+    p->name = path;
+    p->error = error;
+    p->error_size = error_size;
+    p->label_col = -1;
+    p->file = fopen (path, "r");
+    p->line = malloc (MAAS_CSV_MAX_LINE + 1);
+    p->fields = malloc (MAAS_CSV_MAX_COLS * sizeof *p->fields);
+    p->name = strdup (path);
+    if (!p->file)
+        s_fail (p, "%s: %s", path, strerror (errno));
+    int rc = p->file && p->line && p->fields && p->name ? s_next_fields (p) : -1;
+    if (rc == 0)
+        s_fail (p, "%s: empty file (expected a header row)", path);
+    if (rc != 1) {
+        maas_csv_stream_destroy (&self);
+        return NULL;
+    }
+    p->header_cols = p->n_fields;
+    return self;
+}
+
+void
+maas_csv_stream_destroy (maas_csv_stream_t **self_p)
+{
+    assert (self_p);
+    maas_csv_stream_t *self = *self_p;
+    if (!self)
+        return;
+    if (self->parser.file)
+        fclose (self->parser.file);
+    free (self->parser.line);
+    free (self->parser.fields);
+    free ((char *) self->parser.name);
+    free (self);
+    *self_p = NULL;
+}
+
+size_t maas_csv_stream_cols (const maas_csv_stream_t *self) { return self->parser.header_cols; }
+size_t maas_csv_stream_line (const maas_csv_stream_t *self) { return self->parser.line_no; }
+
+int
+maas_csv_stream_read (maas_csv_stream_t *self, float *out, size_t max_rows, size_t *got,
+                      char *error, size_t error_size)
+{
+    s_parser_t *p = &self->parser;
+    p->error = error;
+    p->error_size = error_size;
+    *got = 0;
+    while (*got < max_rows) {
+        int rc = s_next_fields (p);
+        if (rc == 0)
+            break;
+        if (rc < 0)
+            return -1;
+        if (s_parse_values (p, out + *got * p->header_cols) != 0)
+            return -1;
+        (*got)++;
+        self->rows++;
+    }
+    return 0;
 }

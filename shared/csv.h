@@ -54,4 +54,21 @@ const char *maas_csv_label_name (const maas_csv_t *self);
 //  has none). Saves a copy of a large data set.
 maas_tensor_t *maas_csv_take_features (maas_csv_t *self);
 
+//  -- streaming: a file of any size, a block of rows at a time (scoring)
+typedef struct _maas_csv_stream_t maas_csv_stream_t;
+
+//  Open PATH and read its header; every column is a feature. NULL with a
+//  message in ERROR if it cannot be opened or has no header.
+maas_csv_stream_t *maas_csv_stream_open (const char *path, char *error, size_t error_size);
+void maas_csv_stream_destroy (maas_csv_stream_t **self_p);
+//  Columns in the header.
+size_t maas_csv_stream_cols (const maas_csv_stream_t *self);
+//  Line number of the last line read (1-based), for the caller's messages.
+size_t maas_csv_stream_line (const maas_csv_stream_t *self);
+//  Read up to MAX_ROWS rows into OUT (MAX_ROWS × cols floats); *GOT rows
+//  read, 0 at the end. -1 with "file.csv:LINE:COLUMN 'x' is not a number"
+//  (or a ragged row) in ERROR; the rows before it in this block are in OUT.
+int maas_csv_stream_read (maas_csv_stream_t *self, float *out, size_t max_rows, size_t *got,
+                          char *error, size_t error_size);
+
 #endif
