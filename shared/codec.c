@@ -242,14 +242,14 @@ s_fail (maas_codec_map_t *self, const char *fmt, ...)
     return -1;
 }
 
-//  Printable excerpt of untrusted bytes for a message (at most 32 chars).
-static const char *
-s_excerpt (char *buf, size_t buf_size, const char *str, size_t len)
+const char *
+maas_codec_excerpt (char *buf, size_t buf_size, const char *str, size_t len)
 {
+    assert (buf && buf_size > 0);
     size_t n = 0;
-    for (size_t i = 0; i < len && n + 4 < buf_size && i < 32; i++)
-        buf[n++] = (str[i] >= 0x20 && str[i] < 0x7f) ? str[i] : '?';
-    if (len > 32 && n + 4 < buf_size) {
+    for (; n < len && n + 4 < buf_size; n++)
+        buf[n] = (str[n] >= 0x20 && str[n] < 0x7f) ? str[n] : '?';
+    if (n < len && n + 3 < buf_size) {
         memcpy (buf + n, "...", 3);
         n += 3;
     }
@@ -450,6 +450,9 @@ maas_codec_map_map (maas_codec_map_t *self, const char *key, maas_codec_map_t *i
 //  ---------------------------------------------------------------------------
 //  Tensors
 
+//  Size mismatches return -2 (well-typed parts that do not fit together).
+#define S_ESIZE(fail) ((fail) - 1)
+
 //  One positive dimension of a shape array.
 static int
 s_dimension (maas_codec_map_t *self, const msgpack_object *obj, size_t *dim)
@@ -457,8 +460,9 @@ s_dimension (maas_codec_map_t *self, const msgpack_object *obj, size_t *dim)
     if (obj->type != MSGPACK_OBJECT_POSITIVE_INTEGER || obj->via.u64 == 0)
         return s_fail (self, "shape must hold two positive integers");
     if (obj->via.u64 > MAAS_TENSOR_MAX_ELEMS)
-        return s_fail (self, "shape dimension %" PRIu64 " is over the limit of %zu elements",
-                       obj->via.u64, (size_t) MAAS_TENSOR_MAX_ELEMS);
+        return S_ESIZE (s_fail (self, "shape dimension %" PRIu64
+                                " is over the limit of %zu elements",
+                                obj->via.u64, (size_t) MAAS_TENSOR_MAX_ELEMS));
     *dim = (size_t) obj->via.u64;
     return 0;
 }
@@ -475,40 +479,40 @@ s_tensor_parse (maas_codec_map_t *t, size_t *rows, size_t *cols, const void **da
         return -1;
     if (dtype_len != 3 || memcmp (dtype, "f32", 3) != 0)
         return s_fail (t, "dtype must be 'f32', got '%s'",
-                       s_excerpt (quoted, sizeof quoted, dtype, dtype_len));
+                       maas_codec_excerpt (quoted, sizeof quoted, dtype, dtype_len));
     const msgpack_object *shape = s_get (t, "shape");
     if (!shape)
         return -1;
     if (shape->type != MSGPACK_OBJECT_ARRAY || shape->via.array.size != 2)
         return s_fail (t, "shape must be [rows, cols]");
-    if (s_dimension (t, &shape->via.array.ptr[0], rows)
-        || s_dimension (t, &shape->via.array.ptr[1], cols))
-        return -1;
+    int rc = s_dimension (t, &shape->via.array.ptr[0], rows);
+    if (rc == 0)
+        rc = s_dimension (t, &shape->via.array.ptr[1], cols);
+    if (rc)
+        return rc;
     if (*rows > MAAS_TENSOR_MAX_ELEMS / *cols)
-        return s_fail (t, "shape [%zu, %zu] is over the limit of %zu elements", *rows, *cols,
-                       (size_t) MAAS_TENSOR_MAX_ELEMS);
+        return S_ESIZE (s_fail (t, "shape [%zu, %zu] is over the limit of %zu elements", *rows,
+                                *cols, (size_t) MAAS_TENSOR_MAX_ELEMS));
     size_t size;
     if (maas_codec_map_bin (t, "data", data, &size))
         return -1;
     if (size != *rows * *cols * sizeof (float))
-        return s_fail (t, "data holds %zu bytes, shape [%zu, %zu] needs %zu", size, *rows,
-                       *cols, *rows * *cols * sizeof (float));
+        return S_ESIZE (s_fail (t, "data holds %zu bytes, shape [%zu, %zu] needs %zu", size,
+                                *rows, *cols, *rows * *cols * sizeof (float)));
     return 0;
 }
 
-//  Open the tensor under KEY; on failure copy its message into SELF.
-static int
-s_tensor_open (maas_codec_map_t *self, const char *key, size_t *rows, size_t *cols,
-               const void **data)
+int
+maas_codec_map_tensor_view (maas_codec_map_t *self, const char *key, size_t *rows,
+                            size_t *cols, const void **data)
 {
     maas_codec_map_t t;
     if (maas_codec_map_map (self, key, &t))
         return -1;
-    if (s_tensor_parse (&t, rows, cols, data)) {
+    int rc = s_tensor_parse (&t, rows, cols, data);
+    if (rc)
         memcpy (self->err, t.err, sizeof self->err);
-        return -1;
-    }
-    return 0;
+    return rc;
 }
 
 int
@@ -518,8 +522,9 @@ maas_codec_map_tensor (maas_codec_map_t *self, const char *key, maas_tensor_t **
     size_t rows, cols;
     const void *data;
     *tensor_p = NULL;
-    if (s_tensor_open (self, key, &rows, &cols, &data))
-        return -1;
+    int rc = maas_codec_map_tensor_view (self, key, &rows, &cols, &data);
+    if (rc)
+        return rc;
     maas_tensor_t *tensor = maas_tensor_new (rows, cols);
     if (!tensor)
         return s_fail (self, "key '%s': out of memory for a %zu x %zu tensor", key, rows, cols);
@@ -534,8 +539,9 @@ maas_codec_map_tensor_into (maas_codec_map_t *self, const char *key, maas_tensor
     assert (dst);
     size_t rows, cols;
     const void *data;
-    if (s_tensor_open (self, key, &rows, &cols, &data))
-        return -1;
+    int rc = maas_codec_map_tensor_view (self, key, &rows, &cols, &data);
+    if (rc)
+        return rc;
     if (maas_tensor_reshape (dst, rows, cols))
         return s_fail (self, "key '%s': out of memory for a %zu x %zu tensor", key, rows, cols);
     maas_codec_f32_from_le (dst->data, data, rows * cols);

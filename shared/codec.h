@@ -45,6 +45,10 @@ int maas_codec_unpack (const void *data, size_t size, size_t limit, msgpack_unpa
 //  allocating; same results and messages as maas_codec_unpack (no limit).
 int maas_codec_validate (const void *data, size_t size, char *err, size_t err_size);
 
+//  A printable excerpt of untrusted bytes for a message, as many as fit in
+//  SIZE - 4, anything outside printable ASCII as '?', "..." if cut. Returns BUF.
+const char *maas_codec_excerpt (char *buf, size_t size, const char *str, size_t len);
+
 //  Name of an object's type for messages: "nil", "boolean", "integer",
 //  "float", "string", "binary", "array", "map", "extension".
 const char *maas_codec_type_name (const msgpack_object *obj);
@@ -93,10 +97,17 @@ int maas_codec_map_map (maas_codec_map_t *self, const char *key, maas_codec_map_
 //  A tensor {"shape":[rows,cols],"dtype":"f32","data":<bin>}: checks the
 //  dtype, rows, cols >= 1, rows * cols <= MAAS_TENSOR_MAX_ELEMS and that the
 //  bin holds exactly rows * cols * 4 bytes, before allocating anything.
+//  Each returns 0, -1 when the key is missing or a part has the wrong type,
+//  or -2 when the parts are well-typed but their sizes do not fit (bytes vs
+//  shape, shape over the limit); self->err says which.
 //  _tensor returns a new tensor in *TENSOR_P (the caller destroys it);
 //  _tensor_into reshapes DST (an owned tensor) and fills it.
 int maas_codec_map_tensor (maas_codec_map_t *self, const char *key, maas_tensor_t **tensor_p);
 int maas_codec_map_tensor_into (maas_codec_map_t *self, const char *key, maas_tensor_t *dst);
+//  _tensor_view checks the same and only returns the shape and the
+//  little-endian bytes (borrowed, unaligned; maas_codec_f32_from_le reads them).
+int maas_codec_map_tensor_view (maas_codec_map_t *self, const char *key, size_t *rows,
+                                size_t *cols, const void **data);
 
 //  ---------------------------------------------------------------------------
 //  Packing. Each returns 0, or -1 if the packer's writer failed (out of

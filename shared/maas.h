@@ -22,6 +22,7 @@
 
 //  Model format and msgpack codec.
 #include "codec.h"
+#include "model.h"
 
 //  Data sets: in memory and stored in Redis.
 #include "dataset.h"

@@ -127,6 +127,14 @@ START_TEST (test_round_trip_strings_and_tensor)
     ck_assert_uint_eq (dst->rows, 2);
     ck_assert (memcmp (dst->data, expected, sizeof expected) == 0);
     maas_tensor_destroy (&dst);
+    //  A view borrows the little-endian bytes from the message.
+    size_t rows, cols;
+    const void *bytes;
+    ck_assert_int_eq (maas_codec_map_tensor_view (&f.map, "input", &rows, &cols, &bytes), 0);
+    ck_assert_uint_eq (rows * cols, 6);
+    float first;
+    maas_codec_f32_from_le (&first, bytes, 1);
+    ck_assert (first == 1.5f);
     maas_tensor_destroy (&input);
     s_close (&f);
 }
@@ -314,7 +322,7 @@ END_TEST
 //  Pack {"x": <tensor map with the given parts>} and try to decode it.
 static void
 s_check_tensor_error (int dtype, size_t n_shape, const uint64_t *shape, size_t data_bytes,
-                      const char *expected)
+                      int code, const char *expected)
 {
     fixture_t f;
     s_open (&f);
@@ -336,11 +344,15 @@ s_check_tensor_error (int dtype, size_t n_shape, const uint64_t *shape, size_t d
     free (bytes);
     s_read (&f);
     maas_tensor_t *t = NULL;
-    ck_assert_int_eq (maas_codec_map_tensor (&f.map, "x", &t), -1);
+    ck_assert_int_eq (maas_codec_map_tensor (&f.map, "x", &t), code);
     ck_assert_ptr_null (t);
     ck_assert_str_eq (f.map.err, expected);
+    size_t rows, cols;
+    const void *data;
+    ck_assert_int_eq (maas_codec_map_tensor_view (&f.map, "x", &rows, &cols, &data), code);
+    ck_assert_str_eq (f.map.err, expected);
     maas_tensor_t *dst = maas_tensor_new (2, 2);
-    ck_assert_int_eq (maas_codec_map_tensor_into (&f.map, "x", dst), -1);
+    ck_assert_int_eq (maas_codec_map_tensor_into (&f.map, "x", dst), code);
     ck_assert_str_eq (f.map.err, expected);
     ck_assert_uint_eq (dst->rows, 2);
     maas_tensor_destroy (&dst);
@@ -350,26 +362,35 @@ s_check_tensor_error (int dtype, size_t n_shape, const uint64_t *shape, size_t d
 START_TEST (test_tensor_errors)
 {
     uint64_t two_three[] = {2, 3};
-    s_check_tensor_error (1, 2, two_three, 24,
+    s_check_tensor_error (1, 2, two_three, 24, -1,
                           "header: key 'x': dtype must be 'f32', got 'f64'");
-    s_check_tensor_error (2, 2, two_three, 24,
+    s_check_tensor_error (2, 2, two_three, 24, -1,
                           "header: key 'x': key 'dtype' must be a string, got integer");
-    s_check_tensor_error (0, 2, two_three, 20,
+    s_check_tensor_error (0, 2, two_three, 20, -2,
                           "header: key 'x': data holds 20 bytes, shape [2, 3] needs 24");
-    s_check_tensor_error (0, 3, (uint64_t[]) {2, 3, 1}, 24,
+    s_check_tensor_error (0, 3, (uint64_t[]) {2, 3, 1}, 24, -1,
                           "header: key 'x': shape must be [rows, cols]");
-    s_check_tensor_error (0, 2, (uint64_t[]) {0, 3}, 0,
+    s_check_tensor_error (0, 2, (uint64_t[]) {0, 3}, 0, -1,
                           "header: key 'x': shape must hold two positive integers");
-    s_check_tensor_error (0, 2, (uint64_t[]) {UINT64_MAX, 3}, 0,
+    s_check_tensor_error (0, 2, (uint64_t[]) {UINT64_MAX, 3}, 0, -2,
                           "header: key 'x': shape dimension 18446744073709551615 is over the "
                           "limit of 2147483648 elements");
-    s_check_tensor_error (0, 2, (uint64_t[]) {1u << 20, 1u << 20}, 4,
+    s_check_tensor_error (0, 2, (uint64_t[]) {1u << 20, 1u << 20}, 4, -2,
                           "header: key 'x': shape [1048576, 1048576] is over the limit of "
                           "2147483648 elements");
     //  A large declared shape with few bytes is refused before allocating.
-    s_check_tensor_error (0, 2, (uint64_t[]) {1u << 15, 1u << 15}, 4,
+    s_check_tensor_error (0, 2, (uint64_t[]) {1u << 15, 1u << 15}, 4, -2,
                           "header: key 'x': data holds 4 bytes, shape [32768, 32768] needs "
                           "4294967296");
+}
+END_TEST
+
+START_TEST (test_excerpt_is_printable)
+{
+    char buf[12];
+    ck_assert_str_eq (maas_codec_excerpt (buf, sizeof buf, "f\x01\n6", 4), "f??6");
+    ck_assert_str_eq (maas_codec_excerpt (buf, sizeof buf, "abcdefghijklmnop", 16), "abcdefgh...");
+    ck_assert_str_eq (maas_codec_excerpt (buf, sizeof buf, "", 0), "");
 }
 END_TEST
 
@@ -578,6 +599,7 @@ s_suite (void)
     tcase_add_test (errors, test_strings_item_type);
     tcase_add_test (errors, test_not_a_map);
     tcase_add_test (errors, test_tensor_errors);
+    tcase_add_test (errors, test_excerpt_is_printable);
     suite_add_tcase (suite, errors);
     TCase *limits = tcase_create ("limits");
     tcase_add_test (limits, test_unpack_errors);

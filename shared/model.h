@@ -1,0 +1,128 @@
+/*  model.h: a trained model: an MLP plus its training metadata, and the
+ *  model file format v1 (msgpack, specified in docs/model-format.md) that
+ *  stores it: encode, decode, save, load, and the sha256 of its weights. */
+#ifndef MAAS_MODEL_H
+#define MAAS_MODEL_H
+
+#include "codec.h"
+#include "mlp.h"
+
+#include <stdint.h>
+
+#define MAAS_MODEL_MAGIC          "MAAS-MODEL"
+#define MAAS_MODEL_FORMAT         1             //  the format version this build writes and reads
+#define MAAS_MODEL_MAX_BYTES      ((size_t) 1 << 30)    //  largest blob encoded or decoded (1 GiB)
+#define MAAS_MODEL_META_MAX       256           //  metadata entries per model
+#define MAAS_MODEL_META_KEY_MAX   64            //  bytes in a metadata key
+#define MAAS_MODEL_META_STR_MAX   4096          //  bytes in a metadata string value
+#define MAAS_SHA256_HEX_SIZE      65            //  64 lowercase hex digits and a NUL
+
+//  What a model predicts, derived from its output layer: sigmoid outputs
+//  are binary (one probability per unit), softmax outputs multiclass, any
+//  other activation (linear, relu, tanh) regression.
+typedef enum {
+    MAAS_TASK_BINARY,               //  sigmoid output
+    MAAS_TASK_MULTICLASS,           //  softmax output
+    MAAS_TASK_REGRESSION            //  linear, relu or tanh output
+} maas_task_t;
+
+//  Why a decode/load/save failed; each cause has its own code.
+typedef enum {
+    MAAS_MODEL_OK,                  //  no error
+    MAAS_MODEL_ENOMEM,              //  out of memory
+    MAAS_MODEL_EIO,                 //  the file could not be read or written
+    MAAS_MODEL_ETOOBIG,             //  over MAAS_MODEL_MAX_BYTES
+    MAAS_MODEL_EMAGIC,              //  not a maas model (wrong or missing magic)
+    MAAS_MODEL_EVERSION,            //  a format version this build does not read
+    MAAS_MODEL_ETRUNCATED,          //  the blob ends early
+    MAAS_MODEL_EMSGPACK,            //  not well-formed msgpack, or bytes after it
+    MAAS_MODEL_EFIELD,              //  a key missing, of the wrong type or out of range
+    MAAS_MODEL_ESHAPE,              //  sizes that do not fit together
+    MAAS_MODEL_ESHA256              //  the parameters do not match their sha256
+} maas_model_status_t;
+
+typedef struct {
+    maas_model_status_t code;       //  MAAS_MODEL_OK after success
+    char text[MAAS_CODEC_ERR_SIZE]; //  "model: layer 2: weights have 32 rows, ..."
+} maas_model_err_t;
+
+//  A metadata value: a string, an integer or a (finite) float.
+typedef enum { MAAS_META_STR, MAAS_META_INT, MAAS_META_DOUBLE } maas_meta_type_t;
+
+typedef struct {
+    const char *key;                //  borrowed from the model
+    maas_meta_type_t type;          //  which of the values below holds
+    const char *str;                //  MAAS_META_STR: borrowed from the model
+    int64_t integer;                //  MAAS_META_INT
+    double number;                  //  MAAS_META_DOUBLE (and INT, converted)
+} maas_meta_entry_t;
+
+typedef struct _maas_model_t maas_model_t;
+
+//  ---------------------------------------------------------------------------
+//  Lifecycle
+
+//  New model around *MLP_P, taking ownership (sets *MLP_P to NULL, and
+//  destroys the MLP if the model cannot be made). NULL if out of memory.
+maas_model_t *maas_model_new (maas_mlp_t **mlp_p);
+//  Destroy; safe on NULL; sets *self_p to NULL.
+void maas_model_destroy (maas_model_t **self_p);
+//  The network (borrowed; the model keeps it).
+maas_mlp_t *maas_model_mlp (maas_model_t *self);
+const maas_mlp_t *maas_model_mlp_const (const maas_model_t *self);
+//  The task, from the output layer's activation; and its name
+//  ("binary", "multiclass", "regression").
+maas_task_t maas_model_task (const maas_model_t *self);
+const char *maas_task_name (maas_task_t task);
+
+//  ---------------------------------------------------------------------------
+//  Metadata: key → string | integer | float, kept sorted by key (bytewise),
+//  one value per key (setting a key again replaces it). Keys are 1 to
+//  MAAS_MODEL_META_KEY_MAX bytes; strings at most MAAS_MODEL_META_STR_MAX.
+//  Setters return 0, or -1 if a key or value is out of those limits, a
+//  float is not finite, the model already has MAAS_MODEL_META_MAX entries,
+//  or memory is short.
+
+int maas_model_meta_set_str (maas_model_t *self, const char *key, const char *value);
+int maas_model_meta_set_int (maas_model_t *self, const char *key, int64_t value);
+int maas_model_meta_set_double (maas_model_t *self, const char *key, double value);
+size_t maas_model_meta_count (const maas_model_t *self);
+//  Entry I (0-based, in key order); asserted in range.
+maas_meta_entry_t maas_model_meta_at (const maas_model_t *self, size_t i);
+//  The string under KEY (borrowed), or NULL if absent or not a string.
+const char *maas_model_meta_str (const maas_model_t *self, const char *key);
+//  0 and the value if KEY holds an integer (_int), or any number (_number);
+//  -1 otherwise.
+int maas_model_meta_int (const maas_model_t *self, const char *key, int64_t *value);
+int maas_model_meta_number (const maas_model_t *self, const char *key, double *value);
+
+//  ---------------------------------------------------------------------------
+//  Format v1
+
+//  Encode to a new blob (*BLOB_P, the caller frees it) of *SIZE_P bytes.
+//  The same model always encodes to the same bytes. Returns 0, or -1 with
+//  ERR (may be NULL) set: a parameter is NaN or infinite (a diverged
+//  training run: such a model could never serve), the blob would pass
+//  MAAS_MODEL_MAX_BYTES, or memory is short.
+int maas_model_encode (const maas_model_t *self, uint8_t **blob_p, size_t *size_p,
+                       maas_model_err_t *err);
+//  Decode SIZE bytes of BLOB into a new model (the caller destroys it).
+//  Everything is checked before anything large is allocated: magic,
+//  version, every key and type, every size against the architecture, the
+//  sha256 of the parameters, finite values. NULL with ERR (may be NULL)
+//  set on any failure; never reads outside BLOB.
+maas_model_t *maas_model_decode (const void *blob, size_t size, maas_model_err_t *err);
+
+//  Encode to PATH (written to a temporary file then renamed, so readers
+//  never see half a model). Returns 0, or -1 with ERR set.
+int maas_model_save (const maas_model_t *self, const char *path, maas_model_err_t *err);
+//  Read and decode PATH. NULL with ERR set (the message names the path).
+maas_model_t *maas_model_load (const char *path, maas_model_err_t *err);
+
+//  SHA-256 of the model's parameters as format v1 stores it in "sha256"
+//  (see docs/model-format.md for what it covers), as lowercase hex.
+void maas_model_sha256 (const maas_model_t *self, char hex[MAAS_SHA256_HEX_SIZE]);
+//  SHA-256 of SIZE bytes (a whole blob, for content addressing), in hex.
+void maas_sha256_hex (const void *data, size_t size, char hex[MAAS_SHA256_HEX_SIZE]);
+
+#endif
