@@ -2,6 +2,7 @@
 #include "redis_url.h"
 
 #include <errno.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -129,11 +130,87 @@ maas_redis_handshake (redisContext *ctx, const maas_redis_url_t *url, char *err,
     return 0;
 }
 
+#define S_SENTINEL_TIMEOUT_MS 500   //  per Sentinel asked; the next one is tried after
+
+//  Ask the Sentinel at HOST_PORT ("h:p") for MASTER's address into *URL.
+static int
+s_ask_sentinel (const char *host_port, const char *master, maas_redis_url_t *url)
+{
+    char host[256];
+    const char *colon = strrchr (host_port, ':');
+    if (!colon || (size_t) (colon - host_port) >= sizeof host)
+        return -1;
+    snprintf (host, sizeof host, "%.*s", (int) (colon - host_port), host_port);
+    struct timeval timeout = {.tv_sec = 0, .tv_usec = S_SENTINEL_TIMEOUT_MS * 1000};
+    redisContext *ctx = redisConnectWithTimeout (host, atoi (colon + 1), timeout);
+    int rc = -1;
+    if (ctx && !ctx->err) {
+        redisSetTimeout (ctx, timeout);
+        redisReply *reply = redisCommand (ctx, "SENTINEL get-master-addr-by-name %s", master);
+        if (reply && reply->type == REDIS_REPLY_ARRAY && reply->elements == 2
+            && reply->element[0]->type == REDIS_REPLY_STRING) {
+            free (url->host);
+            url->host = strdup (reply->element[0]->str);
+            url->port = atoi (reply->element[1]->str);
+            rc = url->host && url->port > 0 ? 0 : -1;
+        }
+        if (reply)
+            freeReplyObject (reply);
+    }
+    if (ctx)
+        redisFree (ctx);
+    return rc;
+}
+
+int
+maas_redis_locate (maas_redis_url_t *self, const char *url, char *err, size_t err_size)
+{
+    if (maas_redis_url_parse (self, url, err, err_size) != 0)
+        return -1;
+    const char *sentinels = getenv ("MAAS_REDIS_SENTINELS");
+    if (!sentinels || !*sentinels)
+        return 0;
+    const char *master = getenv ("MAAS_REDIS_MASTER");
+    master = master && *master ? master : "mymaster";
+    char *list = strdup (sentinels), *saveptr = NULL;
+    int rc = -1;
+    for (char *item = strtok_r (list, ", ", &saveptr); item && rc != 0;
+         item = strtok_r (NULL, ", ", &saveptr))
+        rc = s_ask_sentinel (item, master, self);
+    free (list);
+    if (rc == 0) {
+        free (self->path);          //  Sentinel names a TCP address, never a socket
+        self->path = NULL;
+    } else {
+        snprintf (err, err_size, "no Sentinel in '%s' knows master '%s'", sentinels, master);
+        maas_redis_url_clear (self);
+    }
+    return rc;
+}
+
+//  Behind Sentinel, a server we reach may be a demoted master: check ROLE.
+static int
+s_check_master (redisContext *ctx, char *err, size_t err_size)
+{
+    const char *sentinels = getenv ("MAAS_REDIS_SENTINELS");
+    if (!sentinels || !*sentinels)
+        return 0;
+    redisReply *reply = redisCommand (ctx, "ROLE");
+    bool master = reply && reply->type == REDIS_REPLY_ARRAY && reply->elements > 0
+               && reply->element[0]->type == REDIS_REPLY_STRING
+               && strcmp (reply->element[0]->str, "master") == 0;
+    if (reply)
+        freeReplyObject (reply);
+    if (!master)
+        snprintf (err, err_size, "redis: Sentinel's master is not a master yet (failover under way)");
+    return master ? 0 : -1;
+}
+
 redisContext *
 maas_redis_connect (const char *url_text, int timeout_ms, char *err, size_t err_size)
 {
     maas_redis_url_t url;
-    if (maas_redis_url_parse (&url, url_text, err, err_size) != 0)
+    if (maas_redis_locate (&url, url_text, err, err_size) != 0)
         return NULL;
     struct timeval timeout = {.tv_sec = timeout_ms / 1000, .tv_usec = (timeout_ms % 1000) * 1000};
     redisContext *ctx = NULL;
@@ -150,7 +227,8 @@ maas_redis_connect (const char *url_text, int timeout_ms, char *err, size_t err_
     }
     if (timeout_ms)
         redisSetTimeout (ctx, timeout);
-    if (maas_redis_handshake (ctx, &url, err, err_size) != 0)
+    if (maas_redis_handshake (ctx, &url, err, err_size) != 0
+        || s_check_master (ctx, err, err_size) != 0)
         goto fail;
     maas_redis_url_clear (&url);
     return ctx;

@@ -26,9 +26,18 @@ void maas_redis_url_clear (maas_redis_url_t *self);
 //  URL to use: URL if not NULL, else $MAAS_REDIS_URL, else the default.
 const char *maas_redis_url_pick (const char *url);
 
+//  Where Redis is now. When $MAAS_REDIS_SENTINELS lists Sentinels
+//  ("host:port,host:port"), asks each in turn for the current master of
+//  $MAAS_REDIS_MASTER (default "mymaster") and returns its address with
+//  URL's credentials and database; otherwise parses URL. So a program that
+//  reconnects through this follows a failover. 0, or -1 with ERR.
+int maas_redis_locate (maas_redis_url_t *self, const char *url, char *err, size_t err_size);
+
 //  Connected, authenticated context on database db, with TIMEOUT_MS for
 //  connecting and for each command (0: no timeout). NULL with a reason in
-//  ERR ("redis unix:///x.sock: connection refused") on failure.
+//  ERR ("redis unix:///x.sock: connection refused") on failure. Finds the
+//  master through Sentinel as maas_redis_locate does, and then refuses a
+//  server that is not (or no longer) the master.
 redisContext *maas_redis_connect (const char *url, int timeout_ms, char *err, size_t err_size);
 //  Send AUTH and SELECT as URL asks on an already connected context
 //  (used after reconnecting). Returns 0, or -1 with ERR.
