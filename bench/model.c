@@ -1,0 +1,129 @@
+/*  bench/model.c: model format v1 throughput: encode and decode (which
+ *  checks sizes and the sha256, then copies the parameters) in MB/s of blob,
+ *  with memcpy and libsodium's SHA-256 over the same bytes as in-run baselines. */
+#include "maas.h"
+
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define S_MIN_US 1000000            //  repeat each case for at least this long
+
+typedef struct {
+    const char *name;               //  "case" in the output
+    size_t inputs;                  //  features
+    maas_layer_spec_t layers[3];    //  three dense layers
+} s_shape_t;
+
+static void
+s_print (const char *name, const char *metric, double value, const char *unit)
+{
+    printf ("{\"bench\":\"model\",\"case\":\"%s\",\"metric\":\"%s\",\"value\":%.1f,"
+            "\"unit\":\"%s\"}\n", name, metric, value, unit);
+    fflush (stdout);
+}
+
+//  Run FN on ARG until S_MIN_US have passed; MB/s for BYTES per call.
+static double
+s_rate (void (*fn) (void *), void *arg, size_t bytes)
+{
+    fn (arg);                       //  warm caches and page tables
+    int64_t start = maas_clock_mono_us (), now;
+    size_t calls = 0;
+    do {
+        fn (arg);
+        calls++;
+        now = maas_clock_mono_us ();
+    } while (now - start < S_MIN_US);
+    return (double) bytes * (double) calls / (double) (now - start);
+}
+
+typedef struct {
+    maas_model_t *model;            //  what is encoded
+    uint8_t *blob;                  //  its encoding
+    size_t size;                    //  bytes in blob
+    uint8_t *scratch;               //  size bytes for memcpy
+} s_run_t;
+
+static void
+s_encode (void *arg)
+{
+    s_run_t *run = arg;
+    uint8_t *blob;
+    size_t size;
+    if (maas_model_encode (run->model, &blob, &size, NULL) != 0)
+        abort ();
+    free (blob);
+}
+
+static void
+s_decode (void *arg)
+{
+    s_run_t *run = arg;
+    maas_model_t *model = maas_model_decode (run->blob, run->size, NULL);
+    if (!model)
+        abort ();
+    maas_model_destroy (&model);
+}
+
+static void
+s_memcpy (void *arg)
+{
+    s_run_t *run = arg;
+    memcpy (run->scratch, run->blob, run->size);
+    __asm__ volatile ("" : : "r"(run->scratch) : "memory");
+}
+
+static void
+s_sha256 (void *arg)
+{
+    s_run_t *run = arg;
+    unsigned char digest[crypto_hash_sha256_BYTES];
+    crypto_hash_sha256 (digest, run->blob, run->size);
+    __asm__ volatile ("" : : "r"(digest) : "memory");
+}
+
+static void
+s_bench (const s_shape_t *shape)
+{
+    maas_mlp_t *mlp = maas_mlp_new (shape->inputs, shape->layers, 3);
+    maas_mlp_init (mlp, 1);
+    s_run_t run = {.model = maas_model_new (&mlp)};
+    maas_model_meta_set_str (run.model, "optimizer", "adam");
+    maas_model_meta_set_double (run.model, "accuracy", 0.97);
+    if (maas_model_encode (run.model, &run.blob, &run.size, NULL) != 0)
+        abort ();
+    run.scratch = malloc (run.size);
+    fprintf (stderr, "model: %s, %zu parameters, %zu-byte blob\n", shape->name,
+             maas_mlp_param_count (maas_model_mlp (run.model)), run.size);
+    char base[64];
+    s_print (shape->name, "params", (double) maas_mlp_param_count (maas_model_mlp (run.model)),
+             "params");
+    s_print (shape->name, "blob_bytes", (double) run.size, "bytes");
+    s_print (shape->name, "encode_mb_per_s", s_rate (s_encode, &run, run.size), "MB/s");
+    s_print (shape->name, "decode_mb_per_s", s_rate (s_decode, &run, run.size), "MB/s");
+    snprintf (base, sizeof base, "%s_memcpy", shape->name);
+    s_print (base, "copy_mb_per_s", s_rate (s_memcpy, &run, run.size), "MB/s");
+    snprintf (base, sizeof base, "%s_sha256", shape->name);
+    s_print (base, "hash_mb_per_s", s_rate (s_sha256, &run, run.size), "MB/s");
+    free (run.scratch);
+    free (run.blob);
+    maas_model_destroy (&run.model);
+}
+
+int
+main (void)
+{
+    if (sodium_init () < 0)
+        return 1;
+    maas_log_set_level (MAAS_LOG_WARN);
+    const s_shape_t shapes[] = {
+        {"256-1024-1024-10", 256, {{1024, MAAS_ACT_RELU}, {1024, MAAS_ACT_RELU}, {10, MAAS_ACT_SOFTMAX}}},
+        {"1024-2048-2048-1024", 1024,
+         {{2048, MAAS_ACT_RELU}, {2048, MAAS_ACT_RELU}, {1024, MAAS_ACT_LINEAR}}},
+    };
+    for (size_t i = 0; i < sizeof shapes / sizeof shapes[0]; i++)
+        s_bench (&shapes[i]);
+    return 0;
+}
