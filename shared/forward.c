@@ -182,3 +182,34 @@ maas_act_forward (maas_act_t act, float *z, size_t rows, size_t cols, const floa
         break;
     }
 }
+
+void
+maas_act_backward (maas_act_t act, const float *a, float *grad, size_t rows, size_t cols)
+{
+    size_t n = rows * cols;
+    switch (act) {
+    case MAAS_ACT_RELU:
+        for (size_t k = 0; k < n; k++)
+            grad[k] = a[k] > 0 ? grad[k] : 0;
+        break;
+    case MAAS_ACT_TANH:
+        for (size_t k = 0; k < n; k++)
+            grad[k] *= 1 - a[k] * a[k];
+        break;
+    case MAAS_ACT_SIGMOID:
+        for (size_t k = 0; k < n; k++)
+            grad[k] *= a[k] * (1 - a[k]);
+        break;
+    case MAAS_ACT_SOFTMAX:
+        for (size_t i = 0; i < rows; i++, a += cols, grad += cols) {
+            float dot = 0;
+            for (size_t j = 0; j < cols; j++)
+                dot += grad[j] * a[j];
+            for (size_t j = 0; j < cols; j++)
+                grad[j] = a[j] * (grad[j] - dot);
+        }
+        break;
+    default:
+        break;
+    }
+}

@@ -41,5 +41,9 @@ const maas_mlp_t *maas_predictor_mlp (const maas_predictor_t *self);
 //  row, then ACT applied in place (softmax over each row, max-subtracted
 //  so it never overflows). The building block of every forward pass.
 void maas_act_forward (maas_act_t act, float *z, size_t rows, size_t cols, const float *bias);
+//  Backward through ACT: GRAD (rows × cols) holds dLoss/dA on entry and
+//  dLoss/dZ on return, computed from the activation's outputs A (what
+//  maas_act_forward left), in place. Softmax uses its full Jacobian.
+void maas_act_backward (maas_act_t act, const float *a, float *grad, size_t rows, size_t cols);
 
 #endif

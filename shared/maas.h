@@ -13,12 +13,16 @@
 #include "redis_url.h"
 
 //  Numerics: tensors, random numbers, multilayer perceptrons, inference,
-//  numeric CSV files.
+//  numeric CSV files, losses, optimizers, training, the synthetic problem.
 #include "tensor.h"
 #include "rng.h"
 #include "mlp.h"
 #include "forward.h"
 #include "csv.h"
+#include "loss.h"
+#include "optim.h"
+#include "train.h"
+#include "synth.h"
 
 //  Model format and msgpack codec.
 #include "codec.h"

@@ -1,0 +1,118 @@
+/*  train.h: training a maas_mlp_t on rows of features: forward and backward
+ *  passes on mini-batches (sgemm), a loss, an optimizer, seeded shuffling,
+ *  a validation split, early stopping, a per-epoch progress callback and
+ *  cancellation at the next batch boundary. Same seed, same weights. */
+#ifndef MAAS_TRAIN_H
+#define MAAS_TRAIN_H
+
+#include "loss.h"
+#include "mlp.h"
+#include "optim.h"
+
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+//  Largest mini-batch accepted (bounds the workspace a job spec can ask for).
+#define MAAS_TRAIN_MAX_BATCH 65536
+//  Room for an error message from this module.
+#define MAAS_TRAIN_ERROR_SIZE 256
+
+//  What one epoch did, as handed to the progress callback.
+typedef struct {
+    size_t epoch;                   //  1-based epoch just finished
+    size_t epochs;                  //  epochs planned
+    double train_loss;              //  mean loss over the epoch's batches
+    double val_loss;                //  loss on the validation rows (NaN: no split)
+    double val_metric;              //  accuracy (bce, softmax_ce) or RMSE (mse); NaN: no split
+    size_t samples;                 //  training rows seen so far, all epochs
+} maas_train_epoch_t;
+
+//  Called after each epoch; return 0 to go on, nonzero to stop training
+//  (the weights are kept as they are).
+typedef int (maas_train_epoch_fn) (const maas_train_epoch_t *epoch, void *arg);
+
+typedef struct {
+    maas_loss_t loss;               //  loss to minimise (must fit the output activation)
+    maas_optim_config_t optim;      //  optimizer and its hyper-parameters
+    size_t batch_size;              //  rows per step, 1 .. MAAS_TRAIN_MAX_BATCH
+    size_t epochs;                  //  passes over the training rows, >= 1
+    double val_fraction;            //  share of rows held out for validation, [0, 0.9]
+    size_t patience;                //  early stopping: epochs without a better
+                                    //  monitored loss before stopping; 0: off
+    bool restore_best;              //  with patience: end with the best epoch's weights
+    bool standardize;               //  fit mean/std on the training rows into the network
+    uint64_t seed;                  //  drives the validation split and shuffling
+    maas_train_epoch_fn *on_epoch;  //  progress callback or NULL
+    void *on_epoch_arg;             //  its argument
+    const atomic_bool *cancel;      //  set (any thread) to stop at the next batch; or NULL
+} maas_train_config_t;
+
+//  Defaults: bce, Adam lr 1e-3, batch 32, 10 epochs, no validation, no
+//  early stopping, no standardisation, seed 0, no callback.
+maas_train_config_t maas_train_defaults (void);
+
+//  Why training ended.
+typedef enum {
+    MAAS_TRAIN_COMPLETED,           //  every epoch ran
+    MAAS_TRAIN_EARLY_STOPPED,       //  patience ran out
+    MAAS_TRAIN_CANCELLED,           //  the cancel flag was set
+    MAAS_TRAIN_STOPPED              //  the callback asked to stop
+} maas_train_outcome_t;
+
+//  Summary of a training run.
+typedef struct {
+    maas_train_outcome_t outcome;   //  why it ended
+    size_t epochs_run;              //  epochs finished
+    size_t best_epoch;              //  epoch with the lowest monitored loss (1-based)
+    double train_loss;              //  last epoch's mean training loss
+    double val_loss;                //  last (or restored best) validation loss; NaN: none
+    double val_metric;              //  matching metric, as in maas_train_epoch_t
+    size_t train_rows;              //  rows trained on
+    size_t val_rows;                //  rows held out
+} maas_train_result_t;
+
+//  Name of an outcome ("completed", "early_stopped", "cancelled", "stopped").
+const char *maas_train_outcome_name (maas_train_outcome_t outcome);
+
+typedef struct _maas_train_t maas_train_t;
+
+//  New trainer for MLP (borrowed: it is updated in place and must outlive
+//  the trainer) with CONFIG (copied). Checks the configuration against the
+//  network; NULL with a message in ERROR ("loss softmax_ce needs a softmax
+//  output layer, got sigmoid") if it does not fit, or out of memory. All
+//  buffers for one batch are allocated here: steps allocate nothing.
+maas_train_t *maas_train_new (maas_mlp_t *mlp, const maas_train_config_t *config, char *error,
+                              size_t error_size);
+//  Destroy; safe on NULL; sets *self_p to NULL.
+void maas_train_destroy (maas_train_t **self_p);
+
+//  Train on ROWS rows of X (rows × inputs, raw features) with targets Y
+//  (laid out per loss, see loss.h). Validates the data (finite features,
+//  valid targets, enough rows for the split), then runs the loop described
+//  by the config. Fills RESULT (may be NULL). Returns 0 (whatever the
+//  outcome), or -1 with maas_train_error set when the data are refused.
+int maas_train_fit (maas_train_t *self, const float *x, const float *y, size_t rows,
+                    maas_train_result_t *result);
+
+//  Mean loss over ROWS rows (any number) of X, Y with the current weights;
+//  writes the metric (accuracy or RMSE) to *METRIC if not NULL. Data are
+//  trusted (validated by the caller).
+double maas_train_evaluate (maas_train_t *self, const float *x, const float *y, size_t rows,
+                            double *metric);
+
+//  One forward and backward pass on ROWS (<= batch_size) rows of X, Y:
+//  returns the mean loss and leaves the gradients, readable below. Does not
+//  change the weights. Data are trusted.
+double maas_train_gradient (maas_train_t *self, const float *x, const float *y, size_t rows);
+//  Gradient of layer I's weights and bias from the last maas_train_gradient
+//  (borrowed; same shapes as maas_mlp_weights / maas_mlp_bias).
+const maas_tensor_t *maas_train_weight_grad (const maas_train_t *self, size_t i);
+const maas_tensor_t *maas_train_bias_grad (const maas_train_t *self, size_t i);
+//  Apply one optimizer step with the last gradients.
+void maas_train_step (maas_train_t *self);
+
+//  Message of the last failure, "" if none (borrowed).
+const char *maas_train_error (const maas_train_t *self);
+
+#endif
