@@ -15,5 +15,6 @@ typedef struct {
 //  -- one prototype per command group; keep in the order of main.c's table
 int maas_cmd_version (int argc, char **argv);
 int maas_cmd_dataset (int argc, char **argv);
+int maas_cmd_model (int argc, char **argv);
 
 #endif

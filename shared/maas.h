@@ -32,4 +32,7 @@
 #include "dataset.h"
 #include "dataset_store.h"
 
+//  Model registry in Redis.
+#include "registry.h"
+
 #endif

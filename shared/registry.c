@@ -1,0 +1,996 @@
+/*  registry.c: the model registry over synchronous hiredis. Every write is
+ *  one Lua script touching only the keys of one model (hash tag {name}), so
+ *  it is atomic and announces itself on the registry channel. */
+#include "registry.h"
+#include "clock.h"
+#include "log.h"
+#include "redis_url.h"
+
+#include <assert.h>
+#include <ctype.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <hiredis/hiredis.h>
+#include <inttypes.h>
+#include <poll.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define S_PREFIX_MAX 64  //  longest key prefix accepted
+#define S_KEY_MAX 256    //  room for prefix + model:{name}:suffix
+
+struct _maas_registry_t {
+    char *url;          //  Redis URL, owned
+    char *prefix;       //  key prefix ("maas:"), owned
+    char *channel;      //  prefix + "registry", owned
+    redisContext *ctx;  //  connection, NULL until (re)connected
+    char err[512];      //  why the last call failed
+};
+
+//  Publish: KEYS model hash, versions zset, job index hash. ARGV version-key
+//  prefix, channel, name, job id, blob, sha256, format, inputs, outputs,
+//  size, created_ms, metrics, tags, description. Version numbers come from
+//  a counter that deletes never lower, so a (name, version) is never reused.
+static const char s_publish_lua[] =
+    "if ARGV[4] ~= '' then\n"
+    "  local v = redis.call('HGET', KEYS[3], ARGV[4])\n"
+    "  if v then return {tonumber(v), 0} end\n"
+    "end\n"
+    "local n = redis.call('HINCRBY', KEYS[1], 'next_version', 1)\n"
+    "redis.call('HSET', ARGV[1] .. n, 'blob', ARGV[5], 'sha256', ARGV[6], 'format', ARGV[7],\n"
+    "  'inputs', ARGV[8], 'outputs', ARGV[9], 'size', ARGV[10], 'created_ms', ARGV[11],\n"
+    "  'metrics', ARGV[12], 'job_id', ARGV[4], 'tags', ARGV[13], 'description', ARGV[14])\n"
+    "redis.call('ZADD', KEYS[2], n, n)\n"
+    "redis.call('HSET', KEYS[1], 'latest', n, 'updated_ms', ARGV[11])\n"
+    "redis.call('HSETNX', KEYS[1], 'created_ms', ARGV[11])\n"
+    "if ARGV[14] ~= '' then redis.call('HSET', KEYS[1], 'description', ARGV[14]) end\n"
+    "if ARGV[4] ~= '' then redis.call('HSET', KEYS[3], ARGV[4], n) end\n"
+    "redis.call('PUBLISH', ARGV[2], 'publish ' .. ARGV[3] .. ' ' .. n)\n"
+    "return {n, 1}\n";
+
+//  Alias: KEYS model hash, versions zset, aliases hash. ARGV channel, name,
+//  alias, version.
+static const char s_alias_lua[] =
+    "if redis.call('EXISTS', KEYS[1]) == 0 then\n"
+    "  return redis.error_reply('unknown model ' .. ARGV[2]) end\n"
+    "if not redis.call('ZSCORE', KEYS[2], ARGV[4]) then\n"
+    "  return redis.error_reply('model ' .. ARGV[2] .. ' has no version ' .. ARGV[4]) end\n"
+    "redis.call('HSET', KEYS[3], ARGV[3], ARGV[4])\n"
+    "redis.call('PUBLISH', ARGV[1], 'alias ' .. ARGV[2] .. ' ' .. ARGV[3] .. ' ' .. ARGV[4])\n"
+    "return 1\n";
+
+//  Unalias: KEYS aliases hash. ARGV channel, name, alias.
+static const char s_unalias_lua[] =
+    "if redis.call('HDEL', KEYS[1], ARGV[3]) == 0 then\n"
+    "  return redis.error_reply('model ' .. ARGV[2] .. \" has no alias '\" .. ARGV[3] .. "
+    "\"'\")\n"
+    "end\n"
+    "redis.call('PUBLISH', ARGV[1], 'unalias ' .. ARGV[2] .. ' ' .. ARGV[3])\n"
+    "return 1\n";
+
+//  Delete: KEYS model hash, versions zset, aliases hash, job index. ARGV
+//  version key, channel, name, version, force ("1").
+static const char s_delete_lua[] =
+    "if redis.call('EXISTS', KEYS[1]) == 0 then\n"
+    "  return redis.error_reply('unknown model ' .. ARGV[3]) end\n"
+    "if not redis.call('ZSCORE', KEYS[2], ARGV[4]) then\n"
+    "  return redis.error_reply('model ' .. ARGV[3] .. ' has no version ' .. ARGV[4]) end\n"
+    "local all = redis.call('HGETALL', KEYS[3])\n"
+    "local held = {}\n"
+    "for i = 1, #all, 2 do if all[i + 1] == ARGV[4] then held[#held + 1] = all[i] end end\n"
+    "if #held > 0 and ARGV[5] ~= '1' then\n"
+    "  return redis.error_reply('model ' .. ARGV[3] .. '@' .. ARGV[4] .. ' is aliased by '\n"
+    "    .. table.concat(held, ', ') .. '; move the alias first or force the delete') end\n"
+    "for _, a in ipairs(held) do\n"
+    "  redis.call('HDEL', KEYS[3], a)\n"
+    "  redis.call('PUBLISH', ARGV[2], 'unalias ' .. ARGV[3] .. ' ' .. a)\n"
+    "end\n"
+    "local job = redis.call('HGET', ARGV[1], 'job_id')\n"
+    "if job and job ~= '' then redis.call('HDEL', KEYS[4], job) end\n"
+    "redis.call('DEL', ARGV[1])\n"
+    "redis.call('ZREM', KEYS[2], ARGV[4])\n"
+    "local top = redis.call('ZRANGE', KEYS[2], -1, -1)\n"
+    "redis.call('HSET', KEYS[1], 'latest', top[1] or 0)\n"
+    "redis.call('PUBLISH', ARGV[2], 'delete ' .. ARGV[3] .. ' ' .. ARGV[4])\n"
+    "return 1\n";
+
+//  -- names and references
+
+static bool
+s_name_chars_ok (const char *name)
+{
+    size_t len = name ? strlen (name) : 0;
+    if (len == 0 || len > MAAS_REGISTRY_NAME_MAX || !isalnum ((unsigned char) name[0]))
+        return false;
+    for (size_t i = 0; i < len; i++) {
+        unsigned char c = (unsigned char) name[i];
+        if (!isalnum (c) && c != '.' && c != '_' && c != '-')
+            return false;
+    }
+    return true;
+}
+
+bool
+maas_registry_name_valid (const char *name)
+{
+    return s_name_chars_ok (name);
+}
+
+bool
+maas_registry_alias_valid (const char *alias)
+{
+    return s_name_chars_ok (alias) && isalpha ((unsigned char) alias[0])
+           && strcmp (alias, "latest") != 0;
+}
+
+static bool
+s_all_digits (const char *text)
+{
+    if (!*text)
+        return false;
+    for (; *text; text++)
+        if (!isdigit ((unsigned char) *text))
+            return false;
+    return true;
+}
+
+//  Parse a decimal version >= 1; 0 when TEXT is not one.
+static uint64_t
+s_parse_version (const char *text)
+{
+    if (!text || !s_all_digits (text) || strlen (text) > 18)
+        return 0;
+    return strtoull (text, NULL, 10);
+}
+
+int
+maas_registry_ref_parse (maas_registry_ref_t *self, const char *spec, char *err,
+                         size_t err_size)
+{
+    memset (self, 0, sizeof *self);
+    const char *at = strchr (spec, '@');
+    size_t name_len = at ? (size_t) (at - spec) : strlen (spec);
+    if (name_len > MAAS_REGISTRY_NAME_MAX) {
+        snprintf (err, err_size, "model '%s': name longer than %d characters", spec,
+                  MAAS_REGISTRY_NAME_MAX);
+        return -1;
+    }
+    memcpy (self->name, spec, name_len);
+    if (!maas_registry_name_valid (self->name)) {
+        snprintf (err, err_size,
+                  "model '%s': a name is letters, digits, '.', '_' or '-' and starts with "
+                  "a letter or digit",
+                  spec);
+        return -1;
+    }
+    const char *ref = at ? at + 1 : "";
+    if (at
+        && !(s_parse_version (ref) || maas_registry_alias_valid (ref)
+             || strcmp (ref, "latest") == 0)) {
+        snprintf (err, err_size,
+                  "model '%s': after '@' comes a version (1, 2...), an alias "
+                  "or 'latest'",
+                  spec);
+        return -1;
+    }
+    snprintf (self->ref, sizeof self->ref, "%s", ref);
+    return 0;
+}
+
+void
+maas_registry_sha256_hex (const void *data, size_t size, char hex[65])
+{
+    unsigned char digest[crypto_hash_sha256_BYTES];
+    crypto_hash_sha256 (digest, data, size);
+    sodium_bin2hex (hex, 65, digest, sizeof digest);
+}
+
+//  -- connection and commands
+
+static int s_fail (maas_registry_t *self, const char *fmt, ...)
+    __attribute__ ((format (printf, 2, 3)));
+
+static int
+s_fail (maas_registry_t *self, const char *fmt, ...)
+{
+    va_list args;
+    va_start (args, fmt);
+    vsnprintf (self->err, sizeof self->err, fmt, args);
+    va_end (args);
+    maas_debug ("registry", "failed reason=\"%s\"", self->err);
+    return -1;
+}
+
+static int
+s_connect (maas_registry_t *self)
+{
+    if (self->ctx && !self->ctx->err)
+        return 0;
+    if (self->ctx) {
+        maas_warn ("registry", "reconnect url=%s reason=\"%s\"", self->url, self->ctx->errstr);
+        redisFree (self->ctx);
+    }
+    self->ctx =
+        maas_redis_connect (self->url, MAAS_REGISTRY_TIMEOUT_MS, self->err, sizeof self->err);
+    return self->ctx ? 0 : -1;
+}
+
+//  Run one command (binary-safe). Returns the reply (caller frees), or NULL
+//  with self->err set on a connection failure or an error reply.
+static redisReply *
+s_command (maas_registry_t *self, int argc, const char **argv, const size_t *lens)
+{
+    if (s_connect (self) != 0)
+        return NULL;
+    redisReply *reply = redisCommandArgv (self->ctx, argc, argv, lens);
+    if (!reply) {
+        s_fail (self, "registry: redis %s: %s", self->url, self->ctx->errstr);
+        return NULL;
+    }
+    if (reply->type == REDIS_REPLY_ERROR) {
+        //  Lua error_reply texts are ours; anything else is Redis speaking.
+        s_fail (self, "%s", reply->str);
+        freeReplyObject (reply);
+        return NULL;
+    }
+    return reply;
+}
+
+//  Same for a command of plain strings, NULL-terminated.
+static redisReply *
+s_commandv (maas_registry_t *self, const char **argv)
+{
+    int argc = 0;
+    size_t lens[16];
+    for (; argv[argc]; argc++) {
+        assert (argc < 16);
+        lens[argc] = strlen (argv[argc]);
+    }
+    return s_command (self, argc, argv, lens);
+}
+
+//  "maas:model:{NAME}" + SUFFIX into KEY.
+static void
+s_key (const maas_registry_t *self, char key[S_KEY_MAX], const char *name, const char *suffix)
+{
+    snprintf (key, S_KEY_MAX, "%smodel:{%s}%s", self->prefix, name, suffix);
+}
+
+static void
+s_version_key (const maas_registry_t *self, char key[S_KEY_MAX], const char *name,
+               uint64_t version)
+{
+    snprintf (key, S_KEY_MAX, "%smodel:{%s}:v%" PRIu64, self->prefix, name, version);
+}
+
+static int
+s_check_name (maas_registry_t *self, const char *name)
+{
+    if (maas_registry_name_valid (name))
+        return 0;
+    return s_fail (self, "model '%s': a name is 1-%d letters, digits, '.', '_' or '-'",
+                   name ? name : "", MAAS_REGISTRY_NAME_MAX);
+}
+
+//  Add NAME to the set `list` reads. Outside the publish script because the
+//  set spans models (another cluster slot); SADD is idempotent, and a
+//  publish that fails here is reported, so the caller retries it.
+static int
+s_index_name (maas_registry_t *self, const char *name)
+{
+    char key[S_KEY_MAX];
+    snprintf (key, sizeof key, "%smodels", self->prefix);
+    redisReply *reply = s_commandv (self, (const char *[]){ "SADD", key, name, NULL });
+    if (!reply)
+        return -1;
+    freeReplyObject (reply);
+    return 0;
+}
+
+//  -- lifecycle
+
+maas_registry_t *
+maas_registry_new (const char *redis_url, const char *prefix, char *err, size_t err_size)
+{
+    prefix = prefix ? prefix : MAAS_REGISTRY_PREFIX_DEFAULT;
+    if (strlen (prefix) > S_PREFIX_MAX) {
+        snprintf (err, err_size, "registry: key prefix longer than %d characters",
+                  S_PREFIX_MAX);
+        return NULL;
+    }
+    if (sodium_init () < 0) {
+        snprintf (err, err_size, "registry: libsodium failed to initialise");
+        return NULL;
+    }
+    maas_registry_t *self = calloc (1, sizeof *self);
+    if (!self) {
+        snprintf (err, err_size, "registry: out of memory");
+        return NULL;
+    }
+    self->url = strdup (maas_redis_url_pick (redis_url));
+    self->prefix = strdup (prefix);
+    self->channel = malloc (strlen (prefix) + sizeof MAAS_REGISTRY_CHANNEL);
+    if (!self->url || !self->prefix || !self->channel) {
+        snprintf (err, err_size, "registry: out of memory");
+        maas_registry_destroy (&self);
+        return NULL;
+    }
+    sprintf (self->channel, "%s%s", prefix, MAAS_REGISTRY_CHANNEL);
+    if (s_connect (self) != 0) {
+        snprintf (err, err_size, "%s", self->err);
+        maas_registry_destroy (&self);
+    }
+    return self;
+}
+
+void
+maas_registry_destroy (maas_registry_t **self_p)
+{
+    assert (self_p);
+    maas_registry_t *self = *self_p;
+    if (!self)
+        return;
+    if (self->ctx)
+        redisFree (self->ctx);
+    free (self->url);
+    free (self->prefix);
+    free (self->channel);
+    free (self);
+    *self_p = NULL;
+}
+
+const char *
+maas_registry_error (const maas_registry_t *self)
+{
+    assert (self);
+    return self->err;
+}
+
+const char *
+maas_registry_channel (const maas_registry_t *self)
+{
+    assert (self);
+    return self->channel;
+}
+
+//  -- writing
+
+static int
+s_check_meta (maas_registry_t *self, const char *name, size_t size,
+              const maas_registry_meta_t *meta)
+{
+    if (s_check_name (self, name) != 0)
+        return -1;
+    if (size == 0 || size > MAAS_REGISTRY_BLOB_MAX)
+        return s_fail (self, "model %s: blob of %zu bytes (1 byte to %zu MB accepted)", name,
+                       size, MAAS_REGISTRY_BLOB_MAX >> 20);
+    if (meta->job_id && strlen (meta->job_id) > 128)
+        return s_fail (self, "model %s: job id longer than 128 characters", name);
+    return 0;
+}
+
+//  Run the publish script; *VERSION and *FRESH (false: the job id had
+//  published before) from its reply.
+static int
+s_publish_eval (maas_registry_t *self, const char *name, const void *blob, size_t size,
+                const maas_registry_meta_t *meta, uint64_t *version, bool *fresh)
+{
+    char model[S_KEY_MAX], versions[S_KEY_MAX], jobs[S_KEY_MAX], vprefix[S_KEY_MAX];
+    s_key (self, model, name, "");
+    s_key (self, versions, name, ":versions");
+    s_key (self, jobs, name, ":jobs");
+    s_key (self, vprefix, name, ":v");
+    char sha[65], format[16], inputs[24], outputs[24], bytes[24], now[24];
+    maas_registry_sha256_hex (blob, size, sha);
+    snprintf (format, sizeof format, "%d", meta->format);
+    snprintf (inputs, sizeof inputs, "%zu", meta->inputs);
+    snprintf (outputs, sizeof outputs, "%zu", meta->outputs);
+    snprintf (bytes, sizeof bytes, "%zu", size);
+    snprintf (now, sizeof now, "%" PRId64, maas_clock_wall_ms ());
+    const char *argv[] = { "EVAL",
+                           s_publish_lua,
+                           "3",
+                           model,
+                           versions,
+                           jobs,
+                           vprefix,
+                           self->channel,
+                           name,
+                           meta->job_id ? meta->job_id : "",
+                           blob,
+                           sha,
+                           format,
+                           inputs,
+                           outputs,
+                           bytes,
+                           now,
+                           meta->metrics ? meta->metrics : "",
+                           meta->tags ? meta->tags : "",
+                           meta->description ? meta->description : "" };
+    size_t lens[20];
+    for (int i = 0; i < 20; i++)
+        lens[i] = i == 10 ? size : strlen (argv[i]);
+    redisReply *reply = s_command (self, 20, argv, lens);
+    if (!reply)
+        return -1;
+    int rc = 0;
+    if (reply->type != REDIS_REPLY_ARRAY || reply->elements != 2
+        || reply->element[0]->type != REDIS_REPLY_INTEGER)
+        rc = s_fail (self, "model %s: unexpected reply to publish", name);
+    else {
+        *version = (uint64_t) reply->element[0]->integer;
+        *fresh = reply->element[1]->integer == 1;
+    }
+    freeReplyObject (reply);
+    return rc;
+}
+
+int
+maas_registry_publish (maas_registry_t *self, const char *name, const void *blob, size_t size,
+                       const maas_registry_meta_t *meta, uint64_t *version, bool *created)
+{
+    assert (self && meta && version);
+    bool fresh = false;
+    if (s_check_meta (self, name, size, meta) != 0
+        || s_publish_eval (self, name, blob, size, meta, version, &fresh) != 0
+        || s_index_name (self, name) != 0)
+        return -1;
+    if (created)
+        *created = fresh;
+    maas_info ("registry", "published model=%s version=%" PRIu64 " bytes=%zu new=%d", name,
+               *version, size, fresh);
+    return 0;
+}
+
+int
+maas_registry_alias (maas_registry_t *self, const char *name, const char *alias,
+                     uint64_t version)
+{
+    assert (self);
+    if (s_check_name (self, name) != 0)
+        return -1;
+    if (!maas_registry_alias_valid (alias))
+        return s_fail (self,
+                       "alias '%s': an alias starts with a letter, is letters, digits, "
+                       "'.', '_' or '-', and is not 'latest'",
+                       alias ? alias : "");
+    char model[S_KEY_MAX], versions[S_KEY_MAX], aliases[S_KEY_MAX], number[24];
+    s_key (self, model, name, "");
+    s_key (self, versions, name, ":versions");
+    s_key (self, aliases, name, ":aliases");
+    snprintf (number, sizeof number, "%" PRIu64, version);
+    redisReply *reply =
+        s_commandv (self, (const char *[]){ "EVAL", s_alias_lua, "3", model, versions, aliases,
+                                            self->channel, name, alias, number, NULL });
+    if (!reply)
+        return -1;
+    freeReplyObject (reply);
+    maas_info ("registry", "alias model=%s alias=%s version=%" PRIu64, name, alias, version);
+    return 0;
+}
+
+int
+maas_registry_unalias (maas_registry_t *self, const char *name, const char *alias)
+{
+    assert (self);
+    if (s_check_name (self, name) != 0)
+        return -1;
+    if (!alias || !*alias)
+        return s_fail (self, "model %s: which alias?", name);
+    char aliases[S_KEY_MAX];
+    s_key (self, aliases, name, ":aliases");
+    redisReply *reply = s_commandv (self, (const char *[]){ "EVAL", s_unalias_lua, "1", aliases,
+                                                            self->channel, name, alias, NULL });
+    if (!reply)
+        return -1;
+    freeReplyObject (reply);
+    maas_info ("registry", "unalias model=%s alias=%s", name, alias);
+    return 0;
+}
+
+int
+maas_registry_delete (maas_registry_t *self, const char *name, uint64_t version, bool force)
+{
+    assert (self);
+    if (s_check_name (self, name) != 0)
+        return -1;
+    char model[S_KEY_MAX], versions[S_KEY_MAX], aliases[S_KEY_MAX], jobs[S_KEY_MAX];
+    char vkey[S_KEY_MAX], number[24];
+    s_key (self, model, name, "");
+    s_key (self, versions, name, ":versions");
+    s_key (self, aliases, name, ":aliases");
+    s_key (self, jobs, name, ":jobs");
+    s_version_key (self, vkey, name, version);
+    snprintf (number, sizeof number, "%" PRIu64, version);
+    redisReply *reply = s_commandv (
+        self, (const char *[]){ "EVAL", s_delete_lua, "4", model, versions, aliases, jobs, vkey,
+                                self->channel, name, number, force ? "1" : "0", NULL });
+    if (!reply)
+        return -1;
+    freeReplyObject (reply);
+    maas_info ("registry", "deleted model=%s version=%" PRIu64 " force=%d", name, version,
+               force);
+    return 0;
+}
+
+//  -- reading
+
+//  1 if model NAME exists, 0 if not, -1 on a Redis failure.
+static int
+s_model_exists (maas_registry_t *self, const char *name)
+{
+    char model[S_KEY_MAX];
+    s_key (self, model, name, "");
+    redisReply *reply = s_commandv (self, (const char *[]){ "EXISTS", model, NULL });
+    if (!reply)
+        return -1;
+    int exists = reply->type == REDIS_REPLY_INTEGER && reply->integer == 1;
+    freeReplyObject (reply);
+    return exists;
+}
+
+//  Fail with "unknown model NAME" when the model is missing, else with
+//  "model NAME has no WHAT".
+static int
+s_fail_missing (maas_registry_t *self, const char *name, const char *what)
+{
+    int exists = s_model_exists (self, name);
+    if (exists < 0)
+        return -1;
+    if (!exists)
+        return s_fail (self, "unknown model %s", name);
+    return s_fail (self, "model %s has no %s", name, what);
+}
+
+//  HGET KEY FIELD as a version number into *VERSION (0 when missing).
+static int
+s_hget_version (maas_registry_t *self, const char *key, const char *field, uint64_t *version)
+{
+    redisReply *reply = s_commandv (self, (const char *[]){ "HGET", key, field, NULL });
+    if (!reply)
+        return -1;
+    *version = reply->type == REDIS_REPLY_STRING ? s_parse_version (reply->str) : 0;
+    freeReplyObject (reply);
+    return 0;
+}
+
+static int
+s_resolve_number (maas_registry_t *self, const char *name, const char *ref, uint64_t *version)
+{
+    char versions[S_KEY_MAX];
+    s_key (self, versions, name, ":versions");
+    redisReply *reply = s_commandv (self, (const char *[]){ "ZSCORE", versions, ref, NULL });
+    if (!reply)
+        return -1;
+    bool found = reply->type == REDIS_REPLY_STRING;
+    freeReplyObject (reply);
+    if (!found) {
+        char what[64];
+        snprintf (what, sizeof what, "version %s", ref);
+        return s_fail_missing (self, name, what);
+    }
+    *version = s_parse_version (ref);
+    return 0;
+}
+
+int
+maas_registry_resolve (maas_registry_t *self, const char *name, const char *ref,
+                       uint64_t *version)
+{
+    assert (self && version);
+    if (s_check_name (self, name) != 0)
+        return -1;
+    ref = ref ? ref : "";
+    if (s_all_digits (ref)) {
+        if (!s_parse_version (ref))
+            return s_fail (self, "model %s: version '%s' is not a number >= 1", name, ref);
+        return s_resolve_number (self, name, ref, version);
+    }
+    bool latest = !*ref || strcmp (ref, "latest") == 0;
+    char key[S_KEY_MAX], what[MAAS_REGISTRY_NAME_MAX + 16];
+    s_key (self, key, name, latest ? "" : ":aliases");
+    if (s_hget_version (self, key, latest ? "latest" : ref, version) != 0)
+        return -1;
+    if (*version)
+        return 0;
+    if (latest)
+        snprintf (what, sizeof what, "versions");
+    else
+        snprintf (what, sizeof what, "alias '%s'", ref);
+    return s_fail_missing (self, name, what);
+}
+
+static char *
+s_dup_field (const redisReply *field)
+{
+    return strdup (field->type == REDIS_REPLY_STRING ? field->str : "");
+}
+
+static long long
+s_int_field (const redisReply *field)
+{
+    return field->type == REDIS_REPLY_STRING ? strtoll (field->str, NULL, 10) : 0;
+}
+
+//  Comma-separated aliases of NAME pointing at VERSION (all of them, as
+//  "alias=N", when VERSION is 0), or NULL on failure. Caller frees.
+static char *
+s_aliases_text (maas_registry_t *self, const char *name, uint64_t version)
+{
+    char key[S_KEY_MAX];
+    s_key (self, key, name, ":aliases");
+    redisReply *reply = s_commandv (self, (const char *[]){ "HGETALL", key, NULL });
+    if (!reply)
+        return NULL;
+    size_t cap = 1;
+    for (size_t i = 0; i < reply->elements; i++)
+        cap += reply->element[i]->len + 2;
+    char *text = calloc (1, cap);
+    for (size_t i = 0; text && i + 1 < reply->elements; i += 2) {
+        const char *alias = reply->element[i]->str, *target = reply->element[i + 1]->str;
+        if (version && s_parse_version (target) != version)
+            continue;
+        size_t used = strlen (text);
+        snprintf (text + used, cap - used, version ? "%s%s" : "%s%s=%s", used ? "," : "", alias,
+                  target);
+    }
+    freeReplyObject (reply);
+    if (!text)
+        s_fail (self, "registry: out of memory");
+    return text;
+}
+
+static void
+s_info_fill (maas_registry_info_t *info, const redisReply *reply)
+{
+    redisReply **f = reply->element;
+    snprintf (info->sha256, sizeof info->sha256, "%s",
+              f[0]->type == REDIS_REPLY_STRING ? f[0]->str : "");
+    info->format = (int) s_int_field (f[1]);
+    info->inputs = (size_t) s_int_field (f[2]);
+    info->outputs = (size_t) s_int_field (f[3]);
+    info->blob_size = (size_t) s_int_field (f[4]);
+    info->created_ms = s_int_field (f[5]);
+    info->metrics = s_dup_field (f[6]);
+    info->job_id = s_dup_field (f[7]);
+    info->tags = s_dup_field (f[8]);
+    info->description = s_dup_field (f[9]);
+}
+
+int
+maas_registry_info (maas_registry_t *self, const char *name, uint64_t version,
+                    maas_registry_info_t *info)
+{
+    assert (self && info);
+    memset (info, 0, sizeof *info);
+    if (s_check_name (self, name) != 0)
+        return -1;
+    char vkey[S_KEY_MAX];
+    s_version_key (self, vkey, name, version);
+    redisReply *reply =
+        s_commandv (self, (const char *[]){ "HMGET", vkey, "sha256", "format", "inputs",
+                                            "outputs", "size", "created_ms", "metrics",
+                                            "job_id", "tags", "description", NULL });
+    if (!reply)
+        return -1;
+    bool found = reply->type == REDIS_REPLY_ARRAY && reply->elements == 10
+                 && reply->element[0]->type == REDIS_REPLY_STRING;
+    if (found)
+        s_info_fill (info, reply);
+    freeReplyObject (reply);
+    if (!found) {
+        char what[64];
+        snprintf (what, sizeof what, "version %" PRIu64, version);
+        return s_fail_missing (self, name, what);
+    }
+    info->name = strdup (name);
+    info->version = version;
+    info->aliases = s_aliases_text (self, name, version);
+    if (!info->name || !info->metrics || !info->job_id || !info->tags || !info->description
+        || !info->aliases) {
+        maas_registry_info_clear (info);
+        return s_fail (self, "model %s@%" PRIu64 ": out of memory or connection lost", name,
+                       version);
+    }
+    return 0;
+}
+
+void
+maas_registry_info_clear (maas_registry_info_t *info)
+{
+    assert (info);
+    free (info->name);
+    free (info->metrics);
+    free (info->job_id);
+    free (info->tags);
+    free (info->description);
+    free (info->aliases);
+    memset (info, 0, sizeof *info);
+}
+
+int
+maas_registry_fetch (maas_registry_t *self, const char *name, uint64_t version, uint8_t **blob,
+                     size_t *size, char *sha256)
+{
+    assert (self && blob && size);
+    *blob = NULL;
+    *size = 0;
+    if (s_check_name (self, name) != 0)
+        return -1;
+    char vkey[S_KEY_MAX];
+    s_version_key (self, vkey, name, version);
+    redisReply *reply =
+        s_commandv (self, (const char *[]){ "HMGET", vkey, "blob", "sha256", NULL });
+    if (!reply)
+        return -1;
+    redisReply **f = reply->element;
+    if (reply->type != REDIS_REPLY_ARRAY || reply->elements != 2
+        || f[0]->type != REDIS_REPLY_STRING || f[1]->type != REDIS_REPLY_STRING) {
+        freeReplyObject (reply);
+        char what[64];
+        snprintf (what, sizeof what, "version %" PRIu64, version);
+        return s_fail_missing (self, name, what);
+    }
+    char actual[65];
+    maas_registry_sha256_hex (f[0]->str, f[0]->len, actual);
+    int rc = 0;
+    if (strcmp (actual, f[1]->str) != 0)
+        rc = s_fail (self,
+                     "model %s@%" PRIu64 ": stored blob fails its sha256 check "
+                     "(corrupted: %zu bytes, sha256 %.12s..., expected %.12s...)",
+                     name, version, f[0]->len, actual, f[1]->str);
+    else if (!(*blob = malloc (f[0]->len)))
+        rc = s_fail (self, "model %s@%" PRIu64 ": out of memory for %zu bytes", name, version,
+                     f[0]->len);
+    else {
+        memcpy (*blob, f[0]->str, f[0]->len);
+        *size = f[0]->len;
+        if (sha256)
+            memcpy (sha256, actual, 65);
+    }
+    freeReplyObject (reply);
+    return rc;
+}
+
+int
+maas_registry_versions (maas_registry_t *self, const char *name, uint64_t **versions,
+                        size_t *count)
+{
+    assert (self && versions && count);
+    *versions = NULL;
+    *count = 0;
+    if (s_check_name (self, name) != 0)
+        return -1;
+    char key[S_KEY_MAX];
+    s_key (self, key, name, ":versions");
+    redisReply *reply = s_commandv (self, (const char *[]){ "ZRANGE", key, "0", "-1", NULL });
+    if (!reply)
+        return -1;
+    size_t n = reply->type == REDIS_REPLY_ARRAY ? reply->elements : 0;
+    if (n && !(*versions = malloc (n * sizeof **versions))) {
+        freeReplyObject (reply);
+        return s_fail (self, "registry: out of memory");
+    }
+    for (size_t i = 0; i < n; i++)
+        (*versions)[i] = s_parse_version (reply->element[i]->str);
+    *count = n;
+    freeReplyObject (reply);
+    if (n)
+        return 0;
+    int exists = s_model_exists (self, name);
+    return exists > 0 ? 0 : exists < 0 ? -1 : s_fail (self, "unknown model %s", name);
+}
+
+static int
+s_name_cmp (const void *a, const void *b)
+{
+    return strcmp (((const maas_registry_model_t *) a)->name,
+                   ((const maas_registry_model_t *) b)->name);
+}
+
+//  Fill MODEL (whose name is set) from its model hash and versions.
+static int
+s_model_summary (maas_registry_t *self, maas_registry_model_t *model)
+{
+    char key[S_KEY_MAX], versions[S_KEY_MAX];
+    s_key (self, key, model->name, "");
+    s_key (self, versions, model->name, ":versions");
+    redisReply *reply = s_commandv (
+        self, (const char *[]){ "HMGET", key, "latest", "updated_ms", "description", NULL });
+    if (!reply)
+        return -1;
+    model->latest = (uint64_t) s_int_field (reply->element[0]);
+    model->updated_ms = s_int_field (reply->element[1]);
+    model->description = s_dup_field (reply->element[2]);
+    freeReplyObject (reply);
+    reply = s_commandv (self, (const char *[]){ "ZCARD", versions, NULL });
+    if (!reply)
+        return -1;
+    model->versions = (size_t) reply->integer;
+    freeReplyObject (reply);
+    model->aliases = s_aliases_text (self, model->name, 0);
+    if (!model->description || !model->aliases)
+        return s_fail (self, "registry: out of memory");
+    return 0;
+}
+
+int
+maas_registry_list (maas_registry_t *self, maas_registry_model_t **models, size_t *count)
+{
+    assert (self && models && count);
+    *models = NULL;
+    *count = 0;
+    char key[S_KEY_MAX];
+    snprintf (key, sizeof key, "%smodels", self->prefix);
+    redisReply *reply = s_commandv (self, (const char *[]){ "SMEMBERS", key, NULL });
+    if (!reply)
+        return -1;
+    size_t n = reply->type == REDIS_REPLY_ARRAY ? reply->elements : 0;
+    maas_registry_model_t *list = n ? calloc (n, sizeof *list) : NULL;
+    if (n && !list) {
+        freeReplyObject (reply);
+        return s_fail (self, "registry: out of memory");
+    }
+    int rc = 0;
+    for (size_t i = 0; i < n && rc == 0; i++) {
+        list[i].name = strdup (reply->element[i]->str);
+        rc = list[i].name ? s_model_summary (self, &list[i]) : s_fail (self, "out of memory");
+    }
+    freeReplyObject (reply);
+    if (rc != 0) {
+        maas_registry_models_free (&list, n);
+        return -1;
+    }
+    if (n)
+        qsort (list, n, sizeof *list, s_name_cmp);
+    *models = list;
+    *count = n;
+    return 0;
+}
+
+void
+maas_registry_models_free (maas_registry_model_t **models_p, size_t count)
+{
+    assert (models_p);
+    maas_registry_model_t *models = *models_p;
+    for (size_t i = 0; models && i < count; i++) {
+        free (models[i].name);
+        free (models[i].aliases);
+        free (models[i].description);
+    }
+    free (models);
+    *models_p = NULL;
+}
+
+//  -- announcements
+
+int
+maas_registry_event_parse (maas_registry_event_t *event, const char *text, size_t len)
+{
+    memset (event, 0, sizeof *event);
+    char line[3 * (MAAS_REGISTRY_NAME_MAX + 1) + 32], verb[16], arg[64];
+    if (len >= sizeof line)
+        return -1;
+    memcpy (line, text, len);
+    line[len] = 0;
+    char extra[64] = "";
+    int fields = sscanf (line, "%15s %64s %63s %63s", verb, event->name, arg, extra);
+    if (fields < 2 || !maas_registry_name_valid (event->name))
+        return -1;
+    if (strcmp (verb, "publish") == 0 || strcmp (verb, "delete") == 0) {
+        event->type = *verb == 'p' ? MAAS_REGISTRY_EV_PUBLISH : MAAS_REGISTRY_EV_DELETE;
+        event->version = fields == 3 ? s_parse_version (arg) : 0;
+        return event->version ? 0 : -1;
+    }
+    if (fields < 3 || !maas_registry_alias_valid (arg))
+        return -1;
+    snprintf (event->alias, sizeof event->alias, "%s", arg);
+    if (strcmp (verb, "unalias") == 0 && fields == 3) {
+        event->type = MAAS_REGISTRY_EV_UNALIAS;
+        return 0;
+    }
+    event->type = MAAS_REGISTRY_EV_ALIAS;
+    event->version = fields == 4 ? s_parse_version (extra) : 0;
+    return strcmp (verb, "alias") == 0 && event->version ? 0 : -1;
+}
+
+struct _maas_registry_watch_t {
+    redisContext *ctx;  //  subscribed connection, owned
+    char *channel;      //  channel subscribed to, owned
+};
+
+maas_registry_watch_t *
+maas_registry_watch_new (const char *redis_url, const char *prefix, char *err, size_t err_size)
+{
+    prefix = prefix ? prefix : MAAS_REGISTRY_PREFIX_DEFAULT;
+    maas_registry_watch_t *self = calloc (1, sizeof *self);
+    if (!self || asprintf (&self->channel, "%s%s", prefix, MAAS_REGISTRY_CHANNEL) < 0) {
+        free (self);
+        snprintf (err, err_size, "registry watch: out of memory");
+        return NULL;
+    }
+    const char *url = maas_redis_url_pick (redis_url);
+    self->ctx = maas_redis_connect (url, MAAS_REGISTRY_TIMEOUT_MS, err, err_size);
+    redisReply *reply =
+        self->ctx ? redisCommand (self->ctx, "SUBSCRIBE %s", self->channel) : NULL;
+    bool subscribed = reply && reply->type == REDIS_REPLY_ARRAY && reply->elements == 3;
+    if (self->ctx && !subscribed)
+        snprintf (err, err_size, "registry watch: SUBSCRIBE %s failed: %s", self->channel,
+                  reply && reply->type == REDIS_REPLY_ERROR ? reply->str : self->ctx->errstr);
+    if (reply)
+        freeReplyObject (reply);
+    if (!subscribed)
+        maas_registry_watch_destroy (&self);
+    return self;
+}
+
+void
+maas_registry_watch_destroy (maas_registry_watch_t **self_p)
+{
+    assert (self_p);
+    maas_registry_watch_t *self = *self_p;
+    if (!self)
+        return;
+    if (self->ctx)
+        redisFree (self->ctx);
+    free (self->channel);
+    free (self);
+    *self_p = NULL;
+}
+
+int
+maas_registry_watch_fd (const maas_registry_watch_t *self)
+{
+    assert (self);
+    return self->ctx->fd;
+}
+
+//  1 with *EVENT from a pub/sub REPLY that is an announcement; 0 otherwise.
+static int
+s_watch_decode (const redisReply *reply, maas_registry_event_t *event)
+{
+    if (reply->type != REDIS_REPLY_ARRAY || reply->elements != 3
+        || reply->element[0]->type != REDIS_REPLY_STRING
+        || strcmp (reply->element[0]->str, "message") != 0
+        || reply->element[2]->type != REDIS_REPLY_STRING)
+        return 0;
+    if (maas_registry_event_parse (event, reply->element[2]->str, reply->element[2]->len)
+        != 0) {
+        maas_warn ("registry", "ignored announcement text=\"%.80s\"", reply->element[2]->str);
+        return 0;
+    }
+    return 1;
+}
+
+int
+maas_registry_watch_next (maas_registry_watch_t *self, maas_registry_event_t *event,
+                          int timeout_ms)
+{
+    assert (self && event);
+    int64_t deadline = maas_clock_mono_ms () + (timeout_ms > 0 ? timeout_ms : 0);
+    while (true) {
+        void *reply = NULL;
+        if (redisGetReplyFromReader (self->ctx, &reply) != REDIS_OK)
+            return -1;
+        if (reply) {
+            int got = s_watch_decode (reply, event);
+            freeReplyObject (reply);
+            if (got)
+                return 1;
+            continue;
+        }
+        int64_t left = deadline - maas_clock_mono_ms ();
+        struct pollfd item = { .fd = self->ctx->fd, .events = POLLIN };
+        int ready = poll (&item, 1, timeout_ms < 0 ? -1 : left > 0 ? (int) left : 0);
+        if (ready < 0 && errno != EINTR)
+            return -1;
+        if (ready == 0)
+            return 0;
+        if (ready > 0 && redisBufferRead (self->ctx) != REDIS_OK) {
+            maas_warn ("registry", "watch lost reason=\"%s\"", self->ctx->errstr);
+            return -1;
+        }
+    }
+}

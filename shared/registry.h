@@ -1,0 +1,187 @@
+/*  registry.h: the model registry in Redis. Named models, integer versions
+ *  published atomically, aliases (production, staging, ...) moved atomically,
+ *  and a pub/sub channel announcing every change. Schema: docs/redis.md. */
+#ifndef MAAS_REGISTRY_H
+#define MAAS_REGISTRY_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+//  Key prefix used when none is given; every key and the channel start with it.
+#define MAAS_REGISTRY_PREFIX_DEFAULT "maas:"
+//  Longest model or alias name; names are [A-Za-z0-9._-], starting with a
+//  letter or digit; aliases start with a letter and are never "latest".
+#define MAAS_REGISTRY_NAME_MAX 64
+//  Largest blob accepted by publish (Redis bulk strings stop at 512 MB).
+#define MAAS_REGISTRY_BLOB_MAX ((size_t) 256 << 20)
+//  Pub/sub channel, after the prefix ("maas:registry").
+#define MAAS_REGISTRY_CHANNEL "registry"
+//  Timeout for connecting and for each Redis command, ms.
+#define MAAS_REGISTRY_TIMEOUT_MS 5000
+
+typedef struct _maas_registry_t maas_registry_t;
+
+//  What a publisher says about a version besides its blob. Strings are
+//  borrowed; NULL means none.
+typedef struct {
+    int format;               //  model format version of the blob
+    size_t inputs;            //  features per input row
+    size_t outputs;           //  values per output row
+    const char *metrics;      //  JSON object text ({"accuracy":0.97}) or NULL
+    const char *job_id;       //  training job; publish is idempotent on it
+    const char *tags;         //  free-form, comma-separated, or NULL
+    const char *description;  //  free-form text, or NULL
+} maas_registry_meta_t;
+
+//  One stored version, as read back. Strings are owned (free with
+//  maas_registry_info_clear); missing ones are "" (never NULL).
+typedef struct {
+    char *name;          //  model name
+    uint64_t version;    //  1, 2, ...
+    int format;          //  model format version
+    char sha256[65];     //  hex sha256 of the blob
+    size_t inputs;       //  features per input row
+    size_t outputs;      //  values per output row
+    size_t blob_size;    //  bytes
+    int64_t created_ms;  //  wall clock when published
+    char *metrics;       //  JSON object text as published, or ""
+    char *job_id;        //  training job id, or ""
+    char *tags;          //  comma-separated tags, or ""
+    char *description;   //  description, or ""
+    char *aliases;       //  aliases pointing here, comma-separated, or ""
+} maas_registry_info_t;
+
+//  One model, as `list` shows it. Strings owned, "" when missing.
+typedef struct {
+    char *name;          //  model name
+    uint64_t latest;     //  highest version, 0 when none is left
+    size_t versions;     //  number of stored versions
+    int64_t updated_ms;  //  last publish, wall clock
+    char *aliases;       //  "production=3,staging=4", or ""
+    char *description;   //  latest description given, or ""
+} maas_registry_model_t;
+
+//  A parsed "name", "name@3", "name@alias" or "name@latest".
+typedef struct {
+    char name[MAAS_REGISTRY_NAME_MAX + 1];  //  model name
+    char ref[MAAS_REGISTRY_NAME_MAX + 1];   //  "" (latest), digits, or alias
+} maas_registry_ref_t;
+
+//  -- names and references (no Redis)
+
+//  true if NAME is a valid model name / alias name (see above).
+bool maas_registry_name_valid (const char *name);
+bool maas_registry_alias_valid (const char *alias);
+//  Split SPEC into name and reference; -1 with a reason in ERR when the
+//  name or reference is malformed.
+int maas_registry_ref_parse (maas_registry_ref_t *self, const char *spec, char *err,
+                             size_t err_size);
+//  Lowercase hex sha256 of DATA into HEX (65 bytes).
+void maas_registry_sha256_hex (const void *data, size_t size, char hex[65]);
+
+//  -- lifecycle
+
+//  Connect to the registry at REDIS_URL (NULL: $MAAS_REDIS_URL or the
+//  default) with key PREFIX (NULL: the default). NULL with a reason in ERR
+//  when Redis cannot be reached. The connection is re-opened on the next
+//  call after Redis goes away. Programs must ignore SIGPIPE (hiredis writes
+//  with write(2), so a closed connection would otherwise kill them).
+maas_registry_t *maas_registry_new (const char *redis_url, const char *prefix, char *err,
+                                    size_t err_size);
+//  Close and free; safe on NULL; sets *self_p to NULL.
+void maas_registry_destroy (maas_registry_t **self_p);
+//  Why the last call failed ("model iris has no version 7"); borrowed,
+//  valid until the next call.
+const char *maas_registry_error (const maas_registry_t *self);
+//  The pub/sub channel announcements go to ("maas:registry"); borrowed.
+const char *maas_registry_channel (const maas_registry_t *self);
+
+//  -- writing (each one atomic, each one announced)
+
+//  Store BLOB (SIZE bytes, copied) as the next version of NAME, creating
+//  the model on first publish; *VERSION gets the number. When META->job_id
+//  was already published for NAME, nothing is written and *VERSION is that
+//  earlier version (*CREATED false). Announces "publish NAME N".
+//  Returns 0, or -1 (bad name, empty or huge blob, Redis error).
+int maas_registry_publish (maas_registry_t *self, const char *name, const void *blob,
+                           size_t size, const maas_registry_meta_t *meta, uint64_t *version,
+                           bool *created);
+//  Point ALIAS of NAME at VERSION (which must exist), replacing where it
+//  pointed before. Announces "alias NAME ALIAS N". 0 or -1.
+int maas_registry_alias (maas_registry_t *self, const char *name, const char *alias,
+                         uint64_t version);
+//  Remove ALIAS of NAME. Announces "unalias NAME ALIAS". 0, or -1 when it
+//  does not exist.
+int maas_registry_unalias (maas_registry_t *self, const char *name, const char *alias);
+//  Delete VERSION of NAME. Refused (-1) while an alias points at it unless
+//  FORCE, which removes those aliases too (each announced). `latest`
+//  becomes the highest remaining version; numbers are never reused.
+//  Announces "delete NAME N".
+int maas_registry_delete (maas_registry_t *self, const char *name, uint64_t version,
+                          bool force);
+
+//  -- reading
+
+//  Version of NAME that REF names: "" or "latest" (the highest), a number,
+//  or an alias. 0 or -1 ("model iris has no alias 'prod'").
+int maas_registry_resolve (maas_registry_t *self, const char *name, const char *ref,
+                           uint64_t *version);
+//  Metadata of NAME@VERSION into *INFO (cleared first, caller clears it
+//  with maas_registry_info_clear). 0 or -1.
+int maas_registry_info (maas_registry_t *self, const char *name, uint64_t version,
+                        maas_registry_info_t *info);
+void maas_registry_info_clear (maas_registry_info_t *info);
+//  Blob of NAME@VERSION into *BLOB (malloc'd, caller frees) and *SIZE,
+//  after checking it against the stored sha256 (copied to SHA256 if not
+//  NULL). -1 when missing or corrupted ("model iris@3: stored blob fails
+//  its sha256 check").
+int maas_registry_fetch (maas_registry_t *self, const char *name, uint64_t version,
+                         uint8_t **blob, size_t *size, char *sha256);
+//  Versions of NAME, ascending, into *VERSIONS (malloc'd, caller frees;
+//  NULL when none) and *COUNT. -1 if the model does not exist.
+int maas_registry_versions (maas_registry_t *self, const char *name, uint64_t **versions,
+                            size_t *count);
+//  Every model, sorted by name, into *MODELS (malloc'd array; free with
+//  maas_registry_models_free) and *COUNT. 0 or -1.
+int maas_registry_list (maas_registry_t *self, maas_registry_model_t **models, size_t *count);
+void maas_registry_models_free (maas_registry_model_t **models_p, size_t count);
+
+//  -- announcements
+
+typedef enum {
+    MAAS_REGISTRY_EV_PUBLISH,  //  a new version (and so a new latest)
+    MAAS_REGISTRY_EV_ALIAS,    //  an alias moved or was created
+    MAAS_REGISTRY_EV_UNALIAS,  //  an alias was removed
+    MAAS_REGISTRY_EV_DELETE,   //  a version was deleted
+} maas_registry_ev_type_t;
+
+typedef struct {
+    maas_registry_ev_type_t type;            //  what happened
+    char name[MAAS_REGISTRY_NAME_MAX + 1];   //  model
+    char alias[MAAS_REGISTRY_NAME_MAX + 1];  //  alias, "" for publish/delete
+    uint64_t version;                        //  version concerned, 0 for unalias
+} maas_registry_event_t;
+
+//  Parse one announcement ("alias iris production 3"). 0, or -1 if it is
+//  not one.
+int maas_registry_event_parse (maas_registry_event_t *event, const char *text, size_t len);
+
+typedef struct _maas_registry_watch_t maas_registry_watch_t;
+
+//  Subscribe to the announcements of the registry at REDIS_URL/PREFIX on a
+//  connection of its own; returns once the subscription is confirmed, so
+//  every change after this call is seen. NULL with ERR on failure.
+maas_registry_watch_t *maas_registry_watch_new (const char *redis_url, const char *prefix,
+                                                char *err, size_t err_size);
+void maas_registry_watch_destroy (maas_registry_watch_t **self_p);
+//  Socket to poll for readability (zmq_poll accepts it as an fd item).
+int maas_registry_watch_fd (const maas_registry_watch_t *self);
+//  Next announcement, waiting up to TIMEOUT_MS (0: only what is already
+//  readable; -1: forever). Returns 1 with *EVENT filled, 0 when none came,
+//  -1 when the connection is lost: the caller must assume it missed
+//  changes (drop what it resolved) and make a new watch.
+int maas_registry_watch_next (maas_registry_watch_t *self, maas_registry_event_t *event,
+                              int timeout_ms);
+
+#endif

@@ -1,0 +1,624 @@
+/*  check_registry.c: the model registry against a real redis-server:
+ *  versions, aliases, deletes, announcements, concurrent publishers in
+ *  separate processes, corrupted blobs, a dead Redis. */
+#include "support.h"
+#include "maas.h"
+
+#include <check.h>
+#include <hiredis/hiredis.h>
+#include <inttypes.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+static support_redis_t *s_redis;
+static maas_registry_t *s_reg;
+
+static void
+s_setup (void)
+{
+    signal (SIGPIPE, SIG_IGN);  //  as every program's main does: hiredis uses write(2)
+    s_redis = support_redis_start ();
+    char err[256];
+    s_reg = maas_registry_new (support_redis_url (s_redis), NULL, err, sizeof err);
+    ck_assert_msg (s_reg, "%s", err);
+}
+
+static void
+s_teardown (void)
+{
+    maas_registry_destroy (&s_reg);
+    support_redis_stop (&s_redis);
+}
+
+static uint64_t
+s_publish (maas_registry_t *reg, const char *name, const char *blob, const char *job)
+{
+    maas_registry_meta_t meta = { .format = 1,
+                                  .inputs = 4,
+                                  .outputs = 3,
+                                  .job_id = job,
+                                  .metrics = "{\"accuracy\":0.9}",
+                                  .tags = "iris,test",
+                                  .description = "a test model" };
+    uint64_t version = 0;
+    int rc = maas_registry_publish (reg, name, blob, strlen (blob), &meta, &version, NULL);
+    ck_assert_msg (rc == 0, "%s", maas_registry_error (reg));
+    return version;
+}
+
+static void
+s_assert_error (int rc, const char *expected)
+{
+    ck_assert_int_eq (rc, -1);
+    ck_assert_msg (strstr (maas_registry_error (s_reg), expected), "error '%s' lacks '%s'",
+                   maas_registry_error (s_reg), expected);
+}
+
+//  -- core
+
+START_TEST (test_publish_numbers_versions)
+{
+    ck_assert_uint_eq (s_publish (s_reg, "iris", "blob-one", NULL), 1);
+    ck_assert_uint_eq (s_publish (s_reg, "iris", "blob-two", NULL), 2);
+    ck_assert_uint_eq (s_publish (s_reg, "digits", "other", NULL), 1);
+    uint64_t version;
+    ck_assert_int_eq (maas_registry_resolve (s_reg, "iris", NULL, &version), 0);
+    ck_assert_uint_eq (version, 2);
+    ck_assert_int_eq (maas_registry_resolve (s_reg, "iris", "latest", &version), 0);
+    ck_assert_uint_eq (version, 2);
+    ck_assert_int_eq (maas_registry_resolve (s_reg, "iris", "1", &version), 0);
+    ck_assert_uint_eq (version, 1);
+    uint8_t *blob;
+    size_t size;
+    char sha[65];
+    ck_assert_int_eq (maas_registry_fetch (s_reg, "iris", 1, &blob, &size, sha), 0);
+    ck_assert_uint_eq (size, 8);
+    ck_assert (memcmp (blob, "blob-one", 8) == 0);
+    free (blob);
+    char expected[65];
+    maas_registry_sha256_hex ("blob-one", 8, expected);
+    ck_assert_str_eq (sha, expected);
+}
+END_TEST
+
+START_TEST (test_info_holds_metadata)
+{
+    s_publish (s_reg, "iris", "blob-one", "job-7");
+    ck_assert_int_eq (maas_registry_alias (s_reg, "iris", "production", 1), 0);
+    maas_registry_info_t info;
+    ck_assert_int_eq (maas_registry_info (s_reg, "iris", 1, &info), 0);
+    ck_assert_str_eq (info.name, "iris");
+    ck_assert_uint_eq (info.version, 1);
+    ck_assert_int_eq (info.format, 1);
+    ck_assert_uint_eq (info.inputs, 4);
+    ck_assert_uint_eq (info.outputs, 3);
+    ck_assert_uint_eq (info.blob_size, 8);
+    ck_assert_str_eq (info.metrics, "{\"accuracy\":0.9}");
+    ck_assert_str_eq (info.job_id, "job-7");
+    ck_assert_str_eq (info.tags, "iris,test");
+    ck_assert_str_eq (info.description, "a test model");
+    ck_assert_str_eq (info.aliases, "production");
+    ck_assert_int_gt (info.created_ms, 1700000000000LL);
+    ck_assert_uint_eq (strlen (info.sha256), 64);
+    maas_registry_info_clear (&info);
+    ck_assert_ptr_null (info.name);
+}
+END_TEST
+
+START_TEST (test_publish_idempotent_on_job_id)
+{
+    maas_registry_meta_t meta = { .format = 1, .inputs = 1, .outputs = 1, .job_id = "job-1" };
+    uint64_t version;
+    bool created;
+    ck_assert_int_eq (maas_registry_publish (s_reg, "m", "a", 1, &meta, &version, &created), 0);
+    ck_assert (created);
+    ck_assert_uint_eq (version, 1);
+    ck_assert_int_eq (maas_registry_publish (s_reg, "m", "b", 1, &meta, &version, &created), 0);
+    ck_assert (!created);
+    ck_assert_uint_eq (version, 1);
+    meta.job_id = "job-2";
+    ck_assert_int_eq (maas_registry_publish (s_reg, "m", "c", 1, &meta, &version, &created), 0);
+    ck_assert (created);
+    ck_assert_uint_eq (version, 2);
+    uint64_t *versions;
+    size_t count;
+    ck_assert_int_eq (maas_registry_versions (s_reg, "m", &versions, &count), 0);
+    ck_assert_uint_eq (count, 2);
+    free (versions);
+}
+END_TEST
+
+START_TEST (test_delete_moves_latest_never_reuses)
+{
+    for (int i = 0; i < 3; i++)
+        s_publish (s_reg, "iris", "x", NULL);
+    ck_assert_int_eq (maas_registry_delete (s_reg, "iris", 3, false), 0);
+    uint64_t version;
+    ck_assert_int_eq (maas_registry_resolve (s_reg, "iris", NULL, &version), 0);
+    ck_assert_uint_eq (version, 2);
+    s_assert_error (maas_registry_resolve (s_reg, "iris", "3", &version), "has no version 3");
+    ck_assert_uint_eq (s_publish (s_reg, "iris", "y", NULL), 4);
+    ck_assert_int_eq (maas_registry_delete (s_reg, "iris", 1, false), 0);
+    ck_assert_int_eq (maas_registry_delete (s_reg, "iris", 2, false), 0);
+    ck_assert_int_eq (maas_registry_delete (s_reg, "iris", 4, false), 0);
+    s_assert_error (maas_registry_resolve (s_reg, "iris", NULL, &version), "has no versions");
+    uint64_t *versions;
+    size_t count;
+    ck_assert_int_eq (maas_registry_versions (s_reg, "iris", &versions, &count), 0);
+    ck_assert_uint_eq (count, 0);
+    ck_assert_ptr_null (versions);
+}
+END_TEST
+
+START_TEST (test_list_models)
+{
+    s_publish (s_reg, "zeta", "x", NULL);
+    s_publish (s_reg, "alpha", "x", NULL);
+    s_publish (s_reg, "alpha", "y", NULL);
+    ck_assert_int_eq (maas_registry_alias (s_reg, "alpha", "production", 1), 0);
+    ck_assert_int_eq (maas_registry_alias (s_reg, "alpha", "staging", 2), 0);
+    maas_registry_model_t *models;
+    size_t count;
+    ck_assert_int_eq (maas_registry_list (s_reg, &models, &count), 0);
+    ck_assert_uint_eq (count, 2);
+    ck_assert_str_eq (models[0].name, "alpha");
+    ck_assert_uint_eq (models[0].latest, 2);
+    ck_assert_uint_eq (models[0].versions, 2);
+    ck_assert (strstr (models[0].aliases, "production=1"));
+    ck_assert (strstr (models[0].aliases, "staging=2"));
+    ck_assert_str_eq (models[0].description, "a test model");
+    ck_assert_str_eq (models[1].name, "zeta");
+    maas_registry_models_free (&models, count);
+    ck_assert_ptr_null (models);
+}
+END_TEST
+
+START_TEST (test_keys_use_hash_tags)
+{
+    s_publish (s_reg, "iris", "x", "job-1");
+    ck_assert_int_eq (maas_registry_alias (s_reg, "iris", "production", 1), 0);
+    redisContext *ctx = redisConnectUnix (support_redis_socket (s_redis));
+    redisReply *reply = redisCommand (ctx, "KEYS *");
+    ck_assert_uint_eq (reply->elements, 6);
+    for (size_t i = 0; i < reply->elements; i++) {
+        const char *key = reply->element[i]->str;
+        ck_assert_msg (strncmp (key, "maas:model:{iris}", 17) == 0
+                           || strcmp (key, "maas:models") == 0,
+                       "unexpected key %s", key);
+    }
+    freeReplyObject (reply);
+    reply = redisCommand (ctx, "HGET maas:model:{iris}:aliases production");
+    ck_assert_str_eq (reply->str, "1");
+    freeReplyObject (reply);
+    redisFree (ctx);
+}
+END_TEST
+
+START_TEST (test_ref_parse)
+{
+    maas_registry_ref_t ref;
+    char err[256];
+    ck_assert_int_eq (maas_registry_ref_parse (&ref, "iris", err, sizeof err), 0);
+    ck_assert_str_eq (ref.name, "iris");
+    ck_assert_str_eq (ref.ref, "");
+    ck_assert_int_eq (maas_registry_ref_parse (&ref, "iris@12", err, sizeof err), 0);
+    ck_assert_str_eq (ref.ref, "12");
+    ck_assert_int_eq (maas_registry_ref_parse (&ref, "iris-v2.1@production", err, sizeof err),
+                      0);
+    ck_assert_str_eq (ref.name, "iris-v2.1");
+    ck_assert_str_eq (ref.ref, "production");
+    ck_assert_int_eq (maas_registry_ref_parse (&ref, "iris@latest", err, sizeof err), 0);
+    ck_assert_int_eq (maas_registry_ref_parse (&ref, "ir{is}", err, sizeof err), -1);
+    ck_assert (strstr (err, "a name is"));
+    ck_assert_int_eq (maas_registry_ref_parse (&ref, "iris@", err, sizeof err), -1);
+    ck_assert_int_eq (maas_registry_ref_parse (&ref, "iris@0", err, sizeof err), -1);
+    ck_assert_int_eq (maas_registry_ref_parse (&ref, "iris@1x", err, sizeof err), -1);
+    ck_assert_int_eq (maas_registry_ref_parse (&ref, "@3", err, sizeof err), -1);
+    ck_assert (!maas_registry_alias_valid ("latest"));
+    ck_assert (!maas_registry_alias_valid ("3d"));
+    ck_assert (maas_registry_alias_valid ("canary-2"));
+}
+END_TEST
+
+//  -- aliases
+
+START_TEST (test_alias_resolves_and_moves)
+{
+    s_publish (s_reg, "iris", "a", NULL);
+    s_publish (s_reg, "iris", "b", NULL);
+    ck_assert_int_eq (maas_registry_alias (s_reg, "iris", "production", 1), 0);
+    uint64_t version;
+    ck_assert_int_eq (maas_registry_resolve (s_reg, "iris", "production", &version), 0);
+    ck_assert_uint_eq (version, 1);
+    ck_assert_int_eq (maas_registry_alias (s_reg, "iris", "production", 2), 0);
+    ck_assert_int_eq (maas_registry_resolve (s_reg, "iris", "production", &version), 0);
+    ck_assert_uint_eq (version, 2);
+    s_assert_error (maas_registry_alias (s_reg, "iris", "production", 9), "has no version 9");
+    ck_assert_int_eq (maas_registry_resolve (s_reg, "iris", "production", &version), 0);
+    ck_assert_uint_eq (version, 2);
+    s_assert_error (maas_registry_alias (s_reg, "iris", "latest", 1), "not 'latest'");
+    s_assert_error (maas_registry_alias (s_reg, "nosuch", "production", 1),
+                    "unknown model nosuch");
+    ck_assert_int_eq (maas_registry_unalias (s_reg, "iris", "production"), 0);
+    s_assert_error (maas_registry_resolve (s_reg, "iris", "production", &version),
+                    "model iris has no alias 'production'");
+    s_assert_error (maas_registry_unalias (s_reg, "iris", "production"), "no alias");
+}
+END_TEST
+
+//  A child moves an alias back and forth between 1 and 2 while the parent
+//  resolves it: every resolution sees one of the two, never a gap.
+START_TEST (test_alias_moves_are_atomic)
+{
+    s_publish (s_reg, "iris", "a", NULL);
+    s_publish (s_reg, "iris", "b", NULL);
+    ck_assert_int_eq (maas_registry_alias (s_reg, "iris", "production", 1), 0);
+    pid_t child = fork ();
+    ck_assert_int_ge (child, 0);
+    if (child == 0) {
+        maas_registry_destroy (&s_reg);     //  the child's copy of the parent's
+        char err[256];
+        maas_registry_t *reg =
+            maas_registry_new (support_redis_url (s_redis), NULL, err, sizeof err);
+        int failures = reg ? 0 : 1;
+        for (int i = 0; reg && i < 400; i++)
+            failures += maas_registry_alias (reg, "iris", "production", 1 + i % 2) != 0;
+        maas_registry_destroy (&reg);
+        _exit (failures ? 1 : 0);
+    }
+    int seen[3] = { 0 };
+    for (int i = 0; i < 400; i++) {
+        uint64_t version = 0;
+        ck_assert_int_eq (maas_registry_resolve (s_reg, "iris", "production", &version), 0);
+        ck_assert (version == 1 || version == 2);
+        seen[version]++;
+    }
+    int status;
+    ck_assert_int_eq (waitpid (child, &status, 0), child);
+    ck_assert (WIFEXITED (status) && WEXITSTATUS (status) == 0);
+    ck_assert_int_eq (seen[1] + seen[2], 400);
+}
+END_TEST
+
+START_TEST (test_delete_aliased_refused_unless_forced)
+{
+    s_publish (s_reg, "iris", "a", NULL);
+    s_publish (s_reg, "iris", "b", NULL);
+    ck_assert_int_eq (maas_registry_alias (s_reg, "iris", "production", 1), 0);
+    ck_assert_int_eq (maas_registry_alias (s_reg, "iris", "staging", 1), 0);
+    s_assert_error (maas_registry_delete (s_reg, "iris", 1, false), "aliased by");
+    ck_assert (strstr (maas_registry_error (s_reg), "production"));
+    ck_assert (strstr (maas_registry_error (s_reg), "staging"));
+    uint64_t version;
+    ck_assert_int_eq (maas_registry_resolve (s_reg, "iris", "1", &version), 0);
+    ck_assert_int_eq (maas_registry_delete (s_reg, "iris", 1, true), 0);
+    s_assert_error (maas_registry_resolve (s_reg, "iris", "production", &version), "no alias");
+    s_assert_error (maas_registry_resolve (s_reg, "iris", "1", &version), "no version 1");
+    s_assert_error (maas_registry_delete (s_reg, "iris", 1, false), "no version 1");
+}
+END_TEST
+
+//  -- concurrency
+
+#define S_PUBLISHERS 4
+#define S_EACH 25
+
+//  Child: publish S_EACH versions, write each number to FD, exit.
+static void
+s_publisher_child (const char *url, int fd)
+{
+    char err[256];
+    maas_registry_t *reg = maas_registry_new (url, NULL, err, sizeof err);
+    maas_registry_meta_t meta = { .format = 1, .inputs = 2, .outputs = 1 };
+    int code = reg ? 0 : 1;
+    for (int i = 0; reg && i < S_EACH; i++) {
+        uint64_t version;
+        if (maas_registry_publish (reg, "shared", "blob", 4, &meta, &version, NULL) != 0
+            || write (fd, &version, sizeof version) != sizeof version)
+            code = 1;
+    }
+    maas_registry_destroy (&reg);
+    _exit (code);
+}
+
+START_TEST (test_concurrent_publishes_get_distinct_versions)
+{
+    int fds[2];
+    ck_assert_int_eq (pipe (fds), 0);
+    pid_t children[S_PUBLISHERS];
+    for (int i = 0; i < S_PUBLISHERS; i++) {
+        children[i] = fork ();
+        ck_assert_int_ge (children[i], 0);
+        if (children[i] == 0) {
+            maas_registry_destroy (&s_reg);
+            close (fds[0]);
+            s_publisher_child (support_redis_url (s_redis), fds[1]);
+        }
+    }
+    close (fds[1]);
+    bool seen[S_PUBLISHERS * S_EACH + 1] = { false };
+    uint64_t version;
+    int got = 0;
+    while (read (fds[0], &version, sizeof version) == sizeof version) {
+        ck_assert (version >= 1 && version <= S_PUBLISHERS * S_EACH);
+        ck_assert_msg (!seen[version], "version %" PRIu64 " published twice", version);
+        seen[version] = true;
+        got++;
+    }
+    close (fds[0]);
+    for (int i = 0; i < S_PUBLISHERS; i++) {
+        int status;
+        ck_assert_int_eq (waitpid (children[i], &status, 0), children[i]);
+        ck_assert (WIFEXITED (status) && WEXITSTATUS (status) == 0);
+    }
+    ck_assert_int_eq (got, S_PUBLISHERS * S_EACH);
+    ck_assert_int_eq (maas_registry_resolve (s_reg, "shared", NULL, &version), 0);
+    ck_assert_uint_eq (version, S_PUBLISHERS * S_EACH);
+}
+END_TEST
+
+//  -- announcements
+
+START_TEST (test_changes_are_announced)
+{
+    char err[256];
+    maas_registry_watch_t *watch =
+        maas_registry_watch_new (support_redis_url (s_redis), NULL, err, sizeof err);
+    ck_assert_msg (watch, "%s", err);
+    ck_assert_int_ge (maas_registry_watch_fd (watch), 0);
+    maas_registry_event_t event;
+    ck_assert_int_eq (maas_registry_watch_next (watch, &event, 0), 0);
+    s_publish (s_reg, "iris", "a", NULL);
+    ck_assert_int_eq (maas_registry_alias (s_reg, "iris", "production", 1), 0);
+    ck_assert_int_eq (maas_registry_delete (s_reg, "iris", 1, true), 0);
+    ck_assert_int_eq (maas_registry_watch_next (watch, &event, 2000), 1);
+    ck_assert_int_eq (event.type, MAAS_REGISTRY_EV_PUBLISH);
+    ck_assert_str_eq (event.name, "iris");
+    ck_assert_uint_eq (event.version, 1);
+    ck_assert_int_eq (maas_registry_watch_next (watch, &event, 2000), 1);
+    ck_assert_int_eq (event.type, MAAS_REGISTRY_EV_ALIAS);
+    ck_assert_str_eq (event.alias, "production");
+    ck_assert_uint_eq (event.version, 1);
+    ck_assert_int_eq (maas_registry_watch_next (watch, &event, 2000), 1);
+    ck_assert_int_eq (event.type, MAAS_REGISTRY_EV_UNALIAS);
+    ck_assert_str_eq (event.alias, "production");
+    ck_assert_int_eq (maas_registry_watch_next (watch, &event, 2000), 1);
+    ck_assert_int_eq (event.type, MAAS_REGISTRY_EV_DELETE);
+    ck_assert_uint_eq (event.version, 1);
+    ck_assert_int_eq (maas_registry_watch_next (watch, &event, 50), 0);
+    support_redis_kill (s_redis);
+    ck_assert_int_eq (maas_registry_watch_next (watch, &event, 2000), -1);
+    maas_registry_watch_destroy (&watch);
+    ck_assert_ptr_null (watch);
+    support_redis_restart (s_redis);
+}
+END_TEST
+
+START_TEST (test_event_parse_rejects_garbage)
+{
+    maas_registry_event_t event;
+    const char *bad[] = { "",
+                          "publish",
+                          "publish iris",
+                          "publish iris x",
+                          "alias iris 3",
+                          "alias iris production",
+                          "unalias iris",
+                          "frobnicate iris 3",
+                          "publish {bad} 3",
+                          "delete iris 0" };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+        ck_assert_msg (maas_registry_event_parse (&event, bad[i], strlen (bad[i])) == -1,
+                       "accepted '%s'", bad[i]);
+    const char *good = "alias iris canary 12";
+    ck_assert_int_eq (maas_registry_event_parse (&event, good, strlen (good)), 0);
+    ck_assert_uint_eq (event.version, 12);
+}
+END_TEST
+
+//  -- errors
+
+START_TEST (test_bad_input_refused)
+{
+    maas_registry_meta_t meta = { 0 };
+    uint64_t version;
+    s_assert_error (maas_registry_publish (s_reg, "a b", "x", 1, &meta, &version, NULL),
+                    "a name is");
+    s_assert_error (maas_registry_publish (s_reg, "", "x", 1, &meta, &version, NULL),
+                    "a name is");
+    s_assert_error (maas_registry_publish (s_reg, "ok", "x", 0, &meta, &version, NULL),
+                    "blob of 0 bytes");
+    s_assert_error (maas_registry_resolve (s_reg, "nosuch", NULL, &version),
+                    "unknown model nosuch");
+    s_assert_error (maas_registry_resolve (s_reg, "nosuch", "prod", &version),
+                    "unknown model nosuch");
+    s_publish (s_reg, "iris", "a", NULL);
+    s_assert_error (maas_registry_resolve (s_reg, "iris", "7", &version),
+                    "model iris has no version 7");
+    s_assert_error (maas_registry_resolve (s_reg, "iris", "0", &version), "not a number >= 1");
+    maas_registry_info_t info;
+    s_assert_error (maas_registry_info (s_reg, "iris", 7, &info), "has no version 7");
+    uint8_t *blob;
+    size_t size;
+    s_assert_error (maas_registry_fetch (s_reg, "iris", 7, &blob, &size, NULL),
+                    "has no version 7");
+    ck_assert_ptr_null (blob);
+}
+END_TEST
+
+START_TEST (test_corrupted_blob_detected)
+{
+    s_publish (s_reg, "iris", "the real blob", NULL);
+    redisContext *ctx = redisConnectUnix (support_redis_socket (s_redis));
+    freeReplyObject (redisCommand (ctx, "HSET maas:model:{iris}:v1 blob %s", "the reel blob"));
+    redisFree (ctx);
+    uint8_t *blob;
+    size_t size;
+    s_assert_error (maas_registry_fetch (s_reg, "iris", 1, &blob, &size, NULL),
+                    "model iris@1: stored blob fails its sha256 check");
+    ck_assert_ptr_null (blob);
+}
+END_TEST
+
+START_TEST (test_dead_redis_then_back)
+{
+    s_publish (s_reg, "iris", "a", NULL);
+    support_redis_kill (s_redis);
+    uint64_t version;
+    ck_assert_int_eq (maas_registry_resolve (s_reg, "iris", NULL, &version), -1);
+    ck_assert_int_eq (maas_registry_resolve (s_reg, "iris", NULL, &version), -1);
+    ck_assert (strstr (maas_registry_error (s_reg), "redis"));
+    support_redis_restart (s_redis);
+    //  The restarted server is empty (no persistence): reconnecting works.
+    s_assert_error (maas_registry_resolve (s_reg, "iris", NULL, &version), "unknown model");
+    ck_assert_uint_eq (s_publish (s_reg, "iris", "a", NULL), 1);
+    char err[256];
+    support_redis_kill (s_redis);
+    ck_assert_ptr_null (maas_registry_new (support_redis_url (s_redis), NULL, err, sizeof err));
+    ck_assert (strstr (err, "redis"));
+    support_redis_restart (s_redis);
+}
+END_TEST
+
+//  -- the real `maas` binary
+
+//  Run `maas model ARGS` (a shell fragment) against the test Redis, stdout
+//  into DIR/out and stderr into DIR/err. Returns the exit code.
+static int
+s_cli (const char *dir, const char *args)
+{
+    char *maas = support_build_path ("client/maas"), *script = NULL;
+    ck_assert (asprintf (&script, "cd %s && %s model %s --redis %s >out 2>err", dir, maas, args,
+                         support_redis_url (s_redis))
+               > 0);
+    const char *argv[] = { "/bin/sh", "-c", script, NULL };
+    support_proc_t *proc = support_proc_start (argv, NULL, NULL);
+    int code = support_proc_wait (proc, 20000);
+    support_proc_stop (&proc);
+    free (script);
+    free (maas);
+    return code;
+}
+
+//  Contents of DIR/NAME (caller frees).
+static char *
+s_slurp (const char *dir, const char *name)
+{
+    char *path = NULL, *text = calloc (1, 65536);
+    ck_assert (asprintf (&path, "%s/%s", dir, name) > 0);
+    FILE *file = fopen (path, "rb");
+    ck_assert_msg (file, "no %s", path);
+    size_t got = fread (text, 1, 65535, file);
+    text[got] = 0;
+    fclose (file);
+    free (path);
+    return text;
+}
+
+static void
+s_assert_out (const char *dir, const char *name, const char *expected)
+{
+    char *text = s_slurp (dir, name);
+    ck_assert_msg (strstr (text, expected), "%s: '%s' lacks '%s'", name, text, expected);
+    free (text);
+}
+
+START_TEST (test_cli_round_trip)
+{
+    char *dir = support_tempdir_new ("cli");
+    char *path = NULL;
+    ck_assert (asprintf (&path, "%s/model.bin", dir) > 0);
+    FILE *file = fopen (path, "wb");
+    for (int i = 0; i < 5000; i++)
+        fputc ((i * 7919) & 0xff, file);
+    fclose (file);
+    ck_assert_int_eq (s_cli (dir, "publish iris model.bin --job j1 --description 'first one'"),
+                      0);
+    s_assert_out (dir, "out", "iris@1");
+    ck_assert_int_eq (s_cli (dir, "publish iris model.bin --job j1 --json"), 0);
+    s_assert_out (dir, "out", "{\"model\":\"iris\",\"version\":1,\"created\":false}");
+    ck_assert_int_eq (s_cli (dir, "publish iris model.bin --tags 'a,b'"), 0);
+    ck_assert_int_eq (s_cli (dir, "alias iris production 1"), 0);
+    ck_assert_int_eq (s_cli (dir, "list"), 0);
+    s_assert_out (dir, "out", "production=1");
+    ck_assert_int_eq (s_cli (dir, "list --json"), 0);
+    s_assert_out (dir, "out", "\"latest\":2,\"versions\":2");
+    ck_assert_int_eq (s_cli (dir, "show iris@production --json"), 0);
+    s_assert_out (dir, "out", "\"version\":1,");
+    s_assert_out (dir, "out", "\"bytes\":5000");
+    s_assert_out (dir, "out", "\"aliases\":[\"production\"]");
+    s_assert_out (dir, "out", "\"description\":\"first one\"");
+    ck_assert_int_eq (s_cli (dir, "show iris"), 0);
+    s_assert_out (dir, "out", "iris@2");
+    ck_assert_int_eq (s_cli (dir, "rm iris@1"), 1);
+    s_assert_out (dir, "err", "is aliased by production");
+    ck_assert_int_eq (s_cli (dir, "export iris@1 copy.bin"), 0);
+    ck_assert_int_eq (s_cli (dir, "rm iris@1 --force"), 0);
+    ck_assert_int_eq (s_cli (dir, "show iris@1"), 1);
+    s_assert_out (dir, "err", "model iris has no version 1");
+    ck_assert_int_eq (s_cli (dir, "show nosuch@production"), 1);
+    s_assert_out (dir, "err", "unknown model nosuch");
+    ck_assert_int_eq (s_cli (dir, "frobnicate"), 2);
+    char *original = s_slurp (dir, "model.bin"), *copy = s_slurp (dir, "copy.bin");
+    ck_assert (memcmp (original, copy, 5000) == 0);
+    free (original);
+    free (copy);
+    free (path);
+    support_tempdir_remove (&dir);
+}
+END_TEST
+
+static Suite *
+s_suite (void)
+{
+    Suite *suite = suite_create ("registry");
+    TCase *core = tcase_create ("core");
+    tcase_add_checked_fixture (core, s_setup, s_teardown);
+    tcase_add_test (core, test_publish_numbers_versions);
+    tcase_add_test (core, test_info_holds_metadata);
+    tcase_add_test (core, test_publish_idempotent_on_job_id);
+    tcase_add_test (core, test_delete_moves_latest_never_reuses);
+    tcase_add_test (core, test_list_models);
+    tcase_add_test (core, test_keys_use_hash_tags);
+    tcase_add_test (core, test_ref_parse);
+    suite_add_tcase (suite, core);
+    TCase *aliases = tcase_create ("aliases");
+    tcase_add_checked_fixture (aliases, s_setup, s_teardown);
+    tcase_add_test (aliases, test_alias_resolves_and_moves);
+    tcase_add_test (aliases, test_alias_moves_are_atomic);
+    tcase_add_test (aliases, test_delete_aliased_refused_unless_forced);
+    suite_add_tcase (suite, aliases);
+    TCase *concurrency = tcase_create ("concurrency");
+    tcase_add_checked_fixture (concurrency, s_setup, s_teardown);
+    tcase_add_test (concurrency, test_concurrent_publishes_get_distinct_versions);
+    suite_add_tcase (suite, concurrency);
+    TCase *announce = tcase_create ("announce");
+    tcase_add_checked_fixture (announce, s_setup, s_teardown);
+    tcase_add_test (announce, test_changes_are_announced);
+    tcase_add_test (announce, test_event_parse_rejects_garbage);
+    suite_add_tcase (suite, announce);
+    TCase *errors = tcase_create ("errors");
+    tcase_add_checked_fixture (errors, s_setup, s_teardown);
+    tcase_add_test (errors, test_bad_input_refused);
+    tcase_add_test (errors, test_corrupted_blob_detected);
+    tcase_add_test (errors, test_dead_redis_then_back);
+    suite_add_tcase (suite, errors);
+    TCase *cli = tcase_create ("cli");
+    tcase_add_checked_fixture (cli, s_setup, s_teardown);
+    tcase_add_test (cli, test_cli_round_trip);
+    suite_add_tcase (suite, cli);
+    return suite;
+}
+
+int
+main (void)
+{
+    SRunner *runner = srunner_create (s_suite ());
+    srunner_run_all (runner, CK_NORMAL);
+    int failed = srunner_ntests_failed (runner);
+    srunner_free (runner);
+    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
