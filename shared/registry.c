@@ -4,6 +4,7 @@
 #include "registry.h"
 #include "clock.h"
 #include "log.h"
+#include "model.h"
 #include "redis_url.h"
 
 #include <assert.h>
@@ -371,11 +372,57 @@ s_check_meta (maas_registry_t *self, const char *name, size_t size,
     return 0;
 }
 
+//  What publish reads from the blob itself.
+typedef struct {
+    int format;          //  model format version
+    size_t inputs;       //  features per row
+    size_t outputs;      //  values per row
+    char metrics[1024];  //  numeric metadata as a JSON object
+} s_facts_t;
+
+//  Numeric metadata of MODEL (accuracy, loss...) as a JSON object into OUT.
+static void
+s_metrics_json (const maas_model_t *model, char *out, size_t size)
+{
+    size_t used = (size_t) snprintf (out, size, "{");
+    for (size_t i = 0; i < maas_model_meta_count (model) && used < size; i++) {
+        maas_meta_entry_t entry = maas_model_meta_at (model, i);
+        size_t key_len = strlen (entry.key);
+        bool stamp = key_len > 3 && strcmp (entry.key + key_len - 3, "_ms") == 0;
+        if (entry.type == MAAS_META_STR || stamp || strpbrk (entry.key, "\"\\"))
+            continue;
+        used += (size_t) snprintf (out + used, size - used, "%s\"%s\":%.17g",
+                                   used > 1 ? "," : "", entry.key, entry.number);
+    }
+    if (used + 2 > size)  //  too many to list: keep the object valid
+        used = 1;
+    snprintf (out + used, size - used, "}");
+}
+
+//  Decode BLOB as a model into FACTS; -1 with the decoder's reason.
+static int
+s_read_facts (maas_registry_t *self, const char *name, const void *blob, size_t size,
+              s_facts_t *facts)
+{
+    maas_model_err_t why;
+    maas_model_t *model = maas_model_decode (blob, size, &why);
+    if (!model)
+        return s_fail (self, "model %s: not a valid model file: %s", name, why.text);
+    const maas_mlp_t *mlp = maas_model_mlp_const (model);
+    facts->format = MAAS_MODEL_FORMAT;
+    facts->inputs = maas_mlp_inputs (mlp);
+    facts->outputs = maas_mlp_outputs (mlp);
+    s_metrics_json (model, facts->metrics, sizeof facts->metrics);
+    maas_model_destroy (&model);
+    return 0;
+}
+
 //  Run the publish script; *VERSION and *FRESH (false: the job id had
 //  published before) from its reply.
 static int
 s_publish_eval (maas_registry_t *self, const char *name, const void *blob, size_t size,
-                const maas_registry_meta_t *meta, uint64_t *version, bool *fresh)
+                const maas_registry_meta_t *meta, const s_facts_t *facts, uint64_t *version,
+                bool *fresh)
 {
     char model[S_KEY_MAX], versions[S_KEY_MAX], jobs[S_KEY_MAX], vprefix[S_KEY_MAX];
     s_key (self, model, name, "");
@@ -384,9 +431,9 @@ s_publish_eval (maas_registry_t *self, const char *name, const void *blob, size_
     s_key (self, vprefix, name, ":v");
     char sha[65], format[16], inputs[24], outputs[24], bytes[24], now[24];
     maas_registry_sha256_hex (blob, size, sha);
-    snprintf (format, sizeof format, "%d", meta->format);
-    snprintf (inputs, sizeof inputs, "%zu", meta->inputs);
-    snprintf (outputs, sizeof outputs, "%zu", meta->outputs);
+    snprintf (format, sizeof format, "%d", facts->format);
+    snprintf (inputs, sizeof inputs, "%zu", facts->inputs);
+    snprintf (outputs, sizeof outputs, "%zu", facts->outputs);
     snprintf (bytes, sizeof bytes, "%zu", size);
     snprintf (now, sizeof now, "%" PRId64, maas_clock_wall_ms ());
     const char *argv[] = { "EVAL",
@@ -406,7 +453,7 @@ s_publish_eval (maas_registry_t *self, const char *name, const void *blob, size_
                            outputs,
                            bytes,
                            now,
-                           meta->metrics ? meta->metrics : "",
+                           meta->metrics ? meta->metrics : facts->metrics,
                            meta->tags ? meta->tags : "",
                            meta->description ? meta->description : "" };
     size_t lens[20];
@@ -433,8 +480,10 @@ maas_registry_publish (maas_registry_t *self, const char *name, const void *blob
 {
     assert (self && meta && version);
     bool fresh = false;
+    s_facts_t facts;
     if (s_check_meta (self, name, size, meta) != 0
-        || s_publish_eval (self, name, blob, size, meta, version, &fresh) != 0
+        || s_read_facts (self, name, blob, size, &facts) != 0
+        || s_publish_eval (self, name, blob, size, meta, &facts, version, &fresh) != 0
         || s_index_name (self, name) != 0)
         return -1;
     if (created)

@@ -22,13 +22,12 @@
 
 typedef struct _maas_registry_t maas_registry_t;
 
-//  What a publisher says about a version besides its blob. Strings are
-//  borrowed; NULL means none.
+//  What a publisher says about a version besides its blob (the format
+//  version and the input/output sizes are read from the blob itself).
+//  Strings are borrowed; NULL means none.
 typedef struct {
-    int format;               //  model format version of the blob
-    size_t inputs;            //  features per input row
-    size_t outputs;           //  values per output row
-    const char *metrics;      //  JSON object text ({"accuracy":0.97}) or NULL
+    const char *metrics;      //  JSON object text ({"accuracy":0.97}); NULL: the
+                              //  model's numeric metadata
     const char *job_id;       //  training job; publish is idempotent on it
     const char *tags;         //  free-form, comma-separated, or NULL
     const char *description;  //  free-form text, or NULL
@@ -99,11 +98,13 @@ const char *maas_registry_channel (const maas_registry_t *self);
 
 //  -- writing (each one atomic, each one announced)
 
-//  Store BLOB (SIZE bytes, copied) as the next version of NAME, creating
-//  the model on first publish; *VERSION gets the number. When META->job_id
+//  Store BLOB (SIZE bytes, copied), a model file (model.h; decoded first,
+//  so a blob that is not a valid model is refused with the decoder's
+//  reason), as the next version of NAME, creating the model on first
+//  publish; *VERSION gets the number. When META->job_id
 //  was already published for NAME, nothing is written and *VERSION is that
 //  earlier version (*CREATED false). Announces "publish NAME N".
-//  Returns 0, or -1 (bad name, empty or huge blob, Redis error).
+//  Returns 0, or -1 (bad name, not a model, huge blob, Redis error).
 int maas_registry_publish (maas_registry_t *self, const char *name, const void *blob,
                            size_t size, const maas_registry_meta_t *meta, uint64_t *version,
                            bool *created);

@@ -33,18 +33,38 @@ s_teardown (void)
     support_redis_stop (&s_redis);
 }
 
-static uint64_t
-s_publish (maas_registry_t *reg, const char *name, const char *blob, const char *job)
+//  An encoded 4 -> 8 -> 3 model whose weights are seeded by LABEL (the
+//  caller frees it).
+static uint8_t *
+s_blob (const char *label, size_t *size)
 {
-    maas_registry_meta_t meta = { .format = 1,
-                                  .inputs = 4,
-                                  .outputs = 3,
-                                  .job_id = job,
+    uint64_t seed = 1469598103934665603ULL;
+    for (const char *c = label; *c; c++)
+        seed = (seed ^ (uint8_t) *c) * 1099511628211ULL;
+    maas_layer_spec_t layers[] = { { 8, MAAS_ACT_RELU }, { 3, MAAS_ACT_SOFTMAX } };
+    maas_mlp_t *mlp = maas_mlp_new (4, layers, 2);
+    ck_assert_ptr_nonnull (mlp);
+    maas_mlp_init (mlp, seed);
+    maas_model_t *model = maas_model_new (&mlp);
+    uint8_t *blob;
+    maas_model_err_t err;
+    ck_assert_msg (maas_model_encode (model, &blob, size, &err) == 0, "%s", err.text);
+    maas_model_destroy (&model);
+    return blob;
+}
+
+static uint64_t
+s_publish (maas_registry_t *reg, const char *name, const char *label, const char *job)
+{
+    maas_registry_meta_t meta = { .job_id = job,
                                   .metrics = "{\"accuracy\":0.9}",
                                   .tags = "iris,test",
                                   .description = "a test model" };
     uint64_t version = 0;
-    int rc = maas_registry_publish (reg, name, blob, strlen (blob), &meta, &version, NULL);
+    size_t size;
+    uint8_t *blob = s_blob (label, &size);
+    int rc = maas_registry_publish (reg, name, blob, size, &meta, &version, NULL);
+    free (blob);
     ck_assert_msg (rc == 0, "%s", maas_registry_error (reg));
     return version;
 }
@@ -75,12 +95,15 @@ START_TEST (test_publish_numbers_versions)
     size_t size;
     char sha[65];
     ck_assert_int_eq (maas_registry_fetch (s_reg, "iris", 1, &blob, &size, sha), 0);
-    ck_assert_uint_eq (size, 8);
-    ck_assert (memcmp (blob, "blob-one", 8) == 0);
+    size_t original_size;
+    uint8_t *original = s_blob ("blob-one", &original_size);
+    ck_assert_uint_eq (size, original_size);
+    ck_assert (memcmp (blob, original, size) == 0);
     free (blob);
     char expected[65];
-    maas_registry_sha256_hex ("blob-one", 8, expected);
+    maas_registry_sha256_hex (original, size, expected);
     ck_assert_str_eq (sha, expected);
+    free (original);
 }
 END_TEST
 
@@ -95,7 +118,9 @@ START_TEST (test_info_holds_metadata)
     ck_assert_int_eq (info.format, 1);
     ck_assert_uint_eq (info.inputs, 4);
     ck_assert_uint_eq (info.outputs, 3);
-    ck_assert_uint_eq (info.blob_size, 8);
+    size_t size;
+    free (s_blob ("blob-one", &size));
+    ck_assert_uint_eq (info.blob_size, size);
     ck_assert_str_eq (info.metrics, "{\"accuracy\":0.9}");
     ck_assert_str_eq (info.job_id, "job-7");
     ck_assert_str_eq (info.tags, "iris,test");
@@ -110,17 +135,23 @@ END_TEST
 
 START_TEST (test_publish_idempotent_on_job_id)
 {
-    maas_registry_meta_t meta = { .format = 1, .inputs = 1, .outputs = 1, .job_id = "job-1" };
+    maas_registry_meta_t meta = { .job_id = "job-1" };
     uint64_t version;
     bool created;
-    ck_assert_int_eq (maas_registry_publish (s_reg, "m", "a", 1, &meta, &version, &created), 0);
+    size_t size;
+    uint8_t *blob = s_blob ("a", &size);
+    ck_assert_int_eq (maas_registry_publish (s_reg, "m", blob, size, &meta, &version, &created),
+                      0);
     ck_assert (created);
     ck_assert_uint_eq (version, 1);
-    ck_assert_int_eq (maas_registry_publish (s_reg, "m", "b", 1, &meta, &version, &created), 0);
+    ck_assert_int_eq (maas_registry_publish (s_reg, "m", blob, size, &meta, &version, &created),
+                      0);
     ck_assert (!created);
     ck_assert_uint_eq (version, 1);
     meta.job_id = "job-2";
-    ck_assert_int_eq (maas_registry_publish (s_reg, "m", "c", 1, &meta, &version, &created), 0);
+    ck_assert_int_eq (maas_registry_publish (s_reg, "m", blob, size, &meta, &version, &created),
+                      0);
+    free (blob);
     ck_assert (created);
     ck_assert_uint_eq (version, 2);
     uint64_t *versions;
@@ -259,7 +290,7 @@ START_TEST (test_alias_moves_are_atomic)
     pid_t child = fork ();
     ck_assert_int_ge (child, 0);
     if (child == 0) {
-        maas_registry_destroy (&s_reg);     //  the child's copy of the parent's
+        maas_registry_destroy (&s_reg);  //  the child's copy of the parent's
         char err[256];
         maas_registry_t *reg =
             maas_registry_new (support_redis_url (s_redis), NULL, err, sizeof err);
@@ -312,15 +343,18 @@ s_publisher_child (const char *url, int fd)
 {
     char err[256];
     maas_registry_t *reg = maas_registry_new (url, NULL, err, sizeof err);
-    maas_registry_meta_t meta = { .format = 1, .inputs = 2, .outputs = 1 };
+    maas_registry_meta_t meta = { 0 };
+    size_t size;
+    uint8_t *blob = s_blob ("shared", &size);
     int code = reg ? 0 : 1;
     for (int i = 0; reg && i < S_EACH; i++) {
         uint64_t version;
-        if (maas_registry_publish (reg, "shared", "blob", 4, &meta, &version, NULL) != 0
+        if (maas_registry_publish (reg, "shared", blob, size, &meta, &version, NULL) != 0
             || write (fd, &version, sizeof version) != sizeof version)
             code = 1;
     }
     maas_registry_destroy (&reg);
+    free (blob);
     _exit (code);
 }
 
@@ -431,6 +465,8 @@ START_TEST (test_bad_input_refused)
                     "a name is");
     s_assert_error (maas_registry_publish (s_reg, "ok", "x", 0, &meta, &version, NULL),
                     "blob of 0 bytes");
+    s_assert_error (maas_registry_publish (s_reg, "ok", "junk", 4, &meta, &version, NULL),
+                    "model ok: not a valid model file");
     s_assert_error (maas_registry_resolve (s_reg, "nosuch", NULL, &version),
                     "unknown model nosuch");
     s_assert_error (maas_registry_resolve (s_reg, "nosuch", "prod", &version),
@@ -453,7 +489,7 @@ START_TEST (test_corrupted_blob_detected)
 {
     s_publish (s_reg, "iris", "the real blob", NULL);
     redisContext *ctx = redisConnectUnix (support_redis_socket (s_redis));
-    freeReplyObject (redisCommand (ctx, "HSET maas:model:{iris}:v1 blob %s", "the reel blob"));
+    freeReplyObject (redisCommand (ctx, "HSET maas:model:{iris}:v1 blob %s", "tampered"));
     redisFree (ctx);
     uint8_t *blob;
     size_t size;
@@ -531,10 +567,13 @@ START_TEST (test_cli_round_trip)
     char *dir = support_tempdir_new ("cli");
     char *path = NULL;
     ck_assert (asprintf (&path, "%s/model.bin", dir) > 0);
+    size_t size;
+    uint8_t *blob = s_blob ("cli", &size);
     FILE *file = fopen (path, "wb");
-    for (int i = 0; i < 5000; i++)
-        fputc ((i * 7919) & 0xff, file);
+    ck_assert_uint_eq (fwrite (blob, 1, size, file), size);
     fclose (file);
+    char bytes[32];
+    snprintf (bytes, sizeof bytes, "\"bytes\":%zu", size);
     ck_assert_int_eq (s_cli (dir, "publish iris model.bin --job j1 --description 'first one'"),
                       0);
     s_assert_out (dir, "out", "iris@1");
@@ -548,7 +587,8 @@ START_TEST (test_cli_round_trip)
     s_assert_out (dir, "out", "\"latest\":2,\"versions\":2");
     ck_assert_int_eq (s_cli (dir, "show iris@production --json"), 0);
     s_assert_out (dir, "out", "\"version\":1,");
-    s_assert_out (dir, "out", "\"bytes\":5000");
+    s_assert_out (dir, "out", bytes);
+    s_assert_out (dir, "out", "\"inputs\":4,\"outputs\":3");
     s_assert_out (dir, "out", "\"aliases\":[\"production\"]");
     s_assert_out (dir, "out", "\"description\":\"first one\"");
     ck_assert_int_eq (s_cli (dir, "show iris"), 0);
@@ -563,7 +603,8 @@ START_TEST (test_cli_round_trip)
     s_assert_out (dir, "err", "unknown model nosuch");
     ck_assert_int_eq (s_cli (dir, "frobnicate"), 2);
     char *original = s_slurp (dir, "model.bin"), *copy = s_slurp (dir, "copy.bin");
-    ck_assert (memcmp (original, copy, 5000) == 0);
+    ck_assert (memcmp (original, copy, size) == 0);
+    free (blob);
     free (original);
     free (copy);
     free (path);
