@@ -1,0 +1,563 @@
+/*  check_engine.c: maas-worker's engine without the wire: resolution and
+ *  alias switches through real pub/sub, the byte-bounded model cache, input
+ *  checks with precise errors, and dynamic batching, against real Redis. */
+#include "support.h"
+#include "maas.h"
+#include "cache.h"
+#include "engine.h"
+#include "input.h"
+
+#include <check.h>
+#include <hiredis/hiredis.h>
+#include <math.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+static support_redis_t *s_redis;
+static maas_registry_t *s_reg;
+
+static void
+s_setup (void)
+{
+    signal (SIGPIPE, SIG_IGN);
+    s_redis = support_redis_start ();
+    char err[256];
+    s_reg = maas_registry_new (support_redis_url (s_redis), NULL, err, sizeof err);
+    ck_assert_msg (s_reg, "%s", err);
+}
+
+static void
+s_teardown (void)
+{
+    maas_registry_destroy (&s_reg);
+    support_redis_stop (&s_redis);
+}
+
+//  A seeded INPUTS → HIDDEN → OUTPUTS network (softmax, or linear when
+//  REGRESSION) as a model.
+static maas_model_t *
+s_model (size_t inputs, size_t hidden, size_t outputs, uint64_t seed, bool regression)
+{
+    maas_layer_spec_t layers[] = {
+        { hidden, MAAS_ACT_RELU }, { outputs, regression ? MAAS_ACT_LINEAR : MAAS_ACT_SOFTMAX }
+    };
+    maas_mlp_t *mlp = maas_mlp_new (inputs, layers, 2);
+    ck_assert_ptr_nonnull (mlp);
+    maas_mlp_init (mlp, seed);
+    maas_model_t *model = maas_model_new (&mlp);
+    ck_assert_ptr_nonnull (model);
+    return model;
+}
+
+//  Publish MODEL as the next version of NAME; returns the version.
+static uint64_t
+s_publish (const char *name, const maas_model_t *model)
+{
+    uint8_t *blob;
+    size_t size;
+    maas_model_err_t err;
+    ck_assert_msg (maas_model_encode (model, &blob, &size, &err) == 0, "%s", err.text);
+    maas_registry_meta_t meta = { 0 };
+    uint64_t version;
+    ck_assert_msg (maas_registry_publish (s_reg, name, blob, size, &meta, &version, NULL) == 0,
+                   "%s", maas_registry_error (s_reg));
+    free (blob);
+    return version;
+}
+
+static maas_engine_t *
+s_engine (size_t cache_bytes, size_t max_batch_rows, int64_t delay_us)
+{
+    maas_engine_config_t config = { .redis_url = support_redis_url (s_redis),
+                                    .cache_bytes = cache_bytes,
+                                    .max_batch_rows = max_batch_rows,
+                                    .batch_delay_us = delay_us };
+    char err[256];
+    maas_engine_t *engine = maas_engine_new (&config, err, sizeof err);
+    ck_assert_msg (engine, "%s", err);
+    return engine;
+}
+
+//  ROWS × COLS deterministic features, msgpack-encoded as an array of rows,
+//  into SBUF (caller destroys); the floats into X if not NULL.
+static void
+s_pack_rows (msgpack_sbuffer *sbuf, size_t rows, size_t cols, float seed, float *x)
+{
+    msgpack_sbuffer_init (sbuf);
+    msgpack_packer pk;
+    msgpack_packer_init (&pk, sbuf, msgpack_sbuffer_write);
+    msgpack_pack_array (&pk, rows);
+    for (size_t r = 0; r < rows; r++) {
+        msgpack_pack_array (&pk, cols);
+        for (size_t c = 0; c < cols; c++) {
+            float v = sinf (seed + (float) (r * cols + c));
+            msgpack_pack_float (&pk, v);
+            if (x)
+                x[r * cols + c] = v;
+        }
+    }
+}
+
+//  Submit ROWS rows of COLS features for SPEC (name, version, alias).
+static void
+s_submit (maas_engine_t *engine, void *tag, const char *name, uint64_t version,
+          const char *alias, size_t rows, size_t cols, float seed, float *x)
+{
+    msgpack_sbuffer sbuf;
+    s_pack_rows (&sbuf, rows, cols, seed, x);
+    maas_engine_submit (engine, tag, name, version, alias, sbuf.data, sbuf.size, NULL,
+                        maas_clock_mono_us ());
+    msgpack_sbuffer_destroy (&sbuf);
+}
+
+//  The next result, after running everything; asserted present.
+static maas_engine_result_t *
+s_next (maas_engine_t *engine)
+{
+    maas_engine_run (engine, maas_clock_mono_us (), true);
+    maas_engine_result_t *result = maas_engine_result (engine);
+    ck_assert_ptr_nonnull (result);
+    return result;
+}
+
+static void
+s_expect_error (maas_engine_t *engine, const char *expected)
+{
+    maas_engine_result_t *result = s_next (engine);
+    ck_assert (!result->ok);
+    ck_assert_msg (strstr (result->error, expected), "error '%s' lacks '%s'", result->error,
+                   expected);
+    maas_engine_result_destroy (&result);
+}
+
+//  -- core
+
+START_TEST (test_predictions_equal_in_process)
+{
+    maas_model_t *model = s_model (4, 16, 3, 42, false);
+    ck_assert_uint_eq (s_publish ("iris", model), 1);
+    maas_engine_t *engine = s_engine (64 << 20, 0, 0);
+    float x[5 * 4], expected[5 * 3];
+    s_submit (engine, (void *) 7, "iris", 0, NULL, 5, 4, 0.5f, x);
+    maas_predictor_t *predictor = maas_predictor_new (maas_model_mlp_const (model));
+    ck_assert_int_eq (maas_predictor_run (predictor, x, 5, expected), 0);
+    maas_engine_result_t *result = s_next (engine);
+    ck_assert_msg (result->ok, "%s", result->error);
+    ck_assert_ptr_eq (result->tag, (void *) 7);
+    ck_assert_str_eq (result->model, "iris");
+    ck_assert_uint_eq (result->version, 1);
+    ck_assert_uint_eq (result->rows, 5);
+    ck_assert_uint_eq (result->outputs, 3);
+    ck_assert (memcmp (result->values, expected, sizeof expected) == 0);
+    for (size_t r = 0; r < 5; r++) {
+        int32_t best = 0;
+        for (int k = 1; k < 3; k++)
+            if (expected[r * 3 + k] > expected[r * 3 + best])
+                best = k;
+        ck_assert_int_eq (result->classes[r], best);
+    }
+    ck_assert_uint_eq (result->batch_rows, 5);
+    ck_assert_uint_eq (result->batch_jobs, 1);
+    ck_assert_int_ge (result->queue_us, 0);
+    ck_assert_int_ge (result->compute_us, 0);
+    maas_engine_result_destroy (&result);
+    ck_assert_ptr_null (maas_engine_result (engine));
+    ck_assert_uint_eq (maas_engine_loads (engine), 1);
+    char *cached = maas_engine_cached (engine);
+    ck_assert_str_eq (cached, "iris@1");
+    free (cached);
+    maas_predictor_destroy (&predictor);
+    maas_engine_destroy (&engine);
+    maas_model_destroy (&model);
+}
+END_TEST
+
+START_TEST (test_regression_has_no_classes_and_raw_f32_input)
+{
+    maas_model_t *model = s_model (3, 8, 2, 7, true);
+    s_publish ("reg", model);
+    maas_engine_t *engine = s_engine (64 << 20, 0, 0);
+    float x[2 * 3] = { 1, 2, 3, -1, -2, -3 }, expected[2 * 2];
+    //  params {"shape": [2, 3]} and the floats as bytes
+    msgpack_sbuffer sbuf;
+    msgpack_sbuffer_init (&sbuf);
+    msgpack_packer pk;
+    msgpack_packer_init (&pk, &sbuf, msgpack_sbuffer_write);
+    msgpack_pack_map (&pk, 1);
+    maas_codec_pack_str (&pk, "shape");
+    msgpack_pack_array (&pk, 2);
+    msgpack_pack_uint32 (&pk, 2);
+    msgpack_pack_uint32 (&pk, 3);
+    msgpack_unpacked params;
+    msgpack_unpacked_init (&params);
+    char err[256];
+    ck_assert_int_eq (maas_codec_unpack (sbuf.data, sbuf.size, 0, &params, err, sizeof err), 0);
+    uint8_t bytes[sizeof x];
+    maas_codec_f32_to_le (bytes, x, 6);
+    maas_engine_submit (engine, NULL, "reg", 1, NULL, bytes, sizeof bytes, &params.data,
+                        maas_clock_mono_us ());
+    maas_engine_submit (engine, NULL, "reg", 1, NULL, bytes, sizeof bytes - 4, &params.data,
+                        maas_clock_mono_us ());
+    maas_predictor_t *predictor = maas_predictor_new (maas_model_mlp_const (model));
+    ck_assert_int_eq (maas_predictor_run (predictor, x, 2, expected), 0);
+    s_expect_error (engine, "input: shape 2x3 needs 24 bytes, payload has 20");
+    maas_engine_result_t *result = s_next (engine);
+    ck_assert_msg (result->ok, "%s", result->error);
+    ck_assert_ptr_null (result->classes);
+    ck_assert (memcmp (result->values, expected, sizeof expected) == 0);
+    maas_engine_result_destroy (&result);
+    msgpack_unpacked_destroy (&params);
+    msgpack_sbuffer_destroy (&sbuf);
+    maas_predictor_destroy (&predictor);
+    maas_engine_destroy (&engine);
+    maas_model_destroy (&model);
+}
+END_TEST
+
+//  -- aliases and switching versions
+
+//  Wait (bounded) until the engine has applied a registry announcement.
+static void
+s_await_event (maas_engine_t *engine)
+{
+    for (int i = 0; i < 500; i++) {
+        if (maas_engine_sync (engine) > 0)
+            return;
+        usleep (2000);
+    }
+    ck_abort_msg ("no registry announcement reached the engine in 1 s");
+}
+
+START_TEST (test_alias_switch_applies_to_later_jobs)
+{
+    maas_model_t *v1 = s_model (4, 8, 3, 1, false), *v2 = s_model (4, 8, 3, 2, false);
+    s_publish ("iris", v1);
+    s_publish ("iris", v2);
+    ck_assert_int_eq (maas_registry_alias (s_reg, "iris", "production", 1), 0);
+    maas_engine_t *engine = s_engine (64 << 20, 64, 1000000);
+    s_submit (engine, (void *) 1, "iris", 0, "production", 1, 4, 0, NULL);
+    ck_assert_int_eq (maas_registry_alias (s_reg, "iris", "production", 2), 0);
+    //  Redis flushes the announcement around the time alias() returns;
+    //  once the engine has it, the old resolution is gone.
+    s_await_event (engine);
+    s_submit (engine, (void *) 2, "iris", 0, "production", 1, 4, 0, NULL);
+    s_submit (engine, (void *) 3, "iris", 0, NULL, 1, 4, 0, NULL);
+    maas_model_t *v3 = s_model (4, 8, 3, 3, false);
+    s_publish ("iris", v3);
+    s_await_event (engine);
+    s_submit (engine, (void *) 4, "iris", 0, "latest", 1, 4, 0, NULL);
+    uint64_t expected[] = { 0, 1, 2, 2, 3 };
+    for (int i = 0; i < 4; i++) {
+        maas_engine_result_t *result = s_next (engine);
+        ck_assert_msg (result->ok, "%s", result->error);
+        int tag = (int) (intptr_t) result->tag;
+        ck_assert_msg (result->version == expected[tag], "job %d ran on v%d", tag,
+                       (int) result->version);
+        maas_engine_result_destroy (&result);
+    }
+    ck_assert_uint_eq (maas_engine_loads (engine), 3);
+    maas_engine_destroy (&engine);
+    maas_model_destroy (&v1);
+    maas_model_destroy (&v2);
+    maas_model_destroy (&v3);
+}
+END_TEST
+
+START_TEST (test_deleted_version_is_evicted)
+{
+    maas_model_t *model = s_model (4, 8, 3, 1, false);
+    s_publish ("iris", model);
+    s_publish ("iris", model);
+    maas_engine_t *engine = s_engine (64 << 20, 0, 0);
+    s_submit (engine, NULL, "iris", 1, NULL, 1, 4, 0, NULL);
+    maas_engine_result_t *result = s_next (engine);
+    ck_assert (result->ok);
+    maas_engine_result_destroy (&result);
+    ck_assert_uint_eq (maas_engine_cache_count (engine), 1);
+    ck_assert_int_eq (maas_registry_delete (s_reg, "iris", 1, false), 0);
+    s_await_event (engine);
+    ck_assert_uint_eq (maas_engine_cache_count (engine), 0);
+    s_submit (engine, NULL, "iris", 1, NULL, 1, 4, 0, NULL);
+    s_expect_error (engine, "model iris has no version 1");
+    maas_engine_destroy (&engine);
+    maas_model_destroy (&model);
+}
+END_TEST
+
+//  -- bad input: each gets its error, the next job succeeds
+
+START_TEST (test_bad_inputs_fail_precisely)
+{
+    maas_model_t *model = s_model (30, 8, 2, 1, false);
+    s_publish ("cancer", model);
+    maas_engine_t *engine = s_engine (64 << 20, 0, 0);
+    s_submit (engine, NULL, "cancer", 0, NULL, 1, 29, 0, NULL);
+    s_expect_error (engine, "model cancer@1: expected 30 features, got 29");
+    s_submit (engine, NULL, "cancer", 0, NULL, 1, 30, 0, NULL);
+    maas_engine_result_t *result = s_next (engine);
+    ck_assert (result->ok);
+    maas_engine_result_destroy (&result);
+    //  NaN in row 2, column 5
+    msgpack_sbuffer sbuf;
+    msgpack_sbuffer_init (&sbuf);
+    msgpack_packer pk;
+    msgpack_packer_init (&pk, &sbuf, msgpack_sbuffer_write);
+    msgpack_pack_array (&pk, 2);
+    for (int r = 0; r < 2; r++) {
+        msgpack_pack_array (&pk, 30);
+        for (int c = 0; c < 30; c++)
+            msgpack_pack_double (&pk, r == 1 && c == 4 ? NAN : 1.0);
+    }
+    maas_engine_submit (engine, NULL, "cancer", 0, NULL, sbuf.data, sbuf.size, NULL, 0);
+    s_expect_error (engine, "row 2 column 5 is not a finite number");
+    maas_engine_submit (engine, NULL, "cancer", 0, NULL, "\xc1", 1, NULL, 0);
+    s_expect_error (engine, "input: not msgpack rows");
+    maas_engine_submit (engine, NULL, "cancer", 0, NULL,
+                        "\xa3"
+                        "abc",
+                        4, NULL, 0);
+    s_expect_error (engine, "expected an array of rows");
+    s_submit (engine, NULL, "nosuch", 0, NULL, 1, 30, 0, NULL);
+    s_expect_error (engine, "unknown model nosuch");
+    s_submit (engine, NULL, "cancer", 9, NULL, 1, 30, 0, NULL);
+    s_expect_error (engine, "model cancer has no version 9");
+    s_submit (engine, NULL, "cancer", 0, "staging", 1, 30, 0, NULL);
+    s_expect_error (engine, "model cancer has no alias 'staging'");
+    s_submit (engine, NULL, "bad{name}", 0, NULL, 1, 30, 0, NULL);
+    s_expect_error (engine, "not a valid model name");
+    s_submit (engine, NULL, "cancer", 0, NULL, 3, 30, 0, NULL);
+    result = s_next (engine);
+    ck_assert_msg (result->ok, "%s", result->error);
+    ck_assert_uint_eq (result->rows, 3);
+    maas_engine_result_destroy (&result);
+    msgpack_sbuffer_destroy (&sbuf);
+    maas_engine_destroy (&engine);
+    maas_model_destroy (&model);
+}
+END_TEST
+
+START_TEST (test_corrupted_blobs_fail_precisely)
+{
+    maas_model_t *model = s_model (4, 8, 3, 1, false);
+    s_publish ("iris", model);
+    s_publish ("junk", model);
+    char sha[65];
+    maas_registry_sha256_hex ("not a model", 11, sha);
+    redisContext *ctx = redisConnectUnix (support_redis_socket (s_redis));
+    freeReplyObject (
+        redisCommand (ctx, "HSET maas:model:{junk}:v1 blob %s sha256 %s", "not a model", sha));
+    freeReplyObject (redisCommand (ctx, "HSET maas:model:{iris}:v1 blob %s", "tampered"));
+    redisFree (ctx);
+    maas_engine_t *engine = s_engine (64 << 20, 0, 0);
+    s_submit (engine, NULL, "iris", 1, NULL, 1, 4, 0, NULL);
+    s_expect_error (engine, "model iris@1: stored blob fails its sha256 check");
+    s_submit (engine, NULL, "junk", 1, NULL, 1, 4, 0, NULL);
+    s_expect_error (engine, "model junk@1: blob does not decode");
+    s_publish ("iris", model);
+    s_submit (engine, NULL, "iris", 2, NULL, 1, 4, 0, NULL);
+    maas_engine_result_t *result = s_next (engine);
+    ck_assert_msg (result->ok, "%s", result->error);
+    maas_engine_result_destroy (&result);
+    maas_engine_destroy (&engine);
+    maas_model_destroy (&model);
+}
+END_TEST
+
+//  -- the cache
+
+START_TEST (test_cache_never_exceeds_its_bound)
+{
+    //  Each model is charged about 4 * (BLOCK * (32 + 2 * 64) + params), ~0.7 MB.
+    maas_model_t *model = s_model (32, 64, 4, 1, false);
+    char name[16];
+    for (int i = 0; i < 6; i++) {
+        snprintf (name, sizeof name, "m%d", i);
+        s_publish (name, model);
+    }
+    size_t bound = 2 << 20;
+    maas_engine_t *engine = s_engine (bound, 0, 0);
+    for (int round = 0; round < 2; round++)
+        for (int i = 0; i < 6; i++) {
+            snprintf (name, sizeof name, "m%d", i);
+            s_submit (engine, NULL, name, 0, NULL, 2, 32, 0, NULL);
+            maas_engine_result_t *result = s_next (engine);
+            ck_assert_msg (result->ok, "%s", result->error);
+            maas_engine_result_destroy (&result);
+            ck_assert_uint_le (maas_engine_cache_bytes (engine), bound);
+            ck_assert_uint_le (maas_engine_cache_count (engine), 3);
+        }
+    ck_assert_uint_eq (maas_engine_loads (engine), 12);
+    maas_engine_destroy (&engine);
+    //  A model bigger than the whole cache fails with a reason.
+    engine = s_engine (100000, 0, 0);
+    s_submit (engine, NULL, "m0", 0, NULL, 1, 32, 0, NULL);
+    s_expect_error (engine, "more than the cache holds (--cache-mb 0)");
+    maas_engine_destroy (&engine);
+    maas_model_destroy (&model);
+}
+END_TEST
+
+static void
+s_free_string (void **value_p)
+{
+    free (*value_p);
+    *value_p = NULL;
+}
+
+START_TEST (test_cache_lru_order)
+{
+    maas_cache_t *cache = maas_cache_new (100, s_free_string);
+    void *value = strdup ("a");
+    ck_assert_int_eq (maas_cache_put (cache, "a", 1, &value, 40), 0);
+    ck_assert_ptr_null (value);
+    value = strdup ("b");
+    ck_assert_int_eq (maas_cache_put (cache, "b", 1, &value, 40), 0);
+    ck_assert_str_eq (maas_cache_get (cache, "a", 1), "a");  //  a is now the recent one
+    value = strdup ("c");
+    ck_assert_int_eq (maas_cache_put (cache, "c", 1, &value, 40), 0);
+    ck_assert_ptr_null (maas_cache_get (cache, "b", 1));
+    ck_assert_ptr_nonnull (maas_cache_get (cache, "a", 1));
+    ck_assert_uint_eq (maas_cache_bytes (cache), 80);
+    ck_assert_uint_eq (maas_cache_evictions (cache), 1);
+    char *list = maas_cache_list (cache);
+    ck_assert_str_eq (list, "a@1,c@1");
+    free (list);
+    value = strdup ("big");
+    ck_assert_int_eq (maas_cache_put (cache, "big", 1, &value, 101), -1);
+    ck_assert_ptr_nonnull (value);
+    ck_assert_int_eq (maas_cache_put (cache, "a", 1, &value, 1), -1);
+    free (value);
+    maas_cache_evict (cache, "a", 1);
+    ck_assert_uint_eq (maas_cache_count (cache), 1);
+    maas_cache_destroy (&cache);
+    ck_assert_ptr_null (cache);
+}
+END_TEST
+
+//  -- dynamic batching
+
+START_TEST (test_batches_form_and_split)
+{
+    maas_model_t *model = s_model (4, 16, 3, 5, false);
+    s_publish ("iris", model);
+    maas_engine_t *engine = s_engine (64 << 20, 4, 1000000);
+    float x[6][4], y[6][3];
+    int64_t t0 = maas_clock_mono_us ();
+    for (intptr_t i = 0; i < 5; i++)
+        s_submit (engine, (void *) i, "iris", 0, NULL, 1, 4, (float) i, x[i]);
+    //  A 2-row job joins the second batch (1 + 2 rows <= 4).
+    s_submit (engine, (void *) 5, "iris", 1, NULL, 2, 4, 9.0f, NULL);
+    ck_assert_uint_eq (maas_engine_pending (engine), 6);
+    //  The first 4 jobs filled a batch: it is due now; the rest waits.
+    ck_assert_int_eq (maas_engine_next_due (engine), 0);
+    ck_assert_int_eq (maas_engine_run (engine, t0, false), 1);
+    ck_assert_uint_eq (maas_engine_pending (engine), 2);
+    ck_assert_int_ge (maas_engine_next_due (engine), t0 + 1000000);
+    ck_assert_int_eq (maas_engine_run (engine, t0, false), 0);
+    ck_assert_int_eq (maas_engine_run (engine, t0 + 2000000, false), 1);
+    ck_assert_int_eq (maas_engine_next_due (engine), -1);
+    maas_predictor_t *predictor = maas_predictor_new (maas_model_mlp_const (model));
+    ck_assert_int_eq (maas_predictor_run (predictor, &x[0][0], 5, &y[0][0]), 0);
+    for (int i = 0; i < 6; i++) {
+        maas_engine_result_t *result = maas_engine_result (engine);
+        ck_assert_ptr_nonnull (result);
+        ck_assert_msg (result->ok, "%s", result->error);
+        int tag = (int) (intptr_t) result->tag;
+        ck_assert_int_eq (tag, i);
+        ck_assert_uint_eq (result->batch_rows, i < 4 ? 4 : 3);
+        ck_assert_uint_eq (result->batch_jobs, i < 4 ? 4 : 2);
+        if (i < 5)
+            for (int k = 0; k < 3; k++)
+                ck_assert_float_eq (result->values[k], y[i][k]);
+        maas_engine_result_destroy (&result);
+    }
+    maas_predictor_destroy (&predictor);
+    maas_engine_destroy (&engine);
+    maas_model_destroy (&model);
+}
+END_TEST
+
+static void
+s_count_tick (void *arg)
+{
+    (*(int *) arg)++;
+}
+
+START_TEST (test_long_batches_tick)
+{
+    maas_model_t *model = s_model (4, 8, 3, 5, false);
+    s_publish ("iris", model);
+    int ticks = 0;
+    maas_engine_config_t config = { .redis_url = support_redis_url (s_redis),
+                                    .cache_bytes = 64 << 20,
+                                    .max_batch_rows = 0,
+                                    .tick_rows = 100,
+                                    .tick = s_count_tick,
+                                    .tick_arg = &ticks };
+    char err[256];
+    maas_engine_t *engine = maas_engine_new (&config, err, sizeof err);
+    ck_assert_msg (engine, "%s", err);
+    s_submit (engine, NULL, "iris", 0, NULL, 450, 4, 0, NULL);
+    maas_engine_result_t *result = s_next (engine);
+    ck_assert_msg (result->ok, "%s", result->error);
+    ck_assert_int_eq (ticks, 4);
+    maas_engine_result_destroy (&result);
+    maas_engine_destroy (&engine);
+    maas_model_destroy (&model);
+}
+END_TEST
+
+START_TEST (test_engine_needs_redis)
+{
+    maas_engine_config_t config = { .redis_url = "unix:///nonexistent/redis.sock",
+                                    .cache_bytes = 1 << 20 };
+    char err[256];
+    ck_assert_ptr_null (maas_engine_new (&config, err, sizeof err));
+    ck_assert_msg (strstr (err, "redis"), "%s", err);
+}
+END_TEST
+
+static Suite *
+s_suite (void)
+{
+    Suite *suite = suite_create ("engine");
+    TCase *core = tcase_create ("core");
+    tcase_add_checked_fixture (core, s_setup, s_teardown);
+    tcase_add_test (core, test_predictions_equal_in_process);
+    tcase_add_test (core, test_regression_has_no_classes_and_raw_f32_input);
+    tcase_add_test (core, test_engine_needs_redis);
+    suite_add_tcase (suite, core);
+    TCase *versions = tcase_create ("versions");
+    tcase_add_checked_fixture (versions, s_setup, s_teardown);
+    tcase_add_test (versions, test_alias_switch_applies_to_later_jobs);
+    tcase_add_test (versions, test_deleted_version_is_evicted);
+    suite_add_tcase (suite, versions);
+    TCase *errors = tcase_create ("errors");
+    tcase_add_checked_fixture (errors, s_setup, s_teardown);
+    tcase_add_test (errors, test_bad_inputs_fail_precisely);
+    tcase_add_test (errors, test_corrupted_blobs_fail_precisely);
+    suite_add_tcase (suite, errors);
+    TCase *cache = tcase_create ("cache");
+    tcase_add_checked_fixture (cache, s_setup, s_teardown);
+    tcase_add_test (cache, test_cache_never_exceeds_its_bound);
+    tcase_add_test (cache, test_cache_lru_order);
+    suite_add_tcase (suite, cache);
+    TCase *batching = tcase_create ("batching");
+    tcase_add_checked_fixture (batching, s_setup, s_teardown);
+    tcase_add_test (batching, test_batches_form_and_split);
+    tcase_add_test (batching, test_long_batches_tick);
+    suite_add_tcase (suite, batching);
+    return suite;
+}
+
+int
+main (void)
+{
+    SRunner *runner = srunner_create (s_suite ());
+    srunner_run_all (runner, CK_NORMAL);
+    int failed = srunner_ntests_failed (runner);
+    srunner_free (runner);
+    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}

@@ -1,0 +1,627 @@
+/*  engine.c: resolution, the model cache, and dynamic batching for
+ *  maas-worker. Jobs wait in per-version batches; a batch runs when it holds
+ *  max_batch_rows rows or its oldest job has waited batch_delay_us. */
+#include "engine.h"
+#include "cache.h"
+#include "input.h"
+#include "maas.h"
+
+#include <assert.h>
+#include <czmq.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define S_REWATCH_US 1000000  //  retry a lost registry subscription after this
+
+//  A model version ready to run.
+typedef struct {
+    maas_model_t *model;          //  decoded model, owned
+    maas_predictor_t *predictor;  //  its workspace, owned
+    size_t inputs;                //  features per row
+    size_t outputs;               //  values per row
+    maas_task_t task;             //  binary, multiclass, regression
+} loaded_t;
+
+//  A job waiting in a batch.
+typedef struct {
+    void *tag;             //  caller's handle
+    maas_tensor_t *input;  //  rows × inputs, owned
+    int64_t submitted_us;  //  when it was submitted
+} job_t;
+
+//  Jobs for one model version that will run as one matrix product.
+typedef struct {
+    char name[MAAS_REGISTRY_NAME_MAX + 1];  //  model
+    uint64_t version;                       //  version
+    job_t *jobs;                            //  jobs, owned array
+    size_t count;                           //  jobs held
+    size_t capacity;                        //  room in JOBS
+    size_t rows;                            //  their rows
+    int64_t due_us;                         //  runs at the latest then
+    bool full;                              //  takes no more jobs
+} batch_t;
+
+struct _maas_engine_t {
+    maas_engine_config_t config;   //  as given (strings borrowed)
+    maas_registry_t *registry;     //  reads versions and blobs, owned
+    maas_registry_watch_t *watch;  //  announcements, owned; NULL while lost
+    int64_t rewatch_at_us;         //  when to try subscribing again
+    zhashx_t *resolved;            //  "name@ref" → version (as a pointer), ours
+    maas_cache_t *cache;           //  loaded_t by name@version, owned
+    zlistx_t *batches;             //  batch_t, oldest first, owned
+    zlistx_t *results;             //  maas_engine_result_t, finished, owned
+    maas_tensor_t *batch_x;        //  batch input rows, reused
+    maas_tensor_t *batch_y;        //  batch outputs, reused
+    uint64_t loads;                //  versions loaded from Redis
+    size_t pending;                //  jobs in batches
+};
+
+static void
+s_loaded_free (void **value_p)
+{
+    loaded_t *loaded = *value_p;
+    if (loaded) {
+        maas_predictor_destroy (&loaded->predictor);
+        maas_model_destroy (&loaded->model);
+        free (loaded);
+    }
+    *value_p = NULL;
+}
+
+static void
+s_batch_free (void **item_p)
+{
+    batch_t *batch = *item_p;
+    if (batch) {
+        for (size_t i = 0; i < batch->count; i++)
+            maas_tensor_destroy (&batch->jobs[i].input);
+        free (batch->jobs);
+        free (batch);
+    }
+    *item_p = NULL;
+}
+
+static void
+s_result_free (void **item_p)
+{
+    maas_engine_result_destroy ((maas_engine_result_t **) item_p);
+}
+
+maas_engine_t *
+maas_engine_new (const maas_engine_config_t *config, char *err, size_t err_size)
+{
+    maas_engine_t *self = calloc (1, sizeof *self);
+    if (!self) {
+        snprintf (err, err_size, "engine: out of memory");
+        return NULL;
+    }
+    self->config = *config;
+    self->watch = maas_registry_watch_new (config->redis_url, config->prefix, err, err_size);
+    if (self->watch)
+        self->registry = maas_registry_new (config->redis_url, config->prefix, err, err_size);
+    self->resolved = zhashx_new ();
+    self->cache = maas_cache_new (config->cache_bytes, s_loaded_free);
+    self->batches = zlistx_new ();
+    self->results = zlistx_new ();
+    self->batch_x = maas_tensor_new (1, 1);
+    self->batch_y = maas_tensor_new (1, 1);
+    if (!self->registry || !self->resolved || !self->cache || !self->batches || !self->results
+        || !self->batch_x || !self->batch_y) {
+        if (self->registry)
+            snprintf (err, err_size, "engine: out of memory");
+        maas_engine_destroy (&self);
+        return NULL;
+    }
+    zlistx_set_destructor (self->batches, s_batch_free);
+    zlistx_set_destructor (self->results, s_result_free);
+    return self;
+}
+
+void
+maas_engine_destroy (maas_engine_t **self_p)
+{
+    assert (self_p);
+    maas_engine_t *self = *self_p;
+    if (!self)
+        return;
+    zlistx_destroy (&self->batches);
+    zlistx_destroy (&self->results);
+    maas_cache_destroy (&self->cache);
+    zhashx_destroy (&self->resolved);
+    maas_registry_watch_destroy (&self->watch);
+    maas_registry_destroy (&self->registry);
+    maas_tensor_destroy (&self->batch_x);
+    maas_tensor_destroy (&self->batch_y);
+    free (self);
+    *self_p = NULL;
+}
+
+//  -- announcements and resolution
+
+//  Forget every resolution of model NAME ("NAME@...").
+static void
+s_forget (maas_engine_t *self, const char *name)
+{
+    zlistx_t *keys = zhashx_keys (self->resolved);
+    size_t len = strlen (name);
+    for (const char *key = zlistx_first (keys); key; key = zlistx_next (keys))
+        if (strncmp (key, name, len) == 0 && key[len] == '@')
+            zhashx_delete (self->resolved, key);
+    zlistx_destroy (&keys);
+}
+
+static void
+s_apply (maas_engine_t *self, const maas_registry_event_t *event)
+{
+    s_forget (self, event->name);
+    if (event->type == MAAS_REGISTRY_EV_DELETE)
+        maas_cache_evict (self->cache, event->name, event->version);
+    maas_debug ("worker", "registry event type=%d model=%s version=%" PRIu64, event->type,
+                event->name, event->version);
+}
+
+static void
+s_rewatch (maas_engine_t *self)
+{
+    int64_t now = maas_clock_mono_us ();
+    if (now < self->rewatch_at_us)
+        return;
+    char err[256];
+    self->watch =
+        maas_registry_watch_new (self->config.redis_url, self->config.prefix, err, sizeof err);
+    if (!self->watch) {
+        self->rewatch_at_us = now + S_REWATCH_US;
+        maas_warn ("worker", "registry subscription failed reason=\"%s\"", err);
+    }
+}
+
+int
+maas_engine_sync (maas_engine_t *self)
+{
+    assert (self);
+    if (!self->watch)
+        s_rewatch (self);
+    int applied = 0;
+    maas_registry_event_t event;
+    int rc;
+    while (self->watch && (rc = maas_registry_watch_next (self->watch, &event, 0)) != 0) {
+        if (rc < 0) {
+            //  We may have missed announcements: trust no resolution.
+            maas_warn ("worker", "registry subscription lost; resolving afresh");
+            maas_registry_watch_destroy (&self->watch);
+            zhashx_purge (self->resolved);
+            break;
+        }
+        s_apply (self, &event);
+        applied++;
+    }
+    return applied;
+}
+
+//  Version of NAME that VERSION / ALIAS ask for, into *OUT. Alias and latest
+//  resolutions are remembered until an announcement about NAME arrives (and
+//  not at all while the subscription is down).
+static int
+s_resolve (maas_engine_t *self, const char *name, uint64_t version, const char *alias,
+           uint64_t *out, char *err, size_t err_size)
+{
+    if (version) {
+        *out = version;
+        return 0;
+    }
+    char key[2 * MAAS_REGISTRY_NAME_MAX + 8];
+    snprintf (key, sizeof key, "%s@%s", name, alias && *alias ? alias : "latest");
+    maas_engine_sync (self);
+    void *known = zhashx_lookup (self->resolved, key);
+    if (known) {
+        *out = (uint64_t) (uintptr_t) known;
+        return 0;
+    }
+    if (maas_registry_resolve (self->registry, name, alias, out) != 0) {
+        snprintf (err, err_size, "%s", maas_registry_error (self->registry));
+        return -1;
+    }
+    if (self->watch)
+        zhashx_update (self->resolved, key, (void *) (uintptr_t) *out);
+    return 0;
+}
+
+//  -- the model cache
+
+//  Memory a loaded version holds: its weights and its predictor workspace.
+static size_t
+s_charge (const maas_mlp_t *mlp)
+{
+    size_t widest = 0;
+    for (size_t i = 0; i < maas_mlp_layer_count (mlp); i++)
+        if (maas_mlp_layer (mlp, i).units > widest)
+            widest = maas_mlp_layer (mlp, i).units;
+    return 4
+           * (maas_mlp_param_count (mlp)
+              + (size_t) MAAS_PREDICTOR_BLOCK * (maas_mlp_inputs (mlp) + 2 * widest));
+}
+
+static loaded_t *
+s_decode (const uint8_t *blob, size_t size, char *err, size_t err_size)
+{
+    maas_model_err_t why;
+    loaded_t *loaded = calloc (1, sizeof *loaded);
+    if (loaded)
+        loaded->model = maas_model_decode (blob, size, &why);
+    if (loaded && loaded->model) {
+        const maas_mlp_t *mlp = maas_model_mlp_const (loaded->model);
+        loaded->predictor = maas_predictor_new (mlp);
+        loaded->inputs = maas_mlp_inputs (mlp);
+        loaded->outputs = maas_mlp_outputs (mlp);
+        loaded->task = maas_model_task (loaded->model);
+    }
+    if (loaded && loaded->predictor)
+        return loaded;
+    if (loaded && !loaded->model)
+        snprintf (err, err_size, "blob does not decode: %.200s", why.text);
+    else
+        snprintf (err, err_size, "out of memory loading it");
+    void *value = loaded;
+    s_loaded_free (&value);
+    return NULL;
+}
+
+//  NAME@VERSION from the cache, loading it from Redis on a miss. NULL with
+//  ERR ("model iris@3: stored blob fails its sha256 check ...").
+static loaded_t *
+s_load (maas_engine_t *self, const char *name, uint64_t version, char *err, size_t err_size)
+{
+    loaded_t *loaded = maas_cache_get (self->cache, name, version);
+    if (loaded)
+        return loaded;
+    uint8_t *blob;
+    size_t size;
+    if (maas_registry_fetch (self->registry, name, version, &blob, &size, NULL) != 0) {
+        snprintf (err, err_size, "%s", maas_registry_error (self->registry));
+        return NULL;
+    }
+    char why[256];
+    loaded = s_decode (blob, size, why, sizeof why);
+    free (blob);
+    if (!loaded) {
+        snprintf (err, err_size, "model %s@%" PRIu64 ": %s", name, version, why);
+        return NULL;
+    }
+    size_t charge = s_charge (maas_model_mlp_const (loaded->model));
+    void *value = loaded;
+    if (maas_cache_put (self->cache, name, version, &value, charge) != 0) {
+        snprintf (err, err_size,
+                  "model %s@%" PRIu64 ": needs %zu MB loaded, more than the "
+                  "cache holds (--cache-mb %zu)",
+                  name, version, (charge + (1 << 20) - 1) >> 20,
+                  maas_cache_max_bytes (self->cache) >> 20);
+        s_loaded_free (&value);
+        return NULL;
+    }
+    self->loads++;
+    maas_info ("worker", "loaded model=%s version=%" PRIu64 " bytes=%zu cache_bytes=%zu", name,
+               version, charge, maas_cache_bytes (self->cache));
+    return loaded;
+}
+
+//  -- results
+
+static maas_engine_result_t *
+s_result_new (void *tag, const char *name, uint64_t version)
+{
+    maas_engine_result_t *result = calloc (1, sizeof *result);
+    if (!result)
+        return NULL;
+    result->tag = tag;
+    snprintf (result->model, sizeof result->model, "%s", name ? name : "");
+    result->version = version;
+    return result;
+}
+
+void
+maas_engine_result_destroy (maas_engine_result_t **result_p)
+{
+    assert (result_p);
+    maas_engine_result_t *result = *result_p;
+    if (!result)
+        return;
+    free (result->values);
+    free (result->classes);
+    free (result);
+    *result_p = NULL;
+}
+
+//  Finish TAG as failed with ERROR (logged: bad input is worth a line).
+static void
+s_fail (maas_engine_t *self, void *tag, const char *name, uint64_t version, const char *error)
+{
+    maas_engine_result_t *result = s_result_new (tag, name, version);
+    if (!result) {
+        maas_error ("worker", "out of memory reporting a failed job");
+        return;
+    }
+    snprintf (result->error, sizeof result->error, "%s", error);
+    maas_warn ("worker", "job failed model=%s version=%" PRIu64 " reason=\"%s\"",
+               name ? name : "", version, error);
+    zlistx_add_end (self->results, result);
+}
+
+maas_engine_result_t *
+maas_engine_result (maas_engine_t *self)
+{
+    assert (self);
+    void *first = zlistx_first (self->results);
+    if (first)
+        zlistx_detach_cur (self->results);
+    return first;
+}
+
+//  -- batching
+
+//  The open batch for NAME@VERSION with room for ROWS more rows, created
+//  when there is none. NULL if out of memory.
+static batch_t *
+s_batch_for (maas_engine_t *self, const char *name, uint64_t version, size_t rows,
+             int64_t now_us)
+{
+    size_t max = self->config.max_batch_rows;
+    for (batch_t *batch = zlistx_first (self->batches); batch && max;
+         batch = zlistx_next (self->batches)) {
+        if (batch->full || batch->version != version || strcmp (batch->name, name) != 0)
+            continue;
+        if (batch->rows + rows <= max)
+            return batch;
+        batch->full = true;  //  the new job would overflow it: let it run
+    }
+    batch_t *batch = calloc (1, sizeof *batch);
+    if (!batch || !zlistx_add_end (self->batches, batch)) {
+        free (batch);
+        return NULL;
+    }
+    snprintf (batch->name, sizeof batch->name, "%s", name);
+    batch->version = version;
+    batch->due_us = now_us + (max ? self->config.batch_delay_us : 0);
+    return batch;
+}
+
+static int
+s_batch_add (maas_engine_t *self, batch_t *batch, void *tag, maas_tensor_t **input_p,
+             int64_t now_us)
+{
+    if (batch->count == batch->capacity) {
+        size_t capacity = batch->capacity ? 2 * batch->capacity : 8;
+        job_t *jobs = realloc (batch->jobs, capacity * sizeof *jobs);
+        if (!jobs)
+            return -1;
+        batch->jobs = jobs;
+        batch->capacity = capacity;
+    }
+    batch->jobs[batch->count++] = (job_t){ tag, *input_p, now_us };
+    batch->rows += (*input_p)->rows;
+    *input_p = NULL;
+    if (!self->config.max_batch_rows || batch->rows >= self->config.max_batch_rows)
+        batch->full = true;
+    self->pending++;
+    return 0;
+}
+
+void
+maas_engine_submit (maas_engine_t *self, void *tag, const char *name, uint64_t version,
+                    const char *alias, const void *payload, size_t size,
+                    const msgpack_object *params, int64_t now_us)
+{
+    assert (self);
+    char err[MAAS_ENGINE_ERR_SIZE], why[MAAS_ENGINE_ERR_SIZE - 64];
+    if (!maas_registry_name_valid (name)) {
+        snprintf (err, sizeof err, "model '%.64s': not a valid model name", name ? name : "");
+        s_fail (self, tag, name, version, err);
+        return;
+    }
+    uint64_t resolved = 0;
+    loaded_t *loaded = NULL;
+    if (s_resolve (self, name, version, alias, &resolved, err, sizeof err) != 0
+        || !(loaded = s_load (self, name, resolved, err, sizeof err))) {
+        s_fail (self, tag, name, resolved, err);
+        return;
+    }
+    maas_tensor_t *input = NULL;
+    if (maas_input_decode (params, payload, size, loaded->inputs, &input, why, sizeof why)
+        != 0) {
+        snprintf (err, sizeof err, "model %s@%" PRIu64 ": %s", name, resolved, why);
+        s_fail (self, tag, name, resolved, err);
+        return;
+    }
+    batch_t *batch = s_batch_for (self, name, resolved, input->rows, now_us);
+    if (!batch || s_batch_add (self, batch, tag, &input, now_us) != 0) {
+        maas_tensor_destroy (&input);
+        s_fail (self, tag, name, resolved, "worker out of memory");
+    }
+}
+
+//  Predicted class of each row: argmax for softmax outputs, p >= 0.5 for a
+//  single sigmoid output, the argmax too for several sigmoid outputs.
+static int32_t *
+s_classes (const loaded_t *loaded, const float *y, size_t rows)
+{
+    if (loaded->task == MAAS_TASK_REGRESSION)
+        return NULL;
+    int32_t *classes = malloc ((rows ? rows : 1) * sizeof *classes);
+    for (size_t r = 0; classes && r < rows; r++) {
+        const float *row = y + r * loaded->outputs;
+        if (loaded->outputs == 1) {
+            classes[r] = row[0] >= 0.5f;
+            continue;
+        }
+        size_t best = 0;
+        for (size_t k = 1; k < loaded->outputs; k++)
+            if (row[k] > row[best])
+                best = k;
+        classes[r] = (int32_t) best;
+    }
+    return classes;
+}
+
+//  Forward pass of ROWS rows of X into Y in blocks of tick_rows, calling
+//  the tick between blocks so heartbeats flow during long batches.
+static int
+s_forward (maas_engine_t *self, loaded_t *loaded, const float *x, size_t rows, float *y)
+{
+    size_t step = self->config.tick_rows && self->config.tick ? self->config.tick_rows : rows;
+    for (size_t done = 0; done < rows; done += step) {
+        size_t n = rows - done < step ? rows - done : step;
+        if (maas_predictor_run (loaded->predictor, x + done * loaded->inputs, n,
+                                y + done * loaded->outputs)
+            != 0)
+            return -1;
+        if (done + n < rows)
+            self->config.tick (self->config.tick_arg);
+    }
+    return 0;
+}
+
+//  Inputs of BATCH as one matrix: the job's own tensor when it is alone,
+//  else the rows copied into batch_x. NULL if out of memory.
+static const float *
+s_gather (maas_engine_t *self, const batch_t *batch, size_t inputs)
+{
+    if (batch->count == 1)
+        return batch->jobs[0].input->data;
+    if (maas_tensor_reshape (self->batch_x, batch->rows, inputs) != 0)
+        return NULL;
+    float *at = self->batch_x->data;
+    for (size_t i = 0; i < batch->count; i++) {
+        size_t n = maas_tensor_size (batch->jobs[i].input);
+        memcpy (at, batch->jobs[i].input->data, n * sizeof *at);
+        at += n;
+    }
+    return self->batch_x->data;
+}
+
+//  One job's share of the batch outputs Y as its result.
+static void
+s_split_one (maas_engine_t *self, const batch_t *batch, const job_t *job,
+             const loaded_t *loaded, const float *y, int64_t started_us, int64_t compute_us)
+{
+    maas_engine_result_t *result = s_result_new (job->tag, batch->name, batch->version);
+    size_t n = job->input->rows * loaded->outputs;
+    if (result)
+        result->values = malloc (n * sizeof *result->values);
+    if (!result || !result->values) {
+        maas_engine_result_destroy (&result);
+        s_fail (self, job->tag, batch->name, batch->version, "worker out of memory");
+        return;
+    }
+    memcpy (result->values, y, n * sizeof *y);
+    result->classes = s_classes (loaded, y, job->input->rows);
+    result->ok = true;
+    result->rows = job->input->rows;
+    result->outputs = loaded->outputs;
+    result->batch_rows = batch->rows;
+    result->batch_jobs = batch->count;
+    result->queue_us = started_us - job->submitted_us;
+    result->compute_us = compute_us;
+    zlistx_add_end (self->results, result);
+}
+
+static void
+s_fail_batch (maas_engine_t *self, const batch_t *batch, const char *error)
+{
+    for (size_t i = 0; i < batch->count; i++)
+        s_fail (self, batch->jobs[i].tag, batch->name, batch->version, error);
+}
+
+//  Run BATCH as one forward pass and split the outputs back per job.
+static void
+s_run_batch (maas_engine_t *self, batch_t *batch)
+{
+    int64_t started = maas_clock_mono_us ();
+    char err[MAAS_ENGINE_ERR_SIZE];
+    //  Loaded again: a later job's load may have evicted it from the cache.
+    loaded_t *loaded = s_load (self, batch->name, batch->version, err, sizeof err);
+    if (!loaded) {
+        s_fail_batch (self, batch, err);
+        return;
+    }
+    const float *x = s_gather (self, batch, loaded->inputs);
+    if (!x || maas_tensor_reshape (self->batch_y, batch->rows, loaded->outputs) != 0) {
+        s_fail_batch (self, batch, "worker out of memory for the batch");
+        return;
+    }
+    if (s_forward (self, loaded, x, batch->rows, self->batch_y->data) != 0) {
+        snprintf (err, sizeof err, "model %s@%" PRIu64 ": %s", batch->name, batch->version,
+                  maas_predictor_error (loaded->predictor));
+        s_fail_batch (self, batch, err);
+        return;
+    }
+    int64_t compute = maas_clock_mono_us () - started;
+    const float *y = self->batch_y->data;
+    for (size_t i = 0; i < batch->count; i++) {
+        s_split_one (self, batch, &batch->jobs[i], loaded, y, started, compute);
+        y += batch->jobs[i].input->rows * loaded->outputs;
+    }
+    maas_debug ("worker",
+                "batch model=%s version=%" PRIu64 " jobs=%zu rows=%zu compute_us=%" PRId64,
+                batch->name, batch->version, batch->count, batch->rows, compute);
+}
+
+int
+maas_engine_run (maas_engine_t *self, int64_t now_us, bool flush)
+{
+    assert (self);
+    int ran = 0;
+    batch_t *batch = zlistx_first (self->batches);
+    while (batch) {
+        if (!(flush || batch->full || batch->due_us <= now_us)) {
+            batch = zlistx_next (self->batches);
+            continue;
+        }
+        s_run_batch (self, batch);
+        self->pending -= batch->count;
+        zlistx_delete (self->batches, zlistx_cursor (self->batches));
+        ran++;
+        batch = zlistx_first (self->batches);
+    }
+    return ran;
+}
+
+int64_t
+maas_engine_next_due (const maas_engine_t *self)
+{
+    assert (self);
+    int64_t due = -1;
+    for (batch_t *batch = zlistx_first (self->batches); batch;
+         batch = zlistx_next (self->batches)) {
+        int64_t at = batch->full ? 0 : batch->due_us;
+        if (due < 0 || at < due)
+            due = at;
+    }
+    return due;
+}
+
+size_t
+maas_engine_pending (const maas_engine_t *self)
+{
+    return self->pending;
+}
+char *
+maas_engine_cached (const maas_engine_t *self)
+{
+    return maas_cache_list (self->cache);
+}
+size_t
+maas_engine_cache_bytes (const maas_engine_t *self)
+{
+    return maas_cache_bytes (self->cache);
+}
+size_t
+maas_engine_cache_count (const maas_engine_t *self)
+{
+    return maas_cache_count (self->cache);
+}
+uint64_t
+maas_engine_loads (const maas_engine_t *self)
+{
+    return self->loads;
+}

@@ -1,0 +1,86 @@
+/*  engine.h: what maas-worker does with infer jobs, apart from the wire:
+ *  resolve name@version|alias|latest (alias resolutions dropped as soon as
+ *  the registry announces a change), load versions into a byte-bounded LRU
+ *  cache, check inputs, and run jobs for the same version as one batch.
+ *  Single-threaded; main.c feeds it jobs and sends its results. */
+#ifndef MAAS_WORKER_ENGINE_H
+#define MAAS_WORKER_ENGINE_H
+
+#include "tensor.h"
+
+#include <msgpack.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define MAAS_ENGINE_CACHE_MB_DEFAULT 256        //  --cache-mb
+#define MAAS_ENGINE_MAX_BATCH_ROWS_DEFAULT 256  //  --max-batch-rows (0: no batching)
+#define MAAS_ENGINE_BATCH_DELAY_US_DEFAULT 500  //  --batch-delay-us
+#define MAAS_ENGINE_ERR_SIZE 320                //  room for a job's error
+
+typedef struct {
+    const char *redis_url;     //  registry (NULL: $MAAS_REDIS_URL or default)
+    const char *prefix;        //  key prefix (NULL: "maas:")
+    size_t cache_bytes;        //  model cache bound
+    size_t max_batch_rows;     //  rows per batch; 0 runs every job alone
+    int64_t batch_delay_us;    //  longest a job waits for company
+    size_t tick_rows;          //  call TICK after about this many rows (0: never)
+    void (*tick) (void *arg);  //  called between row blocks of a long batch
+    void *tick_arg;            //  its argument
+} maas_engine_config_t;
+
+//  One finished job. Owned by the caller once popped.
+typedef struct {
+    void *tag;                         //  the caller's handle, as submitted
+    bool ok;                           //  false: ERROR says why
+    char error[MAAS_ENGINE_ERR_SIZE];  //  "model iris@3: expected 4 features, got 5"
+    char model[72];                    //  model name
+    uint64_t version;                  //  version that ran (0 if unresolved)
+    size_t rows;                       //  input rows
+    size_t outputs;                    //  values per row
+    float *values;                     //  rows × outputs, owned (NULL on error)
+    int32_t *classes;    //  rows predicted classes, owned; NULL if not a classifier
+    size_t batch_rows;   //  rows in the batch it ran in
+    size_t batch_jobs;   //  jobs in that batch
+    int64_t queue_us;    //  submitted → batch started
+    int64_t compute_us;  //  the batch's forward pass
+} maas_engine_result_t;
+
+typedef struct _maas_engine_t maas_engine_t;
+
+//  New engine on the registry CONFIG names; subscribes to its
+//  announcements first. NULL with ERR when Redis cannot be reached.
+maas_engine_t *maas_engine_new (const maas_engine_config_t *config, char *err, size_t err_size);
+void maas_engine_destroy (maas_engine_t **self_p);
+
+//  Take an infer job: model NAME, VERSION (0: none given) or ALIAS ("" or
+//  NULL: latest), input PAYLOAD/SIZE with PARAMS (see input.h), at NOW_US
+//  (monotonic). The job is resolved, its model loaded and its input
+//  checked now; a failure becomes a failed result at once. TAG comes back
+//  in the result.
+void maas_engine_submit (maas_engine_t *self, void *tag, const char *name, uint64_t version,
+                         const char *alias, const void *payload, size_t size,
+                         const msgpack_object *params, int64_t now_us);
+//  Run every batch that is full, or whose oldest job has waited
+//  batch_delay_us at NOW_US, or all of them if FLUSH. Returns batches run.
+int maas_engine_run (maas_engine_t *self, int64_t now_us, bool flush);
+//  Monotonic µs at which the next batch falls due, or -1 if none waits.
+int64_t maas_engine_next_due (const maas_engine_t *self);
+//  Jobs accepted and not yet finished.
+size_t maas_engine_pending (const maas_engine_t *self);
+//  Next finished job, oldest first, or NULL. Caller frees with
+//  maas_engine_result_destroy.
+maas_engine_result_t *maas_engine_result (maas_engine_t *self);
+void maas_engine_result_destroy (maas_engine_result_t **result_p);
+
+//  Apply registry announcements that have arrived (never blocks); called
+//  by submit too. Returns how many were applied.
+int maas_engine_sync (maas_engine_t *self);
+//  Cached versions as "iris@3,digits@1" (caller frees); NULL if none.
+char *maas_engine_cached (const maas_engine_t *self);
+//  Cache figures: bytes used, entries, evictions, loads from Redis.
+size_t maas_engine_cache_bytes (const maas_engine_t *self);
+size_t maas_engine_cache_count (const maas_engine_t *self);
+uint64_t maas_engine_loads (const maas_engine_t *self);
+
+#endif

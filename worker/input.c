@@ -1,0 +1,184 @@
+/*  input.c: infer inputs from raw float32 tensors or msgpack arrays. */
+#include "input.h"
+#include "codec.h"
+
+#include <inttypes.h>
+#include <math.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <string.h>
+
+int
+maas_input_check_finite (const float *x, size_t rows, size_t cols, char *err, size_t err_size)
+{
+    if (maas_tensor_all_finite (x, rows * cols))
+        return 0;
+    for (size_t i = 0; i < rows * cols; i++)
+        if (!isfinite (x[i])) {
+            snprintf (err, err_size, "row %zu column %zu is not a finite number (%g)",
+                      i / cols + 1, i % cols + 1, (double) x[i]);
+            return -1;
+        }
+    return 0;
+}
+
+//  "shape": [rows, cols] from PARAMS into ROWS/COLS: 1 when present and
+//  valid, 0 when absent, -1 with ERR when malformed.
+static int
+s_params_shape (const msgpack_object *params, size_t *rows, size_t *cols, char *err,
+                size_t err_size)
+{
+    if (!params || params->type != MSGPACK_OBJECT_MAP)
+        return 0;
+    maas_codec_map_t map;
+    maas_codec_map_init (&map, params, "params");
+    const msgpack_object *shape = maas_codec_map_find (&map, "shape");
+    if (!shape)
+        return 0;
+    if (shape->type != MSGPACK_OBJECT_ARRAY || shape->via.array.size != 2
+        || shape->via.array.ptr[0].type != MSGPACK_OBJECT_POSITIVE_INTEGER
+        || shape->via.array.ptr[1].type != MSGPACK_OBJECT_POSITIVE_INTEGER) {
+        snprintf (err, err_size, "params: 'shape' must be [rows, cols], two positive integers");
+        return -1;
+    }
+    uint64_t r = shape->via.array.ptr[0].via.u64, c = shape->via.array.ptr[1].via.u64;
+    if (r == 0 || c == 0 || r > MAAS_TENSOR_MAX_ELEMS || c > MAAS_TENSOR_MAX_ELEMS
+        || r * c > MAAS_TENSOR_MAX_ELEMS) {
+        snprintf (err, err_size, "params: shape %" PRIu64 "x%" PRIu64 " is empty or too large",
+                  r, c);
+        return -1;
+    }
+    *rows = (size_t) r;
+    *cols = (size_t) c;
+    return 1;
+}
+
+static int
+s_decode_raw (const void *payload, size_t size, size_t rows, size_t cols, size_t want,
+              maas_tensor_t **out, char *err, size_t err_size)
+{
+    if (cols != want) {
+        snprintf (err, err_size, "expected %zu features, got %zu", want, cols);
+        return -1;
+    }
+    if (size != rows * cols * 4) {
+        snprintf (err, err_size, "input: shape %zux%zu needs %zu bytes, payload has %zu", rows,
+                  cols, rows * cols * 4, size);
+        return -1;
+    }
+    *out = maas_tensor_new (rows, cols);
+    if (!*out) {
+        snprintf (err, err_size, "input: out of memory for %zux%zu", rows, cols);
+        return -1;
+    }
+    maas_codec_f32_from_le ((*out)->data, payload, rows * cols);
+    return 0;
+}
+
+//  A msgpack number as a float; false if OBJ is not a number.
+static bool
+s_number (const msgpack_object *obj, float *value)
+{
+    switch (obj->type) {
+        case MSGPACK_OBJECT_FLOAT32:
+        case MSGPACK_OBJECT_FLOAT64:
+            *value = (float) obj->via.f64;
+            return true;
+        case MSGPACK_OBJECT_POSITIVE_INTEGER:
+            *value = (float) obj->via.u64;
+            return true;
+        case MSGPACK_OBJECT_NEGATIVE_INTEGER:
+            *value = (float) obj->via.i64;
+            return true;
+        default:
+            return false;
+    }
+}
+
+//  Copy ROW (an array of numbers) into DST; row number R for messages.
+static int
+s_copy_row (const msgpack_object *row, size_t r, float *dst, size_t want, char *err,
+            size_t err_size)
+{
+    if (row->type != MSGPACK_OBJECT_ARRAY) {
+        snprintf (err, err_size, "input: row %zu must be an array of numbers, got %s", r + 1,
+                  maas_codec_type_name (row));
+        return -1;
+    }
+    if (row->via.array.size != want) {
+        if (r == 0)
+            snprintf (err, err_size, "expected %zu features, got %u", want, row->via.array.size);
+        else
+            snprintf (err, err_size, "expected %zu features, got %u in row %zu", want,
+                      row->via.array.size, r + 1);
+        return -1;
+    }
+    for (size_t c = 0; c < want; c++)
+        if (!s_number (&row->via.array.ptr[c], &dst[c])) {
+            snprintf (err, err_size, "input: row %zu column %zu must be a number, got %s",
+                      r + 1, c + 1, maas_codec_type_name (&row->via.array.ptr[c]));
+            return -1;
+        }
+    return 0;
+}
+
+static int
+s_decode_arrays (const msgpack_object *top, size_t want, maas_tensor_t **out, char *err,
+                 size_t err_size)
+{
+    if (top->type != MSGPACK_OBJECT_ARRAY || top->via.array.size == 0) {
+        snprintf (err, err_size,
+                  "input: expected an array of rows or a shape and float32 "
+                  "bytes, got %s",
+                  top->type == MSGPACK_OBJECT_ARRAY ? "an empty array"
+                                                    : maas_codec_type_name (top));
+        return -1;
+    }
+    bool flat = top->via.array.ptr[0].type != MSGPACK_OBJECT_ARRAY;
+    size_t rows = flat ? 1 : top->via.array.size;
+    *out = maas_tensor_new (rows, want);
+    if (!*out) {
+        snprintf (err, err_size, "input: out of memory for %zu rows", rows);
+        return -1;
+    }
+    for (size_t r = 0; r < rows; r++)
+        if (s_copy_row (flat ? top : &top->via.array.ptr[r], r, (*out)->data + r * want, want,
+                        err, err_size)
+            != 0) {
+            maas_tensor_destroy (out);
+            return -1;
+        }
+    return 0;
+}
+
+int
+maas_input_decode (const msgpack_object *params, const void *payload, size_t size, size_t cols,
+                   maas_tensor_t **out, char *err, size_t err_size)
+{
+    *out = NULL;
+    size_t rows = 0, given = 0;
+    int shaped = s_params_shape (params, &rows, &given, err, err_size);
+    if (shaped < 0)
+        return -1;
+    int rc;
+    if (shaped)
+        rc = s_decode_raw (payload, size, rows, given, cols, out, err, err_size);
+    else {
+        msgpack_unpacked top;
+        msgpack_unpacked_init (&top);
+        char why[MAAS_CODEC_ERR_SIZE];
+        rc = maas_codec_unpack (payload, size, MAAS_INPUT_MAX_BYTES, &top, why, sizeof why);
+        if (rc != 0)
+            snprintf (err, err_size,
+                      "input: not msgpack rows (%s); send rows or give "
+                      "params.shape for float32 bytes",
+                      why);
+        else
+            rc = s_decode_arrays (&top.data, cols, out, err, err_size);
+        msgpack_unpacked_destroy (&top);
+    }
+    if (rc == 0
+        && maas_input_check_finite ((*out)->data, (*out)->rows, cols, err, err_size) != 0)
+        maas_tensor_destroy (out);
+    return *out ? 0 : -1;
+}
