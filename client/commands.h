@@ -16,5 +16,6 @@ typedef struct {
 int maas_cmd_version (int argc, char **argv);
 int maas_cmd_dataset (int argc, char **argv);
 int maas_cmd_model (int argc, char **argv);
+int maas_cmd_status (int argc, char **argv);
 
 #endif

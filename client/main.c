@@ -11,6 +11,7 @@ static const maas_cmd_t s_commands[] = {
     {"model", maas_cmd_model, "the model registry: publish, list, show, alias, rm, export"},
     //  -- command groups are added here, one line each
     {"dataset", maas_cmd_dataset, "data sets in Redis: put FILE.csv, list, show, rm"},
+    {"status", maas_cmd_status, "brokers' job counts and workers, or jobs by id"},
 };
 
 static void

@@ -35,4 +35,9 @@
 //  Model registry in Redis.
 #include "registry.h"
 
+//  Wire protocol, client API, worker API.
+#include "protocol.h"
+#include "client.h"
+#include "worker.h"
+
 #endif

@@ -1,0 +1,235 @@
+/*  broker.c: the broker's life and loop. Each turn polls both ROUTERs and
+ *  the Redis socket, drains every socket until it would block, dispatches
+ *  once, writes Redis once, and runs the few timers (heartbeats, deadline
+ *  sweep, stats). No per-job timers. */
+#include "engine.h"
+#include "clock.h"
+#include "log.h"
+#include "redis_url.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define S_SWEEP_MS 100              //  deadline sweep period
+#define S_STATS_MS 1000             //  stats write period
+
+void
+maas_broker_config_defaults (maas_broker_config_t *config)
+{
+    *config = (maas_broker_config_t) {
+        .frontend = "tcp://127.0.0.1:5555",
+        .backend = "tcp://127.0.0.1:5556",
+        .redis_url = NULL,
+        .prefix = "maas:",
+        .name = "broker",
+        .status = true,
+        .heartbeat_ms = 1000,
+        .liveness = 3,
+        .max_attempts = 3,
+        .max_jobs = 100000,
+        .result_ttl_ms = 24 * 3600 * 1000LL,
+        .events_max = 10000,
+        .redis_retry_ms = 1000,
+    };
+}
+
+static void
+s_job_destructor (void **item_p)
+{
+    engine_job_destroy ((job_t **) item_p);
+}
+
+static zsock_t *
+s_router (const char *endpoint)
+{
+    zsock_t *sock = zsock_new (ZMQ_ROUTER);
+    if (!sock)
+        return NULL;
+    //  Unbounded queues on purpose: the job bound (--max-jobs) limits memory,
+    //  and a ROUTER at its high-water mark would silently drop messages.
+    zsock_set_sndhwm (sock, 0);
+    zsock_set_rcvhwm (sock, 0);
+    zsock_set_router_handover (sock, 1);
+    zsock_set_linger (sock, 0);
+    if (zsock_bind (sock, "%s", endpoint) < 0) {
+        maas_error ("broker", "bind failed endpoint=%s error=%s", endpoint, zmq_strerror (errno));
+        zsock_destroy (&sock);
+    }
+    return sock;
+}
+
+static void
+s_copy_config (maas_broker_t *self, const maas_broker_config_t *config)
+{
+    self->config = *config;
+    self->frontend_ep = strdup (config->frontend);
+    self->backend_ep = strdup (config->backend);
+    self->redis_url = strdup (maas_redis_url_pick (config->redis_url));
+    self->prefix = strdup (config->prefix);
+    self->name = strdup (config->name);
+    self->config.frontend = self->frontend_ep;
+    self->config.backend = self->backend_ep;
+    self->config.redis_url = self->redis_url;
+    self->config.prefix = self->prefix;
+    self->config.name = self->name;
+}
+
+maas_broker_t *
+maas_broker_new (const maas_broker_config_t *config)
+{
+    maas_broker_t *self = calloc (1, sizeof *self);
+    if (!self)
+        return NULL;
+    s_copy_config (self, config);
+    msgpack_unpacked_init (&self->scratch);
+    self->jobs = zhashx_new ();
+    if (!self->jobs || !self->name || !self->redis_url)
+        goto fail;
+    zhashx_set_key_duplicator (self->jobs, NULL);
+    zhashx_set_key_destructor (self->jobs, NULL);
+    zhashx_set_destructor (self->jobs, s_job_destructor);
+    self->frontend = s_router (config->frontend);
+    self->backend = s_router (config->backend);
+    if (!self->frontend || !self->backend)
+        goto fail;
+    self->front = zsock_resolve (self->frontend);
+    self->back = zsock_resolve (self->backend);
+    self->store = maas_store_new (self->redis_url, self->prefix, self->name,
+                                  config->result_ttl_ms, config->events_max);
+    if (!self->store)
+        goto fail;
+    maas_store_set_retry (self->store, config->redis_retry_ms);
+    self->started_ms = maas_clock_wall_ms ();
+    maas_info ("broker", "started name=%s frontend=%s backend=%s redis=%s status=%s",
+               self->name, self->frontend_ep, self->backend_ep, self->redis_url,
+               config->status ? "on" : "off");
+    return self;
+fail:
+    maas_broker_destroy (&self);
+    return NULL;
+}
+
+void
+maas_broker_destroy (maas_broker_t **self_p)
+{
+    maas_broker_t *self = *self_p;
+    if (!self)
+        return;
+    //  The store first: callbacks of jobs still being recorded answer their
+    //  clients (rejected) and free those jobs while the sockets exist.
+    maas_store_destroy (&self->store);
+    zhashx_destroy (&self->jobs);
+    for (size_t i = 0; i < self->worker_count; i++) {
+        free (self->workers[i]->models);
+        free (self->workers[i]);
+    }
+    free (self->workers);
+    for (int i = 0; i < self->kind_count; i++)
+        free (self->kinds[i]);
+    zsock_destroy (&self->frontend);
+    zsock_destroy (&self->backend);
+    msgpack_unpacked_destroy (&self->scratch);
+    free (self->frontend_ep);
+    free (self->backend_ep);
+    free (self->redis_url);
+    free (self->prefix);
+    free (self->name);
+    free (self);
+    *self_p = NULL;
+}
+
+void maas_broker_stop (maas_broker_t *self) { self->stopping = true; }
+
+//  Read every message waiting on SOCKET; HANDLE each.
+static void
+s_drain (maas_broker_t *self, void *socket, void (*handle) (maas_broker_t *, maas_proto_msg_t *))
+{
+    maas_proto_msg_t msg;
+    while (maas_proto_recv (socket, &msg, true, ZMQ_DONTWAIT) == 0) {
+        handle (self, &msg);
+        maas_proto_msg_close (&msg);
+    }
+}
+
+static void
+s_write_stats (maas_broker_t *self, int64_t now)
+{
+    size_t queued = 0, running = 0;
+    for (int k = 0; k < self->kind_count; k++)
+        queued += self->kinds[k]->queued;
+    for (size_t i = 0; i < self->worker_count; i++)
+        running += (size_t) self->workers[i]->inflight;
+    stats_t *s = &self->stats;
+    uint64_t finished = s->succeeded + s->failed + s->cancelled + s->expired;
+    char text[13][24];
+    uint64_t values[13] = {(uint64_t) self->worker_count, queued, running, s->submitted,
+                           s->accepted, s->rejected, s->succeeded, s->failed, s->cancelled,
+                           s->expired, s->requeued, s->bad_input,
+                           (finished - s->finished_at_tick) * 1000 / S_STATS_MS};
+    const char *names[13] = {"workers", "queued", "running", "submitted", "accepted",
+                             "rejected", "succeeded", "failed", "cancelled", "expired",
+                             "requeued", "bad_input", "jobs_per_s"};
+    maas_store_field_t fields[15];
+    for (int i = 0; i < 13; i++) {
+        snprintf (text[i], sizeof text[i], "%" PRIu64, values[i]);
+        fields[i] = (maas_store_field_t) {names[i], text[i], strlen (text[i])};
+    }
+    char started[24], updated[24];
+    snprintf (started, sizeof started, "%" PRId64, self->started_ms);
+    snprintf (updated, sizeof updated, "%" PRId64, maas_clock_wall_ms ());
+    fields[13] = (maas_store_field_t) {"started_ms", started, strlen (started)};
+    fields[14] = (maas_store_field_t) {"updated_ms", updated, strlen (updated)};
+    s->finished_at_tick = finished;
+    maas_store_stats (self->store, fields, 15, 5 * S_STATS_MS);
+}
+
+static void
+s_timers (maas_broker_t *self)
+{
+    int64_t now = maas_clock_mono_ms ();
+    maas_store_tick (self->store, now);
+    if (self->config.status && !self->loaded && maas_store_fresh (self->store))
+        engine_recover (self);
+    if (now >= self->heartbeat_at) {
+        engine_heartbeat (self, now);
+        self->heartbeat_at = now + self->config.heartbeat_ms;
+    }
+    if (now >= self->sweep_at) {
+        if (self->deadlines)
+            engine_sweep_deadlines (self);
+        self->sweep_at = now + S_SWEEP_MS;
+    }
+    if (now >= self->stats_at) {
+        s_write_stats (self, now);
+        self->stats_at = now + S_STATS_MS;
+    }
+}
+
+int
+maas_broker_run (maas_broker_t *self)
+{
+    while (!zsys_interrupted && !self->stopping) {
+        zmq_pollitem_t items[3] = {{self->front, 0, ZMQ_POLLIN, 0},
+                                   {self->back, 0, ZMQ_POLLIN, 0}};
+        maas_store_poll_item (self->store, &items[2]);
+        int count = items[2].fd >= 0 ? 3 : 2;
+        int64_t now = maas_clock_mono_ms ();
+        int64_t next = self->heartbeat_at < self->sweep_at ? self->heartbeat_at : self->sweep_at;
+        long timeout = next > now ? (long) (next - now) : 0;
+        if (zmq_poll (items, count, timeout) < 0 && errno != EINTR)
+            break;
+        if (count == 3 && items[2].revents)
+            maas_store_io (self->store, items[2].revents);
+        s_drain (self, self->back, engine_backend);
+        s_drain (self, self->front, engine_frontend);
+        if (self->dirty)
+            engine_dispatch (self);
+        s_timers (self);
+        maas_store_flush (self->store);
+    }
+    maas_info ("broker", "stopping name=%s jobs=%zu", self->name, zhashx_size (self->jobs));
+    return 0;
+}

@@ -1,0 +1,42 @@
+/*  broker.h: the maas-broker engine, apart from main so tests and
+ *  benchmarks can link it. Clients talk to the frontend ROUTER, workers to
+ *  the backend ROUTER; job status goes to Redis (broker/store.h). */
+#ifndef MAAS_BROKER_H
+#define MAAS_BROKER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+typedef struct _maas_broker_t maas_broker_t;
+
+//  Everything a broker is told at start (flags and environment, see main.c).
+typedef struct {
+    const char *frontend;           //  client endpoint to bind
+    const char *backend;            //  worker endpoint to bind
+    const char *redis_url;          //  job store; NULL: $MAAS_REDIS_URL or the default
+    const char *prefix;             //  Redis key prefix ("maas:")
+    const char *name;               //  this broker in Redis ("broker"); keep it across restarts
+    bool status;                    //  keep job status in Redis (per-job "track" also)
+    int heartbeat_ms;               //  heartbeat interval both ways
+    int liveness;                   //  intervals of silence before a worker is dead
+    int max_attempts;               //  runs of a job before it fails (worker losses)
+    size_t max_jobs;                //  jobs held (queued + running); past it: overloaded
+    int64_t result_ttl_ms;          //  finished jobs expire in Redis after this
+    int events_max;                 //  approximate length cap of the events stream
+    int redis_retry_ms;             //  delay between Redis reconnect attempts
+} maas_broker_config_t;
+
+//  Fill CONFIG with the defaults (docs/protocol.md lists them).
+void maas_broker_config_defaults (maas_broker_config_t *config);
+
+//  Bind both endpoints and start connecting to Redis. NULL on failure
+//  (logged: "broker: bind failed endpoint=... error=Address in use").
+maas_broker_t *maas_broker_new (const maas_broker_config_t *config);
+//  Run until zsys_interrupted (SIGINT/SIGTERM) or _stop. Returns 0.
+int maas_broker_run (maas_broker_t *self);
+//  Ask a running loop to return (from a callback or another thread's signal).
+void maas_broker_stop (maas_broker_t *self);
+void maas_broker_destroy (maas_broker_t **self_p);
+
+#endif

@@ -1,0 +1,405 @@
+/*  jobs.c: the broker's jobs: one table by id, one FIFO per (kind,
+ *  priority), each running job linked to its worker. Dispatch matches
+ *  queued jobs with workers that have credit, preferring a worker that has
+ *  the job's model cached. Every status change is written to the store. */
+#include "engine.h"
+#include "clock.h"
+#include "codec.h"
+#include "log.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+kind_t *
+engine_kind (maas_broker_t *self, const char *name)
+{
+    for (int i = 0; i < self->kind_count; i++)
+        if (strcmp (self->kinds[i]->name, name) == 0)
+            return self->kinds[i];
+    if (self->kind_count == ENGINE_KINDS_MAX)
+        return NULL;
+    kind_t *kind = calloc (1, sizeof *kind);
+    if (!kind)
+        return NULL;
+    snprintf (kind->name, sizeof kind->name, "%s", name);
+    kind->bit = self->kind_count;
+    self->kinds[self->kind_count++] = kind;
+    return kind;
+}
+
+job_t *
+engine_job_new (maas_broker_t *self, const maas_proto_job_t *spec, kind_t *kind)
+{
+    job_t *job = calloc (1, sizeof *job);
+    if (!job)
+        return NULL;
+    snprintf (job->id, sizeof job->id, "%s", spec->id);
+    job->kind = kind;
+    if (spec->model[0] && spec->alias[0])
+        snprintf (job->model, sizeof job->model, "%s@%s", spec->model, spec->alias);
+    else if (spec->model[0] && spec->version > 0)
+        snprintf (job->model, sizeof job->model, "%s@%" PRId64, spec->model, spec->version);
+    else
+        snprintf (job->model, sizeof job->model, "%s", spec->model);
+    job->priority = spec->priority;
+    job->deadline_ms = spec->deadline_ms;
+    job->track = spec->track && self->config.status && self->store;
+    job->durable = spec->durable;
+    job->submitted_ms = maas_clock_wall_ms ();
+    job->broker = self;
+    zmq_msg_init (&job->header);
+    zmq_msg_init (&job->payload);
+    return job;
+}
+
+void
+engine_job_destroy (job_t **job_p)
+{
+    job_t *job = *job_p;
+    if (!job)
+        return;
+    zmq_msg_close (&job->header);
+    zmq_msg_close (&job->payload);
+    free (job);
+    *job_p = NULL;
+}
+
+void
+engine_job_enqueue (maas_broker_t *self, job_t *job, bool front)
+{
+    fifo_t *fifo = &job->kind->queues[job->priority];
+    job->state = JOB_QUEUED;
+    job->prev = job->next = NULL;
+    if (front) {
+        job->next = fifo->head;
+        if (fifo->head)
+            fifo->head->prev = job;
+        else
+            fifo->tail = job;
+        fifo->head = job;
+    }
+    else {
+        job->prev = fifo->tail;
+        if (fifo->tail)
+            fifo->tail->next = job;
+        else
+            fifo->head = job;
+        fifo->tail = job;
+    }
+    job->kind->queued++;
+    self->deadlines += job->deadline_ms != 0;
+    self->dirty = true;
+}
+
+void
+engine_job_unqueue (maas_broker_t *self, job_t *job)
+{
+    fifo_t *fifo = &job->kind->queues[job->priority];
+    if (job->prev)
+        job->prev->next = job->next;
+    else
+        fifo->head = job->next;
+    if (job->next)
+        job->next->prev = job->prev;
+    else
+        fifo->tail = job->prev;
+    job->prev = job->next = NULL;
+    job->kind->queued--;
+    self->deadlines -= job->deadline_ms != 0;
+}
+
+//  Take a running job off its worker's list and give the credit back.
+static void
+s_detach (maas_broker_t *self, job_t *job)
+{
+    worker_t *worker = job->worker;
+    if (!worker)
+        return;
+    if (job->prev)
+        job->prev->next = job->next;
+    else
+        worker->running = job->next;
+    if (job->next)
+        job->next->prev = job->prev;
+    job->prev = job->next = NULL;
+    job->worker = NULL;
+    worker->inflight--;
+    self->dirty = true;
+}
+
+static void
+s_count (maas_broker_t *self, const char *status)
+{
+    if (strcmp (status, "succeeded") == 0)
+        self->stats.succeeded++;
+    else if (strcmp (status, "cancelled") == 0)
+        self->stats.cancelled++;
+    else if (strcmp (status, "expired") == 0)
+        self->stats.expired++;
+    else
+        self->stats.failed++;
+}
+
+void
+engine_job_finish (maas_broker_t *self, job_t *job, const char *status, const char *error,
+                   zmq_msg_t *header, zmq_msg_t *payload)
+{
+    if (job->state == JOB_QUEUED)
+        engine_job_unqueue (self, job);
+    else if (job->state == JOB_RUNNING)
+        s_detach (self, job);
+    maas_proto_buf_t buf;
+    const void *hdr = header ? zmq_msg_data (header) : NULL;
+    size_t hdr_size = header ? zmq_msg_size (header) : 0;
+    if (!header) {
+        maas_proto_buf_init (&buf);
+        msgpack_pack_map (&buf.pk, 2 + (error != NULL));
+        maas_codec_pack_kv_str (&buf.pk, "id", job->id);
+        maas_codec_pack_kv_str (&buf.pk, "status", status);
+        if (error)
+            maas_codec_pack_kv_strn (&buf.pk, "error", error, strnlen (error, 1024));
+        hdr = buf.data;
+        hdr_size = buf.size;
+    }
+    if (job->track) {
+        char finished[24];
+        snprintf (finished, sizeof finished, "%" PRId64, maas_clock_wall_ms ());
+        maas_store_field_t fields[4] = {
+            {"finished_ms", finished, strlen (finished)},
+            {"result_header", hdr, hdr_size},
+            {"result", payload ? zmq_msg_data (payload) : NULL, payload ? zmq_msg_size (payload) : 0},
+            {"error", error ? error : "", error ? strlen (error) : 0}};
+        maas_store_update (self->store, job->id, status, true, fields, 4);
+    }
+    maas_proto_send (self->front, job->client, job->client_size, MAAS_PROTO_RESULT, hdr, hdr_size,
+                     payload);
+    s_count (self, status);
+    maas_debug ("broker", "job finished id=%s status=%s", job->id, status);
+    zhashx_delete (self->jobs, job->id);
+}
+
+void
+engine_job_requeue (maas_broker_t *self, job_t *job, const char *why)
+{
+    s_detach (self, job);
+    if (job->attempts >= self->config.max_attempts) {
+        char error[256];
+        snprintf (error, sizeof error, "job %s: %s, %d attempts made (--max-attempts %d)",
+                  job->id, why, job->attempts, self->config.max_attempts);
+        job->state = JOB_QUEUED;    //  detached: finish must not touch a worker
+        engine_job_enqueue (self, job, true);
+        engine_job_finish (self, job, "failed", error, NULL, NULL);
+        return;
+    }
+    engine_job_enqueue (self, job, true);
+    self->stats.requeued++;
+    if (job->track) {
+        char attempts[16];
+        snprintf (attempts, sizeof attempts, "%d", job->attempts);
+        maas_store_field_t fields[2] = {{"attempts", attempts, strlen (attempts)},
+                                        {"worker", "", 0}};
+        maas_store_update (self->store, job->id, "queued", false, fields, 2);
+    }
+    maas_info ("broker", "job requeued id=%s attempts=%d why=%s", job->id, job->attempts, why);
+}
+
+//  The worker to run JOB: one with credit that serves its kind, preferring
+//  one with the model cached, then the one with the most free credit.
+static worker_t *
+s_pick (maas_broker_t *self, const job_t *job)
+{
+    char pattern[sizeof job->model + 2];
+    if (job->model[0])
+        snprintf (pattern, sizeof pattern, ",%s,", job->model);
+    uint64_t bit = (uint64_t) 1 << job->kind->bit;
+    worker_t *best = NULL;
+    for (size_t i = 0; i < self->worker_count; i++) {
+        worker_t *w = self->workers[i];
+        if (!(w->kinds & bit) || w->inflight >= w->credits)
+            continue;
+        if (job->model[0] && w->models && strstr (w->models, pattern))
+            return w;
+        if (!best || w->credits - w->inflight > best->credits - best->inflight)
+            best = w;
+    }
+    return best;
+}
+
+static job_t *
+s_head (kind_t *kind)
+{
+    for (int p = MAAS_PROTO_PRIORITY_MAX; p >= 0; p--)
+        if (kind->queues[p].head)
+            return kind->queues[p].head;
+    return NULL;
+}
+
+static void
+s_send_job (maas_broker_t *self, job_t *job, worker_t *worker)
+{
+    engine_job_unqueue (self, job);
+    job->state = JOB_RUNNING;
+    job->attempts++;
+    job->worker = worker;
+    job->prev = NULL;
+    job->next = worker->running;
+    if (worker->running)
+        worker->running->prev = job;
+    worker->running = job;
+    worker->inflight++;
+    zmq_msg_t payload;
+    zmq_msg_init (&payload);
+    zmq_msg_copy (&payload, &job->payload);     //  a reference, not a copy of the bytes
+    maas_proto_send (self->back, worker->identity, worker->identity_size, MAAS_PROTO_JOB,
+                     zmq_msg_data (&job->header), zmq_msg_size (&job->header), &payload);
+    if (job->track) {
+        char started[24], attempts[16];
+        snprintf (started, sizeof started, "%" PRId64, maas_clock_wall_ms ());
+        snprintf (attempts, sizeof attempts, "%d", job->attempts);
+        maas_store_field_t fields[3] = {{"worker", worker->name, strlen (worker->name)},
+                                        {"started_ms", started, strlen (started)},
+                                        {"attempts", attempts, strlen (attempts)}};
+        maas_store_update (self->store, job->id, "running", false, fields, 3);
+    }
+}
+
+void
+engine_dispatch (maas_broker_t *self)
+{
+    int64_t now = 0;
+    for (int k = 0; k < self->kind_count; k++) {
+        kind_t *kind = self->kinds[k];
+        job_t *job;
+        while (kind->queued && (job = s_head (kind))) {
+            if (job->deadline_ms) {
+                now = now ? now : maas_clock_wall_ms ();
+                if (now > job->deadline_ms) {
+                    engine_job_finish (self, job, "expired", "deadline passed before it could start",
+                                       NULL, NULL);
+                    continue;
+                }
+            }
+            worker_t *worker = s_pick (self, job);
+            if (!worker)
+                break;
+            s_send_job (self, job, worker);
+        }
+    }
+    self->dirty = false;
+}
+
+void
+engine_sweep_deadlines (maas_broker_t *self)
+{
+    int64_t now = maas_clock_wall_ms ();
+    for (int k = 0; k < self->kind_count && self->deadlines; k++)
+        for (int p = 0; p <= MAAS_PROTO_PRIORITY_MAX; p++) {
+            job_t *job = self->kinds[k]->queues[p].head;
+            while (job) {
+                job_t *next = job->next;
+                if (job->deadline_ms && now > job->deadline_ms)
+                    engine_job_finish (self, job, "expired",
+                                       "deadline passed before it could start", NULL, NULL);
+                job = next;
+            }
+        }
+}
+
+static void
+s_on_stored (struct redisAsyncContext *ac, void *r, void *arg)
+{
+    job_t *job = arg;
+    maas_broker_t *self = job->broker;
+    redisReply *reply = r;
+    if (reply && reply->type == REDIS_REPLY_STRING && strcmp (reply->str, "new") == 0) {
+        engine_job_enqueue (self, job, false);
+        self->stats.accepted++;
+        engine_reply (self, job->client, job->client_size, MAAS_PROTO_ACCEPTED, job->id,
+                      "queued", NULL, NULL);
+        if (job->cancel)
+            engine_job_finish (self, job, "cancelled", "cancelled by the client", NULL, NULL);
+        return;
+    }
+    if (reply && reply->type == REDIS_REPLY_ARRAY && reply->elements == 4)
+        engine_answer_stored (self, job->client, job->client_size, job->id, reply);
+    else {
+        char error[300];
+        snprintf (error, sizeof error, "%s",
+                  reply && reply->type == REDIS_REPLY_ERROR ? reply->str
+                  : maas_store_error (self->store)[0] ? maas_store_error (self->store)
+                                                      : "job store unavailable: redis connection lost");
+        maas_warn ("broker", "job not recorded id=%s error=%s", job->id, error);
+        self->stats.rejected++;
+        engine_reply (self, job->client, job->client_size, MAAS_PROTO_REJECTED, job->id, NULL,
+                      "unavailable", error);
+    }
+    zhashx_delete (self->jobs, job->id);
+}
+
+void
+engine_job_store (maas_broker_t *self, job_t *job)
+{
+    char priority[8], deadline[24], durable[2] = {job->durable ? '1' : '0', 0};
+    snprintf (priority, sizeof priority, "%d", job->priority);
+    snprintf (deadline, sizeof deadline, "%" PRId64, job->deadline_ms);
+    char submitted[24];
+    snprintf (submitted, sizeof submitted, "%" PRId64, job->submitted_ms);
+    maas_store_field_t fields[] = {
+        {"kind", job->kind->name, strlen (job->kind->name)},
+        {"model", job->model, strlen (job->model)},
+        {"priority", priority, strlen (priority)},
+        {"deadline", deadline, strlen (deadline)},
+        {"attempts", "0", 1},
+        {"submitted_ms", submitted, strlen (submitted)},
+        {"client", job->client, job->client_size},
+        {"broker", self->name, strlen (self->name)},
+        {"durable", durable, 1},
+        {"header", zmq_msg_data (&job->header), zmq_msg_size (&job->header)},
+        {"payload", zmq_msg_data (&job->payload), zmq_msg_size (&job->payload)}};
+    size_t count = sizeof fields / sizeof fields[0] - !job->durable;
+    job->state = JOB_STORING;
+    if (maas_store_submit (self->store, job->id, job->submitted_ms, fields, count, s_on_stored,
+                           job) != 0) {
+        self->stats.rejected++;
+        engine_reply (self, job->client, job->client_size, MAAS_PROTO_REJECTED, job->id, NULL,
+                      "unavailable", maas_store_error (self->store));
+        zhashx_delete (self->jobs, job->id);
+    }
+}
+
+static bool
+s_final (const char *status)
+{
+    return strcmp (status, "succeeded") == 0 || strcmp (status, "failed") == 0
+           || strcmp (status, "cancelled") == 0 || strcmp (status, "expired") == 0;
+}
+
+void
+engine_answer_stored (maas_broker_t *self, const uint8_t *client, size_t client_size,
+                      const char *id, redisReply *fields)
+{
+    redisReply **f = fields->element;
+    if (f[0]->type != REDIS_REPLY_STRING) {
+        engine_reply (self, client, client_size, MAAS_PROTO_REJECTED, id, NULL, "unknown_job",
+                      "job is not known here (finished long ago and expired, or never submitted)");
+        return;
+    }
+    if (!s_final (f[0]->str)) {
+        engine_reply (self, client, client_size, MAAS_PROTO_ACCEPTED, id, f[0]->str, NULL, NULL);
+        return;
+    }
+    zmq_msg_t payload;
+    zmq_msg_init_size (&payload, f[3]->type == REDIS_REPLY_STRING ? f[3]->len : 0);
+    if (f[3]->type == REDIS_REPLY_STRING)
+        memcpy (zmq_msg_data (&payload), f[3]->str, f[3]->len);
+    if (f[2]->type == REDIS_REPLY_STRING && f[2]->len > 0)
+        maas_proto_send (self->front, client, client_size, MAAS_PROTO_RESULT, f[2]->str,
+                         f[2]->len, &payload);
+    else {
+        zmq_msg_close (&payload);
+        const char *error = f[1]->type == REDIS_REPLY_STRING && f[1]->len ? f[1]->str : NULL;
+        engine_reply (self, client, client_size, MAAS_PROTO_RESULT, id, f[0]->str, NULL, error);
+    }
+}

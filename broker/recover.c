@@ -1,0 +1,128 @@
+/*  recover.c: a (re)started broker reads its unfinished jobs back from the
+ *  store's pending index and queues them again, so no accepted job is lost
+ *  when the broker dies. Jobs recorded by another broker name are left. */
+#include "engine.h"
+#include "clock.h"
+#include "log.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+typedef struct {
+    maas_broker_t *broker;          //  owner
+    char id[MAAS_PROTO_ID_MAX + 1]; //  job being read back
+} recall_t;
+
+//  Field NAME of an HGETALL reply, or NULL.
+static redisReply *
+s_field (redisReply *hash, const char *name)
+{
+    for (size_t i = 0; i + 1 < hash->elements; i += 2)
+        if (hash->element[i]->type == REDIS_REPLY_STRING && strcmp (hash->element[i]->str, name) == 0)
+            return hash->element[i + 1];
+    return NULL;
+}
+
+static bool
+s_is (redisReply *field, const char *text)
+{
+    return field && field->type == REDIS_REPLY_STRING && strcmp (field->str, text) == 0;
+}
+
+//  Build the job from its hash and queue it; -1 if the hash is unusable.
+static int
+s_rebuild (maas_broker_t *self, const char *id, redisReply *hash)
+{
+    redisReply *header = s_field (hash, "header"), *payload = s_field (hash, "payload");
+    redisReply *client = s_field (hash, "client"), *attempts = s_field (hash, "attempts");
+    maas_proto_job_t spec;
+    char err[300];
+    if (!header || header->type != REDIS_REPLY_STRING
+        || maas_proto_job_parse (&spec, header->str, header->len, &self->scratch, err,
+                                 sizeof err) != 0
+        || strcmp (spec.id, id) != 0)
+        return -1;
+    kind_t *kind = engine_kind (self, spec.kind);
+    job_t *job = kind ? engine_job_new (self, &spec, kind) : NULL;
+    if (!job)
+        return -1;
+    job->track = true;
+    zmq_msg_init_size (&job->header, header->len);
+    memcpy (zmq_msg_data (&job->header), header->str, header->len);
+    if (payload && payload->type == REDIS_REPLY_STRING) {
+        zmq_msg_close (&job->payload);
+        zmq_msg_init_size (&job->payload, payload->len);
+        memcpy (zmq_msg_data (&job->payload), payload->str, payload->len);
+    }
+    if (client && client->type == REDIS_REPLY_STRING && client->len <= MAAS_PROTO_PEER_MAX) {
+        memcpy (job->client, client->str, client->len);
+        job->client_size = client->len;
+    }
+    job->attempts = attempts && attempts->type == REDIS_REPLY_STRING ? atoi (attempts->str) : 0;
+    zhashx_insert (self->jobs, job->id, job);
+    if (!payload && spec.durable == false) {
+        engine_job_enqueue (self, job, false);
+        engine_job_finish (self, job, "failed",
+                           "lost: the broker restarted and the job was not durable", NULL, NULL);
+    }
+    else if (s_is (s_field (hash, "status"), "running"))
+        engine_job_requeue (self, job, "the broker restarted while it ran");
+    else
+        engine_job_enqueue (self, job, false);
+    return 0;
+}
+
+static void
+s_on_hash (struct redisAsyncContext *ac, void *r, void *arg)
+{
+    recall_t *recall = arg;
+    maas_broker_t *self = recall->broker;
+    redisReply *hash = r;
+    if (hash && hash->type == REDIS_REPLY_ARRAY && !zhashx_lookup (self->jobs, recall->id)) {
+        redisReply *status = s_field (hash, "status");
+        if (hash->elements == 0 || !status || !(s_is (status, "queued") || s_is (status, "running")))
+            maas_store_forget (self->store, recall->id);   //  finished or gone: stale entry
+        else if (s_is (s_field (hash, "broker"), self->name)) {
+            if (s_rebuild (self, recall->id, hash) == 0)
+                maas_info ("broker", "job recovered id=%s", recall->id);
+            else
+                maas_warn ("broker", "job not recoverable id=%s", recall->id);
+        }
+    }
+    free (recall);
+}
+
+static void
+s_on_pending (struct redisAsyncContext *ac, void *r, void *arg)
+{
+    maas_broker_t *self = arg;
+    redisReply *ids = r;
+    if (!ids || ids->type != REDIS_REPLY_ARRAY) {
+        self->loaded = false;       //  try again when Redis is back
+        return;
+    }
+    maas_info ("broker", "recovering pending jobs count=%zu", ids->elements);
+    for (size_t i = 0; i < ids->elements; i++) {
+        redisReply *id = ids->element[i];
+        if (id->type != REDIS_REPLY_STRING || id->len > MAAS_PROTO_ID_MAX
+            || zhashx_lookup (self->jobs, id->str))
+            continue;
+        recall_t *recall = calloc (1, sizeof *recall);
+        if (!recall)
+            break;
+        recall->broker = self;
+        memcpy (recall->id, id->str, id->len);
+        if (maas_store_job (self->store, recall->id, s_on_hash, recall) != 0) {
+            free (recall);
+            break;
+        }
+    }
+}
+
+void
+engine_recover (maas_broker_t *self)
+{
+    if (maas_store_pending (self->store, s_on_pending, self) == 0)
+        self->loaded = true;
+}

@@ -1,0 +1,85 @@
+/*  store.h: the broker's job store in Redis (docs/redis.md), over one
+ *  hiredis async context driven by the broker's poll loop. Commands are
+ *  appended to hiredis's output buffer and written once per loop turn, so
+ *  Redis round trips never stall routing. Survives Redis going away. */
+#ifndef MAAS_BROKER_STORE_H
+#define MAAS_BROKER_STORE_H
+
+#include <hiredis/hiredis.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <zmq.h>
+
+typedef struct _maas_store_t maas_store_t;
+
+//  Reply to one command (hiredis's callback shape): REPLY is a redisReply,
+//  or NULL when the connection was lost before the answer (or the store is
+//  being destroyed). Borrowed for the call. AC is not for the caller's use.
+struct redisAsyncContext;
+typedef void (maas_store_fn) (struct redisAsyncContext *ac, void *reply, void *arg);
+
+//  One hash field for a write: NAME and SIZE bytes of VALUE.
+typedef struct {
+    const char *name;               //  field name
+    const void *value;              //  its bytes (borrowed)
+    size_t size;                    //  their count
+} maas_store_field_t;
+
+//  URL per redis_url.h; PREFIX for keys ("maas:"); BROKER names this
+//  broker; finished jobs expire after TTL_MS; the events stream keeps about
+//  EVENTS_MAX entries. Connects asynchronously (maas_store_up says how it
+//  went). NULL only if the URL does not parse (logged).
+maas_store_t *maas_store_new (const char *url, const char *prefix, const char *broker,
+                              int64_t ttl_ms, int events_max);
+//  Close the connection (pending callbacks get NULL replies), free, NULL.
+void maas_store_destroy (maas_store_t **self_p);
+//  true while connected or connecting with no error seen.
+bool maas_store_up (const maas_store_t *self);
+//  Why the store is down ("redis unix:///x.sock: Connection refused").
+const char *maas_store_error (const maas_store_t *self);
+//  Becomes true once per connection, right after it comes up; the caller
+//  clears it (used to load pending jobs once Redis is there).
+bool maas_store_fresh (maas_store_t *self);
+
+//  ---------------------------------------------------------------------------
+//  Event loop: fill ITEM for zmq_poll; after polling, pass its revents to
+//  _io (reads replies, running callbacks); call _flush once per loop turn
+//  to write what was queued; call _tick with the monotonic time to
+//  reconnect after a failure (every RETRY_MS, default 1000).
+void maas_store_poll_item (maas_store_t *self, zmq_pollitem_t *item);
+void maas_store_io (maas_store_t *self, short revents);
+void maas_store_flush (maas_store_t *self);
+void maas_store_tick (maas_store_t *self, int64_t now_ms);
+void maas_store_set_retry (maas_store_t *self, int retry_ms);
+
+//  ---------------------------------------------------------------------------
+//  Commands. Each returns 0 if queued, -1 if the store is down (FN is then
+//  not called).
+
+//  Record a new job atomically: hash fields (status becomes "queued"),
+//  pending index at SCORE, event. FN gets the string "new", or, if the id
+//  was already there, an array [status, error, result_header, result].
+int maas_store_submit (maas_store_t *self, const char *id, int64_t score,
+                       const maas_store_field_t *fields, size_t count, maas_store_fn *fn,
+                       void *arg);
+//  Set STATUS and FIELDS, append an event; FINAL also drops the stored
+//  payload, removes the id from the pending index and sets the TTL.
+int maas_store_update (maas_store_t *self, const char *id, const char *status, bool final,
+                       const maas_store_field_t *fields, size_t count);
+//  Set fields without a status change (progress).
+int maas_store_set (maas_store_t *self, const char *id, const maas_store_field_t *fields,
+                    size_t count);
+//  FN gets [status, error, result_header, result] (nils if unknown).
+int maas_store_fetch (maas_store_t *self, const char *id, maas_store_fn *fn, void *arg);
+//  FN gets the ids in the pending index (an array), oldest first.
+int maas_store_pending (maas_store_t *self, maas_store_fn *fn, void *arg);
+//  FN gets a job's whole hash (HGETALL: flat name, value array).
+int maas_store_job (maas_store_t *self, const char *id, maas_store_fn *fn, void *arg);
+//  Drop ID from the pending index (a stale entry).
+int maas_store_forget (maas_store_t *self, const char *id);
+//  Write this broker's stats hash (expires after TTL_MS) and register it.
+int maas_store_stats (maas_store_t *self, const maas_store_field_t *fields, size_t count,
+                      int64_t ttl_ms);
+
+#endif

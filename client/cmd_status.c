@@ -1,0 +1,129 @@
+/*  cmd_status.c: `maas status [ID...]`. Without ids: each broker's stats
+ *  from Redis (jobs by status, queue depth, workers, rate) and the pending
+ *  count; with ids: each job's record, binary fields shown by size. */
+#include "commands.h"
+#include "maas.h"
+
+#include <hiredis/hiredis.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static void
+s_usage (FILE *out)
+{
+    fprintf (out, "usage: maas status [--redis URL] [--prefix P] [JOB_ID...]\n\n"
+                  "Without ids: each broker's counters, queues and workers, and the number of\n"
+                  "unfinished jobs. With ids: each job's record (status, attempts, worker,\n"
+                  "timestamps, error). Reads Redis only ($MAAS_REDIS_URL).\n");
+}
+
+static bool
+s_printable (const redisReply *value)
+{
+    for (size_t i = 0; i < value->len; i++)
+        if ((unsigned char) value->str[i] < 32 || (unsigned char) value->str[i] > 126)
+            return false;
+    return true;
+}
+
+static void
+s_print_hash (const redisReply *hash, const char *indent)
+{
+    for (size_t i = 0; i + 1 < hash->elements; i += 2) {
+        const redisReply *name = hash->element[i], *value = hash->element[i + 1];
+        if (value->type != REDIS_REPLY_STRING)
+            continue;
+        bool binary = strcmp (name->str, "header") == 0 || strcmp (name->str, "payload") == 0
+                      || strcmp (name->str, "result") == 0 || strcmp (name->str, "client") == 0
+                      || strcmp (name->str, "result_header") == 0 || !s_printable (value);
+        if (binary)
+            printf ("%s%-14s %zu bytes\n", indent, name->str, value->len);
+        else if (value->len)
+            printf ("%s%-14s %s\n", indent, name->str, value->str);
+    }
+}
+
+static int
+s_job (redisContext *ctx, const char *prefix, const char *id)
+{
+    redisReply *hash = redisCommand (ctx, "HGETALL %s%s%s", prefix, "job:", id);
+    if (!hash || hash->type != REDIS_REPLY_ARRAY || hash->elements == 0) {
+        fprintf (stderr, "maas status: job %s: not found (never submitted, untracked, or "
+                         "finished and expired)\n", id);
+        freeReplyObject (hash);
+        return 1;
+    }
+    printf ("job %s\n", id);
+    s_print_hash (hash, "  ");
+    freeReplyObject (hash);
+    return 0;
+}
+
+static void
+s_brokers (redisContext *ctx, const char *prefix)
+{
+    redisReply *names = redisCommand (ctx, "SMEMBERS %sbrokers", prefix);
+    size_t live = 0;
+    for (size_t i = 0; names && names->type == REDIS_REPLY_ARRAY && i < names->elements; i++) {
+        const char *name = names->element[i]->str;
+        redisReply *hash = redisCommand (ctx, "HGETALL %sbroker:%s", prefix, name);
+        if (hash && hash->type == REDIS_REPLY_ARRAY && hash->elements > 0) {
+            printf ("broker %s\n", name);
+            s_print_hash (hash, "  ");
+            live++;
+        }
+        freeReplyObject (hash);
+    }
+    freeReplyObject (names);
+    if (live == 0)
+        printf ("no broker has reported in the last 5 seconds\n");
+}
+
+int
+maas_cmd_status (int argc, char **argv)
+{
+    const char *url = NULL, *prefix = "maas:";
+    int first_id = argc;
+    for (int i = 1; i < argc; i++) {
+        if (strcmp (argv[i], "--help") == 0 || strcmp (argv[i], "-h") == 0) {
+            s_usage (stdout);
+            return 0;
+        }
+        if ((strcmp (argv[i], "--redis") == 0 || strcmp (argv[i], "--prefix") == 0)
+            && i + 1 < argc) {
+            *(strcmp (argv[i], "--redis") == 0 ? &url : &prefix) = argv[i + 1];
+            i++;
+        }
+        else if (argv[i][0] == '-') {
+            fprintf (stderr, "maas status: unknown option '%s' (see --help)\n", argv[i]);
+            return 2;
+        }
+        else {
+            first_id = i;
+            break;
+        }
+    }
+    char err[256];
+    redisContext *ctx = maas_redis_connect (maas_redis_url_pick (url), 2000, err, sizeof err);
+    if (!ctx) {
+        fprintf (stderr, "maas status: %s\n", err);
+        return 1;
+    }
+    int rc = 0;
+    if (first_id < argc)
+        for (int i = first_id; i < argc; i++)
+            rc |= s_job (ctx, prefix, argv[i]);
+    else {
+        s_brokers (ctx, prefix);
+        redisReply *pending = redisCommand (ctx, "ZCARD %spending", prefix);
+        redisReply *events = redisCommand (ctx, "XLEN %sevents", prefix);
+        printf ("unfinished jobs %lld\nevents         %lld\n",
+                pending && pending->type == REDIS_REPLY_INTEGER ? pending->integer : 0,
+                events && events->type == REDIS_REPLY_INTEGER ? events->integer : 0);
+        freeReplyObject (pending);
+        freeReplyObject (events);
+    }
+    redisFree (ctx);
+    return rc;
+}

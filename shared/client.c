@@ -1,0 +1,510 @@
+/*  client.c: the producer API. Keeps every job in flight (its header and,
+ *  until ACCEPTED, its payload) so it can resend a SUBMIT that got no
+ *  answer or FETCH the result of an accepted job that has gone quiet. */
+#include "client.h"
+#include "clock.h"
+#include "codec.h"
+#include "log.h"
+
+#include <czmq.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+
+typedef struct {
+    char id[MAAS_PROTO_ID_MAX + 1]; //  job id (the hash key)
+    maas_result_fn *fn;             //  callback, or NULL: keep the result
+    void *arg;                      //  its argument
+    zmq_msg_t header;               //  SUBMIT header, for resending
+    zmq_msg_t payload;              //  SUBMIT payload until ACCEPTED
+    bool submitted;                 //  header is a SUBMIT (not a fetch-only job)
+    bool accepted;                  //  a broker said ACCEPTED
+    bool untracked;                 //  no status in Redis: FETCH cannot find it
+    int64_t news_ms;                //  monotonic ms of the last word about it
+} pending_t;
+
+struct _maas_client_t {
+    zsock_t *sock;                  //  DEALER connected to every broker
+    void *handle;                   //  its libzmq socket
+    zhashx_t *jobs;                 //  id → pending_t, owns entries
+    zhashx_t *done;                 //  id → maas_result_t awaiting _wait, owns
+    maas_proto_idgen_t idgen;       //  job id generator state
+    msgpack_unpacked scratch;       //  reused header decoding space
+    int retry_ms;                   //  silence before asking again
+    size_t window;                  //  most jobs in flight
+    int64_t sweep_ms;               //  next scan for silent jobs, monotonic
+    bool pong;                      //  a PONG arrived
+    char err[256];                  //  why the last call failed
+};
+
+static void
+s_pending_destroy (void **item_p)
+{
+    pending_t *pending = *item_p;
+    if (pending) {
+        zmq_msg_close (&pending->header);
+        zmq_msg_close (&pending->payload);
+        free (pending);
+        *item_p = NULL;
+    }
+}
+
+static void
+s_result_destructor (void **item_p)
+{
+    maas_result_destroy ((maas_result_t **) item_p);
+}
+
+void
+maas_result_destroy (maas_result_t **result_p)
+{
+    maas_result_t *result = *result_p;
+    if (!result)
+        return;
+    free (result->error);
+    free (result->data);
+    free (result->header);
+    free (result);
+    *result_p = NULL;
+}
+
+static int s_fail (maas_client_t *self, const char *fmt, ...)
+    __attribute__ ((format (printf, 2, 3)));
+
+static int
+s_fail (maas_client_t *self, const char *fmt, ...)
+{
+    va_list args;
+    va_start (args, fmt);
+    vsnprintf (self->err, sizeof self->err, fmt, args);
+    va_end (args);
+    return -1;
+}
+
+static zhashx_t *
+s_table (zhashx_destructor_fn *destructor)
+{
+    zhashx_t *table = zhashx_new ();
+    if (table) {
+        zhashx_set_key_duplicator (table, NULL);   //  keys live in the values
+        zhashx_set_key_destructor (table, NULL);
+        zhashx_set_destructor (table, destructor);
+    }
+    return table;
+}
+
+static int
+s_connect_all (maas_client_t *self, const char *endpoints)
+{
+    char *list = strdup (endpoints), *save = NULL;
+    int connected = 0;
+    for (char *ep = strtok_r (list, ",", &save); ep; ep = strtok_r (NULL, ",", &save)) {
+        if (zsock_connect (self->sock, "%s", ep) != 0) {
+            maas_error ("client", "connect failed endpoint=%s error=%s", ep,
+                        zmq_strerror (errno));
+            free (list);
+            return -1;
+        }
+        connected++;
+    }
+    free (list);
+    return connected > 0 ? 0 : -1;
+}
+
+maas_client_t *
+maas_client_new (const char *endpoints)
+{
+    maas_client_t *self = calloc (1, sizeof *self);
+    if (!self || !endpoints)
+        goto fail;
+    self->retry_ms = 2000;
+    self->window = 10000;
+    msgpack_unpacked_init (&self->scratch);
+    self->jobs = s_table (s_pending_destroy);
+    self->done = s_table (NULL);    //  results are handed out: freed by hand
+    self->sock = zsock_new (ZMQ_DEALER);
+    if (!self->jobs || !self->done || !self->sock)
+        goto fail;
+    //  A stable routing id lets a restarted broker route results to us.
+    char identity[MAAS_PROTO_ID_SIZE + 2] = "c-";
+    maas_proto_id_new (&self->idgen, identity + 2);
+    zsock_set_identity (self->sock, identity);
+    zsock_set_sndhwm (self->sock, 0);
+    zsock_set_rcvhwm (self->sock, 0);
+    zsock_set_linger (self->sock, 0);
+    self->handle = zsock_resolve (self->sock);
+    if (s_connect_all (self, endpoints) != 0)
+        goto fail;
+    return self;
+fail:
+    maas_client_destroy (&self);
+    return NULL;
+}
+
+void
+maas_client_destroy (maas_client_t **self_p)
+{
+    maas_client_t *self = *self_p;
+    if (!self)
+        return;
+    zhashx_destroy (&self->jobs);
+    if (self->done)
+        for (void *r = zhashx_first (self->done); r; r = zhashx_next (self->done))
+            s_result_destructor (&r);
+    zhashx_destroy (&self->done);
+    zsock_destroy (&self->sock);
+    msgpack_unpacked_destroy (&self->scratch);
+    free (self);
+    *self_p = NULL;
+}
+
+const char *maas_client_error (const maas_client_t *self) { return self->err; }
+void maas_client_set_retry (maas_client_t *self, int retry_ms) { self->retry_ms = retry_ms; }
+void maas_client_set_window (maas_client_t *self, int window) { self->window = (size_t) window; }
+size_t maas_client_pending (const maas_client_t *self) { return zhashx_size (self->jobs); }
+
+//  Send a copy of a kept frame (a refcount for large frames, no data copy).
+static int
+s_send_copy (maas_client_t *self, int cmd, zmq_msg_t *header, zmq_msg_t *payload)
+{
+    zmq_msg_t payload_copy;
+    zmq_msg_init (&payload_copy);
+    if (payload)
+        zmq_msg_copy (&payload_copy, payload);
+    return maas_proto_send (self->handle, NULL, 0, cmd, zmq_msg_data (header),
+                            zmq_msg_size (header), payload ? &payload_copy : NULL);
+}
+
+static int
+s_send_id (maas_client_t *self, int cmd, const char *id)
+{
+    maas_proto_buf_t buf;
+    maas_proto_buf_init (&buf);
+    msgpack_pack_map (&buf.pk, 1);
+    maas_codec_pack_kv_str (&buf.pk, "id", id);
+    return maas_proto_send (self->handle, NULL, 0, cmd, buf.data, buf.size, NULL);
+}
+
+//  Fill the wire form of SPEC into JOB; -1 with the reason if it is invalid.
+static int
+s_spec_to_job (maas_client_t *self, const maas_submit_t *spec, maas_proto_job_t *job)
+{
+    memset (job, 0, sizeof *job);
+    if (!spec->kind || !maas_proto_id_valid (spec->kind, strlen (spec->kind))
+        || strlen (spec->kind) > MAAS_PROTO_KIND_MAX)
+        return s_fail (self, "submit: kind '%s' must be 1..32 of [0-9A-Za-z_.:-]",
+                       spec->kind ? spec->kind : "(null)");
+    if (spec->id && !maas_proto_id_valid (spec->id, strlen (spec->id)))
+        return s_fail (self, "submit: id '%s' must be 1..64 of [0-9A-Za-z_.:-]", spec->id);
+    if (spec->model && strlen (spec->model) > MAAS_PROTO_MODEL_MAX)
+        return s_fail (self, "submit: model '%s' is longer than 128 bytes", spec->model);
+    if (spec->alias && strlen (spec->alias) > MAAS_PROTO_ALIAS_MAX)
+        return s_fail (self, "submit: alias '%s' is longer than 32 bytes", spec->alias);
+    if (spec->priority < 0 || spec->priority > MAAS_PROTO_PRIORITY_MAX || spec->version < 0)
+        return s_fail (self, "submit: %s", "priority must be 0..9 and version >= 0");
+    if (spec->id)
+        snprintf (job->id, sizeof job->id, "%s", spec->id);
+    else
+        maas_proto_id_new (&self->idgen, job->id);
+    snprintf (job->kind, sizeof job->kind, "%s", spec->kind);
+    snprintf (job->model, sizeof job->model, "%s", spec->model ? spec->model : "");
+    snprintf (job->alias, sizeof job->alias, "%s", spec->alias ? spec->alias : "");
+    job->version = spec->version;
+    job->priority = spec->priority;
+    job->deadline_ms = spec->deadline_ms;
+    job->track = !spec->untracked;
+    job->durable = !spec->ephemeral;
+    job->params = spec->params;
+    job->params_size = spec->params_size;
+    return 0;
+}
+
+static pending_t *
+s_pending_new (const char *id, maas_result_fn *fn, void *arg)
+{
+    pending_t *pending = calloc (1, sizeof *pending);
+    if (!pending)
+        return NULL;
+    snprintf (pending->id, sizeof pending->id, "%s", id);
+    pending->fn = fn;
+    pending->arg = arg;
+    zmq_msg_init (&pending->header);
+    zmq_msg_init (&pending->payload);
+    pending->news_ms = maas_clock_mono_ms ();
+    return pending;
+}
+
+int
+maas_client_submit (maas_client_t *self, const maas_submit_t *spec, const void *payload,
+                    size_t size, maas_result_fn *fn, void *arg, char id_out[MAAS_PROTO_ID_MAX + 1])
+{
+    maas_proto_job_t job;
+    if (s_spec_to_job (self, spec, &job) != 0)
+        return -1;
+    if (zhashx_lookup (self->jobs, job.id))
+        return s_fail (self, "submit: job %s is already in flight", job.id);
+    maas_proto_buf_t *buf = malloc (sizeof *buf);
+    if (!buf)
+        return s_fail (self, "submit: %s", "out of memory");
+    maas_proto_buf_init (buf);
+    int rc = maas_proto_job_pack (&job, buf);
+    pending_t *pending = rc == 0 ? s_pending_new (job.id, fn, arg) : NULL;
+    if (pending) {
+        zmq_msg_init_size (&pending->header, buf->size);
+        memcpy (zmq_msg_data (&pending->header), buf->data, buf->size);
+        zmq_msg_init_size (&pending->payload, size);
+        if (size)
+            memcpy (zmq_msg_data (&pending->payload), payload, size);
+    }
+    free (buf);
+    if (!pending)
+        return s_fail (self, "submit: header too large (params over %s)", "4 KiB");
+    while (zhashx_size (self->jobs) >= self->window)
+        if (maas_client_poll (self, 100) < 0)
+            break;
+    pending->submitted = true;
+    pending->untracked = !job.track;
+    zhashx_insert (self->jobs, pending->id, pending);
+    if (id_out)
+        snprintf (id_out, MAAS_PROTO_ID_MAX + 1, "%s", job.id);
+    s_send_copy (self, MAAS_PROTO_SUBMIT, &pending->header, &pending->payload);
+    return 0;
+}
+
+int
+maas_client_cancel (maas_client_t *self, const char *id)
+{
+    if (!id || !maas_proto_id_valid (id, strlen (id)))
+        return s_fail (self, "cancel: bad job id '%s'", id ? id : "(null)");
+    return s_send_id (self, MAAS_PROTO_CANCEL, id) == 0 ? 0 : s_fail (self, "cancel: %s",
+                                                                       zmq_strerror (errno));
+}
+
+int
+maas_client_fetch (maas_client_t *self, const char *id, maas_result_fn *fn, void *arg)
+{
+    if (!id || !maas_proto_id_valid (id, strlen (id)))
+        return s_fail (self, "fetch: bad job id '%s'", id ? id : "(null)");
+    if (zhashx_lookup (self->jobs, id))
+        return s_fail (self, "fetch: job %s is already awaited", id);
+    pending_t *pending = s_pending_new (id, fn, arg);
+    if (!pending)
+        return s_fail (self, "fetch: %s", "out of memory");
+    pending->accepted = true;
+    zhashx_insert (self->jobs, pending->id, pending);
+    s_send_id (self, MAAS_PROTO_FETCH, id);
+    return 0;
+}
+
+//  Hand a finished job's outcome to its callback or keep it for _wait.
+static void
+s_finish (maas_client_t *self, pending_t *pending, const char *status, const char *error,
+          zmq_msg_t *header, zmq_msg_t *payload)
+{
+    maas_result_t local, *result = pending->fn ? &local : calloc (1, sizeof *result);
+    memset (&local, 0, sizeof local);
+    if (!result)
+        return;
+    snprintf (result->id, sizeof result->id, "%s", pending->id);
+    snprintf (result->status, sizeof result->status, "%s", status);
+    size_t size = payload ? zmq_msg_size (payload) : 0;
+    size_t header_size = header ? zmq_msg_size (header) : 0;
+    if (pending->fn) {
+        result->error = (char *) error;
+        result->data = size ? zmq_msg_data (payload) : NULL;
+        result->header = header_size ? zmq_msg_data (header) : NULL;
+    }
+    else {
+        result->error = error ? strdup (error) : NULL;
+        result->data = size ? malloc (size) : NULL;
+        result->header = header_size ? malloc (header_size) : NULL;
+        if (result->data)
+            memcpy (result->data, zmq_msg_data (payload), size);
+        if (result->header)
+            memcpy (result->header, zmq_msg_data (header), header_size);
+    }
+    result->size = result->data ? size : 0;
+    result->header_size = result->header ? header_size : 0;
+    if (pending->fn)
+        pending->fn (result, pending->arg);
+    else if (zhashx_insert (self->done, result->id, result) != 0)
+        maas_result_destroy (&result);     //  already have one for this id
+    zhashx_delete (self->jobs, pending->id);
+}
+
+static void
+s_on_result (maas_client_t *self, pending_t *pending, maas_codec_map_t *map,
+             maas_proto_msg_t *msg, int *finished)
+{
+    char status[16] = "failed", error[512] = "";
+    if (maas_codec_map_str_copy (map, "status", status, sizeof status) != 0)
+        snprintf (error, sizeof error, "bad RESULT from broker: %s", map->err);
+    else if (maas_codec_map_find (map, "error"))
+        maas_codec_map_str_copy (map, "error", error, sizeof error);
+    s_finish (self, pending, status, error[0] ? error : NULL, &msg->frames[2],
+              maas_proto_payload (msg));
+    (*finished)++;
+}
+
+static void
+s_on_rejected (maas_client_t *self, pending_t *pending, maas_codec_map_t *map, int *finished)
+{
+    char reason[32] = "", error[512] = "rejected";
+    maas_codec_map_str_copy (map, "reason", reason, sizeof reason);
+    maas_codec_map_str_copy (map, "error", error, sizeof error);
+    if (pending->accepted && strcmp (reason, "unavailable") == 0)
+        return;                     //  job store down: it is still there, ask later
+    bool lost = pending->accepted && pending->submitted && strcmp (reason, "unknown_job") == 0;
+    if (lost && !pending->untracked && pending->submitted)
+        return;                     //  a broker without it; the owner will answer
+    s_finish (self, pending, lost ? "lost" : "rejected", error, NULL, NULL);
+    (*finished)++;
+}
+
+//  One message from a broker; counts finished jobs into FINISHED.
+static void
+s_handle (maas_client_t *self, maas_proto_msg_t *msg, int *finished)
+{
+    char err[256];
+    int cmd = maas_proto_check (msg, err, sizeof err);
+    if (cmd == MAAS_PROTO_PONG) {
+        self->pong = true;
+        return;
+    }
+    size_t size;
+    const void *header = maas_proto_header (msg, &size);
+    maas_codec_map_t map;
+    char id[MAAS_PROTO_ID_MAX + 1];
+    if (cmd < 0 || !header
+        || maas_codec_unpack (header, size, MAAS_PROTO_HEADER_MAX, &self->scratch, err,
+                              sizeof err) != 0
+        || maas_codec_map_init (&map, &self->scratch.data, "header") != 0
+        || maas_codec_map_str_copy (&map, "id", id, sizeof id) != 0) {
+        maas_warn ("client", "bad message from broker cmd=%d error=%s", cmd, err);
+        return;
+    }
+    pending_t *pending = zhashx_lookup (self->jobs, id);
+    if (!pending)
+        return;                     //  a duplicate answer: already delivered
+    pending->news_ms = maas_clock_mono_ms ();
+    if (cmd == MAAS_PROTO_ACCEPTED) {
+        pending->accepted = true;
+        zmq_msg_close (&pending->payload);  //  the broker has it now
+        zmq_msg_init (&pending->payload);
+    }
+    else if (cmd == MAAS_PROTO_RESULT)
+        s_on_result (self, pending, &map, msg, finished);
+    else if (cmd == MAAS_PROTO_REJECTED)
+        s_on_rejected (self, pending, &map, finished);
+}
+
+//  Ask again about jobs that have been silent for RETRY_MS.
+static void
+s_sweep (maas_client_t *self)
+{
+    int64_t now = maas_clock_mono_ms ();
+    if (now < self->sweep_ms)
+        return;
+    self->sweep_ms = now + self->retry_ms / 2;
+    for (pending_t *p = zhashx_first (self->jobs); p; p = zhashx_next (self->jobs)) {
+        if (now - p->news_ms < self->retry_ms)
+            continue;
+        p->news_ms = now;
+        if (!p->accepted)
+            s_send_copy (self, MAAS_PROTO_SUBMIT, &p->header, &p->payload);
+        else
+            s_send_id (self, MAAS_PROTO_FETCH, p->id);
+    }
+}
+
+//  Read every message waiting; returns messages read, -1 on interrupt.
+static int
+s_drain (maas_client_t *self, int *finished)
+{
+    int count = 0;
+    maas_proto_msg_t msg;
+    while (maas_proto_recv (self->handle, &msg, false, ZMQ_DONTWAIT) == 0) {
+        s_handle (self, &msg, finished);
+        maas_proto_msg_close (&msg);
+        count++;
+    }
+    return errno == EAGAIN ? count : -1;
+}
+
+int
+maas_client_poll (maas_client_t *self, int timeout_ms)
+{
+    int64_t until = timeout_ms < 0 ? INT64_MAX : maas_clock_mono_ms () + timeout_ms;
+    int finished = 0;
+    while (true) {
+        s_sweep (self);
+        int got = s_drain (self, &finished);
+        if (got != 0)
+            return got < 0 ? -1 : finished;
+        int64_t now = maas_clock_mono_ms ();
+        if (now >= until)
+            return finished;
+        int64_t wait = until - now;
+        if (wait > self->retry_ms / 2)
+            wait = self->retry_ms / 2 > 0 ? self->retry_ms / 2 : 1;
+        zmq_pollitem_t item = {self->handle, 0, ZMQ_POLLIN, 0};
+        if (zmq_poll (&item, 1, (long) wait) < 0)
+            return -1;
+    }
+}
+
+maas_result_t *
+maas_client_wait (maas_client_t *self, const char *id, int timeout_ms)
+{
+    int64_t until = timeout_ms < 0 ? INT64_MAX : maas_clock_mono_ms () + timeout_ms;
+    while (true) {
+        maas_result_t *result = zhashx_lookup (self->done, id);
+        if (result) {
+            zhashx_delete (self->done, id);
+            return result;
+        }
+        pending_t *pending = zhashx_lookup (self->jobs, id);
+        if (!pending || pending->fn) {
+            s_fail (self, "wait: job %s is not awaited by this client without a callback", id);
+            return NULL;
+        }
+        int64_t left = until - maas_clock_mono_ms ();
+        if (left <= 0 || maas_client_poll (self, (int) (left > 1000 ? 1000 : left)) < 0) {
+            s_fail (self, "wait: job %s: timed out or interrupted", id);
+            return NULL;
+        }
+    }
+}
+
+int
+maas_client_wait_all (maas_client_t *self, int timeout_ms)
+{
+    int64_t until = timeout_ms < 0 ? INT64_MAX : maas_clock_mono_ms () + timeout_ms;
+    while (zhashx_size (self->jobs) > 0) {
+        int64_t left = until - maas_clock_mono_ms ();
+        if (left <= 0 || maas_client_poll (self, (int) (left > 1000 ? 1000 : left)) < 0)
+            break;
+    }
+    return (int) zhashx_size (self->jobs);
+}
+
+int
+maas_client_ping (maas_client_t *self, int timeout_ms)
+{
+    self->pong = false;
+    maas_proto_buf_t buf;
+    maas_proto_buf_init (&buf);
+    msgpack_pack_map (&buf.pk, 0);
+    if (maas_proto_send (self->handle, NULL, 0, MAAS_PROTO_PING, buf.data, buf.size, NULL) != 0)
+        return s_fail (self, "ping: %s", zmq_strerror (errno));
+    int64_t until = maas_clock_mono_ms () + timeout_ms;
+    while (!self->pong) {
+        int64_t left = until - maas_clock_mono_ms ();
+        if (left <= 0 || maas_client_poll (self, (int) left) < 0)
+            return s_fail (self, "ping: %s", "no PONG within the timeout");
+    }
+    return 0;
+}

@@ -1,0 +1,623 @@
+/*  check_broker.c: maas-broker as a process, with a real redis-server and
+ *  test workers (maas-test-worker, on the libmaas worker API); the test
+ *  itself is the client (libmaas client API) or a raw ZeroMQ socket. */
+#include "support.h"
+#include "maas.h"
+
+#include <check.h>
+#include <czmq.h>
+#include <hiredis/hiredis.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+typedef struct {
+    support_redis_t *redis;         //  private redis-server
+    char *dir;                      //  temp dir: endpoints and logs
+    char front[256];                //  broker frontend endpoint
+    char back[256];                 //  broker backend endpoint
+    char log[256];                  //  broker log file
+    char jobs_log[256];             //  workers' finished-jobs log
+    support_proc_t *broker;         //  the broker process
+    support_proc_t *workers[4];     //  test workers
+    maas_client_t *client;          //  the test's client
+} fx_t;
+
+static fx_t fx;
+
+static void
+s_broker_start (const char *extra1, const char *extra2)
+{
+    char *path = support_build_path ("broker/maas-broker");
+    const char *argv[] = {path, "--frontend", fx.front, "--backend", fx.back, "--redis",
+                          support_redis_url (fx.redis), "--heartbeat", "100", "--liveness", "3",
+                          "--redis-retry", "100", extra1, extra2, NULL};
+    fx.broker = support_proc_start (argv, NULL, fx.log);
+    free (path);
+}
+
+static void
+s_broker_kill (int sig)
+{
+    support_proc_signal (fx.broker, sig);
+    support_proc_wait (fx.broker, 5000);
+    support_proc_stop (&fx.broker);
+}
+
+static support_proc_t *
+s_worker_start (const char *name, const char *kinds, int credits)
+{
+    char *path = support_build_path ("tests/maas-test-worker");
+    char credits_text[16];
+    snprintf (credits_text, sizeof credits_text, "%d", credits);
+    const char *argv[] = {path, "--endpoint", fx.back, "--kinds", kinds, "--credits", credits_text,
+                          "--name", name, "--log", fx.jobs_log, NULL};
+    support_proc_t *proc = support_proc_start (argv, NULL, fx.log);
+    free (path);
+    for (int i = 0; i < 4; i++)
+        if (!fx.workers[i]) {
+            fx.workers[i] = proc;
+            break;
+        }
+    return proc;
+}
+
+static void
+s_setup (void)
+{
+    memset (&fx, 0, sizeof fx);
+    fx.redis = support_redis_start ();
+    fx.dir = support_tempdir_new ("broker");
+    snprintf (fx.front, sizeof fx.front, "ipc://%s/front", fx.dir);
+    snprintf (fx.back, sizeof fx.back, "ipc://%s/back", fx.dir);
+    snprintf (fx.log, sizeof fx.log, "%s/broker.log", fx.dir);
+    snprintf (fx.jobs_log, sizeof fx.jobs_log, "%s/jobs.log", fx.dir);
+    s_broker_start (NULL, NULL);
+    fx.client = maas_client_new (fx.front);
+    ck_assert_ptr_nonnull (fx.client);
+    maas_client_set_retry (fx.client, 300);
+    ck_assert_int_eq (maas_client_ping (fx.client, 5000), 0);
+}
+
+static void
+s_teardown (void)
+{
+    maas_client_destroy (&fx.client);
+    for (int i = 0; i < 4; i++)
+        support_proc_stop (&fx.workers[i]);
+    support_proc_stop (&fx.broker);
+    support_redis_stop (&fx.redis);
+    support_tempdir_remove (&fx.dir);
+}
+
+//  Submit a job and wait for its result (the caller destroys it).
+static maas_result_t *
+s_run (const maas_submit_t *spec, const char *payload, int timeout_ms)
+{
+    char id[MAAS_PROTO_ID_MAX + 1];
+    ck_assert_int_eq (maas_client_submit (fx.client, spec, payload, strlen (payload), NULL, NULL, id),
+                      0);
+    maas_result_t *result = maas_client_wait (fx.client, id, timeout_ms);
+    ck_assert_msg (result, "no result for %s: %s", id, maas_client_error (fx.client));
+    return result;
+}
+
+static bool
+s_result_is (const maas_result_t *result, const char *status, const char *data_prefix)
+{
+    return strcmp (result->status, status) == 0
+           && (!data_prefix
+               || (result->size >= strlen (data_prefix)
+                   && memcmp (result->data, data_prefix, strlen (data_prefix)) == 0));
+}
+
+static redisContext *
+s_redis (void)
+{
+    redisContext *ctx = redisConnectUnix (support_redis_socket (fx.redis));
+    ck_assert (ctx && !ctx->err);
+    return ctx;
+}
+
+//  Lines of the workers' job log that mention ID.
+static int
+s_runs_of (const char *id)
+{
+    FILE *log = fopen (fx.jobs_log, "r");
+    int runs = 0;
+    char line[256];
+    while (log && fgets (line, sizeof line, log))
+        runs += strncmp (line, id, strlen (id)) == 0 && line[strlen (id)] == ' ';
+    if (log)
+        fclose (log);
+    return runs;
+}
+
+START_TEST (test_echo_and_redis_record)
+{
+    s_worker_start ("w1", "infer", 4);
+    maas_submit_t spec = {.kind = "infer", .id = "job-echo-1", .model = "iris", .version = 3};
+    maas_result_t *result = s_run (&spec, "hello", 5000);
+    ck_assert_msg (s_result_is (result, "succeeded", "w1:held=1:hello"), "got %s %.*s",
+                   result->status, (int) result->size, (char *) result->data);
+    maas_result_destroy (&result);
+    redisContext *ctx = s_redis ();
+    redisReply *reply = redisCommand (ctx, "HGET maas:job:job-echo-1 status");
+    ck_assert_str_eq (reply->str, "succeeded");
+    freeReplyObject (reply);
+    reply = redisCommand (ctx, "HGET maas:job:job-echo-1 result");
+    ck_assert_int_eq (reply->len, 15);
+    freeReplyObject (reply);
+    reply = redisCommand (ctx, "PTTL maas:job:job-echo-1");
+    ck_assert_int_gt (reply->integer, 0);
+    freeReplyObject (reply);
+    reply = redisCommand (ctx, "ZCARD maas:pending");
+    ck_assert_int_eq (reply->integer, 0);
+    freeReplyObject (reply);
+    reply = redisCommand (ctx, "XLEN maas:events");
+    ck_assert_int_ge (reply->integer, 3);   //  queued, running, succeeded
+    freeReplyObject (reply);
+    redisFree (ctx);
+}
+END_TEST
+
+START_TEST (test_routing_by_kind)
+{
+    s_worker_start ("inferer", "infer", 2);
+    s_worker_start ("trainer", "train", 2);
+    for (int i = 0; i < 6; i++) {
+        maas_submit_t spec = {.kind = i % 2 ? "train" : "infer"};
+        maas_result_t *result = s_run (&spec, "x", 5000);
+        ck_assert (s_result_is (result, "succeeded", i % 2 ? "trainer:" : "inferer:"));
+        maas_result_destroy (&result);
+    }
+}
+END_TEST
+
+static int s_finished;
+
+static void
+s_count_cb (const maas_result_t *result, void *arg)
+{
+    int *max_held = arg;
+    const char *held = memmem (result->data, result->size, "held=", 5);
+    ck_assert_msg (strcmp (result->status, "succeeded") == 0, "%s: %s", result->status,
+                   result->error ? result->error : "");
+    ck_assert_ptr_nonnull (held);
+    if (atoi (held + 5) > *max_held)
+        *max_held = atoi (held + 5);
+    s_finished++;
+}
+
+START_TEST (test_credits_respected)
+{
+    s_worker_start ("w2", "infer", 2);
+    int max_held = 0;
+    s_finished = 0;
+    for (int i = 0; i < 8; i++) {
+        maas_submit_t spec = {.kind = "infer", .untracked = true};
+        ck_assert_int_eq (maas_client_submit (fx.client, &spec, "sleep:30", 8, s_count_cb,
+                                              &max_held, NULL), 0);
+    }
+    ck_assert_int_eq (maas_client_wait_all (fx.client, 10000), 0);
+    ck_assert_int_eq (s_finished, 8);
+    ck_assert_int_eq (max_held, 2);
+}
+END_TEST
+
+static char s_order[32][8];
+
+static void
+s_order_cb (const maas_result_t *result, void *arg)
+{
+    const char *tag = memchr (result->data, 'p', result->size);
+    ck_assert_ptr_nonnull (tag);
+    snprintf (s_order[s_finished++], 8, "%.*s", (int) (result->size - (size_t) (tag - (char *) result->data)), tag);
+}
+
+START_TEST (test_priorities_then_fifo)
+{
+    s_finished = 0;
+    const char *tags[6] = {"p0a", "p0b", "p9a", "p5a", "p9b", "p0c"};
+    int prios[6] = {0, 0, 9, 5, 9, 0};
+    for (int i = 0; i < 6; i++) {
+        maas_submit_t spec = {.kind = "infer", .priority = prios[i]};
+        ck_assert_int_eq (maas_client_submit (fx.client, &spec, tags[i], 3, s_order_cb, NULL, NULL),
+                          0);
+    }
+    maas_client_poll (fx.client, 300);     //  all recorded and queued, no worker yet
+    s_worker_start ("w3", "infer", 1);
+    ck_assert_int_eq (maas_client_wait_all (fx.client, 10000), 0);
+    const char *expected[6] = {"p9a", "p9b", "p5a", "p0a", "p0b", "p0c"};
+    for (int i = 0; i < 6; i++)
+        ck_assert_str_eq (s_order[i], expected[i]);
+}
+END_TEST
+
+START_TEST (test_deadline_expires_queued_job)
+{
+    maas_submit_t spec = {.kind = "infer", .deadline_ms = maas_clock_wall_ms () + 150};
+    maas_result_t *result = s_run (&spec, "late", 5000);
+    ck_assert_str_eq (result->status, "expired");
+    ck_assert_ptr_nonnull (strstr (result->error, "deadline"));
+    maas_result_destroy (&result);
+    s_worker_start ("w4", "infer", 1);
+    spec.deadline_ms = maas_clock_wall_ms () + 60000;
+    result = s_run (&spec, "ontime", 5000);
+    ck_assert_str_eq (result->status, "succeeded");
+    maas_result_destroy (&result);
+}
+END_TEST
+
+START_TEST (test_cancel_queued_and_running)
+{
+    char id[MAAS_PROTO_ID_MAX + 1];
+    maas_submit_t spec = {.kind = "infer"};
+    ck_assert_int_eq (maas_client_submit (fx.client, &spec, "q", 1, NULL, NULL, id), 0);
+    maas_client_poll (fx.client, 200);
+    ck_assert_int_eq (maas_client_cancel (fx.client, id), 0);
+    maas_result_t *result = maas_client_wait (fx.client, id, 5000);
+    ck_assert_ptr_nonnull (result);
+    ck_assert_str_eq (result->status, "cancelled");
+    maas_result_destroy (&result);
+    s_worker_start ("w5", "infer", 1);
+    ck_assert_int_eq (maas_client_submit (fx.client, &spec, "sleep:5000", 10, NULL, NULL, id), 0);
+    int64_t start = maas_clock_mono_ms ();
+    for (int i = 0; i < 50 && s_runs_of (id) == 0; i++) {
+        maas_client_poll (fx.client, 100);
+        redisContext *ctx = s_redis ();
+        redisReply *reply = redisCommand (ctx, "HGET maas:job:%s status", id);
+        bool running = reply->type == REDIS_REPLY_STRING && strcmp (reply->str, "running") == 0;
+        freeReplyObject (reply);
+        redisFree (ctx);
+        if (running)
+            break;
+    }
+    ck_assert_int_eq (maas_client_cancel (fx.client, id), 0);
+    result = maas_client_wait (fx.client, id, 4000);
+    ck_assert_ptr_nonnull (result);
+    ck_assert_str_eq (result->status, "cancelled");
+    ck_assert_int_lt (maas_clock_mono_ms () - start, 4000);
+    maas_result_destroy (&result);
+}
+END_TEST
+
+START_TEST (test_idempotent_resubmission)
+{
+    s_worker_start ("w6", "infer", 1);
+    maas_submit_t spec = {.kind = "infer", .id = "same-id-1"};
+    maas_result_t *first = s_run (&spec, "once", 5000);
+    ck_assert (s_result_is (first, "succeeded", "w6:held=1:once"));
+    maas_result_t *second = s_run (&spec, "once", 5000);
+    ck_assert (s_result_is (second, "succeeded", "w6:held=1:once"));
+    ck_assert_int_eq (s_runs_of ("same-id-1"), 1);
+    maas_result_destroy (&first);
+    maas_result_destroy (&second);
+}
+END_TEST
+
+START_TEST (test_overload_rejected)
+{
+    support_proc_stop (&fx.broker);
+    s_broker_start ("--max-jobs", "3");
+    ck_assert_int_eq (maas_client_ping (fx.client, 5000), 0);
+    char ids[5][MAAS_PROTO_ID_MAX + 1];
+    for (int i = 0; i < 5; i++) {
+        maas_submit_t spec = {.kind = "infer", .untracked = true};
+        ck_assert_int_eq (maas_client_submit (fx.client, &spec, "x", 1, NULL, NULL, ids[i]), 0);
+    }
+    int rejected = 0;
+    for (int i = 0; i < 5; i++) {
+        maas_result_t *result = maas_client_wait (fx.client, ids[i], i < 3 ? 300 : 3000);
+        if (result) {
+            ck_assert_str_eq (result->status, "rejected");
+            ck_assert_ptr_nonnull (strstr (result->error, "overloaded"));
+            rejected++;
+            maas_result_destroy (&result);
+        }
+    }
+    ck_assert_int_eq (rejected, 2);
+}
+END_TEST
+
+START_TEST (test_worker_killed_mid_job)
+{
+    support_proc_t *doomed = s_worker_start ("doomed", "infer", 1);
+    char id[MAAS_PROTO_ID_MAX + 1];
+    maas_submit_t spec = {.kind = "infer"};
+    ck_assert_int_eq (maas_client_submit (fx.client, &spec, "sleep:300", 9, NULL, NULL, id), 0);
+    for (int i = 0; i < 50 && s_runs_of (id) == 0; i++) {
+        redisContext *ctx = s_redis ();
+        redisReply *reply = redisCommand (ctx, "HGET maas:job:%s worker", id);
+        bool running = reply->type == REDIS_REPLY_STRING && strcmp (reply->str, "doomed") == 0;
+        freeReplyObject (reply);
+        redisFree (ctx);
+        if (running)
+            break;
+        maas_client_poll (fx.client, 50);
+    }
+    support_proc_signal (doomed, SIGKILL);
+    s_worker_start ("rescuer", "infer", 1);
+    maas_result_t *result = maas_client_wait (fx.client, id, 8000);
+    ck_assert_ptr_nonnull (result);
+    ck_assert_msg (s_result_is (result, "succeeded", "rescuer:"), "%s %.*s", result->status,
+                   (int) result->size, (char *) result->data);
+    maas_result_destroy (&result);
+}
+END_TEST
+
+static int s_seen[16];
+
+static void
+s_seen_cb (const maas_result_t *result, void *arg)
+{
+    ck_assert_msg (strcmp (result->status, "succeeded") == 0, "%s %s", result->status,
+                   result->error ? result->error : "");
+    s_seen[atoi (strrchr (result->id, '-') + 1)]++;
+}
+
+START_TEST (test_broker_killed_and_restarted)
+{
+    s_worker_start ("w7", "infer", 2);
+    memset (s_seen, 0, sizeof s_seen);
+    for (int i = 0; i < 8; i++) {
+        char id[32];
+        snprintf (id, sizeof id, "crash-%d", i);
+        maas_submit_t spec = {.kind = "infer", .id = id};
+        ck_assert_int_eq (maas_client_submit (fx.client, &spec, "sleep:150", 9, s_seen_cb, NULL,
+                                              NULL), 0);
+    }
+    maas_client_poll (fx.client, 250);     //  accepted; two running, six queued
+    s_broker_kill (SIGKILL);
+    s_broker_start (NULL, NULL);
+    ck_assert_int_eq (maas_client_wait_all (fx.client, 20000), 0);
+    for (int i = 0; i < 8; i++)
+        ck_assert_int_eq (s_seen[i], 1);
+}
+END_TEST
+
+START_TEST (test_redis_down_rejects_then_recovers)
+{
+    s_worker_start ("w8", "infer", 1);
+    support_redis_kill (fx.redis);
+    maas_submit_t spec = {.kind = "infer"};
+    maas_result_t *result = s_run (&spec, "x", 5000);
+    ck_assert_str_eq (result->status, "rejected");
+    ck_assert_msg (strstr (result->error, "redis"), "error: %s", result->error);
+    maas_result_destroy (&result);
+    spec.untracked = true;          //  ephemeral traffic keeps flowing
+    result = s_run (&spec, "y", 5000);
+    ck_assert_str_eq (result->status, "succeeded");
+    maas_result_destroy (&result);
+    support_redis_restart (fx.redis);
+    spec.untracked = false;
+    bool recovered = false;
+    for (int i = 0; i < 50 && !recovered; i++) {
+        result = s_run (&spec, "z", 5000);
+        recovered = strcmp (result->status, "succeeded") == 0;
+        maas_result_destroy (&result);
+        if (!recovered)
+            maas_client_poll (fx.client, 100);
+    }
+    ck_assert (recovered);
+}
+END_TEST
+
+//  Send FRAMES (NULL-terminated, "\x01"-style strings; "" is an empty
+//  frame) and return the command byte answered, or -1 if none in 1 s.
+static int
+s_raw (zsock_t *sock, const char *const *frames, const size_t *sizes, char *reason,
+       size_t reason_size)
+{
+    zmsg_t *msg = zmsg_new ();
+    for (int i = 0; frames[i]; i++)
+        zmsg_addmem (msg, frames[i], sizes[i]);
+    zmsg_send (&msg, sock);
+    zsock_set_rcvtimeo (sock, 1000);
+    zmsg_t *reply = zmsg_recv (sock);
+    if (!reply)
+        return -1;
+    zframe_t *tag = zmsg_first (reply), *cmd = zmsg_next (reply), *header = zmsg_next (reply);
+    ck_assert (tag && zframe_streq (tag, "MAAS1"));
+    int command = zframe_data (cmd)[0];
+    reason[0] = '\0';
+    msgpack_unpacked unpacked;
+    msgpack_unpacked_init (&unpacked);
+    char err[256];
+    maas_codec_map_t map;
+    if (header
+        && maas_codec_unpack (zframe_data (header), zframe_size (header), 0, &unpacked, err,
+                              sizeof err) == 0
+        && maas_codec_map_init (&map, &unpacked.data, "reply") == 0)
+        maas_codec_map_str_copy (&map, "reason", reason, reason_size);
+    msgpack_unpacked_destroy (&unpacked);
+    zmsg_destroy (&reply);
+    return command;
+}
+
+START_TEST (test_bad_client_input)
+{
+    zsock_t *raw = zsock_new_dealer (fx.front);
+    ck_assert_ptr_nonnull (raw);
+    static char big[70000];
+    const char map_no_id[] = "\x81\xa4kind\xa5infer";
+    const char bad_prio[] = "\x83\xa2id\xa1x\xa4kind\xa5infer\xa8priority\xa1z";
+    const char deep[] = "\x81\xa2id\x91\x91\x91\x91\x91\x91\x91\x91\x91\x91\x91\x91\x91\x91"
+                        "\x91\x91\x91\x91\x91\x91\x91\x91\x91\x91\x91\x91\x91\x91\x91\x91\x91"
+                        "\x91\x91\x91\x91\x91\x91\x91\x91\x91\x01";
+    const char huge_count[] = "\x81\xa2id\xdd\xff\xff\xff\xff";
+    struct {
+        const char *frames[6];
+        size_t sizes[6];
+    } cases[] = {
+        {{"garbage", NULL}, {7}},                                   //  one frame
+        {{"MAAS9", "\x01", "\x80", NULL}, {5, 1, 1}},               //  wrong tag
+        {{"MAAS1", "\x01\x01", "\x80", NULL}, {5, 2, 1}},           //  2-byte command
+        {{"MAAS1", "\x7f", "\x80", NULL}, {5, 1, 1}},               //  unknown command
+        {{"MAAS1", "\x01", "\xc1\xc1", NULL}, {5, 1, 2}},           //  not msgpack
+        {{"MAAS1", "\x01", "\x93\x01\x02\x03", NULL}, {5, 1, 4}},   //  not a map
+        {{"MAAS1", "\x01", map_no_id, NULL}, {5, 1, sizeof map_no_id - 1}},
+        {{"MAAS1", "\x01", bad_prio, NULL}, {5, 1, sizeof bad_prio - 1}},
+        {{"MAAS1", "\x01", deep, NULL}, {5, 1, sizeof deep - 1}},
+        {{"MAAS1", "\x01", huge_count, NULL}, {5, 1, sizeof huge_count - 1}},
+        {{"MAAS1", "\x01", big, NULL}, {5, 1, sizeof big}},         //  oversized header
+        {{"MAAS1", "\x01", "\x80", "p", "extra", NULL}, {5, 1, 1, 1, 5}},
+        {{"MAAS1", "\x05", NULL}, {5, 1}},                          //  CANCEL, no header
+        {{"MAAS1", "\x08", "\x81\xa2id\x01", NULL}, {5, 1, 6}},     //  FETCH, id not a string
+        {{"MAAS1", "\x01", NULL}, {5, 1}},                          //  SUBMIT, no header
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        char reason[64];
+        int cmd = s_raw (raw, cases[i].frames, cases[i].sizes, reason, sizeof reason);
+        ck_assert_msg (cmd == MAAS_PROTO_REJECTED, "case %zu: answer %d", i, cmd);
+        ck_assert_msg (strcmp (reason, "bad_request") == 0, "case %zu: reason %s", i, reason);
+    }
+    zsock_destroy (&raw);
+    s_worker_start ("w9", "infer", 1);
+    maas_submit_t spec = {.kind = "infer"};
+    maas_result_t *result = s_run (&spec, "still fine", 5000);
+    ck_assert_str_eq (result->status, "succeeded");
+    maas_result_destroy (&result);
+}
+END_TEST
+
+START_TEST (test_bad_worker_input)
+{
+    zsock_t *raw = zsock_new_dealer (fx.back);
+    static const struct {
+        const char *frames[5];
+        size_t sizes[5];
+    } cases[] = {
+        {{"garbage", NULL}, {7}},
+        {{"MAAS1", "\x10", "\xc1", NULL}, {5, 1, 1}},                 //  READY, not msgpack
+        {{"MAAS1", "\x10", "\x81\xa5kinds\x01", NULL}, {5, 1, 8}},    //  READY, kinds not a list
+        {{"MAAS1", "\x04", "\x82\xa2id\xa1x\xa6status\xa2ok", NULL}, {5, 1, 16}}, //  RESULT, unknown
+        {{"MAAS1", "\x66", "\x80", NULL}, {5, 1, 1}},                 //  unknown command
+        {{"MAAS1", "\x09", "\x80", NULL}, {5, 1, 1}},                 //  PROGRESS, no id
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        zmsg_t *msg = zmsg_new ();
+        for (int f = 0; cases[i].frames[f]; f++)
+            zmsg_addmem (msg, cases[i].frames[f], cases[i].sizes[f]);
+        zmsg_send (&msg, raw);
+    }
+    zsock_destroy (&raw);
+    s_worker_start ("w10", "infer", 1);
+    maas_submit_t spec = {.kind = "infer"};
+    maas_result_t *result = s_run (&spec, "ok", 5000);
+    ck_assert_str_eq (result->status, "succeeded");
+    maas_result_destroy (&result);
+    ck_assert_int_eq (support_proc_wait (fx.broker, 0), -1);     //  still running
+}
+END_TEST
+
+START_TEST (test_untracked_leaves_no_record)
+{
+    s_worker_start ("w11", "infer", 1);
+    maas_submit_t spec = {.kind = "infer", .id = "quiet-1", .untracked = true};
+    maas_result_t *result = s_run (&spec, "x", 5000);
+    ck_assert_str_eq (result->status, "succeeded");
+    maas_result_destroy (&result);
+    redisContext *ctx = s_redis ();
+    redisReply *reply = redisCommand (ctx, "EXISTS maas:job:quiet-1");
+    ck_assert_int_eq (reply->integer, 0);
+    freeReplyObject (reply);
+    redisFree (ctx);
+}
+END_TEST
+
+START_TEST (test_fetch_later_by_id)
+{
+    s_worker_start ("w12", "infer", 1);
+    maas_submit_t spec = {.kind = "infer", .id = "later-1"};
+    maas_result_t *result = s_run (&spec, "keep", 5000);
+    maas_result_destroy (&result);
+    maas_client_t *other = maas_client_new (fx.front);
+    ck_assert_int_eq (maas_client_fetch (other, "later-1", NULL, NULL), 0);
+    result = maas_client_wait (other, "later-1", 5000);
+    ck_assert_ptr_nonnull (result);
+    ck_assert (s_result_is (result, "succeeded", "w12:held=1:keep"));
+    maas_result_destroy (&result);
+    ck_assert_int_eq (maas_client_fetch (other, "never-was", NULL, NULL), 0);
+    result = maas_client_wait (other, "never-was", 5000);
+    ck_assert_ptr_nonnull (result);
+    ck_assert_str_eq (result->status, "rejected");
+    maas_result_destroy (&result);
+    maas_client_destroy (&other);
+}
+END_TEST
+
+START_TEST (test_status_command)
+{
+    s_worker_start ("w13", "infer", 1);
+    maas_submit_t spec = {.kind = "infer", .id = "status-1"};
+    maas_result_t *result = s_run (&spec, "x", 5000);
+    maas_result_destroy (&result);
+    maas_client_poll (fx.client, 1200);    //  a stats write happens each second
+    char *maas = support_build_path ("client/maas");
+    char out[256];
+    snprintf (out, sizeof out, "%s/status.out", fx.dir);
+    const char *argv[] = {maas, "status", "--redis", support_redis_url (fx.redis), NULL};
+    support_proc_t *proc = support_proc_start (argv, NULL, out);
+    ck_assert_int_eq (support_proc_wait (proc, 5000), 0);
+    support_proc_stop (&proc);
+    const char *argv2[] = {maas, "status", "--redis", support_redis_url (fx.redis), "status-1", NULL};
+    proc = support_proc_start (argv2, NULL, out);
+    ck_assert_int_eq (support_proc_wait (proc, 5000), 0);
+    support_proc_stop (&proc);
+    free (maas);
+    FILE *file = fopen (out, "r");
+    char text[4096] = "";
+    size_t n = fread (text, 1, sizeof text - 1, file);
+    text[n] = '\0';
+    fclose (file);
+    ck_assert_msg (strstr (text, "broker") && strstr (text, "succeeded"), "output: %s", text);
+    ck_assert_msg (strstr (text, "status-1"), "output: %s", text);
+}
+END_TEST
+
+static Suite *
+s_suite (void)
+{
+    Suite *suite = suite_create ("broker");
+    TCase *core = tcase_create ("core");
+    tcase_add_checked_fixture (core, s_setup, s_teardown);
+    tcase_set_timeout (core, 60);
+    tcase_add_test (core, test_echo_and_redis_record);
+    tcase_add_test (core, test_routing_by_kind);
+    tcase_add_test (core, test_credits_respected);
+    tcase_add_test (core, test_priorities_then_fifo);
+    tcase_add_test (core, test_deadline_expires_queued_job);
+    tcase_add_test (core, test_cancel_queued_and_running);
+    tcase_add_test (core, test_idempotent_resubmission);
+    tcase_add_test (core, test_overload_rejected);
+    tcase_add_test (core, test_untracked_leaves_no_record);
+    tcase_add_test (core, test_fetch_later_by_id);
+    tcase_add_test (core, test_status_command);
+    suite_add_tcase (suite, core);
+    TCase *faults = tcase_create ("faults");
+    tcase_add_checked_fixture (faults, s_setup, s_teardown);
+    tcase_set_timeout (faults, 60);
+    tcase_add_test (faults, test_worker_killed_mid_job);
+    tcase_add_test (faults, test_broker_killed_and_restarted);
+    tcase_add_test (faults, test_redis_down_rejects_then_recovers);
+    suite_add_tcase (suite, faults);
+    TCase *errors = tcase_create ("errors");
+    tcase_add_checked_fixture (errors, s_setup, s_teardown);
+    tcase_set_timeout (errors, 60);
+    tcase_add_test (errors, test_bad_client_input);
+    tcase_add_test (errors, test_bad_worker_input);
+    suite_add_tcase (suite, errors);
+    return suite;
+}
+
+int
+main (void)
+{
+    SRunner *runner = srunner_create (s_suite ());
+    srunner_run_all (runner, CK_NORMAL);
+    int failed = srunner_ntests_failed (runner);
+    srunner_free (runner);
+    return failed ? 1 : 0;
+}

@@ -1,0 +1,191 @@
+/*  check_protocol.c: MAAS1 framing, job headers and job ids, over real
+ *  ZeroMQ sockets (inproc pairs) where frames are involved. */
+#include "support.h"
+#include "maas.h"
+
+#include <check.h>
+#include <czmq.h>
+#include <string.h>
+
+START_TEST (test_ids_sort_and_validate)
+{
+    maas_proto_idgen_t gen = {0};
+    char previous[MAAS_PROTO_ID_SIZE] = "", id[MAAS_PROTO_ID_SIZE];
+    for (int i = 0; i < 2000; i++) {
+        maas_proto_id_new (&gen, id);
+        ck_assert_uint_eq (strlen (id), 26);
+        ck_assert (maas_proto_id_valid (id, 26));
+        ck_assert_msg (strcmp (previous, id) < 0, "%s !< %s", previous, id);
+        memcpy (previous, id, sizeof id);
+    }
+    ck_assert (!maas_proto_id_valid ("", 0));
+    ck_assert (!maas_proto_id_valid ("a b", 3));
+    ck_assert (!maas_proto_id_valid ("x\n", 2));
+    char long_id[80];
+    memset (long_id, 'a', sizeof long_id);
+    ck_assert (!maas_proto_id_valid (long_id, 65));
+    ck_assert (maas_proto_id_valid (long_id, 64));
+}
+END_TEST
+
+START_TEST (test_job_header_round_trip)
+{
+    maas_proto_job_t job = {.id = "job-1", .kind = "infer", .model = "iris", .version = 3,
+                            .priority = 7, .deadline_ms = 12345, .track = false, .durable = true};
+    const char params[] = "\x81\xa1k\x2a";     //  {"k": 42}
+    job.params = params;
+    job.params_size = sizeof params - 1;
+    maas_proto_buf_t buf;
+    maas_proto_buf_init (&buf);
+    ck_assert_int_eq (maas_proto_job_pack (&job, &buf), 0);
+    msgpack_unpacked scratch;
+    msgpack_unpacked_init (&scratch);
+    maas_proto_job_t back;
+    char err[256];
+    ck_assert_int_eq (maas_proto_job_parse (&back, buf.data, buf.size, &scratch, err, sizeof err), 0);
+    ck_assert_str_eq (back.id, "job-1");
+    ck_assert_str_eq (back.kind, "infer");
+    ck_assert_str_eq (back.model, "iris");
+    ck_assert_int_eq (back.version, 3);
+    ck_assert_int_eq (back.priority, 7);
+    ck_assert_int_eq (back.deadline_ms, 12345);
+    ck_assert (!back.track && back.durable);
+    ck_assert_ptr_nonnull (back.params_obj);
+    ck_assert_int_eq (back.params_obj->type, MSGPACK_OBJECT_MAP);
+    ck_assert_int_eq (back.params_obj->via.map.ptr[0].val.via.u64, 42);
+    //  A version alias travels as a string.
+    memset (&job, 0, sizeof job);
+    strcpy (job.id, "j2");
+    strcpy (job.kind, "train");
+    strcpy (job.model, "iris");
+    strcpy (job.alias, "production");
+    job.track = job.durable = true;
+    maas_proto_buf_init (&buf);
+    ck_assert_int_eq (maas_proto_job_pack (&job, &buf), 0);
+    ck_assert_int_eq (maas_proto_job_parse (&back, buf.data, buf.size, &scratch, err, sizeof err), 0);
+    ck_assert_str_eq (back.alias, "production");
+    ck_assert_int_eq (back.version, 0);
+    msgpack_unpacked_destroy (&scratch);
+}
+END_TEST
+
+//  Parse the msgpack bytes TEXT (LEN) as a job header; expect an error
+//  mentioning WHAT.
+static void
+s_expect_error (const char *text, size_t len, const char *what)
+{
+    msgpack_unpacked scratch;
+    msgpack_unpacked_init (&scratch);
+    maas_proto_job_t job;
+    char err[256];
+    ck_assert_int_eq (maas_proto_job_parse (&job, text, len, &scratch, err, sizeof err), -1);
+    ck_assert_msg (strstr (err, what), "error '%s' lacks '%s'", err, what);
+    msgpack_unpacked_destroy (&scratch);
+}
+
+START_TEST (test_job_header_errors)
+{
+    s_expect_error ("\x81\xa4kind\xa5infer", 12, "'id'");
+    s_expect_error ("\x82\xa2id\xa1x\xa4kind\x05", 12, "'kind'");
+    s_expect_error ("\x83\xa2id\xa1x\xa4kind\xa1k\xa8priority\x0c", 23, "0..9");
+    s_expect_error ("\x83\xa2id\xa1x\xa4kind\xa1k\xa8priority\xa1z", 24, "priority");
+    s_expect_error ("\x82\xa2id\xa3\x61 b\xa4kind\xa1k", 15, "'id'");
+    s_expect_error ("\x83\xa2id\xa1x\xa4kind\xa1k\xa7version\x00", 22, "version");
+    s_expect_error ("\x93\x01\x02\x03", 4, "map");
+    s_expect_error ("\xc1", 1, "header");
+    s_expect_error ("\x81\xa2id\xdd\xff\xff\xff\xff", 9, "header");
+}
+END_TEST
+
+START_TEST (test_frames_moved_and_checked)
+{
+    zsock_t *a = zsock_new_pair ("@inproc://proto-frames");
+    zsock_t *b = zsock_new_pair (">inproc://proto-frames");
+    zmq_msg_t payload;
+    zmq_msg_init_size (&payload, 1000);
+    memset (zmq_msg_data (&payload), 7, 1000);
+    ck_assert_int_eq (maas_proto_send (zsock_resolve (a), NULL, 0, MAAS_PROTO_SUBMIT, "\x80", 1,
+                                       &payload), 0);
+    ck_assert_uint_eq (zmq_msg_size (&payload), 0);     //  moved out
+    zmq_msg_close (&payload);
+    maas_proto_msg_t msg;
+    ck_assert_int_eq (maas_proto_recv (zsock_resolve (b), &msg, false, 0), 0);
+    char err[256];
+    ck_assert_int_eq (maas_proto_check (&msg, err, sizeof err), MAAS_PROTO_SUBMIT);
+    ck_assert_uint_eq (zmq_msg_size (maas_proto_payload (&msg)), 1000);
+    maas_proto_msg_close (&msg);
+    //  Too many frames: read whole, flagged, refused.
+    zstr_sendm (a, "MAAS1");
+    zstr_sendm (a, "\x06");
+    for (int i = 0; i < 5; i++)
+        zstr_sendm (a, "x");
+    zstr_send (a, "last");
+    ck_assert_int_eq (maas_proto_recv (zsock_resolve (b), &msg, false, 0), 0);
+    ck_assert (msg.extra);
+    ck_assert_int_eq (maas_proto_check (&msg, err, sizeof err), -1);
+    ck_assert_ptr_nonnull (strstr (err, "frames"));
+    maas_proto_msg_close (&msg);
+    //  The socket is clean afterwards: the next message reads fine.
+    zstr_sendm (a, "MAAS1");
+    zstr_send (a, "\x06");
+    ck_assert_int_eq (maas_proto_recv (zsock_resolve (b), &msg, false, 0), 0);
+    ck_assert_int_eq (maas_proto_check (&msg, err, sizeof err), MAAS_PROTO_PING);
+    maas_proto_msg_close (&msg);
+    //  Wrong tag.
+    zstr_sendm (a, "MAAS2");
+    zstr_send (a, "\x06");
+    ck_assert_int_eq (maas_proto_recv (zsock_resolve (b), &msg, false, 0), 0);
+    ck_assert_int_eq (maas_proto_check (&msg, err, sizeof err), -1);
+    ck_assert_ptr_nonnull (strstr (err, "tag"));
+    maas_proto_msg_close (&msg);
+    ck_assert_str_eq (maas_proto_cmd_name (MAAS_PROTO_READY), "READY");
+    ck_assert_str_eq (maas_proto_cmd_name (0x7f), "UNKNOWN");
+    zsock_destroy (&a);
+    zsock_destroy (&b);
+}
+END_TEST
+
+START_TEST (test_client_rejects_bad_spec)
+{
+    maas_client_t *client = maas_client_new ("ipc:///nonexistent/maas-proto-test");
+    ck_assert_ptr_nonnull (client);
+    maas_submit_t spec = {.kind = "bad kind"};
+    ck_assert_int_eq (maas_client_submit (client, &spec, NULL, 0, NULL, NULL, NULL), -1);
+    ck_assert_ptr_nonnull (strstr (maas_client_error (client), "kind"));
+    spec = (maas_submit_t) {.kind = "infer", .priority = 10};
+    ck_assert_int_eq (maas_client_submit (client, &spec, NULL, 0, NULL, NULL, NULL), -1);
+    ck_assert_ptr_nonnull (strstr (maas_client_error (client), "priority"));
+    ck_assert_int_eq (maas_client_cancel (client, "no spaces allowed"), -1);
+    ck_assert_ptr_null (maas_client_wait (client, "unknown", 10));
+    ck_assert_int_eq (maas_client_ping (client, 50), -1);
+    maas_client_destroy (&client);
+    ck_assert_ptr_null (maas_worker_new (NULL, "infer", 1, NULL));
+    ck_assert_ptr_null (maas_worker_new ("ipc:///x", "infer", 0, NULL));
+}
+END_TEST
+
+static Suite *
+s_suite (void)
+{
+    Suite *suite = suite_create ("protocol");
+    TCase *core = tcase_create ("core");
+    tcase_add_test (core, test_ids_sort_and_validate);
+    tcase_add_test (core, test_job_header_round_trip);
+    tcase_add_test (core, test_frames_moved_and_checked);
+    suite_add_tcase (suite, core);
+    TCase *errors = tcase_create ("errors");
+    tcase_add_test (errors, test_job_header_errors);
+    tcase_add_test (errors, test_client_rejects_bad_spec);
+    suite_add_tcase (suite, errors);
+    return suite;
+}
+
+int
+main (void)
+{
+    SRunner *runner = srunner_create (s_suite ());
+    srunner_run_all (runner, CK_NORMAL);
+    int failed = srunner_ntests_failed (runner);
+    srunner_free (runner);
+    return failed ? 1 : 0;
+}
