@@ -1,0 +1,248 @@
+/*  broker.c: bench/broker. One maas-broker, 2 echo workers (libmaas worker
+ *  API), 1 async client, tcp on 127.0.0.1, a private redis-server: jobs/s
+ *  for small jobs with status in Redis and without, round-trip latency at
+ *  one job in flight, jobs lost; plus a direct DEALER-ROUTER echo as the
+ *  in-run floor. Figures on stdout as JSON lines, progress on stderr. */
+#include "maas.h"
+
+#include <czmq.h>
+#include <hiredis/hiredis.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#ifndef MAAS_TOP_BUILDDIR
+#define MAAS_TOP_BUILDDIR "."
+#endif
+
+typedef struct {
+    int jobs;                       //  jobs per throughput case
+    int latency_jobs;               //  jobs per latency case
+    int window;                     //  client jobs in flight
+    int credits;                    //  per worker
+    char dir[256];                  //  temp dir
+    char redis_url[320];            //  unix socket URL
+    char front[64], back[64];       //  broker endpoints
+    char echo_ep[64];               //  direct echo endpoint (baseline)
+    pid_t redis, broker, workers[2], echo;  //  children
+} bench_t;
+
+static void
+s_figure (const char *name, const char *metric, double value, const char *unit)
+{
+    printf ("{\"bench\":\"broker\",\"case\":\"%s\",\"metric\":\"%s\",\"value\":%.6g,"
+            "\"unit\":\"%s\"}\n", name, metric, value, unit);
+    fflush (stdout);
+}
+
+static pid_t
+s_spawn (const char *const argv[])
+{
+    pid_t pid = fork ();
+    if (pid == 0) {
+        execv (argv[0], (char *const *) argv);
+        fprintf (stderr, "bench: exec %s failed\n", argv[0]);
+        _exit (127);
+    }
+    return pid;
+}
+
+static void
+s_stop (pid_t pid)
+{
+    if (pid <= 0)
+        return;
+    kill (pid, SIGTERM);
+    for (int i = 0; i < 500 && waitpid (pid, NULL, WNOHANG) == 0; i++)
+        usleep (10000);
+    if (kill (pid, 0) == 0) {
+        kill (pid, SIGKILL);
+        waitpid (pid, NULL, 0);
+    }
+}
+
+static int
+s_redis_start (bench_t *b)
+{
+    char sock[300];
+    snprintf (sock, sizeof sock, "%s/redis.sock", b->dir);
+    snprintf (b->redis_url, sizeof b->redis_url, "unix://%s", sock);
+    const char *argv[] = {"/usr/bin/redis-server", "--port", "0", "--unixsocket", sock,
+                          "--save", "", "--appendonly", "no", "--dir", b->dir,
+                          "--logfile", "/dev/null", NULL};
+    b->redis = s_spawn (argv);
+    for (int i = 0; i < 500; i++) {
+        redisContext *ctx = redisConnectUnix (sock);
+        bool up = ctx && !ctx->err;
+        redisFree (ctx);
+        if (up)
+            return 0;
+        usleep (10000);
+    }
+    return -1;
+}
+
+static void
+s_echo_worker (bench_t *b, const char *name)
+{
+    maas_log_set_level (MAAS_LOG_WARN);
+    maas_worker_t *worker = maas_worker_new (b->back, "echo", b->credits, name);
+    while (worker && !zsys_interrupted) {
+        maas_work_t *work = maas_worker_recv (worker, 500);
+        if (work)
+            maas_worker_reply (worker, &work, maas_work_data (work), maas_work_size (work), NULL,
+                               0);
+    }
+    maas_worker_destroy (&worker);
+}
+
+//  Children first, before this process makes any ZeroMQ context.
+static int
+s_start (bench_t *b)
+{
+    if (s_redis_start (b) != 0)
+        return -1;
+    int port = 20000 + getpid () % 20000;
+    snprintf (b->front, sizeof b->front, "tcp://127.0.0.1:%d", port);
+    snprintf (b->back, sizeof b->back, "tcp://127.0.0.1:%d", port + 1);
+    const char *argv[] = {MAAS_TOP_BUILDDIR "/broker/maas-broker", "--frontend", b->front,
+                          "--backend", b->back, "--redis", b->redis_url, "--log-level", "warn",
+                          "--max-jobs", "1000000", NULL};
+    b->broker = s_spawn (argv);
+    snprintf (b->echo_ep, sizeof b->echo_ep, "tcp://127.0.0.1:%d", port + 2);
+    b->echo = fork ();
+    if (b->echo == 0) {
+        zsock_t *router = zsock_new_router (b->echo_ep);
+        while (router && !zsys_interrupted) {
+            zmsg_t *msg = zmsg_recv (router);
+            if (!msg)
+                break;
+            zmsg_send (&msg, router);
+        }
+        zsock_destroy (&router);
+        _exit (0);
+    }
+    for (int i = 0; i < 2; i++) {
+        b->workers[i] = fork ();
+        if (b->workers[i] == 0) {
+            s_echo_worker (b, i ? "echo-2" : "echo-1");
+            _exit (0);
+        }
+    }
+    return 0;
+}
+
+static void
+s_count (const maas_result_t *result, void *arg)
+{
+    int *ok = arg;
+    *ok += strcmp (result->status, "succeeded") == 0;
+}
+
+//  Throughput: JOBS small jobs, WINDOW in flight; prints jobs/s and lost.
+static void
+s_throughput (bench_t *b, maas_client_t *client, const char *name, bool untracked)
+{
+    maas_submit_t spec = {.kind = "echo", .untracked = untracked};
+    const char payload[16] = "0123456789abcdef";
+    int ok = 0;
+    maas_client_set_window (client, b->window);
+    int64_t start = maas_clock_mono_us ();
+    for (int i = 0; i < b->jobs; i++)
+        if (maas_client_submit (client, &spec, payload, sizeof payload, s_count, &ok, NULL) != 0)
+            fprintf (stderr, "bench: submit: %s\n", maas_client_error (client));
+    maas_client_wait_all (client, 120000);
+    double seconds = (double) (maas_clock_mono_us () - start) / 1e6;
+    s_figure (name, "jobs_per_s", b->jobs / seconds, "jobs/s");
+    s_figure (name, "lost", b->jobs - ok, "jobs");
+    fprintf (stderr, "bench: %s %d jobs in %.2f s, %d ok\n", name, b->jobs, seconds, ok);
+}
+
+static int
+s_cmp (const void *a, const void *b)
+{
+    double x = *(const double *) a, y = *(const double *) b;
+    return x < y ? -1 : x > y;
+}
+
+static void
+s_percentiles (const char *name, double *us, int n)
+{
+    qsort (us, (size_t) n, sizeof *us, s_cmp);
+    s_figure (name, "p50", us[n / 2] / 1000.0, "ms");
+    s_figure (name, "p99", us[(int) (n * 0.99)] / 1000.0, "ms");
+}
+
+//  Latency: one job in flight, LATENCY_JOBS times.
+static void
+s_latency (bench_t *b, maas_client_t *client, const char *name, bool untracked)
+{
+    maas_submit_t spec = {.kind = "echo", .untracked = untracked};
+    double *us = calloc ((size_t) b->latency_jobs, sizeof *us);
+    int ok = 0;
+    for (int i = 0; i < b->latency_jobs; i++) {
+        int64_t start = maas_clock_mono_us ();
+        maas_client_submit (client, &spec, "x", 1, s_count, &ok, NULL);
+        maas_client_wait_all (client, 5000);
+        us[i] = (double) (maas_clock_mono_us () - start);
+    }
+    s_percentiles (name, us, b->latency_jobs);
+    s_figure (name, "lost", b->latency_jobs - ok, "jobs");
+    free (us);
+}
+
+//  Baseline: the same round trip without a broker: DEALER ↔ ROUTER echo.
+static void
+s_direct (bench_t *b)
+{
+    zsock_t *dealer = zsock_new_dealer (b->echo_ep);
+    double *us = calloc ((size_t) b->latency_jobs, sizeof *us);
+    for (int i = 0; i < b->latency_jobs; i++) {
+        int64_t start = maas_clock_mono_us ();
+        zstr_send (dealer, "x");
+        char *reply = zstr_recv (dealer);
+        free (reply);
+        us[i] = (double) (maas_clock_mono_us () - start);
+    }
+    s_percentiles ("baseline_zmq_echo", us, b->latency_jobs);
+    free (us);
+    zsock_destroy (&dealer);
+}
+
+int
+main (int argc, char **argv)
+{
+    bench_t b = {.jobs = 200000, .latency_jobs = 20000, .window = 4000, .credits = 500};
+    if (argc > 1)
+        b.jobs = atoi (argv[1]);
+    if (argc > 2)
+        b.latency_jobs = atoi (argv[2]);
+    snprintf (b.dir, sizeof b.dir, "/tmp/maas-bench-broker-XXXXXX");
+    if (!mkdtemp (b.dir) || s_start (&b) != 0) {
+        fprintf (stderr, "bench: cannot start redis-server in %s\n", b.dir);
+        return 1;
+    }
+    maas_client_t *client = maas_client_new (b.front);
+    if (!client || maas_client_ping (client, 10000) != 0) {
+        fprintf (stderr, "bench: broker did not answer\n");
+        return 1;
+    }
+    maas_client_poll (client, 500);         //  workers connected
+    s_throughput (&b, client, "status_on", false);
+    s_throughput (&b, client, "status_off", true);
+    s_latency (&b, client, "latency_status_off", true);
+    s_latency (&b, client, "latency_status_on", false);
+    maas_client_destroy (&client);
+    s_direct (&b);
+    for (int i = 0; i < 2; i++)
+        s_stop (b.workers[i]);
+    s_stop (b.echo);
+    s_stop (b.broker);
+    s_stop (b.redis);
+    char cmd[300];
+    snprintf (cmd, sizeof cmd, "rm -rf %s", b.dir);
+    return system (cmd) == 0 ? 0 : 1;
+}
