@@ -11,7 +11,7 @@
 
 struct _maas_predictor_t {
     const maas_mlp_t *mlp;          //  network run, borrowed
-    size_t width;                   //  widest hidden layer (units)
+    size_t width;                   //  widest layer (units)
     maas_tensor_t *input;           //  BLOCK × inputs standardised rows, owned
     maas_tensor_t *ping;            //  BLOCK × width activations, owned
     maas_tensor_t *pong;            //  BLOCK × width activations, owned
@@ -27,7 +27,7 @@ maas_predictor_new (const maas_mlp_t *mlp)
         return NULL;
     self->mlp = mlp;
     self->width = 1;
-    for (size_t i = 0; i + 1 < maas_mlp_layer_count (mlp); i++)
+    for (size_t i = 0; i < maas_mlp_layer_count (mlp); i++)
         if (maas_mlp_layer (mlp, i).units > self->width)
             self->width = maas_mlp_layer (mlp, i).units;
     self->input = maas_tensor_new (MAAS_PREDICTOR_BLOCK, maas_mlp_inputs (mlp));
@@ -80,22 +80,33 @@ s_load_block (maas_predictor_t *self, const float *x, size_t rows, size_t first_
     return -1;
 }
 
+//  OpenBLAS picks its kernel for a row by the row's place in a group of
+//  rows, so a product's bits for one row would depend on how many rows came
+//  with it. Blocks always go through as whole groups (the padding rows are
+//  computed and dropped), which makes a row's prediction the same bits
+//  whatever batch it ran in: in process, alone, or batched by a worker.
+#define S_ROW_GROUP 4
+
 //  Run one block of ROWS (<= BLOCK) standardised rows through every layer,
-//  the last one writing straight into OUT.
+//  the last one writing straight into OUT when no padding rows were added.
 static void
 s_run_block (maas_predictor_t *self, size_t rows, float *out)
 {
     const maas_mlp_t *mlp = self->mlp;
     size_t n_layers = maas_mlp_layer_count (mlp);
-    maas_tensor_t src = maas_tensor_view (self->input->data, rows, maas_mlp_inputs (mlp));
+    size_t padded = (rows + S_ROW_GROUP - 1) / S_ROW_GROUP * S_ROW_GROUP;
+    maas_tensor_t src = maas_tensor_view (self->input->data, padded, maas_mlp_inputs (mlp));
     for (size_t i = 0; i < n_layers; i++) {
         maas_layer_spec_t spec = maas_mlp_layer (mlp, i);
-        float *dst_data = i + 1 == n_layers ? out
+        bool last = i + 1 == n_layers;
+        float *dst_data = last && padded == rows ? out
                           : (i % 2 == 0 ? self->ping->data : self->pong->data);
-        maas_tensor_t dst = maas_tensor_view (dst_data, rows, spec.units);
+        maas_tensor_t dst = maas_tensor_view (dst_data, padded, spec.units);
         maas_gemm (false, false, 1.0f, &src, maas_mlp_weights_const (mlp, i), 0.0f, &dst);
-        maas_act_forward (spec.act, dst.data, rows, spec.units,
+        maas_act_forward (spec.act, dst.data, padded, spec.units,
                           maas_mlp_bias_const (mlp, i)->data);
+        if (last && dst_data != out)
+            memcpy (out, dst_data, rows * spec.units * sizeof (float));
         src = dst;
     }
 }
