@@ -334,9 +334,9 @@ s_fail (maas_train_t *self, const char *fmt, ...)
     return -1;
 }
 
-//  Refuse non-finite features and invalid targets before touching weights.
+//  Refuse non-finite features and invalid targets.
 static int
-s_check_data (maas_train_t *self, const float *x, const float *y, size_t rows)
+s_check_rows (maas_train_t *self, const float *x, const float *y, size_t rows)
 {
     size_t cols = self->input->cols;
     if (rows == 0)
@@ -350,10 +350,59 @@ s_check_data (maas_train_t *self, const float *x, const float *y, size_t rows)
     char text[MAAS_TRAIN_ERROR_SIZE];
     if (maas_loss_check_targets (self->config.loss, y, rows, self->out->cols, text, sizeof text))
         return s_fail (self, "%s", text);
+    return 0;
+}
+
+//  Check the data, and that there are rows enough for the split, before
+//  touching any weight.
+static int
+s_check_data (maas_train_t *self, const float *x, const float *y, size_t rows)
+{
+    if (s_check_rows (self, x, y, rows) != 0)
+        return -1;
     size_t n_val = (size_t) ((double) rows * self->config.val_fraction);
     if ((self->config.val_fraction > 0 && n_val == 0) || n_val >= rows)
         return s_fail (self, "%zu rows are too few to hold out a validation fraction of %g",
                        rows, self->config.val_fraction);
+    return 0;
+}
+
+//  Probabilities of ROWS rows into SCORES (rows floats: one output).
+static void
+s_scores (maas_train_t *self, const float *x, const float *y, size_t rows, float *scores)
+{
+    for (size_t done = 0; done < rows;) {
+        size_t n = rows - done < self->config.batch_size ? rows - done : self->config.batch_size;
+        s_gather (self, x, y, NULL, done, n);
+        maas_tensor_t logits = s_forward (self, n);
+        s_loss (self, &logits, NULL);
+        memcpy (scores + done, self->out->data, n * sizeof (float));
+        done += n;
+    }
+}
+
+int
+maas_train_metrics (maas_train_t *self, const float *x, const float *y, size_t rows,
+                    maas_train_metrics_t *metrics)
+{
+    assert (self && metrics);
+    self->error[0] = 0;
+    if (s_check_rows (self, x, y, rows) != 0)
+        return -1;
+    bool mse = self->config.loss == MAAS_LOSS_MSE;
+    double metric = NAN;
+    metrics->loss = s_evaluate (self, x, y, NULL, rows, &metric);
+    metrics->accuracy = mse ? NAN : metric;
+    metrics->rmse = mse ? metric : NAN;
+    metrics->auc = NAN;
+    if (self->config.loss == MAAS_LOSS_BCE && self->out->cols == 1) {
+        float *scores = malloc (rows * sizeof *scores);
+        if (!scores)
+            return s_fail (self, "out of memory for %zu scores", rows);
+        s_scores (self, x, y, rows, scores);
+        metrics->auc = maas_metric_auc (scores, y, rows);
+        free (scores);
+    }
     return 0;
 }
 

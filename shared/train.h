@@ -101,6 +101,21 @@ int maas_train_fit (maas_train_t *self, const float *x, const float *y, size_t r
 double maas_train_evaluate (maas_train_t *self, const float *x, const float *y, size_t rows,
                             double *metric);
 
+//  Metrics of the current weights on a data set.
+typedef struct {
+    double loss;                    //  mean loss
+    double accuracy;                //  bce, softmax_ce; NaN for mse
+    double auc;                     //  ROC AUC for bce with one output; NaN otherwise
+                                    //  or when a class is absent
+    double rmse;                    //  mse: root of the mean squared error; NaN otherwise
+} maas_train_metrics_t;
+
+//  Fill METRICS for ROWS rows of X, Y (raw features, targets as for fit).
+//  Validates the data like maas_train_fit. Returns 0, or -1 with
+//  maas_train_error set (bad data, out of memory).
+int maas_train_metrics (maas_train_t *self, const float *x, const float *y, size_t rows,
+                        maas_train_metrics_t *metrics);
+
 //  One forward and backward pass on ROWS (<= batch_size) rows of X, Y:
 //  returns the mean loss and leaves the gradients, readable below. Does not
 //  change the weights. Data are trusted.

@@ -460,6 +460,47 @@ START_TEST (test_refuses_bad_data)
 }
 END_TEST
 
+START_TEST (test_metrics_of_a_trained_network)
+{
+    maas_train_config_t config = maas_train_defaults ();
+    config.epochs = 5;
+    maas_mlp_t *mlp = s_train (&config, NULL);
+    maas_train_t *train = maas_train_new (mlp, &config, NULL, 0);
+    maas_train_metrics_t metrics;
+    ck_assert_int_eq (maas_train_metrics (train, s_x, s_y, S_ROWS, &metrics), 0);
+    double accuracy;
+    ck_assert_double_eq (metrics.loss, maas_train_evaluate (train, s_x, s_y, S_ROWS, &accuracy));
+    ck_assert_double_eq (metrics.accuracy, accuracy);
+    //  AUC of the same network's probabilities from the inference path.
+    float *p = malloc (S_ROWS * sizeof *p);
+    maas_predictor_t *predictor = maas_predictor_new (mlp);
+    ck_assert_int_eq (maas_predictor_run (predictor, s_x, S_ROWS, p), 0);
+    ck_assert_double_eq_tol (metrics.auc, maas_metric_auc (p, s_y, S_ROWS), 1e-6);
+    ck_assert_double_gt (metrics.auc, 0.7);
+    maas_predictor_destroy (&predictor);
+    free (p);
+    ck_assert (isnan (metrics.rmse));
+    s_x[0] = INFINITY;
+    ck_assert_int_eq (maas_train_metrics (train, s_x, s_y, S_ROWS, &metrics), -1);
+    ck_assert_str_eq (maas_train_error (train), "feature 0 of row 0 is not a finite number");
+    maas_train_destroy (&train);
+    maas_mlp_destroy (&mlp);
+    //  Regression: RMSE instead of accuracy and AUC.
+    maas_layer_spec_t linear[] = {{1, MAAS_ACT_LINEAR}};
+    mlp = maas_mlp_new (MAAS_SYNTH_FEATURES, linear, 1);
+    config.loss = MAAS_LOSS_MSE;
+    train = maas_train_new (mlp, &config, NULL, 0);
+    for (size_t i = 0; i < S_ROWS; i++)
+        s_y[i] = 2;                                     //  zero weights predict 0
+    ck_assert_int_eq (maas_train_metrics (train, s_x + 10, s_y, S_ROWS - 1, &metrics), 0);
+    ck_assert_double_eq_tol (metrics.rmse, 2.0, 1e-9);
+    ck_assert_double_eq_tol (metrics.loss, 4.0, 1e-9);
+    ck_assert (isnan (metrics.accuracy) && isnan (metrics.auc));
+    maas_train_destroy (&train);
+    maas_mlp_destroy (&mlp);
+}
+END_TEST
+
 static Suite *
 s_suite (void)
 {
@@ -484,6 +525,7 @@ s_suite (void)
     tcase_add_test (loop, test_callback_reports_and_stops);
     tcase_add_test (loop, test_cancel_stops_at_batch_boundary);
     tcase_add_test (loop, test_early_stopping_restores_best);
+    tcase_add_test (loop, test_metrics_of_a_trained_network);
     suite_add_tcase (suite, loop);
     TCase *errors = tcase_create ("errors");
     tcase_add_checked_fixture (errors, s_setup, NULL);
