@@ -135,6 +135,25 @@ s_start (bench_t *b)
     return 0;
 }
 
+//  CPU time (user + system) a process has used, in microseconds.
+static double
+s_cpu_us (pid_t pid)
+{
+    char path[64], text[1024];
+    snprintf (path, sizeof path, "/proc/%d/stat", (int) pid);
+    FILE *file = fopen (path, "r");
+    size_t n = file ? fread (text, 1, sizeof text - 1, file) : 0;
+    if (file)
+        fclose (file);
+    text[n] = '\0';
+    const char *p = strrchr (text, ')');
+    unsigned long utime = 0, stime = 0;
+    if (!p || sscanf (p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu", &utime,
+                      &stime) != 2)
+        return 0;
+    return (double) (utime + stime) * 1e6 / (double) sysconf (_SC_CLK_TCK);
+}
+
 static void
 s_count (const maas_result_t *result, void *arg)
 {
@@ -150,6 +169,9 @@ s_throughput (bench_t *b, maas_client_t *client, const char *name, bool untracke
     const char payload[16] = "0123456789abcdef";
     int ok = 0;
     maas_client_set_window (client, b->window);
+    double broker_cpu = s_cpu_us (b->broker), redis_cpu = s_cpu_us (b->redis);
+    double client_cpu = s_cpu_us (getpid ());
+    double worker_cpu = s_cpu_us (b->workers[0]) + s_cpu_us (b->workers[1]);
     int64_t start = maas_clock_mono_us ();
     for (int i = 0; i < b->jobs; i++)
         if (maas_client_submit (client, &spec, payload, sizeof payload, s_count, &ok, NULL) != 0)
@@ -158,6 +180,11 @@ s_throughput (bench_t *b, maas_client_t *client, const char *name, bool untracke
     double seconds = (double) (maas_clock_mono_us () - start) / 1e6;
     s_figure (name, "jobs_per_s", b->jobs / seconds, "jobs/s");
     s_figure (name, "lost", b->jobs - ok, "jobs");
+    s_figure (name, "broker_cpu", (s_cpu_us (b->broker) - broker_cpu) / b->jobs, "us/job");
+    s_figure (name, "redis_cpu", (s_cpu_us (b->redis) - redis_cpu) / b->jobs, "us/job");
+    s_figure (name, "client_cpu", (s_cpu_us (getpid ()) - client_cpu) / b->jobs, "us/job");
+    s_figure (name, "workers_cpu",
+              (s_cpu_us (b->workers[0]) + s_cpu_us (b->workers[1]) - worker_cpu) / b->jobs, "us/job");
     fprintf (stderr, "bench: %s %d jobs in %.2f s, %d ok\n", name, b->jobs, seconds, ok);
 }
 
@@ -215,6 +242,7 @@ s_direct (bench_t *b)
 int
 main (int argc, char **argv)
 {
+    //  Arguments (all optional): JOBS LATENCY_JOBS [on|off|latency].
     bench_t b = {.jobs = 200000, .latency_jobs = 20000, .window = 4000, .credits = 500};
     if (argc > 1)
         b.jobs = atoi (argv[1]);
@@ -231,12 +259,25 @@ main (int argc, char **argv)
         return 1;
     }
     maas_client_poll (client, 500);         //  workers connected
-    s_throughput (&b, client, "status_on", false);
-    s_throughput (&b, client, "status_off", true);
-    s_latency (&b, client, "latency_status_off", true);
-    s_latency (&b, client, "latency_status_on", false);
+    const char *only = argc > 3 ? argv[3] : "";  //  on, off, latency: one case only
+    if (!*only || strcmp (only, "on") == 0)
+        s_throughput (&b, client, "status_on", false);
+    if (!*only || strcmp (only, "off") == 0)
+        s_throughput (&b, client, "status_off", true);
+    if (!*only || strcmp (only, "latency") == 0) {
+        s_latency (&b, client, "latency_status_off", true);
+        s_latency (&b, client, "latency_status_on", false);
+    }
     maas_client_destroy (&client);
     s_direct (&b);
+    if (getenv ("MAAS_BENCH_COMMANDSTATS")) {   //  where Redis spent its time
+        redisContext *ctx = redisConnectUnix (b.redis_url + 7);
+        redisReply *reply = ctx && !ctx->err ? redisCommand (ctx, "INFO commandstats") : NULL;
+        if (reply && reply->str)
+            fprintf (stderr, "%s\n", reply->str);
+        freeReplyObject (reply);
+        redisFree (ctx);
+    }
     for (int i = 0; i < 2; i++)
         s_stop (b.workers[i]);
     s_stop (b.echo);

@@ -192,6 +192,7 @@ s_result (maas_broker_t *self, maas_proto_msg_t *msg, worker_t *worker, maas_cod
                            NULL);
         return;
     }
+    job->keep_header = maas_codec_map_find (map, "meta") != NULL;
     engine_job_finish (self, job, status, error[0] ? error : NULL, &msg->frames[2],
                        maas_proto_payload (msg));
 }

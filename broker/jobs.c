@@ -142,14 +142,38 @@ s_count (maas_broker_t *self, const char *status)
         self->stats.failed++;
 }
 
+//  The final write: only fields that say something (each costs Redis time
+//  on every job). The RESULT header is kept when it carries more than id,
+//  status and error; otherwise FETCH rebuilds it.
+static void
+s_record_final (maas_broker_t *self, job_t *job, const char *status, const char *error,
+                const void *hdr, size_t hdr_size, zmq_msg_t *payload)
+{
+    char finished[24], attempts[16];
+    snprintf (finished, sizeof finished, "%" PRId64, maas_clock_wall_ms ());
+    maas_store_field_t fields[6] = {
+        {"finished_ms", finished, strlen (finished)},
+        {"result", payload ? zmq_msg_data (payload) : NULL, payload ? zmq_msg_size (payload) : 0}};
+    size_t count = 2;
+    if (job->keep_header)
+        fields[count++] = (maas_store_field_t) {"result_header", hdr, hdr_size};
+    if (error)
+        fields[count++] = (maas_store_field_t) {"error", error, strlen (error)};
+    if (job->worker && !job->running_recorded) {
+        snprintf (attempts, sizeof attempts, "%d", job->attempts);
+        fields[count++] = (maas_store_field_t) {"worker", job->worker->name,
+                                                strlen (job->worker->name)};
+        fields[count++] = (maas_store_field_t) {"attempts", attempts, strlen (attempts)};
+    }
+    maas_store_update (self->store, job->id, status, MAAS_STORE_FINAL, fields, count);
+}
+
 void
 engine_job_finish (maas_broker_t *self, job_t *job, const char *status, const char *error,
                    zmq_msg_t *header, zmq_msg_t *payload)
 {
     if (job->state == JOB_QUEUED)
         engine_job_unqueue (self, job);
-    else if (job->state == JOB_RUNNING)
-        s_detach (self, job);
     maas_proto_buf_t buf;
     const void *hdr = header ? zmq_msg_data (header) : NULL;
     size_t hdr_size = header ? zmq_msg_size (header) : 0;
@@ -163,16 +187,10 @@ engine_job_finish (maas_broker_t *self, job_t *job, const char *status, const ch
         hdr = buf.data;
         hdr_size = buf.size;
     }
-    if (job->track) {
-        char finished[24];
-        snprintf (finished, sizeof finished, "%" PRId64, maas_clock_wall_ms ());
-        maas_store_field_t fields[4] = {
-            {"finished_ms", finished, strlen (finished)},
-            {"result_header", hdr, hdr_size},
-            {"result", payload ? zmq_msg_data (payload) : NULL, payload ? zmq_msg_size (payload) : 0},
-            {"error", error ? error : "", error ? strlen (error) : 0}};
-        maas_store_update (self->store, job->id, status, true, fields, 4);
-    }
+    if (job->track)
+        s_record_final (self, job, status, error, hdr, hdr_size, payload);
+    if (job->state == JOB_RUNNING)
+        s_detach (self, job);
     maas_proto_send (self->front, job->client, job->client_size, MAAS_PROTO_RESULT, hdr, hdr_size,
                      payload);
     s_count (self, status);
@@ -195,12 +213,13 @@ engine_job_requeue (maas_broker_t *self, job_t *job, const char *why)
     }
     engine_job_enqueue (self, job, true);
     self->stats.requeued++;
+    job->running_recorded = false;
     if (job->track) {
         char attempts[16];
         snprintf (attempts, sizeof attempts, "%d", job->attempts);
         maas_store_field_t fields[2] = {{"attempts", attempts, strlen (attempts)},
                                         {"worker", "", 0}};
-        maas_store_update (self->store, job->id, "queued", false, fields, 2);
+        maas_store_update (self->store, job->id, "queued", MAAS_STORE_EVENT, fields, 2);
     }
     maas_info ("broker", "job requeued id=%s attempts=%d why=%s", job->id, job->attempts, why);
 }
@@ -254,14 +273,28 @@ s_send_job (maas_broker_t *self, job_t *job, worker_t *worker)
     zmq_msg_copy (&payload, &job->payload);     //  a reference, not a copy of the bytes
     maas_proto_send (self->back, worker->identity, worker->identity_size, MAAS_PROTO_JOB,
                      zmq_msg_data (&job->header), zmq_msg_size (&job->header), &payload);
-    if (job->track) {
-        char started[24], attempts[16];
-        snprintf (started, sizeof started, "%" PRId64, maas_clock_wall_ms ());
-        snprintf (attempts, sizeof attempts, "%d", job->attempts);
-        maas_store_field_t fields[3] = {{"worker", worker->name, strlen (worker->name)},
-                                        {"started_ms", started, strlen (started)},
-                                        {"attempts", attempts, strlen (attempts)}};
-        maas_store_update (self->store, job->id, "running", false, fields, 3);
+    job->started_ms = maas_clock_wall_ms ();
+}
+
+void
+engine_record_running (maas_broker_t *self, int64_t after_ms)
+{
+    int64_t now = maas_clock_wall_ms ();
+    for (size_t i = 0; i < self->worker_count; i++) {
+        worker_t *worker = self->workers[i];
+        for (job_t *job = worker->running; job; job = job->next) {
+            if (!job->track || job->running_recorded || now - job->started_ms < after_ms)
+                continue;
+            char started[24], attempts[16];
+            snprintf (started, sizeof started, "%" PRId64, job->started_ms);
+            snprintf (attempts, sizeof attempts, "%d", job->attempts);
+            maas_store_field_t fields[4] = {{"status", "running", 7},
+                                            {"worker", worker->name, strlen (worker->name)},
+                                            {"started_ms", started, strlen (started)},
+                                            {"attempts", attempts, strlen (attempts)}};
+            maas_store_set (self->store, job->id, fields, 4);
+            job->running_recorded = true;
+        }
     }
 }
 
@@ -307,13 +340,34 @@ engine_sweep_deadlines (maas_broker_t *self)
         }
 }
 
+static bool s_final (const char *status);
+
+//  A resubmitted id's record: answer from it, then forget the job (and
+//  tidy what the resubmission wrote back if the job had finished).
 static void
-s_on_stored (struct redisAsyncContext *ac, void *r, void *arg)
+s_on_existing (struct redisAsyncContext *ac, void *r, void *arg)
 {
     job_t *job = arg;
     maas_broker_t *self = job->broker;
     redisReply *reply = r;
-    if (reply && reply->type == REDIS_REPLY_STRING && strcmp (reply->str, "new") == 0) {
+    if (reply && reply->type == REDIS_REPLY_ARRAY && reply->elements == 4) {
+        engine_answer_stored (self, job->client, job->client_size, job->id, reply);
+        redisReply *status = reply->element[0];
+        if (status->type == REDIS_REPLY_STRING && s_final (status->str))
+            maas_store_settle (self->store, job->id);
+    }
+    else
+        engine_reply (self, job->client, job->client_size, MAAS_PROTO_REJECTED, job->id, NULL,
+                      "unavailable", "job store unavailable: redis connection lost");
+    zhashx_delete (self->jobs, job->id);
+}
+
+static void
+s_on_stored (int outcome, const char *error, void *arg)
+{
+    job_t *job = arg;
+    maas_broker_t *self = job->broker;
+    if (outcome == 1) {
         engine_job_enqueue (self, job, false);
         self->stats.accepted++;
         engine_reply (self, job->client, job->client_size, MAAS_PROTO_ACCEPTED, job->id,
@@ -322,40 +376,28 @@ s_on_stored (struct redisAsyncContext *ac, void *r, void *arg)
             engine_job_finish (self, job, "cancelled", "cancelled by the client", NULL, NULL);
         return;
     }
-    if (reply && reply->type == REDIS_REPLY_ARRAY && reply->elements == 4)
-        engine_answer_stored (self, job->client, job->client_size, job->id, reply);
-    else {
-        char error[300];
-        snprintf (error, sizeof error, "%s",
-                  reply && reply->type == REDIS_REPLY_ERROR ? reply->str
-                  : maas_store_error (self->store)[0] ? maas_store_error (self->store)
-                                                      : "job store unavailable: redis connection lost");
-        maas_warn ("broker", "job not recorded id=%s error=%s", job->id, error);
-        self->stats.rejected++;
-        engine_reply (self, job->client, job->client_size, MAAS_PROTO_REJECTED, job->id, NULL,
-                      "unavailable", error);
-    }
+    if (outcome == 0 && maas_store_fetch (self->store, job->id, s_on_existing, job) == 0)
+        return;                     //  answered when the record arrives
+    maas_warn ("broker", "job not recorded id=%s error=%s", job->id, error ? error : "");
+    self->stats.rejected++;
+    engine_reply (self, job->client, job->client_size, MAAS_PROTO_REJECTED, job->id, NULL,
+                  "unavailable", error ? error : "job store unavailable");
     zhashx_delete (self->jobs, job->id);
 }
 
 void
 engine_job_store (maas_broker_t *self, job_t *job)
 {
-    char priority[8], deadline[24], durable[2] = {job->durable ? '1' : '0', 0};
-    snprintf (priority, sizeof priority, "%d", job->priority);
-    snprintf (deadline, sizeof deadline, "%" PRId64, job->deadline_ms);
     char submitted[24];
     snprintf (submitted, sizeof submitted, "%" PRId64, job->submitted_ms);
+    //  Few fields on purpose: each costs Redis time on every job. Priority,
+    //  deadline and durability are in the header.
     maas_store_field_t fields[] = {
         {"kind", job->kind->name, strlen (job->kind->name)},
         {"model", job->model, strlen (job->model)},
-        {"priority", priority, strlen (priority)},
-        {"deadline", deadline, strlen (deadline)},
-        {"attempts", "0", 1},
         {"submitted_ms", submitted, strlen (submitted)},
         {"client", job->client, job->client_size},
         {"broker", self->name, strlen (self->name)},
-        {"durable", durable, 1},
         {"header", zmq_msg_data (&job->header), zmq_msg_size (&job->header)},
         {"payload", zmq_msg_data (&job->payload), zmq_msg_size (&job->payload)}};
     size_t count = sizeof fields / sizeof fields[0] - !job->durable;
@@ -394,12 +436,19 @@ engine_answer_stored (maas_broker_t *self, const uint8_t *client, size_t client_
     zmq_msg_init_size (&payload, f[3]->type == REDIS_REPLY_STRING ? f[3]->len : 0);
     if (f[3]->type == REDIS_REPLY_STRING)
         memcpy (zmq_msg_data (&payload), f[3]->str, f[3]->len);
-    if (f[2]->type == REDIS_REPLY_STRING && f[2]->len > 0)
+    if (f[2]->type == REDIS_REPLY_STRING && f[2]->len > 0) {
         maas_proto_send (self->front, client, client_size, MAAS_PROTO_RESULT, f[2]->str,
                          f[2]->len, &payload);
-    else {
-        zmq_msg_close (&payload);
-        const char *error = f[1]->type == REDIS_REPLY_STRING && f[1]->len ? f[1]->str : NULL;
-        engine_reply (self, client, client_size, MAAS_PROTO_RESULT, id, f[0]->str, NULL, error);
+        return;
     }
+    const char *error = f[1]->type == REDIS_REPLY_STRING && f[1]->len ? f[1]->str : NULL;
+    maas_proto_buf_t buf;
+    maas_proto_buf_init (&buf);
+    msgpack_pack_map (&buf.pk, 2 + (error != NULL));
+    maas_codec_pack_kv_str (&buf.pk, "id", id);
+    maas_codec_pack_kv_str (&buf.pk, "status", f[0]->str);
+    if (error)
+        maas_codec_pack_kv_strn (&buf.pk, "error", error, strnlen (error, 1024));
+    maas_proto_send (self->front, client, client_size, MAAS_PROTO_RESULT, buf.data, buf.size,
+                     &payload);
 }

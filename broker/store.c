@@ -1,42 +1,56 @@
-/*  store.c: the job store over a hiredis async context. Multi-key updates
- *  are two small Lua scripts (loaded on connect, called by SHA) so each job
- *  event is one pipelined command. On a lost connection every pending
- *  callback gets NULL and the store retries every RETRY_MS. */
+/*  store.c: the job store over a hiredis async context. Commands are
+ *  written in RESP by hand into per-turn buffers and handed to hiredis
+ *  already formatted. Status writes nobody waits for are sent once per turn
+ *  between CLIENT REPLY OFF and ON, so Redis sends no reply for them and
+ *  the broker parses none; new jobs are acknowledged per turn by one ZADD. */
 #include "store.h"
 #include "clock.h"
 #include "log.h"
 #include "redis_url.h"
 
-#include <czmq.h>
 #include <hiredis/async.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-//  KEYS: job, pending, events. ARGV: id, score, events max, fields...
-static const char s_submit_lua[] =
-    "local f = redis.call('HMGET', KEYS[1], 'status', 'error', 'result_header', 'result')\n"
-    "if f[1] then return f end\n"
-    "redis.call('HSET', KEYS[1], 'status', 'queued', unpack(ARGV, 4))\n"
-    "redis.call('ZADD', KEYS[2], ARGV[2], ARGV[1])\n"
-    "redis.call('XADD', KEYS[3], 'MAXLEN', '~', ARGV[3], '*', 'id', ARGV[1], "
-    "'status', 'queued')\n"
-    "return 'new'\n";
+#define S_GROUP_MAX 256             //  new jobs acknowledged by one commit
 
-//  KEYS: job, pending, events. ARGV: id, status, ttl ms, events max, final, fields...
-static const char s_update_lua[] =
-    "if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end\n"
-    "redis.call('HSET', KEYS[1], 'status', ARGV[2], unpack(ARGV, 6))\n"
-    "if ARGV[5] == '1' then\n"
-    "  redis.call('HDEL', KEYS[1], 'payload')\n"
-    "  redis.call('ZREM', KEYS[2], ARGV[1])\n"
-    "  if tonumber(ARGV[3]) > 0 then redis.call('PEXPIRE', KEYS[1], ARGV[3]) end\n"
-    "end\n"
-    "redis.call('XADD', KEYS[3], 'MAXLEN', '~', ARGV[4], '*', 'id', ARGV[1], "
-    "'status', ARGV[2])\n"
-    "return 1\n";
+//  Fixed commands, already in RESP.
+#define S_REPLY_OFF "*3\r\n$6\r\nCLIENT\r\n$5\r\nREPLY\r\n$3\r\nOFF\r\n"
+#define S_REPLY_ON "*3\r\n$6\r\nCLIENT\r\n$5\r\nREPLY\r\n$2\r\nON\r\n"
+#define S_REPLY_SKIP "*3\r\n$6\r\nCLIENT\r\n$5\r\nREPLY\r\n$4\r\nSKIP\r\n"
+#define S_RAW_LITERAL(out, text) s_raw ((out), (text), sizeof (text) - 1)
 
-#define S_ARGS_MAX 48               //  arguments in one command
+//  RESP bytes being built. FAILED: an allocation failed, contents unusable.
+typedef struct {
+    char *data;                     //  bytes, owned
+    size_t size, cap;               //  used, allocated
+    bool failed;                    //  out of memory while appending
+} out_t;
+
+typedef struct _group_t group_t;
+
+//  A new job waiting for the commit of its group.
+typedef struct {
+    group_t *group;                 //  the group it is in
+    maas_store_submit_fn *fn;       //  told the outcome
+    void *arg;                      //  its argument
+    int outcome;                    //  1 new, 0 existed, -1 failed (from HSETNX)
+    char id[80];                    //  job id, for the queued event
+} waiter_t;
+
+//  New jobs of one turn: their HSETNX replies land in WAITERS, then one
+//  ZADD of all their ids to the pending index commits them. hiredis calls
+//  every callback once, even when the connection drops, so the group lives
+//  until the last callback that points into it has run (REFS).
+struct _group_t {
+    maas_store_t *store;            //  owner
+    int refs;                       //  callbacks pending + 1 for the holder
+    bool notified;                  //  waiters were told their outcome
+    size_t count;                   //  waiters used
+    waiter_t waiters[S_GROUP_MAX];  //  in submission order
+    out_t zadd;                     //  score, id argument pairs for the ZADD
+};
 
 struct _maas_store_t {
     char *url;                      //  Redis URL, owned
@@ -44,9 +58,8 @@ struct _maas_store_t {
     char *prefix;                   //  key prefix, owned
     char *broker;                   //  this broker's name, owned
     int64_t ttl_ms;                 //  finished jobs expire after this
+    char ttl_text[24];              //  TTL_MS as text
     char events_max[24];            //  MAXLEN ~ for the events stream
-    char submit_sha[41];            //  SHA1 of s_submit_lua
-    char update_sha[41];            //  SHA1 of s_update_lua
     redisAsyncContext *ac;          //  connection, NULL while down
     bool connected;                 //  TCP/unix connect completed
     bool want_write;                //  hiredis has output to write
@@ -54,32 +67,159 @@ struct _maas_store_t {
     bool closing;                   //  being destroyed: ignore callbacks
     int retry_ms;                   //  delay between reconnect attempts
     int64_t retry_at;               //  next attempt, monotonic ms
+    group_t *group;                 //  this turn's new jobs, owned until committed
+    out_t quiet;                    //  this turn's writes sent with replies off
+    out_t done;                     //  ids finished this turn (one ZREM)
+    size_t done_count;              //  ids in DONE
+    out_t events;                   //  id, status pairs this turn (one XADD)
+    size_t event_count;             //  arguments in EVENTS
+    out_t scratch;                  //  one command being built
     char err[256];                  //  why it is down
 };
 
+//  ---------------------------------------------------------------------------
+//  RESP building
+
 static void
-s_sha1 (const char *text, char hex[41])
+s_raw (out_t *out, const void *data, size_t size)
 {
-    zdigest_t *digest = zdigest_new ();
-    zdigest_update (digest, (const byte *) text, strlen (text));
-    const char *upper = zdigest_string (digest);
-    for (int i = 0; i < 40; i++)
-        hex[i] = (char) (upper[i] >= 'A' && upper[i] <= 'F' ? upper[i] + 32 : upper[i]);
-    hex[40] = '\0';
-    zdigest_destroy (&digest);
+    if (out->size + size > out->cap) {
+        size_t cap = out->cap ? out->cap : 4096;
+        while (cap < out->size + size)
+            cap *= 2;
+        char *grown = realloc (out->data, cap);
+        if (!grown) {
+            out->failed = true;
+            return;
+        }
+        out->data = grown;
+        out->cap = cap;
+    }
+    memcpy (out->data + out->size, data, size);
+    out->size += size;
 }
 
-//  hiredis event hooks: we only need to know whether it wants to write.
+//  "<LEAD><n>\r\n": an array header ('*') or a bulk length ('$').
+static void
+s_count (out_t *out, char lead, size_t n)
+{
+    char text[24], digits[24];
+    int len = 0, at = 0;
+    do
+        digits[len++] = (char) ('0' + n % 10);
+    while ((n /= 10) > 0);
+    text[at++] = lead;
+    while (len > 0)
+        text[at++] = digits[--len];
+    text[at++] = '\r';
+    text[at++] = '\n';
+    s_raw (out, text, (size_t) at);
+}
+
+static void
+s_arg (out_t *out, const void *data, size_t size)
+{
+    s_count (out, '$', size);
+    if (size)
+        s_raw (out, data, size);
+    s_raw (out, "\r\n", 2);
+}
+
+static void s_str (out_t *out, const char *text) { s_arg (out, text, strlen (text)); }
+
+static void
+s_int (out_t *out, int64_t value)
+{
+    char text[24];
+    int len = snprintf (text, sizeof text, "%lld", (long long) value);
+    s_arg (out, text, (size_t) len);
+}
+
+//  The key of job ID: "<prefix>job:<id>".
+static void
+s_job_key (maas_store_t *self, out_t *out, const char *id)
+{
+    size_t prefix = strlen (self->prefix), len = strlen (id);
+    s_count (out, '$', prefix + 4 + len);
+    s_raw (out, self->prefix, prefix);
+    s_raw (out, "job:", 4);
+    s_raw (out, id, len);
+    s_raw (out, "\r\n", 2);
+}
+
+static void
+s_key (maas_store_t *self, out_t *out, const char *name)
+{
+    size_t prefix = strlen (self->prefix), len = strlen (name);
+    s_count (out, '$', prefix + len);
+    s_raw (out, self->prefix, prefix);
+    s_raw (out, name, len);
+    s_raw (out, "\r\n", 2);
+}
+
+static void
+s_reset (out_t *out)
+{
+    out->size = 0;
+    out->failed = false;
+}
+
+static void
+s_free (out_t *out)
+{
+    free (out->data);
+    memset (out, 0, sizeof *out);
+}
+
+//  Hand OUT to hiredis as one formatted command; FN gets the (single) reply.
+static int
+s_send (maas_store_t *self, out_t *out, redisCallbackFn *fn, void *arg)
+{
+    int rc = -1;
+    if (self->ac && !out->failed && out->size)
+        rc = redisAsyncFormattedCommand (self->ac, fn, arg, out->data, out->size) == REDIS_OK
+                 ? 0 : -1;
+    s_reset (out);
+    return rc;
+}
+
+//  ---------------------------------------------------------------------------
+//  Connection
+
+static void s_fail_group (maas_store_t *self, const char *why);
+
 static void s_add_write (void *data) { ((maas_store_t *) data)->want_write = true; }
 static void s_del_write (void *data) { ((maas_store_t *) data)->want_write = false; }
 static void s_noop (void *data) {}
+
+//  The connection is gone (hiredis frees AC after this): forget this turn.
+static void
+s_lost (maas_store_t *self, const redisAsyncContext *ac)
+{
+    if (self->closing || self->ac != ac)
+        return;
+    snprintf (self->err, sizeof self->err, "job store unavailable: redis %s: %s", self->url,
+              ac->errstr[0] ? ac->errstr : "connection closed");
+    maas_warn ("store", "redis down url=%s error=%s", self->url, self->err);
+    self->ac = NULL;
+    self->connected = false;
+    self->want_write = false;
+    self->retry_at = maas_clock_mono_ms () + self->retry_ms;
+    s_fail_group (self, self->err);
+    s_reset (&self->quiet);
+    s_reset (&self->done);
+    s_reset (&self->events);
+    self->done_count = self->event_count = 0;
+}
 
 static void
 s_on_connect (const redisAsyncContext *ac, int status)
 {
     maas_store_t *self = ac->data;
-    if (status != REDIS_OK)
-        return;                     //  s_on_disconnect follows
+    if (status != REDIS_OK) {
+        s_lost (self, ac);          //  groups outlive the callbacks still to come
+        return;
+    }
     self->connected = true;
     maas_info ("store", "redis connected url=%s", self->url);
 }
@@ -87,19 +227,10 @@ s_on_connect (const redisAsyncContext *ac, int status)
 static void
 s_on_disconnect (const redisAsyncContext *ac, int status)
 {
-    maas_store_t *self = ac->data;
-    if (self->closing)
-        return;
-    snprintf (self->err, sizeof self->err, "job store unavailable: redis %s: %s", self->url,
-              ac->errstr[0] ? ac->errstr : "connection closed");
-    maas_warn ("store", "redis down url=%s error=%s", self->url, self->err);
-    self->ac = NULL;                //  hiredis frees it after this returns
-    self->connected = false;
-    self->want_write = false;
-    self->retry_at = maas_clock_mono_ms () + self->retry_ms;
+    s_lost (ac->data, ac);
 }
 
-//  A handshake or script-load reply: an error here makes the store useless.
+//  AUTH or SELECT failed: the store is useless on this connection.
 static void
 s_on_setup (redisAsyncContext *ac, void *r, void *what)
 {
@@ -113,36 +244,22 @@ s_on_setup (redisAsyncContext *ac, void *r, void *what)
     redisAsyncDisconnect (ac);
 }
 
-static int
-s_command (maas_store_t *self, redisCallbackFn *fn, void *arg, int argc, const char **argv,
-           const size_t *lens)
-{
-    if (!self->ac)
-        return -1;
-    return redisAsyncCommandArgv (self->ac, fn, arg, argc, argv, lens) == REDIS_OK ? 0 : -1;
-}
-
 static void
 s_setup (maas_store_t *self)
 {
-    char db[16];
-    snprintf (db, sizeof db, "%d", self->where.db);
+    out_t *out = &self->scratch;
     if (self->where.password) {
-        const char *argv[3] = {"AUTH", self->where.user ? self->where.user : "default",
-                               self->where.password};
-        size_t lens[3] = {4, strlen (argv[1]), strlen (argv[2])};
-        s_command (self, s_on_setup, "AUTH", 3, argv, lens);
+        s_count (out, '*', 3);
+        s_str (out, "AUTH");
+        s_str (out, self->where.user ? self->where.user : "default");
+        s_str (out, self->where.password);
+        s_send (self, out, s_on_setup, "AUTH");
     }
     if (self->where.db) {
-        const char *argv[2] = {"SELECT", db};
-        size_t lens[2] = {6, strlen (db)};
-        s_command (self, s_on_setup, "SELECT", 2, argv, lens);
-    }
-    const char *scripts[2] = {s_submit_lua, s_update_lua};
-    for (int i = 0; i < 2; i++) {
-        const char *argv[3] = {"SCRIPT", "LOAD", scripts[i]};
-        size_t lens[3] = {6, 4, strlen (scripts[i])};
-        s_command (self, s_on_setup, "SCRIPT LOAD", 3, argv, lens);
+        s_count (out, '*', 2);
+        s_str (out, "SELECT");
+        s_int (out, self->where.db);
+        s_send (self, out, s_on_setup, "SELECT");
     }
 }
 
@@ -194,10 +311,9 @@ maas_store_new (const char *url, const char *prefix, const char *broker, int64_t
     self->prefix = strdup (prefix);
     self->broker = strdup (broker);
     self->ttl_ms = ttl_ms;
+    snprintf (self->ttl_text, sizeof self->ttl_text, "%lld", (long long) ttl_ms);
     snprintf (self->events_max, sizeof self->events_max, "%d", events_max);
     self->retry_ms = 1000;
-    s_sha1 (s_submit_lua, self->submit_sha);
-    s_sha1 (s_update_lua, self->update_sha);
     s_connect (self);
     return self;
 }
@@ -208,13 +324,20 @@ maas_store_destroy (maas_store_t **self_p)
     maas_store_t *self = *self_p;
     if (!self)
         return;
-    self->closing = true;
     if (self->ac) {
         //  Callbacks still run (with NULL replies) so owners can let go.
-        redisAsyncFree (self->ac);
+        redisAsyncContext *ac = self->ac;
+        self->closing = true;
+        redisAsyncFree (ac);
         self->ac = NULL;
     }
+    self->closing = true;
+    s_fail_group (self, "broker stopping");
     maas_redis_url_clear (&self->where);
+    s_free (&self->quiet);
+    s_free (&self->done);
+    s_free (&self->events);
+    s_free (&self->scratch);
     free (self->url);
     free (self->prefix);
     free (self->broker);
@@ -233,6 +356,9 @@ maas_store_fresh (maas_store_t *self)
     self->fresh = false;
     return fresh;
 }
+
+//  ---------------------------------------------------------------------------
+//  Event loop
 
 void
 maas_store_poll_item (maas_store_t *self, zmq_pollitem_t *item)
@@ -255,155 +381,345 @@ maas_store_io (maas_store_t *self, short revents)
 }
 
 void
-maas_store_flush (maas_store_t *self)
-{
-    if (self->ac && self->connected && self->want_write)
-        redisAsyncHandleWrite (self->ac);
-}
-
-void
 maas_store_tick (maas_store_t *self, int64_t now_ms)
 {
     if (!self->ac && now_ms >= self->retry_at)
         s_connect (self);
 }
 
-//  Build "<prefix><middle><id>" into BUF.
-static const char *
-s_key (maas_store_t *self, char *buf, size_t size, const char *middle, const char *id)
-{
-    snprintf (buf, size, "%s%s%s", self->prefix, middle, id);
-    return buf;
-}
+//  ---------------------------------------------------------------------------
+//  New jobs
 
-//  Append FIELDS to ARGV/LENS from position AT; returns the new count or -1.
-static int
-s_add_fields (const char **argv, size_t *lens, int at, const maas_store_field_t *fields,
-              size_t count)
+static void
+s_unref (group_t *group)
 {
-    if (at + 2 * (int) count > S_ARGS_MAX)
-        return -1;
-    for (size_t i = 0; i < count; i++) {
-        argv[at] = fields[i].name;
-        lens[at++] = strlen (fields[i].name);
-        argv[at] = fields[i].value ? fields[i].value : "";
-        lens[at++] = fields[i].value ? fields[i].size : 0;
+    if (--group->refs == 0) {
+        s_free (&group->zadd);
+        free (group);
     }
-    return at;
 }
 
-//  Queue a command whose reply goes to FN(ARG); NULL FN: reply ignored.
-static int
-s_call (maas_store_t *self, maas_store_fn *fn, void *arg, int argc, const char **argv,
-        const size_t *lens)
+//  The open group will not be committed: tell its waiters, let go of it.
+static void
+s_fail_group (maas_store_t *self, const char *why)
 {
-    return s_command (self, fn, arg, argc, argv, lens);
+    group_t *group = self->group;
+    self->group = NULL;
+    if (!group)
+        return;
+    for (size_t i = 0; !group->notified && i < group->count; i++)
+        group->waiters[i].fn (-1, why, group->waiters[i].arg);
+    group->notified = true;
+    s_unref (group);
+}
+
+static void
+s_on_hsetnx (redisAsyncContext *ac, void *r, void *arg)
+{
+    redisReply *reply = r;
+    waiter_t *waiter = arg;
+    waiter->outcome = reply && reply->type == REDIS_REPLY_INTEGER ? (int) reply->integer : -1;
+    s_unref (waiter->group);
+}
+
+//  The group's ZADD came back: every job before it is recorded.
+static void
+s_on_commit (redisAsyncContext *ac, void *r, void *arg)
+{
+    redisReply *reply = r;
+    group_t *group = arg;
+    maas_store_t *self = group->store;
+    bool ok = reply && reply->type == REDIS_REPLY_INTEGER;
+    const char *why = reply && reply->type == REDIS_REPLY_ERROR ? reply->str
+                      : self->err[0] ? self->err : "job store unavailable: redis connection lost";
+    for (size_t i = 0; !group->notified && i < group->count; i++) {
+        waiter_t *waiter = &group->waiters[i];
+        int outcome = ok ? waiter->outcome : -1;
+        if (outcome == 1 && !self->closing && self->ac) {
+            s_str (&self->events, waiter->id);
+            s_str (&self->events, "queued");
+            self->event_count += 2;
+        }
+        waiter->fn (outcome, outcome < 0 ? why : NULL, waiter->arg);
+    }
+    group->notified = true;
+    s_unref (group);
+}
+
+static void
+s_commit (maas_store_t *self)
+{
+    group_t *group = self->group;
+    if (!group || group->count == 0)
+        return;
+    out_t *out = &self->scratch;
+    s_count (out, '*', 2 + 2 * group->count);
+    s_str (out, "ZADD");
+    s_key (self, out, "pending");
+    s_raw (out, group->zadd.data, group->zadd.size);
+    if (group->zadd.failed)
+        out->failed = true;
+    if (s_send (self, out, s_on_commit, group) == 0)
+        self->group = NULL;         //  hiredis calls s_on_commit, which frees it
+    else
+        s_fail_group (self, "job store unavailable: cannot queue the write");
 }
 
 int
 maas_store_submit (maas_store_t *self, const char *id, int64_t score,
-                   const maas_store_field_t *fields, size_t count, maas_store_fn *fn, void *arg)
+                   const maas_store_field_t *fields, size_t count, maas_store_submit_fn *fn,
+                   void *arg)
 {
-    char job[160], pending[96], events[96], score_text[24];
-    snprintf (score_text, sizeof score_text, "%lld", (long long) score);
-    const char *argv[S_ARGS_MAX] = {"EVALSHA", self->submit_sha, "3",
-                                    s_key (self, job, sizeof job, "job:", id),
-                                    s_key (self, pending, sizeof pending, "pending", ""),
-                                    s_key (self, events, sizeof events, "events", ""), id,
-                                    score_text, self->events_max};
-    size_t lens[S_ARGS_MAX];
-    for (int i = 0; i < 9; i++)
-        lens[i] = strlen (argv[i]);
-    int argc = s_add_fields (argv, lens, 9, fields, count);
-    return argc < 0 ? -1 : s_call (self, fn, arg, argc, argv, lens);
+    if (!self->ac || strlen (id) >= sizeof ((waiter_t *) 0)->id)
+        return -1;
+    if (!self->group && !(self->group = calloc (1, sizeof (group_t))))
+        return -1;
+    group_t *group = self->group;
+    group->store = self;
+    if (group->refs == 0)
+        group->refs = 1;            //  the holder: self->group, then the commit
+    waiter_t *waiter = &group->waiters[group->count];
+    *waiter = (waiter_t) {group, fn, arg, -1, ""};
+    memcpy (waiter->id, id, strlen (id) + 1);
+    //  HSETNX decides new or existing; the rest is written either way (the
+    //  same job again: same header and payload) without a reply.
+    out_t *out = &self->scratch;
+    s_count (out, '*', 4);
+    s_str (out, "HSETNX");
+    s_job_key (self, out, id);
+    s_str (out, "status");
+    s_str (out, "queued");
+    S_RAW_LITERAL (out, S_REPLY_SKIP);
+    s_count (out, '*', 2 + 2 * count);
+    s_str (out, "HSET");
+    s_job_key (self, out, id);
+    for (size_t i = 0; i < count; i++) {
+        s_str (out, fields[i].name);
+        s_arg (out, fields[i].value, fields[i].value ? fields[i].size : 0);
+    }
+    S_RAW_LITERAL (out, S_REPLY_SKIP);
+    s_count (out, '*', 4);
+    s_str (out, "HSETNX");
+    s_job_key (self, out, id);
+    s_str (out, "broker");
+    s_str (out, self->broker);
+    if (s_send (self, out, s_on_hsetnx, waiter) != 0)
+        return -1;
+    group->refs++;
+    group->count++;
+    s_int (&group->zadd, score);
+    s_str (&group->zadd, id);
+    if (group->count == S_GROUP_MAX)
+        s_commit (self);
+    return 0;
 }
 
-int
-maas_store_update (maas_store_t *self, const char *id, const char *status, bool final,
-                   const maas_store_field_t *fields, size_t count)
+//  ---------------------------------------------------------------------------
+//  Writes nobody waits for
+
+//  Start a command in the quiet buffer (opening it with CLIENT REPLY OFF).
+static out_t *
+s_quiet (maas_store_t *self, size_t argc)
 {
-    char job[160], pending[96], events[96], ttl[24];
-    snprintf (ttl, sizeof ttl, "%lld", (long long) self->ttl_ms);
-    const char *argv[S_ARGS_MAX] = {"EVALSHA", self->update_sha, "3",
-                                    s_key (self, job, sizeof job, "job:", id),
-                                    s_key (self, pending, sizeof pending, "pending", ""),
-                                    s_key (self, events, sizeof events, "events", ""), id,
-                                    status, ttl, self->events_max, final ? "1" : "0"};
-    size_t lens[S_ARGS_MAX];
-    for (int i = 0; i < 11; i++)
-        lens[i] = strlen (argv[i]);
-    int argc = s_add_fields (argv, lens, 11, fields, count);
-    return argc < 0 ? -1 : s_call (self, NULL, NULL, argc, argv, lens);
+    if (self->quiet.size == 0)
+        S_RAW_LITERAL (&self->quiet, S_REPLY_OFF);
+    s_count (&self->quiet, '*', argc);
+    return &self->quiet;
 }
 
 int
 maas_store_set (maas_store_t *self, const char *id, const maas_store_field_t *fields,
                 size_t count)
 {
-    char job[160];
-    const char *argv[S_ARGS_MAX] = {"HSET", s_key (self, job, sizeof job, "job:", id)};
-    size_t lens[S_ARGS_MAX] = {4, strlen (job)};
-    int argc = s_add_fields (argv, lens, 2, fields, count);
-    return argc < 0 ? -1 : s_call (self, NULL, NULL, argc, argv, lens);
+    if (!self->ac)
+        return -1;
+    out_t *out = s_quiet (self, 2 + 2 * count);
+    s_str (out, "HSET");
+    s_job_key (self, out, id);
+    for (size_t i = 0; i < count; i++) {
+        s_str (out, fields[i].name);
+        s_arg (out, fields[i].value, fields[i].value ? fields[i].size : 0);
+    }
+    return 0;
 }
 
 int
-maas_store_fetch (maas_store_t *self, const char *id, maas_store_fn *fn, void *arg)
+maas_store_update (maas_store_t *self, const char *id, const char *status, int mode,
+                   const maas_store_field_t *fields, size_t count)
 {
-    char job[160];
-    const char *argv[6] = {"HMGET", s_key (self, job, sizeof job, "job:", id), "status",
-                           "error", "result_header", "result"};
-    size_t lens[6];
-    for (int i = 0; i < 6; i++)
-        lens[i] = strlen (argv[i]);
-    return s_call (self, fn, arg, 6, argv, lens);
-}
-
-int
-maas_store_pending (maas_store_t *self, maas_store_fn *fn, void *arg)
-{
-    char pending[96];
-    const char *argv[4] = {"ZRANGE", s_key (self, pending, sizeof pending, "pending", ""), "0",
-                           "-1"};
-    size_t lens[4] = {6, strlen (pending), 1, 2};
-    return s_call (self, fn, arg, 4, argv, lens);
-}
-
-int
-maas_store_job (maas_store_t *self, const char *id, maas_store_fn *fn, void *arg)
-{
-    char job[160];
-    const char *argv[2] = {"HGETALL", s_key (self, job, sizeof job, "job:", id)};
-    size_t lens[2] = {7, strlen (job)};
-    return s_call (self, fn, arg, 2, argv, lens);
+    if (!self->ac)
+        return -1;
+    out_t *out = s_quiet (self, 4 + 2 * count);
+    s_str (out, "HSET");
+    s_job_key (self, out, id);
+    s_str (out, "status");
+    s_str (out, status);
+    for (size_t i = 0; i < count; i++) {
+        s_str (out, fields[i].name);
+        s_arg (out, fields[i].value, fields[i].value ? fields[i].size : 0);
+    }
+    if (mode == MAAS_STORE_FINAL) {
+        s_quiet (self, 3);
+        s_str (out, "HDEL");
+        s_job_key (self, out, id);
+        s_str (out, "payload");
+        if (self->ttl_ms > 0) {
+            s_quiet (self, 3);
+            s_str (out, "PEXPIRE");
+            s_job_key (self, out, id);
+            s_str (out, self->ttl_text);
+        }
+        s_str (&self->done, id);
+        self->done_count++;
+    }
+    if (mode != MAAS_STORE_QUIET) {
+        s_str (&self->events, id);
+        s_str (&self->events, status);
+        self->event_count += 2;
+    }
+    return 0;
 }
 
 int
 maas_store_forget (maas_store_t *self, const char *id)
 {
-    char pending[96];
-    const char *argv[3] = {"ZREM", s_key (self, pending, sizeof pending, "pending", ""), id};
-    size_t lens[3] = {4, strlen (pending), strlen (id)};
-    return s_call (self, NULL, NULL, 3, argv, lens);
+    if (!self->ac)
+        return -1;
+    s_str (&self->done, id);
+    self->done_count++;
+    return 0;
+}
+
+int
+maas_store_settle (maas_store_t *self, const char *id)
+{
+    if (!self->ac)
+        return -1;
+    out_t *out = s_quiet (self, 3);
+    s_str (out, "HDEL");
+    s_job_key (self, out, id);
+    s_str (out, "payload");
+    return maas_store_forget (self, id);
 }
 
 int
 maas_store_stats (maas_store_t *self, const maas_store_field_t *fields, size_t count,
                   int64_t ttl_ms)
 {
-    char key[160], brokers[96], ttl[24];
-    snprintf (ttl, sizeof ttl, "%lld", (long long) ttl_ms);
-    const char *argv[S_ARGS_MAX] = {"HSET", s_key (self, key, sizeof key, "broker:",
-                                                   self->broker)};
-    size_t lens[S_ARGS_MAX] = {4, strlen (key)};
-    int argc = s_add_fields (argv, lens, 2, fields, count);
-    if (argc < 0 || s_call (self, NULL, NULL, argc, argv, lens) != 0)
+    if (!self->ac)
         return -1;
-    const char *expire[3] = {"PEXPIRE", key, ttl};
-    size_t expire_lens[3] = {7, strlen (key), strlen (ttl)};
-    const char *add[3] = {"SADD", s_key (self, brokers, sizeof brokers, "brokers", ""),
-                          self->broker};
-    size_t add_lens[3] = {4, strlen (brokers), strlen (self->broker)};
-    s_call (self, NULL, NULL, 3, expire, expire_lens);
-    return s_call (self, NULL, NULL, 3, add, add_lens);
+    size_t len = strlen (self->broker);
+    char name[128];
+    snprintf (name, sizeof name, "broker:%.*s", (int) (len < 100 ? len : 100), self->broker);
+    out_t *out = s_quiet (self, 2 + 2 * count);
+    s_str (out, "HSET");
+    s_key (self, out, name);
+    for (size_t i = 0; i < count; i++) {
+        s_str (out, fields[i].name);
+        s_arg (out, fields[i].value, fields[i].size);
+    }
+    s_quiet (self, 3);
+    s_str (out, "PEXPIRE");
+    s_key (self, out, name);
+    s_int (out, ttl_ms);
+    s_quiet (self, 3);
+    s_str (out, "SADD");
+    s_key (self, out, "brokers");
+    s_str (out, self->broker);
+    return 0;
+}
+
+//  This turn's ZREM and XADD, then the quiet buffer closed with CLIENT
+//  REPLY ON: one formatted command whose only reply is that ON's OK.
+static void
+s_flush_quiet (maas_store_t *self)
+{
+    if (self->done_count) {
+        s_quiet (self, 2 + self->done_count);
+        s_str (&self->quiet, "ZREM");
+        s_key (self, &self->quiet, "pending");
+        s_raw (&self->quiet, self->done.data, self->done.size);
+    }
+    if (self->event_count) {
+        s_quiet (self, 6 + self->event_count);
+        s_str (&self->quiet, "XADD");
+        s_key (self, &self->quiet, "events");
+        s_str (&self->quiet, "MAXLEN");
+        s_str (&self->quiet, "~");
+        s_str (&self->quiet, self->events_max);
+        s_str (&self->quiet, "*");
+        s_raw (&self->quiet, self->events.data, self->events.size);
+    }
+    if (self->quiet.size) {
+        S_RAW_LITERAL (&self->quiet, S_REPLY_ON);
+        if (self->done.failed || self->events.failed)
+            self->quiet.failed = true;
+        if (s_send (self, &self->quiet, NULL, NULL) != 0 && self->ac)
+            maas_error ("store", "status writes dropped: out of memory");
+    }
+    s_reset (&self->done);
+    s_reset (&self->events);
+    self->done_count = self->event_count = 0;
+}
+
+void
+maas_store_flush (maas_store_t *self)
+{
+    if (self->ac) {
+        s_commit (self);
+        s_flush_quiet (self);
+    }
+    if (self->ac && self->connected && self->want_write)
+        redisAsyncHandleWrite (self->ac);
+}
+
+//  ---------------------------------------------------------------------------
+//  Reads
+
+static int
+s_read (maas_store_t *self, maas_store_fn *fn, void *arg)
+{
+    return s_send (self, &self->scratch, fn, arg);
+}
+
+int
+maas_store_fetch (maas_store_t *self, const char *id, maas_store_fn *fn, void *arg)
+{
+    if (!self->ac)
+        return -1;
+    out_t *out = &self->scratch;
+    s_count (out, '*', 6);
+    s_str (out, "HMGET");
+    s_job_key (self, out, id);
+    s_str (out, "status");
+    s_str (out, "error");
+    s_str (out, "result_header");
+    s_str (out, "result");
+    return s_read (self, fn, arg);
+}
+
+int
+maas_store_pending (maas_store_t *self, maas_store_fn *fn, void *arg)
+{
+    if (!self->ac)
+        return -1;
+    out_t *out = &self->scratch;
+    s_count (out, '*', 4);
+    s_str (out, "ZRANGE");
+    s_key (self, out, "pending");
+    s_str (out, "0");
+    s_str (out, "-1");
+    return s_read (self, fn, arg);
+}
+
+int
+maas_store_job (maas_store_t *self, const char *id, maas_store_fn *fn, void *arg)
+{
+    if (!self->ac)
+        return -1;
+    out_t *out = &self->scratch;
+    s_count (out, '*', 2);
+    s_str (out, "HGETALL");
+    s_job_key (self, out, id);
+    return s_read (self, fn, arg);
 }

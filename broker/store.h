@@ -45,7 +45,7 @@ bool maas_store_fresh (maas_store_t *self);
 //  ---------------------------------------------------------------------------
 //  Event loop: fill ITEM for zmq_poll; after polling, pass its revents to
 //  _io (reads replies, running callbacks); call _flush once per loop turn
-//  to write what was queued; call _tick with the monotonic time to
+//  to send the turn's batches and write what was queued; call _tick with the monotonic time to
 //  reconnect after a failure (every RETRY_MS, default 1000).
 void maas_store_poll_item (maas_store_t *self, zmq_pollitem_t *item);
 void maas_store_io (maas_store_t *self, short revents);
@@ -57,15 +57,23 @@ void maas_store_set_retry (maas_store_t *self, int retry_ms);
 //  Commands. Each returns 0 if queued, -1 if the store is down (FN is then
 //  not called).
 
-//  Record a new job atomically: hash fields (status becomes "queued"),
-//  pending index at SCORE, event. FN gets the string "new", or, if the id
-//  was already there, an array [status, error, result_header, result].
+//  Told whether a new job was recorded: OUTCOME 1 (new: recorded), 0 (the
+//  id already existed: ask with _fetch), or -1 (failed, ERROR says why).
+typedef void (maas_store_submit_fn) (int outcome, const char *error, void *arg);
+
+//  Record a new job: status "queued", FIELDS, this broker's name, the
+//  pending index at SCORE, an event. Written at once; the turn's new jobs
+//  are acknowledged together (FN is called for each) when one ZADD sent by
+//  _flush comes back, so FN runs only once everything is in Redis.
 int maas_store_submit (maas_store_t *self, const char *id, int64_t score,
-                       const maas_store_field_t *fields, size_t count, maas_store_fn *fn,
-                       void *arg);
-//  Set STATUS and FIELDS, append an event; FINAL also drops the stored
-//  payload, removes the id from the pending index and sets the TTL.
-int maas_store_update (maas_store_t *self, const char *id, const char *status, bool final,
+                       const maas_store_field_t *fields, size_t count,
+                       maas_store_submit_fn *fn, void *arg);
+//  How an update is recorded.
+#define MAAS_STORE_QUIET 0          //  fields only, no event (running)
+#define MAAS_STORE_EVENT 1          //  and an event (re-queued)
+#define MAAS_STORE_FINAL 2          //  and drop the payload, leave the pending index, set the TTL
+//  Set STATUS and FIELDS as MODE says. Batched per turn, like _submit.
+int maas_store_update (maas_store_t *self, const char *id, const char *status, int mode,
                        const maas_store_field_t *fields, size_t count);
 //  Set fields without a status change (progress).
 int maas_store_set (maas_store_t *self, const char *id, const maas_store_field_t *fields,
@@ -78,6 +86,11 @@ int maas_store_pending (maas_store_t *self, maas_store_fn *fn, void *arg);
 int maas_store_job (maas_store_t *self, const char *id, maas_store_fn *fn, void *arg);
 //  Drop ID from the pending index (a stale entry).
 int maas_store_forget (maas_store_t *self, const char *id);
+//  A finished job was submitted again: drop the payload and pending entry
+//  that submission wrote back.
+int maas_store_settle (maas_store_t *self, const char *id);
+//  Writes other than _submit are sent once per turn by _flush with Redis
+//  replies turned off (CLIENT REPLY OFF ... ON): nothing waits for them.
 //  Write this broker's stats hash (expires after TTL_MS) and register it.
 int maas_store_stats (maas_store_t *self, const maas_store_field_t *fields, size_t count,
                       int64_t ttl_ms);

@@ -246,9 +246,7 @@ maas_client_submit (maas_client_t *self, const maas_submit_t *spec, const void *
         return -1;
     if (zhashx_lookup (self->jobs, job.id))
         return s_fail (self, "submit: job %s is already in flight", job.id);
-    maas_proto_buf_t *buf = malloc (sizeof *buf);
-    if (!buf)
-        return s_fail (self, "submit: %s", "out of memory");
+    maas_proto_buf_t buf_space, *buf = &buf_space;
     maas_proto_buf_init (buf);
     int rc = maas_proto_job_pack (&job, buf);
     pending_t *pending = rc == 0 ? s_pending_new (job.id, fn, arg) : NULL;
@@ -259,7 +257,6 @@ maas_client_submit (maas_client_t *self, const maas_submit_t *spec, const void *
         if (size)
             memcpy (zmq_msg_data (&pending->payload), payload, size);
     }
-    free (buf);
     if (!pending)
         return s_fail (self, "submit: header too large (params over %s)", "4 KiB");
     while (zhashx_size (self->jobs) >= self->window)
