@@ -35,14 +35,16 @@ engine_job_new (maas_broker_t *self, const maas_proto_job_t *spec, kind_t *kind)
     job_t *job = calloc (1, sizeof *job);
     if (!job)
         return NULL;
-    snprintf (job->id, sizeof job->id, "%s", spec->id);
+    maas_proto_copy (job->id, sizeof job->id, spec->id);
     job->kind = kind;
-    if (spec->model[0] && spec->alias[0])
-        snprintf (job->model, sizeof job->model, "%s@%s", spec->model, spec->alias);
-    else if (spec->model[0] && spec->version > 0)
-        snprintf (job->model, sizeof job->model, "%s@%" PRId64, spec->model, spec->version);
-    else
-        snprintf (job->model, sizeof job->model, "%s", spec->model);
+    size_t len = maas_proto_copy (job->model, sizeof job->model, spec->model);
+    if (len && (spec->alias[0] || spec->version > 0)) {
+        job->model[len++] = '@';    //  "name@version": what workers say they cache
+        if (spec->alias[0])
+            maas_proto_copy (job->model + len, sizeof job->model - len, spec->alias);
+        else
+            maas_proto_itoa (job->model + len, spec->version);
+    }
     job->priority = spec->priority;
     job->deadline_ms = spec->deadline_ms;
     job->track = spec->track && self->config.status && self->store;
@@ -149,8 +151,8 @@ static void
 s_record_final (maas_broker_t *self, job_t *job, const char *status, const char *error,
                 const void *hdr, size_t hdr_size, zmq_msg_t *payload)
 {
-    char finished[24], attempts[16];
-    snprintf (finished, sizeof finished, "%" PRId64, maas_clock_wall_ms ());
+    char finished[24], attempts[24];
+    maas_proto_itoa (finished, maas_clock_wall_ms ());
     maas_store_field_t fields[6] = {
         {"finished_ms", finished, strlen (finished)},
         {"result", payload ? zmq_msg_data (payload) : NULL, payload ? zmq_msg_size (payload) : 0}};
@@ -160,10 +162,12 @@ s_record_final (maas_broker_t *self, job_t *job, const char *status, const char 
     if (error)
         fields[count++] = (maas_store_field_t) {"error", error, strlen (error)};
     if (job->worker && !job->running_recorded) {
-        snprintf (attempts, sizeof attempts, "%d", job->attempts);
         fields[count++] = (maas_store_field_t) {"worker", job->worker->name,
                                                 strlen (job->worker->name)};
-        fields[count++] = (maas_store_field_t) {"attempts", attempts, strlen (attempts)};
+        if (job->attempts > 1) {
+            maas_proto_itoa (attempts, job->attempts);
+            fields[count++] = (maas_store_field_t) {"attempts", attempts, strlen (attempts)};
+        }
     }
     maas_store_update (self->store, job->id, status, MAAS_STORE_FINAL, fields, count);
 }
@@ -215,8 +219,8 @@ engine_job_requeue (maas_broker_t *self, job_t *job, const char *why)
     self->stats.requeued++;
     job->running_recorded = false;
     if (job->track) {
-        char attempts[16];
-        snprintf (attempts, sizeof attempts, "%d", job->attempts);
+        char attempts[24];
+        maas_proto_itoa (attempts, job->attempts);
         maas_store_field_t fields[2] = {{"attempts", attempts, strlen (attempts)},
                                         {"worker", "", 0}};
         maas_store_update (self->store, job->id, "queued", MAAS_STORE_EVENT, fields, 2);
@@ -230,8 +234,11 @@ static worker_t *
 s_pick (maas_broker_t *self, const job_t *job)
 {
     char pattern[sizeof job->model + 2];
-    if (job->model[0])
-        snprintf (pattern, sizeof pattern, ",%s,", job->model);
+    if (job->model[0]) {
+        size_t len = maas_proto_copy (pattern + 1, sizeof pattern - 2, job->model);
+        pattern[0] = pattern[len + 1] = ',';
+        pattern[len + 2] = '\0';
+    }
     uint64_t bit = (uint64_t) 1 << job->kind->bit;
     worker_t *best = NULL;
     for (size_t i = 0; i < self->worker_count; i++) {
@@ -285,9 +292,9 @@ engine_record_running (maas_broker_t *self, int64_t after_ms)
         for (job_t *job = worker->running; job; job = job->next) {
             if (!job->track || job->running_recorded || now - job->started_ms < after_ms)
                 continue;
-            char started[24], attempts[16];
-            snprintf (started, sizeof started, "%" PRId64, job->started_ms);
-            snprintf (attempts, sizeof attempts, "%d", job->attempts);
+            char started[24], attempts[24];
+            maas_proto_itoa (started, job->started_ms);
+            maas_proto_itoa (attempts, job->attempts);
             maas_store_field_t fields[4] = {{"status", "running", 7},
                                             {"worker", worker->name, strlen (worker->name)},
                                             {"started_ms", started, strlen (started)},
@@ -388,14 +395,10 @@ s_on_stored (int outcome, const char *error, void *arg)
 void
 engine_job_store (maas_broker_t *self, job_t *job)
 {
-    char submitted[24];
-    snprintf (submitted, sizeof submitted, "%" PRId64, job->submitted_ms);
-    //  Few fields on purpose: each costs Redis time on every job. Priority,
-    //  deadline and durability are in the header.
+    //  Few fields on purpose: each costs Redis time on every job. Kind,
+    //  model, version, priority, deadline are in the header (`maas status`
+    //  decodes it); the submit time is in the id when the client made it.
     maas_store_field_t fields[] = {
-        {"kind", job->kind->name, strlen (job->kind->name)},
-        {"model", job->model, strlen (job->model)},
-        {"submitted_ms", submitted, strlen (submitted)},
         {"client", job->client, job->client_size},
         {"broker", self->name, strlen (self->name)},
         {"header", zmq_msg_data (&job->header), zmq_msg_size (&job->header)},

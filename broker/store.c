@@ -6,6 +6,7 @@
 #include "store.h"
 #include "clock.h"
 #include "log.h"
+#include "protocol.h"
 #include "redis_url.h"
 
 #include <hiredis/async.h>
@@ -131,8 +132,7 @@ static void
 s_int (out_t *out, int64_t value)
 {
     char text[24];
-    int len = snprintf (text, sizeof text, "%lld", (long long) value);
-    s_arg (out, text, (size_t) len);
+    s_arg (out, text, maas_proto_itoa (text, value));
 }
 
 //  The key of job ID: "<prefix>job:<id>".
@@ -482,7 +482,8 @@ maas_store_submit (maas_store_t *self, const char *id, int64_t score,
     *waiter = (waiter_t) {group, fn, arg, -1, ""};
     memcpy (waiter->id, id, strlen (id) + 1);
     //  HSETNX decides new or existing; the rest is written either way (the
-    //  same job again: same header and payload) without a reply.
+    //  same job again: same header and payload; the latest client and
+    //  broker) without a reply.
     out_t *out = &self->scratch;
     s_count (out, '*', 4);
     s_str (out, "HSETNX");
@@ -497,12 +498,6 @@ maas_store_submit (maas_store_t *self, const char *id, int64_t score,
         s_str (out, fields[i].name);
         s_arg (out, fields[i].value, fields[i].value ? fields[i].size : 0);
     }
-    S_RAW_LITERAL (out, S_REPLY_SKIP);
-    s_count (out, '*', 4);
-    s_str (out, "HSETNX");
-    s_job_key (self, out, id);
-    s_str (out, "broker");
-    s_str (out, self->broker);
     if (s_send (self, out, s_on_hsetnx, waiter) != 0)
         return -1;
     group->refs++;

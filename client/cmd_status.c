@@ -27,6 +27,34 @@ s_printable (const redisReply *value)
     return true;
 }
 
+//  The job header (msgpack map): print its scalar keys, "header.kind infer".
+static void
+s_print_header (const redisReply *value, const char *indent)
+{
+    msgpack_unpacked unpacked;
+    msgpack_unpacked_init (&unpacked);
+    char err[256];
+    if (maas_codec_unpack (value->str, value->len, 0, &unpacked, err, sizeof err) == 0
+        && unpacked.data.type == MSGPACK_OBJECT_MAP) {
+        const msgpack_object_map *map = &unpacked.data.via.map;
+        for (uint32_t i = 0; i < map->size; i++) {
+            const msgpack_object *k = &map->ptr[i].key, *v = &map->ptr[i].val;
+            if (k->type != MSGPACK_OBJECT_STR)
+                continue;
+            printf ("%sheader.%-7.*s ", indent, (int) k->via.str.size, k->via.str.ptr);
+            if (v->type == MSGPACK_OBJECT_STR)
+                printf ("%.*s\n", (int) v->via.str.size, v->via.str.ptr);
+            else if (v->type == MSGPACK_OBJECT_POSITIVE_INTEGER)
+                printf ("%llu\n", (unsigned long long) v->via.u64);
+            else if (v->type == MSGPACK_OBJECT_BOOLEAN)
+                printf ("%s\n", v->via.boolean ? "true" : "false");
+            else
+                printf ("(%s)\n", maas_codec_type_name (v));
+        }
+    }
+    msgpack_unpacked_destroy (&unpacked);
+}
+
 static void
 s_print_hash (const redisReply *hash, const char *indent)
 {
@@ -37,7 +65,9 @@ s_print_hash (const redisReply *hash, const char *indent)
         bool binary = strcmp (name->str, "header") == 0 || strcmp (name->str, "payload") == 0
                       || strcmp (name->str, "result") == 0 || strcmp (name->str, "client") == 0
                       || strcmp (name->str, "result_header") == 0 || !s_printable (value);
-        if (binary)
+        if (strcmp (name->str, "header") == 0)
+            s_print_header (value, indent);
+        else if (binary)
             printf ("%s%-14s %zu bytes\n", indent, name->str, value->len);
         else if (value->len)
             printf ("%s%-14s %s\n", indent, name->str, value->str);

@@ -166,16 +166,23 @@ void maas_client_set_retry (maas_client_t *self, int retry_ms) { self->retry_ms 
 void maas_client_set_window (maas_client_t *self, int window) { self->window = (size_t) window; }
 size_t maas_client_pending (const maas_client_t *self) { return zhashx_size (self->jobs); }
 
-//  Send a copy of a kept frame (a refcount for large frames, no data copy).
+//  Send copies of the kept frames (a reference for large frames, no data copy).
 static int
 s_send_copy (maas_client_t *self, int cmd, zmq_msg_t *header, zmq_msg_t *payload)
 {
-    zmq_msg_t payload_copy;
+    uint8_t command = (uint8_t) cmd;
+    zmq_msg_t header_copy, payload_copy;
+    zmq_msg_init (&header_copy);
     zmq_msg_init (&payload_copy);
-    if (payload)
-        zmq_msg_copy (&payload_copy, payload);
-    return maas_proto_send (self->handle, NULL, 0, cmd, zmq_msg_data (header),
-                            zmq_msg_size (header), payload ? &payload_copy : NULL);
+    zmq_msg_copy (&header_copy, header);
+    zmq_msg_copy (&payload_copy, payload);
+    int rc = zmq_send (self->handle, MAAS_PROTO_TAG, MAAS_PROTO_TAG_SIZE, ZMQ_SNDMORE) < 0
+             || zmq_send (self->handle, &command, 1, ZMQ_SNDMORE) < 0
+             || zmq_msg_send (&header_copy, self->handle, ZMQ_SNDMORE) < 0
+             || zmq_msg_send (&payload_copy, self->handle, 0) < 0 ? -1 : 0;
+    zmq_msg_close (&header_copy);
+    zmq_msg_close (&payload_copy);
+    return rc;
 }
 
 static int
@@ -206,12 +213,12 @@ s_spec_to_job (maas_client_t *self, const maas_submit_t *spec, maas_proto_job_t 
     if (spec->priority < 0 || spec->priority > MAAS_PROTO_PRIORITY_MAX || spec->version < 0)
         return s_fail (self, "submit: %s", "priority must be 0..9 and version >= 0");
     if (spec->id)
-        snprintf (job->id, sizeof job->id, "%s", spec->id);
+        maas_proto_copy (job->id, sizeof job->id, spec->id);
     else
         maas_proto_id_new (&self->idgen, job->id);
-    snprintf (job->kind, sizeof job->kind, "%s", spec->kind);
-    snprintf (job->model, sizeof job->model, "%s", spec->model ? spec->model : "");
-    snprintf (job->alias, sizeof job->alias, "%s", spec->alias ? spec->alias : "");
+    maas_proto_copy (job->kind, sizeof job->kind, spec->kind);
+    maas_proto_copy (job->model, sizeof job->model, spec->model ? spec->model : "");
+    maas_proto_copy (job->alias, sizeof job->alias, spec->alias ? spec->alias : "");
     job->version = spec->version;
     job->priority = spec->priority;
     job->deadline_ms = spec->deadline_ms;
@@ -228,7 +235,7 @@ s_pending_new (const char *id, maas_result_fn *fn, void *arg)
     pending_t *pending = calloc (1, sizeof *pending);
     if (!pending)
         return NULL;
-    snprintf (pending->id, sizeof pending->id, "%s", id);
+    maas_proto_copy (pending->id, sizeof pending->id, id);
     pending->fn = fn;
     pending->arg = arg;
     zmq_msg_init (&pending->header);
@@ -266,7 +273,7 @@ maas_client_submit (maas_client_t *self, const maas_submit_t *spec, const void *
     pending->untracked = !job.track;
     zhashx_insert (self->jobs, pending->id, pending);
     if (id_out)
-        snprintf (id_out, MAAS_PROTO_ID_MAX + 1, "%s", job.id);
+        maas_proto_copy (id_out, MAAS_PROTO_ID_MAX + 1, job.id);
     s_send_copy (self, MAAS_PROTO_SUBMIT, &pending->header, &pending->payload);
     return 0;
 }
@@ -305,8 +312,8 @@ s_finish (maas_client_t *self, pending_t *pending, const char *status, const cha
     memset (&local, 0, sizeof local);
     if (!result)
         return;
-    snprintf (result->id, sizeof result->id, "%s", pending->id);
-    snprintf (result->status, sizeof result->status, "%s", status);
+    maas_proto_copy (result->id, sizeof result->id, pending->id);
+    maas_proto_copy (result->status, sizeof result->status, status);
     size_t size = payload ? zmq_msg_size (payload) : 0;
     size_t header_size = header ? zmq_msg_size (header) : 0;
     if (pending->fn) {
@@ -387,10 +394,12 @@ s_handle (maas_client_t *self, maas_proto_msg_t *msg, int *finished)
     if (!pending)
         return;                     //  a duplicate answer: already delivered
     pending->news_ms = maas_clock_mono_ms ();
-    if (cmd == MAAS_PROTO_ACCEPTED) {
-        pending->accepted = true;
-        zmq_msg_close (&pending->payload);  //  the broker has it now
+    if (cmd == MAAS_PROTO_ACCEPTED && !pending->accepted) {
+        pending->accepted = true;   //  the broker has it now: from here on, FETCH
+        zmq_msg_close (&pending->payload);
         zmq_msg_init (&pending->payload);
+        zmq_msg_close (&pending->header);
+        zmq_msg_init (&pending->header);
     }
     else if (cmd == MAAS_PROTO_RESULT)
         s_on_result (self, pending, &map, msg, finished);

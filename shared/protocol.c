@@ -240,6 +240,32 @@ maas_proto_id_new (maas_proto_idgen_t *gen, char id[MAAS_PROTO_ID_SIZE])
     id[26] = '\0';
 }
 
+size_t
+maas_proto_copy (char *dst, size_t size, const char *src)
+{
+    size_t len = strnlen (src, size - 1);
+    memcpy (dst, src, len);
+    dst[len] = '\0';
+    return len;
+}
+
+size_t
+maas_proto_itoa (char *text, int64_t value)
+{
+    char digits[20];
+    size_t len = 0, at = 0;
+    uint64_t magnitude = value < 0 ? (uint64_t) 0 - (uint64_t) value : (uint64_t) value;
+    do
+        digits[len++] = (char) ('0' + magnitude % 10);
+    while ((magnitude /= 10) > 0);
+    if (value < 0)
+        text[at++] = '-';
+    while (len > 0)
+        text[at++] = digits[--len];
+    text[at] = '\0';
+    return at;
+}
+
 bool
 maas_proto_id_valid (const char *id, size_t len)
 {

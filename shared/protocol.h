@@ -141,6 +141,12 @@ typedef struct {
     uint8_t random[10];             //  its random part
 } maas_proto_idgen_t;
 void maas_proto_id_new (maas_proto_idgen_t *gen, char id[MAAS_PROTO_ID_SIZE]);
+//  Copy SRC into DST (SIZE bytes with the NUL), truncating; returns the
+//  length copied. For hot paths where snprintf ("%s") costs too much.
+size_t maas_proto_copy (char *dst, size_t size, const char *src);
+//  Write VALUE in decimal and a NUL into TEXT (at least 21 bytes); returns
+//  the length.
+size_t maas_proto_itoa (char *text, int64_t value);
 //  true if ID (LEN bytes) is a usable job id: 1..64 bytes of [0-9A-Za-z_.:-].
 bool maas_proto_id_valid (const char *id, size_t len);
 

@@ -45,14 +45,16 @@ s_broker_kill (int sig)
     support_proc_stop (&fx.broker);
 }
 
+//  A test worker; MODELS ("iris@3") are announced as cached, or NULL.
 static support_proc_t *
-s_worker_start (const char *name, const char *kinds, int credits)
+s_worker_start_models (const char *name, const char *kinds, int credits, const char *models)
 {
     char *path = support_build_path ("tests/maas-test-worker");
     char credits_text[16];
     snprintf (credits_text, sizeof credits_text, "%d", credits);
     const char *argv[] = {path, "--endpoint", fx.back, "--kinds", kinds, "--credits", credits_text,
-                          "--name", name, "--log", fx.jobs_log, NULL};
+                          "--name", name, "--log", fx.jobs_log,
+                          models ? "--models" : NULL, models, NULL};
     support_proc_t *proc = support_proc_start (argv, NULL, fx.log);
     free (path);
     for (int i = 0; i < 4; i++)
@@ -61,6 +63,12 @@ s_worker_start (const char *name, const char *kinds, int credits)
             break;
         }
     return proc;
+}
+
+static support_proc_t *
+s_worker_start (const char *name, const char *kinds, int credits)
+{
+    return s_worker_start_models (name, kinds, credits, NULL);
 }
 
 static void
@@ -157,6 +165,43 @@ START_TEST (test_echo_and_redis_record)
     freeReplyObject (reply);
     reply = redisCommand (ctx, "XLEN maas:events");
     ck_assert_int_eq (reply->integer, 2);   //  queued, succeeded (in different turns)
+    freeReplyObject (reply);
+    redisFree (ctx);
+}
+END_TEST
+
+START_TEST (test_prefers_worker_with_model_cached)
+{
+    s_worker_start ("plain", "infer", 8);    //  more free credit: wins without the cache
+    s_worker_start_models ("cached", "infer", 4, "digits@1,iris@3");
+    maas_client_poll (fx.client, 300);     //  both announced
+    for (int i = 0; i < 6; i++) {
+        maas_submit_t spec = {.kind = "infer", .model = "iris", .version = 3};
+        maas_result_t *result = s_run (&spec, "x", 5000);
+        ck_assert_msg (s_result_is (result, "succeeded", "cached:"), "ran on %.*s",
+                       (int) result->size, (char *) result->data);
+        maas_result_destroy (&result);
+    }
+    //  Without a cached model, the worker with the most free credit runs it.
+    maas_submit_t spec = {.kind = "infer", .model = "other", .version = 1};
+    maas_result_t *result = s_run (&spec, "x", 5000);
+    ck_assert_str_eq (result->status, "succeeded");
+    maas_result_destroy (&result);
+}
+END_TEST
+
+START_TEST (test_broker_without_status)
+{
+    support_proc_stop (&fx.broker);
+    s_broker_start ("--no-status", NULL);
+    s_worker_start ("w14", "infer", 1);
+    maas_submit_t spec = {.kind = "infer", .id = "no-status-1"};
+    maas_result_t *result = s_run (&spec, "x", 5000);
+    ck_assert_str_eq (result->status, "succeeded");
+    maas_result_destroy (&result);
+    redisContext *ctx = s_redis ();
+    redisReply *reply = redisCommand (ctx, "EXISTS maas:job:no-status-1");
+    ck_assert_int_eq (reply->integer, 0);
     freeReplyObject (reply);
     redisFree (ctx);
 }
@@ -595,6 +640,8 @@ s_suite (void)
     tcase_set_timeout (core, 60);
     tcase_add_test (core, test_echo_and_redis_record);
     tcase_add_test (core, test_routing_by_kind);
+    tcase_add_test (core, test_prefers_worker_with_model_cached);
+    tcase_add_test (core, test_broker_without_status);
     tcase_add_test (core, test_credits_respected);
     tcase_add_test (core, test_priorities_then_fifo);
     tcase_add_test (core, test_deadline_expires_queued_job);

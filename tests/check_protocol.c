@@ -25,6 +25,13 @@ START_TEST (test_ids_sort_and_validate)
     memset (long_id, 'a', sizeof long_id);
     ck_assert (!maas_proto_id_valid (long_id, 65));
     ck_assert (maas_proto_id_valid (long_id, 64));
+    char text[24];
+    ck_assert_uint_eq (maas_proto_itoa (text, -9223372036854775807LL - 1), 20);
+    ck_assert_str_eq (text, "-9223372036854775808");
+    ck_assert_uint_eq (maas_proto_itoa (text, 0), 1);
+    ck_assert_str_eq (text, "0");
+    ck_assert_uint_eq (maas_proto_copy (text, 4, "abcdef"), 3);
+    ck_assert_str_eq (text, "abc");
 }
 END_TEST
 
