@@ -109,7 +109,7 @@ s_start (bench_t *b)
     snprintf (b->front, sizeof b->front, "tcp://127.0.0.1:%d", port);
     snprintf (b->back, sizeof b->back, "tcp://127.0.0.1:%d", port + 1);
     const char *argv[] = {MAAS_TOP_BUILDDIR "/broker/maas-broker", "--frontend", b->front,
-                          "--backend", b->back, "--redis", b->redis_url, "--log-level", "warn",
+                          "--backend", b->back, "--redis", b->redis_url, "--log-level", getenv ("MAAS_BENCH_BROKER_LOG") ? "info" : "warn",
                           "--max-jobs", "1000000", NULL};
     b->broker = s_spawn (argv);
     snprintf (b->echo_ep, sizeof b->echo_ep, "tcp://127.0.0.1:%d", port + 2);

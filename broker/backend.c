@@ -161,7 +161,7 @@ s_ready (maas_broker_t *self, maas_proto_msg_t *msg, ssize_t index, maas_codec_m
         maas_info ("broker", "worker ready name=%s credits=%d models=%s", worker->name,
                    worker->credits, worker->models ? worker->models : "");
     }
-    worker->expires_ms = maas_clock_mono_ms ()
+    worker->expires_ms = self->now_mono
                          + (int64_t) self->config.heartbeat_ms * self->config.liveness;
     self->dirty = true;
 }
@@ -255,7 +255,7 @@ engine_backend (maas_broker_t *self, maas_proto_msg_t *msg)
     if (index == -2)
         return;
     if (index >= 0)
-        self->workers[index]->expires_ms = maas_clock_mono_ms ()
+        self->workers[index]->expires_ms = self->now_mono
             + (int64_t) self->config.heartbeat_ms * self->config.liveness;
     maas_codec_map_t map;
     if (cmd == MAAS_PROTO_HEARTBEAT) {

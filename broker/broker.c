@@ -103,6 +103,8 @@ maas_broker_new (const maas_broker_config_t *config)
         goto fail;
     maas_store_set_retry (self->store, config->redis_retry_ms);
     self->started_ms = maas_clock_wall_ms ();
+    self->now_mono = maas_clock_mono_ms ();
+    self->now_wall = self->started_ms;
     maas_info ("broker", "started name=%s frontend=%s backend=%s redis=%s status=%s",
                self->name, self->frontend_ep, self->backend_ep, self->redis_url,
                config->status ? "on" : "off");
@@ -213,7 +215,9 @@ s_timers (maas_broker_t *self)
 int
 maas_broker_run (maas_broker_t *self)
 {
+    uint64_t turns = 0;
     while (!zsys_interrupted && !self->stopping) {
+        turns++;
         zmq_pollitem_t items[3] = {{self->front, 0, ZMQ_POLLIN, 0},
                                    {self->back, 0, ZMQ_POLLIN, 0}};
         maas_store_poll_item (self->store, &items[2]);
@@ -223,6 +227,9 @@ maas_broker_run (maas_broker_t *self)
         long timeout = next > now ? (long) (next - now) : 0;
         if (zmq_poll (items, count, timeout) < 0 && errno != EINTR)
             break;
+        //  One clock read per turn: job timestamps have turn resolution.
+        self->now_mono = maas_clock_mono_ms ();
+        self->now_wall = maas_clock_wall_ms ();
         if (count == 3 && items[2].revents)
             maas_store_io (self->store, items[2].revents);
         s_drain (self, self->back, engine_backend);
@@ -232,6 +239,7 @@ maas_broker_run (maas_broker_t *self)
         s_timers (self);
         maas_store_flush (self->store);
     }
-    maas_info ("broker", "stopping name=%s jobs=%zu", self->name, zhashx_size (self->jobs));
+    maas_info ("broker", "stopping name=%s jobs=%zu turns=%llu", self->name,
+               zhashx_size (self->jobs), (unsigned long long) turns);
     return 0;
 }

@@ -98,6 +98,8 @@ struct _maas_broker_t {
     int64_t sweep_at;               //  next deadline sweep, monotonic ms
     int64_t stats_at;               //  next stats write, monotonic ms
     int64_t started_ms;             //  wall ms at start
+    int64_t now_mono;               //  monotonic ms, read once per loop turn
+    int64_t now_wall;               //  wall ms, read once per loop turn
     stats_t stats;                  //  counters
 };
 

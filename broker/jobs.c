@@ -49,7 +49,7 @@ engine_job_new (maas_broker_t *self, const maas_proto_job_t *spec, kind_t *kind)
     job->deadline_ms = spec->deadline_ms;
     job->track = spec->track && self->config.status && self->store;
     job->durable = spec->durable;
-    job->submitted_ms = maas_clock_wall_ms ();
+    job->submitted_ms = self->now_wall;
     job->broker = self;
     zmq_msg_init (&job->header);
     zmq_msg_init (&job->payload);
@@ -152,7 +152,7 @@ s_record_final (maas_broker_t *self, job_t *job, const char *status, const char 
                 const void *hdr, size_t hdr_size, zmq_msg_t *payload)
 {
     char finished[24], attempts[24];
-    maas_proto_itoa (finished, maas_clock_wall_ms ());
+    maas_proto_itoa (finished, self->now_wall);
     maas_store_field_t fields[6] = {
         {"finished_ms", finished, strlen (finished)},
         {"result", payload ? zmq_msg_data (payload) : NULL, payload ? zmq_msg_size (payload) : 0}};
@@ -280,7 +280,7 @@ s_send_job (maas_broker_t *self, job_t *job, worker_t *worker)
     zmq_msg_copy (&payload, &job->payload);     //  a reference, not a copy of the bytes
     maas_proto_send (self->back, worker->identity, worker->identity_size, MAAS_PROTO_JOB,
                      zmq_msg_data (&job->header), zmq_msg_size (&job->header), &payload);
-    job->started_ms = maas_clock_wall_ms ();
+    job->started_ms = self->now_wall;
 }
 
 void
@@ -308,14 +308,12 @@ engine_record_running (maas_broker_t *self, int64_t after_ms)
 void
 engine_dispatch (maas_broker_t *self)
 {
-    int64_t now = 0;
     for (int k = 0; k < self->kind_count; k++) {
         kind_t *kind = self->kinds[k];
         job_t *job;
         while (kind->queued && (job = s_head (kind))) {
             if (job->deadline_ms) {
-                now = now ? now : maas_clock_wall_ms ();
-                if (now > job->deadline_ms) {
+                if (self->now_wall > job->deadline_ms) {
                     engine_job_finish (self, job, "expired", "deadline passed before it could start",
                                        NULL, NULL);
                     continue;

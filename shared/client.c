@@ -37,6 +37,7 @@ struct _maas_client_t {
     size_t window;                  //  most jobs in flight
     int64_t sweep_ms;               //  next scan for silent jobs, monotonic
     bool pong;                      //  a PONG arrived
+    int64_t now_ms;                 //  monotonic ms, read once per drain
     char err[256];                  //  why the last call failed
 };
 
@@ -393,7 +394,7 @@ s_handle (maas_client_t *self, maas_proto_msg_t *msg, int *finished)
     pending_t *pending = zhashx_lookup (self->jobs, id);
     if (!pending)
         return;                     //  a duplicate answer: already delivered
-    pending->news_ms = maas_clock_mono_ms ();
+    pending->news_ms = self->now_ms;
     if (cmd == MAAS_PROTO_ACCEPTED && !pending->accepted) {
         pending->accepted = true;   //  the broker has it now: from here on, FETCH
         zmq_msg_close (&pending->payload);
@@ -432,6 +433,7 @@ s_drain (maas_client_t *self, int *finished)
 {
     int count = 0;
     maas_proto_msg_t msg;
+    self->now_ms = maas_clock_mono_ms ();
     while (maas_proto_recv (self->handle, &msg, false, ZMQ_DONTWAIT) == 0) {
         s_handle (self, &msg, finished);
         maas_proto_msg_close (&msg);
