@@ -33,6 +33,7 @@ maas_broker_config_defaults (maas_broker_config_t *config)
         .result_ttl_ms = 24 * 3600 * 1000LL,
         .events_max = 10000,
         .redis_retry_ms = 1000,
+        .max_message = 256LL << 20,
     };
 }
 
@@ -43,7 +44,7 @@ s_job_destructor (void **item_p)
 }
 
 static zsock_t *
-s_router (const char *endpoint)
+s_router (const char *endpoint, int64_t max_message)
 {
     zsock_t *sock = zsock_new (ZMQ_ROUTER);
     if (!sock)
@@ -53,6 +54,8 @@ s_router (const char *endpoint)
     zsock_set_sndhwm (sock, 0);
     zsock_set_rcvhwm (sock, 0);
     zsock_set_router_handover (sock, 1);
+    //  libzmq drops a peer that sends a bigger frame, before it is in memory.
+    zsock_set_maxmsgsize (sock, (int) (max_message > INT32_MAX ? INT32_MAX : max_message));
     zsock_set_linger (sock, 0);
     if (zsock_bind (sock, "%s", endpoint) < 0) {
         maas_error ("broker", "bind failed endpoint=%s error=%s", endpoint, zmq_strerror (errno));
@@ -91,8 +94,8 @@ maas_broker_new (const maas_broker_config_t *config)
     zhashx_set_key_duplicator (self->jobs, NULL);
     zhashx_set_key_destructor (self->jobs, NULL);
     zhashx_set_destructor (self->jobs, s_job_destructor);
-    self->frontend = s_router (config->frontend);
-    self->backend = s_router (config->backend);
+    self->frontend = s_router (config->frontend, config->max_message);
+    self->backend = s_router (config->backend, config->max_message);
     if (!self->frontend || !self->backend)
         goto fail;
     self->front = zsock_resolve (self->frontend);

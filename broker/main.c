@@ -32,6 +32,8 @@ s_usage (FILE *out)
              "  --result-ttl S      seconds finished jobs stay in Redis (default 86400)\n"
              "  --events-max N      approximate cap of the events stream (default 10000)\n"
              "  --redis-retry MS    delay between Redis reconnect attempts (default 1000)\n"
+             "  --max-message MB    largest frame accepted; a peer sending a bigger one is\n"
+             "                      disconnected (default 256)\n"
              "  --log-level L       debug|info|warn|error ($MAAS_LOG_LEVEL, default info)\n"
              "  -h, --help          this text\n");
 }
@@ -62,7 +64,7 @@ s_numeric_flag (maas_broker_config_t *config, const char *flag, const char *valu
     } limits[] = {{"--heartbeat", 10, 600000},   {"--liveness", 1, 1000},
                   {"--max-attempts", 1, 1000},   {"--max-jobs", 1, 100000000},
                   {"--result-ttl", 0, 31536000}, {"--events-max", 1, 100000000},
-                  {"--redis-retry", 10, 600000}};
+                  {"--redis-retry", 10, 600000},  {"--max-message", 1, 2047}};
     for (size_t i = 0; i < sizeof limits / sizeof limits[0]; i++) {
         if (strcmp (flag, limits[i].flag) != 0)
             continue;
@@ -75,7 +77,8 @@ s_numeric_flag (maas_broker_config_t *config, const char *flag, const char *valu
             case 3: config->max_jobs = (size_t) n; break;
             case 4: config->result_ttl_ms = n * 1000; break;
             case 5: config->events_max = (int) n; break;
-            default: config->redis_retry_ms = (int) n; break;
+            case 6: config->redis_retry_ms = (int) n; break;
+            default: config->max_message = n << 20; break;
         }
         return 0;
     }

@@ -536,6 +536,34 @@ START_TEST (test_bad_client_input)
 }
 END_TEST
 
+START_TEST (test_huge_frame_cuts_off_sender_only)
+{
+    support_proc_stop (&fx.broker);
+    s_broker_start ("--max-message", "1");
+    ck_assert_int_eq (maas_client_ping (fx.client, 5000), 0);
+    zsock_t *raw = zsock_new_dealer (fx.front);
+    size_t size = 3 << 20;
+    char *huge = calloc (1, size);
+    zmsg_t *msg = zmsg_new ();
+    zmsg_addmem (msg, "MAAS1", 5);
+    zmsg_addmem (msg, "\x01", 1);
+    zmsg_addmem (msg, "\x80", 1);
+    zmsg_addmem (msg, huge, size);
+    zmsg_send (&msg, raw);
+    free (huge);
+    zsock_set_rcvtimeo (raw, 500);
+    zmsg_t *reply = zmsg_recv (raw);
+    ck_assert_ptr_null (reply);             //  dropped, not answered
+    zsock_destroy (&raw);
+    s_worker_start ("w15", "infer", 1);
+    maas_submit_t spec = {.kind = "infer"};
+    maas_result_t *result = s_run (&spec, "small", 5000);
+    ck_assert_str_eq (result->status, "succeeded");
+    maas_result_destroy (&result);
+    ck_assert_int_eq (support_proc_wait (fx.broker, 0), -1);
+}
+END_TEST
+
 START_TEST (test_bad_worker_input)
 {
     zsock_t *raw = zsock_new_dealer (fx.back);
@@ -664,6 +692,7 @@ s_suite (void)
     tcase_set_timeout (errors, 60);
     tcase_add_test (errors, test_bad_client_input);
     tcase_add_test (errors, test_bad_worker_input);
+    tcase_add_test (errors, test_huge_frame_cuts_off_sender_only);
     suite_add_tcase (suite, errors);
     return suite;
 }
