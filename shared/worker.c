@@ -33,6 +33,7 @@ struct _maas_worker_t {
     zlistx_t *inbox;                //  received jobs not yet handed out, owns
     zhashx_t *held;                 //  id → maas_work_t handed out (borrowed)
     maas_proto_idgen_t idgen;       //  for link identities
+    msgpack_unpacked scratch;       //  reused decoding space for headers
     char err[256];                  //  why the last call failed
 };
 
@@ -41,8 +42,9 @@ struct _maas_work_t {
     size_t link;                    //  index of the link it came on
     zmq_msg_t header;               //  JOB header frame
     zmq_msg_t payload;              //  JOB payload frame
-    msgpack_unpacked scratch;       //  decoded header (params live here)
-    maas_proto_job_t job;           //  decoded header
+    msgpack_unpacked params;        //  header decoded again on demand (params live here)
+    bool params_ready;              //  PARAMS holds the decoded header
+    maas_proto_job_t job;           //  decoded header (params_obj not kept: see _params)
     bool cancelled;                 //  a CANCEL arrived
     bool in_held;                   //  registered in worker->held
 };
@@ -57,7 +59,7 @@ maas_work_destroy (maas_work_t **work_p)
         zhashx_delete (work->worker->held, work->job.id);
     zmq_msg_close (&work->header);
     zmq_msg_close (&work->payload);
-    msgpack_unpacked_destroy (&work->scratch);
+    msgpack_unpacked_destroy (&work->params);
     free (work);
     *work_p = NULL;
 }
@@ -175,6 +177,7 @@ maas_worker_new (const char *endpoints, const char *kinds, int credits, const ch
     self->liveness = MAAS_WORKER_LIVENESS;
     self->inbox = zlistx_new ();
     self->held = zhashx_new ();
+    msgpack_unpacked_init (&self->scratch);
     if (!self->kinds || !self->models || !self->name || !self->inbox || !self->held
         || s_parse_links (self, endpoints) != 0) {
         maas_worker_destroy (&self);
@@ -210,6 +213,7 @@ maas_worker_destroy (maas_worker_t **self_p)
         for (maas_work_t *w = zhashx_first (self->held); w; w = zhashx_next (self->held))
             w->in_held = false;
     zhashx_destroy (&self->held);
+    msgpack_unpacked_destroy (&self->scratch);
     free (self->kinds);
     free (self->models);
     free (self->name);
@@ -246,18 +250,21 @@ s_on_job (maas_worker_t *self, size_t index, maas_proto_msg_t *msg)
     work->link = index;
     zmq_msg_init (&work->header);
     zmq_msg_init (&work->payload);
-    msgpack_unpacked_init (&work->scratch);
+    msgpack_unpacked_init (&work->params);
     zmq_msg_move (&work->header, &msg->frames[2]);
     if (maas_proto_payload (msg))
         zmq_msg_move (&work->payload, maas_proto_payload (msg));
     char err[256];
     if (maas_proto_job_parse (&work->job, zmq_msg_data (&work->header),
-                              zmq_msg_size (&work->header), &work->scratch, err,
+                              zmq_msg_size (&work->header), &self->scratch, err,
                               sizeof err) != 0) {
         maas_warn ("worker", "bad JOB from broker error=%s", err);
         maas_work_destroy (&work);
         return;
     }
+    //  Decoded in the shared scratch space: params are decoded again, into
+    //  the work's own space, only if the worker asks (most jobs have none).
+    work->job.params_obj = NULL;
     zlistx_add_end (self->inbox, work);
 }
 
@@ -266,13 +273,11 @@ s_on_cancel (maas_worker_t *self, maas_proto_msg_t *msg)
 {
     size_t size;
     const void *header = maas_proto_header (msg, &size);
-    msgpack_unpacked scratch;
-    msgpack_unpacked_init (&scratch);
     maas_codec_map_t map;
     char id[MAAS_PROTO_ID_MAX + 1], err[256];
-    if (header && maas_codec_unpack (header, size, MAAS_PROTO_HEADER_MAX, &scratch, err,
+    if (header && maas_codec_unpack (header, size, MAAS_PROTO_HEADER_MAX, &self->scratch, err,
                                      sizeof err) == 0
-        && maas_codec_map_init (&map, &scratch.data, "header") == 0
+        && maas_codec_map_init (&map, &self->scratch.data, "header") == 0
         && maas_codec_map_str_copy (&map, "id", id, sizeof id) == 0) {
         maas_work_t *work = zhashx_lookup (self->held, id);
         for (maas_work_t *w = zlistx_first (self->inbox); !work && w; w = zlistx_next (self->inbox))
@@ -281,7 +286,6 @@ s_on_cancel (maas_worker_t *self, maas_proto_msg_t *msg)
         if (work)
             work->cancelled = true;
     }
-    msgpack_unpacked_destroy (&scratch);
 }
 
 static void
@@ -449,7 +453,20 @@ maas_worker_progress (maas_worker_t *self, maas_work_t *work, double progress,
 }
 
 const maas_proto_job_t *maas_work_job (const maas_work_t *work) { return &work->job; }
-const msgpack_object *maas_work_params (const maas_work_t *work) { return work->job.params_obj; }
+const msgpack_object *
+maas_work_params (const maas_work_t *work)
+{
+    maas_work_t *self = (maas_work_t *) work;  //  decoding on demand is not a visible change
+    if (!self->params_ready) {
+        maas_proto_job_t again;
+        char err[256];
+        self->params_ready = true;
+        if (maas_proto_job_parse (&again, zmq_msg_data (&self->header), zmq_msg_size (&self->header),
+                                  &self->params, err, sizeof err) == 0)
+            self->job.params_obj = again.params_obj;
+    }
+    return self->job.params_obj;
+}
 const void *maas_work_data (const maas_work_t *work) { return zmq_msg_data ((zmq_msg_t *) &work->payload); }
 size_t maas_work_size (const maas_work_t *work) { return zmq_msg_size ((zmq_msg_t *) &work->payload); }
 bool maas_work_cancelled (const maas_work_t *work) { return work->cancelled; }

@@ -76,8 +76,10 @@ void maas_work_destroy (maas_work_t **work_p);
 //  ---------------------------------------------------------------------------
 //  What a job holds (all borrowed from WORK, valid until it is finished)
 
-const maas_proto_job_t *maas_work_job (const maas_work_t *work);  //  id, kind, model...
-//  The job's "params" value (NULL if none), decoded.
+//  id, kind, model, version, priority, deadline (params_obj is NULL here:
+//  use maas_work_params).
+const maas_proto_job_t *maas_work_job (const maas_work_t *work);
+//  The job's "params" value (NULL if none), decoded on first call.
 const msgpack_object *maas_work_params (const maas_work_t *work);
 const void *maas_work_data (const maas_work_t *work);     //  input payload
 size_t maas_work_size (const maas_work_t *work);          //  its size

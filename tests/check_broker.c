@@ -151,7 +151,16 @@ START_TEST (test_echo_and_redis_record)
                    result->status, (int) result->size, (char *) result->data);
     maas_result_destroy (&result);
     redisContext *ctx = s_redis ();
-    redisReply *reply = redisCommand (ctx, "HGET maas:job:job-echo-1 status");
+    redisReply *reply = NULL;
+    //  The RESULT is pushed in the same loop turn as the final write, which
+    //  Redis may apply a moment after the client has the result.
+    for (int i = 0; i < 100; i++) {
+        freeReplyObject (reply);
+        reply = redisCommand (ctx, "HGET maas:job:job-echo-1 status");
+        if (reply->type == REDIS_REPLY_STRING && strcmp (reply->str, "succeeded") == 0)
+            break;
+        maas_client_poll (fx.client, 20);
+    }
     ck_assert_str_eq (reply->str, "succeeded");
     freeReplyObject (reply);
     reply = redisCommand (ctx, "HGET maas:job:job-echo-1 result");
@@ -172,9 +181,15 @@ END_TEST
 
 START_TEST (test_prefers_worker_with_model_cached)
 {
-    s_worker_start ("plain", "infer", 8);    //  more free credit: wins without the cache
-    s_worker_start_models ("cached", "infer", 4, "digits@1,iris@3");
-    maas_client_poll (fx.client, 300);     //  both announced
+    s_worker_start ("plain", "infer,probe-plain", 8);  //  more free credit: wins without the cache
+    s_worker_start_models ("cached", "infer,probe-cached", 4, "digits@1,iris@3");
+    const char *probes[2] = {"probe-plain", "probe-cached"};
+    for (int i = 0; i < 2; i++) {           //  a job each only it can run: both announced
+        maas_submit_t probe = {.kind = probes[i]};
+        maas_result_t *result = s_run (&probe, "x", 5000);
+        ck_assert_str_eq (result->status, "succeeded");
+        maas_result_destroy (&result);
+    }
     for (int i = 0; i < 6; i++) {
         maas_submit_t spec = {.kind = "infer", .model = "iris", .version = 3};
         maas_result_t *result = s_run (&spec, "x", 5000);
@@ -204,6 +219,69 @@ START_TEST (test_broker_without_status)
     ck_assert_int_eq (reply->integer, 0);
     freeReplyObject (reply);
     redisFree (ctx);
+}
+END_TEST
+
+//  Two brokers sharing one Redis, a client and workers connected to both:
+//  jobs spread over both brokers and all complete.
+START_TEST (test_two_brokers)
+{
+    char front2[300], back2[300], name2[] = "broker-2";
+    snprintf (front2, sizeof front2, "ipc://%s/front2", fx.dir);
+    snprintf (back2, sizeof back2, "ipc://%s/back2", fx.dir);
+    char *path = support_build_path ("broker/maas-broker");
+    const char *argv[] = {path, "--frontend", front2, "--backend", back2, "--redis",
+                          support_redis_url (fx.redis), "--name", name2, "--heartbeat", "100",
+                          NULL};
+    support_proc_t *second = support_proc_start (argv, NULL, fx.log);
+    free (path);
+    maas_client_t *probe = maas_client_new (front2);
+    ck_assert_int_eq (maas_client_ping (probe, 5000), 0);     //  bound and serving
+    maas_client_destroy (&probe);
+    char *worker = support_build_path ("tests/maas-test-worker"), both_back[700], both_front[700];
+    snprintf (both_back, sizeof both_back, "%s,%s", fx.back, back2);
+    snprintf (both_front, sizeof both_front, "%s,%s", fx.front, front2);
+    const char *wargv[] = {worker, "--endpoint", both_back, "--credits", "2", "--name", "dual",
+                           NULL};
+    fx.workers[0] = support_proc_start (wargv, NULL, fx.log);
+    free (worker);
+    maas_client_t *client = maas_client_new (both_front);
+    ck_assert_ptr_nonnull (client);
+    maas_client_poll (client, 300);
+    char ids[10][MAAS_PROTO_ID_MAX + 1];
+    for (int i = 0; i < 10; i++) {
+        maas_submit_t spec = {.kind = "infer"};
+        ck_assert_int_eq (maas_client_submit (client, &spec, "x", 1, NULL, NULL, ids[i]), 0);
+    }
+    int names[2] = {0, 0};
+    redisContext *ctx = s_redis ();
+    for (int i = 0; i < 10; i++) {
+        maas_result_t *result = maas_client_wait (client, ids[i], 5000);
+        ck_assert_ptr_nonnull (result);
+        ck_assert_str_eq (result->status, "succeeded");
+        maas_result_destroy (&result);
+        redisReply *reply = redisCommand (ctx, "HGET maas:job:%s broker", ids[i]);
+        ck_assert (reply->type == REDIS_REPLY_STRING);
+        names[strcmp (reply->str, name2) == 0]++;
+        freeReplyObject (reply);
+    }
+    redisFree (ctx);
+    ck_assert_int_gt (names[0], 0);
+    ck_assert_int_gt (names[1], 0);
+    maas_client_destroy (&client);
+    support_proc_stop (&second);
+}
+END_TEST
+
+START_TEST (test_params_reach_the_worker)
+{
+    s_worker_start ("w16", "infer", 1);
+    const char params[] = "\x81\xa5reply\xa4pong";    //  {"reply": "pong"}
+    maas_submit_t spec = {.kind = "infer", .params = params, .params_size = sizeof params - 1};
+    maas_result_t *result = s_run (&spec, "ping", 5000);
+    ck_assert (s_result_is (result, "succeeded", "pong"));
+    ck_assert_uint_eq (result->size, 4);
+    maas_result_destroy (&result);
 }
 END_TEST
 
@@ -380,7 +458,7 @@ START_TEST (test_worker_killed_mid_job)
     support_proc_t *doomed = s_worker_start ("doomed", "infer", 1);
     char id[MAAS_PROTO_ID_MAX + 1];
     maas_submit_t spec = {.kind = "infer"};
-    ck_assert_int_eq (maas_client_submit (fx.client, &spec, "sleep:300", 9, NULL, NULL, id), 0);
+    ck_assert_int_eq (maas_client_submit (fx.client, &spec, "sleep:1500", 10, NULL, NULL, id), 0);
     for (int i = 0; i < 50 && s_runs_of (id) == 0; i++) {
         redisContext *ctx = s_redis ();
         redisReply *reply = redisCommand (ctx, "HGET maas:job:%s worker", id);
@@ -670,6 +748,8 @@ s_suite (void)
     tcase_add_test (core, test_routing_by_kind);
     tcase_add_test (core, test_prefers_worker_with_model_cached);
     tcase_add_test (core, test_broker_without_status);
+    tcase_add_test (core, test_two_brokers);
+    tcase_add_test (core, test_params_reach_the_worker);
     tcase_add_test (core, test_credits_respected);
     tcase_add_test (core, test_priorities_then_fifo);
     tcase_add_test (core, test_deadline_expires_queued_job);

@@ -1,6 +1,7 @@
 /*  test_worker.c: maas-test-worker, a worker for the broker tests built on
  *  the libmaas worker API. It echoes each payload as "<name>:held=<n>:<payload>"
  *  (N: jobs it held at once), after "sleep:MS" waits MS first; "fail" fails;
+ *  params {"any key": "text"} make it reply "text";
  *  a job cancelled while held replies cancelled. Each finished job is
  *  appended to --log as "<id> <name>". */
 #include "maas.h"
@@ -37,6 +38,13 @@ s_finish (maas_worker_t *worker, maas_work_t **work_p, const char *name, int hel
         fflush (log);
     }
     size_t size = maas_work_size (work);
+    const msgpack_object *params = maas_work_params (work);
+    if (params && params->type == MSGPACK_OBJECT_MAP && params->via.map.size == 1
+        && params->via.map.ptr[0].val.type == MSGPACK_OBJECT_STR) {
+        const msgpack_object_str *text = &params->via.map.ptr[0].val.via.str;
+        maas_worker_reply (worker, work_p, text->ptr, text->size, NULL, 0);   //  params win
+        return;
+    }
     if (maas_work_cancelled (work))
         maas_worker_fail (worker, work_p, "cancelled while running");
     else if (size == 4 && memcmp (maas_work_data (work), "fail", 4) == 0)
