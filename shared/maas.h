@@ -31,6 +31,7 @@
 //  Data sets: in memory and stored in Redis.
 #include "dataset.h"
 #include "dataset_store.h"
+#include "train_spec.h"
 
 //  Model registry in Redis.
 #include "registry.h"

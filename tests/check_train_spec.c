@@ -1,0 +1,334 @@
+/*  check_train_spec.c: train job specs: the layer syntax, msgpack round
+ *  trips, and every bad spec refused before training with its message. */
+#include "maas.h"
+
+#include <check.h>
+#include <stdlib.h>
+#include <string.h>
+
+static char s_err[256];
+
+//  A valid spec for the seed's network on a binary data set.
+static void
+s_seed_spec (maas_train_spec_t *spec)
+{
+    maas_train_spec_init (spec);
+    snprintf (spec->model, sizeof spec->model, "seed");
+    snprintf (spec->dataset, sizeof spec->dataset, "synthetic10");
+    ck_assert_int_eq (maas_train_spec_parse_layers (spec, "64:relu,64:relu,1:sigmoid", s_err,
+                                                    sizeof s_err), 0);
+}
+
+//  Pack SPEC, then decode it as a job would; the decode's return code.
+static int
+s_round_trip (const maas_train_spec_t *spec, maas_train_spec_t *out)
+{
+    msgpack_sbuffer buffer;
+    msgpack_sbuffer_init (&buffer);
+    msgpack_packer pk;
+    msgpack_packer_init (&pk, &buffer, msgpack_sbuffer_write);
+    ck_assert_int_eq (maas_train_spec_pack (spec, &pk), 0);
+    msgpack_unpacked message;
+    msgpack_unpacked_init (&message);
+    ck_assert_int_eq (maas_codec_unpack (buffer.data, buffer.size, 0, &message, s_err,
+                                         sizeof s_err), 0);
+    int rc = maas_train_spec_decode (out, &message.data, spec->model, s_err, sizeof s_err);
+    msgpack_unpacked_destroy (&message);
+    msgpack_sbuffer_destroy (&buffer);
+    return rc;
+}
+
+//  Decode the msgpack of JSON-like TEXT built by the caller with PACK.
+typedef void (s_pack_fn) (msgpack_packer *pk);
+
+static int
+s_decode_packed (s_pack_fn *pack)
+{
+    msgpack_sbuffer buffer;
+    msgpack_sbuffer_init (&buffer);
+    msgpack_packer pk;
+    msgpack_packer_init (&pk, &buffer, msgpack_sbuffer_write);
+    pack (&pk);
+    msgpack_unpacked message;
+    msgpack_unpacked_init (&message);
+    ck_assert_int_eq (maas_codec_unpack (buffer.data, buffer.size, 0, &message, s_err,
+                                         sizeof s_err), 0);
+    maas_train_spec_t spec;
+    int rc = maas_train_spec_decode (&spec, &message.data, "m", s_err, sizeof s_err);
+    msgpack_unpacked_destroy (&message);
+    msgpack_sbuffer_destroy (&buffer);
+    return rc;
+}
+
+static void
+s_one_layer (msgpack_packer *pk, const char *act)
+{
+    maas_codec_pack_str (pk, "layers");
+    msgpack_pack_array (pk, 1);
+    msgpack_pack_map (pk, 2);
+    maas_codec_pack_kv_uint (pk, "units", 1);
+    maas_codec_pack_kv_str (pk, "activation", act);
+}
+
+START_TEST (test_defaults_and_layers)
+{
+    maas_train_spec_t spec;
+    s_seed_spec (&spec);
+    ck_assert_uint_eq (spec.n_layers, 3);
+    ck_assert_uint_eq (spec.layers[1].units, 64);
+    ck_assert_int_eq (spec.layers[2].act, MAAS_ACT_SIGMOID);
+    ck_assert_int_eq (spec.train.loss, MAAS_LOSS_BCE);
+    ck_assert_int_eq (spec.train.optim.kind, MAAS_OPTIM_ADAM);
+    ck_assert_uint_eq (spec.train.batch_size, 32);
+    ck_assert_uint_eq (spec.train.epochs, 10);
+    ck_assert_int_eq (maas_train_spec_check (&spec, s_err, sizeof s_err), 0);
+    ck_assert_int_eq (maas_train_spec_check_data (&spec, 10, MAAS_DATASET_BINARY, 2, s_err,
+                                                  sizeof s_err), 0);
+}
+END_TEST
+
+START_TEST (test_pack_decode_round_trip)
+{
+    maas_train_spec_t spec, back;
+    s_seed_spec (&spec);
+    ck_assert_int_eq (maas_train_spec_set_optimizer (&spec, "momentum", s_err, sizeof s_err), 0);
+    spec.train.optim.lr = 0.05f;
+    spec.train.epochs = 7;
+    spec.train.batch_size = 64;
+    spec.train.val_fraction = 0.25;
+    spec.train.patience = 3;
+    spec.train.restore_best = true;
+    spec.train.seed = 12345678901234ull;
+    snprintf (spec.description, sizeof spec.description, "the seed network");
+    ck_assert_msg (s_round_trip (&spec, &back) == 0, "%s", s_err);
+    ck_assert_mem_eq (&spec, &back, sizeof spec);
+}
+END_TEST
+
+START_TEST (test_bad_layer_text)
+{
+    maas_train_spec_t spec;
+    maas_train_spec_init (&spec);
+    ck_assert_int_eq (maas_train_spec_parse_layers (&spec, "64:relo", s_err, sizeof s_err), -1);
+    ck_assert_str_eq (s_err, "layer 1: unknown activation 'relo' (linear, relu, tanh, sigmoid, "
+                             "softmax)");
+    ck_assert_int_eq (maas_train_spec_parse_layers (&spec, "64:relu,0:relu", s_err,
+                                                    sizeof s_err), -1);
+    ck_assert_str_eq (s_err, "layer 2: units must be 1..65536, got '0'");
+    ck_assert_int_eq (maas_train_spec_parse_layers (&spec, "64:relu,,1:sigmoid", s_err,
+                                                    sizeof s_err), -1);
+    ck_assert_str_eq (s_err, "layer 2: expected units:activation, got ''");
+    ck_assert_int_eq (maas_train_spec_parse_layers (&spec, "sixty:relu", s_err, sizeof s_err),
+                      -1);
+    ck_assert_int_eq (maas_train_spec_parse_layers (&spec, "64", s_err, sizeof s_err), -1);
+    ck_assert_str_eq (s_err, "layer 1: expected units:activation, got '64'");
+    ck_assert_int_eq (maas_train_spec_set_optimizer (&spec, "adamw", s_err, sizeof s_err), -1);
+    ck_assert_str_eq (s_err, "unknown optimizer 'adamw' (sgd, momentum, nesterov, adagrad, "
+                             "rmsprop, adam)");
+}
+END_TEST
+
+START_TEST (test_bad_loop_settings)
+{
+    maas_train_spec_t spec;
+    s_seed_spec (&spec);
+    spec.train.batch_size = 0;
+    ck_assert_int_eq (maas_train_spec_check (&spec, s_err, sizeof s_err), -1);
+    ck_assert_str_eq (s_err, "batch size must be 1..65536, got 0");
+    s_seed_spec (&spec);
+    spec.train.epochs = 0;
+    ck_assert_int_eq (maas_train_spec_check (&spec, s_err, sizeof s_err), -1);
+    ck_assert_str_eq (s_err, "epochs must be 1..100000, got 0");
+    s_seed_spec (&spec);
+    spec.train.val_fraction = 0.95;
+    ck_assert_int_eq (maas_train_spec_check (&spec, s_err, sizeof s_err), -1);
+    ck_assert_str_eq (s_err, "validation split must be 0..0.9, got 0.95");
+    s_seed_spec (&spec);
+    spec.train.val_fraction = 0;
+    spec.train.patience = 2;
+    ck_assert_int_eq (maas_train_spec_check (&spec, s_err, sizeof s_err), -1);
+    ck_assert_str_eq (s_err, "early stopping (patience 2) needs a validation split");
+    s_seed_spec (&spec);
+    spec.train.optim.lr = -1;
+    ck_assert_int_eq (maas_train_spec_check (&spec, s_err, sizeof s_err), -1);
+    ck_assert_ptr_nonnull (strstr (s_err, "lr"));
+    s_seed_spec (&spec);
+    spec.model[0] = '\0';
+    ck_assert_int_eq (maas_train_spec_check (&spec, s_err, sizeof s_err), -1);
+    ck_assert_str_eq (s_err, "no model name to publish");
+    s_seed_spec (&spec);
+    snprintf (spec.dataset, sizeof spec.dataset, "no such:name");
+    ck_assert_int_eq (maas_train_spec_check (&spec, s_err, sizeof s_err), -1);
+    ck_assert_str_eq (s_err, "data set name 'no such:name' is not valid");
+}
+END_TEST
+
+START_TEST (test_loss_must_fit_output_and_task)
+{
+    maas_train_spec_t spec;
+    s_seed_spec (&spec);
+    spec.layers[2].act = MAAS_ACT_SOFTMAX;
+    ck_assert_int_eq (maas_train_spec_check (&spec, s_err, sizeof s_err), -1);
+    ck_assert_ptr_nonnull (strstr (s_err, "loss bce does not fit a softmax output layer"));
+    //  digits: 10 classes, 3 softmax units.
+    s_seed_spec (&spec);
+    ck_assert_int_eq (maas_train_spec_parse_layers (&spec, "128:relu,3:softmax", s_err,
+                                                    sizeof s_err), 0);
+    spec.train.loss = MAAS_LOSS_SOFTMAX_CE;
+    snprintf (spec.dataset, sizeof spec.dataset, "digits");
+    ck_assert_int_eq (maas_train_spec_check (&spec, s_err, sizeof s_err), 0);
+    ck_assert_int_eq (maas_train_spec_check_data (&spec, 64, MAAS_DATASET_MULTICLASS, 10, s_err,
+                                                  sizeof s_err), -1);
+    ck_assert_str_eq (s_err, "data set 'digits' has 10 classes but the output layer has 3 units");
+    ck_assert_int_eq (maas_train_spec_check_data (&spec, 64, MAAS_DATASET_REGRESSION, 0, s_err,
+                                                  sizeof s_err), -1);
+    ck_assert_ptr_nonnull (strstr (s_err, "softmax_ce needs class labels"));
+    //  bce on a multiclass data set.
+    s_seed_spec (&spec);
+    ck_assert_int_eq (maas_train_spec_check_data (&spec, 64, MAAS_DATASET_MULTICLASS, 10, s_err,
+                                                  sizeof s_err), -1);
+    ck_assert_str_eq (s_err, "loss bce needs binary labels, data set 'synthetic10' is multiclass "
+                             "(use softmax_ce)");
+    //  mse with two outputs for one label.
+    ck_assert_int_eq (maas_train_spec_parse_layers (&spec, "8:tanh,2:linear", s_err,
+                                                    sizeof s_err), 0);
+    spec.train.loss = MAAS_LOSS_MSE;
+    ck_assert_int_eq (maas_train_spec_check_data (&spec, 4, MAAS_DATASET_REGRESSION, 0, s_err,
+                                                  sizeof s_err), -1);
+    ck_assert_str_eq (s_err, "loss mse with one label per row needs 1 output unit, the output "
+                             "layer has 2");
+}
+END_TEST
+
+static void
+s_pack_unknown_key (msgpack_packer *pk)
+{
+    msgpack_pack_map (pk, 2);
+    s_one_layer (pk, "sigmoid");
+    maas_codec_pack_kv_uint (pk, "epoch", 3);
+}
+
+static void
+s_pack_bad_type (msgpack_packer *pk)
+{
+    msgpack_pack_map (pk, 2);
+    s_one_layer (pk, "sigmoid");
+    maas_codec_pack_kv_str (pk, "epochs", "ten");
+}
+
+static void
+s_pack_bad_activation (msgpack_packer *pk)
+{
+    msgpack_pack_map (pk, 1);
+    s_one_layer (pk, "swish");
+}
+
+static void
+s_pack_bad_loss (msgpack_packer *pk)
+{
+    msgpack_pack_map (pk, 2);
+    s_one_layer (pk, "sigmoid");
+    maas_codec_pack_kv_str (pk, "loss", "hinge");
+}
+
+static void
+s_pack_bad_optimizer (msgpack_packer *pk)
+{
+    msgpack_pack_map (pk, 2);
+    s_one_layer (pk, "sigmoid");
+    maas_codec_pack_kv_str (pk, "optimizer", "lbfgs");
+}
+
+static void
+s_pack_no_layers (msgpack_packer *pk)
+{
+    msgpack_pack_map (pk, 1);
+    maas_codec_pack_kv_str (pk, "dataset", "x");
+}
+
+static void
+s_pack_not_a_map (msgpack_packer *pk)
+{
+    msgpack_pack_array (pk, 0);
+}
+
+START_TEST (test_bad_params)
+{
+    ck_assert_int_eq (s_decode_packed (s_pack_unknown_key), -1);
+    ck_assert_str_eq (s_err, "train spec: unknown key 'epoch'");
+    ck_assert_int_eq (s_decode_packed (s_pack_bad_type), -1);
+    ck_assert_ptr_nonnull (strstr (s_err, "'epochs'"));
+    ck_assert_int_eq (s_decode_packed (s_pack_bad_activation), -1);
+    ck_assert_str_eq (s_err, "layer 1: unknown activation 'swish' (linear, relu, tanh, sigmoid, "
+                             "softmax)");
+    ck_assert_int_eq (s_decode_packed (s_pack_bad_loss), -1);
+    ck_assert_str_eq (s_err, "unknown loss 'hinge' (bce, softmax_ce, mse)");
+    ck_assert_int_eq (s_decode_packed (s_pack_bad_optimizer), -1);
+    ck_assert_ptr_nonnull (strstr (s_err, "unknown optimizer 'lbfgs'"));
+    ck_assert_int_eq (s_decode_packed (s_pack_no_layers), -1);
+    ck_assert_str_eq (s_err, "train spec: missing key 'layers'");
+    ck_assert_int_eq (s_decode_packed (s_pack_not_a_map), -1);
+    ck_assert_ptr_nonnull (strstr (s_err, "train spec"));
+    maas_train_spec_t spec;
+    ck_assert_int_eq (maas_train_spec_decode (&spec, NULL, "m", s_err, sizeof s_err), -1);
+    ck_assert_str_eq (s_err, "train spec: the job has no params");
+}
+END_TEST
+
+START_TEST (test_inline_data)
+{
+    maas_tensor_t *x = maas_tensor_new (5, 2), *y = maas_tensor_new (5, 1);
+    for (size_t i = 0; i < 10; i++)
+        x->data[i] = (float) i / 3;
+    y->data[1] = y->data[4] = 1;
+    maas_dataset_t *dataset = maas_dataset_new (&x, &y, NULL, NULL, MAAS_DATASET_AUTO, s_err,
+                                                sizeof s_err);
+    msgpack_sbuffer buffer;
+    msgpack_sbuffer_init (&buffer);
+    msgpack_packer pk;
+    msgpack_packer_init (&pk, &buffer, msgpack_sbuffer_write);
+    ck_assert_int_eq (maas_train_spec_pack_data (dataset, &pk), 0);
+    maas_dataset_t *back = maas_train_spec_decode_data (buffer.data, buffer.size, s_err,
+                                                        sizeof s_err);
+    ck_assert_msg (back, "%s", s_err);
+    ck_assert_str_eq (maas_dataset_sha256_hex (back), maas_dataset_sha256_hex (dataset));
+    ck_assert_int_eq (maas_dataset_task (back), MAAS_DATASET_BINARY);
+    maas_dataset_destroy (&back);
+    //  Truncated bytes, and labels that do not fit: refused with a reason.
+    ck_assert_ptr_null (maas_train_spec_decode_data (buffer.data, buffer.size - 3, s_err,
+                                                     sizeof s_err));
+    ck_assert_ptr_nonnull (strstr (s_err, "truncated"));
+    ck_assert_ptr_null (maas_train_spec_decode_data ("\x80", 1, s_err, sizeof s_err));
+    ck_assert_ptr_nonnull (strstr (s_err, "inline data"));
+    msgpack_sbuffer_destroy (&buffer);
+    maas_dataset_destroy (&dataset);
+}
+END_TEST
+
+static Suite *
+s_suite (void)
+{
+    Suite *suite = suite_create ("train_spec");
+    TCase *core = tcase_create ("core");
+    tcase_add_test (core, test_defaults_and_layers);
+    tcase_add_test (core, test_pack_decode_round_trip);
+    tcase_add_test (core, test_inline_data);
+    suite_add_tcase (suite, core);
+    TCase *errors = tcase_create ("errors");
+    tcase_add_test (errors, test_bad_layer_text);
+    tcase_add_test (errors, test_bad_loop_settings);
+    tcase_add_test (errors, test_loss_must_fit_output_and_task);
+    tcase_add_test (errors, test_bad_params);
+    suite_add_tcase (suite, errors);
+    return suite;
+}
+
+int
+main (void)
+{
+    SRunner *runner = srunner_create (s_suite ());
+    srunner_run_all (runner, CK_NORMAL);
+    int failed = srunner_ntests_failed (runner);
+    srunner_free (runner);
+    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
