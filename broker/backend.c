@@ -212,10 +212,17 @@ s_progress (maas_broker_t *self, maas_proto_msg_t *msg, worker_t *worker, maas_c
     if (!job || job->worker != worker)
         return;
     if (job->track) {
+        //  The worker's optional message ("epoch=3/10 train_loss=...") goes
+        //  beside the number, so a person reading the hash sees what it means.
         char text[32];
+        const char *message = NULL;
+        size_t message_size = 0;
         snprintf (text, sizeof text, "%.4f", progress);
-        maas_store_field_t field = {"progress", text, strlen (text)};
-        maas_store_set (self->store, id, &field, 1);
+        if (maas_codec_map_find (map, "message"))
+            maas_codec_map_str (map, "message", &message, &message_size);
+        maas_store_field_t fields[2] = {{"progress", text, strlen (text)},
+                                        {"progress_message", message, message_size}};
+        maas_store_set (self->store, id, fields, message ? 2 : 1);
     }
     maas_proto_send (self->front, job->client, job->client_size, MAAS_PROTO_PROGRESS,
                      zmq_msg_data (&msg->frames[2]), zmq_msg_size (&msg->frames[2]), NULL);

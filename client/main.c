@@ -12,6 +12,9 @@ static const maas_cmd_t s_commands[] = {
     //  -- command groups are added here, one line each
     {"dataset", maas_cmd_dataset, "data sets in Redis: put FILE.csv, list, show, rm"},
     {"status", maas_cmd_status, "brokers' job counts and workers, or jobs by id"},
+    {"train", maas_cmd_train, "train a model on a data set as a train job [--wait]"},
+    {"job", maas_cmd_job, "one job: status, progress, timings, worker, error, result"},
+    {"jobs", maas_cmd_jobs, "recent jobs [--status S]"},
 };
 
 static void

@@ -378,8 +378,12 @@ maas_train_spec_decode_data (const void *data, size_t size, char *err, size_t er
     maas_dataset_t *dataset = NULL;
     maas_codec_map_t map;
     char task_name[32] = "auto";
-    if (maas_codec_unpack (data, size, MAAS_TRAIN_SPEC_INLINE_MAX, &message, err, err_size) != 0)
+    char why[MAAS_CODEC_ERR_SIZE];
+    if (maas_codec_unpack (data, size, MAAS_TRAIN_SPEC_INLINE_MAX, &message, why,
+                           sizeof why) != 0) {
+        s_fail (err, err_size, "inline data: %s", why);
         goto done;
+    }
     if (maas_codec_map_init (&map, &message.data, "inline data") != 0
         || maas_codec_map_tensor (&map, "features", &features) != 0
         || maas_codec_map_tensor (&map, "labels", &labels) != 0
@@ -393,7 +397,6 @@ maas_train_spec_decode_data (const void *data, size_t size, char *err, size_t er
         s_fail (err, err_size, "inline data: unknown task '%s'", task_name);
         goto done;
     }
-    char why[256];
     dataset = maas_dataset_new (&features, &labels, NULL, NULL, (maas_dataset_task_t) task, why,
                                 sizeof why);
     if (!dataset)

@@ -226,6 +226,12 @@ maas_worker_set_heartbeat (maas_worker_t *self, int interval_ms, int liveness)
 {
     self->interval_ms = interval_ms > 0 ? interval_ms : MAAS_WORKER_HEARTBEAT_MS;
     self->liveness = liveness > 0 ? liveness : MAAS_WORKER_LIVENESS;
+    //  Links opened before this call scheduled their first beat with the old
+    //  interval: bring it forward, or a shorter interval starts with silence.
+    int64_t due = maas_clock_mono_ms () + self->interval_ms;
+    for (size_t i = 0; i < self->link_count; i++)
+        if (self->links[i].beat_ms > due)
+            self->links[i].beat_ms = due;
 }
 
 void

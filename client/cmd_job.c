@@ -1,0 +1,271 @@
+/*  cmd_job.c: `maas job ID` (one job's status, progress, timings, worker,
+ *  error and, for train jobs, the version they published) and `maas jobs
+ *  [--status S]` (recent jobs, newest first, from the events stream). */
+#include "commands.h"
+#include "maas.h"
+
+#include <hiredis/hiredis.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+static const char s_usage[] =
+    "usage: maas job ID [--redis URL] [--prefix P]\n"
+    "       maas jobs [--status S] [--limit N] [--redis URL] [--prefix P]\n\n"
+    "`maas job` shows one job's status, progress, timings, worker and error (and, for a\n"
+    "train job, the model version it published). `maas jobs` lists recent jobs, newest\n"
+    "first, optionally only those with status S (queued, running, succeeded, failed,\n"
+    "cancelled, expired). Reads Redis only ($MAAS_REDIS_URL).\n";
+
+typedef struct {
+    const char *id;                 //  maas job: the job id
+    const char *redis;              //  --redis URL or NULL
+    const char *prefix;             //  --prefix, default "maas:"
+    const char *status;             //  maas jobs --status, or NULL
+    long limit;                     //  maas jobs --limit
+} s_args_t;
+
+static int
+s_parse (int argc, char **argv, s_args_t *args)
+{
+    *args = (s_args_t) {.prefix = "maas:", .limit = 20};
+    for (int i = 1; i < argc; i++) {
+        const char *flag = argv[i], *value = i + 1 < argc ? argv[i + 1] : NULL;
+        if (flag[0] != '-' && !args->id) {
+            args->id = flag;
+            continue;
+        }
+        if (!value) {
+            fprintf (stderr, "maas: unknown flag or missing value: %s\n%s", flag, s_usage);
+            return -1;
+        }
+        i++;
+        if (strcmp (flag, "--redis") == 0)
+            args->redis = value;
+        else if (strcmp (flag, "--prefix") == 0)
+            args->prefix = value;
+        else if (strcmp (flag, "--status") == 0)
+            args->status = value;
+        else if (strcmp (flag, "--limit") == 0 && (args->limit = atol (value)) > 0)
+            continue;
+        else {
+            fprintf (stderr, "maas: unknown flag or bad value: %s %s\n%s", flag, value, s_usage);
+            return -1;
+        }
+    }
+    return 0;
+}
+
+//  The value of FIELD in an HGETALL reply, or NULL.
+static const redisReply *
+s_get (const redisReply *hash, const char *field)
+{
+    for (size_t i = 0; i + 1 < hash->elements; i += 2)
+        if (hash->element[i]->type == REDIS_REPLY_STRING
+            && strcmp (hash->element[i]->str, field) == 0
+            && hash->element[i + 1]->type == REDIS_REPLY_STRING)
+            return hash->element[i + 1];
+    return NULL;
+}
+
+static const char *
+s_str (const redisReply *hash, const char *field)
+{
+    const redisReply *value = s_get (hash, field);
+    return value && value->len ? value->str : NULL;
+}
+
+static long long
+s_ms (const redisReply *hash, const char *field)
+{
+    const char *text = s_str (hash, field);
+    return text ? atoll (text) : 0;
+}
+
+//  "2026-11-29 00:10:25.123 UTC" for wall-clock MS.
+static void
+s_time (long long ms, char *out, size_t size)
+{
+    time_t seconds = (time_t) (ms / 1000);
+    struct tm tm;
+    size_t len = strftime (out, size, "%Y-%m-%d %H:%M:%S", gmtime_r (&seconds, &tm));
+    snprintf (out + len, size - len, ".%03lld UTC", ms % 1000);
+}
+
+//  A train job's result: the version it published and its metrics.
+static void
+s_print_train_result (const redisReply *result)
+{
+    msgpack_unpacked message;
+    msgpack_unpacked_init (&message);
+    maas_codec_map_t map, metrics;
+    char err[256], model[MAAS_TRAIN_SPEC_NAME_MAX + 1];
+    uint64_t version;
+    if (maas_codec_unpack (result->str, result->len, 0, &message, err, sizeof err) == 0
+        && maas_codec_map_init (&map, &message.data, "result") == 0
+        && maas_codec_map_str_copy (&map, "model", model, sizeof model) == 0
+        && maas_codec_map_uint64 (&map, "version", &version) == 0) {
+        printf ("%-12s %s@%llu\n", "published", model, (unsigned long long) version);
+        if (maas_codec_map_map (&map, "metrics", &metrics) == 0)
+            for (uint32_t i = 0; i < metrics.map->size; i++) {
+                const msgpack_object_kv *kv = &metrics.map->ptr[i];
+                if (kv->key.type == MSGPACK_OBJECT_STR && kv->val.type == MSGPACK_OBJECT_FLOAT64)
+                    printf ("  %-10.*s %.6g\n", (int) kv->key.via.str.size, kv->key.via.str.ptr,
+                            kv->val.via.f64);
+            }
+    }
+    msgpack_unpacked_destroy (&message);
+}
+
+static void
+s_print_times (const redisReply *hash)
+{
+    long long submitted = s_ms (hash, "submitted_ms"), started = s_ms (hash, "started_ms"),
+              finished = s_ms (hash, "finished_ms");
+    char text[64];
+    if (submitted) {
+        s_time (submitted, text, sizeof text);
+        printf ("%-12s %s\n", "submitted", text);
+    }
+    if (started) {
+        s_time (started, text, sizeof text);
+        printf ("%-12s %s (queued %.3f s)\n", "started", text,
+                submitted ? (double) (started - submitted) / 1000 : 0.0);
+    }
+    if (finished) {
+        s_time (finished, text, sizeof text);
+        printf ("%-12s %s (ran %.3f s)\n", "finished", text,
+                started ? (double) (finished - started) / 1000 : 0.0);
+    }
+}
+
+static int
+s_job (redisContext *redis, const s_args_t *args)
+{
+    redisReply *hash = redisCommand (redis, "HGETALL %sjob:%s", args->prefix, args->id);
+    if (!hash || hash->type != REDIS_REPLY_ARRAY || hash->elements == 0) {
+        fprintf (stderr, "maas job: job %s not found (never submitted, untracked, or finished "
+                         "and expired)\n", args->id);
+        if (hash)
+            freeReplyObject (hash);
+        return 1;
+    }
+    static const char *fields[] = {"status", "kind", "model", "attempts", "worker"};
+    printf ("%-12s %s\n", "job", args->id);
+    for (size_t i = 0; i < sizeof fields / sizeof fields[0]; i++)
+        if (s_str (hash, fields[i]))
+            printf ("%-12s %s\n", fields[i], s_str (hash, fields[i]));
+    if (s_str (hash, "progress"))
+        printf ("%-12s %.0f%%%s%s\n", "progress", atof (s_str (hash, "progress")) * 100,
+                s_str (hash, "progress_message") ? "  " : "",
+                s_str (hash, "progress_message") ? s_str (hash, "progress_message") : "");
+    s_print_times (hash);
+    if (s_str (hash, "error"))
+        printf ("%-12s %s\n", "error", s_str (hash, "error"));
+    const char *kind = s_str (hash, "kind"), *status = s_str (hash, "status");
+    if (kind && status && strcmp (kind, "train") == 0 && strcmp (status, "succeeded") == 0
+        && s_get (hash, "result"))
+        s_print_train_result (s_get (hash, "result"));
+    freeReplyObject (hash);
+    return 0;
+}
+
+//  Print one line for job ID unless filtered out; 1 if printed.
+static int
+s_job_line (redisContext *redis, const s_args_t *args, const char *id)
+{
+    redisReply *reply = redisCommand (redis, "HMGET %sjob:%s status kind model progress "
+                                             "submitted_ms worker", args->prefix, id);
+    int printed = 0;
+    if (reply && reply->type == REDIS_REPLY_ARRAY && reply->elements == 6
+        && reply->element[0]->type == REDIS_REPLY_STRING
+        && (!args->status || strcmp (reply->element[0]->str, args->status) == 0)) {
+        char when[64] = "";
+        if (reply->element[4]->type == REDIS_REPLY_STRING)
+            s_time (atoll (reply->element[4]->str), when, sizeof when);
+        const char *text[6];
+        for (int i = 0; i < 6; i++)
+            text[i] = reply->element[i]->type == REDIS_REPLY_STRING ? reply->element[i]->str : "";
+        printf ("%-28s %-10s %-6s %-16s %5.0f%%  %-24.24s %s\n", id, text[0], text[1], text[2],
+                *text[3] ? atof (text[3]) * 100 : 0.0, when, text[5]);
+        printed = 1;
+    }
+    if (reply)
+        freeReplyObject (reply);
+    return printed;
+}
+
+//  Recent job ids from the events stream, newest first, each once.
+static int
+s_jobs (redisContext *redis, const s_args_t *args)
+{
+    redisReply *events = redisCommand (redis, "XREVRANGE %sevents + - COUNT %ld", args->prefix,
+                                       args->limit * 20 + 100);
+    if (!events || events->type != REDIS_REPLY_ARRAY) {
+        fprintf (stderr, "maas jobs: cannot read %sevents: %s\n", args->prefix,
+                 events && events->type == REDIS_REPLY_ERROR ? events->str : redis->errstr);
+        if (events)
+            freeReplyObject (events);
+        return 1;
+    }
+    zhashx_t *seen = zhashx_new ();
+    long shown = 0;
+    printf ("%-28s %-10s %-6s %-16s %6s  %-24s %s\n", "ID", "STATUS", "KIND", "MODEL", "PROG",
+            "SUBMITTED", "WORKER");
+    for (size_t i = 0; seen && i < events->elements && shown < args->limit; i++) {
+        const redisReply *entry = events->element[i];
+        if (entry->type != REDIS_REPLY_ARRAY || entry->elements != 2)
+            continue;
+        const redisReply *fields = entry->element[1];
+        if (fields->type != REDIS_REPLY_ARRAY)
+            continue;
+        for (size_t f = 0; f + 1 < fields->elements; f += 2)
+            if (strcmp (fields->element[f]->str, "id") == 0
+                && !zhashx_lookup (seen, fields->element[f + 1]->str)) {
+                zhashx_insert (seen, fields->element[f + 1]->str, (void *) 1);
+                shown += s_job_line (redis, args, fields->element[f + 1]->str);
+            }
+    }
+    zhashx_destroy (&seen);
+    freeReplyObject (events);
+    return 0;
+}
+
+static int
+s_run (int argc, char **argv, bool one)
+{
+    s_args_t args;
+    if (argc >= 2 && (strcmp (argv[1], "--help") == 0 || strcmp (argv[1], "-h") == 0)) {
+        fputs (s_usage, stdout);
+        return 0;
+    }
+    if (s_parse (argc, argv, &args) != 0)
+        return 2;
+    if (one != (args.id != NULL)) {
+        fprintf (stderr, "%s", s_usage);
+        return 2;
+    }
+    char err[256];
+    redisContext *redis = maas_redis_connect (maas_redis_url_pick (args.redis), 5000, err,
+                                              sizeof err);
+    if (!redis) {
+        fprintf (stderr, "maas: %s\n", err);
+        return 1;
+    }
+    int rc = one ? s_job (redis, &args) : s_jobs (redis, &args);
+    redisFree (redis);
+    return rc;
+}
+
+int
+maas_cmd_job (int argc, char **argv)
+{
+    return s_run (argc, argv, true);
+}
+
+int
+maas_cmd_jobs (int argc, char **argv)
+{
+    return s_run (argc, argv, false);
+}

@@ -1,0 +1,376 @@
+/*  train_job.c: one train job. Training runs in a czmq actor (its own
+ *  thread, owning the network while it trains); this thread reports each
+ *  epoch to the broker, keeps heartbeats flowing and raises the cancel flag
+ *  the training loop reads at every batch. */
+#include "train_job.h"
+
+#include <math.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+typedef struct {
+    const maas_train_job_env_t *env;    //  trainer connections, borrowed
+    maas_train_spec_t spec;         //  what the job asks for
+    char id[MAAS_PROTO_ID_MAX + 1]; //  job id (lineage, idempotent publish)
+    maas_dataset_t *data;           //  training data, owned
+    char data_name[MAAS_DATASET_MAX_NAME + 1];  //  data set name or "inline"
+    maas_mlp_t *mlp;                //  the network, owned (trained in place)
+    maas_train_t *train;            //  training loop state, owned
+    maas_train_result_t result;     //  summary once fit returned
+    int fit_rc;                     //  maas_train_fit's return code
+    zsock_t *pipe;                  //  actor pipe while training (actor's)
+    atomic_bool cancel;             //  raised here, read by training at each batch
+    int64_t started_us;             //  when training started (monotonic)
+    int64_t fit_us;                 //  how long fit took
+    char error[512];                //  why the job failed
+} s_job_t;
+
+//  -- before training: everything checked, nothing trained yet
+
+static int
+s_load_data (s_job_t *job, maas_work_t *work)
+{
+    const maas_train_spec_t *spec = &job->spec;
+    if (*spec->dataset) {
+        snprintf (job->data_name, sizeof job->data_name, "%s", spec->dataset);
+        job->data = maas_dataset_store_get (job->env->store, spec->dataset);
+        if (!job->data)
+            snprintf (job->error, sizeof job->error, "%s",
+                      maas_dataset_store_error (job->env->store));
+    } else if (maas_work_size (work) > 0) {
+        snprintf (job->data_name, sizeof job->data_name, "inline");
+        job->data = maas_train_spec_decode_data (maas_work_data (work), maas_work_size (work),
+                                                 job->error, sizeof job->error);
+    } else
+        snprintf (job->error, sizeof job->error,
+                  "train spec: no data: name a data set ('dataset') or send one as payload");
+    return job->data ? 0 : -1;
+}
+
+static int s_on_epoch (const maas_train_epoch_t *epoch, void *arg);
+
+static int
+s_prepare (s_job_t *job, maas_work_t *work)
+{
+    const maas_proto_job_t *header = maas_work_job (work);
+    snprintf (job->id, sizeof job->id, "%s", header->id);
+    maas_train_spec_t *spec = &job->spec;
+    if (maas_train_spec_decode (spec, maas_work_params (work), header->model, job->error,
+                                sizeof job->error) != 0)
+        return -1;
+    if (!maas_registry_name_valid (spec->model)) {
+        snprintf (job->error, sizeof job->error, "model name '%s' is not valid", spec->model);
+        return -1;
+    }
+    if (s_load_data (job, work) != 0)
+        return -1;
+    if (maas_train_spec_check_data (spec, maas_dataset_cols (job->data),
+                                    maas_dataset_task (job->data),
+                                    maas_dataset_classes (job->data), job->error,
+                                    sizeof job->error) != 0)
+        return -1;
+    job->mlp = maas_mlp_new (maas_dataset_cols (job->data), spec->layers, spec->n_layers);
+    if (!job->mlp) {
+        snprintf (job->error, sizeof job->error, "network too large for this trainer");
+        return -1;
+    }
+    maas_mlp_init (job->mlp, spec->train.seed);
+    maas_train_config_t config = spec->train;
+    config.on_epoch = s_on_epoch;
+    config.on_epoch_arg = job;
+    config.cancel = &job->cancel;
+    job->train = maas_train_new (job->mlp, &config, job->error, sizeof job->error);
+    return job->train ? 0 : -1;
+}
+
+//  -- training, in the actor
+
+//  Epoch callback (actor thread): hand a copy of the figures to the job's
+//  thread, which owns the broker connection.
+static int
+s_on_epoch (const maas_train_epoch_t *epoch, void *arg)
+{
+    s_job_t *job = arg;
+    maas_train_epoch_t *copy = malloc (sizeof *copy);
+    if (copy) {
+        *copy = *epoch;
+        if (zsock_send (job->pipe, "p", copy) != 0)
+            free (copy);
+    }
+    return 0;
+}
+
+static void
+s_actor (zsock_t *pipe, void *arg)
+{
+    s_job_t *job = arg;
+    job->pipe = pipe;
+    zsock_signal (pipe, 0);
+    const maas_tensor_t *x = maas_dataset_features (job->data);
+    int64_t started = maas_clock_mono_us ();
+    job->fit_rc = maas_train_fit (job->train, x->data, maas_dataset_labels (job->data)->data,
+                                  x->rows, &job->result);
+    job->fit_us = maas_clock_mono_us () - started;
+    zsock_send (pipe, "p", NULL);   //  done
+    while (true) {
+        char *command = zstr_recv (pipe);
+        bool term = !command || streq (command, "$TERM");
+        zstr_free (&command);
+        if (term)
+            break;
+    }
+}
+
+//  -- while training: progress, heartbeats, cancel
+
+static const char *
+s_metric_name (const s_job_t *job)
+{
+    return job->spec.train.loss == MAAS_LOSS_MSE ? "rmse" : "accuracy";
+}
+
+static void
+s_report (s_job_t *job, maas_work_t *work, const maas_train_epoch_t *epoch)
+{
+    double elapsed = (double) (maas_clock_mono_us () - job->started_us) / 1e6;
+    double rate = elapsed > 0 ? (double) epoch->samples / elapsed : 0;
+    double eta = epoch->epoch ? elapsed / (double) epoch->epoch
+                                    * (double) (epoch->epochs - epoch->epoch) : 0;
+    char message[256];
+    snprintf (message, sizeof message,
+              "epoch=%zu/%zu train_loss=%.6g val_loss=%.6g %s=%.6g samples_per_s=%.0f "
+              "elapsed_s=%.3f eta_s=%.3f", epoch->epoch, epoch->epochs, epoch->train_loss,
+              epoch->val_loss, s_metric_name (job), epoch->val_metric, rate, elapsed, eta);
+    maas_worker_progress (job->env->worker, work, (double) epoch->epoch / (double) epoch->epochs,
+                          message);
+    maas_debug ("trainer", "progress job=%s %s", job->id, message);
+}
+
+//  Train in an actor until it is done; returns 0, or -1 if interrupted.
+static int
+s_train (s_job_t *job, maas_work_t *work)
+{
+    job->started_us = maas_clock_mono_us ();
+    zactor_t *actor = zactor_new (s_actor, job);
+    if (!actor) {
+        snprintf (job->error, sizeof job->error, "trainer: cannot start a training thread");
+        job->fit_rc = -1;
+        return 0;
+    }
+    bool interrupted = false;
+    zsock_set_rcvtimeo (zactor_sock (actor), job->env->poll_ms);
+    while (true) {
+        void *epoch = NULL;
+        if (zsock_recv (zactor_sock (actor), "p", &epoch) == 0) {
+            if (!epoch)
+                break;
+            s_report (job, work, epoch);
+            free (epoch);
+        }
+        if (maas_worker_tick (job->env->worker) != 0 || zsys_interrupted)
+            interrupted = true;
+        if (interrupted || maas_work_cancelled (work))
+            atomic_store (&job->cancel, true);
+    }
+    zactor_destroy (&actor);
+    return interrupted ? -1 : 0;
+}
+
+//  -- after training: metrics, publish, answer
+
+typedef struct {
+    double accuracy;                //  classification: accuracy (validation rows if any)
+    double rmse;                    //  regression: RMSE (same rows)
+    double train_loss;              //  last epoch's training loss
+    double val_loss;                //  validation loss, NaN without a split
+    double samples_per_s;           //  training throughput
+} s_metrics_t;
+
+static s_metrics_t
+s_metrics (s_job_t *job)
+{
+    const maas_train_result_t *r = &job->result;
+    double metric = r->val_metric;
+    if (r->val_rows == 0) {
+        const maas_tensor_t *x = maas_dataset_features (job->data);
+        maas_train_evaluate (job->train, x->data, maas_dataset_labels (job->data)->data, x->rows,
+                             &metric);
+    }
+    bool mse = job->spec.train.loss == MAAS_LOSS_MSE;
+    double seconds = (double) job->fit_us / 1e6;
+    return (s_metrics_t) {.accuracy = mse ? NAN : metric,
+                          .rmse = mse ? metric : NAN,
+                          .train_loss = r->train_loss,
+                          .val_loss = r->val_loss,
+                          .samples_per_s = seconds > 0 ? (double) (r->train_rows * r->epochs_run)
+                                                             / seconds : 0};
+}
+
+//  Metrics as the JSON object the registry stores ({"accuracy":0.98,...}).
+static void
+s_metrics_json (const s_metrics_t *m, const s_job_t *job, char *json, size_t size)
+{
+    int len = snprintf (json, size, "{\"%s\":%.6g,\"train_loss\":%.6g",
+                        isnan (m->rmse) ? "accuracy" : "rmse",
+                        isnan (m->rmse) ? m->accuracy : m->rmse, m->train_loss);
+    if (!isnan (m->val_loss) && len > 0 && (size_t) len < size)
+        len += snprintf (json + len, size - (size_t) len, ",\"val_loss\":%.6g", m->val_loss);
+    if (len > 0 && (size_t) len < size)
+        snprintf (json + len, size - (size_t) len, ",\"epochs\":%zu,\"samples_per_s\":%.0f}",
+                  job->result.epochs_run, m->samples_per_s);
+}
+
+//  Training metadata stored inside the model blob.
+static int
+s_set_meta (maas_model_t *model, const s_job_t *job, const s_metrics_t *m)
+{
+    const maas_train_spec_t *spec = &job->spec;
+    int rc = maas_model_meta_set_str (model, "job_id", job->id)
+           | maas_model_meta_set_str (model, "dataset", job->data_name)
+           | maas_model_meta_set_str (model, "dataset_sha256", maas_dataset_sha256_hex (job->data))
+           | maas_model_meta_set_str (model, "loss", maas_loss_name (spec->train.loss))
+           | maas_model_meta_set_str (model, "optimizer", maas_optim_name (spec->train.optim.kind))
+           | maas_model_meta_set_double (model, "lr", spec->train.optim.lr)
+           | maas_model_meta_set_int (model, "batch_size", (int64_t) spec->train.batch_size)
+           | maas_model_meta_set_int (model, "epochs", (int64_t) job->result.epochs_run)
+           | maas_model_meta_set_int (model, "seed", (int64_t) spec->train.seed)
+           | maas_model_meta_set_int (model, "train_rows", (int64_t) job->result.train_rows)
+           | maas_model_meta_set_int (model, "val_rows", (int64_t) job->result.val_rows)
+           | maas_model_meta_set_str (model, "outcome",
+                                      maas_train_outcome_name (job->result.outcome))
+           | maas_model_meta_set_double (model, "train_loss", m->train_loss);
+    if (!isnan (m->accuracy))
+        rc |= maas_model_meta_set_double (model, "accuracy", m->accuracy);
+    if (!isnan (m->rmse))
+        rc |= maas_model_meta_set_double (model, "rmse", m->rmse);
+    if (!isnan (m->val_loss))
+        rc |= maas_model_meta_set_double (model, "val_loss", m->val_loss);
+    return rc ? -1 : 0;
+}
+
+//  The job's answer: {"model","version","created","outcome","epochs","metrics":{...}}.
+static int
+s_pack_result (msgpack_sbuffer *buffer, const s_job_t *job, uint64_t version, bool created,
+               const s_metrics_t *m)
+{
+    msgpack_packer pk;
+    msgpack_packer_init (&pk, buffer, msgpack_sbuffer_write);
+    bool has_val = !isnan (m->val_loss);
+    int rc = msgpack_pack_map (&pk, 8)
+           | maas_codec_pack_kv_str (&pk, "model", job->spec.model)
+           | maas_codec_pack_kv_uint (&pk, "version", version)
+           | maas_codec_pack_kv_bool (&pk, "created", created)
+           | maas_codec_pack_kv_str (&pk, "outcome", maas_train_outcome_name (job->result.outcome))
+           | maas_codec_pack_kv_uint (&pk, "epochs", job->result.epochs_run)
+           | maas_codec_pack_kv_double (&pk, "train_seconds", (double) job->fit_us / 1e6)
+           | maas_codec_pack_kv_str (&pk, "dataset_sha256", maas_dataset_sha256_hex (job->data))
+           | maas_codec_pack_str (&pk, "metrics") | msgpack_pack_map (&pk, 3 + has_val)
+           | maas_codec_pack_kv_double (&pk, isnan (m->rmse) ? "accuracy" : "rmse",
+                                        isnan (m->rmse) ? m->accuracy : m->rmse)
+           | maas_codec_pack_kv_double (&pk, "train_loss", m->train_loss)
+           | maas_codec_pack_kv_double (&pk, "samples_per_s", m->samples_per_s);
+    if (has_val)
+        rc |= maas_codec_pack_kv_double (&pk, "val_loss", m->val_loss);
+    return rc ? -1 : 0;
+}
+
+//  Publish the trained network (taking job->mlp); *VERSION and *CREATED
+//  as the registry says. -1 with job->error.
+static int
+s_publish (s_job_t *job, const s_metrics_t *m, uint64_t *version, bool *created)
+{
+    maas_model_t *model = maas_model_new (&job->mlp);
+    uint8_t *blob = NULL;
+    size_t size = 0;
+    maas_model_err_t model_err = {0};
+    char json[512];
+    int rc = -1;
+    if (!model || s_set_meta (model, job, m) != 0) {
+        snprintf (job->error, sizeof job->error, "trainer: out of memory building the model");
+        goto done;
+    }
+    if (maas_model_encode (model, &blob, &size, &model_err) != 0) {
+        snprintf (job->error, sizeof job->error, "%s", model_err.text);
+        goto done;
+    }
+    s_metrics_json (m, job, json, sizeof json);
+    maas_registry_meta_t meta = {.metrics = json,
+                                 .job_id = job->id,
+                                 .description = *job->spec.description ? job->spec.description
+                                                                        : NULL};
+    rc = maas_registry_publish (job->env->registry, job->spec.model, blob, size, &meta, version,
+                                created);
+    if (rc != 0)
+        snprintf (job->error, sizeof job->error, "%s", maas_registry_error (job->env->registry));
+done:
+    free (blob);
+    maas_model_destroy (&model);
+    return rc;
+}
+
+static void
+s_finish (s_job_t *job, maas_work_t **work_p)
+{
+    maas_worker_t *worker = job->env->worker;
+    if (job->fit_rc != 0) {
+        if (!*job->error)
+            snprintf (job->error, sizeof job->error, "%s", maas_train_error (job->train));
+        maas_worker_fail (worker, work_p, job->error);
+        return;
+    }
+    if (job->result.outcome == MAAS_TRAIN_CANCELLED) {
+        maas_info ("trainer", "cancelled job=%s epochs=%zu", job->id, job->result.epochs_run);
+        maas_worker_fail (worker, work_p, "cancelled");
+        return;
+    }
+    s_metrics_t metrics = s_metrics (job);
+    maas_train_destroy (&job->train);       //  it borrows the network the model takes
+    uint64_t version = 0;
+    bool created = false;
+    msgpack_sbuffer result;
+    msgpack_sbuffer_init (&result);
+    if (s_publish (job, &metrics, &version, &created) != 0
+        || s_pack_result (&result, job, version, created, &metrics) != 0) {
+        maas_error ("trainer", "publish failed job=%s error=\"%s\"", job->id, job->error);
+        maas_worker_fail (worker, work_p, job->error);
+    } else {
+        maas_info ("trainer", "published job=%s model=%s version=%llu created=%d epochs=%zu",
+                   job->id, job->spec.model, (unsigned long long) version, created,
+                   job->result.epochs_run);
+        maas_worker_reply (worker, work_p, result.data, result.size, NULL, 0);
+    }
+    msgpack_sbuffer_destroy (&result);
+}
+
+int
+maas_train_job_run (const maas_train_job_env_t *env, maas_work_t **work_p)
+{
+    s_job_t *job = calloc (1, sizeof *job);
+    if (!job) {
+        maas_work_destroy (work_p);         //  re-queued: another trainer may have memory
+        return 0;
+    }
+    job->env = env;
+    atomic_init (&job->cancel, false);
+    int rc = 0;
+    if (s_prepare (job, *work_p) != 0) {
+        maas_warn ("trainer", "refused job=%s error=\"%s\"", job->id, job->error);
+        maas_worker_fail (env->worker, work_p, job->error);
+    } else {
+        maas_info ("trainer", "training job=%s model=%s data=%s rows=%zu", job->id,
+                   job->spec.model, job->data_name, maas_dataset_rows (job->data));
+        rc = s_train (job, *work_p);
+        if (rc != 0) {
+            maas_info ("trainer", "interrupted job=%s: given back to the broker", job->id);
+            maas_work_destroy (work_p);
+        } else
+            s_finish (job, work_p);
+    }
+    maas_train_destroy (&job->train);
+    maas_mlp_destroy (&job->mlp);
+    maas_dataset_destroy (&job->data);
+    free (job);
+    return rc;
+}

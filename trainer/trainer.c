@@ -1,0 +1,85 @@
+/*  trainer.c: the maas-trainer engine: connections (brokers, data sets,
+ *  registry) and the loop that takes train jobs one at a time. */
+#include "trainer.h"
+#include "train_job.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct _maas_trainer_t {
+    maas_worker_t *worker;          //  broker connections, kind "train", one credit
+    maas_dataset_store_t *store;    //  data sets in Redis
+    maas_registry_t *registry;      //  model registry in Redis
+    maas_train_job_env_t env;       //  the three above, for jobs
+};
+
+maas_trainer_config_t
+maas_trainer_defaults (void)
+{
+    return (maas_trainer_config_t) {.brokers = "tcp://127.0.0.1:5556", .poll_ms = 50};
+}
+
+maas_trainer_t *
+maas_trainer_new (const maas_trainer_config_t *config, char *err, size_t err_size)
+{
+    maas_trainer_t *self = calloc (1, sizeof *self);
+    if (!self) {
+        snprintf (err, err_size, "out of memory");
+        return NULL;
+    }
+    self->store = maas_dataset_store_new (config->redis_url, config->prefix, err, err_size);
+    if (self->store)
+        self->registry = maas_registry_new (config->redis_url, config->prefix, err, err_size);
+    if (self->registry) {
+        //  One job at a time: training takes the whole machine's attention.
+        self->worker = maas_worker_new (config->brokers, "train", 1, config->name);
+        if (!self->worker)
+            snprintf (err, err_size, "cannot connect to brokers '%s'", config->brokers);
+    }
+    if (!self->worker) {
+        maas_trainer_destroy (&self);
+        return NULL;
+    }
+    if (config->heartbeat_ms > 0)
+        maas_worker_set_heartbeat (self->worker, config->heartbeat_ms,
+                                   config->liveness > 0 ? config->liveness
+                                                        : MAAS_WORKER_LIVENESS);
+    self->env = (maas_train_job_env_t) {.worker = self->worker,
+                                        .store = self->store,
+                                        .registry = self->registry,
+                                        .poll_ms = config->poll_ms > 0 ? config->poll_ms : 50};
+    return self;
+}
+
+void
+maas_trainer_destroy (maas_trainer_t **self_p)
+{
+    maas_trainer_t *self = *self_p;
+    if (!self)
+        return;
+    maas_worker_destroy (&self->worker);
+    maas_registry_destroy (&self->registry);
+    maas_dataset_store_destroy (&self->store);
+    free (self);
+    *self_p = NULL;
+}
+
+int
+maas_trainer_run (maas_trainer_t *self)
+{
+    maas_info ("trainer", "serving kind=train");
+    while (!zsys_interrupted) {
+        maas_work_t *work = maas_worker_recv (self->worker, 1000);
+        if (!work)
+            continue;
+        if (strcmp (maas_work_job (work)->kind, "train") != 0) {
+            maas_worker_fail (self->worker, &work, "this is a trainer: it runs train jobs only");
+            continue;
+        }
+        if (maas_train_job_run (&self->env, &work) != 0)
+            break;
+    }
+    maas_info ("trainer", "stopping");
+    return 0;
+}
