@@ -118,10 +118,12 @@ s_print_train_result (const redisReply *result)
     msgpack_unpacked_destroy (&message);
 }
 
+static long long s_id_ms (const char *id);
+
 static void
-s_print_times (const redisReply *hash)
+s_print_times (const redisReply *hash, const char *id)
 {
-    long long submitted = s_ms (hash, "submitted_ms"), started = s_ms (hash, "started_ms"),
+    long long submitted = s_id_ms (id), started = s_ms (hash, "started_ms"),
               finished = s_ms (hash, "finished_ms");
     char text[64];
     if (submitted) {
@@ -140,6 +142,39 @@ s_print_times (const redisReply *hash)
     }
 }
 
+//  Kind and model from the job's SUBMIT header (msgpack) into JOB; -1 if
+//  there is none or it does not parse.
+static int
+s_header (const redisReply *header, maas_proto_job_t *job)
+{
+    if (!header)
+        return -1;
+    msgpack_unpacked scratch;
+    msgpack_unpacked_init (&scratch);
+    char err[256];
+    int rc = maas_proto_job_parse (job, header->str, header->len, &scratch, err, sizeof err);
+    msgpack_unpacked_destroy (&scratch);
+    return rc;
+}
+
+//  Wall-clock ms a libmaas job id was made at (ULID: 10 Crockford base32
+//  characters of milliseconds), or 0 if ID is not one.
+static long long
+s_id_ms (const char *id)
+{
+    static const char digits[] = "0123456789ABCDEFGHJKMNPQRSTVWXYZ";
+    long long ms = 0;
+    if (strlen (id) != 26)
+        return 0;
+    for (int i = 0; i < 10; i++) {
+        const char *at = strchr (digits, id[i]);
+        if (!at || !id[i])
+            return 0;
+        ms = ms * 32 + (at - digits);
+    }
+    return ms;
+}
+
 static int
 s_job (redisContext *redis, const s_args_t *args)
 {
@@ -151,8 +186,14 @@ s_job (redisContext *redis, const s_args_t *args)
             freeReplyObject (hash);
         return 1;
     }
-    static const char *fields[] = {"status", "kind", "model", "attempts", "worker"};
+    maas_proto_job_t job;
+    memset (&job, 0, sizeof job);
+    bool known = s_header (s_get (hash, "header"), &job) == 0;
     printf ("%-12s %s\n", "job", args->id);
+    printf ("%-12s %s\n", "status", s_str (hash, "status") ? s_str (hash, "status") : "?");
+    if (known)
+        printf ("%-12s %s\n%-12s %s\n", "kind", job.kind, "model", *job.model ? job.model : "-");
+    static const char *fields[] = {"attempts", "worker"};
     for (size_t i = 0; i < sizeof fields / sizeof fields[0]; i++)
         if (s_str (hash, fields[i]))
             printf ("%-12s %s\n", fields[i], s_str (hash, fields[i]));
@@ -160,11 +201,11 @@ s_job (redisContext *redis, const s_args_t *args)
         printf ("%-12s %.0f%%%s%s\n", "progress", atof (s_str (hash, "progress")) * 100,
                 s_str (hash, "progress_message") ? "  " : "",
                 s_str (hash, "progress_message") ? s_str (hash, "progress_message") : "");
-    s_print_times (hash);
+    s_print_times (hash, args->id);
     if (s_str (hash, "error"))
         printf ("%-12s %s\n", "error", s_str (hash, "error"));
-    const char *kind = s_str (hash, "kind"), *status = s_str (hash, "status");
-    if (kind && status && strcmp (kind, "train") == 0 && strcmp (status, "succeeded") == 0
+    const char *status = s_str (hash, "status");
+    if (known && status && strcmp (job.kind, "train") == 0 && strcmp (status, "succeeded") == 0
         && s_get (hash, "result"))
         s_print_train_result (s_get (hash, "result"));
     freeReplyObject (hash);
@@ -175,20 +216,24 @@ s_job (redisContext *redis, const s_args_t *args)
 static int
 s_job_line (redisContext *redis, const s_args_t *args, const char *id)
 {
-    redisReply *reply = redisCommand (redis, "HMGET %sjob:%s status kind model progress "
-                                             "submitted_ms worker", args->prefix, id);
+    redisReply *reply = redisCommand (redis, "HMGET %sjob:%s status header progress worker",
+                                      args->prefix, id);
     int printed = 0;
-    if (reply && reply->type == REDIS_REPLY_ARRAY && reply->elements == 6
+    if (reply && reply->type == REDIS_REPLY_ARRAY && reply->elements == 4
         && reply->element[0]->type == REDIS_REPLY_STRING
         && (!args->status || strcmp (reply->element[0]->str, args->status) == 0)) {
         char when[64] = "";
-        if (reply->element[4]->type == REDIS_REPLY_STRING)
-            s_time (atoll (reply->element[4]->str), when, sizeof when);
-        const char *text[6];
-        for (int i = 0; i < 6; i++)
-            text[i] = reply->element[i]->type == REDIS_REPLY_STRING ? reply->element[i]->str : "";
-        printf ("%-28s %-10s %-6s %-16s %5.0f%%  %-24.24s %s\n", id, text[0], text[1], text[2],
-                *text[3] ? atof (text[3]) * 100 : 0.0, when, text[5]);
+        if (s_id_ms (id))
+            s_time (s_id_ms (id), when, sizeof when);
+        maas_proto_job_t job;
+        memset (&job, 0, sizeof job);
+        if (reply->element[1]->type != REDIS_REPLY_STRING || s_header (reply->element[1], &job))
+            snprintf (job.kind, sizeof job.kind, "?");
+        const char *progress = reply->element[2]->type == REDIS_REPLY_STRING
+                                   ? reply->element[2]->str : "";
+        printf ("%-28s %-10s %-6s %-16s %5.0f%%  %-24.24s %s\n", id, reply->element[0]->str,
+                job.kind, job.model, *progress ? atof (progress) * 100 : 0.0, when,
+                reply->element[3]->type == REDIS_REPLY_STRING ? reply->element[3]->str : "");
         printed = 1;
     }
     if (reply)
@@ -220,12 +265,14 @@ s_jobs (redisContext *redis, const s_args_t *args)
         const redisReply *fields = entry->element[1];
         if (fields->type != REDIS_REPLY_ARRAY)
             continue;
-        for (size_t f = 0; f + 1 < fields->elements; f += 2)
-            if (strcmp (fields->element[f]->str, "id") == 0
-                && !zhashx_lookup (seen, fields->element[f + 1]->str)) {
-                zhashx_insert (seen, fields->element[f + 1]->str, (void *) 1);
-                shown += s_job_line (redis, args, fields->element[f + 1]->str);
+        //  Each entry is one broker loop turn: "<id> <status>" pairs.
+        for (size_t f = 0; f + 1 < fields->elements && shown < args->limit; f += 2) {
+            const char *id = fields->element[f]->str;
+            if (fields->element[f]->type == REDIS_REPLY_STRING && !zhashx_lookup (seen, id)) {
+                zhashx_insert (seen, id, (void *) 1);
+                shown += s_job_line (redis, args, id);
             }
+        }
     }
     zhashx_destroy (&seen);
     freeReplyObject (events);

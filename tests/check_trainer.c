@@ -157,12 +157,14 @@ static void
 s_wait_training (const char *id, char *worker, size_t size)
 {
     char progress[32] = "";
-    for (int i = 0; i < 400 && !*progress; i++) {
+    *worker = '\0';
+    //  The broker records the worker at its 100 ms sweep, progress at once.
+    for (int i = 0; i < 400 && (!*progress || !*worker); i++) {
         s_sleep_ms (25);
         s_job_field (id, "progress", progress, sizeof progress);
+        s_job_field (id, "worker", worker, size);
     }
-    ck_assert_msg (*progress, "job %s never reported progress", id);
-    s_job_field (id, "worker", worker, size);
+    ck_assert_msg (*progress && *worker, "job %s never reported progress", id);
 }
 
 //  Versions of MODEL published so far (0 if the model does not exist).
