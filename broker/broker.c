@@ -15,6 +15,7 @@
 
 #define S_SWEEP_MS 100              //  deadline sweep period
 #define S_STATS_MS 1000             //  stats write period
+#define S_BACKLOG_MAX (1 << 20)     //  unsent Redis bytes past which clients wait
 
 void
 maas_broker_config_defaults (maas_broker_config_t *config)
@@ -221,7 +222,10 @@ maas_broker_run (maas_broker_t *self)
     uint64_t turns = 0;
     while (!zsys_interrupted && !self->stopping) {
         turns++;
-        zmq_pollitem_t items[3] = {{self->front, 0, ZMQ_POLLIN, 0},
+        //  Flow control: while Redis is behind, new jobs wait in ZeroMQ's
+        //  queues (bounded by each client's window) rather than in ours.
+        bool throttled = maas_store_backlog (self->store) >= S_BACKLOG_MAX;
+        zmq_pollitem_t items[3] = {{self->front, 0, throttled ? 0 : ZMQ_POLLIN, 0},
                                    {self->back, 0, ZMQ_POLLIN, 0}};
         maas_store_poll_item (self->store, &items[2]);
         int count = items[2].fd >= 0 ? 3 : 2;
@@ -236,7 +240,8 @@ maas_broker_run (maas_broker_t *self)
         if (count == 3 && items[2].revents)
             maas_store_io (self->store, items[2].revents);
         s_drain (self, self->back, engine_backend);
-        s_drain (self, self->front, engine_frontend);
+        if (!throttled)
+            s_drain (self, self->front, engine_frontend);
         if (self->dirty)
             engine_dispatch (self);
         s_timers (self);

@@ -5,6 +5,7 @@
 
 #include <czmq.h>
 #include <errno.h>
+#include <malloc.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -147,6 +148,10 @@ main (int argc, char **argv)
     s_from_env (&config);
     if (s_parse (&config, argc, argv) != 0)
         return 2;
+    //  The Redis output buffer is a few hundred KiB allocated and freed every
+    //  loop turn: keep glibc from trimming and re-faulting that memory.
+    mallopt (M_TRIM_THRESHOLD, 64 << 20);
+    mallopt (M_MMAP_THRESHOLD, 64 << 20);
     zsys_init ();
     zsys_catch_interrupts ();
     maas_broker_t *broker = maas_broker_new (&config);

@@ -10,6 +10,7 @@
 #include "redis_url.h"
 
 #include <hiredis/async.h>
+#include <sys/socket.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -221,6 +222,10 @@ s_on_connect (const redisAsyncContext *ac, int status)
         return;
     }
     self->connected = true;
+    //  A big send buffer: a partial write makes hiredis shift the rest of
+    //  its output buffer, so fewer partial writes is less copying.
+    int size = 4 << 20;
+    setsockopt (ac->c.fd, SOL_SOCKET, SO_SNDBUF, &size, sizeof size);
     maas_info ("store", "redis connected url=%s", self->url);
 }
 
@@ -346,6 +351,12 @@ maas_store_destroy (maas_store_t **self_p)
 }
 
 bool maas_store_up (const maas_store_t *self) { return self->ac != NULL; }
+
+size_t
+maas_store_backlog (const maas_store_t *self)
+{
+    return self->ac && self->ac->c.obuf ? sdslen (self->ac->c.obuf) : 0;
+}
 const char *maas_store_error (const maas_store_t *self) { return self->err; }
 void maas_store_set_retry (maas_store_t *self, int retry_ms) { self->retry_ms = retry_ms; }
 

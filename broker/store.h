@@ -36,6 +36,9 @@ maas_store_t *maas_store_new (const char *url, const char *prefix, const char *b
 void maas_store_destroy (maas_store_t **self_p);
 //  true while connected or connecting with no error seen.
 bool maas_store_up (const maas_store_t *self);
+//  Bytes written to the store but not yet sent to Redis: when Redis falls
+//  behind, the broker stops taking new jobs until this drains.
+size_t maas_store_backlog (const maas_store_t *self);
 //  Why the store is down ("redis unix:///x.sock: Connection refused").
 const char *maas_store_error (const maas_store_t *self);
 //  Becomes true once per connection, right after it comes up; the caller
