@@ -293,8 +293,22 @@ START_TEST (test_put_train_publish_infer)
     free (out);
     const char *jobs[] = {"jobs", "--status", "succeeded", NULL};
     ck_assert_int_eq (s_maas (jobs, &out), 0);
-    ck_assert_msg (strstr (out, id), "%s", out);
+    ck_assert_msg (strstr (out, id) && strstr (out, "train  bc"), "%s", out);
     free (out);
+    //  Without --wait: the job id once the broker has recorded it; it runs on.
+    const char *submit[] = {"train", "bc", "--data", "cancer", "--layers", "1:sigmoid",
+                            "--epochs", "1", "--broker", fx.front, NULL};
+    ck_assert_int_eq (s_maas (submit, &out), 0);
+    char second[64] = "", status[32] = "";
+    ck_assert_int_eq (sscanf (out, "%63s", second), 1);
+    ck_assert_uint_eq (strlen (second), 26);
+    free (out);
+    for (int i = 0; i < 400 && strcmp (status, "succeeded") != 0; i++) {
+        s_sleep_ms (25);
+        s_job_field (second, "status", status, sizeof status);
+    }
+    ck_assert_str_eq (status, "succeeded");
+    ck_assert_uint_eq (s_versions ("bc"), 2);
     free (csv);
 }
 END_TEST
