@@ -228,8 +228,18 @@ engine_job_requeue (maas_broker_t *self, job_t *job, const char *why)
     maas_info ("broker", "job requeued id=%s attempts=%d why=%s", job->id, job->attempts, why);
 }
 
-//  The worker to run JOB: one with credit that serves its kind, preferring
-//  one with the model cached, then the one with the most free credit.
+//  Free credit of W.
+static int
+s_free (const worker_t *w)
+{
+    return w->credits - w->inflight;
+}
+
+//  The worker to run JOB: one with credit that serves its kind. Among
+//  those holding the model (from READY's models), the one with the most
+//  free credit; it wins over a worker without the model unless that one has
+//  at least twice the free credit, so a model's jobs stay where it is
+//  loaded yet spread to idle workers (which then load it too).
 static worker_t *
 s_pick (maas_broker_t *self, const job_t *job)
 {
@@ -240,17 +250,19 @@ s_pick (maas_broker_t *self, const job_t *job)
         pattern[len + 2] = '\0';
     }
     uint64_t bit = (uint64_t) 1 << job->kind->bit;
-    worker_t *best = NULL;
+    worker_t *cached = NULL, *other = NULL;
     for (size_t i = 0; i < self->worker_count; i++) {
         worker_t *w = self->workers[i];
         if (!(w->kinds & bit) || w->inflight >= w->credits)
             continue;
-        if (job->model[0] && w->models && strstr (w->models, pattern))
-            return w;
-        if (!best || w->credits - w->inflight > best->credits - best->inflight)
-            best = w;
+        worker_t **best
+            = job->model[0] && w->models && strstr (w->models, pattern) ? &cached : &other;
+        if (!*best || s_free (w) > s_free (*best))
+            *best = w;
     }
-    return best;
+    if (cached && (!other || 2 * s_free (cached) > s_free (other)))
+        return cached;
+    return other;
 }
 
 static job_t *

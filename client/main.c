@@ -9,6 +9,7 @@
 static const maas_cmd_t s_commands[] = {
     {"version", maas_cmd_version, "print the maas version"},
     {"model", maas_cmd_model, "the model registry: publish, list, show, alias, rm, export"},
+    {"infer", maas_cmd_infer, "predictions for rows (CSV or JSON) from a model through a broker"},
     //  -- command groups are added here, one line each
     {"dataset", maas_cmd_dataset, "data sets in Redis: put FILE.csv, list, show, rm"},
     {"status", maas_cmd_status, "brokers' job counts and workers, or jobs by id"},

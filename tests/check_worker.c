@@ -1,0 +1,626 @@
+/*  check_worker.c: maas-worker as a process behind the real maas-broker,
+ *  with a real redis-server; the test is the client (libmaas client API)
+ *  and the publisher. Predictions, version switches under load, bad input,
+ *  the cache bound, and `maas infer`. */
+#include "support.h"
+#include "maas.h"
+
+#include <check.h>
+#include <czmq.h>
+#include <hiredis/hiredis.h>
+#include <inttypes.h>
+#include <math.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+typedef struct {
+    support_redis_t *redis;     //  private redis-server
+    char *dir;                  //  temp dir: endpoints and logs
+    char front[256];            //  broker frontend endpoint
+    char back[256];             //  broker backend endpoint
+    char log[256];              //  broker log
+    char worker_log[256];       //  worker log
+    support_proc_t *broker;     //  the broker
+    support_proc_t *worker;     //  the worker
+    support_proc_t *worker2;  //  a second one, when a test needs it
+    maas_registry_t *registry;  //  the test's publisher
+    maas_client_t *client;      //  the test's client
+} fx_t;
+
+static fx_t fx;
+
+static void
+s_worker_start (const char *cache_mb, const char *max_batch_rows)
+{
+    char *path = support_build_path ("worker/maas-worker");
+    const char *argv[] = {path, "--broker", fx.back, "--redis", support_redis_url (fx.redis),
+                          "--cache-mb", cache_mb, "--max-batch-rows", max_batch_rows,
+                          "--batch-delay-us", "2000", "--heartbeat-ms", "100", "--credits",
+                          "16", "--log-level", "info", NULL};
+    fx.worker = support_proc_start (argv, NULL, fx.worker_log);
+    free (path);
+}
+
+static void
+s_setup (void)
+{
+    signal (SIGPIPE, SIG_IGN);
+    memset (&fx, 0, sizeof fx);
+    fx.redis = support_redis_start ();
+    fx.dir = support_tempdir_new ("worker");
+    snprintf (fx.front, sizeof fx.front, "ipc://%s/front", fx.dir);
+    snprintf (fx.back, sizeof fx.back, "ipc://%s/back", fx.dir);
+    snprintf (fx.log, sizeof fx.log, "%s/broker.log", fx.dir);
+    snprintf (fx.worker_log, sizeof fx.worker_log, "%s/worker.log", fx.dir);
+    char *path = support_build_path ("broker/maas-broker");
+    const char *argv[] = {path, "--frontend", fx.front, "--backend", fx.back, "--redis",
+                          support_redis_url (fx.redis), "--heartbeat", "100", "--liveness", "10", NULL};
+    fx.broker = support_proc_start (argv, NULL, fx.log);
+    free (path);
+    char err[256];
+    fx.registry = maas_registry_new (support_redis_url (fx.redis), NULL, err, sizeof err);
+    ck_assert_msg (fx.registry, "%s", err);
+    fx.client = maas_client_new (fx.front);
+    ck_assert_ptr_nonnull (fx.client);
+    ck_assert_int_eq (maas_client_ping (fx.client, 5000), 0);
+}
+
+static void
+s_teardown (void)
+{
+    maas_client_destroy (&fx.client);
+    maas_registry_destroy (&fx.registry);
+    support_proc_stop (&fx.worker);
+    support_proc_stop (&fx.worker2);
+    support_proc_stop (&fx.broker);
+    support_redis_stop (&fx.redis);
+    support_tempdir_remove (&fx.dir);
+}
+
+static maas_model_t *
+s_model (size_t inputs, size_t hidden, size_t outputs, uint64_t seed)
+{
+    maas_layer_spec_t layers[] = {{hidden, MAAS_ACT_TANH}, {outputs, MAAS_ACT_SOFTMAX}};
+    maas_mlp_t *mlp = maas_mlp_new (inputs, layers, 2);
+    ck_assert_ptr_nonnull (mlp);
+    maas_mlp_init (mlp, seed);
+    maas_model_t *model = maas_model_new (&mlp);
+    ck_assert_ptr_nonnull (model);
+    return model;
+}
+
+static uint64_t
+s_publish (const char *name, const maas_model_t *model)
+{
+    uint8_t *blob;
+    size_t size;
+    maas_model_err_t err;
+    ck_assert_msg (maas_model_encode (model, &blob, &size, &err) == 0, "%s", err.text);
+    maas_registry_meta_t meta = {0};
+    uint64_t version;
+    ck_assert_msg (maas_registry_publish (fx.registry, name, blob, size, &meta, &version, NULL)
+                       == 0,
+                   "%s", maas_registry_error (fx.registry));
+    free (blob);
+    return version;
+}
+
+//  Params {"shape": [rows, cols]} into SBUF (caller destroys).
+static void
+s_shape (msgpack_sbuffer *sbuf, size_t rows, size_t cols)
+{
+    msgpack_sbuffer_init (sbuf);
+    msgpack_packer pk;
+    msgpack_packer_init (&pk, sbuf, msgpack_sbuffer_write);
+    msgpack_pack_map (&pk, 1);
+    maas_codec_pack_str (&pk, "shape");
+    msgpack_pack_array (&pk, 2);
+    msgpack_pack_uint64 (&pk, rows);
+    msgpack_pack_uint64 (&pk, cols);
+}
+
+//  Submit ROWS × COLS floats of X as a raw tensor for NAME (VERSION or
+//  ALIAS); the id into ID.
+static void
+s_submit (const char *name, int64_t version, const char *alias, const float *x, size_t rows,
+          size_t cols, maas_result_fn *fn, void *arg, char id[MAAS_PROTO_ID_MAX + 1])
+{
+    msgpack_sbuffer params;
+    s_shape (&params, rows, cols);
+    maas_submit_t spec = {.kind = "infer", .model = name, .version = version, .alias = alias,
+                          .params = params.data, .params_size = params.size};
+    uint8_t *bytes = malloc (rows * cols * 4);
+    maas_codec_f32_to_le (bytes, x, rows * cols);
+    ck_assert_msg (maas_client_submit (fx.client, &spec, bytes, rows * cols * 4, fn, arg, id)
+                       == 0,
+                   "%s", maas_client_error (fx.client));
+    free (bytes);
+    msgpack_sbuffer_destroy (&params);
+}
+
+static maas_result_t *
+s_wait (const char *id)
+{
+    maas_result_t *result = maas_client_wait (fx.client, id, 20000);
+    ck_assert_msg (result, "no result for %s: %s", id, maas_client_error (fx.client));
+    return result;
+}
+
+//  The "values" floats and "version" of a succeeded RESULT; VALUES gets
+//  COUNT floats.
+static uint64_t
+s_values (const maas_result_t *result, float *values, size_t count)
+{
+    ck_assert_msg (strcmp (result->status, "succeeded") == 0, "job %s: %s", result->status,
+                   result->error ? result->error : "");
+    msgpack_unpacked top;
+    msgpack_unpacked_init (&top);
+    char err[256];
+    ck_assert_int_eq (maas_codec_unpack (result->data, result->size, 0, &top, err, sizeof err),
+                      0);
+    maas_codec_map_t map;
+    ck_assert_int_eq (maas_codec_map_init (&map, &top.data, "result"), 0);
+    const void *bin;
+    size_t size;
+    uint64_t version, batch_rows;
+    ck_assert_int_eq (maas_codec_map_bin (&map, "values", &bin, &size), 0);
+    ck_assert_int_eq (maas_codec_map_uint64 (&map, "version", &version), 0);
+    ck_assert_int_eq (maas_codec_map_uint64 (&map, "batch_rows", &batch_rows), 0);
+    ck_assert_int_ge (batch_rows, 1);
+    ck_assert_uint_eq (size, count * 4);
+    if (values)
+        maas_codec_f32_from_le (values, bin, count);
+    msgpack_unpacked_destroy (&top);
+    return version;
+}
+
+static void
+s_fill (float *x, size_t n, float seed)
+{
+    for (size_t i = 0; i < n; i++)
+        x[i] = sinf (seed + 0.37f * (float) i);
+}
+
+//  -- predictions
+
+//  Through broker + worker, predictions equal the in-process ones: bit for
+//  bit when every job runs alone; within 1e-6 when jobs share a batch
+//  (OpenBLAS picks its kernel by the row count, so the last bits of a row's
+//  outputs may depend on the batch it ran in).
+static void
+s_check_predictions (const char *max_batch_rows, bool exact)
+{
+    maas_model_t *model = s_model (30, 32, 2, 11);
+    s_publish ("cancer", model);
+    s_worker_start ("64", max_batch_rows);
+    maas_predictor_t *predictor = maas_predictor_new (maas_model_mlp_const (model));
+    enum { JOBS = 12 };
+    float x[JOBS][4 * 30], expected[JOBS][4 * 2], got[4 * 2];
+    char ids[JOBS][MAAS_PROTO_ID_MAX + 1];
+    for (int j = 0; j < JOBS; j++) {
+        size_t rows = 1 + j % 4;
+        s_fill (x[j], rows * 30, (float) j);
+        ck_assert_int_eq (maas_predictor_run (predictor, x[j], rows, expected[j]), 0);
+        s_submit ("cancer", 0, NULL, x[j], rows, 30, NULL, NULL, ids[j]);
+    }
+    for (int j = 0; j < JOBS; j++) {
+        maas_result_t *result = s_wait (ids[j]);
+        size_t rows = 1 + j % 4;
+        ck_assert_uint_eq (s_values (result, got, rows * 2), 1);
+        if (exact)
+            ck_assert_msg (memcmp (got, expected[j], rows * 2 * sizeof (float)) == 0,
+                           "job %d differs from the in-process prediction", j);
+        for (size_t k = 0; k < rows * 2; k++)
+            ck_assert_float_eq_tol (got[k], expected[j][k], 1e-6);
+        maas_result_destroy (&result);
+    }
+    maas_predictor_destroy (&predictor);
+    maas_model_destroy (&model);
+}
+
+START_TEST (test_predictions_bit_exact_unbatched)
+{
+    s_check_predictions ("0", true);
+}
+END_TEST
+
+START_TEST (test_predictions_batched)
+{
+    s_check_predictions ("64", false);
+}
+END_TEST
+
+//  -- switching versions while jobs stream
+
+typedef struct {
+    int done;           //  results received
+    int failed;         //  of which not succeeded
+    int versions[512];  //  version each job ran on, by submit order
+} stream_t;
+
+static void
+s_on_stream (const maas_result_t *result, void *arg)
+{
+    stream_t *stream = arg;
+    int index = atoi (strrchr (result->id, '-') + 1);
+    stream->done++;
+    if (strcmp (result->status, "succeeded") != 0) {
+        stream->failed++;
+        fprintf (stderr, "job %s %s: %s\n", result->id, result->status,
+                 result->error ? result->error : "");
+        return;
+    }
+    stream->versions[index] = (int) s_values (result, NULL, 3);
+}
+
+START_TEST (test_alias_switch_while_streaming)
+{
+    maas_model_t *v1 = s_model (4, 8, 3, 1), *v2 = s_model (4, 8, 3, 2);
+    s_publish ("iris", v1);
+    s_publish ("iris", v2);
+    ck_assert_int_eq (maas_registry_alias (fx.registry, "iris", "production", 1), 0);
+    s_worker_start ("64", "32");
+    stream_t stream = {0};
+    float x[4];
+    s_fill (x, 4, 0);
+    enum { JOBS = 400, MOVE_AT = 200 };
+    for (int j = 0; j < JOBS; j++) {
+        if (j == MOVE_AT)
+            ck_assert_int_eq (maas_registry_alias (fx.registry, "iris", "production", 2), 0);
+        char id[MAAS_PROTO_ID_MAX + 1];
+        snprintf (id, sizeof id, "stream-%d", j);
+        msgpack_sbuffer params;
+        s_shape (&params, 1, 4);
+        uint8_t bytes[16];
+        maas_codec_f32_to_le (bytes, x, 4);
+        maas_submit_t spec = {.id = id, .kind = "infer", .model = "iris",
+                              .alias = "production", .params = params.data,
+                              .params_size = params.size};
+        ck_assert_int_eq (
+            maas_client_submit (fx.client, &spec, bytes, 16, s_on_stream, &stream, NULL), 0);
+        msgpack_sbuffer_destroy (&params);
+        while (maas_client_pending (fx.client) >= 8)  //  a stream, 8 in flight
+            maas_client_poll (fx.client, 100);
+    }
+    ck_assert_int_eq (maas_client_wait_all (fx.client, 20000), 0);
+    ck_assert_int_eq (stream.done, JOBS);
+    ck_assert_int_eq (stream.failed, 0);
+    //  One worker takes jobs in order and resolves the alias as it takes
+    //  each: v1 until the announcement reached it, v2 from then on. The 8
+    //  jobs in flight at the move may run on either; jobs submitted after
+    //  it run on v2 once the announcement is in (a few ms at most: well
+    //  within 40 jobs).
+    for (int j = 0; j < MOVE_AT - 8; j++)
+        ck_assert_msg (stream.versions[j] == 1, "job %d, before the move, ran on v%d", j,
+                       stream.versions[j]);
+    int first_v2 = JOBS;
+    for (int j = 0; j < JOBS; j++) {
+        ck_assert (stream.versions[j] == 1 || stream.versions[j] == 2);
+        if (stream.versions[j] == 2 && first_v2 == JOBS)
+            first_v2 = j;
+        if (j > first_v2)
+            ck_assert_msg (stream.versions[j] == 2, "job %d ran on v1 after job %d ran on v2",
+                           j, first_v2);
+    }
+    ck_assert_msg (first_v2 < MOVE_AT + 40, "v2 first used by job %d", first_v2);
+    maas_model_destroy (&v1);
+    maas_model_destroy (&v2);
+}
+END_TEST
+
+//  -- bad input
+
+static void
+s_expect_failure (const maas_submit_t *spec, const void *payload, size_t size,
+                  const char *expected)
+{
+    char id[MAAS_PROTO_ID_MAX + 1];
+    ck_assert_int_eq (maas_client_submit (fx.client, spec, payload, size, NULL, NULL, id), 0);
+    maas_result_t *result = s_wait (id);
+    ck_assert_str_eq (result->status, "failed");
+    ck_assert_msg (result->error && strstr (result->error, expected), "error '%s' lacks '%s'",
+                   result->error ? result->error : "(none)", expected);
+    maas_result_destroy (&result);
+    //  ... and the next job succeeds.
+    float x[30];
+    s_fill (x, 30, 1);
+    s_submit ("cancer", 0, NULL, x, 1, 30, NULL, NULL, id);
+    result = s_wait (id);
+    s_values (result, NULL, 2);
+    maas_result_destroy (&result);
+}
+
+START_TEST (test_bad_input_fails_and_worker_serves_on)
+{
+    maas_model_t *model = s_model (30, 8, 2, 3);
+    s_publish ("cancer", model);
+    s_worker_start ("64", "64");
+    float x[2 * 30];
+    s_fill (x, 60, 0);
+    uint8_t bytes[sizeof x];
+    maas_codec_f32_to_le (bytes, x, 60);
+    msgpack_sbuffer params;
+    s_shape (&params, 1, 29);
+    maas_submit_t spec = {
+        .kind = "infer", .model = "cancer", .params = params.data, .params_size = params.size};
+    s_expect_failure (&spec, bytes, 29 * 4, "model cancer@1: expected 30 features, got 29");
+    msgpack_sbuffer_destroy (&params);
+    s_shape (&params, 2, 30);
+    spec.params = params.data;
+    spec.params_size = params.size;
+    s_expect_failure (&spec, bytes, 59 * 4, "shape 2x30 needs 240 bytes, payload has 236");
+    x[37] = NAN;
+    maas_codec_f32_to_le (bytes, x, 60);
+    s_expect_failure (&spec, bytes, sizeof bytes, "row 2 column 8 is not a finite number");
+    msgpack_sbuffer_destroy (&params);
+    maas_submit_t plain = {.kind = "infer", .model = "cancer"};
+    s_expect_failure (&plain, "\xc1\xc1", 2, "input: not msgpack rows");
+    plain.model = "nosuch";
+    s_expect_failure (&plain, "\x90", 1, "unknown model nosuch");
+    plain.model = "cancer";
+    plain.version = 7;
+    s_expect_failure (&plain, "\x90", 1, "model cancer has no version 7");
+    plain.version = 0;
+    plain.alias = "staging";
+    s_expect_failure (&plain, "\x90", 1, "model cancer has no alias 'staging'");
+    redisContext *ctx = redisConnectUnix (support_redis_socket (fx.redis));
+    freeReplyObject (redisCommand (ctx, "HSET maas:model:{cancer}:v1 blob %s", "garbage"));
+    redisFree (ctx);
+    s_publish ("cancer", model);  //  v2, for the jobs that follow each failure
+    maas_submit_t corrupt = {.kind = "infer", .model = "cancer", .version = 1};
+    //  v1 may already be cached (checked when it was loaded); a fresh
+    //  worker loads it from Redis and must refuse it.
+    support_proc_stop (&fx.worker);
+    s_worker_start ("64", "64");
+    s_expect_failure (&corrupt, "\x90", 1,
+                      "model cancer@1: stored blob fails its sha256 check");
+    maas_model_destroy (&model);
+}
+END_TEST
+
+//  -- cached versions reported to the broker
+
+//  Start a worker named NAME with CREDITS into *PROC.
+static void
+s_named_worker (support_proc_t **proc, const char *name, const char *credits)
+{
+    char *path = support_build_path ("worker/maas-worker");
+    const char *argv[] = {path, "--broker", fx.back, "--redis", support_redis_url (fx.redis),
+                          "--name", name, "--credits", credits, "--heartbeat-ms", "100", NULL};
+    *proc = support_proc_start (argv, NULL, fx.worker_log);
+    free (path);
+}
+
+//  Run one job for NAME and return the worker that ran it (from Redis).
+static char *
+s_ran_on (const char *name)
+{
+    float x[4];
+    s_fill (x, 4, 1);
+    char id[MAAS_PROTO_ID_MAX + 1];
+    s_submit (name, 0, NULL, x, 1, 4, NULL, NULL, id);
+    maas_result_t *result = s_wait (id);
+    s_values (result, NULL, 3);
+    maas_result_destroy (&result);
+    redisContext *ctx = redisConnectUnix (support_redis_socket (fx.redis));
+    redisReply *reply = redisCommand (ctx, "HGET maas:job:%s worker", id);
+    ck_assert (reply && reply->type == REDIS_REPLY_STRING);
+    char *worker = strdup (reply->str);
+    freeReplyObject (reply);
+    redisFree (ctx);
+    return worker;
+}
+
+START_TEST (test_jobs_go_where_the_model_is_cached)
+{
+    maas_model_t *model = s_model (4, 8, 3, 4);
+    s_publish ("iris", model);
+    //  "small" loads iris first; "big" (more free credit, but not twice
+    //  as much) joins later and would get every job if cached models did
+    //  not count.
+    s_named_worker (&fx.worker, "small", "16");
+    char *first = s_ran_on ("iris");
+    ck_assert_str_eq (first, "small");
+    free (first);
+    s_named_worker (&fx.worker2, "big", "24");
+    //  A model nobody holds goes to "big" once it is ready.
+    char *other = NULL;
+    for (int i = 0; i < 100 && !(other && strcmp (other, "big") == 0); i++) {
+        char probe[16];
+        snprintf (probe, sizeof probe, "probe%d", i);
+        s_publish (probe, model);
+        free (other);
+        other = s_ran_on (probe);
+        if (strcmp (other, "big") != 0)
+            zclock_sleep (20);
+    }
+    ck_assert_str_eq (other, "big");
+    free (other);
+    for (int i = 0; i < 5; i++) {
+        char *worker = s_ran_on ("iris");
+        ck_assert_msg (strcmp (worker, "small") == 0, "iris job %d ran on %s", i, worker);
+        free (worker);
+    }
+    maas_model_destroy (&model);
+}
+END_TEST
+
+//  -- heartbeats during a long batch
+
+START_TEST (test_heartbeats_flow_during_long_batches)
+{
+    //  24576 rows through 256 → 1024 → 1024 → 10: about 57 GFLOP, seconds
+    //  here, against a broker that drops a worker silent for 1 s.
+    maas_layer_spec_t layers[] = {
+        {1024, MAAS_ACT_RELU}, {1024, MAAS_ACT_RELU}, {10, MAAS_ACT_SOFTMAX}};
+    maas_mlp_t *mlp = maas_mlp_new (256, layers, 3);
+    maas_mlp_init (mlp, 1);
+    maas_model_t *model = maas_model_new (&mlp);
+    s_publish ("wide", model);
+    s_worker_start ("256", "0");
+    enum { ROWS = 24576 };
+    float *x = malloc (ROWS * 256 * sizeof *x);
+    s_fill (x, ROWS * 256, 3);
+    char id[MAAS_PROTO_ID_MAX + 1];
+    msgpack_sbuffer params;
+    s_shape (&params, ROWS, 256);
+    maas_submit_t spec = {.kind = "infer", .model = "wide", .ephemeral = true,
+                          .params = params.data, .params_size = params.size};
+    uint8_t *bytes = malloc (ROWS * 256 * 4);
+    maas_codec_f32_to_le (bytes, x, ROWS * 256);
+    ck_assert_int_eq (
+        maas_client_submit (fx.client, &spec, bytes, ROWS * 256 * 4, NULL, NULL, id), 0);
+    free (bytes);
+    msgpack_sbuffer_destroy (&params);
+    maas_result_t *result = maas_client_wait (fx.client, id, 60000);
+    ck_assert_ptr_nonnull (result);
+    s_values (result, NULL, ROWS * 10);
+    maas_result_destroy (&result);
+    FILE *log = fopen (fx.log, "r");
+    char line[512];
+    while (log && fgets (line, sizeof line, log))
+        ck_assert_msg (!strstr (line, "worker gone") && !strstr (line, "requeued"), "%s", line);
+    if (log)
+        fclose (log);
+    free (x);
+    maas_model_destroy (&model);
+}
+END_TEST
+
+//  -- the cache bound
+
+START_TEST (test_cache_stays_within_its_bound)
+{
+    //  Each 64 → 256 → 4 model holds about 4 * (BLOCK * (64 + 512) + 17k)
+    //  bytes loaded, ~2.4 MB: a 5 MB cache holds two of six.
+    maas_model_t *model = s_model (64, 256, 4, 5);
+    char name[16];
+    for (int i = 0; i < 6; i++) {
+        snprintf (name, sizeof name, "m%d", i);
+        s_publish (name, model);
+    }
+    s_worker_start ("5", "64");
+    float x[64];
+    s_fill (x, 64, 2);
+    for (int round = 0; round < 2; round++)
+        for (int i = 0; i < 6; i++) {
+            char id[MAAS_PROTO_ID_MAX + 1];
+            snprintf (name, sizeof name, "m%d", i);
+            s_submit (name, 0, NULL, x, 1, 64, NULL, NULL, id);
+            maas_result_t *result = s_wait (id);
+            s_values (result, NULL, 4);
+            maas_result_destroy (&result);
+        }
+    //  Every load logged the cache's size after it: never over 5 MB.
+    FILE *log = fopen (fx.worker_log, "r");
+    ck_assert_ptr_nonnull (log);
+    char line[512];
+    int loads = 0;
+    while (fgets (line, sizeof line, log)) {
+        const char *at = strstr (line, "cache_bytes=");
+        if (!strstr (line, "worker: loaded") || !at)
+            continue;
+        loads++;
+        ck_assert_msg (strtoull (at + 12, NULL, 10) <= (5u << 20), "%s", line);
+    }
+    fclose (log);
+    ck_assert_int_eq (loads, 12);
+    maas_model_destroy (&model);
+}
+END_TEST
+
+//  -- `maas infer`
+
+START_TEST (test_cli_infer)
+{
+    maas_model_t *model = s_model (4, 8, 3, 9);
+    s_publish ("iris", model);
+    ck_assert_int_eq (maas_registry_alias (fx.registry, "iris", "production", 1), 0);
+    s_worker_start ("64", "64");
+    char *maas = support_build_path ("client/maas"), *script = NULL;
+    ck_assert (
+        asprintf (&script,
+                  "cd %s && printf 'a,b,c,d\\n5.1,3.5,1.4,0.2\\n6.7,3.0,5.2,2.3\\n' > in.csv"
+                  " && %s infer iris@production --input in.csv --broker %s > out 2> err"
+                  " && echo '[[5.1,3.5,1.4,0.2],[6.7,3.0,5.2,2.3]]' | %s infer iris"
+                  " --input - --json --broker %s > out.json || exit 9;"
+                  " echo '[[1,2,3]]' | %s infer iris --input - --broker %s 2> err.bad;"
+                  " echo rc=$? >> err.bad",
+                  fx.dir, maas, fx.front, maas, fx.front, maas, fx.front)
+        > 0);
+    const char *argv[] = {"/bin/sh", "-c", script, NULL};
+    support_proc_t *proc = support_proc_start (argv, NULL, NULL);
+    ck_assert_int_eq (support_proc_wait (proc, 60000), 0);
+    support_proc_stop (&proc);
+    float x[8] = {5.1f, 3.5f, 1.4f, 0.2f, 6.7f, 3.0f, 5.2f, 2.3f}, y[6];
+    maas_predictor_t *predictor = maas_predictor_new (maas_model_mlp_const (model));
+    ck_assert_int_eq (maas_predictor_run (predictor, x, 2, y), 0);
+    char path[512], text[4096] = "";
+    snprintf (path, sizeof path, "%s/out.json", fx.dir);
+    FILE *file = fopen (path, "r");
+    ck_assert_ptr_nonnull (file);
+    text[fread (text, 1, sizeof text - 1, file)] = 0;
+    fclose (file);
+    char expected[64];
+    snprintf (expected, sizeof expected, "\"values\":[%.9g,", (double) y[0]);
+    ck_assert_msg (strstr (text, expected), "%s lacks %s", text, expected);
+    ck_assert_msg (strstr (text, "\"model\":\"iris\",\"version\":1"), "%s", text);
+    snprintf (path, sizeof path, "%s/err.bad", fx.dir);
+    file = fopen (path, "r");
+    text[fread (text, 1, sizeof text - 1, file)] = 0;
+    fclose (file);
+    ck_assert_msg (strstr (text, "expected 4 features, got 3") && strstr (text, "rc=1"), "%s",
+                   text);
+    free (script);
+    free (maas);
+    maas_predictor_destroy (&predictor);
+    maas_model_destroy (&model);
+}
+END_TEST
+
+static Suite *
+s_suite (void)
+{
+    Suite *suite = suite_create ("worker");
+    TCase *core = tcase_create ("core");
+    tcase_set_timeout (core, 120);
+    tcase_add_checked_fixture (core, s_setup, s_teardown);
+    tcase_add_test (core, test_predictions_bit_exact_unbatched);
+    tcase_add_test (core, test_predictions_batched);
+    tcase_add_test (core, test_cli_infer);
+    tcase_add_test (core, test_jobs_go_where_the_model_is_cached);
+    suite_add_tcase (suite, core);
+    TCase *versions = tcase_create ("versions");
+    tcase_set_timeout (versions, 120);
+    tcase_add_checked_fixture (versions, s_setup, s_teardown);
+    tcase_add_test (versions, test_alias_switch_while_streaming);
+    suite_add_tcase (suite, versions);
+    TCase *errors = tcase_create ("errors");
+    tcase_set_timeout (errors, 120);
+    tcase_add_checked_fixture (errors, s_setup, s_teardown);
+    tcase_add_test (errors, test_bad_input_fails_and_worker_serves_on);
+    suite_add_tcase (suite, errors);
+    TCase *beats = tcase_create ("heartbeats");
+    tcase_set_timeout (beats, 120);
+    tcase_add_checked_fixture (beats, s_setup, s_teardown);
+    tcase_add_test (beats, test_heartbeats_flow_during_long_batches);
+    suite_add_tcase (suite, beats);
+    TCase *cache = tcase_create ("cache");
+    tcase_set_timeout (cache, 120);
+    tcase_add_checked_fixture (cache, s_setup, s_teardown);
+    tcase_add_test (cache, test_cache_stays_within_its_bound);
+    suite_add_tcase (suite, cache);
+    return suite;
+}
+
+int
+main (void)
+{
+    SRunner *runner = srunner_create (s_suite ());
+    srunner_run_all (runner, CK_NORMAL);
+    int failed = srunner_ntests_failed (runner);
+    srunner_free (runner);
+    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
