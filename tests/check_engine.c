@@ -509,6 +509,39 @@ START_TEST (test_long_batches_tick)
 }
 END_TEST
 
+START_TEST (test_dead_redis_fails_jobs_then_recovers)
+{
+    maas_model_t *model = s_model (4, 8, 3, 1, false);
+    s_publish ("iris", model);
+    maas_engine_t *engine = s_engine (64 << 20, 0, 0);
+    s_submit (engine, NULL, "iris", 1, NULL, 1, 4, 0, NULL);
+    maas_engine_result_t *result = s_next (engine);
+    ck_assert (result->ok);
+    maas_engine_result_destroy (&result);
+    support_redis_kill (s_redis);
+    //  A cached version still serves; what needs Redis fails with a reason.
+    s_submit (engine, NULL, "iris", 1, NULL, 1, 4, 0, NULL);
+    result = s_next (engine);
+    ck_assert_msg (result->ok, "%s", result->error);
+    maas_engine_result_destroy (&result);
+    s_submit (engine, NULL, "iris", 0, "production", 1, 4, 0, NULL);
+    s_expect_error (engine, "redis");
+    support_redis_restart (s_redis);
+    //  The restarted server is empty: publish again, and the engine finds it.
+    maas_registry_destroy (&s_reg);
+    char err[256];
+    s_reg = maas_registry_new (support_redis_url (s_redis), NULL, err, sizeof err);
+    ck_assert_msg (s_reg, "%s", err);
+    s_publish ("digits", model);
+    s_submit (engine, NULL, "digits", 0, NULL, 1, 4, 0, NULL);
+    result = s_next (engine);
+    ck_assert_msg (result->ok, "%s", result->error);
+    maas_engine_result_destroy (&result);
+    maas_engine_destroy (&engine);
+    maas_model_destroy (&model);
+}
+END_TEST
+
 START_TEST (test_engine_needs_redis)
 {
     maas_engine_config_t config = { .redis_url = "unix:///nonexistent/redis.sock",
@@ -538,6 +571,7 @@ s_suite (void)
     tcase_add_checked_fixture (errors, s_setup, s_teardown);
     tcase_add_test (errors, test_bad_inputs_fail_precisely);
     tcase_add_test (errors, test_corrupted_blobs_fail_precisely);
+    tcase_add_test (errors, test_dead_redis_fails_jobs_then_recovers);
     suite_add_tcase (suite, errors);
     TCase *cache = tcase_create ("cache");
     tcase_add_checked_fixture (cache, s_setup, s_teardown);
