@@ -391,7 +391,7 @@ s_metrics_json (const maas_model_t *model, char *out, size_t size)
         bool stamp = key_len > 3 && strcmp (entry.key + key_len - 3, "_ms") == 0;
         if (entry.type == MAAS_META_STR || stamp || strpbrk (entry.key, "\"\\"))
             continue;
-        used += (size_t) snprintf (out + used, size - used, "%s\"%s\":%.17g",
+        used += (size_t) snprintf (out + used, size - used, "%s\"%s\":%.15g",
                                    used > 1 ? "," : "", entry.key, entry.number);
     }
     if (used + 2 > size)  //  too many to list: keep the object valid
