@@ -367,11 +367,14 @@ main (void)
     s_baseline (model, 1, "in_process_1row");
     s_baseline (model, 64, "in_process_64rows");
     s_workers_start (&b, "0", 2, "1");
-    s_case (&b, "warmup", "serve", 200, 1, 128);
+    //  Warm-ups keep more jobs in flight than one worker's credits, so both
+    //  workers load the model (the broker prefers a holder while it has
+    //  credit) and share the measured jobs.
+    s_case (&b, "warmup", "serve", 1000, 1, 512);
     double off = s_case (&b, "batching_off_1row", "serve", 4000, 1, 128);
     s_workers_stop (&b);
     s_workers_start (&b, "256", 2, "1");
-    s_case (&b, "warmup2", "serve", 200, 1, 512);
+    s_case (&b, "warmup2", "serve", 1000, 1, 512);
     double on = s_case (&b, "batching_on_1row", "serve", 30000, 1, 512);
     s_batch_figures (&b, "batching_on_1row");
     double ready = s_case (&b, "ready_64rows", "serve", 1000, 64, 64);

@@ -235,11 +235,10 @@ s_free (const worker_t *w)
     return w->credits - w->inflight;
 }
 
-//  The worker to run JOB: one with credit that serves its kind. Among
-//  those holding the model (from READY's models), the one with the most
-//  free credit; it wins over a worker without the model unless that one has
-//  at least twice the free credit, so a model's jobs stay where it is
-//  loaded yet spread to idle workers (which then load it too).
+//  The worker to run JOB: one with credit that serves its kind, preferring
+//  those with the model cached (READY's models), and among equals the one
+//  with the most free credit, so several workers holding a model share its
+//  jobs.
 static worker_t *
 s_pick (maas_broker_t *self, const job_t *job)
 {
@@ -260,9 +259,7 @@ s_pick (maas_broker_t *self, const job_t *job)
         if (!*best || s_free (w) > s_free (*best))
             *best = w;
     }
-    if (cached && (!other || 2 * s_free (cached) > s_free (other)))
-        return cached;
-    return other;
+    return cached ? cached : other;
 }
 
 static job_t *
