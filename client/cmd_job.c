@@ -111,7 +111,7 @@ s_print_train_result (const redisReply *result)
             for (uint32_t i = 0; i < metrics.map->size; i++) {
                 const msgpack_object_kv *kv = &metrics.map->ptr[i];
                 if (kv->key.type == MSGPACK_OBJECT_STR && kv->val.type == MSGPACK_OBJECT_FLOAT64)
-                    printf ("  %-10.*s %.6g\n", (int) kv->key.via.str.size, kv->key.via.str.ptr,
+                    printf ("  %-14.*s %.6g\n", (int) kv->key.via.str.size, kv->key.via.str.ptr,
                             kv->val.via.f64);
             }
     }

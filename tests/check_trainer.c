@@ -313,6 +313,35 @@ START_TEST (test_put_train_publish_infer)
 }
 END_TEST
 
+START_TEST (test_progress_bar_on_a_terminal)
+{
+    //  Under a pseudo-terminal (script(1)), --wait redraws one line in place.
+    s_trainer_start (0, "t1");
+    char *maas = support_build_path ("client/maas"), *command = NULL, *out;
+    ck_assert (asprintf (&command, "%s train dg --data digits --layers 256:relu,10:softmax "
+                                   "--loss softmax_ce --epochs 200 --batch 8 --wait "
+                                   "--broker %s --redis %s", maas, fx.front,
+                         support_redis_url (fx.redis)) > 0);
+    char log[512];
+    snprintf (log, sizeof log, "%s/tty.out", fx.dir);
+    const char *argv[] = {"/usr/bin/script", "-q", "-e", "-c", command, "/dev/null", NULL};
+    support_proc_t *proc = support_proc_start (argv, NULL, log);
+    ck_assert_int_eq (support_proc_wait (proc, 60000), 0);
+    support_proc_stop (&proc);
+    FILE *file = fopen (log, "r");
+    out = calloc (1, 1 << 16);
+    ck_assert_uint_lt (fread (out, 1, (1 << 16) - 1, file), 1 << 16);
+    fclose (file);
+    ck_assert_msg (strstr (out, "\r[#") && strstr (out, "] epoch ") && strstr (out, "\033[K")
+                       && strstr (out, "ETA "), "%s", out);
+    ck_assert_ptr_null (strstr (out, "epoch=1/200"));     //  no plain lines on a terminal
+    ck_assert_ptr_nonnull (strstr (out, "model dg version 1 published"));
+    free (out);
+    free (command);
+    free (maas);
+}
+END_TEST
+
 //  -- faults
 
 //  A job that trains for a few seconds (about 5 ms an epoch here): digits,
@@ -540,6 +569,7 @@ s_suite (void)
     tcase_add_test (core, test_put_train_publish_infer);
     tcase_add_test (core, test_same_seed_same_weights);
     tcase_add_test (core, test_inline_data);
+    tcase_add_test (core, test_progress_bar_on_a_terminal);
     suite_add_tcase (suite, core);
     TCase *faults = tcase_create ("faults");
     tcase_add_checked_fixture (faults, s_setup, s_teardown);
