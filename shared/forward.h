@@ -29,7 +29,11 @@ void maas_predictor_destroy (maas_predictor_t **self_p);
 //  outputs, the layer's values otherwise. Allocates nothing. Returns 0, or
 //  -1 when X holds a NaN or infinity (OUT is then undefined; the message
 //  from maas_predictor_error names the row and column). rows == 0 is a
-//  no-op. X and OUT must not overlap.
+//  no-op. X and OUT must not overlap. The other rows of a batch change a
+//  row's outputs by float rounding at most: with OpenBLAS's AVX-512 kernels
+//  (SkylakeX, Cooperlake) not at all (same bits in any batch); with its AVX2
+//  kernels (Haswell, Zen: OPENBLAS_CORETYPE=Haswell, or under valgrind) in
+//  the last bits (about 1e-7 relative).
 int maas_predictor_run (maas_predictor_t *self, const float *x, size_t rows, float *out);
 //  Message of the last failed run ("row 3 column 7 is not a finite
 //  number"), "" if none; borrowed, valid until the next run.
