@@ -206,8 +206,6 @@ s_timers (maas_broker_t *self)
     if (now >= self->sweep_at) {
         if (self->deadlines)
             engine_sweep_deadlines (self);
-        if (self->config.status)
-            engine_record_running (self, S_SWEEP_MS);
         self->sweep_at = now + S_SWEEP_MS;
     }
     if (now >= self->stats_at) {

@@ -43,7 +43,6 @@ struct _job_t {
     bool durable;                   //  payload kept in Redis
     job_state_t state;              //  where it is
     bool cancel;                    //  cancel asked while STORING or RUNNING
-    bool running_recorded;          //  "running" written to the store
     bool keep_header;               //  the worker's RESULT header carries more than status
     int64_t started_ms;             //  wall ms of the last dispatch
     bool dropped;                   //  broker let go while STORING: free on the reply
@@ -117,9 +116,6 @@ void engine_job_finish (maas_broker_t *self, job_t *job, const char *status, con
 void engine_job_requeue (maas_broker_t *self, job_t *job, const char *why);
 void engine_dispatch (maas_broker_t *self);
 void engine_sweep_deadlines (maas_broker_t *self);
-//  Record "running" for tracked jobs running longer than AFTER_MS (jobs
-//  that finish sooner go from queued to final in one write).
-void engine_record_running (maas_broker_t *self, int64_t after_ms);
 //  Record a new tracked job in Redis; it is queued when acknowledged.
 void engine_job_store (maas_broker_t *self, job_t *job);
 //  Answer a client about a job from a store reply [status, error, rheader, result].

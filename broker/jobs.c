@@ -151,7 +151,7 @@ static void
 s_record_final (maas_broker_t *self, job_t *job, const char *status, const char *error,
                 const void *hdr, size_t hdr_size, zmq_msg_t *payload)
 {
-    char finished[24], attempts[24];
+    char finished[24];
     maas_proto_itoa (finished, self->now_wall);
     maas_store_field_t fields[6] = {
         {"finished_ms", finished, strlen (finished)},
@@ -161,14 +161,6 @@ s_record_final (maas_broker_t *self, job_t *job, const char *status, const char 
         fields[count++] = (maas_store_field_t) {"result_header", hdr, hdr_size};
     if (error)
         fields[count++] = (maas_store_field_t) {"error", error, strlen (error)};
-    if (job->worker && !job->running_recorded) {
-        fields[count++] = (maas_store_field_t) {"worker", job->worker->name,
-                                                strlen (job->worker->name)};
-        if (job->attempts > 1) {
-            maas_proto_itoa (attempts, job->attempts);
-            fields[count++] = (maas_store_field_t) {"attempts", attempts, strlen (attempts)};
-        }
-    }
     maas_store_update (self->store, job->id, status, MAAS_STORE_FINAL, fields, count);
 }
 
@@ -217,7 +209,6 @@ engine_job_requeue (maas_broker_t *self, job_t *job, const char *why)
     }
     engine_job_enqueue (self, job, true);
     self->stats.requeued++;
-    job->running_recorded = false;
     if (job->track) {
         char attempts[24];
         maas_proto_itoa (attempts, job->attempts);
@@ -271,6 +262,21 @@ s_head (kind_t *kind)
     return NULL;
 }
 
+//  Written at dispatch, so that once a client has the RESULT, the record
+//  already names the worker (the final write follows in the same turn).
+static void
+s_record_running (maas_broker_t *self, job_t *job, worker_t *worker)
+{
+    char started[24], attempts[24];
+    maas_proto_itoa (started, job->started_ms);
+    maas_proto_itoa (attempts, job->attempts);
+    maas_store_field_t fields[4] = {{"status", "running", 7},
+                                    {"worker", worker->name, strlen (worker->name)},
+                                    {"started_ms", started, strlen (started)},
+                                    {"attempts", attempts, strlen (attempts)}};
+    maas_store_set (self->store, job->id, fields, 4);
+}
+
 static void
 s_send_job (maas_broker_t *self, job_t *job, worker_t *worker)
 {
@@ -290,28 +296,8 @@ s_send_job (maas_broker_t *self, job_t *job, worker_t *worker)
     maas_proto_send (self->back, worker->identity, worker->identity_size, MAAS_PROTO_JOB,
                      zmq_msg_data (&job->header), zmq_msg_size (&job->header), &payload);
     job->started_ms = self->now_wall;
-}
-
-void
-engine_record_running (maas_broker_t *self, int64_t after_ms)
-{
-    int64_t now = maas_clock_wall_ms ();
-    for (size_t i = 0; i < self->worker_count; i++) {
-        worker_t *worker = self->workers[i];
-        for (job_t *job = worker->running; job; job = job->next) {
-            if (!job->track || job->running_recorded || now - job->started_ms < after_ms)
-                continue;
-            char started[24], attempts[24];
-            maas_proto_itoa (started, job->started_ms);
-            maas_proto_itoa (attempts, job->attempts);
-            maas_store_field_t fields[4] = {{"status", "running", 7},
-                                            {"worker", worker->name, strlen (worker->name)},
-                                            {"started_ms", started, strlen (started)},
-                                            {"attempts", attempts, strlen (attempts)}};
-            maas_store_set (self->store, job->id, fields, 4);
-            job->running_recorded = true;
-        }
-    }
+    if (job->track)
+        s_record_running (self, job, worker);
 }
 
 void
