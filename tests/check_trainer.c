@@ -241,6 +241,62 @@ s_accuracy (const maas_model_t *model, const char *test)
     return accuracy;
 }
 
+//  Accuracy of MODEL@1's predictions for the CSV file TEST, made by a real
+//  maas-worker through the broker (an infer job with a raw tensor).
+static double
+s_worker_accuracy (const char *model, const char *test)
+{
+    char *worker = support_build_path ("worker/maas-worker");
+    const char *argv[] = {worker, "--broker", fx.back, "--redis", support_redis_url (fx.redis),
+                          "--name", "w1", "--heartbeat-ms", "100", NULL};
+    support_proc_t *proc = support_proc_start (argv, NULL, fx.log);
+    char *path = support_src_path (test);
+    maas_dataset_t *data = maas_dataset_from_csv (path, NULL, MAAS_DATASET_AUTO, s_err,
+                                                  sizeof s_err);
+    size_t rows = maas_dataset_rows (data), cols = maas_dataset_cols (data);
+    msgpack_sbuffer params;
+    msgpack_sbuffer_init (&params);
+    msgpack_packer pk;
+    msgpack_packer_init (&pk, &params, msgpack_sbuffer_write);
+    msgpack_pack_map (&pk, 1);
+    maas_codec_pack_str (&pk, "shape");
+    msgpack_pack_array (&pk, 2);
+    msgpack_pack_uint64 (&pk, rows);
+    msgpack_pack_uint64 (&pk, cols);
+    uint8_t *bytes = malloc (rows * cols * 4);
+    maas_codec_f32_to_le (bytes, maas_dataset_features (data)->data, rows * cols);
+    maas_submit_t infer = {.kind = "infer", .model = model, .version = 1,
+                           .params = params.data, .params_size = params.size};
+    char id[MAAS_PROTO_ID_MAX + 1];
+    ck_assert_int_eq (maas_client_submit (fx.client, &infer, bytes, rows * cols * 4, NULL, NULL,
+                                          id), 0);
+    maas_result_t *result = s_wait (id, 30000);
+    ck_assert_msg (strcmp (result->status, "succeeded") == 0, "%s", result->error);
+    msgpack_unpacked top;
+    msgpack_unpacked_init (&top);
+    maas_codec_map_t map;
+    const void *bin;
+    size_t size;
+    ck_assert_int_eq (maas_codec_unpack (result->data, result->size, 0, &top, s_err,
+                                         sizeof s_err), 0);
+    ck_assert_int_eq (maas_codec_map_init (&map, &top.data, "result"), 0);
+    ck_assert_int_eq (maas_codec_map_bin (&map, "values", &bin, &size), 0);
+    ck_assert_uint_eq (size, rows * 4);
+    float *values = malloc (rows * sizeof (float));
+    maas_codec_f32_from_le (values, bin, rows);
+    double accuracy = maas_metric_accuracy (values, maas_dataset_labels (data)->data, rows, 1);
+    free (values);
+    msgpack_unpacked_destroy (&top);
+    maas_result_destroy (&result);
+    free (bytes);
+    msgpack_sbuffer_destroy (&params);
+    maas_dataset_destroy (&data);
+    free (path);
+    support_proc_stop (&proc);
+    free (worker);
+    return accuracy;
+}
+
 //  -- the seed's example, end to end
 
 START_TEST (test_put_train_publish_infer)
@@ -278,8 +334,12 @@ START_TEST (test_put_train_publish_infer)
     double accuracy;
     ck_assert_int_eq (maas_model_meta_number (model, "accuracy", &accuracy), 0);
     ck_assert_double_gt (accuracy, 0.9);
-    //  Inference with the published version on the held-out test set.
-    ck_assert_double_ge (s_accuracy (model, "data/breast_cancer_test.csv"), 0.93);
+    //  Inference with the published version on the held-out test set, in
+    //  process and through a real maas-worker: the same accuracy.
+    double local = s_accuracy (model, "data/breast_cancer_test.csv");
+    ck_assert_double_ge (local, 0.93);
+    ck_assert_double_eq_tol (s_worker_accuracy ("bc", "data/breast_cancer_test.csv"), local,
+                             1e-9);
     maas_model_destroy (&model);
     //  The job's record: succeeded, progress complete, and `maas job(s)`.
     char field[512];
