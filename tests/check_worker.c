@@ -405,7 +405,14 @@ s_ran_on (const char *name)
     s_values (result, NULL, 3);
     maas_result_destroy (&result);
     redisContext *ctx = redisConnectUnix (support_redis_socket (fx.redis));
+    //  The broker answers the client and writes the final record in the same
+    //  loop turn; under load the answer can arrive first: wait for the write.
     redisReply *reply = redisCommand (ctx, "HGET maas:job:%s worker", id);
+    for (int i = 0; i < 200 && reply && reply->type != REDIS_REPLY_STRING; i++) {
+        freeReplyObject (reply);
+        zclock_sleep (10);
+        reply = redisCommand (ctx, "HGET maas:job:%s worker", id);
+    }
     ck_assert (reply && reply->type == REDIS_REPLY_STRING);
     char *worker = strdup (reply->str);
     freeReplyObject (reply);
