@@ -1,15 +1,26 @@
 /*  main.c: `maas`, the command line over libmaas. Dispatches the first word
  *  to a command group; each group parses its own flags. */
 #include "commands.h"
+#include "stack.h"
 #include "maas.h"
 
+#include <stdbool.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 static const maas_cmd_t s_commands[] = {
     {"version", maas_cmd_version, "print the maas version"},
     {"model", maas_cmd_model, "the model registry: publish, list, show, alias, rm, export"},
+<<<<<<< HEAD
     {"infer", maas_cmd_infer, "predictions for rows (CSV or JSON) from a model through a broker"},
+=======
+    {"up", maas_cmd_up, "start a local stack (redis, broker, workers, trainers)"},
+    {"down", maas_cmd_down, "stop the local stack"},
+    {"ps", maas_cmd_ps, "list the local stack's processes"},
+    {"score", maas_cmd_score, "fan-out batch scoring of a CSV or .npy file"},
+    {"synth", maas_cmd_synth, "write the synthetic benchmark data set"},
+>>>>>>> ffa04c6 (Local stack and fan-out scoring: maas up/down/ps (state dir, stopped by PID), libmaas score (tensor and files, bounded window, retries, cancel), maas score/synth, maas_client_forget; check_stack, check_score; bench/score)
     //  -- command groups are added here, one line each
     {"dataset", maas_cmd_dataset, "data sets in Redis: put FILE.csv, list, show, rm"},
     {"status", maas_cmd_status, "brokers' job counts and workers, or jobs by id"},
@@ -42,6 +53,15 @@ main (int argc, char **argv)
         s_usage (argc < 2 ? stderr : stdout);
         return argc < 2 ? 2 : 0;
     }
+    //  A stack started by `maas up` supplies MAAS_REDIS_URL and MAAS_BROKER
+    //  to every command, unless the environment already names them.
+    //  (Not for the stack commands themselves: they manage that file.)
+    bool stack_command = strcmp (argv[1], "up") == 0 || strcmp (argv[1], "down") == 0
+                      || strcmp (argv[1], "ps") == 0;
+    char *state_dir = stack_command ? NULL : maas_stack_default_dir ();
+    if (state_dir)
+        maas_stack_load_env (state_dir);
+    free (state_dir);
     for (size_t i = 0; i < sizeof s_commands / sizeof s_commands[0]; i++)
         if (strcmp (argv[1], s_commands[i].name) == 0)
             return s_commands[i].run (argc - 1, argv + 1);

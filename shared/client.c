@@ -289,6 +289,15 @@ maas_client_cancel (maas_client_t *self, const char *id)
 }
 
 int
+maas_client_forget (maas_client_t *self, const char *id)
+{
+    if (!id || !zhashx_lookup (self->jobs, id))
+        return s_fail (self, "forget: job %s is not awaited", id ? id : "(null)");
+    zhashx_delete (self->jobs, id);
+    return 0;
+}
+
+int
 maas_client_fetch (maas_client_t *self, const char *id, maas_result_fn *fn, void *arg)
 {
     if (!id || !maas_proto_id_valid (id, strlen (id)))

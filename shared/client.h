@@ -82,6 +82,11 @@ int maas_client_cancel (maas_client_t *self, const char *id);
 //  Ask for the result of a job this client did not submit (or submitted in
 //  an earlier run): it is then awaited like a submitted one. Returns 0 or -1.
 int maas_client_fetch (maas_client_t *self, const char *id, maas_result_fn *fn, void *arg);
+//  Stop awaiting job ID: its callback will not be called and its result not
+//  kept, whatever arrives later (the job itself goes on unless cancelled).
+//  For a caller about to free the callback's argument. Returns 0, or -1
+//  if ID is not awaited.
+int maas_client_forget (maas_client_t *self, const char *id);
 
 //  Handle what the brokers sent, waiting up to TIMEOUT_MS (0: do not wait,
 //  -1: forever) for the first message, then draining what is there.

@@ -200,9 +200,9 @@ s_grow (s_parser_t *p, size_t cols)
 }
 
 //  Parse the split fields of a data line into ROW (features) and, when
-//  there is a label column, p->labels[p->rows].
+//  there is a label column, *LABEL.
 static int
-s_parse_values (s_parser_t *p, float *row)
+s_parse_values (s_parser_t *p, float *row, float *label)
 {
     if (p->n_fields != p->header_cols) {
         s_fail (p, "%s:%zu: expected %zu fields like the header, got %zu", p->name, p->line_no,
@@ -217,7 +217,7 @@ s_parse_values (s_parser_t *p, float *row)
             return -1;
         }
         if ((long) j == p->label_col)
-            p->labels[p->rows] = value;
+            *label = value;
         else
             row[k++] = value;
     }
@@ -228,7 +228,8 @@ s_parse_values (s_parser_t *p, float *row)
 static int
 s_parse_row (s_parser_t *p, size_t cols)
 {
-    if (s_grow (p, cols) != 0 || s_parse_values (p, p->values + p->rows * cols) != 0)
+    if (s_grow (p, cols) != 0
+        || s_parse_values (p, p->values + p->rows * cols, p->labels + p->rows) != 0)
         return -1;
     p->rows++;
     return 0;
@@ -387,7 +388,7 @@ struct _maas_csv_stream_t {
 };
 
 maas_csv_stream_t *
-maas_csv_stream_open (const char *path, char *error, size_t error_size)
+maas_csv_stream_open (const char *path, const char *label, char *error, size_t error_size)
 {
     maas_csv_stream_t *self = calloc (1, sizeof *self);
     if (!self)
@@ -411,6 +412,12 @@ maas_csv_stream_open (const char *path, char *error, size_t error_size)
         return NULL;
     }
     p->header_cols = p->n_fields;
+    if (s_find_label (p, label ? label : MAAS_CSV_NO_LABEL) != 0
+        || p->header_cols - (p->label_col >= 0) == 0) {
+        if (p->label_col >= 0)
+            s_fail (p, "%s: no feature columns besides the label", path);
+        maas_csv_stream_destroy (&self);
+    }
     return self;
 }
 
@@ -430,12 +437,18 @@ maas_csv_stream_destroy (maas_csv_stream_t **self_p)
     *self_p = NULL;
 }
 
-size_t maas_csv_stream_cols (const maas_csv_stream_t *self) { return self->parser.header_cols; }
+size_t
+maas_csv_stream_cols (const maas_csv_stream_t *self)
+{
+    return self->parser.header_cols - (self->parser.label_col >= 0 ? 1 : 0);
+}
+
+bool maas_csv_stream_has_label (const maas_csv_stream_t *self) { return self->parser.label_col >= 0; }
 size_t maas_csv_stream_line (const maas_csv_stream_t *self) { return self->parser.line_no; }
 
 int
-maas_csv_stream_read (maas_csv_stream_t *self, float *out, size_t max_rows, size_t *got,
-                      char *error, size_t error_size)
+maas_csv_stream_read (maas_csv_stream_t *self, float *out, float *labels, size_t max_rows,
+                      size_t *got, char *error, size_t error_size)
 {
     s_parser_t *p = &self->parser;
     p->error = error;
@@ -447,7 +460,9 @@ maas_csv_stream_read (maas_csv_stream_t *self, float *out, size_t max_rows, size
             break;
         if (rc < 0)
             return -1;
-        if (s_parse_values (p, out + *got * p->header_cols) != 0)
+        float ignored;
+        float *label = labels ? labels + *got : &ignored;
+        if (s_parse_values (p, out + *got * maas_csv_stream_cols (self), label) != 0)
             return -1;
         (*got)++;
         self->rows++;

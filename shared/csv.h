@@ -6,6 +6,7 @@
 
 #include "tensor.h"
 
+#include <stdbool.h>
 #include <stdio.h>
 
 //  Longest line accepted, in bytes (a longer one is an error, not a crash).
@@ -57,18 +58,24 @@ maas_tensor_t *maas_csv_take_features (maas_csv_t *self);
 //  -- streaming: a file of any size, a block of rows at a time (scoring)
 typedef struct _maas_csv_stream_t maas_csv_stream_t;
 
-//  Open PATH and read its header; every column is a feature. NULL with a
-//  message in ERROR if it cannot be opened or has no header.
-maas_csv_stream_t *maas_csv_stream_open (const char *path, char *error, size_t error_size);
+//  Open PATH and read its header. LABEL picks a column to read apart from
+//  the features, as for maas_csv_load, except that NULL means none (every
+//  column a feature, as MAAS_CSV_NO_LABEL). NULL with a message in ERROR if
+//  the file cannot be opened, has no header or no such column.
+maas_csv_stream_t *maas_csv_stream_open (const char *path, const char *label, char *error,
+                                         size_t error_size);
 void maas_csv_stream_destroy (maas_csv_stream_t **self_p);
-//  Columns in the header.
+//  Feature columns (the label column excluded).
 size_t maas_csv_stream_cols (const maas_csv_stream_t *self);
+//  true if a label column was picked.
+bool maas_csv_stream_has_label (const maas_csv_stream_t *self);
 //  Line number of the last line read (1-based), for the caller's messages.
 size_t maas_csv_stream_line (const maas_csv_stream_t *self);
-//  Read up to MAX_ROWS rows into OUT (MAX_ROWS × cols floats); *GOT rows
-//  read, 0 at the end. -1 with "file.csv:LINE:COLUMN 'x' is not a number"
-//  (or a ragged row) in ERROR; the rows before it in this block are in OUT.
-int maas_csv_stream_read (maas_csv_stream_t *self, float *out, size_t max_rows, size_t *got,
-                          char *error, size_t error_size);
+//  Read up to MAX_ROWS rows into OUT (MAX_ROWS × cols floats) and, when a
+//  label column was picked and LABELS is not NULL, their labels into LABELS;
+//  *GOT rows read, 0 at the end. -1 with "file.csv:LINE:COLUMN 'x' is not a
+//  number" (or a ragged row) in ERROR; the rows before it are in OUT.
+int maas_csv_stream_read (maas_csv_stream_t *self, float *out, float *labels, size_t max_rows,
+                          size_t *got, char *error, size_t error_size);
 
 #endif

@@ -151,21 +151,33 @@ START_TEST (test_csv_stream_blocks_and_errors)
     char *path = s_file ("in.csv"), err[MAAS_CSV_ERROR_SIZE];
     const char *text = "a,b\n1,2\n3,4\n\n5,6\n7,x\n";
     s_write_bytes (path, text, strlen (text));
-    maas_csv_stream_t *stream = maas_csv_stream_open (path, err, sizeof err);
+    maas_csv_stream_t *stream = maas_csv_stream_open (path, NULL, err, sizeof err);
     ck_assert_msg (stream, "%s", err);
     ck_assert_uint_eq (maas_csv_stream_cols (stream), 2);
     float block[4];
     size_t got;
-    ck_assert_int_eq (maas_csv_stream_read (stream, block, 2, &got, err, sizeof err), 0);
+    ck_assert_int_eq (maas_csv_stream_read (stream, block, NULL, 2, &got, err, sizeof err), 0);
     ck_assert_uint_eq (got, 2);
     ck_assert_float_eq (block[2], 3.0f);
-    ck_assert_int_eq (maas_csv_stream_read (stream, block, 2, &got, err, sizeof err), -1);
+    ck_assert_int_eq (maas_csv_stream_read (stream, block, NULL, 2, &got, err, sizeof err), -1);
     ck_assert_uint_eq (got, 1);             //  5,6 made it before the bad row
     ck_assert_float_eq (block[1], 6.0f);
     ck_assert_ptr_nonnull (strstr (err, "in.csv:6:2 'x' is not a number"));
     maas_csv_stream_destroy (&stream);
+    //  A label column is read apart from the features.
+    stream = maas_csv_stream_open (path, "a", err, sizeof err);
+    ck_assert_msg (stream, "%s", err);
+    ck_assert (maas_csv_stream_has_label (stream));
+    ck_assert_uint_eq (maas_csv_stream_cols (stream), 1);
+    float labels[2];
+    ck_assert_int_eq (maas_csv_stream_read (stream, block, labels, 2, &got, err, sizeof err), 0);
+    ck_assert_float_eq (block[1], 4.0f);
+    ck_assert_float_eq (labels[1], 3.0f);
+    maas_csv_stream_destroy (&stream);
+    ck_assert_ptr_null (maas_csv_stream_open (path, "nosuch", err, sizeof err));
+    ck_assert_ptr_nonnull (strstr (err, "no label column 'nosuch'"));
     s_write_bytes (path, "", 0);
-    ck_assert_ptr_null (maas_csv_stream_open (path, err, sizeof err));
+    ck_assert_ptr_null (maas_csv_stream_open (path, NULL, err, sizeof err));
     ck_assert_ptr_nonnull (strstr (err, "empty file"));
     free (path);
 }

@@ -1,0 +1,445 @@
+/*  stack.c: starting, stopping and listing the local stack's processes.
+ *  Children are detached (own session) so they outlive `maas up`; the pid
+ *  file is the only record of what to stop, and each PID is checked against
+ *  the program it ran before it is signalled. */
+#include "stack.h"
+#include "config.h"
+#include "maas.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#define S_MAX_PROCS 256             //  redis + broker + workers + trainers
+
+typedef struct {
+    char role[32];                  //  "redis", "broker", "worker-1", …
+    pid_t pid;                      //  process id
+    char program[64];               //  basename of what it runs, to check the PID
+} s_proc_t;
+
+static void
+s_sleep_ms (int ms)
+{
+    struct timespec ts = {.tv_sec = ms / 1000, .tv_nsec = (long) (ms % 1000) * 1000000L};
+    nanosleep (&ts, NULL);
+}
+
+char *
+maas_stack_default_dir (void)
+{
+    const char *from_env = getenv ("MAAS_STATE_DIR");
+    char *dir = NULL;
+    if (from_env && *from_env)
+        dir = strdup (from_env);
+    else if (asprintf (&dir, "/tmp/maas-%u", (unsigned) getuid ()) < 0)
+        dir = NULL;
+    return dir;
+}
+
+static void
+s_path (char *buf, size_t size, const char *dir, const char *name)
+{
+    snprintf (buf, size, "%s/%s", dir, name);
+}
+
+//  Where a sibling program lives: $MAAS_BIN_DIR, beside this executable
+//  (installed), or in the build tree (client/.libs/maas → ../../FOLDER/NAME).
+static int
+s_find_program (const char *name, const char *folder, char *out, size_t size)
+{
+    const char *bin_dir = getenv ("MAAS_BIN_DIR");
+    char exe[PATH_MAX];
+    ssize_t len = readlink ("/proc/self/exe", exe, sizeof exe - 1);
+    exe[len > 0 ? len : 0] = '\0';
+    char *slash = strrchr (exe, '/');
+    if (slash)
+        *slash = '\0';
+    const char *patterns[][2] = {{bin_dir, ""}, {exe, ""}, {exe, "/.."}, {exe, "/../.."}};
+    for (size_t i = 0; i < sizeof patterns / sizeof patterns[0]; i++) {
+        if (!patterns[i][0] || !*patterns[i][0])
+            continue;
+        snprintf (out, size, "%s%s/%s", patterns[i][0], patterns[i][1], name);
+        if (i >= 2)
+            snprintf (out, size, "%s%s/%s/%s", patterns[i][0], patterns[i][1], folder, name);
+        if (access (out, X_OK) == 0)
+            return 0;
+    }
+    return -1;
+}
+
+//  Basename of what PID runs now, from /proc (empty if it is gone or a zombie).
+static void
+s_running_program (pid_t pid, char *out, size_t size)
+{
+    out[0] = '\0';
+    char path[64], buf[512];
+    snprintf (path, sizeof path, "/proc/%d/stat", (int) pid);
+    FILE *file = fopen (path, "r");
+    if (!file)
+        return;
+    size_t got = fread (buf, 1, sizeof buf - 1, file);
+    fclose (file);
+    buf[got] = '\0';
+    char *close_paren = strrchr (buf, ')');
+    if (!close_paren || close_paren[1] != ' ' || close_paren[2] == 'Z')
+        return;                     //  gone, or a zombie nobody reaped yet
+    snprintf (path, sizeof path, "/proc/%d/cmdline", (int) pid);
+    file = fopen (path, "r");
+    if (!file)
+        return;
+    got = fread (buf, 1, sizeof buf - 1, file);
+    fclose (file);
+    buf[got] = '\0';
+    //  argv[0] only (redis-server rewrites its title to "path args…"); a
+    //  libtool wrapper execs .libs/lt-NAME.
+    buf[strcspn (buf, " ")] = '\0';
+    const char *base = strrchr (buf, '/') ? strrchr (buf, '/') + 1 : buf;
+    if (strncmp (base, "lt-", 3) == 0)
+        base += 3;
+    size_t len = strlen (base) < size - 1 ? strlen (base) : size - 1;
+    memcpy (out, base, len);
+    out[len] = '\0';
+}
+
+static bool
+s_alive (const s_proc_t *proc)
+{
+    char running[64];
+    s_running_program (proc->pid, running, sizeof running);
+    return *running && strcmp (running, proc->program) == 0;
+}
+
+//  Start ARGV detached, output to LOG. The close-on-exec pipe carries the
+//  child's errno if exec fails, so a missing binary is reported, not hidden.
+static pid_t
+s_spawn (char *const argv[], const char *log_path, char *err, size_t err_size)
+{
+    int status_pipe[2];
+    if (pipe2 (status_pipe, O_CLOEXEC) != 0) {
+        snprintf (err, err_size, "pipe: %s", strerror (errno));
+        return -1;
+    }
+    pid_t pid = fork ();
+    if (pid == 0) {
+        setsid ();
+        int null_fd = open ("/dev/null", O_RDONLY);
+        int log_fd = open (log_path, O_WRONLY | O_CREAT | O_APPEND, 0644);
+        if (null_fd >= 0)
+            dup2 (null_fd, STDIN_FILENO);
+        if (log_fd >= 0) {
+            dup2 (log_fd, STDOUT_FILENO);
+            dup2 (log_fd, STDERR_FILENO);
+        }
+        execv (argv[0], argv);
+        int code = errno;
+        ssize_t ignored = write (status_pipe[1], &code, sizeof code);
+        (void) ignored;
+        _exit (127);
+    }
+    close (status_pipe[1]);
+    int child_errno = 0;
+    ssize_t got = pid > 0 ? read (status_pipe[0], &child_errno, sizeof child_errno) : 0;
+    close (status_pipe[0]);
+    if (pid < 0 || got > 0) {
+        snprintf (err, err_size, "cannot start %s: %s", argv[0],
+                  strerror (pid < 0 ? errno : child_errno));
+        return -1;
+    }
+    return pid;
+}
+
+static int
+s_read_pids (const char *dir, s_proc_t *procs, size_t max)
+{
+    char path[PATH_MAX];
+    s_path (path, sizeof path, dir, "stack.pids");
+    FILE *file = fopen (path, "r");
+    if (!file)
+        return -1;
+    int count = 0;
+    s_proc_t proc;
+    while ((size_t) count < max
+           && fscanf (file, "%31s %d %63s", proc.role, &proc.pid, proc.program) == 3)
+        if (proc.pid > 1)
+            procs[count++] = proc;
+    fclose (file);
+    return count;
+}
+
+static int
+s_append_pid (const char *dir, const s_proc_t *proc)
+{
+    char path[PATH_MAX];
+    s_path (path, sizeof path, dir, "stack.pids");
+    FILE *file = fopen (path, "a");
+    if (!file)
+        return -1;
+    fprintf (file, "%s %d %s\n", proc->role, (int) proc->pid, proc->program);
+    return fclose (file);
+}
+
+//  Start one process of the stack and record it in stack.pids.
+static int
+s_start (const char *dir, const char *role, char *const argv[], char *err, size_t err_size)
+{
+    char log_path[PATH_MAX];
+    snprintf (log_path, sizeof log_path, "%s/logs/%s.log", dir, role);
+    s_proc_t proc = {.pid = s_spawn (argv, log_path, err, err_size)};
+    if (proc.pid < 0)
+        return -1;
+    snprintf (proc.role, sizeof proc.role, "%s", role);
+    const char *base = strrchr (argv[0], '/') ? strrchr (argv[0], '/') + 1 : argv[0];
+    snprintf (proc.program, sizeof proc.program, "%s", base);
+    if (s_append_pid (dir, &proc) != 0) {
+        kill (proc.pid, SIGKILL);
+        snprintf (err, err_size, "cannot write %s/stack.pids: %s", dir, strerror (errno));
+        return -1;
+    }
+    return 0;
+}
+
+//  Wait until PATH exists (a bound ipc socket) or TIMEOUT_MS passes.
+static bool
+s_wait_for_file (const char *path, int timeout_ms)
+{
+    for (int waited = 0; waited < timeout_ms; waited += 10) {
+        if (access (path, F_OK) == 0)
+            return true;
+        s_sleep_ms (10);
+    }
+    return false;
+}
+
+static int
+s_start_redis (const char *dir, char *url, size_t url_size, char *err, size_t err_size)
+{
+    char socket_path[PATH_MAX];
+    s_path (socket_path, sizeof socket_path, dir, "redis.sock");
+    char redis_server[PATH_MAX];
+    snprintf (redis_server, sizeof redis_server, "%s", MAAS_REDIS_SERVER);
+    char *argv[] = {redis_server, "--port", "0", "--unixsocket", socket_path,
+                    "--unixsocketperm", "700", "--save", "", "--appendonly", "no",
+                    "--dir", (char *) dir, NULL};
+    if (s_start (dir, "redis", argv, err, err_size) != 0)
+        return -1;
+    snprintf (url, url_size, "unix://%s", socket_path);
+    for (int waited = 0; waited < 10000; waited += 20) {
+        redisContext *ctx = maas_redis_connect (url, 500, err, err_size);
+        if (ctx) {
+            redisFree (ctx);
+            return 0;
+        }
+        s_sleep_ms (20);
+    }
+    snprintf (err, err_size, "redis-server did not answer within 10 s (see %s/logs/redis.log)",
+              dir);
+    return -1;
+}
+
+static int
+s_start_program (const char *dir, const char *role, const char *program, const char *folder,
+                 char **args, char *err, size_t err_size)
+{
+    char path[PATH_MAX];
+    if (s_find_program (program, folder, path, sizeof path) != 0) {
+        snprintf (err, err_size, "cannot find %s (build it, or set MAAS_BIN_DIR)", program);
+        return -1;
+    }
+    char *argv[16] = {path};
+    for (size_t i = 0; args[i] && i < 14; i++)
+        argv[i + 1] = args[i];
+    return s_start (dir, role, argv, err, err_size);
+}
+
+static int
+s_write_env (const char *dir, const char *redis_url, const char *frontend)
+{
+    char path[PATH_MAX];
+    s_path (path, sizeof path, dir, "env");
+    FILE *file = fopen (path, "w");
+    if (!file)
+        return -1;
+    fprintf (file, "MAAS_REDIS_URL=%s\nMAAS_BROKER=%s\n", redis_url, frontend);
+    return fclose (file);
+}
+
+//  A stack is up in DIR if any process its pid file names still runs.
+static bool
+s_stack_running (const char *dir)
+{
+    s_proc_t procs[S_MAX_PROCS];
+    int count = s_read_pids (dir, procs, S_MAX_PROCS);
+    for (int i = 0; i < count; i++)
+        if (s_alive (&procs[i]))
+            return true;
+    return false;
+}
+
+//  true if every recorded process runs; else false with the first dead one in ERR.
+static bool
+s_stack_all_alive (const char *dir, char *err, size_t err_size)
+{
+    s_proc_t procs[S_MAX_PROCS];
+    int count = s_read_pids (dir, procs, S_MAX_PROCS);
+    for (int i = 0; i < count; i++)
+        if (!s_alive (&procs[i])) {
+            snprintf (err, err_size, "%s exited at start (see %s/logs/%s.log)", procs[i].role,
+                      dir, procs[i].role);
+            return false;
+        }
+    return count > 0;
+}
+
+static int
+s_start_all (const maas_stack_config_t *config, char *err, size_t err_size)
+{
+    const char *dir = config->state_dir;
+    char redis_url[PATH_MAX + 16], frontend[PATH_MAX + 8], backend[PATH_MAX + 8];
+    char frontend_path[PATH_MAX], cache_mb[16];
+    if (config->redis_url)
+        snprintf (redis_url, sizeof redis_url, "%s", config->redis_url);
+    else if (s_start_redis (dir, redis_url, sizeof redis_url, err, err_size) != 0)
+        return -1;
+    s_path (frontend_path, sizeof frontend_path, dir, "frontend.sock");
+    snprintf (frontend, sizeof frontend, "ipc://%s", frontend_path);
+    snprintf (backend, sizeof backend, "ipc://%s/backend.sock", dir);
+    snprintf (cache_mb, sizeof cache_mb, "%d", config->cache_mb > 0 ? config->cache_mb : 256);
+
+    char *broker_args[] = {"--frontend", frontend, "--backend", backend, "--redis", redis_url, NULL};
+    if (s_start_program (dir, "broker", "maas-broker", "broker", broker_args, err, err_size) != 0)
+        return -1;
+    if (!s_wait_for_file (frontend_path, 10000)) {
+        snprintf (err, err_size, "broker did not bind %s within 10 s (see %s/logs/broker.log)",
+                  frontend, dir);
+        return -1;
+    }
+    char role[32];
+    for (int i = 1; i <= config->workers; i++) {
+        char *args[] = {"--broker", backend, "--redis", redis_url, "--cache-mb", cache_mb, NULL};
+        snprintf (role, sizeof role, "worker-%d", i);
+        if (s_start_program (dir, role, "maas-worker", "worker", args, err, err_size) != 0)
+            return -1;
+    }
+    for (int i = 1; i <= config->trainers; i++) {
+        char *args[] = {"--broker", backend, "--redis", redis_url, NULL};
+        snprintf (role, sizeof role, "trainer-%d", i);
+        if (s_start_program (dir, role, "maas-trainer", "trainer", args, err, err_size) != 0)
+            return -1;
+    }
+    return s_write_env (dir, redis_url, frontend);
+}
+
+int
+maas_stack_up (const maas_stack_config_t *config, char *err, size_t err_size)
+{
+    const char *dir = config->state_dir;
+    char path[PATH_MAX];
+    s_path (path, sizeof path, dir, "logs");
+    if ((mkdir (dir, 0700) != 0 && errno != EEXIST) || (mkdir (path, 0700) != 0 && errno != EEXIST)) {
+        snprintf (err, err_size, "cannot create %s: %s", path, strerror (errno));
+        return -1;
+    }
+    if (s_stack_running (dir)) {
+        snprintf (err, err_size, "a stack is already up in %s (maas down --state %s)", dir, dir);
+        return -1;
+    }
+    maas_stack_down (dir, 5000, err, err_size);     //  clear a dead stack's leftovers
+    if (s_start_all (config, err, err_size) == 0) {
+        s_sleep_ms (200);                           //  a process that dies at start shows now
+        if (s_stack_all_alive (dir, err, err_size))
+            return 0;
+    }
+    char ignored[256];
+    maas_stack_down (dir, 5000, ignored, sizeof ignored);
+    return -1;
+}
+
+//  SIGTERM every live process (newest first: workers before the broker
+//  before Redis), then SIGKILL what is left after TIMEOUT_MS.
+static int
+s_stop_procs (s_proc_t *procs, int count, int timeout_ms)
+{
+    int stopped = 0;
+    for (int i = count - 1; i >= 0; i--)
+        if (s_alive (&procs[i]) && kill (procs[i].pid, SIGTERM) == 0)
+            stopped++;
+    for (int waited = 0;; waited += 20) {
+        bool any_alive = false;
+        for (int i = 0; i < count; i++)
+            any_alive = any_alive || s_alive (&procs[i]);
+        if (!any_alive)
+            break;
+        if (waited >= timeout_ms) {
+            for (int i = 0; i < count; i++)
+                if (s_alive (&procs[i]))
+                    kill (procs[i].pid, SIGKILL);
+            timeout_ms += 5000;     //  SIGKILL cannot be ignored; just let it land
+        }
+        s_sleep_ms (20);
+    }
+    return stopped;
+}
+
+int
+maas_stack_down (const char *dir, int timeout_ms, char *err, size_t err_size)
+{
+    s_proc_t procs[S_MAX_PROCS];
+    int count = s_read_pids (dir, procs, S_MAX_PROCS);
+    if (count < 0) {
+        snprintf (err, err_size, "no stack in %s (no stack.pids)", dir);
+        return -1;
+    }
+    int stopped = s_stop_procs (procs, count, timeout_ms);
+    const char *leftovers[] = {"stack.pids", "env", "redis.sock", "frontend.sock", "backend.sock"};
+    char path[PATH_MAX];
+    for (size_t i = 0; i < sizeof leftovers / sizeof leftovers[0]; i++) {
+        s_path (path, sizeof path, dir, leftovers[i]);
+        unlink (path);
+    }
+    return stopped;
+}
+
+int
+maas_stack_print (const char *dir, FILE *out)
+{
+    s_proc_t procs[S_MAX_PROCS];
+    int count = s_read_pids (dir, procs, S_MAX_PROCS);
+    if (count < 0)
+        return -1;
+    int running = 0;
+    fprintf (out, "%-12s %-8s %-8s %s\n", "ROLE", "PID", "STATE", "LOG");
+    for (int i = 0; i < count; i++) {
+        bool alive = s_alive (&procs[i]);
+        running += alive;
+        fprintf (out, "%-12s %-8d %-8s %s/logs/%s.log\n", procs[i].role, (int) procs[i].pid,
+                 alive ? "running" : "gone", dir, procs[i].role);
+    }
+    return running;
+}
+
+void
+maas_stack_load_env (const char *dir)
+{
+    char path[PATH_MAX], line[PATH_MAX + 64];
+    s_path (path, sizeof path, dir, "env");
+    FILE *file = fopen (path, "r");
+    if (!file)
+        return;
+    while (fgets (line, sizeof line, file)) {
+        line[strcspn (line, "\n")] = '\0';
+        char *equals = strchr (line, '=');
+        if (!equals)
+            continue;
+        *equals = '\0';
+        setenv (line, equals + 1, 0);
+    }
+    fclose (file);
+}

@@ -1,0 +1,46 @@
+/*  stack.h: the local stack behind `maas up` / `maas down`: a private
+ *  redis-server, a broker, workers and trainers as detached child processes,
+ *  all under one state directory so two stacks never collide. */
+#ifndef MAAS_CLIENT_STACK_H
+#define MAAS_CLIENT_STACK_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdio.h>
+
+//  Layout of a state directory DIR:
+//    DIR/redis.sock        the private redis-server (unless a Redis URL is given)
+//    DIR/frontend.sock     broker frontend (ipc://), clients connect here
+//    DIR/backend.sock      broker backend (ipc://), workers and trainers connect here
+//    DIR/stack.pids        one line per process: "role pid program"
+//    DIR/env               MAAS_REDIS_URL=… and MAAS_BROKER=… for other shells
+//    DIR/logs/ROLE.log     each process's stdout and stderr
+
+typedef struct {
+    const char *state_dir;          //  where everything lives (created if missing)
+    const char *redis_url;          //  external Redis, NULL: start a private one
+    int workers;                    //  maas-worker processes (>= 0)
+    int trainers;                   //  maas-trainer processes (>= 0)
+    int cache_mb;                   //  worker model cache bound, 0: worker default
+} maas_stack_config_t;
+
+//  Default state dir: $MAAS_STATE_DIR, else /tmp/maas-UID. The caller frees.
+char *maas_stack_default_dir (void);
+
+//  Start the stack. Fails (-1, reason in ERR) if one is already up in the
+//  state dir, a binary is missing, or a process does not come up; then it
+//  stops whatever it had started. Prints nothing; the caller reports.
+int maas_stack_up (const maas_stack_config_t *config, char *err, size_t err_size);
+//  Stop exactly the processes stack.pids names (checking each PID still runs
+//  the program it started, so a recycled PID is never signalled): SIGTERM,
+//  then SIGKILL after TIMEOUT_MS; remove sockets, pid and env files. Returns
+//  the number of processes stopped, or -1 with ERR if no stack is up there.
+int maas_stack_down (const char *state_dir, int timeout_ms, char *err, size_t err_size);
+//  Print one line per process (role, pid, running or gone, log) to OUT;
+//  returns the number still running, -1 if no stack is up there.
+int maas_stack_print (const char *state_dir, FILE *out);
+//  Read DIR/env into the environment for variables not already set, so every
+//  command finds the stack `maas up` started. Quiet if there is none.
+void maas_stack_load_env (const char *state_dir);
+
+#endif

@@ -1,0 +1,516 @@
+/*  score.c: the fan-out scoring loop. A ring of WINDOW shard slots: the
+ *  reader fills free slots and submits them, results mark slots done (or
+ *  failed, to be retried from the kept input), and the writer empties slots
+ *  from the head in order. Sources and sinks are a tensor or a file. */
+#include "score.h"
+#include "clock.h"
+#include "codec.h"
+#include "csv.h"
+#include "log.h"
+#include "npy.h"
+#include "registry.h"
+
+#include <assert.h>
+#include <ctype.h>
+#include <errno.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+typedef enum { S_FREE, S_IN_FLIGHT, S_FAILED, S_DONE } s_state_t;
+
+typedef struct s_run_t s_run_t;
+
+typedef struct {
+    s_run_t *run;                   //  back-pointer for the result callback
+    s_state_t state;                //  where the shard is
+    size_t first_row;               //  offset of its first row in the input
+    size_t rows;                    //  rows in the shard
+    float *input;                   //  shard_rows × cols, owned; kept for retries
+    float *labels;                  //  shard_rows labels, owned, or NULL
+    float *values;                  //  rows × outputs once done, owned
+    int32_t *classes;               //  rows predicted classes or NULL, owned
+    size_t outputs;                 //  values per row in VALUES
+    int attempts;                   //  runs submitted so far
+    char id[MAAS_PROTO_ID_MAX + 1]; //  job id of the current run
+    char error[256];                //  why the last run failed
+} s_shard_t;
+
+struct s_run_t {
+    maas_client_t *client;          //  borrowed
+    maas_score_config_t config;     //  with defaults filled in
+    char name[MAAS_REGISTRY_NAME_MAX + 1];  //  model name
+    int64_t version;                //  or 0
+    char alias[MAAS_REGISTRY_NAME_MAX + 1]; //  or "" (latest)
+    size_t cols;                    //  features per row
+    size_t rows_total;              //  0 if unknown (CSV)
+    size_t outputs;                 //  values per row, from the first result (0: none yet)
+    s_shard_t *ring;                //  window slots, owned
+    size_t next_read;               //  shard number the reader fills next
+    size_t next_write;              //  shard number the writer empties next
+    size_t in_flight;               //  slots IN_FLIGHT
+    bool eof;                       //  the source has no more rows
+    //  Source: exactly one of these.
+    const maas_tensor_t *x;         //  tensor source, borrowed
+    maas_npy_reader_t *npy_in;      //  .npy source, owned
+    maas_csv_stream_t *csv_in;      //  CSV source, owned
+    size_t label_col;               //  .npy label column, SIZE_MAX: none
+    bool has_labels;                //  labels are read and scored
+    //  Sink: exactly one of these.
+    maas_tensor_t *y;               //  tensor sink, owned until handed out
+    maas_npy_writer_t *npy_out;     //  .npy sink, owned
+    FILE *csv_out;                  //  CSV sink, owned
+    const char *out_path;           //  file sink path, for messages
+    size_t correct;                 //  rows whose class equals the label
+    size_t labelled;                //  rows with both a class and a label
+    maas_score_stats_t stats;       //  what the caller gets
+    char *err;                      //  caller's buffer
+    size_t err_size;
+};
+
+static int
+s_fail (s_run_t *run, const char *fmt, ...)
+{
+    va_list args;
+    va_start (args, fmt);
+    vsnprintf (run->err, run->err_size, fmt, args);
+    va_end (args);
+    return -1;
+}
+
+//  "name", "name@3", "name@alias" into the run.
+static int
+s_parse_model (s_run_t *run, const char *model)
+{
+    maas_registry_ref_t ref;
+    char err[256];
+    if (maas_registry_ref_parse (&ref, model ? model : "", err, sizeof err) != 0)
+        return s_fail (run, "%s", err);
+    snprintf (run->name, sizeof run->name, "%s", ref.name);
+    size_t digits = strspn (ref.ref, "0123456789");
+    if (*ref.ref && !ref.ref[digits])
+        run->version = strtoll (ref.ref, NULL, 10);
+    else if (strcmp (ref.ref, "latest") != 0)
+        snprintf (run->alias, sizeof run->alias, "%s", ref.ref);
+    return 0;
+}
+
+//  Fill SHARD with the next rows of the source; shard->rows == 0 at the end.
+static int
+s_read_shard (s_run_t *run, s_shard_t *shard)
+{
+    size_t want = run->config.shard_rows, got = 0;
+    char err[MAAS_CSV_ERROR_SIZE] = "";
+    int rc = 0;
+    if (run->x) {
+        size_t done = run->next_read * want;
+        size_t left = done < run->x->rows ? run->x->rows - done : 0;
+        got = left < want ? left : want;
+        memcpy (shard->input, run->x->data + run->next_read * want * run->cols,
+                got * run->cols * sizeof (float));
+    } else if (run->csv_in)
+        rc = maas_csv_stream_read (run->csv_in, shard->input, shard->labels, want, &got, err,
+                                   sizeof err);
+    else if (run->label_col == SIZE_MAX)
+        rc = maas_npy_read (run->npy_in, shard->input, want, &got, err, sizeof err);
+    else {
+        //  A .npy label column: read whole rows, then move the label out.
+        size_t file_cols = run->cols + 1;
+        float *wide = malloc (want * file_cols * sizeof (float));
+        rc = wide ? maas_npy_read (run->npy_in, wide, want, &got, err, sizeof err) : -1;
+        for (size_t r = 0; rc == 0 && r < got; r++) {
+            const float *src = wide + r * file_cols;
+            float *dst = shard->input + r * run->cols;
+            shard->labels[r] = src[run->label_col];
+            memcpy (dst, src, run->label_col * sizeof (float));
+            memcpy (dst + run->label_col, src + run->label_col + 1,
+                    (run->cols - run->label_col) * sizeof (float));
+        }
+        free (wide);
+    }
+    if (rc != 0)
+        return s_fail (run, "%s", *err ? err : "out of memory");
+    shard->first_row = run->next_read * want;
+    shard->rows = got;
+    shard->attempts = 0;
+    return 0;
+}
+
+//  Turn a RESULT payload into the shard's values and classes.
+static int
+s_decode_result (s_shard_t *shard, const maas_result_t *result)
+{
+    msgpack_unpacked msg;
+    msgpack_unpacked_init (&msg);
+    maas_codec_map_t map;
+    uint64_t rows = 0, outputs = 0;
+    const void *values = NULL;
+    size_t size = 0;
+    int rc = -1;
+    if (maas_codec_unpack (result->data, result->size, 0, &msg, shard->error,
+                           sizeof shard->error) == 0
+        && maas_codec_map_init (&map, &msg.data, "result") == 0
+        && maas_codec_map_uint64 (&map, "rows", &rows) == 0
+        && maas_codec_map_uint64 (&map, "outputs", &outputs) == 0
+        && maas_codec_map_bin (&map, "values", &values, &size) == 0) {
+        if (rows != shard->rows || outputs == 0 || outputs > 65536 || size != rows * outputs * 4)
+            snprintf (shard->error, sizeof shard->error,
+                      "result holds %zu bytes for %llu rows × %llu outputs, expected %zu rows",
+                      size, (unsigned long long) rows, (unsigned long long) outputs, shard->rows);
+        else
+            rc = 0;
+    } else if (!*shard->error)
+        snprintf (shard->error, sizeof shard->error, "%s", map.err);
+    if (rc == 0) {
+        shard->values = malloc (size);
+        const msgpack_object *classes = maas_codec_map_find (&map, "classes");
+        if (classes && classes->type == MSGPACK_OBJECT_ARRAY && classes->via.array.size == rows)
+            shard->classes = malloc (rows * sizeof (int32_t));
+        if (!shard->values)
+            rc = -1;
+        else
+            maas_codec_f32_from_le (shard->values, values, rows * outputs);
+        for (size_t r = 0; shard->classes && r < rows; r++) {
+            const msgpack_object *item = &classes->via.array.ptr[r];
+            bool integer = item->type == MSGPACK_OBJECT_POSITIVE_INTEGER
+                        || item->type == MSGPACK_OBJECT_NEGATIVE_INTEGER;
+            shard->classes[r] = integer ? (int32_t) item->via.i64 : -1;
+        }
+        shard->outputs = outputs;
+    }
+    msgpack_unpacked_destroy (&msg);
+    return rc;
+}
+
+static void
+s_on_result (const maas_result_t *result, void *arg)
+{
+    s_shard_t *shard = arg;
+    shard->run->in_flight--;
+    if (strcmp (result->status, "succeeded") == 0 && s_decode_result (shard, result) == 0) {
+        shard->state = S_DONE;
+        return;
+    }
+    if (strcmp (result->status, "succeeded") != 0)
+        snprintf (shard->error, sizeof shard->error, "%s: %s", result->status,
+                  result->error ? result->error : "no reason given");
+    shard->state = S_FAILED;
+}
+
+static int
+s_submit (s_run_t *run, s_shard_t *shard)
+{
+    msgpack_sbuffer buffer;
+    msgpack_sbuffer_init (&buffer);
+    msgpack_packer pk;
+    msgpack_packer_init (&pk, &buffer, msgpack_sbuffer_write);
+    msgpack_pack_map (&pk, 1);
+    maas_codec_pack_str (&pk, "shape");
+    msgpack_pack_array (&pk, 2);
+    msgpack_pack_uint64 (&pk, shard->rows);
+    msgpack_pack_uint64 (&pk, run->cols);
+    maas_submit_t spec = {.kind = "infer", .model = run->name, .version = run->version,
+                          .alias = *run->alias ? run->alias : NULL, .params = buffer.data,
+                          .params_size = buffer.size,
+                          //  The shard's input stays here until its result is
+                          //  written, so a lost job is resubmitted from it: no
+                          //  need for the broker to copy every payload to Redis.
+                          .ephemeral = true};
+    shard->attempts++;
+    shard->state = S_IN_FLIGHT;
+    int rc = maas_client_submit (run->client, &spec, shard->input,
+                                 shard->rows * run->cols * sizeof (float), s_on_result, shard,
+                                 shard->id);
+    msgpack_sbuffer_destroy (&buffer);
+    if (rc != 0) {
+        shard->state = S_FAILED;
+        snprintf (shard->error, sizeof shard->error, "%s", maas_client_error (run->client));
+        return 0;
+    }
+    run->in_flight++;
+    return 0;
+}
+
+static int
+s_write_csv_header (s_run_t *run, const s_shard_t *shard)
+{
+    for (size_t j = 0; j < shard->outputs; j++)
+        fprintf (run->csv_out, "%sp%zu", j ? "," : "", j);
+    fputs (shard->classes ? ",class\n" : "\n", run->csv_out);
+    return 0;
+}
+
+//  Write a done shard to the sink, score its labels, free its results.
+static int
+s_write_shard (s_run_t *run, s_shard_t *shard)
+{
+    if (run->outputs == 0) {
+        run->outputs = shard->outputs;
+        if (run->csv_out)
+            s_write_csv_header (run, shard);
+        if (run->npy_out == NULL && run->out_path && !run->csv_out) {
+            run->npy_out = maas_npy_create (run->out_path, run->outputs, run->err, run->err_size);
+            if (!run->npy_out)
+                return -1;
+        }
+        if (run->x && !(run->y = maas_tensor_new (run->x->rows, run->outputs)))
+            return s_fail (run, "out of memory for %zu × %zu outputs", run->x->rows, run->outputs);
+    }
+    if (shard->outputs != run->outputs)
+        return s_fail (run, "rows %zu-%zu: %zu outputs per row, earlier shards had %zu",
+                       shard->first_row, shard->first_row + shard->rows - 1, shard->outputs,
+                       run->outputs);
+    size_t count = shard->rows * shard->outputs;
+    if (run->y)
+        memcpy (run->y->data + shard->first_row * run->outputs, shard->values,
+                count * sizeof (float));
+    else if (run->npy_out
+             && maas_npy_write (run->npy_out, shard->values, shard->rows, run->err,
+                                run->err_size) != 0)
+        return -1;
+    for (size_t r = 0; run->csv_out && r < shard->rows; r++) {
+        for (size_t j = 0; j < shard->outputs; j++)
+            fprintf (run->csv_out, "%s%.9g", j ? "," : "", shard->values[r * shard->outputs + j]);
+        if (shard->classes)
+            fprintf (run->csv_out, ",%d", shard->classes[r]);
+        fputc ('\n', run->csv_out);
+    }
+    for (size_t r = 0; run->has_labels && shard->classes && r < shard->rows; r++) {
+        run->correct += shard->classes[r] == (int32_t) lrintf (shard->labels[r]);
+        run->labelled++;
+    }
+    run->stats.rows += shard->rows;
+    run->stats.shards++;
+    free (shard->values);
+    free (shard->classes);
+    shard->values = NULL;
+    shard->classes = NULL;
+    shard->state = S_FREE;
+    if (run->config.progress)
+        run->config.progress (run->stats.rows, run->rows_total, run->config.progress_arg);
+    return 0;
+}
+
+//  Cancel what is in flight and wait (bounded) for the outcomes, so no
+//  callback can fire into freed slots after we return.
+static void
+s_cancel_in_flight (s_run_t *run)
+{
+    for (size_t i = 0; i < run->config.window; i++)
+        if (run->ring[i].state == S_IN_FLIGHT)
+            maas_client_cancel (run->client, run->ring[i].id);
+    for (int waited = 0; run->in_flight > 0 && waited < 5000; waited += 100)
+        maas_client_poll (run->client, 100);
+    for (size_t i = 0; run->in_flight > 0 && i < run->config.window; i++)
+        if (run->ring[i].state == S_IN_FLIGHT)
+            maas_client_forget (run->client, run->ring[i].id);
+}
+
+//  Retry a failed shard or give up on the run with its row range.
+static int
+s_retry (s_run_t *run, s_shard_t *shard)
+{
+    if (shard->attempts >= run->config.max_attempts)
+        return s_fail (run, "rows %zu-%zu: %s (after %d attempts)", shard->first_row,
+                       shard->first_row + shard->rows - 1, shard->error, shard->attempts);
+    maas_warn ("score", "shard failed, retrying rows=%zu-%zu attempt=%d reason=\"%s\"",
+               shard->first_row, shard->first_row + shard->rows - 1, shard->attempts + 1,
+               shard->error);
+    run->stats.retries++;
+    return s_submit (run, shard);
+}
+
+//  One turn: fill free slots, wait for results, retry failures, write in order.
+static int
+s_turn (s_run_t *run)
+{
+    size_t window = run->config.window;
+    while (!run->eof && run->next_read - run->next_write < window) {
+        s_shard_t *shard = &run->ring[run->next_read % window];
+        if (s_read_shard (run, shard) != 0)
+            return -1;
+        if (shard->rows == 0) {
+            run->eof = true;
+            break;
+        }
+        run->next_read++;
+        s_submit (run, shard);
+    }
+    if (run->in_flight > 0 && maas_client_poll (run->client, 200) < 0)
+        return s_fail (run, "interrupted");
+    for (size_t n = run->next_write; n < run->next_read; n++)
+        if (run->ring[n % window].state == S_FAILED && s_retry (run, &run->ring[n % window]) != 0)
+            return -1;
+    while (run->next_write < run->next_read
+           && run->ring[run->next_write % window].state == S_DONE) {
+        if (s_write_shard (run, &run->ring[run->next_write % window]) != 0)
+            return -1;
+        run->next_write++;
+    }
+    return 0;
+}
+
+static int
+s_run (s_run_t *run)
+{
+    int64_t started = maas_clock_mono_us ();
+    int rc = 0;
+    while (rc == 0 && !(run->eof && run->next_write == run->next_read)) {
+        if (run->config.interrupted && *run->config.interrupted)
+            rc = s_fail (run, "interrupted: cancelled %zu shards in flight", run->in_flight);
+        else
+            rc = s_turn (run);
+    }
+    if (rc == 0 && run->stats.rows == 0)
+        rc = s_fail (run, "no rows to score");
+    if (rc != 0)
+        s_cancel_in_flight (run);
+    run->stats.outputs = run->outputs;
+    run->stats.seconds = (double) (maas_clock_mono_us () - started) / 1e6;
+    return rc;
+}
+
+//  Allocate the ring for COLS features, with labels if asked.
+static int
+s_prepare (s_run_t *run, maas_client_t *client, const maas_score_config_t *config,
+           char *err, size_t err_size)
+{
+    run->client = client;
+    run->config = *config;
+    run->err = err;
+    run->err_size = err_size;
+    run->label_col = SIZE_MAX;
+    if (!run->config.shard_rows)
+        run->config.shard_rows = MAAS_SCORE_SHARD_ROWS;
+    if (!run->config.window)
+        run->config.window = MAAS_SCORE_WINDOW;
+    if (run->config.max_attempts <= 0)
+        run->config.max_attempts = MAAS_SCORE_ATTEMPTS;
+    if (run->config.shard_rows > MAAS_TENSOR_MAX_ELEMS / 65536 || run->config.window > 4096)
+        return s_fail (run, "shard rows or window too large");
+    return s_parse_model (run, config->model);
+}
+
+static int
+s_allocate_ring (s_run_t *run)
+{
+    run->ring = calloc (run->config.window, sizeof *run->ring);
+    if (!run->ring)
+        return s_fail (run, "out of memory");
+    for (size_t i = 0; i < run->config.window; i++) {
+        s_shard_t *shard = &run->ring[i];
+        shard->run = run;
+        shard->input = malloc (run->config.shard_rows * run->cols * sizeof (float));
+        if (run->has_labels)
+            shard->labels = malloc (run->config.shard_rows * sizeof (float));
+        if (!shard->input || (run->has_labels && !shard->labels))
+            return s_fail (run, "out of memory for %zu shards of %zu rows", run->config.window,
+                           run->config.shard_rows);
+    }
+    return 0;
+}
+
+static void
+s_release (s_run_t *run)
+{
+    for (size_t i = 0; run->ring && i < run->config.window; i++) {
+        free (run->ring[i].input);
+        free (run->ring[i].labels);
+        free (run->ring[i].values);
+        free (run->ring[i].classes);
+    }
+    free (run->ring);
+    maas_tensor_destroy (&run->y);
+    maas_npy_reader_destroy (&run->npy_in);
+    maas_csv_stream_destroy (&run->csv_in);
+}
+
+int
+maas_score_tensor (maas_client_t *client, const maas_score_config_t *config,
+                   const maas_tensor_t *x, maas_tensor_t **out, maas_score_stats_t *stats,
+                   char *err, size_t err_size)
+{
+    assert (client && config && x && out);
+    s_run_t run = {0};
+    run.x = x;
+    run.cols = x->cols;
+    run.rows_total = x->rows;
+    int rc = s_prepare (&run, client, config, err, err_size);
+    if (rc == 0)
+        rc = s_allocate_ring (&run);
+    if (rc == 0)
+        rc = s_run (&run);
+    if (rc == 0) {
+        *out = run.y;
+        run.y = NULL;
+    }
+    if (stats)
+        *stats = run.stats;
+    s_release (&run);
+    return rc;
+}
+
+static int
+s_open_source (s_run_t *run, const char *input, const char *label)
+{
+    char err[MAAS_CSV_ERROR_SIZE];
+    if (maas_npy_is_path (input)) {
+        run->npy_in = maas_npy_open (input, err, sizeof err);
+        if (!run->npy_in)
+            return s_fail (run, "%s", err);
+        run->cols = maas_npy_cols (run->npy_in);
+        run->rows_total = maas_npy_rows (run->npy_in);
+        if (label) {
+            char *end;
+            unsigned long col = strtoul (label, &end, 10);
+            if (!isdigit ((unsigned char) *label) || *end || col >= run->cols || run->cols < 2)
+                return s_fail (run, "%s: label must be a column index 0..%zu for .npy input",
+                               input, run->cols - 1);
+            run->label_col = col;
+            run->cols--;
+            run->has_labels = true;
+        }
+        return 0;
+    }
+    run->csv_in = maas_csv_stream_open (input, label, err, sizeof err);
+    if (!run->csv_in)
+        return s_fail (run, "%s", err);
+    run->cols = maas_csv_stream_cols (run->csv_in);
+    run->has_labels = maas_csv_stream_has_label (run->csv_in);
+    return 0;
+}
+
+int
+maas_score_file (maas_client_t *client, const maas_score_config_t *config, const char *input,
+                 const char *output, const char *label, double *accuracy,
+                 maas_score_stats_t *stats, char *err, size_t err_size)
+{
+    assert (client && config && input && output);
+    s_run_t run = {0};
+    run.out_path = output;
+    int rc = s_prepare (&run, client, config, err, err_size);
+    if (rc == 0)
+        rc = s_open_source (&run, input, label);
+    if (rc == 0 && !maas_npy_is_path (output) && !(run.csv_out = fopen (output, "w")))
+        rc = s_fail (&run, "%s: %s", output, strerror (errno));
+    if (rc == 0)
+        rc = s_allocate_ring (&run);
+    if (rc == 0)
+        rc = s_run (&run);
+    char close_err[MAAS_NPY_ERROR_SIZE];
+    if (run.npy_out && maas_npy_close (&run.npy_out, close_err, sizeof close_err) != 0 && rc == 0)
+        rc = s_fail (&run, "%s", close_err);
+    if (run.csv_out && fclose (run.csv_out) != 0 && rc == 0)
+        rc = s_fail (&run, "%s: %s", output, strerror (errno));
+    if (rc != 0 && (run.csv_out || run.outputs))
+        unlink (output);            //  never leave a partial result behind
+    if (accuracy)
+        *accuracy = run.labelled ? (double) run.correct / (double) run.labelled : NAN;
+    if (stats)
+        *stats = run.stats;
+    s_release (&run);
+    return rc;
+}

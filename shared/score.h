@@ -1,0 +1,65 @@
+/*  score.h: fan-out batch scoring. Rows are cut into shards, each shard is an
+ *  infer job, and a bounded window of shards is in flight across all
+ *  workers; results are put back in input order. Memory is bounded by the
+ *  window, not by the input, so a file of any size scores in constant space.
+ *  Shards that fail are retried; one that keeps failing stops the run with
+ *  its row range and the reason. */
+#ifndef MAAS_SCORE_H
+#define MAAS_SCORE_H
+
+#include "client.h"
+#include "tensor.h"
+
+#include <signal.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define MAAS_SCORE_SHARD_ROWS 16384 //  default rows per infer job
+#define MAAS_SCORE_WINDOW     8     //  default shards in flight
+#define MAAS_SCORE_ATTEMPTS   3     //  default runs of a shard before giving up
+#define MAAS_SCORE_ERR_SIZE   512   //  room for an error from this module
+
+//  Called after each shard written: rows done so far and the total (0 when
+//  the input does not say, as with CSV).
+typedef void (maas_score_progress_fn) (size_t rows_done, size_t rows_total, void *arg);
+
+typedef struct {
+    const char *model;              //  "name", "name@3" or "name@alias"
+    size_t shard_rows;              //  rows per infer job (0: default)
+    size_t window;                  //  shards in flight (0: default)
+    int max_attempts;               //  runs of a failing shard (0: default)
+    maas_score_progress_fn *progress;   //  or NULL
+    void *progress_arg;             //  its argument
+    const volatile sig_atomic_t *interrupted;   //  set (by a signal handler) to
+                                    //  cancel the shards in flight and stop; or NULL
+} maas_score_config_t;
+
+typedef struct {
+    size_t rows;                    //  rows scored
+    size_t outputs;                 //  values per row
+    size_t shards;                  //  infer jobs that succeeded
+    size_t retries;                 //  shard runs that failed and were retried
+    double seconds;                 //  wall time from first read to last write
+} maas_score_stats_t;
+
+//  Score X (rows × features) through CLIENT's brokers with CONFIG. Returns a
+//  new rows × outputs tensor in *OUT (the caller destroys it) and fills
+//  STATS (may be NULL). -1 with a reason in ERR ("rows 32768-49151: model
+//  iris@2: expected 4 features, got 5", "interrupted") otherwise.
+int maas_score_tensor (maas_client_t *client, const maas_score_config_t *config,
+                       const maas_tensor_t *x, maas_tensor_t **out, maas_score_stats_t *stats,
+                       char *err, size_t err_size);
+
+//  Score the rows of INPUT (CSV with a header row, or .npy float32/float64,
+//  by extension) into OUTPUT (.npy float32 rows × outputs, or CSV with
+//  columns p0..pN-1 and, for classifiers, "class"), in input order. If
+//  LABEL names a CSV column (or is a .npy column index), that column is not
+//  sent and accuracy against it is computed into *ACCURACY (NaN when there
+//  is none). On failure OUTPUT is removed and -1 returned with ERR (a bad
+//  CSV value names its line and column).
+int maas_score_file (maas_client_t *client, const maas_score_config_t *config,
+                     const char *input, const char *output, const char *label,
+                     double *accuracy, maas_score_stats_t *stats, char *err, size_t err_size);
+
+#endif

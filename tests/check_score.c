@@ -1,0 +1,381 @@
+/*  check_score.c: fan-out batch scoring through the real maas-broker and two
+ *  real maas-worker processes: output rows and order equal in-process
+ *  scoring bit for bit (CSV and .npy, shard sizes that do not divide the
+ *  rows), a worker killed mid-run changes nothing, a malformed row stops
+ *  the run with its line number, and the `maas score` CLI does the same. */
+#include "maas.h"
+#include "client.h"
+#include "forward.h"
+#include "model.h"
+#include "npy.h"
+#include "registry.h"
+#include "score.h"
+#include "support.h"
+
+#include <check.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define S_ROWS 5003                 //  a prime: no shard size divides it
+#define S_COLS 10
+
+static support_redis_t *s_redis;
+static support_proc_t *s_broker;
+static support_proc_t *s_workers[2];
+static char *s_dir;
+static char s_frontend[512];
+static maas_mlp_t *s_mlp;           //  the published network, for reference scoring
+static float *s_x;                  //  S_ROWS × S_COLS inputs
+static float *s_expected;           //  S_ROWS in-process outputs
+
+static support_proc_t *
+s_start_worker (const char *backend, int i)
+{
+    char *path = support_build_path ("worker/maas-worker"), log_path[600];
+    snprintf (log_path, sizeof log_path, "%s/worker-%d.log", s_dir, i);
+    const char *argv[] = {path, "--broker", backend, "--redis", support_redis_url (s_redis),
+                          "--heartbeat-ms", "200", NULL};
+    support_proc_t *proc = support_proc_start (argv, NULL, log_path);
+    free (path);
+    return proc;
+}
+
+static void
+s_publish_model (void)
+{
+    maas_layer_spec_t layers[] = {{64, MAAS_ACT_RELU}, {64, MAAS_ACT_RELU}, {1, MAAS_ACT_SIGMOID}};
+    s_mlp = maas_mlp_new (S_COLS, layers, 3);
+    maas_mlp_init (s_mlp, 7);
+    float mean[S_COLS] = {0.1f, -0.2f}, std[S_COLS] = {1, 2, 3, 1, 1, 1, 1, 1, 1, 0.5f};
+    maas_mlp_set_norm (s_mlp, mean, std);
+    maas_mlp_t *copy = maas_mlp_dup (s_mlp);
+    maas_model_t *model = maas_model_new (&copy);
+    uint8_t *blob;
+    size_t size;
+    ck_assert_int_eq (maas_model_encode (model, &blob, &size, NULL), 0);
+    char err[256];
+    maas_registry_t *registry = maas_registry_new (support_redis_url (s_redis), NULL, err,
+                                                   sizeof err);
+    ck_assert_msg (registry, "%s", err);
+    uint64_t version;
+    maas_registry_meta_t meta = {0};
+    ck_assert_int_eq (maas_registry_publish (registry, "seed", blob, size, &meta, &version, NULL), 0);
+    ck_assert_int_eq (maas_registry_alias (registry, "seed", "production", version), 0);
+    maas_registry_destroy (&registry);
+    maas_model_destroy (&model);
+    free (blob);
+}
+
+static void
+s_setup (void)
+{
+    signal (SIGPIPE, SIG_IGN);
+    s_dir = support_tempdir_new ("score");
+    s_redis = support_redis_start ();
+    char backend[512], log_path[600];
+    snprintf (s_frontend, sizeof s_frontend, "ipc://%s/front", s_dir);
+    snprintf (backend, sizeof backend, "ipc://%s/back", s_dir);
+    snprintf (log_path, sizeof log_path, "%s/broker.log", s_dir);
+    char *broker = support_build_path ("broker/maas-broker");
+    const char *argv[] = {broker, "--frontend", s_frontend, "--backend", backend, "--redis",
+                          support_redis_url (s_redis), "--heartbeat", "200", NULL};
+    s_broker = support_proc_start (argv, NULL, log_path);
+    free (broker);
+    for (int i = 0; i < 2; i++)
+        s_workers[i] = s_start_worker (backend, i);
+    s_publish_model ();
+    s_x = malloc (S_ROWS * S_COLS * sizeof (float));
+    s_expected = malloc (S_ROWS * sizeof (float));
+    maas_rng_t rng;
+    maas_rng_seed (&rng, 3);
+    for (size_t i = 0; i < S_ROWS * S_COLS; i++)
+        s_x[i] = (float) maas_rng_normal (&rng);
+    maas_predictor_t *predictor = maas_predictor_new (s_mlp);
+    ck_assert_int_eq (maas_predictor_run (predictor, s_x, S_ROWS, s_expected), 0);
+    maas_predictor_destroy (&predictor);
+}
+
+static void
+s_teardown (void)
+{
+    for (int i = 0; i < 2; i++)
+        support_proc_stop (&s_workers[i]);
+    support_proc_stop (&s_broker);
+    support_redis_stop (&s_redis);
+    support_tempdir_remove (&s_dir);
+    maas_mlp_destroy (&s_mlp);
+    free (s_x);
+    free (s_expected);
+}
+
+static char *
+s_path (const char *name)
+{
+    char *path = NULL;
+    ck_assert (asprintf (&path, "%s/%s", s_dir, name) > 0);
+    return path;
+}
+
+//  Inputs as CSV with a header (and a label column of zeros when LABEL).
+static char *
+s_write_csv (const char *name, bool label)
+{
+    char *path = s_path (name);
+    FILE *file = fopen (path, "w");
+    for (int j = 0; j < S_COLS; j++)
+        fprintf (file, "%sx%d", j ? "," : "", j);
+    fputs (label ? ",label\n" : "\n", file);
+    for (size_t r = 0; r < S_ROWS; r++) {
+        for (int j = 0; j < S_COLS; j++)
+            fprintf (file, "%s%.9g", j ? "," : "", s_x[r * S_COLS + j]);
+        fputs (label ? ",0\n" : "\n", file);
+    }
+    fclose (file);
+    return path;
+}
+
+static char *
+s_write_npy (const char *name)
+{
+    char *path = s_path (name), err[256];
+    maas_npy_writer_t *writer = maas_npy_create (path, S_COLS, err, sizeof err);
+    ck_assert (writer && maas_npy_write (writer, s_x, S_ROWS, err, sizeof err) == 0);
+    ck_assert_int_eq (maas_npy_close (&writer, err, sizeof err), 0);
+    return path;
+}
+
+static void
+s_assert_npy_matches (const char *path)
+{
+    char err[256];
+    maas_npy_reader_t *reader = maas_npy_open (path, err, sizeof err);
+    ck_assert_msg (reader, "%s", err);
+    ck_assert_uint_eq (maas_npy_rows (reader), S_ROWS);
+    ck_assert_uint_eq (maas_npy_cols (reader), 1);
+    float *got = malloc (S_ROWS * sizeof (float));
+    size_t n;
+    ck_assert_int_eq (maas_npy_read (reader, got, S_ROWS, &n, err, sizeof err), 0);
+    for (size_t r = 0; r < S_ROWS; r++)
+        ck_assert_msg (got[r] == s_expected[r], "row %zu: %.9g, in process %.9g", r, got[r],
+                       s_expected[r]);
+    free (got);
+    maas_npy_reader_destroy (&reader);
+}
+
+static maas_score_config_t
+s_config (const char *model, size_t shard_rows, size_t window)
+{
+    return (maas_score_config_t) {.model = model, .shard_rows = shard_rows, .window = window};
+}
+
+START_TEST (test_npy_to_npy_in_order)
+{
+    char *input = s_write_npy ("in.npy"), *output = s_path ("out.npy"), err[512];
+    maas_client_t *client = maas_client_new (s_frontend);
+    maas_score_config_t config = s_config ("seed@production", 333, 4);
+    maas_score_stats_t stats;
+    int rc = maas_score_file (client, &config, input, output, NULL, NULL, &stats, err, sizeof err);
+    ck_assert_msg (rc == 0, "%s", err);
+    ck_assert_uint_eq (stats.rows, S_ROWS);
+    ck_assert_uint_eq (stats.shards, (S_ROWS + 332) / 333);
+    s_assert_npy_matches (output);
+    maas_client_destroy (&client);
+    free (input);
+    free (output);
+}
+END_TEST
+
+START_TEST (test_csv_to_csv_with_accuracy)
+{
+    char *input = s_write_csv ("in.csv", true), *output = s_path ("out.csv"), err[512];
+    maas_client_t *client = maas_client_new (s_frontend);
+    maas_score_config_t config = s_config ("seed", 1000, 3);
+    double accuracy;
+    int rc = maas_score_file (client, &config, input, output, "label", &accuracy, NULL, err,
+                              sizeof err);
+    ck_assert_msg (rc == 0, "%s", err);
+    FILE *file = fopen (output, "r");
+    char line[256];
+    ck_assert (fgets (line, sizeof line, file));
+    ck_assert_str_eq (line, "p0,class\n");
+    size_t rows = 0, ones = 0;
+    float p;
+    int klass;
+    while (fscanf (file, "%f,%d", &p, &klass) == 2) {
+        ck_assert_msg (p == s_expected[rows], "row %zu: %.9g != %.9g", rows, p, s_expected[rows]);
+        ck_assert_int_eq (klass, s_expected[rows] >= 0.5f);
+        ones += klass;
+        rows++;
+    }
+    fclose (file);
+    ck_assert_uint_eq (rows, S_ROWS);
+    //  Every label is 0, so accuracy is the share of rows predicted 0.
+    ck_assert_double_eq_tol (accuracy, (double) (S_ROWS - ones) / S_ROWS, 1e-12);
+    maas_client_destroy (&client);
+    free (input);
+    free (output);
+}
+END_TEST
+
+START_TEST (test_tensor_api)
+{
+    maas_client_t *client = maas_client_new (s_frontend);
+    maas_score_config_t config = s_config ("seed@1", 4096, 2);
+    maas_tensor_t x = maas_tensor_view (s_x, S_ROWS, S_COLS), *y = NULL;
+    char err[512];
+    ck_assert_msg (maas_score_tensor (client, &config, &x, &y, NULL, err, sizeof err) == 0, "%s", err);
+    ck_assert_uint_eq (y->rows, S_ROWS);
+    ck_assert_mem_eq (y->data, s_expected, S_ROWS * sizeof (float));
+    maas_tensor_destroy (&y);
+    maas_client_destroy (&client);
+}
+END_TEST
+
+START_TEST (test_malformed_row_stops_with_line)
+{
+    char *input = s_write_csv ("bad.csv", false), *output = s_path ("bad-out.npy"), err[512];
+    //  Corrupt row 4000 (line 4001 of the file, after the header).
+    FILE *file = fopen (input, "r+");
+    char line[512];
+    for (int i = 0; i < 4001; i++)
+        ck_assert (fgets (line, sizeof line, file));
+    fseek (file, 0, SEEK_CUR);
+    fputs ("oops", file);
+    fclose (file);
+    maas_client_t *client = maas_client_new (s_frontend);
+    maas_score_config_t config = s_config ("seed", 500, 4);
+    ck_assert_int_eq (maas_score_file (client, &config, input, output, NULL, NULL, NULL, err,
+                                       sizeof err), -1);
+    ck_assert_msg (strstr (err, "bad.csv:4002:1 'oops"), "%s", err);
+    ck_assert_int_eq (access (output, F_OK), -1);      //  no partial output left
+    //  Unknown model: every shard fails, the run names the rows and the reason.
+    char *good = s_write_npy ("good.npy");
+    config.model = "nosuch";
+    config.max_attempts = 2;
+    ck_assert_int_eq (maas_score_file (client, &config, good, output, NULL, NULL, NULL, err,
+                                       sizeof err), -1);
+    ck_assert_msg (strncmp (err, "rows ", 5) == 0 && strstr (err, "99: failed: unknown model nosuch")
+                   && strstr (err, "(after 2 attempts)"), "%s", err);
+    maas_client_destroy (&client);
+    free (input);
+    free (output);
+    free (good);
+}
+END_TEST
+
+//  Progress callback that kills worker 0 once a third of the rows are in.
+static void
+s_kill_midway (size_t done, size_t total, void *arg)
+{
+    bool *killed = arg;
+    if (!*killed && done >= S_ROWS / 3) {
+        support_proc_signal (s_workers[0], SIGKILL);
+        *killed = true;
+    }
+}
+
+START_TEST (test_worker_killed_mid_run)
+{
+    char *input = s_write_npy ("kill.npy"), *output = s_path ("kill-out.npy"), err[512];
+    maas_client_t *client = maas_client_new (s_frontend);
+    bool killed = false;
+    maas_score_config_t config = s_config ("seed@production", 100, 8);
+    config.progress = s_kill_midway;
+    config.progress_arg = &killed;
+    int rc = maas_score_file (client, &config, input, output, NULL, NULL, NULL, err, sizeof err);
+    ck_assert_msg (rc == 0, "%s", err);
+    ck_assert (killed);
+    s_assert_npy_matches (output);
+    maas_client_destroy (&client);
+    free (input);
+    free (output);
+}
+END_TEST
+
+static char *
+s_read_log (const char *log_name)
+{
+    char *path = s_path (log_name), *text = calloc (1, 8192);
+    FILE *file = fopen (path, "r");
+    if (file) {
+        text[fread (text, 1, 8191, file)] = '\0';
+        fclose (file);
+    }
+    free (path);
+    return text;
+}
+
+static int
+s_run_cli (const char *const *args, const char *log_name)
+{
+    char *maas = support_build_path ("client/maas"), *log_path = s_path (log_name);
+    const char *argv[16] = {maas};
+    for (size_t i = 0; args[i]; i++)
+        argv[i + 1] = args[i];
+    char env_broker[600];
+    snprintf (env_broker, sizeof env_broker, "MAAS_BROKER=%s", s_frontend);
+    const char *env[] = {env_broker, NULL};
+    support_proc_t *proc = support_proc_start (argv, env, log_path);
+    int code = support_proc_wait (proc, 60000);
+    support_proc_stop (&proc);
+    free (maas);
+    free (log_path);
+    return code;
+}
+
+START_TEST (test_cli)
+{
+    char *input = s_write_csv ("cli.csv", true), *output = s_path ("cli.npy");
+    const char *ok[] = {"score", "seed@production", "--input", input, "--output", output,
+                        "--label", "label", "--shard-rows", "700", NULL};
+    int code = s_run_cli (ok, "cli-ok.log");
+    char *text = s_read_log ("cli-ok.log");
+    ck_assert_msg (code == 0, "exit %d: %s", code, text);
+    s_assert_npy_matches (output);
+    ck_assert_msg (strstr (text, "scored 5003 rows") && strstr (text, "accuracy against 'label'"),
+                   "%s", text);
+    const char *bad[] = {"score", "seed", "--input", "/nonexistent.csv", "--output", output, NULL};
+    ck_assert_int_eq (s_run_cli (bad, "cli-bad.log"), 1);
+    free (input);
+    free (output);
+    free (text);
+}
+END_TEST
+
+static Suite *
+s_suite (void)
+{
+    Suite *suite = suite_create ("score");
+    TCase *core = tcase_create ("core");
+    tcase_set_timeout (core, 120);
+    tcase_add_unchecked_fixture (core, s_setup, s_teardown);
+    tcase_add_test (core, test_npy_to_npy_in_order);
+    tcase_add_test (core, test_csv_to_csv_with_accuracy);
+    tcase_add_test (core, test_tensor_api);
+    tcase_add_test (core, test_cli);
+    suite_add_tcase (suite, core);
+    TCase *errors = tcase_create ("errors");
+    tcase_set_timeout (errors, 120);
+    tcase_add_unchecked_fixture (errors, s_setup, s_teardown);
+    tcase_add_test (errors, test_malformed_row_stops_with_line);
+    suite_add_tcase (suite, errors);
+    TCase *faults = tcase_create ("faults");
+    tcase_set_timeout (faults, 120);
+    tcase_add_unchecked_fixture (faults, s_setup, s_teardown);
+    tcase_add_test (faults, test_worker_killed_mid_run);
+    suite_add_tcase (suite, faults);
+    return suite;
+}
+
+int
+main (void)
+{
+    SRunner *runner = srunner_create (s_suite ());
+    srunner_run_all (runner, CK_NORMAL);
+    int failed = srunner_ntests_failed (runner);
+    srunner_free (runner);
+    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
