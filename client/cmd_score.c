@@ -21,7 +21,7 @@ static const char *s_score_usage =
     "model, fanned out over all workers, and write the predictions in input order\n"
     "(.npy: rows x outputs float32; CSV: p0..pN-1 and class). --label COL keeps a\n"
     "column out of the input and reports accuracy against it. Ctrl-C cancels the\n"
-    "shards in flight. Broker: --broker, $MAAS_BROKER, or the stack of `maas up`.\n";
+    "shards in flight. Broker: --broker, $MAAS_BROKER_FRONTEND, or the stack of `maas up`.\n";
 
 //  Set by SIGINT/SIGTERM; the scoring loop polls it.
 static volatile sig_atomic_t s_interrupted;
@@ -71,7 +71,7 @@ int
 maas_cmd_score (int argc, char **argv)
 {
     const char *model = NULL, *input = NULL, *output = NULL, *label = NULL;
-    const char *broker = getenv ("MAAS_BROKER");
+    const char *broker = getenv ("MAAS_BROKER_FRONTEND");
     maas_score_config_t config = {0};
     for (int i = 1; i < argc; i++) {
         const char *flag = argv[i], *value = NULL;
@@ -101,7 +101,7 @@ maas_cmd_score (int argc, char **argv)
         return 2;
     }
     if (!broker) {
-        fprintf (stderr, "maas score: no broker: give --broker, set MAAS_BROKER, or run maas up\n");
+        fprintf (stderr, "maas score: no broker: give --broker, set MAAS_BROKER_FRONTEND, or run maas up\n");
         return 2;
     }
     maas_client_t *client = maas_client_new (broker);

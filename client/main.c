@@ -53,7 +53,7 @@ main (int argc, char **argv)
         s_usage (argc < 2 ? stderr : stdout);
         return argc < 2 ? 2 : 0;
     }
-    //  A stack started by `maas up` supplies MAAS_REDIS_URL and MAAS_BROKER
+    //  A stack started by `maas up` supplies MAAS_REDIS_URL and MAAS_BROKER_FRONTEND
     //  to every command, unless the environment already names them.
     //  (Not for the stack commands themselves: they manage that file.)
     bool stack_command = strcmp (argv[1], "up") == 0 || strcmp (argv[1], "down") == 0

@@ -267,7 +267,7 @@ s_write_env (const char *dir, const char *redis_url, const char *frontend)
     FILE *file = fopen (path, "w");
     if (!file)
         return -1;
-    fprintf (file, "MAAS_REDIS_URL=%s\nMAAS_BROKER=%s\n", redis_url, frontend);
+    fprintf (file, "MAAS_REDIS_URL=%s\nMAAS_BROKER_FRONTEND=%s\n", redis_url, frontend);
     return fclose (file);
 }
 

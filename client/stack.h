@@ -13,7 +13,7 @@
 //    DIR/frontend.sock     broker frontend (ipc://), clients connect here
 //    DIR/backend.sock      broker backend (ipc://), workers and trainers connect here
 //    DIR/stack.pids        one line per process: "role pid program"
-//    DIR/env               MAAS_REDIS_URL=… and MAAS_BROKER=… for other shells
+//    DIR/env               MAAS_REDIS_URL=… and MAAS_BROKER_FRONTEND=… for other shells
 //    DIR/logs/ROLE.log     each process's stdout and stderr
 
 typedef struct {

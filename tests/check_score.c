@@ -316,7 +316,7 @@ s_run_cli (const char *const *args, const char *log_name)
     for (size_t i = 0; args[i]; i++)
         argv[i + 1] = args[i];
     char env_broker[600];
-    snprintf (env_broker, sizeof env_broker, "MAAS_BROKER=%s", s_frontend);
+    snprintf (env_broker, sizeof env_broker, "MAAS_BROKER_FRONTEND=%s", s_frontend);
     const char *env[] = {env_broker, NULL};
     support_proc_t *proc = support_proc_start (argv, env, log_path);
     int code = support_proc_wait (proc, 60000);

@@ -100,9 +100,9 @@ START_TEST (test_up_ps_down)
         ck_assert (s_running (pids_a[i]));
     //  The stack serves: the broker answers a PING through the env file's endpoint.
     char *env = s_read (state_a, "env");
-    char *broker = strstr (env, "MAAS_BROKER=");
+    char *broker = strstr (env, "MAAS_BROKER_FRONTEND=");
     ck_assert_ptr_nonnull (broker);
-    broker += strlen ("MAAS_BROKER=");
+    broker += strlen ("MAAS_BROKER_FRONTEND=");
     broker[strcspn (broker, "\n")] = '\0';
     maas_client_t *client = maas_client_new (broker);
     ck_assert_int_eq (maas_client_ping (client, 5000), 0);
