@@ -10,23 +10,19 @@
 #include <string.h>
 
 static const maas_cmd_t s_commands[] = {
-    {"version", maas_cmd_version, "print the maas version"},
-    {"model", maas_cmd_model, "the model registry: publish, list, show, alias, rm, export"},
-<<<<<<< HEAD
-    {"infer", maas_cmd_infer, "predictions for rows (CSV or JSON) from a model through a broker"},
-=======
     {"up", maas_cmd_up, "start a local stack (redis, broker, workers, trainers)"},
     {"down", maas_cmd_down, "stop the local stack"},
     {"ps", maas_cmd_ps, "list the local stack's processes"},
-    {"score", maas_cmd_score, "fan-out batch scoring of a CSV or .npy file"},
-    {"synth", maas_cmd_synth, "write the synthetic benchmark data set"},
->>>>>>> ffa04c6 (Local stack and fan-out scoring: maas up/down/ps (state dir, stopped by PID), libmaas score (tensor and files, bounded window, retries, cancel), maas score/synth, maas_client_forget; check_stack, check_score; bench/score)
-    //  -- command groups are added here, one line each
     {"dataset", maas_cmd_dataset, "data sets in Redis: put FILE.csv, list, show, rm"},
-    {"status", maas_cmd_status, "brokers' job counts and workers, or jobs by id"},
     {"train", maas_cmd_train, "train a model on a data set as a train job [--wait]"},
+    {"model", maas_cmd_model, "the model registry: publish, list, show, alias, rm, export"},
+    {"infer", maas_cmd_infer, "predictions for rows (CSV or JSON) from a model through a broker"},
+    {"score", maas_cmd_score, "fan-out batch scoring of a CSV or .npy file"},
     {"job", maas_cmd_job, "one job: status, progress, timings, worker, error, result"},
     {"jobs", maas_cmd_jobs, "recent jobs [--status S]"},
+    {"status", maas_cmd_status, "brokers' job counts and workers, or jobs by id"},
+    {"synth", maas_cmd_synth, "write the synthetic benchmark data set"},
+    {"version", maas_cmd_version, "print the maas version"},
 };
 
 static void
