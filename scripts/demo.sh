@@ -32,7 +32,8 @@ job=$(sed -n 's/^model seed version \([0-9]*\) published by job \([^ ]*\).*/\2/p
 [ -n "$version" ] || { echo "demo: the train job did not publish a version" >&2; exit 1; }
 step model alias seed production "$version"
 step score seed@production --input "$state/test.csv" --output "$state/predictions.npy" --label label
-step status
+step job "$job"
+step ps
 
 cat <<MSG
 
@@ -41,5 +42,4 @@ it is in Redis while the stack is up (here it is stopped when the demo ends):
   redis-cli -s $state/redis.sock HGETALL maas:job:$job
   redis-cli -s $state/redis.sock XRANGE maas:events - + COUNT 5
 Start your own with: maas up   (then maas --help)
-MAAS_STATE_DIR=$state
 MSG
