@@ -268,9 +268,28 @@ s_setup (maas_store_t *self)
     }
 }
 
+//  Behind Sentinel, ask again where the master is before every (re)connect,
+//  so a failover is followed without a restart (redis_url.h).
+static void
+s_locate (maas_store_t *self)
+{
+    const char *sentinels = getenv ("MAAS_REDIS_SENTINELS");
+    if (!sentinels || !*sentinels)
+        return;
+    maas_redis_url_t now;
+    char err[256];
+    if (maas_redis_locate (&now, self->url, err, sizeof err) != 0) {
+        maas_warn ("store", "sentinel lookup failed error=\"%s\"", err);
+        return;
+    }
+    maas_redis_url_clear (&self->where);
+    self->where = now;
+}
+
 static void
 s_connect (maas_store_t *self)
 {
+    s_locate (self);
     redisAsyncContext *ac = self->where.path ? redisAsyncConnectUnix (self->where.path)
                                              : redisAsyncConnect (self->where.host,
                                                                   self->where.port);
