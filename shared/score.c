@@ -340,7 +340,7 @@ s_turn (s_run_t *run)
         s_submit (run, shard);
     }
     if (run->in_flight > 0 && maas_client_poll (run->client, 200) < 0)
-        return s_fail (run, "interrupted");
+        return s_fail (run, "interrupted: cancelled %zu shards in flight", run->in_flight);
     for (size_t n = run->next_write; n < run->next_read; n++)
         if (run->ring[n % window].state == S_FAILED && s_retry (run, &run->ring[n % window]) != 0)
             return -1;

@@ -345,6 +345,36 @@ START_TEST (test_cli)
 }
 END_TEST
 
+//  Ctrl-C: SIGINT mid-run cancels the shards in flight, exits 1, leaves no output.
+START_TEST (test_cli_interrupt)
+{
+    char *input = s_path ("many.npy"), *output = s_path ("many-out.npy"), err[256];
+    maas_npy_writer_t *writer = maas_npy_create (input, S_COLS, err, sizeof err);
+    for (int i = 0; i < 40; i++)        //  200,120 rows
+        ck_assert_int_eq (maas_npy_write (writer, s_x, S_ROWS, err, sizeof err), 0);
+    ck_assert_int_eq (maas_npy_close (&writer, err, sizeof err), 0);
+    char *maas = support_build_path ("client/maas"), *log_path = s_path ("cli-int.log");
+    const char *argv[] = {maas, "score", "seed", "--input", input, "--output", output,
+                          "--shard-rows", "50", "--window", "2", NULL};
+    char env_broker[600];
+    snprintf (env_broker, sizeof env_broker, "MAAS_BROKER_FRONTEND=%s", s_frontend);
+    const char *env[] = {env_broker, NULL};
+    support_proc_t *proc = support_proc_start (argv, env, log_path);
+    usleep (500 * 1000);
+    support_proc_signal (proc, SIGINT);
+    int code = support_proc_wait (proc, 20000);
+    support_proc_stop (&proc);
+    char *text = s_read_log ("cli-int.log");
+    ck_assert_msg (code == 1 && strstr (text, "interrupted: cancelled"), "exit %d: %s", code, text);
+    ck_assert_int_eq (access (output, F_OK), -1);
+    free (text);
+    free (maas);
+    free (log_path);
+    free (input);
+    free (output);
+}
+END_TEST
+
 static Suite *
 s_suite (void)
 {
@@ -361,6 +391,7 @@ s_suite (void)
     tcase_set_timeout (errors, 120);
     tcase_add_unchecked_fixture (errors, s_setup, s_teardown);
     tcase_add_test (errors, test_malformed_row_stops_with_line);
+    tcase_add_test (errors, test_cli_interrupt);
     suite_add_tcase (suite, errors);
     TCase *faults = tcase_create ("faults");
     tcase_set_timeout (faults, 120);
