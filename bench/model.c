@@ -1,8 +1,10 @@
 /*  bench/model.c: model format v1 throughput: encode and decode (which
  *  checks sizes and the sha256, then copies the parameters) in MB/s of blob,
- *  with memcpy and libsodium's SHA-256 over the same bytes as in-run baselines. */
+ *  with memcpy and libsodium's SHA-256 over the same bytes as in-run baselines;
+ *  and the cost of decoding a typical job header with the codec. */
 #include "maas.h"
 
+#include <inttypes.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -112,6 +114,78 @@ s_bench (const s_shape_t *shape)
     maas_model_destroy (&run.model);
 }
 
+//  A typical job header (what the broker decodes per message).
+typedef struct {
+    msgpack_sbuffer buffer;         //  the packed header
+    msgpack_unpacked msg;           //  reused across decodes
+    uint64_t checksum;              //  keeps the reads alive
+} s_header_t;
+
+static void
+s_header_decode (void *arg)
+{
+    s_header_t *h = arg;
+    char err[MAAS_CODEC_ERR_SIZE];
+    maas_codec_map_t map;
+    const char *id, *model;
+    size_t id_len, model_len;
+    int64_t priority;
+    uint64_t deadline;
+    bool durable;
+    if (maas_codec_unpack (h->buffer.data, h->buffer.size, 65536, &h->msg, err, sizeof err)
+        || maas_codec_map_init (&map, &h->msg.data, "header")
+        || maas_codec_map_str (&map, "id", &id, &id_len)
+        || maas_codec_map_str (&map, "model", &model, &model_len)
+        || maas_codec_map_int64 (&map, "priority", &priority)
+        || maas_codec_map_uint64 (&map, "deadline", &deadline)
+        || maas_codec_map_bool (&map, "durable", &durable))
+        abort ();
+    h->checksum += id_len + model_len + (uint64_t) priority + deadline + durable;
+}
+
+//  Baseline: msgpack-c alone, as code without the codec would call it (no
+//  validation pass, a new zone per message, no lookups).
+static void
+s_header_msgpack_only (void *arg)
+{
+    s_header_t *h = arg;
+    msgpack_unpacked msg;
+    msgpack_unpacked_init (&msg);
+    size_t off = 0;
+    if (msgpack_unpack_next (&msg, h->buffer.data, h->buffer.size, &off)
+        != MSGPACK_UNPACK_SUCCESS)
+        abort ();
+    h->checksum += msg.data.via.map.size;
+    msgpack_unpacked_destroy (&msg);
+}
+
+static void
+s_bench_header (void)
+{
+    s_header_t h = {.checksum = 0};
+    msgpack_sbuffer_init (&h.buffer);
+    msgpack_unpacked_init (&h.msg);
+    msgpack_packer pk;
+    msgpack_packer_init (&pk, &h.buffer, msgpack_sbuffer_write);
+    msgpack_pack_map (&pk, 7);
+    maas_codec_pack_kv_str (&pk, "id", "01JDQ7ZK3M4X9V2B8N5C6H7T0R");
+    maas_codec_pack_kv_str (&pk, "kind", "score");
+    maas_codec_pack_kv_str (&pk, "model", "breast_cancer");
+    maas_codec_pack_kv_str (&pk, "version", "production");
+    maas_codec_pack_kv_int (&pk, "priority", 5);
+    maas_codec_pack_kv_uint (&pk, "deadline", 1795000000000);
+    maas_codec_pack_kv_bool (&pk, "durable", true);
+    //  MB/s over a 1-byte "size" is calls per microsecond: turn into ns/call.
+    double calls_per_us = s_rate (s_header_decode, &h, 1);
+    fprintf (stderr, "model: codec header of %zu bytes (checksum %" PRIu64 ")\n",
+             h.buffer.size, h.checksum);
+    s_print ("codec_header", "decode_ns", 1000.0 / calls_per_us, "ns");
+    calls_per_us = s_rate (s_header_msgpack_only, &h, 1);
+    s_print ("codec_header_msgpack_only", "decode_ns", 1000.0 / calls_per_us, "ns");
+    msgpack_unpacked_destroy (&h.msg);
+    msgpack_sbuffer_destroy (&h.buffer);
+}
+
 int
 main (void)
 {
@@ -125,5 +199,6 @@ main (void)
     };
     for (size_t i = 0; i < sizeof shapes / sizeof shapes[0]; i++)
         s_bench (&shapes[i]);
+    s_bench_header ();
     return 0;
 }
