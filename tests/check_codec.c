@@ -3,6 +3,8 @@
  *  truncations that must never crash (the suite runs under ASan in CI). */
 #include "maas.h"
 
+#include "support.h"
+
 #include <check.h>
 #include <math.h>
 #include <stdlib.h>
@@ -617,9 +619,5 @@ s_suite (void)
 int
 main (void)
 {
-    SRunner *runner = srunner_create (s_suite ());
-    srunner_run_all (runner, CK_NORMAL);
-    int failed = srunner_ntests_failed (runner);
-    srunner_free (runner);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return support_run (s_suite ());
 }

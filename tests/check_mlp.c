@@ -1,6 +1,8 @@
 /*  check_mlp.c: network structure, initialisation and standardisation. */
 #include "maas.h"
 
+#include "support.h"
+
 #include <check.h>
 #include <math.h>
 #include <stdlib.h>
@@ -109,9 +111,5 @@ s_suite (void)
 int
 main (void)
 {
-    SRunner *runner = srunner_create (s_suite ());
-    srunner_run_all (runner, CK_NORMAL);
-    int failed = srunner_ntests_failed (runner);
-    srunner_free (runner);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return support_run (s_suite ());
 }

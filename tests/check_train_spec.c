@@ -2,6 +2,8 @@
  *  trips, and every bad spec refused before training with its message. */
 #include "maas.h"
 
+#include "support.h"
+
 #include <check.h>
 #include <stdlib.h>
 #include <string.h>
@@ -326,9 +328,5 @@ s_suite (void)
 int
 main (void)
 {
-    SRunner *runner = srunner_create (s_suite ());
-    srunner_run_all (runner, CK_NORMAL);
-    int failed = srunner_ntests_failed (runner);
-    srunner_free (runner);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return support_run (s_suite ());
 }

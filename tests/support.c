@@ -27,6 +27,16 @@ s_sleep_ms (int ms)
     nanosleep (&ts, NULL);
 }
 
+int
+support_run (Suite *suite)
+{
+    SRunner *runner = srunner_create (suite);
+    srunner_run_all (runner, CK_NORMAL);
+    int failed = srunner_ntests_failed (runner);
+    srunner_free (runner);
+    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
+
 char *
 support_tempdir_new (const char *tag)
 {

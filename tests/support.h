@@ -4,8 +4,13 @@
 #ifndef MAAS_TEST_SUPPORT_H
 #define MAAS_TEST_SUPPORT_H
 
+#include <check.h>
 #include <stdbool.h>
 #include <sys/types.h>
+
+//  Run SUITE with Check's normal output: the body of every suite's main.
+//  EXIT_SUCCESS if every test passed, else EXIT_FAILURE.
+int support_run (Suite *suite);
 
 //  New private directory under $TMPDIR (or /tmp): "maas-TAG-XXXXXX".
 //  Returns its path (caller frees with support_tempdir_remove).
