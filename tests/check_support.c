@@ -9,6 +9,9 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <unistd.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <sys/wait.h>
 
 START_TEST (test_redis_fixture_starts_and_stops)
 {
@@ -99,6 +102,45 @@ START_TEST (test_redis_connect_real_and_dead)
 }
 END_TEST
 
+//  A process a test started dies with the test, even when the test never
+//  stops it (an abort, a harness timeout).
+START_TEST (test_children_die_with_the_test)
+{
+    int fds[2];
+    ck_assert_int_eq (pipe (fds), 0);
+    pid_t test = fork ();
+    if (test == 0) {
+        const char *argv[] = {"/bin/sleep", "30", NULL};
+        support_proc_t *proc = support_proc_start (argv, NULL, NULL);
+        pid_t pid = support_proc_pid (proc);
+        ssize_t ignored = write (fds[1], &pid, sizeof pid);
+        (void) ignored;
+        usleep (200 * 1000);        //  let the child reach its prctl
+        _exit (0);                  //  "dies" without stopping it
+    }
+    pid_t sleeper = 0;
+    ck_assert_int_eq (read (fds[0], &sleeper, sizeof sleeper), sizeof sleeper);
+    waitpid (test, NULL, 0);
+    bool gone = false;
+    for (int waited = 0; !gone && waited < 5000; waited += 20) {
+        char path[64], stat[256] = "";
+        snprintf (path, sizeof path, "/proc/%d/stat", (int) sleeper);
+        FILE *file = fopen (path, "r");
+        if (file) {
+            stat[fread (stat, 1, sizeof stat - 1, file)] = '\0';
+            fclose (file);
+        }
+        char *paren = strrchr (stat, ')');
+        gone = !file || (paren && paren[2] == 'Z');
+        if (!gone)
+            usleep (20 * 1000);
+    }
+    ck_assert_msg (gone, "pid %d outlived the test that started it", (int) sleeper);
+    close (fds[0]);
+    close (fds[1]);
+}
+END_TEST
+
 static Suite *
 s_suite (void)
 {
@@ -108,6 +150,7 @@ s_suite (void)
     tcase_add_test (core, test_redis_fixture_starts_and_stops);
     tcase_add_test (core, test_redis_fixture_kill_and_restart);
     tcase_add_test (core, test_proc_exit_codes);
+    tcase_add_test (core, test_children_die_with_the_test);
     tcase_add_test (core, test_redis_url_parse);
     tcase_add_test (core, test_redis_connect_real_and_dead);
     suite_add_tcase (suite, core);

@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -88,6 +89,9 @@ support_proc_start (const char *const argv[], const char *const env[], const cha
     self->pid = fork ();
     ck_assert_msg (self->pid >= 0, "fork: %s", strerror (errno));
     if (self->pid == 0) {
+        //  If the test process dies (abort, harness timeout), so does this
+        //  child: a failed run never leaves a server behind.
+        prctl (PR_SET_PDEATHSIG, SIGKILL);
         if (log_path) {
             int fd = open (log_path, O_WRONLY | O_CREAT | O_APPEND, 0644);
             if (fd >= 0) {
