@@ -574,7 +574,8 @@ maas_store_update (maas_store_t *self, const char *id, const char *status, int m
 {
     if (!self->ac)
         return -1;
-    out_t *out = s_quiet (self, 4 + 2 * count);
+    bool final = mode == MAAS_STORE_FINAL;
+    out_t *out = s_quiet (self, 4 + 2 * count + (final ? 2 : 0));
     s_str (out, "HSET");
     s_job_key (self, out, id);
     s_str (out, "status");
@@ -583,11 +584,11 @@ maas_store_update (maas_store_t *self, const char *id, const char *status, int m
         s_str (out, fields[i].name);
         s_arg (out, fields[i].value, fields[i].value ? fields[i].size : 0);
     }
-    if (mode == MAAS_STORE_FINAL) {
-        s_quiet (self, 3);
-        s_str (out, "HDEL");
-        s_job_key (self, out, id);
+    if (final) {
+        //  The payload is emptied in the same HSET rather than HDEL'd: one
+        //  command less per job, a measurable share of Redis's time.
         s_str (out, "payload");
+        s_str (out, "");
         if (self->ttl_ms > 0) {
             s_quiet (self, 3);
             s_str (out, "PEXPIRE");

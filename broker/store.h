@@ -74,7 +74,7 @@ int maas_store_submit (maas_store_t *self, const char *id, int64_t score,
 //  How an update is recorded.
 #define MAAS_STORE_QUIET 0          //  fields only, no event (running)
 #define MAAS_STORE_EVENT 1          //  and an event (re-queued)
-#define MAAS_STORE_FINAL 2          //  and drop the payload, leave the pending index, set the TTL
+#define MAAS_STORE_FINAL 2          //  and empty the payload, leave the pending index, set the TTL
 //  Set STATUS and FIELDS as MODE says. Batched per turn, like _submit.
 int maas_store_update (maas_store_t *self, const char *id, const char *status, int mode,
                        const maas_store_field_t *fields, size_t count);

@@ -1,7 +1,9 @@
-/*  cmd_status.c: `maas status [ID...]`. Without ids: each broker's stats
- *  from Redis (jobs by status, queue depth, workers, rate) and the pending
- *  count; with ids: each job's record, binary fields shown by size. */
+/*  cmd_status.c: `maas status [ID...]`. Without ids: the local stack's
+ *  processes (if `maas up` started one), each broker's stats from Redis (jobs
+ *  by status, queue depth, workers, rate) and the pending count; with ids:
+ *  each job's record, binary fields shown by size. */
 #include "commands.h"
+#include "stack.h"
 #include "maas.h"
 
 #include <hiredis/hiredis.h>
@@ -12,10 +14,12 @@
 static void
 s_usage (FILE *out)
 {
-    fprintf (out, "usage: maas status [--redis URL] [--prefix P] [JOB_ID...]\n\n"
-                  "Without ids: each broker's counters, queues and workers, and the number of\n"
-                  "unfinished jobs. With ids: each job's record (status, attempts, worker,\n"
-                  "timestamps, error). Reads Redis only ($MAAS_REDIS_URL).\n");
+    fprintf (out, "usage: maas status [--redis URL] [--prefix P] [--state DIR] [JOB_ID...]\n\n"
+                  "Without ids: the local stack's processes (the one `maas up` started in\n"
+                  "DIR, default $MAAS_STATE_DIR or /tmp/maas-UID, if any), each broker's\n"
+                  "counters, queues and workers, and the number of unfinished jobs. With ids:\n"
+                  "each job's record (status, attempts, worker, timestamps, error).\n"
+                  "Redis: --redis URL, else the stack's, else $MAAS_REDIS_URL.\n");
 }
 
 static bool
@@ -110,21 +114,35 @@ s_brokers (redisContext *ctx, const char *prefix)
         printf ("no broker has reported in the last 5 seconds\n");
 }
 
+//  The local stack in STATE (or the default dir), if one is up there.
+static void
+s_stack (const char *state)
+{
+    char *default_dir = state ? NULL : maas_stack_default_dir ();
+    const char *dir = state ? state : default_dir;
+    printf ("local stack %s\n", dir);
+    if (maas_stack_print (dir, stdout) < 0)
+        printf ("  none (start one with: maas up)\n");
+    printf ("\n");
+    free (default_dir);
+}
+
 int
 maas_cmd_status (int argc, char **argv)
 {
-    const char *url = NULL, *prefix = "maas:";
+    const char *url = NULL, *prefix = "maas:", *state = NULL;
     int first_id = argc;
     for (int i = 1; i < argc; i++) {
         if (strcmp (argv[i], "--help") == 0 || strcmp (argv[i], "-h") == 0) {
             s_usage (stdout);
             return 0;
         }
-        if ((strcmp (argv[i], "--redis") == 0 || strcmp (argv[i], "--prefix") == 0)
-            && i + 1 < argc) {
-            *(strcmp (argv[i], "--redis") == 0 ? &url : &prefix) = argv[i + 1];
-            i++;
-        }
+        const char **value = strcmp (argv[i], "--redis") == 0    ? &url
+                             : strcmp (argv[i], "--prefix") == 0 ? &prefix
+                             : strcmp (argv[i], "--state") == 0  ? &state
+                                                                 : NULL;
+        if (value && i + 1 < argc)
+            *value = argv[++i];
         else if (argv[i][0] == '-') {
             fprintf (stderr, "maas status: unknown option '%s' (see --help)\n", argv[i]);
             return 2;
@@ -134,6 +152,10 @@ maas_cmd_status (int argc, char **argv)
             break;
         }
     }
+    if (state)
+        maas_stack_load_env (state, true);     //  named explicitly: its Redis
+    if (first_id == argc)
+        s_stack (state);
     char err[256];
     redisContext *ctx = maas_redis_connect (maas_redis_url_pick (url), 2000, err, sizeof err);
     if (!ctx) {

@@ -56,7 +56,7 @@ main (int argc, char **argv)
                       || strcmp (argv[1], "ps") == 0;
     char *state_dir = stack_command ? NULL : maas_stack_default_dir ();
     if (state_dir)
-        maas_stack_load_env (state_dir);
+        maas_stack_load_env (state_dir, false);
     free (state_dir);
     for (size_t i = 0; i < sizeof s_commands / sizeof s_commands[0]; i++)
         if (strcmp (argv[1], s_commands[i].name) == 0)

@@ -426,7 +426,7 @@ maas_stack_print (const char *dir, FILE *out)
 }
 
 void
-maas_stack_load_env (const char *dir)
+maas_stack_load_env (const char *dir, bool overwrite)
 {
     char path[PATH_MAX], line[PATH_MAX + 64];
     s_path (path, sizeof path, dir, "env");
@@ -439,7 +439,7 @@ maas_stack_load_env (const char *dir)
         if (!equals)
             continue;
         *equals = '\0';
-        setenv (line, equals + 1, 0);
+        setenv (line, equals + 1, overwrite);
     }
     fclose (file);
 }

@@ -39,8 +39,9 @@ int maas_stack_down (const char *state_dir, int timeout_ms, char *err, size_t er
 //  Print one line per process (role, pid, running or gone, log) to OUT;
 //  returns the number still running, -1 if no stack is up there.
 int maas_stack_print (const char *state_dir, FILE *out);
-//  Read DIR/env into the environment for variables not already set, so every
-//  command finds the stack `maas up` started. Quiet if there is none.
-void maas_stack_load_env (const char *state_dir);
+//  Read DIR/env into the environment so every command finds the stack `maas
+//  up` started: only variables not already set, unless OVERWRITE (the user
+//  named this stack explicitly). Quiet if there is none.
+void maas_stack_load_env (const char *state_dir, bool overwrite);
 
 #endif

@@ -37,6 +37,8 @@ struct _maas_client_t {
     size_t window;                  //  most jobs in flight
     int64_t sweep_ms;               //  next scan for silent jobs, monotonic
     bool pong;                      //  a PONG arrived
+    maas_progress_fn *progress_fn;  //  told of PROGRESS reports, or NULL
+    void *progress_arg;             //  its argument
     int64_t now_ms;                 //  monotonic ms, read once per drain
     char err[256];                  //  why the last call failed
 };
@@ -166,6 +168,13 @@ const char *maas_client_error (const maas_client_t *self) { return self->err; }
 void maas_client_set_retry (maas_client_t *self, int retry_ms) { self->retry_ms = retry_ms; }
 void maas_client_set_window (maas_client_t *self, int window) { self->window = (size_t) window; }
 size_t maas_client_pending (const maas_client_t *self) { return zhashx_size (self->jobs); }
+
+void
+maas_client_set_progress (maas_client_t *self, maas_progress_fn *fn, void *arg)
+{
+    self->progress_fn = fn;
+    self->progress_arg = arg;
+}
 
 //  Send copies of the kept frames (a reference for large frames, no data copy).
 static int
@@ -378,6 +387,26 @@ s_on_rejected (maas_client_t *self, pending_t *pending, maas_codec_map_t *map, i
     (*finished)++;
 }
 
+static void
+s_on_progress (maas_client_t *self, const char *id, maas_codec_map_t *map)
+{
+    double progress;
+    const char *text = "";
+    size_t text_size = 0;
+    if (!self->progress_fn)
+        return;
+    if (maas_codec_map_double (map, "progress", &progress) != 0
+        || (maas_codec_map_find (map, "message")
+            && maas_codec_map_str (map, "message", &text, &text_size) != 0)) {
+        maas_warn ("client", "bad PROGRESS job=%s error=%s", id, map->err);
+        return;
+    }
+    char message[1024];             //  a longer message is cut, not dropped
+    snprintf (message, sizeof message, "%.*s", (int) (text_size < sizeof message ? text_size
+                                                      : sizeof message - 1), text);
+    self->progress_fn (id, progress, message, self->progress_arg);
+}
+
 //  One message from a broker; counts finished jobs into FINISHED.
 static void
 s_handle (maas_client_t *self, maas_proto_msg_t *msg, int *finished)
@@ -411,6 +440,8 @@ s_handle (maas_client_t *self, maas_proto_msg_t *msg, int *finished)
         zmq_msg_close (&pending->header);
         zmq_msg_init (&pending->header);
     }
+    else if (cmd == MAAS_PROTO_PROGRESS)
+        s_on_progress (self, id, &map);
     else if (cmd == MAAS_PROTO_RESULT)
         s_on_result (self, pending, &map, msg, finished);
     else if (cmd == MAAS_PROTO_REJECTED)

@@ -44,6 +44,13 @@ typedef struct {
 //  maas_client_poll / _wait / _wait_all. RESULT is borrowed for the call.
 typedef void (maas_result_fn) (const maas_result_t *result, void *arg);
 
+//  Called for each PROGRESS a worker reports on a job this client awaits:
+//  PROGRESS in 0..1 and the worker's MESSAGE ("epoch=3/10 ...", "" if none;
+//  borrowed for the call). From inside maas_client_poll / _wait / _wait_all,
+//  always before that job's result.
+typedef void (maas_progress_fn) (const char *id, double progress, const char *message,
+                                 void *arg);
+
 //  Free a result and NULL the pointer; safe on NULL.
 void maas_result_destroy (maas_result_t **result_p);
 
@@ -64,6 +71,9 @@ void maas_client_set_retry (maas_client_t *self, int retry_ms);
 //  Largest number of jobs in flight; maas_client_submit polls until there
 //  is room. Default 10000.
 void maas_client_set_window (maas_client_t *self, int window);
+//  Call FN (with ARG) on every job's progress reports; NULL: ignore them
+//  (the default; they still count as news of the job).
+void maas_client_set_progress (maas_client_t *self, maas_progress_fn *fn, void *arg);
 
 //  ---------------------------------------------------------------------------
 //  Jobs

@@ -166,6 +166,9 @@ START_TEST (test_echo_and_redis_record)
     reply = redisCommand (ctx, "HGET maas:job:job-echo-1 result");
     ck_assert_int_eq (reply->len, 15);
     freeReplyObject (reply);
+    reply = redisCommand (ctx, "HSTRLEN maas:job:job-echo-1 payload");
+    ck_assert_int_eq (reply->integer, 0);   //  the input is not kept once final
+    freeReplyObject (reply);
     reply = redisCommand (ctx, "PTTL maas:job:job-echo-1");
     ck_assert_int_gt (reply->integer, 0);
     freeReplyObject (reply);
@@ -282,6 +285,71 @@ START_TEST (test_params_reach_the_worker)
     ck_assert (s_result_is (result, "succeeded", "pong"));
     ck_assert_uint_eq (result->size, 4);
     maas_result_destroy (&result);
+}
+END_TEST
+
+//  What the progress test saw: each report, and how many came before the result.
+typedef struct {
+    double progress[8];
+    char message[8][32];
+    int reports;
+    int reports_before_result;
+    bool finished;
+} progress_seen_t;
+
+static void
+s_on_progress (const char *id, double progress, const char *message, void *arg)
+{
+    progress_seen_t *seen = arg;
+    if (strcmp (id, "job-progress-1") == 0 && seen->reports < 8) {
+        seen->progress[seen->reports] = progress;
+        snprintf (seen->message[seen->reports], sizeof seen->message[0], "%s", message);
+        seen->reports++;
+    }
+}
+
+static void
+s_on_progress_result (const maas_result_t *result, void *arg)
+{
+    progress_seen_t *seen = arg;
+    seen->finished = strcmp (result->status, "succeeded") == 0;
+    seen->reports_before_result = seen->reports;
+}
+
+START_TEST (test_progress_reaches_client)
+{
+    s_worker_start ("w17", "infer", 1);
+    progress_seen_t seen = {0};
+    maas_client_set_progress (fx.client, s_on_progress, &seen);
+    maas_submit_t spec = {.kind = "infer", .id = "job-progress-1"};
+    ck_assert_int_eq (maas_client_submit (fx.client, &spec, "progress:4", 10,
+                                          s_on_progress_result, &seen, NULL), 0);
+    ck_assert_int_eq (maas_client_wait_all (fx.client, 5000), 0);
+    ck_assert (seen.finished);
+    //  Every report, in order, with its message, before the result.
+    ck_assert_int_eq (seen.reports_before_result, 4);
+    for (int i = 0; i < 4; i++) {
+        char expected[32];
+        snprintf (expected, sizeof expected, "step %d", i + 1);
+        ck_assert_double_eq_tol (seen.progress[i], (i + 1) / 4.0, 1e-9);
+        ck_assert_str_eq (seen.message[i], expected);
+    }
+    //  The job's record keeps the last report for anyone reading Redis (the
+    //  broker's pipelined writes may land a moment after the result).
+    redisContext *ctx = s_redis ();
+    redisReply *reply = NULL;
+    for (int i = 0; i < 100; i++) {
+        freeReplyObject (reply);
+        reply = redisCommand (ctx, "HMGET maas:job:job-progress-1 progress progress_message");
+        if (reply->element[1]->type == REDIS_REPLY_STRING
+            && strcmp (reply->element[1]->str, "step 4") == 0)
+            break;
+        maas_client_poll (fx.client, 20);
+    }
+    ck_assert_str_eq (reply->element[0]->str, "1.0000");
+    ck_assert_str_eq (reply->element[1]->str, "step 4");
+    freeReplyObject (reply);
+    redisFree (ctx);
 }
 END_TEST
 
@@ -750,6 +818,7 @@ s_suite (void)
     tcase_add_test (core, test_broker_without_status);
     tcase_add_test (core, test_two_brokers);
     tcase_add_test (core, test_params_reach_the_worker);
+    tcase_add_test (core, test_progress_reaches_client);
     tcase_add_test (core, test_credits_respected);
     tcase_add_test (core, test_priorities_then_fifo);
     tcase_add_test (core, test_deadline_expires_queued_job);

@@ -114,6 +114,19 @@ START_TEST (test_up_ps_down)
     log = s_read (work, "ps.log");
     ck_assert_ptr_nonnull (strstr (log, "running"));
     free (log);
+    //  maas status names the stack's processes too, and reads that stack's
+    //  Redis (its broker's counters), not another one's.
+    const char *status_a[] = {"status", "--state", state_a, NULL};
+    const char *status_b[] = {"status", "--state", state_b, NULL};
+    ck_assert_int_eq (s_maas (work, "status-a.log", status_a), 0);
+    ck_assert_int_eq (s_maas (work, "status-b.log", status_b), 0);
+    log = s_read (work, "status-a.log");
+    ck_assert_msg (strstr (log, "worker-2") && strstr (log, "running"), "%s", log);
+    ck_assert_msg (strstr (log, "unfinished jobs"), "%s", log);
+    free (log);
+    log = s_read (work, "status-b.log");
+    ck_assert_msg (strstr (log, "worker-1") && !strstr (log, "worker-2"), "%s", log);
+    free (log);
 
     const char *down_a[] = {"down", "--state", state_a, NULL};
     ck_assert_int_eq (s_maas (work, "down-a.log", down_a), 0);

@@ -1,6 +1,7 @@
 /*  test_worker.c: maas-test-worker, a worker for the broker tests built on
  *  the libmaas worker API. It echoes each payload as "<name>:held=<n>:<payload>"
  *  (N: jobs it held at once), after "sleep:MS" waits MS first; "fail" fails;
+ *  "progress:N" reports PROGRESS i/N with message "step i" N times first;
  *  params {"any key": "text"} make it reply "text";
  *  a job cancelled while held replies cancelled. Each finished job is
  *  appended to --log as "<id> <name>". */
@@ -27,6 +28,23 @@ s_delay (const maas_work_t *work)
         return atoll (text);
     }
     return 0;
+}
+
+//  "progress:N": N PROGRESS reports, 1/N .. N/N, each with a message.
+static void
+s_report (maas_worker_t *worker, maas_work_t *work)
+{
+    size_t size = maas_work_size (work);
+    const char *data = maas_work_data (work);
+    char text[32] = "", message[32];
+    if (size <= 9 || size >= sizeof text || memcmp (data, "progress:", 9) != 0)
+        return;
+    memcpy (text, data + 9, size - 9);
+    int steps = atoi (text);
+    for (int i = 1; i <= steps; i++) {
+        snprintf (message, sizeof message, "step %d", i);
+        maas_worker_progress (worker, work, (double) i / steps, message);
+    }
 }
 
 static void
@@ -84,6 +102,8 @@ main (int argc, char **argv)
     int count = 0;
     while (!zsys_interrupted) {
         maas_work_t *work = maas_worker_recv (worker, count ? 5 : 100);
+        if (work)
+            s_report (worker, work);
         if (work && count < 256)
             held[count++] = (held_t) {work, maas_clock_mono_ms () + s_delay (work)};
         else if (work)
