@@ -147,24 +147,6 @@ s_write_npy (const char *name)
     return path;
 }
 
-static void
-s_assert_npy_matches (const char *path)
-{
-    char err[256];
-    maas_npy_reader_t *reader = maas_npy_open (path, err, sizeof err);
-    ck_assert_msg (reader, "%s", err);
-    ck_assert_uint_eq (maas_npy_rows (reader), S_ROWS);
-    ck_assert_uint_eq (maas_npy_cols (reader), 1);
-    float *got = malloc (S_ROWS * sizeof (float));
-    size_t n;
-    ck_assert_int_eq (maas_npy_read (reader, got, S_ROWS, &n, err, sizeof err), 0);
-    for (size_t r = 0; r < S_ROWS; r++)
-        ck_assert_msg (got[r] == s_expected[r], "row %zu: %.9g, in process %.9g", r, got[r],
-                       s_expected[r]);
-    free (got);
-    maas_npy_reader_destroy (&reader);
-}
-
 static maas_score_config_t
 s_config (const char *model, size_t shard_rows, size_t window)
 {
@@ -181,7 +163,7 @@ START_TEST (test_npy_to_npy_in_order)
     ck_assert_msg (rc == 0, "%s", err);
     ck_assert_uint_eq (stats.rows, S_ROWS);
     ck_assert_uint_eq (stats.shards, (S_ROWS + 332) / 333);
-    s_assert_npy_matches (output);
+    support_assert_npy_equal (output, s_expected, S_ROWS, 1);
     maas_client_destroy (&client);
     free (input);
     free (output);
@@ -288,7 +270,7 @@ START_TEST (test_worker_killed_mid_run)
     int rc = maas_score_file (client, &config, input, output, NULL, NULL, NULL, err, sizeof err);
     ck_assert_msg (rc == 0, "%s", err);
     ck_assert (killed);
-    s_assert_npy_matches (output);
+    support_assert_npy_equal (output, s_expected, S_ROWS, 1);
     maas_client_destroy (&client);
     free (input);
     free (output);
@@ -334,7 +316,7 @@ START_TEST (test_cli)
     int code = s_run_cli (ok, "cli-ok.log");
     char *text = s_read_log ("cli-ok.log");
     ck_assert_msg (code == 0, "exit %d: %s", code, text);
-    s_assert_npy_matches (output);
+    support_assert_npy_equal (output, s_expected, S_ROWS, 1);
     ck_assert_msg (strstr (text, "scored 5003 rows") && strstr (text, "accuracy against 'label'"),
                    "%s", text);
     const char *bad[] = {"score", "seed", "--input", "/nonexistent.csv", "--output", output, NULL};

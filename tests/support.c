@@ -1,5 +1,7 @@
-/*  support.c: temp dirs, processes and the redis-server fixture for tests. */
+/*  support.c: temp dirs, processes, the redis-server fixture and the .npy
+ *  output check for tests. */
 #include "support.h"
+#include "npy.h"
 
 #include <check.h>
 #include <errno.h>
@@ -159,6 +161,8 @@ struct _support_redis_t {
     char *socket_path;              //  unix socket path, owned
     char *url;                      //  redis URL for libmaas, owned
     int port;                       //  TCP port, 0 when unix only
+    char *address;                  //  TCP address to bind, owned
+    const char **wrapper;           //  argv prefix the server runs under, owned, or NULL
     support_proc_t *proc;           //  the redis-server, NULL when killed
 };
 
@@ -184,17 +188,24 @@ s_redis_spawn (support_redis_t *self)
     char port[16];
     snprintf (port, sizeof port, "%d", self->port);
     char *log_path = s_join (self->dir, "redis.log");
-    const char *argv[] = {MAAS_REDIS_SERVER, "--port", port, "--bind", "127.0.0.1",
-                          "--unixsocket", self->socket_path, "--unixsocketperm", "700",
-                          "--save", "", "--appendonly", "no", "--dir", self->dir,
-                          "--daemonize", "no", NULL};
-    //  execv needs a path; resolve a bare name through PATH with /usr/bin/env.
-    const char *env_argv[32] = {"/usr/bin/env"};
-    size_t n = 1;
-    for (size_t i = 0; argv[i]; i++)
-        env_argv[n++] = argv[i];
-    env_argv[n] = NULL;
-    self->proc = support_proc_start (argv[0][0] == '/' ? argv : env_argv, NULL, log_path);
+    const char *server[] = {MAAS_REDIS_SERVER, "--port", port, "--bind", self->address,
+                            "--unixsocket", self->socket_path, "--unixsocketperm", "700",
+                            "--save", "", "--appendonly", "no", "--dir", self->dir,
+                            //  It binds only loopback or an address inside a
+                            //  namespace the test made: peers there may connect.
+                            "--protected-mode", "no", "--daemonize", "no", NULL};
+    //  execv needs a path: a bare name is resolved through PATH by
+    //  /usr/bin/env, or by the wrapper (`ip netns exec` execs it itself).
+    const char *argv[48];
+    size_t n = 0;
+    for (size_t i = 0; self->wrapper && self->wrapper[i] && n < 16; i++)
+        argv[n++] = self->wrapper[i];
+    if (!self->wrapper && server[0][0] != '/')
+        argv[n++] = "/usr/bin/env";
+    for (size_t i = 0; server[i]; i++)
+        argv[n++] = server[i];
+    argv[n] = NULL;
+    self->proc = support_proc_start (argv, NULL, log_path);
     free (log_path);
     for (int waited = 0; !s_redis_answers (self); waited += 10) {
         ck_assert_msg (support_proc_wait (self->proc, 0) == -1,
@@ -204,28 +215,50 @@ s_redis_spawn (support_redis_t *self)
     }
 }
 
+//  A copy of the NULL-terminated ARGV (strings borrowed), or NULL for NULL.
+static const char **
+s_argv_dup (const char *const argv[])
+{
+    size_t n = 0;
+    while (argv && argv[n])
+        n++;
+    const char **copy = argv ? calloc (n + 1, sizeof *copy) : NULL;
+    ck_assert (!argv || copy);
+    for (size_t i = 0; i < n; i++)
+        copy[i] = argv[i];
+    return copy;
+}
+
 static support_redis_t *
-s_redis_start (int port)
+s_redis_start (const char *const wrapper[], const char *address, int port)
 {
     support_redis_t *self = calloc (1, sizeof *self);
     ck_assert (self);
     self->dir = support_tempdir_new ("redis");
     self->socket_path = s_join (self->dir, "redis.sock");
     self->port = port;
+    self->address = strdup (address);
+    self->wrapper = s_argv_dup (wrapper);
     if (port)
-        ck_assert (asprintf (&self->url, "redis://127.0.0.1:%d", port) > 0);
+        ck_assert (asprintf (&self->url, "redis://%s:%d", address, port) > 0);
     else
         ck_assert (asprintf (&self->url, "unix://%s", self->socket_path) > 0);
     s_redis_spawn (self);
     return self;
 }
 
-support_redis_t *support_redis_start (void) { return s_redis_start (0); }
+support_redis_t *support_redis_start (void) { return s_redis_start (NULL, "127.0.0.1", 0); }
 
 support_redis_t *
 support_redis_start_tcp (int port)
 {
-    return s_redis_start (port ? port : support_free_port ());
+    return s_redis_start (NULL, "127.0.0.1", port ? port : support_free_port ());
+}
+
+support_redis_t *
+support_redis_start_wrapped (const char *const wrapper[], const char *address, int port)
+{
+    return s_redis_start (wrapper, address, port);
 }
 
 const char *support_redis_url (const support_redis_t *self) { return self->url; }
@@ -266,8 +299,30 @@ support_redis_stop (support_redis_t **self_p)
     support_tempdir_remove (&self->dir);
     free (self->socket_path);
     free (self->url);
+    free (self->address);
+    free (self->wrapper);
     free (self);
     *self_p = NULL;
+}
+
+void
+support_assert_npy_equal (const char *path, const float *expected, size_t rows, size_t cols)
+{
+    char err[256];
+    maas_npy_reader_t *reader = maas_npy_open (path, err, sizeof err);
+    ck_assert_msg (reader, "%s", err);
+    ck_assert_uint_eq (maas_npy_rows (reader), rows);
+    ck_assert_uint_eq (maas_npy_cols (reader), cols);
+    float *got = malloc (rows * cols * sizeof (float));
+    size_t n = 0;
+    ck_assert (got);
+    ck_assert_int_eq (maas_npy_read (reader, got, rows, &n, err, sizeof err), 0);
+    ck_assert_uint_eq (n, rows);
+    for (size_t i = 0; i < rows * cols; i++)
+        ck_assert_msg (got[i] == expected[i], "row %zu: %.9g, expected %.9g", i / cols, got[i],
+                       expected[i]);
+    free (got);
+    maas_npy_reader_destroy (&reader);
 }
 
 int

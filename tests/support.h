@@ -1,11 +1,12 @@
 /*  support.h: what the test suites share: temp dirs, a real redis-server on
- *  a unix socket started and stopped by PID, and a process spawner for the
- *  real binaries. Failures abort the calling test (tests fail, never skip). */
+ *  a unix socket started and stopped by PID, a process spawner for the real
+ *  binaries, and a check of scored .npy output. Failures abort the calling test (tests fail, never skip). */
 #ifndef MAAS_TEST_SUPPORT_H
 #define MAAS_TEST_SUPPORT_H
 
 #include <check.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <sys/types.h>
 
 //  Run SUITE with Check's normal output: the body of every suite's main.
@@ -48,7 +49,14 @@ typedef struct _support_redis_t support_redis_t;
 support_redis_t *support_redis_start (void);
 //  Same, but also listening on 127.0.0.1:PORT (0: a free port is chosen).
 support_redis_t *support_redis_start_tcp (int port);
-//  "unix:///tmp/.../redis.sock" (or "redis://127.0.0.1:PORT" for TCP).
+//  Same, but run through WRAPPER (a NULL-terminated argv prefix, argv[0] a
+//  path, such as {"/usr/sbin/ip", "netns", "exec", NS, NULL}; the array is
+//  copied, its strings borrowed: they must outlive the server) and
+//  listening on ADDRESS:PORT (in the wrapper's network namespace). Its unix
+//  socket is a file, so support_redis_socket reaches it from any namespace.
+support_redis_t *support_redis_start_wrapped (const char *const wrapper[], const char *address,
+                                              int port);
+//  "unix:///tmp/.../redis.sock" (or "redis://ADDRESS:PORT" for TCP).
 const char *support_redis_url (const support_redis_t *self);
 const char *support_redis_socket (const support_redis_t *self);
 int support_redis_port (const support_redis_t *self);
@@ -61,6 +69,12 @@ void support_redis_stop (support_redis_t **self_p);
 //  support_redis_restart brings it back on the same socket/port.
 void support_redis_kill (support_redis_t *self);
 void support_redis_restart (support_redis_t *self);
+
+//  Assert that the .npy file PATH holds exactly ROWS × COLS float32 values,
+//  each bit-equal to EXPECTED's, in order; the failure names the first row
+//  that differs.
+void support_assert_npy_equal (const char *path, const float *expected, size_t rows,
+                               size_t cols);
 
 //  A free TCP port on 127.0.0.1 (bound then released; racy but private).
 int support_free_port (void);
