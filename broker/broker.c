@@ -34,6 +34,7 @@ maas_broker_config_defaults (maas_broker_config_t *config)
         .result_ttl_ms = 24 * 3600 * 1000LL,
         .events_max = 10000,
         .redis_retry_ms = 1000,
+        .redis_timeout_ms = MAAS_STORE_TIMEOUT_DEFAULT,
         .max_message = 256LL << 20,
     };
 }
@@ -42,6 +43,15 @@ static void
 s_job_destructor (void **item_p)
 {
     engine_job_destroy ((job_t **) item_p);
+}
+
+static void *s_id_dup (const void *id) { return strdup (id); }
+
+static void
+s_id_free (void **id_p)
+{
+    free (*id_p);
+    *id_p = NULL;
 }
 
 static zsock_t *
@@ -90,8 +100,11 @@ maas_broker_new (const maas_broker_config_t *config)
     s_copy_config (self, config);
     msgpack_unpacked_init (&self->scratch);
     self->jobs = zhashx_new ();
-    if (!self->jobs || !self->name || !self->redis_url)
+    self->unsure = zlistx_new ();
+    if (!self->jobs || !self->unsure || !self->name || !self->redis_url)
         goto fail;
+    zlistx_set_duplicator (self->unsure, s_id_dup);
+    zlistx_set_destructor (self->unsure, s_id_free);
     zhashx_set_key_duplicator (self->jobs, NULL);
     zhashx_set_key_destructor (self->jobs, NULL);
     zhashx_set_destructor (self->jobs, s_job_destructor);
@@ -106,6 +119,7 @@ maas_broker_new (const maas_broker_config_t *config)
     if (!self->store)
         goto fail;
     maas_store_set_retry (self->store, config->redis_retry_ms);
+    maas_store_set_timeout (self->store, config->redis_timeout_ms);
     self->started_ms = maas_clock_wall_ms ();
     self->now_mono = maas_clock_mono_ms ();
     self->now_wall = self->started_ms;
@@ -126,8 +140,10 @@ maas_broker_destroy (maas_broker_t **self_p)
         return;
     //  The store first: callbacks of jobs still being recorded answer their
     //  clients (rejected) and free those jobs while the sockets exist.
+    self->stopping = true;
     maas_store_destroy (&self->store);
     zhashx_destroy (&self->jobs);
+    zlistx_destroy (&self->unsure);
     for (size_t i = 0; i < self->worker_count; i++) {
         free (self->workers[i]->models);
         free (self->workers[i]);
@@ -197,8 +213,13 @@ s_timers (maas_broker_t *self)
 {
     int64_t now = maas_clock_mono_ms ();
     maas_store_tick (self->store, now);
-    if (self->config.status && !self->loaded && maas_store_fresh (self->store))
-        engine_recover (self);
+    if (maas_store_fresh (self->store)) {
+        engine_restore (self);
+        if (self->config.status && !self->loaded)
+            engine_recover (self);
+    }
+    if (self->limbo)
+        engine_limbo_expire (self, now);
     if (now >= self->heartbeat_at) {
         engine_heartbeat (self, now);
         self->heartbeat_at = now + self->config.heartbeat_ms;
@@ -223,10 +244,10 @@ maas_broker_run (maas_broker_t *self)
         //  Flow control: while Redis is behind, new jobs wait in ZeroMQ's
         //  queues (bounded by each client's window) rather than in ours.
         bool throttled = maas_store_backlog (self->store) >= S_BACKLOG_MAX;
-        zmq_pollitem_t items[3] = {{self->front, 0, throttled ? 0 : ZMQ_POLLIN, 0},
-                                   {self->back, 0, ZMQ_POLLIN, 0}};
-        maas_store_poll_item (self->store, &items[2]);
-        int count = items[2].fd >= 0 ? 3 : 2;
+        zmq_pollitem_t items[2 + MAAS_STORE_POLL_MAX]
+            = {{self->front, 0, throttled ? 0 : ZMQ_POLLIN, 0}, {self->back, 0, ZMQ_POLLIN, 0}};
+        size_t store_items = maas_store_poll_items (self->store, &items[2]);
+        int count = 2 + (int) store_items;
         int64_t now = maas_clock_mono_ms ();
         int64_t next = self->heartbeat_at < self->sweep_at ? self->heartbeat_at : self->sweep_at;
         long timeout = next > now ? (long) (next - now) : 0;
@@ -235,8 +256,8 @@ maas_broker_run (maas_broker_t *self)
         //  One clock read per turn: job timestamps have turn resolution.
         self->now_mono = maas_clock_mono_ms ();
         self->now_wall = maas_clock_wall_ms ();
-        if (count == 3 && items[2].revents)
-            maas_store_io (self->store, items[2].revents);
+        if (store_items)
+            maas_store_io (self->store, &items[2], store_items);
         s_drain (self, self->back, engine_backend);
         if (!throttled)
             s_drain (self, self->front, engine_frontend);

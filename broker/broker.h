@@ -25,6 +25,7 @@ typedef struct {
     int64_t result_ttl_ms;          //  finished jobs expire in Redis after this
     int events_max;                 //  approximate length cap of the events stream
     int redis_retry_ms;             //  delay between Redis reconnect attempts
+    int redis_timeout_ms;           //  Redis replies overdue this long drop the connection; 0: never
     int64_t max_message;            //  largest frame accepted, bytes; a peer sending more is cut off
 } maas_broker_config_t;
 

@@ -46,6 +46,7 @@ struct _job_t {
     bool keep_header;               //  the worker's RESULT header carries more than status
     int64_t started_ms;             //  wall ms of the last dispatch
     bool dropped;                   //  broker let go while STORING: free on the reply
+    int64_t limbo_until;            //  monotonic ms: waiting for Redis past this, rejected
     int attempts;                   //  times sent to a worker
     int64_t submitted_ms;           //  wall ms
     uint8_t client[MAAS_PROTO_PEER_MAX]; //  routing id of the client to answer
@@ -53,7 +54,7 @@ struct _job_t {
     zmq_msg_t header;               //  SUBMIT header, forwarded as JOB's
     zmq_msg_t payload;              //  input bytes
     worker_t *worker;               //  running on, or NULL
-    job_t *prev, *next;             //  links in a FIFO or a worker's running list
+    job_t *prev, *next;             //  links in a FIFO, a worker's running list or the limbo
     maas_broker_t *broker;          //  owner (for store callbacks)
 };
 
@@ -90,6 +91,9 @@ struct _maas_broker_t {
     size_t worker_size;             //  WORKERS capacity
     msgpack_unpacked scratch;       //  reused header decoding space
     size_t deadlines;               //  queued jobs with a deadline
+    job_t *limbo;                   //  new jobs whose recording the store lost, to send again
+    zlistx_t *unsure;               //  ids rejected from the limbo: their writes may land
+                                    //  late; marked "rejected" on the next connection
     bool dirty;                     //  something to dispatch
     bool loaded;                    //  pending jobs were read back from Redis
     bool stopping;                  //  _stop was called
@@ -116,8 +120,12 @@ void engine_job_finish (maas_broker_t *self, job_t *job, const char *status, con
 void engine_job_requeue (maas_broker_t *self, job_t *job, const char *why);
 void engine_dispatch (maas_broker_t *self);
 void engine_sweep_deadlines (maas_broker_t *self);
-//  Record a new tracked job in Redis; it is queued when acknowledged.
+//  Record a new tracked job in Redis; it is queued when acknowledged. If
+//  the connection is lost first, the job waits (limbo) up to
+//  --redis-timeout for the next one, then is rejected.
 void engine_job_store (maas_broker_t *self, job_t *job);
+//  Reject the jobs that waited in limbo past their time (Redis still away).
+void engine_limbo_expire (maas_broker_t *self, int64_t now);
 //  Answer a client about a job from a store reply [status, error, rheader, result].
 void engine_answer_stored (maas_broker_t *self, const uint8_t *client, size_t client_size,
                            const char *id, redisReply *fields);
@@ -133,5 +141,8 @@ void engine_reply (maas_broker_t *self, const uint8_t *client, size_t client_siz
 
 //  recover.c
 void engine_recover (maas_broker_t *self);
+//  A fresh store connection (Redis back, or a new master after a
+//  failover): write back every tracked job held, send the limbo again.
+void engine_restore (maas_broker_t *self);
 
 #endif

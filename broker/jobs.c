@@ -12,6 +12,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#define S_UNSURE_MAX 100000         //  rejected ids remembered to mark in Redis
+
 kind_t *
 engine_kind (maas_broker_t *self, const char *name)
 {
@@ -341,25 +343,107 @@ engine_sweep_deadlines (maas_broker_t *self)
 }
 
 static bool s_final (const char *status);
+static bool s_limbo (maas_broker_t *self, job_t *job);
+
+//  JOB is recorded: queue it and tell the client.
+static void
+s_accept (maas_broker_t *self, job_t *job)
+{
+    engine_job_enqueue (self, job, false);
+    self->stats.accepted++;
+    engine_reply (self, job->client, job->client_size, MAAS_PROTO_ACCEPTED, job->id, "queued",
+                  NULL, NULL);
+    if (job->cancel)
+        engine_job_finish (self, job, "cancelled", "cancelled by the client", NULL, NULL);
+}
+
+//  Is a record with STATUS one no broker is working on? "queued" with no
+//  broker holding it: written by a submission whose connection was lost
+//  (this one, sent again from the limbo, or an earlier one the client
+//  retries), or left by a broker that died. "rejected": see the limbo.
+static bool
+s_unowned (redisReply *status)
+{
+    return status->type == REDIS_REPLY_STRING
+           && (strcmp (status->str, "queued") == 0 || strcmp (status->str, "rejected") == 0);
+}
 
 //  A resubmitted id's record: answer from it, then forget the job (and
-//  tidy what the resubmission wrote back if the job had finished).
+//  tidy what the resubmission wrote back if the job had finished). An
+//  unowned record is taken instead: the job runs here (at least once).
 static void
 s_on_existing (struct redisAsyncContext *ac, void *r, void *arg)
 {
     job_t *job = arg;
     maas_broker_t *self = job->broker;
     redisReply *reply = r;
+    if (reply && reply->type == REDIS_REPLY_ARRAY && reply->elements == 4
+        && s_unowned (reply->element[0])) {
+        maas_info ("broker", "job taken over id=%s was=%s", job->id, reply->element[0]->str);
+        maas_store_field_t status = {"status", "queued", 6};
+        maas_store_set (self->store, job->id, &status, 1);
+        s_accept (self, job);
+        return;
+    }
     if (reply && reply->type == REDIS_REPLY_ARRAY && reply->elements == 4) {
         engine_answer_stored (self, job->client, job->client_size, job->id, reply);
         redisReply *status = reply->element[0];
         if (status->type == REDIS_REPLY_STRING && s_final (status->str))
             maas_store_settle (self->store, job->id);
     }
+    else if (!reply && s_limbo (self, job))
+        return;                     //  sent again on the next connection
     else
         engine_reply (self, job->client, job->client_size, MAAS_PROTO_REJECTED, job->id, NULL,
-                      "unavailable", "job store unavailable: redis connection lost");
+                      "unavailable", maas_store_error (self->store));
     zhashx_delete (self->jobs, job->id);
+}
+
+//  The store lost its connection before JOB was acknowledged: the write may
+//  or may not have landed. Keep the job for the next connection (a failover
+//  takes a moment) unless it has waited --redis-timeout already.
+static bool
+s_limbo (maas_broker_t *self, job_t *job)
+{
+    if (self->stopping || maas_store_up (self->store) || self->config.redis_timeout_ms <= 0)
+        return false;
+    int64_t now = maas_clock_mono_ms ();
+    if (!job->limbo_until)
+        job->limbo_until = now + self->config.redis_timeout_ms;
+    if (now >= job->limbo_until)
+        return false;
+    job->prev = NULL;
+    job->next = self->limbo;
+    if (self->limbo)
+        self->limbo->prev = job;
+    self->limbo = job;
+    return true;
+}
+
+void
+engine_limbo_expire (maas_broker_t *self, int64_t now)
+{
+    job_t *job = self->limbo;
+    while (job) {
+        job_t *next = job->next;
+        if (now >= job->limbo_until) {
+            if (job->prev)
+                job->prev->next = next;
+            else
+                self->limbo = next;
+            if (next)
+                next->prev = job->prev;
+            self->stats.rejected++;
+            maas_warn ("broker", "job not recorded id=%s error=\"%s\"", job->id,
+                       maas_store_error (self->store));
+            if (zlistx_size (self->unsure) < S_UNSURE_MAX)
+                zlistx_add_end (self->unsure, job->id);
+            engine_reply (self, job->client, job->client_size, MAAS_PROTO_REJECTED, job->id, NULL,
+                          "unavailable", maas_store_error (self->store));
+            zhashx_delete (self->jobs, job->id);
+        }
+        job = next;
+    }
 }
 
 static void
@@ -368,16 +452,13 @@ s_on_stored (int outcome, const char *error, void *arg)
     job_t *job = arg;
     maas_broker_t *self = job->broker;
     if (outcome == 1) {
-        engine_job_enqueue (self, job, false);
-        self->stats.accepted++;
-        engine_reply (self, job->client, job->client_size, MAAS_PROTO_ACCEPTED, job->id,
-                      "queued", NULL, NULL);
-        if (job->cancel)
-            engine_job_finish (self, job, "cancelled", "cancelled by the client", NULL, NULL);
+        s_accept (self, job);
         return;
     }
     if (outcome == 0 && maas_store_fetch (self->store, job->id, s_on_existing, job) == 0)
         return;                     //  answered when the record arrives
+    if (outcome < 0 && s_limbo (self, job))
+        return;                     //  sent again on the next connection
     maas_warn ("broker", "job not recorded id=%s error=%s", job->id, error ? error : "");
     self->stats.rejected++;
     engine_reply (self, job->client, job->client_size, MAAS_PROTO_REJECTED, job->id, NULL,

@@ -33,6 +33,11 @@ s_usage (FILE *out)
              "  --result-ttl S      seconds finished jobs stay in Redis (default 86400)\n"
              "  --events-max N      approximate cap of the events stream (default 10000)\n"
              "  --redis-retry MS    delay between Redis reconnect attempts (default 1000)\n"
+             "  --redis-timeout MS  Redis replies overdue this long (a hung server) drop the\n"
+             "                      connection: waiting jobs are rejected, then it\n"
+             "                      reconnects (default 3000; 0: wait forever)\n"
+             "  Behind Sentinel: $MAAS_REDIS_SENTINELS (host:port,...) and\n"
+             "  $MAAS_REDIS_MASTER (default mymaster); failovers are followed.\n"
              "  --max-message MB    largest frame accepted; a peer sending a bigger one is\n"
              "                      disconnected (default 256)\n"
              "  --log-level L       debug|info|warn|error ($MAAS_LOG_LEVEL, default info)\n"
@@ -65,7 +70,8 @@ s_numeric_flag (maas_broker_config_t *config, const char *flag, const char *valu
     } limits[] = {{"--heartbeat", 10, 600000},   {"--liveness", 1, 1000},
                   {"--max-attempts", 1, 1000},   {"--max-jobs", 1, 100000000},
                   {"--result-ttl", 0, 31536000}, {"--events-max", 1, 100000000},
-                  {"--redis-retry", 10, 600000},  {"--max-message", 1, 2047}};
+                  {"--redis-retry", 10, 600000},  {"--max-message", 1, 2047},
+                  {"--redis-timeout", 0, 600000}};
     for (size_t i = 0; i < sizeof limits / sizeof limits[0]; i++) {
         if (strcmp (flag, limits[i].flag) != 0)
             continue;
@@ -79,7 +85,8 @@ s_numeric_flag (maas_broker_config_t *config, const char *flag, const char *valu
             case 4: config->result_ttl_ms = n * 1000; break;
             case 5: config->events_max = (int) n; break;
             case 6: config->redis_retry_ms = (int) n; break;
-            default: config->max_message = n << 20; break;
+            case 7: config->max_message = n << 20; break;
+            default: config->redis_timeout_ms = (int) n; break;
         }
         return 0;
     }

@@ -1,6 +1,8 @@
 /*  recover.c: a (re)started broker reads its unfinished jobs back from the
  *  store's pending index and queues them again, so no accepted job is lost
- *  when the broker dies. Jobs recorded by another broker name are left. */
+ *  when the broker dies. Jobs recorded by another broker name are left.
+ *  And the other way: on a fresh connection (Redis back, a new master after
+ *  a failover) the broker writes back every job it holds. */
 #include "engine.h"
 #include "clock.h"
 #include "log.h"
@@ -125,4 +127,61 @@ engine_recover (maas_broker_t *self)
 {
     if (maas_store_pending (self->store, s_on_pending, self) == 0)
         self->loaded = true;
+}
+
+//  Write JOB back as it stands (its record may be missing or stale).
+static void
+s_restore_job (maas_broker_t *self, job_t *job)
+{
+    char attempts[24], started[24];
+    maas_proto_itoa (attempts, job->attempts);
+    maas_proto_itoa (started, job->started_ms);
+    bool running = job->state == JOB_RUNNING && job->worker;
+    maas_store_field_t fields[7] = {
+        {"client", job->client, job->client_size},
+        {"broker", self->name, strlen (self->name)},
+        {"header", zmq_msg_data (&job->header), zmq_msg_size (&job->header)},
+        {"attempts", attempts, strlen (attempts)}};
+    size_t count = 4;
+    if (job->durable)
+        fields[count++] = (maas_store_field_t) {"payload", zmq_msg_data (&job->payload),
+                                                zmq_msg_size (&job->payload)};
+    if (running) {
+        fields[count++] = (maas_store_field_t) {"worker", job->worker->name,
+                                                strlen (job->worker->name)};
+        fields[count++] = (maas_store_field_t) {"started_ms", started, strlen (started)};
+    }
+    maas_store_restore (self->store, job->id, job->submitted_ms, running ? "running" : "queued",
+                        fields, count);
+}
+
+void
+engine_restore (maas_broker_t *self)
+{
+    size_t written = 0, resent = 0;
+    for (job_t *job = zhashx_first (self->jobs); job; job = zhashx_next (self->jobs))
+        if (job->track && job->state != JOB_STORING) {
+            s_restore_job (self, job);
+            written++;
+        }
+    for (char *id = zlistx_first (self->unsure); id; id = zlistx_next (self->unsure)) {
+        const char *why = "rejected: job store unavailable while it was being recorded; "
+                          "submit it again to run it";
+        maas_store_field_t error = {"error", why, strlen (why)};
+        maas_store_update (self->store, id, "rejected", MAAS_STORE_FINAL, &error, 1);
+    }
+    size_t marked = zlistx_size (self->unsure);
+    zlistx_purge (self->unsure);
+    job_t *limbo = self->limbo;
+    self->limbo = NULL;
+    while (limbo) {
+        job_t *job = limbo;
+        limbo = job->next;
+        job->prev = job->next = NULL;
+        engine_job_store (self, job);   //  may free JOB (rejected)
+        resent++;
+    }
+    if (written || resent || marked)
+        maas_info ("broker", "jobs written back redis=%s held=%zu resent=%zu rejected=%zu",
+                   maas_store_where (self->store), written, resent, marked);
 }

@@ -8,6 +8,7 @@
 #include "log.h"
 #include "protocol.h"
 #include "redis_url.h"
+#include "watch.h"
 
 #include <hiredis/async.h>
 #include <sys/socket.h>
@@ -16,6 +17,9 @@
 #include <string.h>
 
 #define S_GROUP_MAX 256             //  new jobs acknowledged by one commit
+#define S_PROBE_MS 1000             //  ROLE asked this often: a demoted master is noticed
+#define S_WATCH_MS 500              //  Sentinel asked this often where the master is
+#define S_KEEP_MAX (64u << 20)      //  status writes kept while Redis is away, bytes
 
 //  Fixed commands, already in RESP.
 #define S_REPLY_OFF "*3\r\n$6\r\nCLIENT\r\n$5\r\nREPLY\r\n$3\r\nOFF\r\n"
@@ -64,19 +68,30 @@ struct _maas_store_t {
     char events_max[24];            //  MAXLEN ~ for the events stream
     redisAsyncContext *ac;          //  connection, NULL while down
     bool connected;                 //  TCP/unix connect completed
+    bool verified;                  //  ROLE answered "master" on this connection
     bool want_write;                //  hiredis has output to write
     bool fresh;                     //  came up since the caller last asked
     bool closing;                   //  being destroyed: ignore callbacks
+    bool heard;                     //  Redis sent something since the last tick
+    bool probing;                   //  a ROLE is unanswered
     int retry_ms;                   //  delay between reconnect attempts
+    int timeout_ms;                 //  replies overdue this long drop the connection; 0: never
     int64_t retry_at;               //  next attempt, monotonic ms
+    int64_t heard_at;               //  Redis last answered (or a wait began), monotonic ms
+    int64_t probe_at;               //  next ROLE, monotonic ms
+    char drop[512];                 //  why to drop the connection after this read, or ""
+    char at[128];                   //  "host:port" (or the socket path) connected to
+    maas_watch_t *watch;            //  Sentinel watch, NULL without Sentinel; owned
     group_t *group;                 //  this turn's new jobs, owned until committed
     out_t quiet;                    //  this turn's writes sent with replies off
     out_t done;                     //  ids finished this turn (one ZREM)
     size_t done_count;              //  ids in DONE
     out_t events;                   //  id, status pairs this turn (one XADD)
     size_t event_count;             //  arguments in EVENTS
+    out_t adds;                     //  score, id pairs restored this turn (one ZADD)
+    size_t add_count;               //  arguments in ADDS
     out_t scratch;                  //  one command being built
-    char err[256];                  //  why it is down
+    char err[512];                  //  why it is down
 };
 
 //  ---------------------------------------------------------------------------
@@ -193,24 +208,71 @@ static void s_add_write (void *data) { ((maas_store_t *) data)->want_write = tru
 static void s_del_write (void *data) { ((maas_store_t *) data)->want_write = false; }
 static void s_noop (void *data) {}
 
-//  The connection is gone (hiredis frees AC after this): forget this turn.
+//  Commands are taken only on a connection Redis has answered as master.
+static bool
+s_ready (const maas_store_t *self)
+{
+    //  AC->err: hiredis is failing the pending callbacks of a broken
+    //  connection, before it says so (s_on_disconnect).
+    return self->ac && !self->ac->err && self->verified && !self->drop[0];
+}
+
+//  The connection is gone (hiredis frees AC after this). The turn's open
+//  group fails; status writes not yet handed to hiredis are kept for the
+//  next connection.
 static void
 s_lost (maas_store_t *self, const redisAsyncContext *ac)
 {
     if (self->closing || self->ac != ac)
         return;
-    snprintf (self->err, sizeof self->err, "job store unavailable: redis %s: %s", self->url,
+    snprintf (self->err, sizeof self->err, "job store unavailable: redis %s: %s", self->at,
               ac->errstr[0] ? ac->errstr : "connection closed");
-    maas_warn ("store", "redis down url=%s error=%s", self->url, self->err);
+    maas_warn ("store", "redis down url=%s at=%s error=\"%s\"", self->url, self->at, self->err);
     self->ac = NULL;
-    self->connected = false;
-    self->want_write = false;
+    self->connected = self->verified = self->want_write = self->probing = false;
+    self->drop[0] = '\0';
     self->retry_at = maas_clock_mono_ms () + self->retry_ms;
     s_fail_group (self, self->err);
-    s_reset (&self->quiet);
-    s_reset (&self->done);
-    s_reset (&self->events);
-    self->done_count = self->event_count = 0;
+}
+
+//  Close the connection on purpose (no answer, not the master): waiters
+//  are told WHY, and the next connection is tried after RETRY_MS.
+static void
+s_drop (maas_store_t *self, const char *why, int retry_ms)
+{
+    redisAsyncContext *ac = self->ac;
+    snprintf (self->err, sizeof self->err, "%s", why);
+    maas_warn ("store", "redis dropped url=%s at=%s why=\"%s\"", self->url, self->at, why);
+    self->ac = NULL;
+    self->connected = self->verified = self->want_write = self->probing = false;
+    self->drop[0] = '\0';
+    self->retry_at = maas_clock_mono_ms () + retry_ms;
+    s_fail_group (self, self->err);
+    if (ac)
+        redisAsyncFree (ac);        //  pending callbacks run with NULL replies
+}
+
+//  Called from a reply callback: drop the connection once the read is over.
+static void
+s_drop_later (maas_store_t *self, const char *why)
+{
+    if (!self->drop[0])
+        snprintf (self->drop, sizeof self->drop, "%s", why);
+}
+
+//  An error reply that means this server cannot take our writes (any more).
+static void
+s_check_error (maas_store_t *self, const redisReply *reply)
+{
+    if (!reply || reply->type != REDIS_REPLY_ERROR || self->closing)
+        return;
+    if (strncmp (reply->str, "READONLY", 8) == 0 || strncmp (reply->str, "MASTERDOWN", 10) == 0) {
+        char why[512];
+        snprintf (why, sizeof why,
+                  "job store unavailable: redis %s is no longer the master (%.60s)", self->at,
+                  reply->str);
+        s_drop_later (self, why);
+    }
 }
 
 static void
@@ -226,7 +288,6 @@ s_on_connect (const redisAsyncContext *ac, int status)
     //  its output buffer, so fewer partial writes is less copying.
     int size = 4 << 20;
     setsockopt (ac->c.fd, SOL_SOCKET, SO_SNDBUF, &size, sizeof size);
-    maas_info ("store", "redis connected url=%s", self->url);
 }
 
 static void
@@ -243,10 +304,52 @@ s_on_setup (redisAsyncContext *ac, void *r, void *what)
     maas_store_t *self = ac->data;
     if (!reply || self->closing || reply->type != REDIS_REPLY_ERROR)
         return;
-    snprintf (ac->errstr, sizeof ac->c.errstr, "%s failed: %s", (const char *) what, reply->str);
-    maas_error ("store", "redis setup failed url=%s step=%s error=%s", self->url,
-                (const char *) what, reply->str);
-    redisAsyncDisconnect (ac);
+    char why[512];
+    snprintf (why, sizeof why, "job store unavailable: redis %s: %s failed: %.120s", self->at,
+              (const char *) what, reply->str);
+    s_drop_later (self, why);
+}
+
+//  ROLE's answer: the first on a connection makes it usable; later ones
+//  (every S_PROBE_MS) notice a master demoted under us.
+static void
+s_on_role (redisAsyncContext *ac, void *r, void *arg)
+{
+    redisReply *reply = r;
+    maas_store_t *self = ac->data;
+    if (!reply || self->closing)
+        return;
+    self->probing = false;
+    bool master = reply->type == REDIS_REPLY_ARRAY && reply->elements > 0
+                  && reply->element[0]->type == REDIS_REPLY_STRING
+                  && strcmp (reply->element[0]->str, "master") == 0;
+    if (!master) {
+        char why[512];
+        snprintf (why, sizeof why, "job store unavailable: redis %s is not the master (%.60s)%s",
+                  self->at,
+                  reply->type == REDIS_REPLY_ERROR ? reply->str
+                  : reply->type == REDIS_REPLY_ARRAY && reply->elements
+                          && reply->element[0]->type == REDIS_REPLY_STRING
+                      ? reply->element[0]->str
+                      : "?",
+                  self->watch ? "" : "; point --redis at the master or set MAAS_REDIS_SENTINELS");
+        s_drop_later (self, why);
+        return;
+    }
+    if (!self->verified) {
+        self->verified = true;
+        self->fresh = true;
+        self->err[0] = '\0';
+        maas_info ("store", "redis connected url=%s at=%s role=master", self->url, self->at);
+    }
+}
+
+static void
+s_probe (maas_store_t *self, int64_t now)
+{
+    if (redisAsyncCommand (self->ac, s_on_role, NULL, "ROLE") == REDIS_OK)
+        self->probing = true;
+    self->probe_at = now + S_PROBE_MS;
 }
 
 static void
@@ -266,13 +369,26 @@ s_setup (maas_store_t *self)
         s_int (out, self->where.db);
         s_send (self, out, s_on_setup, "SELECT");
     }
+    s_probe (self, maas_clock_mono_ms ());
 }
 
 //  Behind Sentinel, ask again where the master is before every (re)connect,
-//  so a failover is followed without a restart (redis_url.h).
+//  so a failover is followed without a restart: the watch's latest answer,
+//  else Sentinel itself (redis_url.h).
 static void
 s_locate (maas_store_t *self)
 {
+    const char *known = self->watch ? maas_watch_master (self->watch) : NULL;
+    const char *colon = known ? strrchr (known, ':') : NULL;
+    if (colon) {
+        free (self->where.host);
+        free (self->where.path);
+        self->where.path = NULL;
+        self->where.host = strndup (known, (size_t) (colon - known));
+        self->where.port = atoi (colon + 1);
+        if (self->where.host)
+            return;
+    }
     const char *sentinels = getenv ("MAAS_REDIS_SENTINELS");
     if (!sentinels || !*sentinels)
         return;
@@ -290,13 +406,20 @@ static void
 s_connect (maas_store_t *self)
 {
     s_locate (self);
+    if (self->where.path)
+        snprintf (self->at, sizeof self->at, "%.120s", self->where.path);
+    else
+        snprintf (self->at, sizeof self->at, "%.100s:%d",
+                  self->where.host ? self->where.host : "?", self->where.port);
     redisAsyncContext *ac = self->where.path ? redisAsyncConnectUnix (self->where.path)
-                                             : redisAsyncConnect (self->where.host,
-                                                                  self->where.port);
-    self->retry_at = maas_clock_mono_ms () + self->retry_ms;
+                          : self->where.host ? redisAsyncConnect (self->where.host,
+                                                                  self->where.port)
+                                             : NULL;
+    int64_t now = maas_clock_mono_ms ();
+    self->retry_at = now + self->retry_ms;
     if (!ac || ac->err) {
-        snprintf (self->err, sizeof self->err, "job store unavailable: redis %s: %s",
-                  self->url, ac ? ac->errstr : "out of memory");
+        snprintf (self->err, sizeof self->err, "job store unavailable: redis %s: %s", self->at,
+                  ac ? ac->errstr : "out of memory");
         if (ac)
             redisAsyncFree (ac);
         return;
@@ -311,10 +434,14 @@ s_connect (maas_store_t *self)
     redisAsyncSetConnectCallback (ac, s_on_connect);
     redisAsyncSetDisconnectCallback (ac, s_on_disconnect);
     self->ac = ac;
-    self->connected = false;
+    self->connected = self->verified = false;
     self->want_write = true;        //  the connect completes on writability
-    self->fresh = true;
-    self->err[0] = '\0';
+    self->heard_at = now;           //  the connect itself must be answered in time
+    self->heard = false;
+    self->drop[0] = '\0';
+    if (!self->err[0])
+        snprintf (self->err, sizeof self->err,
+                  "job store unavailable: redis %s has not answered yet", self->at);
     s_setup (self);
 }
 
@@ -338,6 +465,9 @@ maas_store_new (const char *url, const char *prefix, const char *broker, int64_t
     snprintf (self->ttl_text, sizeof self->ttl_text, "%lld", (long long) ttl_ms);
     snprintf (self->events_max, sizeof self->events_max, "%d", events_max);
     self->retry_ms = 1000;
+    self->timeout_ms = MAAS_STORE_TIMEOUT_DEFAULT;
+    self->watch = maas_watch_new (getenv ("MAAS_REDIS_SENTINELS"), getenv ("MAAS_REDIS_MASTER"),
+                                  S_WATCH_MS);
     s_connect (self);
     return self;
 }
@@ -357,10 +487,12 @@ maas_store_destroy (maas_store_t **self_p)
     }
     self->closing = true;
     s_fail_group (self, "broker stopping");
+    maas_watch_destroy (&self->watch);
     maas_redis_url_clear (&self->where);
     s_free (&self->quiet);
     s_free (&self->done);
     s_free (&self->events);
+    s_free (&self->adds);
     s_free (&self->scratch);
     free (self->url);
     free (self->prefix);
@@ -369,7 +501,7 @@ maas_store_destroy (maas_store_t **self_p)
     *self_p = NULL;
 }
 
-bool maas_store_up (const maas_store_t *self) { return self->ac != NULL; }
+bool maas_store_up (const maas_store_t *self) { return s_ready (self); }
 
 size_t
 maas_store_backlog (const maas_store_t *self)
@@ -377,46 +509,106 @@ maas_store_backlog (const maas_store_t *self)
     return self->ac && self->ac->c.obuf ? sdslen (self->ac->c.obuf) : 0;
 }
 const char *maas_store_error (const maas_store_t *self) { return self->err; }
+const char *maas_store_where (const maas_store_t *self) { return self->at; }
 void maas_store_set_retry (maas_store_t *self, int retry_ms) { self->retry_ms = retry_ms; }
+void maas_store_set_timeout (maas_store_t *self, int timeout_ms) { self->timeout_ms = timeout_ms; }
 
 bool
 maas_store_fresh (maas_store_t *self)
 {
-    bool fresh = self->fresh && self->ac;
-    self->fresh = false;
+    bool fresh = self->fresh && s_ready (self);
+    if (fresh)
+        self->fresh = false;
     return fresh;
 }
 
 //  ---------------------------------------------------------------------------
 //  Event loop
 
-void
-maas_store_poll_item (maas_store_t *self, zmq_pollitem_t *item)
+size_t
+maas_store_poll_items (maas_store_t *self, zmq_pollitem_t *items)
 {
-    *item = (zmq_pollitem_t) {NULL, -1, 0, 0};
-    if (self->ac) {
-        item->fd = self->ac->c.fd;
-        item->events = ZMQ_POLLIN | (self->want_write ? ZMQ_POLLOUT : 0);
+    size_t count = 0;
+    if (self->ac)
+        items[count++] = (zmq_pollitem_t) {
+            NULL, self->ac->c.fd, ZMQ_POLLIN | (self->want_write ? ZMQ_POLLOUT : 0), 0};
+    if (self->watch) {
+        maas_watch_poll_item (self->watch, &items[count]);
+        count += items[count].fd >= 0;
     }
+    return count;
 }
 
 void
-maas_store_io (maas_store_t *self, short revents)
+maas_store_io (maas_store_t *self, const zmq_pollitem_t *items, size_t count)
 {
-    if (self->ac && (revents & (ZMQ_POLLIN | ZMQ_POLLERR)))
-        redisAsyncHandleRead (self->ac);
-    //  Before the connect completes, writing is only safe once writable.
-    if (self->ac && !self->connected && (revents & ZMQ_POLLOUT))
-        redisAsyncHandleWrite (self->ac);
+    for (size_t i = 0; i < count; i++) {
+        if (!items[i].revents)
+            continue;
+        if (self->ac && items[i].fd == self->ac->c.fd) {
+            self->heard = true;
+            if (items[i].revents & (ZMQ_POLLIN | ZMQ_POLLERR))
+                redisAsyncHandleRead (self->ac);
+            //  Before the connect completes, writing is only safe once writable.
+            if (self->ac && !self->connected && (items[i].revents & ZMQ_POLLOUT))
+                redisAsyncHandleWrite (self->ac);
+        }
+        else if (self->watch)
+            maas_watch_io (self->watch, items[i].revents);
+    }
+    if (self->ac && self->drop[0]) {
+        char why[sizeof self->drop];
+        memcpy (why, self->drop, sizeof why);
+        s_drop (self, why, self->retry_ms);
+    }
+}
+
+//  Sentinel names another master than the one we talk to: go there now.
+static void
+s_follow (maas_store_t *self)
+{
+    const char *master = maas_watch_master (self->watch);
+    if (!master || !self->ac || self->where.path || strcmp (master, self->at) == 0)
+        return;
+    char why[512];
+    snprintf (why, sizeof why, "job store unavailable: redis master moved from %.100s to %.100s",
+              self->at, master);
+    maas_info ("store", "following failover from=%s to=%s", self->at, master);
+    s_drop (self, why, 0);
+}
+
+//  Replies overdue (a hung or unreachable server): drop the connection.
+static void
+s_check_overdue (maas_store_t *self, int64_t now_ms)
+{
+    bool waiting = !self->connected || self->ac->replies.head != NULL;
+    if (self->heard || !waiting) {
+        self->heard = false;
+        self->heard_at = now_ms;
+        return;
+    }
+    if (self->timeout_ms > 0 && now_ms - self->heard_at > self->timeout_ms) {
+        char why[512];
+        snprintf (why, sizeof why, "job store unavailable: redis %s did not answer in %d ms",
+                  self->at, self->timeout_ms);
+        s_drop (self, why, self->retry_ms);
+    }
 }
 
 void
 maas_store_tick (maas_store_t *self, int64_t now_ms)
 {
+    if (self->watch) {
+        maas_watch_tick (self->watch, now_ms);
+        s_follow (self);
+    }
+    if (self->ac)
+        s_check_overdue (self, now_ms);
     if (!self->ac && now_ms >= self->retry_at)
         s_connect (self);
+    else if (self->ac && self->verified && !self->probing && now_ms >= self->probe_at)
+        s_probe (self, now_ms);
 }
-
 //  ---------------------------------------------------------------------------
 //  New jobs
 
@@ -449,6 +641,7 @@ s_on_hsetnx (redisAsyncContext *ac, void *r, void *arg)
     redisReply *reply = r;
     waiter_t *waiter = arg;
     waiter->outcome = reply && reply->type == REDIS_REPLY_INTEGER ? (int) reply->integer : -1;
+    s_check_error (waiter->group->store, reply);
     s_unref (waiter->group);
 }
 
@@ -460,6 +653,10 @@ s_on_commit (redisAsyncContext *ac, void *r, void *arg)
     group_t *group = arg;
     maas_store_t *self = group->store;
     bool ok = reply && reply->type == REDIS_REPLY_INTEGER;
+    s_check_error (self, reply);
+    if (!reply && !self->closing && self->ac == ac && ac->err)
+        snprintf (self->err, sizeof self->err, "job store unavailable: redis %s: %s", self->at,
+                  ac->errstr);
     const char *why = reply && reply->type == REDIS_REPLY_ERROR ? reply->str
                       : self->err[0] ? self->err : "job store unavailable: redis connection lost";
     for (size_t i = 0; !group->notified && i < group->count; i++) {
@@ -500,7 +697,7 @@ maas_store_submit (maas_store_t *self, const char *id, int64_t score,
                    const maas_store_field_t *fields, size_t count, maas_store_submit_fn *fn,
                    void *arg)
 {
-    if (!self->ac || strlen (id) >= sizeof ((waiter_t *) 0)->id)
+    if (!s_ready (self) || strlen (id) >= sizeof ((waiter_t *) 0)->id)
         return -1;
     if (!self->group && !(self->group = calloc (1, sizeof (group_t))))
         return -1;
@@ -556,8 +753,6 @@ int
 maas_store_set (maas_store_t *self, const char *id, const maas_store_field_t *fields,
                 size_t count)
 {
-    if (!self->ac)
-        return -1;
     out_t *out = s_quiet (self, 2 + 2 * count);
     s_str (out, "HSET");
     s_job_key (self, out, id);
@@ -572,8 +767,6 @@ int
 maas_store_update (maas_store_t *self, const char *id, const char *status, int mode,
                    const maas_store_field_t *fields, size_t count)
 {
-    if (!self->ac)
-        return -1;
     bool final = mode == MAAS_STORE_FINAL;
     out_t *out = s_quiet (self, 4 + 2 * count + (final ? 2 : 0));
     s_str (out, "HSET");
@@ -609,8 +802,6 @@ maas_store_update (maas_store_t *self, const char *id, const char *status, int m
 int
 maas_store_forget (maas_store_t *self, const char *id)
 {
-    if (!self->ac)
-        return -1;
     s_str (&self->done, id);
     self->done_count++;
     return 0;
@@ -619,8 +810,6 @@ maas_store_forget (maas_store_t *self, const char *id)
 int
 maas_store_settle (maas_store_t *self, const char *id)
 {
-    if (!self->ac)
-        return -1;
     out_t *out = s_quiet (self, 3);
     s_str (out, "HDEL");
     s_job_key (self, out, id);
@@ -632,8 +821,6 @@ int
 maas_store_stats (maas_store_t *self, const maas_store_field_t *fields, size_t count,
                   int64_t ttl_ms)
 {
-    if (!self->ac)
-        return -1;
     size_t len = strlen (self->broker);
     char name[128];
     snprintf (name, sizeof name, "broker:%.*s", (int) (len < 100 ? len : 100), self->broker);
@@ -655,11 +842,54 @@ maas_store_stats (maas_store_t *self, const maas_store_field_t *fields, size_t c
     return 0;
 }
 
-//  This turn's ZREM and XADD, then the quiet buffer closed with CLIENT
-//  REPLY ON: one formatted command whose only reply is that ON's OK.
+int
+maas_store_restore (maas_store_t *self, const char *id, int64_t score, const char *status,
+                    const maas_store_field_t *fields, size_t count)
+{
+    out_t *out = s_quiet (self, 4 + 2 * count);
+    s_str (out, "HSET");
+    s_job_key (self, out, id);
+    s_str (out, "status");
+    s_str (out, status);
+    for (size_t i = 0; i < count; i++) {
+        s_str (out, fields[i].name);
+        s_arg (out, fields[i].value, fields[i].value ? fields[i].size : 0);
+    }
+    s_int (&self->adds, score);
+    s_str (&self->adds, id);
+    self->add_count += 2;
+    return 0;
+}
+
+//  Redis is away: the writes wait in the turn buffers for the next
+//  connection, up to S_KEEP_MAX bytes; past that they are dropped (the
+//  jobs still run; their records stay behind).
+static void
+s_keep_quiet (maas_store_t *self)
+{
+    size_t kept = self->quiet.size + self->done.size + self->events.size + self->adds.size;
+    if (kept <= S_KEEP_MAX && !self->quiet.failed && !self->done.failed
+        && !self->events.failed && !self->adds.failed)
+        return;
+    maas_error ("store", "status writes dropped while redis is away bytes=%zu", kept);
+    s_reset (&self->quiet);
+    s_reset (&self->done);
+    s_reset (&self->events);
+    s_reset (&self->adds);
+    self->done_count = self->event_count = self->add_count = 0;
+}
+
+//  This turn's ZADD, ZREM and XADD, then the quiet buffer closed with
+//  CLIENT REPLY ON: one formatted command whose only reply is that ON's OK.
 static void
 s_flush_quiet (maas_store_t *self)
 {
+    if (self->add_count) {
+        s_quiet (self, 2 + self->add_count);
+        s_str (&self->quiet, "ZADD");
+        s_key (self, &self->quiet, "pending");
+        s_raw (&self->quiet, self->adds.data, self->adds.size);
+    }
     if (self->done_count) {
         s_quiet (self, 2 + self->done_count);
         s_str (&self->quiet, "ZREM");
@@ -678,23 +908,26 @@ s_flush_quiet (maas_store_t *self)
     }
     if (self->quiet.size) {
         S_RAW_LITERAL (&self->quiet, S_REPLY_ON);
-        if (self->done.failed || self->events.failed)
+        if (self->done.failed || self->events.failed || self->adds.failed)
             self->quiet.failed = true;
         if (s_send (self, &self->quiet, NULL, NULL) != 0 && self->ac)
             maas_error ("store", "status writes dropped: out of memory");
     }
     s_reset (&self->done);
     s_reset (&self->events);
-    self->done_count = self->event_count = 0;
+    s_reset (&self->adds);
+    self->done_count = self->event_count = self->add_count = 0;
 }
 
 void
 maas_store_flush (maas_store_t *self)
 {
-    if (self->ac) {
+    if (s_ready (self)) {
         s_commit (self);
         s_flush_quiet (self);
     }
+    else
+        s_keep_quiet (self);
     if (self->ac && self->connected && self->want_write)
         redisAsyncHandleWrite (self->ac);
 }
@@ -711,7 +944,7 @@ s_read (maas_store_t *self, maas_store_fn *fn, void *arg)
 int
 maas_store_fetch (maas_store_t *self, const char *id, maas_store_fn *fn, void *arg)
 {
-    if (!self->ac)
+    if (!s_ready (self))
         return -1;
     out_t *out = &self->scratch;
     s_count (out, '*', 6);
@@ -727,7 +960,7 @@ maas_store_fetch (maas_store_t *self, const char *id, maas_store_fn *fn, void *a
 int
 maas_store_pending (maas_store_t *self, maas_store_fn *fn, void *arg)
 {
-    if (!self->ac)
+    if (!s_ready (self))
         return -1;
     out_t *out = &self->scratch;
     s_count (out, '*', 4);
@@ -741,7 +974,7 @@ maas_store_pending (maas_store_t *self, maas_store_fn *fn, void *arg)
 int
 maas_store_job (maas_store_t *self, const char *id, maas_store_fn *fn, void *arg)
 {
-    if (!self->ac)
+    if (!s_ready (self))
         return -1;
     out_t *out = &self->scratch;
     s_count (out, '*', 2);

@@ -1,7 +1,8 @@
 /*  store.h: the broker's job store in Redis (docs/redis.md), over one
  *  hiredis async context driven by the broker's poll loop. Commands are
  *  appended to hiredis's output buffer and written once per loop turn, so
- *  Redis round trips never stall routing. Survives Redis going away. */
+ *  Redis round trips never stall routing. Survives Redis going away,
+ *  hanging, or failing over behind Sentinel (docs/redis.md, "Failures"). */
 #ifndef MAAS_BROKER_STORE_H
 #define MAAS_BROKER_STORE_H
 
@@ -26,39 +27,59 @@ typedef struct {
     size_t size;                    //  their count
 } maas_store_field_t;
 
+#define MAAS_STORE_TIMEOUT_DEFAULT 3000    //  ms Redis may leave replies overdue
+
 //  URL per redis_url.h; PREFIX for keys ("maas:"); BROKER names this
 //  broker; finished jobs expire after TTL_MS; the events stream keeps about
 //  EVENTS_MAX entries. Connects asynchronously (maas_store_up says how it
-//  went). NULL only if the URL does not parse (logged).
+//  went). With $MAAS_REDIS_SENTINELS set, finds the master of
+//  $MAAS_REDIS_MASTER through Sentinel and keeps asking (watch.h), so it
+//  follows a failover. NULL only if the URL does not parse (logged).
 maas_store_t *maas_store_new (const char *url, const char *prefix, const char *broker,
                               int64_t ttl_ms, int events_max);
 //  Close the connection (pending callbacks get NULL replies), free, NULL.
 void maas_store_destroy (maas_store_t **self_p);
-//  true while connected or connecting with no error seen.
+//  true once Redis has answered on the current connection that it is the
+//  master (ROLE), until the connection is lost or dropped. Only then are
+//  new jobs taken (_submit) and reads sent.
 bool maas_store_up (const maas_store_t *self);
 //  Bytes written to the store but not yet sent to Redis: when Redis falls
 //  behind, the broker stops taking new jobs until this drains.
 size_t maas_store_backlog (const maas_store_t *self);
-//  Why the store is down ("redis unix:///x.sock: Connection refused").
+//  Why the store is down ("job store unavailable: redis 127.0.0.1:6379
+//  did not answer in 3000 ms").
 const char *maas_store_error (const maas_store_t *self);
-//  Becomes true once per connection, right after it comes up; the caller
-//  clears it (used to load pending jobs once Redis is there).
+//  The server of the current (or last) connection: "host:port" or a path.
+const char *maas_store_where (const maas_store_t *self);
+//  true once per connection, when it comes up (see _up); asking clears
+//  it. The caller then writes back what it holds (_restore): a new master
+//  may not have it, and writes of the lost connection may not have landed.
 bool maas_store_fresh (maas_store_t *self);
 
 //  ---------------------------------------------------------------------------
-//  Event loop: fill ITEM for zmq_poll; after polling, pass its revents to
-//  _io (reads replies, running callbacks); call _flush once per loop turn
-//  to send the turn's batches and write what was queued; call _tick with the monotonic time to
-//  reconnect after a failure (every RETRY_MS, default 1000).
-void maas_store_poll_item (maas_store_t *self, zmq_pollitem_t *item);
-void maas_store_io (maas_store_t *self, short revents);
+//  Event loop: _poll_items fills up to MAAS_STORE_POLL_MAX items for
+//  zmq_poll and says how many; after polling, pass them back to _io (reads
+//  replies, running callbacks); call _flush once per loop turn to send the
+//  turn's batches and write what was queued; call _tick every turn with
+//  the monotonic time: it reconnects after a failure (every RETRY_MS,
+//  default 1000), asks ROLE every second, and drops a connection whose
+//  replies are TIMEOUT_MS overdue (0: wait forever), failing the jobs
+//  waiting on it with "job store unavailable: redis ... did not answer in
+//  N ms". Checks are per turn, never per command.
+#define MAAS_STORE_POLL_MAX 2
+size_t maas_store_poll_items (maas_store_t *self, zmq_pollitem_t *items);
+void maas_store_io (maas_store_t *self, const zmq_pollitem_t *items, size_t count);
 void maas_store_flush (maas_store_t *self);
 void maas_store_tick (maas_store_t *self, int64_t now_ms);
 void maas_store_set_retry (maas_store_t *self, int retry_ms);
+void maas_store_set_timeout (maas_store_t *self, int timeout_ms);
 
 //  ---------------------------------------------------------------------------
-//  Commands. Each returns 0 if queued, -1 if the store is down (FN is then
-//  not called).
+//  Commands. _submit and the reads return 0 if queued, -1 if the store is
+//  down (FN is then not called). Writes nobody waits for (_update, _set,
+//  _restore, _forget, _settle, _stats) return 0: while Redis is away they
+//  are kept (up to 64 MiB, then dropped with a log line) and written once
+//  it is back.
 
 //  Told whether a new job was recorded: OUTCOME 1 (new: recorded), 0 (the
 //  id already existed: ask with _fetch), or -1 (failed, ERROR says why).
@@ -87,6 +108,10 @@ int maas_store_fetch (maas_store_t *self, const char *id, maas_store_fn *fn, voi
 int maas_store_pending (maas_store_t *self, maas_store_fn *fn, void *arg);
 //  FN gets a job's whole hash (HGETALL: flat name, value array).
 int maas_store_job (maas_store_t *self, const char *id, maas_store_fn *fn, void *arg);
+//  Write back a job this broker still holds, as it stands: STATUS and
+//  FIELDS, and the pending index at SCORE. For a fresh connection (_fresh).
+int maas_store_restore (maas_store_t *self, const char *id, int64_t score, const char *status,
+                        const maas_store_field_t *fields, size_t count);
 //  Drop ID from the pending index (a stale entry).
 int maas_store_forget (maas_store_t *self, const char *id);
 //  A finished job was submitted again: drop the payload and pending entry

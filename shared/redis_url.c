@@ -1,5 +1,6 @@
 /*  redis_url.c: parsing Redis URLs and opening synchronous connections. */
 #include "redis_url.h"
+#include "log.h"
 
 #include <errno.h>
 #include <stdbool.h>
@@ -181,6 +182,8 @@ maas_redis_locate (maas_redis_url_t *self, const char *url, char *err, size_t er
     if (rc == 0) {
         free (self->path);          //  Sentinel names a TCP address, never a socket
         self->path = NULL;
+        maas_debug ("redis", "sentinel names master name=%s addr=%s:%d", master, self->host,
+                    self->port);
     } else {
         snprintf (err, err_size, "no Sentinel in '%s' knows master '%s'", sentinels, master);
         maas_redis_url_clear (self);

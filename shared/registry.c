@@ -219,13 +219,22 @@ s_connect (maas_registry_t *self)
 }
 
 //  Run one command (binary-safe). Returns the reply (caller frees), or NULL
-//  with self->err set on a connection failure or an error reply.
+//  with self->err set on a connection failure or an error reply. A read
+//  on a connection found closed (Sentinel closes clients of a demoted
+//  master) goes once more over a new one; a script (a write) is not
+//  repeated, as it may have run: the caller hears of it.
 static redisReply *
 s_command (maas_registry_t *self, int argc, const char **argv, const size_t *lens)
 {
     if (s_connect (self) != 0)
         return NULL;
     redisReply *reply = redisCommandArgv (self->ctx, argc, argv, lens);
+    if (!reply && strcmp (argv[0], "EVAL") != 0
+        && (self->ctx->err == REDIS_ERR_EOF || self->ctx->err == REDIS_ERR_IO)) {
+        if (s_connect (self) != 0)
+            return NULL;            //  self->err says why
+        reply = redisCommandArgv (self->ctx, argc, argv, lens);
+    }
     if (!reply) {
         s_fail (self, "registry: redis %s: %s", self->url, self->ctx->errstr);
         return NULL;

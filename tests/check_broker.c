@@ -604,6 +604,96 @@ START_TEST (test_redis_down_rejects_then_recovers)
 }
 END_TEST
 
+//  HGET maas:job:ID status, polled until it is WANT (or 3 s pass).
+static void
+s_status_becomes (const char *id, const char *want)
+{
+    redisContext *ctx = s_redis ();
+    char got[64] = "";
+    for (int i = 0; i < 150 && strcmp (got, want) != 0; i++) {
+        redisReply *reply = redisCommand (ctx, "HGET maas:job:%s status", id);
+        snprintf (got, sizeof got, "%s", reply->type == REDIS_REPLY_STRING ? reply->str : "");
+        freeReplyObject (reply);
+        if (strcmp (got, want) != 0)
+            maas_client_poll (fx.client, 20);
+    }
+    redisFree (ctx);
+    ck_assert_msg (strcmp (got, want) == 0, "job %s: status '%s', not '%s'", id, got, want);
+}
+
+//  A hung Redis (SIGSTOP) does not hang submissions: they are rejected
+//  once replies are --redis-timeout overdue, with that reason; the broker
+//  keeps routing; after SIGCONT new jobs are taken again, and the job that
+//  ran meanwhile finishes and its final status reaches Redis.
+START_TEST (test_redis_hung_rejects_then_recovers)
+{
+    support_proc_stop (&fx.broker);
+    s_broker_start ("--redis-timeout", "500");
+    ck_assert_int_eq (maas_client_ping (fx.client, 5000), 0);
+    s_worker_start ("w17", "infer", 1);
+    maas_submit_t slow = {.kind = "infer", .id = "hung-slow"};
+    ck_assert_int_eq (maas_client_submit (fx.client, &slow, "sleep:1500", 10, NULL, NULL, NULL), 0);
+    s_status_becomes ("hung-slow", "running");
+    kill (support_redis_pid (fx.redis), SIGSTOP);
+    int64_t start = maas_clock_mono_ms ();
+    maas_submit_t spec = {.kind = "infer", .id = "hung-new"};
+    maas_result_t *result = s_run (&spec, "x", 8000);
+    int64_t took = maas_clock_mono_ms () - start;
+    ck_assert_str_eq (result->status, "rejected");
+    ck_assert_msg (strstr (result->error, "did not answer in 500 ms"), "error: %s", result->error);
+    ck_assert_int_lt (took, 4000);
+    maas_result_destroy (&result);
+    spec = (maas_submit_t) {.kind = "infer", .untracked = true};
+    result = s_run (&spec, "y", 5000);          //  routing goes on
+    ck_assert_str_eq (result->status, "succeeded");
+    maas_result_destroy (&result);
+    kill (support_redis_pid (fx.redis), SIGCONT);
+    spec.untracked = false;
+    bool recovered = false;
+    for (int i = 0; i < 50 && !recovered; i++) {
+        result = s_run (&spec, "z", 5000);
+        recovered = strcmp (result->status, "succeeded") == 0;
+        maas_result_destroy (&result);
+        if (!recovered)
+            maas_client_poll (fx.client, 100);
+    }
+    ck_assert (recovered);
+    result = maas_client_wait (fx.client, "hung-slow", 5000);
+    ck_assert_ptr_nonnull (result);
+    ck_assert_str_eq (result->status, "succeeded");
+    maas_result_destroy (&result);
+    s_status_becomes ("hung-slow", "succeeded");    //  written when Redis came back
+    s_status_becomes ("hung-new", "rejected");      //  its late writes are marked
+}
+END_TEST
+
+//  Redis hangs for less than --redis-timeout after the broker dropped it:
+//  a job caught waiting for its record is sent again on the new
+//  connection and runs; the client sees one result, not a rejection.
+START_TEST (test_redis_pause_keeps_waiting_jobs)
+{
+    support_proc_stop (&fx.broker);
+    s_broker_start ("--redis-timeout", "1500");
+    ck_assert_int_eq (maas_client_ping (fx.client, 5000), 0);
+    s_worker_start ("w18", "infer", 1);
+    kill (support_redis_pid (fx.redis), SIGSTOP);
+    char id[MAAS_PROTO_ID_MAX + 1];
+    maas_submit_t spec = {.kind = "infer", .id = "paused-1"};
+    ck_assert_int_eq (maas_client_submit (fx.client, &spec, "x", 1, NULL, NULL, id), 0);
+    for (int i = 0; i < 200 && !support_file_has (fx.log, "redis dropped"); i++)
+        maas_client_poll (fx.client, 20);
+    kill (support_redis_pid (fx.redis), SIGCONT);
+    ck_assert (support_file_has (fx.log, "did not answer in 1500 ms"));
+    maas_result_t *result = maas_client_wait (fx.client, id, 8000);
+    ck_assert_ptr_nonnull (result);
+    ck_assert_msg (strcmp (result->status, "succeeded") == 0, "%s: %s", result->status,
+                   result->error ? result->error : "");
+    maas_result_destroy (&result);
+    ck_assert_int_eq (s_runs_of ("paused-1"), 1);
+    s_status_becomes ("paused-1", "succeeded");
+}
+END_TEST
+
 //  Send FRAMES (NULL-terminated, "\x01"-style strings; "" is an empty
 //  frame) and return the command byte answered, or -1 if none in 1 s.
 static int
@@ -835,6 +925,8 @@ s_suite (void)
     tcase_add_test (faults, test_worker_killed_mid_job);
     tcase_add_test (faults, test_broker_killed_and_restarted);
     tcase_add_test (faults, test_redis_down_rejects_then_recovers);
+    tcase_add_test (faults, test_redis_hung_rejects_then_recovers);
+    tcase_add_test (faults, test_redis_pause_keeps_waiting_jobs);
     suite_add_tcase (suite, faults);
     TCase *errors = tcase_create ("errors");
     tcase_add_checked_fixture (errors, s_setup, s_teardown);

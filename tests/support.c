@@ -337,3 +337,16 @@ support_free_port (void)
     close (fd);
     return ntohs (addr.sin_port);
 }
+
+bool
+support_file_has (const char *path, const char *text)
+{
+    FILE *file = fopen (path, "r");
+    char line[2048];
+    bool found = false;
+    while (file && !found && fgets (line, sizeof line, file))
+        found = strstr (line, text) != NULL;
+    if (file)
+        fclose (file);
+    return found;
+}

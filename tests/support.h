@@ -79,4 +79,8 @@ void support_assert_npy_equal (const char *path, const float *expected, size_t r
 //  A free TCP port on 127.0.0.1 (bound then released; racy but private).
 int support_free_port (void);
 
+//  true if a line of the file at PATH (a log) contains TEXT; false if not
+//  or if the file cannot be read.
+bool support_file_has (const char *path, const char *text);
+
 #endif
