@@ -37,7 +37,7 @@ s_start_worker (const char *backend, int i)
     char *path = support_build_path ("worker/maas-worker"), log_path[600];
     snprintf (log_path, sizeof log_path, "%s/worker-%d.log", s_dir, i);
     const char *argv[] = {path, "--broker", backend, "--redis", support_redis_url (s_redis),
-                          "--heartbeat-ms", "200", NULL};
+                          "--heartbeat", "200", NULL};
     support_proc_t *proc = support_proc_start (argv, NULL, log_path);
     free (path);
     return proc;

@@ -248,7 +248,7 @@ s_worker_accuracy (const char *model, const char *test)
 {
     char *worker = support_build_path ("worker/maas-worker");
     const char *argv[] = {worker, "--broker", fx.back, "--redis", support_redis_url (fx.redis),
-                          "--name", "w1", "--heartbeat-ms", "100", NULL};
+                          "--name", "w1", "--heartbeat", "100", NULL};
     support_proc_t *proc = support_proc_start (argv, NULL, fx.log);
     char *path = support_src_path (test);
     maas_dataset_t *data = maas_dataset_from_csv (path, NULL, MAAS_DATASET_AUTO, s_err,

@@ -37,7 +37,7 @@ s_worker_start (const char *cache_mb, const char *max_batch_rows)
     char *path = support_build_path ("worker/maas-worker");
     const char *argv[] = {path, "--broker", fx.back, "--redis", support_redis_url (fx.redis),
                           "--cache-mb", cache_mb, "--max-batch-rows", max_batch_rows,
-                          "--batch-delay-us", "2000", "--heartbeat-ms", "100", "--credits",
+                          "--batch-delay-us", "2000", "--heartbeat", "100", "--credits",
                           "16", "--log-level", "info", NULL};
     fx.worker = support_proc_start (argv, NULL, fx.worker_log);
     free (path);
@@ -388,7 +388,7 @@ s_named_worker (support_proc_t **proc, const char *name, const char *credits)
 {
     char *path = support_build_path ("worker/maas-worker");
     const char *argv[] = {path, "--broker", fx.back, "--redis", support_redis_url (fx.redis),
-                          "--name", name, "--credits", credits, "--heartbeat-ms", "100", NULL};
+                          "--name", name, "--credits", credits, "--heartbeat", "100", NULL};
     *proc = support_proc_start (argv, NULL, fx.worker_log);
     free (path);
 }

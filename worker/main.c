@@ -36,7 +36,7 @@ static const char s_usage[] =
     "  --max-batch-rows N   rows per batch; 0 runs each job alone (default 256)\n"
     "  --batch-delay-us N   longest a job waits for company (default 500)\n"
     "  --threads N          OpenBLAS threads (default 1: several workers share the cores)\n"
-    "  --heartbeat-ms N     heartbeat interval, as the broker's (default 1000)\n"
+    "  --heartbeat MS       heartbeat interval, as the broker's (default 1000)\n"
     "  --log-level L        debug|info|warn|error ($MAAS_LOG_LEVEL, default info)\n";
 
 static int
@@ -91,18 +91,19 @@ s_flag (s_config_t *config, int argc, char **argv, int *i)
                     { "--max-batch-rows", 0, 1 << 24 },
                     { "--batch-delay-us", 0, 10000000 },
                     { "--threads", 1, 256 },
-                    { "--heartbeat-ms", 10, 600000 } };
+                    { "--heartbeat", 10, 600000 },
+                    { "--heartbeat-ms", 10, 600000 } };   //  the old spelling
     const char *flag = argv[*i], *value = *i + 1 < argc ? argv[++*i] : NULL;
     if (!value) {
         fprintf (stderr, "maas-worker: %s needs a value\n", flag);
         return -1;
     }
-    for (int k = 0; k < 6; k++)
+    for (size_t k = 0; k < sizeof numbers / sizeof numbers[0]; k++)
         if (strcmp (flag, numbers[k].flag) == 0) {
             long long n;
             if (s_number (flag, value, numbers[k].min, numbers[k].max, &n) != 0)
                 return -1;
-            s_set_number (config, k, n);
+            s_set_number (config, (int) k, n);
             return 0;
         }
     if (strcmp (flag, "--broker") == 0)
