@@ -2,7 +2,8 @@
  *  real maas-worker processes: output rows and order equal in-process
  *  scoring bit for bit (CSV and .npy, shard sizes that do not divide the
  *  rows), a worker killed mid-run changes nothing, a malformed row stops
- *  the run with its line number, and the `maas score` CLI does the same. */
+ *  the run with its line number, and the `maas score` CLI does the same,
+ *  with memory bounded by the window, not the file. */
 #include "maas.h"
 #include "client.h"
 #include "forward.h"
@@ -290,22 +291,37 @@ s_read_log (const char *log_name)
     return text;
 }
 
+//  `maas ARGS...` against the test's broker; its exit code, and its peak
+//  resident set in MAXRSS_KB if not NULL. Under AddressSanitizer its
+//  quarantine of freed memory is kept small, so the peak measures what the
+//  program holds, not what ASan keeps back.
 static int
-s_run_cli (const char *const *args, const char *log_name)
+s_run_cli_rss (const char *const *args, const char *log_name, long *maxrss_kb)
 {
     char *maas = support_build_path ("client/maas"), *log_path = s_path (log_name);
     const char *argv[16] = {maas};
     for (size_t i = 0; args[i]; i++)
         argv[i + 1] = args[i];
-    char env_broker[600];
+    char env_broker[600], env_asan[600];
     snprintf (env_broker, sizeof env_broker, "MAAS_BROKER_FRONTEND=%s", s_frontend);
-    const char *env[] = {env_broker, NULL};
+    const char *asan = getenv ("ASAN_OPTIONS");
+    snprintf (env_asan, sizeof env_asan, "ASAN_OPTIONS=%s%squarantine_size_mb=1",
+              asan ? asan : "", asan && *asan ? ":" : "");
+    const char *env[] = {env_broker, env_asan, NULL};
     support_proc_t *proc = support_proc_start (argv, env, log_path);
     int code = support_proc_wait (proc, 60000);
+    if (maxrss_kb)
+        *maxrss_kb = support_proc_maxrss_kb (proc);
     support_proc_stop (&proc);
     free (maas);
     free (log_path);
     return code;
+}
+
+static int
+s_run_cli (const char *const *args, const char *log_name)
+{
+    return s_run_cli_rss (args, log_name, NULL);
 }
 
 START_TEST (test_cli)
@@ -324,6 +340,56 @@ START_TEST (test_cli)
     free (input);
     free (output);
     free (text);
+}
+END_TEST
+
+//  Every output row of PATH is s_expected again, COPIES times over.
+static void
+s_assert_npy_repeats (const char *path, size_t copies)
+{
+    char err[256];
+    maas_npy_reader_t *reader = maas_npy_open (path, err, sizeof err);
+    ck_assert_msg (reader, "%s", err);
+    ck_assert_uint_eq (maas_npy_rows (reader), copies * S_ROWS);
+    float *got = malloc (S_ROWS * sizeof (float));
+    for (size_t copy = 0; copy < copies; copy++) {
+        size_t n;
+        ck_assert_int_eq (maas_npy_read (reader, got, S_ROWS, &n, err, sizeof err), 0);
+        ck_assert_uint_eq (n, S_ROWS);
+        ck_assert_msg (memcmp (got, s_expected, S_ROWS * sizeof (float)) == 0,
+                       "copy %zu differs from in-process scoring", copy);
+    }
+    free (got);
+    maas_npy_reader_destroy (&reader);
+}
+
+//  Memory is bounded by the window, not the file: scoring a file 200 times
+//  larger (40 MB) peaks at about the same resident size as the small one.
+START_TEST (test_memory_bounded_by_window)
+{
+    enum { COPIES = 200 };          //  1,000,600 rows, 40 MB of float32
+    char *small = s_write_npy ("small.npy"), *big = s_path ("big.npy"), err[256];
+    maas_npy_writer_t *writer = maas_npy_create (big, S_COLS, err, sizeof err);
+    for (int i = 0; i < COPIES; i++)
+        ck_assert_int_eq (maas_npy_write (writer, s_x, S_ROWS, err, sizeof err), 0);
+    ck_assert_int_eq (maas_npy_close (&writer, err, sizeof err), 0);
+    char *small_out = s_path ("small-out.npy"), *big_out = s_path ("big-out.npy");
+    const char *small_args[] = {"score", "seed", "--input", small, "--output", small_out,
+                                "--shard-rows", "4096", "--window", "4", NULL};
+    const char *big_args[] = {"score", "seed", "--input", big, "--output", big_out,
+                              "--shard-rows", "4096", "--window", "4", NULL};
+    long small_kb, big_kb;
+    ck_assert_int_eq (s_run_cli_rss (small_args, "rss-small.log", &small_kb), 0);
+    ck_assert_int_eq (s_run_cli_rss (big_args, "rss-big.log", &big_kb), 0);
+    s_assert_npy_repeats (big_out, COPIES);
+    //  Holding the input would add 40 MB; the window (4 shards of 4096 rows,
+    //  in and out) is well under 1 MB. Allow 8 MB of allocator noise.
+    ck_assert_msg (big_kb < small_kb + 8 * 1024, "peak RSS %ld KiB scoring 40 MB, %ld KiB "
+                   "scoring 200 KB", big_kb, small_kb);
+    free (small);
+    free (big);
+    free (small_out);
+    free (big_out);
 }
 END_TEST
 
@@ -368,6 +434,7 @@ s_suite (void)
     tcase_add_test (core, test_csv_to_csv_with_accuracy);
     tcase_add_test (core, test_tensor_api);
     tcase_add_test (core, test_cli);
+    tcase_add_test (core, test_memory_bounded_by_window);
     suite_add_tcase (suite, core);
     TCase *errors = tcase_create ("errors");
     tcase_set_timeout (errors, 120);

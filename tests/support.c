@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -81,6 +82,7 @@ struct _support_proc_t {
     pid_t pid;                      //  child process
     bool reaped;                    //  waitpid has collected it
     int exit_code;                  //  once reaped: code, or 128 + signal
+    long maxrss_kb;                 //  once reaped: its peak resident set, KiB
 };
 
 support_proc_t *
@@ -125,9 +127,11 @@ support_proc_wait (support_proc_t *self, int timeout_ms)
 {
     for (int waited = 0; !self->reaped; waited += 5) {
         int status;
-        pid_t got = waitpid (self->pid, &status, WNOHANG);
+        struct rusage usage;
+        pid_t got = wait4 (self->pid, &status, WNOHANG, &usage);
         if (got == self->pid) {
             self->reaped = true;
+            self->maxrss_kb = usage.ru_maxrss;
             self->exit_code = WIFEXITED (status) ? WEXITSTATUS (status)
                                                  : 128 + WTERMSIG (status);
             break;
@@ -137,6 +141,12 @@ support_proc_wait (support_proc_t *self, int timeout_ms)
         s_sleep_ms (5);
     }
     return self->exit_code;
+}
+
+long
+support_proc_maxrss_kb (const support_proc_t *self)
+{
+    return self->reaped ? self->maxrss_kb : -1;
 }
 
 int

@@ -38,6 +38,8 @@ void support_proc_signal (support_proc_t *self, int sig);
 //  Wait up to TIMEOUT_MS for exit. Returns the exit code (128+signal when
 //  killed), or -1 if it is still running.
 int support_proc_wait (support_proc_t *self, int timeout_ms);
+//  Peak resident set size of the exited process in KiB; -1 until reaped.
+long support_proc_maxrss_kb (const support_proc_t *self);
 //  SIGTERM, wait up to 5 s, then SIGKILL and reap; free; NULL the pointer.
 //  Returns the exit code as support_proc_wait does.
 int support_proc_stop (support_proc_t **self_p);
