@@ -334,7 +334,7 @@ s_start_worker (int i)
     snprintf (log_name, sizeof log_name, "worker-%d.log", i + 1);
     snprintf (name, sizeof name, "w%d", i + 1);
     const char *args[] = {"--broker", S_BACKEND, "--redis", S_REDIS_URL, "--name", name,
-                          "--credits", "2", "--heartbeat-ms", "200", "--log-level", "info",
+                          "--credits", "2", "--heartbeat", "200", "--log-level", "info",
                           NULL};
     s_workers[i] = s_start_in (S_W1 + i, "worker/maas-worker", args, log_name);
 }
