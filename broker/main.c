@@ -6,6 +6,7 @@
 #include <czmq.h>
 #include <errno.h>
 #include <malloc.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -161,6 +162,7 @@ main (int argc, char **argv)
     mallopt (M_MMAP_THRESHOLD, 64 << 20);
     zsys_init ();
     zsys_catch_interrupts ();
+    signal (SIGPIPE, SIG_IGN);      //  a Redis that went away is an error, not a signal
     maas_broker_t *broker = maas_broker_new (&config);
     if (!broker)
         return 1;

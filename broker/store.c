@@ -20,6 +20,8 @@
 #define S_PROBE_MS 1000             //  ROLE asked this often: a demoted master is noticed
 #define S_WATCH_MS 500              //  Sentinel asked this often where the master is
 #define S_KEEP_MAX (64u << 20)      //  status writes kept while Redis is away, bytes
+#define S_REPLAY_MS 5000            //  behind Sentinel, status writes sent again after
+#define S_REPLAY_MAX (64u << 20)    //  a failover: the last S_REPLAY_MS, at most these bytes
 
 //  Fixed commands, already in RESP.
 #define S_REPLY_OFF "*3\r\n$6\r\nCLIENT\r\n$5\r\nREPLY\r\n$3\r\nOFF\r\n"
@@ -35,6 +37,14 @@ typedef struct {
 } out_t;
 
 typedef struct _group_t group_t;
+
+//  One turn's quiet command, kept to be sent again after a failover.
+typedef struct _chunk_t {
+    struct _chunk_t *next;          //  the next newer chunk
+    int64_t at;                     //  when it was sent, monotonic ms
+    size_t size;                    //  bytes in DATA
+    char data[];                    //  CLIENT REPLY OFF ... ON, formatted
+} chunk_t;
 
 //  A new job waiting for the commit of its group.
 typedef struct {
@@ -82,6 +92,11 @@ struct _maas_store_t {
     char drop[512];                 //  why to drop the connection after this read, or ""
     char at[128];                   //  "host:port" (or the socket path) connected to
     maas_watch_t *watch;            //  Sentinel watch, NULL without Sentinel; owned
+    bool was_up;                    //  a connection came up before this one
+    int64_t now_ms;                 //  monotonic ms of the last tick
+    chunk_t *replay;                //  oldest recent quiet command (Sentinel only), owned
+    chunk_t *replay_tail;           //  newest
+    size_t replay_bytes;            //  bytes held in REPLAY
     group_t *group;                 //  this turn's new jobs, owned until committed
     out_t quiet;                    //  this turn's writes sent with replies off
     out_t done;                     //  ids finished this turn (one ZREM)
@@ -310,6 +325,58 @@ s_on_setup (redisAsyncContext *ac, void *r, void *what)
     s_drop_later (self, why);
 }
 
+//  Drop kept commands older than S_REPLAY_MS, or past S_REPLAY_MAX bytes.
+static void
+s_replay_trim (maas_store_t *self, int64_t now_ms)
+{
+    while (self->replay
+           && (self->replay->at < now_ms - S_REPLAY_MS || self->replay_bytes > S_REPLAY_MAX)) {
+        chunk_t *old = self->replay;
+        self->replay = old->next;
+        self->replay_bytes -= old->size;
+        free (old);
+    }
+    if (!self->replay)
+        self->replay_tail = NULL;
+}
+
+//  Behind Sentinel, keep a copy of OUT (a quiet command about to be sent):
+//  writes the old master took in its last moments may not have reached the
+//  replica that replaces it (docs/redis.md).
+static void
+s_replay_keep (maas_store_t *self, const out_t *out)
+{
+    if (!self->watch || out->failed || !out->size)
+        return;
+    chunk_t *chunk = malloc (sizeof *chunk + out->size);
+    if (!chunk)
+        return;
+    *chunk = (chunk_t) {NULL, self->now_ms, out->size};
+    memcpy (chunk->data, out->data, out->size);
+    if (self->replay_tail)
+        self->replay_tail->next = chunk;
+    else
+        self->replay = chunk;
+    self->replay_tail = chunk;
+    self->replay_bytes += out->size;
+    s_replay_trim (self, self->now_ms);
+}
+
+//  A new connection after an earlier one: send the recent writes again,
+//  before anything else (they are older than all that follows).
+static void
+s_replay (maas_store_t *self)
+{
+    size_t count = 0;
+    s_replay_trim (self, maas_clock_mono_ms ());
+    for (chunk_t *chunk = self->replay; chunk; chunk = chunk->next)
+        count += redisAsyncFormattedCommand (self->ac, NULL, NULL, chunk->data, chunk->size)
+                 == REDIS_OK;
+    if (count)
+        maas_info ("store", "recent writes sent again at=%s commands=%zu bytes=%zu", self->at,
+                   count, self->replay_bytes);
+}
+
 //  ROLE's answer: the first on a connection makes it usable; later ones
 //  (every S_PROBE_MS) notice a master demoted under us.
 static void
@@ -337,6 +404,9 @@ s_on_role (redisAsyncContext *ac, void *r, void *arg)
         return;
     }
     if (!self->verified) {
+        if (self->was_up)
+            s_replay (self);
+        self->was_up = true;
         self->verified = true;
         self->fresh = true;
         self->err[0] = '\0';
@@ -488,6 +558,11 @@ maas_store_destroy (maas_store_t **self_p)
     self->closing = true;
     s_fail_group (self, "broker stopping");
     maas_watch_destroy (&self->watch);
+    while (self->replay) {
+        chunk_t *old = self->replay;
+        self->replay = old->next;
+        free (old);
+    }
     maas_redis_url_clear (&self->where);
     s_free (&self->quiet);
     s_free (&self->done);
@@ -598,6 +673,7 @@ s_check_overdue (maas_store_t *self, int64_t now_ms)
 void
 maas_store_tick (maas_store_t *self, int64_t now_ms)
 {
+    self->now_ms = now_ms;
     if (self->watch) {
         maas_watch_tick (self->watch, now_ms);
         s_follow (self);
@@ -910,6 +986,7 @@ s_flush_quiet (maas_store_t *self)
         S_RAW_LITERAL (&self->quiet, S_REPLY_ON);
         if (self->done.failed || self->events.failed || self->adds.failed)
             self->quiet.failed = true;
+        s_replay_keep (self, &self->quiet);
         if (s_send (self, &self->quiet, NULL, NULL) != 0 && self->ac)
             maas_error ("store", "status writes dropped: out of memory");
     }

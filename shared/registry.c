@@ -218,18 +218,29 @@ s_connect (maas_registry_t *self)
     return self->ctx ? 0 : -1;
 }
 
+//  Whether a command can be sent again when its connection broke before
+//  the reply (it may have run): reads and SADD; of the scripts, alias, and
+//  publish under a train job id (it answers the version made the first
+//  time). Not publish without a job id, unalias or delete.
+static bool
+s_repeatable (int argc, const char **argv)
+{
+    if (strcmp (argv[0], "EVAL") != 0)
+        return true;
+    return argv[1] == s_alias_lua || (argv[1] == s_publish_lua && argc > 9 && argv[9][0]);
+}
+
 //  Run one command (binary-safe). Returns the reply (caller frees), or NULL
-//  with self->err set on a connection failure or an error reply. A read
-//  on a connection found closed (Sentinel closes clients of a demoted
-//  master) goes once more over a new one; a script (a write) is not
-//  repeated, as it may have run: the caller hears of it.
+//  with self->err set on a connection failure or an error reply. A
+//  repeatable command on a connection found closed (Sentinel closes the
+//  clients of a master it demotes) goes once more over a new connection.
 static redisReply *
 s_command (maas_registry_t *self, int argc, const char **argv, const size_t *lens)
 {
     if (s_connect (self) != 0)
         return NULL;
     redisReply *reply = redisCommandArgv (self->ctx, argc, argv, lens);
-    if (!reply && strcmp (argv[0], "EVAL") != 0
+    if (!reply && s_repeatable (argc, argv)
         && (self->ctx->err == REDIS_ERR_EOF || self->ctx->err == REDIS_ERR_IO)) {
         if (s_connect (self) != 0)
             return NULL;            //  self->err says why
