@@ -27,8 +27,11 @@ struct _maas_registry_t {
     char *prefix;       //  key prefix ("maas:"), owned
     char *channel;      //  prefix + "registry", owned
     redisContext *ctx;  //  connection, NULL until (re)connected
+    int64_t asked_ms;   //  Sentinel last asked where the master is, monotonic
     char err[512];      //  why the last call failed
 };
+
+#define S_SENTINEL_EVERY_MS 1000    //  reads ask Sentinel at most this often
 
 //  Publish: KEYS model hash, versions zset, job index hash. ARGV version-key
 //  prefix, channel, name, job id, blob, sha256, format, inputs, outputs,
@@ -218,6 +221,36 @@ s_connect (maas_registry_t *self)
     return self->ctx ? 0 : -1;
 }
 
+//  Behind Sentinel, ask where the master is before every write and before
+//  a read at most every S_SENTINEL_EVERY_MS, and leave a connection to a
+//  server that is no longer the master: a failover is followed within a
+//  second, not when Sentinel closes the old master's clients (seconds
+//  later; writes sent there meanwhile would be lost). No answer: keep it.
+static void
+s_follow (maas_registry_t *self, bool write)
+{
+    const char *sentinels = getenv ("MAAS_REDIS_SENTINELS");
+    if (!self->ctx || self->ctx->err || !sentinels || !*sentinels
+        || self->ctx->connection_type != REDIS_CONN_TCP)
+        return;
+    int64_t now = maas_clock_mono_ms ();
+    if (!write && now - self->asked_ms < S_SENTINEL_EVERY_MS)
+        return;
+    self->asked_ms = now;
+    maas_redis_url_t master;
+    char err[256];
+    if (maas_redis_locate (&master, self->url, err, sizeof err) != 0)
+        return;
+    if (master.host && (strcmp (master.host, self->ctx->tcp.host) != 0
+                        || master.port != self->ctx->tcp.port)) {
+        maas_warn ("registry", "master moved from=%s:%d to=%s:%d", self->ctx->tcp.host,
+                   self->ctx->tcp.port, master.host, master.port);
+        redisFree (self->ctx);
+        self->ctx = NULL;           //  s_connect makes a new one
+    }
+    maas_redis_url_clear (&master);
+}
+
 //  Whether a command can be sent again when its connection broke before
 //  the reply (it may have run): reads and SADD; of the scripts, alias, and
 //  publish under a train job id (it answers the version made the first
@@ -237,6 +270,7 @@ s_repeatable (int argc, const char **argv)
 static redisReply *
 s_command (maas_registry_t *self, int argc, const char **argv, const size_t *lens)
 {
+    s_follow (self, strcmp (argv[0], "EVAL") == 0);
     if (s_connect (self) != 0)
         return NULL;
     redisReply *reply = redisCommandArgv (self->ctx, argc, argv, lens);
