@@ -2,7 +2,9 @@
  *  written in RESP by hand into per-turn buffers and handed to hiredis
  *  already formatted. Status writes nobody waits for are sent once per turn
  *  between CLIENT REPLY OFF and ON, so Redis sends no reply for them and
- *  the broker parses none; new jobs are acknowledged per turn by one ZADD. */
+ *  the broker parses none; new jobs are acknowledged per turn by one ZADD.
+ *  A connection is used once ROLE says master, dropped when replies are
+ *  overdue or the master moves, and status writes wait for the next one. */
 #include "store.h"
 #include "clock.h"
 #include "log.h"
@@ -377,6 +379,18 @@ s_replay (maas_store_t *self)
                    count, self->replay_bytes);
 }
 
+//  What a ROLE reply says: "master", "slave", "sentinel", or an error text.
+static const char *
+s_role (const redisReply *reply)
+{
+    if (reply->type == REDIS_REPLY_ERROR)
+        return reply->str;
+    if (reply->type == REDIS_REPLY_ARRAY && reply->elements > 0
+        && reply->element[0]->type == REDIS_REPLY_STRING)
+        return reply->element[0]->str;
+    return "?";
+}
+
 //  ROLE's answer: the first on a connection makes it usable; later ones
 //  (every S_PROBE_MS) notice a master demoted under us.
 static void
@@ -387,18 +401,11 @@ s_on_role (redisAsyncContext *ac, void *r, void *arg)
     if (!reply || self->closing)
         return;
     self->probing = false;
-    bool master = reply->type == REDIS_REPLY_ARRAY && reply->elements > 0
-                  && reply->element[0]->type == REDIS_REPLY_STRING
-                  && strcmp (reply->element[0]->str, "master") == 0;
-    if (!master) {
+    const char *role = s_role (reply);
+    if (strcmp (role, "master") != 0) {
         char why[512];
         snprintf (why, sizeof why, "job store unavailable: redis %s is not the master (%.60s)%s",
-                  self->at,
-                  reply->type == REDIS_REPLY_ERROR ? reply->str
-                  : reply->type == REDIS_REPLY_ARRAY && reply->elements
-                          && reply->element[0]->type == REDIS_REPLY_STRING
-                      ? reply->element[0]->str
-                      : "?",
+                  self->at, role,
                   self->watch ? "" : "; point --redis at the master or set MAAS_REDIS_SENTINELS");
         s_drop_later (self, why);
         return;

@@ -694,6 +694,42 @@ START_TEST (test_redis_pause_keeps_waiting_jobs)
 }
 END_TEST
 
+//  Without Sentinel, the server the broker writes to is made a replica:
+//  its next write gets READONLY or its next ROLE says "slave" (whichever
+//  comes first), the broker leaves it and rejects tracked jobs saying so;
+//  once it is a master again, jobs are taken again.
+START_TEST (test_demoted_redis_is_left)
+{
+    support_proc_stop (&fx.broker);
+    s_broker_start ("--redis-timeout", "1000");
+    ck_assert_int_eq (maas_client_ping (fx.client, 5000), 0);
+    s_worker_start ("w19", "infer", 1);
+    maas_submit_t spec = {.kind = "infer"};
+    maas_result_t *result = s_run (&spec, "x", 5000);
+    ck_assert_str_eq (result->status, "succeeded");
+    maas_result_destroy (&result);
+    support_redis_t *other = support_redis_start_tcp (0);
+    redisContext *ctx = s_redis ();
+    freeReplyObject (redisCommand (ctx, "REPLICAOF 127.0.0.1 %d", support_redis_port (other)));
+    result = s_run (&spec, "y", 8000);
+    ck_assert_str_eq (result->status, "rejected");
+    maas_result_destroy (&result);
+    ck_assert (support_file_has (fx.log, "is not the master (slave)"));
+    freeReplyObject (redisCommand (ctx, "REPLICAOF NO ONE"));
+    redisFree (ctx);
+    bool recovered = false;
+    for (int i = 0; i < 50 && !recovered; i++) {
+        result = s_run (&spec, "z", 5000);
+        recovered = strcmp (result->status, "succeeded") == 0;
+        maas_result_destroy (&result);
+        if (!recovered)
+            maas_client_poll (fx.client, 100);
+    }
+    ck_assert (recovered);
+    support_redis_stop (&other);
+}
+END_TEST
+
 //  Send FRAMES (NULL-terminated, "\x01"-style strings; "" is an empty
 //  frame) and return the command byte answered, or -1 if none in 1 s.
 static int
@@ -927,6 +963,7 @@ s_suite (void)
     tcase_add_test (faults, test_redis_down_rejects_then_recovers);
     tcase_add_test (faults, test_redis_hung_rejects_then_recovers);
     tcase_add_test (faults, test_redis_pause_keeps_waiting_jobs);
+    tcase_add_test (faults, test_demoted_redis_is_left);
     suite_add_tcase (suite, faults);
     TCase *errors = tcase_create ("errors");
     tcase_add_checked_fixture (errors, s_setup, s_teardown);
