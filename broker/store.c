@@ -242,9 +242,13 @@ s_lost (maas_store_t *self, const redisAsyncContext *ac)
 {
     if (self->closing || self->ac != ac)
         return;
+    char was[sizeof self->err];
+    memcpy (was, self->err, sizeof was);
     snprintf (self->err, sizeof self->err, "job store unavailable: redis %s: %s", self->at,
               ac->errstr[0] ? ac->errstr : "connection closed");
-    maas_warn ("store", "redis down url=%s at=%s error=\"%s\"", self->url, self->at, self->err);
+    if (strcmp (was, self->err) != 0)   //  once per cause, not once per retry
+        maas_warn ("store", "redis down url=%s at=%s error=\"%s\"", self->url, self->at,
+                   self->err);
     self->ac = NULL;
     self->connected = self->verified = self->want_write = self->probing = false;
     self->drop[0] = '\0';
@@ -258,8 +262,9 @@ static void
 s_drop (maas_store_t *self, const char *why, int retry_ms)
 {
     redisAsyncContext *ac = self->ac;
+    if (strcmp (why, self->err) != 0)   //  once per cause, not once per retry
+        maas_warn ("store", "redis dropped url=%s at=%s why=\"%s\"", self->url, self->at, why);
     snprintf (self->err, sizeof self->err, "%s", why);
-    maas_warn ("store", "redis dropped url=%s at=%s why=\"%s\"", self->url, self->at, why);
     self->ac = NULL;
     self->connected = self->verified = self->want_write = self->probing = false;
     self->drop[0] = '\0';
