@@ -121,8 +121,9 @@ void engine_job_requeue (maas_broker_t *self, job_t *job, const char *why);
 void engine_dispatch (maas_broker_t *self);
 void engine_sweep_deadlines (maas_broker_t *self);
 //  Record a new tracked job in Redis; it is queued when acknowledged. If
-//  the connection is lost first, the job waits (limbo) up to
-//  --redis-timeout for the next one, then is rejected.
+//  the store is down, or its connection is lost first, the job waits
+//  (limbo) for the next connection until the outage is --redis-timeout
+//  old, then is rejected.
 void engine_job_store (maas_broker_t *self, job_t *job);
 //  Reject the jobs that waited in limbo past their time (Redis still away).
 void engine_limbo_expire (maas_broker_t *self, int64_t now);

@@ -399,17 +399,18 @@ s_on_existing (struct redisAsyncContext *ac, void *r, void *arg)
     zhashx_delete (self->jobs, job->id);
 }
 
-//  The store lost its connection before JOB was acknowledged: the write may
-//  or may not have landed. Keep the job for the next connection (a failover
-//  takes a moment) unless it has waited --redis-timeout already.
+//  The store is down: JOB came in meanwhile, or its recording was cut off
+//  (the write may or may not have landed). Keep it for the next connection
+//  (a failover or a restart takes a moment) while the outage is younger
+//  than --redis-timeout; past that, the caller rejects it.
 static bool
 s_limbo (maas_broker_t *self, job_t *job)
 {
     if (self->stopping || maas_store_up (self->store) || self->config.redis_timeout_ms <= 0)
         return false;
-    int64_t now = maas_clock_mono_ms ();
-    if (!job->limbo_until)
-        job->limbo_until = now + self->config.redis_timeout_ms;
+    int64_t now = maas_clock_mono_ms (), since = maas_store_down_since (self->store);
+    if (!job->limbo_until)          //  SINCE is 0 while hiredis fails a broken connection
+        job->limbo_until = (since ? since : now) + self->config.redis_timeout_ms;
     if (now >= job->limbo_until)
         return false;
     job->prev = NULL;
@@ -480,7 +481,7 @@ engine_job_store (maas_broker_t *self, job_t *job)
     size_t count = sizeof fields / sizeof fields[0] - !job->durable;
     job->state = JOB_STORING;
     if (maas_store_submit (self->store, job->id, job->submitted_ms, fields, count, s_on_stored,
-                           job) != 0) {
+                           job) != 0 && !s_limbo (self, job)) {
         self->stats.rejected++;
         engine_reply (self, job->client, job->client_size, MAAS_PROTO_REJECTED, job->id, NULL,
                       "unavailable", maas_store_error (self->store));

@@ -90,6 +90,7 @@ struct _maas_store_t {
     int timeout_ms;                 //  replies overdue this long drop the connection; 0: never
     int64_t retry_at;               //  next attempt, monotonic ms
     int64_t heard_at;               //  Redis last answered (or a wait began), monotonic ms
+    int64_t down_at;                //  the store went down (monotonic ms); 0 while up
     int64_t probe_at;               //  next ROLE, monotonic ms
     char drop[512];                 //  why to drop the connection after this read, or ""
     char at[128];                   //  "host:port" (or the socket path) connected to
@@ -234,6 +235,14 @@ s_ready (const maas_store_t *self)
     return self->ac && !self->ac->err && self->verified && !self->drop[0];
 }
 
+//  An outage starts when a usable connection ends (or at start).
+static void
+s_mark_down (maas_store_t *self)
+{
+    if (self->verified || !self->down_at)
+        self->down_at = maas_clock_mono_ms ();
+}
+
 //  The connection is gone (hiredis frees AC after this). The turn's open
 //  group fails; status writes not yet handed to hiredis are kept for the
 //  next connection.
@@ -250,6 +259,7 @@ s_lost (maas_store_t *self, const redisAsyncContext *ac)
         maas_warn ("store", "redis down url=%s at=%s error=\"%s\"", self->url, self->at,
                    self->err);
     self->ac = NULL;
+    s_mark_down (self);
     self->connected = self->verified = self->want_write = self->probing = false;
     self->drop[0] = '\0';
     self->retry_at = maas_clock_mono_ms () + self->retry_ms;
@@ -266,6 +276,7 @@ s_drop (maas_store_t *self, const char *why, int retry_ms)
         maas_warn ("store", "redis dropped url=%s at=%s why=\"%s\"", self->url, self->at, why);
     snprintf (self->err, sizeof self->err, "%s", why);
     self->ac = NULL;
+    s_mark_down (self);
     self->connected = self->verified = self->want_write = self->probing = false;
     self->drop[0] = '\0';
     self->retry_at = maas_clock_mono_ms () + retry_ms;
@@ -280,6 +291,7 @@ s_drop_later (maas_store_t *self, const char *why)
 {
     if (!self->drop[0])
         snprintf (self->drop, sizeof self->drop, "%s", why);
+    s_mark_down (self);
 }
 
 //  An error reply that means this server cannot take our writes (any more).
@@ -420,6 +432,7 @@ s_on_role (redisAsyncContext *ac, void *r, void *arg)
             s_replay (self);
         self->was_up = true;
         self->verified = true;
+        self->down_at = 0;
         self->fresh = true;
         self->err[0] = '\0';
         maas_info ("store", "redis connected url=%s at=%s role=master", self->url, self->at);
@@ -550,6 +563,7 @@ maas_store_new (const char *url, const char *prefix, const char *broker, int64_t
     self->timeout_ms = MAAS_STORE_TIMEOUT_DEFAULT;
     self->watch = maas_watch_new (getenv ("MAAS_REDIS_SENTINELS"), getenv ("MAAS_REDIS_MASTER"),
                                   S_WATCH_MS);
+    self->down_at = maas_clock_mono_ms ();      //  until the first connection is up
     s_connect (self);
     return self;
 }
@@ -597,6 +611,7 @@ maas_store_backlog (const maas_store_t *self)
 }
 const char *maas_store_error (const maas_store_t *self) { return self->err; }
 const char *maas_store_where (const maas_store_t *self) { return self->at; }
+int64_t maas_store_down_since (const maas_store_t *self) { return self->down_at; }
 void maas_store_set_retry (maas_store_t *self, int retry_ms) { self->retry_ms = retry_ms; }
 void maas_store_set_timeout (maas_store_t *self, int timeout_ms) { self->timeout_ms = timeout_ms; }
 
@@ -742,11 +757,13 @@ s_on_commit (redisAsyncContext *ac, void *r, void *arg)
     maas_store_t *self = group->store;
     bool ok = reply && reply->type == REDIS_REPLY_INTEGER;
     s_check_error (self, reply);
-    if (!reply && !self->closing && self->ac == ac && ac->err)
-        snprintf (self->err, sizeof self->err, "job store unavailable: redis %s: %s", self->at,
-                  ac->errstr);
+    char lost[sizeof self->err];
+    lost[0] = '\0';
+    if (!ok)
+        snprintf (lost, sizeof lost, "job store unavailable: redis %s: %s", self->at,
+                  ac->err ? ac->errstr : "connection lost");
     const char *why = reply && reply->type == REDIS_REPLY_ERROR ? reply->str
-                      : self->err[0] ? self->err : "job store unavailable: redis connection lost";
+                      : self->err[0] ? self->err : lost;
     for (size_t i = 0; !group->notified && i < group->count; i++) {
         waiter_t *waiter = &group->waiters[i];
         int outcome = ok ? waiter->outcome : -1;

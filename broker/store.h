@@ -49,6 +49,9 @@ size_t maas_store_backlog (const maas_store_t *self);
 //  Why the store is down ("job store unavailable: redis 127.0.0.1:6379
 //  did not answer in 3000 ms").
 const char *maas_store_error (const maas_store_t *self);
+//  Since when the store has been down (monotonic ms: the end of the last
+//  usable connection, or its creation), 0 while it is up.
+int64_t maas_store_down_since (const maas_store_t *self);
 //  The server of the current (or last) connection: "host:port" or a path.
 const char *maas_store_where (const maas_store_t *self);
 //  true once per connection, when it comes up (see _up); asking clears

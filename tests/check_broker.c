@@ -8,6 +8,7 @@
 #include <czmq.h>
 #include <hiredis/hiredis.h>
 #include <signal.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -695,6 +696,39 @@ START_TEST (test_redis_pause_keeps_waiting_jobs)
 }
 END_TEST
 
+static int s_outcomes[200][2];      //  per job: succeeded, anything else
+
+static void
+s_outcome_cb (const maas_result_t *result, void *arg)
+{
+    s_outcomes[(int) (intptr_t) arg][strcmp (result->status, "succeeded") != 0]++;
+}
+
+//  Redis closes the broker's connection while jobs flow (as Sentinel does
+//  to the clients of a master it demotes): the broker reconnects, writes
+//  back what it holds, and every job completes once; none is rejected.
+START_TEST (test_redis_connection_killed_mid_stream)
+{
+    s_worker_start ("w20", "infer", 4);
+    memset (s_outcomes, 0, sizeof s_outcomes);
+    redisContext *ctx = s_redis ();
+    for (int i = 0; i < 200; i++) {
+        maas_submit_t spec = {.kind = "infer"};
+        ck_assert_int_eq (maas_client_submit (fx.client, &spec, "sleep:2", 7, s_outcome_cb,
+                                              (void *) (intptr_t) i, NULL), 0);
+        if (i == 100)
+            freeReplyObject (redisCommand (ctx, "CLIENT KILL TYPE normal"));
+        maas_client_poll (fx.client, 1);
+    }
+    redisFree (ctx);
+    ck_assert_int_eq (maas_client_wait_all (fx.client, 20000), 0);
+    for (int i = 0; i < 200; i++)
+        ck_assert_msg (s_outcomes[i][0] == 1 && s_outcomes[i][1] == 0, "job %d: %d, %d", i,
+                       s_outcomes[i][0], s_outcomes[i][1]);
+    ck_assert (support_file_has (fx.log, "redis down"));
+}
+END_TEST
+
 //  Without Sentinel, the server the broker writes to is made a replica:
 //  its next write gets READONLY or its next ROLE says "slave" (whichever
 //  comes first), the broker leaves it and rejects tracked jobs saying so;
@@ -965,6 +999,7 @@ s_suite (void)
     tcase_add_test (faults, test_redis_hung_rejects_then_recovers);
     tcase_add_test (faults, test_redis_pause_keeps_waiting_jobs);
     tcase_add_test (faults, test_demoted_redis_is_left);
+    tcase_add_test (faults, test_redis_connection_killed_mid_stream);
     suite_add_tcase (suite, faults);
     TCase *errors = tcase_create ("errors");
     tcase_add_checked_fixture (errors, s_setup, s_teardown);
