@@ -581,6 +581,9 @@ END_TEST
 
 START_TEST (test_redis_down_rejects_then_recovers)
 {
+    support_proc_stop (&fx.broker);
+    s_broker_start ("--redis-timeout", "500");  //  jobs wait that long for Redis to be back
+    ck_assert_int_eq (maas_client_ping (fx.client, 5000), 0);
     s_worker_start ("w8", "infer", 1);
     support_redis_kill (fx.redis);
     maas_submit_t spec = {.kind = "infer"};
