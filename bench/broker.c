@@ -4,6 +4,7 @@
  *  one job in flight, jobs lost; plus a direct DEALER-ROUTER echo as the
  *  in-run floor. Figures on stdout as JSON lines, progress on stderr. */
 #include "maas.h"
+#include "proc.h"
 
 #include <czmq.h>
 #include <hiredis/hiredis.h>
@@ -38,53 +39,6 @@ s_figure (const char *name, const char *metric, double value, const char *unit)
     fflush (stdout);
 }
 
-static pid_t
-s_spawn (const char *const argv[])
-{
-    pid_t pid = fork ();
-    if (pid == 0) {
-        execv (argv[0], (char *const *) argv);
-        fprintf (stderr, "bench: exec %s failed\n", argv[0]);
-        _exit (127);
-    }
-    return pid;
-}
-
-static void
-s_stop (pid_t pid)
-{
-    if (pid <= 0)
-        return;
-    kill (pid, SIGTERM);
-    for (int i = 0; i < 500 && waitpid (pid, NULL, WNOHANG) == 0; i++)
-        usleep (10000);
-    if (kill (pid, 0) == 0) {
-        kill (pid, SIGKILL);
-        waitpid (pid, NULL, 0);
-    }
-}
-
-static int
-s_redis_start (bench_t *b)
-{
-    char sock[300];
-    snprintf (sock, sizeof sock, "%s/redis.sock", b->dir);
-    snprintf (b->redis_url, sizeof b->redis_url, "unix://%s", sock);
-    const char *argv[] = {"/usr/bin/redis-server", "--port", "0", "--unixsocket", sock,
-                          "--save", "", "--appendonly", "no", "--dir", b->dir,
-                          "--logfile", "/dev/null", NULL};
-    b->redis = s_spawn (argv);
-    for (int i = 0; i < 500; i++) {
-        redisContext *ctx = redisConnectUnix (sock);
-        bool up = ctx && !ctx->err;
-        redisFree (ctx);
-        if (up)
-            return 0;
-        usleep (10000);
-    }
-    return -1;
-}
-
 static void
 s_echo_worker (bench_t *b, const char *name)
 {
@@ -103,17 +57,19 @@ s_echo_worker (bench_t *b, const char *name)
 static int
 s_start (bench_t *b)
 {
-    if (s_redis_start (b) != 0)
+    if (bench_redis_start (b->dir, b->redis_url, sizeof b->redis_url, &b->redis) != 0)
         return -1;
-    int port = 20000 + getpid () % 20000;
-    snprintf (b->front, sizeof b->front, "tcp://127.0.0.1:%d", port);
-    snprintf (b->back, sizeof b->back, "tcp://127.0.0.1:%d", port + 1);
+    int ports[3];
+    if (bench_free_ports (ports, 3) != 0)
+        return -1;
+    snprintf (b->front, sizeof b->front, "tcp://127.0.0.1:%d", ports[0]);
+    snprintf (b->back, sizeof b->back, "tcp://127.0.0.1:%d", ports[1]);
     const char *argv[] = {MAAS_TOP_BUILDDIR "/broker/maas-broker", "--frontend", b->front,
                           "--backend", b->back, "--redis", b->redis_url, "--log-level", getenv ("MAAS_BENCH_BROKER_LOG") ? "info" : "warn",
                           "--max-jobs", "1000000", NULL};
-    b->broker = s_spawn (argv);
-    snprintf (b->echo_ep, sizeof b->echo_ep, "tcp://127.0.0.1:%d", port + 2);
-    b->echo = fork ();
+    b->broker = bench_spawn (argv, NULL);
+    snprintf (b->echo_ep, sizeof b->echo_ep, "tcp://127.0.0.1:%d", ports[2]);
+    b->echo = bench_fork ();
     if (b->echo == 0) {
         zsock_t *router = zsock_new_router (b->echo_ep);
         while (router && !zsys_interrupted) {
@@ -126,7 +82,7 @@ s_start (bench_t *b)
         _exit (0);
     }
     for (int i = 0; i < 2; i++) {
-        b->workers[i] = fork ();
+        b->workers[i] = bench_fork ();
         if (b->workers[i] == 0) {
             s_echo_worker (b, i ? "echo-2" : "echo-1");
             _exit (0);
@@ -226,15 +182,21 @@ static void
 s_direct (bench_t *b)
 {
     zsock_t *dealer = zsock_new_dealer (b->echo_ep);
+    zsock_set_rcvtimeo (dealer, 5000);      //  a missing echo ends the case, not the bench
     double *us = calloc ((size_t) b->latency_jobs, sizeof *us);
-    for (int i = 0; i < b->latency_jobs; i++) {
+    int done = 0;
+    while (done < b->latency_jobs) {
         int64_t start = maas_clock_mono_us ();
         zstr_send (dealer, "x");
         char *reply = zstr_recv (dealer);
+        if (!reply)
+            break;
         free (reply);
-        us[i] = (double) (maas_clock_mono_us () - start);
+        us[done++] = (double) (maas_clock_mono_us () - start);
     }
-    s_percentiles ("baseline_zmq_echo", us, b->latency_jobs);
+    if (done > 0)
+        s_percentiles ("baseline_zmq_echo", us, done);
+    s_figure ("baseline_zmq_echo", "lost", b->latency_jobs - done, "messages");
     free (us);
     zsock_destroy (&dealer);
 }
@@ -244,6 +206,7 @@ main (int argc, char **argv)
 {
     //  Arguments (all optional): JOBS LATENCY_JOBS [on|off|latency].
     bench_t b = {.jobs = 200000, .latency_jobs = 20000, .window = 4000, .credits = 500};
+    bench_deadline (900);
     if (argc > 1)
         b.jobs = atoi (argv[1]);
     if (argc > 2)
@@ -279,10 +242,10 @@ main (int argc, char **argv)
         redisFree (ctx);
     }
     for (int i = 0; i < 2; i++)
-        s_stop (b.workers[i]);
-    s_stop (b.echo);
-    s_stop (b.broker);
-    s_stop (b.redis);
+        bench_stop (&b.workers[i]);
+    bench_stop (&b.echo);
+    bench_stop (&b.broker);
+    bench_stop (&b.redis);
     char cmd[300];
     snprintf (cmd, sizeof cmd, "rm -rf %s", b.dir);
     return system (cmd) == 0 ? 0 : 1;

@@ -3,6 +3,7 @@
  *  (`maas up`), .npy to .npy and CSV to CSV, beside in-process predictor
  *  rows/s on the same rows in the same run. JSON lines on stdout. */
 #include "maas.h"
+#include "proc.h"
 #include "client.h"
 #include "forward.h"
 #include "model.h"
@@ -36,7 +37,7 @@ s_maas (const char *const *args)
     const char *argv[16] = {MAAS_TOP_BUILDDIR "/client/maas"};
     for (size_t i = 0; args[i] && i < 14; i++)
         argv[i + 1] = args[i];
-    pid_t pid = fork ();
+    pid_t pid = bench_fork ();
     if (pid == 0) {
         dup2 (STDERR_FILENO, STDOUT_FILENO);
         execv (argv[0], (char *const *) argv);

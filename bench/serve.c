@@ -5,6 +5,7 @@
  *  jobs, the batch sizes formed, and the cold load of a 10 MB model; the
  *  in-process forward pass as the baseline. JSON lines on stdout. */
 #include "maas.h"
+#include "proc.h"
 
 #include <czmq.h>
 #include <hiredis/hiredis.h>
@@ -47,54 +48,6 @@ s_figure (const char *name, const char *metric, double value, const char *unit)
     fflush (stdout);
 }
 
-static pid_t
-s_spawn (const char *const argv[])
-{
-    pid_t pid = fork ();
-    if (pid == 0) {
-        execv (argv[0], (char *const *) argv);
-        fprintf (stderr, "bench: exec %s failed\n", argv[0]);
-        _exit (127);
-    }
-    return pid;
-}
-
-static void
-s_stop (pid_t *pid)
-{
-    if (*pid <= 0)
-        return;
-    kill (*pid, SIGTERM);
-    for (int i = 0; i < 500 && waitpid (*pid, NULL, WNOHANG) == 0; i++)
-        usleep (10000);
-    if (kill (*pid, 0) == 0) {
-        kill (*pid, SIGKILL);
-        waitpid (*pid, NULL, 0);
-    }
-    *pid = 0;
-}
-
-static int
-s_redis_start (bench_t *b)
-{
-    char sock[300];
-    snprintf (sock, sizeof sock, "%s/redis.sock", b->dir);
-    snprintf (b->redis_url, sizeof b->redis_url, "unix://%s", sock);
-    const char *argv[] = {"/usr/bin/redis-server", "--port", "0", "--unixsocket", sock,
-                          "--save", "", "--appendonly", "no", "--dir", b->dir, "--logfile",
-                          "/dev/null", NULL};
-    b->redis = s_spawn (argv);
-    for (int i = 0; i < 500; i++) {
-        redisContext *ctx = redisConnectUnix (sock);
-        bool up = ctx && !ctx->err;
-        redisFree (ctx);
-        if (up)
-            return 0;
-        usleep (10000);
-    }
-    return -1;
-}
-
 static void
 s_broker_start (bench_t *b)
 {
@@ -102,7 +55,7 @@ s_broker_start (bench_t *b)
     snprintf (b->back, sizeof b->back, "ipc://%s/back", b->dir);
     const char *argv[] = {MAAS_TOP_BUILDDIR "/broker/maas-broker", "--frontend", b->front,
                           "--backend", b->back, "--redis", b->redis_url, NULL};
-    b->broker = s_spawn (argv);
+    b->broker = bench_spawn (argv, NULL);
 }
 
 //  COUNT (1 or 2) workers with MAX_BATCH_ROWS (0: batching off) and
@@ -118,15 +71,15 @@ s_workers_start (bench_t *b, const char *max_batch_rows, int count, const char *
                               "--threads", threads, "--cache-mb", "512", "--log-level", "warn",
                               NULL};
         // clang-format on
-        b->workers[i] = s_spawn (argv);
+        b->workers[i] = bench_spawn (argv, NULL);
     }
 }
 
 static void
 s_workers_stop (bench_t *b)
 {
-    s_stop (&b->workers[0]);
-    s_stop (&b->workers[1]);
+    bench_stop (&b->workers[0]);
+    bench_stop (&b->workers[1]);
 }
 
 //  A seeded model INPUTS → H1 → H2 → 10 (relu, relu, softmax) published as NAME.
@@ -346,11 +299,12 @@ int
 main (void)
 {
     signal (SIGPIPE, SIG_IGN);
+    bench_deadline (900);
     maas_log_set_level (MAAS_LOG_WARN);
     maas_blas_set_threads (1);
     static bench_t b;
     snprintf (b.dir, sizeof b.dir, "/tmp/maas-bench-serve-XXXXXX");
-    if (!mkdtemp (b.dir) || s_redis_start (&b) != 0) {
+    if (!mkdtemp (b.dir) || bench_redis_start (b.dir, b.redis_url, sizeof b.redis_url, &b.redis) != 0) {
         fprintf (stderr, "bench: cannot start redis-server\n");
         return 1;
     }
@@ -390,8 +344,8 @@ main (void)
     s_figure ("one_worker_2threads_vs_two_workers", "ratio", threads2 / ready, "x");
     s_workers_stop (&b);
     maas_client_destroy (&b.client);
-    s_stop (&b.broker);
-    s_stop (&b.redis);
+    bench_stop (&b.broker);
+    bench_stop (&b.redis);
     maas_registry_destroy (&reg);
     maas_model_destroy (&model);
     char cmd[300];

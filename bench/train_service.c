@@ -3,10 +3,10 @@
  *  in process, measured in the same run. Prints JSON lines on stdout. */
 #include "config.h"
 #include "maas.h"
+#include "proc.h"
 
 #include <fcntl.h>
 #include <signal.h>
-#include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,7 +18,6 @@
 #define MAAS_REDIS_SERVER "redis-server"
 #endif
 
-extern char **environ;
 
 #define S_ROWS   100000             //  synthetic rows, as bench/train's seed case
 #define S_EPOCHS 10
@@ -30,35 +29,6 @@ s_sleep_ms (int ms)
 {
     struct timespec ts = {.tv_sec = ms / 1000, .tv_nsec = (long) (ms % 1000) * 1000000L};
     nanosleep (&ts, NULL);
-}
-
-static pid_t
-s_spawn (const char *const argv[], const char *log)
-{
-    posix_spawn_file_actions_t actions;
-    posix_spawn_file_actions_init (&actions);
-    posix_spawn_file_actions_addopen (&actions, 1, log, O_WRONLY | O_CREAT | O_APPEND, 0644);
-    posix_spawn_file_actions_adddup2 (&actions, 1, 2);
-    pid_t pid = -1;
-    if (posix_spawnp (&pid, argv[0], &actions, NULL, (char *const *) argv, environ) != 0)
-        pid = -1;
-    posix_spawn_file_actions_destroy (&actions);
-    return pid;
-}
-
-static void
-s_stop (pid_t pid)
-{
-    if (pid <= 0)
-        return;
-    kill (pid, SIGTERM);
-    for (int i = 0; i < 100; i++) {
-        if (waitpid (pid, NULL, WNOHANG) == pid)
-            return;
-        s_sleep_ms (50);
-    }
-    kill (pid, SIGKILL);
-    waitpid (pid, NULL, 0);
 }
 
 static void
@@ -174,20 +144,20 @@ s_stack_up (s_stack_t *stack, const char *top_build)
                                  "--redis", stack->url, "--log-level", "warn", NULL};
     const char *trainer_argv[] = {trainer, "--broker", stack->back, "--redis", stack->url,
                                   "--log-level", "warn", NULL};
-    stack->redis = s_spawn (redis_argv, stack->log);
+    stack->redis = bench_spawn (redis_argv, stack->log);
     for (int i = 0; i < 100 && access (sock, F_OK) != 0; i++)
         s_sleep_ms (20);
-    stack->broker = s_spawn (broker_argv, stack->log);
-    stack->trainer = s_spawn (trainer_argv, stack->log);
+    stack->broker = bench_spawn (broker_argv, stack->log);
+    stack->trainer = bench_spawn (trainer_argv, stack->log);
     return stack->redis > 0 && stack->broker > 0 && stack->trainer > 0 ? 0 : -1;
 }
 
 static void
 s_stack_down (s_stack_t *stack)
 {
-    s_stop (stack->trainer);
-    s_stop (stack->broker);
-    s_stop (stack->redis);
+    bench_stop (&stack->trainer);
+    bench_stop (&stack->broker);
+    bench_stop (&stack->redis);
     char command[400];
     snprintf (command, sizeof command, "rm -rf '%s'", stack->dir);
     if (system (command) != 0)
@@ -200,6 +170,7 @@ main (int argc, char **argv)
     const char *top_build = argc > 1 ? argv[1] : MAAS_TOP_BUILDDIR;
     maas_blas_set_threads (1);      //  as maas-trainer runs by default
     signal (SIGPIPE, SIG_IGN);
+    bench_deadline (900);
     maas_tensor_t *x = maas_tensor_new (S_ROWS, MAAS_SYNTH_FEATURES);
     maas_tensor_t *y = maas_tensor_new (S_ROWS, 1);
     maas_synth_generate (0, MAAS_SYNTH_FEATURES, S_ROWS, x->data, y->data);

@@ -1,0 +1,111 @@
+/*  proc.c: child processes, a private Redis and ports for the benchmarks
+ *  (see proc.h). */
+#include "proc.h"
+
+#include <fcntl.h>
+#include <hiredis/hiredis.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+pid_t
+bench_fork (void)
+{
+    pid_t parent = getpid (), pid = fork ();
+    if (pid == 0) {
+        prctl (PR_SET_PDEATHSIG, SIGKILL);
+        if (getppid () != parent)   //  the bench died before the line above
+            _exit (1);
+    }
+    return pid;
+}
+
+pid_t
+bench_spawn (const char *const argv[], const char *log)
+{
+    pid_t pid = bench_fork ();
+    if (pid == 0) {
+        int fd = log ? open (log, O_WRONLY | O_CREAT | O_APPEND, 0644) : -1;
+        if (fd >= 0) {
+            dup2 (fd, STDOUT_FILENO);
+            dup2 (fd, STDERR_FILENO);
+            close (fd);
+        }
+        execvp (argv[0], (char *const *) argv);
+        fprintf (stderr, "bench: exec %s failed\n", argv[0]);
+        _exit (127);
+    }
+    return pid;
+}
+
+void
+bench_stop (pid_t *pid)
+{
+    if (*pid <= 0)
+        return;
+    kill (*pid, SIGTERM);
+    int i = 0;
+    while (i++ < 500 && waitpid (*pid, NULL, WNOHANG) == 0)
+        usleep (10000);
+    if (i > 500) {
+        kill (*pid, SIGKILL);
+        waitpid (*pid, NULL, 0);
+    }
+    *pid = 0;
+}
+
+int
+bench_redis_start (const char *dir, char *url, size_t url_size, pid_t *pid)
+{
+    char sock[300];
+    snprintf (sock, sizeof sock, "%s/redis.sock", dir);
+    snprintf (url, url_size, "unix://%s", sock);
+    const char *argv[] = {"redis-server", "--port", "0", "--unixsocket", sock, "--save", "",
+                          "--appendonly", "no", "--dir", dir, "--logfile", "/dev/null", NULL};
+    *pid = bench_spawn (argv, NULL);
+    for (int i = 0; *pid > 0 && i < 500; i++) {
+        redisContext *ctx = redisConnectUnix (sock);
+        bool up = ctx && !ctx->err;
+        redisFree (ctx);
+        if (up)
+            return 0;
+        usleep (10000);
+    }
+    return -1;
+}
+
+int
+bench_free_ports (int *ports, size_t count)
+{
+    int fds[16], rc = count <= 16 ? 0 : -1;
+    size_t opened = 0;
+    while (rc == 0 && opened < count) {
+        struct sockaddr_in addr = {.sin_family = AF_INET,
+                                   .sin_addr.s_addr = htonl (INADDR_LOOPBACK)};
+        socklen_t len = sizeof addr;
+        int fd = socket (AF_INET, SOCK_STREAM, 0);
+        if (fd >= 0)
+            fds[opened++] = fd;
+        if (fd < 0 || bind (fd, (struct sockaddr *) &addr, sizeof addr) != 0
+            || getsockname (fd, (struct sockaddr *) &addr, &len) != 0)
+            rc = -1;
+        else
+            ports[opened - 1] = ntohs (addr.sin_port);
+    }
+    while (opened > 0)
+        close (fds[--opened]);
+    return rc;
+}
+
+void
+bench_deadline (unsigned seconds)
+{
+    signal (SIGALRM, SIG_DFL);
+    alarm (seconds);
+}
