@@ -868,12 +868,13 @@ maas_store_set (maas_store_t *self, const char *id, const maas_store_field_t *fi
     return 0;
 }
 
-int
-maas_store_update (maas_store_t *self, const char *id, const char *status, int mode,
-                   const maas_store_field_t *fields, size_t count)
+//  A quiet "HSET job status STATUS FIELDS..." with room for EXTRA more
+//  name/value pairs, which the caller appends.
+static out_t *
+s_hset_status (maas_store_t *self, const char *id, const char *status,
+               const maas_store_field_t *fields, size_t count, size_t extra)
 {
-    bool final = mode == MAAS_STORE_FINAL;
-    out_t *out = s_quiet (self, 4 + 2 * count + (final ? 2 : 0));
+    out_t *out = s_quiet (self, 4 + 2 * (count + extra));
     s_str (out, "HSET");
     s_job_key (self, out, id);
     s_str (out, "status");
@@ -882,6 +883,15 @@ maas_store_update (maas_store_t *self, const char *id, const char *status, int m
         s_str (out, fields[i].name);
         s_arg (out, fields[i].value, fields[i].value ? fields[i].size : 0);
     }
+    return out;
+}
+
+int
+maas_store_update (maas_store_t *self, const char *id, const char *status, int mode,
+                   const maas_store_field_t *fields, size_t count)
+{
+    bool final = mode == MAAS_STORE_FINAL;
+    out_t *out = s_hset_status (self, id, status, fields, count, final ? 1 : 0);
     if (final) {
         //  The payload is emptied in the same HSET rather than HDEL'd: one
         //  command less per job, a measurable share of Redis's time.
@@ -951,15 +961,7 @@ int
 maas_store_restore (maas_store_t *self, const char *id, int64_t score, const char *status,
                     const maas_store_field_t *fields, size_t count)
 {
-    out_t *out = s_quiet (self, 4 + 2 * count);
-    s_str (out, "HSET");
-    s_job_key (self, out, id);
-    s_str (out, "status");
-    s_str (out, status);
-    for (size_t i = 0; i < count; i++) {
-        s_str (out, fields[i].name);
-        s_arg (out, fields[i].value, fields[i].value ? fields[i].size : 0);
-    }
+    s_hset_status (self, id, status, fields, count, 0);
     s_int (&self->adds, score);
     s_str (&self->adds, id);
     self->add_count += 2;
