@@ -226,29 +226,40 @@ s_connect (maas_registry_t *self)
 //  server that is no longer the master: a failover is followed within a
 //  second, not when Sentinel closes the old master's clients (seconds
 //  later; writes sent there meanwhile would be lost). No answer: keep it.
+//  true if Sentinel names another master than CTX's server (logged). Asks
+//  only behind Sentinel, and unless ALWAYS, at most every
+//  S_SENTINEL_EVERY_MS (*ASKED_MS). No answer: false.
+static bool
+s_master_moved (redisContext *ctx, const char *url, int64_t *asked_ms, bool always,
+                const char *what)
+{
+    const char *sentinels = getenv ("MAAS_REDIS_SENTINELS");
+    if (!ctx || ctx->err || !sentinels || !*sentinels || ctx->connection_type != REDIS_CONN_TCP)
+        return false;
+    int64_t now = maas_clock_mono_ms ();
+    if (!always && now - *asked_ms < S_SENTINEL_EVERY_MS)
+        return false;
+    *asked_ms = now;
+    maas_redis_url_t master;
+    char err[256];
+    if (maas_redis_locate (&master, url, err, sizeof err) != 0)
+        return false;
+    bool moved = master.host && (strcmp (master.host, ctx->tcp.host) != 0
+                                 || master.port != ctx->tcp.port);
+    if (moved)
+        maas_warn ("registry", "master moved %s from=%s:%d to=%s:%d", what, ctx->tcp.host,
+                   ctx->tcp.port, master.host, master.port);
+    maas_redis_url_clear (&master);
+    return moved;
+}
+
 static void
 s_follow (maas_registry_t *self, bool write)
 {
-    const char *sentinels = getenv ("MAAS_REDIS_SENTINELS");
-    if (!self->ctx || self->ctx->err || !sentinels || !*sentinels
-        || self->ctx->connection_type != REDIS_CONN_TCP)
-        return;
-    int64_t now = maas_clock_mono_ms ();
-    if (!write && now - self->asked_ms < S_SENTINEL_EVERY_MS)
-        return;
-    self->asked_ms = now;
-    maas_redis_url_t master;
-    char err[256];
-    if (maas_redis_locate (&master, self->url, err, sizeof err) != 0)
-        return;
-    if (master.host && (strcmp (master.host, self->ctx->tcp.host) != 0
-                        || master.port != self->ctx->tcp.port)) {
-        maas_warn ("registry", "master moved from=%s:%d to=%s:%d", self->ctx->tcp.host,
-                   self->ctx->tcp.port, master.host, master.port);
+    if (s_master_moved (self->ctx, self->url, &self->asked_ms, write, "connection=commands")) {
         redisFree (self->ctx);
         self->ctx = NULL;           //  s_connect makes a new one
     }
-    maas_redis_url_clear (&master);
 }
 
 //  Whether a command can be sent again when its connection broke before
@@ -1002,6 +1013,8 @@ maas_registry_event_parse (maas_registry_event_t *event, const char *text, size_
 struct _maas_registry_watch_t {
     redisContext *ctx;  //  subscribed connection, owned
     char *channel;      //  channel subscribed to, owned
+    char *url;          //  where it was asked to connect, owned (Sentinel: asked again)
+    int64_t asked_ms;   //  Sentinel last asked where the master is, monotonic
 };
 
 maas_registry_watch_t *
@@ -1015,6 +1028,8 @@ maas_registry_watch_new (const char *redis_url, const char *prefix, char *err, s
         return NULL;
     }
     const char *url = maas_redis_url_pick (redis_url);
+    self->url = strdup (url ? url : "");
+    self->asked_ms = maas_clock_mono_ms ();
     self->ctx = maas_redis_connect (url, MAAS_REGISTRY_TIMEOUT_MS, err, err_size);
     redisReply *reply =
         self->ctx ? redisCommand (self->ctx, "SUBSCRIBE %s", self->channel) : NULL;
@@ -1039,6 +1054,7 @@ maas_registry_watch_destroy (maas_registry_watch_t **self_p)
     if (self->ctx)
         redisFree (self->ctx);
     free (self->channel);
+    free (self->url);
     free (self);
     *self_p = NULL;
 }
@@ -1072,6 +1088,11 @@ maas_registry_watch_next (maas_registry_watch_t *self, maas_registry_event_t *ev
                           int timeout_ms)
 {
     assert (self && event);
+    //  A master that hangs, or is cut off, while Sentinel promotes another
+    //  keeps this connection open and silent: announcements made on the new
+    //  master would never arrive. Sentinel is asked at most once a second.
+    if (s_master_moved (self->ctx, self->url, &self->asked_ms, false, "connection=announcements"))
+        return -1;
     int64_t deadline = maas_clock_mono_ms () + (timeout_ms > 0 ? timeout_ms : 0);
     while (true) {
         void *reply = NULL;

@@ -171,6 +171,71 @@ START_TEST (test_follows_failover)
 }
 END_TEST
 
+//  Poll until Sentinel knows the replica (it learns it from the master's
+//  INFO); only then can it promote it without being asked.
+static void
+s_wait_for_replica (const cluster_t *cl)
+{
+    for (int waited = 0; waited < 20000; waited += 100) {
+        redisContext *ctx = redisConnect ("127.0.0.1", cl->sentinel_port);
+        redisReply *reply = ctx && !ctx->err ? redisCommand (ctx, "SENTINEL replicas mymaster")
+                                             : NULL;
+        bool known = reply && reply->type == REDIS_REPLY_ARRAY && reply->elements > 0;
+        freeReplyObject (reply);
+        redisFree (ctx);
+        if (known)
+            return;
+        s_sleep_ms (100);
+    }
+    ck_abort_msg ("Sentinel never saw the replica");
+}
+
+static int s_publish_to (maas_registry_t *registry, uint64_t seed, const char *job_id,
+                         uint64_t *version);
+
+//  A master that hangs (SIGSTOP) while Sentinel promotes its replica keeps
+//  the announcement subscription open and silent. The watch asks Sentinel
+//  and gives up on it, and a new watch hears what is published on the new
+//  master. (Without asking, the worker would trust stale aliases for as
+//  long as the old master hangs.)
+START_TEST (test_watch_leaves_a_hung_master)
+{
+    signal (SIGPIPE, SIG_IGN);
+    cluster_t cl;
+    s_cluster_start (&cl);
+    char err[256], replica_port[16];
+    snprintf (replica_port, sizeof replica_port, "%d", cl.replica_port);
+    s_wait_for_replica (&cl);
+    maas_registry_watch_t *watch = maas_registry_watch_new (cl.url, NULL, err, sizeof err);
+    ck_assert_msg (watch, "%s", err);
+    kill (support_redis_pid (cl.master), SIGSTOP);
+    s_wait_for (cl.sentinel_port, "SENTINEL get-master-addr-by-name mymaster", replica_port);
+    maas_registry_event_t event;
+    int rc = 0;
+    for (int i = 0; i < 30 && rc == 0; i++)
+        rc = maas_registry_watch_next (watch, &event, 100);
+    ck_assert_msg (rc == -1, "the watch stayed on the hung master (rc %d)", rc);
+    maas_registry_watch_destroy (&watch);
+    for (int tries = 0; !watch && tries < 200; tries++)
+        if (!(watch = maas_registry_watch_new (cl.url, NULL, err, sizeof err)))
+            s_sleep_ms (50);        //  the promoted replica may still report "slave"
+    ck_assert_msg (watch, "%s", err);
+    maas_registry_t *registry = maas_registry_new (cl.url, NULL, err, sizeof err);
+    ck_assert_msg (registry, "%s", err);
+    uint64_t version = 0;
+    ck_assert_msg (s_publish_to (registry, 5, NULL, &version) == 0, "%s",
+                   maas_registry_error (registry));
+    rc = maas_registry_watch_next (watch, &event, 5000);
+    ck_assert_int_eq (rc, 1);
+    ck_assert_str_eq (event.name, "fo");
+    ck_assert_uint_eq (event.version, version);
+    maas_registry_destroy (&registry);
+    maas_registry_watch_destroy (&watch);
+    kill (support_redis_pid (cl.master), SIGCONT);
+    s_cluster_stop (&cl);
+}
+END_TEST
+
 START_TEST (test_no_sentinel_answers)
 {
     char err[256];
@@ -531,6 +596,7 @@ s_suite (void)
     tcase_add_test (failover, test_follows_failover);
     tcase_add_test (failover, test_no_sentinel_answers);
     tcase_add_test (failover, test_registry_rides_out_killed_connections);
+    tcase_add_test (failover, test_watch_leaves_a_hung_master);
     suite_add_tcase (suite, failover);
     TCase *flow = tcase_create ("end_to_end");
     tcase_set_timeout (flow, 120);
