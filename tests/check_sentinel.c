@@ -373,7 +373,7 @@ s_flow_start (flow_t *flow)
     free (broker);
     char *worker = support_build_path ("worker/maas-worker");
     const char *wargv[] = {worker, "--broker", flow->back, "--redis", flow->cl.url,
-                           "--heartbeat-ms", "100", "--credits", "16", "--batch-delay-us",
+                           "--heartbeat", "100", "--credits", "16", "--batch-delay-us",
                            "30000", "--log-level", "info", NULL};
     flow->worker = support_proc_start (wargv, env, flow->worker_log);
     free (worker);
