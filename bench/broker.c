@@ -91,23 +91,14 @@ s_start (bench_t *b)
     return 0;
 }
 
-//  CPU time (user + system) a process has used, in microseconds.
-static double
-s_cpu_us (pid_t pid)
+//  CPU seconds used so far by the broker, Redis, this client, both workers.
+static void
+s_cpu (const bench_t *b, double cpu[4])
 {
-    char path[64], text[1024];
-    snprintf (path, sizeof path, "/proc/%d/stat", (int) pid);
-    FILE *file = fopen (path, "r");
-    size_t n = file ? fread (text, 1, sizeof text - 1, file) : 0;
-    if (file)
-        fclose (file);
-    text[n] = '\0';
-    const char *p = strrchr (text, ')');
-    unsigned long utime = 0, stime = 0;
-    if (!p || sscanf (p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu", &utime,
-                      &stime) != 2)
-        return 0;
-    return (double) (utime + stime) * 1e6 / (double) sysconf (_SC_CLK_TCK);
+    cpu[0] = bench_cpu_s (b->broker);
+    cpu[1] = bench_cpu_s (b->redis);
+    cpu[2] = bench_cpu_s (getpid ());
+    cpu[3] = bench_cpu_s (b->workers[0]) + bench_cpu_s (b->workers[1]);
 }
 
 static void
@@ -125,9 +116,8 @@ s_throughput (bench_t *b, maas_client_t *client, const char *name, bool untracke
     const char payload[16] = "0123456789abcdef";
     int ok = 0;
     maas_client_set_window (client, b->window);
-    double broker_cpu = s_cpu_us (b->broker), redis_cpu = s_cpu_us (b->redis);
-    double client_cpu = s_cpu_us (getpid ());
-    double worker_cpu = s_cpu_us (b->workers[0]) + s_cpu_us (b->workers[1]);
+    double cpu[4];
+    s_cpu (b, cpu);
     int64_t start = maas_clock_mono_us ();
     for (int i = 0; i < b->jobs; i++)
         if (maas_client_submit (client, &spec, payload, sizeof payload, s_count, &ok, NULL) != 0)
@@ -136,11 +126,11 @@ s_throughput (bench_t *b, maas_client_t *client, const char *name, bool untracke
     double seconds = (double) (maas_clock_mono_us () - start) / 1e6;
     s_figure (name, "jobs_per_s", b->jobs / seconds, "jobs/s");
     s_figure (name, "lost", b->jobs - ok, "jobs");
-    s_figure (name, "broker_cpu", (s_cpu_us (b->broker) - broker_cpu) / b->jobs, "us/job");
-    s_figure (name, "redis_cpu", (s_cpu_us (b->redis) - redis_cpu) / b->jobs, "us/job");
-    s_figure (name, "client_cpu", (s_cpu_us (getpid ()) - client_cpu) / b->jobs, "us/job");
-    s_figure (name, "workers_cpu",
-              (s_cpu_us (b->workers[0]) + s_cpu_us (b->workers[1]) - worker_cpu) / b->jobs, "us/job");
+    double after[4];
+    s_cpu (b, after);
+    const char *metrics[4] = {"broker_cpu", "redis_cpu", "client_cpu", "workers_cpu"};
+    for (int i = 0; i < 4; i++)
+        s_figure (name, metrics[i], 1e6 * (after[i] - cpu[i]) / b->jobs, "us/job");
     fprintf (stderr, "bench: %s %d jobs in %.2f s, %d ok\n", name, b->jobs, seconds, ok);
 }
 

@@ -22,6 +22,9 @@ int bench_redis_start (const char *dir, char *url, size_t url_size, pid_t *pid);
 //  COUNT distinct TCP ports on 127.0.0.1 that were free a moment ago (all
 //  bound at once, then released) into PORTS. 0, or -1.
 int bench_free_ports (int *ports, size_t count);
+//  CPU seconds PID has used so far (user + system, all its threads), from
+//  /proc; 0 if it cannot be read.
+double bench_cpu_s (pid_t pid);
 //  End the bench (and so its children) if it runs longer than SECONDS:
 //  every benchmark stops by itself, whatever hangs.
 void bench_deadline (unsigned seconds);

@@ -105,34 +105,15 @@ s_publish (maas_registry_t *reg, const char *name, size_t h1, size_t h2, size_t 
     return model;
 }
 
-//  CPU seconds PID has used so far (user + system), from /proc.
-static double
-s_cpu_s (pid_t pid)
-{
-    char path[64], text[1024];
-    snprintf (path, sizeof path, "/proc/%d/stat", (int) pid);
-    FILE *file = fopen (path, "r");
-    size_t got = file ? fread (text, 1, sizeof text - 1, file) : 0;
-    if (file)
-        fclose (file);
-    text[got] = 0;
-    const char *after = strrchr (text, ')');
-    unsigned long utime = 0, stime = 0;
-    if (after)
-        sscanf (after + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu", &utime,
-                &stime);
-    return (double) (utime + stime) / (double) sysconf (_SC_CLK_TCK);
-}
-
 //  Progress line: CPU seconds each process used during a case.
 static void
 s_cpu_report (const bench_t *b, const char *name, const double before[5])
 {
     pid_t pids[5] = { getpid (), b->broker, b->workers[0], b->workers[1], b->redis };
     fprintf (stderr, "bench: %s cpu s: client %.2f broker %.2f workers %.2f %.2f redis %.2f\n",
-             name, s_cpu_s (pids[0]) - before[0], s_cpu_s (pids[1]) - before[1],
-             s_cpu_s (pids[2]) - before[2], s_cpu_s (pids[3]) - before[3],
-             s_cpu_s (pids[4]) - before[4]);
+             name, bench_cpu_s (pids[0]) - before[0], bench_cpu_s (pids[1]) - before[1],
+             bench_cpu_s (pids[2]) - before[2], bench_cpu_s (pids[3]) - before[3],
+             bench_cpu_s (pids[4]) - before[4]);
 }
 
 static int
@@ -194,20 +175,13 @@ s_case (bench_t *b, const char *name, const char *model, int jobs, size_t rows, 
         x[i] = sinf ((float) i * 0.1f);
     maas_codec_f32_to_le (bytes, x, rows * S_INPUTS);
     msgpack_sbuffer params;
-    msgpack_sbuffer_init (&params);
-    msgpack_packer pk;
-    msgpack_packer_init (&pk, &params, msgpack_sbuffer_write);
-    msgpack_pack_map (&pk, 1);
-    maas_codec_pack_str (&pk, "shape");
-    msgpack_pack_array (&pk, 2);
-    msgpack_pack_uint64 (&pk, rows);
-    msgpack_pack_uint64 (&pk, S_INPUTS);
+    maas_codec_shape_params (&params, rows, S_INPUTS);
     maas_client_set_window (b->client, window);
     b->done = b->failed = 0;
     pid_t pids[5] = { getpid (), b->broker, b->workers[0], b->workers[1], b->redis };
     double cpu[5];
     for (int i = 0; i < 5; i++)
-        cpu[i] = s_cpu_s (pids[i]);
+        cpu[i] = bench_cpu_s (pids[i]);
     int64_t start = maas_clock_mono_us ();
     for (int i = 0; i < jobs; i++) {
         char id[MAAS_PROTO_ID_MAX + 1];

@@ -179,14 +179,7 @@ s_run (maas_client_t *client, const maas_registry_ref_t *ref, const maas_tensor_
        int timeout_ms)
 {
     msgpack_sbuffer params;
-    msgpack_sbuffer_init (&params);
-    msgpack_packer pk;
-    msgpack_packer_init (&pk, &params, msgpack_sbuffer_write);
-    msgpack_pack_map (&pk, 1);
-    maas_codec_pack_str (&pk, "shape");
-    msgpack_pack_array (&pk, 2);
-    msgpack_pack_uint64 (&pk, x->rows);
-    msgpack_pack_uint64 (&pk, x->cols);
+    maas_codec_shape_params (&params, x->rows, x->cols);
     size_t bytes = maas_tensor_size (x) * 4;
     uint8_t *payload = malloc (bytes);
     bool numbered = ref->ref[0] && isdigit ((unsigned char) ref->ref[0]);

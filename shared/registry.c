@@ -1021,14 +1021,19 @@ maas_registry_watch_t *
 maas_registry_watch_new (const char *redis_url, const char *prefix, char *err, size_t err_size)
 {
     prefix = prefix ? prefix : MAAS_REGISTRY_PREFIX_DEFAULT;
+    const char *url = maas_redis_url_pick (redis_url);
     maas_registry_watch_t *self = calloc (1, sizeof *self);
-    if (!self || asprintf (&self->channel, "%s%s", prefix, MAAS_REGISTRY_CHANNEL) < 0) {
-        free (self);
+    if (self) {
+        self->channel = malloc (strlen (prefix) + sizeof MAAS_REGISTRY_CHANNEL);
+        self->url = strdup (url);
+    }
+    if (!self || !self->channel || !self->url) {
+        if (self)
+            maas_registry_watch_destroy (&self);
         snprintf (err, err_size, "registry watch: out of memory");
         return NULL;
     }
-    const char *url = maas_redis_url_pick (redis_url);
-    self->url = strdup (url ? url : "");
+    sprintf (self->channel, "%s%s", prefix, MAAS_REGISTRY_CHANNEL);
     self->asked_ms = maas_clock_mono_ms ();
     self->ctx = maas_redis_connect (url, MAAS_REGISTRY_TIMEOUT_MS, err, err_size);
     redisReply *reply =

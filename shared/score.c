@@ -204,14 +204,7 @@ static int
 s_submit (s_run_t *run, s_shard_t *shard)
 {
     msgpack_sbuffer buffer;
-    msgpack_sbuffer_init (&buffer);
-    msgpack_packer pk;
-    msgpack_packer_init (&pk, &buffer, msgpack_sbuffer_write);
-    msgpack_pack_map (&pk, 1);
-    maas_codec_pack_str (&pk, "shape");
-    msgpack_pack_array (&pk, 2);
-    msgpack_pack_uint64 (&pk, shard->rows);
-    msgpack_pack_uint64 (&pk, run->cols);
+    maas_codec_shape_params (&buffer, shard->rows, run->cols);
     maas_submit_t spec = {.kind = "infer", .model = run->name, .version = run->version,
                           .alias = *run->alias ? run->alias : NULL, .params = buffer.data,
                           .params_size = buffer.size,

@@ -130,6 +130,31 @@ s_redis (void)
     return ctx;
 }
 
+//  Wait (polling the client meanwhile) until FIELD of job ID reads WANT:
+//  the broker's pipelined writes may land a moment after the client has the
+//  result. Fails the test after 3 s.
+static void
+s_field_becomes (const char *id, const char *field, const char *want)
+{
+    redisContext *ctx = s_redis ();
+    char got[64] = "";
+    for (int i = 0; i < 150 && strcmp (got, want) != 0; i++) {
+        redisReply *reply = redisCommand (ctx, "HGET maas:job:%s %s", id, field);
+        snprintf (got, sizeof got, "%s", reply->type == REDIS_REPLY_STRING ? reply->str : "");
+        freeReplyObject (reply);
+        if (strcmp (got, want) != 0)
+            maas_client_poll (fx.client, 20);
+    }
+    redisFree (ctx);
+    ck_assert_msg (strcmp (got, want) == 0, "job %s: %s '%s', not '%s'", id, field, got, want);
+}
+
+static void
+s_status_becomes (const char *id, const char *want)
+{
+    s_field_becomes (id, "status", want);
+}
+
 //  Lines of the workers' job log that mention ID.
 static int
 s_runs_of (const char *id)
@@ -152,20 +177,9 @@ START_TEST (test_echo_and_redis_record)
     ck_assert_msg (s_result_is (result, "succeeded", "w1:held=1:hello"), "got %s %.*s",
                    result->status, (int) result->size, (char *) result->data);
     maas_result_destroy (&result);
+    s_status_becomes ("job-echo-1", "succeeded");
     redisContext *ctx = s_redis ();
-    redisReply *reply = NULL;
-    //  The RESULT is pushed in the same loop turn as the final write, which
-    //  Redis may apply a moment after the client has the result.
-    for (int i = 0; i < 100; i++) {
-        freeReplyObject (reply);
-        reply = redisCommand (ctx, "HGET maas:job:job-echo-1 status");
-        if (reply->type == REDIS_REPLY_STRING && strcmp (reply->str, "succeeded") == 0)
-            break;
-        maas_client_poll (fx.client, 20);
-    }
-    ck_assert_str_eq (reply->str, "succeeded");
-    freeReplyObject (reply);
-    reply = redisCommand (ctx, "HGET maas:job:job-echo-1 result");
+    redisReply *reply = redisCommand (ctx, "HGET maas:job:job-echo-1 result");
     ck_assert_int_eq (reply->len, 15);
     freeReplyObject (reply);
     reply = redisCommand (ctx, "HSTRLEN maas:job:job-echo-1 payload");
@@ -338,20 +352,8 @@ START_TEST (test_progress_reaches_client)
     }
     //  The job's record keeps the last report for anyone reading Redis (the
     //  broker's pipelined writes may land a moment after the result).
-    redisContext *ctx = s_redis ();
-    redisReply *reply = NULL;
-    for (int i = 0; i < 100; i++) {
-        freeReplyObject (reply);
-        reply = redisCommand (ctx, "HMGET maas:job:job-progress-1 progress progress_message");
-        if (reply->element[1]->type == REDIS_REPLY_STRING
-            && strcmp (reply->element[1]->str, "step 4") == 0)
-            break;
-        maas_client_poll (fx.client, 20);
-    }
-    ck_assert_str_eq (reply->element[0]->str, "1.0000");
-    ck_assert_str_eq (reply->element[1]->str, "step 4");
-    freeReplyObject (reply);
-    redisFree (ctx);
+    s_field_becomes ("job-progress-1", "progress_message", "step 4");
+    s_field_becomes ("job-progress-1", "progress", "1.0000");
 }
 END_TEST
 
@@ -609,22 +611,6 @@ START_TEST (test_redis_down_rejects_then_recovers)
 }
 END_TEST
 
-//  HGET maas:job:ID status, polled until it is WANT (or 3 s pass).
-static void
-s_status_becomes (const char *id, const char *want)
-{
-    redisContext *ctx = s_redis ();
-    char got[64] = "";
-    for (int i = 0; i < 150 && strcmp (got, want) != 0; i++) {
-        redisReply *reply = redisCommand (ctx, "HGET maas:job:%s status", id);
-        snprintf (got, sizeof got, "%s", reply->type == REDIS_REPLY_STRING ? reply->str : "");
-        freeReplyObject (reply);
-        if (strcmp (got, want) != 0)
-            maas_client_poll (fx.client, 20);
-    }
-    redisFree (ctx);
-    ck_assert_msg (strcmp (got, want) == 0, "job %s: status '%s', not '%s'", id, got, want);
-}
 
 //  A hung Redis (SIGSTOP) does not hang submissions: they are rejected
 //  once replies are --redis-timeout overdue, with that reason; the broker

@@ -182,14 +182,7 @@ START_TEST (test_regression_has_no_classes_and_raw_f32_input)
     float x[2 * 3] = { 1, 2, 3, -1, -2, -3 }, expected[2 * 2];
     //  params {"shape": [2, 3]} and the floats as bytes
     msgpack_sbuffer sbuf;
-    msgpack_sbuffer_init (&sbuf);
-    msgpack_packer pk;
-    msgpack_packer_init (&pk, &sbuf, msgpack_sbuffer_write);
-    msgpack_pack_map (&pk, 1);
-    maas_codec_pack_str (&pk, "shape");
-    msgpack_pack_array (&pk, 2);
-    msgpack_pack_uint32 (&pk, 2);
-    msgpack_pack_uint32 (&pk, 3);
+    maas_codec_shape_params (&sbuf, 2, 3);
     msgpack_unpacked params;
     msgpack_unpacked_init (&params);
     char err[256];

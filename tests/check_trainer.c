@@ -255,14 +255,7 @@ s_worker_accuracy (const char *model, const char *test)
                                                   sizeof s_err);
     size_t rows = maas_dataset_rows (data), cols = maas_dataset_cols (data);
     msgpack_sbuffer params;
-    msgpack_sbuffer_init (&params);
-    msgpack_packer pk;
-    msgpack_packer_init (&pk, &params, msgpack_sbuffer_write);
-    msgpack_pack_map (&pk, 1);
-    maas_codec_pack_str (&pk, "shape");
-    msgpack_pack_array (&pk, 2);
-    msgpack_pack_uint64 (&pk, rows);
-    msgpack_pack_uint64 (&pk, cols);
+    maas_codec_shape_params (&params, rows, cols);
     uint8_t *bytes = malloc (rows * cols * 4);
     maas_codec_f32_to_le (bytes, maas_dataset_features (data)->data, rows * cols);
     maas_submit_t infer = {.kind = "infer", .model = model, .version = 1,

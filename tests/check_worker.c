@@ -107,20 +107,6 @@ s_publish (const char *name, const maas_model_t *model)
     return version;
 }
 
-//  Params {"shape": [rows, cols]} into SBUF (caller destroys).
-static void
-s_shape (msgpack_sbuffer *sbuf, size_t rows, size_t cols)
-{
-    msgpack_sbuffer_init (sbuf);
-    msgpack_packer pk;
-    msgpack_packer_init (&pk, sbuf, msgpack_sbuffer_write);
-    msgpack_pack_map (&pk, 1);
-    maas_codec_pack_str (&pk, "shape");
-    msgpack_pack_array (&pk, 2);
-    msgpack_pack_uint64 (&pk, rows);
-    msgpack_pack_uint64 (&pk, cols);
-}
-
 //  Submit ROWS × COLS floats of X as a raw tensor for NAME (VERSION or
 //  ALIAS); the id into ID.
 static void
@@ -128,7 +114,7 @@ s_submit (const char *name, int64_t version, const char *alias, const float *x, 
           size_t cols, maas_result_fn *fn, void *arg, char id[MAAS_PROTO_ID_MAX + 1])
 {
     msgpack_sbuffer params;
-    s_shape (&params, rows, cols);
+    maas_codec_shape_params (&params, rows, cols);
     maas_submit_t spec = {.kind = "infer", .model = name, .version = version, .alias = alias,
                           .params = params.data, .params_size = params.size};
     uint8_t *bytes = malloc (rows * cols * 4);
@@ -272,7 +258,7 @@ START_TEST (test_alias_switch_while_streaming)
         char id[MAAS_PROTO_ID_MAX + 1];
         snprintf (id, sizeof id, "stream-%d", j);
         msgpack_sbuffer params;
-        s_shape (&params, 1, 4);
+        maas_codec_shape_params (&params, 1, 4);
         uint8_t bytes[16];
         maas_codec_f32_to_le (bytes, x, 4);
         maas_submit_t spec = {.id = id, .kind = "infer", .model = "iris",
@@ -342,12 +328,12 @@ START_TEST (test_bad_input_fails_and_worker_serves_on)
     uint8_t bytes[sizeof x];
     maas_codec_f32_to_le (bytes, x, 60);
     msgpack_sbuffer params;
-    s_shape (&params, 1, 29);
+    maas_codec_shape_params (&params, 1, 29);
     maas_submit_t spec = {
         .kind = "infer", .model = "cancer", .params = params.data, .params_size = params.size};
     s_expect_failure (&spec, bytes, 29 * 4, "model cancer@1: expected 30 features, got 29");
     msgpack_sbuffer_destroy (&params);
-    s_shape (&params, 2, 30);
+    maas_codec_shape_params (&params, 2, 30);
     spec.params = params.data;
     spec.params_size = params.size;
     s_expect_failure (&spec, bytes, 59 * 4, "shape 2x30 needs 240 bytes, payload has 236");
@@ -472,7 +458,7 @@ START_TEST (test_heartbeats_flow_during_long_batches)
     s_fill (x, ROWS * 256, 3);
     char id[MAAS_PROTO_ID_MAX + 1];
     msgpack_sbuffer params;
-    s_shape (&params, ROWS, 256);
+    maas_codec_shape_params (&params, ROWS, 256);
     maas_submit_t spec = {.kind = "infer", .model = "wide", .ephemeral = true,
                           .params = params.data, .params_size = params.size};
     uint8_t *bytes = malloc (ROWS * 256 * 4);
