@@ -1,0 +1,50 @@
+"""A dead broker and a dead Redis give clear exceptions within the
+timeout; on its own stack, since Redis does not come back."""
+from __future__ import annotations
+
+import os
+import signal
+import time
+
+import numpy as np
+import pytest
+
+import maas
+from conftest import Stack
+
+
+def test_dead_broker_times_out_with_a_clear_message(tmp_path):
+    endpoint = f"ipc://{tmp_path}/nobody.sock"
+    with maas.Client(endpoint, redis="unix:///nonexistent.sock", timeout=1.0) as client:
+        started = time.monotonic()
+        with pytest.raises(maas.Timeout) as timeout:
+            client.infer("cancer", np.zeros((1, 30), dtype=np.float32))
+        assert time.monotonic() - started < 3
+        assert "no broker answered within 1.0 s" in str(timeout.value)
+        assert endpoint in str(timeout.value)
+        with pytest.raises(maas.Timeout):
+            client.ping(0.5)
+        with pytest.raises(TimeoutError):              # also a plain TimeoutError
+            client.submit("infer", model="m", data=b"").result(0.2)
+
+
+def test_dead_redis():
+    stack = Stack(workers=1, trainers=0)
+    try:
+        with maas.Client.from_env(stack.dir) as client:
+            assert client.models.list() == []
+            os.kill(stack.pids()["redis"], signal.SIGKILL)
+            time.sleep(0.2)
+            with pytest.raises(maas.RedisError) as down:
+                client.models.list()
+            assert client.redis_url in str(down.value)
+            with pytest.raises(maas.RedisError):
+                client.job("01M8TNMCKMATPBWF647B6TS291")
+            started = time.monotonic()
+            with pytest.raises(maas.Rejected) as rejected:
+                client.submit("infer", model="m", data=np.zeros((1, 2))).result(20)
+            assert rejected.value.reason == "unavailable"
+            assert "job store unavailable" in str(rejected.value)
+            assert time.monotonic() - started < 15
+    finally:
+        stack.stop()
