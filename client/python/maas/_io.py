@@ -132,23 +132,21 @@ class Engine:
             getattr(self, "_cmd_" + command)(arg)
 
     def _cmd_submit(self, pending: Pending) -> None:
-        job_id = pending.job.id
-        if job_id in self.jobs:
-            self._settle(pending, MaasError(f"submit: job {job_id} is already in flight"),
-                         owned=False)
-            return
-        self.jobs[job_id] = pending
-        self.sock.send_multipart(_wire.frames(_wire.SUBMIT, pending.header, pending.payload),
-                                 copy=False)
+        self._await(pending, "submit: job {} is already in flight",
+                    _wire.frames(_wire.SUBMIT, pending.header, pending.payload))
 
     def _cmd_fetch(self, pending: Pending) -> None:
+        self._await(pending, "fetch: job {} is already awaited",
+                    _wire.frames(_wire.FETCH, _wire.id_header(pending.job.id)))
+
+    def _await(self, pending: Pending, busy: str, message: List[bytes]) -> None:
+        """Keep PENDING and send MESSAGE, unless its id is awaited already."""
         job_id = pending.job.id
         if job_id in self.jobs:
-            self._settle(pending, MaasError(f"fetch: job {job_id} is already awaited"),
-                         owned=False)
+            self._settle(pending, MaasError(busy.format(job_id)), owned=False)
             return
         self.jobs[job_id] = pending
-        self.sock.send_multipart(_wire.frames(_wire.FETCH, _wire.id_header(job_id)))
+        self.sock.send_multipart(message, copy=False)
 
     def _cmd_cancel(self, job_id: str) -> None:
         self.sock.send_multipart(_wire.frames(_wire.CANCEL, _wire.id_header(job_id)))

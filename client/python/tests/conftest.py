@@ -92,6 +92,19 @@ class Stack:
         shutil.rmtree(self.dir, ignore_errors=True)
 
 
+def submit_rows(client, version, x, count, done, after_each=None):
+    """COUNT tracked 1-row infer jobs of cancer@VERSION cycling through the
+    rows of X, each with DONE as its callback; AFTER_EACH() after each submit."""
+    jobs = []
+    for i in range(count):
+        job = client.submit("infer", model="cancer", version=version, data=x[i % len(x)])
+        job.add_done_callback(done)
+        jobs.append(job)
+        if after_each:
+            after_each()
+    return jobs
+
+
 @pytest.fixture(scope="session")
 def stack():
     stack = Stack()

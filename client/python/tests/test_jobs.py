@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 
 import maas
+from conftest import submit_rows
 
 
 def test_20000_tracked_jobs_256_in_flight_each_result_once(stack, cancer):
@@ -25,14 +26,9 @@ def test_20000_tracked_jobs_256_in_flight_each_result_once(stack, cancer):
             seen[job.id] += 1
 
     with maas.Client.from_env(stack.dir, window=256) as client:
-        jobs = []
-        for i in range(20000):
-            job = client.submit("infer", model="cancer", version=trained.version,
-                                data=x[i % len(x)])
-            job.add_done_callback(done)
-            jobs.append(job)
-            engine = client._engine        # held: awaited, then queued for the socket
-            most[0] = max(most[0], len(engine.jobs) + len(engine.commands))
+        engine = client._engine            # held: awaited, then queued for the socket
+        jobs = submit_rows(client, trained.version, x, 20000, done, lambda: most.__setitem__(
+            0, max(most[0], len(engine.jobs) + len(engine.commands))))
         maas.wait_all(jobs, 120)
     assert most[0] <= 256
     assert len(seen) == 20000 and set(seen.values()) == {1}

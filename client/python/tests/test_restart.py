@@ -6,6 +6,7 @@ import collections
 import threading
 
 import maas
+from conftest import submit_rows
 
 
 def test_broker_restart_loses_no_job(stack, cancer):
@@ -32,12 +33,7 @@ def test_broker_restart_loses_no_job(stack, cancer):
 
         restarter = threading.Thread(target=restart)
         restarter.start()
-        jobs = []
-        for i in range(5000):
-            job = client.submit("infer", model="cancer", version=trained.version,
-                                data=x[i % len(x)])
-            job.add_done_callback(done)
-            jobs.append(job)
+        jobs = submit_rows(client, trained.version, x, 5000, done)
         restarter.join(60)
         maas.wait_all(jobs, 90)
     assert halfway.is_set()
