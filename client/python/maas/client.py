@@ -11,7 +11,7 @@ import numpy as np
 from . import _stack, _wire
 from ._io import Engine, Pending
 from .datasets import Datasets
-from .errors import MaasError
+from .errors import MaasError, Timeout
 from .job import Job, Progress, Result
 from .registry import Models, parse_ref
 from .status import JobStatus, read_job, read_jobs
@@ -110,7 +110,7 @@ class Client:
                tracked: bool = True, durable: bool = True,
                on_progress: Optional[Callable[[Progress], None]] = None) -> Job:
         """Send a job and return its ``Job`` (a future) at once; blocks only
-        while the window is full. MODEL may be ``"name@3"`` or
+        while the window is full (``Timeout`` after the client's timeout). MODEL may be ``"name@3"`` or
         ``"name@alias"``. DATA is an array of rows (sent as float32 with
         ``params.shape``, what infer workers read) or bytes (sent as is).
         DEADLINE: Unix seconds or a datetime after which it must not start.
@@ -128,8 +128,10 @@ class Client:
         job = Job(self, job_id, kind, on_progress)
         engine = self._engine
         slot = not engine.on_io_thread()    # a callback must not wait for itself
-        if slot:
-            engine.window.acquire()
+        if slot and not engine.window.acquire(timeout=self.timeout):
+            raise Timeout(f"submit: the window of jobs in flight stayed full for "
+                          f"{self.timeout} s (is maas-broker running at "
+                          f"{', '.join(self.endpoints)}?)")
         engine.post("submit", Pending(job, header, payload, True, not tracked, slot))
         return job
 
@@ -161,7 +163,6 @@ class Client:
         started = time.monotonic()
         self._engine.post("ping", pong.set)
         if not pong.wait(timeout):
-            from .errors import Timeout
             raise Timeout(f"no PONG from {', '.join(self.endpoints)} within {timeout} s "
                           "(is maas-broker running?)")
         return time.monotonic() - started

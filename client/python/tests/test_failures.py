@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import os
 import signal
+import subprocess
 import time
 
 import numpy as np
 import pytest
 
 import maas
-from conftest import Stack
+from conftest import BUILD, Stack
 
 
 def test_dead_broker_times_out_with_a_clear_message(tmp_path):
@@ -26,6 +27,33 @@ def test_dead_broker_times_out_with_a_clear_message(tmp_path):
             client.ping(0.5)
         with pytest.raises(TimeoutError):              # also a plain TimeoutError
             client.submit("infer", model="m", data=b"").result(0.2)
+    with maas.Client(endpoint, window=2, timeout=0.5) as client:
+        client.submit("infer", data=b"")
+        client.submit("infer", data=b"")
+        with pytest.raises(maas.Timeout) as full:     # the window never empties
+            client.submit("infer", data=b"")
+        assert "window of jobs in flight stayed full for 0.5 s" in str(full.value)
+
+
+def test_overloaded_broker(stack, tmp_path):
+    broker = subprocess.Popen([os.path.join(BUILD, "broker", "maas-broker"),
+                               "--frontend", f"ipc://{tmp_path}/front.sock",
+                               "--backend", f"ipc://{tmp_path}/back.sock",
+                               "--redis", stack.env["MAAS_REDIS_URL"], "--name", "py-overload",
+                               "--max-jobs", "2"],
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        with maas.Client(f"ipc://{tmp_path}/front.sock", timeout=10) as client:
+            held = [client.submit("nobody-runs-this", tracked=False) for _ in range(2)]
+            with pytest.raises(maas.Overloaded) as refused:
+                client.submit("nobody-runs-this", tracked=False).result(10)
+            assert refused.value.reason == "overloaded"
+            assert isinstance(refused.value, maas.Rejected)
+            for job in held:
+                assert not job.done()
+    finally:
+        broker.terminate()
+        broker.wait(10)
 
 
 def test_dead_redis():
