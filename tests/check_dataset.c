@@ -402,6 +402,31 @@ START_TEST (test_dead_redis_then_recovery)
 }
 END_TEST
 
+//  A normal restart (SIGTERM, the same server again with its AOF) between
+//  two calls on one store: the next call reconnects instead of failing
+//  with "Broken pipe" on the connection the old server closed.
+START_TEST (test_redis_restart_between_calls)
+{
+    support_redis_t *redis = support_redis_start_aof ();
+    maas_dataset_store_t *store =
+        maas_dataset_store_new (support_redis_url (redis), NULL, s_err, sizeof s_err);
+    ck_assert_msg (store, "%s", s_err);
+    maas_dataset_t *a = s_make (10, 2, 2, 0);
+    ck_assert_int_eq (maas_dataset_store_put (store, "kept", a), 0);
+    support_redis_bounce (redis);
+    maas_dataset_t *got = maas_dataset_store_get (store, "kept");
+    ck_assert_msg (got, "%s", maas_dataset_store_error (store));
+    s_assert_same (a, got);
+    maas_dataset_destroy (&got);
+    support_redis_bounce (redis);
+    ck_assert_msg (maas_dataset_store_put (store, "kept", a) == 0, "%s",
+                   maas_dataset_store_error (store));
+    maas_dataset_destroy (&a);
+    maas_dataset_store_destroy (&store);
+    support_redis_stop (&redis);
+}
+END_TEST
+
 //  -- the maas binary
 
 //  Run `maas ARGS... --redis URL` to completion; its exit code, and what it
@@ -530,6 +555,7 @@ s_suite (void)
     tcase_add_test (errors, test_bad_names);
     tcase_add_test (errors, test_corruption_is_refused);
     tcase_add_test (errors, test_dead_redis_then_recovery);
+    tcase_add_test (errors, test_redis_restart_between_calls);
     suite_add_tcase (suite, errors);
     TCase *cli = tcase_create ("cli");
     tcase_add_checked_fixture (cli, s_redis_up, s_redis_down);
