@@ -475,6 +475,62 @@ s_manifest_consistent (const s_manifest_t *m)
         && m->y_chunks == s_chunk_count (info->rows * sizeof (float), m->chunk_bytes);
 }
 
+//  Index of the first field of the HGETALL REPLY that an earlier pair
+//  already named, or 0 when each is there once (a hash holds a field once;
+//  a reply that says otherwise is not one we can trust).
+static size_t
+s_repeated_field (const redisReply *reply)
+{
+    for (size_t i = 2; i + 1 < reply->elements; i += 2)
+        for (size_t j = 0; j < i; j += 2)
+            if (reply->element[i]->len == reply->element[j]->len
+                && memcmp (reply->element[i]->str, reply->element[j]->str,
+                           reply->element[i]->len) == 0)
+                return i;
+    return 0;
+}
+
+//  Check the HGETALL REPLY of NAME's manifest and take it into M (zeroed
+//  first; the caller clears M->info). -1 with ERR.
+static int
+s_parse_manifest (const char *name, const redisReply *reply, s_manifest_t *m, maas_err_t *err)
+{
+    memset (m, 0, sizeof *m);
+    if (reply->type != REDIS_REPLY_ARRAY || reply->elements == 0)
+        return maas_err_set (err, MAAS_ERR_NOT_FOUND, "data set '%s' not found", name);
+    for (size_t i = 0; i < reply->elements; i++)
+        if (reply->element[i]->type != REDIS_REPLY_STRING)
+            return maas_err_set (err, MAAS_ERR_INPUT, "data set '%s': its manifest is damaged "
+                                 "(not a hash of strings)", name);
+    size_t repeated = s_repeated_field (reply);
+    if (repeated)
+        return maas_err_set (err, MAAS_ERR_INPUT, "data set '%s': its manifest is damaged "
+                             "(field '%.64s' given twice)", name, reply->element[repeated]->str);
+    const char *columns = NULL;
+    int rc = 0;
+    for (size_t i = 0; rc == 0 && i + 1 < reply->elements; i += 2)
+        rc = s_take_field (m, reply->element[i]->str, reply->element[i + 1]->str, &columns);
+    if (rc == 0 && (!s_manifest_consistent (m) || !columns
+                    || s_split_columns (columns, m->info.cols, &m->info.columns) != 0))
+        rc = -1;
+    if (rc == 0 && !(m->info.name = strdup (name)))
+        rc = -1;
+    return rc == 0 ? 0 : maas_err_set (err, MAAS_ERR_INPUT, "data set '%s': its manifest is "
+                                       "damaged", name);
+}
+
+int
+maas_dataset_manifest_parse (const char *name, const redisReply *reply,
+                             maas_dataset_info_t *info, maas_err_t *err)
+{
+    assert (name && reply && info);
+    s_manifest_t m;
+    int rc = s_parse_manifest (name, reply, &m, err);
+    *info = m.info;
+    info->chunks = m.x_chunks + m.y_chunks;
+    return rc;
+}
+
 //  Read and check NAME's manifest into M (zeroed first; the caller clears
 //  M->info). -1 with the error set, "not found" included.
 static int
@@ -486,24 +542,9 @@ s_read_manifest (maas_dataset_store_t *self, const char *name, s_manifest_t *m)
     redisReply *reply = maas_redis_commandf (self->redis, true, "HGETALL %s", key);
     if (!reply)
         return s_link_fail (self, "data set");
-    if (reply->type != REDIS_REPLY_ARRAY || reply->elements == 0) {
-        freeReplyObject (reply);
-        return maas_err_set (&self->err, MAAS_ERR_INPUT, "data set '%s' not found", name);
-    }
-    const char *columns = NULL;
-    int rc = 0;
-    for (size_t i = 0; rc == 0 && i + 1 < reply->elements; i += 2)
-        if (reply->element[i]->type != REDIS_REPLY_STRING
-            || reply->element[i + 1]->type != REDIS_REPLY_STRING
-            || s_take_field (m, reply->element[i]->str, reply->element[i + 1]->str, &columns))
-            rc = -1;
-    if (rc == 0 && (!s_manifest_consistent (m) || !columns
-                    || s_split_columns (columns, m->info.cols, &m->info.columns) != 0))
-        rc = -1;
+    int rc = s_parse_manifest (name, reply, m, &self->err);
     freeReplyObject (reply);
-    if (rc == 0 && !(m->info.name = strdup (name)))
-        rc = -1;
-    return rc == 0 ? 0 : maas_err_set (&self->err, MAAS_ERR_INPUT, "data set '%s': its manifest %s is damaged", name, key);
+    return rc;
 }
 
 //  Read PART of generation M->gen into OUT (SIZE bytes). Returns 0, 1 if a

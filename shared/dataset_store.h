@@ -79,4 +79,14 @@ zlist_t *maas_dataset_store_list (maas_dataset_store_t *self);
 //  when there is no such data set).
 int maas_dataset_store_remove (maas_dataset_store_t *self, const char *name);
 
+//  -- reading a manifest (for tests: a real Redis never repeats a field)
+
+//  Take REPLY, an HGETALL reply of field/value pairs, as data set NAME's
+//  manifest into INFO (zeroed first; the caller clears it with
+//  maas_dataset_info_clear, also after a failure). Each field is owned
+//  once: a field given twice is an error naming it, as are missing,
+//  malformed or inconsistent fields. 0, or -1 with ERR.
+int maas_dataset_manifest_parse (const char *name, const redisReply *reply,
+                                 maas_dataset_info_t *info, maas_err_t *err);
+
 #endif
