@@ -57,15 +57,12 @@ s_configure (maas_broker_config_t *config, int argc, char **argv)
          "Redis replies overdue this long drop the connection (0: wait forever)", NULL},
         {"--max-message", NULL, MAAS_OPT_INT, 1, 2047, NULL, &message_mb, "MB",
          "largest frame accepted; a bigger one disconnects its peer", NULL},
-        {"--log-level", "MAAS_LOG_LEVEL", MAAS_OPT_CHOICE, 0, 0, "debug|info|warn|error",
+        {"--log-level", "MAAS_LOG_LEVEL", MAAS_OPT_CHOICE, 0, 0, MAAS_OPTIONS_LOG_LEVELS,
          &log_level, "L", "log level", NULL},
     };
     const maas_options_t options = {"maas-broker", s_summary, s_epilog, table,
                                     sizeof table / sizeof table[0]};
-    maas_err_t err;
-    int rc = maas_options_parse (&options, argc, argv, getenv, stdout, NULL, &err);
-    if (rc < 0)
-        fprintf (stderr, "%s\n", err.text);
+    int rc = maas_options_main (&options, argc, argv, getenv);
     config->result_ttl_ms = (int64_t) ttl_s * 1000;
     config->max_message = (int64_t) message_mb << 20;
     maas_log_set_level ((maas_log_level_t) maas_log_level_parse (log_level));

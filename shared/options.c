@@ -176,6 +176,16 @@ maas_options_parse (const maas_options_t *self, int argc, char **argv, maas_env_
     return 0;
 }
 
+int
+maas_options_main (const maas_options_t *self, int argc, char **argv, maas_env_fn *env)
+{
+    maas_err_t err;
+    int rc = maas_options_parse (self, argc, argv, env, stdout, NULL, &err);
+    if (rc < 0)
+        fprintf (stderr, "%s\n", err.text);
+    return rc;
+}
+
 //  OPT's default as --help shows it, into TEXT.
 static void
 s_default (const maas_option_t *opt, char *text, size_t size)

@@ -55,6 +55,12 @@ typedef char *(maas_env_fn) (const char *name);
 //  NULL, where the index of the first one (or ARGC) is stored.
 int maas_options_parse (const maas_options_t *self, int argc, char **argv, maas_env_fn *env,
                         void *out, int *next, maas_err_t *err);
+//  What a daemon's main does with it: parse with --help/--version to
+//  stdout and the message to stderr. Returns as maas_options_parse does.
+int maas_options_main (const maas_options_t *self, int argc, char **argv, maas_env_fn *env);
+//  The --log-level choices, for a MAAS_OPT_CHOICE row (maas_log_level_parse).
+#define MAAS_OPTIONS_LOG_LEVELS "debug|info|warn|error"
+
 //  The help text (summary, a line per visible option, epilog) to OUT, a FILE *.
 void maas_options_help (const maas_options_t *self, void *out);
 

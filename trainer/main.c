@@ -33,15 +33,12 @@ s_configure (int argc, char **argv, maas_trainer_config_t *config, int *threads)
          "missed heartbeats before a broker is dead", NULL},
         {"--threads", NULL, MAAS_OPT_INT, 0, 256, NULL, threads, "N",
          "OpenBLAS threads (0: the library's choice)", NULL},
-        {"--log-level", "MAAS_LOG_LEVEL", MAAS_OPT_CHOICE, 0, 0, "debug|info|warn|error",
+        {"--log-level", "MAAS_LOG_LEVEL", MAAS_OPT_CHOICE, 0, 0, MAAS_OPTIONS_LOG_LEVELS,
          &log_level, "L", "log level", NULL},
     };
     const maas_options_t options = {"maas-trainer", s_summary, NULL, table,
                                     sizeof table / sizeof table[0]};
-    maas_err_t err;
-    int rc = maas_options_parse (&options, argc, argv, getenv, stdout, NULL, &err);
-    if (rc < 0)
-        fprintf (stderr, "%s\n", err.text);
+    int rc = maas_options_main (&options, argc, argv, getenv);
     maas_log_set_level ((maas_log_level_t) maas_log_level_parse (log_level));
     return rc;
 }

@@ -64,15 +64,12 @@ s_configure (s_config_t *config, int argc, char **argv)
          "heartbeat interval, as the broker's", NULL},
         {"--heartbeat-ms", NULL, MAAS_OPT_MS, 10, 600000, NULL, &config->heartbeat_ms, "MS",
          NULL, NULL},               //  the old spelling
-        {"--log-level", "MAAS_LOG_LEVEL", MAAS_OPT_CHOICE, 0, 0, "debug|info|warn|error",
+        {"--log-level", "MAAS_LOG_LEVEL", MAAS_OPT_CHOICE, 0, 0, MAAS_OPTIONS_LOG_LEVELS,
          &log_level, "L", "log level", NULL},
     };
     const maas_options_t options = {"maas-worker", s_summary, NULL, table,
                                     sizeof table / sizeof table[0]};
-    maas_err_t err;
-    int rc = maas_options_parse (&options, argc, argv, getenv, stdout, NULL, &err);
-    if (rc < 0)
-        fprintf (stderr, "%s\n", err.text);
+    int rc = maas_options_main (&options, argc, argv, getenv);
     config->engine.cache_bytes = (size_t) cache_mb << 20;
     config->engine.batch_delay_us = delay_us;
     maas_log_set_level ((maas_log_level_t) maas_log_level_parse (log_level));
