@@ -162,7 +162,10 @@ class Engine:
                 message = self.sock.recv_multipart(zmq.NOBLOCK)
             except zmq.Again:
                 return
-            self._handle(message, now)
+            try:
+                self._handle(message, now)
+            except Exception:               # a bad message must not stop the I/O thread
+                log.exception("maas: message from broker not handled")
 
     def _handle(self, message: List[bytes], now: float) -> None:
         if len(message) < 3 or message[0] != _wire.TAG or len(message[1]) != 1:

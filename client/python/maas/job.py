@@ -142,8 +142,11 @@ class Job(concurrent.futures.Future):
     def _accepted(self) -> None:
         self.accepted = True
 
-    def _progress(self, fraction: Any, message: str) -> None:
-        self.progress = Progress.parse(self.id, fraction, message)
+    def _progress(self, fraction: Any, message: Any) -> None:
+        try:
+            self.progress = Progress.parse(self.id, fraction, str(message))
+        except (TypeError, ValueError):
+            return                          # a malformed report: the result still counts
         if self._on_progress:
             try:
                 self._on_progress(self.progress)

@@ -76,3 +76,33 @@ def test_dead_redis():
             assert time.monotonic() - started < 15
     finally:
         stack.stop()
+
+
+def test_malformed_answers_do_not_stop_the_client(tmp_path):
+    """A ROUTER standing in for a broker answers a SUBMIT with junk first:
+    the client drops it and still takes the real RESULT that follows."""
+    import zmq
+    from maas import _wire
+    context = zmq.Context()
+    router = context.socket(zmq.ROUTER)
+    router.bind(f"ipc://{tmp_path}/fake.sock")
+    try:
+        with maas.Client(f"ipc://{tmp_path}/fake.sock", redis="unix:///none") as client:
+            job = client.submit("echo", data=b"x", id="fake-1")
+            peer, tag, command, header, payload = router.recv_multipart()
+            assert (tag, command, payload) == (_wire.TAG, _wire.SUBMIT, b"x")
+            assert _wire.unpack(header)["id"] == "fake-1"
+            junk = [[b"NOPE1", _wire.RESULT, header], [_wire.TAG, _wire.RESULT, b"\xc1"],
+                    [_wire.TAG, _wire.RESULT, _wire.pack([1, 2])],
+                    [_wire.TAG, _wire.PROGRESS, _wire.pack({"id": "fake-1", "progress": "x"})],
+                    [_wire.TAG, _wire.PROGRESS, _wire.pack({"id": "fake-1", "progress": [1]})]]
+            for frames in junk:
+                router.send_multipart([peer, *frames])
+            router.send_multipart([peer, _wire.TAG, _wire.RESULT,
+                                   _wire.pack({"id": "fake-1", "status": "succeeded",
+                                               "version": 7, "retryable": False}), b"out"])
+            result = job.result(10)
+            assert result.data == b"out" and result.version == 7 and result.retryable is False
+    finally:
+        router.close(0)
+        context.term()
