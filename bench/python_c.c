@@ -10,8 +10,8 @@
 #include <string.h>
 
 typedef struct {
-    int done;   //  results seen
-    int failed; //  results other than succeeded
+    int done;      //  results seen
+    int failed;    //  results other than succeeded
 } s_count_t;
 
 static void
@@ -38,31 +38,28 @@ main (int argc, char **argv)
     if (!client || !row || cols == 0 || jobs <= 0 || window <= 0)
         return 1;
     for (size_t c = 0; c < cols; c++)
-        row[c] = (float)c / (float)cols;
+        row[c] = (float) c / (float) cols;
     msgpack_sbuffer params;
     maas_codec_shape_params (&params, 1, cols);
-    maas_submit_t spec = { .kind = "infer",
-                           .model = argv[2],
-                           .version = version,
-                           .params = params.data,
-                           .params_size = params.size };
+    maas_submit_t spec = {.kind = "infer",
+                          .model = argv[2],
+                          .version = version,
+                          .params = params.data,
+                          .params_size = params.size};
     maas_client_set_window (client, window);
-    s_count_t count = { 0, 0 };
+    s_count_t count = {0, 0};
     int64_t started = maas_clock_mono_us ();
     for (int i = 0; i < jobs; i++)
-        if (maas_client_submit (
-              client, &spec, row, cols * sizeof (float), s_on_result, &count, NULL) != 0)
+        if (maas_client_submit (client, &spec, row, cols * sizeof (float), s_on_result, &count,
+                                NULL)
+            != 0)
             count.failed++;
     int left = maas_client_wait_all (client, 120000);
-    double seconds = (double)(maas_clock_mono_us () - started) / 1e6;
+    double seconds = (double) (maas_clock_mono_us () - started) / 1e6;
     printf ("{\"bench\":\"python\",\"case\":\"c_client_infer_1row_tracked\",\"metric\":"
             "\"jobs_per_s\",\"value\":%.6g,\"unit\":\"jobs/s\",\"jobs\":%d,\"window\":%d,"
             "\"failed\":%d,\"left\":%d}\n",
-            jobs / seconds,
-            jobs,
-            window,
-            count.failed,
-            left);
+            jobs / seconds, jobs, window, count.failed, left);
     msgpack_sbuffer_destroy (&params);
     free (row);
     maas_client_destroy (&client);
