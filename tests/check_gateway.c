@@ -922,6 +922,82 @@ START_TEST (test_broker_restart)
 }
 END_TEST
 
+//  -- the docs' examples
+
+//  Run every ```sh block of docs/NAME as a script (sh -e, in a temp dir),
+//  the gateway's documented address replaced by the test's.
+static void
+s_run_doc_blocks (const char *name)
+{
+    char *path = support_src_path (name);
+    FILE *doc = fopen (path, "r");
+    ck_assert_msg (doc, "cannot read %s", path);
+    char script[512], line[4096], port[32];
+    snprintf (script, sizeof script, "%s/block.sh", fx.dir);
+    snprintf (port, sizeof port, "127.0.0.1:%d", fx.port);
+    FILE *out = NULL;
+    int blocks = 0;
+    while (fgets (line, sizeof line, doc)) {
+        if (!out && strncmp (line, "```sh", 5) == 0) {
+            out = fopen (script, "w");
+            continue;
+        }
+        if (out && strncmp (line, "```", 3) == 0) {
+            fclose (out);
+            out = NULL;
+            char command[1024];
+            snprintf (command,
+                      sizeof command,
+                      "cd %s && sh -e %s > %s/block.out 2>&1",
+                      fx.dir,
+                      script,
+                      fx.dir);
+            int rc = system (command);
+            ck_assert_msg (
+              rc == 0, "%s: block %d failed (see %s/block.out)", name, blocks + 1, fx.dir);
+            blocks++;
+            continue;
+        }
+        for (char *at; out && (at = strstr (line, "127.0.0.1:8501"));) {
+            fprintf (out, "%.*s%s", (int)(at - line), line, port);
+            memmove (line, at + 14, strlen (at + 14) + 1);
+        }
+        if (out)
+            fputs (line, out);
+    }
+    fclose (doc);
+    free (path);
+    ck_assert_int_gt (blocks, 0);
+}
+
+START_TEST (test_docs_examples)
+{
+    s_publish ("iris", 3, MAAS_ACT_SOFTMAX, 7);
+    s_publish ("price", 1, MAAS_ACT_LINEAR, 4);
+    ck_assert_int_eq (maas_registry_alias (fx.registry, "iris", "production", 1), 0);
+    s_gateway_start ("2", "10000", NULL);
+    s_run_doc_blocks ("docs/http.md");
+    s_run_doc_blocks ("docs/metrics.md");
+    //  The binary example's reply: a JSON header then 2 x 3 float32.
+    char path[512];
+    snprintf (path, sizeof path, "%s/out.bin", fx.dir);
+    FILE *file = fopen (path, "rb");
+    ck_assert_ptr_nonnull (file);
+    fseek (file, 0, SEEK_END);
+    long size = ftell (file);
+    fclose (file);
+    ck_assert_int_gt (size, 24);
+    //  Every curl line was answered: the gateway counted them.
+    s_reply_t reply;
+    s_http_raw ("GET", "/metrics", NULL, 0, NULL, &reply);
+    ck_assert_ptr_nonnull (strstr (reply.body.data, "route=\"v2_infer\",code=\"200\"} 2"));
+    ck_assert_ptr_nonnull (strstr (reply.body.data, "route=\"tf_predict\",code=\"200\"} 3"));
+    ck_assert_ptr_nonnull (strstr (reply.body.data, "route=\"tf_predict\",code=\"400\"} 1"));
+    ck_assert_ptr_nonnull (strstr (reply.body.data, "route=\"tf_predict\",code=\"404\"} 1"));
+    s_reply_clear (&reply);
+}
+END_TEST
+
 static Suite *
 s_suite (void)
 {
@@ -937,6 +1013,7 @@ s_suite (void)
     tcase_add_test (core, test_classify_regress);
     tcase_add_test (core, test_routes);
     tcase_add_test (core, test_metrics);
+    tcase_add_test (core, test_docs_examples);
     suite_add_tcase (suite, core);
     TCase *errors = tcase_create ("errors");
     tcase_add_checked_fixture (errors, s_setup, s_teardown);
