@@ -66,6 +66,11 @@ gw_req_stats (gw_req_t *req)
 {
     return req->loop->gw->stats;
 }
+maas_client_t *
+gw_req_client (gw_req_t *req)
+{
+    return req->loop->client;
+}
 void
 gw_req_set_route (gw_req_t *req, gw_route_t route)
 {

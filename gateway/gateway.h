@@ -92,6 +92,7 @@ typedef enum {
     GW_ROUTE_V2_READY,
     GW_ROUTE_V2_INFER,
     GW_ROUTE_METRICS,
+    GW_ROUTE_JOBS,
     GW_ROUTE_OTHER,
     GW_ROUTE_COUNT
 } gw_route_t;
@@ -99,6 +100,8 @@ typedef enum {
 //  The loop's registry view and the gateway's counters (borrowed).
 gw_models_t *gw_req_models (gw_req_t *req);
 gw_stats_t *gw_req_stats (gw_req_t *req);
+//  The loop's broker client (borrowed), for jobs answered later or never.
+maas_client_t *gw_req_client (gw_req_t *req);
 void gw_req_set_route (gw_req_t *req, gw_route_t route);
 //  The gateway's configuration (borrowed).
 const gw_config_t *gw_req_config (gw_req_t *req);
@@ -131,6 +134,7 @@ void gw_req_infer (gw_req_t *req,
 void gw_route (gw_req_t *req, const gw_http_t *http);
 void gw_tfs_route (gw_req_t *req, const gw_http_t *http);
 void gw_kserve_route (gw_req_t *req, const gw_http_t *http);
+void gw_jobs_route (gw_req_t *req, const gw_http_t *http);
 //  Write the reply to a finished infer job (reply.c): OUT's values as SPEC
 //  says. Returns the HTTP status with BUF filled; for binary replies,
 //  *HEADER_LEN gets the JSON header's length.

@@ -22,7 +22,9 @@ s_metrics (gw_req_t *req)
 void
 gw_route (gw_req_t *req, const gw_http_t *http)
 {
-    if (strncmp (http->url, "/v1/", 4) == 0)
+    if (strcmp (http->url, "/v1/jobs") == 0 || strncmp (http->url, "/v1/jobs/", 9) == 0)
+        gw_jobs_route (req, http);
+    else if (strncmp (http->url, "/v1/", 4) == 0)
         gw_tfs_route (req, http);
     else if (strcmp (http->url, "/v2") == 0 || strncmp (http->url, "/v2/", 4) == 0)
         gw_kserve_route (req, http);

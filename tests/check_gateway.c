@@ -922,6 +922,88 @@ START_TEST (test_broker_restart)
 }
 END_TEST
 
+//  -- jobs
+
+//  GET /v1/jobs/ID until its status is STATUS (within 10 s); the JSON.
+static json_t *
+s_job_until (const char *id, const char *status)
+{
+    char path[128];
+    snprintf (path, sizeof path, "/v1/jobs/%s", id);
+    for (int i = 0; i < 200; i++) {
+        json_t *json = s_http ("GET", path, NULL, 200);
+        const char *now = json_string_value (json_object_get (json, "status"));
+        if (now && strcmp (now, status) == 0)
+            return json;
+        json_decref (json);
+        usleep (50 * 1000);
+    }
+    ck_abort_msg ("job %s never became %s", id, status);
+    return NULL;
+}
+
+START_TEST (test_jobs)
+{
+    uint64_t v = s_publish ("iris", 3, MAAS_ACT_SOFTMAX, 7);
+    s_gateway_start ("2", "10000", NULL);
+    float x[S_INPUTS], want[3];
+    s_fill (x, S_INPUTS, 2.5f);
+    s_client_predict ("iris", v, x, 1, want, 3);
+    gw_buf_t row;
+    gw_buf_init (&row);
+    gw_json_f32_array (&row, x, S_INPUTS, S_INPUTS);
+    char body[1024];
+    snprintf (body,
+              sizeof body,
+              "{\"id\": \"http-job-1\", \"kind\": \"infer\", \"model\": \"iris\", "
+              "\"instances\": %s}",
+              row.data);
+    gw_buf_clear (&row);
+    for (int again = 0; again < 2; again++) { //  the same id twice: one job
+        s_reply_t reply;
+        s_http_raw ("POST", "/v1/jobs", body, strlen (body), NULL, &reply);
+        ck_assert_int_eq (reply.code, 202);
+        ck_assert_ptr_nonnull (strstr (reply.headers.data, "Location: /v1/jobs/http-job-1"));
+        ck_assert_ptr_nonnull (strstr (reply.body.data, "\"id\":\"http-job-1\""));
+        s_reply_clear (&reply);
+    }
+    json_t *json = s_job_until ("http-job-1", "succeeded");
+    ck_assert_str_eq (
+      json_string_value (json_object_get (json_object_get (json, "header"), "kind")), "infer");
+    ck_assert (json_is_number (json_object_get (json, "finished_ms")));
+    json_decref (json);
+    s_reply_t reply;
+    s_http_raw ("GET", "/v1/jobs/http-job-1", NULL, 0, NULL, &reply);
+    s_assert_bits (NULL, s_after (reply.body.data, "\"predictions\":"), want, 3);
+    s_reply_clear (&reply);
+    //  No trainer runs: a train job waits queued until it is cancelled.
+    const char *train = "{\"id\": \"http-train-1\", \"kind\": \"train\", \"model\": \"m\", "
+                        "\"params\": {\"dataset\": \"d\", \"layers\": [{\"units\": 1, "
+                        "\"activation\": \"sigmoid\"}], \"lr\": 0.01}}";
+    s_http_raw ("POST", "/v1/jobs", train, strlen (train), NULL, &reply);
+    ck_assert_int_eq (reply.code, 202);
+    s_reply_clear (&reply);
+    json_decref (s_job_until ("http-train-1", "queued"));
+    s_http_raw ("DELETE", "/v1/jobs/http-train-1", NULL, 0, NULL, &reply);
+    ck_assert_int_eq (reply.code, 202);
+    s_reply_clear (&reply);
+    json = s_job_until ("http-train-1", "cancelled");
+    ck_assert (json_is_real (
+      json_object_get (json_object_get (json_object_get (json, "header"), "params"), "lr")));
+    json_decref (json);
+    s_expect_error ("GET", "/v1/jobs/nope", NULL, 404, "not known");
+    s_expect_error ("DELETE", "/v1/jobs/nope", NULL, 404, "not known");
+    s_expect_error ("GET", "/v1/jobs/bad%20id", NULL, 400, "letters, digits");
+    s_expect_error ("POST", "/v1/jobs", "{\"model\": \"iris\"}", 400, "kind");
+    s_expect_error ("POST",
+                    "/v1/jobs",
+                    "{\"kind\": \"infer\", \"model\": \"iris\", "
+                    "\"instances\": [[1, 2, 3]]}",
+                    400,
+                    "rows of 4");
+}
+END_TEST
+
 //  -- the docs' examples
 
 //  Run every ```sh block of docs/NAME as a script (sh -e, in a temp dir),
@@ -1014,6 +1096,7 @@ s_suite (void)
     tcase_add_test (core, test_routes);
     tcase_add_test (core, test_metrics);
     tcase_add_test (core, test_docs_examples);
+    tcase_add_test (core, test_jobs);
     suite_add_tcase (suite, core);
     TCase *errors = tcase_create ("errors");
     tcase_add_checked_fixture (errors, s_setup, s_teardown);
