@@ -128,7 +128,15 @@ void gw_req_infer (gw_req_t *req,
                    size_t cols,
                    gw_reply_spec_t *spec);
 
-//  -- routes (routes.c, tfs.c, kserve.c)
+//  -- routes (routes.c, tfs.c, kserve.c, jobs.c)
+
+//  NAME@REF into *MODEL; false after answering the error (404, 400, 503)
+//  with PREFIX before the reason.
+bool gw_req_model (gw_req_t *req,
+                   const char *name,
+                   const char *ref,
+                   gw_model_t *model,
+                   const char *prefix);
 
 //  Answer REQ, a complete request, by its path.
 void gw_route (gw_req_t *req, const gw_http_t *http);

@@ -72,12 +72,8 @@ s_model (gw_req_t *req, const char *name, const char *ref, bool ready)
 {
     gw_req_set_route (req, ready ? GW_ROUTE_V2_READY : GW_ROUTE_V2_MODEL);
     gw_model_t model;
-    char err[512];
-    int status = gw_models_lookup (gw_req_models (req), name, ref, &model, err, sizeof err);
-    if (status) {
-        gw_req_error (req, (unsigned)status, "%s", err);
+    if (!gw_req_model (req, name, ref, &model, ""))
         return;
-    }
     gw_buf_t buf;
     gw_buf_init (&buf);
     gw_buf_puts (&buf, "{\"name\":");
@@ -219,12 +215,8 @@ s_infer (gw_req_t *req, const gw_http_t *http, const char *name, const char *ref
 {
     gw_req_set_route (req, GW_ROUTE_V2_INFER);
     gw_model_t model;
-    char err[512];
-    int status = gw_models_lookup (gw_req_models (req), name, ref, &model, err, sizeof err);
-    if (status) {
-        gw_req_error (req, (unsigned)status, "%s", err);
+    if (!gw_req_model (req, name, ref, &model, ""))
         return;
-    }
     size_t json_size = http->body_size;
     if (http->header_length) {
         char *end;

@@ -19,6 +19,20 @@ s_metrics (gw_req_t *req)
       req, 200, "text/plain; version=0.0.4", body ? body : strdup (""), body ? size : 0, NULL);
 }
 
+bool
+gw_req_model (gw_req_t *req,
+              const char *name,
+              const char *ref,
+              gw_model_t *model,
+              const char *prefix)
+{
+    char err[512];
+    int status = gw_models_lookup (gw_req_models (req), name, ref, model, err, sizeof err);
+    if (status)
+        gw_req_error (req, (unsigned)status, "%s%s", prefix, err);
+    return status == 0;
+}
+
 void
 gw_route (gw_req_t *req, const gw_http_t *http)
 {

@@ -67,15 +67,10 @@ s_status (gw_req_t *req, const s_path_t *path)
     maas_registry_t *registry = gw_models_registry (gw_req_models (req));
     uint64_t *versions = NULL, one = 0;
     size_t count = 0;
-    char err[512];
     if (path->ref[0]) {
         gw_model_t model;
-        int status = gw_models_lookup (
-          gw_req_models (req), path->name, path->ref, &model, err, sizeof err);
-        if (status) {
-            gw_req_error (req, (unsigned)status, "%s", err);
+        if (!gw_req_model (req, path->name, path->ref, &model, ""))
             return;
-        }
         one = model.version;
         count = 1;
     } else if (maas_registry_versions (registry, path->name, &versions, &count) != 0) {
@@ -117,13 +112,8 @@ s_metadata (gw_req_t *req, const s_path_t *path)
 {
     gw_req_set_route (req, GW_ROUTE_TF_METADATA);
     gw_model_t model;
-    char err[512];
-    int status =
-      gw_models_lookup (gw_req_models (req), path->name, path->ref, &model, err, sizeof err);
-    if (status) {
-        gw_req_error (req, (unsigned)status, "%s", err);
+    if (!gw_req_model (req, path->name, path->ref, &model, ""))
         return;
-    }
     gw_buf_t buf;
     gw_buf_init (&buf);
     gw_buf_puts (&buf, "{\"model_spec\":{\"name\":");
@@ -252,12 +242,8 @@ s_predict (gw_req_t *req, const gw_http_t *http, const s_path_t *path)
                                                              : GW_ROUTE_TF_REGRESS);
     char err[512];
     gw_model_t model;
-    int status =
-      gw_models_lookup (gw_req_models (req), path->name, path->ref, &model, err, sizeof err);
-    if (status) {
-        gw_req_error (req, (unsigned)status, "Servable not found for request: %s", err);
+    if (!gw_req_model (req, path->name, path->ref, &model, "Servable not found for request: "))
         return;
-    }
     json_error_t jerr;
     json_t *body = json_loadb (http->body, http->body_size, 0, &jerr);
     if (!body) {
