@@ -3,6 +3,7 @@
  *  job until the result or its deadline (gateway.h). */
 #include "gateway.h"
 #include "infer.h"
+#include "sse.h"
 
 #include <assert.h>
 
@@ -37,6 +38,7 @@ struct _gw_loop_t {
     struct MHD_Daemon *daemon; //  this thread's HTTP daemon
     maas_client_t *client;     //  this thread's broker client
     gw_models_t *models;       //  this thread's registry view
+    gw_sse_set_t *sse;         //  this thread's event streams
     gw_req_t *head, *tail;     //  suspended requests, oldest first
     pthread_t thread;          //  runs s_loop_run
 };
@@ -83,6 +85,20 @@ gw_port (const gw_t *self)
 }
 
 //  -- answering
+
+void
+gw_req_respond (gw_req_t *req, unsigned status, struct MHD_Response *response)
+{
+    assert (!req->response);
+    req->response = response;
+    req->status = status;
+}
+
+struct _gw_sse_set_t *
+gw_req_sse (gw_req_t *req)
+{
+    return req->loop->sse;
+}
 
 void
 gw_req_reply (gw_req_t *req,
@@ -386,6 +402,7 @@ s_loop_run (void *arg)
             break;
         maas_client_poll (loop->client, 0);
         s_expire (loop, maas_clock_mono_ms ());
+        gw_sse_set_tick (loop->sse, maas_clock_mono_ms ());
         MHD_run (loop->daemon);
     }
     //  Stopping: whoever still waits gets 503, then MHD sends it.
@@ -394,6 +411,7 @@ s_loop_run (void *arg)
         maas_client_forget (loop->client, loop->head->job);
         s_resume (loop->head);
     }
+    gw_sse_set_end_all (loop->sse);
     MHD_run (loop->daemon);
     return NULL;
 }
@@ -406,8 +424,9 @@ s_loop_init (gw_t *self, gw_loop_t *loop, char *err, size_t err_size)
     loop->models = gw_models_new (cfg->redis, cfg->prefix, err, err_size);
     if (!loop->models)
         return -1;
+    loop->sse = gw_sse_set_new (cfg->redis, cfg->prefix);
     loop->client = maas_client_new (cfg->broker);
-    if (!loop->client) {
+    if (!loop->client || !loop->sse) {
         snprintf (err, err_size, "gateway: bad broker endpoint '%s'", cfg->broker);
         return -1;
     }
@@ -443,6 +462,7 @@ s_loop_fini (gw_loop_t *loop)
         MHD_quiesce_daemon (loop->daemon); //  the listen socket is ours to close
         MHD_stop_daemon (loop->daemon);
     }
+    gw_sse_set_destroy (&loop->sse); //  after the daemon: it freed the streams
     maas_client_destroy (&loop->client);
     gw_models_destroy (&loop->models);
 }

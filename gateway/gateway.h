@@ -105,6 +105,11 @@ maas_client_t *gw_req_client (gw_req_t *req);
 void gw_req_set_route (gw_req_t *req, gw_route_t route);
 //  The gateway's configuration (borrowed).
 const gw_config_t *gw_req_config (gw_req_t *req);
+//  Answer now with STATUS and RESPONSE (the request takes it).
+struct MHD_Response;
+void gw_req_respond (gw_req_t *req, unsigned status, struct MHD_Response *response);
+//  The loop's event streams (sse.h).
+struct _gw_sse_set_t *gw_req_sse (gw_req_t *req);
 //  Answer now with STATUS and BODY (SIZE bytes, taken: freed by MHD), of
 //  CONTENT_TYPE; EXTRA_HEADER ("Name: value") may be NULL.
 void gw_req_reply (gw_req_t *req,

@@ -4,6 +4,7 @@
 #include "gateway.h"
 #include "infer.h"
 #include "mpjson.h"
+#include "sse.h"
 
 #include <ctype.h>
 #include <hiredis/hiredis.h>
@@ -205,8 +206,8 @@ s_msgpack (gw_buf_t *buf, const redisReply *hash, const char *name, bool infer)
     msgpack_unpacked_destroy (&top);
 }
 
-static void
-s_job_json (gw_buf_t *buf, const char *id, const redisReply *hash)
+void
+gw_jobs_json (gw_buf_t *buf, const char *id, const redisReply *hash)
 {
     gw_buf_puts (buf, "{\"id\":");
     gw_json_str (buf, id);
@@ -267,7 +268,7 @@ s_job (gw_req_t *req, const char *id, bool cancel)
     } else if (hash) {
         gw_buf_t buf;
         gw_buf_init (&buf);
-        s_job_json (&buf, id, hash);
+        gw_jobs_json (&buf, id, hash);
         gw_req_json (req, 200, &buf);
     }
     if (hash)
@@ -280,7 +281,12 @@ void
 gw_jobs_route (gw_req_t *req, const gw_http_t *http)
 {
     gw_req_set_route (req, GW_ROUTE_JOBS);
-    const char *id = http->url[8] ? http->url + 9 : "";
+    char id[MAAS_PROTO_ID_MAX + 16];
+    snprintf (id, sizeof id, "%s", http->url[8] ? http->url + 9 : "");
+    size_t len = strlen (id);
+    bool events = len > 7 && strcmp (id + len - 7, "/events") == 0;
+    if (events)
+        id[len - 7] = 0;
     bool post = strcmp (http->method, "POST") == 0;
     if (post && !*id) {
         json_error_t jerr;
@@ -299,6 +305,8 @@ gw_jobs_route (gw_req_t *req, const gw_http_t *http)
                       "job id '%.64s': 1-%d letters, digits, '.', '_' or '-'",
                       id,
                       MAAS_PROTO_ID_MAX);
+    else if (events && strcmp (http->method, "GET") == 0)
+        gw_sse_start (req, gw_req_sse (req), id);
     else if (*id && strcmp (http->method, "GET") == 0)
         s_job (req, id, false);
     else if (*id && strcmp (http->method, "DELETE") == 0)

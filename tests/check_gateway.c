@@ -994,6 +994,34 @@ START_TEST (test_jobs)
 }
 END_TEST
 
+//  GET /v1/jobs/ID/events: status events, then the result, then the end
+//  of the stream; an unknown job gets one error event.
+START_TEST (test_job_events)
+{
+    s_publish ("iris", 3, MAAS_ACT_SOFTMAX, 7);
+    s_gateway_start ("1", "10000", NULL);
+    const char *job = "{\"id\": \"sse-1\", \"kind\": \"infer\", \"model\": \"iris\", "
+                      "\"instances\": [[1, 2, 3, 4]]}";
+    s_reply_t reply;
+    s_http_raw ("POST", "/v1/jobs", job, strlen (job), NULL, &reply);
+    ck_assert_int_eq (reply.code, 202);
+    s_reply_clear (&reply);
+    usleep (300 * 1000); //  recorded by the broker (see s_job_until)
+    s_http_raw ("GET", "/v1/jobs/sse-1/events", NULL, 0, NULL, &reply);
+    ck_assert_int_eq (reply.code, 200);
+    ck_assert_ptr_nonnull (strstr (reply.headers.data, "text/event-stream"));
+    const char *result = strstr (reply.body.data, "event: result\ndata: {\"id\":\"sse-1\"");
+    ck_assert_msg (result, "%s", reply.body.data);
+    ck_assert_ptr_nonnull (
+      strstr (reply.body.data, "event: status\ndata: {\"status\":\"succeeded\"}"));
+    ck_assert_ptr_nonnull (strstr (result, "\"predictions\":[["));
+    s_reply_clear (&reply);
+    s_http_raw ("GET", "/v1/jobs/nope/events", NULL, 0, NULL, &reply);
+    ck_assert_msg (strstr (reply.body.data, "event: error\n"), "%s", reply.body.data);
+    s_reply_clear (&reply);
+}
+END_TEST
+
 //  -- the docs' examples
 
 //  Run every ```sh block of docs/NAME as a script (sh -e, in a temp dir),
@@ -1087,6 +1115,7 @@ s_suite (void)
     tcase_add_test (core, test_metrics);
     tcase_add_test (core, test_docs_examples);
     tcase_add_test (core, test_jobs);
+    tcase_add_test (core, test_job_events);
     suite_add_tcase (suite, core);
     TCase *errors = tcase_create ("errors");
     tcase_add_checked_fixture (errors, s_setup, s_teardown);
