@@ -2,6 +2,8 @@
 #include "mpjson.h"
 
 #include <inttypes.h>
+#include <math.h>
+#include <stdlib.h>
 #include <string.h>
 
 void
@@ -44,6 +46,19 @@ gw_mpjson_pack (msgpack_packer *pk, const json_t *value)
     }
 }
 
+//  The shortest of %.15g..%.17g that reads back to the same double.
+static void
+s_f64 (gw_buf_t *buf, double value)
+{
+    char text[32];
+    for (int digits = 15; digits <= 17; digits++) {
+        snprintf (text, sizeof text, "%.*g", digits, value);
+        if (strtod (text, NULL) == value)
+            break;
+    }
+    gw_buf_puts (buf, isfinite (value) ? text : "null");
+}
+
 static void
 s_str (gw_buf_t *buf, const char *data, size_t size)
 {
@@ -70,7 +85,7 @@ gw_mpjson_write (gw_buf_t *buf, const msgpack_object *obj)
             gw_json_f32 (buf, (float)obj->via.f64);
             break;
         case MSGPACK_OBJECT_FLOAT64:
-            gw_buf_printf (buf, "%.17g", obj->via.f64);
+            s_f64 (buf, obj->via.f64);
             break;
         case MSGPACK_OBJECT_STR:
             s_str (buf, obj->via.str.ptr, obj->via.str.size);
