@@ -74,30 +74,30 @@ gw_buf_printf (gw_buf_t *self, const char *fmt, ...)
     va_start (args, fmt);
     int need = vsnprintf (NULL, 0, fmt, args);
     va_end (args);
-    if (need < 0 || !s_reserve (self, (size_t)need))
+    if (need < 0 || !s_reserve (self, (size_t) need))
         return;
     va_start (args, fmt);
-    vsnprintf (self->data + self->size, (size_t)need + 1, fmt, args);
+    vsnprintf (self->data + self->size, (size_t) need + 1, fmt, args);
     va_end (args);
-    self->size += (size_t)need;
+    self->size += (size_t) need;
 }
 
 size_t
 gw_f32_format (float value, char text[GW_F32_TEXT_MAX])
 {
     if (isnan (value))
-        return (size_t)snprintf (text, GW_F32_TEXT_MAX, "NaN");
+        return (size_t) snprintf (text, GW_F32_TEXT_MAX, "NaN");
     if (isinf (value))
-        return (size_t)snprintf (text, GW_F32_TEXT_MAX, value < 0 ? "-Infinity" : "Infinity");
+        return (size_t) snprintf (text, GW_F32_TEXT_MAX, value < 0 ? "-Infinity" : "Infinity");
     int len = 0;
     for (int digits = 6; digits <= 9; digits++) {
-        len = snprintf (text, GW_F32_TEXT_MAX, "%.*g", digits, (double)value);
+        len = snprintf (text, GW_F32_TEXT_MAX, "%.*g", digits, (double) value);
         if (strtof (text, NULL) == value)
             break;
     }
     if (!strpbrk (text, ".en"))
-        len += snprintf (text + len, GW_F32_TEXT_MAX - (size_t)len, ".0");
-    return (size_t)len;
+        len += snprintf (text + len, GW_F32_TEXT_MAX - (size_t) len, ".0");
+    return (size_t) len;
 }
 
 void
@@ -126,7 +126,7 @@ void
 gw_json_str (gw_buf_t *self, const char *text)
 {
     gw_buf_puts (self, "\"");
-    for (const unsigned char *c = (const unsigned char *)text; *c; c++) {
+    for (const unsigned char *c = (const unsigned char *) text; *c; c++) {
         if (*c == '"' || *c == '\\')
             gw_buf_printf (self, "\\%c", *c);
         else if (*c < 0x20)

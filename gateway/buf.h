@@ -13,10 +13,10 @@
 #define GW_F32_TEXT_MAX 32
 
 typedef struct {
-    char *data;  //  bytes, NUL-terminated when not empty; owned
-    size_t size; //  bytes used
-    size_t cap;  //  bytes allocated
-    bool failed; //  an allocation failed: the content is incomplete
+    char *data;     //  bytes, NUL-terminated when not empty; owned
+    size_t size;    //  bytes used
+    size_t cap;     //  bytes allocated
+    bool failed;    //  an allocation failed: the content is incomplete
 } gw_buf_t;
 
 //  Empty buffer (no allocation until the first append).
@@ -27,8 +27,7 @@ void gw_buf_clear (gw_buf_t *self);
 char *gw_buf_take (gw_buf_t *self, size_t *size);
 void gw_buf_append (gw_buf_t *self, const void *data, size_t size);
 void gw_buf_puts (gw_buf_t *self, const char *text);
-void gw_buf_printf (gw_buf_t *self, const char *fmt, ...)
-  __attribute__ ((format (printf, 2, 3)));
+void gw_buf_printf (gw_buf_t *self, const char *fmt, ...) __attribute__ ((format (printf, 2, 3)));
 
 //  VALUE as JSON: the shortest of %.6g..%.9g that strtof reads back to the
 //  same bits, with ".0" added when it would read as an integer; NaN and

@@ -21,41 +21,41 @@
 #include <unistd.h>
 #include <zmq.h>
 
-#define S_TURN_MS 100 //  longest a loop sleeps: how soon it sees a stop
+#define S_TURN_MS 100    //  longest a loop sleeps: how soon it sees a stop
 
 struct _gw_t {
-    gw_config_t config; //  as given (strings borrowed from the caller)
-    int listen_fd;      //  shared by every daemon; owned
-    int port;           //  bound port
-    gw_stats_t *stats;  //  counters, atomics shared by the loops
-    gw_loop_t *loops;   //  config.threads loops; owned
-    int started;        //  loops whose thread runs
-    atomic_bool stop;   //  set once to end every loop
+    gw_config_t config;    //  as given (strings borrowed from the caller)
+    int listen_fd;         //  shared by every daemon; owned
+    int port;              //  bound port
+    gw_stats_t *stats;     //  counters, atomics shared by the loops
+    gw_loop_t *loops;      //  config.threads loops; owned
+    int started;           //  loops whose thread runs
+    atomic_bool stop;      //  set once to end every loop
 };
 
 struct _gw_loop_t {
-    gw_t *gw;                  //  the gateway (config, stats, stop flag)
-    struct MHD_Daemon *daemon; //  this thread's HTTP daemon
-    maas_client_t *client;     //  this thread's broker client
-    gw_models_t *models;       //  this thread's registry view
-    gw_sse_set_t *sse;         //  this thread's event streams
-    gw_req_t *head, *tail;     //  suspended requests, oldest first
-    pthread_t thread;          //  runs s_loop_run
+    gw_t *gw;                     //  the gateway (config, stats, stop flag)
+    struct MHD_Daemon *daemon;    //  this thread's HTTP daemon
+    maas_client_t *client;        //  this thread's broker client
+    gw_models_t *models;          //  this thread's registry view
+    gw_sse_set_t *sse;            //  this thread's event streams
+    gw_req_t *head, *tail;        //  suspended requests, oldest first
+    pthread_t thread;             //  runs s_loop_run
 };
 
 struct _gw_req_t {
-    gw_loop_t *loop;                 //  the loop that owns it
-    struct MHD_Connection *conn;     //  its connection
-    gw_route_t route;                //  metrics label
-    gw_buf_t body;                   //  request body as read
-    bool too_big;                    //  body passed --max-body
-    int64_t start_us;                //  monotonic, when it arrived
-    struct MHD_Response *response;   //  the answer queued on resume, or NULL
-    unsigned status;                 //  its status
-    char job[MAAS_PROTO_ID_MAX + 1]; //  infer job awaited, "" if none
-    int64_t deadline_ms;             //  monotonic: answered 504 after this
-    gw_reply_spec_t spec;            //  how to write the result
-    gw_req_t *prev, *next;           //  in the loop's suspended list
+    gw_loop_t *loop;                    //  the loop that owns it
+    struct MHD_Connection *conn;        //  its connection
+    gw_route_t route;                   //  metrics label
+    gw_buf_t body;                      //  request body as read
+    bool too_big;                       //  body passed --max-body
+    int64_t start_us;                   //  monotonic, when it arrived
+    struct MHD_Response *response;      //  the answer queued on resume, or NULL
+    unsigned status;                    //  its status
+    char job[MAAS_PROTO_ID_MAX + 1];    //  infer job awaited, "" if none
+    int64_t deadline_ms;                //  monotonic: answered 504 after this
+    gw_reply_spec_t spec;               //  how to write the result
+    gw_req_t *prev, *next;              //  in the loop's suspended list
 };
 
 gw_models_t *
@@ -101,25 +101,21 @@ gw_req_sse (gw_req_t *req)
 }
 
 void
-gw_req_reply (gw_req_t *req,
-              unsigned status,
-              const char *content_type,
-              char *body,
-              size_t size,
+gw_req_reply (gw_req_t *req, unsigned status, const char *content_type, char *body, size_t size,
               const char *extra_header)
 {
     assert (!req->response);
     req->response = MHD_create_response_from_buffer (size, body, MHD_RESPMEM_MUST_FREE);
     if (!req->response) {
         free (body);
-        return; //  MHD closes the connection
+        return;    //  MHD closes the connection
     }
     req->status = status;
     MHD_add_response_header (req->response, MHD_HTTP_HEADER_CONTENT_TYPE, content_type);
     if (extra_header) {
         const char *colon = strchr (extra_header, ':');
         char name[128];
-        snprintf (name, sizeof name, "%.*s", (int)(colon - extra_header), extra_header);
+        snprintf (name, sizeof name, "%.*s", (int) (colon - extra_header), extra_header);
         MHD_add_response_header (req->response, name, colon + 2);
     }
 }
@@ -134,8 +130,8 @@ gw_req_json (gw_req_t *req, unsigned status, gw_buf_t *buf)
     }
     size_t size;
     char *body = gw_buf_take (buf, &size);
-    gw_req_reply (
-      req, status, "application/json", body ? body : strdup ("{}"), body ? size : 2, NULL);
+    gw_req_reply (req, status, "application/json", body ? body : strdup ("{}"), body ? size : 2,
+                  NULL);
 }
 
 void
@@ -193,36 +189,25 @@ s_on_result (const maas_result_t *result, void *arg)
         size_t size;
         char *body = gw_buf_take (&buf, &size);
         gw_req_reply (req, status, "application/octet-stream", body, size, header);
-    } else
+    }
+    else
         gw_req_json (req, status, &buf);
     s_resume (req);
 }
 
 void
-gw_req_infer (gw_req_t *req,
-              const char *name,
-              uint64_t version,
-              const float *x,
-              size_t rows,
-              size_t cols,
-              gw_reply_spec_t *spec)
+gw_req_infer (gw_req_t *req, const char *name, uint64_t version, const float *x, size_t rows,
+              size_t cols, gw_reply_spec_t *spec)
 {
     gw_loop_t *loop = req->loop;
     req->spec = *spec;
     spec->id = NULL;
     int timeout = loop->gw->config.request_timeout_ms;
-    if (gw_infer_submit (loop->client,
-                         name,
-                         version,
-                         x,
-                         rows,
-                         cols,
-                         maas_clock_wall_ms () + timeout,
-                         s_on_result,
-                         req,
-                         req->job) != 0) {
-        gw_req_error (
-          req, 503, "gateway: cannot submit the job: %s", maas_client_error (loop->client));
+    if (gw_infer_submit (loop->client, name, version, x, rows, cols,
+                         maas_clock_wall_ms () + timeout, s_on_result, req, req->job)
+        != 0) {
+        gw_req_error (req, 503, "gateway: cannot submit the job: %s",
+                      maas_client_error (loop->client));
         return;
     }
     req->deadline_ms = maas_clock_mono_ms () + timeout;
@@ -244,11 +229,8 @@ s_expire (gw_loop_t *loop, int64_t now)
         gw_req_t *req = loop->head;
         maas_client_forget (loop->client, req->job);
         gw_stats_job (loop->gw->stats, "timeout");
-        gw_req_error (req,
-                      504,
-                      "deadline exceeded: no result within %d ms (job %s)",
-                      loop->gw->config.request_timeout_ms,
-                      req->job);
+        gw_req_error (req, 504, "deadline exceeded: no result within %d ms (job %s)",
+                      loop->gw->config.request_timeout_ms, req->job);
         s_resume (req);
     }
 }
@@ -264,7 +246,7 @@ s_queue (gw_req_t *req)
     enum MHD_Result rc = MHD_queue_response (req->conn, req->status, req->response);
     MHD_destroy_response (req->response);
     req->response = NULL;
-    double seconds = (double)(maas_clock_mono_us () - req->start_us) / 1e6;
+    double seconds = (double) (maas_clock_mono_us () - req->start_us) / 1e6;
     gw_stats_request (req->loop->gw->stats, req->route, req->status, seconds);
     return rc;
 }
@@ -281,7 +263,7 @@ s_req_new (gw_loop_t *loop, struct MHD_Connection *conn)
     req->start_us = maas_clock_mono_us ();
     gw_buf_init (&req->body);
     const char *length =
-      MHD_lookup_connection_value (conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
+        MHD_lookup_connection_value (conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
     if (length && strtoull (length, NULL, 10) > loop->gw->config.max_body)
         req->too_big = true;
     return req;
@@ -303,39 +285,33 @@ static void
 s_dispatch (gw_req_t *req, const char *method, const char *url)
 {
     if (req->too_big) {
-        gw_req_error (
-          req, 413, "request body over %zu bytes (--max-body)", req->loop->gw->config.max_body);
+        gw_req_error (req, 413, "request body over %zu bytes (--max-body)",
+                      req->loop->gw->config.max_body);
         return;
     }
     if (req->body.failed) {
         gw_req_error (req, 500, "gateway: out of memory reading the body");
         return;
     }
-    gw_http_t http = { .method = method,
-                       .url = url,
-                       .body = req->body.data ? req->body.data : "",
-                       .body_size = req->body.size,
-                       .header_length = MHD_lookup_connection_value (
-                         req->conn, MHD_HEADER_KIND, "Inference-Header-Content-Length") };
+    gw_http_t http = {.method = method,
+                      .url = url,
+                      .body = req->body.data ? req->body.data : "",
+                      .body_size = req->body.size,
+                      .header_length = MHD_lookup_connection_value (
+                          req->conn, MHD_HEADER_KIND, "Inference-Header-Content-Length")};
     gw_route (req, &http);
 }
 
 static enum MHD_Result
-s_access (void *cls,
-          struct MHD_Connection *conn,
-          const char *url,
-          const char *method,
-          const char *version,
-          const char *upload_data,
-          size_t *upload_data_size,
-          void **con_cls)
+s_access (void *cls, struct MHD_Connection *conn, const char *url, const char *method,
+          const char *version, const char *upload_data, size_t *upload_data_size, void **con_cls)
 {
     gw_loop_t *loop = cls;
     gw_req_t *req = *con_cls;
     if (!req) {
         *con_cls = req = s_req_new (loop, conn);
         if (req && req->too_big) {
-            s_dispatch (req, method, url); //  413 before reading the body
+            s_dispatch (req, method, url);    //  413 before reading the body
             return s_queue (req);
         }
         return req ? MHD_YES : MHD_NO;
@@ -348,15 +324,13 @@ s_access (void *cls,
         return MHD_YES;
     }
     if (req->job[0])
-        return MHD_YES; //  woken while still waiting: keep waiting
+        return MHD_YES;    //  woken while still waiting: keep waiting
     s_dispatch (req, method, url);
     return req->response ? s_queue (req) : MHD_YES;
 }
 
 static void
-s_completed (void *cls,
-             struct MHD_Connection *conn,
-             void **con_cls,
+s_completed (void *cls, struct MHD_Connection *conn, void **con_cls,
              enum MHD_RequestTerminationCode code)
 {
     gw_req_t *req = *con_cls;
@@ -383,22 +357,20 @@ s_poll_timeout (gw_loop_t *loop, int64_t now)
     if (loop->head && loop->head->deadline_ms - now < wait)
         wait = loop->head->deadline_ms - now;
     MHD_UNSIGNED_LONG_LONG mhd;
-    if (MHD_get_timeout (loop->daemon, &mhd) == MHD_YES && (int64_t)mhd < wait)
-        wait = (int64_t)mhd;
-    return wait < 0 ? 0 : (int)wait;
+    if (MHD_get_timeout (loop->daemon, &mhd) == MHD_YES && (int64_t) mhd < wait)
+        wait = (int64_t) mhd;
+    return wait < 0 ? 0 : (int) wait;
 }
 
 static void *
 s_loop_run (void *arg)
 {
     gw_loop_t *loop = arg;
-    const union MHD_DaemonInfo *info =
-      MHD_get_daemon_info (loop->daemon, MHD_DAEMON_INFO_EPOLL_FD);
-    zmq_pollitem_t items[] = { { NULL, info->epoll_fd, ZMQ_POLLIN, 0 },
-                               { maas_client_socket (loop->client), 0, ZMQ_POLLIN, 0 } };
+    const union MHD_DaemonInfo *info = MHD_get_daemon_info (loop->daemon, MHD_DAEMON_INFO_EPOLL_FD);
+    zmq_pollitem_t items[] = {{NULL, info->epoll_fd, ZMQ_POLLIN, 0},
+                              {maas_client_socket (loop->client), 0, ZMQ_POLLIN, 0}};
     while (!atomic_load (&loop->gw->stop)) {
-        if (zmq_poll (items, 2, s_poll_timeout (loop, maas_clock_mono_ms ())) < 0 &&
-            errno != EINTR)
+        if (zmq_poll (items, 2, s_poll_timeout (loop, maas_clock_mono_ms ())) < 0 && errno != EINTR)
             break;
         maas_client_poll (loop->client, 0);
         s_expire (loop, maas_clock_mono_ms ());
@@ -430,24 +402,12 @@ s_loop_init (gw_t *self, gw_loop_t *loop, char *err, size_t err_size)
         snprintf (err, err_size, "gateway: bad broker endpoint '%s'", cfg->broker);
         return -1;
     }
-    unsigned limit = cfg->max_connections / (unsigned)cfg->threads;
-    loop->daemon =
-      MHD_start_daemon (MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG,
-                        0,
-                        NULL,
-                        NULL,
-                        s_access,
-                        loop,
-                        MHD_OPTION_LISTEN_SOCKET,
-                        self->listen_fd,
-                        MHD_OPTION_NOTIFY_COMPLETED,
-                        s_completed,
-                        loop,
-                        MHD_OPTION_CONNECTION_LIMIT,
-                        limit ? limit : 1u,
-                        MHD_OPTION_CONNECTION_TIMEOUT,
-                        cfg->idle_timeout_s,
-                        MHD_OPTION_END);
+    unsigned limit = cfg->max_connections / (unsigned) cfg->threads;
+    loop->daemon = MHD_start_daemon (
+        MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG, 0, NULL, NULL, s_access, loop,
+        MHD_OPTION_LISTEN_SOCKET, self->listen_fd, MHD_OPTION_NOTIFY_COMPLETED, s_completed, loop,
+        MHD_OPTION_CONNECTION_LIMIT, limit ? limit : 1u, MHD_OPTION_CONNECTION_TIMEOUT,
+        cfg->idle_timeout_s, MHD_OPTION_END);
     if (!loop->daemon) {
         snprintf (err, err_size, "gateway: libmicrohttpd would not start a daemon");
         return -1;
@@ -459,10 +419,10 @@ static void
 s_loop_fini (gw_loop_t *loop)
 {
     if (loop->daemon) {
-        MHD_quiesce_daemon (loop->daemon); //  the listen socket is ours to close
+        MHD_quiesce_daemon (loop->daemon);    //  the listen socket is ours to close
         MHD_stop_daemon (loop->daemon);
     }
-    gw_sse_set_destroy (&loop->sse); //  after the daemon: it freed the streams
+    gw_sse_set_destroy (&loop->sse);    //  after the daemon: it freed the streams
     maas_client_destroy (&loop->client);
     gw_models_destroy (&loop->models);
 }
@@ -474,25 +434,25 @@ s_listen (gw_t *self, const char *http, char *err, size_t err_size)
 {
     char host[64];
     const char *colon = strrchr (http, ':');
-    struct sockaddr_in addr = { .sin_family = AF_INET };
+    struct sockaddr_in addr = {.sin_family = AF_INET};
     char *end;
     long port = colon ? strtol (colon + 1, &end, 10) : -1;
-    if (!colon || colon - http >= (long)sizeof host || *end || port < 0 || port > 65535) {
+    if (!colon || colon - http >= (long) sizeof host || *end || port < 0 || port > 65535) {
         snprintf (err, err_size, "--http '%s': give ADDR:PORT, e.g. 127.0.0.1:8501", http);
         return -1;
     }
-    snprintf (host, sizeof host, "%.*s", (int)(colon - http), http);
+    snprintf (host, sizeof host, "%.*s", (int) (colon - http), http);
     if (inet_pton (AF_INET, host, &addr.sin_addr) != 1) {
         snprintf (err, err_size, "--http '%s': '%s' is not an IPv4 address", http, host);
         return -1;
     }
-    addr.sin_port = htons ((uint16_t)port);
+    addr.sin_port = htons ((uint16_t) port);
     int fd = socket (AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
     int on = 1;
     socklen_t len = sizeof addr;
-    if (fd < 0 || setsockopt (fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof on) != 0 ||
-        bind (fd, (struct sockaddr *)&addr, sizeof addr) != 0 || listen (fd, 1024) != 0 ||
-        getsockname (fd, (struct sockaddr *)&addr, &len) != 0) {
+    if (fd < 0 || setsockopt (fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof on) != 0
+        || bind (fd, (struct sockaddr *) &addr, sizeof addr) != 0 || listen (fd, 1024) != 0
+        || getsockname (fd, (struct sockaddr *) &addr, &len) != 0) {
         snprintf (err, err_size, "--http %s: %s", http, strerror (errno));
         if (fd >= 0)
             close (fd);
@@ -515,17 +475,16 @@ gw_new (const gw_config_t *config, char *err, size_t err_size)
     self->listen_fd = -1;
     atomic_init (&self->stop, false);
     self->stats = gw_stats_new ();
-    self->loops = calloc ((size_t)config->threads, sizeof *self->loops);
+    self->loops = calloc ((size_t) config->threads, sizeof *self->loops);
     if (!self->stats || !self->loops || s_listen (self, config->http, err, err_size) != 0)
         goto fail;
     for (int i = 0; i < config->threads; i++)
         if (s_loop_init (self, &self->loops[i], err, err_size) != 0)
             goto fail;
     for (; self->started < config->threads; self->started++)
-        if (pthread_create (&self->loops[self->started].thread,
-                            NULL,
-                            s_loop_run,
-                            &self->loops[self->started]) != 0) {
+        if (pthread_create (&self->loops[self->started].thread, NULL, s_loop_run,
+                            &self->loops[self->started])
+            != 0) {
             snprintf (err, err_size, "gateway: cannot start thread: %s", strerror (errno));
             goto fail;
         }

@@ -16,7 +16,7 @@ s_id_valid (const char *id)
 {
     size_t len = strlen (id);
     for (const char *c = id; *c; c++)
-        if (!isalnum ((unsigned char)*c) && !strchr ("._-", *c))
+        if (!isalnum ((unsigned char) *c) && !strchr ("._-", *c))
             return false;
     return len > 0 && len <= MAAS_PROTO_ID_MAX;
 }
@@ -30,37 +30,31 @@ s_done (const maas_result_t *result, void *arg)
 //  Infer rows of "instances" for SPEC->model: *COUNT floats into *X and
 //  the shape params. 0 or the HTTP status to answer, with ERR.
 static int
-s_infer_input (gw_req_t *req,
-               const json_t *body,
-               maas_submit_t *spec,
-               float **x,
-               size_t *count,
-               msgpack_sbuffer *params,
-               char *err,
-               size_t err_size)
+s_infer_input (gw_req_t *req, const json_t *body, maas_submit_t *spec, float **x, size_t *count,
+               msgpack_sbuffer *params, char *err, size_t err_size)
 {
     gw_model_t model;
     const char *ref = spec->alias ? spec->alias : "";
     char number[32];
     if (spec->version > 0) {
-        snprintf (number, sizeof number, "%lld", (long long)spec->version);
+        snprintf (number, sizeof number, "%lld", (long long) spec->version);
         ref = number;
     }
-    int status = gw_models_lookup (
-      gw_req_models (req), spec->model ? spec->model : "", ref, &model, err, err_size);
+    int status = gw_models_lookup (gw_req_models (req), spec->model ? spec->model : "", ref, &model,
+                                   err, err_size);
     if (status)
         return status;
     *count = 0;
     if (gw_json_floats (json_object_get (body, "instances"), x, count, err, err_size) != 0)
         return 400;
     if (*count == 0 || *count % model.inputs) {
-        snprintf (
-          err, err_size, "'instances': %zu values are not rows of %zu", *count, model.inputs);
+        snprintf (err, err_size, "'instances': %zu values are not rows of %zu", *count,
+                  model.inputs);
         return 400;
     }
     msgpack_sbuffer_destroy (params);
     maas_codec_shape_params (params, *count / model.inputs, model.inputs);
-    spec->version = (int64_t)model.version;
+    spec->version = (int64_t) model.version;
     spec->alias = NULL;
     return 0;
 }
@@ -93,13 +87,12 @@ s_send (gw_req_t *req, const maas_submit_t *spec, const float *x, size_t count)
         maas_codec_f32_to_le (payload, x, count);
     maas_client_t *client = gw_req_client (req);
     char id[MAAS_PROTO_ID_MAX + 1];
-    int rc =
-      maas_client_submit (client, spec, payload, count * 4, s_done, gw_req_stats (req), id);
+    int rc = maas_client_submit (client, spec, payload, count * 4, s_done, gw_req_stats (req), id);
     free (payload);
     if (rc == 0)
         s_accepted (req, id, "queued");
     else if (spec->id && strstr (maas_client_error (client), "already"))
-        s_accepted (req, spec->id, "queued"); //  the same submit again: idempotent
+        s_accepted (req, spec->id, "queued");    //  the same submit again: idempotent
     else
         gw_req_error (req, 400, "%s", maas_client_error (client));
 }
@@ -107,13 +100,13 @@ s_send (gw_req_t *req, const maas_submit_t *spec, const float *x, size_t count)
 static void
 s_submit (gw_req_t *req, const json_t *body)
 {
-    maas_submit_t spec = { .id = json_string_value (json_object_get (body, "id")),
-                           .kind = json_string_value (json_object_get (body, "kind")),
-                           .model = json_string_value (json_object_get (body, "model")),
-                           .version = json_integer_value (json_object_get (body, "version")),
-                           .alias = json_string_value (json_object_get (body, "alias")),
-                           .priority =
-                             (int)json_integer_value (json_object_get (body, "priority")) };
+    maas_submit_t spec = {.id = json_string_value (json_object_get (body, "id")),
+                          .kind = json_string_value (json_object_get (body, "kind")),
+                          .model = json_string_value (json_object_get (body, "model")),
+                          .version = json_integer_value (json_object_get (body, "version")),
+                          .alias = json_string_value (json_object_get (body, "alias")),
+                          .priority =
+                              (int) json_integer_value (json_object_get (body, "priority"))};
     char err[512];
     msgpack_sbuffer params;
     msgpack_sbuffer_init (&params);
@@ -121,13 +114,13 @@ s_submit (gw_req_t *req, const json_t *body)
     size_t count = 0;
     int status = 0;
     if (!spec.kind || (spec.id && !s_id_valid (spec.id))) {
-        snprintf (err,
-                  sizeof err,
+        snprintf (err, sizeof err,
                   "give \"kind\" (infer, train, ...) and an optional \"id\" of 1-%d "
                   "letters, digits, '.', '_' or '-'",
                   MAAS_PROTO_ID_MAX);
         status = 400;
-    } else if (strcmp (spec.kind, "infer") == 0)
+    }
+    else if (strcmp (spec.kind, "infer") == 0)
         status = s_infer_input (req, body, &spec, &x, &count, &params, err, sizeof err);
     else if (json_object_get (body, "params")) {
         msgpack_packer pk;
@@ -137,7 +130,7 @@ s_submit (gw_req_t *req, const json_t *body)
     spec.params = params.size ? params.data : NULL;
     spec.params_size = params.size;
     if (status)
-        gw_req_error (req, (unsigned)status, "%s", err);
+        gw_req_error (req, (unsigned) status, "%s", err);
     else
         s_send (req, &spec, x, count);
     free (x);
@@ -164,8 +157,7 @@ s_text (gw_buf_t *buf, const redisReply *hash, const char *name)
         return;
     gw_buf_printf (buf, ",\"%s\":", name);
     char text[1024];
-    snprintf (
-      text, sizeof text, "%.*s", (int)(value->len < 1023 ? value->len : 1023), value->str);
+    snprintf (text, sizeof text, "%.*s", (int) (value->len < 1023 ? value->len : 1023), value->str);
     gw_json_str (buf, text);
 }
 
@@ -188,10 +180,9 @@ s_msgpack (gw_buf_t *buf, const redisReply *hash, const char *name, bool infer)
     gw_buf_printf (buf, ",\"%s\":", name);
     gw_infer_output_t out;
     char err[256];
-    maas_result_t result = { .data = value->str, .size = value->len };
+    maas_result_t result = {.data = value->str, .size = value->len};
     if (infer && gw_infer_decode (&result, &out, err, sizeof err) == 0) {
-        gw_buf_printf (
-          buf, "{\"version\":%llu,\"predictions\":", (unsigned long long)out.version);
+        gw_buf_printf (buf, "{\"version\":%llu,\"predictions\":", (unsigned long long) out.version);
         gw_json_f32_array (buf, out.values, out.rows * out.outputs, out.outputs);
         gw_buf_puts (buf, "}");
         gw_infer_output_clear (&out);
@@ -221,8 +212,8 @@ gw_jobs_json (gw_buf_t *buf, const char *id, const redisReply *hash)
     s_number (buf, hash, "finished_ms");
     s_text (buf, hash, "error");
     const redisReply *header = s_field (hash, "header");
-    bool infer = header && header->type == REDIS_REPLY_STRING &&
-                 memmem (header->str, header->len, "infer", 5);
+    bool infer = header && header->type == REDIS_REPLY_STRING
+        && memmem (header->str, header->len, "infer", 5);
     s_msgpack (buf, hash, "result", infer);
     gw_buf_puts (buf, "}");
 }
@@ -239,15 +230,12 @@ s_hash (gw_req_t *req, const char *id, redisContext **ctx)
         return NULL;
     }
     redisReply *hash =
-      redisCommand (*ctx,
-                    "HGETALL %sjob:%s",
-                    config->prefix ? config->prefix : MAAS_REGISTRY_PREFIX_DEFAULT,
-                    id);
+        redisCommand (*ctx, "HGETALL %sjob:%s",
+                      config->prefix ? config->prefix : MAAS_REGISTRY_PREFIX_DEFAULT, id);
     if (!hash || hash->type != REDIS_REPLY_ARRAY)
         gw_req_error (req, 503, "job store unavailable: %s", (*ctx)->errstr);
     else if (hash->elements == 0)
-        gw_req_error (
-          req, 404, "job %s: not known (never submitted, untracked, or expired)", id);
+        gw_req_error (req, 404, "job %s: not known (never submitted, untracked, or expired)", id);
     else
         return hash;
     if (hash)
@@ -265,7 +253,8 @@ s_job (gw_req_t *req, const char *id, bool cancel)
             s_accepted (req, id, "cancelling");
         else
             gw_req_error (req, 503, "%s", maas_client_error (gw_req_client (req)));
-    } else if (hash) {
+    }
+    else if (hash) {
         gw_buf_t buf;
         gw_buf_init (&buf);
         gw_jobs_json (&buf, id, hash);
@@ -294,16 +283,12 @@ gw_jobs_route (gw_req_t *req, const gw_http_t *http)
         if (json_is_object (body))
             s_submit (req, body);
         else
-            gw_req_error (req,
-                          400,
-                          "JSON Parse error: %s",
+            gw_req_error (req, 400, "JSON Parse error: %s",
                           body ? "the body must be an object" : jerr.text);
         json_decref (body);
-    } else if (*id && !s_id_valid (id))
-        gw_req_error (req,
-                      400,
-                      "job id '%.64s': 1-%d letters, digits, '.', '_' or '-'",
-                      id,
+    }
+    else if (*id && !s_id_valid (id))
+        gw_req_error (req, 400, "job id '%.64s': 1-%d letters, digits, '.', '_' or '-'", id,
                       MAAS_PROTO_ID_MAX);
     else if (events && strcmp (http->method, "GET") == 0)
         gw_sse_start (req, gw_req_sse (req), id);

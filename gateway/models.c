@@ -5,13 +5,13 @@
 #include <string.h>
 
 struct _gw_models_t {
-    maas_registry_t *registry; //  this thread's Redis connection
-    zhashx_t *cache;           //  "name@ref" -> entry_t, owns entries
+    maas_registry_t *registry;    //  this thread's Redis connection
+    zhashx_t *cache;              //  "name@ref" -> entry_t, owns entries
 };
 
 typedef struct {
-    gw_model_t model; //  what the reference resolved to
-    int64_t until_ms; //  monotonic time it stops being trusted
+    gw_model_t model;    //  what the reference resolved to
+    int64_t until_ms;    //  monotonic time it stops being trusted
 } entry_t;
 
 static void
@@ -70,17 +70,13 @@ gw_models_status (const gw_models_t *self)
 
 //  Ask the registry; 0 or the status to answer.
 static int
-s_resolve (gw_models_t *self,
-           const char *name,
-           const char *ref,
-           gw_model_t *model,
-           char *err,
+s_resolve (gw_models_t *self, const char *name, const char *ref, gw_model_t *model, char *err,
            size_t err_size)
 {
     maas_registry_info_t info;
     memset (&info, 0, sizeof info);
-    if (maas_registry_resolve (self->registry, name, ref, &model->version) != 0 ||
-        maas_registry_info (self->registry, name, model->version, &info) != 0) {
+    if (maas_registry_resolve (self->registry, name, ref, &model->version) != 0
+        || maas_registry_info (self->registry, name, model->version, &info) != 0) {
         snprintf (err, err_size, "%s", maas_registry_error (self->registry));
         return gw_models_status (self);
     }
@@ -91,12 +87,8 @@ s_resolve (gw_models_t *self,
 }
 
 int
-gw_models_lookup (gw_models_t *self,
-                  const char *name,
-                  const char *ref,
-                  gw_model_t *model,
-                  char *err,
-                  size_t err_size)
+gw_models_lookup (gw_models_t *self, const char *name, const char *ref, gw_model_t *model,
+                  char *err, size_t err_size)
 {
     if (!maas_registry_name_valid (name)) {
         snprintf (err, err_size, "model '%.64s': not a valid model name", name);
@@ -115,7 +107,7 @@ gw_models_lookup (gw_models_t *self,
         return status;
     entry = malloc (sizeof *entry);
     if (entry) {
-        *entry = (entry_t){ .model = *model, .until_ms = now + GW_MODELS_TTL_MS };
+        *entry = (entry_t){.model = *model, .until_ms = now + GW_MODELS_TTL_MS};
         zhashx_update (self->cache, key, entry);
     }
     return 0;

@@ -15,7 +15,7 @@ gw_mpjson_pack (msgpack_packer *pk, const json_t *value)
     switch (json_typeof (value)) {
         case JSON_OBJECT:
             msgpack_pack_map (pk, json_object_size (value));
-            json_object_foreach ((json_t *)value, key, item)
+            json_object_foreach ((json_t *) value, key, item)
             {
                 msgpack_pack_str_with_body (pk, key, strlen (key));
                 gw_mpjson_pack (pk, item);
@@ -26,23 +26,13 @@ gw_mpjson_pack (msgpack_packer *pk, const json_t *value)
             json_array_foreach (value, i, item) gw_mpjson_pack (pk, item);
             break;
         case JSON_STRING:
-            msgpack_pack_str_with_body (
-              pk, json_string_value (value), json_string_length (value));
+            msgpack_pack_str_with_body (pk, json_string_value (value), json_string_length (value));
             break;
-        case JSON_INTEGER:
-            msgpack_pack_int64 (pk, json_integer_value (value));
-            break;
-        case JSON_REAL:
-            msgpack_pack_double (pk, json_real_value (value));
-            break;
-        case JSON_TRUE:
-            msgpack_pack_true (pk);
-            break;
-        case JSON_FALSE:
-            msgpack_pack_false (pk);
-            break;
-        default:
-            msgpack_pack_nil (pk);
+        case JSON_INTEGER: msgpack_pack_int64 (pk, json_integer_value (value)); break;
+        case JSON_REAL: msgpack_pack_double (pk, json_real_value (value)); break;
+        case JSON_TRUE: msgpack_pack_true (pk); break;
+        case JSON_FALSE: msgpack_pack_false (pk); break;
+        default: msgpack_pack_nil (pk);
     }
 }
 
@@ -63,8 +53,7 @@ static void
 s_str (gw_buf_t *buf, const char *data, size_t size)
 {
     char text[1024];
-    snprintf (
-      text, sizeof text, "%.*s", (int)(size < sizeof text ? size : sizeof text - 1), data);
+    snprintf (text, sizeof text, "%.*s", (int) (size < sizeof text ? size : sizeof text - 1), data);
     gw_json_str (buf, text);
 }
 
@@ -72,24 +61,12 @@ void
 gw_mpjson_write (gw_buf_t *buf, const msgpack_object *obj)
 {
     switch (obj->type) {
-        case MSGPACK_OBJECT_BOOLEAN:
-            gw_buf_puts (buf, obj->via.boolean ? "true" : "false");
-            break;
-        case MSGPACK_OBJECT_POSITIVE_INTEGER:
-            gw_buf_printf (buf, "%" PRIu64, obj->via.u64);
-            break;
-        case MSGPACK_OBJECT_NEGATIVE_INTEGER:
-            gw_buf_printf (buf, "%" PRId64, obj->via.i64);
-            break;
-        case MSGPACK_OBJECT_FLOAT32:
-            gw_json_f32 (buf, (float)obj->via.f64);
-            break;
-        case MSGPACK_OBJECT_FLOAT64:
-            s_f64 (buf, obj->via.f64);
-            break;
-        case MSGPACK_OBJECT_STR:
-            s_str (buf, obj->via.str.ptr, obj->via.str.size);
-            break;
+        case MSGPACK_OBJECT_BOOLEAN: gw_buf_puts (buf, obj->via.boolean ? "true" : "false"); break;
+        case MSGPACK_OBJECT_POSITIVE_INTEGER: gw_buf_printf (buf, "%" PRIu64, obj->via.u64); break;
+        case MSGPACK_OBJECT_NEGATIVE_INTEGER: gw_buf_printf (buf, "%" PRId64, obj->via.i64); break;
+        case MSGPACK_OBJECT_FLOAT32: gw_json_f32 (buf, (float) obj->via.f64); break;
+        case MSGPACK_OBJECT_FLOAT64: s_f64 (buf, obj->via.f64); break;
+        case MSGPACK_OBJECT_STR: s_str (buf, obj->via.str.ptr, obj->via.str.size); break;
         case MSGPACK_OBJECT_BIN:
             gw_buf_printf (buf, "{\"bytes\":%" PRIu32 "}", obj->via.bin.size);
             break;
@@ -115,7 +92,6 @@ gw_mpjson_write (gw_buf_t *buf, const msgpack_object *obj)
             }
             gw_buf_puts (buf, "}");
             break;
-        default:
-            gw_buf_puts (buf, "null");
+        default: gw_buf_puts (buf, "null");
     }
 }

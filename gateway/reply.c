@@ -42,8 +42,7 @@ static void
 s_tf_predict (const gw_reply_spec_t *spec, const gw_infer_output_t *out, gw_buf_t *buf)
 {
     bool flat = spec->scalars && out->outputs == 1;
-    gw_buf_puts (buf,
-                 spec->style == GW_STYLE_TF_COLUMNAR ? "{\"outputs\":" : "{\"predictions\":");
+    gw_buf_puts (buf, spec->style == GW_STYLE_TF_COLUMNAR ? "{\"outputs\":" : "{\"predictions\":");
     gw_json_f32_array (buf, out->values, out->rows * out->outputs, flat ? 0 : out->outputs);
     gw_buf_puts (buf, "}");
 }
@@ -102,10 +101,8 @@ s_v2 (const gw_reply_spec_t *spec, const gw_infer_output_t *out, gw_buf_t *buf)
         gw_buf_puts (buf, ",\"id\":");
         gw_json_str (buf, spec->id);
     }
-    gw_buf_printf (buf,
-                   ",\"outputs\":[{\"name\":\"y\",\"shape\":[%zu,%zu],\"datatype\":\"FP32\",",
-                   out->rows,
-                   out->outputs);
+    gw_buf_printf (buf, ",\"outputs\":[{\"name\":\"y\",\"shape\":[%zu,%zu],\"datatype\":\"FP32\",",
+                   out->rows, out->outputs);
     size_t count = out->rows * out->outputs;
     if (spec->style == GW_STYLE_V2_BINARY)
         gw_buf_printf (buf, "\"parameters\":{\"binary_data_size\":%zu}}]}", count * 4);
@@ -117,9 +114,7 @@ s_v2 (const gw_reply_spec_t *spec, const gw_infer_output_t *out, gw_buf_t *buf)
 }
 
 unsigned
-gw_reply_write (const gw_reply_spec_t *spec,
-                const maas_result_t *result,
-                gw_buf_t *buf,
+gw_reply_write (const gw_reply_spec_t *spec, const maas_result_t *result, gw_buf_t *buf,
                 size_t *header_len)
 {
     if (strcmp (result->status, "succeeded") != 0) {
@@ -147,7 +142,8 @@ gw_reply_write (const gw_reply_spec_t *spec,
         if (bytes) {
             maas_codec_f32_to_le (bytes, out.values, out.rows * out.outputs);
             gw_buf_append (buf, bytes, out.rows * out.outputs * 4);
-        } else
+        }
+        else
             buf->failed = true;
         free (bytes);
     }

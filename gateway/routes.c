@@ -15,21 +15,18 @@ s_metrics (gw_req_t *req)
     gw_stats_render (gw_req_stats (req), &buf, config->redis, config->prefix);
     size_t size;
     char *body = gw_buf_take (&buf, &size);
-    gw_req_reply (
-      req, 200, "text/plain; version=0.0.4", body ? body : strdup (""), body ? size : 0, NULL);
+    gw_req_reply (req, 200, "text/plain; version=0.0.4", body ? body : strdup (""), body ? size : 0,
+                  NULL);
 }
 
 bool
-gw_req_model (gw_req_t *req,
-              const char *name,
-              const char *ref,
-              gw_model_t *model,
+gw_req_model (gw_req_t *req, const char *name, const char *ref, gw_model_t *model,
               const char *prefix)
 {
     char err[512];
     int status = gw_models_lookup (gw_req_models (req), name, ref, model, err, sizeof err);
     if (status)
-        gw_req_error (req, (unsigned)status, "%s%s", prefix, err);
+        gw_req_error (req, (unsigned) status, "%s%s", prefix, err);
     return status == 0;
 }
 

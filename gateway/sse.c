@@ -12,22 +12,22 @@
 typedef struct _gw_sse_t gw_sse_t;
 
 struct _gw_sse_set_t {
-    const char *redis_url; //  borrowed from the configuration
-    const char *prefix;    //  key prefix, borrowed
-    redisContext *redis;   //  opened on first need, dropped on error
-    gw_sse_t *head;        //  streams being served
+    const char *redis_url;    //  borrowed from the configuration
+    const char *prefix;       //  key prefix, borrowed
+    redisContext *redis;      //  opened on first need, dropped on error
+    gw_sse_t *head;           //  streams being served
 };
 
 struct _gw_sse_t {
-    gw_sse_set_t *set;              //  the loop's streams
-    char id[MAAS_PROTO_ID_MAX + 1]; //  the job
-    gw_buf_t out;                   //  events queued
-    size_t sent;                    //  bytes of OUT handed to MHD
-    char status[16];                //  last status sent
-    char progress[96];              //  last progress and message sent
-    bool done;                      //  the last event is queued
-    int64_t next_ms;                //  when to read the job again
-    gw_sse_t *prev, *next;          //  in the set
+    gw_sse_set_t *set;                 //  the loop's streams
+    char id[MAAS_PROTO_ID_MAX + 1];    //  the job
+    gw_buf_t out;                      //  events queued
+    size_t sent;                       //  bytes of OUT handed to MHD
+    char status[16];                   //  last status sent
+    char progress[96];                 //  last progress and message sent
+    bool done;                         //  the last event is queued
+    int64_t next_ms;                   //  when to read the job again
+    gw_sse_t *prev, *next;             //  in the set
 };
 
 gw_sse_set_t *
@@ -63,9 +63,9 @@ s_event (gw_sse_t *sse, const char *name, const char *data)
 static bool
 s_final (const char *status)
 {
-    return strcmp (status, "succeeded") == 0 || strcmp (status, "failed") == 0 ||
-           strcmp (status, "cancelled") == 0 || strcmp (status, "expired") == 0 ||
-           strcmp (status, "rejected") == 0;
+    return strcmp (status, "succeeded") == 0 || strcmp (status, "failed") == 0
+        || strcmp (status, "cancelled") == 0 || strcmp (status, "expired") == 0
+        || strcmp (status, "rejected") == 0;
 }
 
 static const char *
@@ -74,8 +74,8 @@ s_field (const redisReply *hash, const char *name, char *out, size_t size)
     out[0] = 0;
     for (size_t i = 0; i + 1 < hash->elements; i += 2)
         if (strcmp (hash->element[i]->str, name) == 0)
-            snprintf (
-              out, size, "%.*s", (int)hash->element[i + 1]->len, hash->element[i + 1]->str);
+            snprintf (out, size, "%.*s", (int) hash->element[i + 1]->len,
+                      hash->element[i + 1]->str);
     return out;
 }
 
@@ -120,18 +120,17 @@ s_read_job (gw_sse_set_t *self, gw_sse_t *sse)
     char err[256];
     if (!self->redis)
         self->redis = maas_redis_connect (self->redis_url, 1000, err, sizeof err);
-    redisReply *hash = self->redis
-                         ? redisCommand (self->redis, "HGETALL %sjob:%s", self->prefix, sse->id)
-                         : NULL;
+    redisReply *hash =
+        self->redis ? redisCommand (self->redis, "HGETALL %sjob:%s", self->prefix, sse->id) : NULL;
     if (hash && hash->type == REDIS_REPLY_ARRAY && hash->elements)
         s_news (sse, hash);
     else if (hash && hash->type == REDIS_REPLY_ARRAY && !sse->status[0] && !sse->sent) {
-        s_event (sse,
-                 "error",
+        s_event (sse, "error",
                  "{\"error\":\"job not known (never submitted, untracked, or expired)\"}");
         sse->done = true;
-    } else if (!hash && self->redis) {
-        redisFree (self->redis); //  reconnect at the next tick
+    }
+    else if (!hash && self->redis) {
+        redisFree (self->redis);    //  reconnect at the next tick
         self->redis = NULL;
     }
     if (hash)
@@ -164,10 +163,10 @@ s_reader (void *cls, uint64_t pos, char *buf, size_t max)
         memcpy (buf, sse->out.data + sse->sent, size);
         sse->sent += size;
         if (sse->sent == sse->out.size) {
-            gw_buf_clear (&sse->out); //  keep memory to what is unsent
+            gw_buf_clear (&sse->out);    //  keep memory to what is unsent
             sse->sent = 0;
         }
-        return (ssize_t)size;
+        return (ssize_t) size;
     }
     return sse->done ? MHD_CONTENT_READER_END_OF_STREAM : 0;
 }
@@ -191,9 +190,9 @@ void
 gw_sse_start (gw_req_t *req, gw_sse_set_t *self, const char *id)
 {
     gw_sse_t *sse = calloc (1, sizeof *sse);
-    struct MHD_Response *response =
-      sse ? MHD_create_response_from_callback (MHD_SIZE_UNKNOWN, 4096, s_reader, sse, s_free)
-          : NULL;
+    struct MHD_Response *response = sse
+        ? MHD_create_response_from_callback (MHD_SIZE_UNKNOWN, 4096, s_reader, sse, s_free)
+        : NULL;
     if (!response) {
         free (sse);
         gw_req_error (req, 500, "gateway: out of memory");

@@ -10,7 +10,7 @@
 
 #include <hiredis/hiredis.h>
 
-#define GW_SSE_POLL_MS 200 //  how often a stream's job is read
+#define GW_SSE_POLL_MS 200    //  how often a stream's job is read
 
 typedef struct _gw_sse_set_t gw_sse_set_t;
 

@@ -5,7 +5,7 @@
 #include <float.h>
 #include <stdlib.h>
 
-#define S_INT_EXACT ((json_int_t)1 << 24) //  float32 holds every integer below
+#define S_INT_EXACT ((json_int_t) 1 << 24)    //  float32 holds every integer below
 
 static int
 s_push (float **values, size_t *count, float value)
@@ -28,37 +28,32 @@ s_number (const json_t *value, float *out, char *err, size_t err_size)
     if (json_is_integer (value)) {
         json_int_t v = json_integer_value (value);
         if (v > S_INT_EXACT || v < -S_INT_EXACT) {
-            snprintf (err,
-                      err_size,
+            snprintf (err, err_size,
                       "Cannot convert JSON value: %lld to float without loss of precision.",
-                      (long long)v);
+                      (long long) v);
             return -1;
         }
-        *out = (float)v;
+        *out = (float) v;
         return 0;
     }
     if (json_is_real (value)) {
         double v = json_real_value (value);
         if (v > FLT_MAX || v < -FLT_MAX) {
-            snprintf (err,
-                      err_size,
-                      "Cannot convert JSON value: %g to float without loss of precision.",
-                      v);
+            snprintf (err, err_size,
+                      "Cannot convert JSON value: %g to float without loss of precision.", v);
             return -1;
         }
-        *out = (float)v;
+        *out = (float) v;
         return 0;
     }
     if (json_is_boolean (value)) {
         *out = json_is_true (value) ? 1.0f : 0.0f;
         return 0;
     }
-    snprintf (err,
-              err_size,
-              "expected a number, got a JSON %s",
-              json_is_string (value) ? "string"
-              : json_is_null (value) ? "null"
-                                     : "object");
+    snprintf (err, err_size, "expected a number, got a JSON %s",
+              json_is_string (value)     ? "string"
+                  : json_is_null (value) ? "null"
+                                         : "object");
     return -1;
 }
 
@@ -77,7 +72,7 @@ gw_json_floats (const json_t *value, float **values, size_t *count, char *err, s
     }
     size_t i;
     const json_t *item;
-    json_array_foreach (
-      value, i, item) if (gw_json_floats (item, values, count, err, err_size) != 0) return -1;
+    json_array_foreach (value, i, item) if (gw_json_floats (item, values, count, err, err_size)
+                                            != 0) return -1;
     return 0;
 }

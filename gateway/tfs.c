@@ -10,9 +10,9 @@
 
 //  A parsed /v1/models path.
 typedef struct {
-    char name[MAAS_REGISTRY_NAME_MAX + 1]; //  "" when none
-    char ref[MAAS_REGISTRY_NAME_MAX + 1];  //  version digits, label, or "" (latest)
-    char verb[16];                         //  predict, classify, regress, metadata, ""
+    char name[MAAS_REGISTRY_NAME_MAX + 1];    //  "" when none
+    char ref[MAAS_REGISTRY_NAME_MAX + 1];     //  version digits, label, or "" (latest)
+    char verb[16];                            //  predict, classify, regress, metadata, ""
 } s_path_t;
 
 //  Copy up to a '/' or ':' of *P into OUT; advance *P. -1 if empty/too long.
@@ -43,7 +43,7 @@ s_parse (const char *url, s_path_t *path, char *err, size_t err_size)
         if (s_segment (&p, path->ref, sizeof path->ref) != 0)
             goto malformed;
         for (const char *c = path->ref; version && *c; c++)
-            if (!isdigit ((unsigned char)*c)) {
+            if (!isdigit ((unsigned char) *c)) {
                 snprintf (err, err_size, "Failed to convert version: %s", path->ref);
                 return -1;
             }
@@ -73,11 +73,10 @@ s_status (gw_req_t *req, const s_path_t *path)
             return;
         one = model.version;
         count = 1;
-    } else if (maas_registry_versions (registry, path->name, &versions, &count) != 0) {
-        gw_req_error (req,
-                      (unsigned)gw_models_status (gw_req_models (req)),
-                      "Could not find any versions of model %s: %s",
-                      path->name,
+    }
+    else if (maas_registry_versions (registry, path->name, &versions, &count) != 0) {
+        gw_req_error (req, (unsigned) gw_models_status (gw_req_models (req)),
+                      "Could not find any versions of model %s: %s", path->name,
                       maas_registry_error (registry));
         return;
     }
@@ -88,8 +87,7 @@ s_status (gw_req_t *req, const s_path_t *path)
         gw_buf_printf (&buf,
                        "%s{\"version\":\"%" PRIu64 "\",\"state\":\"AVAILABLE\",\"status\":"
                        "{\"error_code\":\"OK\",\"error_message\":\"\"}}",
-                       i ? "," : "",
-                       versions ? versions[count - 1 - i] : one);
+                       i ? "," : "", versions ? versions[count - 1 - i] : one);
     gw_buf_puts (&buf, "]}");
     free (versions);
     gw_req_json (req, 200, &buf);
@@ -102,9 +100,7 @@ s_tensor_info (gw_buf_t *buf, const char *name, size_t size)
                    "\"%s\":{\"dtype\":\"DT_FLOAT\",\"tensor_shape\":{\"dim\":[{\"size\":\"-1\","
                    "\"name\":\"\"},{\"size\":\"%zu\",\"name\":\"\"}],\"unknown_rank\":false},"
                    "\"name\":\"%s:0\"}",
-                   name,
-                   size,
-                   name);
+                   name, size, name);
 }
 
 static void
@@ -147,10 +143,8 @@ s_list (gw_req_t *req)
     for (size_t i = 0; i < count; i++) {
         gw_buf_puts (&buf, i ? ",{\"name\":" : "{\"name\":");
         gw_json_str (&buf, models[i].name);
-        gw_buf_printf (&buf,
-                       ",\"latest\":\"%" PRIu64 "\",\"versions\":%zu,\"aliases\":",
-                       models[i].latest,
-                       models[i].versions);
+        gw_buf_printf (&buf, ",\"latest\":\"%" PRIu64 "\",\"versions\":%zu,\"aliases\":",
+                       models[i].latest, models[i].versions);
         gw_json_str (&buf, models[i].aliases);
         gw_buf_puts (&buf, "}");
     }
@@ -165,13 +159,8 @@ s_list (gw_req_t *req)
 //  {"x": [...]}) or, for a model of one input, a bare number. Floats into
 //  *X (malloc'd), *ROWS; *SCALARS when items were bare numbers.
 static int
-s_rows (const json_t *list,
-        const gw_model_t *model,
-        float **x,
-        size_t *rows,
-        bool *scalars,
-        char *err,
-        size_t err_size)
+s_rows (const json_t *list, const gw_model_t *model, float **x, size_t *rows, bool *scalars,
+        char *err, size_t err_size)
 {
     size_t count = 0, i;
     const json_t *item;
@@ -181,18 +170,14 @@ s_rows (const json_t *list,
     json_array_foreach (list, i, item)
     {
         if (json_is_object (item) && json_object_size (item) == 1)
-            item = json_object_iter_value (json_object_iter ((json_t *)item));
+            item = json_object_iter_value (json_object_iter ((json_t *) item));
         *scalars = json_is_number (item);
         size_t before = count;
         if (gw_json_floats (item, x, &count, err, err_size) != 0)
             return -1;
         if (count - before != model->inputs) {
-            snprintf (err,
-                      err_size,
-                      "instance %zu has %zu values, the model takes %zu",
-                      i + 1,
-                      count - before,
-                      model->inputs);
+            snprintf (err, err_size, "instance %zu has %zu values, the model takes %zu", i + 1,
+                      count - before, model->inputs);
             return -1;
         }
     }
@@ -205,11 +190,7 @@ s_rows (const json_t *list,
 
 //  The list of rows in BODY for VERB, and the reply style.
 static const json_t *
-s_list_of_rows (const json_t *body,
-                const char *verb,
-                gw_style_t *style,
-                char *err,
-                size_t err_size)
+s_list_of_rows (const json_t *body, const char *verb, gw_style_t *style, char *err, size_t err_size)
 {
     const json_t *list = NULL;
     if (strcmp (verb, "predict") == 0) {
@@ -218,16 +199,15 @@ s_list_of_rows (const json_t *body,
         if (!list && (list = json_object_get (body, "inputs"))) {
             *style = GW_STYLE_TF_COLUMNAR;
             if (json_is_object (list) && json_object_size (list) == 1)
-                list = json_object_iter_value (json_object_iter ((json_t *)list));
+                list = json_object_iter_value (json_object_iter ((json_t *) list));
         }
-    } else {
+    }
+    else {
         list = json_object_get (body, "examples");
         *style = strcmp (verb, "classify") == 0 ? GW_STYLE_TF_CLASSIFY : GW_STYLE_TF_REGRESS;
     }
     if (!json_is_array (list))
-        snprintf (err,
-                  err_size,
-                  "%s",
+        snprintf (err, err_size, "%s",
                   strcmp (verb, "predict") == 0 ? "Missing 'instances' or 'inputs' key (a list)"
                                                 : "Missing 'examples' key (a list)");
     return json_is_array (list) ? list : NULL;
@@ -237,9 +217,9 @@ static void
 s_predict (gw_req_t *req, const gw_http_t *http, const s_path_t *path)
 {
     gw_req_set_route (req,
-                      strcmp (path->verb, "predict") == 0    ? GW_ROUTE_TF_PREDICT
-                      : strcmp (path->verb, "classify") == 0 ? GW_ROUTE_TF_CLASSIFY
-                                                             : GW_ROUTE_TF_REGRESS);
+                      strcmp (path->verb, "predict") == 0        ? GW_ROUTE_TF_PREDICT
+                          : strcmp (path->verb, "classify") == 0 ? GW_ROUTE_TF_CLASSIFY
+                                                                 : GW_ROUTE_TF_REGRESS);
     char err[512];
     gw_model_t model;
     if (!gw_req_model (req, path->name, path->ref, &model, "Servable not found for request: "))
@@ -247,13 +227,11 @@ s_predict (gw_req_t *req, const gw_http_t *http, const s_path_t *path)
     json_error_t jerr;
     json_t *body = json_loadb (http->body, http->body_size, 0, &jerr);
     if (!body) {
-        gw_req_error (req,
-                      400,
-                      "JSON Parse error: %s",
+        gw_req_error (req, 400, "JSON Parse error: %s",
                       http->body_size ? jerr.text : "The document is empty");
         return;
     }
-    gw_reply_spec_t spec = { .scalars = false };
+    gw_reply_spec_t spec = {.scalars = false};
     snprintf (spec.model, sizeof spec.model, "%s", path->name);
     float *x = NULL;
     size_t rows = 0;
@@ -272,19 +250,19 @@ gw_tfs_route (gw_req_t *req, const gw_http_t *http)
     s_path_t path;
     char err[512];
     bool get = strcmp (http->method, "GET") == 0, post = strcmp (http->method, "POST") == 0;
-    if (strncmp (http->url, "/v1/models", 10) != 0 ||
-        s_parse (http->url, &path, err, sizeof err) != 0)
-        gw_req_error (
-          req, 400, "%s", strncmp (http->url, "/v1/models", 10) ? "Malformed request" : err);
+    if (strncmp (http->url, "/v1/models", 10) != 0
+        || s_parse (http->url, &path, err, sizeof err) != 0)
+        gw_req_error (req, 400, "%s",
+                      strncmp (http->url, "/v1/models", 10) ? "Malformed request" : err);
     else if (get && !path.name[0])
         s_list (req);
     else if (get && !path.verb[0])
         s_status (req, &path);
     else if (get && strcmp (path.verb, "metadata") == 0)
         s_metadata (req, &path);
-    else if (post &&
-             (strcmp (path.verb, "predict") == 0 || strcmp (path.verb, "classify") == 0 ||
-              strcmp (path.verb, "regress") == 0))
+    else if (post
+             && (strcmp (path.verb, "predict") == 0 || strcmp (path.verb, "classify") == 0
+                 || strcmp (path.verb, "regress") == 0))
         s_predict (req, http, &path);
     else
         gw_req_error (req, 400, "Malformed request: %s %s", http->method, http->url);

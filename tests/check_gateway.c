@@ -20,23 +20,23 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#define S_ROWS 3   //  rows each prediction test sends
-#define S_INPUTS 4 //  features of the test models
+#define S_ROWS   3    //  rows each prediction test sends
+#define S_INPUTS 4    //  features of the test models
 
 typedef struct {
-    support_redis_t *redis;    //  private redis-server
-    char *dir;                 //  temp dir: endpoints and logs
-    char front[256];           //  broker frontend endpoint
-    char back[256];            //  broker backend endpoint
-    char log[256];             //  broker log
-    char worker_log[256];      //  worker log
-    char gw_log[256];          //  gateway log (its stdout names the port)
-    support_proc_t *broker;    //  the broker
-    support_proc_t *worker;    //  the worker
-    support_proc_t *gateway;   //  the gateway
-    int port;                  //  the gateway's HTTP port
-    maas_registry_t *registry; //  the test's publisher
-    maas_client_t *client;     //  the test's C client
+    support_redis_t *redis;       //  private redis-server
+    char *dir;                    //  temp dir: endpoints and logs
+    char front[256];              //  broker frontend endpoint
+    char back[256];               //  broker backend endpoint
+    char log[256];                //  broker log
+    char worker_log[256];         //  worker log
+    char gw_log[256];             //  gateway log (its stdout names the port)
+    support_proc_t *broker;       //  the broker
+    support_proc_t *worker;       //  the worker
+    support_proc_t *gateway;      //  the gateway
+    int port;                     //  the gateway's HTTP port
+    maas_registry_t *registry;    //  the test's publisher
+    maas_client_t *client;        //  the test's C client
 } fx_t;
 
 static fx_t fx;
@@ -47,18 +47,18 @@ static void
 s_broker_start (void)
 {
     char *path = support_build_path ("broker/maas-broker");
-    const char *argv[] = { path,
-                           "--frontend",
-                           fx.front,
-                           "--backend",
-                           fx.back,
-                           "--redis",
-                           support_redis_url (fx.redis),
-                           "--heartbeat",
-                           "100",
-                           "--liveness",
-                           "10",
-                           NULL };
+    const char *argv[] = {path,
+                          "--frontend",
+                          fx.front,
+                          "--backend",
+                          fx.back,
+                          "--redis",
+                          support_redis_url (fx.redis),
+                          "--heartbeat",
+                          "100",
+                          "--liveness",
+                          "10",
+                          NULL};
     fx.broker = support_proc_start (argv, NULL, fx.log);
     free (path);
 }
@@ -69,18 +69,18 @@ s_worker_start (void)
     //  --max-batch-rows 0: every job runs alone, so outputs are bit-exact
     //  whatever else is in flight (OpenBLAS's last bits depend on the batch).
     char *path = support_build_path ("worker/maas-worker");
-    const char *argv[] = { path,
-                           "--broker",
-                           fx.back,
-                           "--redis",
-                           support_redis_url (fx.redis),
-                           "--max-batch-rows",
-                           "0",
-                           "--heartbeat",
-                           "100",
-                           "--credits",
-                           "64",
-                           NULL };
+    const char *argv[] = {path,
+                          "--broker",
+                          fx.back,
+                          "--redis",
+                          support_redis_url (fx.redis),
+                          "--max-batch-rows",
+                          "0",
+                          "--heartbeat",
+                          "100",
+                          "--credits",
+                          "64",
+                          NULL};
     fx.worker = support_proc_start (argv, NULL, fx.worker_log);
     free (path);
 }
@@ -91,19 +91,19 @@ static void
 s_gateway_start (const char *threads, const char *timeout, const char *const *extra)
 {
     char *path = support_build_path ("gateway/maas-gateway");
-    const char *argv[32] = { path,
-                             "--http",
-                             "127.0.0.1:0",
-                             "--broker",
-                             fx.front,
-                             "--redis",
-                             support_redis_url (fx.redis),
-                             "--threads",
-                             threads,
-                             "--request-timeout",
-                             timeout,
-                             "--log-level",
-                             "warn" };
+    const char *argv[32] = {path,
+                            "--http",
+                            "127.0.0.1:0",
+                            "--broker",
+                            fx.front,
+                            "--redis",
+                            support_redis_url (fx.redis),
+                            "--threads",
+                            threads,
+                            "--request-timeout",
+                            timeout,
+                            "--log-level",
+                            "warn"};
     size_t n = 13;
     for (size_t i = 0; extra && extra[i] && n < 31; i++)
         argv[n++] = extra[i];
@@ -175,7 +175,7 @@ s_teardown (void)
 static uint64_t
 s_publish (const char *name, size_t outputs, maas_act_t act, uint64_t seed)
 {
-    maas_layer_spec_t layers[] = { { 8, MAAS_ACT_TANH }, { outputs, act } };
+    maas_layer_spec_t layers[] = {{8, MAAS_ACT_TANH}, {outputs, act}};
     maas_mlp_t *mlp = maas_mlp_new (S_INPUTS, layers, 2);
     ck_assert_ptr_nonnull (mlp);
     maas_mlp_init (mlp, seed);
@@ -184,12 +184,11 @@ s_publish (const char *name, size_t outputs, maas_act_t act, uint64_t seed)
     size_t size;
     maas_model_err_t err;
     ck_assert_msg (maas_model_encode (model, &blob, &size, &err) == 0, "%s", err.text);
-    maas_registry_meta_t meta = { 0 };
+    maas_registry_meta_t meta = {0};
     uint64_t version;
-    ck_assert_msg (
-      maas_registry_publish (fx.registry, name, blob, size, &meta, &version, NULL) == 0,
-      "%s",
-      maas_registry_error (fx.registry));
+    ck_assert_msg (maas_registry_publish (fx.registry, name, blob, size, &meta, &version, NULL)
+                       == 0,
+                   "%s", maas_registry_error (fx.registry));
     free (blob);
     maas_model_destroy (&model);
     return version;
@@ -199,23 +198,19 @@ static void
 s_fill (float *x, size_t n, float seed)
 {
     for (size_t i = 0; i < n; i++)
-        x[i] = sinf (seed + 0.37f * (float)i);
+        x[i] = sinf (seed + 0.37f * (float) i);
 }
 
 //  What the C client gets for X on NAME@VERSION: COUNT floats into Y. (The
 //  job is sent and read as the gateway's infer.c does, which the worker
 //  defines: the test compares the HTTP layers, not two encoders.)
 static void
-s_client_predict (const char *name,
-                  uint64_t version,
-                  const float *x,
-                  size_t rows,
-                  float *y,
+s_client_predict (const char *name, uint64_t version, const float *x, size_t rows, float *y,
                   size_t count)
 {
     char id[MAAS_PROTO_ID_MAX + 1];
     ck_assert_int_eq (
-      gw_infer_submit (fx.client, name, version, x, rows, S_INPUTS, 0, NULL, NULL, id), 0);
+        gw_infer_submit (fx.client, name, version, x, rows, S_INPUTS, 0, NULL, NULL, id), 0);
     maas_result_t *result = maas_client_wait (fx.client, id, 20000);
     ck_assert_ptr_nonnull (result);
     ck_assert_str_eq (result->status, "succeeded");
@@ -244,9 +239,9 @@ s_bits_start (float seed, float *x, float *want, gw_buf_t *rows)
 //  -- HTTP through libcurl
 
 typedef struct {
-    long code;        //  HTTP status, 0 if no answer
-    gw_buf_t body;    //  response body
-    gw_buf_t headers; //  response header lines
+    long code;           //  HTTP status, 0 if no answer
+    gw_buf_t body;       //  response body
+    gw_buf_t headers;    //  response header lines
 } s_reply_t;
 
 static size_t
@@ -259,13 +254,8 @@ s_collect (char *data, size_t size, size_t count, void *arg)
 //  An easy handle for METHOD PATH with BODY (SIZE bytes; NULL: none) and
 //  HEADERS (NULL-terminated, may be NULL), answering into REPLY.
 static CURL *
-s_easy (const char *method,
-        const char *path,
-        const char *body,
-        size_t size,
-        const char *const *headers,
-        s_reply_t *reply,
-        struct curl_slist **list)
+s_easy (const char *method, const char *path, const char *body, size_t size,
+        const char *const *headers, s_reply_t *reply, struct curl_slist **list)
 {
     CURL *curl = curl_easy_init ();
     ck_assert_ptr_nonnull (curl);
@@ -281,7 +271,7 @@ s_easy (const char *method,
     curl_easy_setopt (curl, CURLOPT_HEADERDATA, &reply->headers);
     if (body) {
         curl_easy_setopt (curl, CURLOPT_POSTFIELDS, body);
-        curl_easy_setopt (curl, CURLOPT_POSTFIELDSIZE, (long)size);
+        curl_easy_setopt (curl, CURLOPT_POSTFIELDSIZE, (long) size);
     }
     *list = curl_slist_append (NULL, "Expect:");
     for (size_t i = 0; headers && headers[i]; i++)
@@ -291,12 +281,8 @@ s_easy (const char *method,
 }
 
 static void
-s_http_raw (const char *method,
-            const char *path,
-            const char *body,
-            size_t size,
-            const char *const *headers,
-            s_reply_t *reply)
+s_http_raw (const char *method, const char *path, const char *body, size_t size,
+            const char *const *headers, s_reply_t *reply)
 {
     struct curl_slist *list;
     CURL *curl = s_easy (method, path, body, size, headers, reply, &list);
@@ -321,21 +307,11 @@ s_http (const char *method, const char *path, const char *body, long code)
 {
     s_reply_t reply;
     s_http_raw (method, path, body, body ? strlen (body) : 0, NULL, &reply);
-    ck_assert_msg (reply.code == code,
-                   "%s %s: %ld, expected %ld: %s",
-                   method,
-                   path,
-                   reply.code,
-                   code,
-                   reply.body.data ? reply.body.data : "");
+    ck_assert_msg (reply.code == code, "%s %s: %ld, expected %ld: %s", method, path, reply.code,
+                   code, reply.body.data ? reply.body.data : "");
     json_error_t err;
-    json_t *json =
-      json_loadb (reply.body.data ? reply.body.data : "", reply.body.size, 0, &err);
-    ck_assert_msg (json,
-                   "%s %s: not JSON (%s): %s",
-                   method,
-                   path,
-                   err.text,
+    json_t *json = json_loadb (reply.body.data ? reply.body.data : "", reply.body.size, 0, &err);
+    ck_assert_msg (json, "%s %s: not JSON (%s): %s", method, path, err.text,
                    reply.body.data ? reply.body.data : "");
     ck_assert_msg (strstr (reply.headers.data, "application/json"), "%s", reply.headers.data);
     s_reply_clear (&reply);
@@ -344,20 +320,12 @@ s_http (const char *method, const char *path, const char *body, long code)
 
 //  Assert METHOD PATH BODY answers CODE with {"error": "...TEXT..."}.
 static void
-s_expect_error (const char *method,
-                const char *path,
-                const char *body,
-                long code,
-                const char *text)
+s_expect_error (const char *method, const char *path, const char *body, long code, const char *text)
 {
     json_t *json = s_http (method, path, body, code);
     const char *error = json_string_value (json_object_get (json, "error"));
-    ck_assert_msg (error && strstr (error, text),
-                   "%s %s: error '%s' lacks '%s'",
-                   method,
-                   path,
-                   error ? error : "(none)",
-                   text);
+    ck_assert_msg (error && strstr (error, text), "%s %s: error '%s' lacks '%s'", method, path,
+                   error ? error : "(none)", text);
     ck_assert_uint_eq (json_object_size (json), 1);
     json_decref (json);
 }
@@ -367,7 +335,7 @@ s_expect_error (const char *method,
 static void
 s_assert_bits (const json_t *array, const char *text, const float *expected, size_t count)
 {
-    (void)array;
+    (void) array;
     //  Read the numbers from the text itself: jansson's double would round
     //  twice (text → double → float).
     const char *p = text;
@@ -380,14 +348,12 @@ s_assert_bits (const json_t *array, const char *text, const float *expected, siz
             uint32_t a, b;
             memcpy (&a, &v, 4);
             memcpy (&b, &expected[seen], 4);
-            ck_assert_msg (a == b,
-                           "value %zu: %.9g over HTTP, %.9g from the C client",
-                           seen,
-                           (double)v,
-                           (double)expected[seen]);
+            ck_assert_msg (a == b, "value %zu: %.9g over HTTP, %.9g from the C client", seen,
+                           (double) v, (double) expected[seen]);
             seen++;
             p = end;
-        } else
+        }
+        else
             p++;
     }
     ck_assert_uint_eq (seen, count);
@@ -408,10 +374,7 @@ s_post_text (const char *path, const char *body)
 {
     s_reply_t reply;
     s_http_raw ("POST", path, body, strlen (body), NULL, &reply);
-    ck_assert_msg (reply.code == 200,
-                   "POST %s: %ld %s",
-                   path,
-                   reply.code,
+    ck_assert_msg (reply.code == 200, "POST %s: %ld %s", path, reply.code,
                    reply.body.data ? reply.body.data : "");
     gw_buf_clear (&reply.headers);
     return gw_buf_take (&reply.body, NULL);
@@ -434,7 +397,7 @@ START_TEST (test_f32_shortest)
     ck_assert_str_eq (text, "NaN");
     gw_f32_format (-INFINITY, text);
     ck_assert_str_eq (text, "-Infinity");
-    gw_f32_format (0.33333334f, text); //  needs more than 6 digits, not 9
+    gw_f32_format (0.33333334f, text);    //  needs more than 6 digits, not 9
     ck_assert_str_eq (text, "0.33333334");
     //  Every pattern of a sample reads back exactly, and no shorter %g does.
     for (uint32_t bits = 1; bits < 0x7f800000u; bits += 9973u * 7u) {
@@ -444,7 +407,7 @@ START_TEST (test_f32_shortest)
         back = strtof (text, NULL);
         ck_assert_msg (memcmp (&v, &back, 4) == 0, "%s does not read back", text);
         char shorter[GW_F32_TEXT_MAX];
-        snprintf (shorter, sizeof shorter, "%.5g", (double)v);
+        snprintf (shorter, sizeof shorter, "%.5g", (double) v);
         if (strtof (shorter, NULL) == v)
             ck_assert_uint_le (strlen (text), strlen (shorter) + 2);
     }
@@ -458,7 +421,7 @@ START_TEST (test_tf_predict_bits)
     float x[S_ROWS * S_INPUTS], want[S_ROWS * 3];
     gw_buf_t rows;
     s_bits_start (0.5f, x, want, &rows);
-    const char *paths[] = { "/v1/models/iris:predict", "/v1/models/iris/versions/1:predict" };
+    const char *paths[] = {"/v1/models/iris:predict", "/v1/models/iris/versions/1:predict"};
     for (size_t i = 0; i < 2; i++) {
         char body[2048];
         snprintf (body, sizeof body, "{\"instances\": %s}", rows.data);
@@ -492,13 +455,10 @@ START_TEST (test_v2_infer_bits)
     s_bits_start (1.5f, x, want, &data);
     //  JSON, FP32 nested data, id echoed.
     char body[4096];
-    snprintf (body,
-              sizeof body,
+    snprintf (body, sizeof body,
               "{\"id\":\"req-1\",\"inputs\":[{\"name\":\"x\",\"shape\":[%d,%d],\"datatype\":"
               "\"FP32\",\"data\":%s}]}",
-              S_ROWS,
-              S_INPUTS,
-              data.data);
+              S_ROWS, S_INPUTS, data.data);
     char *text = s_post_text ("/v2/models/iris/versions/1/infer", body);
     json_t *json = json_loads (text, 0, NULL);
     ck_assert_str_eq (json_string_value (json_object_get (json, "id")), "req-1");
@@ -513,31 +473,23 @@ START_TEST (test_v2_infer_bits)
     free (text);
     //  Binary both ways: FP64 in (converted), FP32 out.
     char header[512];
-    int hlen =
-      snprintf (header,
-                sizeof header,
-                "{\"inputs\":[{\"name\":\"x\",\"shape\":[%d,%d],\"datatype\":\"FP64\","
-                "\"parameters\":{\"binary_data_size\":%d}}],"
-                "\"outputs\":[{\"name\":\"y\",\"parameters\":{\"binary_data\":true}}]}",
-                S_ROWS,
-                S_INPUTS,
-                S_ROWS * S_INPUTS * 8);
+    int hlen = snprintf (header, sizeof header,
+                         "{\"inputs\":[{\"name\":\"x\",\"shape\":[%d,%d],\"datatype\":\"FP64\","
+                         "\"parameters\":{\"binary_data_size\":%d}}],"
+                         "\"outputs\":[{\"name\":\"y\",\"parameters\":{\"binary_data\":true}}]}",
+                         S_ROWS, S_INPUTS, S_ROWS * S_INPUTS * 8);
     char bin[sizeof header + S_ROWS * S_INPUTS * 8];
-    memcpy (bin, header, (size_t)hlen);
+    memcpy (bin, header, (size_t) hlen);
     for (size_t i = 0; i < S_ROWS * S_INPUTS; i++) {
         double d = x[i];
-        memcpy (bin + hlen + i * 8, &d, 8); //  little-endian host
+        memcpy (bin + hlen + i * 8, &d, 8);    //  little-endian host
     }
     char length[64];
     snprintf (length, sizeof length, "Inference-Header-Content-Length: %d", hlen);
-    const char *headers[] = { "Content-Type: application/octet-stream", length, NULL };
+    const char *headers[] = {"Content-Type: application/octet-stream", length, NULL};
     s_reply_t reply;
-    s_http_raw ("POST",
-                "/v2/models/iris/infer",
-                bin,
-                (size_t)hlen + S_ROWS * S_INPUTS * 8,
-                headers,
-                &reply);
+    s_http_raw ("POST", "/v2/models/iris/infer", bin, (size_t) hlen + S_ROWS * S_INPUTS * 8,
+                headers, &reply);
     ck_assert_msg (reply.code == 200, "%ld %s", reply.code, reply.body.data);
     const char *at = strcasestr (reply.headers.data, "Inference-Header-Content-Length: ");
     ck_assert_ptr_nonnull (at);
@@ -555,8 +507,7 @@ START_TEST (test_classify_regress)
     s_publish ("spam", 1, MAAS_ACT_SIGMOID, 3);
     s_publish ("price", 1, MAAS_ACT_LINEAR, 4);
     s_gateway_start ("1", "10000", NULL);
-    const char *example =
-      "{\"examples\": [{\"x\": [0.1, 0.2, 0.3, 0.4]}, {\"x\": [1, 2, 3, 4]}]}";
+    const char *example = "{\"examples\": [{\"x\": [0.1, 0.2, 0.3, 0.4]}, {\"x\": [1, 2, 3, 4]}]}";
     json_t *json = s_http ("POST", "/v1/models/spam:classify", example, 200);
     json_t *results = json_object_get (json, "results");
     ck_assert_uint_eq (json_array_size (results), 2);
@@ -595,28 +546,25 @@ START_TEST (test_routes)
     json_decref (json);
     json = s_http ("GET", "/v1/models/iris/versions/2/metadata", NULL, 200);
     ck_assert_str_eq (
-      json_string_value (json_object_get (json_object_get (json, "model_spec"), "version")),
-      "2");
+        json_string_value (json_object_get (json_object_get (json, "model_spec"), "version")), "2");
     json_t *sig = json_object_get (
-      json_object_get (json_object_get (json_object_get (json, "metadata"), "signature_def"),
-                       "signature_def"),
-      "serving_default");
+        json_object_get (json_object_get (json_object_get (json, "metadata"), "signature_def"),
+                         "signature_def"),
+        "serving_default");
     json_t *in = json_object_get (json_object_get (sig, "inputs"), "x");
     ck_assert_str_eq (json_string_value (json_object_get (in, "dtype")), "DT_FLOAT");
     json_t *dims = json_object_get (json_object_get (in, "tensor_shape"), "dim");
-    ck_assert_str_eq (json_string_value (json_object_get (json_array_get (dims, 1), "size")),
-                      "4");
+    ck_assert_str_eq (json_string_value (json_object_get (json_array_get (dims, 1), "size")), "4");
     ck_assert_ptr_nonnull (json_object_get (json_object_get (sig, "outputs"), "y"));
     json_decref (json);
     json = s_http ("GET", "/v1/models", NULL, 200);
     ck_assert_str_eq (json_string_value (json_object_get (
-                        json_array_get (json_object_get (json, "models"), 0), "aliases")),
+                          json_array_get (json_object_get (json, "models"), 0), "aliases")),
                       "production=1");
     json_decref (json);
     json = s_http ("GET", "/v2", NULL, 200);
-    ck_assert_str_eq (
-      json_string_value (json_array_get (json_object_get (json, "extensions"), 0)),
-      "binary_tensor_data");
+    ck_assert_str_eq (json_string_value (json_array_get (json_object_get (json, "extensions"), 0)),
+                      "binary_tensor_data");
     json_decref (json);
     json_decref (s_http ("GET", "/v2/health/live", NULL, 200));
     json_decref (s_http ("GET", "/v2/health/ready", NULL, 200));
@@ -626,9 +574,9 @@ START_TEST (test_routes)
     json = s_http ("GET", "/v2/models/iris", NULL, 200);
     ck_assert_str_eq (json_string_value (json_object_get (json, "platform")), "maas_mlp");
     ck_assert_int_eq (
-      json_integer_value (json_array_get (
-        json_object_get (json_array_get (json_object_get (json, "inputs"), 0), "shape"), 1)),
-      S_INPUTS);
+        json_integer_value (json_array_get (
+            json_object_get (json_array_get (json_object_get (json, "inputs"), 0), "shape"), 1)),
+        S_INPUTS);
     json_decref (json);
 }
 END_TEST
@@ -636,54 +584,41 @@ END_TEST
 START_TEST (test_errors)
 {
     s_publish ("iris", 3, MAAS_ACT_SOFTMAX, 7);
-    const char *extra[] = { "--max-body", "1000", NULL };
+    const char *extra[] = {"--max-body", "1000", NULL};
     s_gateway_start ("2", "10000", extra);
     const char *row = "{\"instances\": [[1, 2, 3, 4]]}";
     s_expect_error ("POST", "/v1/models/nope:predict", row, 404, "Servable not found");
     s_expect_error ("POST", "/v1/models/iris/versions/9:predict", row, 404, "has no");
     s_expect_error ("POST", "/v1/models/iris/labels/gone:predict", row, 404, "has no");
-    s_expect_error (
-      "POST", "/v1/models/iris/versions/x1:predict", row, 400, "Failed to convert version");
+    s_expect_error ("POST", "/v1/models/iris/versions/x1:predict", row, 400,
+                    "Failed to convert version");
     s_expect_error ("POST", "/v1/models/iris:predict", "", 400, "The document is empty");
-    s_expect_error (
-      "POST", "/v1/models/iris:predict", "{\"instances\": [1, 2", 400, "JSON Parse error");
-    s_expect_error ("POST",
-                    "/v1/models/iris:predict",
-                    "{\"instances\": [[1, 2, 3]]}",
-                    400,
+    s_expect_error ("POST", "/v1/models/iris:predict", "{\"instances\": [1, 2", 400,
+                    "JSON Parse error");
+    s_expect_error ("POST", "/v1/models/iris:predict", "{\"instances\": [[1, 2, 3]]}", 400,
                     "the model takes 4");
-    s_expect_error ("POST",
-                    "/v1/models/iris:predict",
-                    "{\"instances\": [[16777217, 2, 3, 4]]}",
-                    400,
-                    "without loss of precision");
+    s_expect_error ("POST", "/v1/models/iris:predict", "{\"instances\": [[16777217, 2, 3, 4]]}",
+                    400, "without loss of precision");
     s_expect_error ("POST", "/v1/models/iris:predict", "{\"rows\": []}", 400, "instances");
     s_expect_error ("GET", "/v1/models/nope", NULL, 404, "unknown model");
     s_expect_error ("GET", "/v1/nothing", NULL, 400, "Malformed request");
     s_expect_error ("GET", "/elsewhere", NULL, 400, "Malformed request");
     s_expect_error ("POST", "/v2/models/nope/infer", "{}", 404, "unknown model");
     s_expect_error ("GET", "/v2/models/nope/ready", NULL, 404, "unknown model");
-    s_expect_error ("POST",
-                    "/v2/models/iris/infer",
+    s_expect_error ("POST", "/v2/models/iris/infer",
                     "{\"inputs\":[{\"name\":\"x\",\"shape\":[1,3],\"datatype\":\"FP32\","
                     "\"data\":[1,2,3]}]}",
-                    400,
-                    "takes 4 features");
-    s_expect_error ("POST",
-                    "/v2/models/iris/infer",
+                    400, "takes 4 features");
+    s_expect_error ("POST", "/v2/models/iris/infer",
                     "{\"inputs\":[{\"name\":\"x\",\"shape\":[1,4],\"datatype\":\"BYTES\","
                     "\"data\":[\"a\",\"b\",\"c\",\"d\"]}]}",
-                    400,
-                    "does not convert");
-    s_expect_error ("POST",
-                    "/v2/models/iris/infer",
+                    400, "does not convert");
+    s_expect_error ("POST", "/v2/models/iris/infer",
                     "{\"inputs\":[{\"name\":\"x\",\"shape\":[2,4],\"datatype\":\"INT32\","
                     "\"data\":[1,2,3,4]}]}",
-                    400,
-                    "its shape needs 8");
+                    400, "its shape needs 8");
     //  Integer types convert: INT32 data answers 200.
-    json_decref (s_http ("POST",
-                         "/v2/models/iris/infer",
+    json_decref (s_http ("POST", "/v2/models/iris/infer",
                          "{\"inputs\":[{\"name\":\"x\",\"shape\":[1,4],\"datatype\":\"INT32\","
                          "\"data\":[1,2,3,4]}]}",
                          200));
@@ -693,7 +628,7 @@ START_TEST (test_errors)
     big[sizeof big - 1] = 0;
     memcpy (big, "{\"instances\":", 13);
     s_expect_error ("POST", "/v1/models/iris:predict", big, 413, "--max-body");
-    const char *chunked[] = { "Transfer-Encoding: chunked", NULL };
+    const char *chunked[] = {"Transfer-Encoding: chunked", NULL};
     s_reply_t reply;
     s_http_raw ("POST", "/v1/models/iris:predict", big, strlen (big), chunked, &reply);
     ck_assert_int_eq (reply.code, 413);
@@ -705,25 +640,20 @@ START_TEST (test_metrics)
 {
     s_publish ("iris", 3, MAAS_ACT_SOFTMAX, 7);
     s_gateway_start ("2", "10000", NULL);
-    json_decref (
-      s_http ("POST", "/v1/models/iris:predict", "{\"instances\": [[1,2,3,4]]}", 200));
+    json_decref (s_http ("POST", "/v1/models/iris:predict", "{\"instances\": [[1,2,3,4]]}", 200));
     s_expect_error ("POST", "/v1/models/nope:predict", "{}", 404, "not found");
-    usleep (1500 * 1000); //  the broker writes its counters every second
+    usleep (1500 * 1000);    //  the broker writes its counters every second
     s_reply_t reply;
     s_http_raw ("GET", "/metrics", NULL, 0, NULL, &reply);
     ck_assert_int_eq (reply.code, 200);
     const char *text = reply.body.data;
-    ck_assert_msg (
-      strstr (text, "maas_http_requests_total{route=\"tf_predict\",code=\"200\"} 1\n"),
-      "%s",
-      text);
-    ck_assert (
-      strstr (text, "maas_http_requests_total{route=\"tf_predict\",code=\"404\"} 1\n"));
+    ck_assert_msg (strstr (text, "maas_http_requests_total{route=\"tf_predict\",code=\"200\"} 1\n"),
+                   "%s", text);
+    ck_assert (strstr (text, "maas_http_requests_total{route=\"tf_predict\",code=\"404\"} 1\n"));
     ck_assert (strstr (text,
                        "maas_http_request_duration_seconds_bucket{route=\"tf_predict\","
                        "le=\"+Inf\"} 2\n"));
-    ck_assert (
-      strstr (text, "maas_http_request_duration_seconds_count{route=\"tf_predict\"} 2\n"));
+    ck_assert (strstr (text, "maas_http_request_duration_seconds_count{route=\"tf_predict\"} 2\n"));
     ck_assert (strstr (text, "maas_gateway_jobs_total{status=\"succeeded\"} 1\n"));
     ck_assert_msg (strstr (text, "maas_broker_submitted{broker="), "%s", text);
     s_reply_clear (&reply);
@@ -735,17 +665,13 @@ END_TEST
 //  COUNT requests of BODY to PATH at once (curl multi); each reply's code
 //  into CODES; while they are in flight, DURING (if not NULL) runs once.
 static void
-s_concurrent (const char *path,
-              const char *body,
-              size_t count,
-              long *codes,
-              void (*during) (void))
+s_concurrent (const char *path, const char *body, size_t count, long *codes, void (*during) (void))
 {
     CURLM *multi = curl_multi_init ();
     CURL **easy = calloc (count, sizeof *easy);
     s_reply_t *replies = calloc (count, sizeof *replies);
     struct curl_slist **lists = calloc (count, sizeof *lists);
-    curl_multi_setopt (multi, CURLMOPT_MAX_TOTAL_CONNECTIONS, (long)count);
+    curl_multi_setopt (multi, CURLMOPT_MAX_TOTAL_CONNECTIONS, (long) count);
     for (size_t i = 0; i < count; i++) {
         easy[i] = s_easy ("POST", path, body, strlen (body), NULL, &replies[i], &lists[i]);
         curl_multi_add_handle (multi, easy[i]);
@@ -754,7 +680,7 @@ s_concurrent (const char *path,
     while (running) {
         curl_multi_perform (multi, &running);
         if (during && ++turns == 3) {
-            ck_assert_int_gt (running, 0); //  it happens with requests in flight
+            ck_assert_int_gt (running, 0);    //  it happens with requests in flight
             during ();
             during = NULL;
         }
@@ -787,24 +713,19 @@ START_TEST (test_load_alias_moves)
     ck_assert_int_eq (maas_registry_alias (fx.registry, "iris", "production", 1), 0);
     s_gateway_start ("2", "20000", NULL);
     long codes[200];
-    s_concurrent ("/v1/models/iris/labels/production:predict",
-                  "{\"instances\": [[1,2,3,4]]}",
-                  200,
-                  codes,
-                  s_move_alias);
+    s_concurrent ("/v1/models/iris/labels/production:predict", "{\"instances\": [[1,2,3,4]]}", 200,
+                  codes, s_move_alias);
     for (size_t i = 0; i < 200; i++)
         ck_assert_msg (codes[i] == 200, "request %zu: %ld", i, codes[i]);
     //  After the cache's time the label answers from the new version.
     usleep (600 * 1000);
-    json_decref (s_http ("POST",
-                         "/v1/models/iris/labels/production:predict",
-                         "{\"instances\": [[1,2,3,4]]}",
-                         200));
+    json_decref (s_http ("POST", "/v1/models/iris/labels/production:predict",
+                         "{\"instances\": [[1,2,3,4]]}", 200));
     json_t *json = s_http ("GET", "/v1/models/iris/labels/production", NULL, 200);
     ck_assert_str_eq (
-      json_string_value (json_object_get (
-        json_array_get (json_object_get (json, "model_version_status"), 0), "version")),
-      "2");
+        json_string_value (json_object_get (
+            json_array_get (json_object_get (json, "model_version_status"), 0), "version")),
+        "2");
     json_decref (json);
 }
 END_TEST
@@ -814,18 +735,18 @@ static int
 s_stalled (const char *text)
 {
     int fd = socket (AF_INET, SOCK_STREAM, 0);
-    struct sockaddr_in addr = { .sin_family = AF_INET, .sin_port = htons ((uint16_t)fx.port) };
+    struct sockaddr_in addr = {.sin_family = AF_INET, .sin_port = htons ((uint16_t) fx.port)};
     inet_pton (AF_INET, "127.0.0.1", &addr.sin_addr);
-    ck_assert_int_eq (connect (fd, (struct sockaddr *)&addr, sizeof addr), 0);
-    ck_assert_int_eq (send (fd, text, strlen (text), 0), (ssize_t)strlen (text));
+    ck_assert_int_eq (connect (fd, (struct sockaddr *) &addr, sizeof addr), 0);
+    ck_assert_int_eq (send (fd, text, strlen (text), 0), (ssize_t) strlen (text));
     return fd;
 }
 
 START_TEST (test_slow_client)
 {
     s_publish ("iris", 3, MAAS_ACT_SOFTMAX, 7);
-    const char *extra[] = { "--idle-timeout", "2", NULL };
-    s_gateway_start ("1", "10000", extra); //  one loop: the slow ones share it
+    const char *extra[] = {"--idle-timeout", "2", NULL};
+    s_gateway_start ("1", "10000", extra);    //  one loop: the slow ones share it
     int slow[4];
     for (int i = 0; i < 4; i++)
         slow[i] = s_stalled ("POST /v1/models/iris:predict HTTP/1.1\r\nHost: x\r\n"
@@ -834,7 +755,7 @@ START_TEST (test_slow_client)
     for (int second = 0; second < 3; second++) {
         int64_t start = maas_clock_mono_ms ();
         json_decref (
-          s_http ("POST", "/v1/models/iris:predict", "{\"instances\": [[1,2,3,4]]}", 200));
+            s_http ("POST", "/v1/models/iris:predict", "{\"instances\": [[1,2,3,4]]}", 200));
         ck_assert_int_lt (maas_clock_mono_ms () - start, 500);
         send (slow[0], "a", 1, MSG_NOSIGNAL);
         usleep (1000 * 1000);
@@ -853,12 +774,9 @@ START_TEST (test_deadline)
 {
     s_publish ("iris", 3, MAAS_ACT_SOFTMAX, 7);
     s_gateway_start ("1", "700", NULL);
-    support_proc_stop (&fx.worker); //  nobody runs the job
+    support_proc_stop (&fx.worker);    //  nobody runs the job
     int64_t start = maas_clock_mono_ms ();
-    s_expect_error ("POST",
-                    "/v1/models/iris:predict",
-                    "{\"instances\": [[1,2,3,4]]}",
-                    504,
+    s_expect_error ("POST", "/v1/models/iris:predict", "{\"instances\": [[1,2,3,4]]}", 504,
                     "deadline exceeded");
     int64_t took = maas_clock_mono_ms () - start;
     ck_assert_int_ge (took, 650);
@@ -891,9 +809,9 @@ START_TEST (test_broker_restart)
     s_gateway_start ("2", "15000", NULL);
     long codes[50];
     int64_t start = maas_clock_mono_ms ();
-    s_concurrent (
-      "/v1/models/iris:predict", "{\"instances\": [[1,2,3,4]]}", 50, codes, s_restart_broker);
-    ck_assert_int_lt (maas_clock_mono_ms () - start, 14000); //  none waited to its deadline
+    s_concurrent ("/v1/models/iris:predict", "{\"instances\": [[1,2,3,4]]}", 50, codes,
+                  s_restart_broker);
+    ck_assert_int_lt (maas_clock_mono_ms () - start, 14000);    //  none waited to its deadline
     for (size_t i = 0; i < 50; i++)
         ck_assert_msg (codes[i] == 200 || codes[i] == 503, "request %zu: %ld", i, codes[i]);
     //  And once it is back, requests are answered.
@@ -923,11 +841,8 @@ s_job_until (const char *id, const char *status)
     for (int i = 0; i < 200; i++) {
         s_reply_t reply;
         s_http_raw ("GET", path, NULL, 0, NULL, &reply);
-        ck_assert_msg (reply.code == 200 || (reply.code == 404 && i < 20),
-                       "GET %s: %ld %s",
-                       path,
-                       reply.code,
-                       reply.body.data);
+        ck_assert_msg (reply.code == 200 || (reply.code == 404 && i < 20), "GET %s: %ld %s", path,
+                       reply.code, reply.body.data);
         json_t *json = reply.code == 200 ? json_loads (reply.body.data, 0, NULL) : NULL;
         s_reply_clear (&reply);
         const char *now = json_string_value (json_object_get (json, "status"));
@@ -951,13 +866,12 @@ START_TEST (test_jobs)
     gw_buf_init (&row);
     gw_json_f32_array (&row, x, S_INPUTS, S_INPUTS);
     char body[1024];
-    snprintf (body,
-              sizeof body,
+    snprintf (body, sizeof body,
               "{\"id\": \"http-job-1\", \"kind\": \"infer\", \"model\": \"iris\", "
               "\"instances\": %s}",
               row.data);
     gw_buf_clear (&row);
-    for (int again = 0; again < 2; again++) { //  the same id twice: one job
+    for (int again = 0; again < 2; again++) {    //  the same id twice: one job
         s_reply_t reply;
         s_http_raw ("POST", "/v1/jobs", body, strlen (body), NULL, &reply);
         ck_assert_int_eq (reply.code, 202);
@@ -967,7 +881,7 @@ START_TEST (test_jobs)
     }
     json_t *json = s_job_until ("http-job-1", "succeeded");
     ck_assert_str_eq (
-      json_string_value (json_object_get (json_object_get (json, "header"), "kind")), "infer");
+        json_string_value (json_object_get (json_object_get (json, "header"), "kind")), "infer");
     ck_assert (json_is_number (json_object_get (json, "finished_ms")));
     json_decref (json);
     s_reply_t reply;
@@ -987,22 +901,19 @@ START_TEST (test_jobs)
     s_reply_clear (&reply);
     json = s_job_until ("http-train-1", "cancelled");
     ck_assert (json_is_real (
-      json_object_get (json_object_get (json_object_get (json, "header"), "params"), "lr")));
+        json_object_get (json_object_get (json_object_get (json, "header"), "params"), "lr")));
     json_decref (json);
     s_http_raw ("GET", "/v1/jobs/http-train-1", NULL, 0, NULL, &reply);
-    ck_assert_msg (
-      strstr (reply.body.data, "\"lr\":0.01}"), "%s", reply.body.data); //  shortest
+    ck_assert_msg (strstr (reply.body.data, "\"lr\":0.01}"), "%s", reply.body.data);    //  shortest
     s_reply_clear (&reply);
     s_expect_error ("GET", "/v1/jobs/nope", NULL, 404, "not known");
     s_expect_error ("DELETE", "/v1/jobs/nope", NULL, 404, "not known");
     s_expect_error ("GET", "/v1/jobs/bad%20id", NULL, 400, "letters, digits");
     s_expect_error ("POST", "/v1/jobs", "{\"model\": \"iris\"}", 400, "kind");
-    s_expect_error ("POST",
-                    "/v1/jobs",
+    s_expect_error ("POST", "/v1/jobs",
                     "{\"kind\": \"infer\", \"model\": \"iris\", "
                     "\"instances\": [[1, 2, 3]]}",
-                    400,
-                    "rows of 4");
+                    400, "rows of 4");
 }
 END_TEST
 
@@ -1018,14 +929,14 @@ START_TEST (test_job_events)
     s_http_raw ("POST", "/v1/jobs", job, strlen (job), NULL, &reply);
     ck_assert_int_eq (reply.code, 202);
     s_reply_clear (&reply);
-    usleep (300 * 1000); //  recorded by the broker (see s_job_until)
+    usleep (300 * 1000);    //  recorded by the broker (see s_job_until)
     s_http_raw ("GET", "/v1/jobs/sse-1/events", NULL, 0, NULL, &reply);
     ck_assert_int_eq (reply.code, 200);
     ck_assert_ptr_nonnull (strstr (reply.headers.data, "text/event-stream"));
     const char *result = strstr (reply.body.data, "event: result\ndata: {\"id\":\"sse-1\"");
     ck_assert_msg (result, "%s", reply.body.data);
     ck_assert_ptr_nonnull (
-      strstr (reply.body.data, "event: status\ndata: {\"status\":\"succeeded\"}"));
+        strstr (reply.body.data, "event: status\ndata: {\"status\":\"succeeded\"}"));
     ck_assert_ptr_nonnull (strstr (result, "\"predictions\":[["));
     s_reply_clear (&reply);
     s_http_raw ("GET", "/v1/jobs/nope/events", NULL, 0, NULL, &reply);
@@ -1058,20 +969,16 @@ s_run_doc_blocks (const char *name)
             fclose (out);
             out = NULL;
             char command[1024];
-            snprintf (command,
-                      sizeof command,
-                      "cd %s && sh -e %s > %s/block.out 2>&1",
-                      fx.dir,
-                      script,
-                      fx.dir);
+            snprintf (command, sizeof command, "cd %s && sh -e %s > %s/block.out 2>&1", fx.dir,
+                      script, fx.dir);
             int rc = system (command);
-            ck_assert_msg (
-              rc == 0, "%s: block %d failed (see %s/block.out)", name, blocks + 1, fx.dir);
+            ck_assert_msg (rc == 0, "%s: block %d failed (see %s/block.out)", name, blocks + 1,
+                           fx.dir);
             blocks++;
             continue;
         }
         for (char *at; out && (at = strstr (line, "127.0.0.1:8501"));) {
-            fprintf (out, "%.*s%s", (int)(at - line), line, port);
+            fprintf (out, "%.*s%s", (int) (at - line), line, port);
             memmove (line, at + 14, strlen (at + 14) + 1);
         }
         if (out)
