@@ -232,16 +232,9 @@ s_progress (maas_broker_t *self, maas_proto_msg_t *msg, worker_t *worker, maas_c
 static int
 s_header (maas_broker_t *self, maas_proto_msg_t *msg, int cmd, maas_codec_map_t *map)
 {
-    size_t size;
-    const void *header = maas_proto_header (msg, &size);
-    char err[300] = "missing header frame";
-    if (header
-        && maas_codec_unpack (header, size, MAAS_PROTO_HEADER_MAX, &self->scratch, err,
-                              sizeof err) == 0
-        && maas_codec_map_init (map, &self->scratch.data, "header") == 0)
+    char err[300];
+    if (engine_header_map (self, msg, map, err, sizeof err) == 0)
         return 0;
-    if (header && !err[0])
-        snprintf (err, sizeof err, "%s", map->err);
     self->stats.bad_input++;
     maas_warn ("broker", "bad worker message cmd=%s error=%s", maas_proto_cmd_name (cmd), err);
     return -1;

@@ -4,6 +4,7 @@
  *  sweep, stats). No per-job timers. */
 #include "engine.h"
 #include "clock.h"
+#include "codec.h"
 #include "log.h"
 #include "redis_url.h"
 
@@ -164,6 +165,29 @@ maas_broker_destroy (maas_broker_t **self_p)
 }
 
 void maas_broker_stop (maas_broker_t *self) { self->stopping = true; }
+
+int
+engine_header_map (maas_broker_t *self, maas_proto_msg_t *msg, maas_codec_map_t *map, char *err,
+                   size_t err_size)
+{
+    size_t size;
+    const void *header = maas_proto_header (msg, &size);
+    if (!header) {
+        snprintf (err, err_size, "missing header frame");
+        return -1;
+    }
+    char why[256];
+    if (maas_codec_unpack (header, size, MAAS_PROTO_HEADER_MAX, &self->scratch, why, sizeof why)
+        != 0) {
+        snprintf (err, err_size, "header: %s", why);    //  as SUBMIT's parser says it
+        return -1;
+    }
+    if (maas_codec_map_init (map, &self->scratch.data, "header") != 0) {
+        snprintf (err, err_size, "%s", map->err);
+        return -1;
+    }
+    return 0;
+}
 
 //  Read every message waiting on SOCKET; HANDLE each.
 static void

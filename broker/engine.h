@@ -5,6 +5,7 @@
 #define MAAS_BROKER_ENGINE_H
 
 #include "broker.h"
+#include "codec.h"
 #include "protocol.h"
 #include "store.h"
 
@@ -105,6 +106,12 @@ struct _maas_broker_t {
     int64_t now_wall;               //  wall ms, read once per loop turn
     stats_t stats;                  //  counters
 };
+
+//  broker.c
+//  Decode MSG's header frame into MAP (borrowing self->scratch); -1 with a
+//  message in ERR ("header: expected a map, got array") if it is missing or bad.
+int engine_header_map (maas_broker_t *self, maas_proto_msg_t *msg, maas_codec_map_t *map,
+                       char *err, size_t err_size);
 
 //  jobs.c
 kind_t *engine_kind (maas_broker_t *self, const char *name);

@@ -113,21 +113,16 @@ s_submit (maas_broker_t *self, maas_proto_msg_t *msg)
 static int
 s_id_of (maas_broker_t *self, maas_proto_msg_t *msg, char id[MAAS_PROTO_ID_MAX + 1])
 {
-    size_t size;
-    const void *header = maas_proto_header (msg, &size);
-    char err[300] = "missing header frame";
+    char err[300];
     maas_codec_map_t map;
-    if (header
-        && maas_codec_unpack (header, size, MAAS_PROTO_HEADER_MAX, &self->scratch, err,
-                              sizeof err) == 0
-        && maas_codec_map_init (&map, &self->scratch.data, "header") == 0) {
-        if (maas_codec_map_str_copy (&map, "id", id, MAAS_PROTO_ID_MAX + 1) == 0
-            && maas_proto_id_valid (id, strlen (id)))
+    if (engine_header_map (self, msg, &map, err, sizeof err) == 0) {
+        if (maas_codec_map_str_copy (&map, "id", id, MAAS_PROTO_ID_MAX + 1) != 0)
+            snprintf (err, sizeof err, "%s", map.err);
+        else if (maas_proto_id_valid (id, strlen (id)))
             return 0;
-        snprintf (err, sizeof err, "%s", map.err[0] ? map.err : "header: bad key 'id'");
+        else
+            snprintf (err, sizeof err, "header: key 'id' must be 1..64 of [0-9A-Za-z_.:-]");
     }
-    else if (header)
-        snprintf (err, sizeof err, "%s", err[0] ? err : map.err);
     self->stats.bad_input++;
     maas_warn ("broker", "bad %s error=%s", maas_proto_cmd_name (maas_proto_check (msg, NULL, 0)),
                err);

@@ -756,9 +756,10 @@ END_TEST
 
 //  Send FRAMES (NULL-terminated, "\x01"-style strings; "" is an empty
 //  frame) and return the command byte answered, or -1 if none in 1 s.
+//  The answer's reason goes to REASON, its error (if ERROR) to ERROR.
 static int
-s_raw (zsock_t *sock, const char *const *frames, const size_t *sizes, char *reason,
-       size_t reason_size)
+s_raw_error (zsock_t *sock, const char *const *frames, const size_t *sizes, char *reason,
+             size_t reason_size, char *error, size_t error_size)
 {
     zmsg_t *msg = zmsg_new ();
     for (int i = 0; frames[i]; i++)
@@ -779,12 +780,52 @@ s_raw (zsock_t *sock, const char *const *frames, const size_t *sizes, char *reas
     if (header
         && maas_codec_unpack (zframe_data (header), zframe_size (header), 0, &unpacked, err,
                               sizeof err) == 0
-        && maas_codec_map_init (&map, &unpacked.data, "reply") == 0)
+        && maas_codec_map_init (&map, &unpacked.data, "reply") == 0) {
         maas_codec_map_str_copy (&map, "reason", reason, reason_size);
+        if (error && maas_codec_map_find (&map, "error"))
+            maas_codec_map_str_copy (&map, "error", error, error_size);
+    }
     msgpack_unpacked_destroy (&unpacked);
     zmsg_destroy (&reply);
     return command;
 }
+
+static int
+s_raw (zsock_t *sock, const char *const *frames, const size_t *sizes, char *reason,
+       size_t reason_size)
+{
+    return s_raw_error (sock, frames, sizes, reason, reason_size, NULL, 0);
+}
+
+//  A bad header gets the same error whichever command carries it (FETCH
+//  and CANCEL were answered with an empty one).
+START_TEST (test_bad_header_error_text)
+{
+    zsock_t *raw = zsock_new_dealer (fx.front);
+    ck_assert_ptr_nonnull (raw);
+    const char *headers[] = {"\xc1\xc1", "\x93\x01\x02\x03"};
+    const size_t sizes[] = {2, 4};
+    for (size_t h = 0; h < 2; h++) {
+        char want[256] = "";
+        const char *cmds[] = {"\x01", "\x08", "\x05"};     //  SUBMIT, FETCH, CANCEL
+        for (size_t c = 0; c < 3; c++) {
+            const char *frames[] = {"MAAS1", cmds[c], headers[h], NULL};
+            const size_t frame_sizes[] = {5, 1, sizes[h]};
+            char reason[64], error[256] = "";
+            int cmd = s_raw_error (raw, frames, frame_sizes, reason, sizeof reason, error,
+                                   sizeof error);
+            ck_assert_int_eq (cmd, MAAS_PROTO_REJECTED);
+            ck_assert_str_eq (reason, "bad_request");
+            ck_assert_msg (error[0], "header %zu cmd %zu: empty error", h, c);
+            if (c == 0)
+                snprintf (want, sizeof want, "%s", error);
+            ck_assert_msg (strcmp (error, want) == 0, "header %zu cmd %zu: '%s', SUBMIT '%s'", h,
+                           c, error, want);
+        }
+    }
+    zsock_destroy (&raw);
+}
+END_TEST
 
 START_TEST (test_bad_client_input)
 {
@@ -994,6 +1035,7 @@ s_suite (void)
     tcase_add_checked_fixture (errors, s_setup, s_teardown);
     tcase_set_timeout (errors, 60);
     tcase_add_test (errors, test_bad_client_input);
+    tcase_add_test (errors, test_bad_header_error_text);
     tcase_add_test (errors, test_bad_worker_input);
     tcase_add_test (errors, test_huge_frame_cuts_off_sender_only);
     suite_add_tcase (suite, errors);
