@@ -49,7 +49,7 @@ s_job_destructor (void **item_p)
 static void *s_id_dup (const void *id) { return strdup (id); }
 
 static void
-s_id_free (void **id_p)
+s_item_free (void **id_p)
 {
     free (*id_p);
     *id_p = NULL;
@@ -102,10 +102,12 @@ maas_broker_new (const maas_broker_config_t *config)
     msgpack_unpacked_init (&self->scratch);
     self->jobs = zhashx_new ();
     self->unsure = zlistx_new ();
-    if (!self->jobs || !self->unsure || !self->name || !self->redis_url)
+    self->owed = zlistx_new ();
+    if (!self->jobs || !self->unsure || !self->owed || !self->name || !self->redis_url)
         goto fail;
     zlistx_set_duplicator (self->unsure, s_id_dup);
-    zlistx_set_destructor (self->unsure, s_id_free);
+    zlistx_set_destructor (self->unsure, s_item_free);
+    zlistx_set_destructor (self->owed, s_item_free);     //  plain malloc'd blocks too
     zhashx_set_key_duplicator (self->jobs, NULL);
     zhashx_set_key_destructor (self->jobs, NULL);
     zhashx_set_destructor (self->jobs, s_job_destructor);
@@ -145,6 +147,7 @@ maas_broker_destroy (maas_broker_t **self_p)
     maas_store_destroy (&self->store);
     zhashx_destroy (&self->jobs);
     zlistx_destroy (&self->unsure);
+    zlistx_destroy (&self->owed);
     for (size_t i = 0; i < self->worker_count; i++) {
         free (self->workers[i]->models);
         free (self->workers[i]);

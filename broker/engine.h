@@ -44,6 +44,8 @@ struct _job_t {
     bool durable;                   //  payload kept in Redis
     job_state_t state;              //  where it is
     bool cancel;                    //  cancel asked while STORING or RUNNING
+    bool client_moved;              //  CLIENT changed while STORING: write it once accepted
+    bool owed;                      //  being recovered: a RESULT now is kept for the client
     bool keep_header;               //  the worker's RESULT header carries more than status
     int64_t started_ms;             //  wall ms of the last dispatch
     bool dropped;                   //  broker let go while STORING: free on the reply
@@ -93,6 +95,8 @@ struct _maas_broker_t {
     msgpack_unpacked scratch;       //  reused header decoding space
     size_t deadlines;               //  queued jobs with a deadline
     job_t *limbo;                   //  new jobs whose recording the store lost, to send again
+    zlistx_t *owed;                 //  owed_t: RESULTs made while recovering, kept until
+                                    //  their client speaks (it was not connected yet)
     zlistx_t *unsure;               //  ids rejected from the limbo: their writes may land
                                     //  late; marked "rejected" on the next connection
     bool dirty;                     //  something to dispatch
@@ -125,6 +129,8 @@ void engine_job_finish (maas_broker_t *self, job_t *job, const char *status, con
                         zmq_msg_t *header, zmq_msg_t *payload);
 //  A worker lost JOB: queue it again, or fail it past max attempts.
 void engine_job_requeue (maas_broker_t *self, job_t *job, const char *why);
+//  Write JOB's client routing id to its record (the client that last spoke).
+void engine_job_save_client (maas_broker_t *self, job_t *job);
 void engine_dispatch (maas_broker_t *self);
 void engine_sweep_deadlines (maas_broker_t *self);
 //  Record a new tracked job in Redis; it is queued when acknowledged. If
@@ -146,6 +152,12 @@ void engine_worker_destroy (maas_broker_t *self, size_t index, const char *why);
 //  Send CMD to a client with a {id, status?, reason?, error?} header.
 void engine_reply (maas_broker_t *self, const uint8_t *client, size_t client_size, int cmd,
                    const char *id, const char *status, const char *reason, const char *error);
+
+//  Keep a RESULT header for CLIENT, sent when it next speaks (copied).
+void engine_owe (maas_broker_t *self, const uint8_t *client, size_t client_size,
+                 const void *header, size_t header_size);
+//  Send CLIENT the RESULTs kept for it.
+void engine_pay (maas_broker_t *self, const uint8_t *client, size_t client_size);
 
 //  recover.c
 void engine_recover (maas_broker_t *self);

@@ -38,18 +38,28 @@ s_reject (maas_broker_t *self, maas_proto_msg_t *msg, const char *id, const char
                   MAAS_PROTO_REJECTED, id && id[0] ? id : NULL, NULL, reason, error);
 }
 
+//  MSG's sender is now whoever last spoke about JOB: its RESULT goes there,
+//  also after a broker restart, so a change is written to the record (a
+//  job still being recorded writes it once accepted).
 static void
-s_set_client (job_t *job, maas_proto_msg_t *msg)
+s_set_client (maas_broker_t *self, job_t *job, maas_proto_msg_t *msg)
 {
-    job->client_size = zmq_msg_size (&msg->peer);
-    memcpy (job->client, zmq_msg_data (&msg->peer), job->client_size);
+    size_t size = zmq_msg_size (&msg->peer);
+    if (size == job->client_size && memcmp (job->client, zmq_msg_data (&msg->peer), size) == 0)
+        return;
+    job->client_size = size;
+    memcpy (job->client, zmq_msg_data (&msg->peer), size);
+    if (job->track && job->state == JOB_STORING)
+        job->client_moved = true;
+    else if (job->track)
+        engine_job_save_client (self, job);
 }
 
 //  A SUBMIT for an id we hold: the client retried. Answer where it stands.
 static void
 s_resubmit (maas_broker_t *self, job_t *job, maas_proto_msg_t *msg)
 {
-    s_set_client (job, msg);        //  answer the latest sender
+    s_set_client (self, job, msg);  //  answer the latest sender
     if (job->state != JOB_STORING)
         engine_reply (self, job->client, job->client_size, MAAS_PROTO_ACCEPTED, job->id,
                       job->state == JOB_QUEUED ? "queued" : "running", NULL, NULL);
@@ -92,7 +102,8 @@ s_submit (maas_broker_t *self, maas_proto_msg_t *msg)
                   kind ? "out of memory" : "too many distinct job kinds (64)");
         return;
     }
-    s_set_client (job, msg);
+    job->client_size = zmq_msg_size (&msg->peer);
+    memcpy (job->client, zmq_msg_data (&msg->peer), job->client_size);
     zmq_msg_move (&job->header, &msg->frames[2]);
     if (maas_proto_payload (msg))
         zmq_msg_move (&job->payload, maas_proto_payload (msg));
@@ -141,7 +152,7 @@ s_cancel (maas_broker_t *self, maas_proto_msg_t *msg)
         s_reject (self, msg, id, "unknown_job", "job is not queued or running on this broker");
         return;
     }
-    s_set_client (job, msg);
+    s_set_client (self, job, msg);
     job->cancel = true;
     if (job->state == JOB_QUEUED)
         engine_job_finish (self, job, "cancelled", "cancelled by the client", NULL, NULL);
@@ -206,6 +217,53 @@ s_fetch (maas_broker_t *self, maas_proto_msg_t *msg)
     }
 }
 
+#define S_OWED_MAX 100000           //  RESULTs kept for clients not heard from since a restart
+
+typedef struct {
+    uint8_t client[MAAS_PROTO_PEER_MAX]; //  routing id to send to
+    size_t client_size;             //  its length
+    size_t header_size;             //  bytes in HEADER
+    uint8_t header[];               //  the RESULT header
+} owed_t;
+
+void
+engine_owe (maas_broker_t *self, const uint8_t *client, size_t client_size, const void *header,
+            size_t header_size)
+{
+    if (zlistx_size (self->owed) >= S_OWED_MAX) {
+        owed_t *oldest = zlistx_detach (self->owed, NULL);
+        free (oldest);              //  its result is still in Redis for FETCH
+    }
+    owed_t *owed = malloc (sizeof *owed + header_size);
+    if (!owed)
+        return;
+    memcpy (owed->client, client, client_size);
+    owed->client_size = client_size;
+    memcpy (owed->header, header, header_size);
+    owed->header_size = header_size;
+    zlistx_add_end (self->owed, owed);
+}
+
+void
+engine_pay (maas_broker_t *self, const uint8_t *client, size_t client_size)
+{
+    owed_t *owed = zlistx_first (self->owed);
+    while (owed) {
+        void *handle = zlistx_cursor (self->owed);
+        bool mine = owed->client_size == client_size
+                    && memcmp (owed->client, client, client_size) == 0;
+        if (mine) {
+            zmq_msg_t payload;
+            zmq_msg_init (&payload);
+            maas_proto_send (self->front, client, client_size, MAAS_PROTO_RESULT, owed->header,
+                             owed->header_size, &payload);
+        }
+        owed = zlistx_next (self->owed);
+        if (mine)
+            zlistx_delete (self->owed, handle);
+    }
+}
+
 void
 engine_frontend (maas_broker_t *self, maas_proto_msg_t *msg)
 {
@@ -214,6 +272,8 @@ engine_frontend (maas_broker_t *self, maas_proto_msg_t *msg)
         maas_warn ("broker", "client routing id too long size=%zu", zmq_msg_size (&msg->peer));
         return;                     //  cannot keep it to answer later
     }
+    if (zlistx_size (self->owed))
+        engine_pay (self, zmq_msg_data (&msg->peer), zmq_msg_size (&msg->peer));
     int cmd = maas_proto_check (msg, err, sizeof err);
     if (cmd == MAAS_PROTO_SUBMIT)
         s_submit (self, msg);

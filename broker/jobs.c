@@ -189,8 +189,11 @@ engine_job_finish (maas_broker_t *self, job_t *job, const char *status, const ch
         s_record_final (self, job, status, error, hdr, hdr_size, payload);
     if (job->state == JOB_RUNNING)
         s_detach (self, job);
-    maas_proto_send (self->front, job->client, job->client_size, MAAS_PROTO_RESULT, hdr, hdr_size,
-                     payload);
+    if (job->owed)
+        engine_owe (self, job->client, job->client_size, hdr, hdr_size);
+    else
+        maas_proto_send (self->front, job->client, job->client_size, MAAS_PROTO_RESULT, hdr,
+                         hdr_size, payload);
     s_count (self, status);
     maas_debug ("broker", "job finished id=%s status=%s", job->id, status);
     zhashx_delete (self->jobs, job->id);
@@ -345,10 +348,20 @@ engine_sweep_deadlines (maas_broker_t *self)
 static bool s_final (const char *status);
 static bool s_limbo (maas_broker_t *self, job_t *job);
 
+void
+engine_job_save_client (maas_broker_t *self, job_t *job)
+{
+    maas_store_field_t client = {"client", job->client, job->client_size};
+    maas_store_set (self->store, job->id, &client, 1);
+    job->client_moved = false;
+}
+
 //  JOB is recorded: queue it and tell the client.
 static void
 s_accept (maas_broker_t *self, job_t *job)
 {
+    if (job->client_moved)          //  another client spoke while it was being recorded
+        engine_job_save_client (self, job);
     engine_job_enqueue (self, job, false);
     self->stats.accepted++;
     engine_reply (self, job->client, job->client_size, MAAS_PROTO_ACCEPTED, job->id, "queued",

@@ -63,6 +63,7 @@ s_rebuild (maas_broker_t *self, const char *id, redisReply *hash)
     }
     job->attempts = attempts && attempts->type == REDIS_REPLY_STRING ? atoi (attempts->str) : 0;
     zhashx_insert (self->jobs, job->id, job);
+    job->owed = true;               //  results made now wait for the client to speak
     if (!payload && spec.durable == false) {
         engine_job_enqueue (self, job, false);
         engine_job_finish (self, job, "failed",
@@ -72,6 +73,8 @@ s_rebuild (maas_broker_t *self, const char *id, redisReply *hash)
         engine_job_requeue (self, job, "the broker restarted while it ran");
     else
         engine_job_enqueue (self, job, false);
+    if (zhashx_lookup (self->jobs, id) == job)
+        job->owed = false;          //  still held: later results are pushed as usual
     return 0;
 }
 

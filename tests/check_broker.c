@@ -581,6 +581,115 @@ START_TEST (test_broker_killed_and_restarted)
 }
 END_TEST
 
+//  A raw client: a DEALER with routing id ROUTING_ID on the frontend, so a
+//  test knows exactly who speaks (libmaas clients also FETCH by themselves).
+static zsock_t *
+s_raw_client (const char *routing_id)
+{
+    zsock_t *sock = zsock_new (ZMQ_DEALER);
+    ck_assert_ptr_nonnull (sock);
+    zsock_set_identity (sock, routing_id);
+    zsock_set_linger (sock, 0);
+    ck_assert_int_eq (zsock_connect (sock, "%s", fx.front), 0);
+    return sock;
+}
+
+//  Send CMD with header {id: ID} (and kind KIND, durable DURABLE if KIND).
+static void
+s_raw_send (zsock_t *sock, int cmd, const char *id, const char *kind, bool durable)
+{
+    maas_proto_buf_t buf;
+    maas_proto_buf_init (&buf);
+    msgpack_pack_map (&buf.pk, kind ? 3 : 1);
+    maas_codec_pack_kv_str (&buf.pk, "id", id);
+    if (kind) {
+        maas_codec_pack_kv_str (&buf.pk, "kind", kind);
+        maas_codec_pack_kv_bool (&buf.pk, "durable", durable);
+    }
+    zmq_msg_t payload;
+    zmq_msg_init_size (&payload, 1);
+    memcpy (zmq_msg_data (&payload), "x", 1);
+    ck_assert_int_eq (maas_proto_send (zsock_resolve (sock), NULL, 0, cmd, buf.data, buf.size,
+                                       cmd == MAAS_PROTO_SUBMIT ? &payload : NULL), 0);
+    zmq_msg_close (&payload);
+}
+
+//  The next message's command (-1: none within TIMEOUT_MS); its header's
+//  "status" (or "reason") into STATUS.
+static int
+s_raw_recv (zsock_t *sock, int timeout_ms, char status[64])
+{
+    zsock_set_rcvtimeo (sock, timeout_ms);
+    maas_proto_msg_t msg;
+    status[0] = '\0';
+    if (maas_proto_recv (zsock_resolve (sock), &msg, false, 0) != 0)
+        return -1;
+    int cmd = maas_proto_check (&msg, NULL, 0);
+    size_t size;
+    const void *header = maas_proto_header (&msg, &size);
+    msgpack_unpacked unpacked;
+    msgpack_unpacked_init (&unpacked);
+    char err[256];
+    maas_codec_map_t map;
+    if (header && maas_codec_unpack (header, size, 0, &unpacked, err, sizeof err) == 0
+        && maas_codec_map_init (&map, &unpacked.data, "reply") == 0)
+        maas_codec_map_str_copy (&map, maas_codec_map_find (&map, "status") ? "status" : "reason",
+                                 status, 64);
+    msgpack_unpacked_destroy (&unpacked);
+    maas_proto_msg_close (&msg);
+    return cmd;
+}
+
+//  The client that last spoke about a job gets its RESULT, also from a
+//  restarted broker: FETCH moves the job's client in Redis too.
+START_TEST (test_last_speaker_gets_result_after_restart)
+{
+    zsock_t *first = s_raw_client ("c-first"), *second = s_raw_client ("c-second");
+    char status[64];
+    s_raw_send (first, MAAS_PROTO_SUBMIT, "moved-1", "infer", true);
+    ck_assert_int_eq (s_raw_recv (first, 3000, status), MAAS_PROTO_ACCEPTED);
+    s_raw_send (second, MAAS_PROTO_FETCH, "moved-1", NULL, false);
+    ck_assert_int_eq (s_raw_recv (second, 3000, status), MAAS_PROTO_ACCEPTED);
+    s_field_becomes ("moved-1", "client", "c-second");
+    s_broker_kill (SIGKILL);
+    s_broker_start (NULL, NULL);
+    s_worker_start ("w-moved", "infer", 1);
+    ck_assert_int_eq (s_raw_recv (second, 8000, status), MAAS_PROTO_RESULT);
+    ck_assert_str_eq (status, "succeeded");
+    ck_assert_int_eq (s_raw_recv (first, 300, status), -1);
+    zsock_destroy (&first);
+    zsock_destroy (&second);
+}
+END_TEST
+
+//  A result the broker makes while recovering (a non-durable job lost at
+//  restart) reaches its client when that client next says anything.
+START_TEST (test_recovery_result_pushed_when_client_speaks)
+{
+    zsock_t *client = s_raw_client ("c-lost");
+    char status[64];
+    s_raw_send (client, MAAS_PROTO_SUBMIT, "lost-1", "infer", false);
+    ck_assert_int_eq (s_raw_recv (client, 3000, status), MAAS_PROTO_ACCEPTED);
+    zsock_destroy (&client);        //  away while the broker restarts
+    s_broker_kill (SIGKILL);
+    s_broker_start (NULL, NULL);
+    s_status_becomes ("lost-1", "failed");
+    client = s_raw_client ("c-lost");
+    s_raw_send (client, MAAS_PROTO_PING, "x", NULL, false);
+    int got_result = 0, got_pong = 0;
+    for (int i = 0; i < 2; i++) {
+        int cmd = s_raw_recv (client, 3000, status);
+        got_result += cmd == MAAS_PROTO_RESULT && strcmp (status, "failed") == 0;
+        got_pong += cmd == MAAS_PROTO_PONG;
+    }
+    ck_assert_int_eq (got_result, 1);
+    ck_assert_int_eq (got_pong, 1);
+    s_raw_send (client, MAAS_PROTO_PING, "x", NULL, false);
+    ck_assert_int_eq (s_raw_recv (client, 3000, status), MAAS_PROTO_PONG);  //  pushed once
+    zsock_destroy (&client);
+}
+END_TEST
+
 START_TEST (test_redis_down_rejects_then_recovers)
 {
     support_proc_stop (&fx.broker);
@@ -1025,6 +1134,8 @@ s_suite (void)
     tcase_set_timeout (faults, 60);
     tcase_add_test (faults, test_worker_killed_mid_job);
     tcase_add_test (faults, test_broker_killed_and_restarted);
+    tcase_add_test (faults, test_last_speaker_gets_result_after_restart);
+    tcase_add_test (faults, test_recovery_result_pushed_when_client_speaks);
     tcase_add_test (faults, test_redis_down_rejects_then_recovers);
     tcase_add_test (faults, test_redis_hung_rejects_then_recovers);
     tcase_add_test (faults, test_redis_pause_keeps_waiting_jobs);
