@@ -166,6 +166,22 @@ s_ready (maas_broker_t *self, maas_proto_msg_t *msg, ssize_t index, maas_codec_m
     self->dirty = true;
 }
 
+//  A failed RESULT's "retryable": true asks for another attempt (a
+//  transient failure); false or absent, the failure is final (it would fail
+//  the same way again). Anything else is bad input, taken as final.
+static bool
+s_retryable (maas_broker_t *self, worker_t *worker, maas_codec_map_t *map)
+{
+    bool retryable = false;
+    if (maas_codec_map_find (map, "retryable")
+        && maas_codec_map_bool (map, "retryable", &retryable) != 0) {
+        self->stats.bad_input++;
+        maas_warn ("broker", "bad RESULT worker=%s error=%s", worker->name, map->err);
+        return false;
+    }
+    return retryable;
+}
+
 //  A RESULT from worker INDEX: finish the job if it is this worker's.
 static void
 s_result (maas_broker_t *self, maas_proto_msg_t *msg, worker_t *worker, maas_codec_map_t *map)
@@ -190,6 +206,13 @@ s_result (maas_broker_t *self, maas_proto_msg_t *msg, worker_t *worker, maas_cod
         maas_warn ("broker", "RESULT with bad status id=%s status=%s", id, status);
         engine_job_finish (self, job, "failed", "worker replied with an unknown status", NULL,
                            NULL);
+        return;
+    }
+    if (strcmp (status, "failed") == 0 && s_retryable (self, worker, map)) {
+        char why[600];
+        snprintf (why, sizeof why, "worker %s failed it (retryable): %s", worker->name,
+                  error[0] ? error : "no error given");
+        engine_job_requeue (self, job, why);
         return;
     }
     job->keep_header = maas_codec_map_find (map, "meta") != NULL;

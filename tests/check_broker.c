@@ -690,6 +690,117 @@ START_TEST (test_recovery_result_pushed_when_client_speaks)
 }
 END_TEST
 
+//  READY for "infer" with one credit (again: the broker forgets a raw
+//  worker silent past its liveness).
+static void
+s_raw_ready (zsock_t *sock)
+{
+    maas_proto_buf_t buf;
+    maas_proto_buf_init (&buf);
+    msgpack_pack_map (&buf.pk, 2);
+    const char *kinds[] = {"infer"};
+    maas_codec_pack_kv_strings (&buf.pk, "kinds", kinds, 1);
+    maas_codec_pack_kv_int (&buf.pk, "credits", 1);
+    ck_assert_int_eq (maas_proto_send (zsock_resolve (sock), NULL, 0, MAAS_PROTO_READY, buf.data,
+                                       buf.size, NULL), 0);
+}
+
+static zsock_t *
+s_raw_worker (void)
+{
+    zsock_t *sock = zsock_new (ZMQ_DEALER);
+    ck_assert_ptr_nonnull (sock);
+    zsock_set_linger (sock, 0);
+    ck_assert_int_eq (zsock_connect (sock, "%s", fx.back), 0);
+    s_raw_ready (sock);
+    return sock;
+}
+
+//  Wait up to TIMEOUT_MS for a JOB (answering heartbeats); its id into ID.
+static bool
+s_raw_job (zsock_t *worker, int timeout_ms, char id[MAAS_PROTO_ID_MAX + 1])
+{
+    int64_t until = zclock_mono () + timeout_ms;
+    while (zclock_mono () < until) {
+        zsock_set_rcvtimeo (worker, 50);
+        maas_proto_msg_t msg;
+        if (maas_proto_recv (zsock_resolve (worker), &msg, false, 0) != 0)
+            continue;
+        int cmd = maas_proto_check (&msg, NULL, 0);
+        maas_proto_job_t job;
+        size_t size;
+        const void *header = maas_proto_header (&msg, &size);
+        msgpack_unpacked scratch;
+        msgpack_unpacked_init (&scratch);
+        char err[256];
+        bool got = cmd == MAAS_PROTO_JOB
+                   && maas_proto_job_parse (&job, header, size, &scratch, err, sizeof err) == 0;
+        if (got)
+            snprintf (id, MAAS_PROTO_ID_MAX + 1, "%s", job.id);
+        msgpack_unpacked_destroy (&scratch);
+        maas_proto_msg_close (&msg);
+        if (got)
+            return true;
+        const uint8_t empty_map = 0x80;
+        maas_proto_send (zsock_resolve (worker), NULL, 0, MAAS_PROTO_HEARTBEAT, &empty_map, 1,
+                         NULL);
+    }
+    return false;
+}
+
+//  Answer job ID "failed" with "retryable": RETRYABLE.
+static void
+s_raw_fail (zsock_t *worker, const char *id, bool retryable)
+{
+    maas_proto_buf_t buf;
+    maas_proto_buf_init (&buf);
+    msgpack_pack_map (&buf.pk, 4);
+    maas_codec_pack_kv_str (&buf.pk, "id", id);
+    maas_codec_pack_kv_str (&buf.pk, "status", "failed");
+    maas_codec_pack_kv_str (&buf.pk, "error", "model file is corrupt");
+    maas_codec_pack_kv_bool (&buf.pk, "retryable", retryable);
+    zmq_msg_t payload;
+    zmq_msg_init (&payload);
+    ck_assert_int_eq (maas_proto_send (zsock_resolve (worker), NULL, 0, MAAS_PROTO_RESULT,
+                                       buf.data, buf.size, &payload), 0);
+}
+
+//  "retryable": false is final at once; true runs the job again, up to
+//  --max-attempts (3), then fails it saying so.
+START_TEST (test_retryable_failures)
+{
+    zsock_t *worker = s_raw_worker ();
+    maas_client_poll (fx.client, 100);  //  READY is in
+    char id[MAAS_PROTO_ID_MAX + 1], got[MAAS_PROTO_ID_MAX + 1];
+    maas_submit_t spec = {.kind = "infer"};
+    ck_assert_int_eq (maas_client_submit (fx.client, &spec, "x", 1, NULL, NULL, id), 0);
+    ck_assert (s_raw_job (worker, 3000, got));
+    s_raw_fail (worker, got, false);
+    maas_result_t *result = maas_client_wait (fx.client, id, 3000);
+    ck_assert_ptr_nonnull (result);
+    ck_assert_str_eq (result->status, "failed");
+    ck_assert_str_eq (result->error, "model file is corrupt");
+    maas_result_destroy (&result);
+    s_field_becomes (id, "attempts", "1");
+    s_raw_ready (worker);
+    maas_client_poll (fx.client, 100);
+    ck_assert_int_eq (maas_client_submit (fx.client, &spec, "x", 1, NULL, NULL, id), 0);
+    for (int attempt = 1; attempt <= 3; attempt++) {
+        ck_assert_msg (s_raw_job (worker, 3000, got), "attempt %d not sent", attempt);
+        ck_assert_str_eq (got, id);
+        s_raw_fail (worker, got, true);
+    }
+    result = maas_client_wait (fx.client, id, 3000);
+    ck_assert_ptr_nonnull (result);
+    ck_assert_str_eq (result->status, "failed");
+    ck_assert_msg (strstr (result->error, "model file is corrupt")
+                       && strstr (result->error, "3 attempts"), "error: %s", result->error);
+    maas_result_destroy (&result);
+    ck_assert (!s_raw_job (worker, 200, got));
+    zsock_destroy (&worker);
+}
+END_TEST
+
 START_TEST (test_redis_down_rejects_then_recovers)
 {
     support_proc_stop (&fx.broker);
@@ -1123,6 +1234,7 @@ s_suite (void)
     tcase_add_test (core, test_priorities_then_fifo);
     tcase_add_test (core, test_deadline_expires_queued_job);
     tcase_add_test (core, test_cancel_queued_and_running);
+    tcase_add_test (core, test_retryable_failures);
     tcase_add_test (core, test_idempotent_resubmission);
     tcase_add_test (core, test_overload_rejected);
     tcase_add_test (core, test_untracked_leaves_no_record);
