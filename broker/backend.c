@@ -93,7 +93,7 @@ s_announce (maas_broker_t *self, worker_t *worker, maas_codec_map_t *map, char *
         }
         memcpy (name, items[i].via.str.ptr, len);
         name[len] = '\0';
-        kind_t *kind = engine_kind (self, name);
+        kind_t *kind = engine_kind_add (self, name, true);
         if (!kind) {
             snprintf (err, err_size, "READY: too many distinct kinds (64)");
             return -1;

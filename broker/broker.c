@@ -119,8 +119,9 @@ maas_broker_new (const maas_broker_config_t *config)
     self->back = zsock_resolve (self->backend);
     self->store = maas_store_new (self->redis_url, self->prefix, self->name,
                                   config->result_ttl_ms, config->events_max);
-    if (!self->store)
-        goto fail;
+    if (!self->store || !engine_kind_add (self, "infer", true)
+        || !engine_kind_add (self, "train", true))
+        goto fail;                  //  built in: clients may submit before any worker is up
     maas_store_set_retry (self->store, config->redis_retry_ms);
     maas_store_set_timeout (self->store, config->redis_timeout_ms);
     self->started_ms = maas_clock_wall_ms ();
@@ -153,7 +154,7 @@ maas_broker_destroy (maas_broker_t **self_p)
         free (self->workers[i]);
     }
     free (self->workers);
-    for (int i = 0; i < self->kind_count; i++)
+    for (int i = 0; i < ENGINE_KINDS_MAX; i++)
         free (self->kinds[i]);
     zsock_destroy (&self->frontend);
     zsock_destroy (&self->backend);
@@ -207,8 +208,8 @@ static void
 s_write_stats (maas_broker_t *self, int64_t now)
 {
     size_t queued = 0, running = 0;
-    for (int k = 0; k < self->kind_count; k++)
-        queued += self->kinds[k]->queued;
+    for (int k = 0; k < ENGINE_KINDS_MAX; k++)
+        queued += self->kinds[k] ? self->kinds[k]->queued : 0;
     for (size_t i = 0; i < self->worker_count; i++)
         running += (size_t) self->workers[i]->inflight;
     stats_t *s = &self->stats;

@@ -29,7 +29,9 @@ typedef struct {
 
 typedef struct {
     char name[MAAS_PROTO_KIND_MAX + 1];   //  "infer"
-    int bit;                        //  index into worker kind masks
+    int bit;                        //  index into worker kind masks (its slot in KINDS)
+    bool announced;                 //  built in, or announced by a worker: kept for good
+    size_t jobs;                    //  jobs of this kind held, in any state
     fifo_t queues[MAAS_PROTO_PRIORITY_MAX + 1]; //  one FIFO per priority
     size_t queued;                  //  jobs in QUEUES
 } kind_t;
@@ -87,8 +89,7 @@ struct _maas_broker_t {
     void *back;                     //  libzmq handle of BACKEND
     maas_store_t *store;            //  Redis job store, NULL if none
     zhashx_t *jobs;                 //  id → job_t, owns entries
-    kind_t *kinds[ENGINE_KINDS_MAX]; //  owned, KIND_COUNT used
-    int kind_count;                 //  kinds seen
+    kind_t *kinds[ENGINE_KINDS_MAX]; //  owned; NULL: a free slot (bit)
     worker_t **workers;             //  owned, WORKER_COUNT used
     size_t worker_count;            //  workers alive
     size_t worker_size;             //  WORKERS capacity
@@ -118,7 +119,14 @@ int engine_header_map (maas_broker_t *self, maas_proto_msg_t *msg, maas_codec_ma
                        char *err, size_t err_size);
 
 //  jobs.c
+//  The kind called NAME, or NULL if none is held.
 kind_t *engine_kind (maas_broker_t *self, const char *name);
+//  The kind called NAME, made if new (ANNOUNCED: by a worker, kept for
+//  good; else for waiting jobs, freed once it has none). NULL if the table
+//  is full of kinds in use.
+kind_t *engine_kind_add (maas_broker_t *self, const char *name, bool announced);
+//  Free the kinds no worker announced that hold no job.
+void engine_kinds_trim (maas_broker_t *self);
 job_t *engine_job_new (maas_broker_t *self, const maas_proto_job_t *spec, kind_t *kind);
 void engine_job_destroy (job_t **job_p);
 void engine_job_enqueue (maas_broker_t *self, job_t *job, bool front);

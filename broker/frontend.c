@@ -65,6 +65,39 @@ s_resubmit (maas_broker_t *self, job_t *job, maas_proto_msg_t *msg)
                       job->state == JOB_QUEUED ? "queued" : "running", NULL, NULL);
 }
 
+//  The kind of a new job SPEC (its header still in self->scratch): one a
+//  worker announced (or built in), or, if the header says wait_for_kind:
+//  true, any, held while jobs wait for it. Else reject and NULL.
+static kind_t *
+s_kind_of (maas_broker_t *self, maas_proto_msg_t *msg, const maas_proto_job_t *spec, char *err,
+           size_t err_size)
+{
+    kind_t *kind = engine_kind (self, spec->kind);
+    if (kind && kind->announced)
+        return kind;
+    maas_codec_map_t map;
+    bool wait = false;
+    if (maas_codec_map_init (&map, &self->scratch.data, "header") == 0
+        && maas_codec_map_find (&map, "wait_for_kind")
+        && maas_codec_map_bool (&map, "wait_for_kind", &wait) != 0) {
+        self->stats.bad_input++;
+        s_reject (self, msg, spec->id, "bad_request", map.err);
+        return NULL;
+    }
+    if (!wait) {
+        snprintf (err, err_size,
+                  "no worker has announced kind '%s'; start one that serves it, or submit "
+                  "with wait_for_kind: true to queue until one does", spec->kind);
+        s_reject (self, msg, spec->id, "unknown_kind", err);
+        return NULL;
+    }
+    kind = engine_kind_add (self, spec->kind, false);
+    if (!kind)
+        s_reject (self, msg, spec->id, "overloaded",
+                  "too many distinct job kinds held (64); retry later");
+    return kind;
+}
+
 static void
 s_submit (maas_broker_t *self, maas_proto_msg_t *msg)
 {
@@ -95,11 +128,12 @@ s_submit (maas_broker_t *self, maas_proto_msg_t *msg)
         s_reject (self, msg, spec.id, "overloaded", err);
         return;
     }
-    kind_t *kind = engine_kind (self, spec.kind);
-    job = kind ? engine_job_new (self, &spec, kind) : NULL;
+    kind_t *kind = s_kind_of (self, msg, &spec, err, sizeof err);
+    if (!kind)
+        return;
+    job = engine_job_new (self, &spec, kind);
     if (!job) {
-        s_reject (self, msg, spec.id, "overloaded",
-                  kind ? "out of memory" : "too many distinct job kinds (64)");
+        s_reject (self, msg, spec.id, "overloaded", "out of memory");
         return;
     }
     job->client_size = zmq_msg_size (&msg->peer);

@@ -7,6 +7,7 @@
 #include "codec.h"
 #include "log.h"
 
+#include <assert.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,17 +18,54 @@
 kind_t *
 engine_kind (maas_broker_t *self, const char *name)
 {
-    for (int i = 0; i < self->kind_count; i++)
-        if (strcmp (self->kinds[i]->name, name) == 0)
+    for (int i = 0; i < ENGINE_KINDS_MAX; i++)
+        if (self->kinds[i] && strcmp (self->kinds[i]->name, name) == 0)
             return self->kinds[i];
-    if (self->kind_count == ENGINE_KINDS_MAX)
-        return NULL;
-    kind_t *kind = calloc (1, sizeof *kind);
+    return NULL;
+}
+
+void
+engine_kinds_trim (maas_broker_t *self)
+{
+    for (int i = 0; i < ENGINE_KINDS_MAX; i++) {
+        kind_t *kind = self->kinds[i];
+        if (kind && !kind->announced && kind->jobs == 0) {
+            assert (kind->queued == 0);
+            free (kind);            //  no worker serves it: no worker mask has its bit
+            self->kinds[i] = NULL;
+        }
+    }
+}
+
+static int
+s_free_slot (maas_broker_t *self)
+{
+    for (int i = 0; i < ENGINE_KINDS_MAX; i++)
+        if (!self->kinds[i])
+            return i;
+    return -1;
+}
+
+kind_t *
+engine_kind_add (maas_broker_t *self, const char *name, bool announced)
+{
+    kind_t *kind = engine_kind (self, name);
+    if (kind) {
+        kind->announced |= announced;
+        return kind;
+    }
+    int slot = s_free_slot (self);
+    if (slot < 0) {
+        engine_kinds_trim (self);
+        slot = s_free_slot (self);
+    }
+    kind = slot < 0 ? NULL : calloc (1, sizeof *kind);
     if (!kind)
         return NULL;
     snprintf (kind->name, sizeof kind->name, "%s", name);
-    kind->bit = self->kind_count;
-    self->kinds[self->kind_count++] = kind;
+    kind->bit = slot;
+    kind->announced = announced;
+    self->kinds[slot] = kind;
     return kind;
 }
 
@@ -39,6 +77,7 @@ engine_job_new (maas_broker_t *self, const maas_proto_job_t *spec, kind_t *kind)
         return NULL;
     maas_proto_copy (job->id, sizeof job->id, spec->id);
     job->kind = kind;
+    kind->jobs++;
     size_t len = maas_proto_copy (job->model, sizeof job->model, spec->model);
     if (len && (spec->alias[0] || spec->version > 0)) {
         job->model[len++] = '@';    //  "name@version": what workers say they cache
@@ -66,6 +105,8 @@ engine_job_destroy (job_t **job_p)
         return;
     zmq_msg_close (&job->header);
     zmq_msg_close (&job->payload);
+    assert (job->kind->jobs > 0);
+    job->kind->jobs--;              //  freed by engine_kinds_trim once unused
     free (job);
     *job_p = NULL;
 }
@@ -308,10 +349,10 @@ s_send_job (maas_broker_t *self, job_t *job, worker_t *worker)
 void
 engine_dispatch (maas_broker_t *self)
 {
-    for (int k = 0; k < self->kind_count; k++) {
+    for (int k = 0; k < ENGINE_KINDS_MAX; k++) {
         kind_t *kind = self->kinds[k];
         job_t *job;
-        while (kind->queued && (job = s_head (kind))) {
+        while (kind && kind->queued && (job = s_head (kind))) {
             if (job->deadline_ms) {
                 if (self->now_wall > job->deadline_ms) {
                     engine_job_finish (self, job, "expired", "deadline passed before it could start",
@@ -332,8 +373,8 @@ void
 engine_sweep_deadlines (maas_broker_t *self)
 {
     int64_t now = maas_clock_wall_ms ();
-    for (int k = 0; k < self->kind_count && self->deadlines; k++)
-        for (int p = 0; p <= MAAS_PROTO_PRIORITY_MAX; p++) {
+    for (int k = 0; k < ENGINE_KINDS_MAX && self->deadlines; k++)
+        for (int p = 0; p <= MAAS_PROTO_PRIORITY_MAX && self->kinds[k]; p++) {
             job_t *job = self->kinds[k]->queues[p].head;
             while (job) {
                 job_t *next = job->next;

@@ -45,7 +45,7 @@ s_rebuild (maas_broker_t *self, const char *id, redisReply *hash)
                                  sizeof err) != 0
         || strcmp (spec.id, id) != 0)
         return -1;
-    kind_t *kind = engine_kind (self, spec.kind);
+    kind_t *kind = engine_kind_add (self, spec.kind, false);
     job_t *job = kind ? engine_job_new (self, &spec, kind) : NULL;
     if (!job)
         return -1;
@@ -78,6 +78,18 @@ s_rebuild (maas_broker_t *self, const char *id, redisReply *hash)
     return 0;
 }
 
+//  A record this broker cannot run (bad header, no room for its kind):
+//  final, so it leaves the pending index and a FETCH says why.
+static void
+s_unrecoverable (maas_broker_t *self, const char *id)
+{
+    const char *why = "not recoverable: its record could not be read back into a job "
+                      "after a broker restart (bad header, or too many kinds held); submit it again";
+    maas_store_field_t error = {"error", why, strlen (why)};
+    maas_store_update (self->store, id, "failed", MAAS_STORE_FINAL, &error, 1);
+    maas_warn ("broker", "job not recoverable id=%s", id);
+}
+
 static void
 s_on_hash (struct redisAsyncContext *ac, void *r, void *arg)
 {
@@ -92,7 +104,7 @@ s_on_hash (struct redisAsyncContext *ac, void *r, void *arg)
             if (s_rebuild (self, recall->id, hash) == 0)
                 maas_info ("broker", "job recovered id=%s", recall->id);
             else
-                maas_warn ("broker", "job not recoverable id=%s", recall->id);
+                s_unrecoverable (self, recall->id);
         }
     }
     free (recall);

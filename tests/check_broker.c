@@ -113,6 +113,22 @@ s_run (const maas_submit_t *spec, const char *payload, int timeout_ms)
     return result;
 }
 
+//  s_run once a worker has announced SPEC's kind (until then a SUBMIT is
+//  rejected unknown_kind).
+static maas_result_t *
+s_run_announced (const maas_submit_t *spec, const char *payload, int timeout_ms)
+{
+    maas_result_t *result = s_run (spec, payload, timeout_ms);
+    for (int i = 0; i < 100 && strcmp (result->status, "rejected") == 0
+                    && strstr (result->error, "no worker has announced");
+         i++) {
+        maas_result_destroy (&result);
+        maas_client_poll (fx.client, 50);
+        result = s_run (spec, payload, timeout_ms);
+    }
+    return result;
+}
+
 static bool
 s_result_is (const maas_result_t *result, const char *status, const char *data_prefix)
 {
@@ -205,7 +221,7 @@ START_TEST (test_prefers_worker_with_model_cached)
     const char *probes[2] = {"probe-plain", "probe-cached"};
     for (int i = 0; i < 2; i++) {           //  a job each only it can run: both announced
         maas_submit_t probe = {.kind = probes[i]};
-        maas_result_t *result = s_run (&probe, "x", 5000);
+        maas_result_t *result = s_run_announced (&probe, "x", 5000);
         ck_assert_str_eq (result->status, "succeeded");
         maas_result_destroy (&result);
     }
@@ -594,24 +610,34 @@ s_raw_client (const char *routing_id)
     return sock;
 }
 
-//  Send CMD with header {id: ID} (and kind KIND, durable DURABLE if KIND).
+//  Send CMD with header {id: ID} (and kind KIND, durable DURABLE if KIND,
+//  and wait_for_kind: true if WAIT).
 static void
-s_raw_send (zsock_t *sock, int cmd, const char *id, const char *kind, bool durable)
+s_raw_send_wait (zsock_t *sock, int cmd, const char *id, const char *kind, bool durable,
+                 bool wait)
 {
     maas_proto_buf_t buf;
     maas_proto_buf_init (&buf);
-    msgpack_pack_map (&buf.pk, kind ? 3 : 1);
+    msgpack_pack_map (&buf.pk, (kind ? 3 : 1) + wait);
     maas_codec_pack_kv_str (&buf.pk, "id", id);
     if (kind) {
         maas_codec_pack_kv_str (&buf.pk, "kind", kind);
         maas_codec_pack_kv_bool (&buf.pk, "durable", durable);
     }
+    if (wait)
+        maas_codec_pack_kv_bool (&buf.pk, "wait_for_kind", true);
     zmq_msg_t payload;
     zmq_msg_init_size (&payload, 1);
     memcpy (zmq_msg_data (&payload), "x", 1);
     ck_assert_int_eq (maas_proto_send (zsock_resolve (sock), NULL, 0, cmd, buf.data, buf.size,
                                        cmd == MAAS_PROTO_SUBMIT ? &payload : NULL), 0);
     zmq_msg_close (&payload);
+}
+
+static void
+s_raw_send (zsock_t *sock, int cmd, const char *id, const char *kind, bool durable)
+{
+    s_raw_send_wait (sock, cmd, id, kind, durable, false);
 }
 
 //  The next message's command (-1: none within TIMEOUT_MS); its header's
@@ -798,6 +824,80 @@ START_TEST (test_retryable_failures)
     maas_result_destroy (&result);
     ck_assert (!s_raw_job (worker, 200, got));
     zsock_destroy (&worker);
+}
+END_TEST
+
+//  A kind no worker announced is refused, unless the client waits for it;
+//  the built-in kinds queue before any worker is up.
+START_TEST (test_unknown_kind_rejected)
+{
+    maas_submit_t spec = {.kind = "madeup", .id = "junk-1"};
+    maas_result_t *result = s_run (&spec, "x", 3000);
+    ck_assert_str_eq (result->status, "rejected");
+    ck_assert_msg (strstr (result->error, "no worker has announced kind 'madeup'"), "error: %s",
+                   result->error);
+    maas_result_destroy (&result);
+    redisContext *ctx = s_redis ();
+    redisReply *reply = redisCommand (ctx, "EXISTS maas:job:junk-1");
+    ck_assert_int_eq (reply->integer, 0);   //  nothing left queued in Redis
+    freeReplyObject (reply);
+    redisFree (ctx);
+    zsock_t *client = s_raw_client ("c-kinds");
+    char status[64];
+    s_raw_send (client, MAAS_PROTO_SUBMIT, "early-train", "train", true);
+    ck_assert_int_eq (s_raw_recv (client, 3000, status), MAAS_PROTO_ACCEPTED);
+    s_raw_send_wait (client, MAAS_PROTO_SUBMIT, "waits-1", "later", true, true);
+    ck_assert_int_eq (s_raw_recv (client, 3000, status), MAAS_PROTO_ACCEPTED);
+    s_worker_start ("w-later", "later", 1);
+    ck_assert_int_eq (s_raw_recv (client, 5000, status), MAAS_PROTO_RESULT);
+    ck_assert_str_eq (status, "succeeded");
+    zsock_destroy (&client);
+}
+END_TEST
+
+//  Kinds made for waiting jobs are freed with their last job: more made-up
+//  kinds than the table holds (64) over time leave room for a real one.
+START_TEST (test_kinds_freed)
+{
+    zsock_t *client = s_raw_client ("c-many");
+    char status[64], id[32], kind[32];
+    for (int i = 0; i < 80; i++) {
+        snprintf (id, sizeof id, "many-%d", i);
+        snprintf (kind, sizeof kind, "made-up-%d", i);
+        s_raw_send_wait (client, MAAS_PROTO_SUBMIT, id, kind, true, true);
+        ck_assert_int_eq (s_raw_recv (client, 3000, status), MAAS_PROTO_ACCEPTED);
+        s_raw_send (client, MAAS_PROTO_CANCEL, id, NULL, false);
+        ck_assert_int_eq (s_raw_recv (client, 3000, status), MAAS_PROTO_RESULT);
+        ck_assert_str_eq (status, "cancelled");
+    }
+    zsock_destroy (&client);
+    s_worker_start ("w-real", "real", 1);
+    maas_client_poll (fx.client, 300);      //  READY is in
+    maas_submit_t spec = {.kind = "real"};
+    maas_result_t *result = s_run_announced (&spec, "x", 5000);
+    ck_assert_msg (s_result_is (result, "succeeded", "w-real:"), "%s %s", result->status,
+                   result->error ? result->error : "");
+    maas_result_destroy (&result);
+}
+END_TEST
+
+//  A pending record a restarted broker cannot read back is failed, not
+//  left queued in Redis for every restart to trip on.
+START_TEST (test_unrecoverable_record_failed)
+{
+    redisContext *ctx = s_redis ();
+    freeReplyObject (redisCommand (ctx, "HSET maas:job:junk-2 status queued broker broker "
+                                        "header %b", "\xc1", (size_t) 1));
+    freeReplyObject (redisCommand (ctx, "ZADD maas:pending 1 junk-2"));
+    redisFree (ctx);
+    s_broker_kill (SIGKILL);
+    s_broker_start (NULL, NULL);
+    s_status_becomes ("junk-2", "failed");
+    ctx = s_redis ();
+    redisReply *reply = redisCommand (ctx, "ZSCORE maas:pending junk-2");
+    ck_assert_int_eq (reply->type, REDIS_REPLY_NIL);
+    freeReplyObject (reply);
+    redisFree (ctx);
 }
 END_TEST
 
@@ -1235,6 +1335,8 @@ s_suite (void)
     tcase_add_test (core, test_deadline_expires_queued_job);
     tcase_add_test (core, test_cancel_queued_and_running);
     tcase_add_test (core, test_retryable_failures);
+    tcase_add_test (core, test_unknown_kind_rejected);
+    tcase_add_test (core, test_kinds_freed);
     tcase_add_test (core, test_idempotent_resubmission);
     tcase_add_test (core, test_overload_rejected);
     tcase_add_test (core, test_untracked_leaves_no_record);
@@ -1248,6 +1350,7 @@ s_suite (void)
     tcase_add_test (faults, test_broker_killed_and_restarted);
     tcase_add_test (faults, test_last_speaker_gets_result_after_restart);
     tcase_add_test (faults, test_recovery_result_pushed_when_client_speaks);
+    tcase_add_test (faults, test_unrecoverable_record_failed);
     tcase_add_test (faults, test_redis_down_rejects_then_recovers);
     tcase_add_test (faults, test_redis_hung_rejects_then_recovers);
     tcase_add_test (faults, test_redis_pause_keeps_waiting_jobs);
