@@ -36,8 +36,8 @@ engine_worker_destroy (maas_broker_t *self, size_t index, const char *why)
     worker_t *worker = self->workers[index];
     maas_info ("broker", "worker gone name=%s jobs=%d why=%s", worker->name, worker->inflight,
                why);
-    while (worker->running)
-        engine_job_requeue (self, worker->running, why);
+    while (worker->running.head)
+        engine_job_requeue (self, ENGINE_JOB (worker->running.head), why);
     self->workers[index] = self->workers[--self->worker_count];
     free (worker->models);
     free (worker);
@@ -200,15 +200,14 @@ s_result (maas_broker_t *self, maas_proto_msg_t *msg, worker_t *worker, maas_cod
     }
     if (maas_codec_map_find (map, "error"))
         maas_codec_map_str_copy (map, "error", error, sizeof error);
-    bool known = strcmp (status, "succeeded") == 0 || strcmp (status, "failed") == 0
-                 || strcmp (status, "cancelled") == 0;
-    if (!known) {
+    status_t final = engine_status_parse (status, strlen (status));
+    if (final != STATUS_SUCCEEDED && final != STATUS_FAILED && final != STATUS_CANCELLED) {
         maas_warn ("broker", "RESULT with bad status id=%s status=%s", id, status);
-        engine_job_finish (self, job, "failed", "worker replied with an unknown status", NULL,
-                           NULL);
+        engine_job_finish (self, job, STATUS_FAILED, "worker replied with an unknown status",
+                           NULL, NULL);
         return;
     }
-    if (strcmp (status, "failed") == 0 && s_retryable (self, worker, map)) {
+    if (final == STATUS_FAILED && s_retryable (self, worker, map)) {
         char why[600];
         snprintf (why, sizeof why, "worker %s failed it (retryable): %s", worker->name,
                   error[0] ? error : "no error given");
@@ -216,7 +215,7 @@ s_result (maas_broker_t *self, maas_proto_msg_t *msg, worker_t *worker, maas_cod
         return;
     }
     job->keep_header = maas_codec_map_find (map, "meta") != NULL;
-    engine_job_finish (self, job, status, error[0] ? error : NULL, &msg->frames[2],
+    engine_job_finish (self, job, final, error[0] ? error : NULL, &msg->frames[2],
                        maas_proto_payload (msg));
 }
 

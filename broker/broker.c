@@ -246,7 +246,7 @@ s_timers (maas_broker_t *self)
         if (self->config.status && !self->loaded)
             engine_recover (self);
     }
-    if (self->limbo)
+    if (self->limbo.size)
         engine_limbo_expire (self, now);
     if (now >= self->heartbeat_at) {
         engine_heartbeat (self, now);

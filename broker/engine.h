@@ -5,6 +5,7 @@
 #define MAAS_BROKER_ENGINE_H
 
 #include "broker.h"
+#include "list.h"
 #include "codec.h"
 #include "protocol.h"
 #include "store.h"
@@ -22,17 +23,27 @@ typedef enum {
     JOB_RUNNING                     //  sent to a worker
 } job_state_t;
 
-typedef struct {
-    job_t *head;                    //  oldest job of this priority
-    job_t *tail;                    //  newest
-} fifo_t;
+//  A job's status as clients and Redis see it (docs/redis.md).
+typedef enum {
+    STATUS_QUEUED,
+    STATUS_RUNNING,
+    STATUS_SUCCEEDED,               //  the final ones: SUCCEEDED .. REJECTED
+    STATUS_FAILED,
+    STATUS_CANCELLED,
+    STATUS_EXPIRED,
+    STATUS_REJECTED,                //  only in Redis: a limbo job given up
+    STATUS_COUNT
+} status_t;
+
+//  "queued", "running", ... indexed by status_t.
+extern const char *const engine_status_names[STATUS_COUNT];
 
 typedef struct {
     char name[MAAS_PROTO_KIND_MAX + 1];   //  "infer"
     int bit;                        //  index into worker kind masks (its slot in KINDS)
     bool announced;                 //  built in, or announced by a worker: kept for good
     size_t jobs;                    //  jobs of this kind held, in any state
-    fifo_t queues[MAAS_PROTO_PRIORITY_MAX + 1]; //  one FIFO per priority
+    list_t queues[MAAS_PROTO_PRIORITY_MAX + 1]; //  one FIFO of jobs per priority, by LINK
     size_t queued;                  //  jobs in QUEUES
 } kind_t;
 
@@ -50,7 +61,6 @@ struct _job_t {
     bool owed;                      //  being recovered: a RESULT now is kept for the client
     bool keep_header;               //  the worker's RESULT header carries more than status
     int64_t started_ms;             //  wall ms of the last dispatch
-    bool dropped;                   //  broker let go while STORING: free on the reply
     int64_t limbo_until;            //  monotonic ms: waiting for Redis past this, rejected
     int attempts;                   //  times sent to a worker
     int64_t submitted_ms;           //  wall ms
@@ -59,7 +69,7 @@ struct _job_t {
     zmq_msg_t header;               //  SUBMIT header, forwarded as JOB's
     zmq_msg_t payload;              //  input bytes
     worker_t *worker;               //  running on, or NULL
-    job_t *prev, *next;             //  links in a FIFO, a worker's running list or the limbo
+    list_node_t link;               //  on its kind's queue, its worker's running list, or the limbo
     maas_broker_t *broker;          //  owner (for store callbacks)
 };
 
@@ -72,7 +82,7 @@ struct _worker_t {
     int inflight;                   //  jobs it holds now
     char *models;                   //  ",iris@3,digits@1," cached models, owned
     int64_t expires_ms;             //  monotonic: dead if silent past this
-    job_t *running;                 //  jobs it holds, linked by prev/next
+    list_t running;                 //  jobs it holds, by LINK
 };
 
 typedef struct {
@@ -95,7 +105,7 @@ struct _maas_broker_t {
     size_t worker_size;             //  WORKERS capacity
     msgpack_unpacked scratch;       //  reused header decoding space
     size_t deadlines;               //  queued jobs with a deadline
-    job_t *limbo;                   //  new jobs whose recording the store lost, to send again
+    list_t limbo;                   //  new jobs whose recording the store lost, to send again
     zlistx_t *owed;                 //  owed_t: RESULTs made while recovering, kept until
                                     //  their client speaks (it was not connected yet)
     zlistx_t *unsure;               //  ids rejected from the limbo: their writes may land
@@ -119,6 +129,12 @@ int engine_header_map (maas_broker_t *self, maas_proto_msg_t *msg, maas_codec_ma
                        char *err, size_t err_size);
 
 //  jobs.c
+//  The status called TEXT (LEN bytes), or STATUS_COUNT if none is.
+status_t engine_status_parse (const char *text, size_t len);
+//  true for the statuses a job ends with (succeeded, failed, cancelled, expired).
+bool engine_status_final (status_t status);
+//  The job whose link is NODE (NULL stays NULL).
+#define ENGINE_JOB(node) LIST_ITEM (node, job_t, link)
 //  The kind called NAME, or NULL if none is held.
 kind_t *engine_kind (maas_broker_t *self, const char *name);
 //  The kind called NAME, made if new (ANNOUNCED: by a worker, kept for
@@ -133,7 +149,7 @@ void engine_job_enqueue (maas_broker_t *self, job_t *job, bool front);
 void engine_job_unqueue (maas_broker_t *self, job_t *job);
 //  Final status: record it, answer the client (HEADER/PAYLOAD forwarded if
 //  given, moved), free the job.
-void engine_job_finish (maas_broker_t *self, job_t *job, const char *status, const char *error,
+void engine_job_finish (maas_broker_t *self, job_t *job, status_t status, const char *error,
                         zmq_msg_t *header, zmq_msg_t *payload);
 //  A worker lost JOB: queue it again, or fail it past max attempts.
 void engine_job_requeue (maas_broker_t *self, job_t *job, const char *why);

@@ -62,7 +62,9 @@ s_resubmit (maas_broker_t *self, job_t *job, maas_proto_msg_t *msg)
     s_set_client (self, job, msg);  //  answer the latest sender
     if (job->state != JOB_STORING)
         engine_reply (self, job->client, job->client_size, MAAS_PROTO_ACCEPTED, job->id,
-                      job->state == JOB_QUEUED ? "queued" : "running", NULL, NULL);
+                      engine_status_names[job->state == JOB_QUEUED ? STATUS_QUEUED
+                                                                   : STATUS_RUNNING],
+                      NULL, NULL);
 }
 
 //  The kind of a new job SPEC (its header still in self->scratch): one a
@@ -189,7 +191,7 @@ s_cancel (maas_broker_t *self, maas_proto_msg_t *msg)
     s_set_client (self, job, msg);
     job->cancel = true;
     if (job->state == JOB_QUEUED)
-        engine_job_finish (self, job, "cancelled", "cancelled by the client", NULL, NULL);
+        engine_job_finish (self, job, STATUS_CANCELLED, "cancelled by the client", NULL, NULL);
     else if (job->state == JOB_RUNNING) {
         maas_proto_buf_t buf;
         maas_proto_buf_init (&buf);

@@ -15,6 +15,24 @@
 
 #define S_UNSURE_MAX 100000         //  rejected ids remembered to mark in Redis
 
+const char *const engine_status_names[STATUS_COUNT]
+    = {"queued", "running", "succeeded", "failed", "cancelled", "expired", "rejected"};
+
+status_t
+engine_status_parse (const char *text, size_t len)
+{
+    for (int i = 0; i < STATUS_COUNT; i++)
+        if (strlen (engine_status_names[i]) == len && memcmp (engine_status_names[i], text, len) == 0)
+            return (status_t) i;
+    return STATUS_COUNT;
+}
+
+bool
+engine_status_final (status_t status)
+{
+    return status >= STATUS_SUCCEEDED && status <= STATUS_EXPIRED;
+}
+
 kind_t *
 engine_kind (maas_broker_t *self, const char *name)
 {
@@ -114,25 +132,9 @@ engine_job_destroy (job_t **job_p)
 void
 engine_job_enqueue (maas_broker_t *self, job_t *job, bool front)
 {
-    fifo_t *fifo = &job->kind->queues[job->priority];
+    assert (job->state != JOB_QUEUED && !job->worker);
     job->state = JOB_QUEUED;
-    job->prev = job->next = NULL;
-    if (front) {
-        job->next = fifo->head;
-        if (fifo->head)
-            fifo->head->prev = job;
-        else
-            fifo->tail = job;
-        fifo->head = job;
-    }
-    else {
-        job->prev = fifo->tail;
-        if (fifo->tail)
-            fifo->tail->next = job;
-        else
-            fifo->head = job;
-        fifo->tail = job;
-    }
+    list_push (&job->kind->queues[job->priority], &job->link, front);
     job->kind->queued++;
     self->deadlines += job->deadline_ms != 0;
     self->dirty = true;
@@ -141,16 +143,8 @@ engine_job_enqueue (maas_broker_t *self, job_t *job, bool front)
 void
 engine_job_unqueue (maas_broker_t *self, job_t *job)
 {
-    fifo_t *fifo = &job->kind->queues[job->priority];
-    if (job->prev)
-        job->prev->next = job->next;
-    else
-        fifo->head = job->next;
-    if (job->next)
-        job->next->prev = job->prev;
-    else
-        fifo->tail = job->prev;
-    job->prev = job->next = NULL;
+    assert (job->state == JOB_QUEUED);
+    list_remove (&job->kind->queues[job->priority], &job->link);
     job->kind->queued--;
     self->deadlines -= job->deadline_ms != 0;
 }
@@ -162,26 +156,21 @@ s_detach (maas_broker_t *self, job_t *job)
     worker_t *worker = job->worker;
     if (!worker)
         return;
-    if (job->prev)
-        job->prev->next = job->next;
-    else
-        worker->running = job->next;
-    if (job->next)
-        job->next->prev = job->prev;
-    job->prev = job->next = NULL;
+    assert (job->state == JOB_RUNNING);
+    list_remove (&worker->running, &job->link);
     job->worker = NULL;
     worker->inflight--;
     self->dirty = true;
 }
 
 static void
-s_count (maas_broker_t *self, const char *status)
+s_count (maas_broker_t *self, status_t status)
 {
-    if (strcmp (status, "succeeded") == 0)
+    if (status == STATUS_SUCCEEDED)
         self->stats.succeeded++;
-    else if (strcmp (status, "cancelled") == 0)
+    else if (status == STATUS_CANCELLED)
         self->stats.cancelled++;
-    else if (strcmp (status, "expired") == 0)
+    else if (status == STATUS_EXPIRED)
         self->stats.expired++;
     else
         self->stats.failed++;
@@ -191,7 +180,7 @@ s_count (maas_broker_t *self, const char *status)
 //  on every job). The RESULT header is kept when it carries more than id,
 //  status and error; otherwise FETCH rebuilds it.
 static void
-s_record_final (maas_broker_t *self, job_t *job, const char *status, const char *error,
+s_record_final (maas_broker_t *self, job_t *job, status_t status, const char *error,
                 const void *hdr, size_t hdr_size, zmq_msg_t *payload)
 {
     char finished[24];
@@ -204,13 +193,15 @@ s_record_final (maas_broker_t *self, job_t *job, const char *status, const char 
         fields[count++] = (maas_store_field_t) {"result_header", hdr, hdr_size};
     if (error)
         fields[count++] = (maas_store_field_t) {"error", error, strlen (error)};
-    maas_store_update (self->store, job->id, status, MAAS_STORE_FINAL, fields, count);
+    maas_store_update (self->store, job->id, engine_status_names[status], MAAS_STORE_FINAL, fields,
+                       count);
 }
 
 void
-engine_job_finish (maas_broker_t *self, job_t *job, const char *status, const char *error,
+engine_job_finish (maas_broker_t *self, job_t *job, status_t status, const char *error,
                    zmq_msg_t *header, zmq_msg_t *payload)
 {
+    assert (engine_status_final (status));
     if (job->state == JOB_QUEUED)
         engine_job_unqueue (self, job);
     maas_proto_buf_t buf;
@@ -220,7 +211,7 @@ engine_job_finish (maas_broker_t *self, job_t *job, const char *status, const ch
         maas_proto_buf_init (&buf);
         msgpack_pack_map (&buf.pk, 2 + (error != NULL));
         maas_codec_pack_kv_str (&buf.pk, "id", job->id);
-        maas_codec_pack_kv_str (&buf.pk, "status", status);
+        maas_codec_pack_kv_str (&buf.pk, "status", engine_status_names[status]);
         if (error)
             maas_codec_pack_kv_strn (&buf.pk, "error", error, strnlen (error, 1024));
         hdr = buf.data;
@@ -236,7 +227,7 @@ engine_job_finish (maas_broker_t *self, job_t *job, const char *status, const ch
         maas_proto_send (self->front, job->client, job->client_size, MAAS_PROTO_RESULT, hdr,
                          hdr_size, payload);
     s_count (self, status);
-    maas_debug ("broker", "job finished id=%s status=%s", job->id, status);
+    maas_debug ("broker", "job finished id=%s status=%s", job->id, engine_status_names[status]);
     zhashx_delete (self->jobs, job->id);
 }
 
@@ -248,9 +239,7 @@ engine_job_requeue (maas_broker_t *self, job_t *job, const char *why)
         char error[256];
         snprintf (error, sizeof error, "job %s: %s, %d attempts made (--max-attempts %d)",
                   job->id, why, job->attempts, self->config.max_attempts);
-        job->state = JOB_QUEUED;    //  detached: finish must not touch a worker
-        engine_job_enqueue (self, job, true);
-        engine_job_finish (self, job, "failed", error, NULL, NULL);
+        engine_job_finish (self, job, STATUS_FAILED, error, NULL, NULL);
         return;
     }
     engine_job_enqueue (self, job, true);
@@ -304,7 +293,7 @@ s_head (kind_t *kind)
 {
     for (int p = MAAS_PROTO_PRIORITY_MAX; p >= 0; p--)
         if (kind->queues[p].head)
-            return kind->queues[p].head;
+            return ENGINE_JOB (kind->queues[p].head);
     return NULL;
 }
 
@@ -330,11 +319,7 @@ s_send_job (maas_broker_t *self, job_t *job, worker_t *worker)
     job->state = JOB_RUNNING;
     job->attempts++;
     job->worker = worker;
-    job->prev = NULL;
-    job->next = worker->running;
-    if (worker->running)
-        worker->running->prev = job;
-    worker->running = job;
+    list_push (&worker->running, &job->link, true);
     worker->inflight++;
     zmq_msg_t payload;
     zmq_msg_init (&payload);
@@ -355,7 +340,7 @@ engine_dispatch (maas_broker_t *self)
         while (kind && kind->queued && (job = s_head (kind))) {
             if (job->deadline_ms) {
                 if (self->now_wall > job->deadline_ms) {
-                    engine_job_finish (self, job, "expired", "deadline passed before it could start",
+                    engine_job_finish (self, job, STATUS_EXPIRED, "deadline passed before it could start",
                                        NULL, NULL);
                     continue;
                 }
@@ -375,18 +360,17 @@ engine_sweep_deadlines (maas_broker_t *self)
     int64_t now = maas_clock_wall_ms ();
     for (int k = 0; k < ENGINE_KINDS_MAX && self->deadlines; k++)
         for (int p = 0; p <= MAAS_PROTO_PRIORITY_MAX && self->kinds[k]; p++) {
-            job_t *job = self->kinds[k]->queues[p].head;
+            job_t *job = ENGINE_JOB (self->kinds[k]->queues[p].head);
             while (job) {
-                job_t *next = job->next;
+                job_t *next = ENGINE_JOB (job->link.next);
                 if (job->deadline_ms && now > job->deadline_ms)
-                    engine_job_finish (self, job, "expired",
+                    engine_job_finish (self, job, STATUS_EXPIRED,
                                        "deadline passed before it could start", NULL, NULL);
                 job = next;
             }
         }
 }
 
-static bool s_final (const char *status);
 static bool s_limbo (maas_broker_t *self, job_t *job);
 
 void
@@ -408,7 +392,7 @@ s_accept (maas_broker_t *self, job_t *job)
     engine_reply (self, job->client, job->client_size, MAAS_PROTO_ACCEPTED, job->id, "queued",
                   NULL, NULL);
     if (job->cancel)
-        engine_job_finish (self, job, "cancelled", "cancelled by the client", NULL, NULL);
+        engine_job_finish (self, job, STATUS_CANCELLED, "cancelled by the client", NULL, NULL);
 }
 
 //  Is a record with STATUS one no broker is working on? "queued" with no
@@ -418,8 +402,10 @@ s_accept (maas_broker_t *self, job_t *job)
 static bool
 s_unowned (redisReply *status)
 {
-    return status->type == REDIS_REPLY_STRING
-           && (strcmp (status->str, "queued") == 0 || strcmp (status->str, "rejected") == 0);
+    status_t known = status->type == REDIS_REPLY_STRING
+                         ? engine_status_parse (status->str, status->len)
+                         : STATUS_COUNT;
+    return known == STATUS_QUEUED || known == STATUS_REJECTED;
 }
 
 //  A resubmitted id's record: answer from it, then forget the job (and
@@ -442,7 +428,8 @@ s_on_existing (struct redisAsyncContext *ac, void *r, void *arg)
     if (reply && reply->type == REDIS_REPLY_ARRAY && reply->elements == 4) {
         engine_answer_stored (self, job->client, job->client_size, job->id, reply);
         redisReply *status = reply->element[0];
-        if (status->type == REDIS_REPLY_STRING && s_final (status->str))
+        if (status->type == REDIS_REPLY_STRING
+            && engine_status_final (engine_status_parse (status->str, status->len)))
             maas_store_settle (self->store, job->id);
     }
     else if (!reply && s_limbo (self, job))
@@ -467,27 +454,18 @@ s_limbo (maas_broker_t *self, job_t *job)
         job->limbo_until = (since ? since : now) + self->config.redis_timeout_ms;
     if (now >= job->limbo_until)
         return false;
-    job->prev = NULL;
-    job->next = self->limbo;
-    if (self->limbo)
-        self->limbo->prev = job;
-    self->limbo = job;
+    list_push (&self->limbo, &job->link, true);
     return true;
 }
 
 void
 engine_limbo_expire (maas_broker_t *self, int64_t now)
 {
-    job_t *job = self->limbo;
+    job_t *job = ENGINE_JOB (self->limbo.head);
     while (job) {
-        job_t *next = job->next;
+        job_t *next = ENGINE_JOB (job->link.next);
         if (now >= job->limbo_until) {
-            if (job->prev)
-                job->prev->next = next;
-            else
-                self->limbo = next;
-            if (next)
-                next->prev = job->prev;
+            list_remove (&self->limbo, &job->link);
             self->stats.rejected++;
             maas_warn ("broker", "job not recorded id=%s error=\"%s\"", job->id,
                        maas_store_error (self->store));
@@ -543,12 +521,6 @@ engine_job_store (maas_broker_t *self, job_t *job)
     }
 }
 
-static bool
-s_final (const char *status)
-{
-    return strcmp (status, "succeeded") == 0 || strcmp (status, "failed") == 0
-           || strcmp (status, "cancelled") == 0 || strcmp (status, "expired") == 0;
-}
 
 void
 engine_answer_stored (maas_broker_t *self, const uint8_t *client, size_t client_size,
@@ -560,7 +532,7 @@ engine_answer_stored (maas_broker_t *self, const uint8_t *client, size_t client_
                       "job is not known here (finished long ago and expired, or never submitted)");
         return;
     }
-    if (!s_final (f[0]->str)) {
+    if (!engine_status_final (engine_status_parse (f[0]->str, f[0]->len))) {
         engine_reply (self, client, client_size, MAAS_PROTO_ACCEPTED, id, f[0]->str, NULL, NULL);
         return;
     }

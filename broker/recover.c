@@ -26,6 +26,14 @@ s_field (redisReply *hash, const char *name)
     return NULL;
 }
 
+//  The status in FIELD, STATUS_COUNT if it holds none.
+static status_t
+s_status (redisReply *field)
+{
+    return field && field->type == REDIS_REPLY_STRING ? engine_status_parse (field->str, field->len)
+                                                      : STATUS_COUNT;
+}
+
 static bool
 s_is (redisReply *field, const char *text)
 {
@@ -66,10 +74,10 @@ s_rebuild (maas_broker_t *self, const char *id, redisReply *hash)
     job->owed = true;               //  results made now wait for the client to speak
     if (!payload && spec.durable == false) {
         engine_job_enqueue (self, job, false);
-        engine_job_finish (self, job, "failed",
+        engine_job_finish (self, job, STATUS_FAILED,
                            "lost: the broker restarted and the job was not durable", NULL, NULL);
     }
-    else if (s_is (s_field (hash, "status"), "running"))
+    else if (s_status (s_field (hash, "status")) == STATUS_RUNNING)
         engine_job_requeue (self, job, "the broker restarted while it ran");
     else
         engine_job_enqueue (self, job, false);
@@ -86,7 +94,7 @@ s_unrecoverable (maas_broker_t *self, const char *id)
     const char *why = "not recoverable: its record could not be read back into a job "
                       "after a broker restart (bad header, or too many kinds held); submit it again";
     maas_store_field_t error = {"error", why, strlen (why)};
-    maas_store_update (self->store, id, "failed", MAAS_STORE_FINAL, &error, 1);
+    maas_store_update (self->store, id, engine_status_names[STATUS_FAILED], MAAS_STORE_FINAL, &error, 1);
     maas_warn ("broker", "job not recoverable id=%s", id);
 }
 
@@ -97,8 +105,8 @@ s_on_hash (struct redisAsyncContext *ac, void *r, void *arg)
     maas_broker_t *self = recall->broker;
     redisReply *hash = r;
     if (hash && hash->type == REDIS_REPLY_ARRAY && !zhashx_lookup (self->jobs, recall->id)) {
-        redisReply *status = s_field (hash, "status");
-        if (hash->elements == 0 || !status || !(s_is (status, "queued") || s_is (status, "running")))
+        status_t status = s_status (s_field (hash, "status"));
+        if (hash->elements == 0 || (status != STATUS_QUEUED && status != STATUS_RUNNING))
             maas_store_forget (self->store, recall->id);   //  finished or gone: stale entry
         else if (s_is (s_field (hash, "broker"), self->name)) {
             if (s_rebuild (self, recall->id, hash) == 0)
@@ -166,8 +174,9 @@ s_restore_job (maas_broker_t *self, job_t *job)
                                                 strlen (job->worker->name)};
         fields[count++] = (maas_store_field_t) {"started_ms", started, strlen (started)};
     }
-    maas_store_restore (self->store, job->id, job->submitted_ms, running ? "running" : "queued",
-                        fields, count);
+    maas_store_restore (self->store, job->id, job->submitted_ms,
+                        engine_status_names[running ? STATUS_RUNNING : STATUS_QUEUED], fields,
+                        count);
 }
 
 void
@@ -183,16 +192,14 @@ engine_restore (maas_broker_t *self)
         const char *why = "rejected: job store unavailable while it was being recorded; "
                           "submit it again to run it";
         maas_store_field_t error = {"error", why, strlen (why)};
-        maas_store_update (self->store, id, "rejected", MAAS_STORE_FINAL, &error, 1);
+        maas_store_update (self->store, id, engine_status_names[STATUS_REJECTED], MAAS_STORE_FINAL,
+                           &error, 1);
     }
     size_t marked = zlistx_size (self->unsure);
     zlistx_purge (self->unsure);
-    job_t *limbo = self->limbo;
-    self->limbo = NULL;
-    while (limbo) {
-        job_t *job = limbo;
-        limbo = job->next;
-        job->prev = job->next = NULL;
+    while (self->limbo.head) {
+        job_t *job = ENGINE_JOB (self->limbo.head);
+        list_remove (&self->limbo, &job->link);
         engine_job_store (self, job);   //  may free JOB (rejected)
         resent++;
     }
