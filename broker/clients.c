@@ -1,7 +1,8 @@
-/*  frontend.c: what clients send the broker (SUBMIT, CANCEL, FETCH, PING).
+/*  clients.c: everything between the broker and its clients: what they
+ *  send (SUBMIT, CANCEL, FETCH, PING) and every message sent to them.
  *  Every message from a client gets an answer, bad ones a REJECTED with a
  *  reason; nothing a client sends can crash the broker. */
-#include "engine.h"
+#include "state.h"
 #include "clock.h"
 #include "codec.h"
 #include "log.h"
@@ -11,7 +12,7 @@
 #include <string.h>
 
 void
-engine_reply (maas_broker_t *self, const uint8_t *client, size_t client_size, int cmd,
+broker_client_reply (maas_broker_t *self, const uint8_t *client, size_t client_size, int cmd,
               const char *id, const char *status, const char *reason, const char *error)
 {
     maas_proto_buf_t buf;
@@ -34,7 +35,7 @@ s_reject (maas_broker_t *self, maas_proto_msg_t *msg, const char *id, const char
           const char *error)
 {
     self->stats.rejected++;
-    engine_reply (self, zmq_msg_data (&msg->peer), zmq_msg_size (&msg->peer),
+    broker_client_reply (self, zmq_msg_data (&msg->peer), zmq_msg_size (&msg->peer),
                   MAAS_PROTO_REJECTED, id && id[0] ? id : NULL, NULL, reason, error);
 }
 
@@ -52,7 +53,7 @@ s_set_client (maas_broker_t *self, job_t *job, maas_proto_msg_t *msg)
     if (job->track && job->state == JOB_STORING)
         job->client_moved = true;
     else if (job->track)
-        engine_job_save_client (self, job);
+        broker_job_save_client (self, job);
 }
 
 //  A SUBMIT for an id we hold: the client retried. Answer where it stands.
@@ -61,8 +62,8 @@ s_resubmit (maas_broker_t *self, job_t *job, maas_proto_msg_t *msg)
 {
     s_set_client (self, job, msg);  //  answer the latest sender
     if (job->state != JOB_STORING)
-        engine_reply (self, job->client, job->client_size, MAAS_PROTO_ACCEPTED, job->id,
-                      engine_status_names[job->state == JOB_QUEUED ? STATUS_QUEUED
+        broker_client_reply (self, job->client, job->client_size, MAAS_PROTO_ACCEPTED, job->id,
+                      broker_status_names[job->state == JOB_QUEUED ? STATUS_QUEUED
                                                                    : STATUS_RUNNING],
                       NULL, NULL);
 }
@@ -74,7 +75,7 @@ static kind_t *
 s_kind_of (maas_broker_t *self, maas_proto_msg_t *msg, const maas_proto_job_t *spec, char *err,
            size_t err_size)
 {
-    kind_t *kind = engine_kind (self, spec->kind);
+    kind_t *kind = broker_kind (self, spec->kind);
     if (kind && kind->announced)
         return kind;
     maas_codec_map_t map;
@@ -93,7 +94,7 @@ s_kind_of (maas_broker_t *self, maas_proto_msg_t *msg, const maas_proto_job_t *s
         s_reject (self, msg, spec->id, "unknown_kind", err);
         return NULL;
     }
-    kind = engine_kind_add (self, spec->kind, false);
+    kind = broker_kind_add (self, spec->kind, false);
     if (!kind)
         s_reject (self, msg, spec->id, "overloaded",
                   "too many distinct job kinds held (64); retry later");
@@ -133,7 +134,7 @@ s_submit (maas_broker_t *self, maas_proto_msg_t *msg)
     kind_t *kind = s_kind_of (self, msg, &spec, err, sizeof err);
     if (!kind)
         return;
-    job = engine_job_new (self, &spec, kind);
+    job = broker_job_new (self, &spec, kind);
     if (!job) {
         s_reject (self, msg, spec.id, "overloaded", "out of memory");
         return;
@@ -145,14 +146,14 @@ s_submit (maas_broker_t *self, maas_proto_msg_t *msg)
         zmq_msg_move (&job->payload, maas_proto_payload (msg));
     zhashx_insert (self->jobs, job->id, job);
     if (job->track) {
-        engine_job_store (self, job);
+        broker_job_store (self, job);
         return;
     }
     if (spec.track && self->config.status && !self->store)
         maas_debug ("broker", "job untracked: no job store id=%s", job->id);
-    engine_job_enqueue (self, job, false);
+    broker_job_enqueue (self, job, false);
     self->stats.accepted++;
-    engine_reply (self, job->client, job->client_size, MAAS_PROTO_ACCEPTED, job->id, "queued",
+    broker_client_reply (self, job->client, job->client_size, MAAS_PROTO_ACCEPTED, job->id, "queued",
                   NULL, NULL);
 }
 
@@ -162,7 +163,7 @@ s_id_of (maas_broker_t *self, maas_proto_msg_t *msg, char id[MAAS_PROTO_ID_MAX +
 {
     char err[300];
     maas_codec_map_t map;
-    if (engine_header_map (self, msg, &map, err, sizeof err) == 0) {
+    if (broker_header_map (self, msg, &map, err, sizeof err) == 0) {
         if (maas_codec_map_str_copy (&map, "id", id, MAAS_PROTO_ID_MAX + 1) != 0)
             snprintf (err, sizeof err, "%s", map.err);
         else if (maas_proto_id_valid (id, strlen (id)))
@@ -189,17 +190,7 @@ s_cancel (maas_broker_t *self, maas_proto_msg_t *msg)
         return;
     }
     s_set_client (self, job, msg);
-    job->cancel = true;
-    if (job->state == JOB_QUEUED)
-        engine_job_finish (self, job, STATUS_CANCELLED, "cancelled by the client", NULL, NULL);
-    else if (job->state == JOB_RUNNING) {
-        maas_proto_buf_t buf;
-        maas_proto_buf_init (&buf);
-        msgpack_pack_map (&buf.pk, 1);
-        maas_codec_pack_kv_str (&buf.pk, "id", id);
-        maas_proto_send (self->back, job->worker->identity, job->worker->identity_size,
-                         MAAS_PROTO_CANCEL, buf.data, buf.size, NULL);
-    }
+    broker_job_cancel (self, job);
 }
 
 typedef struct {
@@ -216,9 +207,9 @@ s_on_fetched (struct redisAsyncContext *ac, void *r, void *arg)
     redisReply *reply = r;
     maas_broker_t *self = fetch->broker;
     if (reply && reply->type == REDIS_REPLY_ARRAY && reply->elements == 4)
-        engine_answer_stored (self, fetch->client, fetch->client_size, fetch->id, reply);
+        broker_client_answer (self, fetch->client, fetch->client_size, fetch->id, reply);
     else
-        engine_reply (self, fetch->client, fetch->client_size, MAAS_PROTO_REJECTED, fetch->id,
+        broker_client_reply (self, fetch->client, fetch->client_size, MAAS_PROTO_REJECTED, fetch->id,
                       NULL, "unavailable",
                       reply && reply->type == REDIS_REPLY_ERROR ? reply->str
                                                                 : "job store unavailable");
@@ -263,7 +254,7 @@ typedef struct {
 } owed_t;
 
 void
-engine_owe (maas_broker_t *self, const uint8_t *client, size_t client_size, const void *header,
+broker_owe (maas_broker_t *self, const uint8_t *client, size_t client_size, const void *header,
             size_t header_size)
 {
     if (zlistx_size (self->owed) >= S_OWED_MAX) {
@@ -281,7 +272,7 @@ engine_owe (maas_broker_t *self, const uint8_t *client, size_t client_size, cons
 }
 
 void
-engine_pay (maas_broker_t *self, const uint8_t *client, size_t client_size)
+broker_pay (maas_broker_t *self, const uint8_t *client, size_t client_size)
 {
     owed_t *owed = zlistx_first (self->owed);
     while (owed) {
@@ -301,7 +292,26 @@ engine_pay (maas_broker_t *self, const uint8_t *client, size_t client_size)
 }
 
 void
-engine_frontend (maas_broker_t *self, maas_proto_msg_t *msg)
+broker_client_result (maas_broker_t *self, const job_t *job, const void *header,
+                      size_t header_size, zmq_msg_t *payload)
+{
+    if (job->owed)
+        broker_owe (self, job->client, job->client_size, header, header_size);
+    else
+        maas_proto_send (self->front, job->client, job->client_size, MAAS_PROTO_RESULT, header,
+                         header_size, payload);
+}
+
+void
+broker_client_progress (maas_broker_t *self, const job_t *job, const void *header,
+                        size_t header_size)
+{
+    maas_proto_send (self->front, job->client, job->client_size, MAAS_PROTO_PROGRESS, header,
+                     header_size, NULL);
+}
+
+void
+broker_frontend (maas_broker_t *self, maas_proto_msg_t *msg)
 {
     char err[256];
     if (zmq_msg_size (&msg->peer) > MAAS_PROTO_PEER_MAX) {
@@ -309,7 +319,7 @@ engine_frontend (maas_broker_t *self, maas_proto_msg_t *msg)
         return;                     //  cannot keep it to answer later
     }
     if (zlistx_size (self->owed))
-        engine_pay (self, zmq_msg_data (&msg->peer), zmq_msg_size (&msg->peer));
+        broker_pay (self, zmq_msg_data (&msg->peer), zmq_msg_size (&msg->peer));
     int cmd = maas_proto_check (msg, err, sizeof err);
     if (cmd == MAAS_PROTO_SUBMIT)
         s_submit (self, msg);
@@ -329,4 +339,39 @@ engine_frontend (maas_broker_t *self, maas_proto_msg_t *msg)
         maas_warn ("broker", "bad client message error=%s", err);
         s_reject (self, msg, NULL, "bad_request", err);
     }
+}
+
+void
+broker_client_answer (maas_broker_t *self, const uint8_t *client, size_t client_size,
+                      const char *id, redisReply *fields)
+{
+    redisReply **f = fields->element;
+    if (f[0]->type != REDIS_REPLY_STRING) {
+        broker_client_reply (self, client, client_size, MAAS_PROTO_REJECTED, id, NULL, "unknown_job",
+                      "job is not known here (finished long ago and expired, or never submitted)");
+        return;
+    }
+    if (!broker_status_final (broker_status_parse (f[0]->str, f[0]->len))) {
+        broker_client_reply (self, client, client_size, MAAS_PROTO_ACCEPTED, id, f[0]->str, NULL, NULL);
+        return;
+    }
+    zmq_msg_t payload;
+    zmq_msg_init_size (&payload, f[3]->type == REDIS_REPLY_STRING ? f[3]->len : 0);
+    if (f[3]->type == REDIS_REPLY_STRING)
+        memcpy (zmq_msg_data (&payload), f[3]->str, f[3]->len);
+    if (f[2]->type == REDIS_REPLY_STRING && f[2]->len > 0) {
+        maas_proto_send (self->front, client, client_size, MAAS_PROTO_RESULT, f[2]->str,
+                         f[2]->len, &payload);
+        return;
+    }
+    const char *error = f[1]->type == REDIS_REPLY_STRING && f[1]->len ? f[1]->str : NULL;
+    maas_proto_buf_t buf;
+    maas_proto_buf_init (&buf);
+    msgpack_pack_map (&buf.pk, 2 + (error != NULL));
+    maas_codec_pack_kv_str (&buf.pk, "id", id);
+    maas_codec_pack_kv_str (&buf.pk, "status", f[0]->str);
+    if (error)
+        maas_codec_pack_kv_strn (&buf.pk, "error", error, strnlen (error, 1024));
+    maas_proto_send (self->front, client, client_size, MAAS_PROTO_RESULT, buf.data, buf.size,
+                     &payload);
 }

@@ -1,8 +1,12 @@
-/*  engine.h: the broker's insides, shared by its files (not installed).
- *  broker.c runs the loop, frontend.c serves clients, backend.c workers,
- *  jobs.c owns jobs, queues and dispatch, recover.c rebuilds from Redis. */
-#ifndef MAAS_BROKER_ENGINE_H
-#define MAAS_BROKER_ENGINE_H
+/*  state.h: the broker's insides, shared by its files (not installed).
+ *  broker.c runs the loop and wires the rest; clients.c is everything from
+ *  and to clients, workers.c the worker table and everything from and to
+ *  workers; jobs.c owns the job table, kinds, queues, dispatch, finish and
+ *  requeue and decides, without socket I/O (it speaks through IO); intake.c
+ *  records new jobs in Redis and keeps the limbo; recover.c rebuilds from
+ *  Redis. */
+#ifndef MAAS_BROKER_STATE_H
+#define MAAS_BROKER_STATE_H
 
 #include "broker.h"
 #include "list.h"
@@ -12,7 +16,7 @@
 
 #include <czmq.h>
 
-#define ENGINE_KINDS_MAX 64         //  distinct kinds (one bit each in a worker)
+#define BROKER_KINDS_MAX 64         //  distinct kinds (one bit each in a worker)
 
 typedef struct _worker_t worker_t;
 typedef struct _job_t job_t;
@@ -36,7 +40,7 @@ typedef enum {
 } status_t;
 
 //  "queued", "running", ... indexed by status_t.
-extern const char *const engine_status_names[STATUS_COUNT];
+extern const char *const broker_status_names[STATUS_COUNT];
 
 typedef struct {
     char name[MAAS_PROTO_KIND_MAX + 1];   //  "infer"
@@ -90,8 +94,31 @@ typedef struct {
     uint64_t requeued, bad_input, finished_at_tick;   //  counters since start
 } stats_t;
 
+//  How the deciding files (jobs.c, intake.c, recover.c) speak: clients.c
+//  and workers.c send, broker.c wires them in (broker_io_default); an
+//  in-process test may record instead (tests/check_broker_core.c).
+typedef struct {
+    //  To CLIENT: CMD (ACCEPTED, REJECTED) with {id, status?, reason?, error?}.
+    void (*reply) (maas_broker_t *self, const uint8_t *client, size_t client_size, int cmd,
+                   const char *id, const char *status, const char *reason, const char *error);
+    //  JOB's RESULT (HEADER bytes; PAYLOAD moved, or NULL) to its client.
+    void (*result) (maas_broker_t *self, const job_t *job, const void *header,
+                    size_t header_size, zmq_msg_t *payload);
+    //  To CLIENT, about job ID, from a store reply [status, error, rheader, result].
+    void (*answer) (maas_broker_t *self, const uint8_t *client, size_t client_size,
+                    const char *id, redisReply *fields);
+    //  A worker's PROGRESS header about JOB, to its client.
+    void (*progress) (maas_broker_t *self, const job_t *job, const void *header,
+                      size_t header_size);
+    //  Send JOB to WORKER (JOB's header and a reference to its payload).
+    void (*run) (maas_broker_t *self, job_t *job, worker_t *worker);
+    //  Ask the worker running JOB to cancel it.
+    void (*cancel) (maas_broker_t *self, job_t *job);
+} broker_io_t;
+
 struct _maas_broker_t {
     maas_broker_config_t config;    //  copy; strings below are owned copies
+    broker_io_t io;                 //  how jobs.c and intake.c speak
     char *frontend_ep, *backend_ep, *redis_url, *prefix, *name; //  owned
     zsock_t *frontend;              //  ROUTER for clients
     zsock_t *backend;               //  ROUTER for workers
@@ -99,7 +126,7 @@ struct _maas_broker_t {
     void *back;                     //  libzmq handle of BACKEND
     maas_store_t *store;            //  Redis job store, NULL if none
     zhashx_t *jobs;                 //  id → job_t, owns entries
-    kind_t *kinds[ENGINE_KINDS_MAX]; //  owned; NULL: a free slot (bit)
+    kind_t *kinds[BROKER_KINDS_MAX]; //  owned; NULL: a free slot (bit)
     worker_t **workers;             //  owned, WORKER_COUNT used
     size_t worker_count;            //  workers alive
     size_t worker_size;             //  WORKERS capacity
@@ -125,68 +152,102 @@ struct _maas_broker_t {
 //  broker.c
 //  Decode MSG's header frame into MAP (borrowing self->scratch); -1 with a
 //  message in ERR ("header: expected a map, got array") if it is missing or bad.
-int engine_header_map (maas_broker_t *self, maas_proto_msg_t *msg, maas_codec_map_t *map,
+int broker_header_map (maas_broker_t *self, maas_proto_msg_t *msg, maas_codec_map_t *map,
                        char *err, size_t err_size);
+//  One turn of the loop: poll (at most TIMEOUT_MAX ms; -1: until the next
+//  timer), read every socket, dispatch, run the timers, write Redis.
+//  Returns 0, or -1 if polling failed.
+int broker_turn (maas_broker_t *self, long timeout_max);
+//  The IO that sends on the broker's own sockets (clients.c, workers.c).
+broker_io_t broker_io_default (void);
 
-//  jobs.c
+//  jobs.c: statuses
 //  The status called TEXT (LEN bytes), or STATUS_COUNT if none is.
-status_t engine_status_parse (const char *text, size_t len);
+status_t broker_status_parse (const char *text, size_t len);
 //  true for the statuses a job ends with (succeeded, failed, cancelled, expired).
-bool engine_status_final (status_t status);
-//  The job whose link is NODE (NULL stays NULL).
-#define ENGINE_JOB(node) LIST_ITEM (node, job_t, link)
+bool broker_status_final (status_t status);
+
+//  jobs.c: kinds
 //  The kind called NAME, or NULL if none is held.
-kind_t *engine_kind (maas_broker_t *self, const char *name);
+kind_t *broker_kind (maas_broker_t *self, const char *name);
 //  The kind called NAME, made if new (ANNOUNCED: by a worker, kept for
 //  good; else for waiting jobs, freed once it has none). NULL if the table
 //  is full of kinds in use.
-kind_t *engine_kind_add (maas_broker_t *self, const char *name, bool announced);
+kind_t *broker_kind_add (maas_broker_t *self, const char *name, bool announced);
 //  Free the kinds no worker announced that hold no job.
-void engine_kinds_trim (maas_broker_t *self);
-job_t *engine_job_new (maas_broker_t *self, const maas_proto_job_t *spec, kind_t *kind);
-void engine_job_destroy (job_t **job_p);
-void engine_job_enqueue (maas_broker_t *self, job_t *job, bool front);
-void engine_job_unqueue (maas_broker_t *self, job_t *job);
+void broker_kinds_trim (maas_broker_t *self);
+
+//  jobs.c: jobs
+//  The job whose link is NODE (NULL stays NULL).
+#define BROKER_JOB(node) LIST_ITEM (node, job_t, link)
+//  A job from SPEC, of KIND, in no table yet (NULL: out of memory).
+job_t *broker_job_new (maas_broker_t *self, const maas_proto_job_t *spec, kind_t *kind);
+void broker_job_destroy (job_t **job_p);
+//  Queue JOB (not queued, on no worker) at the tail of its FIFO, or the head.
+void broker_job_enqueue (maas_broker_t *self, job_t *job, bool front);
+void broker_job_unqueue (maas_broker_t *self, job_t *job);
 //  Final status: record it, answer the client (HEADER/PAYLOAD forwarded if
 //  given, moved), free the job.
-void engine_job_finish (maas_broker_t *self, job_t *job, status_t status, const char *error,
+void broker_job_finish (maas_broker_t *self, job_t *job, status_t status, const char *error,
                         zmq_msg_t *header, zmq_msg_t *payload);
 //  A worker lost JOB: queue it again, or fail it past max attempts.
-void engine_job_requeue (maas_broker_t *self, job_t *job, const char *why);
+void broker_job_requeue (maas_broker_t *self, job_t *job, const char *why);
+//  The client cancels JOB: finished if queued, asked of its worker if running.
+void broker_job_cancel (maas_broker_t *self, job_t *job);
+//  JOB's worker reports PROGRESS (MESSAGE: MESSAGE_SIZE bytes or NULL):
+//  record it, pass HEADER on to the client.
+void broker_job_progress (maas_broker_t *self, job_t *job, double progress, const char *message,
+                          size_t message_size, const void *header, size_t header_size);
 //  Write JOB's client routing id to its record (the client that last spoke).
-void engine_job_save_client (maas_broker_t *self, job_t *job);
-void engine_dispatch (maas_broker_t *self);
-void engine_sweep_deadlines (maas_broker_t *self);
+void broker_job_save_client (maas_broker_t *self, job_t *job);
+//  Send queued jobs to workers with credit (via IO.run); expire the late.
+void broker_dispatch (maas_broker_t *self);
+void broker_sweep_deadlines (maas_broker_t *self);
+
+//  intake.c
 //  Record a new tracked job in Redis; it is queued when acknowledged. If
 //  the store is down, or its connection is lost first, the job waits
 //  (limbo) for the next connection until the outage is --redis-timeout
 //  old, then is rejected.
-void engine_job_store (maas_broker_t *self, job_t *job);
+void broker_job_store (maas_broker_t *self, job_t *job);
 //  Reject the jobs that waited in limbo past their time (Redis still away).
-void engine_limbo_expire (maas_broker_t *self, int64_t now);
-//  Answer a client about a job from a store reply [status, error, rheader, result].
-void engine_answer_stored (maas_broker_t *self, const uint8_t *client, size_t client_size,
+void broker_limbo_expire (maas_broker_t *self, int64_t now);
+
+//  clients.c
+//  A message from a client: answered, always.
+void broker_frontend (maas_broker_t *self, maas_proto_msg_t *msg);
+//  IO.reply, IO.result, IO.answer, IO.progress on the frontend.
+void broker_client_reply (maas_broker_t *self, const uint8_t *client, size_t client_size, int cmd,
+                          const char *id, const char *status, const char *reason,
+                          const char *error);
+void broker_client_result (maas_broker_t *self, const job_t *job, const void *header,
+                           size_t header_size, zmq_msg_t *payload);
+void broker_client_answer (maas_broker_t *self, const uint8_t *client, size_t client_size,
                            const char *id, redisReply *fields);
-
-//  frontend.c / backend.c
-void engine_frontend (maas_broker_t *self, maas_proto_msg_t *msg);
-void engine_backend (maas_broker_t *self, maas_proto_msg_t *msg);
-void engine_heartbeat (maas_broker_t *self, int64_t now);
-void engine_worker_destroy (maas_broker_t *self, size_t index, const char *why);
-//  Send CMD to a client with a {id, status?, reason?, error?} header.
-void engine_reply (maas_broker_t *self, const uint8_t *client, size_t client_size, int cmd,
-                   const char *id, const char *status, const char *reason, const char *error);
-
+void broker_client_progress (maas_broker_t *self, const job_t *job, const void *header,
+                             size_t header_size);
 //  Keep a RESULT header for CLIENT, sent when it next speaks (copied).
-void engine_owe (maas_broker_t *self, const uint8_t *client, size_t client_size,
+void broker_owe (maas_broker_t *self, const uint8_t *client, size_t client_size,
                  const void *header, size_t header_size);
 //  Send CLIENT the RESULTs kept for it.
-void engine_pay (maas_broker_t *self, const uint8_t *client, size_t client_size);
+void broker_pay (maas_broker_t *self, const uint8_t *client, size_t client_size);
+
+//  workers.c
+//  A message from a worker (bad ones logged and dropped).
+void broker_backend (maas_broker_t *self, maas_proto_msg_t *msg);
+//  Heartbeat every worker; drop those silent past their liveness.
+void broker_heartbeat (maas_broker_t *self, int64_t now);
+//  Drop worker INDEX, queueing its jobs again (WHY is logged and recorded).
+void broker_worker_destroy (maas_broker_t *self, size_t index, const char *why);
+//  IO.run and IO.cancel on the backend.
+void broker_worker_run (maas_broker_t *self, job_t *job, worker_t *worker);
+void broker_worker_cancel (maas_broker_t *self, job_t *job);
 
 //  recover.c
-void engine_recover (maas_broker_t *self);
+//  Read this broker's pending jobs back from Redis and queue them again.
+void broker_recover (maas_broker_t *self);
 //  A fresh store connection (Redis back, or a new master after a
 //  failover): write back every tracked job held, send the limbo again.
-void engine_restore (maas_broker_t *self);
+void broker_restore (maas_broker_t *self);
 
 #endif
