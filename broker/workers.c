@@ -168,8 +168,9 @@ s_ready (maas_broker_t *self, maas_proto_msg_t *msg, ssize_t index, maas_codec_m
 }
 
 //  A failed RESULT's "retryable": true asks for another attempt (a
-//  transient failure); false or absent, the failure is final (it would fail
-//  the same way again). Anything else is bad input, taken as final.
+//  transient failure; not for a job the client cancelled); false or
+//  absent, the failure is final (it would fail the same way again).
+//  Anything else is bad input, taken as final.
 static bool
 s_retryable (maas_broker_t *self, worker_t *worker, maas_codec_map_t *map)
 {
@@ -208,7 +209,7 @@ s_result (maas_broker_t *self, maas_proto_msg_t *msg, worker_t *worker, maas_cod
                            NULL, NULL);
         return;
     }
-    if (final == STATUS_FAILED && s_retryable (self, worker, map)) {
+    if (final == STATUS_FAILED && !job->cancel && s_retryable (self, worker, map)) {
         char why[600];
         snprintf (why, sizeof why, "worker %s failed it (retryable): %s", worker->name,
                   error[0] ? error : "no error given");

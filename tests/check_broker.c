@@ -825,6 +825,15 @@ START_TEST (test_retryable_failures)
                        && strstr (result->error, "3 attempts"), "error: %s", result->error);
     maas_result_destroy (&result);
     ck_assert (!s_raw_job (worker, 200, got));
+    s_raw_ready (worker);                   //  a cancelled job is not retried
+    maas_client_poll (fx.client, 100);
+    ck_assert_int_eq (maas_client_submit (fx.client, &spec, "x", 1, NULL, NULL, id), 0);
+    ck_assert (s_raw_job (worker, 3000, got));
+    ck_assert_int_eq (maas_client_cancel (fx.client, id), 0);
+    maas_client_poll (fx.client, 100);      //  the CANCEL reaches the broker first
+    s_raw_fail (worker, got, true);
+    ck_assert (!s_raw_job (worker, 300, got));
+    s_status_becomes (id, "failed");
     zsock_destroy (&worker);
 }
 END_TEST
