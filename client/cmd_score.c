@@ -19,7 +19,8 @@ static const char *s_score_usage =
     "                  [--shard-rows N] [--window N] [--broker ENDPOINTS]\n"
     "Score every row of FILE (CSV with a header row, or .npy float32/float64) on the\n"
     "model, fanned out over all workers, and write the predictions in input order\n"
-    "(.npy: rows x outputs float32; CSV: p0..pN-1 and class). --label COL keeps a\n"
+    "(.npy: rows x outputs float32; CSV: p0..pN-1 and class). The model's alias is\n"
+    "resolved once: every row runs on one version. --label COL keeps a\n"
     "column out of the input and reports accuracy against it. Ctrl-C cancels the\n"
     "shards in flight. Broker: --broker, $MAAS_BROKER_FRONTEND, or the stack of `maas up`.\n";
 
@@ -65,6 +66,21 @@ static const char *
 s_arg (int argc, char **argv, int *i)
 {
     return *i + 1 < argc ? argv[++*i] : NULL;
+}
+
+//  "cancer@3 (production)": the version that ran and what SPEC asked for
+//  when that was an alias or the latest.
+static void
+s_describe_version (char *out, size_t size, const char *spec, uint64_t version)
+{
+    const char *at = strchr (spec, '@');
+    size_t name_len = at ? (size_t) (at - spec) : strlen (spec);
+    bool numbered = at && at[1] && !at[1 + strspn (at + 1, "0123456789")];
+    if (numbered || !version)
+        snprintf (out, size, "%s", spec);
+    else
+        snprintf (out, size, "%.*s@%llu (%s)", (int) name_len, spec, (unsigned long long) version,
+                  at ? at + 1 : "latest");
 }
 
 int
@@ -129,11 +145,15 @@ maas_cmd_score (int argc, char **argv)
         fprintf (stderr, "maas score: %s\n", err);
         return 1;
     }
-    printf ("scored %zu rows in %zu shards (%zu retried) in %.2f s: %.0f rows/s -> %s\n",
-            stats.rows, stats.shards, stats.retries, stats.seconds,
-            stats.seconds > 0 ? (double) stats.rows / stats.seconds : 0.0, output);
+    char used[160];
+    s_describe_version (used, sizeof used, model, stats.version);
+    FILE *summary = stdout;
+    fprintf (summary,
+             "scored %zu rows with %s in %zu shards (%zu retried) in %.2f s: %.0f rows/s -> %s\n",
+             stats.rows, used, stats.shards, stats.retries, stats.seconds,
+             stats.seconds > 0 ? (double) stats.rows / stats.seconds : 0.0, output);
     if (!isnan (accuracy))
-        printf ("accuracy against '%s': %.4f\n", label, accuracy);
+        fprintf (summary, "accuracy against '%s': %.4f\n", label, accuracy);
     return 0;
 }
 

@@ -34,6 +34,7 @@ typedef struct {
     float *values;                  //  rows × outputs once done, owned
     int32_t *classes;               //  rows predicted classes or NULL, owned
     size_t outputs;                 //  values per row in VALUES
+    uint64_t version;               //  model version the result came from (0: not said)
     int attempts;                   //  runs submitted so far
     char id[MAAS_PROTO_ID_MAX + 1]; //  job id of the current run
     char error[256];                //  why the last run failed
@@ -43,8 +44,9 @@ struct s_run_t {
     maas_client_t *client;          //  borrowed
     maas_score_config_t config;     //  with defaults filled in
     char name[MAAS_REGISTRY_NAME_MAX + 1];  //  model name
-    int64_t version;                //  or 0
-    char alias[MAAS_REGISTRY_NAME_MAX + 1]; //  or "" (latest)
+    int64_t version;                //  the one version every shard runs on, 0 until known
+    char alias[MAAS_REGISTRY_NAME_MAX + 1]; //  alias asked for, or "" (latest)
+    bool pinned;                    //  VERSION is fixed: asked for, or the first result's
     size_t cols;                    //  features per row
     size_t rows_total;              //  0 if unknown (CSV)
     size_t outputs;                 //  values per row, from the first result (0: none yet)
@@ -91,9 +93,10 @@ s_parse_model (s_run_t *run, const char *model)
         return s_fail (run, "%s", err);
     snprintf (run->name, sizeof run->name, "%s", ref.name);
     size_t digits = strspn (ref.ref, "0123456789");
-    if (*ref.ref && !ref.ref[digits])
+    if (*ref.ref && !ref.ref[digits]) {
         run->version = strtoll (ref.ref, NULL, 10);
-    else if (strcmp (ref.ref, "latest") != 0)
+        run->pinned = true;
+    } else if (strcmp (ref.ref, "latest") != 0)
         snprintf (run->alias, sizeof run->alias, "%s", ref.ref);
     return 0;
 }
@@ -156,6 +159,9 @@ s_decode_result (s_shard_t *shard, const maas_result_t *result)
         && maas_codec_map_uint64 (&map, "rows", &rows) == 0
         && maas_codec_map_uint64 (&map, "outputs", &outputs) == 0
         && maas_codec_map_bin (&map, "values", &values, &size) == 0) {
+        const msgpack_object *version = maas_codec_map_find (&map, "version");
+        if (version && version->type == MSGPACK_OBJECT_POSITIVE_INTEGER)
+            shard->version = version->via.u64;
         if (rows != shard->rows || outputs == 0 || outputs > 65536 || size != rows * outputs * 4)
             snprintf (shard->error, sizeof shard->error,
                       "result holds %zu bytes for %llu rows × %llu outputs, expected %zu rows",
@@ -192,6 +198,13 @@ s_on_result (const maas_result_t *result, void *arg)
     shard->run->in_flight--;
     if (strcmp (result->status, "succeeded") == 0 && s_decode_result (shard, result) == 0) {
         shard->state = S_DONE;
+        //  The first result says which version the alias named: every
+        //  other shard is sent to that version, so a move of the alias
+        //  mid-run cannot mix two models in one output.
+        if (!shard->run->pinned && shard->version) {
+            shard->run->version = (int64_t) shard->version;
+            shard->run->pinned = true;
+        }
         return;
     }
     if (strcmp (result->status, "succeeded") != 0)
@@ -206,7 +219,8 @@ s_submit (s_run_t *run, s_shard_t *shard)
     msgpack_sbuffer buffer;
     maas_codec_shape_params (&buffer, shard->rows, run->cols);
     maas_submit_t spec = {.kind = "infer", .model = run->name, .version = run->version,
-                          .alias = *run->alias ? run->alias : NULL, .params = buffer.data,
+                          .alias = !run->pinned && *run->alias ? run->alias : NULL,
+                          .params = buffer.data,
                           .params_size = buffer.size,
                           //  The shard's input stays here until its result is
                           //  written, so a lost job is resubmitted from it: no
@@ -252,6 +266,10 @@ s_write_shard (s_run_t *run, s_shard_t *shard)
         if (run->x && !(run->y = maas_tensor_new (run->x->rows, run->outputs)))
             return s_fail (run, "out of memory for %zu × %zu outputs", run->x->rows, run->outputs);
     }
+    if (shard->version && run->version && shard->version != (uint64_t) run->version)
+        return s_fail (run, "rows %zu-%zu: ran on %s@%llu, the run uses %s@%lld",
+                       shard->first_row, shard->first_row + shard->rows - 1, run->name,
+                       (unsigned long long) shard->version, run->name, (long long) run->version);
     if (shard->outputs != run->outputs)
         return s_fail (run, "rows %zu-%zu: %zu outputs per row, earlier shards had %zu",
                        shard->first_row, shard->first_row + shard->rows - 1, shard->outputs,
@@ -321,7 +339,9 @@ static int
 s_turn (s_run_t *run)
 {
     size_t window = run->config.window;
-    while (!run->eof && run->next_read - run->next_write < window) {
+    //  Until a result has fixed the version, one shard alone resolves the alias.
+    size_t limit = run->pinned ? window : 1;
+    while (!run->eof && run->next_read - run->next_write < limit) {
         s_shard_t *shard = &run->ring[run->next_read % window];
         if (s_read_shard (run, shard) != 0)
             return -1;
@@ -362,6 +382,7 @@ s_run (s_run_t *run)
     if (rc != 0)
         s_cancel_in_flight (run);
     run->stats.outputs = run->outputs;
+    run->stats.version = run->pinned && run->version > 0 ? (uint64_t) run->version : 0;
     run->stats.seconds = (double) (maas_clock_mono_us () - started) / 1e6;
     return rc;
 }

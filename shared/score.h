@@ -3,7 +3,9 @@
  *  workers; results are put back in input order. Memory is bounded by the
  *  window, not by the input, so a file of any size scores in constant space.
  *  Shards that fail are retried; one that keeps failing stops the run with
- *  its row range and the reason. */
+ *  its row range and the reason. One run uses one model version: a name or
+ *  alias is resolved by the first shard (sent alone) and every other shard
+ *  is sent to the version it ran on. */
 #ifndef MAAS_SCORE_H
 #define MAAS_SCORE_H
 
@@ -25,7 +27,7 @@
 typedef void (maas_score_progress_fn) (size_t rows_done, size_t rows_total, void *arg);
 
 typedef struct {
-    const char *model;              //  "name", "name@3" or "name@alias"
+    const char *model;              //  "name", "name@3" or "name@alias": resolved once
     size_t shard_rows;              //  rows per infer job (0: default)
     size_t window;                  //  shards in flight (0: default)
     int max_attempts;               //  runs of a failing shard (0: default)
@@ -38,6 +40,7 @@ typedef struct {
 typedef struct {
     size_t rows;                    //  rows scored
     size_t outputs;                 //  values per row
+    uint64_t version;               //  the model version every row ran on (0: not known)
     size_t shards;                  //  infer jobs that succeeded
     size_t retries;                 //  shard runs that failed and were retried
     double seconds;                 //  wall time from first read to last write
