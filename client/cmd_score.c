@@ -19,8 +19,10 @@ static const char *s_score_usage =
     "                  [--shard-rows N] [--window N] [--broker ENDPOINTS]\n"
     "Score every row of FILE (CSV with a header row, or .npy float32/float64) on the\n"
     "model, fanned out over all workers, and write the predictions in input order\n"
-    "(.npy: rows x outputs float32; CSV: p0..pN-1 and class). The model's alias is\n"
-    "resolved once: every row runs on one version. --label COL keeps a\n"
+    "(.npy: rows x outputs float32; CSV: p0..pN-1 and class). '-' is stdin / stdout\n"
+    "(CSV). The output is written to a temporary file renamed over FILE on success, so\n"
+    "a failed run leaves FILE as it was; an output that is the input is refused. The\n"
+    "model's alias is resolved once: every row runs on one version. --label COL keeps a\n"
     "column out of the input and reports accuracy against it. Ctrl-C cancels the\n"
     "shards in flight. Broker: --broker, $MAAS_BROKER_FRONTEND, or the stack of `maas up`.\n";
 
@@ -147,7 +149,8 @@ maas_cmd_score (int argc, char **argv)
     }
     char used[160];
     s_describe_version (used, sizeof used, model, stats.version);
-    FILE *summary = stdout;
+    //  With the predictions on stdout, the summary goes to stderr.
+    FILE *summary = strcmp (output, "-") == 0 ? stderr : stdout;
     fprintf (summary,
              "scored %zu rows with %s in %zu shards (%zu retried) in %.2f s: %.0f rows/s -> %s\n",
              stats.rows, used, stats.shards, stats.retries, stats.seconds,

@@ -398,7 +398,7 @@ maas_csv_stream_open (const char *path, const char *label, char *error, size_t e
     p->error = error;
     p->error_size = error_size;
     p->label_col = -1;
-    p->file = fopen (path, "r");
+    p->file = strcmp (path, "-") == 0 ? stdin : fopen (path, "r");
     p->line = malloc (MAAS_CSV_MAX_LINE + 1);
     p->fields = malloc (MAAS_CSV_MAX_COLS * sizeof *p->fields);
     p->name = strdup (path);
@@ -428,7 +428,7 @@ maas_csv_stream_destroy (maas_csv_stream_t **self_p)
     maas_csv_stream_t *self = *self_p;
     if (!self)
         return;
-    if (self->parser.file)
+    if (self->parser.file && self->parser.file != stdin)
         fclose (self->parser.file);
     free (self->parser.line);
     free (self->parser.fields);

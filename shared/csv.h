@@ -58,7 +58,7 @@ maas_tensor_t *maas_csv_take_features (maas_csv_t *self);
 //  -- streaming: a file of any size, a block of rows at a time (scoring)
 typedef struct _maas_csv_stream_t maas_csv_stream_t;
 
-//  Open PATH and read its header. LABEL picks a column to read apart from
+//  Open PATH ("-": standard input, left open) and read its header. LABEL picks a column to read apart from
 //  the features, as for maas_csv_load, except that NULL means none (every
 //  column a feature, as MAAS_CSV_NO_LABEL). NULL with a message in ERROR if
 //  the file cannot be opened, has no header or no such column.

@@ -13,11 +13,13 @@
 #include <assert.h>
 #include <ctype.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 typedef enum { S_FREE, S_IN_FLIGHT, S_FAILED, S_DONE } s_state_t;
@@ -64,8 +66,9 @@ struct s_run_t {
     //  Sink: exactly one of these.
     maas_tensor_t *y;               //  tensor sink, owned until handed out
     maas_npy_writer_t *npy_out;     //  .npy sink, owned
-    FILE *csv_out;                  //  CSV sink, owned
-    const char *out_path;           //  file sink path, for messages
+    FILE *csv_out;                  //  CSV sink, owned unless stdout
+    const char *out_path;           //  file the sink writes (the temporary), borrowed
+    char *tmp_path;                 //  temporary beside the output, owned; NULL for stdout
     size_t correct;                 //  rows whose class equals the label
     size_t labelled;                //  rows with both a class and a label
     maas_score_stats_t stats;       //  what the caller gets
@@ -497,6 +500,86 @@ s_open_source (s_run_t *run, const char *input, const char *label)
     return 0;
 }
 
+//  true (with a message) if OUTPUT is the file INPUT, by device and inode:
+//  also through a symlink or a hard link.
+static bool
+s_is_input (s_run_t *run, const char *input, const char *output)
+{
+    struct stat in, out;
+    if (strcmp (input, "-") == 0 || stat (input, &in) != 0 || stat (output, &out) != 0
+        || in.st_dev != out.st_dev || in.st_ino != out.st_ino)
+        return false;
+    s_fail (run, "%s is the input file %s: give another --output", output, input);
+    return true;
+}
+
+//  Open the sink: stdout for "-", else a new temporary file beside OUTPUT
+//  (created with O_EXCL, so it never follows a link or truncates a file),
+//  renamed over OUTPUT only when the run succeeds.
+static int
+s_open_sink (s_run_t *run, const char *input, const char *output)
+{
+    if (strcmp (output, "-") == 0) {
+        run->csv_out = stdout;
+        return 0;
+    }
+    if (s_is_input (run, input, output))
+        return -1;
+    const char *slash = strrchr (output, '/');
+    int dir_len = slash ? (int) (slash - output + 1) : 0;
+    int fd = -1;
+    for (int attempt = 0; fd < 0 && attempt < 100; attempt++) {
+        free (run->tmp_path);
+        if (asprintf (&run->tmp_path, "%.*s.%s.%ld.%d.tmp", dir_len, output,
+                      output + dir_len, (long) getpid (), attempt) < 0) {
+            run->tmp_path = NULL;
+            return s_fail (run, "out of memory");
+        }
+        fd = open (run->tmp_path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
+        if (fd < 0 && errno != EEXIST)
+            break;
+    }
+    if (fd < 0) {
+        s_fail (run, "%s: cannot create a temporary file beside it: %s", output,
+                strerror (errno));
+        free (run->tmp_path);
+        run->tmp_path = NULL;
+        return -1;
+    }
+    run->out_path = run->tmp_path;
+    if (maas_npy_is_path (output)) {
+        close (fd);                 //  the .npy writer opens it once outputs are known
+        return 0;
+    }
+    if (!(run->csv_out = fdopen (fd, "w"))) {
+        close (fd);
+        return s_fail (run, "%s: %s", run->tmp_path, strerror (errno));
+    }
+    return 0;
+}
+
+//  Close the sink; on success move the temporary over OUTPUT, otherwise
+//  remove the temporary: OUTPUT is never truncated nor removed.
+static int
+s_close_sink (s_run_t *run, int rc, const char *output)
+{
+    char close_err[MAAS_NPY_ERROR_SIZE];
+    if (run->npy_out && maas_npy_close (&run->npy_out, close_err, sizeof close_err) != 0
+        && rc == 0)
+        rc = s_fail (run, "%s", close_err);
+    bool is_stdout = run->csv_out == stdout;
+    if (run->csv_out && (is_stdout ? fflush (stdout) : fclose (run->csv_out)) != 0 && rc == 0)
+        rc = s_fail (run, "%s: %s", output, strerror (errno));
+    run->csv_out = NULL;
+    if (run->tmp_path && rc == 0 && rename (run->tmp_path, output) != 0)
+        rc = s_fail (run, "%s: %s", output, strerror (errno));
+    if (run->tmp_path && rc != 0)
+        unlink (run->tmp_path);
+    free (run->tmp_path);
+    run->tmp_path = NULL;
+    return rc;
+}
+
 int
 maas_score_file (maas_client_t *client, const maas_score_config_t *config, const char *input,
                  const char *output, const char *label, double *accuracy,
@@ -504,23 +587,16 @@ maas_score_file (maas_client_t *client, const maas_score_config_t *config, const
 {
     assert (client && config && input && output);
     s_run_t run = {0};
-    run.out_path = output;
     int rc = s_prepare (&run, client, config, err, err_size);
     if (rc == 0)
         rc = s_open_source (&run, input, label);
-    if (rc == 0 && !maas_npy_is_path (output) && !(run.csv_out = fopen (output, "w")))
-        rc = s_fail (&run, "%s: %s", output, strerror (errno));
+    if (rc == 0)
+        rc = s_open_sink (&run, input, output);
     if (rc == 0)
         rc = s_allocate_ring (&run);
     if (rc == 0)
         rc = s_run (&run);
-    char close_err[MAAS_NPY_ERROR_SIZE];
-    if (run.npy_out && maas_npy_close (&run.npy_out, close_err, sizeof close_err) != 0 && rc == 0)
-        rc = s_fail (&run, "%s", close_err);
-    if (run.csv_out && fclose (run.csv_out) != 0 && rc == 0)
-        rc = s_fail (&run, "%s: %s", output, strerror (errno));
-    if (rc != 0 && (run.csv_out || run.outputs))
-        unlink (output);            //  never leave a partial result behind
+    rc = s_close_sink (&run, rc, output);
     if (accuracy)
         *accuracy = run.labelled ? (double) run.correct / (double) run.labelled : NAN;
     if (stats)

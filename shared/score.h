@@ -55,12 +55,16 @@ int maas_score_tensor (maas_client_t *client, const maas_score_config_t *config,
                        char *err, size_t err_size);
 
 //  Score the rows of INPUT (CSV with a header row, or .npy float32/float64,
-//  by extension) into OUTPUT (.npy float32 rows × outputs, or CSV with
-//  columns p0..pN-1 and, for classifiers, "class"), in input order. If
-//  LABEL names a CSV column (or is a .npy column index), that column is not
-//  sent and accuracy against it is computed into *ACCURACY (NaN when there
-//  is none). On failure OUTPUT is removed and -1 returned with ERR (a bad
-//  CSV value names its line and column).
+//  by extension; "-": CSV on stdin) into OUTPUT (.npy float32 rows ×
+//  outputs, or CSV with columns p0..pN-1 and, for classifiers, "class"; "-":
+//  CSV on stdout), in input order. The rows go to a temporary file beside
+//  OUTPUT that is renamed over it only on success: a failed run leaves
+//  OUTPUT as it was, and a symlink at OUTPUT is replaced, its target never
+//  written. An OUTPUT that is the INPUT file (same device and inode) is
+//  refused. If LABEL names a CSV column (or is a .npy column index), that
+//  column is not sent and accuracy against it is computed into *ACCURACY
+//  (NaN when there is none). -1 with ERR on failure (a bad CSV value names
+//  its line and column).
 int maas_score_file (maas_client_t *client, const maas_score_config_t *config,
                      const char *input, const char *output, const char *label,
                      double *accuracy, maas_score_stats_t *stats, char *err, size_t err_size);

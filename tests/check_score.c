@@ -19,6 +19,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #define S_ROWS 5003                 //  a prime: no shard size divides it
@@ -420,6 +421,139 @@ START_TEST (test_cli)
 }
 END_TEST
 
+//  All of PATH, NUL-terminated (the caller frees); its size in *SIZE if not NULL.
+static char *
+s_slurp_size (const char *path, size_t *size_p)
+{
+    FILE *file = fopen (path, "rb");
+    ck_assert_msg (file, "%s", path);
+    fseek (file, 0, SEEK_END);
+    long size = ftell (file);
+    rewind (file);
+    char *text = malloc ((size_t) size + 1);
+    ck_assert_uint_eq (fread (text, 1, (size_t) size, file), (size_t) size);
+    text[size] = '\0';
+    fclose (file);
+    if (size_p)
+        *size_p = (size_t) size;
+    return text;
+}
+
+static char *
+s_slurp (const char *path)
+{
+    return s_slurp_size (path, NULL);
+}
+
+//  maas_score_file of INPUT into OUTPUT with MODEL; its return code.
+static int
+s_score (const char *model, const char *input, const char *output, char *err)
+{
+    maas_client_t *client = maas_client_new (s_frontend);
+    maas_score_config_t config = s_config (model, 1000, 4);
+    config.max_attempts = 1;
+    int rc = maas_score_file (client, &config, input, output, NULL, NULL, NULL, err, 512);
+    maas_client_destroy (&client);
+    return rc;
+}
+
+//  An output that is the input, by name, symlink or hard link, is refused
+//  and the input is left whole.
+START_TEST (test_output_is_input_refused)
+{
+    char *input = s_write_csv ("same.csv", false), *before = s_slurp (input), err[512];
+    char *sym = s_path ("same-link.csv"), *hard = s_path ("same-hard.csv");
+    ck_assert_int_eq (symlink (input, sym), 0);
+    ck_assert_int_eq (link (input, hard), 0);
+    const char *outputs[] = {input, sym, hard};
+    for (int i = 0; i < 3; i++) {
+        ck_assert_int_eq (s_score ("seed", input, outputs[i], err), -1);
+        ck_assert_msg (strstr (err, "is the input file"), "%s", err);
+        char *after = s_slurp (input);
+        ck_assert_str_eq (after, before);
+        free (after);
+    }
+    free (input);
+    free (before);
+    free (sym);
+    free (hard);
+}
+END_TEST
+
+//  A failed rerun leaves the earlier run's output as it was; a symlinked
+//  output is replaced by the new file, its target never written; no
+//  temporary file is left behind.
+START_TEST (test_output_never_destroyed)
+{
+    char *input = s_write_npy ("keep.npy"), *output = s_path ("keep-out.npy"), err[512];
+    ck_assert_msg (s_score ("seed", input, output, err) == 0, "%s", err);
+    size_t good_size, after_size;
+    char *good = s_slurp_size (output, &good_size);
+    ck_assert_int_eq (s_score ("nosuch", input, output, err), -1);
+    char *after = s_slurp_size (output, &after_size);
+    ck_assert (after_size == good_size && memcmp (after, good, good_size) == 0);
+    free (after);
+    char *target = s_path ("precious.txt"), *link = s_path ("keep-link.npy");
+    FILE *file = fopen (target, "w");
+    fputs ("precious\n", file);
+    fclose (file);
+    ck_assert_int_eq (symlink (target, link), 0);
+    ck_assert_msg (s_score ("seed", input, link, err) == 0, "%s", err);
+    char *kept = s_slurp (target), *written = s_slurp (link);
+    ck_assert_str_eq (kept, "precious\n");
+    struct stat st;
+    ck_assert_int_eq (lstat (link, &st), 0);
+    ck_assert (S_ISREG (st.st_mode));
+    ck_assert_int_eq (memcmp (written, good, 64), 0);      //  same .npy header
+    char command[1200];
+    snprintf (command, sizeof command, "ls -a %s | grep -c '\\.tmp$'", s_dir);
+    FILE *ls = popen (command, "r");
+    int tmp_files = -1;
+    ck_assert_int_eq (fscanf (ls, "%d", &tmp_files), 1);
+    pclose (ls);
+    ck_assert_int_eq (tmp_files, 0);
+    free (input);
+    free (output);
+    free (good);
+    free (target);
+    free (link);
+    free (kept);
+    free (written);
+}
+END_TEST
+
+//  `--input - --output -`: CSV from stdin to stdout, the summary on stderr.
+START_TEST (test_cli_stdin_stdout)
+{
+    char *input = s_write_csv ("pipe.csv", false), *output = s_path ("pipe-out.csv");
+    char *maas = support_build_path ("client/maas"), *log_path = s_path ("cli-pipe.log");
+    char command[2400];
+    snprintf (command, sizeof command, "'%s' score seed --input - --output - < '%s' > '%s'",
+              maas, input, output);
+    const char *argv[] = {"/bin/sh", "-c", command, NULL};
+    char env_broker[600];
+    snprintf (env_broker, sizeof env_broker, "MAAS_BROKER_FRONTEND=%s", s_frontend);
+    const char *env[] = {env_broker, NULL};
+    support_proc_t *proc = support_proc_start (argv, env, log_path);
+    int code = support_proc_wait (proc, 60000);
+    support_proc_stop (&proc);
+    char *log = s_read_log ("cli-pipe.log"), *text = s_slurp (output);
+    ck_assert_msg (code == 0 && strstr (log, "scored 5003 rows with seed@1 (latest)"),
+                   "exit %d: %s", code, log);
+    ck_assert_msg (strncmp (text, "p0,class\n", 9) == 0, "%.40s", text);
+    size_t lines = 0;
+    for (const char *c = text; *c; c++)
+        lines += *c == '\n';
+    ck_assert_uint_eq (lines, S_ROWS + 1);
+    free (input);
+    free (output);
+    free (maas);
+    free (log_path);
+    free (log);
+    free (text);
+}
+END_TEST
+
 //  Every output row of PATH is s_expected again, COPIES times over.
 static void
 s_assert_npy_repeats (const char *path, size_t copies)
@@ -518,6 +652,9 @@ s_suite (void)
     tcase_add_unchecked_fixture (errors, s_setup, s_teardown);
     tcase_add_test (errors, test_malformed_row_stops_with_line);
     tcase_add_test (errors, test_cli_interrupt);
+    tcase_add_test (errors, test_output_is_input_refused);
+    tcase_add_test (errors, test_output_never_destroyed);
+    tcase_add_test (errors, test_cli_stdin_stdout);
     suite_add_tcase (suite, errors);
     TCase *faults = tcase_create ("faults");
     tcase_set_timeout (faults, 120);
