@@ -2,6 +2,7 @@
  *  (CSV with a header, or JSON arrays), send them as one infer job through
  *  the broker, print each row's prediction and how the job ran. */
 #include "commands.h"
+#include "json_rows.h"
 #include "maas.h"
 
 #include <ctype.h>
@@ -24,7 +25,8 @@ typedef struct {
 static const char s_usage[] =
     "usage: maas infer NAME[@VER|@ALIAS] --input FILE|- [--broker EP] [--timeout-ms N] "
     "[--json]\n"
-    "  Rows are CSV with a header line, or JSON: [[1,2],[3,4]] or one [1,2] per line.\n"
+    "  Rows are CSV with a header line, or JSON: [[1,2],[3,4]], one [1,2] per line,\n"
+    "  {\"instances\": [[1,2], ...]} or {\"inputs\": ...} (TF Serving).\n"
     "  --broker defaults to $MAAS_BROKER_FRONTEND or tcp://127.0.0.1:5555.\n";
 
 static int
@@ -92,63 +94,7 @@ s_slurp (const char *path, size_t *size)
     return text;
 }
 
-//  JSON rows ([[1,2],[3,4]], or one [1,2] per line) into a new tensor.
-//  NULL with ERR when a value is not a number or rows are ragged.
-static maas_tensor_t *
-s_json_rows (const char *text, char *err, size_t err_size)
-{
-    size_t cap = 1024, count = 0, rows = 0, cols = 0, in_row = 0;
-    float *values = malloc (cap * sizeof *values);
-    int depth = 0, max_depth = 0;
-    for (const char *c = text; values && *c; c++) {
-        if (*c == '[') {
-            depth++;
-            max_depth = depth > max_depth ? depth : max_depth;
-            in_row = 0;
-        } else if (*c == ']') {
-            //  A row closes at the innermost level: 2 in [[..]], 1 for [..] lines.
-            if ((depth == 2 || max_depth == 1) && in_row) {
-                if (cols && in_row != cols) {
-                    snprintf (err, err_size, "row %zu has %zu values, row 1 has %zu", rows + 1,
-                              in_row, cols);
-                    free (values);
-                    return NULL;
-                }
-                cols = in_row;
-                rows++;
-            }
-            depth--;
-            if (depth == 0)
-                max_depth = 0;
-        } else if (*c == '-' || *c == '.' || isdigit ((unsigned char) *c)) {
-            char *end;
-            float v = strtof (c, &end);
-            if (count == cap) {
-                float *bigger = realloc (values, (cap *= 2) * sizeof *values);
-                if (!bigger)
-                    free (values);
-                values = bigger;
-                if (!values)
-                    break;
-            }
-            values[count++] = v;
-            in_row++;
-            c = end - 1;
-        } else if (!isspace ((unsigned char) *c) && *c != ',') {
-            snprintf (err, err_size, "JSON input: unexpected '%c'; rows are arrays of numbers",
-                      *c);
-            free (values);
-            return NULL;
-        }
-    }
-    maas_tensor_t *x = values && rows ? maas_tensor_from (values, rows, cols) : NULL;
-    if (!x)
-        snprintf (err, err_size, "JSON input: no rows of numbers found");
-    free (values);
-    return x;
-}
-
-//  Rows from TEXT: JSON when it starts with '[', else CSV with a header.
+//  Rows from TEXT: JSON when it starts with '[' or '{', else CSV with a header.
 static maas_tensor_t *
 s_rows (char *text, size_t size, const char *name)
 {
@@ -157,9 +103,14 @@ s_rows (char *text, size_t size, const char *name)
     while (isspace ((unsigned char) *start))
         start++;
     maas_tensor_t *x = NULL;
-    if (*start == '[')
-        x = s_json_rows (start, err, sizeof err);
-    else {
+    if (maas_json_rows_is_json (start)) {
+        char dropped[512];
+        x = maas_json_rows_parse (start, size - (size_t) (start - text), NULL, 0, dropped,
+                                  sizeof dropped, err, sizeof err);
+        if (x && *dropped)
+            fprintf (stderr, "maas infer: %s: dropped columns the model does not use: %s\n",
+                     name, dropped);
+    } else {
         FILE *memory = fmemopen (text, size, "r");
         maas_csv_t *csv =
             memory ? maas_csv_read (memory, name, MAAS_CSV_NO_LABEL, err, sizeof err) : NULL;
