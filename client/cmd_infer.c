@@ -4,6 +4,7 @@
 #include "commands.h"
 #include "json_rows.h"
 #include "maas.h"
+#include "model_ref.h"
 
 #include <ctype.h>
 #include <inttypes.h>
@@ -18,16 +19,21 @@ typedef struct {
     const char *spec;    //  NAME[@VER|@ALIAS]
     const char *input;   //  path or "-"
     const char *broker;  //  frontend endpoints
+    const char *redis;   //  --redis URL, or NULL ($MAAS_REDIS_URL)
+    bool no_header;      //  --no-header: CSV rows by position
     int timeout_ms;      //  how long to wait for the result
     bool json;           //  --json
 } s_opts_t;
 
 static const char s_usage[] =
-    "usage: maas infer NAME[@VER|@ALIAS] --input FILE|- [--broker EP] [--timeout-ms N] "
-    "[--json]\n"
+    "usage: maas infer NAME[@VER|@ALIAS] --input FILE|- [--broker EP] [--redis URL]\n"
+    "                  [--timeout-ms N] [--json] [--no-header]\n"
     "  Rows are CSV with a header line, or JSON: [[1,2],[3,4]], one [1,2] per line,\n"
     "  {\"instances\": [[1,2], ...]} or {\"inputs\": ...} (TF Serving).\n"
-    "  --broker defaults to $MAAS_BROKER_FRONTEND or tcp://127.0.0.1:5555.\n";
+    "  Columns (CSV header, JSON objects) are matched by name to the model's; others\n"
+    "  are dropped and named on stderr. A CSV without a header row needs --no-header.\n"
+    "  --broker defaults to $MAAS_BROKER_FRONTEND or tcp://127.0.0.1:5555; the model\n"
+    "  registry (version, column names) is --redis or $MAAS_REDIS_URL.\n";
 
 static int
 s_parse (s_opts_t *opts, int argc, char **argv)
@@ -40,6 +46,10 @@ s_parse (s_opts_t *opts, int argc, char **argv)
         bool has_value = i + 1 < argc;
         if (strcmp (argv[i], "--json") == 0)
             opts->json = true;
+        else if (strcmp (argv[i], "--no-header") == 0)
+            opts->no_header = true;
+        else if (strcmp (argv[i], "--redis") == 0 && has_value)
+            opts->redis = argv[++i];
         else if (strcmp (argv[i], "--input") == 0 && has_value)
             opts->input = argv[++i];
         else if (strcmp (argv[i], "--broker") == 0 && has_value)
@@ -94,28 +104,42 @@ s_slurp (const char *path, size_t *size)
     return text;
 }
 
-//  Rows from TEXT: JSON when it starts with '[' or '{', else CSV with a header.
+//  Tell the user which input columns the model does not use.
+static void
+s_report_dropped (const char *name, const char *dropped)
+{
+    if (dropped && *dropped)
+        fprintf (stderr, "maas infer: %s: dropped columns the model does not use: %s\n", name,
+                 dropped);
+}
+
+//  Rows from TEXT: JSON when it starts with '[' or '{', else CSV with a
+//  header; columns matched by name to REF's when it has names.
 static maas_tensor_t *
-s_rows (char *text, size_t size, const char *name)
+s_rows (char *text, size_t size, const char *name, const maas_model_ref_t *ref, bool no_header)
 {
     char err[512];
     const char *start = text;
     while (isspace ((unsigned char) *start))
         start++;
+    const char *const *columns = (const char *const *) ref->columns;
     maas_tensor_t *x = NULL;
     if (maas_json_rows_is_json (start)) {
         char dropped[512];
-        x = maas_json_rows_parse (start, size - (size_t) (start - text), NULL, 0, dropped,
-                                  sizeof dropped, err, sizeof err);
-        if (x && *dropped)
-            fprintf (stderr, "maas infer: %s: dropped columns the model does not use: %s\n",
-                     name, dropped);
+        x = maas_json_rows_parse (start, size - (size_t) (start - text), columns,
+                                  ref->n_columns, dropped, sizeof dropped, err, sizeof err);
+        if (x)
+            s_report_dropped (name, dropped);
     } else {
         FILE *memory = fmemopen (text, size, "r");
+        maas_csv_options_t csv_opts = {.label = MAAS_CSV_NO_LABEL, .no_header = no_header,
+                                       .columns = columns, .n_columns = ref->n_columns};
         maas_csv_t *csv =
-            memory ? maas_csv_read (memory, name, MAAS_CSV_NO_LABEL, err, sizeof err) : NULL;
+            memory ? maas_csv_read_with (memory, name, &csv_opts, err, sizeof err) : NULL;
         if (memory)
             fclose (memory);
+        if (csv)
+            s_report_dropped (name, maas_csv_dropped (csv));
         x = csv ? maas_csv_take_features (csv) : NULL;
         maas_csv_destroy (&csv);
     }
@@ -282,10 +306,22 @@ maas_cmd_infer (int argc, char **argv)
     signal (SIGPIPE, SIG_IGN);
     if (!getenv ("MAAS_LOG_LEVEL"))
         maas_log_set_level (MAAS_LOG_WARN);
+    //  The version the reference names now, and its column names: the job
+    //  goes to that version, and the input's columns are matched to them.
+    maas_model_ref_t model;
+    int resolved = maas_model_ref_resolve (&model, opts.spec, opts.redis, err, sizeof err);
+    if (resolved == 0)
+        resolved = maas_registry_ref_parse (&ref, model.pinned, err, sizeof err);
+    if (resolved != 0) {
+        fprintf (stderr, "maas infer: %s\n", err);
+        maas_model_ref_clear (&model);
+        return 1;
+    }
     size_t size;
     char *text = s_slurp (opts.input, &size);
-    maas_tensor_t *x = text ? s_rows (text, size, opts.input) : NULL;
+    maas_tensor_t *x = text ? s_rows (text, size, opts.input, &model, opts.no_header) : NULL;
     free (text);
+    maas_model_ref_clear (&model);
     maas_client_t *client = x ? maas_client_new (opts.broker) : NULL;
     maas_result_t *result = client ? s_run (client, &ref, x, opts.timeout_ms) : NULL;
     int rc = result ? s_report (result, ref.name, opts.json) : 1;

@@ -492,9 +492,14 @@ s_open_source (s_run_t *run, const char *input, const char *label)
         }
         return 0;
     }
-    run->csv_in = maas_csv_stream_open (input, label, err, sizeof err);
+    maas_csv_options_t opts = {.label = label, .no_header = run->config.no_header,
+                               .columns = run->config.columns,
+                               .n_columns = run->config.n_columns};
+    run->csv_in = maas_csv_stream_open_with (input, &opts, err, sizeof err);
     if (!run->csv_in)
         return s_fail (run, "%s", err);
+    const char *dropped = maas_csv_stream_dropped (run->csv_in);
+    snprintf (run->stats.dropped, sizeof run->stats.dropped, "%s", dropped ? dropped : "");
     run->cols = maas_csv_stream_cols (run->csv_in);
     run->has_labels = maas_csv_stream_has_label (run->csv_in);
     return 0;

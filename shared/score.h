@@ -35,6 +35,10 @@ typedef struct {
     void *progress_arg;             //  its argument
     const volatile sig_atomic_t *interrupted;   //  set (by a signal handler) to
                                     //  cancel the shards in flight and stop; or NULL
+    const char *const *columns;     //  the model's input names: CSV columns are picked
+                                    //  by name in this order (NULL: by position)
+    size_t n_columns;               //  entries in COLUMNS
+    bool no_header;                 //  CSV input has no header row: by position
 } maas_score_config_t;
 
 typedef struct {
@@ -44,6 +48,8 @@ typedef struct {
     size_t shards;                  //  infer jobs that succeeded
     size_t retries;                 //  shard runs that failed and were retried
     double seconds;                 //  wall time from first read to last write
+    char dropped[256];              //  CSV columns not sent (not the model's, not the
+                                    //  label): "id, extra", or ""
 } maas_score_stats_t;
 
 //  Score X (rows × features) through CLIENT's brokers with CONFIG. Returns a

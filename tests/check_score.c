@@ -46,12 +46,15 @@ s_start_worker (const char *backend, int i)
     return proc;
 }
 
-//  Publish a copy of MLP as a new version of "seed"; its number.
+//  Publish a copy of MLP as a new version of NAME, with input COLUMNS
+//  (S_COLS names) or none; its number.
 static uint64_t
-s_publish (const maas_mlp_t *mlp)
+s_publish (const char *name, const maas_mlp_t *mlp, const char *const *columns)
 {
     maas_mlp_t *copy = maas_mlp_dup (mlp);
     maas_model_t *model = maas_model_new (&copy);
+    if (columns)
+        ck_assert_int_eq (maas_model_set_columns (model, columns, S_COLS), 0);
     uint8_t *blob;
     size_t size;
     ck_assert_int_eq (maas_model_encode (model, &blob, &size, NULL), 0);
@@ -61,7 +64,7 @@ s_publish (const maas_mlp_t *mlp)
     ck_assert_msg (registry, "%s", err);
     uint64_t version;
     maas_registry_meta_t meta = {0};
-    ck_assert_int_eq (maas_registry_publish (registry, "seed", blob, size, &meta, &version, NULL), 0);
+    ck_assert_int_eq (maas_registry_publish (registry, name, blob, size, &meta, &version, NULL), 0);
     maas_registry_destroy (&registry);
     maas_model_destroy (&model);
     free (blob);
@@ -95,7 +98,7 @@ static void
 s_publish_model (void)
 {
     s_mlp = s_seed_mlp (7);
-    s_move_production (s_publish (s_mlp));
+    s_move_production (s_publish ("seed", s_mlp, NULL));
 }
 
 static void
@@ -306,6 +309,25 @@ START_TEST (test_worker_killed_mid_run)
 }
 END_TEST
 
+//  Every row of the .npy at PATH within 1e-5 of s_expected (which model
+//  ran and on which columns, not OpenBLAS's last bits).
+static void
+s_assert_npy_near (const char *path)
+{
+    char err[256];
+    maas_npy_reader_t *reader = maas_npy_open (path, err, sizeof err);
+    ck_assert_msg (reader, "%s", err);
+    float *got = malloc (S_ROWS * sizeof (float));
+    size_t n = 0;
+    ck_assert_int_eq (maas_npy_read (reader, got, S_ROWS, &n, err, sizeof err), 0);
+    ck_assert_uint_eq (n, S_ROWS);
+    for (size_t r = 0; r < S_ROWS; r++)
+        ck_assert_msg (fabsf (got[r] - s_expected[r]) < 1e-5f, "row %zu: %.9g, expected %.9g",
+                       r, got[r], s_expected[r]);
+    free (got);
+    maas_npy_reader_destroy (&reader);
+}
+
 //  Progress callback that moves production to the version in ARG once the
 //  first shard is in.
 static void
@@ -323,7 +345,7 @@ s_move_alias_midway (size_t done, size_t total, void *arg)
 START_TEST (test_alias_moved_mid_run)
 {
     maas_mlp_t *other = s_seed_mlp (8);
-    uint64_t v2 = s_publish (other), move_to = v2;
+    uint64_t v2 = s_publish ("seed", other, NULL), move_to = v2;
     maas_mlp_destroy (&other);
     char *input = s_write_npy ("moved.npy"), *output = s_path ("moved-out.npy"), err[512];
     maas_client_t *client = maas_client_new (s_frontend);
@@ -335,20 +357,8 @@ START_TEST (test_alias_moved_mid_run)
     ck_assert_msg (rc == 0, "%s", err);
     ck_assert_uint_eq (move_to, 0);
     ck_assert_uint_eq (stats.version, 1);
-    //  Near, not bit-equal: v2's outputs are far away, and this asks which
-    //  model ran, not how OpenBLAS rounds a row by its place in a batch.
-    char npy_err[256];
-    maas_npy_reader_t *reader = maas_npy_open (output, npy_err, sizeof npy_err);
-    ck_assert_msg (reader, "%s", npy_err);
-    float *got = malloc (S_ROWS * sizeof (float));
-    size_t n = 0;
-    ck_assert_int_eq (maas_npy_read (reader, got, S_ROWS, &n, npy_err, sizeof npy_err), 0);
-    ck_assert_uint_eq (n, S_ROWS);
-    for (size_t r = 0; r < S_ROWS; r++)
-        ck_assert_msg (fabsf (got[r] - s_expected[r]) < 1e-5f, "row %zu: %.9g is not v1's %.9g",
-                       r, got[r], s_expected[r]);
-    free (got);
-    maas_npy_reader_destroy (&reader);
+    //  Near, not bit-equal: v2's outputs are far away.
+    s_assert_npy_near (output);
     s_move_production (1);
     maas_client_destroy (&client);
     free (input);
@@ -369,6 +379,15 @@ s_read_log (const char *log_name)
     return text;
 }
 
+//  The environment that points `maas` at the test's broker and Redis
+//  (600 bytes each).
+static void
+s_cli_env (char *broker, char *redis)
+{
+    snprintf (broker, 600, "MAAS_BROKER_FRONTEND=%s", s_frontend);
+    snprintf (redis, 600, "MAAS_REDIS_URL=%s", support_redis_url (s_redis));
+}
+
 //  `maas ARGS...` against the test's broker; its exit code, and its peak
 //  resident set in MAXRSS_KB if not NULL. Under AddressSanitizer its
 //  quarantine of freed memory is kept small, so the peak measures what the
@@ -380,12 +399,12 @@ s_run_cli_rss (const char *const *args, const char *log_name, long *maxrss_kb)
     const char *argv[16] = {maas};
     for (size_t i = 0; args[i]; i++)
         argv[i + 1] = args[i];
-    char env_broker[600], env_asan[600];
-    snprintf (env_broker, sizeof env_broker, "MAAS_BROKER_FRONTEND=%s", s_frontend);
+    char env_broker[600], env_redis[600], env_asan[600];
+    s_cli_env (env_broker, env_redis);
     const char *asan = getenv ("ASAN_OPTIONS");
     snprintf (env_asan, sizeof env_asan, "ASAN_OPTIONS=%s%squarantine_size_mb=1",
               asan ? asan : "", asan && *asan ? ":" : "");
-    const char *env[] = {env_broker, env_asan, NULL};
+    const char *env[] = {env_broker, env_redis, env_asan, NULL};
     support_proc_t *proc = support_proc_start (argv, env, log_path);
     int code = support_proc_wait (proc, 60000);
     if (maxrss_kb)
@@ -531,9 +550,9 @@ START_TEST (test_cli_stdin_stdout)
     snprintf (command, sizeof command, "'%s' score seed --input - --output - < '%s' > '%s'",
               maas, input, output);
     const char *argv[] = {"/bin/sh", "-c", command, NULL};
-    char env_broker[600];
-    snprintf (env_broker, sizeof env_broker, "MAAS_BROKER_FRONTEND=%s", s_frontend);
-    const char *env[] = {env_broker, NULL};
+    char env_broker[600], env_redis[600];
+    s_cli_env (env_broker, env_redis);
+    const char *env[] = {env_broker, env_redis, NULL};
     support_proc_t *proc = support_proc_start (argv, env, log_path);
     int code = support_proc_wait (proc, 60000);
     support_proc_stop (&proc);
@@ -604,6 +623,78 @@ START_TEST (test_memory_bounded_by_window)
 }
 END_TEST
 
+//  Inputs as CSV, columns in reverse order (x9..x0), then an "id" column
+//  and a "label" of zeros; no header row when !HEADER.
+static char *
+s_write_reversed_csv (const char *name, bool header)
+{
+    char *path = s_path (name);
+    FILE *file = fopen (path, "w");
+    for (int j = S_COLS - 1; header && j >= 0; j--)
+        fprintf (file, "x%d,", j);
+    if (header)
+        fputs ("id,label\n", file);
+    for (size_t r = 0; r < S_ROWS; r++) {
+        for (int j = S_COLS - 1; j >= 0; j--)
+            fprintf (file, "%.9g,", s_x[r * S_COLS + j]);
+        fprintf (file, "%zu,0\n", r);
+    }
+    fclose (file);
+    return path;
+}
+
+//  A model with column names: a CSV with its columns reversed scores as
+//  the right order would (the id column dropped and named, the label
+//  kept out), a missing column is an error naming it, and a header-less
+//  file is refused unless --no-header.
+START_TEST (test_cli_columns_by_name)
+{
+    static const char *const names[S_COLS] = {"x0", "x1", "x2", "x3", "x4",
+                                              "x5", "x6", "x7", "x8", "x9"};
+    s_publish ("named", s_mlp, names);
+    char *input = s_write_reversed_csv ("reversed.csv", true), *output = s_path ("named.npy");
+    const char *ok[] = {"score", "named", "--input", input, "--output", output, "--label",
+                        "label", NULL};
+    int code = s_run_cli (ok, "cli-named.log");
+    char *text = s_read_log ("cli-named.log");
+    ck_assert_msg (code == 0 && strstr (text, "dropped columns the model does not use: id")
+                   && strstr (text, "with named@1 (latest)"), "exit %d: %s", code, text);
+    free (text);
+    s_assert_npy_near (output);
+    //  No x3: the error names it, and no output is written.
+    char *missing = s_write_csv ("missing.csv", false), *missing_out = s_path ("missing.npy");
+    char command[1600];
+    snprintf (command, sizeof command, "sed -i '1s/x3/y3/' '%s'", missing);
+    ck_assert_int_eq (system (command), 0);
+    const char *bad[] = {"score", "named", "--input", missing, "--output", missing_out, NULL};
+    ck_assert_int_eq (s_run_cli (bad, "cli-missing.log"), 1);
+    text = s_read_log ("cli-missing.log");
+    ck_assert_msg (strstr (text, "no column 'x3', which the model needs"), "%s", text);
+    ck_assert_int_eq (access (missing_out, F_OK), -1);
+    free (text);
+    //  No header row: refused; with --no-header, read by position, no row lost.
+    char *bare = s_write_csv ("bare.csv", false), *bare_out = s_path ("bare.npy");
+    snprintf (command, sizeof command, "sed -i 1d '%s'", bare);
+    ck_assert_int_eq (system (command), 0);
+    const char *refused[] = {"score", "named", "--input", bare, "--output", bare_out, NULL};
+    ck_assert_int_eq (s_run_cli (refused, "cli-bare.log"), 1);
+    text = s_read_log ("cli-bare.log");
+    ck_assert_msg (strstr (text, "the file has no header row") && strstr (text, "--no-header"),
+                   "%s", text);
+    free (text);
+    const char *positional[] = {"score", "named", "--input", bare, "--output", bare_out,
+                                "--no-header", NULL};
+    ck_assert_int_eq (s_run_cli (positional, "cli-bare-ok.log"), 0);
+    s_assert_npy_near (bare_out);
+    free (input);
+    free (output);
+    free (missing);
+    free (missing_out);
+    free (bare);
+    free (bare_out);
+}
+END_TEST
+
 //  Ctrl-C: SIGINT mid-run cancels the shards in flight, exits 1, leaves no output.
 START_TEST (test_cli_interrupt)
 {
@@ -615,9 +706,9 @@ START_TEST (test_cli_interrupt)
     char *maas = support_build_path ("client/maas"), *log_path = s_path ("cli-int.log");
     const char *argv[] = {maas, "score", "seed", "--input", input, "--output", output,
                           "--shard-rows", "50", "--window", "2", NULL};
-    char env_broker[600];
-    snprintf (env_broker, sizeof env_broker, "MAAS_BROKER_FRONTEND=%s", s_frontend);
-    const char *env[] = {env_broker, NULL};
+    char env_broker[600], env_redis[600];
+    s_cli_env (env_broker, env_redis);
+    const char *env[] = {env_broker, env_redis, NULL};
     support_proc_t *proc = support_proc_start (argv, env, log_path);
     usleep (500 * 1000);
     support_proc_signal (proc, SIGINT);
@@ -646,6 +737,7 @@ s_suite (void)
     tcase_add_test (core, test_tensor_api);
     tcase_add_test (core, test_cli);
     tcase_add_test (core, test_memory_bounded_by_window);
+    tcase_add_test (core, test_cli_columns_by_name);
     suite_add_tcase (suite, core);
     TCase *errors = tcase_create ("errors");
     tcase_set_timeout (errors, 120);
