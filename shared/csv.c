@@ -330,8 +330,8 @@ s_take_header (s_parser_t *p, const maas_csv_options_t *opts)
     p->header_cols = p->n_fields;
     if (!p->no_header && s_all_numbers (p) && p->n_fields > 0) {
         s_fail (p, "%s: line %zu is all numbers, not column names: the file has no header "
-                   "row (add one, or give --no-header to read the columns by position)",
-                p->name, p->line_no);
+                   "row (add one; maas infer and maas score read it by position with "
+                   "--no-header)", p->name, p->line_no);
         return -1;
     }
     p->pending = p->no_header;

@@ -176,7 +176,7 @@ START_TEST (test_header_less)
 {
     s_expect_error ("1,2,0\n3,4,1\n", "label",
                     "t.csv: line 1 is all numbers, not column names: the file has no header row "
-                    "(add one, or give --no-header to read the columns by position)");
+                    "(add one; maas infer and maas score read it by position with --no-header)");
     maas_csv_options_t opts = {.label = "2", .no_header = true};
     maas_csv_t *csv = s_parse_with ("1,2,0\n3,4,1\n", &opts);
     ck_assert_msg (csv, "%s", s_error);
