@@ -152,6 +152,68 @@ START_TEST (test_frames_moved_and_checked)
 }
 END_TEST
 
+//  The reply helpers: an empty map, a status map, a header opened as a map.
+START_TEST (test_reply_helpers)
+{
+    zsock_t *a = zsock_new_pair ("@inproc://proto-helpers");
+    zsock_t *b = zsock_new_pair (">inproc://proto-helpers");
+    ck_assert_int_eq (maas_proto_send_empty (zsock_resolve (a), NULL, 0, MAAS_PROTO_PONG), 0);
+    maas_proto_buf_t buf;
+    maas_proto_buf_init (&buf);
+    maas_proto_pack_status (&buf, "j1", NULL, "bad_request", "header: no", 1);
+    maas_codec_pack_kv_int (&buf.pk, "extra", 5);
+    ck_assert_int_eq (maas_proto_send (zsock_resolve (a), NULL, 0, MAAS_PROTO_REJECTED, buf.data,
+                                       buf.size, NULL), 0);
+    zstr_sendm (a, "MAAS1");
+    zstr_send (a, "\x06");
+    msgpack_unpacked scratch;
+    msgpack_unpacked_init (&scratch);
+    maas_proto_msg_t msg;
+    maas_codec_map_t map;
+    char err[256], text[32];
+    ck_assert_int_eq (maas_proto_recv (zsock_resolve (b), &msg, false, 0), 0);
+    ck_assert_int_eq (maas_proto_check (&msg, err, sizeof err), MAAS_PROTO_PONG);
+    ck_assert_int_eq (maas_proto_header_map (&msg, &scratch, &map, err, sizeof err), 0);
+    ck_assert_uint_eq (maas_codec_map_size (&map), 0);
+    maas_proto_msg_close (&msg);
+    ck_assert_int_eq (maas_proto_recv (zsock_resolve (b), &msg, false, 0), 0);
+    ck_assert_int_eq (maas_proto_header_map (&msg, &scratch, &map, err, sizeof err), 0);
+    ck_assert_uint_eq (maas_codec_map_size (&map), 4);
+    ck_assert_int_eq (maas_codec_map_str_copy (&map, "reason", text, sizeof text), 0);
+    ck_assert_str_eq (text, "bad_request");
+    ck_assert_ptr_null (maas_codec_map_find (&map, "status"));
+    ck_assert_ptr_nonnull (maas_codec_map_find (&map, "extra"));
+    maas_proto_msg_close (&msg);
+    ck_assert_int_eq (maas_proto_recv (zsock_resolve (b), &msg, false, 0), 0);
+    ck_assert_int_eq (maas_proto_header_map (&msg, &scratch, &map, err, sizeof err), -1);
+    ck_assert_str_eq (err, "missing header frame");
+    maas_proto_msg_close (&msg);
+    msgpack_unpacked_destroy (&scratch);
+    zsock_destroy (&a);
+    zsock_destroy (&b);
+}
+END_TEST
+
+//  A job built by hand is checked as a parsed one is.
+START_TEST (test_job_check)
+{
+    maas_proto_job_t job = {.id = "j1", .kind = "infer", .priority = 3};
+    char err[256];
+    ck_assert_int_eq (maas_proto_job_check (&job, err, sizeof err), 0);
+    job.priority = 12;
+    ck_assert_int_eq (maas_proto_job_check (&job, err, sizeof err), -1);
+    ck_assert_str_eq (err, "header: key 'priority' must be 0..9, got 12");
+    job.priority = 0;
+    strcpy (job.kind, "in fer");
+    ck_assert_int_eq (maas_proto_job_check (&job, err, sizeof err), -1);
+    ck_assert_str_eq (err, "header: key 'kind' must be 1..32 of [0-9A-Za-z_.:-]");
+    strcpy (job.kind, "infer");
+    job.id[0] = 0;
+    ck_assert_int_eq (maas_proto_job_check (&job, err, sizeof err), -1);
+    ck_assert_str_eq (err, "header: key 'id' must be 1..64 of [0-9A-Za-z_.:-]");
+}
+END_TEST
+
 START_TEST (test_client_rejects_bad_spec)
 {
     maas_client_t *client = maas_client_new ("ipc:///nonexistent/maas-proto-test");
@@ -179,9 +241,11 @@ s_suite (void)
     tcase_add_test (core, test_ids_sort_and_validate);
     tcase_add_test (core, test_job_header_round_trip);
     tcase_add_test (core, test_frames_moved_and_checked);
+    tcase_add_test (core, test_reply_helpers);
     suite_add_tcase (suite, core);
     TCase *errors = tcase_create ("errors");
     tcase_add_test (errors, test_job_header_errors);
+    tcase_add_test (errors, test_job_check);
     tcase_add_test (errors, test_client_rejects_bad_spec);
     suite_add_tcase (suite, errors);
     return suite;
