@@ -41,4 +41,7 @@
 #include "client.h"
 #include "worker.h"
 
+//  What each job kind carries and answers.
+#include "infer.h"
+
 #endif

@@ -6,6 +6,7 @@
 #include "clock.h"
 #include "codec.h"
 #include "csv.h"
+#include "infer.h"
 #include "log.h"
 #include "npy.h"
 #include "registry.h"
@@ -143,46 +144,20 @@ s_read_shard (s_run_t *run, s_shard_t *shard)
 static int
 s_decode_result (s_shard_t *shard, const maas_result_t *result)
 {
-    msgpack_unpacked msg;
-    msgpack_unpacked_init (&msg);
-    maas_codec_map_t map;
-    uint64_t rows = 0, outputs = 0;
-    const void *values = NULL;
-    size_t size = 0;
-    int rc = -1;
-    if (maas_codec_unpack (result->data, result->size, 0, &msg, shard->error,
-                           sizeof shard->error) == 0
-        && maas_codec_map_init (&map, &msg.data, "result") == 0
-        && maas_codec_map_uint64 (&map, "rows", &rows) == 0
-        && maas_codec_map_uint64 (&map, "outputs", &outputs) == 0
-        && maas_codec_map_bin (&map, "values", &values, &size) == 0) {
-        if (rows != shard->rows || outputs == 0 || outputs > 65536 || size != rows * outputs * 4)
-            snprintf (shard->error, sizeof shard->error,
-                      "result holds %zu bytes for %llu rows × %llu outputs, expected %zu rows",
-                      size, (unsigned long long) rows, (unsigned long long) outputs, shard->rows);
-        else
-            rc = 0;
-    } else if (!*shard->error)
-        snprintf (shard->error, sizeof shard->error, "%s", map.err);
-    if (rc == 0) {
-        shard->values = malloc (size);
-        const msgpack_object *classes = maas_codec_map_find (&map, "classes");
-        if (classes && classes->type == MSGPACK_OBJECT_ARRAY && classes->via.array.size == rows)
-            shard->classes = malloc (rows * sizeof (int32_t));
-        if (!shard->values)
-            rc = -1;
-        else
-            maas_codec_f32_from_le (shard->values, values, rows * outputs);
-        for (size_t r = 0; shard->classes && r < rows; r++) {
-            const msgpack_object *item = &classes->via.array.ptr[r];
-            bool integer = item->type == MSGPACK_OBJECT_POSITIVE_INTEGER
-                        || item->type == MSGPACK_OBJECT_NEGATIVE_INTEGER;
-            shard->classes[r] = integer ? (int32_t) item->via.i64 : -1;
-        }
-        shard->outputs = outputs;
+    maas_infer_result_t out;
+    if (maas_infer_result_parse (&out, result->data, result->size, shard->error,
+                                 sizeof shard->error) != 0)
+        return -1;
+    if (out.rows != shard->rows) {
+        snprintf (shard->error, sizeof shard->error, "result holds %zu rows, expected %zu",
+                  out.rows, shard->rows);
+        maas_infer_result_clear (&out);
+        return -1;
     }
-    msgpack_unpacked_destroy (&msg);
-    return rc;
+    shard->values = out.values;
+    shard->classes = out.classes;
+    shard->outputs = out.outputs;
+    return 0;
 }
 
 static void
@@ -204,7 +179,7 @@ static int
 s_submit (s_run_t *run, s_shard_t *shard)
 {
     msgpack_sbuffer buffer;
-    maas_codec_shape_params (&buffer, shard->rows, run->cols);
+    maas_infer_params_pack (&buffer, shard->rows, run->cols);
     maas_submit_t spec = {.kind = "infer", .model = run->name, .version = run->version,
                           .alias = *run->alias ? run->alias : NULL, .params = buffer.data,
                           .params_size = buffer.size,

@@ -182,7 +182,7 @@ START_TEST (test_regression_has_no_classes_and_raw_f32_input)
     float x[2 * 3] = { 1, 2, 3, -1, -2, -3 }, expected[2 * 2];
     //  params {"shape": [2, 3]} and the floats as bytes
     msgpack_sbuffer sbuf;
-    maas_codec_shape_params (&sbuf, 2, 3);
+    maas_infer_params_pack (&sbuf, 2, 3);
     msgpack_unpacked params;
     msgpack_unpacked_init (&params);
     char err[256];

@@ -255,7 +255,7 @@ s_worker_accuracy (const char *model, const char *test)
                                                   sizeof s_err);
     size_t rows = maas_dataset_rows (data), cols = maas_dataset_cols (data);
     msgpack_sbuffer params;
-    maas_codec_shape_params (&params, rows, cols);
+    maas_infer_params_pack (&params, rows, cols);
     uint8_t *bytes = malloc (rows * cols * 4);
     maas_codec_f32_to_le (bytes, maas_dataset_features (data)->data, rows * cols);
     maas_submit_t infer = {.kind = "infer", .model = model, .version = 1,
@@ -265,21 +265,12 @@ s_worker_accuracy (const char *model, const char *test)
                                           id), 0);
     maas_result_t *result = s_wait (id, 30000);
     ck_assert_msg (strcmp (result->status, "succeeded") == 0, "%s", result->error);
-    msgpack_unpacked top;
-    msgpack_unpacked_init (&top);
-    maas_codec_map_t map;
-    const void *bin;
-    size_t size;
-    ck_assert_int_eq (maas_codec_unpack (result->data, result->size, 0, &top, s_err,
-                                         sizeof s_err), 0);
-    ck_assert_int_eq (maas_codec_map_init (&map, &top.data, "result"), 0);
-    ck_assert_int_eq (maas_codec_map_bin (&map, "values", &bin, &size), 0);
-    ck_assert_uint_eq (size, rows * 4);
-    float *values = malloc (rows * sizeof (float));
-    maas_codec_f32_from_le (values, bin, rows);
-    double accuracy = maas_metric_accuracy (values, maas_dataset_labels (data)->data, rows, 1);
-    free (values);
-    msgpack_unpacked_destroy (&top);
+    maas_infer_result_t out;
+    ck_assert_int_eq (maas_infer_result_parse (&out, result->data, result->size, s_err,
+                                               sizeof s_err), 0);
+    ck_assert_uint_eq (out.rows * out.outputs, rows);
+    double accuracy = maas_metric_accuracy (out.values, maas_dataset_labels (data)->data, rows, 1);
+    maas_infer_result_clear (&out);
     maas_result_destroy (&result);
     free (bytes);
     msgpack_sbuffer_destroy (&params);

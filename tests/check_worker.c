@@ -114,7 +114,7 @@ s_submit (const char *name, int64_t version, const char *alias, const float *x, 
           size_t cols, maas_result_fn *fn, void *arg, char id[MAAS_PROTO_ID_MAX + 1])
 {
     msgpack_sbuffer params;
-    maas_codec_shape_params (&params, rows, cols);
+    maas_infer_params_pack (&params, rows, cols);
     maas_submit_t spec = {.kind = "infer", .model = name, .version = version, .alias = alias,
                           .params = params.data, .params_size = params.size};
     uint8_t *bytes = malloc (rows * cols * 4);
@@ -141,24 +141,17 @@ s_values (const maas_result_t *result, float *values, size_t count)
 {
     ck_assert_msg (strcmp (result->status, "succeeded") == 0, "job %s: %s", result->status,
                    result->error ? result->error : "");
-    msgpack_unpacked top;
-    msgpack_unpacked_init (&top);
+    maas_infer_result_t out;
     char err[256];
-    ck_assert_int_eq (maas_codec_unpack (result->data, result->size, 0, &top, err, sizeof err),
-                      0);
-    maas_codec_map_t map;
-    ck_assert_int_eq (maas_codec_map_init (&map, &top.data, "result"), 0);
-    const void *bin;
-    size_t size;
-    uint64_t version, batch_rows;
-    ck_assert_int_eq (maas_codec_map_bin (&map, "values", &bin, &size), 0);
-    ck_assert_int_eq (maas_codec_map_uint64 (&map, "version", &version), 0);
-    ck_assert_int_eq (maas_codec_map_uint64 (&map, "batch_rows", &batch_rows), 0);
-    ck_assert_int_ge (batch_rows, 1);
-    ck_assert_uint_eq (size, count * 4);
+    ck_assert_msg (maas_infer_result_parse (&out, result->data, result->size, err, sizeof err)
+                       == 0,
+                   "%s", err);
+    ck_assert_int_ge (out.batch_rows, 1);
+    ck_assert_uint_eq (out.rows * out.outputs, count);
     if (values)
-        maas_codec_f32_from_le (values, bin, count);
-    msgpack_unpacked_destroy (&top);
+        memcpy (values, out.values, count * sizeof *values);
+    uint64_t version = out.version;
+    maas_infer_result_clear (&out);
     return version;
 }
 
@@ -258,7 +251,7 @@ START_TEST (test_alias_switch_while_streaming)
         char id[MAAS_PROTO_ID_MAX + 1];
         snprintf (id, sizeof id, "stream-%d", j);
         msgpack_sbuffer params;
-        maas_codec_shape_params (&params, 1, 4);
+        maas_infer_params_pack (&params, 1, 4);
         uint8_t bytes[16];
         maas_codec_f32_to_le (bytes, x, 4);
         maas_submit_t spec = {.id = id, .kind = "infer", .model = "iris",
@@ -328,12 +321,12 @@ START_TEST (test_bad_input_fails_and_worker_serves_on)
     uint8_t bytes[sizeof x];
     maas_codec_f32_to_le (bytes, x, 60);
     msgpack_sbuffer params;
-    maas_codec_shape_params (&params, 1, 29);
+    maas_infer_params_pack (&params, 1, 29);
     maas_submit_t spec = {
         .kind = "infer", .model = "cancer", .params = params.data, .params_size = params.size};
     s_expect_failure (&spec, bytes, 29 * 4, "model cancer@1: expected 30 features, got 29");
     msgpack_sbuffer_destroy (&params);
-    maas_codec_shape_params (&params, 2, 30);
+    maas_infer_params_pack (&params, 2, 30);
     spec.params = params.data;
     spec.params_size = params.size;
     s_expect_failure (&spec, bytes, 59 * 4, "shape 2x30 needs 240 bytes, payload has 236");
@@ -458,7 +451,7 @@ START_TEST (test_heartbeats_flow_during_long_batches)
     s_fill (x, ROWS * 256, 3);
     char id[MAAS_PROTO_ID_MAX + 1];
     msgpack_sbuffer params;
-    maas_codec_shape_params (&params, ROWS, 256);
+    maas_infer_params_pack (&params, ROWS, 256);
     maas_submit_t spec = {.kind = "infer", .model = "wide", .ephemeral = true,
                           .params = params.data, .params_size = params.size};
     uint8_t *bytes = malloc (ROWS * 256 * 4);

@@ -1,6 +1,7 @@
 /*  input.c: infer inputs from raw float32 tensors or msgpack arrays. */
 #include "input.h"
 #include "codec.h"
+#include "infer.h"
 
 #include <inttypes.h>
 #include <math.h>
@@ -20,37 +21,6 @@ maas_input_check_finite (const float *x, size_t rows, size_t cols, char *err, si
             return -1;
         }
     return 0;
-}
-
-//  "shape": [rows, cols] from PARAMS into ROWS/COLS: 1 when present and
-//  valid, 0 when absent, -1 with ERR when malformed.
-static int
-s_params_shape (const msgpack_object *params, size_t *rows, size_t *cols, char *err,
-                size_t err_size)
-{
-    if (!params || params->type != MSGPACK_OBJECT_MAP)
-        return 0;
-    maas_codec_map_t map;
-    maas_codec_map_init (&map, params, "params");
-    const msgpack_object *shape = maas_codec_map_find (&map, "shape");
-    if (!shape)
-        return 0;
-    if (shape->type != MSGPACK_OBJECT_ARRAY || shape->via.array.size != 2
-        || shape->via.array.ptr[0].type != MSGPACK_OBJECT_POSITIVE_INTEGER
-        || shape->via.array.ptr[1].type != MSGPACK_OBJECT_POSITIVE_INTEGER) {
-        snprintf (err, err_size, "params: 'shape' must be [rows, cols], two positive integers");
-        return -1;
-    }
-    uint64_t r = shape->via.array.ptr[0].via.u64, c = shape->via.array.ptr[1].via.u64;
-    if (r == 0 || c == 0 || r > MAAS_TENSOR_MAX_ELEMS || c > MAAS_TENSOR_MAX_ELEMS
-        || r * c > MAAS_TENSOR_MAX_ELEMS) {
-        snprintf (err, err_size, "params: shape %" PRIu64 "x%" PRIu64 " is empty or too large",
-                  r, c);
-        return -1;
-    }
-    *rows = (size_t) r;
-    *cols = (size_t) c;
-    return 1;
 }
 
 static int
@@ -156,13 +126,12 @@ maas_input_decode (const msgpack_object *params, const void *payload, size_t siz
                    maas_tensor_t **out, char *err, size_t err_size)
 {
     *out = NULL;
-    size_t rows = 0, given = 0;
-    int shaped = s_params_shape (params, &rows, &given, err, err_size);
-    if (shaped < 0)
+    maas_infer_params_t shape;
+    if (maas_infer_params_decode (&shape, params, err, err_size) != 0)
         return -1;
     int rc;
-    if (shaped)
-        rc = s_decode_raw (payload, size, rows, given, cols, out, err, err_size);
+    if (shape.rows)
+        rc = s_decode_raw (payload, size, shape.rows, shape.cols, cols, out, err, err_size);
     else {
         msgpack_unpacked top;
         msgpack_unpacked_init (&top);

@@ -13,10 +13,11 @@
 #define MAAS_INPUT_MAX_BYTES ((size_t) 256 << 20)
 
 //  Decode PAYLOAD (SIZE bytes) for a model taking COLS features into a new
-//  rows × COLS tensor in *OUT (caller destroys). With PARAMS holding
-//  "shape": [rows, cols] the payload is raw little-endian float32 bytes;
-//  otherwise it is msgpack: an array of rows (arrays of numbers) or one
-//  flat array (a single row). Returns 0, or -1 with a reason in ERR:
+//  rows × COLS tensor in *OUT (caller destroys). PARAMS are the job's
+//  params (see infer.h: any key but "shape" is an error). With "shape":
+//  [rows, cols] the payload is raw little-endian float32 bytes; otherwise
+//  it is msgpack: an array of rows (arrays of numbers) or one flat array
+//  (a single row). Returns 0, or -1 with a reason in ERR:
 //  "expected 30 features, got 29", "row 2 column 5 is not a finite
 //  number", "input: shape 3x4 needs 48 bytes, payload has 40".
 int maas_input_decode (const msgpack_object *params, const void *payload, size_t size,

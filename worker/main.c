@@ -150,39 +150,21 @@ s_configure (s_config_t *config, int argc, char **argv)
     return 0;
 }
 
-//  The result payload: a msgpack map with the outputs and how they came.
-static void
-s_pack_result (msgpack_packer *pk, const maas_engine_result_t *result)
+//  The infer module's view of an engine result (arrays borrowed).
+static maas_infer_result_t
+s_view (const maas_engine_result_t *result)
 {
-    msgpack_pack_map (pk, result->classes ? 10 : 9);
-    maas_codec_pack_kv_str (pk, "model", result->model);
-    maas_codec_pack_kv_uint (pk, "version", result->version);
-    maas_codec_pack_kv_uint (pk, "rows", result->rows);
-    maas_codec_pack_kv_uint (pk, "outputs", result->outputs);
-    maas_codec_pack_str (pk, "values");
-    maas_codec_pack_f32 (pk, result->values, result->rows * result->outputs);
-    if (result->classes) {
-        maas_codec_pack_str (pk, "classes");
-        msgpack_pack_array (pk, result->rows);
-        for (size_t r = 0; r < result->rows; r++)
-            msgpack_pack_int32 (pk, result->classes[r]);
-    }
-    maas_codec_pack_kv_uint (pk, "batch_rows", result->batch_rows);
-    maas_codec_pack_kv_uint (pk, "batch_jobs", result->batch_jobs);
-    maas_codec_pack_kv_int (pk, "queue_us", result->queue_us);
-    maas_codec_pack_kv_int (pk, "compute_us", result->compute_us);
-}
-
-//  The RESULT header's meta: what ran and how, for `maas status` too.
-static void
-s_pack_meta (msgpack_packer *pk, const maas_engine_result_t *result)
-{
-    msgpack_pack_map (pk, 5);
-    maas_codec_pack_kv_uint (pk, "version", result->version);
-    maas_codec_pack_kv_uint (pk, "batch_rows", result->batch_rows);
-    maas_codec_pack_kv_uint (pk, "batch_jobs", result->batch_jobs);
-    maas_codec_pack_kv_int (pk, "queue_us", result->queue_us);
-    maas_codec_pack_kv_int (pk, "compute_us", result->compute_us);
+    maas_infer_result_t view = { .version = result->version,
+                                 .rows = result->rows,
+                                 .outputs = result->outputs,
+                                 .values = result->values,
+                                 .classes = result->classes,
+                                 .batch_rows = result->batch_rows,
+                                 .batch_jobs = result->batch_jobs,
+                                 .queue_us = result->queue_us,
+                                 .compute_us = result->compute_us };
+    maas_proto_copy (view.model, sizeof view.model, result->model);
+    return view;
 }
 
 static void
@@ -197,11 +179,14 @@ s_reply (maas_worker_t *worker, maas_engine_result_t *result)
     msgpack_sbuffer_init (&data);
     msgpack_sbuffer_init (&meta);
     msgpack_packer pk;
+    maas_infer_result_t view = s_view (result);
     msgpack_packer_init (&pk, &data, msgpack_sbuffer_write);
-    s_pack_result (&pk, result);
+    int rc = maas_infer_result_pack (&view, &pk);
     msgpack_packer_init (&pk, &meta, msgpack_sbuffer_write);
-    s_pack_meta (&pk, result);
-    if (maas_worker_reply (worker, &work, data.data, data.size, meta.data, meta.size) != 0)
+    rc |= maas_infer_meta_pack (&view, &pk);
+    if (rc != 0)
+        maas_worker_fail (worker, &work, "worker out of memory packing the result");
+    else if (maas_worker_reply (worker, &work, data.data, data.size, meta.data, meta.size) != 0)
         maas_warn ("worker", "reply failed reason=\"%s\"", maas_worker_error (worker));
     msgpack_sbuffer_destroy (&data);
     msgpack_sbuffer_destroy (&meta);
