@@ -31,7 +31,7 @@
 //  Data sets: in memory and stored in Redis.
 #include "dataset.h"
 #include "dataset_store.h"
-#include "train_spec.h"
+#include "training.h"
 
 //  Model registry in Redis.
 #include "registry.h"

@@ -101,15 +101,15 @@ s_sleep_ms (int ms)
 }
 
 //  A spec: MODEL trained on DATASET with LAYERS, LOSS, EPOCHS, batch BATCH.
-static maas_train_spec_t
+static maas_training_t
 s_spec (const char *model, const char *dataset, const char *layers, maas_loss_t loss,
         size_t epochs, size_t batch)
 {
-    maas_train_spec_t spec;
-    maas_train_spec_init (&spec);
+    maas_training_t spec;
+    maas_training_init (&spec);
     snprintf (spec.model, sizeof spec.model, "%s", model);
     snprintf (spec.dataset, sizeof spec.dataset, "%s", dataset);
-    ck_assert_int_eq (maas_train_spec_parse_layers (&spec, layers, s_err, sizeof s_err), 0);
+    ck_assert_int_eq (maas_training_parse_layers (&spec, layers, s_err, sizeof s_err), 0);
     spec.train.loss = loss;
     spec.train.epochs = epochs;
     spec.train.batch_size = batch;
@@ -119,13 +119,13 @@ s_spec (const char *model, const char *dataset, const char *layers, maas_loss_t 
 
 //  Submit SPEC (packed as a job would be) with PAYLOAD; its id into ID.
 static void
-s_submit (const maas_train_spec_t *spec, const void *payload, size_t size, char *id)
+s_submit (const maas_training_t *spec, const void *payload, size_t size, char *id)
 {
     msgpack_sbuffer params;
     msgpack_sbuffer_init (&params);
     msgpack_packer pk;
     msgpack_packer_init (&pk, &params, msgpack_sbuffer_write);
-    ck_assert_int_eq (maas_train_spec_pack (spec, &pk), 0);
+    ck_assert_int_eq (maas_training_pack (spec, &pk), 0);
     maas_submit_t submit = {.kind = "train", .model = spec->model, .params = params.data,
                             .params_size = params.size};
     ck_assert_int_eq (maas_client_submit (fx.client, &submit, payload, size, NULL, NULL, id), 0);
@@ -390,7 +390,7 @@ END_TEST
 
 //  A job that trains for a few seconds (about 5 ms an epoch here): digits,
 //  a wide layer, small batches. Faults strike at its first epochs.
-static maas_train_spec_t
+static maas_training_t
 s_long_spec (const char *model)
 {
     return s_spec (model, "digits", "256:relu,10:softmax", MAAS_LOSS_SOFTMAX_CE, 600, 8);
@@ -400,7 +400,7 @@ START_TEST (test_trainer_killed_mid_job)
 {
     s_trainer_start (0, "t1");
     s_trainer_start (1, "t2");
-    maas_train_spec_t spec = s_long_spec ("digits-kill");
+    maas_training_t spec = s_long_spec ("digits-kill");
     char id[MAAS_PROTO_ID_MAX + 1], worker[64];
     s_submit (&spec, NULL, 0, id);
     s_wait_training (id, worker, sizeof worker);
@@ -423,7 +423,7 @@ END_TEST
 START_TEST (test_cancel_mid_job)
 {
     s_trainer_start (0, "t1");
-    maas_train_spec_t spec = s_long_spec ("digits-cancel");
+    maas_training_t spec = s_long_spec ("digits-cancel");
     spec.train.epochs = 5000;
     char id[MAAS_PROTO_ID_MAX + 1], worker[64];
     s_submit (&spec, NULL, 0, id);
@@ -446,7 +446,7 @@ END_TEST
 
 //  Submit SPEC, expect it to fail with a message containing EXPECTED.
 static void
-s_expect_failure (const maas_train_spec_t *spec, const void *payload, size_t size,
+s_expect_failure (const maas_training_t *spec, const void *payload, size_t size,
                   const char *expected)
 {
     char id[MAAS_PROTO_ID_MAX + 1];
@@ -514,7 +514,7 @@ s_pack_bad_optimizer (msgpack_packer *pk)
 START_TEST (test_bad_specs_fail_with_their_message)
 {
     s_trainer_start (0, "t1");
-    maas_train_spec_t spec = s_spec ("m", "nope", "1:sigmoid", MAAS_LOSS_BCE, 1, 32);
+    maas_training_t spec = s_spec ("m", "nope", "1:sigmoid", MAAS_LOSS_BCE, 1, 32);
     s_expect_failure (&spec, NULL, 0, "data set 'nope' not found");
     spec = s_spec ("m", "digits", "3:softmax", MAAS_LOSS_SOFTMAX_CE, 1, 32);
     s_expect_failure (&spec, NULL, 0, "data set 'digits' has 10 classes but the output layer "
@@ -554,7 +554,7 @@ START_TEST (test_same_seed_same_weights)
     s_trainer_start (0, "t1");
     char id[2][MAAS_PROTO_ID_MAX + 1];
     for (int i = 0; i < 2; i++) {
-        maas_train_spec_t spec = s_spec (i ? "r2" : "r1", "digits", "32:tanh,10:softmax",
+        maas_training_t spec = s_spec (i ? "r2" : "r1", "digits", "32:tanh,10:softmax",
                                          MAAS_LOSS_SOFTMAX_CE, 3, 16);
         s_submit (&spec, NULL, 0, id[i]);
         maas_result_t *result = s_wait (id[i], 30000);
@@ -586,8 +586,8 @@ START_TEST (test_inline_data)
     msgpack_sbuffer_init (&payload);
     msgpack_packer pk;
     msgpack_packer_init (&pk, &payload, msgpack_sbuffer_write);
-    ck_assert_int_eq (maas_train_spec_pack_data (data, &pk), 0);
-    maas_train_spec_t spec = s_spec ("inline", "", "8:relu,1:sigmoid", MAAS_LOSS_BCE, 20, 16);
+    ck_assert_int_eq (maas_training_pack_data (data, &pk), 0);
+    maas_training_t spec = s_spec ("inline", "", "8:relu,1:sigmoid", MAAS_LOSS_BCE, 20, 16);
     char id[MAAS_PROTO_ID_MAX + 1];
     s_submit (&spec, payload.data, payload.size, id);
     maas_result_t *result = s_wait (id, 30000);
