@@ -380,14 +380,20 @@ s_opt_bool (maas_codec_map_t *map, const char *key, bool *value, char *err, size
     return 0;
 }
 
-//  "version" is a positive integer or an alias string.
+//  "version" is a positive integer, "alias" a string: one of them, or
+//  neither (the latest version).
 static int
 s_version (maas_codec_map_t *map, maas_proto_job_t *job, char *err, size_t err_size)
 {
     const msgpack_object *value = maas_codec_map_find (map, "version");
     if (value && value->type == MSGPACK_OBJECT_STR)
-        return s_opt_str (map, "version", job->alias, sizeof job->alias, err, err_size);
-    return s_opt_int (map, "version", &job->version, 1, INT64_MAX, err, err_size);
+        return s_fail (err, err_size,
+                       "header: key 'version' must be an integer, got string (an alias "
+                       "goes in 'alias')");
+    if (s_opt_int (map, "version", &job->version, 1, INT64_MAX, err, err_size) != 0
+        || s_opt_str (map, "alias", job->alias, sizeof job->alias, err, err_size) != 0)
+        return -1;
+    return 0;
 }
 
 //  A job name of 1..MAX bytes of [0-9A-Za-z_.:-] in KEY; -1 with ERR if not.
@@ -417,6 +423,9 @@ maas_proto_job_check (const maas_proto_job_t *job, char *err, size_t err_size)
     }
     if (job->version < 0 || job->deadline_ms < 0)
         return s_fail (err, err_size, "header: 'version' and 'deadline' must be >= 0");
+    if (job->version > 0 && job->alias[0])
+        return s_fail (err, err_size,
+                       "header: give 'version' or 'alias', not both (neither: the latest)");
     return 0;
 }
 
@@ -459,7 +468,7 @@ maas_proto_job_pack (const maas_proto_job_t *job, maas_proto_buf_t *buf)
     if (job->model[0])
         maas_codec_pack_kv_str (pk, "model", job->model);
     if (job->alias[0])
-        maas_codec_pack_kv_str (pk, "version", job->alias);
+        maas_codec_pack_kv_str (pk, "alias", job->alias);
     else if (job->version > 0)
         maas_codec_pack_kv_int (pk, "version", job->version);
     if (job->priority != 0)

@@ -123,8 +123,8 @@ typedef struct {
     char id[MAAS_PROTO_ID_MAX + 1]; //  job id, client-generated
     char kind[MAAS_PROTO_KIND_MAX + 1];   //  "infer", "train", ...
     char model[MAAS_PROTO_MODEL_MAX + 1]; //  model name, "" if none
-    int64_t version;                //  model version, 0: not given
-    char alias[MAAS_PROTO_ALIAS_MAX + 1]; //  version alias ("production"), or ""
+    int64_t version;                //  "version": model version, 0: not given
+    char alias[MAAS_PROTO_ALIAS_MAX + 1]; //  "alias" ("production"), or ""; never both
     int priority;                   //  0..9, higher first; default 0
     int64_t deadline_ms;            //  wall-clock ms after which it must not start; 0: none
     bool track;                     //  status kept in Redis (default true)
@@ -143,7 +143,7 @@ int maas_proto_job_parse (maas_proto_job_t *job, const void *header, size_t size
 //  Check what a job header must satisfy, for a job built by hand before it
 //  is packed (maas_proto_job_parse checks the same): id and kind of
 //  [0-9A-Za-z_.:-] within their limits, model and alias within theirs,
-//  priority 0..9, version >= 0. Returns 0,
+//  priority 0..9, version >= 0, not both a version and an alias. Returns 0,
 //  or -1 with ERR ("header: key 'priority' must be 0..9, got 12").
 int maas_proto_job_check (const maas_proto_job_t *job, char *err, size_t err_size);
 //  Encode JOB into BUF, with PARAMS (bytes of one msgpack value) if set.

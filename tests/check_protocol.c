@@ -60,7 +60,7 @@ START_TEST (test_job_header_round_trip)
     ck_assert_ptr_nonnull (back.params_obj);
     ck_assert_int_eq (back.params_obj->type, MSGPACK_OBJECT_MAP);
     ck_assert_int_eq (back.params_obj->via.map.ptr[0].val.via.u64, 42);
-    //  A version alias travels as a string.
+    //  A version alias travels under "alias".
     memset (&job, 0, sizeof job);
     strcpy (job.id, "j2");
     strcpy (job.kind, "train");
@@ -72,6 +72,12 @@ START_TEST (test_job_header_round_trip)
     ck_assert_int_eq (maas_proto_job_parse (&back, buf.data, buf.size, &scratch, err, sizeof err), 0);
     ck_assert_str_eq (back.alias, "production");
     ck_assert_int_eq (back.version, 0);
+    ck_assert_ptr_nonnull (memmem (buf.data, buf.size, "\xa5\x61lias\xaaproduction", 17));
+    //  ... and a header written by hand with "alias" parses the same.
+    const char hand[] = "\x84\xa2id\xa1x\xa4kind\xa5infer\xa5model\xa1m\xa5\x61lias\xa4prod";
+    ck_assert_int_eq (maas_proto_job_parse (&back, hand, sizeof hand - 1, &scratch, err,
+                                            sizeof err), 0);
+    ck_assert_str_eq (back.alias, "prod");
     msgpack_unpacked_destroy (&scratch);
 }
 END_TEST
@@ -99,6 +105,11 @@ START_TEST (test_job_header_errors)
     s_expect_error ("\x82\xa2id\xa3\x61 b\xa4kind\xa1k", 15, "'id'");
     s_expect_error ("\x83\xa2id\xa1x\xa4kind\xa1k\xa7version\x00", 22, "version");
     s_expect_error ("\x93\x01\x02\x03", 4, "map");
+    //  One spelling: an alias in "version" is refused, and so are both.
+    s_expect_error ("\x83\xa2id\xa1x\xa4kind\xa1k\xa7version\xa4prod", 26,
+                    "key 'version' must be an integer, got string (an alias goes in 'alias')");
+    s_expect_error ("\x84\xa2id\xa1x\xa4kind\xa1k\xa7version\x01\xa5\x61lias\xa1p", 30,
+                    "give 'version' or 'alias', not both");
     s_expect_error ("\xc1", 1, "header");
     s_expect_error ("\x81\xa2id\xdd\xff\xff\xff\xff", 9, "header");
 }

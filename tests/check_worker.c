@@ -334,6 +334,10 @@ START_TEST (test_bad_input_fails_and_worker_serves_on)
     maas_codec_f32_to_le (bytes, x, 60);
     s_expect_failure (&spec, bytes, sizeof bytes, "row 2 column 8 is not a finite number");
     msgpack_sbuffer_destroy (&params);
+    //  A params key the infer module does not know is named, not ignored.
+    spec.params = "\x81\xa4rows\x01";
+    spec.params_size = 7;
+    s_expect_failure (&spec, bytes, sizeof bytes, "params: unknown key 'rows'");
     maas_submit_t plain = {.kind = "infer", .model = "cancer"};
     s_expect_failure (&plain, "\xc1\xc1", 2, "input: not msgpack rows");
     plain.model = "nosuch";
@@ -355,6 +359,57 @@ START_TEST (test_bad_input_fails_and_worker_serves_on)
     s_worker_start ("64", "64");
     s_expect_failure (&corrupt, "\x90", 1,
                       "model cancer@1: stored blob fails its sha256 check");
+    maas_model_destroy (&model);
+}
+END_TEST
+
+//  The "version" the RESULT header's meta says ran.
+static uint64_t
+s_meta_version (const maas_result_t *result)
+{
+    msgpack_unpacked top;
+    msgpack_unpacked_init (&top);
+    maas_codec_map_t map, meta;
+    char err[256];
+    uint64_t version = 0;
+    ck_assert_int_eq (maas_codec_unpack (result->header, result->header_size, 0, &top, err,
+                                         sizeof err), 0);
+    ck_assert_int_eq (maas_codec_map_init (&map, &top.data, "header"), 0);
+    ck_assert_int_eq (maas_codec_map_map (&map, "meta", &meta), 0);
+    ck_assert_int_eq (maas_codec_map_uint64 (&meta, "version", &version), 0);
+    msgpack_unpacked_destroy (&top);
+    return version;
+}
+
+//  A job naming an alias runs on the version it points at, not the latest
+//  (the header key was ignored when the wire spelt it "version"); the
+//  RESULT's meta says which ran; an unknown alias fails the job.
+START_TEST (test_alias_names_the_version)
+{
+    maas_model_t *model = s_model (30, 8, 2, 3);
+    s_publish ("cancer", model);
+    s_publish ("cancer", model);
+    ck_assert_int_eq (maas_registry_alias (fx.registry, "cancer", "production", 1), 0);
+    s_worker_start ("64", "64");
+    float x[30];
+    s_fill (x, 30, 1);
+    char id[MAAS_PROTO_ID_MAX + 1];
+    const char *refs[] = { "production", NULL };
+    uint64_t expected[] = { 1, 2 };
+    for (int i = 0; i < 2; i++) {
+        s_submit ("cancer", 0, refs[i], x, 1, 30, NULL, NULL, id);
+        maas_result_t *result = s_wait (id);
+        ck_assert_uint_eq (s_values (result, NULL, 2), expected[i]);
+        ck_assert_uint_eq (s_meta_version (result), expected[i]);
+        maas_result_destroy (&result);
+    }
+    maas_submit_t spec = { .kind = "infer", .model = "cancer", .alias = "nosuch" };
+    s_expect_failure (&spec, "\x90", 1, "model cancer has no alias 'nosuch'");
+    //  Both a version and an alias: refused before it is sent.
+    spec.version = 1;
+    ck_assert_int_eq (maas_client_submit (fx.client, &spec, "\x90", 1, NULL, NULL, id), -1);
+    ck_assert_msg (strstr (maas_client_error (fx.client), "not both"), "%s",
+                   maas_client_error (fx.client));
     maas_model_destroy (&model);
 }
 END_TEST
@@ -582,6 +637,7 @@ s_suite (void)
     tcase_set_timeout (versions, 120);
     tcase_add_checked_fixture (versions, s_setup, s_teardown);
     tcase_add_test (versions, test_alias_switch_while_streaming);
+    tcase_add_test (versions, test_alias_names_the_version);
     suite_add_tcase (suite, versions);
     TCase *errors = tcase_create ("errors");
     tcase_set_timeout (errors, 120);
