@@ -61,6 +61,23 @@ s_result_destructor (void **item_p)
     maas_result_destroy ((maas_result_t **) item_p);
 }
 
+bool
+maas_result_retryable (const maas_result_t *result)
+{
+    msgpack_unpacked top;
+    msgpack_unpacked_init (&top);
+    maas_codec_map_t map;
+    char err[MAAS_CODEC_ERR_SIZE];
+    bool retryable = true;
+    if (result->header
+        && maas_codec_unpack (result->header, result->header_size, MAAS_PROTO_HEADER_MAX, &top,
+                              err, sizeof err) == 0
+        && maas_codec_map_init (&map, &top.data, "header") == 0)
+        retryable = maas_proto_retryable (&map);
+    msgpack_unpacked_destroy (&top);
+    return retryable;
+}
+
 void
 maas_result_destroy (maas_result_t **result_p)
 {

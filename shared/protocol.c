@@ -255,6 +255,13 @@ maas_proto_pack_status (maas_proto_buf_t *buf, const char *id, const char *statu
         maas_codec_pack_kv_strn (pk, "error", error, strnlen (error, 1024));
 }
 
+bool
+maas_proto_retryable (const maas_codec_map_t *map)
+{
+    const msgpack_object *value = maas_codec_map_find (map, "retryable");
+    return !value || value->type != MSGPACK_OBJECT_BOOLEAN || value->via.boolean;
+}
+
 static const char s_crockford[] = "0123456789ABCDEFGHJKMNPQRSTVWXYZ";
 
 //  Add one to the 80-bit big-endian random part (ULID's monotonic rule).

@@ -150,6 +150,11 @@ int maas_proto_job_check (const maas_proto_job_t *job, char *err, size_t err_siz
 //  Returns 0, or -1 if it does not fit.
 int maas_proto_job_pack (const maas_proto_job_t *job, maas_proto_buf_t *buf);
 
+//  A RESULT header's "retryable" (read with MAP): false when the worker
+//  said the failure would be the same on any worker; true when it said
+//  otherwise, said nothing, or the key is not a boolean.
+bool maas_proto_retryable (const maas_codec_map_t *map);
+
 //  ---------------------------------------------------------------------------
 //  Job ids
 

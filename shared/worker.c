@@ -373,18 +373,30 @@ maas_worker_recv (maas_worker_t *self, int timeout_ms)
     return NULL;
 }
 
-//  Send RESULT for WORK: STATUS, ERROR (or NULL), META bytes, PAYLOAD.
+//  What a RESULT says besides its payload.
+typedef struct {
+    const char *status;             //  "succeeded", "failed", "cancelled"
+    const char *error;              //  reason, or NULL
+    int retryable;                  //  1 or 0 when "failed", -1: not sent
+    const void *meta;               //  msgpack map bytes, or NULL
+    size_t meta_size;               //  their size
+} s_outcome_t;
+
+//  Send RESULT for WORK: OUTCOME's header keys, PAYLOAD (or NULL).
 static int
-s_result (maas_worker_t *self, maas_work_t **work_p, const char *status, const char *error,
-          const void *meta, size_t meta_size, zmq_msg_t *payload)
+s_result (maas_worker_t *self, maas_work_t **work_p, const s_outcome_t *outcome,
+          zmq_msg_t *payload)
 {
     maas_work_t *work = *work_p;
     maas_proto_buf_t buf;
     maas_proto_buf_init (&buf);
-    maas_proto_pack_status (&buf, work->job.id, status, NULL, error, meta != NULL);
-    if (meta) {
+    size_t extra = (outcome->retryable >= 0) + (outcome->meta != NULL);
+    maas_proto_pack_status (&buf, work->job.id, outcome->status, NULL, outcome->error, extra);
+    if (outcome->retryable >= 0)
+        maas_codec_pack_kv_bool (&buf.pk, "retryable", outcome->retryable);
+    if (outcome->meta) {
         maas_codec_pack_str (&buf.pk, "meta");
-        maas_proto_buf_append (&buf, meta, meta_size);
+        maas_proto_buf_append (&buf, outcome->meta, outcome->meta_size);
     }
     int rc = -1;
     if (buf.overflow)
@@ -408,21 +420,32 @@ maas_worker_reply (maas_worker_t *self, maas_work_t **work_p, const void *data, 
     zmq_msg_init_size (&payload, size);
     if (size)
         memcpy (zmq_msg_data (&payload), data, size);
-    return s_result (self, work_p, "succeeded", NULL, meta, meta_size, &payload);
+    return maas_worker_reply_msg (self, work_p, &payload, meta, meta_size);
 }
 
 int
 maas_worker_reply_msg (maas_worker_t *self, maas_work_t **work_p, zmq_msg_t *payload,
                        const void *meta, size_t meta_size)
 {
-    return s_result (self, work_p, "succeeded", NULL, meta, meta_size, payload);
+    s_outcome_t outcome = { "succeeded", NULL, -1, meta, meta_size };
+    return s_result (self, work_p, &outcome, payload);
 }
 
 int
 maas_worker_fail (maas_worker_t *self, maas_work_t **work_p, const char *error)
 {
-    const char *status = (*work_p)->cancelled ? "cancelled" : "failed";
-    return s_result (self, work_p, status, error ? error : status, NULL, 0, NULL);
+    return maas_worker_fail_with (self, work_p, error, true, NULL, 0);
+}
+
+int
+maas_worker_fail_with (maas_worker_t *self, maas_work_t **work_p, const char *error,
+                       bool retryable, const void *meta, size_t meta_size)
+{
+    bool cancelled = (*work_p)->cancelled;
+    const char *status = cancelled ? "cancelled" : "failed";
+    s_outcome_t outcome = { status, error ? error : status, cancelled ? -1 : retryable, meta,
+                            meta_size };
+    return s_result (self, work_p, &outcome, NULL);
 }
 
 int

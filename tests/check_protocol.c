@@ -205,6 +205,27 @@ START_TEST (test_reply_helpers)
 }
 END_TEST
 
+//  "retryable" is true unless a boolean false says otherwise.
+START_TEST (test_retryable)
+{
+    const char *headers[] = { "\x81\xa9retryable\xc2", "\x81\xa9retryable\xc3",
+                              "\x81\xa9retryable\x00", "\x80" };
+    const size_t sizes[] = { 12, 12, 12, 1 };
+    const bool expected[] = { false, true, true, true };
+    msgpack_unpacked scratch;
+    msgpack_unpacked_init (&scratch);
+    char err[256];
+    for (int i = 0; i < 4; i++) {
+        ck_assert_int_eq (maas_codec_unpack (headers[i], sizes[i], 0, &scratch, err, sizeof err),
+                          0);
+        maas_codec_map_t map;
+        ck_assert_int_eq (maas_codec_map_init (&map, &scratch.data, "header"), 0);
+        ck_assert_int_eq (maas_proto_retryable (&map), expected[i]);
+    }
+    msgpack_unpacked_destroy (&scratch);
+}
+END_TEST
+
 //  A job built by hand is checked as a parsed one is.
 START_TEST (test_job_check)
 {
@@ -253,6 +274,7 @@ s_suite (void)
     tcase_add_test (core, test_job_header_round_trip);
     tcase_add_test (core, test_frames_moved_and_checked);
     tcase_add_test (core, test_reply_helpers);
+    tcase_add_test (core, test_retryable);
     suite_add_tcase (suite, core);
     TCase *errors = tcase_create ("errors");
     tcase_add_test (errors, test_job_header_errors);

@@ -444,6 +444,19 @@ END_TEST
 
 //  -- bad specs
 
+//  Job ID fails with a message containing EXPECTED, marked not retryable:
+//  a bad spec or missing data fails the same on every trainer.
+static void
+s_expect_final_failure (const char *id, const char *expected)
+{
+    maas_result_t *result = s_wait (id, 20000);
+    ck_assert_str_eq (result->status, "failed");
+    ck_assert_msg (result->error && strstr (result->error, expected), "expected '%s', got '%s'",
+                   expected, result->error ? result->error : "");
+    ck_assert_msg (!maas_result_retryable (result), "'%s' sent as retryable", result->error);
+    maas_result_destroy (&result);
+}
+
 //  Submit SPEC, expect it to fail with a message containing EXPECTED.
 static void
 s_expect_failure (const maas_training_t *spec, const void *payload, size_t size,
@@ -451,11 +464,7 @@ s_expect_failure (const maas_training_t *spec, const void *payload, size_t size,
 {
     char id[MAAS_PROTO_ID_MAX + 1];
     s_submit (spec, payload, size, id);
-    maas_result_t *result = s_wait (id, 20000);
-    ck_assert_str_eq (result->status, "failed");
-    ck_assert_msg (result->error && strstr (result->error, expected), "expected '%s', got '%s'",
-                   expected, result->error ? result->error : "");
-    maas_result_destroy (&result);
+    s_expect_final_failure (id, expected);
 }
 
 //  Submit raw params PACKED by FN under model "raw"; expect EXPECTED.
@@ -472,11 +481,7 @@ s_expect_raw_failure (void (*fn) (msgpack_packer *), const char *expected)
     char id[MAAS_PROTO_ID_MAX + 1];
     ck_assert_int_eq (maas_client_submit (fx.client, &submit, NULL, 0, NULL, NULL, id), 0);
     msgpack_sbuffer_destroy (&params);
-    maas_result_t *result = s_wait (id, 20000);
-    ck_assert_str_eq (result->status, "failed");
-    ck_assert_msg (result->error && strstr (result->error, expected), "expected '%s', got '%s'",
-                   expected, result->error ? result->error : "");
-    maas_result_destroy (&result);
+    s_expect_final_failure (id, expected);
 }
 
 static void

@@ -301,6 +301,8 @@ s_expect_failure (const maas_submit_t *spec, const void *payload, size_t size,
     ck_assert_str_eq (result->status, "failed");
     ck_assert_msg (result->error && strstr (result->error, expected), "error '%s' lacks '%s'",
                    result->error ? result->error : "(none)", expected);
+    //  Each of these fails the same on any worker: not worth running again.
+    ck_assert_msg (!maas_result_retryable (result), "'%s' sent as retryable", result->error);
     maas_result_destroy (&result);
     //  ... and the next job succeeds.
     float x[30];

@@ -25,6 +25,7 @@ typedef struct {
     int64_t started_us;             //  when training started (monotonic)
     int64_t fit_us;                 //  how long fit took
     char error[512];                //  why the job failed
+    bool final;                     //  ERROR would be the same on any trainer
 } s_job_t;
 
 //  -- before training: everything checked, nothing trained yet
@@ -39,13 +40,19 @@ s_load_data (s_job_t *job, maas_work_t *work)
         if (!job->data)
             snprintf (job->error, sizeof job->error, "%s",
                       maas_dataset_store_error (job->env->store));
+        //  The store has no error codes: a missing data set is missing on
+        //  every trainer; anything else (Redis down) may pass.
+        job->final = !job->data && strstr (job->error, "not found");
     } else if (maas_work_size (work) > 0) {
         snprintf (job->data_name, sizeof job->data_name, "inline");
         job->data = maas_training_decode_data (maas_work_data (work), maas_work_size (work),
                                                  job->error, sizeof job->error);
-    } else
+        job->final = !job->data;
+    } else {
         snprintf (job->error, sizeof job->error,
                   "train spec: no data: name a data set ('dataset') or send one as payload");
+        job->final = true;
+    }
     return job->data ? 0 : -1;
 }
 
@@ -57,6 +64,9 @@ s_prepare (s_job_t *job, maas_work_t *work)
     const maas_proto_job_t *header = maas_work_job (work);
     snprintf (job->id, sizeof job->id, "%s", header->id);
     maas_training_t *spec = &job->spec;
+    //  What the job asks for and its data are checked first: a failure
+    //  there is the same on every trainer, not worth running again.
+    job->final = true;
     if (maas_training_decode (spec, maas_work_params (work), header->model, job->error,
                                 sizeof job->error) != 0)
         return -1;
@@ -66,11 +76,13 @@ s_prepare (s_job_t *job, maas_work_t *work)
     }
     if (s_load_data (job, work) != 0)
         return -1;
+    job->final = true;
     if (maas_training_check_data (spec, maas_dataset_cols (job->data),
                                     maas_dataset_task (job->data),
                                     maas_dataset_classes (job->data), job->error,
                                     sizeof job->error) != 0)
         return -1;
+    job->final = false;             //  from here on, this trainer's resources
     job->mlp = maas_mlp_new (maas_dataset_cols (job->data), spec->layers, spec->n_layers);
     if (!job->mlp) {
         snprintf (job->error, sizeof job->error, "network too large for this trainer");
@@ -342,8 +354,9 @@ maas_train_job_run (const maas_train_job_env_t *env, maas_work_t **work_p)
     atomic_init (&job->cancel, false);
     int rc = 0;
     if (s_prepare (job, *work_p) != 0) {
-        maas_warn ("trainer", "refused job=%s error=\"%s\"", job->id, job->error);
-        maas_worker_fail (env->worker, work_p, job->error);
+        maas_warn ("trainer", "refused job=%s retryable=%d error=\"%s\"", job->id, !job->final,
+                   job->error);
+        maas_worker_fail_with (env->worker, work_p, job->error, !job->final, NULL, 0);
     } else {
         maas_info ("trainer", "training job=%s model=%s data=%s rows=%zu", job->id,
                    job->spec.model, job->data_name, maas_dataset_rows (job->data));

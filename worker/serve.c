@@ -31,7 +31,8 @@ s_reply (maas_worker_t *worker, maas_engine_result_t *result)
 {
     maas_work_t *work = result->tag;
     if (maas_work_cancelled (work) || !result->ok) {
-        maas_worker_fail (worker, &work, result->ok ? "cancelled" : result->error);
+        maas_worker_fail_with (worker, &work, result->ok ? "cancelled" : result->error,
+                               result->ok || result->retryable, NULL, 0);
         return;
     }
     msgpack_sbuffer data, meta;
