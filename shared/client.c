@@ -70,9 +70,9 @@ maas_result_retryable (const maas_result_t *result)
     char err[MAAS_CODEC_ERR_SIZE];
     bool retryable = true;
     if (result->header
-        && maas_codec_unpack (result->header, result->header_size, MAAS_PROTO_HEADER_MAX, &top,
-                              err, sizeof err) == 0
-        && maas_codec_map_init (&map, &top.data, "header") == 0)
+        && maas_proto_open_map (result->header, result->header_size, MAAS_PROTO_HEADER_MAX,
+                                "header", &top, &map, err, sizeof err)
+               == 0)
         retryable = maas_proto_retryable (&map);
     msgpack_unpacked_destroy (&top);
     return retryable;

@@ -180,22 +180,31 @@ maas_proto_send_empty (void *socket, const void *peer, size_t peer_size, int cmd
     return maas_proto_send (socket, peer, peer_size, cmd, &empty_map, 1, NULL);
 }
 
+int
+maas_proto_open_map (const void *data, size_t size, size_t limit, const char *what,
+                     msgpack_unpacked *scratch, maas_codec_map_t *map, char *err,
+                     size_t err_size)
+{
+    char why[MAAS_CODEC_ERR_SIZE];
+    if (maas_codec_unpack (data, size, limit, scratch, why, sizeof why) != 0) {
+        snprintf (err, err_size, "%s: %s", what, why);
+        return -1;
+    }
+    if (maas_codec_map_init (map, &scratch->data, what) != 0) {
+        snprintf (err, err_size, "%s", map->err);
+        return -1;
+    }
+    return 0;
+}
+
 //  SIZE bytes of HEADER as a map named "header" in MAP (decoded into
 //  SCRATCH); -1 with ERR if not msgpack or not a map.
 static int
 s_open_header (const void *header, size_t size, msgpack_unpacked *scratch,
                maas_codec_map_t *map, char *err, size_t err_size)
 {
-    char why[MAAS_CODEC_ERR_SIZE];
-    if (maas_codec_unpack (header, size, MAAS_PROTO_HEADER_MAX, scratch, why, sizeof why) != 0) {
-        snprintf (err, err_size, "header: %s", why);
-        return -1;
-    }
-    if (maas_codec_map_init (map, &scratch->data, "header") != 0) {
-        snprintf (err, err_size, "%s", map->err);
-        return -1;
-    }
-    return 0;
+    return maas_proto_open_map (header, size, MAAS_PROTO_HEADER_MAX, "header", scratch, map, err,
+                                err_size);
 }
 
 int

@@ -85,6 +85,13 @@ int maas_proto_send (void *socket, const void *peer, size_t peer_size, int cmd,
 //  Send CMD with an empty map as header and no payload (PING, PONG,
 //  HEARTBEAT, DISCONNECT). PEER as for maas_proto_send. 0, or -1 with errno.
 int maas_proto_send_empty (void *socket, const void *peer, size_t peer_size, int cmd);
+//  Open SIZE bytes of DATA, one msgpack map, as a reader named WHAT
+//  ("result") in MAP, decoding into SCRATCH (the caller's, reusable; the
+//  map is borrowed from it and DATA). LIMIT: largest SIZE accepted, 0: any.
+//  Returns 0, or -1 with why in ERR ("result: expected a map, got array").
+int maas_proto_open_map (const void *data, size_t size, size_t limit, const char *what,
+                         msgpack_unpacked *scratch, maas_codec_map_t *map, char *err,
+                         size_t err_size);
 //  Open MSG's header frame as a map named "header" into MAP, decoding into
 //  SCRATCH (the caller's, reusable). Returns 0, or -1 with why in ERR
 //  ("missing header frame", "header: expected a map, got array").

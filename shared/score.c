@@ -38,6 +38,8 @@ typedef struct {
     int attempts;                   //  runs submitted so far
     char id[MAAS_PROTO_ID_MAX + 1]; //  job id of the current run
     char error[256];                //  why the last run failed
+    size_t bad_row;                 //  1-based row of the shard it names, 0: none
+    bool final;                     //  the worker said another run would fail too
 } s_shard_t;
 
 struct s_run_t {
@@ -169,9 +171,14 @@ s_on_result (const maas_result_t *result, void *arg)
         shard->state = S_DONE;
         return;
     }
-    if (strcmp (result->status, "succeeded") != 0)
+    shard->bad_row = 0;
+    shard->final = false;
+    if (strcmp (result->status, "succeeded") != 0) {
         snprintf (shard->error, sizeof shard->error, "%s: %s", result->status,
                   result->error ? result->error : "no reason given");
+        shard->bad_row = maas_infer_error_row (result->header, result->header_size);
+        shard->final = !maas_result_retryable (result);
+    }
     shard->state = S_FAILED;
 }
 
@@ -229,7 +236,7 @@ s_write_shard (s_run_t *run, s_shard_t *shard)
     }
     if (shard->outputs != run->outputs)
         return s_fail (run, "rows %zu-%zu: %zu outputs per row, earlier shards had %zu",
-                       shard->first_row, shard->first_row + shard->rows - 1, shard->outputs,
+                       shard->first_row + 1, shard->first_row + shard->rows, shard->outputs,
                        run->outputs);
     size_t count = shard->rows * shard->outputs;
     if (run->y)
@@ -277,15 +284,38 @@ s_cancel_in_flight (s_run_t *run)
             maas_client_forget (run->client, run->ring[i].id);
 }
 
-//  Retry a failed shard or give up on the run with its row range.
+//  Give up on the run for SHARD's failure, naming the input's row when the
+//  worker named one: the job's row R is the input's data row first_row + R
+//  (rows count from 1, a CSV header line not counted), written over the
+//  "row R" in the worker's message.
+static int
+s_give_up (s_run_t *run, const s_shard_t *shard)
+{
+    char tail[64], token[32];
+    if (shard->final)
+        snprintf (tail, sizeof tail, "not retried: it would fail the same again");
+    else
+        snprintf (tail, sizeof tail, "after %d attempts", shard->attempts);
+    int len = snprintf (token, sizeof token, "row %zu", shard->bad_row);
+    const char *at = shard->bad_row ? strstr (shard->error, token) : NULL;
+    while (at && isdigit ((unsigned char) at[len]))
+        at = strstr (at + 1, token);
+    if (!at)
+        return s_fail (run, "rows %zu-%zu: %s (%s)", shard->first_row + 1,
+                       shard->first_row + shard->rows, shard->error, tail);
+    return s_fail (run, "%.*srow %zu%s (%s; data rows of the input, from 1)",
+                   (int) (at - shard->error), shard->error, shard->first_row + shard->bad_row,
+                   at + len, tail);
+}
+
+//  Retry a failed shard or give up on the run with its rows.
 static int
 s_retry (s_run_t *run, s_shard_t *shard)
 {
-    if (shard->attempts >= run->config.max_attempts)
-        return s_fail (run, "rows %zu-%zu: %s (after %d attempts)", shard->first_row,
-                       shard->first_row + shard->rows - 1, shard->error, shard->attempts);
+    if (shard->final || shard->attempts >= run->config.max_attempts)
+        return s_give_up (run, shard);
     maas_warn ("score", "shard failed, retrying rows=%zu-%zu attempt=%d reason=\"%s\"",
-               shard->first_row, shard->first_row + shard->rows - 1, shard->attempts + 1,
+               shard->first_row + 1, shard->first_row + shard->rows, shard->attempts + 1,
                shard->error);
     run->stats.retries++;
     return s_submit (run, shard);

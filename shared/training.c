@@ -2,6 +2,7 @@
  *  syntax, msgpack params in and out, and the checks made before training. */
 #include "training.h"
 #include "dataset_store.h"
+#include "protocol.h"
 
 #include <assert.h>
 #include <errno.h>
@@ -483,12 +484,8 @@ maas_training_result_parse (maas_training_result_t *result, const void *data, si
     msgpack_unpacked msg;
     msgpack_unpacked_init (&msg);
     maas_codec_map_t map;
-    char why[MAAS_CODEC_ERR_SIZE];
-    int rc = maas_codec_unpack (data, size, 0, &msg, why, sizeof why);
-    if (rc != 0)
-        snprintf (err, err_size, "result: %s", why);
-    else if (maas_codec_map_init (&map, &msg.data, "result") != 0
-             || s_result_keys (&map, result) != 0) {
+    int rc = maas_proto_open_map (data, size, 0, "result", &msg, &map, err, err_size);
+    if (rc == 0 && s_result_keys (&map, result) != 0) {
         snprintf (err, err_size, "%s", map.err);
         rc = -1;
     }

@@ -41,8 +41,8 @@ START_TEST (test_params_round_trip)
     msgpack_unpacked msg;
     maas_infer_params_t params;
     char err[256];
-    ck_assert_int_eq (
-      maas_infer_params_decode (&params, s_unpack (&sbuf, &msg), err, sizeof err), 0);
+    ck_assert_int_eq (maas_infer_params_decode (&params, s_unpack (&sbuf, &msg), err, sizeof err),
+                      0);
     ck_assert_uint_eq (params.rows, 3);
     ck_assert_uint_eq (params.cols, 30);
     msgpack_unpacked_destroy (&msg);
@@ -56,9 +56,8 @@ END_TEST
 START_TEST (test_params_errors)
 {
     //  {"shap": [1, 2]}: a misspelt key is named, not ignored.
-    S_EXPECT_PARAMS_ERROR (
-      "\x81\xa4shap\x92\x01\x02",
-      "params: unknown key 'shap' (an infer job's params hold only 'shape')");
+    S_EXPECT_PARAMS_ERROR ("\x81\xa4shap\x92\x01\x02",
+                           "params: unknown key 'shap' (an infer job's params hold only 'shape')");
     //  {"shape": [1, 2], "version": 3}: the version travels in the header.
     S_EXPECT_PARAMS_ERROR ("\x82\xa5shape\x92\x01\x02\xa7version\x03", "'version'");
     S_EXPECT_PARAMS_ERROR ("\x81\xa5shape\x91\x01", "'shape' must be [rows, cols]");
@@ -71,23 +70,23 @@ END_TEST
 static maas_infer_result_t
 s_sample (float *values, int32_t *classes)
 {
-    maas_infer_result_t result = { .model = "iris",
-                                   .version = 3,
-                                   .rows = 2,
-                                   .outputs = 3,
-                                   .values = values,
-                                   .classes = classes,
-                                   .batch_rows = 7,
-                                   .batch_jobs = 2,
-                                   .queue_us = 40,
-                                   .compute_us = 12 };
+    maas_infer_result_t result = {.model = "iris",
+                                  .version = 3,
+                                  .rows = 2,
+                                  .outputs = 3,
+                                  .values = values,
+                                  .classes = classes,
+                                  .batch_rows = 7,
+                                  .batch_jobs = 2,
+                                  .queue_us = 40,
+                                  .compute_us = 12};
     return result;
 }
 
 START_TEST (test_result_round_trip)
 {
-    float values[6] = { 0.1f, 0.2f, 0.7f, 0.5f, 0.25f, 0.25f };
-    int32_t classes[2] = { 2, 0 };
+    float values[6] = {0.1f, 0.2f, 0.7f, 0.5f, 0.25f, 0.25f};
+    int32_t classes[2] = {2, 0};
     maas_infer_result_t sent = s_sample (values, classes);
     msgpack_sbuffer sbuf;
     msgpack_sbuffer_init (&sbuf);
@@ -96,8 +95,7 @@ START_TEST (test_result_round_trip)
     ck_assert_int_eq (maas_infer_result_pack (&sent, &pk), 0);
     maas_infer_result_t back;
     char err[256];
-    ck_assert_int_eq (maas_infer_result_parse (&back, sbuf.data, sbuf.size, err, sizeof err),
-                      0);
+    ck_assert_int_eq (maas_infer_result_parse (&back, sbuf.data, sbuf.size, err, sizeof err), 0);
     ck_assert_str_eq (back.model, "iris");
     ck_assert_uint_eq (back.version, 3);
     ck_assert_uint_eq (back.rows, 2);
@@ -109,13 +107,12 @@ START_TEST (test_result_round_trip)
     ck_assert_int_eq (back.queue_us, 40);
     ck_assert_int_eq (back.compute_us, 12);
     maas_infer_result_clear (&back);
-    maas_infer_result_clear (&back); //  safe twice
+    maas_infer_result_clear (&back);    //  safe twice
     //  Regression: no classes.
     sent.classes = NULL;
     msgpack_sbuffer_clear (&sbuf);
     ck_assert_int_eq (maas_infer_result_pack (&sent, &pk), 0);
-    ck_assert_int_eq (maas_infer_result_parse (&back, sbuf.data, sbuf.size, err, sizeof err),
-                      0);
+    ck_assert_int_eq (maas_infer_result_parse (&back, sbuf.data, sbuf.size, err, sizeof err), 0);
     ck_assert_ptr_null (back.classes);
     maas_infer_result_clear (&back);
     //  The meta says which version ran.
@@ -138,15 +135,14 @@ s_expect_result_error (const msgpack_sbuffer *sbuf, const char *what)
 {
     maas_infer_result_t back;
     char err[256];
-    ck_assert_int_eq (maas_infer_result_parse (&back, sbuf->data, sbuf->size, err, sizeof err),
-                      -1);
+    ck_assert_int_eq (maas_infer_result_parse (&back, sbuf->data, sbuf->size, err, sizeof err), -1);
     ck_assert_msg (strstr (err, what), "error '%s' lacks '%s'", err, what);
     ck_assert_ptr_null (back.values);
 }
 
 START_TEST (test_result_errors)
 {
-    float values[6] = { 0 };
+    float values[6] = {0};
     maas_infer_result_t sent = s_sample (values, NULL);
     msgpack_sbuffer sbuf;
     msgpack_sbuffer_init (&sbuf);
@@ -179,6 +175,28 @@ START_TEST (test_result_errors)
 }
 END_TEST
 
+//  A failed job's meta names its row; a header without one names none.
+START_TEST (test_error_row)
+{
+    msgpack_sbuffer meta;
+    msgpack_sbuffer_init (&meta);
+    msgpack_packer pk;
+    msgpack_packer_init (&pk, &meta, msgpack_sbuffer_write);
+    ck_assert_int_eq (maas_infer_error_meta_pack (3616, &pk), 0);
+    maas_proto_buf_t buf;
+    maas_proto_buf_init (&buf);
+    maas_proto_pack_status (&buf, "j1", "failed", NULL, "row 3616 ...", 1);
+    maas_codec_pack_str (&buf.pk, "meta");
+    maas_proto_buf_append (&buf, meta.data, meta.size);
+    ck_assert_uint_eq (maas_infer_error_row (buf.data, buf.size), 3616);
+    maas_proto_buf_init (&buf);
+    maas_proto_pack_status (&buf, "j1", "failed", NULL, "unknown model x", 0);
+    ck_assert_uint_eq (maas_infer_error_row (buf.data, buf.size), 0);
+    ck_assert_uint_eq (maas_infer_error_row ("\xc1", 1), 0);
+    msgpack_sbuffer_destroy (&meta);
+}
+END_TEST
+
 static Suite *
 s_suite (void)
 {
@@ -186,6 +204,7 @@ s_suite (void)
     TCase *core = tcase_create ("core");
     tcase_add_test (core, test_params_round_trip);
     tcase_add_test (core, test_result_round_trip);
+    tcase_add_test (core, test_error_row);
     suite_add_tcase (suite, core);
     TCase *errors = tcase_create ("errors");
     tcase_add_test (errors, test_params_errors);

@@ -450,10 +450,14 @@ maas_engine_submit (maas_engine_t *self, void *tag, const char *name, uint64_t v
         return;
     }
     maas_tensor_t *input = NULL;
-    if (maas_input_decode (params, payload, size, loaded->inputs, &input, why, sizeof why)
+    size_t bad_row;
+    if (maas_input_decode (params, payload, size, loaded->inputs, &input, &bad_row, why,
+                           sizeof why)
         != 0) {
         snprintf (err, sizeof err, "model %s@%" PRIu64 ": %s", name, resolved, why);
-        s_fail (self, tag, name, resolved, err, strstr (why, "out of memory") != NULL);
+        maas_engine_result_t *failed = s_fail (self, tag, name, resolved, err, strstr (why, "out of memory") != NULL);
+        if (failed)
+            failed->row = bad_row;
         return;
     }
     batch_t *batch = s_batch_for (self, name, resolved, input->rows, now_us);

@@ -9,7 +9,7 @@
 #include <stdio.h>
 #include <string.h>
 
-int
+size_t
 maas_input_check_finite (const float *x, size_t rows, size_t cols, char *err, size_t err_size)
 {
     if (maas_tensor_all_finite (x, rows * cols))
@@ -18,7 +18,7 @@ maas_input_check_finite (const float *x, size_t rows, size_t cols, char *err, si
         if (!isfinite (x[i])) {
             snprintf (err, err_size, "row %zu column %zu is not a finite number (%g)",
                       i / cols + 1, i % cols + 1, (double) x[i]);
-            return -1;
+            return i / cols + 1;
         }
     return 0;
 }
@@ -93,8 +93,8 @@ s_copy_row (const msgpack_object *row, size_t r, float *dst, size_t want, char *
 }
 
 static int
-s_decode_arrays (const msgpack_object *top, size_t want, maas_tensor_t **out, char *err,
-                 size_t err_size)
+s_decode_arrays (const msgpack_object *top, size_t want, maas_tensor_t **out, size_t *bad_row,
+                 char *err, size_t err_size)
 {
     if (top->type != MSGPACK_OBJECT_ARRAY || top->via.array.size == 0) {
         snprintf (err, err_size,
@@ -116,6 +116,7 @@ s_decode_arrays (const msgpack_object *top, size_t want, maas_tensor_t **out, ch
                         err, err_size)
             != 0) {
             maas_tensor_destroy (out);
+            *bad_row = r + 1;
             return -1;
         }
     return 0;
@@ -123,9 +124,10 @@ s_decode_arrays (const msgpack_object *top, size_t want, maas_tensor_t **out, ch
 
 int
 maas_input_decode (const msgpack_object *params, const void *payload, size_t size, size_t cols,
-                   maas_tensor_t **out, char *err, size_t err_size)
+                   maas_tensor_t **out, size_t *bad_row, char *err, size_t err_size)
 {
     *out = NULL;
+    *bad_row = 0;
     maas_infer_params_t shape;
     if (maas_infer_params_decode (&shape, params, err, err_size) != 0)
         return -1;
@@ -143,11 +145,11 @@ maas_input_decode (const msgpack_object *params, const void *payload, size_t siz
                       "params.shape for float32 bytes",
                       why);
         else
-            rc = s_decode_arrays (&top.data, cols, out, err, err_size);
+            rc = s_decode_arrays (&top.data, cols, out, bad_row, err, err_size);
         msgpack_unpacked_destroy (&top);
     }
     if (rc == 0
-        && maas_input_check_finite ((*out)->data, (*out)->rows, cols, err, err_size) != 0)
+        && (*bad_row = maas_input_check_finite ((*out)->data, (*out)->rows, cols, err, err_size)))
         maas_tensor_destroy (out);
     return *out ? 0 : -1;
 }

@@ -13,17 +13,33 @@
 static maas_infer_result_t
 s_view (const maas_engine_result_t *result)
 {
-    maas_infer_result_t view = { .version = result->version,
-                                 .rows = result->rows,
-                                 .outputs = result->outputs,
-                                 .values = result->values,
-                                 .classes = result->classes,
-                                 .batch_rows = result->batch_rows,
-                                 .batch_jobs = result->batch_jobs,
-                                 .queue_us = result->queue_us,
-                                 .compute_us = result->compute_us };
+    maas_infer_result_t view = {.version = result->version,
+                                .rows = result->rows,
+                                .outputs = result->outputs,
+                                .values = result->values,
+                                .classes = result->classes,
+                                .batch_rows = result->batch_rows,
+                                .batch_jobs = result->batch_jobs,
+                                .queue_us = result->queue_us,
+                                .compute_us = result->compute_us};
     maas_proto_copy (view.model, sizeof view.model, result->model);
     return view;
+}
+
+//  Answer WORK for a failed or cancelled RESULT, with the input row at
+//  fault in the meta when there is one.
+static void
+s_fail (maas_worker_t *worker, maas_work_t *work, const maas_engine_result_t *result)
+{
+    msgpack_sbuffer meta;
+    msgpack_sbuffer_init (&meta);
+    msgpack_packer pk;
+    msgpack_packer_init (&pk, &meta, msgpack_sbuffer_write);
+    bool row = !result->ok && result->row && maas_infer_error_meta_pack (result->row, &pk) == 0;
+    maas_worker_fail_with (worker, &work, result->ok ? "cancelled" : result->error,
+                           result->ok || result->retryable, row ? meta.data : NULL,
+                           row ? meta.size : 0);
+    msgpack_sbuffer_destroy (&meta);
 }
 
 static void
@@ -31,8 +47,7 @@ s_reply (maas_worker_t *worker, maas_engine_result_t *result)
 {
     maas_work_t *work = result->tag;
     if (maas_work_cancelled (work) || !result->ok) {
-        maas_worker_fail_with (worker, &work, result->ok ? "cancelled" : result->error,
-                               result->ok || result->retryable, NULL, 0);
+        s_fail (worker, work, result);
         return;
     }
     msgpack_sbuffer data, meta;
@@ -62,15 +77,9 @@ s_submit (maas_engine_t *engine, maas_worker_t *worker, maas_work_t *work)
         maas_worker_fail (worker, &work, err);
         return;
     }
-    maas_engine_submit (engine,
-                        work,
-                        job->model,
-                        job->version > 0 ? (uint64_t)job->version : 0,
-                        job->alias,
-                        maas_work_data (work),
-                        maas_work_size (work),
-                        maas_work_params (work),
-                        maas_clock_mono_us ());
+    maas_engine_submit (engine, work, job->model, job->version > 0 ? (uint64_t) job->version : 0,
+                        job->alias, maas_work_data (work), maas_work_size (work),
+                        maas_work_params (work), maas_clock_mono_us ());
 }
 
 //  CACHED ("iris@3,digits@1") as announced to brokers: each version, then
@@ -117,7 +126,8 @@ s_announce (maas_worker_t *worker, maas_engine_t *engine, char **announced)
         free (models);
         free (*announced);
         *announced = cached;
-    } else
+    }
+    else
         free (cached);
 }
 
@@ -135,7 +145,7 @@ s_timeout_ms (const maas_engine_t *engine, int heartbeat_ms)
     if (due < 0)
         return heartbeat_ms;
     int64_t wait_us = due - maas_clock_mono_us ();
-    return wait_us <= 0 ? 0 : (int)((wait_us + 999) / 1000);
+    return wait_us <= 0 ? 0 : (int) ((wait_us + 999) / 1000);
 }
 
 //  Send every finished job's RESULT.
