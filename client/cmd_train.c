@@ -39,7 +39,7 @@ static const char s_usage[] =
     "  --prefix P          Redis key prefix (default maas:)\n";
 
 typedef struct {
-    maas_train_spec_t spec;         //  the job
+    maas_training_t spec;         //  the job
     const char *broker;             //  broker frontend endpoint(s)
     const char *redis;              //  Redis URL or NULL
     const char *prefix;             //  key prefix
@@ -68,7 +68,7 @@ s_number (const char *flag, const char *text, double min, double max, double *va
 static int
 s_flag (s_args_t *args, const char *flag, const char *value)
 {
-    maas_train_spec_t *spec = &args->spec;
+    maas_training_t *spec = &args->spec;
     maas_train_config_t *t = &spec->train;
     char err[256];
     double number = 0;
@@ -76,14 +76,14 @@ s_flag (s_args_t *args, const char *flag, const char *value)
     if (strcmp (flag, "--data") == 0)
         snprintf (spec->dataset, sizeof spec->dataset, "%s", value);
     else if (strcmp (flag, "--layers") == 0)
-        rc = maas_train_spec_parse_layers (spec, value, err, sizeof err);
+        rc = maas_training_parse_layers (spec, value, err, sizeof err);
     else if (strcmp (flag, "--loss") == 0) {
         int loss = maas_loss_parse (value);
         rc = loss < 0 ? -1 : 0;
         snprintf (err, sizeof err, "unknown loss '%s' (bce, softmax_ce, mse)", value);
         t->loss = loss < 0 ? t->loss : (maas_loss_t) loss;
     } else if (strcmp (flag, "--optimizer") == 0)
-        rc = maas_train_spec_set_optimizer (spec, value, err, sizeof err);
+        rc = maas_training_set_optimizer (spec, value, err, sizeof err);
     else if (strcmp (flag, "--lr") == 0 && !(rc = s_number (flag, value, 0, 1e6, &number)))
         t->optim.lr = (float) number;
     else if (strcmp (flag, "--momentum") == 0 && !(rc = s_number (flag, value, 0, 1, &number)))
@@ -132,7 +132,7 @@ static int
 s_parse (int argc, char **argv, s_args_t *args)
 {
     memset (args, 0, sizeof *args);
-    maas_train_spec_init (&args->spec);
+    maas_training_init (&args->spec);
     const char *env = getenv ("MAAS_BROKER_FRONTEND");
     args->broker = env && *env ? env : "tcp://127.0.0.1:5555";
     args->prefix = "maas:";
@@ -162,7 +162,7 @@ s_parse (int argc, char **argv, s_args_t *args)
         fprintf (stderr, "maas train: --data and --layers are required\n%s", s_usage);
         return -1;
     }
-    if (maas_train_spec_check (&args->spec, err, sizeof err) != 0) {
+    if (maas_training_check (&args->spec, err, sizeof err) != 0) {
         fprintf (stderr, "maas train: %s\n", err);
         return -1;
     }
@@ -177,7 +177,7 @@ s_submit (const s_args_t *args, maas_client_t *client, char id[MAAS_PROTO_ID_MAX
     msgpack_sbuffer_init (&params);
     msgpack_packer pk;
     msgpack_packer_init (&pk, &params, msgpack_sbuffer_write);
-    int rc = maas_train_spec_pack (&args->spec, &pk);
+    int rc = maas_training_pack (&args->spec, &pk);
     maas_submit_t submit = {.kind = "train",
                             .model = args->spec.model,
                             .params = params.data,
@@ -241,34 +241,31 @@ s_progress (redisContext *redis, const char *prefix, const char *id, bool tty, c
         freeReplyObject (reply);
 }
 
+//  Print METRIC NAME unless it was not measured.
+static void
+s_print_metric (const char *name, double value)
+{
+    if (!isnan (value))
+        printf ("  %-14s %.6g\n", name, value);
+}
+
 //  Print what a succeeded train job returned: version and metrics.
 static void
 s_print_result (const maas_result_t *result)
 {
-    msgpack_unpacked message;
-    msgpack_unpacked_init (&message);
-    maas_codec_map_t map, metrics;
-    char err[256], model[MAAS_TRAIN_SPEC_NAME_MAX + 1] = "?";
-    uint64_t version = 0, epochs = 0;
-    if (maas_codec_unpack (result->data, result->size, 0, &message, err, sizeof err) != 0
-        || maas_codec_map_init (&map, &message.data, "result") != 0
-        || maas_codec_map_str_copy (&map, "model", model, sizeof model) != 0
-        || maas_codec_map_uint64 (&map, "version", &version) != 0
-        || maas_codec_map_uint64 (&map, "epochs", &epochs) != 0
-        || maas_codec_map_map (&map, "metrics", &metrics) != 0) {
+    maas_training_result_t out;
+    char err[256];
+    if (maas_training_result_parse (&out, result->data, result->size, err, sizeof err) != 0) {
         printf ("job %s succeeded (%zu bytes of result)\n", result->id, result->size);
-        msgpack_unpacked_destroy (&message);
         return;
     }
-    printf ("model %s version %llu published by job %s after %llu epochs\n", model,
-            (unsigned long long) version, result->id, (unsigned long long) epochs);
-    for (uint32_t i = 0; i < metrics.map->size; i++) {
-        const msgpack_object_kv *kv = &metrics.map->ptr[i];
-        if (kv->key.type == MSGPACK_OBJECT_STR && kv->val.type == MSGPACK_OBJECT_FLOAT64)
-            printf ("  %-14.*s %.6g\n", (int) kv->key.via.str.size, kv->key.via.str.ptr,
-                    kv->val.via.f64);
-    }
-    msgpack_unpacked_destroy (&message);
+    printf ("model %s version %llu published by job %s after %llu epochs\n", out.model,
+            (unsigned long long) out.version, result->id, (unsigned long long) out.epochs);
+    s_print_metric ("accuracy", out.metrics.accuracy);
+    s_print_metric ("rmse", out.metrics.rmse);
+    s_print_metric ("train_loss", out.metrics.train_loss);
+    s_print_metric ("samples_per_s", out.metrics.samples_per_s);
+    s_print_metric ("val_loss", out.metrics.val_loss);
 }
 
 //  Follow job ID until it ends (or the timeout, or Ctrl-C: then cancel it

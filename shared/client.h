@@ -51,6 +51,10 @@ typedef void (maas_result_fn) (const maas_result_t *result, void *arg);
 typedef void (maas_progress_fn) (const char *id, double progress, const char *message,
                                  void *arg);
 
+//  false when RESULT failed and its worker said the failure would be the
+//  same on any worker ("retryable": false: unknown model, bad input), so
+//  running it again is pointless; true otherwise.
+bool maas_result_retryable (const maas_result_t *result);
 //  Free a result and NULL the pointer; safe on NULL.
 void maas_result_destroy (maas_result_t **result_p);
 

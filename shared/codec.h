@@ -121,10 +121,6 @@ int maas_codec_pack_bin (msgpack_packer *pk, const void *data, size_t size);
 int maas_codec_pack_f32 (msgpack_packer *pk, const float *data, size_t count);
 //  A tensor as {"shape":[rows,cols],"dtype":"f32","data":<bin>}.
 int maas_codec_pack_tensor (msgpack_packer *pk, const maas_tensor_t *tensor);
-//  The params of an infer job whose payload is ROWS × COLS raw float32:
-//  {"shape": [ROWS, COLS]}, into SBUF, which this initialises (the caller
-//  destroys it). 0, or -1 out of memory.
-int maas_codec_shape_params (msgpack_sbuffer *sbuf, size_t rows, size_t cols);
 
 int maas_codec_pack_kv_str (msgpack_packer *pk, const char *key, const char *value);
 int maas_codec_pack_kv_strn (msgpack_packer *pk, const char *key, const char *value,
