@@ -5,6 +5,7 @@
 #include "stack.h"
 #include "config.h"
 #include "maas.h"
+#include "spawn.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -117,43 +118,13 @@ s_alive (const s_proc_t *proc)
     return *running && strcmp (running, proc->program) == 0;
 }
 
-//  Start ARGV detached, output to LOG. The close-on-exec pipe carries the
-//  child's errno if exec fails, so a missing binary is reported, not hidden.
+//  Start ARGV detached (own session, stdin /dev/null), output to LOG, no
+//  other descriptor of this process inherited.
 static pid_t
 s_spawn (char *const argv[], const char *log_path, char *err, size_t err_size)
 {
-    int status_pipe[2];
-    if (pipe2 (status_pipe, O_CLOEXEC) != 0) {
-        snprintf (err, err_size, "pipe: %s", strerror (errno));
-        return -1;
-    }
-    pid_t pid = fork ();
-    if (pid == 0) {
-        setsid ();
-        int null_fd = open ("/dev/null", O_RDONLY);
-        int log_fd = open (log_path, O_WRONLY | O_CREAT | O_APPEND, 0644);
-        if (null_fd >= 0)
-            dup2 (null_fd, STDIN_FILENO);
-        if (log_fd >= 0) {
-            dup2 (log_fd, STDOUT_FILENO);
-            dup2 (log_fd, STDERR_FILENO);
-        }
-        execv (argv[0], argv);
-        int code = errno;
-        ssize_t ignored = write (status_pipe[1], &code, sizeof code);
-        (void) ignored;
-        _exit (127);
-    }
-    close (status_pipe[1]);
-    int child_errno = 0;
-    ssize_t got = pid > 0 ? read (status_pipe[0], &child_errno, sizeof child_errno) : 0;
-    close (status_pipe[0]);
-    if (pid < 0 || got > 0) {
-        snprintf (err, err_size, "cannot start %s: %s", argv[0],
-                  strerror (pid < 0 ? errno : child_errno));
-        return -1;
-    }
-    return pid;
+    maas_spawn_options_t options = {.log_path = log_path, .stdin_null = true, .new_session = true};
+    return maas_spawn ((const char *const *) argv, &options, err, err_size);
 }
 
 static int

@@ -7,10 +7,14 @@
 #include "support.h"
 
 #include <check.h>
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <unistd.h>
 
 //  Run `maas ARGS...` with MAAS_STATE_DIR unset; output into DIR/LOG.
@@ -163,6 +167,70 @@ START_TEST (test_bad_arguments)
 }
 END_TEST
 
+//  Run the shell SCRIPT (with $MAAS pointing at the built maas), output into DIR/LOG.
+static int
+s_sh (const char *dir, const char *log, const char *script)
+{
+    char *maas = support_build_path ("client/maas"), log_path[600], env_maas[700];
+    snprintf (log_path, sizeof log_path, "%s/%s", dir, log);
+    snprintf (env_maas, sizeof env_maas, "MAAS=%s", maas);
+    const char *argv[] = {"/bin/sh", "-c", script, NULL}, *env[] = {env_maas, NULL};
+    support_proc_t *proc = support_proc_start (argv, env, log_path);
+    int code = support_proc_wait (proc, 60000);
+    support_proc_stop (&proc);
+    free (maas);
+    return code;
+}
+
+//  true if PID has a descriptor open on PATH.
+static bool
+s_has_fd_on (pid_t pid, const char *path)
+{
+    char dir_path[64], link_path[400], target[600];
+    snprintf (dir_path, sizeof dir_path, "/proc/%d/fd", (int) pid);
+    DIR *dir = opendir (dir_path);
+    ck_assert_msg (dir, "%s: %s", dir_path, strerror (errno));
+    bool found = false;
+    for (struct dirent *entry; !found && (entry = readdir (dir));) {
+        snprintf (link_path, sizeof link_path, "%s/%s", dir_path, entry->d_name);
+        ssize_t len = readlink (link_path, target, sizeof target - 1);
+        target[len > 0 ? len : 0] = '\0';
+        found = len > 0 && strcmp (target, path) == 0;
+    }
+    closedir (dir);
+    return found;
+}
+
+//  A shell holds a lock while it runs `maas up`: no stack member inherits
+//  the descriptor, so the lock is free once the shell is gone.
+START_TEST (test_children_inherit_no_fd)
+{
+    char *work = support_tempdir_new ("stack-fd"), lock[600], state[600], script[2000];
+    snprintf (lock, sizeof lock, "%s/held.lock", work);
+    snprintf (state, sizeof state, "%s/s", work);
+    snprintf (script, sizeof script,
+              "exec 9>%s && flock -n 9 && \"$MAAS\" up --workers 1 --trainers 1 --state %s",
+              lock, state);
+    int code = s_sh (work, "up.log", script);
+    char *log = s_read (work, "up.log");
+    ck_assert_msg (code == 0, "maas up: %s", log);
+    free (log);
+    pid_t pids[8];
+    int count = s_pids (state, pids, 8);
+    ck_assert_int_eq (count, 4);                   //  redis, broker, worker, trainer
+    for (int i = 0; i < count; i++)
+        ck_assert_msg (!s_has_fd_on (pids[i], lock), "pid %d holds %s", (int) pids[i], lock);
+    int fd = open (lock, O_RDWR);
+    ck_assert_int_ge (fd, 0);
+    ck_assert_msg (flock (fd, LOCK_EX | LOCK_NB) == 0, "the lock is still held: %s",
+                   strerror (errno));
+    close (fd);
+    const char *down[] = {"down", "--state", state, NULL};
+    ck_assert_int_eq (s_maas (work, "down.log", down), 0);
+    support_tempdir_remove (&work);
+}
+END_TEST
+
 static Suite *
 s_suite (void)
 {
@@ -171,6 +239,7 @@ s_suite (void)
     tcase_set_timeout (core, 120);
     tcase_add_test (core, test_up_ps_down);
     tcase_add_test (core, test_bad_arguments);
+    tcase_add_test (core, test_children_inherit_no_fd);
     suite_add_tcase (suite, core);
     return suite;
 }
