@@ -3,6 +3,7 @@
 #include "stack.h"
 
 #include <getopt.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -67,32 +68,43 @@ done:
     return rc;
 }
 
-//  Shared by down and ps: the only flag is --state DIR.
+//  Shared by down and ps: --state DIR, and --purge where PURGE is not NULL.
+//  Returns the state dir (DEFAULT_DIR's, which the caller frees, if none is
+//  named), or NULL after printing the usage.
 static const char *
-s_state_dir_arg (int argc, char **argv, char **default_dir)
+s_state_dir_arg (int argc, char **argv, char **default_dir, bool *purge)
 {
     *default_dir = maas_stack_default_dir ();
+    const char *dir = *default_dir;
     for (int i = 1; i < argc; i++) {
         if (strcmp (argv[i], "--state") == 0 && i + 1 < argc)
-            return argv[++i];
-        fprintf (stderr, "usage: maas %s [--state DIR]\n", argv[0]);
-        return NULL;
+            dir = argv[++i];
+        else if (purge && strcmp (argv[i], "--purge") == 0)
+            *purge = true;
+        else {
+            fprintf (stderr, "usage: maas %s [--state DIR]%s\n", argv[0],
+                     purge ? " [--purge]" : "");
+            return NULL;
+        }
     }
-    return *default_dir;
+    return dir;
 }
 
 int
 maas_cmd_down (int argc, char **argv)
 {
     char *default_dir, err[512];
-    const char *dir = s_state_dir_arg (argc, argv, &default_dir);
+    bool purge = false;
+    const char *dir = s_state_dir_arg (argc, argv, &default_dir, &purge);
     int rc = 2;
     if (dir) {
-        int stopped = maas_stack_down (dir, 5000, err, sizeof err);
+        int stopped = maas_stack_down (dir, 5000, purge, err, sizeof err);
         if (stopped < 0)
             fprintf (stderr, "maas down: %s\n", err);
         else
-            printf ("stopped %d processes in %s\n", stopped, dir);
+            printf ("stopped %d processes in %s; %s\n", stopped, dir,
+                    purge ? "its Redis data is deleted"
+                          : "its Redis data is kept for the next maas up (--purge deletes it)");
         rc = stopped < 0 ? 1 : 0;
     }
     free (default_dir);
@@ -103,7 +115,7 @@ int
 maas_cmd_ps (int argc, char **argv)
 {
     char *default_dir;
-    const char *dir = s_state_dir_arg (argc, argv, &default_dir);
+    const char *dir = s_state_dir_arg (argc, argv, &default_dir, NULL);
     int rc = 2;
     if (dir) {
         int running = maas_stack_print (dir, stdout);

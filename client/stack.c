@@ -9,6 +9,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <ftw.h>
 #include <limits.h>
 #include <signal.h>
 #include <stdio.h>
@@ -192,13 +193,21 @@ s_wait_for_file (const char *path, int timeout_ms)
 static int
 s_start_redis (const char *dir, char *url, size_t url_size, char *err, size_t err_size)
 {
-    char socket_path[PATH_MAX];
+    char socket_path[PATH_MAX], data_dir[PATH_MAX];
     s_path (socket_path, sizeof socket_path, dir, "redis.sock");
+    s_path (data_dir, sizeof data_dir, dir, "redis");
+    if (mkdir (data_dir, 0700) != 0 && errno != EEXIST) {
+        snprintf (err, err_size, "cannot create %s: %s", data_dir, strerror (errno));
+        return -1;
+    }
     char redis_server[PATH_MAX];
     snprintf (redis_server, sizeof redis_server, "%s", MAAS_REDIS_SERVER);
+    //  Models, aliases, data sets and jobs outlive `maas down`: an
+    //  append-only file in DIR/redis, fsynced every second, replayed on the
+    //  next `maas up` (`maas down --purge` deletes it). No RDB snapshots.
     char *argv[] = {redis_server, "--port", "0", "--unixsocket", socket_path,
-                    "--unixsocketperm", "700", "--save", "", "--appendonly", "no",
-                    "--dir", (char *) dir, NULL};
+                    "--unixsocketperm", "700", "--save", "", "--appendonly", "yes",
+                    "--appendfsync", "everysec", "--dir", data_dir, NULL};
     if (s_start (dir, "redis", argv, err, err_size) != 0)
         return -1;
     snprintf (url, url_size, "unix://%s", socket_path);
@@ -322,14 +331,14 @@ maas_stack_up (const maas_stack_config_t *config, char *err, size_t err_size)
         snprintf (err, err_size, "a stack is already up in %s (maas down --state %s)", dir, dir);
         return -1;
     }
-    maas_stack_down (dir, 5000, err, err_size);     //  clear a dead stack's leftovers
+    maas_stack_down (dir, 5000, false, err, err_size);     //  clear a dead stack's leftovers
     if (s_start_all (config, err, err_size) == 0) {
         s_sleep_ms (200);                           //  a process that dies at start shows now
         if (s_stack_all_alive (dir, err, err_size))
             return 0;
     }
     char ignored[256];
-    maas_stack_down (dir, 5000, ignored, sizeof ignored);
+    maas_stack_down (dir, 5000, false, ignored, sizeof ignored);
     return -1;
 }
 
@@ -359,21 +368,33 @@ s_stop_procs (s_proc_t *procs, int count, int timeout_ms)
     return stopped;
 }
 
+static int
+s_remove_entry (const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+    return remove (path);
+}
+
 int
-maas_stack_down (const char *dir, int timeout_ms, char *err, size_t err_size)
+maas_stack_down (const char *dir, int timeout_ms, bool purge, char *err, size_t err_size)
 {
     s_proc_t procs[S_MAX_PROCS];
     int count = s_read_pids (dir, procs, S_MAX_PROCS);
-    if (count < 0) {
+    if (count < 0 && !purge) {
         snprintf (err, err_size, "no stack in %s (no stack.pids)", dir);
         return -1;
     }
-    int stopped = s_stop_procs (procs, count, timeout_ms);
+    int stopped = count > 0 ? s_stop_procs (procs, count, timeout_ms) : 0;
     const char *leftovers[] = {"stack.pids", "env", "redis.sock", "frontend.sock", "backend.sock"};
     char path[PATH_MAX];
     for (size_t i = 0; i < sizeof leftovers / sizeof leftovers[0]; i++) {
         s_path (path, sizeof path, dir, leftovers[i]);
         unlink (path);
+    }
+    s_path (path, sizeof path, dir, "redis");
+    if (purge && access (path, F_OK) == 0
+        && nftw (path, s_remove_entry, 16, FTW_DEPTH | FTW_PHYS) != 0) {
+        snprintf (err, err_size, "cannot remove %s: %s", path, strerror (errno));
+        return -1;
     }
     return stopped;
 }

@@ -7,6 +7,7 @@
 #include "support.h"
 
 #include <check.h>
+#include <hiredis/hiredis.h>
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -60,6 +61,38 @@ s_pids (const char *state, pid_t *pids, int max)
     return count;
 }
 
+//  The value of NAME in STATE/env (empty if absent); the caller frees.
+static char *
+s_env_value (const char *state, const char *name)
+{
+    char *env = s_read (state, "env"), key[64];
+    snprintf (key, sizeof key, "%s=", name);
+    char *found = strstr (env, key);
+    char *value = strdup (found ? found + strlen (key) : "");
+    value[strcspn (value, "\n")] = '\0';
+    free (env);
+    return value;
+}
+
+//  GET KEY from the Redis at URL: the value (caller frees) or NULL for nil.
+//  SET_TO, if not NULL, is written first.
+static char *
+s_redis_get (const char *url, const char *key, const char *set_to)
+{
+    char err[256];
+    redisContext *redis = maas_redis_connect (url, 2000, err, sizeof err);
+    ck_assert_msg (redis, "%s", err);
+    redisReply *reply = set_to ? redisCommand (redis, "SET %s %s", key, set_to) : NULL;
+    if (reply)
+        freeReplyObject (reply);
+    reply = redisCommand (redis, "GET %s", key);
+    ck_assert_ptr_nonnull (reply);
+    char *value = reply->type == REDIS_REPLY_STRING ? strdup (reply->str) : NULL;
+    freeReplyObject (reply);
+    redisFree (redis);
+    return value;
+}
+
 //  A PID that is gone, or a zombie nobody has reaped yet, is not running.
 static bool
 s_running (pid_t pid)
@@ -103,15 +136,12 @@ START_TEST (test_up_ps_down)
     for (int i = 0; i < count_a; i++)
         ck_assert (s_running (pids_a[i]));
     //  The stack serves: the broker answers a PING through the env file's endpoint.
-    char *env = s_read (state_a, "env");
-    char *broker = strstr (env, "MAAS_BROKER_FRONTEND=");
-    ck_assert_ptr_nonnull (broker);
-    broker += strlen ("MAAS_BROKER_FRONTEND=");
-    broker[strcspn (broker, "\n")] = '\0';
+    char *broker = s_env_value (state_a, "MAAS_BROKER_FRONTEND");
+    ck_assert_str_ne (broker, "");
     maas_client_t *client = maas_client_new (broker);
     ck_assert_int_eq (maas_client_ping (client, 5000), 0);
     maas_client_destroy (&client);
-    free (env);
+    free (broker);
 
     const char *ps_a[] = {"ps", "--state", state_a, NULL};
     ck_assert_int_eq (s_maas (work, "ps.log", ps_a), 0);
@@ -163,6 +193,36 @@ START_TEST (test_bad_arguments)
     char *log = s_read (work, "bad.log");
     ck_assert_msg (strstr (log, "whole numbers 0-64"), "%s", log);
     free (log);
+    support_tempdir_remove (&work);
+}
+END_TEST
+
+//  What the stack's Redis holds survives `maas down` + `maas up` on the
+//  same state dir; `maas down --purge` deletes it.
+START_TEST (test_down_keeps_data)
+{
+    char *work = support_tempdir_new ("stack-keep"), state[600];
+    snprintf (state, sizeof state, "%s/s", work);
+    const char *up[] = {"up", "--workers", "0", "--trainers", "0", "--state", state, NULL};
+    const char *down[] = {"down", "--state", state, NULL};
+    const char *purge[] = {"down", "--purge", "--state", state, NULL};
+    ck_assert_int_eq (s_maas (work, "up1.log", up), 0);
+    char *url = s_env_value (state, "MAAS_REDIS_URL");
+    free (s_redis_get (url, "maas:test:kept", "iris@3"));
+    ck_assert_int_eq (s_maas (work, "down1.log", down), 0);
+    ck_assert_int_eq (s_maas (work, "up2.log", up), 0);
+    char *kept = s_redis_get (url, "maas:test:kept", NULL);
+    ck_assert_msg (kept && strcmp (kept, "iris@3") == 0, "lost across down/up: %s",
+                   kept ? kept : "(nil)");
+    free (kept);
+    ck_assert_int_eq (s_maas (work, "purge.log", purge), 0);
+    char *log = s_read (work, "purge.log");
+    ck_assert_msg (strstr (log, "deleted"), "%s", log);
+    free (log);
+    ck_assert_int_eq (s_maas (work, "up3.log", up), 0);
+    ck_assert_ptr_null (s_redis_get (url, "maas:test:kept", NULL));
+    ck_assert_int_eq (s_maas (work, "down3.log", down), 0);
+    free (url);
     support_tempdir_remove (&work);
 }
 END_TEST
@@ -240,6 +300,7 @@ s_suite (void)
     tcase_add_test (core, test_up_ps_down);
     tcase_add_test (core, test_bad_arguments);
     tcase_add_test (core, test_children_inherit_no_fd);
+    tcase_add_test (core, test_down_keeps_data);
     suite_add_tcase (suite, core);
     return suite;
 }
