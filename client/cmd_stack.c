@@ -10,9 +10,10 @@
 
 static const char *s_up_usage =
     "usage: maas up [--workers N] [--trainers N] [--redis URL] [--cache-mb N] [--state DIR]\n"
-    "Start a local stack: a private redis-server on a unix socket (unless --redis or\n"
-    "$MAAS_REDIS_URL names one), a broker, N workers (default 2) and N trainers\n"
-    "(default 1), detached, with logs and PIDs in the state dir (default\n"
+    "Start a local stack: a private redis-server on a unix socket (its data kept in\n"
+    "the state dir across down/up; --redis URL uses that Redis instead, never\n"
+    "$MAAS_REDIS_URL), a broker named after the stack, N workers (default 2) and\n"
+    "N trainers (default 1), detached, with logs and PIDs in the state dir (default\n"
     "$MAAS_STATE_DIR or /tmp/maas-UID). `maas down` stops exactly those processes.\n";
 
 //  Parse a non-negative integer flag value; -1 if it is not one.
@@ -24,6 +25,19 @@ s_count (const char *text)
     return *text && !*end && value >= 0 && value <= 64 ? (int) value : -1;
 }
 
+//  Which Redis the stack uses, on stderr (progress, not a result).
+static void
+s_say_redis (const maas_stack_config_t *config)
+{
+    const char *from_env = getenv ("MAAS_REDIS_URL");
+    if (config->redis_url)
+        fprintf (stderr, "maas up: using the Redis at %s (--redis); maas down leaves it and "
+                         "its data alone\n", config->redis_url);
+    else if (from_env && *from_env)
+        fprintf (stderr, "maas up: not using $MAAS_REDIS_URL (%s): starting a private Redis "
+                         "in %s (--redis URL to share one)\n", from_env, config->state_dir);
+}
+
 int
 maas_cmd_up (int argc, char **argv)
 {
@@ -33,8 +47,9 @@ maas_cmd_up (int argc, char **argv)
         {"state", required_argument, NULL, 's'},   {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0}};
     char *default_dir = maas_stack_default_dir ();
-    maas_stack_config_t config = {.state_dir = default_dir, .workers = 2, .trainers = 1,
-                                  .redis_url = getenv ("MAAS_REDIS_URL")};
+    //  $MAAS_REDIS_URL is not read: after `export $(cat A/env)` it names
+    //  stack A's Redis, and a second stack must not share it by accident.
+    maas_stack_config_t config = {.state_dir = default_dir, .workers = 2, .trainers = 1};
     int opt, rc = 2;
     optind = 1;
     while ((opt = getopt_long (argc, argv, "", options, NULL)) != -1) {
@@ -52,6 +67,7 @@ maas_cmd_up (int argc, char **argv)
         fprintf (stderr, "maas up: counts must be whole numbers 0-64\n%s", s_up_usage);
         goto done;
     }
+    s_say_redis (&config);
     char err[512];
     if (maas_stack_up (&config, err, sizeof err) != 0) {
         fprintf (stderr, "maas up: %s\n", err);

@@ -9,6 +9,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <inttypes.h>
 #include <ftw.h>
 #include <limits.h>
 #include <signal.h>
@@ -239,6 +240,22 @@ s_start_program (const char *dir, const char *role, const char *program, const c
     return s_start (dir, role, argv, err, err_size);
 }
 
+//  The broker's name in Redis: one per stack (FNV-1a of host and state dir),
+//  the same across down/up so it recovers its own jobs, never another
+//  stack's on a shared Redis.
+static void
+s_broker_name (const char *dir, char *name, size_t size)
+{
+    char host[256] = "", real[PATH_MAX];
+    gethostname (host, sizeof host - 1);
+    const char *parts[] = {host, "\n", realpath (dir, real) ? real : dir};
+    uint32_t hash = 2166136261u;
+    for (size_t i = 0; i < 3; i++)
+        for (const char *c = parts[i]; *c; c++)
+            hash = (hash ^ (uint8_t) *c) * 16777619u;
+    snprintf (name, size, "stack-%08" PRIx32, hash);
+}
+
 static int
 s_write_env (const char *dir, const char *redis_url, const char *frontend)
 {
@@ -283,7 +300,7 @@ s_start_all (const maas_stack_config_t *config, char *err, size_t err_size)
 {
     const char *dir = config->state_dir;
     char redis_url[PATH_MAX + 16], frontend[PATH_MAX + 8], backend[PATH_MAX + 8];
-    char frontend_path[PATH_MAX], cache_mb[16];
+    char frontend_path[PATH_MAX], cache_mb[16], broker_name[32];
     if (config->redis_url)
         snprintf (redis_url, sizeof redis_url, "%s", config->redis_url);
     else if (s_start_redis (dir, redis_url, sizeof redis_url, err, err_size) != 0)
@@ -293,7 +310,9 @@ s_start_all (const maas_stack_config_t *config, char *err, size_t err_size)
     snprintf (backend, sizeof backend, "ipc://%s/backend.sock", dir);
     snprintf (cache_mb, sizeof cache_mb, "%d", config->cache_mb > 0 ? config->cache_mb : 256);
 
-    char *broker_args[] = {"--frontend", frontend, "--backend", backend, "--redis", redis_url, NULL};
+    s_broker_name (dir, broker_name, sizeof broker_name);
+    char *broker_args[] = {"--frontend", frontend, "--backend", backend, "--redis", redis_url,
+                           "--name", broker_name, NULL};
     if (s_start_program (dir, "broker", "maas-broker", "broker", broker_args, err, err_size) != 0)
         return -1;
     if (!s_wait_for_file (frontend_path, 10000)) {

@@ -18,20 +18,27 @@
 #include <sys/file.h>
 #include <unistd.h>
 
-//  Run `maas ARGS...` with MAAS_STATE_DIR unset; output into DIR/LOG.
+//  Run `maas ARGS...` with ENV ("NAME=value", NULL-terminated, or NULL)
+//  added to the environment; output into DIR/LOG.
 static int
-s_maas (const char *dir, const char *log, const char *const *args)
+s_maas_env (const char *dir, const char *log, const char *const *args, const char *const *env)
 {
     char *maas = support_build_path ("client/maas"), log_path[600];
     snprintf (log_path, sizeof log_path, "%s/%s", dir, log);
     const char *argv[16] = {maas};
     for (size_t i = 0; args[i] && i < 14; i++)
         argv[i + 1] = args[i];
-    support_proc_t *proc = support_proc_start (argv, NULL, log_path);
+    support_proc_t *proc = support_proc_start (argv, env, log_path);
     int code = support_proc_wait (proc, 60000);
     support_proc_stop (&proc);
     free (maas);
     return code;
+}
+
+static int
+s_maas (const char *dir, const char *log, const char *const *args)
+{
+    return s_maas_env (dir, log, args, NULL);
 }
 
 static char *
@@ -227,6 +234,61 @@ START_TEST (test_down_keeps_data)
 }
 END_TEST
 
+//  Stack B started after `export $(cat A/env)` gets its own Redis; two
+//  stacks told to share one (--redis) run two brokers of distinct names.
+START_TEST (test_stacks_share_no_redis_by_accident)
+{
+    char *work = support_tempdir_new ("stack-redis"), state_a[600], state_b[600];
+    snprintf (state_a, sizeof state_a, "%s/a", work);
+    snprintf (state_b, sizeof state_b, "%s/b", work);
+    const char *up_a[] = {"up", "--workers", "0", "--trainers", "0", "--state", state_a, NULL};
+    const char *up_b[] = {"up", "--workers", "0", "--trainers", "0", "--state", state_b, NULL};
+    ck_assert_int_eq (s_maas (work, "up-a.log", up_a), 0);
+    char *url_a = s_env_value (state_a, "MAAS_REDIS_URL"), env_url[700];
+    snprintf (env_url, sizeof env_url, "MAAS_REDIS_URL=%s", url_a);
+    const char *exported[] = {env_url, NULL};
+    ck_assert_int_eq (s_maas_env (work, "up-b.log", up_b, exported), 0);
+    char *url_b = s_env_value (state_b, "MAAS_REDIS_URL"), *log = s_read (work, "up-b.log");
+    ck_assert_msg (strcmp (url_a, url_b) != 0 && strstr (url_b, state_b), "B uses %s", url_b);
+    ck_assert_msg (strstr (log, "not using $MAAS_REDIS_URL"), "%s", log);
+    free (log);
+    const char *down_a[] = {"down", "--state", state_a, NULL};
+    const char *down_b[] = {"down", "--state", state_b, NULL};
+    ck_assert_int_eq (s_maas (work, "down-a.log", down_a), 0);
+    ck_assert_int_eq (s_maas (work, "down-b.log", down_b), 0);
+
+    support_redis_t *redis = support_redis_start ();
+    const char *url = support_redis_url (redis);
+    const char *shared_a[] = {"up", "--workers", "0", "--trainers", "0", "--redis", url,
+                              "--state", state_a, NULL};
+    const char *shared_b[] = {"up", "--workers", "0", "--trainers", "0", "--redis", url,
+                              "--state", state_b, NULL};
+    ck_assert_int_eq (s_maas (work, "shared-a.log", shared_a), 0);
+    ck_assert_int_eq (s_maas (work, "shared-b.log", shared_b), 0);
+    log = s_read (work, "shared-b.log");
+    ck_assert_msg (strstr (log, "using the Redis at"), "%s", log);
+    free (log);
+    char err[256];
+    redisContext *ctx = maas_redis_connect (url, 2000, err, sizeof err);
+    ck_assert_msg (ctx, "%s", err);
+    long long brokers = 0;
+    for (int i = 0; i < 100 && brokers < 2; i++) {
+        redisReply *reply = redisCommand (ctx, "SCARD maas:brokers");
+        brokers = reply && reply->type == REDIS_REPLY_INTEGER ? reply->integer : 0;
+        freeReplyObject (reply);
+        usleep (50000);
+    }
+    redisFree (ctx);
+    ck_assert_int_eq (brokers, 2);
+    ck_assert_int_eq (s_maas (work, "down-a2.log", down_a), 0);
+    ck_assert_int_eq (s_maas (work, "down-b2.log", down_b), 0);
+    support_redis_stop (&redis);
+    free (url_a);
+    free (url_b);
+    support_tempdir_remove (&work);
+}
+END_TEST
+
 //  Run the shell SCRIPT (with $MAAS pointing at the built maas), output into DIR/LOG.
 static int
 s_sh (const char *dir, const char *log, const char *script)
@@ -301,6 +363,7 @@ s_suite (void)
     tcase_add_test (core, test_bad_arguments);
     tcase_add_test (core, test_children_inherit_no_fd);
     tcase_add_test (core, test_down_keeps_data);
+    tcase_add_test (core, test_stacks_share_no_redis_by_accident);
     suite_add_tcase (suite, core);
     return suite;
 }
