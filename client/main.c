@@ -49,6 +49,11 @@ main (int argc, char **argv)
         s_usage (argc < 2 ? stderr : stdout);
         return argc < 2 ? 2 : 0;
     }
+    char err[256];
+    if (maas_log_setup (err, sizeof err) != 0) {
+        fprintf (stderr, "maas: %s\n", err);
+        return 2;
+    }
     //  A stack started by `maas up` supplies MAAS_REDIS_URL and MAAS_BROKER_FRONTEND
     //  to every command, unless the environment already names them.
     //  (Not for the stack commands themselves: they manage that file.)
