@@ -10,6 +10,10 @@
 #include <czmq.h>
 #include <stdint.h>
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 //  Largest Redis value a put writes, unless set otherwise (64 MiB).
 #define MAAS_DATASET_STORE_CHUNK_DEFAULT ((size_t) 64 << 20)
 //  Key prefix when none is given.
@@ -71,5 +75,9 @@ zlist_t *maas_dataset_store_list (maas_dataset_store_t *self);
 //  Delete NAME and its data. Returns 0, or -1 with the error set (including
 //  when there is no such data set).
 int maas_dataset_store_remove (maas_dataset_store_t *self, const char *name);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

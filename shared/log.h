@@ -8,6 +8,10 @@
 #include <stdarg.h>
 #include <stddef.h>
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 typedef enum {
     MAAS_LOG_DEBUG,                 //  tracing, off unless asked for
     MAAS_LOG_INFO,                  //  lifecycle: started, connected, stopped
@@ -33,5 +37,9 @@ void maas_log (maas_log_level_t level, const char *component, const char *fmt, .
 #define maas_info(c, ...)  maas_log (MAAS_LOG_INFO,  (c), __VA_ARGS__)
 #define maas_warn(c, ...)  maas_log (MAAS_LOG_WARN,  (c), __VA_ARGS__)
 #define maas_error(c, ...) maas_log (MAAS_LOG_ERROR, (c), __VA_ARGS__)
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

@@ -6,6 +6,10 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 //  A rows × cols float32 matrix, row-major. A tensor from maas_tensor_new
 //  owns its data; a view (maas_tensor_view) borrows it and must not be
 //  destroyed. Fields are public: kernels read them in hot loops.
@@ -47,5 +51,9 @@ void maas_gemm (bool trans_a, bool trans_b, float alpha, const maas_tensor_t *a,
 //  Set OpenBLAS's thread count for this process (1 for many processes on
 //  few cores); 0 leaves the library default.
 void maas_blas_set_threads (int threads);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

@@ -14,6 +14,10 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 //  Most epochs a job may ask for.
 #define MAAS_TRAIN_SPEC_MAX_EPOCHS 100000
 //  Longest model name (as the registry's).
@@ -75,5 +79,9 @@ int maas_train_spec_decode (maas_train_spec_t *spec, const msgpack_object *param
 int maas_train_spec_pack_data (const maas_dataset_t *dataset, msgpack_packer *pk);
 maas_dataset_t *maas_train_spec_decode_data (const void *data, size_t size, char *err,
                                              size_t err_size);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif
