@@ -74,10 +74,16 @@ maas_cmd_up (int argc, char **argv)
         rc = 1;
         goto done;
     }
-    maas_stack_print (config.state_dir, stdout);
-    printf ("\nstack up in %s; this shell's maas commands find it by themselves.\n"
-            "other shells: export $(cat %s/env)\nstop it with: maas down --state %s\n",
-            config.state_dir, config.state_dir, config.state_dir);
+    maas_stack_print (config.state_dir, stdout, NULL);
+    //  Commands find the default dir by themselves; any other only once
+    //  MAAS_STATE_DIR names it (this process cannot change its shell's).
+    if (strcmp (config.state_dir, default_dir) == 0)
+        printf ("\nstack up in %s; maas commands find it by themselves.\n", config.state_dir);
+    else
+        printf ("\nstack up in %s; maas commands find it after: export MAAS_STATE_DIR=%s\n",
+                config.state_dir, config.state_dir);
+    printf ("programs other than maas: export $(cat %s/env)\nstop it with: maas down --state %s\n",
+            config.state_dir, config.state_dir);
     rc = 0;
 done:
     free (default_dir);
@@ -134,10 +140,13 @@ maas_cmd_ps (int argc, char **argv)
     const char *dir = s_state_dir_arg (argc, argv, &default_dir, NULL);
     int rc = 2;
     if (dir) {
-        int running = maas_stack_print (dir, stdout);
+        int members = 0, running = maas_stack_print (dir, stdout, &members);
         if (running < 0)
             fprintf (stderr, "maas ps: no stack in %s\n", dir);
-        rc = running < 0 ? 1 : 0;
+        else if (running < members)
+            fprintf (stderr, "maas ps: %d of %d processes are gone (see their logs; maas down "
+                             "--state %s, then maas up)\n", members - running, members, dir);
+        rc = running < 0 || running < members ? 1 : 0;
     }
     free (default_dir);
     return rc;

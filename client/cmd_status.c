@@ -121,7 +121,7 @@ s_stack (const char *state)
     char *default_dir = state ? NULL : maas_stack_default_dir ();
     const char *dir = state ? state : default_dir;
     printf ("local stack %s\n", dir);
-    if (maas_stack_print (dir, stdout) < 0)
+    if (maas_stack_print (dir, stdout, NULL) < 0)
         printf ("  none (start one with: maas up)\n");
     printf ("\n");
     free (default_dir);

@@ -322,14 +322,16 @@ s_start_all (const maas_stack_config_t *config, char *err, size_t err_size)
     }
     char role[32];
     for (int i = 1; i <= config->workers; i++) {
-        char *args[] = {"--broker", backend, "--redis", redis_url, "--cache-mb", cache_mb, NULL};
         snprintf (role, sizeof role, "worker-%d", i);
+        char *args[] = {"--broker", backend, "--redis", redis_url, "--cache-mb", cache_mb,
+                        "--name", role, NULL};
         if (s_start_program (dir, role, "maas-worker", "worker", args, err, err_size) != 0)
             return -1;
     }
     for (int i = 1; i <= config->trainers; i++) {
-        char *args[] = {"--broker", backend, "--redis", redis_url, NULL};
+        //  Named after its role, so `maas jobs` and `maas ps` agree.
         snprintf (role, sizeof role, "trainer-%d", i);
+        char *args[] = {"--broker", backend, "--redis", redis_url, "--name", role, NULL};
         if (s_start_program (dir, role, "maas-trainer", "trainer", args, err, err_size) != 0)
             return -1;
     }
@@ -419,10 +421,12 @@ maas_stack_down (const char *dir, int timeout_ms, bool purge, char *err, size_t 
 }
 
 int
-maas_stack_print (const char *dir, FILE *out)
+maas_stack_print (const char *dir, FILE *out, int *members)
 {
     s_proc_t procs[S_MAX_PROCS];
     int count = s_read_pids (dir, procs, S_MAX_PROCS);
+    if (members)
+        *members = count;
     if (count < 0)
         return -1;
     int running = 0;

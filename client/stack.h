@@ -41,8 +41,9 @@ int maas_stack_up (const maas_stack_config_t *config, char *err, size_t err_size
 int maas_stack_down (const char *state_dir, int timeout_ms, bool purge, char *err,
                      size_t err_size);
 //  Print one line per process (role, pid, running or gone, log) to OUT;
-//  returns the number still running, -1 if no stack is up there.
-int maas_stack_print (const char *state_dir, FILE *out);
+//  returns the number still running, -1 if no stack is up there. MEMBERS,
+//  if not NULL, gets the number of processes the stack has.
+int maas_stack_print (const char *state_dir, FILE *out, int *members);
 //  Read DIR/env into the environment so every command finds the stack `maas
 //  up` started: only variables not already set, unless OVERWRITE (the user
 //  named this stack explicitly). Quiet if there is none.

@@ -289,6 +289,44 @@ START_TEST (test_stacks_share_no_redis_by_accident)
 }
 END_TEST
 
+//  Workers and trainers carry their `maas ps` role as their name; `maas up
+//  --state` says how other commands find that stack; `maas ps` fails once a
+//  member is gone.
+START_TEST (test_ps_names_and_dead_members)
+{
+    char *work = support_tempdir_new ("stack-ps"), state[600], broker_log[700];
+    snprintf (state, sizeof state, "%s/s", work);
+    snprintf (broker_log, sizeof broker_log, "%s/logs/broker.log", state);
+    const char *up[] = {"up", "--workers", "1", "--trainers", "1", "--state", state, NULL};
+    const char *info[] = {"MAAS_LOG_LEVEL=info", NULL};
+    ck_assert_int_eq (s_maas_env (work, "up.log", up, info), 0);
+    char *log = s_read (work, "up.log");
+    ck_assert_msg (strstr (log, "export MAAS_STATE_DIR=") && !strstr (log, "by themselves"),
+                   "%s", log);
+    free (log);
+    for (int i = 0; i < 100 && !(support_file_has (broker_log, "ready name=worker-1")
+                                 && support_file_has (broker_log, "ready name=trainer-1"));
+         i++)
+        usleep (50000);
+    ck_assert_msg (support_file_has (broker_log, "ready name=worker-1"), "no worker-1");
+    ck_assert_msg (support_file_has (broker_log, "ready name=trainer-1"), "no trainer-1");
+    const char *ps[] = {"ps", "--state", state, NULL};
+    ck_assert_int_eq (s_maas (work, "ps.log", ps), 0);
+    pid_t pids[8];
+    ck_assert_int_eq (s_pids (state, pids, 8), 4);
+    kill (pids[2], SIGKILL);                       //  worker-1
+    for (int i = 0; i < 100 && s_running (pids[2]); i++)
+        usleep (20000);
+    ck_assert_int_eq (s_maas (work, "ps-dead.log", ps), 1);
+    log = s_read (work, "ps-dead.log");
+    ck_assert_msg (strstr (log, "gone") && strstr (log, "1 of 4 processes are gone"), "%s", log);
+    free (log);
+    const char *down[] = {"down", "--state", state, NULL};
+    ck_assert_int_eq (s_maas (work, "down.log", down), 0);
+    support_tempdir_remove (&work);
+}
+END_TEST
+
 //  Run the shell SCRIPT (with $MAAS pointing at the built maas), output into DIR/LOG.
 static int
 s_sh (const char *dir, const char *log, const char *script)
@@ -364,6 +402,7 @@ s_suite (void)
     tcase_add_test (core, test_children_inherit_no_fd);
     tcase_add_test (core, test_down_keeps_data);
     tcase_add_test (core, test_stacks_share_no_redis_by_accident);
+    tcase_add_test (core, test_ps_names_and_dead_members);
     suite_add_tcase (suite, core);
     return suite;
 }
