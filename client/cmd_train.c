@@ -14,6 +14,8 @@
 #include <unistd.h>
 
 #define S_POLL_MS 200               //  progress refresh while waiting
+#define S_PING_MS 3000              //  a broker that does not answer a PING by then is not up
+#define S_QUEUED_MS 2000            //  queued this long: say that no trainer takes it
 
 static const char s_usage[] =
     "usage: maas train NAME --data DATASET --layers UNITS:ACT[,UNITS:ACT...] [OPTIONS]\n\n"
@@ -33,7 +35,7 @@ static const char s_usage[] =
     "  --no-standardize    do not standardise the inputs\n"
     "  --description TEXT  stored with the model\n"
     "  --wait              follow the progress, then print the version and its metrics\n"
-    "  --timeout S         with --wait, give up after S seconds (default: never)\n"
+    "  --timeout S         with --wait, cancel the job after S seconds (default: never)\n"
     "  --broker EP         broker frontend ($MAAS_BROKER_FRONTEND, default tcp://127.0.0.1:5555)\n"
     "  --redis URL         where job status is ($MAAS_REDIS_URL)\n"
     "  --prefix P          Redis key prefix (default maas:)\n";
@@ -118,7 +120,7 @@ s_flag (s_args_t *args, const char *flag, const char *value)
         args->redis = value;
     else if (strcmp (flag, "--prefix") == 0)
         args->prefix = value;
-    else {
+    else if (rc == 0) {             //  (rc != 0: a known flag's bad value, already said)
         fprintf (stderr, "maas train: unknown flag %s\n", flag);
         return -1;
     }
@@ -224,19 +226,22 @@ s_draw (const char *message, double progress, bool tty, char *shown, size_t show
     fflush (stdout);
 }
 
-//  Read the job's progress from its status hash and show it.
+//  Read the job's progress from its status hash and show it; its status
+//  ("queued", "running", …) into STATUS ("" if unknown).
 static void
 s_progress (redisContext *redis, const char *prefix, const char *id, bool tty, char *shown,
-            size_t shown_size)
+            size_t shown_size, char *status, size_t status_size)
 {
-    redisReply *reply = redisCommand (redis, "HMGET %sjob:%s progress progress_message", prefix,
-                                      id);
-    if (reply && reply->type == REDIS_REPLY_ARRAY && reply->elements == 2
-        && reply->element[1]->type == REDIS_REPLY_STRING)
+    redisReply *reply = redisCommand (redis, "HMGET %sjob:%s progress progress_message status",
+                                      prefix, id);
+    bool ok = reply && reply->type == REDIS_REPLY_ARRAY && reply->elements == 3;
+    if (ok && reply->element[1]->type == REDIS_REPLY_STRING)
         s_draw (reply->element[1]->str,
                 reply->element[0]->type == REDIS_REPLY_STRING ? atof (reply->element[0]->str)
                                                               : 0,
                 tty, shown, shown_size);
+    snprintf (status, status_size, "%s",
+              ok && reply->element[2]->type == REDIS_REPLY_STRING ? reply->element[2]->str : "");
     if (reply)
         freeReplyObject (reply);
 }
@@ -271,51 +276,72 @@ s_print_result (const maas_result_t *result)
     msgpack_unpacked_destroy (&message);
 }
 
-//  Follow job ID until it ends (or the timeout, or Ctrl-C: then cancel it
-//  and wait for the answer). Returns the exit code.
+//  Cancel job ID at the client's request (timeout or Ctrl-C) and wait up to
+//  10 s for the broker's answer; the outcome, or NULL if none came.
+static maas_result_t *
+s_cancel (maas_client_t *client, const char *id)
+{
+    maas_client_cancel (client, id);
+    return maas_client_wait (client, id, 10000);
+}
+
+//  Say once that job ID has waited WAITED_MS in the queue: nothing takes it.
+static void
+s_say_queued (const char *id, int64_t waited_ms)
+{
+    fprintf (stderr, "maas train: job %s still queued after %.0f s: no trainer serves 'train' "
+                     "yet (maas ps; maas up --trainers 1)\n", id, (double) waited_ms / 1000);
+}
+
+//  Follow job ID until it ends. At the timeout, or on Ctrl-C, the job is
+//  cancelled, not left queued. Returns the exit code (130 on Ctrl-C).
 static int
 s_follow (const s_args_t *args, maas_client_t *client, const char *id)
 {
-    char err[256], shown[512] = "";
+    char err[256], shown[512] = "", status[32] = "";
     redisContext *redis = maas_redis_connect (maas_redis_url_pick (args->redis), 2000, err,
                                               sizeof err);
     if (!redis)
         fprintf (stderr, "maas train: no progress to show: %s\n", err);
-    bool tty = isatty (STDOUT_FILENO), cancelled = false;
-    int64_t give_up = args->timeout_s > 0
-        ? maas_clock_mono_ms () + (int64_t) (args->timeout_s * 1000) : INT64_MAX;
+    fprintf (stderr, "maas train: job %s submitted (Ctrl-C cancels it)\n", id);
+    bool tty = isatty (STDOUT_FILENO), interrupted = false, said_queued = false;
+    int64_t start = maas_clock_mono_ms (), give_up = args->timeout_s > 0
+        ? start + (int64_t) (args->timeout_s * 1000) : INT64_MAX;
     maas_result_t *result = NULL;
-    while (!result && maas_clock_mono_ms () < give_up) {
+    while (!result && !interrupted && maas_clock_mono_ms () < give_up) {
         result = maas_client_wait (client, id, S_POLL_MS);
         if (redis && !result)
-            s_progress (redis, args->prefix, id, tty, shown, sizeof shown);
-        if (zsys_interrupted && !cancelled) {
-            fprintf (stderr, "\nmaas train: cancelling job %s\n", id);
-            zsys_interrupted = 0;
-            maas_client_cancel (client, id);
-            cancelled = true;
-            give_up = maas_clock_mono_ms () + 10000;
+            s_progress (redis, args->prefix, id, tty, shown, sizeof shown, status, sizeof status);
+        if (!said_queued && strcmp (status, "queued") == 0
+            && maas_clock_mono_ms () - start >= S_QUEUED_MS) {
+            s_say_queued (id, maas_clock_mono_ms () - start);
+            said_queued = true;
         }
+        interrupted = zsys_interrupted;
     }
     if (redis && result)
-        s_progress (redis, args->prefix, id, tty, shown, sizeof shown);
+        s_progress (redis, args->prefix, id, tty, shown, sizeof shown, status, sizeof status);
     if (tty && *shown)
         printf ("\n");
     if (redis)
         redisFree (redis);
     if (!result) {
-        fprintf (stderr, "maas train: job %s still running; follow it with `maas job %s`\n", id,
-                 id);
-        return 1;
+        fprintf (stderr, "maas train: %s after %s: cancelling job %s (it was %s)\n",
+                 interrupted ? "interrupted" : "timed out", interrupted ? "Ctrl-C" : "--timeout",
+                 id, *status ? status : "not recorded");
+        result = s_cancel (client, id);
     }
-    int rc = strcmp (result->status, "succeeded") == 0 ? 0 : 1;
-    if (rc == 0)
+    int rc = !result ? 1 : strcmp (result->status, "succeeded") == 0 ? 0 : 1;
+    if (!result)
+        fprintf (stderr, "maas train: no answer to the cancel of job %s; see `maas job %s`\n",
+                 id, id);
+    else if (rc == 0)
         s_print_result (result);
     else
         fprintf (stderr, "maas train: job %s %s: %s\n", id, result->status,
                  result->error ? result->error : "no reason given");
     maas_result_destroy (&result);
-    return rc;
+    return interrupted ? 130 : rc;
 }
 
 //  Without --wait: return once the broker has recorded the job (its status
@@ -370,6 +396,12 @@ maas_cmd_train (int argc, char **argv)
         return 1;
     }
     char id[MAAS_PROTO_ID_MAX + 1];
+    if (maas_client_ping (client, S_PING_MS) != 0) {
+        fprintf (stderr, "maas train: no broker answers at %s: is the stack up? (maas up)\n",
+                 args.broker);
+        maas_client_destroy (&client);
+        return 1;
+    }
     int rc = s_submit (&args, client, id) != 0 ? 1
            : args.wait ? s_follow (&args, client, id)
                        : s_submitted (&args, client, id);

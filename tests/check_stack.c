@@ -327,6 +327,48 @@ START_TEST (test_ps_names_and_dead_members)
 }
 END_TEST
 
+//  `maas train --wait` never hangs and never lies: no broker is said at
+//  once; a job nobody takes is said to be queued, and at --timeout it is
+//  cancelled; a bad flag value is one message, not two.
+START_TEST (test_train_wait_says_why)
+{
+    char *work = support_tempdir_new ("stack-train"), state[600], nowhere[700], env[700];
+    snprintf (state, sizeof state, "%s/s", work);
+    snprintf (nowhere, sizeof nowhere, "ipc://%s/no-broker.sock", work);
+    const char *epochs[] = {"train", "m", "--data", "d", "--layers", "1:linear", "--epochs", "0",
+                            NULL};
+    ck_assert_int_eq (s_maas (work, "epochs.log", epochs), 2);
+    char *log = s_read (work, "epochs.log");
+    ck_assert_msg (strstr (log, "--epochs needs a number") && !strstr (log, "unknown flag"),
+                   "%s", log);
+    free (log);
+    const char *no_broker[] = {"train", "m", "--data", "d", "--layers", "1:sigmoid", "--wait",
+                               "--timeout", "30", "--broker", nowhere, NULL};
+    int64_t start = maas_clock_mono_ms ();
+    ck_assert_int_eq (s_maas (work, "no-broker.log", no_broker), 1);
+    ck_assert_int_lt (maas_clock_mono_ms () - start, 10000);
+    log = s_read (work, "no-broker.log");
+    ck_assert_msg (strstr (log, "no broker answers at ipc://") && strstr (log, "maas up"), "%s",
+                   log);
+    free (log);
+
+    const char *up[] = {"up", "--workers", "0", "--trainers", "0", "--state", state, NULL};
+    ck_assert_int_eq (s_maas (work, "up.log", up), 0);
+    snprintf (env, sizeof env, "MAAS_STATE_DIR=%s", state);
+    const char *stack_env[] = {env, NULL};
+    const char *queued[] = {"train", "m", "--data", "d", "--layers", "1:sigmoid", "--wait",
+                            "--timeout", "3", NULL};
+    ck_assert_int_eq (s_maas_env (work, "queued.log", queued, stack_env), 1);
+    log = s_read (work, "queued.log");
+    ck_assert_msg (strstr (log, "no trainer serves 'train'") && strstr (log, "timed out")
+                       && strstr (log, "cancelled"), "%s", log);
+    free (log);
+    const char *down[] = {"down", "--state", state, NULL};
+    ck_assert_int_eq (s_maas (work, "down.log", down), 0);
+    support_tempdir_remove (&work);
+}
+END_TEST
+
 //  Run the shell SCRIPT (with $MAAS pointing at the built maas), output into DIR/LOG.
 static int
 s_sh (const char *dir, const char *log, const char *script)
@@ -403,6 +445,7 @@ s_suite (void)
     tcase_add_test (core, test_down_keeps_data);
     tcase_add_test (core, test_stacks_share_no_redis_by_accident);
     tcase_add_test (core, test_ps_names_and_dead_members);
+    tcase_add_test (core, test_train_wait_says_why);
     suite_add_tcase (suite, core);
     return suite;
 }
