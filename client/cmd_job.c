@@ -1,6 +1,7 @@
 /*  cmd_job.c: `maas job ID` (one job's status, progress, timings, worker,
  *  error and, for train jobs, the version they published) and `maas jobs
- *  [--status S]` (recent jobs, newest first, from the events stream). */
+ *  [--status S]` (recent jobs, newest first, from the events stream), and
+ *  `maas cancel ID...` (through the broker). */
 #include "commands.h"
 #include "maas.h"
 
@@ -17,6 +18,15 @@ static const char s_usage[] =
     "train job, the model version it published). `maas jobs` lists recent jobs, newest\n"
     "first, optionally only those with status S (queued, running, succeeded, failed,\n"
     "cancelled, expired). Reads Redis only ($MAAS_REDIS_URL).\n";
+
+static const char s_cancel_usage[] =
+    "usage: maas cancel [--broker EP] ID...\n\n"
+    "Cancels each job: a queued one is dropped, a running one is told to stop. Prints\n"
+    "\"ID cancelled\" for each that ended so; exit 1 if any did not (it had finished,\n"
+    "or is unknown). Broker: --broker EP, else $MAAS_BROKER_FRONTEND.\n";
+
+#define S_PING_MS 3000              //  a broker that does not answer a PING by then is not up
+#define S_CANCEL_MS 10000           //  wait this long for a cancelled job's outcome
 
 typedef struct {
     const char *id;                 //  maas job: the job id
@@ -302,6 +312,56 @@ s_run (int argc, char **argv, bool one)
     }
     int rc = one ? s_job (redis, &args) : s_jobs (redis, &args);
     redisFree (redis);
+    return rc;
+}
+
+//  Cancel job ID through the broker and print its outcome; 0 if it ended
+//  cancelled, else 1 with the reason on stderr.
+static int
+s_cancel_one (maas_client_t *client, const char *id)
+{
+    maas_result_t *result = NULL;
+    if (maas_client_fetch (client, id, NULL, NULL) == 0 && maas_client_cancel (client, id) == 0)
+        result = maas_client_wait (client, id, S_CANCEL_MS);
+    int rc = result && strcmp (result->status, "cancelled") == 0 ? 0 : 1;
+    if (rc == 0)
+        printf ("%s cancelled\n", id);
+    else if (result)
+        fprintf (stderr, "maas cancel: job %s %s%s%s\n", id, result->status,
+                 result->error ? ": " : "", result->error ? result->error : "");
+    else
+        fprintf (stderr, "maas cancel: job %s: no answer from the broker in %d s (%s)\n", id,
+                 S_CANCEL_MS / 1000, maas_client_error (client));
+    maas_result_destroy (&result);
+    return rc;
+}
+
+int
+maas_cmd_cancel (int argc, char **argv)
+{
+    const char *env = getenv ("MAAS_BROKER_FRONTEND"), *broker = env && *env ? env
+                                                                          : "tcp://127.0.0.1:5555";
+    int first = 1;
+    if (argc >= 3 && strcmp (argv[1], "--broker") == 0) {
+        broker = argv[2];
+        first = 3;
+    }
+    if (first >= argc || argv[first][0] == '-') {
+        bool help = argc == 2 && (strcmp (argv[1], "--help") == 0 || strcmp (argv[1], "-h") == 0);
+        fputs (s_cancel_usage, help ? stdout : stderr);
+        return help ? 0 : 2;
+    }
+    maas_client_t *client = maas_client_new (broker);
+    if (!client || maas_client_ping (client, S_PING_MS) != 0) {
+        fprintf (stderr, "maas cancel: no broker answers at %s: is the stack up? (maas up)\n",
+                 broker);
+        maas_client_destroy (&client);
+        return 1;
+    }
+    int rc = 0;
+    for (int i = first; i < argc; i++)
+        rc |= s_cancel_one (client, argv[i]);
+    maas_client_destroy (&client);
     return rc;
 }
 

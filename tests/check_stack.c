@@ -200,6 +200,11 @@ START_TEST (test_bad_arguments)
     char *log = s_read (work, "bad.log");
     ck_assert_msg (strstr (log, "whole numbers 0-64"), "%s", log);
     free (log);
+    const char *version[] = {"--version", NULL};
+    ck_assert_int_eq (s_maas (work, "version.log", version), 0);
+    log = s_read (work, "version.log");
+    ck_assert_msg (strncmp (log, "maas 0.", 7) == 0, "%s", log);
+    free (log);
     support_tempdir_remove (&work);
 }
 END_TEST
@@ -363,6 +368,20 @@ START_TEST (test_train_wait_says_why)
     ck_assert_msg (strstr (log, "no trainer serves 'train'") && strstr (log, "timed out")
                        && strstr (log, "cancelled"), "%s", log);
     free (log);
+    //  maas cancel: a queued job ends cancelled; an unknown id fails.
+    const char *submit[] = {"train", "m", "--data", "d", "--layers", "1:sigmoid", NULL};
+    ck_assert_int_eq (s_maas_env (work, "submit.log", submit, stack_env), 0);
+    log = s_read (work, "submit.log");
+    char id[64] = "";
+    ck_assert_msg (sscanf (log, "%63s", id) == 1 && strlen (id) == 26, "%s", log);
+    free (log);
+    const char *cancel[] = {"cancel", id, NULL};
+    ck_assert_int_eq (s_maas_env (work, "cancel.log", cancel, stack_env), 0);
+    log = s_read (work, "cancel.log");
+    ck_assert_msg (strstr (log, "cancelled"), "%s", log);
+    free (log);
+    const char *cancel_bogus[] = {"cancel", "01NOSUCHJOB000000000000000", NULL};
+    ck_assert_int_eq (s_maas_env (work, "cancel-bogus.log", cancel_bogus, stack_env), 1);
     const char *down[] = {"down", "--state", state, NULL};
     ck_assert_int_eq (s_maas (work, "down.log", down), 0);
     support_tempdir_remove (&work);
