@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 static void
 s_usage (FILE *out)
@@ -59,6 +60,27 @@ s_print_header (const redisReply *value, const char *indent)
     msgpack_unpacked_destroy (&unpacked);
 }
 
+//  One NAME VALUE line: wall-clock "…_ms" fields as ISO 8601 UTC, and the
+//  broker's "workers" (every peer on its backend) called what it counts.
+static void
+s_print_field (const char *name, const char *value, const char *indent)
+{
+    size_t len = strlen (name);
+    char *end;
+    long long ms = strtoll (value, &end, 10);
+    if (len > 3 && strcmp (name + len - 3, "_ms") == 0 && !*end && ms > 0) {
+        time_t seconds = (time_t) (ms / 1000);
+        struct tm tm;
+        char text[32];
+        strftime (text, sizeof text, "%Y-%m-%dT%H:%M:%S", gmtime_r (&seconds, &tm));
+        printf ("%s%-14.*s %s.%03lldZ\n", indent, (int) len - 3, name, text, ms % 1000);
+    }
+    else if (strcmp (name, "workers") == 0)
+        printf ("%s%-14s %s (workers and trainers)\n", indent, "connected", value);
+    else
+        printf ("%s%-14s %s\n", indent, name, value);
+}
+
 static void
 s_print_hash (const redisReply *hash, const char *indent)
 {
@@ -74,7 +96,7 @@ s_print_hash (const redisReply *hash, const char *indent)
         else if (binary)
             printf ("%s%-14s %zu bytes\n", indent, name->str, value->len);
         else if (value->len)
-            printf ("%s%-14s %s\n", indent, name->str, value->str);
+            s_print_field (name->str, value->str, indent);
     }
 }
 

@@ -164,6 +164,16 @@ START_TEST (test_up_ps_down)
     log = s_read (work, "status-a.log");
     ck_assert_msg (strstr (log, "worker-2") && strstr (log, "running"), "%s", log);
     ck_assert_msg (strstr (log, "unfinished jobs"), "%s", log);
+    //  The broker's counters: times in ISO 8601, peers not all called workers.
+    for (int i = 0; i < 50 && !strstr (log, "connected"); i++) {
+        free (log);
+        usleep (100000);
+        ck_assert_int_eq (s_maas (work, "status-a.log", status_a), 0);
+        log = s_read (work, "status-a.log");
+    }
+    ck_assert_msg (strstr (log, "connected      2 (workers and trainers)"), "%s", log);
+    ck_assert_msg (strstr (log, "started        20") && strstr (log, "Z\n"), "%s", log);
+    ck_assert_msg (!strstr (log, "started_ms"), "%s", log);
     free (log);
     log = s_read (work, "status-b.log");
     ck_assert_msg (strstr (log, "worker-1") && !strstr (log, "worker-2"), "%s", log);
