@@ -78,27 +78,34 @@ s_find_program (const char *name, const char *folder, char *out, size_t size)
     return -1;
 }
 
+//  true if PID is a process at all (not gone, not a zombie), whatever it runs.
+static bool
+s_exists (pid_t pid)
+{
+    char path[64], buf[512] = "";
+    snprintf (path, sizeof path, "/proc/%d/stat", (int) pid);
+    FILE *file = fopen (path, "r");
+    if (!file)
+        return false;
+    buf[fread (buf, 1, sizeof buf - 1, file)] = '\0';
+    fclose (file);
+    char *close_paren = strrchr (buf, ')');
+    return close_paren && close_paren[1] == ' ' && close_paren[2] != 'Z';
+}
+
 //  Basename of what PID runs now, from /proc (empty if it is gone or a zombie).
 static void
 s_running_program (pid_t pid, char *out, size_t size)
 {
     out[0] = '\0';
     char path[64], buf[512];
-    snprintf (path, sizeof path, "/proc/%d/stat", (int) pid);
+    if (!s_exists (pid))
+        return;                     //  gone, or a zombie nobody reaped yet
+    snprintf (path, sizeof path, "/proc/%d/cmdline", (int) pid);
     FILE *file = fopen (path, "r");
     if (!file)
         return;
     size_t got = fread (buf, 1, sizeof buf - 1, file);
-    fclose (file);
-    buf[got] = '\0';
-    char *close_paren = strrchr (buf, ')');
-    if (!close_paren || close_paren[1] != ' ' || close_paren[2] == 'Z')
-        return;                     //  gone, or a zombie nobody reaped yet
-    snprintf (path, sizeof path, "/proc/%d/cmdline", (int) pid);
-    file = fopen (path, "r");
-    if (!file)
-        return;
-    got = fread (buf, 1, sizeof buf - 1, file);
     fclose (file);
     buf[got] = '\0';
     //  argv[0] only (redis-server rewrites its title to "path args…"); a
@@ -280,18 +287,24 @@ s_stack_running (const char *dir)
     return false;
 }
 
-//  true if every recorded process runs; else false with the first dead one in ERR.
+//  true if every recorded process runs its program; else false with the
+//  first dead one in ERR. A process still on its way there (a libtool
+//  wrapper script execs the real binary) is waited for, up to 10 s.
 static bool
 s_stack_all_alive (const char *dir, char *err, size_t err_size)
 {
     s_proc_t procs[S_MAX_PROCS];
     int count = s_read_pids (dir, procs, S_MAX_PROCS);
-    for (int i = 0; i < count; i++)
+    for (int i = 0; i < count; i++) {
+        for (int waited = 0; !s_alive (&procs[i]) && s_exists (procs[i].pid) && waited < 10000;
+             waited += 20)
+            s_sleep_ms (20);
         if (!s_alive (&procs[i])) {
             snprintf (err, err_size, "%s exited at start (see %s/logs/%s.log)", procs[i].role,
                       dir, procs[i].role);
             return false;
         }
+    }
     return count > 0;
 }
 
