@@ -1,5 +1,6 @@
 /*  cmd_stack.c: `maas up`, `maas down`, `maas ps`: the local stack. */
 #include "commands.h"
+#include "output.h"
 #include "stack.h"
 
 #include <getopt.h>
@@ -74,7 +75,7 @@ maas_cmd_up (int argc, char **argv)
         rc = 1;
         goto done;
     }
-    maas_stack_print (config.state_dir, stdout, NULL);
+    maas_stack_print (config.state_dir, stdout, NULL, false);
     //  Commands find the default dir by themselves; any other only once
     //  MAAS_STATE_DIR names it (this process cannot change its shell's).
     if (strcmp (config.state_dir, default_dir) == 0)
@@ -90,22 +91,21 @@ done:
     return rc;
 }
 
-//  Shared by down and ps: --state DIR, and --purge where PURGE is not NULL.
-//  Returns the state dir (DEFAULT_DIR's, which the caller frees, if none is
-//  named), or NULL after printing the usage.
+//  Shared by down and ps: --state DIR, and the one switch FLAG (down's
+//  --purge, ps's --json) into *VALUE. Returns the state dir (DEFAULT_DIR's,
+//  which the caller frees, if none is named), or NULL after the usage.
 static const char *
-s_state_dir_arg (int argc, char **argv, char **default_dir, bool *purge)
+s_state_dir_arg (int argc, char **argv, char **default_dir, const char *flag, bool *value)
 {
     *default_dir = maas_stack_default_dir ();
     const char *dir = *default_dir;
     for (int i = 1; i < argc; i++) {
         if (strcmp (argv[i], "--state") == 0 && i + 1 < argc)
             dir = argv[++i];
-        else if (purge && strcmp (argv[i], "--purge") == 0)
-            *purge = true;
+        else if (strcmp (argv[i], flag) == 0)
+            *value = true;
         else {
-            fprintf (stderr, "usage: maas %s [--state DIR]%s\n", argv[0],
-                     purge ? " [--purge]" : "");
+            fprintf (stderr, "usage: maas %s [--state DIR] [%s]\n", argv[0], flag);
             return NULL;
         }
     }
@@ -117,7 +117,7 @@ maas_cmd_down (int argc, char **argv)
 {
     char *default_dir, err[512];
     bool purge = false;
-    const char *dir = s_state_dir_arg (argc, argv, &default_dir, &purge);
+    const char *dir = s_state_dir_arg (argc, argv, &default_dir, "--purge", &purge);
     int rc = 2;
     if (dir) {
         int stopped = maas_stack_down (dir, 5000, purge, err, sizeof err);
@@ -137,16 +137,24 @@ int
 maas_cmd_ps (int argc, char **argv)
 {
     char *default_dir;
-    const char *dir = s_state_dir_arg (argc, argv, &default_dir, NULL);
-    int rc = 2;
+    bool json = false;
+    const char *dir = s_state_dir_arg (argc, argv, &default_dir, "--json", &json);
+    int rc = MAAS_EXIT_USAGE;
     if (dir) {
-        int members = 0, running = maas_stack_print (dir, stdout, &members);
+        int members = 0, running = maas_stack_print (dir, stdout, &members, json);
+        if (json && running < 0) {
+            printf ("{");
+            maas_json_field (stdout, "state_dir", dir, 1);
+            printf (",\"processes\":[],\"running\":0,\"total\":0}");
+        }
+        if (json)
+            printf ("\n");
         if (running < 0)
             fprintf (stderr, "maas ps: no stack in %s\n", dir);
         else if (running < members)
             fprintf (stderr, "maas ps: %d of %d processes are gone (see their logs; maas down "
                              "--state %s, then maas up)\n", members - running, members, dir);
-        rc = running < 0 || running < members ? 1 : 0;
+        rc = running < 0 || running < members ? MAAS_EXIT_FAILED : MAAS_EXIT_OK;
     }
     free (default_dir);
     return rc;

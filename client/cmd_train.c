@@ -2,6 +2,7 @@
  *  submits a train job; with --wait, follows its progress from the job's
  *  status hash in Redis and prints the published version and its metrics. */
 #include "commands.h"
+#include "output.h"
 #include "maas.h"
 
 #include <errno.h>
@@ -34,7 +35,10 @@ static const char s_usage[] =
     "  --seed N            seed for initialisation, split and shuffling (default 0)\n"
     "  --no-standardize    do not standardise the inputs\n"
     "  --description TEXT  stored with the model\n"
-    "  --wait              follow the progress, then print the version and its metrics\n"
+    "  --wait              follow the progress (on stderr), then print the version and\n"
+    "                      its metrics\n"
+    "  --json              print the job id, or with --wait the outcome, as one JSON\n"
+    "                      object (docs/cli.md)\n"
     "  --timeout S         with --wait, cancel the job after S seconds (default: never)\n"
     "  --broker EP         broker frontend ($MAAS_BROKER_FRONTEND, default tcp://127.0.0.1:5555)\n"
     "  --redis URL         where job status is ($MAAS_REDIS_URL)\n"
@@ -47,6 +51,7 @@ typedef struct {
     const char *prefix;             //  key prefix
     bool wait;                      //  follow the job to its end
     double timeout_s;               //  with wait: give up after this (0: never)
+    bool json;                      //  --json: the result as one JSON object
 } s_args_t;
 
 //  Parse TEXT as a number in [MIN, MAX]; -1 with a message.
@@ -145,6 +150,8 @@ s_parse (int argc, char **argv, s_args_t *args)
     for (int i = 1; i < argc; i++) {
         if (strcmp (argv[i], "--wait") == 0)
             args->wait = true;
+        else if (strcmp (argv[i], "--json") == 0)
+            args->json = true;
         else if (strcmp (argv[i], "--no-standardize") == 0)
             args->spec.train.standardize = false;
         else if (argv[i][0] != '-' && !*args->spec.model)
@@ -200,8 +207,8 @@ s_field (const char *message, const char *key)
     return at ? strtod (at + strlen (key), NULL) : NAN;
 }
 
-//  Show MESSAGE (the trainer's epoch line) unless already shown: a bar
-//  redrawn in place on a terminal, else one plain line per epoch.
+//  Show MESSAGE (the trainer's epoch line) on stderr unless already shown: a
+//  bar redrawn in place on a terminal, else one plain line per epoch.
 static void
 s_draw (const char *message, double progress, bool tty, char *shown, size_t shown_size)
 {
@@ -209,8 +216,7 @@ s_draw (const char *message, double progress, bool tty, char *shown, size_t show
         return;
     snprintf (shown, shown_size, "%s", message);
     if (!tty) {
-        printf ("%s\n", message);
-        fflush (stdout);
+        fprintf (stderr, "%s\n", message);
         return;
     }
     size_t epoch = 0, epochs = 0;
@@ -218,12 +224,11 @@ s_draw (const char *message, double progress, bool tty, char *shown, size_t show
     bool rmse = strstr (message, "rmse=") != NULL;
     int filled = (int) (progress * 30 + 0.5);
     filled = filled < 0 ? 0 : filled > 30 ? 30 : filled;
-    printf ("\r[%.*s%.*s] epoch %zu/%zu  loss %.4f  val_loss %.4f  %s %.4f  ETA %.0fs\033[K",
+    fprintf (stderr, "\r[%.*s%.*s] epoch %zu/%zu  loss %.4f  val_loss %.4f  %s %.4f  ETA %.0fs\033[K",
             filled, "##############################", 30 - filled,
             "..............................", epoch, epochs, s_field (message, "train_loss="),
             s_field (message, "val_loss="), rmse ? "rmse" : "accuracy",
             s_field (message, rmse ? "rmse=" : "accuracy="), s_field (message, "eta_s="));
-    fflush (stdout);
 }
 
 //  Read the job's progress from its status hash and show it; its status
@@ -246,32 +251,58 @@ s_progress (redisContext *redis, const char *prefix, const char *id, bool tty, c
         freeReplyObject (reply);
 }
 
-//  Print what a succeeded train job returned: version and metrics.
+//  A train job's outcome as one JSON object (docs/cli.md): id, status,
+//  error, and for a succeeded one model, version, epochs and metrics.
 static void
-s_print_result (const maas_result_t *result)
+s_print_json (const maas_result_t *result, const char *model, uint64_t version, uint64_t epochs,
+              const maas_codec_map_t *metrics)
+{
+    printf ("{");
+    maas_json_field (stdout, "id", result->id, 1);
+    maas_json_field (stdout, "status", result->status, 0);
+    maas_json_field (stdout, "error", result->error, 0);
+    maas_json_field (stdout, "model", metrics ? model : NULL, 0);
+    if (metrics)
+        printf (",\"version\":%llu,\"epochs\":%llu,\"metrics\":{",
+                (unsigned long long) version, (unsigned long long) epochs);
+    for (uint32_t i = 0, n = 0; metrics && i < metrics->map->size; i++) {
+        const msgpack_object_kv *kv = &metrics->map->ptr[i];
+        if (kv->key.type == MSGPACK_OBJECT_STR && kv->val.type == MSGPACK_OBJECT_FLOAT64)
+            printf ("%s\"%.*s\":%.9g", n++ ? "," : "", (int) kv->key.via.str.size,
+                    kv->key.via.str.ptr, kv->val.via.f64);
+    }
+    printf (metrics ? "}}\n" : ",\"version\":null,\"epochs\":null,\"metrics\":null}\n");
+}
+
+//  Print what a train job returned: version and metrics (text or JSON).
+static void
+s_print_result (const maas_result_t *result, bool json)
 {
     msgpack_unpacked message;
     msgpack_unpacked_init (&message);
     maas_codec_map_t map, metrics;
     char err[256], model[MAAS_TRAIN_SPEC_NAME_MAX + 1] = "?";
     uint64_t version = 0, epochs = 0;
-    if (maas_codec_unpack (result->data, result->size, 0, &message, err, sizeof err) != 0
-        || maas_codec_map_init (&map, &message.data, "result") != 0
-        || maas_codec_map_str_copy (&map, "model", model, sizeof model) != 0
-        || maas_codec_map_uint64 (&map, "version", &version) != 0
-        || maas_codec_map_uint64 (&map, "epochs", &epochs) != 0
-        || maas_codec_map_map (&map, "metrics", &metrics) != 0) {
+    bool parsed = strcmp (result->status, "succeeded") == 0
+        && maas_codec_unpack (result->data, result->size, 0, &message, err, sizeof err) == 0
+        && maas_codec_map_init (&map, &message.data, "result") == 0
+        && maas_codec_map_str_copy (&map, "model", model, sizeof model) == 0
+        && maas_codec_map_uint64 (&map, "version", &version) == 0
+        && maas_codec_map_uint64 (&map, "epochs", &epochs) == 0
+        && maas_codec_map_map (&map, "metrics", &metrics) == 0;
+    if (json)
+        s_print_json (result, model, version, epochs, parsed ? &metrics : NULL);
+    else if (!parsed)
         printf ("job %s succeeded (%zu bytes of result)\n", result->id, result->size);
-        msgpack_unpacked_destroy (&message);
-        return;
-    }
-    printf ("model %s version %llu published by job %s after %llu epochs\n", model,
-            (unsigned long long) version, result->id, (unsigned long long) epochs);
-    for (uint32_t i = 0; i < metrics.map->size; i++) {
-        const msgpack_object_kv *kv = &metrics.map->ptr[i];
-        if (kv->key.type == MSGPACK_OBJECT_STR && kv->val.type == MSGPACK_OBJECT_FLOAT64)
-            printf ("  %-14.*s %.6g\n", (int) kv->key.via.str.size, kv->key.via.str.ptr,
-                    kv->val.via.f64);
+    else {
+        printf ("model %s version %llu published by job %s after %llu epochs\n", model,
+                (unsigned long long) version, result->id, (unsigned long long) epochs);
+        for (uint32_t i = 0; i < metrics.map->size; i++) {
+            const msgpack_object_kv *kv = &metrics.map->ptr[i];
+            if (kv->key.type == MSGPACK_OBJECT_STR && kv->val.type == MSGPACK_OBJECT_FLOAT64)
+                printf ("  %-14.*s %.6g\n", (int) kv->key.via.str.size, kv->key.via.str.ptr,
+                        kv->val.via.f64);
+        }
     }
     msgpack_unpacked_destroy (&message);
 }
@@ -304,7 +335,7 @@ s_follow (const s_args_t *args, maas_client_t *client, const char *id)
     if (!redis)
         fprintf (stderr, "maas train: no progress to show: %s\n", err);
     fprintf (stderr, "maas train: job %s submitted (Ctrl-C cancels it)\n", id);
-    bool tty = isatty (STDOUT_FILENO), interrupted = false, said_queued = false;
+    bool tty = isatty (STDERR_FILENO), interrupted = false, said_queued = false;
     int64_t start = maas_clock_mono_ms (), give_up = args->timeout_s > 0
         ? start + (int64_t) (args->timeout_s * 1000) : INT64_MAX;
     maas_result_t *result = NULL;
@@ -322,7 +353,7 @@ s_follow (const s_args_t *args, maas_client_t *client, const char *id)
     if (redis && result)
         s_progress (redis, args->prefix, id, tty, shown, sizeof shown, status, sizeof status);
     if (tty && *shown)
-        printf ("\n");
+        fprintf (stderr, "\n");
     if (redis)
         redisFree (redis);
     if (!result) {
@@ -335,13 +366,13 @@ s_follow (const s_args_t *args, maas_client_t *client, const char *id)
     if (!result)
         fprintf (stderr, "maas train: no answer to the cancel of job %s; see `maas job %s`\n",
                  id, id);
-    else if (rc == 0)
-        s_print_result (result);
-    else
+    else if (rc == 0 || args->json)
+        s_print_result (result, args->json);
+    if (result && rc != 0)
         fprintf (stderr, "maas train: job %s %s: %s\n", id, result->status,
                  result->error ? result->error : "no reason given");
     maas_result_destroy (&result);
-    return interrupted ? 130 : rc;
+    return interrupted ? MAAS_EXIT_INTERRUPTED : rc;
 }
 
 //  Without --wait: return once the broker has recorded the job (its status
@@ -374,6 +405,8 @@ s_submitted (const s_args_t *args, maas_client_t *client, const char *id)
         redisFree (redis);
     if (rc < 0)
         fprintf (stderr, "maas train: no answer from the broker about job %s\n", id);
+    else if (rc == 0 && args->json)
+        printf ("{\"id\":\"%s\",\"status\":\"submitted\"}\n", id);
     else if (rc == 0)
         printf ("%s\n", id);
     return rc == 0 ? 0 : 1;

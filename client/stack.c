@@ -5,6 +5,7 @@
 #include "stack.h"
 #include "config.h"
 #include "maas.h"
+#include "output.h"
 #include "spawn.h"
 
 #include <errno.h>
@@ -433,8 +434,24 @@ maas_stack_down (const char *dir, int timeout_ms, bool purge, char *err, size_t 
     return stopped;
 }
 
+//  One process as a JSON object (docs/cli.md, `maas ps --json`).
+static void
+s_print_json (FILE *out, const char *dir, const s_proc_t *proc, bool alive, bool first)
+{
+    char log[PATH_MAX + 64];
+    if (snprintf (log, sizeof log, "%s/logs/%s.log", dir, proc->role) >= (int) sizeof log)
+        log[0] = '\0';             //  no path rather than a cut one
+    fprintf (out, "%s{", first ? "" : ",");
+    maas_json_field (out, "role", proc->role, 1);
+    fprintf (out, ",\"pid\":%d", (int) proc->pid);
+    maas_json_field (out, "program", proc->program, 0);
+    maas_json_field (out, "state", alive ? "running" : "gone", 0);
+    maas_json_field (out, "log", log, 0);
+    fputc ('}', out);
+}
+
 int
-maas_stack_print (const char *dir, FILE *out, int *members)
+maas_stack_print (const char *dir, FILE *out, int *members, bool json)
 {
     s_proc_t procs[S_MAX_PROCS];
     int count = s_read_pids (dir, procs, S_MAX_PROCS);
@@ -443,13 +460,23 @@ maas_stack_print (const char *dir, FILE *out, int *members)
     if (count < 0)
         return -1;
     int running = 0;
-    fprintf (out, "%-12s %-8s %-8s %s\n", "ROLE", "PID", "STATE", "LOG");
+    if (json) {
+        fputc ('{', out);
+        maas_json_field (out, "state_dir", dir, 1);
+        fputs (",\"processes\":[", out);
+    } else
+        fprintf (out, "%-12s %-8s %-8s %s\n", "ROLE", "PID", "STATE", "LOG");
     for (int i = 0; i < count; i++) {
         bool alive = s_alive (&procs[i]);
         running += alive;
-        fprintf (out, "%-12s %-8d %-8s %s/logs/%s.log\n", procs[i].role, (int) procs[i].pid,
-                 alive ? "running" : "gone", dir, procs[i].role);
+        if (json)
+            s_print_json (out, dir, &procs[i], alive, i == 0);
+        else
+            fprintf (out, "%-12s %-8d %-8s %s/logs/%s.log\n", procs[i].role, (int) procs[i].pid,
+                     alive ? "running" : "gone", dir, procs[i].role);
     }
+    if (json)
+        fprintf (out, "],\"running\":%d,\"total\":%d}", running, count);
     return running;
 }
 

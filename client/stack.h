@@ -42,8 +42,10 @@ int maas_stack_down (const char *state_dir, int timeout_ms, bool purge, char *er
                      size_t err_size);
 //  Print one line per process (role, pid, running or gone, log) to OUT;
 //  returns the number still running, -1 if no stack is up there. MEMBERS,
-//  if not NULL, gets the number of processes the stack has.
-int maas_stack_print (const char *state_dir, FILE *out, int *members);
+//  if not NULL, gets the number of processes the stack has. JSON: one
+//  object instead, {"state_dir","processes":[{role,pid,program,state,log}],
+//  "running","total"}, no newline (docs/cli.md).
+int maas_stack_print (const char *state_dir, FILE *out, int *members, bool json);
 //  Read DIR/env into the environment so every command finds the stack `maas
 //  up` started: only variables not already set, unless OVERWRITE (the user
 //  named this stack explicitly). Quiet if there is none.

@@ -100,6 +100,21 @@ s_redis_get (const char *url, const char *key, const char *set_to)
     return value;
 }
 
+//  Run the shell SCRIPT (with $MAAS pointing at the built maas), output into DIR/LOG.
+static int
+s_sh (const char *dir, const char *log, const char *script)
+{
+    char *maas = support_build_path ("client/maas"), log_path[600], env_maas[700];
+    snprintf (log_path, sizeof log_path, "%s/%s", dir, log);
+    snprintf (env_maas, sizeof env_maas, "MAAS=%s", maas);
+    const char *argv[] = {"/bin/sh", "-c", script, NULL}, *env[] = {env_maas, NULL};
+    support_proc_t *proc = support_proc_start (argv, env, log_path);
+    int code = support_proc_wait (proc, 60000);
+    support_proc_stop (&proc);
+    free (maas);
+    return code;
+}
+
 //  A PID that is gone, or a zombie nobody has reaped yet, is not running.
 static bool
 s_running (pid_t pid)
@@ -392,26 +407,19 @@ START_TEST (test_train_wait_says_why)
     free (log);
     const char *cancel_bogus[] = {"cancel", "01NOSUCHJOB000000000000000", NULL};
     ck_assert_int_eq (s_maas_env (work, "cancel-bogus.log", cancel_bogus, stack_env), 1);
+    //  Every --json output parses and has the documented keys.
+    char script[1600];
+    snprintf (script, sizeof script, "MAAS_STATE_DIR=%s sh %s/tests/cli_json.sh %s", state,
+              MAAS_TOP_SRCDIR, work);
+    int code = s_sh (work, "json.log", script);
+    log = s_read (work, "json.log");
+    ck_assert_msg (code == 0, "%s", log);
+    free (log);
     const char *down[] = {"down", "--state", state, NULL};
     ck_assert_int_eq (s_maas (work, "down.log", down), 0);
     support_tempdir_remove (&work);
 }
 END_TEST
-
-//  Run the shell SCRIPT (with $MAAS pointing at the built maas), output into DIR/LOG.
-static int
-s_sh (const char *dir, const char *log, const char *script)
-{
-    char *maas = support_build_path ("client/maas"), log_path[600], env_maas[700];
-    snprintf (log_path, sizeof log_path, "%s/%s", dir, log);
-    snprintf (env_maas, sizeof env_maas, "MAAS=%s", maas);
-    const char *argv[] = {"/bin/sh", "-c", script, NULL}, *env[] = {env_maas, NULL};
-    support_proc_t *proc = support_proc_start (argv, env, log_path);
-    int code = support_proc_wait (proc, 60000);
-    support_proc_stop (&proc);
-    free (maas);
-    return code;
-}
 
 //  true if PID has a descriptor open on PATH.
 static bool
