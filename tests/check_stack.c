@@ -100,6 +100,65 @@ s_redis_get (const char *url, const char *key, const char *set_to)
     return value;
 }
 
+//  Publish a small valid model as the next version of NAME in the Redis at URL.
+static void
+s_publish (const char *url, const char *name)
+{
+    char err[256];
+    maas_registry_t *reg = maas_registry_new (url, "maas:", err, sizeof err);
+    ck_assert_msg (reg, "%s", err);
+    maas_layer_spec_t layers[] = {{4, MAAS_ACT_RELU}, {1, MAAS_ACT_SIGMOID}};
+    maas_mlp_t *mlp = maas_mlp_new (3, layers, 2);
+    maas_mlp_init (mlp, 7);
+    maas_model_t *model = maas_model_new (&mlp);
+    uint8_t *blob;
+    size_t size;
+    maas_model_err_t model_err;
+    ck_assert_msg (maas_model_encode (model, &blob, &size, &model_err) == 0, "%s", model_err.text);
+    maas_registry_meta_t meta = {0};
+    uint64_t version;
+    ck_assert_msg (maas_registry_publish (reg, name, blob, size, &meta, &version, NULL) == 0,
+                   "%s", maas_registry_error (reg));
+    free (blob);
+    maas_model_destroy (&model);
+    maas_registry_destroy (&reg);
+}
+
+//  maas model unalias NAME ALIAS, and maas model rm NAME (every version).
+START_TEST (test_model_unalias_rm_all)
+{
+    char *work = support_tempdir_new ("stack-model"), state[600], env[700];
+    snprintf (state, sizeof state, "%s/s", work);
+    const char *up[] = {"up", "--workers", "0", "--trainers", "0", "--state", state, NULL};
+    ck_assert_int_eq (s_maas (work, "up.log", up), 0);
+    char *url = s_env_value (state, "MAAS_REDIS_URL");
+    s_publish (url, "m");
+    s_publish (url, "m");
+    snprintf (env, sizeof env, "MAAS_STATE_DIR=%s", state);
+    const char *stack_env[] = {env, NULL};
+    const char *alias[] = {"model", "alias", "m", "prod", "1", NULL};
+    const char *unalias[] = {"model", "unalias", "m", "prod", NULL};
+    const char *rm_all[] = {"model", "rm", "m", NULL};
+    const char *show[] = {"model", "show", "m@1", NULL};
+    ck_assert_int_eq (s_maas_env (work, "alias.log", alias, stack_env), 0);
+    ck_assert_int_eq (s_maas_env (work, "unalias.log", unalias, stack_env), 0);
+    ck_assert_int_eq (s_maas_env (work, "unalias2.log", unalias, stack_env), 1);
+    ck_assert_int_eq (s_maas_env (work, "rm.log", rm_all, stack_env), 0);
+    char *log = s_read (work, "rm.log");
+    ck_assert_msg (strstr (log, "deleted m@1\ndeleted m@2\n"), "%s", log);
+    free (log);
+    ck_assert_int_eq (s_maas_env (work, "show.log", show, stack_env), 1);
+    ck_assert_int_eq (s_maas_env (work, "rm-empty.log", rm_all, stack_env), 0);
+    log = s_read (work, "rm-empty.log");
+    ck_assert_msg (strstr (log, "has no versions"), "%s", log);
+    free (log);
+    const char *down[] = {"down", "--purge", "--state", state, NULL};
+    ck_assert_int_eq (s_maas (work, "down.log", down), 0);
+    free (url);
+    support_tempdir_remove (&work);
+}
+END_TEST
+
 //  Run the shell SCRIPT (with $MAAS pointing at the built maas), output into DIR/LOG.
 static int
 s_sh (const char *dir, const char *log, const char *script)
@@ -483,6 +542,7 @@ s_suite (void)
     tcase_add_test (core, test_stacks_share_no_redis_by_accident);
     tcase_add_test (core, test_ps_names_and_dead_members);
     tcase_add_test (core, test_train_wait_says_why);
+    tcase_add_test (core, test_model_unalias_rm_all);
     suite_add_tcase (suite, core);
     return suite;
 }
