@@ -5,18 +5,115 @@
 
 #include <assert.h>
 #include <math.h>
+#include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+//  Where a block's rows sit in the buffers OpenBLAS multiplies: runs of RUN
+//  rows at the start of each group of GROUP rows (the rest is padding).
+typedef struct {
+    size_t run;
+    size_t group;
+} s_layout_t;
+
 struct _maas_predictor_t {
     const maas_mlp_t *mlp;          //  network run, borrowed
     size_t width;                   //  widest layer (units)
+    s_layout_t layout;              //  row placement, chosen by s_probe_layout
+    size_t block_rows;              //  rows of input per block under that layout
     maas_tensor_t *input;           //  BLOCK × inputs standardised rows, owned
     maas_tensor_t *ping;            //  BLOCK × width activations, owned
     maas_tensor_t *pong;            //  BLOCK × width activations, owned
     char error[128];                //  message of the last failed run
 };
+
+//  OpenBLAS computes a row of a product by the row's place in a group of
+//  rows, so a row's bits would depend on the rows that came with it. Its
+//  AVX-512 kernels give every place of a group of 4 the same bits, so whole
+//  groups (padding rows computed and dropped) are enough; its Haswell and
+//  Zen kernels give places 0-5 and 6-11 of a group of 12 different bits, so
+//  rows go in the first six places only. Candidates, cheapest first; the
+//  last (one row per group) holds for any kernel.
+static const s_layout_t s_layouts[] = {{24, 24}, {6, 12}, {1, 24}};
+
+//  Padded buffer index of block row R.
+static inline size_t
+s_place (s_layout_t layout, size_t r)
+{
+    return r / layout.run * layout.group + r % layout.run;
+}
+
+//  Buffer rows that hold ROWS block rows, in whole groups.
+static inline size_t
+s_padded (s_layout_t layout, size_t rows)
+{
+    return (rows + layout.run - 1) / layout.run * layout.group;
+}
+
+//  Multiply ROWS rows of A (rows × k) by B (k × n) under LAYOUT into C's
+//  placed rows, with SCRATCH (padded rows × k, zeroed) as the placed input.
+static void
+s_probe_product (s_layout_t layout, const float *a, size_t rows, const maas_tensor_t *b,
+                 float *scratch, float *c)
+{
+    size_t k = b->rows, padded = s_padded (layout, rows);
+    for (size_t r = 0; r < rows; r++)
+        memcpy (scratch + s_place (layout, r) * k, a + r * k, k * sizeof (float));
+    maas_tensor_t src = maas_tensor_view (scratch, padded, k);
+    maas_tensor_t dst = maas_tensor_view (c, padded, b->cols);
+    maas_gemm (false, false, 1.0f, &src, b, 0.0f, &dst);
+}
+
+//  Whether LAYOUT gives every row of a K × N product the same bits at every
+//  offset within a group: two groups of made-up rows, multiplied from each
+//  start in the first group, compared row by row with the product from 0.
+static bool
+s_layout_holds (s_layout_t layout, const maas_tensor_t *w)
+{
+    size_t k = w->rows, n = w->cols, rows = 2 * layout.group;
+    size_t padded = s_padded (layout, rows);
+    float *a = malloc (rows * k * sizeof (float));
+    float *scratch = calloc (padded * k, sizeof (float));
+    float *whole = malloc (padded * n * sizeof (float)), *part = malloc (padded * n * sizeof (float));
+    bool holds = a && scratch && whole && part;
+    uint32_t state = 2463534242u;
+    for (size_t i = 0; holds && i < rows * k; i++) {
+        state ^= state << 13, state ^= state >> 17, state ^= state << 5;
+        a[i] = (float) (state >> 8) / (float) (1u << 24) - 0.5f;
+    }
+    if (holds)
+        s_probe_product (layout, a, rows, w, scratch, whole);
+    for (size_t off = 1; holds && off < layout.group; off++) {
+        memset (scratch, 0, padded * k * sizeof (float));
+        s_probe_product (layout, a + off * k, rows - off, w, scratch, part);
+        for (size_t r = 0; holds && r < rows - off; r++)
+            holds = memcmp (part + s_place (layout, r) * n, whole + s_place (layout, r + off) * n,
+                            n * sizeof (float)) == 0;
+    }
+    free (a), free (scratch), free (whole), free (part);
+    return holds;
+}
+
+//  The cheapest layout under which every layer's product gives a row the
+//  same bits in any batch. With BLAS on several threads OpenBLAS may split a
+//  product by its size, which no layout undoes: those get the cheapest.
+static s_layout_t
+s_probe_layout (const maas_mlp_t *mlp)
+{
+    size_t candidates = sizeof s_layouts / sizeof s_layouts[0];
+    if (maas_blas_threads () > 1)
+        return s_layouts[0];
+    for (size_t c = 0; c < candidates - 1; c++) {
+        bool holds = true;
+        for (size_t i = 0; holds && i < maas_mlp_layer_count (mlp); i++)
+            holds = s_layout_holds (s_layouts[c], maas_mlp_weights_const (mlp, i));
+        if (holds)
+            return s_layouts[c];
+    }
+    return s_layouts[candidates - 1];
+}
 
 maas_predictor_t *
 maas_predictor_new (const maas_mlp_t *mlp)
@@ -30,6 +127,8 @@ maas_predictor_new (const maas_mlp_t *mlp)
     for (size_t i = 0; i < maas_mlp_layer_count (mlp); i++)
         if (maas_mlp_layer (mlp, i).units > self->width)
             self->width = maas_mlp_layer (mlp, i).units;
+    self->layout = s_probe_layout (mlp);
+    self->block_rows = MAAS_PREDICTOR_BLOCK / self->layout.group * self->layout.run;
     self->input = maas_tensor_new (MAAS_PREDICTOR_BLOCK, maas_mlp_inputs (mlp));
     self->ping = maas_tensor_new (MAAS_PREDICTOR_BLOCK, self->width);
     self->pong = maas_tensor_new (MAAS_PREDICTOR_BLOCK, self->width);
@@ -60,9 +159,9 @@ s_load_block (maas_predictor_t *self, const float *x, size_t rows, size_t first_
     size_t cols = maas_mlp_inputs (self->mlp);
     const float *mean = maas_mlp_norm_mean (self->mlp);
     const float *std = maas_mlp_norm_std (self->mlp);
-    float *dst = self->input->data;
     bool finite = true;
-    for (size_t i = 0; i < rows; i++, x += cols, dst += cols) {
+    for (size_t i = 0; i < rows; i++, x += cols) {
+        float *dst = self->input->data + s_place (self->layout, i) * cols;
         for (size_t j = 0; j < cols; j++) {
             finite &= isfinite (x[j]) != 0;
             dst[j] = mean ? (x[j] - mean[j]) / std[j] : x[j];
@@ -80,12 +179,6 @@ s_load_block (maas_predictor_t *self, const float *x, size_t rows, size_t first_
     return -1;
 }
 
-//  OpenBLAS picks its kernel for a row by the row's place in a group of
-//  rows, so a product's bits for one row would depend on how many rows came
-//  with it. Blocks always go through as whole groups (the padding rows are
-//  computed and dropped), which makes a row's prediction the same bits
-//  whatever batch it ran in: in process, alone, or batched by a worker.
-#define S_ROW_GROUP 4
 
 //  Run one block of ROWS (<= BLOCK) standardised rows through every layer,
 //  the last one writing straight into OUT when no padding rows were added.
@@ -94,7 +187,7 @@ s_run_block (maas_predictor_t *self, size_t rows, float *out)
 {
     const maas_mlp_t *mlp = self->mlp;
     size_t n_layers = maas_mlp_layer_count (mlp);
-    size_t padded = (rows + S_ROW_GROUP - 1) / S_ROW_GROUP * S_ROW_GROUP;
+    size_t padded = s_padded (self->layout, rows);
     maas_tensor_t src = maas_tensor_view (self->input->data, padded, maas_mlp_inputs (mlp));
     for (size_t i = 0; i < n_layers; i++) {
         maas_layer_spec_t spec = maas_mlp_layer (mlp, i);
@@ -106,7 +199,9 @@ s_run_block (maas_predictor_t *self, size_t rows, float *out)
         maas_act_forward (spec.act, dst.data, padded, spec.units,
                           maas_mlp_bias_const (mlp, i)->data);
         if (last && dst_data != out)
-            memcpy (out, dst_data, rows * spec.units * sizeof (float));
+            for (size_t r = 0; r < rows; r++)
+                memcpy (out + r * spec.units, dst_data + s_place (self->layout, r) * spec.units,
+                        spec.units * sizeof (float));
         src = dst;
     }
 }
@@ -118,7 +213,7 @@ maas_predictor_run (maas_predictor_t *self, const float *x, size_t rows, float *
     self->error[0] = 0;
     size_t inputs = maas_mlp_inputs (self->mlp), outputs = maas_mlp_outputs (self->mlp);
     for (size_t done = 0; done < rows;) {
-        size_t block = rows - done < MAAS_PREDICTOR_BLOCK ? rows - done : MAAS_PREDICTOR_BLOCK;
+        size_t block = rows - done < self->block_rows ? rows - done : self->block_rows;
         if (s_load_block (self, x + done * inputs, block, done) != 0)
             return -1;
         s_run_block (self, block, out + done * outputs);

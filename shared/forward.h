@@ -13,8 +13,10 @@ extern "C" {
 #endif
 
 //  Rows pushed through the network per block: the workspace holds this many
-//  rows of the widest layer, so its size is bounded whatever the batch.
-#define MAAS_PREDICTOR_BLOCK 1024
+//  rows of the widest layer, so its size is bounded whatever the batch. A
+//  multiple of the row group forward.c pads to (24), so whole blocks need
+//  no padding.
+#define MAAS_PREDICTOR_BLOCK 1152
 
 typedef struct _maas_predictor_t maas_predictor_t;
 
@@ -33,11 +35,11 @@ void maas_predictor_destroy (maas_predictor_t **self_p);
 //  outputs, the layer's values otherwise. Allocates nothing. Returns 0, or
 //  -1 when X holds a NaN or infinity (OUT is then undefined; the message
 //  from maas_predictor_error names the row and column). rows == 0 is a
-//  no-op. X and OUT must not overlap. The other rows of a batch change a
-//  row's outputs by float rounding at most: with OpenBLAS's AVX-512 kernels
-//  (SkylakeX, Cooperlake) not at all (same bits in any batch); with its AVX2
-//  kernels (Haswell, Zen: OPENBLAS_CORETYPE=Haswell, or under valgrind) in
-//  the last bits (about 1e-7 relative).
+//  no-op. X and OUT must not overlap. With BLAS on one thread (as workers
+//  and scoring run it: maas_blas_set_threads (1)) a row's outputs are the
+//  same bits whatever other rows share its batch, on every OpenBLAS kernel;
+//  with more threads OpenBLAS may split a large product differently and
+//  change the last bits (about 1e-7 relative).
 int maas_predictor_run (maas_predictor_t *self, const float *x, size_t rows, float *out);
 //  Message of the last failed run ("row 3 column 7 is not a finite
 //  number"), "" if none; borrowed, valid until the next run.

@@ -114,3 +114,9 @@ maas_blas_set_threads (int threads)
     if (threads > 0)
         openblas_set_num_threads (threads);
 }
+
+int
+maas_blas_threads (void)
+{
+    return openblas_get_num_threads ();
+}

@@ -51,6 +51,8 @@ void maas_gemm (bool trans_a, bool trans_b, float alpha, const maas_tensor_t *a,
 //  Set OpenBLAS's thread count for this process (1 for many processes on
 //  few cores); 0 leaves the library default.
 void maas_blas_set_threads (int threads);
+//  OpenBLAS's thread count for this process.
+int maas_blas_threads (void);
 
 #ifdef __cplusplus
 }
