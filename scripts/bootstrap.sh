@@ -9,6 +9,7 @@ build=${MAAS_BUILD_DIR:-$top/build}
 packages="build-essential autoconf automake libtool pkg-config libzmq3-dev libczmq-dev
 libmsgpack-dev libhiredis-dev libopenblas-dev libsodium-dev check redis-server valgrind
 systemd iproute2
+clang libclang-rt-14-dev
 help2man"
 missing=""
 for p in $packages; do
