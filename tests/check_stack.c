@@ -111,15 +111,7 @@ s_publish (const char *url, const char *name)
     maas_mlp_t *mlp = maas_mlp_new (3, layers, 2);
     maas_mlp_init (mlp, 7);
     maas_model_t *model = maas_model_new (&mlp);
-    uint8_t *blob;
-    size_t size;
-    maas_model_err_t model_err;
-    ck_assert_msg (maas_model_encode (model, &blob, &size, &model_err) == 0, "%s", model_err.text);
-    maas_registry_meta_t meta = {0};
-    uint64_t version;
-    ck_assert_msg (maas_registry_publish (reg, name, blob, size, &meta, &version, NULL) == 0,
-                   "%s", maas_registry_error (reg));
-    free (blob);
+    support_publish_model (reg, name, model);
     maas_model_destroy (&model);
     maas_registry_destroy (&reg);
 }

@@ -2,6 +2,8 @@
  *  output check for tests. */
 #include "support.h"
 #include "npy.h"
+#include "model.h"
+#include "registry.h"
 #include "spawn.h"
 
 #include <check.h>
@@ -335,6 +337,21 @@ support_assert_npy_equal (const char *path, const float *expected, size_t rows, 
                        expected[i]);
     free (got);
     maas_npy_reader_destroy (&reader);
+}
+
+uint64_t
+support_publish_model (maas_registry_t *reg, const char *name, const maas_model_t *model)
+{
+    uint8_t *blob;
+    size_t size;
+    maas_model_err_t err;
+    ck_assert_msg (maas_model_encode (model, &blob, &size, &err) == 0, "%s", err.text);
+    maas_registry_meta_t meta = {0};
+    uint64_t version;
+    ck_assert_msg (maas_registry_publish (reg, name, blob, size, &meta, &version, NULL) == 0,
+                   "%s", maas_registry_error (reg));
+    free (blob);
+    return version;
 }
 
 int
