@@ -121,7 +121,8 @@ START_TEST (test_model_unalias_rm_all)
 {
     char *work = support_tempdir_new ("stack-model"), state[600], env[700];
     snprintf (state, sizeof state, "%s/s", work);
-    const char *up[] = {"up", "--workers", "0", "--trainers", "0", "--state", state, NULL};
+    const char *up[] = {"up", "--workers", "0", "--trainers", "0", "--state", state,
+                        "--http", "off", NULL};
     ck_assert_int_eq (s_maas (work, "up.log", up), 0);
     char *url = s_env_value (state, "MAAS_REDIS_URL");
     s_publish (url, "m");
@@ -187,8 +188,10 @@ START_TEST (test_up_ps_down)
     char *work = support_tempdir_new ("stack"), state_a[600], state_b[600];
     snprintf (state_a, sizeof state_a, "%s/a", work);
     snprintf (state_b, sizeof state_b, "%s/b", work);
-    const char *up_a[] = {"up", "--workers", "2", "--trainers", "0", "--state", state_a, NULL};
-    const char *up_b[] = {"up", "--workers", "1", "--trainers", "0", "--state", state_b, NULL};
+    const char *up_a[] = {"up", "--workers", "2", "--trainers", "0", "--state", state_a,
+                          "--http", "off", NULL};
+    const char *up_b[] = {"up", "--workers", "1", "--trainers", "0", "--state", state_b,
+                          "--http", "off", NULL};
     int code = s_maas (work, "up-a.log", up_a);
     char *log = s_read (work, "up-a.log");
     ck_assert_msg (code == 0, "maas up: %s", log);
@@ -272,7 +275,7 @@ END_TEST
 START_TEST (test_bad_arguments)
 {
     char *work = support_tempdir_new ("stack-args");
-    const char *too_many[] = {"up", "--workers", "65", "--state", work, NULL};
+    const char *too_many[] = {"up", "--workers", "65", "--state", work, "--http", "off", NULL};
     ck_assert_int_eq (s_maas (work, "bad.log", too_many), 2);
     char *log = s_read (work, "bad.log");
     ck_assert_msg (strstr (log, "whole numbers 0-64"), "%s", log);
@@ -292,7 +295,8 @@ START_TEST (test_down_keeps_data)
 {
     char *work = support_tempdir_new ("stack-keep"), state[600];
     snprintf (state, sizeof state, "%s/s", work);
-    const char *up[] = {"up", "--workers", "0", "--trainers", "0", "--state", state, NULL};
+    const char *up[] = {"up", "--workers", "0", "--trainers", "0", "--state", state,
+                        "--http", "off", NULL};
     const char *down[] = {"down", "--state", state, NULL};
     const char *purge[] = {"down", "--purge", "--state", state, NULL};
     ck_assert_int_eq (s_maas (work, "up1.log", up), 0);
@@ -323,8 +327,10 @@ START_TEST (test_stacks_share_no_redis_by_accident)
     char *work = support_tempdir_new ("stack-redis"), state_a[600], state_b[600];
     snprintf (state_a, sizeof state_a, "%s/a", work);
     snprintf (state_b, sizeof state_b, "%s/b", work);
-    const char *up_a[] = {"up", "--workers", "0", "--trainers", "0", "--state", state_a, NULL};
-    const char *up_b[] = {"up", "--workers", "0", "--trainers", "0", "--state", state_b, NULL};
+    const char *up_a[] = {"up", "--workers", "0", "--trainers", "0", "--state", state_a,
+                          "--http", "off", NULL};
+    const char *up_b[] = {"up", "--workers", "0", "--trainers", "0", "--state", state_b,
+                          "--http", "off", NULL};
     ck_assert_int_eq (s_maas (work, "up-a.log", up_a), 0);
     char *url_a = s_env_value (state_a, "MAAS_REDIS_URL"), env_url[700];
     snprintf (env_url, sizeof env_url, "MAAS_REDIS_URL=%s", url_a);
@@ -342,9 +348,9 @@ START_TEST (test_stacks_share_no_redis_by_accident)
     support_redis_t *redis = support_redis_start ();
     const char *url = support_redis_url (redis);
     const char *shared_a[] = {"up", "--workers", "0", "--trainers", "0", "--redis", url,
-                              "--state", state_a, NULL};
+                              "--state", state_a, "--http", "off", NULL};
     const char *shared_b[] = {"up", "--workers", "0", "--trainers", "0", "--redis", url,
-                              "--state", state_b, NULL};
+                              "--state", state_b, "--http", "off", NULL};
     ck_assert_int_eq (s_maas (work, "shared-a.log", shared_a), 0);
     ck_assert_int_eq (s_maas (work, "shared-b.log", shared_b), 0);
     log = s_read (work, "shared-b.log");
@@ -379,7 +385,8 @@ START_TEST (test_ps_names_and_dead_members)
     char *work = support_tempdir_new ("stack-ps"), state[600], broker_log[700];
     snprintf (state, sizeof state, "%s/s", work);
     snprintf (broker_log, sizeof broker_log, "%s/logs/broker.log", state);
-    const char *up[] = {"up", "--workers", "1", "--trainers", "1", "--state", state, NULL};
+    const char *up[] = {"up", "--workers", "1", "--trainers", "1", "--state", state,
+                        "--http", "off", NULL};
     const char *info[] = {"MAAS_LOG_LEVEL=info", NULL};
     ck_assert_int_eq (s_maas_env (work, "up.log", up, info), 0);
     char *log = s_read (work, "up.log");
@@ -434,7 +441,8 @@ START_TEST (test_train_wait_says_why)
                    log);
     free (log);
 
-    const char *up[] = {"up", "--workers", "0", "--trainers", "0", "--state", state, NULL};
+    const char *up[] = {"up", "--workers", "0", "--trainers", "0", "--state", state,
+                        "--http", "off", NULL};
     ck_assert_int_eq (s_maas (work, "up.log", up), 0);
     snprintf (env, sizeof env, "MAAS_STATE_DIR=%s", state);
     const char *stack_env[] = {env, NULL};
@@ -500,7 +508,8 @@ START_TEST (test_children_inherit_no_fd)
     snprintf (lock, sizeof lock, "%s/held.lock", work);
     snprintf (state, sizeof state, "%s/s", work);
     snprintf (script, sizeof script,
-              "exec 9>%s && flock -n 9 && \"$MAAS\" up --workers 1 --trainers 1 --state %s",
+              "exec 9>%s && flock -n 9 && \"$MAAS\" up --workers 1 --trainers 1 --state %s "
+              "--http 127.0.0.1:0",
               lock, state);
     int code = s_sh (work, "up.log", script);
     char *log = s_read (work, "up.log");
@@ -508,7 +517,7 @@ START_TEST (test_children_inherit_no_fd)
     free (log);
     pid_t pids[8];
     int count = s_pids (state, pids, 8);
-    ck_assert_int_eq (count, 4);                   //  redis, broker, worker, trainer
+    ck_assert_int_eq (count, 5);                   //  redis, broker, worker, trainer, gateway
     for (int i = 0; i < count; i++)
         ck_assert_msg (!s_has_fd_on (pids[i], lock), "pid %d holds %s", (int) pids[i], lock);
     int fd = open (lock, O_RDWR);
@@ -516,6 +525,33 @@ START_TEST (test_children_inherit_no_fd)
     ck_assert_msg (flock (fd, LOCK_EX | LOCK_NB) == 0, "the lock is still held: %s",
                    strerror (errno));
     close (fd);
+    const char *down[] = {"down", "--state", state, NULL};
+    ck_assert_int_eq (s_maas (work, "down.log", down), 0);
+    support_tempdir_remove (&work);
+}
+END_TEST
+
+//  maas up starts a gateway (port 0: the kernel's pick), lists it in
+//  maas ps, and names its URL in the env file; it answers HTTP.
+START_TEST (test_up_http)
+{
+    char *work = support_tempdir_new ("stack-http"), state[600];
+    snprintf (state, sizeof state, "%s/s", work);
+    const char *up[] = {"up", "--workers", "1", "--trainers", "0", "--state", state, "--http",
+                        "127.0.0.1:0", NULL};
+    ck_assert_int_eq (s_maas (work, "up.log", up), 0);
+    char *log = s_read (work, "up.log");
+    ck_assert_msg (strstr (log, "gateway"), "%s", log);
+    free (log);
+    char *env = s_read (state, "env");
+    char *url = strstr (env, "MAAS_HTTP_URL=http://127.0.0.1:");
+    ck_assert_msg (url, "%s", env);
+    url += strlen ("MAAS_HTTP_URL=");
+    url[strcspn (url, "\n")] = '\0';
+    char command[1024];
+    snprintf (command, sizeof command, "curl -sf -o /dev/null %s/v2/health/live", url);
+    ck_assert_int_eq (system (command), 0);
+    free (env);
     const char *down[] = {"down", "--state", state, NULL};
     ck_assert_int_eq (s_maas (work, "down.log", down), 0);
     support_tempdir_remove (&work);
@@ -536,6 +572,7 @@ s_suite (void)
     tcase_add_test (core, test_ps_names_and_dead_members);
     tcase_add_test (core, test_train_wait_says_why);
     tcase_add_test (core, test_model_unalias_rm_all);
+    tcase_add_test (core, test_up_http);
     suite_add_tcase (suite, core);
     return suite;
 }
