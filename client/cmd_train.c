@@ -224,7 +224,8 @@ s_draw (const char *message, double progress, bool tty, char *shown, size_t show
     bool rmse = strstr (message, "rmse=") != NULL;
     int filled = (int) (progress * 30 + 0.5);
     filled = filled < 0 ? 0 : filled > 30 ? 30 : filled;
-    fprintf (stderr, "\r[%.*s%.*s] epoch %zu/%zu  loss %.4f  val_loss %.4f  %s %.4f  ETA %.0fs\033[K",
+    fprintf (stderr,
+             "\r[%.*s%.*s] epoch %zu/%zu  loss %.4f  val_loss %.4f  %s %.4f  ETA %.0fs\033[K",
             filled, "##############################", 30 - filled,
             "..............................", epoch, epochs, s_field (message, "train_loss="),
             s_field (message, "val_loss="), rmse ? "rmse" : "accuracy",
