@@ -8,7 +8,8 @@ build=${MAAS_BUILD_DIR:-$top/build}
 
 packages="build-essential autoconf automake libtool pkg-config libzmq3-dev libczmq-dev
 libmsgpack-dev libhiredis-dev libopenblas-dev libsodium-dev check redis-server valgrind
-systemd iproute2"
+systemd iproute2
+libhdf5-dev libzip-dev protobuf-c-compiler libprotobuf-c-dev libonnx-dev python3-h5py python3-onnx"
 missing=""
 for p in $packages; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" \

@@ -28,6 +28,9 @@
 #include "codec.h"
 #include "model.h"
 
+//  Models from other tools (Keras, ONNX).
+#include "import.h"
+
 //  Data sets: in memory and stored in Redis.
 #include "dataset.h"
 #include "dataset_store.h"

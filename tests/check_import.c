@@ -1,0 +1,235 @@
+/*  check_import.c: models from Keras (.h5 in the Keras 2 and Keras 3
+ *  layouts, .keras zips) and ONNX. Fixtures
+ *  are made by tests/fixtures/make_import_fixtures.py (python3-h5py,
+ *  python3-onnx) with a numpy reference next to each. */
+#include "maas.h"
+#include "npy.h"
+#include "support.h"
+
+#include <check.h>
+#include <math.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define S_PYTHON "/usr/bin/python3"
+
+static char *s_dir; //  fixtures, made once per test case
+
+static void
+s_path (char *out, size_t size, const char *name)
+{
+    snprintf (out, size, "%s/%s", s_dir, name);
+}
+
+//  Run ARGV to completion with its output in LOG; its exit code.
+static int
+s_run (const char *const argv[], const char *log)
+{
+    support_proc_t *proc = support_proc_start (argv, NULL, log);
+    int rc = support_proc_wait (proc, 60000);
+    support_proc_stop (&proc);
+    return rc;
+}
+
+static void
+s_setup (void)
+{
+    signal (SIGPIPE, SIG_IGN);
+    s_dir = support_tempdir_new ("import");
+    char *script = support_src_path ("tests/fixtures/make_import_fixtures.py"), log[600];
+    s_path (log, sizeof log, "fixtures.log");
+    const char *argv[] = { S_PYTHON, script, s_dir, NULL };
+    int rc = s_run (argv, log);
+    free (script);
+    ck_assert_msg (rc == 0, "make_import_fixtures.py failed (%d), see %s", rc, log);
+}
+
+static void
+s_teardown (void)
+{
+    support_tempdir_remove (&s_dir);
+}
+
+//  All of the .npy file PATH as float32 rows (caller frees).
+static float *
+s_npy (const char *path, size_t *rows, size_t *cols)
+{
+    char err[256];
+    maas_npy_reader_t *reader = maas_npy_open (path, err, sizeof err);
+    ck_assert_msg (reader, "%s", err);
+    *rows = maas_npy_rows (reader);
+    *cols = maas_npy_cols (reader);
+    float *data = malloc (*rows * *cols * sizeof *data);
+    size_t got = 0;
+    ck_assert_int_eq (maas_npy_read (reader, data, *rows, &got, err, sizeof err), 0);
+    ck_assert_uint_eq (got, *rows);
+    maas_npy_reader_destroy (&reader);
+    return data;
+}
+
+//  MODEL's outputs for the rows of the .npy file X (caller frees).
+static float *
+s_predict (const maas_model_t *model, const char *x_path, size_t *rows)
+{
+    size_t cols;
+    float *x = s_npy (x_path, rows, &cols);
+    const maas_mlp_t *mlp = maas_model_mlp_const (model);
+    ck_assert_uint_eq (cols, maas_mlp_inputs (mlp));
+    float *y = malloc (*rows * maas_mlp_outputs (mlp) * sizeof *y);
+    maas_predictor_t *predictor = maas_predictor_new (mlp);
+    ck_assert_int_eq (maas_predictor_run (predictor, x, *rows, y), 0);
+    maas_predictor_destroy (&predictor);
+    free (x);
+    return y;
+}
+
+//  MODEL's predictions on NAME.x.npy equal NAME.y.npy (or REF_PATH) to TOL.
+static void
+s_assert_predicts (const maas_model_t *model,
+                   const char *name,
+                   const char *ref_path,
+                   double tol)
+{
+    char x_path[600], y_path[600];
+    snprintf (x_path, sizeof x_path, "%s/%s.x.npy", s_dir, name);
+    snprintf (y_path, sizeof y_path, "%s/%s.y.npy", s_dir, name);
+    size_t rows, ref_rows, ref_cols;
+    float *y = s_predict (model, x_path, &rows);
+    float *ref = s_npy (ref_path ? ref_path : y_path, &ref_rows, &ref_cols);
+    ck_assert_uint_eq (ref_rows, rows);
+    ck_assert_uint_eq (ref_cols, maas_mlp_outputs (maas_model_mlp_const (model)));
+    for (size_t k = 0; k < rows * ref_cols; k++)
+        ck_assert_msg (fabs ((double)y[k] - ref[k]) <= tol,
+                       "%s: row %zu col %zu: %.9g vs %.9g",
+                       name,
+                       k / ref_cols,
+                       k % ref_cols,
+                       y[k],
+                       ref[k]);
+    free (y);
+    free (ref);
+}
+
+//  Import fixture FILE, which must be of FORMAT, shaped as SHAPE, with the
+//  input name INPUT, and predict its numpy reference to 1e-5.
+static maas_model_t *
+s_import_ok (const char *file, const char *format, const char *shape, const char *input)
+{
+    char path[600], name[64], text[256];
+    s_path (path, sizeof path, file);
+    maas_model_err_t err;
+    maas_model_t *model = maas_model_import_file (path, &err);
+    ck_assert_msg (model, "%s", err.text);
+    ck_assert_str_eq (maas_model_meta_str (model, "import_format"), format);
+    ck_assert_str_eq (maas_model_meta_str (model, "import_file"), file);
+    ck_assert_str_eq (maas_model_meta_str (model, "input_name"), input);
+    maas_model_describe (model, text, sizeof text);
+    ck_assert_str_eq (text, shape);
+    snprintf (name, sizeof name, "%.*s", (int)strcspn (file, "."), file);
+    s_assert_predicts (model, name, NULL, 1e-5);
+    return model;
+}
+
+START_TEST (test_keras2_h5)
+{
+    maas_model_t *model =
+      s_import_ok ("seed.h5", "keras2 h5", "10-64-64-1 relu,relu,sigmoid", "dense_input");
+    ck_assert_int_eq (maas_model_task (model), MAAS_TASK_BINARY);
+    maas_model_destroy (&model);
+}
+END_TEST
+
+START_TEST (test_keras3_h5)
+{
+    //  batch_shape, names without ":0", split layer_names, vlen weight_names,
+    //  a fixed-length model_config, Activation folded, Dropout skipped, no bias.
+    maas_model_t *model =
+      s_import_ok ("k3.h5", "keras3 h5", "6-8-5-3 tanh,relu,softmax", "features");
+    const maas_tensor_t *bias = maas_mlp_bias_const (maas_model_mlp_const (model), 1);
+    for (size_t j = 0; j < bias->cols; j++)
+        ck_assert_float_eq (bias->data[j], 0.0f);
+    maas_model_destroy (&model);
+}
+END_TEST
+
+START_TEST (test_keras3_zip)
+{
+    maas_model_t *model =
+      s_import_ok ("seed3.keras", "keras3 keras", "10-16-16-4 relu,linear,softmax", "pixels");
+    maas_model_destroy (&model);
+}
+END_TEST
+
+START_TEST (test_onnx)
+{
+    static const char *cases[][4] = {
+        { "gemm.onnx", "onnx opset 13", "10-12-1 relu,sigmoid", "input.1" },
+        { "matmul_add.onnx", "onnx opset 9", "5-7-2 tanh,linear", "x" },
+        { "softmax11.onnx", "onnx opset 11", "4-6-3 relu,softmax", "input" },
+        { "softmax13.onnx", "onnx opset 13", "4-6-3 relu,softmax", "input" },
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        maas_model_t *model = s_import_ok (cases[i][0], cases[i][1], cases[i][2], cases[i][3]);
+        maas_model_destroy (&model);
+    }
+}
+END_TEST
+
+//  Importing FILE fails with CODE and a message containing TEXT.
+static void
+s_assert_refused (const char *file, maas_model_status_t code, const char *text)
+{
+    char path[600];
+    s_path (path, sizeof path, file);
+    maas_model_err_t err;
+    maas_model_t *model = maas_model_import_file (path, &err);
+    ck_assert_ptr_null (model);
+    ck_assert_msg (
+      err.code == code, "%s: code %d, expected %d (%s)", file, err.code, code, err.text);
+    ck_assert_msg (strstr (err.text, text), "%s: '%s' lacks '%s'", file, err.text, text);
+    ck_assert_msg (
+      strncmp (err.text, path, strlen (path)) == 0, "'%s' names no path", err.text);
+}
+
+START_TEST (test_refused)
+{
+    s_assert_refused ("conv2d.h5",
+                      MAAS_MODEL_EFIELD,
+                      "layer 3 'conv2d': Conv2D is not supported (Dense, Dropout, Activation, "
+                      "InputLayer are)");
+    s_assert_refused ("conv.onnx",
+                      MAAS_MODEL_EFIELD,
+                      "node 2 'conv1' (Conv): Conv is not supported (Gemm, MatMul, Add");
+    s_assert_refused ("seed.x.npy", MAAS_MODEL_EMAGIC, "not a Keras .h5, .keras or ONNX");
+    s_assert_refused ("missing.onnx", MAAS_MODEL_EIO, "No such file");
+}
+END_TEST
+
+static Suite *
+s_suite (void)
+{
+    Suite *suite = suite_create ("import");
+    TCase *keras = tcase_create ("keras");
+    tcase_add_unchecked_fixture (keras, s_setup, s_teardown);
+    tcase_add_test (keras, test_keras2_h5);
+    tcase_add_test (keras, test_keras3_h5);
+    tcase_add_test (keras, test_keras3_zip);
+    suite_add_tcase (suite, keras);
+    TCase *onnx = tcase_create ("onnx");
+    tcase_add_unchecked_fixture (onnx, s_setup, s_teardown);
+    tcase_add_test (onnx, test_onnx);
+    suite_add_tcase (suite, onnx);
+    TCase *errors = tcase_create ("errors");
+    tcase_add_unchecked_fixture (errors, s_setup, s_teardown);
+    tcase_add_test (errors, test_refused);
+    suite_add_tcase (suite, errors);
+    return suite;
+}
+
+int
+main (void)
+{
+    return support_run (s_suite ());
+}
