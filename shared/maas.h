@@ -28,8 +28,9 @@
 #include "codec.h"
 #include "model.h"
 
-//  Models from other tools (Keras, ONNX).
+//  Models from other tools (Keras, ONNX) and to ONNX.
 #include "import.h"
+#include "export_onnx.h"
 
 //  Data sets: in memory and stored in Redis.
 #include "dataset.h"

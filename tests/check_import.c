@@ -1,7 +1,9 @@
 /*  check_import.c: models from Keras (.h5 in the Keras 2 and Keras 3
- *  layouts, .keras zips) and ONNX. Fixtures
+ *  layouts, .keras zips) and ONNX, and maas models out to ONNX. Fixtures
  *  are made by tests/fixtures/make_import_fixtures.py (python3-h5py,
- *  python3-onnx) with a numpy reference next to each. */
+ *  python3-onnx) with a numpy reference next to each; exports are checked
+ *  with onnx.checker and evaluated with numpy by tests/fixtures/onnx_eval.py.
+ */
 #include "maas.h"
 #include "npy.h"
 #include "support.h"
@@ -207,6 +209,105 @@ START_TEST (test_refused)
 }
 END_TEST
 
+//  Every weight, bias and standardisation value of A and B is the same bits.
+static void
+s_assert_same_params (const maas_model_t *a, const maas_model_t *b)
+{
+    const maas_mlp_t *x = maas_model_mlp_const (a), *y = maas_model_mlp_const (b);
+    ck_assert_uint_eq (maas_mlp_inputs (x), maas_mlp_inputs (y));
+    ck_assert_uint_eq (maas_mlp_layer_count (x), maas_mlp_layer_count (y));
+    for (size_t i = 0; i < maas_mlp_layer_count (x); i++) {
+        ck_assert_int_eq (maas_mlp_layer (x, i).act, maas_mlp_layer (y, i).act);
+        const maas_tensor_t *wx = maas_mlp_weights_const (x, i),
+                            *wy = maas_mlp_weights_const (y, i);
+        ck_assert_uint_eq (maas_tensor_size (wx), maas_tensor_size (wy));
+        ck_assert (memcmp (wx->data, wy->data, maas_tensor_size (wx) * 4) == 0);
+        const maas_tensor_t *bx = maas_mlp_bias_const (x, i), *by = maas_mlp_bias_const (y, i);
+        ck_assert (memcmp (bx->data, by->data, maas_tensor_size (bx) * 4) == 0);
+    }
+    ck_assert_int_eq (!maas_mlp_norm_mean (x), !maas_mlp_norm_mean (y));
+    if (maas_mlp_norm_mean (x)) {
+        ck_assert (memcmp (maas_mlp_norm_mean (x),
+                           maas_mlp_norm_mean (y),
+                           maas_mlp_inputs (x) * 4) == 0);
+        ck_assert (
+          memcmp (maas_mlp_norm_std (x), maas_mlp_norm_std (y), maas_mlp_inputs (x) * 4) == 0);
+    }
+    char hx[MAAS_SHA256_HEX_SIZE], hy[MAAS_SHA256_HEX_SIZE];
+    maas_model_sha256 (a, hx);
+    maas_model_sha256 (b, hy);
+    ck_assert_str_eq (hx, hy);
+}
+
+//  onnx.checker accepts the ONNX file PATH, and its numpy evaluation on
+//  NAME.x.npy equals MODEL's predictions to 1e-6.
+static void
+s_assert_onnx_matches (const char *path, const maas_model_t *model, const char *name)
+{
+    char *script = support_src_path ("tests/fixtures/onnx_eval.py");
+    char x_path[600], out[600], log[600];
+    snprintf (x_path, sizeof x_path, "%s/%s.x.npy", s_dir, name);
+    snprintf (out, sizeof out, "%s/%s.onnx-eval.npy", s_dir, name);
+    snprintf (log, sizeof log, "%s/%s.onnx-eval.log", s_dir, name);
+    const char *argv[] = { S_PYTHON, script, path, x_path, out, NULL };
+    int rc = s_run (argv, log);
+    free (script);
+    ck_assert_msg (rc == 0, "onnx_eval.py %s failed (%d), see %s", path, rc, log);
+    ck_assert (support_file_has (log, "opset 13"));
+    s_assert_predicts (model, name, out, 1e-6);
+}
+
+//  Export MODEL (whose inputs are NAME.x.npy's) to ONNX, check it with
+//  onnx.checker and numpy, import it back: the same parameters.
+static void
+s_round_trip (const maas_model_t *model, const char *name)
+{
+    char path[600];
+    snprintf (path, sizeof path, "%s/%s.export.onnx", s_dir, name);
+    maas_model_err_t err;
+    ck_assert_msg (maas_export_onnx_file (model, path, &err) == 0, "%s", err.text);
+    s_assert_onnx_matches (path, model, name);
+    maas_model_t *back = maas_model_import_file (path, &err);
+    ck_assert_msg (back, "%s", err.text);
+    ck_assert_str_eq (maas_model_meta_str (back, "import_format"), "onnx opset 13");
+    s_assert_same_params (model, back);
+    maas_model_destroy (&back);
+}
+
+START_TEST (test_export_round_trip)
+{
+    static const char *files[] = { "seed.h5",   "k3.h5",           "seed3.keras",
+                                   "gemm.onnx", "matmul_add.onnx", "softmax11.onnx" };
+    for (size_t i = 0; i < sizeof files / sizeof files[0]; i++) {
+        char path[600], name[64];
+        s_path (path, sizeof path, files[i]);
+        maas_model_t *model = maas_model_import_file (path, NULL);
+        ck_assert_ptr_nonnull (model);
+        snprintf (name, sizeof name, "%.*s", (int)strcspn (files[i], "."), files[i]);
+        s_round_trip (model, name);
+        maas_model_destroy (&model);
+    }
+}
+END_TEST
+
+START_TEST (test_export_norm)
+{
+    //  A trained maas model keeps its standardisation: exported as Sub and
+    //  Div, read back into the same mean and std.
+    char path[600];
+    s_path (path, sizeof path, "seed.h5");
+    maas_model_t *model = maas_model_import_file (path, NULL);
+    float mean[10], std[10];
+    for (int k = 0; k < 10; k++) {
+        mean[k] = 0.1f * (float)k - 0.3f;
+        std[k] = 0.5f + 0.25f * (float)k;
+    }
+    ck_assert_int_eq (maas_mlp_set_norm (maas_model_mlp (model), mean, std), 0);
+    s_round_trip (model, "seed");
+    maas_model_destroy (&model);
+}
+END_TEST
+
 static Suite *
 s_suite (void)
 {
@@ -225,6 +326,11 @@ s_suite (void)
     tcase_add_unchecked_fixture (errors, s_setup, s_teardown);
     tcase_add_test (errors, test_refused);
     suite_add_tcase (suite, errors);
+    TCase *exports = tcase_create ("export");
+    tcase_add_unchecked_fixture (exports, s_setup, s_teardown);
+    tcase_add_test (exports, test_export_round_trip);
+    tcase_add_test (exports, test_export_norm);
+    suite_add_tcase (suite, exports);
     return suite;
 }
 
