@@ -30,7 +30,8 @@ static const char s_usage[] =
     "  show NAME[@VER|@ALIAS]       one version's metadata (latest by default)\n"
     "  alias NAME ALIAS VER         point ALIAS (production, staging, ...) at VER\n"
     "  rm NAME@VER [--force]        delete a version (--force: even if aliased)\n"
-    "  export NAME[@VER|@ALIAS] FILE  write the version's blob to FILE\n";
+    "  export NAME[@VER|@ALIAS] FILE  write the version's blob to FILE\n"
+    "  import NAME FILE, export NAME[@VER] --format onnx FILE: see maas model import --help\n";
 
 static int
 s_usage_error (const char *why)
@@ -400,6 +401,8 @@ maas_cmd_model (int argc, char **argv)
         fputs (s_usage, argc < 2 ? stderr : stdout);
         return argc < 2 ? 2 : 0;
     }
+    if (maas_cmd_import_handles (argc, argv))   //  import, export --format: cmd_import.c
+        return maas_cmd_import (argc, argv);
     s_opts_t opts;
     if (s_parse (&opts, argc, argv) != 0)
         return 2;

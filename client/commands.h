@@ -4,6 +4,8 @@
 #ifndef MAAS_CLIENT_COMMANDS_H
 #define MAAS_CLIENT_COMMANDS_H
 
+#include <stdbool.h>
+
 typedef int (maas_cmd_fn) (int argc, char **argv);
 
 typedef struct {
@@ -26,5 +28,9 @@ int maas_cmd_down (int argc, char **argv);
 int maas_cmd_ps (int argc, char **argv);
 int maas_cmd_score (int argc, char **argv);
 int maas_cmd_synth (int argc, char **argv);
+//  `maas model import` and `maas model export --format` (cmd_import.c), which
+//  maas_cmd_model hands over when maas_cmd_import_handles says so.
+bool maas_cmd_import_handles (int argc, char **argv);
+int maas_cmd_import (int argc, char **argv);
 
 #endif

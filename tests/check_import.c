@@ -25,11 +25,12 @@ s_path (char *out, size_t size, const char *name)
     snprintf (out, size, "%s/%s", s_dir, name);
 }
 
-//  Run ARGV to completion with its output in LOG; its exit code.
+//  Run ARGV (with ENV added, may be NULL) to completion with its output in
+//  LOG; its exit code.
 static int
-s_run (const char *const argv[], const char *log)
+s_run (const char *const argv[], const char *const env[], const char *log)
 {
-    support_proc_t *proc = support_proc_start (argv, NULL, log);
+    support_proc_t *proc = support_proc_start (argv, env, log);
     int rc = support_proc_wait (proc, 60000);
     support_proc_stop (&proc);
     return rc;
@@ -43,7 +44,7 @@ s_setup (void)
     char *script = support_src_path ("tests/fixtures/make_import_fixtures.py"), log[600];
     s_path (log, sizeof log, "fixtures.log");
     const char *argv[] = { S_PYTHON, script, s_dir, NULL };
-    int rc = s_run (argv, log);
+    int rc = s_run (argv, NULL, log);
     free (script);
     ck_assert_msg (rc == 0, "make_import_fixtures.py failed (%d), see %s", rc, log);
 }
@@ -250,7 +251,7 @@ s_assert_onnx_matches (const char *path, const maas_model_t *model, const char *
     snprintf (out, sizeof out, "%s/%s.onnx-eval.npy", s_dir, name);
     snprintf (log, sizeof log, "%s/%s.onnx-eval.log", s_dir, name);
     const char *argv[] = { S_PYTHON, script, path, x_path, out, NULL };
-    int rc = s_run (argv, log);
+    int rc = s_run (argv, NULL, log);
     free (script);
     ck_assert_msg (rc == 0, "onnx_eval.py %s failed (%d), see %s", path, rc, log);
     ck_assert (support_file_has (log, "opset 13"));
@@ -308,6 +309,139 @@ START_TEST (test_export_norm)
 }
 END_TEST
 
+//  -- the command line, through a real Redis, broker and worker
+
+//  Run `maas ARGS...` against REDIS and BROKER (may be NULL); its exit
+//  code, with its output in LOG (under the fixtures dir).
+static int
+s_maas (support_redis_t *redis, const char *broker, const char *log, const char *const args[])
+{
+    char *maas = support_build_path ("client/maas"), env_redis[600], env_broker[600], path[600];
+    const char *argv[16] = { maas };
+    size_t n = 1;
+    for (; args[n - 1] && n < 15; n++)
+        argv[n] = args[n - 1];
+    argv[n] = NULL;
+    snprintf (env_redis, sizeof env_redis, "MAAS_REDIS_URL=%s", support_redis_url (redis));
+    snprintf (env_broker, sizeof env_broker, "MAAS_BROKER_FRONTEND=%s", broker ? broker : "");
+    const char *env[] = { env_redis, env_broker, NULL };
+    s_path (path, sizeof path, log);
+    int rc = s_run (argv, env, path);
+    free (maas);
+    return rc;
+}
+
+//  Version VERSION of NAME in REDIS, decoded.
+static maas_model_t *
+s_fetch (support_redis_t *redis, const char *name, uint64_t version)
+{
+    char err[256];
+    maas_registry_t *reg = maas_registry_new (support_redis_url (redis), NULL, err, sizeof err);
+    ck_assert_msg (reg, "%s", err);
+    uint8_t *blob;
+    size_t size;
+    ck_assert_int_eq (maas_registry_fetch (reg, name, version, &blob, &size, NULL), 0);
+    maas_model_t *model = maas_model_decode (blob, size, NULL);
+    ck_assert_ptr_nonnull (model);
+    free (blob);
+    maas_registry_destroy (&reg);
+    return model;
+}
+
+//  The broker and one worker on ipc:// sockets in the fixtures dir.
+static void
+s_stack_start (support_redis_t *redis, support_proc_t **procs, char *frontend, size_t size)
+{
+    char backend[600], log[600];
+    snprintf (frontend, size, "ipc://%s/front", s_dir);
+    snprintf (backend, sizeof backend, "ipc://%s/back", s_dir);
+    char *broker = support_build_path ("broker/maas-broker");
+    char *worker = support_build_path ("worker/maas-worker");
+    const char *bargv[] = { broker,
+                            "--frontend",
+                            frontend,
+                            "--backend",
+                            backend,
+                            "--redis",
+                            support_redis_url (redis),
+                            "--heartbeat",
+                            "200",
+                            NULL };
+    s_path (log, sizeof log, "broker.log");
+    procs[0] = support_proc_start (bargv, NULL, log);
+    const char *wargv[] = {
+        worker,        "--broker", backend, "--redis", support_redis_url (redis),
+        "--heartbeat", "200",      NULL
+    };
+    s_path (log, sizeof log, "worker.log");
+    procs[1] = support_proc_start (wargv, NULL, log);
+    free (broker);
+    free (worker);
+}
+
+START_TEST (test_cli_seed)
+{
+    //  The seed's example: model.h5 imported, served by a worker, exported
+    //  to ONNX (onnx.checker, numpy), imported back: all equal.
+    support_redis_t *redis = support_redis_start ();
+    support_proc_t *procs[2];
+    char frontend[600], h5[600], onnx[600], x[600], y[600];
+    s_stack_start (redis, procs, frontend, sizeof frontend);
+    s_path (h5, sizeof h5, "seed.h5");
+    s_path (onnx, sizeof onnx, "seed.cli.onnx");
+    s_path (x, sizeof x, "seed.x.npy");
+    s_path (y, sizeof y, "seed.served.npy");
+    const char *import[] = { "model", "import", "seed", h5, NULL };
+    ck_assert_int_eq (s_maas (redis, NULL, "import.log", import), 0);
+    char line[900], log[600];
+    snprintf (
+      line, sizeof line, "imported %s as seed@1 (keras2 h5, 10-64-64-1 relu,relu,sigmoid)", h5);
+    s_path (log, sizeof log, "import.log");
+    ck_assert_msg (support_file_has (log, line), "no '%s' in %s", line, log);
+    const char *score[] = { "score", "seed@1", "--input", x, "--output", y, NULL };
+    ck_assert_int_eq (s_maas (redis, frontend, "score.log", score), 0);
+    maas_model_t *model = s_fetch (redis, "seed", 1);
+    s_assert_predicts (model, "seed", y, 1e-5);
+    const char *export[] = { "model", "export", "seed@1", "--format", "onnx", onnx, NULL };
+    ck_assert_int_eq (s_maas (redis, NULL, "export.log", export), 0);
+    s_assert_onnx_matches (onnx, model, "seed");
+    const char *back[] = { "model", "import", "seed-back", onnx, NULL };
+    ck_assert_int_eq (s_maas (redis, NULL, "back.log", back), 0);
+    snprintf (line,
+              sizeof line,
+              "imported %s as seed-back@1 (onnx opset 13, 10-64-64-1 relu,relu,sigmoid)",
+              onnx);
+    s_path (log, sizeof log, "back.log");
+    ck_assert_msg (support_file_has (log, line), "no '%s' in %s", line, log);
+    maas_model_t *again = s_fetch (redis, "seed-back", 1);
+    s_assert_same_params (model, again);
+    maas_model_destroy (&again);
+    maas_model_destroy (&model);
+    support_proc_stop (&procs[1]);
+    support_proc_stop (&procs[0]);
+    support_redis_stop (&redis);
+}
+END_TEST
+
+START_TEST (test_cli_refused)
+{
+    //  A refused file publishes nothing and says why; --format is checked.
+    support_redis_t *redis = support_redis_start ();
+    char conv[600], out[600], log[600];
+    s_path (conv, sizeof conv, "conv.onnx");
+    s_path (out, sizeof out, "never.onnx");
+    const char *import[] = { "model", "import", "cnn", conv, NULL };
+    ck_assert_int_eq (s_maas (redis, NULL, "refused.log", import), 1);
+    s_path (log, sizeof log, "refused.log");
+    ck_assert (support_file_has (log, "node 2 'conv1' (Conv): Conv is not supported"));
+    const char *export[] = { "model", "export", "cnn", "--format", "onnx", out, NULL };
+    ck_assert_int_eq (s_maas (redis, NULL, "export.log", export), 1);
+    const char *bad[] = { "model", "export", "cnn", "--format", "tflite", out, NULL };
+    ck_assert_int_eq (s_maas (redis, NULL, "format.log", bad), 2);
+    support_redis_stop (&redis);
+}
+END_TEST
+
 static Suite *
 s_suite (void)
 {
@@ -331,6 +465,11 @@ s_suite (void)
     tcase_add_test (exports, test_export_round_trip);
     tcase_add_test (exports, test_export_norm);
     suite_add_tcase (suite, exports);
+    TCase *cli = tcase_create ("cli");
+    tcase_add_unchecked_fixture (cli, s_setup, s_teardown);
+    tcase_add_test (cli, test_cli_seed);
+    tcase_add_test (cli, test_cli_refused);
+    suite_add_tcase (suite, cli);
     return suite;
 }
 
