@@ -210,6 +210,40 @@ START_TEST (test_refused)
 }
 END_TEST
 
+START_TEST (test_refused_limits)
+{
+    //  Each file is refused for one reason, named with the layer or node.
+    s_assert_refused (
+      "gelu.h5",
+      MAAS_MODEL_EFIELD,
+      "layer 1 'dense': activation 'gelu' is not supported (linear, relu, tanh, "
+      "sigmoid, softmax are)");
+    s_assert_refused (
+      "units.h5", MAAS_MODEL_EFIELD, "layer 1 'dense': units must be 1 to 65536");
+    s_assert_refused (
+      "shape.h5",
+      MAAS_MODEL_ESHAPE,
+      "layer 1 'dense': 'dense/kernel:0' is not a float matrix of shape [10, 5]");
+    s_assert_refused ("act2.h5",
+                      MAAS_MODEL_EFIELD,
+                      "layer 2 'act': an Activation must follow a Dense layer without one");
+    s_assert_refused ("functional.h5",
+                      MAAS_MODEL_EFIELD,
+                      "model class 'Functional' is not supported (Sequential is)");
+    //  A 65536 x 65536 kernel is declared in a 9 KB file: refused from its
+    //  shape, before anything is allocated.
+    s_assert_refused ("huge.h5",
+                      MAAS_MODEL_ETOOBIG,
+                      "dense: 4294967296 more parameters pass the limit of 67108864");
+    s_assert_refused (
+      "opset8.onnx", MAAS_MODEL_EVERSION, "ONNX opset 8 is not supported (9 to 17 are)");
+    s_assert_refused (
+      "softmax_axis0.onnx",
+      MAAS_MODEL_EFIELD,
+      "node 1 'softmax' (Softmax): softmax over another axis than the features");
+}
+END_TEST
+
 //  Every weight, bias and standardisation value of A and B is the same bits.
 static void
 s_assert_same_params (const maas_model_t *a, const maas_model_t *b)
@@ -459,6 +493,7 @@ s_suite (void)
     TCase *errors = tcase_create ("errors");
     tcase_add_unchecked_fixture (errors, s_setup, s_teardown);
     tcase_add_test (errors, test_refused);
+    tcase_add_test (errors, test_refused_limits);
     suite_add_tcase (suite, errors);
     TCase *exports = tcase_create ("export");
     tcase_add_unchecked_fixture (exports, s_setup, s_teardown);
