@@ -457,9 +457,10 @@ START_TEST (test_cli_seed)
 }
 END_TEST
 
-START_TEST (test_cli_refused)
+START_TEST (test_cli_flags)
 {
-    //  A refused file publishes nothing and says why; --format is checked.
+    //  A refused file publishes nothing and says why; --format is checked;
+    //  --json answers.
     support_redis_t *redis = support_redis_start ();
     char conv[600], out[600], log[600];
     s_path (conv, sizeof conv, "conv.onnx");
@@ -472,6 +473,20 @@ START_TEST (test_cli_refused)
     ck_assert_int_eq (s_maas (redis, NULL, "export.log", export), 1);
     const char *bad[] = { "model", "export", "cnn", "--format", "tflite", out, NULL };
     ck_assert_int_eq (s_maas (redis, NULL, "format.log", bad), 2);
+    //  --json, for scripts.
+    char k3[600];
+    s_path (k3, sizeof k3, "k3.h5");
+    const char *json[] = { "model", "import", "k3", k3, "--json", NULL };
+    ck_assert_int_eq (s_maas (redis, NULL, "json.log", json), 0);
+    s_path (log, sizeof log, "json.log");
+    ck_assert (support_file_has (log,
+                                 "{\"model\":\"k3\",\"version\":1,\"format\":\"keras3 "
+                                 "h5\",\"shape\":\"6-8-5-3 tanh,relu,softmax\"}"));
+    const char *json_export[] = { "model", "export", "k3",     "--format",
+                                  "onnx",  out,      "--json", NULL };
+    ck_assert_int_eq (s_maas (redis, NULL, "json-export.log", json_export), 0);
+    s_path (log, sizeof log, "json-export.log");
+    ck_assert (support_file_has (log, "{\"model\":\"k3\",\"version\":1,\"format\":\"onnx\"}"));
     support_redis_stop (&redis);
 }
 END_TEST
@@ -503,7 +518,7 @@ s_suite (void)
     TCase *cli = tcase_create ("cli");
     tcase_add_unchecked_fixture (cli, s_setup, s_teardown);
     tcase_add_test (cli, test_cli_seed);
-    tcase_add_test (cli, test_cli_refused);
+    tcase_add_test (cli, test_cli_flags);
     suite_add_tcase (suite, cli);
     return suite;
 }
