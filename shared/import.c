@@ -23,6 +23,10 @@ maas_import_fail (maas_model_err_t *err, maas_model_status_t code, const char *f
     va_start (args, fmt);
     vsnprintf (err->text, sizeof err->text, fmt, args);
     va_end (args);
+    //  Names come from the file: no control bytes reach a terminal or log.
+    for (char *c = err->text; *c; c++)
+        if ((unsigned char) *c < 0x20 || *c == 0x7f)
+            *c = '?';
     return -1;
 }
 

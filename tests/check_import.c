@@ -244,6 +244,37 @@ START_TEST (test_refused_limits)
 }
 END_TEST
 
+START_TEST (test_damaged)
+{
+    //  Every cut of a file is refused with a reason (and, under the
+    //  sanitizers and valgrind, read without a fault).
+    static const char *files[] = { "seed.h5", "seed3.keras", "gemm.onnx" };
+    for (size_t i = 0; i < sizeof files / sizeof files[0]; i++) {
+        char path[600], cut[600];
+        s_path (path, sizeof path, files[i]);
+        snprintf (cut, sizeof cut, "%s/cut-%s", s_dir, files[i]);
+        FILE *in = fopen (path, "rb");
+        ck_assert_ptr_nonnull (in);
+        char *data = malloc (1 << 20);
+        size_t size = fread (data, 1, 1 << 20, in);
+        fclose (in);
+        ck_assert (size > 0 && size < (1 << 20));
+        for (size_t k = 1; k < 24; k++) {
+            FILE *out = fopen (cut, "wb");
+            ck_assert_uint_eq (fwrite (data, 1, size * k / 24, out), size * k / 24);
+            fclose (out);
+            maas_model_err_t err;
+            maas_model_t *model = maas_model_import_file (cut, &err);
+            ck_assert_msg (!model, "%s cut at %zu/24 imported", files[i], k);
+            ck_assert (err.code != MAAS_MODEL_OK && strlen (err.text) > strlen (cut) + 2);
+            for (const char *c = err.text; *c; c++)
+                ck_assert_int_ge ((unsigned char)*c, 0x20);
+        }
+        free (data);
+    }
+}
+END_TEST
+
 //  Every weight, bias and standardisation value of A and B is the same bits.
 static void
 s_assert_same_params (const maas_model_t *a, const maas_model_t *b)
@@ -509,6 +540,7 @@ s_suite (void)
     tcase_add_unchecked_fixture (errors, s_setup, s_teardown);
     tcase_add_test (errors, test_refused);
     tcase_add_test (errors, test_refused_limits);
+    tcase_add_test (errors, test_damaged);
     suite_add_tcase (suite, errors);
     TCase *exports = tcase_create ("export");
     tcase_add_unchecked_fixture (exports, s_setup, s_teardown);
