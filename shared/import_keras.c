@@ -156,6 +156,23 @@ s_attr_strings_split (hid_t obj, const char *name, s_strings_t *out, maas_model_
     return k ? 0 : maas_import_fail (err, MAAS_MODEL_EFIELD, "attribute '%s' is missing", name);
 }
 
+//  true if the dataset SET holds floats in RANK dimensions equal to DIMS.
+static bool
+s_dataset_fits (hid_t set, int rank, const hsize_t *dims)
+{
+    hid_t space = H5Dget_space (set), type = H5Dget_type (set);
+    hsize_t got[2] = { 0, 0 };
+    bool fits = space >= 0 && type >= 0 && H5Tget_class (type) == H5T_FLOAT &&
+                H5Sget_simple_extent_ndims (space) == rank &&
+                H5Sget_simple_extent_dims (space, got, NULL) == rank && got[0] == dims[0] &&
+                (rank == 1 || got[1] == dims[1]);
+    if (type >= 0)
+        H5Tclose (type);
+    if (space >= 0)
+        H5Sclose (space);
+    return fits;
+}
+
 //  Read the float dataset PATH under LOC, which must have RANK dimensions
 //  equal to DIMS, into a new array (*OUT, caller frees). 0, or -1 with the
 //  error set, naming the layer (POS, NAME).
@@ -174,27 +191,22 @@ s_read_floats (s_keras_t *k,
     if (set < 0)
         return maas_import_fail (
           err, MAAS_MODEL_EFIELD, "layer %zu '%s': no dataset '%s'", pos, name, path);
-    hid_t space = H5Dget_space (set), type = H5Dget_type (set);
-    hsize_t got[2] = { 0, 0 };
-    int got_rank = space >= 0 ? H5Sget_simple_extent_ndims (space) : -1;
-    bool fits = got_rank == rank && H5Tget_class (type) == H5T_FLOAT &&
-                H5Sget_simple_extent_dims (space, got, NULL) == rank && got[0] == dims[0] &&
-                (rank == 1 || got[1] == dims[1]);
     size_t count = (size_t)dims[0] * (rank == 2 ? (size_t)dims[1] : 1);
+    char shape[64];
+    snprintf (shape,
+              sizeof shape,
+              rank == 2 ? "matrix of shape [%zu, %zu]" : "vector of %zu",
+              (size_t)dims[0],
+              rank == 2 ? (size_t)dims[1] : 0);
     int rc = -1;
-    if (!fits)
-        maas_import_fail (
-          err,
-          MAAS_MODEL_ESHAPE,
-          "layer %zu '%s': '%s' is not a float %s of shape [%llu%s%llu], as the "
-          "config says",
-          pos,
-          name,
-          path,
-          rank == 2 ? "matrix" : "vector",
-          (unsigned long long)dims[0],
-          rank == 2 ? ", " : "",
-          rank == 2 ? (unsigned long long)dims[1] : 0ULL);
+    if (!s_dataset_fits (set, rank, dims))
+        maas_import_fail (err,
+                          MAAS_MODEL_ESHAPE,
+                          "layer %zu '%s': '%s' is not a float %s, as the config says",
+                          pos,
+                          name,
+                          path,
+                          shape);
     else if (maas_import_net_reserve (k->net, count, name) == 0) {
         *out = malloc (count * sizeof **out);
         rc = *out && H5Dread (set, H5T_NATIVE_FLOAT, H5S_ALL, H5S_ALL, H5P_DEFAULT, *out) >= 0
@@ -202,8 +214,6 @@ s_read_floats (s_keras_t *k,
                : maas_import_fail (
                    err, MAAS_MODEL_EIO, "layer %zu '%s': cannot read '%s'", pos, name, path);
     }
-    H5Tclose (type);
-    H5Sclose (space);
     H5Dclose (set);
     return rc;
 }
@@ -248,6 +258,34 @@ s_h5_weight_paths (s_keras_t *k,
     return 0;
 }
 
+//  Where the kernel and bias of the Dense layer at POS are in a .keras
+//  model.weights.h5, relative to *GROUP ("layers", opened here, the caller
+//  closes it): the K-th Dense layer's container is dense (K 0) or dense_K,
+//  its variables vars/0 and vars/1. 0 or -1.
+static int
+s_vars_weight_paths (s_keras_t *k,
+                     size_t pos,
+                     const char *name,
+                     hid_t *group,
+                     char **kernel,
+                     char **bias)
+{
+    char base[64];
+    snprintf (base, sizeof base, k->dense_seen ? "dense_%zu" : "dense", k->dense_seen);
+    *group = H5Lexists (k->root, "layers", H5P_DEFAULT) > 0
+               ? H5Gopen2 (k->root, "layers", H5P_DEFAULT)
+               : -1;
+    if (*group < 0)
+        return maas_import_fail (k->net->err,
+                                 MAAS_MODEL_EFIELD,
+                                 "layer %zu '%s': no 'layers' group in model.weights.h5",
+                                 pos,
+                                 name);
+    if (asprintf (kernel, "%s/vars/0", base) < 0 || asprintf (bias, "%s/vars/1", base) < 0)
+        return maas_import_fail (k->net->err, MAAS_MODEL_ENOMEM, "out of memory");
+    return 0;
+}
+
 //  Read the kernel (FAN_IN × UNITS) and, with USE_BIAS, the bias of the
 //  Dense layer at POS into *W and *B. 0 or -1.
 static int
@@ -263,20 +301,8 @@ s_dense_weights (s_keras_t *k,
     hsize_t kdims[2] = { fan_in, units }, bdims[1] = { units };
     char *kernel = NULL, *bias = NULL;
     hid_t group = -1;
-    int rc = 0;
-    if (k->vars) {
-        char base[64];
-        snprintf (base, sizeof base, k->dense_seen ? "dense_%zu" : "dense", k->dense_seen);
-        group = H5Gopen2 (k->root, "layers", H5P_DEFAULT);
-        if (group < 0 || asprintf (&kernel, "%s/vars/0", base) < 0 ||
-            asprintf (&bias, "%s/vars/1", base) < 0)
-            rc = maas_import_fail (k->net->err,
-                                   MAAS_MODEL_EFIELD,
-                                   "layer %zu '%s': no 'layers' group in model.weights.h5",
-                                   pos,
-                                   name);
-    } else
-        rc = s_h5_weight_paths (k, pos, name, &group, &kernel, &bias);
+    int rc = k->vars ? s_vars_weight_paths (k, pos, name, &group, &kernel, &bias)
+                     : s_h5_weight_paths (k, pos, name, &group, &kernel, &bias);
     if (rc == 0 && !kernel)
         rc = maas_import_fail (k->net->err,
                                MAAS_MODEL_EFIELD,
