@@ -2,150 +2,71 @@
  *  config, sets up logging and signals, runs the engine (broker.c). */
 #include "broker.h"
 #include "log.h"
+#include "options.h"
+#include "redis_url.h"
 
 #include <czmq.h>
-#include <errno.h>
 #include <malloc.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-static void
-s_usage (FILE *out)
-{
-    fprintf (out,
-             "usage: maas-broker [OPTIONS]\n\n"
-             "Routes maas jobs from clients to workers and keeps their status in Redis.\n\n"
-             "  --frontend EP       client endpoint to bind ($MAAS_BROKER_FRONTEND,\n"
-             "                      default tcp://127.0.0.1:5555)\n"
-             "  --backend EP        worker endpoint to bind ($MAAS_BROKER_BACKEND,\n"
-             "                      default tcp://127.0.0.1:5556)\n"
-             "  --redis URL         job store ($MAAS_REDIS_URL, default redis://127.0.0.1:6379)\n"
-             "  --prefix P          Redis key prefix (default maas:)\n"
-             "  --name NAME         this broker's name in Redis; keep it across restarts so\n"
-             "                      it recovers its jobs ($MAAS_BROKER_NAME, default broker)\n"
-             "  --no-status         keep no job status in Redis ($MAAS_STATUS=off)\n"
-             "  --heartbeat MS      heartbeat interval (default 1000)\n"
-             "  --liveness N        missed heartbeats before a worker is dead (default 3)\n"
-             "  --max-attempts N    runs of a job before it fails on worker loss (default 3)\n"
-             "  --max-jobs N        jobs held at once; more are rejected as overloaded\n"
-             "                      (default 100000)\n"
-             "  --result-ttl S      seconds finished jobs stay in Redis (default 86400)\n"
-             "  --events-max N      approximate cap of the events stream (default 10000)\n"
-             "  --redis-retry MS    delay between Redis reconnect attempts (default 1000)\n"
-             "  --redis-timeout MS  Redis replies overdue this long (a hung server) drop the\n"
-             "                      connection: waiting jobs are rejected, then it\n"
-             "                      reconnects (default 3000; 0: wait forever)\n"
-             "  Behind Sentinel: $MAAS_REDIS_SENTINELS (host:port,...) and\n"
-             "  $MAAS_REDIS_MASTER (default mymaster); failovers are followed.\n"
-             "  --max-message MB    largest frame accepted; a peer sending a bigger one is\n"
-             "                      disconnected (default 256)\n"
-             "  --log-level L       debug|info|warn|error ($MAAS_LOG_LEVEL, default info)\n"
-             "  -h, --help          this text\n");
-}
+static const char s_summary[] =
+    "usage: maas-broker [OPTIONS]\n\n"
+    "Routes maas jobs from clients to workers and keeps their status in Redis.\n\n";
+static const char s_epilog[] =
+    "  Behind Sentinel: $MAAS_REDIS_SENTINELS (host:port,...) and\n"
+    "  $MAAS_REDIS_MASTER (default mymaster); failovers are followed.\n";
 
-//  Parse TEXT as an integer in [MIN, MAX] into *VALUE; -1 with a message.
+//  Flags and environment into CONFIG (defaults already in it). 0 to run,
+//  1 after --help/--version, -1 after saying what is wrong.
 static int
-s_number (const char *flag, const char *text, long long min, long long max, long long *value)
+s_configure (maas_broker_config_t *config, int argc, char **argv)
 {
-    char *end = NULL;
-    errno = 0;
-    long long parsed = text ? strtoll (text, &end, 10) : 0;
-    if (!text || errno || *end || end == text || parsed < min || parsed > max) {
-        fprintf (stderr, "maas-broker: %s needs a whole number in %lld..%lld, got '%s'\n", flag,
-                 min, max, text ? text : "");
-        return -1;
-    }
-    *value = parsed;
-    return 0;
-}
-
-static int
-s_numeric_flag (maas_broker_config_t *config, const char *flag, const char *value)
-{
-    long long n = 0;
-    static const struct {
-        const char *flag;
-        long long min, max;
-    } limits[] = {{"--heartbeat", 10, 600000},   {"--liveness", 1, 1000},
-                  {"--max-attempts", 1, 1000},   {"--max-jobs", 1, 100000000},
-                  {"--result-ttl", 0, 31536000}, {"--events-max", 1, 100000000},
-                  {"--redis-retry", 10, 600000},  {"--max-message", 1, 2047},
-                  {"--redis-timeout", 0, 600000}};
-    for (size_t i = 0; i < sizeof limits / sizeof limits[0]; i++) {
-        if (strcmp (flag, limits[i].flag) != 0)
-            continue;
-        if (s_number (flag, value, limits[i].min, limits[i].max, &n) != 0)
-            return -1;
-        switch (i) {
-            case 0: config->heartbeat_ms = (int) n; break;
-            case 1: config->liveness = (int) n; break;
-            case 2: config->max_attempts = (int) n; break;
-            case 3: config->max_jobs = (size_t) n; break;
-            case 4: config->result_ttl_ms = n * 1000; break;
-            case 5: config->events_max = (int) n; break;
-            case 6: config->redis_retry_ms = (int) n; break;
-            case 7: config->max_message = n << 20; break;
-            default: config->redis_timeout_ms = (int) n; break;
-        }
-        return 0;
-    }
-    return 1;                       //  not a numeric flag
-}
-
-static int
-s_parse (maas_broker_config_t *config, int argc, char **argv)
-{
-    for (int i = 1; i < argc; i++) {
-        const char *flag = argv[i], *value = i + 1 < argc ? argv[i + 1] : NULL;
-        if (strcmp (flag, "-h") == 0 || strcmp (flag, "--help") == 0) {
-            s_usage (stdout);
-            exit (0);
-        }
-        if (strcmp (flag, "--no-status") == 0) {
-            config->status = false;
-            continue;
-        }
-        if (!value) {
-            fprintf (stderr, "maas-broker: %s needs a value (see --help)\n", flag);
-            return -1;
-        }
-        i++;
-        int numeric = s_numeric_flag (config, flag, value);
-        if (numeric <= 0) {
-            if (numeric < 0)
-                return -1;
-            continue;
-        }
-        if (strcmp (flag, "--frontend") == 0) config->frontend = value;
-        else if (strcmp (flag, "--backend") == 0) config->backend = value;
-        else if (strcmp (flag, "--redis") == 0) config->redis_url = value;
-        else if (strcmp (flag, "--prefix") == 0) config->prefix = value;
-        else if (strcmp (flag, "--name") == 0) config->name = value;
-        else if (strcmp (flag, "--log-level") == 0 && maas_log_level_parse (value) >= 0)
-            maas_log_set_level ((maas_log_level_t) maas_log_level_parse (value));
-        else {
-            fprintf (stderr, "maas-broker: unknown option or value '%s %s' (see --help)\n",
-                     flag, value);
-            return -1;
-        }
-    }
-    return 0;
-}
-
-static void
-s_from_env (maas_broker_config_t *config)
-{
-    if (getenv ("MAAS_BROKER_FRONTEND"))
-        config->frontend = getenv ("MAAS_BROKER_FRONTEND");
-    if (getenv ("MAAS_BROKER_BACKEND"))
-        config->backend = getenv ("MAAS_BROKER_BACKEND");
-    if (getenv ("MAAS_BROKER_NAME"))
-        config->name = getenv ("MAAS_BROKER_NAME");
-    const char *status = getenv ("MAAS_STATUS");
-    if (status && (strcmp (status, "off") == 0 || strcmp (status, "0") == 0))
-        config->status = false;
+    int ttl_s = (int) (config->result_ttl_ms / 1000), message_mb = (int) (config->max_message >> 20);
+    const char *log_level = "info";
+    const maas_option_t table[] = {
+        {"--frontend", "MAAS_BROKER_FRONTEND", MAAS_OPT_STRING, 0, 0, NULL, &config->frontend,
+         "EP", "client endpoint to bind", NULL},
+        {"--backend", "MAAS_BROKER_BACKEND", MAAS_OPT_STRING, 0, 0, NULL, &config->backend, "EP",
+         "worker endpoint to bind", NULL},
+        {"--redis", "MAAS_REDIS_URL", MAAS_OPT_URL, 0, 0, NULL, &config->redis_url, "URL",
+         "job store", MAAS_REDIS_URL_DEFAULT},
+        {"--prefix", NULL, MAAS_OPT_STRING, 0, 0, NULL, &config->prefix, "P", "Redis key prefix",
+         NULL},
+        {"--name", "MAAS_BROKER_NAME", MAAS_OPT_STRING, 0, 0, NULL, &config->name, "NAME",
+         "this broker's name in Redis; keep it across restarts to recover its jobs", NULL},
+        {"--no-status", "MAAS_STATUS", MAAS_OPT_BOOL, 0, 0, NULL, &config->status, NULL,
+         "keep no job status in Redis", NULL},
+        {"--heartbeat", NULL, MAAS_OPT_MS, 10, 600000, NULL, &config->heartbeat_ms, "MS",
+         "heartbeat interval", NULL},
+        {"--liveness", NULL, MAAS_OPT_INT, 1, 1000, NULL, &config->liveness, "N",
+         "missed heartbeats before a worker is dead", NULL},
+        {"--max-attempts", NULL, MAAS_OPT_INT, 1, 1000, NULL, &config->max_attempts, "N",
+         "runs of a job before it fails on worker loss", NULL},
+        {"--max-jobs", NULL, MAAS_OPT_UINT, 1, 100000000, NULL, &config->max_jobs, "N",
+         "jobs held at once; more are rejected as overloaded", NULL},
+        {"--result-ttl", NULL, MAAS_OPT_INT, 0, 31536000, NULL, &ttl_s, "S",
+         "seconds finished jobs stay in Redis", NULL},
+        {"--events-max", NULL, MAAS_OPT_INT, 1, 100000000, NULL, &config->events_max, "N",
+         "approximate cap of the events stream", NULL},
+        {"--redis-retry", NULL, MAAS_OPT_MS, 10, 600000, NULL, &config->redis_retry_ms, "MS",
+         "delay between Redis reconnect attempts", NULL},
+        {"--redis-timeout", NULL, MAAS_OPT_MS, 0, 600000, NULL, &config->redis_timeout_ms, "MS",
+         "Redis replies overdue this long drop the connection (0: wait forever)", NULL},
+        {"--max-message", NULL, MAAS_OPT_INT, 1, 2047, NULL, &message_mb, "MB",
+         "largest frame accepted; a bigger one disconnects its peer", NULL},
+        {"--log-level", "MAAS_LOG_LEVEL", MAAS_OPT_CHOICE, 0, 0, MAAS_OPTIONS_LOG_LEVELS,
+         &log_level, "L", "log level", NULL},
+    };
+    const maas_options_t options = {"maas-broker", s_summary, s_epilog, table,
+                                    sizeof table / sizeof table[0]};
+    int rc = maas_options_main (&options, argc, argv, getenv);
+    config->result_ttl_ms = (int64_t) ttl_s * 1000;
+    config->max_message = (int64_t) message_mb << 20;
+    maas_log_set_level ((maas_log_level_t) maas_log_level_parse (log_level));
+    return rc;
 }
 
 int
@@ -153,9 +74,9 @@ main (int argc, char **argv)
 {
     maas_broker_config_t config;
     maas_broker_config_defaults (&config);
-    s_from_env (&config);
-    if (s_parse (&config, argc, argv) != 0)
-        return 2;
+    int rc = s_configure (&config, argc, argv);
+    if (rc != 0)
+        return rc > 0 ? 0 : 2;
     //  The Redis output buffer is a few hundred KiB allocated and freed every
     //  loop turn: keep glibc from trimming and re-faulting that memory.
     mallopt (M_TRIM_THRESHOLD, 64 << 20);

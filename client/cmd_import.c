@@ -10,11 +10,8 @@
 #include <stdlib.h>
 
 int
-maas_cmd_model_import (maas_registry_t *reg,
-                       const char *name,
-                       const char *file,
-                       const maas_registry_meta_t *meta,
-                       bool json)
+maas_cmd_model_import (maas_registry_t *reg, const char *name, const char *file,
+                       const maas_registry_meta_t *meta, bool json)
 {
     maas_model_err_t err;
     maas_model_t *model = maas_model_import_file (file, &err);
@@ -33,13 +30,9 @@ maas_cmd_model_import (maas_registry_t *reg,
     const char *format = maas_model_meta_str (model, "import_format");
     if (rc != 0)
         fprintf (stderr, "maas model: %s\n", maas_registry_error (reg));
-    else if (json) //  names are [A-Za-z0-9._-]; format and shape are ours
-        printf ("{\"model\":\"%s\",\"version\":%" PRIu64
-                ",\"format\":\"%s\",\"shape\":\"%s\"}\n",
-                name,
-                version,
-                format,
-                shape);
+    else if (json)    //  names are [A-Za-z0-9._-]; format and shape are ours
+        printf ("{\"model\":\"%s\",\"version\":%" PRIu64 ",\"format\":\"%s\",\"shape\":\"%s\"}\n",
+                name, version, format, shape);
     else
         printf ("imported %s as %s@%" PRIu64 " (%s, %s)\n", file, name, version, format, shape);
     maas_model_destroy (&model);
@@ -47,11 +40,8 @@ maas_cmd_model_import (maas_registry_t *reg,
 }
 
 int
-maas_cmd_model_export_onnx (maas_registry_t *reg,
-                            const char *name,
-                            uint64_t version,
-                            const char *file,
-                            bool json)
+maas_cmd_model_export_onnx (maas_registry_t *reg, const char *name, uint64_t version,
+                            const char *file, bool json)
 {
     uint8_t *blob = NULL;
     size_t size;
@@ -67,13 +57,9 @@ maas_cmd_model_export_onnx (maas_registry_t *reg,
     if (rc != 0)
         fprintf (stderr, "maas model: export: %s\n", err.text);
     else if (json)
-        printf (
-          "{\"model\":\"%s\",\"version\":%" PRIu64 ",\"format\":\"onnx\"}\n", name, version);
+        printf ("{\"model\":\"%s\",\"version\":%" PRIu64 ",\"format\":\"onnx\"}\n", name, version);
     else
-        printf ("exported %s@%" PRIu64 " as %s (onnx opset %d)\n",
-                name,
-                version,
-                file,
+        printf ("exported %s@%" PRIu64 " as %s (onnx opset %d)\n", name, version, file,
                 MAAS_EXPORT_ONNX_OPSET);
     return rc == 0 ? 0 : 1;
 }

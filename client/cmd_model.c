@@ -53,7 +53,7 @@ s_parse (s_opts_t *opts, int argc, char **argv)
     const char **values[] = { &opts->redis,     &opts->prefix,           &opts->meta.job_id,
                               &opts->meta.tags, &opts->meta.description, &opts->meta.metrics,
                               &opts->format };
-    const char *names[] = { "--redis", "--prefix",      "--job",    "--tags",
+    const char *names[] = { "--redis", "--prefix",      "--job",     "--tags",
                             "--description", "--metrics", "--format" };
     for (int i = 2; i < argc; i++) {
         int found = -1;

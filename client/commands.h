@@ -31,6 +31,7 @@ int maas_cmd_down (int argc, char **argv);
 int maas_cmd_ps (int argc, char **argv);
 int maas_cmd_score (int argc, char **argv);
 int maas_cmd_synth (int argc, char **argv);
+
 //  -- verbs of `maas model` that cross formats (cmd_import.c); exit codes
 //  Import FILE (Keras .h5/.keras, ONNX) and publish it as NAME's next version.
 int maas_cmd_model_import (maas_registry_t *reg, const char *name, const char *file,

@@ -28,6 +28,13 @@ ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:ha
     || { cat "$top"/build-asan/tests/*.log >&2; exit 1; }
 count_checks "$top/build-asan"
 
+echo "== fuzz targets, 20 s each (scripts/fuzz.sh)" >&2
+make -C "$top/build" --no-print-directory fuzz >/dev/null
+sh "$top/scripts/fuzz.sh" run 20 > "$top/build/fuzz.jsonl" \
+    || { echo "fuzz: a target failed" >&2; exit 1; }
+cat "$top/build/fuzz.jsonl" >&2
+passed=$((passed + $(wc -l < "$top/build/fuzz.jsonl")))
+
 echo "== unit suites under valgrind" >&2
 for suite in $(cat "$top/tests/valgrind-suites"); do
     CK_FORK=no CK_DEFAULT_TIMEOUT=600 MAAS_LOG_LEVEL=error \

@@ -4,7 +4,7 @@
 #include "dataset_store.h"
 #include "clock.h"
 #include "log.h"
-#include "redis_url.h"
+#include "redis.h"
 
 #include <assert.h>
 #include <errno.h>
@@ -22,11 +22,10 @@
 #define S_RETRIES        5           //  attempts when a concurrent writer interferes
 
 struct _maas_dataset_store_t {
-    redisContext *ctx;              //  connection, NULL until (re)connected
-    char *url;                      //  Redis URL, owned
+    maas_redis_t *redis;            //  link to Redis, owned
     char *prefix;                   //  key prefix ("maas:"), owned
     size_t chunk_bytes;             //  largest value a put writes
-    char error[512];                //  why the last call failed
+    maas_err_t err;                 //  why the last call failed
 };
 
 //  The manifest as stored: the public part and where the data lives.
@@ -38,62 +37,46 @@ typedef struct {
     size_t y_chunks;                //  chunks of label bytes
 } s_manifest_t;
 
+//  The link's error, after WHAT ("data set 'iris': redis ...: Broken pipe"). -1.
 static int
-s_fail (maas_dataset_store_t *self, const char *fmt, ...) __attribute__ ((format (printf, 2, 3)));
-
-static int
-s_fail (maas_dataset_store_t *self, const char *fmt, ...)
+s_link_fail (maas_dataset_store_t *self, const char *what)
 {
-    va_list args;
-    va_start (args, fmt);
-    vsnprintf (self->error, sizeof self->error, fmt, args);
-    va_end (args);
-    maas_warn ("dataset", "failed error=\"%s\"", self->error);
-    return -1;
+    maas_err_copy (&self->err, maas_redis_err (self->redis));
+    return maas_err_prefix (&self->err, "%s", what);
 }
 
-//  Check a reply; on a lost connection or an error reply, fail with WHAT.
-//  Frees the reply on failure.
+//  The connection's own error after a pipelined command failed. -1.
 static int
-s_check (maas_dataset_store_t *self, redisReply *reply, const char *what)
+s_io_fail (maas_dataset_store_t *self, const char *what)
 {
-    if (!reply)
-        return s_fail (self, "%s: redis: %s", what, self->ctx->errstr);
-    if (reply->type == REDIS_REPLY_ERROR) {
-        s_fail (self, "%s: redis: %s", what, reply->str);
-        freeReplyObject (reply);
-        return -1;
+    maas_redis_fail_io (self->redis, what);
+    return maas_err_copy (&self->err, maas_redis_err (self->redis));
+}
+
+maas_dataset_store_t *
+maas_dataset_store_open (const maas_redis_config_t *redis, const char *prefix, maas_err_t *err)
+{
+    maas_dataset_store_t *self = calloc (1, sizeof *self);
+    if (!self || !(self->prefix = strdup (prefix ? prefix : MAAS_DATASET_STORE_PREFIX))) {
+        maas_err_set (err, MAAS_ERR_NOMEM, "data sets: out of memory");
+        maas_dataset_store_destroy (&self);
+        return NULL;
     }
-    return 0;
-}
-
-static int
-s_connect (maas_dataset_store_t *self)
-{
-    if (self->ctx && !self->ctx->err)
-        return 0;
-    if (self->ctx)
-        redisFree (self->ctx);
-    char err[256];
-    self->ctx = maas_redis_connect (self->url, S_TIMEOUT_MS, err, sizeof err);
-    return self->ctx ? 0 : s_fail (self, "%s", err);
+    self->chunk_bytes = MAAS_DATASET_STORE_CHUNK_DEFAULT;
+    if (!(self->redis = maas_redis_new (redis, S_TIMEOUT_MS, err)))
+        maas_dataset_store_destroy (&self);
+    return self;
 }
 
 maas_dataset_store_t *
 maas_dataset_store_new (const char *url, const char *prefix, char *err, size_t err_size)
 {
-    maas_dataset_store_t *self = calloc (1, sizeof *self);
-    if (!self || !(self->url = strdup (maas_redis_url_pick (url)))
-        || !(self->prefix = strdup (prefix ? prefix : MAAS_DATASET_STORE_PREFIX))) {
-        snprintf (err, err_size, "out of memory");
-        maas_dataset_store_destroy (&self);
-        return NULL;
-    }
-    self->chunk_bytes = MAAS_DATASET_STORE_CHUNK_DEFAULT;
-    if (s_connect (self) != 0) {
-        snprintf (err, err_size, "%s", self->error);
-        maas_dataset_store_destroy (&self);
-    }
+    maas_redis_config_t redis;
+    maas_redis_config_env (&redis, url);
+    maas_err_t why;
+    maas_dataset_store_t *self = maas_dataset_store_open (&redis, prefix, &why);
+    if (!self)
+        maas_err_export (&why, err, err_size);
     return self;
 }
 
@@ -104,9 +87,7 @@ maas_dataset_store_destroy (maas_dataset_store_t **self_p)
     maas_dataset_store_t *self = *self_p;
     if (!self)
         return;
-    if (self->ctx)
-        redisFree (self->ctx);
-    free (self->url);
+    maas_redis_destroy (&self->redis);
     free (self->prefix);
     free (self);
     *self_p = NULL;
@@ -122,7 +103,8 @@ maas_dataset_store_set_chunk_bytes (maas_dataset_store_t *self, size_t bytes)
 const char *
 maas_dataset_store_error (const maas_dataset_store_t *self)
 {
-    return self->error;
+    assert (self);
+    return self->err.text;
 }
 
 bool
@@ -183,10 +165,10 @@ s_drain (maas_dataset_store_t *self, size_t count, const char *what)
     int rc = 0;
     for (size_t i = 0; i < count; i++) {
         redisReply *reply = NULL;
-        if (redisGetReply (self->ctx, (void **) &reply) != REDIS_OK)
-            return s_fail (self, "%s: redis: %s", what, self->ctx->errstr);
+        if (redisGetReply (maas_redis_context (self->redis), (void **) &reply) != REDIS_OK)
+            return s_io_fail (self, what);
         if (reply->type == REDIS_REPLY_ERROR && rc == 0)
-            rc = s_fail (self, "%s: redis: %s", what, reply->str);
+            rc = maas_err_set (&self->err, MAAS_ERR_INPUT, "%s: redis: %s", what, reply->str);
         freeReplyObject (reply);
     }
     return rc;
@@ -211,8 +193,8 @@ s_write_part (maas_dataset_store_t *self, const char *name, const char *gen, cha
         s_key_chunk (self, name, gen, part, i, key, sizeof key);
         const char *argv[] = {"SET", key, (const char *) bytes + offset, "PX", ttl};
         size_t lens[] = {3, strlen (key), len, 2, strlen (ttl)};
-        if (redisAppendCommandArgv (self->ctx, 5, argv, lens) != REDIS_OK)
-            return s_fail (self, "%s: out of memory", what);
+        if (redisAppendCommandArgv (maas_redis_context (self->redis), 5, argv, lens) != REDIS_OK)
+            return maas_err_set (&self->err, MAAS_ERR_INPUT, "%s: out of memory", what);
         pending++;
         pending_bytes += len;
         if (pending >= S_WINDOW_CMDS || pending_bytes >= S_WINDOW_BYTES || i + 1 == chunks) {
@@ -265,7 +247,7 @@ s_append_manifest (maas_dataset_store_t *self, const char *key, const maas_datas
         "sha256", maas_dataset_sha256_hex (dataset), "gen", gen, "chunk_bytes", values[3],
         "x_chunks", values[4], "y_chunks", values[5], "created_ms", values[6]};
     int argc = (int) (sizeof argv / sizeof argv[0]);
-    return redisAppendCommandArgv (self->ctx, argc, argv, NULL) == REDIS_OK ? 0 : -1;
+    return redisAppendCommandArgv (maas_redis_context (self->redis), argc, argv, NULL) == REDIS_OK ? 0 : -1;
 }
 
 //  Queue an EXPIRE (SECONDS > 0), PERSIST (0) or DEL (-1) of every chunk of
@@ -278,9 +260,9 @@ s_append_chunk_op (maas_dataset_store_t *self, const char *name, const char *gen
         char key[512];
         s_key_chunk (self, name, gen, i < x_chunks ? 'x' : 'y',
                      i < x_chunks ? i : i - x_chunks, key, sizeof key);
-        int rc = seconds > 0 ? redisAppendCommand (self->ctx, "EXPIRE %s %d", key, seconds)
-               : seconds == 0 ? redisAppendCommand (self->ctx, "PERSIST %s", key)
-                              : redisAppendCommand (self->ctx, "DEL %s", key);
+        int rc = seconds > 0 ? redisAppendCommand (maas_redis_context (self->redis), "EXPIRE %s %d", key, seconds)
+               : seconds == 0 ? redisAppendCommand (maas_redis_context (self->redis), "PERSIST %s", key)
+                              : redisAppendCommand (maas_redis_context (self->redis), "DEL %s", key);
         if (rc != REDIS_OK)
             return -1;
     }
@@ -308,9 +290,10 @@ static int
 s_read_generation (maas_dataset_store_t *self, const char *key, char gen[40], size_t *x_chunks,
                    size_t *y_chunks, const char *what)
 {
-    redisReply *reply = redisCommand (self->ctx, "HMGET %s gen x_chunks y_chunks", key);
-    if (s_check (self, reply, what) != 0)
-        return -1;
+    redisReply *reply =
+        maas_redis_commandf (self->redis, true, "HMGET %s gen x_chunks y_chunks", key);
+    if (!reply)
+        return s_link_fail (self, what);
     gen[0] = '\0';
     *x_chunks = *y_chunks = 0;
     if (reply->type == REDIS_REPLY_ARRAY && reply->elements == 3
@@ -330,16 +313,16 @@ s_exec (maas_dataset_store_t *self, size_t count, const char *what)
 {
     int rc = s_drain (self, count, what);
     redisReply *reply = NULL;
-    if (redisGetReply (self->ctx, (void **) &reply) != REDIS_OK)
-        return s_fail (self, "%s: redis: %s", what, self->ctx->errstr);
+    if (redisGetReply (maas_redis_context (self->redis), (void **) &reply) != REDIS_OK)
+        return s_io_fail (self, what);
     if (rc == 0 && reply->type == REDIS_REPLY_NIL)
         rc = 1;
     else if (rc == 0 && reply->type != REDIS_REPLY_ARRAY)
-        rc = s_fail (self, "%s: redis: %s", what,
+        rc = maas_err_set (&self->err, MAAS_ERR_INPUT, "%s: redis: %s", what,
                      reply->type == REDIS_REPLY_ERROR ? reply->str : "unexpected EXEC reply");
     for (size_t i = 0; rc == 0 && i < reply->elements; i++)
         if (reply->element[i]->type == REDIS_REPLY_ERROR)
-            rc = s_fail (self, "%s: redis: %s", what, reply->element[i]->str);
+            rc = maas_err_set (&self->err, MAAS_ERR_INPUT, "%s: redis: %s", what, reply->element[i]->str);
     freeReplyObject (reply);
     return rc;
 }
@@ -357,29 +340,29 @@ s_switch (maas_dataset_store_t *self, const char *name, const maas_dataset_t *da
     size_t y_chunks = s_chunk_count (rows * sizeof (float), self->chunk_bytes);
     for (int attempt = 0; attempt < S_RETRIES; attempt++) {
         size_t old_x, old_y;
-        redisReply *reply = redisCommand (self->ctx, "WATCH %s", key);
-        if (s_check (self, reply, what) != 0)
-            return -1;
+        redisReply *reply = maas_redis_commandf (self->redis, true, "WATCH %s", key);
+        if (!reply)
+            return s_link_fail (self, what);
         freeReplyObject (reply);
         if (s_read_generation (self, key, old_gen, &old_x, &old_y, what) != 0)
             return -1;
         if (!*old_gen)
             old_x = old_y = 0;
-        int queued = redisAppendCommand (self->ctx, "MULTI")
+        int queued = redisAppendCommand (maas_redis_context (self->redis), "MULTI")
                    | s_append_chunk_op (self, name, gen, x_chunks, y_chunks, 0)
-                   | redisAppendCommand (self->ctx, "DEL %s", key)
+                   | redisAppendCommand (maas_redis_context (self->redis), "DEL %s", key)
                    | s_append_manifest (self, key, dataset, gen, columns)
-                   | redisAppendCommand (self->ctx, "SADD %s %s", index, name)
+                   | redisAppendCommand (maas_redis_context (self->redis), "SADD %s %s", index, name)
                    | s_append_chunk_op (self, name, old_gen, old_x, old_y,
                                         MAAS_DATASET_STORE_GRACE_S)
-                   | redisAppendCommand (self->ctx, "EXEC");
+                   | redisAppendCommand (maas_redis_context (self->redis), "EXEC");
         if (queued != 0)
-            return s_fail (self, "%s: out of memory", what);
+            return maas_err_set (&self->err, MAAS_ERR_INPUT, "%s: out of memory", what);
         int rc = s_exec (self, 4 + x_chunks + y_chunks + old_x + old_y, what);
         if (rc <= 0)
             return rc;
     }
-    return s_fail (self, "%s: other writers kept replacing it; try again", what);
+    return maas_err_set (&self->err, MAAS_ERR_INPUT, "%s: other writers kept replacing it; try again", what);
 }
 
 int
@@ -388,10 +371,10 @@ maas_dataset_store_put (maas_dataset_store_t *self, const char *name,
 {
     assert (self && dataset);
     if (!maas_dataset_name_valid (name))
-        return s_fail (self, "data set name '%.140s' is not valid: use 1-%d letters, digits, "
+        return maas_err_set (&self->err, MAAS_ERR_INPUT, "data set name '%.140s' is not valid: use 1-%d letters, digits, "
                              "'.', '_' or '-'", name ? name : "", MAAS_DATASET_MAX_NAME);
-    if (s_connect (self) != 0)
-        return -1;
+    if (maas_redis_ready (self->redis, true) != 0)
+        return s_link_fail (self, "data set");
     char what[200], gen[40];
     uint8_t random[8];
     snprintf (what, sizeof what, "data set '%s'", name);
@@ -399,7 +382,7 @@ maas_dataset_store_put (maas_dataset_store_t *self, const char *name,
     sodium_bin2hex (gen, sizeof gen, random, sizeof random);
     char *columns = s_join_columns (dataset);
     if (!columns)
-        return s_fail (self, "%s: out of memory", what);
+        return maas_err_set (&self->err, MAAS_ERR_INPUT, "%s: out of memory", what);
     size_t rows = maas_dataset_rows (dataset), cols = maas_dataset_cols (dataset);
     int rc = s_write_part (self, name, gen, 'x', maas_dataset_features (dataset)->data,
                            rows * cols * sizeof (float), what);
@@ -492,6 +475,62 @@ s_manifest_consistent (const s_manifest_t *m)
         && m->y_chunks == s_chunk_count (info->rows * sizeof (float), m->chunk_bytes);
 }
 
+//  Index of the first field of the HGETALL REPLY that an earlier pair
+//  already named, or 0 when each is there once (a hash holds a field once;
+//  a reply that says otherwise is not one we can trust).
+static size_t
+s_repeated_field (const redisReply *reply)
+{
+    for (size_t i = 2; i + 1 < reply->elements; i += 2)
+        for (size_t j = 0; j < i; j += 2)
+            if (reply->element[i]->len == reply->element[j]->len
+                && memcmp (reply->element[i]->str, reply->element[j]->str,
+                           reply->element[i]->len) == 0)
+                return i;
+    return 0;
+}
+
+//  Check the HGETALL REPLY of NAME's manifest and take it into M (zeroed
+//  first; the caller clears M->info). -1 with ERR.
+static int
+s_parse_manifest (const char *name, const redisReply *reply, s_manifest_t *m, maas_err_t *err)
+{
+    memset (m, 0, sizeof *m);
+    if (reply->type != REDIS_REPLY_ARRAY || reply->elements == 0)
+        return maas_err_set (err, MAAS_ERR_NOT_FOUND, "data set '%s' not found", name);
+    for (size_t i = 0; i < reply->elements; i++)
+        if (reply->element[i]->type != REDIS_REPLY_STRING)
+            return maas_err_set (err, MAAS_ERR_INPUT, "data set '%s': its manifest is damaged "
+                                 "(not a hash of strings)", name);
+    size_t repeated = s_repeated_field (reply);
+    if (repeated)
+        return maas_err_set (err, MAAS_ERR_INPUT, "data set '%s': its manifest is damaged "
+                             "(field '%.64s' given twice)", name, reply->element[repeated]->str);
+    const char *columns = NULL;
+    int rc = 0;
+    for (size_t i = 0; rc == 0 && i + 1 < reply->elements; i += 2)
+        rc = s_take_field (m, reply->element[i]->str, reply->element[i + 1]->str, &columns);
+    if (rc == 0 && (!s_manifest_consistent (m) || !columns
+                    || s_split_columns (columns, m->info.cols, &m->info.columns) != 0))
+        rc = -1;
+    if (rc == 0 && !(m->info.name = strdup (name)))
+        rc = -1;
+    return rc == 0 ? 0 : maas_err_set (err, MAAS_ERR_INPUT, "data set '%s': its manifest is "
+                                       "damaged", name);
+}
+
+int
+maas_dataset_manifest_parse (const char *name, const redisReply *reply,
+                             maas_dataset_info_t *info, maas_err_t *err)
+{
+    assert (name && reply && info);
+    s_manifest_t m;
+    int rc = s_parse_manifest (name, reply, &m, err);
+    *info = m.info;
+    info->chunks = m.x_chunks + m.y_chunks;
+    return rc;
+}
+
 //  Read and check NAME's manifest into M (zeroed first; the caller clears
 //  M->info). -1 with the error set, "not found" included.
 static int
@@ -500,27 +539,12 @@ s_read_manifest (maas_dataset_store_t *self, const char *name, s_manifest_t *m)
     memset (m, 0, sizeof *m);
     char key[512];
     s_key_manifest (self, name, key, sizeof key);
-    redisReply *reply = redisCommand (self->ctx, "HGETALL %s", key);
-    if (s_check (self, reply, "data set") != 0)
-        return -1;
-    if (reply->type != REDIS_REPLY_ARRAY || reply->elements == 0) {
-        freeReplyObject (reply);
-        return s_fail (self, "data set '%s' not found", name);
-    }
-    const char *columns = NULL;
-    int rc = 0;
-    for (size_t i = 0; rc == 0 && i + 1 < reply->elements; i += 2)
-        if (reply->element[i]->type != REDIS_REPLY_STRING
-            || reply->element[i + 1]->type != REDIS_REPLY_STRING
-            || s_take_field (m, reply->element[i]->str, reply->element[i + 1]->str, &columns))
-            rc = -1;
-    if (rc == 0 && (!s_manifest_consistent (m) || !columns
-                    || s_split_columns (columns, m->info.cols, &m->info.columns) != 0))
-        rc = -1;
+    redisReply *reply = maas_redis_commandf (self->redis, true, "HGETALL %s", key);
+    if (!reply)
+        return s_link_fail (self, "data set");
+    int rc = s_parse_manifest (name, reply, m, &self->err);
     freeReplyObject (reply);
-    if (rc == 0 && !(m->info.name = strdup (name)))
-        rc = -1;
-    return rc == 0 ? 0 : s_fail (self, "data set '%s': its manifest %s is damaged", name, key);
+    return rc;
 }
 
 //  Read PART of generation M->gen into OUT (SIZE bytes). Returns 0, 1 if a
@@ -537,20 +561,19 @@ s_read_part (maas_dataset_store_t *self, const s_manifest_t *m, char part, void 
         for (size_t i = done; i < done + window; i++) {
             char key[512];
             s_key_chunk (self, m->info.name, m->gen, part, i, key, sizeof key);
-            if (redisAppendCommand (self->ctx, "GET %s", key) != REDIS_OK)
-                return s_fail (self, "data set '%s': out of memory", m->info.name);
+            if (redisAppendCommand (maas_redis_context (self->redis), "GET %s", key) != REDIS_OK)
+                return maas_err_set (&self->err, MAAS_ERR_INPUT, "data set '%s': out of memory", m->info.name);
         }
         for (size_t i = done; i < done + window; i++) {
             redisReply *reply = NULL;
-            if (redisGetReply (self->ctx, (void **) &reply) != REDIS_OK)
-                return s_fail (self, "data set '%s': redis: %s", m->info.name,
-                               self->ctx->errstr);
+            if (redisGetReply (maas_redis_context (self->redis), (void **) &reply) != REDIS_OK)
+                return s_io_fail (self, "data set");
             size_t offset = i * m->chunk_bytes;
             size_t len = size - offset < m->chunk_bytes ? size - offset : m->chunk_bytes;
             if (rc == 0 && reply->type == REDIS_REPLY_NIL)
                 rc = 1;
             else if (rc == 0 && (reply->type != REDIS_REPLY_STRING || (size_t) reply->len != len))
-                rc = s_fail (self, "data set '%s': chunk %c:%zu has the wrong size",
+                rc = maas_err_set (&self->err, MAAS_ERR_INPUT, "data set '%s': chunk %c:%zu has the wrong size",
                              m->info.name, part, i);
             else if (rc == 0)
                 memcpy ((char *) out + offset, reply->str, len);
@@ -570,7 +593,7 @@ s_load (maas_dataset_store_t *self, const s_manifest_t *m, int *rc)
     maas_tensor_t *x = maas_tensor_new (info->rows, info->cols);
     maas_tensor_t *y = maas_tensor_new (info->rows, 1);
     maas_dataset_t *dataset = NULL;
-    *rc = x && y ? 0 : s_fail (self, "data set '%s': out of memory (%zu × %zu)", info->name,
+    *rc = x && y ? 0 : maas_err_set (&self->err, MAAS_ERR_INPUT, "data set '%s': out of memory (%zu × %zu)", info->name,
                                info->rows, info->cols);
     if (*rc == 0)
         *rc = s_read_part (self, m, 'x', x->data, info->rows * info->cols * sizeof (float));
@@ -582,7 +605,7 @@ s_load (maas_dataset_store_t *self, const s_manifest_t *m, int *rc)
         maas_dataset_hash (x->data, y->data, info->rows, info->cols, digest);
         maas_dataset_hex (digest, hex);
         if (strcmp (hex, info->sha256) != 0)
-            *rc = s_fail (self, "data set '%s' is corrupted: sha256 %s, manifest says %s",
+            *rc = maas_err_set (&self->err, MAAS_ERR_INPUT, "data set '%s' is corrupted: sha256 %s, manifest says %s",
                           info->name, hex, info->sha256);
     }
     if (*rc == 0) {
@@ -590,26 +613,28 @@ s_load (maas_dataset_store_t *self, const s_manifest_t *m, int *rc)
         dataset = maas_dataset_new (&x, &y, (const char *const *) info->columns, info->label,
                                     info->task, err, sizeof err);
         if (!dataset)
-            *rc = s_fail (self, "data set '%s': %s", info->name, err);
+            *rc = maas_err_set (&self->err, MAAS_ERR_INPUT, "data set '%s': %s", info->name, err);
     }
     maas_tensor_destroy (&x);
     maas_tensor_destroy (&y);
     return dataset;
 }
 
+//  Check NAME and make the link ready for an operation (WRITE: one that
+//  writes, so Sentinel is asked where the master is). 0 or -1.
 static int
-s_begin (maas_dataset_store_t *self, const char *name)
+s_begin (maas_dataset_store_t *self, const char *name, bool write)
 {
     if (!maas_dataset_name_valid (name))
-        return s_fail (self, "data set name '%.140s' is not valid", name ? name : "");
-    return s_connect (self);
+        return maas_err_set (&self->err, MAAS_ERR_INPUT, "data set name '%.140s' is not valid", name ? name : "");
+    return maas_redis_ready (self->redis, write) == 0 ? 0 : s_link_fail (self, "data set");
 }
 
 maas_dataset_t *
 maas_dataset_store_get (maas_dataset_store_t *self, const char *name)
 {
     assert (self);
-    if (s_begin (self, name) != 0)
+    if (s_begin (self, name, false) != 0)
         return NULL;
     for (int attempt = 0; attempt < S_RETRIES; attempt++) {
         s_manifest_t m;
@@ -623,7 +648,7 @@ maas_dataset_store_get (maas_dataset_store_t *self, const char *name)
         if (rc <= 0)
             return dataset;
     }
-    s_fail (self, "data set '%s' was replaced %d times while loading; try again", name,
+    maas_err_set (&self->err, MAAS_ERR_INPUT, "data set '%s' was replaced %d times while loading; try again", name,
             S_RETRIES);
     return NULL;
 }
@@ -634,7 +659,7 @@ maas_dataset_store_info (maas_dataset_store_t *self, const char *name,
 {
     assert (self && info);
     memset (info, 0, sizeof *info);
-    if (s_begin (self, name) != 0)
+    if (s_begin (self, name, false) != 0)
         return -1;
     s_manifest_t m;
     if (s_read_manifest (self, name, &m) != 0) {
@@ -658,13 +683,17 @@ zlist_t *
 maas_dataset_store_list (maas_dataset_store_t *self)
 {
     assert (self);
-    if (s_connect (self) != 0)
+    if (maas_redis_ready (self->redis, false) != 0) {
+        s_link_fail (self, "data sets");
         return NULL;
+    }
     char index[512];
     s_key_index (self, index, sizeof index);
-    redisReply *reply = redisCommand (self->ctx, "SMEMBERS %s", index);
-    if (s_check (self, reply, "data sets") != 0)
+    redisReply *reply = maas_redis_commandf (self->redis, true, "SMEMBERS %s", index);
+    if (!reply) {
+        s_link_fail (self, "data sets");
         return NULL;
+    }
     zlist_t *names = zlist_new ();
     if (names)
         zlist_autofree (names);
@@ -674,7 +703,7 @@ maas_dataset_store_list (maas_dataset_store_t *self)
             zlist_destroy (&names);
     freeReplyObject (reply);
     if (!names) {
-        s_fail (self, "data sets: out of memory");
+        maas_err_set (&self->err, MAAS_ERR_INPUT, "data sets: out of memory");
         return NULL;
     }
     zlist_sort (names, s_compare_names);
@@ -685,7 +714,7 @@ int
 maas_dataset_store_remove (maas_dataset_store_t *self, const char *name)
 {
     assert (self);
-    if (s_begin (self, name) != 0)
+    if (s_begin (self, name, true) != 0)
         return -1;
     char key[512], index[512], gen[40], what[200];
     s_key_manifest (self, name, key, sizeof key);
@@ -693,23 +722,23 @@ maas_dataset_store_remove (maas_dataset_store_t *self, const char *name)
     snprintf (what, sizeof what, "data set '%s'", name);
     for (int attempt = 0; attempt < S_RETRIES; attempt++) {
         size_t x_chunks, y_chunks;
-        redisReply *reply = redisCommand (self->ctx, "WATCH %s", key);
-        if (s_check (self, reply, what) != 0)
-            return -1;
+        redisReply *reply = maas_redis_commandf (self->redis, true, "WATCH %s", key);
+        if (!reply)
+            return s_link_fail (self, what);
         freeReplyObject (reply);
         if (s_read_generation (self, key, gen, &x_chunks, &y_chunks, what) != 0)
             return -1;
         if (!*gen) {
-            freeReplyObject (redisCommand (self->ctx, "UNWATCH"));
-            return s_fail (self, "%s not found", what);
+            freeReplyObject (maas_redis_commandf (self->redis, true, "UNWATCH"));
+            return maas_err_set (&self->err, MAAS_ERR_INPUT, "%s not found", what);
         }
-        int queued = redisAppendCommand (self->ctx, "MULTI")
-                   | redisAppendCommand (self->ctx, "DEL %s", key)
+        int queued = redisAppendCommand (maas_redis_context (self->redis), "MULTI")
+                   | redisAppendCommand (maas_redis_context (self->redis), "DEL %s", key)
                    | s_append_chunk_op (self, name, gen, x_chunks, y_chunks, -1)
-                   | redisAppendCommand (self->ctx, "SREM %s %s", index, name)
-                   | redisAppendCommand (self->ctx, "EXEC");
+                   | redisAppendCommand (maas_redis_context (self->redis), "SREM %s %s", index, name)
+                   | redisAppendCommand (maas_redis_context (self->redis), "EXEC");
         if (queued != 0)
-            return s_fail (self, "%s: out of memory", what);
+            return maas_err_set (&self->err, MAAS_ERR_INPUT, "%s: out of memory", what);
         int rc = s_exec (self, 3 + x_chunks + y_chunks, what);
         if (rc <= 0) {
             if (rc == 0)
@@ -717,5 +746,5 @@ maas_dataset_store_remove (maas_dataset_store_t *self, const char *name)
             return rc;
         }
     }
-    return s_fail (self, "%s: other writers kept replacing it; try again", what);
+    return maas_err_set (&self->err, MAAS_ERR_INPUT, "%s: other writers kept replacing it; try again", what);
 }

@@ -6,6 +6,8 @@
 #define MAAS_DATASET_STORE_H
 
 #include "dataset.h"
+#include "err.h"
+#include "redis.h"
 
 #include <czmq.h>
 #include <stdint.h>
@@ -36,11 +38,16 @@ typedef struct {
 
 void maas_dataset_info_clear (maas_dataset_info_t *info);
 
-//  New store on Redis at URL (NULL: $MAAS_REDIS_URL or the default) under
-//  key PREFIX (NULL: "maas:"). NULL with a reason in ERR if Redis cannot be
-//  reached. The store owns its connection and reconnects once per call
-//  after an error. Programs using it ignore SIGPIPE (hiredis writes to a
-//  socket Redis may have closed; that must be an error, not a signal).
+//  New store in the Redis REDIS names (redis.h: URL, Sentinels) under key
+//  PREFIX (NULL: "maas:"). NULL with a reason in ERR if Redis cannot be
+//  reached. The store's link (maas_redis_t) reconnects as the registry's
+//  does: after a restart, a failover or an error, before the next call.
+//  Programs using it ignore SIGPIPE (hiredis writes to a socket Redis may
+//  have closed; that must be an error, not a signal).
+maas_dataset_store_t *maas_dataset_store_open (const maas_redis_config_t *redis,
+                                               const char *prefix, maas_err_t *err);
+//  Same at URL (NULL: $MAAS_REDIS_URL or the default), Sentinels from the
+//  environment (maas_redis_config_env); for callers without a config.
 maas_dataset_store_t *maas_dataset_store_new (const char *url, const char *prefix, char *err,
                                               size_t err_size);
 void maas_dataset_store_destroy (maas_dataset_store_t **self_p);
@@ -71,5 +78,15 @@ zlist_t *maas_dataset_store_list (maas_dataset_store_t *self);
 //  Delete NAME and its data. Returns 0, or -1 with the error set (including
 //  when there is no such data set).
 int maas_dataset_store_remove (maas_dataset_store_t *self, const char *name);
+
+//  -- reading a manifest (for tests: a real Redis never repeats a field)
+
+//  Take REPLY, an HGETALL reply of field/value pairs, as data set NAME's
+//  manifest into INFO (zeroed first; the caller clears it with
+//  maas_dataset_info_clear, also after a failure). Each field is owned
+//  once: a field given twice is an error naming it, as are missing,
+//  malformed or inconsistent fields. 0, or -1 with ERR.
+int maas_dataset_manifest_parse (const char *name, const redisReply *reply,
+                                 maas_dataset_info_t *info, maas_err_t *err);
 
 #endif

@@ -11,35 +11,35 @@
 
 //  Nodes and initializers at most: Sub and Div, then a Gemm and an
 //  activation per layer.
-#define S_MAX (2 + 2 * MAAS_MLP_MAX_LAYERS)
+#define S_MAX  (2 + 2 * MAAS_MLP_MAX_LAYERS)
 #define S_NAME 40
 
 typedef struct {
-    Onnx__NodeProto node[S_MAX];                    //  the graph's nodes, in order
-    Onnx__NodeProto *node_p[S_MAX];                 //  pointers to them, as protobuf-c wants
-    char *node_in[S_MAX][3];                        //  each node's inputs (borrowed names)
-    char *node_out[S_MAX][1];                       //  each node's output
-    char out_name[S_MAX][S_NAME];                   //  node output names
-    Onnx__AttributeProto attr[S_MAX];               //  one attribute per node at most
-    Onnx__AttributeProto *attr_p[S_MAX];            //  pointers to them
-    size_t n_node;                                  //  nodes used
-    Onnx__TensorProto init[S_MAX];                  //  initializers
-    Onnx__TensorProto *init_p[S_MAX];               //  pointers to them
-    int64_t dims[S_MAX][2];                         //  their shapes
-    char init_name[S_MAX][S_NAME];                  //  their names
-    size_t n_init;                                  //  initializers used
-    Onnx__ValueInfoProto io[2];                     //  graph input and output
-    Onnx__ValueInfoProto *io_p[2];                  //  pointers to them
-    Onnx__TypeProto type[2];                        //  their types
-    Onnx__TypeProto__Tensor tensor[2];              //  float tensors
-    Onnx__TensorShapeProto shape[2];                //  [batch, width]
-    Onnx__TensorShapeProto__Dimension dim[2][2];    //  batch (symbolic) and width
-    Onnx__TensorShapeProto__Dimension *dim_p[2][2]; //  pointers to them
-    Onnx__GraphProto graph;                         //  the graph
-    Onnx__OperatorSetIdProto opset;                 //  default domain, opset 13
-    Onnx__OperatorSetIdProto *opset_p;              //  pointer to it
-    Onnx__ModelProto model;                         //  the whole model
-    char input[MAAS_MODEL_META_STR_MAX + 1];        //  graph input name
+    Onnx__NodeProto node[S_MAX];                       //  the graph's nodes, in order
+    Onnx__NodeProto *node_p[S_MAX];                    //  pointers to them, as protobuf-c wants
+    char *node_in[S_MAX][3];                           //  each node's inputs (borrowed names)
+    char *node_out[S_MAX][1];                          //  each node's output
+    char out_name[S_MAX][S_NAME];                      //  node output names
+    Onnx__AttributeProto attr[S_MAX];                  //  one attribute per node at most
+    Onnx__AttributeProto *attr_p[S_MAX];               //  pointers to them
+    size_t n_node;                                     //  nodes used
+    Onnx__TensorProto init[S_MAX];                     //  initializers
+    Onnx__TensorProto *init_p[S_MAX];                  //  pointers to them
+    int64_t dims[S_MAX][2];                            //  their shapes
+    char init_name[S_MAX][S_NAME];                     //  their names
+    size_t n_init;                                     //  initializers used
+    Onnx__ValueInfoProto io[2];                        //  graph input and output
+    Onnx__ValueInfoProto *io_p[2];                     //  pointers to them
+    Onnx__TypeProto type[2];                           //  their types
+    Onnx__TypeProto__Tensor tensor[2];                 //  float tensors
+    Onnx__TensorShapeProto shape[2];                   //  [batch, width]
+    Onnx__TensorShapeProto__Dimension dim[2][2];       //  batch (symbolic) and width
+    Onnx__TensorShapeProto__Dimension *dim_p[2][2];    //  pointers to them
+    Onnx__GraphProto graph;                            //  the graph
+    Onnx__OperatorSetIdProto opset;                    //  default domain, opset 13
+    Onnx__OperatorSetIdProto *opset_p;                 //  pointer to it
+    Onnx__ModelProto model;                            //  the whole model
+    char input[MAAS_MODEL_META_STR_MAX + 1];           //  graph input name
 } s_export_t;
 
 //  Add initializer NAME holding DATA (ROWS × COLS; ROWS 0: a vector).
@@ -55,10 +55,10 @@ s_init (s_export_t *x, const char *name, const float *data, size_t rows, size_t 
     t->data_type = ONNX__TENSOR_PROTO__DATA_TYPE__FLOAT;
     t->dims = x->dims[x->n_init];
     t->n_dims = rows ? 2 : 1;
-    t->dims[0] = (int64_t)(rows ? rows : cols);
-    t->dims[1] = (int64_t)cols;
+    t->dims[0] = (int64_t) (rows ? rows : cols);
+    t->dims[1] = (int64_t) cols;
     t->n_float_data = (rows ? rows : 1) * cols;
-    t->float_data = (float *)data; //  packed as little-endian floats, not modified
+    t->float_data = (float *) data;    //  packed as little-endian floats, not modified
     x->init_p[x->n_init] = t;
     return x->init_name[x->n_init++];
 }
@@ -72,7 +72,7 @@ s_node (s_export_t *x, const char *op, const char *name, const char *input, char
     onnx__node_proto__init (n);
     snprintf (x->out_name[x->n_node], S_NAME, "%s", name);
     char **in = x->node_in[x->n_node];
-    in[0] = (char *)input;
+    in[0] = (char *) input;
     in[1] = a;
     in[2] = b;
     n->input = in;
@@ -81,7 +81,7 @@ s_node (s_export_t *x, const char *op, const char *name, const char *input, char
     n->output = x->node_out[x->n_node];
     n->n_output = 1;
     n->name = x->out_name[x->n_node];
-    n->op_type = (char *)op;
+    n->op_type = (char *) op;
     x->node_p[x->n_node++] = n;
     return n;
 }
@@ -90,9 +90,9 @@ s_node (s_export_t *x, const char *op, const char *name, const char *input, char
 static void
 s_int_attr (s_export_t *x, Onnx__NodeProto *n, const char *name, int64_t value)
 {
-    size_t k = (size_t)(n - x->node);
+    size_t k = (size_t) (n - x->node);
     onnx__attribute_proto__init (&x->attr[k]);
-    x->attr[k].name = (char *)name;
+    x->attr[k].name = (char *) name;
     x->attr[k].has_type = 1;
     x->attr[k].type = ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__INT;
     x->attr[k].has_i = 1;
@@ -117,7 +117,7 @@ s_io (s_export_t *x, int i, const char *name, size_t width)
     x->dim[i][0].value_case = ONNX__TENSOR_SHAPE_PROTO__DIMENSION__VALUE_DIM_PARAM;
     x->dim[i][0].dim_param = "batch";
     x->dim[i][1].value_case = ONNX__TENSOR_SHAPE_PROTO__DIMENSION__VALUE_DIM_VALUE;
-    x->dim[i][1].dim_value = (int64_t)width;
+    x->dim[i][1].dim_value = (int64_t) width;
     x->shape[i].dim = x->dim_p[i];
     x->shape[i].n_dim = 2;
     x->tensor[i].has_elem_type = 1;
@@ -125,7 +125,7 @@ s_io (s_export_t *x, int i, const char *name, size_t width)
     x->tensor[i].shape = &x->shape[i];
     x->type[i].value_case = ONNX__TYPE_PROTO__VALUE_TENSOR_TYPE;
     x->type[i].tensor_type = &x->tensor[i];
-    x->io[i].name = (char *)name;
+    x->io[i].name = (char *) name;
     x->io[i].type = &x->type[i];
     x->io_p[i] = &x->io[i];
 }
@@ -145,8 +145,7 @@ s_nodes (s_export_t *x, const maas_mlp_t *mlp)
         current = s_node (x, "Div", "norm/standardised", current, std, NULL)->output[0];
     }
     for (size_t i = 0; i < maas_mlp_layer_count (mlp); i++) {
-        const maas_tensor_t *w = maas_mlp_weights_const (mlp, i),
-                            *b = maas_mlp_bias_const (mlp, i);
+        const maas_tensor_t *w = maas_mlp_weights_const (mlp, i), *b = maas_mlp_bias_const (mlp, i);
         maas_act_t act = maas_mlp_layer (mlp, i).act;
         snprintf (name, sizeof name, "layer%zu/weights", i);
         char *wn = s_init (x, name, w->data, w->rows, w->cols);
@@ -156,7 +155,7 @@ s_nodes (s_export_t *x, const maas_mlp_t *mlp)
         current = s_node (x, "Gemm", name, current, wn, bn)->output[0];
         if (act == MAAS_ACT_LINEAR)
             continue;
-        static const char *ops[MAAS_ACT_COUNT] = { NULL, "Relu", "Tanh", "Sigmoid", "Softmax" };
+        static const char *ops[MAAS_ACT_COUNT] = {NULL, "Relu", "Tanh", "Sigmoid", "Softmax"};
         snprintf (name, sizeof name, "layer%zu/%s", i, maas_act_name (act));
         Onnx__NodeProto *n = s_node (x, ops[act], name, current, NULL, NULL);
         if (act == MAAS_ACT_SOFTMAX)
@@ -204,9 +203,7 @@ s_build (s_export_t *x, const maas_model_t *model)
 }
 
 int
-maas_export_onnx (const maas_model_t *model,
-                  uint8_t **data_p,
-                  size_t *size_p,
+maas_export_onnx (const maas_model_t *model, uint8_t **data_p, size_t *size_p,
                   maas_model_err_t *err)
 {
     s_export_t *x = calloc (1, sizeof *x);

@@ -11,8 +11,8 @@
 #include <string.h>
 #include <sys/stat.h>
 
-static const unsigned char s_hdf5_magic[8] = { 0x89, 'H', 'D', 'F', '\r', '\n', 0x1a, '\n' };
-static const unsigned char s_zip_magic[4] = { 'P', 'K', 3, 4 };
+static const unsigned char s_hdf5_magic[8] = {0x89, 'H', 'D', 'F', '\r', '\n', 0x1a, '\n'};
+static const unsigned char s_zip_magic[4] = {'P', 'K', 3, 4};
 
 int
 maas_import_fail (maas_model_err_t *err, maas_model_status_t code, const char *fmt, ...)
@@ -42,12 +42,9 @@ int
 maas_import_net_reserve (maas_import_net_t *self, size_t count, const char *what)
 {
     if (count > MAAS_IMPORT_PARAMS_MAX - self->params)
-        return maas_import_fail (self->err,
-                                 MAAS_MODEL_ETOOBIG,
-                                 "%s: %zu more parameters pass the limit of %zu for a model",
-                                 what,
-                                 count,
-                                 (size_t)MAAS_IMPORT_PARAMS_MAX);
+        return maas_import_fail (self->err, MAAS_MODEL_ETOOBIG,
+                                 "%s: %zu more parameters pass the limit of %zu for a model", what,
+                                 count, (size_t) MAAS_IMPORT_PARAMS_MAX);
     self->params += count;
     return 0;
 }
@@ -59,12 +56,8 @@ maas_import_net_width (const maas_import_net_t *self)
 }
 
 int
-maas_import_net_add (maas_import_net_t *self,
-                     size_t fan_in,
-                     size_t units,
-                     maas_act_t act,
-                     float **weights_p,
-                     float **bias_p)
+maas_import_net_add (maas_import_net_t *self, size_t fan_in, size_t units, maas_act_t act,
+                     float **weights_p, float **bias_p)
 {
     float *weights = *weights_p, *bias = bias_p ? *bias_p : NULL;
     *weights_p = NULL;
@@ -73,10 +66,8 @@ maas_import_net_add (maas_import_net_t *self,
     if (self->n_layers == MAAS_MLP_MAX_LAYERS) {
         free (weights);
         free (bias);
-        return maas_import_fail (self->err,
-                                 MAAS_MODEL_ETOOBIG,
-                                 "more than %d dense layers (maas's limit)",
-                                 MAAS_MLP_MAX_LAYERS);
+        return maas_import_fail (self->err, MAAS_MODEL_ETOOBIG,
+                                 "more than %d dense layers (maas's limit)", MAAS_MLP_MAX_LAYERS);
     }
     if (!bias)
         bias = calloc (units, sizeof *bias);
@@ -87,7 +78,7 @@ maas_import_net_add (maas_import_net_t *self,
     if (self->n_layers == 0)
         self->inputs = fan_in;
     assert (fan_in == maas_import_net_width (self));
-    self->specs[self->n_layers] = (maas_layer_spec_t){ .units = units, .act = act };
+    self->specs[self->n_layers] = (maas_layer_spec_t){.units = units, .act = act};
     self->weights[self->n_layers] = weights;
     self->biases[self->n_layers] = bias;
     self->n_layers++;
@@ -148,10 +139,7 @@ maas_import_net_clear (maas_import_net_t *self)
 }
 
 int
-maas_import_read_file (const char *path,
-                       size_t max,
-                       uint8_t **data_p,
-                       size_t *size_p,
+maas_import_read_file (const char *path, size_t max, uint8_t **data_p, size_t *size_p,
                        maas_model_err_t *err)
 {
     FILE *file = fopen (path, "rb");
@@ -160,32 +148,22 @@ maas_import_read_file (const char *path,
         int code = errno;
         if (file)
             fclose (file);
-        return maas_import_fail (err,
-                                 MAAS_MODEL_EIO,
-                                 "cannot read %s: %s",
-                                 path,
+        return maas_import_fail (err, MAAS_MODEL_EIO, "cannot read %s: %s", path,
                                  file ? "not a regular file" : strerror (code));
     }
-    if ((uint64_t)st.st_size > max) {
+    if ((uint64_t) st.st_size > max) {
         fclose (file);
-        return maas_import_fail (err,
-                                 MAAS_MODEL_ETOOBIG,
-                                 "%s: %lld bytes is over the limit of %zu",
-                                 path,
-                                 (long long)st.st_size,
-                                 max);
+        return maas_import_fail (err, MAAS_MODEL_ETOOBIG, "%s: %lld bytes is over the limit of %zu",
+                                 path, (long long) st.st_size, max);
     }
-    size_t size = (size_t)st.st_size;
+    size_t size = (size_t) st.st_size;
     uint8_t *data = malloc (size ? size : 1);
     size_t got = data ? fread (data, 1, size, file) : 0;
     fclose (file);
     if (!data || got != size) {
         free (data);
-        return maas_import_fail (err,
-                                 data ? MAAS_MODEL_EIO : MAAS_MODEL_ENOMEM,
-                                 "cannot read %s (%zu bytes)",
-                                 path,
-                                 size);
+        return maas_import_fail (err, data ? MAAS_MODEL_EIO : MAAS_MODEL_ENOMEM,
+                                 "cannot read %s (%zu bytes)", path, size);
     }
     *data_p = data;
     *size_p = size;
@@ -230,7 +208,7 @@ maas_model_import_file (const char *path, maas_model_err_t *err)
     //  libhdf5 (Debian's serial build) is not thread-safe: one import at a time.
     static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
     maas_model_err_t local;
-    maas_import_net_t net = { .err = err ? err : &local };
+    maas_import_net_t net = {.err = err ? err : &local};
     net.err->code = MAAS_MODEL_OK;
     net.err->text[0] = 0;
     pthread_mutex_lock (&lock);
@@ -248,14 +226,10 @@ maas_model_describe (const maas_model_t *model, char *out, size_t size)
 {
     const maas_mlp_t *mlp = maas_model_mlp_const (model);
     size_t n = maas_mlp_layer_count (mlp), used = 0;
-    used += (size_t)snprintf (out, size, "%zu", maas_mlp_inputs (mlp));
+    used += (size_t) snprintf (out, size, "%zu", maas_mlp_inputs (mlp));
     for (size_t i = 0; i < n && used < size; i++)
-        used +=
-          (size_t)snprintf (out + used, size - used, "-%zu", maas_mlp_layer (mlp, i).units);
+        used += (size_t) snprintf (out + used, size - used, "-%zu", maas_mlp_layer (mlp, i).units);
     for (size_t i = 0; i < n && used < size; i++)
-        used += (size_t)snprintf (out + used,
-                                  size - used,
-                                  "%c%s",
-                                  i ? ',' : ' ',
-                                  maas_act_name (maas_mlp_layer (mlp, i).act));
+        used += (size_t) snprintf (out + used, size - used, "%c%s", i ? ',' : ' ',
+                                   maas_act_name (maas_mlp_layer (mlp, i).act));
 }

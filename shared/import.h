@@ -11,13 +11,13 @@
 
 //  Largest file read (an ONNX file or a .keras zip, and each entry of the
 //  zip): the registry's blob limit, plus room for names and configs.
-#define MAAS_IMPORT_FILE_MAX (((size_t)256 << 20) + ((size_t)16 << 20))
+#define MAAS_IMPORT_FILE_MAX   (((size_t) 256 << 20) + ((size_t) 16 << 20))
 //  Largest Keras config (JSON text) and layer list read from a file.
-#define MAAS_IMPORT_CONFIG_MAX ((size_t)16 << 20)
+#define MAAS_IMPORT_CONFIG_MAX ((size_t) 16 << 20)
 #define MAAS_IMPORT_LAYERS_MAX 1024
 //  Largest number of weights and biases an import may hold, all layers
 //  together: what fits in a registry blob (MAAS_REGISTRY_BLOB_MAX / 4).
-#define MAAS_IMPORT_PARAMS_MAX (((size_t)256 << 20) / 4)
+#define MAAS_IMPORT_PARAMS_MAX (((size_t) 256 << 20) / 4)
 
 //  Read the model in PATH, whichever of the three formats it is (told by
 //  its first bytes: HDF5 signature, zip signature, else ONNX protobuf).

@@ -13,22 +13,22 @@
 //  A network under construction. Layers are appended with their weights;
 //  maas_import_net_finish turns it into a model.
 typedef struct {
-    size_t inputs;                                //  features per row, 0 until known
-    size_t n_layers;                              //  layers so far
-    maas_layer_spec_t specs[MAAS_MLP_MAX_LAYERS]; //  their units and activations
-    float *weights[MAAS_MLP_MAX_LAYERS];          //  fan_in × units row-major, owned
-    float *biases[MAAS_MLP_MAX_LAYERS];           //  units floats, owned
-    float *norm_mean;                             //  inputs floats or NULL, owned
-    float *norm_std;                              //  inputs floats or NULL, owned
-    size_t params;                                //  floats held so far
-    char format[32];                              //  "keras2 h5", "onnx opset 13"
-    char input_name[MAAS_IMPORT_NAME_MAX];        //  "" when the file names none
-    maas_model_err_t *err;                        //  where failures are reported (never NULL)
+    size_t inputs;                                   //  features per row, 0 until known
+    size_t n_layers;                                 //  layers so far
+    maas_layer_spec_t specs[MAAS_MLP_MAX_LAYERS];    //  their units and activations
+    float *weights[MAAS_MLP_MAX_LAYERS];             //  fan_in × units row-major, owned
+    float *biases[MAAS_MLP_MAX_LAYERS];              //  units floats, owned
+    float *norm_mean;                                //  inputs floats or NULL, owned
+    float *norm_std;                                 //  inputs floats or NULL, owned
+    size_t params;                                   //  floats held so far
+    char format[32];                                 //  "keras2 h5", "onnx opset 13"
+    char input_name[MAAS_IMPORT_NAME_MAX];           //  "" when the file names none
+    maas_model_err_t *err;                           //  where failures are reported (never NULL)
 } maas_import_net_t;
 
 //  Record a failure in ERR (code and printf-style message). Returns -1.
 int maas_import_fail (maas_model_err_t *err, maas_model_status_t code, const char *fmt, ...)
-  __attribute__ ((format (printf, 3, 4)));
+    __attribute__ ((format (printf, 3, 4)));
 
 //  Reserve COUNT more parameters against MAAS_IMPORT_PARAMS_MAX. 0, or -1
 //  (ETOOBIG, the message names WHAT).
@@ -38,12 +38,8 @@ int maas_import_net_reserve (maas_import_net_t *self, size_t count, const char *
 //  (units floats, or NULL for zeros), taking ownership of both (the
 //  pointers are NULLed, also on failure). The first layer sets the inputs.
 //  0, or -1 (too many layers, out of memory).
-int maas_import_net_add (maas_import_net_t *self,
-                         size_t fan_in,
-                         size_t units,
-                         maas_act_t act,
-                         float **weights_p,
-                         float **bias_p);
+int maas_import_net_add (maas_import_net_t *self, size_t fan_in, size_t units, maas_act_t act,
+                         float **weights_p, float **bias_p);
 //  Units of the last layer, or the inputs when there is none yet.
 size_t maas_import_net_width (const maas_import_net_t *self);
 //  The model built so far (at least one layer), with its import metadata;
@@ -65,10 +61,7 @@ int maas_import_onnx (const void *data, size_t size, maas_import_net_t *net);
 
 //  Read all of PATH (at most MAX bytes) into *DATA_P (malloc'd, caller
 //  frees) and *SIZE_P. 0, or -1 with ERR set (EIO, ETOOBIG).
-int maas_import_read_file (const char *path,
-                           size_t max,
-                           uint8_t **data_p,
-                           size_t *size_p,
+int maas_import_read_file (const char *path, size_t max, uint8_t **data_p, size_t *size_p,
                            maas_model_err_t *err);
 
 #endif

@@ -20,19 +20,19 @@
 
 //  What one Keras reader needs while it walks the config's layers.
 typedef struct {
-    hid_t root;             //  model_weights (.h5) or the file (.keras)
-    bool vars;              //  true: .keras layout, layers/dense_N/vars/I
-    char **names;           //  .h5: the layer_names that hold weights, owned
-    size_t n_names;         //  how many
-    size_t dense_seen;      //  Dense layers so far (names .keras containers)
-    size_t declared_inputs; //  InputLayer's width, 0 if none was given
-    maas_import_net_t *net; //  what is being built
+    hid_t root;                //  model_weights (.h5) or the file (.keras)
+    bool vars;                 //  true: .keras layout, layers/dense_N/vars/I
+    char **names;              //  .h5: the layer_names that hold weights, owned
+    size_t n_names;            //  how many
+    size_t dense_seen;         //  Dense layers so far (names .keras containers)
+    size_t declared_inputs;    //  InputLayer's width, 0 if none was given
+    maas_import_net_t *net;    //  what is being built
 } s_keras_t;
 
 //  A list of strings read from HDF5 attributes.
 typedef struct {
-    char **items; //  count strings, each owned
-    size_t count; //  how many
+    char **items;    //  count strings, each owned
+    size_t count;    //  how many
 } s_strings_t;
 
 static void
@@ -67,8 +67,8 @@ s_read_vlen (hid_t attr, hid_t type, hid_t space, size_t n, s_strings_t *out)
     hid_t mem = H5Tcopy (H5T_C_S1);
     char **buf = calloc (n, sizeof *buf);
     int rc = -1;
-    if (mem >= 0 && buf && H5Tset_size (mem, H5T_VARIABLE) >= 0 &&
-        H5Tset_cset (mem, H5Tget_cset (type)) >= 0 && H5Aread (attr, mem, buf) >= 0) {
+    if (mem >= 0 && buf && H5Tset_size (mem, H5T_VARIABLE) >= 0
+        && H5Tset_cset (mem, H5Tget_cset (type)) >= 0 && H5Aread (attr, mem, buf) >= 0) {
         size_t total = 0;
         rc = 0;
         for (size_t i = 0; i < n && rc == 0; i++) {
@@ -95,8 +95,8 @@ s_read_fixed (hid_t attr, hid_t type, size_t n, s_strings_t *out)
     char *buf = malloc (width * n);
     int rc = -1;
     //  NULLPAD: a string that fills its width keeps its last byte.
-    if (mem >= 0 && buf && H5Tset_strpad (mem, H5T_STR_NULLPAD) >= 0 &&
-        H5Aread (attr, mem, buf) >= 0) {
+    if (mem >= 0 && buf && H5Tset_strpad (mem, H5T_STR_NULLPAD) >= 0
+        && H5Aread (attr, mem, buf) >= 0) {
         rc = 0;
         for (size_t i = 0; i < n && rc == 0; i++)
             rc = s_strings_push (out, buf + i * width, strnlen (buf + i * width, width));
@@ -117,11 +117,11 @@ s_attr_strings (hid_t obj, const char *name, s_strings_t *out, maas_model_err_t 
     hid_t space = attr >= 0 ? H5Aget_space (attr) : -1;
     hssize_t n = space >= 0 ? H5Sget_simple_extent_npoints (space) : -1;
     int rc = -1;
-    if (type >= 0 && H5Tget_class (type) == H5T_STRING && n >= 0 && n <= S_NAMES_MAX &&
-        H5Sget_simple_extent_ndims (space) <= 1)
-        rc = n == 0                          ? 0
-             : H5Tis_variable_str (type) > 0 ? s_read_vlen (attr, type, space, (size_t)n, out)
-                                             : s_read_fixed (attr, type, (size_t)n, out);
+    if (type >= 0 && H5Tget_class (type) == H5T_STRING && n >= 0 && n <= S_NAMES_MAX
+        && H5Sget_simple_extent_ndims (space) <= 1)
+        rc = n == 0                         ? 0
+            : H5Tis_variable_str (type) > 0 ? s_read_vlen (attr, type, space, (size_t) n, out)
+                                            : s_read_fixed (attr, type, (size_t) n, out);
     if (space >= 0)
         H5Sclose (space);
     if (type >= 0)
@@ -129,11 +129,9 @@ s_attr_strings (hid_t obj, const char *name, s_strings_t *out, maas_model_err_t 
     if (attr >= 0)
         H5Aclose (attr);
     if (rc != 0)
-        maas_import_fail (err,
-                          MAAS_MODEL_EFIELD,
+        maas_import_fail (err, MAAS_MODEL_EFIELD,
                           "attribute '%s' is not a list of at most %d strings (or is too big)",
-                          name,
-                          S_NAMES_MAX);
+                          name, S_NAMES_MAX);
     return rc;
 }
 
@@ -161,11 +159,11 @@ static bool
 s_dataset_fits (hid_t set, int rank, const hsize_t *dims)
 {
     hid_t space = H5Dget_space (set), type = H5Dget_type (set);
-    hsize_t got[2] = { 0, 0 };
-    bool fits = space >= 0 && type >= 0 && H5Tget_class (type) == H5T_FLOAT &&
-                H5Sget_simple_extent_ndims (space) == rank &&
-                H5Sget_simple_extent_dims (space, got, NULL) == rank && got[0] == dims[0] &&
-                (rank == 1 || got[1] == dims[1]);
+    hsize_t got[2] = {0, 0};
+    bool fits = space >= 0 && type >= 0 && H5Tget_class (type) == H5T_FLOAT
+        && H5Sget_simple_extent_ndims (space) == rank
+        && H5Sget_simple_extent_dims (space, got, NULL) == rank && got[0] == dims[0]
+        && (rank == 1 || got[1] == dims[1]);
     if (type >= 0)
         H5Tclose (type);
     if (space >= 0)
@@ -177,42 +175,29 @@ s_dataset_fits (hid_t set, int rank, const hsize_t *dims)
 //  equal to DIMS, into a new array (*OUT, caller frees). 0, or -1 with the
 //  error set, naming the layer (POS, NAME).
 static int
-s_read_floats (s_keras_t *k,
-               hid_t loc,
-               const char *path,
-               int rank,
-               const hsize_t *dims,
-               size_t pos,
-               const char *name,
-               float **out)
+s_read_floats (s_keras_t *k, hid_t loc, const char *path, int rank, const hsize_t *dims, size_t pos,
+               const char *name, float **out)
 {
     maas_model_err_t *err = k->net->err;
     hid_t set = H5Lexists (loc, path, H5P_DEFAULT) > 0 ? H5Dopen2 (loc, path, H5P_DEFAULT) : -1;
     if (set < 0)
-        return maas_import_fail (
-          err, MAAS_MODEL_EFIELD, "layer %zu '%s': no dataset '%s'", pos, name, path);
-    size_t count = (size_t)dims[0] * (rank == 2 ? (size_t)dims[1] : 1);
+        return maas_import_fail (err, MAAS_MODEL_EFIELD, "layer %zu '%s': no dataset '%s'", pos,
+                                 name, path);
+    size_t count = (size_t) dims[0] * (rank == 2 ? (size_t) dims[1] : 1);
     char shape[64];
-    snprintf (shape,
-              sizeof shape,
-              rank == 2 ? "matrix of shape [%zu, %zu]" : "vector of %zu",
-              (size_t)dims[0],
-              rank == 2 ? (size_t)dims[1] : 0);
+    snprintf (shape, sizeof shape, rank == 2 ? "matrix of shape [%zu, %zu]" : "vector of %zu",
+              (size_t) dims[0], rank == 2 ? (size_t) dims[1] : 0);
     int rc = -1;
     if (!s_dataset_fits (set, rank, dims))
-        maas_import_fail (err,
-                          MAAS_MODEL_ESHAPE,
-                          "layer %zu '%s': '%s' is not a float %s, as the config says",
-                          pos,
-                          name,
-                          path,
-                          shape);
+        maas_import_fail (err, MAAS_MODEL_ESHAPE,
+                          "layer %zu '%s': '%s' is not a float %s, as the config says", pos, name,
+                          path, shape);
     else if (maas_import_net_reserve (k->net, count, name) == 0) {
         *out = malloc (count * sizeof **out);
         rc = *out && H5Dread (set, H5T_NATIVE_FLOAT, H5S_ALL, H5S_ALL, H5P_DEFAULT, *out) >= 0
-               ? 0
-               : maas_import_fail (
-                   err, MAAS_MODEL_EIO, "layer %zu '%s': cannot read '%s'", pos, name, path);
+            ? 0
+            : maas_import_fail (err, MAAS_MODEL_EIO, "layer %zu '%s': cannot read '%s'", pos, name,
+                                path);
     }
     H5Dclose (set);
     return rc;
@@ -223,23 +208,16 @@ s_read_floats (s_keras_t *k,
 //  .h5: model_weights/NAME, its weight_names matched on their last path
 //  component without ":N". 0 or -1.
 static int
-s_h5_weight_paths (s_keras_t *k,
-                   size_t pos,
-                   const char *name,
-                   hid_t *group,
-                   char **kernel,
+s_h5_weight_paths (s_keras_t *k, size_t pos, const char *name, hid_t *group, char **kernel,
                    char **bias)
 {
     bool listed = false;
     for (size_t i = 0; i < k->n_names && !listed; i++)
         listed = strcmp (k->names[i], name) == 0;
     if (!listed || (*group = H5Gopen2 (k->root, name, H5P_DEFAULT)) < 0)
-        return maas_import_fail (k->net->err,
-                                 MAAS_MODEL_EFIELD,
-                                 "layer %zu '%s': no weights for it in model_weights",
-                                 pos,
-                                 name);
-    s_strings_t weights = { 0 };
+        return maas_import_fail (k->net->err, MAAS_MODEL_EFIELD,
+                                 "layer %zu '%s': no weights for it in model_weights", pos, name);
+    s_strings_t weights = {0};
     if (s_attr_strings (*group, "weight_names", &weights, k->net->err) != 0)
         return -1;
     for (size_t i = 0; i < weights.count; i++) {
@@ -247,7 +225,7 @@ s_h5_weight_paths (s_keras_t *k,
         last = last ? last + 1 : weights.items[i];
         size_t len = strcspn (last, ":");
         char **slot = len == 6 && strncmp (last, "kernel", 6) == 0 ? kernel
-                      : len == 4 && strncmp (last, "bias", 4) == 0 ? bias
+            : len == 4 && strncmp (last, "bias", 4) == 0           ? bias
                                                                    : NULL;
         if (slot && !*slot) {
             *slot = weights.items[i];
@@ -263,23 +241,17 @@ s_h5_weight_paths (s_keras_t *k,
 //  closes it): the K-th Dense layer's container is dense (K 0) or dense_K,
 //  its variables vars/0 and vars/1. 0 or -1.
 static int
-s_vars_weight_paths (s_keras_t *k,
-                     size_t pos,
-                     const char *name,
-                     hid_t *group,
-                     char **kernel,
+s_vars_weight_paths (s_keras_t *k, size_t pos, const char *name, hid_t *group, char **kernel,
                      char **bias)
 {
     char base[64];
     snprintf (base, sizeof base, k->dense_seen ? "dense_%zu" : "dense", k->dense_seen);
     *group = H5Lexists (k->root, "layers", H5P_DEFAULT) > 0
-               ? H5Gopen2 (k->root, "layers", H5P_DEFAULT)
-               : -1;
+        ? H5Gopen2 (k->root, "layers", H5P_DEFAULT)
+        : -1;
     if (*group < 0)
-        return maas_import_fail (k->net->err,
-                                 MAAS_MODEL_EFIELD,
-                                 "layer %zu '%s': no 'layers' group in model.weights.h5",
-                                 pos,
+        return maas_import_fail (k->net->err, MAAS_MODEL_EFIELD,
+                                 "layer %zu '%s': no 'layers' group in model.weights.h5", pos,
                                  name);
     if (asprintf (kernel, "%s/vars/0", base) < 0 || asprintf (bias, "%s/vars/1", base) < 0)
         return maas_import_fail (k->net->err, MAAS_MODEL_ENOMEM, "out of memory");
@@ -289,34 +261,22 @@ s_vars_weight_paths (s_keras_t *k,
 //  Read the kernel (FAN_IN × UNITS) and, with USE_BIAS, the bias of the
 //  Dense layer at POS into *W and *B. 0 or -1.
 static int
-s_dense_weights (s_keras_t *k,
-                 size_t pos,
-                 const char *name,
-                 size_t fan_in,
-                 size_t units,
-                 bool use_bias,
-                 float **w,
-                 float **b)
+s_dense_weights (s_keras_t *k, size_t pos, const char *name, size_t fan_in, size_t units,
+                 bool use_bias, float **w, float **b)
 {
-    hsize_t kdims[2] = { fan_in, units }, bdims[1] = { units };
+    hsize_t kdims[2] = {fan_in, units}, bdims[1] = {units};
     char *kernel = NULL, *bias = NULL;
     hid_t group = -1;
     int rc = k->vars ? s_vars_weight_paths (k, pos, name, &group, &kernel, &bias)
                      : s_h5_weight_paths (k, pos, name, &group, &kernel, &bias);
     if (rc == 0 && !kernel)
-        rc = maas_import_fail (k->net->err,
-                               MAAS_MODEL_EFIELD,
-                               "layer %zu '%s': no kernel among its weights",
-                               pos,
-                               name);
+        rc = maas_import_fail (k->net->err, MAAS_MODEL_EFIELD,
+                               "layer %zu '%s': no kernel among its weights", pos, name);
     if (rc == 0)
         rc = s_read_floats (k, group, kernel, 2, kdims, pos, name, w);
     if (rc == 0 && use_bias && !bias)
-        rc = maas_import_fail (k->net->err,
-                               MAAS_MODEL_EFIELD,
-                               "layer %zu '%s': no bias among its weights",
-                               pos,
-                               name);
+        rc = maas_import_fail (k->net->err, MAAS_MODEL_EFIELD,
+                               "layer %zu '%s': no bias among its weights", pos, name);
     if (rc == 0 && use_bias)
         rc = s_read_floats (k, group, bias, 1, bdims, pos, name, b);
     if (group >= 0)
@@ -334,13 +294,10 @@ s_config_act (s_keras_t *k, json_t *config, size_t pos, const char *name)
     const char *act = value ? json_string_value (value) : "linear";
     int parsed = maas_import_act (act);
     if (parsed < 0)
-        maas_import_fail (k->net->err,
-                          MAAS_MODEL_EFIELD,
+        maas_import_fail (k->net->err, MAAS_MODEL_EFIELD,
                           "layer %zu '%s': activation '%s' is not supported (linear, relu, "
                           "tanh, sigmoid, softmax are)",
-                          pos,
-                          name,
-                          act ? act : "(not a name)");
+                          pos, name, act ? act : "(not a name)");
     return parsed;
 }
 
@@ -355,31 +312,25 @@ s_dense (s_keras_t *k, json_t *config, size_t pos, const char *name)
     if (act < 0)
         return -1;
     if (units < 1 || units > MAAS_MLP_MAX_UNITS)
-        return maas_import_fail (k->net->err,
-                                 MAAS_MODEL_EFIELD,
-                                 "layer %zu '%s': units must be 1 to %d",
-                                 pos,
-                                 name,
+        return maas_import_fail (k->net->err, MAAS_MODEL_EFIELD,
+                                 "layer %zu '%s': units must be 1 to %d", pos, name,
                                  MAAS_MLP_MAX_UNITS);
     size_t fan_in = maas_import_net_width (k->net);
     if (fan_in == 0)
         fan_in = k->declared_inputs;
     if (fan_in == 0)
-        return maas_import_fail (
-          k->net->err,
-          MAAS_MODEL_EFIELD,
-          "layer %zu '%s': the config gives no input width (no InputLayer "
-          "or batch_input_shape)",
-          pos,
-          name);
+        return maas_import_fail (k->net->err, MAAS_MODEL_EFIELD,
+                                 "layer %zu '%s': the config gives no input width (no InputLayer "
+                                 "or batch_input_shape)",
+                                 pos, name);
     float *w = NULL, *b = NULL;
     bool bias = !use_bias || json_is_true (use_bias);
-    if (s_dense_weights (k, pos, name, fan_in, (size_t)units, bias, &w, &b) != 0) {
+    if (s_dense_weights (k, pos, name, fan_in, (size_t) units, bias, &w, &b) != 0) {
         free (w);
         return -1;
     }
     k->dense_seen++;
-    return maas_import_net_add (k->net, fan_in, (size_t)units, (maas_act_t)act, &w, &b);
+    return maas_import_net_add (k->net, fan_in, (size_t) units, (maas_act_t) act, &w, &b);
 }
 
 //  The width a config declares: the last of batch_input_shape, batch_shape
@@ -394,7 +345,7 @@ s_declared_width (json_t *config)
         shape = json_object_get (config, "input_shape");
     size_t n = json_array_size (shape);
     json_int_t width = n ? json_integer_value (json_array_get (shape, n - 1)) : 0;
-    return width > 0 && width <= MAAS_MLP_MAX_UNITS ? (size_t)width : 0;
+    return width > 0 && width <= MAAS_MLP_MAX_UNITS ? (size_t) width : 0;
 }
 
 //  An Activation layer: folded into the Dense layer before it, which must
@@ -407,13 +358,11 @@ s_activation (s_keras_t *k, json_t *config, size_t pos, const char *name)
     if (act < 0 || act == MAAS_ACT_LINEAR)
         return act < 0 ? -1 : 0;
     if (net->n_layers == 0 || net->specs[net->n_layers - 1].act != MAAS_ACT_LINEAR)
-        return maas_import_fail (net->err,
-                                 MAAS_MODEL_EFIELD,
+        return maas_import_fail (net->err, MAAS_MODEL_EFIELD,
                                  "layer %zu '%s': an Activation must follow a Dense layer "
                                  "without one (maas applies one activation per Dense layer)",
-                                 pos,
-                                 name);
-    net->specs[net->n_layers - 1].act = (maas_act_t)act;
+                                 pos, name);
+    net->specs[net->n_layers - 1].act = (maas_act_t) act;
     return 0;
 }
 
@@ -426,8 +375,8 @@ s_layer (s_keras_t *k, json_t *layer, size_t pos)
     const char *name = json_string_value (json_object_get (config, "name"));
     name = name ? name : "?";
     if (!cls || !json_is_object (config))
-        return maas_import_fail (
-          k->net->err, MAAS_MODEL_EFIELD, "layer %zu: no class_name or config", pos);
+        return maas_import_fail (k->net->err, MAAS_MODEL_EFIELD,
+                                 "layer %zu: no class_name or config", pos);
     if (k->net->n_layers == 0 && s_declared_width (config))
         k->declared_inputs = s_declared_width (config);
     if (strcmp (cls, "InputLayer") == 0) {
@@ -440,13 +389,10 @@ s_layer (s_keras_t *k, json_t *layer, size_t pos)
         return s_activation (k, config, pos, name);
     if (strcmp (cls, "Dropout") == 0)
         return 0;
-    return maas_import_fail (k->net->err,
-                             MAAS_MODEL_EFIELD,
+    return maas_import_fail (k->net->err, MAAS_MODEL_EFIELD,
                              "layer %zu '%s': %s is not supported (Dense, Dropout, Activation, "
                              "InputLayer are)",
-                             pos,
-                             name,
-                             cls);
+                             pos, name, cls);
 }
 
 //  Walk the model config TEXT (LEN bytes): a Sequential's layers.
@@ -460,19 +406,14 @@ s_config (s_keras_t *k, const char *text, size_t len)
     json_t *layers = json_is_array (config) ? config : json_object_get (config, "layers");
     int rc = 0;
     if (!root)
-        rc = maas_import_fail (k->net->err,
-                               MAAS_MODEL_EFIELD,
-                               "model config is not JSON (%s, line %d)",
-                               jerr.text,
-                               jerr.line);
+        rc = maas_import_fail (k->net->err, MAAS_MODEL_EFIELD,
+                               "model config is not JSON (%s, line %d)", jerr.text, jerr.line);
     else if (!cls || strcmp (cls, "Sequential") != 0)
-        rc = maas_import_fail (k->net->err,
-                               MAAS_MODEL_EFIELD,
-                               "model class '%s' is not supported (Sequential is)",
-                               cls ? cls : "?");
+        rc =
+            maas_import_fail (k->net->err, MAAS_MODEL_EFIELD,
+                              "model class '%s' is not supported (Sequential is)", cls ? cls : "?");
     else if (!json_is_array (layers) || json_array_size (layers) > MAAS_IMPORT_LAYERS_MAX)
-        rc = maas_import_fail (k->net->err,
-                               MAAS_MODEL_EFIELD,
+        rc = maas_import_fail (k->net->err, MAAS_MODEL_EFIELD,
                                "model config has no list of at most %d layers",
                                MAAS_IMPORT_LAYERS_MAX);
     //  Keras 3 may give the width only in the model's build_config.
@@ -489,7 +430,7 @@ static hid_t
 s_open_image (const void *data, size_t size, const char *what, maas_model_err_t *err)
 {
     H5Eset_auto2 (H5E_DEFAULT, NULL, NULL);
-    hid_t file = H5LTopen_file_image ((void *)data, size, 0);
+    hid_t file = H5LTopen_file_image ((void *) data, size, 0);
     if (file < 0)
         maas_import_fail (err, MAAS_MODEL_EMAGIC, "%s is not a readable HDF5 file", what);
     return file;
@@ -499,11 +440,11 @@ s_open_image (const void *data, size_t size, const char *what, maas_model_err_t 
 static void
 s_h5_format (hid_t file, maas_import_net_t *net)
 {
-    s_strings_t version = { 0 };
+    s_strings_t version = {0};
     maas_model_err_t ignored;
-    bool three = H5Aexists (file, "keras_version") > 0 &&
-                 s_attr_strings (file, "keras_version", &version, &ignored) == 0 &&
-                 version.count && version.items[0][0] >= '3';
+    bool three = H5Aexists (file, "keras_version") > 0
+        && s_attr_strings (file, "keras_version", &version, &ignored) == 0 && version.count
+        && version.items[0][0] >= '3';
     snprintf (net->format, sizeof net->format, "keras%d h5", three ? 3 : 2);
     s_strings_clear (&version);
 }
@@ -514,17 +455,16 @@ s_h5_model (hid_t file, s_keras_t *k)
 {
     maas_model_err_t *err = k->net->err;
     if (H5Aexists (file, "model_config") <= 0)
-        return maas_import_fail (err,
-                                 MAAS_MODEL_EFIELD,
+        return maas_import_fail (err, MAAS_MODEL_EFIELD,
                                  "no model_config attribute: not a Keras model file (a "
                                  "weights-only file from save_weights has no architecture)");
-    s_strings_t config = { 0 }, names = { 0 };
+    s_strings_t config = {0}, names = {0};
     int rc = s_attr_strings (file, "model_config", &config, err);
     if (rc == 0 && config.count != 1)
         rc = maas_import_fail (err, MAAS_MODEL_EFIELD, "model_config is not one string");
     k->root = rc == 0 && H5Lexists (file, "model_weights", H5P_DEFAULT) > 0
-                ? H5Gopen2 (file, "model_weights", H5P_DEFAULT)
-                : -1;
+        ? H5Gopen2 (file, "model_weights", H5P_DEFAULT)
+        : -1;
     if (rc == 0 && k->root < 0)
         rc = maas_import_fail (err, MAAS_MODEL_EFIELD, "no model_weights group");
     if (rc == 0)
@@ -546,7 +486,7 @@ maas_import_keras_h5 (const void *data, size_t size, maas_import_net_t *net)
     hid_t file = s_open_image (data, size, "the file", net->err);
     if (file < 0)
         return -1;
-    s_keras_t k = { .net = net, .root = -1 };
+    s_keras_t k = {.net = net, .root = -1};
     s_h5_format (file, net);
     int rc = s_h5_model (file, &k);
     H5Fclose (file);
@@ -561,22 +501,17 @@ s_zip_entry (zip_t *za, const char *name, char **out, size_t *size, maas_model_e
     if (zip_stat (za, name, 0, &st) != 0 || !(st.valid & ZIP_STAT_SIZE))
         return maas_import_fail (err, MAAS_MODEL_EFIELD, "no %s in the .keras zip", name);
     if (st.size > MAAS_IMPORT_FILE_MAX)
-        return maas_import_fail (err,
-                                 MAAS_MODEL_ETOOBIG,
-                                 "%s: %llu bytes is over the limit of %zu",
-                                 name,
-                                 (unsigned long long)st.size,
-                                 (size_t)MAAS_IMPORT_FILE_MAX);
+        return maas_import_fail (err, MAAS_MODEL_ETOOBIG, "%s: %llu bytes is over the limit of %zu",
+                                 name, (unsigned long long) st.size, (size_t) MAAS_IMPORT_FILE_MAX);
     zip_file_t *entry = zip_fopen (za, name, 0);
-    *out = malloc ((size_t)st.size + 1);
+    *out = malloc ((size_t) st.size + 1);
     zip_int64_t got = entry && *out ? zip_fread (entry, *out, st.size) : -1;
     if (entry)
         zip_fclose (entry);
-    if (got < 0 || (zip_uint64_t)got != st.size)
-        return maas_import_fail (
-          err, MAAS_MODEL_EIO, "cannot read %s from the .keras zip", name);
+    if (got < 0 || (zip_uint64_t) got != st.size)
+        return maas_import_fail (err, MAAS_MODEL_EIO, "cannot read %s from the .keras zip", name);
     (*out)[st.size] = 0;
-    *size = (size_t)st.size;
+    *size = (size_t) st.size;
     return 0;
 }
 
@@ -588,17 +523,14 @@ s_zip_model (zip_t *za, maas_import_net_t *net)
     size_t config_size = 0, weights_size = 0;
     int rc = s_zip_entry (za, "config.json", &config, &config_size, net->err);
     if (rc == 0 && config_size > MAAS_IMPORT_CONFIG_MAX)
-        rc = maas_import_fail (net->err,
-                               MAAS_MODEL_ETOOBIG,
-                               "config.json is over %zu bytes",
-                               (size_t)MAAS_IMPORT_CONFIG_MAX);
+        rc = maas_import_fail (net->err, MAAS_MODEL_ETOOBIG, "config.json is over %zu bytes",
+                               (size_t) MAAS_IMPORT_CONFIG_MAX);
     if (rc == 0)
         rc = s_zip_entry (za, "model.weights.h5", &weights, &weights_size, net->err);
-    hid_t file =
-      rc == 0 ? s_open_image (weights, weights_size, "model.weights.h5", net->err) : -1;
+    hid_t file = rc == 0 ? s_open_image (weights, weights_size, "model.weights.h5", net->err) : -1;
     if (rc == 0 && file < 0)
         rc = -1;
-    s_keras_t k = { .net = net, .root = file, .vars = true };
+    s_keras_t k = {.net = net, .root = file, .vars = true};
     snprintf (net->format, sizeof net->format, "keras3 keras");
     if (rc == 0)
         rc = s_config (&k, config, config_size);
@@ -618,10 +550,11 @@ maas_import_keras_zip (const void *data, size_t size, maas_import_net_t *net)
     zip_t *za = src ? zip_open_from_source (src, ZIP_RDONLY, &zerr) : NULL;
     int rc;
     if (!za) {
-        rc = maas_import_fail (
-          net->err, MAAS_MODEL_EMAGIC, "not a readable zip (%s)", zip_error_strerror (&zerr));
+        rc = maas_import_fail (net->err, MAAS_MODEL_EMAGIC, "not a readable zip (%s)",
+                               zip_error_strerror (&zerr));
         zip_source_free (src);
-    } else {
+    }
+    else {
         rc = s_zip_model (za, net);
         zip_discard (za);
     }

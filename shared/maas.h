@@ -10,7 +10,10 @@
 //  Core: logging, clocks.
 #include "log.h"
 #include "clock.h"
+#include "err.h"
 #include "redis_url.h"
+#include "redis.h"
+#include "options.h"
 
 //  Numerics: tensors, random numbers, multilayer perceptrons, inference,
 //  numeric CSV files, losses, optimizers, training, the synthetic problem.

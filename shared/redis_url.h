@@ -26,6 +26,10 @@ void maas_redis_url_clear (maas_redis_url_t *self);
 //  URL to use: URL if not NULL, else $MAAS_REDIS_URL, else the default.
 const char *maas_redis_url_pick (const char *url);
 
+//  The calls below read $MAAS_REDIS_SENTINELS and $MAAS_REDIS_MASTER
+//  (maas_redis_config_env); they are implemented in redis.c over the same
+//  code as maas_redis_t, for callers not yet converted to it.
+
 //  Where Redis is now. When $MAAS_REDIS_SENTINELS lists Sentinels
 //  ("host:port,host:port"), asks each in turn for the current master of
 //  $MAAS_REDIS_MASTER (default "mymaster") and returns its address with

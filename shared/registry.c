@@ -5,7 +5,7 @@
 #include "clock.h"
 #include "log.h"
 #include "model.h"
-#include "redis_url.h"
+#include "redis.h"
 
 #include <assert.h>
 #include <ctype.h>
@@ -23,15 +23,11 @@
 #define S_KEY_MAX 256    //  room for prefix + model:{name}:suffix
 
 struct _maas_registry_t {
-    char *url;          //  Redis URL, owned
-    char *prefix;       //  key prefix ("maas:"), owned
-    char *channel;      //  prefix + "registry", owned
-    redisContext *ctx;  //  connection, NULL until (re)connected
-    int64_t asked_ms;   //  Sentinel last asked where the master is, monotonic
-    char err[512];      //  why the last call failed
+    maas_redis_t *redis;  //  link to Redis, owned
+    char *prefix;         //  key prefix ("maas:"), owned
+    char *channel;        //  prefix + "registry", owned
+    maas_err_t err;       //  why the last call failed
 };
-
-#define S_SENTINEL_EVERY_MS 1000    //  reads ask Sentinel at most this often
 
 //  Publish: KEYS model hash, versions zset, job index hash. ARGV version-key
 //  prefix, channel, name, job id, blob, sha256, format, inputs, outputs,
@@ -193,75 +189,6 @@ maas_registry_sha256_hex (const void *data, size_t size, char hex[65])
 
 //  -- connection and commands
 
-static int s_fail (maas_registry_t *self, const char *fmt, ...)
-    __attribute__ ((format (printf, 2, 3)));
-
-static int
-s_fail (maas_registry_t *self, const char *fmt, ...)
-{
-    va_list args;
-    va_start (args, fmt);
-    vsnprintf (self->err, sizeof self->err, fmt, args);
-    va_end (args);
-    maas_debug ("registry", "failed reason=\"%s\"", self->err);
-    return -1;
-}
-
-static int
-s_connect (maas_registry_t *self)
-{
-    if (self->ctx && !self->ctx->err)
-        return 0;
-    if (self->ctx) {
-        maas_warn ("registry", "reconnect url=%s reason=\"%s\"", self->url, self->ctx->errstr);
-        redisFree (self->ctx);
-    }
-    self->ctx =
-        maas_redis_connect (self->url, MAAS_REGISTRY_TIMEOUT_MS, self->err, sizeof self->err);
-    return self->ctx ? 0 : -1;
-}
-
-//  Behind Sentinel, ask where the master is before every write and before
-//  a read at most every S_SENTINEL_EVERY_MS, and leave a connection to a
-//  server that is no longer the master: a failover is followed within a
-//  second, not when Sentinel closes the old master's clients (seconds
-//  later; writes sent there meanwhile would be lost). No answer: keep it.
-//  true if Sentinel names another master than CTX's server (logged). Asks
-//  only behind Sentinel, and unless ALWAYS, at most every
-//  S_SENTINEL_EVERY_MS (*ASKED_MS). No answer: false.
-static bool
-s_master_moved (redisContext *ctx, const char *url, int64_t *asked_ms, bool always,
-                const char *what)
-{
-    const char *sentinels = getenv ("MAAS_REDIS_SENTINELS");
-    if (!ctx || ctx->err || !sentinels || !*sentinels || ctx->connection_type != REDIS_CONN_TCP)
-        return false;
-    int64_t now = maas_clock_mono_ms ();
-    if (!always && now - *asked_ms < S_SENTINEL_EVERY_MS)
-        return false;
-    *asked_ms = now;
-    maas_redis_url_t master;
-    char err[256];
-    if (maas_redis_locate (&master, url, err, sizeof err) != 0)
-        return false;
-    bool moved = master.host && (strcmp (master.host, ctx->tcp.host) != 0
-                                 || master.port != ctx->tcp.port);
-    if (moved)
-        maas_warn ("registry", "master moved %s from=%s:%d to=%s:%d", what, ctx->tcp.host,
-                   ctx->tcp.port, master.host, master.port);
-    maas_redis_url_clear (&master);
-    return moved;
-}
-
-static void
-s_follow (maas_registry_t *self, bool write)
-{
-    if (s_master_moved (self->ctx, self->url, &self->asked_ms, write, "connection=commands")) {
-        redisFree (self->ctx);
-        self->ctx = NULL;           //  s_connect makes a new one
-    }
-}
-
 //  Whether a command can be sent again when its connection broke before
 //  the reply (it may have run): reads and SADD; of the scripts, alias, and
 //  publish under a train job id (it answers the version made the first
@@ -274,34 +201,26 @@ s_repeatable (int argc, const char **argv)
     return argv[1] == s_alias_lua || (argv[1] == s_publish_lua && argc > 9 && argv[9][0]);
 }
 
-//  Run one command (binary-safe). Returns the reply (caller frees), or NULL
-//  with self->err set on a connection failure or an error reply. A
-//  repeatable command on a connection found closed (Sentinel closes the
-//  clients of a master it demotes) goes once more over a new connection.
+//  Run one command (binary-safe) over the link; scripts (writes) ask
+//  Sentinel where the master is first. Returns the reply (caller frees),
+//  or NULL with self->err set on a connection failure or an error reply
+//  (a Lua error_reply text is ours, so it is the message as it is).
 static redisReply *
 s_command (maas_registry_t *self, int argc, const char **argv, const size_t *lens)
 {
-    s_follow (self, strcmp (argv[0], "EVAL") == 0);
-    if (s_connect (self) != 0)
-        return NULL;
-    redisReply *reply = redisCommandArgv (self->ctx, argc, argv, lens);
-    if (!reply && s_repeatable (argc, argv)
-        && (self->ctx->err == REDIS_ERR_EOF || self->ctx->err == REDIS_ERR_IO)) {
-        if (s_connect (self) != 0)
-            return NULL;            //  self->err says why
-        reply = redisCommandArgv (self->ctx, argc, argv, lens);
+    if (maas_redis_ready (self->redis, strcmp (argv[0], "EVAL") == 0) == 0) {
+        redisReply *reply =
+            maas_redis_command (self->redis, s_repeatable (argc, argv), argc, argv, lens);
+        if (reply)
+            return reply;
     }
-    if (!reply) {
-        s_fail (self, "registry: redis %s: %s", self->url, self->ctx->errstr);
-        return NULL;
-    }
-    if (reply->type == REDIS_REPLY_ERROR) {
-        //  Lua error_reply texts are ours; anything else is Redis speaking.
-        s_fail (self, "%s", reply->str);
-        freeReplyObject (reply);
-        return NULL;
-    }
-    return reply;
+    const maas_err_t *why = maas_redis_err (self->redis);
+    if (why->code == MAAS_ERR_REPLY)
+        maas_err_copy (&self->err, why);
+    else
+        maas_err_set (&self->err, why->code, "registry: %s", why->text);
+    maas_debug ("registry", "failed reason=\"%s\"", self->err.text);
+    return NULL;
 }
 
 //  Same for a command of plain strings, NULL-terminated.
@@ -336,7 +255,7 @@ s_check_name (maas_registry_t *self, const char *name)
 {
     if (maas_registry_name_valid (name))
         return 0;
-    return s_fail (self, "model '%s': a name is 1-%d letters, digits, '.', '_' or '-'",
+    return maas_err_set (&self->err, MAAS_ERR_INPUT, "model '%s': a name is 1-%d letters, digits, '.', '_' or '-'",
                    name ? name : "", MAAS_REGISTRY_NAME_MAX);
 }
 
@@ -357,37 +276,49 @@ s_index_name (maas_registry_t *self, const char *name)
 
 //  -- lifecycle
 
+//  "PREFIX" + "registry" (the announcement channel), or NULL on failure.
+static char *
+s_channel (const char *prefix)
+{
+    char *channel = malloc (strlen (prefix) + sizeof MAAS_REGISTRY_CHANNEL);
+    if (channel)
+        sprintf (channel, "%s%s", prefix, MAAS_REGISTRY_CHANNEL);
+    return channel;
+}
+
 maas_registry_t *
-maas_registry_new (const char *redis_url, const char *prefix, char *err, size_t err_size)
+maas_registry_open (const maas_redis_config_t *redis, const char *prefix, maas_err_t *err)
 {
     prefix = prefix ? prefix : MAAS_REGISTRY_PREFIX_DEFAULT;
     if (strlen (prefix) > S_PREFIX_MAX) {
-        snprintf (err, err_size, "registry: key prefix longer than %d characters",
-                  S_PREFIX_MAX);
+        maas_err_set (err, MAAS_ERR_INPUT, "registry: key prefix longer than %d characters",
+                      S_PREFIX_MAX);
         return NULL;
     }
     if (sodium_init () < 0) {
-        snprintf (err, err_size, "registry: libsodium failed to initialise");
+        maas_err_set (err, MAAS_ERR_NOMEM, "registry: libsodium failed to initialise");
         return NULL;
     }
     maas_registry_t *self = calloc (1, sizeof *self);
-    if (!self) {
-        snprintf (err, err_size, "registry: out of memory");
-        return NULL;
-    }
-    self->url = strdup (maas_redis_url_pick (redis_url));
-    self->prefix = strdup (prefix);
-    self->channel = malloc (strlen (prefix) + sizeof MAAS_REGISTRY_CHANNEL);
-    if (!self->url || !self->prefix || !self->channel) {
-        snprintf (err, err_size, "registry: out of memory");
+    if (!self || !(self->prefix = strdup (prefix)) || !(self->channel = s_channel (prefix))) {
+        maas_err_set (err, MAAS_ERR_NOMEM, "registry: out of memory");
         maas_registry_destroy (&self);
         return NULL;
     }
-    sprintf (self->channel, "%s%s", prefix, MAAS_REGISTRY_CHANNEL);
-    if (s_connect (self) != 0) {
-        snprintf (err, err_size, "%s", self->err);
+    if (!(self->redis = maas_redis_new (redis, MAAS_REGISTRY_TIMEOUT_MS, err)))
         maas_registry_destroy (&self);
-    }
+    return self;
+}
+
+maas_registry_t *
+maas_registry_new (const char *redis_url, const char *prefix, char *err, size_t err_size)
+{
+    maas_redis_config_t redis;
+    maas_redis_config_env (&redis, redis_url);
+    maas_err_t why;
+    maas_registry_t *self = maas_registry_open (&redis, prefix, &why);
+    if (!self)
+        maas_err_export (&why, err, err_size);
     return self;
 }
 
@@ -398,9 +329,7 @@ maas_registry_destroy (maas_registry_t **self_p)
     maas_registry_t *self = *self_p;
     if (!self)
         return;
-    if (self->ctx)
-        redisFree (self->ctx);
-    free (self->url);
+    maas_redis_destroy (&self->redis);
     free (self->prefix);
     free (self->channel);
     free (self);
@@ -411,7 +340,7 @@ const char *
 maas_registry_error (const maas_registry_t *self)
 {
     assert (self);
-    return self->err;
+    return self->err.text;
 }
 
 const char *
@@ -430,10 +359,10 @@ s_check_meta (maas_registry_t *self, const char *name, size_t size,
     if (s_check_name (self, name) != 0)
         return -1;
     if (size == 0 || size > MAAS_REGISTRY_BLOB_MAX)
-        return s_fail (self, "model %s: blob of %zu bytes (1 byte to %zu MB accepted)", name,
+        return maas_err_set (&self->err, MAAS_ERR_INPUT, "model %s: blob of %zu bytes (1 byte to %zu MB accepted)", name,
                        size, MAAS_REGISTRY_BLOB_MAX >> 20);
     if (meta->job_id && strlen (meta->job_id) > 128)
-        return s_fail (self, "model %s: job id longer than 128 characters", name);
+        return maas_err_set (&self->err, MAAS_ERR_INPUT, "model %s: job id longer than 128 characters", name);
     return 0;
 }
 
@@ -472,7 +401,7 @@ s_read_facts (maas_registry_t *self, const char *name, const void *blob, size_t 
     maas_model_err_t why;
     maas_model_t *model = maas_model_decode (blob, size, &why);
     if (!model)
-        return s_fail (self, "model %s: not a valid model file: %s", name, why.text);
+        return maas_err_set (&self->err, MAAS_ERR_INPUT, "model %s: not a valid model file: %s", name, why.text);
     const maas_mlp_t *mlp = maas_model_mlp_const (model);
     facts->format = MAAS_MODEL_FORMAT;
     facts->inputs = maas_mlp_inputs (mlp);
@@ -530,7 +459,7 @@ s_publish_eval (maas_registry_t *self, const char *name, const void *blob, size_
     int rc = 0;
     if (reply->type != REDIS_REPLY_ARRAY || reply->elements != 2
         || reply->element[0]->type != REDIS_REPLY_INTEGER)
-        rc = s_fail (self, "model %s: unexpected reply to publish", name);
+        rc = maas_err_set (&self->err, MAAS_ERR_INPUT, "model %s: unexpected reply to publish", name);
     else {
         *version = (uint64_t) reply->element[0]->integer;
         *fresh = reply->element[1]->integer == 1;
@@ -566,7 +495,7 @@ maas_registry_alias (maas_registry_t *self, const char *name, const char *alias,
     if (s_check_name (self, name) != 0)
         return -1;
     if (!maas_registry_alias_valid (alias))
-        return s_fail (self,
+        return maas_err_set (&self->err, MAAS_ERR_INPUT,
                        "alias '%s': an alias starts with a letter, is letters, digits, "
                        "'.', '_' or '-', and is not 'latest'",
                        alias ? alias : "");
@@ -592,7 +521,7 @@ maas_registry_unalias (maas_registry_t *self, const char *name, const char *alia
     if (s_check_name (self, name) != 0)
         return -1;
     if (!alias || !*alias)
-        return s_fail (self, "model %s: which alias?", name);
+        return maas_err_set (&self->err, MAAS_ERR_INPUT, "model %s: which alias?", name);
     char aliases[S_KEY_MAX];
     s_key (self, aliases, name, ":aliases");
     redisReply *reply = s_commandv (self, (const char *[]){ "EVAL", s_unalias_lua, "1", aliases,
@@ -654,8 +583,8 @@ s_fail_missing (maas_registry_t *self, const char *name, const char *what)
     if (exists < 0)
         return -1;
     if (!exists)
-        return s_fail (self, "unknown model %s", name);
-    return s_fail (self, "model %s has no %s", name, what);
+        return maas_err_set (&self->err, MAAS_ERR_INPUT, "unknown model %s", name);
+    return maas_err_set (&self->err, MAAS_ERR_INPUT, "model %s has no %s", name, what);
 }
 
 //  HGET KEY FIELD as a version number into *VERSION (0 when missing).
@@ -699,7 +628,7 @@ maas_registry_resolve (maas_registry_t *self, const char *name, const char *ref,
     ref = ref ? ref : "";
     if (s_all_digits (ref)) {
         if (!s_parse_version (ref))
-            return s_fail (self, "model %s: version '%s' is not a number >= 1", name, ref);
+            return maas_err_set (&self->err, MAAS_ERR_INPUT, "model %s: version '%s' is not a number >= 1", name, ref);
         return s_resolve_number (self, name, ref, version);
     }
     bool latest = !*ref || strcmp (ref, "latest") == 0;
@@ -752,7 +681,7 @@ s_aliases_text (maas_registry_t *self, const char *name, uint64_t version)
     }
     freeReplyObject (reply);
     if (!text)
-        s_fail (self, "registry: out of memory");
+        maas_err_set (&self->err, MAAS_ERR_INPUT, "registry: out of memory");
     return text;
 }
 
@@ -805,7 +734,7 @@ maas_registry_info (maas_registry_t *self, const char *name, uint64_t version,
     if (!info->name || !info->metrics || !info->job_id || !info->tags || !info->description
         || !info->aliases) {
         maas_registry_info_clear (info);
-        return s_fail (self, "model %s@%" PRIu64 ": out of memory or connection lost", name,
+        return maas_err_set (&self->err, MAAS_ERR_INPUT, "model %s@%" PRIu64 ": out of memory or connection lost", name,
                        version);
     }
     return 0;
@@ -851,12 +780,12 @@ maas_registry_fetch (maas_registry_t *self, const char *name, uint64_t version, 
     maas_registry_sha256_hex (f[0]->str, f[0]->len, actual);
     int rc = 0;
     if (strcmp (actual, f[1]->str) != 0)
-        rc = s_fail (self,
+        rc = maas_err_set (&self->err, MAAS_ERR_INPUT,
                      "model %s@%" PRIu64 ": stored blob fails its sha256 check "
                      "(corrupted: %zu bytes, sha256 %.12s..., expected %.12s...)",
                      name, version, f[0]->len, actual, f[1]->str);
     else if (!(*blob = malloc (f[0]->len)))
-        rc = s_fail (self, "model %s@%" PRIu64 ": out of memory for %zu bytes", name, version,
+        rc = maas_err_set (&self->err, MAAS_ERR_INPUT, "model %s@%" PRIu64 ": out of memory for %zu bytes", name, version,
                      f[0]->len);
     else {
         memcpy (*blob, f[0]->str, f[0]->len);
@@ -885,7 +814,7 @@ maas_registry_versions (maas_registry_t *self, const char *name, uint64_t **vers
     size_t n = reply->type == REDIS_REPLY_ARRAY ? reply->elements : 0;
     if (n && !(*versions = malloc (n * sizeof **versions))) {
         freeReplyObject (reply);
-        return s_fail (self, "registry: out of memory");
+        return maas_err_set (&self->err, MAAS_ERR_INPUT, "registry: out of memory");
     }
     for (size_t i = 0; i < n; i++)
         (*versions)[i] = s_parse_version (reply->element[i]->str);
@@ -894,7 +823,7 @@ maas_registry_versions (maas_registry_t *self, const char *name, uint64_t **vers
     if (n)
         return 0;
     int exists = s_model_exists (self, name);
-    return exists > 0 ? 0 : exists < 0 ? -1 : s_fail (self, "unknown model %s", name);
+    return exists > 0 ? 0 : exists < 0 ? -1 : maas_err_set (&self->err, MAAS_ERR_INPUT, "unknown model %s", name);
 }
 
 static int
@@ -926,7 +855,7 @@ s_model_summary (maas_registry_t *self, maas_registry_model_t *model)
     freeReplyObject (reply);
     model->aliases = s_aliases_text (self, model->name, 0);
     if (!model->description || !model->aliases)
-        return s_fail (self, "registry: out of memory");
+        return maas_err_set (&self->err, MAAS_ERR_INPUT, "registry: out of memory");
     return 0;
 }
 
@@ -945,12 +874,12 @@ maas_registry_list (maas_registry_t *self, maas_registry_model_t **models, size_
     maas_registry_model_t *list = n ? calloc (n, sizeof *list) : NULL;
     if (n && !list) {
         freeReplyObject (reply);
-        return s_fail (self, "registry: out of memory");
+        return maas_err_set (&self->err, MAAS_ERR_INPUT, "registry: out of memory");
     }
     int rc = 0;
     for (size_t i = 0; i < n && rc == 0; i++) {
         list[i].name = strdup (reply->element[i]->str);
-        rc = list[i].name ? s_model_summary (self, &list[i]) : s_fail (self, "out of memory");
+        rc = list[i].name ? s_model_summary (self, &list[i]) : maas_err_set (&self->err, MAAS_ERR_INPUT, "out of memory");
     }
     freeReplyObject (reply);
     if (rc != 0) {
@@ -1011,41 +940,44 @@ maas_registry_event_parse (maas_registry_event_t *event, const char *text, size_
 }
 
 struct _maas_registry_watch_t {
-    redisContext *ctx;  //  subscribed connection, owned
-    char *channel;      //  channel subscribed to, owned
-    char *url;          //  where it was asked to connect, owned (Sentinel: asked again)
-    int64_t asked_ms;   //  Sentinel last asked where the master is, monotonic
+    maas_redis_t *redis;  //  subscribed link, owned (only read from after SUBSCRIBE)
+    char *channel;        //  channel subscribed to, owned
 };
 
 maas_registry_watch_t *
-maas_registry_watch_new (const char *redis_url, const char *prefix, char *err, size_t err_size)
+maas_registry_watch_open (const maas_redis_config_t *redis, const char *prefix, maas_err_t *err)
 {
-    prefix = prefix ? prefix : MAAS_REGISTRY_PREFIX_DEFAULT;
-    const char *url = maas_redis_url_pick (redis_url);
     maas_registry_watch_t *self = calloc (1, sizeof *self);
-    if (self) {
-        self->channel = malloc (strlen (prefix) + sizeof MAAS_REGISTRY_CHANNEL);
-        self->url = strdup (url);
-    }
-    if (!self || !self->channel || !self->url) {
-        if (self)
-            maas_registry_watch_destroy (&self);
-        snprintf (err, err_size, "registry watch: out of memory");
+    if (!self || !(self->channel = s_channel (prefix ? prefix : MAAS_REGISTRY_PREFIX_DEFAULT))) {
+        maas_err_set (err, MAAS_ERR_NOMEM, "registry watch: out of memory");
+        maas_registry_watch_destroy (&self);
         return NULL;
     }
-    sprintf (self->channel, "%s%s", prefix, MAAS_REGISTRY_CHANNEL);
-    self->asked_ms = maas_clock_mono_ms ();
-    self->ctx = maas_redis_connect (url, MAAS_REGISTRY_TIMEOUT_MS, err, err_size);
-    redisReply *reply =
-        self->ctx ? redisCommand (self->ctx, "SUBSCRIBE %s", self->channel) : NULL;
+    if (!(self->redis = maas_redis_new (redis, MAAS_REGISTRY_TIMEOUT_MS, err))) {
+        maas_registry_watch_destroy (&self);
+        return NULL;
+    }
+    redisReply *reply = maas_redis_commandf (self->redis, false, "SUBSCRIBE %s", self->channel);
     bool subscribed = reply && reply->type == REDIS_REPLY_ARRAY && reply->elements == 3;
-    if (self->ctx && !subscribed)
-        snprintf (err, err_size, "registry watch: SUBSCRIBE %s failed: %s", self->channel,
-                  reply && reply->type == REDIS_REPLY_ERROR ? reply->str : self->ctx->errstr);
+    if (!subscribed)
+        maas_err_set (err, MAAS_ERR_IO, "registry watch: SUBSCRIBE %s failed: %s", self->channel,
+                      reply ? "unexpected reply" : maas_redis_err (self->redis)->text);
     if (reply)
         freeReplyObject (reply);
     if (!subscribed)
         maas_registry_watch_destroy (&self);
+    return self;
+}
+
+maas_registry_watch_t *
+maas_registry_watch_new (const char *redis_url, const char *prefix, char *err, size_t err_size)
+{
+    maas_redis_config_t redis;
+    maas_redis_config_env (&redis, redis_url);
+    maas_err_t why;
+    maas_registry_watch_t *self = maas_registry_watch_open (&redis, prefix, &why);
+    if (!self)
+        maas_err_export (&why, err, err_size);
     return self;
 }
 
@@ -1056,10 +988,8 @@ maas_registry_watch_destroy (maas_registry_watch_t **self_p)
     maas_registry_watch_t *self = *self_p;
     if (!self)
         return;
-    if (self->ctx)
-        redisFree (self->ctx);
+    maas_redis_destroy (&self->redis);
     free (self->channel);
-    free (self->url);
     free (self);
     *self_p = NULL;
 }
@@ -1068,7 +998,7 @@ int
 maas_registry_watch_fd (const maas_registry_watch_t *self)
 {
     assert (self);
-    return self->ctx->fd;
+    return maas_redis_context (self->redis)->fd;
 }
 
 //  1 with *EVENT from a pub/sub REPLY that is an announcement; 0 otherwise.
@@ -1096,12 +1026,13 @@ maas_registry_watch_next (maas_registry_watch_t *self, maas_registry_event_t *ev
     //  A master that hangs, or is cut off, while Sentinel promotes another
     //  keeps this connection open and silent: announcements made on the new
     //  master would never arrive. Sentinel is asked at most once a second.
-    if (s_master_moved (self->ctx, self->url, &self->asked_ms, false, "connection=announcements"))
+    if (maas_redis_master_moved (self->redis, "connection=announcements"))
         return -1;
+    redisContext *ctx = maas_redis_context (self->redis);
     int64_t deadline = maas_clock_mono_ms () + (timeout_ms > 0 ? timeout_ms : 0);
     while (true) {
         void *reply = NULL;
-        if (redisGetReplyFromReader (self->ctx, &reply) != REDIS_OK)
+        if (redisGetReplyFromReader (ctx, &reply) != REDIS_OK)
             return -1;
         if (reply) {
             int got = s_watch_decode (reply, event);
@@ -1111,14 +1042,14 @@ maas_registry_watch_next (maas_registry_watch_t *self, maas_registry_event_t *ev
             continue;
         }
         int64_t left = deadline - maas_clock_mono_ms ();
-        struct pollfd item = { .fd = self->ctx->fd, .events = POLLIN };
+        struct pollfd item = { .fd = ctx->fd, .events = POLLIN };
         int ready = poll (&item, 1, timeout_ms < 0 ? -1 : left > 0 ? (int) left : 0);
         if (ready < 0 && errno != EINTR)
             return -1;
         if (ready == 0)
             return 0;
-        if (ready > 0 && redisBufferRead (self->ctx) != REDIS_OK) {
-            maas_warn ("registry", "watch lost reason=\"%s\"", self->ctx->errstr);
+        if (ready > 0 && redisBufferRead (ctx) != REDIS_OK) {
+            maas_warn ("registry", "watch lost reason=\"%s\"", ctx->errstr);
             return -1;
         }
     }

@@ -4,6 +4,9 @@
 #ifndef MAAS_REGISTRY_H
 #define MAAS_REGISTRY_H
 
+#include "err.h"
+#include "redis.h"
+
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -81,11 +84,17 @@ void maas_registry_sha256_hex (const void *data, size_t size, char hex[65]);
 
 //  -- lifecycle
 
-//  Connect to the registry at REDIS_URL (NULL: $MAAS_REDIS_URL or the
-//  default) with key PREFIX (NULL: the default). NULL with a reason in ERR
-//  when Redis cannot be reached. The connection is re-opened on the next
-//  call after Redis goes away. Programs must ignore SIGPIPE (hiredis writes
-//  with write(2), so a closed connection would otherwise kill them).
+//  Connect to the registry in the Redis REDIS names (redis.h: URL,
+//  Sentinels) with key PREFIX (NULL: the default). NULL with a reason in
+//  ERR when Redis cannot be reached. The link (maas_redis_t) re-opens the
+//  connection on the next call after Redis goes away or restarts, and
+//  sends a repeatable command again once. Programs must ignore SIGPIPE
+//  (hiredis writes with write(2), so a closed connection would otherwise
+//  kill them).
+maas_registry_t *maas_registry_open (const maas_redis_config_t *redis, const char *prefix,
+                                     maas_err_t *err);
+//  Same at REDIS_URL (NULL: $MAAS_REDIS_URL or the default), Sentinels from
+//  the environment (maas_redis_config_env); for callers without a config.
 maas_registry_t *maas_registry_new (const char *redis_url, const char *prefix, char *err,
                                     size_t err_size);
 //  Close and free; safe on NULL; sets *self_p to NULL.
@@ -170,9 +179,12 @@ int maas_registry_event_parse (maas_registry_event_t *event, const char *text, s
 
 typedef struct _maas_registry_watch_t maas_registry_watch_t;
 
-//  Subscribe to the announcements of the registry at REDIS_URL/PREFIX on a
+//  Subscribe to the announcements of the registry in REDIS/PREFIX on a
 //  connection of its own; returns once the subscription is confirmed, so
 //  every change after this call is seen. NULL with ERR on failure.
+maas_registry_watch_t *maas_registry_watch_open (const maas_redis_config_t *redis,
+                                                 const char *prefix, maas_err_t *err);
+//  Same at REDIS_URL with Sentinels from the environment, as maas_registry_new.
 maas_registry_watch_t *maas_registry_watch_new (const char *redis_url, const char *prefix,
                                                 char *err, size_t err_size);
 void maas_registry_watch_destroy (maas_registry_watch_t **self_p);

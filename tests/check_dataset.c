@@ -402,6 +402,86 @@ START_TEST (test_dead_redis_then_recovery)
 }
 END_TEST
 
+//  REPLY's field/value pairs, then FIELD VALUE once more, as a new reply
+//  read back through hiredis's own parser (the caller frees it).
+static redisReply *
+s_reply_with (const redisReply *reply, const char *field, const char *value)
+{
+    char *resp = NULL;
+    size_t size = 0;
+    FILE *out = open_memstream (&resp, &size);
+    ck_assert_ptr_nonnull (out);
+    fprintf (out, "*%zu\r\n", reply->elements + 2);
+    for (size_t i = 0; i < reply->elements; i++)
+        fprintf (out, "$%zu\r\n%s\r\n", reply->element[i]->len, reply->element[i]->str);
+    fprintf (out, "$%zu\r\n%s\r\n$%zu\r\n%s\r\n", strlen (field), field, strlen (value),
+             value);
+    fclose (out);
+    redisReader *reader = redisReaderCreate ();
+    ck_assert_int_eq (redisReaderFeed (reader, resp, size), REDIS_OK);
+    void *copy = NULL;
+    ck_assert_int_eq (redisReaderGetReply (reader, &copy), REDIS_OK);
+    ck_assert_ptr_nonnull (copy);
+    redisReaderFree (reader);
+    free (resp);
+    return copy;
+}
+
+//  A manifest reply that repeats a field (label twice) is refused, naming
+//  the field; before, the first label was strdup'ed over and leaked.
+START_TEST (test_manifest_repeating_a_field)
+{
+    maas_dataset_t *a = s_make (10, 2, 2, 0);
+    ck_assert_int_eq (maas_dataset_store_put (s_store, "twice", a), 0);
+    redisContext *ctx = s_raw ();
+    redisReply *reply = redisCommand (ctx, "HGETALL maas:dataset:{twice}");
+    ck_assert_ptr_nonnull (reply);
+    maas_dataset_info_t info;
+    maas_err_t err;
+    ck_assert_int_eq (maas_dataset_manifest_parse ("twice", reply, &info, &err), 0);
+    ck_assert_str_eq (info.label, "label");
+    maas_dataset_info_clear (&info);
+    redisReply *twice = s_reply_with (reply, "label", "other");
+    ck_assert_int_eq (maas_dataset_manifest_parse ("twice", twice, &info, &err), -1);
+    ck_assert_msg (strstr (err.text, "field 'label' given twice"), "%s", err.text);
+    maas_dataset_info_clear (&info);
+    freeReplyObject (twice);
+    twice = s_reply_with (reply, "rows", "10");
+    ck_assert_int_eq (maas_dataset_manifest_parse ("twice", twice, &info, &err), -1);
+    ck_assert_msg (strstr (err.text, "field 'rows' given twice"), "%s", err.text);
+    maas_dataset_info_clear (&info);
+    freeReplyObject (twice);
+    freeReplyObject (reply);
+    redisFree (ctx);
+    maas_dataset_destroy (&a);
+}
+END_TEST
+
+//  A normal restart (SIGTERM, the same server again with its AOF) between
+//  two calls on one store: the next call reconnects instead of failing
+//  with "Broken pipe" on the connection the old server closed.
+START_TEST (test_redis_restart_between_calls)
+{
+    support_redis_t *redis = support_redis_start_aof ();
+    maas_dataset_store_t *store =
+        maas_dataset_store_new (support_redis_url (redis), NULL, s_err, sizeof s_err);
+    ck_assert_msg (store, "%s", s_err);
+    maas_dataset_t *a = s_make (10, 2, 2, 0);
+    ck_assert_int_eq (maas_dataset_store_put (store, "kept", a), 0);
+    support_redis_bounce (redis);
+    maas_dataset_t *got = maas_dataset_store_get (store, "kept");
+    ck_assert_msg (got, "%s", maas_dataset_store_error (store));
+    s_assert_same (a, got);
+    maas_dataset_destroy (&got);
+    support_redis_bounce (redis);
+    ck_assert_msg (maas_dataset_store_put (store, "kept", a) == 0, "%s",
+                   maas_dataset_store_error (store));
+    maas_dataset_destroy (&a);
+    maas_dataset_store_destroy (&store);
+    support_redis_stop (&redis);
+}
+END_TEST
+
 //  -- the maas binary
 
 //  Run `maas ARGS... --redis URL` to completion; its exit code, and what it
@@ -483,6 +563,14 @@ START_TEST (test_cli_bad_csv_stores_nothing)
     ck_assert_msg (strstr (out, "bad.csv:3:2 '4x' is not a number"), "%s", out);
     free (out);
     ck_assert_int_eq (s_redis_int ("KEYS %s", "*"), 0);
+    //  No header row: refused, not its first row taken as column names.
+    file = fopen (path, "w");
+    fputs ("1,2,0\n3,4,1\n", file);
+    fclose (file);
+    ck_assert_int_eq (s_maas (put, &out), 1);
+    ck_assert_msg (strstr (out, "bad.csv: line 1 is all numbers, not column names"), "%s", out);
+    free (out);
+    ck_assert_int_eq (s_redis_int ("KEYS %s", "*"), 0);
     //  Labels that do not fit the task asked for.
     char *digits = support_src_path ("data/digits_test.csv");
     const char *binary[] = {"dataset", "put", "d", digits, "--task", "binary", NULL};
@@ -530,6 +618,8 @@ s_suite (void)
     tcase_add_test (errors, test_bad_names);
     tcase_add_test (errors, test_corruption_is_refused);
     tcase_add_test (errors, test_dead_redis_then_recovery);
+    tcase_add_test (errors, test_redis_restart_between_calls);
+    tcase_add_test (errors, test_manifest_repeating_a_field);
     suite_add_tcase (suite, errors);
     TCase *cli = tcase_create ("cli");
     tcase_add_checked_fixture (cli, s_redis_up, s_redis_down);

@@ -17,7 +17,7 @@
 
 #define S_PYTHON "/usr/bin/python3"
 
-static char *s_dir; //  fixtures, made once per test case
+static char *s_dir;    //  fixtures, made once per test case
 
 static void
 s_path (char *out, size_t size, const char *name)
@@ -43,7 +43,7 @@ s_setup (void)
     s_dir = support_tempdir_new ("import");
     char *script = support_src_path ("tests/fixtures/make_import_fixtures.py"), log[600];
     s_path (log, sizeof log, "fixtures.log");
-    const char *argv[] = { S_PYTHON, script, s_dir, NULL };
+    const char *argv[] = {S_PYTHON, script, s_dir, NULL};
     int rc = s_run (argv, NULL, log);
     free (script);
     ck_assert_msg (rc == 0, "make_import_fixtures.py failed (%d), see %s", rc, log);
@@ -90,10 +90,7 @@ s_predict (const maas_model_t *model, const char *x_path, size_t *rows)
 
 //  MODEL's predictions on NAME.x.npy equal NAME.y.npy (or REF_PATH) to TOL.
 static void
-s_assert_predicts (const maas_model_t *model,
-                   const char *name,
-                   const char *ref_path,
-                   double tol)
+s_assert_predicts (const maas_model_t *model, const char *name, const char *ref_path, double tol)
 {
     char x_path[600], y_path[600];
     snprintf (x_path, sizeof x_path, "%s/%s.x.npy", s_dir, name);
@@ -104,13 +101,8 @@ s_assert_predicts (const maas_model_t *model,
     ck_assert_uint_eq (ref_rows, rows);
     ck_assert_uint_eq (ref_cols, maas_mlp_outputs (maas_model_mlp_const (model)));
     for (size_t k = 0; k < rows * ref_cols; k++)
-        ck_assert_msg (fabs ((double)y[k] - ref[k]) <= tol,
-                       "%s: row %zu col %zu: %.9g vs %.9g",
-                       name,
-                       k / ref_cols,
-                       k % ref_cols,
-                       y[k],
-                       ref[k]);
+        ck_assert_msg (fabs ((double) y[k] - ref[k]) <= tol, "%s: row %zu col %zu: %.9g vs %.9g",
+                       name, k / ref_cols, k % ref_cols, y[k], ref[k]);
     free (y);
     free (ref);
 }
@@ -130,7 +122,7 @@ s_import_ok (const char *file, const char *format, const char *shape, const char
     ck_assert_str_eq (maas_model_meta_str (model, "input_name"), input);
     maas_model_describe (model, text, sizeof text);
     ck_assert_str_eq (text, shape);
-    snprintf (name, sizeof name, "%.*s", (int)strcspn (file, "."), file);
+    snprintf (name, sizeof name, "%.*s", (int) strcspn (file, "."), file);
     s_assert_predicts (model, name, NULL, 1e-5);
     return model;
 }
@@ -138,7 +130,7 @@ s_import_ok (const char *file, const char *format, const char *shape, const char
 START_TEST (test_keras2_h5)
 {
     maas_model_t *model =
-      s_import_ok ("seed.h5", "keras2 h5", "10-64-64-1 relu,relu,sigmoid", "dense_input");
+        s_import_ok ("seed.h5", "keras2 h5", "10-64-64-1 relu,relu,sigmoid", "dense_input");
     ck_assert_int_eq (maas_model_task (model), MAAS_TASK_BINARY);
     maas_model_destroy (&model);
 }
@@ -149,7 +141,7 @@ START_TEST (test_keras3_h5)
     //  batch_shape, names without ":0", split layer_names, vlen weight_names,
     //  a fixed-length model_config, Activation folded, Dropout skipped, no bias.
     maas_model_t *model =
-      s_import_ok ("k3.h5", "keras3 h5", "6-8-5-3 tanh,relu,softmax", "features");
+        s_import_ok ("k3.h5", "keras3 h5", "6-8-5-3 tanh,relu,softmax", "features");
     const maas_tensor_t *bias = maas_mlp_bias_const (maas_model_mlp_const (model), 1);
     for (size_t j = 0; j < bias->cols; j++)
         ck_assert_float_eq (bias->data[j], 0.0f);
@@ -160,7 +152,7 @@ END_TEST
 START_TEST (test_keras3_zip)
 {
     maas_model_t *model =
-      s_import_ok ("seed3.keras", "keras3 keras", "10-16-16-4 relu,linear,softmax", "pixels");
+        s_import_ok ("seed3.keras", "keras3 keras", "10-16-16-4 relu,linear,softmax", "pixels");
     maas_model_destroy (&model);
 }
 END_TEST
@@ -168,10 +160,10 @@ END_TEST
 START_TEST (test_onnx)
 {
     static const char *cases[][4] = {
-        { "gemm.onnx", "onnx opset 13", "10-12-1 relu,sigmoid", "input.1" },
-        { "matmul_add.onnx", "onnx opset 9", "5-7-2 tanh,linear", "x" },
-        { "softmax11.onnx", "onnx opset 11", "4-6-3 relu,softmax", "input" },
-        { "softmax13.onnx", "onnx opset 13", "4-6-3 relu,softmax", "input" },
+        {"gemm.onnx", "onnx opset 13", "10-12-1 relu,sigmoid", "input.1"},
+        {"matmul_add.onnx", "onnx opset 9", "5-7-2 tanh,linear", "x"},
+        {"softmax11.onnx", "onnx opset 11", "4-6-3 relu,softmax", "input"},
+        {"softmax13.onnx", "onnx opset 13", "4-6-3 relu,softmax", "input"},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         maas_model_t *model = s_import_ok (cases[i][0], cases[i][1], cases[i][2], cases[i][3]);
@@ -189,21 +181,18 @@ s_assert_refused (const char *file, maas_model_status_t code, const char *text)
     maas_model_err_t err;
     maas_model_t *model = maas_model_import_file (path, &err);
     ck_assert_ptr_null (model);
-    ck_assert_msg (
-      err.code == code, "%s: code %d, expected %d (%s)", file, err.code, code, err.text);
+    ck_assert_msg (err.code == code, "%s: code %d, expected %d (%s)", file, err.code, code,
+                   err.text);
     ck_assert_msg (strstr (err.text, text), "%s: '%s' lacks '%s'", file, err.text, text);
-    ck_assert_msg (
-      strncmp (err.text, path, strlen (path)) == 0, "'%s' names no path", err.text);
+    ck_assert_msg (strncmp (err.text, path, strlen (path)) == 0, "'%s' names no path", err.text);
 }
 
 START_TEST (test_refused)
 {
-    s_assert_refused ("conv2d.h5",
-                      MAAS_MODEL_EFIELD,
+    s_assert_refused ("conv2d.h5", MAAS_MODEL_EFIELD,
                       "layer 3 'conv2d': Conv2D is not supported (Dense, Dropout, Activation, "
                       "InputLayer are)");
-    s_assert_refused ("conv.onnx",
-                      MAAS_MODEL_EFIELD,
+    s_assert_refused ("conv.onnx", MAAS_MODEL_EFIELD,
                       "node 2 'conv1' (Conv): Conv is not supported (Gemm, MatMul, Add");
     s_assert_refused ("seed.x.npy", MAAS_MODEL_EMAGIC, "not a Keras .h5, .keras or ONNX");
     s_assert_refused ("missing.onnx", MAAS_MODEL_EIO, "No such file");
@@ -213,34 +202,24 @@ END_TEST
 START_TEST (test_refused_limits)
 {
     //  Each file is refused for one reason, named with the layer or node.
-    s_assert_refused (
-      "gelu.h5",
-      MAAS_MODEL_EFIELD,
-      "layer 1 'dense': activation 'gelu' is not supported (linear, relu, tanh, "
-      "sigmoid, softmax are)");
-    s_assert_refused (
-      "units.h5", MAAS_MODEL_EFIELD, "layer 1 'dense': units must be 1 to 65536");
-    s_assert_refused (
-      "shape.h5",
-      MAAS_MODEL_ESHAPE,
-      "layer 1 'dense': 'dense/kernel:0' is not a float matrix of shape [10, 5]");
-    s_assert_refused ("act2.h5",
-                      MAAS_MODEL_EFIELD,
+    s_assert_refused ("gelu.h5", MAAS_MODEL_EFIELD,
+                      "layer 1 'dense': activation 'gelu' is not supported (linear, relu, tanh, "
+                      "sigmoid, softmax are)");
+    s_assert_refused ("units.h5", MAAS_MODEL_EFIELD, "layer 1 'dense': units must be 1 to 65536");
+    s_assert_refused ("shape.h5", MAAS_MODEL_ESHAPE,
+                      "layer 1 'dense': 'dense/kernel:0' is not a float matrix of shape [10, 5]");
+    s_assert_refused ("act2.h5", MAAS_MODEL_EFIELD,
                       "layer 2 'act': an Activation must follow a Dense layer without one");
-    s_assert_refused ("functional.h5",
-                      MAAS_MODEL_EFIELD,
+    s_assert_refused ("functional.h5", MAAS_MODEL_EFIELD,
                       "model class 'Functional' is not supported (Sequential is)");
     //  A 65536 x 65536 kernel is declared in a 9 KB file: refused from its
     //  shape, before anything is allocated.
-    s_assert_refused ("huge.h5",
-                      MAAS_MODEL_ETOOBIG,
+    s_assert_refused ("huge.h5", MAAS_MODEL_ETOOBIG,
                       "dense: 4294967296 more parameters pass the limit of 67108864");
-    s_assert_refused (
-      "opset8.onnx", MAAS_MODEL_EVERSION, "ONNX opset 8 is not supported (9 to 17 are)");
-    s_assert_refused (
-      "softmax_axis0.onnx",
-      MAAS_MODEL_EFIELD,
-      "node 1 'softmax' (Softmax): softmax over another axis than the features");
+    s_assert_refused ("opset8.onnx", MAAS_MODEL_EVERSION,
+                      "ONNX opset 8 is not supported (9 to 17 are)");
+    s_assert_refused ("softmax_axis0.onnx", MAAS_MODEL_EFIELD,
+                      "node 1 'softmax' (Softmax): softmax over another axis than the features");
 }
 END_TEST
 
@@ -248,7 +227,7 @@ START_TEST (test_damaged)
 {
     //  Every cut of a file is refused with a reason (and, under the
     //  sanitizers and valgrind, read without a fault).
-    static const char *files[] = { "seed.h5", "seed3.keras", "gemm.onnx" };
+    static const char *files[] = {"seed.h5", "seed3.keras", "gemm.onnx"};
     for (size_t i = 0; i < sizeof files / sizeof files[0]; i++) {
         char path[600], cut[600];
         s_path (path, sizeof path, files[i]);
@@ -268,7 +247,7 @@ START_TEST (test_damaged)
             ck_assert_msg (!model, "%s cut at %zu/24 imported", files[i], k);
             ck_assert (err.code != MAAS_MODEL_OK && strlen (err.text) > strlen (cut) + 2);
             for (const char *c = err.text; *c; c++)
-                ck_assert_int_ge ((unsigned char)*c, 0x20);
+                ck_assert_int_ge ((unsigned char) *c, 0x20);
         }
         free (data);
     }
@@ -293,11 +272,10 @@ s_assert_same_params (const maas_model_t *a, const maas_model_t *b)
     }
     ck_assert_int_eq (!maas_mlp_norm_mean (x), !maas_mlp_norm_mean (y));
     if (maas_mlp_norm_mean (x)) {
-        ck_assert (memcmp (maas_mlp_norm_mean (x),
-                           maas_mlp_norm_mean (y),
-                           maas_mlp_inputs (x) * 4) == 0);
-        ck_assert (
-          memcmp (maas_mlp_norm_std (x), maas_mlp_norm_std (y), maas_mlp_inputs (x) * 4) == 0);
+        ck_assert (memcmp (maas_mlp_norm_mean (x), maas_mlp_norm_mean (y), maas_mlp_inputs (x) * 4)
+                   == 0);
+        ck_assert (memcmp (maas_mlp_norm_std (x), maas_mlp_norm_std (y), maas_mlp_inputs (x) * 4)
+                   == 0);
     }
     char hx[MAAS_SHA256_HEX_SIZE], hy[MAAS_SHA256_HEX_SIZE];
     maas_model_sha256 (a, hx);
@@ -315,7 +293,7 @@ s_assert_onnx_matches (const char *path, const maas_model_t *model, const char *
     snprintf (x_path, sizeof x_path, "%s/%s.x.npy", s_dir, name);
     snprintf (out, sizeof out, "%s/%s.onnx-eval.npy", s_dir, name);
     snprintf (log, sizeof log, "%s/%s.onnx-eval.log", s_dir, name);
-    const char *argv[] = { S_PYTHON, script, path, x_path, out, NULL };
+    const char *argv[] = {S_PYTHON, script, path, x_path, out, NULL};
     int rc = s_run (argv, NULL, log);
     free (script);
     ck_assert_msg (rc == 0, "onnx_eval.py %s failed (%d), see %s", path, rc, log);
@@ -342,14 +320,14 @@ s_round_trip (const maas_model_t *model, const char *name)
 
 START_TEST (test_export_round_trip)
 {
-    static const char *files[] = { "seed.h5",   "k3.h5",           "seed3.keras",
-                                   "gemm.onnx", "matmul_add.onnx", "softmax11.onnx" };
+    static const char *files[] = {"seed.h5",   "k3.h5",           "seed3.keras",
+                                  "gemm.onnx", "matmul_add.onnx", "softmax11.onnx"};
     for (size_t i = 0; i < sizeof files / sizeof files[0]; i++) {
         char path[600], name[64];
         s_path (path, sizeof path, files[i]);
         maas_model_t *model = maas_model_import_file (path, NULL);
         ck_assert_ptr_nonnull (model);
-        snprintf (name, sizeof name, "%.*s", (int)strcspn (files[i], "."), files[i]);
+        snprintf (name, sizeof name, "%.*s", (int) strcspn (files[i], "."), files[i]);
         s_round_trip (model, name);
         maas_model_destroy (&model);
     }
@@ -365,8 +343,8 @@ START_TEST (test_export_norm)
     maas_model_t *model = maas_model_import_file (path, NULL);
     float mean[10], std[10];
     for (int k = 0; k < 10; k++) {
-        mean[k] = 0.1f * (float)k - 0.3f;
-        std[k] = 0.5f + 0.25f * (float)k;
+        mean[k] = 0.1f * (float) k - 0.3f;
+        std[k] = 0.5f + 0.25f * (float) k;
     }
     ck_assert_int_eq (maas_mlp_set_norm (maas_model_mlp (model), mean, std), 0);
     s_round_trip (model, "seed");
@@ -382,14 +360,14 @@ static int
 s_maas (support_redis_t *redis, const char *broker, const char *log, const char *const args[])
 {
     char *maas = support_build_path ("client/maas"), env_redis[600], env_broker[600], path[600];
-    const char *argv[16] = { maas };
+    const char *argv[16] = {maas};
     size_t n = 1;
     for (; args[n - 1] && n < 15; n++)
         argv[n] = args[n - 1];
     argv[n] = NULL;
     snprintf (env_redis, sizeof env_redis, "MAAS_REDIS_URL=%s", support_redis_url (redis));
     snprintf (env_broker, sizeof env_broker, "MAAS_BROKER_FRONTEND=%s", broker ? broker : "");
-    const char *env[] = { env_redis, env_broker, NULL };
+    const char *env[] = {env_redis, env_broker, NULL};
     s_path (path, sizeof path, log);
     int rc = s_run (argv, env, path);
     free (maas);
@@ -422,22 +400,20 @@ s_stack_start (support_redis_t *redis, support_proc_t **procs, char *frontend, s
     snprintf (backend, sizeof backend, "ipc://%s/back", s_dir);
     char *broker = support_build_path ("broker/maas-broker");
     char *worker = support_build_path ("worker/maas-worker");
-    const char *bargv[] = { broker,
-                            "--frontend",
-                            frontend,
-                            "--backend",
-                            backend,
-                            "--redis",
-                            support_redis_url (redis),
-                            "--heartbeat",
-                            "200",
-                            NULL };
+    const char *bargv[] = {broker,
+                           "--frontend",
+                           frontend,
+                           "--backend",
+                           backend,
+                           "--redis",
+                           support_redis_url (redis),
+                           "--heartbeat",
+                           "200",
+                           NULL};
     s_path (log, sizeof log, "broker.log");
     procs[0] = support_proc_start (bargv, NULL, log);
-    const char *wargv[] = {
-        worker,        "--broker", backend, "--redis", support_redis_url (redis),
-        "--heartbeat", "200",      NULL
-    };
+    const char *wargv[] = {worker,        "--broker", backend, "--redis", support_redis_url (redis),
+                           "--heartbeat", "200",      NULL};
     s_path (log, sizeof log, "worker.log");
     procs[1] = support_proc_start (wargv, NULL, log);
     free (broker);
@@ -456,26 +432,24 @@ START_TEST (test_cli_seed)
     s_path (onnx, sizeof onnx, "seed.cli.onnx");
     s_path (x, sizeof x, "seed.x.npy");
     s_path (y, sizeof y, "seed.served.npy");
-    const char *import[] = { "model", "import", "seed", h5, NULL };
+    const char *import[] = {"model", "import", "seed", h5, NULL};
     ck_assert_int_eq (s_maas (redis, NULL, "import.log", import), 0);
     char line[900], log[600];
-    snprintf (
-      line, sizeof line, "imported %s as seed@1 (keras2 h5, 10-64-64-1 relu,relu,sigmoid)", h5);
+    snprintf (line, sizeof line, "imported %s as seed@1 (keras2 h5, 10-64-64-1 relu,relu,sigmoid)",
+              h5);
     s_path (log, sizeof log, "import.log");
     ck_assert_msg (support_file_has (log, line), "no '%s' in %s", line, log);
-    const char *score[] = { "score", "seed@1", "--input", x, "--output", y, NULL };
+    const char *score[] = {"score", "seed@1", "--input", x, "--output", y, NULL};
     ck_assert_int_eq (s_maas (redis, frontend, "score.log", score), 0);
     maas_model_t *model = s_fetch (redis, "seed", 1);
     s_assert_predicts (model, "seed", y, 1e-5);
-    const char *export[] = { "model", "export", "seed@1", "--format", "onnx", onnx, NULL };
+    const char *export[] = {"model", "export", "seed@1", "--format", "onnx", onnx, NULL};
     ck_assert_int_eq (s_maas (redis, NULL, "export.log", export), 0);
     s_assert_onnx_matches (onnx, model, "seed");
-    const char *back[] = { "model", "import", "seed-back", onnx, NULL };
+    const char *back[] = {"model", "import", "seed-back", onnx, NULL};
     ck_assert_int_eq (s_maas (redis, NULL, "back.log", back), 0);
-    snprintf (line,
-              sizeof line,
-              "imported %s as seed-back@1 (onnx opset 13, 10-64-64-1 relu,relu,sigmoid)",
-              onnx);
+    snprintf (line, sizeof line,
+              "imported %s as seed-back@1 (onnx opset 13, 10-64-64-1 relu,relu,sigmoid)", onnx);
     s_path (log, sizeof log, "back.log");
     ck_assert_msg (support_file_has (log, line), "no '%s' in %s", line, log);
     maas_model_t *again = s_fetch (redis, "seed-back", 1);
@@ -496,25 +470,24 @@ START_TEST (test_cli_flags)
     char conv[600], out[600], log[600];
     s_path (conv, sizeof conv, "conv.onnx");
     s_path (out, sizeof out, "never.onnx");
-    const char *import[] = { "model", "import", "cnn", conv, NULL };
+    const char *import[] = {"model", "import", "cnn", conv, NULL};
     ck_assert_int_eq (s_maas (redis, NULL, "refused.log", import), 1);
     s_path (log, sizeof log, "refused.log");
     ck_assert (support_file_has (log, "node 2 'conv1' (Conv): Conv is not supported"));
-    const char *export[] = { "model", "export", "cnn", "--format", "onnx", out, NULL };
+    const char *export[] = {"model", "export", "cnn", "--format", "onnx", out, NULL};
     ck_assert_int_eq (s_maas (redis, NULL, "export.log", export), 1);
-    const char *bad[] = { "model", "export", "cnn", "--format", "tflite", out, NULL };
+    const char *bad[] = {"model", "export", "cnn", "--format", "tflite", out, NULL};
     ck_assert_int_eq (s_maas (redis, NULL, "format.log", bad), 2);
     //  --json, for scripts.
     char k3[600];
     s_path (k3, sizeof k3, "k3.h5");
-    const char *json[] = { "model", "import", "k3", k3, "--json", NULL };
+    const char *json[] = {"model", "import", "k3", k3, "--json", NULL};
     ck_assert_int_eq (s_maas (redis, NULL, "json.log", json), 0);
     s_path (log, sizeof log, "json.log");
     ck_assert (support_file_has (log,
                                  "{\"model\":\"k3\",\"version\":1,\"format\":\"keras3 "
                                  "h5\",\"shape\":\"6-8-5-3 tanh,relu,softmax\"}"));
-    const char *json_export[] = { "model", "export", "k3",     "--format",
-                                  "onnx",  out,      "--json", NULL };
+    const char *json_export[] = {"model", "export", "k3", "--format", "onnx", out, "--json", NULL};
     ck_assert_int_eq (s_maas (redis, NULL, "json-export.log", json_export), 0);
     s_path (log, sizeof log, "json-export.log");
     ck_assert (support_file_has (log, "{\"model\":\"k3\",\"version\":1,\"format\":\"onnx\"}"));

@@ -519,6 +519,27 @@ START_TEST (test_dead_redis_then_back)
 }
 END_TEST
 
+//  A normal restart (SIGTERM, the same server again with its AOF) between
+//  two calls on one registry: the next call reconnects and finds the data.
+START_TEST (test_redis_restart_between_calls)
+{
+    support_redis_t *redis = support_redis_start_aof ();
+    char err[256];
+    maas_registry_t *reg = maas_registry_new (support_redis_url (redis), NULL, err, sizeof err);
+    ck_assert_msg (reg, "%s", err);
+    ck_assert_uint_eq (s_publish (reg, "iris", "a", "job-1"), 1);
+    support_redis_bounce (redis);
+    uint64_t version = 0;
+    ck_assert_msg (maas_registry_resolve (reg, "iris", NULL, &version) == 0, "%s",
+                   maas_registry_error (reg));
+    ck_assert_uint_eq (version, 1);
+    support_redis_bounce (redis);
+    ck_assert_uint_eq (s_publish (reg, "iris", "b", "job-2"), 2);
+    maas_registry_destroy (&reg);
+    support_redis_stop (&redis);
+}
+END_TEST
+
 //  -- the real `maas` binary
 
 //  Run `maas model ARGS` (a shell fragment) against the test Redis, stdout
@@ -646,6 +667,7 @@ s_suite (void)
     tcase_add_test (errors, test_bad_input_refused);
     tcase_add_test (errors, test_corrupted_blob_detected);
     tcase_add_test (errors, test_dead_redis_then_back);
+    tcase_add_test (errors, test_redis_restart_between_calls);
     suite_add_tcase (suite, errors);
     TCase *cli = tcase_create ("cli");
     tcase_add_checked_fixture (cli, s_setup, s_teardown);

@@ -174,6 +174,7 @@ struct _support_redis_t {
     char *address;                  //  TCP address to bind, owned
     const char **wrapper;           //  argv prefix the server runs under, owned, or NULL
     support_proc_t *proc;           //  the redis-server, NULL when killed
+    bool aof;                       //  appendonly yes: data survives a restart
 };
 
 static bool
@@ -200,7 +201,7 @@ s_redis_spawn (support_redis_t *self)
     char *log_path = s_join (self->dir, "redis.log");
     const char *server[] = {MAAS_REDIS_SERVER, "--port", port, "--bind", self->address,
                             "--unixsocket", self->socket_path, "--unixsocketperm", "700",
-                            "--save", "", "--appendonly", "no", "--dir", self->dir,
+                            "--save", "", "--appendonly", self->aof ? "yes" : "no", "--dir", self->dir,
                             //  It binds only loopback or an address inside a
                             //  namespace the test made: peers there may connect.
                             "--protected-mode", "no", "--daemonize", "no", NULL};
@@ -240,10 +241,11 @@ s_argv_dup (const char *const argv[])
 }
 
 static support_redis_t *
-s_redis_start (const char *const wrapper[], const char *address, int port)
+s_redis_start (const char *const wrapper[], const char *address, int port, bool aof)
 {
     support_redis_t *self = calloc (1, sizeof *self);
     ck_assert (self);
+    self->aof = aof;
     self->dir = support_tempdir_new ("redis");
     self->socket_path = s_join (self->dir, "redis.sock");
     self->port = port;
@@ -257,18 +259,24 @@ s_redis_start (const char *const wrapper[], const char *address, int port)
     return self;
 }
 
-support_redis_t *support_redis_start (void) { return s_redis_start (NULL, "127.0.0.1", 0); }
+support_redis_t *support_redis_start (void) { return s_redis_start (NULL, "127.0.0.1", 0, false); }
+
+support_redis_t *
+support_redis_start_aof (void)
+{
+    return s_redis_start (NULL, "127.0.0.1", 0, true);
+}
 
 support_redis_t *
 support_redis_start_tcp (int port)
 {
-    return s_redis_start (NULL, "127.0.0.1", port ? port : support_free_port ());
+    return s_redis_start (NULL, "127.0.0.1", port ? port : support_free_port (), false);
 }
 
 support_redis_t *
 support_redis_start_wrapped (const char *const wrapper[], const char *address, int port)
 {
-    return s_redis_start (wrapper, address, port);
+    return s_redis_start (wrapper, address, port, false);
 }
 
 const char *support_redis_url (const support_redis_t *self) { return self->url; }
@@ -289,6 +297,14 @@ support_redis_kill (support_redis_t *self)
         support_proc_signal (self->proc, SIGKILL);
         support_proc_stop (&self->proc);
     }
+}
+
+void
+support_redis_bounce (support_redis_t *self)
+{
+    ck_assert (self->proc);
+    ck_assert_int_eq (support_proc_stop (&self->proc), 0);
+    s_redis_spawn (self);
 }
 
 void

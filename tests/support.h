@@ -49,6 +49,8 @@ typedef struct _support_redis_t support_redis_t;
 //  Start a private redis-server on a unix socket in a new temp dir (no TCP
 //  port, no persistence) and wait until it answers PING. Aborts on failure.
 support_redis_t *support_redis_start (void);
+//  Same, but with appendonly yes, so its data survives support_redis_bounce.
+support_redis_t *support_redis_start_aof (void);
 //  Same, but also listening on 127.0.0.1:PORT (0: a free port is chosen).
 support_redis_t *support_redis_start_tcp (int port);
 //  Same, but run through WRAPPER (a NULL-terminated argv prefix, argv[0] a
@@ -71,6 +73,9 @@ void support_redis_stop (support_redis_t **self_p);
 //  support_redis_restart brings it back on the same socket/port.
 void support_redis_kill (support_redis_t *self);
 void support_redis_restart (support_redis_t *self);
+//  A normal restart: SIGTERM (the server exits 0, its AOF written), then
+//  the same server started again on the same socket/port and dir.
+void support_redis_bounce (support_redis_t *self);
 
 //  Assert that the .npy file PATH holds exactly ROWS × COLS float32 values,
 //  each bit-equal to EXPECTED's, in order; the failure names the first row

@@ -2,100 +2,55 @@
  *  logging and signals, then the engine (trainer.c) until SIGINT/SIGTERM. */
 #include "trainer.h"
 
-#include <errno.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-static void
-s_usage (FILE *out)
-{
-    fprintf (out,
-             "usage: maas-trainer [OPTIONS]\n\n"
-             "Runs maas train jobs: trains the network a job describes on its data set and\n"
-             "publishes the result as a new model version.\n\n"
-             "  --broker EP[,EP]    broker backend(s) ($MAAS_BROKER_BACKEND,\n"
-             "                      default tcp://127.0.0.1:5556)\n"
-             "  --redis URL         data sets and registry ($MAAS_REDIS_URL,\n"
-             "                      default " MAAS_REDIS_URL_DEFAULT ")\n"
-             "  --prefix P          Redis key prefix (default maas:)\n"
-             "  --name NAME         this trainer's name in logs and job status\n"
-             "  --heartbeat MS      heartbeat interval, as the broker's (default 1000)\n"
-             "  --liveness N        missed heartbeats before a broker is dead (default 3)\n"
-             "  --threads N         OpenBLAS threads (default 1; 0: the library's choice)\n"
-             "  --log-level L       debug|info|warn|error ($MAAS_LOG_LEVEL, default info)\n"
-             "  -h, --help          this text\n");
-}
+static const char s_summary[] =
+    "usage: maas-trainer [OPTIONS]\n\n"
+    "Runs maas train jobs: trains the network a job describes on its data set and\n"
+    "publishes the result as a new model version.\n\n";
 
+//  Flags and environment into CONFIG and *THREADS. 0 to run, 1 after
+//  --help/--version, -1 after saying what is wrong.
 static int
-s_number (const char *flag, const char *text, long min, long max, int *value)
+s_configure (int argc, char **argv, maas_trainer_config_t *config, int *threads)
 {
-    char *end = NULL;
-    errno = 0;
-    long parsed = strtol (text, &end, 10);
-    if (errno || *end || end == text || parsed < min || parsed > max) {
-        fprintf (stderr, "maas-trainer: %s needs a whole number in %ld..%ld, got '%s'\n", flag,
-                 min, max, text);
-        return -1;
-    }
-    *value = (int) parsed;
-    return 0;
-}
-
-//  Parse ARGV into CONFIG and *THREADS; 0, 1 for --help, -1 on a bad flag.
-static int
-s_parse (int argc, char **argv, maas_trainer_config_t *config, int *threads)
-{
-    for (int i = 1; i < argc; i++) {
-        const char *flag = argv[i], *value = i + 1 < argc ? argv[i + 1] : NULL;
-        if (strcmp (flag, "-h") == 0 || strcmp (flag, "--help") == 0)
-            return 1;
-        if (!value) {
-            fprintf (stderr, "maas-trainer: unknown flag or missing value: %s\n", flag);
-            return -1;
-        }
-        i++;
-        int rc = 0;
-        if (strcmp (flag, "--broker") == 0)
-            config->brokers = value;
-        else if (strcmp (flag, "--redis") == 0)
-            config->redis_url = value;
-        else if (strcmp (flag, "--prefix") == 0)
-            config->prefix = value;
-        else if (strcmp (flag, "--name") == 0)
-            config->name = value;
-        else if (strcmp (flag, "--heartbeat") == 0)
-            rc = s_number (flag, value, 10, 600000, &config->heartbeat_ms);
-        else if (strcmp (flag, "--liveness") == 0)
-            rc = s_number (flag, value, 1, 1000, &config->liveness);
-        else if (strcmp (flag, "--threads") == 0)
-            rc = s_number (flag, value, 0, 256, threads);
-        else if (strcmp (flag, "--log-level") == 0 && maas_log_level_parse (value) >= 0)
-            maas_log_set_level ((maas_log_level_t) maas_log_level_parse (value));
-        else {
-            fprintf (stderr, "maas-trainer: unknown flag or bad value: %s %s\n", flag, value);
-            return -1;
-        }
-        if (rc != 0)
-            return -1;
-    }
-    return 0;
+    const char *log_level = "info";
+    const maas_option_t table[] = {
+        {"--broker", "MAAS_BROKER_BACKEND", MAAS_OPT_STRING, 0, 0, NULL, &config->brokers,
+         "EP[,EP]", "broker backend(s)", NULL},
+        {"--redis", "MAAS_REDIS_URL", MAAS_OPT_URL, 0, 0, NULL, &config->redis_url, "URL",
+         "data sets and registry", MAAS_REDIS_URL_DEFAULT},
+        {"--prefix", NULL, MAAS_OPT_STRING, 0, 0, NULL, &config->prefix, "P",
+         "Redis key prefix", "maas:"},
+        {"--name", NULL, MAAS_OPT_STRING, 0, 0, NULL, &config->name, "NAME",
+         "this trainer's name in logs and job status", NULL},
+        {"--heartbeat", NULL, MAAS_OPT_MS, 10, 600000, NULL, &config->heartbeat_ms, "MS",
+         "heartbeat interval, as the broker's", NULL},
+        {"--liveness", NULL, MAAS_OPT_INT, 1, 1000, NULL, &config->liveness, "N",
+         "missed heartbeats before a broker is dead", NULL},
+        {"--threads", NULL, MAAS_OPT_INT, 0, 256, NULL, threads, "N",
+         "OpenBLAS threads (0: the library's choice)", NULL},
+        {"--log-level", "MAAS_LOG_LEVEL", MAAS_OPT_CHOICE, 0, 0, MAAS_OPTIONS_LOG_LEVELS,
+         &log_level, "L", "log level", NULL},
+    };
+    const maas_options_t options = {"maas-trainer", s_summary, NULL, table,
+                                    sizeof table / sizeof table[0]};
+    int rc = maas_options_main (&options, argc, argv, getenv);
+    maas_log_set_level ((maas_log_level_t) maas_log_level_parse (log_level));
+    return rc;
 }
 
 int
 main (int argc, char **argv)
 {
     maas_trainer_config_t config = maas_trainer_defaults ();
-    const char *backend = getenv ("MAAS_BROKER_BACKEND");
-    if (backend && *backend)
-        config.brokers = backend;
     int threads = 1;
-    int rc = s_parse (argc, argv, &config, &threads);
-    if (rc != 0) {
-        s_usage (rc > 0 ? stdout : stderr);
+    int rc = s_configure (argc, argv, &config, &threads);
+    if (rc != 0)
         return rc > 0 ? 0 : 2;
-    }
     signal (SIGPIPE, SIG_IGN);          //  a Redis that went away is an error, not a signal
     maas_blas_set_threads (threads);
     char err[512];

@@ -1,0 +1,86 @@
+#!/bin/sh
+#  fuzz.sh: libFuzzer targets for every decoder that reads untrusted bytes
+#  (tests/fuzz/fuzz_*.c), built with clang and AddressSanitizer + UBSan in
+#  build-fuzz/ (or $MAAS_FUZZ_DIR).
+#    sh scripts/fuzz.sh build        build the library and every target
+#    sh scripts/fuzz.sh run [SECS]   build, then run each target SECS seconds
+#                                    (default 20) from its seed corpus
+#    sh scripts/fuzz.sh seeds        rewrite tests/fuzz/corpus/ from real
+#                                    messages and files
+#  A run prints one JSON line per target (executions, corpus size) and fails
+#  on the first crash, leak, sanitizer report or timeout, leaving the input
+#  that caused it in build-fuzz/crashes/.
+set -eu
+top=$(cd "$(dirname "$0")/.." && pwd)
+build=${MAAS_FUZZ_DIR:-$top/build-fuzz}
+action=${1:-build}
+secs=${2:-20}
+instrument="-g -O1 -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=undefined"
+deps="libczmq libzmq msgpack hiredis openblas libsodium"
+
+s_build () {
+    command -v clang >/dev/null && [ -n "$(ls /usr/lib/llvm-*/lib/clang/*/lib/linux/libclang_rt.fuzzer-x86_64.a 2>/dev/null)" ] || {
+        echo "fuzz.sh: needs clang and libclang-rt-14-dev (sh scripts/bootstrap.sh installs them)" >&2
+        exit 1
+    }
+    cd "$top"
+    [ -x configure ] || autoreconf -fi >/dev/null
+    mkdir -p "$build"
+    if [ ! -f "$build/Makefile" ]; then
+        (cd "$build" && "$top/configure" --quiet --enable-static --disable-shared CC=clang \
+            CFLAGS="$instrument -fsanitize=fuzzer-no-link")
+    fi
+    make -C "$build" -j"$(nproc)" --no-print-directory libmaas.la worker/libengine.la >/dev/null
+    mkdir -p "$build/fuzz"
+    for src in "$top"/tests/fuzz/fuzz_*.c; do
+        target=$(basename "$src" .c)
+        clang -std=c11 -D_GNU_SOURCE $instrument -fsanitize=fuzzer -I"$top/shared" -I"$top/worker" \
+            -I"$build" "$src" "$top/tests/fuzz/memfile.c" "$build/worker/.libs/libengine.a" \
+            "$build/.libs/libmaas.a" $(pkg-config --libs $deps) -lm -o "$build/fuzz/$target"
+    done
+}
+
+s_seeds () {
+    s_build
+    clang -std=c11 -D_GNU_SOURCE $instrument -fsanitize=fuzzer-no-link -I"$top/shared" -I"$build" \
+        "$top/tests/fuzz/seeds.c" "$build/.libs/libmaas.a" \
+        /usr/lib/llvm-*/lib/clang/*/lib/linux/libclang_rt.fuzzer_no_main-x86_64.a \
+        $(pkg-config --libs $deps) -lm -lstdc++ -o "$build/fuzz/seeds"
+    rm -rf "$top/tests/fuzz/corpus"
+    mkdir -p "$top/tests/fuzz/corpus/fuzz_csv" "$top/tests/fuzz/corpus/fuzz_npy"
+    "$build/fuzz/seeds" "$top/tests/fuzz/corpus"
+    for csv in breast_cancer_test digits_test; do
+        head -n 4 "$top/data/$csv.csv" > "$top/tests/fuzz/corpus/fuzz_csv/$csv"
+    done
+    /usr/bin/python3 -c 'import numpy, sys; numpy.save(sys.argv[1], numpy.arange(12, dtype="<f4").reshape(4, 3)); numpy.save(sys.argv[2], numpy.ones((2, 5), dtype="<f8"))' \
+        "$top/tests/fuzz/corpus/fuzz_npy/f32-4x3.npy" "$top/tests/fuzz/corpus/fuzz_npy/f64-2x5.npy"
+}
+
+s_run () {
+    s_build
+    mkdir -p "$build/crashes"
+    for bin in "$build"/fuzz/fuzz_*; do
+        target=$(basename "$bin")
+        work=$(mktemp -d "${TMPDIR:-/tmp}/maas-fuzz-$target-XXXXXX")
+        cp "$top/tests/fuzz/corpus/$target"/* "$work/"
+        log="$build/fuzz/$target.log"
+        if ! MAAS_LOG_LEVEL=error "$bin" -max_total_time="$secs" -timeout=10 -rss_limit_mb=2048 \
+                -max_len=65536 -print_final_stats=1 -artifact_prefix="$build/crashes/$target-" \
+                "$work" > "$log" 2>&1; then
+            tail -n 40 "$log" >&2
+            rm -rf "$work"
+            echo "fuzz: $target FAILED (input in $build/crashes/)" >&2
+            exit 1
+        fi
+        execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log")
+        echo "{\"fuzz\":\"$target\",\"seconds\":$secs,\"executions\":${execs:-0},\"corpus\":$(ls "$work" | wc -l)}"
+        rm -rf "$work"
+    done
+}
+
+case "$action" in
+    build) s_build ;;
+    run) s_run ;;
+    seeds) s_seeds ;;
+    *) echo "usage: sh scripts/fuzz.sh build|run [SECS]|seeds" >&2; exit 2 ;;
+esac

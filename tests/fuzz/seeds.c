@@ -1,0 +1,155 @@
+/*  seeds.c: writes each fuzz target's seed corpus from real messages and
+ *  files, made by the same encoders the programs use, so the corpus follows
+ *  the formats: `seeds DIR` fills DIR/<target>/. Run by scripts/fuzz.sh. */
+#include "maas.h"
+#include "codec.h"
+#include "protocol.h"
+#include "train_spec.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+static const char *s_dir;
+
+static void
+s_write (const char *target, const char *name, const void *data, size_t size)
+{
+    char path[512];
+    snprintf (path, sizeof path, "%s/%s", s_dir, target);
+    if (mkdir (path, 0755) != 0 && errno != EEXIST)
+        abort ();
+    snprintf (path, sizeof path, "%s/%s/%s", s_dir, target, name);
+    FILE *file = fopen (path, "wb");
+    if (!file || fwrite (data, 1, size, file) != size || fclose (file) != 0)
+        abort ();
+}
+
+//  SUBMIT headers as the client packs them, and the same through the map reader.
+static void
+s_job_headers (void)
+{
+    maas_proto_job_t job = {.version = 3, .priority = 5, .track = true, .durable = true};
+    strcpy (job.id, "01JABCDEF");
+    strcpy (job.kind, "infer");
+    strcpy (job.model, "cancer");
+    maas_proto_buf_t buf;
+    maas_proto_buf_init (&buf);
+    if (maas_proto_job_pack (&job, &buf) != 0)
+        abort ();
+    s_write ("fuzz_job_header", "infer-version", buf.data, buf.size);
+    s_write ("fuzz_codec", "infer-version", buf.data, buf.size);
+    job.version = 0;
+    strcpy (job.alias, "production");
+    job.deadline_ms = 1767225600000;
+    maas_proto_buf_init (&buf);
+    if (maas_proto_job_pack (&job, &buf) != 0)
+        abort ();
+    s_write ("fuzz_job_header", "infer-alias", buf.data, buf.size);
+}
+
+//  A seed-sized network's registry blob.
+static void
+s_model (void)
+{
+    maas_layer_spec_t layers[] = {{8, MAAS_ACT_RELU}, {1, MAAS_ACT_SIGMOID}};
+    maas_mlp_t *mlp = maas_mlp_new (3, layers, 2);
+    maas_mlp_init (mlp, 1);
+    maas_model_t *model = maas_model_new (&mlp);
+    maas_model_meta_set_str (model, "trained_on", "fuzz");
+    uint8_t *blob = NULL;
+    size_t size = 0;
+    maas_model_err_t err;
+    if (!model || maas_model_encode (model, &blob, &size, &err) != 0)
+        abort ();
+    s_write ("fuzz_model", "mlp-3-8-1", blob, size);
+    free (blob);
+    maas_model_destroy (&model);
+}
+
+//  Infer inputs: raw float32 rows with a shape, and msgpack rows.
+static void
+s_infer_inputs (void)
+{
+    msgpack_sbuffer params;
+    msgpack_sbuffer_init (&params);
+    if (maas_codec_shape_params (&params, 2, 3) != 0 || params.size > 255)
+        abort ();
+    float rows[6] = {1, 2, 3, 4, 5, 6};
+    uint8_t seed[512];
+    seed[0] = (uint8_t) params.size;
+    memcpy (seed + 1, params.data, params.size);
+    maas_codec_f32_to_le (seed + 1 + params.size, rows, 6);
+    s_write ("fuzz_infer_input", "shape-2x3", seed, 1 + params.size + sizeof rows);
+    msgpack_sbuffer_destroy (&params);
+    msgpack_sbuffer packed;
+    msgpack_sbuffer_init (&packed);
+    msgpack_packer pk;
+    msgpack_packer_init (&pk, &packed, msgpack_sbuffer_write);
+    msgpack_pack_array (&pk, 2);
+    for (int r = 0; r < 2; r++) {
+        msgpack_pack_array (&pk, 3);
+        for (int c = 0; c < 3; c++)
+            msgpack_pack_float (&pk, rows[r * 3 + c]);
+    }
+    seed[0] = 0;
+    memcpy (seed + 1, packed.data, packed.size);
+    s_write ("fuzz_infer_input", "msgpack-rows", seed, 1 + packed.size);
+    msgpack_sbuffer_destroy (&packed);
+}
+
+//  A train job: its params map, then its inline data set.
+static void
+s_train_job (void)
+{
+    maas_train_spec_t spec;
+    maas_train_spec_init (&spec);
+    char err[256];
+    if (maas_train_spec_parse_layers (&spec, "8:relu,1:sigmoid", err, sizeof err) != 0)
+        abort ();
+    msgpack_sbuffer params, data;
+    msgpack_sbuffer_init (&params);
+    msgpack_sbuffer_init (&data);
+    msgpack_packer pk;
+    msgpack_packer_init (&pk, &params, msgpack_sbuffer_write);
+    maas_tensor_t *x = maas_tensor_new (4, 2), *y = maas_tensor_new (4, 1);
+    for (size_t i = 0; i < 4; i++)
+        x->data[2 * i] = (float) i, x->data[2 * i + 1] = 1, y->data[i] = (float) (i % 2);
+    maas_dataset_t *dataset = maas_dataset_new (&x, &y, NULL, NULL, MAAS_DATASET_AUTO, err,
+                                                sizeof err);
+    if (!dataset) {
+        fprintf (stderr, "seeds: %s\n", err);
+        abort ();
+    }
+    if (maas_train_spec_pack (&spec, &pk) != 0)
+        abort ();
+    msgpack_packer_init (&pk, &data, msgpack_sbuffer_write);
+    if (maas_train_spec_pack_data (dataset, &pk) != 0 || params.size > 0xffff)
+        abort ();
+    uint8_t *seed = malloc (2 + params.size + data.size);
+    seed[0] = (uint8_t) (params.size >> 8), seed[1] = (uint8_t) params.size;
+    memcpy (seed + 2, params.data, params.size);
+    memcpy (seed + 2 + params.size, data.data, data.size);
+    s_write ("fuzz_train_job", "binary-4x2", seed, 2 + params.size + data.size);
+    free (seed);
+    maas_dataset_destroy (&dataset);
+    msgpack_sbuffer_destroy (&params);
+    msgpack_sbuffer_destroy (&data);
+}
+
+int
+main (int argc, char *argv[])
+{
+    if (argc != 2) {
+        fprintf (stderr, "usage: seeds DIR\n");
+        return 2;
+    }
+    s_dir = argv[1];
+    s_job_headers ();
+    s_model ();
+    s_infer_inputs ();
+    s_train_job ();
+    return 0;
+}
