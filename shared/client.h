@@ -11,6 +11,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 typedef struct _maas_client_t maas_client_t;
 
 //  What to run. Zero it, then set at least KIND; the rest has defaults.
@@ -122,5 +126,9 @@ void *maas_client_socket (maas_client_t *self);
 
 //  Round trip to a broker: 0 if a PONG came within TIMEOUT_MS, else -1.
 int maas_client_ping (maas_client_t *self, int timeout_ms);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

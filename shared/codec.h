@@ -12,6 +12,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 //  Room for one error message (longer ones are truncated).
 #define MAAS_CODEC_ERR_SIZE 256
 //  Deepest nesting of arrays/maps accepted (msgpack-c's parser allows 32).
@@ -142,5 +146,9 @@ int maas_codec_pack_kv_tensor (msgpack_packer *pk, const char *key,
 
 void maas_codec_f32_from_le (float *dst, const void *src, size_t count);
 void maas_codec_f32_to_le (void *dst, const float *src, size_t count);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

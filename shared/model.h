@@ -9,6 +9,10 @@
 
 #include <stdint.h>
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 #define MAAS_MODEL_MAGIC          "MAAS-MODEL"
 #define MAAS_MODEL_FORMAT         1             //  the format version this build writes and reads
 #define MAAS_MODEL_MAX_BYTES      ((size_t) 1 << 30)    //  largest blob encoded or decoded (1 GiB)
@@ -129,6 +133,10 @@ maas_model_t *maas_model_decode (const void *blob, size_t size, maas_model_err_t
 //  Encode to PATH (written to a temporary file then renamed, so readers
 //  never see half a model). Returns 0, or -1 with ERR set.
 int maas_model_save (const maas_model_t *self, const char *path, maas_model_err_t *err);
+//  Write SIZE bytes of BLOB to PATH the same way (any file: an exported
+//  model too). Returns 0, or -1 with ERR set (EIO, ENOMEM).
+int maas_model_write_file (const char *path, const void *blob, size_t size,
+                           maas_model_err_t *err);
 //  Read and decode PATH. NULL with ERR set (the message names the path).
 maas_model_t *maas_model_load (const char *path, maas_model_err_t *err);
 
@@ -137,5 +145,9 @@ maas_model_t *maas_model_load (const char *path, maas_model_err_t *err);
 void maas_model_sha256 (const maas_model_t *self, char hex[MAAS_SHA256_HEX_SIZE]);
 //  SHA-256 of SIZE bytes (a whole blob, for content addressing), in hex.
 void maas_sha256_hex (const void *data, size_t size, char hex[MAAS_SHA256_HEX_SIZE]);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

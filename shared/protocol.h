@@ -12,6 +12,9 @@
 #include <zmq.h>
 
 #include "codec.h"
+#ifdef __cplusplus
+extern "C" {
+#endif
 
 //  First frame of every message (after a ROUTER's identity frame).
 #define MAAS_PROTO_TAG "MAAS1"
@@ -182,5 +185,9 @@ size_t maas_proto_copy (char *dst, size_t size, const char *src);
 size_t maas_proto_itoa (char *text, int64_t value);
 //  true if ID (LEN bytes) is a usable job id: 1..64 bytes of [0-9A-Za-z_.:-].
 bool maas_proto_id_valid (const char *id, size_t len);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

@@ -16,6 +16,10 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 //  Most epochs a job may ask for.
 #define MAAS_TRAINING_MAX_EPOCHS 100000
 //  Longest model name (as the registry's).
@@ -109,5 +113,8 @@ int maas_training_result_pack (const maas_training_result_t *result, msgpack_pac
 //  ("result: missing key 'epochs'").
 int maas_training_result_parse (maas_training_result_t *result, const void *data, size_t size,
                                 char *err, size_t err_size);
+#ifdef __cplusplus
+}
+#endif
 
 #endif

@@ -13,6 +13,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 typedef struct _maas_worker_t maas_worker_t;
 typedef struct _maas_work_t maas_work_t;
 
@@ -93,5 +97,9 @@ const void *maas_work_data (const maas_work_t *work);     //  input payload
 size_t maas_work_size (const maas_work_t *work);          //  its size
 //  true once a CANCEL for this job arrived (seen in _recv or _tick).
 bool maas_work_cancelled (const maas_work_t *work);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif
