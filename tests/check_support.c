@@ -62,6 +62,31 @@ START_TEST (test_proc_exit_codes)
 }
 END_TEST
 
+//  $MAAS_TEST_WRAPPER prefixes the build tree's programs (valgrind runs the
+//  binary itself, not libtool's script), and nothing else.
+START_TEST (test_proc_wrapper_prefixes_build_programs)
+{
+    char *dir = support_tempdir_new ("wrapper"), log[512];
+    snprintf (log, sizeof log, "%s/out.log", dir);
+    char *broker = support_build_path ("broker/maas-broker");
+    const char *wrapped[] = {broker, "--version", NULL}, *plain[] = {"/bin/echo", "plain", NULL};
+    const char *env[] = {"MAAS_TEST_WRAPPER=/bin/echo wrapped:", NULL};
+    support_proc_t *proc = support_proc_start (wrapped, env, log);
+    ck_assert_int_eq (support_proc_wait (proc, 10000), 0);
+    support_proc_stop (&proc);
+    proc = support_proc_start (plain, env, log);
+    ck_assert_int_eq (support_proc_wait (proc, 10000), 0);
+    support_proc_stop (&proc);
+    ck_assert (support_file_has (log, "wrapped: "));
+    ck_assert (support_file_has (log, "/.libs/"));      //  the binary, not the script
+    ck_assert (support_file_has (log, "maas-broker --version"));
+    ck_assert (support_file_has (log, "plain"));
+    ck_assert (!support_file_has (log, "wrapped: /bin/echo"));
+    free (broker);
+    support_tempdir_remove (&dir);
+}
+END_TEST
+
 START_TEST (test_redis_url_parse)
 {
     maas_redis_url_t url;
@@ -151,6 +176,7 @@ s_suite (void)
     tcase_add_test (core, test_redis_fixture_kill_and_restart);
     tcase_add_test (core, test_proc_exit_codes);
     tcase_add_test (core, test_children_die_with_the_test);
+    tcase_add_test (core, test_proc_wrapper_prefixes_build_programs);
     tcase_add_test (core, test_redis_url_parse);
     tcase_add_test (core, test_redis_connect_real_and_dead);
     suite_add_tcase (suite, core);

@@ -85,6 +85,24 @@ struct _support_proc_t {
     long maxrss_kb;                 //  once reaped: its peak resident set, KiB
 };
 
+//  With $MAAS_TEST_WRAPPER set ("valgrind -q --error-exitcode=99"), a
+//  program of the build tree runs under it, through libtool so the wrapper
+//  gets the binary, not libtool's script. Returns only if exec fails.
+static void
+s_exec_wrapped (const char *const argv[])
+{
+    const char *wrapper = getenv ("MAAS_TEST_WRAPPER"), *top = MAAS_TOP_BUILDDIR "/";
+    if (!wrapper || !*wrapper || strncmp (argv[0], top, strlen (top)) != 0)
+        return;
+    //  The shell splits the wrapper into words; $0 is libtool, $@ the program.
+    const char *line[64] = {"/bin/sh", "-c",
+                            "exec \"$0\" --mode=execute $MAAS_TEST_WRAPPER \"$@\"",
+                            MAAS_TOP_BUILDDIR "/libtool"};
+    for (size_t i = 0; argv[i] && i < 59; i++)
+        line[i + 4] = argv[i];
+    execv (line[0], (char *const *) line);
+}
+
 support_proc_t *
 support_proc_start (const char *const argv[], const char *const env[], const char *log_path)
 {
@@ -106,6 +124,7 @@ support_proc_start (const char *const argv[], const char *const env[], const cha
         }
         for (size_t i = 0; env && env[i]; i++)
             putenv ((char *) env[i]);
+        s_exec_wrapped (argv);
         execv (argv[0], (char *const *) argv);
         fprintf (stderr, "exec %s: %s\n", argv[0], strerror (errno));
         _exit (127);
