@@ -48,9 +48,7 @@ static const char *const s_names[S_SERVERS] = {"redis", "broker", "worker-1", "w
 static void
 s_figure (const char *bench_case, const char *metric, double value, const char *unit)
 {
-    printf ("{\"bench\":\"soak\",\"case\":\"%s\",\"metric\":\"%s\",\"value\":%.6g,"
-            "\"unit\":\"%s\"}\n", bench_case, metric, value, unit);
-    fflush (stdout);
+    bench_figure ("soak", bench_case, metric, value, unit);
 }
 
 static int64_t
