@@ -66,6 +66,7 @@ typedef struct {
     c_job_t trains[C_TRAINS];       //  what the client saw, per train job
     int broker_kills, worker_kills, trainer_kills, redis_restarts, resubmits;
     maas_rng_t rng;                 //  picks the worker to kill
+    char rejection[256];            //  the first REJECTED's error, "" if none
 } fx_t;
 
 static fx_t fx;
@@ -243,6 +244,8 @@ s_on_infer (const maas_result_t *result, void *arg)
     int job = (int) (intptr_t) arg;
     if (strcmp (result->status, "rejected") == 0) {
         fx.retry[fx.retries++] = job;   //  not accepted: the same id again is safe
+        if (!*fx.rejection)
+            snprintf (fx.rejection, sizeof fx.rejection, "%s", result->error ? result->error : "");
         return;
     }
     c_job_t *seen = &fx.jobs[job];
@@ -266,6 +269,22 @@ s_submit_infer (int job, const msgpack_sbuffer *params)
                    "%s", maas_client_error (fx.client));
 }
 
+//  The model version a train job's result payload names; 0 if none.
+static uint64_t
+s_trained_version (const void *data, size_t size)
+{
+    msgpack_unpacked top;
+    msgpack_unpacked_init (&top);
+    maas_codec_map_t map;
+    uint64_t version = 0;
+    if (maas_codec_unpack (data, size, 0, &top, s_err, sizeof s_err) != 0
+        || maas_codec_map_init (&map, &top.data, "result") != 0
+        || maas_codec_map_uint64 (&map, "version", &version) != 0)
+        version = 0;
+    msgpack_unpacked_destroy (&top);
+    return version;
+}
+
 static void
 s_on_train (const maas_result_t *result, void *arg)
 {
@@ -274,7 +293,9 @@ s_on_train (const maas_result_t *result, void *arg)
         ck_abort_msg ("train job %s rejected: %s", result->id, result->error);
     seen->outcomes++;
     snprintf (seen->status, sizeof seen->status, "%s", result->status);
-    seen->right = strcmp (result->status, "succeeded") == 0;
+    //  Each job publishes its own model: version 1, whichever run answered.
+    seen->right = strcmp (result->status, "succeeded") == 0
+                  && s_trained_version (result->data, result->size) == 1;
 }
 
 //  Three train jobs of one spec and seed, each publishing its own model.
@@ -485,38 +506,53 @@ s_check_records (redisContext *ctx)
     return again;
 }
 
-//  Each train job: one version of its model, its record succeeded, and the
-//  same weights from all three (one spec, one seed), killed or not.
+//  The parameters' sha256 of MODEL_NAME@1 into SHA; fails the test if
+//  MODEL_NAME has any other version than 1.
 static void
-s_check_trains (void)
+s_only_version_sha (maas_registry_t *registry, const char *model_name,
+                    char sha[MAAS_SHA256_HEX_SIZE])
+{
+    uint64_t *versions = NULL;
+    size_t count = 0;
+    ck_assert_int_eq (maas_registry_versions (registry, model_name, &versions, &count), 0);
+    ck_assert_msg (count == 1 && versions[0] == 1, "%s has %zu versions", model_name, count);
+    free (versions);
+    uint8_t *blob = NULL;
+    size_t size = 0;
+    ck_assert_int_eq (maas_registry_fetch (registry, model_name, 1, &blob, &size, NULL), 0);
+    maas_model_t *model = maas_model_decode (blob, size, NULL);
+    ck_assert (model);
+    maas_model_sha256 (model, sha);
+    maas_model_destroy (&model);
+    free (blob);
+}
+
+//  Each train job: one version of its model (never published twice), its
+//  record succeeded naming that version as the client saw, and the same
+//  weights from all three (one spec, one seed), killed or not.
+static void
+s_check_trains (redisContext *ctx)
 {
     maas_registry_t *registry = maas_registry_new (support_redis_url (fx.redis), NULL, s_err,
                                                    sizeof s_err);
     ck_assert_msg (registry, "%s", s_err);
-    char first[MAAS_SHA256_HEX_SIZE] = "";
+    char first[MAAS_SHA256_HEX_SIZE] = "", sha[MAAS_SHA256_HEX_SIZE], status[32];
     for (int i = 0; i < C_TRAINS; i++) {
-        char model_name[32], status[32];
-        snprintf (model_name, sizeof model_name, "chaos-train-%d", i);
-        uint64_t *versions = NULL;
-        size_t count = 0;
-        ck_assert_int_eq (maas_registry_versions (registry, model_name, &versions, &count), 0);
-        ck_assert_msg (count == 1, "train job %s published %zu versions", fx.train_ids[i], count);
-        free (versions);
+        s_only_version_sha (registry, fx.train_ids[i], sha);    //  model name = job id
+        ck_assert_msg (!*first || strcmp (sha, first) == 0, "%s trained other weights",
+                       fx.train_ids[i]);
+        snprintf (first, sizeof first, "%s", sha);
         s_job_field (fx.train_ids[i], "status", status, sizeof status);
         ck_assert_str_eq (status, "succeeded");
-        uint8_t *blob = NULL;
-        size_t size = 0;
-        ck_assert_int_eq (maas_registry_fetch (registry, model_name, 1, &blob, &size, NULL), 0);
-        maas_model_t *model = maas_model_decode (blob, size, NULL);
-        ck_assert (model);
-        char sha[MAAS_SHA256_HEX_SIZE];
-        maas_model_sha256 (model, sha);
-        ck_assert_msg (!*first || strcmp (sha, first) == 0, "%s trained other weights", model_name);
-        snprintf (first, sizeof first, "%s", sha);
-        maas_model_destroy (&model);
-        free (blob);
+        redisReply *result = redisCommand (ctx, "HGET maas:job:%s result", fx.train_ids[i]);
+        ck_assert (result && result->type == REDIS_REPLY_STRING);
+        ck_assert_uint_eq (s_trained_version (result->str, result->len), 1);
+        freeReplyObject (result);
     }
     maas_registry_destroy (&registry);
+    char attempts[16];              //  the trainer's death cost the first job a run
+    s_job_field (fx.train_ids[0], "attempts", attempts, sizeof attempts);
+    ck_assert_msg (atoi (attempts) >= 2, "train job %s: attempts '%s'", fx.train_ids[0], attempts);
 }
 
 START_TEST (test_jobs_survive_every_fault)
@@ -530,14 +566,17 @@ START_TEST (test_jobs_survive_every_fault)
     ck_assert (ctx);
     s_wait_pending_empty (ctx);
     long again = s_check_records (ctx);
-    s_check_trains ();
+    s_check_trains (ctx);
     redisFree (ctx);
+    for (char *c = fx.rejection; *c; c++)
+        *c = *c == '"' || *c == '\\' ? '\'' : *c;    //  no quote ends the JSON string
     fprintf (stderr,
              "{\"suite\":\"chaos\",\"jobs\":%d,\"train_jobs\":%d,\"broker_kills\":%d,"
              "\"worker_kills\":%d,\"trainer_kills\":%d,\"redis_restarts\":%d,"
-             "\"resubmits\":%d,\"redispatches\":%ld,\"seconds\":%.1f}\n",
+             "\"resubmits\":%d,\"first_rejection\":\"%s\",\"redispatches\":%ld,"
+             "\"seconds\":%.1f}\n",
              C_JOBS, C_TRAINS, fx.broker_kills, fx.worker_kills, fx.trainer_kills,
-             fx.redis_restarts, fx.resubmits, again, load_s);
+             fx.redis_restarts, fx.resubmits, fx.rejection, again, load_s);
 }
 END_TEST
 
