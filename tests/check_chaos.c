@@ -64,6 +64,7 @@ typedef struct {
     int finished;                   //  infer jobs ended (not counting rejections)
     char train_ids[C_TRAINS][32];   //  train job ids
     c_job_t trains[C_TRAINS];       //  what the client saw, per train job
+    char train_errors[C_TRAINS][256];   //  their errors, "" if none
     int broker_kills, worker_kills, trainer_kills, redis_restarts, resubmits;
     maas_rng_t rng;                 //  picks the worker to kill
     char rejection[256];            //  the first REJECTED's error, "" if none
@@ -293,6 +294,8 @@ s_on_train (const maas_result_t *result, void *arg)
         ck_abort_msg ("train job %s rejected: %s", result->id, result->error);
     seen->outcomes++;
     snprintf (seen->status, sizeof seen->status, "%s", result->status);
+    snprintf (fx.train_errors[seen - fx.trains], sizeof fx.train_errors[0], "%s",
+              result->error ? result->error : "");
     //  Each job publishes its own model: version 1, whichever run answered.
     seen->right = strcmp (result->status, "succeeded") == 0
                   && s_trained_version (result->data, result->size) == 1;
@@ -458,8 +461,8 @@ s_check_client (void)
     }
     for (int i = 0; i < C_TRAINS; i++)
         ck_assert_msg (fx.trains[i].outcomes == 1 && fx.trains[i].right,
-                       "train job %s: %d outcomes, last %s", fx.train_ids[i],
-                       fx.trains[i].outcomes, fx.trains[i].status);
+                       "train job %s: %d outcomes, last %s (%s)", fx.train_ids[i],
+                       fx.trains[i].outcomes, fx.trains[i].status, fx.train_errors[i]);
 }
 
 //  Wait until nothing is pending in Redis (the broker's last writes land a
