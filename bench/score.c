@@ -169,7 +169,8 @@ main (void)
     s_figure ("in_process_batch_65536", "rows_per_s", s_in_process (model, x, expected), "rows/s");
     if (s_write_inputs (dir, x) != 0)
         return 1;
-    const char *up[] = {"up", "--workers", "2", "--trainers", "0", "--state", dir, NULL};
+    const char *up[] = {"up",    "--workers", "2", "--trainers", "0", "--state",
+                        dir,     "--http",    "off", NULL};
     int rc = s_maas (up);
     char redis_url[700], broker[700];
     snprintf (redis_url, sizeof redis_url, "unix://%s/redis.sock", dir);

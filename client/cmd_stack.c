@@ -9,10 +9,12 @@
 
 static const char *s_up_usage =
     "usage: maas up [--workers N] [--trainers N] [--redis URL] [--cache-mb N] [--state DIR]\n"
+    "               [--http ADDR:PORT|off]\n"
     "Start a local stack: a private redis-server on a unix socket (unless --redis or\n"
     "$MAAS_REDIS_URL names one), a broker, N workers (default 2) and N trainers\n"
     "(default 1), detached, with logs and PIDs in the state dir (default\n"
-    "$MAAS_STATE_DIR or /tmp/maas-UID). `maas down` stops exactly those processes.\n";
+    "$MAAS_STATE_DIR or /tmp/maas-UID). `maas down` stops exactly those processes.\n"
+    "--http: the HTTP gateway's address (default 127.0.0.1:8501; port 0: any), or off.\n";
 
 //  Parse a non-negative integer flag value; -1 if it is not one.
 static int
@@ -30,6 +32,7 @@ maas_cmd_up (int argc, char **argv)
         {"workers", required_argument, NULL, 'w'}, {"trainers", required_argument, NULL, 't'},
         {"redis", required_argument, NULL, 'r'},   {"cache-mb", required_argument, NULL, 'c'},
         {"state", required_argument, NULL, 's'},   {"help", no_argument, NULL, 'h'},
+        {"http", required_argument, NULL, 'H'},
         {NULL, 0, NULL, 0}};
     char *default_dir = maas_stack_default_dir ();
     maas_stack_config_t config = {.state_dir = default_dir, .workers = 2, .trainers = 1,
@@ -43,6 +46,7 @@ maas_cmd_up (int argc, char **argv)
         case 'c': config.cache_mb = s_count (optarg) < 0 ? -1 : atoi (optarg); break;
         case 'r': config.redis_url = optarg; break;
         case 's': config.state_dir = optarg; break;
+        case 'H': config.http = optarg; break;
         case 'h': fputs (s_up_usage, stdout); rc = 0; goto done;
         default: fputs (s_up_usage, stderr); goto done;
         }

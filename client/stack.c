@@ -260,7 +260,7 @@ s_start_program (const char *dir, const char *role, const char *program, const c
 }
 
 static int
-s_write_env (const char *dir, const char *redis_url, const char *frontend)
+s_write_env (const char *dir, const char *redis_url, const char *frontend, const char *http_url)
 {
     char path[PATH_MAX];
     s_path (path, sizeof path, dir, "env");
@@ -268,7 +268,37 @@ s_write_env (const char *dir, const char *redis_url, const char *frontend)
     if (!file)
         return -1;
     fprintf (file, "MAAS_REDIS_URL=%s\nMAAS_BROKER_FRONTEND=%s\n", redis_url, frontend);
+    if (*http_url)
+        fprintf (file, "MAAS_HTTP_URL=%s\n", http_url);
     return fclose (file);
+}
+
+//  Start maas-gateway on HTTP (ADDR:PORT; port 0: the kernel's pick) and
+//  read the URL it listens on from its log into URL.
+static int
+s_start_gateway (const char *dir, const char *http, const char *frontend, const char *redis_url,
+                 char *url, size_t url_size, char *err, size_t err_size)
+{
+    char *args[] = {"--http", (char *) http, "--broker", (char *) frontend, "--redis",
+                    (char *) redis_url,
+                    NULL};
+    if (s_start_program (dir, "gateway", "maas-gateway", "gateway", args, err, err_size) != 0)
+        return -1;
+    char log_path[PATH_MAX], line[512];
+    snprintf (log_path, sizeof log_path, "%s/logs/gateway.log", dir);
+    for (int waited = 0; waited < 10000; waited += 20) {
+        FILE *log = fopen (log_path, "r");
+        while (log && fgets (line, sizeof line, log))
+            if (url_size >= 256 && sscanf (line, "maas-gateway: listening on %255s", url) == 1) {
+                fclose (log);
+                return 0;
+            }
+        if (log)
+            fclose (log);
+        s_sleep_ms (20);
+    }
+    snprintf (err, err_size, "gateway did not listen on %s within 10 s (see %s)", http, log_path);
+    return -1;
 }
 
 //  A stack is up in DIR if any process its pid file names still runs.
@@ -334,7 +364,14 @@ s_start_all (const maas_stack_config_t *config, char *err, size_t err_size)
         if (s_start_program (dir, role, "maas-trainer", "trainer", args, err, err_size) != 0)
             return -1;
     }
-    return s_write_env (dir, redis_url, frontend);
+    char http_url[512] = "";
+    const char *http = config->http ? config->http : "127.0.0.1:8501";
+    if (strcmp (http, "off") != 0
+        && s_start_gateway (dir, http, frontend, redis_url, http_url, sizeof http_url, err,
+                            err_size)
+               != 0)
+        return -1;
+    return s_write_env (dir, redis_url, frontend, http_url);
 }
 
 int

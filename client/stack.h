@@ -13,7 +13,8 @@
 //    DIR/frontend.sock     broker frontend (ipc://), clients connect here
 //    DIR/backend.sock      broker backend (ipc://), workers and trainers connect here
 //    DIR/stack.pids        one line per process: "role pid program"
-//    DIR/env               MAAS_REDIS_URL=… and MAAS_BROKER_FRONTEND=… for other shells
+//    DIR/env               MAAS_REDIS_URL=…, MAAS_BROKER_FRONTEND=… (and
+//                          MAAS_HTTP_URL=… with a gateway) for other shells
 //    DIR/logs/ROLE.log     each process's stdout and stderr
 
 typedef struct {
@@ -22,6 +23,7 @@ typedef struct {
     int workers;                    //  maas-worker processes (>= 0)
     int trainers;                   //  maas-trainer processes (>= 0)
     int cache_mb;                   //  worker model cache bound, 0: worker default
+    const char *http;               //  gateway ADDR:PORT, NULL: 127.0.0.1:8501, "off": none
 } maas_stack_config_t;
 
 //  Default state dir: $MAAS_STATE_DIR, else /tmp/maas-UID. The caller frees.

@@ -8,8 +8,12 @@ build=${MAAS_BUILD_DIR:-$top/build}
 
 packages="build-essential autoconf automake libtool pkg-config libzmq3-dev libczmq-dev
 libmsgpack-dev libhiredis-dev libopenblas-dev libsodium-dev check redis-server valgrind
+libjansson-dev libmicrohttpd-dev curl wrk libcurl4-openssl-dev
 systemd iproute2
-clang libclang-rt-14-dev"
+clang libclang-rt-14-dev
+libjansson-dev
+python3-zmq python3-msgpack python3-numpy python3-redis python3-pytest python3-tqdm python3-pip
+"
 missing=""
 for p in $packages; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" \

@@ -168,6 +168,7 @@ const char *maas_client_error (const maas_client_t *self) { return self->err; }
 void maas_client_set_retry (maas_client_t *self, int retry_ms) { self->retry_ms = retry_ms; }
 void maas_client_set_window (maas_client_t *self, int window) { self->window = (size_t) window; }
 size_t maas_client_pending (const maas_client_t *self) { return zhashx_size (self->jobs); }
+void *maas_client_socket (maas_client_t *self) { return self->handle; }
 
 void
 maas_client_set_progress (maas_client_t *self, maas_progress_fn *fn, void *arg)

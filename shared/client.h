@@ -111,6 +111,10 @@ maas_result_t *maas_client_wait (maas_client_t *self, const char *id, int timeou
 int maas_client_wait_all (maas_client_t *self, int timeout_ms);
 //  Jobs submitted whose outcome has not arrived yet.
 size_t maas_client_pending (const maas_client_t *self);
+//  The client's libzmq socket (borrowed), for a caller that polls it in
+//  its own zmq_poll with other sockets or fds (the HTTP gateway), then
+//  calls maas_client_poll (self, 0) when it is readable.
+void *maas_client_socket (maas_client_t *self);
 
 //  Round trip to a broker: 0 if a PONG came within TIMEOUT_MS, else -1.
 int maas_client_ping (maas_client_t *self, int timeout_ms);

@@ -15,6 +15,7 @@
 #define MAAS_MODEL_META_MAX       256           //  metadata entries per model
 #define MAAS_MODEL_META_KEY_MAX   64            //  bytes in a metadata key
 #define MAAS_MODEL_META_STR_MAX   4096          //  bytes in a metadata string value
+#define MAAS_MODEL_COLUMN_MAX     256           //  bytes in an input column name
 #define MAAS_SHA256_HEX_SIZE      65            //  64 lowercase hex digits and a NUL
 
 //  What a model predicts, derived from its output layer: sigmoid outputs
@@ -95,6 +96,18 @@ const char *maas_model_meta_str (const maas_model_t *self, const char *key);
 //  -1 otherwise.
 int maas_model_meta_int (const maas_model_t *self, const char *key, int64_t *value);
 int maas_model_meta_number (const maas_model_t *self, const char *key, double *value);
+
+//  ---------------------------------------------------------------------------
+//  Input column names: what each input is called in the training data, so
+//  input files are matched by name. A model without them (trained from
+//  .npy, or written before they were stored) takes its inputs by position.
+
+//  Set the names, one per input in input order (copied). 0, or -1 if COUNT
+//  is not the model's inputs, a name is empty, over MAAS_MODEL_COLUMN_MAX
+//  bytes or repeated, or memory is short (the model keeps its old names).
+int maas_model_set_columns (maas_model_t *self, const char *const *names, size_t count);
+//  The names (borrowed: inputs of them), or NULL when the model has none.
+const char *const *maas_model_columns (const maas_model_t *self);
 
 //  ---------------------------------------------------------------------------
 //  Format v1

@@ -77,8 +77,10 @@ START_TEST (test_up_ps_down)
     char *work = support_tempdir_new ("stack"), state_a[600], state_b[600];
     snprintf (state_a, sizeof state_a, "%s/a", work);
     snprintf (state_b, sizeof state_b, "%s/b", work);
-    const char *up_a[] = {"up", "--workers", "2", "--trainers", "0", "--state", state_a, NULL};
-    const char *up_b[] = {"up", "--workers", "1", "--trainers", "0", "--state", state_b, NULL};
+    const char *up_a[] = {"up", "--workers", "2", "--trainers", "0", "--state", state_a,
+                          "--http", "off", NULL};
+    const char *up_b[] = {"up", "--workers", "1", "--trainers", "0", "--state", state_b,
+                          "--http", "off", NULL};
     int code = s_maas (work, "up-a.log", up_a);
     char *log = s_read (work, "up-a.log");
     ck_assert_msg (code == 0, "maas up: %s", log);
@@ -163,6 +165,33 @@ START_TEST (test_bad_arguments)
 }
 END_TEST
 
+//  maas up starts a gateway (port 0: the kernel's pick), lists it in
+//  maas ps, and names its URL in the env file; it answers HTTP.
+START_TEST (test_up_http)
+{
+    char *work = support_tempdir_new ("stack-http"), state[600];
+    snprintf (state, sizeof state, "%s/s", work);
+    const char *up[] = {"up", "--workers", "1", "--trainers", "0", "--state", state, "--http",
+                        "127.0.0.1:0", NULL};
+    ck_assert_int_eq (s_maas (work, "up.log", up), 0);
+    char *log = s_read (work, "up.log");
+    ck_assert_msg (strstr (log, "gateway"), "%s", log);
+    free (log);
+    char *env = s_read (state, "env");
+    char *url = strstr (env, "MAAS_HTTP_URL=http://127.0.0.1:");
+    ck_assert_msg (url, "%s", env);
+    url += strlen ("MAAS_HTTP_URL=");
+    url[strcspn (url, "\n")] = '\0';
+    char command[1024];
+    snprintf (command, sizeof command, "curl -sf -o /dev/null %s/v2/health/live", url);
+    ck_assert_int_eq (system (command), 0);
+    free (env);
+    const char *down[] = {"down", "--state", state, NULL};
+    ck_assert_int_eq (s_maas (work, "down.log", down), 0);
+    support_tempdir_remove (&work);
+}
+END_TEST
+
 static Suite *
 s_suite (void)
 {
@@ -171,6 +200,7 @@ s_suite (void)
     tcase_set_timeout (core, 120);
     tcase_add_test (core, test_up_ps_down);
     tcase_add_test (core, test_bad_arguments);
+    tcase_add_test (core, test_up_http);
     suite_add_tcase (suite, core);
     return suite;
 }

@@ -323,6 +323,12 @@ START_TEST (test_put_train_publish_infer)
     ck_assert_int_eq (maas_dataset_store_info (fx.store, "cancer", &data), 0);
     ck_assert_str_eq (maas_model_meta_str (model, "dataset_sha256"), data.sha256);
     ck_assert_str_eq (maas_model_meta_str (model, "job_id"), id);
+    //  The data set's column names travel with the model, in order.
+    ck_assert_ptr_nonnull (maas_model_columns (model));
+    ck_assert_uint_eq (data.cols, 30);
+    for (size_t c = 0; c < 30; c++)
+        ck_assert_str_eq (maas_model_columns (model)[c], data.columns[c]);
+    ck_assert_str_eq (maas_model_columns (model)[0], "mean_radius");
     maas_dataset_info_clear (&data);
     double accuracy;
     ck_assert_int_eq (maas_model_meta_number (model, "accuracy", &accuracy), 0);

@@ -544,7 +544,11 @@ START_TEST (test_cli_infer)
                   fx.dir, maas, fx.front, maas, fx.front, maas, fx.front)
         > 0);
     const char *argv[] = {"/bin/sh", "-c", script, NULL};
-    support_proc_t *proc = support_proc_start (argv, NULL, NULL);
+    //  maas infer asks the registry for the version and column names.
+    char redis_env[600];
+    snprintf (redis_env, sizeof redis_env, "MAAS_REDIS_URL=%s", support_redis_url (fx.redis));
+    const char *env[] = {redis_env, NULL};
+    support_proc_t *proc = support_proc_start (argv, env, NULL);
     ck_assert_int_eq (support_proc_wait (proc, 60000), 0);
     support_proc_stop (&proc);
     float x[8] = {5.1f, 3.5f, 1.4f, 0.2f, 6.7f, 3.0f, 5.2f, 2.3f}, y[6];

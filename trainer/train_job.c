@@ -250,6 +250,25 @@ s_set_meta (maas_model_t *model, const s_job_t *job, const s_metrics_t *m)
     return rc ? -1 : 0;
 }
 
+//  The data set's feature names, stored in the model so that clients match
+//  input columns by name (docs/model-format.md, "Column names"). Names the
+//  format cannot hold (repeated, too long) leave the model positional.
+static int
+s_set_columns (maas_model_t *model, const maas_dataset_t *data)
+{
+    size_t cols = maas_dataset_cols (data);
+    const char **names = calloc (cols, sizeof *names);
+    if (!names)
+        return -1;
+    for (size_t i = 0; i < cols; i++)
+        names[i] = maas_dataset_column (data, i);
+    if (maas_model_set_columns (model, names, cols) != 0)
+        maas_warn ("trainer", "column names not stored, model takes inputs by position "
+                   "reason=\"repeated, empty or over %d bytes\"", MAAS_MODEL_COLUMN_MAX);
+    free (names);
+    return 0;
+}
+
 //  The job's answer: {"model","version","created","outcome","epochs","metrics":{...}}.
 static int
 s_pack_result (msgpack_sbuffer *buffer, const s_job_t *job, uint64_t version, bool created,
@@ -287,7 +306,7 @@ s_publish (s_job_t *job, const s_metrics_t *m, uint64_t *version, bool *created)
     maas_model_err_t model_err = {0};
     char json[512];
     int rc = -1;
-    if (!model || s_set_meta (model, job, m) != 0) {
+    if (!model || s_set_meta (model, job, m) != 0 || s_set_columns (model, job->data) != 0) {
         snprintf (job->error, sizeof job->error, "trainer: out of memory building the model");
         goto done;
     }

@@ -1,0 +1,205 @@
+/*  http.c: bench/http. A private redis-server, one maas-broker, one
+ *  maas-worker and maas-gateway (2 loops); wrk (bench/http.lua) sends 1-row
+ *  TF Serving predicts of the seed's 10-64-64-1 network on 64 connections
+ *  for 5 s. Baseline in the same run: the same 1-row jobs through the C
+ *  client, 64 in flight. JSON lines on stdout. */
+#include "maas.h"
+#include "proc.h"
+
+#include <math.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#ifndef MAAS_TOP_BUILDDIR
+#define MAAS_TOP_BUILDDIR "."
+#endif
+#ifndef MAAS_TOP_SRCDIR
+#define MAAS_TOP_SRCDIR "."
+#endif
+
+#define S_JOBS   20000    //  baseline jobs
+#define S_WINDOW 64       //  in flight, as wrk's connections
+
+typedef struct {
+    int64_t sent_us[S_JOBS];      //  submit time of job i
+    double latency_us[S_JOBS];    //  round trip of the i-th result
+    int done, failed;             //  results in, of which not succeeded
+} s_client_run_t;
+
+static void
+s_figure (const char *name, const char *metric, double value, const char *unit)
+{
+    printf ("{\"bench\":\"http\",\"case\":\"%s\",\"metric\":\"%s\",\"value\":%.6g,"
+            "\"unit\":\"%s\"}\n",
+            name, metric, value, unit);
+    fflush (stdout);
+}
+
+static int
+s_cmp (const void *a, const void *b)
+{
+    double x = *(const double *) a, y = *(const double *) b;
+    return x < y ? -1 : x > y;
+}
+
+static void
+s_on_result (const maas_result_t *result, void *arg)
+{
+    s_client_run_t *run = arg;
+    int i = atoi (strrchr (result->id, '-') + 1);
+    run->latency_us[run->done++] = (double) (maas_clock_mono_us () - run->sent_us[i]);
+    run->failed += strcmp (result->status, "succeeded") != 0;
+}
+
+//  The baseline: S_JOBS 1-row jobs, S_WINDOW in flight, as the gateway
+//  sends them (untracked, ephemeral).
+static void
+s_client_case (maas_client_t *client)
+{
+    static s_client_run_t run;
+    float x[10] = {0.1f, 0.2f, 0.3f, 0.4f, 0.5f, 0.6f, 0.7f, 0.8f, 0.9f, 1.0f};
+    uint8_t bytes[40];
+    maas_codec_f32_to_le (bytes, x, 10);
+    msgpack_sbuffer params;
+    maas_codec_shape_params (&params, 1, 10);
+    maas_client_set_window (client, S_WINDOW);
+    int64_t start = maas_clock_mono_us ();
+    for (int i = 0; i < S_JOBS; i++) {
+        char id[32];
+        snprintf (id, sizeof id, "c-%d", i);
+        maas_submit_t spec = {.id = id,
+                              .kind = "infer",
+                              .model = "mlp",
+                              .untracked = true,
+                              .ephemeral = true,
+                              .params = params.data,
+                              .params_size = params.size};
+        run.sent_us[i] = maas_clock_mono_us ();
+        maas_client_submit (client, &spec, bytes, sizeof bytes, s_on_result, &run, NULL);
+    }
+    maas_client_wait_all (client, 60000);
+    double secs = (double) (maas_clock_mono_us () - start) / 1e6;
+    qsort (run.latency_us, (size_t) run.done, sizeof (double), s_cmp);
+    const char *name = "c_client_1row_64inflight";
+    s_figure (name, "requests_per_s", run.done / secs, "req/s");
+    s_figure (name, "latency_p50", run.latency_us[run.done / 2] / 1000, "ms");
+    s_figure (name, "latency_p99", run.latency_us[(int) (run.done * 0.99)] / 1000, "ms");
+    s_figure (name, "errors", run.failed + (S_JOBS - run.done), "requests");
+    msgpack_sbuffer_destroy (&params);
+}
+
+static int
+s_publish (const char *redis_url)
+{
+    maas_layer_spec_t layers[] = {{64, MAAS_ACT_RELU}, {64, MAAS_ACT_RELU}, {1, MAAS_ACT_SIGMOID}};
+    maas_mlp_t *mlp = maas_mlp_new (10, layers, 3);
+    maas_mlp_init (mlp, 1);
+    maas_model_t *model = maas_model_new (&mlp);
+    uint8_t *blob = NULL;
+    size_t size;
+    char err[256];
+    maas_registry_t *reg = maas_registry_new (redis_url, NULL, err, sizeof err);
+    maas_registry_meta_t meta = {0};
+    uint64_t version;
+    int rc = reg && maas_model_encode (model, &blob, &size, NULL) == 0
+            && maas_registry_publish (reg, "mlp", blob, size, &meta, &version, NULL) == 0
+        ? 0
+        : -1;
+    free (blob);
+    maas_model_destroy (&model);
+    maas_registry_destroy (&reg);
+    return rc;
+}
+
+//  wrk on URL for 5 s; its JSON lines to stdout.
+static void
+s_wrk (const char *url, const char *dir)
+{
+    char log[300];
+    snprintf (log, sizeof log, "%s/wrk.out", dir);
+    const char *argv[] = {"wrk", "-t2", "-c64", "-d5s", "-s", MAAS_TOP_SRCDIR "/bench/http.lua",
+                          url,   NULL};
+    pid_t wrk = bench_spawn (argv, log);
+    int status = 0;
+    waitpid (wrk, &status, 0);
+    FILE *out = fopen (log, "r");
+    char line[512];
+    while (out && fgets (line, sizeof line, out))
+        fputs (line, line[0] == '{' ? stdout : stderr);
+    if (out)
+        fclose (out);
+    fflush (stdout);
+}
+
+int
+main (void)
+{
+    signal (SIGPIPE, SIG_IGN);
+    bench_deadline (300);
+    maas_log_set_level (MAAS_LOG_WARN);
+    char dir[64] = "/tmp/maas-bench-http-XXXXXX", url[320], front[128], back[128];
+    pid_t redis = 0, broker, worker, gateway;
+    int port;
+    if (!mkdtemp (dir) || bench_redis_start (dir, url, sizeof url, &redis) != 0
+        || bench_free_ports (&port, 1) != 0 || s_publish (url) != 0) {
+        fprintf (stderr, "bench: set-up failed\n");
+        return 1;
+    }
+    snprintf (front, sizeof front, "ipc://%s/front", dir);
+    snprintf (back, sizeof back, "ipc://%s/back", dir);
+    const char *b_argv[] = {MAAS_TOP_BUILDDIR "/broker/maas-broker",
+                            "--frontend",
+                            front,
+                            "--backend",
+                            back,
+                            "--redis",
+                            url,
+                            NULL};
+    const char *w_argv[] = {MAAS_TOP_BUILDDIR "/worker/maas-worker",
+                            "--broker",
+                            back,
+                            "--redis",
+                            url,
+                            "--log-level",
+                            "warn",
+                            NULL};
+    char http[32], target[96];
+    snprintf (http, sizeof http, "127.0.0.1:%d", port);
+    snprintf (target, sizeof target, "http://%s/v1/models/mlp:predict", http);
+    const char *g_argv[] = {MAAS_TOP_BUILDDIR "/gateway/maas-gateway",
+                            "--http",
+                            http,
+                            "--broker",
+                            front,
+                            "--redis",
+                            url,
+                            "--threads",
+                            "2",
+                            "--log-level",
+                            "warn",
+                            NULL};
+    broker = bench_spawn (b_argv, NULL);
+    worker = bench_spawn (w_argv, NULL);
+    char g_log[96];
+    snprintf (g_log, sizeof g_log, "%s/gateway.log", dir);
+    gateway = bench_spawn (g_argv, g_log);    //  its stdout is not a figure
+    maas_client_t *client = maas_client_new (front);
+    if (!client || maas_client_ping (client, 5000) != 0) {
+        fprintf (stderr, "bench: broker did not answer\n");
+        return 1;
+    }
+    s_client_case (client);
+    s_wrk (target, dir);
+    maas_client_destroy (&client);
+    bench_stop (&gateway);
+    bench_stop (&worker);
+    bench_stop (&broker);
+    bench_stop (&redis);
+    char cmd[128];
+    snprintf (cmd, sizeof cmd, "rm -rf %s", dir);
+    return system (cmd) == 0 ? 0 : 1;
+}

@@ -1,0 +1,114 @@
+/*  models.c: per-thread registry lookups with a short cache (models.h). */
+#include "models.h"
+
+#include <czmq.h>
+#include <string.h>
+
+struct _gw_models_t {
+    maas_registry_t *registry;    //  this thread's Redis connection
+    zhashx_t *cache;              //  "name@ref" -> entry_t, owns entries
+};
+
+typedef struct {
+    gw_model_t model;    //  what the reference resolved to
+    int64_t until_ms;    //  monotonic time it stops being trusted
+} entry_t;
+
+static void
+s_entry_destroy (void **item_p)
+{
+    free (*item_p);
+    *item_p = NULL;
+}
+
+gw_models_t *
+gw_models_new (const char *redis_url, const char *prefix, char *err, size_t err_size)
+{
+    gw_models_t *self = calloc (1, sizeof *self);
+    if (!self) {
+        snprintf (err, err_size, "gateway: out of memory");
+        return NULL;
+    }
+    self->registry = maas_registry_new (redis_url, prefix, err, err_size);
+    self->cache = zhashx_new ();
+    if (!self->registry || !self->cache) {
+        gw_models_destroy (&self);
+        return NULL;
+    }
+    zhashx_set_destructor (self->cache, s_entry_destroy);
+    return self;
+}
+
+void
+gw_models_destroy (gw_models_t **self_p)
+{
+    gw_models_t *self = *self_p;
+    if (!self)
+        return;
+    maas_registry_destroy (&self->registry);
+    zhashx_destroy (&self->cache);
+    free (self);
+    *self_p = NULL;
+}
+
+maas_registry_t *
+gw_models_registry (gw_models_t *self)
+{
+    return self->registry;
+}
+
+int
+gw_models_status (const gw_models_t *self)
+{
+    const char *why = maas_registry_error (self->registry);
+    if (strncmp (why, "registry:", 9) == 0)
+        return 503;
+    if (strstr (why, "unknown model") || strstr (why, " has no "))
+        return 404;
+    return 400;
+}
+
+//  Ask the registry; 0 or the status to answer.
+static int
+s_resolve (gw_models_t *self, const char *name, const char *ref, gw_model_t *model, char *err,
+           size_t err_size)
+{
+    maas_registry_info_t info;
+    memset (&info, 0, sizeof info);
+    if (maas_registry_resolve (self->registry, name, ref, &model->version) != 0
+        || maas_registry_info (self->registry, name, model->version, &info) != 0) {
+        snprintf (err, err_size, "%s", maas_registry_error (self->registry));
+        return gw_models_status (self);
+    }
+    model->inputs = info.inputs;
+    model->outputs = info.outputs;
+    maas_registry_info_clear (&info);
+    return 0;
+}
+
+int
+gw_models_lookup (gw_models_t *self, const char *name, const char *ref, gw_model_t *model,
+                  char *err, size_t err_size)
+{
+    if (!maas_registry_name_valid (name)) {
+        snprintf (err, err_size, "model '%.64s': not a valid model name", name);
+        return 400;
+    }
+    char key[2 * MAAS_REGISTRY_NAME_MAX + 2];
+    snprintf (key, sizeof key, "%s@%s", name, ref);
+    int64_t now = maas_clock_mono_ms ();
+    entry_t *entry = zhashx_lookup (self->cache, key);
+    if (entry && entry->until_ms > now) {
+        *model = entry->model;
+        return 0;
+    }
+    int status = s_resolve (self, name, ref, model, err, err_size);
+    if (status != 0)
+        return status;
+    entry = malloc (sizeof *entry);
+    if (entry) {
+        *entry = (entry_t){.model = *model, .until_ms = now + GW_MODELS_TTL_MS};
+        zhashx_update (self->cache, key, entry);
+    }
+    return 0;
+}

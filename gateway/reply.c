@@ -1,0 +1,152 @@
+/*  reply.c: an infer job's outcome as the HTTP answer its request asked
+ *  for: TF Serving predictions/outputs/results, or KServe v2 outputs (JSON or
+ *  binary), and the status of a job that did not succeed. */
+#include "gateway.h"
+#include "infer.h"
+
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+
+//  HTTP status of a job that did not succeed, from its status and error.
+static unsigned
+s_failure_status (const maas_result_t *result)
+{
+    const char *why = result->error ? result->error : "";
+    if (strcmp (result->status, "expired") == 0)
+        return 504;
+    if (strcmp (result->status, "cancelled") == 0)
+        return 499;
+    if (strcmp (result->status, "rejected") == 0)
+        return strstr (why, "overload") || strstr (why, "max-jobs") ? 429 : 503;
+    if (strcmp (result->status, "lost") == 0)
+        return 503;
+    if (strstr (why, "unknown model") || strstr (why, " has no "))
+        return 404;
+    if (strstr (why, "expected ") || strstr (why, "input:") || strstr (why, "params:"))
+        return 400;
+    return 500;
+}
+
+static void
+s_error (gw_buf_t *buf, const char *status, const char *text)
+{
+    gw_buf_puts (buf, "{\"error\": ");
+    char line[768];
+    snprintf (line, sizeof line, "job %s: %s", status, text);
+    gw_json_str (buf, line);
+    gw_buf_puts (buf, "}");
+}
+
+static void
+s_tf_predict (const gw_reply_spec_t *spec, const gw_infer_output_t *out, gw_buf_t *buf)
+{
+    bool flat = spec->scalars && out->outputs == 1;
+    gw_buf_puts (buf, spec->style == GW_STYLE_TF_COLUMNAR ? "{\"outputs\":" : "{\"predictions\":");
+    gw_json_f32_array (buf, out->values, out->rows * out->outputs, flat ? 0 : out->outputs);
+    gw_buf_puts (buf, "}");
+}
+
+//  {"results": [[["0", p0], ["1", p1]], ...]}; 400 for a regression model.
+static unsigned
+s_tf_classify (const gw_infer_output_t *out, gw_buf_t *buf)
+{
+    if (!out->classes) {
+        s_error (buf, "failed", "classify needs a classifier (sigmoid or softmax output)");
+        return 400;
+    }
+    gw_buf_puts (buf, "{\"results\":[");
+    for (size_t r = 0; r < out->rows; r++) {
+        const float *row = out->values + r * out->outputs;
+        gw_buf_puts (buf, r ? ",[" : "[");
+        if (out->outputs == 1) {
+            gw_buf_puts (buf, "[\"0\",");
+            gw_json_f32 (buf, 1.0f - row[0]);
+            gw_buf_puts (buf, "],[\"1\",");
+            gw_json_f32 (buf, row[0]);
+            gw_buf_puts (buf, "]");
+        }
+        for (size_t k = 0; out->outputs > 1 && k < out->outputs; k++) {
+            gw_buf_printf (buf, "%s[\"%zu\",", k ? "," : "", k);
+            gw_json_f32 (buf, row[k]);
+            gw_buf_puts (buf, "]");
+        }
+        gw_buf_puts (buf, "]");
+    }
+    gw_buf_puts (buf, "]}");
+    return 200;
+}
+
+static unsigned
+s_tf_regress (const gw_infer_output_t *out, gw_buf_t *buf)
+{
+    if (out->outputs != 1) {
+        s_error (buf, "failed", "regress needs a model with one output");
+        return 400;
+    }
+    gw_buf_puts (buf, "{\"results\":");
+    gw_json_f32_array (buf, out->values, out->rows, 0);
+    gw_buf_puts (buf, "}");
+    return 200;
+}
+
+//  KServe v2: the JSON part; the values inline, or their size when binary.
+static void
+s_v2 (const gw_reply_spec_t *spec, const gw_infer_output_t *out, gw_buf_t *buf)
+{
+    gw_buf_puts (buf, "{\"model_name\":");
+    gw_json_str (buf, spec->model);
+    gw_buf_printf (buf, ",\"model_version\":\"%" PRIu64 "\"", out->version);
+    if (spec->id) {
+        gw_buf_puts (buf, ",\"id\":");
+        gw_json_str (buf, spec->id);
+    }
+    gw_buf_printf (buf, ",\"outputs\":[{\"name\":\"y\",\"shape\":[%zu,%zu],\"datatype\":\"FP32\",",
+                   out->rows, out->outputs);
+    size_t count = out->rows * out->outputs;
+    if (spec->style == GW_STYLE_V2_BINARY)
+        gw_buf_printf (buf, "\"parameters\":{\"binary_data_size\":%zu}}]}", count * 4);
+    else {
+        gw_buf_puts (buf, "\"data\":");
+        gw_json_f32_array (buf, out->values, count, 0);
+        gw_buf_puts (buf, "}]}");
+    }
+}
+
+unsigned
+gw_reply_write (const gw_reply_spec_t *spec, const maas_result_t *result, gw_buf_t *buf,
+                size_t *header_len)
+{
+    if (strcmp (result->status, "succeeded") != 0) {
+        s_error (buf, result->status, result->error ? result->error : "no reason given");
+        return s_failure_status (result);
+    }
+    gw_infer_output_t out;
+    char err[512];
+    if (gw_infer_decode (result, &out, err, sizeof err) != 0) {
+        s_error (buf, "unreadable", err);
+        return 500;
+    }
+    unsigned status = 200;
+    if (spec->style == GW_STYLE_TF_PREDICT || spec->style == GW_STYLE_TF_COLUMNAR)
+        s_tf_predict (spec, &out, buf);
+    else if (spec->style == GW_STYLE_TF_CLASSIFY)
+        status = s_tf_classify (&out, buf);
+    else if (spec->style == GW_STYLE_TF_REGRESS)
+        status = s_tf_regress (&out, buf);
+    else
+        s_v2 (spec, &out, buf);
+    *header_len = buf->size;
+    if (spec->style == GW_STYLE_V2_BINARY) {
+        uint8_t *bytes = malloc (out.rows * out.outputs * 4 + 1);
+        if (bytes) {
+            maas_codec_f32_to_le (bytes, out.values, out.rows * out.outputs);
+            gw_buf_append (buf, bytes, out.rows * out.outputs * 4);
+        }
+        else
+            buf->failed = true;
+        free (bytes);
+    }
+    gw_infer_output_clear (&out);
+    return status;
+}

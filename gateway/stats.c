@@ -1,0 +1,158 @@
+/*  stats.c: the gateway's Prometheus series (docs/metrics.md): requests by
+ *  route and code, latency histograms by route, infer jobs by outcome, and
+ *  the brokers' own counters re-read from Redis on each scrape. Counters
+ *  are atomics: every loop thread adds, whichever serves /metrics reads. */
+#include "gateway.h"
+
+#include <hiredis/hiredis.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const char *const s_routes[GW_ROUTE_COUNT] = {
+    "tf_predict", "tf_classify", "tf_regress", "tf_status", "tf_metadata", "tf_models", "v2_server",
+    "v2_health",  "v2_model",    "v2_ready",   "v2_infer",  "metrics",     "jobs",      "other"};
+static const unsigned s_codes[] = {200, 202, 400, 404, 413, 429, 499, 500, 503, 504, 0};
+#define S_CODES (sizeof s_codes / sizeof s_codes[0])    //  the last one: any other
+static const double s_buckets[] = {0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1,
+                                   0.25,  0.5,    1,     2.5,  5,     10};
+#define S_BUCKETS (sizeof s_buckets / sizeof s_buckets[0])
+static const char *const s_jobs[] = {"succeeded", "failed",    "expired", "rejected",
+                                     "lost",      "cancelled", "timeout", "other"};
+#define S_JOBS (sizeof s_jobs / sizeof s_jobs[0])
+
+struct _gw_stats_t {
+    atomic_ullong requests[GW_ROUTE_COUNT][S_CODES];         //  answered, by route × code
+    atomic_ullong buckets[GW_ROUTE_COUNT][S_BUCKETS + 1];    //  latency histogram (+Inf last)
+    atomic_ullong sum_us[GW_ROUTE_COUNT];                    //  latency sum, µs
+    atomic_ullong jobs[S_JOBS];                              //  infer jobs by outcome
+};
+
+gw_stats_t *
+gw_stats_new (void)
+{
+    gw_stats_t *self = calloc (1, sizeof *self);    //  zero bytes are zero atomics here
+    return self;
+}
+
+void
+gw_stats_destroy (gw_stats_t **self_p)
+{
+    free (*self_p);
+    *self_p = NULL;
+}
+
+void
+gw_stats_request (gw_stats_t *self, gw_route_t route, unsigned status, double seconds)
+{
+    size_t code = 0;
+    while (s_codes[code] && s_codes[code] != status)
+        code++;
+    size_t bucket = 0;
+    while (bucket < S_BUCKETS && seconds > s_buckets[bucket])
+        bucket++;
+    atomic_fetch_add (&self->requests[route][code], 1);
+    atomic_fetch_add (&self->buckets[route][bucket], 1);
+    atomic_fetch_add (&self->sum_us[route], (unsigned long long) (seconds * 1e6));
+}
+
+void
+gw_stats_job (gw_stats_t *self, const char *status)
+{
+    size_t i = 0;
+    while (i < S_JOBS - 1 && strcmp (s_jobs[i], status) != 0)
+        i++;
+    atomic_fetch_add (&self->jobs[i], 1);
+}
+
+static void
+s_requests (gw_stats_t *self, gw_buf_t *buf)
+{
+    gw_buf_puts (buf,
+                 "# HELP maas_http_requests_total HTTP requests answered, by route and code.\n"
+                 "# TYPE maas_http_requests_total counter\n");
+    for (size_t r = 0; r < GW_ROUTE_COUNT; r++)
+        for (size_t c = 0; c < S_CODES; c++) {
+            unsigned long long n = atomic_load (&self->requests[r][c]);
+            if (n && s_codes[c])
+                gw_buf_printf (buf, "maas_http_requests_total{route=\"%s\",code=\"%u\"} %llu\n",
+                               s_routes[r], s_codes[c], n);
+            else if (n)
+                gw_buf_printf (buf, "maas_http_requests_total{route=\"%s\",code=\"other\"} %llu\n",
+                               s_routes[r], n);
+        }
+}
+
+static void
+s_latency (gw_stats_t *self, gw_buf_t *buf)
+{
+    gw_buf_puts (buf,
+                 "# HELP maas_http_request_duration_seconds Time from request to answer.\n"
+                 "# TYPE maas_http_request_duration_seconds histogram\n");
+    for (size_t r = 0; r < GW_ROUTE_COUNT; r++) {
+        unsigned long long total = 0;
+        for (size_t b = 0; b <= S_BUCKETS; b++)
+            total += atomic_load (&self->buckets[r][b]);
+        if (!total)
+            continue;
+        unsigned long long running = 0;
+        for (size_t b = 0; b <= S_BUCKETS; b++) {
+            running += atomic_load (&self->buckets[r][b]);
+            if (b < S_BUCKETS)
+                gw_buf_printf (buf,
+                               "maas_http_request_duration_seconds_bucket{route=\"%s\","
+                               "le=\"%g\"} %llu\n",
+                               s_routes[r], s_buckets[b], running);
+            else
+                gw_buf_printf (buf,
+                               "maas_http_request_duration_seconds_bucket{route=\"%s\","
+                               "le=\"+Inf\"} %llu\n",
+                               s_routes[r], running);
+        }
+        gw_buf_printf (buf,
+                       "maas_http_request_duration_seconds_sum{route=\"%s\"} %.6f\n"
+                       "maas_http_request_duration_seconds_count{route=\"%s\"} %llu\n",
+                       s_routes[r], (double) atomic_load (&self->sum_us[r]) / 1e6, s_routes[r],
+                       total);
+    }
+}
+
+//  maas:broker:<name> hashes as maas_broker_<field>{broker="<name>"}.
+static void
+s_brokers (gw_buf_t *buf, const char *redis_url, const char *prefix)
+{
+    char err[256];
+    redisContext *ctx = maas_redis_connect (maas_redis_url_pick (redis_url), 1000, err, sizeof err);
+    if (!prefix)
+        prefix = MAAS_REGISTRY_PREFIX_DEFAULT;
+    redisReply *names = ctx ? redisCommand (ctx, "SMEMBERS %sbrokers", prefix) : NULL;
+    gw_buf_puts (buf, "# HELP maas_broker_* A broker's counters from Redis (docs/redis.md).\n");
+    for (size_t i = 0; names && names->type == REDIS_REPLY_ARRAY && i < names->elements; i++) {
+        const char *name = names->element[i]->str;
+        redisReply *hash = redisCommand (ctx, "HGETALL %sbroker:%s", prefix, name);
+        for (size_t k = 0; hash && hash->type == REDIS_REPLY_ARRAY && k + 1 < hash->elements;
+             k += 2)
+            gw_buf_printf (buf, "maas_broker_%s{broker=\"%s\"} %s\n", hash->element[k]->str, name,
+                           hash->element[k + 1]->str);
+        if (hash)
+            freeReplyObject (hash);
+    }
+    if (names)
+        freeReplyObject (names);
+    if (ctx)
+        redisFree (ctx);
+}
+
+void
+gw_stats_render (gw_stats_t *self, gw_buf_t *buf, const char *redis_url, const char *prefix)
+{
+    s_requests (self, buf);
+    s_latency (self, buf);
+    gw_buf_puts (buf,
+                 "# HELP maas_gateway_jobs_total Infer jobs by final status.\n"
+                 "# TYPE maas_gateway_jobs_total counter\n");
+    for (size_t i = 0; i < S_JOBS; i++)
+        gw_buf_printf (buf, "maas_gateway_jobs_total{status=\"%s\"} %llu\n", s_jobs[i],
+                       atomic_load (&self->jobs[i]));
+    s_brokers (buf, redis_url, prefix);
+}
