@@ -22,24 +22,24 @@
 #define MAAS_TOP_BUILDDIR "."
 #endif
 
-#define S_COLS MAAS_SYNTH_FEATURES  //  features per row
-#define S_INFER_ROWS 4              //  rows per infer job
-#define S_SCORE_ROWS 20000          //  rows per scoring run
-#define S_TRAIN_ROWS 2000           //  rows of the training data set
-#define S_WINDOW 64                 //  infer jobs in flight
-#define S_REPORT_S 30               //  seconds between jobs/s lines
-#define S_SERVERS 5                 //  redis, broker, 2 workers, trainer
-#define S_LOADS 3                   //  infer, score, train
+#define S_COLS       MAAS_SYNTH_FEATURES    //  features per row
+#define S_INFER_ROWS 4                      //  rows per infer job
+#define S_SCORE_ROWS 20000                  //  rows per scoring run
+#define S_TRAIN_ROWS 2000                   //  rows of the training data set
+#define S_WINDOW     64                     //  infer jobs in flight
+#define S_REPORT_S   30                     //  seconds between jobs/s lines
+#define S_SERVERS    5                      //  redis, broker, 2 workers, trainer
+#define S_LOADS      3                      //  infer, score, train
 
 typedef struct {
-    char dir[64];                   //  temp dir: sockets and logs
-    char url[320];                  //  redis URL
-    char front[300], back[300];     //  broker endpoints
-    char log[300];                  //  every server's output
-    pid_t servers[S_SERVERS];       //  redis, broker, workers, trainer
-    float *x;                       //  S_SCORE_ROWS × S_COLS scoring rows
-    float *expected;                //  their in-process outputs
-    int64_t until_ms;               //  when the load stops (monotonic)
+    char dir[64];                  //  temp dir: sockets and logs
+    char url[320];                 //  redis URL
+    char front[300], back[300];    //  broker endpoints
+    char log[300];                 //  every server's output
+    pid_t servers[S_SERVERS];      //  redis, broker, workers, trainer
+    float *x;                      //  S_SCORE_ROWS × S_COLS scoring rows
+    float *expected;               //  their in-process outputs
+    int64_t until_ms;              //  when the load stops (monotonic)
 } s_soak_t;
 
 static const char *const s_names[S_SERVERS] = {"redis", "broker", "worker-1", "worker-2",
@@ -93,13 +93,36 @@ s_stack_up (s_soak_t *soak)
     snprintf (soak->front, sizeof soak->front, "ipc://%s/front", soak->dir);
     snprintf (soak->back, sizeof soak->back, "ipc://%s/back", soak->dir);
     snprintf (soak->log, sizeof soak->log, "%s/stack.log", soak->dir);
-    const char *broker[] = {MAAS_TOP_BUILDDIR "/broker/maas-broker", "--name", "soak",
-                            "--frontend", soak->front, "--backend", soak->back, "--redis",
-                            soak->url, "--log-level", "warn", "--result-ttl", "30", NULL};
-    const char *worker[] = {MAAS_TOP_BUILDDIR "/worker/maas-worker", "--broker", soak->back,
-                            "--redis", soak->url, "--log-level", "warn", NULL};
-    const char *trainer[] = {MAAS_TOP_BUILDDIR "/trainer/maas-trainer", "--broker", soak->back,
-                             "--redis", soak->url, "--log-level", "warn", NULL};
+    const char *broker[] = {MAAS_TOP_BUILDDIR "/broker/maas-broker",
+                            "--name",
+                            "soak",
+                            "--frontend",
+                            soak->front,
+                            "--backend",
+                            soak->back,
+                            "--redis",
+                            soak->url,
+                            "--log-level",
+                            "warn",
+                            "--result-ttl",
+                            "30",
+                            NULL};
+    const char *worker[] = {MAAS_TOP_BUILDDIR "/worker/maas-worker",
+                            "--broker",
+                            soak->back,
+                            "--redis",
+                            soak->url,
+                            "--log-level",
+                            "warn",
+                            NULL};
+    const char *trainer[] = {MAAS_TOP_BUILDDIR "/trainer/maas-trainer",
+                             "--broker",
+                             soak->back,
+                             "--redis",
+                             soak->url,
+                             "--log-level",
+                             "warn",
+                             NULL};
     soak->servers[1] = bench_spawn (broker, soak->log);
     soak->servers[2] = bench_spawn (worker, soak->log);
     soak->servers[3] = bench_spawn (worker, soak->log);
@@ -143,16 +166,17 @@ s_prepare (s_soak_t *soak)
     maas_registry_meta_t meta = {0};
     maas_registry_t *registry = maas_registry_new (soak->url, NULL, err, sizeof err);
     int rc = registry && maas_model_encode (model, &blob, &size, NULL) == 0
-                     && maas_registry_publish (registry, "soak", blob, size, &meta, &version,
-                                               NULL) == 0
-                 ? 0 : -1;
+            && maas_registry_publish (registry, "soak", blob, size, &meta, &version, NULL) == 0
+        ? 0
+        : -1;
     maas_registry_destroy (&registry);
     maas_model_destroy (&model);
     free (blob);
-    maas_tensor_t *x = maas_tensor_new (S_TRAIN_ROWS, S_COLS), *y = maas_tensor_new (S_TRAIN_ROWS, 1);
+    maas_tensor_t *x = maas_tensor_new (S_TRAIN_ROWS, S_COLS),
+                  *y = maas_tensor_new (S_TRAIN_ROWS, 1);
     maas_synth_generate (2, S_COLS, S_TRAIN_ROWS, x->data, y->data);
-    maas_dataset_t *data = maas_dataset_new (&x, &y, NULL, NULL, MAAS_DATASET_BINARY, err,
-                                             sizeof err);
+    maas_dataset_t *data =
+        maas_dataset_new (&x, &y, NULL, NULL, MAAS_DATASET_BINARY, err, sizeof err);
     maas_dataset_store_t *store = maas_dataset_store_new (soak->url, NULL, err, sizeof err);
     if (rc != 0 || !data || !store || maas_dataset_store_put (store, "soak", data) != 0)
         rc = -1;
@@ -166,8 +190,8 @@ s_prepare (s_soak_t *soak)
 //  -- the loads, each in its own process with its own client
 
 typedef struct {
-    long jobs;                      //  outcomes
-    long errors;                    //  outcomes that were not right
+    long jobs;      //  outcomes
+    long errors;    //  outcomes that were not right
 } s_tally_t;
 
 static void
@@ -189,12 +213,12 @@ s_infer_load (const s_soak_t *soak, maas_client_t *client, s_tally_t *tally)
     maas_codec_shape_params (&params, S_INFER_ROWS, S_COLS);
     uint8_t payload[S_INFER_ROWS * S_COLS * 4];
     maas_codec_f32_to_le (payload, soak->x, S_INFER_ROWS * S_COLS);
-    maas_submit_t spec = {.kind = "infer", .model = "soak", .params = params.data,
-                          .params_size = params.size};
+    maas_submit_t spec = {
+        .kind = "infer", .model = "soak", .params = params.data, .params_size = params.size};
     maas_client_set_window (client, S_WINDOW);
     while (s_now_ms () < soak->until_ms)
-        if (maas_client_submit (client, &spec, payload, sizeof payload, s_count_infer, tally,
-                                NULL) != 0)
+        if (maas_client_submit (client, &spec, payload, sizeof payload, s_count_infer, tally, NULL)
+            != 0)
             tally->errors++;
     if (maas_client_wait_all (client, 60000) != 0)
         tally->errors++;
@@ -211,8 +235,8 @@ s_score_load (const s_soak_t *soak, maas_client_t *client, s_tally_t *tally)
     while (s_now_ms () < soak->until_ms) {
         maas_tensor_t *out = NULL;
         int rc = maas_score_tensor (client, &config, x, &out, NULL, err, sizeof err);
-        bool right = rc == 0
-                     && memcmp (out->data, soak->expected, S_SCORE_ROWS * sizeof (float)) == 0;
+        bool right =
+            rc == 0 && memcmp (out->data, soak->expected, S_SCORE_ROWS * sizeof (float)) == 0;
         tally->jobs++;
         if (!right) {
             tally->errors++;
@@ -239,14 +263,14 @@ s_train_load (const s_soak_t *soak, maas_client_t *client, s_tally_t *tally)
     msgpack_packer pk;
     msgpack_packer_init (&pk, &params, msgpack_sbuffer_write);
     maas_train_spec_pack (&spec, &pk);
-    maas_submit_t submit = {.kind = "train", .model = spec.model, .params = params.data,
-                            .params_size = params.size};
+    maas_submit_t submit = {
+        .kind = "train", .model = spec.model, .params = params.data, .params_size = params.size};
     while (s_now_ms () < soak->until_ms) {
         char id[MAAS_PROTO_ID_MAX + 1];
         maas_result_t *result = NULL;
         if (maas_client_submit (client, &submit, NULL, 0, NULL, NULL, id) == 0)
             result = maas_client_wait (client, id, 120000);
-        s_count_infer (result ? result : &(maas_result_t) {.status = "lost"}, tally);
+        s_count_infer (result ? result : &(maas_result_t){.status = "lost"}, tally);
         maas_result_destroy (&result);
     }
     msgpack_sbuffer_destroy (&params);
@@ -283,15 +307,15 @@ static int
 s_broker_counts (const s_soak_t *soak, long *finished, long *bad)
 {
     redisContext *ctx = redisConnectUnix (soak->url + strlen ("unix://"));
-    redisReply *reply = ctx && !ctx->err
-                            ? redisCommand (ctx, "HMGET maas:broker:soak succeeded failed "
-                                                 "cancelled expired rejected")
-                            : NULL;
+    redisReply *reply = ctx && !ctx->err ? redisCommand (ctx,
+                                                         "HMGET maas:broker:soak succeeded failed "
+                                                         "cancelled expired rejected")
+                                         : NULL;
     int rc = reply && reply->type == REDIS_REPLY_ARRAY && reply->elements == 5 ? 0 : -1;
     long value[5] = {0};
     for (size_t i = 0; rc == 0 && i < 5; i++)
-        value[i] = reply->element[i]->type == REDIS_REPLY_STRING ? atol (reply->element[i]->str)
-                                                                 : 0;
+        value[i] =
+            reply->element[i]->type == REDIS_REPLY_STRING ? atol (reply->element[i]->str) : 0;
     *finished = value[0] + value[1] + value[2] + value[3];
     *bad = value[1] + value[3] + value[4];
     if (reply)
@@ -308,8 +332,8 @@ s_watch (const s_soak_t *soak, int64_t started_ms)
     long before = 0, now = 0, bad = 0, unread = 0;
     int64_t at = started_ms;
     while (at < soak->until_ms) {
-        int64_t next = at + S_REPORT_S * 1000 < soak->until_ms ? at + S_REPORT_S * 1000
-                                                               : soak->until_ms;
+        int64_t next =
+            at + S_REPORT_S * 1000 < soak->until_ms ? at + S_REPORT_S * 1000 : soak->until_ms;
         while (s_now_ms () < next)
             usleep (100000);
         if (s_broker_counts (soak, &now, &bad) != 0)
@@ -346,14 +370,14 @@ main (int argc, char **argv)
     }
     signal (SIGPIPE, SIG_IGN);
     maas_log_set_level (MAAS_LOG_WARN);
-    maas_blas_set_threads (1);      //  as workers run: the same bits in any batch
+    maas_blas_set_threads (1);    //  as workers run: the same bits in any batch
     bench_deadline ((unsigned) seconds + 300);
     s_soak_t soak = {0};
     int rc = s_stack_up (&soak) == 0 && s_prepare (&soak) == 0 ? 0 : 1;
     pid_t loads[S_LOADS] = {0};
     long errors = rc;
     if (rc == 0) {
-        sleep (1);                  //  the servers settle: their start is after set-up
+        sleep (1);    //  the servers settle: their start is after set-up
         s_print_rss (&soak, "start");
         int64_t started_ms = s_now_ms ();
         soak.until_ms = started_ms + (int64_t) seconds * 1000;

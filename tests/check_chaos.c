@@ -24,50 +24,50 @@
 #include <string.h>
 #include <time.h>
 
-#define C_JOBS 30000                //  infer jobs
-#define C_ROWS 2                    //  rows per infer job
-#define C_COLS 8                    //  features per row
-#define C_OUTS 3                    //  softmax outputs per row
-#define C_WORKERS 2                 //  maas-worker processes at any time
-#define C_TRAINS 3                  //  train jobs
-#define C_WINDOW 256                //  client jobs in flight
-#define C_SEED 12                   //  drives inputs and which worker dies
-#define C_LIMIT_S 170               //  the whole run, under the 180 s timeout
+#define C_JOBS    30000    //  infer jobs
+#define C_ROWS    2        //  rows per infer job
+#define C_COLS    8        //  features per row
+#define C_OUTS    3        //  softmax outputs per row
+#define C_WORKERS 2        //  maas-worker processes at any time
+#define C_TRAINS  3        //  train jobs
+#define C_WINDOW  256      //  client jobs in flight
+#define C_SEED    12       //  drives inputs and which worker dies
+#define C_LIMIT_S 170      //  the whole run, under the 180 s timeout
 
 //  Faults during the infer load, in order, spread evenly over its jobs:
 //  W a worker, B the broker, R Redis. The trainer dies apart (mid-training).
 static const char s_faults[] = "WWBWWRWWBWWWW";
 
 typedef struct {
-    int outcomes;                   //  outcomes the client delivered
-    char status[16];                //  the last one's status
-    bool right;                     //  its values were the fault-free ones
+    int outcomes;       //  outcomes the client delivered
+    char status[16];    //  the last one's status
+    bool right;         //  its values were the fault-free ones
 } c_job_t;
 
 typedef struct {
-    support_redis_t *redis;         //  redis-server, appendonly yes
-    char *dir;                      //  temp dir: endpoints and logs
-    char front[256], back[256];     //  broker endpoints
-    char log[256];                  //  every process's log
-    support_proc_t *broker;         //  maas-broker, name "chaos"
-    support_proc_t *workers[C_WORKERS]; //  maas-worker processes
-    support_proc_t *trainer;        //  maas-trainer
-    int serial;                     //  workers started so far (their names)
-    maas_client_t *client;          //  the test's client
-    maas_mlp_t *mlp;                //  the published network
-    float *x;                       //  C_JOBS × C_ROWS × C_COLS inputs
-    float *expected;                //  C_JOBS × C_ROWS × C_OUTS fault-free outputs
-    uint8_t *payload;               //  x as little-endian bytes
-    c_job_t *jobs;                  //  what the client saw, per infer job
-    int *retry;                     //  infer jobs REJECTED, to submit again
-    size_t retries;                 //  how many are in RETRY
-    int finished;                   //  infer jobs ended (not counting rejections)
-    char train_ids[C_TRAINS][32];   //  train job ids
-    c_job_t trains[C_TRAINS];       //  what the client saw, per train job
-    char train_errors[C_TRAINS][256];   //  their errors, "" if none
+    support_redis_t *redis;                //  redis-server, appendonly yes
+    char *dir;                             //  temp dir: endpoints and logs
+    char front[256], back[256];            //  broker endpoints
+    char log[256];                         //  every process's log
+    support_proc_t *broker;                //  maas-broker, name "chaos"
+    support_proc_t *workers[C_WORKERS];    //  maas-worker processes
+    support_proc_t *trainer;               //  maas-trainer
+    int serial;                            //  workers started so far (their names)
+    maas_client_t *client;                 //  the test's client
+    maas_mlp_t *mlp;                       //  the published network
+    float *x;                              //  C_JOBS × C_ROWS × C_COLS inputs
+    float *expected;                       //  C_JOBS × C_ROWS × C_OUTS fault-free outputs
+    uint8_t *payload;                      //  x as little-endian bytes
+    c_job_t *jobs;                         //  what the client saw, per infer job
+    int *retry;                            //  infer jobs REJECTED, to submit again
+    size_t retries;                        //  how many are in RETRY
+    int finished;                          //  infer jobs ended (not counting rejections)
+    char train_ids[C_TRAINS][32];          //  train job ids
+    c_job_t trains[C_TRAINS];              //  what the client saw, per train job
+    char train_errors[C_TRAINS][256];      //  their errors, "" if none
     int broker_kills, worker_kills, trainer_kills, redis_restarts, resubmits;
-    maas_rng_t rng;                 //  picks the worker to kill
-    char rejection[256];            //  the first REJECTED's error, "" if none
+    maas_rng_t rng;         //  picks the worker to kill
+    char rejection[256];    //  the first REJECTED's error, "" if none
 } fx_t;
 
 static fx_t fx;
@@ -77,9 +77,23 @@ static void
 s_broker_start (void)
 {
     char *path = support_build_path ("broker/maas-broker");
-    const char *argv[] = {path, "--name", "chaos", "--frontend", fx.front, "--backend", fx.back,
-                          "--redis", support_redis_url (fx.redis), "--heartbeat", "100",
-                          "--liveness", "5", "--redis-retry", "100", "--max-attempts", "10",
+    const char *argv[] = {path,
+                          "--name",
+                          "chaos",
+                          "--frontend",
+                          fx.front,
+                          "--backend",
+                          fx.back,
+                          "--redis",
+                          support_redis_url (fx.redis),
+                          "--heartbeat",
+                          "100",
+                          "--liveness",
+                          "5",
+                          "--redis-retry",
+                          "100",
+                          "--max-attempts",
+                          "10",
                           NULL};
     fx.broker = support_proc_start (argv, NULL, fx.log);
     free (path);
@@ -90,8 +104,9 @@ s_worker_start (int slot)
 {
     char *path = support_build_path ("worker/maas-worker"), name[32];
     snprintf (name, sizeof name, "w%d", ++fx.serial);
-    const char *argv[] = {path, "--broker", fx.back, "--redis", support_redis_url (fx.redis),
-                          "--name", name, "--heartbeat", "100", NULL};
+    const char *argv[] = {
+        path,     "--broker", fx.back,       "--redis", support_redis_url (fx.redis),
+        "--name", name,       "--heartbeat", "100",     NULL};
     fx.workers[slot] = support_proc_start (argv, NULL, fx.log);
     free (path);
 }
@@ -100,8 +115,10 @@ static void
 s_trainer_start (void)
 {
     char *path = support_build_path ("trainer/maas-trainer");
-    const char *argv[] = {path, "--broker", fx.back, "--redis", support_redis_url (fx.redis),
-                          "--name", "trainer", "--heartbeat", "100", "--liveness", "5", NULL};
+    const char *argv[] = {
+        path,     "--broker", fx.back,       "--redis", support_redis_url (fx.redis),
+        "--name", "trainer",  "--heartbeat", "100",     "--liveness",
+        "5",      NULL};
     fx.trainer = support_proc_start (argv, NULL, fx.log);
     free (path);
 }
@@ -123,8 +140,8 @@ s_publish (const char *name, const maas_mlp_t *mlp)
     uint8_t *blob;
     size_t size;
     ck_assert_int_eq (maas_model_encode (model, &blob, &size, NULL), 0);
-    maas_registry_t *registry = maas_registry_new (support_redis_url (fx.redis), NULL, s_err,
-                                                   sizeof s_err);
+    maas_registry_t *registry =
+        maas_registry_new (support_redis_url (fx.redis), NULL, s_err, sizeof s_err);
     ck_assert_msg (registry, "%s", s_err);
     maas_registry_meta_t meta = {0};
     uint64_t version;
@@ -150,7 +167,7 @@ s_make_answers (void)
     for (size_t i = 0; i < n * C_COLS; i++)
         fx.x[i] = (float) maas_rng_normal (&fx.rng);
     maas_codec_f32_to_le (fx.payload, fx.x, n * C_COLS);
-    maas_blas_set_threads (1);      //  as the workers run: same bits in any batch
+    maas_blas_set_threads (1);    //  as the workers run: same bits in any batch
     maas_predictor_t *predictor = maas_predictor_new (fx.mlp);
     ck_assert_int_eq (maas_predictor_run (predictor, fx.x, n, fx.expected), 0);
     maas_predictor_destroy (&predictor);
@@ -159,11 +176,11 @@ s_make_answers (void)
 static void
 s_put_digits (void)
 {
-    maas_dataset_store_t *store = maas_dataset_store_new (support_redis_url (fx.redis), NULL, s_err,
-                                                          sizeof s_err);
+    maas_dataset_store_t *store =
+        maas_dataset_store_new (support_redis_url (fx.redis), NULL, s_err, sizeof s_err);
     char *path = support_src_path ("data/digits_train.csv");
-    maas_dataset_t *dataset = maas_dataset_from_csv (path, NULL, MAAS_DATASET_AUTO, s_err,
-                                                     sizeof s_err);
+    maas_dataset_t *dataset =
+        maas_dataset_from_csv (path, NULL, MAAS_DATASET_AUTO, s_err, sizeof s_err);
     ck_assert_msg (store && dataset, "%s", s_err);
     ck_assert_int_eq (maas_dataset_store_put (store, "digits", dataset), 0);
     maas_dataset_destroy (&dataset);
@@ -177,7 +194,7 @@ s_setup (void)
     signal (SIGPIPE, SIG_IGN);
     memset (&fx, 0, sizeof fx);
     maas_rng_seed (&fx.rng, C_SEED);
-    fx.redis = support_redis_start_aof ();  //  appendfsync: Redis's default, everysec
+    fx.redis = support_redis_start_aof ();    //  appendfsync: Redis's default, everysec
     fx.dir = support_tempdir_new ("chaos");
     snprintf (fx.front, sizeof fx.front, "ipc://%s/front", fx.dir);
     snprintf (fx.back, sizeof fx.back, "ipc://%s/back", fx.dir);
@@ -226,9 +243,9 @@ s_values_right (const void *data, size_t size, int job)
     const void *bin = NULL;
     size_t bin_size = 0;
     bool ok = maas_codec_unpack (data, size, 0, &top, s_err, sizeof s_err) == 0
-              && maas_codec_map_init (&map, &top.data, "result") == 0
-              && maas_codec_map_bin (&map, "values", &bin, &bin_size) == 0
-              && bin_size == C_ROWS * C_OUTS * 4;
+        && maas_codec_map_init (&map, &top.data, "result") == 0
+        && maas_codec_map_bin (&map, "values", &bin, &bin_size) == 0
+        && bin_size == C_ROWS * C_OUTS * 4;
     if (ok) {
         float got[C_ROWS * C_OUTS];
         maas_codec_f32_from_le (got, bin, C_ROWS * C_OUTS);
@@ -244,7 +261,7 @@ s_on_infer (const maas_result_t *result, void *arg)
 {
     int job = (int) (intptr_t) arg;
     if (strcmp (result->status, "rejected") == 0) {
-        fx.retry[fx.retries++] = job;   //  not accepted: the same id again is safe
+        fx.retry[fx.retries++] = job;    //  not accepted: the same id again is safe
         if (!*fx.rejection)
             snprintf (fx.rejection, sizeof fx.rejection, "%s", result->error ? result->error : "");
         return;
@@ -253,7 +270,7 @@ s_on_infer (const maas_result_t *result, void *arg)
     seen->outcomes++;
     snprintf (seen->status, sizeof seen->status, "%s", result->status);
     seen->right = strcmp (result->status, "succeeded") == 0
-                  && s_values_right (result->data, result->size, job);
+        && s_values_right (result->data, result->size, job);
     fx.finished++;
 }
 
@@ -262,11 +279,16 @@ s_submit_infer (int job, const msgpack_sbuffer *params)
 {
     char id[32];
     snprintf (id, sizeof id, "chaos-%05d", job);
-    maas_submit_t spec = {.id = id, .kind = "infer", .model = "chaos", .version = 1,
-                          .params = params->data, .params_size = params->size};
+    maas_submit_t spec = {.id = id,
+                          .kind = "infer",
+                          .model = "chaos",
+                          .version = 1,
+                          .params = params->data,
+                          .params_size = params->size};
     size_t bytes = C_ROWS * C_COLS * 4;
     ck_assert_msg (maas_client_submit (fx.client, &spec, fx.payload + (size_t) job * bytes, bytes,
-                                       s_on_infer, (void *) (intptr_t) job, NULL) == 0,
+                                       s_on_infer, (void *) (intptr_t) job, NULL)
+                       == 0,
                    "%s", maas_client_error (fx.client));
 }
 
@@ -298,7 +320,7 @@ s_on_train (const maas_result_t *result, void *arg)
               result->error ? result->error : "");
     //  Each job publishes its own model: version 1, whichever run answered.
     seen->right = strcmp (result->status, "succeeded") == 0
-                  && s_trained_version (result->data, result->size) == 1;
+        && s_trained_version (result->data, result->size) == 1;
 }
 
 //  Three train jobs of one spec and seed, each publishing its own model.
@@ -310,8 +332,8 @@ s_submit_trains (void)
         maas_train_spec_init (&spec);
         snprintf (spec.model, sizeof spec.model, "chaos-train-%d", i);
         snprintf (spec.dataset, sizeof spec.dataset, "digits");
-        ck_assert_int_eq (maas_train_spec_parse_layers (&spec, "64:relu,10:softmax", s_err,
-                                                        sizeof s_err), 0);
+        ck_assert_int_eq (
+            maas_train_spec_parse_layers (&spec, "64:relu,10:softmax", s_err, sizeof s_err), 0);
         spec.train.loss = MAAS_LOSS_SOFTMAX_CE;
         spec.train.epochs = 60;
         spec.train.batch_size = 16;
@@ -322,10 +344,13 @@ s_submit_trains (void)
         msgpack_packer_init (&pk, &params, msgpack_sbuffer_write);
         ck_assert_int_eq (maas_train_spec_pack (&spec, &pk), 0);
         snprintf (fx.train_ids[i], sizeof fx.train_ids[i], "chaos-train-%d", i);
-        maas_submit_t submit = {.id = fx.train_ids[i], .kind = "train", .model = spec.model,
-                                .params = params.data, .params_size = params.size};
-        ck_assert_int_eq (maas_client_submit (fx.client, &submit, NULL, 0, s_on_train,
-                                              &fx.trains[i], NULL), 0);
+        maas_submit_t submit = {.id = fx.train_ids[i],
+                                .kind = "train",
+                                .model = spec.model,
+                                .params = params.data,
+                                .params_size = params.size};
+        ck_assert_int_eq (
+            maas_client_submit (fx.client, &submit, NULL, 0, s_on_train, &fx.trains[i], NULL), 0);
         msgpack_sbuffer_destroy (&params);
     }
 }
@@ -378,11 +403,13 @@ s_fault (char kind)
         s_kill (&fx.workers[slot]);
         s_worker_start (slot);
         fx.worker_kills++;
-    } else if (kind == 'B') {
+    }
+    else if (kind == 'B') {
         s_kill (&fx.broker);
         s_broker_start ();
         fx.broker_kills++;
-    } else {
+    }
+    else {
         support_redis_bounce (fx.redis);    //  SIGTERM, then again with its AOF
         fx.redis_restarts++;
     }
@@ -393,8 +420,7 @@ static void
 s_maybe_fault (size_t *next_fault)
 {
     size_t faults = sizeof s_faults - 1;
-    if (*next_fault < faults
-        && fx.finished >= (int) ((*next_fault + 1) * C_JOBS / (faults + 1)))
+    if (*next_fault < faults && fx.finished >= (int) ((*next_fault + 1) * C_JOBS / (faults + 1)))
         s_fault (s_faults[(*next_fault)++]);
     s_maybe_kill_trainer ();
 }
@@ -430,20 +456,21 @@ s_run_load (double started)
         if (fx.retries) {
             s_submit_infer (fx.retry[--fx.retries], &params);
             fx.resubmits++;
-        } else if (next_job < C_JOBS)
+        }
+        else if (next_job < C_JOBS)
             s_submit_infer (next_job++, &params);
         else
             maas_client_poll (fx.client, 20);
         ck_assert_msg (fx.trainer_kills || s_trains_done () < C_TRAINS,
                        "the train jobs ended before the trainer could be killed mid-training");
         double now = s_now_s ();
-        if (now - last_check >= 0.05) {     //  Redis reads for the trainer: 20 a second
+        if (now - last_check >= 0.05) {    //  Redis reads for the trainer: 20 a second
             s_maybe_fault (&next_fault);
             last_check = now;
         }
         ck_assert_msg (now - started < C_LIMIT_S,
-                       "after %.0f s: %d of %d infer jobs, %d of %d train jobs ended", now - started,
-                       fx.finished, C_JOBS, s_trains_done (), C_TRAINS);
+                       "after %.0f s: %d of %d infer jobs, %d of %d train jobs ended",
+                       now - started, fx.finished, C_JOBS, s_trains_done (), C_TRAINS);
     }
     ck_assert_uint_eq (next_fault, sizeof s_faults - 1);
     msgpack_sbuffer_destroy (&params);
@@ -495,12 +522,11 @@ s_check_records (redisContext *ctx)
         ck_assert_int_eq (redisGetReply (ctx, (void **) &reply), REDIS_OK);
         ck_assert (reply->type == REDIS_REPLY_ARRAY && reply->elements == 3);
         redisReply *status = reply->element[0], *result = reply->element[1];
-        ck_assert_msg (status->type == REDIS_REPLY_STRING
-                       && strcmp (status->str, "succeeded") == 0,
+        ck_assert_msg (status->type == REDIS_REPLY_STRING && strcmp (status->str, "succeeded") == 0,
                        "record of chaos-%05d: status %s", i,
                        status->type == REDIS_REPLY_STRING ? status->str : "(none)");
         ck_assert_msg (result->type == REDIS_REPLY_STRING
-                       && s_values_right (result->str, result->len, i),
+                           && s_values_right (result->str, result->len, i),
                        "record of chaos-%05d: result differs from the client's", i);
         if (reply->element[2]->type == REDIS_REPLY_STRING)
             again += atol (reply->element[2]->str) - 1;
@@ -536,8 +562,8 @@ s_only_version_sha (maas_registry_t *registry, const char *model_name,
 static void
 s_check_trains (redisContext *ctx)
 {
-    maas_registry_t *registry = maas_registry_new (support_redis_url (fx.redis), NULL, s_err,
-                                                   sizeof s_err);
+    maas_registry_t *registry =
+        maas_registry_new (support_redis_url (fx.redis), NULL, s_err, sizeof s_err);
     ck_assert_msg (registry, "%s", s_err);
     char first[MAAS_SHA256_HEX_SIZE] = "", sha[MAAS_SHA256_HEX_SIZE], status[32];
     for (int i = 0; i < C_TRAINS; i++) {
@@ -553,7 +579,7 @@ s_check_trains (redisContext *ctx)
         freeReplyObject (result);
     }
     maas_registry_destroy (&registry);
-    char attempts[16];              //  the trainer's death cost the first job a run
+    char attempts[16];    //  the trainer's death cost the first job a run
     s_job_field (fx.train_ids[0], "attempts", attempts, sizeof attempts);
     ck_assert_msg (atoi (attempts) >= 2, "train job %s: attempts '%s'", fx.train_ids[0], attempts);
 }
