@@ -107,7 +107,8 @@ s_stack_up (s_soak_t *soak)
                             "--result-ttl",
                             "30",
                             NULL};
-    const char *worker[] = {MAAS_TOP_BUILDDIR "/worker/maas-worker",
+    //  Workers and the trainer take the same flags; only the program differs.
+    const char *daemon[] = {MAAS_TOP_BUILDDIR "/worker/maas-worker",
                             "--broker",
                             soak->back,
                             "--redis",
@@ -115,18 +116,11 @@ s_stack_up (s_soak_t *soak)
                             "--log-level",
                             "warn",
                             NULL};
-    const char *trainer[] = {MAAS_TOP_BUILDDIR "/trainer/maas-trainer",
-                             "--broker",
-                             soak->back,
-                             "--redis",
-                             soak->url,
-                             "--log-level",
-                             "warn",
-                             NULL};
     soak->servers[1] = bench_spawn (broker, soak->log);
-    soak->servers[2] = bench_spawn (worker, soak->log);
-    soak->servers[3] = bench_spawn (worker, soak->log);
-    soak->servers[4] = bench_spawn (trainer, soak->log);
+    soak->servers[2] = bench_spawn (daemon, soak->log);
+    soak->servers[3] = bench_spawn (daemon, soak->log);
+    daemon[0] = MAAS_TOP_BUILDDIR "/trainer/maas-trainer";
+    soak->servers[4] = bench_spawn (daemon, soak->log);
     for (int i = 1; i < S_SERVERS; i++)
         if (soak->servers[i] <= 0)
             return -1;
