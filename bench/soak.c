@@ -204,7 +204,7 @@ static void
 s_infer_load (const s_soak_t *soak, maas_client_t *client, s_tally_t *tally)
 {
     msgpack_sbuffer params;
-    maas_codec_shape_params (&params, S_INFER_ROWS, S_COLS);
+    maas_infer_params_pack (&params, S_INFER_ROWS, S_COLS);
     uint8_t payload[S_INFER_ROWS * S_COLS * 4];
     maas_codec_f32_to_le (payload, soak->x, S_INFER_ROWS * S_COLS);
     maas_submit_t spec = {
@@ -245,18 +245,18 @@ s_score_load (const s_soak_t *soak, maas_client_t *client, s_tally_t *tally)
 static void
 s_train_load (const s_soak_t *soak, maas_client_t *client, s_tally_t *tally)
 {
-    maas_train_spec_t spec;
-    maas_train_spec_init (&spec);
+    maas_training_t spec;
+    maas_training_init (&spec);
     snprintf (spec.model, sizeof spec.model, "soak-trained");
     snprintf (spec.dataset, sizeof spec.dataset, "soak");
     char err[256];
-    maas_train_spec_parse_layers (&spec, "32:relu,1:sigmoid", err, sizeof err);
+    maas_training_parse_layers (&spec, "32:relu,1:sigmoid", err, sizeof err);
     spec.train.epochs = 40;
     msgpack_sbuffer params;
     msgpack_sbuffer_init (&params);
     msgpack_packer pk;
     msgpack_packer_init (&pk, &params, msgpack_sbuffer_write);
-    maas_train_spec_pack (&spec, &pk);
+    maas_training_pack (&spec, &pk);
     maas_submit_t submit = {
         .kind = "train", .model = spec.model, .params = params.data, .params_size = params.size};
     while (s_now_ms () < soak->until_ms) {

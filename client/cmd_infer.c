@@ -154,7 +154,7 @@ s_run (maas_client_t *client, const maas_registry_ref_t *ref, const maas_tensor_
        int timeout_ms)
 {
     msgpack_sbuffer params;
-    maas_codec_shape_params (&params, x->rows, x->cols);
+    maas_infer_params_pack (&params, x->rows, x->cols);
     size_t bytes = maas_tensor_size (x) * 4;
     uint8_t *payload = malloc (bytes);
     bool numbered = ref->ref[0] && isdigit ((unsigned char) ref->ref[0]);
@@ -183,67 +183,31 @@ s_run (maas_client_t *client, const maas_registry_ref_t *ref, const maas_tensor_
     return result;
 }
 
-//  What an infer result holds (borrowed from its unpacked payload).
-typedef struct {
-    uint64_t version, rows, outputs, batch_rows, batch_jobs;
-    int64_t queue_us, compute_us;
-    const void *values;             //  rows × outputs float32, little-endian
-    size_t values_size;             //  its bytes
-    const msgpack_object *classes;  //  array of rows ints, or NULL
-} s_output_t;
-
-static int
-s_decode (maas_codec_map_t *map, s_output_t *out)
-{
-    memset (out, 0, sizeof *out);
-    if (maas_codec_map_uint64 (map, "version", &out->version)
-        || maas_codec_map_uint64 (map, "rows", &out->rows)
-        || maas_codec_map_uint64 (map, "outputs", &out->outputs)
-        || maas_codec_map_bin (map, "values", &out->values, &out->values_size)
-        || maas_codec_map_uint64 (map, "batch_rows", &out->batch_rows)
-        || maas_codec_map_uint64 (map, "batch_jobs", &out->batch_jobs)
-        || maas_codec_map_int64 (map, "queue_us", &out->queue_us)
-        || maas_codec_map_int64 (map, "compute_us", &out->compute_us))
-        return -1;
-    out->classes = maas_codec_map_find (map, "classes");
-    if (out->values_size != out->rows * out->outputs * 4
-        || (out->classes
-            && (out->classes->type != MSGPACK_OBJECT_ARRAY
-                || out->classes->via.array.size != out->rows))) {
-        snprintf (map->err, sizeof map->err, "result: sizes do not match");
-        return -1;
-    }
-    return 0;
-}
-
 static void
-s_print (const char *name, const s_output_t *out, bool json)
+s_print (const char *name, const maas_infer_result_t *out, bool json)
 {
-    float *values = malloc ((out->rows * out->outputs + 1) * sizeof *values);
-    if (!values)
-        return;
-    maas_codec_f32_from_le (values, out->values, out->rows * out->outputs);
+    const float *values = out->values;
     if (json)
-        printf ("{\"model\":\"%s\",\"version\":%" PRIu64 ",\"batch_rows\":%" PRIu64
-                ",\"batch_jobs\":%" PRIu64 ",\"queue_us\":%" PRId64 ",\"compute_us\":%" PRId64
+        printf ("{\"model\":\"%s\",\"version\":%" PRIu64 ",\"batch_rows\":%zu"
+                ",\"batch_jobs\":%zu,\"queue_us\":%" PRId64 ",\"compute_us\":%" PRId64
                 ",\"rows\":[",
                 name, out->version, out->batch_rows, out->batch_jobs, out->queue_us,
                 out->compute_us);
-    for (uint64_t r = 0; r < out->rows; r++) {
+    for (size_t r = 0; r < out->rows; r++) {
         const float *row = values + r * out->outputs;
         if (json) {
             printf ("%s{", r ? "," : "");
             if (out->classes)
-                printf ("\"class\":%" PRId64 ",", out->classes->via.array.ptr[r].via.i64);
+                printf ("\"class\":%" PRId32 ",", out->classes[r]);
             printf ("\"values\":[");
-            for (uint64_t k = 0; k < out->outputs; k++)
+            for (size_t k = 0; k < out->outputs; k++)
                 printf ("%s%.9g", k ? "," : "", (double) row[k]);
             printf ("]}");
             continue;
         }
         if (out->classes)
-            printf ("%" PRId64 "\t", out->classes->via.array.ptr[r].via.i64);
-        for (uint64_t k = 0; k < out->outputs; k++)
+            printf ("%" PRId32 "\t", out->classes[r]);
+        for (size_t k = 0; k < out->outputs; k++)
             printf ("%s%.6g", k ? " " : "", (double) row[k]);
         printf ("\n");
     }
@@ -251,11 +215,10 @@ s_print (const char *name, const s_output_t *out, bool json)
         printf ("]}\n");
     else
         fprintf (stderr,
-                 "%s@%" PRIu64 ": %" PRIu64 " rows; ran in a batch of %" PRIu64
-                 " rows (%" PRIu64 " jobs), queued %" PRId64 " us, computed %" PRId64 " us\n",
+                 "%s@%" PRIu64 ": %zu rows; ran in a batch of %zu rows (%zu jobs), queued %" PRId64
+                 " us, computed %" PRId64 " us\n",
                  name, out->version, out->rows, out->batch_rows, out->batch_jobs, out->queue_us,
                  out->compute_us);
-    free (values);
 }
 
 //  Print RESULT; the exit code.
@@ -267,23 +230,14 @@ s_report (const maas_result_t *result, const char *name, bool json)
                  result->error ? result->error : "no reason given");
         return 1;
     }
-    msgpack_unpacked top;
-    msgpack_unpacked_init (&top);
     char err[MAAS_CODEC_ERR_SIZE];
-    maas_codec_map_t map;
-    s_output_t out;
-    int rc = maas_codec_unpack (result->data, result->size, 0, &top, err, sizeof err);
-    if (rc == 0
-        && (maas_codec_map_init (&map, &top.data, "result") != 0
-            || s_decode (&map, &out) != 0)) {
-        snprintf (err, sizeof err, "%s", map.err);
-        rc = -1;
-    }
+    maas_infer_result_t out;
+    int rc = maas_infer_result_parse (&out, result->data, result->size, err, sizeof err);
     if (rc == 0)
         s_print (name, &out, json);
     else
         fprintf (stderr, "maas infer: job %s: unreadable result: %s\n", result->id, err);
-    msgpack_unpacked_destroy (&top);
+    maas_infer_result_clear (&out);
     return rc == 0 ? 0 : 1;
 }
 

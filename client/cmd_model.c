@@ -29,7 +29,9 @@ static const char s_usage[] =
     "  list                         every model: latest version, aliases\n"
     "  show NAME[@VER|@ALIAS]       one version's metadata (latest by default)\n"
     "  alias NAME ALIAS VER         point ALIAS (production, staging, ...) at VER\n"
+    "  unalias NAME ALIAS           remove ALIAS\n"
     "  rm NAME@VER [--force]        delete a version (--force: even if aliased)\n"
+    "  rm NAME [--force]            delete every version of NAME, saying each\n"
     "  export NAME[@VER|@ALIAS] FILE  write the version's blob to FILE\n";
 
 static int
@@ -334,10 +336,53 @@ s_alias (maas_registry_t *reg, s_opts_t *opts)
 }
 
 static int
+s_unalias (maas_registry_t *reg, s_opts_t *opts)
+{
+    if (opts->nargs != 2)
+        return s_usage_error ("unalias takes NAME ALIAS");
+    if (maas_registry_unalias (reg, opts->args[0], opts->args[1]) != 0)
+        return s_fail (reg);
+    if (opts->json)
+        printf ("{\"model\":\"%s\",\"unaliased\":\"%s\"}\n", opts->args[0], opts->args[1]);
+    else
+        printf ("removed %s@%s\n", opts->args[0], opts->args[1]);
+    return 0;
+}
+
+//  `maas model rm NAME`: every version (aliased ones only with --force),
+//  each said; the name itself stays listed with no versions.
+static int
+s_rm_all (maas_registry_t *reg, s_opts_t *opts, const char *name)
+{
+    uint64_t *versions = NULL;
+    size_t count = 0;
+    if (maas_registry_versions (reg, name, &versions, &count) != 0)
+        return s_fail (reg);
+    int rc = 0;
+    if (opts->json)
+        printf ("{\"model\":\"%s\",\"deleted\":[", name);
+    for (size_t i = 0; i < count && rc == 0; i++) {
+        rc = maas_registry_delete (reg, name, versions[i], opts->force) != 0 ? s_fail (reg) : 0;
+        if (rc == 0 && opts->json)
+            printf ("%s%" PRIu64, i ? "," : "", versions[i]);
+        else if (rc == 0)
+            printf ("deleted %s@%" PRIu64 "\n", name, versions[i]);
+    }
+    if (opts->json)
+        printf ("]}\n");
+    else if (count == 0)
+        printf ("%s has no versions: nothing to delete\n", name);
+    free (versions);
+    return rc;
+}
+
+static int
 s_rm (maas_registry_t *reg, s_opts_t *opts)
 {
-    if (opts->nargs != 1 || !strchr (opts->args[0], '@'))
-        return s_usage_error ("rm takes NAME@VER");
+    if (opts->nargs == 1 && !strchr (opts->args[0], '@'))
+        return s_rm_all (reg, opts, opts->args[0]);
+    if (opts->nargs != 1)
+        return s_usage_error ("rm takes NAME@VER, or NAME for every version");
     maas_registry_ref_t ref;
     char err[512];
     if (maas_registry_ref_parse (&ref, opts->args[0], err, sizeof err) != 0) {
@@ -395,7 +440,8 @@ maas_cmd_model (int argc, char **argv)
         const char *name;
         int (*run) (maas_registry_t *, s_opts_t *);
     } verbs[] = { { "publish", s_publish }, { "list", s_list }, { "show", s_show },
-                  { "alias", s_alias },     { "rm", s_rm },     { "export", s_export } };
+                  { "alias", s_alias },     { "unalias", s_unalias },
+                  { "rm", s_rm },           { "export", s_export } };
     if (argc < 2 || strcmp (argv[1], "--help") == 0 || strcmp (argv[1], "-h") == 0) {
         fputs (s_usage, argc < 2 ? stderr : stdout);
         return argc < 2 ? 2 : 0;

@@ -21,6 +21,7 @@ int maas_cmd_status (int argc, char **argv);
 int maas_cmd_train (int argc, char **argv);
 int maas_cmd_job (int argc, char **argv);
 int maas_cmd_jobs (int argc, char **argv);
+int maas_cmd_cancel (int argc, char **argv);
 int maas_cmd_up (int argc, char **argv);
 int maas_cmd_down (int argc, char **argv);
 int maas_cmd_ps (int argc, char **argv);

@@ -9,6 +9,10 @@
 #include <stdbool.h>
 #include <stdio.h>
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 //  Longest line accepted, in bytes (a longer one is an error, not a crash).
 #define MAAS_CSV_MAX_LINE   (1 << 20)
 //  Most columns accepted.
@@ -102,5 +106,9 @@ size_t maas_csv_stream_line (const maas_csv_stream_t *self);
 //  number" (or a ragged row) in ERROR; the rows before it are in OUT.
 int maas_csv_stream_read (maas_csv_stream_t *self, float *out, float *labels, size_t max_rows,
                           size_t *got, char *error, size_t error_size);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

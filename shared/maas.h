@@ -34,7 +34,7 @@
 //  Data sets: in memory and stored in Redis.
 #include "dataset.h"
 #include "dataset_store.h"
-#include "train_spec.h"
+#include "training.h"
 
 //  Model registry in Redis.
 #include "registry.h"
@@ -43,5 +43,8 @@
 #include "protocol.h"
 #include "client.h"
 #include "worker.h"
+
+//  What each job kind carries and answers.
+#include "infer.h"
 
 #endif

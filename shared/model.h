@@ -9,6 +9,10 @@
 
 #include <stdint.h>
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 #define MAAS_MODEL_MAGIC          "MAAS-MODEL"
 #define MAAS_MODEL_FORMAT         1             //  the format version this build writes and reads
 #define MAAS_MODEL_MAX_BYTES      ((size_t) 1 << 30)    //  largest blob encoded or decoded (1 GiB)
@@ -137,5 +141,9 @@ maas_model_t *maas_model_load (const char *path, maas_model_err_t *err);
 void maas_model_sha256 (const maas_model_t *self, char hex[MAAS_SHA256_HEX_SIZE]);
 //  SHA-256 of SIZE bytes (a whole blob, for content addressing), in hex.
 void maas_sha256_hex (const void *data, size_t size, char hex[MAAS_SHA256_HEX_SIZE]);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

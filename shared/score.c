@@ -6,6 +6,7 @@
 #include "clock.h"
 #include "codec.h"
 #include "csv.h"
+#include "infer.h"
 #include "log.h"
 #include "npy.h"
 #include "registry.h"
@@ -40,6 +41,8 @@ typedef struct {
     int attempts;                   //  runs submitted so far
     char id[MAAS_PROTO_ID_MAX + 1]; //  job id of the current run
     char error[256];                //  why the last run failed
+    size_t bad_row;                 //  1-based row of the shard it names, 0: none
+    bool final;                     //  the worker said another run would fail too
 } s_shard_t;
 
 struct s_run_t {
@@ -149,49 +152,21 @@ s_read_shard (s_run_t *run, s_shard_t *shard)
 static int
 s_decode_result (s_shard_t *shard, const maas_result_t *result)
 {
-    msgpack_unpacked msg;
-    msgpack_unpacked_init (&msg);
-    maas_codec_map_t map;
-    uint64_t rows = 0, outputs = 0;
-    const void *values = NULL;
-    size_t size = 0;
-    int rc = -1;
-    if (maas_codec_unpack (result->data, result->size, 0, &msg, shard->error,
-                           sizeof shard->error) == 0
-        && maas_codec_map_init (&map, &msg.data, "result") == 0
-        && maas_codec_map_uint64 (&map, "rows", &rows) == 0
-        && maas_codec_map_uint64 (&map, "outputs", &outputs) == 0
-        && maas_codec_map_bin (&map, "values", &values, &size) == 0) {
-        const msgpack_object *version = maas_codec_map_find (&map, "version");
-        if (version && version->type == MSGPACK_OBJECT_POSITIVE_INTEGER)
-            shard->version = version->via.u64;
-        if (rows != shard->rows || outputs == 0 || outputs > 65536 || size != rows * outputs * 4)
-            snprintf (shard->error, sizeof shard->error,
-                      "result holds %zu bytes for %llu rows × %llu outputs, expected %zu rows",
-                      size, (unsigned long long) rows, (unsigned long long) outputs, shard->rows);
-        else
-            rc = 0;
-    } else if (!*shard->error)
-        snprintf (shard->error, sizeof shard->error, "%s", map.err);
-    if (rc == 0) {
-        shard->values = malloc (size);
-        const msgpack_object *classes = maas_codec_map_find (&map, "classes");
-        if (classes && classes->type == MSGPACK_OBJECT_ARRAY && classes->via.array.size == rows)
-            shard->classes = malloc (rows * sizeof (int32_t));
-        if (!shard->values)
-            rc = -1;
-        else
-            maas_codec_f32_from_le (shard->values, values, rows * outputs);
-        for (size_t r = 0; shard->classes && r < rows; r++) {
-            const msgpack_object *item = &classes->via.array.ptr[r];
-            bool integer = item->type == MSGPACK_OBJECT_POSITIVE_INTEGER
-                        || item->type == MSGPACK_OBJECT_NEGATIVE_INTEGER;
-            shard->classes[r] = integer ? (int32_t) item->via.i64 : -1;
-        }
-        shard->outputs = outputs;
+    maas_infer_result_t out;
+    if (maas_infer_result_parse (&out, result->data, result->size, shard->error,
+                                 sizeof shard->error) != 0)
+        return -1;
+    if (out.rows != shard->rows) {
+        snprintf (shard->error, sizeof shard->error, "result holds %zu rows, expected %zu",
+                  out.rows, shard->rows);
+        maas_infer_result_clear (&out);
+        return -1;
     }
-    msgpack_unpacked_destroy (&msg);
-    return rc;
+    shard->values = out.values;
+    shard->classes = out.classes;
+    shard->outputs = out.outputs;
+    shard->version = out.version;
+    return 0;
 }
 
 static void
@@ -210,9 +185,14 @@ s_on_result (const maas_result_t *result, void *arg)
         }
         return;
     }
-    if (strcmp (result->status, "succeeded") != 0)
+    shard->bad_row = 0;
+    shard->final = false;
+    if (strcmp (result->status, "succeeded") != 0) {
         snprintf (shard->error, sizeof shard->error, "%s: %s", result->status,
                   result->error ? result->error : "no reason given");
+        shard->bad_row = maas_infer_error_row (result->header, result->header_size);
+        shard->final = !maas_result_retryable (result);
+    }
     shard->state = S_FAILED;
 }
 
@@ -220,7 +200,7 @@ static int
 s_submit (s_run_t *run, s_shard_t *shard)
 {
     msgpack_sbuffer buffer;
-    maas_codec_shape_params (&buffer, shard->rows, run->cols);
+    maas_infer_params_pack (&buffer, shard->rows, run->cols);
     maas_submit_t spec = {.kind = "infer", .model = run->name, .version = run->version,
                           .alias = !run->pinned && *run->alias ? run->alias : NULL,
                           .params = buffer.data,
@@ -275,7 +255,7 @@ s_write_shard (s_run_t *run, s_shard_t *shard)
                        (unsigned long long) shard->version, run->name, (long long) run->version);
     if (shard->outputs != run->outputs)
         return s_fail (run, "rows %zu-%zu: %zu outputs per row, earlier shards had %zu",
-                       shard->first_row, shard->first_row + shard->rows - 1, shard->outputs,
+                       shard->first_row + 1, shard->first_row + shard->rows, shard->outputs,
                        run->outputs);
     size_t count = shard->rows * shard->outputs;
     if (run->y)
@@ -323,15 +303,38 @@ s_cancel_in_flight (s_run_t *run)
             maas_client_forget (run->client, run->ring[i].id);
 }
 
-//  Retry a failed shard or give up on the run with its row range.
+//  Give up on the run for SHARD's failure, naming the input's row when the
+//  worker named one: the job's row R is the input's data row first_row + R
+//  (rows count from 1, a CSV header line not counted), written over the
+//  "row R" in the worker's message.
+static int
+s_give_up (s_run_t *run, const s_shard_t *shard)
+{
+    char tail[64], token[32];
+    if (shard->final)
+        snprintf (tail, sizeof tail, "not retried: it would fail the same again");
+    else
+        snprintf (tail, sizeof tail, "after %d attempts", shard->attempts);
+    int len = snprintf (token, sizeof token, "row %zu", shard->bad_row);
+    const char *at = shard->bad_row ? strstr (shard->error, token) : NULL;
+    while (at && isdigit ((unsigned char) at[len]))
+        at = strstr (at + 1, token);
+    if (!at)
+        return s_fail (run, "rows %zu-%zu: %s (%s)", shard->first_row + 1,
+                       shard->first_row + shard->rows, shard->error, tail);
+    return s_fail (run, "%.*srow %zu%s (%s; data rows of the input, from 1)",
+                   (int) (at - shard->error), shard->error, shard->first_row + shard->bad_row,
+                   at + len, tail);
+}
+
+//  Retry a failed shard or give up on the run with its rows.
 static int
 s_retry (s_run_t *run, s_shard_t *shard)
 {
-    if (shard->attempts >= run->config.max_attempts)
-        return s_fail (run, "rows %zu-%zu: %s (after %d attempts)", shard->first_row,
-                       shard->first_row + shard->rows - 1, shard->error, shard->attempts);
+    if (shard->final || shard->attempts >= run->config.max_attempts)
+        return s_give_up (run, shard);
     maas_warn ("score", "shard failed, retrying rows=%zu-%zu attempt=%d reason=\"%s\"",
-               shard->first_row, shard->first_row + shard->rows - 1, shard->attempts + 1,
+               shard->first_row + 1, shard->first_row + shard->rows, shard->attempts + 1,
                shard->error);
     run->stats.retries++;
     return s_submit (run, shard);

@@ -233,26 +233,20 @@ s_teardown (void)
     free (fx.retry);
 }
 
-//  true if the msgpack infer result DATA holds job JOB's fault-free values.
+//  true if the infer result payload DATA holds job JOB's fault-free values.
 static bool
 s_values_right (const void *data, size_t size, int job)
 {
-    msgpack_unpacked top;
-    msgpack_unpacked_init (&top);
-    maas_codec_map_t map;
-    const void *bin = NULL;
-    size_t bin_size = 0;
-    bool ok = maas_codec_unpack (data, size, 0, &top, s_err, sizeof s_err) == 0
-        && maas_codec_map_init (&map, &top.data, "result") == 0
-        && maas_codec_map_bin (&map, "values", &bin, &bin_size) == 0
-        && bin_size == C_ROWS * C_OUTS * 4;
-    if (ok) {
-        float got[C_ROWS * C_OUTS];
-        maas_codec_f32_from_le (got, bin, C_ROWS * C_OUTS);
+    maas_infer_result_t parsed;
+    memset (&parsed, 0, sizeof parsed);
+    bool ok = maas_infer_result_parse (&parsed, data, size, s_err, sizeof s_err) == 0
+        && parsed.rows == C_ROWS
+        && parsed.outputs == C_OUTS
         //  Bitwise: memcmp, not ==, so even a NaN or -0 would differ.
-        ok = memcmp (got, fx.expected + (size_t) job * C_ROWS * C_OUTS, sizeof got) == 0;
-    }
-    msgpack_unpacked_destroy (&top);
+        && memcmp (parsed.values, fx.expected + (size_t) job * C_ROWS * C_OUTS,
+                   C_ROWS * C_OUTS * sizeof (float))
+            == 0;
+    maas_infer_result_clear (&parsed);
     return ok;
 }
 
@@ -296,16 +290,10 @@ s_submit_infer (int job, const msgpack_sbuffer *params)
 static uint64_t
 s_trained_version (const void *data, size_t size)
 {
-    msgpack_unpacked top;
-    msgpack_unpacked_init (&top);
-    maas_codec_map_t map;
-    uint64_t version = 0;
-    if (maas_codec_unpack (data, size, 0, &top, s_err, sizeof s_err) != 0
-        || maas_codec_map_init (&map, &top.data, "result") != 0
-        || maas_codec_map_uint64 (&map, "version", &version) != 0)
-        version = 0;
-    msgpack_unpacked_destroy (&top);
-    return version;
+    maas_training_result_t parsed;
+    if (maas_training_result_parse (&parsed, data, size, s_err, sizeof s_err) != 0)
+        return 0;
+    return parsed.version;
 }
 
 static void
@@ -328,12 +316,12 @@ static void
 s_submit_trains (void)
 {
     for (int i = 0; i < C_TRAINS; i++) {
-        maas_train_spec_t spec;
-        maas_train_spec_init (&spec);
+        maas_training_t spec;
+        maas_training_init (&spec);
         snprintf (spec.model, sizeof spec.model, "chaos-train-%d", i);
         snprintf (spec.dataset, sizeof spec.dataset, "digits");
         ck_assert_int_eq (
-            maas_train_spec_parse_layers (&spec, "64:relu,10:softmax", s_err, sizeof s_err), 0);
+            maas_training_parse_layers (&spec, "64:relu,10:softmax", s_err, sizeof s_err), 0);
         spec.train.loss = MAAS_LOSS_SOFTMAX_CE;
         spec.train.epochs = 60;
         spec.train.batch_size = 16;
@@ -342,7 +330,7 @@ s_submit_trains (void)
         msgpack_sbuffer_init (&params);
         msgpack_packer pk;
         msgpack_packer_init (&pk, &params, msgpack_sbuffer_write);
-        ck_assert_int_eq (maas_train_spec_pack (&spec, &pk), 0);
+        ck_assert_int_eq (maas_training_pack (&spec, &pk), 0);
         snprintf (fx.train_ids[i], sizeof fx.train_ids[i], "chaos-train-%d", i);
         maas_submit_t submit = {.id = fx.train_ids[i],
                                 .kind = "train",
@@ -448,7 +436,7 @@ static void
 s_run_load (double started)
 {
     msgpack_sbuffer params;
-    ck_assert_int_eq (maas_codec_shape_params (&params, C_ROWS, C_COLS), 0);
+    ck_assert_int_eq (maas_infer_params_pack (&params, C_ROWS, C_COLS), 0);
     size_t next_fault = 0;
     int next_job = 0;
     double last_check = 0;

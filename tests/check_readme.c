@@ -72,7 +72,8 @@ s_sh (const char *line, char **out)
     snprintf (log, sizeof log, "%s/sh.log", s_work);
     unlink (log);
     const char *argv[] = { "/bin/sh", "-c", script, NULL };
-    const char *env[] = { path_env, state_env, NULL };
+    //  Any free port for the stack's gateway: other stacks may hold 8501.
+    const char *env[] = { path_env, state_env, "MAAS_HTTP=127.0.0.1:0", NULL };
     support_proc_t *proc = support_proc_start (argv, env, log);
     int code = support_proc_wait (proc, 120000);
     support_proc_stop (&proc);

@@ -272,8 +272,9 @@ START_TEST (test_malformed_row_stops_with_line)
     config.max_attempts = 2;
     ck_assert_int_eq (maas_score_file (client, &config, good, output, NULL, NULL, NULL, err,
                                        sizeof err), -1);
-    ck_assert_msg (strncmp (err, "rows ", 5) == 0 && strstr (err, "99: failed: unknown model nosuch")
-                   && strstr (err, "(after 2 attempts)"), "%s", err);
+    //  Rows count from 1; the worker said it would fail the same again.
+    ck_assert_msg (strncmp (err, "rows ", 5) == 0 && strstr (err, "00: failed: unknown model nosuch")
+                   && strstr (err, "(not retried: it would fail the same again)"), "%s", err);
     maas_client_destroy (&client);
     free (input);
     free (output);
@@ -574,6 +575,35 @@ START_TEST (test_cli_stdin_stdout)
 }
 END_TEST
 
+//  A NaN deep inside a file is reported at its row of the file (data rows
+//  from 1), not its row within the job that carried it.
+START_TEST (test_cli_names_the_file_row)
+{
+    char *input = s_path ("nan.npy"), *output = s_path ("nan-out.npy"), err[256];
+    maas_npy_writer_t *writer = maas_npy_create (input, S_COLS, err, sizeof err);
+    ck_assert_ptr_nonnull (writer);
+    for (int i = 0; i < 4; i++) {           //  20,012 rows; row 20,000 is copy 3's row 4,991
+        float saved = s_x[4990 * S_COLS + 4];
+        if (i == 3)
+            s_x[4990 * S_COLS + 4] = NAN;
+        ck_assert_int_eq (maas_npy_write (writer, s_x, S_ROWS, err, sizeof err), 0);
+        s_x[4990 * S_COLS + 4] = saved;
+    }
+    ck_assert_int_eq (maas_npy_close (&writer, err, sizeof err), 0);
+    const char *args[] = {"score", "seed", "--input", input, "--output", output, NULL};
+    ck_assert_int_eq (s_run_cli (args, "cli-nan.log"), 1);
+    char *text = s_read_log ("cli-nan.log");
+    //  The job held rows 16,385..20,012: row 3,616 of its own.
+    ck_assert_msg (strstr (text, ": row 20000 column 5 is not a finite number (nan) (not retried")
+                       && !strstr (text, "3616"),
+                   "%s", text);
+    ck_assert_int_eq (access (output, F_OK), -1);
+    free (text);
+    free (input);
+    free (output);
+}
+END_TEST
+
 //  Every output row of PATH is s_expected again, COPIES times over.
 static void
 s_assert_npy_repeats (const char *path, size_t copies)
@@ -737,6 +767,7 @@ s_suite (void)
     tcase_add_test (core, test_csv_to_csv_with_accuracy);
     tcase_add_test (core, test_tensor_api);
     tcase_add_test (core, test_cli);
+    tcase_add_test (core, test_cli_names_the_file_row);
     tcase_add_test (core, test_memory_bounded_by_window);
     tcase_add_test (core, test_cli_columns_by_name);
     suite_add_tcase (suite, core);

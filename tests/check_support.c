@@ -70,11 +70,11 @@ START_TEST (test_proc_wrapper_prefixes_build_programs)
     snprintf (log, sizeof log, "%s/out.log", dir);
     char *broker = support_build_path ("broker/maas-broker");
     const char *wrapped[] = {broker, "--version", NULL}, *plain[] = {"/bin/echo", "plain", NULL};
-    const char *env[] = {"MAAS_TEST_WRAPPER=/bin/echo wrapped:", NULL};
-    support_proc_t *proc = support_proc_start (wrapped, env, log);
+    setenv ("MAAS_TEST_WRAPPER", "/bin/echo wrapped:", 1);    //  this test's process only
+    support_proc_t *proc = support_proc_start (wrapped, NULL, log);
     ck_assert_int_eq (support_proc_wait (proc, 10000), 0);
     support_proc_stop (&proc);
-    proc = support_proc_start (plain, env, log);
+    proc = support_proc_start (plain, NULL, log);
     ck_assert_int_eq (support_proc_wait (proc, 10000), 0);
     support_proc_stop (&proc);
     ck_assert (support_file_has (log, "wrapped: "));
@@ -82,6 +82,7 @@ START_TEST (test_proc_wrapper_prefixes_build_programs)
     ck_assert (support_file_has (log, "maas-broker --version"));
     ck_assert (support_file_has (log, "plain"));
     ck_assert (!support_file_has (log, "wrapped: /bin/echo"));
+    unsetenv ("MAAS_TEST_WRAPPER");
     free (broker);
     support_tempdir_remove (&dir);
 }

@@ -2,6 +2,9 @@
  *  output check for tests. */
 #include "support.h"
 #include "npy.h"
+#include "model.h"
+#include "registry.h"
+#include "spawn.h"
 
 #include <check.h>
 #include <errno.h>
@@ -13,7 +16,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
@@ -85,22 +87,26 @@ struct _support_proc_t {
     long maxrss_kb;                 //  once reaped: its peak resident set, KiB
 };
 
-//  With $MAAS_TEST_WRAPPER set ("valgrind -q --error-exitcode=99"), a
-//  program of the build tree runs under it, through libtool so the wrapper
-//  gets the binary, not libtool's script. Returns only if exec fails.
-static void
-s_exec_wrapped (const char *const argv[])
+//  ARGV itself, or with $MAAS_TEST_WRAPPER set ("valgrind -q
+//  --error-exitcode=99") and ARGV a program of the build tree, ARGV run
+//  under it through libtool (so the wrapper gets the binary, not libtool's
+//  script), written into LINE (64 entries).
+static const char *const *
+s_wrapped (const char *const argv[], const char *line[64])
 {
     const char *wrapper = getenv ("MAAS_TEST_WRAPPER"), *top = MAAS_TOP_BUILDDIR "/";
     if (!wrapper || !*wrapper || strncmp (argv[0], top, strlen (top)) != 0)
-        return;
+        return argv;
     //  The shell splits the wrapper into words; $0 is libtool, $@ the program.
-    const char *line[64] = {"/bin/sh", "-c",
+    const char *prefix[] = {"/bin/sh", "-c",
                             "exec \"$0\" --mode=execute $MAAS_TEST_WRAPPER \"$@\"",
                             MAAS_TOP_BUILDDIR "/libtool"};
-    for (size_t i = 0; argv[i] && i < 59; i++)
-        line[i + 4] = argv[i];
-    execv (line[0], (char *const *) line);
+    memcpy (line, prefix, sizeof prefix);
+    size_t n = 4;
+    for (size_t i = 0; argv[i] && n < 63; i++)
+        line[n++] = argv[i];
+    line[n] = NULL;
+    return line;
 }
 
 support_proc_t *
@@ -108,27 +114,13 @@ support_proc_start (const char *const argv[], const char *const env[], const cha
 {
     support_proc_t *self = calloc (1, sizeof *self);
     ck_assert (self);
-    self->pid = fork ();
-    ck_assert_msg (self->pid >= 0, "fork: %s", strerror (errno));
-    if (self->pid == 0) {
-        //  If the test process dies (abort, harness timeout), so does this
-        //  child: a failed run never leaves a server behind.
-        prctl (PR_SET_PDEATHSIG, SIGKILL);
-        if (log_path) {
-            int fd = open (log_path, O_WRONLY | O_CREAT | O_APPEND, 0644);
-            if (fd >= 0) {
-                dup2 (fd, STDOUT_FILENO);
-                dup2 (fd, STDERR_FILENO);
-                close (fd);
-            }
-        }
-        for (size_t i = 0; env && env[i]; i++)
-            putenv ((char *) env[i]);
-        s_exec_wrapped (argv);
-        execv (argv[0], (char *const *) argv);
-        fprintf (stderr, "exec %s: %s\n", argv[0], strerror (errno));
-        _exit (127);
-    }
+    //  If the test process dies (abort, harness timeout), so does this
+    //  child: a failed run never leaves a server behind.
+    maas_spawn_options_t options = {.log_path = log_path, .env = env, .die_with_parent = true};
+    char err[512];
+    const char *line[64];
+    self->pid = maas_spawn (s_wrapped (argv, line), &options, err, sizeof err);
+    ck_assert_msg (self->pid > 0, "%s", err);
     return self;
 }
 
@@ -368,6 +360,21 @@ support_assert_npy_equal (const char *path, const float *expected, size_t rows, 
                        expected[i]);
     free (got);
     maas_npy_reader_destroy (&reader);
+}
+
+uint64_t
+support_publish_model (maas_registry_t *reg, const char *name, const maas_model_t *model)
+{
+    uint8_t *blob;
+    size_t size;
+    maas_model_err_t err;
+    ck_assert_msg (maas_model_encode (model, &blob, &size, &err) == 0, "%s", err.text);
+    maas_registry_meta_t meta = {0};
+    uint64_t version;
+    ck_assert_msg (maas_registry_publish (reg, name, blob, size, &meta, &version, NULL) == 0,
+                   "%s", maas_registry_error (reg));
+    free (blob);
+    return version;
 }
 
 int

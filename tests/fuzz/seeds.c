@@ -4,7 +4,7 @@
 #include "maas.h"
 #include "codec.h"
 #include "protocol.h"
-#include "train_spec.h"
+#include "training.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -75,7 +75,7 @@ s_infer_inputs (void)
 {
     msgpack_sbuffer params;
     msgpack_sbuffer_init (&params);
-    if (maas_codec_shape_params (&params, 2, 3) != 0 || params.size > 255)
+    if (maas_infer_params_pack (&params, 2, 3) != 0 || params.size > 255)
         abort ();
     float rows[6] = {1, 2, 3, 4, 5, 6};
     uint8_t seed[512];
@@ -104,10 +104,10 @@ s_infer_inputs (void)
 static void
 s_train_job (void)
 {
-    maas_train_spec_t spec;
-    maas_train_spec_init (&spec);
+    maas_training_t spec;
+    maas_training_init (&spec);
     char err[256];
-    if (maas_train_spec_parse_layers (&spec, "8:relu,1:sigmoid", err, sizeof err) != 0)
+    if (maas_training_parse_layers (&spec, "8:relu,1:sigmoid", err, sizeof err) != 0)
         abort ();
     msgpack_sbuffer params, data;
     msgpack_sbuffer_init (&params);
@@ -123,10 +123,10 @@ s_train_job (void)
         fprintf (stderr, "seeds: %s\n", err);
         abort ();
     }
-    if (maas_train_spec_pack (&spec, &pk) != 0)
+    if (maas_training_pack (&spec, &pk) != 0)
         abort ();
     msgpack_packer_init (&pk, &data, msgpack_sbuffer_write);
-    if (maas_train_spec_pack_data (dataset, &pk) != 0 || params.size > 0xffff)
+    if (maas_training_pack_data (dataset, &pk) != 0 || params.size > 0xffff)
         abort ();
     uint8_t *seed = malloc (2 + params.size + data.size);
     seed[0] = (uint8_t) (params.size >> 8), seed[1] = (uint8_t) params.size;
