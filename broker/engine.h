@@ -4,6 +4,7 @@
 #ifndef MAAS_BROKER_ENGINE_H
 #define MAAS_BROKER_ENGINE_H
 
+#include "auth.h"
 #include "broker.h"
 #include "protocol.h"
 #include "store.h"
@@ -73,6 +74,7 @@ struct _worker_t {
 typedef struct {
     uint64_t submitted, accepted, rejected, succeeded, failed, cancelled, expired;
     uint64_t requeued, bad_input, finished_at_tick;   //  counters since start
+    uint64_t unauthorised;          //  messages refused for their key's rights
 } stats_t;
 
 struct _maas_broker_t {
@@ -83,6 +85,7 @@ struct _maas_broker_t {
     void *front;                    //  libzmq handle of FRONTEND
     void *back;                     //  libzmq handle of BACKEND
     maas_store_t *store;            //  Redis job store, NULL if none
+    maas_auth_t *auth;              //  CurveZMQ keys and rights, NULL: open broker
     zhashx_t *jobs;                 //  id → job_t, owns entries
     kind_t *kinds[ENGINE_KINDS_MAX]; //  owned, KIND_COUNT used
     int kind_count;                 //  kinds seen
@@ -139,6 +142,17 @@ void engine_worker_destroy (maas_broker_t *self, size_t index, const char *why);
 //  Send CMD to a client with a {id, status?, reason?, error?} header.
 void engine_reply (maas_broker_t *self, const uint8_t *client, size_t client_size, int cmd,
                    const char *id, const char *status, const char *reason, const char *error);
+
+//  gate.c: with CURVE on, what a peer's key allows, checked as messages arrive
+//  Go on with a client message (true), or drop it: its key was removed (a
+//  SUBMIT goes on, to be refused by engine_gate_submit with its id).
+bool engine_gate_client (maas_broker_t *self, maas_proto_msg_t *msg);
+//  Go on with a worker message (true), or drop it and forget its worker.
+bool engine_gate_worker (maas_broker_t *self, maas_proto_msg_t *msg);
+//  May the sender of MSG submit a job of KIND? If not, answers REJECTED
+//  "unauthorised" and returns false.
+bool engine_gate_submit (maas_broker_t *self, maas_proto_msg_t *msg, const char *id,
+                         const char *kind);
 
 //  recover.c
 void engine_recover (maas_broker_t *self);

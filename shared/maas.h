@@ -43,5 +43,6 @@
 #include "protocol.h"
 #include "client.h"
 #include "worker.h"
+#include "curve.h"
 
 #endif
