@@ -104,7 +104,7 @@ maas_cmd_score (int argc, char **argv)
         fprintf (stderr, "maas score: no broker: give --broker, set MAAS_BROKER_FRONTEND, or run maas up\n");
         return 2;
     }
-    maas_client_t *client = maas_client_new (broker);
+    maas_client_t *client = maas_cli_client ("maas score", broker);
     if (!client) {
         fprintf (stderr, "maas score: cannot connect to '%s'\n", broker);
         return 1;

@@ -175,6 +175,42 @@ s_run (maas_client_t *client, const char *kind, maas_worker_t *worker)
     return result;
 }
 
+//  Run `maas ARGS...` (NULL-terminated) with output to DIR/LOG; its exit code.
+static int
+s_maas (const char *const *args, const char *log)
+{
+    char *maas = support_build_path ("client/maas"), log_path[600];
+    snprintf (log_path, sizeof log_path, "%s/%s", fx.dir, log);
+    const char *argv[24] = {maas};
+    for (size_t i = 0; args[i] && i < 22; i++)
+        argv[i + 1] = args[i];
+    support_proc_t *proc = support_proc_start (argv, NULL, log_path);
+    int code = support_proc_wait (proc, 120000);
+    support_proc_stop (&proc);
+    free (maas);
+    return code;
+}
+
+START_TEST (test_keygen_cli)
+{
+    const char *args[] = {"keygen", "alice", "--role", "infer,train", "--dir", fx.own, NULL};
+    ck_assert_int_eq (s_maas (args, "keygen.log"), 0);
+    struct stat st;
+    ck_assert_int_eq (stat (s_own ("alice", "_secret"), &st), 0);
+    ck_assert_int_eq (st.st_mode & 0777, 0600);
+    zcert_t *cert = zcert_load (s_own ("alice", ""));
+    ck_assert_ptr_nonnull (cert);
+    ck_assert_str_eq (zcert_meta (cert, "role"), "infer,train");
+    zcert_destroy (&cert);
+    ck_assert_int_eq (s_maas (args, "again.log"), 1);    //  never replaces a key
+    const char *bad[] = {"keygen", "bob", "--role", "root", "--dir", fx.own, NULL};
+    ck_assert_int_eq (s_maas (bad, "bad.log"), 1);
+    char log[700];
+    snprintf (log, sizeof log, "%s/bad.log", fx.dir);
+    ck_assert (support_file_has (log, "role 'root' unknown"));
+}
+END_TEST
+
 START_TEST (test_unknown_peers_refused)
 {
     maas_client_t *reader = s_client ("reader");
@@ -303,6 +339,7 @@ main (void)
     TCase *core = tcase_create ("core");
     tcase_add_checked_fixture (core, s_setup, s_teardown);
     tcase_set_timeout (core, 60);
+    tcase_add_test (core, test_keygen_cli);
     tcase_add_test (core, test_unknown_peers_refused);
     tcase_add_test (core, test_client_key_not_a_worker);
     tcase_add_test (core, test_rights_by_role);
