@@ -65,7 +65,7 @@ s_client_case (maas_client_t *client)
     uint8_t bytes[40];
     maas_codec_f32_to_le (bytes, x, 10);
     msgpack_sbuffer params;
-    maas_codec_shape_params (&params, 1, 10);
+    maas_infer_params_pack (&params, 1, 10);
     maas_client_set_window (client, S_WINDOW);
     int64_t start = maas_clock_mono_us ();
     for (int i = 0; i < S_JOBS; i++) {

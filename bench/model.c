@@ -171,7 +171,7 @@ s_bench_header (void)
     maas_codec_pack_kv_str (&pk, "id", "01JDQ7ZK3M4X9V2B8N5C6H7T0R");
     maas_codec_pack_kv_str (&pk, "kind", "score");
     maas_codec_pack_kv_str (&pk, "model", "breast_cancer");
-    maas_codec_pack_kv_str (&pk, "version", "production");
+    maas_codec_pack_kv_str (&pk, "alias", "production");
     maas_codec_pack_kv_int (&pk, "priority", 5);
     maas_codec_pack_kv_uint (&pk, "deadline", 1795000000000);
     maas_codec_pack_kv_bool (&pk, "durable", true);

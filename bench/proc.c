@@ -1,6 +1,7 @@
 /*  proc.c: child processes, a private Redis and ports for the benchmarks
- *  (see proc.h). */
+ *  (see spawn.h). */
 #include "proc.h"
+#include "spawn.h"
 
 #include <fcntl.h>
 #include <hiredis/hiredis.h>
@@ -30,18 +31,11 @@ bench_fork (void)
 pid_t
 bench_spawn (const char *const argv[], const char *log)
 {
-    pid_t pid = bench_fork ();
-    if (pid == 0) {
-        int fd = log ? open (log, O_WRONLY | O_CREAT | O_APPEND, 0644) : -1;
-        if (fd >= 0) {
-            dup2 (fd, STDOUT_FILENO);
-            dup2 (fd, STDERR_FILENO);
-            close (fd);
-        }
-        execvp (argv[0], (char *const *) argv);
-        fprintf (stderr, "bench: exec %s failed\n", argv[0]);
-        _exit (127);
-    }
+    maas_spawn_options_t options = {.log_path = log, .die_with_parent = true, .search_path = true};
+    char err[512];
+    pid_t pid = maas_spawn (argv, &options, err, sizeof err);
+    if (pid < 0)
+        fprintf (stderr, "bench: %s\n", err);
     return pid;
 }
 

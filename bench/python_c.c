@@ -40,7 +40,7 @@ main (int argc, char **argv)
     for (size_t c = 0; c < cols; c++)
         row[c] = (float) c / (float) cols;
     msgpack_sbuffer params;
-    maas_codec_shape_params (&params, 1, cols);
+    maas_infer_params_pack (&params, 1, cols);
     maas_submit_t spec = {.kind = "infer",
                           .model = argv[2],
                           .version = version,

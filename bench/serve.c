@@ -136,15 +136,12 @@ s_percentile (double *values, int n, double p)
 static double
 s_batch_rows (const maas_result_t *result)
 {
-    msgpack_unpacked top;
-    msgpack_unpacked_init (&top);
+    maas_infer_result_t out;
     char err[256];
-    uint64_t rows = 0;
-    maas_codec_map_t map;
-    if (maas_codec_unpack (result->data, result->size, 0, &top, err, sizeof err) == 0
-        && maas_codec_map_init (&map, &top.data, "result") == 0)
-        maas_codec_map_uint64 (&map, "batch_rows", &rows);
-    msgpack_unpacked_destroy (&top);
+    size_t rows = maas_infer_result_parse (&out, result->data, result->size, err, sizeof err) == 0
+                      ? out.batch_rows
+                      : 0;
+    maas_infer_result_clear (&out);
     return (double) rows;
 }
 
@@ -175,7 +172,7 @@ s_case (bench_t *b, const char *name, const char *model, int jobs, size_t rows, 
         x[i] = sinf ((float) i * 0.1f);
     maas_codec_f32_to_le (bytes, x, rows * S_INPUTS);
     msgpack_sbuffer params;
-    maas_codec_shape_params (&params, rows, S_INPUTS);
+    maas_infer_params_pack (&params, rows, S_INPUTS);
     maas_client_set_window (b->client, window);
     b->done = b->failed = 0;
     pid_t pids[5] = { getpid (), b->broker, b->workers[0], b->workers[1], b->redis };

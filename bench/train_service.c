@@ -39,15 +39,15 @@ s_figure (const char *which, const char *metric, double value, const char *unit)
     fflush (stdout);
 }
 
-static maas_train_spec_t
+static maas_training_t
 s_seed_spec (void)
 {
-    maas_train_spec_t spec;
-    maas_train_spec_init (&spec);
+    maas_training_t spec;
+    maas_training_init (&spec);
     snprintf (spec.model, sizeof spec.model, "bench-seed");
     snprintf (spec.dataset, sizeof spec.dataset, "bench-synthetic10");
     char err[256];
-    maas_train_spec_parse_layers (&spec, "64:relu,64:relu,1:sigmoid", err, sizeof err);
+    maas_training_parse_layers (&spec, "64:relu,64:relu,1:sigmoid", err, sizeof err);
     spec.train.epochs = S_EPOCHS;
     spec.train.batch_size = S_BATCH;
     spec.train.val_fraction = 0;       //  as bench/train's synthetic case: the
@@ -58,7 +58,7 @@ s_seed_spec (void)
 
 //  Samples/s of one seed training in this process.
 static double
-s_in_process (const maas_dataset_t *data, const maas_train_spec_t *spec)
+s_in_process (const maas_dataset_t *data, const maas_training_t *spec)
 {
     double best = 0;
     {
@@ -82,14 +82,14 @@ s_in_process (const maas_dataset_t *data, const maas_train_spec_t *spec)
 
 //  Samples/s of the same training as a train job, submit to result.
 static double
-s_service (maas_client_t *client, const maas_train_spec_t *spec, size_t rows)
+s_service (maas_client_t *client, const maas_training_t *spec, size_t rows)
 {
     double best = 0;
     msgpack_sbuffer params;
     msgpack_sbuffer_init (&params);
     msgpack_packer pk;
     msgpack_packer_init (&pk, &params, msgpack_sbuffer_write);
-    maas_train_spec_pack (spec, &pk);
+    maas_training_pack (spec, &pk);
     {
         maas_submit_t submit = {.kind = "train", .model = spec->model, .params = params.data,
                                 .params_size = params.size};
@@ -177,7 +177,7 @@ main (int argc, char **argv)
     char err[512];
     maas_dataset_t *data = maas_dataset_new (&x, &y, NULL, NULL, MAAS_DATASET_BINARY, err,
                                              sizeof err);
-    maas_train_spec_t spec = s_seed_spec ();
+    maas_training_t spec = s_seed_spec ();
     s_stack_t stack = {0};
     int rc = 1;
     if (!data || s_stack_up (&stack, top_build) != 0) {

@@ -2,8 +2,9 @@
  *  the Redis socket, drains every socket until it would block, dispatches
  *  once, writes Redis once, and runs the few timers (heartbeats, deadline
  *  sweep, stats). No per-job timers. */
-#include "engine.h"
+#include "state.h"
 #include "clock.h"
+#include "codec.h"
 #include "log.h"
 #include "redis_url.h"
 
@@ -39,16 +40,23 @@ maas_broker_config_defaults (maas_broker_config_t *config)
     };
 }
 
+broker_io_t
+broker_io_default (void)
+{
+    return (broker_io_t) {broker_client_reply,    broker_client_result, broker_client_answer,
+                          broker_client_progress, broker_worker_run,    broker_worker_cancel};
+}
+
 static void
 s_job_destructor (void **item_p)
 {
-    engine_job_destroy ((job_t **) item_p);
+    broker_job_destroy ((job_t **) item_p);
 }
 
 static void *s_id_dup (const void *id) { return strdup (id); }
 
 static void
-s_id_free (void **id_p)
+s_item_free (void **id_p)
 {
     free (*id_p);
     *id_p = NULL;
@@ -117,13 +125,16 @@ maas_broker_new (const maas_broker_config_t *config)
     if (!self)
         return NULL;
     s_copy_config (self, config);
+    self->io = broker_io_default ();
     msgpack_unpacked_init (&self->scratch);
     self->jobs = zhashx_new ();
     self->unsure = zlistx_new ();
-    if (!self->jobs || !self->unsure || !self->name || !self->redis_url)
+    self->owed = zlistx_new ();
+    if (!self->jobs || !self->unsure || !self->owed || !self->name || !self->redis_url)
         goto fail;
     zlistx_set_duplicator (self->unsure, s_id_dup);
-    zlistx_set_destructor (self->unsure, s_id_free);
+    zlistx_set_destructor (self->unsure, s_item_free);
+    zlistx_set_destructor (self->owed, s_item_free);     //  plain malloc'd blocks too
     zhashx_set_key_duplicator (self->jobs, NULL);
     zhashx_set_key_destructor (self->jobs, NULL);
     zhashx_set_destructor (self->jobs, s_job_destructor);
@@ -137,8 +148,9 @@ maas_broker_new (const maas_broker_config_t *config)
     self->back = zsock_resolve (self->backend);
     self->store = maas_store_new (self->redis_url, self->prefix, self->name,
                                   config->result_ttl_ms, config->events_max);
-    if (!self->store)
-        goto fail;
+    if (!self->store || !broker_kind_add (self, "infer", true)
+        || !broker_kind_add (self, "train", true))
+        goto fail;                  //  built in: clients may submit before any worker is up
     maas_store_set_retry (self->store, config->redis_retry_ms);
     maas_store_set_timeout (self->store, config->redis_timeout_ms);
     self->started_ms = maas_clock_wall_ms ();
@@ -165,12 +177,13 @@ maas_broker_destroy (maas_broker_t **self_p)
     maas_store_destroy (&self->store);
     zhashx_destroy (&self->jobs);
     zlistx_destroy (&self->unsure);
+    zlistx_destroy (&self->owed);
     for (size_t i = 0; i < self->worker_count; i++) {
         free (self->workers[i]->models);
         free (self->workers[i]);
     }
     free (self->workers);
-    for (int i = 0; i < self->kind_count; i++)
+    for (int i = 0; i < BROKER_KINDS_MAX; i++)
         free (self->kinds[i]);
     zsock_destroy (&self->frontend);
     zsock_destroy (&self->backend);
@@ -186,6 +199,29 @@ maas_broker_destroy (maas_broker_t **self_p)
 }
 
 void maas_broker_stop (maas_broker_t *self) { self->stopping = true; }
+
+int
+broker_header_map (maas_broker_t *self, maas_proto_msg_t *msg, maas_codec_map_t *map, char *err,
+                   size_t err_size)
+{
+    size_t size;
+    const void *header = maas_proto_header (msg, &size);
+    if (!header) {
+        snprintf (err, err_size, "missing header frame");
+        return -1;
+    }
+    char why[256];
+    if (maas_codec_unpack (header, size, MAAS_PROTO_HEADER_MAX, &self->scratch, why, sizeof why)
+        != 0) {
+        snprintf (err, err_size, "header: %s", why);    //  as SUBMIT's parser says it
+        return -1;
+    }
+    if (maas_codec_map_init (map, &self->scratch.data, "header") != 0) {
+        snprintf (err, err_size, "%s", map->err);
+        return -1;
+    }
+    return 0;
+}
 
 //  Read every message waiting on SOCKET; HANDLE each that GATE lets through.
 static void
@@ -204,8 +240,8 @@ static void
 s_write_stats (maas_broker_t *self, int64_t now)
 {
     size_t queued = 0, running = 0;
-    for (int k = 0; k < self->kind_count; k++)
-        queued += self->kinds[k]->queued;
+    for (int k = 0; k < BROKER_KINDS_MAX; k++)
+        queued += self->kinds[k] ? self->kinds[k]->queued : 0;
     for (size_t i = 0; i < self->worker_count; i++)
         running += (size_t) self->workers[i]->inflight;
     stats_t *s = &self->stats;
@@ -243,19 +279,19 @@ s_timers (maas_broker_t *self)
     if (self->auth)
         maas_auth_tick (self->auth, now);
     if (maas_store_fresh (self->store)) {
-        engine_restore (self);
+        broker_restore (self);
         if (self->config.status && !self->loaded)
-            engine_recover (self);
+            broker_recover (self);
     }
-    if (self->limbo)
-        engine_limbo_expire (self, now);
+    if (self->limbo.size)
+        broker_limbo_expire (self, now);
     if (now >= self->heartbeat_at) {
-        engine_heartbeat (self, now);
+        broker_heartbeat (self, now);
         self->heartbeat_at = now + self->config.heartbeat_ms;
     }
     if (now >= self->sweep_at) {
         if (self->deadlines)
-            engine_sweep_deadlines (self);
+            broker_sweep_deadlines (self);
         self->sweep_at = now + S_SWEEP_MS;
     }
     if (now >= self->stats_at) {
@@ -265,40 +301,47 @@ s_timers (maas_broker_t *self)
 }
 
 int
+broker_turn (maas_broker_t *self, long timeout_max)
+{
+    //  Flow control: while Redis is behind, new jobs wait in ZeroMQ's
+    //  queues (bounded by each client's window) rather than in ours.
+    bool throttled = maas_store_backlog (self->store) >= S_BACKLOG_MAX;
+    zmq_pollitem_t items[3 + MAAS_STORE_POLL_MAX]
+        = {{self->front, 0, throttled ? 0 : ZMQ_POLLIN, 0}, {self->back, 0, ZMQ_POLLIN, 0}};
+    size_t store_items = maas_store_poll_items (self->store, &items[2]);
+    int count = 2 + (int) store_items;
+    if (self->auth)
+        items[count++] = (zmq_pollitem_t) {maas_auth_handle (self->auth), 0, ZMQ_POLLIN, 0};
+    int64_t now = maas_clock_mono_ms ();
+    int64_t next = self->heartbeat_at < self->sweep_at ? self->heartbeat_at : self->sweep_at;
+    long timeout = next > now ? (long) (next - now) : 0;
+    if (timeout_max >= 0 && timeout > timeout_max)
+        timeout = timeout_max;
+    if (zmq_poll (items, count, timeout) < 0 && errno != EINTR)
+        return -1;
+    //  One clock read per turn: job timestamps have turn resolution.
+    self->now_mono = maas_clock_mono_ms ();
+    self->now_wall = maas_clock_wall_ms ();
+    if (store_items)
+        maas_store_io (self->store, &items[2], store_items);
+    if (self->auth)
+        maas_auth_serve (self->auth);
+    s_drain (self, self->back, broker_backend, broker_gate_worker);
+    if (!throttled)
+        s_drain (self, self->front, broker_frontend, broker_gate_client);
+    if (self->dirty)
+        broker_dispatch (self);
+    s_timers (self);
+    maas_store_flush (self->store);
+    return 0;
+}
+
+int
 maas_broker_run (maas_broker_t *self)
 {
     uint64_t turns = 0;
-    while (!zsys_interrupted && !self->stopping) {
+    while (!zsys_interrupted && !self->stopping && broker_turn (self, -1) == 0)
         turns++;
-        //  Flow control: while Redis is behind, new jobs wait in ZeroMQ's
-        //  queues (bounded by each client's window) rather than in ours.
-        bool throttled = maas_store_backlog (self->store) >= S_BACKLOG_MAX;
-        zmq_pollitem_t items[3 + MAAS_STORE_POLL_MAX]
-            = {{self->front, 0, throttled ? 0 : ZMQ_POLLIN, 0}, {self->back, 0, ZMQ_POLLIN, 0}};
-        size_t store_items = maas_store_poll_items (self->store, &items[2]);
-        int count = 2 + (int) store_items;
-        if (self->auth)
-            items[count++] = (zmq_pollitem_t) {maas_auth_handle (self->auth), 0, ZMQ_POLLIN, 0};
-        int64_t now = maas_clock_mono_ms ();
-        int64_t next = self->heartbeat_at < self->sweep_at ? self->heartbeat_at : self->sweep_at;
-        long timeout = next > now ? (long) (next - now) : 0;
-        if (zmq_poll (items, count, timeout) < 0 && errno != EINTR)
-            break;
-        //  One clock read per turn: job timestamps have turn resolution.
-        self->now_mono = maas_clock_mono_ms ();
-        self->now_wall = maas_clock_wall_ms ();
-        if (store_items)
-            maas_store_io (self->store, &items[2], store_items);
-        if (self->auth)
-            maas_auth_serve (self->auth);
-        s_drain (self, self->back, engine_backend, engine_gate_worker);
-        if (!throttled)
-            s_drain (self, self->front, engine_frontend, engine_gate_client);
-        if (self->dirty)
-            engine_dispatch (self);
-        s_timers (self);
-        maas_store_flush (self->store);
-    }
     maas_info ("broker", "stopping name=%s jobs=%zu turns=%llu", self->name,
                zhashx_size (self->jobs), (unsigned long long) turns);
     return 0;

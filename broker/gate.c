@@ -1,7 +1,7 @@
 /*  gate.c: what a peer's CurveZMQ key lets it do, checked per message
  *  against the key directories as they stand now (auth.c re-reads them each
  *  second): a removed key's next message is refused, a worker's forgotten. */
-#include "engine.h"
+#include "state.h"
 #include "log.h"
 
 #include <stdio.h>
@@ -27,12 +27,12 @@ s_unauthorised (maas_broker_t *self, maas_proto_msg_t *msg, const char *id, cons
 {
     self->stats.rejected++;
     self->stats.unauthorised++;
-    engine_reply (self, zmq_msg_data (&msg->peer), zmq_msg_size (&msg->peer), MAAS_PROTO_REJECTED,
-                  id, NULL, "unauthorised", error);
+    self->io.reply (self, zmq_msg_data (&msg->peer), zmq_msg_size (&msg->peer), MAAS_PROTO_REJECTED,
+                    id, NULL, "unauthorised", error);
 }
 
 bool
-engine_gate_client (maas_broker_t *self, maas_proto_msg_t *msg)
+broker_gate_client (maas_broker_t *self, maas_proto_msg_t *msg)
 {
     if (!self->auth || maas_auth_rights (self->auth, MAAS_AUTH_CLIENTS, s_sender (msg)) >= 0)
         return true;
@@ -45,7 +45,7 @@ engine_gate_client (maas_broker_t *self, maas_proto_msg_t *msg)
 }
 
 bool
-engine_gate_worker (maas_broker_t *self, maas_proto_msg_t *msg)
+broker_gate_worker (maas_broker_t *self, maas_proto_msg_t *msg)
 {
     if (!self->auth || maas_auth_rights (self->auth, MAAS_AUTH_WORKERS, s_sender (msg)) >= 0)
         return true;
@@ -54,7 +54,7 @@ engine_gate_worker (maas_broker_t *self, maas_proto_msg_t *msg)
         worker_t *worker = self->workers[i];
         if (worker->identity_size == size
             && memcmp (worker->identity, zmq_msg_data (&msg->peer), size) == 0) {
-            engine_worker_destroy (self, i, "key removed");
+            broker_worker_destroy (self, i, "key removed");
             break;
         }
     }
@@ -63,7 +63,7 @@ engine_gate_worker (maas_broker_t *self, maas_proto_msg_t *msg)
 }
 
 bool
-engine_gate_submit (maas_broker_t *self, maas_proto_msg_t *msg, const char *id, const char *kind)
+broker_gate_submit (maas_broker_t *self, maas_proto_msg_t *msg, const char *id, const char *kind)
 {
     if (!self->auth)
         return true;

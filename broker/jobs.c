@@ -1,44 +1,100 @@
 /*  jobs.c: the broker's jobs: one table by id, one FIFO per (kind,
  *  priority), each running job linked to its worker. Dispatch matches
  *  queued jobs with workers that have credit, preferring a worker that has
- *  the job's model cached. Every status change is written to the store. */
-#include "engine.h"
+ *  the job's model cached. Every status change is written to the store.
+ *  No socket I/O here: what is to be sent goes through self->io. */
+#include "state.h"
 #include "clock.h"
 #include "codec.h"
 #include "log.h"
 
+#include <assert.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#define S_UNSURE_MAX 100000         //  rejected ids remembered to mark in Redis
+const char *const broker_status_names[STATUS_COUNT]
+    = {"queued", "running", "succeeded", "failed", "cancelled", "expired", "rejected"};
+
+status_t
+broker_status_parse (const char *text, size_t len)
+{
+    for (int i = 0; i < STATUS_COUNT; i++)
+        if (strlen (broker_status_names[i]) == len && memcmp (broker_status_names[i], text, len) == 0)
+            return (status_t) i;
+    return STATUS_COUNT;
+}
+
+bool
+broker_status_final (status_t status)
+{
+    return status >= STATUS_SUCCEEDED && status <= STATUS_EXPIRED;
+}
 
 kind_t *
-engine_kind (maas_broker_t *self, const char *name)
+broker_kind (maas_broker_t *self, const char *name)
 {
-    for (int i = 0; i < self->kind_count; i++)
-        if (strcmp (self->kinds[i]->name, name) == 0)
+    for (int i = 0; i < BROKER_KINDS_MAX; i++)
+        if (self->kinds[i] && strcmp (self->kinds[i]->name, name) == 0)
             return self->kinds[i];
-    if (self->kind_count == ENGINE_KINDS_MAX)
-        return NULL;
-    kind_t *kind = calloc (1, sizeof *kind);
+    return NULL;
+}
+
+void
+broker_kinds_trim (maas_broker_t *self)
+{
+    for (int i = 0; i < BROKER_KINDS_MAX; i++) {
+        kind_t *kind = self->kinds[i];
+        if (kind && !kind->announced && kind->jobs == 0) {
+            assert (kind->queued == 0);
+            free (kind);            //  no worker serves it: no worker mask has its bit
+            self->kinds[i] = NULL;
+        }
+    }
+}
+
+static int
+s_free_slot (maas_broker_t *self)
+{
+    for (int i = 0; i < BROKER_KINDS_MAX; i++)
+        if (!self->kinds[i])
+            return i;
+    return -1;
+}
+
+kind_t *
+broker_kind_add (maas_broker_t *self, const char *name, bool announced)
+{
+    kind_t *kind = broker_kind (self, name);
+    if (kind) {
+        kind->announced |= announced;
+        return kind;
+    }
+    int slot = s_free_slot (self);
+    if (slot < 0) {
+        broker_kinds_trim (self);
+        slot = s_free_slot (self);
+    }
+    kind = slot < 0 ? NULL : calloc (1, sizeof *kind);
     if (!kind)
         return NULL;
     snprintf (kind->name, sizeof kind->name, "%s", name);
-    kind->bit = self->kind_count;
-    self->kinds[self->kind_count++] = kind;
+    kind->bit = slot;
+    kind->announced = announced;
+    self->kinds[slot] = kind;
     return kind;
 }
 
 job_t *
-engine_job_new (maas_broker_t *self, const maas_proto_job_t *spec, kind_t *kind)
+broker_job_new (maas_broker_t *self, const maas_proto_job_t *spec, kind_t *kind)
 {
     job_t *job = calloc (1, sizeof *job);
     if (!job)
         return NULL;
     maas_proto_copy (job->id, sizeof job->id, spec->id);
     job->kind = kind;
+    kind->jobs++;
     size_t len = maas_proto_copy (job->model, sizeof job->model, spec->model);
     if (len && (spec->alias[0] || spec->version > 0)) {
         job->model[len++] = '@';    //  "name@version": what workers say they cache
@@ -59,57 +115,35 @@ engine_job_new (maas_broker_t *self, const maas_proto_job_t *spec, kind_t *kind)
 }
 
 void
-engine_job_destroy (job_t **job_p)
+broker_job_destroy (job_t **job_p)
 {
     job_t *job = *job_p;
     if (!job)
         return;
     zmq_msg_close (&job->header);
     zmq_msg_close (&job->payload);
+    assert (job->kind->jobs > 0);
+    job->kind->jobs--;              //  freed by broker_kinds_trim once unused
     free (job);
     *job_p = NULL;
 }
 
 void
-engine_job_enqueue (maas_broker_t *self, job_t *job, bool front)
+broker_job_enqueue (maas_broker_t *self, job_t *job, bool front)
 {
-    fifo_t *fifo = &job->kind->queues[job->priority];
+    assert (job->state != JOB_QUEUED && !job->worker);
     job->state = JOB_QUEUED;
-    job->prev = job->next = NULL;
-    if (front) {
-        job->next = fifo->head;
-        if (fifo->head)
-            fifo->head->prev = job;
-        else
-            fifo->tail = job;
-        fifo->head = job;
-    }
-    else {
-        job->prev = fifo->tail;
-        if (fifo->tail)
-            fifo->tail->next = job;
-        else
-            fifo->head = job;
-        fifo->tail = job;
-    }
+    list_push (&job->kind->queues[job->priority], &job->link, front);
     job->kind->queued++;
     self->deadlines += job->deadline_ms != 0;
     self->dirty = true;
 }
 
 void
-engine_job_unqueue (maas_broker_t *self, job_t *job)
+broker_job_unqueue (maas_broker_t *self, job_t *job)
 {
-    fifo_t *fifo = &job->kind->queues[job->priority];
-    if (job->prev)
-        job->prev->next = job->next;
-    else
-        fifo->head = job->next;
-    if (job->next)
-        job->next->prev = job->prev;
-    else
-        fifo->tail = job->prev;
-    job->prev = job->next = NULL;
+    assert (job->state == JOB_QUEUED);
+    list_remove (&job->kind->queues[job->priority], &job->link);
     job->kind->queued--;
     self->deadlines -= job->deadline_ms != 0;
 }
@@ -121,26 +155,21 @@ s_detach (maas_broker_t *self, job_t *job)
     worker_t *worker = job->worker;
     if (!worker)
         return;
-    if (job->prev)
-        job->prev->next = job->next;
-    else
-        worker->running = job->next;
-    if (job->next)
-        job->next->prev = job->prev;
-    job->prev = job->next = NULL;
+    assert (job->state == JOB_RUNNING);
+    list_remove (&worker->running, &job->link);
     job->worker = NULL;
     worker->inflight--;
     self->dirty = true;
 }
 
 static void
-s_count (maas_broker_t *self, const char *status)
+s_count (maas_broker_t *self, status_t status)
 {
-    if (strcmp (status, "succeeded") == 0)
+    if (status == STATUS_SUCCEEDED)
         self->stats.succeeded++;
-    else if (strcmp (status, "cancelled") == 0)
+    else if (status == STATUS_CANCELLED)
         self->stats.cancelled++;
-    else if (strcmp (status, "expired") == 0)
+    else if (status == STATUS_EXPIRED)
         self->stats.expired++;
     else
         self->stats.failed++;
@@ -150,7 +179,7 @@ s_count (maas_broker_t *self, const char *status)
 //  on every job). The RESULT header is kept when it carries more than id,
 //  status and error; otherwise FETCH rebuilds it.
 static void
-s_record_final (maas_broker_t *self, job_t *job, const char *status, const char *error,
+s_record_final (maas_broker_t *self, job_t *job, status_t status, const char *error,
                 const void *hdr, size_t hdr_size, zmq_msg_t *payload)
 {
     char finished[24];
@@ -163,15 +192,17 @@ s_record_final (maas_broker_t *self, job_t *job, const char *status, const char 
         fields[count++] = (maas_store_field_t) {"result_header", hdr, hdr_size};
     if (error)
         fields[count++] = (maas_store_field_t) {"error", error, strlen (error)};
-    maas_store_update (self->store, job->id, status, MAAS_STORE_FINAL, fields, count);
+    maas_store_update (self->store, job->id, broker_status_names[status], MAAS_STORE_FINAL, fields,
+                       count);
 }
 
 void
-engine_job_finish (maas_broker_t *self, job_t *job, const char *status, const char *error,
+broker_job_finish (maas_broker_t *self, job_t *job, status_t status, const char *error,
                    zmq_msg_t *header, zmq_msg_t *payload)
 {
+    assert (broker_status_final (status));
     if (job->state == JOB_QUEUED)
-        engine_job_unqueue (self, job);
+        broker_job_unqueue (self, job);
     maas_proto_buf_t buf;
     const void *hdr = header ? zmq_msg_data (header) : NULL;
     size_t hdr_size = header ? zmq_msg_size (header) : 0;
@@ -179,7 +210,7 @@ engine_job_finish (maas_broker_t *self, job_t *job, const char *status, const ch
         maas_proto_buf_init (&buf);
         msgpack_pack_map (&buf.pk, 2 + (error != NULL));
         maas_codec_pack_kv_str (&buf.pk, "id", job->id);
-        maas_codec_pack_kv_str (&buf.pk, "status", status);
+        maas_codec_pack_kv_str (&buf.pk, "status", broker_status_names[status]);
         if (error)
             maas_codec_pack_kv_strn (&buf.pk, "error", error, strnlen (error, 1024));
         hdr = buf.data;
@@ -189,27 +220,24 @@ engine_job_finish (maas_broker_t *self, job_t *job, const char *status, const ch
         s_record_final (self, job, status, error, hdr, hdr_size, payload);
     if (job->state == JOB_RUNNING)
         s_detach (self, job);
-    maas_proto_send (self->front, job->client, job->client_size, MAAS_PROTO_RESULT, hdr, hdr_size,
-                     payload);
+    self->io.result (self, job, hdr, hdr_size, payload);
     s_count (self, status);
-    maas_debug ("broker", "job finished id=%s status=%s", job->id, status);
+    maas_debug ("broker", "job finished id=%s status=%s", job->id, broker_status_names[status]);
     zhashx_delete (self->jobs, job->id);
 }
 
 void
-engine_job_requeue (maas_broker_t *self, job_t *job, const char *why)
+broker_job_requeue (maas_broker_t *self, job_t *job, const char *why)
 {
     s_detach (self, job);
     if (job->attempts >= self->config.max_attempts) {
         char error[256];
         snprintf (error, sizeof error, "job %s: %s, %d attempts made (--max-attempts %d)",
                   job->id, why, job->attempts, self->config.max_attempts);
-        job->state = JOB_QUEUED;    //  detached: finish must not touch a worker
-        engine_job_enqueue (self, job, true);
-        engine_job_finish (self, job, "failed", error, NULL, NULL);
+        broker_job_finish (self, job, STATUS_FAILED, error, NULL, NULL);
         return;
     }
-    engine_job_enqueue (self, job, true);
+    broker_job_enqueue (self, job, true);
     self->stats.requeued++;
     if (job->track) {
         char attempts[24];
@@ -260,7 +288,7 @@ s_head (kind_t *kind)
 {
     for (int p = MAAS_PROTO_PRIORITY_MAX; p >= 0; p--)
         if (kind->queues[p].head)
-            return kind->queues[p].head;
+            return BROKER_JOB (kind->queues[p].head);
     return NULL;
 }
 
@@ -282,36 +310,28 @@ s_record_running (maas_broker_t *self, job_t *job, worker_t *worker)
 static void
 s_send_job (maas_broker_t *self, job_t *job, worker_t *worker)
 {
-    engine_job_unqueue (self, job);
+    broker_job_unqueue (self, job);
     job->state = JOB_RUNNING;
     job->attempts++;
     job->worker = worker;
-    job->prev = NULL;
-    job->next = worker->running;
-    if (worker->running)
-        worker->running->prev = job;
-    worker->running = job;
+    list_push (&worker->running, &job->link, true);
     worker->inflight++;
-    zmq_msg_t payload;
-    zmq_msg_init (&payload);
-    zmq_msg_copy (&payload, &job->payload);     //  a reference, not a copy of the bytes
-    maas_proto_send (self->back, worker->identity, worker->identity_size, MAAS_PROTO_JOB,
-                     zmq_msg_data (&job->header), zmq_msg_size (&job->header), &payload);
+    self->io.run (self, job, worker);
     job->started_ms = self->now_wall;
     if (job->track)
         s_record_running (self, job, worker);
 }
 
 void
-engine_dispatch (maas_broker_t *self)
+broker_dispatch (maas_broker_t *self)
 {
-    for (int k = 0; k < self->kind_count; k++) {
+    for (int k = 0; k < BROKER_KINDS_MAX; k++) {
         kind_t *kind = self->kinds[k];
         job_t *job;
-        while (kind->queued && (job = s_head (kind))) {
+        while (kind && kind->queued && (job = s_head (kind))) {
             if (job->deadline_ms) {
                 if (self->now_wall > job->deadline_ms) {
-                    engine_job_finish (self, job, "expired", "deadline passed before it could start",
+                    broker_job_finish (self, job, STATUS_EXPIRED, "deadline passed before it could start",
                                        NULL, NULL);
                     continue;
                 }
@@ -326,207 +346,52 @@ engine_dispatch (maas_broker_t *self)
 }
 
 void
-engine_sweep_deadlines (maas_broker_t *self)
+broker_sweep_deadlines (maas_broker_t *self)
 {
     int64_t now = maas_clock_wall_ms ();
-    for (int k = 0; k < self->kind_count && self->deadlines; k++)
-        for (int p = 0; p <= MAAS_PROTO_PRIORITY_MAX; p++) {
-            job_t *job = self->kinds[k]->queues[p].head;
+    for (int k = 0; k < BROKER_KINDS_MAX && self->deadlines; k++)
+        for (int p = 0; p <= MAAS_PROTO_PRIORITY_MAX && self->kinds[k]; p++) {
+            job_t *job = BROKER_JOB (self->kinds[k]->queues[p].head);
             while (job) {
-                job_t *next = job->next;
+                job_t *next = BROKER_JOB (job->link.next);
                 if (job->deadline_ms && now > job->deadline_ms)
-                    engine_job_finish (self, job, "expired",
+                    broker_job_finish (self, job, STATUS_EXPIRED,
                                        "deadline passed before it could start", NULL, NULL);
                 job = next;
             }
         }
 }
 
-static bool s_final (const char *status);
-static bool s_limbo (maas_broker_t *self, job_t *job);
-
-//  JOB is recorded: queue it and tell the client.
-static void
-s_accept (maas_broker_t *self, job_t *job)
+void
+broker_job_cancel (maas_broker_t *self, job_t *job)
 {
-    engine_job_enqueue (self, job, false);
-    self->stats.accepted++;
-    engine_reply (self, job->client, job->client_size, MAAS_PROTO_ACCEPTED, job->id, "queued",
-                  NULL, NULL);
-    if (job->cancel)
-        engine_job_finish (self, job, "cancelled", "cancelled by the client", NULL, NULL);
-}
-
-//  Is a record with STATUS one no broker is working on? "queued" with no
-//  broker holding it: written by a submission whose connection was lost
-//  (this one, sent again from the limbo, or an earlier one the client
-//  retries), or left by a broker that died. "rejected": see the limbo.
-static bool
-s_unowned (redisReply *status)
-{
-    return status->type == REDIS_REPLY_STRING
-           && (strcmp (status->str, "queued") == 0 || strcmp (status->str, "rejected") == 0);
-}
-
-//  A resubmitted id's record: answer from it, then forget the job (and
-//  tidy what the resubmission wrote back if the job had finished). An
-//  unowned record is taken instead: the job runs here (at least once).
-static void
-s_on_existing (struct redisAsyncContext *ac, void *r, void *arg)
-{
-    job_t *job = arg;
-    maas_broker_t *self = job->broker;
-    redisReply *reply = r;
-    if (reply && reply->type == REDIS_REPLY_ARRAY && reply->elements == 4
-        && s_unowned (reply->element[0])) {
-        maas_info ("broker", "job taken over id=%s was=%s", job->id, reply->element[0]->str);
-        maas_store_field_t status = {"status", "queued", 6};
-        maas_store_set (self->store, job->id, &status, 1);
-        s_accept (self, job);
-        return;
-    }
-    if (reply && reply->type == REDIS_REPLY_ARRAY && reply->elements == 4) {
-        engine_answer_stored (self, job->client, job->client_size, job->id, reply);
-        redisReply *status = reply->element[0];
-        if (status->type == REDIS_REPLY_STRING && s_final (status->str))
-            maas_store_settle (self->store, job->id);
-    }
-    else if (!reply && s_limbo (self, job))
-        return;                     //  sent again on the next connection
-    else
-        engine_reply (self, job->client, job->client_size, MAAS_PROTO_REJECTED, job->id, NULL,
-                      "unavailable", maas_store_error (self->store));
-    zhashx_delete (self->jobs, job->id);
-}
-
-//  The store is down: JOB came in meanwhile, or its recording was cut off
-//  (the write may or may not have landed). Keep it for the next connection
-//  (a failover or a restart takes a moment) while the outage is younger
-//  than --redis-timeout; past that, the caller rejects it.
-static bool
-s_limbo (maas_broker_t *self, job_t *job)
-{
-    if (self->stopping || maas_store_up (self->store) || self->config.redis_timeout_ms <= 0)
-        return false;
-    int64_t now = maas_clock_mono_ms (), since = maas_store_down_since (self->store);
-    if (!job->limbo_until)          //  SINCE is 0 while hiredis fails a broken connection
-        job->limbo_until = (since ? since : now) + self->config.redis_timeout_ms;
-    if (now >= job->limbo_until)
-        return false;
-    job->prev = NULL;
-    job->next = self->limbo;
-    if (self->limbo)
-        self->limbo->prev = job;
-    self->limbo = job;
-    return true;
+    job->cancel = true;
+    if (job->state == JOB_QUEUED)
+        broker_job_finish (self, job, STATUS_CANCELLED, "cancelled by the client", NULL, NULL);
+    else if (job->state == JOB_RUNNING && job->worker)
+        self->io.cancel (self, job);
 }
 
 void
-engine_limbo_expire (maas_broker_t *self, int64_t now)
+broker_job_progress (maas_broker_t *self, job_t *job, double progress, const char *message,
+                     size_t message_size, const void *header, size_t header_size)
 {
-    job_t *job = self->limbo;
-    while (job) {
-        job_t *next = job->next;
-        if (now >= job->limbo_until) {
-            if (job->prev)
-                job->prev->next = next;
-            else
-                self->limbo = next;
-            if (next)
-                next->prev = job->prev;
-            self->stats.rejected++;
-            maas_warn ("broker", "job not recorded id=%s error=\"%s\"", job->id,
-                       maas_store_error (self->store));
-            if (zlistx_size (self->unsure) < S_UNSURE_MAX)
-                zlistx_add_end (self->unsure, job->id);
-            engine_reply (self, job->client, job->client_size, MAAS_PROTO_REJECTED, job->id, NULL,
-                          "unavailable", maas_store_error (self->store));
-            zhashx_delete (self->jobs, job->id);
-        }
-        job = next;
+    if (job->track) {
+        //  The worker's optional message ("epoch=3/10 train_loss=...") goes
+        //  beside the number, so a person reading the hash sees what it means.
+        char text[32];
+        snprintf (text, sizeof text, "%.4f", progress);
+        maas_store_field_t fields[2] = {{"progress", text, strlen (text)},
+                                        {"progress_message", message, message_size}};
+        maas_store_set (self->store, job->id, fields, message ? 2 : 1);
     }
-}
-
-static void
-s_on_stored (int outcome, const char *error, void *arg)
-{
-    job_t *job = arg;
-    maas_broker_t *self = job->broker;
-    if (outcome == 1) {
-        s_accept (self, job);
-        return;
-    }
-    if (outcome == 0 && maas_store_fetch (self->store, job->id, s_on_existing, job) == 0)
-        return;                     //  answered when the record arrives
-    if (outcome < 0 && s_limbo (self, job))
-        return;                     //  sent again on the next connection
-    maas_warn ("broker", "job not recorded id=%s error=%s", job->id, error ? error : "");
-    self->stats.rejected++;
-    engine_reply (self, job->client, job->client_size, MAAS_PROTO_REJECTED, job->id, NULL,
-                  "unavailable", error ? error : "job store unavailable");
-    zhashx_delete (self->jobs, job->id);
+    self->io.progress (self, job, header, header_size);
 }
 
 void
-engine_job_store (maas_broker_t *self, job_t *job)
+broker_job_save_client (maas_broker_t *self, job_t *job)
 {
-    //  Few fields on purpose: each costs Redis time on every job. Kind,
-    //  model, version, priority, deadline are in the header (`maas status`
-    //  decodes it); the submit time is in the id when the client made it.
-    maas_store_field_t fields[] = {
-        {"client", job->client, job->client_size},
-        {"broker", self->name, strlen (self->name)},
-        {"header", zmq_msg_data (&job->header), zmq_msg_size (&job->header)},
-        {"payload", zmq_msg_data (&job->payload), zmq_msg_size (&job->payload)}};
-    size_t count = sizeof fields / sizeof fields[0] - !job->durable;
-    job->state = JOB_STORING;
-    if (maas_store_submit (self->store, job->id, job->submitted_ms, fields, count, s_on_stored,
-                           job) != 0 && !s_limbo (self, job)) {
-        self->stats.rejected++;
-        engine_reply (self, job->client, job->client_size, MAAS_PROTO_REJECTED, job->id, NULL,
-                      "unavailable", maas_store_error (self->store));
-        zhashx_delete (self->jobs, job->id);
-    }
-}
-
-static bool
-s_final (const char *status)
-{
-    return strcmp (status, "succeeded") == 0 || strcmp (status, "failed") == 0
-           || strcmp (status, "cancelled") == 0 || strcmp (status, "expired") == 0;
-}
-
-void
-engine_answer_stored (maas_broker_t *self, const uint8_t *client, size_t client_size,
-                      const char *id, redisReply *fields)
-{
-    redisReply **f = fields->element;
-    if (f[0]->type != REDIS_REPLY_STRING) {
-        engine_reply (self, client, client_size, MAAS_PROTO_REJECTED, id, NULL, "unknown_job",
-                      "job is not known here (finished long ago and expired, or never submitted)");
-        return;
-    }
-    if (!s_final (f[0]->str)) {
-        engine_reply (self, client, client_size, MAAS_PROTO_ACCEPTED, id, f[0]->str, NULL, NULL);
-        return;
-    }
-    zmq_msg_t payload;
-    zmq_msg_init_size (&payload, f[3]->type == REDIS_REPLY_STRING ? f[3]->len : 0);
-    if (f[3]->type == REDIS_REPLY_STRING)
-        memcpy (zmq_msg_data (&payload), f[3]->str, f[3]->len);
-    if (f[2]->type == REDIS_REPLY_STRING && f[2]->len > 0) {
-        maas_proto_send (self->front, client, client_size, MAAS_PROTO_RESULT, f[2]->str,
-                         f[2]->len, &payload);
-        return;
-    }
-    const char *error = f[1]->type == REDIS_REPLY_STRING && f[1]->len ? f[1]->str : NULL;
-    maas_proto_buf_t buf;
-    maas_proto_buf_init (&buf);
-    msgpack_pack_map (&buf.pk, 2 + (error != NULL));
-    maas_codec_pack_kv_str (&buf.pk, "id", id);
-    maas_codec_pack_kv_str (&buf.pk, "status", f[0]->str);
-    if (error)
-        maas_codec_pack_kv_strn (&buf.pk, "error", error, strnlen (error, 1024));
-    maas_proto_send (self->front, client, client_size, MAAS_PROTO_RESULT, buf.data, buf.size,
-                     &payload);
+    maas_store_field_t client = {"client", job->client, job->client_size};
+    maas_store_set (self->store, job->id, &client, 1);
+    job->client_moved = false;
 }

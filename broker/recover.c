@@ -3,7 +3,7 @@
  *  when the broker dies. Jobs recorded by another broker name are left.
  *  And the other way: on a fresh connection (Redis back, a new master after
  *  a failover) the broker writes back every job it holds. */
-#include "engine.h"
+#include "state.h"
 #include "clock.h"
 #include "log.h"
 
@@ -26,6 +26,14 @@ s_field (redisReply *hash, const char *name)
     return NULL;
 }
 
+//  The status in FIELD, STATUS_COUNT if it holds none.
+static status_t
+s_status (redisReply *field)
+{
+    return field && field->type == REDIS_REPLY_STRING ? broker_status_parse (field->str, field->len)
+                                                      : STATUS_COUNT;
+}
+
 static bool
 s_is (redisReply *field, const char *text)
 {
@@ -45,8 +53,8 @@ s_rebuild (maas_broker_t *self, const char *id, redisReply *hash)
                                  sizeof err) != 0
         || strcmp (spec.id, id) != 0)
         return -1;
-    kind_t *kind = engine_kind (self, spec.kind);
-    job_t *job = kind ? engine_job_new (self, &spec, kind) : NULL;
+    kind_t *kind = broker_kind_add (self, spec.kind, false);
+    job_t *job = kind ? broker_job_new (self, &spec, kind) : NULL;
     if (!job)
         return -1;
     job->track = true;
@@ -63,16 +71,31 @@ s_rebuild (maas_broker_t *self, const char *id, redisReply *hash)
     }
     job->attempts = attempts && attempts->type == REDIS_REPLY_STRING ? atoi (attempts->str) : 0;
     zhashx_insert (self->jobs, job->id, job);
+    job->owed = true;               //  results made now wait for the client to speak
     if (!payload && spec.durable == false) {
-        engine_job_enqueue (self, job, false);
-        engine_job_finish (self, job, "failed",
+        broker_job_enqueue (self, job, false);
+        broker_job_finish (self, job, STATUS_FAILED,
                            "lost: the broker restarted and the job was not durable", NULL, NULL);
     }
-    else if (s_is (s_field (hash, "status"), "running"))
-        engine_job_requeue (self, job, "the broker restarted while it ran");
+    else if (s_status (s_field (hash, "status")) == STATUS_RUNNING)
+        broker_job_requeue (self, job, "the broker restarted while it ran");
     else
-        engine_job_enqueue (self, job, false);
+        broker_job_enqueue (self, job, false);
+    if (zhashx_lookup (self->jobs, id) == job)
+        job->owed = false;          //  still held: later results are pushed as usual
     return 0;
+}
+
+//  A record this broker cannot run (bad header, no room for its kind):
+//  final, so it leaves the pending index and a FETCH says why.
+static void
+s_unrecoverable (maas_broker_t *self, const char *id)
+{
+    const char *why = "not recoverable: its record could not be read back into a job "
+                      "after a broker restart (bad header, or too many kinds held); submit it again";
+    maas_store_field_t error = {"error", why, strlen (why)};
+    maas_store_update (self->store, id, broker_status_names[STATUS_FAILED], MAAS_STORE_FINAL, &error, 1);
+    maas_warn ("broker", "job not recoverable id=%s", id);
 }
 
 static void
@@ -82,14 +105,14 @@ s_on_hash (struct redisAsyncContext *ac, void *r, void *arg)
     maas_broker_t *self = recall->broker;
     redisReply *hash = r;
     if (hash && hash->type == REDIS_REPLY_ARRAY && !zhashx_lookup (self->jobs, recall->id)) {
-        redisReply *status = s_field (hash, "status");
-        if (hash->elements == 0 || !status || !(s_is (status, "queued") || s_is (status, "running")))
+        status_t status = s_status (s_field (hash, "status"));
+        if (hash->elements == 0 || (status != STATUS_QUEUED && status != STATUS_RUNNING))
             maas_store_forget (self->store, recall->id);   //  finished or gone: stale entry
         else if (s_is (s_field (hash, "broker"), self->name)) {
             if (s_rebuild (self, recall->id, hash) == 0)
                 maas_info ("broker", "job recovered id=%s", recall->id);
             else
-                maas_warn ("broker", "job not recoverable id=%s", recall->id);
+                s_unrecoverable (self, recall->id);
         }
     }
     free (recall);
@@ -123,7 +146,7 @@ s_on_pending (struct redisAsyncContext *ac, void *r, void *arg)
 }
 
 void
-engine_recover (maas_broker_t *self)
+broker_recover (maas_broker_t *self)
 {
     if (maas_store_pending (self->store, s_on_pending, self) == 0)
         self->loaded = true;
@@ -151,12 +174,13 @@ s_restore_job (maas_broker_t *self, job_t *job)
                                                 strlen (job->worker->name)};
         fields[count++] = (maas_store_field_t) {"started_ms", started, strlen (started)};
     }
-    maas_store_restore (self->store, job->id, job->submitted_ms, running ? "running" : "queued",
-                        fields, count);
+    maas_store_restore (self->store, job->id, job->submitted_ms,
+                        broker_status_names[running ? STATUS_RUNNING : STATUS_QUEUED], fields,
+                        count);
 }
 
 void
-engine_restore (maas_broker_t *self)
+broker_restore (maas_broker_t *self)
 {
     size_t written = 0, resent = 0;
     for (job_t *job = zhashx_first (self->jobs); job; job = zhashx_next (self->jobs))
@@ -168,17 +192,15 @@ engine_restore (maas_broker_t *self)
         const char *why = "rejected: job store unavailable while it was being recorded; "
                           "submit it again to run it";
         maas_store_field_t error = {"error", why, strlen (why)};
-        maas_store_update (self->store, id, "rejected", MAAS_STORE_FINAL, &error, 1);
+        maas_store_update (self->store, id, broker_status_names[STATUS_REJECTED], MAAS_STORE_FINAL,
+                           &error, 1);
     }
     size_t marked = zlistx_size (self->unsure);
     zlistx_purge (self->unsure);
-    job_t *limbo = self->limbo;
-    self->limbo = NULL;
-    while (limbo) {
-        job_t *job = limbo;
-        limbo = job->next;
-        job->prev = job->next = NULL;
-        engine_job_store (self, job);   //  may free JOB (rejected)
+    while (self->limbo.head) {
+        job_t *job = BROKER_JOB (self->limbo.head);
+        list_remove (&self->limbo, &job->link);
+        broker_job_store (self, job);   //  may free JOB (rejected)
         resent++;
     }
     if (written || resent || marked)

@@ -2,7 +2,9 @@
  *  (CSV with a header, or JSON arrays), send them as one infer job through
  *  the broker, print each row's prediction and how the job ran. */
 #include "commands.h"
+#include "json_rows.h"
 #include "maas.h"
+#include "model_ref.h"
 
 #include <ctype.h>
 #include <inttypes.h>
@@ -17,15 +19,21 @@ typedef struct {
     const char *spec;    //  NAME[@VER|@ALIAS]
     const char *input;   //  path or "-"
     const char *broker;  //  frontend endpoints
+    const char *redis;   //  --redis URL, or NULL ($MAAS_REDIS_URL)
+    bool no_header;      //  --no-header: CSV rows by position
     int timeout_ms;      //  how long to wait for the result
     bool json;           //  --json
 } s_opts_t;
 
 static const char s_usage[] =
-    "usage: maas infer NAME[@VER|@ALIAS] --input FILE|- [--broker EP] [--timeout-ms N] "
-    "[--json]\n"
-    "  Rows are CSV with a header line, or JSON: [[1,2],[3,4]] or one [1,2] per line.\n"
-    "  --broker defaults to $MAAS_BROKER_FRONTEND or tcp://127.0.0.1:5555.\n";
+    "usage: maas infer NAME[@VER|@ALIAS] --input FILE|- [--broker EP] [--redis URL]\n"
+    "                  [--timeout-ms N] [--json] [--no-header]\n"
+    "  Rows are CSV with a header line, or JSON: [[1,2],[3,4]], one [1,2] per line,\n"
+    "  {\"instances\": [[1,2], ...]} or {\"inputs\": ...} (TF Serving).\n"
+    "  Columns (CSV header, JSON objects) are matched by name to the model's; others\n"
+    "  are dropped and named on stderr. A CSV without a header row needs --no-header.\n"
+    "  --broker defaults to $MAAS_BROKER_FRONTEND or tcp://127.0.0.1:5555; the model\n"
+    "  registry (version, column names) is --redis or $MAAS_REDIS_URL.\n";
 
 static int
 s_parse (s_opts_t *opts, int argc, char **argv)
@@ -38,6 +46,10 @@ s_parse (s_opts_t *opts, int argc, char **argv)
         bool has_value = i + 1 < argc;
         if (strcmp (argv[i], "--json") == 0)
             opts->json = true;
+        else if (strcmp (argv[i], "--no-header") == 0)
+            opts->no_header = true;
+        else if (strcmp (argv[i], "--redis") == 0 && has_value)
+            opts->redis = argv[++i];
         else if (strcmp (argv[i], "--input") == 0 && has_value)
             opts->input = argv[++i];
         else if (strcmp (argv[i], "--broker") == 0 && has_value)
@@ -92,79 +104,42 @@ s_slurp (const char *path, size_t *size)
     return text;
 }
 
-//  JSON rows ([[1,2],[3,4]], or one [1,2] per line) into a new tensor.
-//  NULL with ERR when a value is not a number or rows are ragged.
-static maas_tensor_t *
-s_json_rows (const char *text, char *err, size_t err_size)
+//  Tell the user which input columns the model does not use.
+static void
+s_report_dropped (const char *name, const char *dropped)
 {
-    size_t cap = 1024, count = 0, rows = 0, cols = 0, in_row = 0;
-    float *values = malloc (cap * sizeof *values);
-    int depth = 0, max_depth = 0;
-    for (const char *c = text; values && *c; c++) {
-        if (*c == '[') {
-            depth++;
-            max_depth = depth > max_depth ? depth : max_depth;
-            in_row = 0;
-        } else if (*c == ']') {
-            //  A row closes at the innermost level: 2 in [[..]], 1 for [..] lines.
-            if ((depth == 2 || max_depth == 1) && in_row) {
-                if (cols && in_row != cols) {
-                    snprintf (err, err_size, "row %zu has %zu values, row 1 has %zu", rows + 1,
-                              in_row, cols);
-                    free (values);
-                    return NULL;
-                }
-                cols = in_row;
-                rows++;
-            }
-            depth--;
-            if (depth == 0)
-                max_depth = 0;
-        } else if (*c == '-' || *c == '.' || isdigit ((unsigned char) *c)) {
-            char *end;
-            float v = strtof (c, &end);
-            if (count == cap) {
-                float *bigger = realloc (values, (cap *= 2) * sizeof *values);
-                if (!bigger)
-                    free (values);
-                values = bigger;
-                if (!values)
-                    break;
-            }
-            values[count++] = v;
-            in_row++;
-            c = end - 1;
-        } else if (!isspace ((unsigned char) *c) && *c != ',') {
-            snprintf (err, err_size, "JSON input: unexpected '%c'; rows are arrays of numbers",
-                      *c);
-            free (values);
-            return NULL;
-        }
-    }
-    maas_tensor_t *x = values && rows ? maas_tensor_from (values, rows, cols) : NULL;
-    if (!x)
-        snprintf (err, err_size, "JSON input: no rows of numbers found");
-    free (values);
-    return x;
+    if (dropped && *dropped)
+        fprintf (stderr, "maas infer: %s: dropped columns the model does not use: %s\n", name,
+                 dropped);
 }
 
-//  Rows from TEXT: JSON when it starts with '[', else CSV with a header.
+//  Rows from TEXT: JSON when it starts with '[' or '{', else CSV with a
+//  header; columns matched by name to REF's when it has names.
 static maas_tensor_t *
-s_rows (char *text, size_t size, const char *name)
+s_rows (char *text, size_t size, const char *name, const maas_model_ref_t *ref, bool no_header)
 {
     char err[512];
     const char *start = text;
     while (isspace ((unsigned char) *start))
         start++;
+    const char *const *columns = (const char *const *) ref->columns;
     maas_tensor_t *x = NULL;
-    if (*start == '[')
-        x = s_json_rows (start, err, sizeof err);
-    else {
+    if (maas_json_rows_is_json (start)) {
+        char dropped[512];
+        x = maas_json_rows_parse (start, size - (size_t) (start - text), columns,
+                                  ref->n_columns, dropped, sizeof dropped, err, sizeof err);
+        if (x)
+            s_report_dropped (name, dropped);
+    } else {
         FILE *memory = fmemopen (text, size, "r");
+        maas_csv_options_t csv_opts = {.label = MAAS_CSV_NO_LABEL, .no_header = no_header,
+                                       .columns = columns, .n_columns = ref->n_columns};
         maas_csv_t *csv =
-            memory ? maas_csv_read (memory, name, MAAS_CSV_NO_LABEL, err, sizeof err) : NULL;
+            memory ? maas_csv_read_with (memory, name, &csv_opts, err, sizeof err) : NULL;
         if (memory)
             fclose (memory);
+        if (csv)
+            s_report_dropped (name, maas_csv_dropped (csv));
         x = csv ? maas_csv_take_features (csv) : NULL;
         maas_csv_destroy (&csv);
     }
@@ -179,7 +154,7 @@ s_run (maas_client_t *client, const maas_registry_ref_t *ref, const maas_tensor_
        int timeout_ms)
 {
     msgpack_sbuffer params;
-    maas_codec_shape_params (&params, x->rows, x->cols);
+    maas_infer_params_pack (&params, x->rows, x->cols);
     size_t bytes = maas_tensor_size (x) * 4;
     uint8_t *payload = malloc (bytes);
     bool numbered = ref->ref[0] && isdigit ((unsigned char) ref->ref[0]);
@@ -208,67 +183,31 @@ s_run (maas_client_t *client, const maas_registry_ref_t *ref, const maas_tensor_
     return result;
 }
 
-//  What an infer result holds (borrowed from its unpacked payload).
-typedef struct {
-    uint64_t version, rows, outputs, batch_rows, batch_jobs;
-    int64_t queue_us, compute_us;
-    const void *values;             //  rows × outputs float32, little-endian
-    size_t values_size;             //  its bytes
-    const msgpack_object *classes;  //  array of rows ints, or NULL
-} s_output_t;
-
-static int
-s_decode (maas_codec_map_t *map, s_output_t *out)
-{
-    memset (out, 0, sizeof *out);
-    if (maas_codec_map_uint64 (map, "version", &out->version)
-        || maas_codec_map_uint64 (map, "rows", &out->rows)
-        || maas_codec_map_uint64 (map, "outputs", &out->outputs)
-        || maas_codec_map_bin (map, "values", &out->values, &out->values_size)
-        || maas_codec_map_uint64 (map, "batch_rows", &out->batch_rows)
-        || maas_codec_map_uint64 (map, "batch_jobs", &out->batch_jobs)
-        || maas_codec_map_int64 (map, "queue_us", &out->queue_us)
-        || maas_codec_map_int64 (map, "compute_us", &out->compute_us))
-        return -1;
-    out->classes = maas_codec_map_find (map, "classes");
-    if (out->values_size != out->rows * out->outputs * 4
-        || (out->classes
-            && (out->classes->type != MSGPACK_OBJECT_ARRAY
-                || out->classes->via.array.size != out->rows))) {
-        snprintf (map->err, sizeof map->err, "result: sizes do not match");
-        return -1;
-    }
-    return 0;
-}
-
 static void
-s_print (const char *name, const s_output_t *out, bool json)
+s_print (const char *name, const maas_infer_result_t *out, bool json)
 {
-    float *values = malloc ((out->rows * out->outputs + 1) * sizeof *values);
-    if (!values)
-        return;
-    maas_codec_f32_from_le (values, out->values, out->rows * out->outputs);
+    const float *values = out->values;
     if (json)
-        printf ("{\"model\":\"%s\",\"version\":%" PRIu64 ",\"batch_rows\":%" PRIu64
-                ",\"batch_jobs\":%" PRIu64 ",\"queue_us\":%" PRId64 ",\"compute_us\":%" PRId64
+        printf ("{\"model\":\"%s\",\"version\":%" PRIu64 ",\"batch_rows\":%zu"
+                ",\"batch_jobs\":%zu,\"queue_us\":%" PRId64 ",\"compute_us\":%" PRId64
                 ",\"rows\":[",
                 name, out->version, out->batch_rows, out->batch_jobs, out->queue_us,
                 out->compute_us);
-    for (uint64_t r = 0; r < out->rows; r++) {
+    for (size_t r = 0; r < out->rows; r++) {
         const float *row = values + r * out->outputs;
         if (json) {
             printf ("%s{", r ? "," : "");
             if (out->classes)
-                printf ("\"class\":%" PRId64 ",", out->classes->via.array.ptr[r].via.i64);
+                printf ("\"class\":%" PRId32 ",", out->classes[r]);
             printf ("\"values\":[");
-            for (uint64_t k = 0; k < out->outputs; k++)
+            for (size_t k = 0; k < out->outputs; k++)
                 printf ("%s%.9g", k ? "," : "", (double) row[k]);
             printf ("]}");
             continue;
         }
         if (out->classes)
-            printf ("%" PRId64 "\t", out->classes->via.array.ptr[r].via.i64);
-        for (uint64_t k = 0; k < out->outputs; k++)
+            printf ("%" PRId32 "\t", out->classes[r]);
+        for (size_t k = 0; k < out->outputs; k++)
             printf ("%s%.6g", k ? " " : "", (double) row[k]);
         printf ("\n");
     }
@@ -276,11 +215,10 @@ s_print (const char *name, const s_output_t *out, bool json)
         printf ("]}\n");
     else
         fprintf (stderr,
-                 "%s@%" PRIu64 ": %" PRIu64 " rows; ran in a batch of %" PRIu64
-                 " rows (%" PRIu64 " jobs), queued %" PRId64 " us, computed %" PRId64 " us\n",
+                 "%s@%" PRIu64 ": %zu rows; ran in a batch of %zu rows (%zu jobs), queued %" PRId64
+                 " us, computed %" PRId64 " us\n",
                  name, out->version, out->rows, out->batch_rows, out->batch_jobs, out->queue_us,
                  out->compute_us);
-    free (values);
 }
 
 //  Print RESULT; the exit code.
@@ -292,23 +230,14 @@ s_report (const maas_result_t *result, const char *name, bool json)
                  result->error ? result->error : "no reason given");
         return 1;
     }
-    msgpack_unpacked top;
-    msgpack_unpacked_init (&top);
     char err[MAAS_CODEC_ERR_SIZE];
-    maas_codec_map_t map;
-    s_output_t out;
-    int rc = maas_codec_unpack (result->data, result->size, 0, &top, err, sizeof err);
-    if (rc == 0
-        && (maas_codec_map_init (&map, &top.data, "result") != 0
-            || s_decode (&map, &out) != 0)) {
-        snprintf (err, sizeof err, "%s", map.err);
-        rc = -1;
-    }
+    maas_infer_result_t out;
+    int rc = maas_infer_result_parse (&out, result->data, result->size, err, sizeof err);
     if (rc == 0)
         s_print (name, &out, json);
     else
         fprintf (stderr, "maas infer: job %s: unreadable result: %s\n", result->id, err);
-    msgpack_unpacked_destroy (&top);
+    maas_infer_result_clear (&out);
     return rc == 0 ? 0 : 1;
 }
 
@@ -331,10 +260,22 @@ maas_cmd_infer (int argc, char **argv)
     signal (SIGPIPE, SIG_IGN);
     if (!getenv ("MAAS_LOG_LEVEL"))
         maas_log_set_level (MAAS_LOG_WARN);
+    //  The version the reference names now, and its column names: the job
+    //  goes to that version, and the input's columns are matched to them.
+    maas_model_ref_t model;
+    int resolved = maas_model_ref_resolve (&model, opts.spec, opts.redis, err, sizeof err);
+    if (resolved == 0)
+        resolved = maas_registry_ref_parse (&ref, model.pinned, err, sizeof err);
+    if (resolved != 0) {
+        fprintf (stderr, "maas infer: %s\n", err);
+        maas_model_ref_clear (&model);
+        return 1;
+    }
     size_t size;
     char *text = s_slurp (opts.input, &size);
-    maas_tensor_t *x = text ? s_rows (text, size, opts.input) : NULL;
+    maas_tensor_t *x = text ? s_rows (text, size, opts.input, &model, opts.no_header) : NULL;
     free (text);
+    maas_model_ref_clear (&model);
     maas_client_t *client = x ? maas_cli_client ("maas infer", opts.broker) : NULL;
     maas_result_t *result = client ? s_run (client, &ref, x, opts.timeout_ms) : NULL;
     int rc = result ? s_report (result, ref.name, opts.json) : 1;

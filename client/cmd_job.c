@@ -1,22 +1,33 @@
 /*  cmd_job.c: `maas job ID` (one job's status, progress, timings, worker,
  *  error and, for train jobs, the version they published) and `maas jobs
- *  [--status S]` (recent jobs, newest first, from the events stream). */
+ *  [--status S]` (recent jobs, newest first, from the events stream), and
+ *  `maas cancel ID...` (through the broker). */
 #include "commands.h"
+#include "output.h"
 #include "maas.h"
 
 #include <hiredis/hiredis.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 static const char s_usage[] =
-    "usage: maas job ID [--redis URL] [--prefix P]\n"
-    "       maas jobs [--status S] [--limit N] [--redis URL] [--prefix P]\n\n"
+    "usage: maas job ID [--json] [--redis URL] [--prefix P]\n"
+    "       maas jobs [--status S] [--limit N] [--json] [--redis URL] [--prefix P]\n\n"
     "`maas job` shows one job's status, progress, timings, worker and error (and, for a\n"
     "train job, the model version it published). `maas jobs` lists recent jobs, newest\n"
     "first, optionally only those with status S (queued, running, succeeded, failed,\n"
-    "cancelled, expired). Reads Redis only ($MAAS_REDIS_URL).\n";
+    "cancelled, expired). --json: one JSON object (docs/cli.md). Reads Redis only\n"
+    "($MAAS_REDIS_URL).\n";
+
+static const char s_cancel_usage[] =
+    "usage: maas cancel [--broker EP] ID...\n\n"
+    "Cancels each job: a queued one is dropped, a running one is told to stop. Prints\n"
+    "\"ID cancelled\" for each that ended so; exit 1 if any did not (it had finished,\n"
+    "or is unknown). Broker: --broker EP, else $MAAS_BROKER_FRONTEND.\n";
+
+#define S_PING_MS 3000              //  a broker that does not answer a PING by then is not up
+#define S_CANCEL_MS 10000           //  wait this long for a cancelled job's outcome
 
 typedef struct {
     const char *id;                 //  maas job: the job id
@@ -24,6 +35,7 @@ typedef struct {
     const char *prefix;             //  --prefix, default "maas:"
     const char *status;             //  maas jobs --status, or NULL
     long limit;                     //  maas jobs --limit
+    bool json;                      //  --json: one JSON object on stdout
 } s_args_t;
 
 static int
@@ -32,6 +44,10 @@ s_parse (int argc, char **argv, s_args_t *args)
     *args = (s_args_t) {.prefix = "maas:", .limit = 20};
     for (int i = 1; i < argc; i++) {
         const char *flag = argv[i], *value = i + 1 < argc ? argv[i + 1] : NULL;
+        if (strcmp (flag, "--json") == 0) {
+            args->json = true;
+            continue;
+        }
         if (flag[0] != '-' && !args->id) {
             args->id = flag;
             continue;
@@ -83,16 +99,6 @@ s_ms (const redisReply *hash, const char *field)
     return text ? atoll (text) : 0;
 }
 
-//  "2026-11-29 00:10:25.123 UTC" for wall-clock MS.
-static void
-s_time (long long ms, char *out, size_t size)
-{
-    time_t seconds = (time_t) (ms / 1000);
-    struct tm tm;
-    size_t len = strftime (out, size, "%Y-%m-%d %H:%M:%S", gmtime_r (&seconds, &tm));
-    snprintf (out + len, size - len, ".%03lld UTC", ms % 1000);
-}
-
 //  A train job's result: the version it published and its metrics.
 static void
 s_print_train_result (const redisReply *result)
@@ -100,7 +106,7 @@ s_print_train_result (const redisReply *result)
     msgpack_unpacked message;
     msgpack_unpacked_init (&message);
     maas_codec_map_t map, metrics;
-    char err[256], model[MAAS_TRAIN_SPEC_NAME_MAX + 1];
+    char err[256], model[MAAS_TRAINING_NAME_MAX + 1];
     uint64_t version;
     if (maas_codec_unpack (result->str, result->len, 0, &message, err, sizeof err) == 0
         && maas_codec_map_init (&map, &message.data, "result") == 0
@@ -127,16 +133,16 @@ s_print_times (const redisReply *hash, const char *id)
               finished = s_ms (hash, "finished_ms");
     char text[64];
     if (submitted) {
-        s_time (submitted, text, sizeof text);
+        maas_iso_time (submitted, text, sizeof text);
         printf ("%-12s %s\n", "submitted", text);
     }
     if (started) {
-        s_time (started, text, sizeof text);
+        maas_iso_time (started, text, sizeof text);
         printf ("%-12s %s (queued %.3f s)\n", "started", text,
                 submitted ? (double) (started - submitted) / 1000 : 0.0);
     }
     if (finished) {
-        s_time (finished, text, sizeof text);
+        maas_iso_time (finished, text, sizeof text);
         printf ("%-12s %s (ran %.3f s)\n", "finished", text,
                 started ? (double) (finished - started) / 1000 : 0.0);
     }
@@ -175,6 +181,49 @@ s_id_ms (const char *id)
     return ms;
 }
 
+//  A train job's published version as JSON: {"model","version"} or null.
+static void
+s_json_published (const redisReply *result)
+{
+    maas_training_result_t out;
+    char err[256];
+    if (result
+        && maas_training_result_parse (&out, result->str, result->len, err, sizeof err) == 0) {
+        printf ("{");
+        maas_json_field (stdout, "model", out.model, 1);
+        printf (",\"version\":%llu}", (unsigned long long) out.version);
+    } else
+        printf ("null");
+}
+
+//  `maas job ID --json`: one object, every key always present (null if
+//  unknown), times in ISO 8601 UTC (docs/cli.md).
+static void
+s_job_json (const redisReply *hash, const char *id, const maas_proto_job_t *job, bool known)
+{
+    printf ("{");
+    maas_json_field (stdout, "id", id, 1);
+    const char *fields[] = {"status", "worker", "error", "progress_message"};
+    for (size_t i = 0; i < sizeof fields / sizeof fields[0]; i++)
+        maas_json_field (stdout, fields[i], s_str (hash, fields[i]), 0);
+    maas_json_field (stdout, "kind", known ? job->kind : NULL, 0);
+    maas_json_field (stdout, "model", known && *job->model ? job->model : NULL, 0);
+    printf (",\"attempts\":%lld,\"progress\":", s_ms (hash, "attempts"));
+    if (s_str (hash, "progress"))
+        printf ("%.4f", atof (s_str (hash, "progress")));
+    else
+        printf ("null");
+    const char *times[] = {"submitted", "started", "finished"};
+    long long values[] = {s_id_ms (id), s_ms (hash, "started_ms"), s_ms (hash, "finished_ms")};
+    for (size_t i = 0; i < 3; i++) {
+        printf (",\"%s\":", times[i]);
+        maas_json_time (stdout, values[i]);
+    }
+    printf (",\"published\":");
+    s_json_published (known && strcmp (job->kind, "train") == 0 ? s_get (hash, "result") : NULL);
+    printf ("}\n");
+}
+
 static int
 s_job (redisContext *redis, const s_args_t *args)
 {
@@ -189,6 +238,11 @@ s_job (redisContext *redis, const s_args_t *args)
     maas_proto_job_t job;
     memset (&job, 0, sizeof job);
     bool known = s_header (s_get (hash, "header"), &job) == 0;
+    if (args->json) {
+        s_job_json (hash, args->id, &job, known);
+        freeReplyObject (hash);
+        return 0;
+    }
     printf ("%-12s %s\n", "job", args->id);
     printf ("%-12s %s\n", "status", s_str (hash, "status") ? s_str (hash, "status") : "?");
     if (known)
@@ -212,9 +266,26 @@ s_job (redisContext *redis, const s_args_t *args)
     return 0;
 }
 
-//  Print one line for job ID unless filtered out; 1 if printed.
+//  One job of `maas jobs --json`, after a comma unless it is the first.
+static void
+s_job_line_json (const char *id, const char *status, const maas_proto_job_t *job,
+                 const char *progress, const char *worker, long shown)
+{
+    printf ("%s{", shown ? "," : "");
+    maas_json_field (stdout, "id", id, 1);
+    maas_json_field (stdout, "status", status, 0);
+    maas_json_field (stdout, "kind", job->kind, 0);
+    maas_json_field (stdout, "model", *job->model ? job->model : NULL, 0);
+    printf (",\"progress\":%.4f,\"submitted\":", *progress ? atof (progress) : 0.0);
+    maas_json_time (stdout, s_id_ms (id));
+    maas_json_field (stdout, "worker", worker, 0);
+    printf ("}");
+}
+
+//  Print one line for job ID unless filtered out (SHOWN lines before it);
+//  1 if printed.
 static int
-s_job_line (redisContext *redis, const s_args_t *args, const char *id)
+s_job_line (redisContext *redis, const s_args_t *args, const char *id, long shown)
 {
     redisReply *reply = redisCommand (redis, "HMGET %sjob:%s status header progress worker",
                                       args->prefix, id);
@@ -224,16 +295,23 @@ s_job_line (redisContext *redis, const s_args_t *args, const char *id)
         && (!args->status || strcmp (reply->element[0]->str, args->status) == 0)) {
         char when[64] = "";
         if (s_id_ms (id))
-            s_time (s_id_ms (id), when, sizeof when);
+            maas_iso_time (s_id_ms (id), when, sizeof when);
         maas_proto_job_t job;
         memset (&job, 0, sizeof job);
         if (reply->element[1]->type != REDIS_REPLY_STRING || s_header (reply->element[1], &job))
             snprintf (job.kind, sizeof job.kind, "?");
         const char *progress = reply->element[2]->type == REDIS_REPLY_STRING
                                    ? reply->element[2]->str : "";
+        const char *worker = reply->element[3]->type == REDIS_REPLY_STRING
+                                 ? reply->element[3]->str : NULL;
+        if (args->json) {
+            s_job_line_json (id, reply->element[0]->str, &job, progress, worker, shown);
+            freeReplyObject (reply);
+            return 1;
+        }
         printf ("%-28s %-10s %-6s %-16s %5.0f%%  %-24.24s %s\n", id, reply->element[0]->str,
                 job.kind, job.model, *progress ? atof (progress) * 100 : 0.0, when,
-                reply->element[3]->type == REDIS_REPLY_STRING ? reply->element[3]->str : "");
+                worker ? worker : "");
         printed = 1;
     }
     if (reply)
@@ -256,8 +334,11 @@ s_jobs (redisContext *redis, const s_args_t *args)
     }
     zhashx_t *seen = zhashx_new ();
     long shown = 0;
-    printf ("%-28s %-10s %-6s %-16s %6s  %-24s %s\n", "ID", "STATUS", "KIND", "MODEL", "PROG",
-            "SUBMITTED", "WORKER");
+    if (args->json)
+        printf ("{\"jobs\":[");
+    else
+        printf ("%-28s %-10s %-6s %-16s %6s  %-24s %s\n", "ID", "STATUS", "KIND", "MODEL", "PROG",
+                "SUBMITTED", "WORKER");
     for (size_t i = 0; seen && i < events->elements && shown < args->limit; i++) {
         const redisReply *entry = events->element[i];
         if (entry->type != REDIS_REPLY_ARRAY || entry->elements != 2)
@@ -270,12 +351,14 @@ s_jobs (redisContext *redis, const s_args_t *args)
             const char *id = fields->element[f]->str;
             if (fields->element[f]->type == REDIS_REPLY_STRING && !zhashx_lookup (seen, id)) {
                 zhashx_insert (seen, id, (void *) 1);
-                shown += s_job_line (redis, args, id);
+                shown += s_job_line (redis, args, id, shown);
             }
         }
     }
     zhashx_destroy (&seen);
     freeReplyObject (events);
+    if (args->json)
+        printf ("]}\n");
     return 0;
 }
 
@@ -302,6 +385,56 @@ s_run (int argc, char **argv, bool one)
     }
     int rc = one ? s_job (redis, &args) : s_jobs (redis, &args);
     redisFree (redis);
+    return rc;
+}
+
+//  Cancel job ID through the broker and print its outcome; 0 if it ended
+//  cancelled, else 1 with the reason on stderr.
+static int
+s_cancel_one (maas_client_t *client, const char *id)
+{
+    maas_result_t *result = NULL;
+    if (maas_client_fetch (client, id, NULL, NULL) == 0 && maas_client_cancel (client, id) == 0)
+        result = maas_client_wait (client, id, S_CANCEL_MS);
+    int rc = result && strcmp (result->status, "cancelled") == 0 ? 0 : 1;
+    if (rc == 0)
+        printf ("%s cancelled\n", id);
+    else if (result)
+        fprintf (stderr, "maas cancel: job %s %s%s%s\n", id, result->status,
+                 result->error ? ": " : "", result->error ? result->error : "");
+    else
+        fprintf (stderr, "maas cancel: job %s: no answer from the broker in %d s (%s)\n", id,
+                 S_CANCEL_MS / 1000, maas_client_error (client));
+    maas_result_destroy (&result);
+    return rc;
+}
+
+int
+maas_cmd_cancel (int argc, char **argv)
+{
+    const char *env = getenv ("MAAS_BROKER_FRONTEND"), *broker = env && *env ? env
+                                                                          : "tcp://127.0.0.1:5555";
+    int first = 1;
+    if (argc >= 3 && strcmp (argv[1], "--broker") == 0) {
+        broker = argv[2];
+        first = 3;
+    }
+    if (first >= argc || argv[first][0] == '-') {
+        bool help = argc == 2 && (strcmp (argv[1], "--help") == 0 || strcmp (argv[1], "-h") == 0);
+        fputs (s_cancel_usage, help ? stdout : stderr);
+        return help ? 0 : 2;
+    }
+    maas_client_t *client = maas_cli_client ("maas job", broker);
+    if (!client || maas_client_ping (client, S_PING_MS) != 0) {
+        fprintf (stderr, "maas cancel: no broker answers at %s: is the stack up? (maas up)\n",
+                 broker);
+        maas_client_destroy (&client);
+        return 1;
+    }
+    int rc = 0;
+    for (int i = first; i < argc; i++)
+        rc |= s_cancel_one (client, argv[i]);
+    maas_client_destroy (&client);
     return rc;
 }
 

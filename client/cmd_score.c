@@ -3,6 +3,7 @@
  *  writes the synthetic benchmark problem as CSV or .npy. */
 #include "commands.h"
 #include "maas.h"
+#include "model_ref.h"
 #include "npy.h"
 #include "score.h"
 #include "synth.h"
@@ -16,10 +17,17 @@
 
 static const char *s_score_usage =
     "usage: maas score NAME[@VER|@ALIAS] --input FILE --output FILE [--label COL]\n"
-    "                  [--shard-rows N] [--window N] [--broker ENDPOINTS]\n"
+    "                  [--no-header] [--shard-rows N] [--window N] [--broker ENDPOINTS]\n"
+    "                  [--redis URL]\n"
     "Score every row of FILE (CSV with a header row, or .npy float32/float64) on the\n"
     "model, fanned out over all workers, and write the predictions in input order\n"
-    "(.npy: rows x outputs float32; CSV: p0..pN-1 and class). --label COL keeps a\n"
+    "(.npy: rows x outputs float32; CSV: p0..pN-1 and class). '-' is stdin / stdout\n"
+    "(CSV). The output is written to a temporary file renamed over FILE on success, so\n"
+    "a failed run leaves FILE as it was; an output that is the input is refused. The\n"
+    "model's alias is resolved once in the registry (--redis URL, $MAAS_REDIS_URL):\n"
+    "every row runs on one version. CSV columns are matched by name to the model's\n"
+    "(others are dropped, and named on stderr); a file without a header row needs\n"
+    "--no-header (columns by position). --label COL keeps a\n"
     "column out of the input and reports accuracy against it. Ctrl-C cancels the\n"
     "shards in flight. Broker: --broker, $MAAS_BROKER_FRONTEND, or the stack of `maas up`.\n";
 
@@ -70,7 +78,7 @@ s_arg (int argc, char **argv, int *i)
 int
 maas_cmd_score (int argc, char **argv)
 {
-    const char *model = NULL, *input = NULL, *output = NULL, *label = NULL;
+    const char *model = NULL, *input = NULL, *output = NULL, *label = NULL, *redis = NULL;
     const char *broker = getenv ("MAAS_BROKER_FRONTEND");
     maas_score_config_t config = {0};
     for (int i = 1; i < argc; i++) {
@@ -78,6 +86,10 @@ maas_cmd_score (int argc, char **argv)
         if (strcmp (flag, "--help") == 0 || strcmp (flag, "-h") == 0) {
             fputs (s_score_usage, stdout);
             return 0;
+        }
+        if (strcmp (flag, "--no-header") == 0) {
+            config.no_header = true;
+            continue;
         }
         if (flag[0] != '-' && !model) {
             model = flag;
@@ -89,6 +101,7 @@ maas_cmd_score (int argc, char **argv)
         else if (strcmp (flag, "--output") == 0) output = value;
         else if (strcmp (flag, "--label") == 0) label = value;
         else if (strcmp (flag, "--broker") == 0) broker = value;
+        else if (strcmp (flag, "--redis") == 0) redis = value;
         else if (strcmp (flag, "--shard-rows") == 0) config.shard_rows = strtoul (value, NULL, 10);
         else if (strcmp (flag, "--window") == 0) config.window = strtoul (value, NULL, 10);
         else {
@@ -104,20 +117,30 @@ maas_cmd_score (int argc, char **argv)
         fprintf (stderr, "maas score: no broker: give --broker, set MAAS_BROKER_FRONTEND, or run maas up\n");
         return 2;
     }
+    //  One version for the whole run, and its column names, asked once.
+    maas_model_ref_t ref;
+    char err[MAAS_SCORE_ERR_SIZE];
+    if (maas_model_ref_resolve (&ref, model, redis, err, sizeof err) != 0) {
+        fprintf (stderr, "maas score: %s\n", err);
+        maas_model_ref_clear (&ref);
+        return 1;
+    }
     maas_client_t *client = maas_cli_client ("maas score", broker);
     if (!client) {
         fprintf (stderr, "maas score: cannot connect to '%s'\n", broker);
+        maas_model_ref_clear (&ref);
         return 1;
     }
     s_progress_t progress = {.tty = isatty (STDERR_FILENO), .started_us = maas_clock_mono_us ()};
-    config.model = model;
+    config.model = ref.pinned;
+    config.columns = (const char *const *) ref.columns;
+    config.n_columns = ref.n_columns;
     config.progress = s_progress;
     config.progress_arg = &progress;
     config.interrupted = &s_interrupted;
     struct sigaction action = {.sa_handler = s_on_signal};
     sigaction (SIGINT, &action, NULL);
     sigaction (SIGTERM, &action, NULL);
-    char err[MAAS_SCORE_ERR_SIZE];
     maas_score_stats_t stats;
     double accuracy;
     int rc = maas_score_file (client, &config, input, output, label, &accuracy, &stats, err,
@@ -125,15 +148,24 @@ maas_cmd_score (int argc, char **argv)
     if (progress.tty)
         fputc ('\n', stderr);
     maas_client_destroy (&client);
+    char used[160];
+    maas_model_ref_describe (&ref, used, sizeof used);
+    maas_model_ref_clear (&ref);
     if (rc != 0) {
         fprintf (stderr, "maas score: %s\n", err);
         return 1;
     }
-    printf ("scored %zu rows in %zu shards (%zu retried) in %.2f s: %.0f rows/s -> %s\n",
-            stats.rows, stats.shards, stats.retries, stats.seconds,
-            stats.seconds > 0 ? (double) stats.rows / stats.seconds : 0.0, output);
+    if (*stats.dropped)
+        fprintf (stderr, "maas score: %s: dropped columns the model does not use: %s\n", input,
+                 stats.dropped);
+    //  With the predictions on stdout, the summary goes to stderr.
+    FILE *summary = strcmp (output, "-") == 0 ? stderr : stdout;
+    fprintf (summary,
+             "scored %zu rows with %s in %zu shards (%zu retried) in %.2f s: %.0f rows/s -> %s\n",
+             stats.rows, used, stats.shards, stats.retries, stats.seconds,
+             stats.seconds > 0 ? (double) stats.rows / stats.seconds : 0.0, output);
     if (!isnan (accuracy))
-        printf ("accuracy against '%s': %.4f\n", label, accuracy);
+        fprintf (summary, "accuracy against '%s': %.4f\n", label, accuracy);
     return 0;
 }
 

@@ -3,6 +3,7 @@
  *  by status, queue depth, workers, rate) and the pending count; with ids:
  *  each job's record, binary fields shown by size. */
 #include "commands.h"
+#include "output.h"
 #include "stack.h"
 #include "maas.h"
 
@@ -14,11 +15,13 @@
 static void
 s_usage (FILE *out)
 {
-    fprintf (out, "usage: maas status [--redis URL] [--prefix P] [--state DIR] [JOB_ID...]\n\n"
+    fprintf (out, "usage: maas status [--json] [--redis URL] [--prefix P] [--state DIR] "
+                  "[JOB_ID...]\n\n"
                   "Without ids: the local stack's processes (the one `maas up` started in\n"
                   "DIR, default $MAAS_STATE_DIR or /tmp/maas-UID, if any), each broker's\n"
                   "counters, queues and workers, and the number of unfinished jobs. With ids:\n"
                   "each job's record (status, attempts, worker, timestamps, error).\n"
+                  "--json: the overview as one JSON object (docs/cli.md).\n"
                   "Redis: --redis URL, else the stack's, else $MAAS_REDIS_URL.\n");
 }
 
@@ -59,6 +62,25 @@ s_print_header (const redisReply *value, const char *indent)
     msgpack_unpacked_destroy (&unpacked);
 }
 
+//  One NAME VALUE line: wall-clock "…_ms" fields as ISO 8601 UTC, and the
+//  broker's "workers" (every peer on its backend) called what it counts.
+static void
+s_print_field (const char *name, const char *value, const char *indent)
+{
+    size_t len = strlen (name);
+    char *end;
+    long long ms = strtoll (value, &end, 10);
+    if (len > 3 && strcmp (name + len - 3, "_ms") == 0 && !*end && ms > 0) {
+        char text[40];
+        maas_iso_time (ms, text, sizeof text);
+        printf ("%s%-14.*s %s\n", indent, (int) len - 3, name, text);
+    }
+    else if (strcmp (name, "workers") == 0)
+        printf ("%s%-14s %s (workers and trainers)\n", indent, "connected", value);
+    else
+        printf ("%s%-14s %s\n", indent, name, value);
+}
+
 static void
 s_print_hash (const redisReply *hash, const char *indent)
 {
@@ -74,7 +96,7 @@ s_print_hash (const redisReply *hash, const char *indent)
         else if (binary)
             printf ("%s%-14s %zu bytes\n", indent, name->str, value->len);
         else if (value->len)
-            printf ("%s%-14s %s\n", indent, name->str, value->str);
+            s_print_field (name->str, value->str, indent);
     }
 }
 
@@ -94,36 +116,77 @@ s_job (redisContext *ctx, const char *prefix, const char *id)
     return 0;
 }
 
+//  A broker's stats hash as JSON members: counters as numbers, "…_ms"
+//  times as ISO 8601 strings without the suffix, "workers" as "connected".
 static void
-s_brokers (redisContext *ctx, const char *prefix)
+s_broker_json (const char *name, const redisReply *hash)
+{
+    printf ("{");
+    maas_json_field (stdout, "name", name, 1);
+    for (size_t i = 0; i + 1 < hash->elements; i += 2) {
+        const char *field = hash->element[i]->str, *value = hash->element[i + 1]->str;
+        size_t len = strlen (field);
+        char *end;
+        long long number = strtoll (value, &end, 10);
+        if (*end || !*value)
+            continue;               //  every stat is a whole number
+        if (len > 3 && strcmp (field + len - 3, "_ms") == 0) {
+            printf (",\"%.*s\":", (int) len - 3, field);
+            maas_json_time (stdout, number);
+        } else
+            printf (",\"%s\":%lld", strcmp (field, "workers") == 0 ? "connected" : field,
+                    number);
+    }
+    printf ("}");
+}
+
+static void
+s_brokers (redisContext *ctx, const char *prefix, bool json)
 {
     redisReply *names = redisCommand (ctx, "SMEMBERS %sbrokers", prefix);
     size_t live = 0;
+    if (json)
+        printf (",\"brokers\":[");
     for (size_t i = 0; names && names->type == REDIS_REPLY_ARRAY && i < names->elements; i++) {
         const char *name = names->element[i]->str;
         redisReply *hash = redisCommand (ctx, "HGETALL %sbroker:%s", prefix, name);
         if (hash && hash->type == REDIS_REPLY_ARRAY && hash->elements > 0) {
-            printf ("broker %s\n", name);
-            s_print_hash (hash, "  ");
+            if (json && live)
+                printf (",");
+            if (json)
+                s_broker_json (name, hash);
+            else {
+                printf ("broker %s\n", name);
+                s_print_hash (hash, "  ");
+            }
             live++;
         }
         freeReplyObject (hash);
     }
     freeReplyObject (names);
-    if (live == 0)
+    if (json)
+        printf ("]");
+    else if (live == 0)
         printf ("no broker has reported in the last 5 seconds\n");
 }
 
-//  The local stack in STATE (or the default dir), if one is up there.
+//  The local stack in STATE (or the default dir), if one is up there; as
+//  JSON, the first member of the status object ("stack": that of ps, or null).
 static void
-s_stack (const char *state)
+s_stack (const char *state, bool json)
 {
     char *default_dir = state ? NULL : maas_stack_default_dir ();
     const char *dir = state ? state : default_dir;
-    printf ("local stack %s\n", dir);
-    if (maas_stack_print (dir, stdout) < 0)
-        printf ("  none (start one with: maas up)\n");
-    printf ("\n");
+    if (json) {
+        printf ("{\"stack\":");
+        if (maas_stack_print (dir, stdout, NULL, true) < 0)
+            printf ("null");
+    } else {
+        printf ("local stack %s\n", dir);
+        if (maas_stack_print (dir, stdout, NULL, false) < 0)
+            printf ("  none (start one with: maas up)\n");
+        printf ("\n");
+    }
     free (default_dir);
 }
 
@@ -132,10 +195,15 @@ maas_cmd_status (int argc, char **argv)
 {
     const char *url = NULL, *prefix = "maas:", *state = NULL;
     int first_id = argc;
+    bool json = false;
     for (int i = 1; i < argc; i++) {
         if (strcmp (argv[i], "--help") == 0 || strcmp (argv[i], "-h") == 0) {
             s_usage (stdout);
             return 0;
+        }
+        if (strcmp (argv[i], "--json") == 0) {
+            json = true;
+            continue;
         }
         const char **value = strcmp (argv[i], "--redis") == 0    ? &url
                              : strcmp (argv[i], "--prefix") == 0 ? &prefix
@@ -152,12 +220,16 @@ maas_cmd_status (int argc, char **argv)
             break;
         }
     }
+    if (json && first_id < argc) {
+        fprintf (stderr, "maas status: --json is for the overview; a job's: maas job ID --json\n");
+        return MAAS_EXIT_USAGE;
+    }
     if (state)
         maas_stack_load_env (state, true);     //  named explicitly: its Redis
-    if (first_id == argc)
-        s_stack (state);
     char err[256];
     redisContext *ctx = maas_redis_connect (maas_redis_url_pick (url), 2000, err, sizeof err);
+    if (first_id == argc && (ctx || !json))     //  JSON: one whole object, or none
+        s_stack (state, json);
     if (!ctx) {
         fprintf (stderr, "maas status: %s\n", err);
         return 1;
@@ -167,10 +239,11 @@ maas_cmd_status (int argc, char **argv)
         for (int i = first_id; i < argc; i++)
             rc |= s_job (ctx, prefix, argv[i]);
     else {
-        s_brokers (ctx, prefix);
+        s_brokers (ctx, prefix, json);
         redisReply *pending = redisCommand (ctx, "ZCARD %spending", prefix);
         redisReply *events = redisCommand (ctx, "XLEN %sevents", prefix);
-        printf ("unfinished jobs %lld\nevents         %lld\n",
+        printf (json ? ",\"unfinished_jobs\":%lld,\"events\":%lld}\n"
+                     : "unfinished jobs %lld\nevents         %lld\n",
                 pending && pending->type == REDIS_REPLY_INTEGER ? pending->integer : 0,
                 events && events->type == REDIS_REPLY_INTEGER ? events->integer : 0);
         freeReplyObject (pending);

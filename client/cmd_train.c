@@ -2,6 +2,7 @@
  *  submits a train job; with --wait, follows its progress from the job's
  *  status hash in Redis and prints the published version and its metrics. */
 #include "commands.h"
+#include "output.h"
 #include "maas.h"
 
 #include <errno.h>
@@ -14,6 +15,8 @@
 #include <unistd.h>
 
 #define S_POLL_MS 200               //  progress refresh while waiting
+#define S_PING_MS 3000              //  a broker that does not answer a PING by then is not up
+#define S_QUEUED_MS 2000            //  queued this long: say that no trainer takes it
 
 static const char s_usage[] =
     "usage: maas train NAME --data DATASET --layers UNITS:ACT[,UNITS:ACT...] [OPTIONS]\n\n"
@@ -32,19 +35,23 @@ static const char s_usage[] =
     "  --seed N            seed for initialisation, split and shuffling (default 0)\n"
     "  --no-standardize    do not standardise the inputs\n"
     "  --description TEXT  stored with the model\n"
-    "  --wait              follow the progress, then print the version and its metrics\n"
-    "  --timeout S         with --wait, give up after S seconds (default: never)\n"
+    "  --wait              follow the progress (on stderr), then print the version and\n"
+    "                      its metrics\n"
+    "  --json              print the job id, or with --wait the outcome, as one JSON\n"
+    "                      object (docs/cli.md)\n"
+    "  --timeout S         with --wait, cancel the job after S seconds (default: never)\n"
     "  --broker EP         broker frontend ($MAAS_BROKER_FRONTEND, default tcp://127.0.0.1:5555)\n"
     "  --redis URL         where job status is ($MAAS_REDIS_URL)\n"
     "  --prefix P          Redis key prefix (default maas:)\n";
 
 typedef struct {
-    maas_train_spec_t spec;         //  the job
+    maas_training_t spec;         //  the job
     const char *broker;             //  broker frontend endpoint(s)
     const char *redis;              //  Redis URL or NULL
     const char *prefix;             //  key prefix
     bool wait;                      //  follow the job to its end
     double timeout_s;               //  with wait: give up after this (0: never)
+    bool json;                      //  --json: the result as one JSON object
 } s_args_t;
 
 //  Parse TEXT as a number in [MIN, MAX]; -1 with a message.
@@ -68,7 +75,7 @@ s_number (const char *flag, const char *text, double min, double max, double *va
 static int
 s_flag (s_args_t *args, const char *flag, const char *value)
 {
-    maas_train_spec_t *spec = &args->spec;
+    maas_training_t *spec = &args->spec;
     maas_train_config_t *t = &spec->train;
     char err[256];
     double number = 0;
@@ -76,14 +83,14 @@ s_flag (s_args_t *args, const char *flag, const char *value)
     if (strcmp (flag, "--data") == 0)
         snprintf (spec->dataset, sizeof spec->dataset, "%s", value);
     else if (strcmp (flag, "--layers") == 0)
-        rc = maas_train_spec_parse_layers (spec, value, err, sizeof err);
+        rc = maas_training_parse_layers (spec, value, err, sizeof err);
     else if (strcmp (flag, "--loss") == 0) {
         int loss = maas_loss_parse (value);
         rc = loss < 0 ? -1 : 0;
         snprintf (err, sizeof err, "unknown loss '%s' (bce, softmax_ce, mse)", value);
         t->loss = loss < 0 ? t->loss : (maas_loss_t) loss;
     } else if (strcmp (flag, "--optimizer") == 0)
-        rc = maas_train_spec_set_optimizer (spec, value, err, sizeof err);
+        rc = maas_training_set_optimizer (spec, value, err, sizeof err);
     else if (strcmp (flag, "--lr") == 0 && !(rc = s_number (flag, value, 0, 1e6, &number)))
         t->optim.lr = (float) number;
     else if (strcmp (flag, "--momentum") == 0 && !(rc = s_number (flag, value, 0, 1, &number)))
@@ -118,7 +125,7 @@ s_flag (s_args_t *args, const char *flag, const char *value)
         args->redis = value;
     else if (strcmp (flag, "--prefix") == 0)
         args->prefix = value;
-    else {
+    else if (rc == 0) {             //  (rc != 0: a known flag's bad value, already said)
         fprintf (stderr, "maas train: unknown flag %s\n", flag);
         return -1;
     }
@@ -132,7 +139,7 @@ static int
 s_parse (int argc, char **argv, s_args_t *args)
 {
     memset (args, 0, sizeof *args);
-    maas_train_spec_init (&args->spec);
+    maas_training_init (&args->spec);
     const char *env = getenv ("MAAS_BROKER_FRONTEND");
     args->broker = env && *env ? env : "tcp://127.0.0.1:5555";
     args->prefix = "maas:";
@@ -143,6 +150,8 @@ s_parse (int argc, char **argv, s_args_t *args)
     for (int i = 1; i < argc; i++) {
         if (strcmp (argv[i], "--wait") == 0)
             args->wait = true;
+        else if (strcmp (argv[i], "--json") == 0)
+            args->json = true;
         else if (strcmp (argv[i], "--no-standardize") == 0)
             args->spec.train.standardize = false;
         else if (argv[i][0] != '-' && !*args->spec.model)
@@ -162,7 +171,7 @@ s_parse (int argc, char **argv, s_args_t *args)
         fprintf (stderr, "maas train: --data and --layers are required\n%s", s_usage);
         return -1;
     }
-    if (maas_train_spec_check (&args->spec, err, sizeof err) != 0) {
+    if (maas_training_check (&args->spec, err, sizeof err) != 0) {
         fprintf (stderr, "maas train: %s\n", err);
         return -1;
     }
@@ -177,7 +186,7 @@ s_submit (const s_args_t *args, maas_client_t *client, char id[MAAS_PROTO_ID_MAX
     msgpack_sbuffer_init (&params);
     msgpack_packer pk;
     msgpack_packer_init (&pk, &params, msgpack_sbuffer_write);
-    int rc = maas_train_spec_pack (&args->spec, &pk);
+    int rc = maas_training_pack (&args->spec, &pk);
     maas_submit_t submit = {.kind = "train",
                             .model = args->spec.model,
                             .params = params.data,
@@ -198,8 +207,8 @@ s_field (const char *message, const char *key)
     return at ? strtod (at + strlen (key), NULL) : NAN;
 }
 
-//  Show MESSAGE (the trainer's epoch line) unless already shown: a bar
-//  redrawn in place on a terminal, else one plain line per epoch.
+//  Show MESSAGE (the trainer's epoch line) on stderr unless already shown: a
+//  bar redrawn in place on a terminal, else one plain line per epoch.
 static void
 s_draw (const char *message, double progress, bool tty, char *shown, size_t shown_size)
 {
@@ -207,8 +216,7 @@ s_draw (const char *message, double progress, bool tty, char *shown, size_t show
         return;
     snprintf (shown, shown_size, "%s", message);
     if (!tty) {
-        printf ("%s\n", message);
-        fflush (stdout);
+        fprintf (stderr, "%s\n", message);
         return;
     }
     size_t epoch = 0, epochs = 0;
@@ -216,106 +224,166 @@ s_draw (const char *message, double progress, bool tty, char *shown, size_t show
     bool rmse = strstr (message, "rmse=") != NULL;
     int filled = (int) (progress * 30 + 0.5);
     filled = filled < 0 ? 0 : filled > 30 ? 30 : filled;
-    printf ("\r[%.*s%.*s] epoch %zu/%zu  loss %.4f  val_loss %.4f  %s %.4f  ETA %.0fs\033[K",
+    fprintf (stderr,
+             "\r[%.*s%.*s] epoch %zu/%zu  loss %.4f  val_loss %.4f  %s %.4f  ETA %.0fs\033[K",
             filled, "##############################", 30 - filled,
             "..............................", epoch, epochs, s_field (message, "train_loss="),
             s_field (message, "val_loss="), rmse ? "rmse" : "accuracy",
             s_field (message, rmse ? "rmse=" : "accuracy="), s_field (message, "eta_s="));
-    fflush (stdout);
 }
 
-//  Read the job's progress from its status hash and show it.
+//  Read the job's progress from its status hash and show it; its status
+//  ("queued", "running", …) into STATUS ("" if unknown).
 static void
 s_progress (redisContext *redis, const char *prefix, const char *id, bool tty, char *shown,
-            size_t shown_size)
+            size_t shown_size, char *status, size_t status_size)
 {
-    redisReply *reply = redisCommand (redis, "HMGET %sjob:%s progress progress_message", prefix,
-                                      id);
-    if (reply && reply->type == REDIS_REPLY_ARRAY && reply->elements == 2
-        && reply->element[1]->type == REDIS_REPLY_STRING)
+    redisReply *reply = redisCommand (redis, "HMGET %sjob:%s progress progress_message status",
+                                      prefix, id);
+    bool ok = reply && reply->type == REDIS_REPLY_ARRAY && reply->elements == 3;
+    if (ok && reply->element[1]->type == REDIS_REPLY_STRING)
         s_draw (reply->element[1]->str,
                 reply->element[0]->type == REDIS_REPLY_STRING ? atof (reply->element[0]->str)
                                                               : 0,
                 tty, shown, shown_size);
+    snprintf (status, status_size, "%s",
+              ok && reply->element[2]->type == REDIS_REPLY_STRING ? reply->element[2]->str : "");
     if (reply)
         freeReplyObject (reply);
 }
 
-//  Print what a succeeded train job returned: version and metrics.
+//  Print METRIC NAME unless it was not measured.
 static void
-s_print_result (const maas_result_t *result)
+s_print_metric (const char *name, double value)
 {
-    msgpack_unpacked message;
-    msgpack_unpacked_init (&message);
-    maas_codec_map_t map, metrics;
-    char err[256], model[MAAS_TRAIN_SPEC_NAME_MAX + 1] = "?";
-    uint64_t version = 0, epochs = 0;
-    if (maas_codec_unpack (result->data, result->size, 0, &message, err, sizeof err) != 0
-        || maas_codec_map_init (&map, &message.data, "result") != 0
-        || maas_codec_map_str_copy (&map, "model", model, sizeof model) != 0
-        || maas_codec_map_uint64 (&map, "version", &version) != 0
-        || maas_codec_map_uint64 (&map, "epochs", &epochs) != 0
-        || maas_codec_map_map (&map, "metrics", &metrics) != 0) {
-        printf ("job %s succeeded (%zu bytes of result)\n", result->id, result->size);
-        msgpack_unpacked_destroy (&message);
-        return;
-    }
-    printf ("model %s version %llu published by job %s after %llu epochs\n", model,
-            (unsigned long long) version, result->id, (unsigned long long) epochs);
-    for (uint32_t i = 0; i < metrics.map->size; i++) {
-        const msgpack_object_kv *kv = &metrics.map->ptr[i];
-        if (kv->key.type == MSGPACK_OBJECT_STR && kv->val.type == MSGPACK_OBJECT_FLOAT64)
-            printf ("  %-14.*s %.6g\n", (int) kv->key.via.str.size, kv->key.via.str.ptr,
-                    kv->val.via.f64);
-    }
-    msgpack_unpacked_destroy (&message);
+    if (!isnan (value))
+        printf ("  %-14s %.6g\n", name, value);
 }
 
-//  Follow job ID until it ends (or the timeout, or Ctrl-C: then cancel it
-//  and wait for the answer). Returns the exit code.
+//  METRIC as a JSON member unless it was not measured; FIRST: no comma
+//  before it. Returns whether the next member is still the first.
+static bool
+s_json_metric (const char *name, double value, bool first)
+{
+    if (isnan (value))
+        return first;
+    printf ("%s\"%s\":%.9g", first ? "" : ",", name, value);
+    return false;
+}
+
+//  A train job's outcome as one JSON object (docs/cli.md): id, status,
+//  error, and for a succeeded one model, version, epochs and metrics.
+static void
+s_print_json (const maas_result_t *result, const maas_training_result_t *out)
+{
+    printf ("{");
+    maas_json_field (stdout, "id", result->id, 1);
+    maas_json_field (stdout, "status", result->status, 0);
+    maas_json_field (stdout, "error", result->error, 0);
+    maas_json_field (stdout, "model", out ? out->model : NULL, 0);
+    if (!out) {
+        printf (",\"version\":null,\"epochs\":null,\"metrics\":null}\n");
+        return;
+    }
+    printf (",\"version\":%llu,\"epochs\":%llu,\"metrics\":{", (unsigned long long) out->version,
+            (unsigned long long) out->epochs);
+    bool first = s_json_metric ("accuracy", out->metrics.accuracy, true);
+    first = s_json_metric ("rmse", out->metrics.rmse, first);
+    first = s_json_metric ("train_loss", out->metrics.train_loss, first);
+    first = s_json_metric ("samples_per_s", out->metrics.samples_per_s, first);
+    s_json_metric ("val_loss", out->metrics.val_loss, first);
+    printf ("}}\n");
+}
+
+//  Print what a train job returned: version and metrics (text or JSON).
+static void
+s_print_result (const maas_result_t *result, bool json)
+{
+    maas_training_result_t out;
+    char err[256];
+    bool parsed = strcmp (result->status, "succeeded") == 0
+        && maas_training_result_parse (&out, result->data, result->size, err, sizeof err) == 0;
+    if (json)
+        s_print_json (result, parsed ? &out : NULL);
+    else if (!parsed)
+        printf ("job %s succeeded (%zu bytes of result)\n", result->id, result->size);
+    else {
+        printf ("model %s version %llu published by job %s after %llu epochs\n", out.model,
+                (unsigned long long) out.version, result->id, (unsigned long long) out.epochs);
+        s_print_metric ("accuracy", out.metrics.accuracy);
+        s_print_metric ("rmse", out.metrics.rmse);
+        s_print_metric ("train_loss", out.metrics.train_loss);
+        s_print_metric ("samples_per_s", out.metrics.samples_per_s);
+        s_print_metric ("val_loss", out.metrics.val_loss);
+    }
+}
+
+//  Cancel job ID at the client's request (timeout or Ctrl-C) and wait up to
+//  10 s for the broker's answer; the outcome, or NULL if none came.
+static maas_result_t *
+s_cancel (maas_client_t *client, const char *id)
+{
+    maas_client_cancel (client, id);
+    return maas_client_wait (client, id, 10000);
+}
+
+//  Say once that job ID has waited WAITED_MS in the queue: nothing takes it.
+static void
+s_say_queued (const char *id, int64_t waited_ms)
+{
+    fprintf (stderr, "maas train: job %s still queued after %.0f s: no trainer serves 'train' "
+                     "yet (maas ps; maas up --trainers 1)\n", id, (double) waited_ms / 1000);
+}
+
+//  Follow job ID until it ends. At the timeout, or on Ctrl-C, the job is
+//  cancelled, not left queued. Returns the exit code (130 on Ctrl-C).
 static int
 s_follow (const s_args_t *args, maas_client_t *client, const char *id)
 {
-    char err[256], shown[512] = "";
+    char err[256], shown[512] = "", status[32] = "";
     redisContext *redis = maas_redis_connect (maas_redis_url_pick (args->redis), 2000, err,
                                               sizeof err);
     if (!redis)
         fprintf (stderr, "maas train: no progress to show: %s\n", err);
-    bool tty = isatty (STDOUT_FILENO), cancelled = false;
-    int64_t give_up = args->timeout_s > 0
-        ? maas_clock_mono_ms () + (int64_t) (args->timeout_s * 1000) : INT64_MAX;
+    fprintf (stderr, "maas train: job %s submitted (Ctrl-C cancels it)\n", id);
+    bool tty = isatty (STDERR_FILENO), interrupted = false, said_queued = false;
+    int64_t start = maas_clock_mono_ms (), give_up = args->timeout_s > 0
+        ? start + (int64_t) (args->timeout_s * 1000) : INT64_MAX;
     maas_result_t *result = NULL;
-    while (!result && maas_clock_mono_ms () < give_up) {
+    while (!result && !interrupted && maas_clock_mono_ms () < give_up) {
         result = maas_client_wait (client, id, S_POLL_MS);
         if (redis && !result)
-            s_progress (redis, args->prefix, id, tty, shown, sizeof shown);
-        if (zsys_interrupted && !cancelled) {
-            fprintf (stderr, "\nmaas train: cancelling job %s\n", id);
-            zsys_interrupted = 0;
-            maas_client_cancel (client, id);
-            cancelled = true;
-            give_up = maas_clock_mono_ms () + 10000;
+            s_progress (redis, args->prefix, id, tty, shown, sizeof shown, status, sizeof status);
+        if (!said_queued && strcmp (status, "queued") == 0
+            && maas_clock_mono_ms () - start >= S_QUEUED_MS) {
+            s_say_queued (id, maas_clock_mono_ms () - start);
+            said_queued = true;
         }
+        interrupted = zsys_interrupted;
     }
     if (redis && result)
-        s_progress (redis, args->prefix, id, tty, shown, sizeof shown);
+        s_progress (redis, args->prefix, id, tty, shown, sizeof shown, status, sizeof status);
     if (tty && *shown)
-        printf ("\n");
+        fprintf (stderr, "\n");
     if (redis)
         redisFree (redis);
     if (!result) {
-        fprintf (stderr, "maas train: job %s still running; follow it with `maas job %s`\n", id,
-                 id);
-        return 1;
+        fprintf (stderr, "maas train: %s after %s: cancelling job %s (it was %s)\n",
+                 interrupted ? "interrupted" : "timed out", interrupted ? "Ctrl-C" : "--timeout",
+                 id, *status ? status : "not recorded");
+        result = s_cancel (client, id);
     }
-    int rc = strcmp (result->status, "succeeded") == 0 ? 0 : 1;
-    if (rc == 0)
-        s_print_result (result);
-    else
+    int rc = !result ? 1 : strcmp (result->status, "succeeded") == 0 ? 0 : 1;
+    if (!result)
+        fprintf (stderr, "maas train: no answer to the cancel of job %s; see `maas job %s`\n",
+                 id, id);
+    else if (rc == 0 || args->json)
+        s_print_result (result, args->json);
+    if (result && rc != 0)
         fprintf (stderr, "maas train: job %s %s: %s\n", id, result->status,
                  result->error ? result->error : "no reason given");
     maas_result_destroy (&result);
-    return rc;
+    return interrupted ? MAAS_EXIT_INTERRUPTED : rc;
 }
 
 //  Without --wait: return once the broker has recorded the job (its status
@@ -348,6 +416,8 @@ s_submitted (const s_args_t *args, maas_client_t *client, const char *id)
         redisFree (redis);
     if (rc < 0)
         fprintf (stderr, "maas train: no answer from the broker about job %s\n", id);
+    else if (rc == 0 && args->json)
+        printf ("{\"id\":\"%s\",\"status\":\"submitted\"}\n", id);
     else if (rc == 0)
         printf ("%s\n", id);
     return rc == 0 ? 0 : 1;
@@ -370,6 +440,12 @@ maas_cmd_train (int argc, char **argv)
         return 1;
     }
     char id[MAAS_PROTO_ID_MAX + 1];
+    if (maas_client_ping (client, S_PING_MS) != 0) {
+        fprintf (stderr, "maas train: no broker answers at %s: is the stack up? (maas up)\n",
+                 args.broker);
+        maas_client_destroy (&client);
+        return 1;
+    }
     int rc = s_submit (&args, client, id) != 0 ? 1
            : args.wait ? s_follow (&args, client, id)
                        : s_submitted (&args, client, id);

@@ -5,6 +5,10 @@
 #define MAAS_CLIENT_COMMANDS_H
 
 #include "client.h"
+#include "registry.h"
+
+#include <stdbool.h>
+#include <stdint.h>
 
 typedef int (maas_cmd_fn) (int argc, char **argv);
 
@@ -23,6 +27,7 @@ int maas_cmd_status (int argc, char **argv);
 int maas_cmd_train (int argc, char **argv);
 int maas_cmd_job (int argc, char **argv);
 int maas_cmd_jobs (int argc, char **argv);
+int maas_cmd_cancel (int argc, char **argv);
 int maas_cmd_up (int argc, char **argv);
 int maas_cmd_down (int argc, char **argv);
 int maas_cmd_ps (int argc, char **argv);
@@ -34,5 +39,13 @@ int maas_cmd_keygen (int argc, char **argv);
 //  $MAAS_BROKER_KEY if set (the stack's env file sets them under `maas up
 //  --secure`). NULL after saying why on stderr, prefixed with COMMAND.
 maas_client_t *maas_cli_client (const char *command, const char *endpoints);
+
+//  -- verbs of `maas model` that cross formats (cmd_import.c); exit codes
+//  Import FILE (Keras .h5/.keras, ONNX) and publish it as NAME's next version.
+int maas_cmd_model_import (maas_registry_t *reg, const char *name, const char *file,
+                           const maas_registry_meta_t *meta, bool json);
+//  Write NAME@VERSION to FILE as ONNX.
+int maas_cmd_model_export_onnx (maas_registry_t *reg, const char *name, uint64_t version,
+                                const char *file, bool json);
 
 #endif

@@ -5,9 +5,13 @@
 #include "stack.h"
 #include "config.h"
 #include "maas.h"
+#include "output.h"
+#include "spawn.h"
 
 #include <errno.h>
 #include <fcntl.h>
+#include <inttypes.h>
+#include <ftw.h>
 #include <limits.h>
 #include <signal.h>
 #include <stdio.h>
@@ -75,27 +79,34 @@ s_find_program (const char *name, const char *folder, char *out, size_t size)
     return -1;
 }
 
+//  true if PID is a process at all (not gone, not a zombie), whatever it runs.
+static bool
+s_exists (pid_t pid)
+{
+    char path[64], buf[512] = "";
+    snprintf (path, sizeof path, "/proc/%d/stat", (int) pid);
+    FILE *file = fopen (path, "r");
+    if (!file)
+        return false;
+    buf[fread (buf, 1, sizeof buf - 1, file)] = '\0';
+    fclose (file);
+    char *close_paren = strrchr (buf, ')');
+    return close_paren && close_paren[1] == ' ' && close_paren[2] != 'Z';
+}
+
 //  Basename of what PID runs now, from /proc (empty if it is gone or a zombie).
 static void
 s_running_program (pid_t pid, char *out, size_t size)
 {
     out[0] = '\0';
     char path[64], buf[512];
-    snprintf (path, sizeof path, "/proc/%d/stat", (int) pid);
+    if (!s_exists (pid))
+        return;                     //  gone, or a zombie nobody reaped yet
+    snprintf (path, sizeof path, "/proc/%d/cmdline", (int) pid);
     FILE *file = fopen (path, "r");
     if (!file)
         return;
     size_t got = fread (buf, 1, sizeof buf - 1, file);
-    fclose (file);
-    buf[got] = '\0';
-    char *close_paren = strrchr (buf, ')');
-    if (!close_paren || close_paren[1] != ' ' || close_paren[2] == 'Z')
-        return;                     //  gone, or a zombie nobody reaped yet
-    snprintf (path, sizeof path, "/proc/%d/cmdline", (int) pid);
-    file = fopen (path, "r");
-    if (!file)
-        return;
-    got = fread (buf, 1, sizeof buf - 1, file);
     fclose (file);
     buf[got] = '\0';
     //  argv[0] only (redis-server rewrites its title to "path args…"); a
@@ -117,43 +128,13 @@ s_alive (const s_proc_t *proc)
     return *running && strcmp (running, proc->program) == 0;
 }
 
-//  Start ARGV detached, output to LOG. The close-on-exec pipe carries the
-//  child's errno if exec fails, so a missing binary is reported, not hidden.
+//  Start ARGV detached (own session, stdin /dev/null), output to LOG, no
+//  other descriptor of this process inherited.
 static pid_t
 s_spawn (char *const argv[], const char *log_path, char *err, size_t err_size)
 {
-    int status_pipe[2];
-    if (pipe2 (status_pipe, O_CLOEXEC) != 0) {
-        snprintf (err, err_size, "pipe: %s", strerror (errno));
-        return -1;
-    }
-    pid_t pid = fork ();
-    if (pid == 0) {
-        setsid ();
-        int null_fd = open ("/dev/null", O_RDONLY);
-        int log_fd = open (log_path, O_WRONLY | O_CREAT | O_APPEND, 0644);
-        if (null_fd >= 0)
-            dup2 (null_fd, STDIN_FILENO);
-        if (log_fd >= 0) {
-            dup2 (log_fd, STDOUT_FILENO);
-            dup2 (log_fd, STDERR_FILENO);
-        }
-        execv (argv[0], argv);
-        int code = errno;
-        ssize_t ignored = write (status_pipe[1], &code, sizeof code);
-        (void) ignored;
-        _exit (127);
-    }
-    close (status_pipe[1]);
-    int child_errno = 0;
-    ssize_t got = pid > 0 ? read (status_pipe[0], &child_errno, sizeof child_errno) : 0;
-    close (status_pipe[0]);
-    if (pid < 0 || got > 0) {
-        snprintf (err, err_size, "cannot start %s: %s", argv[0],
-                  strerror (pid < 0 ? errno : child_errno));
-        return -1;
-    }
-    return pid;
+    maas_spawn_options_t options = {.log_path = log_path, .stdin_null = true, .new_session = true};
+    return maas_spawn ((const char *const *) argv, &options, err, err_size);
 }
 
 static int
@@ -221,13 +202,21 @@ s_wait_for_file (const char *path, int timeout_ms)
 static int
 s_start_redis (const char *dir, char *url, size_t url_size, char *err, size_t err_size)
 {
-    char socket_path[PATH_MAX];
+    char socket_path[PATH_MAX], data_dir[PATH_MAX];
     s_path (socket_path, sizeof socket_path, dir, "redis.sock");
+    s_path (data_dir, sizeof data_dir, dir, "redis");
+    if (mkdir (data_dir, 0700) != 0 && errno != EEXIST) {
+        snprintf (err, err_size, "cannot create %s: %s", data_dir, strerror (errno));
+        return -1;
+    }
     char redis_server[PATH_MAX];
     snprintf (redis_server, sizeof redis_server, "%s", MAAS_REDIS_SERVER);
+    //  Models, aliases, data sets and jobs outlive `maas down`: an
+    //  append-only file in DIR/redis, fsynced every second, replayed on the
+    //  next `maas up` (`maas down --purge` deletes it). No RDB snapshots.
     char *argv[] = {redis_server, "--port", "0", "--unixsocket", socket_path,
-                    "--unixsocketperm", "700", "--save", "", "--appendonly", "no",
-                    "--dir", (char *) dir, NULL};
+                    "--unixsocketperm", "700", "--save", "", "--appendonly", "yes",
+                    "--appendfsync", "everysec", "--dir", data_dir, NULL};
     if (s_start (dir, "redis", argv, err, err_size) != 0)
         return -1;
     snprintf (url, url_size, "unix://%s", socket_path);
@@ -257,6 +246,22 @@ s_start_program (const char *dir, const char *role, const char *program, const c
     for (size_t i = 0; args[i] && i < 14; i++)
         argv[i + 1] = args[i];
     return s_start (dir, role, argv, err, err_size);
+}
+
+//  The broker's name in Redis: one per stack (FNV-1a of host and state dir),
+//  the same across down/up so it recovers its own jobs, never another
+//  stack's on a shared Redis.
+static void
+s_broker_name (const char *dir, char *name, size_t size)
+{
+    char host[256] = "", real[PATH_MAX];
+    gethostname (host, sizeof host - 1);
+    const char *parts[] = {host, "\n", realpath (dir, real) ? real : dir};
+    uint32_t hash = 2166136261u;
+    for (size_t i = 0; i < 3; i++)
+        for (const char *c = parts[i]; *c; c++)
+            hash = (hash ^ (uint8_t) *c) * 16777619u;
+    snprintf (name, size, "stack-%08" PRIx32, hash);
 }
 
 static int
@@ -313,18 +318,24 @@ s_stack_running (const char *dir)
     return false;
 }
 
-//  true if every recorded process runs; else false with the first dead one in ERR.
+//  true if every recorded process runs its program; else false with the
+//  first dead one in ERR. A process still on its way there (a libtool
+//  wrapper script execs the real binary) is waited for, up to 10 s.
 static bool
 s_stack_all_alive (const char *dir, char *err, size_t err_size)
 {
     s_proc_t procs[S_MAX_PROCS];
     int count = s_read_pids (dir, procs, S_MAX_PROCS);
-    for (int i = 0; i < count; i++)
+    for (int i = 0; i < count; i++) {
+        for (int waited = 0; !s_alive (&procs[i]) && s_exists (procs[i].pid) && waited < 10000;
+             waited += 20)
+            s_sleep_ms (20);
         if (!s_alive (&procs[i])) {
             snprintf (err, err_size, "%s exited at start (see %s/logs/%s.log)", procs[i].role,
                       dir, procs[i].role);
             return false;
         }
+    }
     return count > 0;
 }
 
@@ -333,7 +344,7 @@ s_start_all (const maas_stack_config_t *config, char *err, size_t err_size)
 {
     const char *dir = config->state_dir;
     char redis_url[PATH_MAX + 16], frontend[PATH_MAX + 8], backend[PATH_MAX + 8];
-    char frontend_path[PATH_MAX], cache_mb[16];
+    char frontend_path[PATH_MAX], cache_mb[16], broker_name[32];
     if (config->redis_url)
         snprintf (redis_url, sizeof redis_url, "%s", config->redis_url);
     else if (s_start_redis (dir, redis_url, sizeof redis_url, err, err_size) != 0)
@@ -343,7 +354,9 @@ s_start_all (const maas_stack_config_t *config, char *err, size_t err_size)
     snprintf (backend, sizeof backend, "ipc://%s/backend.sock", dir);
     snprintf (cache_mb, sizeof cache_mb, "%d", config->cache_mb > 0 ? config->cache_mb : 256);
 
-    char *broker_args[] = {"--frontend", frontend, "--backend", backend, "--redis", redis_url, NULL};
+    s_broker_name (dir, broker_name, sizeof broker_name);
+    char *broker_args[] = {"--frontend", frontend, "--backend", backend, "--redis", redis_url,
+                           "--name", broker_name, NULL};
     if (s_start_program (dir, "broker", "maas-broker", "broker", broker_args, err, err_size) != 0)
         return -1;
     if (!s_wait_for_file (frontend_path, 10000)) {
@@ -353,14 +366,16 @@ s_start_all (const maas_stack_config_t *config, char *err, size_t err_size)
     }
     char role[32];
     for (int i = 1; i <= config->workers; i++) {
-        char *args[] = {"--broker", backend, "--redis", redis_url, "--cache-mb", cache_mb, NULL};
         snprintf (role, sizeof role, "worker-%d", i);
+        char *args[] = {"--broker", backend, "--redis", redis_url, "--cache-mb", cache_mb,
+                        "--name", role, NULL};
         if (s_start_program (dir, role, "maas-worker", "worker", args, err, err_size) != 0)
             return -1;
     }
     for (int i = 1; i <= config->trainers; i++) {
-        char *args[] = {"--broker", backend, "--redis", redis_url, NULL};
+        //  Named after its role, so `maas jobs` and `maas ps` agree.
         snprintf (role, sizeof role, "trainer-%d", i);
+        char *args[] = {"--broker", backend, "--redis", redis_url, "--name", role, NULL};
         if (s_start_program (dir, role, "maas-trainer", "trainer", args, err, err_size) != 0)
             return -1;
     }
@@ -388,14 +403,14 @@ maas_stack_up (const maas_stack_config_t *config, char *err, size_t err_size)
         snprintf (err, err_size, "a stack is already up in %s (maas down --state %s)", dir, dir);
         return -1;
     }
-    maas_stack_down (dir, 5000, err, err_size);     //  clear a dead stack's leftovers
+    maas_stack_down (dir, 5000, false, err, err_size);     //  clear a dead stack's leftovers
     if (s_start_all (config, err, err_size) == 0) {
         s_sleep_ms (200);                           //  a process that dies at start shows now
         if (s_stack_all_alive (dir, err, err_size))
             return 0;
     }
     char ignored[256];
-    maas_stack_down (dir, 5000, ignored, sizeof ignored);
+    maas_stack_down (dir, 5000, false, ignored, sizeof ignored);
     return -1;
 }
 
@@ -425,40 +440,80 @@ s_stop_procs (s_proc_t *procs, int count, int timeout_ms)
     return stopped;
 }
 
+static int
+s_remove_entry (const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+    return remove (path);
+}
+
 int
-maas_stack_down (const char *dir, int timeout_ms, char *err, size_t err_size)
+maas_stack_down (const char *dir, int timeout_ms, bool purge, char *err, size_t err_size)
 {
     s_proc_t procs[S_MAX_PROCS];
     int count = s_read_pids (dir, procs, S_MAX_PROCS);
-    if (count < 0) {
+    if (count < 0 && !purge) {
         snprintf (err, err_size, "no stack in %s (no stack.pids)", dir);
         return -1;
     }
-    int stopped = s_stop_procs (procs, count, timeout_ms);
+    int stopped = count > 0 ? s_stop_procs (procs, count, timeout_ms) : 0;
     const char *leftovers[] = {"stack.pids", "env", "redis.sock", "frontend.sock", "backend.sock"};
     char path[PATH_MAX];
     for (size_t i = 0; i < sizeof leftovers / sizeof leftovers[0]; i++) {
         s_path (path, sizeof path, dir, leftovers[i]);
         unlink (path);
     }
+    s_path (path, sizeof path, dir, "redis");
+    if (purge && access (path, F_OK) == 0
+        && nftw (path, s_remove_entry, 16, FTW_DEPTH | FTW_PHYS) != 0) {
+        snprintf (err, err_size, "cannot remove %s: %s", path, strerror (errno));
+        return -1;
+    }
     return stopped;
 }
 
+//  One process as a JSON object (docs/cli.md, `maas ps --json`).
+static void
+s_print_json (FILE *out, const char *dir, const s_proc_t *proc, bool alive, bool first)
+{
+    char log[PATH_MAX + 64];
+    if (snprintf (log, sizeof log, "%s/logs/%s.log", dir, proc->role) >= (int) sizeof log)
+        log[0] = '\0';             //  no path rather than a cut one
+    fprintf (out, "%s{", first ? "" : ",");
+    maas_json_field (out, "role", proc->role, 1);
+    fprintf (out, ",\"pid\":%d", (int) proc->pid);
+    maas_json_field (out, "program", proc->program, 0);
+    maas_json_field (out, "state", alive ? "running" : "gone", 0);
+    maas_json_field (out, "log", log, 0);
+    fputc ('}', out);
+}
+
 int
-maas_stack_print (const char *dir, FILE *out)
+maas_stack_print (const char *dir, FILE *out, int *members, bool json)
 {
     s_proc_t procs[S_MAX_PROCS];
     int count = s_read_pids (dir, procs, S_MAX_PROCS);
+    if (members)
+        *members = count;
     if (count < 0)
         return -1;
     int running = 0;
-    fprintf (out, "%-12s %-8s %-8s %s\n", "ROLE", "PID", "STATE", "LOG");
+    if (json) {
+        fputc ('{', out);
+        maas_json_field (out, "state_dir", dir, 1);
+        fputs (",\"processes\":[", out);
+    } else
+        fprintf (out, "%-12s %-8s %-8s %s\n", "ROLE", "PID", "STATE", "LOG");
     for (int i = 0; i < count; i++) {
         bool alive = s_alive (&procs[i]);
         running += alive;
-        fprintf (out, "%-12s %-8d %-8s %s/logs/%s.log\n", procs[i].role, (int) procs[i].pid,
-                 alive ? "running" : "gone", dir, procs[i].role);
+        if (json)
+            s_print_json (out, dir, &procs[i], alive, i == 0);
+        else
+            fprintf (out, "%-12s %-8d %-8s %s/logs/%s.log\n", procs[i].role, (int) procs[i].pid,
+                     alive ? "running" : "gone", dir, procs[i].role);
     }
+    if (json)
+        fprintf (out, "],\"running\":%d,\"total\":%d}", running, count);
     return running;
 }
 

@@ -10,6 +10,7 @@
 
 //  Layout of a state directory DIR:
 //    DIR/redis.sock        the private redis-server (unless a Redis URL is given)
+//    DIR/redis/            its data (append-only file), kept by down, restored by up
 //    DIR/frontend.sock     broker frontend (ipc://), clients connect here
 //    DIR/backend.sock      broker backend (ipc://), workers and trainers connect here
 //    DIR/stack.pids        one line per process: "role pid program"
@@ -37,10 +38,16 @@ int maas_stack_up (const maas_stack_config_t *config, char *err, size_t err_size
 //  the program it started, so a recycled PID is never signalled): SIGTERM,
 //  then SIGKILL after TIMEOUT_MS; remove sockets, pid and env files. Returns
 //  the number of processes stopped, or -1 with ERR if no stack is up there.
-int maas_stack_down (const char *state_dir, int timeout_ms, char *err, size_t err_size);
+//  The private Redis's data (DIR/redis/) is kept for the next up, unless
+//  PURGE: then it is deleted too (-1 with ERR if that fails).
+int maas_stack_down (const char *state_dir, int timeout_ms, bool purge, char *err,
+                     size_t err_size);
 //  Print one line per process (role, pid, running or gone, log) to OUT;
-//  returns the number still running, -1 if no stack is up there.
-int maas_stack_print (const char *state_dir, FILE *out);
+//  returns the number still running, -1 if no stack is up there. MEMBERS,
+//  if not NULL, gets the number of processes the stack has. JSON: one
+//  object instead, {"state_dir","processes":[{role,pid,program,state,log}],
+//  "running","total"}, no newline (docs/cli.md).
+int maas_stack_print (const char *state_dir, FILE *out, int *members, bool json);
 //  Read DIR/env into the environment so every command finds the stack `maas
 //  up` started: only variables not already set, unless OVERWRITE (the user
 //  named this stack explicitly). Quiet if there is none.

@@ -13,7 +13,7 @@ gw_infer_submit (maas_client_t *client, const char *name, uint64_t version, cons
                  char id[MAAS_PROTO_ID_MAX + 1])
 {
     msgpack_sbuffer params;
-    maas_codec_shape_params (&params, rows, cols);
+    maas_infer_params_pack (&params, rows, cols);
     maas_submit_t spec = {.kind = "infer",
                           .model = name,
                           .version = (int64_t) version,

@@ -53,7 +53,7 @@ s_infer_input (gw_req_t *req, const json_t *body, maas_submit_t *spec, float **x
         return 400;
     }
     msgpack_sbuffer_destroy (params);
-    maas_codec_shape_params (params, *count / model.inputs, model.inputs);
+    maas_infer_params_pack (params, *count / model.inputs, model.inputs);
     spec->version = (int64_t) model.version;
     spec->alias = NULL;
     return 0;

@@ -11,7 +11,11 @@ libmsgpack-dev libhiredis-dev libopenblas-dev libsodium-dev check redis-server v
 libjansson-dev libmicrohttpd-dev curl wrk libcurl4-openssl-dev
 systemd iproute2
 clang libclang-rt-14-dev
-python3-zmq python3-msgpack python3-numpy python3-redis python3-pytest python3-tqdm python3-pip"
+libjansson-dev
+python3-zmq python3-msgpack python3-numpy python3-redis python3-pytest python3-tqdm python3-pip
+help2man
+libhdf5-dev libzip-dev protobuf-c-compiler libprotobuf-c-dev libonnx-dev python3-h5py python3-onnx
+"
 missing=""
 for p in $packages; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" \

@@ -68,6 +68,23 @@ s_result_destructor (void **item_p)
     maas_result_destroy ((maas_result_t **) item_p);
 }
 
+bool
+maas_result_retryable (const maas_result_t *result)
+{
+    msgpack_unpacked top;
+    msgpack_unpacked_init (&top);
+    maas_codec_map_t map;
+    char err[MAAS_CODEC_ERR_SIZE];
+    bool retryable = true;
+    if (result->header
+        && maas_proto_open_map (result->header, result->header_size, MAAS_PROTO_HEADER_MAX,
+                                "header", &top, &map, err, sizeof err)
+               == 0)
+        retryable = maas_proto_retryable (&map);
+    msgpack_unpacked_destroy (&top);
+    return retryable;
+}
+
 void
 maas_result_destroy (maas_result_t **result_p)
 {
@@ -257,9 +274,17 @@ s_send_id (maas_client_t *self, int cmd, const char *id)
 {
     maas_proto_buf_t buf;
     maas_proto_buf_init (&buf);
-    msgpack_pack_map (&buf.pk, 1);
-    maas_codec_pack_kv_str (&buf.pk, "id", id);
+    maas_proto_pack_status (&buf, id, NULL, NULL, NULL, 0);
     return s_sent (self, maas_proto_send (self->handle, NULL, 0, cmd, buf.data, buf.size, NULL));
+}
+
+//  -1 with the reason if VALUE (KEY of a submit) has more than MAX bytes.
+static int
+s_check_length (maas_client_t *self, const char *key, const char *value, size_t max)
+{
+    if (value && strlen (value) > max)
+        return s_fail (self, "submit: %s '%.64s' is longer than %zu bytes", key, value, max);
+    return 0;
 }
 
 //  Fill the wire form of SPEC into JOB; -1 with the reason if it is invalid.
@@ -267,23 +292,16 @@ static int
 s_spec_to_job (maas_client_t *self, const maas_submit_t *spec, maas_proto_job_t *job)
 {
     memset (job, 0, sizeof *job);
-    if (!spec->kind || !maas_proto_id_valid (spec->kind, strlen (spec->kind))
-        || strlen (spec->kind) > MAAS_PROTO_KIND_MAX)
-        return s_fail (self, "submit: kind '%s' must be 1..32 of [0-9A-Za-z_.:-]",
-                       spec->kind ? spec->kind : "(null)");
-    if (spec->id && !maas_proto_id_valid (spec->id, strlen (spec->id)))
-        return s_fail (self, "submit: id '%s' must be 1..64 of [0-9A-Za-z_.:-]", spec->id);
-    if (spec->model && strlen (spec->model) > MAAS_PROTO_MODEL_MAX)
-        return s_fail (self, "submit: model '%s' is longer than 128 bytes", spec->model);
-    if (spec->alias && strlen (spec->alias) > MAAS_PROTO_ALIAS_MAX)
-        return s_fail (self, "submit: alias '%s' is longer than 32 bytes", spec->alias);
-    if (spec->priority < 0 || spec->priority > MAAS_PROTO_PRIORITY_MAX || spec->version < 0)
-        return s_fail (self, "submit: %s", "priority must be 0..9 and version >= 0");
+    if (s_check_length (self, "id", spec->id, MAAS_PROTO_ID_MAX) != 0
+        || s_check_length (self, "kind", spec->kind, MAAS_PROTO_KIND_MAX) != 0
+        || s_check_length (self, "model", spec->model, MAAS_PROTO_MODEL_MAX) != 0
+        || s_check_length (self, "alias", spec->alias, MAAS_PROTO_ALIAS_MAX) != 0)
+        return -1;
     if (spec->id)
         maas_proto_copy (job->id, sizeof job->id, spec->id);
     else
         maas_proto_id_new (&self->idgen, job->id);
-    maas_proto_copy (job->kind, sizeof job->kind, spec->kind);
+    maas_proto_copy (job->kind, sizeof job->kind, spec->kind ? spec->kind : "");
     maas_proto_copy (job->model, sizeof job->model, spec->model ? spec->model : "");
     maas_proto_copy (job->alias, sizeof job->alias, spec->alias ? spec->alias : "");
     job->version = spec->version;
@@ -293,6 +311,9 @@ s_spec_to_job (maas_client_t *self, const maas_submit_t *spec, maas_proto_job_t 
     job->durable = !spec->ephemeral;
     job->params = spec->params;
     job->params_size = spec->params_size;
+    char err[256];
+    if (maas_proto_job_check (job, err, sizeof err) != 0)
+        return s_fail (self, "submit: %s", err);
     return 0;
 }
 
@@ -474,14 +495,9 @@ s_handle (maas_client_t *self, maas_proto_msg_t *msg, int *finished)
         self->pong = true;
         return;
     }
-    size_t size;
-    const void *header = maas_proto_header (msg, &size);
     maas_codec_map_t map;
     char id[MAAS_PROTO_ID_MAX + 1];
-    if (cmd < 0 || !header
-        || maas_codec_unpack (header, size, MAAS_PROTO_HEADER_MAX, &self->scratch, err,
-                              sizeof err) != 0
-        || maas_codec_map_init (&map, &self->scratch.data, "header") != 0
+    if (cmd < 0 || maas_proto_header_map (msg, &self->scratch, &map, err, sizeof err) != 0
         || maas_codec_map_str_copy (&map, "id", id, sizeof id) != 0) {
         maas_warn ("client", "bad message from broker cmd=%d error=%s", cmd, err);
         return;
@@ -600,12 +616,7 @@ int
 maas_client_ping (maas_client_t *self, int timeout_ms)
 {
     self->pong = false;
-    maas_proto_buf_t buf;
-    maas_proto_buf_init (&buf);
-    msgpack_pack_map (&buf.pk, 0);
-    if (s_sent (self, maas_proto_send (self->handle, NULL, 0, MAAS_PROTO_PING, buf.data, buf.size,
-                                       NULL))
-        != 0)
+    if (s_sent (self, maas_proto_send_empty (self->handle, NULL, 0, MAAS_PROTO_PING)) != 0)
         return s_fail (self, "ping: %s", zmq_strerror (errno));
     int64_t until = maas_clock_mono_ms () + timeout_ms;
     while (!self->pong) {

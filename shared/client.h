@@ -11,6 +11,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 typedef struct _maas_client_t maas_client_t;
 
 //  What to run. Zero it, then set at least KIND; the rest has defaults.
@@ -51,6 +55,10 @@ typedef void (maas_result_fn) (const maas_result_t *result, void *arg);
 typedef void (maas_progress_fn) (const char *id, double progress, const char *message,
                                  void *arg);
 
+//  false when RESULT failed and its worker said the failure would be the
+//  same on any worker ("retryable": false: unknown model, bad input), so
+//  running it again is pointless; true otherwise.
+bool maas_result_retryable (const maas_result_t *result);
 //  Free a result and NULL the pointer; safe on NULL.
 void maas_result_destroy (maas_result_t **result_p);
 
@@ -126,5 +134,9 @@ void *maas_client_socket (maas_client_t *self);
 
 //  Round trip to a broker: 0 if a PONG came within TIMEOUT_MS, else -1.
 int maas_client_ping (maas_client_t *self, int timeout_ms);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

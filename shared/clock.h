@@ -5,11 +5,19 @@
 
 #include <stdint.h>
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 //  Monotonic time in microseconds: for intervals, never stored.
 int64_t maas_clock_mono_us (void);
 //  Monotonic time in milliseconds.
 int64_t maas_clock_mono_ms (void);
 //  Wall-clock milliseconds since the Unix epoch: for stored timestamps.
 int64_t maas_clock_wall_ms (void);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

@@ -628,18 +628,6 @@ maas_codec_pack_kv_int (msgpack_packer *pk, const char *key, int64_t value)
 }
 
 int
-maas_codec_shape_params (msgpack_sbuffer *sbuf, size_t rows, size_t cols)
-{
-    msgpack_sbuffer_init (sbuf);
-    msgpack_packer pk;
-    msgpack_packer_init (&pk, sbuf, msgpack_sbuffer_write);
-    return msgpack_pack_map (&pk, 1) || maas_codec_pack_str (&pk, "shape")
-                   || msgpack_pack_array (&pk, 2) || msgpack_pack_uint64 (&pk, rows)
-                   || msgpack_pack_uint64 (&pk, cols)
-               ? -1 : 0;
-}
-
-int
 maas_codec_pack_kv_uint (msgpack_packer *pk, const char *key, uint64_t value)
 {
     return maas_codec_pack_str (pk, key) || msgpack_pack_uint64 (pk, value) ? -1 : 0;

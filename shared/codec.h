@@ -12,6 +12,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 //  Room for one error message (longer ones are truncated).
 #define MAAS_CODEC_ERR_SIZE 256
 //  Deepest nesting of arrays/maps accepted (msgpack-c's parser allows 32).
@@ -121,10 +125,6 @@ int maas_codec_pack_bin (msgpack_packer *pk, const void *data, size_t size);
 int maas_codec_pack_f32 (msgpack_packer *pk, const float *data, size_t count);
 //  A tensor as {"shape":[rows,cols],"dtype":"f32","data":<bin>}.
 int maas_codec_pack_tensor (msgpack_packer *pk, const maas_tensor_t *tensor);
-//  The params of an infer job whose payload is ROWS × COLS raw float32:
-//  {"shape": [ROWS, COLS]}, into SBUF, which this initialises (the caller
-//  destroys it). 0, or -1 out of memory.
-int maas_codec_shape_params (msgpack_sbuffer *sbuf, size_t rows, size_t cols);
 
 int maas_codec_pack_kv_str (msgpack_packer *pk, const char *key, const char *value);
 int maas_codec_pack_kv_strn (msgpack_packer *pk, const char *key, const char *value,
@@ -146,5 +146,9 @@ int maas_codec_pack_kv_tensor (msgpack_packer *pk, const char *key,
 
 void maas_codec_f32_from_le (float *dst, const void *src, size_t count);
 void maas_codec_f32_to_le (void *dst, const float *src, size_t count);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

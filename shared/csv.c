@@ -17,6 +17,7 @@ struct _maas_csv_t {
     float *labels;                  //  rows floats or NULL, owned
     char **names;                   //  cols feature names, owned
     char *label_name;               //  label column name or NULL, owned
+    char *dropped;                  //  columns not picked ("id, extra") or NULL, owned
     size_t rows;                    //  data rows
     size_t cols;                    //  feature columns
 };
@@ -31,6 +32,11 @@ typedef struct {
     size_t n_fields;                //  fields in the current line
     size_t header_cols;             //  fields in the header
     long label_col;                 //  index of the label column, -1: none
+    bool no_header;                 //  the first row is data, columns by position
+    bool pending;                   //  FIELDS hold a data row not yet parsed
+    size_t *map;                    //  feature k is field map[k], owned
+    size_t n_map;                   //  features per row
+    char *dropped;                  //  columns neither picked nor the label, owned
     float *values;                  //  rows × cols features, owned, growing
     float *labels;                  //  rows labels, owned, growing
     size_t rows;                    //  data rows so far
@@ -154,7 +160,7 @@ s_find_label (s_parser_t *p, const char *label)
         p->label_col = (long) p->header_cols - 1;
         return 0;
     }
-    for (size_t j = 0; j < p->header_cols; j++)
+    for (size_t j = 0; !p->no_header && j < p->header_cols; j++)
         if (strcmp (p->fields[j], label) == 0) {
             p->label_col = (long) j;
             return 0;
@@ -199,28 +205,32 @@ s_grow (s_parser_t *p, size_t cols)
     return 0;
 }
 
-//  Parse the split fields of a data line into ROW (features) and, when
-//  there is a label column, *LABEL.
+//  Parse field J of the current line into *VALUE.
+static int
+s_parse_field (s_parser_t *p, size_t j, float *value)
+{
+    if (s_parse_number (p->fields[j], value))
+        return 0;
+    s_fail (p, "%s:%zu:%zu '%.40s' is not a number", p->name, p->line_no, j + 1, p->fields[j]);
+    return -1;
+}
+
+//  Parse the split fields of a data line into ROW (the picked features, in
+//  their order) and, when there is a label column, *LABEL. Dropped columns
+//  are not parsed.
 static int
 s_parse_values (s_parser_t *p, float *row, float *label)
 {
     if (p->n_fields != p->header_cols) {
-        s_fail (p, "%s:%zu: expected %zu fields like the header, got %zu", p->name, p->line_no,
-                p->header_cols, p->n_fields);
+        s_fail (p, "%s:%zu: expected %zu fields like the %s, got %zu", p->name, p->line_no,
+                p->header_cols, p->no_header ? "first row" : "header", p->n_fields);
         return -1;
     }
-    for (size_t j = 0, k = 0; j < p->n_fields; j++) {
-        float value;
-        if (!s_parse_number (p->fields[j], &value)) {
-            s_fail (p, "%s:%zu:%zu '%.40s' is not a number", p->name, p->line_no, j + 1,
-                    p->fields[j]);
+    for (size_t k = 0; k < p->n_map; k++)
+        if (s_parse_field (p, p->map[k], row + k) != 0)
             return -1;
-        }
-        if ((long) j == p->label_col)
-            *label = value;
-        else
-            row[k++] = value;
-    }
+    if (p->label_col >= 0 && s_parse_field (p, (size_t) p->label_col, label) != 0)
+        return -1;
     return 0;
 }
 
@@ -247,43 +257,144 @@ s_next_fields (s_parser_t *p)
     return rc;
 }
 
-//  Read the header, pick the label column and keep the names in SELF.
-static int
-s_read_header (s_parser_t *p, maas_csv_t *self, const char *label)
+//  true if every field of the current line is a number: a data row, not
+//  a header of column names.
+static bool
+s_all_numbers (const s_parser_t *p)
 {
+    float ignored;
+    for (size_t j = 0; j < p->n_fields; j++)
+        if (!s_parse_number (p->fields[j], &ignored))
+            return false;
+    return true;
+}
+
+//  Append NAME to the comma-separated list *LIST (owned, grown).
+static int
+s_list_add (char **list, const char *name)
+{
+    size_t used = *list ? strlen (*list) : 0;
+    char *bigger = realloc (*list, used + strlen (name) + 3);
+    if (!bigger)
+        return -1;
+    sprintf (bigger + used, "%s%s", used ? ", " : "", name);
+    *list = bigger;
+    return 0;
+}
+
+//  Map the features: every column but the label, or OPTS->columns by name
+//  (a missing one is an error naming it); the rest are listed as dropped.
+static int
+s_map_columns (s_parser_t *p, const maas_csv_options_t *opts)
+{
+    bool by_name = opts && opts->columns && !p->no_header;
+    p->n_map = by_name ? opts->n_columns : p->header_cols - (p->label_col >= 0);
+    p->map = calloc (p->n_map ? p->n_map : 1, sizeof *p->map);
+    bool *used = calloc (p->header_cols, sizeof *used);
+    int rc = p->map && used ? 0 : -1;
+    for (size_t k = 0, j = 0; rc == 0 && !by_name && j < p->header_cols; j++)
+        if ((long) j != p->label_col)
+            p->map[k++] = j;
+    for (size_t k = 0; rc == 0 && by_name && k < p->n_map; k++) {
+        size_t j = 0;
+        while (j < p->header_cols && ((long) j == p->label_col
+                                      || strcmp (p->fields[j], opts->columns[k]) != 0))
+            j++;
+        if (j == p->header_cols) {
+            s_fail (p, "%s: no column '%s', which the model needs (its columns are named in "
+                       "`maas model show`)", p->name, opts->columns[k]);
+            rc = -1;
+        } else
+            used[p->map[k] = j] = true;
+    }
+    for (size_t j = 0; rc == 0 && by_name && j < p->header_cols; j++)
+        if (!used[j] && (long) j != p->label_col)
+            rc = s_list_add (&p->dropped, p->fields[j]);
+    free (used);
+    return rc;
+}
+
+//  Read the first row: the header (or, with no_header, a data row kept
+//  pending), pick the label column, map the features. A first row of
+//  numbers alone is refused unless no_header: the file has no header.
+static int
+s_take_header (s_parser_t *p, const maas_csv_options_t *opts)
+{
+    const char *label = opts ? opts->label : NULL;
+    p->no_header = opts && opts->no_header;
     int rc = s_next_fields (p);
     if (rc == 0)
         s_fail (p, "%s: empty file (expected a header row)", p->name);
     if (rc != 1)
         return -1;
     p->header_cols = p->n_fields;
+    if (!p->no_header && s_all_numbers (p) && p->n_fields > 0) {
+        s_fail (p, "%s: line %zu is all numbers, not column names: the file has no header "
+                   "row (add one; maas infer and maas score read it by position with "
+                   "--no-header)", p->name, p->line_no);
+        return -1;
+    }
+    p->pending = p->no_header;
+    if (p->no_header && label && *label && strcmp (label, MAAS_CSV_NO_LABEL) != 0
+        && !isdigit ((unsigned char) *label)) {
+        s_fail (p, "%s: no header row, so the label must be a column index, not '%s'",
+                p->name, label);
+        return -1;
+    }
     if (s_find_label (p, label) != 0)
         return -1;
-    self->cols = p->header_cols - (p->label_col >= 0 ? 1 : 0);
-    if (self->cols == 0) {
+    if (p->header_cols - (p->label_col >= 0) == 0) {
         s_fail (p, "%s: no feature columns besides the label", p->name);
         return -1;
     }
+    return s_map_columns (p, opts);
+}
+
+//  Name of field J: the header's, or its 1-based number without a header.
+static char *
+s_field_name (const s_parser_t *p, size_t j)
+{
+    char number[24];
+    snprintf (number, sizeof number, "%zu", j + 1);
+    return strdup (p->no_header ? number : p->fields[j]);
+}
+
+//  Read the header and keep the picked names in SELF.
+static int
+s_read_header (s_parser_t *p, maas_csv_t *self, const maas_csv_options_t *opts)
+{
+    if (s_take_header (p, opts) != 0)
+        return -1;
+    self->cols = p->n_map;
     self->names = calloc (self->cols, sizeof *self->names);
     if (!self->names)
         return -1;
-    for (size_t j = 0, k = 0; j < p->header_cols; j++) {
-        char *copy = strdup (p->fields[j]);
-        if (!copy)
+    for (size_t k = 0; k < self->cols; k++)
+        if (!(self->names[k] = s_field_name (p, p->map[k])))
             return -1;
-        if ((long) j == p->label_col)
-            self->label_name = copy;
-        else
-            self->names[k++] = copy;
-    }
+    if (p->label_col >= 0 && !(self->label_name = s_field_name (p, (size_t) p->label_col)))
+        return -1;
+    if (p->dropped && !(self->dropped = strdup (p->dropped)))
+        return -1;
     return 0;
+}
+
+//  Next data row into FIELDS: the pending first row, else the next line.
+static int
+s_next_row (s_parser_t *p)
+{
+    if (p->pending) {
+        p->pending = false;
+        return 1;
+    }
+    return s_next_fields (p);
 }
 
 static int
 s_read_rows (s_parser_t *p, maas_csv_t *self)
 {
     int rc;
-    while ((rc = s_next_fields (p)) == 1)
+    while ((rc = s_next_row (p)) == 1)
         if (s_parse_row (p, self->cols) != 0)
             return -1;
     if (rc < 0)
@@ -304,8 +415,8 @@ s_read_rows (s_parser_t *p, maas_csv_t *self)
 }
 
 maas_csv_t *
-maas_csv_read (FILE *file, const char *name, const char *label, char *error,
-               size_t error_size)
+maas_csv_read_with (FILE *file, const char *name, const maas_csv_options_t *opts, char *error,
+                    size_t error_size)
 {
     assert (file && name);
     s_parser_t p = {.file = file, .name = name, .error = error, .error_size = error_size};
@@ -314,7 +425,7 @@ maas_csv_read (FILE *file, const char *name, const char *label, char *error,
     maas_csv_t *self = calloc (1, sizeof *self);
     p.line = malloc (MAAS_CSV_MAX_LINE + 1);
     p.fields = malloc (MAAS_CSV_MAX_COLS * sizeof *p.fields);
-    if (!self || !p.line || !p.fields || s_read_header (&p, self, label) != 0
+    if (!self || !p.line || !p.fields || s_read_header (&p, self, opts) != 0
         || s_read_rows (&p, self) != 0) {
         maas_csv_destroy (&self);
         if (error && error_size && !error[0])
@@ -324,7 +435,17 @@ maas_csv_read (FILE *file, const char *name, const char *label, char *error,
     free (p.fields);
     free (p.values);
     free (p.labels);
+    free (p.map);
+    free (p.dropped);
     return self;
+}
+
+maas_csv_t *
+maas_csv_read (FILE *file, const char *name, const char *label, char *error,
+               size_t error_size)
+{
+    maas_csv_options_t opts = {.label = label};
+    return maas_csv_read_with (file, name, &opts, error, error_size);
 }
 
 maas_csv_t *
@@ -353,6 +474,7 @@ maas_csv_destroy (maas_csv_t **self_p)
         free (self->names[j]);
     free (self->names);
     free (self->label_name);
+    free (self->dropped);
     free (self->labels);
     maas_tensor_destroy (&self->features);
     free (self);
@@ -364,6 +486,7 @@ size_t maas_csv_cols (const maas_csv_t *self) { return self->cols; }
 const maas_tensor_t *maas_csv_features (const maas_csv_t *self) { return self->features; }
 const float *maas_csv_labels (const maas_csv_t *self) { return self->labels; }
 const char *maas_csv_label_name (const maas_csv_t *self) { return self->label_name; }
+const char *maas_csv_dropped (const maas_csv_t *self) { return self->dropped; }
 
 const char *
 maas_csv_column_name (const maas_csv_t *self, size_t i)
@@ -388,37 +511,35 @@ struct _maas_csv_stream_t {
 };
 
 maas_csv_stream_t *
-maas_csv_stream_open (const char *path, const char *label, char *error, size_t error_size)
+maas_csv_stream_open_with (const char *path, const maas_csv_options_t *opts, char *error,
+                           size_t error_size)
 {
     maas_csv_stream_t *self = calloc (1, sizeof *self);
     if (!self)
         return NULL;
     s_parser_t *p = &self->parser;
-    p->name = path;
     p->error = error;
     p->error_size = error_size;
     p->label_col = -1;
-    p->file = fopen (path, "r");
+    p->file = strcmp (path, "-") == 0 ? stdin : fopen (path, "r");
     p->line = malloc (MAAS_CSV_MAX_LINE + 1);
     p->fields = malloc (MAAS_CSV_MAX_COLS * sizeof *p->fields);
     p->name = strdup (path);
     if (!p->file)
         s_fail (p, "%s: %s", path, strerror (errno));
-    int rc = p->file && p->line && p->fields && p->name ? s_next_fields (p) : -1;
-    if (rc == 0)
-        s_fail (p, "%s: empty file (expected a header row)", path);
-    if (rc != 1) {
+    maas_csv_options_t picked = opts ? *opts : (maas_csv_options_t) {0};
+    if (!picked.label)
+        picked.label = MAAS_CSV_NO_LABEL;     //  streams pick no label unless asked
+    if (!p->file || !p->line || !p->fields || !p->name || s_take_header (p, &picked) != 0)
         maas_csv_stream_destroy (&self);
-        return NULL;
-    }
-    p->header_cols = p->n_fields;
-    if (s_find_label (p, label ? label : MAAS_CSV_NO_LABEL) != 0
-        || p->header_cols - (p->label_col >= 0) == 0) {
-        if (p->label_col >= 0)
-            s_fail (p, "%s: no feature columns besides the label", path);
-        maas_csv_stream_destroy (&self);
-    }
     return self;
+}
+
+maas_csv_stream_t *
+maas_csv_stream_open (const char *path, const char *label, char *error, size_t error_size)
+{
+    maas_csv_options_t opts = {.label = label};
+    return maas_csv_stream_open_with (path, &opts, error, error_size);
 }
 
 void
@@ -428,20 +549,19 @@ maas_csv_stream_destroy (maas_csv_stream_t **self_p)
     maas_csv_stream_t *self = *self_p;
     if (!self)
         return;
-    if (self->parser.file)
+    if (self->parser.file && self->parser.file != stdin)
         fclose (self->parser.file);
     free (self->parser.line);
     free (self->parser.fields);
+    free (self->parser.map);
+    free (self->parser.dropped);
     free ((char *) self->parser.name);
     free (self);
     *self_p = NULL;
 }
 
-size_t
-maas_csv_stream_cols (const maas_csv_stream_t *self)
-{
-    return self->parser.header_cols - (self->parser.label_col >= 0 ? 1 : 0);
-}
+size_t maas_csv_stream_cols (const maas_csv_stream_t *self) { return self->parser.n_map; }
+const char *maas_csv_stream_dropped (const maas_csv_stream_t *self) { return self->parser.dropped; }
 
 bool maas_csv_stream_has_label (const maas_csv_stream_t *self) { return self->parser.label_col >= 0; }
 size_t maas_csv_stream_line (const maas_csv_stream_t *self) { return self->parser.line_no; }
@@ -455,7 +575,7 @@ maas_csv_stream_read (maas_csv_stream_t *self, float *out, float *labels, size_t
     p->error_size = error_size;
     *got = 0;
     while (*got < max_rows) {
-        int rc = s_next_fields (p);
+        int rc = s_next_row (p);
         if (rc == 0)
             break;
         if (rc < 0)

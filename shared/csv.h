@@ -9,6 +9,10 @@
 #include <stdbool.h>
 #include <stdio.h>
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 //  Longest line accepted, in bytes (a longer one is an error, not a crash).
 #define MAAS_CSV_MAX_LINE   (1 << 20)
 //  Most columns accepted.
@@ -24,6 +28,17 @@ typedef struct _maas_csv_t maas_csv_t;
 //  column as a feature and no labels (batch scoring).
 #define MAAS_CSV_NO_LABEL "\001none"
 
+//  How a file is read (maas_csv_read_with, maas_csv_stream_open_with).
+typedef struct {
+    const char *label;              //  label column, as above (streams: NULL is none)
+    bool no_header;                 //  the first row is data: columns by position,
+                                    //  named "1".."N"; a label must be an index
+    const char *const *columns;     //  pick these columns by name, in this order (the
+                                    //  model's); NULL: every column but the label.
+                                    //  Ignored with no_header.
+    size_t n_columns;               //  entries in COLUMNS
+} maas_csv_options_t;
+
 //  Load PATH: a header row of column names, then rows of numbers separated
 //  by commas (spaces around fields and a trailing "\r" are ignored; blank
 //  lines are skipped; names may be in double quotes). Returns a new table,
@@ -34,9 +49,16 @@ typedef struct _maas_csv_t maas_csv_t;
 //  MAAS_CSV_MAX_LINE bytes, or a table over MAAS_TENSOR_MAX_ELEMS.
 maas_csv_t *maas_csv_load (const char *path, const char *label, char *error,
                            size_t error_size);
+//  A header row of numbers alone is refused ("t.csv: line 1 is all numbers,
+//  not column names: the file has no header row ...").
 //  Same, reading from an open FILE; NAME stands for the file in messages.
 maas_csv_t *maas_csv_read (FILE *file, const char *name, const char *label, char *error,
                            size_t error_size);
+//  Same with OPTS (may be NULL): a file without a header, or features
+//  picked by name and reordered (a missing column fails: "t.csv: no column
+//  'x3', which the model needs ..."; the others are dropped).
+maas_csv_t *maas_csv_read_with (FILE *file, const char *name, const maas_csv_options_t *opts,
+                                char *error, size_t error_size);
 //  Destroy; safe on NULL; sets *self_p to NULL.
 void maas_csv_destroy (maas_csv_t **self_p);
 
@@ -51,6 +73,8 @@ const float *maas_csv_labels (const maas_csv_t *self);
 //  column (NULL with MAAS_CSV_NO_LABEL). Borrowed.
 const char *maas_csv_column_name (const maas_csv_t *self, size_t i);
 const char *maas_csv_label_name (const maas_csv_t *self);
+//  Columns neither picked nor the label, "id, extra" (borrowed), or NULL.
+const char *maas_csv_dropped (const maas_csv_t *self);
 //  Take the features away from the table (caller owns them; the table then
 //  has none). Saves a copy of a large data set.
 maas_tensor_t *maas_csv_take_features (maas_csv_t *self);
@@ -58,15 +82,20 @@ maas_tensor_t *maas_csv_take_features (maas_csv_t *self);
 //  -- streaming: a file of any size, a block of rows at a time (scoring)
 typedef struct _maas_csv_stream_t maas_csv_stream_t;
 
-//  Open PATH and read its header. LABEL picks a column to read apart from
+//  Open PATH ("-": standard input, left open) and read its header. LABEL picks a column to read apart from
 //  the features, as for maas_csv_load, except that NULL means none (every
 //  column a feature, as MAAS_CSV_NO_LABEL). NULL with a message in ERROR if
 //  the file cannot be opened, has no header or no such column.
 maas_csv_stream_t *maas_csv_stream_open (const char *path, const char *label, char *error,
                                          size_t error_size);
+//  Same with OPTS (may be NULL), as for maas_csv_read_with.
+maas_csv_stream_t *maas_csv_stream_open_with (const char *path, const maas_csv_options_t *opts,
+                                              char *error, size_t error_size);
 void maas_csv_stream_destroy (maas_csv_stream_t **self_p);
 //  Feature columns (the label column excluded).
 size_t maas_csv_stream_cols (const maas_csv_stream_t *self);
+//  Columns neither picked nor the label, "id, extra" (borrowed), or NULL.
+const char *maas_csv_stream_dropped (const maas_csv_stream_t *self);
 //  true if a label column was picked.
 bool maas_csv_stream_has_label (const maas_csv_stream_t *self);
 //  Line number of the last line read (1-based), for the caller's messages.
@@ -77,5 +106,9 @@ size_t maas_csv_stream_line (const maas_csv_stream_t *self);
 //  number" (or a ragged row) in ERROR; the rows before it are in OUT.
 int maas_csv_stream_read (maas_csv_stream_t *self, float *out, float *labels, size_t max_rows,
                           size_t *got, char *error, size_t error_size);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

@@ -9,6 +9,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 //  What the labels mean, which decides the losses and output layers that fit.
 typedef enum {
     MAAS_DATASET_AUTO,              //  infer from the labels (constructor only)
@@ -73,5 +77,9 @@ void maas_dataset_hash (const float *features, const float *labels, size_t rows,
 //  Lowercase hex of a 32-byte digest into HEX (65 bytes).
 void maas_dataset_hex (const uint8_t digest[MAAS_DATASET_SHA256_BYTES],
                        char hex[MAAS_DATASET_SHA256_HEX]);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

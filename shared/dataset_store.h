@@ -12,6 +12,10 @@
 #include <czmq.h>
 #include <stdint.h>
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 //  Largest Redis value a put writes, unless set otherwise (64 MiB).
 #define MAAS_DATASET_STORE_CHUNK_DEFAULT ((size_t) 64 << 20)
 //  Key prefix when none is given.
@@ -88,5 +92,9 @@ int maas_dataset_store_remove (maas_dataset_store_t *self, const char *name);
 //  malformed or inconsistent fields. 0, or -1 with ERR.
 int maas_dataset_manifest_parse (const char *name, const redisReply *reply,
                                  maas_dataset_info_t *info, maas_err_t *err);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

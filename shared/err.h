@@ -6,6 +6,10 @@
 
 #include <stddef.h>
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 //  Room for one message, terminator included; longer ones are cut.
 #define MAAS_ERR_TEXT_MAX 512
 
@@ -37,5 +41,9 @@ int maas_err_copy (maas_err_t *self, const maas_err_t *src);
 int maas_err_export (const maas_err_t *src, char *text, size_t size);
 //  Back to MAAS_ERR_OK and "".
 void maas_err_clear (maas_err_t *self);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

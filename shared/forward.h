@@ -8,6 +8,10 @@
 
 #include <stddef.h>
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 //  Rows pushed through the network per block: the workspace holds this many
 //  rows of the widest layer, so its size is bounded whatever the batch. A
 //  multiple of the row group forward.c pads to (24), so whole blocks need
@@ -51,5 +55,9 @@ void maas_act_forward (maas_act_t act, float *z, size_t rows, size_t cols, const
 //  dLoss/dZ on return, computed from the activation's outputs A (what
 //  maas_act_forward left), in place. Softmax uses its full Jacobian.
 void maas_act_backward (maas_act_t act, const float *a, float *grad, size_t rows, size_t cols);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

@@ -1,10 +1,16 @@
 /*  log.h: the one logging module of libmaas and its programs.
- *  Lines read "time level component: event key=value" on stderr, so a person
- *  and a grep can both follow a process. */
+ *  Lines read "2026-12-02T06:30:00.123Z PID level component: event key=value"
+ *  (ISO 8601 UTC, the process id) on stderr, so a person and a grep can both
+ *  follow a process; a line about a job names it with id=JOB. */
 #ifndef MAAS_LOG_H
 #define MAAS_LOG_H
 
 #include <stdarg.h>
+#include <stddef.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
 
 typedef enum {
     MAAS_LOG_DEBUG,                 //  tracing, off unless asked for
@@ -17,6 +23,10 @@ typedef enum {
 //  Set the lowest level printed (default INFO, or $MAAS_LOG_LEVEL:
 //  debug|info|warn|error|off). Programs call this from main only.
 void maas_log_set_level (maas_log_level_t level);
+//  Read $MAAS_LOG_LEVEL (unset or empty: info). Returns 0, or -1 with ERR
+//  naming the bad value and the good ones: programs call it first in main
+//  and exit on failure, so a typo is an error, not silently ignored.
+int  maas_log_setup (char *err, size_t err_size);
 //  Parse "debug", "info", "warn", "error", "off"; -1 if unknown.
 int  maas_log_level_parse (const char *name);
 //  Print one line for COMPONENT at LEVEL, printf-style.
@@ -27,5 +37,9 @@ void maas_log (maas_log_level_t level, const char *component, const char *fmt, .
 #define maas_info(c, ...)  maas_log (MAAS_LOG_INFO,  (c), __VA_ARGS__)
 #define maas_warn(c, ...)  maas_log (MAAS_LOG_WARN,  (c), __VA_ARGS__)
 #define maas_error(c, ...) maas_log (MAAS_LOG_ERROR, (c), __VA_ARGS__)
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

@@ -9,6 +9,10 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 typedef enum {
     MAAS_LOSS_BCE,                  //  binary cross-entropy; sigmoid outputs, targets in [0, 1]
     MAAS_LOSS_SOFTMAX_CE,           //  softmax cross-entropy; softmax outputs, class indices
@@ -49,5 +53,9 @@ double maas_metric_accuracy (const float *p, const float *y, size_t rows, size_t
 //  positive), ties counted half (Mann-Whitney). NaN if a class is absent or
 //  out of memory. Allocates rows indices.
 double maas_metric_auc (const float *scores, const float *y, size_t rows);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

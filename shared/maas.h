@@ -31,10 +31,14 @@
 #include "codec.h"
 #include "model.h"
 
+//  Models from other tools (Keras, ONNX) and to ONNX.
+#include "import.h"
+#include "export_onnx.h"
+
 //  Data sets: in memory and stored in Redis.
 #include "dataset.h"
 #include "dataset_store.h"
-#include "train_spec.h"
+#include "training.h"
 
 //  Model registry in Redis.
 #include "registry.h"
@@ -44,5 +48,8 @@
 #include "client.h"
 #include "worker.h"
 #include "curve.h"
+
+//  What each job kind carries and answers.
+#include "infer.h"
 
 #endif

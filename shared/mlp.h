@@ -8,6 +8,10 @@
 
 #include <stdint.h>
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 typedef enum {
     MAAS_ACT_LINEAR,                //  identity (regression outputs)
     MAAS_ACT_RELU,                  //  max(0, z)
@@ -67,5 +71,9 @@ int maas_mlp_set_norm (maas_mlp_t *self, const float *mean, const float *std);
 //  The stored mean and std (INPUTS floats each), or NULL when there is none.
 const float *maas_mlp_norm_mean (const maas_mlp_t *self);
 const float *maas_mlp_norm_std (const maas_mlp_t *self);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

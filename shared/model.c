@@ -31,6 +31,7 @@ struct _maas_model_t {
     s_meta_t *meta;                 //  meta_count entries sorted by key, owned
     size_t meta_count;              //  entries in use
     size_t meta_alloc;              //  entries allocated
+    char **columns;                 //  inputs column names, owned, or NULL (positional)
 };
 
 //  ---------------------------------------------------------------------------
@@ -57,6 +58,15 @@ s_meta_clear (s_meta_t *entry)
     free (entry->str);
 }
 
+static void
+s_columns_free (maas_model_t *self)
+{
+    for (size_t i = 0; self->columns && i < maas_mlp_inputs (self->mlp); i++)
+        free (self->columns[i]);
+    free (self->columns);
+    self->columns = NULL;
+}
+
 void
 maas_model_destroy (maas_model_t **self_p)
 {
@@ -67,6 +77,7 @@ maas_model_destroy (maas_model_t **self_p)
     for (size_t i = 0; i < self->meta_count; i++)
         s_meta_clear (&self->meta[i]);
     free (self->meta);
+    s_columns_free (self);
     maas_mlp_destroy (&self->mlp);
     free (self);
     *self_p = NULL;
@@ -255,6 +266,53 @@ maas_model_meta_number (const maas_model_t *self, const char *key, double *value
 }
 
 //  ---------------------------------------------------------------------------
+//  Column names
+
+//  Why NAMES (COUNT of them) cannot be the model's columns, or NULL.
+static const char *
+s_columns_problem (const maas_model_t *self, const char *const *names, size_t count)
+{
+    if (count != maas_mlp_inputs (self->mlp))
+        return "one name per input is needed";
+    for (size_t i = 0; i < count; i++) {
+        size_t len = strlen (names[i]);
+        if (len == 0 || len > MAAS_MODEL_COLUMN_MAX)
+            return "a name is empty or too long";
+        for (size_t j = 0; j < i; j++)
+            if (strcmp (names[i], names[j]) == 0)
+                return "a name is repeated";
+    }
+    return NULL;
+}
+
+int
+maas_model_set_columns (maas_model_t *self, const char *const *names, size_t count)
+{
+    assert (self && (names || count == 0));
+    if (s_columns_problem (self, names, count))
+        return -1;
+    char **copy = calloc (count, sizeof *copy);
+    for (size_t i = 0; copy && i < count; i++)
+        if (!(copy[i] = strdup (names[i]))) {
+            while (i > 0)
+                free (copy[--i]);
+            free (copy);
+            copy = NULL;
+        }
+    if (!copy)
+        return -1;
+    s_columns_free (self);
+    self->columns = copy;
+    return 0;
+}
+
+const char *const *
+maas_model_columns (const maas_model_t *self)
+{
+    return (const char *const *) self->columns;
+}
+
+//  ---------------------------------------------------------------------------
 //  Errors and hashes
 
 static void
@@ -418,18 +476,32 @@ s_pack_metadata (msgpack_packer *pk, const maas_model_t *self)
     return rc;
 }
 
+//  "columns": the input names, only when the model has them.
+static int
+s_pack_columns (msgpack_packer *pk, const maas_model_t *self)
+{
+    if (!self->columns)
+        return 0;
+    size_t n = maas_mlp_inputs (self->mlp);
+    int rc = maas_codec_pack_str (pk, "columns") | msgpack_pack_array (pk, n);
+    for (size_t i = 0; i < n; i++)
+        rc |= maas_codec_pack_str (pk, self->columns[i]);
+    return rc;
+}
+
 static int
 s_pack_model (msgpack_packer *pk, const maas_model_t *self)
 {
     char hex[MAAS_SHA256_HEX_SIZE];
     maas_model_sha256 (self, hex);
-    int rc = msgpack_pack_map (pk, 7);
+    int rc = msgpack_pack_map (pk, self->columns ? 8 : 7);
     rc |= maas_codec_pack_kv_str (pk, "magic", MAAS_MODEL_MAGIC);
     rc |= maas_codec_pack_kv_uint (pk, "format", MAAS_MODEL_FORMAT);
     rc |= maas_codec_pack_kv_uint (pk, "inputs", maas_mlp_inputs (self->mlp));
     rc |= s_pack_layers (pk, self->mlp);
     rc |= s_pack_norm (pk, self->mlp);
     rc |= s_pack_metadata (pk, self);
+    rc |= s_pack_columns (pk, self);
     rc |= maas_codec_pack_kv_str (pk, "sha256", hex);
     return rc;
 }
@@ -444,6 +516,8 @@ s_size_estimate (const maas_model_t *self)
     size += 2 * maas_mlp_inputs (self->mlp) * sizeof (float);
     for (size_t i = 0; i < self->meta_count; i++)
         size += 16 + strlen (self->meta[i].key) + (self->meta[i].str ? strlen (self->meta[i].str) : 0);
+    for (size_t i = 0; self->columns && i < maas_mlp_inputs (self->mlp); i++)
+        size += 8 + strlen (self->columns[i]);
     return size;
 }
 
@@ -855,6 +929,41 @@ s_decode_metadata (maas_codec_map_t *top, maas_model_t *model, maas_model_err_t 
     return 0;
 }
 
+//  The optional "columns": an array of one string per input, unique names.
+static int
+s_decode_columns (maas_codec_map_t *top, maas_model_t *model, maas_model_err_t *err)
+{
+    const msgpack_object *columns = maas_codec_map_find (top, "columns");
+    if (!columns || columns->type == MSGPACK_OBJECT_NIL)
+        return 0;
+    size_t n = columns->type == MSGPACK_OBJECT_ARRAY ? columns->via.array.size : 0;
+    const char **names = calloc (n ? n : 1, sizeof *names);
+    char **owned = calloc (n ? n : 1, sizeof *owned);
+    const char *problem = names && owned ? NULL : "out of memory";
+    if (!problem && columns->type != MSGPACK_OBJECT_ARRAY)
+        problem = "not an array";
+    for (size_t i = 0; !problem && i < n; i++) {
+        const msgpack_object *item = &columns->via.array.ptr[i];
+        if (item->type != MSGPACK_OBJECT_STR || memchr (item->via.str.ptr, 0, item->via.str.size))
+            problem = "an entry is not a string";
+        else if (!(names[i] = owned[i] = strndup (item->via.str.ptr, item->via.str.size)))
+            problem = "out of memory";
+    }
+    if (!problem)
+        problem = s_columns_problem (model, names, n);
+    if (!problem && maas_model_set_columns (model, names, n) != 0)
+        problem = "out of memory";
+    for (size_t i = 0; owned && i < n; i++)
+        free (owned[i]);
+    free (owned);
+    free (names);
+    if (problem)
+        s_err (err, MAAS_MODEL_EFIELD, "model: columns: %s (%zu names for %zu inputs, each 1 to "
+               "%d bytes, unique)", problem, n, maas_mlp_inputs (model->mlp),
+               MAAS_MODEL_COLUMN_MAX);
+    return problem ? -1 : 0;
+}
+
 //  Check everything in the unpacked blob, then build the model.
 static maas_model_t *
 s_decode_object (const msgpack_object *root, maas_model_err_t *err)
@@ -879,7 +988,7 @@ s_decode_object (const msgpack_object *root, maas_model_err_t *err)
     const char *bad = s_non_finite (model->mlp, name, sizeof name);
     if (bad)
         s_err (err, MAAS_MODEL_EFIELD, "model: %s hold NaN or infinity", bad);
-    if (bad || s_decode_metadata (&top, model, err))
+    if (bad || s_decode_metadata (&top, model, err) || s_decode_columns (&top, model, err))
         maas_model_destroy (&model);
     return model;
 }
@@ -906,9 +1015,8 @@ maas_model_decode (const void *blob, size_t size, maas_model_err_t *err)
 //  ---------------------------------------------------------------------------
 //  Files
 
-//  Write SIZE bytes to PATH through a temporary file and a rename.
-static int
-s_write_file (const char *path, const uint8_t *blob, size_t size, maas_model_err_t *err)
+int
+maas_model_write_file (const char *path, const void *blob, size_t size, maas_model_err_t *err)
 {
     size_t tmp_size = strlen (path) + 32;
     char *tmp = malloc (tmp_size);
@@ -940,7 +1048,7 @@ maas_model_save (const maas_model_t *self, const char *path, maas_model_err_t *e
     size_t size;
     if (maas_model_encode (self, &blob, &size, err))
         return -1;
-    int rc = s_write_file (path, blob, size, err);
+    int rc = maas_model_write_file (path, blob, size, err);
     free (blob);
     if (rc)
         maas_warn ("model", "save failed path=%s error=\"%s\"", path, err ? err->text : "");

@@ -9,12 +9,17 @@
 
 #include <stdint.h>
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 #define MAAS_MODEL_MAGIC          "MAAS-MODEL"
 #define MAAS_MODEL_FORMAT         1             //  the format version this build writes and reads
 #define MAAS_MODEL_MAX_BYTES      ((size_t) 1 << 30)    //  largest blob encoded or decoded (1 GiB)
 #define MAAS_MODEL_META_MAX       256           //  metadata entries per model
 #define MAAS_MODEL_META_KEY_MAX   64            //  bytes in a metadata key
 #define MAAS_MODEL_META_STR_MAX   4096          //  bytes in a metadata string value
+#define MAAS_MODEL_COLUMN_MAX     256           //  bytes in an input column name
 #define MAAS_SHA256_HEX_SIZE      65            //  64 lowercase hex digits and a NUL
 
 //  What a model predicts, derived from its output layer: sigmoid outputs
@@ -97,6 +102,18 @@ int maas_model_meta_int (const maas_model_t *self, const char *key, int64_t *val
 int maas_model_meta_number (const maas_model_t *self, const char *key, double *value);
 
 //  ---------------------------------------------------------------------------
+//  Input column names: what each input is called in the training data, so
+//  input files are matched by name. A model without them (trained from
+//  .npy, or written before they were stored) takes its inputs by position.
+
+//  Set the names, one per input in input order (copied). 0, or -1 if COUNT
+//  is not the model's inputs, a name is empty, over MAAS_MODEL_COLUMN_MAX
+//  bytes or repeated, or memory is short (the model keeps its old names).
+int maas_model_set_columns (maas_model_t *self, const char *const *names, size_t count);
+//  The names (borrowed: inputs of them), or NULL when the model has none.
+const char *const *maas_model_columns (const maas_model_t *self);
+
+//  ---------------------------------------------------------------------------
 //  Format v1
 
 //  Encode to a new blob (*BLOB_P, the caller frees it) of *SIZE_P bytes.
@@ -116,6 +133,10 @@ maas_model_t *maas_model_decode (const void *blob, size_t size, maas_model_err_t
 //  Encode to PATH (written to a temporary file then renamed, so readers
 //  never see half a model). Returns 0, or -1 with ERR set.
 int maas_model_save (const maas_model_t *self, const char *path, maas_model_err_t *err);
+//  Write SIZE bytes of BLOB to PATH the same way (any file: an exported
+//  model too). Returns 0, or -1 with ERR set (EIO, ENOMEM).
+int maas_model_write_file (const char *path, const void *blob, size_t size,
+                           maas_model_err_t *err);
 //  Read and decode PATH. NULL with ERR set (the message names the path).
 maas_model_t *maas_model_load (const char *path, maas_model_err_t *err);
 
@@ -124,5 +145,9 @@ maas_model_t *maas_model_load (const char *path, maas_model_err_t *err);
 void maas_model_sha256 (const maas_model_t *self, char hex[MAAS_SHA256_HEX_SIZE]);
 //  SHA-256 of SIZE bytes (a whole blob, for content addressing), in hex.
 void maas_sha256_hex (const void *data, size_t size, char hex[MAAS_SHA256_HEX_SIZE]);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

@@ -7,6 +7,10 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 typedef enum {
     MAAS_OPTIM_SGD,                 //  p -= lr g
     MAAS_OPTIM_MOMENTUM,            //  v = mu v + g; p -= lr v
@@ -59,5 +63,9 @@ void maas_optim_update (maas_optim_t *self, size_t slot, float *param, const flo
                         bool decay);
 //  Forget all state (moments, step count), as if new.
 void maas_optim_reset (maas_optim_t *self);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

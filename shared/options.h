@@ -10,6 +10,10 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 typedef enum {
     MAAS_OPT_STRING,    //  const char * (borrowed from argv or the environment)
     MAAS_OPT_URL,       //  const char *, a Redis URL (redis_url.h) checked at once
@@ -63,5 +67,9 @@ int maas_options_main (const maas_options_t *self, int argc, char **argv, maas_e
 
 //  The help text (summary, a line per visible option, epilog) to OUT, a FILE *.
 void maas_options_help (const maas_options_t *self, void *out);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

@@ -173,6 +173,53 @@ maas_proto_send (void *socket, const void *peer, size_t peer_size, int cmd, cons
     return rc;
 }
 
+int
+maas_proto_send_empty (void *socket, const void *peer, size_t peer_size, int cmd)
+{
+    const uint8_t empty_map = 0x80;
+    return maas_proto_send (socket, peer, peer_size, cmd, &empty_map, 1, NULL);
+}
+
+int
+maas_proto_open_map (const void *data, size_t size, size_t limit, const char *what,
+                     msgpack_unpacked *scratch, maas_codec_map_t *map, char *err,
+                     size_t err_size)
+{
+    char why[MAAS_CODEC_ERR_SIZE];
+    if (maas_codec_unpack (data, size, limit, scratch, why, sizeof why) != 0) {
+        snprintf (err, err_size, "%s: %s", what, why);
+        return -1;
+    }
+    if (maas_codec_map_init (map, &scratch->data, what) != 0) {
+        snprintf (err, err_size, "%s", map->err);
+        return -1;
+    }
+    return 0;
+}
+
+//  SIZE bytes of HEADER as a map named "header" in MAP (decoded into
+//  SCRATCH); -1 with ERR if not msgpack or not a map.
+static int
+s_open_header (const void *header, size_t size, msgpack_unpacked *scratch,
+               maas_codec_map_t *map, char *err, size_t err_size)
+{
+    return maas_proto_open_map (header, size, MAAS_PROTO_HEADER_MAX, "header", scratch, map, err,
+                                err_size);
+}
+
+int
+maas_proto_header_map (const maas_proto_msg_t *msg, msgpack_unpacked *scratch,
+                       maas_codec_map_t *map, char *err, size_t err_size)
+{
+    size_t size;
+    const void *header = maas_proto_header (msg, &size);
+    if (!header) {
+        snprintf (err, err_size, "missing header frame");
+        return -1;
+    }
+    return s_open_header (header, size, scratch, map, err, err_size);
+}
+
 static int
 s_buf_write (void *data, const char *bytes, size_t size)
 {
@@ -198,6 +245,30 @@ void
 maas_proto_buf_append (maas_proto_buf_t *buf, const void *bytes, size_t size)
 {
     s_buf_write (buf, bytes, size);
+}
+
+void
+maas_proto_pack_status (maas_proto_buf_t *buf, const char *id, const char *status,
+                        const char *reason, const char *error, size_t extra)
+{
+    msgpack_packer *pk = &buf->pk;
+    msgpack_pack_map (pk, (id != NULL) + (status != NULL) + (reason != NULL) + (error != NULL)
+                              + extra);
+    if (id)
+        maas_codec_pack_kv_str (pk, "id", id);
+    if (status)
+        maas_codec_pack_kv_str (pk, "status", status);
+    if (reason)
+        maas_codec_pack_kv_str (pk, "reason", reason);
+    if (error)
+        maas_codec_pack_kv_strn (pk, "error", error, strnlen (error, 1024));
+}
+
+bool
+maas_proto_retryable (const maas_codec_map_t *map)
+{
+    const msgpack_object *value = maas_codec_map_find (map, "retryable");
+    return !value || value->type != MSGPACK_OBJECT_BOOLEAN || value->via.boolean;
 }
 
 static const char s_crockford[] = "0123456789ABCDEFGHJKMNPQRSTVWXYZ";
@@ -325,14 +396,53 @@ s_opt_bool (maas_codec_map_t *map, const char *key, bool *value, char *err, size
     return 0;
 }
 
-//  "version" is a positive integer or an alias string.
+//  "version" is a positive integer, "alias" a string: one of them, or
+//  neither (the latest version).
 static int
 s_version (maas_codec_map_t *map, maas_proto_job_t *job, char *err, size_t err_size)
 {
     const msgpack_object *value = maas_codec_map_find (map, "version");
     if (value && value->type == MSGPACK_OBJECT_STR)
-        return s_opt_str (map, "version", job->alias, sizeof job->alias, err, err_size);
-    return s_opt_int (map, "version", &job->version, 1, INT64_MAX, err, err_size);
+        return s_fail (err, err_size,
+                       "header: key 'version' must be an integer, got string (an alias "
+                       "goes in 'alias')");
+    if (s_opt_int (map, "version", &job->version, 1, INT64_MAX, err, err_size) != 0
+        || s_opt_str (map, "alias", job->alias, sizeof job->alias, err, err_size) != 0)
+        return -1;
+    return 0;
+}
+
+//  A job name of 1..MAX bytes of [0-9A-Za-z_.:-] in KEY; -1 with ERR if not.
+static int
+s_check_name (const char *key, const char *value, size_t max, char *err, size_t err_size)
+{
+    size_t len = strnlen (value, max + 1);
+    if (len <= max && maas_proto_id_valid (value, len))
+        return 0;
+    snprintf (err, err_size, "header: key '%s' must be 1..%zu of [0-9A-Za-z_.:-]", key, max);
+    return -1;
+}
+
+int
+maas_proto_job_check (const maas_proto_job_t *job, char *err, size_t err_size)
+{
+    if (s_check_name ("id", job->id, MAAS_PROTO_ID_MAX, err, err_size) != 0
+        || s_check_name ("kind", job->kind, MAAS_PROTO_KIND_MAX, err, err_size) != 0)
+        return -1;
+    if (strnlen (job->model, sizeof job->model) >= sizeof job->model
+        || strnlen (job->alias, sizeof job->alias) >= sizeof job->alias)
+        return s_fail (err, err_size, "header: 'model' or 'alias' is too long");
+    if (job->priority < 0 || job->priority > MAAS_PROTO_PRIORITY_MAX) {
+        snprintf (err, err_size, "header: key 'priority' must be 0..%d, got %d",
+                  MAAS_PROTO_PRIORITY_MAX, job->priority);
+        return -1;
+    }
+    if (job->version < 0 || job->deadline_ms < 0)
+        return s_fail (err, err_size, "header: 'version' and 'deadline' must be >= 0");
+    if (job->version > 0 && job->alias[0])
+        return s_fail (err, err_size,
+                       "header: give 'version' or 'alias', not both (neither: the latest)");
+    return 0;
 }
 
 int
@@ -342,22 +452,12 @@ maas_proto_job_parse (maas_proto_job_t *job, const void *header, size_t size,
     memset (job, 0, sizeof *job);
     job->track = true;
     job->durable = true;
-    char why[MAAS_CODEC_ERR_SIZE];
-    if (maas_codec_unpack (header, size, MAAS_PROTO_HEADER_MAX, scratch, why, sizeof why) != 0) {
-        snprintf (err, err_size, "header: %s", why);
-        return -1;
-    }
     maas_codec_map_t map;
-    if (maas_codec_map_init (&map, &scratch->data, "header") != 0)
+    if (s_open_header (header, size, scratch, &map, err, err_size) != 0)
+        return -1;
+    if (maas_codec_map_str_copy (&map, "id", job->id, sizeof job->id) != 0
+        || maas_codec_map_str_copy (&map, "kind", job->kind, sizeof job->kind) != 0)
         return s_fail (err, err_size, map.err);
-    if (maas_codec_map_str_copy (&map, "id", job->id, sizeof job->id) != 0)
-        return s_fail (err, err_size, map.err);
-    if (!maas_proto_id_valid (job->id, strlen (job->id)))
-        return s_fail (err, err_size, "header: key 'id' must be 1..64 of [0-9A-Za-z_.:-]");
-    if (maas_codec_map_str_copy (&map, "kind", job->kind, sizeof job->kind) != 0)
-        return s_fail (err, err_size, map.err);
-    if (!maas_proto_id_valid (job->kind, strlen (job->kind)))
-        return s_fail (err, err_size, "header: key 'kind' must be 1..32 of [0-9A-Za-z_.:-]");
     int64_t priority = 0;
     if (s_opt_str (&map, "model", job->model, sizeof job->model, err, err_size) != 0
         || s_version (&map, job, err, err_size) != 0
@@ -368,7 +468,7 @@ maas_proto_job_parse (maas_proto_job_t *job, const void *header, size_t size,
         return -1;
     job->priority = (int) priority;
     job->params_obj = maas_codec_map_find (&map, "params");
-    return 0;
+    return maas_proto_job_check (job, err, err_size);
 }
 
 int
@@ -384,7 +484,7 @@ maas_proto_job_pack (const maas_proto_job_t *job, maas_proto_buf_t *buf)
     if (job->model[0])
         maas_codec_pack_kv_str (pk, "model", job->model);
     if (job->alias[0])
-        maas_codec_pack_kv_str (pk, "version", job->alias);
+        maas_codec_pack_kv_str (pk, "alias", job->alias);
     else if (job->version > 0)
         maas_codec_pack_kv_int (pk, "version", job->version);
     if (job->priority != 0)

@@ -11,6 +11,11 @@
 #include <stdint.h>
 #include <zmq.h>
 
+#include "codec.h"
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 //  First frame of every message (after a ROUTER's identity frame).
 #define MAAS_PROTO_TAG "MAAS1"
 #define MAAS_PROTO_TAG_SIZE 5
@@ -80,6 +85,21 @@ zmq_msg_t *maas_proto_payload (maas_proto_msg_t *msg);
 //  afterwards, whatever the outcome). Returns 0, or -1 with errno.
 int maas_proto_send (void *socket, const void *peer, size_t peer_size, int cmd,
                      const void *header, size_t header_size, zmq_msg_t *payload);
+//  Send CMD with an empty map as header and no payload (PING, PONG,
+//  HEARTBEAT, DISCONNECT). PEER as for maas_proto_send. 0, or -1 with errno.
+int maas_proto_send_empty (void *socket, const void *peer, size_t peer_size, int cmd);
+//  Open SIZE bytes of DATA, one msgpack map, as a reader named WHAT
+//  ("result") in MAP, decoding into SCRATCH (the caller's, reusable; the
+//  map is borrowed from it and DATA). LIMIT: largest SIZE accepted, 0: any.
+//  Returns 0, or -1 with why in ERR ("result: expected a map, got array").
+int maas_proto_open_map (const void *data, size_t size, size_t limit, const char *what,
+                         msgpack_unpacked *scratch, maas_codec_map_t *map, char *err,
+                         size_t err_size);
+//  Open MSG's header frame as a map named "header" into MAP, decoding into
+//  SCRATCH (the caller's, reusable). Returns 0, or -1 with why in ERR
+//  ("missing header frame", "header: expected a map, got array").
+int maas_proto_header_map (const maas_proto_msg_t *msg, msgpack_unpacked *scratch,
+                           maas_codec_map_t *map, char *err, size_t err_size);
 
 //  ---------------------------------------------------------------------------
 //  Building headers: a msgpack packer writing into a fixed buffer, so small
@@ -96,6 +116,11 @@ typedef struct {
 void maas_proto_buf_init (maas_proto_buf_t *buf);
 //  Append SIZE bytes already msgpack-encoded (one value) to BUF.
 void maas_proto_buf_append (maas_proto_buf_t *buf, const void *bytes, size_t size);
+//  Open a map in BUF and pack the status keys of a reply: "id", "status",
+//  "reason", "error", each only if not NULL (ERROR cut at 1024 bytes). The
+//  map has room for EXTRA more key/value pairs, which the caller packs next.
+void maas_proto_pack_status (maas_proto_buf_t *buf, const char *id, const char *status,
+                             const char *reason, const char *error, size_t extra);
 
 //  ---------------------------------------------------------------------------
 //  The job header: SUBMIT's header, forwarded unchanged as JOB's header.
@@ -108,8 +133,8 @@ typedef struct {
     char id[MAAS_PROTO_ID_MAX + 1]; //  job id, client-generated
     char kind[MAAS_PROTO_KIND_MAX + 1];   //  "infer", "train", ...
     char model[MAAS_PROTO_MODEL_MAX + 1]; //  model name, "" if none
-    int64_t version;                //  model version, 0: not given
-    char alias[MAAS_PROTO_ALIAS_MAX + 1]; //  version alias ("production"), or ""
+    int64_t version;                //  "version": model version, 0: not given
+    char alias[MAAS_PROTO_ALIAS_MAX + 1]; //  "alias" ("production"), or ""; never both
     int priority;                   //  0..9, higher first; default 0
     int64_t deadline_ms;            //  wall-clock ms after which it must not start; 0: none
     bool track;                     //  status kept in Redis (default true)
@@ -125,9 +150,20 @@ typedef struct {
 //  a reason fit for a REJECTED ("header: key 'priority' must be 0..9, got 12").
 int maas_proto_job_parse (maas_proto_job_t *job, const void *header, size_t size,
                           msgpack_unpacked *scratch, char *err, size_t err_size);
+//  Check what a job header must satisfy, for a job built by hand before it
+//  is packed (maas_proto_job_parse checks the same): id and kind of
+//  [0-9A-Za-z_.:-] within their limits, model and alias within theirs,
+//  priority 0..9, version >= 0, not both a version and an alias. Returns 0,
+//  or -1 with ERR ("header: key 'priority' must be 0..9, got 12").
+int maas_proto_job_check (const maas_proto_job_t *job, char *err, size_t err_size);
 //  Encode JOB into BUF, with PARAMS (bytes of one msgpack value) if set.
 //  Returns 0, or -1 if it does not fit.
 int maas_proto_job_pack (const maas_proto_job_t *job, maas_proto_buf_t *buf);
+
+//  A RESULT header's "retryable" (read with MAP): false when the worker
+//  said the failure would be the same on any worker; true when it said
+//  otherwise, said nothing, or the key is not a boolean.
+bool maas_proto_retryable (const maas_codec_map_t *map);
 
 //  ---------------------------------------------------------------------------
 //  Job ids
@@ -149,5 +185,9 @@ size_t maas_proto_copy (char *dst, size_t size, const char *src);
 size_t maas_proto_itoa (char *text, int64_t value);
 //  true if ID (LEN bytes) is a usable job id: 1..64 bytes of [0-9A-Za-z_.:-].
 bool maas_proto_id_valid (const char *id, size_t len);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

@@ -14,6 +14,10 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 //  Sentinel master name when none is given.
 #define MAAS_REDIS_MASTER_DEFAULT "mymaster"
 //  Behind Sentinel, reads ask where the master is at most this often, ms.
@@ -81,5 +85,9 @@ bool maas_redis_master_moved (maas_redis_t *self, const char *what);
 //  "", $MAAS_REDIS_SENTINELS and $MAAS_REDIS_MASTER. The one place in the
 //  library that reads them; main()s should fill a config from their flags.
 void maas_redis_config_env (maas_redis_config_t *config, const char *url);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

@@ -7,6 +7,10 @@
 
 #include <hiredis/hiredis.h>
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 #define MAAS_REDIS_URL_DEFAULT "redis://127.0.0.1:6379"
 
 typedef struct {
@@ -47,5 +51,9 @@ redisContext *maas_redis_connect (const char *url, int timeout_ms, char *err, si
 //  (used after reconnecting). Returns 0, or -1 with ERR.
 int maas_redis_handshake (redisContext *ctx, const maas_redis_url_t *url, char *err,
                           size_t err_size);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

@@ -11,6 +11,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 //  Key prefix used when none is given; every key and the channel start with it.
 #define MAAS_REGISTRY_PREFIX_DEFAULT "maas:"
 //  Longest model or alias name; names are [A-Za-z0-9._-], starting with a
@@ -196,5 +200,9 @@ int maas_registry_watch_fd (const maas_registry_watch_t *self);
 //  changes (drop what it resolved) and make a new watch.
 int maas_registry_watch_next (maas_registry_watch_t *self, maas_registry_event_t *event,
                               int timeout_ms);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

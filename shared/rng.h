@@ -6,6 +6,10 @@
 
 #include <stdint.h>
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 typedef struct {
     uint64_t s[4];                  //  xoshiro256** state, never all zero
 } maas_rng_t;
@@ -20,5 +24,9 @@ double maas_rng_uniform (maas_rng_t *self);
 uint64_t maas_rng_below (maas_rng_t *self, uint64_t bound);
 //  Standard normal (Box-Muller, both values used in turn is not worth the state).
 double maas_rng_normal (maas_rng_t *self);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

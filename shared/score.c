@@ -6,6 +6,7 @@
 #include "clock.h"
 #include "codec.h"
 #include "csv.h"
+#include "infer.h"
 #include "log.h"
 #include "npy.h"
 #include "registry.h"
@@ -13,11 +14,13 @@
 #include <assert.h>
 #include <ctype.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 typedef enum { S_FREE, S_IN_FLIGHT, S_FAILED, S_DONE } s_state_t;
@@ -34,17 +37,21 @@ typedef struct {
     float *values;                  //  rows × outputs once done, owned
     int32_t *classes;               //  rows predicted classes or NULL, owned
     size_t outputs;                 //  values per row in VALUES
+    uint64_t version;               //  model version the result came from (0: not said)
     int attempts;                   //  runs submitted so far
     char id[MAAS_PROTO_ID_MAX + 1]; //  job id of the current run
     char error[256];                //  why the last run failed
+    size_t bad_row;                 //  1-based row of the shard it names, 0: none
+    bool final;                     //  the worker said another run would fail too
 } s_shard_t;
 
 struct s_run_t {
     maas_client_t *client;          //  borrowed
     maas_score_config_t config;     //  with defaults filled in
     char name[MAAS_REGISTRY_NAME_MAX + 1];  //  model name
-    int64_t version;                //  or 0
-    char alias[MAAS_REGISTRY_NAME_MAX + 1]; //  or "" (latest)
+    int64_t version;                //  the one version every shard runs on, 0 until known
+    char alias[MAAS_REGISTRY_NAME_MAX + 1]; //  alias asked for, or "" (latest)
+    bool pinned;                    //  VERSION is fixed: asked for, or the first result's
     size_t cols;                    //  features per row
     size_t rows_total;              //  0 if unknown (CSV)
     size_t outputs;                 //  values per row, from the first result (0: none yet)
@@ -62,8 +69,9 @@ struct s_run_t {
     //  Sink: exactly one of these.
     maas_tensor_t *y;               //  tensor sink, owned until handed out
     maas_npy_writer_t *npy_out;     //  .npy sink, owned
-    FILE *csv_out;                  //  CSV sink, owned
-    const char *out_path;           //  file sink path, for messages
+    FILE *csv_out;                  //  CSV sink, owned unless stdout
+    const char *out_path;           //  file the sink writes (the temporary), borrowed
+    char *tmp_path;                 //  temporary beside the output, owned; NULL for stdout
     size_t correct;                 //  rows whose class equals the label
     size_t labelled;                //  rows with both a class and a label
     maas_score_stats_t stats;       //  what the caller gets
@@ -91,9 +99,10 @@ s_parse_model (s_run_t *run, const char *model)
         return s_fail (run, "%s", err);
     snprintf (run->name, sizeof run->name, "%s", ref.name);
     size_t digits = strspn (ref.ref, "0123456789");
-    if (*ref.ref && !ref.ref[digits])
+    if (*ref.ref && !ref.ref[digits]) {
         run->version = strtoll (ref.ref, NULL, 10);
-    else if (strcmp (ref.ref, "latest") != 0)
+        run->pinned = true;
+    } else if (strcmp (ref.ref, "latest") != 0)
         snprintf (run->alias, sizeof run->alias, "%s", ref.ref);
     return 0;
 }
@@ -143,46 +152,21 @@ s_read_shard (s_run_t *run, s_shard_t *shard)
 static int
 s_decode_result (s_shard_t *shard, const maas_result_t *result)
 {
-    msgpack_unpacked msg;
-    msgpack_unpacked_init (&msg);
-    maas_codec_map_t map;
-    uint64_t rows = 0, outputs = 0;
-    const void *values = NULL;
-    size_t size = 0;
-    int rc = -1;
-    if (maas_codec_unpack (result->data, result->size, 0, &msg, shard->error,
-                           sizeof shard->error) == 0
-        && maas_codec_map_init (&map, &msg.data, "result") == 0
-        && maas_codec_map_uint64 (&map, "rows", &rows) == 0
-        && maas_codec_map_uint64 (&map, "outputs", &outputs) == 0
-        && maas_codec_map_bin (&map, "values", &values, &size) == 0) {
-        if (rows != shard->rows || outputs == 0 || outputs > 65536 || size != rows * outputs * 4)
-            snprintf (shard->error, sizeof shard->error,
-                      "result holds %zu bytes for %llu rows × %llu outputs, expected %zu rows",
-                      size, (unsigned long long) rows, (unsigned long long) outputs, shard->rows);
-        else
-            rc = 0;
-    } else if (!*shard->error)
-        snprintf (shard->error, sizeof shard->error, "%s", map.err);
-    if (rc == 0) {
-        shard->values = malloc (size);
-        const msgpack_object *classes = maas_codec_map_find (&map, "classes");
-        if (classes && classes->type == MSGPACK_OBJECT_ARRAY && classes->via.array.size == rows)
-            shard->classes = malloc (rows * sizeof (int32_t));
-        if (!shard->values)
-            rc = -1;
-        else
-            maas_codec_f32_from_le (shard->values, values, rows * outputs);
-        for (size_t r = 0; shard->classes && r < rows; r++) {
-            const msgpack_object *item = &classes->via.array.ptr[r];
-            bool integer = item->type == MSGPACK_OBJECT_POSITIVE_INTEGER
-                        || item->type == MSGPACK_OBJECT_NEGATIVE_INTEGER;
-            shard->classes[r] = integer ? (int32_t) item->via.i64 : -1;
-        }
-        shard->outputs = outputs;
+    maas_infer_result_t out;
+    if (maas_infer_result_parse (&out, result->data, result->size, shard->error,
+                                 sizeof shard->error) != 0)
+        return -1;
+    if (out.rows != shard->rows) {
+        snprintf (shard->error, sizeof shard->error, "result holds %zu rows, expected %zu",
+                  out.rows, shard->rows);
+        maas_infer_result_clear (&out);
+        return -1;
     }
-    msgpack_unpacked_destroy (&msg);
-    return rc;
+    shard->values = out.values;
+    shard->classes = out.classes;
+    shard->outputs = out.outputs;
+    shard->version = out.version;
+    return 0;
 }
 
 static void
@@ -192,11 +176,23 @@ s_on_result (const maas_result_t *result, void *arg)
     shard->run->in_flight--;
     if (strcmp (result->status, "succeeded") == 0 && s_decode_result (shard, result) == 0) {
         shard->state = S_DONE;
+        //  The first result says which version the alias named: every
+        //  other shard is sent to that version, so a move of the alias
+        //  mid-run cannot mix two models in one output.
+        if (!shard->run->pinned && shard->version) {
+            shard->run->version = (int64_t) shard->version;
+            shard->run->pinned = true;
+        }
         return;
     }
-    if (strcmp (result->status, "succeeded") != 0)
+    shard->bad_row = 0;
+    shard->final = false;
+    if (strcmp (result->status, "succeeded") != 0) {
         snprintf (shard->error, sizeof shard->error, "%s: %s", result->status,
                   result->error ? result->error : "no reason given");
+        shard->bad_row = maas_infer_error_row (result->header, result->header_size);
+        shard->final = !maas_result_retryable (result);
+    }
     shard->state = S_FAILED;
 }
 
@@ -204,9 +200,10 @@ static int
 s_submit (s_run_t *run, s_shard_t *shard)
 {
     msgpack_sbuffer buffer;
-    maas_codec_shape_params (&buffer, shard->rows, run->cols);
+    maas_infer_params_pack (&buffer, shard->rows, run->cols);
     maas_submit_t spec = {.kind = "infer", .model = run->name, .version = run->version,
-                          .alias = *run->alias ? run->alias : NULL, .params = buffer.data,
+                          .alias = !run->pinned && *run->alias ? run->alias : NULL,
+                          .params = buffer.data,
                           .params_size = buffer.size,
                           //  The shard's input stays here until its result is
                           //  written, so a lost job is resubmitted from it: no
@@ -252,9 +249,13 @@ s_write_shard (s_run_t *run, s_shard_t *shard)
         if (run->x && !(run->y = maas_tensor_new (run->x->rows, run->outputs)))
             return s_fail (run, "out of memory for %zu × %zu outputs", run->x->rows, run->outputs);
     }
+    if (shard->version && run->version && shard->version != (uint64_t) run->version)
+        return s_fail (run, "rows %zu-%zu: ran on %s@%llu, the run uses %s@%lld",
+                       shard->first_row, shard->first_row + shard->rows - 1, run->name,
+                       (unsigned long long) shard->version, run->name, (long long) run->version);
     if (shard->outputs != run->outputs)
         return s_fail (run, "rows %zu-%zu: %zu outputs per row, earlier shards had %zu",
-                       shard->first_row, shard->first_row + shard->rows - 1, shard->outputs,
+                       shard->first_row + 1, shard->first_row + shard->rows, shard->outputs,
                        run->outputs);
     size_t count = shard->rows * shard->outputs;
     if (run->y)
@@ -302,15 +303,38 @@ s_cancel_in_flight (s_run_t *run)
             maas_client_forget (run->client, run->ring[i].id);
 }
 
-//  Retry a failed shard or give up on the run with its row range.
+//  Give up on the run for SHARD's failure, naming the input's row when the
+//  worker named one: the job's row R is the input's data row first_row + R
+//  (rows count from 1, a CSV header line not counted), written over the
+//  "row R" in the worker's message.
+static int
+s_give_up (s_run_t *run, const s_shard_t *shard)
+{
+    char tail[64], token[32];
+    if (shard->final)
+        snprintf (tail, sizeof tail, "not retried: it would fail the same again");
+    else
+        snprintf (tail, sizeof tail, "after %d attempts", shard->attempts);
+    int len = snprintf (token, sizeof token, "row %zu", shard->bad_row);
+    const char *at = shard->bad_row ? strstr (shard->error, token) : NULL;
+    while (at && isdigit ((unsigned char) at[len]))
+        at = strstr (at + 1, token);
+    if (!at)
+        return s_fail (run, "rows %zu-%zu: %s (%s)", shard->first_row + 1,
+                       shard->first_row + shard->rows, shard->error, tail);
+    return s_fail (run, "%.*srow %zu%s (%s; data rows of the input, from 1)",
+                   (int) (at - shard->error), shard->error, shard->first_row + shard->bad_row,
+                   at + len, tail);
+}
+
+//  Retry a failed shard or give up on the run with its rows.
 static int
 s_retry (s_run_t *run, s_shard_t *shard)
 {
-    if (shard->attempts >= run->config.max_attempts)
-        return s_fail (run, "rows %zu-%zu: %s (after %d attempts)", shard->first_row,
-                       shard->first_row + shard->rows - 1, shard->error, shard->attempts);
+    if (shard->final || shard->attempts >= run->config.max_attempts)
+        return s_give_up (run, shard);
     maas_warn ("score", "shard failed, retrying rows=%zu-%zu attempt=%d reason=\"%s\"",
-               shard->first_row, shard->first_row + shard->rows - 1, shard->attempts + 1,
+               shard->first_row + 1, shard->first_row + shard->rows, shard->attempts + 1,
                shard->error);
     run->stats.retries++;
     return s_submit (run, shard);
@@ -321,7 +345,9 @@ static int
 s_turn (s_run_t *run)
 {
     size_t window = run->config.window;
-    while (!run->eof && run->next_read - run->next_write < window) {
+    //  Until a result has fixed the version, one shard alone resolves the alias.
+    size_t limit = run->pinned ? window : 1;
+    while (!run->eof && run->next_read - run->next_write < limit) {
         s_shard_t *shard = &run->ring[run->next_read % window];
         if (s_read_shard (run, shard) != 0)
             return -1;
@@ -362,6 +388,7 @@ s_run (s_run_t *run)
     if (rc != 0)
         s_cancel_in_flight (run);
     run->stats.outputs = run->outputs;
+    run->stats.version = run->pinned && run->version > 0 ? (uint64_t) run->version : 0;
     run->stats.seconds = (double) (maas_clock_mono_us () - started) / 1e6;
     return rc;
 }
@@ -468,12 +495,97 @@ s_open_source (s_run_t *run, const char *input, const char *label)
         }
         return 0;
     }
-    run->csv_in = maas_csv_stream_open (input, label, err, sizeof err);
+    maas_csv_options_t opts = {.label = label, .no_header = run->config.no_header,
+                               .columns = run->config.columns,
+                               .n_columns = run->config.n_columns};
+    run->csv_in = maas_csv_stream_open_with (input, &opts, err, sizeof err);
     if (!run->csv_in)
         return s_fail (run, "%s", err);
+    const char *dropped = maas_csv_stream_dropped (run->csv_in);
+    snprintf (run->stats.dropped, sizeof run->stats.dropped, "%s", dropped ? dropped : "");
     run->cols = maas_csv_stream_cols (run->csv_in);
     run->has_labels = maas_csv_stream_has_label (run->csv_in);
     return 0;
+}
+
+//  true (with a message) if OUTPUT is the file INPUT, by device and inode:
+//  also through a symlink or a hard link.
+static bool
+s_is_input (s_run_t *run, const char *input, const char *output)
+{
+    struct stat in, out;
+    if (strcmp (input, "-") == 0 || stat (input, &in) != 0 || stat (output, &out) != 0
+        || in.st_dev != out.st_dev || in.st_ino != out.st_ino)
+        return false;
+    s_fail (run, "%s is the input file %s: give another --output", output, input);
+    return true;
+}
+
+//  Open the sink: stdout for "-", else a new temporary file beside OUTPUT
+//  (created with O_EXCL, so it never follows a link or truncates a file),
+//  renamed over OUTPUT only when the run succeeds.
+static int
+s_open_sink (s_run_t *run, const char *input, const char *output)
+{
+    if (strcmp (output, "-") == 0) {
+        run->csv_out = stdout;
+        return 0;
+    }
+    if (s_is_input (run, input, output))
+        return -1;
+    const char *slash = strrchr (output, '/');
+    int dir_len = slash ? (int) (slash - output + 1) : 0;
+    int fd = -1;
+    for (int attempt = 0; fd < 0 && attempt < 100; attempt++) {
+        free (run->tmp_path);
+        if (asprintf (&run->tmp_path, "%.*s.%s.%ld.%d.tmp", dir_len, output,
+                      output + dir_len, (long) getpid (), attempt) < 0) {
+            run->tmp_path = NULL;
+            return s_fail (run, "out of memory");
+        }
+        fd = open (run->tmp_path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
+        if (fd < 0 && errno != EEXIST)
+            break;
+    }
+    if (fd < 0) {
+        s_fail (run, "%s: cannot create a temporary file beside it: %s", output,
+                strerror (errno));
+        free (run->tmp_path);
+        run->tmp_path = NULL;
+        return -1;
+    }
+    run->out_path = run->tmp_path;
+    if (maas_npy_is_path (output)) {
+        close (fd);                 //  the .npy writer opens it once outputs are known
+        return 0;
+    }
+    if (!(run->csv_out = fdopen (fd, "w"))) {
+        close (fd);
+        return s_fail (run, "%s: %s", run->tmp_path, strerror (errno));
+    }
+    return 0;
+}
+
+//  Close the sink; on success move the temporary over OUTPUT, otherwise
+//  remove the temporary: OUTPUT is never truncated nor removed.
+static int
+s_close_sink (s_run_t *run, int rc, const char *output)
+{
+    char close_err[MAAS_NPY_ERROR_SIZE];
+    if (run->npy_out && maas_npy_close (&run->npy_out, close_err, sizeof close_err) != 0
+        && rc == 0)
+        rc = s_fail (run, "%s", close_err);
+    bool is_stdout = run->csv_out == stdout;
+    if (run->csv_out && (is_stdout ? fflush (stdout) : fclose (run->csv_out)) != 0 && rc == 0)
+        rc = s_fail (run, "%s: %s", output, strerror (errno));
+    run->csv_out = NULL;
+    if (run->tmp_path && rc == 0 && rename (run->tmp_path, output) != 0)
+        rc = s_fail (run, "%s: %s", output, strerror (errno));
+    if (run->tmp_path && rc != 0)
+        unlink (run->tmp_path);
+    free (run->tmp_path);
+    run->tmp_path = NULL;
+    return rc;
 }
 
 int
@@ -483,23 +595,16 @@ maas_score_file (maas_client_t *client, const maas_score_config_t *config, const
 {
     assert (client && config && input && output);
     s_run_t run = {0};
-    run.out_path = output;
     int rc = s_prepare (&run, client, config, err, err_size);
     if (rc == 0)
         rc = s_open_source (&run, input, label);
-    if (rc == 0 && !maas_npy_is_path (output) && !(run.csv_out = fopen (output, "w")))
-        rc = s_fail (&run, "%s: %s", output, strerror (errno));
+    if (rc == 0)
+        rc = s_open_sink (&run, input, output);
     if (rc == 0)
         rc = s_allocate_ring (&run);
     if (rc == 0)
         rc = s_run (&run);
-    char close_err[MAAS_NPY_ERROR_SIZE];
-    if (run.npy_out && maas_npy_close (&run.npy_out, close_err, sizeof close_err) != 0 && rc == 0)
-        rc = s_fail (&run, "%s", close_err);
-    if (run.csv_out && fclose (run.csv_out) != 0 && rc == 0)
-        rc = s_fail (&run, "%s: %s", output, strerror (errno));
-    if (rc != 0 && (run.csv_out || run.outputs))
-        unlink (output);            //  never leave a partial result behind
+    rc = s_close_sink (&run, rc, output);
     if (accuracy)
         *accuracy = run.labelled ? (double) run.correct / (double) run.labelled : NAN;
     if (stats)

@@ -3,7 +3,9 @@
  *  workers; results are put back in input order. Memory is bounded by the
  *  window, not by the input, so a file of any size scores in constant space.
  *  Shards that fail are retried; one that keeps failing stops the run with
- *  its row range and the reason. */
+ *  its row range and the reason. One run uses one model version: a name or
+ *  alias is resolved by the first shard (sent alone) and every other shard
+ *  is sent to the version it ran on. */
 #ifndef MAAS_SCORE_H
 #define MAAS_SCORE_H
 
@@ -25,7 +27,7 @@
 typedef void (maas_score_progress_fn) (size_t rows_done, size_t rows_total, void *arg);
 
 typedef struct {
-    const char *model;              //  "name", "name@3" or "name@alias"
+    const char *model;              //  "name", "name@3" or "name@alias": resolved once
     size_t shard_rows;              //  rows per infer job (0: default)
     size_t window;                  //  shards in flight (0: default)
     int max_attempts;               //  runs of a failing shard (0: default)
@@ -33,14 +35,21 @@ typedef struct {
     void *progress_arg;             //  its argument
     const volatile sig_atomic_t *interrupted;   //  set (by a signal handler) to
                                     //  cancel the shards in flight and stop; or NULL
+    const char *const *columns;     //  the model's input names: CSV columns are picked
+                                    //  by name in this order (NULL: by position)
+    size_t n_columns;               //  entries in COLUMNS
+    bool no_header;                 //  CSV input has no header row: by position
 } maas_score_config_t;
 
 typedef struct {
     size_t rows;                    //  rows scored
     size_t outputs;                 //  values per row
+    uint64_t version;               //  the model version every row ran on (0: not known)
     size_t shards;                  //  infer jobs that succeeded
     size_t retries;                 //  shard runs that failed and were retried
     double seconds;                 //  wall time from first read to last write
+    char dropped[256];              //  CSV columns not sent (not the model's, not the
+                                    //  label): "id, extra", or ""
 } maas_score_stats_t;
 
 //  Score X (rows × features) through CLIENT's brokers with CONFIG. Returns a
@@ -52,12 +61,16 @@ int maas_score_tensor (maas_client_t *client, const maas_score_config_t *config,
                        char *err, size_t err_size);
 
 //  Score the rows of INPUT (CSV with a header row, or .npy float32/float64,
-//  by extension) into OUTPUT (.npy float32 rows × outputs, or CSV with
-//  columns p0..pN-1 and, for classifiers, "class"), in input order. If
-//  LABEL names a CSV column (or is a .npy column index), that column is not
-//  sent and accuracy against it is computed into *ACCURACY (NaN when there
-//  is none). On failure OUTPUT is removed and -1 returned with ERR (a bad
-//  CSV value names its line and column).
+//  by extension; "-": CSV on stdin) into OUTPUT (.npy float32 rows ×
+//  outputs, or CSV with columns p0..pN-1 and, for classifiers, "class"; "-":
+//  CSV on stdout), in input order. The rows go to a temporary file beside
+//  OUTPUT that is renamed over it only on success: a failed run leaves
+//  OUTPUT as it was, and a symlink at OUTPUT is replaced, its target never
+//  written. An OUTPUT that is the INPUT file (same device and inode) is
+//  refused. If LABEL names a CSV column (or is a .npy column index), that
+//  column is not sent and accuracy against it is computed into *ACCURACY
+//  (NaN when there is none). -1 with ERR on failure (a bad CSV value names
+//  its line and column).
 int maas_score_file (maas_client_t *client, const maas_score_config_t *config,
                      const char *input, const char *output, const char *label,
                      double *accuracy, maas_score_stats_t *stats, char *err, size_t err_size);

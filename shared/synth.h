@@ -7,6 +7,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 //  Features of the benchmark problem.
 #define MAAS_SYNTH_FEATURES 10
 
@@ -17,5 +21,9 @@
 //  are computed in double. Returns 0, or -1 if FEATURES is 0 or over 4096,
 //  or out of memory.
 int maas_synth_generate (uint64_t seed, size_t features, size_t rows, float *x, float *y);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

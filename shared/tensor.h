@@ -6,6 +6,10 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 //  A rows × cols float32 matrix, row-major. A tensor from maas_tensor_new
 //  owns its data; a view (maas_tensor_view) borrows it and must not be
 //  destroyed. Fields are public: kernels read them in hot loops.
@@ -49,5 +53,9 @@ void maas_gemm (bool trans_a, bool trans_b, float alpha, const maas_tensor_t *a,
 void maas_blas_set_threads (int threads);
 //  OpenBLAS's thread count for this process.
 int maas_blas_threads (void);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

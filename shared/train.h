@@ -13,6 +13,10 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 //  Largest mini-batch accepted (bounds the workspace a job spec can ask for).
 #define MAAS_TRAIN_MAX_BATCH 65536
 //  Room for an error message from this module.
@@ -129,5 +133,9 @@ void maas_train_step (maas_train_t *self);
 
 //  Message of the last failure, "" if none (borrowed).
 const char *maas_train_error (const maas_train_t *self);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

@@ -106,13 +106,6 @@ s_send_ready (maas_worker_t *self, link_t *link)
         maas_proto_send (link->handle, NULL, 0, MAAS_PROTO_READY, buf.data, buf.size, NULL);
 }
 
-static void
-s_send_empty (link_t *link, int cmd)
-{
-    const uint8_t empty_map = 0x80;
-    maas_proto_send (link->handle, NULL, 0, cmd, &empty_map, 1, NULL);
-}
-
 //  (Re)open LINK with a fresh identity and announce ourselves.
 static int
 s_link_open (maas_worker_t *self, link_t *link)
@@ -206,7 +199,7 @@ maas_worker_destroy (maas_worker_t **self_p)
         return;
     for (size_t i = 0; i < self->link_count; i++) {
         if (self->links[i].sock)
-            s_send_empty (&self->links[i], MAAS_PROTO_DISCONNECT);
+            maas_proto_send_empty (self->links[i].handle, NULL, 0, MAAS_PROTO_DISCONNECT);
         zsock_destroy (&self->links[i].sock);
         free (self->links[i].endpoint);
     }
@@ -302,13 +295,9 @@ s_on_job (maas_worker_t *self, size_t index, maas_proto_msg_t *msg)
 static void
 s_on_cancel (maas_worker_t *self, maas_proto_msg_t *msg)
 {
-    size_t size;
-    const void *header = maas_proto_header (msg, &size);
     maas_codec_map_t map;
     char id[MAAS_PROTO_ID_MAX + 1], err[256];
-    if (header && maas_codec_unpack (header, size, MAAS_PROTO_HEADER_MAX, &self->scratch, err,
-                                     sizeof err) == 0
-        && maas_codec_map_init (&map, &self->scratch.data, "header") == 0
+    if (maas_proto_header_map (msg, &self->scratch, &map, err, sizeof err) == 0
         && maas_codec_map_str_copy (&map, "id", id, sizeof id) == 0) {
         maas_work_t *work = zhashx_lookup (self->held, id);
         for (maas_work_t *w = zlistx_first (self->inbox); !work && w; w = zlistx_next (self->inbox))
@@ -360,7 +349,7 @@ s_pump (maas_worker_t *self)
             s_link_open (self, link);
         }
         else if (now >= link->beat_ms) {
-            s_send_empty (link, MAAS_PROTO_HEARTBEAT);
+            maas_proto_send_empty (link->handle, NULL, 0, MAAS_PROTO_HEARTBEAT);
             link->beat_ms = now + self->interval_ms;
         }
     }
@@ -409,22 +398,30 @@ maas_worker_recv (maas_worker_t *self, int timeout_ms)
     return NULL;
 }
 
-//  Send RESULT for WORK: STATUS, ERROR (or NULL), META bytes, PAYLOAD.
+//  What a RESULT says besides its payload.
+typedef struct {
+    const char *status;             //  "succeeded", "failed", "cancelled"
+    const char *error;              //  reason, or NULL
+    int retryable;                  //  1 or 0 when "failed", -1: not sent
+    const void *meta;               //  msgpack map bytes, or NULL
+    size_t meta_size;               //  their size
+} s_outcome_t;
+
+//  Send RESULT for WORK: OUTCOME's header keys, PAYLOAD (or NULL).
 static int
-s_result (maas_worker_t *self, maas_work_t **work_p, const char *status, const char *error,
-          const void *meta, size_t meta_size, zmq_msg_t *payload)
+s_result (maas_worker_t *self, maas_work_t **work_p, const s_outcome_t *outcome,
+          zmq_msg_t *payload)
 {
     maas_work_t *work = *work_p;
     maas_proto_buf_t buf;
     maas_proto_buf_init (&buf);
-    msgpack_pack_map (&buf.pk, 2 + (error != NULL) + (meta != NULL));
-    maas_codec_pack_kv_str (&buf.pk, "id", work->job.id);
-    maas_codec_pack_kv_str (&buf.pk, "status", status);
-    if (error)
-        maas_codec_pack_kv_strn (&buf.pk, "error", error, strnlen (error, 1024));
-    if (meta) {
+    size_t extra = (outcome->retryable >= 0) + (outcome->meta != NULL);
+    maas_proto_pack_status (&buf, work->job.id, outcome->status, NULL, outcome->error, extra);
+    if (outcome->retryable >= 0)
+        maas_codec_pack_kv_bool (&buf.pk, "retryable", outcome->retryable);
+    if (outcome->meta) {
         maas_codec_pack_str (&buf.pk, "meta");
-        maas_proto_buf_append (&buf, meta, meta_size);
+        maas_proto_buf_append (&buf, outcome->meta, outcome->meta_size);
     }
     int rc = -1;
     if (buf.overflow)
@@ -448,21 +445,32 @@ maas_worker_reply (maas_worker_t *self, maas_work_t **work_p, const void *data, 
     zmq_msg_init_size (&payload, size);
     if (size)
         memcpy (zmq_msg_data (&payload), data, size);
-    return s_result (self, work_p, "succeeded", NULL, meta, meta_size, &payload);
+    return maas_worker_reply_msg (self, work_p, &payload, meta, meta_size);
 }
 
 int
 maas_worker_reply_msg (maas_worker_t *self, maas_work_t **work_p, zmq_msg_t *payload,
                        const void *meta, size_t meta_size)
 {
-    return s_result (self, work_p, "succeeded", NULL, meta, meta_size, payload);
+    s_outcome_t outcome = { "succeeded", NULL, -1, meta, meta_size };
+    return s_result (self, work_p, &outcome, payload);
 }
 
 int
 maas_worker_fail (maas_worker_t *self, maas_work_t **work_p, const char *error)
 {
-    const char *status = (*work_p)->cancelled ? "cancelled" : "failed";
-    return s_result (self, work_p, status, error ? error : status, NULL, 0, NULL);
+    return maas_worker_fail_with (self, work_p, error, true, NULL, 0);
+}
+
+int
+maas_worker_fail_with (maas_worker_t *self, maas_work_t **work_p, const char *error,
+                       bool retryable, const void *meta, size_t meta_size)
+{
+    bool cancelled = (*work_p)->cancelled;
+    const char *status = cancelled ? "cancelled" : "failed";
+    s_outcome_t outcome = { status, error ? error : status, cancelled ? -1 : retryable, meta,
+                            meta_size };
+    return s_result (self, work_p, &outcome, NULL);
 }
 
 int

@@ -13,6 +13,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 typedef struct _maas_worker_t maas_worker_t;
 typedef struct _maas_work_t maas_work_t;
 
@@ -69,8 +73,16 @@ int maas_worker_reply (maas_worker_t *self, maas_work_t **work_p, const void *da
 int maas_worker_reply_msg (maas_worker_t *self, maas_work_t **work_p, zmq_msg_t *payload,
                            const void *meta, size_t meta_size);
 //  Reply "failed" with ERROR, a reason a person can act on; or
-//  "cancelled" when the job was cancelled (maas_work_cancelled).
+//  "cancelled" when the job was cancelled (maas_work_cancelled). The
+//  failure is taken as transient ("retryable": true).
 int maas_worker_fail (maas_worker_t *self, maas_work_t **work_p, const char *error);
+//  The same, saying whether running the job again could succeed: RETRYABLE
+//  false when the failure would be the same on any worker (unknown model,
+//  malformed input), true for a transient one (Redis unavailable, out of
+//  memory). META, if not NULL, is msgpack map bytes sent under "meta"
+//  (what failed, e.g. the input row). Takes WORK. 0, or -1.
+int maas_worker_fail_with (maas_worker_t *self, maas_work_t **work_p, const char *error,
+                           bool retryable, const void *meta, size_t meta_size);
 //  Report PROGRESS (0..1) and an optional MESSAGE; also a heartbeat.
 int maas_worker_progress (maas_worker_t *self, maas_work_t *work, double progress,
                           const char *message);
@@ -90,5 +102,9 @@ const void *maas_work_data (const maas_work_t *work);     //  input payload
 size_t maas_work_size (const maas_work_t *work);          //  its size
 //  true once a CANCEL for this job arrived (seen in _recv or _tick).
 bool maas_work_cancelled (const maas_work_t *work);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

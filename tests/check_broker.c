@@ -113,6 +113,22 @@ s_run (const maas_submit_t *spec, const char *payload, int timeout_ms)
     return result;
 }
 
+//  s_run once a worker has announced SPEC's kind (until then a SUBMIT is
+//  rejected unknown_kind).
+static maas_result_t *
+s_run_announced (const maas_submit_t *spec, const char *payload, int timeout_ms)
+{
+    maas_result_t *result = s_run (spec, payload, timeout_ms);
+    for (int i = 0; i < 100 && strcmp (result->status, "rejected") == 0
+                    && strstr (result->error, "no worker has announced");
+         i++) {
+        maas_result_destroy (&result);
+        maas_client_poll (fx.client, 50);
+        result = s_run (spec, payload, timeout_ms);
+    }
+    return result;
+}
+
 static bool
 s_result_is (const maas_result_t *result, const char *status, const char *data_prefix)
 {
@@ -205,7 +221,7 @@ START_TEST (test_prefers_worker_with_model_cached)
     const char *probes[2] = {"probe-plain", "probe-cached"};
     for (int i = 0; i < 2; i++) {           //  a job each only it can run: both announced
         maas_submit_t probe = {.kind = probes[i]};
-        maas_result_t *result = s_run (&probe, "x", 5000);
+        maas_result_t *result = s_run_announced (&probe, "x", 5000);
         ck_assert_str_eq (result->status, "succeeded");
         maas_result_destroy (&result);
     }
@@ -581,6 +597,330 @@ START_TEST (test_broker_killed_and_restarted)
 }
 END_TEST
 
+//  A raw client: a DEALER with routing id ROUTING_ID on the frontend, so a
+//  test knows exactly who speaks (libmaas clients also FETCH by themselves).
+static zsock_t *
+s_raw_client (const char *routing_id)
+{
+    zsock_t *sock = zsock_new (ZMQ_DEALER);
+    ck_assert_ptr_nonnull (sock);
+    zsock_set_identity (sock, routing_id);
+    zsock_set_linger (sock, 0);
+    ck_assert_int_eq (zsock_connect (sock, "%s", fx.front), 0);
+    return sock;
+}
+
+//  Send CMD with header {id: ID} (and kind KIND, durable DURABLE if KIND,
+//  and wait_for_kind: true if WAIT).
+static void
+s_raw_send_wait (zsock_t *sock, int cmd, const char *id, const char *kind, bool durable,
+                 bool wait)
+{
+    maas_proto_buf_t buf;
+    maas_proto_buf_init (&buf);
+    msgpack_pack_map (&buf.pk, (kind ? 3 : 1) + wait);
+    maas_codec_pack_kv_str (&buf.pk, "id", id);
+    if (kind) {
+        maas_codec_pack_kv_str (&buf.pk, "kind", kind);
+        maas_codec_pack_kv_bool (&buf.pk, "durable", durable);
+    }
+    if (wait)
+        maas_codec_pack_kv_bool (&buf.pk, "wait_for_kind", true);
+    zmq_msg_t payload;
+    zmq_msg_init_size (&payload, 1);
+    memcpy (zmq_msg_data (&payload), "x", 1);
+    ck_assert_int_eq (maas_proto_send (zsock_resolve (sock), NULL, 0, cmd, buf.data, buf.size,
+                                       cmd == MAAS_PROTO_SUBMIT ? &payload : NULL), 0);
+    zmq_msg_close (&payload);
+}
+
+static void
+s_raw_send (zsock_t *sock, int cmd, const char *id, const char *kind, bool durable)
+{
+    s_raw_send_wait (sock, cmd, id, kind, durable, false);
+}
+
+//  The next message's command (-1: none within TIMEOUT_MS); its header's
+//  "status" (or "reason") into STATUS.
+static int
+s_raw_recv (zsock_t *sock, int timeout_ms, char status[64])
+{
+    zsock_set_rcvtimeo (sock, timeout_ms);
+    maas_proto_msg_t msg;
+    status[0] = '\0';
+    if (maas_proto_recv (zsock_resolve (sock), &msg, false, 0) != 0)
+        return -1;
+    int cmd = maas_proto_check (&msg, NULL, 0);
+    size_t size;
+    const void *header = maas_proto_header (&msg, &size);
+    msgpack_unpacked unpacked;
+    msgpack_unpacked_init (&unpacked);
+    char err[256];
+    maas_codec_map_t map;
+    if (header && maas_codec_unpack (header, size, 0, &unpacked, err, sizeof err) == 0
+        && maas_codec_map_init (&map, &unpacked.data, "reply") == 0)
+        maas_codec_map_str_copy (&map, maas_codec_map_find (&map, "status") ? "status" : "reason",
+                                 status, 64);
+    msgpack_unpacked_destroy (&unpacked);
+    maas_proto_msg_close (&msg);
+    return cmd;
+}
+
+//  The client that last spoke about a job gets its RESULT, also from a
+//  restarted broker: FETCH moves the job's client in Redis too.
+START_TEST (test_last_speaker_gets_result_after_restart)
+{
+    zsock_t *first = s_raw_client ("c-first"), *second = s_raw_client ("c-second");
+    char status[64];
+    s_raw_send (first, MAAS_PROTO_SUBMIT, "moved-1", "infer", true);
+    ck_assert_int_eq (s_raw_recv (first, 3000, status), MAAS_PROTO_ACCEPTED);
+    s_raw_send (second, MAAS_PROTO_FETCH, "moved-1", NULL, false);
+    ck_assert_int_eq (s_raw_recv (second, 3000, status), MAAS_PROTO_ACCEPTED);
+    s_field_becomes ("moved-1", "client", "c-second");
+    s_broker_kill (SIGKILL);
+    s_broker_start (NULL, NULL);
+    s_raw_send (second, MAAS_PROTO_PING, "x", NULL, false);   //  reconnected (a PING moves no job)
+    ck_assert_int_eq (s_raw_recv (second, 5000, status), MAAS_PROTO_PONG);
+    s_worker_start ("w-moved", "infer", 1);
+    ck_assert_int_eq (s_raw_recv (second, 8000, status), MAAS_PROTO_RESULT);
+    ck_assert_str_eq (status, "succeeded");
+    ck_assert_int_eq (s_raw_recv (first, 300, status), -1);
+    zsock_destroy (&first);
+    zsock_destroy (&second);
+}
+END_TEST
+
+//  A result the broker makes while recovering (a non-durable job lost at
+//  restart) reaches its client when that client next says anything.
+START_TEST (test_recovery_result_pushed_when_client_speaks)
+{
+    zsock_t *client = s_raw_client ("c-lost");
+    char status[64];
+    s_raw_send (client, MAAS_PROTO_SUBMIT, "lost-1", "infer", false);
+    ck_assert_int_eq (s_raw_recv (client, 3000, status), MAAS_PROTO_ACCEPTED);
+    zsock_destroy (&client);        //  away while the broker restarts
+    s_broker_kill (SIGKILL);
+    s_broker_start (NULL, NULL);
+    s_status_becomes ("lost-1", "failed");
+    client = s_raw_client ("c-lost");
+    s_raw_send (client, MAAS_PROTO_PING, "x", NULL, false);
+    int got_result = 0, got_pong = 0;
+    for (int i = 0; i < 2; i++) {
+        int cmd = s_raw_recv (client, 3000, status);
+        got_result += cmd == MAAS_PROTO_RESULT && strcmp (status, "failed") == 0;
+        got_pong += cmd == MAAS_PROTO_PONG;
+    }
+    ck_assert_int_eq (got_result, 1);
+    ck_assert_int_eq (got_pong, 1);
+    s_raw_send (client, MAAS_PROTO_PING, "x", NULL, false);
+    ck_assert_int_eq (s_raw_recv (client, 3000, status), MAAS_PROTO_PONG);  //  pushed once
+    zsock_destroy (&client);
+}
+END_TEST
+
+//  READY for "infer" with one credit (again: the broker forgets a raw
+//  worker silent past its liveness).
+static void
+s_raw_ready (zsock_t *sock)
+{
+    maas_proto_buf_t buf;
+    maas_proto_buf_init (&buf);
+    msgpack_pack_map (&buf.pk, 2);
+    const char *kinds[] = {"infer"};
+    maas_codec_pack_kv_strings (&buf.pk, "kinds", kinds, 1);
+    maas_codec_pack_kv_int (&buf.pk, "credits", 1);
+    ck_assert_int_eq (maas_proto_send (zsock_resolve (sock), NULL, 0, MAAS_PROTO_READY, buf.data,
+                                       buf.size, NULL), 0);
+}
+
+static zsock_t *
+s_raw_worker (void)
+{
+    zsock_t *sock = zsock_new (ZMQ_DEALER);
+    ck_assert_ptr_nonnull (sock);
+    zsock_set_linger (sock, 0);
+    ck_assert_int_eq (zsock_connect (sock, "%s", fx.back), 0);
+    s_raw_ready (sock);
+    return sock;
+}
+
+//  Wait up to TIMEOUT_MS for a message WANT (answering heartbeats); the
+//  job id of a JOB or CANCEL into ID.
+static bool
+s_raw_expect (zsock_t *worker, int want, int timeout_ms, char id[MAAS_PROTO_ID_MAX + 1])
+{
+    int64_t until = zclock_mono () + timeout_ms;
+    while (zclock_mono () < until) {
+        zsock_set_rcvtimeo (worker, 50);
+        maas_proto_msg_t msg;
+        if (maas_proto_recv (zsock_resolve (worker), &msg, false, 0) != 0)
+            continue;
+        int cmd = maas_proto_check (&msg, NULL, 0);
+        size_t size;
+        const void *header = maas_proto_header (&msg, &size);
+        msgpack_unpacked scratch;
+        msgpack_unpacked_init (&scratch);
+        char err[256];
+        maas_codec_map_t map;
+        bool got = cmd == want
+                   && maas_codec_unpack (header, size, 0, &scratch, err, sizeof err) == 0
+                   && maas_codec_map_init (&map, &scratch.data, "header") == 0
+                   && maas_codec_map_str_copy (&map, "id", id, MAAS_PROTO_ID_MAX + 1) == 0;
+        msgpack_unpacked_destroy (&scratch);
+        maas_proto_msg_close (&msg);
+        if (got)
+            return true;
+        const uint8_t empty_map = 0x80;
+        maas_proto_send (zsock_resolve (worker), NULL, 0, MAAS_PROTO_HEARTBEAT, &empty_map, 1,
+                         NULL);
+    }
+    return false;
+}
+
+static bool
+s_raw_job (zsock_t *worker, int timeout_ms, char id[MAAS_PROTO_ID_MAX + 1])
+{
+    return s_raw_expect (worker, MAAS_PROTO_JOB, timeout_ms, id);
+}
+
+//  Answer job ID "failed" with "retryable": RETRYABLE.
+static void
+s_raw_fail (zsock_t *worker, const char *id, bool retryable)
+{
+    maas_proto_buf_t buf;
+    maas_proto_buf_init (&buf);
+    msgpack_pack_map (&buf.pk, 4);
+    maas_codec_pack_kv_str (&buf.pk, "id", id);
+    maas_codec_pack_kv_str (&buf.pk, "status", "failed");
+    maas_codec_pack_kv_str (&buf.pk, "error", "model file is corrupt");
+    maas_codec_pack_kv_bool (&buf.pk, "retryable", retryable);
+    zmq_msg_t payload;
+    zmq_msg_init (&payload);
+    ck_assert_int_eq (maas_proto_send (zsock_resolve (worker), NULL, 0, MAAS_PROTO_RESULT,
+                                       buf.data, buf.size, &payload), 0);
+}
+
+//  "retryable": false is final at once; true runs the job again, up to
+//  --max-attempts (3), then fails it saying so.
+START_TEST (test_retryable_failures)
+{
+    zsock_t *worker = s_raw_worker ();
+    maas_client_poll (fx.client, 100);  //  READY is in
+    char id[MAAS_PROTO_ID_MAX + 1], got[MAAS_PROTO_ID_MAX + 1];
+    maas_submit_t spec = {.kind = "infer"};
+    ck_assert_int_eq (maas_client_submit (fx.client, &spec, "x", 1, NULL, NULL, id), 0);
+    ck_assert (s_raw_job (worker, 3000, got));
+    s_raw_fail (worker, got, false);
+    maas_result_t *result = maas_client_wait (fx.client, id, 3000);
+    ck_assert_ptr_nonnull (result);
+    ck_assert_str_eq (result->status, "failed");
+    ck_assert_str_eq (result->error, "model file is corrupt");
+    maas_result_destroy (&result);
+    s_field_becomes (id, "attempts", "1");
+    s_raw_ready (worker);
+    maas_client_poll (fx.client, 100);
+    ck_assert_int_eq (maas_client_submit (fx.client, &spec, "x", 1, NULL, NULL, id), 0);
+    for (int attempt = 1; attempt <= 3; attempt++) {
+        ck_assert_msg (s_raw_job (worker, 3000, got), "attempt %d not sent", attempt);
+        ck_assert_str_eq (got, id);
+        s_raw_fail (worker, got, true);
+    }
+    result = maas_client_wait (fx.client, id, 3000);
+    ck_assert_ptr_nonnull (result);
+    ck_assert_str_eq (result->status, "failed");
+    ck_assert_msg (strstr (result->error, "model file is corrupt")
+                       && strstr (result->error, "3 attempts"), "error: %s", result->error);
+    maas_result_destroy (&result);
+    ck_assert (!s_raw_job (worker, 200, got));
+    s_raw_ready (worker);                   //  a cancelled job is not retried
+    maas_client_poll (fx.client, 100);
+    ck_assert_int_eq (maas_client_submit (fx.client, &spec, "x", 1, NULL, NULL, id), 0);
+    ck_assert (s_raw_job (worker, 3000, got));
+    ck_assert_int_eq (maas_client_cancel (fx.client, id), 0);
+    char cancelled[MAAS_PROTO_ID_MAX + 1];  //  the broker has the CANCEL: it forwarded it
+    ck_assert (s_raw_expect (worker, MAAS_PROTO_CANCEL, 3000, cancelled));
+    ck_assert_str_eq (cancelled, id);
+    s_raw_fail (worker, got, true);
+    ck_assert (!s_raw_job (worker, 300, got));
+    s_status_becomes (id, "failed");
+    zsock_destroy (&worker);
+}
+END_TEST
+
+//  A kind no worker announced is refused, unless the client waits for it;
+//  the built-in kinds queue before any worker is up.
+START_TEST (test_unknown_kind_rejected)
+{
+    maas_submit_t spec = {.kind = "madeup", .id = "junk-1"};
+    maas_result_t *result = s_run (&spec, "x", 3000);
+    ck_assert_str_eq (result->status, "rejected");
+    ck_assert_msg (strstr (result->error, "no worker has announced kind 'madeup'"), "error: %s",
+                   result->error);
+    maas_result_destroy (&result);
+    redisContext *ctx = s_redis ();
+    redisReply *reply = redisCommand (ctx, "EXISTS maas:job:junk-1");
+    ck_assert_int_eq (reply->integer, 0);   //  nothing left queued in Redis
+    freeReplyObject (reply);
+    redisFree (ctx);
+    zsock_t *client = s_raw_client ("c-kinds");
+    char status[64];
+    s_raw_send (client, MAAS_PROTO_SUBMIT, "early-train", "train", true);
+    ck_assert_int_eq (s_raw_recv (client, 3000, status), MAAS_PROTO_ACCEPTED);
+    s_raw_send_wait (client, MAAS_PROTO_SUBMIT, "waits-1", "later", true, true);
+    ck_assert_int_eq (s_raw_recv (client, 3000, status), MAAS_PROTO_ACCEPTED);
+    s_worker_start ("w-later", "later", 1);
+    ck_assert_int_eq (s_raw_recv (client, 5000, status), MAAS_PROTO_RESULT);
+    ck_assert_str_eq (status, "succeeded");
+    zsock_destroy (&client);
+}
+END_TEST
+
+//  Kinds made for waiting jobs are freed with their last job: more made-up
+//  kinds than the table holds (64) over time leave room for a real one.
+START_TEST (test_kinds_freed)
+{
+    zsock_t *client = s_raw_client ("c-many");
+    char status[64], id[32], kind[32];
+    for (int i = 0; i < 80; i++) {
+        snprintf (id, sizeof id, "many-%d", i);
+        snprintf (kind, sizeof kind, "made-up-%d", i);
+        s_raw_send_wait (client, MAAS_PROTO_SUBMIT, id, kind, true, true);
+        ck_assert_int_eq (s_raw_recv (client, 3000, status), MAAS_PROTO_ACCEPTED);
+        s_raw_send (client, MAAS_PROTO_CANCEL, id, NULL, false);
+        ck_assert_int_eq (s_raw_recv (client, 3000, status), MAAS_PROTO_RESULT);
+        ck_assert_str_eq (status, "cancelled");
+    }
+    zsock_destroy (&client);
+    s_worker_start ("w-real", "real", 1);
+    maas_client_poll (fx.client, 300);      //  READY is in
+    maas_submit_t spec = {.kind = "real"};
+    maas_result_t *result = s_run_announced (&spec, "x", 5000);
+    ck_assert_msg (s_result_is (result, "succeeded", "w-real:"), "%s %s", result->status,
+                   result->error ? result->error : "");
+    maas_result_destroy (&result);
+}
+END_TEST
+
+//  A pending record a restarted broker cannot read back is failed, not
+//  left queued in Redis for every restart to trip on.
+START_TEST (test_unrecoverable_record_failed)
+{
+    redisContext *ctx = s_redis ();
+    freeReplyObject (redisCommand (ctx, "HSET maas:job:junk-2 status queued broker broker "
+                                        "header %b", "\xc1", (size_t) 1));
+    freeReplyObject (redisCommand (ctx, "ZADD maas:pending 1 junk-2"));
+    redisFree (ctx);
+    s_broker_kill (SIGKILL);
+    s_broker_start (NULL, NULL);
+    s_status_becomes ("junk-2", "failed");
+    ctx = s_redis ();
+    redisReply *reply = redisCommand (ctx, "ZSCORE maas:pending junk-2");
+    ck_assert_int_eq (reply->type, REDIS_REPLY_NIL);
+    freeReplyObject (reply);
+    redisFree (ctx);
+}
+END_TEST
+
 START_TEST (test_redis_down_rejects_then_recovers)
 {
     support_proc_stop (&fx.broker);
@@ -756,9 +1096,10 @@ END_TEST
 
 //  Send FRAMES (NULL-terminated, "\x01"-style strings; "" is an empty
 //  frame) and return the command byte answered, or -1 if none in 1 s.
+//  The answer's reason goes to REASON, its error (if ERROR) to ERROR.
 static int
-s_raw (zsock_t *sock, const char *const *frames, const size_t *sizes, char *reason,
-       size_t reason_size)
+s_raw_error (zsock_t *sock, const char *const *frames, const size_t *sizes, char *reason,
+             size_t reason_size, char *error, size_t error_size)
 {
     zmsg_t *msg = zmsg_new ();
     for (int i = 0; frames[i]; i++)
@@ -779,12 +1120,52 @@ s_raw (zsock_t *sock, const char *const *frames, const size_t *sizes, char *reas
     if (header
         && maas_codec_unpack (zframe_data (header), zframe_size (header), 0, &unpacked, err,
                               sizeof err) == 0
-        && maas_codec_map_init (&map, &unpacked.data, "reply") == 0)
+        && maas_codec_map_init (&map, &unpacked.data, "reply") == 0) {
         maas_codec_map_str_copy (&map, "reason", reason, reason_size);
+        if (error && maas_codec_map_find (&map, "error"))
+            maas_codec_map_str_copy (&map, "error", error, error_size);
+    }
     msgpack_unpacked_destroy (&unpacked);
     zmsg_destroy (&reply);
     return command;
 }
+
+static int
+s_raw (zsock_t *sock, const char *const *frames, const size_t *sizes, char *reason,
+       size_t reason_size)
+{
+    return s_raw_error (sock, frames, sizes, reason, reason_size, NULL, 0);
+}
+
+//  A bad header gets the same error whichever command carries it (FETCH
+//  and CANCEL were answered with an empty one).
+START_TEST (test_bad_header_error_text)
+{
+    zsock_t *raw = zsock_new_dealer (fx.front);
+    ck_assert_ptr_nonnull (raw);
+    const char *headers[] = {"\xc1\xc1", "\x93\x01\x02\x03"};
+    const size_t sizes[] = {2, 4};
+    for (size_t h = 0; h < 2; h++) {
+        char want[256] = "";
+        const char *cmds[] = {"\x01", "\x08", "\x05"};     //  SUBMIT, FETCH, CANCEL
+        for (size_t c = 0; c < 3; c++) {
+            const char *frames[] = {"MAAS1", cmds[c], headers[h], NULL};
+            const size_t frame_sizes[] = {5, 1, sizes[h]};
+            char reason[64], error[256] = "";
+            int cmd = s_raw_error (raw, frames, frame_sizes, reason, sizeof reason, error,
+                                   sizeof error);
+            ck_assert_int_eq (cmd, MAAS_PROTO_REJECTED);
+            ck_assert_str_eq (reason, "bad_request");
+            ck_assert_msg (error[0], "header %zu cmd %zu: empty error", h, c);
+            if (c == 0)
+                snprintf (want, sizeof want, "%s", error);
+            ck_assert_msg (strcmp (error, want) == 0, "header %zu cmd %zu: '%s', SUBMIT '%s'", h,
+                           c, error, want);
+        }
+    }
+    zsock_destroy (&raw);
+}
+END_TEST
 
 START_TEST (test_bad_client_input)
 {
@@ -973,6 +1354,9 @@ s_suite (void)
     tcase_add_test (core, test_priorities_then_fifo);
     tcase_add_test (core, test_deadline_expires_queued_job);
     tcase_add_test (core, test_cancel_queued_and_running);
+    tcase_add_test (core, test_retryable_failures);
+    tcase_add_test (core, test_unknown_kind_rejected);
+    tcase_add_test (core, test_kinds_freed);
     tcase_add_test (core, test_idempotent_resubmission);
     tcase_add_test (core, test_overload_rejected);
     tcase_add_test (core, test_untracked_leaves_no_record);
@@ -984,6 +1368,9 @@ s_suite (void)
     tcase_set_timeout (faults, 60);
     tcase_add_test (faults, test_worker_killed_mid_job);
     tcase_add_test (faults, test_broker_killed_and_restarted);
+    tcase_add_test (faults, test_last_speaker_gets_result_after_restart);
+    tcase_add_test (faults, test_recovery_result_pushed_when_client_speaks);
+    tcase_add_test (faults, test_unrecoverable_record_failed);
     tcase_add_test (faults, test_redis_down_rejects_then_recovers);
     tcase_add_test (faults, test_redis_hung_rejects_then_recovers);
     tcase_add_test (faults, test_redis_pause_keeps_waiting_jobs);
@@ -994,6 +1381,7 @@ s_suite (void)
     tcase_add_checked_fixture (errors, s_setup, s_teardown);
     tcase_set_timeout (errors, 60);
     tcase_add_test (errors, test_bad_client_input);
+    tcase_add_test (errors, test_bad_header_error_text);
     tcase_add_test (errors, test_bad_worker_input);
     tcase_add_test (errors, test_huge_frame_cuts_off_sender_only);
     suite_add_tcase (suite, errors);

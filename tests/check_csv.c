@@ -133,6 +133,65 @@ START_TEST (test_huge_line_and_nul)
 }
 END_TEST
 
+//  TEXT read with OPTS as "t.csv"; NULL with s_error on failure.
+static maas_csv_t *
+s_parse_with (const char *text, const maas_csv_options_t *opts)
+{
+    FILE *file = fmemopen ((void *) text, strlen (text), "r");
+    ck_assert_ptr_nonnull (file);
+    s_error[0] = 0;
+    maas_csv_t *csv = maas_csv_read_with (file, "t.csv", opts, s_error, sizeof s_error);
+    fclose (file);
+    return csv;
+}
+
+//  Columns are matched by name: reversed columns come out in the model's
+//  order, extra ones (and the label) are dropped and listed, a missing one
+//  is an error naming it.
+START_TEST (test_columns_by_name)
+{
+    static const char *const model[] = {"a", "b", "c"};
+    maas_csv_options_t opts = {.label = MAAS_CSV_NO_LABEL, .columns = model, .n_columns = 3};
+    maas_csv_t *csv = s_parse_with ("c,id,b,label,a\n3,99,2,1,1\n6,98,5,0,4\n", &opts);
+    ck_assert_msg (csv, "%s", s_error);
+    float expected[] = {1, 2, 3, 4, 5, 6};
+    ck_assert_uint_eq (maas_csv_cols (csv), 3);
+    ck_assert_mem_eq (maas_csv_features (csv)->data, expected, sizeof expected);
+    ck_assert_str_eq (maas_csv_column_name (csv, 0), "a");
+    ck_assert_str_eq (maas_csv_dropped (csv), "id, label");
+    maas_csv_destroy (&csv);
+    //  A dropped column need not be numeric.
+    csv = s_parse_with ("name,a,b,c\nx,1,2,3\n", &opts);
+    ck_assert_msg (csv && maas_csv_features (csv)->data[2] == 3, "%s", s_error);
+    maas_csv_destroy (&csv);
+    ck_assert_ptr_null (s_parse_with ("a,c,label\n1,3,0\n", &opts));
+    ck_assert_str_eq (s_error, "t.csv: no column 'b', which the model needs (its columns are "
+                               "named in `maas model show`)");
+}
+END_TEST
+
+//  A first row of numbers is not a header: refused unless no_header, which
+//  reads every row (none lost) by position.
+START_TEST (test_header_less)
+{
+    s_expect_error ("1,2,0\n3,4,1\n", "label",
+                    "t.csv: line 1 is all numbers, not column names: the file has no header row "
+                    "(add one; maas infer and maas score read it by position with --no-header)");
+    maas_csv_options_t opts = {.label = "2", .no_header = true};
+    maas_csv_t *csv = s_parse_with ("1,2,0\n3,4,1\n", &opts);
+    ck_assert_msg (csv, "%s", s_error);
+    ck_assert_uint_eq (maas_csv_rows (csv), 2);
+    ck_assert_uint_eq (maas_csv_cols (csv), 2);
+    ck_assert (maas_csv_labels (csv)[0] == 0 && maas_csv_labels (csv)[1] == 1);
+    ck_assert (maas_csv_features (csv)->data[2] == 3);
+    ck_assert_str_eq (maas_csv_column_name (csv, 1), "2");
+    maas_csv_destroy (&csv);
+    opts.label = "label";
+    ck_assert_ptr_null (s_parse_with ("1,2,0\n", &opts));
+    ck_assert_msg (strstr (s_error, "the label must be a column index"), "%s", s_error);
+}
+END_TEST
+
 static Suite *
 s_suite (void)
 {
@@ -140,6 +199,8 @@ s_suite (void)
     TCase *core = tcase_create ("core");
     tcase_add_test (core, test_shipped_data);
     tcase_add_test (core, test_label_by_name_index_or_none);
+    tcase_add_test (core, test_columns_by_name);
+    tcase_add_test (core, test_header_less);
     suite_add_tcase (suite, core);
     TCase *errors = tcase_create ("errors");
     tcase_add_test (errors, test_bad_values_name_line_and_column);

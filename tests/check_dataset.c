@@ -563,6 +563,14 @@ START_TEST (test_cli_bad_csv_stores_nothing)
     ck_assert_msg (strstr (out, "bad.csv:3:2 '4x' is not a number"), "%s", out);
     free (out);
     ck_assert_int_eq (s_redis_int ("KEYS %s", "*"), 0);
+    //  No header row: refused, not its first row taken as column names.
+    file = fopen (path, "w");
+    fputs ("1,2,0\n3,4,1\n", file);
+    fclose (file);
+    ck_assert_int_eq (s_maas (put, &out), 1);
+    ck_assert_msg (strstr (out, "bad.csv: line 1 is all numbers, not column names"), "%s", out);
+    free (out);
+    ck_assert_int_eq (s_redis_int ("KEYS %s", "*"), 0);
     //  Labels that do not fit the task asked for.
     char *digits = support_src_path ("data/digits_test.csv");
     const char *binary[] = {"dataset", "put", "d", digits, "--task", "binary", NULL};

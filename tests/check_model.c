@@ -230,6 +230,39 @@ START_TEST (test_metadata_api)
 }
 END_TEST
 
+//  Column names round-trip; a model without them (every v1 blob written
+//  before they existed) decodes with none; bad names are refused.
+START_TEST (test_columns)
+{
+    maas_model_t *model = s_sample_model (true);
+    ck_assert_ptr_null (maas_model_columns (model));
+    static const char *const names[] = {"sepal_length", "sepal_width", "petal_length", "petal_width"};
+    static const char *const repeated[] = {"a", "b", "a", "c"};
+    ck_assert_int_eq (maas_model_set_columns (model, names, 3), -1);
+    ck_assert_int_eq (maas_model_set_columns (model, repeated, 4), -1);
+    ck_assert_int_eq (maas_model_set_columns (model, names, 4), 0);
+    uint8_t *blob;
+    size_t size;
+    s_encode (model, &blob, &size);
+    maas_model_err_t err;
+    maas_model_t *back = maas_model_decode (blob, size, &err);
+    ck_assert_msg (back, "%s", err.text);
+    ck_assert_ptr_nonnull (maas_model_columns (back));
+    for (size_t i = 0; i < 4; i++)
+        ck_assert_str_eq (maas_model_columns (back)[i], names[i]);
+    free (blob);
+    maas_model_destroy (&back);
+    maas_model_destroy (&model);
+    model = s_sample_model (true);
+    s_encode (model, &blob, &size);
+    back = maas_model_decode (blob, size, &err);
+    ck_assert_msg (back && !maas_model_columns (back), "%s", err.text);
+    free (blob);
+    maas_model_destroy (&back);
+    maas_model_destroy (&model);
+}
+END_TEST
+
 START_TEST (test_task)
 {
     maas_model_t *model = s_sample_model (false);
@@ -781,6 +814,7 @@ s_suite (void)
     tcase_add_test (core, test_save_and_load);
     tcase_add_test (core, test_metadata_api);
     tcase_add_test (core, test_task);
+    tcase_add_test (core, test_columns);
     tcase_add_test (core, test_sha256_hex);
     tcase_add_test (core, test_golden_blob);
     suite_add_tcase (suite, core);

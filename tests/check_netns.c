@@ -405,7 +405,7 @@ START_TEST (test_scores_across_hosts)
     char *input = s_write_input ("in.npy"), *output = s_path ("out.npy");
     const char *args[] = {"score", "seed@production", "--input", input, "--output", output,
                           "--shard-rows", S_SHARD, "--window", S_WINDOW, "--broker",
-                          S_FRONTEND, NULL};
+                          S_FRONTEND, "--redis", S_REDIS_URL, NULL};
     support_proc_t *cli = s_start_in (S_HUB, "client/maas", args, "cli.log");
     int code = support_proc_wait (cli, 30000);
     support_proc_stop (&cli);

@@ -60,7 +60,7 @@ START_TEST (test_job_header_round_trip)
     ck_assert_ptr_nonnull (back.params_obj);
     ck_assert_int_eq (back.params_obj->type, MSGPACK_OBJECT_MAP);
     ck_assert_int_eq (back.params_obj->via.map.ptr[0].val.via.u64, 42);
-    //  A version alias travels as a string.
+    //  A version alias travels under "alias".
     memset (&job, 0, sizeof job);
     strcpy (job.id, "j2");
     strcpy (job.kind, "train");
@@ -72,6 +72,12 @@ START_TEST (test_job_header_round_trip)
     ck_assert_int_eq (maas_proto_job_parse (&back, buf.data, buf.size, &scratch, err, sizeof err), 0);
     ck_assert_str_eq (back.alias, "production");
     ck_assert_int_eq (back.version, 0);
+    ck_assert_ptr_nonnull (memmem (buf.data, buf.size, "\xa5\x61lias\xaaproduction", 17));
+    //  ... and a header written by hand with "alias" parses the same.
+    const char hand[] = "\x84\xa2id\xa1x\xa4kind\xa5infer\xa5model\xa1m\xa5\x61lias\xa4prod";
+    ck_assert_int_eq (maas_proto_job_parse (&back, hand, sizeof hand - 1, &scratch, err,
+                                            sizeof err), 0);
+    ck_assert_str_eq (back.alias, "prod");
     msgpack_unpacked_destroy (&scratch);
 }
 END_TEST
@@ -99,6 +105,11 @@ START_TEST (test_job_header_errors)
     s_expect_error ("\x82\xa2id\xa3\x61 b\xa4kind\xa1k", 15, "'id'");
     s_expect_error ("\x83\xa2id\xa1x\xa4kind\xa1k\xa7version\x00", 22, "version");
     s_expect_error ("\x93\x01\x02\x03", 4, "map");
+    //  One spelling: an alias in "version" is refused, and so are both.
+    s_expect_error ("\x83\xa2id\xa1x\xa4kind\xa1k\xa7version\xa4prod", 26,
+                    "key 'version' must be an integer, got string (an alias goes in 'alias')");
+    s_expect_error ("\x84\xa2id\xa1x\xa4kind\xa1k\xa7version\x01\xa5\x61lias\xa1p", 30,
+                    "give 'version' or 'alias', not both");
     s_expect_error ("\xc1", 1, "header");
     s_expect_error ("\x81\xa2id\xdd\xff\xff\xff\xff", 9, "header");
 }
@@ -152,6 +163,89 @@ START_TEST (test_frames_moved_and_checked)
 }
 END_TEST
 
+//  The reply helpers: an empty map, a status map, a header opened as a map.
+START_TEST (test_reply_helpers)
+{
+    zsock_t *a = zsock_new_pair ("@inproc://proto-helpers");
+    zsock_t *b = zsock_new_pair (">inproc://proto-helpers");
+    ck_assert_int_eq (maas_proto_send_empty (zsock_resolve (a), NULL, 0, MAAS_PROTO_PONG), 0);
+    maas_proto_buf_t buf;
+    maas_proto_buf_init (&buf);
+    maas_proto_pack_status (&buf, "j1", NULL, "bad_request", "header: no", 1);
+    maas_codec_pack_kv_int (&buf.pk, "extra", 5);
+    ck_assert_int_eq (maas_proto_send (zsock_resolve (a), NULL, 0, MAAS_PROTO_REJECTED, buf.data,
+                                       buf.size, NULL), 0);
+    zstr_sendm (a, "MAAS1");
+    zstr_send (a, "\x06");
+    msgpack_unpacked scratch;
+    msgpack_unpacked_init (&scratch);
+    maas_proto_msg_t msg;
+    maas_codec_map_t map;
+    char err[256], text[32];
+    ck_assert_int_eq (maas_proto_recv (zsock_resolve (b), &msg, false, 0), 0);
+    ck_assert_int_eq (maas_proto_check (&msg, err, sizeof err), MAAS_PROTO_PONG);
+    ck_assert_int_eq (maas_proto_header_map (&msg, &scratch, &map, err, sizeof err), 0);
+    ck_assert_uint_eq (maas_codec_map_size (&map), 0);
+    maas_proto_msg_close (&msg);
+    ck_assert_int_eq (maas_proto_recv (zsock_resolve (b), &msg, false, 0), 0);
+    ck_assert_int_eq (maas_proto_header_map (&msg, &scratch, &map, err, sizeof err), 0);
+    ck_assert_uint_eq (maas_codec_map_size (&map), 4);
+    ck_assert_int_eq (maas_codec_map_str_copy (&map, "reason", text, sizeof text), 0);
+    ck_assert_str_eq (text, "bad_request");
+    ck_assert_ptr_null (maas_codec_map_find (&map, "status"));
+    ck_assert_ptr_nonnull (maas_codec_map_find (&map, "extra"));
+    maas_proto_msg_close (&msg);
+    ck_assert_int_eq (maas_proto_recv (zsock_resolve (b), &msg, false, 0), 0);
+    ck_assert_int_eq (maas_proto_header_map (&msg, &scratch, &map, err, sizeof err), -1);
+    ck_assert_str_eq (err, "missing header frame");
+    maas_proto_msg_close (&msg);
+    msgpack_unpacked_destroy (&scratch);
+    zsock_destroy (&a);
+    zsock_destroy (&b);
+}
+END_TEST
+
+//  "retryable" is true unless a boolean false says otherwise.
+START_TEST (test_retryable)
+{
+    const char *headers[] = { "\x81\xa9retryable\xc2", "\x81\xa9retryable\xc3",
+                              "\x81\xa9retryable\x00", "\x80" };
+    const size_t sizes[] = { 12, 12, 12, 1 };
+    const bool expected[] = { false, true, true, true };
+    msgpack_unpacked scratch;
+    msgpack_unpacked_init (&scratch);
+    char err[256];
+    for (int i = 0; i < 4; i++) {
+        ck_assert_int_eq (maas_codec_unpack (headers[i], sizes[i], 0, &scratch, err, sizeof err),
+                          0);
+        maas_codec_map_t map;
+        ck_assert_int_eq (maas_codec_map_init (&map, &scratch.data, "header"), 0);
+        ck_assert_int_eq (maas_proto_retryable (&map), expected[i]);
+    }
+    msgpack_unpacked_destroy (&scratch);
+}
+END_TEST
+
+//  A job built by hand is checked as a parsed one is.
+START_TEST (test_job_check)
+{
+    maas_proto_job_t job = {.id = "j1", .kind = "infer", .priority = 3};
+    char err[256];
+    ck_assert_int_eq (maas_proto_job_check (&job, err, sizeof err), 0);
+    job.priority = 12;
+    ck_assert_int_eq (maas_proto_job_check (&job, err, sizeof err), -1);
+    ck_assert_str_eq (err, "header: key 'priority' must be 0..9, got 12");
+    job.priority = 0;
+    strcpy (job.kind, "in fer");
+    ck_assert_int_eq (maas_proto_job_check (&job, err, sizeof err), -1);
+    ck_assert_str_eq (err, "header: key 'kind' must be 1..32 of [0-9A-Za-z_.:-]");
+    strcpy (job.kind, "infer");
+    job.id[0] = 0;
+    ck_assert_int_eq (maas_proto_job_check (&job, err, sizeof err), -1);
+    ck_assert_str_eq (err, "header: key 'id' must be 1..64 of [0-9A-Za-z_.:-]");
+}
+END_TEST
+
 START_TEST (test_client_rejects_bad_spec)
 {
     maas_client_t *client = maas_client_new ("ipc:///nonexistent/maas-proto-test");
@@ -179,9 +273,12 @@ s_suite (void)
     tcase_add_test (core, test_ids_sort_and_validate);
     tcase_add_test (core, test_job_header_round_trip);
     tcase_add_test (core, test_frames_moved_and_checked);
+    tcase_add_test (core, test_reply_helpers);
+    tcase_add_test (core, test_retryable);
     suite_add_tcase (suite, core);
     TCase *errors = tcase_create ("errors");
     tcase_add_test (errors, test_job_header_errors);
+    tcase_add_test (errors, test_job_check);
     tcase_add_test (errors, test_client_rejects_bad_spec);
     suite_add_tcase (suite, errors);
     return suite;

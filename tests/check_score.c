@@ -14,10 +14,12 @@
 #include "support.h"
 
 #include <check.h>
+#include <math.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #define S_ROWS 5003                 //  a prime: no shard size divides it
@@ -44,16 +46,15 @@ s_start_worker (const char *backend, int i)
     return proc;
 }
 
-static void
-s_publish_model (void)
+//  Publish a copy of MLP as a new version of NAME, with input COLUMNS
+//  (S_COLS names) or none; its number.
+static uint64_t
+s_publish (const char *name, const maas_mlp_t *mlp, const char *const *columns)
 {
-    maas_layer_spec_t layers[] = {{64, MAAS_ACT_RELU}, {64, MAAS_ACT_RELU}, {1, MAAS_ACT_SIGMOID}};
-    s_mlp = maas_mlp_new (S_COLS, layers, 3);
-    maas_mlp_init (s_mlp, 7);
-    float mean[S_COLS] = {0.1f, -0.2f}, std[S_COLS] = {1, 2, 3, 1, 1, 1, 1, 1, 1, 0.5f};
-    maas_mlp_set_norm (s_mlp, mean, std);
-    maas_mlp_t *copy = maas_mlp_dup (s_mlp);
+    maas_mlp_t *copy = maas_mlp_dup (mlp);
     maas_model_t *model = maas_model_new (&copy);
+    if (columns)
+        ck_assert_int_eq (maas_model_set_columns (model, columns, S_COLS), 0);
     uint8_t *blob;
     size_t size;
     ck_assert_int_eq (maas_model_encode (model, &blob, &size, NULL), 0);
@@ -63,11 +64,41 @@ s_publish_model (void)
     ck_assert_msg (registry, "%s", err);
     uint64_t version;
     maas_registry_meta_t meta = {0};
-    ck_assert_int_eq (maas_registry_publish (registry, "seed", blob, size, &meta, &version, NULL), 0);
-    ck_assert_int_eq (maas_registry_alias (registry, "seed", "production", version), 0);
+    ck_assert_int_eq (maas_registry_publish (registry, name, blob, size, &meta, &version, NULL), 0);
     maas_registry_destroy (&registry);
     maas_model_destroy (&model);
     free (blob);
+    return version;
+}
+
+//  Point seed's production alias at VERSION.
+static void
+s_move_production (uint64_t version)
+{
+    char err[256];
+    maas_registry_t *registry = maas_registry_new (support_redis_url (s_redis), NULL, err,
+                                                   sizeof err);
+    ck_assert_msg (registry, "%s", err);
+    ck_assert_int_eq (maas_registry_alias (registry, "seed", "production", version), 0);
+    maas_registry_destroy (&registry);
+}
+
+static maas_mlp_t *
+s_seed_mlp (uint64_t init_seed)
+{
+    maas_layer_spec_t layers[] = {{64, MAAS_ACT_RELU}, {64, MAAS_ACT_RELU}, {1, MAAS_ACT_SIGMOID}};
+    maas_mlp_t *mlp = maas_mlp_new (S_COLS, layers, 3);
+    maas_mlp_init (mlp, init_seed);
+    float mean[S_COLS] = {0.1f, -0.2f}, std[S_COLS] = {1, 2, 3, 1, 1, 1, 1, 1, 1, 0.5f};
+    maas_mlp_set_norm (mlp, mean, std);
+    return mlp;
+}
+
+static void
+s_publish_model (void)
+{
+    s_mlp = s_seed_mlp (7);
+    s_move_production (s_publish ("seed", s_mlp, NULL));
 }
 
 static void
@@ -241,8 +272,9 @@ START_TEST (test_malformed_row_stops_with_line)
     config.max_attempts = 2;
     ck_assert_int_eq (maas_score_file (client, &config, good, output, NULL, NULL, NULL, err,
                                        sizeof err), -1);
-    ck_assert_msg (strncmp (err, "rows ", 5) == 0 && strstr (err, "99: failed: unknown model nosuch")
-                   && strstr (err, "(after 2 attempts)"), "%s", err);
+    //  Rows count from 1; the worker said it would fail the same again.
+    ck_assert_msg (strncmp (err, "rows ", 5) == 0 && strstr (err, "00: failed: unknown model nosuch")
+                   && strstr (err, "(not retried: it would fail the same again)"), "%s", err);
     maas_client_destroy (&client);
     free (input);
     free (output);
@@ -279,6 +311,63 @@ START_TEST (test_worker_killed_mid_run)
 }
 END_TEST
 
+//  Every row of the .npy at PATH within 1e-5 of s_expected (which model
+//  ran and on which columns, not OpenBLAS's last bits).
+static void
+s_assert_npy_near (const char *path)
+{
+    char err[256];
+    maas_npy_reader_t *reader = maas_npy_open (path, err, sizeof err);
+    ck_assert_msg (reader, "%s", err);
+    float *got = malloc (S_ROWS * sizeof (float));
+    size_t n = 0;
+    ck_assert_int_eq (maas_npy_read (reader, got, S_ROWS, &n, err, sizeof err), 0);
+    ck_assert_uint_eq (n, S_ROWS);
+    for (size_t r = 0; r < S_ROWS; r++)
+        ck_assert_msg (fabsf (got[r] - s_expected[r]) < 1e-5f, "row %zu: %.9g, expected %.9g",
+                       r, got[r], s_expected[r]);
+    free (got);
+    maas_npy_reader_destroy (&reader);
+}
+
+//  Progress callback that moves production to the version in ARG once the
+//  first shard is in.
+static void
+s_move_alias_midway (size_t done, size_t total, void *arg)
+{
+    uint64_t *version = arg;
+    if (*version) {
+        s_move_production (*version);
+        *version = 0;
+        usleep (200 * 1000);        //  the workers hear the announcement
+    }
+}
+
+//  One run, one version: moving the alias mid-run changes no row.
+START_TEST (test_alias_moved_mid_run)
+{
+    maas_mlp_t *other = s_seed_mlp (8);
+    uint64_t v2 = s_publish ("seed", other, NULL), move_to = v2;
+    maas_mlp_destroy (&other);
+    char *input = s_write_npy ("moved.npy"), *output = s_path ("moved-out.npy"), err[512];
+    maas_client_t *client = maas_client_new (s_frontend);
+    maas_score_config_t config = s_config ("seed@production", 100, 4);
+    config.progress = s_move_alias_midway;
+    config.progress_arg = &move_to;
+    maas_score_stats_t stats;
+    int rc = maas_score_file (client, &config, input, output, NULL, NULL, &stats, err, sizeof err);
+    ck_assert_msg (rc == 0, "%s", err);
+    ck_assert_uint_eq (move_to, 0);
+    ck_assert_uint_eq (stats.version, 1);
+    //  Near, not bit-equal: v2's outputs are far away.
+    s_assert_npy_near (output);
+    s_move_production (1);
+    maas_client_destroy (&client);
+    free (input);
+    free (output);
+}
+END_TEST
+
 static char *
 s_read_log (const char *log_name)
 {
@@ -292,6 +381,15 @@ s_read_log (const char *log_name)
     return text;
 }
 
+//  The environment that points `maas` at the test's broker and Redis
+//  (600 bytes each).
+static void
+s_cli_env (char *broker, char *redis)
+{
+    snprintf (broker, 600, "MAAS_BROKER_FRONTEND=%s", s_frontend);
+    snprintf (redis, 600, "MAAS_REDIS_URL=%s", support_redis_url (s_redis));
+}
+
 //  `maas ARGS...` against the test's broker; its exit code, and its peak
 //  resident set in MAXRSS_KB if not NULL. Under AddressSanitizer its
 //  quarantine of freed memory is kept small, so the peak measures what the
@@ -303,12 +401,12 @@ s_run_cli_rss (const char *const *args, const char *log_name, long *maxrss_kb)
     const char *argv[16] = {maas};
     for (size_t i = 0; args[i]; i++)
         argv[i + 1] = args[i];
-    char env_broker[600], env_asan[600];
-    snprintf (env_broker, sizeof env_broker, "MAAS_BROKER_FRONTEND=%s", s_frontend);
+    char env_broker[600], env_redis[600], env_asan[600];
+    s_cli_env (env_broker, env_redis);
     const char *asan = getenv ("ASAN_OPTIONS");
     snprintf (env_asan, sizeof env_asan, "ASAN_OPTIONS=%s%squarantine_size_mb=1",
               asan ? asan : "", asan && *asan ? ":" : "");
-    const char *env[] = {env_broker, env_asan, NULL};
+    const char *env[] = {env_broker, env_redis, env_asan, NULL};
     support_proc_t *proc = support_proc_start (argv, env, log_path);
     int code = support_proc_wait (proc, 60000);
     if (maxrss_kb)
@@ -334,13 +432,175 @@ START_TEST (test_cli)
     char *text = s_read_log ("cli-ok.log");
     ck_assert_msg (code == 0, "exit %d: %s", code, text);
     support_assert_npy_equal (output, s_expected, S_ROWS, 1);
-    ck_assert_msg (strstr (text, "scored 5003 rows") && strstr (text, "accuracy against 'label'"),
+    ck_assert_msg (strstr (text, "scored 5003 rows with seed@1 (production)") && strstr (text, "accuracy against 'label'"),
                    "%s", text);
     const char *bad[] = {"score", "seed", "--input", "/nonexistent.csv", "--output", output, NULL};
     ck_assert_int_eq (s_run_cli (bad, "cli-bad.log"), 1);
     free (input);
     free (output);
     free (text);
+}
+END_TEST
+
+//  All of PATH, NUL-terminated (the caller frees); its size in *SIZE if not NULL.
+static char *
+s_slurp_size (const char *path, size_t *size_p)
+{
+    FILE *file = fopen (path, "rb");
+    ck_assert_msg (file, "%s", path);
+    fseek (file, 0, SEEK_END);
+    long size = ftell (file);
+    rewind (file);
+    char *text = malloc ((size_t) size + 1);
+    ck_assert_uint_eq (fread (text, 1, (size_t) size, file), (size_t) size);
+    text[size] = '\0';
+    fclose (file);
+    if (size_p)
+        *size_p = (size_t) size;
+    return text;
+}
+
+static char *
+s_slurp (const char *path)
+{
+    return s_slurp_size (path, NULL);
+}
+
+//  maas_score_file of INPUT into OUTPUT with MODEL; its return code.
+static int
+s_score (const char *model, const char *input, const char *output, char *err)
+{
+    maas_client_t *client = maas_client_new (s_frontend);
+    maas_score_config_t config = s_config (model, 1000, 4);
+    config.max_attempts = 1;
+    int rc = maas_score_file (client, &config, input, output, NULL, NULL, NULL, err, 512);
+    maas_client_destroy (&client);
+    return rc;
+}
+
+//  An output that is the input, by name, symlink or hard link, is refused
+//  and the input is left whole.
+START_TEST (test_output_is_input_refused)
+{
+    char *input = s_write_csv ("same.csv", false), *before = s_slurp (input), err[512];
+    char *sym = s_path ("same-link.csv"), *hard = s_path ("same-hard.csv");
+    ck_assert_int_eq (symlink (input, sym), 0);
+    ck_assert_int_eq (link (input, hard), 0);
+    const char *outputs[] = {input, sym, hard};
+    for (int i = 0; i < 3; i++) {
+        ck_assert_int_eq (s_score ("seed", input, outputs[i], err), -1);
+        ck_assert_msg (strstr (err, "is the input file"), "%s", err);
+        char *after = s_slurp (input);
+        ck_assert_str_eq (after, before);
+        free (after);
+    }
+    free (input);
+    free (before);
+    free (sym);
+    free (hard);
+}
+END_TEST
+
+//  A failed rerun leaves the earlier run's output as it was; a symlinked
+//  output is replaced by the new file, its target never written; no
+//  temporary file is left behind.
+START_TEST (test_output_never_destroyed)
+{
+    char *input = s_write_npy ("keep.npy"), *output = s_path ("keep-out.npy"), err[512];
+    ck_assert_msg (s_score ("seed", input, output, err) == 0, "%s", err);
+    size_t good_size, after_size;
+    char *good = s_slurp_size (output, &good_size);
+    ck_assert_int_eq (s_score ("nosuch", input, output, err), -1);
+    char *after = s_slurp_size (output, &after_size);
+    ck_assert (after_size == good_size && memcmp (after, good, good_size) == 0);
+    free (after);
+    char *target = s_path ("precious.txt"), *link = s_path ("keep-link.npy");
+    FILE *file = fopen (target, "w");
+    fputs ("precious\n", file);
+    fclose (file);
+    ck_assert_int_eq (symlink (target, link), 0);
+    ck_assert_msg (s_score ("seed", input, link, err) == 0, "%s", err);
+    char *kept = s_slurp (target), *written = s_slurp (link);
+    ck_assert_str_eq (kept, "precious\n");
+    struct stat st;
+    ck_assert_int_eq (lstat (link, &st), 0);
+    ck_assert (S_ISREG (st.st_mode));
+    ck_assert_int_eq (memcmp (written, good, 64), 0);      //  same .npy header
+    char command[1200];
+    snprintf (command, sizeof command, "ls -a %s | grep -c '\\.tmp$'", s_dir);
+    FILE *ls = popen (command, "r");
+    int tmp_files = -1;
+    ck_assert_int_eq (fscanf (ls, "%d", &tmp_files), 1);
+    pclose (ls);
+    ck_assert_int_eq (tmp_files, 0);
+    free (input);
+    free (output);
+    free (good);
+    free (target);
+    free (link);
+    free (kept);
+    free (written);
+}
+END_TEST
+
+//  `--input - --output -`: CSV from stdin to stdout, the summary on stderr.
+START_TEST (test_cli_stdin_stdout)
+{
+    char *input = s_write_csv ("pipe.csv", false), *output = s_path ("pipe-out.csv");
+    char *maas = support_build_path ("client/maas"), *log_path = s_path ("cli-pipe.log");
+    char command[2400];
+    snprintf (command, sizeof command, "'%s' score seed --input - --output - < '%s' > '%s'",
+              maas, input, output);
+    const char *argv[] = {"/bin/sh", "-c", command, NULL};
+    char env_broker[600], env_redis[600];
+    s_cli_env (env_broker, env_redis);
+    const char *env[] = {env_broker, env_redis, NULL};
+    support_proc_t *proc = support_proc_start (argv, env, log_path);
+    int code = support_proc_wait (proc, 60000);
+    support_proc_stop (&proc);
+    char *log = s_read_log ("cli-pipe.log"), *text = s_slurp (output);
+    ck_assert_msg (code == 0 && strstr (log, "scored 5003 rows with seed@1 (latest)"),
+                   "exit %d: %s", code, log);
+    ck_assert_msg (strncmp (text, "p0,class\n", 9) == 0, "%.40s", text);
+    size_t lines = 0;
+    for (const char *c = text; *c; c++)
+        lines += *c == '\n';
+    ck_assert_uint_eq (lines, S_ROWS + 1);
+    free (input);
+    free (output);
+    free (maas);
+    free (log_path);
+    free (log);
+    free (text);
+}
+END_TEST
+
+//  A NaN deep inside a file is reported at its row of the file (data rows
+//  from 1), not its row within the job that carried it.
+START_TEST (test_cli_names_the_file_row)
+{
+    char *input = s_path ("nan.npy"), *output = s_path ("nan-out.npy"), err[256];
+    maas_npy_writer_t *writer = maas_npy_create (input, S_COLS, err, sizeof err);
+    ck_assert_ptr_nonnull (writer);
+    for (int i = 0; i < 4; i++) {           //  20,012 rows; row 20,000 is copy 3's row 4,991
+        float saved = s_x[4990 * S_COLS + 4];
+        if (i == 3)
+            s_x[4990 * S_COLS + 4] = NAN;
+        ck_assert_int_eq (maas_npy_write (writer, s_x, S_ROWS, err, sizeof err), 0);
+        s_x[4990 * S_COLS + 4] = saved;
+    }
+    ck_assert_int_eq (maas_npy_close (&writer, err, sizeof err), 0);
+    const char *args[] = {"score", "seed", "--input", input, "--output", output, NULL};
+    ck_assert_int_eq (s_run_cli (args, "cli-nan.log"), 1);
+    char *text = s_read_log ("cli-nan.log");
+    //  The job held rows 16,385..20,012: row 3,616 of its own.
+    ck_assert_msg (strstr (text, ": row 20000 column 5 is not a finite number (nan) (not retried")
+                       && !strstr (text, "3616"),
+                   "%s", text);
+    ck_assert_int_eq (access (output, F_OK), -1);
+    free (text);
+    free (input);
+    free (output);
 }
 END_TEST
 
@@ -394,6 +654,78 @@ START_TEST (test_memory_bounded_by_window)
 }
 END_TEST
 
+//  Inputs as CSV, columns in reverse order (x9..x0), then an "id" column
+//  and a "label" of zeros; no header row when !HEADER.
+static char *
+s_write_reversed_csv (const char *name, bool header)
+{
+    char *path = s_path (name);
+    FILE *file = fopen (path, "w");
+    for (int j = S_COLS - 1; header && j >= 0; j--)
+        fprintf (file, "x%d,", j);
+    if (header)
+        fputs ("id,label\n", file);
+    for (size_t r = 0; r < S_ROWS; r++) {
+        for (int j = S_COLS - 1; j >= 0; j--)
+            fprintf (file, "%.9g,", s_x[r * S_COLS + j]);
+        fprintf (file, "%zu,0\n", r);
+    }
+    fclose (file);
+    return path;
+}
+
+//  A model with column names: a CSV with its columns reversed scores as
+//  the right order would (the id column dropped and named, the label
+//  kept out), a missing column is an error naming it, and a header-less
+//  file is refused unless --no-header.
+START_TEST (test_cli_columns_by_name)
+{
+    static const char *const names[S_COLS] = {"x0", "x1", "x2", "x3", "x4",
+                                              "x5", "x6", "x7", "x8", "x9"};
+    s_publish ("named", s_mlp, names);
+    char *input = s_write_reversed_csv ("reversed.csv", true), *output = s_path ("named.npy");
+    const char *ok[] = {"score", "named", "--input", input, "--output", output, "--label",
+                        "label", NULL};
+    int code = s_run_cli (ok, "cli-named.log");
+    char *text = s_read_log ("cli-named.log");
+    ck_assert_msg (code == 0 && strstr (text, "dropped columns the model does not use: id")
+                   && strstr (text, "with named@1 (latest)"), "exit %d: %s", code, text);
+    free (text);
+    s_assert_npy_near (output);
+    //  No x3: the error names it, and no output is written.
+    char *missing = s_write_csv ("missing.csv", false), *missing_out = s_path ("missing.npy");
+    char command[1600];
+    snprintf (command, sizeof command, "sed -i '1s/x3/y3/' '%s'", missing);
+    ck_assert_int_eq (system (command), 0);
+    const char *bad[] = {"score", "named", "--input", missing, "--output", missing_out, NULL};
+    ck_assert_int_eq (s_run_cli (bad, "cli-missing.log"), 1);
+    text = s_read_log ("cli-missing.log");
+    ck_assert_msg (strstr (text, "no column 'x3', which the model needs"), "%s", text);
+    ck_assert_int_eq (access (missing_out, F_OK), -1);
+    free (text);
+    //  No header row: refused; with --no-header, read by position, no row lost.
+    char *bare = s_write_csv ("bare.csv", false), *bare_out = s_path ("bare.npy");
+    snprintf (command, sizeof command, "sed -i 1d '%s'", bare);
+    ck_assert_int_eq (system (command), 0);
+    const char *refused[] = {"score", "named", "--input", bare, "--output", bare_out, NULL};
+    ck_assert_int_eq (s_run_cli (refused, "cli-bare.log"), 1);
+    text = s_read_log ("cli-bare.log");
+    ck_assert_msg (strstr (text, "the file has no header row") && strstr (text, "--no-header"),
+                   "%s", text);
+    free (text);
+    const char *positional[] = {"score", "named", "--input", bare, "--output", bare_out,
+                                "--no-header", NULL};
+    ck_assert_int_eq (s_run_cli (positional, "cli-bare-ok.log"), 0);
+    s_assert_npy_near (bare_out);
+    free (input);
+    free (output);
+    free (missing);
+    free (missing_out);
+    free (bare);
+    free (bare_out);
+}
+END_TEST
+
 //  Ctrl-C: SIGINT mid-run cancels the shards in flight, exits 1, leaves no output.
 START_TEST (test_cli_interrupt)
 {
@@ -405,9 +737,9 @@ START_TEST (test_cli_interrupt)
     char *maas = support_build_path ("client/maas"), *log_path = s_path ("cli-int.log");
     const char *argv[] = {maas, "score", "seed", "--input", input, "--output", output,
                           "--shard-rows", "50", "--window", "2", NULL};
-    char env_broker[600];
-    snprintf (env_broker, sizeof env_broker, "MAAS_BROKER_FRONTEND=%s", s_frontend);
-    const char *env[] = {env_broker, NULL};
+    char env_broker[600], env_redis[600];
+    s_cli_env (env_broker, env_redis);
+    const char *env[] = {env_broker, env_redis, NULL};
     support_proc_t *proc = support_proc_start (argv, env, log_path);
     usleep (500 * 1000);
     support_proc_signal (proc, SIGINT);
@@ -435,18 +767,24 @@ s_suite (void)
     tcase_add_test (core, test_csv_to_csv_with_accuracy);
     tcase_add_test (core, test_tensor_api);
     tcase_add_test (core, test_cli);
+    tcase_add_test (core, test_cli_names_the_file_row);
     tcase_add_test (core, test_memory_bounded_by_window);
+    tcase_add_test (core, test_cli_columns_by_name);
     suite_add_tcase (suite, core);
     TCase *errors = tcase_create ("errors");
     tcase_set_timeout (errors, 120);
     tcase_add_unchecked_fixture (errors, s_setup, s_teardown);
     tcase_add_test (errors, test_malformed_row_stops_with_line);
     tcase_add_test (errors, test_cli_interrupt);
+    tcase_add_test (errors, test_output_is_input_refused);
+    tcase_add_test (errors, test_output_never_destroyed);
+    tcase_add_test (errors, test_cli_stdin_stdout);
     suite_add_tcase (suite, errors);
     TCase *faults = tcase_create ("faults");
     tcase_set_timeout (faults, 120);
     tcase_add_unchecked_fixture (faults, s_setup, s_teardown);
     tcase_add_test (faults, test_worker_killed_mid_run);
+    tcase_add_test (faults, test_alias_moved_mid_run);
     suite_add_tcase (suite, faults);
     return suite;
 }

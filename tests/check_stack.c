@@ -7,26 +7,38 @@
 #include "support.h"
 
 #include <check.h>
+#include <hiredis/hiredis.h>
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <unistd.h>
 
-//  Run `maas ARGS...` with MAAS_STATE_DIR unset; output into DIR/LOG.
+//  Run `maas ARGS...` with ENV ("NAME=value", NULL-terminated, or NULL)
+//  added to the environment; output into DIR/LOG.
 static int
-s_maas (const char *dir, const char *log, const char *const *args)
+s_maas_env (const char *dir, const char *log, const char *const *args, const char *const *env)
 {
     char *maas = support_build_path ("client/maas"), log_path[600];
     snprintf (log_path, sizeof log_path, "%s/%s", dir, log);
     const char *argv[16] = {maas};
     for (size_t i = 0; args[i] && i < 14; i++)
         argv[i + 1] = args[i];
-    support_proc_t *proc = support_proc_start (argv, NULL, log_path);
+    support_proc_t *proc = support_proc_start (argv, env, log_path);
     int code = support_proc_wait (proc, 60000);
     support_proc_stop (&proc);
     free (maas);
     return code;
+}
+
+static int
+s_maas (const char *dir, const char *log, const char *const *args)
+{
+    return s_maas_env (dir, log, args, NULL);
 }
 
 static char *
@@ -54,6 +66,105 @@ s_pids (const char *state, pid_t *pids, int max)
     }
     free (text);
     return count;
+}
+
+//  The value of NAME in STATE/env (empty if absent); the caller frees.
+static char *
+s_env_value (const char *state, const char *name)
+{
+    char *env = s_read (state, "env"), key[64];
+    snprintf (key, sizeof key, "%s=", name);
+    char *found = strstr (env, key);
+    char *value = strdup (found ? found + strlen (key) : "");
+    value[strcspn (value, "\n")] = '\0';
+    free (env);
+    return value;
+}
+
+//  GET KEY from the Redis at URL: the value (caller frees) or NULL for nil.
+//  SET_TO, if not NULL, is written first.
+static char *
+s_redis_get (const char *url, const char *key, const char *set_to)
+{
+    char err[256];
+    redisContext *redis = maas_redis_connect (url, 2000, err, sizeof err);
+    ck_assert_msg (redis, "%s", err);
+    redisReply *reply = set_to ? redisCommand (redis, "SET %s %s", key, set_to) : NULL;
+    if (reply)
+        freeReplyObject (reply);
+    reply = redisCommand (redis, "GET %s", key);
+    ck_assert_ptr_nonnull (reply);
+    char *value = reply->type == REDIS_REPLY_STRING ? strdup (reply->str) : NULL;
+    freeReplyObject (reply);
+    redisFree (redis);
+    return value;
+}
+
+//  Publish a small valid model as the next version of NAME in the Redis at URL.
+static void
+s_publish (const char *url, const char *name)
+{
+    char err[256];
+    maas_registry_t *reg = maas_registry_new (url, "maas:", err, sizeof err);
+    ck_assert_msg (reg, "%s", err);
+    maas_layer_spec_t layers[] = {{4, MAAS_ACT_RELU}, {1, MAAS_ACT_SIGMOID}};
+    maas_mlp_t *mlp = maas_mlp_new (3, layers, 2);
+    maas_mlp_init (mlp, 7);
+    maas_model_t *model = maas_model_new (&mlp);
+    support_publish_model (reg, name, model);
+    maas_model_destroy (&model);
+    maas_registry_destroy (&reg);
+}
+
+//  maas model unalias NAME ALIAS, and maas model rm NAME (every version).
+START_TEST (test_model_unalias_rm_all)
+{
+    char *work = support_tempdir_new ("stack-model"), state[600], env[700];
+    snprintf (state, sizeof state, "%s/s", work);
+    const char *up[] = {"up", "--workers", "0", "--trainers", "0", "--state", state,
+                        "--http", "off", NULL};
+    ck_assert_int_eq (s_maas (work, "up.log", up), 0);
+    char *url = s_env_value (state, "MAAS_REDIS_URL");
+    s_publish (url, "m");
+    s_publish (url, "m");
+    snprintf (env, sizeof env, "MAAS_STATE_DIR=%s", state);
+    const char *stack_env[] = {env, NULL};
+    const char *alias[] = {"model", "alias", "m", "prod", "1", NULL};
+    const char *unalias[] = {"model", "unalias", "m", "prod", NULL};
+    const char *rm_all[] = {"model", "rm", "m", NULL};
+    const char *show[] = {"model", "show", "m@1", NULL};
+    ck_assert_int_eq (s_maas_env (work, "alias.log", alias, stack_env), 0);
+    ck_assert_int_eq (s_maas_env (work, "unalias.log", unalias, stack_env), 0);
+    ck_assert_int_eq (s_maas_env (work, "unalias2.log", unalias, stack_env), 1);
+    ck_assert_int_eq (s_maas_env (work, "rm.log", rm_all, stack_env), 0);
+    char *log = s_read (work, "rm.log");
+    ck_assert_msg (strstr (log, "deleted m@1\ndeleted m@2\n"), "%s", log);
+    free (log);
+    ck_assert_int_eq (s_maas_env (work, "show.log", show, stack_env), 1);
+    ck_assert_int_eq (s_maas_env (work, "rm-empty.log", rm_all, stack_env), 0);
+    log = s_read (work, "rm-empty.log");
+    ck_assert_msg (strstr (log, "has no versions"), "%s", log);
+    free (log);
+    const char *down[] = {"down", "--purge", "--state", state, NULL};
+    ck_assert_int_eq (s_maas (work, "down.log", down), 0);
+    free (url);
+    support_tempdir_remove (&work);
+}
+END_TEST
+
+//  Run the shell SCRIPT (with $MAAS pointing at the built maas), output into DIR/LOG.
+static int
+s_sh (const char *dir, const char *log, const char *script)
+{
+    char *maas = support_build_path ("client/maas"), log_path[600], env_maas[700];
+    snprintf (log_path, sizeof log_path, "%s/%s", dir, log);
+    snprintf (env_maas, sizeof env_maas, "MAAS=%s", maas);
+    const char *argv[] = {"/bin/sh", "-c", script, NULL}, *env[] = {env_maas, NULL};
+    support_proc_t *proc = support_proc_start (argv, env, log_path);
+    int code = support_proc_wait (proc, 60000);
+    support_proc_stop (&proc);
+    free (maas);
+    return code;
 }
 
 //  A PID that is gone, or a zombie nobody has reaped yet, is not running.
@@ -101,15 +212,12 @@ START_TEST (test_up_ps_down)
     for (int i = 0; i < count_a; i++)
         ck_assert (s_running (pids_a[i]));
     //  The stack serves: the broker answers a PING through the env file's endpoint.
-    char *env = s_read (state_a, "env");
-    char *broker = strstr (env, "MAAS_BROKER_FRONTEND=");
-    ck_assert_ptr_nonnull (broker);
-    broker += strlen ("MAAS_BROKER_FRONTEND=");
-    broker[strcspn (broker, "\n")] = '\0';
+    char *broker = s_env_value (state_a, "MAAS_BROKER_FRONTEND");
+    ck_assert_str_ne (broker, "");
     maas_client_t *client = maas_client_new (broker);
     ck_assert_int_eq (maas_client_ping (client, 5000), 0);
     maas_client_destroy (&client);
-    free (env);
+    free (broker);
 
     const char *ps_a[] = {"ps", "--state", state_a, NULL};
     ck_assert_int_eq (s_maas (work, "ps.log", ps_a), 0);
@@ -125,6 +233,17 @@ START_TEST (test_up_ps_down)
     log = s_read (work, "status-a.log");
     ck_assert_msg (strstr (log, "worker-2") && strstr (log, "running"), "%s", log);
     ck_assert_msg (strstr (log, "unfinished jobs"), "%s", log);
+    //  The broker's counters: times in ISO 8601, peers not all called workers.
+    //  (Both workers reach the broker's counters within a second or two.)
+    for (int i = 0; i < 50 && !strstr (log, "connected      2"); i++) {
+        free (log);
+        usleep (200000);
+        ck_assert_int_eq (s_maas (work, "status-a.log", status_a), 0);
+        log = s_read (work, "status-a.log");
+    }
+    ck_assert_msg (strstr (log, "connected      2 (workers and trainers)"), "%s", log);
+    ck_assert_msg (strstr (log, "started        20") && strstr (log, "Z\n"), "%s", log);
+    ck_assert_msg (!strstr (log, "started_ms"), "%s", log);
     free (log);
     log = s_read (work, "status-b.log");
     ck_assert_msg (strstr (log, "worker-1") && !strstr (log, "worker-2"), "%s", log);
@@ -156,11 +275,258 @@ END_TEST
 START_TEST (test_bad_arguments)
 {
     char *work = support_tempdir_new ("stack-args");
-    const char *too_many[] = {"up", "--workers", "65", "--state", work, NULL};
+    const char *too_many[] = {"up", "--workers", "65", "--state", work, "--http", "off", NULL};
     ck_assert_int_eq (s_maas (work, "bad.log", too_many), 2);
     char *log = s_read (work, "bad.log");
     ck_assert_msg (strstr (log, "whole numbers 0-64"), "%s", log);
     free (log);
+    const char *version[] = {"--version", NULL};
+    ck_assert_int_eq (s_maas (work, "version.log", version), 0);
+    log = s_read (work, "version.log");
+    ck_assert_msg (strncmp (log, "maas 0.", 7) == 0, "%s", log);
+    free (log);
+    support_tempdir_remove (&work);
+}
+END_TEST
+
+//  What the stack's Redis holds survives `maas down` + `maas up` on the
+//  same state dir; `maas down --purge` deletes it.
+START_TEST (test_down_keeps_data)
+{
+    char *work = support_tempdir_new ("stack-keep"), state[600];
+    snprintf (state, sizeof state, "%s/s", work);
+    const char *up[] = {"up", "--workers", "0", "--trainers", "0", "--state", state,
+                        "--http", "off", NULL};
+    const char *down[] = {"down", "--state", state, NULL};
+    const char *purge[] = {"down", "--purge", "--state", state, NULL};
+    ck_assert_int_eq (s_maas (work, "up1.log", up), 0);
+    char *url = s_env_value (state, "MAAS_REDIS_URL");
+    free (s_redis_get (url, "maas:test:kept", "iris@3"));
+    ck_assert_int_eq (s_maas (work, "down1.log", down), 0);
+    ck_assert_int_eq (s_maas (work, "up2.log", up), 0);
+    char *kept = s_redis_get (url, "maas:test:kept", NULL);
+    ck_assert_msg (kept && strcmp (kept, "iris@3") == 0, "lost across down/up: %s",
+                   kept ? kept : "(nil)");
+    free (kept);
+    ck_assert_int_eq (s_maas (work, "purge.log", purge), 0);
+    char *log = s_read (work, "purge.log");
+    ck_assert_msg (strstr (log, "deleted"), "%s", log);
+    free (log);
+    ck_assert_int_eq (s_maas (work, "up3.log", up), 0);
+    ck_assert_ptr_null (s_redis_get (url, "maas:test:kept", NULL));
+    ck_assert_int_eq (s_maas (work, "down3.log", down), 0);
+    free (url);
+    support_tempdir_remove (&work);
+}
+END_TEST
+
+//  Stack B started after `export $(cat A/env)` gets its own Redis; two
+//  stacks told to share one (--redis) run two brokers of distinct names.
+START_TEST (test_stacks_share_no_redis_by_accident)
+{
+    char *work = support_tempdir_new ("stack-redis"), state_a[600], state_b[600];
+    snprintf (state_a, sizeof state_a, "%s/a", work);
+    snprintf (state_b, sizeof state_b, "%s/b", work);
+    const char *up_a[] = {"up", "--workers", "0", "--trainers", "0", "--state", state_a,
+                          "--http", "off", NULL};
+    const char *up_b[] = {"up", "--workers", "0", "--trainers", "0", "--state", state_b,
+                          "--http", "off", NULL};
+    ck_assert_int_eq (s_maas (work, "up-a.log", up_a), 0);
+    char *url_a = s_env_value (state_a, "MAAS_REDIS_URL"), env_url[700];
+    snprintf (env_url, sizeof env_url, "MAAS_REDIS_URL=%s", url_a);
+    const char *exported[] = {env_url, NULL};
+    ck_assert_int_eq (s_maas_env (work, "up-b.log", up_b, exported), 0);
+    char *url_b = s_env_value (state_b, "MAAS_REDIS_URL"), *log = s_read (work, "up-b.log");
+    ck_assert_msg (strcmp (url_a, url_b) != 0 && strstr (url_b, state_b), "B uses %s", url_b);
+    ck_assert_msg (strstr (log, "not using $MAAS_REDIS_URL"), "%s", log);
+    free (log);
+    const char *down_a[] = {"down", "--state", state_a, NULL};
+    const char *down_b[] = {"down", "--state", state_b, NULL};
+    ck_assert_int_eq (s_maas (work, "down-a.log", down_a), 0);
+    ck_assert_int_eq (s_maas (work, "down-b.log", down_b), 0);
+
+    support_redis_t *redis = support_redis_start ();
+    const char *url = support_redis_url (redis);
+    const char *shared_a[] = {"up", "--workers", "0", "--trainers", "0", "--redis", url,
+                              "--state", state_a, "--http", "off", NULL};
+    const char *shared_b[] = {"up", "--workers", "0", "--trainers", "0", "--redis", url,
+                              "--state", state_b, "--http", "off", NULL};
+    ck_assert_int_eq (s_maas (work, "shared-a.log", shared_a), 0);
+    ck_assert_int_eq (s_maas (work, "shared-b.log", shared_b), 0);
+    log = s_read (work, "shared-b.log");
+    ck_assert_msg (strstr (log, "using the Redis at"), "%s", log);
+    free (log);
+    char err[256];
+    redisContext *ctx = maas_redis_connect (url, 2000, err, sizeof err);
+    ck_assert_msg (ctx, "%s", err);
+    long long brokers = 0;
+    for (int i = 0; i < 100 && brokers < 2; i++) {
+        redisReply *reply = redisCommand (ctx, "SCARD maas:brokers");
+        brokers = reply && reply->type == REDIS_REPLY_INTEGER ? reply->integer : 0;
+        freeReplyObject (reply);
+        usleep (50000);
+    }
+    redisFree (ctx);
+    ck_assert_int_eq (brokers, 2);
+    ck_assert_int_eq (s_maas (work, "down-a2.log", down_a), 0);
+    ck_assert_int_eq (s_maas (work, "down-b2.log", down_b), 0);
+    support_redis_stop (&redis);
+    free (url_a);
+    free (url_b);
+    support_tempdir_remove (&work);
+}
+END_TEST
+
+//  Workers and trainers carry their `maas ps` role as their name; `maas up
+//  --state` says how other commands find that stack; `maas ps` fails once a
+//  member is gone.
+START_TEST (test_ps_names_and_dead_members)
+{
+    char *work = support_tempdir_new ("stack-ps"), state[600], broker_log[700];
+    snprintf (state, sizeof state, "%s/s", work);
+    snprintf (broker_log, sizeof broker_log, "%s/logs/broker.log", state);
+    const char *up[] = {"up", "--workers", "1", "--trainers", "1", "--state", state,
+                        "--http", "off", NULL};
+    const char *info[] = {"MAAS_LOG_LEVEL=info", NULL};
+    ck_assert_int_eq (s_maas_env (work, "up.log", up, info), 0);
+    char *log = s_read (work, "up.log");
+    ck_assert_msg (strstr (log, "export MAAS_STATE_DIR=") && !strstr (log, "by themselves"),
+                   "%s", log);
+    free (log);
+    for (int i = 0; i < 100 && !(support_file_has (broker_log, "ready name=worker-1")
+                                 && support_file_has (broker_log, "ready name=trainer-1"));
+         i++)
+        usleep (50000);
+    ck_assert_msg (support_file_has (broker_log, "ready name=worker-1"), "no worker-1");
+    ck_assert_msg (support_file_has (broker_log, "ready name=trainer-1"), "no trainer-1");
+    const char *ps[] = {"ps", "--state", state, NULL};
+    ck_assert_int_eq (s_maas (work, "ps.log", ps), 0);
+    pid_t pids[8];
+    ck_assert_int_eq (s_pids (state, pids, 8), 4);
+    kill (pids[2], SIGKILL);                       //  worker-1
+    for (int i = 0; i < 100 && s_running (pids[2]); i++)
+        usleep (20000);
+    ck_assert_int_eq (s_maas (work, "ps-dead.log", ps), 1);
+    log = s_read (work, "ps-dead.log");
+    ck_assert_msg (strstr (log, "gone") && strstr (log, "1 of 4 processes are gone"), "%s", log);
+    free (log);
+    const char *down[] = {"down", "--state", state, NULL};
+    ck_assert_int_eq (s_maas (work, "down.log", down), 0);
+    support_tempdir_remove (&work);
+}
+END_TEST
+
+//  `maas train --wait` never hangs and never lies: no broker is said at
+//  once; a job nobody takes is said to be queued, and at --timeout it is
+//  cancelled; a bad flag value is one message, not two.
+START_TEST (test_train_wait_says_why)
+{
+    char *work = support_tempdir_new ("stack-train"), state[600], nowhere[700], env[700];
+    snprintf (state, sizeof state, "%s/s", work);
+    snprintf (nowhere, sizeof nowhere, "ipc://%s/no-broker.sock", work);
+    const char *epochs[] = {"train", "m", "--data", "d", "--layers", "1:linear", "--epochs", "0",
+                            NULL};
+    ck_assert_int_eq (s_maas (work, "epochs.log", epochs), 2);
+    char *log = s_read (work, "epochs.log");
+    ck_assert_msg (strstr (log, "--epochs needs a number") && !strstr (log, "unknown flag"),
+                   "%s", log);
+    free (log);
+    const char *no_broker[] = {"train", "m", "--data", "d", "--layers", "1:sigmoid", "--wait",
+                               "--timeout", "30", "--broker", nowhere, NULL};
+    int64_t start = maas_clock_mono_ms ();
+    ck_assert_int_eq (s_maas (work, "no-broker.log", no_broker), 1);
+    ck_assert_int_lt (maas_clock_mono_ms () - start, 10000);
+    log = s_read (work, "no-broker.log");
+    ck_assert_msg (strstr (log, "no broker answers at ipc://") && strstr (log, "maas up"), "%s",
+                   log);
+    free (log);
+
+    const char *up[] = {"up", "--workers", "0", "--trainers", "0", "--state", state,
+                        "--http", "off", NULL};
+    ck_assert_int_eq (s_maas (work, "up.log", up), 0);
+    snprintf (env, sizeof env, "MAAS_STATE_DIR=%s", state);
+    const char *stack_env[] = {env, NULL};
+    const char *queued[] = {"train", "m", "--data", "d", "--layers", "1:sigmoid", "--wait",
+                            "--timeout", "3", NULL};
+    ck_assert_int_eq (s_maas_env (work, "queued.log", queued, stack_env), 1);
+    log = s_read (work, "queued.log");
+    ck_assert_msg (strstr (log, "no trainer serves 'train'") && strstr (log, "timed out")
+                       && strstr (log, "cancelled"), "%s", log);
+    free (log);
+    //  maas cancel: a queued job ends cancelled; an unknown id fails.
+    const char *submit[] = {"train", "m", "--data", "d", "--layers", "1:sigmoid", NULL};
+    ck_assert_int_eq (s_maas_env (work, "submit.log", submit, stack_env), 0);
+    log = s_read (work, "submit.log");
+    char id[64] = "";
+    ck_assert_msg (sscanf (log, "%63s", id) == 1 && strlen (id) == 26, "%s", log);
+    free (log);
+    const char *cancel[] = {"cancel", id, NULL};
+    ck_assert_int_eq (s_maas_env (work, "cancel.log", cancel, stack_env), 0);
+    log = s_read (work, "cancel.log");
+    ck_assert_msg (strstr (log, "cancelled"), "%s", log);
+    free (log);
+    const char *cancel_bogus[] = {"cancel", "01NOSUCHJOB000000000000000", NULL};
+    ck_assert_int_eq (s_maas_env (work, "cancel-bogus.log", cancel_bogus, stack_env), 1);
+    //  Every --json output parses and has the documented keys.
+    char script[1600];
+    snprintf (script, sizeof script, "MAAS_STATE_DIR=%s sh %s/tests/cli_json.sh %s", state,
+              MAAS_TOP_SRCDIR, work);
+    int code = s_sh (work, "json.log", script);
+    log = s_read (work, "json.log");
+    ck_assert_msg (code == 0, "%s", log);
+    free (log);
+    const char *down[] = {"down", "--state", state, NULL};
+    ck_assert_int_eq (s_maas (work, "down.log", down), 0);
+    support_tempdir_remove (&work);
+}
+END_TEST
+
+//  true if PID has a descriptor open on PATH.
+static bool
+s_has_fd_on (pid_t pid, const char *path)
+{
+    char dir_path[64], link_path[400], target[600];
+    snprintf (dir_path, sizeof dir_path, "/proc/%d/fd", (int) pid);
+    DIR *dir = opendir (dir_path);
+    ck_assert_msg (dir, "%s: %s", dir_path, strerror (errno));
+    bool found = false;
+    for (struct dirent *entry; !found && (entry = readdir (dir));) {
+        snprintf (link_path, sizeof link_path, "%s/%s", dir_path, entry->d_name);
+        ssize_t len = readlink (link_path, target, sizeof target - 1);
+        target[len > 0 ? len : 0] = '\0';
+        found = len > 0 && strcmp (target, path) == 0;
+    }
+    closedir (dir);
+    return found;
+}
+
+//  A shell holds a lock while it runs `maas up`: no stack member inherits
+//  the descriptor, so the lock is free once the shell is gone.
+START_TEST (test_children_inherit_no_fd)
+{
+    char *work = support_tempdir_new ("stack-fd"), lock[600], state[600], script[2000];
+    snprintf (lock, sizeof lock, "%s/held.lock", work);
+    snprintf (state, sizeof state, "%s/s", work);
+    snprintf (script, sizeof script,
+              "exec 9>%s && flock -n 9 && \"$MAAS\" up --workers 1 --trainers 1 --state %s "
+              "--http 127.0.0.1:0",
+              lock, state);
+    int code = s_sh (work, "up.log", script);
+    char *log = s_read (work, "up.log");
+    ck_assert_msg (code == 0, "maas up: %s", log);
+    free (log);
+    pid_t pids[8];
+    int count = s_pids (state, pids, 8);
+    ck_assert_int_eq (count, 5);                   //  redis, broker, worker, trainer, gateway
+    for (int i = 0; i < count; i++)
+        ck_assert_msg (!s_has_fd_on (pids[i], lock), "pid %d holds %s", (int) pids[i], lock);
+    int fd = open (lock, O_RDWR);
+    ck_assert_int_ge (fd, 0);
+    ck_assert_msg (flock (fd, LOCK_EX | LOCK_NB) == 0, "the lock is still held: %s",
+                   strerror (errno));
+    close (fd);
+    const char *down[] = {"down", "--state", state, NULL};
+    ck_assert_int_eq (s_maas (work, "down.log", down), 0);
     support_tempdir_remove (&work);
 }
 END_TEST
@@ -200,6 +566,12 @@ s_suite (void)
     tcase_set_timeout (core, 120);
     tcase_add_test (core, test_up_ps_down);
     tcase_add_test (core, test_bad_arguments);
+    tcase_add_test (core, test_children_inherit_no_fd);
+    tcase_add_test (core, test_down_keeps_data);
+    tcase_add_test (core, test_stacks_share_no_redis_by_accident);
+    tcase_add_test (core, test_ps_names_and_dead_members);
+    tcase_add_test (core, test_train_wait_says_why);
+    tcase_add_test (core, test_model_unalias_rm_all);
     tcase_add_test (core, test_up_http);
     suite_add_tcase (suite, core);
     return suite;

@@ -101,15 +101,15 @@ s_sleep_ms (int ms)
 }
 
 //  A spec: MODEL trained on DATASET with LAYERS, LOSS, EPOCHS, batch BATCH.
-static maas_train_spec_t
+static maas_training_t
 s_spec (const char *model, const char *dataset, const char *layers, maas_loss_t loss,
         size_t epochs, size_t batch)
 {
-    maas_train_spec_t spec;
-    maas_train_spec_init (&spec);
+    maas_training_t spec;
+    maas_training_init (&spec);
     snprintf (spec.model, sizeof spec.model, "%s", model);
     snprintf (spec.dataset, sizeof spec.dataset, "%s", dataset);
-    ck_assert_int_eq (maas_train_spec_parse_layers (&spec, layers, s_err, sizeof s_err), 0);
+    ck_assert_int_eq (maas_training_parse_layers (&spec, layers, s_err, sizeof s_err), 0);
     spec.train.loss = loss;
     spec.train.epochs = epochs;
     spec.train.batch_size = batch;
@@ -119,13 +119,13 @@ s_spec (const char *model, const char *dataset, const char *layers, maas_loss_t 
 
 //  Submit SPEC (packed as a job would be) with PAYLOAD; its id into ID.
 static void
-s_submit (const maas_train_spec_t *spec, const void *payload, size_t size, char *id)
+s_submit (const maas_training_t *spec, const void *payload, size_t size, char *id)
 {
     msgpack_sbuffer params;
     msgpack_sbuffer_init (&params);
     msgpack_packer pk;
     msgpack_packer_init (&pk, &params, msgpack_sbuffer_write);
-    ck_assert_int_eq (maas_train_spec_pack (spec, &pk), 0);
+    ck_assert_int_eq (maas_training_pack (spec, &pk), 0);
     maas_submit_t submit = {.kind = "train", .model = spec->model, .params = params.data,
                             .params_size = params.size};
     ck_assert_int_eq (maas_client_submit (fx.client, &submit, payload, size, NULL, NULL, id), 0);
@@ -255,7 +255,7 @@ s_worker_accuracy (const char *model, const char *test)
                                                   sizeof s_err);
     size_t rows = maas_dataset_rows (data), cols = maas_dataset_cols (data);
     msgpack_sbuffer params;
-    maas_codec_shape_params (&params, rows, cols);
+    maas_infer_params_pack (&params, rows, cols);
     uint8_t *bytes = malloc (rows * cols * 4);
     maas_codec_f32_to_le (bytes, maas_dataset_features (data)->data, rows * cols);
     maas_submit_t infer = {.kind = "infer", .model = model, .version = 1,
@@ -265,21 +265,12 @@ s_worker_accuracy (const char *model, const char *test)
                                           id), 0);
     maas_result_t *result = s_wait (id, 30000);
     ck_assert_msg (strcmp (result->status, "succeeded") == 0, "%s", result->error);
-    msgpack_unpacked top;
-    msgpack_unpacked_init (&top);
-    maas_codec_map_t map;
-    const void *bin;
-    size_t size;
-    ck_assert_int_eq (maas_codec_unpack (result->data, result->size, 0, &top, s_err,
-                                         sizeof s_err), 0);
-    ck_assert_int_eq (maas_codec_map_init (&map, &top.data, "result"), 0);
-    ck_assert_int_eq (maas_codec_map_bin (&map, "values", &bin, &size), 0);
-    ck_assert_uint_eq (size, rows * 4);
-    float *values = malloc (rows * sizeof (float));
-    maas_codec_f32_from_le (values, bin, rows);
-    double accuracy = maas_metric_accuracy (values, maas_dataset_labels (data)->data, rows, 1);
-    free (values);
-    msgpack_unpacked_destroy (&top);
+    maas_infer_result_t out;
+    ck_assert_int_eq (maas_infer_result_parse (&out, result->data, result->size, s_err,
+                                               sizeof s_err), 0);
+    ck_assert_uint_eq (out.rows * out.outputs, rows);
+    double accuracy = maas_metric_accuracy (out.values, maas_dataset_labels (data)->data, rows, 1);
+    maas_infer_result_clear (&out);
     maas_result_destroy (&result);
     free (bytes);
     msgpack_sbuffer_destroy (&params);
@@ -323,6 +314,12 @@ START_TEST (test_put_train_publish_infer)
     ck_assert_int_eq (maas_dataset_store_info (fx.store, "cancer", &data), 0);
     ck_assert_str_eq (maas_model_meta_str (model, "dataset_sha256"), data.sha256);
     ck_assert_str_eq (maas_model_meta_str (model, "job_id"), id);
+    //  The data set's column names travel with the model, in order.
+    ck_assert_ptr_nonnull (maas_model_columns (model));
+    ck_assert_uint_eq (data.cols, 30);
+    for (size_t c = 0; c < 30; c++)
+        ck_assert_str_eq (maas_model_columns (model)[c], data.columns[c]);
+    ck_assert_str_eq (maas_model_columns (model)[0], "mean_radius");
     maas_dataset_info_clear (&data);
     double accuracy;
     ck_assert_int_eq (maas_model_meta_number (model, "accuracy", &accuracy), 0);
@@ -399,7 +396,7 @@ END_TEST
 
 //  A job that trains for a few seconds (about 5 ms an epoch here): digits,
 //  a wide layer, small batches. Faults strike at its first epochs.
-static maas_train_spec_t
+static maas_training_t
 s_long_spec (const char *model)
 {
     return s_spec (model, "digits", "256:relu,10:softmax", MAAS_LOSS_SOFTMAX_CE, 600, 8);
@@ -409,7 +406,7 @@ START_TEST (test_trainer_killed_mid_job)
 {
     s_trainer_start (0, "t1");
     s_trainer_start (1, "t2");
-    maas_train_spec_t spec = s_long_spec ("digits-kill");
+    maas_training_t spec = s_long_spec ("digits-kill");
     char id[MAAS_PROTO_ID_MAX + 1], worker[64];
     s_submit (&spec, NULL, 0, id);
     s_wait_training (id, worker, sizeof worker);
@@ -432,7 +429,7 @@ END_TEST
 START_TEST (test_cancel_mid_job)
 {
     s_trainer_start (0, "t1");
-    maas_train_spec_t spec = s_long_spec ("digits-cancel");
+    maas_training_t spec = s_long_spec ("digits-cancel");
     spec.train.epochs = 5000;
     char id[MAAS_PROTO_ID_MAX + 1], worker[64];
     s_submit (&spec, NULL, 0, id);
@@ -453,18 +450,27 @@ END_TEST
 
 //  -- bad specs
 
-//  Submit SPEC, expect it to fail with a message containing EXPECTED.
+//  Job ID fails with a message containing EXPECTED, marked not retryable:
+//  a bad spec or missing data fails the same on every trainer.
 static void
-s_expect_failure (const maas_train_spec_t *spec, const void *payload, size_t size,
-                  const char *expected)
+s_expect_final_failure (const char *id, const char *expected)
 {
-    char id[MAAS_PROTO_ID_MAX + 1];
-    s_submit (spec, payload, size, id);
     maas_result_t *result = s_wait (id, 20000);
     ck_assert_str_eq (result->status, "failed");
     ck_assert_msg (result->error && strstr (result->error, expected), "expected '%s', got '%s'",
                    expected, result->error ? result->error : "");
+    ck_assert_msg (!maas_result_retryable (result), "'%s' sent as retryable", result->error);
     maas_result_destroy (&result);
+}
+
+//  Submit SPEC, expect it to fail with a message containing EXPECTED.
+static void
+s_expect_failure (const maas_training_t *spec, const void *payload, size_t size,
+                  const char *expected)
+{
+    char id[MAAS_PROTO_ID_MAX + 1];
+    s_submit (spec, payload, size, id);
+    s_expect_final_failure (id, expected);
 }
 
 //  Submit raw params PACKED by FN under model "raw"; expect EXPECTED.
@@ -481,11 +487,7 @@ s_expect_raw_failure (void (*fn) (msgpack_packer *), const char *expected)
     char id[MAAS_PROTO_ID_MAX + 1];
     ck_assert_int_eq (maas_client_submit (fx.client, &submit, NULL, 0, NULL, NULL, id), 0);
     msgpack_sbuffer_destroy (&params);
-    maas_result_t *result = s_wait (id, 20000);
-    ck_assert_str_eq (result->status, "failed");
-    ck_assert_msg (result->error && strstr (result->error, expected), "expected '%s', got '%s'",
-                   expected, result->error ? result->error : "");
-    maas_result_destroy (&result);
+    s_expect_final_failure (id, expected);
 }
 
 static void
@@ -523,7 +525,7 @@ s_pack_bad_optimizer (msgpack_packer *pk)
 START_TEST (test_bad_specs_fail_with_their_message)
 {
     s_trainer_start (0, "t1");
-    maas_train_spec_t spec = s_spec ("m", "nope", "1:sigmoid", MAAS_LOSS_BCE, 1, 32);
+    maas_training_t spec = s_spec ("m", "nope", "1:sigmoid", MAAS_LOSS_BCE, 1, 32);
     s_expect_failure (&spec, NULL, 0, "data set 'nope' not found");
     spec = s_spec ("m", "digits", "3:softmax", MAAS_LOSS_SOFTMAX_CE, 1, 32);
     s_expect_failure (&spec, NULL, 0, "data set 'digits' has 10 classes but the output layer "
@@ -563,7 +565,7 @@ START_TEST (test_same_seed_same_weights)
     s_trainer_start (0, "t1");
     char id[2][MAAS_PROTO_ID_MAX + 1];
     for (int i = 0; i < 2; i++) {
-        maas_train_spec_t spec = s_spec (i ? "r2" : "r1", "digits", "32:tanh,10:softmax",
+        maas_training_t spec = s_spec (i ? "r2" : "r1", "digits", "32:tanh,10:softmax",
                                          MAAS_LOSS_SOFTMAX_CE, 3, 16);
         s_submit (&spec, NULL, 0, id[i]);
         maas_result_t *result = s_wait (id[i], 30000);
@@ -595,8 +597,8 @@ START_TEST (test_inline_data)
     msgpack_sbuffer_init (&payload);
     msgpack_packer pk;
     msgpack_packer_init (&pk, &payload, msgpack_sbuffer_write);
-    ck_assert_int_eq (maas_train_spec_pack_data (data, &pk), 0);
-    maas_train_spec_t spec = s_spec ("inline", "", "8:relu,1:sigmoid", MAAS_LOSS_BCE, 20, 16);
+    ck_assert_int_eq (maas_training_pack_data (data, &pk), 0);
+    maas_training_t spec = s_spec ("inline", "", "8:relu,1:sigmoid", MAAS_LOSS_BCE, 20, 16);
     char id[MAAS_PROTO_ID_MAX + 1];
     s_submit (&spec, payload.data, payload.size, id);
     maas_result_t *result = s_wait (id, 30000);

@@ -114,7 +114,7 @@ s_submit (const char *name, int64_t version, const char *alias, const float *x, 
           size_t cols, maas_result_fn *fn, void *arg, char id[MAAS_PROTO_ID_MAX + 1])
 {
     msgpack_sbuffer params;
-    maas_codec_shape_params (&params, rows, cols);
+    maas_infer_params_pack (&params, rows, cols);
     maas_submit_t spec = {.kind = "infer", .model = name, .version = version, .alias = alias,
                           .params = params.data, .params_size = params.size};
     uint8_t *bytes = malloc (rows * cols * 4);
@@ -141,24 +141,17 @@ s_values (const maas_result_t *result, float *values, size_t count)
 {
     ck_assert_msg (strcmp (result->status, "succeeded") == 0, "job %s: %s", result->status,
                    result->error ? result->error : "");
-    msgpack_unpacked top;
-    msgpack_unpacked_init (&top);
+    maas_infer_result_t out;
     char err[256];
-    ck_assert_int_eq (maas_codec_unpack (result->data, result->size, 0, &top, err, sizeof err),
-                      0);
-    maas_codec_map_t map;
-    ck_assert_int_eq (maas_codec_map_init (&map, &top.data, "result"), 0);
-    const void *bin;
-    size_t size;
-    uint64_t version, batch_rows;
-    ck_assert_int_eq (maas_codec_map_bin (&map, "values", &bin, &size), 0);
-    ck_assert_int_eq (maas_codec_map_uint64 (&map, "version", &version), 0);
-    ck_assert_int_eq (maas_codec_map_uint64 (&map, "batch_rows", &batch_rows), 0);
-    ck_assert_int_ge (batch_rows, 1);
-    ck_assert_uint_eq (size, count * 4);
+    ck_assert_msg (maas_infer_result_parse (&out, result->data, result->size, err, sizeof err)
+                       == 0,
+                   "%s", err);
+    ck_assert_int_ge (out.batch_rows, 1);
+    ck_assert_uint_eq (out.rows * out.outputs, count);
     if (values)
-        maas_codec_f32_from_le (values, bin, count);
-    msgpack_unpacked_destroy (&top);
+        memcpy (values, out.values, count * sizeof *values);
+    uint64_t version = out.version;
+    maas_infer_result_clear (&out);
     return version;
 }
 
@@ -258,7 +251,7 @@ START_TEST (test_alias_switch_while_streaming)
         char id[MAAS_PROTO_ID_MAX + 1];
         snprintf (id, sizeof id, "stream-%d", j);
         msgpack_sbuffer params;
-        maas_codec_shape_params (&params, 1, 4);
+        maas_infer_params_pack (&params, 1, 4);
         uint8_t bytes[16];
         maas_codec_f32_to_le (bytes, x, 4);
         maas_submit_t spec = {.id = id, .kind = "infer", .model = "iris",
@@ -308,6 +301,8 @@ s_expect_failure (const maas_submit_t *spec, const void *payload, size_t size,
     ck_assert_str_eq (result->status, "failed");
     ck_assert_msg (result->error && strstr (result->error, expected), "error '%s' lacks '%s'",
                    result->error ? result->error : "(none)", expected);
+    //  Each of these fails the same on any worker: not worth running again.
+    ck_assert_msg (!maas_result_retryable (result), "'%s' sent as retryable", result->error);
     maas_result_destroy (&result);
     //  ... and the next job succeeds.
     float x[30];
@@ -328,12 +323,12 @@ START_TEST (test_bad_input_fails_and_worker_serves_on)
     uint8_t bytes[sizeof x];
     maas_codec_f32_to_le (bytes, x, 60);
     msgpack_sbuffer params;
-    maas_codec_shape_params (&params, 1, 29);
+    maas_infer_params_pack (&params, 1, 29);
     maas_submit_t spec = {
         .kind = "infer", .model = "cancer", .params = params.data, .params_size = params.size};
     s_expect_failure (&spec, bytes, 29 * 4, "model cancer@1: expected 30 features, got 29");
     msgpack_sbuffer_destroy (&params);
-    maas_codec_shape_params (&params, 2, 30);
+    maas_infer_params_pack (&params, 2, 30);
     spec.params = params.data;
     spec.params_size = params.size;
     s_expect_failure (&spec, bytes, 59 * 4, "shape 2x30 needs 240 bytes, payload has 236");
@@ -341,6 +336,10 @@ START_TEST (test_bad_input_fails_and_worker_serves_on)
     maas_codec_f32_to_le (bytes, x, 60);
     s_expect_failure (&spec, bytes, sizeof bytes, "row 2 column 8 is not a finite number");
     msgpack_sbuffer_destroy (&params);
+    //  A params key the infer module does not know is named, not ignored.
+    spec.params = "\x81\xa4rows\x01";
+    spec.params_size = 7;
+    s_expect_failure (&spec, bytes, sizeof bytes, "params: unknown key 'rows'");
     maas_submit_t plain = {.kind = "infer", .model = "cancer"};
     s_expect_failure (&plain, "\xc1\xc1", 2, "input: not msgpack rows");
     plain.model = "nosuch";
@@ -362,6 +361,57 @@ START_TEST (test_bad_input_fails_and_worker_serves_on)
     s_worker_start ("64", "64");
     s_expect_failure (&corrupt, "\x90", 1,
                       "model cancer@1: stored blob fails its sha256 check");
+    maas_model_destroy (&model);
+}
+END_TEST
+
+//  The "version" the RESULT header's meta says ran.
+static uint64_t
+s_meta_version (const maas_result_t *result)
+{
+    msgpack_unpacked top;
+    msgpack_unpacked_init (&top);
+    maas_codec_map_t map, meta;
+    char err[256];
+    uint64_t version = 0;
+    ck_assert_int_eq (maas_codec_unpack (result->header, result->header_size, 0, &top, err,
+                                         sizeof err), 0);
+    ck_assert_int_eq (maas_codec_map_init (&map, &top.data, "header"), 0);
+    ck_assert_int_eq (maas_codec_map_map (&map, "meta", &meta), 0);
+    ck_assert_int_eq (maas_codec_map_uint64 (&meta, "version", &version), 0);
+    msgpack_unpacked_destroy (&top);
+    return version;
+}
+
+//  A job naming an alias runs on the version it points at, not the latest
+//  (the header key was ignored when the wire spelt it "version"); the
+//  RESULT's meta says which ran; an unknown alias fails the job.
+START_TEST (test_alias_names_the_version)
+{
+    maas_model_t *model = s_model (30, 8, 2, 3);
+    s_publish ("cancer", model);
+    s_publish ("cancer", model);
+    ck_assert_int_eq (maas_registry_alias (fx.registry, "cancer", "production", 1), 0);
+    s_worker_start ("64", "64");
+    float x[30];
+    s_fill (x, 30, 1);
+    char id[MAAS_PROTO_ID_MAX + 1];
+    const char *refs[] = { "production", NULL };
+    uint64_t expected[] = { 1, 2 };
+    for (int i = 0; i < 2; i++) {
+        s_submit ("cancer", 0, refs[i], x, 1, 30, NULL, NULL, id);
+        maas_result_t *result = s_wait (id);
+        ck_assert_uint_eq (s_values (result, NULL, 2), expected[i]);
+        ck_assert_uint_eq (s_meta_version (result), expected[i]);
+        maas_result_destroy (&result);
+    }
+    maas_submit_t spec = { .kind = "infer", .model = "cancer", .alias = "nosuch" };
+    s_expect_failure (&spec, "\x90", 1, "model cancer has no alias 'nosuch'");
+    //  Both a version and an alias: refused before it is sent.
+    spec.version = 1;
+    ck_assert_int_eq (maas_client_submit (fx.client, &spec, "\x90", 1, NULL, NULL, id), -1);
+    ck_assert_msg (strstr (maas_client_error (fx.client), "not both"), "%s",
+                   maas_client_error (fx.client));
     maas_model_destroy (&model);
 }
 END_TEST
@@ -458,7 +508,7 @@ START_TEST (test_heartbeats_flow_during_long_batches)
     s_fill (x, ROWS * 256, 3);
     char id[MAAS_PROTO_ID_MAX + 1];
     msgpack_sbuffer params;
-    maas_codec_shape_params (&params, ROWS, 256);
+    maas_infer_params_pack (&params, ROWS, 256);
     maas_submit_t spec = {.kind = "infer", .model = "wide", .ephemeral = true,
                           .params = params.data, .params_size = params.size};
     uint8_t *bytes = malloc (ROWS * 256 * 4);
@@ -544,7 +594,11 @@ START_TEST (test_cli_infer)
                   fx.dir, maas, fx.front, maas, fx.front, maas, fx.front)
         > 0);
     const char *argv[] = {"/bin/sh", "-c", script, NULL};
-    support_proc_t *proc = support_proc_start (argv, NULL, NULL);
+    //  maas infer asks the registry for the version and column names.
+    char redis_env[600];
+    snprintf (redis_env, sizeof redis_env, "MAAS_REDIS_URL=%s", support_redis_url (fx.redis));
+    const char *env[] = {redis_env, NULL};
+    support_proc_t *proc = support_proc_start (argv, env, NULL);
     ck_assert_int_eq (support_proc_wait (proc, 60000), 0);
     support_proc_stop (&proc);
     float x[8] = {5.1f, 3.5f, 1.4f, 0.2f, 6.7f, 3.0f, 5.2f, 2.3f}, y[6];
@@ -589,6 +643,7 @@ s_suite (void)
     tcase_set_timeout (versions, 120);
     tcase_add_checked_fixture (versions, s_setup, s_teardown);
     tcase_add_test (versions, test_alias_switch_while_streaming);
+    tcase_add_test (versions, test_alias_names_the_version);
     suite_add_tcase (suite, versions);
     TCase *errors = tcase_create ("errors");
     tcase_set_timeout (errors, 120);

@@ -2,6 +2,9 @@
  *  output check for tests. */
 #include "support.h"
 #include "npy.h"
+#include "model.h"
+#include "registry.h"
+#include "spawn.h"
 
 #include <check.h>
 #include <errno.h>
@@ -13,7 +16,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
@@ -90,26 +92,12 @@ support_proc_start (const char *const argv[], const char *const env[], const cha
 {
     support_proc_t *self = calloc (1, sizeof *self);
     ck_assert (self);
-    self->pid = fork ();
-    ck_assert_msg (self->pid >= 0, "fork: %s", strerror (errno));
-    if (self->pid == 0) {
-        //  If the test process dies (abort, harness timeout), so does this
-        //  child: a failed run never leaves a server behind.
-        prctl (PR_SET_PDEATHSIG, SIGKILL);
-        if (log_path) {
-            int fd = open (log_path, O_WRONLY | O_CREAT | O_APPEND, 0644);
-            if (fd >= 0) {
-                dup2 (fd, STDOUT_FILENO);
-                dup2 (fd, STDERR_FILENO);
-                close (fd);
-            }
-        }
-        for (size_t i = 0; env && env[i]; i++)
-            putenv ((char *) env[i]);
-        execv (argv[0], (char *const *) argv);
-        fprintf (stderr, "exec %s: %s\n", argv[0], strerror (errno));
-        _exit (127);
-    }
+    //  If the test process dies (abort, harness timeout), so does this
+    //  child: a failed run never leaves a server behind.
+    maas_spawn_options_t options = {.log_path = log_path, .env = env, .die_with_parent = true};
+    char err[512];
+    self->pid = maas_spawn (argv, &options, err, sizeof err);
+    ck_assert_msg (self->pid > 0, "%s", err);
     return self;
 }
 
@@ -349,6 +337,21 @@ support_assert_npy_equal (const char *path, const float *expected, size_t rows, 
                        expected[i]);
     free (got);
     maas_npy_reader_destroy (&reader);
+}
+
+uint64_t
+support_publish_model (maas_registry_t *reg, const char *name, const maas_model_t *model)
+{
+    uint8_t *blob;
+    size_t size;
+    maas_model_err_t err;
+    ck_assert_msg (maas_model_encode (model, &blob, &size, &err) == 0, "%s", err.text);
+    maas_registry_meta_t meta = {0};
+    uint64_t version;
+    ck_assert_msg (maas_registry_publish (reg, name, blob, size, &meta, &version, NULL) == 0,
+                   "%s", maas_registry_error (reg));
+    free (blob);
+    return version;
 }
 
 int

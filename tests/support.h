@@ -7,6 +7,7 @@
 #include <check.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <sys/types.h>
 
 //  Run SUITE with Check's normal output: the body of every suite's main.
@@ -82,6 +83,12 @@ void support_redis_bounce (support_redis_t *self);
 //  that differs.
 void support_assert_npy_equal (const char *path, const float *expected, size_t rows,
                                size_t cols);
+
+//  Encode MODEL and publish it in REG as the next version of NAME (no
+//  metadata); returns the version. Aborts the test on any failure.
+typedef struct _maas_registry_t maas_registry_t;
+typedef struct _maas_model_t maas_model_t;
+uint64_t support_publish_model (maas_registry_t *reg, const char *name, const maas_model_t *model);
 
 //  A free TCP port on 127.0.0.1 (bound then released; racy but private).
 int support_free_port (void);

@@ -12,7 +12,7 @@
 
 typedef struct {
     const maas_train_job_env_t *env;    //  trainer connections, borrowed
-    maas_train_spec_t spec;         //  what the job asks for
+    maas_training_t spec;         //  what the job asks for
     char id[MAAS_PROTO_ID_MAX + 1]; //  job id (lineage, idempotent publish)
     maas_dataset_t *data;           //  training data, owned
     char data_name[MAAS_DATASET_MAX_NAME + 1];  //  data set name or "inline"
@@ -25,6 +25,7 @@ typedef struct {
     int64_t started_us;             //  when training started (monotonic)
     int64_t fit_us;                 //  how long fit took
     char error[512];                //  why the job failed
+    bool final;                     //  ERROR would be the same on any trainer
 } s_job_t;
 
 //  -- before training: everything checked, nothing trained yet
@@ -32,20 +33,26 @@ typedef struct {
 static int
 s_load_data (s_job_t *job, maas_work_t *work)
 {
-    const maas_train_spec_t *spec = &job->spec;
+    const maas_training_t *spec = &job->spec;
     if (*spec->dataset) {
         snprintf (job->data_name, sizeof job->data_name, "%s", spec->dataset);
         job->data = maas_dataset_store_get (job->env->store, spec->dataset);
         if (!job->data)
             snprintf (job->error, sizeof job->error, "%s",
                       maas_dataset_store_error (job->env->store));
+        //  The store has no error codes: a missing data set is missing on
+        //  every trainer; anything else (Redis down) may pass.
+        job->final = !job->data && strstr (job->error, "not found");
     } else if (maas_work_size (work) > 0) {
         snprintf (job->data_name, sizeof job->data_name, "inline");
-        job->data = maas_train_spec_decode_data (maas_work_data (work), maas_work_size (work),
+        job->data = maas_training_decode_data (maas_work_data (work), maas_work_size (work),
                                                  job->error, sizeof job->error);
-    } else
+        job->final = !job->data;
+    } else {
         snprintf (job->error, sizeof job->error,
                   "train spec: no data: name a data set ('dataset') or send one as payload");
+        job->final = true;
+    }
     return job->data ? 0 : -1;
 }
 
@@ -56,8 +63,11 @@ s_prepare (s_job_t *job, maas_work_t *work)
 {
     const maas_proto_job_t *header = maas_work_job (work);
     snprintf (job->id, sizeof job->id, "%s", header->id);
-    maas_train_spec_t *spec = &job->spec;
-    if (maas_train_spec_decode (spec, maas_work_params (work), header->model, job->error,
+    maas_training_t *spec = &job->spec;
+    //  What the job asks for and its data are checked first: a failure
+    //  there is the same on every trainer, not worth running again.
+    job->final = true;
+    if (maas_training_decode (spec, maas_work_params (work), header->model, job->error,
                                 sizeof job->error) != 0)
         return -1;
     if (!maas_registry_name_valid (spec->model)) {
@@ -66,11 +76,13 @@ s_prepare (s_job_t *job, maas_work_t *work)
     }
     if (s_load_data (job, work) != 0)
         return -1;
-    if (maas_train_spec_check_data (spec, maas_dataset_cols (job->data),
+    job->final = true;
+    if (maas_training_check_data (spec, maas_dataset_cols (job->data),
                                     maas_dataset_task (job->data),
                                     maas_dataset_classes (job->data), job->error,
                                     sizeof job->error) != 0)
         return -1;
+    job->final = false;             //  from here on, this trainer's resources
     job->mlp = maas_mlp_new (maas_dataset_cols (job->data), spec->layers, spec->n_layers);
     if (!job->mlp) {
         snprintf (job->error, sizeof job->error, "network too large for this trainer");
@@ -180,15 +192,7 @@ s_train (s_job_t *job, maas_work_t *work)
 
 //  -- after training: metrics, publish, answer
 
-typedef struct {
-    double accuracy;                //  classification: accuracy (validation rows if any)
-    double rmse;                    //  regression: RMSE (same rows)
-    double train_loss;              //  last epoch's training loss
-    double val_loss;                //  validation loss, NaN without a split
-    double samples_per_s;           //  training throughput
-} s_metrics_t;
-
-static s_metrics_t
+static maas_training_metrics_t
 s_metrics (s_job_t *job)
 {
     const maas_train_result_t *r = &job->result;
@@ -200,7 +204,7 @@ s_metrics (s_job_t *job)
     }
     bool mse = job->spec.train.loss == MAAS_LOSS_MSE;
     double seconds = (double) job->fit_us / 1e6;
-    return (s_metrics_t) {.accuracy = mse ? NAN : metric,
+    return (maas_training_metrics_t) {.accuracy = mse ? NAN : metric,
                           .rmse = mse ? metric : NAN,
                           .train_loss = r->train_loss,
                           .val_loss = r->val_loss,
@@ -210,7 +214,7 @@ s_metrics (s_job_t *job)
 
 //  Metrics as the JSON object the registry stores ({"accuracy":0.98,...}).
 static void
-s_metrics_json (const s_metrics_t *m, const s_job_t *job, char *json, size_t size)
+s_metrics_json (const maas_training_metrics_t *m, const s_job_t *job, char *json, size_t size)
 {
     int len = snprintf (json, size, "{\"%s\":%.6g,\"train_loss\":%.6g",
                         isnan (m->rmse) ? "accuracy" : "rmse",
@@ -224,9 +228,9 @@ s_metrics_json (const s_metrics_t *m, const s_job_t *job, char *json, size_t siz
 
 //  Training metadata stored inside the model blob.
 static int
-s_set_meta (maas_model_t *model, const s_job_t *job, const s_metrics_t *m)
+s_set_meta (maas_model_t *model, const s_job_t *job, const maas_training_metrics_t *m)
 {
-    const maas_train_spec_t *spec = &job->spec;
+    const maas_training_t *spec = &job->spec;
     int rc = maas_model_meta_set_str (model, "job_id", job->id)
            | maas_model_meta_set_str (model, "dataset", job->data_name)
            | maas_model_meta_set_str (model, "dataset_sha256", maas_dataset_sha256_hex (job->data))
@@ -250,36 +254,49 @@ s_set_meta (maas_model_t *model, const s_job_t *job, const s_metrics_t *m)
     return rc ? -1 : 0;
 }
 
-//  The job's answer: {"model","version","created","outcome","epochs","metrics":{...}}.
+//  The data set's feature names, stored in the model so that clients match
+//  input columns by name (docs/model-format.md, "Column names"). Names the
+//  format cannot hold (repeated, too long) leave the model positional.
+static int
+s_set_columns (maas_model_t *model, const maas_dataset_t *data)
+{
+    size_t cols = maas_dataset_cols (data);
+    const char **names = calloc (cols, sizeof *names);
+    if (!names)
+        return -1;
+    for (size_t i = 0; i < cols; i++)
+        names[i] = maas_dataset_column (data, i);
+    if (maas_model_set_columns (model, names, cols) != 0)
+        maas_warn ("trainer", "column names not stored, model takes inputs by position "
+                   "reason=\"repeated, empty or over %d bytes\"", MAAS_MODEL_COLUMN_MAX);
+    free (names);
+    return 0;
+}
+
+//  The job's answer (training.h packs it).
 static int
 s_pack_result (msgpack_sbuffer *buffer, const s_job_t *job, uint64_t version, bool created,
-               const s_metrics_t *m)
+               const maas_training_metrics_t *m)
 {
+    maas_training_result_t result = { .version = version,
+                                      .created = created,
+                                      .epochs = job->result.epochs_run,
+                                      .train_seconds = (double) job->fit_us / 1e6,
+                                      .metrics = *m };
+    maas_proto_copy (result.model, sizeof result.model, job->spec.model);
+    maas_proto_copy (result.outcome, sizeof result.outcome,
+                     maas_train_outcome_name (job->result.outcome));
+    maas_proto_copy (result.dataset_sha256, sizeof result.dataset_sha256,
+                     maas_dataset_sha256_hex (job->data));
     msgpack_packer pk;
     msgpack_packer_init (&pk, buffer, msgpack_sbuffer_write);
-    bool has_val = !isnan (m->val_loss);
-    int rc = msgpack_pack_map (&pk, 8)
-           | maas_codec_pack_kv_str (&pk, "model", job->spec.model)
-           | maas_codec_pack_kv_uint (&pk, "version", version)
-           | maas_codec_pack_kv_bool (&pk, "created", created)
-           | maas_codec_pack_kv_str (&pk, "outcome", maas_train_outcome_name (job->result.outcome))
-           | maas_codec_pack_kv_uint (&pk, "epochs", job->result.epochs_run)
-           | maas_codec_pack_kv_double (&pk, "train_seconds", (double) job->fit_us / 1e6)
-           | maas_codec_pack_kv_str (&pk, "dataset_sha256", maas_dataset_sha256_hex (job->data))
-           | maas_codec_pack_str (&pk, "metrics") | msgpack_pack_map (&pk, 3 + has_val)
-           | maas_codec_pack_kv_double (&pk, isnan (m->rmse) ? "accuracy" : "rmse",
-                                        isnan (m->rmse) ? m->accuracy : m->rmse)
-           | maas_codec_pack_kv_double (&pk, "train_loss", m->train_loss)
-           | maas_codec_pack_kv_double (&pk, "samples_per_s", m->samples_per_s);
-    if (has_val)
-        rc |= maas_codec_pack_kv_double (&pk, "val_loss", m->val_loss);
-    return rc ? -1 : 0;
+    return maas_training_result_pack (&result, &pk);
 }
 
 //  Publish the trained network (taking job->mlp); *VERSION and *CREATED
 //  as the registry says. -1 with job->error.
 static int
-s_publish (s_job_t *job, const s_metrics_t *m, uint64_t *version, bool *created)
+s_publish (s_job_t *job, const maas_training_metrics_t *m, uint64_t *version, bool *created)
 {
     maas_model_t *model = maas_model_new (&job->mlp);
     uint8_t *blob = NULL;
@@ -287,7 +304,7 @@ s_publish (s_job_t *job, const s_metrics_t *m, uint64_t *version, bool *created)
     maas_model_err_t model_err = {0};
     char json[512];
     int rc = -1;
-    if (!model || s_set_meta (model, job, m) != 0) {
+    if (!model || s_set_meta (model, job, m) != 0 || s_set_columns (model, job->data) != 0) {
         snprintf (job->error, sizeof job->error, "trainer: out of memory building the model");
         goto done;
     }
@@ -325,7 +342,7 @@ s_finish (s_job_t *job, maas_work_t **work_p)
         maas_worker_fail (worker, work_p, "cancelled");
         return;
     }
-    s_metrics_t metrics = s_metrics (job);
+    maas_training_metrics_t metrics = s_metrics (job);
     maas_train_destroy (&job->train);       //  it borrows the network the model takes
     uint64_t version = 0;
     bool created = false;
@@ -356,8 +373,9 @@ maas_train_job_run (const maas_train_job_env_t *env, maas_work_t **work_p)
     atomic_init (&job->cancel, false);
     int rc = 0;
     if (s_prepare (job, *work_p) != 0) {
-        maas_warn ("trainer", "refused job=%s error=\"%s\"", job->id, job->error);
-        maas_worker_fail (env->worker, work_p, job->error);
+        maas_warn ("trainer", "refused job=%s retryable=%d error=\"%s\"", job->id, !job->final,
+                   job->error);
+        maas_worker_fail_with (env->worker, work_p, job->error, !job->final, NULL, 0);
     } else {
         maas_info ("trainer", "training job=%s model=%s data=%s rows=%zu", job->id,
                    job->spec.model, job->data_name, maas_dataset_rows (job->data));

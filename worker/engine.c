@@ -333,19 +333,42 @@ maas_engine_result_destroy (maas_engine_result_t **result_p)
     *result_p = NULL;
 }
 
-//  Finish TAG as failed with ERROR (logged: bad input is worth a line).
-static void
-s_fail (maas_engine_t *self, void *tag, const char *name, uint64_t version, const char *error)
+//  Whether a resolve or load failure (ERROR) may pass on another run or
+//  worker. The registry has no error codes, so its messages are read, and
+//  only the ones that name what is missing or broken (the same in every
+//  worker) count as final: "unknown model ...", "model ... has no ...",
+//  "version '...' is not a number", a blob failing its sha256 or decoding.
+//  Anything else (Redis unreachable, out of memory, a cache too small for
+//  the model) may pass.
+static bool
+s_retryable (const char *error)
+{
+    static const char *final[] = { "unknown model ", " has no ", "is not a number",
+                                   "sha256 check", "does not decode" };
+    for (size_t i = 0; i < sizeof final / sizeof final[0]; i++)
+        if (strstr (error, final[i]))
+            return false;
+    return true;
+}
+
+//  Finish TAG as failed with ERROR (logged: bad input is worth a line);
+//  RETRYABLE false when it would fail the same anywhere. Returns the
+//  result queued (to add details), NULL if out of memory.
+static maas_engine_result_t *
+s_fail (maas_engine_t *self, void *tag, const char *name, uint64_t version, const char *error,
+        bool retryable)
 {
     maas_engine_result_t *result = s_result_new (tag, name, version);
     if (!result) {
         maas_error ("worker", "out of memory reporting a failed job");
-        return;
+        return NULL;
     }
     snprintf (result->error, sizeof result->error, "%s", error);
-    maas_warn ("worker", "job failed model=%s version=%" PRIu64 " reason=\"%s\"",
-               name ? name : "", version, error);
+    result->retryable = retryable;
+    maas_warn ("worker", "job failed model=%s version=%" PRIu64 " retryable=%d reason=\"%s\"",
+               name ? name : "", version, retryable, error);
     zlistx_add_end (self->results, result);
+    return result;
 }
 
 maas_engine_result_t *
@@ -416,27 +439,31 @@ maas_engine_submit (maas_engine_t *self, void *tag, const char *name, uint64_t v
     char err[MAAS_ENGINE_ERR_SIZE], why[MAAS_ENGINE_ERR_SIZE - 64];
     if (!maas_registry_name_valid (name)) {
         snprintf (err, sizeof err, "model '%.64s': not a valid model name", name ? name : "");
-        s_fail (self, tag, name, version, err);
+        s_fail (self, tag, name, version, err, false);
         return;
     }
     uint64_t resolved = 0;
     loaded_t *loaded = NULL;
     if (s_resolve (self, name, version, alias, &resolved, err, sizeof err) != 0
         || !(loaded = s_load (self, name, resolved, err, sizeof err))) {
-        s_fail (self, tag, name, resolved, err);
+        s_fail (self, tag, name, resolved, err, s_retryable (err));
         return;
     }
     maas_tensor_t *input = NULL;
-    if (maas_input_decode (params, payload, size, loaded->inputs, &input, why, sizeof why)
+    size_t bad_row;
+    if (maas_input_decode (params, payload, size, loaded->inputs, &input, &bad_row, why,
+                           sizeof why)
         != 0) {
         snprintf (err, sizeof err, "model %s@%" PRIu64 ": %s", name, resolved, why);
-        s_fail (self, tag, name, resolved, err);
+        maas_engine_result_t *failed = s_fail (self, tag, name, resolved, err, strstr (why, "out of memory") != NULL);
+        if (failed)
+            failed->row = bad_row;
         return;
     }
     batch_t *batch = s_batch_for (self, name, resolved, input->rows, now_us);
     if (!batch || s_batch_add (self, batch, tag, &input, now_us) != 0) {
         maas_tensor_destroy (&input);
-        s_fail (self, tag, name, resolved, "worker out of memory");
+        s_fail (self, tag, name, resolved, "worker out of memory", true);
     }
 }
 
@@ -510,7 +537,7 @@ s_split_one (maas_engine_t *self, const batch_t *batch, const job_t *job,
         result->values = malloc (n * sizeof *result->values);
     if (!result || !result->values) {
         maas_engine_result_destroy (&result);
-        s_fail (self, job->tag, batch->name, batch->version, "worker out of memory");
+        s_fail (self, job->tag, batch->name, batch->version, "worker out of memory", true);
         return;
     }
     memcpy (result->values, y, n * sizeof *y);
@@ -526,10 +553,10 @@ s_split_one (maas_engine_t *self, const batch_t *batch, const job_t *job,
 }
 
 static void
-s_fail_batch (maas_engine_t *self, const batch_t *batch, const char *error)
+s_fail_batch (maas_engine_t *self, const batch_t *batch, const char *error, bool retryable)
 {
     for (size_t i = 0; i < batch->count; i++)
-        s_fail (self, batch->jobs[i].tag, batch->name, batch->version, error);
+        s_fail (self, batch->jobs[i].tag, batch->name, batch->version, error, retryable);
 }
 
 //  Run BATCH as one forward pass and split the outputs back per job.
@@ -541,18 +568,18 @@ s_run_batch (maas_engine_t *self, batch_t *batch)
     //  Loaded again: a later job's load may have evicted it from the cache.
     loaded_t *loaded = s_load (self, batch->name, batch->version, err, sizeof err);
     if (!loaded) {
-        s_fail_batch (self, batch, err);
+        s_fail_batch (self, batch, err, s_retryable (err));
         return;
     }
     const float *x = s_gather (self, batch, loaded->inputs);
     if (!x || maas_tensor_reshape (self->batch_y, batch->rows, loaded->outputs) != 0) {
-        s_fail_batch (self, batch, "worker out of memory for the batch");
+        s_fail_batch (self, batch, "worker out of memory for the batch", true);
         return;
     }
     if (s_forward (self, loaded, x, batch->rows, self->batch_y->data) != 0) {
         snprintf (err, sizeof err, "model %s@%" PRIu64 ": %s", batch->name, batch->version,
                   maas_predictor_error (loaded->predictor));
-        s_fail_batch (self, batch, err);
+        s_fail_batch (self, batch, err, true);
         return;
     }
     int64_t compute = maas_clock_mono_us () - started;

@@ -33,6 +33,8 @@ typedef struct {
 typedef struct {
     void *tag;                         //  the caller's handle, as submitted
     bool ok;                           //  false: ERROR says why
+    bool retryable;                    //  when not OK: another run could succeed
+    size_t row;                        //  when not OK: 1-based input row at fault, or 0
     char error[MAAS_ENGINE_ERR_SIZE];  //  "model iris@3: expected 4 features, got 5"
     char model[72];                    //  model name
     uint64_t version;                  //  version that ran (0 if unresolved)

@@ -1,6 +1,7 @@
 /*  input.c: infer inputs from raw float32 tensors or msgpack arrays. */
 #include "input.h"
 #include "codec.h"
+#include "infer.h"
 
 #include <inttypes.h>
 #include <math.h>
@@ -8,7 +9,7 @@
 #include <stdio.h>
 #include <string.h>
 
-int
+size_t
 maas_input_check_finite (const float *x, size_t rows, size_t cols, char *err, size_t err_size)
 {
     if (maas_tensor_all_finite (x, rows * cols))
@@ -17,40 +18,9 @@ maas_input_check_finite (const float *x, size_t rows, size_t cols, char *err, si
         if (!isfinite (x[i])) {
             snprintf (err, err_size, "row %zu column %zu is not a finite number (%g)",
                       i / cols + 1, i % cols + 1, (double) x[i]);
-            return -1;
+            return i / cols + 1;
         }
     return 0;
-}
-
-//  "shape": [rows, cols] from PARAMS into ROWS/COLS: 1 when present and
-//  valid, 0 when absent, -1 with ERR when malformed.
-static int
-s_params_shape (const msgpack_object *params, size_t *rows, size_t *cols, char *err,
-                size_t err_size)
-{
-    if (!params || params->type != MSGPACK_OBJECT_MAP)
-        return 0;
-    maas_codec_map_t map;
-    maas_codec_map_init (&map, params, "params");
-    const msgpack_object *shape = maas_codec_map_find (&map, "shape");
-    if (!shape)
-        return 0;
-    if (shape->type != MSGPACK_OBJECT_ARRAY || shape->via.array.size != 2
-        || shape->via.array.ptr[0].type != MSGPACK_OBJECT_POSITIVE_INTEGER
-        || shape->via.array.ptr[1].type != MSGPACK_OBJECT_POSITIVE_INTEGER) {
-        snprintf (err, err_size, "params: 'shape' must be [rows, cols], two positive integers");
-        return -1;
-    }
-    uint64_t r = shape->via.array.ptr[0].via.u64, c = shape->via.array.ptr[1].via.u64;
-    if (r == 0 || c == 0 || r > MAAS_TENSOR_MAX_ELEMS || c > MAAS_TENSOR_MAX_ELEMS
-        || r * c > MAAS_TENSOR_MAX_ELEMS) {
-        snprintf (err, err_size, "params: shape %" PRIu64 "x%" PRIu64 " is empty or too large",
-                  r, c);
-        return -1;
-    }
-    *rows = (size_t) r;
-    *cols = (size_t) c;
-    return 1;
 }
 
 static int
@@ -123,8 +93,8 @@ s_copy_row (const msgpack_object *row, size_t r, float *dst, size_t want, char *
 }
 
 static int
-s_decode_arrays (const msgpack_object *top, size_t want, maas_tensor_t **out, char *err,
-                 size_t err_size)
+s_decode_arrays (const msgpack_object *top, size_t want, maas_tensor_t **out, size_t *bad_row,
+                 char *err, size_t err_size)
 {
     if (top->type != MSGPACK_OBJECT_ARRAY || top->via.array.size == 0) {
         snprintf (err, err_size,
@@ -146,6 +116,7 @@ s_decode_arrays (const msgpack_object *top, size_t want, maas_tensor_t **out, ch
                         err, err_size)
             != 0) {
             maas_tensor_destroy (out);
+            *bad_row = r + 1;
             return -1;
         }
     return 0;
@@ -153,16 +124,16 @@ s_decode_arrays (const msgpack_object *top, size_t want, maas_tensor_t **out, ch
 
 int
 maas_input_decode (const msgpack_object *params, const void *payload, size_t size, size_t cols,
-                   maas_tensor_t **out, char *err, size_t err_size)
+                   maas_tensor_t **out, size_t *bad_row, char *err, size_t err_size)
 {
     *out = NULL;
-    size_t rows = 0, given = 0;
-    int shaped = s_params_shape (params, &rows, &given, err, err_size);
-    if (shaped < 0)
+    *bad_row = 0;
+    maas_infer_params_t shape;
+    if (maas_infer_params_decode (&shape, params, err, err_size) != 0)
         return -1;
     int rc;
-    if (shaped)
-        rc = s_decode_raw (payload, size, rows, given, cols, out, err, err_size);
+    if (shape.rows)
+        rc = s_decode_raw (payload, size, shape.rows, shape.cols, cols, out, err, err_size);
     else {
         msgpack_unpacked top;
         msgpack_unpacked_init (&top);
@@ -174,11 +145,11 @@ maas_input_decode (const msgpack_object *params, const void *payload, size_t siz
                       "params.shape for float32 bytes",
                       why);
         else
-            rc = s_decode_arrays (&top.data, cols, out, err, err_size);
+            rc = s_decode_arrays (&top.data, cols, out, bad_row, err, err_size);
         msgpack_unpacked_destroy (&top);
     }
     if (rc == 0
-        && maas_input_check_finite ((*out)->data, (*out)->rows, cols, err, err_size) != 0)
+        && (*bad_row = maas_input_check_finite ((*out)->data, (*out)->rows, cols, err, err_size)))
         maas_tensor_destroy (out);
     return *out ? 0 : -1;
 }

@@ -19,8 +19,9 @@ LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
                                           sizeof err) == 0)
         params_obj = &params.data;
     maas_tensor_t *x = NULL;
-    if (maas_input_decode (params_obj, data + 1 + params_size, size - 1 - params_size, 3, &x, err,
-                           sizeof err) == 0)
+    size_t bad_row;
+    if (maas_input_decode (params_obj, data + 1 + params_size, size - 1 - params_size, 3, &x,
+                           &bad_row, err, sizeof err) == 0)
         maas_tensor_destroy (&x);
     msgpack_unpacked_destroy (&params);
     return 0;

@@ -3,7 +3,7 @@
  *  endian) say how many of the next bytes are the params. */
 #include "fuzz.h"
 #include "codec.h"
-#include "train_spec.h"
+#include "training.h"
 
 int
 LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
@@ -17,12 +17,12 @@ LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
     msgpack_unpacked params;
     msgpack_unpacked_init (&params);
     if (maas_codec_unpack (data, params_size, 1 << 20, &params, err, sizeof err) == 0) {
-        maas_train_spec_t spec;
-        maas_train_spec_init (&spec);
-        (void) maas_train_spec_decode (&spec, &params.data, "fuzz", err, sizeof err);
+        maas_training_t spec;
+        maas_training_init (&spec);
+        (void) maas_training_decode (&spec, &params.data, "fuzz", err, sizeof err);
     }
     msgpack_unpacked_destroy (&params);
-    maas_dataset_t *dataset = maas_train_spec_decode_data (data + params_size, size - params_size, err,
+    maas_dataset_t *dataset = maas_training_decode_data (data + params_size, size - params_size, err,
                                                            sizeof err);
     maas_dataset_destroy (&dataset);
     return 0;

@@ -3,10 +3,12 @@
  *  the formats: `seeds DIR` fills DIR/<target>/. Run by scripts/fuzz.sh. */
 #include "maas.h"
 #include "codec.h"
+#include "infer.h"
 #include "protocol.h"
-#include "train_spec.h"
+#include "training.h"
 
 #include <errno.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -75,7 +77,7 @@ s_infer_inputs (void)
 {
     msgpack_sbuffer params;
     msgpack_sbuffer_init (&params);
-    if (maas_codec_shape_params (&params, 2, 3) != 0 || params.size > 255)
+    if (maas_infer_params_pack (&params, 2, 3) != 0 || params.size > 255)
         abort ();
     float rows[6] = {1, 2, 3, 4, 5, 6};
     uint8_t seed[512];
@@ -104,10 +106,10 @@ s_infer_inputs (void)
 static void
 s_train_job (void)
 {
-    maas_train_spec_t spec;
-    maas_train_spec_init (&spec);
+    maas_training_t spec;
+    maas_training_init (&spec);
     char err[256];
-    if (maas_train_spec_parse_layers (&spec, "8:relu,1:sigmoid", err, sizeof err) != 0)
+    if (maas_training_parse_layers (&spec, "8:relu,1:sigmoid", err, sizeof err) != 0)
         abort ();
     msgpack_sbuffer params, data;
     msgpack_sbuffer_init (&params);
@@ -123,10 +125,10 @@ s_train_job (void)
         fprintf (stderr, "seeds: %s\n", err);
         abort ();
     }
-    if (maas_train_spec_pack (&spec, &pk) != 0)
+    if (maas_training_pack (&spec, &pk) != 0)
         abort ();
     msgpack_packer_init (&pk, &data, msgpack_sbuffer_write);
-    if (maas_train_spec_pack_data (dataset, &pk) != 0 || params.size > 0xffff)
+    if (maas_training_pack_data (dataset, &pk) != 0 || params.size > 0xffff)
         abort ();
     uint8_t *seed = malloc (2 + params.size + data.size);
     seed[0] = (uint8_t) (params.size >> 8), seed[1] = (uint8_t) params.size;
@@ -137,6 +139,34 @@ s_train_job (void)
     maas_dataset_destroy (&dataset);
     msgpack_sbuffer_destroy (&params);
     msgpack_sbuffer_destroy (&data);
+}
+
+//  RESULT payloads: an infer result (first byte 0) and a train result (1).
+static void
+s_results (void)
+{
+    float values[2] = {0.25f, 0.75f};
+    int32_t classes[2] = {0, 1};
+    maas_infer_result_t infer = {.version = 3, .rows = 2, .outputs = 1, .values = values,
+                                 .classes = classes, .batch_rows = 2, .batch_jobs = 1};
+    strcpy (infer.model, "cancer");
+    maas_training_result_t train = {.version = 4, .created = true, .epochs = 10,
+                                    .metrics = {.accuracy = 0.96, .rmse = NAN, .train_loss = 0.1,
+                                                .val_loss = 0.12, .samples_per_s = 1e6}};
+    strcpy (train.model, "cancer");
+    strcpy (train.outcome, "completed");
+    memset (train.dataset_sha256, 'a', 64);
+    for (int which = 0; which < 2; which++) {
+        msgpack_sbuffer sbuf;
+        msgpack_sbuffer_init (&sbuf);
+        msgpack_sbuffer_write (&sbuf, which ? "\1" : "\0", 1);
+        msgpack_packer pk;
+        msgpack_packer_init (&pk, &sbuf, msgpack_sbuffer_write);
+        if ((which ? maas_training_result_pack (&train, &pk) : maas_infer_result_pack (&infer, &pk)) != 0)
+            abort ();
+        s_write ("fuzz_results", which ? "train" : "infer", sbuf.data, sbuf.size);
+        msgpack_sbuffer_destroy (&sbuf);
+    }
 }
 
 int
@@ -151,5 +181,6 @@ main (int argc, char *argv[])
     s_model ();
     s_infer_inputs ();
     s_train_job ();
+    s_results ();
     return 0;
 }

@@ -48,9 +48,10 @@ def valid_id(text: str, longest: int = 64) -> bool:
 
 def version_fields(version: Optional[int], alias: Optional[str]) -> Dict[str, Any]:
     """How a model version or alias travels in a job header: the only place
-    that knows (an alias is the string form of "version", as libmaas packs it)."""
+    that knows ("version" an integer, "alias" a string, never both, as
+    libmaas packs them; docs/protocol.md)."""
     if alias:
-        return {"version": alias}
+        return {"alias": alias}
     if version:
         return {"version": int(version)}
     return {}

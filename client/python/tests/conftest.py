@@ -34,8 +34,9 @@ class Stack:
             raise RuntimeError(f"{self.maas_bin} is not built (make -C {BUILD})")
         self.dir = tempfile.mkdtemp(prefix="maas-py-")
         self.started: List[subprocess.Popen] = []
+        #  No gateway: its default port 8501 is shared by every stack on the machine.
         up = self.maas("up", "--state", self.dir, "--workers", str(workers),
-                       "--trainers", str(trainers), state=False)
+                       "--trainers", str(trainers), "--http", "off", state=False)
         if up.returncode != 0:
             raise RuntimeError(f"maas up failed: {up.stdout}{up.stderr}")
         self.env = maas._stack.load_env(self.dir)

@@ -1,7 +1,8 @@
-/*  train_spec.c: train job specs: defaults, the "64:relu,1:sigmoid" layer
+/*  training.c: train job specs: defaults, the "64:relu,1:sigmoid" layer
  *  syntax, msgpack params in and out, and the checks made before training. */
-#include "train_spec.h"
+#include "training.h"
 #include "dataset_store.h"
+#include "protocol.h"
 
 #include <assert.h>
 #include <errno.h>
@@ -25,7 +26,7 @@ s_fail (char *err, size_t err_size, const char *fmt, ...)
 }
 
 void
-maas_train_spec_init (maas_train_spec_t *spec)
+maas_training_init (maas_training_t *spec)
 {
     memset (spec, 0, sizeof *spec);
     spec->train = maas_train_defaults ();
@@ -67,7 +68,7 @@ s_parse_layer (maas_layer_spec_t *layer, const char *text, size_t len, size_t in
 }
 
 int
-maas_train_spec_parse_layers (maas_train_spec_t *spec, const char *text, char *err,
+maas_training_parse_layers (maas_training_t *spec, const char *text, char *err,
                               size_t err_size)
 {
     size_t count = 0;
@@ -89,7 +90,7 @@ maas_train_spec_parse_layers (maas_train_spec_t *spec, const char *text, char *e
 }
 
 int
-maas_train_spec_set_optimizer (maas_train_spec_t *spec, const char *name, char *err,
+maas_training_set_optimizer (maas_training_t *spec, const char *name, char *err,
                                size_t err_size)
 {
     int kind = maas_optim_parse (name);
@@ -100,7 +101,7 @@ maas_train_spec_set_optimizer (maas_train_spec_t *spec, const char *name, char *
 }
 
 int
-maas_train_spec_check (const maas_train_spec_t *spec, char *err, size_t err_size)
+maas_training_check (const maas_training_t *spec, char *err, size_t err_size)
 {
     const maas_train_config_t *t = &spec->train;
     if (!*spec->model)
@@ -127,8 +128,8 @@ maas_train_spec_check (const maas_train_spec_t *spec, char *err, size_t err_size
     if (t->batch_size == 0 || t->batch_size > MAAS_TRAIN_MAX_BATCH)
         return s_fail (err, err_size, "batch size must be 1..%d, got %zu", MAAS_TRAIN_MAX_BATCH,
                        t->batch_size);
-    if (t->epochs == 0 || t->epochs > MAAS_TRAIN_SPEC_MAX_EPOCHS)
-        return s_fail (err, err_size, "epochs must be 1..%d, got %zu", MAAS_TRAIN_SPEC_MAX_EPOCHS,
+    if (t->epochs == 0 || t->epochs > MAAS_TRAINING_MAX_EPOCHS)
+        return s_fail (err, err_size, "epochs must be 1..%d, got %zu", MAAS_TRAINING_MAX_EPOCHS,
                        t->epochs);
     if (!(t->val_fraction >= 0 && t->val_fraction <= 0.9))
         return s_fail (err, err_size, "validation split must be 0..0.9, got %g", t->val_fraction);
@@ -139,7 +140,7 @@ maas_train_spec_check (const maas_train_spec_t *spec, char *err, size_t err_size
 }
 
 int
-maas_train_spec_check_data (const maas_train_spec_t *spec, size_t cols,
+maas_training_check_data (const maas_training_t *spec, size_t cols,
                             maas_dataset_task_t task, size_t classes, char *err,
                             size_t err_size)
 {
@@ -167,7 +168,7 @@ maas_train_spec_check_data (const maas_train_spec_t *spec, size_t cols,
 //  -- msgpack
 
 int
-maas_train_spec_pack (const maas_train_spec_t *spec, msgpack_packer *pk)
+maas_training_pack (const maas_training_t *spec, msgpack_packer *pk)
 {
     const maas_train_config_t *t = &spec->train;
     const maas_optim_config_t *o = &t->optim;
@@ -203,7 +204,7 @@ maas_train_spec_pack (const maas_train_spec_t *spec, msgpack_packer *pk)
 
 //  Read "layers": an array of {"units": n, "activation": name} maps.
 static int
-s_decode_layers (maas_train_spec_t *spec, maas_codec_map_t *map, char *err, size_t err_size)
+s_decode_layers (maas_training_t *spec, maas_codec_map_t *map, char *err, size_t err_size)
 {
     const msgpack_object *layers = maas_codec_map_find (map, "layers");
     if (!layers)
@@ -269,7 +270,7 @@ s_opt_bool (maas_codec_map_t *map, const char *key, bool *out)
 
 //  Loss and optimizer names, then the optimizer's parameters over its defaults.
 static int
-s_decode_names (maas_train_spec_t *spec, maas_codec_map_t *map, char *err, size_t err_size)
+s_decode_names (maas_training_t *spec, maas_codec_map_t *map, char *err, size_t err_size)
 {
     char name[32] = "";
     maas_train_config_t *t = &spec->train;
@@ -284,7 +285,7 @@ s_decode_names (maas_train_spec_t *spec, maas_codec_map_t *map, char *err, size_
     if (maas_codec_map_find (map, "optimizer")) {
         if (maas_codec_map_str_copy (map, "optimizer", name, sizeof name) != 0)
             return s_fail (err, err_size, "%s", map->err);
-        if (maas_train_spec_set_optimizer (spec, name, err, err_size) != 0)
+        if (maas_training_set_optimizer (spec, name, err, err_size) != 0)
             return -1;
     }
     maas_optim_config_t *o = &t->optim;
@@ -322,10 +323,10 @@ s_unknown_keys (const msgpack_object *params, char *err, size_t err_size)
 }
 
 int
-maas_train_spec_decode (maas_train_spec_t *spec, const msgpack_object *params,
+maas_training_decode (maas_training_t *spec, const msgpack_object *params,
                         const char *model, char *err, size_t err_size)
 {
-    maas_train_spec_init (spec);
+    maas_training_init (spec);
     maas_codec_map_t map;
     if (!params)
         return s_fail (err, err_size, "train spec: the job has no params");
@@ -333,9 +334,9 @@ maas_train_spec_decode (maas_train_spec_t *spec, const msgpack_object *params,
         return s_fail (err, err_size, "%s", map.err);
     if (s_unknown_keys (params, err, err_size) != 0)
         return -1;
-    if (!model || strlen (model) > MAAS_TRAIN_SPEC_NAME_MAX)
+    if (!model || strlen (model) > MAAS_TRAINING_NAME_MAX)
         return s_fail (err, err_size, "model name missing or longer than %d characters",
-                       MAAS_TRAIN_SPEC_NAME_MAX);
+                       MAAS_TRAINING_NAME_MAX);
     snprintf (spec->model, sizeof spec->model, "%s", model);
     maas_train_config_t *t = &spec->train;
     if ((maas_codec_map_find (&map, "dataset")
@@ -353,13 +354,13 @@ maas_train_spec_decode (maas_train_spec_t *spec, const msgpack_object *params,
     if (s_decode_layers (spec, &map, err, err_size) != 0
         || s_decode_names (spec, &map, err, err_size) != 0)
         return -1;
-    return maas_train_spec_check (spec, err, err_size);
+    return maas_training_check (spec, err, err_size);
 }
 
 //  -- inline data
 
 int
-maas_train_spec_pack_data (const maas_dataset_t *dataset, msgpack_packer *pk)
+maas_training_pack_data (const maas_dataset_t *dataset, msgpack_packer *pk)
 {
     int rc = msgpack_pack_map (pk, 3)
            | maas_codec_pack_kv_tensor (pk, "features", maas_dataset_features (dataset))
@@ -370,7 +371,7 @@ maas_train_spec_pack_data (const maas_dataset_t *dataset, msgpack_packer *pk)
 }
 
 maas_dataset_t *
-maas_train_spec_decode_data (const void *data, size_t size, char *err, size_t err_size)
+maas_training_decode_data (const void *data, size_t size, char *err, size_t err_size)
 {
     msgpack_unpacked message;
     msgpack_unpacked_init (&message);
@@ -379,7 +380,7 @@ maas_train_spec_decode_data (const void *data, size_t size, char *err, size_t er
     maas_codec_map_t map;
     char task_name[32] = "auto";
     char why[MAAS_CODEC_ERR_SIZE];
-    if (maas_codec_unpack (data, size, MAAS_TRAIN_SPEC_INLINE_MAX, &message, why,
+    if (maas_codec_unpack (data, size, MAAS_TRAINING_INLINE_MAX, &message, why,
                            sizeof why) != 0) {
         s_fail (err, err_size, "inline data: %s", why);
         goto done;
@@ -406,4 +407,88 @@ done:
     maas_tensor_destroy (&labels);
     msgpack_unpacked_destroy (&message);
     return dataset;
+}
+
+//  -- the result
+
+int
+maas_training_result_pack (const maas_training_result_t *result, msgpack_packer *pk)
+{
+    const maas_training_metrics_t *m = &result->metrics;
+    bool has_val = !isnan (m->val_loss), regression = !isnan (m->rmse);
+    int rc = msgpack_pack_map (pk, 8) | maas_codec_pack_kv_str (pk, "model", result->model)
+             | maas_codec_pack_kv_uint (pk, "version", result->version)
+             | maas_codec_pack_kv_bool (pk, "created", result->created)
+             | maas_codec_pack_kv_str (pk, "outcome", result->outcome)
+             | maas_codec_pack_kv_uint (pk, "epochs", result->epochs)
+             | maas_codec_pack_kv_double (pk, "train_seconds", result->train_seconds)
+             | maas_codec_pack_kv_str (pk, "dataset_sha256", result->dataset_sha256)
+             | maas_codec_pack_str (pk, "metrics") | msgpack_pack_map (pk, 3 + has_val)
+             | maas_codec_pack_kv_double (pk, regression ? "rmse" : "accuracy",
+                                          regression ? m->rmse : m->accuracy)
+             | maas_codec_pack_kv_double (pk, "train_loss", m->train_loss)
+             | maas_codec_pack_kv_double (pk, "samples_per_s", m->samples_per_s);
+    if (has_val)
+        rc |= maas_codec_pack_kv_double (pk, "val_loss", m->val_loss);
+    return rc ? -1 : 0;
+}
+
+//  The "metrics" map into M; -1 with MAP->err.
+static int
+s_result_metrics (maas_codec_map_t *map, maas_training_metrics_t *m)
+{
+    *m = (maas_training_metrics_t){ NAN, NAN, NAN, NAN, NAN };
+    bool accuracy = maas_codec_map_find (map, "accuracy") != NULL;
+    if (accuracy == (maas_codec_map_find (map, "rmse") != NULL)) {
+        snprintf (map->err, sizeof map->err, "%s: needs one of 'accuracy' and 'rmse'",
+                  map->what);
+        return -1;
+    }
+    if (maas_codec_map_double (map, accuracy ? "accuracy" : "rmse",
+                               accuracy ? &m->accuracy : &m->rmse)
+        || maas_codec_map_double (map, "train_loss", &m->train_loss)
+        || maas_codec_map_double (map, "samples_per_s", &m->samples_per_s)
+        || (maas_codec_map_find (map, "val_loss")
+            && maas_codec_map_double (map, "val_loss", &m->val_loss)))
+        return -1;
+    return 0;
+}
+
+//  Every key of a result map into RESULT; -1 with MAP->err (or INNER's).
+static int
+s_result_keys (maas_codec_map_t *map, maas_training_result_t *result)
+{
+    maas_codec_map_t inner;
+    if (maas_codec_map_str_copy (map, "model", result->model, sizeof result->model)
+        || maas_codec_map_uint64 (map, "version", &result->version)
+        || maas_codec_map_bool (map, "created", &result->created)
+        || maas_codec_map_str_copy (map, "outcome", result->outcome, sizeof result->outcome)
+        || maas_codec_map_uint64 (map, "epochs", &result->epochs)
+        || maas_codec_map_double (map, "train_seconds", &result->train_seconds)
+        || maas_codec_map_str_copy (map, "dataset_sha256", result->dataset_sha256,
+                                    sizeof result->dataset_sha256)
+        || maas_codec_map_map (map, "metrics", &inner))
+        return -1;
+    if (s_result_metrics (&inner, &result->metrics) != 0) {
+        snprintf (map->err, sizeof map->err, "%s", inner.err);
+        return -1;
+    }
+    return 0;
+}
+
+int
+maas_training_result_parse (maas_training_result_t *result, const void *data, size_t size,
+                            char *err, size_t err_size)
+{
+    memset (result, 0, sizeof *result);
+    msgpack_unpacked msg;
+    msgpack_unpacked_init (&msg);
+    maas_codec_map_t map;
+    int rc = maas_proto_open_map (data, size, 0, "result", &msg, &map, err, err_size);
+    if (rc == 0 && s_result_keys (&map, result) != 0) {
+        snprintf (err, err_size, "%s", map.err);
+        rc = -1;
+    }
+    msgpack_unpacked_destroy (&msg);
+    return rc;
 }

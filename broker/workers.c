@@ -1,7 +1,8 @@
-/*  backend.c: what workers send the broker (READY, RESULT, PROGRESS,
- *  HEARTBEAT, DISCONNECT), and worker liveness. A worker that goes silent
+/*  workers.c: the worker table and everything between the broker and its
+ *  workers: what they send (READY, RESULT, PROGRESS, HEARTBEAT, DISCONNECT),
+ *  every message sent to them, and liveness. A worker that goes silent
  *  for LIVENESS heartbeats is dropped and its jobs are queued again. */
-#include "engine.h"
+#include "state.h"
 #include "clock.h"
 #include "codec.h"
 #include "log.h"
@@ -31,13 +32,13 @@ s_find (maas_broker_t *self, zmq_msg_t *peer)
 }
 
 void
-engine_worker_destroy (maas_broker_t *self, size_t index, const char *why)
+broker_worker_destroy (maas_broker_t *self, size_t index, const char *why)
 {
     worker_t *worker = self->workers[index];
     maas_info ("broker", "worker gone name=%s jobs=%d why=%s", worker->name, worker->inflight,
                why);
-    while (worker->running)
-        engine_job_requeue (self, worker->running, why);
+    while (worker->running.head)
+        broker_job_requeue (self, BROKER_JOB (worker->running.head), why);
     self->workers[index] = self->workers[--self->worker_count];
     free (worker->models);
     free (worker);
@@ -93,7 +94,7 @@ s_announce (maas_broker_t *self, worker_t *worker, maas_codec_map_t *map, char *
         }
         memcpy (name, items[i].via.str.ptr, len);
         name[len] = '\0';
-        kind_t *kind = engine_kind (self, name);
+        kind_t *kind = broker_kind_add (self, name, true);
         if (!kind) {
             snprintf (err, err_size, "READY: too many distinct kinds (64)");
             return -1;
@@ -166,6 +167,23 @@ s_ready (maas_broker_t *self, maas_proto_msg_t *msg, ssize_t index, maas_codec_m
     self->dirty = true;
 }
 
+//  A failed RESULT's "retryable": true asks for another attempt (a
+//  transient failure; not for a job the client cancelled); false or
+//  absent, the failure is final (it would fail the same way again).
+//  Anything else is bad input, taken as final.
+static bool
+s_retryable (maas_broker_t *self, worker_t *worker, maas_codec_map_t *map)
+{
+    bool retryable = false;
+    if (maas_codec_map_find (map, "retryable")
+        && maas_codec_map_bool (map, "retryable", &retryable) != 0) {
+        self->stats.bad_input++;
+        maas_warn ("broker", "bad RESULT worker=%s error=%s", worker->name, map->err);
+        return false;
+    }
+    return retryable;
+}
+
 //  A RESULT from worker INDEX: finish the job if it is this worker's.
 static void
 s_result (maas_broker_t *self, maas_proto_msg_t *msg, worker_t *worker, maas_codec_map_t *map)
@@ -184,16 +202,22 @@ s_result (maas_broker_t *self, maas_proto_msg_t *msg, worker_t *worker, maas_cod
     }
     if (maas_codec_map_find (map, "error"))
         maas_codec_map_str_copy (map, "error", error, sizeof error);
-    bool known = strcmp (status, "succeeded") == 0 || strcmp (status, "failed") == 0
-                 || strcmp (status, "cancelled") == 0;
-    if (!known) {
+    status_t final = broker_status_parse (status, strlen (status));
+    if (final != STATUS_SUCCEEDED && final != STATUS_FAILED && final != STATUS_CANCELLED) {
         maas_warn ("broker", "RESULT with bad status id=%s status=%s", id, status);
-        engine_job_finish (self, job, "failed", "worker replied with an unknown status", NULL,
-                           NULL);
+        broker_job_finish (self, job, STATUS_FAILED, "worker replied with an unknown status",
+                           NULL, NULL);
+        return;
+    }
+    if (final == STATUS_FAILED && !job->cancel && s_retryable (self, worker, map)) {
+        char why[600];
+        snprintf (why, sizeof why, "worker %s failed it (retryable): %s", worker->name,
+                  error[0] ? error : "no error given");
+        broker_job_requeue (self, job, why);
         return;
     }
     job->keep_header = maas_codec_map_find (map, "meta") != NULL;
-    engine_job_finish (self, job, status, error[0] ? error : NULL, &msg->frames[2],
+    broker_job_finish (self, job, final, error[0] ? error : NULL, &msg->frames[2],
                        maas_proto_payload (msg));
 }
 
@@ -211,44 +235,28 @@ s_progress (maas_broker_t *self, maas_proto_msg_t *msg, worker_t *worker, maas_c
     job_t *job = zhashx_lookup (self->jobs, id);
     if (!job || job->worker != worker)
         return;
-    if (job->track) {
-        //  The worker's optional message ("epoch=3/10 train_loss=...") goes
-        //  beside the number, so a person reading the hash sees what it means.
-        char text[32];
-        const char *message = NULL;
-        size_t message_size = 0;
-        snprintf (text, sizeof text, "%.4f", progress);
-        if (maas_codec_map_find (map, "message"))
-            maas_codec_map_str (map, "message", &message, &message_size);
-        maas_store_field_t fields[2] = {{"progress", text, strlen (text)},
-                                        {"progress_message", message, message_size}};
-        maas_store_set (self->store, id, fields, message ? 2 : 1);
-    }
-    maas_proto_send (self->front, job->client, job->client_size, MAAS_PROTO_PROGRESS,
-                     zmq_msg_data (&msg->frames[2]), zmq_msg_size (&msg->frames[2]), NULL);
+    const char *message = NULL;
+    size_t message_size = 0;
+    if (maas_codec_map_find (map, "message"))
+        maas_codec_map_str (map, "message", &message, &message_size);
+    broker_job_progress (self, job, progress, message, message_size,
+                         zmq_msg_data (&msg->frames[2]), zmq_msg_size (&msg->frames[2]));
 }
 
 //  Decode the header of a worker message into MAP; -1 (logged) if bad.
 static int
 s_header (maas_broker_t *self, maas_proto_msg_t *msg, int cmd, maas_codec_map_t *map)
 {
-    size_t size;
-    const void *header = maas_proto_header (msg, &size);
-    char err[300] = "missing header frame";
-    if (header
-        && maas_codec_unpack (header, size, MAAS_PROTO_HEADER_MAX, &self->scratch, err,
-                              sizeof err) == 0
-        && maas_codec_map_init (map, &self->scratch.data, "header") == 0)
+    char err[300];
+    if (broker_header_map (self, msg, map, err, sizeof err) == 0)
         return 0;
-    if (header && !err[0])
-        snprintf (err, sizeof err, "%s", map->err);
     self->stats.bad_input++;
     maas_warn ("broker", "bad worker message cmd=%s error=%s", maas_proto_cmd_name (cmd), err);
     return -1;
 }
 
 void
-engine_backend (maas_broker_t *self, maas_proto_msg_t *msg)
+broker_backend (maas_broker_t *self, maas_proto_msg_t *msg)
 {
     char err[256];
     int cmd = maas_proto_check (msg, err, sizeof err);
@@ -272,7 +280,7 @@ engine_backend (maas_broker_t *self, maas_proto_msg_t *msg)
     }
     else if (cmd == MAAS_PROTO_DISCONNECT) {
         if (index >= 0)
-            engine_worker_destroy (self, (size_t) index, "worker disconnected");
+            broker_worker_destroy (self, (size_t) index, "worker disconnected");
     }
     else if (s_header (self, msg, cmd, &map) != 0)
         return;
@@ -292,12 +300,33 @@ engine_backend (maas_broker_t *self, maas_proto_msg_t *msg)
 }
 
 void
-engine_heartbeat (maas_broker_t *self, int64_t now)
+broker_worker_run (maas_broker_t *self, job_t *job, worker_t *worker)
+{
+    zmq_msg_t payload;
+    zmq_msg_init (&payload);
+    zmq_msg_copy (&payload, &job->payload);     //  a reference, not a copy of the bytes
+    maas_proto_send (self->back, worker->identity, worker->identity_size, MAAS_PROTO_JOB,
+                     zmq_msg_data (&job->header), zmq_msg_size (&job->header), &payload);
+}
+
+void
+broker_worker_cancel (maas_broker_t *self, job_t *job)
+{
+    maas_proto_buf_t buf;
+    maas_proto_buf_init (&buf);
+    msgpack_pack_map (&buf.pk, 1);
+    maas_codec_pack_kv_str (&buf.pk, "id", job->id);
+    maas_proto_send (self->back, job->worker->identity, job->worker->identity_size,
+                     MAAS_PROTO_CANCEL, buf.data, buf.size, NULL);
+}
+
+void
+broker_heartbeat (maas_broker_t *self, int64_t now)
 {
     for (size_t i = self->worker_count; i-- > 0;) {
         worker_t *worker = self->workers[i];
         if (now > worker->expires_ms)
-            engine_worker_destroy (self, i, "worker silent past its liveness");
+            broker_worker_destroy (self, i, "worker silent past its liveness");
         else
             s_send_empty (self, worker->identity, worker->identity_size, MAAS_PROTO_HEARTBEAT);
     }

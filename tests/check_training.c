@@ -1,10 +1,11 @@
-/*  check_train_spec.c: train job specs: the layer syntax, msgpack round
+/*  check_training.c: train job specs: the layer syntax, msgpack round
  *  trips, and every bad spec refused before training with its message. */
 #include "maas.h"
 
 #include "support.h"
 
 #include <check.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -12,29 +13,29 @@ static char s_err[256];
 
 //  A valid spec for the seed's network on a binary data set.
 static void
-s_seed_spec (maas_train_spec_t *spec)
+s_seed_spec (maas_training_t *spec)
 {
-    maas_train_spec_init (spec);
+    maas_training_init (spec);
     snprintf (spec->model, sizeof spec->model, "seed");
     snprintf (spec->dataset, sizeof spec->dataset, "synthetic10");
-    ck_assert_int_eq (maas_train_spec_parse_layers (spec, "64:relu,64:relu,1:sigmoid", s_err,
+    ck_assert_int_eq (maas_training_parse_layers (spec, "64:relu,64:relu,1:sigmoid", s_err,
                                                     sizeof s_err), 0);
 }
 
 //  Pack SPEC, then decode it as a job would; the decode's return code.
 static int
-s_round_trip (const maas_train_spec_t *spec, maas_train_spec_t *out)
+s_round_trip (const maas_training_t *spec, maas_training_t *out)
 {
     msgpack_sbuffer buffer;
     msgpack_sbuffer_init (&buffer);
     msgpack_packer pk;
     msgpack_packer_init (&pk, &buffer, msgpack_sbuffer_write);
-    ck_assert_int_eq (maas_train_spec_pack (spec, &pk), 0);
+    ck_assert_int_eq (maas_training_pack (spec, &pk), 0);
     msgpack_unpacked message;
     msgpack_unpacked_init (&message);
     ck_assert_int_eq (maas_codec_unpack (buffer.data, buffer.size, 0, &message, s_err,
                                          sizeof s_err), 0);
-    int rc = maas_train_spec_decode (out, &message.data, spec->model, s_err, sizeof s_err);
+    int rc = maas_training_decode (out, &message.data, spec->model, s_err, sizeof s_err);
     msgpack_unpacked_destroy (&message);
     msgpack_sbuffer_destroy (&buffer);
     return rc;
@@ -55,8 +56,8 @@ s_decode_packed (s_pack_fn *pack)
     msgpack_unpacked_init (&message);
     ck_assert_int_eq (maas_codec_unpack (buffer.data, buffer.size, 0, &message, s_err,
                                          sizeof s_err), 0);
-    maas_train_spec_t spec;
-    int rc = maas_train_spec_decode (&spec, &message.data, "m", s_err, sizeof s_err);
+    maas_training_t spec;
+    int rc = maas_training_decode (&spec, &message.data, "m", s_err, sizeof s_err);
     msgpack_unpacked_destroy (&message);
     msgpack_sbuffer_destroy (&buffer);
     return rc;
@@ -74,7 +75,7 @@ s_one_layer (msgpack_packer *pk, const char *act)
 
 START_TEST (test_defaults_and_layers)
 {
-    maas_train_spec_t spec;
+    maas_training_t spec;
     s_seed_spec (&spec);
     ck_assert_uint_eq (spec.n_layers, 3);
     ck_assert_uint_eq (spec.layers[1].units, 64);
@@ -83,17 +84,17 @@ START_TEST (test_defaults_and_layers)
     ck_assert_int_eq (spec.train.optim.kind, MAAS_OPTIM_ADAM);
     ck_assert_uint_eq (spec.train.batch_size, 32);
     ck_assert_uint_eq (spec.train.epochs, 10);
-    ck_assert_int_eq (maas_train_spec_check (&spec, s_err, sizeof s_err), 0);
-    ck_assert_int_eq (maas_train_spec_check_data (&spec, 10, MAAS_DATASET_BINARY, 2, s_err,
+    ck_assert_int_eq (maas_training_check (&spec, s_err, sizeof s_err), 0);
+    ck_assert_int_eq (maas_training_check_data (&spec, 10, MAAS_DATASET_BINARY, 2, s_err,
                                                   sizeof s_err), 0);
 }
 END_TEST
 
 START_TEST (test_pack_decode_round_trip)
 {
-    maas_train_spec_t spec, back;
+    maas_training_t spec, back;
     s_seed_spec (&spec);
-    ck_assert_int_eq (maas_train_spec_set_optimizer (&spec, "momentum", s_err, sizeof s_err), 0);
+    ck_assert_int_eq (maas_training_set_optimizer (&spec, "momentum", s_err, sizeof s_err), 0);
     spec.train.optim.lr = 0.05f;
     spec.train.epochs = 7;
     spec.train.batch_size = 64;
@@ -109,22 +110,22 @@ END_TEST
 
 START_TEST (test_bad_layer_text)
 {
-    maas_train_spec_t spec;
-    maas_train_spec_init (&spec);
-    ck_assert_int_eq (maas_train_spec_parse_layers (&spec, "64:relo", s_err, sizeof s_err), -1);
+    maas_training_t spec;
+    maas_training_init (&spec);
+    ck_assert_int_eq (maas_training_parse_layers (&spec, "64:relo", s_err, sizeof s_err), -1);
     ck_assert_str_eq (s_err, "layer 1: unknown activation 'relo' (linear, relu, tanh, sigmoid, "
                              "softmax)");
-    ck_assert_int_eq (maas_train_spec_parse_layers (&spec, "64:relu,0:relu", s_err,
+    ck_assert_int_eq (maas_training_parse_layers (&spec, "64:relu,0:relu", s_err,
                                                     sizeof s_err), -1);
     ck_assert_str_eq (s_err, "layer 2: units must be 1..65536, got '0'");
-    ck_assert_int_eq (maas_train_spec_parse_layers (&spec, "64:relu,,1:sigmoid", s_err,
+    ck_assert_int_eq (maas_training_parse_layers (&spec, "64:relu,,1:sigmoid", s_err,
                                                     sizeof s_err), -1);
     ck_assert_str_eq (s_err, "layer 2: expected units:activation, got ''");
-    ck_assert_int_eq (maas_train_spec_parse_layers (&spec, "sixty:relu", s_err, sizeof s_err),
+    ck_assert_int_eq (maas_training_parse_layers (&spec, "sixty:relu", s_err, sizeof s_err),
                       -1);
-    ck_assert_int_eq (maas_train_spec_parse_layers (&spec, "64", s_err, sizeof s_err), -1);
+    ck_assert_int_eq (maas_training_parse_layers (&spec, "64", s_err, sizeof s_err), -1);
     ck_assert_str_eq (s_err, "layer 1: expected units:activation, got '64'");
-    ck_assert_int_eq (maas_train_spec_set_optimizer (&spec, "adamw", s_err, sizeof s_err), -1);
+    ck_assert_int_eq (maas_training_set_optimizer (&spec, "adamw", s_err, sizeof s_err), -1);
     ck_assert_str_eq (s_err, "unknown optimizer 'adamw' (sgd, momentum, nesterov, adagrad, "
                              "rmsprop, adam)");
 }
@@ -132,70 +133,70 @@ END_TEST
 
 START_TEST (test_bad_loop_settings)
 {
-    maas_train_spec_t spec;
+    maas_training_t spec;
     s_seed_spec (&spec);
     spec.train.batch_size = 0;
-    ck_assert_int_eq (maas_train_spec_check (&spec, s_err, sizeof s_err), -1);
+    ck_assert_int_eq (maas_training_check (&spec, s_err, sizeof s_err), -1);
     ck_assert_str_eq (s_err, "batch size must be 1..65536, got 0");
     s_seed_spec (&spec);
     spec.train.epochs = 0;
-    ck_assert_int_eq (maas_train_spec_check (&spec, s_err, sizeof s_err), -1);
+    ck_assert_int_eq (maas_training_check (&spec, s_err, sizeof s_err), -1);
     ck_assert_str_eq (s_err, "epochs must be 1..100000, got 0");
     s_seed_spec (&spec);
     spec.train.val_fraction = 0.95;
-    ck_assert_int_eq (maas_train_spec_check (&spec, s_err, sizeof s_err), -1);
+    ck_assert_int_eq (maas_training_check (&spec, s_err, sizeof s_err), -1);
     ck_assert_str_eq (s_err, "validation split must be 0..0.9, got 0.95");
     s_seed_spec (&spec);
     spec.train.val_fraction = 0;
     spec.train.patience = 2;
-    ck_assert_int_eq (maas_train_spec_check (&spec, s_err, sizeof s_err), -1);
+    ck_assert_int_eq (maas_training_check (&spec, s_err, sizeof s_err), -1);
     ck_assert_str_eq (s_err, "early stopping (patience 2) needs a validation split");
     s_seed_spec (&spec);
     spec.train.optim.lr = -1;
-    ck_assert_int_eq (maas_train_spec_check (&spec, s_err, sizeof s_err), -1);
+    ck_assert_int_eq (maas_training_check (&spec, s_err, sizeof s_err), -1);
     ck_assert_ptr_nonnull (strstr (s_err, "lr"));
     s_seed_spec (&spec);
     spec.model[0] = '\0';
-    ck_assert_int_eq (maas_train_spec_check (&spec, s_err, sizeof s_err), -1);
+    ck_assert_int_eq (maas_training_check (&spec, s_err, sizeof s_err), -1);
     ck_assert_str_eq (s_err, "no model name to publish");
     s_seed_spec (&spec);
     snprintf (spec.dataset, sizeof spec.dataset, "no such:name");
-    ck_assert_int_eq (maas_train_spec_check (&spec, s_err, sizeof s_err), -1);
+    ck_assert_int_eq (maas_training_check (&spec, s_err, sizeof s_err), -1);
     ck_assert_str_eq (s_err, "data set name 'no such:name' is not valid");
 }
 END_TEST
 
 START_TEST (test_loss_must_fit_output_and_task)
 {
-    maas_train_spec_t spec;
+    maas_training_t spec;
     s_seed_spec (&spec);
     spec.layers[2].act = MAAS_ACT_SOFTMAX;
-    ck_assert_int_eq (maas_train_spec_check (&spec, s_err, sizeof s_err), -1);
+    ck_assert_int_eq (maas_training_check (&spec, s_err, sizeof s_err), -1);
     ck_assert_ptr_nonnull (strstr (s_err, "loss bce does not fit a softmax output layer"));
     //  digits: 10 classes, 3 softmax units.
     s_seed_spec (&spec);
-    ck_assert_int_eq (maas_train_spec_parse_layers (&spec, "128:relu,3:softmax", s_err,
+    ck_assert_int_eq (maas_training_parse_layers (&spec, "128:relu,3:softmax", s_err,
                                                     sizeof s_err), 0);
     spec.train.loss = MAAS_LOSS_SOFTMAX_CE;
     snprintf (spec.dataset, sizeof spec.dataset, "digits");
-    ck_assert_int_eq (maas_train_spec_check (&spec, s_err, sizeof s_err), 0);
-    ck_assert_int_eq (maas_train_spec_check_data (&spec, 64, MAAS_DATASET_MULTICLASS, 10, s_err,
+    ck_assert_int_eq (maas_training_check (&spec, s_err, sizeof s_err), 0);
+    ck_assert_int_eq (maas_training_check_data (&spec, 64, MAAS_DATASET_MULTICLASS, 10, s_err,
                                                   sizeof s_err), -1);
     ck_assert_str_eq (s_err, "data set 'digits' has 10 classes but the output layer has 3 units");
-    ck_assert_int_eq (maas_train_spec_check_data (&spec, 64, MAAS_DATASET_REGRESSION, 0, s_err,
+    ck_assert_int_eq (maas_training_check_data (&spec, 64, MAAS_DATASET_REGRESSION, 0, s_err,
                                                   sizeof s_err), -1);
     ck_assert_ptr_nonnull (strstr (s_err, "softmax_ce needs class labels"));
     //  bce on a multiclass data set.
     s_seed_spec (&spec);
-    ck_assert_int_eq (maas_train_spec_check_data (&spec, 64, MAAS_DATASET_MULTICLASS, 10, s_err,
+    ck_assert_int_eq (maas_training_check_data (&spec, 64, MAAS_DATASET_MULTICLASS, 10, s_err,
                                                   sizeof s_err), -1);
     ck_assert_str_eq (s_err, "loss bce needs binary labels, data set 'synthetic10' is multiclass "
                              "(use softmax_ce)");
     //  mse with two outputs for one label.
-    ck_assert_int_eq (maas_train_spec_parse_layers (&spec, "8:tanh,2:linear", s_err,
+    ck_assert_int_eq (maas_training_parse_layers (&spec, "8:tanh,2:linear", s_err,
                                                     sizeof s_err), 0);
     spec.train.loss = MAAS_LOSS_MSE;
-    ck_assert_int_eq (maas_train_spec_check_data (&spec, 4, MAAS_DATASET_REGRESSION, 0, s_err,
+    ck_assert_int_eq (maas_training_check_data (&spec, 4, MAAS_DATASET_REGRESSION, 0, s_err,
                                                   sizeof s_err), -1);
     ck_assert_str_eq (s_err, "loss mse with one label per row needs 1 output unit, the output "
                              "layer has 2");
@@ -271,8 +272,8 @@ START_TEST (test_bad_params)
     ck_assert_str_eq (s_err, "train spec: missing key 'layers'");
     ck_assert_int_eq (s_decode_packed (s_pack_not_a_map), -1);
     ck_assert_ptr_nonnull (strstr (s_err, "train spec"));
-    maas_train_spec_t spec;
-    ck_assert_int_eq (maas_train_spec_decode (&spec, NULL, "m", s_err, sizeof s_err), -1);
+    maas_training_t spec;
+    ck_assert_int_eq (maas_training_decode (&spec, NULL, "m", s_err, sizeof s_err), -1);
     ck_assert_str_eq (s_err, "train spec: the job has no params");
 }
 END_TEST
@@ -289,32 +290,72 @@ START_TEST (test_inline_data)
     msgpack_sbuffer_init (&buffer);
     msgpack_packer pk;
     msgpack_packer_init (&pk, &buffer, msgpack_sbuffer_write);
-    ck_assert_int_eq (maas_train_spec_pack_data (dataset, &pk), 0);
-    maas_dataset_t *back = maas_train_spec_decode_data (buffer.data, buffer.size, s_err,
+    ck_assert_int_eq (maas_training_pack_data (dataset, &pk), 0);
+    maas_dataset_t *back = maas_training_decode_data (buffer.data, buffer.size, s_err,
                                                         sizeof s_err);
     ck_assert_msg (back, "%s", s_err);
     ck_assert_str_eq (maas_dataset_sha256_hex (back), maas_dataset_sha256_hex (dataset));
     ck_assert_int_eq (maas_dataset_task (back), MAAS_DATASET_BINARY);
     maas_dataset_destroy (&back);
     //  Truncated bytes, and labels that do not fit: refused with a reason.
-    ck_assert_ptr_null (maas_train_spec_decode_data (buffer.data, buffer.size - 3, s_err,
+    ck_assert_ptr_null (maas_training_decode_data (buffer.data, buffer.size - 3, s_err,
                                                      sizeof s_err));
     ck_assert_ptr_nonnull (strstr (s_err, "truncated"));
-    ck_assert_ptr_null (maas_train_spec_decode_data ("\x80", 1, s_err, sizeof s_err));
+    ck_assert_ptr_null (maas_training_decode_data ("\x80", 1, s_err, sizeof s_err));
     ck_assert_ptr_nonnull (strstr (s_err, "inline data"));
     msgpack_sbuffer_destroy (&buffer);
     maas_dataset_destroy (&dataset);
 }
 END_TEST
 
+//  A train RESULT packed by the trainer's module parses back whole;
+//  missing parts are refused with the key.
+START_TEST (test_result_round_trip)
+{
+    maas_training_result_t sent = { .model = "cancer", .version = 4, .created = true,
+                                    .outcome = "early_stopped", .epochs = 17,
+                                    .train_seconds = 1.5, .dataset_sha256 = "ab12",
+                                    .metrics = { .accuracy = 0.97, .rmse = NAN,
+                                                 .train_loss = 0.1, .val_loss = NAN,
+                                                 .samples_per_s = 1e5 } };
+    msgpack_sbuffer sbuf;
+    msgpack_sbuffer_init (&sbuf);
+    msgpack_packer pk;
+    msgpack_packer_init (&pk, &sbuf, msgpack_sbuffer_write);
+    ck_assert_int_eq (maas_training_result_pack (&sent, &pk), 0);
+    maas_training_result_t back;
+    char err[256];
+    ck_assert_int_eq (maas_training_result_parse (&back, sbuf.data, sbuf.size, err, sizeof err),
+                      0);
+    ck_assert_str_eq (back.model, "cancer");
+    ck_assert_uint_eq (back.version, 4);
+    ck_assert (back.created);
+    ck_assert_str_eq (back.outcome, "early_stopped");
+    ck_assert_uint_eq (back.epochs, 17);
+    ck_assert_str_eq (back.dataset_sha256, "ab12");
+    ck_assert_double_eq (back.metrics.accuracy, 0.97);
+    ck_assert (isnan (back.metrics.rmse) && isnan (back.metrics.val_loss));
+    ck_assert_double_eq (back.metrics.samples_per_s, 1e5);
+    msgpack_sbuffer_clear (&sbuf);
+    msgpack_pack_map (&pk, 2);
+    maas_codec_pack_kv_str (&pk, "model", "cancer");
+    maas_codec_pack_kv_uint (&pk, "version", 4);
+    ck_assert_int_eq (maas_training_result_parse (&back, sbuf.data, sbuf.size, err, sizeof err),
+                      -1);
+    ck_assert_str_eq (err, "result: missing key 'created'");
+    msgpack_sbuffer_destroy (&sbuf);
+}
+END_TEST
+
 static Suite *
 s_suite (void)
 {
-    Suite *suite = suite_create ("train_spec");
+    Suite *suite = suite_create ("training");
     TCase *core = tcase_create ("core");
     tcase_add_test (core, test_defaults_and_layers);
     tcase_add_test (core, test_pack_decode_round_trip);
     tcase_add_test (core, test_inline_data);
+    tcase_add_test (core, test_result_round_trip);
     suite_add_tcase (suite, core);
     TCase *errors = tcase_create ("errors");
     tcase_add_test (errors, test_bad_layer_text);

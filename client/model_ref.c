@@ -1,0 +1,113 @@
+/*  model_ref.c: resolve a model reference once, and fetch the column names
+ *  from the version's blob (the model format keeps them; docs/model-format.md). */
+#include "model_ref.h"
+#include "model.h"
+
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+//  Copy MODEL's column names into SELF; -1 if out of memory.
+static int
+s_take_columns (maas_model_ref_t *self, const maas_model_t *model)
+{
+    const char *const *names = maas_model_columns (model);
+    size_t n = maas_mlp_inputs (maas_model_mlp_const (model));
+    if (!names)
+        return 0;
+    self->columns = calloc (n, sizeof *self->columns);
+    if (!self->columns)
+        return -1;
+    self->n_columns = n;
+    for (size_t i = 0; i < n; i++)
+        if (!(self->columns[i] = strdup (names[i])))
+            return -1;
+    return 0;
+}
+
+//  Fetch and decode SELF's version, keep its column names.
+static int
+s_fetch_columns (maas_model_ref_t *self, maas_registry_t *registry, char *err, size_t err_size)
+{
+    uint8_t *blob = NULL;
+    size_t size = 0;
+    if (maas_registry_fetch (registry, self->name, self->version, &blob, &size, NULL) != 0) {
+        snprintf (err, err_size, "%s", maas_registry_error (registry));
+        return -1;
+    }
+    maas_model_err_t model_err;
+    maas_model_t *model = maas_model_decode (blob, size, &model_err);
+    free (blob);
+    int rc = model ? s_take_columns (self, model) : -1;
+    if (!model)
+        snprintf (err, err_size, "model %s: %s", self->pinned, model_err.text);
+    else if (rc != 0)
+        snprintf (err, err_size, "out of memory");
+    maas_model_destroy (&model);
+    return rc;
+}
+
+int
+maas_model_ref_resolve (maas_model_ref_t *self,
+                        const char *spec,
+                        const char *redis_url,
+                        char *err,
+                        size_t err_size)
+{
+    memset (self, 0, sizeof *self);
+    maas_registry_ref_t ref;
+    if (maas_registry_ref_parse (&ref, spec, err, err_size) != 0)
+        return -1;
+    snprintf (self->name, sizeof self->name, "%s", ref.name);
+    bool numbered = ref.ref[0] && isdigit ((unsigned char)ref.ref[0]);
+    snprintf (self->asked,
+              sizeof self->asked,
+              "%s",
+              numbered   ? ""
+              : *ref.ref ? ref.ref
+                         : "latest");
+    char why[256];
+    maas_registry_t *registry = maas_registry_new (redis_url, NULL, why, sizeof why);
+    if (!registry) {
+        snprintf (err,
+                  err_size,
+                  "cannot reach the model registry to resolve %s (%s): give "
+                  "--redis URL or set MAAS_REDIS_URL",
+                  spec,
+                  why);
+        return -1;
+    }
+    int rc = maas_registry_resolve (registry, ref.name, ref.ref, &self->version);
+    if (rc != 0)
+        snprintf (err, err_size, "%s", maas_registry_error (registry));
+    else {
+        snprintf (self->pinned,
+                  sizeof self->pinned,
+                  "%s@%llu",
+                  self->name,
+                  (unsigned long long)self->version);
+        rc = s_fetch_columns (self, registry, err, err_size);
+    }
+    maas_registry_destroy (&registry);
+    return rc;
+}
+
+void
+maas_model_ref_clear (maas_model_ref_t *self)
+{
+    for (size_t i = 0; self->columns && i < self->n_columns; i++)
+        free (self->columns[i]);
+    free (self->columns);
+    self->columns = NULL;
+    self->n_columns = 0;
+}
+
+void
+maas_model_ref_describe (const maas_model_ref_t *self, char *out, size_t size)
+{
+    if (*self->asked)
+        snprintf (out, size, "%s (%s)", self->pinned, self->asked);
+    else
+        snprintf (out, size, "%s", self->pinned);
+}

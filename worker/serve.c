@@ -1,0 +1,180 @@
+/*  serve.c: maas-worker's serve loop. Take the jobs the broker sends (up to
+ *  --credits), let the engine batch them per model version, reply with each
+ *  job's share of the outputs, and announce the cached versions. */
+#include "serve.h"
+#include "maas.h"
+
+#include <czmq.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+//  The infer module's view of an engine result (arrays borrowed).
+static maas_infer_result_t
+s_view (const maas_engine_result_t *result)
+{
+    maas_infer_result_t view = {.version = result->version,
+                                .rows = result->rows,
+                                .outputs = result->outputs,
+                                .values = result->values,
+                                .classes = result->classes,
+                                .batch_rows = result->batch_rows,
+                                .batch_jobs = result->batch_jobs,
+                                .queue_us = result->queue_us,
+                                .compute_us = result->compute_us};
+    maas_proto_copy (view.model, sizeof view.model, result->model);
+    return view;
+}
+
+//  Answer WORK for a failed or cancelled RESULT, with the input row at
+//  fault in the meta when there is one.
+static void
+s_fail (maas_worker_t *worker, maas_work_t *work, const maas_engine_result_t *result)
+{
+    msgpack_sbuffer meta;
+    msgpack_sbuffer_init (&meta);
+    msgpack_packer pk;
+    msgpack_packer_init (&pk, &meta, msgpack_sbuffer_write);
+    bool row = !result->ok && result->row && maas_infer_error_meta_pack (result->row, &pk) == 0;
+    maas_worker_fail_with (worker, &work, result->ok ? "cancelled" : result->error,
+                           result->ok || result->retryable, row ? meta.data : NULL,
+                           row ? meta.size : 0);
+    msgpack_sbuffer_destroy (&meta);
+}
+
+static void
+s_reply (maas_worker_t *worker, maas_engine_result_t *result)
+{
+    maas_work_t *work = result->tag;
+    if (maas_work_cancelled (work) || !result->ok) {
+        s_fail (worker, work, result);
+        return;
+    }
+    msgpack_sbuffer data, meta;
+    msgpack_sbuffer_init (&data);
+    msgpack_sbuffer_init (&meta);
+    msgpack_packer pk;
+    maas_infer_result_t view = s_view (result);
+    msgpack_packer_init (&pk, &data, msgpack_sbuffer_write);
+    int rc = maas_infer_result_pack (&view, &pk);
+    msgpack_packer_init (&pk, &meta, msgpack_sbuffer_write);
+    rc |= maas_infer_meta_pack (&view, &pk);
+    if (rc != 0)
+        maas_worker_fail (worker, &work, "worker out of memory packing the result");
+    else if (maas_worker_reply (worker, &work, data.data, data.size, meta.data, meta.size) != 0)
+        maas_warn ("worker", "reply failed reason=\"%s\"", maas_worker_error (worker));
+    msgpack_sbuffer_destroy (&data);
+    msgpack_sbuffer_destroy (&meta);
+}
+
+static void
+s_submit (maas_engine_t *engine, maas_worker_t *worker, maas_work_t *work)
+{
+    const maas_proto_job_t *job = maas_work_job (work);
+    if (strcmp (job->kind, "infer") != 0) {
+        char err[96];
+        snprintf (err, sizeof err, "this worker runs infer jobs, not '%s'", job->kind);
+        maas_worker_fail (worker, &work, err);
+        return;
+    }
+    maas_engine_submit (engine, work, job->model, job->version > 0 ? (uint64_t) job->version : 0,
+                        job->alias, maas_work_data (work), maas_work_size (work),
+                        maas_work_params (work), maas_clock_mono_us ());
+}
+
+//  CACHED ("iris@3,digits@1") as announced to brokers: each version, then
+//  each model name once, since a broker prefers a worker by name ("iris@3,
+//  digits@1,iris,digits"). Caller frees; NULL if out of memory.
+static char *
+s_models_text (const char *cached)
+{
+    size_t len = strlen (cached);
+    char *text = malloc (2 * len + 2), *names = strdup (cached), *save = NULL;
+    if (!text || !names) {
+        free (text);
+        free (names);
+        return NULL;
+    }
+    strcpy (text, cached);
+    for (char *item = strtok_r (names, ",", &save); item; item = strtok_r (NULL, ",", &save)) {
+        char *at = strchr (item, '@'), pattern[80];
+        if (!at)
+            continue;
+        *at = 0;
+        snprintf (pattern, sizeof pattern, ",%s,", item);
+        size_t used = strlen (text);
+        char *wrapped = malloc (used + 3);
+        if (wrapped)
+            sprintf (wrapped, ",%s,", text);
+        if (wrapped && !strstr (wrapped, pattern))
+            sprintf (text + used, "%s%s", used ? "," : "", item);
+        free (wrapped);
+    }
+    free (names);
+    return text;
+}
+
+//  Tell the brokers which versions are cached when that changed.
+static void
+s_announce (maas_worker_t *worker, maas_engine_t *engine, char **announced)
+{
+    char *cached = maas_engine_cached (engine);
+    if (cached && (!*announced || strcmp (cached, *announced) != 0)) {
+        char *models = s_models_text (cached);
+        if (models)
+            maas_worker_set_models (worker, models);
+        free (models);
+        free (*announced);
+        *announced = cached;
+    }
+    else
+        free (cached);
+}
+
+void
+maas_serve_tick (void *worker)
+{
+    maas_worker_tick (worker);
+}
+
+//  How long to wait for jobs: until the next batch is due, or a heartbeat.
+static int
+s_timeout_ms (const maas_engine_t *engine, int heartbeat_ms)
+{
+    int64_t due = maas_engine_next_due (engine);
+    if (due < 0)
+        return heartbeat_ms;
+    int64_t wait_us = due - maas_clock_mono_us ();
+    return wait_us <= 0 ? 0 : (int) ((wait_us + 999) / 1000);
+}
+
+//  Send every finished job's RESULT.
+static void
+s_reply_all (maas_worker_t *worker, maas_engine_t *engine)
+{
+    maas_engine_result_t *result;
+    while ((result = maas_engine_result (engine))) {
+        s_reply (worker, result);
+        maas_engine_result_destroy (&result);
+    }
+}
+
+void
+maas_serve_run (maas_worker_t *worker, maas_engine_t *engine, int heartbeat_ms)
+{
+    char *announced = NULL;
+    while (!zsys_interrupted) {
+        maas_work_t *work = maas_worker_recv (worker, s_timeout_ms (engine, heartbeat_ms));
+        while (work) {
+            s_submit (engine, worker, work);
+            work = maas_worker_recv (worker, 0);
+        }
+        maas_engine_run (engine, maas_clock_mono_us (), false);
+        s_reply_all (worker, engine);
+        s_announce (worker, engine, &announced);
+    }
+    //  Jobs already taken are finished, not dropped.
+    maas_engine_run (engine, maas_clock_mono_us (), true);
+    s_reply_all (worker, engine);
+    free (announced);
+}
