@@ -175,20 +175,27 @@ s_run (maas_client_t *client, const char *kind, maas_worker_t *worker)
     return result;
 }
 
-//  Run `maas ARGS...` (NULL-terminated) with output to DIR/LOG; its exit code.
+//  Run `maas ARGS...` (NULL-terminated) with ENV added (NULL: none) and
+//  output to DIR/LOG; its exit code.
 static int
-s_maas (const char *const *args, const char *log)
+s_maas_env (const char *const *args, const char *const *env, const char *log)
 {
     char *maas = support_build_path ("client/maas"), log_path[600];
     snprintf (log_path, sizeof log_path, "%s/%s", fx.dir, log);
     const char *argv[24] = {maas};
     for (size_t i = 0; args[i] && i < 22; i++)
         argv[i + 1] = args[i];
-    support_proc_t *proc = support_proc_start (argv, NULL, log_path);
+    support_proc_t *proc = support_proc_start (argv, env, log_path);
     int code = support_proc_wait (proc, 120000);
     support_proc_stop (&proc);
     free (maas);
     return code;
+}
+
+static int
+s_maas (const char *const *args, const char *log)
+{
+    return s_maas_env (args, NULL, log);
 }
 
 START_TEST (test_keygen_cli)
@@ -332,6 +339,60 @@ START_TEST (test_worker_key_removed)
 }
 END_TEST
 
+//  The file DIR/NAME's mode bits.
+static int
+s_mode (const char *dir, const char *name)
+{
+    char path[700];
+    snprintf (path, sizeof path, "%s/%s", dir, name);
+    struct stat st;
+    ck_assert_msg (stat (path, &st) == 0, "no %s", path);
+    return (int) (st.st_mode & 0777);
+}
+
+START_TEST (test_secure_stack)
+{
+    char state[600], env_var[700], log[700], keys[700];
+    snprintf (state, sizeof state, "%s/stack", fx.dir);
+    snprintf (env_var, sizeof env_var, "MAAS_STATE_DIR=%s", state);
+    snprintf (keys, sizeof keys, "%s/keys", state);
+    const char *env[] = {env_var, "MAAS_LOG_LEVEL=info", NULL};    //  the broker's start line
+    const char *up[] = {"up",     "--workers", "1",        "--trainers", "1",
+                        "--http", "off",       "--secure", NULL};
+    int code = s_maas_env (up, env, "up.log");
+    const char *down[] = {"down", NULL};
+    if (code != 0)
+        s_maas_env (down, env, "down.log");
+    ck_assert_int_eq (code, 0);
+    ck_assert_int_eq (s_mode (keys, "broker_secret"), 0600);
+    ck_assert_int_eq (s_mode (keys, "admin_secret"), 0600);
+    ck_assert_int_eq (s_mode (keys, "worker_secret"), 0600);
+    ck_assert_int_eq (s_mode (keys, "clients/admin"), 0644);
+    char *csv = support_src_path ("data/breast_cancer_train.csv");
+    char *test_csv = support_src_path ("data/breast_cancer_test.csv");
+    const char *put[] = {"dataset", "put", "cancer", csv, NULL};
+    const char *train[] = {"train",  "bc",  "--data",   "cancer", "--layers", "8:relu,1:sigmoid",
+                           "--loss", "bce", "--epochs", "3",      "--wait",   NULL};
+    const char *infer[] = {"infer", "bc@1", "--input", test_csv, NULL};
+    int put_code = s_maas_env (put, env, "put.log");
+    int train_code = s_maas_env (train, env, "train.log");
+    int infer_code = s_maas_env (infer, env, "infer.log");
+    //  The broker ran with CURVE on, and refused nobody of its own stack.
+    snprintf (log, sizeof log, "%s/logs/broker.log", state);
+    bool curve_on = support_file_has (log, "curve=on"), refused = support_file_has (log, "refused");
+    s_maas_env (down, env, "down.log");
+    free (csv);
+    free (test_csv);
+    ck_assert_int_eq (put_code, 0);
+    snprintf (log, sizeof log, "%s/train.log", fx.dir);
+    ck_assert_msg (train_code == 0 && support_file_has (log, "model bc version 1 published"),
+                   "maas train failed (see %s)", log);
+    snprintf (log, sizeof log, "%s/infer.log", fx.dir);
+    ck_assert_msg (infer_code == 0, "maas infer failed (see %s)", log);
+    ck_assert_msg (curve_on && !refused, "curve_on=%d refused=%d", curve_on, refused);
+}
+END_TEST
+
 int
 main (void)
 {
@@ -346,5 +407,10 @@ main (void)
     tcase_add_test (core, test_rotation);
     tcase_add_test (core, test_worker_key_removed);
     suite_add_tcase (suite, core);
+    TCase *stack = tcase_create ("stack");
+    tcase_add_checked_fixture (stack, s_setup, s_teardown);
+    tcase_set_timeout (stack, 180);
+    tcase_add_test (stack, test_secure_stack);
+    suite_add_tcase (suite, stack);
     return support_run (suite);
 }
