@@ -79,18 +79,24 @@ s_worker (const char *name, const char *kinds)
     return worker;
 }
 
+//  DIR/NAME into PATH (512 bytes), made a directory unless NAME is a file.
+static void
+s_under (char path[512], const char *name, bool directory)
+{
+    snprintf (path, 512, "%s/%s", fx.dir, name);
+    ck_assert_msg (!directory || mkdir (path, 0700) == 0, "cannot make %s", path);
+}
+
 static void
 s_setup (void)
 {
     memset (&fx, 0, sizeof fx);
-    fx.redis = support_redis_start ();
     fx.dir = support_tempdir_new ("curve");
-    snprintf (fx.own, sizeof fx.own, "%s/own", fx.dir);
-    snprintf (fx.clients, sizeof fx.clients, "%s/clients", fx.dir);
-    snprintf (fx.workers, sizeof fx.workers, "%s/workers", fx.dir);
-    snprintf (fx.log, sizeof fx.log, "%s/broker.log", fx.dir);
-    ck_assert (mkdir (fx.own, 0700) == 0 && mkdir (fx.clients, 0700) == 0
-               && mkdir (fx.workers, 0700) == 0);
+    s_under (fx.own, "own", true);
+    s_under (fx.clients, "clients", true);
+    s_under (fx.workers, "workers", true);
+    s_under (fx.log, "broker.log", false);
+    fx.redis = support_redis_start ();
     s_key ("broker", NULL, NULL);
     s_key ("reader", fx.clients, "infer");
     s_key ("teacher", fx.clients, "train");
@@ -100,13 +106,8 @@ s_setup (void)
     snprintf (fx.back, sizeof fx.back, "tcp://127.0.0.1:%d", support_free_port ());
     char *path = support_build_path ("broker/maas-broker"), secret[600];
     snprintf (secret, sizeof secret, "%s", s_own ("broker", "_secret"));
+    //  The curve flags first: the broker refuses to start without both lists.
     const char *argv[] = {path,
-                          "--frontend",
-                          fx.front,
-                          "--backend",
-                          fx.back,
-                          "--redis",
-                          support_redis_url (fx.redis),
                           "--curve-secret",
                           secret,
                           "--clients",
@@ -115,6 +116,12 @@ s_setup (void)
                           fx.workers,
                           "--log-level",
                           "info",
+                          "--redis",
+                          support_redis_url (fx.redis),
+                          "--frontend",
+                          fx.front,
+                          "--backend",
+                          fx.back,
                           NULL};
     fx.broker = support_proc_start (argv, NULL, fx.log);
     free (path);
