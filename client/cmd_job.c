@@ -3,6 +3,7 @@
  *  [--status S]` (recent jobs, newest first, from the events stream), and
  *  `maas cancel ID...` (through the broker). */
 #include "commands.h"
+#include "follow.h"
 #include "output.h"
 #include "maas.h"
 
@@ -26,7 +27,6 @@ static const char s_cancel_usage[] =
     "\"ID cancelled\" for each that ended so; exit 1 if any did not (it had finished,\n"
     "or is unknown). Broker: --broker EP, else $MAAS_BROKER_FRONTEND.\n";
 
-#define S_PING_MS 3000              //  a broker that does not answer a PING by then is not up
 #define S_CANCEL_MS 10000           //  wait this long for a cancelled job's outcome
 
 typedef struct {
@@ -425,9 +425,7 @@ maas_cmd_cancel (int argc, char **argv)
         return help ? 0 : 2;
     }
     maas_client_t *client = maas_client_new (broker);
-    if (!client || maas_client_ping (client, S_PING_MS) != 0) {
-        fprintf (stderr, "maas cancel: no broker answers at %s: is the stack up? (maas up)\n",
-                 broker);
+    if (maas_follow_ping (client, "maas cancel", broker) != 0) {
         maas_client_destroy (&client);
         return 1;
     }
