@@ -576,6 +576,54 @@ START_TEST (test_infer_score_say_why)
 }
 END_TEST
 
+//  Run `maas ARGS` with STACK_ENV; expect exit 0 and NEEDLE in its output.
+static void
+s_ok_saying (const char *work, const char *log_name, const char *const *args,
+             const char *const *stack_env, const char *needle)
+{
+    int code = s_maas_env (work, log_name, args, stack_env);
+    char *log = s_read (work, log_name);
+    ck_assert_msg (code == 0 && strstr (log, needle), "exit %d, '%s' wanted in: %s", code, needle,
+                   log);
+    free (log);
+}
+
+//  `maas dataset put` does not replace a data set of that name unless
+//  --force: the error names the stored set's rows and sha256; the same
+//  contents again are no change.
+START_TEST (test_dataset_put_needs_force)
+{
+    char *work = support_tempdir_new ("stack-dataset"), state[600], env[700], a[600], b[600];
+    snprintf (state, sizeof state, "%s/s", work);
+    s_write (work, "a.csv", "x0,x1,label\n1,2,0\n3,4,1\n5,6,0\n7,8,1\n", a);
+    s_write (work, "b.csv", "x0,x1,label\n1,2,0\n3,4,1\n5,6,0\n7,8,1\n9,9,1\n", b);
+    const char *up[] = {"up", "--workers", "0", "--trainers", "0", "--state", state,
+                        "--http", "off", NULL};
+    ck_assert_int_eq (s_maas (work, "up.log", up), 0);
+    snprintf (env, sizeof env, "MAAS_STATE_DIR=%s", state);
+    const char *stack_env[] = {env, NULL};
+    const char *put_a[] = {"dataset", "put", "d", a, NULL};
+    s_ok_saying (work, "put-a.log", put_a, stack_env, "data set d: 4 rows");
+    char *log = s_read (work, "put-a.log"), sha[65] = "";
+    const char *at = strstr (log, "sha256 ");
+    ck_assert_msg (at && sscanf (at, "sha256 %64s", sha) == 1, "%s", log);
+    free (log);
+    char needle[200];
+    snprintf (needle, sizeof needle, "data set d exists (4 rows, sha256 %s): give --force", sha);
+    const char *refused[] = {needle, NULL};
+    const char *put_b[] = {"dataset", "put", "d", b, NULL};
+    free (s_fails_saying (work, "put-b.log", put_b, stack_env, 10000, refused));
+    s_ok_saying (work, "put-a2.log", put_a, stack_env, "data set d unchanged: 4 rows");
+    const char *force_b[] = {"dataset", "put", "d", b, "--force", NULL};
+    s_ok_saying (work, "force.log", force_b, stack_env, "data set d: 5 rows");
+    const char *show[] = {"dataset", "show", "d", NULL};
+    s_ok_saying (work, "show.log", show, stack_env, "rows     5\n");
+    const char *down[] = {"down", "--purge", "--state", state, NULL};
+    ck_assert_int_eq (s_maas (work, "down.log", down), 0);
+    support_tempdir_remove (&work);
+}
+END_TEST
+
 //  true if PID has a descriptor open on PATH.
 static bool
 s_has_fd_on (pid_t pid, const char *path)
@@ -667,6 +715,7 @@ s_suite (void)
     tcase_add_test (core, test_ps_names_and_dead_members);
     tcase_add_test (core, test_train_wait_says_why);
     tcase_add_test (core, test_infer_score_say_why);
+    tcase_add_test (core, test_dataset_put_needs_force);
     tcase_add_test (core, test_model_unalias_rm_all);
     tcase_add_test (core, test_up_http);
     suite_add_tcase (suite, core);
