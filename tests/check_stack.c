@@ -555,6 +555,24 @@ START_TEST (test_infer_score_say_why)
     char *status = s_redis_str (url, "HGET maas:job:%s status", id);
     ck_assert_msg (status && strcmp (status, "cancelled") == 0, "job %s is %s", id, status);
     free (status);
+    //  Ctrl-C: the job is cancelled too, and the exit code is 130.
+    char *maas = support_build_path ("client/maas"), int_log[700];
+    snprintf (int_log, sizeof int_log, "%s/infer-int.log", work);
+    const char *interrupt[] = {maas, "infer", "m", "--input", input, NULL};
+    support_proc_t *proc = support_proc_start (interrupt, stack_env, int_log);
+    usleep (1000 * 1000);
+    support_proc_signal (proc, SIGINT);
+    int code = support_proc_wait (proc, 15000);
+    support_proc_stop (&proc);
+    free (maas);
+    log = s_read (work, "infer-int.log");
+    at = strstr (log, "cancelling job ");
+    ck_assert_msg (code == 130 && strstr (log, "interrupted by Ctrl-C") && at
+                       && sscanf (at, "cancelling job %63s", id) == 1, "exit %d: %s", code, log);
+    free (log);
+    status = s_redis_str (url, "HGET maas:job:%s status", id);
+    ck_assert_msg (status && strcmp (status, "cancelled") == 0, "job %s is %s", id, status);
+    free (status);
     const char *score[] = {"score", "m", "--input", input, "--output", output, "--shard-rows",
                            "2", "--timeout", "3", NULL};
     log = s_fails_saying (work, "score.log", score, stack_env, 15000, queued);
