@@ -487,7 +487,7 @@ s_jobs_entry (redisContext *redis, const s_args_t *args, s_listing_t *self, cons
     } else if (!zhashx_lookup (self->seen, run)) {
         zhashx_insert (self->seen, run, (void *) 1);
         if (args->json)
-            zlist_append (self->runs, strdup (run));
+            zlist_append (self->runs, run);     //  autofree: the list copies it
         else
             s_run_line (redis, args, run, 0);
         self->shown++;
