@@ -70,7 +70,11 @@ s_parse (s_opts_t *opts, int argc, char **argv)
             return -1;
         }
     }
-    if (!opts->spec || !opts->input || opts->timeout_ms <= 0) {
+    if (opts->timeout_ms <= 0) {
+        fprintf (stderr, "maas infer: --timeout needs a number of seconds above 0\n");
+        return -1;
+    }
+    if (!opts->spec || !opts->input) {
         fprintf (stderr, "maas infer: give NAME[@VER|@ALIAS] and --input\n%s", s_usage);
         return -1;
     }

@@ -531,6 +531,11 @@ START_TEST (test_infer_score_say_why)
     snprintf (nowhere, sizeof nowhere, "ipc://%s/no-broker.sock", work);
     snprintf (output, sizeof output, "%s/out.csv", work);
     s_write (work, "in.csv", "x0,x1,x2\n1,2,3\n4,5,6\n7,8,9\n1,1,1\n2,2,2\n3,3,3\n", input);
+    const char *bad_timeout[] = {"infer", "m", "--input", input, "--timeout", "0", NULL};
+    ck_assert_int_eq (s_maas (work, "bad-timeout.log", bad_timeout), 2);
+    char *log = s_read (work, "bad-timeout.log");
+    ck_assert_msg (strstr (log, "--timeout needs a number of seconds"), "%s", log);
+    free (log);
     const char *no_broker[] = {"no broker answers at ipc://", "is the stack up? (maas up)", NULL};
     const char *infer_nowhere[] = {"infer", "m", "--input", input, "--broker", nowhere, NULL};
     free (s_fails_saying (work, "infer-nowhere.log", infer_nowhere, NULL, 10000, no_broker));
@@ -547,7 +552,7 @@ START_TEST (test_infer_score_say_why)
     const char *stack_env[] = {env, NULL};
     const char *queued[] = {"still queued after 2 s: no worker serves 'infer' yet", NULL};
     const char *infer[] = {"infer", "m", "--input", input, "--timeout", "3", NULL};
-    char *log = s_fails_saying (work, "infer.log", infer, stack_env, 15000, queued);
+    log = s_fails_saying (work, "infer.log", infer, stack_env, 15000, queued);
     char id[64] = "";
     const char *at = strstr (log, "cancelling job ");
     ck_assert_msg (at && sscanf (at, "cancelling job %63s", id) == 1, "%s", log);
