@@ -332,7 +332,9 @@ maas_cmd_infer (int argc, char **argv)
     if (!getenv ("MAAS_LOG_LEVEL"))
         maas_log_set_level (MAAS_LOG_WARN);
     //  The broker first: without one nothing else is worth asking.
-    maas_client_t *client = maas_client_new (opts.broker);
+    maas_client_t *client = maas_cli_client ("maas infer", opts.broker);
+    if (!client)
+        return MAAS_EXIT_FAILED;
     if (maas_follow_ping (client, "maas infer", opts.broker) != 0) {
         maas_client_destroy (&client);
         return MAAS_EXIT_FAILED;

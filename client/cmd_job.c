@@ -598,8 +598,8 @@ maas_cmd_cancel (int argc, char **argv)
         fputs (s_cancel_usage, help ? stdout : stderr);
         return help ? 0 : 2;
     }
-    maas_client_t *client = maas_client_new (broker);
-    if (maas_follow_ping (client, "maas cancel", broker) != 0) {
+    maas_client_t *client = maas_cli_client ("maas cancel", broker);
+    if (!client || maas_follow_ping (client, "maas cancel", broker) != 0) {
         maas_client_destroy (&client);
         return 1;
     }

@@ -258,7 +258,9 @@ maas_cmd_score (int argc, char **argv)
     int parsed = s_score_parse (argc, argv, &args);
     if (parsed != 0)
         return parsed > 0 ? MAAS_EXIT_OK : MAAS_EXIT_USAGE;
-    maas_client_t *client = maas_client_new (args.broker);
+    maas_client_t *client = maas_cli_client ("maas score", args.broker);
+    if (!client)
+        return MAAS_EXIT_FAILED;
     //  Our handler over czmq's (which the client's socket installs), before
     //  the ping: a Ctrl-C from now on cancels the run.
     struct sigaction action = {.sa_handler = s_on_signal};
