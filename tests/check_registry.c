@@ -796,6 +796,80 @@ START_TEST (test_cli_round_trip)
 }
 END_TEST
 
+//  Write the blob labelled LABEL to DIR/FILE.
+static void
+s_write_blob (const char *dir, const char *file, const char *label)
+{
+    char *path = NULL;
+    ck_assert (asprintf (&path, "%s/%s", dir, file) > 0);
+    size_t size;
+    uint8_t *blob = s_blob (label, &size);
+    FILE *out = fopen (path, "wb");
+    ck_assert_uint_eq (fwrite (blob, 1, size, out), size);
+    fclose (out);
+    free (blob);
+    free (path);
+}
+
+//  describe, tag, untag, search, versions, history, rm NAME and the MLflow
+//  reference spellings, as a user types them.
+START_TEST (test_cli_mlflow_verbs)
+{
+    char *dir = support_tempdir_new ("cli-mlflow");
+    s_write_blob (dir, "a.bin", "a");
+    s_write_blob (dir, "b.bin", "b");
+    ck_assert_int_eq (s_cli (dir, "publish iris a.bin"), 0);
+    ck_assert_int_eq (s_cli (dir, "publish iris b.bin"), 0);
+    ck_assert_int_eq (s_cli (dir, "publish digits a.bin"), 0);
+    ck_assert_int_eq (s_cli (dir, "describe iris 'flower classifier'"), 0);
+    s_assert_out (dir, "out", "described iris");
+    ck_assert_int_eq (s_cli (dir, "describe iris/1 'first cut' --json"), 0);
+    s_assert_out (dir, "out", "{\"model\":\"iris\",\"version\":1,\"description\":\"first cut\"}");
+    ck_assert_int_eq (s_cli (dir, "tag iris team=botany owner=ana"), 0);
+    s_assert_out (dir, "out", "tagged iris owner=ana");
+    ck_assert_int_eq (s_cli (dir, "tag models:/iris/2 stage=candidate"), 0);
+    ck_assert_int_eq (s_cli (dir, "untag iris owner"), 0);
+    ck_assert_int_eq (s_cli (dir, "untag iris owner"), 1);
+    s_assert_out (dir, "err", "no tag 'owner' on iris");
+    ck_assert_int_eq (s_cli (dir, "tag iris nokey"), 2);
+    ck_assert_int_eq (s_cli (dir, "search --tag team=botany"), 0);
+    s_assert_out (dir, "out", "flower classifier");
+    ck_assert_int_eq (s_cli (dir, "search --name 'd*' --json"), 0);
+    char *out = s_slurp (dir, "out");
+    ck_assert_msg (strstr (out, "\"name\":\"digits\"") && !strstr (out, "iris"), "%s", out);
+    free (out);
+    ck_assert_int_eq (s_cli (dir, "show models:/iris/2 --json"), 0);
+    s_assert_out (dir, "out", "\"tag_values\":{\"stage\":\"candidate\"}");
+    s_assert_out (dir, "out", "\"weights_sha256\":\"");
+    ck_assert_int_eq (s_cli (dir, "alias iris production 1"), 0);
+    ck_assert_int_eq (s_cli (dir, "alias iris production 2"), 0);
+    ck_assert_int_eq (s_cli (dir, "show models:/iris@production"), 0);
+    s_assert_out (dir, "out", "model        iris@2");
+    s_assert_out (dir, "out", "tags         stage=candidate");
+    ck_assert_int_eq (s_cli (dir, "history iris production"), 0);
+    s_assert_out (dir, "out", " 1        2        ");
+    s_assert_out (dir, "out", " -        1        ");
+    ck_assert_int_eq (s_cli (dir, "history iris production --json"), 0);
+    s_assert_out (dir, "out", "\"from\":1,\"to\":2,\"who\":\"");
+    ck_assert_int_eq (s_cli (dir, "versions iris"), 0);
+    s_assert_out (dir, "out", "VERSION  CREATED");
+    ck_assert_int_eq (s_cli (dir, "versions iris --json"), 0);
+    s_assert_out (dir, "out", "{\"model\":\"iris\",\"versions\":[{\"version\":1,");
+    s_assert_out (dir, "out", "\"aliases\":\"production\"}]}");
+    ck_assert_int_eq (s_cli (dir, "rm iris"), 1);
+    s_assert_out (dir, "err", "has aliases production");
+    ck_assert_int_eq (s_cli (dir, "rm iris --force"), 0);
+    s_assert_out (dir, "out", "deleted iris@1\ndeleted iris@2\ndeleted model iris\n");
+    ck_assert_int_eq (s_cli (dir, "list"), 0);
+    out = s_slurp (dir, "out");
+    ck_assert_msg (strstr (out, "digits") && !strstr (out, "iris"), "%s", out);
+    free (out);
+    ck_assert_int_eq (s_cli (dir, "versions iris"), 1);
+    s_assert_out (dir, "err", "unknown model iris");
+    support_tempdir_remove (&dir);
+}
+END_TEST
+
 static Suite *
 s_suite (void)
 {
@@ -839,6 +913,7 @@ s_suite (void)
     TCase *cli = tcase_create ("cli");
     tcase_add_checked_fixture (cli, s_setup, s_teardown);
     tcase_add_test (cli, test_cli_round_trip);
+    tcase_add_test (cli, test_cli_mlflow_verbs);
     suite_add_tcase (suite, cli);
     return suite;
 }
