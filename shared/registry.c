@@ -265,6 +265,18 @@ maas_registry_ref_parse (maas_registry_ref_t *self, const char *spec, char *err,
     return 0;
 }
 
+int
+maas_registry_size_check (const char *name, size_t bytes, char *err, size_t err_size)
+{
+    if (bytes <= MAAS_REGISTRY_BLOB_MAX)
+        return 0;
+    snprintf (err, err_size,
+              "model %s: %zu bytes is over the registry's limit of %zu bytes (%zu MiB; "
+              "docs/model-format.md, Limits)",
+              name, bytes, MAAS_REGISTRY_BLOB_MAX, MAAS_REGISTRY_BLOB_MAX >> 20);
+    return -1;
+}
+
 void
 maas_registry_sha256_hex (const void *data, size_t size, char hex[65])
 {
@@ -463,9 +475,11 @@ s_check_meta (maas_registry_t *self, const char *name, size_t size,
 {
     if (s_check_name (self, name) != 0)
         return -1;
-    if (size == 0 || size > MAAS_REGISTRY_BLOB_MAX)
-        return maas_err_set (&self->err, MAAS_ERR_INPUT, "model %s: blob of %zu bytes (1 byte to %zu MB accepted)", name,
-                       size, MAAS_REGISTRY_BLOB_MAX >> 20);
+    char why[256];
+    if (size == 0)
+        return maas_err_set (&self->err, MAAS_ERR_INPUT, "model %s: blob of 0 bytes (empty file?)", name);
+    if (maas_registry_size_check (name, size, why, sizeof why) != 0)
+        return maas_err_set (&self->err, MAAS_ERR_INPUT, "%s", why);
     if (meta->job_id && strlen (meta->job_id) > 128)
         return maas_err_set (&self->err, MAAS_ERR_INPUT, "model %s: job id longer than 128 characters", name);
     return 0;

@@ -20,7 +20,8 @@ extern "C" {
 //  Longest model or alias name; names are [A-Za-z0-9._-], starting with a
 //  letter or digit; aliases start with a letter and are never "latest".
 #define MAAS_REGISTRY_NAME_MAX 64
-//  Largest blob accepted by publish (Redis bulk strings stop at 512 MB).
+//  Largest blob accepted by publish (Redis bulk strings stop at 512 MB);
+//  documented in docs/model-format.md, "Limits".
 #define MAAS_REGISTRY_BLOB_MAX ((size_t) 256 << 20)
 //  Pub/sub channel, after the prefix ("maas:registry").
 #define MAAS_REGISTRY_CHANNEL "registry"
@@ -102,6 +103,10 @@ bool maas_registry_alias_valid (const char *alias);
 //  name or reference is malformed.
 int maas_registry_ref_parse (maas_registry_ref_t *self, const char *spec, char *err,
                              size_t err_size);
+//  0 if a model blob of BYTES fits the registry (MAAS_REGISTRY_BLOB_MAX);
+//  else -1 with the one message every refusal gives, an import or a train
+//  job ("model big: 300000000 bytes is over the registry's limit of ...").
+int maas_registry_size_check (const char *name, size_t bytes, char *err, size_t err_size);
 //  Lowercase hex sha256 of DATA into HEX (65 bytes).
 void maas_registry_sha256_hex (const void *data, size_t size, char hex[65]);
 

@@ -630,6 +630,15 @@ START_TEST (test_bad_input_refused)
                     "blob of 0 bytes");
     s_assert_error (maas_registry_publish (s_reg, "ok", "junk", 4, &meta, &version, NULL),
                     "model ok: not a valid model file");
+    //  Over the limit: refused on its size alone, before a byte is read, with
+    //  the message a train job's check gives (maas_registry_size_check).
+    char why[256];
+    ck_assert_int_eq (maas_registry_size_check ("ok", MAAS_REGISTRY_BLOB_MAX + 1, why, sizeof why),
+                      -1);
+    ck_assert_int_eq (maas_registry_size_check ("ok", MAAS_REGISTRY_BLOB_MAX, why, sizeof why), 0);
+    s_assert_error (maas_registry_publish (s_reg, "ok", "x", MAAS_REGISTRY_BLOB_MAX + 1, &meta,
+                                           &version, NULL),
+                    "model ok: 268435457 bytes is over the registry's limit of 268435456 bytes");
     s_assert_error (maas_registry_resolve (s_reg, "nosuch", NULL, &version),
                     "unknown model nosuch");
     s_assert_error (maas_registry_resolve (s_reg, "nosuch", "prod", &version),
