@@ -218,6 +218,25 @@ s_ref_normalise (const char *spec, char *out, size_t size)
     return 0;
 }
 
+//  What follows the name in GIVEN: REF after '/' (SLASHED) must be a
+//  version number, after '@' (AT) a version, an alias or 'latest'.
+static int
+s_ref_tail_check (const char *given, const char *ref, bool slashed, bool at, char *err,
+                  size_t err_size)
+{
+    if (slashed && !s_parse_version (ref)) {
+        snprintf (err, err_size, "model '%s': after '/' comes a version number (1, 2...)", given);
+        return -1;
+    }
+    if (at && !(s_parse_version (ref) || maas_registry_alias_valid (ref)
+                  || strcmp (ref, "latest") == 0)) {
+        snprintf (err, err_size,
+                  "model '%s': after '@' comes a version (1, 2...), an alias or 'latest'", given);
+        return -1;
+    }
+    return 0;
+}
+
 int
 maas_registry_ref_parse (maas_registry_ref_t *self, const char *spec, char *err,
                          size_t err_size)
@@ -248,19 +267,8 @@ maas_registry_ref_parse (maas_registry_ref_t *self, const char *spec, char *err,
         return -1;
     }
     const char *ref = at ? at + 1 : "";
-    if (slashed && !s_parse_version (ref)) {
-        snprintf (err, err_size, "model '%s': after '/' comes a version number (1, 2...)", given);
+    if (s_ref_tail_check (given, ref, slashed, at != NULL, err, err_size) != 0)
         return -1;
-    }
-    if (at
-        && !(s_parse_version (ref) || maas_registry_alias_valid (ref)
-             || strcmp (ref, "latest") == 0)) {
-        snprintf (err, err_size,
-                  "model '%s': after '@' comes a version (1, 2...), an alias "
-                  "or 'latest'",
-                  spec);
-        return -1;
-    }
     snprintf (self->ref, sizeof self->ref, "%s", ref);
     return 0;
 }
@@ -696,6 +704,26 @@ maas_registry_delete (maas_registry_t *self, const char *name, uint64_t version,
     return 0;
 }
 
+//  The version numbers of REPLY (an array of them, or NULL after a failed
+//  command, which it frees) into *VERSIONS (malloc'd; NULL when none) and
+//  *COUNT. 0, or -1 with self->err.
+static int
+s_take_versions (maas_registry_t *self, redisReply *reply, uint64_t **versions, size_t *count)
+{
+    if (!reply)
+        return -1;
+    size_t n = reply->type == REDIS_REPLY_ARRAY ? reply->elements : 0;
+    if (n && !(*versions = malloc (n * sizeof **versions))) {
+        freeReplyObject (reply);
+        return maas_err_set (&self->err, MAAS_ERR_NOMEM, "registry: out of memory");
+    }
+    for (size_t i = 0; i < n; i++)
+        (*versions)[i] = s_parse_version (reply->element[i]->str);
+    *count = n;
+    freeReplyObject (reply);
+    return 0;
+}
+
 //  Drop NAME from the set `list` reads (another slot, as s_index_name).
 static int
 s_unindex_name (maas_registry_t *self, const char *name)
@@ -722,18 +750,9 @@ maas_registry_delete_model (maas_registry_t *self, const char *name, bool force,
     s_key (self, vprefix, name, ":v");
     redisReply *reply = s_alias_eval (self, s_delete_model_lua, name, true,
                                       (const char *[]){ vprefix, force ? "1" : "0", NULL });
-    if (!reply)
+    if (s_take_versions (self, reply, versions, count) != 0)
         return -1;
-    size_t n = reply->type == REDIS_REPLY_ARRAY ? reply->elements : 0;
-    if (n && !(*versions = malloc (n * sizeof **versions))) {
-        freeReplyObject (reply);
-        return maas_err_set (&self->err, MAAS_ERR_NOMEM, "registry: out of memory");
-    }
-    for (size_t i = 0; i < n; i++)
-        (*versions)[i] = s_parse_version (reply->element[i]->str);
-    *count = n;
-    freeReplyObject (reply);
-    maas_info ("registry", "deleted model=%s versions=%zu force=%d", name, n, force);
+    maas_info ("registry", "deleted model=%s versions=%zu force=%d", name, *count, force);
     return s_unindex_name (self, name);
 }
 
@@ -1102,18 +1121,9 @@ maas_registry_versions (maas_registry_t *self, const char *name, uint64_t **vers
     char key[S_KEY_MAX];
     s_key (self, key, name, ":versions");
     redisReply *reply = s_commandv (self, (const char *[]){ "ZRANGE", key, "0", "-1", NULL });
-    if (!reply)
+    if (s_take_versions (self, reply, versions, count) != 0)
         return -1;
-    size_t n = reply->type == REDIS_REPLY_ARRAY ? reply->elements : 0;
-    if (n && !(*versions = malloc (n * sizeof **versions))) {
-        freeReplyObject (reply);
-        return maas_err_set (&self->err, MAAS_ERR_INPUT, "registry: out of memory");
-    }
-    for (size_t i = 0; i < n; i++)
-        (*versions)[i] = s_parse_version (reply->element[i]->str);
-    *count = n;
-    freeReplyObject (reply);
-    if (n)
+    if (*count)
         return 0;
     int exists = s_model_exists (self, name);
     return exists > 0 ? 0 : exists < 0 ? -1 : maas_err_set (&self->err, MAAS_ERR_INPUT, "unknown model %s", name);
