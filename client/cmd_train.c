@@ -460,7 +460,7 @@ maas_cmd_train (int argc, char **argv)
     signal (SIGPIPE, SIG_IGN);      //  a Redis that went away is an error, not a signal
     if (s_check_size (&args) != 0)
         return 1;
-    maas_client_t *client = maas_client_new (args.broker);
+    maas_client_t *client = maas_cli_client ("maas train", args.broker);
     if (!client) {
         fprintf (stderr, "maas train: cannot use broker endpoint '%s'\n", args.broker);
         return 1;
