@@ -590,6 +590,15 @@ maas_explain_result_pack (const maas_explain_result_t *result, msgpack_packer *p
         : 0;
 }
 
+int
+maas_explain_meta_pack (const maas_explain_result_t *result, msgpack_packer *pk)
+{
+    return msgpack_pack_map (pk, 2) | maas_codec_pack_kv_uint (pk, "version", result->version)
+            | maas_codec_pack_kv_int (pk, "compute_us", result->compute_us)
+        ? -1
+        : 0;
+}
+
 //  The scalar keys of a result map into RESULT; -1 with MAP->err.
 static int
 s_scalars (maas_codec_map_t *map, maas_explain_result_t *result)

@@ -95,6 +95,8 @@ int maas_explain_run (const maas_mlp_t *mlp, const maas_explain_params_t *params
 
 //  Pack RESULT (arrays borrowed) as the RESULT payload map. 0, or -1.
 int maas_explain_result_pack (const maas_explain_result_t *result, msgpack_packer *pk);
+//  Pack the RESULT header's meta: version, compute_us. 0, or -1.
+int maas_explain_meta_pack (const maas_explain_result_t *result, msgpack_packer *pk);
 //  Parse a RESULT payload of SIZE bytes into RESULT (arrays allocated and
 //  owned). Every key is required; sizes must agree. Returns 0, or -1 with
 //  ERR ("result: key 'attributions' is missing", "result: 'attributions'

@@ -627,6 +627,117 @@ START_TEST (test_cli_infer)
 }
 END_TEST
 
+//  -- explain jobs
+
+//  ROWS × COLS floats of X as msgpack rows into SBUF (initialised here).
+static void
+s_pack_rows (msgpack_sbuffer *sbuf, const float *x, size_t rows, size_t cols)
+{
+    msgpack_sbuffer_init (sbuf);
+    msgpack_packer pk;
+    msgpack_packer_init (&pk, sbuf, msgpack_sbuffer_write);
+    msgpack_pack_array (&pk, rows);
+    for (size_t r = 0; r < rows; r++) {
+        msgpack_pack_array (&pk, cols);
+        for (size_t c = 0; c < cols; c++)
+            msgpack_pack_float (&pk, x[r * cols + c]);
+    }
+}
+
+//  Submit an explain job for NAME over ROWS rows of X with PARAMS; its result.
+static maas_result_t *
+s_explain_job (const char *name, const maas_explain_params_t *params, const float *x,
+               size_t rows, size_t cols)
+{
+    msgpack_sbuffer pbuf, rbuf;
+    msgpack_sbuffer_init (&pbuf);
+    msgpack_packer pk;
+    msgpack_packer_init (&pk, &pbuf, msgpack_sbuffer_write);
+    ck_assert_int_eq (maas_explain_params_pack (params, &pk), 0);
+    s_pack_rows (&rbuf, x, rows, cols);
+    maas_submit_t spec = {.kind = "explain", .model = name, .params = pbuf.data,
+                          .params_size = pbuf.size};
+    char id[MAAS_PROTO_ID_MAX + 1];
+    ck_assert_msg (maas_client_submit (fx.client, &spec, rbuf.data, rbuf.size, NULL, NULL, id)
+                       == 0,
+                   "%s", maas_client_error (fx.client));
+    msgpack_sbuffer_destroy (&pbuf);
+    msgpack_sbuffer_destroy (&rbuf);
+    return s_wait (id);
+}
+
+//  An infer job for NAME that succeeds: the worker is up and has said
+//  which kinds it runs (explain is not built into the broker).
+static void
+s_worker_ready (const char *name, size_t cols, size_t outputs)
+{
+    float x[64];
+    char id[MAAS_PROTO_ID_MAX + 1];
+    s_fill (x, cols, 1);
+    s_submit (name, 0, NULL, x, 1, cols, NULL, NULL, id);
+    maas_result_t *result = s_wait (id);
+    s_values (result, NULL, outputs);
+    maas_result_destroy (&result);
+}
+
+//  A worker answers explain jobs with what maas_explain_run computes here,
+//  and fails ones whose params or model do not fit, as final failures.
+START_TEST (test_explain_jobs)
+{
+    maas_model_t *model = s_model (4, 8, 3, 21), *wide = s_model (30, 8, 2, 22);
+    s_publish ("iris", model);
+    s_publish ("cancer", wide);
+    s_worker_start ("64", "64");
+    s_worker_ready ("iris", 4, 3);
+    float x[8] = {5.1f, 3.5f, 1.4f, 0.2f, 6.7f, 3.0f, 5.2f, 2.3f};
+    maas_explain_params_t params = maas_explain_params_defaults ();
+    for (int m = 0; m < MAAS_EXPLAIN_METHOD_COUNT; m++) {
+        params.method = (maas_explain_method_t) m;
+        maas_result_t *result = s_explain_job ("iris", &params, x, 2, 4);
+        ck_assert_msg (strcmp (result->status, "succeeded") == 0, "%s: %s", result->status,
+                       result->error ? result->error : "");
+        maas_explain_result_t got, want;
+        char err[256];
+        ck_assert_msg (
+            maas_explain_result_parse (&got, result->data, result->size, err, sizeof err) == 0,
+            "%s", err);
+        ck_assert_int_eq (maas_explain_run (maas_model_mlp_const (model), &params, x, 2, &want,
+                                            err, sizeof err),
+                          0);
+        ck_assert_str_eq (got.model, "iris");
+        ck_assert_uint_eq (got.version, 1);
+        ck_assert_int_eq (got.method, m);
+        ck_assert_uint_eq (got.outputs, 3);
+        for (size_t k = 0; k < 2 * 4 * 3; k++)
+            ck_assert_double_eq_tol (got.attributions[k], want.attributions[k], 1e-6);
+        for (size_t k = 0; m != MAAS_EXPLAIN_GRADIENT_X_INPUT && k < 6; k++)
+            ck_assert_float_lt (got.approximation_error[k], 1e-3f);
+        maas_explain_result_clear (&got);
+        maas_explain_result_clear (&want);
+        maas_result_destroy (&result);
+    }
+    //  30 inputs are too many for exact Shapley; output 5 is not there.
+    params.method = MAAS_EXPLAIN_SHAPLEY;
+    float row[30];
+    s_fill (row, 30, 2);
+    maas_result_t *result = s_explain_job ("cancer", &params, row, 1, 30);
+    ck_assert_str_eq (result->status, "failed");
+    ck_assert_ptr_nonnull (strstr (result->error, "model cancer@1: exact Shapley values need at most 14 inputs"));
+    ck_assert (!maas_result_retryable (result));
+    maas_result_destroy (&result);
+    params = maas_explain_params_defaults ();
+    params.output = 5;
+    result = s_explain_job ("iris", &params, x, 1, 4);
+    ck_assert_str_eq (result->status, "failed");
+    ck_assert_ptr_nonnull (strstr (result->error, "output 5 is out of range: the model has 3 outputs"));
+    ck_assert (!maas_result_retryable (result));
+    maas_result_destroy (&result);
+    s_worker_ready ("iris", 4, 3);
+    maas_model_destroy (&model);
+    maas_model_destroy (&wide);
+}
+END_TEST
+
 static Suite *
 s_suite (void)
 {
@@ -637,6 +748,7 @@ s_suite (void)
     tcase_add_test (core, test_predictions_bit_exact_unbatched);
     tcase_add_test (core, test_predictions_batched);
     tcase_add_test (core, test_cli_infer);
+    tcase_add_test (core, test_explain_jobs);
     tcase_add_test (core, test_jobs_go_where_the_model_is_cached);
     suite_add_tcase (suite, core);
     TCase *versions = tcase_create ("versions");
