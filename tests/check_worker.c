@@ -738,6 +738,59 @@ START_TEST (test_explain_jobs)
 }
 END_TEST
 
+//  `maas explain` names the features by the model's columns, prints the top
+//  K, and --json carries every attribution.
+START_TEST (test_cli_explain)
+{
+    maas_model_t *model = s_model (4, 8, 3, 23);
+    const char *columns[] = {"sepal_len", "sepal_wid", "petal_len", "petal_wid"};
+    ck_assert_int_eq (maas_model_set_columns (model, columns, 4), 0);
+    s_publish ("iris", model);
+    s_worker_start ("64", "64");
+    s_worker_ready ("iris", 4, 3);
+    char *maas = support_build_path ("client/maas"), *script = NULL;
+    ck_assert (asprintf (&script,
+                         "cd %s && printf 'sepal_len,sepal_wid,petal_len,petal_wid\\n"
+                         "5.1,3.5,1.4,0.2\\n6.7,3.0,5.2,2.3\\n' > in.csv"
+                         " && %s explain iris --input in.csv --top 2 --output 1 --broker %s > out"
+                         " && %s explain iris@1 --input in.csv --method shapley --json"
+                         " --broker %s > out.json",
+                         fx.dir, maas, fx.front, maas, fx.front)
+               > 0);
+    const char *argv[] = {"/bin/sh", "-c", script, NULL};
+    char redis_env[600];
+    snprintf (redis_env, sizeof redis_env, "MAAS_REDIS_URL=%s", support_redis_url (fx.redis));
+    const char *env[] = {redis_env, NULL};
+    support_proc_t *proc = support_proc_start (argv, env, NULL);
+    ck_assert_int_eq (support_proc_wait (proc, 60000), 0);
+    support_proc_stop (&proc);
+    //  What the worker computes, to compare with what was printed.
+    float x[8] = {5.1f, 3.5f, 1.4f, 0.2f, 6.7f, 3.0f, 5.2f, 2.3f};
+    maas_explain_params_t params = maas_explain_params_defaults ();
+    params.output = 1;
+    maas_explain_result_t want;
+    char err[256], path[512], line[128];
+    ck_assert_int_eq (maas_explain_run (maas_model_mlp_const (model), &params, x, 2, &want, err, sizeof err), 0);
+    size_t best = 0;
+    for (size_t i = 1; i < 4; i++)
+        if (fabsf (want.attributions[i]) > fabsf (want.attributions[best]))
+            best = i;
+    snprintf (line, sizeof line, "  %-20s %+.6g\n", columns[best], (double) want.attributions[best]);
+    snprintf (path, sizeof path, "%s/out", fx.dir);
+    ck_assert_msg (support_file_has (path, "row 1 output 1: f(x)="), "no header line in out");
+    ck_assert_msg (support_file_has (path, line), "out lacks '%s'", line);
+    ck_assert_msg (!support_file_has (path, "row 1 output 0"), "only output 1 was asked for");
+    maas_explain_result_clear (&want);
+    snprintf (path, sizeof path, "%s/out.json", fx.dir);
+    ck_assert (support_file_has (path, "{\"model\":\"iris\",\"version\":1,\"method\":\"shapley\""));
+    ck_assert (support_file_has (path, "\"output\":2,"));
+    ck_assert (support_file_has (path, "[\"petal_wid\","));
+    free (script);
+    free (maas);
+    maas_model_destroy (&model);
+}
+END_TEST
+
 static Suite *
 s_suite (void)
 {
@@ -749,6 +802,7 @@ s_suite (void)
     tcase_add_test (core, test_predictions_batched);
     tcase_add_test (core, test_cli_infer);
     tcase_add_test (core, test_explain_jobs);
+    tcase_add_test (core, test_cli_explain);
     tcase_add_test (core, test_jobs_go_where_the_model_is_cached);
     suite_add_tcase (suite, core);
     TCase *versions = tcase_create ("versions");
