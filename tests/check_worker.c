@@ -738,8 +738,8 @@ START_TEST (test_explain_jobs)
 }
 END_TEST
 
-//  `maas explain` names the features by the model's columns, prints the top
-//  K, and --json carries every attribution.
+//  `maas explain`, as docs/models.md shows it, names the features by the
+//  model's columns, prints the top K, and --json carries every attribution.
 START_TEST (test_cli_explain)
 {
     maas_model_t *model = s_model (4, 8, 3, 23);
@@ -748,19 +748,23 @@ START_TEST (test_cli_explain)
     s_publish ("iris", model);
     s_worker_start ("64", "64");
     s_worker_ready ("iris", 4, 3);
-    char *maas = support_build_path ("client/maas"), *script = NULL;
-    ck_assert (asprintf (&script,
-                         "cd %s && printf 'sepal_len,sepal_wid,petal_len,petal_wid\\n"
-                         "5.1,3.5,1.4,0.2\\n6.7,3.0,5.2,2.3\\n' > in.csv"
-                         " && %s explain iris --input in.csv --top 2 --output 1 --broker %s > out"
-                         " && %s explain iris@1 --input in.csv --method shapley --json"
-                         " --broker %s > out.json",
-                         fx.dir, maas, fx.front, maas, fx.front)
-               > 0);
-    const char *argv[] = {"/bin/sh", "-c", script, NULL};
-    char redis_env[600];
+    //  The example block of docs/models.md, run as printed with maas on PATH.
+    char *doc = support_src_path ("docs/models.md"), *script = NULL;
+    FILE *file = fopen (doc, "r");
+    ck_assert_ptr_nonnull (file);
+    char *text = calloc (1, 1 << 16);
+    text[fread (text, 1, (1 << 16) - 1, file)] = 0;
+    fclose (file);
+    char *block = strstr (text, "```sh\n"), *end = block ? strstr (block + 6, "```") : NULL;
+    ck_assert_msg (block && end, "docs/models.md has no sh block");
+    *end = 0;
+    ck_assert (asprintf (&script, "cd %s && { %s} > out 2> err", fx.dir, block + 6) > 0);
+    const char *argv[] = {"/bin/sh", "-ec", script, NULL};
+    char *bin = support_build_path ("client"), redis_env[600], broker_env[600], path_env[600];
     snprintf (redis_env, sizeof redis_env, "MAAS_REDIS_URL=%s", support_redis_url (fx.redis));
-    const char *env[] = {redis_env, NULL};
+    snprintf (broker_env, sizeof broker_env, "MAAS_BROKER_FRONTEND=%s", fx.front);
+    snprintf (path_env, sizeof path_env, "PATH=%s:/usr/bin:/bin", bin);
+    const char *env[] = {redis_env, broker_env, path_env, NULL};
     support_proc_t *proc = support_proc_start (argv, env, NULL);
     ck_assert_int_eq (support_proc_wait (proc, 60000), 0);
     support_proc_stop (&proc);
@@ -781,12 +785,13 @@ START_TEST (test_cli_explain)
     ck_assert_msg (support_file_has (path, line), "out lacks '%s'", line);
     ck_assert_msg (!support_file_has (path, "row 1 output 0"), "only output 1 was asked for");
     maas_explain_result_clear (&want);
-    snprintf (path, sizeof path, "%s/out.json", fx.dir);
     ck_assert (support_file_has (path, "{\"model\":\"iris\",\"version\":1,\"method\":\"shapley\""));
     ck_assert (support_file_has (path, "\"output\":2,"));
     ck_assert (support_file_has (path, "[\"petal_wid\","));
     free (script);
-    free (maas);
+    free (text);
+    free (doc);
+    free (bin);
     maas_model_destroy (&model);
 }
 END_TEST
