@@ -748,15 +748,18 @@ START_TEST (test_cli_explain)
     s_publish ("iris", model);
     s_worker_start ("64", "64");
     s_worker_ready ("iris", 4, 3);
-    //  The example block of docs/models.md, run as printed with maas on PATH.
+    //  The example block of docs/models.md's Explanations, run as printed
+    //  with maas on PATH.
     char *doc = support_src_path ("docs/models.md"), *script = NULL;
     FILE *file = fopen (doc, "r");
     ck_assert_ptr_nonnull (file);
     char *text = calloc (1, 1 << 16);
     text[fread (text, 1, (1 << 16) - 1, file)] = 0;
     fclose (file);
-    char *block = strstr (text, "```sh\n"), *end = block ? strstr (block + 6, "```") : NULL;
-    ck_assert_msg (block && end, "docs/models.md has no sh block");
+    char *section = strstr (text, "\n## Explanations\n");
+    char *block = section ? strstr (section, "```sh\n") : NULL;
+    char *end = block ? strstr (block + 6, "```") : NULL;
+    ck_assert_msg (block && end, "docs/models.md has no sh block under Explanations");
     *end = 0;
     ck_assert (asprintf (&script, "cd %s && { %s} > out 2> err", fx.dir, block + 6) > 0);
     const char *argv[] = {"/bin/sh", "-ec", script, NULL};
