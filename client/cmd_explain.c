@@ -123,10 +123,7 @@ s_run (maas_client_t *client, const maas_model_ref_t *model, const s_opts_t *opt
     msgpack_packer_init (&pk, &params, msgpack_sbuffer_write);
     int rc = maas_explain_params_pack (&opts->params, &pk);
     msgpack_packer_init (&pk, &rows, msgpack_sbuffer_write);
-    rc |= msgpack_pack_array (&pk, x->rows);
-    for (size_t k = 0; k < maas_tensor_size (x); k++)
-        rc |= (k % x->cols == 0 ? msgpack_pack_array (&pk, x->cols) : 0)
-            | msgpack_pack_float (&pk, x->data[k]);
+    rc |= maas_codec_pack_rows (&pk, x->data, x->rows, x->cols);
     maas_submit_t spec = {.kind = "explain",
                           .model = model->name,
                           .version = (int64_t) model->version,

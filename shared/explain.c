@@ -542,14 +542,15 @@ maas_explain_params_decode (maas_explain_params_t *params, const msgpack_object 
                             size_t err_size)
 {
     *params = maas_explain_params_defaults ();
+    maas_codec_map_t map;
     if (!obj || obj->type == MSGPACK_OBJECT_NIL)
         return 0;
-    if (obj->type != MSGPACK_OBJECT_MAP) {
-        snprintf (err, err_size, "params: expected a map, got %s", maas_codec_type_name (obj));
+    if (maas_codec_map_init (&map, obj, "params") != 0) {
+        snprintf (err, err_size, "%s", map.err);
         return -1;
     }
-    for (uint32_t i = 0; i < obj->via.map.size; i++) {
-        const msgpack_object_kv *kv = &obj->via.map.ptr[i];
+    for (uint32_t i = 0; i < map.map->size; i++) {
+        const msgpack_object_kv *kv = &map.map->ptr[i];
         char key[40] = "?";
         if (kv->key.type == MSGPACK_OBJECT_STR)
             maas_codec_excerpt (key, sizeof key, kv->key.via.str.ptr, kv->key.via.str.size);

@@ -629,21 +629,6 @@ END_TEST
 
 //  -- explain jobs
 
-//  ROWS × COLS floats of X as msgpack rows into SBUF (initialised here).
-static void
-s_pack_rows (msgpack_sbuffer *sbuf, const float *x, size_t rows, size_t cols)
-{
-    msgpack_sbuffer_init (sbuf);
-    msgpack_packer pk;
-    msgpack_packer_init (&pk, sbuf, msgpack_sbuffer_write);
-    msgpack_pack_array (&pk, rows);
-    for (size_t r = 0; r < rows; r++) {
-        msgpack_pack_array (&pk, cols);
-        for (size_t c = 0; c < cols; c++)
-            msgpack_pack_float (&pk, x[r * cols + c]);
-    }
-}
-
 //  Submit an explain job for NAME over ROWS rows of X with PARAMS; its result.
 static maas_result_t *
 s_explain_job (const char *name, const maas_explain_params_t *params, const float *x,
@@ -654,7 +639,9 @@ s_explain_job (const char *name, const maas_explain_params_t *params, const floa
     msgpack_packer pk;
     msgpack_packer_init (&pk, &pbuf, msgpack_sbuffer_write);
     ck_assert_int_eq (maas_explain_params_pack (params, &pk), 0);
-    s_pack_rows (&rbuf, x, rows, cols);
+    msgpack_sbuffer_init (&rbuf);
+    msgpack_packer_init (&pk, &rbuf, msgpack_sbuffer_write);
+    ck_assert_int_eq (maas_codec_pack_rows (&pk, x, rows, cols), 0);
     maas_submit_t spec = {.kind = "explain", .model = name, .params = pbuf.data,
                           .params_size = pbuf.size};
     char id[MAAS_PROTO_ID_MAX + 1];
