@@ -193,7 +193,7 @@ maas_cmd_infer (int argc, char **argv)
     }
     maas_tensor_t *x = maas_rows_file_read ("maas infer", opts.input, &model, opts.no_header);
     maas_model_ref_clear (&model);
-    maas_client_t *client = x ? maas_client_new (opts.broker) : NULL;
+    maas_client_t *client = x ? maas_cli_client ("maas infer", opts.broker) : NULL;
     maas_result_t *result = client ? s_run (client, &ref, x, opts.timeout_ms) : NULL;
     int rc = result ? s_report (result, ref.name, opts.json) : 1;
     maas_result_destroy (&result);

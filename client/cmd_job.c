@@ -424,7 +424,7 @@ maas_cmd_cancel (int argc, char **argv)
         fputs (s_cancel_usage, help ? stdout : stderr);
         return help ? 0 : 2;
     }
-    maas_client_t *client = maas_client_new (broker);
+    maas_client_t *client = maas_cli_client ("maas job", broker);
     if (!client || maas_client_ping (client, S_PING_MS) != 0) {
         fprintf (stderr, "maas cancel: no broker answers at %s: is the stack up? (maas up)\n",
                  broker);

@@ -125,7 +125,7 @@ maas_cmd_score (int argc, char **argv)
         maas_model_ref_clear (&ref);
         return 1;
     }
-    maas_client_t *client = maas_client_new (broker);
+    maas_client_t *client = maas_cli_client ("maas score", broker);
     if (!client) {
         fprintf (stderr, "maas score: cannot connect to '%s'\n", broker);
         maas_model_ref_clear (&ref);

@@ -434,7 +434,7 @@ maas_cmd_train (int argc, char **argv)
     if (s_parse (argc, argv, &args) != 0)
         return 2;
     signal (SIGPIPE, SIG_IGN);      //  a Redis that went away is an error, not a signal
-    maas_client_t *client = maas_client_new (args.broker);
+    maas_client_t *client = maas_cli_client ("maas train", args.broker);
     if (!client) {
         fprintf (stderr, "maas train: cannot use broker endpoint '%s'\n", args.broker);
         return 1;

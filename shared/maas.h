@@ -47,6 +47,7 @@
 #include "protocol.h"
 #include "client.h"
 #include "worker.h"
+#include "curve.h"
 
 //  What each job kind carries and answers.
 #include "infer.h"
