@@ -8,9 +8,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-#define S_ROWS    20480             //  rows explained per measurement
-#define S_JOB     256               //  rows per maas_explain_run (one job)
-#define S_REPEATS 3                 //  measurements per case; the best is printed
+#define S_ROWS    20480    //  rows explained per measurement
+#define S_JOB     256      //  rows per maas_explain_run (one job)
+#define S_REPEATS 3        //  measurements per case; the best is printed
 
 static void
 s_print (const char *name, double value)
@@ -75,7 +75,7 @@ main (void)
     for (int j = 0; j < 10; j++)
         mean[j] = 0.05f * (float) j, std[j] = 1.0f + 0.1f * (float) j;
     maas_mlp_set_norm (mlp, mean, std);
-    maas_blas_set_threads (1);  //  as workers run
+    maas_blas_set_threads (1);    //  as workers run
     maas_explain_params_t params = maas_explain_params_defaults ();
     fprintf (stderr, "explain: infer baseline, integrated gradients, gradient x input, shapley\n");
     s_print ("infer_batch_256", s_infer_rate (mlp, x, y));
