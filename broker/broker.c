@@ -149,7 +149,7 @@ maas_broker_new (const maas_broker_config_t *config)
     self->store = maas_store_new (self->redis_url, self->prefix, self->name,
                                   config->result_ttl_ms, config->events_max);
     if (!self->store || !broker_kind_add (self, "infer", true)
-        || !broker_kind_add (self, "train", true))
+        || !broker_kind_add (self, "train", true) || !broker_kind_add (self, "explain", true))
         goto fail;                  //  built in: clients may submit before any worker is up
     maas_store_set_retry (self->store, config->redis_retry_ms);
     maas_store_set_timeout (self->store, config->redis_timeout_ms);

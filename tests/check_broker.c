@@ -866,6 +866,8 @@ START_TEST (test_unknown_kind_rejected)
     char status[64];
     s_raw_send (client, MAAS_PROTO_SUBMIT, "early-train", "train", true);
     ck_assert_int_eq (s_raw_recv (client, 3000, status), MAAS_PROTO_ACCEPTED);
+    s_raw_send (client, MAAS_PROTO_SUBMIT, "early-explain", "explain", true);
+    ck_assert_int_eq (s_raw_recv (client, 3000, status), MAAS_PROTO_ACCEPTED);
     s_raw_send_wait (client, MAAS_PROTO_SUBMIT, "waits-1", "later", true, true);
     ck_assert_int_eq (s_raw_recv (client, 3000, status), MAAS_PROTO_ACCEPTED);
     s_worker_start ("w-later", "later", 1);
