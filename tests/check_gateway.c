@@ -4,7 +4,8 @@
  *  through the registry API and compares with the C client, bit for bit. */
 #include "support.h"
 #include "buf.h"
-#include "infer.h"
+#include "gateway.h"
+#include "submit.h"
 #include "maas.h"
 
 #include <arpa/inet.h>
@@ -180,16 +181,7 @@ s_publish (const char *name, size_t outputs, maas_act_t act, uint64_t seed)
     ck_assert_ptr_nonnull (mlp);
     maas_mlp_init (mlp, seed);
     maas_model_t *model = maas_model_new (&mlp);
-    uint8_t *blob;
-    size_t size;
-    maas_model_err_t err;
-    ck_assert_msg (maas_model_encode (model, &blob, &size, &err) == 0, "%s", err.text);
-    maas_registry_meta_t meta = {0};
-    uint64_t version;
-    ck_assert_msg (maas_registry_publish (fx.registry, name, blob, size, &meta, &version, NULL)
-                       == 0,
-                   "%s", maas_registry_error (fx.registry));
-    free (blob);
+    uint64_t version = support_publish_model (fx.registry, name, model);
     maas_model_destroy (&model);
     return version;
 }
@@ -202,7 +194,7 @@ s_fill (float *x, size_t n, float seed)
 }
 
 //  What the C client gets for X on NAME@VERSION: COUNT floats into Y. (The
-//  job is sent and read as the gateway's infer.c does, which the worker
+//  job is sent and read as the gateway's submit.c does, which the worker
 //  defines: the test compares the HTTP layers, not two encoders.)
 static void
 s_client_predict (const char *name, uint64_t version, const float *x, size_t rows, float *y,
@@ -214,12 +206,13 @@ s_client_predict (const char *name, uint64_t version, const float *x, size_t row
     maas_result_t *result = maas_client_wait (fx.client, id, 20000);
     ck_assert_ptr_nonnull (result);
     ck_assert_str_eq (result->status, "succeeded");
-    gw_infer_output_t out;
+    maas_infer_result_t out;
     char err[256];
-    ck_assert_msg (gw_infer_decode (result, &out, err, sizeof err) == 0, "%s", err);
+    ck_assert_msg (maas_infer_result_parse (&out, result->data, result->size, err, sizeof err) == 0,
+                   "%s", err);
     ck_assert_uint_eq (out.rows * out.outputs, count);
     memcpy (y, out.values, count * sizeof *y);
-    gw_infer_output_clear (&out);
+    maas_infer_result_clear (&out);
     maas_result_destroy (&result);
 }
 
@@ -1017,12 +1010,51 @@ START_TEST (test_docs_examples)
 }
 END_TEST
 
+//  The gateway reads a RESULT with libmaas's parser (shared/infer.c), so it
+//  holds results to what the worker writes: every key, sizes that agree.
+START_TEST (test_reply_parses_with_libmaas)
+{
+    float values[2] = {0.25f, 0.75f};
+    maas_infer_result_t full = {.model = "iris", .version = 3, .rows = 1, .outputs = 2,
+                                .values = values, .batch_rows = 1, .batch_jobs = 1};
+    msgpack_sbuffer sbuf;
+    msgpack_sbuffer_init (&sbuf);
+    msgpack_packer pk;
+    msgpack_packer_init (&pk, &sbuf, msgpack_sbuffer_write);
+    ck_assert_int_eq (maas_infer_result_pack (&full, &pk), 0);
+    gw_reply_spec_t spec = {.style = GW_STYLE_TF_PREDICT, .model = "iris"};
+    maas_result_t result = {.status = "succeeded", .data = sbuf.data, .size = sbuf.size};
+    gw_buf_t buf;
+    gw_buf_init (&buf);
+    size_t header_len = 0;
+    ck_assert_uint_eq (gw_reply_write (&spec, &result, &buf, &header_len), 200);
+    ck_assert_str_eq (buf.data, "{\"predictions\":[[0.25,0.75]]}");
+    gw_buf_clear (&buf);
+    //  The same values without the batch figures: not a result the worker
+    //  writes, so not one the gateway passes on.
+    msgpack_sbuffer_clear (&sbuf);
+    msgpack_pack_map (&pk, 4);
+    maas_codec_pack_kv_uint (&pk, "version", 3);
+    maas_codec_pack_kv_uint (&pk, "rows", 1);
+    maas_codec_pack_kv_uint (&pk, "outputs", 2);
+    maas_codec_pack_str (&pk, "values");
+    maas_codec_pack_f32 (&pk, values, 2);
+    result.data = sbuf.data;
+    result.size = sbuf.size;
+    ck_assert_uint_eq (gw_reply_write (&spec, &result, &buf, &header_len), 500);
+    ck_assert_msg (strstr (buf.data, "missing key 'model'"), "%s", buf.data);
+    gw_buf_clear (&buf);
+    msgpack_sbuffer_destroy (&sbuf);
+}
+END_TEST
+
 static Suite *
 s_suite (void)
 {
     Suite *suite = suite_create ("gateway");
     TCase *unit = tcase_create ("writer");
     tcase_add_test (unit, test_f32_shortest);
+    tcase_add_test (unit, test_reply_parses_with_libmaas);
     suite_add_tcase (suite, unit);
     TCase *core = tcase_create ("core");
     tcase_add_checked_fixture (core, s_setup, s_teardown);
