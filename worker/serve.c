@@ -8,6 +8,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+
+//  Waits for a batch to fall due (s_recv): a zmq_poll of whole ms while the
+//  batch is at least S_POLL_MIN_US away, ending S_POLL_MARGIN_US early (the
+//  poll oversleeps); then a non-blocking look for jobs every S_SLICE_US.
+#define S_POLL_MIN_US    1500
+#define S_POLL_MARGIN_US 500
+#define S_SLICE_US       50
 
 //  The infer module's view of an engine result (arrays borrowed).
 static maas_infer_result_t
@@ -137,15 +145,38 @@ maas_serve_tick (void *worker)
     maas_worker_tick (worker);
 }
 
-//  How long to wait for jobs: until the next batch is due, or a heartbeat.
-static int
-s_timeout_ms (const maas_engine_t *engine, int heartbeat_ms)
+//  Sleep US microseconds (under a second).
+static void
+s_sleep_us (int64_t us)
+{
+    struct timespec span = {0, (long) us * 1000};
+    while (nanosleep (&span, &span) != 0 && !zsys_interrupted)
+        ;
+}
+
+//  The next job, waiting until the next batch is due or a heartbeat.
+//  zmq_poll waits whole milliseconds (and a little more), which would keep
+//  a lone job waiting ~1.1 ms for a 500 µs --batch-delay-us: so the poll
+//  waits only the whole milliseconds that end well before the batch is due,
+//  and the rest is spent looking for jobs every S_SLICE_US (a job arriving
+//  then still joins the batch), until the batch is due.
+static maas_work_t *
+s_recv (maas_worker_t *worker, const maas_engine_t *engine, int heartbeat_ms)
 {
     int64_t due = maas_engine_next_due (engine);
     if (due < 0)
-        return heartbeat_ms;
+        return maas_worker_recv (worker, heartbeat_ms);
     int64_t wait_us = due - maas_clock_mono_us ();
-    return wait_us <= 0 ? 0 : (int) ((wait_us + 999) / 1000);
+    if (wait_us >= S_POLL_MIN_US)
+        return maas_worker_recv (worker, (int) ((wait_us - S_POLL_MARGIN_US) / 1000));
+    while (!zsys_interrupted) {
+        maas_work_t *work = maas_worker_recv (worker, 0);
+        wait_us = due - maas_clock_mono_us ();
+        if (work || wait_us <= 0)
+            return work;
+        s_sleep_us (wait_us < S_SLICE_US ? wait_us : S_SLICE_US);
+    }
+    return NULL;
 }
 
 //  Send every finished job's RESULT.
@@ -164,7 +195,7 @@ maas_serve_run (maas_worker_t *worker, maas_engine_t *engine, int heartbeat_ms)
 {
     char *announced = NULL;
     while (!zsys_interrupted) {
-        maas_work_t *work = maas_worker_recv (worker, s_timeout_ms (engine, heartbeat_ms));
+        maas_work_t *work = s_recv (worker, engine, heartbeat_ms);
         while (work) {
             s_submit (engine, worker, work);
             work = maas_worker_recv (worker, 0);
