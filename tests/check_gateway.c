@@ -672,7 +672,9 @@ s_concurrent (const char *path, const char *body, size_t count, long *codes, voi
     int running = 1, turns = 0;
     while (running) {
         curl_multi_perform (multi, &running);
-        if (during && ++turns == 3) {
+        //  At the first turn: requests sent, none can be answered yet. (At
+        //  the third, 50 quick answers had sometimes all come back.)
+        if (during && ++turns == 1) {
             ck_assert_int_gt (running, 0);    //  it happens with requests in flight
             during ();
             during = NULL;
