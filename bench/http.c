@@ -133,8 +133,8 @@ s_wrk (const char *url, const char *dir, const char *threads, const char *connec
     snprintf (log, sizeof log, "%s/wrk.out", dir);
     unlink (log);
     setenv ("MAAS_BENCH_CASE", name, 1);
-    const char *argv[] = {"wrk",      threads, connections, "-d5s", "-s",
-                          MAAS_TOP_SRCDIR "/bench/http.lua", url, NULL};
+    const char *argv[] = {
+        "wrk", threads, connections, "-d5s", "-s", MAAS_TOP_SRCDIR "/bench/http.lua", url, NULL};
     pid_t wrk = bench_spawn (argv, log);
     int status = 0;
     waitpid (wrk, &status, 0);

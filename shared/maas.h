@@ -46,5 +46,6 @@
 
 //  What each job kind carries and answers.
 #include "infer.h"
+#include "stats.h"
 
 #endif

@@ -44,6 +44,8 @@ void maas_worker_set_heartbeat (maas_worker_t *self, int interval_ms, int livene
 void maas_worker_set_models (maas_worker_t *self, const char *models);
 //  Why the last call failed.
 const char *maas_worker_error (const maas_worker_t *self);
+//  The name it gives brokers ("worker-<pid>" when none was given); borrowed.
+const char *maas_worker_name (const maas_worker_t *self);
 
 //  ---------------------------------------------------------------------------
 //  Jobs
