@@ -135,8 +135,10 @@ maas_broker_new (const maas_broker_config_t *config)
     self->started_ms = maas_clock_wall_ms ();
     self->now_mono = maas_clock_mono_ms ();
     self->now_wall = self->started_ms;
-    maas_info ("broker", "started name=%s frontend=%s backend=%s redis=%s status=%s",
-               self->name, self->frontend_ep, self->backend_ep, self->redis_url,
+    char shown[512];
+    maas_info ("broker", "started name=%s frontend=%s backend=%s redis=%s status=%s", self->name,
+               self->frontend_ep, self->backend_ep,
+               maas_redis_url_mask (self->redis_url, shown, sizeof shown),
                config->status ? "on" : "off");
     return self;
 fail:

@@ -72,6 +72,7 @@ struct _group_t {
 
 struct _maas_store_t {
     char *url;                      //  Redis URL, owned
+    char shown[512];                //  the URL with its password masked, for the log
     maas_redis_url_t where;         //  parsed URL
     char *prefix;                   //  key prefix, owned
     char *broker;                   //  this broker's name, owned
@@ -256,7 +257,7 @@ s_lost (maas_store_t *self, const redisAsyncContext *ac)
     snprintf (self->err, sizeof self->err, "job store unavailable: redis %s: %s", self->at,
               ac->errstr[0] ? ac->errstr : "connection closed");
     if (strcmp (was, self->err) != 0)   //  once per cause, not once per retry
-        maas_warn ("store", "redis down url=%s at=%s error=\"%s\"", self->url, self->at,
+        maas_warn ("store", "redis down url=%s at=%s error=\"%s\"", self->shown, self->at,
                    self->err);
     self->ac = NULL;
     s_mark_down (self);
@@ -273,7 +274,7 @@ s_drop (maas_store_t *self, const char *why, int retry_ms)
 {
     redisAsyncContext *ac = self->ac;
     if (strcmp (why, self->err) != 0)   //  once per cause, not once per retry
-        maas_warn ("store", "redis dropped url=%s at=%s why=\"%s\"", self->url, self->at, why);
+        maas_warn ("store", "redis dropped url=%s at=%s why=\"%s\"", self->shown, self->at, why);
     snprintf (self->err, sizeof self->err, "%s", why);
     self->ac = NULL;
     s_mark_down (self);
@@ -339,8 +340,10 @@ s_on_setup (redisAsyncContext *ac, void *r, void *what)
     if (!reply || self->closing || reply->type != REDIS_REPLY_ERROR)
         return;
     char why[512];
-    snprintf (why, sizeof why, "job store unavailable: redis %s: %s failed: %.120s", self->at,
-              (const char *) what, reply->str);
+    bool auth = strcmp (what, "AUTH") == 0;
+    snprintf (why, sizeof why, "job store unavailable: redis %s: %s failed: %.120s%s", self->at,
+              (const char *) what, reply->str,
+              auth ? ": check the user and password in the Redis URL" : "");
     s_drop_later (self, why);
 }
 
@@ -419,11 +422,17 @@ s_on_role (redisAsyncContext *ac, void *r, void *arg)
         return;
     self->probing = false;
     const char *role = s_role (reply);
+    bool refused = reply->type == REDIS_REPLY_ERROR
+        && (strncmp (role, "NOAUTH", 6) == 0 || strncmp (role, "NOPERM", 6) == 0);
     if (strcmp (role, "master") != 0) {
         char why[512];
-        snprintf (why, sizeof why, "job store unavailable: redis %s is not the master (%.60s)%s",
+        snprintf (why, sizeof why,
+                  refused ? "job store unavailable: redis %s: %.120s%s"
+                          : "job store unavailable: redis %s is not the master (%.60s)%s",
                   self->at, role,
-                  self->watch ? "" : "; point --redis at the master or set MAAS_REDIS_SENTINELS");
+                  refused           ? ": check the user and password in the Redis URL"
+                      : self->watch ? ""
+                                    : "; point --redis at the master or set MAAS_REDIS_SENTINELS");
         s_drop_later (self, why);
         return;
     }
@@ -435,7 +444,7 @@ s_on_role (redisAsyncContext *ac, void *r, void *arg)
         self->down_at = 0;
         self->fresh = true;
         self->err[0] = '\0';
-        maas_info ("store", "redis connected url=%s at=%s role=master", self->url, self->at);
+        maas_info ("store", "redis connected url=%s at=%s role=master", self->shown, self->at);
     }
 }
 
@@ -554,6 +563,7 @@ maas_store_new (const char *url, const char *prefix, const char *broker, int64_t
         return NULL;
     }
     self->url = strdup (url);
+    maas_redis_url_mask (url, self->shown, sizeof self->shown);
     self->prefix = strdup (prefix);
     self->broker = strdup (broker);
     self->ttl_ms = ttl_ms;

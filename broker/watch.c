@@ -4,6 +4,7 @@
 #include "watch.h"
 #include "clock.h"
 #include "log.h"
+#include "redis_url.h"
 
 #include <hiredis/async.h>
 #include <stdio.h>
@@ -93,21 +94,33 @@ s_on_answer (redisAsyncContext *ac, void *r, void *arg)
     memcpy (self->master, now, sizeof now);
 }
 
+//  AUTH refused: this Sentinel will not answer; say why (the watch moves on).
+static void
+s_on_auth (redisAsyncContext *ac, void *r, void *arg)
+{
+    redisReply *reply = r;
+    maas_watch_t *self = arg;
+    if (reply && !self->closing && reply->type == REDIS_REPLY_ERROR)
+        maas_warn ("watch",
+                   "sentinel refused AUTH error=\"%s: check the user and password in "
+                   "MAAS_REDIS_SENTINELS\"",
+                   reply->str);
+}
+
 static void
 s_connect (maas_watch_t *self, int64_t now)
 {
-    char host[256];
     const char *item = self->sentinels[self->next];
     self->next = (self->next + 1) % self->count;
-    const char *colon = strrchr (item, ':');
     self->ask_at = now + self->period_ms;
-    if (!colon || (size_t)(colon - item) >= sizeof host)
+    maas_redis_url_t sentinel;    //  "[[user]:password@]host:port"
+    if (maas_redis_sentinel_parse (&sentinel, item, strlen (item)) != 0)
         return;
-    snprintf (host, sizeof host, "%.*s", (int)(colon - item), item);
-    redisAsyncContext *ac = redisAsyncConnect (host, atoi (colon + 1));
+    redisAsyncContext *ac = redisAsyncConnect (sentinel.host, sentinel.port);
     if (!ac || ac->err) {
         if (ac)
             redisAsyncFree (ac);
+        maas_redis_url_clear (&sentinel);
         return;
     }
     ac->data = self;
@@ -122,6 +135,10 @@ s_connect (maas_watch_t *self, int64_t now)
     self->want_write = true; //  the connect completes on writability
     self->asking = true;     //  ask at once: hiredis sends it once connected
     self->asked_at = now;
+    if (sentinel.password)
+        redisAsyncCommand (ac, s_on_auth, self, "AUTH %s %s",
+                           sentinel.user ? sentinel.user : "default", sentinel.password);
+    maas_redis_url_clear (&sentinel);
     redisAsyncCommand (
       ac, s_on_answer, self, "SENTINEL get-master-addr-by-name %s", self->master_name);
 }

@@ -1,5 +1,6 @@
 /*  cmd_model.c: `maas model ...`, the model registry from the command line:
- *  publish, list, show, alias, rm, export. Tables for people, --json for
+ *  publish, import, list, show, alias, rm, export (import and export to
+ *  ONNX are in cmd_import.c). Tables for people, --json for
  *  scripts (one JSON document on stdout). */
 #include "commands.h"
 #include "maas.h"
@@ -17,6 +18,7 @@ typedef struct {
     const char *prefix;         //  --prefix, NULL: "maas:"
     bool json;                  //  --json
     bool force;                 //  --force (rm)
+    const char *format;         //  --format (export): maas (default) or onnx
     maas_registry_meta_t meta;  //  --job, --tags, --description, --metrics (publish)
     const char *args[4];        //  positional arguments, borrowed from argv
     int nargs;                  //  how many
@@ -26,13 +28,16 @@ static const char s_usage[] =
     "usage: maas model COMMAND [--redis URL] [--prefix P] [--json]\n"
     "  publish NAME FILE [--job ID] [--tags T] [--description D] [--metrics JSON]\n"
     "                               store FILE as the next version of NAME\n"
+    "  import NAME FILE [--tags T] [--description D]\n"
+    "                               publish a Keras .h5/.keras or ONNX file as a version\n"
     "  list                         every model: latest version, aliases\n"
     "  show NAME[@VER|@ALIAS]       one version's metadata (latest by default)\n"
     "  alias NAME ALIAS VER         point ALIAS (production, staging, ...) at VER\n"
     "  unalias NAME ALIAS           remove ALIAS\n"
     "  rm NAME@VER [--force]        delete a version (--force: even if aliased)\n"
     "  rm NAME [--force]            delete every version of NAME, saying each\n"
-    "  export NAME[@VER|@ALIAS] FILE  write the version's blob to FILE\n";
+    "  export NAME[@VER|@ALIAS] FILE [--format maas|onnx]\n"
+    "                               write the version's blob (or ONNX, opset 13) to FILE\n";
 
 static int
 s_usage_error (const char *why)
@@ -48,12 +53,13 @@ s_parse (s_opts_t *opts, int argc, char **argv)
 {
     memset (opts, 0, sizeof *opts);
     const char **values[] = { &opts->redis,     &opts->prefix,           &opts->meta.job_id,
-                              &opts->meta.tags, &opts->meta.description, &opts->meta.metrics };
-    const char *names[] = { "--redis", "--prefix",      "--job",
-                            "--tags",  "--description", "--metrics" };
+                              &opts->meta.tags, &opts->meta.description, &opts->meta.metrics,
+                              &opts->format };
+    const char *names[] = { "--redis", "--prefix",      "--job",     "--tags",
+                            "--description", "--metrics", "--format" };
     for (int i = 2; i < argc; i++) {
         int found = -1;
-        for (int k = 0; k < 6; k++)
+        for (int k = 0; k < 7; k++)
             if (strcmp (argv[i], names[k]) == 0)
                 found = k;
         if (found >= 0) {
@@ -192,6 +198,14 @@ s_publish (maas_registry_t *reg, s_opts_t *opts)
         printf ("%s@%" PRIu64 "%s\n", opts->args[0], version,
                 created ? "" : " (already published by this job)");
     return 0;
+}
+
+static int
+s_import (maas_registry_t *reg, s_opts_t *opts)
+{
+    if (opts->nargs != 2)
+        return s_usage_error ("import takes NAME FILE");
+    return maas_cmd_model_import (reg, opts->args[0], opts->args[1], &opts->meta, opts->json);
 }
 
 static void
@@ -407,10 +421,15 @@ s_export (maas_registry_t *reg, s_opts_t *opts)
 {
     if (opts->nargs != 2)
         return s_usage_error ("export takes NAME[@VER|@ALIAS] FILE");
+    bool onnx = opts->format && strcmp (opts->format, "onnx") == 0;
+    if (opts->format && !onnx && strcmp (opts->format, "maas") != 0)
+        return s_usage_error ("--format is maas or onnx");
     maas_registry_ref_t ref;
     uint64_t version;
     if (s_resolve (reg, opts->args[0], &ref, &version) != 0)
         return 1;
+    if (onnx)
+        return maas_cmd_model_export_onnx (reg, ref.name, version, opts->args[1], opts->json);
     uint8_t *blob;
     size_t size;
     char sha[65];
@@ -439,8 +458,8 @@ maas_cmd_model (int argc, char **argv)
     static const struct {
         const char *name;
         int (*run) (maas_registry_t *, s_opts_t *);
-    } verbs[] = { { "publish", s_publish }, { "list", s_list }, { "show", s_show },
-                  { "alias", s_alias },     { "unalias", s_unalias },
+    } verbs[] = { { "publish", s_publish }, { "import", s_import }, { "list", s_list },
+                  { "show", s_show },       { "alias", s_alias },   { "unalias", s_unalias },
                   { "rm", s_rm },           { "export", s_export } };
     if (argc < 2 || strcmp (argv[1], "--help") == 0 || strcmp (argv[1], "-h") == 0) {
         fputs (s_usage, argc < 2 ? stderr : stdout);

@@ -1,6 +1,7 @@
 /*  cmd_stack.c: `maas up`, `maas down`, `maas ps`: the local stack. */
 #include "commands.h"
 #include "output.h"
+#include "redis_url.h"
 #include "stack.h"
 
 #include <getopt.h>
@@ -34,12 +35,17 @@ static void
 s_say_redis (const maas_stack_config_t *config)
 {
     const char *from_env = getenv ("MAAS_REDIS_URL");
+    char shown[512];    //  the URL without its password
     if (config->redis_url)
-        fprintf (stderr, "maas up: using the Redis at %s (--redis); maas down leaves it and "
-                         "its data alone\n", config->redis_url);
+        fprintf (stderr,
+                 "maas up: using the Redis at %s (--redis); maas down leaves it and "
+                 "its data alone\n",
+                 maas_redis_url_mask (config->redis_url, shown, sizeof shown));
     else if (from_env && *from_env)
-        fprintf (stderr, "maas up: not using $MAAS_REDIS_URL (%s): starting a private Redis "
-                         "in %s (--redis URL to share one)\n", from_env, config->state_dir);
+        fprintf (stderr,
+                 "maas up: not using $MAAS_REDIS_URL (%s): starting a private Redis "
+                 "in %s (--redis URL to share one)\n",
+                 maas_redis_url_mask (from_env, shown, sizeof shown), config->state_dir);
 }
 
 int

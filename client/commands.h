@@ -4,6 +4,11 @@
 #ifndef MAAS_CLIENT_COMMANDS_H
 #define MAAS_CLIENT_COMMANDS_H
 
+#include "registry.h"
+
+#include <stdbool.h>
+#include <stdint.h>
+
 typedef int (maas_cmd_fn) (int argc, char **argv);
 
 typedef struct {
@@ -27,5 +32,13 @@ int maas_cmd_down (int argc, char **argv);
 int maas_cmd_ps (int argc, char **argv);
 int maas_cmd_score (int argc, char **argv);
 int maas_cmd_synth (int argc, char **argv);
+
+//  -- verbs of `maas model` that cross formats (cmd_import.c); exit codes
+//  Import FILE (Keras .h5/.keras, ONNX) and publish it as NAME's next version.
+int maas_cmd_model_import (maas_registry_t *reg, const char *name, const char *file,
+                           const maas_registry_meta_t *meta, bool json);
+//  Write NAME@VERSION to FILE as ONNX.
+int maas_cmd_model_export_onnx (maas_registry_t *reg, const char *name, uint64_t version,
+                                const char *file, bool json);
 
 #endif

@@ -15,7 +15,7 @@ static const maas_cmd_t s_commands[] = {
     {"ps", maas_cmd_ps, "list the local stack's processes"},
     {"dataset", maas_cmd_dataset, "data sets in Redis: put FILE.csv, list, show, rm"},
     {"train", maas_cmd_train, "train a model on a data set as a train job [--wait]"},
-    {"model", maas_cmd_model, "the model registry: publish, list, show, alias, rm, export"},
+    {"model", maas_cmd_model, "the model registry: publish, import, list, show, alias, rm, export"},
     {"infer", maas_cmd_infer, "predictions for rows (CSV or JSON) from a model through a broker"},
     {"score", maas_cmd_score, "fan-out batch scoring of a CSV or .npy file"},
     {"job", maas_cmd_job, "one job: status, progress, timings, worker, error, result"},

@@ -13,7 +13,9 @@ systemd iproute2
 clang libclang-rt-14-dev
 libjansson-dev
 python3-zmq python3-msgpack python3-numpy python3-redis python3-pytest python3-tqdm python3-pip
-help2man"
+help2man
+libhdf5-dev libzip-dev protobuf-c-compiler libprotobuf-c-dev libonnx-dev python3-h5py python3-onnx
+"
 missing=""
 for p in $packages; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" \

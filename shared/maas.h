@@ -31,6 +31,10 @@
 #include "codec.h"
 #include "model.h"
 
+//  Models from other tools (Keras, ONNX) and to ONNX.
+#include "import.h"
+#include "export_onnx.h"
+
 //  Data sets: in memory and stored in Redis.
 #include "dataset.h"
 #include "dataset_store.h"

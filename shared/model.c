@@ -1015,9 +1015,8 @@ maas_model_decode (const void *blob, size_t size, maas_model_err_t *err)
 //  ---------------------------------------------------------------------------
 //  Files
 
-//  Write SIZE bytes to PATH through a temporary file and a rename.
-static int
-s_write_file (const char *path, const uint8_t *blob, size_t size, maas_model_err_t *err)
+int
+maas_model_write_file (const char *path, const void *blob, size_t size, maas_model_err_t *err)
 {
     size_t tmp_size = strlen (path) + 32;
     char *tmp = malloc (tmp_size);
@@ -1049,7 +1048,7 @@ maas_model_save (const maas_model_t *self, const char *path, maas_model_err_t *e
     size_t size;
     if (maas_model_encode (self, &blob, &size, err))
         return -1;
-    int rc = s_write_file (path, blob, size, err);
+    int rc = maas_model_write_file (path, blob, size, err);
     free (blob);
     if (rc)
         maas_warn ("model", "save failed path=%s error=\"%s\"", path, err ? err->text : "");

@@ -133,6 +133,10 @@ maas_model_t *maas_model_decode (const void *blob, size_t size, maas_model_err_t
 //  Encode to PATH (written to a temporary file then renamed, so readers
 //  never see half a model). Returns 0, or -1 with ERR set.
 int maas_model_save (const maas_model_t *self, const char *path, maas_model_err_t *err);
+//  Write SIZE bytes of BLOB to PATH the same way (any file: an exported
+//  model too). Returns 0, or -1 with ERR set (EIO, ENOMEM).
+int maas_model_write_file (const char *path, const void *blob, size_t size,
+                           maas_model_err_t *err);
 //  Read and decode PATH. NULL with ERR set (the message names the path).
 maas_model_t *maas_model_load (const char *path, maas_model_err_t *err);
 

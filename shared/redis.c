@@ -17,6 +17,7 @@
 
 struct _maas_redis_t {
     char *url;              //  URL text, owned
+    char *shown;            //  URL with its password masked, for messages; owned
     char *sentinels;        //  "host:port,...", owned, NULL for none
     char *master;           //  master name behind Sentinel, owned
     int timeout_ms;         //  connect and per-command timeout, 0 for none
@@ -27,34 +28,73 @@ struct _maas_redis_t {
 
 //  -- locating and opening (also behind the older redis_url.h calls)
 
-//  Ask the Sentinel at HOST_PORT ("h:p") for MASTER's address into *URL.
+//  REPLY to SENTINEL get-master-addr-by-name: the address into *URL. 0 or -1.
 static int
-s_ask_sentinel (const char *host_port, const char *master, maas_redis_url_t *url)
+s_master_addr (const redisReply *reply, maas_redis_url_t *url)
 {
-    char host[256];
-    const char *colon = strrchr (host_port, ':');
-    if (!colon || (size_t) (colon - host_port) >= sizeof host)
+    if (!reply || reply->type != REDIS_REPLY_ARRAY || reply->elements != 2
+        || reply->element[0]->type != REDIS_REPLY_STRING
+        || reply->element[1]->type != REDIS_REPLY_STRING)
         return -1;
-    snprintf (host, sizeof host, "%.*s", (int) (colon - host_port), host_port);
+    free (url->host);
+    url->host = strdup (reply->element[0]->str);
+    url->port = atoi (reply->element[1]->str);
+    return url->host && url->port > 0 ? 0 : -1;
+}
+
+//  An error REPLY into ERR, after "WHO: " unless WHO is NULL; one that
+//  says the credentials are wrong or missing (WRONGPASS, NOAUTH) ends with
+//  what to check (": check the user and password in WHERE"). -1.
+static int
+s_fail_auth (maas_err_t *err, const char *who, const char *reply, const char *where)
+{
+    bool credentials = strncmp (reply, "WRONGPASS", 9) == 0 || strncmp (reply, "NOAUTH", 6) == 0
+        || strstr (reply, "without any password configured");
+    return maas_err_set (err, MAAS_ERR_REPLY, "%s%s%s%s%s", who ? who : "", who ? ": " : "", reply,
+                         credentials ? ": check the user and password in " : "",
+                         credentials ? where : "");
+}
+
+//  Ask the Sentinel ITEM ("[[user]:password@]host:port", LEN bytes) for
+//  MASTER's address into *URL. 0, or -1 with the reason in ERR.
+static int
+s_ask_sentinel (const char *item, size_t len, const char *master, maas_redis_url_t *url,
+                maas_err_t *err)
+{
+    maas_redis_url_t sentinel;
+    if (maas_redis_sentinel_parse (&sentinel, item, len) != 0)
+        return maas_err_set (err, MAAS_ERR_INPUT, "Sentinel '%.*s' is not host:port", (int) len,
+                             item);
     struct timeval timeout = {.tv_sec = 0, .tv_usec = S_SENTINEL_TIMEOUT_MS * 1000};
-    redisContext *ctx = redisConnectWithTimeout (host, atoi (colon + 1), timeout);
+    redisContext *ctx = redisConnectWithTimeout (sentinel.host, sentinel.port, timeout);
+    redisReply *reply = NULL;
     int rc = -1;
-    if (ctx && !ctx->err) {
+    if (!ctx || ctx->err)
+        maas_err_set (err, MAAS_ERR_IO, "Sentinel %s:%d: %s", sentinel.host, sentinel.port,
+                      ctx ? ctx->errstr : "out of memory");
+    else {
         redisSetTimeout (ctx, timeout);
-        redisReply *reply = redisCommand (ctx, "SENTINEL get-master-addr-by-name %s", master);
-        if (reply && reply->type == REDIS_REPLY_ARRAY && reply->elements == 2
-            && reply->element[0]->type == REDIS_REPLY_STRING
-            && reply->element[1]->type == REDIS_REPLY_STRING) {
-            free (url->host);
-            url->host = strdup (reply->element[0]->str);
-            url->port = atoi (reply->element[1]->str);
-            rc = url->host && url->port > 0 ? 0 : -1;
+        if (sentinel.password)
+            reply = redisCommand (ctx, "AUTH %s %s", sentinel.user ? sentinel.user : "default",
+                                  sentinel.password);
+        if (sentinel.password && reply && reply->type == REDIS_REPLY_ERROR)
+            s_fail_auth (err, "Sentinel", reply->str, "MAAS_REDIS_SENTINELS");
+        else {
+            if (reply)
+                freeReplyObject (reply);
+            reply = redisCommand (ctx, "SENTINEL get-master-addr-by-name %s", master);
+            rc = s_master_addr (reply, url);
+            if (rc != 0)
+                maas_err_set (err, MAAS_ERR_IO, "Sentinel %s:%d does not know master '%s'%s%s",
+                              sentinel.host, sentinel.port, master, reply ? "" : ": ",
+                              reply ? "" : ctx->errstr);
         }
-        if (reply)
-            freeReplyObject (reply);
     }
+    if (reply)
+        freeReplyObject (reply);
     if (ctx)
         redisFree (ctx);
+    maas_redis_url_clear (&sentinel);
     return rc;
 }
 
@@ -74,18 +114,23 @@ s_locate (maas_redis_url_t *self, const maas_redis_config_t *config, maas_err_t 
         return maas_err_set (err, MAAS_ERR_INPUT, "%s", text);
     if (!s_has_sentinels (config))
         return 0;
-    const char *master = config->master && *config->master ? config->master
-                                                            : MAAS_REDIS_MASTER_DEFAULT;
-    char *list = strdup (config->sentinels), *saveptr = NULL;
+    const char *master =
+        config->master && *config->master ? config->master : MAAS_REDIS_MASTER_DEFAULT;
     int rc = -1;
-    for (char *item = list ? strtok_r (list, ", ", &saveptr) : NULL; item && rc != 0;
-         item = strtok_r (NULL, ", ", &saveptr))
-        rc = s_ask_sentinel (item, master, self);
-    free (list);
+    maas_err_t why = {0};
+    for (const char *item = config->sentinels; *item && rc != 0;) {
+        size_t len = strcspn (item, ", ");
+        if (len)
+            rc = s_ask_sentinel (item, len, master, self, &why);
+        item += len + (item[len] ? 1 : 0);
+    }
     if (rc != 0) {
+        char shown[512];
         maas_redis_url_clear (self);
-        return maas_err_set (err, MAAS_ERR_IO, "no Sentinel in '%s' knows master '%s'",
-                             config->sentinels, master);
+        return maas_err_set (err, why.code == MAAS_ERR_REPLY ? MAAS_ERR_REPLY : MAAS_ERR_IO,
+                             "no Sentinel in '%s' knows master '%s' (last: %s)",
+                             maas_redis_url_mask (config->sentinels, shown, sizeof shown), master,
+                             why.text);
     }
     free (self->path);              //  Sentinel names a TCP address, never a socket
     self->path = NULL;
@@ -115,6 +160,11 @@ s_handshake (redisContext *ctx, const maas_redis_url_t *url, maas_err_t *err)
         redisReply *reply = url->user
                               ? redisCommand (ctx, "AUTH %s %s", url->user, url->password)
                               : redisCommand (ctx, "AUTH %s", url->password);
+        if (reply && reply->type == REDIS_REPLY_ERROR) {
+            s_fail_auth (err, "redis", reply->str, "the Redis URL");
+            freeReplyObject (reply);
+            return -1;
+        }
         if (s_expect_ok (ctx, reply, "redis AUTH", err) != 0)
             return -1;
     }
@@ -162,7 +212,9 @@ s_open (const maas_redis_config_t *config, int timeout_ms, maas_err_t *err)
         return NULL;
     redisContext *ctx = s_dial (&url, timeout_ms);
     if (!ctx || ctx->err) {
-        maas_err_set (err, MAAS_ERR_IO, "redis %s: %s", config->url,
+        char shown[512];
+        maas_err_set (err, MAAS_ERR_IO, "redis %s: %s",
+                      maas_redis_url_mask (config->url, shown, sizeof shown),
                       ctx ? ctx->errstr : strerror (ENOMEM));
         goto fail;
     }
@@ -240,12 +292,15 @@ maas_redis_new (const maas_redis_config_t *config, int timeout_ms, maas_err_t *e
         return NULL;
     }
     self->url = strdup (maas_redis_url_pick (config->url));
+    char shown[512];
+    self->shown = strdup (maas_redis_url_mask (self->url, shown, sizeof shown));
     self->master = strdup (config->master && *config->master ? config->master
                                                               : MAAS_REDIS_MASTER_DEFAULT);
     self->sentinels = s_has_sentinels (config) ? strdup (config->sentinels) : NULL;
     self->timeout_ms = timeout_ms;
     self->asked_ms = maas_clock_mono_ms ();
-    if (!self->url || !self->master || (s_has_sentinels (config) && !self->sentinels)) {
+    if (!self->url || !self->shown || !self->master
+        || (s_has_sentinels (config) && !self->sentinels)) {
         maas_err_set (err, MAAS_ERR_NOMEM, "redis: out of memory");
         maas_redis_destroy (&self);
         return NULL;
@@ -266,6 +321,7 @@ maas_redis_destroy (maas_redis_t **self_p)
     if (self->ctx)
         redisFree (self->ctx);
     free (self->url);
+    free (self->shown);
     free (self->sentinels);
     free (self->master);
     free (self);
@@ -333,7 +389,7 @@ maas_redis_ready (maas_redis_t *self, bool write)
         self->asked_ms = 0;         //  a write always asks Sentinel first
     if (self->ctx && (maas_redis_master_moved (self, "connection=commands") || self->ctx->err
                       || s_closed_by_peer (self->ctx))) {
-        maas_info ("redis", "reconnect url=%s reason=\"%s\"", self->url,
+        maas_info ("redis", "reconnect url=%s reason=\"%s\"", self->shown,
                    self->ctx->err ? self->ctx->errstr : "server moved or closed the connection");
         redisFree (self->ctx);
         self->ctx = NULL;
@@ -378,15 +434,15 @@ s_round_trip (maas_redis_t *self, bool repeatable, const char *cmd, size_t len)
         bool broken = self->ctx->err == REDIS_ERR_EOF || self->ctx->err == REDIS_ERR_IO;
         if (!repeatable || !broken)
             break;
-        maas_warn ("redis", "connection lost, sending again url=%s reason=\"%s\"", self->url,
+        maas_warn ("redis", "connection lost, sending again url=%s reason=\"%s\"", self->shown,
                    self->ctx->errstr);
     }
     if (!reply) {
-        maas_err_set (&self->err, MAAS_ERR_IO, "redis %s: %s", self->url, self->ctx->errstr);
+        maas_err_set (&self->err, MAAS_ERR_IO, "redis %s: %s", self->shown, self->ctx->errstr);
         return NULL;
     }
     if (reply->type == REDIS_REPLY_ERROR) {
-        maas_err_set (&self->err, MAAS_ERR_REPLY, "%s", reply->str);
+        s_fail_auth (&self->err, NULL, reply->str, "the Redis URL");
         freeReplyObject (reply);
         return NULL;
     }
@@ -401,7 +457,7 @@ maas_redis_command (maas_redis_t *self, bool repeatable, int argc, const char **
     char *cmd = NULL;
     long long len = redisFormatCommandArgv (&cmd, argc, argv, lens);
     if (len < 0) {
-        maas_err_set (&self->err, MAAS_ERR_NOMEM, "redis %s: out of memory", self->url);
+        maas_err_set (&self->err, MAAS_ERR_NOMEM, "redis %s: out of memory", self->shown);
         return NULL;
     }
     redisReply *reply = s_round_trip (self, repeatable, cmd, (size_t) len);
@@ -420,7 +476,7 @@ maas_redis_commandf (maas_redis_t *self, bool repeatable, const char *fmt, ...)
     va_end (args);
     if (len < 0) {
         maas_err_set (&self->err, MAAS_ERR_NOMEM, "redis %s: out of memory or bad format",
-                      self->url);
+                      self->shown);
         return NULL;
     }
     redisReply *reply = s_round_trip (self, repeatable, cmd, (size_t) len);

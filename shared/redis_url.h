@@ -1,7 +1,7 @@
 /*  redis_url.h: where Redis is, from one URL string, and a connection to it.
  *  Every maas program takes its Redis location the same way: --redis URL or
  *  $MAAS_REDIS_URL, "redis://[[user]:password@]host[:port][/db]" or
- *  "unix:///path/to/redis.sock[?db=N]". */
+ *  "unix://[[user]:password@]/path/to/redis.sock[?db=N]". */
 #ifndef MAAS_REDIS_URL_H
 #define MAAS_REDIS_URL_H
 
@@ -29,6 +29,14 @@ int maas_redis_url_parse (maas_redis_url_t *self, const char *url, char *err, si
 void maas_redis_url_clear (maas_redis_url_t *self);
 //  URL to use: URL if not NULL, else $MAAS_REDIS_URL, else the default.
 const char *maas_redis_url_pick (const char *url);
+//  TEXT (a URL, or a Sentinel list "[user:]pass@host:port,...") as it may be
+//  shown in a log or a message: every password replaced by "***"
+//  ("redis://maas-broker:***@10.0.0.5:6379/0"). Writes at most SIZE bytes to
+//  OUT (truncated) and returns OUT. TEXT NULL gives "".
+char *maas_redis_url_mask (const char *text, char *out, size_t size);
+//  One Sentinel of a list: "[[user]:password@]host:port" into *SELF (zeroed
+//  first; HOST, PORT, USER, PASSWORD). 0, or -1 when it is not that form.
+int maas_redis_sentinel_parse (maas_redis_url_t *self, const char *item, size_t len);
 
 //  The calls below read $MAAS_REDIS_SENTINELS and $MAAS_REDIS_MASTER
 //  (maas_redis_config_env); they are implemented in redis.c over the same

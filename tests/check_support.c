@@ -84,6 +84,44 @@ START_TEST (test_redis_url_parse)
 }
 END_TEST
 
+START_TEST (test_redis_url_credentials_and_mask)
+{
+    maas_redis_url_t url;
+    char err[256], shown[256];
+    ck_assert_int_eq (
+        maas_redis_url_parse (&url, "unix://u:p@ss@/tmp/r.sock?db=2", err, sizeof err), 0);
+    ck_assert_str_eq (url.user, "u");
+    ck_assert_str_eq (url.password, "p@ss");
+    ck_assert_str_eq (url.path, "/tmp/r.sock");
+    ck_assert_int_eq (url.db, 2);
+    maas_redis_url_clear (&url);
+    ck_assert_int_eq (maas_redis_url_parse (&url, "unix://:pw@/tmp/r.sock", err, sizeof err), 0);
+    ck_assert_ptr_null (url.user);
+    ck_assert_str_eq (url.password, "pw");
+    maas_redis_url_clear (&url);
+    ck_assert_int_eq (maas_redis_url_parse (&url, "unix://u:secret@tmp/r.sock", err, sizeof err),
+                      -1);
+    ck_assert_ptr_null (strstr (err, "secret"));
+    ck_assert_str_eq (maas_redis_url_mask ("redis://u:secret@h:1/2", shown, sizeof shown),
+                      "redis://u:***@h:1/2");
+    ck_assert_str_eq (maas_redis_url_mask ("unix://secret@/r.sock", shown, sizeof shown),
+                      "unix://***@/r.sock");
+    ck_assert_str_eq (maas_redis_url_mask ("redis://h:1", shown, sizeof shown), "redis://h:1");
+    ck_assert_str_eq (maas_redis_url_mask ("s:pw@a:1,b:2,:x@c:3", shown, sizeof shown),
+                      "s:***@a:1,b:2,:***@c:3");
+    ck_assert_int_eq (maas_redis_sentinel_parse (&url, "sen:p:w@10.0.0.1:26379", 22), 0);
+    ck_assert_str_eq (url.user, "sen");
+    ck_assert_str_eq (url.password, "p:w");
+    ck_assert_str_eq (url.host, "10.0.0.1");
+    ck_assert_int_eq (url.port, 26379);
+    maas_redis_url_clear (&url);
+    ck_assert_int_eq (maas_redis_sentinel_parse (&url, "10.0.0.1:26379,x:1", 14), 0);
+    ck_assert_ptr_null (url.password);
+    maas_redis_url_clear (&url);
+    ck_assert_int_eq (maas_redis_sentinel_parse (&url, "nohost", 6), -1);
+}
+END_TEST
+
 START_TEST (test_redis_connect_real_and_dead)
 {
     support_redis_t *redis = support_redis_start_tcp (0);
@@ -152,6 +190,7 @@ s_suite (void)
     tcase_add_test (core, test_proc_exit_codes);
     tcase_add_test (core, test_children_die_with_the_test);
     tcase_add_test (core, test_redis_url_parse);
+    tcase_add_test (core, test_redis_url_credentials_and_mask);
     tcase_add_test (core, test_redis_connect_real_and_dead);
     suite_add_tcase (suite, core);
     return suite;

@@ -3,10 +3,12 @@
  *  the formats: `seeds DIR` fills DIR/<target>/. Run by scripts/fuzz.sh. */
 #include "maas.h"
 #include "codec.h"
+#include "infer.h"
 #include "protocol.h"
 #include "training.h"
 
 #include <errno.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -139,6 +141,34 @@ s_train_job (void)
     msgpack_sbuffer_destroy (&data);
 }
 
+//  RESULT payloads: an infer result (first byte 0) and a train result (1).
+static void
+s_results (void)
+{
+    float values[2] = {0.25f, 0.75f};
+    int32_t classes[2] = {0, 1};
+    maas_infer_result_t infer = {.version = 3, .rows = 2, .outputs = 1, .values = values,
+                                 .classes = classes, .batch_rows = 2, .batch_jobs = 1};
+    strcpy (infer.model, "cancer");
+    maas_training_result_t train = {.version = 4, .created = true, .epochs = 10,
+                                    .metrics = {.accuracy = 0.96, .rmse = NAN, .train_loss = 0.1,
+                                                .val_loss = 0.12, .samples_per_s = 1e6}};
+    strcpy (train.model, "cancer");
+    strcpy (train.outcome, "completed");
+    memset (train.dataset_sha256, 'a', 64);
+    for (int which = 0; which < 2; which++) {
+        msgpack_sbuffer sbuf;
+        msgpack_sbuffer_init (&sbuf);
+        msgpack_sbuffer_write (&sbuf, which ? "\1" : "\0", 1);
+        msgpack_packer pk;
+        msgpack_packer_init (&pk, &sbuf, msgpack_sbuffer_write);
+        if ((which ? maas_training_result_pack (&train, &pk) : maas_infer_result_pack (&infer, &pk)) != 0)
+            abort ();
+        s_write ("fuzz_results", which ? "train" : "infer", sbuf.data, sbuf.size);
+        msgpack_sbuffer_destroy (&sbuf);
+    }
+}
+
 int
 main (int argc, char *argv[])
 {
@@ -151,5 +181,6 @@ main (int argc, char *argv[])
     s_model ();
     s_infer_inputs ();
     s_train_job ();
+    s_results ();
     return 0;
 }

@@ -1,0 +1,27 @@
+/*  export_onnx.h: a maas model as an ONNX model (opset 13): the input
+ *  standardisation as Sub and Div, each layer a Gemm and its activation.
+ *  docs/models.md describes the graph; import reads it back exactly. */
+#ifndef MAAS_EXPORT_ONNX_H
+#define MAAS_EXPORT_ONNX_H
+
+#include "model.h"
+
+#include <stddef.h>
+#include <stdint.h>
+
+//  The opset and IR version written.
+#define MAAS_EXPORT_ONNX_OPSET 13
+#define MAAS_EXPORT_ONNX_IR    7
+
+//  Encode MODEL as an ONNX ModelProto into *DATA_P (malloc'd, the caller
+//  frees) of *SIZE_P bytes. The graph input is the model's "input_name"
+//  metadata (else "input"), of shape [batch, inputs]; the output is
+//  "output", [batch, outputs]. Weights are float32 initializers, bit for
+//  bit the model's. Returns 0, or -1 with ERR (may be NULL) set (ENOMEM).
+int maas_export_onnx (const maas_model_t *model, uint8_t **data_p, size_t *size_p,
+                      maas_model_err_t *err);
+//  The same, written to PATH (a temporary file renamed into place). 0, or
+//  -1 with ERR set (EIO names the path).
+int maas_export_onnx_file (const maas_model_t *model, const char *path, maas_model_err_t *err);
+
+#endif
