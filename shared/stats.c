@@ -7,12 +7,11 @@
 #include "redis.h"
 #include "registry.h"
 
+#include <assert.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-#define S_FIELDS_MAX 32    //  counters per hash
 
 struct _maas_stats_t {
     maas_redis_config_t config;    //  where Redis is (strings in the fields below)
@@ -75,23 +74,23 @@ maas_stats_due (const maas_stats_t *self, int64_t now_ms)
 static void
 s_append (maas_stats_t *self, redisContext *ctx, const maas_stats_field_t *fields, size_t count)
 {
-    const char *argv[2 + 2 * (S_FIELDS_MAX + 2)];
-    char values[S_FIELDS_MAX + 2][24];
+    const char *argv[2 + 2 * (MAAS_STATS_FIELDS_MAX + 2)];
+    char values[MAAS_STATS_FIELDS_MAX + 2][24];
     int64_t now = maas_clock_wall_ms ();
     size_t argc = 0;
     argv[argc++] = "HSET";
     argv[argc++] = self->key;
-    for (size_t i = 0; i < count && i < S_FIELDS_MAX; i++) {
+    for (size_t i = 0; i < count; i++) {
         snprintf (values[i], sizeof values[i], "%" PRIu64, fields[i].value);
         argv[argc++] = fields[i].name;
         argv[argc++] = values[i];
     }
-    snprintf (values[S_FIELDS_MAX], 24, "%" PRId64, self->started_ms);
-    snprintf (values[S_FIELDS_MAX + 1], 24, "%" PRId64, now);
+    snprintf (values[MAAS_STATS_FIELDS_MAX], 24, "%" PRId64, self->started_ms);
+    snprintf (values[MAAS_STATS_FIELDS_MAX + 1], 24, "%" PRId64, now);
     argv[argc++] = "started_ms";
-    argv[argc++] = values[S_FIELDS_MAX];
+    argv[argc++] = values[MAAS_STATS_FIELDS_MAX];
     argv[argc++] = "updated_ms";
-    argv[argc++] = values[S_FIELDS_MAX + 1];
+    argv[argc++] = values[MAAS_STATS_FIELDS_MAX + 1];
     redisAppendCommandArgv (ctx, (int) argc, argv, NULL);
     redisAppendCommand (ctx, "PEXPIRE %s %d", self->key, MAAS_STATS_TTL_MS);
     redisAppendCommand (ctx, "ZADD %s %" PRId64 " %s", self->index, now, self->name);
@@ -122,6 +121,7 @@ int
 maas_stats_write (maas_stats_t *self, const maas_stats_field_t *fields, size_t count,
                   int64_t now_ms)
 {
+    assert (self && count <= MAAS_STATS_FIELDS_MAX);
     self->next_ms = now_ms + MAAS_STATS_PERIOD_MS;
     int rc = s_send (self, fields, count);
     if (rc != 0 && !self->failing)

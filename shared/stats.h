@@ -14,6 +14,7 @@
 #define MAAS_STATS_PERIOD_MS  1000    //  how often a process rewrites its hash
 #define MAAS_STATS_TTL_MS     5000    //  a hash not rewritten this long is gone
 #define MAAS_STATS_TIMEOUT_MS 250     //  longest a write may hold the caller
+#define MAAS_STATS_FIELDS_MAX 32      //  counters a hash holds
 
 //  One counter: a hash field and its value.
 typedef struct {
@@ -33,9 +34,9 @@ void maas_stats_destroy (maas_stats_t **self_p);
 //  true when a write is due at NOW_MS (monotonic): MAAS_STATS_PERIOD_MS
 //  after the last attempt, or never tried.
 bool maas_stats_due (const maas_stats_t *self, int64_t now_ms);
-//  Write COUNT FIELDS, plus started_ms and updated_ms (wall), as the hash,
-//  in one pipelined round trip at most MAAS_STATS_TIMEOUT_MS long; NOW_MS
-//  (monotonic) starts the next period. 0, or -1 when Redis failed (logged
+//  Write COUNT FIELDS (at most MAAS_STATS_FIELDS_MAX), plus started_ms and
+//  updated_ms (wall), as the hash, in one pipelined round trip at most
+//  MAAS_STATS_TIMEOUT_MS long; NOW_MS (monotonic) starts the next period. 0, or -1 when Redis failed (logged
 //  once per outage as "stats: not written ..."; the next write retries).
 int maas_stats_write (maas_stats_t *self, const maas_stats_field_t *fields, size_t count,
                       int64_t now_ms);

@@ -713,6 +713,7 @@ s_metrics_until (const char *const *want)
             missing++;
         if (!want[missing] || i == 100) {
             ck_assert_msg (!want[missing], "no '%s' in\n%s", want[missing], reply.body.data);
+            gw_buf_clear (&reply.headers);
             return gw_buf_take (&reply.body, NULL);
         }
         s_reply_clear (&reply);

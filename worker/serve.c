@@ -168,18 +168,18 @@ s_sleep_us (int64_t us)
         ;
 }
 
-//  The next job, waiting until the next batch is due or a heartbeat.
+//  The next job, waiting until the next batch is due, or IDLE_MS if none.
 //  zmq_poll waits whole milliseconds (and a little more), which would keep
 //  a lone job waiting ~1.1 ms for a 500 µs --batch-delay-us: so the poll
 //  waits only the whole milliseconds that end well before the batch is due,
 //  and the rest is spent looking for jobs every S_SLICE_US (a job arriving
 //  then still joins the batch), until the batch is due.
 static maas_work_t *
-s_recv (maas_worker_t *worker, const maas_engine_t *engine, int heartbeat_ms)
+s_recv (maas_worker_t *worker, const maas_engine_t *engine, int idle_ms)
 {
     int64_t due = maas_engine_next_due (engine);
     if (due < 0)
-        return maas_worker_recv (worker, heartbeat_ms);
+        return maas_worker_recv (worker, idle_ms);
     int64_t wait_us = due - maas_clock_mono_us ();
     if (wait_us >= S_POLL_MIN_US)
         return maas_worker_recv (worker, (int) ((wait_us - S_POLL_MARGIN_US) / 1000));
