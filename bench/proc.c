@@ -122,3 +122,12 @@ bench_deadline (unsigned seconds)
     signal (SIGALRM, SIG_DFL);
     alarm (seconds);
 }
+
+void
+bench_figure (const char *bench, const char *bench_case, const char *metric, double value,
+              const char *unit)
+{
+    printf ("{\"bench\":\"%s\",\"case\":\"%s\",\"metric\":\"%s\",\"value\":%.6g,"
+            "\"unit\":\"%s\"}\n", bench, bench_case, metric, value, unit);
+    fflush (stdout);
+}

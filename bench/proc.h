@@ -28,5 +28,9 @@ double bench_cpu_s (pid_t pid);
 //  End the bench (and so its children) if it runs longer than SECONDS:
 //  every benchmark stops by itself, whatever hangs.
 void bench_deadline (unsigned seconds);
+//  One figure as a JSON line on stdout, flushed:
+//  {"bench":BENCH,"case":CASE,"metric":METRIC,"value":VALUE,"unit":UNIT}.
+void bench_figure (const char *bench, const char *bench_case, const char *metric, double value,
+                   const char *unit);
 
 #endif

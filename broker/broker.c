@@ -63,11 +63,14 @@ s_item_free (void **id_p)
 }
 
 static zsock_t *
-s_router (const char *endpoint, int64_t max_message)
+s_router (maas_broker_t *self, const char *endpoint, maas_auth_side_t side)
 {
+    int64_t max_message = self->config.max_message;
     zsock_t *sock = zsock_new (ZMQ_ROUTER);
     if (!sock)
         return NULL;
+    if (self->auth)
+        maas_auth_secure (self->auth, sock, side);
     //  Unbounded queues on purpose: the job bound (--max-jobs) limits memory,
     //  and a ROUTER at its high-water mark would silently drop messages.
     zsock_set_sndhwm (sock, 0);
@@ -99,6 +102,22 @@ s_copy_config (maas_broker_t *self, const maas_broker_config_t *config)
     self->config.name = self->name;
 }
 
+//  CURVE on both sides: keys from the config's file and directories.
+static int
+s_secure (maas_broker_t *self, const maas_broker_config_t *config)
+{
+    maas_err_t err;
+    if (!config->clients_dir || !config->workers_dir) {
+        maas_error ("broker", "--curve-secret needs --clients DIR and --workers DIR");
+        return -1;
+    }
+    self->auth = maas_auth_new (config->curve_secret, config->clients_dir, config->workers_dir,
+                                &err);
+    if (!self->auth)
+        maas_error ("broker", "curve set-up failed error=%s", err.text);
+    return self->auth ? 0 : -1;
+}
+
 maas_broker_t *
 maas_broker_new (const maas_broker_config_t *config)
 {
@@ -119,8 +138,10 @@ maas_broker_new (const maas_broker_config_t *config)
     zhashx_set_key_duplicator (self->jobs, NULL);
     zhashx_set_key_destructor (self->jobs, NULL);
     zhashx_set_destructor (self->jobs, s_job_destructor);
-    self->frontend = s_router (config->frontend, config->max_message);
-    self->backend = s_router (config->backend, config->max_message);
+    if (config->curve_secret && s_secure (self, config) != 0)
+        goto fail;
+    self->frontend = s_router (self, config->frontend, MAAS_AUTH_CLIENTS);
+    self->backend = s_router (self, config->backend, MAAS_AUTH_WORKERS);
     if (!self->frontend || !self->backend)
         goto fail;
     self->front = zsock_resolve (self->frontend);
@@ -136,10 +157,10 @@ maas_broker_new (const maas_broker_config_t *config)
     self->now_mono = maas_clock_mono_ms ();
     self->now_wall = self->started_ms;
     char shown[512];
-    maas_info ("broker", "started name=%s frontend=%s backend=%s redis=%s status=%s", self->name,
-               self->frontend_ep, self->backend_ep,
+    maas_info ("broker", "started name=%s frontend=%s backend=%s redis=%s status=%s curve=%s",
+               self->name, self->frontend_ep, self->backend_ep,
                maas_redis_url_mask (self->redis_url, shown, sizeof shown),
-               config->status ? "on" : "off");
+               config->status ? "on" : "off", self->auth ? "on" : "off");
     return self;
 fail:
     maas_broker_destroy (&self);
@@ -168,6 +189,7 @@ maas_broker_destroy (maas_broker_t **self_p)
         free (self->kinds[i]);
     zsock_destroy (&self->frontend);
     zsock_destroy (&self->backend);
+    maas_auth_destroy (&self->auth);
     msgpack_unpacked_destroy (&self->scratch);
     free (self->frontend_ep);
     free (self->backend_ep);
@@ -203,13 +225,15 @@ broker_header_map (maas_broker_t *self, maas_proto_msg_t *msg, maas_codec_map_t 
     return 0;
 }
 
-//  Read every message waiting on SOCKET; HANDLE each.
+//  Read every message waiting on SOCKET; HANDLE each that GATE lets through.
 static void
-s_drain (maas_broker_t *self, void *socket, void (*handle) (maas_broker_t *, maas_proto_msg_t *))
+s_drain (maas_broker_t *self, void *socket, void (*handle) (maas_broker_t *, maas_proto_msg_t *),
+         bool (*gate) (maas_broker_t *, maas_proto_msg_t *))
 {
     maas_proto_msg_t msg;
     while (maas_proto_recv (socket, &msg, true, ZMQ_DONTWAIT) == 0) {
-        handle (self, &msg);
+        if (!self->auth || gate (self, &msg))
+            handle (self, &msg);
         maas_proto_msg_close (&msg);
     }
 }
@@ -224,26 +248,29 @@ s_write_stats (maas_broker_t *self, int64_t now)
         running += (size_t) self->workers[i]->inflight;
     stats_t *s = &self->stats;
     uint64_t finished = s->succeeded + s->failed + s->cancelled + s->expired;
-    char text[13][24];
-    uint64_t values[13] = {(uint64_t) self->worker_count, queued, running, s->submitted,
+    char text[16][24];
+    uint64_t values[16] = {(uint64_t) self->worker_count, queued, running, s->submitted,
                            s->accepted, s->rejected, s->succeeded, s->failed, s->cancelled,
                            s->expired, s->requeued, s->bad_input,
-                           (finished - s->finished_at_tick) * 1000 / S_STATS_MS};
-    const char *names[13] = {"workers", "queued", "running", "submitted", "accepted",
+                           (finished - s->finished_at_tick) * 1000 / S_STATS_MS, s->unauthorised,
+                           self->auth ? maas_auth_refused (self->auth, MAAS_AUTH_CLIENTS) : 0,
+                           self->auth ? maas_auth_refused (self->auth, MAAS_AUTH_WORKERS) : 0};
+    const char *names[16] = {"workers", "queued", "running", "submitted", "accepted",
                              "rejected", "succeeded", "failed", "cancelled", "expired",
-                             "requeued", "bad_input", "jobs_per_s"};
-    maas_store_field_t fields[15];
-    for (int i = 0; i < 13; i++) {
+                             "requeued", "bad_input", "jobs_per_s", "unauthorised",
+                             "refused_clients", "refused_workers"};
+    maas_store_field_t fields[18];
+    for (int i = 0; i < 16; i++) {
         snprintf (text[i], sizeof text[i], "%" PRIu64, values[i]);
         fields[i] = (maas_store_field_t) {names[i], text[i], strlen (text[i])};
     }
     char started[24], updated[24];
     snprintf (started, sizeof started, "%" PRId64, self->started_ms);
     snprintf (updated, sizeof updated, "%" PRId64, maas_clock_wall_ms ());
-    fields[13] = (maas_store_field_t) {"started_ms", started, strlen (started)};
-    fields[14] = (maas_store_field_t) {"updated_ms", updated, strlen (updated)};
+    fields[16] = (maas_store_field_t) {"started_ms", started, strlen (started)};
+    fields[17] = (maas_store_field_t) {"updated_ms", updated, strlen (updated)};
     s->finished_at_tick = finished;
-    maas_store_stats (self->store, fields, 15, 5 * S_STATS_MS);
+    maas_store_stats (self->store, fields, 18, 5 * S_STATS_MS);
 }
 
 static void
@@ -251,6 +278,8 @@ s_timers (maas_broker_t *self)
 {
     int64_t now = maas_clock_mono_ms ();
     maas_store_tick (self->store, now);
+    if (self->auth)
+        maas_auth_tick (self->auth, now);
     if (maas_store_fresh (self->store)) {
         broker_restore (self);
         if (self->config.status && !self->loaded)
@@ -279,10 +308,12 @@ broker_turn (maas_broker_t *self, long timeout_max)
     //  Flow control: while Redis is behind, new jobs wait in ZeroMQ's
     //  queues (bounded by each client's window) rather than in ours.
     bool throttled = maas_store_backlog (self->store) >= S_BACKLOG_MAX;
-    zmq_pollitem_t items[2 + MAAS_STORE_POLL_MAX]
+    zmq_pollitem_t items[3 + MAAS_STORE_POLL_MAX]
         = {{self->front, 0, throttled ? 0 : ZMQ_POLLIN, 0}, {self->back, 0, ZMQ_POLLIN, 0}};
     size_t store_items = maas_store_poll_items (self->store, &items[2]);
     int count = 2 + (int) store_items;
+    if (self->auth)
+        items[count++] = (zmq_pollitem_t) {maas_auth_handle (self->auth), 0, ZMQ_POLLIN, 0};
     int64_t now = maas_clock_mono_ms ();
     int64_t next = self->heartbeat_at < self->sweep_at ? self->heartbeat_at : self->sweep_at;
     long timeout = next > now ? (long) (next - now) : 0;
@@ -295,9 +326,11 @@ broker_turn (maas_broker_t *self, long timeout_max)
     self->now_wall = maas_clock_wall_ms ();
     if (store_items)
         maas_store_io (self->store, &items[2], store_items);
-    s_drain (self, self->back, broker_backend);
+    if (self->auth)
+        maas_auth_serve (self->auth);
+    s_drain (self, self->back, broker_backend, broker_gate_worker);
     if (!throttled)
-        s_drain (self, self->front, broker_frontend);
+        s_drain (self, self->front, broker_frontend, broker_gate_client);
     if (self->dirty)
         broker_dispatch (self);
     s_timers (self);

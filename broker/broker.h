@@ -27,6 +27,9 @@ typedef struct {
     int redis_retry_ms;             //  delay between Redis reconnect attempts
     int redis_timeout_ms;           //  Redis replies overdue this long drop the connection; 0: never
     int64_t max_message;            //  largest frame accepted, bytes; a peer sending more is cut off
+    const char *curve_secret;       //  broker's zcert secret file: CURVE on both sides; NULL: none
+    const char *clients_dir;        //  public keys of the clients allowed (with curve_secret)
+    const char *workers_dir;        //  public keys of the workers allowed (with curve_secret)
 } maas_broker_config_t;
 
 //  Fill CONFIG with the defaults (docs/protocol.md lists them).

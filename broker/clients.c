@@ -120,6 +120,8 @@ s_submit (maas_broker_t *self, maas_proto_msg_t *msg)
                   "bad_request", err);
         return;
     }
+    if (!broker_gate_submit (self, msg, spec.id, spec.kind))
+        return;                     //  before anything is stored
     job_t *job = zhashx_lookup (self->jobs, spec.id);
     if (job) {
         s_resubmit (self, job, msg);

@@ -57,6 +57,12 @@ s_configure (maas_broker_config_t *config, int argc, char **argv)
          "Redis replies overdue this long drop the connection (0: wait forever)", NULL},
         {"--max-message", NULL, MAAS_OPT_INT, 1, 2047, NULL, &message_mb, "MB",
          "largest frame accepted; a bigger one disconnects its peer", NULL},
+        {"--curve-secret", "MAAS_CURVE_SECRET", MAAS_OPT_STRING, 0, 0, NULL, &config->curve_secret,
+         "FILE", "broker's secret key (maas keygen): CurveZMQ on both sides", "none"},
+        {"--clients", "MAAS_CURVE_CLIENTS", MAAS_OPT_STRING, 0, 0, NULL, &config->clients_dir,
+         "DIR", "public keys of the clients allowed (re-read each second)", "none"},
+        {"--workers", "MAAS_CURVE_WORKERS", MAAS_OPT_STRING, 0, 0, NULL, &config->workers_dir,
+         "DIR", "public keys of the workers and trainers allowed", "none"},
         {"--log-level", "MAAS_LOG_LEVEL", MAAS_OPT_CHOICE, 0, 0, MAAS_OPTIONS_LOG_LEVELS,
          &log_level, "L", "log level", NULL},
     };

@@ -8,6 +8,7 @@
 #ifndef MAAS_BROKER_STATE_H
 #define MAAS_BROKER_STATE_H
 
+#include "auth.h"
 #include "broker.h"
 #include "list.h"
 #include "codec.h"
@@ -92,6 +93,7 @@ struct _worker_t {
 typedef struct {
     uint64_t submitted, accepted, rejected, succeeded, failed, cancelled, expired;
     uint64_t requeued, bad_input, finished_at_tick;   //  counters since start
+    uint64_t unauthorised;          //  messages refused for their key's rights
 } stats_t;
 
 //  How the deciding files (jobs.c, intake.c, recover.c) speak: clients.c
@@ -125,6 +127,7 @@ struct _maas_broker_t {
     void *front;                    //  libzmq handle of FRONTEND
     void *back;                     //  libzmq handle of BACKEND
     maas_store_t *store;            //  Redis job store, NULL if none
+    maas_auth_t *auth;              //  CurveZMQ keys and rights, NULL: open broker
     zhashx_t *jobs;                 //  id → job_t, owns entries
     kind_t *kinds[BROKER_KINDS_MAX]; //  owned; NULL: a free slot (bit)
     worker_t **workers;             //  owned, WORKER_COUNT used
@@ -242,6 +245,17 @@ void broker_worker_destroy (maas_broker_t *self, size_t index, const char *why);
 //  IO.run and IO.cancel on the backend.
 void broker_worker_run (maas_broker_t *self, job_t *job, worker_t *worker);
 void broker_worker_cancel (maas_broker_t *self, job_t *job);
+
+//  gate.c: with CURVE on, what a peer's key allows, checked as messages arrive
+//  Go on with a client message (true), or drop it: its key was removed (a
+//  SUBMIT goes on, to be refused by broker_gate_submit with its id).
+bool broker_gate_client (maas_broker_t *self, maas_proto_msg_t *msg);
+//  Go on with a worker message (true), or drop it and forget its worker.
+bool broker_gate_worker (maas_broker_t *self, maas_proto_msg_t *msg);
+//  May the sender of MSG submit a job of KIND? If not, answers REJECTED
+//  "unauthorised" (via IO.reply) and returns false.
+bool broker_gate_submit (maas_broker_t *self, maas_proto_msg_t *msg, const char *id,
+                         const char *kind);
 
 //  recover.c
 //  Read this broker's pending jobs back from Redis and queue them again.

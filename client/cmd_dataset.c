@@ -11,14 +11,15 @@
 
 static const char s_usage[] =
     "usage: maas dataset put NAME FILE.csv [--label COL] [--task binary|multiclass|regression]\n"
-    "                        [--chunk-bytes N]\n"
+    "                        [--chunk-bytes N] [--force]\n"
     "       maas dataset list [--json]\n"
     "       maas dataset show NAME [--json]\n"
     "       maas dataset rm NAME\n"
     "Common: --redis URL (default $MAAS_REDIS_URL or " MAAS_REDIS_URL_DEFAULT ").\n"
     "--label names the label column or gives its 0-based index (default: the last).\n"
     "--task defaults to what the labels fit: 0/1 binary, class indices multiclass,\n"
-    "else regression.\n";
+    "else regression. put refuses to replace a data set of that name with other\n"
+    "contents unless --force (models name the data set and its sha256 in their lineage).\n";
 
 typedef struct {
     const char *positional[3];      //  words that are not flags, in order
@@ -28,6 +29,7 @@ typedef struct {
     const char *task;               //  --task NAME or NULL
     const char *chunk_bytes;        //  --chunk-bytes N or NULL
     bool json;                      //  --json
+    bool force;                     //  --force: put may replace a data set
 } s_args_t;
 
 //  Parse ARGV (after the subcommand); -1 with a message on a bad flag.
@@ -57,6 +59,8 @@ s_parse (int argc, char **argv, s_args_t *args)
             continue;
         if (strcmp (argv[i], "--json") == 0)
             args->json = true;
+        else if (strcmp (argv[i], "--force") == 0)
+            args->force = true;
         else if (argv[i][0] == '-' && argv[i][1]) {
             fprintf (stderr, "maas dataset: unknown flag %s\n%s", argv[i], s_usage);
             return -1;
@@ -78,6 +82,28 @@ s_store (const s_args_t *args)
     if (!store)
         fprintf (stderr, "maas dataset: %s\n", err);
     return store;
+}
+
+//  Whether NAME may be stored as DATASET: 0 to go on, 1 if it is there
+//  already with these contents (nothing to do), -1 after saying that
+//  another data set has the name and --force is needed.
+static int
+s_check_replace (const s_args_t *args, maas_dataset_store_t *store, const char *name,
+                 const maas_dataset_t *dataset)
+{
+    maas_dataset_info_t info;
+    if (maas_dataset_store_info (store, name, &info) != 0) {
+        maas_dataset_info_clear (&info);
+        return 0;                   //  none of that name (or unreadable: put says why)
+    }
+    int rc = strcmp (info.sha256, maas_dataset_sha256_hex (dataset)) == 0 ? 1
+             : args->force ? 0 : -1;
+    if (rc < 0)
+        fprintf (stderr, "maas dataset: data set %s exists (%zu rows, sha256 %s): give --force "
+                         "to replace it, or put it under another name\n",
+                 name, info.rows, info.sha256);
+    maas_dataset_info_clear (&info);
+    return rc;
 }
 
 //  Load and check the CSV before touching Redis: a bad file changes nothing.
@@ -109,13 +135,15 @@ s_put (const s_args_t *args, maas_dataset_store_t **store_p)
     maas_dataset_store_t *store = *store_p = s_store (args);
     if (store)
         maas_dataset_store_set_chunk_bytes (store, (size_t) chunk_bytes);
-    int rc = store ? maas_dataset_store_put (store, name, dataset) : -1;
+    int check = store ? s_check_replace (args, store, name, dataset) : -1;
+    int rc = check == 0 ? maas_dataset_store_put (store, name, dataset) : check > 0 ? 0 : -1;
     if (rc == 0)
-        printf ("data set %s: %zu rows × %zu features, %s, sha256 %s\n", name,
+        printf ("data set %s%s: %zu rows × %zu features, %s, sha256 %s\n", name,
+                check > 0 ? " unchanged" : "",
                 maas_dataset_rows (dataset), maas_dataset_cols (dataset),
                 maas_dataset_task_name (maas_dataset_task (dataset)),
                 maas_dataset_sha256_hex (dataset));
-    else if (store)
+    else if (store && check == 0)
         fprintf (stderr, "maas dataset: %s\n", maas_dataset_store_error (store));
     maas_dataset_destroy (&dataset);
     return rc == 0 ? 0 : 1;

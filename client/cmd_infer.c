@@ -2,6 +2,8 @@
  *  (CSV with a header, or JSON arrays), send them as one infer job through
  *  the broker, print each row's prediction and how the job ran. */
 #include "commands.h"
+#include "follow.h"
+#include "output.h"
 #include "json_rows.h"
 #include "maas.h"
 #include "model_ref.h"
@@ -21,19 +23,22 @@ typedef struct {
     const char *broker;  //  frontend endpoints
     const char *redis;   //  --redis URL, or NULL ($MAAS_REDIS_URL)
     bool no_header;      //  --no-header: CSV rows by position
-    int timeout_ms;      //  how long to wait for the result
+    int timeout_ms;      //  how long to wait for the result, then cancel
     bool json;           //  --json
 } s_opts_t;
 
 static const char s_usage[] =
     "usage: maas infer NAME[@VER|@ALIAS] --input FILE|- [--broker EP] [--redis URL]\n"
-    "                  [--timeout-ms N] [--json] [--no-header]\n"
+    "                  [--timeout S] [--json] [--no-header]\n"
     "  Rows are CSV with a header line, or JSON: [[1,2],[3,4]], one [1,2] per line,\n"
     "  {\"instances\": [[1,2], ...]} or {\"inputs\": ...} (TF Serving).\n"
     "  Columns (CSV header, JSON objects) are matched by name to the model's; others\n"
     "  are dropped and named on stderr. A CSV without a header row needs --no-header.\n"
     "  --broker defaults to $MAAS_BROKER_FRONTEND or tcp://127.0.0.1:5555; the model\n"
-    "  registry (version, column names) is --redis or $MAAS_REDIS_URL.\n";
+    "  registry (version, column names) is --redis or $MAAS_REDIS_URL.\n"
+    "  --timeout S (default 30; --timeout-ms N also works): then, or on Ctrl-C, the job\n"
+    "  is cancelled and the command exits 1 (130 on Ctrl-C). A job still queued after 2 s\n"
+    "  is said to have no worker.\n";
 
 static int
 s_parse (s_opts_t *opts, int argc, char **argv)
@@ -56,6 +61,8 @@ s_parse (s_opts_t *opts, int argc, char **argv)
             opts->broker = argv[++i];
         else if (strcmp (argv[i], "--timeout-ms") == 0 && has_value)
             opts->timeout_ms = atoi (argv[++i]);
+        else if (strcmp (argv[i], "--timeout") == 0 && has_value)
+            opts->timeout_ms = (int) (atof (argv[++i]) * 1000);
         else if (argv[i][0] != '-' && !opts->spec)
             opts->spec = argv[i];
         else {
@@ -63,7 +70,11 @@ s_parse (s_opts_t *opts, int argc, char **argv)
             return -1;
         }
     }
-    if (!opts->spec || !opts->input || opts->timeout_ms <= 0) {
+    if (opts->timeout_ms <= 0) {
+        fprintf (stderr, "maas infer: --timeout needs a number of seconds above 0\n");
+        return -1;
+    }
+    if (!opts->spec || !opts->input) {
         fprintf (stderr, "maas infer: give NAME[@VER|@ALIAS] and --input\n%s", s_usage);
         return -1;
     }
@@ -148,10 +159,46 @@ s_rows (char *text, size_t size, const char *name, const maas_model_ref_t *ref, 
     return x;
 }
 
+//  Wait for job ID up to TIMEOUT_MS, saying once when it stays queued; at
+//  the timeout or on Ctrl-C (*INTERRUPTED set) cancel it. The result, or
+//  NULL after saying why.
+static maas_result_t *
+s_wait (maas_client_t *client, const char *id, const char *redis_url, int timeout_ms,
+        bool *interrupted)
+{
+    char err[256];
+    redisContext *redis = maas_redis_connect (maas_redis_url_pick (redis_url), 2000, err,
+                                              sizeof err);
+    maas_follow_queued_t queued = {.redis = redis, .prefix = "maas:", .cmd = "maas infer",
+                                   .kind = "infer", .start_ms = maas_clock_mono_ms ()};
+    int64_t give_up = queued.start_ms + timeout_ms;
+    maas_result_t *result = NULL;
+    while (!result && !*interrupted && maas_clock_mono_ms () < give_up) {
+        result = maas_client_wait (client, id, 200);
+        if (!result)
+            maas_follow_check_queued (&queued, id);
+        *interrupted = zsys_interrupted;
+    }
+    if (redis)
+        redisFree (redis);
+    if (result)
+        return result;
+    fprintf (stderr, "maas infer: %s: cancelling job %s\n",
+             *interrupted ? "interrupted by Ctrl-C" : "no result within --timeout", id);
+    result = maas_follow_cancel (client, id);
+    if (result)
+        fprintf (stderr, "maas infer: job %s %s\n", id, result->status);
+    else
+        fprintf (stderr, "maas infer: no answer to the cancel of job %s; see `maas job %s`\n",
+                 id, id);
+    maas_result_destroy (&result);
+    return NULL;
+}
+
 //  The job: params {"shape": [rows, cols]} and the rows as float32 bytes.
 static maas_result_t *
 s_run (maas_client_t *client, const maas_registry_ref_t *ref, const maas_tensor_t *x,
-       int timeout_ms)
+       const s_opts_t *opts, bool *interrupted)
 {
     msgpack_sbuffer params;
     maas_infer_params_pack (&params, x->rows, x->cols);
@@ -174,9 +221,8 @@ s_run (maas_client_t *client, const maas_registry_ref_t *ref, const maas_tensor_
         maas_codec_f32_to_le (payload, x->data, maas_tensor_size (x));
         if (maas_client_submit (client, &spec, payload, bytes, NULL, NULL, id) != 0)
             fprintf (stderr, "maas infer: %s\n", maas_client_error (client));
-        else if (!(result = maas_client_wait (client, id, timeout_ms)))
-            fprintf (stderr, "maas infer: no result within %d ms (job %s): %s\n", timeout_ms,
-                     id, maas_client_error (client));
+        else
+            result = s_wait (client, id, opts->redis, opts->timeout_ms, interrupted);
     }
     free (payload);
     msgpack_sbuffer_destroy (&params);
@@ -184,14 +230,14 @@ s_run (maas_client_t *client, const maas_registry_ref_t *ref, const maas_tensor_
 }
 
 static void
-s_print (const char *name, const maas_infer_result_t *out, bool json)
+s_print (const char *id, const char *name, const maas_infer_result_t *out, bool json)
 {
     const float *values = out->values;
     if (json)
-        printf ("{\"model\":\"%s\",\"version\":%" PRIu64 ",\"batch_rows\":%zu"
+        printf ("{\"id\":\"%s\",\"model\":\"%s\",\"version\":%" PRIu64 ",\"batch_rows\":%zu"
                 ",\"batch_jobs\":%zu,\"queue_us\":%" PRId64 ",\"compute_us\":%" PRId64
                 ",\"rows\":[",
-                name, out->version, out->batch_rows, out->batch_jobs, out->queue_us,
+                id, name, out->version, out->batch_rows, out->batch_jobs, out->queue_us,
                 out->compute_us);
     for (size_t r = 0; r < out->rows; r++) {
         const float *row = values + r * out->outputs;
@@ -199,6 +245,8 @@ s_print (const char *name, const maas_infer_result_t *out, bool json)
             printf ("%s{", r ? "," : "");
             if (out->classes)
                 printf ("\"class\":%" PRId32 ",", out->classes[r]);
+            else
+                printf ("\"class\":null,");
             printf ("\"values\":[");
             for (size_t k = 0; k < out->outputs; k++)
                 printf ("%s%.9g", k ? "," : "", (double) row[k]);
@@ -234,11 +282,34 @@ s_report (const maas_result_t *result, const char *name, bool json)
     maas_infer_result_t out;
     int rc = maas_infer_result_parse (&out, result->data, result->size, err, sizeof err);
     if (rc == 0)
-        s_print (name, &out, json);
+        s_print (result->id, name, &out, json);
     else
         fprintf (stderr, "maas infer: job %s: unreadable result: %s\n", result->id, err);
     maas_infer_result_clear (&out);
     return rc == 0 ? 0 : 1;
+}
+
+//  The version the reference names now (into REF), and the input's rows
+//  matched to its columns; NULL after saying why.
+static maas_tensor_t *
+s_input (const s_opts_t *opts, maas_registry_ref_t *ref)
+{
+    char err[512];
+    maas_model_ref_t model;
+    int resolved = maas_model_ref_resolve (&model, opts->spec, opts->redis, err, sizeof err);
+    if (resolved == 0)
+        resolved = maas_registry_ref_parse (ref, model.pinned, err, sizeof err);
+    if (resolved != 0) {
+        fprintf (stderr, "maas infer: %s\n", err);
+        maas_model_ref_clear (&model);
+        return NULL;
+    }
+    size_t size;
+    char *text = s_slurp (opts->input, &size);
+    maas_tensor_t *x = text ? s_rows (text, size, opts->input, &model, opts->no_header) : NULL;
+    free (text);
+    maas_model_ref_clear (&model);
+    return x;
 }
 
 int
@@ -252,35 +323,28 @@ maas_cmd_infer (int argc, char **argv)
     maas_registry_ref_t ref;
     char err[512];
     if (s_parse (&opts, argc, argv) != 0)
-        return 2;
+        return MAAS_EXIT_USAGE;
     if (maas_registry_ref_parse (&ref, opts.spec, err, sizeof err) != 0) {
         fprintf (stderr, "maas infer: %s\n", err);
-        return 2;
+        return MAAS_EXIT_USAGE;
     }
     signal (SIGPIPE, SIG_IGN);
     if (!getenv ("MAAS_LOG_LEVEL"))
         maas_log_set_level (MAAS_LOG_WARN);
-    //  The version the reference names now, and its column names: the job
-    //  goes to that version, and the input's columns are matched to them.
-    maas_model_ref_t model;
-    int resolved = maas_model_ref_resolve (&model, opts.spec, opts.redis, err, sizeof err);
-    if (resolved == 0)
-        resolved = maas_registry_ref_parse (&ref, model.pinned, err, sizeof err);
-    if (resolved != 0) {
-        fprintf (stderr, "maas infer: %s\n", err);
-        maas_model_ref_clear (&model);
-        return 1;
+    //  The broker first: without one nothing else is worth asking.
+    maas_client_t *client = maas_cli_client ("maas infer", opts.broker);
+    if (!client)
+        return MAAS_EXIT_FAILED;
+    if (maas_follow_ping (client, "maas infer", opts.broker) != 0) {
+        maas_client_destroy (&client);
+        return MAAS_EXIT_FAILED;
     }
-    size_t size;
-    char *text = s_slurp (opts.input, &size);
-    maas_tensor_t *x = text ? s_rows (text, size, opts.input, &model, opts.no_header) : NULL;
-    free (text);
-    maas_model_ref_clear (&model);
-    maas_client_t *client = x ? maas_client_new (opts.broker) : NULL;
-    maas_result_t *result = client ? s_run (client, &ref, x, opts.timeout_ms) : NULL;
-    int rc = result ? s_report (result, ref.name, opts.json) : 1;
+    maas_tensor_t *x = s_input (&opts, &ref);
+    bool interrupted = false;
+    maas_result_t *result = x ? s_run (client, &ref, x, &opts, &interrupted) : NULL;
+    int rc = result ? s_report (result, ref.name, opts.json) : MAAS_EXIT_FAILED;
     maas_result_destroy (&result);
     maas_client_destroy (&client);
     maas_tensor_destroy (&x);
-    return rc;
+    return interrupted ? MAAS_EXIT_INTERRUPTED : rc;
 }

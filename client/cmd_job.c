@@ -3,6 +3,7 @@
  *  [--status S]` (recent jobs, newest first, from the events stream), and
  *  `maas cancel ID...` (through the broker). */
 #include "commands.h"
+#include "follow.h"
 #include "output.h"
 #include "maas.h"
 
@@ -13,12 +14,14 @@
 
 static const char s_usage[] =
     "usage: maas job ID [--json] [--redis URL] [--prefix P]\n"
-    "       maas jobs [--status S] [--limit N] [--json] [--redis URL] [--prefix P]\n\n"
+    "       maas jobs [--status S] [--limit N] [--all | --run RUN] [--json] [--redis URL]\n"
+    "                 [--prefix P]\n\n"
     "`maas job` shows one job's status, progress, timings, worker and error (and, for a\n"
     "train job, the model version it published). `maas jobs` lists recent jobs, newest\n"
     "first, optionally only those with status S (queued, running, succeeded, failed,\n"
-    "cancelled, expired). --json: one JSON object (docs/cli.md). Reads Redis only\n"
-    "($MAAS_REDIS_URL).\n";
+    "cancelled, expired). The shard jobs of a `maas score` run (ids RUN.SHARD) show as one\n"
+    "line per run; --all lists them one by one, --run RUN lists the shards of RUN.\n"
+    "--json: one JSON object (docs/cli.md). Reads Redis only ($MAAS_REDIS_URL).\n";
 
 static const char s_cancel_usage[] =
     "usage: maas cancel [--broker EP] ID...\n\n"
@@ -26,7 +29,6 @@ static const char s_cancel_usage[] =
     "\"ID cancelled\" for each that ended so; exit 1 if any did not (it had finished,\n"
     "or is unknown). Broker: --broker EP, else $MAAS_BROKER_FRONTEND.\n";
 
-#define S_PING_MS 3000              //  a broker that does not answer a PING by then is not up
 #define S_CANCEL_MS 10000           //  wait this long for a cancelled job's outcome
 
 typedef struct {
@@ -35,6 +37,8 @@ typedef struct {
     const char *prefix;             //  --prefix, default "maas:"
     const char *status;             //  maas jobs --status, or NULL
     long limit;                     //  maas jobs --limit
+    bool all;                       //  maas jobs --all: score shards one by one
+    const char *run;                //  maas jobs --run: the shards of this score run
     bool json;                      //  --json: one JSON object on stdout
 } s_args_t;
 
@@ -44,8 +48,8 @@ s_parse (int argc, char **argv, s_args_t *args)
     *args = (s_args_t) {.prefix = "maas:", .limit = 20};
     for (int i = 1; i < argc; i++) {
         const char *flag = argv[i], *value = i + 1 < argc ? argv[i + 1] : NULL;
-        if (strcmp (flag, "--json") == 0) {
-            args->json = true;
+        if (strcmp (flag, "--json") == 0 || strcmp (flag, "--all") == 0) {
+            *(flag[2] == 'j' ? &args->json : &args->all) = true;
             continue;
         }
         if (flag[0] != '-' && !args->id) {
@@ -63,6 +67,8 @@ s_parse (int argc, char **argv, s_args_t *args)
             args->prefix = value;
         else if (strcmp (flag, "--status") == 0)
             args->status = value;
+        else if (strcmp (flag, "--run") == 0)
+            args->run = value;
         else if (strcmp (flag, "--limit") == 0 && (args->limit = atol (value)) > 0)
             continue;
         else {
@@ -164,13 +170,14 @@ s_header (const redisReply *header, maas_proto_job_t *job)
 }
 
 //  Wall-clock ms a libmaas job id was made at (ULID: 10 Crockford base32
-//  characters of milliseconds), or 0 if ID is not one.
+//  characters of milliseconds; a score shard RUN.N: its run's), or 0 if ID
+//  is not one.
 static long long
 s_id_ms (const char *id)
 {
     static const char digits[] = "0123456789ABCDEFGHJKMNPQRSTVWXYZ";
     long long ms = 0;
-    if (strlen (id) != 26)
+    if (strlen (id) < 26 || (id[26] && id[26] != '.'))   //  a score shard: its run's time
         return 0;
     for (int i = 0; i < 10; i++) {
         const char *at = strchr (digits, id[i]);
@@ -319,10 +326,180 @@ s_job_line (redisContext *redis, const s_args_t *args, const char *id, long show
     return printed;
 }
 
+//  -- score runs: shard jobs RUN.SHARD[.ATTEMPT] (shared/score.c)
+
+//  The score run ID belongs to, into RUN (MAAS_PROTO_ID_MAX + 1 bytes): its
+//  part before the first '.' when that is a job id of libmaas (a ULID) and
+//  the rest is digits and dots; false if ID is no shard.
+static bool
+s_run_of (const char *id, char *run)
+{
+    const char *dot = strchr (id, '.');
+    if (!dot || dot - id != 26 || !dot[1] || strspn (dot + 1, "0123456789.") != strlen (dot + 1))
+        return false;
+    snprintf (run, MAAS_PROTO_ID_MAX + 1, "%.*s", (int) (dot - id), id);
+    return s_id_ms (run) != 0;
+}
+
+//  The shard number of ID, for sorting.
+static int
+s_by_shard (const void *a, const void *b)
+{
+    const char *x = strchr (*(char *const *) a, '.'), *y = strchr (*(char *const *) b, '.');
+    unsigned long m = strtoul (x + 1, NULL, 10), n = strtoul (y + 1, NULL, 10);
+    return m < n ? -1 : m > n ? 1 : strcmp (x, y);
+}
+
+//  The job ids of RUN's shards in Redis, by shard number: a new list (the
+//  caller's, autofree), or NULL on a Redis error.
+static zlist_t *
+s_run_shards (redisContext *redis, const s_args_t *args, const char *run)
+{
+    zlist_t *ids = zlist_new ();
+    zlist_autofree (ids);
+    size_t skip = strlen (args->prefix) + 4;        //  "maas:job:"
+    char cursor[32] = "0";
+    do {
+        redisReply *reply = redisCommand (redis, "SCAN %s MATCH %sjob:%s.* COUNT 1000", cursor,
+                                          args->prefix, run);
+        if (!reply || reply->type != REDIS_REPLY_ARRAY || reply->elements != 2) {
+            if (reply)
+                freeReplyObject (reply);
+            zlist_destroy (&ids);
+            return NULL;
+        }
+        snprintf (cursor, sizeof cursor, "%s", reply->element[0]->str);
+        for (size_t i = 0; i < reply->element[1]->elements; i++)
+            zlist_append (ids, reply->element[1]->element[i]->str + skip);
+        freeReplyObject (reply);
+    } while (strcmp (cursor, "0") != 0);
+    size_t count = zlist_size (ids), n = 0;
+    char **sorted = malloc ((count ? count : 1) * sizeof *sorted);
+    for (char *id = zlist_first (ids); sorted && id; id = zlist_next (ids))
+        sorted[n++] = strdup (id);
+    zlist_purge (ids);
+    if (sorted)
+        qsort (sorted, n, sizeof *sorted, s_by_shard);
+    for (size_t i = 0; sorted && i < n; i++) {
+        zlist_append (ids, sorted[i]);
+        free (sorted[i]);
+    }
+    free (sorted);
+    return ids;
+}
+
+//  Statuses a run line counts, in its order.
+static const char *const s_statuses[] = {"succeeded", "failed", "cancelled", "expired",
+                                         "running", "queued"};
+#define S_STATUSES (sizeof s_statuses / sizeof s_statuses[0])
+
+//  One line (or with --json one object) for score run RUN: its shard jobs
+//  by status. 1 if printed.
+static int
+s_run_line (redisContext *redis, const s_args_t *args, const char *run, long shown)
+{
+    zlist_t *ids = s_run_shards (redis, args, run);
+    size_t counts[S_STATUSES] = {0};
+    for (const char *id = ids ? zlist_first (ids) : NULL; id; id = zlist_next (ids)) {
+        redisReply *reply = redisCommand (redis, "HGET %sjob:%s status", args->prefix, id);
+        for (size_t k = 0; reply && reply->type == REDIS_REPLY_STRING && k < S_STATUSES; k++)
+            counts[k] += strcmp (reply->str, s_statuses[k]) == 0;
+        if (reply)
+            freeReplyObject (reply);
+    }
+    size_t total = ids ? zlist_size (ids) : 0;
+    zlist_destroy (&ids);
+    if (args->json) {
+        printf ("%s{", shown ? "," : "");
+        maas_json_field (stdout, "run", run, 1);
+        printf (",\"shards\":%zu", total);
+        for (size_t k = 0; k < S_STATUSES; k++)
+            printf (",\"%s\":%zu", s_statuses[k], counts[k]);
+        printf (",\"submitted\":");
+        maas_json_time (stdout, s_id_ms (run));
+        printf ("}");
+        return 1;
+    }
+    printf ("score run %s: %zu shards", run, total);
+    for (size_t k = 0; k < S_STATUSES; k++)
+        if (counts[k] || k < 2)
+            printf (", %zu %s", counts[k], s_statuses[k]);
+    printf ("\n");
+    return 1;
+}
+
+//  The table's header, or the start of the JSON object.
+static void
+s_jobs_header (const s_args_t *args)
+{
+    if (args->json)
+        printf ("{\"jobs\":[");
+    else
+        printf ("%-28s %-10s %-6s %-16s %6s  %-24s %s\n", "ID", "STATUS", "KIND", "MODEL", "PROG",
+                "SUBMITTED", "WORKER");
+}
+
+//  `maas jobs --run RUN`: each shard of RUN, by shard number.
+static int
+s_jobs_of_run (redisContext *redis, const s_args_t *args)
+{
+    zlist_t *ids = s_run_shards (redis, args, args->run);
+    if (!ids) {
+        fprintf (stderr, "maas jobs: cannot list the shards of run %s: %s\n", args->run,
+                 redis->errstr[0] ? redis->errstr : "Redis error");
+        return 1;
+    }
+    long shown = 0;
+    s_jobs_header (args);
+    for (const char *id = zlist_first (ids); id; id = zlist_next (ids))
+        shown += s_job_line (redis, args, id, shown);
+    if (args->json)
+        printf ("],\"runs\":[]}\n");
+    int rc = zlist_size (ids) ? 0 : 1;
+    if (rc)
+        fprintf (stderr, "maas jobs: run %s has no shard jobs in Redis (never run, or expired)\n",
+                 args->run);
+    zlist_destroy (&ids);
+    return rc;
+}
+
+//  What `maas jobs` has listed so far.
+typedef struct {
+    zhashx_t *seen;                 //  job ids and run ids listed, no values owned
+    zlist_t *runs;                  //  --json: score runs met, to list after the jobs
+    long shown;                     //  lines (jobs and runs) so far, for --limit
+    long listed;                    //  jobs in the JSON "jobs" array so far
+} s_listing_t;
+
+//  List job ID once: a score shard as its run's line (unless --all or
+//  --status), any other job as its own line.
+static void
+s_jobs_entry (redisContext *redis, const s_args_t *args, s_listing_t *self, const char *id)
+{
+    char run[MAAS_PROTO_ID_MAX + 1];
+    if (zhashx_lookup (self->seen, id))
+        return;
+    zhashx_insert (self->seen, id, (void *) 1);
+    if (args->all || args->status || !s_run_of (id, run)) {
+        int printed = s_job_line (redis, args, id, self->listed);
+        self->listed += printed;
+        self->shown += printed;
+    } else if (!zhashx_lookup (self->seen, run)) {
+        zhashx_insert (self->seen, run, (void *) 1);
+        if (args->json)
+            zlist_append (self->runs, run);     //  autofree: the list copies it
+        else
+            s_run_line (redis, args, run, 0);
+        self->shown++;
+    }
+}
+
 //  Recent job ids from the events stream, newest first, each once.
 static int
 s_jobs (redisContext *redis, const s_args_t *args)
 {
+    if (args->run)
+        return s_jobs_of_run (redis, args);
     redisReply *events = redisCommand (redis, "XREVRANGE %sevents + - COUNT %ld", args->prefix,
                                        args->limit * 20 + 100);
     if (!events || events->type != REDIS_REPLY_ARRAY) {
@@ -332,33 +509,30 @@ s_jobs (redisContext *redis, const s_args_t *args)
             freeReplyObject (events);
         return 1;
     }
-    zhashx_t *seen = zhashx_new ();
-    long shown = 0;
-    if (args->json)
-        printf ("{\"jobs\":[");
-    else
-        printf ("%-28s %-10s %-6s %-16s %6s  %-24s %s\n", "ID", "STATUS", "KIND", "MODEL", "PROG",
-                "SUBMITTED", "WORKER");
-    for (size_t i = 0; seen && i < events->elements && shown < args->limit; i++) {
+    s_listing_t listing = {.seen = zhashx_new (), .runs = zlist_new ()};
+    zlist_autofree (listing.runs);
+    s_jobs_header (args);
+    for (size_t i = 0; i < events->elements && listing.shown < args->limit; i++) {
         const redisReply *entry = events->element[i];
-        if (entry->type != REDIS_REPLY_ARRAY || entry->elements != 2)
-            continue;
-        const redisReply *fields = entry->element[1];
-        if (fields->type != REDIS_REPLY_ARRAY)
+        if (entry->type != REDIS_REPLY_ARRAY || entry->elements != 2
+            || entry->element[1]->type != REDIS_REPLY_ARRAY)
             continue;
         //  Each entry is one broker loop turn: "<id> <status>" pairs.
-        for (size_t f = 0; f + 1 < fields->elements && shown < args->limit; f += 2) {
-            const char *id = fields->element[f]->str;
-            if (fields->element[f]->type == REDIS_REPLY_STRING && !zhashx_lookup (seen, id)) {
-                zhashx_insert (seen, id, (void *) 1);
-                shown += s_job_line (redis, args, id, shown);
-            }
-        }
+        const redisReply *fields = entry->element[1];
+        for (size_t f = 0; f + 1 < fields->elements && listing.shown < args->limit; f += 2)
+            if (fields->element[f]->type == REDIS_REPLY_STRING)
+                s_jobs_entry (redis, args, &listing, fields->element[f]->str);
     }
-    zhashx_destroy (&seen);
-    freeReplyObject (events);
-    if (args->json)
+    if (args->json) {
+        printf ("],\"runs\":[");
+        long n = 0;
+        for (const char *run = zlist_first (listing.runs); run; run = zlist_next (listing.runs))
+            n += s_run_line (redis, args, run, n);
         printf ("]}\n");
+    }
+    zhashx_destroy (&listing.seen);
+    zlist_destroy (&listing.runs);
+    freeReplyObject (events);
     return 0;
 }
 
@@ -424,10 +598,8 @@ maas_cmd_cancel (int argc, char **argv)
         fputs (s_cancel_usage, help ? stdout : stderr);
         return help ? 0 : 2;
     }
-    maas_client_t *client = maas_client_new (broker);
-    if (!client || maas_client_ping (client, S_PING_MS) != 0) {
-        fprintf (stderr, "maas cancel: no broker answers at %s: is the stack up? (maas up)\n",
-                 broker);
+    maas_client_t *client = maas_cli_client ("maas cancel", broker);
+    if (!client || maas_follow_ping (client, "maas cancel", broker) != 0) {
         maas_client_destroy (&client);
         return 1;
     }

@@ -2,6 +2,8 @@
  *  workers, with a progress bar on a terminal; and `maas synth`, which
  *  writes the synthetic benchmark problem as CSV or .npy. */
 #include "commands.h"
+#include "follow.h"
+#include "output.h"
 #include "maas.h"
 #include "model_ref.h"
 #include "npy.h"
@@ -18,7 +20,7 @@
 static const char *s_score_usage =
     "usage: maas score NAME[@VER|@ALIAS] --input FILE --output FILE [--label COL]\n"
     "                  [--no-header] [--shard-rows N] [--window N] [--broker ENDPOINTS]\n"
-    "                  [--redis URL]\n"
+    "                  [--redis URL] [--timeout S] [--json]\n"
     "Score every row of FILE (CSV with a header row, or .npy float32/float64) on the\n"
     "model, fanned out over all workers, and write the predictions in input order\n"
     "(.npy: rows x outputs float32; CSV: p0..pN-1 and class). '-' is stdin / stdout\n"
@@ -29,7 +31,10 @@ static const char *s_score_usage =
     "(others are dropped, and named on stderr); a file without a header row needs\n"
     "--no-header (columns by position). --label COL keeps a\n"
     "column out of the input and reports accuracy against it. Ctrl-C cancels the\n"
-    "shards in flight. Broker: --broker, $MAAS_BROKER_FRONTEND, or the stack of `maas up`.\n";
+    "shards in flight (exit 130), as does --timeout S (exit 1). The run has an id, printed\n"
+    "first on stderr; its shard jobs are RUN.0, RUN.1, ... (`maas jobs --run RUN`).\n"
+    "--json: the summary as one JSON object on stdout (docs/cli.md).\n"
+    "Broker: --broker, $MAAS_BROKER_FRONTEND (the stack of `maas up`), or tcp://127.0.0.1:5555.\n";
 
 //  Set by SIGINT/SIGTERM; the scoring loop polls it.
 static volatile sig_atomic_t s_interrupted;
@@ -44,12 +49,16 @@ typedef struct {
     bool tty;                       //  redraw in place
     int64_t started_us;             //  for rows/s and ETA
     int64_t printed_us;             //  last line printed (plain mode: every 2 s)
+    size_t done;                    //  rows written so far
+    const char *first_id;           //  the first shard's job id
+    maas_follow_queued_t queued;    //  says once when it stays queued
 } s_progress_t;
 
 static void
 s_progress (size_t done, size_t total, void *arg)
 {
     s_progress_t *self = arg;
+    self->done = done;
     int64_t now = maas_clock_mono_us ();
     double seconds = (double) (now - self->started_us) / 1e6;
     double rate = seconds > 0 ? (double) done / seconds : 0;
@@ -75,98 +84,203 @@ s_arg (int argc, char **argv, int *i)
     return *i + 1 < argc ? argv[++*i] : NULL;
 }
 
-int
-maas_cmd_score (int argc, char **argv)
+typedef struct {
+    const char *model;              //  NAME[@VER|@ALIAS]
+    const char *input;              //  --input
+    const char *output;             //  --output
+    const char *label;              //  --label or NULL
+    const char *redis;              //  --redis or NULL
+    const char *broker;             //  --broker, $MAAS_BROKER_FRONTEND, or the default
+    bool json;                      //  --json: the summary as one JSON object
+    maas_score_config_t config;     //  shard rows, window, no_header, timeout
+} s_score_args_t;
+
+//  One flag with a value into ARGS; -1 if unknown.
+static int
+s_score_flag (s_score_args_t *args, const char *flag, const char *value)
 {
-    const char *model = NULL, *input = NULL, *output = NULL, *label = NULL, *redis = NULL;
-    const char *broker = getenv ("MAAS_BROKER_FRONTEND");
-    maas_score_config_t config = {0};
+    if (strcmp (flag, "--input") == 0) args->input = value;
+    else if (strcmp (flag, "--output") == 0) args->output = value;
+    else if (strcmp (flag, "--label") == 0) args->label = value;
+    else if (strcmp (flag, "--broker") == 0) args->broker = value;
+    else if (strcmp (flag, "--redis") == 0) args->redis = value;
+    else if (strcmp (flag, "--shard-rows") == 0) args->config.shard_rows = strtoul (value, NULL, 10);
+    else if (strcmp (flag, "--window") == 0) args->config.window = strtoul (value, NULL, 10);
+    else if (strcmp (flag, "--timeout") == 0 && atof (value) > 0)
+        args->config.timeout_ms = (int64_t) (atof (value) * 1000);
+    else
+        return -1;
+    return 0;
+}
+
+//  The command line into ARGS: 0, 1 for --help (printed), or -1 after
+//  saying what is wrong.
+static int
+s_score_parse (int argc, char **argv, s_score_args_t *args)
+{
+    const char *env = getenv ("MAAS_BROKER_FRONTEND");
+    *args = (s_score_args_t) {.broker = env && *env ? env : "tcp://127.0.0.1:5555"};
     for (int i = 1; i < argc; i++) {
         const char *flag = argv[i], *value = NULL;
         if (strcmp (flag, "--help") == 0 || strcmp (flag, "-h") == 0) {
             fputs (s_score_usage, stdout);
-            return 0;
+            return 1;
         }
-        if (strcmp (flag, "--no-header") == 0) {
-            config.no_header = true;
+        if (strcmp (flag, "--no-header") == 0 || strcmp (flag, "--json") == 0) {
+            *(flag[2] == 'j' ? &args->json : &args->config.no_header) = true;
             continue;
         }
-        if (flag[0] != '-' && !model) {
-            model = flag;
+        if (flag[0] != '-' && !args->model) {
+            args->model = flag;
             continue;
         }
-        if (!(value = s_arg (argc, argv, &i)))
-            break;
-        if (strcmp (flag, "--input") == 0) input = value;
-        else if (strcmp (flag, "--output") == 0) output = value;
-        else if (strcmp (flag, "--label") == 0) label = value;
-        else if (strcmp (flag, "--broker") == 0) broker = value;
-        else if (strcmp (flag, "--redis") == 0) redis = value;
-        else if (strcmp (flag, "--shard-rows") == 0) config.shard_rows = strtoul (value, NULL, 10);
-        else if (strcmp (flag, "--window") == 0) config.window = strtoul (value, NULL, 10);
-        else {
-            fprintf (stderr, "maas score: unknown option '%s'\n%s", flag, s_score_usage);
-            return 2;
+        if (!(value = s_arg (argc, argv, &i)) || s_score_flag (args, flag, value) != 0) {
+            fprintf (stderr, "maas score: unknown option or bad value '%s'\n%s", flag,
+                     s_score_usage);
+            return -1;
         }
     }
-    if (!model || !input || !output) {
+    if (!args->model || !args->input || !args->output) {
         fprintf (stderr, "maas score: need a model, --input and --output\n%s", s_score_usage);
-        return 2;
+        return -1;
     }
-    if (!broker) {
-        fprintf (stderr, "maas score: no broker: give --broker, set MAAS_BROKER_FRONTEND, or run maas up\n");
-        return 2;
+    if (args->json && strcmp (args->output, "-") == 0) {
+        fprintf (stderr, "maas score: --json prints the summary on stdout: give --output FILE\n");
+        return -1;
+    }
+    return 0;
+}
+
+//  Each turn of the run: say once when the first shard stays queued.
+static void
+s_tick (void *arg)
+{
+    s_progress_t *self = arg;
+    if (self->done == 0)
+        maas_follow_check_queued (&self->queued, self->first_id);
+}
+
+//  The outcome as one JSON object (docs/cli.md); ERROR is NULL on success.
+static void
+s_score_json (const s_score_args_t *args, const char *run_id, const maas_model_ref_t *ref,
+              const maas_score_stats_t *stats, double accuracy, const char *error)
+{
+    printf ("{");
+    maas_json_field (stdout, "run", run_id, 1);
+    maas_json_field (stdout, "status", error ? "failed" : "succeeded", 0);
+    maas_json_field (stdout, "error", error, 0);
+    maas_json_field (stdout, "model", ref->name, 0);
+    uint64_t version = stats->version ? stats->version : ref->version;
+    printf (",\"version\":%llu", (unsigned long long) version);
+    maas_json_field (stdout, "alias", *ref->asked ? ref->asked : NULL, 0);
+    printf (",\"rows\":%zu,\"shards\":%zu,\"retries\":%zu,\"seconds\":%.3f,\"rows_per_s\":%.1f",
+            stats->rows, stats->shards, stats->retries, stats->seconds,
+            stats->seconds > 0 ? (double) stats->rows / stats->seconds : 0.0);
+    maas_json_field (stdout, "output", args->output, 0);
+    printf (",\"dropped\":[");
+    for (const char *at = stats->dropped; *at;) {
+        size_t len = strcspn (at, ",");
+        printf ("%s\"%.*s\"", at == stats->dropped ? "" : ",", (int) len, at);
+        at += len;
+        at += strspn (at, ", ");
+    }
+    printf (isnan (accuracy) ? "],\"accuracy\":null}\n" : "],\"accuracy\":%.6f}\n", accuracy);
+}
+
+//  The outcome as text: the summary on stdout (stderr when the predictions
+//  are on stdout), errors on stderr.
+static void
+s_score_text (const s_score_args_t *args, const char *run_id, const maas_model_ref_t *ref,
+              const maas_score_stats_t *stats, double accuracy, const char *error)
+{
+    if (error) {
+        fprintf (stderr, "maas score: run %s: %s\n", run_id, error);
+        return;
+    }
+    char used[160];
+    maas_model_ref_describe (ref, used, sizeof used);
+    FILE *summary = strcmp (args->output, "-") == 0 ? stderr : stdout;
+    fprintf (summary,
+             "run %s: scored %zu rows with %s in %zu shards (%zu retried) in %.2f s: %.0f "
+             "rows/s -> %s\n",
+             run_id, stats->rows, used, stats->shards, stats->retries, stats->seconds,
+             stats->seconds > 0 ? (double) stats->rows / stats->seconds : 0.0, args->output);
+    if (!isnan (accuracy))
+        fprintf (summary, "accuracy against '%s': %.4f\n", args->label, accuracy);
+}
+
+//  Score with CLIENT on the version REF names; the exit code.
+static int
+s_score_run (s_score_args_t *args, maas_client_t *client, const maas_model_ref_t *ref)
+{
+    char run_id[MAAS_PROTO_ID_SIZE], err[MAAS_SCORE_ERR_SIZE], first_id[MAAS_PROTO_ID_MAX + 1];
+    maas_proto_idgen_t gen = {0};
+    maas_proto_id_new (&gen, run_id);
+    snprintf (first_id, sizeof first_id, "%s.0", run_id);
+    redisContext *redis = maas_redis_connect (maas_redis_url_pick (args->redis), 2000, err,
+                                              sizeof err);
+    s_progress_t progress = {.tty = isatty (STDERR_FILENO), .started_us = maas_clock_mono_us (),
+                             .first_id = first_id,
+                             .queued = {.redis = redis, .prefix = "maas:", .cmd = "maas score",
+                                        .kind = "infer", .start_ms = maas_clock_mono_ms ()}};
+    maas_score_config_t *config = &args->config;
+    config->model = ref->pinned;
+    config->columns = (const char *const *) ref->columns;
+    config->n_columns = ref->n_columns;
+    config->progress = s_progress;
+    config->tick = s_tick;
+    config->progress_arg = &progress;
+    config->interrupted = &s_interrupted;
+    config->run_id = run_id;
+    fprintf (stderr, "maas score: run %s (Ctrl-C cancels it)\n", run_id);
+    maas_score_stats_t stats;
+    double accuracy;
+    int rc = maas_score_file (client, config, args->input, args->output, args->label, &accuracy,
+                              &stats, err, sizeof err);
+    if (progress.tty)
+        fputc ('\n', stderr);
+    if (redis)
+        redisFree (redis);
+    if (*stats.dropped)
+        fprintf (stderr, "maas score: %s: dropped columns the model does not use: %s\n",
+                 args->input, stats.dropped);
+    if (args->json)
+        s_score_json (args, run_id, ref, &stats, accuracy, rc ? err : NULL);
+    if (!args->json || rc)
+        s_score_text (args, run_id, ref, &stats, accuracy, rc ? err : NULL);
+    return s_interrupted ? MAAS_EXIT_INTERRUPTED : rc ? MAAS_EXIT_FAILED : MAAS_EXIT_OK;
+}
+
+int
+maas_cmd_score (int argc, char **argv)
+{
+    s_score_args_t args;
+    int parsed = s_score_parse (argc, argv, &args);
+    if (parsed != 0)
+        return parsed > 0 ? MAAS_EXIT_OK : MAAS_EXIT_USAGE;
+    maas_client_t *client = maas_cli_client ("maas score", args.broker);
+    if (!client)
+        return MAAS_EXIT_FAILED;
+    //  Our handler over czmq's (which the client's socket installs), before
+    //  the ping: a Ctrl-C from now on cancels the run.
+    struct sigaction action = {.sa_handler = s_on_signal};
+    sigaction (SIGINT, &action, NULL);
+    sigaction (SIGTERM, &action, NULL);
+    if (maas_follow_ping (client, "maas score", args.broker) != 0) {
+        maas_client_destroy (&client);
+        return MAAS_EXIT_FAILED;
     }
     //  One version for the whole run, and its column names, asked once.
     maas_model_ref_t ref;
     char err[MAAS_SCORE_ERR_SIZE];
-    if (maas_model_ref_resolve (&ref, model, redis, err, sizeof err) != 0) {
+    int rc = MAAS_EXIT_FAILED;
+    if (maas_model_ref_resolve (&ref, args.model, args.redis, err, sizeof err) != 0)
         fprintf (stderr, "maas score: %s\n", err);
-        maas_model_ref_clear (&ref);
-        return 1;
-    }
-    maas_client_t *client = maas_client_new (broker);
-    if (!client) {
-        fprintf (stderr, "maas score: cannot connect to '%s'\n", broker);
-        maas_model_ref_clear (&ref);
-        return 1;
-    }
-    s_progress_t progress = {.tty = isatty (STDERR_FILENO), .started_us = maas_clock_mono_us ()};
-    config.model = ref.pinned;
-    config.columns = (const char *const *) ref.columns;
-    config.n_columns = ref.n_columns;
-    config.progress = s_progress;
-    config.progress_arg = &progress;
-    config.interrupted = &s_interrupted;
-    struct sigaction action = {.sa_handler = s_on_signal};
-    sigaction (SIGINT, &action, NULL);
-    sigaction (SIGTERM, &action, NULL);
-    maas_score_stats_t stats;
-    double accuracy;
-    int rc = maas_score_file (client, &config, input, output, label, &accuracy, &stats, err,
-                              sizeof err);
-    if (progress.tty)
-        fputc ('\n', stderr);
-    maas_client_destroy (&client);
-    char used[160];
-    maas_model_ref_describe (&ref, used, sizeof used);
+    else
+        rc = s_score_run (&args, client, &ref);
     maas_model_ref_clear (&ref);
-    if (rc != 0) {
-        fprintf (stderr, "maas score: %s\n", err);
-        return 1;
-    }
-    if (*stats.dropped)
-        fprintf (stderr, "maas score: %s: dropped columns the model does not use: %s\n", input,
-                 stats.dropped);
-    //  With the predictions on stdout, the summary goes to stderr.
-    FILE *summary = strcmp (output, "-") == 0 ? stderr : stdout;
-    fprintf (summary,
-             "scored %zu rows with %s in %zu shards (%zu retried) in %.2f s: %.0f rows/s -> %s\n",
-             stats.rows, used, stats.shards, stats.retries, stats.seconds,
-             stats.seconds > 0 ? (double) stats.rows / stats.seconds : 0.0, output);
-    if (!isnan (accuracy))
-        fprintf (summary, "accuracy against '%s': %.4f\n", label, accuracy);
-    return 0;
+    maas_client_destroy (&client);
+    return rc;
 }
 
 static const char *s_synth_usage =

@@ -12,14 +12,16 @@
 
 static const char *s_up_usage =
     "usage: maas up [--workers N] [--trainers N] [--redis URL] [--cache-mb N] [--state DIR]\n"
-    "               [--http ADDR:PORT|off]\n"
+    "               [--http ADDR:PORT|off] [--secure]\n"
     "Start a local stack: a private redis-server on a unix socket (its data kept in\n"
     "the state dir across down/up; --redis URL uses that Redis instead, never\n"
     "$MAAS_REDIS_URL), a broker named after the stack, N workers (default 2) and\n"
     "N trainers (default 1), detached, with logs and PIDs in the state dir (default\n"
     "$MAAS_STATE_DIR or /tmp/maas-UID). `maas down` stops exactly those processes.\n"
     "--http: the HTTP gateway's address (default $MAAS_HTTP, else 127.0.0.1:8501;\n"
-    "port 0: any), or off.\n";
+    "port 0: any), or off.\n"
+    "--secure: CurveZMQ keys for every process in STATE/keys (docs/security.md);\n"
+    "the CLI's admin key goes in the env file.\n";
 
 //  Parse a non-negative integer flag value; -1 if it is not one.
 static int
@@ -55,7 +57,7 @@ maas_cmd_up (int argc, char **argv)
         {"workers", required_argument, NULL, 'w'}, {"trainers", required_argument, NULL, 't'},
         {"redis", required_argument, NULL, 'r'},   {"cache-mb", required_argument, NULL, 'c'},
         {"state", required_argument, NULL, 's'},   {"help", no_argument, NULL, 'h'},
-        {"http", required_argument, NULL, 'H'},
+        {"http", required_argument, NULL, 'H'},    {"secure", no_argument, NULL, 'S'},
         {NULL, 0, NULL, 0}};
     char *default_dir = maas_stack_default_dir ();
     //  $MAAS_REDIS_URL is not read: after `export $(cat A/env)` it names
@@ -74,6 +76,7 @@ maas_cmd_up (int argc, char **argv)
         case 'r': config.redis_url = optarg; break;
         case 's': config.state_dir = optarg; break;
         case 'H': config.http = optarg; break;
+        case 'S': config.secure = true; break;
         case 'h': fputs (s_up_usage, stdout); rc = 0; goto done;
         default: fputs (s_up_usage, stderr); goto done;
         }

@@ -2,6 +2,7 @@
  *  submits a train job; with --wait, follows its progress from the job's
  *  status hash in Redis and prints the published version and its metrics. */
 #include "commands.h"
+#include "follow.h"
 #include "output.h"
 #include "maas.h"
 
@@ -15,8 +16,6 @@
 #include <unistd.h>
 
 #define S_POLL_MS 200               //  progress refresh while waiting
-#define S_PING_MS 3000              //  a broker that does not answer a PING by then is not up
-#define S_QUEUED_MS 2000            //  queued this long: say that no trainer takes it
 
 static const char s_usage[] =
     "usage: maas train NAME --data DATASET --layers UNITS:ACT[,UNITS:ACT...] [OPTIONS]\n\n"
@@ -318,23 +317,6 @@ s_print_result (const maas_result_t *result, bool json)
     }
 }
 
-//  Cancel job ID at the client's request (timeout or Ctrl-C) and wait up to
-//  10 s for the broker's answer; the outcome, or NULL if none came.
-static maas_result_t *
-s_cancel (maas_client_t *client, const char *id)
-{
-    maas_client_cancel (client, id);
-    return maas_client_wait (client, id, 10000);
-}
-
-//  Say once that job ID has waited WAITED_MS in the queue: nothing takes it.
-static void
-s_say_queued (const char *id, int64_t waited_ms)
-{
-    fprintf (stderr, "maas train: job %s still queued after %.0f s: no trainer serves 'train' "
-                     "yet (maas ps; maas up --trainers 1)\n", id, (double) waited_ms / 1000);
-}
-
 //  Follow job ID until it ends. At the timeout, or on Ctrl-C, the job is
 //  cancelled, not left queued. Returns the exit code (130 on Ctrl-C).
 static int
@@ -355,8 +337,8 @@ s_follow (const s_args_t *args, maas_client_t *client, const char *id)
         if (redis && !result)
             s_progress (redis, args->prefix, id, tty, shown, sizeof shown, status, sizeof status);
         if (!said_queued && strcmp (status, "queued") == 0
-            && maas_clock_mono_ms () - start >= S_QUEUED_MS) {
-            s_say_queued (id, maas_clock_mono_ms () - start);
+            && maas_clock_mono_ms () - start >= MAAS_FOLLOW_QUEUED_MS) {
+            maas_follow_say_queued ("maas train", id, "train", maas_clock_mono_ms () - start);
             said_queued = true;
         }
         interrupted = zsys_interrupted;
@@ -371,7 +353,7 @@ s_follow (const s_args_t *args, maas_client_t *client, const char *id)
         fprintf (stderr, "maas train: %s after %s: cancelling job %s (it was %s)\n",
                  interrupted ? "interrupted" : "timed out", interrupted ? "Ctrl-C" : "--timeout",
                  id, *status ? status : "not recorded");
-        result = s_cancel (client, id);
+        result = maas_follow_cancel (client, id);
     }
     int rc = !result ? 1 : strcmp (result->status, "succeeded") == 0 ? 0 : 1;
     if (!result)
@@ -434,15 +416,13 @@ maas_cmd_train (int argc, char **argv)
     if (s_parse (argc, argv, &args) != 0)
         return 2;
     signal (SIGPIPE, SIG_IGN);      //  a Redis that went away is an error, not a signal
-    maas_client_t *client = maas_client_new (args.broker);
+    maas_client_t *client = maas_cli_client ("maas train", args.broker);
     if (!client) {
         fprintf (stderr, "maas train: cannot use broker endpoint '%s'\n", args.broker);
         return 1;
     }
     char id[MAAS_PROTO_ID_MAX + 1];
-    if (maas_client_ping (client, S_PING_MS) != 0) {
-        fprintf (stderr, "maas train: no broker answers at %s: is the stack up? (maas up)\n",
-                 args.broker);
+    if (maas_follow_ping (client, "maas train", args.broker) != 0) {
         maas_client_destroy (&client);
         return 1;
     }

@@ -4,6 +4,7 @@
 #ifndef MAAS_CLIENT_COMMANDS_H
 #define MAAS_CLIENT_COMMANDS_H
 
+#include "client.h"
 #include "registry.h"
 
 #include <stdbool.h>
@@ -32,6 +33,12 @@ int maas_cmd_down (int argc, char **argv);
 int maas_cmd_ps (int argc, char **argv);
 int maas_cmd_score (int argc, char **argv);
 int maas_cmd_synth (int argc, char **argv);
+int maas_cmd_keygen (int argc, char **argv);
+
+//  A client of ENDPOINTS with CurveZMQ keys from $MAAS_CURVE_KEY and
+//  $MAAS_BROKER_KEY if set (the stack's env file sets them under `maas up
+//  --secure`). NULL after saying why on stderr, prefixed with COMMAND.
+maas_client_t *maas_cli_client (const char *command, const char *endpoints);
 
 //  -- verbs of `maas model` that cross formats (cmd_import.c); exit codes
 //  Import FILE (Keras .h5/.keras, ONNX) and publish it as NAME's next version.

@@ -23,6 +23,7 @@ static const maas_cmd_t s_commands[] = {
     {"cancel", maas_cmd_cancel, "cancel jobs by id"},
     {"status", maas_cmd_status, "brokers' job counts and workers, or jobs by id"},
     {"synth", maas_cmd_synth, "write the synthetic benchmark data set"},
+    {"keygen", maas_cmd_keygen, "write a CurveZMQ key pair NAME, NAME_secret [--role R]"},
     {"version", maas_cmd_version, "print the maas version"},
 };
 

@@ -233,18 +233,23 @@ s_start_redis (const char *dir, char *url, size_t url_size, char *err, size_t er
     return -1;
 }
 
+//  Start PROGRAM (found in FOLDER) with ARGS and then EXTRA (NULL: none),
+//  both NULL-terminated.
 static int
 s_start_program (const char *dir, const char *role, const char *program, const char *folder,
-                 char **args, char *err, size_t err_size)
+                 char **args, char **extra, char *err, size_t err_size)
 {
     char path[PATH_MAX];
     if (s_find_program (program, folder, path, sizeof path) != 0) {
         snprintf (err, err_size, "cannot find %s (build it, or set MAAS_BIN_DIR)", program);
         return -1;
     }
-    char *argv[16] = {path};
-    for (size_t i = 0; args[i] && i < 14; i++)
-        argv[i + 1] = args[i];
+    char *argv[24] = {path};
+    size_t at = 1;
+    for (size_t i = 0; args[i] && at < 16; i++)
+        argv[at++] = args[i];
+    for (size_t i = 0; extra && extra[i] && at < 23; i++)
+        argv[at++] = extra[i];
     return s_start (dir, role, argv, err, err_size);
 }
 
@@ -264,8 +269,68 @@ s_broker_name (const char *dir, char *name, size_t size)
     snprintf (name, size, "stack-%08" PRIx32, hash);
 }
 
+//  The CurveZMQ keys of a --secure stack, under DIR/keys.
+typedef struct {
+    char broker[PATH_MAX];          //  the broker's public key, for every peer
+    char broker_secret[PATH_MAX];   //  its secret key
+    char clients[PATH_MAX];         //  public keys of the clients (admin, gateway)
+    char workers[PATH_MAX];         //  public keys of the workers (worker)
+    char admin[PATH_MAX];           //  the CLI's secret key (role admin)
+    char gateway[PATH_MAX];         //  the gateway's secret key (infer,train)
+    char worker[PATH_MAX];          //  the workers' and trainers' secret key
+    char *broker_args[7];           //  --curve-secret ... for the broker
+    char *worker_args[5];           //  --curve-key ... for workers and trainers
+    char *gateway_args[5];          //  --curve-key ... for the gateway
+} s_keys_t;
+
+//  Make DIR/keys and its key pairs, or keep those a previous `up` made
+//  (rotate them by hand: docs/security.md).
 static int
-s_write_env (const char *dir, const char *redis_url, const char *frontend, const char *http_url)
+s_make_keys (const char *dir, s_keys_t *keys, char *err, size_t err_size)
+{
+    char top[PATH_MAX / 2];         //  room left for the file names below
+    s_path (top, sizeof top, dir, "keys");
+    snprintf (keys->clients, sizeof keys->clients, "%s/clients", top);
+    snprintf (keys->workers, sizeof keys->workers, "%s/workers", top);
+    const char *names[] = {"broker", "admin", "gateway", "worker"};
+    const char *roles[] = {NULL, "admin", "infer,train", NULL};
+    const char *lists[] = {top, keys->clients, keys->clients, keys->workers};
+    char *secrets[] = {keys->broker_secret, keys->admin, keys->gateway, keys->worker};
+    if ((mkdir (top, 0700) != 0 && errno != EEXIST)
+        || (mkdir (keys->clients, 0700) != 0 && errno != EEXIST)
+        || (mkdir (keys->workers, 0700) != 0 && errno != EEXIST)) {
+        snprintf (err, err_size, "cannot create %s: %s", top, strerror (errno));
+        return -1;
+    }
+    for (int i = 0; i < 4; i++) {
+        snprintf (secrets[i], PATH_MAX, "%s/%s_secret", top, names[i]);
+        maas_err_t why;
+        if (access (secrets[i], R_OK) != 0
+            && maas_curve_keygen (top, lists[i], names[i], roles[i], &why) != 0) {
+            snprintf (err, err_size, "%s", why.text);
+            return -1;
+        }
+    }
+    snprintf (keys->broker, sizeof keys->broker, "%s/broker", top);
+    return 0;
+}
+
+//  The flags each program takes for KEYS.
+static void
+s_key_args (s_keys_t *keys)
+{
+    char *broker[] = {"--curve-secret", keys->broker_secret, "--clients", keys->clients,
+                      "--workers", keys->workers, NULL};
+    char *worker[] = {"--curve-key", keys->worker, "--broker-key", keys->broker, NULL};
+    char *gateway[] = {"--curve-key", keys->gateway, "--broker-key", keys->broker, NULL};
+    memcpy (keys->broker_args, broker, sizeof broker);
+    memcpy (keys->worker_args, worker, sizeof worker);
+    memcpy (keys->gateway_args, gateway, sizeof gateway);
+}
+
+static int
+s_write_env (const char *dir, const char *redis_url, const char *frontend, const char *http_url,
+             const s_keys_t *keys)
 {
     char path[PATH_MAX];
     s_path (path, sizeof path, dir, "env");
@@ -275,6 +340,8 @@ s_write_env (const char *dir, const char *redis_url, const char *frontend, const
     fprintf (file, "MAAS_REDIS_URL=%s\nMAAS_BROKER_FRONTEND=%s\n", redis_url, frontend);
     if (*http_url)
         fprintf (file, "MAAS_HTTP_URL=%s\n", http_url);
+    if (keys)
+        fprintf (file, "MAAS_CURVE_KEY=%s\nMAAS_BROKER_KEY=%s\n", keys->admin, keys->broker);
     return fclose (file);
 }
 
@@ -282,12 +349,13 @@ s_write_env (const char *dir, const char *redis_url, const char *frontend, const
 //  read the URL it listens on from its log into URL.
 static int
 s_start_gateway (const char *dir, const char *http, const char *frontend, const char *redis_url,
-                 char *url, size_t url_size, char *err, size_t err_size)
+                 char **extra, char *url, size_t url_size, char *err, size_t err_size)
 {
     char *args[] = {"--http", (char *) http, "--broker", (char *) frontend, "--redis",
                     (char *) redis_url,
                     NULL};
-    if (s_start_program (dir, "gateway", "maas-gateway", "gateway", args, err, err_size) != 0)
+    if (s_start_program (dir, "gateway", "maas-gateway", "gateway", args, extra, err, err_size)
+        != 0)
         return -1;
     char log_path[PATH_MAX], line[512];
     snprintf (log_path, sizeof log_path, "%s/logs/gateway.log", dir);
@@ -354,10 +422,17 @@ s_start_all (const maas_stack_config_t *config, char *err, size_t err_size)
     snprintf (backend, sizeof backend, "ipc://%s/backend.sock", dir);
     snprintf (cache_mb, sizeof cache_mb, "%d", config->cache_mb > 0 ? config->cache_mb : 256);
 
+    s_keys_t keys = {0};            //  not secure: empty flag lists
+    if (config->secure && s_make_keys (dir, &keys, err, err_size) != 0)
+        return -1;
+    if (config->secure)
+        s_key_args (&keys);
     s_broker_name (dir, broker_name, sizeof broker_name);
     char *broker_args[] = {"--frontend", frontend, "--backend", backend, "--redis", redis_url,
                            "--name", broker_name, NULL};
-    if (s_start_program (dir, "broker", "maas-broker", "broker", broker_args, err, err_size) != 0)
+    if (s_start_program (dir, "broker", "maas-broker", "broker", broker_args, keys.broker_args, err,
+                         err_size)
+        != 0)
         return -1;
     if (!s_wait_for_file (frontend_path, 10000)) {
         snprintf (err, err_size, "broker did not bind %s within 10 s (see %s/logs/broker.log)",
@@ -369,24 +444,28 @@ s_start_all (const maas_stack_config_t *config, char *err, size_t err_size)
         snprintf (role, sizeof role, "worker-%d", i);
         char *args[] = {"--broker", backend, "--redis", redis_url, "--cache-mb", cache_mb,
                         "--name", role, NULL};
-        if (s_start_program (dir, role, "maas-worker", "worker", args, err, err_size) != 0)
+        if (s_start_program (dir, role, "maas-worker", "worker", args, keys.worker_args, err,
+                             err_size)
+            != 0)
             return -1;
     }
     for (int i = 1; i <= config->trainers; i++) {
         //  Named after its role, so `maas jobs` and `maas ps` agree.
         snprintf (role, sizeof role, "trainer-%d", i);
         char *args[] = {"--broker", backend, "--redis", redis_url, "--name", role, NULL};
-        if (s_start_program (dir, role, "maas-trainer", "trainer", args, err, err_size) != 0)
+        if (s_start_program (dir, role, "maas-trainer", "trainer", args, keys.worker_args, err,
+                             err_size)
+            != 0)
             return -1;
     }
     char http_url[512] = "";
     const char *http = config->http ? config->http : "127.0.0.1:8501";
     if (strcmp (http, "off") != 0
-        && s_start_gateway (dir, http, frontend, redis_url, http_url, sizeof http_url, err,
-                            err_size)
+        && s_start_gateway (dir, http, frontend, redis_url, keys.gateway_args, http_url,
+                            sizeof http_url, err, err_size)
                != 0)
         return -1;
-    return s_write_env (dir, redis_url, frontend, http_url);
+    return s_write_env (dir, redis_url, frontend, http_url, config->secure ? &keys : NULL);
 }
 
 int

@@ -17,6 +17,9 @@
 //    DIR/env               MAAS_REDIS_URL=…, MAAS_BROKER_FRONTEND=… (and
 //                          MAAS_HTTP_URL=… with a gateway) for other shells
 //    DIR/logs/ROLE.log     each process's stdout and stderr
+//    DIR/keys/             with --secure: CurveZMQ keys (secrets mode 0600): broker,
+//                          admin (the CLI's, in env), gateway, worker (workers and
+//                          trainers); keys/clients/ and keys/workers/ the broker's lists
 
 typedef struct {
     const char *state_dir;          //  where everything lives (created if missing)
@@ -25,6 +28,7 @@ typedef struct {
     int trainers;                   //  maas-trainer processes (>= 0)
     int cache_mb;                   //  worker model cache bound, 0: worker default
     const char *http;               //  gateway ADDR:PORT, NULL: 127.0.0.1:8501, "off": none
+    bool secure;                    //  CurveZMQ between every process and the broker
 } maas_stack_config_t;
 
 //  Default state dir: $MAAS_STATE_DIR, else /tmp/maas-UID. The caller frees.

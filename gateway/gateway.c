@@ -370,6 +370,7 @@ s_loop_run (void *arg)
     zmq_pollitem_t items[] = {{NULL, info->epoll_fd, ZMQ_POLLIN, 0},
                               {maas_client_socket (loop->client), 0, ZMQ_POLLIN, 0}};
     while (!atomic_load (&loop->gw->stop)) {
+        items[1].socket = maas_client_socket (loop->client);  //  new after a CURVE redial
         if (zmq_poll (items, 2, s_poll_timeout (loop, maas_clock_mono_ms ())) < 0 && errno != EINTR)
             break;
         maas_client_poll (loop->client, 0);
@@ -400,6 +401,10 @@ s_loop_init (gw_t *self, gw_loop_t *loop, char *err, size_t err_size)
     loop->client = maas_client_new (cfg->broker);
     if (!loop->client || !loop->sse) {
         snprintf (err, err_size, "gateway: bad broker endpoint '%s'", cfg->broker);
+        return -1;
+    }
+    if (maas_client_set_curve (loop->client, cfg->curve_key, cfg->broker_key) != 0) {
+        snprintf (err, err_size, "gateway: %s", maas_client_error (loop->client));
         return -1;
     }
     unsigned limit = cfg->max_connections / (unsigned) cfg->threads;

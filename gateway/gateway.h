@@ -27,6 +27,8 @@
 typedef struct {
     const char *http;            //  ADDR:PORT to listen on (port 0: any)
     const char *broker;          //  broker frontend endpoints
+    const char *curve_key;       //  our secret key file; NULL: $MAAS_CURVE_KEY or plain
+    const char *broker_key;      //  the broker's public key file; NULL: $MAAS_BROKER_KEY
     const char *redis;           //  registry URL, NULL: default
     const char *prefix;          //  key prefix, NULL: default
     int threads;                 //  event loops (>= 1)

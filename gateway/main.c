@@ -15,6 +15,8 @@ static const char s_usage[] =
     "  --http ADDR:PORT       listen address (default " GW_HTTP_DEFAULT "; port 0: any)\n"
     "  --broker EP            broker frontend(s) ($MAAS_BROKER_FRONTEND, default "
     "tcp://127.0.0.1:5555)\n"
+    "  --curve-key FILE       our secret key, CurveZMQ to the broker ($MAAS_CURVE_KEY)\n"
+    "  --broker-key FILE      the broker's public key ($MAAS_BROKER_KEY)\n"
     "  --redis URL            registry ($MAAS_REDIS_URL)\n"
     "  --prefix P             Redis key prefix (default maas:)\n"
     "  --threads N            event loops (default: number of cores)\n"
@@ -31,6 +33,10 @@ s_option (gw_config_t *cfg, const char *name, const char *value)
         cfg->http = value;
     else if (strcmp (name, "--broker") == 0)
         cfg->broker = value;
+    else if (strcmp (name, "--curve-key") == 0)
+        cfg->curve_key = value;
+    else if (strcmp (name, "--broker-key") == 0)
+        cfg->broker_key = value;
     else if (strcmp (name, "--redis") == 0)
         cfg->redis = value;
     else if (strcmp (name, "--prefix") == 0)

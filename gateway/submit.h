@@ -1,5 +1,5 @@
 /*  submit.h: the SUBMIT the gateway sends for a batch of float32 rows. What
- *  comes back is read with libmaas's shared/infer.h (maas_infer_result_*),
+ *  comes back is read with libmaas's shared/wire/infer.h (maas_infer_result_*),
  *  the one parser of an infer RESULT. */
 #ifndef GW_SUBMIT_H
 #define GW_SUBMIT_H

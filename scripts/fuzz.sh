@@ -17,6 +17,7 @@ action=${1:-build}
 secs=${2:-20}
 instrument="-g -O1 -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=undefined"
 deps="libczmq libzmq msgpack hiredis openblas libsodium"
+includes="-I$top/shared -I$top/shared/base -I$top/shared/nn -I$top/shared/format -I$top/shared/redis -I$top/shared/wire"
 
 s_build () {
     command -v clang >/dev/null && [ -n "$(ls /usr/lib/llvm-*/lib/clang/*/lib/linux/libclang_rt.fuzzer-x86_64.a 2>/dev/null)" ] || {
@@ -34,7 +35,7 @@ s_build () {
     mkdir -p "$build/fuzz"
     for src in "$top"/tests/fuzz/fuzz_*.c; do
         target=$(basename "$src" .c)
-        clang -std=c11 -D_GNU_SOURCE $instrument -fsanitize=fuzzer -I"$top/shared" -I"$top/worker" \
+        clang -std=c11 -D_GNU_SOURCE $instrument -fsanitize=fuzzer $includes -I"$top/worker" \
             -I"$build" "$src" "$top/tests/fuzz/memfile.c" "$build/worker/.libs/libengine.a" \
             "$build/.libs/libmaas.a" $(pkg-config --libs $deps) -lm -o "$build/fuzz/$target"
     done
@@ -42,7 +43,7 @@ s_build () {
 
 s_seeds () {
     s_build
-    clang -std=c11 -D_GNU_SOURCE $instrument -fsanitize=fuzzer-no-link -I"$top/shared" -I"$build" \
+    clang -std=c11 -D_GNU_SOURCE $instrument -fsanitize=fuzzer-no-link $includes -I"$build" \
         "$top/tests/fuzz/seeds.c" "$build/.libs/libmaas.a" \
         /usr/lib/llvm-*/lib/clang/*/lib/linux/libclang_rt.fuzzer_no_main-x86_64.a \
         $(pkg-config --libs $deps) -lm -lstdc++ -o "$build/fuzz/seeds"

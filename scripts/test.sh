@@ -15,6 +15,9 @@ count_checks () {
     failed=$((failed + $2))
 }
 
+echo "== libmaas layers: no include from a lower folder of shared/ to a higher one" >&2
+/usr/bin/python3 "$top/scripts/layers.py"
+
 echo "== build (-Werror) and make check" >&2
 MAAS_BUILD_DIR=$top/build "$top/scripts/bootstrap.sh" --enable-werror
 make -C "$top/build" -j"$jobs" --no-print-directory check \

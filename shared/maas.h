@@ -40,16 +40,17 @@
 #include "dataset_store.h"
 #include "training.h"
 
-//  Model registry in Redis.
+//  Model registry in Redis; a process's counters there.
 #include "registry.h"
+#include "stats.h"
 
 //  Wire protocol, client API, worker API.
 #include "protocol.h"
 #include "client.h"
 #include "worker.h"
+#include "curve.h"
 
 //  What each job kind carries and answers.
 #include "infer.h"
-#include "stats.h"
 
 #endif

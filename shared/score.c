@@ -196,6 +196,23 @@ s_on_result (const maas_result_t *result, void *arg)
     shard->state = S_FAILED;
 }
 
+//  The shard's job id from the run's: RUN.SHARD, or RUN.SHARD.ATTEMPT for a
+//  retry (a finished id would be deduplicated by a broker that still holds
+//  it); NULL when the client makes the ids.
+static const char *
+s_shard_id (s_run_t *run, s_shard_t *shard)
+{
+    if (!run->config.run_id)
+        return NULL;
+    size_t number = shard->first_row / run->config.shard_rows;
+    if (shard->attempts > 1)
+        snprintf (shard->id, sizeof shard->id, "%s.%zu.%d", run->config.run_id, number,
+                  shard->attempts);
+    else
+        snprintf (shard->id, sizeof shard->id, "%s.%zu", run->config.run_id, number);
+    return shard->id;
+}
+
 static int
 s_submit (s_run_t *run, s_shard_t *shard)
 {
@@ -211,6 +228,7 @@ s_submit (s_run_t *run, s_shard_t *shard)
                           .ephemeral = true};
     shard->attempts++;
     shard->state = S_IN_FLIGHT;
+    spec.id = s_shard_id (run, shard);
     int rc = maas_client_submit (run->client, &spec, shard->input,
                                  shard->rows * run->cols * sizeof (float), s_on_result, shard,
                                  shard->id);
@@ -360,6 +378,8 @@ s_turn (s_run_t *run)
     }
     if (run->in_flight > 0 && maas_client_poll (run->client, 200) < 0)
         return s_fail (run, "interrupted: cancelled %zu shards in flight", run->in_flight);
+    if (run->config.tick)
+        run->config.tick (run->config.progress_arg);
     for (size_t n = run->next_write; n < run->next_read; n++)
         if (run->ring[n % window].state == S_FAILED && s_retry (run, &run->ring[n % window]) != 0)
             return -1;
@@ -377,9 +397,14 @@ s_run (s_run_t *run)
 {
     int64_t started = maas_clock_mono_us ();
     int rc = 0;
+    int64_t give_up = run->config.timeout_ms > 0 ? started + run->config.timeout_ms * 1000
+                                                 : INT64_MAX;
     while (rc == 0 && !(run->eof && run->next_write == run->next_read)) {
         if (run->config.interrupted && *run->config.interrupted)
             rc = s_fail (run, "interrupted: cancelled %zu shards in flight", run->in_flight);
+        else if (maas_clock_mono_us () >= give_up)
+            rc = s_fail (run, "timed out after %.0f s: cancelled %zu shards in flight",
+                         (double) run->config.timeout_ms / 1000, run->in_flight);
         else
             rc = s_turn (run);
     }
@@ -411,6 +436,9 @@ s_prepare (s_run_t *run, maas_client_t *client, const maas_score_config_t *confi
         run->config.max_attempts = MAAS_SCORE_ATTEMPTS;
     if (run->config.shard_rows > MAAS_TENSOR_MAX_ELEMS / 65536 || run->config.window > 4096)
         return s_fail (run, "shard rows or window too large");
+    if (config->run_id && strlen (config->run_id) > MAAS_SCORE_RUN_ID_MAX)
+        return s_fail (run, "run id '%s' is over %d characters", config->run_id,
+                       MAAS_SCORE_RUN_ID_MAX);
     return s_parse_model (run, config->model);
 }
 

@@ -21,10 +21,14 @@
 #define MAAS_SCORE_WINDOW     8     //  default shards in flight
 #define MAAS_SCORE_ATTEMPTS   3     //  default runs of a shard before giving up
 #define MAAS_SCORE_ERR_SIZE   512   //  room for an error from this module
+#define MAAS_SCORE_RUN_ID_MAX 40    //  longest run_id: room for ".SHARD.ATTEMPT" in a job id
 
 //  Called after each shard written: rows done so far and the total (0 when
 //  the input does not say, as with CSV).
 typedef void (maas_score_progress_fn) (size_t rows_done, size_t rows_total, void *arg);
+//  Called about every 200 ms while the run waits for results (with the
+//  progress argument), so a caller can look at the shards' jobs.
+typedef void (maas_score_tick_fn) (void *arg);
 
 typedef struct {
     const char *model;              //  "name", "name@3" or "name@alias": resolved once
@@ -32,7 +36,14 @@ typedef struct {
     size_t window;                  //  shards in flight (0: default)
     int max_attempts;               //  runs of a failing shard (0: default)
     maas_score_progress_fn *progress;   //  or NULL
-    void *progress_arg;             //  its argument
+    maas_score_tick_fn *tick;       //  or NULL
+    void *progress_arg;             //  argument of PROGRESS and TICK
+    const char *run_id;             //  shard jobs get ids RUN_ID.SHARD (retries
+                                    //  RUN_ID.SHARD.ATTEMPT), shards from 0; at most
+                                    //  40 characters of [0-9A-Za-z_:-]. NULL: the
+                                    //  client makes the ids
+    int64_t timeout_ms;             //  stop (cancelling the shards in flight) after
+                                    //  this long; 0: never
     const volatile sig_atomic_t *interrupted;   //  set (by a signal handler) to
                                     //  cancel the shards in flight and stop; or NULL
     const char *const *columns;     //  the model's input names: CSV columns are picked
@@ -55,7 +66,8 @@ typedef struct {
 //  Score X (rows × features) through CLIENT's brokers with CONFIG. Returns a
 //  new rows × outputs tensor in *OUT (the caller destroys it) and fills
 //  STATS (may be NULL). -1 with a reason in ERR ("rows 32768-49151: model
-//  iris@2: expected 4 features, got 5", "interrupted") otherwise.
+//  iris@2: expected 4 features, got 5", "interrupted: ...", "timed out
+//  after 3 s: ...") otherwise.
 int maas_score_tensor (maas_client_t *client, const maas_score_config_t *config,
                        const maas_tensor_t *x, maas_tensor_t **out, maas_score_stats_t *stats,
                        char *err, size_t err_size);

@@ -7,6 +7,7 @@
 #include <check.h>
 #include <hiredis/hiredis.h>
 #include <math.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -482,6 +483,58 @@ START_TEST (test_redis_restart_between_calls)
 }
 END_TEST
 
+//  Reads a data set over and over until told to stop, keeping the first
+//  failure (the test asserts in its own thread).
+typedef struct {
+    maas_dataset_store_t *store;
+    volatile bool stop;
+    size_t reads;
+    char failure[512];
+} s_reader_t;
+
+static void *
+s_read_until_stopped (void *arg)
+{
+    s_reader_t *reader = arg;
+    while (!reader->stop && !reader->failure[0]) {
+        maas_dataset_t *got = maas_dataset_store_get (reader->store, "kept");
+        if (!got)
+            snprintf (reader->failure, sizeof reader->failure, "read %zu: %s", reader->reads,
+                      maas_dataset_store_error (reader->store));
+        maas_dataset_destroy (&got);
+        reader->reads++;
+    }
+    return NULL;
+}
+
+//  A link that was up rides out a restart: every read made while Redis is
+//  stopped, started again and loading its AOF waits for it and succeeds
+//  (before, the reads in that gap failed, and a trainer failed its job; the
+//  broker retried it at once and the job ran out of attempts in the outage).
+//  The restart is made from the test's own thread: a server dies with the
+//  thread that started it (PR_SET_PDEATHSIG).
+START_TEST (test_redis_outage_ridden_out)
+{
+    support_redis_t *redis = support_redis_start_aof ();
+    s_reader_t reader = {.store = maas_dataset_store_new (support_redis_url (redis), NULL, s_err,
+                                                          sizeof s_err)};
+    ck_assert_msg (reader.store, "%s", s_err);
+    maas_dataset_t *a = s_make (10, 2, 2, 0);
+    ck_assert_int_eq (maas_dataset_store_put (reader.store, "kept", a), 0);
+    pthread_t thread;
+    ck_assert_int_eq (pthread_create (&thread, NULL, s_read_until_stopped, &reader), 0);
+    support_redis_bounce (redis);
+    usleep (200 * 1000);
+    reader.stop = true;
+    pthread_join (thread, NULL);
+    ck_assert_msg (!reader.failure[0], "%s", reader.failure);
+    ck_assert_uint_gt (reader.reads, 10);
+    maas_dataset_destroy (&a);
+    maas_dataset_store_destroy (&reader.store);
+    support_redis_stop (&redis);
+}
+END_TEST
+
 //  -- the maas binary
 
 //  Run `maas ARGS... --redis URL` to completion; its exit code, and what it
@@ -619,6 +672,7 @@ s_suite (void)
     tcase_add_test (errors, test_corruption_is_refused);
     tcase_add_test (errors, test_dead_redis_then_recovery);
     tcase_add_test (errors, test_redis_restart_between_calls);
+    tcase_add_test (errors, test_redis_outage_ridden_out);
     tcase_add_test (errors, test_manifest_repeating_a_field);
     suite_add_tcase (suite, errors);
     TCase *cli = tcase_create ("cli");

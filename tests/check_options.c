@@ -1,4 +1,4 @@
-/*  check_options.c: the table-driven option reader (shared/options.c):
+/*  check_options.c: the table-driven option reader (shared/base/options.c):
  *  typed values and ranges from flags and the environment, one wording for
  *  bad values, unknown flags, --help and --version; and the real daemons
  *  answering --bogus and --version through it. */

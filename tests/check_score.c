@@ -14,6 +14,7 @@
 #include "support.h"
 
 #include <check.h>
+#include <jansson.h>
 #include <math.h>
 #include <signal.h>
 #include <stdio.h>
@@ -654,6 +655,15 @@ START_TEST (test_memory_bounded_by_window)
 }
 END_TEST
 
+//  Publish the test network as NAME with input columns x0..x9.
+static void
+s_publish_named (const char *name)
+{
+    static const char *const names[S_COLS] = {"x0", "x1", "x2", "x3", "x4",
+                                              "x5", "x6", "x7", "x8", "x9"};
+    s_publish (name, s_mlp, names);
+}
+
 //  Inputs as CSV, columns in reverse order (x9..x0), then an "id" column
 //  and a "label" of zeros; no header row when !HEADER.
 static char *
@@ -680,9 +690,7 @@ s_write_reversed_csv (const char *name, bool header)
 //  file is refused unless --no-header.
 START_TEST (test_cli_columns_by_name)
 {
-    static const char *const names[S_COLS] = {"x0", "x1", "x2", "x3", "x4",
-                                              "x5", "x6", "x7", "x8", "x9"};
-    s_publish ("named", s_mlp, names);
+    s_publish_named ("named");
     char *input = s_write_reversed_csv ("reversed.csv", true), *output = s_path ("named.npy");
     const char *ok[] = {"score", "named", "--input", input, "--output", output, "--label",
                         "label", NULL};
@@ -726,7 +734,143 @@ START_TEST (test_cli_columns_by_name)
 }
 END_TEST
 
-//  Ctrl-C: SIGINT mid-run cancels the shards in flight, exits 1, leaves no output.
+//  The JSON object on the line of TEXT that starts with START (a CLI's
+//  --json stdout, among its stderr lines); NULL if none parses.
+static json_t *
+s_json_line (const char *text, const char *start)
+{
+    const char *at = strstr (text, start);
+    while (at && at != text && at[-1] != '\n')
+        at = strstr (at + 1, start);
+    if (!at)
+        return NULL;
+    size_t len = strcspn (at, "\n");
+    return json_loadb (at, len, 0, NULL);
+}
+
+static const char *
+s_json_str (const json_t *object, const char *key)
+{
+    return json_string_value (json_object_get (object, key));
+}
+
+static json_int_t
+s_json_int (const json_t *object, const char *key)
+{
+    return json_integer_value (json_object_get (object, key));
+}
+
+//  `maas score --json`: one object with the run's id and outcome; the run's
+//  shard jobs are RUN.0..RUN.7, shown by `maas jobs` as one line, and one
+//  by one with --run RUN or --all.
+START_TEST (test_cli_json_and_jobs_by_run)
+{
+    s_publish_named ("jsonm");
+    char *input = s_write_reversed_csv ("json.csv", true), *output = s_path ("json-out.csv");
+    const char *args[] = {"score", "jsonm", "--input", input, "--output", output, "--label",
+                          "label", "--shard-rows", "700", "--json", NULL};
+    int code = s_run_cli (args, "json.log");
+    char *text = s_read_log ("json.log");
+    json_t *d = s_json_line (text, "{\"run\":");
+    ck_assert_msg (code == 0 && d, "exit %d: %s", code, text);
+    ck_assert_str_eq (s_json_str (d, "status"), "succeeded");
+    ck_assert_str_eq (s_json_str (d, "model"), "jsonm");
+    ck_assert_str_eq (s_json_str (d, "alias"), "latest");
+    ck_assert_str_eq (s_json_str (d, "output"), output);
+    ck_assert (json_is_null (json_object_get (d, "error")));
+    ck_assert (json_is_real (json_object_get (d, "accuracy")));
+    ck_assert_int_eq (s_json_int (d, "version"), 1);
+    ck_assert_int_eq (s_json_int (d, "rows"), S_ROWS);
+    ck_assert_int_eq (s_json_int (d, "shards"), 8);
+    ck_assert_int_eq (s_json_int (d, "retries"), 0);
+    ck_assert (json_real_value (json_object_get (d, "rows_per_s")) > 0);
+    ck_assert (json_is_real (json_object_get (d, "seconds")));
+    json_t *dropped = json_object_get (d, "dropped");
+    ck_assert (json_array_size (dropped) == 1);
+    ck_assert_str_eq (json_string_value (json_array_get (dropped, 0)), "id");
+    char run[64], line[128];
+    snprintf (run, sizeof run, "%s", s_json_str (d, "run"));
+    ck_assert_uint_eq (strlen (run), 26);
+    ck_assert_msg (strstr (text, run) < strstr (text, "{\"run\":"), "run id said first: %s", text);
+    json_decref (d);
+    free (text);
+
+    const char *jobs[] = {"jobs", NULL};
+    ck_assert_int_eq (s_run_cli (jobs, "jobs.log"), 0);
+    text = s_read_log ("jobs.log");
+    snprintf (line, sizeof line, "score run %s: 8 shards, 8 succeeded, 0 failed\n", run);
+    ck_assert_msg (strstr (text, line) && !strstr (text, ".0 "), "%s", text);
+    free (text);
+    const char *all[] = {"jobs", "--all", NULL};
+    ck_assert_int_eq (s_run_cli (all, "jobs-all.log"), 0);
+    text = s_read_log ("jobs-all.log");
+    snprintf (line, sizeof line, "%s.7 succeeded  infer  jsonm", run);
+    ck_assert_msg (strstr (text, line) && !strstr (text, "score run"), "%s", text);
+    free (text);
+    const char *by_run[] = {"jobs", "--run", run, "--json", NULL};
+    ck_assert_int_eq (s_run_cli (by_run, "jobs-run.log"), 0);
+    text = s_read_log ("jobs-run.log");
+    d = s_json_line (text, "{\"jobs\":");
+    ck_assert_msg (d && json_array_size (json_object_get (d, "jobs")) == 8, "%s", text);
+    for (size_t i = 0; i < 8; i++) {
+        json_t *job = json_array_get (json_object_get (d, "jobs"), i);
+        snprintf (line, sizeof line, "%s.%zu", run, i);
+        ck_assert_str_eq (s_json_str (job, "id"), line);
+        ck_assert_str_eq (s_json_str (job, "status"), "succeeded");
+        ck_assert_msg (s_json_str (job, "submitted"), "%s", text);
+    }
+    json_decref (d);
+    free (text);
+    const char *jobs_json[] = {"jobs", "--json", NULL};
+    ck_assert_int_eq (s_run_cli (jobs_json, "jobs-json.log"), 0);
+    text = s_read_log ("jobs-json.log");
+    d = s_json_line (text, "{\"jobs\":");
+    json_t *first = json_array_get (json_object_get (d, "runs"), 0);
+    ck_assert_msg (first && strcmp (s_json_str (first, "run"), run) == 0, "%s", text);
+    ck_assert_int_eq (s_json_int (first, "shards"), 8);
+    ck_assert_int_eq (s_json_int (first, "succeeded"), 8);
+    json_decref (d);
+    free (text);
+    free (input);
+    free (output);
+}
+END_TEST
+
+//  `maas infer --json`: the shape docs/cli.md gives, every key present.
+START_TEST (test_infer_json)
+{
+    char *input = s_path ("infer.csv");
+    FILE *file = fopen (input, "w");
+    for (int j = 0; j < S_COLS; j++)
+        fprintf (file, "%sx%d", j ? "," : "", j);
+    fputs ("\n0,0,0,0,0,0,0,0,0,0\n1,1,1,1,1,1,1,1,1,1\n", file);
+    fclose (file);
+    const char *args[] = {"infer", "seed@production", "--input", input, "--json", NULL};
+    int code = s_run_cli (args, "infer-json.log");
+    char *text = s_read_log ("infer-json.log");
+    json_t *d = s_json_line (text, "{\"id\":");
+    ck_assert_msg (code == 0 && d, "exit %d: %s", code, text);
+    ck_assert_uint_eq (strlen (s_json_str (d, "id")), 26);
+    ck_assert_str_eq (s_json_str (d, "model"), "seed");
+    ck_assert_int_eq (s_json_int (d, "version"), 1);
+    const char *counts[] = {"batch_rows", "batch_jobs", "queue_us", "compute_us"};
+    for (size_t i = 0; i < 4; i++)
+        ck_assert_msg (json_is_integer (json_object_get (d, counts[i])), "%s: %s", counts[i],
+                       text);
+    json_t *rows = json_object_get (d, "rows");
+    ck_assert_uint_eq (json_array_size (rows), 2);
+    for (size_t r = 0; r < 2; r++) {
+        json_t *row = json_array_get (rows, r);
+        ck_assert_msg (json_object_get (row, "class"), "%s", text);
+        ck_assert_uint_eq (json_array_size (json_object_get (row, "values")), 1);
+    }
+    json_decref (d);
+    free (text);
+    free (input);
+}
+END_TEST
+
+//  Ctrl-C: SIGINT mid-run cancels the shards in flight, exits 130, leaves no output.
 START_TEST (test_cli_interrupt)
 {
     char *input = s_path ("many.npy"), *output = s_path ("many-out.npy"), err[256];
@@ -746,7 +890,8 @@ START_TEST (test_cli_interrupt)
     int code = support_proc_wait (proc, 20000);
     support_proc_stop (&proc);
     char *text = s_read_log ("cli-int.log");
-    ck_assert_msg (code == 1 && strstr (text, "interrupted: cancelled"), "exit %d: %s", code, text);
+    ck_assert_msg (code == 130 && strstr (text, "interrupted: cancelled"), "exit %d: %s", code,
+                   text);
     ck_assert_int_eq (access (output, F_OK), -1);
     free (text);
     free (maas);
@@ -770,6 +915,8 @@ s_suite (void)
     tcase_add_test (core, test_cli_names_the_file_row);
     tcase_add_test (core, test_memory_bounded_by_window);
     tcase_add_test (core, test_cli_columns_by_name);
+    tcase_add_test (core, test_cli_json_and_jobs_by_run);
+    tcase_add_test (core, test_infer_json);
     suite_add_tcase (suite, core);
     TCase *errors = tcase_create ("errors");
     tcase_set_timeout (errors, 120);

@@ -12,6 +12,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -81,23 +82,33 @@ s_env_value (const char *state, const char *name)
     return value;
 }
 
-//  GET KEY from the Redis at URL: the value (caller frees) or NULL for nil.
-//  SET_TO, if not NULL, is written first.
+//  The string reply to the command FMT, ... at the Redis at URL (the
+//  caller frees it), or NULL for any other reply (nil).
 static char *
-s_redis_get (const char *url, const char *key, const char *set_to)
+s_redis_str (const char *url, const char *fmt, ...)
 {
     char err[256];
     redisContext *redis = maas_redis_connect (url, 2000, err, sizeof err);
     ck_assert_msg (redis, "%s", err);
-    redisReply *reply = set_to ? redisCommand (redis, "SET %s %s", key, set_to) : NULL;
-    if (reply)
-        freeReplyObject (reply);
-    reply = redisCommand (redis, "GET %s", key);
+    va_list args;
+    va_start (args, fmt);
+    redisReply *reply = redisvCommand (redis, fmt, args);
+    va_end (args);
     ck_assert_ptr_nonnull (reply);
     char *value = reply->type == REDIS_REPLY_STRING ? strdup (reply->str) : NULL;
     freeReplyObject (reply);
     redisFree (redis);
     return value;
+}
+
+//  GET KEY from the Redis at URL: the value (caller frees) or NULL for nil.
+//  SET_TO, if not NULL, is written first.
+static char *
+s_redis_get (const char *url, const char *key, const char *set_to)
+{
+    if (set_to)
+        free (s_redis_str (url, "SET %s %s", key, set_to));
+    return s_redis_str (url, "GET %s", key);
 }
 
 //  Publish a small valid model as the next version of NAME in the Redis at URL.
@@ -481,6 +492,161 @@ START_TEST (test_train_wait_says_why)
 }
 END_TEST
 
+//  Write TEXT into DIR/NAME; the path in PATH (600 bytes).
+static void
+s_write (const char *dir, const char *name, const char *text, char *path)
+{
+    snprintf (path, 600, "%s/%s", dir, name);
+    FILE *file = fopen (path, "w");
+    ck_assert_ptr_nonnull (file);
+    fputs (text, file);
+    fclose (file);
+}
+
+//  Run `maas ARGS` with STACK_ENV, expect exit 1 within MAX_MS and every
+//  one of the NEEDLES in its output; the output (caller frees).
+static char *
+s_fails_saying (const char *work, const char *log_name, const char *const *args,
+                const char *const *stack_env, int64_t max_ms, const char *const *needles)
+{
+    int64_t start = maas_clock_mono_ms ();
+    int code = s_maas_env (work, log_name, args, stack_env);
+    int64_t took = maas_clock_mono_ms () - start;
+    char *log = s_read (work, log_name);
+    ck_assert_msg (code == 1 && took < max_ms, "exit %d after %lld ms: %s", code,
+                   (long long) took, log);
+    for (size_t i = 0; needles[i]; i++)
+        ck_assert_msg (strstr (log, needles[i]), "no '%s' in: %s", needles[i], log);
+    return log;
+}
+
+//  `maas infer` and `maas score` never hang and never lie: no broker is said
+//  within seconds; with no worker, the job is said to be queued, and at
+//  --timeout it is cancelled, not left queued in Redis.
+START_TEST (test_infer_score_say_why)
+{
+    char *work = support_tempdir_new ("stack-infer"), state[600], nowhere[700], env[700];
+    char input[600], output[700];
+    snprintf (state, sizeof state, "%s/s", work);
+    snprintf (nowhere, sizeof nowhere, "ipc://%s/no-broker.sock", work);
+    snprintf (output, sizeof output, "%s/out.csv", work);
+    s_write (work, "in.csv", "x0,x1,x2\n1,2,3\n4,5,6\n7,8,9\n1,1,1\n2,2,2\n3,3,3\n", input);
+    const char *bad_timeout[] = {"infer", "m", "--input", input, "--timeout", "0", NULL};
+    ck_assert_int_eq (s_maas (work, "bad-timeout.log", bad_timeout), 2);
+    char *log = s_read (work, "bad-timeout.log");
+    ck_assert_msg (strstr (log, "--timeout needs a number of seconds"), "%s", log);
+    free (log);
+    const char *no_broker[] = {"no broker answers at ipc://", "is the stack up? (maas up)", NULL};
+    const char *infer_nowhere[] = {"infer", "m", "--input", input, "--broker", nowhere, NULL};
+    free (s_fails_saying (work, "infer-nowhere.log", infer_nowhere, NULL, 10000, no_broker));
+    const char *score_nowhere[] = {"score", "m", "--input", input, "--output", output,
+                                   "--broker", nowhere, NULL};
+    free (s_fails_saying (work, "score-nowhere.log", score_nowhere, NULL, 10000, no_broker));
+
+    const char *up[] = {"up", "--workers", "0", "--trainers", "0", "--state", state,
+                        "--http", "off", NULL};
+    ck_assert_int_eq (s_maas (work, "up.log", up), 0);
+    char *url = s_env_value (state, "MAAS_REDIS_URL");
+    s_publish (url, "m");
+    snprintf (env, sizeof env, "MAAS_STATE_DIR=%s", state);
+    const char *stack_env[] = {env, NULL};
+    const char *queued[] = {"still queued after 2 s: no worker serves 'infer' yet", NULL};
+    const char *infer[] = {"infer", "m", "--input", input, "--timeout", "3", NULL};
+    log = s_fails_saying (work, "infer.log", infer, stack_env, 15000, queued);
+    char id[64] = "";
+    const char *at = strstr (log, "cancelling job ");
+    ck_assert_msg (at && sscanf (at, "cancelling job %63s", id) == 1, "%s", log);
+    free (log);
+    char *status = s_redis_str (url, "HGET maas:job:%s status", id);
+    ck_assert_msg (status && strcmp (status, "cancelled") == 0, "job %s is %s", id, status);
+    free (status);
+    //  Ctrl-C: the job is cancelled too, and the exit code is 130.
+    char *maas = support_build_path ("client/maas"), int_log[700];
+    snprintf (int_log, sizeof int_log, "%s/infer-int.log", work);
+    const char *interrupt[] = {maas, "infer", "m", "--input", input, NULL};
+    support_proc_t *proc = support_proc_start (interrupt, stack_env, int_log);
+    usleep (1000 * 1000);
+    support_proc_signal (proc, SIGINT);
+    int code = support_proc_wait (proc, 15000);
+    support_proc_stop (&proc);
+    free (maas);
+    log = s_read (work, "infer-int.log");
+    at = strstr (log, "cancelling job ");
+    ck_assert_msg (code == 130 && strstr (log, "interrupted by Ctrl-C") && at
+                       && sscanf (at, "cancelling job %63s", id) == 1, "exit %d: %s", code, log);
+    free (log);
+    status = s_redis_str (url, "HGET maas:job:%s status", id);
+    ck_assert_msg (status && strcmp (status, "cancelled") == 0, "job %s is %s", id, status);
+    free (status);
+    const char *score[] = {"score", "m", "--input", input, "--output", output, "--shard-rows",
+                           "2", "--timeout", "3", NULL};
+    log = s_fails_saying (work, "score.log", score, stack_env, 15000, queued);
+    ck_assert_msg (strstr (log, "timed out after 3 s: cancelled 3 shards"), "%s", log);
+    at = strstr (log, "maas score: run ");
+    ck_assert_msg (at && sscanf (at, "maas score: run %26s", id) == 1, "%s", log);
+    free (log);
+    for (int shard = 0; shard < 3; shard++) {
+        status = s_redis_str (url, "HGET maas:job:%s.%d status", id, shard);
+        ck_assert_msg (status && strcmp (status, "cancelled") == 0, "%s.%d is %s", id, shard,
+                       status);
+        free (status);
+    }
+    ck_assert_int_eq (access (output, F_OK), -1);
+    const char *down[] = {"down", "--purge", "--state", state, NULL};
+    ck_assert_int_eq (s_maas (work, "down.log", down), 0);
+    free (url);
+    support_tempdir_remove (&work);
+}
+END_TEST
+
+//  Run `maas ARGS` with STACK_ENV; expect exit 0 and NEEDLE in its output.
+static void
+s_ok_saying (const char *work, const char *log_name, const char *const *args,
+             const char *const *stack_env, const char *needle)
+{
+    int code = s_maas_env (work, log_name, args, stack_env);
+    char *log = s_read (work, log_name);
+    ck_assert_msg (code == 0 && strstr (log, needle), "exit %d, '%s' wanted in: %s", code, needle,
+                   log);
+    free (log);
+}
+
+//  `maas dataset put` does not replace a data set of that name unless
+//  --force: the error names the stored set's rows and sha256; the same
+//  contents again are no change.
+START_TEST (test_dataset_put_needs_force)
+{
+    char *work = support_tempdir_new ("stack-dataset"), state[600], env[700], a[600], b[600];
+    snprintf (state, sizeof state, "%s/s", work);
+    s_write (work, "a.csv", "x0,x1,label\n1,2,0\n3,4,1\n5,6,0\n7,8,1\n", a);
+    s_write (work, "b.csv", "x0,x1,label\n1,2,0\n3,4,1\n5,6,0\n7,8,1\n9,9,1\n", b);
+    const char *up[] = {"up", "--workers", "0", "--trainers", "0", "--state", state,
+                        "--http", "off", NULL};
+    ck_assert_int_eq (s_maas (work, "up.log", up), 0);
+    snprintf (env, sizeof env, "MAAS_STATE_DIR=%s", state);
+    const char *stack_env[] = {env, NULL};
+    const char *put_a[] = {"dataset", "put", "d", a, NULL};
+    s_ok_saying (work, "put-a.log", put_a, stack_env, "data set d: 4 rows");
+    char *log = s_read (work, "put-a.log"), sha[65] = "";
+    const char *at = strstr (log, "sha256 ");
+    ck_assert_msg (at && sscanf (at, "sha256 %64s", sha) == 1, "%s", log);
+    free (log);
+    char needle[200];
+    snprintf (needle, sizeof needle, "data set d exists (4 rows, sha256 %s): give --force", sha);
+    const char *refused[] = {needle, NULL};
+    const char *put_b[] = {"dataset", "put", "d", b, NULL};
+    free (s_fails_saying (work, "put-b.log", put_b, stack_env, 10000, refused));
+    s_ok_saying (work, "put-a2.log", put_a, stack_env, "data set d unchanged: 4 rows");
+    const char *force_b[] = {"dataset", "put", "d", b, "--force", NULL};
+    s_ok_saying (work, "force.log", force_b, stack_env, "data set d: 5 rows");
+    const char *show[] = {"dataset", "show", "d", NULL};
+    s_ok_saying (work, "show.log", show, stack_env, "rows     5\n");
+    const char *down[] = {"down", "--purge", "--state", state, NULL};
+    ck_assert_int_eq (s_maas (work, "down.log", down), 0);
+    support_tempdir_remove (&work);
+}
+END_TEST
+
 //  true if PID has a descriptor open on PATH.
 static bool
 s_has_fd_on (pid_t pid, const char *path)
@@ -571,6 +737,8 @@ s_suite (void)
     tcase_add_test (core, test_stacks_share_no_redis_by_accident);
     tcase_add_test (core, test_ps_names_and_dead_members);
     tcase_add_test (core, test_train_wait_says_why);
+    tcase_add_test (core, test_infer_score_say_why);
+    tcase_add_test (core, test_dataset_put_needs_force);
     tcase_add_test (core, test_model_unalias_rm_all);
     tcase_add_test (core, test_up_http);
     suite_add_tcase (suite, core);

@@ -62,6 +62,32 @@ START_TEST (test_proc_exit_codes)
 }
 END_TEST
 
+//  $MAAS_TEST_WRAPPER prefixes the build tree's programs (valgrind runs the
+//  binary itself, not libtool's script), and nothing else.
+START_TEST (test_proc_wrapper_prefixes_build_programs)
+{
+    char *dir = support_tempdir_new ("wrapper"), log[512];
+    snprintf (log, sizeof log, "%s/out.log", dir);
+    char *broker = support_build_path ("broker/maas-broker");
+    const char *wrapped[] = {broker, "--version", NULL}, *plain[] = {"/bin/echo", "plain", NULL};
+    setenv ("MAAS_TEST_WRAPPER", "/bin/echo wrapped:", 1);    //  this test's process only
+    support_proc_t *proc = support_proc_start (wrapped, NULL, log);
+    ck_assert_int_eq (support_proc_wait (proc, 10000), 0);
+    support_proc_stop (&proc);
+    proc = support_proc_start (plain, NULL, log);
+    ck_assert_int_eq (support_proc_wait (proc, 10000), 0);
+    support_proc_stop (&proc);
+    ck_assert (support_file_has (log, "wrapped: "));
+    ck_assert (support_file_has (log, "/.libs/"));      //  the binary, not the script
+    ck_assert (support_file_has (log, "maas-broker --version"));
+    ck_assert (support_file_has (log, "plain"));
+    ck_assert (!support_file_has (log, "wrapped: /bin/echo"));
+    unsetenv ("MAAS_TEST_WRAPPER");
+    free (broker);
+    support_tempdir_remove (&dir);
+}
+END_TEST
+
 START_TEST (test_redis_url_parse)
 {
     maas_redis_url_t url;
@@ -189,6 +215,7 @@ s_suite (void)
     tcase_add_test (core, test_redis_fixture_kill_and_restart);
     tcase_add_test (core, test_proc_exit_codes);
     tcase_add_test (core, test_children_die_with_the_test);
+    tcase_add_test (core, test_proc_wrapper_prefixes_build_programs);
     tcase_add_test (core, test_redis_url_parse);
     tcase_add_test (core, test_redis_url_credentials_and_mask);
     tcase_add_test (core, test_redis_connect_real_and_dead);

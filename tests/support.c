@@ -87,6 +87,28 @@ struct _support_proc_t {
     long maxrss_kb;                 //  once reaped: its peak resident set, KiB
 };
 
+//  ARGV itself, or with $MAAS_TEST_WRAPPER set ("valgrind -q
+//  --error-exitcode=99") and ARGV a program of the build tree, ARGV run
+//  under it through libtool (so the wrapper gets the binary, not libtool's
+//  script), written into LINE (64 entries).
+static const char *const *
+s_wrapped (const char *const argv[], const char *line[64])
+{
+    const char *wrapper = getenv ("MAAS_TEST_WRAPPER"), *top = MAAS_TOP_BUILDDIR "/";
+    if (!wrapper || !*wrapper || strncmp (argv[0], top, strlen (top)) != 0)
+        return argv;
+    //  The shell splits the wrapper into words; $0 is libtool, $@ the program.
+    const char *prefix[] = {"/bin/sh", "-c",
+                            "exec \"$0\" --mode=execute $MAAS_TEST_WRAPPER \"$@\"",
+                            MAAS_TOP_BUILDDIR "/libtool"};
+    memcpy (line, prefix, sizeof prefix);
+    size_t n = 4;
+    for (size_t i = 0; argv[i] && n < 63; i++)
+        line[n++] = argv[i];
+    line[n] = NULL;
+    return line;
+}
+
 support_proc_t *
 support_proc_start (const char *const argv[], const char *const env[], const char *log_path)
 {
@@ -96,7 +118,8 @@ support_proc_start (const char *const argv[], const char *const env[], const cha
     //  child: a failed run never leaves a server behind.
     maas_spawn_options_t options = {.log_path = log_path, .env = env, .die_with_parent = true};
     char err[512];
-    self->pid = maas_spawn (argv, &options, err, sizeof err);
+    const char *line[64];
+    self->pid = maas_spawn (s_wrapped (argv, line), &options, err, sizeof err);
     ck_assert_msg (self->pid > 0, "%s", err);
     return self;
 }

@@ -30,7 +30,10 @@ typedef struct _support_proc_t support_proc_t;
 //  Start ARGV (argv[0] is a path; NULL-terminated) with stdout and stderr
 //  appended to LOG_PATH (NULL: inherited). ENV, if not NULL, is a
 //  NULL-terminated list of "NAME=value" added to the environment.
-//  Aborts the test if fork/exec fails.
+//  Aborts the test if fork/exec fails. With $MAAS_TEST_WRAPPER set, a
+//  program of the build tree runs under it (its words, then the program's
+//  real binary through libtool): MAAS_TEST_WRAPPER="valgrind -q
+//  --error-exitcode=99 --leak-check=full --log-file=/tmp/vg.%p.log".
 support_proc_t *support_proc_start (const char *const argv[], const char *const env[],
                                     const char *log_path);
 pid_t support_proc_pid (const support_proc_t *self);

@@ -1,6 +1,7 @@
 /*  main.c: maas-trainer, the command. Flags and environment into a config,
  *  logging and signals, then the engine (trainer.c) until SIGINT/SIGTERM. */
 #include "trainer.h"
+#include "curve.h"
 
 #include <signal.h>
 #include <stdio.h>
@@ -21,6 +22,7 @@ s_configure (int argc, char **argv, maas_trainer_config_t *config, int *threads)
     const maas_option_t table[] = {
         {"--broker", "MAAS_BROKER_BACKEND", MAAS_OPT_STRING, 0, 0, NULL, &config->brokers,
          "EP[,EP]", "broker backend(s)", NULL},
+        MAAS_CURVE_OPTIONS (&config->curve_key, &config->broker_key),
         {"--redis", "MAAS_REDIS_URL", MAAS_OPT_URL, 0, 0, NULL, &config->redis_url, "URL",
          "data sets and registry", MAAS_REDIS_URL_DEFAULT},
         {"--prefix", NULL, MAAS_OPT_STRING, 0, 0, NULL, &config->prefix, "P",

@@ -56,6 +56,12 @@ maas_trainer_new (const maas_trainer_config_t *config, char *err, size_t err_siz
         self->worker = maas_worker_new (config->brokers, "train", 1, config->name);
         if (!self->worker)
             snprintf (err, err_size, "cannot connect to brokers '%s'", config->brokers);
+        else if ((config->curve_key || config->broker_key)
+                 && maas_worker_set_curve (self->worker, config->curve_key, config->broker_key)
+                        != 0) {
+            snprintf (err, err_size, "%s", maas_worker_error (self->worker));
+            maas_worker_destroy (&self->worker);
+        }
     }
     if (!self->worker) {
         maas_trainer_destroy (&self);

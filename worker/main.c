@@ -16,6 +16,8 @@
 
 typedef struct {
     const char *broker;           //  backend endpoints, comma-separated
+    const char *curve_key;        //  our secret key file, or NULL: plain
+    const char *broker_key;       //  the broker's public key file
     const char *name;             //  worker name in logs and Redis
     int credits;                  //  jobs held at once
     int threads;                  //  OpenBLAS threads
@@ -44,6 +46,7 @@ s_configure (s_config_t *config, int argc, char **argv)
     const maas_option_t table[] = {
         {"--broker", "MAAS_BROKER_BACKEND", MAAS_OPT_STRING, 0, 0, NULL, &config->broker, "EP",
          "broker backend(s), comma-separated", NULL},
+        MAAS_CURVE_OPTIONS (&config->curve_key, &config->broker_key),
         {"--redis", "MAAS_REDIS_URL", MAAS_OPT_URL, 0, 0, NULL, &config->engine.redis_url, "URL",
          "registry", MAAS_REDIS_URL_DEFAULT},
         {"--prefix", NULL, MAAS_OPT_STRING, 0, 0, NULL, &config->engine.prefix, "P",
@@ -90,6 +93,12 @@ main (int argc, char **argv)
         maas_worker_new (config.broker, "infer", config.credits, config.name);
     if (!worker)
         return 1;
+    if ((config.curve_key || config.broker_key)
+        && maas_worker_set_curve (worker, config.curve_key, config.broker_key) != 0) {
+        fprintf (stderr, "maas-worker: %s\n", maas_worker_error (worker));
+        maas_worker_destroy (&worker);
+        return 1;
+    }
     maas_worker_set_heartbeat (worker, config.heartbeat_ms, MAAS_WORKER_LIVENESS);
     config.engine.tick = maas_serve_tick;
     config.engine.tick_arg = worker;

@@ -1,7 +1,7 @@
 """The client's I/O thread: one DEALER socket to every broker, owned by one
 background thread. It keeps every job in flight (its SUBMIT until ACCEPTED),
 resends a SUBMIT that got no answer and FETCHes an accepted job that went
-quiet, as libmaas does (shared/client.c), and settles each job's future
+quiet, as libmaas does (shared/wire/client.c), and settles each job's future
 exactly once. Other threads talk to it through a command queue and an
 inproc wake-up socket."""
 from __future__ import annotations

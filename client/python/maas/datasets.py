@@ -1,4 +1,4 @@
-"""Data sets in Redis in the chunked format of shared/dataset_store.c
+"""Data sets in Redis in the chunked format of shared/redis/dataset_store.c
 (docs/redis.md, "Data sets"): a set stored from Python trains in
 maas-trainer, and one stored by ``maas dataset put`` loads here."""
 from __future__ import annotations

@@ -67,13 +67,16 @@ class Stack:
         """Kill the broker by its PID (SIGKILL: a crash) and start it again
         with the arguments `maas up` gave it, recorded in stack.pids so
         `maas down` stops it."""
-        os.kill(self.pids()["broker"], signal.SIGKILL)
+        pid = self.pids()["broker"]
+        #  Its own command line, read before the kill: the name `maas up`
+        #  gave it is what recovers the jobs it held (docs/redis.md).
+        with open(f"/proc/{pid}/cmdline", "rb") as cmdline:
+            argv = [arg.decode() for arg in cmdline.read().split(b"\0") if arg]
+        os.kill(pid, signal.SIGKILL)
         time.sleep(down_s)
         broker = os.path.join(BUILD, "broker", "maas-broker")
         log = open(os.path.join(self.dir, "logs", "broker.log"), "ab")
-        proc = subprocess.Popen([broker, "--frontend", f"ipc://{self.dir}/frontend.sock",
-                                 "--backend", f"ipc://{self.dir}/backend.sock",
-                                 "--redis", self.env["MAAS_REDIS_URL"]],
+        proc = subprocess.Popen([broker] + argv[1:],
                                 stdin=subprocess.DEVNULL, stdout=log, stderr=log,
                                 start_new_session=True)
         log.close()

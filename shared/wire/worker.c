@@ -4,6 +4,7 @@
 #include "worker.h"
 #include "clock.h"
 #include "codec.h"
+#include "curve.h"
 #include "log.h"
 
 #include <czmq.h>
@@ -33,6 +34,7 @@ struct _maas_worker_t {
     zlistx_t *inbox;                //  received jobs not yet handed out, owns
     zhashx_t *held;                 //  id → maas_work_t handed out (borrowed)
     maas_proto_idgen_t idgen;       //  for link identities
+    maas_curve_t *curve;            //  CurveZMQ keys, owned; NULL: plain
     msgpack_unpacked scratch;       //  reused decoding space for headers
     char err[256];                  //  why the last call failed
 };
@@ -118,6 +120,8 @@ s_link_open (maas_worker_t *self, link_t *link)
     zsock_set_sndhwm (link->sock, 0);
     zsock_set_rcvhwm (link->sock, 0);
     zsock_set_linger (link->sock, 0);
+    if (self->curve)
+        maas_curve_apply (self->curve, link->sock);
     if (zsock_connect (link->sock, "%s", link->endpoint) != 0) {
         maas_error ("worker", "connect failed endpoint=%s error=%s", link->endpoint,
                     zmq_strerror (errno));
@@ -207,11 +211,32 @@ maas_worker_destroy (maas_worker_t **self_p)
             w->in_held = false;
     zhashx_destroy (&self->held);
     msgpack_unpacked_destroy (&self->scratch);
+    maas_curve_destroy (&self->curve);
     free (self->kinds);
     free (self->models);
     free (self->name);
     free (self);
     *self_p = NULL;
+}
+
+int
+maas_worker_set_curve (maas_worker_t *self, const char *secret_path, const char *broker_path)
+{
+    maas_err_t err;
+    maas_curve_t *curve = maas_curve_new (secret_path, broker_path, &err);
+    if (!curve) {
+        snprintf (self->err, sizeof self->err, "%.255s", err.text);
+        return -1;
+    }
+    maas_curve_destroy (&self->curve);
+    self->curve = curve;
+    for (size_t i = 0; i < self->link_count; i++)
+        if (s_link_open (self, &self->links[i]) != 0) {
+            snprintf (self->err, sizeof self->err, "cannot reconnect to %s with CURVE keys",
+                      self->links[i].endpoint);
+            return -1;
+        }
+    return 0;
 }
 
 void

@@ -42,6 +42,11 @@ void maas_worker_set_heartbeat (maas_worker_t *self, int interval_ms, int livene
 //  Replace the list of cached models ("iris@3", comma-separated; NULL or ""
 //  for none) and announce it, so brokers prefer this worker for them.
 void maas_worker_set_models (maas_worker_t *self, const char *models);
+//  Talk CurveZMQ to the brokers: our key pair from SECRET_PATH (a `maas
+//  keygen` NAME_secret file), the brokers' public key from BROKER_PATH.
+//  Reopens every link (a fresh READY). Returns 0, or -1 with the reason
+//  (a file missing or not a key: then the worker is unchanged).
+int maas_worker_set_curve (maas_worker_t *self, const char *secret_path, const char *broker_path);
 //  Why the last call failed.
 const char *maas_worker_error (const maas_worker_t *self);
 //  The name it gives brokers ("worker-<pid>" when none was given); borrowed.

@@ -566,8 +566,13 @@ s_read_part (maas_dataset_store_t *self, const s_manifest_t *m, char part, void 
         }
         for (size_t i = done; i < done + window; i++) {
             redisReply *reply = NULL;
-            if (redisGetReply (maas_redis_context (self->redis), (void **) &reply) != REDIS_OK)
-                return s_io_fail (self, "data set");
+            redisContext *ctx = maas_redis_context (self->redis);
+            if (redisGetReply (ctx, (void **) &reply) != REDIS_OK) {
+                //  The connection broke mid-read (a restart, a failover):
+                //  read again; the manifest's read waits for Redis.
+                bool broken = ctx->err == REDIS_ERR_EOF || ctx->err == REDIS_ERR_IO;
+                return broken ? (s_io_fail (self, "data set"), 1) : s_io_fail (self, "data set");
+            }
             size_t offset = i * m->chunk_bytes;
             size_t len = size - offset < m->chunk_bytes ? size - offset : m->chunk_bytes;
             if (rc == 0 && reply->type == REDIS_REPLY_NIL)
@@ -627,7 +632,12 @@ s_begin (maas_dataset_store_t *self, const char *name, bool write)
 {
     if (!maas_dataset_name_valid (name))
         return maas_err_set (&self->err, MAAS_ERR_INPUT, "data set name '%.140s' is not valid", name ? name : "");
-    return maas_redis_ready (self->redis, write) == 0 ? 0 : s_link_fail (self, "data set");
+    //  Redis out of reach is left to the first command, which waits for it
+    //  to come back (a restart, a failover) before it fails.
+    if (maas_redis_ready (self->redis, write) != 0
+        && maas_redis_err (self->redis)->code != MAAS_ERR_IO)
+        return s_link_fail (self, "data set");
+    return 0;
 }
 
 maas_dataset_t *

@@ -79,6 +79,12 @@ void maas_client_set_retry (maas_client_t *self, int retry_ms);
 //  Largest number of jobs in flight; maas_client_submit polls until there
 //  is room. Default 10000.
 void maas_client_set_window (maas_client_t *self, int window);
+//  Talk CurveZMQ to the brokers: our key pair from SECRET_PATH (a `maas
+//  keygen` NAME_secret file), the brokers' public key from BROKER_PATH. Both
+//  NULL: $MAAS_CURVE_KEY and $MAAS_BROKER_KEY, and nothing happens if
+//  neither is set. Reconnects: call it before submitting. Returns 0, or -1
+//  with the reason (a file missing or not a key: then the client is unchanged).
+int maas_client_set_curve (maas_client_t *self, const char *secret_path, const char *broker_path);
 //  Call FN (with ARG) on every job's progress reports; NULL: ignore them
 //  (the default; they still count as news of the job).
 void maas_client_set_progress (maas_client_t *self, maas_progress_fn *fn, void *arg);
@@ -121,7 +127,9 @@ int maas_client_wait_all (maas_client_t *self, int timeout_ms);
 size_t maas_client_pending (const maas_client_t *self);
 //  The client's libzmq socket (borrowed), for a caller that polls it in
 //  its own zmq_poll with other sockets or fds (the HTTP gateway), then
-//  calls maas_client_poll (self, 0) when it is readable.
+//  calls maas_client_poll (self, 0) when it is readable. Under CURVE the
+//  client makes a new socket when a broker refused its key: ask again
+//  before each zmq_poll.
 void *maas_client_socket (maas_client_t *self);
 
 //  Round trip to a broker: 0 if a PONG came within TIMEOUT_MS, else -1.

@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #define S_SENTINEL_TIMEOUT_MS 500   //  per Sentinel asked; the next one is tried after
 
@@ -416,31 +417,68 @@ maas_redis_context (maas_redis_t *self)
     return self->ctx;
 }
 
-//  Send the formatted command CMD (LEN bytes) and read its reply; once more
-//  over a new connection when REPEATABLE and the connection broke.
+//  How long a link that was up waits for Redis to come back before a
+//  command fails: long enough for a restart loading its AOF or a failover,
+//  so a worker or trainer rides it out instead of failing every job it
+//  holds in that second (the broker would retry those at once and use up
+//  their attempts); shorter than a broker's default liveness for a worker.
+#define S_OUTAGE_MS 2000
+
+//  Whether REPLY is Redis saying it is still loading its data: the
+//  command was not run, so sending it again is safe.
+static bool
+s_loading (const redisReply *reply)
+{
+    return reply->type == REDIS_REPLY_ERROR && strncmp (reply->str, "LOADING", 7) == 0;
+}
+
+//  Send the formatted command CMD (LEN bytes) once and read its reply into
+//  *REPLY. Returns 0 with the reply; 1 if nothing reached Redis or it did
+//  not run the command (no connection, LOADING), so any command may go
+//  again; 2 if the connection broke after sending (again only when
+//  repeatable); -1 for a failure waiting will not mend (self->err set).
+static int
+s_try_once (maas_redis_t *self, const char *cmd, size_t len, redisReply **reply)
+{
+    *reply = NULL;
+    if (maas_redis_ready (self, false) != 0)
+        return self->err.code == MAAS_ERR_IO ? 1 : -1;
+    if (redisAppendFormattedCommand (self->ctx, cmd, len) == REDIS_OK
+        && redisGetReply (self->ctx, (void **) reply) == REDIS_OK) {
+        if (!s_loading (*reply))
+            return 0;
+        maas_err_set (&self->err, MAAS_ERR_IO, "redis %s: %s", self->shown, (*reply)->str);
+        freeReplyObject (*reply);
+        *reply = NULL;
+        return 1;
+    }
+    maas_err_set (&self->err, MAAS_ERR_IO, "redis %s: %s", self->shown, self->ctx->errstr);
+    bool broken = self->ctx->err == REDIS_ERR_EOF || self->ctx->err == REDIS_ERR_IO;
+    return broken ? 2 : -1;
+}
+
+//  Send CMD and read its reply, riding out an outage up to S_OUTAGE_MS:
+//  again after a pause while Redis cannot be reached or is loading, and
+//  over a new connection when REPEATABLE and the connection broke after
+//  sending (a command that changes state and may have run is not sent
+//  twice).
 static redisReply *
 s_round_trip (maas_redis_t *self, bool repeatable, const char *cmd, size_t len)
 {
-    if (maas_redis_ready (self, false) != 0)
-        return NULL;
+    int64_t give_up = maas_clock_mono_ms () + S_OUTAGE_MS;
     redisReply *reply = NULL;
-    for (int attempt = 0; attempt < 2; attempt++) {
-        if (attempt == 1 && maas_redis_ready (self, false) != 0)
-            return NULL;
-        if (redisAppendFormattedCommand (self->ctx, cmd, len) == REDIS_OK
-            && redisGetReply (self->ctx, (void **) &reply) == REDIS_OK)
+    for (int pause_ms = 25;; pause_ms = pause_ms < 400 ? 2 * pause_ms : 400) {
+        int rc = s_try_once (self, cmd, len, &reply);
+        if (rc == 0 || rc == -1 || (rc == 2 && !repeatable)
+            || maas_clock_mono_ms () + pause_ms > give_up)
             break;
-        reply = NULL;
-        bool broken = self->ctx->err == REDIS_ERR_EOF || self->ctx->err == REDIS_ERR_IO;
-        if (!repeatable || !broken)
-            break;
-        maas_warn ("redis", "connection lost, sending again url=%s reason=\"%s\"", self->shown,
-                   self->ctx->errstr);
+        maas_warn ("redis", "%s, trying again url=%s reason=\"%s\"",
+                   rc == 2 ? "connection lost" : "redis not ready", self->shown, self->err.text);
+        struct timespec pause = {.tv_nsec = (long) pause_ms * 1000000L};
+        nanosleep (&pause, NULL);
     }
-    if (!reply) {
-        maas_err_set (&self->err, MAAS_ERR_IO, "redis %s: %s", self->shown, self->ctx->errstr);
+    if (!reply)
         return NULL;
-    }
     if (reply->type == REDIS_REPLY_ERROR) {
         s_fail_auth (&self->err, NULL, reply->str, "the Redis URL");
         freeReplyObject (reply);

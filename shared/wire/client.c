@@ -4,6 +4,7 @@
 #include "client.h"
 #include "clock.h"
 #include "codec.h"
+#include "curve.h"
 #include "log.h"
 
 #include <czmq.h>
@@ -13,6 +14,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
+
+#define S_REDIAL_MS 250             //  a refused CURVE socket is made again at most this often
 
 typedef struct {
     char id[MAAS_PROTO_ID_MAX + 1]; //  job id (the hash key)
@@ -28,6 +31,10 @@ typedef struct {
 
 struct _maas_client_t {
     zsock_t *sock;                  //  DEALER connected to every broker
+    char *endpoints;                //  the brokers, comma-separated, owned
+    char identity[MAAS_PROTO_ID_SIZE + 2]; //  our routing id, kept across reconnects
+    maas_curve_t *curve;            //  CurveZMQ keys, owned; NULL: plain
+    int64_t redial_ms;              //  monotonic: no new socket before this
     void *handle;                   //  its libzmq socket
     zhashx_t *jobs;                 //  id → pending_t, owns entries
     zhashx_t *done;                 //  id → maas_result_t awaiting _wait, owns
@@ -134,6 +141,24 @@ s_connect_all (maas_client_t *self, const char *endpoints)
     return connected > 0 ? 0 : -1;
 }
 
+//  (Re)make the socket with our identity, options and keys; connect it.
+static int
+s_open (maas_client_t *self)
+{
+    zsock_destroy (&self->sock);
+    self->sock = zsock_new (ZMQ_DEALER);
+    if (!self->sock)
+        return -1;
+    zsock_set_identity (self->sock, self->identity);
+    zsock_set_sndhwm (self->sock, 0);
+    zsock_set_rcvhwm (self->sock, 0);
+    zsock_set_linger (self->sock, 0);
+    if (self->curve)
+        maas_curve_apply (self->curve, self->sock);
+    self->handle = zsock_resolve (self->sock);
+    return s_connect_all (self, self->endpoints);
+}
+
 maas_client_t *
 maas_client_new (const char *endpoints)
 {
@@ -145,18 +170,11 @@ maas_client_new (const char *endpoints)
     msgpack_unpacked_init (&self->scratch);
     self->jobs = s_table (s_pending_destroy);
     self->done = s_table (NULL);    //  results are handed out: freed by hand
-    self->sock = zsock_new (ZMQ_DEALER);
-    if (!self->jobs || !self->done || !self->sock)
-        goto fail;
+    self->endpoints = strdup (endpoints);
     //  A stable routing id lets a restarted broker route results to us.
-    char identity[MAAS_PROTO_ID_SIZE + 2] = "c-";
-    maas_proto_id_new (&self->idgen, identity + 2);
-    zsock_set_identity (self->sock, identity);
-    zsock_set_sndhwm (self->sock, 0);
-    zsock_set_rcvhwm (self->sock, 0);
-    zsock_set_linger (self->sock, 0);
-    self->handle = zsock_resolve (self->sock);
-    if (s_connect_all (self, endpoints) != 0)
+    memcpy (self->identity, "c-", 2);
+    maas_proto_id_new (&self->idgen, self->identity + 2);
+    if (!self->jobs || !self->done || !self->endpoints || s_open (self) != 0)
         goto fail;
     return self;
 fail:
@@ -176,6 +194,8 @@ maas_client_destroy (maas_client_t **self_p)
             s_result_destructor (&r);
     zhashx_destroy (&self->done);
     zsock_destroy (&self->sock);
+    maas_curve_destroy (&self->curve);
+    free (self->endpoints);
     msgpack_unpacked_destroy (&self->scratch);
     free (self);
     *self_p = NULL;
@@ -187,11 +207,47 @@ void maas_client_set_window (maas_client_t *self, int window) { self->window = (
 size_t maas_client_pending (const maas_client_t *self) { return zhashx_size (self->jobs); }
 void *maas_client_socket (maas_client_t *self) { return self->handle; }
 
+int
+maas_client_set_curve (maas_client_t *self, const char *secret_path, const char *broker_path)
+{
+    if (!secret_path && !broker_path) {
+        secret_path = getenv (MAAS_CURVE_KEY_ENV);
+        broker_path = getenv (MAAS_CURVE_BROKER_ENV);
+        if (!secret_path && !broker_path)
+            return 0;
+    }
+    maas_err_t err;
+    maas_curve_t *curve = maas_curve_new (secret_path, broker_path, &err);
+    if (!curve)
+        return s_fail (self, "%s", err.text);
+    maas_curve_destroy (&self->curve);
+    self->curve = curve;
+    if (s_open (self) != 0)
+        return s_fail (self, "cannot reconnect to %s with CURVE keys", self->endpoints);
+    return 0;
+}
+
 void
 maas_client_set_progress (maas_client_t *self, maas_progress_fn *fn, void *arg)
 {
     self->progress_fn = fn;
     self->progress_arg = arg;
+}
+
+//  A send's RC, after dialling again if it failed under CURVE: libzmq drops
+//  a connection whose key the broker refused for good, and the key may be
+//  allowed by now (docs/security.md, rotation). The jobs wait for a retry.
+static int
+s_sent (maas_client_t *self, int rc)
+{
+    int64_t now = maas_clock_mono_ms ();
+    if (rc == 0 || !self->curve || now < self->redial_ms)
+        return rc;
+    self->redial_ms = now + S_REDIAL_MS;
+    maas_debug ("client", "no broker took our key: dialling again endpoints=%s", self->endpoints);
+    if (s_open (self) != 0)
+        maas_warn ("client", "cannot dial again endpoints=%s", self->endpoints);
+    return rc;
 }
 
 //  Send copies of the kept frames (a reference for large frames, no data copy).
@@ -210,7 +266,7 @@ s_send_copy (maas_client_t *self, int cmd, zmq_msg_t *header, zmq_msg_t *payload
              || zmq_msg_send (&payload_copy, self->handle, 0) < 0 ? -1 : 0;
     zmq_msg_close (&header_copy);
     zmq_msg_close (&payload_copy);
-    return rc;
+    return s_sent (self, rc);
 }
 
 static int
@@ -219,7 +275,7 @@ s_send_id (maas_client_t *self, int cmd, const char *id)
     maas_proto_buf_t buf;
     maas_proto_buf_init (&buf);
     maas_proto_pack_status (&buf, id, NULL, NULL, NULL, 0);
-    return maas_proto_send (self->handle, NULL, 0, cmd, buf.data, buf.size, NULL);
+    return s_sent (self, maas_proto_send (self->handle, NULL, 0, cmd, buf.data, buf.size, NULL));
 }
 
 //  -1 with the reason if VALUE (KEY of a submit) has more than MAX bytes.
@@ -560,7 +616,7 @@ int
 maas_client_ping (maas_client_t *self, int timeout_ms)
 {
     self->pong = false;
-    if (maas_proto_send_empty (self->handle, NULL, 0, MAAS_PROTO_PING) != 0)
+    if (s_sent (self, maas_proto_send_empty (self->handle, NULL, 0, MAAS_PROTO_PING)) != 0)
         return s_fail (self, "ping: %s", zmq_strerror (errno));
     int64_t until = maas_clock_mono_ms () + timeout_ms;
     while (!self->pong) {

@@ -1,0 +1,63 @@
+/*  cmd_keygen.c: `maas keygen NAME [--role R] [--dir DIR]`, a CurveZMQ key
+ *  pair in czmq's certificate format (docs/security.md), and the client
+ *  every CLI command that talks to a broker opens (keys from the env). */
+#include "commands.h"
+#include "maas.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+
+static const char s_summary[] =
+    "usage: maas keygen NAME [--role ROLES] [--dir DIR]\n\n"
+    "Writes a CurveZMQ key pair: DIR/NAME (the public key, for the broker's\n"
+    "--clients or --workers directory) and DIR/NAME_secret (mode 0600, for\n"
+    "--curve-key). ROLES, comma-separated, say what a client key may submit:\n"
+    "infer, train, publish (or alias), admin.\n\n";
+
+int
+maas_cmd_keygen (int argc, char **argv)
+{
+    const char *role = "infer", *dir = ".";
+    const maas_option_t table[] = {
+        {"--role", NULL, MAAS_OPT_STRING, 0, 0, NULL, &role, "ROLES",
+         "rights of a client key (none for a worker's)", NULL},
+        {"--dir", NULL, MAAS_OPT_STRING, 0, 0, NULL, &dir, "DIR", "where to write the files", NULL},
+    };
+    const maas_options_t options = {"maas keygen", s_summary, NULL, table,
+                                    sizeof table / sizeof table[0]};
+    maas_err_t err;
+    //  NAME first or last: the parser stops at the first word that is no flag.
+    const char *name = argc > 1 && argv[1][0] != '-' ? argv[1] : NULL;
+    int skip = name ? 1 : 0, next = 0;
+    int rc = maas_options_parse (&options, argc - skip, argv + skip, NULL, stdout, &next, &err);
+    if (rc != 0) {
+        if (rc < 0)
+            fprintf (stderr, "%s\n", err.text);
+        return rc > 0 ? 0 : 2;
+    }
+    if (!name && next == argc - 1)
+        name = argv[next];
+    else if (next != argc - skip) {
+        fprintf (stderr, "maas keygen: give one NAME (see --help)\n");
+        return 2;
+    }
+    if (!name || maas_curve_rights_parse (role, &err) < 0
+        || maas_curve_keygen (dir, NULL, name, role, &err) != 0) {
+        fprintf (stderr, "maas keygen: %s\n", name ? err.text : "give one NAME (see --help)");
+        return name ? 1 : 2;
+    }
+    printf ("%s/%s\n%s/%s_secret\n", dir, name, dir, name);
+    return 0;
+}
+
+maas_client_t *
+maas_cli_client (const char *command, const char *endpoints)
+{
+    maas_client_t *client = maas_client_new (endpoints);
+    if (client && maas_client_set_curve (client, NULL, NULL) != 0) {
+        fprintf (stderr, "%s: %s ($%s, $%s)\n", command, maas_client_error (client),
+                 MAAS_CURVE_KEY_ENV, MAAS_CURVE_BROKER_ENV);
+        maas_client_destroy (&client);
+    }
+    return client;
+}

@@ -1,0 +1,49 @@
+/*  follow.c: never hang, never lie, for the commands that wait on jobs. */
+#include "follow.h"
+#include "maas.h"
+
+#include <stdio.h>
+#include <string.h>
+
+int
+maas_follow_ping (maas_client_t *client, const char *cmd, const char *endpoints)
+{
+    if (client && maas_client_ping (client, MAAS_FOLLOW_PING_MS) == 0)
+        return 0;
+    fprintf (stderr, "%s: no broker answers at %s: is the stack up? (maas up)\n", cmd, endpoints);
+    return -1;
+}
+
+void
+maas_follow_say_queued (const char *cmd, const char *id, const char *kind, int64_t waited_ms)
+{
+    bool train = strcmp (kind, "train") == 0;
+    fprintf (stderr,
+             "%s: job %s still queued after %.0f s: no %s serves '%s' yet (maas ps; "
+             "maas up --%s 1)\n",
+             cmd, id, (double) waited_ms / 1000, train ? "trainer" : "worker", kind,
+             train ? "trainers" : "workers");
+}
+
+maas_result_t *
+maas_follow_cancel (maas_client_t *client, const char *id)
+{
+    maas_client_cancel (client, id);
+    return maas_client_wait (client, id, MAAS_FOLLOW_CANCEL_MS);
+}
+
+bool
+maas_follow_check_queued (maas_follow_queued_t *self, const char *id)
+{
+    int64_t waited = maas_clock_mono_ms () - self->start_ms;
+    if (self->said || !self->redis || waited < MAAS_FOLLOW_QUEUED_MS)
+        return self->said;
+    redisReply *reply = redisCommand (self->redis, "HGET %sjob:%s status", self->prefix, id);
+    if (reply && reply->type == REDIS_REPLY_STRING && strcmp (reply->str, "queued") == 0) {
+        maas_follow_say_queued (self->cmd, id, self->kind, waited);
+        self->said = true;
+    }
+    if (reply)
+        freeReplyObject (reply);
+    return self->said;
+}
