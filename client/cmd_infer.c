@@ -4,9 +4,9 @@
 #include "commands.h"
 #include "follow.h"
 #include "output.h"
-#include "json_rows.h"
 #include "maas.h"
 #include "model_ref.h"
+#include "rows_file.h"
 
 #include <ctype.h>
 #include <inttypes.h>
@@ -15,7 +15,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define S_INPUT_MAX ((size_t) 256 << 20)  //  largest input read
 
 typedef struct {
     const char *spec;    //  NAME[@VER|@ALIAS]
@@ -79,84 +78,6 @@ s_parse (s_opts_t *opts, int argc, char **argv)
         return -1;
     }
     return 0;
-}
-
-//  All of PATH ("-": stdin) into a NUL-terminated buffer; NULL after
-//  reporting.
-static char *
-s_slurp (const char *path, size_t *size)
-{
-    FILE *file = strcmp (path, "-") == 0 ? stdin : fopen (path, "rb");
-    if (!file) {
-        fprintf (stderr, "maas infer: cannot open %s\n", path);
-        return NULL;
-    }
-    size_t cap = 1 << 16, used = 0;
-    char *text = malloc (cap);
-    while (text) {
-        used += fread (text + used, 1, cap - used - 1, file);
-        if (used < cap - 1 || cap >= S_INPUT_MAX)
-            break;
-        char *bigger = realloc (text, cap * 2);
-        if (!bigger)
-            free (text);
-        text = bigger;
-        cap *= 2;
-    }
-    if (file != stdin)
-        fclose (file);
-    if (!text || used >= S_INPUT_MAX - 1) {
-        fprintf (stderr, "maas infer: %s: %s\n", path, text ? "over 256 MB" : "out of memory");
-        free (text);
-        return NULL;
-    }
-    text[used] = 0;
-    *size = used;
-    return text;
-}
-
-//  Tell the user which input columns the model does not use.
-static void
-s_report_dropped (const char *name, const char *dropped)
-{
-    if (dropped && *dropped)
-        fprintf (stderr, "maas infer: %s: dropped columns the model does not use: %s\n", name,
-                 dropped);
-}
-
-//  Rows from TEXT: JSON when it starts with '[' or '{', else CSV with a
-//  header; columns matched by name to REF's when it has names.
-static maas_tensor_t *
-s_rows (char *text, size_t size, const char *name, const maas_model_ref_t *ref, bool no_header)
-{
-    char err[512];
-    const char *start = text;
-    while (isspace ((unsigned char) *start))
-        start++;
-    const char *const *columns = (const char *const *) ref->columns;
-    maas_tensor_t *x = NULL;
-    if (maas_json_rows_is_json (start)) {
-        char dropped[512];
-        x = maas_json_rows_parse (start, size - (size_t) (start - text), columns,
-                                  ref->n_columns, dropped, sizeof dropped, err, sizeof err);
-        if (x)
-            s_report_dropped (name, dropped);
-    } else {
-        FILE *memory = fmemopen (text, size, "r");
-        maas_csv_options_t csv_opts = {.label = MAAS_CSV_NO_LABEL, .no_header = no_header,
-                                       .columns = columns, .n_columns = ref->n_columns};
-        maas_csv_t *csv =
-            memory ? maas_csv_read_with (memory, name, &csv_opts, err, sizeof err) : NULL;
-        if (memory)
-            fclose (memory);
-        if (csv)
-            s_report_dropped (name, maas_csv_dropped (csv));
-        x = csv ? maas_csv_take_features (csv) : NULL;
-        maas_csv_destroy (&csv);
-    }
-    if (!x)
-        fprintf (stderr, "maas infer: %s: %s\n", name, err);
-    return x;
 }
 
 //  Wait for job ID up to TIMEOUT_MS, saying once when it stays queued; at
@@ -304,10 +225,7 @@ s_input (const s_opts_t *opts, maas_registry_ref_t *ref)
         maas_model_ref_clear (&model);
         return NULL;
     }
-    size_t size;
-    char *text = s_slurp (opts->input, &size);
-    maas_tensor_t *x = text ? s_rows (text, size, opts->input, &model, opts->no_header) : NULL;
-    free (text);
+    maas_tensor_t *x = maas_rows_file_read ("maas infer", opts->input, &model, opts->no_header);
     maas_model_ref_clear (&model);
     return x;
 }

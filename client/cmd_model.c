@@ -1,7 +1,7 @@
 /*  cmd_model.c: `maas model ...`, the model registry from the command line:
- *  publish, import, list, show, alias, rm, export (import and export to
- *  ONNX are in cmd_import.c). Tables for people, --json for
- *  scripts (one JSON document on stdout). */
+ *  publish, import, list, show, versions, alias, history, describe, tag,
+ *  search, rm, export (import and export to ONNX are in cmd_import.c).
+ *  Tables for people, --json for scripts (one JSON document on stdout). */
 #include "commands.h"
 #include "maas.h"
 
@@ -13,6 +13,8 @@
 #include <string.h>
 #include <time.h>
 
+#define S_ARGS_MAX 16  //  positional arguments, --tag flags
+
 typedef struct {
     const char *redis;          //  --redis URL, NULL: $MAAS_REDIS_URL or default
     const char *prefix;         //  --prefix, NULL: "maas:"
@@ -20,7 +22,10 @@ typedef struct {
     bool force;                 //  --force (rm)
     const char *format;         //  --format (export): maas (default) or onnx
     maas_registry_meta_t meta;  //  --job, --tags, --description, --metrics (publish)
-    const char *args[4];        //  positional arguments, borrowed from argv
+    const char *glob;           //  --name GLOB (search)
+    const char *tags[S_ARGS_MAX];  //  --tag KEY=VALUE (search), borrowed
+    int ntags;                  //  how many
+    const char *args[S_ARGS_MAX];  //  positional arguments, borrowed from argv
     int nargs;                  //  how many
 } s_opts_t;
 
@@ -31,13 +36,20 @@ static const char s_usage[] =
     "  import NAME FILE [--tags T] [--description D]\n"
     "                               publish a Keras .h5/.keras or ONNX file as a version\n"
     "  list                         every model: latest version, aliases\n"
-    "  show NAME[@VER|@ALIAS]       one version's metadata (latest by default)\n"
+    "  search [--name GLOB] [--tag KEY=VALUE]...  models by name and tags\n"
+    "  show NAME[@VER|@ALIAS]       one version's metadata and lineage (latest by default)\n"
+    "  versions NAME                every version: created, hashes, metrics, aliases\n"
     "  alias NAME ALIAS VER         point ALIAS (production, staging, ...) at VER\n"
     "  unalias NAME ALIAS           remove ALIAS\n"
+    "  history NAME ALIAS           every move of ALIAS: when, who, from, to\n"
+    "  describe NAME[@VER] TEXT     set the description of the model (or a version)\n"
+    "  tag NAME[@VER] KEY=VALUE...  set tags on the model (or a version)\n"
+    "  untag NAME[@VER] KEY...      remove tags\n"
     "  rm NAME@VER [--force]        delete a version (--force: even if aliased)\n"
-    "  rm NAME [--force]            delete every version of NAME, saying each\n"
+    "  rm NAME [--force]            delete the model: versions, aliases, tags, name\n"
     "  export NAME[@VER|@ALIAS] FILE [--format maas|onnx]\n"
-    "                               write the version's blob (or ONNX, opset 13) to FILE\n";
+    "                               write the version's blob (or ONNX, opset 13) to FILE\n"
+    "NAME@VER may also be NAME/VER, models:/NAME/VER or models:/NAME@ALIAS.\n";
 
 static int
 s_usage_error (const char *why)
@@ -66,13 +78,22 @@ s_parse (s_opts_t *opts, int argc, char **argv)
             if (++i == argc)
                 return s_usage_error ("a flag is missing its value");
             *values[found] = argv[i];
+        } else if (strcmp (argv[i], "--name") == 0 || strcmp (argv[i], "--tag") == 0) {
+            if (++i == argc)
+                return s_usage_error ("a flag is missing its value");
+            if (argv[i - 1][2] == 'n')
+                opts->glob = argv[i];
+            else if (opts->ntags == S_ARGS_MAX)
+                return s_usage_error ("too many --tag flags");
+            else
+                opts->tags[opts->ntags++] = argv[i];
         } else if (strcmp (argv[i], "--json") == 0)
             opts->json = true;
         else if (strcmp (argv[i], "--force") == 0)
             opts->force = true;
         else if (argv[i][0] == '-' && argv[i][1])
             return s_usage_error ("unknown flag");
-        else if (opts->nargs == 4)
+        else if (opts->nargs == S_ARGS_MAX)
             return s_usage_error ("too many arguments");
         else
             opts->args[opts->nargs++] = argv[i];
@@ -208,34 +229,83 @@ s_import (maas_registry_t *reg, s_opts_t *opts)
     return maas_cmd_model_import (reg, opts->args[0], opts->args[1], &opts->meta, opts->json);
 }
 
+//  Print "a=1,b=2" (a registry pairs text) as JSON object members, the
+//  values as numbers when NUMERIC, else as strings.
 static void
-s_list_json (const maas_registry_model_t *models, size_t count)
+s_json_pairs (const char *text, bool numeric)
+{
+    char *pairs = strdup (text), *save = NULL;
+    const char *sep = "";
+    putchar ('{');
+    for (char *pair = pairs ? strtok_r (pairs, ",", &save) : NULL; pair;
+         pair = strtok_r (NULL, ",", &save)) {
+        char *eq = strchr (pair, '=');
+        if (!eq)
+            continue;
+        *eq = 0;
+        printf ("%s", sep);
+        s_json_string (pair);
+        putchar (':');
+        if (numeric)
+            fputs (eq + 1, stdout);
+        else
+            s_json_string (eq + 1);
+        sep = ",";
+    }
+    putchar ('}');
+    free (pairs);
+}
+
+static void
+s_models_json (const maas_registry_model_t *models, size_t count)
 {
     printf ("[");
     for (size_t i = 0; i < count; i++) {
         printf ("%s{\"name\":", i ? "," : "");
         s_json_string (models[i].name);
         printf (",\"latest\":%" PRIu64 ",\"versions\":%zu,\"updated_ms\":%" PRId64
-                ",\"aliases\":{",
-                models[i].latest, models[i].versions, models[i].updated_ms);
-        //  "production=3,staging=4" → "production":3,"staging":4
-        char *aliases = strdup (models[i].aliases), *save = NULL;
-        const char *sep = "";
-        for (char *pair = strtok_r (aliases, ",", &save); pair;
-             pair = strtok_r (NULL, ",", &save)) {
-            char *eq = strchr (pair, '=');
-            if (!eq)
-                continue;
-            *eq = 0;
-            printf ("%s\"%s\":%s", sep, pair, eq + 1);
-            sep = ",";
-        }
-        free (aliases);
-        printf ("},\"description\":");
+                ",\"sha256\":\"%s\",\"weights_sha256\":\"%s\",\"aliases\":",
+                models[i].latest, models[i].versions, models[i].updated_ms, models[i].sha256,
+                models[i].weights_sha256);
+        s_json_pairs (models[i].aliases, true);
+        printf (",\"tags\":");
+        s_json_pairs (models[i].tags, false);
+        printf (",\"description\":");
         s_json_string (models[i].description);
         printf ("}");
     }
     printf ("]\n");
+}
+
+//  A hash shortened for a table: its first 12 digits, or "-".
+static const char *
+s_short_hash (const char *hex, char out[13])
+{
+    snprintf (out, 13, "%.12s", *hex ? hex : "-");
+    return out;
+}
+
+//  `list` and `search`: MODELS (taken) as a table or JSON.
+static int
+s_print_models (maas_registry_model_t *models, size_t count, bool json)
+{
+    if (json)
+        s_models_json (models, count);
+    else {
+        printf ("%-24s %-7s %-8s %-19s %-12s %-12s %-28s %s\n", "NAME", "LATEST", "VERSIONS",
+                "UPDATED", "SHA256", "WEIGHTS", "ALIASES", "DESCRIPTION");
+        for (size_t i = 0; i < count; i++) {
+            char when[32], sha[13], weights[13];
+            s_time_text (models[i].updated_ms, when, sizeof when);
+            printf ("%-24s %-7" PRIu64 " %-8zu %-19s %-12s %-12s %-28s %s\n", models[i].name,
+                    models[i].latest, models[i].versions, when,
+                    s_short_hash (models[i].sha256, sha),
+                    s_short_hash (models[i].weights_sha256, weights),
+                    *models[i].aliases ? models[i].aliases : "-", models[i].description);
+        }
+    }
+    maas_registry_models_free (&models, count);
+    return 0;
 }
 
 static int
@@ -247,52 +317,175 @@ s_list (maas_registry_t *reg, s_opts_t *opts)
     size_t count;
     if (maas_registry_list (reg, &models, &count) != 0)
         return s_fail (reg);
-    if (opts->json)
-        s_list_json (models, count);
-    else {
-        printf ("%-24s %-7s %-8s %-19s %-28s %s\n", "NAME", "LATEST", "VERSIONS", "UPDATED",
-                "ALIASES", "DESCRIPTION");
-        for (size_t i = 0; i < count; i++) {
-            char when[32];
-            s_time_text (models[i].updated_ms, when, sizeof when);
-            printf ("%-24s %-7" PRIu64 " %-8zu %-19s %-28s %s\n", models[i].name,
-                    models[i].latest, models[i].versions, when,
-                    *models[i].aliases ? models[i].aliases : "-", models[i].description);
-        }
+    return s_print_models (models, count, opts->json);
+}
+
+static int
+s_search (maas_registry_t *reg, s_opts_t *opts)
+{
+    if (opts->nargs != 0)
+        return s_usage_error ("search takes --name GLOB and --tag KEY=VALUE, no arguments");
+    for (int i = 0; i < opts->ntags; i++)
+        if (!strchr (opts->tags[i], '='))
+            return s_usage_error ("--tag takes KEY=VALUE");
+    maas_registry_model_t *models;
+    size_t count;
+    if (maas_registry_search (reg, opts->glob, opts->tags, (size_t) opts->ntags, &models, &count)
+        != 0)
+        return s_fail (reg);
+    return s_print_models (models, count, opts->json);
+}
+
+//  The version's model, decoded (caller destroys), or NULL after reporting.
+static maas_model_t *
+s_fetch_model (maas_registry_t *reg, const char *name, uint64_t version)
+{
+    uint8_t *blob;
+    size_t size;
+    if (maas_registry_fetch (reg, name, version, &blob, &size, NULL) != 0) {
+        s_fail (reg);
+        return NULL;
     }
-    maas_registry_models_free (&models, count);
-    return 0;
+    maas_model_err_t why;
+    maas_model_t *model = maas_model_decode (blob, size, &why);
+    free (blob);
+    if (!model)
+        fprintf (stderr, "maas model: %s@%" PRIu64 ": %s\n", name, version, why.text);
+    return model;
+}
+
+//  The metric a version was tested with, labelled with its rows: the
+//  trainer's val_/train_ names with "metric_rows", or the old unlabelled
+//  "accuracy" / "rmse". Key into KEY ("" if none), *VALUE, *ROWS (-1:
+//  not recorded).
+static void
+s_test_metric (const maas_model_t *model, const char **key, double *value, int64_t *rows)
+{
+    static const char *const names[] = { "val_accuracy", "train_accuracy", "val_rmse",
+                                         "train_rmse", "accuracy", "rmse" };
+    *key = "";
+    *rows = -1;
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
+        if (maas_model_meta_number (model, names[i], value) == 0) {
+            *key = names[i];
+            break;
+        }
+    if (maas_model_meta_int (model, "metric_rows", rows) != 0)
+        *rows = -1;
 }
 
 static void
-s_show_json (const maas_registry_info_t *info)
+s_meta_value_json (const maas_meta_entry_t *entry)
+{
+    if (entry->type == MAAS_META_STR)
+        s_json_string (entry->str);
+    else if (entry->type == MAAS_META_INT)
+        printf ("%" PRId64, entry->integer);
+    else
+        printf ("%.17g", entry->number);
+}
+
+//  ,"lineage":{metadata},"columns":[...],"test_metric":{...} of MODEL.
+static void
+s_lineage_json (const maas_model_t *model)
+{
+    printf (",\"lineage\":{");
+    for (size_t i = 0; i < maas_model_meta_count (model); i++) {
+        maas_meta_entry_t entry = maas_model_meta_at (model, i);
+        printf ("%s", i ? "," : "");
+        s_json_string (entry.key);
+        putchar (':');
+        s_meta_value_json (&entry);
+    }
+    printf ("},\"columns\":");
+    const char *const *columns = maas_model_columns (model);
+    size_t inputs = maas_mlp_inputs (maas_model_mlp_const (model));
+    if (!columns)
+        printf ("null");
+    for (size_t i = 0; columns && i < inputs; i++) {
+        printf ("%s", i ? "," : "[");
+        s_json_string (columns[i]);
+    }
+    printf ("%s,\"test_metric\":", columns ? "]" : "");
+    const char *key;
+    double value;
+    int64_t rows;
+    s_test_metric (model, &key, &value, &rows);
+    if (!*key)
+        printf ("null");
+    else if (rows < 0)
+        printf ("{\"name\":\"%s\",\"value\":%.17g,\"rows\":null}", key, value);
+    else
+        printf ("{\"name\":\"%s\",\"value\":%.17g,\"rows\":%" PRId64 "}", key, value, rows);
+}
+
+static void
+s_show_json (const maas_registry_info_t *info, const maas_model_t *model)
 {
     printf ("{\"name\":");
     s_json_string (info->name);
     printf (",\"version\":%" PRIu64 ",\"format\":%d,\"inputs\":%zu,\"outputs\":%zu,"
-            "\"bytes\":%zu,\"sha256\":\"%s\",\"created_ms\":%" PRId64 ",\"job_id\":",
+            "\"bytes\":%zu,\"sha256\":\"%s\",\"weights_sha256\":\"%s\",\"created_ms\":%" PRId64
+            ",\"job_id\":",
             info->version, info->format, info->inputs, info->outputs, info->blob_size,
-            info->sha256, info->created_ms);
+            info->sha256, info->weights_sha256, info->created_ms);
     s_json_string (info->job_id);
     printf (",\"tags\":");
     s_json_string (info->tags);
+    printf (",\"tag_values\":");
+    s_json_pairs (info->kv_tags, false);
     printf (",\"description\":");
     s_json_string (info->description);
     printf (",\"aliases\":[");
     char *aliases = strdup (info->aliases), *save = NULL;
     const char *sep = "";
-    for (char *a = strtok_r (aliases, ",", &save); a; a = strtok_r (NULL, ",", &save)) {
+    for (char *a = aliases ? strtok_r (aliases, ",", &save) : NULL; a;
+         a = strtok_r (NULL, ",", &save)) {
         printf ("%s\"%s\"", sep, a);
         sep = ",";
     }
     free (aliases);
     printf ("],\"metrics\":");
     s_json_metrics (info->metrics);
+    s_lineage_json (model);
     printf ("}\n");
 }
 
+//  The lineage lines of `show`: the test metric, then every metadata entry.
 static void
-s_show_table (const maas_registry_info_t *info)
+s_lineage_table (const maas_model_t *model)
+{
+    const char *key;
+    double value;
+    int64_t rows;
+    s_test_metric (model, &key, &value, &rows);
+    if (!*key)
+        printf ("test metric  -\n");
+    else if (rows < 0)
+        printf ("test metric  %s %.6g (rows not recorded)\n", key, value);
+    else
+        printf ("test metric  %s %.6g on %" PRId64 " %s rows\n", key, value, rows,
+                strncmp (key, "train_", 6) == 0 ? "training" : "validation");
+    const char *const *columns = maas_model_columns (model);
+    size_t inputs = maas_mlp_inputs (maas_model_mlp_const (model));
+    printf ("columns     ");
+    for (size_t i = 0; i < inputs && columns; i++)
+        printf ("%s%s", i ? "," : " ", columns[i]);
+    printf ("%s\nlineage\n", columns ? "" : " - (inputs by position)");
+    for (size_t i = 0; i < maas_model_meta_count (model); i++) {
+        maas_meta_entry_t entry = maas_model_meta_at (model, i);
+        printf ("  %-22s ", entry.key);
+        if (entry.type == MAAS_META_STR)
+            printf ("%s\n", entry.str);
+        else if (entry.type == MAAS_META_INT)
+            printf ("%" PRId64 "\n", entry.integer);
+        else
+            printf ("%.6g\n", entry.number);
+    }
+}
+
+static void
+s_show_table (const maas_registry_info_t *info, const maas_model_t *model)
 {
     char when[32];
     s_time_text (info->created_ms, when, sizeof when);
@@ -302,11 +495,15 @@ s_show_table (const maas_registry_info_t *info)
     printf ("shape        %zu inputs -> %zu outputs\n", info->inputs, info->outputs);
     printf ("size         %zu bytes\n", info->blob_size);
     printf ("sha256       %s\n", info->sha256);
+    printf ("weights      %s\n", *info->weights_sha256 ? info->weights_sha256 : "-");
     printf ("created      %s UTC\n", when);
     printf ("train job    %s\n", *info->job_id ? info->job_id : "-");
-    printf ("tags         %s\n", *info->tags ? info->tags : "-");
+    printf ("tags         %s\n", *info->kv_tags ? info->kv_tags : "-");
+    if (*info->tags)
+        printf ("labels       %s\n", info->tags);
     printf ("metrics      %s\n", *info->metrics ? info->metrics : "-");
     printf ("description  %s\n", *info->description ? info->description : "-");
+    s_lineage_table (model);
 }
 
 static int
@@ -321,12 +518,67 @@ s_show (maas_registry_t *reg, s_opts_t *opts)
     maas_registry_info_t info;
     if (maas_registry_info (reg, ref.name, version, &info) != 0)
         return s_fail (reg);
-    if (opts->json)
-        s_show_json (&info);
-    else
-        s_show_table (&info);
+    maas_model_t *model = s_fetch_model (reg, ref.name, version);
+    if (model && opts->json)
+        s_show_json (&info, model);
+    else if (model)
+        s_show_table (&info, model);
     maas_registry_info_clear (&info);
-    return 0;
+    int rc = model ? 0 : 1;
+    maas_model_destroy (&model);
+    return rc;
+}
+
+//  One row of `versions`.
+static void
+s_version_row (const maas_registry_info_t *info, bool json, bool first)
+{
+    if (json) {
+        printf ("%s{\"version\":%" PRIu64 ",\"created_ms\":%" PRId64
+                ",\"sha256\":\"%s\",\"weights_sha256\":\"%s\",\"metrics\":",
+                first ? "" : ",", info->version, info->created_ms, info->sha256,
+                info->weights_sha256);
+        s_json_metrics (info->metrics);
+        printf (",\"aliases\":");
+        s_json_string (info->aliases);
+        printf ("}");
+        return;
+    }
+    char when[32], sha[13], weights[13];
+    s_time_text (info->created_ms, when, sizeof when);
+    printf ("%-8" PRIu64 " %-19s %-12s %-12s %-20s %s\n", info->version, when,
+            s_short_hash (info->sha256, sha), s_short_hash (info->weights_sha256, weights),
+            *info->aliases ? info->aliases : "-", *info->metrics ? info->metrics : "-");
+}
+
+static int
+s_versions (maas_registry_t *reg, s_opts_t *opts)
+{
+    if (opts->nargs != 1 || strpbrk (opts->args[0], "@/"))
+        return s_usage_error ("versions takes NAME");
+    uint64_t *versions;
+    size_t count;
+    if (maas_registry_versions (reg, opts->args[0], &versions, &count) != 0)
+        return s_fail (reg);
+    if (opts->json) {
+        printf ("{\"model\":");
+        s_json_string (opts->args[0]);
+        printf (",\"versions\":[");
+    } else
+        printf ("%-8s %-19s %-12s %-12s %-20s %s\n", "VERSION", "CREATED", "SHA256", "WEIGHTS",
+                "ALIASES", "METRICS");
+    int rc = 0;
+    for (size_t i = 0; i < count && rc == 0; i++) {
+        maas_registry_info_t info;
+        rc = maas_registry_info (reg, opts->args[0], versions[i], &info) != 0 ? s_fail (reg) : 0;
+        if (rc == 0)
+            s_version_row (&info, opts->json, i == 0);
+        maas_registry_info_clear (&info);
+    }
+    if (opts->json)
+        printf ("]}\n");
+    free (versions);
+    return rc;
 }
 
 static int
@@ -363,46 +615,52 @@ s_unalias (maas_registry_t *reg, s_opts_t *opts)
     return 0;
 }
 
-//  `maas model rm NAME`: every version (aliased ones only with --force),
-//  each said; the name itself stays listed with no versions.
+//  `maas model rm NAME`: the whole model (aliased ones only with --force),
+//  each deleted version said, then the model.
 static int
 s_rm_all (maas_registry_t *reg, s_opts_t *opts, const char *name)
 {
     uint64_t *versions = NULL;
     size_t count = 0;
-    if (maas_registry_versions (reg, name, &versions, &count) != 0)
+    if (maas_registry_delete_model (reg, name, opts->force, &versions, &count) != 0)
         return s_fail (reg);
-    int rc = 0;
     if (opts->json)
         printf ("{\"model\":\"%s\",\"deleted\":[", name);
-    for (size_t i = 0; i < count && rc == 0; i++) {
-        rc = maas_registry_delete (reg, name, versions[i], opts->force) != 0 ? s_fail (reg) : 0;
-        if (rc == 0 && opts->json)
+    for (size_t i = 0; i < count; i++) {
+        if (opts->json)
             printf ("%s%" PRIu64, i ? "," : "", versions[i]);
-        else if (rc == 0)
+        else
             printf ("deleted %s@%" PRIu64 "\n", name, versions[i]);
     }
     if (opts->json)
         printf ("]}\n");
-    else if (count == 0)
-        printf ("%s has no versions: nothing to delete\n", name);
+    else
+        printf ("deleted model %s\n", name);
     free (versions);
-    return rc;
+    return 0;
+}
+
+//  Parse SPEC into REF; 0, or 1 after reporting.
+static int
+s_parse_ref (const char *spec, maas_registry_ref_t *ref)
+{
+    char err[512];
+    if (maas_registry_ref_parse (ref, spec, err, sizeof err) == 0)
+        return 0;
+    fprintf (stderr, "maas model: %s\n", err);
+    return 1;
 }
 
 static int
 s_rm (maas_registry_t *reg, s_opts_t *opts)
 {
-    if (opts->nargs == 1 && !strchr (opts->args[0], '@'))
-        return s_rm_all (reg, opts, opts->args[0]);
     if (opts->nargs != 1)
-        return s_usage_error ("rm takes NAME@VER, or NAME for every version");
+        return s_usage_error ("rm takes NAME@VER, or NAME for the whole model");
     maas_registry_ref_t ref;
-    char err[512];
-    if (maas_registry_ref_parse (&ref, opts->args[0], err, sizeof err) != 0) {
-        fprintf (stderr, "maas model: %s\n", err);
+    if (s_parse_ref (opts->args[0], &ref) != 0)
         return 1;
-    }
+    if (!*ref.ref)
+        return s_rm_all (reg, opts, ref.name);
     char *end;
     unsigned long long version = strtoull (ref.ref, &end, 10);
     if (*end || version == 0)
@@ -413,6 +671,144 @@ s_rm (maas_registry_t *reg, s_opts_t *opts)
         printf ("{\"model\":\"%s\",\"deleted\":%llu}\n", ref.name, version);
     else
         printf ("deleted %s@%llu\n", ref.name, version);
+    return 0;
+}
+
+//  The target of describe/tag/untag: NAME is the model (*VERSION 0),
+//  NAME@VER or NAME@ALIAS the version it names now. 0, or 1 after reporting.
+static int
+s_target (maas_registry_t *reg, const char *spec, maas_registry_ref_t *ref, uint64_t *version)
+{
+    if (s_parse_ref (spec, ref) != 0)
+        return 1;
+    *version = 0;
+    if (!*ref->ref)
+        return 0;
+    return maas_registry_resolve (reg, ref->name, ref->ref, version) == 0 ? 0 : s_fail (reg);
+}
+
+//  "iris" or "iris@3" into OUT.
+static void
+s_target_text (const maas_registry_ref_t *ref, uint64_t version, char *out, size_t size)
+{
+    if (version)
+        snprintf (out, size, "%s@%" PRIu64, ref->name, version);
+    else
+        snprintf (out, size, "%s", ref->name);
+}
+
+//  {"model":"iris","version":3 (null for the model) of a JSON answer.
+static void
+s_json_target (const maas_registry_ref_t *ref, uint64_t version)
+{
+    printf ("{\"model\":\"%s\",\"version\":", ref->name);
+    if (version)
+        printf ("%" PRIu64, version);
+    else
+        printf ("null");
+}
+
+static int
+s_describe (maas_registry_t *reg, s_opts_t *opts)
+{
+    if (opts->nargs != 2)
+        return s_usage_error ("describe takes NAME[@VER] TEXT");
+    maas_registry_ref_t ref;
+    uint64_t version;
+    if (s_target (reg, opts->args[0], &ref, &version) != 0)
+        return 1;
+    if (maas_registry_describe (reg, ref.name, version, opts->args[1]) != 0)
+        return s_fail (reg);
+    char what[MAAS_REGISTRY_NAME_MAX + 24];
+    s_target_text (&ref, version, what, sizeof what);
+    if (opts->json) {
+        s_json_target (&ref, version);
+        printf (",\"description\":");
+        s_json_string (opts->args[1]);
+        printf ("}\n");
+    } else
+        printf ("described %s\n", what);
+    return 0;
+}
+
+//  tag (SET) or untag: each of args[1..] on the target, said one per line.
+static int
+s_tag_each (maas_registry_t *reg, s_opts_t *opts, bool set)
+{
+    if (opts->nargs < 2)
+        return s_usage_error (set ? "tag takes NAME[@VER] KEY=VALUE..." : "untag takes NAME[@VER] KEY...");
+    for (int i = 1; set && i < opts->nargs; i++)
+        if (!strchr (opts->args[i], '='))
+            return s_usage_error ("tag takes KEY=VALUE pairs");
+    maas_registry_ref_t ref;
+    uint64_t version;
+    if (s_target (reg, opts->args[0], &ref, &version) != 0)
+        return 1;
+    char what[MAAS_REGISTRY_NAME_MAX + 24];
+    s_target_text (&ref, version, what, sizeof what);
+    for (int i = 1; i < opts->nargs; i++) {
+        char key[MAAS_REGISTRY_NAME_MAX + 2];
+        const char *eq = strchr (opts->args[i], '=');
+        size_t len = set ? (size_t) (eq - opts->args[i]) : strlen (opts->args[i]);
+        snprintf (key, sizeof key, "%.*s", (int) (len < sizeof key ? len : sizeof key - 1),
+                  opts->args[i]);
+        int rc = set ? maas_registry_tag (reg, ref.name, version, key, eq + 1)
+                     : maas_registry_untag (reg, ref.name, version, key);
+        if (rc != 0)
+            return s_fail (reg);
+        if (!opts->json)
+            printf ("%s %s %s\n", set ? "tagged" : "untagged", what, opts->args[i]);
+    }
+    if (opts->json) {
+        s_json_target (&ref, version);
+        printf (",\"%s\":%d}\n", set ? "tagged" : "untagged", opts->nargs - 1);
+    }
+    return 0;
+}
+
+static int
+s_tag (maas_registry_t *reg, s_opts_t *opts)
+{
+    return s_tag_each (reg, opts, true);
+}
+
+static int
+s_untag (maas_registry_t *reg, s_opts_t *opts)
+{
+    return s_tag_each (reg, opts, false);
+}
+
+static int
+s_history (maas_registry_t *reg, s_opts_t *opts)
+{
+    if (opts->nargs != 2)
+        return s_usage_error ("history takes NAME ALIAS");
+    maas_registry_move_t *moves;
+    size_t count;
+    if (maas_registry_history (reg, opts->args[0], opts->args[1], &moves, &count) != 0)
+        return s_fail (reg);
+    if (opts->json)
+        printf ("{\"model\":\"%s\",\"alias\":\"%s\",\"moves\":[", opts->args[0], opts->args[1]);
+    else
+        printf ("%-19s %-8s %-8s %s\n", "WHEN", "FROM", "TO", "WHO");
+    for (size_t i = 0; i < count; i++) {
+        char when[32], from[24] = "-", to[24] = "-";
+        s_time_text (moves[i].at_ms, when, sizeof when);
+        if (moves[i].from)
+            snprintf (from, sizeof from, "%" PRIu64, moves[i].from);
+        if (moves[i].to)
+            snprintf (to, sizeof to, "%" PRIu64, moves[i].to);
+        if (opts->json) {
+            printf ("%s{\"at_ms\":%" PRId64 ",\"from\":%s,\"to\":%s,\"who\":", i ? "," : "",
+                    moves[i].at_ms, moves[i].from ? from : "null", moves[i].to ? to : "null");
+            s_json_string (moves[i].who);
+            printf ("}");
+        } else
+            printf ("%-19s %-8s %-8s %s\n", when, from, to, moves[i].who);
+    }
+    if (opts->json)
+        printf ("]}\n");
+    free (moves);
     return 0;
 }
 
@@ -458,9 +854,11 @@ maas_cmd_model (int argc, char **argv)
     static const struct {
         const char *name;
         int (*run) (maas_registry_t *, s_opts_t *);
-    } verbs[] = { { "publish", s_publish }, { "import", s_import }, { "list", s_list },
-                  { "show", s_show },       { "alias", s_alias },   { "unalias", s_unalias },
-                  { "rm", s_rm },           { "export", s_export } };
+    } verbs[] = { { "publish", s_publish },   { "import", s_import },   { "list", s_list },
+                  { "search", s_search },     { "show", s_show },       { "versions", s_versions },
+                  { "alias", s_alias },       { "unalias", s_unalias }, { "history", s_history },
+                  { "describe", s_describe }, { "tag", s_tag },         { "untag", s_untag },
+                  { "rm", s_rm },             { "export", s_export } };
     if (argc < 2 || strcmp (argv[1], "--help") == 0 || strcmp (argv[1], "-h") == 0) {
         fputs (s_usage, argc < 2 ? stderr : stdout);
         return argc < 2 ? 2 : 0;

@@ -177,6 +177,30 @@ s_parse (int argc, char **argv, s_args_t *args)
     return 0;
 }
 
+//  Refuse, before submitting, a network whose model the registry could not
+//  store: the data set's width from the store when it answers, else the
+//  layers alone (one input), which still catches the widest ones. The
+//  trainer checks again with the data it loads. 0, or -1 with a message.
+static int
+s_check_size (const s_args_t *args)
+{
+    size_t inputs = 1;
+    char err[512];
+    maas_dataset_store_t *store =
+        maas_dataset_store_new (maas_redis_url_pick (args->redis), args->prefix, err, sizeof err);
+    maas_dataset_info_t info;
+    if (store && maas_dataset_store_info (store, args->spec.dataset, &info) == 0) {
+        inputs = info.cols;
+        maas_dataset_info_clear (&info);
+    }
+    maas_dataset_store_destroy (&store);
+    size_t bytes = maas_model_encoded_size (inputs, args->spec.layers, args->spec.n_layers);
+    if (maas_registry_size_check (args->spec.model, bytes, err, sizeof err) == 0)
+        return 0;
+    fprintf (stderr, "maas train: %s: train fewer or narrower layers\n", err);
+    return -1;
+}
+
 //  Submit the job; its id in ID. 0, or -1 with a message.
 static int
 s_submit (const s_args_t *args, maas_client_t *client, char id[MAAS_PROTO_ID_MAX + 1])
@@ -416,6 +440,8 @@ maas_cmd_train (int argc, char **argv)
     if (s_parse (argc, argv, &args) != 0)
         return 2;
     signal (SIGPIPE, SIG_IGN);      //  a Redis that went away is an error, not a signal
+    if (s_check_size (&args) != 0)
+        return 1;
     maas_client_t *client = maas_cli_client ("maas train", args.broker);
     if (!client) {
         fprintf (stderr, "maas train: cannot use broker endpoint '%s'\n", args.broker);

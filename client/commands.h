@@ -23,6 +23,7 @@ int maas_cmd_version (int argc, char **argv);
 int maas_cmd_dataset (int argc, char **argv);
 int maas_cmd_model (int argc, char **argv);
 int maas_cmd_infer (int argc, char **argv);
+int maas_cmd_explain (int argc, char **argv);
 int maas_cmd_status (int argc, char **argv);
 int maas_cmd_train (int argc, char **argv);
 int maas_cmd_job (int argc, char **argv);

@@ -17,6 +17,7 @@ static const maas_cmd_t s_commands[] = {
     {"train", maas_cmd_train, "train a model on a data set as a train job [--wait]"},
     {"model", maas_cmd_model, "the model registry: publish, import, list, show, alias, rm, export"},
     {"infer", maas_cmd_infer, "predictions for rows (CSV or JSON) from a model through a broker"},
+    {"explain", maas_cmd_explain, "attributions of rows' predictions to their features"},
     {"score", maas_cmd_score, "fan-out batch scoring of a CSV or .npy file"},
     {"job", maas_cmd_job, "one job: status, progress, timings, worker, error, result"},
     {"jobs", maas_cmd_jobs, "recent jobs [--status S]"},

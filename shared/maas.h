@@ -52,5 +52,6 @@
 
 //  What each job kind carries and answers.
 #include "infer.h"
+#include "explain.h"
 
 #endif

@@ -582,12 +582,36 @@ START_TEST (test_fuzz_mutations)
 }
 END_TEST
 
+//  maas_codec_pack_rows: an array of rows, each an array of floats.
+START_TEST (test_pack_rows)
+{
+    const float x[6] = {1, 2, 3, 4, 5, 6.5f};
+    msgpack_sbuffer sbuf;
+    msgpack_sbuffer_init (&sbuf);
+    msgpack_packer pk;
+    msgpack_packer_init (&pk, &sbuf, msgpack_sbuffer_write);
+    ck_assert_int_eq (maas_codec_pack_rows (&pk, x, 2, 3), 0);
+    msgpack_unpacked msg;
+    msgpack_unpacked_init (&msg);
+    char err[256];
+    ck_assert_int_eq (maas_codec_unpack (sbuf.data, sbuf.size, 0, &msg, err, sizeof err), 0);
+    ck_assert_uint_eq (msg.data.via.array.size, 2);
+    const msgpack_object *row = &msg.data.via.array.ptr[1];
+    ck_assert_int_eq (row->type, MSGPACK_OBJECT_ARRAY);
+    ck_assert_uint_eq (row->via.array.size, 3);
+    ck_assert_double_eq (row->via.array.ptr[2].via.f64, 6.5);
+    msgpack_unpacked_destroy (&msg);
+    msgpack_sbuffer_destroy (&sbuf);
+}
+END_TEST
+
 static Suite *
 s_suite (void)
 {
     Suite *suite = suite_create ("codec");
     TCase *core = tcase_create ("core");
     tcase_add_test (core, test_round_trip);
+    tcase_add_test (core, test_pack_rows);
     tcase_add_test (core, test_round_trip_strings_and_tensor);
     tcase_add_test (core, test_tensor_bytes_are_little_endian);
     tcase_add_test (core, test_unpacked_is_reusable);

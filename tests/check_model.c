@@ -330,6 +330,48 @@ START_TEST (test_sha256_hex)
 }
 END_TEST
 
+//  The weights hash ignores metadata and column names, and sees a change in
+//  a weight, an activation or the normalisation.
+START_TEST (test_weights_sha256)
+{
+    maas_model_t *a = s_sample_model (true), *b = s_sample_model (true);
+    ck_assert_int_eq (maas_model_meta_set_str (b, "job_id", "another run"), 0);
+    const char *names[] = { "a", "b", "c", "d" };
+    ck_assert_int_eq (maas_model_set_columns (b, names, 4), 0);
+    char ha[MAAS_SHA256_HEX_SIZE], hb[MAAS_SHA256_HEX_SIZE];
+    maas_model_weights_sha256 (a, ha);
+    maas_model_weights_sha256 (b, hb);
+    ck_assert_str_eq (ha, hb);
+    ck_assert_uint_eq (strlen (ha), 64);
+    maas_mlp_weights (maas_model_mlp (b), 0)->data[0] += 1.0f;
+    maas_model_weights_sha256 (b, hb);
+    ck_assert_str_ne (ha, hb);
+    maas_model_t *plain = s_sample_model (false);
+    maas_model_weights_sha256 (plain, hb);
+    ck_assert_str_ne (ha, hb);
+    maas_model_destroy (&a);
+    maas_model_destroy (&b);
+    maas_model_destroy (&plain);
+}
+END_TEST
+
+//  The size computed from the layer widths bounds the real encoding.
+START_TEST (test_encoded_size_bounds_blob)
+{
+    maas_model_t *model = s_sample_model (true);
+    uint8_t *blob;
+    size_t size;
+    s_encode (model, &blob, &size);
+    size_t bound = maas_model_encoded_size (4, s_layers, 2);
+    ck_assert_uint_ge (bound, size);
+    ck_assert_uint_le (bound, size + MAAS_MODEL_META_OVERHEAD + 4 * (8 + MAAS_MODEL_COLUMN_MAX) + 2048);
+    maas_layer_spec_t wide[] = { { 4096, MAAS_ACT_RELU }, { 4096, MAAS_ACT_RELU }, { 1, MAAS_ACT_SIGMOID } };
+    ck_assert_uint_gt (maas_model_encoded_size (4096, wide, 3), (size_t) 4096 * 4096 * 2 * 4);
+    free (blob);
+    maas_model_destroy (&model);
+}
+END_TEST
+
 //  ---------------------------------------------------------------------------
 //  errors: unpack a valid blob, change one thing, pack it again, decode.
 
@@ -809,6 +851,8 @@ s_suite (void)
     Suite *suite = suite_create ("model");
     TCase *core = tcase_create ("core");
     tcase_add_test (core, test_round_trip_is_bit_exact);
+    tcase_add_test (core, test_weights_sha256);
+    tcase_add_test (core, test_encoded_size_bounds_blob);
     tcase_add_test (core, test_round_trip_without_norm);
     tcase_add_test (core, test_encoding_is_deterministic);
     tcase_add_test (core, test_save_and_load);

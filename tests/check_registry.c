@@ -213,7 +213,7 @@ START_TEST (test_keys_use_hash_tags)
     ck_assert_int_eq (maas_registry_alias (s_reg, "iris", "production", 1), 0);
     redisContext *ctx = redisConnectUnix (support_redis_socket (s_redis));
     redisReply *reply = redisCommand (ctx, "KEYS *");
-    ck_assert_uint_eq (reply->elements, 6);
+    ck_assert_uint_eq (reply->elements, 7);  //  with :history
     for (size_t i = 0; i < reply->elements; i++) {
         const char *key = reply->element[i]->str;
         ck_assert_msg (strncmp (key, "maas:model:{iris}", 17) == 0
@@ -248,9 +248,139 @@ START_TEST (test_ref_parse)
     ck_assert_int_eq (maas_registry_ref_parse (&ref, "iris@0", err, sizeof err), -1);
     ck_assert_int_eq (maas_registry_ref_parse (&ref, "iris@1x", err, sizeof err), -1);
     ck_assert_int_eq (maas_registry_ref_parse (&ref, "@3", err, sizeof err), -1);
+    //  MLflow's spellings name the same thing.
+    ck_assert_int_eq (maas_registry_ref_parse (&ref, "iris/12", err, sizeof err), 0);
+    ck_assert_str_eq (ref.name, "iris");
+    ck_assert_str_eq (ref.ref, "12");
+    ck_assert_int_eq (maas_registry_ref_parse (&ref, "models:/iris/3", err, sizeof err), 0);
+    ck_assert_str_eq (ref.name, "iris");
+    ck_assert_str_eq (ref.ref, "3");
+    ck_assert_int_eq (maas_registry_ref_parse (&ref, "models:/iris@champion", err, sizeof err),
+                      0);
+    ck_assert_str_eq (ref.ref, "champion");
+    ck_assert_int_eq (maas_registry_ref_parse (&ref, "models:/iris", err, sizeof err), 0);
+    ck_assert_str_eq (ref.name, "iris");
+    ck_assert_str_eq (ref.ref, "");
+    ck_assert_int_eq (maas_registry_ref_parse (&ref, "iris/production", err, sizeof err), -1);
+    ck_assert (strstr (err, "after '/' comes a version number"));
+    ck_assert_int_eq (maas_registry_ref_parse (&ref, "models:/iris/3/4", err, sizeof err), -1);
     ck_assert (!maas_registry_alias_valid ("latest"));
     ck_assert (!maas_registry_alias_valid ("3d"));
     ck_assert (maas_registry_alias_valid ("canary-2"));
+}
+END_TEST
+
+//  rm NAME: versions, aliases, tags, history and the name itself go; the
+//  name can be published again from version 1.
+START_TEST (test_delete_model_entirely)
+{
+    s_publish (s_reg, "iris", "a", "job-1");
+    s_publish (s_reg, "iris", "b", NULL);
+    s_publish (s_reg, "other", "c", NULL);
+    ck_assert_int_eq (maas_registry_alias (s_reg, "iris", "production", 2), 0);
+    ck_assert_int_eq (maas_registry_tag (s_reg, "iris", 0, "team", "vision"), 0);
+    ck_assert_int_eq (maas_registry_tag (s_reg, "iris", 1, "stage", "tried"), 0);
+    uint64_t *versions = NULL;
+    size_t count = 0;
+    s_assert_error (maas_registry_delete_model (s_reg, "iris", false, &versions, &count),
+                    "has aliases production");
+    ck_assert_int_eq (maas_registry_delete_model (s_reg, "iris", true, &versions, &count), 0);
+    ck_assert_uint_eq (count, 2);
+    ck_assert_uint_eq (versions[0], 1);
+    ck_assert_uint_eq (versions[1], 2);
+    free (versions);
+    maas_registry_model_t *models;
+    ck_assert_int_eq (maas_registry_list (s_reg, &models, &count), 0);
+    ck_assert_uint_eq (count, 1);
+    ck_assert_str_eq (models[0].name, "other");
+    maas_registry_models_free (&models, count);
+    redisContext *redis = redisConnectUnix (support_redis_socket (s_redis));
+    redisReply *keys = redisCommand (redis, "KEYS maas:model:{iris}*");
+    ck_assert_uint_eq (keys->elements, 0);
+    freeReplyObject (keys);
+    redisFree (redis);
+    s_assert_error (maas_registry_delete_model (s_reg, "iris", false, &versions, &count),
+                    "unknown model iris");
+    ck_assert_uint_eq (s_publish (s_reg, "iris", "a", "job-1"), 1);
+}
+END_TEST
+
+//  Descriptions and tags on a model and on a version are edited in place,
+//  beside the records; search filters on name and model tags.
+START_TEST (test_describe_tag_search)
+{
+    s_publish (s_reg, "iris", "a", NULL);
+    s_publish (s_reg, "digits", "b", NULL);
+    ck_assert_int_eq (maas_registry_describe (s_reg, "iris", 1, "the first cut"), 0);
+    ck_assert_int_eq (maas_registry_describe (s_reg, "iris", 0, "flower classifier"), 0);
+    ck_assert_int_eq (maas_registry_tag (s_reg, "iris", 1, "stage", "candidate"), 0);
+    ck_assert_int_eq (maas_registry_tag (s_reg, "iris", 1, "reviewed", "yes"), 0);
+    ck_assert_int_eq (maas_registry_tag (s_reg, "iris", 0, "team", "botany"), 0);
+    ck_assert_int_eq (maas_registry_tag (s_reg, "digits", 0, "team", "vision"), 0);
+    ck_assert_int_eq (maas_registry_untag (s_reg, "iris", 1, "reviewed"), 0);
+    s_assert_error (maas_registry_untag (s_reg, "iris", 1, "reviewed"), "no tag 'reviewed' on iris@1");
+    s_assert_error (maas_registry_tag (s_reg, "iris", 7, "a", "b"), "model iris has no version 7");
+    s_assert_error (maas_registry_tag (s_reg, "nosuch", 0, "a", "b"), "unknown model nosuch");
+    s_assert_error (maas_registry_tag (s_reg, "iris", 0, "a b", "c"), "tag 'a b': a key is");
+    s_assert_error (maas_registry_tag (s_reg, "iris", 0, "a", "b,c"), "without ','");
+    maas_registry_info_t info;
+    ck_assert_int_eq (maas_registry_info (s_reg, "iris", 1, &info), 0);
+    ck_assert_str_eq (info.description, "the first cut");
+    ck_assert_str_eq (info.kv_tags, "stage=candidate");
+    ck_assert_str_eq (info.tags, "iris,test");  //  the publish-time tags stay
+    maas_registry_info_clear (&info);
+    maas_registry_model_t *models;
+    size_t count;
+    ck_assert_int_eq (maas_registry_search (s_reg, NULL, (const char *[]){ "team=botany" }, 1,
+                                            &models, &count), 0);
+    ck_assert_uint_eq (count, 1);
+    ck_assert_str_eq (models[0].name, "iris");
+    ck_assert_str_eq (models[0].description, "flower classifier");
+    ck_assert_str_eq (models[0].tags, "team=botany");
+    maas_registry_models_free (&models, count);
+    ck_assert_int_eq (maas_registry_search (s_reg, "d*", NULL, 0, &models, &count), 0);
+    ck_assert_uint_eq (count, 1);
+    ck_assert_str_eq (models[0].name, "digits");
+    maas_registry_models_free (&models, count);
+    ck_assert_int_eq (maas_registry_search (s_reg, "*", (const char *[]){ "team=bot" }, 1,
+                                            &models, &count), 0);
+    ck_assert_uint_eq (count, 0);
+    maas_registry_models_free (&models, count);
+}
+END_TEST
+
+//  The weights hash is recorded per version: the same weights published
+//  with other metadata have another file sha256 but the same weights hash.
+START_TEST (test_weights_hash_recorded)
+{
+    size_t size_a, size_b;
+    uint8_t *a = s_blob ("same", &size_a), *b = s_blob ("same", &size_b);
+    maas_model_t *model = maas_model_decode (b, size_b, NULL);
+    ck_assert_int_eq (maas_model_meta_set_str (model, "job_id", "second run"), 0);
+    free (b);
+    ck_assert_int_eq (maas_model_encode (model, &b, &size_b, NULL), 0);
+    char expected[65];
+    maas_model_weights_sha256 (model, expected);
+    maas_model_destroy (&model);
+    maas_registry_meta_t meta = { 0 };
+    uint64_t v1, v2;
+    ck_assert_int_eq (maas_registry_publish (s_reg, "iris", a, size_a, &meta, &v1, NULL), 0);
+    ck_assert_int_eq (maas_registry_publish (s_reg, "iris", b, size_b, &meta, &v2, NULL), 0);
+    maas_registry_info_t one, two;
+    ck_assert_int_eq (maas_registry_info (s_reg, "iris", v1, &one), 0);
+    ck_assert_int_eq (maas_registry_info (s_reg, "iris", v2, &two), 0);
+    ck_assert_str_ne (one.sha256, two.sha256);
+    ck_assert_str_eq (one.weights_sha256, two.weights_sha256);
+    ck_assert_str_eq (one.weights_sha256, expected);
+    maas_registry_info_clear (&one);
+    maas_registry_info_clear (&two);
+    maas_registry_model_t *models;
+    size_t count;
+    ck_assert_int_eq (maas_registry_list (s_reg, &models, &count), 0);
+    ck_assert_str_eq (models[0].weights_sha256, expected);
+    maas_registry_models_free (&models, count);
+    free (a);
+    free (b);
 }
 END_TEST
 
@@ -282,6 +412,39 @@ END_TEST
 
 //  A child moves an alias back and forth between 1 and 2 while the parent
 //  resolves it: every resolution sees one of the two, never a gap.
+//  Every alias move is recorded, newest first, with who made it.
+START_TEST (test_alias_history)
+{
+    s_publish (s_reg, "iris", "a", NULL);
+    s_publish (s_reg, "iris", "b", NULL);
+    ck_assert_int_eq (maas_registry_alias (s_reg, "iris", "production", 1), 0);
+    maas_registry_set_actor (s_reg, "job 01JTEST");
+    ck_assert_int_eq (maas_registry_alias (s_reg, "iris", "production", 2), 0);
+    ck_assert_int_eq (maas_registry_alias (s_reg, "iris", "production", 2), 0);  //  no move
+    ck_assert_int_eq (maas_registry_alias (s_reg, "iris", "staging", 1), 0);
+    ck_assert_int_eq (maas_registry_delete (s_reg, "iris", 2, true), 0);
+    maas_registry_move_t *moves;
+    size_t count;
+    ck_assert_int_eq (maas_registry_history (s_reg, "iris", "production", &moves, &count), 0);
+    ck_assert_uint_eq (count, 3);
+    ck_assert_uint_eq (moves[0].from, 2);  //  the forced delete unaliased it
+    ck_assert_uint_eq (moves[0].to, 0);
+    ck_assert_uint_eq (moves[1].from, 1);
+    ck_assert_uint_eq (moves[1].to, 2);
+    ck_assert_str_eq (moves[1].who, "job 01JTEST");
+    ck_assert_uint_eq (moves[2].from, 0);
+    ck_assert_uint_eq (moves[2].to, 1);
+    ck_assert (strchr (moves[2].who, '@'));  //  user@host by default
+    ck_assert (moves[2].at_ms > 1700000000000LL && moves[0].at_ms >= moves[2].at_ms);
+    free (moves);
+    ck_assert_int_eq (maas_registry_history (s_reg, "iris", NULL, &moves, &count), 0);
+    ck_assert_uint_eq (count, 4);
+    free (moves);
+    s_assert_error (maas_registry_history (s_reg, "nosuch", NULL, &moves, &count),
+                    "unknown model nosuch");
+}
+END_TEST
+
 START_TEST (test_alias_moves_are_atomic)
 {
     s_publish (s_reg, "iris", "a", NULL);
@@ -467,6 +630,15 @@ START_TEST (test_bad_input_refused)
                     "blob of 0 bytes");
     s_assert_error (maas_registry_publish (s_reg, "ok", "junk", 4, &meta, &version, NULL),
                     "model ok: not a valid model file");
+    //  Over the limit: refused on its size alone, before a byte is read, with
+    //  the message a train job's check gives (maas_registry_size_check).
+    char why[256];
+    ck_assert_int_eq (maas_registry_size_check ("ok", MAAS_REGISTRY_BLOB_MAX + 1, why, sizeof why),
+                      -1);
+    ck_assert_int_eq (maas_registry_size_check ("ok", MAAS_REGISTRY_BLOB_MAX, why, sizeof why), 0);
+    s_assert_error (maas_registry_publish (s_reg, "ok", "x", MAAS_REGISTRY_BLOB_MAX + 1, &meta,
+                                           &version, NULL),
+                    "model ok: 268435457 bytes is over the registry's limit of 268435456 bytes");
     s_assert_error (maas_registry_resolve (s_reg, "nosuch", NULL, &version),
                     "unknown model nosuch");
     s_assert_error (maas_registry_resolve (s_reg, "nosuch", "prod", &version),
@@ -633,6 +805,80 @@ START_TEST (test_cli_round_trip)
 }
 END_TEST
 
+//  Write the blob labelled LABEL to DIR/FILE.
+static void
+s_write_blob (const char *dir, const char *file, const char *label)
+{
+    char *path = NULL;
+    ck_assert (asprintf (&path, "%s/%s", dir, file) > 0);
+    size_t size;
+    uint8_t *blob = s_blob (label, &size);
+    FILE *out = fopen (path, "wb");
+    ck_assert_uint_eq (fwrite (blob, 1, size, out), size);
+    fclose (out);
+    free (blob);
+    free (path);
+}
+
+//  describe, tag, untag, search, versions, history, rm NAME and the MLflow
+//  reference spellings, as a user types them.
+START_TEST (test_cli_mlflow_verbs)
+{
+    char *dir = support_tempdir_new ("cli-mlflow");
+    s_write_blob (dir, "a.bin", "a");
+    s_write_blob (dir, "b.bin", "b");
+    ck_assert_int_eq (s_cli (dir, "publish iris a.bin"), 0);
+    ck_assert_int_eq (s_cli (dir, "publish iris b.bin"), 0);
+    ck_assert_int_eq (s_cli (dir, "publish digits a.bin"), 0);
+    ck_assert_int_eq (s_cli (dir, "describe iris 'flower classifier'"), 0);
+    s_assert_out (dir, "out", "described iris");
+    ck_assert_int_eq (s_cli (dir, "describe iris/1 'first cut' --json"), 0);
+    s_assert_out (dir, "out", "{\"model\":\"iris\",\"version\":1,\"description\":\"first cut\"}");
+    ck_assert_int_eq (s_cli (dir, "tag iris team=botany owner=ana"), 0);
+    s_assert_out (dir, "out", "tagged iris owner=ana");
+    ck_assert_int_eq (s_cli (dir, "tag models:/iris/2 stage=candidate"), 0);
+    ck_assert_int_eq (s_cli (dir, "untag iris owner"), 0);
+    ck_assert_int_eq (s_cli (dir, "untag iris owner"), 1);
+    s_assert_out (dir, "err", "no tag 'owner' on iris");
+    ck_assert_int_eq (s_cli (dir, "tag iris nokey"), 2);
+    ck_assert_int_eq (s_cli (dir, "search --tag team=botany"), 0);
+    s_assert_out (dir, "out", "flower classifier");
+    ck_assert_int_eq (s_cli (dir, "search --name 'd*' --json"), 0);
+    char *out = s_slurp (dir, "out");
+    ck_assert_msg (strstr (out, "\"name\":\"digits\"") && !strstr (out, "iris"), "%s", out);
+    free (out);
+    ck_assert_int_eq (s_cli (dir, "show models:/iris/2 --json"), 0);
+    s_assert_out (dir, "out", "\"tag_values\":{\"stage\":\"candidate\"}");
+    s_assert_out (dir, "out", "\"weights_sha256\":\"");
+    ck_assert_int_eq (s_cli (dir, "alias iris production 1"), 0);
+    ck_assert_int_eq (s_cli (dir, "alias iris production 2"), 0);
+    ck_assert_int_eq (s_cli (dir, "show models:/iris@production"), 0);
+    s_assert_out (dir, "out", "model        iris@2");
+    s_assert_out (dir, "out", "tags         stage=candidate");
+    ck_assert_int_eq (s_cli (dir, "history iris production"), 0);
+    s_assert_out (dir, "out", " 1        2        ");
+    s_assert_out (dir, "out", " -        1        ");
+    ck_assert_int_eq (s_cli (dir, "history iris production --json"), 0);
+    s_assert_out (dir, "out", "\"from\":1,\"to\":2,\"who\":\"");
+    ck_assert_int_eq (s_cli (dir, "versions iris"), 0);
+    s_assert_out (dir, "out", "VERSION  CREATED");
+    ck_assert_int_eq (s_cli (dir, "versions iris --json"), 0);
+    s_assert_out (dir, "out", "{\"model\":\"iris\",\"versions\":[{\"version\":1,");
+    s_assert_out (dir, "out", "\"aliases\":\"production\"}]}");
+    ck_assert_int_eq (s_cli (dir, "rm iris"), 1);
+    s_assert_out (dir, "err", "has aliases production");
+    ck_assert_int_eq (s_cli (dir, "rm iris --force"), 0);
+    s_assert_out (dir, "out", "deleted iris@1\ndeleted iris@2\ndeleted model iris\n");
+    ck_assert_int_eq (s_cli (dir, "list"), 0);
+    out = s_slurp (dir, "out");
+    ck_assert_msg (strstr (out, "digits") && !strstr (out, "iris"), "%s", out);
+    free (out);
+    ck_assert_int_eq (s_cli (dir, "versions iris"), 1);
+    s_assert_out (dir, "err", "unknown model iris");
+    support_tempdir_remove (&dir);
+}
+END_TEST
+
 static Suite *
 s_suite (void)
 {
@@ -646,11 +892,15 @@ s_suite (void)
     tcase_add_test (core, test_list_models);
     tcase_add_test (core, test_keys_use_hash_tags);
     tcase_add_test (core, test_ref_parse);
+    tcase_add_test (core, test_delete_model_entirely);
+    tcase_add_test (core, test_describe_tag_search);
+    tcase_add_test (core, test_weights_hash_recorded);
     suite_add_tcase (suite, core);
     TCase *aliases = tcase_create ("aliases");
     tcase_add_checked_fixture (aliases, s_setup, s_teardown);
     tcase_add_test (aliases, test_alias_resolves_and_moves);
     tcase_add_test (aliases, test_alias_moves_are_atomic);
+    tcase_add_test (aliases, test_alias_history);
     tcase_add_test (aliases, test_delete_aliased_refused_unless_forced);
     suite_add_tcase (suite, aliases);
     TCase *concurrency = tcase_create ("concurrency");
@@ -672,6 +922,7 @@ s_suite (void)
     TCase *cli = tcase_create ("cli");
     tcase_add_checked_fixture (cli, s_setup, s_teardown);
     tcase_add_test (cli, test_cli_round_trip);
+    tcase_add_test (cli, test_cli_mlflow_verbs);
     suite_add_tcase (suite, cli);
     return suite;
 }

@@ -2,6 +2,7 @@
  *  (fixture), maas-broker, maas-trainer(s), and the test as client (libmaas
  *  client API and the real `maas` binary). Publishing, progress, a trainer
  *  killed mid-job, cancel, bad specs, reproducibility. */
+#include "config.h"
 #include "maas.h"
 #include "support.h"
 
@@ -283,6 +284,37 @@ s_worker_accuracy (const char *model, const char *test)
 
 //  -- the seed's example, end to end
 
+//  The lineage the trainer stores in the blob for the job of
+//  test_put_train_publish_infer, trained on DATA.
+static void
+s_assert_lineage (const maas_model_t *model, const maas_dataset_info_t *data)
+{
+    int64_t value;
+    double number;
+    ck_assert_str_eq (maas_model_meta_str (model, "optimizer"), "adam");
+    ck_assert_str_eq (maas_model_meta_str (model, "loss"), "bce");
+    ck_assert_str_eq (maas_model_meta_str (model, "layers"), "32:relu,1:sigmoid");
+    ck_assert_str_eq (maas_model_meta_str (model, "dataset"), "cancer");
+    ck_assert_int_eq (maas_model_meta_number (model, "beta2", &number), 0);
+    ck_assert_double_eq_tol (number, 0.999, 1e-6);
+    ck_assert_int_eq (maas_model_meta_number (model, "val_fraction", &number), 0);
+    ck_assert_double_eq_tol (number, 0.2, 1e-9);
+    ck_assert_int_eq (maas_model_meta_int (model, "dataset_rows", &value), 0);
+    ck_assert_int_eq (value, (int64_t) data->rows);
+    int64_t val_rows, metric_rows;
+    ck_assert_int_eq (maas_model_meta_int (model, "val_rows", &val_rows), 0);
+    ck_assert_int_eq (maas_model_meta_int (model, "metric_rows", &metric_rows), 0);
+    ck_assert_int_eq (metric_rows, val_rows);
+    ck_assert_int_gt (val_rows, 0);
+    const char *keys[] = { "seed", "patience", "standardize", "restore_best", "epochs_planned",
+                           "batch_size" };
+    for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++)
+        ck_assert_msg (maas_model_meta_int (model, keys[i], &value) == 0, "no %s", keys[i]);
+    ck_assert_ptr_null (maas_model_meta_str (model, "accuracy"));
+    ck_assert (strncmp (maas_model_meta_str (model, "trainer_build"), PACKAGE_VERSION " (",
+                        strlen (PACKAGE_VERSION) + 2) == 0);
+}
+
 START_TEST (test_put_train_publish_infer)
 {
     s_trainer_start (0, "t1");
@@ -305,7 +337,8 @@ START_TEST (test_put_train_publish_infer)
     //  The registry holds version 1 with its accuracy, job id and lineage.
     maas_registry_info_t info;
     ck_assert_int_eq (maas_registry_info (fx.registry, "bc", 1, &info), 0);
-    ck_assert_ptr_nonnull (strstr (info.metrics, "\"accuracy\":"));
+    ck_assert_ptr_nonnull (strstr (info.metrics, "\"val_accuracy\":"));
+    ck_assert_ptr_nonnull (strstr (info.metrics, "\"metric_rows\":"));
     ck_assert_str_eq (info.job_id, id);
     ck_assert_uint_eq (info.inputs, 30);
     maas_registry_info_clear (&info);
@@ -320,10 +353,11 @@ START_TEST (test_put_train_publish_infer)
     for (size_t c = 0; c < 30; c++)
         ck_assert_str_eq (maas_model_columns (model)[c], data.columns[c]);
     ck_assert_str_eq (maas_model_columns (model)[0], "mean_radius");
-    maas_dataset_info_clear (&data);
     double accuracy;
-    ck_assert_int_eq (maas_model_meta_number (model, "accuracy", &accuracy), 0);
+    ck_assert_int_eq (maas_model_meta_number (model, "val_accuracy", &accuracy), 0);
     ck_assert_double_gt (accuracy, 0.9);
+    s_assert_lineage (model, &data);
+    maas_dataset_info_clear (&data);
     //  Inference with the published version on the held-out test set, in
     //  process and through a real maas-worker: the same accuracy.
     double local = s_accuracy (model, "data/breast_cancer_test.csv");
@@ -540,6 +574,11 @@ START_TEST (test_bad_specs_fail_with_their_message)
     spec = s_spec ("m", "", "1:sigmoid", MAAS_LOSS_BCE, 1, 32);
     s_expect_failure (&spec, NULL, 0, "no data");
     s_expect_failure (&spec, "\xc1", 1, "inline data");
+    //  A network whose blob the registry could not hold, before training.
+    spec = s_spec ("m", "bc", "8192:relu,8192:relu,1:sigmoid", MAAS_LOSS_BCE, 1, 32);
+    s_expect_failure (&spec, NULL, 0, "model m: 269591908 bytes is over the registry's limit "
+                                      "of 268435456 bytes (256 MiB; docs/model-format.md, "
+                                      "Limits): train fewer or narrower layers");
     s_expect_raw_failure (s_pack_bad_activation, "layer 1: unknown activation 'swish'");
     s_expect_raw_failure (s_pack_unknown_key, "train spec: unknown key 'epoch'");
     s_expect_raw_failure (s_pack_bad_optimizer, "unknown optimizer 'lbfgs'");
@@ -550,6 +589,12 @@ START_TEST (test_bad_specs_fail_with_their_message)
                            "--broker", fx.front, NULL};
     ck_assert_int_eq (s_maas (train, &out), 1);
     ck_assert_msg (strstr (out, "failed: data set 'nope' not found"), "%s", out);
+    free (out);
+    const char *huge[] = {"train", "m", "--data", "bc", "--layers",
+                          "8192:relu,8192:relu,1:sigmoid", "--broker", fx.front, NULL};
+    ck_assert_int_eq (s_maas (huge, &out), 1);
+    ck_assert_msg (strstr (out, "maas train: model m: ") && strstr (out, "over the registry's "
+                   "limit") && strstr (out, "train fewer or narrower layers"), "%s", out);
     free (out);
     const char *local[] = {"train", "m", "--data", "bc", "--layers", "1:sigmod", NULL};
     ck_assert_int_eq (s_maas (local, &out), 2);
@@ -579,6 +624,16 @@ START_TEST (test_same_seed_same_weights)
     ck_assert_str_eq (sha_a, sha_b);
     maas_model_destroy (&a);
     maas_model_destroy (&b);
+    //  The registry shows the same weights hash for both, beside file
+    //  hashes that differ (the blobs hold their job ids).
+    maas_registry_info_t one, two;
+    ck_assert_int_eq (maas_registry_info (fx.registry, "r1", 1, &one), 0);
+    ck_assert_int_eq (maas_registry_info (fx.registry, "r2", 1, &two), 0);
+    ck_assert_str_ne (one.sha256, two.sha256);
+    ck_assert_uint_eq (strlen (one.weights_sha256), 64);
+    ck_assert_str_eq (one.weights_sha256, two.weights_sha256);
+    maas_registry_info_clear (&one);
+    maas_registry_info_clear (&two);
 }
 END_TEST
 
@@ -599,6 +654,7 @@ START_TEST (test_inline_data)
     msgpack_packer_init (&pk, &payload, msgpack_sbuffer_write);
     ck_assert_int_eq (maas_training_pack_data (data, &pk), 0);
     maas_training_t spec = s_spec ("inline", "", "8:relu,1:sigmoid", MAAS_LOSS_BCE, 20, 16);
+    spec.train.val_fraction = 0;  //  no split: the metric is measured on the training rows
     char id[MAAS_PROTO_ID_MAX + 1];
     s_submit (&spec, payload.data, payload.size, id);
     maas_result_t *result = s_wait (id, 30000);
@@ -606,6 +662,12 @@ START_TEST (test_inline_data)
     maas_result_destroy (&result);
     maas_model_t *model = s_model ("inline", 1);
     ck_assert_str_eq (maas_model_meta_str (model, "dataset"), "inline");
+    double accuracy;
+    int64_t rows;
+    ck_assert_int_eq (maas_model_meta_number (model, "train_accuracy", &accuracy), 0);
+    ck_assert_int_eq (maas_model_meta_int (model, "metric_rows", &rows), 0);
+    ck_assert_int_eq (rows, 200);
+    ck_assert_int_ne (maas_model_meta_number (model, "val_accuracy", &accuracy), 0);
     ck_assert_str_eq (maas_model_meta_str (model, "dataset_sha256"),
                       maas_dataset_sha256_hex (data));
     maas_model_destroy (&model);

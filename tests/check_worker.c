@@ -694,6 +694,165 @@ START_TEST (test_lone_job_waits_the_batch_delay)
 }
 END_TEST
 
+//  -- explain jobs
+
+//  Submit an explain job for NAME over ROWS rows of X with PARAMS; its result.
+static maas_result_t *
+s_explain_job (const char *name, const maas_explain_params_t *params, const float *x,
+               size_t rows, size_t cols)
+{
+    msgpack_sbuffer pbuf, rbuf;
+    msgpack_sbuffer_init (&pbuf);
+    msgpack_packer pk;
+    msgpack_packer_init (&pk, &pbuf, msgpack_sbuffer_write);
+    ck_assert_int_eq (maas_explain_params_pack (params, &pk), 0);
+    msgpack_sbuffer_init (&rbuf);
+    msgpack_packer_init (&pk, &rbuf, msgpack_sbuffer_write);
+    ck_assert_int_eq (maas_codec_pack_rows (&pk, x, rows, cols), 0);
+    maas_submit_t spec = {.kind = "explain", .model = name, .params = pbuf.data,
+                          .params_size = pbuf.size};
+    char id[MAAS_PROTO_ID_MAX + 1];
+    ck_assert_msg (maas_client_submit (fx.client, &spec, rbuf.data, rbuf.size, NULL, NULL, id)
+                       == 0,
+                   "%s", maas_client_error (fx.client));
+    msgpack_sbuffer_destroy (&pbuf);
+    msgpack_sbuffer_destroy (&rbuf);
+    return s_wait (id);
+}
+
+//  An infer job for NAME that succeeds: the worker is up and has said
+//  which kinds it runs (explain is not built into the broker).
+static void
+s_worker_ready (const char *name, size_t cols, size_t outputs)
+{
+    float x[64];
+    char id[MAAS_PROTO_ID_MAX + 1];
+    s_fill (x, cols, 1);
+    s_submit (name, 0, NULL, x, 1, cols, NULL, NULL, id);
+    maas_result_t *result = s_wait (id);
+    s_values (result, NULL, outputs);
+    maas_result_destroy (&result);
+}
+
+//  A worker answers explain jobs with what maas_explain_run computes here,
+//  and fails ones whose params or model do not fit, as final failures.
+START_TEST (test_explain_jobs)
+{
+    maas_model_t *model = s_model (4, 8, 3, 21), *wide = s_model (30, 8, 2, 22);
+    s_publish ("iris", model);
+    s_publish ("cancer", wide);
+    s_worker_start ("64", "64");
+    s_worker_ready ("iris", 4, 3);
+    float x[8] = {5.1f, 3.5f, 1.4f, 0.2f, 6.7f, 3.0f, 5.2f, 2.3f};
+    maas_explain_params_t params = maas_explain_params_defaults ();
+    for (int m = 0; m < MAAS_EXPLAIN_METHOD_COUNT; m++) {
+        params.method = (maas_explain_method_t) m;
+        maas_result_t *result = s_explain_job ("iris", &params, x, 2, 4);
+        ck_assert_msg (strcmp (result->status, "succeeded") == 0, "%s: %s", result->status,
+                       result->error ? result->error : "");
+        maas_explain_result_t got, want;
+        char err[256];
+        ck_assert_msg (
+            maas_explain_result_parse (&got, result->data, result->size, err, sizeof err) == 0,
+            "%s", err);
+        ck_assert_int_eq (maas_explain_run (maas_model_mlp_const (model), &params, x, 2, &want,
+                                            err, sizeof err),
+                          0);
+        ck_assert_str_eq (got.model, "iris");
+        ck_assert_uint_eq (got.version, 1);
+        ck_assert_int_eq (got.method, m);
+        ck_assert_uint_eq (got.outputs, 3);
+        for (size_t k = 0; k < 2 * 4 * 3; k++)
+            ck_assert_double_eq_tol (got.attributions[k], want.attributions[k], 1e-6);
+        for (size_t k = 0; m != MAAS_EXPLAIN_GRADIENT_X_INPUT && k < 6; k++)
+            ck_assert_float_lt (got.approximation_error[k], 1e-3f);
+        maas_explain_result_clear (&got);
+        maas_explain_result_clear (&want);
+        maas_result_destroy (&result);
+    }
+    //  30 inputs are too many for exact Shapley; output 5 is not there.
+    params.method = MAAS_EXPLAIN_SHAPLEY;
+    float row[30];
+    s_fill (row, 30, 2);
+    maas_result_t *result = s_explain_job ("cancer", &params, row, 1, 30);
+    ck_assert_str_eq (result->status, "failed");
+    ck_assert_ptr_nonnull (strstr (result->error, "model cancer@1: exact Shapley values need at most 14 inputs"));
+    ck_assert (!maas_result_retryable (result));
+    maas_result_destroy (&result);
+    params = maas_explain_params_defaults ();
+    params.output = 5;
+    result = s_explain_job ("iris", &params, x, 1, 4);
+    ck_assert_str_eq (result->status, "failed");
+    ck_assert_ptr_nonnull (strstr (result->error, "output 5 is out of range: the model has 3 outputs"));
+    ck_assert (!maas_result_retryable (result));
+    maas_result_destroy (&result);
+    s_worker_ready ("iris", 4, 3);
+    maas_model_destroy (&model);
+    maas_model_destroy (&wide);
+}
+END_TEST
+
+//  `maas explain`, as docs/models.md shows it, names the features by the
+//  model's columns, prints the top K, and --json carries every attribution.
+START_TEST (test_cli_explain)
+{
+    maas_model_t *model = s_model (4, 8, 3, 23);
+    const char *columns[] = {"sepal_len", "sepal_wid", "petal_len", "petal_wid"};
+    ck_assert_int_eq (maas_model_set_columns (model, columns, 4), 0);
+    s_publish ("iris", model);
+    s_worker_start ("64", "64");
+    s_worker_ready ("iris", 4, 3);
+    //  The example block of docs/models.md's Explanations, run as printed
+    //  with maas on PATH.
+    char *doc = support_src_path ("docs/models.md"), *script = NULL;
+    FILE *file = fopen (doc, "r");
+    ck_assert_ptr_nonnull (file);
+    char *text = calloc (1, 1 << 16);
+    text[fread (text, 1, (1 << 16) - 1, file)] = 0;
+    fclose (file);
+    char *section = strstr (text, "\n## Explanations\n");
+    char *block = section ? strstr (section, "```sh\n") : NULL;
+    char *end = block ? strstr (block + 6, "```") : NULL;
+    ck_assert_msg (block && end, "docs/models.md has no sh block under Explanations");
+    *end = 0;
+    ck_assert (asprintf (&script, "cd %s && { %s} > out 2> err", fx.dir, block + 6) > 0);
+    const char *argv[] = {"/bin/sh", "-ec", script, NULL};
+    char *bin = support_build_path ("client"), redis_env[600], broker_env[600], path_env[600];
+    snprintf (redis_env, sizeof redis_env, "MAAS_REDIS_URL=%s", support_redis_url (fx.redis));
+    snprintf (broker_env, sizeof broker_env, "MAAS_BROKER_FRONTEND=%s", fx.front);
+    snprintf (path_env, sizeof path_env, "PATH=%s:/usr/bin:/bin", bin);
+    const char *env[] = {redis_env, broker_env, path_env, NULL};
+    support_proc_t *proc = support_proc_start (argv, env, NULL);
+    ck_assert_int_eq (support_proc_wait (proc, 60000), 0);
+    support_proc_stop (&proc);
+    //  What the worker computes, to compare with what was printed.
+    float x[8] = {5.1f, 3.5f, 1.4f, 0.2f, 6.7f, 3.0f, 5.2f, 2.3f};
+    maas_explain_params_t params = maas_explain_params_defaults ();
+    params.output = 1;
+    maas_explain_result_t want;
+    char err[256], path[512], line[128];
+    ck_assert_int_eq (maas_explain_run (maas_model_mlp_const (model), &params, x, 2, &want, err, sizeof err), 0);
+    size_t best = 0;
+    for (size_t i = 1; i < 4; i++)
+        if (fabsf (want.attributions[i]) > fabsf (want.attributions[best]))
+            best = i;
+    snprintf (line, sizeof line, "  %-20s %+.6g\n", columns[best], (double) want.attributions[best]);
+    snprintf (path, sizeof path, "%s/out", fx.dir);
+    ck_assert_msg (support_file_has (path, "row 1 output 1: f(x)="), "no header line in out");
+    ck_assert_msg (support_file_has (path, line), "out lacks '%s'", line);
+    ck_assert_msg (!support_file_has (path, "row 1 output 0"), "only output 1 was asked for");
+    maas_explain_result_clear (&want);
+    ck_assert (support_file_has (path, "{\"model\":\"iris\",\"version\":1,\"method\":\"shapley\""));
+    ck_assert (support_file_has (path, "\"output\":2,"));
+    ck_assert (support_file_has (path, "[\"petal_wid\","));
+    free (script);
+    free (text);
+    free (doc);
+    free (bin);
+    maas_model_destroy (&model);
+}
+END_TEST
+
 static Suite *
 s_suite (void)
 {
@@ -704,6 +863,8 @@ s_suite (void)
     tcase_add_test (core, test_predictions_bit_exact_unbatched);
     tcase_add_test (core, test_predictions_batched);
     tcase_add_test (core, test_cli_infer);
+    tcase_add_test (core, test_explain_jobs);
+    tcase_add_test (core, test_cli_explain);
     tcase_add_test (core, test_jobs_go_where_the_model_is_cached);
     tcase_add_test (core, test_lone_job_waits_the_batch_delay);
     suite_add_tcase (suite, core);

@@ -3,12 +3,18 @@
  *  epoch to the broker, keeps heartbeats flowing and raises the cancel flag
  *  the training loop reads at every batch. */
 #include "train_job.h"
+#include "config.h"
 
+#include <inttypes.h>
 #include <math.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+//  What `trainer_build` records: the package version and, when the tree
+//  was a git checkout at configure time, `git describe`.
+#define MAAS_BUILD_TEXT PACKAGE_VERSION " (" MAAS_GIT_DESCRIBE ")"
 
 typedef struct {
     const maas_train_job_env_t *env;    //  trainer connections, borrowed
@@ -83,6 +89,15 @@ s_prepare (s_job_t *job, maas_work_t *work)
                                     maas_dataset_classes (job->data), job->error,
                                     sizeof job->error) != 0)
         return -1;
+    //  A network whose blob the registry would refuse is refused now, not
+    //  after hours of training; the same on every trainer.
+    size_t bytes = maas_model_encoded_size (maas_dataset_cols (job->data), spec->layers,
+                                            spec->n_layers);
+    if (maas_registry_size_check (spec->model, bytes, job->error, sizeof job->error) != 0) {
+        snprintf (job->error + strlen (job->error), sizeof job->error - strlen (job->error),
+                  ": train fewer or narrower layers");
+        return -1;
+    }
     job->final = false;             //  from here on, this trainer's resources
     job->mlp = maas_mlp_new (maas_dataset_cols (job->data), spec->layers, spec->n_layers);
     if (!job->mlp) {
@@ -218,13 +233,28 @@ s_metrics (s_job_t *job)
                                                              / seconds : 0};
 }
 
-//  Metrics as the JSON object the registry stores ({"accuracy":0.98,...}).
+//  The test metric's honest name: measured on the validation rows when
+//  there is a split ("val_accuracy", "val_rmse"), else on the training
+//  rows ("train_accuracy", "train_rmse"); and how many rows that was.
+static const char *
+s_test_metric_name (const maas_training_metrics_t *m, const s_job_t *job, int64_t *rows)
+{
+    bool val = job->result.val_rows > 0;
+    *rows = (int64_t) (val ? job->result.val_rows : job->result.train_rows);
+    if (isnan (m->rmse))
+        return val ? "val_accuracy" : "train_accuracy";
+    return val ? "val_rmse" : "train_rmse";
+}
+
+//  Metrics as the JSON object the registry stores ({"val_accuracy":0.98,
+//  "metric_rows":114,...}).
 static void
 s_metrics_json (const maas_training_metrics_t *m, const s_job_t *job, char *json, size_t size)
 {
-    int len = snprintf (json, size, "{\"%s\":%.6g,\"train_loss\":%.6g",
-                        isnan (m->rmse) ? "accuracy" : "rmse",
-                        isnan (m->rmse) ? m->accuracy : m->rmse, m->train_loss);
+    int64_t rows;
+    const char *name = s_test_metric_name (m, job, &rows);
+    int len = snprintf (json, size, "{\"%s\":%.6g,\"metric_rows\":%" PRId64 ",\"train_loss\":%.6g",
+                        name, isnan (m->rmse) ? m->accuracy : m->rmse, rows, m->train_loss);
     if (!isnan (m->val_loss) && len > 0 && (size_t) len < size)
         len += snprintf (json + len, size - (size_t) len, ",\"val_loss\":%.6g", m->val_loss);
     if (len > 0 && (size_t) len < size)
@@ -232,29 +262,67 @@ s_metrics_json (const maas_training_metrics_t *m, const s_job_t *job, char *json
                   job->result.epochs_run, m->samples_per_s);
 }
 
-//  Training metadata stored inside the model blob.
+//  The spec's layers as the CLI takes them ("32:relu,1:sigmoid") into OUT.
+static void
+s_layers_text (const maas_training_t *spec, char *out, size_t size)
+{
+    size_t used = 0;
+    out[0] = 0;
+    for (size_t i = 0; i < spec->n_layers && used < size; i++)
+        used += (size_t) snprintf (out + used, size - used, "%s%zu:%s", i ? "," : "",
+                                   spec->layers[i].units, maas_act_name (spec->layers[i].act));
+}
+
+//  The whole train spec: loss, optimizer and every hyper-parameter, the
+//  loop's settings, the network.
+static int
+s_set_spec_meta (maas_model_t *model, const maas_training_t *spec)
+{
+    const maas_train_config_t *t = &spec->train;
+    const maas_optim_config_t *o = &t->optim;
+    char layers[MAAS_MLP_MAX_LAYERS * 24];
+    s_layers_text (spec, layers, sizeof layers);
+    return maas_model_meta_set_str (model, "loss", maas_loss_name (t->loss))
+           | maas_model_meta_set_str (model, "optimizer", maas_optim_name (o->kind))
+           | maas_model_meta_set_double (model, "lr", o->lr)
+           | maas_model_meta_set_double (model, "momentum", o->momentum)
+           | maas_model_meta_set_double (model, "beta1", o->beta1)
+           | maas_model_meta_set_double (model, "beta2", o->beta2)
+           | maas_model_meta_set_double (model, "rho", o->rho)
+           | maas_model_meta_set_double (model, "eps", o->eps)
+           | maas_model_meta_set_double (model, "weight_decay", o->weight_decay)
+           | maas_model_meta_set_int (model, "batch_size", (int64_t) t->batch_size)
+           | maas_model_meta_set_int (model, "epochs_planned", (int64_t) t->epochs)
+           | maas_model_meta_set_double (model, "val_fraction", t->val_fraction)
+           | maas_model_meta_set_int (model, "patience", (int64_t) t->patience)
+           | maas_model_meta_set_int (model, "restore_best", t->restore_best)
+           | maas_model_meta_set_int (model, "standardize", t->standardize)
+           | maas_model_meta_set_int (model, "seed", (int64_t) t->seed)
+           | maas_model_meta_set_str (model, "layers", layers);
+}
+
+//  Training metadata stored inside the model blob: the lineage that must
+//  outlive the job's record (docs/model-format.md, "Metadata map").
 static int
 s_set_meta (maas_model_t *model, const s_job_t *job, const maas_training_metrics_t *m)
 {
-    const maas_training_t *spec = &job->spec;
-    int rc = maas_model_meta_set_str (model, "job_id", job->id)
+    int64_t rows;
+    const char *metric = s_test_metric_name (m, job, &rows);
+    int rc = s_set_spec_meta (model, &job->spec)
+           | maas_model_meta_set_str (model, "job_id", job->id)
+           | maas_model_meta_set_str (model, "trainer_build", MAAS_BUILD_TEXT)
            | maas_model_meta_set_str (model, "dataset", job->data_name)
+           | maas_model_meta_set_int (model, "dataset_rows", (int64_t) maas_dataset_rows (job->data))
            | maas_model_meta_set_str (model, "dataset_sha256", maas_dataset_sha256_hex (job->data))
-           | maas_model_meta_set_str (model, "loss", maas_loss_name (spec->train.loss))
-           | maas_model_meta_set_str (model, "optimizer", maas_optim_name (spec->train.optim.kind))
-           | maas_model_meta_set_double (model, "lr", spec->train.optim.lr)
-           | maas_model_meta_set_int (model, "batch_size", (int64_t) spec->train.batch_size)
            | maas_model_meta_set_int (model, "epochs", (int64_t) job->result.epochs_run)
-           | maas_model_meta_set_int (model, "seed", (int64_t) spec->train.seed)
+           | maas_model_meta_set_int (model, "best_epoch", (int64_t) job->result.best_epoch)
            | maas_model_meta_set_int (model, "train_rows", (int64_t) job->result.train_rows)
            | maas_model_meta_set_int (model, "val_rows", (int64_t) job->result.val_rows)
            | maas_model_meta_set_str (model, "outcome",
                                       maas_train_outcome_name (job->result.outcome))
-           | maas_model_meta_set_double (model, "train_loss", m->train_loss);
-    if (!isnan (m->accuracy))
-        rc |= maas_model_meta_set_double (model, "accuracy", m->accuracy);
-    if (!isnan (m->rmse))
-        rc |= maas_model_meta_set_double (model, "rmse", m->rmse);
+           | maas_model_meta_set_double (model, "train_loss", m->train_loss)
+           | maas_model_meta_set_double (model, metric, isnan (m->rmse) ? m->accuracy : m->rmse)
+           | maas_model_meta_set_int (model, "metric_rows", rows);
     if (!isnan (m->val_loss))
         rc |= maas_model_meta_set_double (model, "val_loss", m->val_loss);
     return rc ? -1 : 0;

@@ -334,6 +334,9 @@ maas_engine_result_destroy (maas_engine_result_t **result_p)
         return;
     free (result->values);
     free (result->classes);
+    if (result->explain)
+        maas_explain_result_clear (result->explain);
+    free (result->explain);
     free (result);
     *result_p = NULL;
 }
@@ -435,25 +438,34 @@ s_batch_add (maas_engine_t *self, batch_t *batch, void *tag, maas_tensor_t **inp
     return 0;
 }
 
-void
-maas_engine_submit (maas_engine_t *self, void *tag, const char *name, uint64_t version,
-                    const char *alias, const void *payload, size_t size,
-                    const msgpack_object *params, int64_t now_us)
+//  The model a job names, resolved and loaded, its version in *RESOLVED;
+//  NULL when the job has failed (its result queued).
+static loaded_t *
+s_job_model (maas_engine_t *self, void *tag, const char *name, uint64_t version,
+             const char *alias, uint64_t *resolved)
 {
-    assert (self);
-    char err[MAAS_ENGINE_ERR_SIZE], why[MAAS_ENGINE_ERR_SIZE - 64];
+    char err[MAAS_ENGINE_ERR_SIZE];
+    *resolved = 0;
     if (!maas_registry_name_valid (name)) {
         snprintf (err, sizeof err, "model '%.64s': not a valid model name", name ? name : "");
         s_fail (self, tag, name, version, err, false);
-        return;
+        return NULL;
     }
-    uint64_t resolved = 0;
     loaded_t *loaded = NULL;
-    if (s_resolve (self, name, version, alias, &resolved, err, sizeof err) != 0
-        || !(loaded = s_load (self, name, resolved, err, sizeof err))) {
-        s_fail (self, tag, name, resolved, err, s_retryable (err));
-        return;
-    }
+    if (s_resolve (self, name, version, alias, resolved, err, sizeof err) != 0
+        || !(loaded = s_load (self, name, *resolved, err, sizeof err)))
+        s_fail (self, tag, name, *resolved, err, s_retryable (err));
+    return loaded;
+}
+
+//  A job's input rows for LOADED (NAME@RESOLVED), or NULL when the job has
+//  failed (its result queued, naming the row at fault).
+static maas_tensor_t *
+s_job_input (maas_engine_t *self, void *tag, const char *name, uint64_t resolved,
+             const loaded_t *loaded, const msgpack_object *params, const void *payload,
+             size_t size)
+{
+    char err[MAAS_ENGINE_ERR_SIZE], why[MAAS_ENGINE_ERR_SIZE - 64];
     maas_tensor_t *input = NULL;
     size_t bad_row;
     if (maas_input_decode (params, payload, size, loaded->inputs, &input, &bad_row, why,
@@ -463,13 +475,75 @@ maas_engine_submit (maas_engine_t *self, void *tag, const char *name, uint64_t v
         maas_engine_result_t *failed = s_fail (self, tag, name, resolved, err, strstr (why, "out of memory") != NULL);
         if (failed)
             failed->row = bad_row;
-        return;
     }
+    return input;
+}
+
+void
+maas_engine_submit (maas_engine_t *self, void *tag, const char *name, uint64_t version,
+                    const char *alias, const void *payload, size_t size,
+                    const msgpack_object *params, int64_t now_us)
+{
+    assert (self);
+    uint64_t resolved;
+    loaded_t *loaded = s_job_model (self, tag, name, version, alias, &resolved);
+    maas_tensor_t *input =
+        loaded ? s_job_input (self, tag, name, resolved, loaded, params, payload, size) : NULL;
+    if (!input)
+        return;
     batch_t *batch = s_batch_for (self, name, resolved, input->rows, now_us);
     if (!batch || s_batch_add (self, batch, tag, &input, now_us) != 0) {
         maas_tensor_destroy (&input);
         s_fail (self, tag, name, resolved, "worker out of memory", true);
     }
+}
+
+//  Explanations of INPUT's rows under LOADED as TAG's result; the job fails
+//  (not retryable: the same anywhere) when its params do not fit the model.
+static void
+s_explain (maas_engine_t *self, void *tag, const char *name, uint64_t resolved,
+           const loaded_t *loaded, const msgpack_object *params, const maas_tensor_t *input)
+{
+    char err[MAAS_ENGINE_ERR_SIZE], why[MAAS_ENGINE_ERR_SIZE - 64] = "worker out of memory";
+    maas_explain_params_t spec = maas_explain_params_defaults ();
+    maas_explain_result_t *explain = calloc (1, sizeof *explain);
+    int rc = explain ? maas_explain_params_decode (&spec, params, why, sizeof why) : -1;
+    if (rc == 0)
+        rc = maas_explain_run (maas_model_mlp_const (loaded->model), &spec, input->data,
+                               input->rows, explain, why, sizeof why);
+    maas_explain_params_clear (&spec);
+    maas_engine_result_t *result = rc == 0 ? s_result_new (tag, name, resolved) : NULL;
+    if (!result) {
+        snprintf (err, sizeof err, "model %s@%" PRIu64 ": %s", name, resolved, why);
+        s_fail (self, tag, name, resolved, err, strstr (why, "out of memory") != NULL);
+        if (explain)
+            maas_explain_result_clear (explain);
+        free (explain);
+        return;
+    }
+    maas_proto_copy (explain->model, sizeof explain->model, name);
+    explain->version = resolved;
+    result->explain = explain;
+    result->ok = true;
+    result->rows = input->rows;
+    result->outputs = explain->outputs;
+    result->compute_us = explain->compute_us;
+    zlistx_add_end (self->results, result);
+}
+
+void
+maas_engine_explain (maas_engine_t *self, void *tag, const char *name, uint64_t version,
+                     const char *alias, const void *payload, size_t size,
+                     const msgpack_object *params)
+{
+    assert (self);
+    uint64_t resolved;
+    loaded_t *loaded = s_job_model (self, tag, name, version, alias, &resolved);
+    maas_tensor_t *input =
+        loaded ? s_job_input (self, tag, name, resolved, loaded, NULL, payload, size) : NULL;
+    if (input)
+        s_explain (self, tag, name, resolved, loaded, params, input);
+    maas_tensor_destroy (&input);
 }
 
 //  Predicted class of each row: argmax for softmax outputs, p >= 0.5 for a

@@ -6,6 +6,7 @@
 #ifndef MAAS_WORKER_ENGINE_H
 #define MAAS_WORKER_ENGINE_H
 
+#include "explain.h"
 #include "tensor.h"
 
 #include <msgpack.h>
@@ -46,6 +47,7 @@ typedef struct {
     size_t batch_jobs;   //  jobs in that batch
     int64_t queue_us;    //  submitted → batch started
     int64_t compute_us;  //  the batch's forward pass
+    maas_explain_result_t *explain;  //  a succeeded explain job's result, owned; else NULL
 } maas_engine_result_t;
 
 //  What the engine has done since it started (its part of the worker's
@@ -73,6 +75,13 @@ void maas_engine_destroy (maas_engine_t **self_p);
 void maas_engine_submit (maas_engine_t *self, void *tag, const char *name, uint64_t version,
                          const char *alias, const void *payload, size_t size,
                          const msgpack_object *params, int64_t now_us);
+//  Take an explain job: as maas_engine_submit, but PARAMS are an explain
+//  job's (explain.h) and the payload is msgpack rows. It runs now, alone
+//  (its rows × steps already make a batch), and its result, holding
+//  EXPLAIN, is queued at once; failures as for infer.
+void maas_engine_explain (maas_engine_t *self, void *tag, const char *name, uint64_t version,
+                          const char *alias, const void *payload, size_t size,
+                          const msgpack_object *params);
 //  Run every batch that is full, or whose oldest job has waited
 //  batch_delay_us at NOW_US, or all of them if FLUSH. Returns batches run.
 int maas_engine_run (maas_engine_t *self, int64_t now_us, bool flush);

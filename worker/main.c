@@ -1,4 +1,4 @@
-/*  main.c: maas-worker, runs infer jobs: flags and environment, signals and
+/*  main.c: maas-worker, runs infer and explain jobs: flags and environment, signals and
  *  logging, then the serve loop (serve.c). */
 #include "engine.h"
 #include "maas.h"
@@ -27,7 +27,7 @@ typedef struct {
 
 static const char s_summary[] =
     "usage: maas-worker [options]\n"
-    "Runs infer jobs from a maas broker on models from the Redis registry.\n\n";
+    "Runs infer and explain jobs from a maas broker on models from the Redis registry.\n\n";
 
 //  Defaults, environment, then flags. 0, 1 after --help/--version, -1
 //  after saying what is wrong.
@@ -90,7 +90,7 @@ main (int argc, char **argv)
     zsys_init ();
     maas_blas_set_threads (config.threads);
     maas_worker_t *worker =
-        maas_worker_new (config.broker, "infer", config.credits, config.name);
+        maas_worker_new (config.broker, "infer,explain", config.credits, config.name);
     if (!worker)
         return 1;
     if ((config.curve_key || config.broker_key)

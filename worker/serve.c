@@ -77,9 +77,11 @@ s_reply (maas_worker_t *worker, maas_engine_result_t *result, s_jobs_t *jobs)
     msgpack_packer pk;
     maas_infer_result_t view = s_view (result);
     msgpack_packer_init (&pk, &data, msgpack_sbuffer_write);
-    int rc = maas_infer_result_pack (&view, &pk);
+    int rc = result->explain ? maas_explain_result_pack (result->explain, &pk)
+                             : maas_infer_result_pack (&view, &pk);
     msgpack_packer_init (&pk, &meta, msgpack_sbuffer_write);
-    rc |= maas_infer_meta_pack (&view, &pk);
+    rc |= result->explain ? maas_explain_meta_pack (result->explain, &pk)
+                          : maas_infer_meta_pack (&view, &pk);
     if (rc != 0)
         maas_worker_fail (worker, &work, "worker out of memory packing the result");
     else if (maas_worker_reply (worker, &work, data.data, data.size, meta.data, meta.size) != 0)
@@ -92,10 +94,16 @@ static void
 s_submit (maas_engine_t *engine, maas_worker_t *worker, maas_work_t *work, s_jobs_t *jobs)
 {
     const maas_proto_job_t *job = maas_work_job (work);
+    if (strcmp (job->kind, "explain") == 0) {
+        maas_engine_explain (engine, work, job->model,
+                             job->version > 0 ? (uint64_t) job->version : 0, job->alias,
+                             maas_work_data (work), maas_work_size (work), maas_work_params (work));
+        return;
+    }
     if (strcmp (job->kind, "infer") != 0) {
         jobs->failed++;
         char err[96];
-        snprintf (err, sizeof err, "this worker runs infer jobs, not '%s'", job->kind);
+        snprintf (err, sizeof err, "this worker runs infer and explain jobs, not '%s'", job->kind);
         maas_worker_fail (worker, &work, err);
         return;
     }

@@ -574,6 +574,15 @@ maas_codec_pack_bin (msgpack_packer *pk, const void *data, size_t size)
 }
 
 int
+maas_codec_pack_rows (msgpack_packer *pk, const float *x, size_t rows, size_t cols)
+{
+    int rc = msgpack_pack_array (pk, rows);
+    for (size_t k = 0; k < rows * cols; k++)
+        rc |= (k % cols == 0 ? msgpack_pack_array (pk, cols) : 0) | msgpack_pack_float (pk, x[k]);
+    return rc ? -1 : 0;
+}
+
+int
 maas_codec_pack_f32 (msgpack_packer *pk, const float *data, size_t count)
 {
     if (count > UINT32_MAX / sizeof (float))

@@ -123,6 +123,9 @@ int maas_codec_pack_strn (msgpack_packer *pk, const char *str, size_t len);
 int maas_codec_pack_bin (msgpack_packer *pk, const void *data, size_t size);
 //  COUNT floats as a bin of little-endian float32 bytes.
 int maas_codec_pack_f32 (msgpack_packer *pk, const float *data, size_t count);
+//  ROWS × COLS floats of X as msgpack rows: an array of ROWS arrays of
+//  COLS floats (the row form of infer and explain payloads).
+int maas_codec_pack_rows (msgpack_packer *pk, const float *x, size_t rows, size_t cols);
 //  A tensor as {"shape":[rows,cols],"dtype":"f32","data":<bin>}.
 int maas_codec_pack_tensor (msgpack_packer *pk, const maas_tensor_t *tensor);
 

@@ -402,6 +402,57 @@ maas_model_sha256 (const maas_model_t *self, char hex[MAAS_SHA256_HEX_SIZE])
     s_hash_final (&state, hex);
 }
 
+//  Hash N as a little-endian uint32 (sizes are at most MAAS_MLP_MAX_UNITS).
+static void
+s_hash_u32 (crypto_hash_sha256_state *state, size_t n)
+{
+    unsigned char bytes[4] = { (unsigned char) n, (unsigned char) (n >> 8),
+                               (unsigned char) (n >> 16), (unsigned char) (n >> 24) };
+    crypto_hash_sha256_update (state, bytes, sizeof bytes);
+}
+
+void
+maas_model_weights_sha256 (const maas_model_t *self, char hex[MAAS_SHA256_HEX_SIZE])
+{
+    assert (self && hex);
+    const maas_mlp_t *mlp = self->mlp;
+    crypto_hash_sha256_state state;
+    s_hash_init (&state);
+    s_hash_u32 (&state, maas_mlp_inputs (mlp));
+    for (size_t i = 0; i < maas_mlp_layer_count (mlp); i++) {
+        maas_layer_spec_t layer = maas_mlp_layer (mlp, i);
+        const char *act = maas_act_name (layer.act);
+        s_hash_u32 (&state, layer.units);
+        crypto_hash_sha256_update (&state, (const unsigned char *) act, strlen (act) + 1);
+        const maas_tensor_t *w = maas_mlp_weights_const (mlp, i);
+        const maas_tensor_t *b = maas_mlp_bias_const (mlp, i);
+        s_hash_f32 (&state, w->data, maas_tensor_size (w));
+        s_hash_f32 (&state, b->data, maas_tensor_size (b));
+    }
+    bool norm = maas_mlp_norm_mean (mlp) != NULL;
+    s_hash_u32 (&state, norm);
+    if (norm) {
+        s_hash_f32 (&state, maas_mlp_norm_mean (mlp), maas_mlp_inputs (mlp));
+        s_hash_f32 (&state, maas_mlp_norm_std (mlp), maas_mlp_inputs (mlp));
+    }
+    s_hash_final (&state, hex);
+}
+
+size_t
+maas_model_encoded_size (size_t inputs, const maas_layer_spec_t *layers, size_t n_layers)
+{
+    //  Mirrors s_size_estimate: parameters as float32, the normalisation,
+    //  the longest column names, and room for keys, headers and metadata.
+    size_t size = 1024 + 128 * n_layers + 2 * inputs * sizeof (float);
+    size += inputs * (8 + MAAS_MODEL_COLUMN_MAX);
+    size_t fan_in = inputs;
+    for (size_t i = 0; i < n_layers; i++) {
+        size += (fan_in + 1) * layers[i].units * sizeof (float);
+        fan_in = layers[i].units;
+    }
+    return size + MAAS_MODEL_META_OVERHEAD;
+}
+
 void
 maas_sha256_hex (const void *data, size_t size, char hex[MAAS_SHA256_HEX_SIZE])
 {

@@ -21,6 +21,7 @@ extern "C" {
 #define MAAS_MODEL_META_STR_MAX   4096          //  bytes in a metadata string value
 #define MAAS_MODEL_COLUMN_MAX     256           //  bytes in an input column name
 #define MAAS_SHA256_HEX_SIZE      65            //  64 lowercase hex digits and a NUL
+#define MAAS_MODEL_META_OVERHEAD  ((size_t) 64 << 10)  //  room maas_model_encoded_size keeps for metadata
 
 //  What a model predicts, derived from its output layer: sigmoid outputs
 //  are binary (one probability per unit), softmax outputs multiclass, any
@@ -143,6 +144,17 @@ maas_model_t *maas_model_load (const char *path, maas_model_err_t *err);
 //  SHA-256 of the model's parameters as format v1 stores it in "sha256"
 //  (see docs/model-format.md for what it covers), as lowercase hex.
 void maas_model_sha256 (const maas_model_t *self, char hex[MAAS_SHA256_HEX_SIZE]);
+//  SHA-256 identifying the weights alone (docs/model-format.md, "The
+//  weights hash"): input count, each layer's units, activation, weights and
+//  bias, and the normalisation. Metadata (job id, times) and column names
+//  are not covered, so two identical trainings have the same weights hash
+//  though their files differ.
+void maas_model_weights_sha256 (const maas_model_t *self, char hex[MAAS_SHA256_HEX_SIZE]);
+//  Bytes a model of INPUTS features through LAYERS would encode to, at
+//  most (parameters, normalisation, headers, column names of the longest
+//  length and MAAS_MODEL_META_OVERHEAD for metadata): what a train job checks against the
+//  registry's limit before it trains.
+size_t maas_model_encoded_size (size_t inputs, const maas_layer_spec_t *layers, size_t n_layers);
 //  SHA-256 of SIZE bytes (a whole blob, for content addressing), in hex.
 void maas_sha256_hex (const void *data, size_t size, char hex[MAAS_SHA256_HEX_SIZE]);
 

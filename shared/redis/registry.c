@@ -10,6 +10,7 @@
 #include <assert.h>
 #include <ctype.h>
 #include <errno.h>
+#include <fnmatch.h>
 #include <stdarg.h>
 #include <hiredis/hiredis.h>
 #include <inttypes.h>
@@ -18,6 +19,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #define S_PREFIX_MAX 64  //  longest key prefix accepted
 #define S_KEY_MAX 256    //  room for prefix + model:{name}:suffix
@@ -26,12 +28,13 @@ struct _maas_registry_t {
     maas_redis_t *redis;  //  link to Redis, owned
     char *prefix;         //  key prefix ("maas:"), owned
     char *channel;        //  prefix + "registry", owned
+    char actor[128];      //  who alias moves are recorded as (user@host, job id)
     maas_err_t err;       //  why the last call failed
 };
 
 //  Publish: KEYS model hash, versions zset, job index hash. ARGV version-key
 //  prefix, channel, name, job id, blob, sha256, format, inputs, outputs,
-//  size, created_ms, metrics, tags, description. Version numbers come from
+//  size, created_ms, metrics, tags, description, weights_sha256. Version numbers come from
 //  a counter that deletes never lower, so a (name, version) is never reused.
 static const char s_publish_lua[] =
     "if ARGV[4] ~= '' then\n"
@@ -41,7 +44,8 @@ static const char s_publish_lua[] =
     "local n = redis.call('HINCRBY', KEYS[1], 'next_version', 1)\n"
     "redis.call('HSET', ARGV[1] .. n, 'blob', ARGV[5], 'sha256', ARGV[6], 'format', ARGV[7],\n"
     "  'inputs', ARGV[8], 'outputs', ARGV[9], 'size', ARGV[10], 'created_ms', ARGV[11],\n"
-    "  'metrics', ARGV[12], 'job_id', ARGV[4], 'tags', ARGV[13], 'description', ARGV[14])\n"
+    "  'metrics', ARGV[12], 'job_id', ARGV[4], 'tags', ARGV[13], 'description', ARGV[14],\n"
+    "  'weights_sha256', ARGV[15])\n"
     "redis.call('ZADD', KEYS[2], n, n)\n"
     "redis.call('HSET', KEYS[1], 'latest', n, 'updated_ms', ARGV[11])\n"
     "redis.call('HSETNX', KEYS[1], 'created_ms', ARGV[11])\n"
@@ -50,50 +54,102 @@ static const char s_publish_lua[] =
     "redis.call('PUBLISH', ARGV[2], 'publish ' .. ARGV[3] .. ' ' .. n)\n"
     "return {n, 1}\n";
 
-//  Alias: KEYS model hash, versions zset, aliases hash. ARGV channel, name,
-//  alias, version.
+//  The alias scripts share KEYS model hash, versions zset, aliases hash,
+//  history list; ARGV channel, name, actor, now_ms, history cap, then their
+//  own. moved() records one alias move, "MS ALIAS FROM TO WHO" (0: no
+//  version), newest first, keeping the last `cap`.
+#define S_ALIAS_PRELUDE                                                                 \
+    "local function moved (alias, from, to)\n"                                          \
+    "  redis.call('LPUSH', KEYS[4], table.concat({ARGV[4], alias, from, to, ARGV[3]}, ' '))\n" \
+    "  redis.call('LTRIM', KEYS[4], 0, tonumber(ARGV[5]) - 1)\n"                         \
+    "end\n"
+
+//  Alias: ARGV[6] alias, ARGV[7] version.
 static const char s_alias_lua[] =
+    S_ALIAS_PRELUDE
     "if redis.call('EXISTS', KEYS[1]) == 0 then\n"
     "  return redis.error_reply('unknown model ' .. ARGV[2]) end\n"
-    "if not redis.call('ZSCORE', KEYS[2], ARGV[4]) then\n"
-    "  return redis.error_reply('model ' .. ARGV[2] .. ' has no version ' .. ARGV[4]) end\n"
-    "redis.call('HSET', KEYS[3], ARGV[3], ARGV[4])\n"
-    "redis.call('PUBLISH', ARGV[1], 'alias ' .. ARGV[2] .. ' ' .. ARGV[3] .. ' ' .. ARGV[4])\n"
+    "if not redis.call('ZSCORE', KEYS[2], ARGV[7]) then\n"
+    "  return redis.error_reply('model ' .. ARGV[2] .. ' has no version ' .. ARGV[7]) end\n"
+    "local from = redis.call('HGET', KEYS[3], ARGV[6]) or '0'\n"
+    "if from ~= ARGV[7] then moved(ARGV[6], from, ARGV[7]) end\n"
+    "redis.call('HSET', KEYS[3], ARGV[6], ARGV[7])\n"
+    "redis.call('PUBLISH', ARGV[1], 'alias ' .. ARGV[2] .. ' ' .. ARGV[6] .. ' ' .. ARGV[7])\n"
     "return 1\n";
 
-//  Unalias: KEYS aliases hash. ARGV channel, name, alias.
+//  Unalias: ARGV[6] alias.
 static const char s_unalias_lua[] =
-    "if redis.call('HDEL', KEYS[1], ARGV[3]) == 0 then\n"
-    "  return redis.error_reply('model ' .. ARGV[2] .. \" has no alias '\" .. ARGV[3] .. "
-    "\"'\")\n"
+    S_ALIAS_PRELUDE
+    "local from = redis.call('HGET', KEYS[3], ARGV[6])\n"
+    "if not from then\n"
+    "  return redis.error_reply('model ' .. ARGV[2] .. \" has no alias '\" .. ARGV[6] .. \"'\")\n"
     "end\n"
-    "redis.call('PUBLISH', ARGV[1], 'unalias ' .. ARGV[2] .. ' ' .. ARGV[3])\n"
+    "redis.call('HDEL', KEYS[3], ARGV[6])\n"
+    "moved(ARGV[6], from, '0')\n"
+    "redis.call('PUBLISH', ARGV[1], 'unalias ' .. ARGV[2] .. ' ' .. ARGV[6])\n"
     "return 1\n";
 
-//  Delete: KEYS model hash, versions zset, aliases hash, job index. ARGV
-//  version key, channel, name, version, force ("1").
+//  Delete: KEYS[5] job index. ARGV[6] version key, ARGV[7] version, ARGV[8]
+//  force ("1"). A forced delete unaliases (and records it) first.
 static const char s_delete_lua[] =
+    S_ALIAS_PRELUDE
     "if redis.call('EXISTS', KEYS[1]) == 0 then\n"
-    "  return redis.error_reply('unknown model ' .. ARGV[3]) end\n"
-    "if not redis.call('ZSCORE', KEYS[2], ARGV[4]) then\n"
-    "  return redis.error_reply('model ' .. ARGV[3] .. ' has no version ' .. ARGV[4]) end\n"
+    "  return redis.error_reply('unknown model ' .. ARGV[2]) end\n"
+    "if not redis.call('ZSCORE', KEYS[2], ARGV[7]) then\n"
+    "  return redis.error_reply('model ' .. ARGV[2] .. ' has no version ' .. ARGV[7]) end\n"
     "local all = redis.call('HGETALL', KEYS[3])\n"
     "local held = {}\n"
-    "for i = 1, #all, 2 do if all[i + 1] == ARGV[4] then held[#held + 1] = all[i] end end\n"
-    "if #held > 0 and ARGV[5] ~= '1' then\n"
-    "  return redis.error_reply('model ' .. ARGV[3] .. '@' .. ARGV[4] .. ' is aliased by '\n"
+    "for i = 1, #all, 2 do if all[i + 1] == ARGV[7] then held[#held + 1] = all[i] end end\n"
+    "if #held > 0 and ARGV[8] ~= '1' then\n"
+    "  return redis.error_reply('model ' .. ARGV[2] .. '@' .. ARGV[7] .. ' is aliased by '\n"
     "    .. table.concat(held, ', ') .. '; move the alias first or force the delete') end\n"
     "for _, a in ipairs(held) do\n"
     "  redis.call('HDEL', KEYS[3], a)\n"
-    "  redis.call('PUBLISH', ARGV[2], 'unalias ' .. ARGV[3] .. ' ' .. a)\n"
+    "  moved(a, ARGV[7], '0')\n"
+    "  redis.call('PUBLISH', ARGV[1], 'unalias ' .. ARGV[2] .. ' ' .. a)\n"
     "end\n"
-    "local job = redis.call('HGET', ARGV[1], 'job_id')\n"
-    "if job and job ~= '' then redis.call('HDEL', KEYS[4], job) end\n"
-    "redis.call('DEL', ARGV[1])\n"
-    "redis.call('ZREM', KEYS[2], ARGV[4])\n"
+    "local job = redis.call('HGET', ARGV[6], 'job_id')\n"
+    "if job and job ~= '' then redis.call('HDEL', KEYS[5], job) end\n"
+    "redis.call('DEL', ARGV[6], ARGV[6] .. ':tags')\n"
+    "redis.call('ZREM', KEYS[2], ARGV[7])\n"
     "local top = redis.call('ZRANGE', KEYS[2], -1, -1)\n"
     "redis.call('HSET', KEYS[1], 'latest', top[1] or 0)\n"
-    "redis.call('PUBLISH', ARGV[2], 'delete ' .. ARGV[3] .. ' ' .. ARGV[4])\n"
+    "redis.call('PUBLISH', ARGV[1], 'delete ' .. ARGV[2] .. ' ' .. ARGV[7])\n"
+    "return 1\n";
+
+//  Delete a whole model: KEYS[5] job index, KEYS[6] model tags. ARGV[6]
+//  version-key prefix, ARGV[7] force. Refused while aliased unless forced;
+//  answers the versions deleted, each announced, and the aliases removed.
+static const char s_delete_model_lua[] =
+    "if redis.call('EXISTS', KEYS[1]) == 0 then\n"
+    "  return redis.error_reply('unknown model ' .. ARGV[2]) end\n"
+    "local aliases = redis.call('HKEYS', KEYS[3])\n"
+    "if #aliases > 0 and ARGV[7] ~= '1' then\n"
+    "  return redis.error_reply('model ' .. ARGV[2] .. ' has aliases ' .. table.concat(aliases,\n"
+    "    ', ') .. '; remove them first or force the delete') end\n"
+    "for _, a in ipairs(aliases) do\n"
+    "  redis.call('PUBLISH', ARGV[1], 'unalias ' .. ARGV[2] .. ' ' .. a) end\n"
+    "local versions = redis.call('ZRANGE', KEYS[2], 0, -1)\n"
+    "for _, v in ipairs(versions) do\n"
+    "  redis.call('DEL', ARGV[6] .. v, ARGV[6] .. v .. ':tags')\n"
+    "  redis.call('PUBLISH', ARGV[1], 'delete ' .. ARGV[2] .. ' ' .. v)\n"
+    "end\n"
+    "redis.call('DEL', KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6])\n"
+    "return versions\n";
+
+//  Edit a description or tag: KEYS model hash, versions zset, target hash
+//  (model hash, version hash, or a tags hash). ARGV name, version ("0" for
+//  the model itself), field, value, "del" to remove the field instead.
+static const char s_edit_lua[] =
+    "if redis.call('EXISTS', KEYS[1]) == 0 then\n"
+    "  return redis.error_reply('unknown model ' .. ARGV[1]) end\n"
+    "if ARGV[2] ~= '0' and not redis.call('ZSCORE', KEYS[2], ARGV[2]) then\n"
+    "  return redis.error_reply('model ' .. ARGV[1] .. ' has no version ' .. ARGV[2]) end\n"
+    "if ARGV[5] == 'del' then\n"
+    "  if redis.call('HDEL', KEYS[3], ARGV[3]) == 0 then\n"
+    "    return redis.error_reply(\"no tag '\" .. ARGV[3] .. \"' on \" .. ARGV[1]\n"
+    "      .. (ARGV[2] ~= '0' and ('@' .. ARGV[2]) or '')) end\n"
+    "else redis.call('HSET', KEYS[3], ARGV[3], ARGV[4]) end\n"
     "return 1\n";
 
 //  -- names and references
@@ -145,11 +201,56 @@ s_parse_version (const char *text)
     return strtoull (text, NULL, 10);
 }
 
+//  MLflow's spellings: "models:/NAME@ALIAS", "models:/NAME/VER" and
+//  "NAME/VER" become "NAME@ALIAS" and "NAME@VER" in OUT. -1 when SPEC is
+//  too long to be a reference.
+static int
+s_ref_normalise (const char *spec, char *out, size_t size)
+{
+    if (strncmp (spec, "models:/", 8) == 0)
+        spec += 8;
+    if (strlen (spec) >= size)
+        return -1;
+    snprintf (out, size, "%s", spec);
+    char *slash = strchr (out, '/');
+    if (slash && !strchr (out, '@'))
+        *slash = '@';
+    return 0;
+}
+
+//  What follows the name in GIVEN: REF after '/' (SLASHED) must be a
+//  version number, after '@' (AT) a version, an alias or 'latest'.
+static int
+s_ref_tail_check (const char *given, const char *ref, bool slashed, bool at, char *err,
+                  size_t err_size)
+{
+    if (slashed && !s_parse_version (ref)) {
+        snprintf (err, err_size, "model '%s': after '/' comes a version number (1, 2...)", given);
+        return -1;
+    }
+    if (at && !(s_parse_version (ref) || maas_registry_alias_valid (ref)
+                  || strcmp (ref, "latest") == 0)) {
+        snprintf (err, err_size,
+                  "model '%s': after '@' comes a version (1, 2...), an alias or 'latest'", given);
+        return -1;
+    }
+    return 0;
+}
+
 int
 maas_registry_ref_parse (maas_registry_ref_t *self, const char *spec, char *err,
                          size_t err_size)
 {
     memset (self, 0, sizeof *self);
+    const char *given = spec;
+    char plain[2 * MAAS_REGISTRY_NAME_MAX + 8];
+    if (s_ref_normalise (given, plain, sizeof plain) != 0) {
+        snprintf (err, err_size, "model '%.80s...': name longer than %d characters", given,
+                  MAAS_REGISTRY_NAME_MAX);
+        return -1;
+    }
+    spec = plain;
+    bool slashed = strchr (given + (strncmp (given, "models:/", 8) == 0 ? 8 : 0), '/') != NULL;
     const char *at = strchr (spec, '@');
     size_t name_len = at ? (size_t) (at - spec) : strlen (spec);
     if (name_len > MAAS_REGISTRY_NAME_MAX) {
@@ -166,17 +267,22 @@ maas_registry_ref_parse (maas_registry_ref_t *self, const char *spec, char *err,
         return -1;
     }
     const char *ref = at ? at + 1 : "";
-    if (at
-        && !(s_parse_version (ref) || maas_registry_alias_valid (ref)
-             || strcmp (ref, "latest") == 0)) {
-        snprintf (err, err_size,
-                  "model '%s': after '@' comes a version (1, 2...), an alias "
-                  "or 'latest'",
-                  spec);
+    if (s_ref_tail_check (given, ref, slashed, at != NULL, err, err_size) != 0)
         return -1;
-    }
     snprintf (self->ref, sizeof self->ref, "%s", ref);
     return 0;
+}
+
+int
+maas_registry_size_check (const char *name, size_t bytes, char *err, size_t err_size)
+{
+    if (bytes <= MAAS_REGISTRY_BLOB_MAX)
+        return 0;
+    snprintf (err, err_size,
+              "model %s: %zu bytes is over the registry's limit of %zu bytes (%zu MiB; "
+              "docs/model-format.md, Limits)",
+              name, bytes, MAAS_REGISTRY_BLOB_MAX, MAAS_REGISTRY_BLOB_MAX >> 20);
+    return -1;
 }
 
 void
@@ -228,9 +334,9 @@ static redisReply *
 s_commandv (maas_registry_t *self, const char **argv)
 {
     int argc = 0;
-    size_t lens[16];
+    size_t lens[24];
     for (; argv[argc]; argc++) {
-        assert (argc < 16);
+        assert (argc < 24);
         lens[argc] = strlen (argv[argc]);
     }
     return s_command (self, argc, argv, lens);
@@ -286,6 +392,24 @@ s_channel (const char *prefix)
     return channel;
 }
 
+//  "user@host" from $USER (or the uid) and the host name.
+static void
+s_default_actor (maas_registry_t *self)
+{
+    char host[64] = "localhost", user[32];
+    if (gethostname (host, sizeof host) != 0)
+        snprintf (host, sizeof host, "localhost");
+    host[sizeof host - 1] = 0;
+    const char *name = getenv ("USER");
+    if (!name || !*name) {
+        snprintf (user, sizeof user, "uid%u", (unsigned) getuid ());
+        name = user;
+    }
+    char actor[sizeof self->actor];
+    snprintf (actor, sizeof actor, "%.40s@%.63s", name, host);
+    maas_registry_set_actor (self, actor);
+}
+
 maas_registry_t *
 maas_registry_open (const maas_redis_config_t *redis, const char *prefix, maas_err_t *err)
 {
@@ -305,6 +429,7 @@ maas_registry_open (const maas_redis_config_t *redis, const char *prefix, maas_e
         maas_registry_destroy (&self);
         return NULL;
     }
+    s_default_actor (self);
     if (!(self->redis = maas_redis_new (redis, MAAS_REGISTRY_TIMEOUT_MS, err)))
         maas_registry_destroy (&self);
     return self;
@@ -358,9 +483,11 @@ s_check_meta (maas_registry_t *self, const char *name, size_t size,
 {
     if (s_check_name (self, name) != 0)
         return -1;
-    if (size == 0 || size > MAAS_REGISTRY_BLOB_MAX)
-        return maas_err_set (&self->err, MAAS_ERR_INPUT, "model %s: blob of %zu bytes (1 byte to %zu MB accepted)", name,
-                       size, MAAS_REGISTRY_BLOB_MAX >> 20);
+    char why[256];
+    if (size == 0)
+        return maas_err_set (&self->err, MAAS_ERR_INPUT, "model %s: blob of 0 bytes (empty file?)", name);
+    if (maas_registry_size_check (name, size, why, sizeof why) != 0)
+        return maas_err_set (&self->err, MAAS_ERR_INPUT, "%s", why);
     if (meta->job_id && strlen (meta->job_id) > 128)
         return maas_err_set (&self->err, MAAS_ERR_INPUT, "model %s: job id longer than 128 characters", name);
     return 0;
@@ -372,6 +499,7 @@ typedef struct {
     size_t inputs;       //  features per row
     size_t outputs;      //  values per row
     char metrics[1024];  //  numeric metadata as a JSON object
+    char weights[65];    //  maas_model_weights_sha256
 } s_facts_t;
 
 //  Numeric metadata of MODEL (accuracy, loss...) as a JSON object into OUT.
@@ -407,6 +535,7 @@ s_read_facts (maas_registry_t *self, const char *name, const void *blob, size_t 
     facts->inputs = maas_mlp_inputs (mlp);
     facts->outputs = maas_mlp_outputs (mlp);
     s_metrics_json (model, facts->metrics, sizeof facts->metrics);
+    maas_model_weights_sha256 (model, facts->weights);
     maas_model_destroy (&model);
     return 0;
 }
@@ -449,11 +578,12 @@ s_publish_eval (maas_registry_t *self, const char *name, const void *blob, size_
                            now,
                            meta->metrics ? meta->metrics : facts->metrics,
                            meta->tags ? meta->tags : "",
-                           meta->description ? meta->description : "" };
-    size_t lens[20];
-    for (int i = 0; i < 20; i++)
+                           meta->description ? meta->description : "",
+                           facts->weights };
+    size_t lens[21];
+    for (int i = 0; i < 21; i++)
         lens[i] = i == 10 ? size : strlen (argv[i]);
-    redisReply *reply = s_command (self, 20, argv, lens);
+    redisReply *reply = s_command (self, 21, argv, lens);
     if (!reply)
         return -1;
     int rc = 0;
@@ -487,6 +617,33 @@ maas_registry_publish (maas_registry_t *self, const char *name, const void *blob
     return 0;
 }
 
+//  Run one of the alias-family scripts (s_alias_lua...) on NAME with the
+//  shared KEYS and ARGV (see S_ALIAS_PRELUDE), then EXTRA: up to 3 more
+//  arguments (NULL-terminated) and, when JOBS, the job index and model
+//  tags as KEYS[5], KEYS[6]. The reply, or NULL with self->err.
+static redisReply *
+s_alias_eval (maas_registry_t *self, const char *script, const char *name, bool jobs,
+              const char *const *extra)
+{
+    char keys[6][S_KEY_MAX], now[24], cap[16];
+    const char *suffix[] = { "", ":versions", ":aliases", ":history", ":jobs", ":tags" };
+    for (int i = 0; i < 6; i++)
+        s_key (self, keys[i], name, suffix[i]);
+    snprintf (now, sizeof now, "%" PRId64, maas_clock_wall_ms ());
+    snprintf (cap, sizeof cap, "%d", MAAS_REGISTRY_HISTORY_MAX);
+    const char *argv[20] = { "EVAL", script, jobs ? "6" : "4" };
+    int argc = 3;
+    for (int i = 0; i < (jobs ? 6 : 4); i++)
+        argv[argc++] = keys[i];
+    const char *shared[] = { self->channel, name, self->actor, now, cap };
+    for (int i = 0; i < 5; i++)
+        argv[argc++] = shared[i];
+    for (int i = 0; extra[i]; i++)
+        argv[argc++] = extra[i];
+    argv[argc] = NULL;
+    return s_commandv (self, argv);
+}
+
 int
 maas_registry_alias (maas_registry_t *self, const char *name, const char *alias,
                      uint64_t version)
@@ -499,18 +656,15 @@ maas_registry_alias (maas_registry_t *self, const char *name, const char *alias,
                        "alias '%s': an alias starts with a letter, is letters, digits, "
                        "'.', '_' or '-', and is not 'latest'",
                        alias ? alias : "");
-    char model[S_KEY_MAX], versions[S_KEY_MAX], aliases[S_KEY_MAX], number[24];
-    s_key (self, model, name, "");
-    s_key (self, versions, name, ":versions");
-    s_key (self, aliases, name, ":aliases");
+    char number[24];
     snprintf (number, sizeof number, "%" PRIu64, version);
     redisReply *reply =
-        s_commandv (self, (const char *[]){ "EVAL", s_alias_lua, "3", model, versions, aliases,
-                                            self->channel, name, alias, number, NULL });
+        s_alias_eval (self, s_alias_lua, name, false, (const char *[]){ alias, number, NULL });
     if (!reply)
         return -1;
     freeReplyObject (reply);
-    maas_info ("registry", "alias model=%s alias=%s version=%" PRIu64, name, alias, version);
+    maas_info ("registry", "alias model=%s alias=%s version=%" PRIu64 " by=%s", name, alias,
+               version, self->actor);
     return 0;
 }
 
@@ -522,14 +676,12 @@ maas_registry_unalias (maas_registry_t *self, const char *name, const char *alia
         return -1;
     if (!alias || !*alias)
         return maas_err_set (&self->err, MAAS_ERR_INPUT, "model %s: which alias?", name);
-    char aliases[S_KEY_MAX];
-    s_key (self, aliases, name, ":aliases");
-    redisReply *reply = s_commandv (self, (const char *[]){ "EVAL", s_unalias_lua, "1", aliases,
-                                                            self->channel, name, alias, NULL });
+    redisReply *reply =
+        s_alias_eval (self, s_unalias_lua, name, false, (const char *[]){ alias, NULL });
     if (!reply)
         return -1;
     freeReplyObject (reply);
-    maas_info ("registry", "unalias model=%s alias=%s", name, alias);
+    maas_info ("registry", "unalias model=%s alias=%s by=%s", name, alias, self->actor);
     return 0;
 }
 
@@ -539,23 +691,160 @@ maas_registry_delete (maas_registry_t *self, const char *name, uint64_t version,
     assert (self);
     if (s_check_name (self, name) != 0)
         return -1;
-    char model[S_KEY_MAX], versions[S_KEY_MAX], aliases[S_KEY_MAX], jobs[S_KEY_MAX];
     char vkey[S_KEY_MAX], number[24];
-    s_key (self, model, name, "");
-    s_key (self, versions, name, ":versions");
-    s_key (self, aliases, name, ":aliases");
-    s_key (self, jobs, name, ":jobs");
     s_version_key (self, vkey, name, version);
     snprintf (number, sizeof number, "%" PRIu64, version);
-    redisReply *reply = s_commandv (
-        self, (const char *[]){ "EVAL", s_delete_lua, "4", model, versions, aliases, jobs, vkey,
-                                self->channel, name, number, force ? "1" : "0", NULL });
+    redisReply *reply = s_alias_eval (self, s_delete_lua, name, true,
+                                      (const char *[]){ vkey, number, force ? "1" : "0", NULL });
     if (!reply)
         return -1;
     freeReplyObject (reply);
     maas_info ("registry", "deleted model=%s version=%" PRIu64 " force=%d", name, version,
                force);
     return 0;
+}
+
+//  The version numbers of REPLY (an array of them, or NULL after a failed
+//  command, which it frees) into *VERSIONS (malloc'd; NULL when none) and
+//  *COUNT. 0, or -1 with self->err.
+static int
+s_take_versions (maas_registry_t *self, redisReply *reply, uint64_t **versions, size_t *count)
+{
+    if (!reply)
+        return -1;
+    size_t n = reply->type == REDIS_REPLY_ARRAY ? reply->elements : 0;
+    if (n && !(*versions = malloc (n * sizeof **versions))) {
+        freeReplyObject (reply);
+        return maas_err_set (&self->err, MAAS_ERR_NOMEM, "registry: out of memory");
+    }
+    for (size_t i = 0; i < n; i++)
+        (*versions)[i] = s_parse_version (reply->element[i]->str);
+    *count = n;
+    freeReplyObject (reply);
+    return 0;
+}
+
+//  Drop NAME from the set `list` reads (another slot, as s_index_name).
+static int
+s_unindex_name (maas_registry_t *self, const char *name)
+{
+    char key[S_KEY_MAX];
+    snprintf (key, sizeof key, "%smodels", self->prefix);
+    redisReply *reply = s_commandv (self, (const char *[]){ "SREM", key, name, NULL });
+    if (!reply)
+        return -1;
+    freeReplyObject (reply);
+    return 0;
+}
+
+int
+maas_registry_delete_model (maas_registry_t *self, const char *name, bool force,
+                            uint64_t **versions, size_t *count)
+{
+    assert (self && versions && count);
+    *versions = NULL;
+    *count = 0;
+    if (s_check_name (self, name) != 0)
+        return -1;
+    char vprefix[S_KEY_MAX];
+    s_key (self, vprefix, name, ":v");
+    redisReply *reply = s_alias_eval (self, s_delete_model_lua, name, true,
+                                      (const char *[]){ vprefix, force ? "1" : "0", NULL });
+    if (s_take_versions (self, reply, versions, count) != 0)
+        return -1;
+    maas_info ("registry", "deleted model=%s versions=%zu force=%d", name, *count, force);
+    return s_unindex_name (self, name);
+}
+
+//  Run the edit script on NAME[@VERSION] (0: the model) against the hash
+//  SUFFIX names ("" the record itself, ":tags" its tags): set FIELD to
+//  VALUE, or remove FIELD when VALUE is NULL.
+static int
+s_edit (maas_registry_t *self, const char *name, uint64_t version, const char *suffix,
+        const char *field, const char *value)
+{
+    if (s_check_name (self, name) != 0)
+        return -1;
+    char model[S_KEY_MAX], versions[S_KEY_MAX], target[S_KEY_MAX], number[24];
+    s_key (self, model, name, "");
+    s_key (self, versions, name, ":versions");
+    if (version)
+        s_version_key (self, target, name, version);
+    else
+        s_key (self, target, name, "");
+    snprintf (target + strlen (target), S_KEY_MAX - strlen (target), "%s", suffix);
+    snprintf (number, sizeof number, "%" PRIu64, version);
+    redisReply *reply = s_commandv (
+        self, (const char *[]){ "EVAL", s_edit_lua, "3", model, versions, target, name, number,
+                                field, value ? value : "", value ? "set" : "del", NULL });
+    if (!reply)
+        return -1;
+    freeReplyObject (reply);
+    return 0;
+}
+
+int
+maas_registry_describe (maas_registry_t *self, const char *name, uint64_t version,
+                        const char *text)
+{
+    assert (self && text);
+    if (strlen (text) > MAAS_REGISTRY_TEXT_MAX)
+        return maas_err_set (&self->err, MAAS_ERR_INPUT,
+                             "model %s: description longer than %d bytes", name,
+                             MAAS_REGISTRY_TEXT_MAX);
+    return s_edit (self, name, version, "", "description", text);
+}
+
+//  A tag key is a name; a value at most MAAS_REGISTRY_TEXT_MAX bytes of
+//  printable text without ',' (tags are listed as "k=v,k2=v2").
+static int
+s_check_tag (maas_registry_t *self, const char *key, const char *value)
+{
+    if (!maas_registry_name_valid (key))
+        return maas_err_set (&self->err, MAAS_ERR_INPUT,
+                             "tag '%s': a key is 1-%d letters, digits, '.', '_' or '-'",
+                             key ? key : "", MAAS_REGISTRY_NAME_MAX);
+    bool ok = !value || strlen (value) <= MAAS_REGISTRY_TEXT_MAX;
+    for (const unsigned char *c = (const unsigned char *) value; ok && c && *c; c++)
+        ok = *c >= 0x20 && *c != ',';
+    if (!ok)
+        return maas_err_set (&self->err, MAAS_ERR_INPUT,
+                             "tag %s: a value is at most %d bytes, without ',' or control "
+                             "characters",
+                             key, MAAS_REGISTRY_TEXT_MAX);
+    return 0;
+}
+
+int
+maas_registry_tag (maas_registry_t *self, const char *name, uint64_t version, const char *key,
+                   const char *value)
+{
+    assert (self && value);
+    if (s_check_tag (self, key, value) != 0)
+        return -1;
+    return s_edit (self, name, version, ":tags", key, value);
+}
+
+int
+maas_registry_untag (maas_registry_t *self, const char *name, uint64_t version,
+                     const char *key)
+{
+    assert (self);
+    if (s_check_tag (self, key, NULL) != 0)
+        return -1;
+    return s_edit (self, name, version, ":tags", key, NULL);
+}
+
+void
+maas_registry_set_actor (maas_registry_t *self, const char *who)
+{
+    assert (self && who);
+    snprintf (self->actor, sizeof self->actor, "%s", *who ? who : "unknown");
+    //  The history entry is space-separated: WHO is its last field, so
+    //  spaces in it are harmless, but newlines would split a line.
+    for (char *c = self->actor; *c; c++)
+        if ((unsigned char) *c < 0x20)
+            *c = '_';
 }
 
 //  -- reading
@@ -657,13 +946,12 @@ s_int_field (const redisReply *field)
     return field->type == REDIS_REPLY_STRING ? strtoll (field->str, NULL, 10) : 0;
 }
 
-//  Comma-separated aliases of NAME pointing at VERSION (all of them, as
-//  "alias=N", when VERSION is 0), or NULL on failure. Caller frees.
+//  The fields of hash KEY whose value is VERSION, comma-separated (every
+//  field, as "field=value", when VERSION is 0), or NULL on failure. Caller
+//  frees.
 static char *
-s_aliases_text (maas_registry_t *self, const char *name, uint64_t version)
+s_hash_text (maas_registry_t *self, const char *key, uint64_t version)
 {
-    char key[S_KEY_MAX];
-    s_key (self, key, name, ":aliases");
     redisReply *reply = s_commandv (self, (const char *[]){ "HGETALL", key, NULL });
     if (!reply)
         return NULL;
@@ -685,6 +973,22 @@ s_aliases_text (maas_registry_t *self, const char *name, uint64_t version)
     return text;
 }
 
+//  Aliases of NAME pointing at VERSION (all, "alias=N", when 0); as above.
+static char *
+s_aliases_text (maas_registry_t *self, const char *name, uint64_t version)
+{
+    char key[S_KEY_MAX];
+    s_key (self, key, name, ":aliases");
+    return s_hash_text (self, key, version);
+}
+
+//  Every "key=value" of hash KEY (a tags hash), comma-separated; as above.
+static char *
+s_pairs_text (maas_registry_t *self, const char *key)
+{
+    return s_hash_text (self, key, 0);
+}
+
 static void
 s_info_fill (maas_registry_info_t *info, const redisReply *reply)
 {
@@ -700,6 +1004,8 @@ s_info_fill (maas_registry_info_t *info, const redisReply *reply)
     info->job_id = s_dup_field (f[7]);
     info->tags = s_dup_field (f[8]);
     info->description = s_dup_field (f[9]);
+    snprintf (info->weights_sha256, sizeof info->weights_sha256, "%s",
+              f[10]->type == REDIS_REPLY_STRING ? f[10]->str : "");
 }
 
 int
@@ -715,10 +1021,11 @@ maas_registry_info (maas_registry_t *self, const char *name, uint64_t version,
     redisReply *reply =
         s_commandv (self, (const char *[]){ "HMGET", vkey, "sha256", "format", "inputs",
                                             "outputs", "size", "created_ms", "metrics",
-                                            "job_id", "tags", "description", NULL });
+                                            "job_id", "tags", "description",
+                                            "weights_sha256", NULL });
     if (!reply)
         return -1;
-    bool found = reply->type == REDIS_REPLY_ARRAY && reply->elements == 10
+    bool found = reply->type == REDIS_REPLY_ARRAY && reply->elements == 11
                  && reply->element[0]->type == REDIS_REPLY_STRING;
     if (found)
         s_info_fill (info, reply);
@@ -731,8 +1038,12 @@ maas_registry_info (maas_registry_t *self, const char *name, uint64_t version,
     info->name = strdup (name);
     info->version = version;
     info->aliases = s_aliases_text (self, name, version);
+    char tags[S_KEY_MAX];
+    s_version_key (self, tags, name, version);
+    strcat (tags, ":tags");
+    info->kv_tags = s_pairs_text (self, tags);
     if (!info->name || !info->metrics || !info->job_id || !info->tags || !info->description
-        || !info->aliases) {
+        || !info->aliases || !info->kv_tags) {
         maas_registry_info_clear (info);
         return maas_err_set (&self->err, MAAS_ERR_INPUT, "model %s@%" PRIu64 ": out of memory or connection lost", name,
                        version);
@@ -750,6 +1061,7 @@ maas_registry_info_clear (maas_registry_info_t *info)
     free (info->tags);
     free (info->description);
     free (info->aliases);
+    free (info->kv_tags);
     memset (info, 0, sizeof *info);
 }
 
@@ -809,18 +1121,9 @@ maas_registry_versions (maas_registry_t *self, const char *name, uint64_t **vers
     char key[S_KEY_MAX];
     s_key (self, key, name, ":versions");
     redisReply *reply = s_commandv (self, (const char *[]){ "ZRANGE", key, "0", "-1", NULL });
-    if (!reply)
+    if (s_take_versions (self, reply, versions, count) != 0)
         return -1;
-    size_t n = reply->type == REDIS_REPLY_ARRAY ? reply->elements : 0;
-    if (n && !(*versions = malloc (n * sizeof **versions))) {
-        freeReplyObject (reply);
-        return maas_err_set (&self->err, MAAS_ERR_INPUT, "registry: out of memory");
-    }
-    for (size_t i = 0; i < n; i++)
-        (*versions)[i] = s_parse_version (reply->element[i]->str);
-    *count = n;
-    freeReplyObject (reply);
-    if (n)
+    if (*count)
         return 0;
     int exists = s_model_exists (self, name);
     return exists > 0 ? 0 : exists < 0 ? -1 : maas_err_set (&self->err, MAAS_ERR_INPUT, "unknown model %s", name);
@@ -831,6 +1134,29 @@ s_name_cmp (const void *a, const void *b)
 {
     return strcmp (((const maas_registry_model_t *) a)->name,
                    ((const maas_registry_model_t *) b)->name);
+}
+
+//  The latest version's sha256 and weights hash into MODEL ("" if none).
+static int
+s_latest_hashes (maas_registry_t *self, maas_registry_model_t *model)
+{
+    if (!model->latest)
+        return 0;
+    char vkey[S_KEY_MAX];
+    s_version_key (self, vkey, model->name, model->latest);
+    redisReply *reply =
+        s_commandv (self, (const char *[]){ "HMGET", vkey, "sha256", "weights_sha256", NULL });
+    if (!reply)
+        return -1;
+    if (reply->type == REDIS_REPLY_ARRAY && reply->elements == 2) {
+        redisReply **f = reply->element;
+        snprintf (model->sha256, sizeof model->sha256, "%s",
+                  f[0]->type == REDIS_REPLY_STRING ? f[0]->str : "");
+        snprintf (model->weights_sha256, sizeof model->weights_sha256, "%s",
+                  f[1]->type == REDIS_REPLY_STRING ? f[1]->str : "");
+    }
+    freeReplyObject (reply);
+    return 0;
 }
 
 //  Fill MODEL (whose name is set) from its model hash and versions.
@@ -854,9 +1180,11 @@ s_model_summary (maas_registry_t *self, maas_registry_model_t *model)
     model->versions = (size_t) reply->integer;
     freeReplyObject (reply);
     model->aliases = s_aliases_text (self, model->name, 0);
-    if (!model->description || !model->aliases)
+    s_key (self, key, model->name, ":tags");
+    model->tags = s_pairs_text (self, key);
+    if (!model->description || !model->aliases || !model->tags)
         return maas_err_set (&self->err, MAAS_ERR_INPUT, "registry: out of memory");
-    return 0;
+    return s_latest_hashes (self, model);
 }
 
 int
@@ -893,18 +1221,117 @@ maas_registry_list (maas_registry_t *self, maas_registry_model_t **models, size_
     return 0;
 }
 
+static void
+s_model_clear (maas_registry_model_t *model)
+{
+    free (model->name);
+    free (model->aliases);
+    free (model->description);
+    free (model->tags);
+}
+
 void
 maas_registry_models_free (maas_registry_model_t **models_p, size_t count)
 {
     assert (models_p);
     maas_registry_model_t *models = *models_p;
-    for (size_t i = 0; models && i < count; i++) {
-        free (models[i].name);
-        free (models[i].aliases);
-        free (models[i].description);
-    }
+    for (size_t i = 0; models && i < count; i++)
+        s_model_clear (&models[i]);
     free (models);
     *models_p = NULL;
+}
+
+//  Whether MODEL has every "key=value" of TAGS (a tags text is
+//  comma-separated and values hold no ',', so ",k=v," finds one exactly).
+static bool
+s_has_tags (const maas_registry_model_t *model, const char *const *tags, size_t n_tags)
+{
+    for (size_t i = 0; i < n_tags; i++) {
+        size_t size = strlen (model->tags) + 3;
+        char *haystack = malloc (size), *needle = malloc (strlen (tags[i]) + 3);
+        bool found = haystack && needle;
+        if (found) {
+            snprintf (haystack, size, ",%s,", model->tags);
+            sprintf (needle, ",%s,", tags[i]);
+            found = strstr (haystack, needle) != NULL;
+        }
+        free (haystack);
+        free (needle);
+        if (!found)
+            return false;
+    }
+    return true;
+}
+
+int
+maas_registry_search (maas_registry_t *self, const char *glob, const char *const *tags,
+                      size_t n_tags, maas_registry_model_t **models, size_t *count)
+{
+    assert (self && models && count);
+    if (maas_registry_list (self, models, count) != 0)
+        return -1;
+    size_t kept = 0;
+    for (size_t i = 0; i < *count; i++) {
+        maas_registry_model_t *model = &(*models)[i];
+        if ((!glob || fnmatch (glob, model->name, 0) == 0) && s_has_tags (model, tags, n_tags)) {
+            (*models)[kept++] = *model;
+            continue;
+        }
+        s_model_clear (model);
+    }
+    *count = kept;
+    return 0;
+}
+
+//  One history line "MS ALIAS FROM TO WHO" into MOVE; false if malformed.
+static bool
+s_move_parse (maas_registry_move_t *move, const char *line)
+{
+    memset (move, 0, sizeof *move);
+    long long ms = 0;
+    unsigned long long from = 0, to = 0;
+    int used = 0;
+    if (sscanf (line, "%lld %64s %llu %llu %n", &ms, move->alias, &from, &to, &used) != 4)
+        return false;
+    move->at_ms = ms;
+    move->from = from;
+    move->to = to;
+    snprintf (move->who, sizeof move->who, "%s", line + used);
+    return true;
+}
+
+int
+maas_registry_history (maas_registry_t *self, const char *name, const char *alias,
+                       maas_registry_move_t **moves, size_t *count)
+{
+    assert (self && moves && count);
+    *moves = NULL;
+    *count = 0;
+    if (s_check_name (self, name) != 0)
+        return -1;
+    char key[S_KEY_MAX];
+    s_key (self, key, name, ":history");
+    redisReply *reply = s_commandv (self, (const char *[]){ "LRANGE", key, "0", "-1", NULL });
+    if (!reply)
+        return -1;
+    size_t n = reply->type == REDIS_REPLY_ARRAY ? reply->elements : 0;
+    if (n && !(*moves = calloc (n, sizeof **moves))) {
+        freeReplyObject (reply);
+        return maas_err_set (&self->err, MAAS_ERR_NOMEM, "registry: out of memory");
+    }
+    for (size_t i = 0; i < n; i++) {
+        maas_registry_move_t *move = &(*moves)[*count];
+        if (reply->element[i]->type == REDIS_REPLY_STRING
+            && s_move_parse (move, reply->element[i]->str)
+            && (!alias || strcmp (move->alias, alias) == 0))
+            (*count)++;
+    }
+    freeReplyObject (reply);
+    if (*count || s_model_exists (self, name) > 0)
+        return 0;
+    free (*moves);
+    *moves = NULL;
+    return s_fail_missing (self, name, "history");
 }
 
 //  -- announcements

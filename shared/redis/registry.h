@@ -20,10 +20,15 @@ extern "C" {
 //  Longest model or alias name; names are [A-Za-z0-9._-], starting with a
 //  letter or digit; aliases start with a letter and are never "latest".
 #define MAAS_REGISTRY_NAME_MAX 64
-//  Largest blob accepted by publish (Redis bulk strings stop at 512 MB).
+//  Largest blob accepted by publish (Redis bulk strings stop at 512 MB);
+//  documented in docs/model-format.md, "Limits".
 #define MAAS_REGISTRY_BLOB_MAX ((size_t) 256 << 20)
 //  Pub/sub channel, after the prefix ("maas:registry").
 #define MAAS_REGISTRY_CHANNEL "registry"
+//  Alias moves kept per model (older ones drop off the history list).
+#define MAAS_REGISTRY_HISTORY_MAX 1000
+//  Longest description or tag value, bytes.
+#define MAAS_REGISTRY_TEXT_MAX 4096
 //  Timeout for connecting and for each Redis command, ms.
 #define MAAS_REGISTRY_TIMEOUT_MS 5000
 
@@ -47,14 +52,16 @@ typedef struct {
     uint64_t version;    //  1, 2, ...
     int format;          //  model format version
     char sha256[65];     //  hex sha256 of the blob
+    char weights_sha256[65];  //  maas_model_weights_sha256, "" before it was recorded
     size_t inputs;       //  features per input row
     size_t outputs;      //  values per output row
     size_t blob_size;    //  bytes
     int64_t created_ms;  //  wall clock when published
     char *metrics;       //  JSON object text as published, or ""
     char *job_id;        //  training job id, or ""
-    char *tags;          //  comma-separated tags, or ""
-    char *description;   //  description, or ""
+    char *tags;          //  comma-separated tags given at publish, or ""
+    char *kv_tags;       //  editable tags, "key=value,key2=value2", or ""
+    char *description;   //  description (editable), or ""
     char *aliases;       //  aliases pointing here, comma-separated, or ""
 } maas_registry_info_t;
 
@@ -66,9 +73,22 @@ typedef struct {
     int64_t updated_ms;  //  last publish, wall clock
     char *aliases;       //  "production=3,staging=4", or ""
     char *description;   //  latest description given, or ""
+    char *tags;          //  the model's tags, "key=value,key2=value2", or ""
+    char sha256[65];     //  latest version's blob sha256, "" when none
+    char weights_sha256[65];  //  latest version's weights hash, "" when none
 } maas_registry_model_t;
 
-//  A parsed "name", "name@3", "name@alias" or "name@latest".
+//  One recorded alias move, as `maas model history` shows it.
+typedef struct {
+    int64_t at_ms;                           //  wall clock of the move
+    char alias[MAAS_REGISTRY_NAME_MAX + 1];  //  alias moved
+    uint64_t from;                           //  version it left, 0 if new
+    uint64_t to;                             //  version it points at, 0 if removed
+    char who[128];                           //  actor (maas_registry_set_actor)
+} maas_registry_move_t;
+
+//  A parsed "name", "name@3", "name@alias" or "name@latest"; MLflow's
+//  "name/3", "models:/name/3" and "models:/name@alias" too.
 typedef struct {
     char name[MAAS_REGISTRY_NAME_MAX + 1];  //  model name
     char ref[MAAS_REGISTRY_NAME_MAX + 1];   //  "" (latest), digits, or alias
@@ -83,6 +103,10 @@ bool maas_registry_alias_valid (const char *alias);
 //  name or reference is malformed.
 int maas_registry_ref_parse (maas_registry_ref_t *self, const char *spec, char *err,
                              size_t err_size);
+//  0 if a model blob of BYTES fits the registry (MAAS_REGISTRY_BLOB_MAX);
+//  else -1 with the one message every refusal gives, an import or a train
+//  job ("model big: 300000000 bytes is over the registry's limit of ...").
+int maas_registry_size_check (const char *name, size_t bytes, char *err, size_t err_size);
 //  Lowercase hex sha256 of DATA into HEX (65 bytes).
 void maas_registry_sha256_hex (const void *data, size_t size, char hex[65]);
 
@@ -103,6 +127,9 @@ maas_registry_t *maas_registry_new (const char *redis_url, const char *prefix, c
                                     size_t err_size);
 //  Close and free; safe on NULL; sets *self_p to NULL.
 void maas_registry_destroy (maas_registry_t **self_p);
+//  Who the alias history records this client's moves as: "user@host" by
+//  default ($USER, hostname), a train job's id for a trainer. Copied.
+void maas_registry_set_actor (maas_registry_t *self, const char *who);
 //  Why the last call failed ("model iris has no version 7"); borrowed,
 //  valid until the next call.
 const char *maas_registry_error (const maas_registry_t *self);
@@ -122,11 +149,12 @@ int maas_registry_publish (maas_registry_t *self, const char *name, const void *
                            size_t size, const maas_registry_meta_t *meta, uint64_t *version,
                            bool *created);
 //  Point ALIAS of NAME at VERSION (which must exist), replacing where it
-//  pointed before. Announces "alias NAME ALIAS N". 0 or -1.
+//  pointed before, and record the move in the history (when it moved).
+//  Announces "alias NAME ALIAS N". 0 or -1.
 int maas_registry_alias (maas_registry_t *self, const char *name, const char *alias,
                          uint64_t version);
-//  Remove ALIAS of NAME. Announces "unalias NAME ALIAS". 0, or -1 when it
-//  does not exist.
+//  Remove ALIAS of NAME (recorded as a move to 0). Announces "unalias NAME
+//  ALIAS". 0, or -1 when it does not exist.
 int maas_registry_unalias (maas_registry_t *self, const char *name, const char *alias);
 //  Delete VERSION of NAME. Refused (-1) while an alias points at it unless
 //  FORCE, which removes those aliases too (each announced). `latest`
@@ -134,6 +162,30 @@ int maas_registry_unalias (maas_registry_t *self, const char *name, const char *
 //  Announces "delete NAME N".
 int maas_registry_delete (maas_registry_t *self, const char *name, uint64_t version,
                           bool force);
+//  Delete model NAME entirely: every version, alias, tag, its history, its
+//  job index, and its name from the model set. Refused (-1) while it has
+//  aliases unless FORCE. The versions deleted, ascending, into *VERSIONS
+//  (malloc'd, caller frees; NULL when none) and *COUNT; each announced
+//  ("unalias NAME A", "delete NAME N"). Numbers restart at 1 if the name is
+//  published again. -1 for an unknown model.
+int maas_registry_delete_model (maas_registry_t *self, const char *name, bool force,
+                                uint64_t **versions, size_t *count);
+
+//  -- editing what is said about a model (VERSION 0) or a version; stored
+//  beside the records, not in the blob; not announced (they change nothing
+//  a worker serves). Each 0, or -1 for an unknown model or version or a
+//  bad key or value.
+
+//  Set the description (at most MAAS_REGISTRY_TEXT_MAX bytes).
+int maas_registry_describe (maas_registry_t *self, const char *name, uint64_t version,
+                            const char *text);
+//  Set tag KEY (a name, as model names) to VALUE (at most
+//  MAAS_REGISTRY_TEXT_MAX bytes, no ',' or control characters).
+int maas_registry_tag (maas_registry_t *self, const char *name, uint64_t version,
+                       const char *key, const char *value);
+//  Remove tag KEY; -1 when there is none.
+int maas_registry_untag (maas_registry_t *self, const char *name, uint64_t version,
+                         const char *key);
 
 //  -- reading
 
@@ -160,6 +212,15 @@ int maas_registry_versions (maas_registry_t *self, const char *name, uint64_t **
 //  maas_registry_models_free) and *COUNT. 0 or -1.
 int maas_registry_list (maas_registry_t *self, maas_registry_model_t **models, size_t *count);
 void maas_registry_models_free (maas_registry_model_t **models_p, size_t count);
+//  As list, keeping the models whose name matches GLOB (fnmatch; NULL: any)
+//  and whose tags include each of the N_TAGS "key=value" strings TAGS.
+int maas_registry_search (maas_registry_t *self, const char *glob, const char *const *tags,
+                          size_t n_tags, maas_registry_model_t **models, size_t *count);
+//  The alias moves of NAME (only ALIAS's, unless NULL), newest first, at
+//  most MAAS_REGISTRY_HISTORY_MAX, into *MOVES (malloc'd, caller frees)
+//  and *COUNT. -1 for an unknown model with no history.
+int maas_registry_history (maas_registry_t *self, const char *name, const char *alias,
+                           maas_registry_move_t **moves, size_t *count);
 
 //  -- announcements
 

@@ -4,7 +4,9 @@ libmaas does (one script that checks, sets and announces)."""
 from __future__ import annotations
 
 import json
+import os
 import re
+import time
 from dataclasses import dataclass, field
 from typing import Any, Dict, List, Optional, Tuple
 
@@ -13,20 +15,47 @@ from .errors import MaasError, NotFound
 
 _NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 
-#  KEYS: model hash, versions, aliases. ARGV: channel, name, alias, version.
+#  KEYS: model hash, versions, aliases, history. ARGV: channel, name, alias,
+#  version, who, now_ms, history cap. A move is recorded as libmaas does
+#  (docs/redis.md, ":history").
 _ALIAS_LUA = """
 if redis.call('EXISTS', KEYS[1]) == 0 then return redis.error_reply('unknown model ' .. ARGV[2]) end
 if not redis.call('ZSCORE', KEYS[2], ARGV[4]) then
   return redis.error_reply('model ' .. ARGV[2] .. ' has no version ' .. ARGV[4]) end
+local from = redis.call('HGET', KEYS[3], ARGV[3]) or '0'
+if from ~= ARGV[4] then
+  redis.call('LPUSH', KEYS[4], table.concat({ARGV[6], ARGV[3], from, ARGV[4], ARGV[5]}, ' '))
+  redis.call('LTRIM', KEYS[4], 0, tonumber(ARGV[7]) - 1)
+end
 redis.call('HSET', KEYS[3], ARGV[3], ARGV[4])
 return redis.call('PUBLISH', ARGV[1], 'alias ' .. ARGV[2] .. ' ' .. ARGV[3] .. ' ' .. ARGV[4])
 """
+_HISTORY_MAX = 1000  # MAAS_REGISTRY_HISTORY_MAX
+
+
+def _actor() -> str:
+    """``user@host``, as libmaas records this client's alias moves."""
+    import getpass
+    import socket
+    try:
+        user = getpass.getuser()
+    except (KeyError, OSError):
+        user = "uid%d" % os.getuid()
+    return "".join(c if c >= " " else "_" for c in f"{user[:40]}@{socket.gethostname()[:63]}")
 
 
 def parse_ref(ref: str) -> Tuple[str, Optional[int], Optional[str]]:
-    """``"name"``, ``"name@3"``, ``"name@alias"``, ``"name@latest"`` as
-    (name, version or None, alias or None); ValueError if malformed."""
-    name, _, after = ref.partition("@")
+    """``"name"``, ``"name@3"``, ``"name@alias"``, ``"name@latest"``, and
+    MLflow's ``"name/3"``, ``"models:/name/3"``, ``"models:/name@alias"``, as
+    (name, version or None, alias or None); ValueError if malformed. The
+    same rules as libmaas's maas_registry_ref_parse."""
+    plain = ref[len("models:/"):] if ref.startswith("models:/") else ref
+    if "/" in plain and "@" not in plain:
+        name, _, after = plain.partition("/")
+        if not (after.isdigit() and int(after) > 0):
+            raise ValueError(f"model {ref!r}: after '/' comes a version number (1, 2...)")
+    else:
+        name, _, after = plain.partition("@")
     if not _NAME_RE.match(name):
         raise ValueError(f"model name {name!r} is not valid: 1-64 of [A-Za-z0-9._-], "
                          "starting with a letter or digit")
@@ -153,8 +182,10 @@ class Models:
                              "digits, '.', '_' or '-', at most 64, and is not 'latest'")
         import redis as redis_lib
         try:
-            self.client.redis.eval(_ALIAS_LUA, 3, self._key(name), self._key(name, ":versions"),
-                                   self._key(name, ":aliases"), self.client.prefix + "registry",
-                                   name, alias, str(int(version)))
+            self.client.redis.eval(_ALIAS_LUA, 4, self._key(name), self._key(name, ":versions"),
+                                   self._key(name, ":aliases"), self._key(name, ":history"),
+                                   self.client.prefix + "registry", name, alias,
+                                   str(int(version)), _actor(), str(int(time.time() * 1000)),
+                                   str(_HISTORY_MAX))
         except redis_lib.exceptions.ResponseError as exc:
             raise MaasError(str(exc)) from None

@@ -70,6 +70,13 @@ def test_models_list_get_alias(stack, client, cancer):
     client.models.alias("cancer", "staging-py", trained.version)
     listed = stack.maas("model", "list", check=True).stdout
     assert "staging-py" in listed
+    #  The move is in the alias history, as the CLI's are; MLflow refs resolve.
+    history = stack.maas("model", "history", "cancer", "staging-py", check=True).stdout
+    assert f" -        {trained.version} " in history and "@" in history
+    assert client.models.get("models:/cancer@staging-py").version == trained.version
+    assert client.models.get(f"cancer/{trained.version}").version == trained.version
+    with pytest.raises(ValueError):
+        client.models.get("cancer/production")
     with pytest.raises(maas.MaasError) as refused:
         client.models.alias("cancer", "nope", 999)
     assert "has no version 999" in str(refused.value)

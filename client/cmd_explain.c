@@ -1,0 +1,271 @@
+/*  cmd_explain.c: `maas explain NAME[@VER|@ALIAS] --input FILE|-`: send
+ *  rows as one explain job through the broker and print, for each row and
+ *  output, the features that moved it most, by the model's column names. */
+#include "commands.h"
+#include "maas.h"
+#include "model_ref.h"
+#include "rows_file.h"
+
+#include <inttypes.h>
+#include <math.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+typedef struct {
+    const char *spec;                //  NAME[@VER|@ALIAS]
+    const char *input;               //  path or "-"
+    const char *broker;              //  frontend endpoints
+    const char *redis;               //  --redis URL, or NULL ($MAAS_REDIS_URL)
+    maas_explain_params_t params;    //  --method, --steps, --output (no baseline: the mean)
+    size_t top;                      //  features printed per row and output
+    int timeout_ms;                  //  how long to wait for the result
+    bool json;                       //  --json
+    bool no_header;                  //  --no-header
+} s_opts_t;
+
+static const char s_usage[] =
+    "usage: maas explain NAME[@VER|@ALIAS] --input FILE|- [--method M] [--steps N]\n"
+    "                    [--output K] [--top K] [--json] [--no-header] [--broker EP]\n"
+    "                    [--redis URL] [--timeout-ms N]\n"
+    "  Attributions of each row's outputs to its features (docs/models.md):\n"
+    "  --method integrated_gradients (default, --steps 50), gradient_x_input, or\n"
+    "  shapley (exact, models with at most 14 inputs). The baseline is the model's\n"
+    "  training mean. --output K attributes output K only (default: every output).\n"
+    "  Prints the --top (default 5) features per row and output; --json all of them.\n"
+    "  Rows are read as by `maas infer`.\n";
+
+//  The value of flag ARGV[*I] as a count in MIN..MAX into *OUT; -1 if not one.
+static int
+s_count (int argc, char **argv, int *i, size_t min, size_t max, size_t *out)
+{
+    char *end = NULL;
+    long long v = *i + 1 < argc ? strtoll (argv[*i + 1], &end, 10) : -1;
+    if (!end || *end || v < (long long) min || (unsigned long long) v > max)
+        return -1;
+    *out = (size_t) v;
+    (*i)++;
+    return 0;
+}
+
+//  One flag at ARGV[*I] into OPTS; -1 if unknown or malformed.
+static int
+s_flag (s_opts_t *opts, int argc, char **argv, int *i)
+{
+    const char *flag = argv[*i], *value = *i + 1 < argc ? argv[*i + 1] : NULL;
+    size_t n;
+    if (strcmp (flag, "--json") == 0 || strcmp (flag, "--no-header") == 0)
+        *(flag[2] == 'j' ? &opts->json : &opts->no_header) = true;
+    else if (strcmp (flag, "--steps") == 0)
+        return s_count (argc, argv, i, 1, MAAS_EXPLAIN_STEPS_MAX, &opts->params.steps);
+    else if (strcmp (flag, "--top") == 0)
+        return s_count (argc, argv, i, 1, MAAS_MLP_MAX_UNITS, &opts->top);
+    else if (strcmp (flag, "--output") == 0) {
+        if (s_count (argc, argv, i, 0, MAAS_MLP_MAX_UNITS - 1, &n) != 0)
+            return -1;
+        opts->params.output = (int64_t) n;
+    }
+    else if (!value)
+        return -1;
+    else if (strcmp (flag, "--method") == 0) {
+        int method = maas_explain_method_parse (value);
+        if (method < 0)
+            return -1;
+        opts->params.method = (maas_explain_method_t) method, (*i)++;
+    }
+    else if (strcmp (flag, "--input") == 0 || strcmp (flag, "--broker") == 0
+             || strcmp (flag, "--redis") == 0) {
+        const char **slot = flag[2] == 'i' ? &opts->input
+            : flag[2] == 'b'               ? &opts->broker
+                                           : &opts->redis;
+        *slot = value, (*i)++;
+    }
+    else if (strcmp (flag, "--timeout-ms") == 0)
+        opts->timeout_ms = atoi (value), (*i)++;
+    else
+        return -1;
+    return 0;
+}
+
+static int
+s_parse (s_opts_t *opts, int argc, char **argv)
+{
+    *opts = (s_opts_t){.params = maas_explain_params_defaults (), .top = 5, .timeout_ms = 60000};
+    opts->broker = getenv ("MAAS_BROKER_FRONTEND");
+    if (!opts->broker || !*opts->broker)
+        opts->broker = "tcp://127.0.0.1:5555";
+    for (int i = 1; i < argc; i++) {
+        if (argv[i][0] != '-' && !opts->spec)
+            opts->spec = argv[i];
+        else if (s_flag (opts, argc, argv, &i) != 0) {
+            fprintf (stderr, "maas explain: unexpected or malformed '%s'\n%s", argv[i], s_usage);
+            return -1;
+        }
+    }
+    if (!opts->spec || !opts->input || opts->timeout_ms <= 0) {
+        fprintf (stderr, "maas explain: give NAME[@VER|@ALIAS] and --input\n%s", s_usage);
+        return -1;
+    }
+    return 0;
+}
+
+//  X's rows as msgpack arrays, then the job: the explain RESULT, or NULL
+//  after saying why.
+static maas_result_t *
+s_run (maas_client_t *client, const maas_model_ref_t *model, const s_opts_t *opts,
+       const maas_tensor_t *x)
+{
+    msgpack_sbuffer params, rows;
+    msgpack_sbuffer_init (&params);
+    msgpack_sbuffer_init (&rows);
+    msgpack_packer pk;
+    msgpack_packer_init (&pk, &params, msgpack_sbuffer_write);
+    int rc = maas_explain_params_pack (&opts->params, &pk);
+    msgpack_packer_init (&pk, &rows, msgpack_sbuffer_write);
+    rc |= maas_codec_pack_rows (&pk, x->data, x->rows, x->cols);
+    maas_submit_t spec = {.kind = "explain",
+                          .model = model->name,
+                          .version = (int64_t) model->version,
+                          .params = params.data,
+                          .params_size = params.size};
+    char id[MAAS_PROTO_ID_MAX + 1];
+    maas_result_t *result = NULL;
+    if (rc != 0 || maas_client_submit (client, &spec, rows.data, rows.size, NULL, NULL, id) != 0)
+        fprintf (stderr, "maas explain: %s\n", rc ? "out of memory" : maas_client_error (client));
+    else if (!(result = maas_client_wait (client, id, opts->timeout_ms)))
+        fprintf (stderr, "maas explain: no result within %d ms (job %s): %s\n", opts->timeout_ms,
+                 id, maas_client_error (client));
+    msgpack_sbuffer_destroy (&params);
+    msgpack_sbuffer_destroy (&rows);
+    return result;
+}
+
+//  Name of input I: the model's column, else "xI".
+static const char *
+s_name (const maas_model_ref_t *model, size_t i, char *buf, size_t size)
+{
+    if (model->columns && i < model->n_columns)
+        return model->columns[i];
+    snprintf (buf, size, "x%zu", i);
+    return buf;
+}
+
+//  Inputs of row R, output KK ordered by |attribution|, largest first, into ORDER.
+static void
+s_rank (const maas_explain_result_t *out, size_t r, size_t kk, size_t *order)
+{
+    const float *a = out->attributions + r * out->inputs * out->outputs + kk;
+    for (size_t i = 0; i < out->inputs; i++) {
+        size_t j = i;
+        for (; j > 0 && fabsf (a[order[j - 1] * out->outputs]) < fabsf (a[i * out->outputs]); j--)
+            order[j] = order[j - 1];
+        order[j] = i;
+    }
+}
+
+//  One row's output KK: as text, its top features; as JSON, all of them
+//  in order of |attribution|.
+static void
+s_print_output (const maas_explain_result_t *out, const maas_model_ref_t *model, size_t r,
+                size_t kk, size_t top, bool json, size_t *order)
+{
+    size_t at = r * out->outputs + kk, shown = json || top > out->inputs ? out->inputs : top;
+    long long index = out->output == MAAS_EXPLAIN_OUTPUT_ALL ? (long long) kk : out->output;
+    const float *a = out->attributions + r * out->inputs * out->outputs + kk;
+    char buf[32];
+    s_rank (out, r, kk, order);
+    double fx = out->instance_output[at], fb = out->baseline_output[at];
+    double error = out->approximation_error[at];
+    if (json)
+        printf ("%s{\"output\":%lld,\"instance_output\":%.9g,\"baseline_output\":%.9g,"
+                "\"approximation_error\":%.3g,\"attributions\":[",
+                kk ? "," : "", index, fx, fb, error);
+    else
+        printf ("row %zu output %lld: f(x)=%.6g f(baseline)=%.6g error=%.3g\n", r + 1, index, fx,
+                fb, error);
+    for (size_t j = 0; j < shown; j++) {
+        const char *name = s_name (model, order[j], buf, sizeof buf);
+        double value = a[order[j] * out->outputs];
+        if (json)
+            printf ("%s[\"%s\",%.9g]", j ? "," : "", name, value);
+        else
+            printf ("  %-20s %+.6g\n", name, value);
+    }
+    if (json)
+        printf ("]}");
+}
+
+static void
+s_print (const maas_explain_result_t *out, const maas_model_ref_t *model, size_t top, bool json)
+{
+    size_t *order = malloc (out->inputs * sizeof *order);
+    if (!order) {
+        fprintf (stderr, "maas explain: out of memory\n");
+        return;
+    }
+    if (json)
+        printf ("{\"model\":\"%s\",\"version\":%" PRIu64 ",\"method\":\"%s\",\"steps\":%zu"
+                ",\"compute_us\":%" PRId64 ",\"rows\":[",
+                out->model, out->version, maas_explain_method_name (out->method), out->steps,
+                out->compute_us);
+    for (size_t r = 0; r < out->rows; r++) {
+        printf (json ? "%s[" : "", r ? "," : "");
+        for (size_t kk = 0; kk < out->outputs; kk++)
+            s_print_output (out, model, r, kk, top, json, order);
+        printf (json ? "]" : "");
+    }
+    printf (json ? "]}\n" : "");
+    free (order);
+}
+
+//  Print RESULT; the exit code.
+static int
+s_report (const maas_result_t *result, const maas_model_ref_t *model, const s_opts_t *opts)
+{
+    if (strcmp (result->status, "succeeded") != 0) {
+        fprintf (stderr, "maas explain: job %s %s: %s\n", result->id, result->status,
+                 result->error ? result->error : "no reason given");
+        return 1;
+    }
+    char err[MAAS_CODEC_ERR_SIZE];
+    maas_explain_result_t out;
+    int rc = maas_explain_result_parse (&out, result->data, result->size, err, sizeof err);
+    if (rc == 0)
+        s_print (&out, model, opts->top, opts->json);
+    else
+        fprintf (stderr, "maas explain: job %s: unreadable result: %s\n", result->id, err);
+    maas_explain_result_clear (&out);
+    return rc == 0 ? 0 : 1;
+}
+
+int
+maas_cmd_explain (int argc, char **argv)
+{
+    if (argc >= 2 && (strcmp (argv[1], "--help") == 0 || strcmp (argv[1], "-h") == 0)) {
+        fputs (s_usage, stdout);
+        return 0;
+    }
+    s_opts_t opts;
+    if (s_parse (&opts, argc, argv) != 0)
+        return 2;
+    signal (SIGPIPE, SIG_IGN);
+    if (!getenv ("MAAS_LOG_LEVEL"))
+        maas_log_set_level (MAAS_LOG_WARN);
+    char err[512];
+    maas_model_ref_t model;
+    if (maas_model_ref_resolve (&model, opts.spec, opts.redis, err, sizeof err) != 0) {
+        fprintf (stderr, "maas explain: %s\n", err);
+        maas_model_ref_clear (&model);
+        return 1;
+    }
+    maas_tensor_t *x = maas_rows_file_read ("maas explain", opts.input, &model, opts.no_header);
+    maas_client_t *client = x ? maas_client_new (opts.broker) : NULL;
+    maas_result_t *result = client ? s_run (client, &model, &opts, x) : NULL;
+    int rc = result ? s_report (result, &model, &opts) : 1;
+    maas_result_destroy (&result);
+    maas_client_destroy (&client);
+    maas_tensor_destroy (&x);
+    maas_model_ref_clear (&model);
+    return rc;
+}
