@@ -1,8 +1,10 @@
 /*  http.c: bench/http. A private redis-server, one maas-broker, one
  *  maas-worker and maas-gateway (2 loops); wrk (bench/http.lua) sends 1-row
  *  TF Serving predicts of the seed's 10-64-64-1 network on 64 connections
- *  for 5 s. Baseline in the same run: the same 1-row jobs through the C
- *  client, 64 in flight. JSON lines on stdout. */
+ *  for 5 s, then on one connection (one request at a time: the latency a
+ *  lone caller sees). Baselines in the same run: the same 1-row jobs through
+ *  the C client, 64 in flight and one at a time (with the worker's CPU per
+ *  job). JSON lines on stdout. */
 #include "maas.h"
 #include "proc.h"
 
@@ -21,8 +23,9 @@
 #define MAAS_TOP_SRCDIR "."
 #endif
 
-#define S_JOBS   20000    //  baseline jobs
-#define S_WINDOW 64       //  in flight, as wrk's connections
+#define S_JOBS      20000    //  baseline jobs, 64 in flight
+#define S_WINDOW    64       //  in flight, as wrk's connections
+#define S_LONE_JOBS 3000     //  baseline jobs, one at a time
 
 typedef struct {
     int64_t sent_us[S_JOBS];      //  submit time of job i
@@ -55,22 +58,25 @@ s_on_result (const maas_result_t *result, void *arg)
     run->failed += strcmp (result->status, "succeeded") != 0;
 }
 
-//  The baseline: S_JOBS 1-row jobs, S_WINDOW in flight, as the gateway
-//  sends them (untracked, ephemeral).
+//  A baseline: JOBS 1-row jobs, WINDOW in flight, as the gateway sends them
+//  (untracked, ephemeral), figures under NAME; the worker's CPU per job too
+//  when WORKER is not 0.
 static void
-s_client_case (maas_client_t *client)
+s_client_case (maas_client_t *client, const char *name, int jobs, int window, pid_t worker)
 {
     static s_client_run_t run;
+    run.done = run.failed = 0;
     float x[10] = {0.1f, 0.2f, 0.3f, 0.4f, 0.5f, 0.6f, 0.7f, 0.8f, 0.9f, 1.0f};
     uint8_t bytes[40];
     maas_codec_f32_to_le (bytes, x, 10);
     msgpack_sbuffer params;
     maas_infer_params_pack (&params, 1, 10);
-    maas_client_set_window (client, S_WINDOW);
+    maas_client_set_window (client, (size_t) window);
+    double cpu = worker ? bench_cpu_s (worker) : 0;
     int64_t start = maas_clock_mono_us ();
-    for (int i = 0; i < S_JOBS; i++) {
+    for (int i = 0; i < jobs; i++) {
         char id[32];
-        snprintf (id, sizeof id, "c-%d", i);
+        snprintf (id, sizeof id, "%s-%d", name, i);
         maas_submit_t spec = {.id = id,
                               .kind = "infer",
                               .model = "mlp",
@@ -84,11 +90,12 @@ s_client_case (maas_client_t *client)
     maas_client_wait_all (client, 60000);
     double secs = (double) (maas_clock_mono_us () - start) / 1e6;
     qsort (run.latency_us, (size_t) run.done, sizeof (double), s_cmp);
-    const char *name = "c_client_1row_64inflight";
     s_figure (name, "requests_per_s", run.done / secs, "req/s");
     s_figure (name, "latency_p50", run.latency_us[run.done / 2] / 1000, "ms");
     s_figure (name, "latency_p99", run.latency_us[(int) (run.done * 0.99)] / 1000, "ms");
-    s_figure (name, "errors", run.failed + (S_JOBS - run.done), "requests");
+    s_figure (name, "errors", run.failed + (jobs - run.done), "requests");
+    if (worker)
+        s_figure (name, "worker_cpu_per_job", (bench_cpu_s (worker) - cpu) / jobs * 1e6, "us");
     msgpack_sbuffer_destroy (&params);
 }
 
@@ -115,14 +122,19 @@ s_publish (const char *redis_url)
     return rc;
 }
 
-//  wrk on URL for 5 s; its JSON lines to stdout.
+//  wrk on URL for 5 s with THREADS threads and CONNECTIONS (as "-c64"),
+//  its figures named NAME (bench/http.lua reads $MAAS_BENCH_CASE); its JSON
+//  lines to stdout.
 static void
-s_wrk (const char *url, const char *dir)
+s_wrk (const char *url, const char *dir, const char *threads, const char *connections,
+       const char *name)
 {
     char log[300];
     snprintf (log, sizeof log, "%s/wrk.out", dir);
-    const char *argv[] = {"wrk", "-t2", "-c64", "-d5s", "-s", MAAS_TOP_SRCDIR "/bench/http.lua",
-                          url,   NULL};
+    unlink (log);
+    setenv ("MAAS_BENCH_CASE", name, 1);
+    const char *argv[] = {
+        "wrk", threads, connections, "-d5s", "-s", MAAS_TOP_SRCDIR "/bench/http.lua", url, NULL};
     pid_t wrk = bench_spawn (argv, log);
     int status = 0;
     waitpid (wrk, &status, 0);
@@ -192,8 +204,10 @@ main (void)
         fprintf (stderr, "bench: broker did not answer\n");
         return 1;
     }
-    s_client_case (client);
-    s_wrk (target, dir);
+    s_client_case (client, "c_client_1row_64inflight", S_JOBS, S_WINDOW, 0);
+    s_wrk (target, dir, "-t2", "-c64", "tf_predict_1row_64conn");
+    s_client_case (client, "c_client_1row_1inflight", S_LONE_JOBS, 1, worker);
+    s_wrk (target, dir, "-t1", "-c1", "tf_predict_1row_1conn");
     maas_client_destroy (&client);
     bench_stop (&gateway);
     bench_stop (&worker);

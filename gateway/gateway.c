@@ -2,7 +2,7 @@
  *  life of a request: read the body, route it, or suspend it on an infer
  *  job until the result or its deadline (gateway.h). */
 #include "gateway.h"
-#include "infer.h"
+#include "submit.h"
 #include "sse.h"
 
 #include <assert.h>

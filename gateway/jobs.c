@@ -2,7 +2,6 @@
  *  look), GET /v1/jobs/ID reads its hash in Redis (docs/redis.md), DELETE
  *  cancels it. A client-given id makes a submit idempotent. */
 #include "gateway.h"
-#include "infer.h"
 #include "mpjson.h"
 #include "sse.h"
 
@@ -178,14 +177,13 @@ s_msgpack (gw_buf_t *buf, const redisReply *hash, const char *name, bool infer)
     if (!value || value->type != REDIS_REPLY_STRING || !value->len)
         return;
     gw_buf_printf (buf, ",\"%s\":", name);
-    gw_infer_output_t out;
+    maas_infer_result_t out;
     char err[256];
-    maas_result_t result = {.data = value->str, .size = value->len};
-    if (infer && gw_infer_decode (&result, &out, err, sizeof err) == 0) {
+    if (infer && maas_infer_result_parse (&out, value->str, value->len, err, sizeof err) == 0) {
         gw_buf_printf (buf, "{\"version\":%llu,\"predictions\":", (unsigned long long) out.version);
         gw_json_f32_array (buf, out.values, out.rows * out.outputs, out.outputs);
         gw_buf_puts (buf, "}");
-        gw_infer_output_clear (&out);
+        maas_infer_result_clear (&out);
         return;
     }
     msgpack_unpacked top;

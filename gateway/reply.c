@@ -2,7 +2,6 @@
  *  for: TF Serving predictions/outputs/results, or KServe v2 outputs (JSON or
  *  binary), and the status of a job that did not succeed. */
 #include "gateway.h"
-#include "infer.h"
 
 #include <inttypes.h>
 #include <stdlib.h>
@@ -39,7 +38,7 @@ s_error (gw_buf_t *buf, const char *status, const char *text)
 }
 
 static void
-s_tf_predict (const gw_reply_spec_t *spec, const gw_infer_output_t *out, gw_buf_t *buf)
+s_tf_predict (const gw_reply_spec_t *spec, const maas_infer_result_t *out, gw_buf_t *buf)
 {
     bool flat = spec->scalars && out->outputs == 1;
     gw_buf_puts (buf, spec->style == GW_STYLE_TF_COLUMNAR ? "{\"outputs\":" : "{\"predictions\":");
@@ -49,7 +48,7 @@ s_tf_predict (const gw_reply_spec_t *spec, const gw_infer_output_t *out, gw_buf_
 
 //  {"results": [[["0", p0], ["1", p1]], ...]}; 400 for a regression model.
 static unsigned
-s_tf_classify (const gw_infer_output_t *out, gw_buf_t *buf)
+s_tf_classify (const maas_infer_result_t *out, gw_buf_t *buf)
 {
     if (!out->classes) {
         s_error (buf, "failed", "classify needs a classifier (sigmoid or softmax output)");
@@ -78,7 +77,7 @@ s_tf_classify (const gw_infer_output_t *out, gw_buf_t *buf)
 }
 
 static unsigned
-s_tf_regress (const gw_infer_output_t *out, gw_buf_t *buf)
+s_tf_regress (const maas_infer_result_t *out, gw_buf_t *buf)
 {
     if (out->outputs != 1) {
         s_error (buf, "failed", "regress needs a model with one output");
@@ -92,7 +91,7 @@ s_tf_regress (const gw_infer_output_t *out, gw_buf_t *buf)
 
 //  KServe v2: the JSON part; the values inline, or their size when binary.
 static void
-s_v2 (const gw_reply_spec_t *spec, const gw_infer_output_t *out, gw_buf_t *buf)
+s_v2 (const gw_reply_spec_t *spec, const maas_infer_result_t *out, gw_buf_t *buf)
 {
     gw_buf_puts (buf, "{\"model_name\":");
     gw_json_str (buf, spec->model);
@@ -121,9 +120,9 @@ gw_reply_write (const gw_reply_spec_t *spec, const maas_result_t *result, gw_buf
         s_error (buf, result->status, result->error ? result->error : "no reason given");
         return s_failure_status (result);
     }
-    gw_infer_output_t out;
+    maas_infer_result_t out;
     char err[512];
-    if (gw_infer_decode (result, &out, err, sizeof err) != 0) {
+    if (maas_infer_result_parse (&out, result->data, result->size, err, sizeof err) != 0) {
         s_error (buf, "unreadable", err);
         return 500;
     }
@@ -147,6 +146,6 @@ gw_reply_write (const gw_reply_spec_t *spec, const maas_result_t *result, gw_buf
             buf->failed = true;
         free (bytes);
     }
-    gw_infer_output_clear (&out);
+    maas_infer_result_clear (&out);
     return status;
 }

@@ -1,10 +1,12 @@
 /*  stats.c: the gateway's Prometheus series (docs/metrics.md): requests by
  *  route and code, latency histograms by route, infer jobs by outcome, and
- *  the brokers' own counters re-read from Redis on each scrape. Counters
+ *  the brokers', workers' and trainers' own counters re-read from Redis on
+ *  each scrape. Counters
  *  are atomics: every loop thread adds, whichever serves /metrics reads. */
 #include "gateway.h"
 
 #include <hiredis/hiredis.h>
+#include <math.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
@@ -117,15 +119,133 @@ s_latency (gw_stats_t *self, gw_buf_t *buf)
     }
 }
 
+//  One Prometheus series read from a field of a process's stats hash.
+typedef struct {
+    const char *field;     //  hash field (docs/redis.md)
+    const char *family;    //  metric family after "maas_<kind>_" ("jobs_total")
+    const char *suffix;    //  "" or "_sum" / "_count" of a summary
+    const char *type;      //  counter, gauge, summary
+    const char *label;     //  one more label ("status=\"failed\""), or NULL
+    int shift;             //  to base units: decimal places (µs → s: 6), 0: as written
+    const char *help;      //  the family's HELP text, on its first series
+} s_series_t;
+
+//  What workers and trainers both write.
+static const s_series_t s_common_series[] = {
+    {"jobs_succeeded", "jobs_total", "", "counter", "status=\"succeeded\"", 0,
+     "Jobs answered, by status."},
+    {"jobs_failed", "jobs_total", "", "counter", "status=\"failed\"", 0, NULL},
+    {"jobs_cancelled", "jobs_total", "", "counter", "status=\"cancelled\"", 0, NULL},
+    {"started_ms", "start_time_seconds", "", "gauge", NULL, 3,
+     "When the process started, seconds since the epoch."},
+};
+
+static const s_series_t s_worker_series[] = {
+    {"rows", "rows_total", "", "counter", NULL, 0, "Rows of succeeded jobs."},
+    {"batch_rows", "batch_rows", "_sum", "summary", NULL, 0,
+     "Rows per batch (forward pass): sum and count of batches."},
+    {"batches", "batch_rows", "_count", "summary", NULL, 0, NULL},
+    {"cache_hits", "cache_hits_total", "", "counter", NULL, 0,
+     "Model version lookups the cache answered (a job's, a batch's)."},
+    {"cache_misses", "cache_misses_total", "", "counter", NULL, 0,
+     "Model version lookups that went to Redis."},
+    {"cache_evictions", "cache_evictions_total", "", "counter", NULL, 0,
+     "Versions evicted to make room."},
+    {"cache_bytes", "cache_bytes", "", "gauge", NULL, 0,
+     "Bytes the model cache holds (weights and workspace)."},
+    {"cache_entries", "cache_entries", "", "gauge", NULL, 0, "Versions the model cache holds."},
+    {"model_load_us", "model_load_seconds", "_sum", "summary", NULL, 6,
+     "Time loading model versions from Redis (fetch, check, decode)."},
+    {"model_loads", "model_load_seconds", "_count", "summary", NULL, 0, NULL},
+};
+
+static const s_series_t s_trainer_series[] = {
+    {"epochs", "epochs_total", "", "counter", NULL, 0, "Epochs trained."},
+    {"samples", "samples_total", "", "counter", NULL, 0, "Training rows seen, all epochs."},
+};
+
+//  Processes of one kind: their index, hashes and own series.
+typedef struct {
+    const char *kind;            //  "worker": maas:workers, maas:worker:<name>
+    const s_series_t *series;    //  what to export besides s_common_series
+    size_t count;                //  entries of SERIES
+} s_kind_t;
+
+//  A name fit to be a label value as it is (no quoting needed).
+static bool
+s_label_ok (const char *name)
+{
+    return name && *name && !strpbrk (name, "\"\\\n");
+}
+
+//  The value of FIELD in HASH (an HGETALL reply), or NULL.
+static const char *
+s_hash_field (const redisReply *hash, const char *field)
+{
+    for (size_t k = 0; hash && hash->type == REDIS_REPLY_ARRAY && k + 1 < hash->elements; k += 2)
+        if (hash->element[k]->type == REDIS_REPLY_STRING
+            && hash->element[k + 1]->type == REDIS_REPLY_STRING
+            && strcmp (hash->element[k]->str, field) == 0)
+            return hash->element[k + 1]->str;
+    return NULL;
+}
+
+//  One series' lines, one per process that has the field.
+static void
+s_series (gw_buf_t *buf, const s_kind_t *kind, const s_series_t *series, const redisReply *names,
+          redisReply **hashes)
+{
+    for (size_t i = 0; i < names->elements; i++) {
+        const char *value = s_hash_field (hashes[i], series->field);
+        if (!value)
+            continue;
+        gw_buf_printf (buf, "maas_%s_%s%s{%s=\"%s\"%s%s} ", kind->kind, series->family,
+                       series->suffix, kind->kind, names->element[i]->str, series->label ? "," : "",
+                       series->label ? series->label : "");
+        if (series->shift)    //  exact: µs and ms are whole numbers
+            gw_buf_printf (buf, "%.*f\n", series->shift,
+                           strtod (value, NULL) / pow (10, series->shift));
+        else
+            gw_buf_printf (buf, "%s\n", value);
+    }
+}
+
+//  Every live process of KIND (docs/redis.md: the <kind>s index, then each
+//  one's hash; a name whose hash has expired is skipped) as KIND's series.
+static void
+s_processes (gw_buf_t *buf, redisContext *ctx, const char *prefix, const s_kind_t *kind)
+{
+    redisReply *names = redisCommand (ctx, "ZRANGE %s%ss 0 -1", prefix, kind->kind);
+    if (!names || names->type != REDIS_REPLY_ARRAY || !names->elements) {
+        if (names)
+            freeReplyObject (names);
+        return;
+    }
+    redisReply **hashes = calloc (names->elements, sizeof *hashes);
+    for (size_t i = 0; hashes && i < names->elements; i++)
+        if (s_label_ok (names->element[i]->str))
+            hashes[i] =
+                redisCommand (ctx, "HGETALL %s%s:%s", prefix, kind->kind, names->element[i]->str);
+    size_t common = sizeof s_common_series / sizeof s_common_series[0];
+    for (size_t s = 0; hashes && s < common + kind->count; s++) {
+        const s_series_t *series = s < common ? &s_common_series[s] : &kind->series[s - common];
+        if (series->help)
+            gw_buf_printf (buf, "# HELP maas_%s_%s %s\n# TYPE maas_%s_%s %s\n", kind->kind,
+                           series->family, series->help, kind->kind, series->family, series->type);
+        s_series (buf, kind, series, names, hashes);
+    }
+    for (size_t i = 0; hashes && i < names->elements; i++)
+        if (hashes[i])
+            freeReplyObject (hashes[i]);
+    free (hashes);
+    freeReplyObject (names);
+}
+
 //  maas:broker:<name> hashes as maas_broker_<field>{broker="<name>"}.
 static void
-s_brokers (gw_buf_t *buf, const char *redis_url, const char *prefix)
+s_brokers (gw_buf_t *buf, redisContext *ctx, const char *prefix)
 {
-    char err[256];
-    redisContext *ctx = maas_redis_connect (maas_redis_url_pick (redis_url), 1000, err, sizeof err);
-    if (!prefix)
-        prefix = MAAS_REGISTRY_PREFIX_DEFAULT;
-    redisReply *names = ctx ? redisCommand (ctx, "SMEMBERS %sbrokers", prefix) : NULL;
+    redisReply *names = redisCommand (ctx, "SMEMBERS %sbrokers", prefix);
     gw_buf_puts (buf, "# HELP maas_broker_* A broker's counters from Redis (docs/redis.md).\n");
     for (size_t i = 0; names && names->type == REDIS_REPLY_ARRAY && i < names->elements; i++) {
         const char *name = names->element[i]->str;
@@ -139,8 +259,26 @@ s_brokers (gw_buf_t *buf, const char *redis_url, const char *prefix)
     }
     if (names)
         freeReplyObject (names);
-    if (ctx)
-        redisFree (ctx);
+}
+
+//  Everything the brokers, workers and trainers wrote to Redis.
+static void
+s_redis_series (gw_buf_t *buf, const char *redis_url, const char *prefix)
+{
+    char err[256];
+    redisContext *ctx = maas_redis_connect (maas_redis_url_pick (redis_url), 1000, err, sizeof err);
+    if (!ctx)
+        return;
+    if (!prefix)
+        prefix = MAAS_REGISTRY_PREFIX_DEFAULT;
+    const s_kind_t workers = {"worker", s_worker_series,
+                              sizeof s_worker_series / sizeof s_worker_series[0]};
+    const s_kind_t trainers = {"trainer", s_trainer_series,
+                               sizeof s_trainer_series / sizeof s_trainer_series[0]};
+    s_brokers (buf, ctx, prefix);
+    s_processes (buf, ctx, prefix, &workers);
+    s_processes (buf, ctx, prefix, &trainers);
+    redisFree (ctx);
 }
 
 void
@@ -154,5 +292,5 @@ gw_stats_render (gw_stats_t *self, gw_buf_t *buf, const char *redis_url, const c
     for (size_t i = 0; i < S_JOBS; i++)
         gw_buf_printf (buf, "maas_gateway_jobs_total{status=\"%s\"} %llu\n", s_jobs[i],
                        atomic_load (&self->jobs[i]));
-    s_brokers (buf, redis_url, prefix);
+    s_redis_series (buf, redis_url, prefix);
 }

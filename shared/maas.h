@@ -40,8 +40,9 @@
 #include "dataset_store.h"
 #include "training.h"
 
-//  Model registry in Redis.
+//  Model registry in Redis; a process's counters there.
 #include "registry.h"
+#include "stats.h"
 
 //  Wire protocol, client API, worker API.
 #include "protocol.h"

@@ -30,6 +30,7 @@ typedef struct {
     atomic_bool cancel;             //  raised here, read by training at each batch
     int64_t started_us;             //  when training started (monotonic)
     int64_t fit_us;                 //  how long fit took
+    size_t samples;                 //  training rows counted so far
     char error[512];                //  why the job failed
     bool final;                     //  ERROR would be the same on any trainer
 } s_job_t;
@@ -172,6 +173,9 @@ s_report (s_job_t *job, maas_work_t *work, const maas_train_epoch_t *epoch)
               epoch->val_loss, s_metric_name (job), epoch->val_metric, rate, elapsed, eta);
     maas_worker_progress (job->env->worker, work, (double) epoch->epoch / (double) epoch->epochs,
                           message);
+    job->env->counters->epochs++;
+    job->env->counters->samples += epoch->samples - job->samples;
+    job->samples = epoch->samples;
     maas_debug ("trainer", "progress job=%s %s", job->id, message);
 }
 
@@ -198,6 +202,8 @@ s_train (s_job_t *job, maas_work_t *work)
         }
         if (maas_worker_tick (job->env->worker) != 0 || zsys_interrupted)
             interrupted = true;
+        if (job->env->tick)
+            job->env->tick (job->env->tick_arg);
         if (interrupted || maas_work_cancelled (work))
             atomic_store (&job->cancel, true);
     }
@@ -399,14 +405,17 @@ static void
 s_finish (s_job_t *job, maas_work_t **work_p)
 {
     maas_worker_t *worker = job->env->worker;
+    maas_train_counters_t *counters = job->env->counters;
     if (job->fit_rc != 0) {
         if (!*job->error)
             snprintf (job->error, sizeof job->error, "%s", maas_train_error (job->train));
+        counters->failed++;
         maas_worker_fail (worker, work_p, job->error);
         return;
     }
     if (job->result.outcome == MAAS_TRAIN_CANCELLED) {
         maas_info ("trainer", "cancelled job=%s epochs=%zu", job->id, job->result.epochs_run);
+        counters->cancelled++;
         maas_worker_fail (worker, work_p, "cancelled");
         return;
     }
@@ -419,11 +428,13 @@ s_finish (s_job_t *job, maas_work_t **work_p)
     if (s_publish (job, &metrics, &version, &created) != 0
         || s_pack_result (&result, job, version, created, &metrics) != 0) {
         maas_error ("trainer", "publish failed job=%s error=\"%s\"", job->id, job->error);
+        counters->failed++;
         maas_worker_fail (worker, work_p, job->error);
     } else {
         maas_info ("trainer", "published job=%s model=%s version=%llu created=%d epochs=%zu",
                    job->id, job->spec.model, (unsigned long long) version, created,
                    job->result.epochs_run);
+        counters->succeeded++;
         maas_worker_reply (worker, work_p, result.data, result.size, NULL, 0);
     }
     msgpack_sbuffer_destroy (&result);
@@ -443,6 +454,7 @@ maas_train_job_run (const maas_train_job_env_t *env, maas_work_t **work_p)
     if (s_prepare (job, *work_p) != 0) {
         maas_warn ("trainer", "refused job=%s retryable=%d error=\"%s\"", job->id, !job->final,
                    job->error);
+        env->counters->failed++;
         maas_worker_fail_with (env->worker, work_p, job->error, !job->final, NULL, 0);
     } else {
         maas_info ("trainer", "training job=%s model=%s data=%s rows=%zu", job->id,

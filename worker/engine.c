@@ -55,6 +55,7 @@ struct _maas_engine_t {
     maas_tensor_t *batch_x;        //  batch input rows, reused
     maas_tensor_t *batch_y;        //  batch outputs, reused
     uint64_t loads;                //  versions loaded from Redis
+    maas_engine_counters_t counters;    //  batches, cache lookups, load time
     size_t pending;                //  jobs in batches
 };
 
@@ -274,8 +275,11 @@ static loaded_t *
 s_load (maas_engine_t *self, const char *name, uint64_t version, char *err, size_t err_size)
 {
     loaded_t *loaded = maas_cache_get (self->cache, name, version);
+    self->counters.cache_hits += loaded != NULL;
     if (loaded)
         return loaded;
+    self->counters.cache_misses++;
+    int64_t started_us = maas_clock_mono_us ();
     uint8_t *blob;
     size_t size;
     if (maas_registry_fetch (self->registry, name, version, &blob, &size, NULL) != 0) {
@@ -301,6 +305,7 @@ s_load (maas_engine_t *self, const char *name, uint64_t version, char *err, size
         return NULL;
     }
     self->loads++;
+    self->counters.load_us += (uint64_t) (maas_clock_mono_us () - started_us);
     maas_info ("worker", "loaded model=%s version=%" PRIu64 " bytes=%zu cache_bytes=%zu", name,
                version, charge, maas_cache_bytes (self->cache));
     return loaded;
@@ -657,6 +662,8 @@ s_run_batch (maas_engine_t *self, batch_t *batch)
         return;
     }
     int64_t compute = maas_clock_mono_us () - started;
+    self->counters.batches++;
+    self->counters.batch_rows += batch->rows;
     const float *y = self->batch_y->data;
     for (size_t i = 0; i < batch->count; i++) {
         s_split_one (self, batch, &batch->jobs[i], loaded, y, started, compute);
@@ -725,4 +732,14 @@ uint64_t
 maas_engine_loads (const maas_engine_t *self)
 {
     return self->loads;
+}
+uint64_t
+maas_engine_cache_evictions (const maas_engine_t *self)
+{
+    return maas_cache_evictions (self->cache);
+}
+const maas_engine_counters_t *
+maas_engine_counters (const maas_engine_t *self)
+{
+    return &self->counters;
 }

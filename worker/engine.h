@@ -50,6 +50,16 @@ typedef struct {
     maas_explain_result_t *explain;  //  a succeeded explain job's result, owned; else NULL
 } maas_engine_result_t;
 
+//  What the engine has done since it started (its part of the worker's
+//  counters in Redis, docs/redis.md).
+typedef struct {
+    uint64_t batches;         //  forward passes run
+    uint64_t batch_rows;      //  rows over all of them (÷ batches: mean batch)
+    uint64_t cache_hits;      //  version lookups the cache answered (a job's, a batch's)
+    uint64_t cache_misses;    //  lookups that went to Redis
+    uint64_t load_us;         //  time loading versions (fetch, decode), µs
+} maas_engine_counters_t;
+
 typedef struct _maas_engine_t maas_engine_t;
 
 //  New engine on the registry CONFIG names; subscribes to its
@@ -93,5 +103,8 @@ char *maas_engine_cached (const maas_engine_t *self);
 size_t maas_engine_cache_bytes (const maas_engine_t *self);
 size_t maas_engine_cache_count (const maas_engine_t *self);
 uint64_t maas_engine_loads (const maas_engine_t *self);
+uint64_t maas_engine_cache_evictions (const maas_engine_t *self);
+//  The counters above (borrowed, live).
+const maas_engine_counters_t *maas_engine_counters (const maas_engine_t *self);
 
 #endif

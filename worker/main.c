@@ -114,7 +114,10 @@ main (int argc, char **argv)
                "batch_delay_us=%" PRId64 " threads=%d",
                config.broker, config.credits, config.engine.cache_bytes >> 20,
                config.engine.max_batch_rows, config.engine.batch_delay_us, config.threads);
-    maas_serve_run (worker, engine, config.heartbeat_ms);
+    maas_stats_t *stats = maas_stats_new (config.engine.redis_url, config.engine.prefix, "worker",
+                                          maas_worker_name (worker));
+    maas_serve_run (worker, engine, stats, config.heartbeat_ms);
+    maas_stats_destroy (&stats);
     maas_engine_destroy (&engine);
     maas_worker_destroy (&worker);
     maas_info ("worker", "stopped");

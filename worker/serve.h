@@ -4,6 +4,7 @@
 #define MAAS_WORKER_SERVE_H
 
 #include "engine.h"
+#include "stats.h"
 #include "worker.h"
 
 //  The engine's tick (maas_engine_config_t.tick) with WORKER, a
@@ -11,8 +12,11 @@
 //  long batch computes.
 void maas_serve_tick (void *worker);
 //  Serve infer jobs from WORKER through ENGINE until interrupted
-//  (zsys_interrupted), waiting at most HEARTBEAT_MS at a time. Jobs already
-//  taken are finished and answered before it returns, not dropped.
-void maas_serve_run (maas_worker_t *worker, maas_engine_t *engine, int heartbeat_ms);
+//  (zsys_interrupted), waiting at most HEARTBEAT_MS at a time, and write
+//  the worker's counters to STATS (borrowed; NULL: none) every
+//  MAAS_STATS_PERIOD_MS. Jobs already taken are finished and answered
+//  before it returns, not dropped.
+void maas_serve_run (maas_worker_t *worker, maas_engine_t *engine, maas_stats_t *stats,
+                     int heartbeat_ms);
 
 #endif

@@ -262,6 +262,7 @@ maas_worker_set_models (maas_worker_t *self, const char *models)
 }
 
 const char *maas_worker_error (const maas_worker_t *self) { return self->err; }
+const char *maas_worker_name (const maas_worker_t *self) { return self->name; }
 
 //  A JOB arrived on link INDEX: decode it and queue it in the inbox.
 static void

@@ -49,6 +49,8 @@ void maas_worker_set_models (maas_worker_t *self, const char *models);
 int maas_worker_set_curve (maas_worker_t *self, const char *secret_path, const char *broker_path);
 //  Why the last call failed.
 const char *maas_worker_error (const maas_worker_t *self);
+//  The name it gives brokers ("worker-<pid>" when none was given); borrowed.
+const char *maas_worker_name (const maas_worker_t *self);
 
 //  ---------------------------------------------------------------------------
 //  Jobs

@@ -1,0 +1,33 @@
+/*  submit.c: an infer job's SUBMIT from the gateway (see submit.h): params
+ *  {"shape": [rows, cols]} (maas_infer_params_pack), payload the rows as
+ *  little-endian float32. */
+#include "submit.h"
+
+#include <stdlib.h>
+
+int
+gw_infer_submit (maas_client_t *client, const char *name, uint64_t version, const float *x,
+                 size_t rows, size_t cols, int64_t deadline_ms, maas_result_fn *fn, void *arg,
+                 char id[MAAS_PROTO_ID_MAX + 1])
+{
+    msgpack_sbuffer params;
+    maas_infer_params_pack (&params, rows, cols);
+    maas_submit_t spec = {.kind = "infer",
+                          .model = name,
+                          .version = (int64_t) version,
+                          .deadline_ms = deadline_ms,
+                          .untracked = true,
+                          .ephemeral = true,
+                          .params = params.data,
+                          .params_size = params.size};
+    size_t bytes = rows * cols * 4;
+    uint8_t *payload = malloc (bytes ? bytes : 1);
+    int rc = -1;
+    if (payload) {
+        maas_codec_f32_to_le (payload, x, rows * cols);
+        rc = maas_client_submit (client, &spec, payload, bytes, fn, arg, id);
+    }
+    free (payload);
+    msgpack_sbuffer_destroy (&params);
+    return rc;
+}
