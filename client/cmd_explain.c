@@ -2,6 +2,7 @@
  *  rows as one explain job through the broker and print, for each row and
  *  output, the features that moved it most, by the model's column names. */
 #include "commands.h"
+#include "follow.h"
 #include "maas.h"
 #include "model_ref.h"
 #include "rows_file.h"
@@ -133,9 +134,13 @@ s_run (maas_client_t *client, const maas_model_ref_t *model, const s_opts_t *opt
     maas_result_t *result = NULL;
     if (rc != 0 || maas_client_submit (client, &spec, rows.data, rows.size, NULL, NULL, id) != 0)
         fprintf (stderr, "maas explain: %s\n", rc ? "out of memory" : maas_client_error (client));
-    else if (!(result = maas_client_wait (client, id, opts->timeout_ms)))
-        fprintf (stderr, "maas explain: no result within %d ms (job %s): %s\n", opts->timeout_ms,
-                 id, maas_client_error (client));
+    else if (!(result = maas_client_wait (client, id, opts->timeout_ms))) {
+        //  Cancelled, not left queued: nobody waits for it any more.
+        fprintf (stderr, "maas explain: no result within %d ms (job %s): cancelled\n",
+                 opts->timeout_ms, id);
+        maas_result_t *outcome = maas_follow_cancel (client, id);
+        maas_result_destroy (&outcome);
+    }
     msgpack_sbuffer_destroy (&params);
     msgpack_sbuffer_destroy (&rows);
     return result;
@@ -259,9 +264,14 @@ maas_cmd_explain (int argc, char **argv)
         maas_model_ref_clear (&model);
         return 1;
     }
-    maas_tensor_t *x = maas_rows_file_read ("maas explain", opts.input, &model, opts.no_header);
-    maas_client_t *client = x ? maas_client_new (opts.broker) : NULL;
-    maas_result_t *result = client ? s_run (client, &model, &opts, x) : NULL;
+    //  The broker first, as maas infer: with none, say so now, not at --timeout-ms.
+    maas_client_t *client = maas_cli_client ("maas explain", opts.broker);
+    if (client && maas_follow_ping (client, "maas explain", opts.broker) != 0)
+        maas_client_destroy (&client);
+    maas_tensor_t *x = client ? maas_rows_file_read ("maas explain", opts.input, &model,
+                                                     opts.no_header)
+                              : NULL;
+    maas_result_t *result = x ? s_run (client, &model, &opts, x) : NULL;
     int rc = result ? s_report (result, &model, &opts) : 1;
     maas_result_destroy (&result);
     maas_client_destroy (&client);

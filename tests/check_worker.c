@@ -845,6 +845,18 @@ START_TEST (test_cli_explain)
     ck_assert (support_file_has (path, "{\"model\":\"iris\",\"version\":1,\"method\":\"shapley\""));
     ck_assert (support_file_has (path, "\"output\":2,"));
     ck_assert (support_file_has (path, "[\"petal_wid\","));
+    //  No broker at the endpoint: said at once (it waited out --timeout-ms).
+    free (script);
+    ck_assert (asprintf (&script, "cd %s && printf 'a,b,c,d\\n1,2,3,4\\n' > dead.csv && "
+                                  "! maas explain iris --input dead.csv --no-header "
+                                  "--broker ipc://%s/nobody.sock 2> dead-err",
+                         fx.dir, fx.dir) > 0);
+    argv[2] = script;
+    proc = support_proc_start (argv, env, NULL);
+    ck_assert_int_eq (support_proc_wait (proc, 10000), 0);
+    support_proc_stop (&proc);
+    snprintf (path, sizeof path, "%s/dead-err", fx.dir);
+    ck_assert_msg (support_file_has (path, "no broker answers at ipc://"), "dead broker not said");
     free (script);
     free (text);
     free (doc);
