@@ -167,6 +167,33 @@ s_latency (bench_t *b, maas_client_t *client, const char *name, bool untracked)
     free (us);
 }
 
+//  Turn on the persistence `maas up` gives its Redis (AOF, fsync every
+//  second) and wait until the first rewrite is done, so the case after it
+//  pays what a stack pays per job, not the one-off rewrite.
+static int
+s_redis_aof_on (const bench_t *b)
+{
+    redisContext *ctx = redisConnectUnix (b->redis_url + strlen ("unix://"));
+    int rc = ctx && !ctx->err ? 0 : -1;
+    const char *commands[] = {"CONFIG SET appendfsync everysec", "CONFIG SET appendonly yes"};
+    for (size_t i = 0; rc == 0 && i < 2; i++) {
+        redisReply *reply = redisCommand (ctx, commands[i]);
+        rc = reply && reply->type == REDIS_REPLY_STATUS ? 0 : -1;
+        freeReplyObject (reply);
+    }
+    for (int i = 0; rc == 0 && i < 3000; i++) {
+        redisReply *reply = redisCommand (ctx, "INFO persistence");
+        bool busy = !reply || !reply->str || strstr (reply->str, "aof_rewrite_in_progress:1")
+                    || strstr (reply->str, "aof_enabled:0");
+        freeReplyObject (reply);
+        if (!busy)
+            break;
+        usleep (10000);
+    }
+    redisFree (ctx);
+    return rc;
+}
+
 //  Baseline: the same round trip without a broker: DEALER ↔ ROUTER echo.
 static void
 s_direct (bench_t *b)
@@ -194,7 +221,7 @@ s_direct (bench_t *b)
 int
 main (int argc, char **argv)
 {
-    //  Arguments (all optional): JOBS LATENCY_JOBS [on|off|latency].
+    //  Arguments (all optional): JOBS LATENCY_JOBS [on|off|latency|aof].
     bench_t b = {.jobs = 200000, .latency_jobs = 20000, .window = 4000, .credits = 500};
     bench_deadline (900);
     if (argc > 1)
@@ -212,14 +239,20 @@ main (int argc, char **argv)
         return 1;
     }
     maas_client_poll (client, 500);         //  workers connected
-    const char *only = argc > 3 ? argv[3] : "";  //  on, off, latency: one case only
-    if (!*only || strcmp (only, "on") == 0)
+    const char *only = argc > 3 ? argv[3] : "";  //  on, off, latency, aof: one case only
+    if (!*only || strcmp (only, "on") == 0 || strcmp (only, "aof") == 0)
         s_throughput (&b, client, "status_on", false);
     if (!*only || strcmp (only, "off") == 0)
         s_throughput (&b, client, "status_off", true);
     if (!*only || strcmp (only, "latency") == 0) {
         s_latency (&b, client, "latency_status_off", true);
         s_latency (&b, client, "latency_status_on", false);
+    }
+    if (!*only || strcmp (only, "aof") == 0) {     //  last: it changes the Redis
+        if (s_redis_aof_on (&b) == 0)
+            s_throughput (&b, client, "status_on_aof", false);
+        else
+            fprintf (stderr, "bench: could not turn on the AOF\n");
     }
     maas_client_destroy (&client);
     s_direct (&b);
