@@ -293,15 +293,68 @@ broker_pay (maas_broker_t *self, const uint8_t *client, size_t client_size)
     }
 }
 
+//  A tracked job's RESULT waiting for its final write to be in Redis, so
+//  that a client reading the job's record after its RESULT sees it final.
+typedef struct {
+    maas_broker_t *broker;
+    bool owed;                      //  kept for the client rather than sent
+    uint8_t client[MAAS_PROTO_PEER_MAX];
+    size_t client_size;
+    bool has_payload;               //  PAYLOAD holds one (else the RESULT has none)
+    zmq_msg_t payload;              //  moved from the worker's RESULT
+    size_t header_size;
+    uint8_t header[];               //  the RESULT header's bytes
+} held_result_t;
+
+static void
+s_send_result (maas_broker_t *self, bool owed, const uint8_t *client, size_t client_size,
+               const void *header, size_t header_size, zmq_msg_t *payload)
+{
+    if (owed)
+        broker_owe (self, client, client_size, header, header_size);
+    else
+        maas_proto_send (self->front, client, client_size, MAAS_PROTO_RESULT, header, header_size,
+                         payload);
+}
+
+//  The final write is in Redis (or the store went down: the client is not
+//  kept waiting on it; the write is kept and written back).
+static void
+s_on_final_written (bool written, void *arg)
+{
+    held_result_t *held = arg;
+    (void) written;
+    s_send_result (held->broker, held->owed, held->client, held->client_size, held->header,
+                   held->header_size, held->has_payload ? &held->payload : NULL);
+    zmq_msg_close (&held->payload);
+    free (held);
+}
+
+//  A tracked job's RESULT leaves once Redis has applied its final write
+//  (one reply per loop turn for all of them, docs/redis.md); others, and
+//  all results while the store is down, leave at once.
 void
 broker_client_result (maas_broker_t *self, const job_t *job, const void *header,
                       size_t header_size, zmq_msg_t *payload)
 {
-    if (job->owed)
-        broker_owe (self, job->client, job->client_size, header, header_size);
-    else
-        maas_proto_send (self->front, job->client, job->client_size, MAAS_PROTO_RESULT, header,
-                         header_size, payload);
+    held_result_t *held = job->track && self->store ? malloc (sizeof *held + header_size) : NULL;
+    if (held) {
+        *held = (held_result_t) {.broker = self, .owed = job->owed,
+                                 .client_size = job->client_size, .header_size = header_size,
+                                 .has_payload = payload != NULL};
+        memcpy (held->client, job->client, job->client_size);
+        memcpy (held->header, header, header_size);
+        zmq_msg_init (&held->payload);
+        if (payload)
+            zmq_msg_move (&held->payload, payload);
+        if (maas_store_after_writes (self->store, s_on_final_written, held) == 0)
+            return;
+        if (payload)
+            zmq_msg_move (payload, &held->payload);
+        zmq_msg_close (&held->payload);
+        free (held);
+    }
+    s_send_result (self, job->owed, job->client, job->client_size, header, header_size, payload);
 }
 
 void

@@ -70,6 +70,19 @@ struct _group_t {
     out_t zadd;                     //  score, id argument pairs for the ZADD
 };
 
+//  Callers of _after_writes in one turn, told together when the reply to
+//  the turn's quiet batch arrives (or the connection that carried it is
+//  lost: hiredis calls every callback once).
+typedef struct {
+    maas_store_written_fn *fn;
+    void *arg;
+} written_t;
+
+typedef struct {
+    size_t count, size;             //  entries used, allocated
+    written_t *entries;             //  in call order
+} barrier_t;
+
 struct _maas_store_t {
     char *url;                      //  Redis URL, owned
     char shown[512];                //  the URL with its password masked, for the log
@@ -110,6 +123,7 @@ struct _maas_store_t {
     out_t adds;                     //  score, id pairs restored this turn (one ZADD)
     size_t add_count;               //  arguments in ADDS
     out_t scratch;                  //  one command being built
+    barrier_t *barrier;             //  this turn's _after_writes, owned until flushed
     char err[512];                  //  why it is down
 };
 
@@ -222,6 +236,7 @@ s_send (maas_store_t *self, out_t *out, redisCallbackFn *fn, void *arg)
 //  Connection
 
 static void s_fail_group (maas_store_t *self, const char *why);
+static void s_barrier_done (barrier_t *barrier, bool written);
 
 static void s_add_write (void *data) { ((maas_store_t *) data)->want_write = true; }
 static void s_del_write (void *data) { ((maas_store_t *) data)->want_write = false; }
@@ -593,6 +608,7 @@ maas_store_destroy (maas_store_t **self_p)
     }
     self->closing = true;
     s_fail_group (self, "broker stopping");
+    s_barrier_done (self->barrier, false);
     maas_watch_destroy (&self->watch);
     while (self->replay) {
         chunk_t *old = self->replay;
@@ -996,6 +1012,49 @@ s_keep_quiet (maas_store_t *self)
     self->done_count = self->event_count = self->add_count = 0;
 }
 
+//  ---------------------------------------------------------------------------
+//  Waiting for writes
+
+int
+maas_store_after_writes (maas_store_t *self, maas_store_written_fn *fn, void *arg)
+{
+    if (!s_ready (self))
+        return -1;
+    barrier_t *barrier = self->barrier;
+    if (!barrier && !(barrier = self->barrier = calloc (1, sizeof *barrier)))
+        return -1;
+    if (barrier->count == barrier->size) {
+        size_t size = barrier->size ? 2 * barrier->size : 64;
+        written_t *entries = realloc (barrier->entries, size * sizeof *entries);
+        if (!entries)
+            return -1;
+        barrier->entries = entries;
+        barrier->size = size;
+    }
+    barrier->entries[barrier->count++] = (written_t) {fn, arg};
+    return 0;
+}
+
+//  Tell a turn's callers and let go of their list.
+static void
+s_barrier_done (barrier_t *barrier, bool written)
+{
+    if (!barrier)
+        return;
+    for (size_t i = 0; i < barrier->count; i++)
+        barrier->entries[i].fn (written, barrier->entries[i].arg);
+    free (barrier->entries);
+    free (barrier);
+}
+
+static void
+s_on_written (redisAsyncContext *ac, void *r, void *arg)
+{
+    redisReply *reply = r;
+    (void) ac;
+    s_barrier_done (arg, reply && reply->type != REDIS_REPLY_ERROR);
+}
+
 //  This turn's ZADD, ZREM and XADD, then the quiet buffer closed with
 //  CLIENT REPLY ON: one formatted command whose only reply is that ON's OK.
 static void
@@ -1023,14 +1082,23 @@ s_flush_quiet (maas_store_t *self)
         s_str (&self->quiet, "*");
         s_raw (&self->quiet, self->events.data, self->events.size);
     }
+    barrier_t *barrier = self->barrier;
+    self->barrier = NULL;
+    if (barrier && !self->quiet.size) {
+        s_quiet (self, 1);          //  nothing else to wait on: its reply will do
+        s_str (&self->quiet, "PING");
+    }
     if (self->quiet.size) {
         S_RAW_LITERAL (&self->quiet, S_REPLY_ON);
         if (self->done.failed || self->events.failed || self->adds.failed)
             self->quiet.failed = true;
         s_replay_keep (self, &self->quiet);
-        if (s_send (self, &self->quiet, NULL, NULL) != 0 && self->ac)
+        if (s_send (self, &self->quiet, barrier ? s_on_written : NULL, barrier) == 0)
+            barrier = NULL;         //  told by the reply
+        else if (self->ac)
             maas_error ("store", "status writes dropped: out of memory");
     }
+    s_barrier_done (barrier, false);
     s_reset (&self->done);
     s_reset (&self->events);
     s_reset (&self->adds);
@@ -1044,8 +1112,11 @@ maas_store_flush (maas_store_t *self)
         s_commit (self);
         s_flush_quiet (self);
     }
-    else
+    else {
         s_keep_quiet (self);
+        s_barrier_done (self->barrier, false);     //  no waiting on a store that is down
+        self->barrier = NULL;
+    }
     if (self->ac && self->connected && self->want_write)
         redisAsyncHandleWrite (self->ac);
 }

@@ -120,6 +120,17 @@ int maas_store_forget (maas_store_t *self, const char *id);
 //  A finished job was submitted again: drop the payload and pending entry
 //  that submission wrote back.
 int maas_store_settle (maas_store_t *self, const char *id);
+//  Told that the writes queued before the matching _after_writes are in
+//  Redis (WRITTEN true), or that they could not be confirmed (false: the
+//  store went down; they are kept and written back when it returns).
+typedef void (maas_store_written_fn) (bool written, void *arg);
+//  Call FN once everything queued so far has been applied by Redis: the
+//  turn's writes go out in one batch at _flush, and FN runs when its reply
+//  comes back. Returns -1, and FN is not called, while the store is down:
+//  the caller then goes on at once instead of waiting for Redis. Costs no
+//  command per call (one reply per turn). FN runs from _io, _flush, _tick
+//  or _destroy.
+int maas_store_after_writes (maas_store_t *self, maas_store_written_fn *fn, void *arg);
 //  Writes other than _submit are sent once per turn by _flush with Redis
 //  replies turned off (CLIENT REPLY OFF ... ON): nothing waits for them.
 //  Write this broker's stats hash (expires after TTL_MS) and register it.

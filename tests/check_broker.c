@@ -146,9 +146,9 @@ s_redis (void)
     return ctx;
 }
 
-//  Wait (polling the client meanwhile) until FIELD of job ID reads WANT:
-//  the broker's pipelined writes may land a moment after the client has the
-//  result. Fails the test after 3 s.
+//  Wait (polling the client meanwhile) until FIELD of job ID reads WANT
+//  (a field written without a RESULT to follow it, such as progress, may
+//  land a moment later). Fails the test after 3 s.
 static void
 s_field_becomes (const char *id, const char *field, const char *want)
 {
@@ -467,6 +467,50 @@ START_TEST (test_deadline_expires_queued_job)
     result = s_run (&spec, "ontime", 5000);
     ck_assert_str_eq (result->status, "succeeded");
     maas_result_destroy (&result);
+}
+END_TEST
+
+//  Each RESULT as it arrives: the job's record in Redis must already say
+//  the same final status (docs/redis.md: results wait for the final write).
+typedef struct {
+    redisContext *redis;
+    int seen, stale;
+    char stale_example[160];
+} record_check_t;
+
+static void
+s_record_check_cb (const maas_result_t *result, void *arg)
+{
+    record_check_t *check = arg;
+    redisReply *reply = redisCommand (check->redis, "HGET maas:job:%s status", result->id);
+    const char *stored = reply && reply->type == REDIS_REPLY_STRING ? reply->str : "(none)";
+    if (strcmp (stored, result->status) != 0 && check->stale++ == 0)
+        snprintf (check->stale_example, sizeof check->stale_example,
+                  "job %s: RESULT %s, record %s", result->id, result->status, stored);
+    freeReplyObject (reply);
+    check->seen++;
+}
+
+START_TEST (test_record_final_before_result)
+{
+    s_worker_start ("w1", "infer", 8);
+    maas_result_t *first = s_run_announced (&(maas_submit_t) {.kind = "infer"}, "x", 5000);
+    maas_result_destroy (&first);
+    record_check_t check = {.redis = s_redis ()};
+    int jobs = 3000;
+    for (int i = 0; i < jobs; i++) {
+        //  every other job's deadline has passed: it ends expired at once
+        maas_submit_t spec = {.kind = "infer",
+                              .deadline_ms = i % 2 ? maas_clock_wall_ms () - 1000 : 0};
+        ck_assert_int_eq (maas_client_submit (fx.client, &spec, "x", 1, s_record_check_cb,
+                                              &check, NULL),
+                          0);
+    }
+    ck_assert_int_eq (maas_client_wait_all (fx.client, 20000), 0);
+    redisFree (check.redis);
+    ck_assert_int_eq (check.seen, jobs);
+    ck_assert_msg (check.stale == 0, "%d of %d RESULTs came before their record was final (%s)",
+                   check.stale, jobs, check.stale_example);
 }
 END_TEST
 
@@ -1355,6 +1399,7 @@ s_suite (void)
     tcase_add_test (core, test_credits_respected);
     tcase_add_test (core, test_priorities_then_fifo);
     tcase_add_test (core, test_deadline_expires_queued_job);
+    tcase_add_test (core, test_record_final_before_result);
     tcase_add_test (core, test_cancel_queued_and_running);
     tcase_add_test (core, test_retryable_failures);
     tcase_add_test (core, test_unknown_kind_rejected);
