@@ -152,7 +152,7 @@ s_submit (maas_broker_t *self, maas_proto_msg_t *msg)
         return;
     }
     if (spec.track && self->config.status && !self->store)
-        maas_debug ("broker", "job untracked: no job store id=%s", job->id);
+        maas_debug ("broker", "job untracked: no job store job=%s", job->id);
     broker_job_enqueue (self, job, false);
     self->stats.accepted++;
     broker_client_reply (self, job->client, job->client_size, MAAS_PROTO_ACCEPTED, job->id, "queued",

@@ -78,7 +78,8 @@ broker_gate_submit (maas_broker_t *self, maas_proto_msg_t *msg, const char *id, 
                   needed == MAAS_CURVE_INFER       ? "infer"
                       : needed == MAAS_CURVE_TRAIN ? "train"
                                                    : "admin");
-    maas_warn ("broker", "unauthorised SUBMIT kind=%s key=%s", kind, s_key (msg));
+    maas_warn ("broker", "unauthorised SUBMIT job=%s kind=%s key=%s", id ? id : "", kind,
+               s_key (msg));
     s_unauthorised (self, msg, id, err);
     return false;
 }

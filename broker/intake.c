@@ -52,7 +52,7 @@ s_on_existing (struct redisAsyncContext *ac, void *r, void *arg)
     redisReply *reply = r;
     if (reply && reply->type == REDIS_REPLY_ARRAY && reply->elements == 4
         && s_unowned (reply->element[0])) {
-        maas_info ("broker", "job taken over id=%s was=%s", job->id, reply->element[0]->str);
+        maas_info ("broker", "job taken over job=%s was=%s", job->id, reply->element[0]->str);
         maas_store_field_t status = {"status", "queued", 6};
         maas_store_set (self->store, job->id, &status, 1);
         s_accept (self, job);
@@ -100,7 +100,7 @@ broker_limbo_expire (maas_broker_t *self, int64_t now)
         if (now >= job->limbo_until) {
             list_remove (&self->limbo, &job->link);
             self->stats.rejected++;
-            maas_warn ("broker", "job not recorded id=%s error=\"%s\"", job->id,
+            maas_warn ("broker", "job not recorded job=%s error=\"%s\"", job->id,
                        maas_store_error (self->store));
             if (zlistx_size (self->unsure) < S_UNSURE_MAX)
                 zlistx_add_end (self->unsure, job->id);
@@ -125,7 +125,7 @@ s_on_stored (int outcome, const char *error, void *arg)
         return;                     //  answered when the record arrives
     if (outcome < 0 && s_limbo (self, job))
         return;                     //  sent again on the next connection
-    maas_warn ("broker", "job not recorded id=%s error=%s", job->id, error ? error : "");
+    maas_warn ("broker", "job not recorded job=%s error=%s", job->id, error ? error : "");
     self->stats.rejected++;
     self->io.reply (self, job->client, job->client_size, MAAS_PROTO_REJECTED, job->id, NULL,
                   "unavailable", error ? error : "job store unavailable");

@@ -222,7 +222,7 @@ broker_job_finish (maas_broker_t *self, job_t *job, status_t status, const char 
         s_detach (self, job);
     self->io.result (self, job, hdr, hdr_size, payload);
     s_count (self, status);
-    maas_debug ("broker", "job finished id=%s status=%s", job->id, broker_status_names[status]);
+    maas_debug ("broker", "job finished job=%s status=%s", job->id, broker_status_names[status]);
     zhashx_delete (self->jobs, job->id);
 }
 
@@ -246,7 +246,7 @@ broker_job_requeue (maas_broker_t *self, job_t *job, const char *why)
                                         {"worker", "", 0}};
         maas_store_update (self->store, job->id, "queued", MAAS_STORE_EVENT, fields, 2);
     }
-    maas_info ("broker", "job requeued id=%s attempts=%d why=%s", job->id, job->attempts, why);
+    maas_info ("broker", "job requeued job=%s attempts=%d why=%s", job->id, job->attempts, why);
 }
 
 //  Free credit of W.

@@ -95,7 +95,7 @@ s_unrecoverable (maas_broker_t *self, const char *id)
                       "after a broker restart (bad header, or too many kinds held); submit it again";
     maas_store_field_t error = {"error", why, strlen (why)};
     maas_store_update (self->store, id, broker_status_names[STATUS_FAILED], MAAS_STORE_FINAL, &error, 1);
-    maas_warn ("broker", "job not recoverable id=%s", id);
+    maas_warn ("broker", "job not recoverable job=%s", id);
 }
 
 static void
@@ -110,7 +110,7 @@ s_on_hash (struct redisAsyncContext *ac, void *r, void *arg)
             maas_store_forget (self->store, recall->id);   //  finished or gone: stale entry
         else if (s_is (s_field (hash, "broker"), self->name)) {
             if (s_rebuild (self, recall->id, hash) == 0)
-                maas_info ("broker", "job recovered id=%s", recall->id);
+                maas_info ("broker", "job recovered job=%s", recall->id);
             else
                 s_unrecoverable (self, recall->id);
         }

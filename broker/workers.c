@@ -197,14 +197,14 @@ s_result (maas_broker_t *self, maas_proto_msg_t *msg, worker_t *worker, maas_cod
     }
     job_t *job = zhashx_lookup (self->jobs, id);
     if (!job || job->worker != worker) {
-        maas_debug ("broker", "stale RESULT id=%s worker=%s", id, worker->name);
+        maas_debug ("broker", "stale RESULT job=%s worker=%s", id, worker->name);
         return;
     }
     if (maas_codec_map_find (map, "error"))
         maas_codec_map_str_copy (map, "error", error, sizeof error);
     status_t final = broker_status_parse (status, strlen (status));
     if (final != STATUS_SUCCEEDED && final != STATUS_FAILED && final != STATUS_CANCELLED) {
-        maas_warn ("broker", "RESULT with bad status id=%s status=%s", id, status);
+        maas_warn ("broker", "RESULT with bad status job=%s status=%s", id, status);
         broker_job_finish (self, job, STATUS_FAILED, "worker replied with an unknown status",
                            NULL, NULL);
         return;

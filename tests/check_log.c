@@ -19,7 +19,7 @@ s_logged_line (const char *dir)
     fflush (stderr);
     ck_assert (freopen (path, "w", stderr));
     maas_log_set_level (MAAS_LOG_INFO);
-    maas_info ("broker", "job finished id=%s status=%s", "j-42", "succeeded");
+    maas_info ("broker", "job finished job=%s status=%s", "j-42", "succeeded");
     fflush (stderr);
     FILE *file = fopen (path, "r");
     ck_assert (file && fgets (line, 4096, file));
@@ -33,7 +33,7 @@ START_TEST (test_line_format)
     char *line = s_logged_line (dir), pattern[256];
     snprintf (pattern, sizeof pattern,
               "^20[0-9]{2}-[01][0-9]-[0-3][0-9]T[0-2][0-9]:[0-5][0-9]:[0-6][0-9]\\.[0-9]{3}Z "
-              "%d info  broker: job finished id=j-42 status=succeeded\n$",
+              "%d info  broker: job finished job=j-42 status=succeeded\n$",
               (int) getpid ());
     regex_t regex;
     ck_assert_int_eq (regcomp (&regex, pattern, REG_EXTENDED | REG_NOSUB), 0);

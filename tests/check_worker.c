@@ -309,6 +309,10 @@ s_expect_failure (const maas_submit_t *spec, const void *payload, size_t size,
                    result->error ? result->error : "(none)", expected);
     //  Each of these fails the same on any worker: not worth running again.
     ck_assert_msg (!maas_result_retryable (result), "'%s' sent as retryable", result->error);
+    //  The worker's log line names the job (logged before it answers).
+    char line[MAAS_PROTO_ID_MAX + 32];
+    snprintf (line, sizeof line, "job failed job=%s ", id);
+    ck_assert_msg (support_file_has (fx.worker_log, line), "worker log lacks '%s'", line);
     maas_result_destroy (&result);
     //  ... and the next job succeeds.
     float x[30];

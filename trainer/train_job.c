@@ -332,7 +332,7 @@ s_set_meta (maas_model_t *model, const s_job_t *job, const maas_training_metrics
 //  input columns by name (docs/model-format.md, "Column names"). Names the
 //  format cannot hold (repeated, too long) leave the model positional.
 static int
-s_set_columns (maas_model_t *model, const maas_dataset_t *data)
+s_set_columns (maas_model_t *model, const maas_dataset_t *data, const char *job_id)
 {
     size_t cols = maas_dataset_cols (data);
     const char **names = calloc (cols, sizeof *names);
@@ -341,8 +341,8 @@ s_set_columns (maas_model_t *model, const maas_dataset_t *data)
     for (size_t i = 0; i < cols; i++)
         names[i] = maas_dataset_column (data, i);
     if (maas_model_set_columns (model, names, cols) != 0)
-        maas_warn ("trainer", "column names not stored, model takes inputs by position "
-                   "reason=\"repeated, empty or over %d bytes\"", MAAS_MODEL_COLUMN_MAX);
+        maas_warn ("trainer", "column names not stored, model takes inputs by position job=%s "
+                   "reason=\"repeated, empty or over %d bytes\"", job_id, MAAS_MODEL_COLUMN_MAX);
     free (names);
     return 0;
 }
@@ -378,7 +378,7 @@ s_publish (s_job_t *job, const maas_training_metrics_t *m, uint64_t *version, bo
     maas_model_err_t model_err = {0};
     char json[512];
     int rc = -1;
-    if (!model || s_set_meta (model, job, m) != 0 || s_set_columns (model, job->data) != 0) {
+    if (!model || s_set_meta (model, job, m) != 0 || s_set_columns (model, job->data, job->id) != 0) {
         snprintf (job->error, sizeof job->error, "trainer: out of memory building the model");
         goto done;
     }

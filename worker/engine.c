@@ -359,9 +359,10 @@ s_retryable (const char *error)
     return true;
 }
 
-//  Finish TAG as failed with ERROR (logged: bad input is worth a line);
-//  RETRYABLE false when it would fail the same anywhere. Returns the
-//  result queued (to add details), NULL if out of memory.
+//  Finish TAG as failed with ERROR; RETRYABLE false when it would fail the
+//  same anywhere. The caller logs it when it answers the job (it knows the
+//  job's id). Returns the result queued (to add details), NULL if out of
+//  memory.
 static maas_engine_result_t *
 s_fail (maas_engine_t *self, void *tag, const char *name, uint64_t version, const char *error,
         bool retryable)
@@ -373,8 +374,6 @@ s_fail (maas_engine_t *self, void *tag, const char *name, uint64_t version, cons
     }
     snprintf (result->error, sizeof result->error, "%s", error);
     result->retryable = retryable;
-    maas_warn ("worker", "job failed model=%s version=%" PRIu64 " retryable=%d reason=\"%s\"",
-               name ? name : "", version, retryable, error);
     zlistx_add_end (self->results, result);
     return result;
 }
