@@ -195,17 +195,14 @@ s_on_result (const maas_result_t *result, void *arg)
     s_resume (req);
 }
 
-void
-gw_req_infer (gw_req_t *req, const char *name, uint64_t version, const float *x, size_t rows,
-              size_t cols, gw_reply_spec_t *spec)
+//  The job is submitted (RC 0): wait for its result with the connection
+//  suspended, on the loop's deadline list; or answer why it was not.
+static void
+s_await (gw_req_t *req, int rc)
 {
     gw_loop_t *loop = req->loop;
-    req->spec = *spec;
-    spec->id = NULL;
     int timeout = loop->gw->config.request_timeout_ms;
-    if (gw_infer_submit (loop->client, name, version, x, rows, cols,
-                         maas_clock_wall_ms () + timeout, s_on_result, req, req->job)
-        != 0) {
+    if (rc != 0) {
         gw_req_error (req, 503, "gateway: cannot submit the job: %s",
                       maas_client_error (loop->client));
         return;
@@ -218,6 +215,31 @@ gw_req_infer (gw_req_t *req, const char *name, uint64_t version, const float *x,
         loop->head = req;
     loop->tail = req;
     MHD_suspend_connection (req->conn);
+}
+
+void
+gw_req_infer (gw_req_t *req, const char *name, uint64_t version, const float *x, size_t rows,
+              size_t cols, gw_reply_spec_t *spec)
+{
+    gw_loop_t *loop = req->loop;
+    req->spec = *spec;
+    spec->id = NULL;
+    int64_t deadline = maas_clock_wall_ms () + loop->gw->config.request_timeout_ms;
+    s_await (req, gw_infer_submit (loop->client, name, version, x, rows, cols, deadline,
+                                   s_on_result, req, req->job));
+}
+
+void
+gw_req_explain (gw_req_t *req, const char *name, uint64_t version, const float *x, size_t rows,
+                size_t cols, const maas_explain_params_t *params, gw_reply_spec_t *spec)
+{
+    gw_loop_t *loop = req->loop;
+    req->spec = *spec;
+    req->spec.style = GW_STYLE_EXPLAIN;
+    spec->id = NULL;
+    int64_t deadline = maas_clock_wall_ms () + loop->gw->config.request_timeout_ms;
+    s_await (req, gw_explain_submit (loop->client, name, version, x, rows, cols, params, deadline,
+                                     s_on_result, req, req->job));
 }
 
 //  Answer 504 to every request past its deadline (the list is in deadline

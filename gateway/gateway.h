@@ -60,7 +60,8 @@ typedef enum {
     GW_STYLE_TF_CLASSIFY,    //  {"results": [[[label, score], ...]]}
     GW_STYLE_TF_REGRESS,     //  {"results": [value, ...]}
     GW_STYLE_V2_JSON,        //  KServe v2 JSON outputs
-    GW_STYLE_V2_BINARY       //  KServe v2 binary tensor extension
+    GW_STYLE_V2_BINARY,      //  KServe v2 binary tensor extension
+    GW_STYLE_EXPLAIN         //  KServe v1 {"predictions", "explanations"} (an explain job)
 } gw_style_t;
 
 //  What a reply needs to know about the request that asked it.
@@ -85,6 +86,7 @@ typedef enum {
     GW_ROUTE_TF_PREDICT,
     GW_ROUTE_TF_CLASSIFY,
     GW_ROUTE_TF_REGRESS,
+    GW_ROUTE_TF_EXPLAIN,
     GW_ROUTE_TF_STATUS,
     GW_ROUTE_TF_METADATA,
     GW_ROUTE_TF_MODELS,
@@ -125,6 +127,11 @@ void gw_req_json (gw_req_t *req, unsigned status, gw_buf_t *buf);
 //  connection until its result, answered as SPEC says (SPEC->id taken).
 void gw_req_infer (gw_req_t *req, const char *name, uint64_t version, const float *x, size_t rows,
                    size_t cols, gw_reply_spec_t *spec);
+//  The same for an explain job with PARAMS (borrowed), answered as
+//  GW_STYLE_EXPLAIN.
+void gw_req_explain (gw_req_t *req, const char *name, uint64_t version, const float *x,
+                     size_t rows, size_t cols, const maas_explain_params_t *params,
+                     gw_reply_spec_t *spec);
 
 //  -- routes (routes.c, tfs.c, kserve.c, jobs.c)
 

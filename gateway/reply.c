@@ -112,6 +112,57 @@ s_v2 (const gw_reply_spec_t *spec, const maas_infer_result_t *out, gw_buf_t *buf
     }
 }
 
+//  KServe v1 :explain: {"predictions": f(x) per row, "explanations": one
+//  object per row and output attributed, attributions in the model's input
+//  order (docs/http.md).
+static void
+s_explain_one (const maas_explain_result_t *out, size_t r, size_t k, gw_buf_t *buf)
+{
+    size_t at = r * out->outputs + k;
+    int64_t index = out->output == MAAS_EXPLAIN_OUTPUT_ALL ? (int64_t) k : out->output;
+    gw_buf_printf (buf, "%s{\"row\":%zu,\"output_index\":%" PRId64 ",\"method\":\"%s\"", at ? "," : "",
+                   r, index, maas_explain_method_name (out->method));
+    if (out->method == MAAS_EXPLAIN_INTEGRATED_GRADIENTS)
+        gw_buf_printf (buf, ",\"n_steps\":%zu", out->steps);
+    gw_buf_puts (buf, ",\"instance_output\":");
+    gw_json_f32 (buf, out->instance_output[at]);
+    gw_buf_puts (buf, ",\"baseline_output\":");
+    gw_json_f32 (buf, out->baseline_output[at]);
+    gw_buf_puts (buf, ",\"approximation_error\":");
+    gw_json_f32 (buf, out->approximation_error[at]);
+    gw_buf_puts (buf, ",\"attributions\":[");
+    const float *row = out->attributions + r * out->inputs * out->outputs + k;
+    for (size_t j = 0; j < out->inputs; j++) {
+        gw_buf_puts (buf, j ? "," : "");
+        gw_json_f32 (buf, row[j * out->outputs]);
+    }
+    gw_buf_puts (buf, "]}");
+}
+
+static unsigned
+s_explain (const gw_reply_spec_t *spec, const maas_result_t *result, gw_buf_t *buf)
+{
+    maas_explain_result_t out;
+    char err[512];
+    if (maas_explain_result_parse (&out, result->data, result->size, err, sizeof err) != 0) {
+        s_error (buf, "unreadable", err);
+        return 500;
+    }
+    gw_buf_puts (buf, "{\"model_name\":");
+    gw_json_str (buf, spec->model);
+    gw_buf_printf (buf, ",\"model_version\":\"%" PRIu64 "\",\"predictions\":", out.version);
+    gw_json_f32_array (buf, out.instance_output, out.rows * out.outputs, out.outputs);
+    gw_buf_puts (buf, ",\"baseline\":");
+    gw_json_f32_array (buf, out.baseline, out.inputs, 0);
+    gw_buf_puts (buf, ",\"explanations\":[");
+    for (size_t r = 0; r < out.rows; r++)
+        for (size_t k = 0; k < out.outputs; k++)
+            s_explain_one (&out, r, k, buf);
+    gw_buf_puts (buf, "]}");
+    maas_explain_result_clear (&out);
+    return 200;
+}
+
 unsigned
 gw_reply_write (const gw_reply_spec_t *spec, const maas_result_t *result, gw_buf_t *buf,
                 size_t *header_len)
@@ -120,6 +171,8 @@ gw_reply_write (const gw_reply_spec_t *spec, const maas_result_t *result, gw_buf
         s_error (buf, result->status, result->error ? result->error : "no reason given");
         return s_failure_status (result);
     }
+    if (spec->style == GW_STYLE_EXPLAIN)
+        return s_explain (spec, result, buf);
     maas_infer_result_t out;
     char err[512];
     if (maas_infer_result_parse (&out, result->data, result->size, err, sizeof err) != 0) {

@@ -12,7 +12,7 @@
 #include <string.h>
 
 static const char *const s_routes[GW_ROUTE_COUNT] = {
-    "tf_predict", "tf_classify", "tf_regress", "tf_status", "tf_metadata", "tf_models", "v2_server",
+    "tf_predict", "tf_classify", "tf_regress", "tf_explain", "tf_status", "tf_metadata", "tf_models", "v2_server",
     "v2_health",  "v2_model",    "v2_ready",   "v2_infer",  "metrics",     "jobs",      "other"};
 static const unsigned s_codes[] = {200, 202, 400, 404, 413, 429, 499, 500, 503, 504, 0};
 #define S_CODES (sizeof s_codes / sizeof s_codes[0])    //  the last one: any other

@@ -31,3 +31,32 @@ gw_infer_submit (maas_client_t *client, const char *name, uint64_t version, cons
     msgpack_sbuffer_destroy (&params);
     return rc;
 }
+
+int
+gw_explain_submit (maas_client_t *client, const char *name, uint64_t version, const float *x,
+                   size_t rows, size_t cols, const maas_explain_params_t *params,
+                   int64_t deadline_ms, maas_result_fn *fn, void *arg,
+                   char id[MAAS_PROTO_ID_MAX + 1])
+{
+    msgpack_sbuffer packed_params, payload;
+    msgpack_sbuffer_init (&packed_params);
+    msgpack_sbuffer_init (&payload);
+    msgpack_packer pk;
+    msgpack_packer_init (&pk, &packed_params, msgpack_sbuffer_write);
+    int rc = maas_explain_params_pack (params, &pk);
+    msgpack_packer_init (&pk, &payload, msgpack_sbuffer_write);
+    rc |= maas_codec_pack_rows (&pk, x, rows, cols);
+    maas_submit_t spec = {.kind = "explain",
+                          .model = name,
+                          .version = (int64_t) version,
+                          .deadline_ms = deadline_ms,
+                          .untracked = true,
+                          .ephemeral = true,
+                          .params = packed_params.data,
+                          .params_size = packed_params.size};
+    if (rc == 0)
+        rc = maas_client_submit (client, &spec, payload.data, payload.size, fn, arg, id);
+    msgpack_sbuffer_destroy (&packed_params);
+    msgpack_sbuffer_destroy (&payload);
+    return rc;
+}

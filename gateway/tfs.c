@@ -244,6 +244,114 @@ s_predict (gw_req_t *req, const gw_http_t *http, const s_path_t *path)
     json_decref (body);
 }
 
+//  -- explain (KServe v1 shape, docs/http.md)
+
+//  PARAMETERS (an object, or NULL) into *PARAMS for MODEL; -1 with ERR
+//  naming the field. Checked here so a bad request is a 400 at once, not
+//  a failed job.
+static int
+s_explain_params (const json_t *parameters, const gw_model_t *model, maas_explain_params_t *params,
+                  char *err, size_t err_size)
+{
+    *params = maas_explain_params_defaults ();
+    if (parameters && !json_is_object (parameters)) {
+        snprintf (err, err_size, "'parameters' must be an object");
+        return -1;
+    }
+    const char *key;
+    const json_t *value;
+    json_object_foreach ((json_t *) parameters, key, value)
+    {
+        if (strcmp (key, "method") == 0) {
+            const char *name = json_string_value (value);
+            int method = !name ? -1
+                         : strcmp (name, "exact_shapley") == 0 ? MAAS_EXPLAIN_SHAPLEY
+                                                                : maas_explain_method_parse (name);
+            if (method < 0) {
+                snprintf (err, err_size, "parameters.method must be integrated_gradients, "
+                                         "gradient_x_input or shapley (exact_shapley)");
+                return -1;
+            }
+            params->method = (maas_explain_method_t) method;
+        }
+        else if (strcmp (key, "n_steps") == 0 || strcmp (key, "steps") == 0) {
+            json_int_t steps = json_is_integer (value) ? json_integer_value (value) : 0;
+            if (steps < 1 || steps > MAAS_EXPLAIN_STEPS_MAX) {
+                snprintf (err, err_size, "parameters.%s must be an integer from 1 to %d", key,
+                          MAAS_EXPLAIN_STEPS_MAX);
+                return -1;
+            }
+            params->steps = (size_t) steps;
+        }
+        else if (strcmp (key, "output_index") == 0 || strcmp (key, "output") == 0) {
+            json_int_t output = json_is_integer (value) ? json_integer_value (value) : -1;
+            if (output < 0 || (size_t) output >= model->outputs) {
+                snprintf (err, err_size,
+                          "parameters.%s must be an integer from 0 to %zu (the model has %zu "
+                          "outputs)", key, model->outputs - 1, model->outputs);
+                return -1;
+            }
+            params->output = output;
+        }
+        else if (strcmp (key, "baseline") == 0) {
+            size_t count = 0;
+            if (gw_json_floats (value, &params->baseline, &count, err, err_size) != 0)
+                return -1;
+            params->baseline_len = count;
+            if (count != model->inputs) {
+                snprintf (err, err_size, "parameters.baseline has %zu values, the model takes %zu",
+                          count, model->inputs);
+                return -1;
+            }
+        }
+        else {
+            snprintf (err, err_size, "parameters: unknown key '%s' (method, n_steps, baseline, "
+                                     "output_index)", key);
+            return -1;
+        }
+    }
+    if (params->method == MAAS_EXPLAIN_SHAPLEY && model->inputs > MAAS_EXPLAIN_SHAPLEY_MAX_INPUTS) {
+        snprintf (err, err_size, "exact Shapley values need at most %d inputs, the model has %zu",
+                  MAAS_EXPLAIN_SHAPLEY_MAX_INPUTS, model->inputs);
+        return -1;
+    }
+    return 0;
+}
+
+static void
+s_explain (gw_req_t *req, const gw_http_t *http, const s_path_t *path)
+{
+    gw_req_set_route (req, GW_ROUTE_TF_EXPLAIN);
+    char err[512];
+    gw_model_t model;
+    if (!gw_req_model (req, path->name, path->ref, &model, "Servable not found for request: "))
+        return;
+    json_error_t jerr;
+    json_t *body = json_loadb (http->body, http->body_size, 0, &jerr);
+    if (!body) {
+        gw_req_error (req, 400, "JSON Parse error: %s",
+                      http->body_size ? jerr.text : "The document is empty");
+        return;
+    }
+    gw_reply_spec_t spec = {.style = GW_STYLE_EXPLAIN};
+    snprintf (spec.model, sizeof spec.model, "%s", path->name);
+    maas_explain_params_t params = maas_explain_params_defaults ();
+    float *x = NULL;
+    size_t rows = 0;
+    const json_t *list = json_object_get (body, "instances");
+    if (!json_is_array (list))
+        gw_req_error (req, 400, "Missing 'instances' key (a list)");
+    else if (s_rows (list, &model, &x, &rows, &spec.scalars, err, sizeof err) != 0
+             || s_explain_params (json_object_get (body, "parameters"), &model, &params, err,
+                                  sizeof err) != 0)
+        gw_req_error (req, 400, "%s", err);
+    else
+        gw_req_explain (req, path->name, model.version, x, rows, model.inputs, &params, &spec);
+    maas_explain_params_clear (&params);
+    free (x);
+    json_decref (body);
+}
+
 void
 gw_tfs_route (gw_req_t *req, const gw_http_t *http)
 {
@@ -264,6 +372,8 @@ gw_tfs_route (gw_req_t *req, const gw_http_t *http)
              && (strcmp (path.verb, "predict") == 0 || strcmp (path.verb, "classify") == 0
                  || strcmp (path.verb, "regress") == 0))
         s_predict (req, http, &path);
+    else if (post && strcmp (path.verb, "explain") == 0)
+        s_explain (req, http, &path);
     else
         gw_req_error (req, 400, "Malformed request: %s %s", http->method, http->url);
 }

@@ -522,6 +522,119 @@ START_TEST (test_classify_regress)
 }
 END_TEST
 
+//  -- explanations (KServe v1 :explain)
+
+//  The same rows explained through the C client (as the gateway submits
+//  them) into *OUT (the caller clears it).
+static void
+s_client_explain (const char *name, const float *x, size_t rows,
+                  const maas_explain_params_t *params, maas_explain_result_t *out)
+{
+    char id[MAAS_PROTO_ID_MAX + 1], err[256];
+    ck_assert_int_eq (gw_explain_submit (fx.client, name, 1, x, rows, S_INPUTS, params, 0, NULL,
+                                         NULL, id),
+                      0);
+    maas_result_t *result = maas_client_wait (fx.client, id, 20000);
+    ck_assert_ptr_nonnull (result);
+    ck_assert_msg (strcmp (result->status, "succeeded") == 0, "%s: %s", result->status,
+                   result->error ? result->error : "");
+    ck_assert_msg (maas_explain_result_parse (out, result->data, result->size, err, sizeof err)
+                       == 0,
+                   "%s", err);
+    maas_result_destroy (&result);
+}
+
+//  JSON number VALUE read as the float32 it was written from.
+static bool
+s_same_f32 (const json_t *value, float want)
+{
+    float got = (float) json_number_value (value);
+    return json_is_number (value) && memcmp (&got, &want, sizeof got) == 0;
+}
+
+START_TEST (test_explain)
+{
+    s_publish ("spam", 1, MAAS_ACT_SIGMOID, 3);
+    s_publish ("iris", 3, MAAS_ACT_SOFTMAX, 5);
+    s_gateway_start ("1", "10000", NULL);
+    float x[2 * S_INPUTS] = {0.1f, 0.2f, 0.3f, 0.4f, 1, -2, 3, -4};
+    const char *methods[] = {"shapley", "integrated_gradients"};
+    for (size_t m = 0; m < 2; m++) {
+        char body[512];
+        snprintf (body, sizeof body,
+                  "{\"instances\": [[0.1, 0.2, 0.3, 0.4], [1, -2, 3, -4]], \"parameters\": "
+                  "{\"method\": \"%s\", \"n_steps\": 64}}", methods[m]);
+        json_t *json = s_http ("POST", "/v1/models/spam:explain", body, 200);
+        maas_explain_params_t params = maas_explain_params_defaults ();
+        params.method = m ? MAAS_EXPLAIN_INTEGRATED_GRADIENTS : MAAS_EXPLAIN_SHAPLEY;
+        params.steps = 64;
+        maas_explain_result_t want;
+        s_client_explain ("spam", x, 2, &params, &want);
+        json_t *explanations = json_object_get (json, "explanations");
+        ck_assert_uint_eq (json_array_size (explanations), 2);
+        for (size_t r = 0; r < 2; r++) {
+            json_t *one = json_array_get (explanations, r);
+            ck_assert_str_eq (json_string_value (json_object_get (one, "method")), methods[m]);
+            ck_assert_int_eq (json_integer_value (json_object_get (one, "row")), (json_int_t) r);
+            ck_assert (s_same_f32 (json_object_get (one, "instance_output"),
+                                   want.instance_output[r]));
+            ck_assert (s_same_f32 (json_object_get (one, "baseline_output"),
+                                   want.baseline_output[r]));
+            json_t *attributions = json_object_get (one, "attributions");
+            ck_assert_uint_eq (json_array_size (attributions), S_INPUTS);
+            double sum = 0;
+            for (size_t j = 0; j < S_INPUTS; j++) {
+                ck_assert_msg (s_same_f32 (json_array_get (attributions, j),
+                                           want.attributions[r * S_INPUTS + j]),
+                               "row %zu feature %zu differs from the C client's", r, j);
+                sum += json_number_value (json_array_get (attributions, j));
+            }
+            //  Completeness: within the error the answer reports.
+            double gap = want.instance_output[r] - want.baseline_output[r];
+            double error = json_number_value (json_object_get (one, "approximation_error"));
+            ck_assert_msg (fabs (sum - gap) <= error + 1e-5, "sum %g, f(x) - f(b) %g, error %g",
+                           sum, gap, error);
+        }
+        ck_assert (s_same_f32 (json_array_get (json_array_get (json_object_get (json,
+                                                                                 "predictions"),
+                                                               1),
+                                               0),
+                               want.instance_output[1]));
+        maas_explain_result_clear (&want);
+        json_decref (json);
+    }
+    //  Every output of a softmax model, or the one asked for.
+    const char *three = "{\"instances\": [[0.1, 0.2, 0.3, 0.4]]}";
+    json_t *json = s_http ("POST", "/v1/models/iris/versions/1:explain", three, 200);
+    ck_assert_uint_eq (json_array_size (json_object_get (json, "explanations")), 3);
+    json_decref (json);
+    json = s_http ("POST", "/v1/models/iris:explain",
+                   "{\"instances\": [[0.1, 0.2, 0.3, 0.4]], \"parameters\": {\"output_index\": 2}}",
+                   200);
+    json_t *only = json_array_get (json_object_get (json, "explanations"), 0);
+    ck_assert_int_eq (json_integer_value (json_object_get (only, "output_index")), 2);
+    ck_assert_uint_eq (json_array_size (json_object_get (json, "explanations")), 1);
+    json_decref (json);
+    //  Bad requests name what is wrong.
+    s_expect_error ("POST", "/v1/models/spam:explain", "{\"rows\": []}", 400, "'instances'");
+    s_expect_error ("POST", "/v1/models/spam:explain",
+                    "{\"instances\": [[1, 2, 3, 4]], \"parameters\": {\"method\": \"lime\"}}",
+                    400, "parameters.method");
+    s_expect_error ("POST", "/v1/models/spam:explain",
+                    "{\"instances\": [[1, 2, 3, 4]], \"parameters\": {\"baseline\": [0, 0]}}", 400,
+                    "baseline has 2 values, the model takes 4");
+    s_expect_error ("POST", "/v1/models/iris:explain",
+                    "{\"instances\": [[1, 2, 3, 4]], \"parameters\": {\"output_index\": 3}}", 400,
+                    "from 0 to 2");
+    s_expect_error ("POST", "/v1/models/spam:explain",
+                    "{\"instances\": [[1, 2, 3, 4]], \"parameters\": {\"seed\": 1}}", 400,
+                    "unknown key 'seed'");
+    s_expect_error ("POST", "/v1/models/spam:explain", "{\"instances\": [[1, 2, 3]]}", 400,
+                    "has 3 values, the model takes 4");
+    s_expect_error ("POST", "/v1/models/nosuch:explain", three, 404, "nosuch");
+}
+END_TEST
+
 //  -- routes and errors
 
 START_TEST (test_routes)
@@ -1199,6 +1312,7 @@ s_suite (void)
     tcase_add_test (core, test_tf_predict_bits);
     tcase_add_test (core, test_v2_infer_bits);
     tcase_add_test (core, test_classify_regress);
+    tcase_add_test (core, test_explain);
     tcase_add_test (core, test_routes);
     tcase_add_test (core, test_metrics);
     tcase_add_test (core, test_process_metrics);
