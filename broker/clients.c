@@ -7,6 +7,7 @@
 #include "codec.h"
 #include "log.h"
 
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -37,6 +38,22 @@ s_reject (maas_broker_t *self, maas_proto_msg_t *msg, const char *id, const char
     self->stats.rejected++;
     broker_client_reply (self, zmq_msg_data (&msg->peer), zmq_msg_size (&msg->peer),
                   MAAS_PROTO_REJECTED, id && id[0] ? id : NULL, NULL, reason, error);
+}
+
+//  REJECTED overloaded, and a warn line at most once a second with how many
+//  since the last one: a flood must be visible to the operator, but not
+//  write a log line per refused job.
+static void
+s_overloaded (maas_broker_t *self, maas_proto_msg_t *msg, const char *id, const char *error)
+{
+    self->overload_unlogged++;
+    if (self->now_mono - self->overload_logged >= 1000 || !self->overload_logged) {
+        maas_warn ("broker", "overloaded rejected=%" PRIu64 " error=%s", self->overload_unlogged,
+                   error);
+        self->overload_logged = self->now_mono ? self->now_mono : 1;
+        self->overload_unlogged = 0;
+    }
+    s_reject (self, msg, id, "overloaded", error);
 }
 
 //  MSG's sender is now whoever last spoke about JOB: its RESULT goes there,
@@ -96,8 +113,7 @@ s_kind_of (maas_broker_t *self, maas_proto_msg_t *msg, const maas_proto_job_t *s
     }
     kind = broker_kind_add (self, spec->kind, false);
     if (!kind)
-        s_reject (self, msg, spec->id, "overloaded",
-                  "too many distinct job kinds held (64); retry later");
+        s_overloaded (self, msg, spec->id, "too many distinct job kinds held (64); retry later");
     return kind;
 }
 
@@ -130,7 +146,7 @@ s_submit (maas_broker_t *self, maas_proto_msg_t *msg)
     if (zhashx_size (self->jobs) >= self->config.max_jobs) {
         snprintf (err, sizeof err, "overloaded: %zu jobs held (--max-jobs %zu); retry later",
                   zhashx_size (self->jobs), self->config.max_jobs);
-        s_reject (self, msg, spec.id, "overloaded", err);
+        s_overloaded (self, msg, spec.id, err);
         return;
     }
     kind_t *kind = s_kind_of (self, msg, &spec, err, sizeof err);
@@ -138,7 +154,7 @@ s_submit (maas_broker_t *self, maas_proto_msg_t *msg)
         return;
     job = broker_job_new (self, &spec, kind);
     if (!job) {
-        s_reject (self, msg, spec.id, "overloaded", "out of memory");
+        s_overloaded (self, msg, spec.id, "out of memory");
         return;
     }
     job->client_size = zmq_msg_size (&msg->peer);

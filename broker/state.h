@@ -150,6 +150,8 @@ struct _maas_broker_t {
     int64_t now_mono;               //  monotonic ms, read once per loop turn
     int64_t now_wall;               //  wall ms, read once per loop turn
     stats_t stats;                  //  counters
+    int64_t overload_logged;        //  monotonic ms of the last "overloaded" log line
+    uint64_t overload_unlogged;     //  overloaded rejections since that line
 };
 
 //  broker.c

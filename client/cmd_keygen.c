@@ -50,13 +50,23 @@ maas_cmd_keygen (int argc, char **argv)
     return 0;
 }
 
+static const char *s_curve_key, *s_broker_key;
+
+void
+maas_cli_set_curve (const char *key_path, const char *broker_path)
+{
+    s_curve_key = key_path;
+    s_broker_key = broker_path;
+}
+
 maas_client_t *
 maas_cli_client (const char *command, const char *endpoints)
 {
     maas_client_t *client = maas_client_new (endpoints);
-    if (client && maas_client_set_curve (client, NULL, NULL) != 0) {
-        fprintf (stderr, "%s: %s ($%s, $%s)\n", command, maas_client_error (client),
-                 MAAS_CURVE_KEY_ENV, MAAS_CURVE_BROKER_ENV);
+    if (client && (s_curve_key || s_broker_key)
+        && maas_client_set_curve (client, s_curve_key, s_broker_key) != 0) {
+        fprintf (stderr, "%s: %s (--curve-key, --broker-key)\n", command,
+                 maas_client_error (client));
         maas_client_destroy (&client);
     }
     return client;

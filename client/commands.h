@@ -16,6 +16,7 @@ typedef struct {
     const char *name;               //  first word on the command line
     maas_cmd_fn *run;               //  the command group's entry point
     const char *summary;            //  one line for `maas --help`
+    bool broker;                    //  talks to a broker: takes --curve-key, --broker-key
 } maas_cmd_t;
 
 //  -- one prototype per command group; keep in the order of main.c's table
@@ -36,9 +37,12 @@ int maas_cmd_score (int argc, char **argv);
 int maas_cmd_synth (int argc, char **argv);
 int maas_cmd_keygen (int argc, char **argv);
 
-//  A client of ENDPOINTS with CurveZMQ keys from $MAAS_CURVE_KEY and
-//  $MAAS_BROKER_KEY if set (the stack's env file sets them under `maas up
-//  --secure`). NULL after saying why on stderr, prefixed with COMMAND.
+//  The CurveZMQ key files every later maas_cli_client uses (main.c: from
+//  --curve-key/--broker-key or $MAAS_CURVE_KEY/$MAAS_BROKER_KEY, which the
+//  stack's env file sets under `maas up --secure`). Borrowed: argv or environ.
+void maas_cli_set_curve (const char *key_path, const char *broker_path);
+//  A client of ENDPOINTS with the keys maas_cli_set_curve gave, if any.
+//  NULL after saying why on stderr, prefixed with COMMAND.
 maas_client_t *maas_cli_client (const char *command, const char *endpoints);
 
 //  -- verbs of `maas model` that cross formats (cmd_import.c); exit codes

@@ -10,22 +10,24 @@
 #include <string.h>
 
 static const maas_cmd_t s_commands[] = {
-    {"up", maas_cmd_up, "start a local stack (redis, broker, workers, trainers)"},
-    {"down", maas_cmd_down, "stop the local stack"},
-    {"ps", maas_cmd_ps, "list the local stack's processes"},
-    {"dataset", maas_cmd_dataset, "data sets in Redis: put FILE.csv, list, show, rm"},
-    {"train", maas_cmd_train, "train a model on a data set as a train job [--wait]"},
-    {"model", maas_cmd_model, "the model registry: publish, import, list, show, alias, rm, export"},
-    {"infer", maas_cmd_infer, "predictions for rows (CSV or JSON) from a model through a broker"},
-    {"explain", maas_cmd_explain, "attributions of rows' predictions to their features"},
-    {"score", maas_cmd_score, "fan-out batch scoring of a CSV or .npy file"},
-    {"job", maas_cmd_job, "one job: status, progress, timings, worker, error, result"},
-    {"jobs", maas_cmd_jobs, "recent jobs [--status S]"},
-    {"cancel", maas_cmd_cancel, "cancel jobs by id"},
-    {"status", maas_cmd_status, "brokers' job counts and workers, or jobs by id"},
-    {"synth", maas_cmd_synth, "write the synthetic benchmark data set"},
-    {"keygen", maas_cmd_keygen, "write a CurveZMQ key pair NAME, NAME_secret [--role R]"},
-    {"version", maas_cmd_version, "print the maas version"},
+    {"up", maas_cmd_up, "start a local stack (redis, broker, workers, trainers)", false},
+    {"down", maas_cmd_down, "stop the local stack", false},
+    {"ps", maas_cmd_ps, "list the local stack's processes", false},
+    {"dataset", maas_cmd_dataset, "data sets in Redis: put FILE.csv, list, show, rm", false},
+    {"train", maas_cmd_train, "train a model on a data set as a train job [--wait]", true},
+    {"model", maas_cmd_model, "the model registry: publish, import, list, show, alias, rm, export",
+     false},
+    {"infer", maas_cmd_infer, "predictions for rows (CSV or JSON) from a model through a broker",
+     true},
+    {"explain", maas_cmd_explain, "attributions of rows' predictions to their features", true},
+    {"score", maas_cmd_score, "fan-out batch scoring of a CSV or .npy file", true},
+    {"job", maas_cmd_job, "one job: status, progress, timings, worker, error, result", false},
+    {"jobs", maas_cmd_jobs, "recent jobs [--status S]", false},
+    {"cancel", maas_cmd_cancel, "cancel jobs by id", true},
+    {"status", maas_cmd_status, "brokers' job counts and workers, or jobs by id", false},
+    {"synth", maas_cmd_synth, "write the synthetic benchmark data set", false},
+    {"keygen", maas_cmd_keygen, "write a CurveZMQ key pair NAME, NAME_secret [--role R]", false},
+    {"version", maas_cmd_version, "print the maas version", false},
 };
 
 static void
@@ -34,14 +36,59 @@ s_usage (FILE *out)
     fprintf (out, "usage: maas COMMAND [ARGS...]\n       maas --version\n\ncommands:\n");
     for (size_t i = 0; i < sizeof s_commands / sizeof s_commands[0]; i++)
         fprintf (out, "  %-10s %s\n", s_commands[i].name, s_commands[i].summary);
-    fprintf (out, "\n`maas COMMAND --help` describes each. Redis: --redis URL or "
-                  "$MAAS_REDIS_URL.\n");
+    fprintf (out,
+             "\n`maas COMMAND --help` describes each. Redis: --redis URL or "
+             "$MAAS_REDIS_URL.\nCommands that talk to the broker take --curve-key FILE "
+             "and --broker-key FILE\n(or $%s, $%s): CurveZMQ keys (docs/security.md).\n",
+             MAAS_CURVE_KEY_ENV, MAAS_CURVE_BROKER_ENV);
 }
 
 int
 maas_cmd_version (int argc, char **argv)
 {
     printf ("maas %d.%d.%d\n", MAAS_VERSION_MAJOR, MAAS_VERSION_MINOR, MAAS_VERSION_PATCH);
+    return 0;
+}
+
+//  Take "--curve-key FILE" and "--broker-key FILE" out of ARGV (the
+//  command's own parser never sees them), falling back on the environment,
+//  and hand them to maas_cli_client. Checked here, once, so that a bad key
+//  file is a usage error (2) whatever the command. Returns 0, or 2 said.
+static int
+s_curve_flags (int *argc, char **argv)
+{
+    const char *key = NULL, *broker = NULL;
+    int kept = 1;
+    for (int i = 1; i < *argc; i++) {
+        bool is_key = strcmp (argv[i], "--curve-key") == 0;
+        if (!is_key && strcmp (argv[i], "--broker-key") != 0)
+            argv[kept++] = argv[i];
+        else if (i + 1 >= *argc) {
+            fprintf (stderr, "maas %s: %s needs a FILE\n", argv[0], argv[i]);
+            return 2;
+        }
+        else if (is_key)
+            key = argv[++i];
+        else
+            broker = argv[++i];
+    }
+    *argc = kept;
+    argv[kept] = NULL;
+    if (!key && !broker) {
+        key = getenv (MAAS_CURVE_KEY_ENV);
+        broker = getenv (MAAS_CURVE_BROKER_ENV);
+    }
+    if (!key && !broker)
+        return 0;
+    maas_err_t err;
+    maas_curve_t *curve = maas_curve_new (key, broker, &err);
+    if (!curve) {
+        fprintf (stderr, "maas %s: %s (--curve-key, --broker-key or $%s, $%s)\n", argv[0], err.text,
+                 MAAS_CURVE_KEY_ENV, MAAS_CURVE_BROKER_ENV);
+        return 2;
+    }
+    maas_curve_destroy (&curve);
+    maas_cli_set_curve (key, broker);
     return 0;
 }
 
@@ -62,15 +109,20 @@ main (int argc, char **argv)
     //  A stack started by `maas up` supplies MAAS_REDIS_URL and MAAS_BROKER_FRONTEND
     //  to every command, unless the environment already names them.
     //  (Not for the stack commands themselves: they manage that file.)
-    bool stack_command = strcmp (argv[1], "up") == 0 || strcmp (argv[1], "down") == 0
-                      || strcmp (argv[1], "ps") == 0;
+    bool stack_command =
+        strcmp (argv[1], "up") == 0 || strcmp (argv[1], "down") == 0 || strcmp (argv[1], "ps") == 0;
     char *state_dir = stack_command ? NULL : maas_stack_default_dir ();
     if (state_dir)
         maas_stack_load_env (state_dir, false);
     free (state_dir);
-    for (size_t i = 0; i < sizeof s_commands / sizeof s_commands[0]; i++)
-        if (strcmp (argv[1], s_commands[i].name) == 0)
-            return s_commands[i].run (argc - 1, argv + 1);
+    for (size_t i = 0; i < sizeof s_commands / sizeof s_commands[0]; i++) {
+        if (strcmp (argv[1], s_commands[i].name) != 0)
+            continue;
+        int sub_argc = argc - 1;
+        if (s_commands[i].broker && s_curve_flags (&sub_argc, argv + 1) != 0)
+            return 2;
+        return s_commands[i].run (sub_argc, argv + 1);
+    }
     fprintf (stderr, "maas: unknown command '%s' (see maas --help)\n", argv[1]);
     return 2;
 }

@@ -582,6 +582,9 @@ START_TEST (test_overload_rejected)
         }
     }
     ck_assert_int_eq (rejected, 2);
+    //  Said once in the log (at most a line a second), naming the limit.
+    ck_assert (support_file_has (fx.log, "overloaded rejected=1 error=overloaded: 3 jobs held "
+                                         "(--max-jobs 3)"));
 }
 END_TEST
 

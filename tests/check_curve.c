@@ -357,6 +357,35 @@ s_mode (const char *dir, const char *name)
     return (int) (st.st_mode & 0777);
 }
 
+//  `maas cancel` reaches the CURVE broker with --curve-key/--broker-key
+//  (no stack env file: the flags alone), not without; a bad key file is a
+//  usage error (2) that names the file, before anything is dialled.
+START_TEST (test_cli_key_flags)
+{
+    char secret[600], broker[600], log[700];
+    snprintf (secret, sizeof secret, "%s", s_own ("reader", "_secret"));
+    snprintf (broker, sizeof broker, "%s", s_own ("broker", ""));
+    const char *env[] = {"MAAS_STATE_DIR=/nonexistent", NULL};
+    const char *with[] = {"cancel",       "--broker", fx.front,      "--curve-key", secret,
+                          "--broker-key", broker,     "no-such-job", NULL};
+    s_maas_env (with, env, "with.log");
+    snprintf (log, sizeof log, "%s/with.log", fx.dir);
+    ck_assert_msg (support_file_has (log, "no-such-job") && !support_file_has (log, "no broker"),
+                   "maas cancel with keys did not reach the broker (see %s)", log);
+    const char *without[] = {"cancel", "--broker", fx.front, "no-such-job", NULL};
+    ck_assert_int_eq (s_maas_env (without, env, "without.log"), 1);
+    snprintf (log, sizeof log, "%s/without.log", fx.dir);
+    ck_assert_msg (support_file_has (log, "no broker"), "see %s", log);
+    const char *bad[] = {"cancel",       "--broker",     fx.front, "--curve-key", broker,
+                         "--broker-key", "/nonexistent", "x",      NULL};
+    ck_assert_int_eq (s_maas_env (bad, env, "bad.log"), 2);
+    snprintf (log, sizeof log, "%s/bad.log", fx.dir);
+    ck_assert_msg (support_file_has (log, "/nonexistent"), "see %s", log);
+    const char *bare[] = {"infer", "m", "--curve-key", NULL};
+    ck_assert_int_eq (s_maas_env (bare, env, "bare.log"), 2);
+}
+END_TEST
+
 START_TEST (test_secure_stack)
 {
     char state[600], env_var[700], log[700], keys[700];
@@ -413,6 +442,7 @@ main (void)
     tcase_add_test (core, test_rights_by_role);
     tcase_add_test (core, test_rotation);
     tcase_add_test (core, test_worker_key_removed);
+    tcase_add_test (core, test_cli_key_flags);
     suite_add_tcase (suite, core);
     TCase *stack = tcase_create ("stack");
     tcase_add_checked_fixture (stack, s_setup, s_teardown);

@@ -42,9 +42,11 @@ class Engine:
     """The socket, the jobs in flight and the thread that serves them."""
 
     def __init__(self, endpoints: List[str], routing_id: str, retry_s: float,
-                 window: int) -> None:
+                 window: int, curve: Optional[Tuple[bytes, bytes, bytes]] = None) -> None:
         self.context = zmq.Context()
         self.sock = self.context.socket(zmq.DEALER)
+        if curve:       # before connect: a CURVE broker refuses plain peers
+            self.sock.curve_publickey, self.sock.curve_secretkey, self.sock.curve_serverkey = curve
         self.sock.setsockopt(zmq.ROUTING_ID, routing_id.encode())
         self.sock.setsockopt(zmq.SNDHWM, 0)
         self.sock.setsockopt(zmq.RCVHWM, 0)

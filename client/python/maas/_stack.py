@@ -30,7 +30,7 @@ def load_env(given: Optional[str] = None) -> Dict[str, str]:
                     values[name] = value
     except OSError:
         pass
-    for name in ("MAAS_BROKER_FRONTEND", "MAAS_REDIS_URL"):
+    for name in ("MAAS_BROKER_FRONTEND", "MAAS_REDIS_URL", "MAAS_CURVE_KEY", "MAAS_BROKER_KEY"):
         if os.environ.get(name):
             values[name] = os.environ[name]
     return values

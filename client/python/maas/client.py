@@ -8,7 +8,7 @@ from typing import Any, Callable, Dict, List, Optional, Sequence, Union
 
 import numpy as np
 
-from . import _stack, _wire
+from . import _curve, _stack, _wire
 from ._io import Engine, Pending
 from .datasets import Datasets
 from .errors import MaasError, Timeout
@@ -55,20 +55,25 @@ class Client:
     ``window`` bounds the jobs in flight (``submit`` blocks when full);
     ``retry`` is the silence, in seconds, after which an unanswered SUBMIT
     is resent and an accepted job FETCHed (how results survive a broker
-    restart); ``timeout`` is the default wait of ``infer``/``train``."""
+    restart); ``timeout`` is the default wait of ``infer``/``train``.
+    ``curve_key`` (our ``NAME_secret`` file from ``maas keygen``) and
+    ``broker_key`` (the broker's public key file) turn CurveZMQ on, for a
+    broker started with ``--curve-secret`` (docs/security.md)."""
 
     def __init__(self, endpoints: str, *, redis: Optional[str] = None,
                  prefix: str = "maas:", window: int = 10000, retry: float = 2.0,
-                 timeout: float = 30.0) -> None:
+                 timeout: float = 30.0, curve_key: Optional[str] = None,
+                 broker_key: Optional[str] = None) -> None:
         self.endpoints = [e.strip() for e in endpoints.split(",") if e.strip()]
         if not self.endpoints:
             raise MaasError(f"no broker endpoint in {endpoints!r}")
+        curve = _curve.load(curve_key, broker_key)
         self.redis_url = redis or _stack.redis_url()
         self.prefix = prefix
         self.timeout = timeout
         self._ids = _wire.IdGen()
         self._closed = False
-        self._engine = Engine(self.endpoints, "c-" + self._ids.new(), retry, window)
+        self._engine = Engine(self.endpoints, "c-" + self._ids.new(), retry, window, curve)
         self._redis = None
         self.models = Models(self)
         self.datasets = Datasets(self)
@@ -78,13 +83,16 @@ class Client:
     def from_env(cls, state_dir: Optional[str] = None, **options: Any) -> "Client":
         """The stack ``maas up`` started: ``$MAAS_BROKER_FRONTEND`` and
         ``$MAAS_REDIS_URL`` when set, else the ``env`` file in STATE_DIR
-        (default ``$MAAS_STATE_DIR``, else ``/tmp/maas-<uid>``), as the CLI does."""
+        (default ``$MAAS_STATE_DIR``, else ``/tmp/maas-<uid>``), as the CLI does;
+        with its ``MAAS_CURVE_KEY`` and ``MAAS_BROKER_KEY`` (``maas up --secure``)."""
         env = _stack.load_env(state_dir)
         broker = env.get("MAAS_BROKER_FRONTEND")
         if not broker:
             raise MaasError(f"no broker: set MAAS_BROKER_FRONTEND or run maas up "
                             f"(no env file in {_stack.state_dir(state_dir)})")
         options.setdefault("redis", env.get("MAAS_REDIS_URL"))
+        options.setdefault("curve_key", env.get("MAAS_CURVE_KEY"))
+        options.setdefault("broker_key", env.get("MAAS_BROKER_KEY"))
         return cls(broker, **options)
 
     def close(self) -> None:

@@ -28,7 +28,7 @@ BUILD = os.environ.get("MAAS_TOP_BUILDDIR") or os.path.join(SRC, "build")
 class Stack:
     """A stack in DIR started by the build tree's `maas up`."""
 
-    def __init__(self, workers: int = 2, trainers: int = 1) -> None:
+    def __init__(self, workers: int = 2, trainers: int = 1, secure: bool = False) -> None:
         self.maas_bin = os.path.join(BUILD, "client", "maas")
         if not os.access(self.maas_bin, os.X_OK):
             raise RuntimeError(f"{self.maas_bin} is not built (make -C {BUILD})")
@@ -36,7 +36,8 @@ class Stack:
         self.started: List[subprocess.Popen] = []
         #  No gateway: its default port 8501 is shared by every stack on the machine.
         up = self.maas("up", "--state", self.dir, "--workers", str(workers),
-                       "--trainers", str(trainers), "--http", "off", state=False)
+                       "--trainers", str(trainers), "--http", "off",
+                       *(("--secure",) if secure else ()), state=False)
         if up.returncode != 0:
             raise RuntimeError(f"maas up failed: {up.stdout}{up.stderr}")
         self.env = maas._stack.load_env(self.dir)
