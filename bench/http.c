@@ -26,6 +26,8 @@
 #define S_JOBS      20000    //  baseline jobs, 64 in flight
 #define S_WINDOW    64       //  in flight, as wrk's connections
 #define S_LONE_JOBS 3000     //  baseline jobs, one at a time
+#define S_BATCH_ROWS 256     //  rows per request of the KServe v2 binary case
+#define S_BATCH_JOBS 4000    //  baseline jobs of S_BATCH_ROWS rows
 
 typedef struct {
     int64_t sent_us[S_JOBS];      //  submit time of job i
@@ -55,27 +57,40 @@ s_on_result (const maas_result_t *result, void *arg)
     s_client_run_t *run = arg;
     int i = atoi (strrchr (result->id, '-') + 1);
     run->latency_us[run->done++] = (double) (maas_clock_mono_us () - run->sent_us[i]);
-    run->failed += strcmp (result->status, "succeeded") != 0;
+    bool failed = strcmp (result->status, "succeeded") != 0;
+    if (failed && run->failed++ == 0)
+        fprintf (stderr, "bench: job %s %s: %s\n", result->id, result->status,
+                 result->error ? result->error : "");
 }
 
-//  A baseline: JOBS 1-row jobs, WINDOW in flight, as the gateway sends them
-//  (untracked, ephemeral), figures under NAME; the worker's CPU per job too
-//  when WORKER is not 0.
+//  ROWS rows of the bench's input (every row 0.1 ... 1.0) as little-endian
+//  float32 into BYTES (ROWS × 40 bytes).
 static void
-s_client_case (maas_client_t *client, const char *name, int jobs, int window, pid_t worker)
+s_rows (uint8_t *bytes, size_t rows)
+{
+    const float x[10] = {0.1f, 0.2f, 0.3f, 0.4f, 0.5f, 0.6f, 0.7f, 0.8f, 0.9f, 1.0f};
+    for (size_t r = 0; r < rows; r++)
+        maas_codec_f32_to_le (bytes + r * sizeof x, x, 10);
+}
+
+//  A baseline: JOBS jobs of ROWS rows, WINDOW in flight, as the gateway
+//  sends them (untracked, ephemeral), figures under NAME; the worker's CPU
+//  per job too when WORKER is not 0.
+static void
+s_client_case (maas_client_t *client, const char *name, int jobs, size_t rows, int window,
+               pid_t worker)
 {
     static s_client_run_t run;
+    static uint8_t bytes[S_BATCH_ROWS * 40];
     run.done = run.failed = 0;
-    float x[10] = {0.1f, 0.2f, 0.3f, 0.4f, 0.5f, 0.6f, 0.7f, 0.8f, 0.9f, 1.0f};
-    uint8_t bytes[40];
-    maas_codec_f32_to_le (bytes, x, 10);
+    s_rows (bytes, rows);
     msgpack_sbuffer params;
-    maas_infer_params_pack (&params, 1, 10);
+    maas_infer_params_pack (&params, rows, 10);
     maas_client_set_window (client, (size_t) window);
     double cpu = worker ? bench_cpu_s (worker) : 0;
     int64_t start = maas_clock_mono_us ();
     for (int i = 0; i < jobs; i++) {
-        char id[32];
+        char id[MAAS_PROTO_ID_MAX + 1];
         snprintf (id, sizeof id, "%s-%d", name, i);
         maas_submit_t spec = {.id = id,
                               .kind = "infer",
@@ -85,12 +100,17 @@ s_client_case (maas_client_t *client, const char *name, int jobs, int window, pi
                               .params = params.data,
                               .params_size = params.size};
         run.sent_us[i] = maas_clock_mono_us ();
-        maas_client_submit (client, &spec, bytes, sizeof bytes, s_on_result, &run, NULL);
+        if (maas_client_submit (client, &spec, bytes, rows * 40, s_on_result, &run, NULL) != 0)
+            fprintf (stderr, "bench: submit %s: %s\n", id, maas_client_error (client));
     }
-    maas_client_wait_all (client, 60000);
+    int left = maas_client_wait_all (client, 60000);
+    if (left)
+        fprintf (stderr, "bench: %s: %d jobs still in flight after 60 s\n", name, left);
     double secs = (double) (maas_clock_mono_us () - start) / 1e6;
     qsort (run.latency_us, (size_t) run.done, sizeof (double), s_cmp);
     s_figure (name, "requests_per_s", run.done / secs, "req/s");
+    if (rows > 1)
+        s_figure (name, "rows_per_s", (double) run.done * (double) rows / secs, "rows/s");
     s_figure (name, "latency_p50", run.latency_us[run.done / 2] / 1000, "ms");
     s_figure (name, "latency_p99", run.latency_us[(int) (run.done * 0.99)] / 1000, "ms");
     s_figure (name, "errors", run.failed + (jobs - run.done), "requests");
@@ -132,7 +152,7 @@ s_wrk (const char *url, const char *dir, const char *threads, const char *connec
     char log[300];
     snprintf (log, sizeof log, "%s/wrk.out", dir);
     unlink (log);
-    setenv ("MAAS_BENCH_CASE", name, 1);
+    setenv ("MAAS_BENCH_CASE", name, 1);    //  read by bench/http.lua
     const char *argv[] = {
         "wrk", threads, connections, "-d5s", "-s", MAAS_TOP_SRCDIR "/bench/http.lua", url, NULL};
     pid_t wrk = bench_spawn (argv, log);
@@ -145,6 +165,35 @@ s_wrk (const char *url, const char *dir, const char *threads, const char *connec
     if (out)
         fclose (out);
     fflush (stdout);
+}
+
+//  The KServe v2 binary request of S_BATCH_ROWS rows in DIR/v2.body, for
+//  bench/http.lua ($MAAS_BENCH_BODY, $MAAS_BENCH_HEADER_LENGTH,
+//  $MAAS_BENCH_ROWS): the JSON header, then the rows' bytes; the output
+//  asked for as binary too. 0, or -1.
+static int
+s_v2_body (const char *dir)
+{
+    static uint8_t bytes[S_BATCH_ROWS * 40];
+    char header[256], path[300], length[16], rows[16];
+    int len = snprintf (header, sizeof header,
+                        "{\"inputs\":[{\"name\":\"x\",\"shape\":[%d,10],\"datatype\":\"FP32\","
+                        "\"parameters\":{\"binary_data_size\":%d}}],"
+                        "\"parameters\":{\"binary_data_output\":true}}",
+                        S_BATCH_ROWS, S_BATCH_ROWS * 40);
+    s_rows (bytes, S_BATCH_ROWS);
+    snprintf (path, sizeof path, "%s/v2.body", dir);
+    FILE *file = fopen (path, "wb");
+    bool ok = file && fwrite (header, 1, (size_t) len, file) == (size_t) len
+              && fwrite (bytes, 1, sizeof bytes, file) == sizeof bytes;
+    if (file && fclose (file) != 0)
+        ok = false;
+    snprintf (length, sizeof length, "%d", len);
+    snprintf (rows, sizeof rows, "%d", S_BATCH_ROWS);
+    setenv ("MAAS_BENCH_BODY", path, 1);
+    setenv ("MAAS_BENCH_HEADER_LENGTH", length, 1);
+    setenv ("MAAS_BENCH_ROWS", rows, 1);
+    return ok ? 0 : -1;
 }
 
 int
@@ -204,10 +253,17 @@ main (void)
         fprintf (stderr, "bench: broker did not answer\n");
         return 1;
     }
-    s_client_case (client, "c_client_1row_64inflight", S_JOBS, S_WINDOW, 0);
+    s_client_case (client, "c_client_1row_64inflight", S_JOBS, 1, S_WINDOW, 0);
     s_wrk (target, dir, "-t2", "-c64", "tf_predict_1row_64conn");
-    s_client_case (client, "c_client_1row_1inflight", S_LONE_JOBS, 1, worker);
+    s_client_case (client, "c_client_1row_1inflight", S_LONE_JOBS, 1, 1, worker);
     s_wrk (target, dir, "-t1", "-c1", "tf_predict_1row_1conn");
+    //  Large batches skip JSON: 256 rows a request, KServe v2 binary.
+    snprintf (target, sizeof target, "http://%s/v2/models/mlp/infer", http);
+    s_client_case (client, "c_client_256rows_16inflight", S_BATCH_JOBS, S_BATCH_ROWS, 16, 0);
+    if (s_v2_body (dir) == 0)
+        s_wrk (target, dir, "-t2", "-c16", "v2_binary_256rows_16conn");
+    else
+        fprintf (stderr, "bench: cannot write the v2 request body in %s\n", dir);
     maas_client_destroy (&client);
     bench_stop (&gateway);
     bench_stop (&worker);
