@@ -1127,6 +1127,10 @@ maas_store_flush (maas_store_t *self)
 static int
 s_read (maas_store_t *self, maas_store_fn *fn, void *arg)
 {
+    //  The turn's writes first: a FETCH of a job finished earlier in this
+    //  turn must read its final record, not the one before it.
+    if (self->quiet.size || self->done_count || self->event_count || self->add_count)
+        s_flush_quiet (self);
     return s_send (self, &self->scratch, fn, arg);
 }
 
