@@ -17,8 +17,10 @@ static const uint8_t s_zip_signature[4] = {'P', 'K', 3, 4};
 int
 LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
 {
-    if ((size >= sizeof s_hdf5_signature && !memcmp (data, s_hdf5_signature, sizeof s_hdf5_signature))
-        || (size >= sizeof s_zip_signature && !memcmp (data, s_zip_signature, sizeof s_zip_signature)))
+    if ((size >= sizeof s_hdf5_signature
+         && !memcmp (data, s_hdf5_signature, sizeof s_hdf5_signature))
+        || (size >= sizeof s_zip_signature
+            && !memcmp (data, s_zip_signature, sizeof s_zip_signature)))
         return 0;
     char path[64];
     int fd = fuzz_memfile (data, size, path, sizeof path);
