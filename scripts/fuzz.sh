@@ -16,8 +16,16 @@ build=${MAAS_FUZZ_DIR:-$top/build-fuzz}
 action=${1:-build}
 secs=${2:-20}
 instrument="-g -O1 -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=undefined"
-deps="libczmq libzmq msgpack hiredis openblas libsodium"
+deps="libczmq libzmq msgpack hiredis openblas libsodium hdf5 libzip jansson libprotobuf-c"
 includes="-I$top/shared -I$top/shared/base -I$top/shared/nn -I$top/shared/format -I$top/shared/redis -I$top/shared/wire"
+
+#  The program sources a target's decoder lives in, when not in libmaas.
+s_sources () {
+    case "$1" in
+        fuzz_json_rows) echo "$top/client/json_rows.c" ;;
+        fuzz_tensor_in) echo "$top/gateway/tensor_in.c" ;;
+    esac
+}
 
 s_build () {
     command -v clang >/dev/null && [ -n "$(ls /usr/lib/llvm-*/lib/clang/*/lib/linux/libclang_rt.fuzzer-x86_64.a 2>/dev/null)" ] || {
@@ -36,9 +44,16 @@ s_build () {
     for src in "$top"/tests/fuzz/fuzz_*.c; do
         target=$(basename "$src" .c)
         clang -std=c11 -D_GNU_SOURCE $instrument -fsanitize=fuzzer $includes -I"$top/worker" \
-            -I"$build" "$src" "$top/tests/fuzz/memfile.c" "$build/worker/.libs/libengine.a" \
-            "$build/.libs/libmaas.a" $(pkg-config --libs $deps) -lm -o "$build/fuzz/$target"
+            -I"$top/client" -I"$top/gateway" -I"$build" $(pkg-config --cflags $deps) "$src" \
+            "$top/tests/fuzz/memfile.c" $(s_sources "$target") "$build/worker/.libs/libengine.a" \
+            "$build/.libs/libmaas.a" $(pkg-config --libs $deps) -lhdf5_hl -lm -o "$build/fuzz/$target"
     done
+}
+
+#  One JSON seed: TARGET NAME TEXT.
+s_json () {
+    mkdir -p "$top/tests/fuzz/corpus/$1"
+    printf '%s\n' "$3" > "$top/tests/fuzz/corpus/$1/$2.json"
 }
 
 s_seeds () {
@@ -50,6 +65,23 @@ s_seeds () {
     rm -rf "$top/tests/fuzz/corpus"
     mkdir -p "$top/tests/fuzz/corpus/fuzz_csv" "$top/tests/fuzz/corpus/fuzz_npy"
     "$build/fuzz/seeds" "$top/tests/fuzz/corpus"
+    #  importers: the ONNX files tests/check_import.c imports (fuzz_import.c skips HDF5 and zip)
+    mkdir -p "$top/tests/fuzz/corpus/fuzz_import"
+    models=$(mktemp -d "${TMPDIR:-/tmp}/maas-fuzz-models-XXXXXX")
+    /usr/bin/python3 "$top/tests/fixtures/make_import_fixtures.py" "$models" >/dev/null
+    for model in gemm.onnx matmul_add.onnx softmax13.onnx conv.onnx; do
+        cp "$models/$model" "$top/tests/fuzz/corpus/fuzz_import/"
+    done
+    rm -rf "$models"
+    #  JSON bodies: the CLI's rows and the gateway's TF Serving and KServe v2 requests
+    s_json fuzz_json_rows rows '[[1,2,3],[4,5,6]]'
+    s_json fuzz_json_rows lines '[1,2,3]
+[4.5,-5e3,6]'
+    s_json fuzz_json_rows instances '{"instances": [{"x0": 1, "x1": 2, "x2": 3, "label": 0}]}'
+    s_json fuzz_json_rows columns '{"inputs": {"x0": [1,3], "x1": [2,4], "x2": [0,1]}}'
+    s_json fuzz_tensor_in tfs-rows '{"signature_name": "serving_default", "instances": [[1.5,2,3],[4,5,16777216]]}'
+    s_json fuzz_tensor_in tfs-columns '{"inputs": {"x0": [1,3], "x1": [true,false]}}'
+    s_json fuzz_tensor_in kserve-v2 '{"id": "1", "inputs": [{"name": "input", "shape": [2,3], "datatype": "FP32", "data": [[1,2,3],[4,5,6]]}]}'
     for csv in breast_cancer_test digits_test; do
         head -n 4 "$top/data/$csv.csv" > "$top/tests/fuzz/corpus/fuzz_csv/$csv"
     done

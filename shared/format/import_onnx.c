@@ -32,7 +32,8 @@ static int
 s_refuse (s_onnx_t *o, maas_model_status_t code, const char *why)
 {
     return maas_import_fail (o->net->err, code, "node %zu '%s' (%s): %s", o->pos,
-                             o->node->name ? o->node->name : "", o->node->op_type, why);
+                             o->node->name ? o->node->name : "",
+                             o->node->op_type ? o->node->op_type : "", why);
 }
 
 static const Onnx__TensorProto *
@@ -268,6 +269,9 @@ s_node (s_onnx_t *o)
     static const maas_act_t act_of[] = {MAAS_ACT_RELU, MAAS_ACT_SIGMOID, MAAS_ACT_TANH,
                                         MAAS_ACT_SOFTMAX};
     const char *op = o->node->op_type;
+    //  protobuf-c leaves an absent proto2 string NULL: a node may lack its op.
+    if (!op)
+        return s_refuse (o, MAAS_MODEL_EFIELD, "a node without an op_type");
     if (o->node->domain && *o->node->domain && strcmp (o->node->domain, "ai.onnx") != 0)
         return s_refuse (o, MAAS_MODEL_EFIELD, "an op of another domain than ai.onnx");
     if (o->node->n_input < 1 || o->node->n_output < 1
