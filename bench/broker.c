@@ -20,22 +20,23 @@
 #endif
 
 typedef struct {
-    int jobs;                       //  jobs per throughput case
-    int latency_jobs;               //  jobs per latency case
-    int window;                     //  client jobs in flight
-    int credits;                    //  per worker
-    char dir[256];                  //  temp dir
-    char redis_url[320];            //  unix socket URL
-    char front[64], back[64];       //  broker endpoints
-    char echo_ep[64];               //  direct echo endpoint (baseline)
-    pid_t redis, broker, workers[2], echo;  //  children
+    int jobs;                                 //  jobs per throughput case
+    int latency_jobs;                         //  jobs per latency case
+    int window;                               //  client jobs in flight
+    int credits;                              //  per worker
+    char dir[256];                            //  temp dir
+    char redis_url[320];                      //  unix socket URL
+    char front[64], back[64];                 //  broker endpoints
+    char echo_ep[64];                         //  direct echo endpoint (baseline)
+    pid_t redis, broker, workers[2], echo;    //  children
 } bench_t;
 
 static void
 s_figure (const char *name, const char *metric, double value, const char *unit)
 {
     printf ("{\"bench\":\"broker\",\"case\":\"%s\",\"metric\":\"%s\",\"value\":%.6g,"
-            "\"unit\":\"%s\"}\n", name, metric, value, unit);
+            "\"unit\":\"%s\"}\n",
+            name, metric, value, unit);
     fflush (stdout);
 }
 
@@ -64,9 +65,18 @@ s_start (bench_t *b)
         return -1;
     snprintf (b->front, sizeof b->front, "tcp://127.0.0.1:%d", ports[0]);
     snprintf (b->back, sizeof b->back, "tcp://127.0.0.1:%d", ports[1]);
-    const char *argv[] = {MAAS_TOP_BUILDDIR "/broker/maas-broker", "--frontend", b->front,
-                          "--backend", b->back, "--redis", b->redis_url, "--log-level", getenv ("MAAS_BENCH_BROKER_LOG") ? "info" : "warn",
-                          "--max-jobs", "1000000", NULL};
+    const char *argv[] = {MAAS_TOP_BUILDDIR "/broker/maas-broker",
+                          "--frontend",
+                          b->front,
+                          "--backend",
+                          b->back,
+                          "--redis",
+                          b->redis_url,
+                          "--log-level",
+                          getenv ("MAAS_BENCH_BROKER_LOG") ? "info" : "warn",
+                          "--max-jobs",
+                          "1000000",
+                          NULL};
     b->broker = bench_spawn (argv, NULL);
     snprintf (b->echo_ep, sizeof b->echo_ep, "tcp://127.0.0.1:%d", ports[2]);
     b->echo = bench_fork ();
@@ -184,7 +194,7 @@ s_redis_aof_on (const bench_t *b)
     for (int i = 0; rc == 0 && i < 3000; i++) {
         redisReply *reply = redisCommand (ctx, "INFO persistence");
         bool busy = !reply || !reply->str || strstr (reply->str, "aof_rewrite_in_progress:1")
-                    || strstr (reply->str, "aof_enabled:0");
+            || strstr (reply->str, "aof_enabled:0");
         freeReplyObject (reply);
         if (!busy)
             break;
@@ -199,7 +209,7 @@ static void
 s_direct (bench_t *b)
 {
     zsock_t *dealer = zsock_new_dealer (b->echo_ep);
-    zsock_set_rcvtimeo (dealer, 5000);      //  a missing echo ends the case, not the bench
+    zsock_set_rcvtimeo (dealer, 5000);    //  a missing echo ends the case, not the bench
     double *us = calloc ((size_t) b->latency_jobs, sizeof *us);
     int done = 0;
     while (done < b->latency_jobs) {
@@ -238,8 +248,8 @@ main (int argc, char **argv)
         fprintf (stderr, "bench: broker did not answer\n");
         return 1;
     }
-    maas_client_poll (client, 500);         //  workers connected
-    const char *only = argc > 3 ? argv[3] : "";  //  on, off, latency, aof: one case only
+    maas_client_poll (client, 500);                //  workers connected
+    const char *only = argc > 3 ? argv[3] : "";    //  on, off, latency, aof: one case only
     if (!*only || strcmp (only, "on") == 0 || strcmp (only, "aof") == 0)
         s_throughput (&b, client, "status_on", false);
     if (!*only || strcmp (only, "off") == 0)
@@ -248,7 +258,7 @@ main (int argc, char **argv)
         s_latency (&b, client, "latency_status_off", true);
         s_latency (&b, client, "latency_status_on", false);
     }
-    if (!*only || strcmp (only, "aof") == 0) {     //  last: it changes the Redis
+    if (!*only || strcmp (only, "aof") == 0) {    //  last: it changes the Redis
         if (s_redis_aof_on (&b) == 0)
             s_throughput (&b, client, "status_on_aof", false);
         else
@@ -256,7 +266,7 @@ main (int argc, char **argv)
     }
     maas_client_destroy (&client);
     s_direct (&b);
-    if (getenv ("MAAS_BENCH_COMMANDSTATS")) {   //  where Redis spent its time
+    if (getenv ("MAAS_BENCH_COMMANDSTATS")) {    //  where Redis spent its time
         redisContext *ctx = redisConnectUnix (b.redis_url + 7);
         redisReply *reply = ctx && !ctx->err ? redisCommand (ctx, "INFO commandstats") : NULL;
         if (reply && reply->str)

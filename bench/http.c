@@ -23,11 +23,11 @@
 #define MAAS_TOP_SRCDIR "."
 #endif
 
-#define S_JOBS      20000    //  baseline jobs, 64 in flight
-#define S_WINDOW    64       //  in flight, as wrk's connections
-#define S_LONE_JOBS 3000     //  baseline jobs, one at a time
-#define S_BATCH_ROWS 256     //  rows per request of the KServe v2 binary case
-#define S_BATCH_JOBS 4000    //  baseline jobs of S_BATCH_ROWS rows
+#define S_JOBS       20000    //  baseline jobs, 64 in flight
+#define S_WINDOW     64       //  in flight, as wrk's connections
+#define S_LONE_JOBS  3000     //  baseline jobs, one at a time
+#define S_BATCH_ROWS 256      //  rows per request of the KServe v2 binary case
+#define S_BATCH_JOBS 4000     //  baseline jobs of S_BATCH_ROWS rows
 
 typedef struct {
     int64_t sent_us[S_JOBS];      //  submit time of job i
@@ -185,7 +185,7 @@ s_v2_body (const char *dir)
     snprintf (path, sizeof path, "%s/v2.body", dir);
     FILE *file = fopen (path, "wb");
     bool ok = file && fwrite (header, 1, (size_t) len, file) == (size_t) len
-              && fwrite (bytes, 1, sizeof bytes, file) == sizeof bytes;
+        && fwrite (bytes, 1, sizeof bytes, file) == sizeof bytes;
     if (file && fclose (file) != 0)
         ok = false;
     snprintf (length, sizeof length, "%d", len);

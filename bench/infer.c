@@ -8,14 +8,15 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-#define S_ROWS    1000000           //  rows scored per measurement
-#define S_REPEATS 3                 //  measurements per case; the best is printed
+#define S_ROWS    1000000    //  rows scored per measurement
+#define S_REPEATS 3          //  measurements per case; the best is printed
 
 static void
 s_print (const char *name, double value)
 {
     printf ("{\"bench\":\"infer\",\"case\":\"%s\",\"metric\":\"rows_per_s\",\"value\":%.0f,"
-            "\"unit\":\"rows/s\"}\n", name, value);
+            "\"unit\":\"rows/s\"}\n",
+            name, value);
     fflush (stdout);
 }
 
@@ -40,8 +41,7 @@ s_predictor_rate (maas_predictor_t *predictor, const float *x, float *out, size_
 //  The three products alone (no bias, activation or standardisation), on
 //  BATCH-row slices of the same rows, into preallocated buffers.
 static double
-s_sgemm_rate (const maas_mlp_t *mlp, const float *x, float *h1, float *h2, float *out,
-              size_t batch)
+s_sgemm_rate (const maas_mlp_t *mlp, const float *x, float *h1, float *h2, float *out, size_t batch)
 {
     const float *w1 = maas_mlp_weights_const (mlp, 0)->data;
     const float *w2 = maas_mlp_weights_const (mlp, 1)->data;
@@ -51,12 +51,12 @@ s_sgemm_rate (const maas_mlp_t *mlp, const float *x, float *h1, float *h2, float
         int64_t start = maas_clock_mono_us ();
         for (size_t done = 0; done < S_ROWS; done += batch) {
             int m = (int) (S_ROWS - done < batch ? S_ROWS - done : batch);
-            cblas_sgemm (CblasRowMajor, CblasNoTrans, CblasNoTrans, m, 64, 10, 1,
-                         x + done * 10, 10, w1, 64, 0, h1, 64);
-            cblas_sgemm (CblasRowMajor, CblasNoTrans, CblasNoTrans, m, 64, 64, 1, h1, 64, w2,
-                         64, 0, h2, 64);
-            cblas_sgemm (CblasRowMajor, CblasNoTrans, CblasNoTrans, m, 1, 64, 1, h2, 64, w3, 1,
-                         0, out + done, 1);
+            cblas_sgemm (CblasRowMajor, CblasNoTrans, CblasNoTrans, m, 64, 10, 1, x + done * 10, 10,
+                         w1, 64, 0, h1, 64);
+            cblas_sgemm (CblasRowMajor, CblasNoTrans, CblasNoTrans, m, 64, 64, 1, h1, 64, w2, 64, 0,
+                         h2, 64);
+            cblas_sgemm (CblasRowMajor, CblasNoTrans, CblasNoTrans, m, 1, 64, 1, h2, 64, w3, 1, 0,
+                         out + done, 1);
         }
         double rate = S_ROWS / ((double) (maas_clock_mono_us () - start) / 1e6);
         best = rate > best ? rate : best;
@@ -76,7 +76,8 @@ main (void)
     maas_mlp_set_norm (mlp, mean, std);
     float *x = malloc ((size_t) S_ROWS * 10 * sizeof *x), *y = malloc (S_ROWS * sizeof *y);
     float *out = malloc (S_ROWS * sizeof *out);
-    float *h1 = malloc ((size_t) 65536 * 64 * sizeof *h1), *h2 = malloc ((size_t) 65536 * 64 * sizeof *h2);
+    float *h1 = malloc ((size_t) 65536 * 64 * sizeof *h1),
+          *h2 = malloc ((size_t) 65536 * 64 * sizeof *h2);
     if (!x || !y || !out || !h1 || !h2 || maas_synth_generate (0, 10, S_ROWS, x, y) != 0)
         return 1;
     maas_predictor_t *predictor = maas_predictor_new (mlp);
@@ -86,7 +87,7 @@ main (void)
         maas_blas_set_threads (threads);
         for (size_t i = 0; i < sizeof batches / sizeof batches[0]; i++) {
             if (threads == 2 && batches[i] < 1024)
-                continue;           //  small batches: one thread, as workers run
+                continue;    //  small batches: one thread, as workers run
             fprintf (stderr, "infer: batch %zu, %d BLAS thread(s)\n", batches[i], threads);
             snprintf (name, sizeof name, "batch_%zu_threads_%d", batches[i], threads);
             s_print (name, s_predictor_rate (predictor, x, out, batches[i]));

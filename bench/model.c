@@ -10,7 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define S_MIN_US 1000000            //  repeat each case for at least this long
+#define S_MIN_US 1000000    //  repeat each case for at least this long
 
 typedef struct {
     const char *name;               //  "case" in the output
@@ -22,7 +22,8 @@ static void
 s_print (const char *name, const char *metric, double value, const char *unit)
 {
     printf ("{\"bench\":\"model\",\"case\":\"%s\",\"metric\":\"%s\",\"value\":%.1f,"
-            "\"unit\":\"%s\"}\n", name, metric, value, unit);
+            "\"unit\":\"%s\"}\n",
+            name, metric, value, unit);
     fflush (stdout);
 }
 
@@ -30,7 +31,7 @@ s_print (const char *name, const char *metric, double value, const char *unit)
 static double
 s_rate (void (*fn) (void *), void *arg, size_t bytes)
 {
-    fn (arg);                       //  warm caches and page tables
+    fn (arg);    //  warm caches and page tables
     int64_t start = maas_clock_mono_us (), now;
     size_t calls = 0;
     do {
@@ -42,10 +43,10 @@ s_rate (void (*fn) (void *), void *arg, size_t bytes)
 }
 
 typedef struct {
-    maas_model_t *model;            //  what is encoded
-    uint8_t *blob;                  //  its encoding
-    size_t size;                    //  bytes in blob
-    uint8_t *scratch;               //  size bytes for memcpy
+    maas_model_t *model;    //  what is encoded
+    uint8_t *blob;          //  its encoding
+    size_t size;            //  bytes in blob
+    uint8_t *scratch;       //  size bytes for memcpy
 } s_run_t;
 
 static void
@@ -74,7 +75,7 @@ s_memcpy (void *arg)
 {
     s_run_t *run = arg;
     memcpy (run->scratch, run->blob, run->size);
-    __asm__ volatile ("" : : "r"(run->scratch) : "memory");
+    __asm__ volatile("" : : "r"(run->scratch) : "memory");
 }
 
 static void
@@ -83,7 +84,7 @@ s_sha256 (void *arg)
     s_run_t *run = arg;
     unsigned char digest[crypto_hash_sha256_BYTES];
     crypto_hash_sha256 (digest, run->blob, run->size);
-    __asm__ volatile ("" : : "r"(digest) : "memory");
+    __asm__ volatile("" : : "r"(digest) : "memory");
 }
 
 static void
@@ -116,9 +117,9 @@ s_bench (const s_shape_t *shape)
 
 //  A typical job header (what the broker decodes per message).
 typedef struct {
-    msgpack_sbuffer buffer;         //  the packed header
-    msgpack_unpacked msg;           //  reused across decodes
-    uint64_t checksum;              //  keeps the reads alive
+    msgpack_sbuffer buffer;    //  the packed header
+    msgpack_unpacked msg;      //  reused across decodes
+    uint64_t checksum;         //  keeps the reads alive
 } s_header_t;
 
 static void
@@ -152,8 +153,7 @@ s_header_msgpack_only (void *arg)
     msgpack_unpacked msg;
     msgpack_unpacked_init (&msg);
     size_t off = 0;
-    if (msgpack_unpack_next (&msg, h->buffer.data, h->buffer.size, &off)
-        != MSGPACK_UNPACK_SUCCESS)
+    if (msgpack_unpack_next (&msg, h->buffer.data, h->buffer.size, &off) != MSGPACK_UNPACK_SUCCESS)
         abort ();
     h->checksum += msg.data.via.map.size;
     msgpack_unpacked_destroy (&msg);
@@ -177,8 +177,8 @@ s_bench_header (void)
     maas_codec_pack_kv_bool (&pk, "durable", true);
     //  MB/s over a 1-byte "size" is calls per microsecond: turn into ns/call.
     double calls_per_us = s_rate (s_header_decode, &h, 1);
-    fprintf (stderr, "model: codec header of %zu bytes (checksum %" PRIu64 ")\n",
-             h.buffer.size, h.checksum);
+    fprintf (stderr, "model: codec header of %zu bytes (checksum %" PRIu64 ")\n", h.buffer.size,
+             h.checksum);
     s_print ("codec_header", "decode_ns", 1000.0 / calls_per_us, "ns");
     calls_per_us = s_rate (s_header_msgpack_only, &h, 1);
     s_print ("codec_header_msgpack_only", "decode_ns", 1000.0 / calls_per_us, "ns");
@@ -193,8 +193,11 @@ main (void)
         return 1;
     maas_log_set_level (MAAS_LOG_WARN);
     const s_shape_t shapes[] = {
-        {"256-1024-1024-10", 256, {{1024, MAAS_ACT_RELU}, {1024, MAAS_ACT_RELU}, {10, MAAS_ACT_SOFTMAX}}},
-        {"1024-2048-2048-1024", 1024,
+        {"256-1024-1024-10",
+         256,
+         {{1024, MAAS_ACT_RELU}, {1024, MAAS_ACT_RELU}, {10, MAAS_ACT_SOFTMAX}}},
+        {"1024-2048-2048-1024",
+         1024,
          {{2048, MAAS_ACT_RELU}, {2048, MAAS_ACT_RELU}, {1024, MAAS_ACT_LINEAR}}},
     };
     for (size_t i = 0; i < sizeof shapes / sizeof shapes[0]; i++)

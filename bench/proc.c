@@ -22,7 +22,7 @@ bench_fork (void)
     pid_t parent = getpid (), pid = fork ();
     if (pid == 0) {
         prctl (PR_SET_PDEATHSIG, SIGKILL);
-        if (getppid () != parent)   //  the bench died before the line above
+        if (getppid () != parent)    //  the bench died before the line above
             _exit (1);
     }
     return pid;
@@ -61,8 +61,9 @@ bench_redis_start (const char *dir, char *url, size_t url_size, pid_t *pid)
     char sock[300];
     snprintf (sock, sizeof sock, "%s/redis.sock", dir);
     snprintf (url, url_size, "unix://%s", sock);
-    const char *argv[] = {"redis-server", "--port", "0", "--unixsocket", sock, "--save", "",
-                          "--appendonly", "no", "--dir", dir, "--logfile", "/dev/null", NULL};
+    const char *argv[] = {
+        "redis-server", "--port", "0", "--unixsocket", sock,        "--save", "", "--appendonly",
+        "no",           "--dir",  dir, "--logfile",    "/dev/null", NULL};
     *pid = bench_spawn (argv, NULL);
     for (int i = 0; *pid > 0 && i < 500; i++) {
         redisContext *ctx = redisConnectUnix (sock);
@@ -108,10 +109,11 @@ bench_cpu_s (pid_t pid)
     if (file)
         fclose (file);
     text[got] = '\0';
-    const char *after = strrchr (text, ')');      //  the name may hold spaces
+    const char *after = strrchr (text, ')');    //  the name may hold spaces
     unsigned long utime = 0, stime = 0;
-    if (!after || sscanf (after + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu",
-                          &utime, &stime) != 2)
+    if (!after
+        || sscanf (after + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu", &utime, &stime)
+            != 2)
         return 0;
     return (double) (utime + stime) / (double) sysconf (_SC_CLK_TCK);
 }
@@ -128,6 +130,7 @@ bench_figure (const char *bench, const char *bench_case, const char *metric, dou
               const char *unit)
 {
     printf ("{\"bench\":\"%s\",\"case\":\"%s\",\"metric\":\"%s\",\"value\":%.6g,"
-            "\"unit\":\"%s\"}\n", bench, bench_case, metric, value, unit);
+            "\"unit\":\"%s\"}\n",
+            bench, bench_case, metric, value, unit);
     fflush (stdout);
 }

@@ -25,8 +25,9 @@
 static void
 s_figure (const char *bench_case, const char *metric, double value, const char *unit)
 {
-    printf ("{\"bench\":\"score\",\"case\":\"%s\",\"metric\":\"%s\",\"value\":%.0f,\"unit\":\"%s\"}\n",
-            bench_case, metric, value, unit);
+    printf (
+        "{\"bench\":\"score\",\"case\":\"%s\",\"metric\":\"%s\",\"value\":%.0f,\"unit\":\"%s\"}\n",
+        bench_case, metric, value, unit);
     fflush (stdout);
 }
 
@@ -169,8 +170,8 @@ main (void)
     s_figure ("in_process_batch_65536", "rows_per_s", s_in_process (model, x, expected), "rows/s");
     if (s_write_inputs (dir, x) != 0)
         return 1;
-    const char *up[] = {"up",    "--workers", "2", "--trainers", "0", "--state",
-                        dir,     "--http",    "off", NULL};
+    const char *up[] = {"up",      "--workers", "2",      "--trainers", "0",
+                        "--state", dir,         "--http", "off",        NULL};
     int rc = s_maas (up);
     char redis_url[700], broker[700];
     snprintf (redis_url, sizeof redis_url, "unix://%s/redis.sock", dir);
@@ -196,8 +197,15 @@ main (void)
     }
     const char *down[] = {"down", "--state", dir, NULL};
     s_maas (down);
-    const char *files[] = {"in.npy", "out.npy", "in.csv", "out.csv", "logs/redis.log",
-                           "logs/broker.log", "logs/worker-1.log", "logs/worker-2.log", "logs"};
+    const char *files[] = {"in.npy",
+                           "out.npy",
+                           "in.csv",
+                           "out.csv",
+                           "logs/redis.log",
+                           "logs/broker.log",
+                           "logs/worker-1.log",
+                           "logs/worker-2.log",
+                           "logs"};
     for (size_t i = 0; i < sizeof files / sizeof files[0]; i++) {
         snprintf (path, sizeof path, "%s/%s", dir, files[i]);
         remove (path);

@@ -21,22 +21,22 @@
 #define MAAS_TOP_BUILDDIR "."
 #endif
 
-#define S_MAX_JOBS 40000   //  jobs in one case, at most
-#define S_INPUTS 256       //  model inputs
-#define S_CREDITS "256"    //  each worker's credits: the largest batch it can form
-#define S_DELAY_US "1000"  //  --batch-delay-us
+#define S_MAX_JOBS 40000     //  jobs in one case, at most
+#define S_INPUTS   256       //  model inputs
+#define S_CREDITS  "256"     //  each worker's credits: the largest batch it can form
+#define S_DELAY_US "1000"    //  --batch-delay-us
 
 typedef struct {
-    char dir[256];                    //  temp dir
-    char redis_url[320];              //  unix socket URL
-    char front[300], back[300];       //  broker endpoints (ipc)
-    pid_t redis, broker, workers[2];  //  children
-    maas_client_t *client;            //  the bench's client
-    int64_t sent_us[S_MAX_JOBS];      //  submit time of job i
-    double latency_us[S_MAX_JOBS];    //  its round trip
-    double batch_rows[S_MAX_JOBS];    //  batch it ran in
-    int done;                         //  results in
-    int failed;                       //  of which not succeeded
+    char dir[256];                      //  temp dir
+    char redis_url[320];                //  unix socket URL
+    char front[300], back[300];         //  broker endpoints (ipc)
+    pid_t redis, broker, workers[2];    //  children
+    maas_client_t *client;              //  the bench's client
+    int64_t sent_us[S_MAX_JOBS];        //  submit time of job i
+    double latency_us[S_MAX_JOBS];      //  its round trip
+    double batch_rows[S_MAX_JOBS];      //  batch it ran in
+    int done;                           //  results in
+    int failed;                         //  of which not succeeded
 } bench_t;
 
 static void
@@ -53,8 +53,14 @@ s_broker_start (bench_t *b)
 {
     snprintf (b->front, sizeof b->front, "ipc://%s/front", b->dir);
     snprintf (b->back, sizeof b->back, "ipc://%s/back", b->dir);
-    const char *argv[] = {MAAS_TOP_BUILDDIR "/broker/maas-broker", "--frontend", b->front,
-                          "--backend", b->back, "--redis", b->redis_url, NULL};
+    const char *argv[] = {MAAS_TOP_BUILDDIR "/broker/maas-broker",
+                          "--frontend",
+                          b->front,
+                          "--backend",
+                          b->back,
+                          "--redis",
+                          b->redis_url,
+                          NULL};
     b->broker = bench_spawn (argv, NULL);
 }
 
@@ -86,15 +92,13 @@ s_workers_stop (bench_t *b)
 static maas_model_t *
 s_publish (maas_registry_t *reg, const char *name, size_t h1, size_t h2, size_t *bytes)
 {
-    maas_layer_spec_t layers[] = { { h1, MAAS_ACT_RELU },
-                                   { h2, MAAS_ACT_RELU },
-                                   { 10, MAAS_ACT_SOFTMAX } };
+    maas_layer_spec_t layers[] = {{h1, MAAS_ACT_RELU}, {h2, MAAS_ACT_RELU}, {10, MAAS_ACT_SOFTMAX}};
     maas_mlp_t *mlp = maas_mlp_new (S_INPUTS, layers, 3);
     maas_mlp_init (mlp, 7);
     maas_model_t *model = maas_model_new (&mlp);
     uint8_t *blob = NULL;
     maas_model_err_t err;
-    maas_registry_meta_t meta = { 0 };
+    maas_registry_meta_t meta = {0};
     uint64_t version;
     if (!model || maas_model_encode (model, &blob, bytes, &err) != 0
         || maas_registry_publish (reg, name, blob, *bytes, &meta, &version, NULL) != 0) {
@@ -109,7 +113,7 @@ s_publish (maas_registry_t *reg, const char *name, size_t h1, size_t h2, size_t 
 static void
 s_cpu_report (const bench_t *b, const char *name, const double before[5])
 {
-    pid_t pids[5] = { getpid (), b->broker, b->workers[0], b->workers[1], b->redis };
+    pid_t pids[5] = {getpid (), b->broker, b->workers[0], b->workers[1], b->redis};
     fprintf (stderr, "bench: %s cpu s: client %.2f broker %.2f workers %.2f %.2f redis %.2f\n",
              name, bench_cpu_s (pids[0]) - before[0], bench_cpu_s (pids[1]) - before[1],
              bench_cpu_s (pids[2]) - before[2], bench_cpu_s (pids[3]) - before[3],
@@ -139,8 +143,8 @@ s_batch_rows (const maas_result_t *result)
     maas_infer_result_t out;
     char err[256];
     size_t rows = maas_infer_result_parse (&out, result->data, result->size, err, sizeof err) == 0
-                      ? out.batch_rows
-                      : 0;
+        ? out.batch_rows
+        : 0;
     maas_infer_result_clear (&out);
     return (double) rows;
 }
@@ -175,7 +179,7 @@ s_case (bench_t *b, const char *name, const char *model, int jobs, size_t rows, 
     maas_infer_params_pack (&params, rows, S_INPUTS);
     maas_client_set_window (b->client, window);
     b->done = b->failed = 0;
-    pid_t pids[5] = { getpid (), b->broker, b->workers[0], b->workers[1], b->redis };
+    pid_t pids[5] = {getpid (), b->broker, b->workers[0], b->workers[1], b->redis};
     double cpu[5];
     for (int i = 0; i < 5; i++)
         cpu[i] = bench_cpu_s (pids[i]);
@@ -183,12 +187,15 @@ s_case (bench_t *b, const char *name, const char *model, int jobs, size_t rows, 
     for (int i = 0; i < jobs; i++) {
         char id[MAAS_PROTO_ID_MAX + 1];
         snprintf (id, sizeof id, "%s-%d", name, i);
-        maas_submit_t spec = {.id = id, .kind = "infer", .model = model, .untracked = true,
-                              .ephemeral = true, .params = params.data,
+        maas_submit_t spec = {.id = id,
+                              .kind = "infer",
+                              .model = model,
+                              .untracked = true,
+                              .ephemeral = true,
+                              .params = params.data,
                               .params_size = params.size};
         b->sent_us[i] = maas_clock_mono_us ();
-        if (maas_client_submit (b->client, &spec, bytes, rows * S_INPUTS * 4, s_on_result, b,
-                                NULL)
+        if (maas_client_submit (b->client, &spec, bytes, rows * S_INPUTS * 4, s_on_result, b, NULL)
             != 0)
             fprintf (stderr, "bench: submit: %s\n", maas_client_error (b->client));
     }
@@ -275,7 +282,8 @@ main (void)
     maas_blas_set_threads (1);
     static bench_t b;
     snprintf (b.dir, sizeof b.dir, "/tmp/maas-bench-serve-XXXXXX");
-    if (!mkdtemp (b.dir) || bench_redis_start (b.dir, b.redis_url, sizeof b.redis_url, &b.redis) != 0) {
+    if (!mkdtemp (b.dir)
+        || bench_redis_start (b.dir, b.redis_url, sizeof b.redis_url, &b.redis) != 0) {
         fprintf (stderr, "bench: cannot start redis-server\n");
         return 1;
     }

@@ -16,21 +16,22 @@ static void
 s_print (const char *name, const char *metric, double value, const char *unit)
 {
     printf ("{\"bench\":\"train\",\"case\":\"%s\",\"metric\":\"%s\",\"value\":%.4f,"
-            "\"unit\":\"%s\"}\n", name, metric, value, unit);
+            "\"unit\":\"%s\"}\n",
+            name, metric, value, unit);
     fflush (stdout);
 }
 
 typedef struct {
-    const char *name;               //  case name
-    size_t inputs;                  //  features
-    maas_layer_spec_t layers[3];    //  the network
-    size_t n_layers;                //  layers used
-    maas_train_config_t config;     //  loss, epochs, seed, standardisation
-    const float *x, *y;             //  training rows
-    size_t rows;                    //  training rows
-    const float *test_x, *test_y;   //  test rows
-    size_t test_rows;               //  test rows
-    const float *scale;             //  fixed input scale (digits: 16) or NULL
+    const char *name;                //  case name
+    size_t inputs;                   //  features
+    maas_layer_spec_t layers[3];     //  the network
+    size_t n_layers;                 //  layers used
+    maas_train_config_t config;      //  loss, epochs, seed, standardisation
+    const float *x, *y;              //  training rows
+    size_t rows;                     //  training rows
+    const float *test_x, *test_y;    //  test rows
+    size_t test_rows;                //  test rows
+    const float *scale;              //  fixed input scale (digits: 16) or NULL
 } s_task_t;
 
 //  Time the sgemm calls of one training step (forward: one per layer;
@@ -50,10 +51,10 @@ s_sgemm_only (const s_task_t *task)
         size_t fan_in = task->inputs;
         for (size_t l = 0; l < task->n_layers; l++) {
             int m = (int) batch, k = (int) fan_in, n = (int) task->layers[l].units;
-            cblas_sgemm (CblasRowMajor, CblasNoTrans, CblasNoTrans, m, n, k, 1, a->data, k,
-                         b->data, n, 0, c->data, n);
-            cblas_sgemm (CblasRowMajor, CblasTrans, CblasNoTrans, k, n, m, 1, a->data, k,
-                         b->data, n, 0, c->data, n);
+            cblas_sgemm (CblasRowMajor, CblasNoTrans, CblasNoTrans, m, n, k, 1, a->data, k, b->data,
+                         n, 0, c->data, n);
+            cblas_sgemm (CblasRowMajor, CblasTrans, CblasNoTrans, k, n, m, 1, a->data, k, b->data,
+                         n, 0, c->data, n);
             if (l > 0)
                 cblas_sgemm (CblasRowMajor, CblasNoTrans, CblasTrans, m, k, n, 1, a->data, n,
                              b->data, n, 0, c->data, k);
@@ -95,8 +96,8 @@ s_run (const s_task_t *task)
     double accuracy;
     maas_train_evaluate (train, task->test_x, task->test_y, task->test_rows, &accuracy);
     char name[64];
-    s_print (task->name, "samples_per_s", (double) task->rows * (double) task->config.epochs
-                                              / seconds, "samples/s");
+    s_print (task->name, "samples_per_s",
+             (double) task->rows * (double) task->config.epochs / seconds, "samples/s");
     s_print (task->name, "test_accuracy", accuracy, "fraction");
     snprintf (name, sizeof name, "%s_sgemm_only", task->name);
     s_print (name, "samples_per_s", s_sgemm_only (task), "samples/s");
@@ -136,16 +137,24 @@ s_csv_task (s_task_t *task, const char *set)
 int
 main (void)
 {
-    maas_blas_set_threads (1);      //  batch 32: threads only add synchronisation
+    maas_blas_set_threads (1);    //  batch 32: threads only add synchronisation
     enum { TRAIN = 100000, TEST = 20000, D = MAAS_SYNTH_FEATURES };
     float *x = malloc ((size_t) (TRAIN + TEST) * D * sizeof *x);
     float *y = malloc ((size_t) (TRAIN + TEST) * sizeof *y);
     if (!x || !y || maas_synth_generate (0, D, TRAIN + TEST, x, y) != 0)
         return 1;
-    s_task_t synthetic = {"synthetic_10_64_64_1", D,
-                          {{64, MAAS_ACT_RELU}, {64, MAAS_ACT_RELU}, {1, MAAS_ACT_SIGMOID}}, 3,
-                          maas_train_defaults (), x, y, TRAIN, x + (size_t) TRAIN * D,
-                          y + TRAIN, TEST, NULL};
+    s_task_t synthetic = {"synthetic_10_64_64_1",
+                          D,
+                          {{64, MAAS_ACT_RELU}, {64, MAAS_ACT_RELU}, {1, MAAS_ACT_SIGMOID}},
+                          3,
+                          maas_train_defaults (),
+                          x,
+                          y,
+                          TRAIN,
+                          x + (size_t) TRAIN * D,
+                          y + TRAIN,
+                          TEST,
+                          NULL};
     synthetic.config.seed = 1;
     s_run (&synthetic);
     free (x);

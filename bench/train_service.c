@@ -18,11 +18,10 @@
 #define MAAS_REDIS_SERVER "redis-server"
 #endif
 
-
-#define S_ROWS   100000             //  synthetic rows, as bench/train's seed case
+#define S_ROWS   100000    //  synthetic rows, as bench/train's seed case
 #define S_EPOCHS 10
 #define S_BATCH  32
-#define S_RUNS   5                  //  best of, for each path
+#define S_RUNS   5    //  best of, for each path
 
 static void
 s_sleep_ms (int ms)
@@ -35,7 +34,8 @@ static void
 s_figure (const char *which, const char *metric, double value, const char *unit)
 {
     printf ("{\"bench\":\"train_service\",\"case\":\"%s\",\"metric\":\"%s\",\"value\":%.6g,"
-            "\"unit\":\"%s\"}\n", which, metric, value, unit);
+            "\"unit\":\"%s\"}\n",
+            which, metric, value, unit);
     fflush (stdout);
 }
 
@@ -51,7 +51,7 @@ s_seed_spec (void)
     spec.train.epochs = S_EPOCHS;
     spec.train.batch_size = S_BATCH;
     spec.train.val_fraction = 0;       //  as bench/train's synthetic case: the
-    spec.train.standardize = false;     //  defaults of maas_train_defaults, seed 1
+    spec.train.standardize = false;    //  defaults of maas_train_defaults, seed 1
     spec.train.seed = 1;
     return spec;
 }
@@ -68,8 +68,8 @@ s_in_process (const maas_dataset_t *data, const maas_training_t *spec)
         maas_train_t *train = maas_train_new (mlp, &spec->train, err, sizeof err);
         maas_train_result_t result;
         int64_t start = maas_clock_mono_us ();
-        maas_train_fit (train, maas_dataset_features (data)->data,
-                        maas_dataset_labels (data)->data, maas_dataset_rows (data), &result);
+        maas_train_fit (train, maas_dataset_features (data)->data, maas_dataset_labels (data)->data,
+                        maas_dataset_rows (data), &result);
         double seconds = (double) (maas_clock_mono_us () - start) / 1e6;
         double rate = (double) (result.train_rows * result.epochs_run) / seconds;
         best = rate > best ? rate : best;
@@ -91,7 +91,9 @@ s_service (maas_client_t *client, const maas_training_t *spec, size_t rows)
     msgpack_packer_init (&pk, &params, msgpack_sbuffer_write);
     maas_training_pack (spec, &pk);
     {
-        maas_submit_t submit = {.kind = "train", .model = spec->model, .params = params.data,
+        maas_submit_t submit = {.kind = "train",
+                                .model = spec->model,
+                                .params = params.data,
                                 .params_size = params.size};
         char id[MAAS_PROTO_ID_MAX + 1];
         int64_t start = maas_clock_mono_us ();
@@ -100,8 +102,8 @@ s_service (maas_client_t *client, const maas_training_t *spec, size_t rows)
             result = maas_client_wait (client, id, 600000);
         double seconds = (double) (maas_clock_mono_us () - start) / 1e6;
         if (!result || strcmp (result->status, "succeeded") != 0) {
-            fprintf (stderr, "train job failed: %s\n", result && result->error ? result->error
-                                                                               : "no result");
+            fprintf (stderr, "train job failed: %s\n",
+                     result && result->error ? result->error : "no result");
             maas_result_destroy (&result);
             msgpack_sbuffer_destroy (&params);
             return 0;
@@ -116,12 +118,12 @@ s_service (maas_client_t *client, const maas_training_t *spec, size_t rows)
 }
 
 typedef struct {
-    char dir[64];                   //  temp dir for sockets and logs
-    char url[300];                  //  redis URL
-    char front[300];                //  broker frontend
-    char back[300];                 //  broker backend
-    char log[300];                  //  all processes' output
-    pid_t redis, broker, trainer;   //  child processes
+    char dir[64];                    //  temp dir for sockets and logs
+    char url[300];                   //  redis URL
+    char front[300];                 //  broker frontend
+    char back[300];                  //  broker backend
+    char log[300];                   //  all processes' output
+    pid_t redis, broker, trainer;    //  child processes
 } s_stack_t;
 
 static int
@@ -138,12 +140,13 @@ s_stack_up (s_stack_t *stack, const char *top_build)
     snprintf (stack->log, sizeof stack->log, "%s/stack.log", stack->dir);
     snprintf (broker, sizeof broker, "%s/broker/maas-broker", top_build);
     snprintf (trainer, sizeof trainer, "%s/trainer/maas-trainer", top_build);
-    const char *redis_argv[] = {MAAS_REDIS_SERVER, "--port", "0", "--unixsocket", sock,
-                                "--save", "", "--appendonly", "no", NULL};
-    const char *broker_argv[] = {broker, "--frontend", stack->front, "--backend", stack->back,
-                                 "--redis", stack->url, "--log-level", "warn", NULL};
-    const char *trainer_argv[] = {trainer, "--broker", stack->back, "--redis", stack->url,
-                                  "--log-level", "warn", NULL};
+    const char *redis_argv[] = {
+        MAAS_REDIS_SERVER, "--port", "0", "--unixsocket", sock, "--save", "",
+        "--appendonly",    "no",     NULL};
+    const char *broker_argv[] = {broker,    "--frontend", stack->front,  "--backend", stack->back,
+                                 "--redis", stack->url,   "--log-level", "warn",      NULL};
+    const char *trainer_argv[] = {trainer,    "--broker",    stack->back, "--redis",
+                                  stack->url, "--log-level", "warn",      NULL};
     stack->redis = bench_spawn (redis_argv, stack->log);
     for (int i = 0; i < 100 && access (sock, F_OK) != 0; i++)
         s_sleep_ms (20);
@@ -168,15 +171,15 @@ int
 main (int argc, char **argv)
 {
     const char *top_build = argc > 1 ? argv[1] : MAAS_TOP_BUILDDIR;
-    maas_blas_set_threads (1);      //  as maas-trainer runs by default
+    maas_blas_set_threads (1);    //  as maas-trainer runs by default
     signal (SIGPIPE, SIG_IGN);
     bench_deadline (900);
     maas_tensor_t *x = maas_tensor_new (S_ROWS, MAAS_SYNTH_FEATURES);
     maas_tensor_t *y = maas_tensor_new (S_ROWS, 1);
     maas_synth_generate (0, MAAS_SYNTH_FEATURES, S_ROWS, x->data, y->data);
     char err[512];
-    maas_dataset_t *data = maas_dataset_new (&x, &y, NULL, NULL, MAAS_DATASET_BINARY, err,
-                                             sizeof err);
+    maas_dataset_t *data =
+        maas_dataset_new (&x, &y, NULL, NULL, MAAS_DATASET_BINARY, err, sizeof err);
     maas_training_t spec = s_seed_spec ();
     s_stack_t stack = {0};
     int rc = 1;
@@ -188,9 +191,10 @@ main (int argc, char **argv)
     maas_client_t *client = maas_client_new (stack.front);
     if (!store || !client || maas_dataset_store_put (store, spec.dataset, data) != 0
         || maas_client_ping (client, 10000) != 0) {
-        fprintf (stderr, "bench: stack not ready: %s\n", store ? maas_dataset_store_error (store)
-                                                                : err);
-    } else {
+        fprintf (stderr, "bench: stack not ready: %s\n",
+                 store ? maas_dataset_store_error (store) : err);
+    }
+    else {
         //  Alternate the two so load from elsewhere on the machine hits both alike.
         double local = 0, service = 0;
         for (int run = 0; run < S_RUNS; run++) {

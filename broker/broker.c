@@ -14,14 +14,14 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define S_SWEEP_MS 100              //  deadline sweep period
-#define S_STATS_MS 1000             //  stats write period
-#define S_BACKLOG_MAX (1 << 20)     //  unsent Redis bytes past which clients wait
+#define S_SWEEP_MS    100          //  deadline sweep period
+#define S_STATS_MS    1000         //  stats write period
+#define S_BACKLOG_MAX (1 << 20)    //  unsent Redis bytes past which clients wait
 
 void
 maas_broker_config_defaults (maas_broker_config_t *config)
 {
-    *config = (maas_broker_config_t) {
+    *config = (maas_broker_config_t){
         .frontend = "tcp://127.0.0.1:5555",
         .backend = "tcp://127.0.0.1:5556",
         .redis_url = NULL,
@@ -43,8 +43,8 @@ maas_broker_config_defaults (maas_broker_config_t *config)
 broker_io_t
 broker_io_default (void)
 {
-    return (broker_io_t) {broker_client_reply,    broker_client_result, broker_client_answer,
-                          broker_client_progress, broker_worker_run,    broker_worker_cancel};
+    return (broker_io_t){broker_client_reply,    broker_client_result, broker_client_answer,
+                         broker_client_progress, broker_worker_run,    broker_worker_cancel};
 }
 
 static void
@@ -53,7 +53,11 @@ s_job_destructor (void **item_p)
     broker_job_destroy ((job_t **) item_p);
 }
 
-static void *s_id_dup (const void *id) { return strdup (id); }
+static void *
+s_id_dup (const void *id)
+{
+    return strdup (id);
+}
 
 static void
 s_item_free (void **id_p)
@@ -111,8 +115,8 @@ s_secure (maas_broker_t *self, const maas_broker_config_t *config)
         maas_error ("broker", "--curve-secret needs --clients DIR and --workers DIR");
         return -1;
     }
-    self->auth = maas_auth_new (config->curve_secret, config->clients_dir, config->workers_dir,
-                                &err);
+    self->auth =
+        maas_auth_new (config->curve_secret, config->clients_dir, config->workers_dir, &err);
     if (!self->auth)
         maas_error ("broker", "curve set-up failed error=%s", err.text);
     return self->auth ? 0 : -1;
@@ -134,7 +138,7 @@ maas_broker_new (const maas_broker_config_t *config)
         goto fail;
     zlistx_set_duplicator (self->unsure, s_id_dup);
     zlistx_set_destructor (self->unsure, s_item_free);
-    zlistx_set_destructor (self->owed, s_item_free);     //  plain malloc'd blocks too
+    zlistx_set_destructor (self->owed, s_item_free);    //  plain malloc'd blocks too
     zhashx_set_key_duplicator (self->jobs, NULL);
     zhashx_set_key_destructor (self->jobs, NULL);
     zhashx_set_destructor (self->jobs, s_job_destructor);
@@ -146,11 +150,11 @@ maas_broker_new (const maas_broker_config_t *config)
         goto fail;
     self->front = zsock_resolve (self->frontend);
     self->back = zsock_resolve (self->backend);
-    self->store = maas_store_new (self->redis_url, self->prefix, self->name,
-                                  config->result_ttl_ms, config->events_max);
+    self->store = maas_store_new (self->redis_url, self->prefix, self->name, config->result_ttl_ms,
+                                  config->events_max);
     if (!self->store || !broker_kind_add (self, "infer", true)
         || !broker_kind_add (self, "train", true) || !broker_kind_add (self, "explain", true))
-        goto fail;                  //  built in: clients may submit before any worker is up
+        goto fail;    //  built in: clients may submit before any worker is up
     maas_store_set_retry (self->store, config->redis_retry_ms);
     maas_store_set_timeout (self->store, config->redis_timeout_ms);
     self->started_ms = maas_clock_wall_ms ();
@@ -200,7 +204,11 @@ maas_broker_destroy (maas_broker_t **self_p)
     *self_p = NULL;
 }
 
-void maas_broker_stop (maas_broker_t *self) { self->stopping = true; }
+void
+maas_broker_stop (maas_broker_t *self)
+{
+    self->stopping = true;
+}
 
 int
 broker_header_map (maas_broker_t *self, maas_proto_msg_t *msg, maas_codec_map_t *map, char *err,
@@ -249,26 +257,36 @@ s_write_stats (maas_broker_t *self, int64_t now)
     stats_t *s = &self->stats;
     uint64_t finished = s->succeeded + s->failed + s->cancelled + s->expired;
     char text[16][24];
-    uint64_t values[16] = {(uint64_t) self->worker_count, queued, running, s->submitted,
-                           s->accepted, s->rejected, s->succeeded, s->failed, s->cancelled,
-                           s->expired, s->requeued, s->bad_input,
-                           (finished - s->finished_at_tick) * 1000 / S_STATS_MS, s->unauthorised,
+    uint64_t values[16] = {(uint64_t) self->worker_count,
+                           queued,
+                           running,
+                           s->submitted,
+                           s->accepted,
+                           s->rejected,
+                           s->succeeded,
+                           s->failed,
+                           s->cancelled,
+                           s->expired,
+                           s->requeued,
+                           s->bad_input,
+                           (finished - s->finished_at_tick) * 1000 / S_STATS_MS,
+                           s->unauthorised,
                            self->auth ? maas_auth_refused (self->auth, MAAS_AUTH_CLIENTS) : 0,
                            self->auth ? maas_auth_refused (self->auth, MAAS_AUTH_WORKERS) : 0};
-    const char *names[16] = {"workers", "queued", "running", "submitted", "accepted",
-                             "rejected", "succeeded", "failed", "cancelled", "expired",
-                             "requeued", "bad_input", "jobs_per_s", "unauthorised",
-                             "refused_clients", "refused_workers"};
+    const char *names[16] = {"workers",    "queued",       "running",         "submitted",
+                             "accepted",   "rejected",     "succeeded",       "failed",
+                             "cancelled",  "expired",      "requeued",        "bad_input",
+                             "jobs_per_s", "unauthorised", "refused_clients", "refused_workers"};
     maas_store_field_t fields[18];
     for (int i = 0; i < 16; i++) {
         snprintf (text[i], sizeof text[i], "%" PRIu64, values[i]);
-        fields[i] = (maas_store_field_t) {names[i], text[i], strlen (text[i])};
+        fields[i] = (maas_store_field_t){names[i], text[i], strlen (text[i])};
     }
     char started[24], updated[24];
     snprintf (started, sizeof started, "%" PRId64, self->started_ms);
     snprintf (updated, sizeof updated, "%" PRId64, maas_clock_wall_ms ());
-    fields[16] = (maas_store_field_t) {"started_ms", started, strlen (started)};
-    fields[17] = (maas_store_field_t) {"updated_ms", updated, strlen (updated)};
+    fields[16] = (maas_store_field_t){"started_ms", started, strlen (started)};
+    fields[17] = (maas_store_field_t){"updated_ms", updated, strlen (updated)};
     s->finished_at_tick = finished;
     maas_store_stats (self->store, fields, 18, 5 * S_STATS_MS);
 }
@@ -308,12 +326,12 @@ broker_turn (maas_broker_t *self, long timeout_max)
     //  Flow control: while Redis is behind, new jobs wait in ZeroMQ's
     //  queues (bounded by each client's window) rather than in ours.
     bool throttled = maas_store_backlog (self->store) >= S_BACKLOG_MAX;
-    zmq_pollitem_t items[3 + MAAS_STORE_POLL_MAX]
-        = {{self->front, 0, throttled ? 0 : ZMQ_POLLIN, 0}, {self->back, 0, ZMQ_POLLIN, 0}};
+    zmq_pollitem_t items[3 + MAAS_STORE_POLL_MAX] = {
+        {self->front, 0, throttled ? 0 : ZMQ_POLLIN, 0}, {self->back, 0, ZMQ_POLLIN, 0}};
     size_t store_items = maas_store_poll_items (self->store, &items[2]);
     int count = 2 + (int) store_items;
     if (self->auth)
-        items[count++] = (zmq_pollitem_t) {maas_auth_handle (self->auth), 0, ZMQ_POLLIN, 0};
+        items[count++] = (zmq_pollitem_t){maas_auth_handle (self->auth), 0, ZMQ_POLLIN, 0};
     int64_t now = maas_clock_mono_ms ();
     int64_t next = self->heartbeat_at < self->sweep_at ? self->heartbeat_at : self->sweep_at;
     long timeout = next > now ? (long) (next - now) : 0;

@@ -12,24 +12,24 @@ typedef struct _maas_broker_t maas_broker_t;
 
 //  Everything a broker is told at start (flags and environment, see main.c).
 typedef struct {
-    const char *frontend;           //  client endpoint to bind
-    const char *backend;            //  worker endpoint to bind
-    const char *redis_url;          //  job store; NULL: $MAAS_REDIS_URL or the default
-    const char *prefix;             //  Redis key prefix ("maas:")
-    const char *name;               //  this broker in Redis ("broker"); keep it across restarts
-    bool status;                    //  keep job status in Redis (per-job "track" also)
-    int heartbeat_ms;               //  heartbeat interval both ways
-    int liveness;                   //  intervals of silence before a worker is dead
-    int max_attempts;               //  runs of a job before it fails (worker losses)
-    size_t max_jobs;                //  jobs held (queued + running); past it: overloaded
-    int64_t result_ttl_ms;          //  finished jobs expire in Redis after this
-    int events_max;                 //  approximate length cap of the events stream
-    int redis_retry_ms;             //  delay between Redis reconnect attempts
-    int redis_timeout_ms;           //  Redis replies overdue this long drop the connection; 0: never
-    int64_t max_message;            //  largest frame accepted, bytes; a peer sending more is cut off
-    const char *curve_secret;       //  broker's zcert secret file: CURVE on both sides; NULL: none
-    const char *clients_dir;        //  public keys of the clients allowed (with curve_secret)
-    const char *workers_dir;        //  public keys of the workers allowed (with curve_secret)
+    const char *frontend;        //  client endpoint to bind
+    const char *backend;         //  worker endpoint to bind
+    const char *redis_url;       //  job store; NULL: $MAAS_REDIS_URL or the default
+    const char *prefix;          //  Redis key prefix ("maas:")
+    const char *name;            //  this broker in Redis ("broker"); keep it across restarts
+    bool status;                 //  keep job status in Redis (per-job "track" also)
+    int heartbeat_ms;            //  heartbeat interval both ways
+    int liveness;                //  intervals of silence before a worker is dead
+    int max_attempts;            //  runs of a job before it fails (worker losses)
+    size_t max_jobs;             //  jobs held (queued + running); past it: overloaded
+    int64_t result_ttl_ms;       //  finished jobs expire in Redis after this
+    int events_max;              //  approximate length cap of the events stream
+    int redis_retry_ms;          //  delay between Redis reconnect attempts
+    int redis_timeout_ms;        //  Redis replies overdue this long drop the connection; 0: never
+    int64_t max_message;         //  largest frame accepted, bytes; a peer sending more is cut off
+    const char *curve_secret;    //  broker's zcert secret file: CURVE on both sides; NULL: none
+    const char *clients_dir;     //  public keys of the clients allowed (with curve_secret)
+    const char *workers_dir;     //  public keys of the workers allowed (with curve_secret)
 } maas_broker_config_t;
 
 //  Fill CONFIG with the defaults (docs/protocol.md lists them).

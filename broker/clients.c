@@ -14,12 +14,12 @@
 
 void
 broker_client_reply (maas_broker_t *self, const uint8_t *client, size_t client_size, int cmd,
-              const char *id, const char *status, const char *reason, const char *error)
+                     const char *id, const char *status, const char *reason, const char *error)
 {
     maas_proto_buf_t buf;
     maas_proto_buf_init (&buf);
-    msgpack_pack_map (&buf.pk, (id != NULL) + (status != NULL) + (reason != NULL)
-                                   + (error != NULL));
+    msgpack_pack_map (&buf.pk,
+                      (id != NULL) + (status != NULL) + (reason != NULL) + (error != NULL));
     if (id)
         maas_codec_pack_kv_str (&buf.pk, "id", id);
     if (status)
@@ -37,7 +37,7 @@ s_reject (maas_broker_t *self, maas_proto_msg_t *msg, const char *id, const char
 {
     self->stats.rejected++;
     broker_client_reply (self, zmq_msg_data (&msg->peer), zmq_msg_size (&msg->peer),
-                  MAAS_PROTO_REJECTED, id && id[0] ? id : NULL, NULL, reason, error);
+                         MAAS_PROTO_REJECTED, id && id[0] ? id : NULL, NULL, reason, error);
 }
 
 //  REJECTED overloaded, and a warn line at most once a second with how many
@@ -77,12 +77,12 @@ s_set_client (maas_broker_t *self, job_t *job, maas_proto_msg_t *msg)
 static void
 s_resubmit (maas_broker_t *self, job_t *job, maas_proto_msg_t *msg)
 {
-    s_set_client (self, job, msg);  //  answer the latest sender
+    s_set_client (self, job, msg);    //  answer the latest sender
     if (job->state != JOB_STORING)
-        broker_client_reply (self, job->client, job->client_size, MAAS_PROTO_ACCEPTED, job->id,
-                      broker_status_names[job->state == JOB_QUEUED ? STATUS_QUEUED
-                                                                   : STATUS_RUNNING],
-                      NULL, NULL);
+        broker_client_reply (
+            self, job->client, job->client_size, MAAS_PROTO_ACCEPTED, job->id,
+            broker_status_names[job->state == JOB_QUEUED ? STATUS_QUEUED : STATUS_RUNNING], NULL,
+            NULL);
 }
 
 //  The kind of a new job SPEC (its header still in self->scratch): one a
@@ -107,7 +107,8 @@ s_kind_of (maas_broker_t *self, maas_proto_msg_t *msg, const maas_proto_job_t *s
     if (!wait) {
         snprintf (err, err_size,
                   "no worker has announced kind '%s'; start one that serves it, or submit "
-                  "with wait_for_kind: true to queue until one does", spec->kind);
+                  "with wait_for_kind: true to queue until one does",
+                  spec->kind);
         s_reject (self, msg, spec->id, "unknown_kind", err);
         return NULL;
     }
@@ -137,7 +138,7 @@ s_submit (maas_broker_t *self, maas_proto_msg_t *msg)
         return;
     }
     if (!broker_gate_submit (self, msg, spec.id, spec.kind))
-        return;                     //  before anything is stored
+        return;    //  before anything is stored
     job_t *job = zhashx_lookup (self->jobs, spec.id);
     if (job) {
         s_resubmit (self, job, msg);
@@ -171,8 +172,8 @@ s_submit (maas_broker_t *self, maas_proto_msg_t *msg)
         maas_debug ("broker", "job untracked: no job store job=%s", job->id);
     broker_job_enqueue (self, job, false);
     self->stats.accepted++;
-    broker_client_reply (self, job->client, job->client_size, MAAS_PROTO_ACCEPTED, job->id, "queued",
-                  NULL, NULL);
+    broker_client_reply (self, job->client, job->client_size, MAAS_PROTO_ACCEPTED, job->id,
+                         "queued", NULL, NULL);
 }
 
 //  Read {"id": ...} from a CANCEL or FETCH; reject and return -1 if bad.
@@ -212,10 +213,10 @@ s_cancel (maas_broker_t *self, maas_proto_msg_t *msg)
 }
 
 typedef struct {
-    maas_broker_t *broker;          //  owner
-    char id[MAAS_PROTO_ID_MAX + 1]; //  job asked about
-    uint8_t client[MAAS_PROTO_PEER_MAX]; //  who asked
-    size_t client_size;             //  its length
+    maas_broker_t *broker;                  //  owner
+    char id[MAAS_PROTO_ID_MAX + 1];         //  job asked about
+    uint8_t client[MAAS_PROTO_PEER_MAX];    //  who asked
+    size_t client_size;                     //  its length
 } fetch_t;
 
 static void
@@ -227,10 +228,10 @@ s_on_fetched (struct redisAsyncContext *ac, void *r, void *arg)
     if (reply && reply->type == REDIS_REPLY_ARRAY && reply->elements == 4)
         broker_client_answer (self, fetch->client, fetch->client_size, fetch->id, reply);
     else
-        broker_client_reply (self, fetch->client, fetch->client_size, MAAS_PROTO_REJECTED, fetch->id,
-                      NULL, "unavailable",
-                      reply && reply->type == REDIS_REPLY_ERROR ? reply->str
-                                                                : "job store unavailable");
+        broker_client_reply (self, fetch->client, fetch->client_size, MAAS_PROTO_REJECTED,
+                             fetch->id, NULL, "unavailable",
+                             reply && reply->type == REDIS_REPLY_ERROR ? reply->str
+                                                                       : "job store unavailable");
     free (fetch);
 }
 
@@ -262,13 +263,13 @@ s_fetch (maas_broker_t *self, maas_proto_msg_t *msg)
     }
 }
 
-#define S_OWED_MAX 100000           //  RESULTs kept for clients not heard from since a restart
+#define S_OWED_MAX 100000    //  RESULTs kept for clients not heard from since a restart
 
 typedef struct {
-    uint8_t client[MAAS_PROTO_PEER_MAX]; //  routing id to send to
-    size_t client_size;             //  its length
-    size_t header_size;             //  bytes in HEADER
-    uint8_t header[];               //  the RESULT header
+    uint8_t client[MAAS_PROTO_PEER_MAX];    //  routing id to send to
+    size_t client_size;                     //  its length
+    size_t header_size;                     //  bytes in HEADER
+    uint8_t header[];                       //  the RESULT header
 } owed_t;
 
 void
@@ -277,7 +278,7 @@ broker_owe (maas_broker_t *self, const uint8_t *client, size_t client_size, cons
 {
     if (zlistx_size (self->owed) >= S_OWED_MAX) {
         owed_t *oldest = zlistx_detach (self->owed, NULL);
-        free (oldest);              //  its result is still in Redis for FETCH
+        free (oldest);    //  its result is still in Redis for FETCH
     }
     owed_t *owed = malloc (sizeof *owed + header_size);
     if (!owed)
@@ -295,8 +296,8 @@ broker_pay (maas_broker_t *self, const uint8_t *client, size_t client_size)
     owed_t *owed = zlistx_first (self->owed);
     while (owed) {
         void *handle = zlistx_cursor (self->owed);
-        bool mine = owed->client_size == client_size
-                    && memcmp (owed->client, client, client_size) == 0;
+        bool mine =
+            owed->client_size == client_size && memcmp (owed->client, client, client_size) == 0;
         if (mine) {
             zmq_msg_t payload;
             zmq_msg_init (&payload);
@@ -313,13 +314,13 @@ broker_pay (maas_broker_t *self, const uint8_t *client, size_t client_size)
 //  that a client reading the job's record after its RESULT sees it final.
 typedef struct {
     maas_broker_t *broker;
-    bool owed;                      //  kept for the client rather than sent
+    bool owed;    //  kept for the client rather than sent
     uint8_t client[MAAS_PROTO_PEER_MAX];
     size_t client_size;
-    bool has_payload;               //  PAYLOAD holds one (else the RESULT has none)
-    zmq_msg_t payload;              //  moved from the worker's RESULT
+    bool has_payload;     //  PAYLOAD holds one (else the RESULT has none)
+    zmq_msg_t payload;    //  moved from the worker's RESULT
     size_t header_size;
-    uint8_t header[];               //  the RESULT header's bytes
+    uint8_t header[];    //  the RESULT header's bytes
 } held_result_t;
 
 static void
@@ -350,14 +351,16 @@ s_on_final_written (bool written, void *arg)
 //  (one reply per loop turn for all of them, docs/redis.md); others, and
 //  all results while the store is down, leave at once.
 void
-broker_client_result (maas_broker_t *self, const job_t *job, const void *header,
-                      size_t header_size, zmq_msg_t *payload)
+broker_client_result (maas_broker_t *self, const job_t *job, const void *header, size_t header_size,
+                      zmq_msg_t *payload)
 {
     held_result_t *held = job->track && self->store ? malloc (sizeof *held + header_size) : NULL;
     if (held) {
-        *held = (held_result_t) {.broker = self, .owed = job->owed,
-                                 .client_size = job->client_size, .header_size = header_size,
-                                 .has_payload = payload != NULL};
+        *held = (held_result_t){.broker = self,
+                                .owed = job->owed,
+                                .client_size = job->client_size,
+                                .header_size = header_size,
+                                .has_payload = payload != NULL};
         memcpy (held->client, job->client, job->client_size);
         memcpy (held->header, header, header_size);
         zmq_msg_init (&held->payload);
@@ -387,7 +390,7 @@ broker_frontend (maas_broker_t *self, maas_proto_msg_t *msg)
     char err[256];
     if (zmq_msg_size (&msg->peer) > MAAS_PROTO_PEER_MAX) {
         maas_warn ("broker", "client routing id too long size=%zu", zmq_msg_size (&msg->peer));
-        return;                     //  cannot keep it to answer later
+        return;    //  cannot keep it to answer later
     }
     if (zlistx_size (self->owed))
         broker_pay (self, zmq_msg_data (&msg->peer), zmq_msg_size (&msg->peer));
@@ -418,12 +421,14 @@ broker_client_answer (maas_broker_t *self, const uint8_t *client, size_t client_
 {
     redisReply **f = fields->element;
     if (f[0]->type != REDIS_REPLY_STRING) {
-        broker_client_reply (self, client, client_size, MAAS_PROTO_REJECTED, id, NULL, "unknown_job",
-                      "job is not known here (finished long ago and expired, or never submitted)");
+        broker_client_reply (
+            self, client, client_size, MAAS_PROTO_REJECTED, id, NULL, "unknown_job",
+            "job is not known here (finished long ago and expired, or never submitted)");
         return;
     }
     if (!broker_status_final (broker_status_parse (f[0]->str, f[0]->len))) {
-        broker_client_reply (self, client, client_size, MAAS_PROTO_ACCEPTED, id, f[0]->str, NULL, NULL);
+        broker_client_reply (self, client, client_size, MAAS_PROTO_ACCEPTED, id, f[0]->str, NULL,
+                             NULL);
         return;
     }
     zmq_msg_t payload;
@@ -431,8 +436,8 @@ broker_client_answer (maas_broker_t *self, const uint8_t *client, size_t client_
     if (f[3]->type == REDIS_REPLY_STRING)
         memcpy (zmq_msg_data (&payload), f[3]->str, f[3]->len);
     if (f[2]->type == REDIS_REPLY_STRING && f[2]->len > 0) {
-        maas_proto_send (self->front, client, client_size, MAAS_PROTO_RESULT, f[2]->str,
-                         f[2]->len, &payload);
+        maas_proto_send (self->front, client, client_size, MAAS_PROTO_RESULT, f[2]->str, f[2]->len,
+                         &payload);
         return;
     }
     const char *error = f[1]->type == REDIS_REPLY_STRING && f[1]->len ? f[1]->str : NULL;

@@ -10,7 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define S_UNSURE_MAX 100000         //  rejected ids remembered to mark in Redis
+#define S_UNSURE_MAX 100000    //  rejected ids remembered to mark in Redis
 
 static bool s_limbo (maas_broker_t *self, job_t *job);
 
@@ -18,12 +18,12 @@ static bool s_limbo (maas_broker_t *self, job_t *job);
 static void
 s_accept (maas_broker_t *self, job_t *job)
 {
-    if (job->client_moved)          //  another client spoke while it was being recorded
+    if (job->client_moved)    //  another client spoke while it was being recorded
         broker_job_save_client (self, job);
     broker_job_enqueue (self, job, false);
     self->stats.accepted++;
     self->io.reply (self, job->client, job->client_size, MAAS_PROTO_ACCEPTED, job->id, "queued",
-                  NULL, NULL);
+                    NULL, NULL);
     if (job->cancel)
         broker_job_finish (self, job, STATUS_CANCELLED, "cancelled by the client", NULL, NULL);
 }
@@ -36,8 +36,8 @@ static bool
 s_unowned (redisReply *status)
 {
     status_t known = status->type == REDIS_REPLY_STRING
-                         ? broker_status_parse (status->str, status->len)
-                         : STATUS_COUNT;
+        ? broker_status_parse (status->str, status->len)
+        : STATUS_COUNT;
     return known == STATUS_QUEUED || known == STATUS_REJECTED;
 }
 
@@ -66,10 +66,10 @@ s_on_existing (struct redisAsyncContext *ac, void *r, void *arg)
             maas_store_settle (self->store, job->id);
     }
     else if (!reply && s_limbo (self, job))
-        return;                     //  sent again on the next connection
+        return;    //  sent again on the next connection
     else
         self->io.reply (self, job->client, job->client_size, MAAS_PROTO_REJECTED, job->id, NULL,
-                      "unavailable", maas_store_error (self->store));
+                        "unavailable", maas_store_error (self->store));
     zhashx_delete (self->jobs, job->id);
 }
 
@@ -83,7 +83,7 @@ s_limbo (maas_broker_t *self, job_t *job)
     if (self->stopping || maas_store_up (self->store) || self->config.redis_timeout_ms <= 0)
         return false;
     int64_t now = maas_clock_mono_ms (), since = maas_store_down_since (self->store);
-    if (!job->limbo_until)          //  SINCE is 0 while hiredis fails a broken connection
+    if (!job->limbo_until)    //  SINCE is 0 while hiredis fails a broken connection
         job->limbo_until = (since ? since : now) + self->config.redis_timeout_ms;
     if (now >= job->limbo_until)
         return false;
@@ -105,7 +105,7 @@ broker_limbo_expire (maas_broker_t *self, int64_t now)
             if (zlistx_size (self->unsure) < S_UNSURE_MAX)
                 zlistx_add_end (self->unsure, job->id);
             self->io.reply (self, job->client, job->client_size, MAAS_PROTO_REJECTED, job->id, NULL,
-                          "unavailable", maas_store_error (self->store));
+                            "unavailable", maas_store_error (self->store));
             zhashx_delete (self->jobs, job->id);
         }
         job = next;
@@ -122,13 +122,13 @@ s_on_stored (int outcome, const char *error, void *arg)
         return;
     }
     if (outcome == 0 && maas_store_fetch (self->store, job->id, s_on_existing, job) == 0)
-        return;                     //  answered when the record arrives
+        return;    //  answered when the record arrives
     if (outcome < 0 && s_limbo (self, job))
-        return;                     //  sent again on the next connection
+        return;    //  sent again on the next connection
     maas_warn ("broker", "job not recorded job=%s error=%s", job->id, error ? error : "");
     self->stats.rejected++;
     self->io.reply (self, job->client, job->client_size, MAAS_PROTO_REJECTED, job->id, NULL,
-                  "unavailable", error ? error : "job store unavailable");
+                    "unavailable", error ? error : "job store unavailable");
     zhashx_delete (self->jobs, job->id);
 }
 
@@ -145,13 +145,12 @@ broker_job_store (maas_broker_t *self, job_t *job)
         {"payload", zmq_msg_data (&job->payload), zmq_msg_size (&job->payload)}};
     size_t count = sizeof fields / sizeof fields[0] - !job->durable;
     job->state = JOB_STORING;
-    if (maas_store_submit (self->store, job->id, job->submitted_ms, fields, count, s_on_stored,
-                           job) != 0 && !s_limbo (self, job)) {
+    if (maas_store_submit (self->store, job->id, job->submitted_ms, fields, count, s_on_stored, job)
+            != 0
+        && !s_limbo (self, job)) {
         self->stats.rejected++;
         self->io.reply (self, job->client, job->client_size, MAAS_PROTO_REJECTED, job->id, NULL,
-                      "unavailable", maas_store_error (self->store));
+                        "unavailable", maas_store_error (self->store));
         zhashx_delete (self->jobs, job->id);
     }
 }
-
-

@@ -14,14 +14,15 @@
 #include <stdlib.h>
 #include <string.h>
 
-const char *const broker_status_names[STATUS_COUNT]
-    = {"queued", "running", "succeeded", "failed", "cancelled", "expired", "rejected"};
+const char *const broker_status_names[STATUS_COUNT] = {
+    "queued", "running", "succeeded", "failed", "cancelled", "expired", "rejected"};
 
 status_t
 broker_status_parse (const char *text, size_t len)
 {
     for (int i = 0; i < STATUS_COUNT; i++)
-        if (strlen (broker_status_names[i]) == len && memcmp (broker_status_names[i], text, len) == 0)
+        if (strlen (broker_status_names[i]) == len
+            && memcmp (broker_status_names[i], text, len) == 0)
             return (status_t) i;
     return STATUS_COUNT;
 }
@@ -48,7 +49,7 @@ broker_kinds_trim (maas_broker_t *self)
         kind_t *kind = self->kinds[i];
         if (kind && !kind->announced && kind->jobs == 0) {
             assert (kind->queued == 0);
-            free (kind);            //  no worker serves it: no worker mask has its bit
+            free (kind);    //  no worker serves it: no worker mask has its bit
             self->kinds[i] = NULL;
         }
     }
@@ -123,7 +124,7 @@ broker_job_destroy (job_t **job_p)
     zmq_msg_close (&job->header);
     zmq_msg_close (&job->payload);
     assert (job->kind->jobs > 0);
-    job->kind->jobs--;              //  freed by broker_kinds_trim once unused
+    job->kind->jobs--;    //  freed by broker_kinds_trim once unused
     free (job);
     *job_p = NULL;
 }
@@ -189,9 +190,9 @@ s_record_final (maas_broker_t *self, job_t *job, status_t status, const char *er
         {"result", payload ? zmq_msg_data (payload) : NULL, payload ? zmq_msg_size (payload) : 0}};
     size_t count = 2;
     if (job->keep_header)
-        fields[count++] = (maas_store_field_t) {"result_header", hdr, hdr_size};
+        fields[count++] = (maas_store_field_t){"result_header", hdr, hdr_size};
     if (error)
-        fields[count++] = (maas_store_field_t) {"error", error, strlen (error)};
+        fields[count++] = (maas_store_field_t){"error", error, strlen (error)};
     maas_store_update (self->store, job->id, broker_status_names[status], MAAS_STORE_FINAL, fields,
                        count);
 }
@@ -232,8 +233,8 @@ broker_job_requeue (maas_broker_t *self, job_t *job, const char *why)
     s_detach (self, job);
     if (job->attempts >= self->config.max_attempts) {
         char error[256];
-        snprintf (error, sizeof error, "job %s: %s, %d attempts made (--max-attempts %d)",
-                  job->id, why, job->attempts, self->config.max_attempts);
+        snprintf (error, sizeof error, "job %s: %s, %d attempts made (--max-attempts %d)", job->id,
+                  why, job->attempts, self->config.max_attempts);
         broker_job_finish (self, job, STATUS_FAILED, error, NULL, NULL);
         return;
     }
@@ -275,8 +276,8 @@ s_pick (maas_broker_t *self, const job_t *job)
         worker_t *w = self->workers[i];
         if (!(w->kinds & bit) || w->inflight >= w->credits)
             continue;
-        worker_t **best
-            = job->model[0] && w->models && strstr (w->models, pattern) ? &cached : &other;
+        worker_t **best =
+            job->model[0] && w->models && strstr (w->models, pattern) ? &cached : &other;
         if (!*best || s_free (w) > s_free (*best))
             *best = w;
     }
@@ -331,8 +332,8 @@ broker_dispatch (maas_broker_t *self)
         while (kind && kind->queued && (job = s_head (kind))) {
             if (job->deadline_ms) {
                 if (self->now_wall > job->deadline_ms) {
-                    broker_job_finish (self, job, STATUS_EXPIRED, "deadline passed before it could start",
-                                       NULL, NULL);
+                    broker_job_finish (self, job, STATUS_EXPIRED,
+                                       "deadline passed before it could start", NULL, NULL);
                     continue;
                 }
             }

@@ -12,20 +12,20 @@
 typedef struct _list_t list_t;
 
 typedef struct _list_node_t {
-    struct _list_node_t *prev;      //  toward the head, or NULL
-    struct _list_node_t *next;      //  toward the tail, or NULL
-    list_t *list;                   //  the list holding it, NULL if none
+    struct _list_node_t *prev;    //  toward the head, or NULL
+    struct _list_node_t *next;    //  toward the tail, or NULL
+    list_t *list;                 //  the list holding it, NULL if none
 } list_node_t;
 
 struct _list_t {
-    list_node_t *head;              //  first node (oldest when pushed at the tail)
-    list_node_t *tail;              //  last node
-    size_t size;                    //  nodes held
+    list_node_t *head;    //  first node (oldest when pushed at the tail)
+    list_node_t *tail;    //  last node
+    size_t size;          //  nodes held
 };
 
 //  The item of type TYPE whose MEMBER is NODE (NULL stays NULL).
-#define LIST_ITEM(node, type, member)                                                         \
-    ((node) ? (type *) (void *) ((char *) (node) - offsetof (type, member)) : NULL)
+#define LIST_ITEM(node, type, member)                                                              \
+    ((node) ? (type *) (void *) ((char *) (node) -offsetof (type, member)) : NULL)
 
 //  true if NODE is on LIST.
 static inline bool

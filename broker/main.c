@@ -15,20 +15,20 @@
 static const char s_summary[] =
     "usage: maas-broker [OPTIONS]\n\n"
     "Routes maas jobs from clients to workers and keeps their status in Redis.\n\n";
-static const char s_epilog[] =
-    "  Behind Sentinel: $MAAS_REDIS_SENTINELS (host:port,...) and\n"
-    "  $MAAS_REDIS_MASTER (default mymaster); failovers are followed.\n";
+static const char s_epilog[] = "  Behind Sentinel: $MAAS_REDIS_SENTINELS (host:port,...) and\n"
+                               "  $MAAS_REDIS_MASTER (default mymaster); failovers are followed.\n";
 
 //  Flags and environment into CONFIG (defaults already in it). 0 to run,
 //  1 after --help/--version, -1 after saying what is wrong.
 static int
 s_configure (maas_broker_config_t *config, int argc, char **argv)
 {
-    int ttl_s = (int) (config->result_ttl_ms / 1000), message_mb = (int) (config->max_message >> 20);
+    int ttl_s = (int) (config->result_ttl_ms / 1000),
+        message_mb = (int) (config->max_message >> 20);
     const char *log_level = "info";
     const maas_option_t table[] = {
-        {"--frontend", "MAAS_BROKER_FRONTEND", MAAS_OPT_STRING, 0, 0, NULL, &config->frontend,
-         "EP", "client endpoint to bind", NULL},
+        {"--frontend", "MAAS_BROKER_FRONTEND", MAAS_OPT_STRING, 0, 0, NULL, &config->frontend, "EP",
+         "client endpoint to bind", NULL},
         {"--backend", "MAAS_BROKER_BACKEND", MAAS_OPT_STRING, 0, 0, NULL, &config->backend, "EP",
          "worker endpoint to bind", NULL},
         {"--redis", "MAAS_REDIS_URL", MAAS_OPT_URL, 0, 0, NULL, &config->redis_url, "URL",
@@ -89,7 +89,7 @@ main (int argc, char **argv)
     mallopt (M_MMAP_THRESHOLD, 64 << 20);
     zsys_init ();
     zsys_catch_interrupts ();
-    signal (SIGPIPE, SIG_IGN);      //  a Redis that went away is an error, not a signal
+    signal (SIGPIPE, SIG_IGN);    //  a Redis that went away is an error, not a signal
     maas_broker_t *broker = maas_broker_new (&config);
     if (!broker)
         return 1;

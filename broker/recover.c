@@ -12,8 +12,8 @@
 #include <string.h>
 
 typedef struct {
-    maas_broker_t *broker;          //  owner
-    char id[MAAS_PROTO_ID_MAX + 1]; //  job being read back
+    maas_broker_t *broker;             //  owner
+    char id[MAAS_PROTO_ID_MAX + 1];    //  job being read back
 } recall_t;
 
 //  Field NAME of an HGETALL reply, or NULL.
@@ -21,7 +21,8 @@ static redisReply *
 s_field (redisReply *hash, const char *name)
 {
     for (size_t i = 0; i + 1 < hash->elements; i += 2)
-        if (hash->element[i]->type == REDIS_REPLY_STRING && strcmp (hash->element[i]->str, name) == 0)
+        if (hash->element[i]->type == REDIS_REPLY_STRING
+            && strcmp (hash->element[i]->str, name) == 0)
             return hash->element[i + 1];
     return NULL;
 }
@@ -49,8 +50,8 @@ s_rebuild (maas_broker_t *self, const char *id, redisReply *hash)
     maas_proto_job_t spec;
     char err[300];
     if (!header || header->type != REDIS_REPLY_STRING
-        || maas_proto_job_parse (&spec, header->str, header->len, &self->scratch, err,
-                                 sizeof err) != 0
+        || maas_proto_job_parse (&spec, header->str, header->len, &self->scratch, err, sizeof err)
+            != 0
         || strcmp (spec.id, id) != 0)
         return -1;
     kind_t *kind = broker_kind_add (self, spec.kind, false);
@@ -71,7 +72,7 @@ s_rebuild (maas_broker_t *self, const char *id, redisReply *hash)
     }
     job->attempts = attempts && attempts->type == REDIS_REPLY_STRING ? atoi (attempts->str) : 0;
     zhashx_insert (self->jobs, job->id, job);
-    job->owed = true;               //  results made now wait for the client to speak
+    job->owed = true;    //  results made now wait for the client to speak
     if (!payload && spec.durable == false) {
         broker_job_enqueue (self, job, false);
         broker_job_finish (self, job, STATUS_FAILED,
@@ -82,7 +83,7 @@ s_rebuild (maas_broker_t *self, const char *id, redisReply *hash)
     else
         broker_job_enqueue (self, job, false);
     if (zhashx_lookup (self->jobs, id) == job)
-        job->owed = false;          //  still held: later results are pushed as usual
+        job->owed = false;    //  still held: later results are pushed as usual
     return 0;
 }
 
@@ -91,10 +92,12 @@ s_rebuild (maas_broker_t *self, const char *id, redisReply *hash)
 static void
 s_unrecoverable (maas_broker_t *self, const char *id)
 {
-    const char *why = "not recoverable: its record could not be read back into a job "
-                      "after a broker restart (bad header, or too many kinds held); submit it again";
+    const char *why =
+        "not recoverable: its record could not be read back into a job "
+        "after a broker restart (bad header, or too many kinds held); submit it again";
     maas_store_field_t error = {"error", why, strlen (why)};
-    maas_store_update (self->store, id, broker_status_names[STATUS_FAILED], MAAS_STORE_FINAL, &error, 1);
+    maas_store_update (self->store, id, broker_status_names[STATUS_FAILED], MAAS_STORE_FINAL,
+                       &error, 1);
     maas_warn ("broker", "job not recoverable job=%s", id);
 }
 
@@ -107,7 +110,7 @@ s_on_hash (struct redisAsyncContext *ac, void *r, void *arg)
     if (hash && hash->type == REDIS_REPLY_ARRAY && !zhashx_lookup (self->jobs, recall->id)) {
         status_t status = s_status (s_field (hash, "status"));
         if (hash->elements == 0 || (status != STATUS_QUEUED && status != STATUS_RUNNING))
-            maas_store_forget (self->store, recall->id);   //  finished or gone: stale entry
+            maas_store_forget (self->store, recall->id);    //  finished or gone: stale entry
         else if (s_is (s_field (hash, "broker"), self->name)) {
             if (s_rebuild (self, recall->id, hash) == 0)
                 maas_info ("broker", "job recovered job=%s", recall->id);
@@ -124,7 +127,7 @@ s_on_pending (struct redisAsyncContext *ac, void *r, void *arg)
     maas_broker_t *self = arg;
     redisReply *ids = r;
     if (!ids || ids->type != REDIS_REPLY_ARRAY) {
-        self->loaded = false;       //  try again when Redis is back
+        self->loaded = false;    //  try again when Redis is back
         return;
     }
     maas_info ("broker", "recovering pending jobs count=%zu", ids->elements);
@@ -167,12 +170,12 @@ s_restore_job (maas_broker_t *self, job_t *job)
         {"attempts", attempts, strlen (attempts)}};
     size_t count = 4;
     if (job->durable)
-        fields[count++] = (maas_store_field_t) {"payload", zmq_msg_data (&job->payload),
-                                                zmq_msg_size (&job->payload)};
+        fields[count++] = (maas_store_field_t){"payload", zmq_msg_data (&job->payload),
+                                               zmq_msg_size (&job->payload)};
     if (running) {
-        fields[count++] = (maas_store_field_t) {"worker", job->worker->name,
-                                                strlen (job->worker->name)};
-        fields[count++] = (maas_store_field_t) {"started_ms", started, strlen (started)};
+        fields[count++] =
+            (maas_store_field_t){"worker", job->worker->name, strlen (job->worker->name)};
+        fields[count++] = (maas_store_field_t){"started_ms", started, strlen (started)};
     }
     maas_store_restore (self->store, job->id, job->submitted_ms,
                         broker_status_names[running ? STATUS_RUNNING : STATUS_QUEUED], fields,
@@ -200,7 +203,7 @@ broker_restore (maas_broker_t *self)
     while (self->limbo.head) {
         job_t *job = BROKER_JOB (self->limbo.head);
         list_remove (&self->limbo, &job->link);
-        broker_job_store (self, job);   //  may free JOB (rejected)
+        broker_job_store (self, job);    //  may free JOB (rejected)
         resent++;
     }
     if (written || resent || marked)

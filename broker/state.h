@@ -17,26 +17,26 @@
 
 #include <czmq.h>
 
-#define BROKER_KINDS_MAX 64         //  distinct kinds (one bit each in a worker)
+#define BROKER_KINDS_MAX 64    //  distinct kinds (one bit each in a worker)
 
 typedef struct _worker_t worker_t;
 typedef struct _job_t job_t;
 
 typedef enum {
-    JOB_STORING,                    //  waiting for Redis to acknowledge
-    JOB_QUEUED,                     //  in its kind's queue
-    JOB_RUNNING                     //  sent to a worker
+    JOB_STORING,    //  waiting for Redis to acknowledge
+    JOB_QUEUED,     //  in its kind's queue
+    JOB_RUNNING     //  sent to a worker
 } job_state_t;
 
 //  A job's status as clients and Redis see it (docs/redis.md).
 typedef enum {
     STATUS_QUEUED,
     STATUS_RUNNING,
-    STATUS_SUCCEEDED,               //  the final ones: SUCCEEDED .. REJECTED
+    STATUS_SUCCEEDED,    //  the final ones: SUCCEEDED .. REJECTED
     STATUS_FAILED,
     STATUS_CANCELLED,
     STATUS_EXPIRED,
-    STATUS_REJECTED,                //  only in Redis: a limbo job given up
+    STATUS_REJECTED,    //  only in Redis: a limbo job given up
     STATUS_COUNT
 } status_t;
 
@@ -44,56 +44,57 @@ typedef enum {
 extern const char *const broker_status_names[STATUS_COUNT];
 
 typedef struct {
-    char name[MAAS_PROTO_KIND_MAX + 1];   //  "infer"
-    int bit;                        //  index into worker kind masks (its slot in KINDS)
-    bool announced;                 //  built in, or announced by a worker: kept for good
-    size_t jobs;                    //  jobs of this kind held, in any state
-    list_t queues[MAAS_PROTO_PRIORITY_MAX + 1]; //  one FIFO of jobs per priority, by LINK
-    size_t queued;                  //  jobs in QUEUES
+    char name[MAAS_PROTO_KIND_MAX + 1];    //  "infer"
+    int bit;                               //  index into worker kind masks (its slot in KINDS)
+    bool announced;                        //  built in, or announced by a worker: kept for good
+    size_t jobs;                           //  jobs of this kind held, in any state
+    list_t queues[MAAS_PROTO_PRIORITY_MAX + 1];    //  one FIFO of jobs per priority, by LINK
+    size_t queued;                                 //  jobs in QUEUES
 } kind_t;
 
 struct _job_t {
-    char id[MAAS_PROTO_ID_MAX + 1]; //  job id (the table key)
-    kind_t *kind;                   //  its kind (owned by the broker)
-    char model[MAAS_PROTO_MODEL_MAX + MAAS_PROTO_ALIAS_MAX + 24]; //  "name@version" for cache matching, or ""
-    int priority;                   //  0..9
-    int64_t deadline_ms;            //  wall ms, 0: none
-    bool track;                     //  status kept in Redis
-    bool durable;                   //  payload kept in Redis
-    job_state_t state;              //  where it is
-    bool cancel;                    //  cancel asked while STORING or RUNNING
-    bool client_moved;              //  CLIENT changed while STORING: write it once accepted
-    bool owed;                      //  being recovered: a RESULT now is kept for the client
-    bool keep_header;               //  the worker's RESULT header carries more than status
-    int64_t started_ms;             //  wall ms of the last dispatch
-    int64_t limbo_until;            //  monotonic ms: waiting for Redis past this, rejected
-    int attempts;                   //  times sent to a worker
-    int64_t submitted_ms;           //  wall ms
-    uint8_t client[MAAS_PROTO_PEER_MAX]; //  routing id of the client to answer
-    size_t client_size;             //  its length
-    zmq_msg_t header;               //  SUBMIT header, forwarded as JOB's
-    zmq_msg_t payload;              //  input bytes
-    worker_t *worker;               //  running on, or NULL
-    list_node_t link;               //  on its kind's queue, its worker's running list, or the limbo
-    maas_broker_t *broker;          //  owner (for store callbacks)
+    char id[MAAS_PROTO_ID_MAX + 1];    //  job id (the table key)
+    kind_t *kind;                      //  its kind (owned by the broker)
+    char model[MAAS_PROTO_MODEL_MAX + MAAS_PROTO_ALIAS_MAX
+               + 24];                       //  "name@version" for cache matching, or ""
+    int priority;                           //  0..9
+    int64_t deadline_ms;                    //  wall ms, 0: none
+    bool track;                             //  status kept in Redis
+    bool durable;                           //  payload kept in Redis
+    job_state_t state;                      //  where it is
+    bool cancel;                            //  cancel asked while STORING or RUNNING
+    bool client_moved;                      //  CLIENT changed while STORING: write it once accepted
+    bool owed;                              //  being recovered: a RESULT now is kept for the client
+    bool keep_header;                       //  the worker's RESULT header carries more than status
+    int64_t started_ms;                     //  wall ms of the last dispatch
+    int64_t limbo_until;                    //  monotonic ms: waiting for Redis past this, rejected
+    int attempts;                           //  times sent to a worker
+    int64_t submitted_ms;                   //  wall ms
+    uint8_t client[MAAS_PROTO_PEER_MAX];    //  routing id of the client to answer
+    size_t client_size;                     //  its length
+    zmq_msg_t header;                       //  SUBMIT header, forwarded as JOB's
+    zmq_msg_t payload;                      //  input bytes
+    worker_t *worker;                       //  running on, or NULL
+    list_node_t link;         //  on its kind's queue, its worker's running list, or the limbo
+    maas_broker_t *broker;    //  owner (for store callbacks)
 };
 
 struct _worker_t {
-    uint8_t identity[MAAS_PROTO_PEER_MAX]; //  routing id
-    size_t identity_size;           //  its length
-    char name[64];                  //  as announced
-    uint64_t kinds;                 //  bit per kind served
-    int credits;                    //  most jobs at once
-    int inflight;                   //  jobs it holds now
-    char *models;                   //  ",iris@3,digits@1," cached models, owned
-    int64_t expires_ms;             //  monotonic: dead if silent past this
-    list_t running;                 //  jobs it holds, by LINK
+    uint8_t identity[MAAS_PROTO_PEER_MAX];    //  routing id
+    size_t identity_size;                     //  its length
+    char name[64];                            //  as announced
+    uint64_t kinds;                           //  bit per kind served
+    int credits;                              //  most jobs at once
+    int inflight;                             //  jobs it holds now
+    char *models;                             //  ",iris@3,digits@1," cached models, owned
+    int64_t expires_ms;                       //  monotonic: dead if silent past this
+    list_t running;                           //  jobs it holds, by LINK
 };
 
 typedef struct {
     uint64_t submitted, accepted, rejected, succeeded, failed, cancelled, expired;
-    uint64_t requeued, bad_input, finished_at_tick;   //  counters since start
-    uint64_t unauthorised;          //  messages refused for their key's rights
+    uint64_t requeued, bad_input, finished_at_tick;    //  counters since start
+    uint64_t unauthorised;                             //  messages refused for their key's rights
 } stats_t;
 
 //  How the deciding files (jobs.c, intake.c, recover.c) speak: clients.c
@@ -104,11 +105,11 @@ typedef struct {
     void (*reply) (maas_broker_t *self, const uint8_t *client, size_t client_size, int cmd,
                    const char *id, const char *status, const char *reason, const char *error);
     //  JOB's RESULT (HEADER bytes; PAYLOAD moved, or NULL) to its client.
-    void (*result) (maas_broker_t *self, const job_t *job, const void *header,
-                    size_t header_size, zmq_msg_t *payload);
+    void (*result) (maas_broker_t *self, const job_t *job, const void *header, size_t header_size,
+                    zmq_msg_t *payload);
     //  To CLIENT, about job ID, from a store reply [status, error, rheader, result].
-    void (*answer) (maas_broker_t *self, const uint8_t *client, size_t client_size,
-                    const char *id, redisReply *fields);
+    void (*answer) (maas_broker_t *self, const uint8_t *client, size_t client_size, const char *id,
+                    redisReply *fields);
     //  A worker's PROGRESS header about JOB, to its client.
     void (*progress) (maas_broker_t *self, const job_t *job, const void *header,
                       size_t header_size);
@@ -121,44 +122,44 @@ typedef struct {
 struct _maas_broker_t {
     maas_broker_config_t config;    //  copy; strings below are owned copies
     broker_io_t io;                 //  how jobs.c and intake.c speak
-    char *frontend_ep, *backend_ep, *redis_url, *prefix, *name; //  owned
-    zsock_t *frontend;              //  ROUTER for clients
-    zsock_t *backend;               //  ROUTER for workers
-    void *front;                    //  libzmq handle of FRONTEND
-    void *back;                     //  libzmq handle of BACKEND
-    maas_store_t *store;            //  Redis job store, NULL if none
-    maas_auth_t *auth;              //  CurveZMQ keys and rights, NULL: open broker
-    zhashx_t *jobs;                 //  id → job_t, owns entries
-    kind_t *kinds[BROKER_KINDS_MAX]; //  owned; NULL: a free slot (bit)
-    worker_t **workers;             //  owned, WORKER_COUNT used
-    size_t worker_count;            //  workers alive
-    size_t worker_size;             //  WORKERS capacity
-    msgpack_unpacked scratch;       //  reused header decoding space
-    size_t deadlines;               //  queued jobs with a deadline
-    list_t limbo;                   //  new jobs whose recording the store lost, to send again
-    zlistx_t *owed;                 //  owed_t: RESULTs made while recovering, kept until
-                                    //  their client speaks (it was not connected yet)
-    zlistx_t *unsure;               //  ids rejected from the limbo: their writes may land
-                                    //  late; marked "rejected" on the next connection
-    bool dirty;                     //  something to dispatch
-    bool loaded;                    //  pending jobs were read back from Redis
-    bool stopping;                  //  _stop was called
-    int64_t heartbeat_at;           //  next heartbeat round, monotonic ms
-    int64_t sweep_at;               //  next deadline sweep, monotonic ms
-    int64_t stats_at;               //  next stats write, monotonic ms
-    int64_t started_ms;             //  wall ms at start
-    int64_t now_mono;               //  monotonic ms, read once per loop turn
-    int64_t now_wall;               //  wall ms, read once per loop turn
-    stats_t stats;                  //  counters
-    int64_t overload_logged;        //  monotonic ms of the last "overloaded" log line
-    uint64_t overload_unlogged;     //  overloaded rejections since that line
+    char *frontend_ep, *backend_ep, *redis_url, *prefix, *name;    //  owned
+    zsock_t *frontend;                                             //  ROUTER for clients
+    zsock_t *backend;                                              //  ROUTER for workers
+    void *front;                                                   //  libzmq handle of FRONTEND
+    void *back;                                                    //  libzmq handle of BACKEND
+    maas_store_t *store;                                           //  Redis job store, NULL if none
+    maas_auth_t *auth;                  //  CurveZMQ keys and rights, NULL: open broker
+    zhashx_t *jobs;                     //  id → job_t, owns entries
+    kind_t *kinds[BROKER_KINDS_MAX];    //  owned; NULL: a free slot (bit)
+    worker_t **workers;                 //  owned, WORKER_COUNT used
+    size_t worker_count;                //  workers alive
+    size_t worker_size;                 //  WORKERS capacity
+    msgpack_unpacked scratch;           //  reused header decoding space
+    size_t deadlines;                   //  queued jobs with a deadline
+    list_t limbo;                       //  new jobs whose recording the store lost, to send again
+    zlistx_t *owed;                     //  owed_t: RESULTs made while recovering, kept until
+                                        //  their client speaks (it was not connected yet)
+    zlistx_t *unsure;                   //  ids rejected from the limbo: their writes may land
+                                        //  late; marked "rejected" on the next connection
+    bool dirty;                         //  something to dispatch
+    bool loaded;                        //  pending jobs were read back from Redis
+    bool stopping;                      //  _stop was called
+    int64_t heartbeat_at;               //  next heartbeat round, monotonic ms
+    int64_t sweep_at;                   //  next deadline sweep, monotonic ms
+    int64_t stats_at;                   //  next stats write, monotonic ms
+    int64_t started_ms;                 //  wall ms at start
+    int64_t now_mono;                   //  monotonic ms, read once per loop turn
+    int64_t now_wall;                   //  wall ms, read once per loop turn
+    stats_t stats;                      //  counters
+    int64_t overload_logged;            //  monotonic ms of the last "overloaded" log line
+    uint64_t overload_unlogged;         //  overloaded rejections since that line
 };
 
 //  broker.c
 //  Decode MSG's header frame into MAP (borrowing self->scratch); -1 with a
 //  message in ERR ("header: expected a map, got array") if it is missing or bad.
-int broker_header_map (maas_broker_t *self, maas_proto_msg_t *msg, maas_codec_map_t *map,
-                       char *err, size_t err_size);
+int broker_header_map (maas_broker_t *self, maas_proto_msg_t *msg, maas_codec_map_t *map, char *err,
+                       size_t err_size);
 //  One turn of the loop: poll (at most TIMEOUT_MAX ms; -1: until the next
 //  timer), read every socket, dispatch, run the timers, write Redis.
 //  Returns 0, or -1 if polling failed.
@@ -232,8 +233,8 @@ void broker_client_answer (maas_broker_t *self, const uint8_t *client, size_t cl
 void broker_client_progress (maas_broker_t *self, const job_t *job, const void *header,
                              size_t header_size);
 //  Keep a RESULT header for CLIENT, sent when it next speaks (copied).
-void broker_owe (maas_broker_t *self, const uint8_t *client, size_t client_size,
-                 const void *header, size_t header_size);
+void broker_owe (maas_broker_t *self, const uint8_t *client, size_t client_size, const void *header,
+                 size_t header_size);
 //  Send CLIENT the RESULTs kept for it.
 void broker_pay (maas_broker_t *self, const uint8_t *client, size_t client_size);
 

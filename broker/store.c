@@ -18,43 +18,43 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define S_GROUP_MAX 256             //  new jobs acknowledged by one commit
-#define S_PROBE_MS 1000             //  ROLE asked this often: a demoted master is noticed
-#define S_WATCH_MS 500              //  Sentinel asked this often where the master is
-#define S_KEEP_MAX (64u << 20)      //  status writes kept while Redis is away, bytes
-#define S_REPLAY_MS 5000            //  behind Sentinel, status writes sent again after
+#define S_GROUP_MAX  256            //  new jobs acknowledged by one commit
+#define S_PROBE_MS   1000           //  ROLE asked this often: a demoted master is noticed
+#define S_WATCH_MS   500            //  Sentinel asked this often where the master is
+#define S_KEEP_MAX   (64u << 20)    //  status writes kept while Redis is away, bytes
+#define S_REPLAY_MS  5000           //  behind Sentinel, status writes sent again after
 #define S_REPLAY_MAX (64u << 20)    //  a failover: the last S_REPLAY_MS, at most these bytes
 
 //  Fixed commands, already in RESP.
-#define S_REPLY_OFF "*3\r\n$6\r\nCLIENT\r\n$5\r\nREPLY\r\n$3\r\nOFF\r\n"
-#define S_REPLY_ON "*3\r\n$6\r\nCLIENT\r\n$5\r\nREPLY\r\n$2\r\nON\r\n"
-#define S_REPLY_SKIP "*3\r\n$6\r\nCLIENT\r\n$5\r\nREPLY\r\n$4\r\nSKIP\r\n"
+#define S_REPLY_OFF              "*3\r\n$6\r\nCLIENT\r\n$5\r\nREPLY\r\n$3\r\nOFF\r\n"
+#define S_REPLY_ON               "*3\r\n$6\r\nCLIENT\r\n$5\r\nREPLY\r\n$2\r\nON\r\n"
+#define S_REPLY_SKIP             "*3\r\n$6\r\nCLIENT\r\n$5\r\nREPLY\r\n$4\r\nSKIP\r\n"
 #define S_RAW_LITERAL(out, text) s_raw ((out), (text), sizeof (text) - 1)
 
 //  RESP bytes being built. FAILED: an allocation failed, contents unusable.
 typedef struct {
-    char *data;                     //  bytes, owned
-    size_t size, cap;               //  used, allocated
-    bool failed;                    //  out of memory while appending
+    char *data;          //  bytes, owned
+    size_t size, cap;    //  used, allocated
+    bool failed;         //  out of memory while appending
 } out_t;
 
 typedef struct _group_t group_t;
 
 //  One turn's quiet command, kept to be sent again after a failover.
 typedef struct _chunk_t {
-    struct _chunk_t *next;          //  the next newer chunk
-    int64_t at;                     //  when it was sent, monotonic ms
-    size_t size;                    //  bytes in DATA
-    char data[];                    //  CLIENT REPLY OFF ... ON, formatted
+    struct _chunk_t *next;    //  the next newer chunk
+    int64_t at;               //  when it was sent, monotonic ms
+    size_t size;              //  bytes in DATA
+    char data[];              //  CLIENT REPLY OFF ... ON, formatted
 } chunk_t;
 
 //  A new job waiting for the commit of its group.
 typedef struct {
-    group_t *group;                 //  the group it is in
-    maas_store_submit_fn *fn;       //  told the outcome
-    void *arg;                      //  its argument
-    int outcome;                    //  1 new, 0 existed, -1 failed (from HSETNX)
-    char id[80];                    //  job id, for the queued event
+    group_t *group;              //  the group it is in
+    maas_store_submit_fn *fn;    //  told the outcome
+    void *arg;                   //  its argument
+    int outcome;                 //  1 new, 0 existed, -1 failed (from HSETNX)
+    char id[80];                 //  job id, for the queued event
 } waiter_t;
 
 //  New jobs of one turn: their HSETNX replies land in WAITERS, then one
@@ -62,12 +62,12 @@ typedef struct {
 //  every callback once, even when the connection drops, so the group lives
 //  until the last callback that points into it has run (REFS).
 struct _group_t {
-    maas_store_t *store;            //  owner
-    int refs;                       //  callbacks pending + 1 for the holder
-    bool notified;                  //  waiters were told their outcome
-    size_t count;                   //  waiters used
-    waiter_t waiters[S_GROUP_MAX];  //  in submission order
-    out_t zadd;                     //  score, id argument pairs for the ZADD
+    maas_store_t *store;              //  owner
+    int refs;                         //  callbacks pending + 1 for the holder
+    bool notified;                    //  waiters were told their outcome
+    size_t count;                     //  waiters used
+    waiter_t waiters[S_GROUP_MAX];    //  in submission order
+    out_t zadd;                       //  score, id argument pairs for the ZADD
 };
 
 //  Callers of _after_writes in one turn, told together when the reply to
@@ -79,52 +79,52 @@ typedef struct {
 } written_t;
 
 typedef struct {
-    size_t count, size;             //  entries used, allocated
-    written_t *entries;             //  in call order
+    size_t count, size;    //  entries used, allocated
+    written_t *entries;    //  in call order
 } barrier_t;
 
 struct _maas_store_t {
-    char *url;                      //  Redis URL, owned
-    char shown[512];                //  the URL with its password masked, for the log
-    maas_redis_url_t where;         //  parsed URL
-    char *prefix;                   //  key prefix, owned
-    char *broker;                   //  this broker's name, owned
-    int64_t ttl_ms;                 //  finished jobs expire after this
-    char ttl_text[24];              //  TTL_MS as text
-    char events_max[24];            //  MAXLEN ~ for the events stream
-    redisAsyncContext *ac;          //  connection, NULL while down
-    bool connected;                 //  TCP/unix connect completed
-    bool verified;                  //  ROLE answered "master" on this connection
-    bool want_write;                //  hiredis has output to write
-    bool fresh;                     //  came up since the caller last asked
-    bool closing;                   //  being destroyed: ignore callbacks
-    bool heard;                     //  Redis sent something since the last tick
-    bool probing;                   //  a ROLE is unanswered
-    int retry_ms;                   //  delay between reconnect attempts
-    int timeout_ms;                 //  replies overdue this long drop the connection; 0: never
-    int64_t retry_at;               //  next attempt, monotonic ms
-    int64_t heard_at;               //  Redis last answered (or a wait began), monotonic ms
-    int64_t down_at;                //  the store went down (monotonic ms); 0 while up
-    int64_t probe_at;               //  next ROLE, monotonic ms
-    char drop[512];                 //  why to drop the connection after this read, or ""
-    char at[128];                   //  "host:port" (or the socket path) connected to
-    maas_watch_t *watch;            //  Sentinel watch, NULL without Sentinel; owned
-    bool was_up;                    //  a connection came up before this one
-    int64_t now_ms;                 //  monotonic ms of the last tick
-    chunk_t *replay;                //  oldest recent quiet command (Sentinel only), owned
-    chunk_t *replay_tail;           //  newest
-    size_t replay_bytes;            //  bytes held in REPLAY
-    group_t *group;                 //  this turn's new jobs, owned until committed
-    out_t quiet;                    //  this turn's writes sent with replies off
-    out_t done;                     //  ids finished this turn (one ZREM)
-    size_t done_count;              //  ids in DONE
-    out_t events;                   //  id, status pairs this turn (one XADD)
-    size_t event_count;             //  arguments in EVENTS
-    out_t adds;                     //  score, id pairs restored this turn (one ZADD)
-    size_t add_count;               //  arguments in ADDS
-    out_t scratch;                  //  one command being built
-    barrier_t *barrier;             //  this turn's _after_writes, owned until flushed
-    char err[512];                  //  why it is down
+    char *url;                 //  Redis URL, owned
+    char shown[512];           //  the URL with its password masked, for the log
+    maas_redis_url_t where;    //  parsed URL
+    char *prefix;              //  key prefix, owned
+    char *broker;              //  this broker's name, owned
+    int64_t ttl_ms;            //  finished jobs expire after this
+    char ttl_text[24];         //  TTL_MS as text
+    char events_max[24];       //  MAXLEN ~ for the events stream
+    redisAsyncContext *ac;     //  connection, NULL while down
+    bool connected;            //  TCP/unix connect completed
+    bool verified;             //  ROLE answered "master" on this connection
+    bool want_write;           //  hiredis has output to write
+    bool fresh;                //  came up since the caller last asked
+    bool closing;              //  being destroyed: ignore callbacks
+    bool heard;                //  Redis sent something since the last tick
+    bool probing;              //  a ROLE is unanswered
+    int retry_ms;              //  delay between reconnect attempts
+    int timeout_ms;            //  replies overdue this long drop the connection; 0: never
+    int64_t retry_at;          //  next attempt, monotonic ms
+    int64_t heard_at;          //  Redis last answered (or a wait began), monotonic ms
+    int64_t down_at;           //  the store went down (monotonic ms); 0 while up
+    int64_t probe_at;          //  next ROLE, monotonic ms
+    char drop[512];            //  why to drop the connection after this read, or ""
+    char at[128];              //  "host:port" (or the socket path) connected to
+    maas_watch_t *watch;       //  Sentinel watch, NULL without Sentinel; owned
+    bool was_up;               //  a connection came up before this one
+    int64_t now_ms;            //  monotonic ms of the last tick
+    chunk_t *replay;           //  oldest recent quiet command (Sentinel only), owned
+    chunk_t *replay_tail;      //  newest
+    size_t replay_bytes;       //  bytes held in REPLAY
+    group_t *group;            //  this turn's new jobs, owned until committed
+    out_t quiet;               //  this turn's writes sent with replies off
+    out_t done;                //  ids finished this turn (one ZREM)
+    size_t done_count;         //  ids in DONE
+    out_t events;              //  id, status pairs this turn (one XADD)
+    size_t event_count;        //  arguments in EVENTS
+    out_t adds;                //  score, id pairs restored this turn (one ZADD)
+    size_t add_count;          //  arguments in ADDS
+    out_t scratch;             //  one command being built
+    barrier_t *barrier;        //  this turn's _after_writes, owned until flushed
+    char err[512];             //  why it is down
 };
 
 //  ---------------------------------------------------------------------------
@@ -175,7 +175,11 @@ s_arg (out_t *out, const void *data, size_t size)
     s_raw (out, "\r\n", 2);
 }
 
-static void s_str (out_t *out, const char *text) { s_arg (out, text, strlen (text)); }
+static void
+s_str (out_t *out, const char *text)
+{
+    s_arg (out, text, strlen (text));
+}
 
 static void
 s_int (out_t *out, int64_t value)
@@ -226,8 +230,8 @@ s_send (maas_store_t *self, out_t *out, redisCallbackFn *fn, void *arg)
 {
     int rc = -1;
     if (self->ac && !out->failed && out->size)
-        rc = redisAsyncFormattedCommand (self->ac, fn, arg, out->data, out->size) == REDIS_OK
-                 ? 0 : -1;
+        rc = redisAsyncFormattedCommand (self->ac, fn, arg, out->data, out->size) == REDIS_OK ? 0
+                                                                                              : -1;
     s_reset (out);
     return rc;
 }
@@ -238,9 +242,20 @@ s_send (maas_store_t *self, out_t *out, redisCallbackFn *fn, void *arg)
 static void s_fail_group (maas_store_t *self, const char *why);
 static void s_barrier_done (barrier_t *barrier, bool written);
 
-static void s_add_write (void *data) { ((maas_store_t *) data)->want_write = true; }
-static void s_del_write (void *data) { ((maas_store_t *) data)->want_write = false; }
-static void s_noop (void *data) {}
+static void
+s_add_write (void *data)
+{
+    ((maas_store_t *) data)->want_write = true;
+}
+static void
+s_del_write (void *data)
+{
+    ((maas_store_t *) data)->want_write = false;
+}
+static void
+s_noop (void *data)
+{
+}
 
 //  Commands are taken only on a connection Redis has answered as master.
 static bool
@@ -271,7 +286,7 @@ s_lost (maas_store_t *self, const redisAsyncContext *ac)
     memcpy (was, self->err, sizeof was);
     snprintf (self->err, sizeof self->err, "job store unavailable: redis %s: %s", self->at,
               ac->errstr[0] ? ac->errstr : "connection closed");
-    if (strcmp (was, self->err) != 0)   //  once per cause, not once per retry
+    if (strcmp (was, self->err) != 0)    //  once per cause, not once per retry
         maas_warn ("store", "redis down url=%s at=%s error=\"%s\"", self->shown, self->at,
                    self->err);
     self->ac = NULL;
@@ -288,7 +303,7 @@ static void
 s_drop (maas_store_t *self, const char *why, int retry_ms)
 {
     redisAsyncContext *ac = self->ac;
-    if (strcmp (why, self->err) != 0)   //  once per cause, not once per retry
+    if (strcmp (why, self->err) != 0)    //  once per cause, not once per retry
         maas_warn ("store", "redis dropped url=%s at=%s why=\"%s\"", self->shown, self->at, why);
     snprintf (self->err, sizeof self->err, "%s", why);
     self->ac = NULL;
@@ -298,7 +313,7 @@ s_drop (maas_store_t *self, const char *why, int retry_ms)
     self->retry_at = maas_clock_mono_ms () + retry_ms;
     s_fail_group (self, self->err);
     if (ac)
-        redisAsyncFree (ac);        //  pending callbacks run with NULL replies
+        redisAsyncFree (ac);    //  pending callbacks run with NULL replies
 }
 
 //  Called from a reply callback: drop the connection once the read is over.
@@ -330,7 +345,7 @@ s_on_connect (const redisAsyncContext *ac, int status)
 {
     maas_store_t *self = ac->data;
     if (status != REDIS_OK) {
-        s_lost (self, ac);          //  groups outlive the callbacks still to come
+        s_lost (self, ac);    //  groups outlive the callbacks still to come
         return;
     }
     self->connected = true;
@@ -388,7 +403,7 @@ s_replay_keep (maas_store_t *self, const out_t *out)
     chunk_t *chunk = malloc (sizeof *chunk + out->size);
     if (!chunk)
         return;
-    *chunk = (chunk_t) {NULL, self->now_ms, out->size};
+    *chunk = (chunk_t){NULL, self->now_ms, out->size};
     memcpy (chunk->data, out->data, out->size);
     if (self->replay_tail)
         self->replay_tail->next = chunk;
@@ -407,8 +422,8 @@ s_replay (maas_store_t *self)
     size_t count = 0;
     s_replay_trim (self, maas_clock_mono_ms ());
     for (chunk_t *chunk = self->replay; chunk; chunk = chunk->next)
-        count += redisAsyncFormattedCommand (self->ac, NULL, NULL, chunk->data, chunk->size)
-                 == REDIS_OK;
+        count +=
+            redisAsyncFormattedCommand (self->ac, NULL, NULL, chunk->data, chunk->size) == REDIS_OK;
     if (count)
         maas_info ("store", "recent writes sent again at=%s commands=%zu bytes=%zu", self->at,
                    count, self->replay_bytes);
@@ -528,12 +543,11 @@ s_connect (maas_store_t *self)
     if (self->where.path)
         snprintf (self->at, sizeof self->at, "%.120s", self->where.path);
     else
-        snprintf (self->at, sizeof self->at, "%.100s:%d",
-                  self->where.host ? self->where.host : "?", self->where.port);
+        snprintf (self->at, sizeof self->at, "%.100s:%d", self->where.host ? self->where.host : "?",
+                  self->where.port);
     redisAsyncContext *ac = self->where.path ? redisAsyncConnectUnix (self->where.path)
-                          : self->where.host ? redisAsyncConnect (self->where.host,
-                                                                  self->where.port)
-                                             : NULL;
+        : self->where.host ? redisAsyncConnect (self->where.host, self->where.port)
+                           : NULL;
     int64_t now = maas_clock_mono_ms ();
     self->retry_at = now + self->retry_ms;
     if (!ac || ac->err) {
@@ -554,8 +568,8 @@ s_connect (maas_store_t *self)
     redisAsyncSetDisconnectCallback (ac, s_on_disconnect);
     self->ac = ac;
     self->connected = self->verified = false;
-    self->want_write = true;        //  the connect completes on writability
-    self->heard_at = now;           //  the connect itself must be answered in time
+    self->want_write = true;    //  the connect completes on writability
+    self->heard_at = now;       //  the connect itself must be answered in time
     self->heard = false;
     self->drop[0] = '\0';
     if (!self->err[0])
@@ -586,9 +600,9 @@ maas_store_new (const char *url, const char *prefix, const char *broker, int64_t
     snprintf (self->events_max, sizeof self->events_max, "%d", events_max);
     self->retry_ms = 1000;
     self->timeout_ms = MAAS_STORE_TIMEOUT_DEFAULT;
-    self->watch = maas_watch_new (getenv ("MAAS_REDIS_SENTINELS"), getenv ("MAAS_REDIS_MASTER"),
-                                  S_WATCH_MS);
-    self->down_at = maas_clock_mono_ms ();      //  until the first connection is up
+    self->watch =
+        maas_watch_new (getenv ("MAAS_REDIS_SENTINELS"), getenv ("MAAS_REDIS_MASTER"), S_WATCH_MS);
+    self->down_at = maas_clock_mono_ms ();    //  until the first connection is up
     s_connect (self);
     return self;
 }
@@ -628,18 +642,42 @@ maas_store_destroy (maas_store_t **self_p)
     *self_p = NULL;
 }
 
-bool maas_store_up (const maas_store_t *self) { return s_ready (self); }
+bool
+maas_store_up (const maas_store_t *self)
+{
+    return s_ready (self);
+}
 
 size_t
 maas_store_backlog (const maas_store_t *self)
 {
     return self->ac && self->ac->c.obuf ? sdslen (self->ac->c.obuf) : 0;
 }
-const char *maas_store_error (const maas_store_t *self) { return self->err; }
-const char *maas_store_where (const maas_store_t *self) { return self->at; }
-int64_t maas_store_down_since (const maas_store_t *self) { return self->down_at; }
-void maas_store_set_retry (maas_store_t *self, int retry_ms) { self->retry_ms = retry_ms; }
-void maas_store_set_timeout (maas_store_t *self, int timeout_ms) { self->timeout_ms = timeout_ms; }
+const char *
+maas_store_error (const maas_store_t *self)
+{
+    return self->err;
+}
+const char *
+maas_store_where (const maas_store_t *self)
+{
+    return self->at;
+}
+int64_t
+maas_store_down_since (const maas_store_t *self)
+{
+    return self->down_at;
+}
+void
+maas_store_set_retry (maas_store_t *self, int retry_ms)
+{
+    self->retry_ms = retry_ms;
+}
+void
+maas_store_set_timeout (maas_store_t *self, int timeout_ms)
+{
+    self->timeout_ms = timeout_ms;
+}
 
 bool
 maas_store_fresh (maas_store_t *self)
@@ -658,8 +696,8 @@ maas_store_poll_items (maas_store_t *self, zmq_pollitem_t *items)
 {
     size_t count = 0;
     if (self->ac)
-        items[count++] = (zmq_pollitem_t) {
-            NULL, self->ac->c.fd, ZMQ_POLLIN | (self->want_write ? ZMQ_POLLOUT : 0), 0};
+        items[count++] = (zmq_pollitem_t){NULL, self->ac->c.fd,
+                                          ZMQ_POLLIN | (self->want_write ? ZMQ_POLLOUT : 0), 0};
     if (self->watch) {
         maas_watch_poll_item (self->watch, &items[count]);
         count += items[count].fd >= 0;
@@ -789,7 +827,8 @@ s_on_commit (redisAsyncContext *ac, void *r, void *arg)
         snprintf (lost, sizeof lost, "job store unavailable: redis %s: %s", self->at,
                   ac->err ? ac->errstr : "connection lost");
     const char *why = reply && reply->type == REDIS_REPLY_ERROR ? reply->str
-                      : self->err[0] ? self->err : lost;
+        : self->err[0]                                          ? self->err
+                                                                : lost;
     for (size_t i = 0; !group->notified && i < group->count; i++) {
         waiter_t *waiter = &group->waiters[i];
         int outcome = ok ? waiter->outcome : -1;
@@ -818,7 +857,7 @@ s_commit (maas_store_t *self)
     if (group->zadd.failed)
         out->failed = true;
     if (s_send (self, out, s_on_commit, group) == 0)
-        self->group = NULL;         //  hiredis calls s_on_commit, which frees it
+        self->group = NULL;    //  hiredis calls s_on_commit, which frees it
     else
         s_fail_group (self, "job store unavailable: cannot queue the write");
 }
@@ -835,9 +874,9 @@ maas_store_submit (maas_store_t *self, const char *id, int64_t score,
     group_t *group = self->group;
     group->store = self;
     if (group->refs == 0)
-        group->refs = 1;            //  the holder: self->group, then the commit
+        group->refs = 1;    //  the holder: self->group, then the commit
     waiter_t *waiter = &group->waiters[group->count];
-    *waiter = (waiter_t) {group, fn, arg, -1, ""};
+    *waiter = (waiter_t){group, fn, arg, -1, ""};
     memcpy (waiter->id, id, strlen (id) + 1);
     //  HSETNX decides new or existing; the rest is written either way (the
     //  same job again: same header and payload; the latest client and
@@ -881,8 +920,7 @@ s_quiet (maas_store_t *self, size_t argc)
 }
 
 int
-maas_store_set (maas_store_t *self, const char *id, const maas_store_field_t *fields,
-                size_t count)
+maas_store_set (maas_store_t *self, const char *id, const maas_store_field_t *fields, size_t count)
 {
     out_t *out = s_quiet (self, 2 + 2 * count);
     s_str (out, "HSET");
@@ -1001,8 +1039,8 @@ static void
 s_keep_quiet (maas_store_t *self)
 {
     size_t kept = self->quiet.size + self->done.size + self->events.size + self->adds.size;
-    if (kept <= S_KEEP_MAX && !self->quiet.failed && !self->done.failed
-        && !self->events.failed && !self->adds.failed)
+    if (kept <= S_KEEP_MAX && !self->quiet.failed && !self->done.failed && !self->events.failed
+        && !self->adds.failed)
         return;
     maas_error ("store", "status writes dropped while redis is away bytes=%zu", kept);
     s_reset (&self->quiet);
@@ -1031,7 +1069,7 @@ maas_store_after_writes (maas_store_t *self, maas_store_written_fn *fn, void *ar
         barrier->entries = entries;
         barrier->size = size;
     }
-    barrier->entries[barrier->count++] = (written_t) {fn, arg};
+    barrier->entries[barrier->count++] = (written_t){fn, arg};
     return 0;
 }
 
@@ -1085,7 +1123,7 @@ s_flush_quiet (maas_store_t *self)
     barrier_t *barrier = self->barrier;
     self->barrier = NULL;
     if (barrier && !self->quiet.size) {
-        s_quiet (self, 1);          //  nothing else to wait on: its reply will do
+        s_quiet (self, 1);    //  nothing else to wait on: its reply will do
         s_str (&self->quiet, "PING");
     }
     if (self->quiet.size) {
@@ -1094,7 +1132,7 @@ s_flush_quiet (maas_store_t *self)
             self->quiet.failed = true;
         s_replay_keep (self, &self->quiet);
         if (s_send (self, &self->quiet, barrier ? s_on_written : NULL, barrier) == 0)
-            barrier = NULL;         //  told by the reply
+            barrier = NULL;    //  told by the reply
         else if (self->ac)
             maas_error ("store", "status writes dropped: out of memory");
     }
@@ -1114,7 +1152,7 @@ maas_store_flush (maas_store_t *self)
     }
     else {
         s_keep_quiet (self);
-        s_barrier_done (self->barrier, false);     //  no waiting on a store that is down
+        s_barrier_done (self->barrier, false);    //  no waiting on a store that is down
         self->barrier = NULL;
     }
     if (self->ac && self->connected && self->want_write)

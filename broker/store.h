@@ -22,9 +22,9 @@ typedef void (maas_store_fn) (struct redisAsyncContext *ac, void *reply, void *a
 
 //  One hash field for a write: NAME and SIZE bytes of VALUE.
 typedef struct {
-    const char *name;               //  field name
-    const void *value;              //  its bytes (borrowed)
-    size_t size;                    //  their count
+    const char *name;     //  field name
+    const void *value;    //  its bytes (borrowed)
+    size_t size;          //  their count
 } maas_store_field_t;
 
 #define MAAS_STORE_TIMEOUT_DEFAULT 3000    //  ms Redis may leave replies overdue
@@ -93,12 +93,12 @@ typedef void (maas_store_submit_fn) (int outcome, const char *error, void *arg);
 //  are acknowledged together (FN is called for each) when one ZADD sent by
 //  _flush comes back, so FN runs only once everything is in Redis.
 int maas_store_submit (maas_store_t *self, const char *id, int64_t score,
-                       const maas_store_field_t *fields, size_t count,
-                       maas_store_submit_fn *fn, void *arg);
+                       const maas_store_field_t *fields, size_t count, maas_store_submit_fn *fn,
+                       void *arg);
 //  How an update is recorded.
-#define MAAS_STORE_QUIET 0          //  fields only, no event (running)
-#define MAAS_STORE_EVENT 1          //  and an event (re-queued)
-#define MAAS_STORE_FINAL 2          //  and empty the payload, leave the pending index, set the TTL
+#define MAAS_STORE_QUIET 0    //  fields only, no event (running)
+#define MAAS_STORE_EVENT 1    //  and an event (re-queued)
+#define MAAS_STORE_FINAL 2    //  and empty the payload, leave the pending index, set the TTL
 //  Set STATUS and FIELDS as MODE says. Batched per turn, like _submit.
 int maas_store_update (maas_store_t *self, const char *id, const char *status, int mode,
                        const maas_store_field_t *fields, size_t count);

@@ -11,34 +11,34 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define S_PATIENCE 4 //  periods without an answer before moving on
+#define S_PATIENCE 4    //  periods without an answer before moving on
 
 struct _maas_watch_t {
-    char *list;            //  the Sentinel list, owned (items point into it)
-    char *sentinels[16];   //  "host:port" items
-    size_t count;          //  items used
-    size_t next;           //  the Sentinel to try next
-    char *master_name;     //  master Sentinel knows us by, owned
-    int period_ms;         //  between questions
-    redisAsyncContext *ac; //  connection to a Sentinel, NULL while none
-    bool connected;        //  connect completed
-    bool want_write;       //  hiredis has output to write
-    bool asking;           //  a question is unanswered
-    bool closing;          //  being destroyed: ignore callbacks
-    int64_t asked_at;      //  when it was asked (or the connect began), mono ms
-    int64_t ask_at;        //  next question, monotonic ms
-    char master[300];      //  "host:port" last answered, "" if none
+    char *list;               //  the Sentinel list, owned (items point into it)
+    char *sentinels[16];      //  "host:port" items
+    size_t count;             //  items used
+    size_t next;              //  the Sentinel to try next
+    char *master_name;        //  master Sentinel knows us by, owned
+    int period_ms;            //  between questions
+    redisAsyncContext *ac;    //  connection to a Sentinel, NULL while none
+    bool connected;           //  connect completed
+    bool want_write;          //  hiredis has output to write
+    bool asking;              //  a question is unanswered
+    bool closing;             //  being destroyed: ignore callbacks
+    int64_t asked_at;         //  when it was asked (or the connect began), mono ms
+    int64_t ask_at;           //  next question, monotonic ms
+    char master[300];         //  "host:port" last answered, "" if none
 };
 
 static void
 s_add_write (void *data)
 {
-    ((maas_watch_t *)data)->want_write = true;
+    ((maas_watch_t *) data)->want_write = true;
 }
 static void
 s_del_write (void *data)
 {
-    ((maas_watch_t *)data)->want_write = false;
+    ((maas_watch_t *) data)->want_write = false;
 }
 static void
 s_noop (void *data)
@@ -53,7 +53,7 @@ s_on_connect (const redisAsyncContext *ac, int status)
         self->connected = true;
     else if (!self->closing && self->ac == ac) {
         maas_warn ("watch", "sentinel unreachable error=\"%s\"", ac->errstr);
-        self->ac = NULL; //  hiredis frees it
+        self->ac = NULL;    //  hiredis frees it
         self->connected = self->asking = false;
     }
 }
@@ -77,19 +77,16 @@ s_on_answer (redisAsyncContext *ac, void *r, void *arg)
         return;
     self->asking = false;
     self->ask_at = maas_clock_mono_ms () + self->period_ms;
-    if (reply->type != REDIS_REPLY_ARRAY || reply->elements != 2 ||
-        reply->element[0]->type != REDIS_REPLY_STRING ||
-        reply->element[1]->type != REDIS_REPLY_STRING) {
+    if (reply->type != REDIS_REPLY_ARRAY || reply->elements != 2
+        || reply->element[0]->type != REDIS_REPLY_STRING
+        || reply->element[1]->type != REDIS_REPLY_STRING) {
         maas_warn ("watch", "sentinel does not know master name=%s", self->master_name);
         return;
     }
     char now[sizeof self->master];
     snprintf (now, sizeof now, "%.200s:%.20s", reply->element[0]->str, reply->element[1]->str);
     if (strcmp (now, self->master) != 0)
-        maas_info ("watch",
-                   "sentinel names master name=%s addr=%s was=%s",
-                   self->master_name,
-                   now,
+        maas_info ("watch", "sentinel names master name=%s addr=%s was=%s", self->master_name, now,
                    self->master[0] ? self->master : "-");
     memcpy (self->master, now, sizeof now);
 }
@@ -132,15 +129,15 @@ s_connect (maas_watch_t *self, int64_t now)
     redisAsyncSetDisconnectCallback (ac, s_on_disconnect);
     self->ac = ac;
     self->connected = false;
-    self->want_write = true; //  the connect completes on writability
-    self->asking = true;     //  ask at once: hiredis sends it once connected
+    self->want_write = true;    //  the connect completes on writability
+    self->asking = true;        //  ask at once: hiredis sends it once connected
     self->asked_at = now;
     if (sentinel.password)
         redisAsyncCommand (ac, s_on_auth, self, "AUTH %s %s",
                            sentinel.user ? sentinel.user : "default", sentinel.password);
     maas_redis_url_clear (&sentinel);
-    redisAsyncCommand (
-      ac, s_on_answer, self, "SENTINEL get-master-addr-by-name %s", self->master_name);
+    redisAsyncCommand (ac, s_on_answer, self, "SENTINEL get-master-addr-by-name %s",
+                       self->master_name);
 }
 
 maas_watch_t *
@@ -182,7 +179,7 @@ maas_watch_destroy (maas_watch_t **self_p)
 void
 maas_watch_poll_item (maas_watch_t *self, zmq_pollitem_t *item)
 {
-    *item = (zmq_pollitem_t){ NULL, -1, 0, 0 };
+    *item = (zmq_pollitem_t){NULL, -1, 0, 0};
     if (self->ac) {
         item->fd = self->ac->c.fd;
         item->events = ZMQ_POLLIN | (self->want_write ? ZMQ_POLLOUT : 0);
@@ -206,9 +203,8 @@ maas_watch_tick (maas_watch_t *self, int64_t now_ms)
             s_connect (self, now_ms);
         return;
     }
-    if (self->asking && now_ms - self->asked_at > (int64_t)S_PATIENCE * self->period_ms) {
-        maas_warn ("watch",
-                   "sentinel did not answer in %d ms; trying the next",
+    if (self->asking && now_ms - self->asked_at > (int64_t) S_PATIENCE * self->period_ms) {
+        maas_warn ("watch", "sentinel did not answer in %d ms; trying the next",
                    S_PATIENCE * self->period_ms);
         redisAsyncContext *ac = self->ac;
         self->ac = NULL;
@@ -217,11 +213,9 @@ maas_watch_tick (maas_watch_t *self, int64_t now_ms)
         return;
     }
     if (self->connected && !self->asking && now_ms >= self->ask_at) {
-        if (redisAsyncCommand (self->ac,
-                               s_on_answer,
-                               self,
-                               "SENTINEL get-master-addr-by-name %s",
-                               self->master_name) == REDIS_OK) {
+        if (redisAsyncCommand (self->ac, s_on_answer, self, "SENTINEL get-master-addr-by-name %s",
+                               self->master_name)
+            == REDIS_OK) {
             self->asking = true;
             self->asked_at = now_ms;
         }

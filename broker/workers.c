@@ -35,8 +35,7 @@ void
 broker_worker_destroy (maas_broker_t *self, size_t index, const char *why)
 {
     worker_t *worker = self->workers[index];
-    maas_info ("broker", "worker gone name=%s jobs=%d why=%s", worker->name, worker->inflight,
-               why);
+    maas_info ("broker", "worker gone name=%s jobs=%d why=%s", worker->name, worker->inflight, why);
     while (worker->running.head)
         broker_job_requeue (self, BROKER_JOB (worker->running.head), why);
     self->workers[index] = self->workers[--self->worker_count];
@@ -162,8 +161,8 @@ s_ready (maas_broker_t *self, maas_proto_msg_t *msg, ssize_t index, maas_codec_m
         maas_info ("broker", "worker ready name=%s credits=%d models=%s", worker->name,
                    worker->credits, worker->models ? worker->models : "");
     }
-    worker->expires_ms = self->now_mono
-                         + (int64_t) self->config.heartbeat_ms * self->config.liveness;
+    worker->expires_ms =
+        self->now_mono + (int64_t) self->config.heartbeat_ms * self->config.liveness;
     self->dirty = true;
 }
 
@@ -205,8 +204,8 @@ s_result (maas_broker_t *self, maas_proto_msg_t *msg, worker_t *worker, maas_cod
     status_t final = broker_status_parse (status, strlen (status));
     if (final != STATUS_SUCCEEDED && final != STATUS_FAILED && final != STATUS_CANCELLED) {
         maas_warn ("broker", "RESULT with bad status job=%s status=%s", id, status);
-        broker_job_finish (self, job, STATUS_FAILED, "worker replied with an unknown status",
-                           NULL, NULL);
+        broker_job_finish (self, job, STATUS_FAILED, "worker replied with an unknown status", NULL,
+                           NULL);
         return;
     }
     if (final == STATUS_FAILED && !job->cancel && s_retryable (self, worker, map)) {
@@ -239,8 +238,8 @@ s_progress (maas_broker_t *self, maas_proto_msg_t *msg, worker_t *worker, maas_c
     size_t message_size = 0;
     if (maas_codec_map_find (map, "message"))
         maas_codec_map_str (map, "message", &message, &message_size);
-    broker_job_progress (self, job, progress, message, message_size,
-                         zmq_msg_data (&msg->frames[2]), zmq_msg_size (&msg->frames[2]));
+    broker_job_progress (self, job, progress, message, message_size, zmq_msg_data (&msg->frames[2]),
+                         zmq_msg_size (&msg->frames[2]));
 }
 
 //  Decode the header of a worker message into MAP; -1 (logged) if bad.
@@ -265,16 +264,16 @@ broker_backend (maas_broker_t *self, maas_proto_msg_t *msg)
         maas_warn ("broker", "bad worker message error=%s", err);
         return;
     }
-    ssize_t index = zmq_msg_size (&msg->peer) <= MAAS_PROTO_PEER_MAX ? s_find (self, &msg->peer)
-                                                                     : -2;
+    ssize_t index =
+        zmq_msg_size (&msg->peer) <= MAAS_PROTO_PEER_MAX ? s_find (self, &msg->peer) : -2;
     if (index == -2)
         return;
     if (index >= 0)
-        self->workers[index]->expires_ms = self->now_mono
-            + (int64_t) self->config.heartbeat_ms * self->config.liveness;
+        self->workers[index]->expires_ms =
+            self->now_mono + (int64_t) self->config.heartbeat_ms * self->config.liveness;
     maas_codec_map_t map;
     if (cmd == MAAS_PROTO_HEARTBEAT) {
-        if (index < 0)              //  we forgot it (restart): make it announce itself
+        if (index < 0)    //  we forgot it (restart): make it announce itself
             s_send_empty (self, zmq_msg_data (&msg->peer), zmq_msg_size (&msg->peer),
                           MAAS_PROTO_DISCONNECT);
     }
@@ -304,7 +303,7 @@ broker_worker_run (maas_broker_t *self, job_t *job, worker_t *worker)
 {
     zmq_msg_t payload;
     zmq_msg_init (&payload);
-    zmq_msg_copy (&payload, &job->payload);     //  a reference, not a copy of the bytes
+    zmq_msg_copy (&payload, &job->payload);    //  a reference, not a copy of the bytes
     maas_proto_send (self->back, worker->identity, worker->identity_size, MAAS_PROTO_JOB,
                      zmq_msg_data (&job->header), zmq_msg_size (&job->header), &payload);
 }

@@ -22,14 +22,14 @@ static const char s_usage[] =
     "contents unless --force (models name the data set and its sha256 in their lineage).\n";
 
 typedef struct {
-    const char *positional[3];      //  words that are not flags, in order
-    int count;                      //  how many of them
-    const char *redis;              //  --redis URL or NULL
-    const char *label;              //  --label COL or NULL
-    const char *task;               //  --task NAME or NULL
-    const char *chunk_bytes;        //  --chunk-bytes N or NULL
-    bool json;                      //  --json
-    bool force;                     //  --force: put may replace a data set
+    const char *positional[3];    //  words that are not flags, in order
+    int count;                    //  how many of them
+    const char *redis;            //  --redis URL or NULL
+    const char *label;            //  --label COL or NULL
+    const char *task;             //  --task NAME or NULL
+    const char *chunk_bytes;      //  --chunk-bytes N or NULL
+    bool json;                    //  --json
+    bool force;                   //  --force: put may replace a data set
 } s_args_t;
 
 //  Parse ARGV (after the subcommand); -1 with a message on a bad flag.
@@ -64,7 +64,8 @@ s_parse (int argc, char **argv, s_args_t *args)
         else if (argv[i][0] == '-' && argv[i][1]) {
             fprintf (stderr, "maas dataset: unknown flag %s\n%s", argv[i], s_usage);
             return -1;
-        } else if (args->count < 3)
+        }
+        else if (args->count < 3)
             args->positional[args->count++] = argv[i];
         else {
             fprintf (stderr, "maas dataset: too many arguments\n%s", s_usage);
@@ -94,13 +95,15 @@ s_check_replace (const s_args_t *args, maas_dataset_store_t *store, const char *
     maas_dataset_info_t info;
     if (maas_dataset_store_info (store, name, &info) != 0) {
         maas_dataset_info_clear (&info);
-        return 0;                   //  none of that name (or unreadable: put says why)
+        return 0;    //  none of that name (or unreadable: put says why)
     }
     int rc = strcmp (info.sha256, maas_dataset_sha256_hex (dataset)) == 0 ? 1
-             : args->force ? 0 : -1;
+        : args->force                                                     ? 0
+                                                                          : -1;
     if (rc < 0)
-        fprintf (stderr, "maas dataset: data set %s exists (%zu rows, sha256 %s): give --force "
-                         "to replace it, or put it under another name\n",
+        fprintf (stderr,
+                 "maas dataset: data set %s exists (%zu rows, sha256 %s): give --force "
+                 "to replace it, or put it under another name\n",
                  name, info.rows, info.sha256);
     maas_dataset_info_clear (&info);
     return rc;
@@ -139,9 +142,8 @@ s_put (const s_args_t *args, maas_dataset_store_t **store_p)
     int rc = check == 0 ? maas_dataset_store_put (store, name, dataset) : check > 0 ? 0 : -1;
     if (rc == 0)
         printf ("data set %s%s: %zu rows × %zu features, %s, sha256 %s\n", name,
-                check > 0 ? " unchanged" : "",
-                maas_dataset_rows (dataset), maas_dataset_cols (dataset),
-                maas_dataset_task_name (maas_dataset_task (dataset)),
+                check > 0 ? " unchanged" : "", maas_dataset_rows (dataset),
+                maas_dataset_cols (dataset), maas_dataset_task_name (maas_dataset_task (dataset)),
                 maas_dataset_sha256_hex (dataset));
     else if (store && check == 0)
         fprintf (stderr, "maas dataset: %s\n", maas_dataset_store_error (store));
@@ -181,13 +183,14 @@ s_list (const s_args_t *args, maas_dataset_store_t **store_p)
     for (const char *name = zlist_first (names); name; name = zlist_next (names)) {
         maas_dataset_info_t info;
         if (maas_dataset_store_info (store, name, &info) != 0)
-            continue;               //  removed meanwhile
+            continue;    //  removed meanwhile
         if (args->json) {
             printf ("%s{\"name\":", name == zlist_head (names) ? "" : ",");
             s_json_string (name);
             printf (",\"rows\":%zu,\"cols\":%zu,\"task\":\"%s\",\"sha256\":\"%s\"}", info.rows,
                     info.cols, maas_dataset_task_name (info.task), info.sha256);
-        } else
+        }
+        else
             printf ("%-24s %10zu %6zu  %-10s %.16s\n", name, info.rows, info.cols,
                     maas_dataset_task_name (info.task), info.sha256);
         maas_dataset_info_clear (&info);
@@ -223,8 +226,7 @@ s_show_text (const maas_dataset_info_t *info)
     strftime (created, sizeof created, "%Y-%m-%d %H:%M:%S UTC", gmtime_r (&seconds, &tm));
     printf ("name     %s\nrows     %zu\ncols     %zu\n", info->name, info->rows, info->cols);
     if (info->classes)
-        printf ("task     %s (%zu classes)\n", maas_dataset_task_name (info->task),
-                info->classes);
+        printf ("task     %s (%zu classes)\n", maas_dataset_task_name (info->task), info->classes);
     else
         printf ("task     %s\n", maas_dataset_task_name (info->task));
     printf ("label    %s\nsha256   %s\nchunks   %zu\ncreated  %s\ncolumns  ", info->label,
@@ -271,8 +273,8 @@ int
 maas_cmd_dataset (int argc, char **argv)
 {
     static const struct {
-        const char *name;           //  subcommand
-        int words;                  //  positional words it takes, itself included
+        const char *name;    //  subcommand
+        int words;           //  positional words it takes, itself included
         int (*run) (const s_args_t *, maas_dataset_store_t **);
     } subs[] = {{"put", 3, s_put}, {"list", 1, s_list}, {"show", 2, s_show}, {"rm", 2, s_remove}};
     s_args_t args;
@@ -282,7 +284,7 @@ maas_cmd_dataset (int argc, char **argv)
     }
     if (s_parse (argc - 1, argv + 1, &args) != 0)
         return 2;
-    signal (SIGPIPE, SIG_IGN);      //  a Redis that went away is an error, not a signal
+    signal (SIGPIPE, SIG_IGN);    //  a Redis that went away is an error, not a signal
     for (size_t i = 0; i < sizeof subs / sizeof subs[0]; i++) {
         if (!args.count || strcmp (args.positional[0], subs[i].name) != 0)
             continue;
@@ -291,7 +293,7 @@ maas_cmd_dataset (int argc, char **argv)
                      s_usage);
             return 2;
         }
-        maas_dataset_store_t *store = NULL;          //  made by run, ours to destroy
+        maas_dataset_store_t *store = NULL;    //  made by run, ours to destroy
         int rc = subs[i].run (&args, &store);
         maas_dataset_store_destroy (&store);
         return rc;

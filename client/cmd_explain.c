@@ -268,9 +268,8 @@ maas_cmd_explain (int argc, char **argv)
     maas_client_t *client = maas_cli_client ("maas explain", opts.broker);
     if (client && maas_follow_ping (client, "maas explain", opts.broker) != 0)
         maas_client_destroy (&client);
-    maas_tensor_t *x = client ? maas_rows_file_read ("maas explain", opts.input, &model,
-                                                     opts.no_header)
-                              : NULL;
+    maas_tensor_t *x =
+        client ? maas_rows_file_read ("maas explain", opts.input, &model, opts.no_header) : NULL;
     maas_result_t *result = x ? s_run (client, &model, &opts, x) : NULL;
     int rc = result ? s_report (result, &model, &opts) : 1;
     maas_result_destroy (&result);

@@ -15,15 +15,14 @@
 #include <stdlib.h>
 #include <string.h>
 
-
 typedef struct {
-    const char *spec;    //  NAME[@VER|@ALIAS]
-    const char *input;   //  path or "-"
-    const char *broker;  //  frontend endpoints
-    const char *redis;   //  --redis URL, or NULL ($MAAS_REDIS_URL)
-    bool no_header;      //  --no-header: CSV rows by position
-    int timeout_ms;      //  how long to wait for the result, then cancel
-    bool json;           //  --json
+    const char *spec;      //  NAME[@VER|@ALIAS]
+    const char *input;     //  path or "-"
+    const char *broker;    //  frontend endpoints
+    const char *redis;     //  --redis URL, or NULL ($MAAS_REDIS_URL)
+    bool no_header;        //  --no-header: CSV rows by position
+    int timeout_ms;        //  how long to wait for the result, then cancel
+    bool json;             //  --json
 } s_opts_t;
 
 static const char s_usage[] =
@@ -42,7 +41,7 @@ static const char s_usage[] =
 static int
 s_parse (s_opts_t *opts, int argc, char **argv)
 {
-    *opts = (s_opts_t){ .timeout_ms = 30000 };
+    *opts = (s_opts_t){.timeout_ms = 30000};
     opts->broker = getenv ("MAAS_BROKER_FRONTEND");
     if (!opts->broker || !*opts->broker)
         opts->broker = "tcp://127.0.0.1:5555";
@@ -88,10 +87,13 @@ s_wait (maas_client_t *client, const char *id, const char *redis_url, int timeou
         bool *interrupted)
 {
     char err[256];
-    redisContext *redis = maas_redis_connect (maas_redis_url_pick (redis_url), 2000, err,
-                                              sizeof err);
-    maas_follow_queued_t queued = {.redis = redis, .prefix = "maas:", .cmd = "maas infer",
-                                   .kind = "infer", .start_ms = maas_clock_mono_ms ()};
+    redisContext *redis =
+        maas_redis_connect (maas_redis_url_pick (redis_url), 2000, err, sizeof err);
+    maas_follow_queued_t queued = {.redis = redis,
+                                   .prefix = "maas:",
+                                   .cmd = "maas infer",
+                                   .kind = "infer",
+                                   .start_ms = maas_clock_mono_ms ()};
     int64_t give_up = queued.start_ms + timeout_ms;
     maas_result_t *result = NULL;
     while (!result && !*interrupted && maas_clock_mono_ms () < give_up) {
@@ -110,8 +112,8 @@ s_wait (maas_client_t *client, const char *id, const char *redis_url, int timeou
     if (result)
         fprintf (stderr, "maas infer: job %s %s\n", id, result->status);
     else
-        fprintf (stderr, "maas infer: no answer to the cancel of job %s; see `maas job %s`\n",
-                 id, id);
+        fprintf (stderr, "maas infer: no answer to the cancel of job %s; see `maas job %s`\n", id,
+                 id);
     maas_result_destroy (&result);
     return NULL;
 }
@@ -126,14 +128,13 @@ s_run (maas_client_t *client, const maas_registry_ref_t *ref, const maas_tensor_
     size_t bytes = maas_tensor_size (x) * 4;
     uint8_t *payload = malloc (bytes);
     bool numbered = ref->ref[0] && isdigit ((unsigned char) ref->ref[0]);
-    maas_submit_t spec = { .kind = "infer",
-                           .model = ref->name,
-                           .version = numbered ? strtoll (ref->ref, NULL, 10) : 0,
-                           .alias = !numbered && ref->ref[0] && strcmp (ref->ref, "latest") != 0
-                                        ? ref->ref
-                                        : NULL,
-                           .params = params.data,
-                           .params_size = params.size };
+    maas_submit_t spec = {
+        .kind = "infer",
+        .model = ref->name,
+        .version = numbered ? strtoll (ref->ref, NULL, 10) : 0,
+        .alias = !numbered && ref->ref[0] && strcmp (ref->ref, "latest") != 0 ? ref->ref : NULL,
+        .params = params.data,
+        .params_size = params.size};
     char id[MAAS_PROTO_ID_MAX + 1];
     maas_result_t *result = NULL;
     if (!payload)

@@ -29,23 +29,23 @@ static const char s_cancel_usage[] =
     "\"ID cancelled\" for each that ended so; exit 1 if any did not (it had finished,\n"
     "or is unknown). Broker: --broker EP, else $MAAS_BROKER_FRONTEND.\n";
 
-#define S_CANCEL_MS 10000           //  wait this long for a cancelled job's outcome
+#define S_CANCEL_MS 10000    //  wait this long for a cancelled job's outcome
 
 typedef struct {
-    const char *id;                 //  maas job: the job id
-    const char *redis;              //  --redis URL or NULL
-    const char *prefix;             //  --prefix, default "maas:"
-    const char *status;             //  maas jobs --status, or NULL
-    long limit;                     //  maas jobs --limit
-    bool all;                       //  maas jobs --all: score shards one by one
-    const char *run;                //  maas jobs --run: the shards of this score run
-    bool json;                      //  --json: one JSON object on stdout
+    const char *id;        //  maas job: the job id
+    const char *redis;     //  --redis URL or NULL
+    const char *prefix;    //  --prefix, default "maas:"
+    const char *status;    //  maas jobs --status, or NULL
+    long limit;            //  maas jobs --limit
+    bool all;              //  maas jobs --all: score shards one by one
+    const char *run;       //  maas jobs --run: the shards of this score run
+    bool json;             //  --json: one JSON object on stdout
 } s_args_t;
 
 static int
 s_parse (int argc, char **argv, s_args_t *args)
 {
-    *args = (s_args_t) {.prefix = "maas:", .limit = 20};
+    *args = (s_args_t){.prefix = "maas:", .limit = 20};
     for (int i = 1; i < argc; i++) {
         const char *flag = argv[i], *value = i + 1 < argc ? argv[i + 1] : NULL;
         if (strcmp (flag, "--json") == 0 || strcmp (flag, "--all") == 0) {
@@ -177,7 +177,7 @@ s_id_ms (const char *id)
 {
     static const char digits[] = "0123456789ABCDEFGHJKMNPQRSTVWXYZ";
     long long ms = 0;
-    if (strlen (id) < 26 || (id[26] && id[26] != '.'))   //  a score shard: its run's time
+    if (strlen (id) < 26 || (id[26] && id[26] != '.'))    //  a score shard: its run's time
         return 0;
     for (int i = 0; i < 10; i++) {
         const char *at = strchr (digits, id[i]);
@@ -199,7 +199,8 @@ s_json_published (const redisReply *result)
         printf ("{");
         maas_json_field (stdout, "model", out.model, 1);
         printf (",\"version\":%llu}", (unsigned long long) out.version);
-    } else
+    }
+    else
         printf ("null");
 }
 
@@ -236,8 +237,10 @@ s_job (redisContext *redis, const s_args_t *args)
 {
     redisReply *hash = redisCommand (redis, "HGETALL %sjob:%s", args->prefix, args->id);
     if (!hash || hash->type != REDIS_REPLY_ARRAY || hash->elements == 0) {
-        fprintf (stderr, "maas job: job %s not found (never submitted, untracked, or finished "
-                         "and expired)\n", args->id);
+        fprintf (stderr,
+                 "maas job: job %s not found (never submitted, untracked, or finished "
+                 "and expired)\n",
+                 args->id);
         if (hash)
             freeReplyObject (hash);
         return 1;
@@ -294,8 +297,8 @@ s_job_line_json (const char *id, const char *status, const maas_proto_job_t *job
 static int
 s_job_line (redisContext *redis, const s_args_t *args, const char *id, long shown)
 {
-    redisReply *reply = redisCommand (redis, "HMGET %sjob:%s status header progress worker",
-                                      args->prefix, id);
+    redisReply *reply =
+        redisCommand (redis, "HMGET %sjob:%s status header progress worker", args->prefix, id);
     int printed = 0;
     if (reply && reply->type == REDIS_REPLY_ARRAY && reply->elements == 4
         && reply->element[0]->type == REDIS_REPLY_STRING
@@ -307,10 +310,10 @@ s_job_line (redisContext *redis, const s_args_t *args, const char *id, long show
         memset (&job, 0, sizeof job);
         if (reply->element[1]->type != REDIS_REPLY_STRING || s_header (reply->element[1], &job))
             snprintf (job.kind, sizeof job.kind, "?");
-        const char *progress = reply->element[2]->type == REDIS_REPLY_STRING
-                                   ? reply->element[2]->str : "";
-        const char *worker = reply->element[3]->type == REDIS_REPLY_STRING
-                                 ? reply->element[3]->str : NULL;
+        const char *progress =
+            reply->element[2]->type == REDIS_REPLY_STRING ? reply->element[2]->str : "";
+        const char *worker =
+            reply->element[3]->type == REDIS_REPLY_STRING ? reply->element[3]->str : NULL;
         if (args->json) {
             s_job_line_json (id, reply->element[0]->str, &job, progress, worker, shown);
             freeReplyObject (reply);
@@ -357,11 +360,11 @@ s_run_shards (redisContext *redis, const s_args_t *args, const char *run)
 {
     zlist_t *ids = zlist_new ();
     zlist_autofree (ids);
-    size_t skip = strlen (args->prefix) + 4;        //  "maas:job:"
+    size_t skip = strlen (args->prefix) + 4;    //  "maas:job:"
     char cursor[32] = "0";
     do {
-        redisReply *reply = redisCommand (redis, "SCAN %s MATCH %sjob:%s.* COUNT 1000", cursor,
-                                          args->prefix, run);
+        redisReply *reply =
+            redisCommand (redis, "SCAN %s MATCH %sjob:%s.* COUNT 1000", cursor, args->prefix, run);
         if (!reply || reply->type != REDIS_REPLY_ARRAY || reply->elements != 2) {
             if (reply)
                 freeReplyObject (reply);
@@ -389,8 +392,8 @@ s_run_shards (redisContext *redis, const s_args_t *args, const char *run)
 }
 
 //  Statuses a run line counts, in its order.
-static const char *const s_statuses[] = {"succeeded", "failed", "cancelled", "expired",
-                                         "running", "queued"};
+static const char *const s_statuses[] = {"succeeded", "failed",  "cancelled",
+                                         "expired",   "running", "queued"};
 #define S_STATUSES (sizeof s_statuses / sizeof s_statuses[0])
 
 //  One line (or with --json one object) for score run RUN: its shard jobs
@@ -465,10 +468,10 @@ s_jobs_of_run (redisContext *redis, const s_args_t *args)
 
 //  What `maas jobs` has listed so far.
 typedef struct {
-    zhashx_t *seen;                 //  job ids and run ids listed, no values owned
-    zlist_t *runs;                  //  --json: score runs met, to list after the jobs
-    long shown;                     //  lines (jobs and runs) so far, for --limit
-    long listed;                    //  jobs in the JSON "jobs" array so far
+    zhashx_t *seen;    //  job ids and run ids listed, no values owned
+    zlist_t *runs;     //  --json: score runs met, to list after the jobs
+    long shown;        //  lines (jobs and runs) so far, for --limit
+    long listed;       //  jobs in the JSON "jobs" array so far
 } s_listing_t;
 
 //  List job ID once: a score shard as its run's line (unless --all or
@@ -484,10 +487,11 @@ s_jobs_entry (redisContext *redis, const s_args_t *args, s_listing_t *self, cons
         int printed = s_job_line (redis, args, id, self->listed);
         self->listed += printed;
         self->shown += printed;
-    } else if (!zhashx_lookup (self->seen, run)) {
+    }
+    else if (!zhashx_lookup (self->seen, run)) {
         zhashx_insert (self->seen, run, (void *) 1);
         if (args->json)
-            zlist_append (self->runs, run);     //  autofree: the list copies it
+            zlist_append (self->runs, run);    //  autofree: the list copies it
         else
             s_run_line (redis, args, run, 0);
         self->shown++;
@@ -551,8 +555,8 @@ s_run (int argc, char **argv, bool one)
         return 2;
     }
     char err[256];
-    redisContext *redis = maas_redis_connect (maas_redis_url_pick (args.redis), 5000, err,
-                                              sizeof err);
+    redisContext *redis =
+        maas_redis_connect (maas_redis_url_pick (args.redis), 5000, err, sizeof err);
     if (!redis) {
         fprintf (stderr, "maas: %s\n", err);
         return 1;
@@ -586,8 +590,8 @@ s_cancel_one (maas_client_t *client, const char *id)
 int
 maas_cmd_cancel (int argc, char **argv)
 {
-    const char *env = getenv ("MAAS_BROKER_FRONTEND"), *broker = env && *env ? env
-                                                                          : "tcp://127.0.0.1:5555";
+    const char *env = getenv ("MAAS_BROKER_FRONTEND"),
+               *broker = env && *env ? env : "tcp://127.0.0.1:5555";
     int first = 1;
     if (argc >= 3 && strcmp (argv[1], "--broker") == 0) {
         broker = argv[2];

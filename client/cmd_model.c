@@ -13,20 +13,20 @@
 #include <string.h>
 #include <time.h>
 
-#define S_ARGS_MAX 16  //  positional arguments, --tag flags
+#define S_ARGS_MAX 16    //  positional arguments, --tag flags
 
 typedef struct {
-    const char *redis;          //  --redis URL, NULL: $MAAS_REDIS_URL or default
-    const char *prefix;         //  --prefix, NULL: "maas:"
-    bool json;                  //  --json
-    bool force;                 //  --force (rm)
-    const char *format;         //  --format (export): maas (default) or onnx
-    maas_registry_meta_t meta;  //  --job, --tags, --description, --metrics (publish)
-    const char *glob;           //  --name GLOB (search)
-    const char *tags[S_ARGS_MAX];  //  --tag KEY=VALUE (search), borrowed
-    int ntags;                  //  how many
-    const char *args[S_ARGS_MAX];  //  positional arguments, borrowed from argv
-    int nargs;                  //  how many
+    const char *redis;               //  --redis URL, NULL: $MAAS_REDIS_URL or default
+    const char *prefix;              //  --prefix, NULL: "maas:"
+    bool json;                       //  --json
+    bool force;                      //  --force (rm)
+    const char *format;              //  --format (export): maas (default) or onnx
+    maas_registry_meta_t meta;       //  --job, --tags, --description, --metrics (publish)
+    const char *glob;                //  --name GLOB (search)
+    const char *tags[S_ARGS_MAX];    //  --tag KEY=VALUE (search), borrowed
+    int ntags;                       //  how many
+    const char *args[S_ARGS_MAX];    //  positional arguments, borrowed from argv
+    int nargs;                       //  how many
 } s_opts_t;
 
 static const char s_usage[] =
@@ -64,11 +64,11 @@ static int
 s_parse (s_opts_t *opts, int argc, char **argv)
 {
     memset (opts, 0, sizeof *opts);
-    const char **values[] = { &opts->redis,     &opts->prefix,           &opts->meta.job_id,
-                              &opts->meta.tags, &opts->meta.description, &opts->meta.metrics,
-                              &opts->format };
-    const char *names[] = { "--redis", "--prefix",      "--job",     "--tags",
-                            "--description", "--metrics", "--format" };
+    const char **values[] = {&opts->redis,     &opts->prefix,           &opts->meta.job_id,
+                             &opts->meta.tags, &opts->meta.description, &opts->meta.metrics,
+                             &opts->format};
+    const char *names[] = {"--redis",       "--prefix",  "--job",   "--tags",
+                           "--description", "--metrics", "--format"};
     for (int i = 2; i < argc; i++) {
         int found = -1;
         for (int k = 0; k < 7; k++)
@@ -78,7 +78,8 @@ s_parse (s_opts_t *opts, int argc, char **argv)
             if (++i == argc)
                 return s_usage_error ("a flag is missing its value");
             *values[found] = argv[i];
-        } else if (strcmp (argv[i], "--name") == 0 || strcmp (argv[i], "--tag") == 0) {
+        }
+        else if (strcmp (argv[i], "--name") == 0 || strcmp (argv[i], "--tag") == 0) {
             if (++i == argc)
                 return s_usage_error ("a flag is missing its value");
             if (argv[i - 1][2] == 'n')
@@ -87,7 +88,8 @@ s_parse (s_opts_t *opts, int argc, char **argv)
                 return s_usage_error ("too many --tag flags");
             else
                 opts->tags[opts->ntags++] = argv[i];
-        } else if (strcmp (argv[i], "--json") == 0)
+        }
+        else if (strcmp (argv[i], "--json") == 0)
             opts->json = true;
         else if (strcmp (argv[i], "--force") == 0)
             opts->force = true;
@@ -213,9 +215,9 @@ s_publish (maas_registry_t *reg, s_opts_t *opts)
     if (opts->json) {
         printf ("{\"model\":");
         s_json_string (opts->args[0]);
-        printf (",\"version\":%" PRIu64 ",\"created\":%s}\n", version,
-                created ? "true" : "false");
-    } else
+        printf (",\"version\":%" PRIu64 ",\"created\":%s}\n", version, created ? "true" : "false");
+    }
+    else
         printf ("%s@%" PRIu64 "%s\n", opts->args[0], version,
                 created ? "" : " (already published by this job)");
     return 0;
@@ -361,8 +363,8 @@ s_fetch_model (maas_registry_t *reg, const char *name, uint64_t version)
 static void
 s_test_metric (const maas_model_t *model, const char **key, double *value, int64_t *rows)
 {
-    static const char *const names[] = { "val_accuracy", "train_accuracy", "val_rmse",
-                                         "train_rmse", "accuracy", "rmse" };
+    static const char *const names[] = {"val_accuracy", "train_accuracy", "val_rmse",
+                                        "train_rmse",   "accuracy",       "rmse"};
     *key = "";
     *rows = -1;
     for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
@@ -427,8 +429,8 @@ s_show_json (const maas_registry_info_t *info, const maas_model_t *model)
     printf (",\"version\":%" PRIu64 ",\"format\":%d,\"inputs\":%zu,\"outputs\":%zu,"
             "\"bytes\":%zu,\"sha256\":\"%s\",\"weights_sha256\":\"%s\",\"created_ms\":%" PRId64
             ",\"job_id\":",
-            info->version, info->format, info->inputs, info->outputs, info->blob_size,
-            info->sha256, info->weights_sha256, info->created_ms);
+            info->version, info->format, info->inputs, info->outputs, info->blob_size, info->sha256,
+            info->weights_sha256, info->created_ms);
     s_json_string (info->job_id);
     printf (",\"tags\":");
     s_json_string (info->tags);
@@ -564,7 +566,8 @@ s_versions (maas_registry_t *reg, s_opts_t *opts)
         printf ("{\"model\":");
         s_json_string (opts->args[0]);
         printf (",\"versions\":[");
-    } else
+    }
+    else
         printf ("%-8s %-19s %-12s %-12s %-20s %s\n", "VERSION", "CREATED", "SHA256", "WEIGHTS",
                 "ALIASES", "METRICS");
     int rc = 0;
@@ -726,7 +729,8 @@ s_describe (maas_registry_t *reg, s_opts_t *opts)
         printf (",\"description\":");
         s_json_string (opts->args[1]);
         printf ("}\n");
-    } else
+    }
+    else
         printf ("described %s\n", what);
     return 0;
 }
@@ -736,7 +740,8 @@ static int
 s_tag_each (maas_registry_t *reg, s_opts_t *opts, bool set)
 {
     if (opts->nargs < 2)
-        return s_usage_error (set ? "tag takes NAME[@VER] KEY=VALUE..." : "untag takes NAME[@VER] KEY...");
+        return s_usage_error (set ? "tag takes NAME[@VER] KEY=VALUE..."
+                                  : "untag takes NAME[@VER] KEY...");
     for (int i = 1; set && i < opts->nargs; i++)
         if (!strchr (opts->args[i], '='))
             return s_usage_error ("tag takes KEY=VALUE pairs");
@@ -803,7 +808,8 @@ s_history (maas_registry_t *reg, s_opts_t *opts)
                     moves[i].at_ms, moves[i].from ? from : "null", moves[i].to ? to : "null");
             s_json_string (moves[i].who);
             printf ("}");
-        } else
+        }
+        else
             printf ("%-19s %-8s %-8s %s\n", when, from, to, moves[i].who);
     }
     if (opts->json)
@@ -843,8 +849,8 @@ s_export (maas_registry_t *reg, s_opts_t *opts)
         printf ("{\"model\":\"%s\",\"version\":%" PRIu64 ",\"bytes\":%zu,\"sha256\":\"%s\"}\n",
                 ref.name, version, size, sha);
     else
-        printf ("%s@%" PRIu64 " -> %s (%zu bytes, sha256 %s)\n", ref.name, version,
-                opts->args[1], size, sha);
+        printf ("%s@%" PRIu64 " -> %s (%zu bytes, sha256 %s)\n", ref.name, version, opts->args[1],
+                size, sha);
     return 0;
 }
 
@@ -854,11 +860,13 @@ maas_cmd_model (int argc, char **argv)
     static const struct {
         const char *name;
         int (*run) (maas_registry_t *, s_opts_t *);
-    } verbs[] = { { "publish", s_publish },   { "import", s_import },   { "list", s_list },
-                  { "search", s_search },     { "show", s_show },       { "versions", s_versions },
-                  { "alias", s_alias },       { "unalias", s_unalias }, { "history", s_history },
-                  { "describe", s_describe }, { "tag", s_tag },         { "untag", s_untag },
-                  { "rm", s_rm },             { "export", s_export } };
+    } verbs[] = {{"publish", s_publish}, {"import", s_import},
+                 {"list", s_list},       {"search", s_search},
+                 {"show", s_show},       {"versions", s_versions},
+                 {"alias", s_alias},     {"unalias", s_unalias},
+                 {"history", s_history}, {"describe", s_describe},
+                 {"tag", s_tag},         {"untag", s_untag},
+                 {"rm", s_rm},           {"export", s_export}};
     if (argc < 2 || strcmp (argv[1], "--help") == 0 || strcmp (argv[1], "-h") == 0) {
         fputs (s_usage, argc < 2 ? stderr : stdout);
         return argc < 2 ? 2 : 0;
@@ -868,7 +876,7 @@ maas_cmd_model (int argc, char **argv)
         return 2;
     signal (SIGPIPE, SIG_IGN);
     if (!getenv ("MAAS_LOG_LEVEL"))
-        maas_log_set_level (MAAS_LOG_WARN);  //  the CLI's answer is on stdout
+        maas_log_set_level (MAAS_LOG_WARN);    //  the CLI's answer is on stdout
     for (size_t i = 0; i < sizeof verbs / sizeof verbs[0]; i++) {
         if (strcmp (argv[1], verbs[i].name) != 0)
             continue;

@@ -70,10 +70,11 @@ s_progress (size_t done, size_t total, void *arg)
         snprintf (eta, sizeof eta, " ETA %.0fs", (double) (total - done) / rate);
     if (total) {
         int width = 30, filled = (int) ((double) width * (double) done / (double) total);
-        fprintf (stderr, "%s[%.*s%*s] %zu/%zu rows %.0f rows/s%s%s", self->tty ? "\r" : "",
-                 filled, "##############################", width - filled, "", done, total,
-                 rate, eta, self->tty ? "\033[K" : "\n");
-    } else
+        fprintf (stderr, "%s[%.*s%*s] %zu/%zu rows %.0f rows/s%s%s", self->tty ? "\r" : "", filled,
+                 "##############################", width - filled, "", done, total, rate, eta,
+                 self->tty ? "\033[K" : "\n");
+    }
+    else
         fprintf (stderr, "%s%zu rows %.0f rows/s%s", self->tty ? "\r" : "", done, rate,
                  self->tty ? "\033[K" : "\n");
 }
@@ -85,27 +86,34 @@ s_arg (int argc, char **argv, int *i)
 }
 
 typedef struct {
-    const char *model;              //  NAME[@VER|@ALIAS]
-    const char *input;              //  --input
-    const char *output;             //  --output
-    const char *label;              //  --label or NULL
-    const char *redis;              //  --redis or NULL
-    const char *broker;             //  --broker, $MAAS_BROKER_FRONTEND, or the default
-    bool json;                      //  --json: the summary as one JSON object
-    maas_score_config_t config;     //  shard rows, window, no_header, timeout
+    const char *model;             //  NAME[@VER|@ALIAS]
+    const char *input;             //  --input
+    const char *output;            //  --output
+    const char *label;             //  --label or NULL
+    const char *redis;             //  --redis or NULL
+    const char *broker;            //  --broker, $MAAS_BROKER_FRONTEND, or the default
+    bool json;                     //  --json: the summary as one JSON object
+    maas_score_config_t config;    //  shard rows, window, no_header, timeout
 } s_score_args_t;
 
 //  One flag with a value into ARGS; -1 if unknown.
 static int
 s_score_flag (s_score_args_t *args, const char *flag, const char *value)
 {
-    if (strcmp (flag, "--input") == 0) args->input = value;
-    else if (strcmp (flag, "--output") == 0) args->output = value;
-    else if (strcmp (flag, "--label") == 0) args->label = value;
-    else if (strcmp (flag, "--broker") == 0) args->broker = value;
-    else if (strcmp (flag, "--redis") == 0) args->redis = value;
-    else if (strcmp (flag, "--shard-rows") == 0) args->config.shard_rows = strtoul (value, NULL, 10);
-    else if (strcmp (flag, "--window") == 0) args->config.window = strtoul (value, NULL, 10);
+    if (strcmp (flag, "--input") == 0)
+        args->input = value;
+    else if (strcmp (flag, "--output") == 0)
+        args->output = value;
+    else if (strcmp (flag, "--label") == 0)
+        args->label = value;
+    else if (strcmp (flag, "--broker") == 0)
+        args->broker = value;
+    else if (strcmp (flag, "--redis") == 0)
+        args->redis = value;
+    else if (strcmp (flag, "--shard-rows") == 0)
+        args->config.shard_rows = strtoul (value, NULL, 10);
+    else if (strcmp (flag, "--window") == 0)
+        args->config.window = strtoul (value, NULL, 10);
     else if (strcmp (flag, "--timeout") == 0 && atof (value) > 0)
         args->config.timeout_ms = (int64_t) (atof (value) * 1000);
     else
@@ -119,7 +127,7 @@ static int
 s_score_parse (int argc, char **argv, s_score_args_t *args)
 {
     const char *env = getenv ("MAAS_BROKER_FRONTEND");
-    *args = (s_score_args_t) {.broker = env && *env ? env : "tcp://127.0.0.1:5555"};
+    *args = (s_score_args_t){.broker = env && *env ? env : "tcp://127.0.0.1:5555"};
     for (int i = 1; i < argc; i++) {
         const char *flag = argv[i], *value = NULL;
         if (strcmp (flag, "--help") == 0 || strcmp (flag, "-h") == 0) {
@@ -217,12 +225,16 @@ s_score_run (s_score_args_t *args, maas_client_t *client, const maas_model_ref_t
     maas_proto_idgen_t gen = {0};
     maas_proto_id_new (&gen, run_id);
     snprintf (first_id, sizeof first_id, "%s.0", run_id);
-    redisContext *redis = maas_redis_connect (maas_redis_url_pick (args->redis), 2000, err,
-                                              sizeof err);
-    s_progress_t progress = {.tty = isatty (STDERR_FILENO), .started_us = maas_clock_mono_us (),
+    redisContext *redis =
+        maas_redis_connect (maas_redis_url_pick (args->redis), 2000, err, sizeof err);
+    s_progress_t progress = {.tty = isatty (STDERR_FILENO),
+                             .started_us = maas_clock_mono_us (),
                              .first_id = first_id,
-                             .queued = {.redis = redis, .prefix = "maas:", .cmd = "maas score",
-                                        .kind = "infer", .start_ms = maas_clock_mono_ms ()}};
+                             .queued = {.redis = redis,
+                                        .prefix = "maas:",
+                                        .cmd = "maas score",
+                                        .kind = "infer",
+                                        .start_ms = maas_clock_mono_ms ()}};
     maas_score_config_t *config = &args->config;
     config->model = ref->pinned;
     config->columns = (const char *const *) ref->columns;
@@ -336,7 +348,8 @@ maas_cmd_synth (int argc, char **argv)
         if (strcmp (argv[i], "--help") == 0) {
             fputs (s_synth_usage, stdout);
             return 0;
-        } else if (strcmp (argv[i], "--train") == 0 && ++i)
+        }
+        else if (strcmp (argv[i], "--train") == 0 && ++i)
             train = strtoull (value, NULL, 10);
         else if (strcmp (argv[i], "--test") == 0 && ++i)
             test = strtoull (value, NULL, 10);
@@ -356,8 +369,9 @@ maas_cmd_synth (int argc, char **argv)
     }
     float *x = malloc (rows * cols * sizeof (float)), *y = malloc (rows * sizeof (float));
     int rc = x && y && maas_synth_generate (seed, cols, rows, x, y) == 0 ? 0 : 1;
-    if (rc == 0 && (s_write_rows (paths[0], x, y, train, cols) != 0
-                    || s_write_rows (paths[1], x + train * cols, y + train, test, cols) != 0))
+    if (rc == 0
+        && (s_write_rows (paths[0], x, y, train, cols) != 0
+            || s_write_rows (paths[1], x + train * cols, y + train, test, cols) != 0))
         rc = 1;
     free (x);
     free (y);

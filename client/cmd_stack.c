@@ -53,32 +53,38 @@ s_say_redis (const maas_stack_config_t *config)
 int
 maas_cmd_up (int argc, char **argv)
 {
-    static const struct option options[] = {
-        {"workers", required_argument, NULL, 'w'}, {"trainers", required_argument, NULL, 't'},
-        {"redis", required_argument, NULL, 'r'},   {"cache-mb", required_argument, NULL, 'c'},
-        {"state", required_argument, NULL, 's'},   {"help", no_argument, NULL, 'h'},
-        {"http", required_argument, NULL, 'H'},    {"secure", no_argument, NULL, 'S'},
-        {NULL, 0, NULL, 0}};
+    static const struct option options[] = {{"workers", required_argument, NULL, 'w'},
+                                            {"trainers", required_argument, NULL, 't'},
+                                            {"redis", required_argument, NULL, 'r'},
+                                            {"cache-mb", required_argument, NULL, 'c'},
+                                            {"state", required_argument, NULL, 's'},
+                                            {"help", no_argument, NULL, 'h'},
+                                            {"http", required_argument, NULL, 'H'},
+                                            {"secure", no_argument, NULL, 'S'},
+                                            {NULL, 0, NULL, 0}};
     char *default_dir = maas_stack_default_dir ();
     //  $MAAS_REDIS_URL is not read: after `export $(cat A/env)` it names
     //  stack A's Redis, and a second stack must not share it by accident.
     //  $MAAS_HTTP lets a script (or a test beside other stacks) move every
     //  `maas up` off the default port without rewriting its commands.
-    maas_stack_config_t config = {.state_dir = default_dir, .workers = 2, .trainers = 1,
-                                  .http = getenv ("MAAS_HTTP")};
+    maas_stack_config_t config = {
+        .state_dir = default_dir, .workers = 2, .trainers = 1, .http = getenv ("MAAS_HTTP")};
     int opt, rc = 2;
     optind = 1;
     while ((opt = getopt_long (argc, argv, "", options, NULL)) != -1) {
         switch (opt) {
-        case 'w': config.workers = s_count (optarg); break;
-        case 't': config.trainers = s_count (optarg); break;
-        case 'c': config.cache_mb = s_count (optarg) < 0 ? -1 : atoi (optarg); break;
-        case 'r': config.redis_url = optarg; break;
-        case 's': config.state_dir = optarg; break;
-        case 'H': config.http = optarg; break;
-        case 'S': config.secure = true; break;
-        case 'h': fputs (s_up_usage, stdout); rc = 0; goto done;
-        default: fputs (s_up_usage, stderr); goto done;
+            case 'w': config.workers = s_count (optarg); break;
+            case 't': config.trainers = s_count (optarg); break;
+            case 'c': config.cache_mb = s_count (optarg) < 0 ? -1 : atoi (optarg); break;
+            case 'r': config.redis_url = optarg; break;
+            case 's': config.state_dir = optarg; break;
+            case 'H': config.http = optarg; break;
+            case 'S': config.secure = true; break;
+            case 'h':
+                fputs (s_up_usage, stdout);
+                rc = 0;
+                goto done;
+            default: fputs (s_up_usage, stderr); goto done;
         }
     }
     if (optind != argc || config.workers < 0 || config.trainers < 0 || config.cache_mb < 0) {
@@ -169,8 +175,10 @@ maas_cmd_ps (int argc, char **argv)
         if (running < 0)
             fprintf (stderr, "maas ps: no stack in %s\n", dir);
         else if (running < members)
-            fprintf (stderr, "maas ps: %d of %d processes are gone (see their logs; maas down "
-                             "--state %s, then maas up)\n", members - running, members, dir);
+            fprintf (stderr,
+                     "maas ps: %d of %d processes are gone (see their logs; maas down "
+                     "--state %s, then maas up)\n",
+                     members - running, members, dir);
         rc = running < 0 || running < members ? MAAS_EXIT_FAILED : MAAS_EXIT_OK;
     }
     free (default_dir);

@@ -15,14 +15,15 @@
 static void
 s_usage (FILE *out)
 {
-    fprintf (out, "usage: maas status [--json] [--redis URL] [--prefix P] [--state DIR] "
-                  "[JOB_ID...]\n\n"
-                  "Without ids: the local stack's processes (the one `maas up` started in\n"
-                  "DIR, default $MAAS_STATE_DIR or /tmp/maas-UID, if any), each broker's\n"
-                  "counters, queues and workers, and the number of unfinished jobs. With ids:\n"
-                  "each job's record (status, attempts, worker, timestamps, error).\n"
-                  "--json: the overview as one JSON object (docs/cli.md).\n"
-                  "Redis: --redis URL, else the stack's, else $MAAS_REDIS_URL.\n");
+    fprintf (out,
+             "usage: maas status [--json] [--redis URL] [--prefix P] [--state DIR] "
+             "[JOB_ID...]\n\n"
+             "Without ids: the local stack's processes (the one `maas up` started in\n"
+             "DIR, default $MAAS_STATE_DIR or /tmp/maas-UID, if any), each broker's\n"
+             "counters, queues and workers, and the number of unfinished jobs. With ids:\n"
+             "each job's record (status, attempts, worker, timestamps, error).\n"
+             "--json: the overview as one JSON object (docs/cli.md).\n"
+             "Redis: --redis URL, else the stack's, else $MAAS_REDIS_URL.\n");
 }
 
 static bool
@@ -89,8 +90,8 @@ s_print_hash (const redisReply *hash, const char *indent)
         if (value->type != REDIS_REPLY_STRING)
             continue;
         bool binary = strcmp (name->str, "header") == 0 || strcmp (name->str, "payload") == 0
-                      || strcmp (name->str, "result") == 0 || strcmp (name->str, "client") == 0
-                      || strcmp (name->str, "result_header") == 0 || !s_printable (value);
+            || strcmp (name->str, "result") == 0 || strcmp (name->str, "client") == 0
+            || strcmp (name->str, "result_header") == 0 || !s_printable (value);
         if (strcmp (name->str, "header") == 0)
             s_print_header (value, indent);
         else if (binary)
@@ -105,8 +106,10 @@ s_job (redisContext *ctx, const char *prefix, const char *id)
 {
     redisReply *hash = redisCommand (ctx, "HGETALL %s%s%s", prefix, "job:", id);
     if (!hash || hash->type != REDIS_REPLY_ARRAY || hash->elements == 0) {
-        fprintf (stderr, "maas status: job %s: not found (never submitted, untracked, or "
-                         "finished and expired)\n", id);
+        fprintf (stderr,
+                 "maas status: job %s: not found (never submitted, untracked, or "
+                 "finished and expired)\n",
+                 id);
         freeReplyObject (hash);
         return 1;
     }
@@ -129,13 +132,13 @@ s_broker_json (const char *name, const redisReply *hash)
         char *end;
         long long number = strtoll (value, &end, 10);
         if (*end || !*value)
-            continue;               //  every stat is a whole number
+            continue;    //  every stat is a whole number
         if (len > 3 && strcmp (field + len - 3, "_ms") == 0) {
             printf (",\"%.*s\":", (int) len - 3, field);
             maas_json_time (stdout, number);
-        } else
-            printf (",\"%s\":%lld", strcmp (field, "workers") == 0 ? "connected" : field,
-                    number);
+        }
+        else
+            printf (",\"%s\":%lld", strcmp (field, "workers") == 0 ? "connected" : field, number);
     }
     printf ("}");
 }
@@ -181,7 +184,8 @@ s_stack (const char *state, bool json)
         printf ("{\"stack\":");
         if (maas_stack_print (dir, stdout, NULL, true) < 0)
             printf ("null");
-    } else {
+    }
+    else {
         printf ("local stack %s\n", dir);
         if (maas_stack_print (dir, stdout, NULL, false) < 0)
             printf ("  none (start one with: maas up)\n");
@@ -205,10 +209,10 @@ maas_cmd_status (int argc, char **argv)
             json = true;
             continue;
         }
-        const char **value = strcmp (argv[i], "--redis") == 0    ? &url
-                             : strcmp (argv[i], "--prefix") == 0 ? &prefix
-                             : strcmp (argv[i], "--state") == 0  ? &state
-                                                                 : NULL;
+        const char **value = strcmp (argv[i], "--redis") == 0 ? &url
+            : strcmp (argv[i], "--prefix") == 0               ? &prefix
+            : strcmp (argv[i], "--state") == 0                ? &state
+                                                              : NULL;
         if (value && i + 1 < argc)
             *value = argv[++i];
         else if (argv[i][0] == '-') {
@@ -225,10 +229,10 @@ maas_cmd_status (int argc, char **argv)
         return MAAS_EXIT_USAGE;
     }
     if (state)
-        maas_stack_load_env (state, true);     //  named explicitly: its Redis
+        maas_stack_load_env (state, true);    //  named explicitly: its Redis
     char err[256];
     redisContext *ctx = maas_redis_connect (maas_redis_url_pick (url), 2000, err, sizeof err);
-    if (first_id == argc && (ctx || !json))     //  JSON: one whole object, or none
+    if (first_id == argc && (ctx || !json))    //  JSON: one whole object, or none
         s_stack (state, json);
     if (!ctx) {
         fprintf (stderr, "maas status: %s\n", err);

@@ -15,7 +15,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#define S_POLL_MS 200               //  progress refresh while waiting
+#define S_POLL_MS 200    //  progress refresh while waiting
 
 static const char s_usage[] =
     "usage: maas train NAME --data DATASET --layers UNITS:ACT[,UNITS:ACT...] [OPTIONS]\n\n"
@@ -44,13 +44,13 @@ static const char s_usage[] =
     "  --prefix P          Redis key prefix (default maas:)\n";
 
 typedef struct {
-    maas_training_t spec;         //  the job
-    const char *broker;             //  broker frontend endpoint(s)
-    const char *redis;              //  Redis URL or NULL
-    const char *prefix;             //  key prefix
-    bool wait;                      //  follow the job to its end
-    double timeout_s;               //  with wait: give up after this (0: never)
-    bool json;                      //  --json: the result as one JSON object
+    maas_training_t spec;    //  the job
+    const char *broker;      //  broker frontend endpoint(s)
+    const char *redis;       //  Redis URL or NULL
+    const char *prefix;      //  key prefix
+    bool wait;               //  follow the job to its end
+    double timeout_s;        //  with wait: give up after this (0: never)
+    bool json;               //  --json: the result as one JSON object
 } s_args_t;
 
 //  Parse TEXT as a number in [MIN, MAX]; -1 with a message.
@@ -88,7 +88,8 @@ s_flag (s_args_t *args, const char *flag, const char *value)
         rc = loss < 0 ? -1 : 0;
         snprintf (err, sizeof err, "unknown loss '%s' (bce, softmax_ce, mse)", value);
         t->loss = loss < 0 ? t->loss : (maas_loss_t) loss;
-    } else if (strcmp (flag, "--optimizer") == 0)
+    }
+    else if (strcmp (flag, "--optimizer") == 0)
         rc = maas_training_set_optimizer (spec, value, err, sizeof err);
     else if (strcmp (flag, "--lr") == 0 && !(rc = s_number (flag, value, 0, 1e6, &number)))
         t->optim.lr = (float) number;
@@ -124,12 +125,13 @@ s_flag (s_args_t *args, const char *flag, const char *value)
         args->redis = value;
     else if (strcmp (flag, "--prefix") == 0)
         args->prefix = value;
-    else if (rc == 0) {             //  (rc != 0: a known flag's bad value, already said)
+    else if (rc == 0) {    //  (rc != 0: a known flag's bad value, already said)
         fprintf (stderr, "maas train: unknown flag %s\n", flag);
         return -1;
     }
-    if (rc != 0 && (strcmp (flag, "--layers") == 0 || strcmp (flag, "--loss") == 0
-                    || strcmp (flag, "--optimizer") == 0))
+    if (rc != 0
+        && (strcmp (flag, "--layers") == 0 || strcmp (flag, "--loss") == 0
+            || strcmp (flag, "--optimizer") == 0))
         fprintf (stderr, "maas train: %s\n", err);
     return rc;
 }
@@ -158,7 +160,8 @@ s_parse (int argc, char **argv, s_args_t *args)
         else if (i + 1 == argc) {
             fprintf (stderr, "maas train: %s needs a value\n", argv[i]);
             return -1;
-        } else if (strcmp (argv[i], "--optimizer") == 0)
+        }
+        else if (strcmp (argv[i], "--optimizer") == 0)
             i++;
         else if (s_flag (args, argv[i], argv[i + 1]) != 0)
             return -1;
@@ -249,10 +252,10 @@ s_draw (const char *message, double progress, bool tty, char *shown, size_t show
     filled = filled < 0 ? 0 : filled > 30 ? 30 : filled;
     fprintf (stderr,
              "\r[%.*s%.*s] epoch %zu/%zu  loss %.4f  val_loss %.4f  %s %.4f  ETA %.0fs\033[K",
-            filled, "##############################", 30 - filled,
-            "..............................", epoch, epochs, s_field (message, "train_loss="),
-            s_field (message, "val_loss="), rmse ? "rmse" : "accuracy",
-            s_field (message, rmse ? "rmse=" : "accuracy="), s_field (message, "eta_s="));
+             filled, "##############################", 30 - filled,
+             "..............................", epoch, epochs, s_field (message, "train_loss="),
+             s_field (message, "val_loss="), rmse ? "rmse" : "accuracy",
+             s_field (message, rmse ? "rmse=" : "accuracy="), s_field (message, "eta_s="));
 }
 
 //  Read the job's progress from its status hash and show it; its status
@@ -261,13 +264,12 @@ static void
 s_progress (redisContext *redis, const char *prefix, const char *id, bool tty, char *shown,
             size_t shown_size, char *status, size_t status_size)
 {
-    redisReply *reply = redisCommand (redis, "HMGET %sjob:%s progress progress_message status",
-                                      prefix, id);
+    redisReply *reply =
+        redisCommand (redis, "HMGET %sjob:%s progress progress_message status", prefix, id);
     bool ok = reply && reply->type == REDIS_REPLY_ARRAY && reply->elements == 3;
     if (ok && reply->element[1]->type == REDIS_REPLY_STRING)
         s_draw (reply->element[1]->str,
-                reply->element[0]->type == REDIS_REPLY_STRING ? atof (reply->element[0]->str)
-                                                              : 0,
+                reply->element[0]->type == REDIS_REPLY_STRING ? atof (reply->element[0]->str) : 0,
                 tty, shown, shown_size);
     snprintf (status, status_size, "%s",
               ok && reply->element[2]->type == REDIS_REPLY_STRING ? reply->element[2]->str : "");
@@ -347,14 +349,14 @@ static int
 s_follow (const s_args_t *args, maas_client_t *client, const char *id)
 {
     char err[256], shown[512] = "", status[32] = "";
-    redisContext *redis = maas_redis_connect (maas_redis_url_pick (args->redis), 2000, err,
-                                              sizeof err);
+    redisContext *redis =
+        maas_redis_connect (maas_redis_url_pick (args->redis), 2000, err, sizeof err);
     if (!redis)
         fprintf (stderr, "maas train: no progress to show: %s\n", err);
     fprintf (stderr, "maas train: job %s submitted (Ctrl-C cancels it)\n", id);
     bool tty = isatty (STDERR_FILENO), interrupted = false, said_queued = false;
-    int64_t start = maas_clock_mono_ms (), give_up = args->timeout_s > 0
-        ? start + (int64_t) (args->timeout_s * 1000) : INT64_MAX;
+    int64_t start = maas_clock_mono_ms (),
+            give_up = args->timeout_s > 0 ? start + (int64_t) (args->timeout_s * 1000) : INT64_MAX;
     maas_result_t *result = NULL;
     while (!result && !interrupted && maas_clock_mono_ms () < give_up) {
         result = maas_client_wait (client, id, S_POLL_MS);
@@ -381,8 +383,8 @@ s_follow (const s_args_t *args, maas_client_t *client, const char *id)
     }
     int rc = !result ? 1 : strcmp (result->status, "succeeded") == 0 ? 0 : 1;
     if (!result)
-        fprintf (stderr, "maas train: no answer to the cancel of job %s; see `maas job %s`\n",
-                 id, id);
+        fprintf (stderr, "maas train: no answer to the cancel of job %s; see `maas job %s`\n", id,
+                 id);
     else if (rc == 0 || args->json)
         s_print_result (result, args->json);
     if (result && rc != 0)
@@ -398,8 +400,8 @@ static int
 s_submitted (const s_args_t *args, maas_client_t *client, const char *id)
 {
     char err[256];
-    redisContext *redis = maas_redis_connect (maas_redis_url_pick (args->redis), 2000, err,
-                                              sizeof err);
+    redisContext *redis =
+        maas_redis_connect (maas_redis_url_pick (args->redis), 2000, err, sizeof err);
     int rc = -1;
     for (int i = 0; i < 100 && rc < 0; i++) {
         maas_result_t *result = maas_client_wait (client, id, 100);
@@ -411,8 +413,8 @@ s_submitted (const s_args_t *args, maas_client_t *client, const char *id)
             maas_result_destroy (&result);
             break;
         }
-        redisReply *reply = redis ? redisCommand (redis, "EXISTS %sjob:%s", args->prefix, id)
-                                  : NULL;
+        redisReply *reply =
+            redis ? redisCommand (redis, "EXISTS %sjob:%s", args->prefix, id) : NULL;
         if (reply && reply->type == REDIS_REPLY_INTEGER && reply->integer == 1)
             rc = 0;
         if (reply)
@@ -439,7 +441,7 @@ maas_cmd_train (int argc, char **argv)
     }
     if (s_parse (argc, argv, &args) != 0)
         return 2;
-    signal (SIGPIPE, SIG_IGN);      //  a Redis that went away is an error, not a signal
+    signal (SIGPIPE, SIG_IGN);    //  a Redis that went away is an error, not a signal
     if (s_check_size (&args) != 0)
         return 1;
     maas_client_t *client = maas_cli_client ("maas train", args.broker);
@@ -453,8 +455,8 @@ maas_cmd_train (int argc, char **argv)
         return 1;
     }
     int rc = s_submit (&args, client, id) != 0 ? 1
-           : args.wait ? s_follow (&args, client, id)
-                       : s_submitted (&args, client, id);
+        : args.wait                            ? s_follow (&args, client, id)
+                                               : s_submitted (&args, client, id);
     maas_client_destroy (&client);
     return rc;
 }

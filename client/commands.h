@@ -13,10 +13,10 @@
 typedef int (maas_cmd_fn) (int argc, char **argv);
 
 typedef struct {
-    const char *name;               //  first word on the command line
-    maas_cmd_fn *run;               //  the command group's entry point
-    const char *summary;            //  one line for `maas --help`
-    bool broker;                    //  talks to a broker: takes --curve-key, --broker-key
+    const char *name;       //  first word on the command line
+    maas_cmd_fn *run;       //  the command group's entry point
+    const char *summary;    //  one line for `maas --help`
+    bool broker;            //  talks to a broker: takes --curve-key, --broker-key
 } maas_cmd_t;
 
 //  -- one prototype per command group; keep in the order of main.c's table

@@ -15,11 +15,11 @@
 #include <string.h>
 
 typedef struct {
-    const char *const *names; //  model's column names, or NULL
-    size_t n_names;           //  their count
-    char *dropped;            //  caller's buffer for dropped keys, or NULL
+    const char *const *names;    //  model's column names, or NULL
+    size_t n_names;              //  their count
+    char *dropped;               //  caller's buffer for dropped keys, or NULL
     size_t dropped_size;
-    char *err; //  caller's buffer
+    char *err;    //  caller's buffer
     size_t err_size;
 } s_ctx_t;
 
@@ -36,7 +36,7 @@ s_fail (s_ctx_t *ctx, const char *fmt, ...)
 bool
 maas_json_rows_is_json (const char *text)
 {
-    while (isspace ((unsigned char)*text))
+    while (isspace ((unsigned char) *text))
         text++;
     return *text == '[' || *text == '{';
 }
@@ -48,7 +48,7 @@ s_load_all (const char *text, size_t size, s_ctx_t *ctx)
     json_t *docs = json_array ();
     size_t offset = 0;
     while (docs) {
-        while (offset < size && isspace ((unsigned char)text[offset]))
+        while (offset < size && isspace ((unsigned char) text[offset]))
             offset++;
         if (offset == size)
             break;
@@ -63,7 +63,7 @@ s_load_all (const char *text, size_t size, s_ctx_t *ctx)
             return NULL;
         }
         json_array_append_new (docs, doc);
-        offset += (size_t)error.position;
+        offset += (size_t) error.position;
     }
     return docs;
 }
@@ -80,18 +80,15 @@ s_columns_to_rows (json_t *columns, s_ctx_t *ctx)
         if (!json_is_array (column))
             return s_fail (ctx, "JSON input: inputs.%s is not an array of values", key);
         if (rows != SIZE_MAX && json_array_size (column) != rows)
-            return s_fail (ctx,
-                           "JSON input: inputs.%s has %zu values, other columns %zu",
-                           key,
-                           json_array_size (column),
-                           rows);
+            return s_fail (ctx, "JSON input: inputs.%s has %zu values, other columns %zu", key,
+                           json_array_size (column), rows);
         rows = json_array_size (column);
     }
     json_t *out = json_array ();
     for (size_t r = 0; out && r < rows && rows != SIZE_MAX; r++) {
         json_t *row = json_object ();
         json_object_foreach (columns, key, column)
-          json_object_set (row, key, json_array_get (column, r));
+            json_object_set (row, key, json_array_get (column, r));
         json_array_append_new (out, row);
     }
     return out;
@@ -102,9 +99,9 @@ static json_t *
 s_rows_of (json_t *docs, s_ctx_t *ctx)
 {
     json_t *doc = json_array_get (docs, 0);
-    if (json_array_size (docs) > 1 ||
-        (json_is_array (doc) && json_is_number (json_array_get (doc, 0))))
-        return json_incref (docs); //  one row per document
+    if (json_array_size (docs) > 1
+        || (json_is_array (doc) && json_is_number (json_array_get (doc, 0))))
+        return json_incref (docs);    //  one row per document
     if (json_is_array (doc))
         return json_incref (doc);
     json_t *instances = json_object_get (doc, "instances"),
@@ -127,15 +124,12 @@ s_number (const json_t *value, size_t r, const char *name, float *out, s_ctx_t *
     double v = json_number_value (value);
     if (!json_is_number (value) || fabs (v) > FLT_MAX) {
         char *text = json_dumps (value, JSON_ENCODE_ANY | JSON_COMPACT);
-        s_fail (ctx,
-                "JSON input: row %zu column %s: %s is not a float32 number",
-                r + 1,
-                name,
+        s_fail (ctx, "JSON input: row %zu column %s: %s is not a float32 number", r + 1, name,
                 text ? text : "value");
         free (text);
         return -1;
     }
-    *out = (float)v;
+    *out = (float) v;
     return 0;
 }
 
@@ -187,8 +181,7 @@ static int
 s_array_row (json_t *row, size_t r, size_t cols, float *out, s_ctx_t *ctx)
 {
     if (!json_is_array (row) || json_array_size (row) != cols) {
-        s_fail (
-          ctx, "JSON input: row %zu is not an array of %zu numbers like row 1", r + 1, cols);
+        s_fail (ctx, "JSON input: row %zu is not an array of %zu numbers like row 1", r + 1, cols);
         return -1;
     }
     char column[32];
@@ -209,7 +202,7 @@ s_fill (json_t *rows, s_ctx_t *ctx)
     size_t n = json_array_size (rows);
     size_t cols = objects ? ctx->n_names : json_array_size (first);
     if (objects && !ctx->names) {
-        s_object_row (first, 0, NULL, ctx); //  says why
+        s_object_row (first, 0, NULL, ctx);    //  says why
         return NULL;
     }
     if (n == 0 || (!objects && !json_is_array (first)))
@@ -236,21 +229,15 @@ s_fill (json_t *rows, s_ctx_t *ctx)
 }
 
 maas_tensor_t *
-maas_json_rows_parse (const char *text,
-                      size_t size,
-                      const char *const *names,
-                      size_t n_names,
-                      char *dropped,
-                      size_t dropped_size,
-                      char *err,
-                      size_t err_size)
+maas_json_rows_parse (const char *text, size_t size, const char *const *names, size_t n_names,
+                      char *dropped, size_t dropped_size, char *err, size_t err_size)
 {
-    s_ctx_t ctx = { .names = names,
-                    .n_names = n_names,
-                    .dropped = dropped,
-                    .dropped_size = dropped_size,
-                    .err = err,
-                    .err_size = err_size };
+    s_ctx_t ctx = {.names = names,
+                   .n_names = n_names,
+                   .dropped = dropped,
+                   .dropped_size = dropped_size,
+                   .err = err,
+                   .err_size = err_size};
     if (dropped && dropped_size)
         *dropped = '\0';
     json_t *docs = s_load_all (text, size, &ctx);

@@ -23,13 +23,8 @@ bool maas_json_rows_is_json (const char *text);
 //  malformed JSON (with its line and column), a value that is not a
 //  number, ragged rows, a missing column ("row 2 has no column 'x1'"), or
 //  objects when NAMES is NULL (the model has no column names).
-maas_tensor_t *maas_json_rows_parse (const char *text,
-                                     size_t size,
-                                     const char *const *names,
-                                     size_t n_names,
-                                     char *dropped,
-                                     size_t dropped_size,
-                                     char *err,
+maas_tensor_t *maas_json_rows_parse (const char *text, size_t size, const char *const *names,
+                                     size_t n_names, char *dropped, size_t dropped_size, char *err,
                                      size_t err_size);
 
 #endif

@@ -49,10 +49,7 @@ s_fetch_columns (maas_model_ref_t *self, maas_registry_t *registry, char *err, s
 }
 
 int
-maas_model_ref_resolve (maas_model_ref_t *self,
-                        const char *spec,
-                        const char *redis_url,
-                        char *err,
+maas_model_ref_resolve (maas_model_ref_t *self, const char *spec, const char *redis_url, char *err,
                         size_t err_size)
 {
     memset (self, 0, sizeof *self);
@@ -60,33 +57,23 @@ maas_model_ref_resolve (maas_model_ref_t *self,
     if (maas_registry_ref_parse (&ref, spec, err, err_size) != 0)
         return -1;
     snprintf (self->name, sizeof self->name, "%s", ref.name);
-    bool numbered = ref.ref[0] && isdigit ((unsigned char)ref.ref[0]);
-    snprintf (self->asked,
-              sizeof self->asked,
-              "%s",
-              numbered   ? ""
-              : *ref.ref ? ref.ref
-                         : "latest");
+    bool numbered = ref.ref[0] && isdigit ((unsigned char) ref.ref[0]);
+    snprintf (self->asked, sizeof self->asked, "%s", numbered ? "" : *ref.ref ? ref.ref : "latest");
     char why[256];
     maas_registry_t *registry = maas_registry_new (redis_url, NULL, why, sizeof why);
     if (!registry) {
-        snprintf (err,
-                  err_size,
+        snprintf (err, err_size,
                   "cannot reach the model registry to resolve %s (%s): give "
                   "--redis URL or set MAAS_REDIS_URL",
-                  spec,
-                  why);
+                  spec, why);
         return -1;
     }
     int rc = maas_registry_resolve (registry, ref.name, ref.ref, &self->version);
     if (rc != 0)
         snprintf (err, err_size, "%s", maas_registry_error (registry));
     else {
-        snprintf (self->pinned,
-                  sizeof self->pinned,
-                  "%s@%llu",
-                  self->name,
-                  (unsigned long long)self->version);
+        snprintf (self->pinned, sizeof self->pinned, "%s@%llu", self->name,
+                  (unsigned long long) self->version);
         rc = s_fetch_columns (self, registry, err, err_size);
     }
     maas_registry_destroy (&registry);

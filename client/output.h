@@ -7,10 +7,10 @@
 #include <stddef.h>
 #include <stdio.h>
 
-#define MAAS_EXIT_OK 0              //  did what was asked
-#define MAAS_EXIT_FAILED 1          //  could not (no broker, job failed, member gone, …)
-#define MAAS_EXIT_USAGE 2           //  bad command line
-#define MAAS_EXIT_INTERRUPTED 130   //  Ctrl-C (128 + SIGINT)
+#define MAAS_EXIT_OK          0      //  did what was asked
+#define MAAS_EXIT_FAILED      1      //  could not (no broker, job failed, member gone, …)
+#define MAAS_EXIT_USAGE       2      //  bad command line
+#define MAAS_EXIT_INTERRUPTED 130    //  Ctrl-C (128 + SIGINT)
 
 //  Write TEXT to OUT as a JSON string with its quotes ("null" for NULL).
 void maas_json_string (FILE *out, const char *text);

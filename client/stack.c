@@ -21,12 +21,12 @@
 #include <time.h>
 #include <unistd.h>
 
-#define S_MAX_PROCS 256             //  redis + broker + workers + trainers
+#define S_MAX_PROCS 256    //  redis + broker + workers + trainers
 
 typedef struct {
-    char role[32];                  //  "redis", "broker", "worker-1", …
-    pid_t pid;                      //  process id
-    char program[64];               //  basename of what it runs, to check the PID
+    char role[32];       //  "redis", "broker", "worker-1", …
+    pid_t pid;           //  process id
+    char program[64];    //  basename of what it runs, to check the PID
 } s_proc_t;
 
 static void
@@ -101,7 +101,7 @@ s_running_program (pid_t pid, char *out, size_t size)
     out[0] = '\0';
     char path[64], buf[512];
     if (!s_exists (pid))
-        return;                     //  gone, or a zombie nobody reaped yet
+        return;    //  gone, or a zombie nobody reaped yet
     snprintf (path, sizeof path, "/proc/%d/cmdline", (int) pid);
     FILE *file = fopen (path, "r");
     if (!file)
@@ -214,9 +214,14 @@ s_start_redis (const char *dir, char *url, size_t url_size, char *err, size_t er
     //  Models, aliases, data sets and jobs outlive `maas down`: an
     //  append-only file in DIR/redis, fsynced every second, replayed on the
     //  next `maas up` (`maas down --purge` deletes it). No RDB snapshots.
-    char *argv[] = {redis_server, "--port", "0", "--unixsocket", socket_path,
-                    "--unixsocketperm", "700", "--save", "", "--appendonly", "yes",
-                    "--appendfsync", "everysec", "--dir", data_dir, NULL};
+    char *argv[] = {redis_server, "--port",
+                    "0",          "--unixsocket",
+                    socket_path,  "--unixsocketperm",
+                    "700",        "--save",
+                    "",           "--appendonly",
+                    "yes",        "--appendfsync",
+                    "everysec",   "--dir",
+                    data_dir,     NULL};
     if (s_start (dir, "redis", argv, err, err_size) != 0)
         return -1;
     snprintf (url, url_size, "unix://%s", socket_path);
@@ -271,16 +276,16 @@ s_broker_name (const char *dir, char *name, size_t size)
 
 //  The CurveZMQ keys of a --secure stack, under DIR/keys.
 typedef struct {
-    char broker[PATH_MAX];          //  the broker's public key, for every peer
-    char broker_secret[PATH_MAX];   //  its secret key
-    char clients[PATH_MAX];         //  public keys of the clients (admin, gateway)
-    char workers[PATH_MAX];         //  public keys of the workers (worker)
-    char admin[PATH_MAX];           //  the CLI's secret key (role admin)
-    char gateway[PATH_MAX];         //  the gateway's secret key (infer,train)
-    char worker[PATH_MAX];          //  the workers' and trainers' secret key
-    char *broker_args[7];           //  --curve-secret ... for the broker
-    char *worker_args[5];           //  --curve-key ... for workers and trainers
-    char *gateway_args[5];          //  --curve-key ... for the gateway
+    char broker[PATH_MAX];           //  the broker's public key, for every peer
+    char broker_secret[PATH_MAX];    //  its secret key
+    char clients[PATH_MAX];          //  public keys of the clients (admin, gateway)
+    char workers[PATH_MAX];          //  public keys of the workers (worker)
+    char admin[PATH_MAX];            //  the CLI's secret key (role admin)
+    char gateway[PATH_MAX];          //  the gateway's secret key (infer,train)
+    char worker[PATH_MAX];           //  the workers' and trainers' secret key
+    char *broker_args[7];            //  --curve-secret ... for the broker
+    char *worker_args[5];            //  --curve-key ... for workers and trainers
+    char *gateway_args[5];           //  --curve-key ... for the gateway
 } s_keys_t;
 
 //  Make DIR/keys and its key pairs, or keep those a previous `up` made
@@ -288,7 +293,7 @@ typedef struct {
 static int
 s_make_keys (const char *dir, s_keys_t *keys, char *err, size_t err_size)
 {
-    char top[PATH_MAX / 2];         //  room left for the file names below
+    char top[PATH_MAX / 2];    //  room left for the file names below
     s_path (top, sizeof top, dir, "keys");
     snprintf (keys->clients, sizeof keys->clients, "%s/clients", top);
     snprintf (keys->workers, sizeof keys->workers, "%s/workers", top);
@@ -320,7 +325,7 @@ static void
 s_key_args (s_keys_t *keys)
 {
     char *broker[] = {"--curve-secret", keys->broker_secret, "--clients", keys->clients,
-                      "--workers", keys->workers, NULL};
+                      "--workers",      keys->workers,       NULL};
     char *worker[] = {"--curve-key", keys->worker, "--broker-key", keys->broker, NULL};
     char *gateway[] = {"--curve-key", keys->gateway, "--broker-key", keys->broker, NULL};
     memcpy (keys->broker_args, broker, sizeof broker);
@@ -351,9 +356,8 @@ static int
 s_start_gateway (const char *dir, const char *http, const char *frontend, const char *redis_url,
                  char **extra, char *url, size_t url_size, char *err, size_t err_size)
 {
-    char *args[] = {"--http", (char *) http, "--broker", (char *) frontend, "--redis",
-                    (char *) redis_url,
-                    NULL};
+    char *args[] = {"--http",  (char *) http,      "--broker", (char *) frontend,
+                    "--redis", (char *) redis_url, NULL};
     if (s_start_program (dir, "gateway", "maas-gateway", "gateway", args, extra, err, err_size)
         != 0)
         return -1;
@@ -399,8 +403,8 @@ s_stack_all_alive (const char *dir, char *err, size_t err_size)
              waited += 20)
             s_sleep_ms (20);
         if (!s_alive (&procs[i])) {
-            snprintf (err, err_size, "%s exited at start (see %s/logs/%s.log)", procs[i].role,
-                      dir, procs[i].role);
+            snprintf (err, err_size, "%s exited at start (see %s/logs/%s.log)", procs[i].role, dir,
+                      procs[i].role);
             return false;
         }
     }
@@ -422,14 +426,14 @@ s_start_all (const maas_stack_config_t *config, char *err, size_t err_size)
     snprintf (backend, sizeof backend, "ipc://%s/backend.sock", dir);
     snprintf (cache_mb, sizeof cache_mb, "%d", config->cache_mb > 0 ? config->cache_mb : 256);
 
-    s_keys_t keys = {0};            //  not secure: empty flag lists
+    s_keys_t keys = {0};    //  not secure: empty flag lists
     if (config->secure && s_make_keys (dir, &keys, err, err_size) != 0)
         return -1;
     if (config->secure)
         s_key_args (&keys);
     s_broker_name (dir, broker_name, sizeof broker_name);
-    char *broker_args[] = {"--frontend", frontend, "--backend", backend, "--redis", redis_url,
-                           "--name", broker_name, NULL};
+    char *broker_args[] = {"--frontend", frontend, "--backend", backend, "--redis",
+                           redis_url,    "--name", broker_name, NULL};
     if (s_start_program (dir, "broker", "maas-broker", "broker", broker_args, keys.broker_args, err,
                          err_size)
         != 0)
@@ -442,8 +446,8 @@ s_start_all (const maas_stack_config_t *config, char *err, size_t err_size)
     char role[32];
     for (int i = 1; i <= config->workers; i++) {
         snprintf (role, sizeof role, "worker-%d", i);
-        char *args[] = {"--broker", backend, "--redis", redis_url, "--cache-mb", cache_mb,
-                        "--name", role, NULL};
+        char *args[] = {"--broker", backend,  "--redis", redis_url, "--cache-mb",
+                        cache_mb,   "--name", role,      NULL};
         if (s_start_program (dir, role, "maas-worker", "worker", args, keys.worker_args, err,
                              err_size)
             != 0)
@@ -463,7 +467,7 @@ s_start_all (const maas_stack_config_t *config, char *err, size_t err_size)
     if (strcmp (http, "off") != 0
         && s_start_gateway (dir, http, frontend, redis_url, keys.gateway_args, http_url,
                             sizeof http_url, err, err_size)
-               != 0)
+            != 0)
         return -1;
     return s_write_env (dir, redis_url, frontend, http_url, config->secure ? &keys : NULL);
 }
@@ -474,7 +478,8 @@ maas_stack_up (const maas_stack_config_t *config, char *err, size_t err_size)
     const char *dir = config->state_dir;
     char path[PATH_MAX];
     s_path (path, sizeof path, dir, "logs");
-    if ((mkdir (dir, 0700) != 0 && errno != EEXIST) || (mkdir (path, 0700) != 0 && errno != EEXIST)) {
+    if ((mkdir (dir, 0700) != 0 && errno != EEXIST)
+        || (mkdir (path, 0700) != 0 && errno != EEXIST)) {
         snprintf (err, err_size, "cannot create %s: %s", path, strerror (errno));
         return -1;
     }
@@ -482,9 +487,9 @@ maas_stack_up (const maas_stack_config_t *config, char *err, size_t err_size)
         snprintf (err, err_size, "a stack is already up in %s (maas down --state %s)", dir, dir);
         return -1;
     }
-    maas_stack_down (dir, 5000, false, err, err_size);     //  clear a dead stack's leftovers
+    maas_stack_down (dir, 5000, false, err, err_size);    //  clear a dead stack's leftovers
     if (s_start_all (config, err, err_size) == 0) {
-        s_sleep_ms (200);                           //  a process that dies at start shows now
+        s_sleep_ms (200);    //  a process that dies at start shows now
         if (s_stack_all_alive (dir, err, err_size))
             return 0;
     }
@@ -512,7 +517,7 @@ s_stop_procs (s_proc_t *procs, int count, int timeout_ms)
             for (int i = 0; i < count; i++)
                 if (s_alive (&procs[i]))
                     kill (procs[i].pid, SIGKILL);
-            timeout_ms += 5000;     //  SIGKILL cannot be ignored; just let it land
+            timeout_ms += 5000;    //  SIGKILL cannot be ignored; just let it land
         }
         s_sleep_ms (20);
     }
@@ -556,7 +561,7 @@ s_print_json (FILE *out, const char *dir, const s_proc_t *proc, bool alive, bool
 {
     char log[PATH_MAX + 64];
     if (snprintf (log, sizeof log, "%s/logs/%s.log", dir, proc->role) >= (int) sizeof log)
-        log[0] = '\0';             //  no path rather than a cut one
+        log[0] = '\0';    //  no path rather than a cut one
     fprintf (out, "%s{", first ? "" : ",");
     maas_json_field (out, "role", proc->role, 1);
     fprintf (out, ",\"pid\":%d", (int) proc->pid);
@@ -580,7 +585,8 @@ maas_stack_print (const char *dir, FILE *out, int *members, bool json)
         fputc ('{', out);
         maas_json_field (out, "state_dir", dir, 1);
         fputs (",\"processes\":[", out);
-    } else
+    }
+    else
         fprintf (out, "%-12s %-8s %-8s %s\n", "ROLE", "PID", "STATE", "LOG");
     for (int i = 0; i < count; i++) {
         bool alive = s_alive (&procs[i]);

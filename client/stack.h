@@ -22,13 +22,13 @@
 //                          trainers); keys/clients/ and keys/workers/ the broker's lists
 
 typedef struct {
-    const char *state_dir;          //  where everything lives (created if missing)
-    const char *redis_url;          //  external Redis, NULL: start a private one
-    int workers;                    //  maas-worker processes (>= 0)
-    int trainers;                   //  maas-trainer processes (>= 0)
-    int cache_mb;                   //  worker model cache bound, 0: worker default
-    const char *http;               //  gateway ADDR:PORT, NULL: 127.0.0.1:8501, "off": none
-    bool secure;                    //  CurveZMQ between every process and the broker
+    const char *state_dir;    //  where everything lives (created if missing)
+    const char *redis_url;    //  external Redis, NULL: start a private one
+    int workers;              //  maas-worker processes (>= 0)
+    int trainers;             //  maas-trainer processes (>= 0)
+    int cache_mb;             //  worker model cache bound, 0: worker default
+    const char *http;         //  gateway ADDR:PORT, NULL: 127.0.0.1:8501, "off": none
+    bool secure;              //  CurveZMQ between every process and the broker
 } maas_stack_config_t;
 
 //  Default state dir: $MAAS_STATE_DIR, else /tmp/maas-UID. The caller frees.
@@ -44,8 +44,7 @@ int maas_stack_up (const maas_stack_config_t *config, char *err, size_t err_size
 //  the number of processes stopped, or -1 with ERR if no stack is up there.
 //  The private Redis's data (DIR/redis/) is kept for the next up, unless
 //  PURGE: then it is deleted too (-1 with ERR if that fails).
-int maas_stack_down (const char *state_dir, int timeout_ms, bool purge, char *err,
-                     size_t err_size);
+int maas_stack_down (const char *state_dir, int timeout_ms, bool purge, char *err, size_t err_size);
 //  Print one line per process (role, pid, running or gone, log) to OUT;
 //  returns the number still running, -1 if no stack is up there. MEMBERS,
 //  if not NULL, gets the number of processes the stack has. JSON: one

@@ -225,8 +225,9 @@ gw_req_infer (gw_req_t *req, const char *name, uint64_t version, const float *x,
     req->spec = *spec;
     spec->id = NULL;
     int64_t deadline = maas_clock_wall_ms () + loop->gw->config.request_timeout_ms;
-    s_await (req, gw_infer_submit (loop->client, name, version, x, rows, cols, deadline,
-                                   s_on_result, req, req->job));
+    s_await (req,
+             gw_infer_submit (loop->client, name, version, x, rows, cols, deadline, s_on_result,
+                              req, req->job));
 }
 
 void
@@ -238,8 +239,9 @@ gw_req_explain (gw_req_t *req, const char *name, uint64_t version, const float *
     req->spec.style = GW_STYLE_EXPLAIN;
     spec->id = NULL;
     int64_t deadline = maas_clock_wall_ms () + loop->gw->config.request_timeout_ms;
-    s_await (req, gw_explain_submit (loop->client, name, version, x, rows, cols, params, deadline,
-                                     s_on_result, req, req->job));
+    s_await (req,
+             gw_explain_submit (loop->client, name, version, x, rows, cols, params, deadline,
+                                s_on_result, req, req->job));
 }
 
 //  Answer 504 to every request past its deadline (the list is in deadline
@@ -392,7 +394,7 @@ s_loop_run (void *arg)
     zmq_pollitem_t items[] = {{NULL, info->epoll_fd, ZMQ_POLLIN, 0},
                               {maas_client_socket (loop->client), 0, ZMQ_POLLIN, 0}};
     while (!atomic_load (&loop->gw->stop)) {
-        items[1].socket = maas_client_socket (loop->client);  //  new after a CURVE redial
+        items[1].socket = maas_client_socket (loop->client);    //  new after a CURVE redial
         if (zmq_poll (items, 2, s_poll_timeout (loop, maas_clock_mono_ms ())) < 0 && errno != EINTR)
             break;
         maas_client_poll (loop->client, 0);

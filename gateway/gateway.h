@@ -129,9 +129,8 @@ void gw_req_infer (gw_req_t *req, const char *name, uint64_t version, const floa
                    size_t cols, gw_reply_spec_t *spec);
 //  The same for an explain job with PARAMS (borrowed), answered as
 //  GW_STYLE_EXPLAIN.
-void gw_req_explain (gw_req_t *req, const char *name, uint64_t version, const float *x,
-                     size_t rows, size_t cols, const maas_explain_params_t *params,
-                     gw_reply_spec_t *spec);
+void gw_req_explain (gw_req_t *req, const char *name, uint64_t version, const float *x, size_t rows,
+                     size_t cols, const maas_explain_params_t *params, gw_reply_spec_t *spec);
 
 //  -- routes (routes.c, tfs.c, kserve.c, jobs.c)
 

@@ -120,8 +120,8 @@ s_explain_one (const maas_explain_result_t *out, size_t r, size_t k, gw_buf_t *b
 {
     size_t at = r * out->outputs + k;
     int64_t index = out->output == MAAS_EXPLAIN_OUTPUT_ALL ? (int64_t) k : out->output;
-    gw_buf_printf (buf, "%s{\"row\":%zu,\"output_index\":%" PRId64 ",\"method\":\"%s\"", at ? "," : "",
-                   r, index, maas_explain_method_name (out->method));
+    gw_buf_printf (buf, "%s{\"row\":%zu,\"output_index\":%" PRId64 ",\"method\":\"%s\"",
+                   at ? "," : "", r, index, maas_explain_method_name (out->method));
     if (out->method == MAAS_EXPLAIN_INTEGRATED_GRADIENTS)
         gw_buf_printf (buf, ",\"n_steps\":%zu", out->steps);
     gw_buf_puts (buf, ",\"instance_output\":");

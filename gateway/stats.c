@@ -12,8 +12,9 @@
 #include <string.h>
 
 static const char *const s_routes[GW_ROUTE_COUNT] = {
-    "tf_predict", "tf_classify", "tf_regress", "tf_explain", "tf_status", "tf_metadata", "tf_models", "v2_server",
-    "v2_health",  "v2_model",    "v2_ready",   "v2_infer",  "metrics",     "jobs",      "other"};
+    "tf_predict",  "tf_classify", "tf_regress", "tf_explain", "tf_status",
+    "tf_metadata", "tf_models",   "v2_server",  "v2_health",  "v2_model",
+    "v2_ready",    "v2_infer",    "metrics",    "jobs",       "other"};
 static const unsigned s_codes[] = {200, 202, 400, 404, 413, 429, 499, 500, 503, 504, 0};
 #define S_CODES (sizeof s_codes / sizeof s_codes[0])    //  the last one: any other
 static const double s_buckets[] = {0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1,

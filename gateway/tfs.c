@@ -264,12 +264,13 @@ s_explain_params (const json_t *parameters, const gw_model_t *model, maas_explai
     {
         if (strcmp (key, "method") == 0) {
             const char *name = json_string_value (value);
-            int method = !name ? -1
-                         : strcmp (name, "exact_shapley") == 0 ? MAAS_EXPLAIN_SHAPLEY
-                                                                : maas_explain_method_parse (name);
+            int method = !name                        ? -1
+                : strcmp (name, "exact_shapley") == 0 ? MAAS_EXPLAIN_SHAPLEY
+                                                      : maas_explain_method_parse (name);
             if (method < 0) {
-                snprintf (err, err_size, "parameters.method must be integrated_gradients, "
-                                         "gradient_x_input or shapley (exact_shapley)");
+                snprintf (err, err_size,
+                          "parameters.method must be integrated_gradients, "
+                          "gradient_x_input or shapley (exact_shapley)");
                 return -1;
             }
             params->method = (maas_explain_method_t) method;
@@ -288,7 +289,8 @@ s_explain_params (const json_t *parameters, const gw_model_t *model, maas_explai
             if (output < 0 || (size_t) output >= model->outputs) {
                 snprintf (err, err_size,
                           "parameters.%s must be an integer from 0 to %zu (the model has %zu "
-                          "outputs)", key, model->outputs - 1, model->outputs);
+                          "outputs)",
+                          key, model->outputs - 1, model->outputs);
                 return -1;
             }
             params->output = output;
@@ -305,8 +307,10 @@ s_explain_params (const json_t *parameters, const gw_model_t *model, maas_explai
             }
         }
         else {
-            snprintf (err, err_size, "parameters: unknown key '%s' (method, n_steps, baseline, "
-                                     "output_index)", key);
+            snprintf (err, err_size,
+                      "parameters: unknown key '%s' (method, n_steps, baseline, "
+                      "output_index)",
+                      key);
             return -1;
         }
     }
@@ -343,7 +347,8 @@ s_explain (gw_req_t *req, const gw_http_t *http, const s_path_t *path)
         gw_req_error (req, 400, "Missing 'instances' key (a list)");
     else if (s_rows (list, &model, &x, &rows, &spec.scalars, err, sizeof err) != 0
              || s_explain_params (json_object_get (body, "parameters"), &model, &params, err,
-                                  sizeof err) != 0)
+                                  sizeof err)
+                 != 0)
         gw_req_error (req, 400, "%s", err);
     else
         gw_req_explain (req, path->name, model.version, x, rows, model.inputs, &params, &spec);

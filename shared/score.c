@@ -28,54 +28,54 @@ typedef enum { S_FREE, S_IN_FLIGHT, S_FAILED, S_DONE } s_state_t;
 typedef struct s_run_t s_run_t;
 
 typedef struct {
-    s_run_t *run;                   //  back-pointer for the result callback
-    s_state_t state;                //  where the shard is
-    size_t first_row;               //  offset of its first row in the input
-    size_t rows;                    //  rows in the shard
-    float *input;                   //  shard_rows × cols, owned; kept for retries
-    float *labels;                  //  shard_rows labels, owned, or NULL
-    float *values;                  //  rows × outputs once done, owned
-    int32_t *classes;               //  rows predicted classes or NULL, owned
-    size_t outputs;                 //  values per row in VALUES
-    uint64_t version;               //  model version the result came from (0: not said)
-    int attempts;                   //  runs submitted so far
-    char id[MAAS_PROTO_ID_MAX + 1]; //  job id of the current run
-    char error[256];                //  why the last run failed
-    size_t bad_row;                 //  1-based row of the shard it names, 0: none
-    bool final;                     //  the worker said another run would fail too
+    s_run_t *run;                      //  back-pointer for the result callback
+    s_state_t state;                   //  where the shard is
+    size_t first_row;                  //  offset of its first row in the input
+    size_t rows;                       //  rows in the shard
+    float *input;                      //  shard_rows × cols, owned; kept for retries
+    float *labels;                     //  shard_rows labels, owned, or NULL
+    float *values;                     //  rows × outputs once done, owned
+    int32_t *classes;                  //  rows predicted classes or NULL, owned
+    size_t outputs;                    //  values per row in VALUES
+    uint64_t version;                  //  model version the result came from (0: not said)
+    int attempts;                      //  runs submitted so far
+    char id[MAAS_PROTO_ID_MAX + 1];    //  job id of the current run
+    char error[256];                   //  why the last run failed
+    size_t bad_row;                    //  1-based row of the shard it names, 0: none
+    bool final;                        //  the worker said another run would fail too
 } s_shard_t;
 
 struct s_run_t {
-    maas_client_t *client;          //  borrowed
-    maas_score_config_t config;     //  with defaults filled in
-    char name[MAAS_REGISTRY_NAME_MAX + 1];  //  model name
-    int64_t version;                //  the one version every shard runs on, 0 until known
-    char alias[MAAS_REGISTRY_NAME_MAX + 1]; //  alias asked for, or "" (latest)
-    bool pinned;                    //  VERSION is fixed: asked for, or the first result's
-    size_t cols;                    //  features per row
-    size_t rows_total;              //  0 if unknown (CSV)
-    size_t outputs;                 //  values per row, from the first result (0: none yet)
-    s_shard_t *ring;                //  window slots, owned
-    size_t next_read;               //  shard number the reader fills next
-    size_t next_write;              //  shard number the writer empties next
-    size_t in_flight;               //  slots IN_FLIGHT
-    bool eof;                       //  the source has no more rows
+    maas_client_t *client;                    //  borrowed
+    maas_score_config_t config;               //  with defaults filled in
+    char name[MAAS_REGISTRY_NAME_MAX + 1];    //  model name
+    int64_t version;                          //  the one version every shard runs on, 0 until known
+    char alias[MAAS_REGISTRY_NAME_MAX + 1];    //  alias asked for, or "" (latest)
+    bool pinned;          //  VERSION is fixed: asked for, or the first result's
+    size_t cols;          //  features per row
+    size_t rows_total;    //  0 if unknown (CSV)
+    size_t outputs;       //  values per row, from the first result (0: none yet)
+    s_shard_t *ring;      //  window slots, owned
+    size_t next_read;     //  shard number the reader fills next
+    size_t next_write;    //  shard number the writer empties next
+    size_t in_flight;     //  slots IN_FLIGHT
+    bool eof;             //  the source has no more rows
     //  Source: exactly one of these.
-    const maas_tensor_t *x;         //  tensor source, borrowed
-    maas_npy_reader_t *npy_in;      //  .npy source, owned
-    maas_csv_stream_t *csv_in;      //  CSV source, owned
-    size_t label_col;               //  .npy label column, SIZE_MAX: none
-    bool has_labels;                //  labels are read and scored
+    const maas_tensor_t *x;       //  tensor source, borrowed
+    maas_npy_reader_t *npy_in;    //  .npy source, owned
+    maas_csv_stream_t *csv_in;    //  CSV source, owned
+    size_t label_col;             //  .npy label column, SIZE_MAX: none
+    bool has_labels;              //  labels are read and scored
     //  Sink: exactly one of these.
-    maas_tensor_t *y;               //  tensor sink, owned until handed out
-    maas_npy_writer_t *npy_out;     //  .npy sink, owned
-    FILE *csv_out;                  //  CSV sink, owned unless stdout
-    const char *out_path;           //  file the sink writes (the temporary), borrowed
-    char *tmp_path;                 //  temporary beside the output, owned; NULL for stdout
-    size_t correct;                 //  rows whose class equals the label
-    size_t labelled;                //  rows with both a class and a label
-    maas_score_stats_t stats;       //  what the caller gets
-    char *err;                      //  caller's buffer
+    maas_tensor_t *y;              //  tensor sink, owned until handed out
+    maas_npy_writer_t *npy_out;    //  .npy sink, owned
+    FILE *csv_out;                 //  CSV sink, owned unless stdout
+    const char *out_path;          //  file the sink writes (the temporary), borrowed
+    char *tmp_path;                //  temporary beside the output, owned; NULL for stdout
+    size_t correct;                //  rows whose class equals the label
+    size_t labelled;               //  rows with both a class and a label
+    maas_score_stats_t stats;      //  what the caller gets
+    char *err;                     //  caller's buffer
     size_t err_size;
 };
 
@@ -102,7 +102,8 @@ s_parse_model (s_run_t *run, const char *model)
     if (*ref.ref && !ref.ref[digits]) {
         run->version = strtoll (ref.ref, NULL, 10);
         run->pinned = true;
-    } else if (strcmp (ref.ref, "latest") != 0)
+    }
+    else if (strcmp (ref.ref, "latest") != 0)
         snprintf (run->alias, sizeof run->alias, "%s", ref.ref);
     return 0;
 }
@@ -120,7 +121,8 @@ s_read_shard (s_run_t *run, s_shard_t *shard)
         got = left < want ? left : want;
         memcpy (shard->input, run->x->data + run->next_read * want * run->cols,
                 got * run->cols * sizeof (float));
-    } else if (run->csv_in)
+    }
+    else if (run->csv_in)
         rc = maas_csv_stream_read (run->csv_in, shard->input, shard->labels, want, &got, err,
                                    sizeof err);
     else if (run->label_col == SIZE_MAX)
@@ -154,7 +156,8 @@ s_decode_result (s_shard_t *shard, const maas_result_t *result)
 {
     maas_infer_result_t out;
     if (maas_infer_result_parse (&out, result->data, result->size, shard->error,
-                                 sizeof shard->error) != 0)
+                                 sizeof shard->error)
+        != 0)
         return -1;
     if (out.rows != shard->rows) {
         snprintf (shard->error, sizeof shard->error, "result holds %zu rows, expected %zu",
@@ -218,7 +221,9 @@ s_submit (s_run_t *run, s_shard_t *shard)
 {
     msgpack_sbuffer buffer;
     maas_infer_params_pack (&buffer, shard->rows, run->cols);
-    maas_submit_t spec = {.kind = "infer", .model = run->name, .version = run->version,
+    maas_submit_t spec = {.kind = "infer",
+                          .model = run->name,
+                          .version = run->version,
                           .alias = !run->pinned && *run->alias ? run->alias : NULL,
                           .params = buffer.data,
                           .params_size = buffer.size,
@@ -268,8 +273,8 @@ s_write_shard (s_run_t *run, s_shard_t *shard)
             return s_fail (run, "out of memory for %zu × %zu outputs", run->x->rows, run->outputs);
     }
     if (shard->version && run->version && shard->version != (uint64_t) run->version)
-        return s_fail (run, "rows %zu-%zu: ran on %s@%llu, the run uses %s@%lld",
-                       shard->first_row, shard->first_row + shard->rows - 1, run->name,
+        return s_fail (run, "rows %zu-%zu: ran on %s@%llu, the run uses %s@%lld", shard->first_row,
+                       shard->first_row + shard->rows - 1, run->name,
                        (unsigned long long) shard->version, run->name, (long long) run->version);
     if (shard->outputs != run->outputs)
         return s_fail (run, "rows %zu-%zu: %zu outputs per row, earlier shards had %zu",
@@ -280,8 +285,8 @@ s_write_shard (s_run_t *run, s_shard_t *shard)
         memcpy (run->y->data + shard->first_row * run->outputs, shard->values,
                 count * sizeof (float));
     else if (run->npy_out
-             && maas_npy_write (run->npy_out, shard->values, shard->rows, run->err,
-                                run->err_size) != 0)
+             && maas_npy_write (run->npy_out, shard->values, shard->rows, run->err, run->err_size)
+                 != 0)
         return -1;
     for (size_t r = 0; run->csv_out && r < shard->rows; r++) {
         for (size_t j = 0; j < shard->outputs; j++)
@@ -397,8 +402,8 @@ s_run (s_run_t *run)
 {
     int64_t started = maas_clock_mono_us ();
     int rc = 0;
-    int64_t give_up = run->config.timeout_ms > 0 ? started + run->config.timeout_ms * 1000
-                                                 : INT64_MAX;
+    int64_t give_up =
+        run->config.timeout_ms > 0 ? started + run->config.timeout_ms * 1000 : INT64_MAX;
     while (rc == 0 && !(run->eof && run->next_write == run->next_read)) {
         if (run->config.interrupted && *run->config.interrupted)
             rc = s_fail (run, "interrupted: cancelled %zu shards in flight", run->in_flight);
@@ -420,8 +425,8 @@ s_run (s_run_t *run)
 
 //  Allocate the ring for COLS features, with labels if asked.
 static int
-s_prepare (s_run_t *run, maas_client_t *client, const maas_score_config_t *config,
-           char *err, size_t err_size)
+s_prepare (s_run_t *run, maas_client_t *client, const maas_score_config_t *config, char *err,
+           size_t err_size)
 {
     run->client = client;
     run->config = *config;
@@ -477,9 +482,8 @@ s_release (s_run_t *run)
 }
 
 int
-maas_score_tensor (maas_client_t *client, const maas_score_config_t *config,
-                   const maas_tensor_t *x, maas_tensor_t **out, maas_score_stats_t *stats,
-                   char *err, size_t err_size)
+maas_score_tensor (maas_client_t *client, const maas_score_config_t *config, const maas_tensor_t *x,
+                   maas_tensor_t **out, maas_score_stats_t *stats, char *err, size_t err_size)
 {
     assert (client && config && x && out);
     s_run_t run = {0};
@@ -515,15 +519,16 @@ s_open_source (s_run_t *run, const char *input, const char *label)
             char *end;
             unsigned long col = strtoul (label, &end, 10);
             if (!isdigit ((unsigned char) *label) || *end || col >= run->cols || run->cols < 2)
-                return s_fail (run, "%s: label must be a column index 0..%zu for .npy input",
-                               input, run->cols - 1);
+                return s_fail (run, "%s: label must be a column index 0..%zu for .npy input", input,
+                               run->cols - 1);
             run->label_col = col;
             run->cols--;
             run->has_labels = true;
         }
         return 0;
     }
-    maas_csv_options_t opts = {.label = label, .no_header = run->config.no_header,
+    maas_csv_options_t opts = {.label = label,
+                               .no_header = run->config.no_header,
                                .columns = run->config.columns,
                                .n_columns = run->config.n_columns};
     run->csv_in = maas_csv_stream_open_with (input, &opts, err, sizeof err);
@@ -566,8 +571,9 @@ s_open_sink (s_run_t *run, const char *input, const char *output)
     int fd = -1;
     for (int attempt = 0; fd < 0 && attempt < 100; attempt++) {
         free (run->tmp_path);
-        if (asprintf (&run->tmp_path, "%.*s.%s.%ld.%d.tmp", dir_len, output,
-                      output + dir_len, (long) getpid (), attempt) < 0) {
+        if (asprintf (&run->tmp_path, "%.*s.%s.%ld.%d.tmp", dir_len, output, output + dir_len,
+                      (long) getpid (), attempt)
+            < 0) {
             run->tmp_path = NULL;
             return s_fail (run, "out of memory");
         }
@@ -576,15 +582,14 @@ s_open_sink (s_run_t *run, const char *input, const char *output)
             break;
     }
     if (fd < 0) {
-        s_fail (run, "%s: cannot create a temporary file beside it: %s", output,
-                strerror (errno));
+        s_fail (run, "%s: cannot create a temporary file beside it: %s", output, strerror (errno));
         free (run->tmp_path);
         run->tmp_path = NULL;
         return -1;
     }
     run->out_path = run->tmp_path;
     if (maas_npy_is_path (output)) {
-        close (fd);                 //  the .npy writer opens it once outputs are known
+        close (fd);    //  the .npy writer opens it once outputs are known
         return 0;
     }
     if (!(run->csv_out = fdopen (fd, "w"))) {
@@ -600,8 +605,7 @@ static int
 s_close_sink (s_run_t *run, int rc, const char *output)
 {
     char close_err[MAAS_NPY_ERROR_SIZE];
-    if (run->npy_out && maas_npy_close (&run->npy_out, close_err, sizeof close_err) != 0
-        && rc == 0)
+    if (run->npy_out && maas_npy_close (&run->npy_out, close_err, sizeof close_err) != 0 && rc == 0)
         rc = s_fail (run, "%s", close_err);
     bool is_stdout = run->csv_out == stdout;
     if (run->csv_out && (is_stdout ? fflush (stdout) : fclose (run->csv_out)) != 0 && rc == 0)
@@ -618,8 +622,8 @@ s_close_sink (s_run_t *run, int rc, const char *output)
 
 int
 maas_score_file (maas_client_t *client, const maas_score_config_t *config, const char *input,
-                 const char *output, const char *label, double *accuracy,
-                 maas_score_stats_t *stats, char *err, size_t err_size)
+                 const char *output, const char *label, double *accuracy, maas_score_stats_t *stats,
+                 char *err, size_t err_size)
 {
     assert (client && config && input && output);
     s_run_t run = {0};

@@ -17,11 +17,11 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define MAAS_SCORE_SHARD_ROWS 16384 //  default rows per infer job
-#define MAAS_SCORE_WINDOW     8     //  default shards in flight
-#define MAAS_SCORE_ATTEMPTS   3     //  default runs of a shard before giving up
-#define MAAS_SCORE_ERR_SIZE   512   //  room for an error from this module
-#define MAAS_SCORE_RUN_ID_MAX 40    //  longest run_id: room for ".SHARD.ATTEMPT" in a job id
+#define MAAS_SCORE_SHARD_ROWS 16384    //  default rows per infer job
+#define MAAS_SCORE_WINDOW     8        //  default shards in flight
+#define MAAS_SCORE_ATTEMPTS   3        //  default runs of a shard before giving up
+#define MAAS_SCORE_ERR_SIZE   512      //  room for an error from this module
+#define MAAS_SCORE_RUN_ID_MAX 40       //  longest run_id: room for ".SHARD.ATTEMPT" in a job id
 
 //  Called after each shard written: rows done so far and the total (0 when
 //  the input does not say, as with CSV).
@@ -31,36 +31,36 @@ typedef void (maas_score_progress_fn) (size_t rows_done, size_t rows_total, void
 typedef void (maas_score_tick_fn) (void *arg);
 
 typedef struct {
-    const char *model;              //  "name", "name@3" or "name@alias": resolved once
-    size_t shard_rows;              //  rows per infer job (0: default)
-    size_t window;                  //  shards in flight (0: default)
-    int max_attempts;               //  runs of a failing shard (0: default)
-    maas_score_progress_fn *progress;   //  or NULL
-    maas_score_tick_fn *tick;       //  or NULL
-    void *progress_arg;             //  argument of PROGRESS and TICK
-    const char *run_id;             //  shard jobs get ids RUN_ID.SHARD (retries
-                                    //  RUN_ID.SHARD.ATTEMPT), shards from 0; at most
-                                    //  40 characters of [0-9A-Za-z_:-]. NULL: the
-                                    //  client makes the ids
-    int64_t timeout_ms;             //  stop (cancelling the shards in flight) after
-                                    //  this long; 0: never
-    const volatile sig_atomic_t *interrupted;   //  set (by a signal handler) to
-                                    //  cancel the shards in flight and stop; or NULL
-    const char *const *columns;     //  the model's input names: CSV columns are picked
-                                    //  by name in this order (NULL: by position)
-    size_t n_columns;               //  entries in COLUMNS
-    bool no_header;                 //  CSV input has no header row: by position
+    const char *model;                           //  "name", "name@3" or "name@alias": resolved once
+    size_t shard_rows;                           //  rows per infer job (0: default)
+    size_t window;                               //  shards in flight (0: default)
+    int max_attempts;                            //  runs of a failing shard (0: default)
+    maas_score_progress_fn *progress;            //  or NULL
+    maas_score_tick_fn *tick;                    //  or NULL
+    void *progress_arg;                          //  argument of PROGRESS and TICK
+    const char *run_id;                          //  shard jobs get ids RUN_ID.SHARD (retries
+                                                 //  RUN_ID.SHARD.ATTEMPT), shards from 0; at most
+                                                 //  40 characters of [0-9A-Za-z_:-]. NULL: the
+                                                 //  client makes the ids
+    int64_t timeout_ms;                          //  stop (cancelling the shards in flight) after
+                                                 //  this long; 0: never
+    const volatile sig_atomic_t *interrupted;    //  set (by a signal handler) to
+                                                 //  cancel the shards in flight and stop; or NULL
+    const char *const *columns;                  //  the model's input names: CSV columns are picked
+                                                 //  by name in this order (NULL: by position)
+    size_t n_columns;                            //  entries in COLUMNS
+    bool no_header;                              //  CSV input has no header row: by position
 } maas_score_config_t;
 
 typedef struct {
-    size_t rows;                    //  rows scored
-    size_t outputs;                 //  values per row
-    uint64_t version;               //  the model version every row ran on (0: not known)
-    size_t shards;                  //  infer jobs that succeeded
-    size_t retries;                 //  shard runs that failed and were retried
-    double seconds;                 //  wall time from first read to last write
-    char dropped[256];              //  CSV columns not sent (not the model's, not the
-                                    //  label): "id, extra", or ""
+    size_t rows;          //  rows scored
+    size_t outputs;       //  values per row
+    uint64_t version;     //  the model version every row ran on (0: not known)
+    size_t shards;        //  infer jobs that succeeded
+    size_t retries;       //  shard runs that failed and were retried
+    double seconds;       //  wall time from first read to last write
+    char dropped[256];    //  CSV columns not sent (not the model's, not the
+                          //  label): "id, extra", or ""
 } maas_score_stats_t;
 
 //  Score X (rows × features) through CLIENT's brokers with CONFIG. Returns a
@@ -83,8 +83,8 @@ int maas_score_tensor (maas_client_t *client, const maas_score_config_t *config,
 //  column is not sent and accuracy against it is computed into *ACCURACY
 //  (NaN when there is none). -1 with ERR on failure (a bad CSV value names
 //  its line and column).
-int maas_score_file (maas_client_t *client, const maas_score_config_t *config,
-                     const char *input, const char *output, const char *label,
-                     double *accuracy, maas_score_stats_t *stats, char *err, size_t err_size);
+int maas_score_file (maas_client_t *client, const maas_score_config_t *config, const char *input,
+                     const char *output, const char *label, double *accuracy,
+                     maas_score_stats_t *stats, char *err, size_t err_size);
 
 #endif

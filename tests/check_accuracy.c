@@ -20,9 +20,8 @@ s_load (const char *relative)
 
 //  Train MLP on TRAIN with CONFIG, return the accuracy on TEST.
 static double
-s_fit_and_test (maas_mlp_t *mlp, const maas_train_config_t *config, const float *x,
-                const float *y, size_t rows, const float *test_x, const float *test_y,
-                size_t test_rows)
+s_fit_and_test (maas_mlp_t *mlp, const maas_train_config_t *config, const float *x, const float *y,
+                size_t rows, const float *test_x, const float *test_y, size_t test_rows)
 {
     char error[MAAS_TRAIN_ERROR_SIZE];
     maas_train_t *train = maas_train_new (mlp, config, error, sizeof error);
@@ -56,10 +55,10 @@ s_csv_task (const char *name, const maas_layer_spec_t *layers, size_t n_layers,
             std[j] = *scale;
         maas_mlp_set_norm (mlp, zero, std);
     }
-    double accuracy = s_fit_and_test (
-        mlp, config, maas_csv_features (train)->data, maas_csv_labels (train),
-        maas_csv_rows (train), maas_csv_features (test)->data, maas_csv_labels (test),
-        maas_csv_rows (test));
+    double accuracy =
+        s_fit_and_test (mlp, config, maas_csv_features (train)->data, maas_csv_labels (train),
+                        maas_csv_rows (train), maas_csv_features (test)->data,
+                        maas_csv_labels (test), maas_csv_rows (test));
     maas_mlp_destroy (&mlp);
     maas_csv_destroy (&train);
     maas_csv_destroy (&test);
@@ -83,7 +82,7 @@ START_TEST (test_digits)
     maas_train_config_t config = maas_train_defaults ();
     config.loss = MAAS_LOSS_SOFTMAX_CE;
     config.epochs = 30;
-    float pixel_range = 16;             //  pixels 0..16 scaled to 0..1, as the peers do
+    float pixel_range = 16;    //  pixels 0..16 scaled to 0..1, as the peers do
     double accuracy = s_csv_task ("digits", layers, 2, &config, &pixel_range);
     ck_assert_msg (accuracy >= 0.96, "digits test accuracy %.4f", accuracy);
 }
@@ -100,8 +99,8 @@ START_TEST (test_synthetic)
     maas_train_config_t config = maas_train_defaults ();    //  Adam 1e-3, batch 32, 10 epochs
     config.seed = 1;
     maas_mlp_init (mlp, config.seed);
-    double accuracy = s_fit_and_test (mlp, &config, x, y, TRAIN, x + (size_t) TRAIN * D,
-                                      y + TRAIN, TEST);
+    double accuracy =
+        s_fit_and_test (mlp, &config, x, y, TRAIN, x + (size_t) TRAIN * D, y + TRAIN, TEST);
     ck_assert_msg (accuracy >= 0.98, "synthetic test accuracy %.4f", accuracy);
     maas_mlp_destroy (&mlp);
     free (x);

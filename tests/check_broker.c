@@ -14,15 +14,15 @@
 #include <string.h>
 
 typedef struct {
-    support_redis_t *redis;         //  private redis-server
-    char *dir;                      //  temp dir: endpoints and logs
-    char front[256];                //  broker frontend endpoint
-    char back[256];                 //  broker backend endpoint
-    char log[256];                  //  broker log file
-    char jobs_log[256];             //  workers' finished-jobs log
-    support_proc_t *broker;         //  the broker process
-    support_proc_t *workers[4];     //  test workers
-    maas_client_t *client;          //  the test's client
+    support_redis_t *redis;        //  private redis-server
+    char *dir;                     //  temp dir: endpoints and logs
+    char front[256];               //  broker frontend endpoint
+    char back[256];                //  broker backend endpoint
+    char log[256];                 //  broker log file
+    char jobs_log[256];            //  workers' finished-jobs log
+    support_proc_t *broker;        //  the broker process
+    support_proc_t *workers[4];    //  test workers
+    maas_client_t *client;         //  the test's client
 } fx_t;
 
 static fx_t fx;
@@ -31,10 +31,24 @@ static void
 s_broker_start (const char *extra1, const char *extra2)
 {
     char *path = support_build_path ("broker/maas-broker");
-    const char *argv[] = {path, "--frontend", fx.front, "--backend", fx.back, "--redis",
-                          support_redis_url (fx.redis), "--heartbeat", "100", "--liveness", "3",
-                          "--redis-retry", "100", "--log-level", "warn", extra1, extra2,
-                          NULL};        //  warn: some tests read the log, whatever $MAAS_LOG_LEVEL
+    const char *argv[] = {path,
+                          "--frontend",
+                          fx.front,
+                          "--backend",
+                          fx.back,
+                          "--redis",
+                          support_redis_url (fx.redis),
+                          "--heartbeat",
+                          "100",
+                          "--liveness",
+                          "3",
+                          "--redis-retry",
+                          "100",
+                          "--log-level",
+                          "warn",
+                          extra1,
+                          extra2,
+                          NULL};    //  warn: some tests read the log, whatever $MAAS_LOG_LEVEL
     fx.broker = support_proc_start (argv, NULL, fx.log);
     free (path);
 }
@@ -54,9 +68,10 @@ s_worker_start_models (const char *name, const char *kinds, int credits, const c
     char *path = support_build_path ("tests/maas-test-worker");
     char credits_text[16];
     snprintf (credits_text, sizeof credits_text, "%d", credits);
-    const char *argv[] = {path, "--endpoint", fx.back, "--kinds", kinds, "--credits", credits_text,
-                          "--name", name, "--log", fx.jobs_log,
-                          models ? "--models" : NULL, models, NULL};
+    const char *argv[] = {path,   "--endpoint", fx.back,      "--kinds",
+                          kinds,  "--credits",  credits_text, "--name",
+                          name,   "--log",      fx.jobs_log,  models ? "--models" : NULL,
+                          models, NULL};
     support_proc_t *proc = support_proc_start (argv, NULL, fx.log);
     free (path);
     for (int i = 0; i < 4; i++)
@@ -106,8 +121,8 @@ static maas_result_t *
 s_run (const maas_submit_t *spec, const char *payload, int timeout_ms)
 {
     char id[MAAS_PROTO_ID_MAX + 1];
-    ck_assert_int_eq (maas_client_submit (fx.client, spec, payload, strlen (payload), NULL, NULL, id),
-                      0);
+    ck_assert_int_eq (
+        maas_client_submit (fx.client, spec, payload, strlen (payload), NULL, NULL, id), 0);
     maas_result_t *result = maas_client_wait (fx.client, id, timeout_ms);
     ck_assert_msg (result, "no result for %s: %s", id, maas_client_error (fx.client));
     return result;
@@ -120,7 +135,7 @@ s_run_announced (const maas_submit_t *spec, const char *payload, int timeout_ms)
 {
     maas_result_t *result = s_run (spec, payload, timeout_ms);
     for (int i = 0; i < 100 && strcmp (result->status, "rejected") == 0
-                    && strstr (result->error, "no worker has announced");
+         && strstr (result->error, "no worker has announced");
          i++) {
         maas_result_destroy (&result);
         maas_client_poll (fx.client, 50);
@@ -133,9 +148,9 @@ static bool
 s_result_is (const maas_result_t *result, const char *status, const char *data_prefix)
 {
     return strcmp (result->status, status) == 0
-           && (!data_prefix
-               || (result->size >= strlen (data_prefix)
-                   && memcmp (result->data, data_prefix, strlen (data_prefix)) == 0));
+        && (!data_prefix
+            || (result->size >= strlen (data_prefix)
+                && memcmp (result->data, data_prefix, strlen (data_prefix)) == 0));
 }
 
 static redisContext *
@@ -199,7 +214,7 @@ START_TEST (test_echo_and_redis_record)
     ck_assert_int_eq (reply->len, 15);
     freeReplyObject (reply);
     reply = redisCommand (ctx, "HSTRLEN maas:job:job-echo-1 payload");
-    ck_assert_int_eq (reply->integer, 0);   //  the input is not kept once final
+    ck_assert_int_eq (reply->integer, 0);    //  the input is not kept once final
     freeReplyObject (reply);
     reply = redisCommand (ctx, "PTTL maas:job:job-echo-1");
     ck_assert_int_gt (reply->integer, 0);
@@ -208,7 +223,7 @@ START_TEST (test_echo_and_redis_record)
     ck_assert_int_eq (reply->integer, 0);
     freeReplyObject (reply);
     reply = redisCommand (ctx, "XLEN maas:events");
-    ck_assert_int_eq (reply->integer, 2);   //  queued, succeeded (in different turns)
+    ck_assert_int_eq (reply->integer, 2);    //  queued, succeeded (in different turns)
     freeReplyObject (reply);
     redisFree (ctx);
 }
@@ -216,10 +231,11 @@ END_TEST
 
 START_TEST (test_prefers_worker_with_model_cached)
 {
-    s_worker_start ("plain", "infer,probe-plain", 8);  //  more free credit: wins without the cache
+    s_worker_start ("plain", "infer,probe-plain",
+                    8);    //  more free credit: wins without the cache
     s_worker_start_models ("cached", "infer,probe-cached", 4, "digits@1,iris@3");
     const char *probes[2] = {"probe-plain", "probe-cached"};
-    for (int i = 0; i < 2; i++) {           //  a job each only it can run: both announced
+    for (int i = 0; i < 2; i++) {    //  a job each only it can run: both announced
         maas_submit_t probe = {.kind = probes[i]};
         maas_result_t *result = s_run_announced (&probe, "x", 5000);
         ck_assert_str_eq (result->status, "succeeded");
@@ -265,19 +281,28 @@ START_TEST (test_two_brokers)
     snprintf (front2, sizeof front2, "ipc://%s/front2", fx.dir);
     snprintf (back2, sizeof back2, "ipc://%s/back2", fx.dir);
     char *path = support_build_path ("broker/maas-broker");
-    const char *argv[] = {path, "--frontend", front2, "--backend", back2, "--redis",
-                          support_redis_url (fx.redis), "--name", name2, "--heartbeat", "100",
+    const char *argv[] = {path,
+                          "--frontend",
+                          front2,
+                          "--backend",
+                          back2,
+                          "--redis",
+                          support_redis_url (fx.redis),
+                          "--name",
+                          name2,
+                          "--heartbeat",
+                          "100",
                           NULL};
     support_proc_t *second = support_proc_start (argv, NULL, fx.log);
     free (path);
     maas_client_t *probe = maas_client_new (front2);
-    ck_assert_int_eq (maas_client_ping (probe, 5000), 0);     //  bound and serving
+    ck_assert_int_eq (maas_client_ping (probe, 5000), 0);    //  bound and serving
     maas_client_destroy (&probe);
     char *worker = support_build_path ("tests/maas-test-worker"), both_back[700], both_front[700];
     snprintf (both_back, sizeof both_back, "%s,%s", fx.back, back2);
     snprintf (both_front, sizeof both_front, "%s,%s", fx.front, front2);
-    const char *wargv[] = {worker, "--endpoint", both_back, "--credits", "2", "--name", "dual",
-                           NULL};
+    const char *wargv[] = {worker, "--endpoint", both_back, "--credits",
+                           "2",    "--name",     "dual",    NULL};
     fx.workers[0] = support_proc_start (wargv, NULL, fx.log);
     free (worker);
     maas_client_t *client = maas_client_new (both_front);
@@ -354,8 +379,9 @@ START_TEST (test_progress_reaches_client)
     progress_seen_t seen = {0};
     maas_client_set_progress (fx.client, s_on_progress, &seen);
     maas_submit_t spec = {.kind = "infer", .id = "job-progress-1"};
-    ck_assert_int_eq (maas_client_submit (fx.client, &spec, "progress:4", 10,
-                                          s_on_progress_result, &seen, NULL), 0);
+    ck_assert_int_eq (
+        maas_client_submit (fx.client, &spec, "progress:4", 10, s_on_progress_result, &seen, NULL),
+        0);
     ck_assert_int_eq (maas_client_wait_all (fx.client, 5000), 0);
     ck_assert (seen.finished);
     //  Every report, in order, with its message, before the result.
@@ -408,8 +434,8 @@ START_TEST (test_credits_respected)
     s_finished = 0;
     for (int i = 0; i < 8; i++) {
         maas_submit_t spec = {.kind = "infer", .untracked = true};
-        ck_assert_int_eq (maas_client_submit (fx.client, &spec, "sleep:30", 8, s_count_cb,
-                                              &max_held, NULL), 0);
+        ck_assert_int_eq (
+            maas_client_submit (fx.client, &spec, "sleep:30", 8, s_count_cb, &max_held, NULL), 0);
     }
     ck_assert_int_eq (maas_client_wait_all (fx.client, 10000), 0);
     ck_assert_int_eq (s_finished, 8);
@@ -424,7 +450,8 @@ s_order_cb (const maas_result_t *result, void *arg)
 {
     const char *tag = memchr (result->data, 'p', result->size);
     ck_assert_ptr_nonnull (tag);
-    snprintf (s_order[s_finished++], 8, "%.*s", (int) (result->size - (size_t) (tag - (char *) result->data)), tag);
+    snprintf (s_order[s_finished++], 8, "%.*s",
+              (int) (result->size - (size_t) (tag - (char *) result->data)), tag);
 }
 
 START_TEST (test_priorities_then_fifo)
@@ -437,7 +464,7 @@ START_TEST (test_priorities_then_fifo)
         ck_assert_int_eq (maas_client_submit (fx.client, &spec, tags[i], 3, s_order_cb, NULL, NULL),
                           0);
     }
-    for (int i = 0; i < 100; i++) {      //  until all are recorded and queued
+    for (int i = 0; i < 100; i++) {    //  until all are recorded and queued
         redisContext *ctx = s_redis ();
         redisReply *reply = redisCommand (ctx, "ZCARD maas:pending");
         long long queued = reply->integer;
@@ -485,8 +512,8 @@ s_record_check_cb (const maas_result_t *result, void *arg)
     redisReply *reply = redisCommand (check->redis, "HGET maas:job:%s status", result->id);
     const char *stored = reply && reply->type == REDIS_REPLY_STRING ? reply->str : "(none)";
     if (strcmp (stored, result->status) != 0 && check->stale++ == 0)
-        snprintf (check->stale_example, sizeof check->stale_example,
-                  "job %s: RESULT %s, record %s", result->id, result->status, stored);
+        snprintf (check->stale_example, sizeof check->stale_example, "job %s: RESULT %s, record %s",
+                  result->id, result->status, stored);
     freeReplyObject (reply);
     check->seen++;
 }
@@ -494,7 +521,7 @@ s_record_check_cb (const maas_result_t *result, void *arg)
 START_TEST (test_record_final_before_result)
 {
     s_worker_start ("w1", "infer", 8);
-    maas_result_t *first = s_run_announced (&(maas_submit_t) {.kind = "infer"}, "x", 5000);
+    maas_result_t *first = s_run_announced (&(maas_submit_t){.kind = "infer"}, "x", 5000);
     maas_result_destroy (&first);
     record_check_t check = {.redis = s_redis ()};
     int jobs = 3000;
@@ -502,9 +529,8 @@ START_TEST (test_record_final_before_result)
         //  every other job's deadline has passed: it ends expired at once
         maas_submit_t spec = {.kind = "infer",
                               .deadline_ms = i % 2 ? maas_clock_wall_ms () - 1000 : 0};
-        ck_assert_int_eq (maas_client_submit (fx.client, &spec, "x", 1, s_record_check_cb,
-                                              &check, NULL),
-                          0);
+        ck_assert_int_eq (
+            maas_client_submit (fx.client, &spec, "x", 1, s_record_check_cb, &check, NULL), 0);
     }
     ck_assert_int_eq (maas_client_wait_all (fx.client, 20000), 0);
     redisFree (check.redis);
@@ -583,8 +609,9 @@ START_TEST (test_overload_rejected)
     }
     ck_assert_int_eq (rejected, 2);
     //  Said once in the log (at most a line a second), naming the limit.
-    ck_assert (support_file_has (fx.log, "overloaded rejected=1 error=overloaded: 3 jobs held "
-                                         "(--max-jobs 3)"));
+    ck_assert (support_file_has (fx.log,
+                                 "overloaded rejected=1 error=overloaded: 3 jobs held "
+                                 "(--max-jobs 3)"));
 }
 END_TEST
 
@@ -632,10 +659,10 @@ START_TEST (test_broker_killed_and_restarted)
         char id[32];
         snprintf (id, sizeof id, "crash-%d", i);
         maas_submit_t spec = {.kind = "infer", .id = id};
-        ck_assert_int_eq (maas_client_submit (fx.client, &spec, "sleep:150", 9, s_seen_cb, NULL,
-                                              NULL), 0);
+        ck_assert_int_eq (
+            maas_client_submit (fx.client, &spec, "sleep:150", 9, s_seen_cb, NULL, NULL), 0);
     }
-    maas_client_poll (fx.client, 250);     //  accepted; two running, six queued
+    maas_client_poll (fx.client, 250);    //  accepted; two running, six queued
     s_broker_kill (SIGKILL);
     s_broker_start (NULL, NULL);
     ck_assert_int_eq (maas_client_wait_all (fx.client, 20000), 0);
@@ -660,8 +687,7 @@ s_raw_client (const char *routing_id)
 //  Send CMD with header {id: ID} (and kind KIND, durable DURABLE if KIND,
 //  and wait_for_kind: true if WAIT).
 static void
-s_raw_send_wait (zsock_t *sock, int cmd, const char *id, const char *kind, bool durable,
-                 bool wait)
+s_raw_send_wait (zsock_t *sock, int cmd, const char *id, const char *kind, bool durable, bool wait)
 {
     maas_proto_buf_t buf;
     maas_proto_buf_init (&buf);
@@ -677,7 +703,8 @@ s_raw_send_wait (zsock_t *sock, int cmd, const char *id, const char *kind, bool 
     zmq_msg_init_size (&payload, 1);
     memcpy (zmq_msg_data (&payload), "x", 1);
     ck_assert_int_eq (maas_proto_send (zsock_resolve (sock), NULL, 0, cmd, buf.data, buf.size,
-                                       cmd == MAAS_PROTO_SUBMIT ? &payload : NULL), 0);
+                                       cmd == MAAS_PROTO_SUBMIT ? &payload : NULL),
+                      0);
     zmq_msg_close (&payload);
 }
 
@@ -726,7 +753,7 @@ START_TEST (test_last_speaker_gets_result_after_restart)
     s_field_becomes ("moved-1", "client", "c-second");
     s_broker_kill (SIGKILL);
     s_broker_start (NULL, NULL);
-    s_raw_send (second, MAAS_PROTO_PING, "x", NULL, false);   //  reconnected (a PING moves no job)
+    s_raw_send (second, MAAS_PROTO_PING, "x", NULL, false);    //  reconnected (a PING moves no job)
     ck_assert_int_eq (s_raw_recv (second, 5000, status), MAAS_PROTO_PONG);
     s_worker_start ("w-moved", "infer", 1);
     ck_assert_int_eq (s_raw_recv (second, 8000, status), MAAS_PROTO_RESULT);
@@ -745,7 +772,7 @@ START_TEST (test_recovery_result_pushed_when_client_speaks)
     char status[64];
     s_raw_send (client, MAAS_PROTO_SUBMIT, "lost-1", "infer", false);
     ck_assert_int_eq (s_raw_recv (client, 3000, status), MAAS_PROTO_ACCEPTED);
-    zsock_destroy (&client);        //  away while the broker restarts
+    zsock_destroy (&client);    //  away while the broker restarts
     s_broker_kill (SIGKILL);
     s_broker_start (NULL, NULL);
     s_status_becomes ("lost-1", "failed");
@@ -760,7 +787,7 @@ START_TEST (test_recovery_result_pushed_when_client_speaks)
     ck_assert_int_eq (got_result, 1);
     ck_assert_int_eq (got_pong, 1);
     s_raw_send (client, MAAS_PROTO_PING, "x", NULL, false);
-    ck_assert_int_eq (s_raw_recv (client, 3000, status), MAAS_PROTO_PONG);  //  pushed once
+    ck_assert_int_eq (s_raw_recv (client, 3000, status), MAAS_PROTO_PONG);    //  pushed once
     zsock_destroy (&client);
 }
 END_TEST
@@ -776,8 +803,9 @@ s_raw_ready (zsock_t *sock)
     const char *kinds[] = {"infer"};
     maas_codec_pack_kv_strings (&buf.pk, "kinds", kinds, 1);
     maas_codec_pack_kv_int (&buf.pk, "credits", 1);
-    ck_assert_int_eq (maas_proto_send (zsock_resolve (sock), NULL, 0, MAAS_PROTO_READY, buf.data,
-                                       buf.size, NULL), 0);
+    ck_assert_int_eq (
+        maas_proto_send (zsock_resolve (sock), NULL, 0, MAAS_PROTO_READY, buf.data, buf.size, NULL),
+        0);
 }
 
 static zsock_t *
@@ -810,9 +838,9 @@ s_raw_expect (zsock_t *worker, int want, int timeout_ms, char id[MAAS_PROTO_ID_M
         char err[256];
         maas_codec_map_t map;
         bool got = cmd == want
-                   && maas_codec_unpack (header, size, 0, &scratch, err, sizeof err) == 0
-                   && maas_codec_map_init (&map, &scratch.data, "header") == 0
-                   && maas_codec_map_str_copy (&map, "id", id, MAAS_PROTO_ID_MAX + 1) == 0;
+            && maas_codec_unpack (header, size, 0, &scratch, err, sizeof err) == 0
+            && maas_codec_map_init (&map, &scratch.data, "header") == 0
+            && maas_codec_map_str_copy (&map, "id", id, MAAS_PROTO_ID_MAX + 1) == 0;
         msgpack_unpacked_destroy (&scratch);
         maas_proto_msg_close (&msg);
         if (got)
@@ -843,8 +871,9 @@ s_raw_fail (zsock_t *worker, const char *id, bool retryable)
     maas_codec_pack_kv_bool (&buf.pk, "retryable", retryable);
     zmq_msg_t payload;
     zmq_msg_init (&payload);
-    ck_assert_int_eq (maas_proto_send (zsock_resolve (worker), NULL, 0, MAAS_PROTO_RESULT,
-                                       buf.data, buf.size, &payload), 0);
+    ck_assert_int_eq (maas_proto_send (zsock_resolve (worker), NULL, 0, MAAS_PROTO_RESULT, buf.data,
+                                       buf.size, &payload),
+                      0);
 }
 
 //  "retryable": false is final at once; true runs the job again, up to
@@ -852,7 +881,7 @@ s_raw_fail (zsock_t *worker, const char *id, bool retryable)
 START_TEST (test_retryable_failures)
 {
     zsock_t *worker = s_raw_worker ();
-    maas_client_poll (fx.client, 100);  //  READY is in
+    maas_client_poll (fx.client, 100);    //  READY is in
     char id[MAAS_PROTO_ID_MAX + 1], got[MAAS_PROTO_ID_MAX + 1];
     maas_submit_t spec = {.kind = "infer"};
     ck_assert_int_eq (maas_client_submit (fx.client, &spec, "x", 1, NULL, NULL, id), 0);
@@ -876,15 +905,16 @@ START_TEST (test_retryable_failures)
     ck_assert_ptr_nonnull (result);
     ck_assert_str_eq (result->status, "failed");
     ck_assert_msg (strstr (result->error, "model file is corrupt")
-                       && strstr (result->error, "3 attempts"), "error: %s", result->error);
+                       && strstr (result->error, "3 attempts"),
+                   "error: %s", result->error);
     maas_result_destroy (&result);
     ck_assert (!s_raw_job (worker, 200, got));
-    s_raw_ready (worker);                   //  a cancelled job is not retried
+    s_raw_ready (worker);    //  a cancelled job is not retried
     maas_client_poll (fx.client, 100);
     ck_assert_int_eq (maas_client_submit (fx.client, &spec, "x", 1, NULL, NULL, id), 0);
     ck_assert (s_raw_job (worker, 3000, got));
     ck_assert_int_eq (maas_client_cancel (fx.client, id), 0);
-    char cancelled[MAAS_PROTO_ID_MAX + 1];  //  the broker has the CANCEL: it forwarded it
+    char cancelled[MAAS_PROTO_ID_MAX + 1];    //  the broker has the CANCEL: it forwarded it
     ck_assert (s_raw_expect (worker, MAAS_PROTO_CANCEL, 3000, cancelled));
     ck_assert_str_eq (cancelled, id);
     s_raw_fail (worker, got, true);
@@ -906,7 +936,7 @@ START_TEST (test_unknown_kind_rejected)
     maas_result_destroy (&result);
     redisContext *ctx = s_redis ();
     redisReply *reply = redisCommand (ctx, "EXISTS maas:job:junk-1");
-    ck_assert_int_eq (reply->integer, 0);   //  nothing left queued in Redis
+    ck_assert_int_eq (reply->integer, 0);    //  nothing left queued in Redis
     freeReplyObject (reply);
     redisFree (ctx);
     zsock_t *client = s_raw_client ("c-kinds");
@@ -941,7 +971,7 @@ START_TEST (test_kinds_freed)
     }
     zsock_destroy (&client);
     s_worker_start ("w-real", "real", 1);
-    maas_client_poll (fx.client, 300);      //  READY is in
+    maas_client_poll (fx.client, 300);    //  READY is in
     maas_submit_t spec = {.kind = "real"};
     maas_result_t *result = s_run_announced (&spec, "x", 5000);
     ck_assert_msg (s_result_is (result, "succeeded", "w-real:"), "%s %s", result->status,
@@ -955,8 +985,10 @@ END_TEST
 START_TEST (test_unrecoverable_record_failed)
 {
     redisContext *ctx = s_redis ();
-    freeReplyObject (redisCommand (ctx, "HSET maas:job:junk-2 status queued broker broker "
-                                        "header %b", "\xc1", (size_t) 1));
+    freeReplyObject (redisCommand (ctx,
+                                   "HSET maas:job:junk-2 status queued broker broker "
+                                   "header %b",
+                                   "\xc1", (size_t) 1));
     freeReplyObject (redisCommand (ctx, "ZADD maas:pending 1 junk-2"));
     redisFree (ctx);
     s_broker_kill (SIGKILL);
@@ -973,7 +1005,7 @@ END_TEST
 START_TEST (test_redis_down_rejects_then_recovers)
 {
     support_proc_stop (&fx.broker);
-    s_broker_start ("--redis-timeout", "500");  //  jobs wait that long for Redis to be back
+    s_broker_start ("--redis-timeout", "500");    //  jobs wait that long for Redis to be back
     ck_assert_int_eq (maas_client_ping (fx.client, 5000), 0);
     s_worker_start ("w8", "infer", 1);
     support_redis_kill (fx.redis);
@@ -982,7 +1014,7 @@ START_TEST (test_redis_down_rejects_then_recovers)
     ck_assert_str_eq (result->status, "rejected");
     ck_assert_msg (strstr (result->error, "redis"), "error: %s", result->error);
     maas_result_destroy (&result);
-    spec.untracked = true;          //  ephemeral traffic keeps flowing
+    spec.untracked = true;    //  ephemeral traffic keeps flowing
     result = s_run (&spec, "y", 5000);
     ck_assert_str_eq (result->status, "succeeded");
     maas_result_destroy (&result);
@@ -999,7 +1031,6 @@ START_TEST (test_redis_down_rejects_then_recovers)
     ck_assert (recovered);
 }
 END_TEST
-
 
 //  A hung Redis (SIGSTOP) does not hang submissions: they are rejected
 //  once replies are --redis-timeout overdue, with that reason; the broker
@@ -1023,8 +1054,8 @@ START_TEST (test_redis_hung_rejects_then_recovers)
     ck_assert_msg (strstr (result->error, "did not answer in 500 ms"), "error: %s", result->error);
     ck_assert_int_lt (took, 4000);
     maas_result_destroy (&result);
-    spec = (maas_submit_t) {.kind = "infer", .untracked = true};
-    result = s_run (&spec, "y", 5000);          //  routing goes on
+    spec = (maas_submit_t){.kind = "infer", .untracked = true};
+    result = s_run (&spec, "y", 5000);    //  routing goes on
     ck_assert_str_eq (result->status, "succeeded");
     maas_result_destroy (&result);
     kill (support_redis_pid (fx.redis), SIGCONT);
@@ -1074,7 +1105,7 @@ START_TEST (test_redis_pause_keeps_waiting_jobs)
 }
 END_TEST
 
-static int s_outcomes[200][2];      //  per job: succeeded, anything else
+static int s_outcomes[200][2];    //  per job: succeeded, anything else
 
 static void
 s_outcome_cb (const maas_result_t *result, void *arg)
@@ -1093,7 +1124,8 @@ START_TEST (test_redis_connection_killed_mid_stream)
     for (int i = 0; i < 200; i++) {
         maas_submit_t spec = {.kind = "infer"};
         ck_assert_int_eq (maas_client_submit (fx.client, &spec, "sleep:2", 7, s_outcome_cb,
-                                              (void *) (intptr_t) i, NULL), 0);
+                                              (void *) (intptr_t) i, NULL),
+                          0);
         if (i == 100)
             freeReplyObject (redisCommand (ctx, "CLIENT KILL TYPE normal"));
         maas_client_poll (fx.client, 1);
@@ -1168,7 +1200,8 @@ s_raw_error (zsock_t *sock, const char *const *frames, const size_t *sizes, char
     maas_codec_map_t map;
     if (header
         && maas_codec_unpack (zframe_data (header), zframe_size (header), 0, &unpacked, err,
-                              sizeof err) == 0
+                              sizeof err)
+            == 0
         && maas_codec_map_init (&map, &unpacked.data, "reply") == 0) {
         maas_codec_map_str_copy (&map, "reason", reason, reason_size);
         if (error && maas_codec_map_find (&map, "error"))
@@ -1196,20 +1229,20 @@ START_TEST (test_bad_header_error_text)
     const size_t sizes[] = {2, 4};
     for (size_t h = 0; h < 2; h++) {
         char want[256] = "";
-        const char *cmds[] = {"\x01", "\x08", "\x05"};     //  SUBMIT, FETCH, CANCEL
+        const char *cmds[] = {"\x01", "\x08", "\x05"};    //  SUBMIT, FETCH, CANCEL
         for (size_t c = 0; c < 3; c++) {
             const char *frames[] = {"MAAS1", cmds[c], headers[h], NULL};
             const size_t frame_sizes[] = {5, 1, sizes[h]};
             char reason[64], error[256] = "";
-            int cmd = s_raw_error (raw, frames, frame_sizes, reason, sizeof reason, error,
-                                   sizeof error);
+            int cmd =
+                s_raw_error (raw, frames, frame_sizes, reason, sizeof reason, error, sizeof error);
             ck_assert_int_eq (cmd, MAAS_PROTO_REJECTED);
             ck_assert_str_eq (reason, "bad_request");
             ck_assert_msg (error[0], "header %zu cmd %zu: empty error", h, c);
             if (c == 0)
                 snprintf (want, sizeof want, "%s", error);
-            ck_assert_msg (strcmp (error, want) == 0, "header %zu cmd %zu: '%s', SUBMIT '%s'", h,
-                           c, error, want);
+            ck_assert_msg (strcmp (error, want) == 0, "header %zu cmd %zu: '%s', SUBMIT '%s'", h, c,
+                           error, want);
         }
     }
     zsock_destroy (&raw);
@@ -1231,21 +1264,21 @@ START_TEST (test_bad_client_input)
         const char *frames[6];
         size_t sizes[6];
     } cases[] = {
-        {{"garbage", NULL}, {7}},                                   //  one frame
-        {{"MAAS9", "\x01", "\x80", NULL}, {5, 1, 1}},               //  wrong tag
-        {{"MAAS1", "\x01\x01", "\x80", NULL}, {5, 2, 1}},           //  2-byte command
-        {{"MAAS1", "\x7f", "\x80", NULL}, {5, 1, 1}},               //  unknown command
-        {{"MAAS1", "\x01", "\xc1\xc1", NULL}, {5, 1, 2}},           //  not msgpack
-        {{"MAAS1", "\x01", "\x93\x01\x02\x03", NULL}, {5, 1, 4}},   //  not a map
+        {{"garbage", NULL}, {7}},                                    //  one frame
+        {{"MAAS9", "\x01", "\x80", NULL}, {5, 1, 1}},                //  wrong tag
+        {{"MAAS1", "\x01\x01", "\x80", NULL}, {5, 2, 1}},            //  2-byte command
+        {{"MAAS1", "\x7f", "\x80", NULL}, {5, 1, 1}},                //  unknown command
+        {{"MAAS1", "\x01", "\xc1\xc1", NULL}, {5, 1, 2}},            //  not msgpack
+        {{"MAAS1", "\x01", "\x93\x01\x02\x03", NULL}, {5, 1, 4}},    //  not a map
         {{"MAAS1", "\x01", map_no_id, NULL}, {5, 1, sizeof map_no_id - 1}},
         {{"MAAS1", "\x01", bad_prio, NULL}, {5, 1, sizeof bad_prio - 1}},
         {{"MAAS1", "\x01", deep, NULL}, {5, 1, sizeof deep - 1}},
         {{"MAAS1", "\x01", huge_count, NULL}, {5, 1, sizeof huge_count - 1}},
-        {{"MAAS1", "\x01", big, NULL}, {5, 1, sizeof big}},         //  oversized header
+        {{"MAAS1", "\x01", big, NULL}, {5, 1, sizeof big}},    //  oversized header
         {{"MAAS1", "\x01", "\x80", "p", "extra", NULL}, {5, 1, 1, 1, 5}},
-        {{"MAAS1", "\x05", NULL}, {5, 1}},                          //  CANCEL, no header
-        {{"MAAS1", "\x08", "\x81\xa2id\x01", NULL}, {5, 1, 6}},     //  FETCH, id not a string
-        {{"MAAS1", "\x01", NULL}, {5, 1}},                          //  SUBMIT, no header
+        {{"MAAS1", "\x05", NULL}, {5, 1}},                         //  CANCEL, no header
+        {{"MAAS1", "\x08", "\x81\xa2id\x01", NULL}, {5, 1, 6}},    //  FETCH, id not a string
+        {{"MAAS1", "\x01", NULL}, {5, 1}},                         //  SUBMIT, no header
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         char reason[64];
@@ -1279,7 +1312,7 @@ START_TEST (test_huge_frame_cuts_off_sender_only)
     free (huge);
     zsock_set_rcvtimeo (raw, 500);
     zmsg_t *reply = zmsg_recv (raw);
-    ck_assert_ptr_null (reply);             //  dropped, not answered
+    ck_assert_ptr_null (reply);    //  dropped, not answered
     zsock_destroy (&raw);
     s_worker_start ("w15", "infer", 1);
     maas_submit_t spec = {.kind = "infer"};
@@ -1300,9 +1333,10 @@ START_TEST (test_bad_worker_input)
         {{"garbage", NULL}, {7}},
         {{"MAAS1", "\x10", "\xc1", NULL}, {5, 1, 1}},                 //  READY, not msgpack
         {{"MAAS1", "\x10", "\x81\xa5kinds\x01", NULL}, {5, 1, 8}},    //  READY, kinds not a list
-        {{"MAAS1", "\x04", "\x82\xa2id\xa1x\xa6status\xa2ok", NULL}, {5, 1, 16}}, //  RESULT, unknown
-        {{"MAAS1", "\x66", "\x80", NULL}, {5, 1, 1}},                 //  unknown command
-        {{"MAAS1", "\x09", "\x80", NULL}, {5, 1, 1}},                 //  PROGRESS, no id
+        {{"MAAS1", "\x04", "\x82\xa2id\xa1x\xa6status\xa2ok", NULL},
+         {5, 1, 16}},                                    //  RESULT, unknown
+        {{"MAAS1", "\x66", "\x80", NULL}, {5, 1, 1}},    //  unknown command
+        {{"MAAS1", "\x09", "\x80", NULL}, {5, 1, 1}},    //  PROGRESS, no id
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         zmsg_t *msg = zmsg_new ();
@@ -1316,7 +1350,7 @@ START_TEST (test_bad_worker_input)
     maas_result_t *result = s_run (&spec, "ok", 5000);
     ck_assert_str_eq (result->status, "succeeded");
     maas_result_destroy (&result);
-    ck_assert_int_eq (support_proc_wait (fx.broker, 0), -1);     //  still running
+    ck_assert_int_eq (support_proc_wait (fx.broker, 0), -1);    //  still running
 }
 END_TEST
 
@@ -1370,7 +1404,8 @@ START_TEST (test_status_command)
     support_proc_t *proc = support_proc_start (argv, NULL, out);
     ck_assert_int_eq (support_proc_wait (proc, 5000), 0);
     support_proc_stop (&proc);
-    const char *argv2[] = {maas, "status", "--redis", support_redis_url (fx.redis), "status-1", NULL};
+    const char *argv2[] = {maas,       "status", "--redis", support_redis_url (fx.redis),
+                           "status-1", NULL};
     proc = support_proc_start (argv2, NULL, out);
     ck_assert_int_eq (support_proc_wait (proc, 5000), 0);
     support_proc_stop (&proc);

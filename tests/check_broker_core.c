@@ -15,17 +15,17 @@
 #define S_SENT_MAX 64
 
 typedef struct {
-    char what[16];                  //  "reply", "result", "run", "cancel", "progress"
-    char id[MAAS_PROTO_ID_MAX + 1]; //  job
-    char detail[64];                //  reply: status or reason; run: worker name
+    char what[16];                     //  "reply", "result", "run", "cancel", "progress"
+    char id[MAAS_PROTO_ID_MAX + 1];    //  job
+    char detail[64];                   //  reply: status or reason; run: worker name
 } sent_t;
 
 typedef struct {
-    char *dir;                      //  temp dir: endpoints
-    support_redis_t *redis;         //  NULL unless the test needs one
-    maas_broker_t *broker;          //  under test
-    sent_t sent[S_SENT_MAX];        //  what it sent, in order
-    int count;                      //  entries in SENT
+    char *dir;                  //  temp dir: endpoints
+    support_redis_t *redis;     //  NULL unless the test needs one
+    maas_broker_t *broker;      //  under test
+    sent_t sent[S_SENT_MAX];    //  what it sent, in order
+    int count;                  //  entries in SENT
 } fx_t;
 
 static fx_t fx;
@@ -108,7 +108,7 @@ s_broker (const char *redis_url, bool status)
     config.max_attempts = 2;
     fx.broker = maas_broker_new (&config);
     ck_assert_ptr_nonnull (fx.broker);
-    fx.broker->io = (broker_io_t) {s_reply, s_result, s_answer, s_progress, s_run, s_cancel};
+    fx.broker->io = (broker_io_t){s_reply, s_result, s_answer, s_progress, s_run, s_cancel};
 }
 
 static void
@@ -214,29 +214,29 @@ s_assert_sent (int n, const char *what, const char *id, const char *detail)
 //  --max-attempts (2) fails.
 START_TEST (test_dispatch_and_requeue)
 {
-    s_broker (NULL, false);                 //  untracked: ACCEPTED at once, from clients.c
+    s_broker (NULL, false);    //  untracked: ACCEPTED at once, from clients.c
     s_submit ("low-1", 0, NULL);
     s_submit ("low-2", 0, NULL);
     s_submit ("high", 5, NULL);
     s_submit ("cached", 0, "iris");
     broker_dispatch (fx.broker);
-    ck_assert_int_eq (fx.count, 0);         //  nothing runs without workers
+    ck_assert_int_eq (fx.count, 0);    //  nothing runs without workers
     s_ready ("w-plain", 2, NULL);
     s_ready ("w-iris", 1, "iris@1");
     broker_dispatch (fx.broker);
-    s_assert_sent (0, "run", "high", "w-plain");    //  the most free credit
-    s_assert_sent (1, "run", "low-1", "w-plain");   //  a tie: the first worker
+    s_assert_sent (0, "run", "high", "w-plain");     //  the most free credit
+    s_assert_sent (1, "run", "low-1", "w-plain");    //  a tie: the first worker
     s_assert_sent (2, "run", "low-2", "w-iris");
-    ck_assert_int_eq (fx.count, 3);         //  credits 2 + 1 used: "cached" waits
+    ck_assert_int_eq (fx.count, 3);    //  credits 2 + 1 used: "cached" waits
     s_done ("w-iris", "low-2");
     s_assert_sent (3, "result", "low-2", "succeeded");
     broker_dispatch (fx.broker);
     s_assert_sent (4, "run", "cached", "w-iris");
-    broker_worker_destroy (fx.broker, 1, "test");   //  w-iris gone: "cached" queued again
+    broker_worker_destroy (fx.broker, 1, "test");    //  w-iris gone: "cached" queued again
     ck_assert_int_eq (fx.broker->worker_count, 1);
     job_t *job = zhashx_lookup (fx.broker->jobs, "cached");
     ck_assert_int_eq (job->state, JOB_QUEUED);
-    ck_assert_ptr_eq (BROKER_JOB (job->kind->queues[0].head), job);   //  at the front
+    ck_assert_ptr_eq (BROKER_JOB (job->kind->queues[0].head), job);    //  at the front
     s_ready ("w-next", 1, NULL);
     broker_dispatch (fx.broker);
     s_assert_sent (5, "run", "cached", "w-next");
@@ -276,7 +276,7 @@ START_TEST (test_limbo_restored)
     ck_assert_uint_eq (fx.broker->limbo.size, 1);
     support_redis_restart (fx.redis);
     for (int i = 0; i < 200 && fx.count == 0; i++)
-        broker_turn (fx.broker, 20);        //  reconnects, restores, is acknowledged
+        broker_turn (fx.broker, 20);    //  reconnects, restores, is acknowledged
     s_assert_sent (0, "accepted", "later", "queued");
     ck_assert_uint_eq (fx.broker->limbo.size, 0);
     s_ready ("w1", 1, NULL);

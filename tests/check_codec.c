@@ -39,8 +39,7 @@ s_close (fixture_t *f)
 static void
 s_read (fixture_t *f)
 {
-    int rc = maas_codec_unpack (f->buffer.data, f->buffer.size, 0, &f->msg, f->err,
-                                sizeof f->err);
+    int rc = maas_codec_unpack (f->buffer.data, f->buffer.size, 0, &f->msg, f->err, sizeof f->err);
     ck_assert_msg (rc == 0, "unpack: %s", f->err);
     ck_assert_int_eq (maas_codec_map_init (&f->map, &f->msg.data, "header"), 0);
 }
@@ -155,8 +154,8 @@ START_TEST (test_tensor_bytes_are_little_endian)
     //  Decoding from an odd address works (memcpy, not a cast).
     char *shifted = malloc (f.buffer.size + 1);
     memcpy (shifted + 1, f.buffer.data, f.buffer.size);
-    ck_assert_int_eq (maas_codec_unpack (shifted + 1, f.buffer.size, 0, &f.msg, f.err,
-                                         sizeof f.err), 0);
+    ck_assert_int_eq (
+        maas_codec_unpack (shifted + 1, f.buffer.size, 0, &f.msg, f.err, sizeof f.err), 0);
     msgpack_object_kv kv = {.key = {.type = MSGPACK_OBJECT_STR, .via.str = {1, "t"}},
                             .val = f.msg.data};
     msgpack_object map = {.type = MSGPACK_OBJECT_MAP, .via.map = {1, &kv}};
@@ -176,8 +175,8 @@ START_TEST (test_unpacked_is_reusable)
     s_open (&f);
     s_pack_header (&f);
     for (int i = 0; i < 3; i++) {
-        ck_assert_int_eq (maas_codec_unpack (f.buffer.data, f.buffer.size, 0, &f.msg, f.err,
-                                             sizeof f.err), 0);
+        ck_assert_int_eq (
+            maas_codec_unpack (f.buffer.data, f.buffer.size, 0, &f.msg, f.err, sizeof f.err), 0);
         ck_assert_int_eq (f.msg.data.type, MSGPACK_OBJECT_MAP);
     }
     s_close (&f);
@@ -238,7 +237,8 @@ START_TEST (test_wrong_types)
     ck_assert_int_eq (maas_codec_map_int64 (&f.map, "lr", &i), -1);
     ck_assert_str_eq (f.map.err, "header: key 'lr' must be an integer, got float");
     ck_assert_int_eq (maas_codec_map_uint64 (&f.map, "durable", &u), -1);
-    ck_assert_str_eq (f.map.err, "header: key 'durable' must be a non-negative integer, got boolean");
+    ck_assert_str_eq (f.map.err,
+                      "header: key 'durable' must be a non-negative integer, got boolean");
     ck_assert_int_eq (maas_codec_map_double (&f.map, "blob", &d), -1);
     ck_assert_str_eq (f.map.err, "header: key 'blob' must be a number, got binary");
     ck_assert_int_eq (maas_codec_map_bool (&f.map, "kinds", &b), -1);
@@ -264,8 +264,9 @@ START_TEST (test_integer_ranges)
     int64_t i;
     uint64_t u;
     ck_assert_int_eq (maas_codec_map_int64 (&f.map, "deadline", &i), -1);
-    ck_assert_str_eq (f.map.err, "header: key 'deadline' must fit a signed 64-bit integer, "
-                                 "got 18446744073709551615");
+    ck_assert_str_eq (f.map.err,
+                      "header: key 'deadline' must fit a signed 64-bit integer, "
+                      "got 18446744073709551615");
     ck_assert_int_eq (maas_codec_map_uint64 (&f.map, "priority", &u), -1);
     ck_assert_str_eq (f.map.err, "header: key 'priority' must be a non-negative integer, got -7");
     s_close (&f);
@@ -313,8 +314,8 @@ START_TEST (test_not_a_map)
     fixture_t f;
     s_open (&f);
     msgpack_pack_array (&f.pk, 0);
-    ck_assert_int_eq (maas_codec_unpack (f.buffer.data, f.buffer.size, 0, &f.msg, f.err,
-                                         sizeof f.err), 0);
+    ck_assert_int_eq (
+        maas_codec_unpack (f.buffer.data, f.buffer.size, 0, &f.msg, f.err, sizeof f.err), 0);
     ck_assert_int_eq (maas_codec_map_init (&f.map, &f.msg.data, "header"), -1);
     ck_assert_str_eq (f.map.err, "header: expected a map, got array");
     s_close (&f);
@@ -323,8 +324,8 @@ END_TEST
 
 //  Pack {"x": <tensor map with the given parts>} and try to decode it.
 static void
-s_check_tensor_error (int dtype, size_t n_shape, const uint64_t *shape, size_t data_bytes,
-                      int code, const char *expected)
+s_check_tensor_error (int dtype, size_t n_shape, const uint64_t *shape, size_t data_bytes, int code,
+                      const char *expected)
 {
     fixture_t f;
     s_open (&f);
@@ -370,18 +371,18 @@ START_TEST (test_tensor_errors)
                           "header: key 'x': key 'dtype' must be a string, got integer");
     s_check_tensor_error (0, 2, two_three, 20, -2,
                           "header: key 'x': data holds 20 bytes, shape [2, 3] needs 24");
-    s_check_tensor_error (0, 3, (uint64_t[]) {2, 3, 1}, 24, -1,
+    s_check_tensor_error (0, 3, (uint64_t[]){2, 3, 1}, 24, -1,
                           "header: key 'x': shape must be [rows, cols]");
-    s_check_tensor_error (0, 2, (uint64_t[]) {0, 3}, 0, -1,
+    s_check_tensor_error (0, 2, (uint64_t[]){0, 3}, 0, -1,
                           "header: key 'x': shape must hold two positive integers");
-    s_check_tensor_error (0, 2, (uint64_t[]) {UINT64_MAX, 3}, 0, -2,
+    s_check_tensor_error (0, 2, (uint64_t[]){UINT64_MAX, 3}, 0, -2,
                           "header: key 'x': shape dimension 18446744073709551615 is over the "
                           "limit of 2147483648 elements");
-    s_check_tensor_error (0, 2, (uint64_t[]) {1u << 20, 1u << 20}, 4, -2,
+    s_check_tensor_error (0, 2, (uint64_t[]){1u << 20, 1u << 20}, 4, -2,
                           "header: key 'x': shape [1048576, 1048576] is over the limit of "
                           "2147483648 elements");
     //  A large declared shape with few bytes is refused before allocating.
-    s_check_tensor_error (0, 2, (uint64_t[]) {1u << 15, 1u << 15}, 4, -2,
+    s_check_tensor_error (0, 2, (uint64_t[]){1u << 15, 1u << 15}, 4, -2,
                           "header: key 'x': data holds 4 bytes, shape [32768, 32768] needs "
                           "4294967296");
 }
@@ -420,14 +421,18 @@ START_TEST (test_unpack_errors)
     ck_assert_str_eq (err, "not msgpack: invalid byte 0xc1 at offset 3");
     ck_assert_int_eq (s_unpack ("\x01\x02\x03", 3, 0, err), MAAS_CODEC_ETRAILING);
     ck_assert_str_eq (err, "2 trailing bytes after the message (which ends at byte 1)");
-    ck_assert_int_eq (s_unpack ("\xa5" "abc", 4, 0, err), MAAS_CODEC_ETRUNCATED);
+    ck_assert_int_eq (s_unpack ("\xa5"
+                                "abc",
+                                4, 0, err),
+                      MAAS_CODEC_ETRUNCATED);
     ck_assert_str_eq (err, "truncated: string at offset 0 needs 5 bytes, 3 left");
     ck_assert_int_eq (s_unpack ("\xcd\x01", 2, 0, err), MAAS_CODEC_ETRUNCATED);
     ck_assert_str_eq (err, "truncated: integer at offset 0 needs 2 bytes, 1 left");
     ck_assert_int_eq (s_unpack ("\xc6\x00\x01", 3, 0, err), MAAS_CODEC_ETRUNCATED);
     ck_assert_str_eq (err, "truncated: binary header at offset 0 needs 5 bytes, 3 left");
     ck_assert_int_eq (s_unpack ("\x92\x01", 2, 0, err), MAAS_CODEC_ETRUNCATED);
-    ck_assert_str_eq (err, "truncated: container at offset 0 declares 2 items, only 1 bytes follow");
+    ck_assert_str_eq (err,
+                      "truncated: container at offset 0 declares 2 items, only 1 bytes follow");
     ck_assert_int_eq (s_unpack ("\x01\x02", 2, 1, err), MAAS_CODEC_ETOOBIG);
     ck_assert_str_eq (err, "message of 2 bytes is over the limit of 1 bytes");
 }
@@ -439,12 +444,13 @@ START_TEST (test_huge_declared_sizes)
     //  A 4-billion-item array, map and string in 5 bytes: refused without
     //  allocating for them.
     ck_assert_int_eq (s_unpack ("\xdd\xff\xff\xff\xff", 5, 0, err), MAAS_CODEC_ETRUNCATED);
-    ck_assert_str_eq (err, "truncated: container at offset 0 declares 4294967295 items, "
-                           "only 0 bytes follow");
-    ck_assert_int_eq (s_unpack ("\xdf\xff\xff\xff\xff\x01\x02", 7, 0, err),
-                      MAAS_CODEC_ETRUNCATED);
-    ck_assert_str_eq (err, "truncated: container at offset 0 declares 8589934590 items, "
-                           "only 2 bytes follow");
+    ck_assert_str_eq (err,
+                      "truncated: container at offset 0 declares 4294967295 items, "
+                      "only 0 bytes follow");
+    ck_assert_int_eq (s_unpack ("\xdf\xff\xff\xff\xff\x01\x02", 7, 0, err), MAAS_CODEC_ETRUNCATED);
+    ck_assert_str_eq (err,
+                      "truncated: container at offset 0 declares 8589934590 items, "
+                      "only 2 bytes follow");
     ck_assert_int_eq (s_unpack ("\xdb\xff\xff\xff\xff", 5, 0, err), MAAS_CODEC_ETRUNCATED);
     ck_assert_str_eq (err, "truncated: string at offset 0 needs 4294967295 bytes, 0 left");
     //  Items nested in arrays count against the bytes left too.
@@ -457,7 +463,7 @@ START_TEST (test_nesting_limit)
     char err[MAAS_CODEC_ERR_SIZE];
     uint8_t deep[64];
     for (size_t i = 0; i < sizeof deep - 1; i++)
-        deep[i] = 0x91;             //  [[[[...]]]]
+        deep[i] = 0x91;    //  [[[[...]]]]
     deep[sizeof deep - 1] = 0x01;
     ck_assert_int_eq (s_unpack (deep, sizeof deep, 0, err), MAAS_CODEC_EMALFORMED);
     ck_assert_str_eq (err, "malformed: nesting at offset 16 is deeper than 16 levels");
@@ -498,8 +504,8 @@ s_read_everything (const msgpack_object *obj)
     maas_codec_map_t map;
     if (maas_codec_map_init (&map, obj, "fuzz"))
         return;
-    const char *keys[] = {"id", "model", "priority", "deadline", "lr", "durable",
-                          "blob", "kinds", "input", "count", "x"};
+    const char *keys[] = {"id",   "model", "priority", "deadline", "lr", "durable",
+                          "blob", "kinds", "input",    "count",    "x"};
     for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++) {
         int64_t i64;
         uint64_t u64;

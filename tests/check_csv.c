@@ -165,8 +165,9 @@ START_TEST (test_columns_by_name)
     ck_assert_msg (csv && maas_csv_features (csv)->data[2] == 3, "%s", s_error);
     maas_csv_destroy (&csv);
     ck_assert_ptr_null (s_parse_with ("a,c,label\n1,3,0\n", &opts));
-    ck_assert_str_eq (s_error, "t.csv: no column 'b', which the model needs (its columns are "
-                               "named in `maas model show`)");
+    ck_assert_str_eq (s_error,
+                      "t.csv: no column 'b', which the model needs (its columns are "
+                      "named in `maas model show`)");
 }
 END_TEST
 

@@ -22,7 +22,7 @@ static char s_err[512];
 static void
 s_redis_up (void)
 {
-    signal (SIGPIPE, SIG_IGN);          //  as maas programs do: a dead Redis is an error
+    signal (SIGPIPE, SIG_IGN);    //  as maas programs do: a dead Redis is an error
     s_redis = support_redis_start ();
     s_store = maas_dataset_store_new (support_redis_url (s_redis), NULL, s_err, sizeof s_err);
     ck_assert_msg (s_store, "%s", s_err);
@@ -45,8 +45,8 @@ s_make (size_t rows, size_t cols, size_t classes, float salt)
         x->data[i] = (float) i + salt;
     for (size_t r = 0; r < rows; r++)
         y->data[r] = (float) (r % classes);
-    maas_dataset_t *dataset = maas_dataset_new (&x, &y, NULL, NULL, MAAS_DATASET_AUTO, s_err,
-                                                sizeof s_err);
+    maas_dataset_t *dataset =
+        maas_dataset_new (&x, &y, NULL, NULL, MAAS_DATASET_AUTO, s_err, sizeof s_err);
     ck_assert_msg (dataset, "%s", s_err);
     return dataset;
 }
@@ -84,8 +84,8 @@ s_redis_int (const char *fmt, const char *arg)
     redisReply *reply = redisCommand (ctx, fmt, arg);
     ck_assert (reply && reply->type != REDIS_REPLY_ERROR);
     long long value = reply->type == REDIS_REPLY_INTEGER ? reply->integer
-                    : reply->type == REDIS_REPLY_ARRAY ? (long long) reply->elements
-                                                       : (long long) reply->len;
+        : reply->type == REDIS_REPLY_ARRAY               ? (long long) reply->elements
+                                                         : (long long) reply->len;
     freeReplyObject (reply);
     redisFree (ctx);
     return value;
@@ -124,8 +124,8 @@ START_TEST (test_sha256_identifies_content)
     //  Same floats, other shape: another digest.
     maas_tensor_t *x = maas_tensor_from (maas_dataset_features (a)->data, 4, 4);
     maas_tensor_t *y = maas_tensor_new (4, 1);
-    maas_dataset_t *d = maas_dataset_new (&x, &y, NULL, NULL, MAAS_DATASET_AUTO, s_err,
-                                          sizeof s_err);
+    maas_dataset_t *d =
+        maas_dataset_new (&x, &y, NULL, NULL, MAAS_DATASET_AUTO, s_err, sizeof s_err);
     ck_assert_str_ne (maas_dataset_sha256_hex (a), maas_dataset_sha256_hex (d));
     maas_dataset_destroy (&a);
     maas_dataset_destroy (&b);
@@ -162,8 +162,8 @@ START_TEST (test_rejects_labels_that_do_not_fit)
     maas_dataset_destroy (&ok);
     maas_tensor_t *x = maas_tensor_new (3, 2);
     maas_tensor_t *y = maas_tensor_new (4, 1);
-    ck_assert_ptr_null (maas_dataset_new (&x, &y, NULL, NULL, MAAS_DATASET_AUTO, s_err,
-                                          sizeof s_err));
+    ck_assert_ptr_null (
+        maas_dataset_new (&x, &y, NULL, NULL, MAAS_DATASET_AUTO, s_err, sizeof s_err));
     ck_assert_ptr_null (x);
     ck_assert_str_eq (s_err, "3 rows of features but 4 × 1 labels");
 }
@@ -227,7 +227,7 @@ START_TEST (test_replace_list_remove)
         ck_assert (ttl == -1 || (ttl > 0 && ttl <= MAAS_DATASET_STORE_GRACE_S));
         expiring += ttl > 0;
     }
-    ck_assert_uint_eq (expiring, 6 + 2);         //  600 feature bytes, 200 label bytes
+    ck_assert_uint_eq (expiring, 6 + 2);    //  600 feature bytes, 200 label bytes
     freeReplyObject (keys);
     redisFree (ctx);
     zlist_t *names = maas_dataset_store_list (s_store);
@@ -266,8 +266,8 @@ START_TEST (test_readers_never_see_a_mix)
     pid_t writer = fork ();
     ck_assert_int_ge (writer, 0);
     if (writer == 0) {
-        maas_dataset_store_t *store = maas_dataset_store_new (support_redis_url (s_redis),
-                                                              NULL, s_err, sizeof s_err);
+        maas_dataset_store_t *store =
+            maas_dataset_store_new (support_redis_url (s_redis), NULL, s_err, sizeof s_err);
         maas_dataset_store_set_chunk_bytes (store, 256);
         int failures = 0;
         for (int i = 0; i < 60 && store; i++)
@@ -282,7 +282,8 @@ START_TEST (test_readers_never_see_a_mix)
         if (maas_dataset_rows (got) == 300) {
             s_assert_same (a, got);
             seen_a++;
-        } else {
+        }
+        else {
             s_assert_same (b, got);
             seen_b++;
         }
@@ -397,8 +398,8 @@ START_TEST (test_dead_redis_then_recovery)
     maas_dataset_destroy (&got);
     maas_dataset_destroy (&a);
     char err[256];
-    ck_assert_ptr_null (maas_dataset_store_new ("unix:///nonexistent/redis.sock", NULL, err,
-                                                sizeof err));
+    ck_assert_ptr_null (
+        maas_dataset_store_new ("unix:///nonexistent/redis.sock", NULL, err, sizeof err));
     ck_assert_ptr_nonnull (strstr (err, "nonexistent"));
 }
 END_TEST
@@ -415,8 +416,7 @@ s_reply_with (const redisReply *reply, const char *field, const char *value)
     fprintf (out, "*%zu\r\n", reply->elements + 2);
     for (size_t i = 0; i < reply->elements; i++)
         fprintf (out, "$%zu\r\n%s\r\n", reply->element[i]->len, reply->element[i]->str);
-    fprintf (out, "$%zu\r\n%s\r\n$%zu\r\n%s\r\n", strlen (field), field, strlen (value),
-             value);
+    fprintf (out, "$%zu\r\n%s\r\n$%zu\r\n%s\r\n", strlen (field), field, strlen (value), value);
     fclose (out);
     redisReader *reader = redisReaderCreate ();
     ck_assert_int_eq (redisReaderFeed (reader, resp, size), REDIS_OK);
@@ -516,8 +516,8 @@ s_read_until_stopped (void *arg)
 START_TEST (test_redis_outage_ridden_out)
 {
     support_redis_t *redis = support_redis_start_aof ();
-    s_reader_t reader = {.store = maas_dataset_store_new (support_redis_url (redis), NULL, s_err,
-                                                          sizeof s_err)};
+    s_reader_t reader = {
+        .store = maas_dataset_store_new (support_redis_url (redis), NULL, s_err, sizeof s_err)};
     ck_assert_msg (reader.store, "%s", s_err);
     maas_dataset_t *a = s_make (10, 2, 2, 0);
     ck_assert_int_eq (maas_dataset_store_put (reader.store, "kept", a), 0);
@@ -570,12 +570,11 @@ START_TEST (test_cli_put_show_list_rm)
     char *digits = support_src_path ("data/digits_train.csv"), *out;
     const char *put[] = {"dataset", "put", "digits", digits, "--chunk-bytes", "4096", NULL};
     ck_assert_int_eq (s_maas (put, &out), 0);
-    ck_assert_msg (strstr (out, "data set digits: 1437 rows × 64 features, multiclass"), "%s",
-                   out);
+    ck_assert_msg (strstr (out, "data set digits: 1437 rows × 64 features, multiclass"), "%s", out);
     free (out);
     //  What Redis holds is the file, bit for bit, in 4 KiB values.
-    maas_dataset_t *file = maas_dataset_from_csv (digits, NULL, MAAS_DATASET_AUTO, s_err,
-                                                  sizeof s_err);
+    maas_dataset_t *file =
+        maas_dataset_from_csv (digits, NULL, MAAS_DATASET_AUTO, s_err, sizeof s_err);
     ck_assert_msg (file, "%s", s_err);
     maas_dataset_t *stored = maas_dataset_store_get (s_store, "digits");
     ck_assert_ptr_nonnull (stored);
@@ -585,12 +584,11 @@ START_TEST (test_cli_put_show_list_rm)
     ck_assert_int_eq (s_maas (show, &out), 0);
     ck_assert_ptr_nonnull (strstr (out, "multiclass (10 classes)"));
     ck_assert_ptr_nonnull (strstr (out, maas_dataset_sha256_hex (file)));
-    ck_assert_ptr_nonnull (strstr (out, "chunks   92"));      //  367,872 + 5,748 bytes
+    ck_assert_ptr_nonnull (strstr (out, "chunks   92"));    //  367,872 + 5,748 bytes
     free (out);
     const char *list[] = {"dataset", "list", "--json", NULL};
     ck_assert_int_eq (s_maas (list, &out), 0);
-    ck_assert_msg (strstr (out, "[{\"name\":\"digits\",\"rows\":1437,\"cols\":64,"), "%s",
-                   out);
+    ck_assert_msg (strstr (out, "[{\"name\":\"digits\",\"rows\":1437,\"cols\":64,"), "%s", out);
     free (out);
     const char *rm[] = {"dataset", "rm", "digits", NULL};
     ck_assert_int_eq (s_maas (rm, &out), 0);

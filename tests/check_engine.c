@@ -40,9 +40,8 @@ s_teardown (void)
 static maas_model_t *
 s_model (size_t inputs, size_t hidden, size_t outputs, uint64_t seed, bool regression)
 {
-    maas_layer_spec_t layers[] = {
-        { hidden, MAAS_ACT_RELU }, { outputs, regression ? MAAS_ACT_LINEAR : MAAS_ACT_SOFTMAX }
-    };
+    maas_layer_spec_t layers[] = {{hidden, MAAS_ACT_RELU},
+                                  {outputs, regression ? MAAS_ACT_LINEAR : MAAS_ACT_SOFTMAX}};
     maas_mlp_t *mlp = maas_mlp_new (inputs, layers, 2);
     ck_assert_ptr_nonnull (mlp);
     maas_mlp_init (mlp, seed);
@@ -59,7 +58,7 @@ s_publish (const char *name, const maas_model_t *model)
     size_t size;
     maas_model_err_t err;
     ck_assert_msg (maas_model_encode (model, &blob, &size, &err) == 0, "%s", err.text);
-    maas_registry_meta_t meta = { 0 };
+    maas_registry_meta_t meta = {0};
     uint64_t version;
     ck_assert_msg (maas_registry_publish (s_reg, name, blob, size, &meta, &version, NULL) == 0,
                    "%s", maas_registry_error (s_reg));
@@ -70,10 +69,10 @@ s_publish (const char *name, const maas_model_t *model)
 static maas_engine_t *
 s_engine (size_t cache_bytes, size_t max_batch_rows, int64_t delay_us)
 {
-    maas_engine_config_t config = { .redis_url = support_redis_url (s_redis),
-                                    .cache_bytes = cache_bytes,
-                                    .max_batch_rows = max_batch_rows,
-                                    .batch_delay_us = delay_us };
+    maas_engine_config_t config = {.redis_url = support_redis_url (s_redis),
+                                   .cache_bytes = cache_bytes,
+                                   .max_batch_rows = max_batch_rows,
+                                   .batch_delay_us = delay_us};
     char err[256];
     maas_engine_t *engine = maas_engine_new (&config, err, sizeof err);
     ck_assert_msg (engine, "%s", err);
@@ -102,8 +101,8 @@ s_pack_rows (msgpack_sbuffer *sbuf, size_t rows, size_t cols, float seed, float 
 
 //  Submit ROWS rows of COLS features for SPEC (name, version, alias).
 static void
-s_submit (maas_engine_t *engine, void *tag, const char *name, uint64_t version,
-          const char *alias, size_t rows, size_t cols, float seed, float *x)
+s_submit (maas_engine_t *engine, void *tag, const char *name, uint64_t version, const char *alias,
+          size_t rows, size_t cols, float seed, float *x)
 {
     msgpack_sbuffer sbuf;
     s_pack_rows (&sbuf, rows, cols, seed, x);
@@ -181,7 +180,7 @@ START_TEST (test_regression_has_no_classes_and_raw_f32_input)
     maas_model_t *model = s_model (3, 8, 2, 7, true);
     s_publish ("reg", model);
     maas_engine_t *engine = s_engine (64 << 20, 0, 0);
-    float x[2 * 3] = { 1, 2, 3, -1, -2, -3 }, expected[2 * 2];
+    float x[2 * 3] = {1, 2, 3, -1, -2, -3}, expected[2 * 2];
     //  params {"shape": [2, 3]} and the floats as bytes
     msgpack_sbuffer sbuf;
     maas_infer_params_pack (&sbuf, 2, 3);
@@ -243,7 +242,7 @@ START_TEST (test_alias_switch_applies_to_later_jobs)
     s_publish ("iris", v3);
     s_await_event (engine);
     s_submit (engine, (void *) 4, "iris", 0, "latest", 1, 4, 0, NULL);
-    uint64_t expected[] = { 0, 1, 2, 2, 3 };
+    uint64_t expected[] = {0, 1, 2, 2, 3};
     for (int i = 0; i < 4; i++) {
         maas_engine_result_t *result = s_next (engine);
         ck_assert_msg (result->ok, "%s", result->error);
@@ -307,7 +306,7 @@ START_TEST (test_bad_inputs_fail_precisely)
     }
     maas_engine_submit (engine, NULL, "cancer", 0, NULL, sbuf.data, sbuf.size, NULL, 0);
     result = s_next (engine);
-    ck_assert_uint_eq (result->row, 2);     //  the row, for clients to translate
+    ck_assert_uint_eq (result->row, 2);    //  the row, for clients to translate
     maas_engine_result_destroy (&result);
     maas_engine_submit (engine, NULL, "cancer", 0, NULL, sbuf.data, sbuf.size, NULL, 0);
     s_expect_error (engine, "row 2 column 5 is not a finite number");
@@ -394,7 +393,8 @@ START_TEST (test_cache_never_exceeds_its_bound)
     engine = s_engine (100000, 0, 0);
     s_submit (engine, NULL, "m0", 0, NULL, 1, 32, 0, NULL);
     maas_engine_result_t *result = s_next (engine);
-    ck_assert_msg (!result->ok && strstr (result->error, "more than the cache holds (--cache-mb 0)"),
+    ck_assert_msg (!result->ok
+                       && strstr (result->error, "more than the cache holds (--cache-mb 0)"),
                    "%s", result->error);
     ck_assert (result->retryable);
     maas_engine_result_destroy (&result);
@@ -418,7 +418,7 @@ START_TEST (test_cache_lru_order)
     ck_assert_ptr_null (value);
     value = strdup ("b");
     ck_assert_int_eq (maas_cache_put (cache, "b", 1, &value, 40), 0);
-    ck_assert_str_eq (maas_cache_get (cache, "a", 1), "a");  //  a is now the recent one
+    ck_assert_str_eq (maas_cache_get (cache, "a", 1), "a");    //  a is now the recent one
     value = strdup ("c");
     ck_assert_int_eq (maas_cache_put (cache, "c", 1, &value, 40), 0);
     ck_assert_ptr_null (maas_cache_get (cache, "b", 1));
@@ -494,12 +494,12 @@ START_TEST (test_long_batches_tick)
     maas_model_t *model = s_model (4, 8, 3, 5, false);
     s_publish ("iris", model);
     int ticks = 0;
-    maas_engine_config_t config = { .redis_url = support_redis_url (s_redis),
-                                    .cache_bytes = 64 << 20,
-                                    .max_batch_rows = 0,
-                                    .tick_rows = 100,
-                                    .tick = s_count_tick,
-                                    .tick_arg = &ticks };
+    maas_engine_config_t config = {.redis_url = support_redis_url (s_redis),
+                                   .cache_bytes = 64 << 20,
+                                   .max_batch_rows = 0,
+                                   .tick_rows = 100,
+                                   .tick = s_count_tick,
+                                   .tick_arg = &ticks};
     char err[256];
     maas_engine_t *engine = maas_engine_new (&config, err, sizeof err);
     ck_assert_msg (engine, "%s", err);
@@ -531,7 +531,7 @@ START_TEST (test_dead_redis_fails_jobs_then_recovers)
     s_submit (engine, NULL, "iris", 0, "production", 1, 4, 0, NULL);
     result = s_next (engine);
     ck_assert_msg (!result->ok && strstr (result->error, "redis"), "%s", result->error);
-    ck_assert (result->retryable);          //  Redis may be back for the next run
+    ck_assert (result->retryable);    //  Redis may be back for the next run
     maas_engine_result_destroy (&result);
     support_redis_restart (s_redis);
     //  The restarted server is empty: publish again, and the engine finds it.
@@ -551,8 +551,8 @@ END_TEST
 
 START_TEST (test_engine_needs_redis)
 {
-    maas_engine_config_t config = { .redis_url = "unix:///nonexistent/redis.sock",
-                                    .cache_bytes = 1 << 20 };
+    maas_engine_config_t config = {.redis_url = "unix:///nonexistent/redis.sock",
+                                   .cache_bytes = 1 << 20};
     char err[256];
     ck_assert_ptr_null (maas_engine_new (&config, err, sizeof err));
     ck_assert_msg (strstr (err, "redis"), "%s", err);

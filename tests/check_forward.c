@@ -42,11 +42,11 @@ s_reference (const maas_mlp_t *mlp, const float *x, double *out)
         }
         for (size_t u = 0; u < spec.units; u++) {
             switch (spec.act) {
-            case MAAS_ACT_RELU: a[u] = z[u] > 0 ? z[u] : 0; break;
-            case MAAS_ACT_TANH: a[u] = tanh (z[u]); break;
-            case MAAS_ACT_SIGMOID: a[u] = 1 / (1 + exp (-z[u])); break;
-            case MAAS_ACT_SOFTMAX: sum += (a[u] = exp (z[u] - top)); break;
-            default: a[u] = z[u]; break;
+                case MAAS_ACT_RELU: a[u] = z[u] > 0 ? z[u] : 0; break;
+                case MAAS_ACT_TANH: a[u] = tanh (z[u]); break;
+                case MAAS_ACT_SIGMOID: a[u] = 1 / (1 + exp (-z[u])); break;
+                case MAAS_ACT_SOFTMAX: sum += (a[u] = exp (z[u] - top)); break;
+                default: a[u] = z[u]; break;
             }
         }
         for (size_t u = 0; spec.act == MAAS_ACT_SOFTMAX && u < spec.units; u++)
@@ -69,14 +69,13 @@ s_random_rows (size_t rows, size_t cols, uint64_t seed)
 
 //  Compare the predictor with the reference on ROWS rows.
 static void
-s_check_against_reference (const maas_layer_spec_t *layers, size_t n_layers, size_t rows,
-                           bool norm)
+s_check_against_reference (const maas_layer_spec_t *layers, size_t n_layers, size_t rows, bool norm)
 {
     size_t inputs = 7;
     maas_mlp_t *mlp = maas_mlp_new (inputs, layers, n_layers);
     ck_assert_ptr_nonnull (mlp);
     maas_mlp_init (mlp, 11);
-    for (size_t l = 0; l < n_layers; l++)      //  nonzero biases exercise the bias path
+    for (size_t l = 0; l < n_layers; l++)    //  nonzero biases exercise the bias path
         for (size_t u = 0; u < layers[l].units; u++)
             maas_mlp_bias (mlp, l)->data[u] = 0.1f * (float) u - 0.2f;
     float mean[7] = {1, 1, 1, 0, 0, -1, 2}, std[7] = {3, 3, 2, 1, 4, 3, 0.5f};
@@ -130,8 +129,9 @@ END_TEST
 //  OpenBLAS kernel, including the AVX2 ones valgrind makes it pick.
 START_TEST (test_row_bits_independent_of_batch)
 {
-    maas_layer_spec_t nets[][3] = {{{64, MAAS_ACT_RELU}, {64, MAAS_ACT_RELU}, {1, MAAS_ACT_SIGMOID}},
-                                   {{128, MAAS_ACT_TANH}, {5, MAAS_ACT_SOFTMAX}, {2, MAAS_ACT_LINEAR}}};
+    maas_layer_spec_t nets[][3] = {
+        {{64, MAAS_ACT_RELU}, {64, MAAS_ACT_RELU}, {1, MAAS_ACT_SIGMOID}},
+        {{128, MAAS_ACT_TANH}, {5, MAAS_ACT_SOFTMAX}, {2, MAAS_ACT_LINEAR}}};
     size_t rows = 1000, inputs = 64;
     float *x = s_random_rows (rows, inputs, 5);
     maas_blas_set_threads (1);
@@ -145,12 +145,13 @@ START_TEST (test_row_bits_independent_of_batch)
         const size_t offsets[] = {0, 1, 333, 998}, counts[] = {1, 2, 3, 5, 7, 13, 333, 400};
         for (size_t i = 0; i < 4; i++)
             for (size_t c = 0; c < 8 && offsets[i] + counts[c] <= rows; c++) {
-                ck_assert_int_eq (maas_predictor_run (predictor, x + offsets[i] * inputs,
-                                                      counts[c], part), 0);
+                ck_assert_int_eq (
+                    maas_predictor_run (predictor, x + offsets[i] * inputs, counts[c], part), 0);
                 ck_assert_msg (memcmp (part, whole + offsets[i] * outputs,
-                                       counts[c] * outputs * sizeof (float)) == 0,
-                               "net %zu: rows %zu..+%zu differ from the whole batch", n,
-                               offsets[i], counts[c]);
+                                       counts[c] * outputs * sizeof (float))
+                                   == 0,
+                               "net %zu: rows %zu..+%zu differ from the whole batch", n, offsets[i],
+                               counts[c]);
             }
         free (whole);
         maas_predictor_destroy (&predictor);
@@ -193,7 +194,7 @@ START_TEST (test_activations_saturate_cleanly)
     float z[6] = {-1000, -90, 0, 90, 1000, 3};
     maas_act_forward (MAAS_ACT_SIGMOID, z, 1, 6, NULL);
     ck_assert_float_eq (z[0], 0.0f);
-    ck_assert_float_gt (z[1], 0.0f);      //  e^-90 is representable: kept, not 0
+    ck_assert_float_gt (z[1], 0.0f);    //  e^-90 is representable: kept, not 0
     ck_assert_float_eq (z[2], 0.5f);
     ck_assert_float_eq (z[4], 1.0f);
     float logits[2][3] = {{1000, 1000, -1000}, {-5, 0, 5}};
@@ -245,7 +246,7 @@ START_TEST (test_threads_share_a_network)
     float *want = malloc (rows * sizeof *want);
     s_job_t jobs[2];
     for (int t = 0; t < 2; t++)
-        jobs[t] = (s_job_t) {mlp, x, rows, malloc (rows * sizeof (float)), 0};
+        jobs[t] = (s_job_t){mlp, x, rows, malloc (rows * sizeof (float)), 0};
     maas_predictor_t *predictor = maas_predictor_new (mlp);
     ck_assert_int_eq (maas_predictor_run (predictor, x, rows, want), 0);
     pthread_t threads[2];
@@ -284,7 +285,7 @@ START_TEST (test_runs_touch_no_new_pages)
     float *out = malloc (rows * sizeof *out);
     maas_predictor_t *predictor = maas_predictor_new (mlp);
     int failed = 0;
-    for (int round = 0; round < 2; round++) {           //  warm up (and valgrind's JIT)
+    for (int round = 0; round < 2; round++) {    //  warm up (and valgrind's JIT)
         failed |= maas_predictor_run (predictor, x, rows, out);
         failed |= maas_predictor_run (predictor, x + 10 * round, 1, out);
     }
@@ -299,7 +300,7 @@ START_TEST (test_runs_touch_no_new_pages)
     //  property is checked in the plain build.
 #ifndef __SANITIZE_ADDRESS__
     if (!RUNNING_ON_VALGRIND)
-        ck_assert_int_le (faults, 2);                   //  slack for the kernel's own noise
+        ck_assert_int_le (faults, 2);    //  slack for the kernel's own noise
 #endif
     (void) faults;
     maas_predictor_destroy (&predictor);

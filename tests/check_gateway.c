@@ -531,9 +531,8 @@ s_client_explain (const char *name, const float *x, size_t rows,
                   const maas_explain_params_t *params, maas_explain_result_t *out)
 {
     char id[MAAS_PROTO_ID_MAX + 1], err[256];
-    ck_assert_int_eq (gw_explain_submit (fx.client, name, 1, x, rows, S_INPUTS, params, 0, NULL,
-                                         NULL, id),
-                      0);
+    ck_assert_int_eq (
+        gw_explain_submit (fx.client, name, 1, x, rows, S_INPUTS, params, 0, NULL, NULL, id), 0);
     maas_result_t *result = maas_client_wait (fx.client, id, 20000);
     ck_assert_ptr_nonnull (result);
     ck_assert_msg (strcmp (result->status, "succeeded") == 0, "%s: %s", result->status,
@@ -563,7 +562,8 @@ START_TEST (test_explain)
         char body[512];
         snprintf (body, sizeof body,
                   "{\"instances\": [[0.1, 0.2, 0.3, 0.4], [1, -2, 3, -4]], \"parameters\": "
-                  "{\"method\": \"%s\", \"n_steps\": 64}}", methods[m]);
+                  "{\"method\": \"%s\", \"n_steps\": 64}}",
+                  methods[m]);
         json_t *json = s_http ("POST", "/v1/models/spam:explain", body, 200);
         maas_explain_params_t params = maas_explain_params_defaults ();
         params.method = m ? MAAS_EXPLAIN_INTEGRATED_GRADIENTS : MAAS_EXPLAIN_SHAPLEY;
@@ -576,10 +576,10 @@ START_TEST (test_explain)
             json_t *one = json_array_get (explanations, r);
             ck_assert_str_eq (json_string_value (json_object_get (one, "method")), methods[m]);
             ck_assert_int_eq (json_integer_value (json_object_get (one, "row")), (json_int_t) r);
-            ck_assert (s_same_f32 (json_object_get (one, "instance_output"),
-                                   want.instance_output[r]));
-            ck_assert (s_same_f32 (json_object_get (one, "baseline_output"),
-                                   want.baseline_output[r]));
+            ck_assert (
+                s_same_f32 (json_object_get (one, "instance_output"), want.instance_output[r]));
+            ck_assert (
+                s_same_f32 (json_object_get (one, "baseline_output"), want.baseline_output[r]));
             json_t *attributions = json_object_get (one, "attributions");
             ck_assert_uint_eq (json_array_size (attributions), S_INPUTS);
             double sum = 0;
@@ -595,11 +595,9 @@ START_TEST (test_explain)
             ck_assert_msg (fabs (sum - gap) <= error + 1e-5, "sum %g, f(x) - f(b) %g, error %g",
                            sum, gap, error);
         }
-        ck_assert (s_same_f32 (json_array_get (json_array_get (json_object_get (json,
-                                                                                 "predictions"),
-                                                               1),
-                                               0),
-                               want.instance_output[1]));
+        ck_assert (s_same_f32 (
+            json_array_get (json_array_get (json_object_get (json, "predictions"), 1), 0),
+            want.instance_output[1]));
         maas_explain_result_clear (&want);
         json_decref (json);
     }
@@ -618,8 +616,8 @@ START_TEST (test_explain)
     //  Bad requests name what is wrong.
     s_expect_error ("POST", "/v1/models/spam:explain", "{\"rows\": []}", 400, "'instances'");
     s_expect_error ("POST", "/v1/models/spam:explain",
-                    "{\"instances\": [[1, 2, 3, 4]], \"parameters\": {\"method\": \"lime\"}}",
-                    400, "parameters.method");
+                    "{\"instances\": [[1, 2, 3, 4]], \"parameters\": {\"method\": \"lime\"}}", 400,
+                    "parameters.method");
     s_expect_error ("POST", "/v1/models/spam:explain",
                     "{\"instances\": [[1, 2, 3, 4]], \"parameters\": {\"baseline\": [0, 0]}}", 400,
                     "baseline has 2 values, the model takes 4");

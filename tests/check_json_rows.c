@@ -7,19 +7,19 @@
 #include <check.h>
 #include <string.h>
 
-static const char *const s_names[] = { "x0", "x1" };
+static const char *const s_names[] = {"x0", "x1"};
 
 //  TEXT parsed with the model's names; asserts it gives [[1,2],[3,4]].
 static void
 s_assert_rows (const char *text, const char *expect_dropped)
 {
     char err[256] = "", dropped[256];
-    maas_tensor_t *x = maas_json_rows_parse (
-      text, strlen (text), s_names, 2, dropped, sizeof dropped, err, sizeof err);
+    maas_tensor_t *x = maas_json_rows_parse (text, strlen (text), s_names, 2, dropped,
+                                             sizeof dropped, err, sizeof err);
     ck_assert_msg (x, "%s: %s", text, err);
     ck_assert_uint_eq (x->rows, 2);
     ck_assert_uint_eq (x->cols, 2);
-    float expected[] = { 1, 2, 3, 4 };
+    float expected[] = {1, 2, 3, 4};
     ck_assert_mem_eq (x->data, expected, sizeof expected);
     ck_assert_str_eq (dropped, expect_dropped);
     maas_tensor_destroy (&x);
@@ -30,8 +30,8 @@ static void
 s_assert_error (const char *text, const char *const *names, const char *expected)
 {
     char err[256] = "";
-    maas_tensor_t *x = maas_json_rows_parse (
-      text, strlen (text), names, names ? 2 : 0, NULL, 0, err, sizeof err);
+    maas_tensor_t *x =
+        maas_json_rows_parse (text, strlen (text), names, names ? 2 : 0, NULL, 0, err, sizeof err);
     ck_assert_msg (!x, "%s was accepted", text);
     ck_assert_msg (strstr (err, expected), "%s: '%s' lacks '%s'", text, err, expected);
 }
@@ -64,8 +64,8 @@ START_TEST (test_errors)
     s_assert_error ("[[1,1e39]]", s_names, "column 2: 9.9999999999999994e38 is not a float32");
     s_assert_error ("[[1,true]]", s_names, "true is not a float32 number");
     s_assert_error ("{\"instances\": [{\"x0\": 1}]}", s_names, "row 1 has no column 'x1'");
-    s_assert_error (
-      "{\"instances\": [{\"x0\": 1, \"x1\": 2}]}", NULL, "the model has no column names");
+    s_assert_error ("{\"instances\": [{\"x0\": 1, \"x1\": 2}]}", NULL,
+                    "the model has no column names");
     s_assert_error ("{\"rows\": [[1,2]]}", s_names, "expected rows");
     s_assert_error ("{\"inputs\": {\"x0\": [1,3], \"x1\": [2]}}", s_names, "has 1 values");
     s_assert_error ("[]", s_names, "no rows");

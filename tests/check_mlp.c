@@ -49,8 +49,9 @@ START_TEST (test_init_is_seeded)
         ck_assert_mem_eq (maas_mlp_weights (a, i)->data, maas_mlp_weights (b, i)->data,
                           maas_tensor_size (maas_mlp_weights (a, i)) * sizeof (float));
     maas_mlp_init (b, 43);
-    ck_assert (memcmp (maas_mlp_weights (a, 0)->data, maas_mlp_weights (b, 0)->data,
-                       640 * sizeof (float)) != 0);
+    ck_assert (
+        memcmp (maas_mlp_weights (a, 0)->data, maas_mlp_weights (b, 0)->data, 640 * sizeof (float))
+        != 0);
     //  He init of the first relu layer: variance about 2 / fan_in.
     double sum_sq = 0;
     const maas_tensor_t *w = maas_mlp_weights (a, 0);
@@ -70,8 +71,8 @@ START_TEST (test_norm_and_dup)
     float mean[3] = {1, 2, 3}, std[3] = {0.5f, 0, NAN};
     ck_assert_int_eq (maas_mlp_set_norm (mlp, mean, std), 0);
     ck_assert_float_eq (maas_mlp_norm_std (mlp)[0], 0.5f);
-    ck_assert_float_eq (maas_mlp_norm_std (mlp)[1], 1.0f);   //  zero std: kept as 1
-    ck_assert_float_eq (maas_mlp_norm_std (mlp)[2], 1.0f);   //  NaN std: kept as 1
+    ck_assert_float_eq (maas_mlp_norm_std (mlp)[1], 1.0f);    //  zero std: kept as 1
+    ck_assert_float_eq (maas_mlp_norm_std (mlp)[2], 1.0f);    //  NaN std: kept as 1
     maas_mlp_init (mlp, 7);
     maas_mlp_t *copy = maas_mlp_dup (mlp);
     ck_assert_mem_eq (maas_mlp_norm_mean (copy), mean, sizeof mean);

@@ -53,12 +53,14 @@ s_assert_same_params (const maas_mlp_t *a, const maas_mlp_t *b)
     ck_assert_uint_eq (maas_mlp_layer_count (a), maas_mlp_layer_count (b));
     for (size_t i = 0; i < maas_mlp_layer_count (a); i++) {
         ck_assert_int_eq (maas_mlp_layer (a, i).act, maas_mlp_layer (b, i).act);
-        const maas_tensor_t *wa = maas_mlp_weights_const (a, i), *wb = maas_mlp_weights_const (b, i);
+        const maas_tensor_t *wa = maas_mlp_weights_const (a, i),
+                            *wb = maas_mlp_weights_const (b, i);
         ck_assert_uint_eq (wa->rows, wb->rows);
         ck_assert_uint_eq (wa->cols, wb->cols);
         ck_assert (memcmp (wa->data, wb->data, maas_tensor_size (wa) * sizeof (float)) == 0);
         ck_assert (memcmp (maas_mlp_bias_const (a, i)->data, maas_mlp_bias_const (b, i)->data,
-                           wa->cols * sizeof (float)) == 0);
+                           wa->cols * sizeof (float))
+                   == 0);
     }
     size_t n = maas_mlp_inputs (a) * sizeof (float);
     ck_assert ((maas_mlp_norm_mean (a) == NULL) == (maas_mlp_norm_mean (b) == NULL));
@@ -236,7 +238,8 @@ START_TEST (test_columns)
 {
     maas_model_t *model = s_sample_model (true);
     ck_assert_ptr_null (maas_model_columns (model));
-    static const char *const names[] = {"sepal_length", "sepal_width", "petal_length", "petal_width"};
+    static const char *const names[] = {"sepal_length", "sepal_width", "petal_length",
+                                        "petal_width"};
     static const char *const repeated[] = {"a", "b", "a", "c"};
     ck_assert_int_eq (maas_model_set_columns (model, names, 3), -1);
     ck_assert_int_eq (maas_model_set_columns (model, repeated, 4), -1);
@@ -294,8 +297,9 @@ START_TEST (test_golden_blob)
 {
     uint8_t golden[256];
     size_t golden_size;
-    ck_assert_int_eq (sodium_hex2bin (golden, sizeof golden, s_golden_hex,
-                                      strlen (s_golden_hex), NULL, &golden_size, NULL), 0);
+    ck_assert_int_eq (sodium_hex2bin (golden, sizeof golden, s_golden_hex, strlen (s_golden_hex),
+                                      NULL, &golden_size, NULL),
+                      0);
     ck_assert_uint_eq (golden_size, 245);
     maas_layer_spec_t layer[] = {{1, MAAS_ACT_SIGMOID}};
     maas_mlp_t *mlp = maas_mlp_new (2, layer, 1);
@@ -336,7 +340,7 @@ START_TEST (test_weights_sha256)
 {
     maas_model_t *a = s_sample_model (true), *b = s_sample_model (true);
     ck_assert_int_eq (maas_model_meta_set_str (b, "job_id", "another run"), 0);
-    const char *names[] = { "a", "b", "c", "d" };
+    const char *names[] = {"a", "b", "c", "d"};
     ck_assert_int_eq (maas_model_set_columns (b, names, 4), 0);
     char ha[MAAS_SHA256_HEX_SIZE], hb[MAAS_SHA256_HEX_SIZE];
     maas_model_weights_sha256 (a, ha);
@@ -364,8 +368,10 @@ START_TEST (test_encoded_size_bounds_blob)
     s_encode (model, &blob, &size);
     size_t bound = maas_model_encoded_size (4, s_layers, 2);
     ck_assert_uint_ge (bound, size);
-    ck_assert_uint_le (bound, size + MAAS_MODEL_META_OVERHEAD + 4 * (8 + MAAS_MODEL_COLUMN_MAX) + 2048);
-    maas_layer_spec_t wide[] = { { 4096, MAAS_ACT_RELU }, { 4096, MAAS_ACT_RELU }, { 1, MAAS_ACT_SIGMOID } };
+    ck_assert_uint_le (bound,
+                       size + MAAS_MODEL_META_OVERHEAD + 4 * (8 + MAAS_MODEL_COLUMN_MAX) + 2048);
+    maas_layer_spec_t wide[] = {
+        {4096, MAAS_ACT_RELU}, {4096, MAAS_ACT_RELU}, {1, MAAS_ACT_SIGMOID}};
     ck_assert_uint_gt (maas_model_encoded_size (4096, wide, 3), (size_t) 4096 * 4096 * 2 * 4);
     free (blob);
     maas_model_destroy (&model);
@@ -376,11 +382,11 @@ END_TEST
 //  errors: unpack a valid blob, change one thing, pack it again, decode.
 
 typedef struct {
-    uint8_t *blob;                  //  the valid encoding (the tree points into it)
+    uint8_t *blob;    //  the valid encoding (the tree points into it)
     size_t size;
-    msgpack_unpacked msg;           //  its tree, changed in place by a test
-    char hex[MAAS_SHA256_HEX_SIZE]; //  a recomputed sha256 the tree may point to
-    maas_model_err_t err;           //  the last decode's error
+    msgpack_unpacked msg;              //  its tree, changed in place by a test
+    char hex[MAAS_SHA256_HEX_SIZE];    //  a recomputed sha256 the tree may point to
+    maas_model_err_t err;              //  the last decode's error
 } tree_t;
 
 static void
@@ -474,10 +480,9 @@ s_expect (tree_t *t, maas_model_status_t code, const char *text)
     ck_assert_int_eq (msgpack_pack_object (&pk, t->msg.data), 0);
     maas_model_t *model = maas_model_decode (buffer.data, buffer.size, &t->err);
     ck_assert_ptr_null (model);
-    ck_assert_msg (t->err.code == code, "code %d, expected %d: %s", t->err.code, code,
-                   t->err.text);
-    ck_assert_msg (strstr (t->err.text, text) != NULL, "'%s' does not contain '%s'",
-                   t->err.text, text);
+    ck_assert_msg (t->err.code == code, "code %d, expected %d: %s", t->err.code, code, t->err.text);
+    ck_assert_msg (strstr (t->err.text, text) != NULL, "'%s' does not contain '%s'", t->err.text,
+                   text);
     msgpack_sbuffer_destroy (&buffer);
 }
 
@@ -669,10 +674,12 @@ START_TEST (test_bad_values)
     s_expect (&t, MAAS_MODEL_EFIELD, "model: layer 0: unknown activation 'gelu'");
     s_set_str (s_at (s_layer (&t, 0), "activation"), "relu");
     s_at (s_layer (&t, 0), "units")->via.u64 = 0;
-    s_expect (&t, MAAS_MODEL_EFIELD, "model: layer 0: key 'units' must be between 1 and 65536, got 0");
+    s_expect (&t, MAAS_MODEL_EFIELD,
+              "model: layer 0: key 'units' must be between 1 and 65536, got 0");
     s_at (s_layer (&t, 0), "units")->via.u64 = 8;
     s_set_str (s_at (s_at (s_layer (&t, 0), "weights"), "dtype"), "f16");
-    s_expect (&t, MAAS_MODEL_EFIELD, "model: layer 0: key 'weights': dtype must be 'f32', got 'f16'");
+    s_expect (&t, MAAS_MODEL_EFIELD,
+              "model: layer 0: key 'weights': dtype must be 'f32', got 'f16'");
     s_set_str (s_at (s_at (s_layer (&t, 0), "weights"), "dtype"), "f32");
     s_at (&t.msg.data, "layers")->via.array.size = 0;
     s_expect (&t, MAAS_MODEL_EFIELD, "model: 'layers' must hold 1 to 64 layers, got 0");

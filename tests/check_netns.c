@@ -35,10 +35,10 @@
 #include <time.h>
 #include <unistd.h>
 
-#define S_ROWS  5003                //  a prime: no shard size divides it
-#define S_COLS  10
-#define S_SHARD "97"                //  small shards: ~52 of them, the run has a middle
-#define S_WINDOW "8"                //  more than the workers' 2 + 2 credits: both busy
+#define S_ROWS      5003    //  a prime: no shard size divides it
+#define S_COLS      10
+#define S_SHARD     "97"    //  small shards: ~52 of them, the run has a middle
+#define S_WINDOW    "8"     //  more than the workers' 2 + 2 credits: both busy
 //  The private link lives only inside this run's namespaces (no route
 //  leaves them, interfaces are created inside them), so the addresses cannot
 //  collide with the host or with another run, even at the same time.
@@ -50,15 +50,15 @@
 enum { S_HUB, S_W1, S_W2, S_HOSTS };
 static const char *s_host[S_HOSTS] = {"hub", "w1", "w2"};
 
-static char s_ns[S_HOSTS][64];      //  namespace names, "maas-<pid>-hub" ...
-static pid_t s_runner;              //  Check's runner process (names the namespaces)
-static const char *s_ip_path;       //  iproute2's ip
-static char *s_dir;                 //  temp dir for logs and files
-static support_redis_t *s_redis;    //  in the hub
-static support_proc_t *s_broker;    //  in the hub
+static char s_ns[S_HOSTS][64];          //  namespace names, "maas-<pid>-hub" ...
+static pid_t s_runner;                  //  Check's runner process (names the namespaces)
+static const char *s_ip_path;           //  iproute2's ip
+static char *s_dir;                     //  temp dir for logs and files
+static support_redis_t *s_redis;        //  in the hub
+static support_proc_t *s_broker;        //  in the hub
 static support_proc_t *s_workers[2];    //  in w1, w2
-static float *s_x;                  //  S_ROWS × S_COLS inputs
-static float *s_expected;           //  S_ROWS in-process outputs
+static float *s_x;                      //  S_ROWS × S_COLS inputs
+static float *s_expected;               //  S_ROWS in-process outputs
 
 static void
 s_sleep_ms (int ms)
@@ -164,8 +164,8 @@ s_sweep (void)
         int pid = 0, end = 0;
         char host[8];
         bool ours = sscanf (line, "maas-%d-%7[a-z0-9]%n", &pid, host, &end) == 2 && pid > 0
-                    && (line[end] == ' ' || line[end] == '\n')
-                    && (!strcmp (host, "hub") || !strcmp (host, "w1") || !strcmp (host, "w2"));
+            && (line[end] == ' ' || line[end] == '\n')
+            && (!strcmp (host, "hub") || !strcmp (host, "w1") || !strcmp (host, "w2"));
         if (ours && kill (pid, 0) != 0 && errno == ESRCH)
             s_ip_run (NULL, 0, "netns del maas-%d-%s", pid, host);
     }
@@ -230,7 +230,7 @@ s_runs_in (pid_t pid, const char *name, int host)
     snprintf (ns_path, sizeof ns_path, "/run/netns/%s", s_ns[host]);
     struct stat in, want;
     return strcmp (bare, name) == 0 && stat (path, &in) == 0 && stat (ns_path, &want) == 0
-           && in.st_dev == want.st_dev && in.st_ino == want.st_ino;
+        && in.st_dev == want.st_dev && in.st_ino == want.st_ino;
 }
 
 static void
@@ -279,8 +279,9 @@ s_jobs_taken_back (const char *name)
     snprintf (needle, sizeof needle, "worker gone name=%s jobs=", name);
     for (const char *at = strstr (text, needle); at; at = strstr (at + 1, needle)) {
         int jobs = -1, end = 0;
-        if (sscanf (at + strlen (needle), "%d why=worker silent past its liveness%n", &jobs,
-                    &end) == 1 && end > 0)
+        if (sscanf (at + strlen (needle), "%d why=worker silent past its liveness%n", &jobs, &end)
+                == 1
+            && end > 0)
             return jobs;
     }
     return -1;
@@ -306,7 +307,7 @@ s_publish_model (void)
     maas_layer_spec_t layers[] = {{32, MAAS_ACT_RELU}, {1, MAAS_ACT_SIGMOID}};
     maas_mlp_t *mlp = maas_mlp_new (S_COLS, layers, 2);
     maas_mlp_init (mlp, 11);
-    maas_blas_set_threads (1);      //  as the workers run: same bits in any batch
+    maas_blas_set_threads (1);    //  as the workers run: same bits in any batch
     maas_predictor_t *predictor = maas_predictor_new (mlp);
     ck_assert_int_eq (maas_predictor_run (predictor, s_x, S_ROWS, s_expected), 0);
     maas_predictor_destroy (&predictor);
@@ -320,8 +321,8 @@ s_publish_model (void)
     ck_assert_msg (registry, "%s", err);
     uint64_t version;
     maas_registry_meta_t meta = {0};
-    ck_assert_int_eq (
-        maas_registry_publish (registry, "seed", blob, size, &meta, &version, NULL), 0);
+    ck_assert_int_eq (maas_registry_publish (registry, "seed", blob, size, &meta, &version, NULL),
+                      0);
     ck_assert_int_eq (maas_registry_alias (registry, "seed", "production", version), 0);
     maas_registry_destroy (&registry);
     maas_model_destroy (&model);
@@ -334,9 +335,9 @@ s_start_worker (int i)
     char log_name[32], name[8];
     snprintf (log_name, sizeof log_name, "worker-%d.log", i + 1);
     snprintf (name, sizeof name, "w%d", i + 1);
-    const char *args[] = {"--broker", S_BACKEND, "--redis", S_REDIS_URL, "--name", name,
-                          "--credits", "2", "--heartbeat", "200", "--log-level", "info",
-                          NULL};
+    const char *args[] = {"--broker",    S_BACKEND,   "--redis", S_REDIS_URL,   "--name",
+                          name,          "--credits", "2",       "--heartbeat", "200",
+                          "--log-level", "info",      NULL};
     s_workers[i] = s_start_in (S_W1 + i, "worker/maas-worker", args, log_name);
 }
 
@@ -354,9 +355,9 @@ s_stack_up (void)
     s_redis = support_redis_start_wrapped (hub_exec, S_HUB_ADDR, 6379);
     s_assert_runs_in (support_redis_pid (s_redis), "redis-server", S_HUB);
     //  A dead worker is noticed after 5 × 200 ms of silence.
-    const char *args[] = {"--frontend", S_FRONTEND, "--backend", S_BACKEND, "--redis",
-                          S_REDIS_URL, "--heartbeat", "200", "--liveness", "5", "--log-level",
-                          "info", NULL};
+    const char *args[] = {"--frontend",  S_FRONTEND,    "--backend", S_BACKEND,    "--redis",
+                          S_REDIS_URL,   "--heartbeat", "200",       "--liveness", "5",
+                          "--log-level", "info",        NULL};
     s_broker = s_start_in (S_HUB, "broker/maas-broker", args, "broker.log");
     for (int i = 0; i < 2; i++)
         s_start_worker (i);
@@ -389,8 +390,7 @@ s_write_input (const char *name)
 {
     char *path = s_path (name), err[256];
     maas_npy_writer_t *writer = maas_npy_create (path, S_COLS, err, sizeof err);
-    ck_assert_msg (writer && maas_npy_write (writer, s_x, S_ROWS, err, sizeof err) == 0, "%s",
-                   err);
+    ck_assert_msg (writer && maas_npy_write (writer, s_x, S_ROWS, err, sizeof err) == 0, "%s", err);
     ck_assert_int_eq (maas_npy_close (&writer, err, sizeof err), 0);
     return path;
 }
@@ -403,9 +403,9 @@ START_TEST (test_scores_across_hosts)
 {
     s_stack_up ();
     char *input = s_write_input ("in.npy"), *output = s_path ("out.npy");
-    const char *args[] = {"score", "seed@production", "--input", input, "--output", output,
-                          "--shard-rows", S_SHARD, "--window", S_WINDOW, "--broker",
-                          S_FRONTEND, "--redis", S_REDIS_URL, NULL};
+    const char *args[] = {"score",    "seed@production", "--input", input,       "--output",
+                          output,     "--shard-rows",    S_SHARD,   "--window",  S_WINDOW,
+                          "--broker", S_FRONTEND,        "--redis", S_REDIS_URL, NULL};
     support_proc_t *cli = s_start_in (S_HUB, "client/maas", args, "cli.log");
     int code = support_proc_wait (cli, 30000);
     support_proc_stop (&cli);
@@ -461,8 +461,7 @@ START_TEST (test_link_cut_mid_run)
                                   .progress = s_cut_midway,
                                   .progress_arg = &cut};
     maas_score_stats_t stats;
-    int rc =
-        maas_score_file (client, &config, input, output, NULL, NULL, &stats, err, sizeof err);
+    int rc = maas_score_file (client, &config, input, output, NULL, NULL, &stats, err, sizeof err);
     ck_assert_msg (rc == 0, "%s", err);
     ck_assert (cut);
     ck_assert_uint_eq (stats.rows, S_ROWS);
@@ -490,8 +489,9 @@ s_setup (void)
     for (size_t i = 0; i < sizeof paths / sizeof paths[0] && !s_ip_path; i++)
         if (access (paths[i], X_OK) == 0)
             s_ip_path = paths[i];
-    ck_assert_msg (s_ip_path, "no iproute2 `ip` in /usr/sbin, /sbin, /usr/bin or /bin: this "
-                              "suite needs it (apt-get install iproute2) and root");
+    ck_assert_msg (s_ip_path,
+                   "no iproute2 `ip` in /usr/sbin, /sbin, /usr/bin or /bin: this "
+                   "suite needs it (apt-get install iproute2) and root");
     s_runner = getpid ();
     for (int i = 0; i < S_HOSTS; i++)
         snprintf (s_ns[i], sizeof s_ns[i], "maas-%d-%s", (int) s_runner, s_host[i]);

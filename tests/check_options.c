@@ -13,12 +13,12 @@
 #include <string.h>
 
 typedef struct {
-    const char *name;       //  --name
-    const char *url;        //  --redis
-    const char *level;      //  --log-level
-    int heartbeat_ms;       //  --heartbeat
-    size_t jobs;            //  --max-jobs
-    bool status;            //  --no-status
+    const char *name;     //  --name
+    const char *url;      //  --redis
+    const char *level;    //  --log-level
+    int heartbeat_ms;     //  --heartbeat
+    size_t jobs;          //  --max-jobs
+    bool status;          //  --no-status
 } s_values_t;
 
 //  A fake environment: MAAS_T_NAME and MAAS_T_HEARTBEAT from these.
@@ -84,11 +84,12 @@ START_TEST (test_values_from_flags_and_environment)
     ck_assert_str_eq (v.name, "from-env");
     ck_assert_int_eq (v.heartbeat_ms, 250);
     ck_assert (v.status);
-    const char *args[] = {"--name", "flag", "--heartbeat=300", "--max-jobs", "100",
-                          "--no-status", "--redis", "unix:///tmp/r.sock?db=2",
-                          "--log-level", "debug", NULL};
+    const char *args[] = {
+        "--name",      "flag",    "--heartbeat=300",         "--max-jobs",  "100",
+        "--no-status", "--redis", "unix:///tmp/r.sock?db=2", "--log-level", "debug",
+        NULL};
     ck_assert_msg (s_try (&v, args, &err) == 0, "%s", err.text);
-    ck_assert_str_eq (v.name, "flag");          //  flags win over the environment
+    ck_assert_str_eq (v.name, "flag");    //  flags win over the environment
     ck_assert_int_eq (v.heartbeat_ms, 300);
     ck_assert_uint_eq (v.jobs, 100);
     ck_assert (!v.status);
@@ -111,21 +112,28 @@ s_assert_refused (const char *flag, const char *value, const char *expected)
 
 START_TEST (test_bad_values_one_wording)
 {
-    s_assert_refused ("--heartbeat", "x", "maas-test: --heartbeat: 'x' is not a whole number (1..60000)");
-    s_assert_refused ("--heartbeat", "0", "maas-test: --heartbeat: '0' is not a whole number (1..60000)");
-    s_assert_refused ("--heartbeat", "99999999999999999999",
-                      "maas-test: --heartbeat: '99999999999999999999' is not a whole number (1..60000)");
-    s_assert_refused ("--max-jobs", "-1", "maas-test: --max-jobs: '-1' is not a whole number (1..100)");
+    s_assert_refused ("--heartbeat", "x",
+                      "maas-test: --heartbeat: 'x' is not a whole number (1..60000)");
+    s_assert_refused ("--heartbeat", "0",
+                      "maas-test: --heartbeat: '0' is not a whole number (1..60000)");
+    s_assert_refused (
+        "--heartbeat", "99999999999999999999",
+        "maas-test: --heartbeat: '99999999999999999999' is not a whole number (1..60000)");
+    s_assert_refused ("--max-jobs", "-1",
+                      "maas-test: --max-jobs: '-1' is not a whole number (1..100)");
     s_assert_refused ("--max-jobs", "", "maas-test: --max-jobs: '' is not a whole number (1..100)");
-    s_assert_refused ("--log-level", "loud", "maas-test: --log-level: 'loud' is not one of debug|info");
-    s_assert_refused ("--redis", "http://x", "maas-test: --redis: redis URL 'http://x': unknown "
+    s_assert_refused ("--log-level", "loud",
+                      "maas-test: --log-level: 'loud' is not one of debug|info");
+    s_assert_refused ("--redis", "http://x",
+                      "maas-test: --redis: redis URL 'http://x': unknown "
                       "scheme, use redis://host:port or unix:///path");
     s_assert_refused ("--bogus", NULL, "maas-test: unknown option '--bogus' (see --help)");
     s_assert_refused ("--bogus=1", NULL, "maas-test: unknown option '--bogus' (see --help)");
     s_assert_refused ("--name", NULL, "maas-test: --name needs a value (see --help)");
     s_assert_refused ("stray", NULL, "maas-test: unexpected argument 'stray' (see --help)");
     s_env_heartbeat = "soon";
-    s_assert_refused (NULL, NULL, "maas-test: $MAAS_T_HEARTBEAT: 'soon' is not a whole number (1..60000)");
+    s_assert_refused (NULL, NULL,
+                      "maas-test: $MAAS_T_HEARTBEAT: 'soon' is not a whole number (1..60000)");
     s_env_heartbeat = NULL;
 }
 END_TEST
@@ -140,7 +148,8 @@ START_TEST (test_help_and_version)
     free (out);
     ck_assert_int_eq (s_parse (&v, (const char *[]){"--help", NULL}, &err, &out), 1);
     ck_assert_msg (strstr (out, "usage: maas-test\n"), "%s", out);
-    ck_assert_msg (strstr (out, "--heartbeat MS") && strstr (out, "($MAAS_T_HEARTBEAT, default 1000)"),
+    ck_assert_msg (strstr (out, "--heartbeat MS")
+                       && strstr (out, "($MAAS_T_HEARTBEAT, default 1000)"),
                    "%s", out);
     ck_assert_msg (strstr (out, "--version") && strstr (out, "the end\n"), "%s", out);
     free (out);

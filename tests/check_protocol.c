@@ -37,9 +37,15 @@ END_TEST
 
 START_TEST (test_job_header_round_trip)
 {
-    maas_proto_job_t job = {.id = "job-1", .kind = "infer", .model = "iris", .version = 3,
-                            .priority = 7, .deadline_ms = 12345, .track = false, .durable = true};
-    const char params[] = "\x81\xa1k\x2a";     //  {"k": 42}
+    maas_proto_job_t job = {.id = "job-1",
+                            .kind = "infer",
+                            .model = "iris",
+                            .version = 3,
+                            .priority = 7,
+                            .deadline_ms = 12345,
+                            .track = false,
+                            .durable = true};
+    const char params[] = "\x81\xa1k\x2a";    //  {"k": 42}
     job.params = params;
     job.params_size = sizeof params - 1;
     maas_proto_buf_t buf;
@@ -49,7 +55,8 @@ START_TEST (test_job_header_round_trip)
     msgpack_unpacked_init (&scratch);
     maas_proto_job_t back;
     char err[256];
-    ck_assert_int_eq (maas_proto_job_parse (&back, buf.data, buf.size, &scratch, err, sizeof err), 0);
+    ck_assert_int_eq (maas_proto_job_parse (&back, buf.data, buf.size, &scratch, err, sizeof err),
+                      0);
     ck_assert_str_eq (back.id, "job-1");
     ck_assert_str_eq (back.kind, "infer");
     ck_assert_str_eq (back.model, "iris");
@@ -69,14 +76,15 @@ START_TEST (test_job_header_round_trip)
     job.track = job.durable = true;
     maas_proto_buf_init (&buf);
     ck_assert_int_eq (maas_proto_job_pack (&job, &buf), 0);
-    ck_assert_int_eq (maas_proto_job_parse (&back, buf.data, buf.size, &scratch, err, sizeof err), 0);
+    ck_assert_int_eq (maas_proto_job_parse (&back, buf.data, buf.size, &scratch, err, sizeof err),
+                      0);
     ck_assert_str_eq (back.alias, "production");
     ck_assert_int_eq (back.version, 0);
     ck_assert_ptr_nonnull (memmem (buf.data, buf.size, "\xa5\x61lias\xaaproduction", 17));
     //  ... and a header written by hand with "alias" parses the same.
     const char hand[] = "\x84\xa2id\xa1x\xa4kind\xa5infer\xa5model\xa1m\xa5\x61lias\xa4prod";
-    ck_assert_int_eq (maas_proto_job_parse (&back, hand, sizeof hand - 1, &scratch, err,
-                                            sizeof err), 0);
+    ck_assert_int_eq (
+        maas_proto_job_parse (&back, hand, sizeof hand - 1, &scratch, err, sizeof err), 0);
     ck_assert_str_eq (back.alias, "prod");
     msgpack_unpacked_destroy (&scratch);
 }
@@ -122,9 +130,9 @@ START_TEST (test_frames_moved_and_checked)
     zmq_msg_t payload;
     zmq_msg_init_size (&payload, 1000);
     memset (zmq_msg_data (&payload), 7, 1000);
-    ck_assert_int_eq (maas_proto_send (zsock_resolve (a), NULL, 0, MAAS_PROTO_SUBMIT, "\x80", 1,
-                                       &payload), 0);
-    ck_assert_uint_eq (zmq_msg_size (&payload), 0);     //  moved out
+    ck_assert_int_eq (
+        maas_proto_send (zsock_resolve (a), NULL, 0, MAAS_PROTO_SUBMIT, "\x80", 1, &payload), 0);
+    ck_assert_uint_eq (zmq_msg_size (&payload), 0);    //  moved out
     zmq_msg_close (&payload);
     maas_proto_msg_t msg;
     ck_assert_int_eq (maas_proto_recv (zsock_resolve (b), &msg, false, 0), 0);
@@ -173,8 +181,9 @@ START_TEST (test_reply_helpers)
     maas_proto_buf_init (&buf);
     maas_proto_pack_status (&buf, "j1", NULL, "bad_request", "header: no", 1);
     maas_codec_pack_kv_int (&buf.pk, "extra", 5);
-    ck_assert_int_eq (maas_proto_send (zsock_resolve (a), NULL, 0, MAAS_PROTO_REJECTED, buf.data,
-                                       buf.size, NULL), 0);
+    ck_assert_int_eq (
+        maas_proto_send (zsock_resolve (a), NULL, 0, MAAS_PROTO_REJECTED, buf.data, buf.size, NULL),
+        0);
     zstr_sendm (a, "MAAS1");
     zstr_send (a, "\x06");
     msgpack_unpacked scratch;
@@ -208,10 +217,10 @@ END_TEST
 //  "retryable" is true unless a boolean false says otherwise.
 START_TEST (test_retryable)
 {
-    const char *headers[] = { "\x81\xa9retryable\xc2", "\x81\xa9retryable\xc3",
-                              "\x81\xa9retryable\x00", "\x80" };
-    const size_t sizes[] = { 12, 12, 12, 1 };
-    const bool expected[] = { false, true, true, true };
+    const char *headers[] = {"\x81\xa9retryable\xc2", "\x81\xa9retryable\xc3",
+                             "\x81\xa9retryable\x00", "\x80"};
+    const size_t sizes[] = {12, 12, 12, 1};
+    const bool expected[] = {false, true, true, true};
     msgpack_unpacked scratch;
     msgpack_unpacked_init (&scratch);
     char err[256];
@@ -253,7 +262,7 @@ START_TEST (test_client_rejects_bad_spec)
     maas_submit_t spec = {.kind = "bad kind"};
     ck_assert_int_eq (maas_client_submit (client, &spec, NULL, 0, NULL, NULL, NULL), -1);
     ck_assert_ptr_nonnull (strstr (maas_client_error (client), "kind"));
-    spec = (maas_submit_t) {.kind = "infer", .priority = 10};
+    spec = (maas_submit_t){.kind = "infer", .priority = 10};
     ck_assert_int_eq (maas_client_submit (client, &spec, NULL, 0, NULL, NULL, NULL), -1);
     ck_assert_ptr_nonnull (strstr (maas_client_error (client), "priority"));
     ck_assert_int_eq (maas_client_cancel (client, "no spaces allowed"), -1);

@@ -14,8 +14,8 @@
 #include <string.h>
 #include <unistd.h>
 
-static char *s_work;      //  cwd of every command: data/ and big.npy
-static char s_state[700]; //  the stack's state dir
+static char *s_work;         //  cwd of every command: data/ and big.npy
+static char s_state[700];    //  the stack's state dir
 
 //  All of PATH, NUL-terminated (the caller frees); "" if unreadable.
 static char *
@@ -62,18 +62,16 @@ s_sh (const char *line, char **out)
 {
     char *client = support_build_path ("client"), script[4096], path_env[4096], state_env[800],
          log[800];
-    snprintf (script,
-              sizeof script,
+    snprintf (script, sizeof script,
               "unset MAAS_REDIS_URL MAAS_BROKER_FRONTEND MAAS_REDIS_SENTINELS; cd '%s' && %s",
-              s_work,
-              line);
+              s_work, line);
     snprintf (path_env, sizeof path_env, "PATH=%s:%s", client, getenv ("PATH"));
     snprintf (state_env, sizeof state_env, "MAAS_STATE_DIR=%s", s_state);
     snprintf (log, sizeof log, "%s/sh.log", s_work);
     unlink (log);
-    const char *argv[] = { "/bin/sh", "-c", script, NULL };
+    const char *argv[] = {"/bin/sh", "-c", script, NULL};
     //  Any free port for the stack's gateway: other stacks may hold 8501.
-    const char *env[] = { path_env, state_env, "MAAS_HTTP=127.0.0.1:0", NULL };
+    const char *env[] = {path_env, state_env, "MAAS_HTTP=127.0.0.1:0", NULL};
     support_proc_t *proc = support_proc_start (argv, env, log);
     int code = support_proc_wait (proc, 120000);
     support_proc_stop (&proc);
@@ -92,10 +90,9 @@ s_write_big_npy (void)
     snprintf (npy, sizeof npy, "%s/big.npy", s_work);
     maas_npy_writer_t *writer = maas_npy_create (npy, maas_csv_cols (csv), err, sizeof err);
     for (int i = 0; i < 5; i++)
-        ck_assert_int_eq (
-          maas_npy_write (
-            writer, maas_csv_features (csv)->data, maas_csv_rows (csv), err, sizeof err),
-          0);
+        ck_assert_int_eq (maas_npy_write (writer, maas_csv_features (csv)->data,
+                                          maas_csv_rows (csv), err, sizeof err),
+                          0);
     ck_assert_int_eq (maas_npy_close (&writer, err, sizeof err), 0);
     maas_csv_destroy (&csv);
     free (csv_path);
@@ -109,13 +106,12 @@ s_check_output (const char *line, const char *out, char *job_id, size_t job_id_s
     if (strstr (line, "maas train") && published)
         sscanf (published, "published by job %63s", job_id);
     if (strstr (line, "maas infer"))
-        ck_assert_msg (strstr (out, "dropped columns the model does not use: label") &&
-                         strstr (out, "cancer@1: 114 rows"),
-                       "%s",
-                       out);
+        ck_assert_msg (strstr (out, "dropped columns the model does not use: label")
+                           && strstr (out, "cancer@1: 114 rows"),
+                       "%s", out);
     if (strstr (line, "maas score"))
         ck_assert_msg (strstr (out, "scored 570 rows with cancer@1 (production)"), "%s", out);
-    (void)job_id_size;
+    (void) job_id_size;
 }
 
 START_TEST (test_using_it_block_runs_as_printed)
@@ -126,9 +122,9 @@ START_TEST (test_using_it_block_runs_as_printed)
         char line[1024];
         snprintf (line, sizeof line, "%s", lines[i]);
         char *id = strstr (line, "maas job ID");
-        if (id) { //  the one placeholder: the train job's id
+        if (id) {    //  the one placeholder: the train job's id
             ck_assert_msg (*job_id, "no job id from the train line");
-            snprintf (id, sizeof line - (size_t)(id - line), "maas job %s", job_id);
+            snprintf (id, sizeof line - (size_t) (id - line), "maas job %s", job_id);
         }
         int code = s_sh (line, &out);
         ck_assert_msg (code == 0, "README line `%s` exited %d:\n%s", line, code, out);
@@ -172,8 +168,7 @@ s_teardown (void)
     int code = s_sh ("maas down", &out);
     char role[32], program[64];
     int pid, used = 0, offset = 0;
-    while (code != 0 &&
-           sscanf (pids + offset, "%31s %d %63s%n", role, &pid, program, &used) == 3) {
+    while (code != 0 && sscanf (pids + offset, "%31s %d %63s%n", role, &pid, program, &used) == 3) {
         kill (pid, SIGKILL);
         offset += used;
     }

@@ -19,7 +19,7 @@ static maas_registry_t *s_reg;
 static void
 s_setup (void)
 {
-    signal (SIGPIPE, SIG_IGN);  //  as every program's main does: hiredis uses write(2)
+    signal (SIGPIPE, SIG_IGN);    //  as every program's main does: hiredis uses write(2)
     s_redis = support_redis_start ();
     char err[256];
     s_reg = maas_registry_new (support_redis_url (s_redis), NULL, err, sizeof err);
@@ -41,7 +41,7 @@ s_blob (const char *label, size_t *size)
     uint64_t seed = 1469598103934665603ULL;
     for (const char *c = label; *c; c++)
         seed = (seed ^ (uint8_t) *c) * 1099511628211ULL;
-    maas_layer_spec_t layers[] = { { 8, MAAS_ACT_RELU }, { 3, MAAS_ACT_SOFTMAX } };
+    maas_layer_spec_t layers[] = {{8, MAAS_ACT_RELU}, {3, MAAS_ACT_SOFTMAX}};
     maas_mlp_t *mlp = maas_mlp_new (4, layers, 2);
     ck_assert_ptr_nonnull (mlp);
     maas_mlp_init (mlp, seed);
@@ -56,10 +56,10 @@ s_blob (const char *label, size_t *size)
 static uint64_t
 s_publish (maas_registry_t *reg, const char *name, const char *label, const char *job)
 {
-    maas_registry_meta_t meta = { .job_id = job,
-                                  .metrics = "{\"accuracy\":0.9}",
-                                  .tags = "iris,test",
-                                  .description = "a test model" };
+    maas_registry_meta_t meta = {.job_id = job,
+                                 .metrics = "{\"accuracy\":0.9}",
+                                 .tags = "iris,test",
+                                 .description = "a test model"};
     uint64_t version = 0;
     size_t size;
     uint8_t *blob = s_blob (label, &size);
@@ -135,22 +135,19 @@ END_TEST
 
 START_TEST (test_publish_idempotent_on_job_id)
 {
-    maas_registry_meta_t meta = { .job_id = "job-1" };
+    maas_registry_meta_t meta = {.job_id = "job-1"};
     uint64_t version;
     bool created;
     size_t size;
     uint8_t *blob = s_blob ("a", &size);
-    ck_assert_int_eq (maas_registry_publish (s_reg, "m", blob, size, &meta, &version, &created),
-                      0);
+    ck_assert_int_eq (maas_registry_publish (s_reg, "m", blob, size, &meta, &version, &created), 0);
     ck_assert (created);
     ck_assert_uint_eq (version, 1);
-    ck_assert_int_eq (maas_registry_publish (s_reg, "m", blob, size, &meta, &version, &created),
-                      0);
+    ck_assert_int_eq (maas_registry_publish (s_reg, "m", blob, size, &meta, &version, &created), 0);
     ck_assert (!created);
     ck_assert_uint_eq (version, 1);
     meta.job_id = "job-2";
-    ck_assert_int_eq (maas_registry_publish (s_reg, "m", blob, size, &meta, &version, &created),
-                      0);
+    ck_assert_int_eq (maas_registry_publish (s_reg, "m", blob, size, &meta, &version, &created), 0);
     free (blob);
     ck_assert (created);
     ck_assert_uint_eq (version, 2);
@@ -213,7 +210,7 @@ START_TEST (test_keys_use_hash_tags)
     ck_assert_int_eq (maas_registry_alias (s_reg, "iris", "production", 1), 0);
     redisContext *ctx = redisConnectUnix (support_redis_socket (s_redis));
     redisReply *reply = redisCommand (ctx, "KEYS *");
-    ck_assert_uint_eq (reply->elements, 7);  //  with :history
+    ck_assert_uint_eq (reply->elements, 7);    //  with :history
     for (size_t i = 0; i < reply->elements; i++) {
         const char *key = reply->element[i]->str;
         ck_assert_msg (strncmp (key, "maas:model:{iris}", 17) == 0
@@ -237,8 +234,7 @@ START_TEST (test_ref_parse)
     ck_assert_str_eq (ref.ref, "");
     ck_assert_int_eq (maas_registry_ref_parse (&ref, "iris@12", err, sizeof err), 0);
     ck_assert_str_eq (ref.ref, "12");
-    ck_assert_int_eq (maas_registry_ref_parse (&ref, "iris-v2.1@production", err, sizeof err),
-                      0);
+    ck_assert_int_eq (maas_registry_ref_parse (&ref, "iris-v2.1@production", err, sizeof err), 0);
     ck_assert_str_eq (ref.name, "iris-v2.1");
     ck_assert_str_eq (ref.ref, "production");
     ck_assert_int_eq (maas_registry_ref_parse (&ref, "iris@latest", err, sizeof err), 0);
@@ -255,8 +251,7 @@ START_TEST (test_ref_parse)
     ck_assert_int_eq (maas_registry_ref_parse (&ref, "models:/iris/3", err, sizeof err), 0);
     ck_assert_str_eq (ref.name, "iris");
     ck_assert_str_eq (ref.ref, "3");
-    ck_assert_int_eq (maas_registry_ref_parse (&ref, "models:/iris@champion", err, sizeof err),
-                      0);
+    ck_assert_int_eq (maas_registry_ref_parse (&ref, "models:/iris@champion", err, sizeof err), 0);
     ck_assert_str_eq (ref.ref, "champion");
     ck_assert_int_eq (maas_registry_ref_parse (&ref, "models:/iris", err, sizeof err), 0);
     ck_assert_str_eq (ref.name, "iris");
@@ -318,7 +313,8 @@ START_TEST (test_describe_tag_search)
     ck_assert_int_eq (maas_registry_tag (s_reg, "iris", 0, "team", "botany"), 0);
     ck_assert_int_eq (maas_registry_tag (s_reg, "digits", 0, "team", "vision"), 0);
     ck_assert_int_eq (maas_registry_untag (s_reg, "iris", 1, "reviewed"), 0);
-    s_assert_error (maas_registry_untag (s_reg, "iris", 1, "reviewed"), "no tag 'reviewed' on iris@1");
+    s_assert_error (maas_registry_untag (s_reg, "iris", 1, "reviewed"),
+                    "no tag 'reviewed' on iris@1");
     s_assert_error (maas_registry_tag (s_reg, "iris", 7, "a", "b"), "model iris has no version 7");
     s_assert_error (maas_registry_tag (s_reg, "nosuch", 0, "a", "b"), "unknown model nosuch");
     s_assert_error (maas_registry_tag (s_reg, "iris", 0, "a b", "c"), "tag 'a b': a key is");
@@ -327,12 +323,12 @@ START_TEST (test_describe_tag_search)
     ck_assert_int_eq (maas_registry_info (s_reg, "iris", 1, &info), 0);
     ck_assert_str_eq (info.description, "the first cut");
     ck_assert_str_eq (info.kv_tags, "stage=candidate");
-    ck_assert_str_eq (info.tags, "iris,test");  //  the publish-time tags stay
+    ck_assert_str_eq (info.tags, "iris,test");    //  the publish-time tags stay
     maas_registry_info_clear (&info);
     maas_registry_model_t *models;
     size_t count;
-    ck_assert_int_eq (maas_registry_search (s_reg, NULL, (const char *[]){ "team=botany" }, 1,
-                                            &models, &count), 0);
+    ck_assert_int_eq (
+        maas_registry_search (s_reg, NULL, (const char *[]){"team=botany"}, 1, &models, &count), 0);
     ck_assert_uint_eq (count, 1);
     ck_assert_str_eq (models[0].name, "iris");
     ck_assert_str_eq (models[0].description, "flower classifier");
@@ -342,8 +338,8 @@ START_TEST (test_describe_tag_search)
     ck_assert_uint_eq (count, 1);
     ck_assert_str_eq (models[0].name, "digits");
     maas_registry_models_free (&models, count);
-    ck_assert_int_eq (maas_registry_search (s_reg, "*", (const char *[]){ "team=bot" }, 1,
-                                            &models, &count), 0);
+    ck_assert_int_eq (
+        maas_registry_search (s_reg, "*", (const char *[]){"team=bot"}, 1, &models, &count), 0);
     ck_assert_uint_eq (count, 0);
     maas_registry_models_free (&models, count);
 }
@@ -362,7 +358,7 @@ START_TEST (test_weights_hash_recorded)
     char expected[65];
     maas_model_weights_sha256 (model, expected);
     maas_model_destroy (&model);
-    maas_registry_meta_t meta = { 0 };
+    maas_registry_meta_t meta = {0};
     uint64_t v1, v2;
     ck_assert_int_eq (maas_registry_publish (s_reg, "iris", a, size_a, &meta, &v1, NULL), 0);
     ck_assert_int_eq (maas_registry_publish (s_reg, "iris", b, size_b, &meta, &v2, NULL), 0);
@@ -401,8 +397,7 @@ START_TEST (test_alias_resolves_and_moves)
     ck_assert_int_eq (maas_registry_resolve (s_reg, "iris", "production", &version), 0);
     ck_assert_uint_eq (version, 2);
     s_assert_error (maas_registry_alias (s_reg, "iris", "latest", 1), "not 'latest'");
-    s_assert_error (maas_registry_alias (s_reg, "nosuch", "production", 1),
-                    "unknown model nosuch");
+    s_assert_error (maas_registry_alias (s_reg, "nosuch", "production", 1), "unknown model nosuch");
     ck_assert_int_eq (maas_registry_unalias (s_reg, "iris", "production"), 0);
     s_assert_error (maas_registry_resolve (s_reg, "iris", "production", &version),
                     "model iris has no alias 'production'");
@@ -420,21 +415,21 @@ START_TEST (test_alias_history)
     ck_assert_int_eq (maas_registry_alias (s_reg, "iris", "production", 1), 0);
     maas_registry_set_actor (s_reg, "job 01JTEST");
     ck_assert_int_eq (maas_registry_alias (s_reg, "iris", "production", 2), 0);
-    ck_assert_int_eq (maas_registry_alias (s_reg, "iris", "production", 2), 0);  //  no move
+    ck_assert_int_eq (maas_registry_alias (s_reg, "iris", "production", 2), 0);    //  no move
     ck_assert_int_eq (maas_registry_alias (s_reg, "iris", "staging", 1), 0);
     ck_assert_int_eq (maas_registry_delete (s_reg, "iris", 2, true), 0);
     maas_registry_move_t *moves;
     size_t count;
     ck_assert_int_eq (maas_registry_history (s_reg, "iris", "production", &moves, &count), 0);
     ck_assert_uint_eq (count, 3);
-    ck_assert_uint_eq (moves[0].from, 2);  //  the forced delete unaliased it
+    ck_assert_uint_eq (moves[0].from, 2);    //  the forced delete unaliased it
     ck_assert_uint_eq (moves[0].to, 0);
     ck_assert_uint_eq (moves[1].from, 1);
     ck_assert_uint_eq (moves[1].to, 2);
     ck_assert_str_eq (moves[1].who, "job 01JTEST");
     ck_assert_uint_eq (moves[2].from, 0);
     ck_assert_uint_eq (moves[2].to, 1);
-    ck_assert (strchr (moves[2].who, '@'));  //  user@host by default
+    ck_assert (strchr (moves[2].who, '@'));    //  user@host by default
     ck_assert (moves[2].at_ms > 1700000000000LL && moves[0].at_ms >= moves[2].at_ms);
     free (moves);
     ck_assert_int_eq (maas_registry_history (s_reg, "iris", NULL, &moves, &count), 0);
@@ -453,7 +448,7 @@ START_TEST (test_alias_moves_are_atomic)
     pid_t child = fork ();
     ck_assert_int_ge (child, 0);
     if (child == 0) {
-        maas_registry_destroy (&s_reg);  //  the child's copy of the parent's
+        maas_registry_destroy (&s_reg);    //  the child's copy of the parent's
         char err[256];
         maas_registry_t *reg =
             maas_registry_new (support_redis_url (s_redis), NULL, err, sizeof err);
@@ -463,7 +458,7 @@ START_TEST (test_alias_moves_are_atomic)
         maas_registry_destroy (&reg);
         _exit (failures ? 1 : 0);
     }
-    int seen[3] = { 0 };
+    int seen[3] = {0};
     for (int i = 0; i < 400; i++) {
         uint64_t version = 0;
         ck_assert_int_eq (maas_registry_resolve (s_reg, "iris", "production", &version), 0);
@@ -498,7 +493,7 @@ END_TEST
 //  -- concurrency
 
 #define S_PUBLISHERS 4
-#define S_EACH 25
+#define S_EACH       25
 
 //  Child: publish S_EACH versions, write each number to FD, exit.
 static void
@@ -506,7 +501,7 @@ s_publisher_child (const char *url, int fd)
 {
     char err[256];
     maas_registry_t *reg = maas_registry_new (url, NULL, err, sizeof err);
-    maas_registry_meta_t meta = { 0 };
+    maas_registry_meta_t meta = {0};
     size_t size;
     uint8_t *blob = s_blob ("shared", &size);
     int code = reg ? 0 : 1;
@@ -536,7 +531,7 @@ START_TEST (test_concurrent_publishes_get_distinct_versions)
         }
     }
     close (fds[1]);
-    bool seen[S_PUBLISHERS * S_EACH + 1] = { false };
+    bool seen[S_PUBLISHERS * S_EACH + 1] = {false};
     uint64_t version;
     int got = 0;
     while (read (fds[0], &version, sizeof version) == sizeof version) {
@@ -597,16 +592,16 @@ END_TEST
 START_TEST (test_event_parse_rejects_garbage)
 {
     maas_registry_event_t event;
-    const char *bad[] = { "",
-                          "publish",
-                          "publish iris",
-                          "publish iris x",
-                          "alias iris 3",
-                          "alias iris production",
-                          "unalias iris",
-                          "frobnicate iris 3",
-                          "publish {bad} 3",
-                          "delete iris 0" };
+    const char *bad[] = {"",
+                         "publish",
+                         "publish iris",
+                         "publish iris x",
+                         "alias iris 3",
+                         "alias iris production",
+                         "unalias iris",
+                         "frobnicate iris 3",
+                         "publish {bad} 3",
+                         "delete iris 0"};
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
         ck_assert_msg (maas_registry_event_parse (&event, bad[i], strlen (bad[i])) == -1,
                        "accepted '%s'", bad[i]);
@@ -620,12 +615,11 @@ END_TEST
 
 START_TEST (test_bad_input_refused)
 {
-    maas_registry_meta_t meta = { 0 };
+    maas_registry_meta_t meta = {0};
     uint64_t version;
     s_assert_error (maas_registry_publish (s_reg, "a b", "x", 1, &meta, &version, NULL),
                     "a name is");
-    s_assert_error (maas_registry_publish (s_reg, "", "x", 1, &meta, &version, NULL),
-                    "a name is");
+    s_assert_error (maas_registry_publish (s_reg, "", "x", 1, &meta, &version, NULL), "a name is");
     s_assert_error (maas_registry_publish (s_reg, "ok", "x", 0, &meta, &version, NULL),
                     "blob of 0 bytes");
     s_assert_error (maas_registry_publish (s_reg, "ok", "junk", 4, &meta, &version, NULL),
@@ -636,9 +630,9 @@ START_TEST (test_bad_input_refused)
     ck_assert_int_eq (maas_registry_size_check ("ok", MAAS_REGISTRY_BLOB_MAX + 1, why, sizeof why),
                       -1);
     ck_assert_int_eq (maas_registry_size_check ("ok", MAAS_REGISTRY_BLOB_MAX, why, sizeof why), 0);
-    s_assert_error (maas_registry_publish (s_reg, "ok", "x", MAAS_REGISTRY_BLOB_MAX + 1, &meta,
-                                           &version, NULL),
-                    "model ok: 268435457 bytes is over the registry's limit of 268435456 bytes");
+    s_assert_error (
+        maas_registry_publish (s_reg, "ok", "x", MAAS_REGISTRY_BLOB_MAX + 1, &meta, &version, NULL),
+        "model ok: 268435457 bytes is over the registry's limit of 268435456 bytes");
     s_assert_error (maas_registry_resolve (s_reg, "nosuch", NULL, &version),
                     "unknown model nosuch");
     s_assert_error (maas_registry_resolve (s_reg, "nosuch", "prod", &version),
@@ -651,8 +645,7 @@ START_TEST (test_bad_input_refused)
     s_assert_error (maas_registry_info (s_reg, "iris", 7, &info), "has no version 7");
     uint8_t *blob;
     size_t size;
-    s_assert_error (maas_registry_fetch (s_reg, "iris", 7, &blob, &size, NULL),
-                    "has no version 7");
+    s_assert_error (maas_registry_fetch (s_reg, "iris", 7, &blob, &size, NULL), "has no version 7");
     ck_assert_ptr_null (blob);
 }
 END_TEST
@@ -723,7 +716,7 @@ s_cli (const char *dir, const char *args)
     ck_assert (asprintf (&script, "cd %s && %s model %s --redis %s >out 2>err", dir, maas, args,
                          support_redis_url (s_redis))
                > 0);
-    const char *argv[] = { "/bin/sh", "-c", script, NULL };
+    const char *argv[] = {"/bin/sh", "-c", script, NULL};
     support_proc_t *proc = support_proc_start (argv, NULL, NULL);
     int code = support_proc_wait (proc, 20000);
     support_proc_stop (&proc);
@@ -767,8 +760,7 @@ START_TEST (test_cli_round_trip)
     fclose (file);
     char bytes[32];
     snprintf (bytes, sizeof bytes, "\"bytes\":%zu", size);
-    ck_assert_int_eq (s_cli (dir, "publish iris model.bin --job j1 --description 'first one'"),
-                      0);
+    ck_assert_int_eq (s_cli (dir, "publish iris model.bin --job j1 --description 'first one'"), 0);
     s_assert_out (dir, "out", "iris@1");
     ck_assert_int_eq (s_cli (dir, "publish iris model.bin --job j1 --json"), 0);
     s_assert_out (dir, "out", "{\"model\":\"iris\",\"version\":1,\"created\":false}");

@@ -160,7 +160,7 @@ START_TEST (test_csv_stream_blocks_and_errors)
     ck_assert_uint_eq (got, 2);
     ck_assert_float_eq (block[2], 3.0f);
     ck_assert_int_eq (maas_csv_stream_read (stream, block, NULL, 2, &got, err, sizeof err), -1);
-    ck_assert_uint_eq (got, 1);             //  5,6 made it before the bad row
+    ck_assert_uint_eq (got, 1);    //  5,6 made it before the bad row
     ck_assert_float_eq (block[1], 6.0f);
     ck_assert_ptr_nonnull (strstr (err, "in.csv:6:2 'x' is not a number"));
     maas_csv_stream_destroy (&stream);

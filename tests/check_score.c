@@ -23,7 +23,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#define S_ROWS 5003                 //  a prime: no shard size divides it
+#define S_ROWS 5003    //  a prime: no shard size divides it
 #define S_COLS 10
 
 static support_redis_t *s_redis;
@@ -31,17 +31,18 @@ static support_proc_t *s_broker;
 static support_proc_t *s_workers[2];
 static char *s_dir;
 static char s_frontend[512];
-static maas_mlp_t *s_mlp;           //  the published network, for reference scoring
-static float *s_x;                  //  S_ROWS × S_COLS inputs
-static float *s_expected;           //  S_ROWS in-process outputs
+static maas_mlp_t *s_mlp;    //  the published network, for reference scoring
+static float *s_x;           //  S_ROWS × S_COLS inputs
+static float *s_expected;    //  S_ROWS in-process outputs
 
 static support_proc_t *
 s_start_worker (const char *backend, int i)
 {
     char *path = support_build_path ("worker/maas-worker"), log_path[600];
     snprintf (log_path, sizeof log_path, "%s/worker-%d.log", s_dir, i);
-    const char *argv[] = {path, "--broker", backend, "--redis", support_redis_url (s_redis),
-                          "--heartbeat", "200", NULL};
+    const char *argv[] = {
+        path,          "--broker", backend, "--redis", support_redis_url (s_redis),
+        "--heartbeat", "200",      NULL};
     support_proc_t *proc = support_proc_start (argv, NULL, log_path);
     free (path);
     return proc;
@@ -60,8 +61,8 @@ s_publish (const char *name, const maas_mlp_t *mlp, const char *const *columns)
     size_t size;
     ck_assert_int_eq (maas_model_encode (model, &blob, &size, NULL), 0);
     char err[256];
-    maas_registry_t *registry = maas_registry_new (support_redis_url (s_redis), NULL, err,
-                                                   sizeof err);
+    maas_registry_t *registry =
+        maas_registry_new (support_redis_url (s_redis), NULL, err, sizeof err);
     ck_assert_msg (registry, "%s", err);
     uint64_t version;
     maas_registry_meta_t meta = {0};
@@ -77,8 +78,8 @@ static void
 s_move_production (uint64_t version)
 {
     char err[256];
-    maas_registry_t *registry = maas_registry_new (support_redis_url (s_redis), NULL, err,
-                                                   sizeof err);
+    maas_registry_t *registry =
+        maas_registry_new (support_redis_url (s_redis), NULL, err, sizeof err);
     ck_assert_msg (registry, "%s", err);
     ck_assert_int_eq (maas_registry_alias (registry, "seed", "production", version), 0);
     maas_registry_destroy (&registry);
@@ -113,8 +114,16 @@ s_setup (void)
     snprintf (backend, sizeof backend, "ipc://%s/back", s_dir);
     snprintf (log_path, sizeof log_path, "%s/broker.log", s_dir);
     char *broker = support_build_path ("broker/maas-broker");
-    const char *argv[] = {broker, "--frontend", s_frontend, "--backend", backend, "--redis",
-                          support_redis_url (s_redis), "--heartbeat", "200", NULL};
+    const char *argv[] = {broker,
+                          "--frontend",
+                          s_frontend,
+                          "--backend",
+                          backend,
+                          "--redis",
+                          support_redis_url (s_redis),
+                          "--heartbeat",
+                          "200",
+                          NULL};
     s_broker = support_proc_start (argv, NULL, log_path);
     free (broker);
     for (int i = 0; i < 2; i++)
@@ -126,7 +135,7 @@ s_setup (void)
     maas_rng_seed (&rng, 3);
     for (size_t i = 0; i < S_ROWS * S_COLS; i++)
         s_x[i] = (float) maas_rng_normal (&rng);
-    maas_blas_set_threads (1);      //  as the workers run: same bits in any batch
+    maas_blas_set_threads (1);    //  as the workers run: same bits in any batch
     maas_predictor_t *predictor = maas_predictor_new (s_mlp);
     ck_assert_int_eq (maas_predictor_run (predictor, s_x, S_ROWS, s_expected), 0);
     maas_predictor_destroy (&predictor);
@@ -184,7 +193,7 @@ s_write_npy (const char *name)
 static maas_score_config_t
 s_config (const char *model, size_t shard_rows, size_t window)
 {
-    return (maas_score_config_t) {.model = model, .shard_rows = shard_rows, .window = window};
+    return (maas_score_config_t){.model = model, .shard_rows = shard_rows, .window = window};
 }
 
 START_TEST (test_npy_to_npy_in_order)
@@ -210,8 +219,8 @@ START_TEST (test_csv_to_csv_with_accuracy)
     maas_client_t *client = maas_client_new (s_frontend);
     maas_score_config_t config = s_config ("seed", 1000, 3);
     double accuracy;
-    int rc = maas_score_file (client, &config, input, output, "label", &accuracy, NULL, err,
-                              sizeof err);
+    int rc =
+        maas_score_file (client, &config, input, output, "label", &accuracy, NULL, err, sizeof err);
     ck_assert_msg (rc == 0, "%s", err);
     FILE *file = fopen (output, "r");
     char line[256];
@@ -242,7 +251,8 @@ START_TEST (test_tensor_api)
     maas_score_config_t config = s_config ("seed@1", 4096, 2);
     maas_tensor_t x = maas_tensor_view (s_x, S_ROWS, S_COLS), *y = NULL;
     char err[512];
-    ck_assert_msg (maas_score_tensor (client, &config, &x, &y, NULL, err, sizeof err) == 0, "%s", err);
+    ck_assert_msg (maas_score_tensor (client, &config, &x, &y, NULL, err, sizeof err) == 0, "%s",
+                   err);
     ck_assert_uint_eq (y->rows, S_ROWS);
     ck_assert_mem_eq (y->data, s_expected, S_ROWS * sizeof (float));
     maas_tensor_destroy (&y);
@@ -263,19 +273,21 @@ START_TEST (test_malformed_row_stops_with_line)
     fclose (file);
     maas_client_t *client = maas_client_new (s_frontend);
     maas_score_config_t config = s_config ("seed", 500, 4);
-    ck_assert_int_eq (maas_score_file (client, &config, input, output, NULL, NULL, NULL, err,
-                                       sizeof err), -1);
+    ck_assert_int_eq (
+        maas_score_file (client, &config, input, output, NULL, NULL, NULL, err, sizeof err), -1);
     ck_assert_msg (strstr (err, "bad.csv:4002:1 'oops"), "%s", err);
-    ck_assert_int_eq (access (output, F_OK), -1);      //  no partial output left
+    ck_assert_int_eq (access (output, F_OK), -1);    //  no partial output left
     //  Unknown model: every shard fails, the run names the rows and the reason.
     char *good = s_write_npy ("good.npy");
     config.model = "nosuch";
     config.max_attempts = 2;
-    ck_assert_int_eq (maas_score_file (client, &config, good, output, NULL, NULL, NULL, err,
-                                       sizeof err), -1);
+    ck_assert_int_eq (
+        maas_score_file (client, &config, good, output, NULL, NULL, NULL, err, sizeof err), -1);
     //  Rows count from 1; the worker said it would fail the same again.
-    ck_assert_msg (strncmp (err, "rows ", 5) == 0 && strstr (err, "00: failed: unknown model nosuch")
-                   && strstr (err, "(not retried: it would fail the same again)"), "%s", err);
+    ck_assert_msg (strncmp (err, "rows ", 5) == 0
+                       && strstr (err, "00: failed: unknown model nosuch")
+                       && strstr (err, "(not retried: it would fail the same again)"),
+                   "%s", err);
     maas_client_destroy (&client);
     free (input);
     free (output);
@@ -325,8 +337,8 @@ s_assert_npy_near (const char *path)
     ck_assert_int_eq (maas_npy_read (reader, got, S_ROWS, &n, err, sizeof err), 0);
     ck_assert_uint_eq (n, S_ROWS);
     for (size_t r = 0; r < S_ROWS; r++)
-        ck_assert_msg (fabsf (got[r] - s_expected[r]) < 1e-5f, "row %zu: %.9g, expected %.9g",
-                       r, got[r], s_expected[r]);
+        ck_assert_msg (fabsf (got[r] - s_expected[r]) < 1e-5f, "row %zu: %.9g, expected %.9g", r,
+                       got[r], s_expected[r]);
     free (got);
     maas_npy_reader_destroy (&reader);
 }
@@ -340,7 +352,7 @@ s_move_alias_midway (size_t done, size_t total, void *arg)
     if (*version) {
         s_move_production (*version);
         *version = 0;
-        usleep (200 * 1000);        //  the workers hear the announcement
+        usleep (200 * 1000);    //  the workers hear the announcement
     }
 }
 
@@ -405,8 +417,8 @@ s_run_cli_rss (const char *const *args, const char *log_name, long *maxrss_kb)
     char env_broker[600], env_redis[600], env_asan[600];
     s_cli_env (env_broker, env_redis);
     const char *asan = getenv ("ASAN_OPTIONS");
-    snprintf (env_asan, sizeof env_asan, "ASAN_OPTIONS=%s%squarantine_size_mb=1",
-              asan ? asan : "", asan && *asan ? ":" : "");
+    snprintf (env_asan, sizeof env_asan, "ASAN_OPTIONS=%s%squarantine_size_mb=1", asan ? asan : "",
+              asan && *asan ? ":" : "");
     const char *env[] = {env_broker, env_redis, env_asan, NULL};
     support_proc_t *proc = support_proc_start (argv, env, log_path);
     int code = support_proc_wait (proc, 60000);
@@ -427,13 +439,14 @@ s_run_cli (const char *const *args, const char *log_name)
 START_TEST (test_cli)
 {
     char *input = s_write_csv ("cli.csv", true), *output = s_path ("cli.npy");
-    const char *ok[] = {"score", "seed@production", "--input", input, "--output", output,
-                        "--label", "label", "--shard-rows", "700", NULL};
+    const char *ok[] = {"score",   "seed@production", "--input",      input, "--output", output,
+                        "--label", "label",           "--shard-rows", "700", NULL};
     int code = s_run_cli (ok, "cli-ok.log");
     char *text = s_read_log ("cli-ok.log");
     ck_assert_msg (code == 0, "exit %d: %s", code, text);
     support_assert_npy_equal (output, s_expected, S_ROWS, 1);
-    ck_assert_msg (strstr (text, "scored 5003 rows with seed@1 (production)") && strstr (text, "accuracy against 'label'"),
+    ck_assert_msg (strstr (text, "scored 5003 rows with seed@1 (production)")
+                       && strstr (text, "accuracy against 'label'"),
                    "%s", text);
     const char *bad[] = {"score", "seed", "--input", "/nonexistent.csv", "--output", output, NULL};
     ck_assert_int_eq (s_run_cli (bad, "cli-bad.log"), 1);
@@ -526,7 +539,7 @@ START_TEST (test_output_never_destroyed)
     struct stat st;
     ck_assert_int_eq (lstat (link, &st), 0);
     ck_assert (S_ISREG (st.st_mode));
-    ck_assert_int_eq (memcmp (written, good, 64), 0);      //  same .npy header
+    ck_assert_int_eq (memcmp (written, good, 64), 0);    //  same .npy header
     char command[1200];
     snprintf (command, sizeof command, "ls -a %s | grep -c '\\.tmp$'", s_dir);
     FILE *ls = popen (command, "r");
@@ -550,8 +563,8 @@ START_TEST (test_cli_stdin_stdout)
     char *input = s_write_csv ("pipe.csv", false), *output = s_path ("pipe-out.csv");
     char *maas = support_build_path ("client/maas"), *log_path = s_path ("cli-pipe.log");
     char command[2400];
-    snprintf (command, sizeof command, "'%s' score seed --input - --output - < '%s' > '%s'",
-              maas, input, output);
+    snprintf (command, sizeof command, "'%s' score seed --input - --output - < '%s' > '%s'", maas,
+              input, output);
     const char *argv[] = {"/bin/sh", "-c", command, NULL};
     char env_broker[600], env_redis[600];
     s_cli_env (env_broker, env_redis);
@@ -583,7 +596,7 @@ START_TEST (test_cli_names_the_file_row)
     char *input = s_path ("nan.npy"), *output = s_path ("nan-out.npy"), err[256];
     maas_npy_writer_t *writer = maas_npy_create (input, S_COLS, err, sizeof err);
     ck_assert_ptr_nonnull (writer);
-    for (int i = 0; i < 4; i++) {           //  20,012 rows; row 20,000 is copy 3's row 4,991
+    for (int i = 0; i < 4; i++) {    //  20,012 rows; row 20,000 is copy 3's row 4,991
         float saved = s_x[4990 * S_COLS + 4];
         if (i == 3)
             s_x[4990 * S_COLS + 4] = NAN;
@@ -629,16 +642,16 @@ s_assert_npy_repeats (const char *path, size_t copies)
 //  larger (40 MB) peaks at about the same resident size as the small one.
 START_TEST (test_memory_bounded_by_window)
 {
-    enum { COPIES = 200 };          //  1,000,600 rows, 40 MB of float32
+    enum { COPIES = 200 };    //  1,000,600 rows, 40 MB of float32
     char *small = s_write_npy ("small.npy"), *big = s_path ("big.npy"), err[256];
     maas_npy_writer_t *writer = maas_npy_create (big, S_COLS, err, sizeof err);
     for (int i = 0; i < COPIES; i++)
         ck_assert_int_eq (maas_npy_write (writer, s_x, S_ROWS, err, sizeof err), 0);
     ck_assert_int_eq (maas_npy_close (&writer, err, sizeof err), 0);
     char *small_out = s_path ("small-out.npy"), *big_out = s_path ("big-out.npy");
-    const char *small_args[] = {"score", "seed", "--input", small, "--output", small_out,
-                                "--shard-rows", "4096", "--window", "4", NULL};
-    const char *big_args[] = {"score", "seed", "--input", big, "--output", big_out,
+    const char *small_args[] = {"score",        "seed", "--input",  small, "--output", small_out,
+                                "--shard-rows", "4096", "--window", "4",   NULL};
+    const char *big_args[] = {"score",        "seed", "--input",  big, "--output", big_out,
                               "--shard-rows", "4096", "--window", "4", NULL};
     long small_kb, big_kb;
     ck_assert_int_eq (s_run_cli_rss (small_args, "rss-small.log", &small_kb), 0);
@@ -646,8 +659,10 @@ START_TEST (test_memory_bounded_by_window)
     s_assert_npy_repeats (big_out, COPIES);
     //  Holding the input would add 40 MB; the window (4 shards of 4096 rows,
     //  in and out) is well under 1 MB. Allow 8 MB of allocator noise.
-    ck_assert_msg (big_kb < small_kb + 8 * 1024, "peak RSS %ld KiB scoring 40 MB, %ld KiB "
-                   "scoring 200 KB", big_kb, small_kb);
+    ck_assert_msg (big_kb < small_kb + 8 * 1024,
+                   "peak RSS %ld KiB scoring 40 MB, %ld KiB "
+                   "scoring 200 KB",
+                   big_kb, small_kb);
     free (small);
     free (big);
     free (small_out);
@@ -692,12 +707,13 @@ START_TEST (test_cli_columns_by_name)
 {
     s_publish_named ("named");
     char *input = s_write_reversed_csv ("reversed.csv", true), *output = s_path ("named.npy");
-    const char *ok[] = {"score", "named", "--input", input, "--output", output, "--label",
-                        "label", NULL};
+    const char *ok[] = {"score", "named",   "--input", input, "--output",
+                        output,  "--label", "label",   NULL};
     int code = s_run_cli (ok, "cli-named.log");
     char *text = s_read_log ("cli-named.log");
     ck_assert_msg (code == 0 && strstr (text, "dropped columns the model does not use: id")
-                   && strstr (text, "with named@1 (latest)"), "exit %d: %s", code, text);
+                       && strstr (text, "with named@1 (latest)"),
+                   "exit %d: %s", code, text);
     free (text);
     s_assert_npy_near (output);
     //  No x3: the error names it, and no output is written.
@@ -721,8 +737,8 @@ START_TEST (test_cli_columns_by_name)
     ck_assert_msg (strstr (text, "the file has no header row") && strstr (text, "--no-header"),
                    "%s", text);
     free (text);
-    const char *positional[] = {"score", "named", "--input", bare, "--output", bare_out,
-                                "--no-header", NULL};
+    const char *positional[] = {"score",    "named",  "--input",     bare,
+                                "--output", bare_out, "--no-header", NULL};
     ck_assert_int_eq (s_run_cli (positional, "cli-bare-ok.log"), 0);
     s_assert_npy_near (bare_out);
     free (input);
@@ -767,8 +783,8 @@ START_TEST (test_cli_json_and_jobs_by_run)
 {
     s_publish_named ("jsonm");
     char *input = s_write_reversed_csv ("json.csv", true), *output = s_path ("json-out.csv");
-    const char *args[] = {"score", "jsonm", "--input", input, "--output", output, "--label",
-                          "label", "--shard-rows", "700", "--json", NULL};
+    const char *args[] = {"score",   "jsonm", "--input",      input, "--output", output,
+                          "--label", "label", "--shard-rows", "700", "--json",   NULL};
     int code = s_run_cli (args, "json.log");
     char *text = s_read_log ("json.log");
     json_t *d = s_json_line (text, "{\"run\":");
@@ -855,8 +871,7 @@ START_TEST (test_infer_json)
     ck_assert_int_eq (s_json_int (d, "version"), 1);
     const char *counts[] = {"batch_rows", "batch_jobs", "queue_us", "compute_us"};
     for (size_t i = 0; i < 4; i++)
-        ck_assert_msg (json_is_integer (json_object_get (d, counts[i])), "%s: %s", counts[i],
-                       text);
+        ck_assert_msg (json_is_integer (json_object_get (d, counts[i])), "%s: %s", counts[i], text);
     json_t *rows = json_object_get (d, "rows");
     ck_assert_uint_eq (json_array_size (rows), 2);
     for (size_t r = 0; r < 2; r++) {
@@ -875,12 +890,12 @@ START_TEST (test_cli_interrupt)
 {
     char *input = s_path ("many.npy"), *output = s_path ("many-out.npy"), err[256];
     maas_npy_writer_t *writer = maas_npy_create (input, S_COLS, err, sizeof err);
-    for (int i = 0; i < 40; i++)        //  200,120 rows
+    for (int i = 0; i < 40; i++)    //  200,120 rows
         ck_assert_int_eq (maas_npy_write (writer, s_x, S_ROWS, err, sizeof err), 0);
     ck_assert_int_eq (maas_npy_close (&writer, err, sizeof err), 0);
     char *maas = support_build_path ("client/maas"), *log_path = s_path ("cli-int.log");
-    const char *argv[] = {maas, "score", "seed", "--input", input, "--output", output,
-                          "--shard-rows", "50", "--window", "2", NULL};
+    const char *argv[] = {maas,   "score",        "seed", "--input",  input, "--output",
+                          output, "--shard-rows", "50",   "--window", "2",   NULL};
     char env_broker[600], env_redis[600];
     s_cli_env (env_broker, env_redis);
     const char *env[] = {env_broker, env_redis, NULL};

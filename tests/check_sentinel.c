@@ -13,14 +13,14 @@
 #include <time.h>
 
 typedef struct {
-    support_redis_t *master;        //  the first master (a fixture server)
-    support_proc_t *replica;        //  its replica, promoted by the failover
-    support_proc_t *sentinel;       //  one Sentinel watching "mymaster"
-    int master_port;                //  ports on 127.0.0.1
+    support_redis_t *master;     //  the first master (a fixture server)
+    support_proc_t *replica;     //  its replica, promoted by the failover
+    support_proc_t *sentinel;    //  one Sentinel watching "mymaster"
+    int master_port;             //  ports on 127.0.0.1
     int replica_port;
     int sentinel_port;
-    char url[64];                   //  the first master's URL, as programs are told
-    char sentinels[64];             //  "127.0.0.1:<sentinel port>"
+    char url[64];          //  the first master's URL, as programs are told
+    char sentinels[64];    //  "127.0.0.1:<sentinel port>"
 } cluster_t;
 
 static void
@@ -39,7 +39,8 @@ s_redis_server (const char *dir, const char *const *args)
         argv[n++] = args[i];
     argv[n] = NULL;
     char *log_path = NULL;
-    ck_assert (asprintf (&log_path, "%s/%s.log", dir, args[0][0] == '-' ? args[1] : "sentinel") > 0);
+    ck_assert (asprintf (&log_path, "%s/%s.log", dir, args[0][0] == '-' ? args[1] : "sentinel")
+               > 0);
     support_proc_t *proc = support_proc_start (argv, NULL, log_path);
     free (log_path);
     return proc;
@@ -99,18 +100,20 @@ s_cluster_start (cluster_t *cl)
     char master_port[16], replica_port[16], conf_path[512];
     snprintf (master_port, sizeof master_port, "%d", cl->master_port);
     snprintf (replica_port, sizeof replica_port, "%d", cl->replica_port);
-    const char *replica_args[] = {"--port", replica_port, "--bind", "127.0.0.1", "--save", "",
-                                  "--dir", dir, "--replicaof", "127.0.0.1", master_port, NULL};
+    const char *replica_args[] = {"--port",      replica_port, "--bind",    "127.0.0.1",
+                                  "--save",      "",           "--dir",     dir,
+                                  "--replicaof", "127.0.0.1",  master_port, NULL};
     cl->replica = s_redis_server (dir, replica_args);
     s_wait_for (cl->replica_port, "INFO replication", "master_link_status:up");
 
     snprintf (conf_path, sizeof conf_path, "%s/sentinel.conf", dir);
     FILE *conf = fopen (conf_path, "w");
     ck_assert (conf);
-    fprintf (conf, "port %d\nbind 127.0.0.1\ndir %s\n"
-                   "sentinel monitor mymaster 127.0.0.1 %s 1\n"
-                   "sentinel down-after-milliseconds mymaster 1000\n"
-                   "sentinel failover-timeout mymaster 5000\n",
+    fprintf (conf,
+             "port %d\nbind 127.0.0.1\ndir %s\n"
+             "sentinel monitor mymaster 127.0.0.1 %s 1\n"
+             "sentinel down-after-milliseconds mymaster 1000\n"
+             "sentinel failover-timeout mymaster 5000\n",
              cl->sentinel_port, dir, master_port);
     fclose (conf);
     const char *sentinel_args[] = {conf_path, "--sentinel", NULL};
@@ -178,8 +181,8 @@ s_wait_for_replica (const cluster_t *cl)
 {
     for (int waited = 0; waited < 20000; waited += 100) {
         redisContext *ctx = redisConnect ("127.0.0.1", cl->sentinel_port);
-        redisReply *reply = ctx && !ctx->err ? redisCommand (ctx, "SENTINEL replicas mymaster")
-                                             : NULL;
+        redisReply *reply =
+            ctx && !ctx->err ? redisCommand (ctx, "SENTINEL replicas mymaster") : NULL;
         bool known = reply && reply->type == REDIS_REPLY_ARRAY && reply->elements > 0;
         freeReplyObject (reply);
         redisFree (ctx);
@@ -218,7 +221,7 @@ START_TEST (test_watch_leaves_a_hung_master)
     maas_registry_watch_destroy (&watch);
     for (int tries = 0; !watch && tries < 200; tries++)
         if (!(watch = maas_registry_watch_new (cl.url, NULL, err, sizeof err)))
-            s_sleep_ms (50);        //  the promoted replica may still report "slave"
+            s_sleep_ms (50);    //  the promoted replica may still report "slave"
     ck_assert_msg (watch, "%s", err);
     maas_registry_t *registry = maas_registry_new (cl.url, NULL, err, sizeof err);
     ck_assert_msg (registry, "%s", err);
@@ -249,24 +252,24 @@ END_TEST
 //  ---------------------------------------------------------------------------
 //  End to end: the real broker and worker, jobs flowing through a failover
 
-#define S_JOBS_MAX 3000             //  jobs the flow submits at most
-#define S_WINDOW 32                 //  jobs in flight at once
+#define S_JOBS_MAX 3000    //  jobs the flow submits at most
+#define S_WINDOW   32      //  jobs in flight at once
 
 typedef struct {
-    char id[32];                    //  job id (resubmitted under the same id)
-    int succeeded;                  //  outcomes seen
+    char id[32];      //  job id (resubmitted under the same id)
+    int succeeded;    //  outcomes seen
     int rejected;
     int other;
-    int resent;                     //  times submitted again after a rejection
-    bool inflight;                  //  awaiting an outcome
-    char error[160];                //  the last rejection or failure
+    int resent;         //  times submitted again after a rejection
+    bool inflight;      //  awaiting an outcome
+    char error[160];    //  the last rejection or failure
 } flow_job_t;
 
 typedef struct {
-    cluster_t cl;                   //  master, replica, Sentinel
-    char *dir;                      //  endpoints and logs
-    char front[256], back[256];     //  broker endpoints
-    char broker_log[256];           //  logs
+    cluster_t cl;                  //  master, replica, Sentinel
+    char *dir;                     //  endpoints and logs
+    char front[256], back[256];    //  broker endpoints
+    char broker_log[256];          //  logs
     char worker_log[256];
     char env_sentinels[96];         //  "MAAS_REDIS_SENTINELS=..." for the programs
     support_proc_t *broker;         //  maas-broker
@@ -298,15 +301,19 @@ s_outcome (const maas_result_t *result, void *arg)
 static void
 s_submit (flow_t *flow, flow_job_t *job, int64_t version)
 {
-    static const char params[] = "\x81\xa5shape\x92\x01\x04";  //  {"shape": [1, 4]}
+    static const char params[] = "\x81\xa5shape\x92\x01\x04";    //  {"shape": [1, 4]}
     float x[4] = {0.5f, -1.0f, 0.25f, 2.0f};
     uint8_t bytes[16];
     maas_codec_f32_to_le (bytes, x, 4);
-    maas_submit_t spec = {.kind = "infer", .id = job->id, .model = "fo", .version = version,
-                          .params = params, .params_size = sizeof params - 1};
-    ck_assert_msg (maas_client_submit (flow->client, &spec, bytes, sizeof bytes, s_outcome, job,
-                                       NULL) == 0,
-                   "%s", maas_client_error (flow->client));
+    maas_submit_t spec = {.kind = "infer",
+                          .id = job->id,
+                          .model = "fo",
+                          .version = version,
+                          .params = params,
+                          .params_size = sizeof params - 1};
+    ck_assert_msg (
+        maas_client_submit (flow->client, &spec, bytes, sizeof bytes, s_outcome, job, NULL) == 0,
+        "%s", maas_client_error (flow->client));
     job->inflight = true;
 }
 
@@ -366,15 +373,15 @@ s_flow_start (flow_t *flow)
     ck_assert_uint_eq (version, 1);
     const char *env[] = {flow->env_sentinels, "MAAS_REDIS_MASTER=mymaster", NULL};
     char *broker = support_build_path ("broker/maas-broker");
-    const char *bargv[] = {broker, "--frontend", flow->front, "--backend", flow->back,
-                           "--redis", flow->cl.url, "--heartbeat", "100", "--redis-retry",
-                           "100", "--log-level", "info", NULL};
+    const char *bargv[] = {broker,    "--frontend",  flow->front,   "--backend", flow->back,
+                           "--redis", flow->cl.url,  "--heartbeat", "100",       "--redis-retry",
+                           "100",     "--log-level", "info",        NULL};
     flow->broker = support_proc_start (bargv, env, flow->broker_log);
     free (broker);
     char *worker = support_build_path ("worker/maas-worker");
-    const char *wargv[] = {worker, "--broker", flow->back, "--redis", flow->cl.url,
-                           "--heartbeat", "100", "--credits", "16", "--batch-delay-us",
-                           "30000", "--log-level", "info", NULL};
+    const char *wargv[] = {worker,        "--broker",    flow->back,  "--redis", flow->cl.url,
+                           "--heartbeat", "100",         "--credits", "16",      "--batch-delay-us",
+                           "30000",       "--log-level", "info",      NULL};
     flow->worker = support_proc_start (wargv, env, flow->worker_log);
     free (worker);
     flow->client = maas_client_new (flow->front);
@@ -433,7 +440,8 @@ s_flow_through_failover (flow_t *flow)
             asked = s_failover (&flow->cl);
             asked_at = now;
         }
-        if (asked && !followed_at && now - asked_at >= 100 && support_file_has (flow->broker_log, followed))
+        if (asked && !followed_at && now - asked_at >= 100
+            && support_file_has (flow->broker_log, followed))
             followed_at = now;
         if (followed_at && now - followed_at > 500)
             break;
@@ -465,7 +473,8 @@ s_record_is (int port, const char *id, const char *field, const char *want)
         redisContext *ctx = redisConnect ("127.0.0.1", port);
         ck_assert (ctx && !ctx->err);
         redisReply *reply = redisCommand (ctx, "HGET maas:job:%s %s", id, field);
-        snprintf (got, sizeof got, "%s", reply && reply->type == REDIS_REPLY_STRING ? reply->str : "");
+        snprintf (got, sizeof got, "%s",
+                  reply && reply->type == REDIS_REPLY_STRING ? reply->str : "");
         freeReplyObject (reply);
         redisFree (ctx);
         if (strcmp (got, want) != 0)
@@ -560,10 +569,11 @@ END_TEST
 //  id, which is never sent twice, goes through.
 START_TEST (test_registry_rides_out_killed_connections)
 {
-    signal (SIGPIPE, SIG_IGN);      //  as every program's main does: hiredis uses write(2)
+    signal (SIGPIPE, SIG_IGN);    //  as every program's main does: hiredis uses write(2)
     support_redis_t *redis = support_redis_start ();
     char err[256];
-    maas_registry_t *registry = maas_registry_new (support_redis_url (redis), NULL, err, sizeof err);
+    maas_registry_t *registry =
+        maas_registry_new (support_redis_url (redis), NULL, err, sizeof err);
     ck_assert_msg (registry, "%s", err);
     redisContext *admin = redisConnectUnix (support_redis_socket (redis));
     ck_assert (admin && !admin->err);

@@ -61,7 +61,8 @@ s_pids (const char *state, pid_t *pids, int max)
 {
     char *text = s_read (state, "stack.pids"), role[32], program[64];
     int count = 0, pid, used = 0, offset = 0;
-    while (count < max && sscanf (text + offset, "%31s %d %63s%n", role, &pid, program, &used) == 3) {
+    while (count < max
+           && sscanf (text + offset, "%31s %d %63s%n", role, &pid, program, &used) == 3) {
         pids[count++] = pid;
         offset += used;
     }
@@ -132,8 +133,8 @@ START_TEST (test_model_unalias_rm_all)
 {
     char *work = support_tempdir_new ("stack-model"), state[600], env[700];
     snprintf (state, sizeof state, "%s/s", work);
-    const char *up[] = {"up", "--workers", "0", "--trainers", "0", "--state", state,
-                        "--http", "off", NULL};
+    const char *up[] = {"up",      "--workers", "0",      "--trainers", "0",
+                        "--state", state,       "--http", "off",        NULL};
     ck_assert_int_eq (s_maas (work, "up.log", up), 0);
     char *url = s_env_value (state, "MAAS_REDIS_URL");
     s_publish (url, "m");
@@ -154,7 +155,7 @@ START_TEST (test_model_unalias_rm_all)
     ck_assert_int_eq (s_maas_env (work, "show.log", show, stack_env), 1);
     ck_assert_int_eq (s_maas_env (work, "rm-empty.log", rm_all, stack_env), 1);
     log = s_read (work, "rm-empty.log");
-    ck_assert_msg (strstr (log, "unknown model m"), "%s", log);  //  the name went too
+    ck_assert_msg (strstr (log, "unknown model m"), "%s", log);    //  the name went too
     free (log);
     const char *down[] = {"down", "--purge", "--state", state, NULL};
     ck_assert_int_eq (s_maas (work, "down.log", down), 0);
@@ -199,10 +200,10 @@ START_TEST (test_up_ps_down)
     char *work = support_tempdir_new ("stack"), state_a[600], state_b[600];
     snprintf (state_a, sizeof state_a, "%s/a", work);
     snprintf (state_b, sizeof state_b, "%s/b", work);
-    const char *up_a[] = {"up", "--workers", "2", "--trainers", "0", "--state", state_a,
-                          "--http", "off", NULL};
-    const char *up_b[] = {"up", "--workers", "1", "--trainers", "0", "--state", state_b,
-                          "--http", "off", NULL};
+    const char *up_a[] = {"up",      "--workers", "2",      "--trainers", "0",
+                          "--state", state_a,     "--http", "off",        NULL};
+    const char *up_b[] = {"up",      "--workers", "1",      "--trainers", "0",
+                          "--state", state_b,     "--http", "off",        NULL};
     int code = s_maas (work, "up-a.log", up_a);
     char *log = s_read (work, "up-a.log");
     ck_assert_msg (code == 0, "maas up: %s", log);
@@ -218,7 +219,7 @@ START_TEST (test_up_ps_down)
 
     pid_t pids_a[8], pids_b[8];
     int count_a = s_pids (state_a, pids_a, 8), count_b = s_pids (state_b, pids_b, 8);
-    ck_assert_int_eq (count_a, 4);                 //  redis, broker, 2 workers
+    ck_assert_int_eq (count_a, 4);    //  redis, broker, 2 workers
     ck_assert_int_eq (count_b, 3);
     for (int i = 0; i < count_a; i++)
         ck_assert (s_running (pids_a[i]));
@@ -306,8 +307,8 @@ START_TEST (test_down_keeps_data)
 {
     char *work = support_tempdir_new ("stack-keep"), state[600];
     snprintf (state, sizeof state, "%s/s", work);
-    const char *up[] = {"up", "--workers", "0", "--trainers", "0", "--state", state,
-                        "--http", "off", NULL};
+    const char *up[] = {"up",      "--workers", "0",      "--trainers", "0",
+                        "--state", state,       "--http", "off",        NULL};
     const char *down[] = {"down", "--state", state, NULL};
     const char *purge[] = {"down", "--purge", "--state", state, NULL};
     ck_assert_int_eq (s_maas (work, "up1.log", up), 0);
@@ -338,10 +339,10 @@ START_TEST (test_stacks_share_no_redis_by_accident)
     char *work = support_tempdir_new ("stack-redis"), state_a[600], state_b[600];
     snprintf (state_a, sizeof state_a, "%s/a", work);
     snprintf (state_b, sizeof state_b, "%s/b", work);
-    const char *up_a[] = {"up", "--workers", "0", "--trainers", "0", "--state", state_a,
-                          "--http", "off", NULL};
-    const char *up_b[] = {"up", "--workers", "0", "--trainers", "0", "--state", state_b,
-                          "--http", "off", NULL};
+    const char *up_a[] = {"up",      "--workers", "0",      "--trainers", "0",
+                          "--state", state_a,     "--http", "off",        NULL};
+    const char *up_b[] = {"up",      "--workers", "0",      "--trainers", "0",
+                          "--state", state_b,     "--http", "off",        NULL};
     ck_assert_int_eq (s_maas (work, "up-a.log", up_a), 0);
     char *url_a = s_env_value (state_a, "MAAS_REDIS_URL"), env_url[700];
     snprintf (env_url, sizeof env_url, "MAAS_REDIS_URL=%s", url_a);
@@ -358,10 +359,10 @@ START_TEST (test_stacks_share_no_redis_by_accident)
 
     support_redis_t *redis = support_redis_start ();
     const char *url = support_redis_url (redis);
-    const char *shared_a[] = {"up", "--workers", "0", "--trainers", "0", "--redis", url,
-                              "--state", state_a, "--http", "off", NULL};
-    const char *shared_b[] = {"up", "--workers", "0", "--trainers", "0", "--redis", url,
-                              "--state", state_b, "--http", "off", NULL};
+    const char *shared_a[] = {"up", "--workers", "0",     "--trainers", "0",   "--redis",
+                              url,  "--state",   state_a, "--http",     "off", NULL};
+    const char *shared_b[] = {"up", "--workers", "0",     "--trainers", "0",   "--redis",
+                              url,  "--state",   state_b, "--http",     "off", NULL};
     ck_assert_int_eq (s_maas (work, "shared-a.log", shared_a), 0);
     ck_assert_int_eq (s_maas (work, "shared-b.log", shared_b), 0);
     log = s_read (work, "shared-b.log");
@@ -396,16 +397,17 @@ START_TEST (test_ps_names_and_dead_members)
     char *work = support_tempdir_new ("stack-ps"), state[600], broker_log[700];
     snprintf (state, sizeof state, "%s/s", work);
     snprintf (broker_log, sizeof broker_log, "%s/logs/broker.log", state);
-    const char *up[] = {"up", "--workers", "1", "--trainers", "1", "--state", state,
-                        "--http", "off", NULL};
+    const char *up[] = {"up",      "--workers", "1",      "--trainers", "1",
+                        "--state", state,       "--http", "off",        NULL};
     const char *info[] = {"MAAS_LOG_LEVEL=info", NULL};
     ck_assert_int_eq (s_maas_env (work, "up.log", up, info), 0);
     char *log = s_read (work, "up.log");
-    ck_assert_msg (strstr (log, "export MAAS_STATE_DIR=") && !strstr (log, "by themselves"),
-                   "%s", log);
+    ck_assert_msg (strstr (log, "export MAAS_STATE_DIR=") && !strstr (log, "by themselves"), "%s",
+                   log);
     free (log);
-    for (int i = 0; i < 100 && !(support_file_has (broker_log, "ready name=worker-1")
-                                 && support_file_has (broker_log, "ready name=trainer-1"));
+    for (int i = 0; i < 100
+         && !(support_file_has (broker_log, "ready name=worker-1")
+              && support_file_has (broker_log, "ready name=trainer-1"));
          i++)
         usleep (50000);
     ck_assert_msg (support_file_has (broker_log, "ready name=worker-1"), "no worker-1");
@@ -414,7 +416,7 @@ START_TEST (test_ps_names_and_dead_members)
     ck_assert_int_eq (s_maas (work, "ps.log", ps), 0);
     pid_t pids[8];
     ck_assert_int_eq (s_pids (state, pids, 8), 4);
-    kill (pids[2], SIGKILL);                       //  worker-1
+    kill (pids[2], SIGKILL);    //  worker-1
     for (int i = 0; i < 100 && s_running (pids[2]); i++)
         usleep (20000);
     ck_assert_int_eq (s_maas (work, "ps-dead.log", ps), 1);
@@ -435,15 +437,15 @@ START_TEST (test_train_wait_says_why)
     char *work = support_tempdir_new ("stack-train"), state[600], nowhere[700], env[700];
     snprintf (state, sizeof state, "%s/s", work);
     snprintf (nowhere, sizeof nowhere, "ipc://%s/no-broker.sock", work);
-    const char *epochs[] = {"train", "m", "--data", "d", "--layers", "1:linear", "--epochs", "0",
-                            NULL};
+    const char *epochs[] = {"train",    "m",        "--data", "d", "--layers",
+                            "1:linear", "--epochs", "0",      NULL};
     ck_assert_int_eq (s_maas (work, "epochs.log", epochs), 2);
     char *log = s_read (work, "epochs.log");
-    ck_assert_msg (strstr (log, "--epochs needs a number") && !strstr (log, "unknown flag"),
-                   "%s", log);
+    ck_assert_msg (strstr (log, "--epochs needs a number") && !strstr (log, "unknown flag"), "%s",
+                   log);
     free (log);
-    const char *no_broker[] = {"train", "m", "--data", "d", "--layers", "1:sigmoid", "--wait",
-                               "--timeout", "30", "--broker", nowhere, NULL};
+    const char *no_broker[] = {"train",  "m",         "--data", "d",        "--layers", "1:sigmoid",
+                               "--wait", "--timeout", "30",     "--broker", nowhere,    NULL};
     int64_t start = maas_clock_mono_ms ();
     ck_assert_int_eq (s_maas (work, "no-broker.log", no_broker), 1);
     ck_assert_int_lt (maas_clock_mono_ms () - start, 10000);
@@ -452,17 +454,18 @@ START_TEST (test_train_wait_says_why)
                    log);
     free (log);
 
-    const char *up[] = {"up", "--workers", "0", "--trainers", "0", "--state", state,
-                        "--http", "off", NULL};
+    const char *up[] = {"up",      "--workers", "0",      "--trainers", "0",
+                        "--state", state,       "--http", "off",        NULL};
     ck_assert_int_eq (s_maas (work, "up.log", up), 0);
     snprintf (env, sizeof env, "MAAS_STATE_DIR=%s", state);
     const char *stack_env[] = {env, NULL};
-    const char *queued[] = {"train", "m", "--data", "d", "--layers", "1:sigmoid", "--wait",
-                            "--timeout", "3", NULL};
+    const char *queued[] = {"train",     "m",      "--data",    "d", "--layers",
+                            "1:sigmoid", "--wait", "--timeout", "3", NULL};
     ck_assert_int_eq (s_maas_env (work, "queued.log", queued, stack_env), 1);
     log = s_read (work, "queued.log");
     ck_assert_msg (strstr (log, "no trainer serves 'train'") && strstr (log, "timed out")
-                       && strstr (log, "cancelled"), "%s", log);
+                       && strstr (log, "cancelled"),
+                   "%s", log);
     free (log);
     //  maas cancel: a queued job ends cancelled; an unknown id fails.
     const char *submit[] = {"train", "m", "--data", "d", "--layers", "1:sigmoid", NULL};
@@ -513,8 +516,8 @@ s_fails_saying (const char *work, const char *log_name, const char *const *args,
     int code = s_maas_env (work, log_name, args, stack_env);
     int64_t took = maas_clock_mono_ms () - start;
     char *log = s_read (work, log_name);
-    ck_assert_msg (code == 1 && took < max_ms, "exit %d after %lld ms: %s", code,
-                   (long long) took, log);
+    ck_assert_msg (code == 1 && took < max_ms, "exit %d after %lld ms: %s", code, (long long) took,
+                   log);
     for (size_t i = 0; needles[i]; i++)
         ck_assert_msg (strstr (log, needles[i]), "no '%s' in: %s", needles[i], log);
     return log;
@@ -539,12 +542,12 @@ START_TEST (test_infer_score_say_why)
     const char *no_broker[] = {"no broker answers at ipc://", "is the stack up? (maas up)", NULL};
     const char *infer_nowhere[] = {"infer", "m", "--input", input, "--broker", nowhere, NULL};
     free (s_fails_saying (work, "infer-nowhere.log", infer_nowhere, NULL, 10000, no_broker));
-    const char *score_nowhere[] = {"score", "m", "--input", input, "--output", output,
-                                   "--broker", nowhere, NULL};
+    const char *score_nowhere[] = {"score", "m",        "--input", input, "--output",
+                                   output,  "--broker", nowhere,   NULL};
     free (s_fails_saying (work, "score-nowhere.log", score_nowhere, NULL, 10000, no_broker));
 
-    const char *up[] = {"up", "--workers", "0", "--trainers", "0", "--state", state,
-                        "--http", "off", NULL};
+    const char *up[] = {"up",      "--workers", "0",      "--trainers", "0",
+                        "--state", state,       "--http", "off",        NULL};
     ck_assert_int_eq (s_maas (work, "up.log", up), 0);
     char *url = s_env_value (state, "MAAS_REDIS_URL");
     s_publish (url, "m");
@@ -573,13 +576,14 @@ START_TEST (test_infer_score_say_why)
     log = s_read (work, "infer-int.log");
     at = strstr (log, "cancelling job ");
     ck_assert_msg (code == 130 && strstr (log, "interrupted by Ctrl-C") && at
-                       && sscanf (at, "cancelling job %63s", id) == 1, "exit %d: %s", code, log);
+                       && sscanf (at, "cancelling job %63s", id) == 1,
+                   "exit %d: %s", code, log);
     free (log);
     status = s_redis_str (url, "HGET maas:job:%s status", id);
     ck_assert_msg (status && strcmp (status, "cancelled") == 0, "job %s is %s", id, status);
     free (status);
-    const char *score[] = {"score", "m", "--input", input, "--output", output, "--shard-rows",
-                           "2", "--timeout", "3", NULL};
+    const char *score[] = {"score",        "m", "--input",   input, "--output", output,
+                           "--shard-rows", "2", "--timeout", "3",   NULL};
     log = s_fails_saying (work, "score.log", score, stack_env, 15000, queued);
     ck_assert_msg (strstr (log, "timed out after 3 s: cancelled 3 shards"), "%s", log);
     at = strstr (log, "maas score: run ");
@@ -620,8 +624,8 @@ START_TEST (test_dataset_put_needs_force)
     snprintf (state, sizeof state, "%s/s", work);
     s_write (work, "a.csv", "x0,x1,label\n1,2,0\n3,4,1\n5,6,0\n7,8,1\n", a);
     s_write (work, "b.csv", "x0,x1,label\n1,2,0\n3,4,1\n5,6,0\n7,8,1\n9,9,1\n", b);
-    const char *up[] = {"up", "--workers", "0", "--trainers", "0", "--state", state,
-                        "--http", "off", NULL};
+    const char *up[] = {"up",      "--workers", "0",      "--trainers", "0",
+                        "--state", state,       "--http", "off",        NULL};
     ck_assert_int_eq (s_maas (work, "up.log", up), 0);
     snprintf (env, sizeof env, "MAAS_STATE_DIR=%s", state);
     const char *stack_env[] = {env, NULL};
@@ -683,7 +687,7 @@ START_TEST (test_children_inherit_no_fd)
     free (log);
     pid_t pids[8];
     int count = s_pids (state, pids, 8);
-    ck_assert_int_eq (count, 5);                   //  redis, broker, worker, trainer, gateway
+    ck_assert_int_eq (count, 5);    //  redis, broker, worker, trainer, gateway
     for (int i = 0; i < count; i++)
         ck_assert_msg (!s_has_fd_on (pids[i], lock), "pid %d holds %s", (int) pids[i], lock);
     int fd = open (lock, O_RDWR);
@@ -703,8 +707,8 @@ START_TEST (test_up_http)
 {
     char *work = support_tempdir_new ("stack-http"), state[600];
     snprintf (state, sizeof state, "%s/s", work);
-    const char *up[] = {"up", "--workers", "1", "--trainers", "0", "--state", state, "--http",
-                        "127.0.0.1:0", NULL};
+    const char *up[] = {"up",      "--workers", "1",      "--trainers",  "0",
+                        "--state", state,       "--http", "127.0.0.1:0", NULL};
     ck_assert_int_eq (s_maas (work, "up.log", up), 0);
     char *log = s_read (work, "up.log");
     ck_assert_msg (strstr (log, "gateway"), "%s", log);

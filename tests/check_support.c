@@ -29,7 +29,7 @@ START_TEST (test_redis_fixture_starts_and_stops)
     redisFree (ctx);
     support_redis_stop (&redis);
     ck_assert_ptr_null (redis);
-    ck_assert_int_eq (kill (pid, 0), -1);      //  reaped: no such process
+    ck_assert_int_eq (kill (pid, 0), -1);    //  reaped: no such process
 }
 END_TEST
 
@@ -78,7 +78,7 @@ START_TEST (test_proc_wrapper_prefixes_build_programs)
     ck_assert_int_eq (support_proc_wait (proc, 10000), 0);
     support_proc_stop (&proc);
     ck_assert (support_file_has (log, "wrapped: "));
-    ck_assert (support_file_has (log, "/.libs/"));      //  the binary, not the script
+    ck_assert (support_file_has (log, "/.libs/"));    //  the binary, not the script
     ck_assert (support_file_has (log, "maas-broker --version"));
     ck_assert (support_file_has (log, "plain"));
     ck_assert (!support_file_has (log, "wrapped: /bin/echo"));
@@ -92,7 +92,8 @@ START_TEST (test_redis_url_parse)
 {
     maas_redis_url_t url;
     char err[256];
-    ck_assert_int_eq (maas_redis_url_parse (&url, "redis://u:pw@10.0.0.1:6380/3", err, sizeof err), 0);
+    ck_assert_int_eq (maas_redis_url_parse (&url, "redis://u:pw@10.0.0.1:6380/3", err, sizeof err),
+                      0);
     ck_assert_str_eq (url.host, "10.0.0.1");
     ck_assert_int_eq (url.port, 6380);
     ck_assert_str_eq (url.user, "u");
@@ -179,8 +180,8 @@ START_TEST (test_children_die_with_the_test)
         pid_t pid = support_proc_pid (proc);
         ssize_t ignored = write (fds[1], &pid, sizeof pid);
         (void) ignored;
-        usleep (200 * 1000);        //  let the child reach its prctl
-        _exit (0);                  //  "dies" without stopping it
+        usleep (200 * 1000);    //  let the child reach its prctl
+        _exit (0);              //  "dies" without stopping it
     }
     pid_t sleeper = 0;
     ck_assert_int_eq (read (fds[0], &sleeper, sizeof sleeper), sizeof sleeper);

@@ -15,8 +15,8 @@ static char s_error[MAAS_TRAIN_ERROR_SIZE];
 
 //  Random features and targets fitting LOSS with OUTPUTS outputs.
 static void
-s_make_data (maas_loss_t loss, size_t rows, size_t inputs, size_t outputs, uint64_t seed,
-             float *x, float *y)
+s_make_data (maas_loss_t loss, size_t rows, size_t inputs, size_t outputs, uint64_t seed, float *x,
+             float *y)
 {
     maas_rng_t rng;
     maas_rng_seed (&rng, seed);
@@ -25,7 +25,7 @@ s_make_data (maas_loss_t loss, size_t rows, size_t inputs, size_t outputs, uint6
     size_t per_row = loss == MAAS_LOSS_SOFTMAX_CE ? 1 : outputs;
     for (size_t k = 0; k < rows * per_row; k++)
         y[k] = loss == MAAS_LOSS_SOFTMAX_CE ? (float) maas_rng_below (&rng, outputs)
-             : loss == MAAS_LOSS_BCE        ? (float) maas_rng_below (&rng, 2)
+            : loss == MAAS_LOSS_BCE         ? (float) maas_rng_below (&rng, 2)
                                             : (float) maas_rng_normal (&rng);
 }
 
@@ -40,7 +40,7 @@ s_gradcheck (maas_act_t hidden, maas_act_t output, maas_loss_t loss, size_t outp
     maas_mlp_init (mlp, 5);
     for (size_t l = 0; l < 3; l++)
         for (size_t u = 0; u < layers[l].units; u++)
-            maas_mlp_bias (mlp, l)->data[u] = 0.05f * (float) u + 0.02f;     //  off relu kinks
+            maas_mlp_bias (mlp, l)->data[u] = 0.05f * (float) u + 0.02f;    //  off relu kinks
     float x[ROWS * INPUTS], y[ROWS * 3];
     //  Data seeds keep every relu pre-activation further than h from its kink.
     s_make_data (loss, ROWS, INPUTS, outputs, 100 + hidden * 10 + output, x, y);
@@ -54,8 +54,8 @@ s_gradcheck (maas_act_t hidden, maas_act_t output, maas_loss_t loss, size_t outp
     for (size_t l = 0; l < 3; l++)
         for (int which = 0; which < 2; which++) {
             maas_tensor_t *p = which ? maas_mlp_bias (mlp, l) : maas_mlp_weights (mlp, l);
-            const maas_tensor_t *g = which ? maas_train_bias_grad (train, l)
-                                           : maas_train_weight_grad (train, l);
+            const maas_tensor_t *g =
+                which ? maas_train_bias_grad (train, l) : maas_train_weight_grad (train, l);
             for (size_t k = 0; k < maas_tensor_size (p); k++) {
                 float saved = p->data[k];
                 p->data[k] = (float) (saved + h);
@@ -67,8 +67,8 @@ s_gradcheck (maas_act_t hidden, maas_act_t output, maas_loss_t loss, size_t outp
                 ck_assert_msg (fabs (numeric - analytic) <= 2e-3 + 2e-2 * fabs (numeric),
                                "%s/%s/%s layer %zu %s %zu: analytic %g numeric %g",
                                maas_act_name (hidden), maas_act_name (output),
-                               maas_loss_name (loss), l, which ? "bias" : "weight", k,
-                               analytic, numeric);
+                               maas_loss_name (loss), l, which ? "bias" : "weight", k, analytic,
+                               numeric);
             }
         }
     maas_train_destroy (&train);
@@ -105,7 +105,7 @@ START_TEST (test_losses_are_stable)
     float a[2] = {1, 3}, target[2] = {0, 0};
     loss = maas_loss_eval (MAAS_LOSS_MSE, MAAS_ACT_LINEAR, a, target, 1, 2, grad, NULL);
     ck_assert_double_eq_tol (loss, 5.0, 1e-9);
-    ck_assert_float_eq (grad[1], 3.0f);             //  2 (3 - 0) / 2 elements
+    ck_assert_float_eq (grad[1], 3.0f);    //  2 (3 - 0) / 2 elements
 }
 END_TEST
 
@@ -151,7 +151,7 @@ START_TEST (test_optimizer_steps)
     config = maas_optim_defaults (MAAS_OPTIM_ADAM);
     optim = maas_optim_new (&config, &size, 1);
     p = 1;
-    maas_optim_begin (optim);                       //  Adam's first step is lr · sign(g)
+    maas_optim_begin (optim);    //  Adam's first step is lr · sign(g)
     maas_optim_update (optim, 0, &p, &g, true);
     ck_assert_float_eq_tol (p, 0.999f, 1e-6f);
     maas_optim_reset (optim);
@@ -162,7 +162,7 @@ START_TEST (test_optimizer_steps)
     config.weight_decay = 1;
     optim = maas_optim_new (&config, &size, 1);
     p = 1;
-    for (int step = 0; step < 2; step++) {          //  g + wd·p: 1.5, then 1.35
+    for (int step = 0; step < 2; step++) {    //  g + wd·p: 1.5, then 1.35
         maas_optim_begin (optim);
         maas_optim_update (optim, 0, &p, &g, true);
     }
@@ -314,8 +314,8 @@ END_TEST
 typedef struct {
     maas_train_epoch_t seen[64];
     size_t count;
-    size_t stop_at;                 //  return nonzero at this epoch (0: never)
-    size_t cancel_at;               //  set CANCEL at this epoch (0: never)
+    size_t stop_at;      //  return nonzero at this epoch (0: never)
+    size_t cancel_at;    //  set CANCEL at this epoch (0: never)
     atomic_bool *cancel;
 } s_watch_t;
 
@@ -407,8 +407,9 @@ START_TEST (test_refuses_bad_config)
     maas_train_config_t config = maas_train_defaults ();
     config.loss = MAAS_LOSS_SOFTMAX_CE;
     ck_assert_ptr_null (maas_train_new (mlp, &config, s_error, sizeof s_error));
-    ck_assert_str_eq (s_error, "loss softmax_ce does not fit a sigmoid output layer (bce needs "
-                               "sigmoid, softmax_ce needs softmax, mse anything but softmax)");
+    ck_assert_str_eq (s_error,
+                      "loss softmax_ce does not fit a sigmoid output layer (bce needs "
+                      "sigmoid, softmax_ce needs softmax, mse anything but softmax)");
     config = maas_train_defaults ();
     config.batch_size = 0;
     ck_assert_ptr_null (maas_train_new (mlp, &config, s_error, sizeof s_error));
@@ -432,7 +433,8 @@ START_TEST (test_refuses_bad_data)
     maas_train_t *train = maas_train_new (mlp, &config, NULL, 0);
     s_y[7] = 2;
     ck_assert_int_eq (maas_train_fit (train, s_x, s_y, S_ROWS, NULL), -1);
-    ck_assert_str_eq (maas_train_error (train), "label 2 of row 7 is not in [0, 1] (bce), 1 outputs");
+    ck_assert_str_eq (maas_train_error (train),
+                      "label 2 of row 7 is not in [0, 1] (bce), 1 outputs");
     s_y[7] = 1;
     s_x[33] = NAN;
     ck_assert_int_eq (maas_train_fit (train, s_x, s_y, S_ROWS, NULL), -1);
@@ -451,7 +453,8 @@ START_TEST (test_refuses_bad_data)
     train = maas_train_new (mlp, &config, NULL, 0);
     float y[2] = {0, 1.5f};
     ck_assert_int_eq (maas_train_fit (train, s_x, y, 2, NULL), -1);
-    ck_assert_str_eq (maas_train_error (train), "label 1.5 of row 1 is not a class index for 3 outputs");
+    ck_assert_str_eq (maas_train_error (train),
+                      "label 1.5 of row 1 is not a class index for 3 outputs");
     y[1] = 2;
     ck_assert_int_eq (maas_train_fit (train, s_x, y, 1, NULL), -1);
     ck_assert_str_eq (maas_train_error (train),
@@ -493,7 +496,7 @@ START_TEST (test_metrics_of_a_trained_network)
     config.loss = MAAS_LOSS_MSE;
     train = maas_train_new (mlp, &config, NULL, 0);
     for (size_t i = 0; i < S_ROWS; i++)
-        s_y[i] = 2;                                     //  zero weights predict 0
+        s_y[i] = 2;    //  zero weights predict 0
     ck_assert_int_eq (maas_train_metrics (train, s_x + 10, s_y, S_ROWS - 1, &metrics), 0);
     ck_assert_double_eq_tol (metrics.rmse, 2.0, 1e-9);
     ck_assert_double_eq_tol (metrics.loss, 4.0, 1e-9);

@@ -35,8 +35,10 @@ static support_proc_t *
 s_trainer_start (int slot, const char *name)
 {
     char *path = support_build_path ("trainer/maas-trainer");
-    const char *argv[] = {path, "--broker", fx.back, "--redis", support_redis_url (fx.redis),
-                          "--name", name, "--heartbeat", "100", "--liveness", "5", NULL};
+    const char *argv[] = {
+        path,     "--broker", fx.back,       "--redis", support_redis_url (fx.redis),
+        "--name", name,       "--heartbeat", "100",     "--liveness",
+        "5",      NULL};
     fx.trainers[slot] = support_proc_start (argv, NULL, fx.log);
     free (path);
     return fx.trainers[slot];
@@ -46,8 +48,8 @@ static void
 s_put (const char *name, const char *file)
 {
     char *path = support_src_path (file);
-    maas_dataset_t *dataset = maas_dataset_from_csv (path, NULL, MAAS_DATASET_AUTO, s_err,
-                                                     sizeof s_err);
+    maas_dataset_t *dataset =
+        maas_dataset_from_csv (path, NULL, MAAS_DATASET_AUTO, s_err, sizeof s_err);
     ck_assert_msg (dataset, "%s", s_err);
     ck_assert_int_eq (maas_dataset_store_put (fx.store, name, dataset), 0);
     maas_dataset_destroy (&dataset);
@@ -65,8 +67,17 @@ s_setup (void)
     snprintf (fx.back, sizeof fx.back, "ipc://%s/back", fx.dir);
     snprintf (fx.log, sizeof fx.log, "%s/processes.log", fx.dir);
     char *path = support_build_path ("broker/maas-broker");
-    const char *argv[] = {path, "--frontend", fx.front, "--backend", fx.back, "--redis",
-                          support_redis_url (fx.redis), "--heartbeat", "100", "--liveness", "5",
+    const char *argv[] = {path,
+                          "--frontend",
+                          fx.front,
+                          "--backend",
+                          fx.back,
+                          "--redis",
+                          support_redis_url (fx.redis),
+                          "--heartbeat",
+                          "100",
+                          "--liveness",
+                          "5",
                           NULL};
     fx.broker = support_proc_start (argv, NULL, fx.log);
     free (path);
@@ -103,8 +114,8 @@ s_sleep_ms (int ms)
 
 //  A spec: MODEL trained on DATASET with LAYERS, LOSS, EPOCHS, batch BATCH.
 static maas_training_t
-s_spec (const char *model, const char *dataset, const char *layers, maas_loss_t loss,
-        size_t epochs, size_t batch)
+s_spec (const char *model, const char *dataset, const char *layers, maas_loss_t loss, size_t epochs,
+        size_t batch)
 {
     maas_training_t spec;
     maas_training_init (&spec);
@@ -127,8 +138,8 @@ s_submit (const maas_training_t *spec, const void *payload, size_t size, char *i
     msgpack_packer pk;
     msgpack_packer_init (&pk, &params, msgpack_sbuffer_write);
     ck_assert_int_eq (maas_training_pack (spec, &pk), 0);
-    maas_submit_t submit = {.kind = "train", .model = spec->model, .params = params.data,
-                            .params_size = params.size};
+    maas_submit_t submit = {
+        .kind = "train", .model = spec->model, .params = params.data, .params_size = params.size};
     ck_assert_int_eq (maas_client_submit (fx.client, &submit, payload, size, NULL, NULL, id), 0);
     msgpack_sbuffer_destroy (&params);
 }
@@ -226,14 +237,14 @@ static double
 s_accuracy (const maas_model_t *model, const char *test)
 {
     char *path = support_src_path (test);
-    maas_dataset_t *data = maas_dataset_from_csv (path, NULL, MAAS_DATASET_AUTO, s_err,
-                                                  sizeof s_err);
+    maas_dataset_t *data =
+        maas_dataset_from_csv (path, NULL, MAAS_DATASET_AUTO, s_err, sizeof s_err);
     ck_assert_ptr_nonnull (data);
     size_t rows = maas_dataset_rows (data);
     maas_predictor_t *predictor = maas_predictor_new (maas_model_mlp_const (model));
     float *out = calloc (rows, sizeof (float));
-    ck_assert_int_eq (maas_predictor_run (predictor, maas_dataset_features (data)->data, rows,
-                                          out), 0);
+    ck_assert_int_eq (maas_predictor_run (predictor, maas_dataset_features (data)->data, rows, out),
+                      0);
     double accuracy = maas_metric_accuracy (out, maas_dataset_labels (data)->data, rows, 1);
     free (out);
     maas_predictor_destroy (&predictor);
@@ -248,27 +259,31 @@ static double
 s_worker_accuracy (const char *model, const char *test)
 {
     char *worker = support_build_path ("worker/maas-worker");
-    const char *argv[] = {worker, "--broker", fx.back, "--redis", support_redis_url (fx.redis),
-                          "--name", "w1", "--heartbeat", "100", NULL};
+    const char *argv[] = {
+        worker,   "--broker", fx.back,       "--redis", support_redis_url (fx.redis),
+        "--name", "w1",       "--heartbeat", "100",     NULL};
     support_proc_t *proc = support_proc_start (argv, NULL, fx.log);
     char *path = support_src_path (test);
-    maas_dataset_t *data = maas_dataset_from_csv (path, NULL, MAAS_DATASET_AUTO, s_err,
-                                                  sizeof s_err);
+    maas_dataset_t *data =
+        maas_dataset_from_csv (path, NULL, MAAS_DATASET_AUTO, s_err, sizeof s_err);
     size_t rows = maas_dataset_rows (data), cols = maas_dataset_cols (data);
     msgpack_sbuffer params;
     maas_infer_params_pack (&params, rows, cols);
     uint8_t *bytes = malloc (rows * cols * 4);
     maas_codec_f32_to_le (bytes, maas_dataset_features (data)->data, rows * cols);
-    maas_submit_t infer = {.kind = "infer", .model = model, .version = 1,
-                           .params = params.data, .params_size = params.size};
+    maas_submit_t infer = {.kind = "infer",
+                           .model = model,
+                           .version = 1,
+                           .params = params.data,
+                           .params_size = params.size};
     char id[MAAS_PROTO_ID_MAX + 1];
-    ck_assert_int_eq (maas_client_submit (fx.client, &infer, bytes, rows * cols * 4, NULL, NULL,
-                                          id), 0);
+    ck_assert_int_eq (
+        maas_client_submit (fx.client, &infer, bytes, rows * cols * 4, NULL, NULL, id), 0);
     maas_result_t *result = s_wait (id, 30000);
     ck_assert_msg (strcmp (result->status, "succeeded") == 0, "%s", result->error);
     maas_infer_result_t out;
-    ck_assert_int_eq (maas_infer_result_parse (&out, result->data, result->size, s_err,
-                                               sizeof s_err), 0);
+    ck_assert_int_eq (
+        maas_infer_result_parse (&out, result->data, result->size, s_err, sizeof s_err), 0);
     ck_assert_uint_eq (out.rows * out.outputs, rows);
     double accuracy = maas_metric_accuracy (out.values, maas_dataset_labels (data)->data, rows, 1);
     maas_infer_result_clear (&out);
@@ -306,13 +321,14 @@ s_assert_lineage (const maas_model_t *model, const maas_dataset_info_t *data)
     ck_assert_int_eq (maas_model_meta_int (model, "metric_rows", &metric_rows), 0);
     ck_assert_int_eq (metric_rows, val_rows);
     ck_assert_int_gt (val_rows, 0);
-    const char *keys[] = { "seed", "patience", "standardize", "restore_best", "epochs_planned",
-                           "batch_size" };
+    const char *keys[] = {"seed",         "patience",       "standardize",
+                          "restore_best", "epochs_planned", "batch_size"};
     for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++)
         ck_assert_msg (maas_model_meta_int (model, keys[i], &value) == 0, "no %s", keys[i]);
     ck_assert_ptr_null (maas_model_meta_str (model, "accuracy"));
     ck_assert (strncmp (maas_model_meta_str (model, "trainer_build"), PACKAGE_VERSION " (",
-                        strlen (PACKAGE_VERSION) + 2) == 0);
+                        strlen (PACKAGE_VERSION) + 2)
+               == 0);
 }
 
 START_TEST (test_put_train_publish_infer)
@@ -322,9 +338,11 @@ START_TEST (test_put_train_publish_infer)
     const char *put[] = {"dataset", "put", "cancer", csv, NULL};
     ck_assert_int_eq (s_maas (put, &out), 0);
     free (out);
-    const char *train[] = {"train", "bc", "--data", "cancer", "--layers", "32:relu,1:sigmoid",
-                           "--loss", "bce", "--optimizer", "adam", "--lr", "0.001", "--epochs",
-                           "30", "--batch", "32", "--wait", "--broker", fx.front, NULL};
+    const char *train[] = {
+        "train",    "bc",  "--data",      "cancer", "--layers", "32:relu,1:sigmoid",
+        "--loss",   "bce", "--optimizer", "adam",   "--lr",     "0.001",
+        "--epochs", "30",  "--batch",     "32",     "--wait",   "--broker",
+        fx.front,   NULL};
     ck_assert_int_eq (s_maas (train, &out), 0);
     //  Not a terminal: one plain line per epoch, then the version and metrics.
     ck_assert_msg (strstr (out, "epoch=30/30 train_loss="), "%s", out);
@@ -362,8 +380,7 @@ START_TEST (test_put_train_publish_infer)
     //  process and through a real maas-worker: the same accuracy.
     double local = s_accuracy (model, "data/breast_cancer_test.csv");
     ck_assert_double_ge (local, 0.93);
-    ck_assert_double_eq_tol (s_worker_accuracy ("bc", "data/breast_cancer_test.csv"), local,
-                             1e-9);
+    ck_assert_double_eq_tol (s_worker_accuracy ("bc", "data/breast_cancer_test.csv"), local, 1e-9);
     maas_model_destroy (&model);
     //  The job's record: succeeded, progress complete, and `maas job(s)`.
     char field[512];
@@ -380,8 +397,8 @@ START_TEST (test_put_train_publish_infer)
     ck_assert_msg (strstr (out, id) && strstr (out, "train  bc"), "%s", out);
     free (out);
     //  Without --wait: the job id once the broker has recorded it; it runs on.
-    const char *submit[] = {"train", "bc", "--data", "cancer", "--layers", "1:sigmoid",
-                            "--epochs", "1", "--broker", fx.front, NULL};
+    const char *submit[] = {"train",    "bc", "--data",   "cancer", "--layers", "1:sigmoid",
+                            "--epochs", "1",  "--broker", fx.front, NULL};
     ck_assert_int_eq (s_maas (submit, &out), 0);
     char second[64] = "", status[32] = "";
     ck_assert_int_eq (sscanf (out, "%63s", second), 1);
@@ -402,10 +419,12 @@ START_TEST (test_progress_bar_on_a_terminal)
     //  Under a pseudo-terminal (script(1)), --wait redraws one line in place.
     s_trainer_start (0, "t1");
     char *maas = support_build_path ("client/maas"), *command = NULL, *out;
-    ck_assert (asprintf (&command, "%s train dg --data digits --layers 256:relu,10:softmax "
-                                   "--loss softmax_ce --epochs 200 --batch 8 --wait "
-                                   "--broker %s --redis %s", maas, fx.front,
-                         support_redis_url (fx.redis)) > 0);
+    ck_assert (asprintf (&command,
+                         "%s train dg --data digits --layers 256:relu,10:softmax "
+                         "--loss softmax_ce --epochs 200 --batch 8 --wait "
+                         "--broker %s --redis %s",
+                         maas, fx.front, support_redis_url (fx.redis))
+               > 0);
     char log[512];
     snprintf (log, sizeof log, "%s/tty.out", fx.dir);
     const char *argv[] = {"/usr/bin/script", "-q", "-e", "-c", command, "/dev/null", NULL};
@@ -417,8 +436,9 @@ START_TEST (test_progress_bar_on_a_terminal)
     ck_assert_uint_lt (fread (out, 1, (1 << 16) - 1, file), 1 << 16);
     fclose (file);
     ck_assert_msg (strstr (out, "\r[#") && strstr (out, "] epoch ") && strstr (out, "\033[K")
-                       && strstr (out, "ETA "), "%s", out);
-    ck_assert_ptr_null (strstr (out, "epoch=1/200"));     //  no plain lines on a terminal
+                       && strstr (out, "ETA "),
+                   "%s", out);
+    ck_assert_ptr_null (strstr (out, "epoch=1/200"));    //  no plain lines on a terminal
     ck_assert_ptr_nonnull (strstr (out, "model dg version 1 published"));
     free (out);
     free (command);
@@ -516,8 +536,8 @@ s_expect_raw_failure (void (*fn) (msgpack_packer *), const char *expected)
     msgpack_packer pk;
     msgpack_packer_init (&pk, &params, msgpack_sbuffer_write);
     fn (&pk);
-    maas_submit_t submit = {.kind = "train", .model = "raw", .params = params.data,
-                            .params_size = params.size};
+    maas_submit_t submit = {
+        .kind = "train", .model = "raw", .params = params.data, .params_size = params.size};
     char id[MAAS_PROTO_ID_MAX + 1];
     ck_assert_int_eq (maas_client_submit (fx.client, &submit, NULL, 0, NULL, NULL, id), 0);
     msgpack_sbuffer_destroy (&params);
@@ -562,11 +582,13 @@ START_TEST (test_bad_specs_fail_with_their_message)
     maas_training_t spec = s_spec ("m", "nope", "1:sigmoid", MAAS_LOSS_BCE, 1, 32);
     s_expect_failure (&spec, NULL, 0, "data set 'nope' not found");
     spec = s_spec ("m", "digits", "3:softmax", MAAS_LOSS_SOFTMAX_CE, 1, 32);
-    s_expect_failure (&spec, NULL, 0, "data set 'digits' has 10 classes but the output layer "
-                                      "has 3 units");
+    s_expect_failure (&spec, NULL, 0,
+                      "data set 'digits' has 10 classes but the output layer "
+                      "has 3 units");
     spec = s_spec ("m", "digits", "1:sigmoid", MAAS_LOSS_BCE, 1, 32);
-    s_expect_failure (&spec, NULL, 0, "loss bce needs binary labels, data set 'digits' is "
-                                      "multiclass");
+    s_expect_failure (&spec, NULL, 0,
+                      "loss bce needs binary labels, data set 'digits' is "
+                      "multiclass");
     spec = s_spec ("m", "bc", "1:softmax", MAAS_LOSS_BCE, 1, 32);
     s_expect_failure (&spec, NULL, 0, "loss bce does not fit a softmax output layer");
     spec = s_spec ("a b", "bc", "1:sigmoid", MAAS_LOSS_BCE, 1, 32);
@@ -576,25 +598,31 @@ START_TEST (test_bad_specs_fail_with_their_message)
     s_expect_failure (&spec, "\xc1", 1, "inline data");
     //  A network whose blob the registry could not hold, before training.
     spec = s_spec ("m", "bc", "8192:relu,8192:relu,1:sigmoid", MAAS_LOSS_BCE, 1, 32);
-    s_expect_failure (&spec, NULL, 0, "model m: 269591908 bytes is over the registry's limit "
-                                      "of 268435456 bytes (256 MiB; docs/model-format.md, "
-                                      "Limits): train fewer or narrower layers");
+    s_expect_failure (&spec, NULL, 0,
+                      "model m: 269591908 bytes is over the registry's limit "
+                      "of 268435456 bytes (256 MiB; docs/model-format.md, "
+                      "Limits): train fewer or narrower layers");
     s_expect_raw_failure (s_pack_bad_activation, "layer 1: unknown activation 'swish'");
     s_expect_raw_failure (s_pack_unknown_key, "train spec: unknown key 'epoch'");
     s_expect_raw_failure (s_pack_bad_optimizer, "unknown optimizer 'lbfgs'");
     ck_assert_uint_eq (s_versions ("m"), 0);
     //  Through the CLI: the same message, and a non-zero exit.
     char *out;
-    const char *train[] = {"train", "m", "--data", "nope", "--layers", "1:sigmoid", "--wait",
-                           "--broker", fx.front, NULL};
+    const char *train[] = {"train",     "m",      "--data",   "nope",   "--layers",
+                           "1:sigmoid", "--wait", "--broker", fx.front, NULL};
     ck_assert_int_eq (s_maas (train, &out), 1);
     ck_assert_msg (strstr (out, "failed: data set 'nope' not found"), "%s", out);
     free (out);
-    const char *huge[] = {"train", "m", "--data", "bc", "--layers",
-                          "8192:relu,8192:relu,1:sigmoid", "--broker", fx.front, NULL};
+    const char *huge[] = {"train",    "m",        "--data",
+                          "bc",       "--layers", "8192:relu,8192:relu,1:sigmoid",
+                          "--broker", fx.front,   NULL};
     ck_assert_int_eq (s_maas (huge, &out), 1);
-    ck_assert_msg (strstr (out, "maas train: model m: ") && strstr (out, "over the registry's "
-                   "limit") && strstr (out, "train fewer or narrower layers"), "%s", out);
+    ck_assert_msg (strstr (out, "maas train: model m: ")
+                       && strstr (out,
+                                  "over the registry's "
+                                  "limit")
+                       && strstr (out, "train fewer or narrower layers"),
+                   "%s", out);
     free (out);
     const char *local[] = {"train", "m", "--data", "bc", "--layers", "1:sigmod", NULL};
     ck_assert_int_eq (s_maas (local, &out), 2);
@@ -610,8 +638,8 @@ START_TEST (test_same_seed_same_weights)
     s_trainer_start (0, "t1");
     char id[2][MAAS_PROTO_ID_MAX + 1];
     for (int i = 0; i < 2; i++) {
-        maas_training_t spec = s_spec (i ? "r2" : "r1", "digits", "32:tanh,10:softmax",
-                                         MAAS_LOSS_SOFTMAX_CE, 3, 16);
+        maas_training_t spec =
+            s_spec (i ? "r2" : "r1", "digits", "32:tanh,10:softmax", MAAS_LOSS_SOFTMAX_CE, 3, 16);
         s_submit (&spec, NULL, 0, id[i]);
         maas_result_t *result = s_wait (id[i], 30000);
         ck_assert_str_eq (result->status, "succeeded");
@@ -646,15 +674,15 @@ START_TEST (test_inline_data)
         x->data[2 * r + 1] = (float) (r % 7);
         y->data[r] = x->data[2 * r] > 0;
     }
-    maas_dataset_t *data = maas_dataset_new (&x, &y, NULL, NULL, MAAS_DATASET_AUTO, s_err,
-                                             sizeof s_err);
+    maas_dataset_t *data =
+        maas_dataset_new (&x, &y, NULL, NULL, MAAS_DATASET_AUTO, s_err, sizeof s_err);
     msgpack_sbuffer payload;
     msgpack_sbuffer_init (&payload);
     msgpack_packer pk;
     msgpack_packer_init (&pk, &payload, msgpack_sbuffer_write);
     ck_assert_int_eq (maas_training_pack_data (data, &pk), 0);
     maas_training_t spec = s_spec ("inline", "", "8:relu,1:sigmoid", MAAS_LOSS_BCE, 20, 16);
-    spec.train.val_fraction = 0;  //  no split: the metric is measured on the training rows
+    spec.train.val_fraction = 0;    //  no split: the metric is measured on the training rows
     char id[MAAS_PROTO_ID_MAX + 1];
     s_submit (&spec, payload.data, payload.size, id);
     maas_result_t *result = s_wait (id, 30000);

@@ -18,8 +18,8 @@ s_seed_spec (maas_training_t *spec)
     maas_training_init (spec);
     snprintf (spec->model, sizeof spec->model, "seed");
     snprintf (spec->dataset, sizeof spec->dataset, "synthetic10");
-    ck_assert_int_eq (maas_training_parse_layers (spec, "64:relu,64:relu,1:sigmoid", s_err,
-                                                    sizeof s_err), 0);
+    ck_assert_int_eq (
+        maas_training_parse_layers (spec, "64:relu,64:relu,1:sigmoid", s_err, sizeof s_err), 0);
 }
 
 //  Pack SPEC, then decode it as a job would; the decode's return code.
@@ -33,8 +33,8 @@ s_round_trip (const maas_training_t *spec, maas_training_t *out)
     ck_assert_int_eq (maas_training_pack (spec, &pk), 0);
     msgpack_unpacked message;
     msgpack_unpacked_init (&message);
-    ck_assert_int_eq (maas_codec_unpack (buffer.data, buffer.size, 0, &message, s_err,
-                                         sizeof s_err), 0);
+    ck_assert_int_eq (
+        maas_codec_unpack (buffer.data, buffer.size, 0, &message, s_err, sizeof s_err), 0);
     int rc = maas_training_decode (out, &message.data, spec->model, s_err, sizeof s_err);
     msgpack_unpacked_destroy (&message);
     msgpack_sbuffer_destroy (&buffer);
@@ -54,8 +54,8 @@ s_decode_packed (s_pack_fn *pack)
     pack (&pk);
     msgpack_unpacked message;
     msgpack_unpacked_init (&message);
-    ck_assert_int_eq (maas_codec_unpack (buffer.data, buffer.size, 0, &message, s_err,
-                                         sizeof s_err), 0);
+    ck_assert_int_eq (
+        maas_codec_unpack (buffer.data, buffer.size, 0, &message, s_err, sizeof s_err), 0);
     maas_training_t spec;
     int rc = maas_training_decode (&spec, &message.data, "m", s_err, sizeof s_err);
     msgpack_unpacked_destroy (&message);
@@ -85,8 +85,8 @@ START_TEST (test_defaults_and_layers)
     ck_assert_uint_eq (spec.train.batch_size, 32);
     ck_assert_uint_eq (spec.train.epochs, 10);
     ck_assert_int_eq (maas_training_check (&spec, s_err, sizeof s_err), 0);
-    ck_assert_int_eq (maas_training_check_data (&spec, 10, MAAS_DATASET_BINARY, 2, s_err,
-                                                  sizeof s_err), 0);
+    ck_assert_int_eq (
+        maas_training_check_data (&spec, 10, MAAS_DATASET_BINARY, 2, s_err, sizeof s_err), 0);
 }
 END_TEST
 
@@ -113,21 +113,22 @@ START_TEST (test_bad_layer_text)
     maas_training_t spec;
     maas_training_init (&spec);
     ck_assert_int_eq (maas_training_parse_layers (&spec, "64:relo", s_err, sizeof s_err), -1);
-    ck_assert_str_eq (s_err, "layer 1: unknown activation 'relo' (linear, relu, tanh, sigmoid, "
-                             "softmax)");
-    ck_assert_int_eq (maas_training_parse_layers (&spec, "64:relu,0:relu", s_err,
-                                                    sizeof s_err), -1);
-    ck_assert_str_eq (s_err, "layer 2: units must be 1..65536, got '0'");
-    ck_assert_int_eq (maas_training_parse_layers (&spec, "64:relu,,1:sigmoid", s_err,
-                                                    sizeof s_err), -1);
-    ck_assert_str_eq (s_err, "layer 2: expected units:activation, got ''");
-    ck_assert_int_eq (maas_training_parse_layers (&spec, "sixty:relu", s_err, sizeof s_err),
+    ck_assert_str_eq (s_err,
+                      "layer 1: unknown activation 'relo' (linear, relu, tanh, sigmoid, "
+                      "softmax)");
+    ck_assert_int_eq (maas_training_parse_layers (&spec, "64:relu,0:relu", s_err, sizeof s_err),
                       -1);
+    ck_assert_str_eq (s_err, "layer 2: units must be 1..65536, got '0'");
+    ck_assert_int_eq (maas_training_parse_layers (&spec, "64:relu,,1:sigmoid", s_err, sizeof s_err),
+                      -1);
+    ck_assert_str_eq (s_err, "layer 2: expected units:activation, got ''");
+    ck_assert_int_eq (maas_training_parse_layers (&spec, "sixty:relu", s_err, sizeof s_err), -1);
     ck_assert_int_eq (maas_training_parse_layers (&spec, "64", s_err, sizeof s_err), -1);
     ck_assert_str_eq (s_err, "layer 1: expected units:activation, got '64'");
     ck_assert_int_eq (maas_training_set_optimizer (&spec, "adamw", s_err, sizeof s_err), -1);
-    ck_assert_str_eq (s_err, "unknown optimizer 'adamw' (sgd, momentum, nesterov, adagrad, "
-                             "rmsprop, adam)");
+    ck_assert_str_eq (s_err,
+                      "unknown optimizer 'adamw' (sgd, momentum, nesterov, adagrad, "
+                      "rmsprop, adam)");
 }
 END_TEST
 
@@ -175,31 +176,33 @@ START_TEST (test_loss_must_fit_output_and_task)
     ck_assert_ptr_nonnull (strstr (s_err, "loss bce does not fit a softmax output layer"));
     //  digits: 10 classes, 3 softmax units.
     s_seed_spec (&spec);
-    ck_assert_int_eq (maas_training_parse_layers (&spec, "128:relu,3:softmax", s_err,
-                                                    sizeof s_err), 0);
+    ck_assert_int_eq (maas_training_parse_layers (&spec, "128:relu,3:softmax", s_err, sizeof s_err),
+                      0);
     spec.train.loss = MAAS_LOSS_SOFTMAX_CE;
     snprintf (spec.dataset, sizeof spec.dataset, "digits");
     ck_assert_int_eq (maas_training_check (&spec, s_err, sizeof s_err), 0);
-    ck_assert_int_eq (maas_training_check_data (&spec, 64, MAAS_DATASET_MULTICLASS, 10, s_err,
-                                                  sizeof s_err), -1);
+    ck_assert_int_eq (
+        maas_training_check_data (&spec, 64, MAAS_DATASET_MULTICLASS, 10, s_err, sizeof s_err), -1);
     ck_assert_str_eq (s_err, "data set 'digits' has 10 classes but the output layer has 3 units");
-    ck_assert_int_eq (maas_training_check_data (&spec, 64, MAAS_DATASET_REGRESSION, 0, s_err,
-                                                  sizeof s_err), -1);
+    ck_assert_int_eq (
+        maas_training_check_data (&spec, 64, MAAS_DATASET_REGRESSION, 0, s_err, sizeof s_err), -1);
     ck_assert_ptr_nonnull (strstr (s_err, "softmax_ce needs class labels"));
     //  bce on a multiclass data set.
     s_seed_spec (&spec);
-    ck_assert_int_eq (maas_training_check_data (&spec, 64, MAAS_DATASET_MULTICLASS, 10, s_err,
-                                                  sizeof s_err), -1);
-    ck_assert_str_eq (s_err, "loss bce needs binary labels, data set 'synthetic10' is multiclass "
-                             "(use softmax_ce)");
+    ck_assert_int_eq (
+        maas_training_check_data (&spec, 64, MAAS_DATASET_MULTICLASS, 10, s_err, sizeof s_err), -1);
+    ck_assert_str_eq (s_err,
+                      "loss bce needs binary labels, data set 'synthetic10' is multiclass "
+                      "(use softmax_ce)");
     //  mse with two outputs for one label.
-    ck_assert_int_eq (maas_training_parse_layers (&spec, "8:tanh,2:linear", s_err,
-                                                    sizeof s_err), 0);
+    ck_assert_int_eq (maas_training_parse_layers (&spec, "8:tanh,2:linear", s_err, sizeof s_err),
+                      0);
     spec.train.loss = MAAS_LOSS_MSE;
-    ck_assert_int_eq (maas_training_check_data (&spec, 4, MAAS_DATASET_REGRESSION, 0, s_err,
-                                                  sizeof s_err), -1);
-    ck_assert_str_eq (s_err, "loss mse with one label per row needs 1 output unit, the output "
-                             "layer has 2");
+    ck_assert_int_eq (
+        maas_training_check_data (&spec, 4, MAAS_DATASET_REGRESSION, 0, s_err, sizeof s_err), -1);
+    ck_assert_str_eq (s_err,
+                      "loss mse with one label per row needs 1 output unit, the output "
+                      "layer has 2");
 }
 END_TEST
 
@@ -262,8 +265,9 @@ START_TEST (test_bad_params)
     ck_assert_int_eq (s_decode_packed (s_pack_bad_type), -1);
     ck_assert_ptr_nonnull (strstr (s_err, "'epochs'"));
     ck_assert_int_eq (s_decode_packed (s_pack_bad_activation), -1);
-    ck_assert_str_eq (s_err, "layer 1: unknown activation 'swish' (linear, relu, tanh, sigmoid, "
-                             "softmax)");
+    ck_assert_str_eq (s_err,
+                      "layer 1: unknown activation 'swish' (linear, relu, tanh, sigmoid, "
+                      "softmax)");
     ck_assert_int_eq (s_decode_packed (s_pack_bad_loss), -1);
     ck_assert_str_eq (s_err, "unknown loss 'hinge' (bce, softmax_ce, mse)");
     ck_assert_int_eq (s_decode_packed (s_pack_bad_optimizer), -1);
@@ -284,22 +288,22 @@ START_TEST (test_inline_data)
     for (size_t i = 0; i < 10; i++)
         x->data[i] = (float) i / 3;
     y->data[1] = y->data[4] = 1;
-    maas_dataset_t *dataset = maas_dataset_new (&x, &y, NULL, NULL, MAAS_DATASET_AUTO, s_err,
-                                                sizeof s_err);
+    maas_dataset_t *dataset =
+        maas_dataset_new (&x, &y, NULL, NULL, MAAS_DATASET_AUTO, s_err, sizeof s_err);
     msgpack_sbuffer buffer;
     msgpack_sbuffer_init (&buffer);
     msgpack_packer pk;
     msgpack_packer_init (&pk, &buffer, msgpack_sbuffer_write);
     ck_assert_int_eq (maas_training_pack_data (dataset, &pk), 0);
-    maas_dataset_t *back = maas_training_decode_data (buffer.data, buffer.size, s_err,
-                                                        sizeof s_err);
+    maas_dataset_t *back =
+        maas_training_decode_data (buffer.data, buffer.size, s_err, sizeof s_err);
     ck_assert_msg (back, "%s", s_err);
     ck_assert_str_eq (maas_dataset_sha256_hex (back), maas_dataset_sha256_hex (dataset));
     ck_assert_int_eq (maas_dataset_task (back), MAAS_DATASET_BINARY);
     maas_dataset_destroy (&back);
     //  Truncated bytes, and labels that do not fit: refused with a reason.
-    ck_assert_ptr_null (maas_training_decode_data (buffer.data, buffer.size - 3, s_err,
-                                                     sizeof s_err));
+    ck_assert_ptr_null (
+        maas_training_decode_data (buffer.data, buffer.size - 3, s_err, sizeof s_err));
     ck_assert_ptr_nonnull (strstr (s_err, "truncated"));
     ck_assert_ptr_null (maas_training_decode_data ("\x80", 1, s_err, sizeof s_err));
     ck_assert_ptr_nonnull (strstr (s_err, "inline data"));
@@ -312,12 +316,18 @@ END_TEST
 //  missing parts are refused with the key.
 START_TEST (test_result_round_trip)
 {
-    maas_training_result_t sent = { .model = "cancer", .version = 4, .created = true,
-                                    .outcome = "early_stopped", .epochs = 17,
-                                    .train_seconds = 1.5, .dataset_sha256 = "ab12",
-                                    .metrics = { .accuracy = 0.97, .rmse = NAN,
-                                                 .train_loss = 0.1, .val_loss = NAN,
-                                                 .samples_per_s = 1e5 } };
+    maas_training_result_t sent = {.model = "cancer",
+                                   .version = 4,
+                                   .created = true,
+                                   .outcome = "early_stopped",
+                                   .epochs = 17,
+                                   .train_seconds = 1.5,
+                                   .dataset_sha256 = "ab12",
+                                   .metrics = {.accuracy = 0.97,
+                                               .rmse = NAN,
+                                               .train_loss = 0.1,
+                                               .val_loss = NAN,
+                                               .samples_per_s = 1e5}};
     msgpack_sbuffer sbuf;
     msgpack_sbuffer_init (&sbuf);
     msgpack_packer pk;
@@ -325,8 +335,7 @@ START_TEST (test_result_round_trip)
     ck_assert_int_eq (maas_training_result_pack (&sent, &pk), 0);
     maas_training_result_t back;
     char err[256];
-    ck_assert_int_eq (maas_training_result_parse (&back, sbuf.data, sbuf.size, err, sizeof err),
-                      0);
+    ck_assert_int_eq (maas_training_result_parse (&back, sbuf.data, sbuf.size, err, sizeof err), 0);
     ck_assert_str_eq (back.model, "cancer");
     ck_assert_uint_eq (back.version, 4);
     ck_assert (back.created);

@@ -16,17 +16,17 @@
 #include <string.h>
 
 typedef struct {
-    support_redis_t *redis;     //  private redis-server
-    char *dir;                  //  temp dir: endpoints and logs
-    char front[256];            //  broker frontend endpoint
-    char back[256];             //  broker backend endpoint
-    char log[256];              //  broker log
-    char worker_log[256];       //  worker log
-    support_proc_t *broker;     //  the broker
-    support_proc_t *worker;     //  the worker
-    support_proc_t *worker2;  //  a second one, when a test needs it
-    maas_registry_t *registry;  //  the test's publisher
-    maas_client_t *client;      //  the test's client
+    support_redis_t *redis;       //  private redis-server
+    char *dir;                    //  temp dir: endpoints and logs
+    char front[256];              //  broker frontend endpoint
+    char back[256];               //  broker backend endpoint
+    char log[256];                //  broker log
+    char worker_log[256];         //  worker log
+    support_proc_t *broker;       //  the broker
+    support_proc_t *worker;       //  the worker
+    support_proc_t *worker2;      //  a second one, when a test needs it
+    maas_registry_t *registry;    //  the test's publisher
+    maas_client_t *client;        //  the test's client
 } fx_t;
 
 static fx_t fx;
@@ -35,10 +35,24 @@ static void
 s_worker_start_delay (const char *cache_mb, const char *max_batch_rows, const char *delay_us)
 {
     char *path = support_build_path ("worker/maas-worker");
-    const char *argv[] = {path, "--broker", fx.back, "--redis", support_redis_url (fx.redis),
-                          "--cache-mb", cache_mb, "--max-batch-rows", max_batch_rows,
-                          "--batch-delay-us", delay_us, "--heartbeat", "100", "--credits",
-                          "16", "--log-level", "info", NULL};
+    const char *argv[] = {path,
+                          "--broker",
+                          fx.back,
+                          "--redis",
+                          support_redis_url (fx.redis),
+                          "--cache-mb",
+                          cache_mb,
+                          "--max-batch-rows",
+                          max_batch_rows,
+                          "--batch-delay-us",
+                          delay_us,
+                          "--heartbeat",
+                          "100",
+                          "--credits",
+                          "16",
+                          "--log-level",
+                          "info",
+                          NULL};
     fx.worker = support_proc_start (argv, NULL, fx.worker_log);
     free (path);
 }
@@ -61,8 +75,18 @@ s_setup (void)
     snprintf (fx.log, sizeof fx.log, "%s/broker.log", fx.dir);
     snprintf (fx.worker_log, sizeof fx.worker_log, "%s/worker.log", fx.dir);
     char *path = support_build_path ("broker/maas-broker");
-    const char *argv[] = {path, "--frontend", fx.front, "--backend", fx.back, "--redis",
-                          support_redis_url (fx.redis), "--heartbeat", "100", "--liveness", "10", NULL};
+    const char *argv[] = {path,
+                          "--frontend",
+                          fx.front,
+                          "--backend",
+                          fx.back,
+                          "--redis",
+                          support_redis_url (fx.redis),
+                          "--heartbeat",
+                          "100",
+                          "--liveness",
+                          "10",
+                          NULL};
     fx.broker = support_proc_start (argv, NULL, fx.log);
     free (path);
     char err[256];
@@ -121,12 +145,15 @@ s_submit (const char *name, int64_t version, const char *alias, const float *x, 
 {
     msgpack_sbuffer params;
     maas_infer_params_pack (&params, rows, cols);
-    maas_submit_t spec = {.kind = "infer", .model = name, .version = version, .alias = alias,
-                          .params = params.data, .params_size = params.size};
+    maas_submit_t spec = {.kind = "infer",
+                          .model = name,
+                          .version = version,
+                          .alias = alias,
+                          .params = params.data,
+                          .params_size = params.size};
     uint8_t *bytes = malloc (rows * cols * 4);
     maas_codec_f32_to_le (bytes, x, rows * cols);
-    ck_assert_msg (maas_client_submit (fx.client, &spec, bytes, rows * cols * 4, fn, arg, id)
-                       == 0,
+    ck_assert_msg (maas_client_submit (fx.client, &spec, bytes, rows * cols * 4, fn, arg, id) == 0,
                    "%s", maas_client_error (fx.client));
     free (bytes);
     msgpack_sbuffer_destroy (&params);
@@ -149,8 +176,7 @@ s_values (const maas_result_t *result, float *values, size_t count)
                    result->error ? result->error : "");
     maas_infer_result_t out;
     char err[256];
-    ck_assert_msg (maas_infer_result_parse (&out, result->data, result->size, err, sizeof err)
-                       == 0,
+    ck_assert_msg (maas_infer_result_parse (&out, result->data, result->size, err, sizeof err) == 0,
                    "%s", err);
     ck_assert_int_ge (out.batch_rows, 1);
     ck_assert_uint_eq (out.rows * out.outputs, count);
@@ -220,9 +246,9 @@ END_TEST
 //  -- switching versions while jobs stream
 
 typedef struct {
-    int done;           //  results received
-    int failed;         //  of which not succeeded
-    int versions[512];  //  version each job ran on, by submit order
+    int done;             //  results received
+    int failed;           //  of which not succeeded
+    int versions[512];    //  version each job ran on, by submit order
 } stream_t;
 
 static void
@@ -260,13 +286,16 @@ START_TEST (test_alias_switch_while_streaming)
         maas_infer_params_pack (&params, 1, 4);
         uint8_t bytes[16];
         maas_codec_f32_to_le (bytes, x, 4);
-        maas_submit_t spec = {.id = id, .kind = "infer", .model = "iris",
-                              .alias = "production", .params = params.data,
+        maas_submit_t spec = {.id = id,
+                              .kind = "infer",
+                              .model = "iris",
+                              .alias = "production",
+                              .params = params.data,
                               .params_size = params.size};
         ck_assert_int_eq (
             maas_client_submit (fx.client, &spec, bytes, 16, s_on_stream, &stream, NULL), 0);
         msgpack_sbuffer_destroy (&params);
-        while (maas_client_pending (fx.client) >= 8)  //  a stream, 8 in flight
+        while (maas_client_pending (fx.client) >= 8)    //  a stream, 8 in flight
             maas_client_poll (fx.client, 100);
     }
     ck_assert_int_eq (maas_client_wait_all (fx.client, 20000), 0);
@@ -286,8 +315,8 @@ START_TEST (test_alias_switch_while_streaming)
         if (stream.versions[j] == 2 && first_v2 == JOBS)
             first_v2 = j;
         if (j > first_v2)
-            ck_assert_msg (stream.versions[j] == 2, "job %d ran on v1 after job %d ran on v2",
-                           j, first_v2);
+            ck_assert_msg (stream.versions[j] == 2, "job %d ran on v1 after job %d ran on v2", j,
+                           first_v2);
     }
     ck_assert_msg (first_v2 < MOVE_AT + 40, "v2 first used by job %d", first_v2);
     maas_model_destroy (&v1);
@@ -298,8 +327,7 @@ END_TEST
 //  -- bad input
 
 static void
-s_expect_failure (const maas_submit_t *spec, const void *payload, size_t size,
-                  const char *expected)
+s_expect_failure (const maas_submit_t *spec, const void *payload, size_t size, const char *expected)
 {
     char id[MAAS_PROTO_ID_MAX + 1];
     ck_assert_int_eq (maas_client_submit (fx.client, spec, payload, size, NULL, NULL, id), 0);
@@ -363,14 +391,13 @@ START_TEST (test_bad_input_fails_and_worker_serves_on)
     redisContext *ctx = redisConnectUnix (support_redis_socket (fx.redis));
     freeReplyObject (redisCommand (ctx, "HSET maas:model:{cancer}:v1 blob %s", "garbage"));
     redisFree (ctx);
-    s_publish ("cancer", model);  //  v2, for the jobs that follow each failure
+    s_publish ("cancer", model);    //  v2, for the jobs that follow each failure
     maas_submit_t corrupt = {.kind = "infer", .model = "cancer", .version = 1};
     //  v1 may already be cached (checked when it was loaded); a fresh
     //  worker loads it from Redis and must refuse it.
     support_proc_stop (&fx.worker);
     s_worker_start ("64", "64");
-    s_expect_failure (&corrupt, "\x90", 1,
-                      "model cancer@1: stored blob fails its sha256 check");
+    s_expect_failure (&corrupt, "\x90", 1, "model cancer@1: stored blob fails its sha256 check");
     maas_model_destroy (&model);
 }
 END_TEST
@@ -384,8 +411,8 @@ s_meta_version (const maas_result_t *result)
     maas_codec_map_t map, meta;
     char err[256];
     uint64_t version = 0;
-    ck_assert_int_eq (maas_codec_unpack (result->header, result->header_size, 0, &top, err,
-                                         sizeof err), 0);
+    ck_assert_int_eq (
+        maas_codec_unpack (result->header, result->header_size, 0, &top, err, sizeof err), 0);
     ck_assert_int_eq (maas_codec_map_init (&map, &top.data, "header"), 0);
     ck_assert_int_eq (maas_codec_map_map (&map, "meta", &meta), 0);
     ck_assert_int_eq (maas_codec_map_uint64 (&meta, "version", &version), 0);
@@ -406,8 +433,8 @@ START_TEST (test_alias_names_the_version)
     float x[30];
     s_fill (x, 30, 1);
     char id[MAAS_PROTO_ID_MAX + 1];
-    const char *refs[] = { "production", NULL };
-    uint64_t expected[] = { 1, 2 };
+    const char *refs[] = {"production", NULL};
+    uint64_t expected[] = {1, 2};
     for (int i = 0; i < 2; i++) {
         s_submit ("cancer", 0, refs[i], x, 1, 30, NULL, NULL, id);
         maas_result_t *result = s_wait (id);
@@ -415,7 +442,7 @@ START_TEST (test_alias_names_the_version)
         ck_assert_uint_eq (s_meta_version (result), expected[i]);
         maas_result_destroy (&result);
     }
-    maas_submit_t spec = { .kind = "infer", .model = "cancer", .alias = "nosuch" };
+    maas_submit_t spec = {.kind = "infer", .model = "cancer", .alias = "nosuch"};
     s_expect_failure (&spec, "\x90", 1, "model cancer has no alias 'nosuch'");
     //  Both a version and an alias: refused before it is sent.
     spec.version = 1;
@@ -433,8 +460,10 @@ static void
 s_named_worker (support_proc_t **proc, const char *name, const char *credits)
 {
     char *path = support_build_path ("worker/maas-worker");
-    const char *argv[] = {path, "--broker", fx.back, "--redis", support_redis_url (fx.redis),
-                          "--name", name, "--credits", credits, "--heartbeat", "100", NULL};
+    const char *argv[] = {
+        path,     "--broker", fx.back,     "--redis", support_redis_url (fx.redis),
+        "--name", name,       "--credits", credits,   "--heartbeat",
+        "100",    NULL};
     *proc = support_proc_start (argv, NULL, fx.worker_log);
     free (path);
 }
@@ -519,12 +548,15 @@ START_TEST (test_heartbeats_flow_during_long_batches)
     char id[MAAS_PROTO_ID_MAX + 1];
     msgpack_sbuffer params;
     maas_infer_params_pack (&params, ROWS, 256);
-    maas_submit_t spec = {.kind = "infer", .model = "wide", .ephemeral = true,
-                          .params = params.data, .params_size = params.size};
+    maas_submit_t spec = {.kind = "infer",
+                          .model = "wide",
+                          .ephemeral = true,
+                          .params = params.data,
+                          .params_size = params.size};
     uint8_t *bytes = malloc (ROWS * 256 * 4);
     maas_codec_f32_to_le (bytes, x, ROWS * 256);
-    ck_assert_int_eq (
-        maas_client_submit (fx.client, &spec, bytes, ROWS * 256 * 4, NULL, NULL, id), 0);
+    ck_assert_int_eq (maas_client_submit (fx.client, &spec, bytes, ROWS * 256 * 4, NULL, NULL, id),
+                      0);
     free (bytes);
     msgpack_sbuffer_destroy (&params);
     maas_result_t *result = maas_client_wait (fx.client, id, 60000);
@@ -593,16 +625,15 @@ START_TEST (test_cli_infer)
     ck_assert_int_eq (maas_registry_alias (fx.registry, "iris", "production", 1), 0);
     s_worker_start ("64", "64");
     char *maas = support_build_path ("client/maas"), *script = NULL;
-    ck_assert (
-        asprintf (&script,
-                  "cd %s && printf 'a,b,c,d\\n5.1,3.5,1.4,0.2\\n6.7,3.0,5.2,2.3\\n' > in.csv"
-                  " && %s infer iris@production --input in.csv --broker %s > out 2> err"
-                  " && echo '[[5.1,3.5,1.4,0.2],[6.7,3.0,5.2,2.3]]' | %s infer iris"
-                  " --input - --json --broker %s > out.json || exit 9;"
-                  " echo '[[1,2,3]]' | %s infer iris --input - --broker %s 2> err.bad;"
-                  " echo rc=$? >> err.bad",
-                  fx.dir, maas, fx.front, maas, fx.front, maas, fx.front)
-        > 0);
+    ck_assert (asprintf (&script,
+                         "cd %s && printf 'a,b,c,d\\n5.1,3.5,1.4,0.2\\n6.7,3.0,5.2,2.3\\n' > in.csv"
+                         " && %s infer iris@production --input in.csv --broker %s > out 2> err"
+                         " && echo '[[5.1,3.5,1.4,0.2],[6.7,3.0,5.2,2.3]]' | %s infer iris"
+                         " --input - --json --broker %s > out.json || exit 9;"
+                         " echo '[[1,2,3]]' | %s infer iris --input - --broker %s 2> err.bad;"
+                         " echo rc=$? >> err.bad",
+                         fx.dir, maas, fx.front, maas, fx.front, maas, fx.front)
+               > 0);
     const char *argv[] = {"/bin/sh", "-c", script, NULL};
     //  maas infer asks the registry for the version and column names.
     char redis_env[600];
@@ -702,8 +733,8 @@ END_TEST
 
 //  Submit an explain job for NAME over ROWS rows of X with PARAMS; its result.
 static maas_result_t *
-s_explain_job (const char *name, const maas_explain_params_t *params, const float *x,
-               size_t rows, size_t cols)
+s_explain_job (const char *name, const maas_explain_params_t *params, const float *x, size_t rows,
+               size_t cols)
 {
     msgpack_sbuffer pbuf, rbuf;
     msgpack_sbuffer_init (&pbuf);
@@ -713,11 +744,10 @@ s_explain_job (const char *name, const maas_explain_params_t *params, const floa
     msgpack_sbuffer_init (&rbuf);
     msgpack_packer_init (&pk, &rbuf, msgpack_sbuffer_write);
     ck_assert_int_eq (maas_codec_pack_rows (&pk, x, rows, cols), 0);
-    maas_submit_t spec = {.kind = "explain", .model = name, .params = pbuf.data,
-                          .params_size = pbuf.size};
+    maas_submit_t spec = {
+        .kind = "explain", .model = name, .params = pbuf.data, .params_size = pbuf.size};
     char id[MAAS_PROTO_ID_MAX + 1];
-    ck_assert_msg (maas_client_submit (fx.client, &spec, rbuf.data, rbuf.size, NULL, NULL, id)
-                       == 0,
+    ck_assert_msg (maas_client_submit (fx.client, &spec, rbuf.data, rbuf.size, NULL, NULL, id) == 0,
                    "%s", maas_client_error (fx.client));
     msgpack_sbuffer_destroy (&pbuf);
     msgpack_sbuffer_destroy (&rbuf);
@@ -756,12 +786,12 @@ START_TEST (test_explain_jobs)
                        result->error ? result->error : "");
         maas_explain_result_t got, want;
         char err[256];
-        ck_assert_msg (
-            maas_explain_result_parse (&got, result->data, result->size, err, sizeof err) == 0,
-            "%s", err);
-        ck_assert_int_eq (maas_explain_run (maas_model_mlp_const (model), &params, x, 2, &want,
-                                            err, sizeof err),
-                          0);
+        ck_assert_msg (maas_explain_result_parse (&got, result->data, result->size, err, sizeof err)
+                           == 0,
+                       "%s", err);
+        ck_assert_int_eq (
+            maas_explain_run (maas_model_mlp_const (model), &params, x, 2, &want, err, sizeof err),
+            0);
         ck_assert_str_eq (got.model, "iris");
         ck_assert_uint_eq (got.version, 1);
         ck_assert_int_eq (got.method, m);
@@ -780,14 +810,16 @@ START_TEST (test_explain_jobs)
     s_fill (row, 30, 2);
     maas_result_t *result = s_explain_job ("cancer", &params, row, 1, 30);
     ck_assert_str_eq (result->status, "failed");
-    ck_assert_ptr_nonnull (strstr (result->error, "model cancer@1: exact Shapley values need at most 14 inputs"));
+    ck_assert_ptr_nonnull (
+        strstr (result->error, "model cancer@1: exact Shapley values need at most 14 inputs"));
     ck_assert (!maas_result_retryable (result));
     maas_result_destroy (&result);
     params = maas_explain_params_defaults ();
     params.output = 5;
     result = s_explain_job ("iris", &params, x, 1, 4);
     ck_assert_str_eq (result->status, "failed");
-    ck_assert_ptr_nonnull (strstr (result->error, "output 5 is out of range: the model has 3 outputs"));
+    ck_assert_ptr_nonnull (
+        strstr (result->error, "output 5 is out of range: the model has 3 outputs"));
     ck_assert (!maas_result_retryable (result));
     maas_result_destroy (&result);
     s_worker_ready ("iris", 4, 3);
@@ -835,12 +867,14 @@ START_TEST (test_cli_explain)
     params.output = 1;
     maas_explain_result_t want;
     char err[256], path[512], line[128];
-    ck_assert_int_eq (maas_explain_run (maas_model_mlp_const (model), &params, x, 2, &want, err, sizeof err), 0);
+    ck_assert_int_eq (
+        maas_explain_run (maas_model_mlp_const (model), &params, x, 2, &want, err, sizeof err), 0);
     size_t best = 0;
     for (size_t i = 1; i < 4; i++)
         if (fabsf (want.attributions[i]) > fabsf (want.attributions[best]))
             best = i;
-    snprintf (line, sizeof line, "  %-20s %+.6g\n", columns[best], (double) want.attributions[best]);
+    snprintf (line, sizeof line, "  %-20s %+.6g\n", columns[best],
+              (double) want.attributions[best]);
     snprintf (path, sizeof path, "%s/out", fx.dir);
     ck_assert_msg (support_file_has (path, "row 1 output 1: f(x)="), "no header line in out");
     ck_assert_msg (support_file_has (path, line), "out lacks '%s'", line);
@@ -851,10 +885,12 @@ START_TEST (test_cli_explain)
     ck_assert (support_file_has (path, "[\"petal_wid\","));
     //  No broker at the endpoint: said at once (it waited out --timeout-ms).
     free (script);
-    ck_assert (asprintf (&script, "cd %s && printf 'a,b,c,d\\n1,2,3,4\\n' > dead.csv && "
-                                  "! maas explain iris --input dead.csv --no-header "
-                                  "--broker ipc://%s/nobody.sock 2> dead-err",
-                         fx.dir, fx.dir) > 0);
+    ck_assert (asprintf (&script,
+                         "cd %s && printf 'a,b,c,d\\n1,2,3,4\\n' > dead.csv && "
+                         "! maas explain iris --input dead.csv --no-header "
+                         "--broker ipc://%s/nobody.sock 2> dead-err",
+                         fx.dir, fx.dir)
+               > 0);
     argv[2] = script;
     proc = support_proc_start (argv, env, NULL);
     ck_assert_int_eq (support_proc_wait (proc, 10000), 0);

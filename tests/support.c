@@ -77,14 +77,22 @@ s_join (const char *top, const char *relative)
     return path;
 }
 
-char *support_build_path (const char *relative) { return s_join (MAAS_TOP_BUILDDIR, relative); }
-char *support_src_path (const char *relative) { return s_join (MAAS_TOP_SRCDIR, relative); }
+char *
+support_build_path (const char *relative)
+{
+    return s_join (MAAS_TOP_BUILDDIR, relative);
+}
+char *
+support_src_path (const char *relative)
+{
+    return s_join (MAAS_TOP_SRCDIR, relative);
+}
 
 struct _support_proc_t {
-    pid_t pid;                      //  child process
-    bool reaped;                    //  waitpid has collected it
-    int exit_code;                  //  once reaped: code, or 128 + signal
-    long maxrss_kb;                 //  once reaped: its peak resident set, KiB
+    pid_t pid;         //  child process
+    bool reaped;       //  waitpid has collected it
+    int exit_code;     //  once reaped: code, or 128 + signal
+    long maxrss_kb;    //  once reaped: its peak resident set, KiB
 };
 
 //  ARGV itself, or with $MAAS_TEST_WRAPPER set ("valgrind -q
@@ -98,8 +106,7 @@ s_wrapped (const char *const argv[], const char *line[64])
     if (!wrapper || !*wrapper || strncmp (argv[0], top, strlen (top)) != 0)
         return argv;
     //  The shell splits the wrapper into words; $0 is libtool, $@ the program.
-    const char *prefix[] = {"/bin/sh", "-c",
-                            "exec \"$0\" --mode=execute $MAAS_TEST_WRAPPER \"$@\"",
+    const char *prefix[] = {"/bin/sh", "-c", "exec \"$0\" --mode=execute $MAAS_TEST_WRAPPER \"$@\"",
                             MAAS_TOP_BUILDDIR "/libtool"};
     memcpy (line, prefix, sizeof prefix);
     size_t n = 4;
@@ -124,7 +131,11 @@ support_proc_start (const char *const argv[], const char *const env[], const cha
     return self;
 }
 
-pid_t support_proc_pid (const support_proc_t *self) { return self->pid; }
+pid_t
+support_proc_pid (const support_proc_t *self)
+{
+    return self->pid;
+}
 
 void
 support_proc_signal (support_proc_t *self, int sig)
@@ -143,8 +154,7 @@ support_proc_wait (support_proc_t *self, int timeout_ms)
         if (got == self->pid) {
             self->reaped = true;
             self->maxrss_kb = usage.ru_maxrss;
-            self->exit_code = WIFEXITED (status) ? WEXITSTATUS (status)
-                                                 : 128 + WTERMSIG (status);
+            self->exit_code = WIFEXITED (status) ? WEXITSTATUS (status) : 128 + WTERMSIG (status);
             break;
         }
         if (got < 0 || waited >= timeout_ms)
@@ -178,14 +188,14 @@ support_proc_stop (support_proc_t **self_p)
 }
 
 struct _support_redis_t {
-    char *dir;                      //  temp dir holding socket and log, owned
-    char *socket_path;              //  unix socket path, owned
-    char *url;                      //  redis URL for libmaas, owned
-    int port;                       //  TCP port, 0 when unix only
-    char *address;                  //  TCP address to bind, owned
-    const char **wrapper;           //  argv prefix the server runs under, owned, or NULL
-    support_proc_t *proc;           //  the redis-server, NULL when killed
-    bool aof;                       //  appendonly yes: data survives a restart
+    char *dir;               //  temp dir holding socket and log, owned
+    char *socket_path;       //  unix socket path, owned
+    char *url;               //  redis URL for libmaas, owned
+    int port;                //  TCP port, 0 when unix only
+    char *address;           //  TCP address to bind, owned
+    const char **wrapper;    //  argv prefix the server runs under, owned, or NULL
+    support_proc_t *proc;    //  the redis-server, NULL when killed
+    bool aof;                //  appendonly yes: data survives a restart
 };
 
 static bool
@@ -211,8 +221,8 @@ s_redis_spawn (support_redis_t *self)
     snprintf (port, sizeof port, "%d", self->port);
     char *log_path = s_join (self->dir, "redis.log");
     const char *server[] = {MAAS_REDIS_SERVER, "--port", port, "--bind", self->address,
-                            "--unixsocket", self->socket_path, "--unixsocketperm", "700",
-                            "--save", "", "--appendonly", self->aof ? "yes" : "no", "--dir", self->dir,
+                            "--unixsocket", self->socket_path, "--unixsocketperm", "700", "--save",
+                            "", "--appendonly", self->aof ? "yes" : "no", "--dir", self->dir,
                             //  It binds only loopback or an address inside a
                             //  namespace the test made: peers there may connect.
                             "--protected-mode", "no", "--daemonize", "no", NULL};
@@ -270,7 +280,11 @@ s_redis_start (const char *const wrapper[], const char *address, int port, bool 
     return self;
 }
 
-support_redis_t *support_redis_start (void) { return s_redis_start (NULL, "127.0.0.1", 0, false); }
+support_redis_t *
+support_redis_start (void)
+{
+    return s_redis_start (NULL, "127.0.0.1", 0, false);
+}
 
 support_redis_t *
 support_redis_start_aof (void)
@@ -290,10 +304,26 @@ support_redis_start_wrapped (const char *const wrapper[], const char *address, i
     return s_redis_start (wrapper, address, port, false);
 }
 
-const char *support_redis_url (const support_redis_t *self) { return self->url; }
-const char *support_redis_socket (const support_redis_t *self) { return self->socket_path; }
-int support_redis_port (const support_redis_t *self) { return self->port; }
-const char *support_redis_dir (const support_redis_t *self) { return self->dir; }
+const char *
+support_redis_url (const support_redis_t *self)
+{
+    return self->url;
+}
+const char *
+support_redis_socket (const support_redis_t *self)
+{
+    return self->socket_path;
+}
+int
+support_redis_port (const support_redis_t *self)
+{
+    return self->port;
+}
+const char *
+support_redis_dir (const support_redis_t *self)
+{
+    return self->dir;
+}
 
 pid_t
 support_redis_pid (const support_redis_t *self)
@@ -371,8 +401,8 @@ support_publish_model (maas_registry_t *reg, const char *name, const maas_model_
     ck_assert_msg (maas_model_encode (model, &blob, &size, &err) == 0, "%s", err.text);
     maas_registry_meta_t meta = {0};
     uint64_t version;
-    ck_assert_msg (maas_registry_publish (reg, name, blob, size, &meta, &version, NULL) == 0,
-                   "%s", maas_registry_error (reg));
+    ck_assert_msg (maas_registry_publish (reg, name, blob, size, &meta, &version, NULL) == 0, "%s",
+                   maas_registry_error (reg));
     free (blob);
     return version;
 }

@@ -84,8 +84,7 @@ void support_redis_bounce (support_redis_t *self);
 //  Assert that the .npy file PATH holds exactly ROWS × COLS float32 values,
 //  each bit-equal to EXPECTED's, in order; the failure names the first row
 //  that differs.
-void support_assert_npy_equal (const char *path, const float *expected, size_t rows,
-                               size_t cols);
+void support_assert_npy_equal (const char *path, const float *expected, size_t rows, size_t cols);
 
 //  Encode MODEL and publish it in REG as the next version of NAME (no
 //  metadata); returns the version. Aborts the test on any failure.

@@ -13,8 +13,8 @@
 #include <string.h>
 
 typedef struct {
-    maas_work_t *work;              //  held job
-    int64_t due_ms;                 //  when to reply, monotonic
+    maas_work_t *work;    //  held job
+    int64_t due_ms;       //  when to reply, monotonic
 } held_t;
 
 static int64_t
@@ -60,7 +60,7 @@ s_finish (maas_worker_t *worker, maas_work_t **work_p, const char *name, int hel
     if (params && params->type == MSGPACK_OBJECT_MAP && params->via.map.size == 1
         && params->via.map.ptr[0].val.type == MSGPACK_OBJECT_STR) {
         const msgpack_object_str *text = &params->via.map.ptr[0].val.via.str;
-        maas_worker_reply (worker, work_p, text->ptr, text->size, NULL, 0);   //  params win
+        maas_worker_reply (worker, work_p, text->ptr, text->size, NULL, 0);    //  params win
         return;
     }
     if (maas_work_cancelled (work))
@@ -82,13 +82,20 @@ main (int argc, char **argv)
     const char *endpoint = NULL, *kinds = "infer", *name = "tw", *models = NULL, *log_path = NULL;
     int credits = 1, heartbeat = 100;
     for (int i = 1; i + 1 < argc; i += 2) {
-        if (strcmp (argv[i], "--endpoint") == 0) endpoint = argv[i + 1];
-        else if (strcmp (argv[i], "--kinds") == 0) kinds = argv[i + 1];
-        else if (strcmp (argv[i], "--credits") == 0) credits = atoi (argv[i + 1]);
-        else if (strcmp (argv[i], "--name") == 0) name = argv[i + 1];
-        else if (strcmp (argv[i], "--models") == 0) models = argv[i + 1];
-        else if (strcmp (argv[i], "--log") == 0) log_path = argv[i + 1];
-        else if (strcmp (argv[i], "--heartbeat") == 0) heartbeat = atoi (argv[i + 1]);
+        if (strcmp (argv[i], "--endpoint") == 0)
+            endpoint = argv[i + 1];
+        else if (strcmp (argv[i], "--kinds") == 0)
+            kinds = argv[i + 1];
+        else if (strcmp (argv[i], "--credits") == 0)
+            credits = atoi (argv[i + 1]);
+        else if (strcmp (argv[i], "--name") == 0)
+            name = argv[i + 1];
+        else if (strcmp (argv[i], "--models") == 0)
+            models = argv[i + 1];
+        else if (strcmp (argv[i], "--log") == 0)
+            log_path = argv[i + 1];
+        else if (strcmp (argv[i], "--heartbeat") == 0)
+            heartbeat = atoi (argv[i + 1]);
     }
     zsys_init ();
     maas_worker_t *worker = maas_worker_new (endpoint, kinds, credits, name);
@@ -105,7 +112,7 @@ main (int argc, char **argv)
         if (work)
             s_report (worker, work);
         if (work && count < 256)
-            held[count++] = (held_t) {work, maas_clock_mono_ms () + s_delay (work)};
+            held[count++] = (held_t){work, maas_clock_mono_ms () + s_delay (work)};
         else if (work)
             maas_worker_fail (worker, &work, "test worker full");
         int64_t now = maas_clock_mono_ms ();

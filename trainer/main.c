@@ -25,8 +25,8 @@ s_configure (int argc, char **argv, maas_trainer_config_t *config, int *threads)
         MAAS_CURVE_OPTIONS (&config->curve_key, &config->broker_key),
         {"--redis", "MAAS_REDIS_URL", MAAS_OPT_URL, 0, 0, NULL, &config->redis_url, "URL",
          "data sets and registry", MAAS_REDIS_URL_DEFAULT},
-        {"--prefix", NULL, MAAS_OPT_STRING, 0, 0, NULL, &config->prefix, "P",
-         "Redis key prefix", "maas:"},
+        {"--prefix", NULL, MAAS_OPT_STRING, 0, 0, NULL, &config->prefix, "P", "Redis key prefix",
+         "maas:"},
         {"--name", NULL, MAAS_OPT_STRING, 0, 0, NULL, &config->name, "NAME",
          "this trainer's name in logs and job status", NULL},
         {"--heartbeat", NULL, MAAS_OPT_MS, 10, 600000, NULL, &config->heartbeat_ms, "MS",
@@ -53,7 +53,7 @@ main (int argc, char **argv)
     int rc = s_configure (argc, argv, &config, &threads);
     if (rc != 0)
         return rc > 0 ? 0 : 2;
-    signal (SIGPIPE, SIG_IGN);          //  a Redis that went away is an error, not a signal
+    signal (SIGPIPE, SIG_IGN);    //  a Redis that went away is an error, not a signal
     maas_blas_set_threads (threads);
     char err[512];
     maas_trainer_t *trainer = maas_trainer_new (&config, err, sizeof err);

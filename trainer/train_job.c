@@ -17,22 +17,22 @@
 #define MAAS_BUILD_TEXT PACKAGE_VERSION " (" MAAS_GIT_DESCRIBE ")"
 
 typedef struct {
-    const maas_train_job_env_t *env;    //  trainer connections, borrowed
-    maas_training_t spec;         //  what the job asks for
-    char id[MAAS_PROTO_ID_MAX + 1]; //  job id (lineage, idempotent publish)
-    maas_dataset_t *data;           //  training data, owned
-    char data_name[MAAS_DATASET_MAX_NAME + 1];  //  data set name or "inline"
-    maas_mlp_t *mlp;                //  the network, owned (trained in place)
-    maas_train_t *train;            //  training loop state, owned
-    maas_train_result_t result;     //  summary once fit returned
-    int fit_rc;                     //  maas_train_fit's return code
-    zsock_t *pipe;                  //  actor pipe while training (actor's)
-    atomic_bool cancel;             //  raised here, read by training at each batch
-    int64_t started_us;             //  when training started (monotonic)
-    int64_t fit_us;                 //  how long fit took
-    size_t samples;                 //  training rows counted so far
-    char error[512];                //  why the job failed
-    bool final;                     //  ERROR would be the same on any trainer
+    const maas_train_job_env_t *env;              //  trainer connections, borrowed
+    maas_training_t spec;                         //  what the job asks for
+    char id[MAAS_PROTO_ID_MAX + 1];               //  job id (lineage, idempotent publish)
+    maas_dataset_t *data;                         //  training data, owned
+    char data_name[MAAS_DATASET_MAX_NAME + 1];    //  data set name or "inline"
+    maas_mlp_t *mlp;                              //  the network, owned (trained in place)
+    maas_train_t *train;                          //  training loop state, owned
+    maas_train_result_t result;                   //  summary once fit returned
+    int fit_rc;                                   //  maas_train_fit's return code
+    zsock_t *pipe;                                //  actor pipe while training (actor's)
+    atomic_bool cancel;                           //  raised here, read by training at each batch
+    int64_t started_us;                           //  when training started (monotonic)
+    int64_t fit_us;                               //  how long fit took
+    size_t samples;                               //  training rows counted so far
+    char error[512];                              //  why the job failed
+    bool final;                                   //  ERROR would be the same on any trainer
 } s_job_t;
 
 //  -- before training: everything checked, nothing trained yet
@@ -50,12 +50,14 @@ s_load_data (s_job_t *job, maas_work_t *work)
         //  The store has no error codes: a missing data set is missing on
         //  every trainer; anything else (Redis down) may pass.
         job->final = !job->data && strstr (job->error, "not found");
-    } else if (maas_work_size (work) > 0) {
+    }
+    else if (maas_work_size (work) > 0) {
         snprintf (job->data_name, sizeof job->data_name, "inline");
         job->data = maas_training_decode_data (maas_work_data (work), maas_work_size (work),
-                                                 job->error, sizeof job->error);
+                                               job->error, sizeof job->error);
         job->final = !job->data;
-    } else {
+    }
+    else {
         snprintf (job->error, sizeof job->error,
                   "train spec: no data: name a data set ('dataset') or send one as payload");
         job->final = true;
@@ -75,7 +77,8 @@ s_prepare (s_job_t *job, maas_work_t *work)
     //  there is the same on every trainer, not worth running again.
     job->final = true;
     if (maas_training_decode (spec, maas_work_params (work), header->model, job->error,
-                                sizeof job->error) != 0)
+                              sizeof job->error)
+        != 0)
         return -1;
     if (!maas_registry_name_valid (spec->model)) {
         snprintf (job->error, sizeof job->error, "model name '%s' is not valid", spec->model);
@@ -85,20 +88,20 @@ s_prepare (s_job_t *job, maas_work_t *work)
         return -1;
     job->final = true;
     if (maas_training_check_data (spec, maas_dataset_cols (job->data),
-                                    maas_dataset_task (job->data),
-                                    maas_dataset_classes (job->data), job->error,
-                                    sizeof job->error) != 0)
+                                  maas_dataset_task (job->data), maas_dataset_classes (job->data),
+                                  job->error, sizeof job->error)
+        != 0)
         return -1;
     //  A network whose blob the registry would refuse is refused now, not
     //  after hours of training; the same on every trainer.
-    size_t bytes = maas_model_encoded_size (maas_dataset_cols (job->data), spec->layers,
-                                            spec->n_layers);
+    size_t bytes =
+        maas_model_encoded_size (maas_dataset_cols (job->data), spec->layers, spec->n_layers);
     if (maas_registry_size_check (spec->model, bytes, job->error, sizeof job->error) != 0) {
         snprintf (job->error + strlen (job->error), sizeof job->error - strlen (job->error),
                   ": train fewer or narrower layers");
         return -1;
     }
-    job->final = false;             //  from here on, this trainer's resources
+    job->final = false;    //  from here on, this trainer's resources
     job->mlp = maas_mlp_new (maas_dataset_cols (job->data), spec->layers, spec->n_layers);
     if (!job->mlp) {
         snprintf (job->error, sizeof job->error, "network too large for this trainer");
@@ -141,7 +144,7 @@ s_actor (zsock_t *pipe, void *arg)
     job->fit_rc = maas_train_fit (job->train, x->data, maas_dataset_labels (job->data)->data,
                                   x->rows, &job->result);
     job->fit_us = maas_clock_mono_us () - started;
-    zsock_send (pipe, "p", NULL);   //  done
+    zsock_send (pipe, "p", NULL);    //  done
     while (true) {
         char *command = zstr_recv (pipe);
         bool term = !command || streq (command, "$TERM");
@@ -164,13 +167,15 @@ s_report (s_job_t *job, maas_work_t *work, const maas_train_epoch_t *epoch)
 {
     double elapsed = (double) (maas_clock_mono_us () - job->started_us) / 1e6;
     double rate = elapsed > 0 ? (double) epoch->samples / elapsed : 0;
-    double eta = epoch->epoch ? elapsed / (double) epoch->epoch
-                                    * (double) (epoch->epochs - epoch->epoch) : 0;
+    double eta = epoch->epoch
+        ? elapsed / (double) epoch->epoch * (double) (epoch->epochs - epoch->epoch)
+        : 0;
     char message[256];
     snprintf (message, sizeof message,
               "epoch=%zu/%zu train_loss=%.6g val_loss=%.6g %s=%.6g samples_per_s=%.0f "
-              "elapsed_s=%.3f eta_s=%.3f", epoch->epoch, epoch->epochs, epoch->train_loss,
-              epoch->val_loss, s_metric_name (job), epoch->val_metric, rate, elapsed, eta);
+              "elapsed_s=%.3f eta_s=%.3f",
+              epoch->epoch, epoch->epochs, epoch->train_loss, epoch->val_loss, s_metric_name (job),
+              epoch->val_metric, rate, elapsed, eta);
     maas_worker_progress (job->env->worker, work, (double) epoch->epoch / (double) epoch->epochs,
                           message);
     job->env->counters->epochs++;
@@ -225,12 +230,12 @@ s_metrics (s_job_t *job)
     }
     bool mse = job->spec.train.loss == MAAS_LOSS_MSE;
     double seconds = (double) job->fit_us / 1e6;
-    return (maas_training_metrics_t) {.accuracy = mse ? NAN : metric,
-                          .rmse = mse ? metric : NAN,
-                          .train_loss = r->train_loss,
-                          .val_loss = r->val_loss,
-                          .samples_per_s = seconds > 0 ? (double) (r->train_rows * r->epochs_run)
-                                                             / seconds : 0};
+    return (maas_training_metrics_t){
+        .accuracy = mse ? NAN : metric,
+        .rmse = mse ? metric : NAN,
+        .train_loss = r->train_loss,
+        .val_loss = r->val_loss,
+        .samples_per_s = seconds > 0 ? (double) (r->train_rows * r->epochs_run) / seconds : 0};
 }
 
 //  The test metric's honest name: measured on the validation rows when
@@ -283,22 +288,22 @@ s_set_spec_meta (maas_model_t *model, const maas_training_t *spec)
     char layers[MAAS_MLP_MAX_LAYERS * 24];
     s_layers_text (spec, layers, sizeof layers);
     return maas_model_meta_set_str (model, "loss", maas_loss_name (t->loss))
-           | maas_model_meta_set_str (model, "optimizer", maas_optim_name (o->kind))
-           | maas_model_meta_set_double (model, "lr", o->lr)
-           | maas_model_meta_set_double (model, "momentum", o->momentum)
-           | maas_model_meta_set_double (model, "beta1", o->beta1)
-           | maas_model_meta_set_double (model, "beta2", o->beta2)
-           | maas_model_meta_set_double (model, "rho", o->rho)
-           | maas_model_meta_set_double (model, "eps", o->eps)
-           | maas_model_meta_set_double (model, "weight_decay", o->weight_decay)
-           | maas_model_meta_set_int (model, "batch_size", (int64_t) t->batch_size)
-           | maas_model_meta_set_int (model, "epochs_planned", (int64_t) t->epochs)
-           | maas_model_meta_set_double (model, "val_fraction", t->val_fraction)
-           | maas_model_meta_set_int (model, "patience", (int64_t) t->patience)
-           | maas_model_meta_set_int (model, "restore_best", t->restore_best)
-           | maas_model_meta_set_int (model, "standardize", t->standardize)
-           | maas_model_meta_set_int (model, "seed", (int64_t) t->seed)
-           | maas_model_meta_set_str (model, "layers", layers);
+        | maas_model_meta_set_str (model, "optimizer", maas_optim_name (o->kind))
+        | maas_model_meta_set_double (model, "lr", o->lr)
+        | maas_model_meta_set_double (model, "momentum", o->momentum)
+        | maas_model_meta_set_double (model, "beta1", o->beta1)
+        | maas_model_meta_set_double (model, "beta2", o->beta2)
+        | maas_model_meta_set_double (model, "rho", o->rho)
+        | maas_model_meta_set_double (model, "eps", o->eps)
+        | maas_model_meta_set_double (model, "weight_decay", o->weight_decay)
+        | maas_model_meta_set_int (model, "batch_size", (int64_t) t->batch_size)
+        | maas_model_meta_set_int (model, "epochs_planned", (int64_t) t->epochs)
+        | maas_model_meta_set_double (model, "val_fraction", t->val_fraction)
+        | maas_model_meta_set_int (model, "patience", (int64_t) t->patience)
+        | maas_model_meta_set_int (model, "restore_best", t->restore_best)
+        | maas_model_meta_set_int (model, "standardize", t->standardize)
+        | maas_model_meta_set_int (model, "seed", (int64_t) t->seed)
+        | maas_model_meta_set_str (model, "layers", layers);
 }
 
 //  Training metadata stored inside the model blob: the lineage that must
@@ -309,20 +314,19 @@ s_set_meta (maas_model_t *model, const s_job_t *job, const maas_training_metrics
     int64_t rows;
     const char *metric = s_test_metric_name (m, job, &rows);
     int rc = s_set_spec_meta (model, &job->spec)
-           | maas_model_meta_set_str (model, "job_id", job->id)
-           | maas_model_meta_set_str (model, "trainer_build", MAAS_BUILD_TEXT)
-           | maas_model_meta_set_str (model, "dataset", job->data_name)
-           | maas_model_meta_set_int (model, "dataset_rows", (int64_t) maas_dataset_rows (job->data))
-           | maas_model_meta_set_str (model, "dataset_sha256", maas_dataset_sha256_hex (job->data))
-           | maas_model_meta_set_int (model, "epochs", (int64_t) job->result.epochs_run)
-           | maas_model_meta_set_int (model, "best_epoch", (int64_t) job->result.best_epoch)
-           | maas_model_meta_set_int (model, "train_rows", (int64_t) job->result.train_rows)
-           | maas_model_meta_set_int (model, "val_rows", (int64_t) job->result.val_rows)
-           | maas_model_meta_set_str (model, "outcome",
-                                      maas_train_outcome_name (job->result.outcome))
-           | maas_model_meta_set_double (model, "train_loss", m->train_loss)
-           | maas_model_meta_set_double (model, metric, isnan (m->rmse) ? m->accuracy : m->rmse)
-           | maas_model_meta_set_int (model, "metric_rows", rows);
+        | maas_model_meta_set_str (model, "job_id", job->id)
+        | maas_model_meta_set_str (model, "trainer_build", MAAS_BUILD_TEXT)
+        | maas_model_meta_set_str (model, "dataset", job->data_name)
+        | maas_model_meta_set_int (model, "dataset_rows", (int64_t) maas_dataset_rows (job->data))
+        | maas_model_meta_set_str (model, "dataset_sha256", maas_dataset_sha256_hex (job->data))
+        | maas_model_meta_set_int (model, "epochs", (int64_t) job->result.epochs_run)
+        | maas_model_meta_set_int (model, "best_epoch", (int64_t) job->result.best_epoch)
+        | maas_model_meta_set_int (model, "train_rows", (int64_t) job->result.train_rows)
+        | maas_model_meta_set_int (model, "val_rows", (int64_t) job->result.val_rows)
+        | maas_model_meta_set_str (model, "outcome", maas_train_outcome_name (job->result.outcome))
+        | maas_model_meta_set_double (model, "train_loss", m->train_loss)
+        | maas_model_meta_set_double (model, metric, isnan (m->rmse) ? m->accuracy : m->rmse)
+        | maas_model_meta_set_int (model, "metric_rows", rows);
     if (!isnan (m->val_loss))
         rc |= maas_model_meta_set_double (model, "val_loss", m->val_loss);
     return rc ? -1 : 0;
@@ -341,8 +345,10 @@ s_set_columns (maas_model_t *model, const maas_dataset_t *data, const char *job_
     for (size_t i = 0; i < cols; i++)
         names[i] = maas_dataset_column (data, i);
     if (maas_model_set_columns (model, names, cols) != 0)
-        maas_warn ("trainer", "column names not stored, model takes inputs by position job=%s "
-                   "reason=\"repeated, empty or over %d bytes\"", job_id, MAAS_MODEL_COLUMN_MAX);
+        maas_warn ("trainer",
+                   "column names not stored, model takes inputs by position job=%s "
+                   "reason=\"repeated, empty or over %d bytes\"",
+                   job_id, MAAS_MODEL_COLUMN_MAX);
     free (names);
     return 0;
 }
@@ -352,11 +358,11 @@ static int
 s_pack_result (msgpack_sbuffer *buffer, const s_job_t *job, uint64_t version, bool created,
                const maas_training_metrics_t *m)
 {
-    maas_training_result_t result = { .version = version,
-                                      .created = created,
-                                      .epochs = job->result.epochs_run,
-                                      .train_seconds = (double) job->fit_us / 1e6,
-                                      .metrics = *m };
+    maas_training_result_t result = {.version = version,
+                                     .created = created,
+                                     .epochs = job->result.epochs_run,
+                                     .train_seconds = (double) job->fit_us / 1e6,
+                                     .metrics = *m};
     maas_proto_copy (result.model, sizeof result.model, job->spec.model);
     maas_proto_copy (result.outcome, sizeof result.outcome,
                      maas_train_outcome_name (job->result.outcome));
@@ -378,7 +384,8 @@ s_publish (s_job_t *job, const maas_training_metrics_t *m, uint64_t *version, bo
     maas_model_err_t model_err = {0};
     char json[512];
     int rc = -1;
-    if (!model || s_set_meta (model, job, m) != 0 || s_set_columns (model, job->data, job->id) != 0) {
+    if (!model || s_set_meta (model, job, m) != 0
+        || s_set_columns (model, job->data, job->id) != 0) {
         snprintf (job->error, sizeof job->error, "trainer: out of memory building the model");
         goto done;
     }
@@ -389,8 +396,8 @@ s_publish (s_job_t *job, const maas_training_metrics_t *m, uint64_t *version, bo
     s_metrics_json (m, job, json, sizeof json);
     maas_registry_meta_t meta = {.metrics = json,
                                  .job_id = job->id,
-                                 .description = *job->spec.description ? job->spec.description
-                                                                        : NULL};
+                                 .description =
+                                     *job->spec.description ? job->spec.description : NULL};
     rc = maas_registry_publish (job->env->registry, job->spec.model, blob, size, &meta, version,
                                 created);
     if (rc != 0)
@@ -420,7 +427,7 @@ s_finish (s_job_t *job, maas_work_t **work_p)
         return;
     }
     maas_training_metrics_t metrics = s_metrics (job);
-    maas_train_destroy (&job->train);       //  it borrows the network the model takes
+    maas_train_destroy (&job->train);    //  it borrows the network the model takes
     uint64_t version = 0;
     bool created = false;
     msgpack_sbuffer result;
@@ -430,7 +437,8 @@ s_finish (s_job_t *job, maas_work_t **work_p)
         maas_error ("trainer", "publish failed job=%s error=\"%s\"", job->id, job->error);
         counters->failed++;
         maas_worker_fail (worker, work_p, job->error);
-    } else {
+    }
+    else {
         maas_info ("trainer", "published job=%s model=%s version=%llu created=%d epochs=%zu",
                    job->id, job->spec.model, (unsigned long long) version, created,
                    job->result.epochs_run);
@@ -445,7 +453,7 @@ maas_train_job_run (const maas_train_job_env_t *env, maas_work_t **work_p)
 {
     s_job_t *job = calloc (1, sizeof *job);
     if (!job) {
-        maas_work_destroy (work_p);         //  re-queued: another trainer may have memory
+        maas_work_destroy (work_p);    //  re-queued: another trainer may have memory
         return 0;
     }
     job->env = env;
@@ -456,14 +464,16 @@ maas_train_job_run (const maas_train_job_env_t *env, maas_work_t **work_p)
                    job->error);
         env->counters->failed++;
         maas_worker_fail_with (env->worker, work_p, job->error, !job->final, NULL, 0);
-    } else {
-        maas_info ("trainer", "training job=%s model=%s data=%s rows=%zu", job->id,
-                   job->spec.model, job->data_name, maas_dataset_rows (job->data));
+    }
+    else {
+        maas_info ("trainer", "training job=%s model=%s data=%s rows=%zu", job->id, job->spec.model,
+                   job->data_name, maas_dataset_rows (job->data));
         rc = s_train (job, *work_p);
         if (rc != 0) {
             maas_info ("trainer", "interrupted job=%s: given back to the broker", job->id);
             maas_work_destroy (work_p);
-        } else
+        }
+        else
             s_finish (job, work_p);
     }
     maas_train_destroy (&job->train);

@@ -18,10 +18,10 @@ typedef struct {
 
 //  What a job needs from the trainer (all borrowed).
 typedef struct {
-    maas_worker_t *worker;          //  the broker connection jobs come from
-    maas_dataset_store_t *store;    //  data sets
-    maas_registry_t *registry;      //  where models are published
-    int poll_ms;                    //  how often to check for cancel while training
+    maas_worker_t *worker;              //  the broker connection jobs come from
+    maas_dataset_store_t *store;        //  data sets
+    maas_registry_t *registry;          //  where models are published
+    int poll_ms;                        //  how often to check for cancel while training
     maas_train_counters_t *counters;    //  counted into
     void (*tick) (void *arg);           //  called every poll while training (NULL: none)
     void *tick_arg;                     //  its argument

@@ -8,10 +8,10 @@
 #include <string.h>
 
 struct _maas_trainer_t {
-    maas_worker_t *worker;          //  broker connections, kind "train", one credit
-    maas_dataset_store_t *store;    //  data sets in Redis
-    maas_registry_t *registry;      //  model registry in Redis
-    maas_train_job_env_t env;       //  the three above, for jobs
+    maas_worker_t *worker;             //  broker connections, kind "train", one credit
+    maas_dataset_store_t *store;       //  data sets in Redis
+    maas_registry_t *registry;         //  model registry in Redis
+    maas_train_job_env_t env;          //  the three above, for jobs
     maas_train_counters_t counters;    //  what jobs did, written to STATS
     maas_stats_t *stats;               //  maas:trainer:<name> in Redis, owned
 };
@@ -37,7 +37,7 @@ s_publish (void *arg)
 maas_trainer_config_t
 maas_trainer_defaults (void)
 {
-    return (maas_trainer_config_t) {.brokers = "tcp://127.0.0.1:5556", .poll_ms = 50};
+    return (maas_trainer_config_t){.brokers = "tcp://127.0.0.1:5556", .poll_ms = 50};
 }
 
 maas_trainer_t *
@@ -58,7 +58,7 @@ maas_trainer_new (const maas_trainer_config_t *config, char *err, size_t err_siz
             snprintf (err, err_size, "cannot connect to brokers '%s'", config->brokers);
         else if ((config->curve_key || config->broker_key)
                  && maas_worker_set_curve (self->worker, config->curve_key, config->broker_key)
-                        != 0) {
+                     != 0) {
             snprintf (err, err_size, "%s", maas_worker_error (self->worker));
             maas_worker_destroy (&self->worker);
         }
@@ -69,8 +69,7 @@ maas_trainer_new (const maas_trainer_config_t *config, char *err, size_t err_siz
     }
     if (config->heartbeat_ms > 0)
         maas_worker_set_heartbeat (self->worker, config->heartbeat_ms,
-                                   config->liveness > 0 ? config->liveness
-                                                        : MAAS_WORKER_LIVENESS);
+                                   config->liveness > 0 ? config->liveness : MAAS_WORKER_LIVENESS);
     self->stats = maas_stats_new (config->redis_url, config->prefix, "trainer",
                                   maas_worker_name (self->worker));
     self->env = (maas_train_job_env_t){.worker = self->worker,

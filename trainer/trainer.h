@@ -10,15 +10,15 @@
 #include <stddef.h>
 
 typedef struct {
-    const char *brokers;            //  broker backend endpoints, comma-separated
-    const char *redis_url;          //  data sets and registry; NULL: $MAAS_REDIS_URL/default
-    const char *prefix;             //  Redis key prefix; NULL: "maas:"
-    const char *name;               //  this trainer in logs and job status; NULL: default
-    const char *curve_key;          //  our secret key file for CurveZMQ, NULL: plain
-    const char *broker_key;         //  the broker's public key file, with CURVE_KEY
-    int heartbeat_ms;               //  worker heartbeat interval; 0: the API's default
-    int liveness;                   //  missed heartbeats before a broker is dead; 0: default
-    int poll_ms;                    //  how often a running job checks for cancel (ms)
+    const char *brokers;       //  broker backend endpoints, comma-separated
+    const char *redis_url;     //  data sets and registry; NULL: $MAAS_REDIS_URL/default
+    const char *prefix;        //  Redis key prefix; NULL: "maas:"
+    const char *name;          //  this trainer in logs and job status; NULL: default
+    const char *curve_key;     //  our secret key file for CurveZMQ, NULL: plain
+    const char *broker_key;    //  the broker's public key file, with CURVE_KEY
+    int heartbeat_ms;          //  worker heartbeat interval; 0: the API's default
+    int liveness;              //  missed heartbeats before a broker is dead; 0: default
+    int poll_ms;               //  how often a running job checks for cancel (ms)
 } maas_trainer_config_t;
 
 typedef struct _maas_trainer_t maas_trainer_t;
@@ -29,8 +29,7 @@ maas_trainer_config_t maas_trainer_defaults (void);
 //  New trainer connected to Redis and the brokers of CONFIG (strings are
 //  copied). NULL with a reason in ERR if Redis cannot be reached or an
 //  endpoint is malformed.
-maas_trainer_t *maas_trainer_new (const maas_trainer_config_t *config, char *err,
-                                  size_t err_size);
+maas_trainer_t *maas_trainer_new (const maas_trainer_config_t *config, char *err, size_t err_size);
 //  Leave the brokers, close connections, free; safe on NULL; NULLs *self_p.
 void maas_trainer_destroy (maas_trainer_t **self_p);
 

@@ -12,21 +12,21 @@
 
 typedef struct _entry_t entry_t;
 struct _entry_t {
-    char key[96];   //  "name@version"
-    void *value;    //  cached value, owned
-    size_t bytes;   //  what it is charged
-    entry_t *prev;  //  more recently used, NULL at the head
-    entry_t *next;  //  less recently used, NULL at the tail
+    char key[96];     //  "name@version"
+    void *value;      //  cached value, owned
+    size_t bytes;     //  what it is charged
+    entry_t *prev;    //  more recently used, NULL at the head
+    entry_t *next;    //  less recently used, NULL at the tail
 };
 
 struct _maas_cache_t {
-    zhashx_t *index;              //  key → entry_t, borrowed (list owns)
-    entry_t *head;                //  most recently used
-    entry_t *tail;                //  least recently used, evicted first
-    size_t bytes;                 //  sum of entries' bytes
-    size_t max_bytes;             //  bound on BYTES
-    uint64_t evictions;           //  entries evicted to make room
-    maas_cache_free_fn *free_fn;  //  frees values
+    zhashx_t *index;                //  key → entry_t, borrowed (list owns)
+    entry_t *head;                  //  most recently used
+    entry_t *tail;                  //  least recently used, evicted first
+    size_t bytes;                   //  sum of entries' bytes
+    size_t max_bytes;               //  bound on BYTES
+    uint64_t evictions;             //  entries evicted to make room
+    maas_cache_free_fn *free_fn;    //  frees values
 };
 
 static void

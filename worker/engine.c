@@ -13,50 +13,50 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define S_REWATCH_US 1000000  //  retry a lost registry subscription after this
+#define S_REWATCH_US 1000000    //  retry a lost registry subscription after this
 
 //  A model version ready to run.
 typedef struct {
-    maas_model_t *model;          //  decoded model, owned
-    maas_predictor_t *predictor;  //  its workspace, owned
-    size_t inputs;                //  features per row
-    size_t outputs;               //  values per row
-    maas_task_t task;             //  binary, multiclass, regression
+    maas_model_t *model;            //  decoded model, owned
+    maas_predictor_t *predictor;    //  its workspace, owned
+    size_t inputs;                  //  features per row
+    size_t outputs;                 //  values per row
+    maas_task_t task;               //  binary, multiclass, regression
 } loaded_t;
 
 //  A job waiting in a batch.
 typedef struct {
-    void *tag;             //  caller's handle
-    maas_tensor_t *input;  //  rows × inputs, owned
-    int64_t submitted_us;  //  when it was submitted
+    void *tag;               //  caller's handle
+    maas_tensor_t *input;    //  rows × inputs, owned
+    int64_t submitted_us;    //  when it was submitted
 } job_t;
 
 //  Jobs for one model version that will run as one matrix product.
 typedef struct {
-    char name[MAAS_REGISTRY_NAME_MAX + 1];  //  model
-    uint64_t version;                       //  version
-    job_t *jobs;                            //  jobs, owned array
-    size_t count;                           //  jobs held
-    size_t capacity;                        //  room in JOBS
-    size_t rows;                            //  their rows
-    int64_t due_us;                         //  runs at the latest then
-    bool full;                              //  takes no more jobs
+    char name[MAAS_REGISTRY_NAME_MAX + 1];    //  model
+    uint64_t version;                         //  version
+    job_t *jobs;                              //  jobs, owned array
+    size_t count;                             //  jobs held
+    size_t capacity;                          //  room in JOBS
+    size_t rows;                              //  their rows
+    int64_t due_us;                           //  runs at the latest then
+    bool full;                                //  takes no more jobs
 } batch_t;
 
 struct _maas_engine_t {
-    maas_engine_config_t config;   //  as given (strings borrowed)
-    maas_registry_t *registry;     //  reads versions and blobs, owned
-    maas_registry_watch_t *watch;  //  announcements, owned; NULL while lost
-    int64_t rewatch_at_us;         //  when to try subscribing again
-    zhashx_t *resolved;            //  "name@ref" → version (as a pointer), ours
-    maas_cache_t *cache;           //  loaded_t by name@version, owned
-    zlistx_t *batches;             //  batch_t, oldest first, owned
-    zlistx_t *results;             //  maas_engine_result_t, finished, owned
-    maas_tensor_t *batch_x;        //  batch input rows, reused
-    maas_tensor_t *batch_y;        //  batch outputs, reused
-    uint64_t loads;                //  versions loaded from Redis
+    maas_engine_config_t config;        //  as given (strings borrowed)
+    maas_registry_t *registry;          //  reads versions and blobs, owned
+    maas_registry_watch_t *watch;       //  announcements, owned; NULL while lost
+    int64_t rewatch_at_us;              //  when to try subscribing again
+    zhashx_t *resolved;                 //  "name@ref" → version (as a pointer), ours
+    maas_cache_t *cache;                //  loaded_t by name@version, owned
+    zlistx_t *batches;                  //  batch_t, oldest first, owned
+    zlistx_t *results;                  //  maas_engine_result_t, finished, owned
+    maas_tensor_t *batch_x;             //  batch input rows, reused
+    maas_tensor_t *batch_y;             //  batch outputs, reused
+    uint64_t loads;                     //  versions loaded from Redis
     maas_engine_counters_t counters;    //  batches, cache lookups, load time
-    size_t pending;                //  jobs in batches
+    size_t pending;                     //  jobs in batches
 };
 
 static void
@@ -240,8 +240,8 @@ s_charge (const maas_mlp_t *mlp)
         if (maas_mlp_layer (mlp, i).units > widest)
             widest = maas_mlp_layer (mlp, i).units;
     return 4
-           * (maas_mlp_param_count (mlp)
-              + (size_t) MAAS_PREDICTOR_BLOCK * (maas_mlp_inputs (mlp) + 2 * widest));
+        * (maas_mlp_param_count (mlp)
+           + (size_t) MAAS_PREDICTOR_BLOCK * (maas_mlp_inputs (mlp) + 2 * widest));
 }
 
 static loaded_t *
@@ -351,8 +351,8 @@ maas_engine_result_destroy (maas_engine_result_t **result_p)
 static bool
 s_retryable (const char *error)
 {
-    static const char *final[] = { "unknown model ", " has no ", "is not a number",
-                                   "sha256 check", "does not decode" };
+    static const char *final[] = {"unknown model ", " has no ", "is not a number", "sha256 check",
+                                  "does not decode"};
     for (size_t i = 0; i < sizeof final / sizeof final[0]; i++)
         if (strstr (error, final[i]))
             return false;
@@ -393,8 +393,7 @@ maas_engine_result (maas_engine_t *self)
 //  The open batch for NAME@VERSION with room for ROWS more rows, created
 //  when there is none. NULL if out of memory.
 static batch_t *
-s_batch_for (maas_engine_t *self, const char *name, uint64_t version, size_t rows,
-             int64_t now_us)
+s_batch_for (maas_engine_t *self, const char *name, uint64_t version, size_t rows, int64_t now_us)
 {
     size_t max = self->config.max_batch_rows;
     for (batch_t *batch = zlistx_first (self->batches); batch && max;
@@ -403,7 +402,7 @@ s_batch_for (maas_engine_t *self, const char *name, uint64_t version, size_t row
             continue;
         if (batch->rows + rows <= max)
             return batch;
-        batch->full = true;  //  the new job would overflow it: let it run
+        batch->full = true;    //  the new job would overflow it: let it run
     }
     batch_t *batch = calloc (1, sizeof *batch);
     if (!batch || !zlistx_add_end (self->batches, batch)) {
@@ -428,7 +427,7 @@ s_batch_add (maas_engine_t *self, batch_t *batch, void *tag, maas_tensor_t **inp
         batch->jobs = jobs;
         batch->capacity = capacity;
     }
-    batch->jobs[batch->count++] = (job_t){ tag, *input_p, now_us };
+    batch->jobs[batch->count++] = (job_t){tag, *input_p, now_us};
     batch->rows += (*input_p)->rows;
     *input_p = NULL;
     if (!self->config.max_batch_rows || batch->rows >= self->config.max_batch_rows)
@@ -440,8 +439,8 @@ s_batch_add (maas_engine_t *self, batch_t *batch, void *tag, maas_tensor_t **inp
 //  The model a job names, resolved and loaded, its version in *RESOLVED;
 //  NULL when the job has failed (its result queued).
 static loaded_t *
-s_job_model (maas_engine_t *self, void *tag, const char *name, uint64_t version,
-             const char *alias, uint64_t *resolved)
+s_job_model (maas_engine_t *self, void *tag, const char *name, uint64_t version, const char *alias,
+             uint64_t *resolved)
 {
     char err[MAAS_ENGINE_ERR_SIZE];
     *resolved = 0;
@@ -461,17 +460,16 @@ s_job_model (maas_engine_t *self, void *tag, const char *name, uint64_t version,
 //  failed (its result queued, naming the row at fault).
 static maas_tensor_t *
 s_job_input (maas_engine_t *self, void *tag, const char *name, uint64_t resolved,
-             const loaded_t *loaded, const msgpack_object *params, const void *payload,
-             size_t size)
+             const loaded_t *loaded, const msgpack_object *params, const void *payload, size_t size)
 {
     char err[MAAS_ENGINE_ERR_SIZE], why[MAAS_ENGINE_ERR_SIZE - 64];
     maas_tensor_t *input = NULL;
     size_t bad_row;
-    if (maas_input_decode (params, payload, size, loaded->inputs, &input, &bad_row, why,
-                           sizeof why)
+    if (maas_input_decode (params, payload, size, loaded->inputs, &input, &bad_row, why, sizeof why)
         != 0) {
         snprintf (err, sizeof err, "model %s@%" PRIu64 ": %s", name, resolved, why);
-        maas_engine_result_t *failed = s_fail (self, tag, name, resolved, err, strstr (why, "out of memory") != NULL);
+        maas_engine_result_t *failed =
+            s_fail (self, tag, name, resolved, err, strstr (why, "out of memory") != NULL);
         if (failed)
             failed->row = bad_row;
     }
@@ -606,8 +604,8 @@ s_gather (maas_engine_t *self, const batch_t *batch, size_t inputs)
 
 //  One job's share of the batch outputs Y as its result.
 static void
-s_split_one (maas_engine_t *self, const batch_t *batch, const job_t *job,
-             const loaded_t *loaded, const float *y, int64_t started_us, int64_t compute_us)
+s_split_one (maas_engine_t *self, const batch_t *batch, const job_t *job, const loaded_t *loaded,
+             const float *y, int64_t started_us, int64_t compute_us)
 {
     maas_engine_result_t *result = s_result_new (job->tag, batch->name, batch->version);
     size_t n = job->input->rows * loaded->outputs;

@@ -14,40 +14,40 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define MAAS_ENGINE_CACHE_MB_DEFAULT 256        //  --cache-mb
-#define MAAS_ENGINE_MAX_BATCH_ROWS_DEFAULT 256  //  --max-batch-rows (0: no batching)
-#define MAAS_ENGINE_BATCH_DELAY_US_DEFAULT 500  //  --batch-delay-us
-#define MAAS_ENGINE_ERR_SIZE 320                //  room for a job's error
+#define MAAS_ENGINE_CACHE_MB_DEFAULT       256    //  --cache-mb
+#define MAAS_ENGINE_MAX_BATCH_ROWS_DEFAULT 256    //  --max-batch-rows (0: no batching)
+#define MAAS_ENGINE_BATCH_DELAY_US_DEFAULT 500    //  --batch-delay-us
+#define MAAS_ENGINE_ERR_SIZE               320    //  room for a job's error
 
 typedef struct {
-    const char *redis_url;     //  registry (NULL: $MAAS_REDIS_URL or default)
-    const char *prefix;        //  key prefix (NULL: "maas:")
-    size_t cache_bytes;        //  model cache bound
-    size_t max_batch_rows;     //  rows per batch; 0 runs every job alone
-    int64_t batch_delay_us;    //  longest a job waits for company
-    size_t tick_rows;          //  call TICK after about this many rows (0: never)
-    void (*tick) (void *arg);  //  called between row blocks of a long batch
-    void *tick_arg;            //  its argument
+    const char *redis_url;       //  registry (NULL: $MAAS_REDIS_URL or default)
+    const char *prefix;          //  key prefix (NULL: "maas:")
+    size_t cache_bytes;          //  model cache bound
+    size_t max_batch_rows;       //  rows per batch; 0 runs every job alone
+    int64_t batch_delay_us;      //  longest a job waits for company
+    size_t tick_rows;            //  call TICK after about this many rows (0: never)
+    void (*tick) (void *arg);    //  called between row blocks of a long batch
+    void *tick_arg;              //  its argument
 } maas_engine_config_t;
 
 //  One finished job. Owned by the caller once popped.
 typedef struct {
-    void *tag;                         //  the caller's handle, as submitted
-    bool ok;                           //  false: ERROR says why
-    bool retryable;                    //  when not OK: another run could succeed
-    size_t row;                        //  when not OK: 1-based input row at fault, or 0
-    char error[MAAS_ENGINE_ERR_SIZE];  //  "model iris@3: expected 4 features, got 5"
-    char model[72];                    //  model name
-    uint64_t version;                  //  version that ran (0 if unresolved)
-    size_t rows;                       //  input rows
-    size_t outputs;                    //  values per row
-    float *values;                     //  rows × outputs, owned (NULL on error)
-    int32_t *classes;    //  rows predicted classes, owned; NULL if not a classifier
-    size_t batch_rows;   //  rows in the batch it ran in
-    size_t batch_jobs;   //  jobs in that batch
-    int64_t queue_us;    //  submitted → batch started
-    int64_t compute_us;  //  the batch's forward pass
-    maas_explain_result_t *explain;  //  a succeeded explain job's result, owned; else NULL
+    void *tag;                           //  the caller's handle, as submitted
+    bool ok;                             //  false: ERROR says why
+    bool retryable;                      //  when not OK: another run could succeed
+    size_t row;                          //  when not OK: 1-based input row at fault, or 0
+    char error[MAAS_ENGINE_ERR_SIZE];    //  "model iris@3: expected 4 features, got 5"
+    char model[72];                      //  model name
+    uint64_t version;                    //  version that ran (0 if unresolved)
+    size_t rows;                         //  input rows
+    size_t outputs;                      //  values per row
+    float *values;                       //  rows × outputs, owned (NULL on error)
+    int32_t *classes;                    //  rows predicted classes, owned; NULL if not a classifier
+    size_t batch_rows;                   //  rows in the batch it ran in
+    size_t batch_jobs;                   //  jobs in that batch
+    int64_t queue_us;                    //  submitted → batch started
+    int64_t compute_us;                  //  the batch's forward pass
+    maas_explain_result_t *explain;      //  a succeeded explain job's result, owned; else NULL
 } maas_engine_result_t;
 
 //  What the engine has done since it started (its part of the worker's

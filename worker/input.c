@@ -16,8 +16,8 @@ maas_input_check_finite (const float *x, size_t rows, size_t cols, char *err, si
         return 0;
     for (size_t i = 0; i < rows * cols; i++)
         if (!isfinite (x[i])) {
-            snprintf (err, err_size, "row %zu column %zu is not a finite number (%g)",
-                      i / cols + 1, i % cols + 1, (double) x[i]);
+            snprintf (err, err_size, "row %zu column %zu is not a finite number (%g)", i / cols + 1,
+                      i % cols + 1, (double) x[i]);
             return i / cols + 1;
         }
     return 0;
@@ -51,17 +51,10 @@ s_number (const msgpack_object *obj, float *value)
 {
     switch (obj->type) {
         case MSGPACK_OBJECT_FLOAT32:
-        case MSGPACK_OBJECT_FLOAT64:
-            *value = (float) obj->via.f64;
-            return true;
-        case MSGPACK_OBJECT_POSITIVE_INTEGER:
-            *value = (float) obj->via.u64;
-            return true;
-        case MSGPACK_OBJECT_NEGATIVE_INTEGER:
-            *value = (float) obj->via.i64;
-            return true;
-        default:
-            return false;
+        case MSGPACK_OBJECT_FLOAT64: *value = (float) obj->via.f64; return true;
+        case MSGPACK_OBJECT_POSITIVE_INTEGER: *value = (float) obj->via.u64; return true;
+        case MSGPACK_OBJECT_NEGATIVE_INTEGER: *value = (float) obj->via.i64; return true;
+        default: return false;
     }
 }
 
@@ -85,8 +78,8 @@ s_copy_row (const msgpack_object *row, size_t r, float *dst, size_t want, char *
     }
     for (size_t c = 0; c < want; c++)
         if (!s_number (&row->via.array.ptr[c], &dst[c])) {
-            snprintf (err, err_size, "input: row %zu column %zu must be a number, got %s",
-                      r + 1, c + 1, maas_codec_type_name (&row->via.array.ptr[c]));
+            snprintf (err, err_size, "input: row %zu column %zu must be a number, got %s", r + 1,
+                      c + 1, maas_codec_type_name (&row->via.array.ptr[c]));
             return -1;
         }
     return 0;
@@ -112,8 +105,8 @@ s_decode_arrays (const msgpack_object *top, size_t want, maas_tensor_t **out, si
         return -1;
     }
     for (size_t r = 0; r < rows; r++)
-        if (s_copy_row (flat ? top : &top->via.array.ptr[r], r, (*out)->data + r * want, want,
-                        err, err_size)
+        if (s_copy_row (flat ? top : &top->via.array.ptr[r], r, (*out)->data + r * want, want, err,
+                        err_size)
             != 0) {
             maas_tensor_destroy (out);
             *bad_row = r + 1;

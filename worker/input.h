@@ -21,9 +21,8 @@
 //  "expected 30 features, got 29", "row 2 column 5 is not a finite
 //  number", "input: shape 3x4 needs 48 bytes, payload has 40"; *BAD_ROW
 //  is then the 1-based row at fault, 0 when the fault is not one row's.
-int maas_input_decode (const msgpack_object *params, const void *payload, size_t size,
-                       size_t cols, maas_tensor_t **out, size_t *bad_row, char *err,
-                       size_t err_size);
+int maas_input_decode (const msgpack_object *params, const void *payload, size_t size, size_t cols,
+                       maas_tensor_t **out, size_t *bad_row, char *err, size_t err_size);
 
 //  First non-finite value of X (rows × cols) reported in ERR as "row R
 //  column C is not a finite number" (1-based). Returns R, or 0 when all

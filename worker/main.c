@@ -15,14 +15,14 @@
 #define S_TICK_ROWS 256
 
 typedef struct {
-    const char *broker;           //  backend endpoints, comma-separated
-    const char *curve_key;        //  our secret key file, or NULL: plain
-    const char *broker_key;       //  the broker's public key file
-    const char *name;             //  worker name in logs and Redis
-    int credits;                  //  jobs held at once
-    int threads;                  //  OpenBLAS threads
-    int heartbeat_ms;             //  heartbeat interval
-    maas_engine_config_t engine;  //  registry, cache, batching
+    const char *broker;             //  backend endpoints, comma-separated
+    const char *curve_key;          //  our secret key file, or NULL: plain
+    const char *broker_key;         //  the broker's public key file
+    const char *name;               //  worker name in logs and Redis
+    int credits;                    //  jobs held at once
+    int threads;                    //  OpenBLAS threads
+    int heartbeat_ms;               //  heartbeat interval
+    maas_engine_config_t engine;    //  registry, cache, batching
 } s_config_t;
 
 static const char s_summary[] =
@@ -34,13 +34,12 @@ static const char s_summary[] =
 static int
 s_configure (s_config_t *config, int argc, char **argv)
 {
-    *config = (s_config_t){ .broker = "tcp://127.0.0.1:5556",
-                            .credits = 32,
-                            .threads = 1,
-                            .heartbeat_ms = MAAS_WORKER_HEARTBEAT_MS };
-    config->engine =
-        (maas_engine_config_t){ .max_batch_rows = MAAS_ENGINE_MAX_BATCH_ROWS_DEFAULT,
-                                .tick_rows = S_TICK_ROWS };
+    *config = (s_config_t){.broker = "tcp://127.0.0.1:5556",
+                           .credits = 32,
+                           .threads = 1,
+                           .heartbeat_ms = MAAS_WORKER_HEARTBEAT_MS};
+    config->engine = (maas_engine_config_t){.max_batch_rows = MAAS_ENGINE_MAX_BATCH_ROWS_DEFAULT,
+                                            .tick_rows = S_TICK_ROWS};
     int cache_mb = MAAS_ENGINE_CACHE_MB_DEFAULT, delay_us = MAAS_ENGINE_BATCH_DELAY_US_DEFAULT;
     const char *log_level = "info";
     const maas_option_t table[] = {
@@ -57,16 +56,16 @@ s_configure (s_config_t *config, int argc, char **argv)
          "jobs held at once, what batches form from", NULL},
         {"--cache-mb", NULL, MAAS_OPT_INT, 1, 1 << 20, NULL, &cache_mb, "N",
          "model cache bound: weights + workspace", NULL},
-        {"--max-batch-rows", NULL, MAAS_OPT_UINT, 0, 1 << 24, NULL,
-         &config->engine.max_batch_rows, "N", "rows per batch; 0 runs each job alone", NULL},
+        {"--max-batch-rows", NULL, MAAS_OPT_UINT, 0, 1 << 24, NULL, &config->engine.max_batch_rows,
+         "N", "rows per batch; 0 runs each job alone", NULL},
         {"--batch-delay-us", NULL, MAAS_OPT_INT, 0, 10000000, NULL, &delay_us, "N",
          "longest a job waits for company", NULL},
         {"--threads", NULL, MAAS_OPT_INT, 1, 256, NULL, &config->threads, "N",
          "OpenBLAS threads (several workers share the cores)", NULL},
         {"--heartbeat", NULL, MAAS_OPT_MS, 10, 600000, NULL, &config->heartbeat_ms, "MS",
          "heartbeat interval, as the broker's", NULL},
-        {"--heartbeat-ms", NULL, MAAS_OPT_MS, 10, 600000, NULL, &config->heartbeat_ms, "MS",
-         NULL, NULL},               //  the old spelling
+        {"--heartbeat-ms", NULL, MAAS_OPT_MS, 10, 600000, NULL, &config->heartbeat_ms, "MS", NULL,
+         NULL},    //  the old spelling
         {"--log-level", "MAAS_LOG_LEVEL", MAAS_OPT_CHOICE, 0, 0, MAAS_OPTIONS_LOG_LEVELS,
          &log_level, "L", "log level", NULL},
     };

@@ -53,7 +53,7 @@ s_fail (maas_worker_t *worker, maas_work_t *work, const maas_engine_result_t *re
     msgpack_packer pk;
     msgpack_packer_init (&pk, &meta, msgpack_sbuffer_write);
     bool row = !result->ok && result->row && maas_infer_error_meta_pack (result->row, &pk) == 0;
-    if (!result->ok)                //  bad input is worth a line
+    if (!result->ok)    //  bad input is worth a line
         maas_warn ("worker",
                    "job failed job=%s model=%s version=%" PRIu64 " retryable=%d reason=\"%s\"",
                    maas_work_job (work)->id, result->model, result->version, result->retryable,
@@ -88,12 +88,13 @@ s_reply (maas_worker_t *worker, maas_engine_result_t *result, s_jobs_t *jobs)
     msgpack_packer_init (&pk, &meta, msgpack_sbuffer_write);
     rc |= result->explain ? maas_explain_meta_pack (result->explain, &pk)
                           : maas_infer_meta_pack (&view, &pk);
-    char id[MAAS_PROTO_ID_MAX + 1];  //  WORK is gone once answered
+    char id[MAAS_PROTO_ID_MAX + 1];    //  WORK is gone once answered
     snprintf (id, sizeof id, "%s", maas_work_job (work)->id);
     if (rc != 0) {
         maas_warn ("worker", "job failed job=%s reason=\"out of memory packing the result\"", id);
         maas_worker_fail (worker, &work, "worker out of memory packing the result");
-    } else if (maas_worker_reply (worker, &work, data.data, data.size, meta.data, meta.size) != 0)
+    }
+    else if (maas_worker_reply (worker, &work, data.data, data.size, meta.data, meta.size) != 0)
         maas_warn ("worker", "reply failed job=%s reason=\"%s\"", id, maas_worker_error (worker));
     msgpack_sbuffer_destroy (&data);
     msgpack_sbuffer_destroy (&meta);

@@ -31,7 +31,7 @@ maas_err_prefix (maas_err_t *self, const char *fmt, ...)
     memcpy (old, self->text, sizeof old);
     size_t used = strlen (prefix);
     if (used + 2 >= sizeof self->text)
-        return -1;                  //  no room: keep the message as it was
+        return -1;    //  no room: keep the message as it was
     memcpy (self->text, prefix, used);
     memcpy (self->text + used, ": ", 2);
     used += 2;

@@ -14,17 +14,17 @@ extern "C" {
 #define MAAS_ERR_TEXT_MAX 512
 
 typedef enum {
-    MAAS_ERR_OK = 0,        //  no error: text is ""
-    MAAS_ERR_IO,            //  connection refused, closed or timed out
-    MAAS_ERR_REPLY,         //  the server answered with an error
-    MAAS_ERR_INPUT,         //  a bad argument, flag, name or stored value
-    MAAS_ERR_NOT_FOUND,     //  what was asked for does not exist
-    MAAS_ERR_NOMEM,         //  out of memory
+    MAAS_ERR_OK = 0,       //  no error: text is ""
+    MAAS_ERR_IO,           //  connection refused, closed or timed out
+    MAAS_ERR_REPLY,        //  the server answered with an error
+    MAAS_ERR_INPUT,        //  a bad argument, flag, name or stored value
+    MAAS_ERR_NOT_FOUND,    //  what was asked for does not exist
+    MAAS_ERR_NOMEM,        //  out of memory
 } maas_err_code_t;
 
 typedef struct {
-    maas_err_code_t code;               //  what kind of failure
-    char text[MAAS_ERR_TEXT_MAX];       //  why, for the user
+    maas_err_code_t code;            //  what kind of failure
+    char text[MAAS_ERR_TEXT_MAX];    //  why, for the user
 } maas_err_t;
 
 //  Set CODE and the message FMT... in SELF (NULL: nothing is set). Returns

@@ -68,10 +68,10 @@ maas_log (maas_log_level_t level, const char *component, const char *fmt, ...)
     gmtime_r (&now.tv_sec, &tm);
     //  Build the line first so concurrent writers never interleave within it.
     char line[2048];
-    int len = snprintf (line, sizeof line, "%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ %d %-5s %s: ",
-                        tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min,
-                        tm.tm_sec, now.tv_nsec / 1000000, (int) getpid (), s_names[level],
-                        component);
+    int len = snprintf (line, sizeof line,
+                        "%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ %d %-5s %s: ", tm.tm_year + 1900,
+                        tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
+                        now.tv_nsec / 1000000, (int) getpid (), s_names[level], component);
     va_list args;
     va_start (args, fmt);
     if (len > 0 && (size_t) len < sizeof line)

@@ -13,11 +13,11 @@ extern "C" {
 #endif
 
 typedef enum {
-    MAAS_LOG_DEBUG,                 //  tracing, off unless asked for
-    MAAS_LOG_INFO,                  //  lifecycle: started, connected, stopped
-    MAAS_LOG_WARN,                  //  bad input from outside, retries, recoveries
-    MAAS_LOG_ERROR,                 //  a job or a connection failed
-    MAAS_LOG_OFF                    //  nothing
+    MAAS_LOG_DEBUG,    //  tracing, off unless asked for
+    MAAS_LOG_INFO,     //  lifecycle: started, connected, stopped
+    MAAS_LOG_WARN,     //  bad input from outside, retries, recoveries
+    MAAS_LOG_ERROR,    //  a job or a connection failed
+    MAAS_LOG_OFF       //  nothing
 } maas_log_level_t;
 
 //  Set the lowest level printed (default INFO, or $MAAS_LOG_LEVEL:
@@ -26,16 +26,16 @@ void maas_log_set_level (maas_log_level_t level);
 //  Read $MAAS_LOG_LEVEL (unset or empty: info). Returns 0, or -1 with ERR
 //  naming the bad value and the good ones: programs call it first in main
 //  and exit on failure, so a typo is an error, not silently ignored.
-int  maas_log_setup (char *err, size_t err_size);
+int maas_log_setup (char *err, size_t err_size);
 //  Parse "debug", "info", "warn", "error", "off"; -1 if unknown.
-int  maas_log_level_parse (const char *name);
+int maas_log_level_parse (const char *name);
 //  Print one line for COMPONENT at LEVEL, printf-style.
 void maas_log (maas_log_level_t level, const char *component, const char *fmt, ...)
     __attribute__ ((format (printf, 3, 4)));
 
 #define maas_debug(c, ...) maas_log (MAAS_LOG_DEBUG, (c), __VA_ARGS__)
-#define maas_info(c, ...)  maas_log (MAAS_LOG_INFO,  (c), __VA_ARGS__)
-#define maas_warn(c, ...)  maas_log (MAAS_LOG_WARN,  (c), __VA_ARGS__)
+#define maas_info(c, ...)  maas_log (MAAS_LOG_INFO, (c), __VA_ARGS__)
+#define maas_warn(c, ...)  maas_log (MAAS_LOG_WARN, (c), __VA_ARGS__)
 #define maas_error(c, ...) maas_log (MAAS_LOG_ERROR, (c), __VA_ARGS__)
 
 #ifdef __cplusplus

@@ -55,8 +55,8 @@ s_choice (const char *text, const char *choices)
 
 //  Store TEXT (from WHERE: "--flag" or "$VAR") into OPT's target. -1 with ERR.
 static int
-s_store (const maas_options_t *self, const maas_option_t *opt, const char *where,
-         const char *text, maas_err_t *err)
+s_store (const maas_options_t *self, const maas_option_t *opt, const char *where, const char *text,
+         maas_err_t *err)
 {
     long long n = 0;
     char why[256];
@@ -66,10 +66,8 @@ s_store (const maas_options_t *self, const maas_option_t *opt, const char *where
             if (maas_redis_url_parse (&url, text, why, sizeof why) != 0)
                 return maas_err_set (err, MAAS_ERR_INPUT, "%s: %s: %s", self->prog, where, why);
             maas_redis_url_clear (&url);
-        }   //  fall through
-        case MAAS_OPT_STRING:
-            *(const char **) opt->target = text;
-            return 0;
+        }    //  fall through
+        case MAAS_OPT_STRING: *(const char **) opt->target = text; return 0;
         case MAAS_OPT_CHOICE:
             if (!s_choice (text, opt->choices))
                 return maas_err_set (err, MAAS_ERR_INPUT, "%s: %s: '%s' is not one of %s",
@@ -82,8 +80,7 @@ s_store (const maas_options_t *self, const maas_option_t *opt, const char *where
                                      "%s: %s: '%s' is not on or off (1/0, yes/no, true/false)",
                                      self->prog, where, text);
             return 0;
-        default:
-            break;
+        default: break;
     }
     if (s_number (text, opt->min, opt->max, &n) != 0)
         return maas_err_set (err, MAAS_ERR_INPUT, "%s: %s: '%s' is not a whole number (%lld..%lld)",
@@ -144,8 +141,8 @@ s_flag (const maas_options_t *self, int argc, char **argv, int *i, maas_err_t *e
 }
 
 int
-maas_options_parse (const maas_options_t *self, int argc, char **argv, maas_env_fn *env,
-                    void *out, int *next, maas_err_t *err)
+maas_options_parse (const maas_options_t *self, int argc, char **argv, maas_env_fn *env, void *out,
+                    int *next, maas_err_t *err)
 {
     assert (self && argv);
     if (s_from_env (self, env, err) != 0)
@@ -199,7 +196,8 @@ s_default (const maas_option_t *opt, char *text, size_t size)
     else if (opt->type == MAAS_OPT_BOOL)
         snprintf (text, size, "%s", *(bool *) opt->target ? "on" : "off");
     else
-        snprintf (text, size, "%s", *(const char **) opt->target ? *(const char **) opt->target : "");
+        snprintf (text, size, "%s",
+                  *(const char **) opt->target ? *(const char **) opt->target : "");
 }
 
 void

@@ -28,23 +28,23 @@ typedef enum {
 //  One row of a program's table. TARGET's value before parsing is the
 //  default (shown by --help unless DEF_TEXT says otherwise).
 typedef struct {
-    const char *flag;       //  "--heartbeat"
-    const char *env;        //  "MAAS_HEARTBEAT", or NULL
-    maas_opt_type_t type;   //  what TARGET points at, see above
-    long long min, max;     //  range of numbers
-    const char *choices;    //  MAAS_OPT_CHOICE: "a|b|c"
-    void *target;           //  where the value goes
-    const char *value_name; //  "MS" in the help; NULL for BOOL
-    const char *help;       //  one line; NULL hides the row (an old spelling)
-    const char *def_text;   //  default as --help says it, or NULL: TARGET's value
+    const char *flag;          //  "--heartbeat"
+    const char *env;           //  "MAAS_HEARTBEAT", or NULL
+    maas_opt_type_t type;      //  what TARGET points at, see above
+    long long min, max;        //  range of numbers
+    const char *choices;       //  MAAS_OPT_CHOICE: "a|b|c"
+    void *target;              //  where the value goes
+    const char *value_name;    //  "MS" in the help; NULL for BOOL
+    const char *help;          //  one line; NULL hides the row (an old spelling)
+    const char *def_text;      //  default as --help says it, or NULL: TARGET's value
 } maas_option_t;
 
 typedef struct {
-    const char *prog;               //  "maas-broker", first word of every message
-    const char *summary;            //  "usage: ... \n\nwhat it does\n"
-    const char *epilog;             //  text after the options, or NULL
-    const maas_option_t *options;   //  the table
-    size_t count;                   //  rows in it
+    const char *prog;                //  "maas-broker", first word of every message
+    const char *summary;             //  "usage: ... \n\nwhat it does\n"
+    const char *epilog;              //  text after the options, or NULL
+    const maas_option_t *options;    //  the table
+    size_t count;                    //  rows in it
 } maas_options_t;
 
 //  Lookup of an environment variable (getenv, from main), or a test's own.

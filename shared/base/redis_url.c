@@ -38,8 +38,7 @@ s_parse_credentials (maas_redis_url_t *self, const char *start, const char *at)
 }
 
 static int
-s_parse_tcp (maas_redis_url_t *self, const char *url, const char *rest, char *err,
-             size_t err_size)
+s_parse_tcp (maas_redis_url_t *self, const char *url, const char *rest, char *err, size_t err_size)
 {
     const char *at = strrchr (rest, '@');
     const char *slash = strchr (at ? at : rest, '/');

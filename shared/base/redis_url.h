@@ -14,12 +14,12 @@ extern "C" {
 #define MAAS_REDIS_URL_DEFAULT "redis://127.0.0.1:6379"
 
 typedef struct {
-    char *host;                     //  TCP host, NULL for a unix socket; owned
-    int port;                       //  TCP port (6379 by default)
-    char *path;                     //  unix socket path, NULL for TCP; owned
-    char *user;                     //  ACL user, NULL for "default"; owned
-    char *password;                 //  AUTH password, NULL for none; owned
-    int db;                         //  SELECTed database, 0 by default
+    char *host;        //  TCP host, NULL for a unix socket; owned
+    int port;          //  TCP port (6379 by default)
+    char *path;        //  unix socket path, NULL for TCP; owned
+    char *user;        //  ACL user, NULL for "default"; owned
+    char *password;    //  AUTH password, NULL for none; owned
+    int db;            //  SELECTed database, 0 by default
 } maas_redis_url_t;
 
 //  Parse URL into *SELF (zeroed first). Returns 0, or -1 with a reason

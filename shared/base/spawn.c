@@ -46,20 +46,19 @@ s_redirect (const char *path, int flags, int fd)
 
 //  In the child: set up, exec; on failure write errno to STATUS_FD and exit.
 static void
-s_child (const char *const argv[], const maas_spawn_options_t *options, pid_t parent,
-         int status_fd)
+s_child (const char *const argv[], const maas_spawn_options_t *options, pid_t parent, int status_fd)
 {
     if (options->die_with_parent) {
         prctl (PR_SET_PDEATHSIG, SIGKILL);
-        if (getppid () != parent)   //  the caller died before the line above
+        if (getppid () != parent)    //  the caller died before the line above
             _exit (127);
     }
     if (options->new_session)
         setsid ();
     int ok = (!options->stdin_null || s_redirect ("/dev/null", O_RDONLY, STDIN_FILENO) == 0)
-          && (!options->log_path
-              || (s_redirect (options->log_path, O_WRONLY | O_CREAT | O_APPEND, STDOUT_FILENO) == 0
-                  && dup2 (STDOUT_FILENO, STDERR_FILENO) >= 0));
+        && (!options->log_path
+            || (s_redirect (options->log_path, O_WRONLY | O_CREAT | O_APPEND, STDOUT_FILENO) == 0
+                && dup2 (STDOUT_FILENO, STDERR_FILENO) >= 0));
     for (size_t i = 0; ok && options->env && options->env[i]; i++)
         putenv ((char *) options->env[i]);
     if (ok) {
@@ -77,7 +76,7 @@ s_child (const char *const argv[], const maas_spawn_options_t *options, pid_t pa
 
 pid_t
 maas_spawn (const char *const argv[], const maas_spawn_options_t *options, char *err,
-                 size_t err_size)
+            size_t err_size)
 {
     static const maas_spawn_options_t defaults = {0};
     options = options ? options : &defaults;

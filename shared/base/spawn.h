@@ -10,12 +10,12 @@
 #include <sys/types.h>
 
 typedef struct {
-    const char *log_path;           //  stdout and stderr appended here; NULL: inherited
-    const char *const *env;         //  NULL-terminated "NAME=value" added, or NULL
-    bool stdin_null;                //  stdin from /dev/null, else inherited
-    bool new_session;               //  setsid: detached, outlives the caller's terminal
-    bool die_with_parent;           //  SIGKILL when the caller exits, however it exits
-    bool search_path;               //  argv[0] may be a bare name looked up on $PATH
+    const char *log_path;      //  stdout and stderr appended here; NULL: inherited
+    const char *const *env;    //  NULL-terminated "NAME=value" added, or NULL
+    bool stdin_null;           //  stdin from /dev/null, else inherited
+    bool new_session;          //  setsid: detached, outlives the caller's terminal
+    bool die_with_parent;      //  SIGKILL when the caller exits, however it exits
+    bool search_path;          //  argv[0] may be a bare name looked up on $PATH
 } maas_spawn_options_t;
 
 //  Start ARGV (NULL-terminated; argv[0] a path, or a name if SEARCH_PATH)
@@ -24,6 +24,6 @@ typedef struct {
 //  with the reason in ERR ("cannot start PATH: No such file or directory"),
 //  the child then already reaped.
 pid_t maas_spawn (const char *const argv[], const maas_spawn_options_t *options, char *err,
-                       size_t err_size);
+                  size_t err_size);
 
 #endif

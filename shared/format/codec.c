@@ -18,37 +18,32 @@ typedef enum { S_SCALAR, S_BYTES, S_ARRAY, S_MAP, S_INVALID } s_kind_t;
 //  Layout of the formats 0xc0..0xdf: bytes of big-endian length, bytes of
 //  fixed payload (added to the length for ext's type byte), and kind.
 typedef struct {
-    uint8_t len_bytes;              //  size of the length/count field
-    uint8_t fixed;                  //  payload bytes besides the length
-    s_kind_t kind;                  //  how to walk it
-    const char *name;               //  for messages
+    uint8_t len_bytes;    //  size of the length/count field
+    uint8_t fixed;        //  payload bytes besides the length
+    s_kind_t kind;        //  how to walk it
+    const char *name;     //  for messages
 } s_format_t;
 
 static const s_format_t s_formats[32] = {
-    {0, 0, S_SCALAR, "nil"},        {0, 0, S_INVALID, "0xc1"},
-    {0, 0, S_SCALAR, "boolean"},    {0, 0, S_SCALAR, "boolean"},
-    {1, 0, S_BYTES, "binary"},      {2, 0, S_BYTES, "binary"},
-    {4, 0, S_BYTES, "binary"},      {1, 1, S_BYTES, "extension"},
-    {2, 1, S_BYTES, "extension"},   {4, 1, S_BYTES, "extension"},
-    {0, 4, S_SCALAR, "float"},      {0, 8, S_SCALAR, "float"},
-    {0, 1, S_SCALAR, "integer"},    {0, 2, S_SCALAR, "integer"},
-    {0, 4, S_SCALAR, "integer"},    {0, 8, S_SCALAR, "integer"},
-    {0, 1, S_SCALAR, "integer"},    {0, 2, S_SCALAR, "integer"},
-    {0, 4, S_SCALAR, "integer"},    {0, 8, S_SCALAR, "integer"},
-    {0, 2, S_SCALAR, "extension"},  {0, 3, S_SCALAR, "extension"},
-    {0, 5, S_SCALAR, "extension"},  {0, 9, S_SCALAR, "extension"},
-    {0, 17, S_SCALAR, "extension"}, {1, 0, S_BYTES, "string"},
-    {2, 0, S_BYTES, "string"},      {4, 0, S_BYTES, "string"},
-    {2, 0, S_ARRAY, "array"},       {4, 0, S_ARRAY, "array"},
+    {0, 0, S_SCALAR, "nil"},        {0, 0, S_INVALID, "0xc1"},     {0, 0, S_SCALAR, "boolean"},
+    {0, 0, S_SCALAR, "boolean"},    {1, 0, S_BYTES, "binary"},     {2, 0, S_BYTES, "binary"},
+    {4, 0, S_BYTES, "binary"},      {1, 1, S_BYTES, "extension"},  {2, 1, S_BYTES, "extension"},
+    {4, 1, S_BYTES, "extension"},   {0, 4, S_SCALAR, "float"},     {0, 8, S_SCALAR, "float"},
+    {0, 1, S_SCALAR, "integer"},    {0, 2, S_SCALAR, "integer"},   {0, 4, S_SCALAR, "integer"},
+    {0, 8, S_SCALAR, "integer"},    {0, 1, S_SCALAR, "integer"},   {0, 2, S_SCALAR, "integer"},
+    {0, 4, S_SCALAR, "integer"},    {0, 8, S_SCALAR, "integer"},   {0, 2, S_SCALAR, "extension"},
+    {0, 3, S_SCALAR, "extension"},  {0, 5, S_SCALAR, "extension"}, {0, 9, S_SCALAR, "extension"},
+    {0, 17, S_SCALAR, "extension"}, {1, 0, S_BYTES, "string"},     {2, 0, S_BYTES, "string"},
+    {4, 0, S_BYTES, "string"},      {2, 0, S_ARRAY, "array"},      {4, 0, S_ARRAY, "array"},
     {2, 0, S_MAP, "map"},           {4, 0, S_MAP, "map"},
 };
 
 typedef struct {
-    const uint8_t *data;            //  the message
-    size_t size;                    //  its bytes
-    size_t off;                     //  next byte to read
-    char *err;                      //  where messages go
-    size_t err_size;                //  room there
+    const uint8_t *data;    //  the message
+    size_t size;            //  its bytes
+    size_t off;             //  next byte to read
+    char *err;              //  where messages go
+    size_t err_size;        //  room there
 } s_scan_t;
 
 static int
@@ -77,18 +72,18 @@ s_format_of (uint8_t b, uint64_t *fix_len)
 {
     *fix_len = 0;
     if (b <= 0x7f || b >= 0xe0)
-        return (s_format_t) {0, 0, S_SCALAR, "integer"};
+        return (s_format_t){0, 0, S_SCALAR, "integer"};
     if (b <= 0x8f) {
         *fix_len = b & 0x0f;
-        return (s_format_t) {0, 0, S_MAP, "map"};
+        return (s_format_t){0, 0, S_MAP, "map"};
     }
     if (b <= 0x9f) {
         *fix_len = b & 0x0f;
-        return (s_format_t) {0, 0, S_ARRAY, "array"};
+        return (s_format_t){0, 0, S_ARRAY, "array"};
     }
     if (b <= 0xbf) {
         *fix_len = b & 0x1f;
-        return (s_format_t) {0, 0, S_BYTES, "string"};
+        return (s_format_t){0, 0, S_BYTES, "string"};
     }
     return s_formats[b - 0xc0];
 }
@@ -131,8 +126,8 @@ int
 maas_codec_validate (const void *data, size_t size, char *err, size_t err_size)
 {
     s_scan_t scan = {data, size, 0, err, err_size};
-    uint64_t stack[MAAS_CODEC_MAX_DEPTH + 1];   //  items left per open level
-    uint64_t pending = 1;                       //  items left over all levels
+    uint64_t stack[MAAS_CODEC_MAX_DEPTH + 1];    //  items left per open level
+    uint64_t pending = 1;                        //  items left over all levels
     size_t top = 0;
     stack[0] = 1;
     if (size == 0)
@@ -143,7 +138,8 @@ maas_codec_validate (const void *data, size_t size, char *err, size_t err_size)
         if (scan.off == size)
             return s_scan_fail (&scan, MAAS_CODEC_ETRUNCATED,
                                 "truncated: message ends at byte %zu with %" PRIu64
-                                " items still to read", size, pending);
+                                " items still to read",
+                                size, pending);
         size_t start = scan.off;
         uint64_t children;
         int rc = s_scan_item (&scan, &children);
@@ -158,12 +154,12 @@ maas_codec_validate (const void *data, size_t size, char *err, size_t err_size)
         if (children + pending > size - scan.off)
             return s_scan_fail (&scan, MAAS_CODEC_ETRUNCATED,
                                 "truncated: container at offset %zu declares %" PRIu64
-                                " items, only %zu bytes follow", start, children,
-                                size - scan.off);
+                                " items, only %zu bytes follow",
+                                start, children, size - scan.off);
         if (top == MAAS_CODEC_MAX_DEPTH)
             return s_scan_fail (&scan, MAAS_CODEC_EMALFORMED,
-                                "malformed: nesting at offset %zu is deeper than %d levels",
-                                start, MAAS_CODEC_MAX_DEPTH);
+                                "malformed: nesting at offset %zu is deeper than %d levels", start,
+                                MAAS_CODEC_MAX_DEPTH);
         stack[++top] = children;
         pending += children;
     }
@@ -175,8 +171,8 @@ maas_codec_validate (const void *data, size_t size, char *err, size_t err_size)
 }
 
 int
-maas_codec_unpack (const void *data, size_t size, size_t limit, msgpack_unpacked *result,
-                   char *err, size_t err_size)
+maas_codec_unpack (const void *data, size_t size, size_t limit, msgpack_unpacked *result, char *err,
+                   size_t err_size)
 {
     assert (result);
     s_scan_t scan = {data, size, 0, err, err_size};
@@ -193,12 +189,10 @@ maas_codec_unpack (const void *data, size_t size, size_t limit, msgpack_unpacked
     if (!result->zone)
         return s_scan_fail (&scan, MAAS_CODEC_ENOMEM, "out of memory unpacking %zu bytes", size);
     size_t off = 0;
-    if (msgpack_unpack (data, size, &off, result->zone, &result->data)
-        != MSGPACK_UNPACK_SUCCESS) {
+    if (msgpack_unpack (data, size, &off, result->zone, &result->data) != MSGPACK_UNPACK_SUCCESS) {
         //  The bytes were validated, so only an allocation can fail here.
         memset (&result->data, 0, sizeof result->data);
-        return s_scan_fail (&scan, MAAS_CODEC_ENOMEM, "out of memory unpacking %zu bytes",
-                            size);
+        return s_scan_fail (&scan, MAAS_CODEC_ENOMEM, "out of memory unpacking %zu bytes", size);
     }
     return 0;
 }
@@ -207,17 +201,17 @@ const char *
 maas_codec_type_name (const msgpack_object *obj)
 {
     switch (obj->type) {
-    case MSGPACK_OBJECT_NIL: return "nil";
-    case MSGPACK_OBJECT_BOOLEAN: return "boolean";
-    case MSGPACK_OBJECT_POSITIVE_INTEGER:
-    case MSGPACK_OBJECT_NEGATIVE_INTEGER: return "integer";
-    case MSGPACK_OBJECT_FLOAT32:
-    case MSGPACK_OBJECT_FLOAT64: return "float";
-    case MSGPACK_OBJECT_STR: return "string";
-    case MSGPACK_OBJECT_ARRAY: return "array";
-    case MSGPACK_OBJECT_MAP: return "map";
-    case MSGPACK_OBJECT_BIN: return "binary";
-    case MSGPACK_OBJECT_EXT: return "extension";
+        case MSGPACK_OBJECT_NIL: return "nil";
+        case MSGPACK_OBJECT_BOOLEAN: return "boolean";
+        case MSGPACK_OBJECT_POSITIVE_INTEGER:
+        case MSGPACK_OBJECT_NEGATIVE_INTEGER: return "integer";
+        case MSGPACK_OBJECT_FLOAT32:
+        case MSGPACK_OBJECT_FLOAT64: return "float";
+        case MSGPACK_OBJECT_STR: return "string";
+        case MSGPACK_OBJECT_ARRAY: return "array";
+        case MSGPACK_OBJECT_MAP: return "map";
+        case MSGPACK_OBJECT_BIN: return "binary";
+        case MSGPACK_OBJECT_EXT: return "extension";
     }
     return "unknown";
 }
@@ -226,8 +220,7 @@ maas_codec_type_name (const msgpack_object *obj)
 //  Map readers
 
 //  Write "<what>: <message>" to self->err; returns -1.
-static int
-s_fail (maas_codec_map_t *self, const char *fmt, ...)
+static int s_fail (maas_codec_map_t *self, const char *fmt, ...)
     __attribute__ ((format (printf, 2, 3)));
 
 static int
@@ -331,8 +324,7 @@ maas_codec_map_str_copy (maas_codec_map_t *self, const char *key, char *buf, siz
     if (maas_codec_map_str (self, key, &str, &len))
         return -1;
     if (len >= size)
-        return s_fail (self, "key '%s' is too long: %zu bytes, at most %zu", key, len,
-                       size - 1);
+        return s_fail (self, "key '%s' is too long: %zu bytes, at most %zu", key, len, size - 1);
     if (memchr (str, 0, len))
         return s_fail (self, "key '%s' must not contain a NUL byte", key);
     memcpy (buf, str, len);
@@ -381,11 +373,11 @@ maas_codec_map_double (maas_codec_map_t *self, const char *key, double *value)
     if (!obj)
         return -1;
     switch (obj->type) {
-    case MSGPACK_OBJECT_FLOAT32:
-    case MSGPACK_OBJECT_FLOAT64: *value = obj->via.f64; return 0;
-    case MSGPACK_OBJECT_POSITIVE_INTEGER: *value = (double) obj->via.u64; return 0;
-    case MSGPACK_OBJECT_NEGATIVE_INTEGER: *value = (double) obj->via.i64; return 0;
-    default: return s_wrong_type (self, key, "a number", obj);
+        case MSGPACK_OBJECT_FLOAT32:
+        case MSGPACK_OBJECT_FLOAT64: *value = obj->via.f64; return 0;
+        case MSGPACK_OBJECT_POSITIVE_INTEGER: *value = (double) obj->via.u64; return 0;
+        case MSGPACK_OBJECT_NEGATIVE_INTEGER: *value = (double) obj->via.i64; return 0;
+        default: return s_wrong_type (self, key, "a number", obj);
     }
 }
 
@@ -451,7 +443,7 @@ maas_codec_map_map (maas_codec_map_t *self, const char *key, maas_codec_map_t *i
 //  Tensors
 
 //  Size mismatches return -2 (well-typed parts that do not fit together).
-#define S_ESIZE(fail) ((fail) - 1)
+#define S_ESIZE(fail) ((fail) -1)
 
 //  One positive dimension of a shape array.
 static int
@@ -460,8 +452,8 @@ s_dimension (maas_codec_map_t *self, const msgpack_object *obj, size_t *dim)
     if (obj->type != MSGPACK_OBJECT_POSITIVE_INTEGER || obj->via.u64 == 0)
         return s_fail (self, "shape must hold two positive integers");
     if (obj->via.u64 > MAAS_TENSOR_MAX_ELEMS)
-        return S_ESIZE (s_fail (self, "shape dimension %" PRIu64
-                                " is over the limit of %zu elements",
+        return S_ESIZE (s_fail (self,
+                                "shape dimension %" PRIu64 " is over the limit of %zu elements",
                                 obj->via.u64, (size_t) MAAS_TENSOR_MAX_ELEMS));
     *dim = (size_t) obj->via.u64;
     return 0;
@@ -497,14 +489,14 @@ s_tensor_parse (maas_codec_map_t *t, size_t *rows, size_t *cols, const void **da
     if (maas_codec_map_bin (t, "data", data, &size))
         return -1;
     if (size != *rows * *cols * sizeof (float))
-        return S_ESIZE (s_fail (t, "data holds %zu bytes, shape [%zu, %zu] needs %zu", size,
-                                *rows, *cols, *rows * *cols * sizeof (float)));
+        return S_ESIZE (s_fail (t, "data holds %zu bytes, shape [%zu, %zu] needs %zu", size, *rows,
+                                *cols, *rows * *cols * sizeof (float)));
     return 0;
 }
 
 int
-maas_codec_map_tensor_view (maas_codec_map_t *self, const char *key, size_t *rows,
-                            size_t *cols, const void **data)
+maas_codec_map_tensor_view (maas_codec_map_t *self, const char *key, size_t *rows, size_t *cols,
+                            const void **data)
 {
     maas_codec_map_t t;
     if (maas_codec_map_map (self, key, &t))
@@ -691,8 +683,8 @@ maas_codec_f32_from_le (float *dst, const void *src, size_t count)
 #else
     const uint8_t *p = src;
     for (size_t i = 0; i < count; i++, p += 4) {
-        uint32_t bits = (uint32_t) p[0] | (uint32_t) p[1] << 8 | (uint32_t) p[2] << 16
-                        | (uint32_t) p[3] << 24;
+        uint32_t bits =
+            (uint32_t) p[0] | (uint32_t) p[1] << 8 | (uint32_t) p[2] << 16 | (uint32_t) p[3] << 24;
         memcpy (dst + i, &bits, sizeof bits);
     }
 #endif

@@ -17,7 +17,7 @@ extern "C" {
 #endif
 
 //  Room for one error message (longer ones are truncated).
-#define MAAS_CODEC_ERR_SIZE 256
+#define MAAS_CODEC_ERR_SIZE  256
 //  Deepest nesting of arrays/maps accepted (msgpack-c's parser allows 32).
 #define MAAS_CODEC_MAX_DEPTH 16
 
@@ -65,9 +65,9 @@ const char *maas_codec_type_name (const msgpack_object *obj);
 //  "header: missing key 'id'".
 
 typedef struct {
-    const msgpack_object_map *map;  //  the map read (borrowed from an unpacked message)
-    char what[64];                  //  names the map in errors: "header", "layer 2"
-    char err[MAAS_CODEC_ERR_SIZE];  //  why the last call failed (valid after a -1)
+    const msgpack_object_map *map;    //  the map read (borrowed from an unpacked message)
+    char what[64];                    //  names the map in errors: "header", "layer 2"
+    char err[MAAS_CODEC_ERR_SIZE];    //  why the last call failed (valid after a -1)
 } maas_codec_map_t;
 
 //  Start reading OBJ as a map named WHAT. Returns 0, or -1 if OBJ is not a
@@ -90,11 +90,10 @@ int maas_codec_map_uint64 (maas_codec_map_t *self, const char *key, uint64_t *va
 //  Floats and integers are accepted (integers converted).
 int maas_codec_map_double (maas_codec_map_t *self, const char *key, double *value);
 int maas_codec_map_bool (maas_codec_map_t *self, const char *key, bool *value);
-int maas_codec_map_bin (maas_codec_map_t *self, const char *key, const void **data,
-                        size_t *size);
+int maas_codec_map_bin (maas_codec_map_t *self, const char *key, const void **data, size_t *size);
 //  An array whose items are all strings: ITEMS[i].via.str (borrowed).
-int maas_codec_map_strings (maas_codec_map_t *self, const char *key,
-                            const msgpack_object **items, size_t *count);
+int maas_codec_map_strings (maas_codec_map_t *self, const char *key, const msgpack_object **items,
+                            size_t *count);
 //  A nested map under KEY, as a reader named "<what>: key '<key>'".
 int maas_codec_map_map (maas_codec_map_t *self, const char *key, maas_codec_map_t *inner);
 
@@ -110,8 +109,8 @@ int maas_codec_map_tensor (maas_codec_map_t *self, const char *key, maas_tensor_
 int maas_codec_map_tensor_into (maas_codec_map_t *self, const char *key, maas_tensor_t *dst);
 //  _tensor_view checks the same and only returns the shape and the
 //  little-endian bytes (borrowed, unaligned; maas_codec_f32_from_le reads them).
-int maas_codec_map_tensor_view (maas_codec_map_t *self, const char *key, size_t *rows,
-                                size_t *cols, const void **data);
+int maas_codec_map_tensor_view (maas_codec_map_t *self, const char *key, size_t *rows, size_t *cols,
+                                const void **data);
 
 //  ---------------------------------------------------------------------------
 //  Packing. Each returns 0, or -1 if the packer's writer failed (out of
@@ -130,18 +129,15 @@ int maas_codec_pack_rows (msgpack_packer *pk, const float *x, size_t rows, size_
 int maas_codec_pack_tensor (msgpack_packer *pk, const maas_tensor_t *tensor);
 
 int maas_codec_pack_kv_str (msgpack_packer *pk, const char *key, const char *value);
-int maas_codec_pack_kv_strn (msgpack_packer *pk, const char *key, const char *value,
-                             size_t len);
+int maas_codec_pack_kv_strn (msgpack_packer *pk, const char *key, const char *value, size_t len);
 int maas_codec_pack_kv_int (msgpack_packer *pk, const char *key, int64_t value);
 int maas_codec_pack_kv_uint (msgpack_packer *pk, const char *key, uint64_t value);
 int maas_codec_pack_kv_double (msgpack_packer *pk, const char *key, double value);
 int maas_codec_pack_kv_bool (msgpack_packer *pk, const char *key, bool value);
-int maas_codec_pack_kv_bin (msgpack_packer *pk, const char *key, const void *data,
-                            size_t size);
-int maas_codec_pack_kv_strings (msgpack_packer *pk, const char *key,
-                                const char *const *items, size_t count);
-int maas_codec_pack_kv_tensor (msgpack_packer *pk, const char *key,
-                               const maas_tensor_t *tensor);
+int maas_codec_pack_kv_bin (msgpack_packer *pk, const char *key, const void *data, size_t size);
+int maas_codec_pack_kv_strings (msgpack_packer *pk, const char *key, const char *const *items,
+                                size_t count);
+int maas_codec_pack_kv_tensor (msgpack_packer *pk, const char *key, const maas_tensor_t *tensor);
 
 //  ---------------------------------------------------------------------------
 //  Little-endian float32 bytes, whatever the host's byte order (memcpy, so

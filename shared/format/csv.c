@@ -13,36 +13,36 @@
 #include <string.h>
 
 struct _maas_csv_t {
-    maas_tensor_t *features;        //  rows × cols, owned (NULL once taken)
-    float *labels;                  //  rows floats or NULL, owned
-    char **names;                   //  cols feature names, owned
-    char *label_name;               //  label column name or NULL, owned
-    char *dropped;                  //  columns not picked ("id, extra") or NULL, owned
-    size_t rows;                    //  data rows
-    size_t cols;                    //  feature columns
+    maas_tensor_t *features;    //  rows × cols, owned (NULL once taken)
+    float *labels;              //  rows floats or NULL, owned
+    char **names;               //  cols feature names, owned
+    char *label_name;           //  label column name or NULL, owned
+    char *dropped;              //  columns not picked ("id, extra") or NULL, owned
+    size_t rows;                //  data rows
+    size_t cols;                //  feature columns
 };
 
 //  Parser state while reading one file.
 typedef struct {
-    FILE *file;                     //  source, borrowed
-    const char *name;               //  file name for messages
-    char *line;                     //  MAX_LINE + 1 bytes, owned
-    size_t line_no;                 //  1-based number of the line in LINE
-    char **fields;                  //  field starts within LINE, owned
-    size_t n_fields;                //  fields in the current line
-    size_t header_cols;             //  fields in the header
-    long label_col;                 //  index of the label column, -1: none
-    bool no_header;                 //  the first row is data, columns by position
-    bool pending;                   //  FIELDS hold a data row not yet parsed
-    size_t *map;                    //  feature k is field map[k], owned
-    size_t n_map;                   //  features per row
-    char *dropped;                  //  columns neither picked nor the label, owned
-    float *values;                  //  rows × cols features, owned, growing
-    float *labels;                  //  rows labels, owned, growing
-    size_t rows;                    //  data rows so far
-    size_t capacity;                //  rows VALUES and LABELS have room for
-    char *error;                    //  caller's message buffer or NULL
-    size_t error_size;              //  its size
+    FILE *file;            //  source, borrowed
+    const char *name;      //  file name for messages
+    char *line;            //  MAX_LINE + 1 bytes, owned
+    size_t line_no;        //  1-based number of the line in LINE
+    char **fields;         //  field starts within LINE, owned
+    size_t n_fields;       //  fields in the current line
+    size_t header_cols;    //  fields in the header
+    long label_col;        //  index of the label column, -1: none
+    bool no_header;        //  the first row is data, columns by position
+    bool pending;          //  FIELDS hold a data row not yet parsed
+    size_t *map;           //  feature k is field map[k], owned
+    size_t n_map;          //  features per row
+    char *dropped;         //  columns neither picked nor the label, owned
+    float *values;         //  rows × cols features, owned, growing
+    float *labels;         //  rows labels, owned, growing
+    size_t rows;           //  data rows so far
+    size_t capacity;       //  rows VALUES and LABELS have room for
+    char *error;           //  caller's message buffer or NULL
+    size_t error_size;     //  its size
 } s_parser_t;
 
 static void
@@ -171,8 +171,8 @@ s_find_label (s_parser_t *p, const char *label)
         p->label_col = (long) index;
         return 0;
     }
-    s_fail (p, "%s: no label column '%s' (not a column name, nor an index 0..%zu)", p->name,
-            label, p->header_cols - 1);
+    s_fail (p, "%s: no label column '%s' (not a column name, nor an index 0..%zu)", p->name, label,
+            p->header_cols - 1);
     return -1;
 }
 
@@ -297,14 +297,17 @@ s_map_columns (s_parser_t *p, const maas_csv_options_t *opts)
             p->map[k++] = j;
     for (size_t k = 0; rc == 0 && by_name && k < p->n_map; k++) {
         size_t j = 0;
-        while (j < p->header_cols && ((long) j == p->label_col
-                                      || strcmp (p->fields[j], opts->columns[k]) != 0))
+        while (j < p->header_cols
+               && ((long) j == p->label_col || strcmp (p->fields[j], opts->columns[k]) != 0))
             j++;
         if (j == p->header_cols) {
-            s_fail (p, "%s: no column '%s', which the model needs (its columns are named in "
-                       "`maas model show`)", p->name, opts->columns[k]);
+            s_fail (p,
+                    "%s: no column '%s', which the model needs (its columns are named in "
+                    "`maas model show`)",
+                    p->name, opts->columns[k]);
             rc = -1;
-        } else
+        }
+        else
             used[p->map[k] = j] = true;
     }
     for (size_t j = 0; rc == 0 && by_name && j < p->header_cols; j++)
@@ -329,16 +332,18 @@ s_take_header (s_parser_t *p, const maas_csv_options_t *opts)
         return -1;
     p->header_cols = p->n_fields;
     if (!p->no_header && s_all_numbers (p) && p->n_fields > 0) {
-        s_fail (p, "%s: line %zu is all numbers, not column names: the file has no header "
-                   "row (add one; maas infer and maas score read it by position with "
-                   "--no-header)", p->name, p->line_no);
+        s_fail (p,
+                "%s: line %zu is all numbers, not column names: the file has no header "
+                "row (add one; maas infer and maas score read it by position with "
+                "--no-header)",
+                p->name, p->line_no);
         return -1;
     }
     p->pending = p->no_header;
     if (p->no_header && label && *label && strcmp (label, MAAS_CSV_NO_LABEL) != 0
         && !isdigit ((unsigned char) *label)) {
-        s_fail (p, "%s: no header row, so the label must be a column index, not '%s'",
-                p->name, label);
+        s_fail (p, "%s: no header row, so the label must be a column index, not '%s'", p->name,
+                label);
         return -1;
     }
     if (s_find_label (p, label) != 0)
@@ -441,8 +446,7 @@ maas_csv_read_with (FILE *file, const char *name, const maas_csv_options_t *opts
 }
 
 maas_csv_t *
-maas_csv_read (FILE *file, const char *name, const char *label, char *error,
-               size_t error_size)
+maas_csv_read (FILE *file, const char *name, const char *label, char *error, size_t error_size)
 {
     maas_csv_options_t opts = {.label = label};
     return maas_csv_read_with (file, name, &opts, error, error_size);
@@ -481,12 +485,36 @@ maas_csv_destroy (maas_csv_t **self_p)
     *self_p = NULL;
 }
 
-size_t maas_csv_rows (const maas_csv_t *self) { return self->rows; }
-size_t maas_csv_cols (const maas_csv_t *self) { return self->cols; }
-const maas_tensor_t *maas_csv_features (const maas_csv_t *self) { return self->features; }
-const float *maas_csv_labels (const maas_csv_t *self) { return self->labels; }
-const char *maas_csv_label_name (const maas_csv_t *self) { return self->label_name; }
-const char *maas_csv_dropped (const maas_csv_t *self) { return self->dropped; }
+size_t
+maas_csv_rows (const maas_csv_t *self)
+{
+    return self->rows;
+}
+size_t
+maas_csv_cols (const maas_csv_t *self)
+{
+    return self->cols;
+}
+const maas_tensor_t *
+maas_csv_features (const maas_csv_t *self)
+{
+    return self->features;
+}
+const float *
+maas_csv_labels (const maas_csv_t *self)
+{
+    return self->labels;
+}
+const char *
+maas_csv_label_name (const maas_csv_t *self)
+{
+    return self->label_name;
+}
+const char *
+maas_csv_dropped (const maas_csv_t *self)
+{
+    return self->dropped;
+}
 
 const char *
 maas_csv_column_name (const maas_csv_t *self, size_t i)
@@ -506,8 +534,8 @@ maas_csv_take_features (maas_csv_t *self)
 //  -- streaming: rows a block at a time, for files larger than memory
 
 struct _maas_csv_stream_t {
-    s_parser_t parser;              //  file, line buffer, fields; owns them
-    size_t rows;                    //  data rows read so far
+    s_parser_t parser;    //  file, line buffer, fields; owns them
+    size_t rows;          //  data rows read so far
 };
 
 maas_csv_stream_t *
@@ -527,9 +555,9 @@ maas_csv_stream_open_with (const char *path, const maas_csv_options_t *opts, cha
     p->name = strdup (path);
     if (!p->file)
         s_fail (p, "%s: %s", path, strerror (errno));
-    maas_csv_options_t picked = opts ? *opts : (maas_csv_options_t) {0};
+    maas_csv_options_t picked = opts ? *opts : (maas_csv_options_t){0};
     if (!picked.label)
-        picked.label = MAAS_CSV_NO_LABEL;     //  streams pick no label unless asked
+        picked.label = MAAS_CSV_NO_LABEL;    //  streams pick no label unless asked
     if (!p->file || !p->line || !p->fields || !p->name || s_take_header (p, &picked) != 0)
         maas_csv_stream_destroy (&self);
     return self;
@@ -560,11 +588,27 @@ maas_csv_stream_destroy (maas_csv_stream_t **self_p)
     *self_p = NULL;
 }
 
-size_t maas_csv_stream_cols (const maas_csv_stream_t *self) { return self->parser.n_map; }
-const char *maas_csv_stream_dropped (const maas_csv_stream_t *self) { return self->parser.dropped; }
+size_t
+maas_csv_stream_cols (const maas_csv_stream_t *self)
+{
+    return self->parser.n_map;
+}
+const char *
+maas_csv_stream_dropped (const maas_csv_stream_t *self)
+{
+    return self->parser.dropped;
+}
 
-bool maas_csv_stream_has_label (const maas_csv_stream_t *self) { return self->parser.label_col >= 0; }
-size_t maas_csv_stream_line (const maas_csv_stream_t *self) { return self->parser.line_no; }
+bool
+maas_csv_stream_has_label (const maas_csv_stream_t *self)
+{
+    return self->parser.label_col >= 0;
+}
+size_t
+maas_csv_stream_line (const maas_csv_stream_t *self)
+{
+    return self->parser.line_no;
+}
 
 int
 maas_csv_stream_read (maas_csv_stream_t *self, float *out, float *labels, size_t max_rows,

@@ -30,13 +30,13 @@ typedef struct _maas_csv_t maas_csv_t;
 
 //  How a file is read (maas_csv_read_with, maas_csv_stream_open_with).
 typedef struct {
-    const char *label;              //  label column, as above (streams: NULL is none)
-    bool no_header;                 //  the first row is data: columns by position,
-                                    //  named "1".."N"; a label must be an index
-    const char *const *columns;     //  pick these columns by name, in this order (the
-                                    //  model's); NULL: every column but the label.
-                                    //  Ignored with no_header.
-    size_t n_columns;               //  entries in COLUMNS
+    const char *label;             //  label column, as above (streams: NULL is none)
+    bool no_header;                //  the first row is data: columns by position,
+                                   //  named "1".."N"; a label must be an index
+    const char *const *columns;    //  pick these columns by name, in this order (the
+                                   //  model's); NULL: every column but the label.
+                                   //  Ignored with no_header.
+    size_t n_columns;              //  entries in COLUMNS
 } maas_csv_options_t;
 
 //  Load PATH: a header row of column names, then rows of numbers separated
@@ -47,8 +47,7 @@ typedef struct {
 //  a number" (1-based line and column). Also fails on an empty file, a file
 //  with no data rows, ragged rows, an unknown label column, a line over
 //  MAAS_CSV_MAX_LINE bytes, or a table over MAAS_TENSOR_MAX_ELEMS.
-maas_csv_t *maas_csv_load (const char *path, const char *label, char *error,
-                           size_t error_size);
+maas_csv_t *maas_csv_load (const char *path, const char *label, char *error, size_t error_size);
 //  A header row of numbers alone is refused ("t.csv: line 1 is all numbers,
 //  not column names: the file has no header row ...").
 //  Same, reading from an open FILE; NAME stands for the file in messages.

@@ -16,14 +16,14 @@
 #endif
 
 struct _maas_dataset_t {
-    maas_tensor_t *features;        //  rows × cols, owned
-    maas_tensor_t *labels;          //  rows × 1, owned
-    char **columns;                 //  cols feature names, owned
-    char *label;                    //  label column name, owned
-    maas_dataset_task_t task;       //  never AUTO once constructed
-    size_t classes;                 //  2, max label + 1, or 0 for regression
-    uint8_t sha256[MAAS_DATASET_SHA256_BYTES];   //  content digest
-    char sha256_hex[MAAS_DATASET_SHA256_HEX];    //  the same in hex
+    maas_tensor_t *features;                      //  rows × cols, owned
+    maas_tensor_t *labels;                        //  rows × 1, owned
+    char **columns;                               //  cols feature names, owned
+    char *label;                                  //  label column name, owned
+    maas_dataset_task_t task;                     //  never AUTO once constructed
+    size_t classes;                               //  2, max label + 1, or 0 for regression
+    uint8_t sha256[MAAS_DATASET_SHA256_BYTES];    //  content digest
+    char sha256_hex[MAAS_DATASET_SHA256_HEX];     //  the same in hex
 };
 
 static const char *s_task_names[] = {"auto", "binary", "multiclass", "regression"};
@@ -76,7 +76,8 @@ s_infer_task (const float *labels, size_t rows)
             classes = false;
     }
     return binary ? MAAS_DATASET_BINARY
-                  : classes ? MAAS_DATASET_MULTICLASS : MAAS_DATASET_REGRESSION;
+        : classes ? MAAS_DATASET_MULTICLASS
+                  : MAAS_DATASET_REGRESSION;
 }
 
 //  Check every label fits TASK; set *CLASSES. -1 with ERR on the first misfit.
@@ -95,15 +96,15 @@ s_check_labels (const float *labels, size_t rows, maas_dataset_task_t task, size
         if (task == MAAS_DATASET_MULTICLASS
             && (y < 0 || y >= MAAS_DATASET_MAX_CLASSES || y != floorf (y))) {
             snprintf (err, err_size,
-                      "label at row %zu is %g: multiclass labels are class indices 0..%d",
-                      r + 1, (double) y, MAAS_DATASET_MAX_CLASSES - 1);
+                      "label at row %zu is %g: multiclass labels are class indices 0..%d", r + 1,
+                      (double) y, MAAS_DATASET_MAX_CLASSES - 1);
             return -1;
         }
         top = y > top ? y : top;
     }
-    *classes = task == MAAS_DATASET_BINARY       ? 2
-             : task == MAAS_DATASET_MULTICLASS ? (size_t) top + 1
-                                               : 0;
+    *classes = task == MAAS_DATASET_BINARY ? 2
+        : task == MAAS_DATASET_MULTICLASS  ? (size_t) top + 1
+                                           : 0;
     return 0;
 }
 
@@ -116,8 +117,8 @@ s_check_finite (const maas_tensor_t *features, const maas_tensor_t *labels, char
         const float *row = features->data + r * features->cols;
         for (size_t c = 0; c < features->cols; c++)
             if (!isfinite (row[c])) {
-                snprintf (err, err_size, "feature %zu at row %zu is not a finite number",
-                          c + 1, r + 1);
+                snprintf (err, err_size, "feature %zu at row %zu is not a finite number", c + 1,
+                          r + 1);
                 return -1;
             }
         if (!isfinite (labels->data[r])) {
@@ -145,8 +146,10 @@ s_set_names (maas_dataset_t *self, const char *const *columns, const char *label
         snprintf (made_up, sizeof made_up, "x%zu", c);
         const char *name = columns ? columns[c] : made_up;
         if (strlen (name) > MAAS_DATASET_MAX_NAME || strchr (name, '\n')) {
-            snprintf (err, err_size, "column %zu: name longer than %d characters or with a "
-                      "line break", c + 1, MAAS_DATASET_MAX_NAME);
+            snprintf (err, err_size,
+                      "column %zu: name longer than %d characters or with a "
+                      "line break",
+                      c + 1, MAAS_DATASET_MAX_NAME);
             return -1;
         }
         if (!(self->columns[c] = strdup (name))) {
@@ -158,9 +161,8 @@ s_set_names (maas_dataset_t *self, const char *const *columns, const char *label
 }
 
 maas_dataset_t *
-maas_dataset_new (maas_tensor_t **features_p, maas_tensor_t **labels_p,
-                  const char *const *columns, const char *label, maas_dataset_task_t task,
-                  char *err, size_t err_size)
+maas_dataset_new (maas_tensor_t **features_p, maas_tensor_t **labels_p, const char *const *columns,
+                  const char *label, maas_dataset_task_t task, char *err, size_t err_size)
 {
     assert (features_p && *features_p && labels_p && *labels_p);
     maas_dataset_t *self = calloc (1, sizeof *self);
@@ -174,8 +176,8 @@ maas_dataset_new (maas_tensor_t **features_p, maas_tensor_t **labels_p,
     self->labels = labels;
     features = labels = NULL;
     if (self->labels->rows != self->features->rows || self->labels->cols != 1) {
-        snprintf (err, err_size, "%zu rows of features but %zu × %zu labels",
-                  self->features->rows, self->labels->rows, self->labels->cols);
+        snprintf (err, err_size, "%zu rows of features but %zu × %zu labels", self->features->rows,
+                  self->labels->rows, self->labels->cols);
         goto fail;
     }
     if (s_check_finite (self->features, self->labels, err, err_size) != 0
@@ -184,8 +186,8 @@ maas_dataset_new (maas_tensor_t **features_p, maas_tensor_t **labels_p,
     if (task == MAAS_DATASET_AUTO)
         task = s_infer_task (self->labels->data, self->labels->rows);
     self->task = task;
-    if (s_check_labels (self->labels->data, self->labels->rows, task, &self->classes, err,
-                        err_size) != 0)
+    if (s_check_labels (self->labels->data, self->labels->rows, task, &self->classes, err, err_size)
+        != 0)
         goto fail;
     maas_dataset_hash (self->features->data, self->labels->data, self->features->rows,
                        self->features->cols, self->sha256);
@@ -199,15 +201,14 @@ fail:
 }
 
 maas_dataset_t *
-maas_dataset_from_csv (const char *path, const char *label, maas_dataset_task_t task,
-                       char *err, size_t err_size)
+maas_dataset_from_csv (const char *path, const char *label, maas_dataset_task_t task, char *err,
+                       size_t err_size)
 {
     char why[MAAS_CSV_ERROR_SIZE + 64] = "";
     maas_csv_t *csv = maas_csv_load (path, label, why, sizeof why);
     maas_dataset_t *self = NULL;
     if (csv && (maas_csv_cols (csv) == 0 || !maas_csv_labels (csv))) {
-        snprintf (why, sizeof why, "%s: a data set needs feature columns and a label column",
-                  path);
+        snprintf (why, sizeof why, "%s: a data set needs feature columns and a label column", path);
         maas_csv_destroy (&csv);
     }
     if (csv) {
@@ -219,11 +220,12 @@ maas_dataset_from_csv (const char *path, const char *label, maas_dataset_task_t 
             columns[c] = maas_csv_column_name (csv, c);
         if (columns && labels && features) {
             char reason[256];
-            self = maas_dataset_new (&features, &labels, columns, maas_csv_label_name (csv),
-                                     task, reason, sizeof reason);
+            self = maas_dataset_new (&features, &labels, columns, maas_csv_label_name (csv), task,
+                                     reason, sizeof reason);
             if (!self)
                 snprintf (why, sizeof why, "%s: %s", path, reason);
-        } else
+        }
+        else
             snprintf (why, sizeof why, "%s: out of memory", path);
         maas_tensor_destroy (&features);
         maas_tensor_destroy (&labels);

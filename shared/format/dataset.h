@@ -15,16 +15,16 @@ extern "C" {
 
 //  What the labels mean, which decides the losses and output layers that fit.
 typedef enum {
-    MAAS_DATASET_AUTO,              //  infer from the labels (constructor only)
-    MAAS_DATASET_BINARY,            //  labels 0 or 1
-    MAAS_DATASET_MULTICLASS,        //  labels 0 .. classes-1 (integers)
-    MAAS_DATASET_REGRESSION         //  any finite label
+    MAAS_DATASET_AUTO,          //  infer from the labels (constructor only)
+    MAAS_DATASET_BINARY,        //  labels 0 or 1
+    MAAS_DATASET_MULTICLASS,    //  labels 0 .. classes-1 (integers)
+    MAAS_DATASET_REGRESSION     //  any finite label
 } maas_dataset_task_t;
 
 #define MAAS_DATASET_SHA256_BYTES 32
-#define MAAS_DATASET_SHA256_HEX   65                //  64 hex digits and a NUL
-#define MAAS_DATASET_MAX_CLASSES  65536             //  largest class index + 1
-#define MAAS_DATASET_MAX_NAME     128               //  longest column or data set name
+#define MAAS_DATASET_SHA256_HEX   65       //  64 hex digits and a NUL
+#define MAAS_DATASET_MAX_CLASSES  65536    //  largest class index + 1
+#define MAAS_DATASET_MAX_NAME     128      //  longest column or data set name
 
 typedef struct _maas_dataset_t maas_dataset_t;
 

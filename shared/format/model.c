@@ -19,19 +19,19 @@
 
 //  One metadata entry.
 typedef struct {
-    char *key;                      //  1..MAAS_MODEL_META_KEY_MAX bytes, owned
-    maas_meta_type_t type;          //  which value holds
-    char *str;                      //  MAAS_META_STR value, owned, else NULL
-    int64_t integer;                //  MAAS_META_INT value
-    double number;                  //  MAAS_META_DOUBLE value (INT converted)
+    char *key;                //  1..MAAS_MODEL_META_KEY_MAX bytes, owned
+    maas_meta_type_t type;    //  which value holds
+    char *str;                //  MAAS_META_STR value, owned, else NULL
+    int64_t integer;          //  MAAS_META_INT value
+    double number;            //  MAAS_META_DOUBLE value (INT converted)
 } s_meta_t;
 
 struct _maas_model_t {
-    maas_mlp_t *mlp;                //  the network, owned
-    s_meta_t *meta;                 //  meta_count entries sorted by key, owned
-    size_t meta_count;              //  entries in use
-    size_t meta_alloc;              //  entries allocated
-    char **columns;                 //  inputs column names, owned, or NULL (positional)
+    maas_mlp_t *mlp;      //  the network, owned
+    s_meta_t *meta;       //  meta_count entries sorted by key, owned
+    size_t meta_count;    //  entries in use
+    size_t meta_alloc;    //  entries allocated
+    char **columns;       //  inputs column names, owned, or NULL (positional)
 };
 
 //  ---------------------------------------------------------------------------
@@ -83,8 +83,16 @@ maas_model_destroy (maas_model_t **self_p)
     *self_p = NULL;
 }
 
-maas_mlp_t *maas_model_mlp (maas_model_t *self) { return self->mlp; }
-const maas_mlp_t *maas_model_mlp_const (const maas_model_t *self) { return self->mlp; }
+maas_mlp_t *
+maas_model_mlp (maas_model_t *self)
+{
+    return self->mlp;
+}
+const maas_mlp_t *
+maas_model_mlp_const (const maas_model_t *self)
+{
+    return self->mlp;
+}
 
 maas_task_t
 maas_model_task (const maas_model_t *self)
@@ -102,9 +110,9 @@ const char *
 maas_task_name (maas_task_t task)
 {
     switch (task) {
-    case MAAS_TASK_BINARY: return "binary";
-    case MAAS_TASK_MULTICLASS: return "multiclass";
-    case MAAS_TASK_REGRESSION: return "regression";
+        case MAAS_TASK_BINARY: return "binary";
+        case MAAS_TASK_MULTICLASS: return "multiclass";
+        case MAAS_TASK_REGRESSION: return "regression";
     }
     return "?";
 }
@@ -179,7 +187,7 @@ s_meta_key_ok (const char *key)
 static s_meta_t
 s_meta_entry (const char *key, maas_meta_type_t type)
 {
-    return (s_meta_t) {.key = strdup (key), .type = type};
+    return (s_meta_t){.key = strdup (key), .type = type};
 }
 
 int
@@ -220,14 +228,18 @@ maas_model_meta_set_double (maas_model_t *self, const char *key, double value)
     return entry.key ? s_meta_put (self, entry, false) : -1;
 }
 
-size_t maas_model_meta_count (const maas_model_t *self) { return self->meta_count; }
+size_t
+maas_model_meta_count (const maas_model_t *self)
+{
+    return self->meta_count;
+}
 
 maas_meta_entry_t
 maas_model_meta_at (const maas_model_t *self, size_t i)
 {
     assert (self && i < self->meta_count);
     const s_meta_t *m = &self->meta[i];
-    return (maas_meta_entry_t) {m->key, m->type, m->str, m->integer, m->number};
+    return (maas_meta_entry_t){m->key, m->type, m->str, m->integer, m->number};
 }
 
 static const s_meta_t *
@@ -315,8 +327,7 @@ maas_model_columns (const maas_model_t *self)
 //  ---------------------------------------------------------------------------
 //  Errors and hashes
 
-static void
-s_err (maas_model_err_t *err, maas_model_status_t code, const char *fmt, ...)
+static void s_err (maas_model_err_t *err, maas_model_status_t code, const char *fmt, ...)
     __attribute__ ((format (printf, 3, 4)));
 
 static void
@@ -406,8 +417,8 @@ maas_model_sha256 (const maas_model_t *self, char hex[MAAS_SHA256_HEX_SIZE])
 static void
 s_hash_u32 (crypto_hash_sha256_state *state, size_t n)
 {
-    unsigned char bytes[4] = { (unsigned char) n, (unsigned char) (n >> 8),
-                               (unsigned char) (n >> 16), (unsigned char) (n >> 24) };
+    unsigned char bytes[4] = {(unsigned char) n, (unsigned char) (n >> 8),
+                              (unsigned char) (n >> 16), (unsigned char) (n >> 24)};
     crypto_hash_sha256_update (state, bytes, sizeof bytes);
 }
 
@@ -566,7 +577,8 @@ s_size_estimate (const maas_model_t *self)
     size += maas_mlp_param_count (self->mlp) * sizeof (float);
     size += 2 * maas_mlp_inputs (self->mlp) * sizeof (float);
     for (size_t i = 0; i < self->meta_count; i++)
-        size += 16 + strlen (self->meta[i].key) + (self->meta[i].str ? strlen (self->meta[i].str) : 0);
+        size +=
+            16 + strlen (self->meta[i].key) + (self->meta[i].str ? strlen (self->meta[i].str) : 0);
     for (size_t i = 0; self->columns && i < maas_mlp_inputs (self->mlp); i++)
         size += 8 + strlen (self->columns[i]);
     return size;
@@ -581,14 +593,13 @@ maas_model_encode (const maas_model_t *self, uint8_t **blob_p, size_t *size_p,
     char name[32];
     const char *bad = s_non_finite (self->mlp, name, sizeof name);
     if (bad) {
-        s_err (err, MAAS_MODEL_EFIELD, "model: %s hold NaN or infinity (diverged training?)",
-               bad);
+        s_err (err, MAAS_MODEL_EFIELD, "model: %s hold NaN or infinity (diverged training?)", bad);
         return -1;
     }
     size_t estimate = s_size_estimate (self);
     if (estimate > MAAS_MODEL_MAX_BYTES + (size_t) 4096) {
-        s_err (err, MAAS_MODEL_ETOOBIG, "model: about %zu bytes, over the limit of %zu",
-               estimate, MAAS_MODEL_MAX_BYTES);
+        s_err (err, MAAS_MODEL_ETOOBIG, "model: about %zu bytes, over the limit of %zu", estimate,
+               MAAS_MODEL_MAX_BYTES);
         return -1;
     }
     msgpack_sbuffer buffer = {.size = 0, .data = malloc (estimate), .alloc = estimate};
@@ -614,19 +625,19 @@ maas_model_encode (const maas_model_t *self, uint8_t **blob_p, size_t *size_p,
 //  Decoding: parse into views of the blob, check, then build.
 
 typedef struct {
-    size_t rows;                    //  shape as stored
+    size_t rows;    //  shape as stored
     size_t cols;
-    const void *data;               //  little-endian float32 bytes in the blob
+    const void *data;    //  little-endian float32 bytes in the blob
 } s_view_t;
 
 typedef struct {
-    size_t inputs;                  //  features per row
-    size_t n_layers;                //  entries used below
-    maas_layer_spec_t specs[MAAS_MLP_MAX_LAYERS];   //  units and activation
-    s_view_t weights[MAAS_MLP_MAX_LAYERS];          //  fan_in × units
-    s_view_t bias[MAAS_MLP_MAX_LAYERS];             //  1 × units
-    const void *mean;               //  inputs floats, or NULL without normalisation
-    const void *std;                //  inputs floats, or NULL
+    size_t inputs;                                   //  features per row
+    size_t n_layers;                                 //  entries used below
+    maas_layer_spec_t specs[MAAS_MLP_MAX_LAYERS];    //  units and activation
+    s_view_t weights[MAAS_MLP_MAX_LAYERS];           //  fan_in × units
+    s_view_t bias[MAAS_MLP_MAX_LAYERS];              //  1 × units
+    const void *mean;    //  inputs floats, or NULL without normalisation
+    const void *std;     //  inputs floats, or NULL
 } s_parsed_t;
 
 //  Unpack the blob; codec failures become model errors. A blob that is not
@@ -634,7 +645,9 @@ typedef struct {
 static int
 s_unpack (const void *blob, size_t size, msgpack_unpacked *msg, maas_model_err_t *err)
 {
-    static const char signature[] = "\xa5" "magic" "\xaa" MAAS_MODEL_MAGIC;
+    static const char signature[] = "\xa5"
+                                    "magic"
+                                    "\xaa" MAAS_MODEL_MAGIC;
     char why[MAAS_CODEC_ERR_SIZE];
     int rc = maas_codec_unpack (blob, size, MAAS_MODEL_MAX_BYTES, msg, why, sizeof why);
     if (rc == 0)
@@ -649,8 +662,7 @@ s_unpack (const void *blob, size_t size, msgpack_unpacked *msg, maas_model_err_t
         s_err (err, MAAS_MODEL_EMAGIC, "model: not a maas model (no '%s' magic; %s)",
                MAAS_MODEL_MAGIC, why);
     else if (rc == MAAS_CODEC_ETRUNCATED)
-        s_err (err, MAAS_MODEL_ETRUNCATED, "model: blob of %zu bytes is cut short (%s)", size,
-               why);
+        s_err (err, MAAS_MODEL_ETRUNCATED, "model: blob of %zu bytes is cut short (%s)", size, why);
     else
         s_err (err, MAAS_MODEL_EMSGPACK, "model: damaged (%s)", why);
     return -1;
@@ -687,8 +699,7 @@ s_check_header (maas_codec_map_t *top, maas_model_err_t *err)
 
 //  A count in [1, max] under KEY.
 static int
-s_count (maas_codec_map_t *map, const char *key, size_t max, size_t *value,
-         maas_model_err_t *err)
+s_count (maas_codec_map_t *map, const char *key, size_t max, size_t *value, maas_model_err_t *err)
 {
     uint64_t v;
     if (maas_codec_map_uint64 (map, key, &v)) {
@@ -726,8 +737,8 @@ s_parse_activation (maas_codec_map_t *layer, maas_act_t *act, maas_model_err_t *
     if (parsed < 0) {
         char quoted[40];
         s_err (err, MAAS_MODEL_EFIELD,
-               "%s: unknown activation '%s' (linear, relu, tanh, sigmoid, softmax)",
-               layer->what, maas_codec_excerpt (quoted, sizeof quoted, name, strlen (name)));
+               "%s: unknown activation '%s' (linear, relu, tanh, sigmoid, softmax)", layer->what,
+               maas_codec_excerpt (quoted, sizeof quoted, name, strlen (name)));
         return -1;
     }
     *act = (maas_act_t) parsed;
@@ -756,8 +767,9 @@ s_parse_layer (const msgpack_object *obj, size_t i, size_t fan_in, s_parsed_t *p
     const s_view_t *w = &p->weights[i], *b = &p->bias[i];
     if (w->rows != fan_in) {
         if (i == 0)
-            s_err (err, MAAS_MODEL_ESHAPE, "%s: weights have %zu rows, but the model has %zu inputs",
-                   what, w->rows, fan_in);
+            s_err (err, MAAS_MODEL_ESHAPE,
+                   "%s: weights have %zu rows, but the model has %zu inputs", what, w->rows,
+                   fan_in);
         else
             s_err (err, MAAS_MODEL_ESHAPE, "%s: weights have %zu rows, but layer %zu has %zu units",
                    what, w->rows, i - 1, fan_in);
@@ -765,8 +777,8 @@ s_parse_layer (const msgpack_object *obj, size_t i, size_t fan_in, s_parsed_t *p
     }
     if (w->cols != units || b->rows != 1 || b->cols != units) {
         s_err (err, MAAS_MODEL_ESHAPE,
-               "%s: weights [%zu, %zu] and bias [%zu, %zu] do not fit %zu units", what,
-               w->rows, w->cols, b->rows, b->cols, units);
+               "%s: weights [%zu, %zu] and bias [%zu, %zu] do not fit %zu units", what, w->rows,
+               w->cols, b->rows, b->cols, units);
         return -1;
     }
     return 0;
@@ -809,7 +821,8 @@ s_check_norm_values (const s_parsed_t *p, maas_model_err_t *err)
         if (!isfinite (mean) || !isfinite (std) || std <= 0) {
             s_err (err, MAAS_MODEL_EFIELD,
                    "model: norm: mean[%zu] = %g, std[%zu] = %g: the mean must be finite and "
-                   "the std positive and finite", j, (double) mean, j, (double) std);
+                   "the std positive and finite",
+                   j, (double) mean, j, (double) std);
             return -1;
         }
     }
@@ -834,8 +847,8 @@ s_parse_norm (maas_codec_map_t *top, s_parsed_t *p, maas_model_err_t *err)
     size_t need = p->inputs * sizeof (float);
     if (mean_size != need || std_size != need) {
         s_err (err, MAAS_MODEL_ESHAPE,
-               "model: norm: mean holds %zu bytes and std %zu, %zu inputs need %zu each",
-               mean_size, std_size, p->inputs, need);
+               "model: norm: mean holds %zu bytes and std %zu, %zu inputs need %zu each", mean_size,
+               std_size, p->inputs, need);
         return -1;
     }
     return s_check_norm_values (p, err);
@@ -867,8 +880,8 @@ s_verify_sha256 (maas_codec_map_t *top, const s_parsed_t *p, maas_model_err_t *e
         char quoted[72];
         s_err (err, MAAS_MODEL_ESHA256,
                "model: sha256 mismatch: parameters hash to %s, the blob records '%s' "
-               "(corrupted or edited)", actual,
-               maas_codec_excerpt (quoted, sizeof quoted, recorded, strlen (recorded)));
+               "(corrupted or edited)",
+               actual, maas_codec_excerpt (quoted, sizeof quoted, recorded, strlen (recorded)));
         return -1;
     }
     return 0;
@@ -884,8 +897,7 @@ s_build_mlp (const s_parsed_t *p)
     for (size_t i = 0; i < p->n_layers; i++) {
         maas_codec_f32_from_le (maas_mlp_weights (mlp, i)->data, p->weights[i].data,
                                 p->weights[i].rows * p->weights[i].cols);
-        maas_codec_f32_from_le (maas_mlp_bias (mlp, i)->data, p->bias[i].data,
-                                p->bias[i].cols);
+        maas_codec_f32_from_le (maas_mlp_bias (mlp, i)->data, p->bias[i].data, p->bias[i].cols);
     }
     if (p->mean) {
         float *mean = malloc (p->inputs * sizeof (float));
@@ -911,7 +923,8 @@ s_decode_meta_entry (maas_model_t *model, const msgpack_object_kv *kv, size_t i,
 {
     const msgpack_object *k = &kv->key, *v = &kv->val;
     if (k->type != MSGPACK_OBJECT_STR || k->via.str.size == 0
-        || k->via.str.size > MAAS_MODEL_META_KEY_MAX || memchr (k->via.str.ptr, 0, k->via.str.size)) {
+        || k->via.str.size > MAAS_MODEL_META_KEY_MAX
+        || memchr (k->via.str.ptr, 0, k->via.str.size)) {
         s_err (err, MAAS_MODEL_EFIELD,
                "model: metadata: key %zu must be a string of 1 to %d bytes without NUL", i,
                MAAS_MODEL_META_KEY_MAX);
@@ -932,7 +945,8 @@ s_decode_meta_entry (maas_model_t *model, const msgpack_object_kv *kv, size_t i,
     else if (v->type == MSGPACK_OBJECT_NEGATIVE_INTEGER
              || (v->type == MSGPACK_OBJECT_POSITIVE_INTEGER && v->via.u64 <= INT64_MAX)) {
         entry.type = MAAS_META_INT;
-        entry.integer = v->type == MSGPACK_OBJECT_NEGATIVE_INTEGER ? v->via.i64 : (int64_t) v->via.u64;
+        entry.integer =
+            v->type == MSGPACK_OBJECT_NEGATIVE_INTEGER ? v->via.i64 : (int64_t) v->via.u64;
         entry.number = (double) entry.integer;
     }
     else if ((v->type == MSGPACK_OBJECT_FLOAT64 || v->type == MSGPACK_OBJECT_FLOAT32)
@@ -943,8 +957,8 @@ s_decode_meta_entry (maas_model_t *model, const msgpack_object_kv *kv, size_t i,
     else {
         s_err (err, MAAS_MODEL_EFIELD,
                "model: metadata: '%s' must be a string (at most %d bytes, no NUL), a 64-bit "
-               "integer or a finite float, got %s", quoted, MAAS_MODEL_META_STR_MAX,
-               maas_codec_type_name (v));
+               "integer or a finite float, got %s",
+               quoted, MAAS_MODEL_META_STR_MAX, maas_codec_type_name (v));
         s_meta_clear (&entry);
         return -1;
     }
@@ -1009,9 +1023,10 @@ s_decode_columns (maas_codec_map_t *top, maas_model_t *model, maas_model_err_t *
     free (owned);
     free (names);
     if (problem)
-        s_err (err, MAAS_MODEL_EFIELD, "model: columns: %s (%zu names for %zu inputs, each 1 to "
-               "%d bytes, unique)", problem, n, maas_mlp_inputs (model->mlp),
-               MAAS_MODEL_COLUMN_MAX);
+        s_err (err, MAAS_MODEL_EFIELD,
+               "model: columns: %s (%zu names for %zu inputs, each 1 to "
+               "%d bytes, unique)",
+               problem, n, maas_mlp_inputs (model->mlp), MAAS_MODEL_COLUMN_MAX);
     return problem ? -1 : 0;
 }
 
@@ -1123,8 +1138,8 @@ s_read_file (const char *path, size_t *size_p, maas_model_err_t *err)
     if (!S_ISREG (st.st_mode) || st.st_size < 0)
         s_err (err, MAAS_MODEL_EIO, "model: %s is not a regular file", path);
     else if (size > MAAS_MODEL_MAX_BYTES)
-        s_err (err, MAAS_MODEL_ETOOBIG, "model: %s holds %zu bytes, over the limit of %zu",
-               path, size, MAAS_MODEL_MAX_BYTES);
+        s_err (err, MAAS_MODEL_ETOOBIG, "model: %s holds %zu bytes, over the limit of %zu", path,
+               size, MAAS_MODEL_MAX_BYTES);
     else if (!(blob = malloc (size ? size : 1)))
         s_err (err, MAAS_MODEL_ENOMEM, "model: out of memory for %zu bytes", size);
     else if (fread (blob, 1, size, file) != size) {

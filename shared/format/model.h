@@ -13,54 +13,55 @@
 extern "C" {
 #endif
 
-#define MAAS_MODEL_MAGIC          "MAAS-MODEL"
-#define MAAS_MODEL_FORMAT         1             //  the format version this build writes and reads
-#define MAAS_MODEL_MAX_BYTES      ((size_t) 1 << 30)    //  largest blob encoded or decoded (1 GiB)
-#define MAAS_MODEL_META_MAX       256           //  metadata entries per model
-#define MAAS_MODEL_META_KEY_MAX   64            //  bytes in a metadata key
-#define MAAS_MODEL_META_STR_MAX   4096          //  bytes in a metadata string value
-#define MAAS_MODEL_COLUMN_MAX     256           //  bytes in an input column name
-#define MAAS_SHA256_HEX_SIZE      65            //  64 lowercase hex digits and a NUL
-#define MAAS_MODEL_META_OVERHEAD  ((size_t) 64 << 10)  //  room maas_model_encoded_size keeps for metadata
+#define MAAS_MODEL_MAGIC        "MAAS-MODEL"
+#define MAAS_MODEL_FORMAT       1    //  the format version this build writes and reads
+#define MAAS_MODEL_MAX_BYTES    ((size_t) 1 << 30)    //  largest blob encoded or decoded (1 GiB)
+#define MAAS_MODEL_META_MAX     256                   //  metadata entries per model
+#define MAAS_MODEL_META_KEY_MAX 64                    //  bytes in a metadata key
+#define MAAS_MODEL_META_STR_MAX 4096                  //  bytes in a metadata string value
+#define MAAS_MODEL_COLUMN_MAX   256                   //  bytes in an input column name
+#define MAAS_SHA256_HEX_SIZE    65                    //  64 lowercase hex digits and a NUL
+#define MAAS_MODEL_META_OVERHEAD                                                                   \
+    ((size_t) 64 << 10)    //  room maas_model_encoded_size keeps for metadata
 
 //  What a model predicts, derived from its output layer: sigmoid outputs
 //  are binary (one probability per unit), softmax outputs multiclass, any
 //  other activation (linear, relu, tanh) regression.
 typedef enum {
-    MAAS_TASK_BINARY,               //  sigmoid output
-    MAAS_TASK_MULTICLASS,           //  softmax output
-    MAAS_TASK_REGRESSION            //  linear, relu or tanh output
+    MAAS_TASK_BINARY,        //  sigmoid output
+    MAAS_TASK_MULTICLASS,    //  softmax output
+    MAAS_TASK_REGRESSION     //  linear, relu or tanh output
 } maas_task_t;
 
 //  Why a decode/load/save failed; each cause has its own code.
 typedef enum {
-    MAAS_MODEL_OK,                  //  no error
-    MAAS_MODEL_ENOMEM,              //  out of memory
-    MAAS_MODEL_EIO,                 //  the file could not be read or written
-    MAAS_MODEL_ETOOBIG,             //  over MAAS_MODEL_MAX_BYTES
-    MAAS_MODEL_EMAGIC,              //  not a maas model (wrong or missing magic)
-    MAAS_MODEL_EVERSION,            //  a format version this build does not read
-    MAAS_MODEL_ETRUNCATED,          //  the blob ends early
-    MAAS_MODEL_EMSGPACK,            //  not well-formed msgpack, or bytes after it
-    MAAS_MODEL_EFIELD,              //  a key missing, of the wrong type or out of range
-    MAAS_MODEL_ESHAPE,              //  sizes that do not fit together
-    MAAS_MODEL_ESHA256              //  the parameters do not match their sha256
+    MAAS_MODEL_OK,            //  no error
+    MAAS_MODEL_ENOMEM,        //  out of memory
+    MAAS_MODEL_EIO,           //  the file could not be read or written
+    MAAS_MODEL_ETOOBIG,       //  over MAAS_MODEL_MAX_BYTES
+    MAAS_MODEL_EMAGIC,        //  not a maas model (wrong or missing magic)
+    MAAS_MODEL_EVERSION,      //  a format version this build does not read
+    MAAS_MODEL_ETRUNCATED,    //  the blob ends early
+    MAAS_MODEL_EMSGPACK,      //  not well-formed msgpack, or bytes after it
+    MAAS_MODEL_EFIELD,        //  a key missing, of the wrong type or out of range
+    MAAS_MODEL_ESHAPE,        //  sizes that do not fit together
+    MAAS_MODEL_ESHA256        //  the parameters do not match their sha256
 } maas_model_status_t;
 
 typedef struct {
-    maas_model_status_t code;       //  MAAS_MODEL_OK after success
-    char text[MAAS_CODEC_ERR_SIZE]; //  "model: layer 2: weights have 32 rows, ..."
+    maas_model_status_t code;          //  MAAS_MODEL_OK after success
+    char text[MAAS_CODEC_ERR_SIZE];    //  "model: layer 2: weights have 32 rows, ..."
 } maas_model_err_t;
 
 //  A metadata value: a string, an integer or a (finite) float.
 typedef enum { MAAS_META_STR, MAAS_META_INT, MAAS_META_DOUBLE } maas_meta_type_t;
 
 typedef struct {
-    const char *key;                //  borrowed from the model
-    maas_meta_type_t type;          //  which of the values below holds
-    const char *str;                //  MAAS_META_STR: borrowed from the model
-    int64_t integer;                //  MAAS_META_INT
-    double number;                  //  MAAS_META_DOUBLE (and INT, converted)
+    const char *key;          //  borrowed from the model
+    maas_meta_type_t type;    //  which of the values below holds
+    const char *str;          //  MAAS_META_STR: borrowed from the model
+    int64_t integer;          //  MAAS_META_INT
+    double number;            //  MAAS_META_DOUBLE (and INT, converted)
 } maas_meta_entry_t;
 
 typedef struct _maas_model_t maas_model_t;
@@ -136,8 +137,7 @@ maas_model_t *maas_model_decode (const void *blob, size_t size, maas_model_err_t
 int maas_model_save (const maas_model_t *self, const char *path, maas_model_err_t *err);
 //  Write SIZE bytes of BLOB to PATH the same way (any file: an exported
 //  model too). Returns 0, or -1 with ERR set (EIO, ENOMEM).
-int maas_model_write_file (const char *path, const void *blob, size_t size,
-                           maas_model_err_t *err);
+int maas_model_write_file (const char *path, const void *blob, size_t size, maas_model_err_t *err);
 //  Read and decode PATH. NULL with ERR set (the message names the path).
 maas_model_t *maas_model_load (const char *path, maas_model_err_t *err);
 

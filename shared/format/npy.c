@@ -14,27 +14,27 @@
 #error "npy.c reads and writes little-endian floats in place"
 #endif
 
-#define S_MAGIC "\x93NUMPY"
-#define S_MAGIC_LEN 6
-#define S_MAX_HEADER 65536          //  numpy writes a few hundred bytes
-#define S_ROWS_WIDTH 20             //  digits reserved for the row count we patch
+#define S_MAGIC      "\x93NUMPY"
+#define S_MAGIC_LEN  6
+#define S_MAX_HEADER 65536    //  numpy writes a few hundred bytes
+#define S_ROWS_WIDTH 20       //  digits reserved for the row count we patch
 
 struct _maas_npy_reader_t {
-    FILE *file;                     //  positioned at the next row, owned
-    char *path;                     //  for messages, owned
-    size_t rows;                    //  rows in the file
-    size_t cols;                    //  columns per row
-    size_t elem_size;               //  4 (float32) or 8 (float64)
-    size_t rows_read;               //  rows handed out so far
-    double *convert;                //  float64 staging buffer, owned
-    size_t convert_rows;            //  rows CONVERT holds
+    FILE *file;             //  positioned at the next row, owned
+    char *path;             //  for messages, owned
+    size_t rows;            //  rows in the file
+    size_t cols;            //  columns per row
+    size_t elem_size;       //  4 (float32) or 8 (float64)
+    size_t rows_read;       //  rows handed out so far
+    double *convert;        //  float64 staging buffer, owned
+    size_t convert_rows;    //  rows CONVERT holds
 };
 
 struct _maas_npy_writer_t {
-    FILE *file;                     //  output, owned
-    char *path;                     //  for messages, owned
-    size_t cols;                    //  columns per row
-    size_t rows;                    //  rows written so far
+    FILE *file;     //  output, owned
+    char *path;     //  for messages, owned
+    size_t cols;    //  columns per row
+    size_t rows;    //  rows written so far
 };
 
 bool
@@ -174,8 +174,16 @@ maas_npy_reader_destroy (maas_npy_reader_t **self_p)
     *self_p = NULL;
 }
 
-size_t maas_npy_rows (const maas_npy_reader_t *self) { return self->rows; }
-size_t maas_npy_cols (const maas_npy_reader_t *self) { return self->cols; }
+size_t
+maas_npy_rows (const maas_npy_reader_t *self)
+{
+    return self->rows;
+}
+size_t
+maas_npy_cols (const maas_npy_reader_t *self)
+{
+    return self->cols;
+}
 
 int
 maas_npy_read (maas_npy_reader_t *self, float *out, size_t max_rows, size_t *got, char *err,
@@ -226,7 +234,7 @@ s_format_header (char *out, size_t size, size_t rows, size_t cols)
     memset (out + 10 + len, ' ', total - 10 - (size_t) len - 1);
     out[total - 1] = '\n';
     memcpy (out, S_MAGIC, S_MAGIC_LEN);
-    out[6] = 1;                     //  format version 1.0
+    out[6] = 1;    //  format version 1.0
     out[7] = 0;
     out[8] = (char) ((total - 10) & 0xff);
     out[9] = (char) ((total - 10) >> 8);
@@ -267,8 +275,7 @@ maas_npy_create (const char *path, size_t cols, char *err, size_t err_size)
 }
 
 int
-maas_npy_write (maas_npy_writer_t *self, const float *data, size_t rows, char *err,
-                size_t err_size)
+maas_npy_write (maas_npy_writer_t *self, const float *data, size_t rows, char *err, size_t err_size)
 {
     if (fwrite (data, sizeof (float), rows * self->cols, self->file) != rows * self->cols) {
         snprintf (err, err_size, "%s: %s", self->path, strerror (errno));

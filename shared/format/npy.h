@@ -7,7 +7,7 @@
 #include <stddef.h>
 #include <stdio.h>
 
-#define MAAS_NPY_ERROR_SIZE 256     //  room for an error message from this module
+#define MAAS_NPY_ERROR_SIZE 256    //  room for an error message from this module
 
 typedef struct _maas_npy_reader_t maas_npy_reader_t;
 typedef struct _maas_npy_writer_t maas_npy_writer_t;
@@ -23,8 +23,8 @@ size_t maas_npy_cols (const maas_npy_reader_t *self);
 //  Read up to MAX_ROWS rows as float32 into OUT (MAX_ROWS × cols floats,
 //  converting float64). *GOT is the rows read, 0 at the end. Returns 0, or
 //  -1 with ERR if the file ends before its header said it would.
-int maas_npy_read (maas_npy_reader_t *self, float *out, size_t max_rows, size_t *got,
-                   char *err, size_t err_size);
+int maas_npy_read (maas_npy_reader_t *self, float *out, size_t max_rows, size_t *got, char *err,
+                   size_t err_size);
 
 //  Create PATH for float32 rows of COLS columns. The row count is patched
 //  into the header at close, so rows can be appended without knowing it.

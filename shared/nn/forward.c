@@ -19,14 +19,14 @@ typedef struct {
 } s_layout_t;
 
 struct _maas_predictor_t {
-    const maas_mlp_t *mlp;          //  network run, borrowed
-    size_t width;                   //  widest layer (units)
-    s_layout_t layout;              //  row placement, chosen by s_probe_layout
-    size_t block_rows;              //  rows of input per block under that layout
-    maas_tensor_t *input;           //  BLOCK × inputs standardised rows, owned
-    maas_tensor_t *ping;            //  BLOCK × width activations, owned
-    maas_tensor_t *pong;            //  BLOCK × width activations, owned
-    char error[128];                //  message of the last failed run
+    const maas_mlp_t *mlp;    //  network run, borrowed
+    size_t width;             //  widest layer (units)
+    s_layout_t layout;        //  row placement, chosen by s_probe_layout
+    size_t block_rows;        //  rows of input per block under that layout
+    maas_tensor_t *input;     //  BLOCK × inputs standardised rows, owned
+    maas_tensor_t *ping;      //  BLOCK × width activations, owned
+    maas_tensor_t *pong;      //  BLOCK × width activations, owned
+    char error[128];          //  message of the last failed run
 };
 
 //  OpenBLAS computes a row of a product by the row's place in a group of
@@ -76,7 +76,8 @@ s_layout_holds (s_layout_t layout, const maas_tensor_t *w)
     size_t padded = s_padded (layout, rows);
     float *a = malloc (rows * k * sizeof (float));
     float *scratch = calloc (padded * k, sizeof (float));
-    float *whole = malloc (padded * n * sizeof (float)), *part = malloc (padded * n * sizeof (float));
+    float *whole = malloc (padded * n * sizeof (float)),
+          *part = malloc (padded * n * sizeof (float));
     bool holds = a && scratch && whole && part;
     uint32_t state = 2463534242u;
     for (size_t i = 0; holds && i < rows * k; i++) {
@@ -90,7 +91,8 @@ s_layout_holds (s_layout_t layout, const maas_tensor_t *w)
         s_probe_product (layout, a + off * k, rows - off, w, scratch, part);
         for (size_t r = 0; holds && r < rows - off; r++)
             holds = memcmp (part + s_place (layout, r) * n, whole + s_place (layout, r + off) * n,
-                            n * sizeof (float)) == 0;
+                            n * sizeof (float))
+                == 0;
     }
     free (a), free (scratch), free (whole), free (part);
     return holds;
@@ -179,7 +181,6 @@ s_load_block (maas_predictor_t *self, const float *x, size_t rows, size_t first_
     return -1;
 }
 
-
 //  Run one block of ROWS (<= BLOCK) standardised rows through every layer,
 //  the last one writing straight into OUT when no padding rows were added.
 static void
@@ -192,8 +193,8 @@ s_run_block (maas_predictor_t *self, size_t rows, float *out)
     for (size_t i = 0; i < n_layers; i++) {
         maas_layer_spec_t spec = maas_mlp_layer (mlp, i);
         bool last = i + 1 == n_layers;
-        float *dst_data = last && padded == rows ? out
-                          : (i % 2 == 0 ? self->ping->data : self->pong->data);
+        float *dst_data =
+            last && padded == rows ? out : (i % 2 == 0 ? self->ping->data : self->pong->data);
         maas_tensor_t dst = maas_tensor_view (dst_data, padded, spec.units);
         maas_gemm (false, false, 1.0f, &src, maas_mlp_weights_const (mlp, i), 0.0f, &dst);
         maas_act_forward (spec.act, dst.data, padded, spec.units,
@@ -269,23 +270,20 @@ maas_act_forward (maas_act_t act, float *z, size_t rows, size_t cols, const floa
                 z[i * cols + j] += bias[j];
     size_t n = rows * cols;
     switch (act) {
-    case MAAS_ACT_RELU:
-        for (size_t k = 0; k < n; k++)
-            z[k] = z[k] > 0 ? z[k] : 0;
-        break;
-    case MAAS_ACT_TANH:
-        for (size_t k = 0; k < n; k++)
-            z[k] = tanhf (z[k]);
-        break;
-    case MAAS_ACT_SIGMOID:
-        for (size_t k = 0; k < n; k++)
-            z[k] = s_sigmoid (z[k]);
-        break;
-    case MAAS_ACT_SOFTMAX:
-        s_softmax_rows (z, rows, cols);
-        break;
-    default:
-        break;
+        case MAAS_ACT_RELU:
+            for (size_t k = 0; k < n; k++)
+                z[k] = z[k] > 0 ? z[k] : 0;
+            break;
+        case MAAS_ACT_TANH:
+            for (size_t k = 0; k < n; k++)
+                z[k] = tanhf (z[k]);
+            break;
+        case MAAS_ACT_SIGMOID:
+            for (size_t k = 0; k < n; k++)
+                z[k] = s_sigmoid (z[k]);
+            break;
+        case MAAS_ACT_SOFTMAX: s_softmax_rows (z, rows, cols); break;
+        default: break;
     }
 }
 
@@ -294,28 +292,27 @@ maas_act_backward (maas_act_t act, const float *a, float *grad, size_t rows, siz
 {
     size_t n = rows * cols;
     switch (act) {
-    case MAAS_ACT_RELU:
-        for (size_t k = 0; k < n; k++)
-            grad[k] = a[k] > 0 ? grad[k] : 0;
-        break;
-    case MAAS_ACT_TANH:
-        for (size_t k = 0; k < n; k++)
-            grad[k] *= 1 - a[k] * a[k];
-        break;
-    case MAAS_ACT_SIGMOID:
-        for (size_t k = 0; k < n; k++)
-            grad[k] *= a[k] * (1 - a[k]);
-        break;
-    case MAAS_ACT_SOFTMAX:
-        for (size_t i = 0; i < rows; i++, a += cols, grad += cols) {
-            float dot = 0;
-            for (size_t j = 0; j < cols; j++)
-                dot += grad[j] * a[j];
-            for (size_t j = 0; j < cols; j++)
-                grad[j] = a[j] * (grad[j] - dot);
-        }
-        break;
-    default:
-        break;
+        case MAAS_ACT_RELU:
+            for (size_t k = 0; k < n; k++)
+                grad[k] = a[k] > 0 ? grad[k] : 0;
+            break;
+        case MAAS_ACT_TANH:
+            for (size_t k = 0; k < n; k++)
+                grad[k] *= 1 - a[k] * a[k];
+            break;
+        case MAAS_ACT_SIGMOID:
+            for (size_t k = 0; k < n; k++)
+                grad[k] *= a[k] * (1 - a[k]);
+            break;
+        case MAAS_ACT_SOFTMAX:
+            for (size_t i = 0; i < rows; i++, a += cols, grad += cols) {
+                float dot = 0;
+                for (size_t j = 0; j < cols; j++)
+                    dot += grad[j] * a[j];
+                for (size_t j = 0; j < cols; j++)
+                    grad[j] = a[j] * (grad[j] - dot);
+            }
+            break;
+        default: break;
     }
 }

@@ -39,10 +39,10 @@ bool
 maas_loss_fits (maas_loss_t loss, maas_act_t act)
 {
     switch (loss) {
-    case MAAS_LOSS_BCE: return act == MAAS_ACT_SIGMOID;
-    case MAAS_LOSS_SOFTMAX_CE: return act == MAAS_ACT_SOFTMAX;
-    case MAAS_LOSS_MSE: return act != MAAS_ACT_SOFTMAX && act < MAAS_ACT_COUNT;
-    default: return false;
+        case MAAS_LOSS_BCE: return act == MAAS_ACT_SIGMOID;
+        case MAAS_LOSS_SOFTMAX_CE: return act == MAAS_ACT_SOFTMAX;
+        case MAAS_LOSS_MSE: return act != MAAS_ACT_SOFTMAX && act < MAAS_ACT_COUNT;
+        default: return false;
     }
 }
 
@@ -67,8 +67,8 @@ s_bce (const float *z, const float *y, size_t n, float scale, float *grad, float
 
 //  Softmax cross-entropy per row: log-sum-exp(z) - z[class].
 static double
-s_softmax_ce (const float *z, const float *y, size_t rows, size_t cols, float scale,
-              float *grad, float *out)
+s_softmax_ce (const float *z, const float *y, size_t rows, size_t cols, float scale, float *grad,
+              float *out)
 {
     double sum = 0;
     for (size_t i = 0; i < rows; i++, z += cols) {
@@ -96,10 +96,10 @@ static inline float
 s_slope (maas_act_t act, float a)
 {
     switch (act) {
-    case MAAS_ACT_RELU: return a > 0 ? 1.0f : 0.0f;
-    case MAAS_ACT_TANH: return 1 - a * a;
-    case MAAS_ACT_SIGMOID: return a * (1 - a);
-    default: return 1.0f;
+        case MAAS_ACT_RELU: return a > 0 ? 1.0f : 0.0f;
+        case MAAS_ACT_TANH: return 1 - a * a;
+        case MAAS_ACT_SIGMOID: return a * (1 - a);
+        default: return 1.0f;
     }
 }
 
@@ -143,8 +143,8 @@ maas_loss_eval (maas_loss_t loss, maas_act_t act, const float *z, const float *y
 }
 
 int
-maas_loss_check_targets (maas_loss_t loss, const float *y, size_t rows, size_t cols,
-                         char *error, size_t error_size)
+maas_loss_check_targets (maas_loss_t loss, const float *y, size_t rows, size_t cols, char *error,
+                         size_t error_size)
 {
     size_t per_row = loss == MAAS_LOSS_SOFTMAX_CE ? 1 : cols;
     for (size_t k = 0; k < rows * per_row; k++) {
@@ -158,9 +158,8 @@ maas_loss_check_targets (maas_loss_t loss, const float *y, size_t rows, size_t c
             why = "is not a class index";
         if (why) {
             if (error && error_size)
-                snprintf (error, error_size, "label %g of row %zu %s%s%zu outputs", v,
-                          k / per_row, why, loss == MAAS_LOSS_SOFTMAX_CE ? " for " : ", ",
-                          cols);
+                snprintf (error, error_size, "label %g of row %zu %s%s%zu outputs", v, k / per_row,
+                          why, loss == MAAS_LOSS_SOFTMAX_CE ? " for " : ", ", cols);
             return -1;
         }
     }

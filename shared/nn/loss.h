@@ -14,9 +14,9 @@ extern "C" {
 #endif
 
 typedef enum {
-    MAAS_LOSS_BCE,                  //  binary cross-entropy; sigmoid outputs, targets in [0, 1]
-    MAAS_LOSS_SOFTMAX_CE,           //  softmax cross-entropy; softmax outputs, class indices
-    MAAS_LOSS_MSE,                  //  mean squared error over every output
+    MAAS_LOSS_BCE,           //  binary cross-entropy; sigmoid outputs, targets in [0, 1]
+    MAAS_LOSS_SOFTMAX_CE,    //  softmax cross-entropy; softmax outputs, class indices
+    MAAS_LOSS_MSE,           //  mean squared error over every output
     MAAS_LOSS_COUNT
 } maas_loss_t;
 

@@ -8,17 +8,16 @@
 #include <string.h>
 
 struct _maas_mlp_t {
-    size_t inputs;                  //  features per input row
-    size_t n_layers;                //  dense layers, >= 1
-    maas_layer_spec_t *specs;       //  n_layers specs, owned
-    maas_tensor_t **weights;        //  n_layers fan_in × units tensors, owned
-    maas_tensor_t **biases;         //  n_layers 1 × units tensors, owned
-    float *norm_mean;               //  inputs floats or NULL, owned
-    float *norm_std;                //  inputs floats or NULL, owned
+    size_t inputs;               //  features per input row
+    size_t n_layers;             //  dense layers, >= 1
+    maas_layer_spec_t *specs;    //  n_layers specs, owned
+    maas_tensor_t **weights;     //  n_layers fan_in × units tensors, owned
+    maas_tensor_t **biases;      //  n_layers 1 × units tensors, owned
+    float *norm_mean;            //  inputs floats or NULL, owned
+    float *norm_std;             //  inputs floats or NULL, owned
 };
 
-static const char *s_act_names[MAAS_ACT_COUNT] = {"linear", "relu", "tanh", "sigmoid",
-                                                  "softmax"};
+static const char *s_act_names[MAAS_ACT_COUNT] = {"linear", "relu", "tanh", "sigmoid", "softmax"};
 
 const char *
 maas_act_name (maas_act_t act)
@@ -128,9 +127,21 @@ maas_mlp_init (maas_mlp_t *self, uint64_t seed)
     }
 }
 
-size_t maas_mlp_inputs (const maas_mlp_t *self) { return self->inputs; }
-size_t maas_mlp_outputs (const maas_mlp_t *self) { return self->specs[self->n_layers - 1].units; }
-size_t maas_mlp_layer_count (const maas_mlp_t *self) { return self->n_layers; }
+size_t
+maas_mlp_inputs (const maas_mlp_t *self)
+{
+    return self->inputs;
+}
+size_t
+maas_mlp_outputs (const maas_mlp_t *self)
+{
+    return self->specs[self->n_layers - 1].units;
+}
+size_t
+maas_mlp_layer_count (const maas_mlp_t *self)
+{
+    return self->n_layers;
+}
 
 maas_layer_spec_t
 maas_mlp_layer (const maas_mlp_t *self, size_t i)
@@ -201,5 +212,13 @@ maas_mlp_set_norm (maas_mlp_t *self, const float *mean, const float *std)
     return 0;
 }
 
-const float *maas_mlp_norm_mean (const maas_mlp_t *self) { return self->norm_mean; }
-const float *maas_mlp_norm_std (const maas_mlp_t *self) { return self->norm_std; }
+const float *
+maas_mlp_norm_mean (const maas_mlp_t *self)
+{
+    return self->norm_mean;
+}
+const float *
+maas_mlp_norm_std (const maas_mlp_t *self)
+{
+    return self->norm_std;
+}

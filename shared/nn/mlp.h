@@ -13,11 +13,11 @@ extern "C" {
 #endif
 
 typedef enum {
-    MAAS_ACT_LINEAR,                //  identity (regression outputs)
-    MAAS_ACT_RELU,                  //  max(0, z)
-    MAAS_ACT_TANH,                  //  tanh(z)
-    MAAS_ACT_SIGMOID,               //  1 / (1 + e^-z) (binary outputs)
-    MAAS_ACT_SOFTMAX,               //  normalised exp over the row (class outputs)
+    MAAS_ACT_LINEAR,     //  identity (regression outputs)
+    MAAS_ACT_RELU,       //  max(0, z)
+    MAAS_ACT_TANH,       //  tanh(z)
+    MAAS_ACT_SIGMOID,    //  1 / (1 + e^-z) (binary outputs)
+    MAAS_ACT_SOFTMAX,    //  normalised exp over the row (class outputs)
     MAAS_ACT_COUNT
 } maas_act_t;
 
@@ -28,8 +28,8 @@ typedef enum {
 
 //  One dense layer: UNITS outputs, then ACT.
 typedef struct {
-    size_t units;                   //  outputs of the layer
-    maas_act_t act;                 //  activation applied to them
+    size_t units;      //  outputs of the layer
+    maas_act_t act;    //  activation applied to them
 } maas_layer_spec_t;
 
 typedef struct _maas_mlp_t maas_mlp_t;

@@ -8,16 +8,16 @@
 #include <string.h>
 
 struct _maas_optim_t {
-    maas_optim_config_t config;     //  rule and hyper-parameters
-    size_t n_slots;                 //  parameter tensors
-    size_t *sizes;                  //  n_slots float counts, owned
-    size_t *offsets;                //  n_slots offsets into the state, owned
-    size_t total;                   //  sum of sizes
-    float *first;                   //  total floats: velocity / squares / m, owned
-    float *second;                  //  total floats: Adam's v, owned (or NULL)
-    long steps;                     //  maas_optim_begin calls so far
-    float step_size;                //  Adam: lr / (1 - beta1^t) for this step
-    float inv_sqrt_bc2;             //  Adam: 1 / sqrt (1 - beta2^t)
+    maas_optim_config_t config;    //  rule and hyper-parameters
+    size_t n_slots;                //  parameter tensors
+    size_t *sizes;                 //  n_slots float counts, owned
+    size_t *offsets;               //  n_slots offsets into the state, owned
+    size_t total;                  //  sum of sizes
+    float *first;                  //  total floats: velocity / squares / m, owned
+    float *second;                 //  total floats: Adam's v, owned (or NULL)
+    long steps;                    //  maas_optim_begin calls so far
+    float step_size;               //  Adam: lr / (1 - beta1^t) for this step
+    float inv_sqrt_bc2;            //  Adam: 1 / sqrt (1 - beta2^t)
 };
 
 static const char *s_names[MAAS_OPTIM_COUNT] = {"sgd",     "momentum", "nesterov",
@@ -42,14 +42,14 @@ maas_optim_config_t
 maas_optim_defaults (maas_optim_kind_t kind)
 {
     bool slow = kind == MAAS_OPTIM_RMSPROP || kind == MAAS_OPTIM_ADAM;
-    return (maas_optim_config_t) {.kind = kind,
-                                  .lr = slow ? 1e-3f : 1e-2f,
-                                  .momentum = 0.9f,
-                                  .beta1 = 0.9f,
-                                  .beta2 = 0.999f,
-                                  .rho = 0.9f,
-                                  .eps = kind == MAAS_OPTIM_ADAGRAD ? 1e-10f : 1e-8f,
-                                  .weight_decay = 0};
+    return (maas_optim_config_t){.kind = kind,
+                                 .lr = slow ? 1e-3f : 1e-2f,
+                                 .momentum = 0.9f,
+                                 .beta1 = 0.9f,
+                                 .beta2 = 0.999f,
+                                 .rho = 0.9f,
+                                 .eps = kind == MAAS_OPTIM_ADAGRAD ? 1e-10f : 1e-8f,
+                                 .weight_decay = 0};
 }
 
 int
@@ -57,10 +57,10 @@ maas_optim_check (const maas_optim_config_t *c, char *error, size_t error_size)
 {
     const char *field = NULL;
     float value = 0;
-#define S_RANGE(name, ok)                                                                      \
-    if (!field && !(ok)) {                                                                     \
-        field = #name;                                                                         \
-        value = c->name;                                                                       \
+#define S_RANGE(name, ok)                                                                          \
+    if (!field && !(ok)) {                                                                         \
+        field = #name;                                                                             \
+        value = c->name;                                                                           \
     }
     S_RANGE (lr, c->lr > 0 && isfinite (c->lr));
     S_RANGE (momentum, c->momentum >= 0 && c->momentum < 1);
@@ -76,8 +76,8 @@ maas_optim_check (const maas_optim_config_t *c, char *error, size_t error_size)
         return -1;
     }
     if (field && error && error_size)
-        snprintf (error, error_size, "optimizer %s: %s out of range, got %g",
-                  s_names[c->kind], field, value);
+        snprintf (error, error_size, "optimizer %s: %s out of range, got %g", s_names[c->kind],
+                  field, value);
     return field ? -1 : 0;
 }
 
@@ -161,8 +161,8 @@ s_adam (const maas_optim_t *self, float *restrict p, const float *restrict g, fl
 
 //  Adagrad and RMSprop: scaled by a running mean (or sum) of squares.
 static void
-s_squares (const maas_optim_t *self, float *restrict p, const float *restrict g,
-           float *restrict s, size_t n, float decay)
+s_squares (const maas_optim_t *self, float *restrict p, const float *restrict g, float *restrict s,
+           size_t n, float decay)
 {
     bool sum = self->config.kind == MAAS_OPTIM_ADAGRAD;
     float rho = sum ? 1 : self->config.rho, mix = sum ? 1 : 1 - self->config.rho;
@@ -199,15 +199,11 @@ maas_optim_update (maas_optim_t *self, size_t slot, float *param, const float *g
     size_t n = self->sizes[slot], at = self->offsets[slot];
     float wd = decay ? self->config.weight_decay : 0;
     switch (self->config.kind) {
-    case MAAS_OPTIM_ADAM:
-        s_adam (self, param, grad, self->first + at, self->second + at, n, wd);
-        break;
-    case MAAS_OPTIM_ADAGRAD:
-    case MAAS_OPTIM_RMSPROP:
-        s_squares (self, param, grad, self->first + at, n, wd);
-        break;
-    default:
-        s_momentum (self, param, grad, self->first + at, n, wd);
-        break;
+        case MAAS_OPTIM_ADAM:
+            s_adam (self, param, grad, self->first + at, self->second + at, n, wd);
+            break;
+        case MAAS_OPTIM_ADAGRAD:
+        case MAAS_OPTIM_RMSPROP: s_squares (self, param, grad, self->first + at, n, wd); break;
+        default: s_momentum (self, param, grad, self->first + at, n, wd); break;
     }
 }

@@ -12,24 +12,24 @@ extern "C" {
 #endif
 
 typedef enum {
-    MAAS_OPTIM_SGD,                 //  p -= lr g
-    MAAS_OPTIM_MOMENTUM,            //  v = mu v + g; p -= lr v
-    MAAS_OPTIM_NESTEROV,            //  v = mu v + g; p -= lr (g + mu v)
-    MAAS_OPTIM_ADAGRAD,             //  s += g²; p -= lr g / (√s + eps)
-    MAAS_OPTIM_RMSPROP,             //  s = rho s + (1-rho) g²; p -= lr g / (√s + eps)
-    MAAS_OPTIM_ADAM,                //  bias-corrected moments, as in PyTorch's Adam
+    MAAS_OPTIM_SGD,         //  p -= lr g
+    MAAS_OPTIM_MOMENTUM,    //  v = mu v + g; p -= lr v
+    MAAS_OPTIM_NESTEROV,    //  v = mu v + g; p -= lr (g + mu v)
+    MAAS_OPTIM_ADAGRAD,     //  s += g²; p -= lr g / (√s + eps)
+    MAAS_OPTIM_RMSPROP,     //  s = rho s + (1-rho) g²; p -= lr g / (√s + eps)
+    MAAS_OPTIM_ADAM,        //  bias-corrected moments, as in PyTorch's Adam
     MAAS_OPTIM_COUNT
 } maas_optim_kind_t;
 
 typedef struct {
-    maas_optim_kind_t kind;         //  which update rule
-    float lr;                       //  learning rate, > 0
-    float momentum;                 //  mu for momentum and nesterov, [0, 1)
-    float beta1;                    //  Adam first-moment decay, [0, 1)
-    float beta2;                    //  Adam second-moment decay, [0, 1)
-    float rho;                      //  RMSprop decay, [0, 1)
-    float eps;                      //  denominator guard of adagrad/rmsprop/adam, > 0
-    float weight_decay;             //  L2: g += weight_decay * p on decayed slots, >= 0
+    maas_optim_kind_t kind;    //  which update rule
+    float lr;                  //  learning rate, > 0
+    float momentum;            //  mu for momentum and nesterov, [0, 1)
+    float beta1;               //  Adam first-moment decay, [0, 1)
+    float beta2;               //  Adam second-moment decay, [0, 1)
+    float rho;                 //  RMSprop decay, [0, 1)
+    float eps;                 //  denominator guard of adagrad/rmsprop/adam, > 0
+    float weight_decay;        //  L2: g += weight_decay * p on decayed slots, >= 0
 } maas_optim_config_t;
 
 //  Name of an optimizer ("adam"), and back ("sgd", "momentum", "nesterov",

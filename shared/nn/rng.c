@@ -61,7 +61,7 @@ maas_rng_below (maas_rng_t *self, uint64_t bound)
 double
 maas_rng_normal (maas_rng_t *self)
 {
-    double u1 = 1.0 - maas_rng_uniform (self);     //  (0, 1]: log is finite
+    double u1 = 1.0 - maas_rng_uniform (self);    //  (0, 1]: log is finite
     double u2 = maas_rng_uniform (self);
     return sqrt (-2.0 * log (u1)) * cos (2.0 * M_PI * u2);
 }

@@ -11,7 +11,7 @@ extern "C" {
 #endif
 
 typedef struct {
-    uint64_t s[4];                  //  xoshiro256** state, never all zero
+    uint64_t s[4];    //  xoshiro256** state, never all zero
 } maas_rng_t;
 
 //  Seed from any 64-bit value (0 included).

@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define S_ALIGN 64                  //  cache line; AVX-512 loads
+#define S_ALIGN 64    //  cache line; AVX-512 loads
 
 maas_tensor_t *
 maas_tensor_new (size_t rows, size_t cols)
@@ -56,7 +56,7 @@ maas_tensor_destroy (maas_tensor_t **self_p)
 maas_tensor_t
 maas_tensor_view (float *data, size_t rows, size_t cols)
 {
-    return (maas_tensor_t) {.data = data, .rows = rows, .cols = cols, .owned = false};
+    return (maas_tensor_t){.data = data, .rows = rows, .cols = cols, .owned = false};
 }
 
 size_t
@@ -95,8 +95,8 @@ maas_tensor_all_finite (const float *data, size_t count)
 }
 
 void
-maas_gemm (bool trans_a, bool trans_b, float alpha, const maas_tensor_t *a,
-           const maas_tensor_t *b, float beta, maas_tensor_t *c)
+maas_gemm (bool trans_a, bool trans_b, float alpha, const maas_tensor_t *a, const maas_tensor_t *b,
+           float beta, maas_tensor_t *c)
 {
     size_t m = trans_a ? a->cols : a->rows;
     size_t k = trans_a ? a->rows : a->cols;
@@ -104,8 +104,8 @@ maas_gemm (bool trans_a, bool trans_b, float alpha, const maas_tensor_t *a,
     assert ((trans_b ? b->cols : b->rows) == k);
     assert (c->rows == m && c->cols == n);
     cblas_sgemm (CblasRowMajor, trans_a ? CblasTrans : CblasNoTrans,
-                 trans_b ? CblasTrans : CblasNoTrans, (int) m, (int) n, (int) k, alpha,
-                 a->data, (int) a->cols, b->data, (int) b->cols, beta, c->data, (int) c->cols);
+                 trans_b ? CblasTrans : CblasNoTrans, (int) m, (int) n, (int) k, alpha, a->data,
+                 (int) a->cols, b->data, (int) b->cols, beta, c->data, (int) c->cols);
 }
 
 void

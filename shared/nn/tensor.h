@@ -14,10 +14,10 @@ extern "C" {
 //  owns its data; a view (maas_tensor_view) borrows it and must not be
 //  destroyed. Fields are public: kernels read them in hot loops.
 typedef struct {
-    float *data;                    //  rows * cols floats, row-major
-    size_t rows;                    //  first dimension (batch)
-    size_t cols;                    //  second dimension (features)
-    bool owned;                     //  true: data is ours to free
+    float *data;    //  rows * cols floats, row-major
+    size_t rows;    //  first dimension (batch)
+    size_t cols;    //  second dimension (features)
+    bool owned;     //  true: data is ours to free
 } maas_tensor_t;
 
 //  Largest rows * cols accepted, so a size product never overflows and a

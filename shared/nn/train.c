@@ -14,28 +14,28 @@
 #include <string.h>
 
 struct _maas_train_t {
-    maas_mlp_t *mlp;                //  network trained, borrowed
-    maas_train_config_t config;     //  copy of the caller's configuration
-    size_t n_layers;                //  layers of the network
-    size_t targets;                 //  floats of Y per row (1 for softmax_ce)
-    maas_optim_t *optim;            //  slots 2l (weights) and 2l+1 (bias), owned
-    maas_tensor_t *input;           //  batch × inputs standardised rows, owned
-    maas_tensor_t **acts;           //  n_layers batch × units outputs (last: logits), owned
-    maas_tensor_t *out;             //  batch × outputs probabilities, owned
-    maas_tensor_t *delta[2];        //  batch × width dLoss/dZ, ping-pong, owned
-    maas_tensor_t **wgrad;          //  n_layers weight gradients, owned
-    maas_tensor_t **bgrad;          //  n_layers bias gradients, owned
-    float *y;                       //  batch × targets gathered targets, owned
-    char error[MAAS_TRAIN_ERROR_SIZE];  //  last failure
+    maas_mlp_t *mlp;                      //  network trained, borrowed
+    maas_train_config_t config;           //  copy of the caller's configuration
+    size_t n_layers;                      //  layers of the network
+    size_t targets;                       //  floats of Y per row (1 for softmax_ce)
+    maas_optim_t *optim;                  //  slots 2l (weights) and 2l+1 (bias), owned
+    maas_tensor_t *input;                 //  batch × inputs standardised rows, owned
+    maas_tensor_t **acts;                 //  n_layers batch × units outputs (last: logits), owned
+    maas_tensor_t *out;                   //  batch × outputs probabilities, owned
+    maas_tensor_t *delta[2];              //  batch × width dLoss/dZ, ping-pong, owned
+    maas_tensor_t **wgrad;                //  n_layers weight gradients, owned
+    maas_tensor_t **bgrad;                //  n_layers bias gradients, owned
+    float *y;                             //  batch × targets gathered targets, owned
+    char error[MAAS_TRAIN_ERROR_SIZE];    //  last failure
 };
 
 maas_train_config_t
 maas_train_defaults (void)
 {
-    return (maas_train_config_t) {.loss = MAAS_LOSS_BCE,
-                                  .optim = maas_optim_defaults (MAAS_OPTIM_ADAM),
-                                  .batch_size = 32,
-                                  .epochs = 10};
+    return (maas_train_config_t){.loss = MAAS_LOSS_BCE,
+                                 .optim = maas_optim_defaults (MAAS_OPTIM_ADAM),
+                                 .batch_size = 32,
+                                 .epochs = 10};
 }
 
 const char *
@@ -47,8 +47,7 @@ maas_train_outcome_name (maas_train_outcome_t outcome)
 
 //  Check CONFIG against MLP; message in ERROR.
 static int
-s_check_config (const maas_mlp_t *mlp, const maas_train_config_t *c, char *error,
-                size_t error_size)
+s_check_config (const maas_mlp_t *mlp, const maas_train_config_t *c, char *error, size_t error_size)
 {
     maas_act_t last = maas_mlp_layer (mlp, maas_mlp_layer_count (mlp) - 1).act;
     const char *problem = NULL;
@@ -56,11 +55,13 @@ s_check_config (const maas_mlp_t *mlp, const maas_train_config_t *c, char *error
     if (c->loss >= MAAS_LOSS_COUNT)
         problem = "unknown loss";
     else if (!maas_loss_fits (c->loss, last)) {
-        snprintf (text, sizeof text, "loss %s does not fit a %s output layer (bce needs "
+        snprintf (text, sizeof text,
+                  "loss %s does not fit a %s output layer (bce needs "
                   "sigmoid, softmax_ce needs softmax, mse anything but softmax)",
                   maas_loss_name (c->loss), maas_act_name (last));
         problem = text;
-    } else if (c->batch_size < 1 || c->batch_size > MAAS_TRAIN_MAX_BATCH)
+    }
+    else if (c->batch_size < 1 || c->batch_size > MAAS_TRAIN_MAX_BATCH)
         problem = "batch_size must be 1 .. 65536";
     else if (c->epochs < 1)
         problem = "epochs must be >= 1";
@@ -106,15 +107,13 @@ s_alloc (maas_train_t *self)
     self->delta[0] = maas_tensor_new (batch, width);
     self->delta[1] = maas_tensor_new (batch, width);
     self->y = malloc (batch * self->targets * sizeof (float));
-    return self->optim && self->input && self->out && self->delta[0] && self->delta[1]
-                   && self->y
-               ? 0
-               : -1;
+    return self->optim && self->input && self->out && self->delta[0] && self->delta[1] && self->y
+        ? 0
+        : -1;
 }
 
 maas_train_t *
-maas_train_new (maas_mlp_t *mlp, const maas_train_config_t *config, char *error,
-                size_t error_size)
+maas_train_new (maas_mlp_t *mlp, const maas_train_config_t *config, char *error, size_t error_size)
 {
     assert (mlp && config);
     if (s_check_config (mlp, config, error, error_size) != 0)
@@ -167,8 +166,8 @@ maas_train_destroy (maas_train_t **self_p)
 //  network's stored mean/std: rows INDEX[0..rows) or, with INDEX NULL, rows
 //  FIRST .. FIRST+rows.
 static void
-s_gather (maas_train_t *self, const float *x, const float *y, const size_t *index,
-          size_t first, size_t rows)
+s_gather (maas_train_t *self, const float *x, const float *y, const size_t *index, size_t first,
+          size_t rows)
 {
     size_t cols = self->input->cols, ty = self->targets;
     const float *mean = maas_mlp_norm_mean (self->mlp), *std = maas_mlp_norm_std (self->mlp);
@@ -233,8 +232,7 @@ s_backward (maas_train_t *self, size_t rows)
         which = 1 - which;
         maas_tensor_t da = maas_tensor_view (self->delta[which]->data, rows, w->rows);
         maas_gemm (false, true, 1.0f, &dz, w, 0.0f, &da);
-        maas_act_backward (maas_mlp_layer (self->mlp, l - 1).act, src.data, da.data, rows,
-                           w->rows);
+        maas_act_backward (maas_mlp_layer (self->mlp, l - 1).act, src.data, da.data, rows, w->rows);
     }
 }
 
@@ -320,8 +318,8 @@ maas_train_evaluate (maas_train_t *self, const float *x, const float *y, size_t 
     return s_evaluate (self, x, y, NULL, rows, metric);
 }
 
-static int
-s_fail (maas_train_t *self, const char *fmt, ...) __attribute__ ((format (printf, 2, 3)));
+static int s_fail (maas_train_t *self, const char *fmt, ...)
+    __attribute__ ((format (printf, 2, 3)));
 
 static int
 s_fail (maas_train_t *self, const char *fmt, ...)
@@ -362,8 +360,8 @@ s_check_data (maas_train_t *self, const float *x, const float *y, size_t rows)
         return -1;
     size_t n_val = (size_t) ((double) rows * self->config.val_fraction);
     if ((self->config.val_fraction > 0 && n_val == 0) || n_val >= rows)
-        return s_fail (self, "%zu rows are too few to hold out a validation fraction of %g",
-                       rows, self->config.val_fraction);
+        return s_fail (self, "%zu rows are too few to hold out a validation fraction of %g", rows,
+                       self->config.val_fraction);
     return 0;
 }
 
@@ -481,19 +479,19 @@ s_copy_params (maas_mlp_t *dst, const maas_mlp_t *src)
 
 //  The training rows are ORDER[0..n_train), the validation rows follow.
 typedef struct {
-    const float *x;                 //  all features, borrowed
-    const float *y;                 //  all targets, borrowed
-    size_t *order;                  //  row indices: training then validation
-    size_t n_train;                 //  training rows
-    size_t n_val;                   //  validation rows
-    double best;                    //  lowest monitored loss so far
+    const float *x;    //  all features, borrowed
+    const float *y;    //  all targets, borrowed
+    size_t *order;     //  row indices: training then validation
+    size_t n_train;    //  training rows
+    size_t n_val;      //  validation rows
+    double best;       //  lowest monitored loss so far
 } s_split_t;
 
 //  After an epoch: validate, keep the best weights, report, decide whether
 //  to stop. Returns 1 to stop (RESULT->outcome set), 0 to go on.
 static int
-s_after_epoch (maas_train_t *self, s_split_t *split, maas_train_epoch_t *epoch,
-               maas_mlp_t *best, maas_train_result_t *result)
+s_after_epoch (maas_train_t *self, s_split_t *split, maas_train_epoch_t *epoch, maas_mlp_t *best,
+               maas_train_result_t *result)
 {
     const maas_train_config_t *c = &self->config;
     epoch->val_loss = epoch->val_metric = NAN;
@@ -511,8 +509,8 @@ s_after_epoch (maas_train_t *self, s_split_t *split, maas_train_epoch_t *epoch,
     result->train_loss = epoch->train_loss;
     result->val_loss = epoch->val_loss;
     result->val_metric = epoch->val_metric;
-    maas_debug ("train", "epoch n=%zu train_loss=%.6f val_loss=%.6f val_metric=%.4f",
-                epoch->epoch, epoch->train_loss, epoch->val_loss, epoch->val_metric);
+    maas_debug ("train", "epoch n=%zu train_loss=%.6f val_loss=%.6f val_metric=%.4f", epoch->epoch,
+                epoch->train_loss, epoch->val_loss, epoch->val_metric);
     if (c->on_epoch && c->on_epoch (epoch, c->on_epoch_arg) != 0) {
         result->outcome = MAAS_TRAIN_STOPPED;
         return 1;
@@ -531,8 +529,8 @@ s_run_epochs (maas_train_t *self, s_split_t *split, maas_rng_t *rng, maas_mlp_t 
     maas_train_epoch_t epoch = {.epochs = self->config.epochs};
     for (size_t e = 1; e <= self->config.epochs; e++) {
         epoch.epoch = e;
-        if (s_epoch (self, split->x, split->y, split->order, split->n_train, rng,
-                     &epoch.train_loss) != 0) {
+        if (s_epoch (self, split->x, split->y, split->order, split->n_train, rng, &epoch.train_loss)
+            != 0) {
             result->outcome = MAAS_TRAIN_CANCELLED;
             return;
         }
@@ -564,7 +562,7 @@ maas_train_fit (maas_train_t *self, const float *x, const float *y, size_t rows,
     self->error[0] = 0;
     maas_train_result_t local;
     result = result ? result : &local;
-    *result = (maas_train_result_t) {.val_loss = NAN, .val_metric = NAN};
+    *result = (maas_train_result_t){.val_loss = NAN, .val_metric = NAN};
     if (s_check_data (self, x, y, rows) != 0)
         return -1;
     size_t n_val = (size_t) ((double) rows * self->config.val_fraction);

@@ -18,18 +18,18 @@ extern "C" {
 #endif
 
 //  Largest mini-batch accepted (bounds the workspace a job spec can ask for).
-#define MAAS_TRAIN_MAX_BATCH 65536
+#define MAAS_TRAIN_MAX_BATCH  65536
 //  Room for an error message from this module.
 #define MAAS_TRAIN_ERROR_SIZE 256
 
 //  What one epoch did, as handed to the progress callback.
 typedef struct {
-    size_t epoch;                   //  1-based epoch just finished
-    size_t epochs;                  //  epochs planned
-    double train_loss;              //  mean loss over the epoch's batches
-    double val_loss;                //  loss on the validation rows (NaN: no split)
-    double val_metric;              //  accuracy (bce, softmax_ce) or RMSE (mse); NaN: no split
-    size_t samples;                 //  training rows seen so far, all epochs
+    size_t epoch;         //  1-based epoch just finished
+    size_t epochs;        //  epochs planned
+    double train_loss;    //  mean loss over the epoch's batches
+    double val_loss;      //  loss on the validation rows (NaN: no split)
+    double val_metric;    //  accuracy (bce, softmax_ce) or RMSE (mse); NaN: no split
+    size_t samples;       //  training rows seen so far, all epochs
 } maas_train_epoch_t;
 
 //  Called after each epoch; return 0 to go on, nonzero to stop training
@@ -37,19 +37,19 @@ typedef struct {
 typedef int (maas_train_epoch_fn) (const maas_train_epoch_t *epoch, void *arg);
 
 typedef struct {
-    maas_loss_t loss;               //  loss to minimise (must fit the output activation)
-    maas_optim_config_t optim;      //  optimizer and its hyper-parameters
-    size_t batch_size;              //  rows per step, 1 .. MAAS_TRAIN_MAX_BATCH
-    size_t epochs;                  //  passes over the training rows, >= 1
-    double val_fraction;            //  share of rows held out for validation, [0, 0.9]
-    size_t patience;                //  early stopping: epochs without a better
-                                    //  monitored loss before stopping; 0: off
-    bool restore_best;              //  with patience: end with the best epoch's weights
-    bool standardize;               //  fit mean/std on the training rows into the network
-    uint64_t seed;                  //  drives the validation split and shuffling
-    maas_train_epoch_fn *on_epoch;  //  progress callback or NULL
-    void *on_epoch_arg;             //  its argument
-    const atomic_bool *cancel;      //  set (any thread) to stop at the next batch; or NULL
+    maas_loss_t loss;                 //  loss to minimise (must fit the output activation)
+    maas_optim_config_t optim;        //  optimizer and its hyper-parameters
+    size_t batch_size;                //  rows per step, 1 .. MAAS_TRAIN_MAX_BATCH
+    size_t epochs;                    //  passes over the training rows, >= 1
+    double val_fraction;              //  share of rows held out for validation, [0, 0.9]
+    size_t patience;                  //  early stopping: epochs without a better
+                                      //  monitored loss before stopping; 0: off
+    bool restore_best;                //  with patience: end with the best epoch's weights
+    bool standardize;                 //  fit mean/std on the training rows into the network
+    uint64_t seed;                    //  drives the validation split and shuffling
+    maas_train_epoch_fn *on_epoch;    //  progress callback or NULL
+    void *on_epoch_arg;               //  its argument
+    const atomic_bool *cancel;        //  set (any thread) to stop at the next batch; or NULL
 } maas_train_config_t;
 
 //  Defaults: bce, Adam lr 1e-3, batch 32, 10 epochs, no validation, no
@@ -58,22 +58,22 @@ maas_train_config_t maas_train_defaults (void);
 
 //  Why training ended.
 typedef enum {
-    MAAS_TRAIN_COMPLETED,           //  every epoch ran
-    MAAS_TRAIN_EARLY_STOPPED,       //  patience ran out
-    MAAS_TRAIN_CANCELLED,           //  the cancel flag was set
-    MAAS_TRAIN_STOPPED              //  the callback asked to stop
+    MAAS_TRAIN_COMPLETED,        //  every epoch ran
+    MAAS_TRAIN_EARLY_STOPPED,    //  patience ran out
+    MAAS_TRAIN_CANCELLED,        //  the cancel flag was set
+    MAAS_TRAIN_STOPPED           //  the callback asked to stop
 } maas_train_outcome_t;
 
 //  Summary of a training run.
 typedef struct {
-    maas_train_outcome_t outcome;   //  why it ended
-    size_t epochs_run;              //  epochs finished
-    size_t best_epoch;              //  epoch with the lowest monitored loss (1-based)
-    double train_loss;              //  last epoch's mean training loss
-    double val_loss;                //  last (or restored best) validation loss; NaN: none
-    double val_metric;              //  matching metric, as in maas_train_epoch_t
-    size_t train_rows;              //  rows trained on
-    size_t val_rows;                //  rows held out
+    maas_train_outcome_t outcome;    //  why it ended
+    size_t epochs_run;               //  epochs finished
+    size_t best_epoch;               //  epoch with the lowest monitored loss (1-based)
+    double train_loss;               //  last epoch's mean training loss
+    double val_loss;                 //  last (or restored best) validation loss; NaN: none
+    double val_metric;               //  matching metric, as in maas_train_epoch_t
+    size_t train_rows;               //  rows trained on
+    size_t val_rows;                 //  rows held out
 } maas_train_result_t;
 
 //  Name of an outcome ("completed", "early_stopped", "cancelled", "stopped").
@@ -107,11 +107,11 @@ double maas_train_evaluate (maas_train_t *self, const float *x, const float *y, 
 
 //  Metrics of the current weights on a data set.
 typedef struct {
-    double loss;                    //  mean loss
-    double accuracy;                //  bce, softmax_ce; NaN for mse
-    double auc;                     //  ROC AUC for bce with one output; NaN otherwise
-                                    //  or when a class is absent
-    double rmse;                    //  mse: root of the mean squared error; NaN otherwise
+    double loss;        //  mean loss
+    double accuracy;    //  bce, softmax_ce; NaN for mse
+    double auc;         //  ROC AUC for bce with one output; NaN otherwise
+                        //  or when a class is absent
+    double rmse;        //  mse: root of the mean squared error; NaN otherwise
 } maas_train_metrics_t;
 
 //  Fill METRICS for ROWS rows of X, Y (raw features, targets as for fit).

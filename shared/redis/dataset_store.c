@@ -15,26 +15,26 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define S_TIMEOUT_MS     30000       //  connect and per-command timeout
-#define S_PENDING_TTL_MS 3600000     //  chunks not (yet) switched in expire after this
+#define S_TIMEOUT_MS     30000                  //  connect and per-command timeout
+#define S_PENDING_TTL_MS 3600000                //  chunks not (yet) switched in expire after this
 #define S_WINDOW_BYTES   ((size_t) 16 << 20)    //  pipelined bytes before reading replies
 #define S_WINDOW_CMDS    256                    //  pipelined commands before reading replies
-#define S_RETRIES        5           //  attempts when a concurrent writer interferes
+#define S_RETRIES        5                      //  attempts when a concurrent writer interferes
 
 struct _maas_dataset_store_t {
-    maas_redis_t *redis;            //  link to Redis, owned
-    char *prefix;                   //  key prefix ("maas:"), owned
-    size_t chunk_bytes;             //  largest value a put writes
-    maas_err_t err;                 //  why the last call failed
+    maas_redis_t *redis;    //  link to Redis, owned
+    char *prefix;           //  key prefix ("maas:"), owned
+    size_t chunk_bytes;     //  largest value a put writes
+    maas_err_t err;         //  why the last call failed
 };
 
 //  The manifest as stored: the public part and where the data lives.
 typedef struct {
-    maas_dataset_info_t info;       //  what maas dataset show prints
-    char gen[40];                   //  generation token in the chunk keys
-    size_t chunk_bytes;             //  chunk size the data was written with
-    size_t x_chunks;                //  chunks of feature bytes
-    size_t y_chunks;                //  chunks of label bytes
+    maas_dataset_info_t info;    //  what maas dataset show prints
+    char gen[40];                //  generation token in the chunk keys
+    size_t chunk_bytes;          //  chunk size the data was written with
+    size_t x_chunks;             //  chunks of feature bytes
+    size_t y_chunks;             //  chunks of label bytes
 } s_manifest_t;
 
 //  The link's error, after WHAT ("data set 'iris': redis ...: Broken pipe"). -1.
@@ -114,7 +114,7 @@ maas_dataset_name_valid (const char *name)
     if (len == 0 || len > MAAS_DATASET_MAX_NAME || name[0] == '.')
         return false;
     return strspn (name, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-")
-           == len;
+        == len;
 }
 
 void
@@ -237,32 +237,45 @@ s_append_manifest (maas_dataset_store_t *self, const char *key, const maas_datas
     snprintf (values[1], 32, "%zu", cols);
     snprintf (values[2], 32, "%zu", maas_dataset_classes (dataset));
     snprintf (values[3], 32, "%zu", self->chunk_bytes);
-    snprintf (values[4], 32, "%zu", s_chunk_count (rows * cols * sizeof (float), self->chunk_bytes));
+    snprintf (values[4], 32, "%zu",
+              s_chunk_count (rows * cols * sizeof (float), self->chunk_bytes));
     snprintf (values[5], 32, "%zu", s_chunk_count (rows * sizeof (float), self->chunk_bytes));
     snprintf (values[6], 32, "%" PRId64, maas_clock_wall_ms ());
-    const char *argv[] = {
-        "HSET", key, "format", "1", "rows", values[0], "cols", values[1],
-        "task", maas_dataset_task_name (maas_dataset_task (dataset)), "classes", values[2],
-        "label", maas_dataset_label (dataset), "columns", columns,
-        "sha256", maas_dataset_sha256_hex (dataset), "gen", gen, "chunk_bytes", values[3],
-        "x_chunks", values[4], "y_chunks", values[5], "created_ms", values[6]};
+    const char *argv[] = {"HSET",        key,
+                          "format",      "1",
+                          "rows",        values[0],
+                          "cols",        values[1],
+                          "task",        maas_dataset_task_name (maas_dataset_task (dataset)),
+                          "classes",     values[2],
+                          "label",       maas_dataset_label (dataset),
+                          "columns",     columns,
+                          "sha256",      maas_dataset_sha256_hex (dataset),
+                          "gen",         gen,
+                          "chunk_bytes", values[3],
+                          "x_chunks",    values[4],
+                          "y_chunks",    values[5],
+                          "created_ms",  values[6]};
     int argc = (int) (sizeof argv / sizeof argv[0]);
-    return redisAppendCommandArgv (maas_redis_context (self->redis), argc, argv, NULL) == REDIS_OK ? 0 : -1;
+    return redisAppendCommandArgv (maas_redis_context (self->redis), argc, argv, NULL) == REDIS_OK
+        ? 0
+        : -1;
 }
 
 //  Queue an EXPIRE (SECONDS > 0), PERSIST (0) or DEL (-1) of every chunk of
 //  generation GEN.
 static int
-s_append_chunk_op (maas_dataset_store_t *self, const char *name, const char *gen,
-                   size_t x_chunks, size_t y_chunks, int seconds)
+s_append_chunk_op (maas_dataset_store_t *self, const char *name, const char *gen, size_t x_chunks,
+                   size_t y_chunks, int seconds)
 {
     for (size_t i = 0; i < x_chunks + y_chunks; i++) {
         char key[512];
-        s_key_chunk (self, name, gen, i < x_chunks ? 'x' : 'y',
-                     i < x_chunks ? i : i - x_chunks, key, sizeof key);
-        int rc = seconds > 0 ? redisAppendCommand (maas_redis_context (self->redis), "EXPIRE %s %d", key, seconds)
-               : seconds == 0 ? redisAppendCommand (maas_redis_context (self->redis), "PERSIST %s", key)
-                              : redisAppendCommand (maas_redis_context (self->redis), "DEL %s", key);
+        s_key_chunk (self, name, gen, i < x_chunks ? 'x' : 'y', i < x_chunks ? i : i - x_chunks,
+                     key, sizeof key);
+        int rc = seconds > 0
+            ? redisAppendCommand (maas_redis_context (self->redis), "EXPIRE %s %d", key, seconds)
+            : seconds == 0
+            ? redisAppendCommand (maas_redis_context (self->redis), "PERSIST %s", key)
+            : redisAppendCommand (maas_redis_context (self->redis), "DEL %s", key);
         if (rc != REDIS_OK)
             return -1;
     }
@@ -319,10 +332,11 @@ s_exec (maas_dataset_store_t *self, size_t count, const char *what)
         rc = 1;
     else if (rc == 0 && reply->type != REDIS_REPLY_ARRAY)
         rc = maas_err_set (&self->err, MAAS_ERR_INPUT, "%s: redis: %s", what,
-                     reply->type == REDIS_REPLY_ERROR ? reply->str : "unexpected EXEC reply");
+                           reply->type == REDIS_REPLY_ERROR ? reply->str : "unexpected EXEC reply");
     for (size_t i = 0; rc == 0 && i < reply->elements; i++)
         if (reply->element[i]->type == REDIS_REPLY_ERROR)
-            rc = maas_err_set (&self->err, MAAS_ERR_INPUT, "%s: redis: %s", what, reply->element[i]->str);
+            rc = maas_err_set (&self->err, MAAS_ERR_INPUT, "%s: redis: %s", what,
+                               reply->element[i]->str);
     freeReplyObject (reply);
     return rc;
 }
@@ -349,30 +363,31 @@ s_switch (maas_dataset_store_t *self, const char *name, const maas_dataset_t *da
         if (!*old_gen)
             old_x = old_y = 0;
         int queued = redisAppendCommand (maas_redis_context (self->redis), "MULTI")
-                   | s_append_chunk_op (self, name, gen, x_chunks, y_chunks, 0)
-                   | redisAppendCommand (maas_redis_context (self->redis), "DEL %s", key)
-                   | s_append_manifest (self, key, dataset, gen, columns)
-                   | redisAppendCommand (maas_redis_context (self->redis), "SADD %s %s", index, name)
-                   | s_append_chunk_op (self, name, old_gen, old_x, old_y,
-                                        MAAS_DATASET_STORE_GRACE_S)
-                   | redisAppendCommand (maas_redis_context (self->redis), "EXEC");
+            | s_append_chunk_op (self, name, gen, x_chunks, y_chunks, 0)
+            | redisAppendCommand (maas_redis_context (self->redis), "DEL %s", key)
+            | s_append_manifest (self, key, dataset, gen, columns)
+            | redisAppendCommand (maas_redis_context (self->redis), "SADD %s %s", index, name)
+            | s_append_chunk_op (self, name, old_gen, old_x, old_y, MAAS_DATASET_STORE_GRACE_S)
+            | redisAppendCommand (maas_redis_context (self->redis), "EXEC");
         if (queued != 0)
             return maas_err_set (&self->err, MAAS_ERR_INPUT, "%s: out of memory", what);
         int rc = s_exec (self, 4 + x_chunks + y_chunks + old_x + old_y, what);
         if (rc <= 0)
             return rc;
     }
-    return maas_err_set (&self->err, MAAS_ERR_INPUT, "%s: other writers kept replacing it; try again", what);
+    return maas_err_set (&self->err, MAAS_ERR_INPUT,
+                         "%s: other writers kept replacing it; try again", what);
 }
 
 int
-maas_dataset_store_put (maas_dataset_store_t *self, const char *name,
-                        const maas_dataset_t *dataset)
+maas_dataset_store_put (maas_dataset_store_t *self, const char *name, const maas_dataset_t *dataset)
 {
     assert (self && dataset);
     if (!maas_dataset_name_valid (name))
-        return maas_err_set (&self->err, MAAS_ERR_INPUT, "data set name '%.140s' is not valid: use 1-%d letters, digits, "
-                             "'.', '_' or '-'", name ? name : "", MAAS_DATASET_MAX_NAME);
+        return maas_err_set (&self->err, MAAS_ERR_INPUT,
+                             "data set name '%.140s' is not valid: use 1-%d letters, digits, "
+                             "'.', '_' or '-'",
+                             name ? name : "", MAAS_DATASET_MAX_NAME);
     if (maas_redis_ready (self->redis, true) != 0)
         return s_link_fail (self, "data set");
     char what[200], gen[40];
@@ -469,7 +484,8 @@ s_manifest_consistent (const s_manifest_t *m)
 {
     const maas_dataset_info_t *info = &m->info;
     if (info->rows == 0 || info->cols == 0 || info->cols > MAAS_TENSOR_MAX_ELEMS / info->rows
-        || m->chunk_bytes < 4 || info->task == MAAS_DATASET_AUTO || !info->label || !*info->sha256 || !*m->gen)
+        || m->chunk_bytes < 4 || info->task == MAAS_DATASET_AUTO || !info->label || !*info->sha256
+        || !*m->gen)
         return false;
     return m->x_chunks == s_chunk_count (info->rows * info->cols * sizeof (float), m->chunk_bytes)
         && m->y_chunks == s_chunk_count (info->rows * sizeof (float), m->chunk_bytes);
@@ -484,8 +500,8 @@ s_repeated_field (const redisReply *reply)
     for (size_t i = 2; i + 1 < reply->elements; i += 2)
         for (size_t j = 0; j < i; j += 2)
             if (reply->element[i]->len == reply->element[j]->len
-                && memcmp (reply->element[i]->str, reply->element[j]->str,
-                           reply->element[i]->len) == 0)
+                && memcmp (reply->element[i]->str, reply->element[j]->str, reply->element[i]->len)
+                    == 0)
                 return i;
     return 0;
 }
@@ -500,28 +516,36 @@ s_parse_manifest (const char *name, const redisReply *reply, s_manifest_t *m, ma
         return maas_err_set (err, MAAS_ERR_NOT_FOUND, "data set '%s' not found", name);
     for (size_t i = 0; i < reply->elements; i++)
         if (reply->element[i]->type != REDIS_REPLY_STRING)
-            return maas_err_set (err, MAAS_ERR_INPUT, "data set '%s': its manifest is damaged "
-                                 "(not a hash of strings)", name);
+            return maas_err_set (err, MAAS_ERR_INPUT,
+                                 "data set '%s': its manifest is damaged "
+                                 "(not a hash of strings)",
+                                 name);
     size_t repeated = s_repeated_field (reply);
     if (repeated)
-        return maas_err_set (err, MAAS_ERR_INPUT, "data set '%s': its manifest is damaged "
-                             "(field '%.64s' given twice)", name, reply->element[repeated]->str);
+        return maas_err_set (err, MAAS_ERR_INPUT,
+                             "data set '%s': its manifest is damaged "
+                             "(field '%.64s' given twice)",
+                             name, reply->element[repeated]->str);
     const char *columns = NULL;
     int rc = 0;
     for (size_t i = 0; rc == 0 && i + 1 < reply->elements; i += 2)
         rc = s_take_field (m, reply->element[i]->str, reply->element[i + 1]->str, &columns);
-    if (rc == 0 && (!s_manifest_consistent (m) || !columns
-                    || s_split_columns (columns, m->info.cols, &m->info.columns) != 0))
+    if (rc == 0
+        && (!s_manifest_consistent (m) || !columns
+            || s_split_columns (columns, m->info.cols, &m->info.columns) != 0))
         rc = -1;
     if (rc == 0 && !(m->info.name = strdup (name)))
         rc = -1;
-    return rc == 0 ? 0 : maas_err_set (err, MAAS_ERR_INPUT, "data set '%s': its manifest is "
-                                       "damaged", name);
+    return rc == 0 ? 0
+                   : maas_err_set (err, MAAS_ERR_INPUT,
+                                   "data set '%s': its manifest is "
+                                   "damaged",
+                                   name);
 }
 
 int
-maas_dataset_manifest_parse (const char *name, const redisReply *reply,
-                             maas_dataset_info_t *info, maas_err_t *err)
+maas_dataset_manifest_parse (const char *name, const redisReply *reply, maas_dataset_info_t *info,
+                             maas_err_t *err)
 {
     assert (name && reply && info);
     s_manifest_t m;
@@ -550,8 +574,7 @@ s_read_manifest (maas_dataset_store_t *self, const char *name, s_manifest_t *m)
 //  Read PART of generation M->gen into OUT (SIZE bytes). Returns 0, 1 if a
 //  chunk is gone (replaced meanwhile: read again), -1 with the error set.
 static int
-s_read_part (maas_dataset_store_t *self, const s_manifest_t *m, char part, void *out,
-             size_t size)
+s_read_part (maas_dataset_store_t *self, const s_manifest_t *m, char part, void *out, size_t size)
 {
     size_t chunks = part == 'x' ? m->x_chunks : m->y_chunks, done = 0;
     int rc = 0;
@@ -562,7 +585,8 @@ s_read_part (maas_dataset_store_t *self, const s_manifest_t *m, char part, void 
             char key[512];
             s_key_chunk (self, m->info.name, m->gen, part, i, key, sizeof key);
             if (redisAppendCommand (maas_redis_context (self->redis), "GET %s", key) != REDIS_OK)
-                return maas_err_set (&self->err, MAAS_ERR_INPUT, "data set '%s': out of memory", m->info.name);
+                return maas_err_set (&self->err, MAAS_ERR_INPUT, "data set '%s': out of memory",
+                                     m->info.name);
         }
         for (size_t i = done; i < done + window; i++) {
             redisReply *reply = NULL;
@@ -578,8 +602,9 @@ s_read_part (maas_dataset_store_t *self, const s_manifest_t *m, char part, void 
             if (rc == 0 && reply->type == REDIS_REPLY_NIL)
                 rc = 1;
             else if (rc == 0 && (reply->type != REDIS_REPLY_STRING || (size_t) reply->len != len))
-                rc = maas_err_set (&self->err, MAAS_ERR_INPUT, "data set '%s': chunk %c:%zu has the wrong size",
-                             m->info.name, part, i);
+                rc = maas_err_set (&self->err, MAAS_ERR_INPUT,
+                                   "data set '%s': chunk %c:%zu has the wrong size", m->info.name,
+                                   part, i);
             else if (rc == 0)
                 memcpy ((char *) out + offset, reply->str, len);
             freeReplyObject (reply);
@@ -598,8 +623,10 @@ s_load (maas_dataset_store_t *self, const s_manifest_t *m, int *rc)
     maas_tensor_t *x = maas_tensor_new (info->rows, info->cols);
     maas_tensor_t *y = maas_tensor_new (info->rows, 1);
     maas_dataset_t *dataset = NULL;
-    *rc = x && y ? 0 : maas_err_set (&self->err, MAAS_ERR_INPUT, "data set '%s': out of memory (%zu × %zu)", info->name,
-                               info->rows, info->cols);
+    *rc = x && y
+        ? 0
+        : maas_err_set (&self->err, MAAS_ERR_INPUT, "data set '%s': out of memory (%zu × %zu)",
+                        info->name, info->rows, info->cols);
     if (*rc == 0)
         *rc = s_read_part (self, m, 'x', x->data, info->rows * info->cols * sizeof (float));
     if (*rc == 0)
@@ -610,8 +637,9 @@ s_load (maas_dataset_store_t *self, const s_manifest_t *m, int *rc)
         maas_dataset_hash (x->data, y->data, info->rows, info->cols, digest);
         maas_dataset_hex (digest, hex);
         if (strcmp (hex, info->sha256) != 0)
-            *rc = maas_err_set (&self->err, MAAS_ERR_INPUT, "data set '%s' is corrupted: sha256 %s, manifest says %s",
-                          info->name, hex, info->sha256);
+            *rc = maas_err_set (&self->err, MAAS_ERR_INPUT,
+                                "data set '%s' is corrupted: sha256 %s, manifest says %s",
+                                info->name, hex, info->sha256);
     }
     if (*rc == 0) {
         char err[256];
@@ -631,7 +659,8 @@ static int
 s_begin (maas_dataset_store_t *self, const char *name, bool write)
 {
     if (!maas_dataset_name_valid (name))
-        return maas_err_set (&self->err, MAAS_ERR_INPUT, "data set name '%.140s' is not valid", name ? name : "");
+        return maas_err_set (&self->err, MAAS_ERR_INPUT, "data set name '%.140s' is not valid",
+                             name ? name : "");
     //  Redis out of reach is left to the first command, which waits for it
     //  to come back (a restart, a failover) before it fails.
     if (maas_redis_ready (self->redis, write) != 0
@@ -658,14 +687,13 @@ maas_dataset_store_get (maas_dataset_store_t *self, const char *name)
         if (rc <= 0)
             return dataset;
     }
-    maas_err_set (&self->err, MAAS_ERR_INPUT, "data set '%s' was replaced %d times while loading; try again", name,
-            S_RETRIES);
+    maas_err_set (&self->err, MAAS_ERR_INPUT,
+                  "data set '%s' was replaced %d times while loading; try again", name, S_RETRIES);
     return NULL;
 }
 
 int
-maas_dataset_store_info (maas_dataset_store_t *self, const char *name,
-                         maas_dataset_info_t *info)
+maas_dataset_store_info (maas_dataset_store_t *self, const char *name, maas_dataset_info_t *info)
 {
     assert (self && info);
     memset (info, 0, sizeof *info);
@@ -743,10 +771,10 @@ maas_dataset_store_remove (maas_dataset_store_t *self, const char *name)
             return maas_err_set (&self->err, MAAS_ERR_INPUT, "%s not found", what);
         }
         int queued = redisAppendCommand (maas_redis_context (self->redis), "MULTI")
-                   | redisAppendCommand (maas_redis_context (self->redis), "DEL %s", key)
-                   | s_append_chunk_op (self, name, gen, x_chunks, y_chunks, -1)
-                   | redisAppendCommand (maas_redis_context (self->redis), "SREM %s %s", index, name)
-                   | redisAppendCommand (maas_redis_context (self->redis), "EXEC");
+            | redisAppendCommand (maas_redis_context (self->redis), "DEL %s", key)
+            | s_append_chunk_op (self, name, gen, x_chunks, y_chunks, -1)
+            | redisAppendCommand (maas_redis_context (self->redis), "SREM %s %s", index, name)
+            | redisAppendCommand (maas_redis_context (self->redis), "EXEC");
         if (queued != 0)
             return maas_err_set (&self->err, MAAS_ERR_INPUT, "%s: out of memory", what);
         int rc = s_exec (self, 3 + x_chunks + y_chunks, what);
@@ -756,5 +784,6 @@ maas_dataset_store_remove (maas_dataset_store_t *self, const char *name)
             return rc;
         }
     }
-    return maas_err_set (&self->err, MAAS_ERR_INPUT, "%s: other writers kept replacing it; try again", what);
+    return maas_err_set (&self->err, MAAS_ERR_INPUT,
+                         "%s: other writers kept replacing it; try again", what);
 }

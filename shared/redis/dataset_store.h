@@ -19,25 +19,25 @@ extern "C" {
 //  Largest Redis value a put writes, unless set otherwise (64 MiB).
 #define MAAS_DATASET_STORE_CHUNK_DEFAULT ((size_t) 64 << 20)
 //  Key prefix when none is given.
-#define MAAS_DATASET_STORE_PREFIX "maas:"
+#define MAAS_DATASET_STORE_PREFIX        "maas:"
 //  How long a replaced generation's chunks stay readable (readers in flight).
-#define MAAS_DATASET_STORE_GRACE_S 60
+#define MAAS_DATASET_STORE_GRACE_S       60
 
 typedef struct _maas_dataset_store_t maas_dataset_store_t;
 
 //  What a data set's manifest says, without its data. Strings are owned by
 //  the struct; release them with maas_dataset_info_clear.
 typedef struct {
-    char *name;                     //  data set name
-    size_t rows;                    //  examples
-    size_t cols;                    //  features per example
-    maas_dataset_task_t task;       //  binary, multiclass or regression
-    size_t classes;                 //  2, max label + 1, or 0
-    char *label;                    //  label column name
-    char **columns;                 //  cols feature names
-    char sha256[MAAS_DATASET_SHA256_HEX];   //  content digest, hex
-    size_t chunks;                  //  Redis values holding the data
-    uint64_t created_ms;            //  wall clock of the put
+    char *name;                              //  data set name
+    size_t rows;                             //  examples
+    size_t cols;                             //  features per example
+    maas_dataset_task_t task;                //  binary, multiclass or regression
+    size_t classes;                          //  2, max label + 1, or 0
+    char *label;                             //  label column name
+    char **columns;                          //  cols feature names
+    char sha256[MAAS_DATASET_SHA256_HEX];    //  content digest, hex
+    size_t chunks;                           //  Redis values holding the data
+    uint64_t created_ms;                     //  wall clock of the put
 } maas_dataset_info_t;
 
 void maas_dataset_info_clear (maas_dataset_info_t *info);
@@ -48,8 +48,8 @@ void maas_dataset_info_clear (maas_dataset_info_t *info);
 //  does: after a restart, a failover or an error, before the next call.
 //  Programs using it ignore SIGPIPE (hiredis writes to a socket Redis may
 //  have closed; that must be an error, not a signal).
-maas_dataset_store_t *maas_dataset_store_open (const maas_redis_config_t *redis,
-                                               const char *prefix, maas_err_t *err);
+maas_dataset_store_t *maas_dataset_store_open (const maas_redis_config_t *redis, const char *prefix,
+                                               maas_err_t *err);
 //  Same at URL (NULL: $MAAS_REDIS_URL or the default), Sentinels from the
 //  environment (maas_redis_config_env); for callers without a config.
 maas_dataset_store_t *maas_dataset_store_new (const char *url, const char *prefix, char *err,

@@ -14,17 +14,17 @@
 #include <string.h>
 #include <time.h>
 
-#define S_SENTINEL_TIMEOUT_MS 500   //  per Sentinel asked; the next one is tried after
+#define S_SENTINEL_TIMEOUT_MS 500    //  per Sentinel asked; the next one is tried after
 
 struct _maas_redis_t {
-    char *url;              //  URL text, owned
-    char *shown;            //  URL with its password masked, for messages; owned
-    char *sentinels;        //  "host:port,...", owned, NULL for none
-    char *master;           //  master name behind Sentinel, owned
-    int timeout_ms;         //  connect and per-command timeout, 0 for none
-    redisContext *ctx;      //  connection, NULL until (re)connected
-    int64_t asked_ms;       //  Sentinel last asked where the master is, monotonic
-    maas_err_t err;         //  why the last call failed
+    char *url;            //  URL text, owned
+    char *shown;          //  URL with its password masked, for messages; owned
+    char *sentinels;      //  "host:port,...", owned, NULL for none
+    char *master;         //  master name behind Sentinel, owned
+    int timeout_ms;       //  connect and per-command timeout, 0 for none
+    redisContext *ctx;    //  connection, NULL until (re)connected
+    int64_t asked_ms;     //  Sentinel last asked where the master is, monotonic
+    maas_err_t err;       //  why the last call failed
 };
 
 //  -- locating and opening (also behind the older redis_url.h calls)
@@ -133,7 +133,7 @@ s_locate (maas_redis_url_t *self, const maas_redis_config_t *config, maas_err_t 
                              maas_redis_url_mask (config->sentinels, shown, sizeof shown), master,
                              why.text);
     }
-    free (self->path);              //  Sentinel names a TCP address, never a socket
+    free (self->path);    //  Sentinel names a TCP address, never a socket
     self->path = NULL;
     maas_debug ("redis", "sentinel names master name=%s addr=%s:%d", master, self->host,
                 self->port);
@@ -158,9 +158,8 @@ static int
 s_handshake (redisContext *ctx, const maas_redis_url_t *url, maas_err_t *err)
 {
     if (url->password) {
-        redisReply *reply = url->user
-                              ? redisCommand (ctx, "AUTH %s %s", url->user, url->password)
-                              : redisCommand (ctx, "AUTH %s", url->password);
+        redisReply *reply = url->user ? redisCommand (ctx, "AUTH %s %s", url->user, url->password)
+                                      : redisCommand (ctx, "AUTH %s", url->password);
         if (reply && reply->type == REDIS_REPLY_ERROR) {
             s_fail_auth (err, "redis", reply->str, "the Redis URL");
             freeReplyObject (reply);
@@ -183,8 +182,8 @@ s_check_master (redisContext *ctx, const maas_redis_config_t *config, maas_err_t
         return 0;
     redisReply *reply = redisCommand (ctx, "ROLE");
     bool master = reply && reply->type == REDIS_REPLY_ARRAY && reply->elements > 0
-               && reply->element[0]->type == REDIS_REPLY_STRING
-               && strcmp (reply->element[0]->str, "master") == 0;
+        && reply->element[0]->type == REDIS_REPLY_STRING
+        && strcmp (reply->element[0]->str, "master") == 0;
     if (reply)
         freeReplyObject (reply);
     if (!master)
@@ -267,8 +266,7 @@ maas_redis_connect (const char *url, int timeout_ms, char *err, size_t err_size)
 }
 
 int
-maas_redis_handshake (redisContext *ctx, const maas_redis_url_t *url, char *err,
-                      size_t err_size)
+maas_redis_handshake (redisContext *ctx, const maas_redis_url_t *url, char *err, size_t err_size)
 {
     maas_err_t why;
     return s_handshake (ctx, url, &why) == 0 ? 0 : maas_err_export (&why, err, err_size);
@@ -295,8 +293,8 @@ maas_redis_new (const maas_redis_config_t *config, int timeout_ms, maas_err_t *e
     self->url = strdup (maas_redis_url_pick (config->url));
     char shown[512];
     self->shown = strdup (maas_redis_url_mask (self->url, shown, sizeof shown));
-    self->master = strdup (config->master && *config->master ? config->master
-                                                              : MAAS_REDIS_MASTER_DEFAULT);
+    self->master =
+        strdup (config->master && *config->master ? config->master : MAAS_REDIS_MASTER_DEFAULT);
     self->sentinels = s_has_sentinels (config) ? strdup (config->sentinels) : NULL;
     self->timeout_ms = timeout_ms;
     self->asked_ms = maas_clock_mono_ms ();
@@ -358,9 +356,9 @@ maas_redis_master_moved (maas_redis_t *self, const char *what)
     maas_err_t ignored;
     maas_redis_config_t config = s_config (self);
     if (s_locate (&master, &config, &ignored) != 0)
-        return false;               //  no answer: keep what we have
-    bool moved = master.host
-              && (strcmp (master.host, ctx->tcp.host) != 0 || master.port != ctx->tcp.port);
+        return false;    //  no answer: keep what we have
+    bool moved =
+        master.host && (strcmp (master.host, ctx->tcp.host) != 0 || master.port != ctx->tcp.port);
     if (moved)
         maas_warn ("redis", "master moved %s from=%s:%d to=%s:%d", what, ctx->tcp.host,
                    ctx->tcp.port, master.host, master.port);
@@ -387,9 +385,10 @@ maas_redis_ready (maas_redis_t *self, bool write)
 {
     assert (self);
     if (write)
-        self->asked_ms = 0;         //  a write always asks Sentinel first
-    if (self->ctx && (maas_redis_master_moved (self, "connection=commands") || self->ctx->err
-                      || s_closed_by_peer (self->ctx))) {
+        self->asked_ms = 0;    //  a write always asks Sentinel first
+    if (self->ctx
+        && (maas_redis_master_moved (self, "connection=commands") || self->ctx->err
+            || s_closed_by_peer (self->ctx))) {
         maas_info ("redis", "reconnect url=%s reason=\"%s\"", self->shown,
                    self->ctx->err ? self->ctx->errstr : "server moved or closed the connection");
         redisFree (self->ctx);

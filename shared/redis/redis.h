@@ -19,15 +19,15 @@ extern "C" {
 #endif
 
 //  Sentinel master name when none is given.
-#define MAAS_REDIS_MASTER_DEFAULT "mymaster"
+#define MAAS_REDIS_MASTER_DEFAULT    "mymaster"
 //  Behind Sentinel, reads ask where the master is at most this often, ms.
 #define MAAS_REDIS_SENTINEL_EVERY_MS 1000
 
 //  Where Redis is. Strings are borrowed (copied by maas_redis_new).
 typedef struct {
-    const char *url;        //  redis:// or unix:// URL; NULL or "": the default
-    const char *sentinels;  //  "host:port,host:port", or NULL/"" for none
-    const char *master;     //  master name behind Sentinel; NULL: "mymaster"
+    const char *url;          //  redis:// or unix:// URL; NULL or "": the default
+    const char *sentinels;    //  "host:port,host:port", or NULL/"" for none
+    const char *master;       //  master name behind Sentinel; NULL: "mymaster"
 } maas_redis_config_t;
 
 typedef struct _maas_redis_t maas_redis_t;

@@ -21,15 +21,15 @@
 #include <string.h>
 #include <unistd.h>
 
-#define S_PREFIX_MAX 64  //  longest key prefix accepted
-#define S_KEY_MAX 256    //  room for prefix + model:{name}:suffix
+#define S_PREFIX_MAX 64     //  longest key prefix accepted
+#define S_KEY_MAX    256    //  room for prefix + model:{name}:suffix
 
 struct _maas_registry_t {
-    maas_redis_t *redis;  //  link to Redis, owned
-    char *prefix;         //  key prefix ("maas:"), owned
-    char *channel;        //  prefix + "registry", owned
-    char actor[128];      //  who alias moves are recorded as (user@host, job id)
-    maas_err_t err;       //  why the last call failed
+    maas_redis_t *redis;    //  link to Redis, owned
+    char *prefix;           //  key prefix ("maas:"), owned
+    char *channel;          //  prefix + "registry", owned
+    char actor[128];        //  who alias moves are recorded as (user@host, job id)
+    maas_err_t err;         //  why the last call failed
 };
 
 //  Publish: KEYS model hash, versions zset, job index hash. ARGV version-key
@@ -58,15 +58,14 @@ static const char s_publish_lua[] =
 //  history list; ARGV channel, name, actor, now_ms, history cap, then their
 //  own. moved() records one alias move, "MS ALIAS FROM TO WHO" (0: no
 //  version), newest first, keeping the last `cap`.
-#define S_ALIAS_PRELUDE                                                                 \
-    "local function moved (alias, from, to)\n"                                          \
-    "  redis.call('LPUSH', KEYS[4], table.concat({ARGV[4], alias, from, to, ARGV[3]}, ' '))\n" \
-    "  redis.call('LTRIM', KEYS[4], 0, tonumber(ARGV[5]) - 1)\n"                         \
+#define S_ALIAS_PRELUDE                                                                            \
+    "local function moved (alias, from, to)\n"                                                     \
+    "  redis.call('LPUSH', KEYS[4], table.concat({ARGV[4], alias, from, to, ARGV[3]}, ' '))\n"     \
+    "  redis.call('LTRIM', KEYS[4], 0, tonumber(ARGV[5]) - 1)\n"                                   \
     "end\n"
 
 //  Alias: ARGV[6] alias, ARGV[7] version.
-static const char s_alias_lua[] =
-    S_ALIAS_PRELUDE
+static const char s_alias_lua[] = S_ALIAS_PRELUDE
     "if redis.call('EXISTS', KEYS[1]) == 0 then\n"
     "  return redis.error_reply('unknown model ' .. ARGV[2]) end\n"
     "if not redis.call('ZSCORE', KEYS[2], ARGV[7]) then\n"
@@ -78,8 +77,7 @@ static const char s_alias_lua[] =
     "return 1\n";
 
 //  Unalias: ARGV[6] alias.
-static const char s_unalias_lua[] =
-    S_ALIAS_PRELUDE
+static const char s_unalias_lua[] = S_ALIAS_PRELUDE
     "local from = redis.call('HGET', KEYS[3], ARGV[6])\n"
     "if not from then\n"
     "  return redis.error_reply('model ' .. ARGV[2] .. \" has no alias '\" .. ARGV[6] .. \"'\")\n"
@@ -91,8 +89,7 @@ static const char s_unalias_lua[] =
 
 //  Delete: KEYS[5] job index. ARGV[6] version key, ARGV[7] version, ARGV[8]
 //  force ("1"). A forced delete unaliases (and records it) first.
-static const char s_delete_lua[] =
-    S_ALIAS_PRELUDE
+static const char s_delete_lua[] = S_ALIAS_PRELUDE
     "if redis.call('EXISTS', KEYS[1]) == 0 then\n"
     "  return redis.error_reply('unknown model ' .. ARGV[2]) end\n"
     "if not redis.call('ZSCORE', KEYS[2], ARGV[7]) then\n"
@@ -178,7 +175,7 @@ bool
 maas_registry_alias_valid (const char *alias)
 {
     return s_name_chars_ok (alias) && isalpha ((unsigned char) alias[0])
-           && strcmp (alias, "latest") != 0;
+        && strcmp (alias, "latest") != 0;
 }
 
 static bool
@@ -228,8 +225,9 @@ s_ref_tail_check (const char *given, const char *ref, bool slashed, bool at, cha
         snprintf (err, err_size, "model '%s': after '/' comes a version number (1, 2...)", given);
         return -1;
     }
-    if (at && !(s_parse_version (ref) || maas_registry_alias_valid (ref)
-                  || strcmp (ref, "latest") == 0)) {
+    if (at
+        && !(s_parse_version (ref) || maas_registry_alias_valid (ref)
+             || strcmp (ref, "latest") == 0)) {
         snprintf (err, err_size,
                   "model '%s': after '@' comes a version (1, 2...), an alias or 'latest'", given);
         return -1;
@@ -238,8 +236,7 @@ s_ref_tail_check (const char *given, const char *ref, bool slashed, bool at, cha
 }
 
 int
-maas_registry_ref_parse (maas_registry_ref_t *self, const char *spec, char *err,
-                         size_t err_size)
+maas_registry_ref_parse (maas_registry_ref_t *self, const char *spec, char *err, size_t err_size)
 {
     memset (self, 0, sizeof *self);
     const char *given = spec;
@@ -350,8 +347,7 @@ s_key (const maas_registry_t *self, char key[S_KEY_MAX], const char *name, const
 }
 
 static void
-s_version_key (const maas_registry_t *self, char key[S_KEY_MAX], const char *name,
-               uint64_t version)
+s_version_key (const maas_registry_t *self, char key[S_KEY_MAX], const char *name, uint64_t version)
 {
     snprintf (key, S_KEY_MAX, "%smodel:{%s}:v%" PRIu64, self->prefix, name, version);
 }
@@ -361,8 +357,9 @@ s_check_name (maas_registry_t *self, const char *name)
 {
     if (maas_registry_name_valid (name))
         return 0;
-    return maas_err_set (&self->err, MAAS_ERR_INPUT, "model '%s': a name is 1-%d letters, digits, '.', '_' or '-'",
-                   name ? name : "", MAAS_REGISTRY_NAME_MAX);
+    return maas_err_set (&self->err, MAAS_ERR_INPUT,
+                         "model '%s': a name is 1-%d letters, digits, '.', '_' or '-'",
+                         name ? name : "", MAAS_REGISTRY_NAME_MAX);
 }
 
 //  Add NAME to the set `list` reads. Outside the publish script because the
@@ -373,7 +370,7 @@ s_index_name (maas_registry_t *self, const char *name)
 {
     char key[S_KEY_MAX];
     snprintf (key, sizeof key, "%smodels", self->prefix);
-    redisReply *reply = s_commandv (self, (const char *[]){ "SADD", key, name, NULL });
+    redisReply *reply = s_commandv (self, (const char *[]){"SADD", key, name, NULL});
     if (!reply)
         return -1;
     freeReplyObject (reply);
@@ -485,21 +482,23 @@ s_check_meta (maas_registry_t *self, const char *name, size_t size,
         return -1;
     char why[256];
     if (size == 0)
-        return maas_err_set (&self->err, MAAS_ERR_INPUT, "model %s: blob of 0 bytes (empty file?)", name);
+        return maas_err_set (&self->err, MAAS_ERR_INPUT, "model %s: blob of 0 bytes (empty file?)",
+                             name);
     if (maas_registry_size_check (name, size, why, sizeof why) != 0)
         return maas_err_set (&self->err, MAAS_ERR_INPUT, "%s", why);
     if (meta->job_id && strlen (meta->job_id) > 128)
-        return maas_err_set (&self->err, MAAS_ERR_INPUT, "model %s: job id longer than 128 characters", name);
+        return maas_err_set (&self->err, MAAS_ERR_INPUT,
+                             "model %s: job id longer than 128 characters", name);
     return 0;
 }
 
 //  What publish reads from the blob itself.
 typedef struct {
-    int format;          //  model format version
-    size_t inputs;       //  features per row
-    size_t outputs;      //  values per row
-    char metrics[1024];  //  numeric metadata as a JSON object
-    char weights[65];    //  maas_model_weights_sha256
+    int format;            //  model format version
+    size_t inputs;         //  features per row
+    size_t outputs;        //  values per row
+    char metrics[1024];    //  numeric metadata as a JSON object
+    char weights[65];      //  maas_model_weights_sha256
 } s_facts_t;
 
 //  Numeric metadata of MODEL (accuracy, loss...) as a JSON object into OUT.
@@ -513,10 +512,10 @@ s_metrics_json (const maas_model_t *model, char *out, size_t size)
         bool stamp = key_len > 3 && strcmp (entry.key + key_len - 3, "_ms") == 0;
         if (entry.type == MAAS_META_STR || stamp || strpbrk (entry.key, "\"\\"))
             continue;
-        used += (size_t) snprintf (out + used, size - used, "%s\"%s\":%.15g",
-                                   used > 1 ? "," : "", entry.key, entry.number);
+        used += (size_t) snprintf (out + used, size - used, "%s\"%s\":%.15g", used > 1 ? "," : "",
+                                   entry.key, entry.number);
     }
-    if (used + 2 > size)  //  too many to list: keep the object valid
+    if (used + 2 > size)    //  too many to list: keep the object valid
         used = 1;
     snprintf (out + used, size - used, "}");
 }
@@ -529,7 +528,8 @@ s_read_facts (maas_registry_t *self, const char *name, const void *blob, size_t 
     maas_model_err_t why;
     maas_model_t *model = maas_model_decode (blob, size, &why);
     if (!model)
-        return maas_err_set (&self->err, MAAS_ERR_INPUT, "model %s: not a valid model file: %s", name, why.text);
+        return maas_err_set (&self->err, MAAS_ERR_INPUT, "model %s: not a valid model file: %s",
+                             name, why.text);
     const maas_mlp_t *mlp = maas_model_mlp_const (model);
     facts->format = MAAS_MODEL_FORMAT;
     facts->inputs = maas_mlp_inputs (mlp);
@@ -559,27 +559,27 @@ s_publish_eval (maas_registry_t *self, const char *name, const void *blob, size_
     snprintf (outputs, sizeof outputs, "%zu", facts->outputs);
     snprintf (bytes, sizeof bytes, "%zu", size);
     snprintf (now, sizeof now, "%" PRId64, maas_clock_wall_ms ());
-    const char *argv[] = { "EVAL",
-                           s_publish_lua,
-                           "3",
-                           model,
-                           versions,
-                           jobs,
-                           vprefix,
-                           self->channel,
-                           name,
-                           meta->job_id ? meta->job_id : "",
-                           blob,
-                           sha,
-                           format,
-                           inputs,
-                           outputs,
-                           bytes,
-                           now,
-                           meta->metrics ? meta->metrics : facts->metrics,
-                           meta->tags ? meta->tags : "",
-                           meta->description ? meta->description : "",
-                           facts->weights };
+    const char *argv[] = {"EVAL",
+                          s_publish_lua,
+                          "3",
+                          model,
+                          versions,
+                          jobs,
+                          vprefix,
+                          self->channel,
+                          name,
+                          meta->job_id ? meta->job_id : "",
+                          blob,
+                          sha,
+                          format,
+                          inputs,
+                          outputs,
+                          bytes,
+                          now,
+                          meta->metrics ? meta->metrics : facts->metrics,
+                          meta->tags ? meta->tags : "",
+                          meta->description ? meta->description : "",
+                          facts->weights};
     size_t lens[21];
     for (int i = 0; i < 21; i++)
         lens[i] = i == 10 ? size : strlen (argv[i]);
@@ -589,7 +589,8 @@ s_publish_eval (maas_registry_t *self, const char *name, const void *blob, size_
     int rc = 0;
     if (reply->type != REDIS_REPLY_ARRAY || reply->elements != 2
         || reply->element[0]->type != REDIS_REPLY_INTEGER)
-        rc = maas_err_set (&self->err, MAAS_ERR_INPUT, "model %s: unexpected reply to publish", name);
+        rc = maas_err_set (&self->err, MAAS_ERR_INPUT, "model %s: unexpected reply to publish",
+                           name);
     else {
         *version = (uint64_t) reply->element[0]->integer;
         *fresh = reply->element[1]->integer == 1;
@@ -626,16 +627,16 @@ s_alias_eval (maas_registry_t *self, const char *script, const char *name, bool 
               const char *const *extra)
 {
     char keys[6][S_KEY_MAX], now[24], cap[16];
-    const char *suffix[] = { "", ":versions", ":aliases", ":history", ":jobs", ":tags" };
+    const char *suffix[] = {"", ":versions", ":aliases", ":history", ":jobs", ":tags"};
     for (int i = 0; i < 6; i++)
         s_key (self, keys[i], name, suffix[i]);
     snprintf (now, sizeof now, "%" PRId64, maas_clock_wall_ms ());
     snprintf (cap, sizeof cap, "%d", MAAS_REGISTRY_HISTORY_MAX);
-    const char *argv[20] = { "EVAL", script, jobs ? "6" : "4" };
+    const char *argv[20] = {"EVAL", script, jobs ? "6" : "4"};
     int argc = 3;
     for (int i = 0; i < (jobs ? 6 : 4); i++)
         argv[argc++] = keys[i];
-    const char *shared[] = { self->channel, name, self->actor, now, cap };
+    const char *shared[] = {self->channel, name, self->actor, now, cap};
     for (int i = 0; i < 5; i++)
         argv[argc++] = shared[i];
     for (int i = 0; extra[i]; i++)
@@ -645,21 +646,20 @@ s_alias_eval (maas_registry_t *self, const char *script, const char *name, bool 
 }
 
 int
-maas_registry_alias (maas_registry_t *self, const char *name, const char *alias,
-                     uint64_t version)
+maas_registry_alias (maas_registry_t *self, const char *name, const char *alias, uint64_t version)
 {
     assert (self);
     if (s_check_name (self, name) != 0)
         return -1;
     if (!maas_registry_alias_valid (alias))
         return maas_err_set (&self->err, MAAS_ERR_INPUT,
-                       "alias '%s': an alias starts with a letter, is letters, digits, "
-                       "'.', '_' or '-', and is not 'latest'",
-                       alias ? alias : "");
+                             "alias '%s': an alias starts with a letter, is letters, digits, "
+                             "'.', '_' or '-', and is not 'latest'",
+                             alias ? alias : "");
     char number[24];
     snprintf (number, sizeof number, "%" PRIu64, version);
     redisReply *reply =
-        s_alias_eval (self, s_alias_lua, name, false, (const char *[]){ alias, number, NULL });
+        s_alias_eval (self, s_alias_lua, name, false, (const char *[]){alias, number, NULL});
     if (!reply)
         return -1;
     freeReplyObject (reply);
@@ -677,7 +677,7 @@ maas_registry_unalias (maas_registry_t *self, const char *name, const char *alia
     if (!alias || !*alias)
         return maas_err_set (&self->err, MAAS_ERR_INPUT, "model %s: which alias?", name);
     redisReply *reply =
-        s_alias_eval (self, s_unalias_lua, name, false, (const char *[]){ alias, NULL });
+        s_alias_eval (self, s_unalias_lua, name, false, (const char *[]){alias, NULL});
     if (!reply)
         return -1;
     freeReplyObject (reply);
@@ -695,12 +695,11 @@ maas_registry_delete (maas_registry_t *self, const char *name, uint64_t version,
     s_version_key (self, vkey, name, version);
     snprintf (number, sizeof number, "%" PRIu64, version);
     redisReply *reply = s_alias_eval (self, s_delete_lua, name, true,
-                                      (const char *[]){ vkey, number, force ? "1" : "0", NULL });
+                                      (const char *[]){vkey, number, force ? "1" : "0", NULL});
     if (!reply)
         return -1;
     freeReplyObject (reply);
-    maas_info ("registry", "deleted model=%s version=%" PRIu64 " force=%d", name, version,
-               force);
+    maas_info ("registry", "deleted model=%s version=%" PRIu64 " force=%d", name, version, force);
     return 0;
 }
 
@@ -730,7 +729,7 @@ s_unindex_name (maas_registry_t *self, const char *name)
 {
     char key[S_KEY_MAX];
     snprintf (key, sizeof key, "%smodels", self->prefix);
-    redisReply *reply = s_commandv (self, (const char *[]){ "SREM", key, name, NULL });
+    redisReply *reply = s_commandv (self, (const char *[]){"SREM", key, name, NULL});
     if (!reply)
         return -1;
     freeReplyObject (reply);
@@ -749,7 +748,7 @@ maas_registry_delete_model (maas_registry_t *self, const char *name, bool force,
     char vprefix[S_KEY_MAX];
     s_key (self, vprefix, name, ":v");
     redisReply *reply = s_alias_eval (self, s_delete_model_lua, name, true,
-                                      (const char *[]){ vprefix, force ? "1" : "0", NULL });
+                                      (const char *[]){vprefix, force ? "1" : "0", NULL});
     if (s_take_versions (self, reply, versions, count) != 0)
         return -1;
     maas_info ("registry", "deleted model=%s versions=%zu force=%d", name, *count, force);
@@ -774,9 +773,10 @@ s_edit (maas_registry_t *self, const char *name, uint64_t version, const char *s
         s_key (self, target, name, "");
     snprintf (target + strlen (target), S_KEY_MAX - strlen (target), "%s", suffix);
     snprintf (number, sizeof number, "%" PRIu64, version);
-    redisReply *reply = s_commandv (
-        self, (const char *[]){ "EVAL", s_edit_lua, "3", model, versions, target, name, number,
-                                field, value ? value : "", value ? "set" : "del", NULL });
+    redisReply *reply =
+        s_commandv (self,
+                    (const char *[]){"EVAL", s_edit_lua, "3", model, versions, target, name, number,
+                                     field, value ? value : "", value ? "set" : "del", NULL});
     if (!reply)
         return -1;
     freeReplyObject (reply);
@@ -784,8 +784,7 @@ s_edit (maas_registry_t *self, const char *name, uint64_t version, const char *s
 }
 
 int
-maas_registry_describe (maas_registry_t *self, const char *name, uint64_t version,
-                        const char *text)
+maas_registry_describe (maas_registry_t *self, const char *name, uint64_t version, const char *text)
 {
     assert (self && text);
     if (strlen (text) > MAAS_REGISTRY_TEXT_MAX)
@@ -826,8 +825,7 @@ maas_registry_tag (maas_registry_t *self, const char *name, uint64_t version, co
 }
 
 int
-maas_registry_untag (maas_registry_t *self, const char *name, uint64_t version,
-                     const char *key)
+maas_registry_untag (maas_registry_t *self, const char *name, uint64_t version, const char *key)
 {
     assert (self);
     if (s_check_tag (self, key, NULL) != 0)
@@ -855,7 +853,7 @@ s_model_exists (maas_registry_t *self, const char *name)
 {
     char model[S_KEY_MAX];
     s_key (self, model, name, "");
-    redisReply *reply = s_commandv (self, (const char *[]){ "EXISTS", model, NULL });
+    redisReply *reply = s_commandv (self, (const char *[]){"EXISTS", model, NULL});
     if (!reply)
         return -1;
     int exists = reply->type == REDIS_REPLY_INTEGER && reply->integer == 1;
@@ -880,7 +878,7 @@ s_fail_missing (maas_registry_t *self, const char *name, const char *what)
 static int
 s_hget_version (maas_registry_t *self, const char *key, const char *field, uint64_t *version)
 {
-    redisReply *reply = s_commandv (self, (const char *[]){ "HGET", key, field, NULL });
+    redisReply *reply = s_commandv (self, (const char *[]){"HGET", key, field, NULL});
     if (!reply)
         return -1;
     *version = reply->type == REDIS_REPLY_STRING ? s_parse_version (reply->str) : 0;
@@ -893,7 +891,7 @@ s_resolve_number (maas_registry_t *self, const char *name, const char *ref, uint
 {
     char versions[S_KEY_MAX];
     s_key (self, versions, name, ":versions");
-    redisReply *reply = s_commandv (self, (const char *[]){ "ZSCORE", versions, ref, NULL });
+    redisReply *reply = s_commandv (self, (const char *[]){"ZSCORE", versions, ref, NULL});
     if (!reply)
         return -1;
     bool found = reply->type == REDIS_REPLY_STRING;
@@ -908,8 +906,7 @@ s_resolve_number (maas_registry_t *self, const char *name, const char *ref, uint
 }
 
 int
-maas_registry_resolve (maas_registry_t *self, const char *name, const char *ref,
-                       uint64_t *version)
+maas_registry_resolve (maas_registry_t *self, const char *name, const char *ref, uint64_t *version)
 {
     assert (self && version);
     if (s_check_name (self, name) != 0)
@@ -917,7 +914,8 @@ maas_registry_resolve (maas_registry_t *self, const char *name, const char *ref,
     ref = ref ? ref : "";
     if (s_all_digits (ref)) {
         if (!s_parse_version (ref))
-            return maas_err_set (&self->err, MAAS_ERR_INPUT, "model %s: version '%s' is not a number >= 1", name, ref);
+            return maas_err_set (&self->err, MAAS_ERR_INPUT,
+                                 "model %s: version '%s' is not a number >= 1", name, ref);
         return s_resolve_number (self, name, ref, version);
     }
     bool latest = !*ref || strcmp (ref, "latest") == 0;
@@ -952,7 +950,7 @@ s_int_field (const redisReply *field)
 static char *
 s_hash_text (maas_registry_t *self, const char *key, uint64_t version)
 {
-    redisReply *reply = s_commandv (self, (const char *[]){ "HGETALL", key, NULL });
+    redisReply *reply = s_commandv (self, (const char *[]){"HGETALL", key, NULL});
     if (!reply)
         return NULL;
     size_t cap = 1;
@@ -1019,14 +1017,14 @@ maas_registry_info (maas_registry_t *self, const char *name, uint64_t version,
     char vkey[S_KEY_MAX];
     s_version_key (self, vkey, name, version);
     redisReply *reply =
-        s_commandv (self, (const char *[]){ "HMGET", vkey, "sha256", "format", "inputs",
-                                            "outputs", "size", "created_ms", "metrics",
-                                            "job_id", "tags", "description",
-                                            "weights_sha256", NULL });
+        s_commandv (self,
+                    (const char *[]){"HMGET", vkey, "sha256", "format", "inputs", "outputs", "size",
+                                     "created_ms", "metrics", "job_id", "tags", "description",
+                                     "weights_sha256", NULL});
     if (!reply)
         return -1;
     bool found = reply->type == REDIS_REPLY_ARRAY && reply->elements == 11
-                 && reply->element[0]->type == REDIS_REPLY_STRING;
+        && reply->element[0]->type == REDIS_REPLY_STRING;
     if (found)
         s_info_fill (info, reply);
     freeReplyObject (reply);
@@ -1045,8 +1043,9 @@ maas_registry_info (maas_registry_t *self, const char *name, uint64_t version,
     if (!info->name || !info->metrics || !info->job_id || !info->tags || !info->description
         || !info->aliases || !info->kv_tags) {
         maas_registry_info_clear (info);
-        return maas_err_set (&self->err, MAAS_ERR_INPUT, "model %s@%" PRIu64 ": out of memory or connection lost", name,
-                       version);
+        return maas_err_set (&self->err, MAAS_ERR_INPUT,
+                             "model %s@%" PRIu64 ": out of memory or connection lost", name,
+                             version);
     }
     return 0;
 }
@@ -1076,13 +1075,12 @@ maas_registry_fetch (maas_registry_t *self, const char *name, uint64_t version, 
         return -1;
     char vkey[S_KEY_MAX];
     s_version_key (self, vkey, name, version);
-    redisReply *reply =
-        s_commandv (self, (const char *[]){ "HMGET", vkey, "blob", "sha256", NULL });
+    redisReply *reply = s_commandv (self, (const char *[]){"HMGET", vkey, "blob", "sha256", NULL});
     if (!reply)
         return -1;
     redisReply **f = reply->element;
-    if (reply->type != REDIS_REPLY_ARRAY || reply->elements != 2
-        || f[0]->type != REDIS_REPLY_STRING || f[1]->type != REDIS_REPLY_STRING) {
+    if (reply->type != REDIS_REPLY_ARRAY || reply->elements != 2 || f[0]->type != REDIS_REPLY_STRING
+        || f[1]->type != REDIS_REPLY_STRING) {
         freeReplyObject (reply);
         char what[64];
         snprintf (what, sizeof what, "version %" PRIu64, version);
@@ -1093,12 +1091,13 @@ maas_registry_fetch (maas_registry_t *self, const char *name, uint64_t version, 
     int rc = 0;
     if (strcmp (actual, f[1]->str) != 0)
         rc = maas_err_set (&self->err, MAAS_ERR_INPUT,
-                     "model %s@%" PRIu64 ": stored blob fails its sha256 check "
-                     "(corrupted: %zu bytes, sha256 %.12s..., expected %.12s...)",
-                     name, version, f[0]->len, actual, f[1]->str);
+                           "model %s@%" PRIu64 ": stored blob fails its sha256 check "
+                           "(corrupted: %zu bytes, sha256 %.12s..., expected %.12s...)",
+                           name, version, f[0]->len, actual, f[1]->str);
     else if (!(*blob = malloc (f[0]->len)))
-        rc = maas_err_set (&self->err, MAAS_ERR_INPUT, "model %s@%" PRIu64 ": out of memory for %zu bytes", name, version,
-                     f[0]->len);
+        rc = maas_err_set (&self->err, MAAS_ERR_INPUT,
+                           "model %s@%" PRIu64 ": out of memory for %zu bytes", name, version,
+                           f[0]->len);
     else {
         memcpy (*blob, f[0]->str, f[0]->len);
         *size = f[0]->len;
@@ -1110,8 +1109,7 @@ maas_registry_fetch (maas_registry_t *self, const char *name, uint64_t version, 
 }
 
 int
-maas_registry_versions (maas_registry_t *self, const char *name, uint64_t **versions,
-                        size_t *count)
+maas_registry_versions (maas_registry_t *self, const char *name, uint64_t **versions, size_t *count)
 {
     assert (self && versions && count);
     *versions = NULL;
@@ -1120,13 +1118,15 @@ maas_registry_versions (maas_registry_t *self, const char *name, uint64_t **vers
         return -1;
     char key[S_KEY_MAX];
     s_key (self, key, name, ":versions");
-    redisReply *reply = s_commandv (self, (const char *[]){ "ZRANGE", key, "0", "-1", NULL });
+    redisReply *reply = s_commandv (self, (const char *[]){"ZRANGE", key, "0", "-1", NULL});
     if (s_take_versions (self, reply, versions, count) != 0)
         return -1;
     if (*count)
         return 0;
     int exists = s_model_exists (self, name);
-    return exists > 0 ? 0 : exists < 0 ? -1 : maas_err_set (&self->err, MAAS_ERR_INPUT, "unknown model %s", name);
+    return exists > 0 ? 0
+        : exists < 0  ? -1
+                      : maas_err_set (&self->err, MAAS_ERR_INPUT, "unknown model %s", name);
 }
 
 static int
@@ -1145,7 +1145,7 @@ s_latest_hashes (maas_registry_t *self, maas_registry_model_t *model)
     char vkey[S_KEY_MAX];
     s_version_key (self, vkey, model->name, model->latest);
     redisReply *reply =
-        s_commandv (self, (const char *[]){ "HMGET", vkey, "sha256", "weights_sha256", NULL });
+        s_commandv (self, (const char *[]){"HMGET", vkey, "sha256", "weights_sha256", NULL});
     if (!reply)
         return -1;
     if (reply->type == REDIS_REPLY_ARRAY && reply->elements == 2) {
@@ -1167,14 +1167,14 @@ s_model_summary (maas_registry_t *self, maas_registry_model_t *model)
     s_key (self, key, model->name, "");
     s_key (self, versions, model->name, ":versions");
     redisReply *reply = s_commandv (
-        self, (const char *[]){ "HMGET", key, "latest", "updated_ms", "description", NULL });
+        self, (const char *[]){"HMGET", key, "latest", "updated_ms", "description", NULL});
     if (!reply)
         return -1;
     model->latest = (uint64_t) s_int_field (reply->element[0]);
     model->updated_ms = s_int_field (reply->element[1]);
     model->description = s_dup_field (reply->element[2]);
     freeReplyObject (reply);
-    reply = s_commandv (self, (const char *[]){ "ZCARD", versions, NULL });
+    reply = s_commandv (self, (const char *[]){"ZCARD", versions, NULL});
     if (!reply)
         return -1;
     model->versions = (size_t) reply->integer;
@@ -1195,7 +1195,7 @@ maas_registry_list (maas_registry_t *self, maas_registry_model_t **models, size_
     *count = 0;
     char key[S_KEY_MAX];
     snprintf (key, sizeof key, "%smodels", self->prefix);
-    redisReply *reply = s_commandv (self, (const char *[]){ "SMEMBERS", key, NULL });
+    redisReply *reply = s_commandv (self, (const char *[]){"SMEMBERS", key, NULL});
     if (!reply)
         return -1;
     size_t n = reply->type == REDIS_REPLY_ARRAY ? reply->elements : 0;
@@ -1207,7 +1207,8 @@ maas_registry_list (maas_registry_t *self, maas_registry_model_t **models, size_
     int rc = 0;
     for (size_t i = 0; i < n && rc == 0; i++) {
         list[i].name = strdup (reply->element[i]->str);
-        rc = list[i].name ? s_model_summary (self, &list[i]) : maas_err_set (&self->err, MAAS_ERR_INPUT, "out of memory");
+        rc = list[i].name ? s_model_summary (self, &list[i])
+                          : maas_err_set (&self->err, MAAS_ERR_INPUT, "out of memory");
     }
     freeReplyObject (reply);
     if (rc != 0) {
@@ -1311,7 +1312,7 @@ maas_registry_history (maas_registry_t *self, const char *name, const char *alia
         return -1;
     char key[S_KEY_MAX];
     s_key (self, key, name, ":history");
-    redisReply *reply = s_commandv (self, (const char *[]){ "LRANGE", key, "0", "-1", NULL });
+    redisReply *reply = s_commandv (self, (const char *[]){"LRANGE", key, "0", "-1", NULL});
     if (!reply)
         return -1;
     size_t n = reply->type == REDIS_REPLY_ARRAY ? reply->elements : 0;
@@ -1367,8 +1368,8 @@ maas_registry_event_parse (maas_registry_event_t *event, const char *text, size_
 }
 
 struct _maas_registry_watch_t {
-    maas_redis_t *redis;  //  subscribed link, owned (only read from after SUBSCRIBE)
-    char *channel;        //  channel subscribed to, owned
+    maas_redis_t *redis;    //  subscribed link, owned (only read from after SUBSCRIBE)
+    char *channel;          //  channel subscribed to, owned
 };
 
 maas_registry_watch_t *
@@ -1437,8 +1438,7 @@ s_watch_decode (const redisReply *reply, maas_registry_event_t *event)
         || strcmp (reply->element[0]->str, "message") != 0
         || reply->element[2]->type != REDIS_REPLY_STRING)
         return 0;
-    if (maas_registry_event_parse (event, reply->element[2]->str, reply->element[2]->len)
-        != 0) {
+    if (maas_registry_event_parse (event, reply->element[2]->str, reply->element[2]->len) != 0) {
         maas_warn ("registry", "ignored announcement text=\"%.80s\"", reply->element[2]->str);
         return 0;
     }
@@ -1446,8 +1446,7 @@ s_watch_decode (const redisReply *reply, maas_registry_event_t *event)
 }
 
 int
-maas_registry_watch_next (maas_registry_watch_t *self, maas_registry_event_t *event,
-                          int timeout_ms)
+maas_registry_watch_next (maas_registry_watch_t *self, maas_registry_event_t *event, int timeout_ms)
 {
     assert (self && event);
     //  A master that hangs, or is cut off, while Sentinel promotes another
@@ -1469,7 +1468,7 @@ maas_registry_watch_next (maas_registry_watch_t *self, maas_registry_event_t *ev
             continue;
         }
         int64_t left = deadline - maas_clock_mono_ms ();
-        struct pollfd item = { .fd = ctx->fd, .events = POLLIN };
+        struct pollfd item = {.fd = ctx->fd, .events = POLLIN};
         int ready = poll (&item, 1, timeout_ms < 0 ? -1 : left > 0 ? (int) left : 0);
         if (ready < 0 && errno != EINTR)
             return -1;

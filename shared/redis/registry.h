@@ -19,18 +19,18 @@ extern "C" {
 #define MAAS_REGISTRY_PREFIX_DEFAULT "maas:"
 //  Longest model or alias name; names are [A-Za-z0-9._-], starting with a
 //  letter or digit; aliases start with a letter and are never "latest".
-#define MAAS_REGISTRY_NAME_MAX 64
+#define MAAS_REGISTRY_NAME_MAX       64
 //  Largest blob accepted by publish (Redis bulk strings stop at 512 MB);
 //  documented in docs/model-format.md, "Limits".
-#define MAAS_REGISTRY_BLOB_MAX ((size_t) 256 << 20)
+#define MAAS_REGISTRY_BLOB_MAX       ((size_t) 256 << 20)
 //  Pub/sub channel, after the prefix ("maas:registry").
-#define MAAS_REGISTRY_CHANNEL "registry"
+#define MAAS_REGISTRY_CHANNEL        "registry"
 //  Alias moves kept per model (older ones drop off the history list).
-#define MAAS_REGISTRY_HISTORY_MAX 1000
+#define MAAS_REGISTRY_HISTORY_MAX    1000
 //  Longest description or tag value, bytes.
-#define MAAS_REGISTRY_TEXT_MAX 4096
+#define MAAS_REGISTRY_TEXT_MAX       4096
 //  Timeout for connecting and for each Redis command, ms.
-#define MAAS_REGISTRY_TIMEOUT_MS 5000
+#define MAAS_REGISTRY_TIMEOUT_MS     5000
 
 typedef struct _maas_registry_t maas_registry_t;
 
@@ -38,60 +38,60 @@ typedef struct _maas_registry_t maas_registry_t;
 //  version and the input/output sizes are read from the blob itself).
 //  Strings are borrowed; NULL means none.
 typedef struct {
-    const char *metrics;      //  JSON object text ({"accuracy":0.97}); NULL: the
-                              //  model's numeric metadata
-    const char *job_id;       //  training job; publish is idempotent on it
-    const char *tags;         //  free-form, comma-separated, or NULL
-    const char *description;  //  free-form text, or NULL
+    const char *metrics;        //  JSON object text ({"accuracy":0.97}); NULL: the
+                                //  model's numeric metadata
+    const char *job_id;         //  training job; publish is idempotent on it
+    const char *tags;           //  free-form, comma-separated, or NULL
+    const char *description;    //  free-form text, or NULL
 } maas_registry_meta_t;
 
 //  One stored version, as read back. Strings are owned (free with
 //  maas_registry_info_clear); missing ones are "" (never NULL).
 typedef struct {
-    char *name;          //  model name
-    uint64_t version;    //  1, 2, ...
-    int format;          //  model format version
-    char sha256[65];     //  hex sha256 of the blob
-    char weights_sha256[65];  //  maas_model_weights_sha256, "" before it was recorded
-    size_t inputs;       //  features per input row
-    size_t outputs;      //  values per output row
-    size_t blob_size;    //  bytes
-    int64_t created_ms;  //  wall clock when published
-    char *metrics;       //  JSON object text as published, or ""
-    char *job_id;        //  training job id, or ""
-    char *tags;          //  comma-separated tags given at publish, or ""
-    char *kv_tags;       //  editable tags, "key=value,key2=value2", or ""
-    char *description;   //  description (editable), or ""
-    char *aliases;       //  aliases pointing here, comma-separated, or ""
+    char *name;                 //  model name
+    uint64_t version;           //  1, 2, ...
+    int format;                 //  model format version
+    char sha256[65];            //  hex sha256 of the blob
+    char weights_sha256[65];    //  maas_model_weights_sha256, "" before it was recorded
+    size_t inputs;              //  features per input row
+    size_t outputs;             //  values per output row
+    size_t blob_size;           //  bytes
+    int64_t created_ms;         //  wall clock when published
+    char *metrics;              //  JSON object text as published, or ""
+    char *job_id;               //  training job id, or ""
+    char *tags;                 //  comma-separated tags given at publish, or ""
+    char *kv_tags;              //  editable tags, "key=value,key2=value2", or ""
+    char *description;          //  description (editable), or ""
+    char *aliases;              //  aliases pointing here, comma-separated, or ""
 } maas_registry_info_t;
 
 //  One model, as `list` shows it. Strings owned, "" when missing.
 typedef struct {
-    char *name;          //  model name
-    uint64_t latest;     //  highest version, 0 when none is left
-    size_t versions;     //  number of stored versions
-    int64_t updated_ms;  //  last publish, wall clock
-    char *aliases;       //  "production=3,staging=4", or ""
-    char *description;   //  latest description given, or ""
-    char *tags;          //  the model's tags, "key=value,key2=value2", or ""
-    char sha256[65];     //  latest version's blob sha256, "" when none
-    char weights_sha256[65];  //  latest version's weights hash, "" when none
+    char *name;                 //  model name
+    uint64_t latest;            //  highest version, 0 when none is left
+    size_t versions;            //  number of stored versions
+    int64_t updated_ms;         //  last publish, wall clock
+    char *aliases;              //  "production=3,staging=4", or ""
+    char *description;          //  latest description given, or ""
+    char *tags;                 //  the model's tags, "key=value,key2=value2", or ""
+    char sha256[65];            //  latest version's blob sha256, "" when none
+    char weights_sha256[65];    //  latest version's weights hash, "" when none
 } maas_registry_model_t;
 
 //  One recorded alias move, as `maas model history` shows it.
 typedef struct {
-    int64_t at_ms;                           //  wall clock of the move
-    char alias[MAAS_REGISTRY_NAME_MAX + 1];  //  alias moved
-    uint64_t from;                           //  version it left, 0 if new
-    uint64_t to;                             //  version it points at, 0 if removed
-    char who[128];                           //  actor (maas_registry_set_actor)
+    int64_t at_ms;                             //  wall clock of the move
+    char alias[MAAS_REGISTRY_NAME_MAX + 1];    //  alias moved
+    uint64_t from;                             //  version it left, 0 if new
+    uint64_t to;                               //  version it points at, 0 if removed
+    char who[128];                             //  actor (maas_registry_set_actor)
 } maas_registry_move_t;
 
 //  A parsed "name", "name@3", "name@alias" or "name@latest"; MLflow's
 //  "name/3", "models:/name/3" and "models:/name@alias" too.
 typedef struct {
-    char name[MAAS_REGISTRY_NAME_MAX + 1];  //  model name
-    char ref[MAAS_REGISTRY_NAME_MAX + 1];   //  "" (latest), digits, or alias
+    char name[MAAS_REGISTRY_NAME_MAX + 1];    //  model name
+    char ref[MAAS_REGISTRY_NAME_MAX + 1];     //  "" (latest), digits, or alias
 } maas_registry_ref_t;
 
 //  -- names and references (no Redis)
@@ -145,9 +145,8 @@ const char *maas_registry_channel (const maas_registry_t *self);
 //  was already published for NAME, nothing is written and *VERSION is that
 //  earlier version (*CREATED false). Announces "publish NAME N".
 //  Returns 0, or -1 (bad name, not a model, huge blob, Redis error).
-int maas_registry_publish (maas_registry_t *self, const char *name, const void *blob,
-                           size_t size, const maas_registry_meta_t *meta, uint64_t *version,
-                           bool *created);
+int maas_registry_publish (maas_registry_t *self, const char *name, const void *blob, size_t size,
+                           const maas_registry_meta_t *meta, uint64_t *version, bool *created);
 //  Point ALIAS of NAME at VERSION (which must exist), replacing where it
 //  pointed before, and record the move in the history (when it moved).
 //  Announces "alias NAME ALIAS N". 0 or -1.
@@ -160,8 +159,7 @@ int maas_registry_unalias (maas_registry_t *self, const char *name, const char *
 //  FORCE, which removes those aliases too (each announced). `latest`
 //  becomes the highest remaining version; numbers are never reused.
 //  Announces "delete NAME N".
-int maas_registry_delete (maas_registry_t *self, const char *name, uint64_t version,
-                          bool force);
+int maas_registry_delete (maas_registry_t *self, const char *name, uint64_t version, bool force);
 //  Delete model NAME entirely: every version, alias, tag, its history, its
 //  job index, and its name from the model set. Refused (-1) while it has
 //  aliases unless FORCE. The versions deleted, ascending, into *VERSIONS
@@ -181,8 +179,8 @@ int maas_registry_describe (maas_registry_t *self, const char *name, uint64_t ve
                             const char *text);
 //  Set tag KEY (a name, as model names) to VALUE (at most
 //  MAAS_REGISTRY_TEXT_MAX bytes, no ',' or control characters).
-int maas_registry_tag (maas_registry_t *self, const char *name, uint64_t version,
-                       const char *key, const char *value);
+int maas_registry_tag (maas_registry_t *self, const char *name, uint64_t version, const char *key,
+                       const char *value);
 //  Remove tag KEY; -1 when there is none.
 int maas_registry_untag (maas_registry_t *self, const char *name, uint64_t version,
                          const char *key);
@@ -202,8 +200,8 @@ void maas_registry_info_clear (maas_registry_info_t *info);
 //  after checking it against the stored sha256 (copied to SHA256 if not
 //  NULL). -1 when missing or corrupted ("model iris@3: stored blob fails
 //  its sha256 check").
-int maas_registry_fetch (maas_registry_t *self, const char *name, uint64_t version,
-                         uint8_t **blob, size_t *size, char *sha256);
+int maas_registry_fetch (maas_registry_t *self, const char *name, uint64_t version, uint8_t **blob,
+                         size_t *size, char *sha256);
 //  Versions of NAME, ascending, into *VERSIONS (malloc'd, caller frees;
 //  NULL when none) and *COUNT. -1 if the model does not exist.
 int maas_registry_versions (maas_registry_t *self, const char *name, uint64_t **versions,
@@ -225,17 +223,17 @@ int maas_registry_history (maas_registry_t *self, const char *name, const char *
 //  -- announcements
 
 typedef enum {
-    MAAS_REGISTRY_EV_PUBLISH,  //  a new version (and so a new latest)
-    MAAS_REGISTRY_EV_ALIAS,    //  an alias moved or was created
-    MAAS_REGISTRY_EV_UNALIAS,  //  an alias was removed
-    MAAS_REGISTRY_EV_DELETE,   //  a version was deleted
+    MAAS_REGISTRY_EV_PUBLISH,    //  a new version (and so a new latest)
+    MAAS_REGISTRY_EV_ALIAS,      //  an alias moved or was created
+    MAAS_REGISTRY_EV_UNALIAS,    //  an alias was removed
+    MAAS_REGISTRY_EV_DELETE,     //  a version was deleted
 } maas_registry_ev_type_t;
 
 typedef struct {
-    maas_registry_ev_type_t type;            //  what happened
-    char name[MAAS_REGISTRY_NAME_MAX + 1];   //  model
-    char alias[MAAS_REGISTRY_NAME_MAX + 1];  //  alias, "" for publish/delete
-    uint64_t version;                        //  version concerned, 0 for unalias
+    maas_registry_ev_type_t type;              //  what happened
+    char name[MAAS_REGISTRY_NAME_MAX + 1];     //  model
+    char alias[MAAS_REGISTRY_NAME_MAX + 1];    //  alias, "" for publish/delete
+    uint64_t version;                          //  version concerned, 0 for unalias
 } maas_registry_event_t;
 
 //  Parse one announcement ("alias iris production 3"). 0, or -1 if it is

@@ -15,39 +15,39 @@
 #include <string.h>
 #include <sys/random.h>
 
-#define S_REDIAL_MS 250             //  a refused CURVE socket is made again at most this often
+#define S_REDIAL_MS 250    //  a refused CURVE socket is made again at most this often
 
 typedef struct {
-    char id[MAAS_PROTO_ID_MAX + 1]; //  job id (the hash key)
-    maas_result_fn *fn;             //  callback, or NULL: keep the result
-    void *arg;                      //  its argument
-    zmq_msg_t header;               //  SUBMIT header, for resending
-    zmq_msg_t payload;              //  SUBMIT payload until ACCEPTED
-    bool submitted;                 //  header is a SUBMIT (not a fetch-only job)
-    bool accepted;                  //  a broker said ACCEPTED
-    bool untracked;                 //  no status in Redis: FETCH cannot find it
-    int64_t news_ms;                //  monotonic ms of the last word about it
+    char id[MAAS_PROTO_ID_MAX + 1];    //  job id (the hash key)
+    maas_result_fn *fn;                //  callback, or NULL: keep the result
+    void *arg;                         //  its argument
+    zmq_msg_t header;                  //  SUBMIT header, for resending
+    zmq_msg_t payload;                 //  SUBMIT payload until ACCEPTED
+    bool submitted;                    //  header is a SUBMIT (not a fetch-only job)
+    bool accepted;                     //  a broker said ACCEPTED
+    bool untracked;                    //  no status in Redis: FETCH cannot find it
+    int64_t news_ms;                   //  monotonic ms of the last word about it
 } pending_t;
 
 struct _maas_client_t {
-    zsock_t *sock;                  //  DEALER connected to every broker
-    char *endpoints;                //  the brokers, comma-separated, owned
-    char identity[MAAS_PROTO_ID_SIZE + 2]; //  our routing id, kept across reconnects
-    maas_curve_t *curve;            //  CurveZMQ keys, owned; NULL: plain
-    int64_t redial_ms;              //  monotonic: no new socket before this
-    void *handle;                   //  its libzmq socket
-    zhashx_t *jobs;                 //  id → pending_t, owns entries
-    zhashx_t *done;                 //  id → maas_result_t awaiting _wait, owns
-    maas_proto_idgen_t idgen;       //  job id generator state
-    msgpack_unpacked scratch;       //  reused header decoding space
-    int retry_ms;                   //  silence before asking again
-    size_t window;                  //  most jobs in flight
-    int64_t sweep_ms;               //  next scan for silent jobs, monotonic
-    bool pong;                      //  a PONG arrived
-    maas_progress_fn *progress_fn;  //  told of PROGRESS reports, or NULL
-    void *progress_arg;             //  its argument
-    int64_t now_ms;                 //  monotonic ms, read once per drain
-    char err[256];                  //  why the last call failed
+    zsock_t *sock;                            //  DEALER connected to every broker
+    char *endpoints;                          //  the brokers, comma-separated, owned
+    char identity[MAAS_PROTO_ID_SIZE + 2];    //  our routing id, kept across reconnects
+    maas_curve_t *curve;                      //  CurveZMQ keys, owned; NULL: plain
+    int64_t redial_ms;                        //  monotonic: no new socket before this
+    void *handle;                             //  its libzmq socket
+    zhashx_t *jobs;                           //  id → pending_t, owns entries
+    zhashx_t *done;                           //  id → maas_result_t awaiting _wait, owns
+    maas_proto_idgen_t idgen;                 //  job id generator state
+    msgpack_unpacked scratch;                 //  reused header decoding space
+    int retry_ms;                             //  silence before asking again
+    size_t window;                            //  most jobs in flight
+    int64_t sweep_ms;                         //  next scan for silent jobs, monotonic
+    bool pong;                                //  a PONG arrived
+    maas_progress_fn *progress_fn;            //  told of PROGRESS reports, or NULL
+    void *progress_arg;                       //  its argument
+    int64_t now_ms;                           //  monotonic ms, read once per drain
+    char err[256];                            //  why the last call failed
 };
 
 static void
@@ -79,7 +79,7 @@ maas_result_retryable (const maas_result_t *result)
     if (result->header
         && maas_proto_open_map (result->header, result->header_size, MAAS_PROTO_HEADER_MAX,
                                 "header", &top, &map, err, sizeof err)
-               == 0)
+            == 0)
         retryable = maas_proto_retryable (&map);
     msgpack_unpacked_destroy (&top);
     return retryable;
@@ -116,7 +116,7 @@ s_table (zhashx_destructor_fn *destructor)
 {
     zhashx_t *table = zhashx_new ();
     if (table) {
-        zhashx_set_key_duplicator (table, NULL);   //  keys live in the values
+        zhashx_set_key_duplicator (table, NULL);    //  keys live in the values
         zhashx_set_key_destructor (table, NULL);
         zhashx_set_destructor (table, destructor);
     }
@@ -130,8 +130,7 @@ s_connect_all (maas_client_t *self, const char *endpoints)
     int connected = 0;
     for (char *ep = strtok_r (list, ",", &save); ep; ep = strtok_r (NULL, ",", &save)) {
         if (zsock_connect (self->sock, "%s", ep) != 0) {
-            maas_error ("client", "connect failed endpoint=%s error=%s", ep,
-                        zmq_strerror (errno));
+            maas_error ("client", "connect failed endpoint=%s error=%s", ep, zmq_strerror (errno));
             free (list);
             return -1;
         }
@@ -201,11 +200,31 @@ maas_client_destroy (maas_client_t **self_p)
     *self_p = NULL;
 }
 
-const char *maas_client_error (const maas_client_t *self) { return self->err; }
-void maas_client_set_retry (maas_client_t *self, int retry_ms) { self->retry_ms = retry_ms; }
-void maas_client_set_window (maas_client_t *self, int window) { self->window = (size_t) window; }
-size_t maas_client_pending (const maas_client_t *self) { return zhashx_size (self->jobs); }
-void *maas_client_socket (maas_client_t *self) { return self->handle; }
+const char *
+maas_client_error (const maas_client_t *self)
+{
+    return self->err;
+}
+void
+maas_client_set_retry (maas_client_t *self, int retry_ms)
+{
+    self->retry_ms = retry_ms;
+}
+void
+maas_client_set_window (maas_client_t *self, int window)
+{
+    self->window = (size_t) window;
+}
+size_t
+maas_client_pending (const maas_client_t *self)
+{
+    return zhashx_size (self->jobs);
+}
+void *
+maas_client_socket (maas_client_t *self)
+{
+    return self->handle;
+}
 
 int
 maas_client_set_curve (maas_client_t *self, const char *secret_path, const char *broker_path)
@@ -261,9 +280,11 @@ s_send_copy (maas_client_t *self, int cmd, zmq_msg_t *header, zmq_msg_t *payload
     zmq_msg_copy (&header_copy, header);
     zmq_msg_copy (&payload_copy, payload);
     int rc = zmq_send (self->handle, MAAS_PROTO_TAG, MAAS_PROTO_TAG_SIZE, ZMQ_SNDMORE) < 0
-             || zmq_send (self->handle, &command, 1, ZMQ_SNDMORE) < 0
-             || zmq_msg_send (&header_copy, self->handle, ZMQ_SNDMORE) < 0
-             || zmq_msg_send (&payload_copy, self->handle, 0) < 0 ? -1 : 0;
+            || zmq_send (self->handle, &command, 1, ZMQ_SNDMORE) < 0
+            || zmq_msg_send (&header_copy, self->handle, ZMQ_SNDMORE) < 0
+            || zmq_msg_send (&payload_copy, self->handle, 0) < 0
+        ? -1
+        : 0;
     zmq_msg_close (&header_copy);
     zmq_msg_close (&payload_copy);
     return s_sent (self, rc);
@@ -371,8 +392,9 @@ maas_client_cancel (maas_client_t *self, const char *id)
 {
     if (!id || !maas_proto_id_valid (id, strlen (id)))
         return s_fail (self, "cancel: bad job id '%s'", id ? id : "(null)");
-    return s_send_id (self, MAAS_PROTO_CANCEL, id) == 0 ? 0 : s_fail (self, "cancel: %s",
-                                                                       zmq_strerror (errno));
+    return s_send_id (self, MAAS_PROTO_CANCEL, id) == 0
+        ? 0
+        : s_fail (self, "cancel: %s", zmq_strerror (errno));
 }
 
 int
@@ -432,13 +454,13 @@ s_finish (maas_client_t *self, pending_t *pending, const char *status, const cha
     if (pending->fn)
         pending->fn (result, pending->arg);
     else if (zhashx_insert (self->done, result->id, result) != 0)
-        maas_result_destroy (&result);     //  already have one for this id
+        maas_result_destroy (&result);    //  already have one for this id
     zhashx_delete (self->jobs, pending->id);
 }
 
 static void
-s_on_result (maas_client_t *self, pending_t *pending, maas_codec_map_t *map,
-             maas_proto_msg_t *msg, int *finished)
+s_on_result (maas_client_t *self, pending_t *pending, maas_codec_map_t *map, maas_proto_msg_t *msg,
+             int *finished)
 {
     char status[16] = "failed", error[512] = "";
     if (maas_codec_map_str_copy (map, "status", status, sizeof status) != 0)
@@ -457,10 +479,10 @@ s_on_rejected (maas_client_t *self, pending_t *pending, maas_codec_map_t *map, i
     maas_codec_map_str_copy (map, "reason", reason, sizeof reason);
     maas_codec_map_str_copy (map, "error", error, sizeof error);
     if (pending->accepted && strcmp (reason, "unavailable") == 0)
-        return;                     //  job store down: it is still there, ask later
+        return;    //  job store down: it is still there, ask later
     bool lost = pending->accepted && pending->submitted && strcmp (reason, "unknown_job") == 0;
     if (lost && !pending->untracked && pending->submitted)
-        return;                     //  a broker without it; the owner will answer
+        return;    //  a broker without it; the owner will answer
     s_finish (self, pending, lost ? "lost" : "rejected", error, NULL, NULL);
     (*finished)++;
 }
@@ -479,9 +501,9 @@ s_on_progress (maas_client_t *self, const char *id, maas_codec_map_t *map)
         maas_warn ("client", "bad PROGRESS job=%s error=%s", id, map->err);
         return;
     }
-    char message[1024];             //  a longer message is cut, not dropped
-    snprintf (message, sizeof message, "%.*s", (int) (text_size < sizeof message ? text_size
-                                                      : sizeof message - 1), text);
+    char message[1024];    //  a longer message is cut, not dropped
+    snprintf (message, sizeof message, "%.*s",
+              (int) (text_size < sizeof message ? text_size : sizeof message - 1), text);
     self->progress_fn (id, progress, message, self->progress_arg);
 }
 
@@ -504,10 +526,10 @@ s_handle (maas_client_t *self, maas_proto_msg_t *msg, int *finished)
     }
     pending_t *pending = zhashx_lookup (self->jobs, id);
     if (!pending)
-        return;                     //  a duplicate answer: already delivered
+        return;    //  a duplicate answer: already delivered
     pending->news_ms = self->now_ms;
     if (cmd == MAAS_PROTO_ACCEPTED && !pending->accepted) {
-        pending->accepted = true;   //  the broker has it now: from here on, FETCH
+        pending->accepted = true;    //  the broker has it now: from here on, FETCH
         zmq_msg_close (&pending->payload);
         zmq_msg_init (&pending->payload);
         zmq_msg_close (&pending->header);

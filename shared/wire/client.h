@@ -19,29 +19,29 @@ typedef struct _maas_client_t maas_client_t;
 
 //  What to run. Zero it, then set at least KIND; the rest has defaults.
 typedef struct {
-    const char *id;                 //  job id; NULL: the client makes a new one
-    const char *kind;               //  "infer", "train", ... (required)
-    const char *model;              //  model name, NULL if none
-    int64_t version;                //  model version, 0: not given
-    const char *alias;              //  or a version alias ("production"), NULL if none
-    int priority;                   //  0..9, higher first
-    int64_t deadline_ms;            //  wall-clock ms after which it must not start; 0: none
-    bool untracked;                 //  true: no status in Redis (see docs/protocol.md)
-    bool ephemeral;                 //  true: payload not kept in Redis (lost on broker restart)
-    const void *params;             //  one msgpack value sent as "params", or NULL
-    size_t params_size;             //  its size
+    const char *id;         //  job id; NULL: the client makes a new one
+    const char *kind;       //  "infer", "train", ... (required)
+    const char *model;      //  model name, NULL if none
+    int64_t version;        //  model version, 0: not given
+    const char *alias;      //  or a version alias ("production"), NULL if none
+    int priority;           //  0..9, higher first
+    int64_t deadline_ms;    //  wall-clock ms after which it must not start; 0: none
+    bool untracked;         //  true: no status in Redis (see docs/protocol.md)
+    bool ephemeral;         //  true: payload not kept in Redis (lost on broker restart)
+    const void *params;     //  one msgpack value sent as "params", or NULL
+    size_t params_size;     //  its size
 } maas_submit_t;
 
 //  The outcome of a job, as the client sees it. Borrowed by callbacks;
 //  returned by maas_client_wait as the caller's (maas_result_destroy).
 typedef struct {
-    char id[MAAS_PROTO_ID_MAX + 1]; //  job id
-    char status[16];                //  succeeded failed cancelled expired rejected lost
-    char *error;                    //  reason when not succeeded, else NULL; owned
-    void *data;                     //  output payload (may be NULL when SIZE is 0); owned
-    size_t size;                    //  its size
-    void *header;                   //  the RESULT header, msgpack bytes; owned
-    size_t header_size;             //  its size
+    char id[MAAS_PROTO_ID_MAX + 1];    //  job id
+    char status[16];                   //  succeeded failed cancelled expired rejected lost
+    char *error;                       //  reason when not succeeded, else NULL; owned
+    void *data;                        //  output payload (may be NULL when SIZE is 0); owned
+    size_t size;                       //  its size
+    void *header;                      //  the RESULT header, msgpack bytes; owned
+    size_t header_size;                //  its size
 } maas_result_t;
 
 //  Called once per job with its outcome (RESULT or REJECTED), from inside
@@ -52,8 +52,7 @@ typedef void (maas_result_fn) (const maas_result_t *result, void *arg);
 //  PROGRESS in 0..1 and the worker's MESSAGE ("epoch=3/10 ...", "" if none;
 //  borrowed for the call). From inside maas_client_poll / _wait / _wait_all,
 //  always before that job's result.
-typedef void (maas_progress_fn) (const char *id, double progress, const char *message,
-                                 void *arg);
+typedef void (maas_progress_fn) (const char *id, double progress, const char *message, void *arg);
 
 //  false when RESULT failed and its worker said the failure would be the
 //  same on any worker ("retryable": false: unknown model, bad input), so

@@ -16,10 +16,10 @@ maas_infer_params_pack (msgpack_sbuffer *sbuf, size_t rows, size_t cols)
     msgpack_packer pk;
     msgpack_packer_init (&pk, sbuf, msgpack_sbuffer_write);
     return msgpack_pack_map (&pk, 1) || maas_codec_pack_str (&pk, "shape")
-                   || msgpack_pack_array (&pk, 2) || msgpack_pack_uint64 (&pk, rows)
-                   || msgpack_pack_uint64 (&pk, cols)
-               ? -1
-               : 0;
+            || msgpack_pack_array (&pk, 2) || msgpack_pack_uint64 (&pk, rows)
+            || msgpack_pack_uint64 (&pk, cols)
+        ? -1
+        : 0;
 }
 
 //  SHAPE as [rows, cols] into PARAMS; -1 with ERR if malformed.
@@ -58,7 +58,7 @@ maas_infer_params_decode (maas_infer_params_t *params, const msgpack_object *obj
     for (uint32_t i = 0; i < obj->via.map.size; i++) {
         const msgpack_object_kv *kv = &obj->via.map.ptr[i];
         bool is_shape = kv->key.type == MSGPACK_OBJECT_STR && kv->key.via.str.size == 5
-                        && memcmp (kv->key.via.str.ptr, "shape", 5) == 0;
+            && memcmp (kv->key.via.str.ptr, "shape", 5) == 0;
         if (is_shape && s_shape (params, &kv->val, err, err_size) != 0)
             return -1;
         if (!is_shape) {
@@ -79,35 +79,35 @@ int
 maas_infer_result_pack (const maas_infer_result_t *result, msgpack_packer *pk)
 {
     int rc = msgpack_pack_map (pk, result->classes ? 10 : 9)
-             | maas_codec_pack_kv_str (pk, "model", result->model)
-             | maas_codec_pack_kv_uint (pk, "version", result->version)
-             | maas_codec_pack_kv_uint (pk, "rows", result->rows)
-             | maas_codec_pack_kv_uint (pk, "outputs", result->outputs)
-             | maas_codec_pack_str (pk, "values")
-             | maas_codec_pack_f32 (pk, result->values, result->rows * result->outputs);
+        | maas_codec_pack_kv_str (pk, "model", result->model)
+        | maas_codec_pack_kv_uint (pk, "version", result->version)
+        | maas_codec_pack_kv_uint (pk, "rows", result->rows)
+        | maas_codec_pack_kv_uint (pk, "outputs", result->outputs)
+        | maas_codec_pack_str (pk, "values")
+        | maas_codec_pack_f32 (pk, result->values, result->rows * result->outputs);
     if (result->classes) {
         rc |= maas_codec_pack_str (pk, "classes") | msgpack_pack_array (pk, result->rows);
         for (size_t r = 0; r < result->rows; r++)
             rc |= msgpack_pack_int32 (pk, result->classes[r]);
     }
     return rc | maas_codec_pack_kv_uint (pk, "batch_rows", result->batch_rows)
-                   | maas_codec_pack_kv_uint (pk, "batch_jobs", result->batch_jobs)
-                   | maas_codec_pack_kv_int (pk, "queue_us", result->queue_us)
-                   | maas_codec_pack_kv_int (pk, "compute_us", result->compute_us)
-               ? -1
-               : 0;
+            | maas_codec_pack_kv_uint (pk, "batch_jobs", result->batch_jobs)
+            | maas_codec_pack_kv_int (pk, "queue_us", result->queue_us)
+            | maas_codec_pack_kv_int (pk, "compute_us", result->compute_us)
+        ? -1
+        : 0;
 }
 
 int
 maas_infer_meta_pack (const maas_infer_result_t *result, msgpack_packer *pk)
 {
     return msgpack_pack_map (pk, 5) | maas_codec_pack_kv_uint (pk, "version", result->version)
-                   | maas_codec_pack_kv_uint (pk, "batch_rows", result->batch_rows)
-                   | maas_codec_pack_kv_uint (pk, "batch_jobs", result->batch_jobs)
-                   | maas_codec_pack_kv_int (pk, "queue_us", result->queue_us)
-                   | maas_codec_pack_kv_int (pk, "compute_us", result->compute_us)
-               ? -1
-               : 0;
+            | maas_codec_pack_kv_uint (pk, "batch_rows", result->batch_rows)
+            | maas_codec_pack_kv_uint (pk, "batch_jobs", result->batch_jobs)
+            | maas_codec_pack_kv_int (pk, "queue_us", result->queue_us)
+            | maas_codec_pack_kv_int (pk, "compute_us", result->compute_us)
+        ? -1
+        : 0;
 }
 
 //  The scalar keys of a result map into RESULT; -1 with MAP->err.
@@ -170,7 +170,7 @@ s_arrays (maas_codec_map_t *map, maas_infer_result_t *result)
     for (size_t r = 0; classes && r < result->rows; r++) {
         const msgpack_object *item = &classes->via.array.ptr[r];
         bool integer = item->type == MSGPACK_OBJECT_POSITIVE_INTEGER
-                       || item->type == MSGPACK_OBJECT_NEGATIVE_INTEGER;
+            || item->type == MSGPACK_OBJECT_NEGATIVE_INTEGER;
         if (!integer || item->via.i64 < INT32_MIN || item->via.i64 > INT32_MAX) {
             snprintf (map->err, sizeof map->err, "result: class of row %zu is not an int", r + 1);
             return -1;
@@ -226,7 +226,8 @@ maas_infer_error_row (const void *header, size_t size)
     //  Absent meta or row, or a row that is not a count: no row named.
     if (header
         && maas_proto_open_map (header, size, MAAS_PROTO_HEADER_MAX, "header", &msg, &map, err,
-                                sizeof err) == 0
+                                sizeof err)
+            == 0
         && maas_codec_map_find (&map, "meta") && maas_codec_map_map (&map, "meta", &meta) == 0
         && maas_codec_map_find (&meta, "row") && maas_codec_map_uint64 (&meta, "row", &row) != 0)
         row = 0;

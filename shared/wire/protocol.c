@@ -12,12 +12,18 @@
 #include <sys/random.h>
 
 static const char *s_names[] = {
-    [MAAS_PROTO_SUBMIT] = "SUBMIT",       [MAAS_PROTO_ACCEPTED] = "ACCEPTED",
-    [MAAS_PROTO_REJECTED] = "REJECTED",   [MAAS_PROTO_RESULT] = "RESULT",
-    [MAAS_PROTO_CANCEL] = "CANCEL",       [MAAS_PROTO_PING] = "PING",
-    [MAAS_PROTO_PONG] = "PONG",           [MAAS_PROTO_FETCH] = "FETCH",
-    [MAAS_PROTO_PROGRESS] = "PROGRESS",   [MAAS_PROTO_READY] = "READY",
-    [MAAS_PROTO_JOB] = "JOB",             [MAAS_PROTO_HEARTBEAT] = "HEARTBEAT",
+    [MAAS_PROTO_SUBMIT] = "SUBMIT",
+    [MAAS_PROTO_ACCEPTED] = "ACCEPTED",
+    [MAAS_PROTO_REJECTED] = "REJECTED",
+    [MAAS_PROTO_RESULT] = "RESULT",
+    [MAAS_PROTO_CANCEL] = "CANCEL",
+    [MAAS_PROTO_PING] = "PING",
+    [MAAS_PROTO_PONG] = "PONG",
+    [MAAS_PROTO_FETCH] = "FETCH",
+    [MAAS_PROTO_PROGRESS] = "PROGRESS",
+    [MAAS_PROTO_READY] = "READY",
+    [MAAS_PROTO_JOB] = "JOB",
+    [MAAS_PROTO_HEARTBEAT] = "HEARTBEAT",
     [MAAS_PROTO_DISCONNECT] = "DISCONNECT",
 };
 
@@ -182,8 +188,7 @@ maas_proto_send_empty (void *socket, const void *peer, size_t peer_size, int cmd
 
 int
 maas_proto_open_map (const void *data, size_t size, size_t limit, const char *what,
-                     msgpack_unpacked *scratch, maas_codec_map_t *map, char *err,
-                     size_t err_size)
+                     msgpack_unpacked *scratch, maas_codec_map_t *map, char *err, size_t err_size)
 {
     char why[MAAS_CODEC_ERR_SIZE];
     if (maas_codec_unpack (data, size, limit, scratch, why, sizeof why) != 0) {
@@ -200,8 +205,8 @@ maas_proto_open_map (const void *data, size_t size, size_t limit, const char *wh
 //  SIZE bytes of HEADER as a map named "header" in MAP (decoded into
 //  SCRATCH); -1 with ERR if not msgpack or not a map.
 static int
-s_open_header (const void *header, size_t size, msgpack_unpacked *scratch,
-               maas_codec_map_t *map, char *err, size_t err_size)
+s_open_header (const void *header, size_t size, msgpack_unpacked *scratch, maas_codec_map_t *map,
+               char *err, size_t err_size)
 {
     return maas_proto_open_map (header, size, MAAS_PROTO_HEADER_MAX, "header", scratch, map, err,
                                 err_size);
@@ -252,8 +257,8 @@ maas_proto_pack_status (maas_proto_buf_t *buf, const char *id, const char *statu
                         const char *reason, const char *error, size_t extra)
 {
     msgpack_packer *pk = &buf->pk;
-    msgpack_pack_map (pk, (id != NULL) + (status != NULL) + (reason != NULL) + (error != NULL)
-                              + extra);
+    msgpack_pack_map (pk,
+                      (id != NULL) + (status != NULL) + (reason != NULL) + (error != NULL) + extra);
     if (id)
         maas_codec_pack_kv_str (pk, "id", id);
     if (status)
@@ -291,7 +296,7 @@ maas_proto_id_new (maas_proto_idgen_t *gen, char id[MAAS_PROTO_ID_SIZE])
     else {
         gen->ms = ms;
         if (getrandom (gen->random, sizeof gen->random, 0) != (ssize_t) sizeof gen->random)
-            for (size_t i = 0; i < sizeof gen->random; i++)   //  never fails on Linux
+            for (size_t i = 0; i < sizeof gen->random; i++)    //  never fails on Linux
                 gen->random[i] = (uint8_t) (maas_clock_mono_us () >> (i % 8));
     }
     //  128 bits: 48 of time, 80 of randomness, as 26 base32 digits (130 bits).
@@ -345,7 +350,7 @@ maas_proto_id_valid (const char *id, size_t len)
     for (size_t i = 0; i < len; i++) {
         char c = id[i];
         bool ok = (c >= '0' && c <= '9') || (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z')
-                  || c == '_' || c == '.' || c == ':' || c == '-';
+            || c == '_' || c == '.' || c == ':' || c == '-';
         if (!ok)
             return false;
     }
@@ -476,8 +481,8 @@ maas_proto_job_pack (const maas_proto_job_t *job, maas_proto_buf_t *buf)
 {
     msgpack_packer *pk = &buf->pk;
     bool version = job->version > 0 || job->alias[0];
-    int keys = 2 + (job->model[0] != 0) + version + (job->priority != 0)
-               + (job->deadline_ms != 0) + !job->track + !job->durable + (job->params != NULL);
+    int keys = 2 + (job->model[0] != 0) + version + (job->priority != 0) + (job->deadline_ms != 0)
+        + !job->track + !job->durable + (job->params != NULL);
     msgpack_pack_map (pk, (size_t) keys);
     maas_codec_pack_kv_str (pk, "id", job->id);
     maas_codec_pack_kv_str (pk, "kind", job->kind);

@@ -17,18 +17,18 @@ extern "C" {
 #endif
 
 //  First frame of every message (after a ROUTER's identity frame).
-#define MAAS_PROTO_TAG "MAAS1"
-#define MAAS_PROTO_TAG_SIZE 5
+#define MAAS_PROTO_TAG          "MAAS1"
+#define MAAS_PROTO_TAG_SIZE     5
 //  Largest header frame accepted (a msgpack map of a few keys).
-#define MAAS_PROTO_HEADER_MAX 65536
+#define MAAS_PROTO_HEADER_MAX   65536
 //  Frames in a well-formed message, identity excluded: tag, command,
 //  header, payload.
-#define MAAS_PROTO_FRAMES 4
+#define MAAS_PROTO_FRAMES       4
 //  Job ids: 1..64 printable ASCII bytes; client ids are 26-char ULIDs.
-#define MAAS_PROTO_ID_MAX 64
-#define MAAS_PROTO_ID_SIZE 27       //  a generated id and its NUL
+#define MAAS_PROTO_ID_MAX       64
+#define MAAS_PROTO_ID_SIZE      27    //  a generated id and its NUL
 //  Longest ZeroMQ routing id the broker keeps for a peer.
-#define MAAS_PROTO_PEER_MAX 64
+#define MAAS_PROTO_PEER_MAX     64
 //  Priorities: 0 (default) .. 9, higher runs first.
 #define MAAS_PROTO_PRIORITY_MAX 9
 
@@ -57,11 +57,11 @@ const char *maas_proto_cmd_name (int cmd);
 //  One received message: optional identity, then up to MAAS_PROTO_FRAMES.
 
 typedef struct {
-    zmq_msg_t peer;                 //  routing id (ROUTER sockets only)
-    zmq_msg_t frames[MAAS_PROTO_FRAMES]; //  tag, command, header, payload
-    int count;                      //  frames received into FRAMES
-    bool routed;                    //  PEER holds a routing id
-    bool extra;                     //  more frames came and were dropped
+    zmq_msg_t peer;                         //  routing id (ROUTER sockets only)
+    zmq_msg_t frames[MAAS_PROTO_FRAMES];    //  tag, command, header, payload
+    int count;                              //  frames received into FRAMES
+    bool routed;                            //  PEER holds a routing id
+    bool extra;                             //  more frames came and were dropped
 } maas_proto_msg_t;
 
 //  Receive one whole message from SOCKET (a raw libzmq socket). ROUTED:
@@ -83,8 +83,8 @@ zmq_msg_t *maas_proto_payload (maas_proto_msg_t *msg);
 //  Send one message: PEER (routing id, PEER_SIZE bytes; NULL on a DEALER),
 //  tag, CMD, HEADER (copied), and PAYLOAD if not NULL (moved: it is empty
 //  afterwards, whatever the outcome). Returns 0, or -1 with errno.
-int maas_proto_send (void *socket, const void *peer, size_t peer_size, int cmd,
-                     const void *header, size_t header_size, zmq_msg_t *payload);
+int maas_proto_send (void *socket, const void *peer, size_t peer_size, int cmd, const void *header,
+                     size_t header_size, zmq_msg_t *payload);
 //  Send CMD with an empty map as header and no payload (PING, PONG,
 //  HEARTBEAT, DISCONNECT). PEER as for maas_proto_send. 0, or -1 with errno.
 int maas_proto_send_empty (void *socket, const void *peer, size_t peer_size, int cmd);
@@ -106,10 +106,10 @@ int maas_proto_header_map (const maas_proto_msg_t *msg, msgpack_unpacked *scratc
 //  headers cost no allocation.
 
 typedef struct {
-    char data[4096];                //  packed bytes
-    size_t size;                    //  bytes used
-    bool overflow;                  //  a write did not fit: header invalid
-    msgpack_packer pk;              //  packer writing into DATA
+    char data[4096];      //  packed bytes
+    size_t size;          //  bytes used
+    bool overflow;        //  a write did not fit: header invalid
+    msgpack_packer pk;    //  packer writing into DATA
 } maas_proto_buf_t;
 
 //  Reset BUF to empty and make BUF->pk ready to pack into it.
@@ -125,23 +125,23 @@ void maas_proto_pack_status (maas_proto_buf_t *buf, const char *id, const char *
 //  ---------------------------------------------------------------------------
 //  The job header: SUBMIT's header, forwarded unchanged as JOB's header.
 
-#define MAAS_PROTO_KIND_MAX 32      //  longest kind name
+#define MAAS_PROTO_KIND_MAX  32     //  longest kind name
 #define MAAS_PROTO_MODEL_MAX 128    //  longest model name
 #define MAAS_PROTO_ALIAS_MAX 32     //  longest version alias
 
 typedef struct {
-    char id[MAAS_PROTO_ID_MAX + 1]; //  job id, client-generated
-    char kind[MAAS_PROTO_KIND_MAX + 1];   //  "infer", "train", ...
-    char model[MAAS_PROTO_MODEL_MAX + 1]; //  model name, "" if none
-    int64_t version;                //  "version": model version, 0: not given
-    char alias[MAAS_PROTO_ALIAS_MAX + 1]; //  "alias" ("production"), or ""; never both
-    int priority;                   //  0..9, higher first; default 0
-    int64_t deadline_ms;            //  wall-clock ms after which it must not start; 0: none
-    bool track;                     //  status kept in Redis (default true)
-    bool durable;                   //  payload kept in Redis until final (default true)
-    const msgpack_object *params_obj; //  parsed "params" value, in SCRATCH; NULL if none
-    const void *params;             //  for packing: one msgpack value's bytes, or NULL
-    size_t params_size;             //  its size in bytes
+    char id[MAAS_PROTO_ID_MAX + 1];          //  job id, client-generated
+    char kind[MAAS_PROTO_KIND_MAX + 1];      //  "infer", "train", ...
+    char model[MAAS_PROTO_MODEL_MAX + 1];    //  model name, "" if none
+    int64_t version;                         //  "version": model version, 0: not given
+    char alias[MAAS_PROTO_ALIAS_MAX + 1];    //  "alias" ("production"), or ""; never both
+    int priority;                            //  0..9, higher first; default 0
+    int64_t deadline_ms;                 //  wall-clock ms after which it must not start; 0: none
+    bool track;                          //  status kept in Redis (default true)
+    bool durable;                        //  payload kept in Redis until final (default true)
+    const msgpack_object *params_obj;    //  parsed "params" value, in SCRATCH; NULL if none
+    const void *params;                  //  for packing: one msgpack value's bytes, or NULL
+    size_t params_size;                  //  its size in bytes
 } maas_proto_job_t;
 
 //  Decode a job header of SIZE bytes. SCRATCH is a msgpack_unpacked the
@@ -173,8 +173,8 @@ bool maas_proto_retryable (const maas_codec_map_t *map);
 //  previous id's state (10 bytes of random part + time), so ids made within
 //  one millisecond still sort in creation order; zero it before first use.
 typedef struct {
-    int64_t ms;                     //  time of the previous id
-    uint8_t random[10];             //  its random part
+    int64_t ms;            //  time of the previous id
+    uint8_t random[10];    //  its random part
 } maas_proto_idgen_t;
 void maas_proto_id_new (maas_proto_idgen_t *gen, char id[MAAS_PROTO_ID_SIZE]);
 //  Copy SRC into DST (SIZE bytes with the NUL), truncating; returns the

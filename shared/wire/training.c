@@ -12,8 +12,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-static int
-s_fail (char *err, size_t err_size, const char *fmt, ...) __attribute__ ((format (printf, 3, 4)));
+static int s_fail (char *err, size_t err_size, const char *fmt, ...)
+    __attribute__ ((format (printf, 3, 4)));
 
 static int
 s_fail (char *err, size_t err_size, const char *fmt, ...)
@@ -45,14 +45,14 @@ s_parse_layer (maas_layer_spec_t *layer, const char *text, size_t len, size_t in
 {
     char item[64];
     if (len == 0 || len >= sizeof item)
-        return s_fail (err, err_size, "layer %zu: expected units:activation, got '%.*s'",
-                       index + 1, (int) (len < 40 ? len : 40), text);
+        return s_fail (err, err_size, "layer %zu: expected units:activation, got '%.*s'", index + 1,
+                       (int) (len < 40 ? len : 40), text);
     memcpy (item, text, len);
     item[len] = '\0';
     char *colon = strchr (item, ':'), *end;
     if (!colon)
-        return s_fail (err, err_size, "layer %zu: expected units:activation, got '%s'",
-                       index + 1, item);
+        return s_fail (err, err_size, "layer %zu: expected units:activation, got '%s'", index + 1,
+                       item);
     *colon = '\0';
     errno = 0;
     unsigned long units = strtoul (item, &end, 10);
@@ -63,13 +63,12 @@ s_parse_layer (maas_layer_spec_t *layer, const char *text, size_t len, size_t in
     if (act < 0)
         return s_fail (err, err_size, "layer %zu: unknown activation '%s' (%s)", index + 1,
                        colon + 1, s_activations);
-    *layer = (maas_layer_spec_t) {.units = units, .act = (maas_act_t) act};
+    *layer = (maas_layer_spec_t){.units = units, .act = (maas_act_t) act};
     return 0;
 }
 
 int
-maas_training_parse_layers (maas_training_t *spec, const char *text, char *err,
-                              size_t err_size)
+maas_training_parse_layers (maas_training_t *spec, const char *text, char *err, size_t err_size)
 {
     size_t count = 0;
     const char *at = text;
@@ -90,8 +89,7 @@ maas_training_parse_layers (maas_training_t *spec, const char *text, char *err,
 }
 
 int
-maas_training_set_optimizer (maas_training_t *spec, const char *name, char *err,
-                               size_t err_size)
+maas_training_set_optimizer (maas_training_t *spec, const char *name, char *err, size_t err_size)
 {
     int kind = maas_optim_parse (name);
     if (kind < 0)
@@ -120,9 +118,10 @@ maas_training_check (const maas_training_t *spec, char *err, size_t err_size)
     if (t->loss >= MAAS_LOSS_COUNT)
         return s_fail (err, err_size, "unknown loss");
     if (!maas_loss_fits (t->loss, last))
-        return s_fail (err, err_size, "loss %s does not fit a %s output layer (bce: sigmoid, "
-                       "softmax_ce: softmax, mse: any but softmax)", maas_loss_name (t->loss),
-                       maas_act_name (last));
+        return s_fail (err, err_size,
+                       "loss %s does not fit a %s output layer (bce: sigmoid, "
+                       "softmax_ce: softmax, mse: any but softmax)",
+                       maas_loss_name (t->loss), maas_act_name (last));
     if (maas_optim_check (&t->optim, err, err_size) != 0)
         return -1;
     if (t->batch_size == 0 || t->batch_size > MAAS_TRAIN_MAX_BATCH)
@@ -140,9 +139,8 @@ maas_training_check (const maas_training_t *spec, char *err, size_t err_size)
 }
 
 int
-maas_training_check_data (const maas_training_t *spec, size_t cols,
-                            maas_dataset_task_t task, size_t classes, char *err,
-                            size_t err_size)
+maas_training_check_data (const maas_training_t *spec, size_t cols, maas_dataset_task_t task,
+                          size_t classes, char *err, size_t err_size)
 {
     const char *data = *spec->dataset ? spec->dataset : "inline";
     size_t units = spec->layers[spec->n_layers - 1].units;
@@ -150,18 +148,26 @@ maas_training_check_data (const maas_training_t *spec, size_t cols,
     if (cols == 0)
         return s_fail (err, err_size, "data set '%s' has no features", data);
     if (loss == MAAS_LOSS_SOFTMAX_CE && task == MAAS_DATASET_REGRESSION)
-        return s_fail (err, err_size, "loss softmax_ce needs class labels, data set '%s' is "
-                       "regression", data);
+        return s_fail (err, err_size,
+                       "loss softmax_ce needs class labels, data set '%s' is "
+                       "regression",
+                       data);
     if (loss == MAAS_LOSS_SOFTMAX_CE && units != classes)
-        return s_fail (err, err_size, "data set '%s' has %zu classes but the output layer has "
-                       "%zu units", data, classes, units);
+        return s_fail (err, err_size,
+                       "data set '%s' has %zu classes but the output layer has "
+                       "%zu units",
+                       data, classes, units);
     if (loss == MAAS_LOSS_BCE && task != MAAS_DATASET_BINARY)
-        return s_fail (err, err_size, "loss bce needs binary labels, data set '%s' is %s (use "
-                       "%s)", data, maas_dataset_task_name (task),
+        return s_fail (err, err_size,
+                       "loss bce needs binary labels, data set '%s' is %s (use "
+                       "%s)",
+                       data, maas_dataset_task_name (task),
                        task == MAAS_DATASET_MULTICLASS ? "softmax_ce" : "mse");
     if (loss != MAAS_LOSS_SOFTMAX_CE && units != 1)
-        return s_fail (err, err_size, "loss %s with one label per row needs 1 output unit, "
-                       "the output layer has %zu", maas_loss_name (loss), units);
+        return s_fail (err, err_size,
+                       "loss %s with one label per row needs 1 output unit, "
+                       "the output layer has %zu",
+                       maas_loss_name (loss), units);
     return 0;
 }
 
@@ -230,7 +236,7 @@ s_decode_layers (maas_training_t *spec, maas_codec_map_t *map, char *err, size_t
         if (parsed < 0)
             return s_fail (err, err_size, "layer %zu: unknown activation '%s' (%s)", i + 1, act,
                            s_activations);
-        spec->layers[i] = (maas_layer_spec_t) {.units = units, .act = (maas_act_t) parsed};
+        spec->layers[i] = (maas_layer_spec_t){.units = units, .act = (maas_act_t) parsed};
     }
     return 0;
 }
@@ -297,10 +303,10 @@ s_decode_names (maas_training_t *spec, maas_codec_map_t *map, char *err, size_t 
     return 0;
 }
 
-static const char *s_keys[] = {
-    "dataset", "description", "layers", "loss", "optimizer", "lr", "momentum", "beta1",
-    "beta2", "rho", "eps", "weight_decay", "epochs", "batch_size", "val_split", "patience",
-    "restore_best", "standardize", "seed"};
+static const char *s_keys[] = {"dataset",  "description",  "layers",      "loss",       "optimizer",
+                               "lr",       "momentum",     "beta1",       "beta2",      "rho",
+                               "eps",      "weight_decay", "epochs",      "batch_size", "val_split",
+                               "patience", "restore_best", "standardize", "seed"};
 
 //  -1 with ERR naming the first key this version does not know.
 static int
@@ -311,20 +317,20 @@ s_unknown_keys (const msgpack_object *params, char *err, size_t err_size)
         bool known = false;
         for (size_t k = 0; k < sizeof s_keys / sizeof s_keys[0] && !known; k++)
             known = key->type == MSGPACK_OBJECT_STR && key->via.str.size == strlen (s_keys[k])
-                 && memcmp (key->via.str.ptr, s_keys[k], key->via.str.size) == 0;
+                && memcmp (key->via.str.ptr, s_keys[k], key->via.str.size) == 0;
         if (!known)
             return s_fail (err, err_size, "train spec: unknown key '%.*s'",
-                           key->type == MSGPACK_OBJECT_STR ? (int) (key->via.str.size < 40
-                                                                    ? key->via.str.size : 40)
-                                                           : 1,
+                           key->type == MSGPACK_OBJECT_STR
+                               ? (int) (key->via.str.size < 40 ? key->via.str.size : 40)
+                               : 1,
                            key->type == MSGPACK_OBJECT_STR ? key->via.str.ptr : "?");
     }
     return 0;
 }
 
 int
-maas_training_decode (maas_training_t *spec, const msgpack_object *params,
-                        const char *model, char *err, size_t err_size)
+maas_training_decode (maas_training_t *spec, const msgpack_object *params, const char *model,
+                      char *err, size_t err_size)
 {
     maas_training_init (spec);
     maas_codec_map_t map;
@@ -344,7 +350,8 @@ maas_training_decode (maas_training_t *spec, const msgpack_object *params,
         || (maas_codec_map_find (&map, "description")
             && maas_codec_map_str_copy (&map, "description", spec->description,
                                         sizeof spec->description))
-        || s_opt_size (&map, "epochs", &t->epochs) || s_opt_size (&map, "batch_size", &t->batch_size)
+        || s_opt_size (&map, "epochs", &t->epochs)
+        || s_opt_size (&map, "batch_size", &t->batch_size)
         || s_opt_size (&map, "patience", &t->patience)
         || s_opt_double (&map, "val_split", &t->val_fraction)
         || s_opt_bool (&map, "restore_best", &t->restore_best)
@@ -363,10 +370,9 @@ int
 maas_training_pack_data (const maas_dataset_t *dataset, msgpack_packer *pk)
 {
     int rc = msgpack_pack_map (pk, 3)
-           | maas_codec_pack_kv_tensor (pk, "features", maas_dataset_features (dataset))
-           | maas_codec_pack_kv_tensor (pk, "labels", maas_dataset_labels (dataset))
-           | maas_codec_pack_kv_str (pk, "task",
-                                     maas_dataset_task_name (maas_dataset_task (dataset)));
+        | maas_codec_pack_kv_tensor (pk, "features", maas_dataset_features (dataset))
+        | maas_codec_pack_kv_tensor (pk, "labels", maas_dataset_labels (dataset))
+        | maas_codec_pack_kv_str (pk, "task", maas_dataset_task_name (maas_dataset_task (dataset)));
     return rc ? -1 : 0;
 }
 
@@ -380,8 +386,7 @@ maas_training_decode_data (const void *data, size_t size, char *err, size_t err_
     maas_codec_map_t map;
     char task_name[32] = "auto";
     char why[MAAS_CODEC_ERR_SIZE];
-    if (maas_codec_unpack (data, size, MAAS_TRAINING_INLINE_MAX, &message, why,
-                           sizeof why) != 0) {
+    if (maas_codec_unpack (data, size, MAAS_TRAINING_INLINE_MAX, &message, why, sizeof why) != 0) {
         s_fail (err, err_size, "inline data: %s", why);
         goto done;
     }
@@ -417,17 +422,17 @@ maas_training_result_pack (const maas_training_result_t *result, msgpack_packer 
     const maas_training_metrics_t *m = &result->metrics;
     bool has_val = !isnan (m->val_loss), regression = !isnan (m->rmse);
     int rc = msgpack_pack_map (pk, 8) | maas_codec_pack_kv_str (pk, "model", result->model)
-             | maas_codec_pack_kv_uint (pk, "version", result->version)
-             | maas_codec_pack_kv_bool (pk, "created", result->created)
-             | maas_codec_pack_kv_str (pk, "outcome", result->outcome)
-             | maas_codec_pack_kv_uint (pk, "epochs", result->epochs)
-             | maas_codec_pack_kv_double (pk, "train_seconds", result->train_seconds)
-             | maas_codec_pack_kv_str (pk, "dataset_sha256", result->dataset_sha256)
-             | maas_codec_pack_str (pk, "metrics") | msgpack_pack_map (pk, 3 + has_val)
-             | maas_codec_pack_kv_double (pk, regression ? "rmse" : "accuracy",
-                                          regression ? m->rmse : m->accuracy)
-             | maas_codec_pack_kv_double (pk, "train_loss", m->train_loss)
-             | maas_codec_pack_kv_double (pk, "samples_per_s", m->samples_per_s);
+        | maas_codec_pack_kv_uint (pk, "version", result->version)
+        | maas_codec_pack_kv_bool (pk, "created", result->created)
+        | maas_codec_pack_kv_str (pk, "outcome", result->outcome)
+        | maas_codec_pack_kv_uint (pk, "epochs", result->epochs)
+        | maas_codec_pack_kv_double (pk, "train_seconds", result->train_seconds)
+        | maas_codec_pack_kv_str (pk, "dataset_sha256", result->dataset_sha256)
+        | maas_codec_pack_str (pk, "metrics") | msgpack_pack_map (pk, 3 + has_val)
+        | maas_codec_pack_kv_double (pk, regression ? "rmse" : "accuracy",
+                                     regression ? m->rmse : m->accuracy)
+        | maas_codec_pack_kv_double (pk, "train_loss", m->train_loss)
+        | maas_codec_pack_kv_double (pk, "samples_per_s", m->samples_per_s);
     if (has_val)
         rc |= maas_codec_pack_kv_double (pk, "val_loss", m->val_loss);
     return rc ? -1 : 0;
@@ -437,11 +442,10 @@ maas_training_result_pack (const maas_training_result_t *result, msgpack_packer 
 static int
 s_result_metrics (maas_codec_map_t *map, maas_training_metrics_t *m)
 {
-    *m = (maas_training_metrics_t){ NAN, NAN, NAN, NAN, NAN };
+    *m = (maas_training_metrics_t){NAN, NAN, NAN, NAN, NAN};
     bool accuracy = maas_codec_map_find (map, "accuracy") != NULL;
     if (accuracy == (maas_codec_map_find (map, "rmse") != NULL)) {
-        snprintf (map->err, sizeof map->err, "%s: needs one of 'accuracy' and 'rmse'",
-                  map->what);
+        snprintf (map->err, sizeof map->err, "%s: needs one of 'accuracy' and 'rmse'", map->what);
         return -1;
     }
     if (maas_codec_map_double (map, accuracy ? "accuracy" : "rmse",

@@ -23,19 +23,19 @@ extern "C" {
 //  Most epochs a job may ask for.
 #define MAAS_TRAINING_MAX_EPOCHS 100000
 //  Longest model name (as the registry's).
-#define MAAS_TRAINING_NAME_MAX 64
+#define MAAS_TRAINING_NAME_MAX   64
 //  Largest inline data set (the job's payload), bytes.
 #define MAAS_TRAINING_INLINE_MAX ((size_t) 64 << 20)
 
 //  A train job's spec. A plain value: no allocation, copy it freely.
 typedef struct {
-    char model[MAAS_TRAINING_NAME_MAX + 1];       //  model name to publish
-    char dataset[MAAS_DATASET_MAX_NAME + 1];        //  stored data set, "" for inline data
-    maas_layer_spec_t layers[MAAS_MLP_MAX_LAYERS];  //  dense layers, input side first
-    size_t n_layers;                                //  layers in use
-    maas_train_config_t train;      //  loss, optimizer, batch, epochs, split, early
-                                    //  stopping, standardisation, seed (no callbacks)
-    char description[256];          //  free text stored with the model, or ""
+    char model[MAAS_TRAINING_NAME_MAX + 1];           //  model name to publish
+    char dataset[MAAS_DATASET_MAX_NAME + 1];          //  stored data set, "" for inline data
+    maas_layer_spec_t layers[MAAS_MLP_MAX_LAYERS];    //  dense layers, input side first
+    size_t n_layers;                                  //  layers in use
+    maas_train_config_t train;    //  loss, optimizer, batch, epochs, split, early
+                                  //  stopping, standardisation, seed (no callbacks)
+    char description[256];        //  free text stored with the model, or ""
 } maas_training_t;
 
 //  Defaults: no model, no data, no layers; bce, Adam lr 0.001, batch 32,
@@ -47,11 +47,11 @@ void maas_training_init (maas_training_t *spec);
 //  comma-separated). Returns 0, or -1 with ERR ("layer 2: unknown
 //  activation 'relo' (linear, relu, tanh, sigmoid, softmax)").
 int maas_training_parse_layers (maas_training_t *spec, const char *text, char *err,
-                                  size_t err_size);
+                                size_t err_size);
 //  Set the optimizer NAME with its defaults (lr and friends). -1 with ERR
 //  if unknown ("unknown optimizer 'adamw' (sgd, momentum, ...)").
 int maas_training_set_optimizer (maas_training_t *spec, const char *name, char *err,
-                                   size_t err_size);
+                                 size_t err_size);
 
 //  Everything that can be checked without the data: model and data set
 //  names, layer count and sizes, optimizer ranges, batch, epochs, split,
@@ -61,9 +61,8 @@ int maas_training_check (const maas_training_t *spec, char *err, size_t err_size
 //  The spec against its data: COLS features, labels for TASK with CLASSES
 //  classes. Output units and loss must fit the task ("data set 'digits' has
 //  10 classes but the output layer has 3 units"). 0, or -1 with ERR.
-int maas_training_check_data (const maas_training_t *spec, size_t cols,
-                                maas_dataset_task_t task, size_t classes, char *err,
-                                size_t err_size);
+int maas_training_check_data (const maas_training_t *spec, size_t cols, maas_dataset_task_t task,
+                              size_t classes, char *err, size_t err_size);
 
 //  Pack the spec as a train job's params map (model excluded: it travels
 //  in the job header). Returns 0, or -1 if the packer failed.
@@ -71,8 +70,8 @@ int maas_training_pack (const maas_training_t *spec, msgpack_packer *pk);
 //  Read PARAMS (a job's params map) into SPEC with MODEL as model name, then
 //  maas_training_check. Unknown keys and wrong types are errors
 //  ("train spec: unknown key 'epoch'"). Returns 0, or -1 with ERR.
-int maas_training_decode (maas_training_t *spec, const msgpack_object *params,
-                            const char *model, char *err, size_t err_size);
+int maas_training_decode (maas_training_t *spec, const msgpack_object *params, const char *model,
+                          char *err, size_t err_size);
 
 //  Inline data sets, for a train job's payload: a map {"features": tensor,
 //  "labels": tensor (rows × 1), "task": "binary"|...|"auto"} (tensors as
@@ -80,29 +79,29 @@ int maas_training_decode (maas_training_t *spec, const msgpack_object *params,
 //  set or NULL with ERR, reading at most MAAS_TRAINING_INLINE_MAX bytes.
 int maas_training_pack_data (const maas_dataset_t *dataset, msgpack_packer *pk);
 maas_dataset_t *maas_training_decode_data (const void *data, size_t size, char *err,
-                                             size_t err_size);
+                                           size_t err_size);
 
 //  ---------------------------------------------------------------------------
 //  The result of a succeeded train job.
 
 //  How the published network did (NaN: not measured).
 typedef struct {
-    double accuracy;                //  classification: accuracy (validation rows if any)
-    double rmse;                    //  regression: RMSE (same rows)
-    double train_loss;              //  last epoch's training loss
-    double val_loss;                //  validation loss, NaN without a split
-    double samples_per_s;           //  training throughput
+    double accuracy;         //  classification: accuracy (validation rows if any)
+    double rmse;             //  regression: RMSE (same rows)
+    double train_loss;       //  last epoch's training loss
+    double val_loss;         //  validation loss, NaN without a split
+    double samples_per_s;    //  training throughput
 } maas_training_metrics_t;
 
 typedef struct {
-    char model[MAAS_TRAINING_NAME_MAX + 1]; //  model published
-    uint64_t version;               //  its version
-    bool created;                   //  false: this job id had published it before
-    char outcome[24];               //  "completed", "early_stopped"
-    uint64_t epochs;                //  epochs run
-    double train_seconds;           //  time in the training loop
-    char dataset_sha256[65];        //  the data trained on, hex
-    maas_training_metrics_t metrics; //  accuracy or rmse, losses, throughput
+    char model[MAAS_TRAINING_NAME_MAX + 1];    //  model published
+    uint64_t version;                          //  its version
+    bool created;                              //  false: this job id had published it before
+    char outcome[24];                          //  "completed", "early_stopped"
+    uint64_t epochs;                           //  epochs run
+    double train_seconds;                      //  time in the training loop
+    char dataset_sha256[65];                   //  the data trained on, hex
+    maas_training_metrics_t metrics;           //  accuracy or rmse, losses, throughput
 } maas_training_result_t;
 
 //  Pack RESULT as a train job's RESULT payload. 0, or -1 if the packer

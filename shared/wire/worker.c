@@ -15,40 +15,40 @@
 #include <unistd.h>
 
 typedef struct {
-    char *endpoint;                 //  broker backend, owned
-    zsock_t *sock;                  //  DEALER, NULL before first use
-    void *handle;                   //  its libzmq socket
-    int64_t heard_ms;               //  last message from the broker, monotonic
-    int64_t beat_ms;                //  next HEARTBEAT due, monotonic
+    char *endpoint;      //  broker backend, owned
+    zsock_t *sock;       //  DEALER, NULL before first use
+    void *handle;        //  its libzmq socket
+    int64_t heard_ms;    //  last message from the broker, monotonic
+    int64_t beat_ms;     //  next HEARTBEAT due, monotonic
 } link_t;
 
 struct _maas_worker_t {
-    link_t *links;                  //  one per broker, owned
-    size_t link_count;              //  entries in LINKS
-    char *kinds;                    //  comma-separated kinds, owned
-    char *models;                   //  comma-separated cached models, owned
-    char *name;                     //  label for logs, owned
-    int credits;                    //  jobs held at once per broker
-    int interval_ms;                //  heartbeat interval
-    int liveness;                   //  intervals of silence before reconnecting
-    zlistx_t *inbox;                //  received jobs not yet handed out, owns
-    zhashx_t *held;                 //  id → maas_work_t handed out (borrowed)
-    maas_proto_idgen_t idgen;       //  for link identities
-    maas_curve_t *curve;            //  CurveZMQ keys, owned; NULL: plain
-    msgpack_unpacked scratch;       //  reused decoding space for headers
-    char err[256];                  //  why the last call failed
+    link_t *links;               //  one per broker, owned
+    size_t link_count;           //  entries in LINKS
+    char *kinds;                 //  comma-separated kinds, owned
+    char *models;                //  comma-separated cached models, owned
+    char *name;                  //  label for logs, owned
+    int credits;                 //  jobs held at once per broker
+    int interval_ms;             //  heartbeat interval
+    int liveness;                //  intervals of silence before reconnecting
+    zlistx_t *inbox;             //  received jobs not yet handed out, owns
+    zhashx_t *held;              //  id → maas_work_t handed out (borrowed)
+    maas_proto_idgen_t idgen;    //  for link identities
+    maas_curve_t *curve;         //  CurveZMQ keys, owned; NULL: plain
+    msgpack_unpacked scratch;    //  reused decoding space for headers
+    char err[256];               //  why the last call failed
 };
 
 struct _maas_work_t {
-    maas_worker_t *worker;          //  owner, to unregister from HELD
-    size_t link;                    //  index of the link it came on
-    zmq_msg_t header;               //  JOB header frame
-    zmq_msg_t payload;              //  JOB payload frame
-    msgpack_unpacked params;        //  header decoded again on demand (params live here)
-    bool params_ready;              //  PARAMS holds the decoded header
-    maas_proto_job_t job;           //  decoded header (params_obj not kept: see _params)
-    bool cancelled;                 //  a CANCEL arrived
-    bool in_held;                   //  registered in worker->held
+    maas_worker_t *worker;      //  owner, to unregister from HELD
+    size_t link;                //  index of the link it came on
+    zmq_msg_t header;           //  JOB header frame
+    zmq_msg_t payload;          //  JOB payload frame
+    msgpack_unpacked params;    //  header decoded again on demand (params live here)
+    bool params_ready;          //  PARAMS holds the decoded header
+    maas_proto_job_t job;       //  decoded header (params_obj not kept: see _params)
+    bool cancelled;             //  a CANCEL arrived
+    bool in_held;               //  registered in worker->held
 };
 
 void
@@ -261,8 +261,16 @@ maas_worker_set_models (maas_worker_t *self, const char *models)
         s_send_ready (self, &self->links[i]);
 }
 
-const char *maas_worker_error (const maas_worker_t *self) { return self->err; }
-const char *maas_worker_name (const maas_worker_t *self) { return self->name; }
+const char *
+maas_worker_error (const maas_worker_t *self)
+{
+    return self->err;
+}
+const char *
+maas_worker_name (const maas_worker_t *self)
+{
+    return self->name;
+}
 
 //  A JOB arrived on link INDEX: decode it and queue it in the inbox.
 static void
@@ -281,8 +289,8 @@ s_on_job (maas_worker_t *self, size_t index, maas_proto_msg_t *msg)
         zmq_msg_move (&work->payload, maas_proto_payload (msg));
     char err[256];
     if (maas_proto_job_parse (&work->job, zmq_msg_data (&work->header),
-                              zmq_msg_size (&work->header), &self->scratch, err,
-                              sizeof err) != 0) {
+                              zmq_msg_size (&work->header), &self->scratch, err, sizeof err)
+        != 0) {
         maas_warn ("worker", "bad JOB from broker error=%s", err);
         maas_work_destroy (&work);
         return;
@@ -392,7 +400,7 @@ maas_worker_recv (maas_worker_t *self, int timeout_ms)
             return NULL;
         int64_t wait = until - now < self->interval_ms ? until - now : self->interval_ms;
         for (size_t i = 0; i < count; i++)
-            items[i] = (zmq_pollitem_t) {self->links[i].handle, 0, ZMQ_POLLIN, 0};
+            items[i] = (zmq_pollitem_t){self->links[i].handle, 0, ZMQ_POLLIN, 0};
         if (zmq_poll (items, (int) count, (long) wait) < 0)
             return NULL;
     }
@@ -401,17 +409,16 @@ maas_worker_recv (maas_worker_t *self, int timeout_ms)
 
 //  What a RESULT says besides its payload.
 typedef struct {
-    const char *status;             //  "succeeded", "failed", "cancelled"
-    const char *error;              //  reason, or NULL
-    int retryable;                  //  1 or 0 when "failed", -1: not sent
-    const void *meta;               //  msgpack map bytes, or NULL
-    size_t meta_size;               //  their size
+    const char *status;    //  "succeeded", "failed", "cancelled"
+    const char *error;     //  reason, or NULL
+    int retryable;         //  1 or 0 when "failed", -1: not sent
+    const void *meta;      //  msgpack map bytes, or NULL
+    size_t meta_size;      //  their size
 } s_outcome_t;
 
 //  Send RESULT for WORK: OUTCOME's header keys, PAYLOAD (or NULL).
 static int
-s_result (maas_worker_t *self, maas_work_t **work_p, const s_outcome_t *outcome,
-          zmq_msg_t *payload)
+s_result (maas_worker_t *self, maas_work_t **work_p, const s_outcome_t *outcome, zmq_msg_t *payload)
 {
     maas_work_t *work = *work_p;
     maas_proto_buf_t buf;
@@ -428,8 +435,8 @@ s_result (maas_worker_t *self, maas_work_t **work_p, const s_outcome_t *outcome,
     if (buf.overflow)
         snprintf (self->err, sizeof self->err, "job %s: result meta over 4 KiB", work->job.id);
     else if (work->link < self->link_count) {
-        rc = maas_proto_send (self->links[work->link].handle, NULL, 0, MAAS_PROTO_RESULT,
-                              buf.data, buf.size, payload);
+        rc = maas_proto_send (self->links[work->link].handle, NULL, 0, MAAS_PROTO_RESULT, buf.data,
+                              buf.size, payload);
         if (rc != 0)
             snprintf (self->err, sizeof self->err, "job %s: send: %s", work->job.id,
                       zmq_strerror (errno));
@@ -453,7 +460,7 @@ int
 maas_worker_reply_msg (maas_worker_t *self, maas_work_t **work_p, zmq_msg_t *payload,
                        const void *meta, size_t meta_size)
 {
-    s_outcome_t outcome = { "succeeded", NULL, -1, meta, meta_size };
+    s_outcome_t outcome = {"succeeded", NULL, -1, meta, meta_size};
     return s_result (self, work_p, &outcome, payload);
 }
 
@@ -464,19 +471,18 @@ maas_worker_fail (maas_worker_t *self, maas_work_t **work_p, const char *error)
 }
 
 int
-maas_worker_fail_with (maas_worker_t *self, maas_work_t **work_p, const char *error,
-                       bool retryable, const void *meta, size_t meta_size)
+maas_worker_fail_with (maas_worker_t *self, maas_work_t **work_p, const char *error, bool retryable,
+                       const void *meta, size_t meta_size)
 {
     bool cancelled = (*work_p)->cancelled;
     const char *status = cancelled ? "cancelled" : "failed";
-    s_outcome_t outcome = { status, error ? error : status, cancelled ? -1 : retryable, meta,
-                            meta_size };
+    s_outcome_t outcome = {status, error ? error : status, cancelled ? -1 : retryable, meta,
+                           meta_size};
     return s_result (self, work_p, &outcome, NULL);
 }
 
 int
-maas_worker_progress (maas_worker_t *self, maas_work_t *work, double progress,
-                      const char *message)
+maas_worker_progress (maas_worker_t *self, maas_work_t *work, double progress, const char *message)
 {
     maas_proto_buf_t buf;
     maas_proto_buf_init (&buf);
@@ -492,21 +498,38 @@ maas_worker_progress (maas_worker_t *self, maas_work_t *work, double progress,
     return maas_proto_send (link->handle, NULL, 0, MAAS_PROTO_PROGRESS, buf.data, buf.size, NULL);
 }
 
-const maas_proto_job_t *maas_work_job (const maas_work_t *work) { return &work->job; }
+const maas_proto_job_t *
+maas_work_job (const maas_work_t *work)
+{
+    return &work->job;
+}
 const msgpack_object *
 maas_work_params (const maas_work_t *work)
 {
-    maas_work_t *self = (maas_work_t *) work;  //  decoding on demand is not a visible change
+    maas_work_t *self = (maas_work_t *) work;    //  decoding on demand is not a visible change
     if (!self->params_ready) {
         maas_proto_job_t again;
         char err[256];
         self->params_ready = true;
-        if (maas_proto_job_parse (&again, zmq_msg_data (&self->header), zmq_msg_size (&self->header),
-                                  &self->params, err, sizeof err) == 0)
+        if (maas_proto_job_parse (&again, zmq_msg_data (&self->header),
+                                  zmq_msg_size (&self->header), &self->params, err, sizeof err)
+            == 0)
             self->job.params_obj = again.params_obj;
     }
     return self->job.params_obj;
 }
-const void *maas_work_data (const maas_work_t *work) { return zmq_msg_data ((zmq_msg_t *) &work->payload); }
-size_t maas_work_size (const maas_work_t *work) { return zmq_msg_size ((zmq_msg_t *) &work->payload); }
-bool maas_work_cancelled (const maas_work_t *work) { return work->cancelled; }
+const void *
+maas_work_data (const maas_work_t *work)
+{
+    return zmq_msg_data ((zmq_msg_t *) &work->payload);
+}
+size_t
+maas_work_size (const maas_work_t *work)
+{
+    return zmq_msg_size ((zmq_msg_t *) &work->payload);
+}
+bool
+maas_work_cancelled (const maas_work_t *work)
+{
+    return work->cancelled;
+}

@@ -22,7 +22,7 @@ typedef struct _maas_work_t maas_work_t;
 
 //  Defaults for maas_worker_set_heartbeat.
 #define MAAS_WORKER_HEARTBEAT_MS 1000
-#define MAAS_WORKER_LIVENESS 3
+#define MAAS_WORKER_LIVENESS     3
 
 //  ---------------------------------------------------------------------------
 //  Lifecycle
@@ -100,8 +100,8 @@ void maas_work_destroy (maas_work_t **work_p);
 const maas_proto_job_t *maas_work_job (const maas_work_t *work);
 //  The job's "params" value (NULL if none), decoded on first call.
 const msgpack_object *maas_work_params (const maas_work_t *work);
-const void *maas_work_data (const maas_work_t *work);     //  input payload
-size_t maas_work_size (const maas_work_t *work);          //  its size
+const void *maas_work_data (const maas_work_t *work);    //  input payload
+size_t maas_work_size (const maas_work_t *work);         //  its size
 //  true once a CANCEL for this job arrived (seen in _recv or _tick).
 bool maas_work_cancelled (const maas_work_t *work);
 

@@ -15,13 +15,14 @@ LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
     msgpack_unpacked params;
     msgpack_unpacked_init (&params);
     const msgpack_object *params_obj = NULL;
-    if (params_size && maas_codec_unpack (data + 1, params_size, 1 << 16, &params, err,
-                                          sizeof err) == 0)
+    if (params_size
+        && maas_codec_unpack (data + 1, params_size, 1 << 16, &params, err, sizeof err) == 0)
         params_obj = &params.data;
     maas_tensor_t *x = NULL;
     size_t bad_row;
     if (maas_input_decode (params_obj, data + 1 + params_size, size - 1 - params_size, 3, &x,
-                           &bad_row, err, sizeof err) == 0)
+                           &bad_row, err, sizeof err)
+        == 0)
         maas_tensor_destroy (&x);
     msgpack_unpacked_destroy (&params);
     return 0;

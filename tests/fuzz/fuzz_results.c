@@ -18,7 +18,8 @@ LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
         maas_training_result_t result;
         if (maas_training_result_parse (&result, data + 1, size - 1, err, sizeof err) == 0)
             (void) maas_training_result_pack (&result, &pk);
-    } else {
+    }
+    else {
         maas_infer_result_t result;
         if (maas_infer_result_parse (&result, data + 1, size - 1, err, sizeof err) == 0)
             (void) maas_infer_result_pack (&result, &pk);

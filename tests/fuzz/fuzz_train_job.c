@@ -22,8 +22,8 @@ LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
         (void) maas_training_decode (&spec, &params.data, "fuzz", err, sizeof err);
     }
     msgpack_unpacked_destroy (&params);
-    maas_dataset_t *dataset = maas_training_decode_data (data + params_size, size - params_size, err,
-                                                           sizeof err);
+    maas_dataset_t *dataset =
+        maas_training_decode_data (data + params_size, size - params_size, err, sizeof err);
     maas_dataset_destroy (&dataset);
     return 0;
 }

@@ -119,8 +119,8 @@ s_train_job (void)
     maas_tensor_t *x = maas_tensor_new (4, 2), *y = maas_tensor_new (4, 1);
     for (size_t i = 0; i < 4; i++)
         x->data[2 * i] = (float) i, x->data[2 * i + 1] = 1, y->data[i] = (float) (i % 2);
-    maas_dataset_t *dataset = maas_dataset_new (&x, &y, NULL, NULL, MAAS_DATASET_AUTO, err,
-                                                sizeof err);
+    maas_dataset_t *dataset =
+        maas_dataset_new (&x, &y, NULL, NULL, MAAS_DATASET_AUTO, err, sizeof err);
     if (!dataset) {
         fprintf (stderr, "seeds: %s\n", err);
         abort ();
@@ -147,12 +147,22 @@ s_results (void)
 {
     float values[2] = {0.25f, 0.75f};
     int32_t classes[2] = {0, 1};
-    maas_infer_result_t infer = {.version = 3, .rows = 2, .outputs = 1, .values = values,
-                                 .classes = classes, .batch_rows = 2, .batch_jobs = 1};
+    maas_infer_result_t infer = {.version = 3,
+                                 .rows = 2,
+                                 .outputs = 1,
+                                 .values = values,
+                                 .classes = classes,
+                                 .batch_rows = 2,
+                                 .batch_jobs = 1};
     strcpy (infer.model, "cancer");
-    maas_training_result_t train = {.version = 4, .created = true, .epochs = 10,
-                                    .metrics = {.accuracy = 0.96, .rmse = NAN, .train_loss = 0.1,
-                                                .val_loss = 0.12, .samples_per_s = 1e6}};
+    maas_training_result_t train = {.version = 4,
+                                    .created = true,
+                                    .epochs = 10,
+                                    .metrics = {.accuracy = 0.96,
+                                                .rmse = NAN,
+                                                .train_loss = 0.1,
+                                                .val_loss = 0.12,
+                                                .samples_per_s = 1e6}};
     strcpy (train.model, "cancer");
     strcpy (train.outcome, "completed");
     memset (train.dataset_sha256, 'a', 64);
@@ -162,7 +172,8 @@ s_results (void)
         msgpack_sbuffer_write (&sbuf, which ? "\1" : "\0", 1);
         msgpack_packer pk;
         msgpack_packer_init (&pk, &sbuf, msgpack_sbuffer_write);
-        if ((which ? maas_training_result_pack (&train, &pk) : maas_infer_result_pack (&infer, &pk)) != 0)
+        if ((which ? maas_training_result_pack (&train, &pk) : maas_infer_result_pack (&infer, &pk))
+            != 0)
             abort ();
         s_write ("fuzz_results", which ? "train" : "infer", sbuf.data, sbuf.size);
         msgpack_sbuffer_destroy (&sbuf);
