@@ -10,7 +10,7 @@ packages="build-essential autoconf automake libtool pkg-config libzmq3-dev libcz
 libmsgpack-dev libhiredis-dev libopenblas-dev libsodium-dev check redis-server valgrind
 libjansson-dev libmicrohttpd-dev curl wrk libcurl4-openssl-dev
 systemd iproute2
-clang libclang-rt-14-dev
+clang libclang-rt-14-dev clang-format
 libjansson-dev
 python3-zmq python3-msgpack python3-numpy python3-redis python3-pytest python3-tqdm python3-pip
 help2man

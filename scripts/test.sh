@@ -20,6 +20,9 @@ echo "== libmaas layers: no include from a lower folder of shared/ to a higher o
 
 echo "== build (-Werror) and make check" >&2
 MAAS_BUILD_DIR=$top/build "$top/scripts/bootstrap.sh" --enable-werror
+
+echo "== layout: every C file as .clang-format writes it (sh scripts/format.sh)" >&2
+sh "$top/scripts/format.sh" --check
 make -C "$top/build" -j"$jobs" --no-print-directory check \
     || { cat "$top"/build/tests/*.log >&2; exit 1; }
 count_checks "$top/build"
