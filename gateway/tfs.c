@@ -213,6 +213,21 @@ s_list_of_rows (const json_t *body, const char *verb, gw_style_t *style, char *e
     return json_is_array (list) ? list : NULL;
 }
 
+//  The model PATH names into *MODEL and the request's JSON body (the caller
+//  decrefs), or NULL after answering why not (404, 400).
+static json_t *
+s_open (gw_req_t *req, const gw_http_t *http, const s_path_t *path, gw_model_t *model)
+{
+    if (!gw_req_model (req, path->name, path->ref, model, "Servable not found for request: "))
+        return NULL;
+    json_error_t jerr;
+    json_t *body = json_loadb (http->body, http->body_size, 0, &jerr);
+    if (!body)
+        gw_req_error (req, 400, "JSON Parse error: %s",
+                      http->body_size ? jerr.text : "The document is empty");
+    return body;
+}
+
 static void
 s_predict (gw_req_t *req, const gw_http_t *http, const s_path_t *path)
 {
@@ -222,15 +237,9 @@ s_predict (gw_req_t *req, const gw_http_t *http, const s_path_t *path)
                                                                  : GW_ROUTE_TF_REGRESS);
     char err[512];
     gw_model_t model;
-    if (!gw_req_model (req, path->name, path->ref, &model, "Servable not found for request: "))
+    json_t *body = s_open (req, http, path, &model);
+    if (!body)
         return;
-    json_error_t jerr;
-    json_t *body = json_loadb (http->body, http->body_size, 0, &jerr);
-    if (!body) {
-        gw_req_error (req, 400, "JSON Parse error: %s",
-                      http->body_size ? jerr.text : "The document is empty");
-        return;
-    }
     gw_reply_spec_t spec = {.scalars = false};
     snprintf (spec.model, sizeof spec.model, "%s", path->name);
     float *x = NULL;
@@ -328,15 +337,9 @@ s_explain (gw_req_t *req, const gw_http_t *http, const s_path_t *path)
     gw_req_set_route (req, GW_ROUTE_TF_EXPLAIN);
     char err[512];
     gw_model_t model;
-    if (!gw_req_model (req, path->name, path->ref, &model, "Servable not found for request: "))
+    json_t *body = s_open (req, http, path, &model);
+    if (!body)
         return;
-    json_error_t jerr;
-    json_t *body = json_loadb (http->body, http->body_size, 0, &jerr);
-    if (!body) {
-        gw_req_error (req, 400, "JSON Parse error: %s",
-                      http->body_size ? jerr.text : "The document is empty");
-        return;
-    }
     gw_reply_spec_t spec = {.style = GW_STYLE_EXPLAIN};
     snprintf (spec.model, sizeof spec.model, "%s", path->name);
     maas_explain_params_t params = maas_explain_params_defaults ();
