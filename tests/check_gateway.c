@@ -83,6 +83,8 @@ s_worker_start (void)
                           "100",
                           "--credits",
                           "64",
+                          "--max-rows",
+                          "4",    //  S_ROWS fit; the errors case sends more
                           NULL};
     fx.worker = support_proc_start (argv, NULL, fx.worker_log);
     free (path);
@@ -735,6 +737,10 @@ START_TEST (test_errors)
     big[sizeof big - 1] = 0;
     memcpy (big, "{\"instances\":", 13);
     s_expect_error ("POST", "/v1/models/iris:predict", big, 413, "--max-body");
+    //  More rows than the worker's --max-rows (4): 413 naming it.
+    s_expect_error ("POST", "/v1/models/iris:predict",
+                    "{\"instances\": [[1,2,3,4],[1,2,3,4],[1,2,3,4],[1,2,3,4],[1,2,3,4]]}", 413,
+                    "this worker takes at most 4 per job (--max-rows)");
     const char *chunked[] = {"Transfer-Encoding: chunked", NULL};
     s_reply_t reply;
     s_http_raw ("POST", "/v1/models/iris:predict", big, strlen (big), chunked, &reply);
