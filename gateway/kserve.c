@@ -90,9 +90,12 @@ s_model (gw_req_t *req, const char *name, const char *ref, bool ready)
 
 //  -- infer
 
-//  Rows of the one input: shape [rows, cols] or [cols]. -1 with ERR.
+//  Rows of the one input: shape [rows, cols] or [cols], holding no more
+//  values than BODY_SIZE (every value takes a byte at least, in JSON or
+//  binary; this also keeps rows × cols from wrapping). -1 with ERR.
 static int
-s_shape (const json_t *input, const gw_model_t *model, size_t *rows, char *err, size_t err_size)
+s_shape (const json_t *input, const gw_model_t *model, size_t body_size, size_t *rows, char *err,
+         size_t err_size)
 {
     const json_t *shape = json_object_get (input, "shape");
     size_t dims = json_array_size (shape);
@@ -106,6 +109,11 @@ s_shape (const json_t *input, const gw_model_t *model, size_t *rows, char *err, 
     if ((size_t) c != model->inputs) {
         snprintf (err, err_size, "input shape [%lld, %lld]: the model takes %zu features",
                   (long long) r, (long long) c, model->inputs);
+        return -1;
+    }
+    if ((unsigned long long) r > body_size / (size_t) c) {
+        snprintf (err, err_size, "input shape [%lld, %lld]: more rows than a %zu-byte body holds",
+                  (long long) r, (long long) c, body_size);
         return -1;
     }
     *rows = (size_t) r;
@@ -154,7 +162,7 @@ s_binary_out (const json_t *request)
 
 static void
 s_infer_json (gw_req_t *req, const json_t *request, const uint8_t *bin, size_t bin_size,
-              const char *name, const gw_model_t *model, uint64_t version)
+              size_t body_size, const char *name, const gw_model_t *model, uint64_t version)
 {
     char err[512];
     const json_t *input = json_array_get (json_object_get (request, "inputs"), 0);
@@ -167,7 +175,7 @@ s_infer_json (gw_req_t *req, const json_t *request, const uint8_t *bin, size_t b
     else if (!t)
         gw_req_error (req, 400, "input datatype '%s' does not convert to FP32",
                       dtype ? dtype : "(none)");
-    else if (s_shape (input, model, &rows, err, sizeof err) != 0
+    else if (s_shape (input, model, body_size, &rows, err, sizeof err) != 0
              || s_values (input, t, rows * model->inputs, bin, bin_size, &x, err, sizeof err) != 0)
         gw_req_error (req, 400, "%s", err);
     else {
@@ -207,7 +215,7 @@ s_infer (gw_req_t *req, const gw_http_t *http, const char *name, const char *ref
         gw_req_error (req, 400, "JSON Parse error: %s", jerr.text);
     else
         s_infer_json (req, request, (const uint8_t *) http->body + json_size,
-                      http->body_size - json_size, name, &model, model.version);
+                      http->body_size - json_size, http->body_size, name, &model, model.version);
     json_decref (request);
 }
 

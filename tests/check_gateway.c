@@ -726,6 +726,16 @@ START_TEST (test_errors)
                     "{\"inputs\":[{\"name\":\"x\",\"shape\":[2,4],\"datatype\":\"INT32\","
                     "\"data\":[1,2,3,4]}]}",
                     400, "its shape needs 8");
+    //  A shape whose element count wraps size_t (2^62 × 4): refused, not
+    //  taken as 0 values (the gateway once read 2^62 rows from 1 byte).
+    s_expect_error ("POST", "/v2/models/iris/infer",
+                    "{\"inputs\":[{\"name\":\"x\",\"shape\":[4611686018427387904,4],"
+                    "\"datatype\":\"FP32\",\"data\":[]}]}",
+                    400, "rows");
+    s_expect_error ("POST", "/v2/models/iris/infer",
+                    "{\"inputs\":[{\"name\":\"x\",\"shape\":[4611686018427387904,4],"
+                    "\"datatype\":\"FP32\",\"parameters\":{\"binary_data_size\":0}}]}",
+                    400, "rows");
     //  Integer types convert: INT32 data answers 200.
     json_decref (s_http ("POST", "/v2/models/iris/infer",
                          "{\"inputs\":[{\"name\":\"x\",\"shape\":[1,4],\"datatype\":\"INT32\","
