@@ -32,6 +32,11 @@ maas_broker_config_defaults (maas_broker_config_t *config)
         .liveness = 3,
         .max_attempts = 3,
         .max_jobs = 100000,
+        .max_bytes = 4LL << 30,
+        .max_clients = 10000,
+        .max_client_jobs = 50000,
+        .max_client_bytes = 1LL << 30,
+        .max_workers = 1000,
         .result_ttl_ms = 24 * 3600 * 1000LL,
         .events_max = 10000,
         .redis_retry_ms = 1000,
@@ -132,10 +137,15 @@ maas_broker_new (const maas_broker_config_t *config)
     self->io = broker_io_default ();
     msgpack_unpacked_init (&self->scratch);
     self->jobs = zhashx_new ();
+    self->accounts = zhashx_new ();
     self->unsure = zlistx_new ();
     self->owed = zlistx_new ();
-    if (!self->jobs || !self->unsure || !self->owed || !self->name || !self->redis_url)
+    if (!self->jobs || !self->accounts || !self->unsure || !self->owed || !self->name
+        || !self->redis_url)
         goto fail;
+    zhashx_set_key_duplicator (self->accounts, NULL);    //  the key lives in the account
+    zhashx_set_key_destructor (self->accounts, NULL);
+    zhashx_set_destructor (self->accounts, s_item_free);
     zlistx_set_duplicator (self->unsure, s_id_dup);
     zlistx_set_destructor (self->unsure, s_item_free);
     zlistx_set_destructor (self->owed, s_item_free);    //  plain malloc'd blocks too
@@ -182,6 +192,7 @@ maas_broker_destroy (maas_broker_t **self_p)
     self->stopping = true;
     maas_store_destroy (&self->store);
     zhashx_destroy (&self->jobs);
+    zhashx_destroy (&self->accounts);    //  after the jobs charged to them
     zlistx_destroy (&self->unsure);
     zlistx_destroy (&self->owed);
     for (size_t i = 0; i < self->worker_count; i++) {
@@ -256,8 +267,8 @@ s_write_stats (maas_broker_t *self, int64_t now)
         running += (size_t) self->workers[i]->inflight;
     stats_t *s = &self->stats;
     uint64_t finished = s->succeeded + s->failed + s->cancelled + s->expired;
-    char text[16][24];
-    uint64_t values[16] = {(uint64_t) self->worker_count,
+    char text[17][24];
+    uint64_t values[17] = {(uint64_t) self->worker_count,
                            queued,
                            running,
                            s->submitted,
@@ -272,23 +283,26 @@ s_write_stats (maas_broker_t *self, int64_t now)
                            (finished - s->finished_at_tick) * 1000 / S_STATS_MS,
                            s->unauthorised,
                            self->auth ? maas_auth_refused (self->auth, MAAS_AUTH_CLIENTS) : 0,
-                           self->auth ? maas_auth_refused (self->auth, MAAS_AUTH_WORKERS) : 0};
-    const char *names[16] = {"workers",    "queued",       "running",         "submitted",
-                             "accepted",   "rejected",     "succeeded",       "failed",
-                             "cancelled",  "expired",      "requeued",        "bad_input",
-                             "jobs_per_s", "unauthorised", "refused_clients", "refused_workers"};
-    maas_store_field_t fields[18];
-    for (int i = 0; i < 16; i++) {
+                           self->auth ? maas_auth_refused (self->auth, MAAS_AUTH_WORKERS) : 0,
+                           s->over_limit_workers};
+    const char *names[17] = {
+        "workers",           "queued",       "running",         "submitted",
+        "accepted",          "rejected",     "succeeded",       "failed",
+        "cancelled",         "expired",      "requeued",        "bad_input",
+        "jobs_per_s",        "unauthorised", "refused_clients", "refused_workers",
+        "over_limit_workers"};
+    maas_store_field_t fields[19];
+    for (int i = 0; i < 17; i++) {
         snprintf (text[i], sizeof text[i], "%" PRIu64, values[i]);
         fields[i] = (maas_store_field_t){names[i], text[i], strlen (text[i])};
     }
     char started[24], updated[24];
     snprintf (started, sizeof started, "%" PRId64, self->started_ms);
     snprintf (updated, sizeof updated, "%" PRId64, maas_clock_wall_ms ());
-    fields[16] = (maas_store_field_t){"started_ms", started, strlen (started)};
-    fields[17] = (maas_store_field_t){"updated_ms", updated, strlen (updated)};
+    fields[17] = (maas_store_field_t){"started_ms", started, strlen (started)};
+    fields[18] = (maas_store_field_t){"updated_ms", updated, strlen (updated)};
     s->finished_at_tick = finished;
-    maas_store_stats (self->store, fields, 18, 5 * S_STATS_MS);
+    maas_store_stats (self->store, fields, 19, 5 * S_STATS_MS);
 }
 
 static void

@@ -22,6 +22,11 @@ typedef struct {
     int liveness;                //  intervals of silence before a worker is dead
     int max_attempts;            //  runs of a job before it fails (worker losses)
     size_t max_jobs;             //  jobs held (queued + running); past it: overloaded
+    int64_t max_bytes;           //  header and payload bytes of the jobs held; past it: overloaded
+    size_t max_clients;          //  clients holding jobs at once; a new one past it: overloaded
+    size_t max_client_jobs;      //  jobs one client may hold; past it: overloaded
+    int64_t max_client_bytes;    //  bytes one client's jobs may hold; past it: overloaded
+    size_t max_workers;          //  workers and trainers at once; a new one past it is refused
     int64_t result_ttl_ms;       //  finished jobs expire in Redis after this
     int events_max;              //  approximate length cap of the events stream
     int redis_retry_ms;          //  delay between Redis reconnect attempts

@@ -156,6 +156,13 @@ unsigned gw_reply_write (const gw_reply_spec_t *spec, const maas_result_t *resul
 //  *VALUES / *COUNT (realloc'd). -1 with ERR when a value is not a number
 //  or does not convert to float32 without loss (TF Serving's rule).
 int gw_json_floats (const json_t *value, float **values, size_t *count, char *err, size_t err_size);
+//  The one input tensor of a KServe v2 infer REQUEST for a model of INPUTS
+//  features: "data" in the JSON, or BIN_SIZE binary bytes at BIN after it
+//  (binary_data_size), in any datatype that converts (FP32, FP64, BOOL,
+//  integers), the whole body BODY_SIZE bytes. 0 with *X (*ROWS × INPUTS
+//  floats, the caller frees) and *ROWS; -1 with ERR, the 400 to answer.
+int gw_v2_input (const json_t *request, const uint8_t *bin, size_t bin_size, size_t body_size,
+                 size_t inputs, float **x, size_t *rows, char *err, size_t err_size);
 
 //  -- metrics (stats.c)
 gw_stats_t *gw_stats_new (void);

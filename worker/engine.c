@@ -465,8 +465,19 @@ s_job_input (maas_engine_t *self, void *tag, const char *name, uint64_t resolved
     char err[MAAS_ENGINE_ERR_SIZE], why[MAAS_ENGINE_ERR_SIZE - 64];
     maas_tensor_t *input = NULL;
     size_t bad_row;
-    if (maas_input_decode (params, payload, size, loaded->inputs, &input, &bad_row, why, sizeof why)
-        != 0) {
+    size_t max_rows = self->config.max_rows ? self->config.max_rows : MAAS_ENGINE_MAX_ROWS_DEFAULT;
+    int rc = maas_input_decode (params, payload, size, loaded->inputs, &input, &bad_row, why,
+                                sizeof why);
+    if (rc == 0 && input->rows > max_rows) {
+        snprintf (why, sizeof why,
+                  "the job has %zu rows; this worker takes at most %zu per job (--max-rows): "
+                  "split it into smaller jobs (maas score does)",
+                  input->rows, max_rows);
+        maas_tensor_destroy (&input);
+        bad_row = 0;
+        rc = -1;
+    }
+    if (rc != 0) {
         snprintf (err, sizeof err, "model %s@%" PRIu64 ": %s", name, resolved, why);
         maas_engine_result_t *failed =
             s_fail (self, tag, name, resolved, err, strstr (why, "out of memory") != NULL);

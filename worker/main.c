@@ -39,6 +39,7 @@ s_configure (s_config_t *config, int argc, char **argv)
                            .threads = 1,
                            .heartbeat_ms = MAAS_WORKER_HEARTBEAT_MS};
     config->engine = (maas_engine_config_t){.max_batch_rows = MAAS_ENGINE_MAX_BATCH_ROWS_DEFAULT,
+                                            .max_rows = MAAS_ENGINE_MAX_ROWS_DEFAULT,
                                             .tick_rows = S_TICK_ROWS};
     int cache_mb = MAAS_ENGINE_CACHE_MB_DEFAULT, delay_us = MAAS_ENGINE_BATCH_DELAY_US_DEFAULT;
     const char *log_level = "info";
@@ -58,6 +59,8 @@ s_configure (s_config_t *config, int argc, char **argv)
          "model cache bound: weights + workspace", NULL},
         {"--max-batch-rows", NULL, MAAS_OPT_UINT, 0, 1 << 24, NULL, &config->engine.max_batch_rows,
          "N", "rows per batch; 0 runs each job alone", NULL},
+        {"--max-rows", NULL, MAAS_OPT_UINT, 1, (size_t) 1 << 30, NULL, &config->engine.max_rows,
+         "N", "rows one job may send; a bigger job fails, naming the limit", NULL},
         {"--batch-delay-us", NULL, MAAS_OPT_INT, 0, 10000000, NULL, &delay_us, "N",
          "longest a job waits for company", NULL},
         {"--threads", NULL, MAAS_OPT_INT, 1, 256, NULL, &config->threads, "N",

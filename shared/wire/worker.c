@@ -317,6 +317,26 @@ s_on_cancel (maas_worker_t *self, maas_proto_msg_t *msg)
     }
 }
 
+//  The broker forgot us (it restarted): reconnect and announce. With an
+//  "error" it refused us (--max-workers): say why and stay, so the next
+//  heartbeat, answered with a plain DISCONNECT, retries in a second rather
+//  than in a tight loop.
+static void
+s_on_disconnect (maas_worker_t *self, link_t *link, maas_proto_msg_t *msg)
+{
+    maas_codec_map_t map;
+    char why[200], err[256];
+    if (maas_proto_header_map (msg, &self->scratch, &map, err, sizeof err) == 0
+        && maas_codec_map_find (&map, "error")
+        && maas_codec_map_str_copy (&map, "error", why, sizeof why) == 0) {
+        maas_warn ("worker", "broker refused this worker endpoint=%s error=%s", link->endpoint,
+                   why);
+        return;
+    }
+    maas_info ("worker", "broker asked us to reconnect endpoint=%s", link->endpoint);
+    s_link_open (self, link);
+}
+
 static void
 s_handle (maas_worker_t *self, size_t index, maas_proto_msg_t *msg)
 {
@@ -328,10 +348,8 @@ s_handle (maas_worker_t *self, size_t index, maas_proto_msg_t *msg)
         s_on_job (self, index, msg);
     else if (cmd == MAAS_PROTO_CANCEL)
         s_on_cancel (self, msg);
-    else if (cmd == MAAS_PROTO_DISCONNECT) {
-        maas_info ("worker", "broker asked us to reconnect endpoint=%s", link->endpoint);
-        s_link_open (self, link);
-    }
+    else if (cmd == MAAS_PROTO_DISCONNECT)
+        s_on_disconnect (self, link, msg);
     else if (cmd != MAAS_PROTO_HEARTBEAT)
         maas_warn ("worker", "unexpected message from broker cmd=%d error=%s", cmd,
                    cmd < 0 ? err : maas_proto_cmd_name (cmd));
