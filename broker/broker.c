@@ -150,7 +150,10 @@ maas_broker_new (const maas_broker_config_t *config)
         goto fail;
     self->front = zsock_resolve (self->frontend);
     self->back = zsock_resolve (self->backend);
-    self->store = maas_store_new (self->redis_url, self->prefix, self->name, config->result_ttl_ms,
+    maas_redis_config_t redis = {.url = self->redis_url,
+                                 .sentinels = config->redis_sentinels,
+                                 .master = config->redis_master};
+    self->store = maas_store_new (&redis, self->prefix, self->name, config->result_ttl_ms,
                                   config->events_max);
     if (!self->store || !broker_kind_add (self, "infer", true)
         || !broker_kind_add (self, "train", true) || !broker_kind_add (self, "explain", true))

@@ -12,9 +12,12 @@ typedef struct _maas_broker_t maas_broker_t;
 
 //  Everything a broker is told at start (flags and environment, see main.c).
 typedef struct {
-    const char *frontend;        //  client endpoint to bind
-    const char *backend;         //  worker endpoint to bind
-    const char *redis_url;       //  job store; NULL: $MAAS_REDIS_URL or the default
+    const char *frontend;     //  client endpoint to bind
+    const char *backend;      //  worker endpoint to bind
+    const char *redis_url;    //  job store; NULL: the default (main reads $MAAS_REDIS_URL)
+    const char
+        *redis_sentinels;        //  Sentinels that know the master, or NULL ($MAAS_REDIS_SENTINELS)
+    const char *redis_master;    //  the master's name behind them; NULL: "mymaster"
     const char *prefix;          //  Redis key prefix ("maas:")
     const char *name;            //  this broker in Redis ("broker"); keep it across restarts
     bool status;                 //  keep job status in Redis (per-job "track" also)

@@ -69,6 +69,8 @@ s_configure (maas_broker_config_t *config, int argc, char **argv)
     const maas_options_t options = {"maas-broker", s_summary, s_epilog, table,
                                     sizeof table / sizeof table[0]};
     int rc = maas_options_main (&options, argc, argv, getenv);
+    config->redis_sentinels = getenv ("MAAS_REDIS_SENTINELS");
+    config->redis_master = getenv ("MAAS_REDIS_MASTER");
     config->result_ttl_ms = (int64_t) ttl_s * 1000;
     config->max_message = (int64_t) message_mb << 20;
     maas_log_set_level ((maas_log_level_t) maas_log_level_parse (log_level));

@@ -50,8 +50,7 @@ void maas_dataset_info_clear (maas_dataset_info_t *info);
 //  have closed; that must be an error, not a signal).
 maas_dataset_store_t *maas_dataset_store_open (const maas_redis_config_t *redis, const char *prefix,
                                                maas_err_t *err);
-//  Same at URL (NULL: $MAAS_REDIS_URL or the default), Sentinels from the
-//  environment (maas_redis_config_env); for callers without a config.
+//  Same at URL (NULL: the default), no Sentinel; for callers without a config.
 maas_dataset_store_t *maas_dataset_store_new (const char *url, const char *prefix, char *err,
                                               size_t err_size);
 void maas_dataset_store_destroy (maas_dataset_store_t **self_p);

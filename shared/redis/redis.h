@@ -23,12 +23,7 @@ extern "C" {
 //  Behind Sentinel, reads ask where the master is at most this often, ms.
 #define MAAS_REDIS_SENTINEL_EVERY_MS 1000
 
-//  Where Redis is. Strings are borrowed (copied by maas_redis_new).
-typedef struct {
-    const char *url;          //  redis:// or unix:// URL; NULL or "": the default
-    const char *sentinels;    //  "host:port,host:port", or NULL/"" for none
-    const char *master;       //  master name behind Sentinel; NULL: "mymaster"
-} maas_redis_config_t;
+//  Where Redis is: maas_redis_config_t, in redis_url.h.
 
 typedef struct _maas_redis_t maas_redis_t;
 
@@ -78,13 +73,6 @@ int maas_redis_fail_io (maas_redis_t *self, const char *what);
 //  (logged as WHAT). Asks at most every MAAS_REDIS_SENTINEL_EVERY_MS. A
 //  subscriber, which cannot send commands, polls this and resubscribes.
 bool maas_redis_master_moved (maas_redis_t *self, const char *what);
-
-//  -- for callers not yet given a config (client/, broker/, worker engine)
-
-//  CONFIG from URL and the environment: $MAAS_REDIS_URL when URL is NULL or
-//  "", $MAAS_REDIS_SENTINELS and $MAAS_REDIS_MASTER. The one place in the
-//  library that reads them; main()s should fill a config from their flags.
-void maas_redis_config_env (maas_redis_config_t *config, const char *url);
 
 #ifdef __cplusplus
 }

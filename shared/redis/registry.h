@@ -121,15 +121,19 @@ void maas_registry_sha256_hex (const void *data, size_t size, char hex[65]);
 //  kill them).
 maas_registry_t *maas_registry_open (const maas_redis_config_t *redis, const char *prefix,
                                      maas_err_t *err);
-//  Same at REDIS_URL (NULL: $MAAS_REDIS_URL or the default), Sentinels from
-//  the environment (maas_redis_config_env); for callers without a config.
+//  Same at REDIS_URL (NULL: the default), no Sentinel; for callers without
+//  a config.
 maas_registry_t *maas_registry_new (const char *redis_url, const char *prefix, char *err,
                                     size_t err_size);
 //  Close and free; safe on NULL; sets *self_p to NULL.
 void maas_registry_destroy (maas_registry_t **self_p);
 //  Who the alias history records this client's moves as: "user@host" by
-//  default ($USER, hostname), a train job's id for a trainer. Copied.
+//  default (the login name of the uid, the host name), a train job's id for
+//  a trainer. Copied.
 void maas_registry_set_actor (maas_registry_t *self, const char *who);
+//  The same default with USER (what main read from $USER; NULL or "": the
+//  uid's login name) before the '@'.
+void maas_registry_set_user (maas_registry_t *self, const char *user);
 //  Why the last call failed ("model iris has no version 7"); borrowed,
 //  valid until the next call.
 const char *maas_registry_error (const maas_registry_t *self);
@@ -247,7 +251,7 @@ typedef struct _maas_registry_watch_t maas_registry_watch_t;
 //  every change after this call is seen. NULL with ERR on failure.
 maas_registry_watch_t *maas_registry_watch_open (const maas_redis_config_t *redis,
                                                  const char *prefix, maas_err_t *err);
-//  Same at REDIS_URL with Sentinels from the environment, as maas_registry_new.
+//  Same at REDIS_URL, no Sentinel, as maas_registry_new.
 maas_registry_watch_t *maas_registry_watch_new (const char *redis_url, const char *prefix,
                                                 char *err, size_t err_size);
 void maas_registry_watch_destroy (maas_registry_watch_t **self_p);

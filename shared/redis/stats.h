@@ -7,6 +7,8 @@
 #ifndef MAAS_STATS_H
 #define MAAS_STATS_H
 
+#include "redis_url.h"
+
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -25,11 +27,11 @@ typedef struct {
 typedef struct _maas_stats_t maas_stats_t;
 
 //  Counters of process NAME of KIND ("worker", "trainer") in the Redis at
-//  REDIS_URL (NULL: $MAAS_REDIS_URL or the default; Sentinel from the
-//  environment) under PREFIX (NULL: "maas:"). Connects at the first write,
-//  so a Redis that is down now is not an error. NULL if out of memory.
-maas_stats_t *maas_stats_new (const char *redis_url, const char *prefix, const char *kind,
-                              const char *name);
+//  REDIS (redis_url.h: URL, Sentinels; copied) under PREFIX (NULL: "maas:").
+//  Connects at the first write, so a Redis that is down now is not an
+//  error. NULL if out of memory.
+maas_stats_t *maas_stats_new (const maas_redis_config_t *redis, const char *prefix,
+                              const char *kind, const char *name);
 void maas_stats_destroy (maas_stats_t **self_p);
 //  true when a write is due at NOW_MS (monotonic): MAAS_STATS_PERIOD_MS
 //  after the last attempt, or never tried.

@@ -229,12 +229,8 @@ maas_client_socket (maas_client_t *self)
 int
 maas_client_set_curve (maas_client_t *self, const char *secret_path, const char *broker_path)
 {
-    if (!secret_path && !broker_path) {
-        secret_path = getenv (MAAS_CURVE_KEY_ENV);
-        broker_path = getenv (MAAS_CURVE_BROKER_ENV);
-        if (!secret_path && !broker_path)
-            return 0;
-    }
+    if (!secret_path && !broker_path)
+        return 0;
     maas_err_t err;
     maas_curve_t *curve = maas_curve_new (secret_path, broker_path, &err);
     if (!curve)

@@ -80,9 +80,10 @@ void maas_client_set_retry (maas_client_t *self, int retry_ms);
 void maas_client_set_window (maas_client_t *self, int window);
 //  Talk CurveZMQ to the brokers: our key pair from SECRET_PATH (a `maas
 //  keygen` NAME_secret file), the brokers' public key from BROKER_PATH. Both
-//  NULL: $MAAS_CURVE_KEY and $MAAS_BROKER_KEY, and nothing happens if
-//  neither is set. Reconnects: call it before submitting. Returns 0, or -1
-//  with the reason (a file missing or not a key: then the client is unchanged).
+//  NULL: nothing happens (a program's main reads $MAAS_CURVE_KEY and
+//  $MAAS_BROKER_KEY and passes them). Reconnects: call it before submitting.
+//  Returns 0, or -1 with the reason (a file missing or not a key: then the
+//  client is unchanged).
 int maas_client_set_curve (maas_client_t *self, const char *secret_path, const char *broker_path);
 //  Call FN (with ARG) on every job's progress reports; NULL: ignore them
 //  (the default; they still count as news of the job).
