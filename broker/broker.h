@@ -4,6 +4,8 @@
 #ifndef MAAS_BROKER_H
 #define MAAS_BROKER_H
 
+#include "err.h"
+
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -38,9 +40,10 @@ typedef struct {
 //  Fill CONFIG with the defaults (docs/protocol.md lists them).
 void maas_broker_config_defaults (maas_broker_config_t *config);
 
-//  Bind both endpoints and start connecting to Redis. NULL on failure
-//  (logged: "broker: bind failed endpoint=... error=Address in use").
-maas_broker_t *maas_broker_new (const maas_broker_config_t *config);
+//  Bind both endpoints and start connecting to Redis. NULL with the reason
+//  in ERR (may be NULL): "broker: cannot bind 'tcp://*:5555': address
+//  already in use", "broker: curve set-up: ...", "broker: bad Redis URL ...".
+maas_broker_t *maas_broker_new (const maas_broker_config_t *config, maas_err_t *err);
 //  Run until zsys_interrupted (SIGINT/SIGTERM) or _stop. Returns 0.
 int maas_broker_run (maas_broker_t *self);
 //  Ask a running loop to return (from a callback or another thread's signal).

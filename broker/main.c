@@ -92,9 +92,12 @@ main (int argc, char **argv)
     zsys_init ();
     zsys_catch_interrupts ();
     signal (SIGPIPE, SIG_IGN);    //  a Redis that went away is an error, not a signal
-    maas_broker_t *broker = maas_broker_new (&config);
-    if (!broker)
+    maas_err_t err;
+    maas_broker_t *broker = maas_broker_new (&config, &err);
+    if (!broker) {
+        fprintf (stderr, "maas-broker: %s\n", err.text);
         return 1;
+    }
     maas_broker_run (broker);
     maas_broker_destroy (&broker);
     return 0;

@@ -446,10 +446,8 @@ maas_cmd_train (int argc, char **argv)
     if (s_check_size (&args) != 0)
         return 1;
     maas_client_t *client = maas_cli_client ("maas train", args.broker);
-    if (!client) {
-        fprintf (stderr, "maas train: cannot use broker endpoint '%s'\n", args.broker);
-        return 1;
-    }
+    if (!client)
+        return 1;    //  said by maas_cli_client
     char id[MAAS_PROTO_ID_MAX + 1];
     if (maas_follow_ping (client, "maas train", args.broker) != 0) {
         maas_client_destroy (&client);

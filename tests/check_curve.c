@@ -56,7 +56,7 @@ s_z85 (const char *name, char out[41])
 static maas_client_t *
 s_client (const char *name)
 {
-    maas_client_t *client = maas_client_new (fx.front);
+    maas_client_t *client = maas_client_new (fx.front, NULL);
     ck_assert_ptr_nonnull (client);
     if (name) {
         char secret[600];
@@ -70,7 +70,7 @@ s_client (const char *name)
 static maas_worker_t *
 s_worker (const char *name, const char *kinds)
 {
-    maas_worker_t *worker = maas_worker_new (fx.back, kinds, 1, name);
+    maas_worker_t *worker = maas_worker_new (fx.back, kinds, 1, name, NULL);
     ck_assert_ptr_nonnull (worker);
     char secret[600];
     snprintf (secret, sizeof secret, "%s", s_own (name, "_secret"));

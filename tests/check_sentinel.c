@@ -404,7 +404,7 @@ s_flow_start (flow_t *flow)
                            "30000",       "--log-level", "info",      NULL};
     flow->worker = support_proc_start (wargv, env, flow->worker_log);
     free (worker);
-    flow->client = maas_client_new (flow->front);
+    flow->client = maas_client_new (flow->front, NULL);
     ck_assert_ptr_nonnull (flow->client);
     maas_client_set_retry (flow->client, 500);
     ck_assert_int_eq (maas_client_ping (flow->client, 5000), 0);

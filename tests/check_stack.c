@@ -227,7 +227,7 @@ START_TEST (test_up_ps_down)
     //  The stack serves: the broker answers a PING through the env file's endpoint.
     char *broker = s_env_value (state_a, "MAAS_BROKER_FRONTEND");
     ck_assert_str_ne (broker, "");
-    maas_client_t *client = maas_client_new (broker);
+    maas_client_t *client = maas_client_new (broker, NULL);
     ck_assert_int_eq (maas_client_ping (client, 5000), 0);
     maas_client_destroy (&client);
     free (broker);

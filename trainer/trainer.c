@@ -59,9 +59,9 @@ maas_trainer_new (const maas_trainer_config_t *config, char *err, size_t err_siz
         maas_err_export (&why, err, err_size);
     else {
         //  One job at a time: training takes the whole machine's attention.
-        self->worker = maas_worker_new (config->brokers, "train", 1, config->name);
+        self->worker = maas_worker_new (config->brokers, "train", 1, config->name, &why);
         if (!self->worker)
-            snprintf (err, err_size, "cannot connect to brokers '%s'", config->brokers);
+            maas_err_export (&why, err, err_size);
         else if ((config->curve_key || config->broker_key)
                  && maas_worker_set_curve (self->worker, config->curve_key, config->broker_key)
                      != 0) {

@@ -90,10 +90,13 @@ main (int argc, char **argv)
     signal (SIGPIPE, SIG_IGN);
     zsys_init ();
     maas_blas_set_threads (config.threads);
+    maas_err_t why;
     maas_worker_t *worker =
-        maas_worker_new (config.broker, "infer,explain", config.credits, config.name);
-    if (!worker)
+        maas_worker_new (config.broker, "infer,explain", config.credits, config.name, &why);
+    if (!worker) {
+        fprintf (stderr, "maas-worker: %s (--broker)\n", why.text);
         return 1;
+    }
     if ((config.curve_key || config.broker_key)
         && maas_worker_set_curve (worker, config.curve_key, config.broker_key) != 0) {
         fprintf (stderr, "maas-worker: %s\n", maas_worker_error (worker));

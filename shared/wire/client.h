@@ -5,6 +5,7 @@
 #ifndef MAAS_CLIENT_H
 #define MAAS_CLIENT_H
 
+#include "err.h"
 #include "protocol.h"
 
 #include <stdbool.h>
@@ -66,8 +67,10 @@ void maas_result_destroy (maas_result_t **result_p);
 
 //  Connect to ENDPOINTS, one or more broker frontends separated by commas
 //  ("tcp://10.0.0.1:5555,tcp://10.0.0.2:5555"); jobs go round-robin to
-//  connected brokers. Returns NULL with a log line on a bad endpoint.
-maas_client_t *maas_client_new (const char *endpoints);
+//  connected brokers. Returns NULL with the reason in ERR (may be NULL):
+//  "client: cannot connect to 'tcp//x': not an endpoint (tcp://HOST:PORT,
+//  ipc://PATH, inproc://NAME)".
+maas_client_t *maas_client_new (const char *endpoints, maas_err_t *err);
 void maas_client_destroy (maas_client_t **self_p);
 //  Why the last call failed ("job 01H...: not known to this client").
 const char *maas_client_error (const maas_client_t *self);

@@ -88,6 +88,10 @@ int maas_proto_send (void *socket, const void *peer, size_t peer_size, int cmd, 
 //  Send CMD with an empty map as header and no payload (PING, PONG,
 //  HEARTBEAT, DISCONNECT). PEER as for maas_proto_send. 0, or -1 with errno.
 int maas_proto_send_empty (void *socket, const void *peer, size_t peer_size, int cmd);
+//  Why connecting or binding an endpoint failed with ERRNO, as a user can
+//  fix it: "not an endpoint (tcp://HOST:PORT, ipc://PATH, inproc://NAME)",
+//  "address already in use", else libzmq's text. Static, borrowed.
+const char *maas_proto_endpoint_error (int errno_value);
 //  Open SIZE bytes of DATA, one msgpack map, as a reader named WHAT
 //  ("result") in MAP, decoding into SCRATCH (the caller's, reusable; the
 //  map is borrowed from it and DATA). LIMIT: largest SIZE accepted, 0: any.

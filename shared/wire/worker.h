@@ -7,6 +7,7 @@
 #ifndef MAAS_WORKER_H
 #define MAAS_WORKER_H
 
+#include "err.h"
 #include "protocol.h"
 
 #include <stdbool.h>
@@ -30,10 +31,11 @@ typedef struct _maas_work_t maas_work_t;
 //  Connect to ENDPOINTS (broker backends, comma-separated) and serve KINDS
 //  ("infer", or "infer,train"), holding at most CREDITS jobs per broker.
 //  NAME labels the worker in logs and Redis (NULL: "worker-<pid>").
-//  READY is sent on the first maas_worker_recv or _tick. NULL on bad input
-//  (logged).
+//  READY is sent on the first maas_worker_recv or _tick. NULL with the
+//  reason in ERR (may be NULL): "worker: cannot connect to 'tcp//x': not an
+//  endpoint (tcp://HOST:PORT, ipc://PATH, inproc://NAME)".
 maas_worker_t *maas_worker_new (const char *endpoints, const char *kinds, int credits,
-                                const char *name);
+                                const char *name, maas_err_t *err);
 //  Tell the brokers we are leaving (DISCONNECT), close, free, NULL.
 void maas_worker_destroy (maas_worker_t **self_p);
 //  Heartbeat every INTERVAL_MS; a broker silent for LIVENESS intervals is
