@@ -80,6 +80,8 @@ s_configure (maas_broker_config_t *config, int argc, char **argv)
     const maas_options_t options = {"maas-broker", s_summary, s_epilog, table,
                                     sizeof table / sizeof table[0]};
     int rc = maas_options_main (&options, argc, argv, getenv);
+    config->redis_sentinels = getenv ("MAAS_REDIS_SENTINELS");
+    config->redis_master = getenv ("MAAS_REDIS_MASTER");
     config->result_ttl_ms = (int64_t) ttl_s * 1000;
     config->max_message = (int64_t) message_mb << 20;
     config->max_bytes = (int64_t) bytes_mb << 20;
@@ -103,9 +105,12 @@ main (int argc, char **argv)
     zsys_init ();
     zsys_catch_interrupts ();
     signal (SIGPIPE, SIG_IGN);    //  a Redis that went away is an error, not a signal
-    maas_broker_t *broker = maas_broker_new (&config);
-    if (!broker)
+    maas_err_t err;
+    maas_broker_t *broker = maas_broker_new (&config, &err);
+    if (!broker) {
+        fprintf (stderr, "maas-broker: %s\n", err.text);
         return 1;
+    }
     maas_broker_run (broker);
     maas_broker_destroy (&broker);
     return 0;

@@ -62,7 +62,10 @@ maas_cli_set_curve (const char *key_path, const char *broker_path)
 maas_client_t *
 maas_cli_client (const char *command, const char *endpoints)
 {
-    maas_client_t *client = maas_client_new (endpoints);
+    maas_err_t err;
+    maas_client_t *client = maas_client_new (endpoints, &err);
+    if (!client)
+        fprintf (stderr, "%s: %s (--broker)\n", command, err.text);
     if (client && (s_curve_key || s_broker_key)
         && maas_client_set_curve (client, s_curve_key, s_broker_key) != 0) {
         fprintf (stderr, "%s: %s (--curve-key, --broker-key)\n", command,

@@ -36,30 +36,18 @@ s_sleep_ms (int ms)
     nanosleep (&ts, NULL);
 }
 
-char *
-maas_stack_default_dir (void)
-{
-    const char *from_env = getenv ("MAAS_STATE_DIR");
-    char *dir = NULL;
-    if (from_env && *from_env)
-        dir = strdup (from_env);
-    else if (asprintf (&dir, "/tmp/maas-%u", (unsigned) getuid ()) < 0)
-        dir = NULL;
-    return dir;
-}
-
 static void
 s_path (char *buf, size_t size, const char *dir, const char *name)
 {
     snprintf (buf, size, "%s/%s", dir, name);
 }
 
-//  Where a sibling program lives: $MAAS_BIN_DIR, beside this executable
-//  (installed), or in the build tree (client/.libs/maas → ../../FOLDER/NAME).
+//  Where a sibling program lives: BIN_DIR ($MAAS_BIN_DIR), beside this
+//  executable (installed), or in the build tree (client/.libs/maas →
+//  ../../FOLDER/NAME).
 static int
-s_find_program (const char *name, const char *folder, char *out, size_t size)
+s_find_program (const char *bin_dir, const char *name, const char *folder, char *out, size_t size)
 {
-    const char *bin_dir = getenv ("MAAS_BIN_DIR");
     char exe[PATH_MAX];
     ssize_t len = readlink ("/proc/self/exe", exe, sizeof exe - 1);
     exe[len > 0 ? len : 0] = '\0';
@@ -226,7 +214,8 @@ s_start_redis (const char *dir, char *url, size_t url_size, char *err, size_t er
         return -1;
     snprintf (url, url_size, "unix://%s", socket_path);
     for (int waited = 0; waited < 10000; waited += 20) {
-        redisContext *ctx = maas_redis_connect (url, 500, err, err_size);
+        redisContext *ctx =
+            maas_redis_connect (&(maas_redis_config_t){.url = url}, 500, err, err_size);
         if (ctx) {
             redisFree (ctx);
             return 0;
@@ -241,11 +230,12 @@ s_start_redis (const char *dir, char *url, size_t url_size, char *err, size_t er
 //  Start PROGRAM (found in FOLDER) with ARGS and then EXTRA (NULL: none),
 //  both NULL-terminated.
 static int
-s_start_program (const char *dir, const char *role, const char *program, const char *folder,
-                 char **args, char **extra, char *err, size_t err_size)
+s_start_program (const maas_stack_config_t *config, const char *role, const char *program,
+                 const char *folder, char **args, char **extra, char *err, size_t err_size)
 {
+    const char *dir = config->state_dir;
     char path[PATH_MAX];
-    if (s_find_program (program, folder, path, sizeof path) != 0) {
+    if (s_find_program (config->bin_dir, program, folder, path, sizeof path) != 0) {
         snprintf (err, err_size, "cannot find %s (build it, or set MAAS_BIN_DIR)", program);
         return -1;
     }
@@ -353,12 +343,14 @@ s_write_env (const char *dir, const char *redis_url, const char *frontend, const
 //  Start maas-gateway on HTTP (ADDR:PORT; port 0: the kernel's pick) and
 //  read the URL it listens on from its log into URL.
 static int
-s_start_gateway (const char *dir, const char *http, const char *frontend, const char *redis_url,
-                 char **extra, char *url, size_t url_size, char *err, size_t err_size)
+s_start_gateway (const maas_stack_config_t *config, const char *http, const char *frontend,
+                 const char *redis_url, char **extra, char *url, size_t url_size, char *err,
+                 size_t err_size)
 {
+    const char *dir = config->state_dir;
     char *args[] = {"--http",  (char *) http,      "--broker", (char *) frontend,
                     "--redis", (char *) redis_url, NULL};
-    if (s_start_program (dir, "gateway", "maas-gateway", "gateway", args, extra, err, err_size)
+    if (s_start_program (config, "gateway", "maas-gateway", "gateway", args, extra, err, err_size)
         != 0)
         return -1;
     char log_path[PATH_MAX], line[512];
@@ -434,8 +426,8 @@ s_start_all (const maas_stack_config_t *config, char *err, size_t err_size)
     s_broker_name (dir, broker_name, sizeof broker_name);
     char *broker_args[] = {"--frontend", frontend, "--backend", backend, "--redis",
                            redis_url,    "--name", broker_name, NULL};
-    if (s_start_program (dir, "broker", "maas-broker", "broker", broker_args, keys.broker_args, err,
-                         err_size)
+    if (s_start_program (config, "broker", "maas-broker", "broker", broker_args, keys.broker_args,
+                         err, err_size)
         != 0)
         return -1;
     if (!s_wait_for_file (frontend_path, 10000)) {
@@ -448,7 +440,7 @@ s_start_all (const maas_stack_config_t *config, char *err, size_t err_size)
         snprintf (role, sizeof role, "worker-%d", i);
         char *args[] = {"--broker", backend,  "--redis", redis_url, "--cache-mb",
                         cache_mb,   "--name", role,      NULL};
-        if (s_start_program (dir, role, "maas-worker", "worker", args, keys.worker_args, err,
+        if (s_start_program (config, role, "maas-worker", "worker", args, keys.worker_args, err,
                              err_size)
             != 0)
             return -1;
@@ -457,7 +449,7 @@ s_start_all (const maas_stack_config_t *config, char *err, size_t err_size)
         //  Named after its role, so `maas jobs` and `maas ps` agree.
         snprintf (role, sizeof role, "trainer-%d", i);
         char *args[] = {"--broker", backend, "--redis", redis_url, "--name", role, NULL};
-        if (s_start_program (dir, role, "maas-trainer", "trainer", args, keys.worker_args, err,
+        if (s_start_program (config, role, "maas-trainer", "trainer", args, keys.worker_args, err,
                              err_size)
             != 0)
             return -1;
@@ -465,7 +457,7 @@ s_start_all (const maas_stack_config_t *config, char *err, size_t err_size)
     char http_url[512] = "";
     const char *http = config->http ? config->http : "127.0.0.1:8501";
     if (strcmp (http, "off") != 0
-        && s_start_gateway (dir, http, frontend, redis_url, keys.gateway_args, http_url,
+        && s_start_gateway (config, http, frontend, redis_url, keys.gateway_args, http_url,
                             sizeof http_url, err, err_size)
             != 0)
         return -1;

@@ -418,13 +418,18 @@ s_loop_init (gw_t *self, gw_loop_t *loop, char *err, size_t err_size)
 {
     const gw_config_t *cfg = &self->config;
     loop->gw = self;
-    loop->models = gw_models_new (cfg->redis, cfg->prefix, err, err_size);
+    loop->models = gw_models_new (&cfg->redis, cfg->prefix, err, err_size);
     if (!loop->models)
         return -1;
-    loop->sse = gw_sse_set_new (cfg->redis, cfg->prefix);
-    loop->client = maas_client_new (cfg->broker);
-    if (!loop->client || !loop->sse) {
-        snprintf (err, err_size, "gateway: bad broker endpoint '%s'", cfg->broker);
+    loop->sse = gw_sse_set_new (&cfg->redis, cfg->prefix);
+    maas_err_t why;
+    loop->client = maas_client_new (cfg->broker, &why);
+    if (!loop->client) {
+        snprintf (err, err_size, "gateway: %s (--broker)", why.text);
+        return -1;
+    }
+    if (!loop->sse) {
+        snprintf (err, err_size, "gateway: out of memory");
         return -1;
     }
     if (maas_client_set_curve (loop->client, cfg->curve_key, cfg->broker_key) != 0) {

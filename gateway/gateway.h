@@ -25,17 +25,17 @@
 #define GW_IDLE_TIMEOUT_DEFAULT_S  30             //  --idle-timeout: a silent connection is closed
 
 typedef struct {
-    const char *http;            //  ADDR:PORT to listen on (port 0: any)
-    const char *broker;          //  broker frontend endpoints
-    const char *curve_key;       //  our secret key file; NULL: $MAAS_CURVE_KEY or plain
-    const char *broker_key;      //  the broker's public key file; NULL: $MAAS_BROKER_KEY
-    const char *redis;           //  registry URL, NULL: default
-    const char *prefix;          //  key prefix, NULL: default
-    int threads;                 //  event loops (>= 1)
-    int request_timeout_ms;      //  deadline of each request
-    size_t max_body;             //  largest request body
-    unsigned max_connections;    //  connections open at once, all threads
-    unsigned idle_timeout_s;     //  MHD connection timeout
+    const char *http;             //  ADDR:PORT to listen on (port 0: any)
+    const char *broker;           //  broker frontend endpoints
+    const char *curve_key;        //  our secret key file; NULL: plain
+    const char *broker_key;       //  the broker's public key file, with CURVE_KEY
+    maas_redis_config_t redis;    //  registry and jobs: URL (NULL: default), Sentinels
+    const char *prefix;           //  key prefix, NULL: default
+    int threads;                  //  event loops (>= 1)
+    int request_timeout_ms;       //  deadline of each request
+    size_t max_body;              //  largest request body
+    unsigned max_connections;     //  connections open at once, all threads
+    unsigned idle_timeout_s;      //  MHD connection timeout
 } gw_config_t;
 
 typedef struct _gw_t gw_t;
@@ -173,6 +173,7 @@ void gw_stats_request (gw_stats_t *self, gw_route_t route, unsigned status, doub
 void gw_stats_job (gw_stats_t *self, const char *status);
 //  Prometheus text of every series into BUF, with the brokers' counters
 //  read from Redis through REGISTRY's URL (REDIS_URL, PREFIX).
-void gw_stats_render (gw_stats_t *self, gw_buf_t *buf, const char *redis_url, const char *prefix);
+void gw_stats_render (gw_stats_t *self, gw_buf_t *buf, const maas_redis_config_t *redis,
+                      const char *prefix);
 
 #endif

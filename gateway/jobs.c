@@ -222,7 +222,7 @@ s_hash (gw_req_t *req, const char *id, redisContext **ctx)
 {
     const gw_config_t *config = gw_req_config (req);
     char err[256];
-    *ctx = maas_redis_connect (maas_redis_url_pick (config->redis), 2000, err, sizeof err);
+    *ctx = maas_redis_connect (&config->redis, 2000, err, sizeof err);
     if (!*ctx) {
         gw_req_error (req, 503, "job store unavailable: %s", err);
         return NULL;

@@ -38,7 +38,7 @@ s_option (gw_config_t *cfg, const char *name, const char *value)
     else if (strcmp (name, "--broker-key") == 0)
         cfg->broker_key = value;
     else if (strcmp (name, "--redis") == 0)
-        cfg->redis = value;
+        cfg->redis.url = value;
     else if (strcmp (name, "--prefix") == 0)
         cfg->prefix = value;
     else if (strcmp (name, "--threads") == 0)
@@ -64,6 +64,11 @@ s_parse (gw_config_t *cfg, int argc, char **argv)
     long cores = sysconf (_SC_NPROCESSORS_ONLN);
     *cfg = (gw_config_t){.http = GW_HTTP_DEFAULT,
                          .broker = getenv ("MAAS_BROKER_FRONTEND"),
+                         .curve_key = getenv (MAAS_CURVE_KEY_ENV),
+                         .broker_key = getenv (MAAS_CURVE_BROKER_ENV),
+                         .redis = {.url = getenv ("MAAS_REDIS_URL"),
+                                   .sentinels = getenv ("MAAS_REDIS_SENTINELS"),
+                                   .master = getenv ("MAAS_REDIS_MASTER")},
                          .threads = cores > 0 ? (int) cores : 1,
                          .request_timeout_ms = GW_TIMEOUT_DEFAULT_MS,
                          .max_body = GW_MAX_BODY_DEFAULT,
@@ -95,6 +100,9 @@ main (int argc, char **argv)
         fputs (s_usage, stdout);
         return 0;
     }
+    char err[512];
+    if (maas_log_setup (getenv ("MAAS_LOG_LEVEL"), err, sizeof err) != 0)
+        maas_error ("gateway", "%s (logging at info)", err);    //  --log-level may still say
     gw_config_t cfg;
     if (s_parse (&cfg, argc, argv) != 0)
         return 2;
@@ -105,7 +113,6 @@ main (int argc, char **argv)
     sigaddset (&set, SIGTERM);
     pthread_sigmask (SIG_BLOCK, &set, NULL);
     signal (SIGPIPE, SIG_IGN);
-    char err[512];
     gw_t *gw = gw_new (&cfg, err, sizeof err);
     if (!gw) {
         fprintf (stderr, "maas-gateway: %s\n", err);

@@ -12,7 +12,7 @@ s_metrics (gw_req_t *req)
     const gw_config_t *config = gw_req_config (req);
     gw_buf_t buf;
     gw_buf_init (&buf);
-    gw_stats_render (gw_req_stats (req), &buf, config->redis, config->prefix);
+    gw_stats_render (gw_req_stats (req), &buf, &config->redis, config->prefix);
     size_t size;
     char *body = gw_buf_take (&buf, &size);
     gw_req_reply (req, 200, "text/plain; version=0.0.4", body ? body : strdup (""), body ? size : 0,

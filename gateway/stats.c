@@ -264,10 +264,10 @@ s_brokers (gw_buf_t *buf, redisContext *ctx, const char *prefix)
 
 //  Everything the brokers, workers and trainers wrote to Redis.
 static void
-s_redis_series (gw_buf_t *buf, const char *redis_url, const char *prefix)
+s_redis_series (gw_buf_t *buf, const maas_redis_config_t *redis, const char *prefix)
 {
     char err[256];
-    redisContext *ctx = maas_redis_connect (maas_redis_url_pick (redis_url), 1000, err, sizeof err);
+    redisContext *ctx = maas_redis_connect (redis, 1000, err, sizeof err);
     if (!ctx)
         return;
     if (!prefix)
@@ -283,7 +283,8 @@ s_redis_series (gw_buf_t *buf, const char *redis_url, const char *prefix)
 }
 
 void
-gw_stats_render (gw_stats_t *self, gw_buf_t *buf, const char *redis_url, const char *prefix)
+gw_stats_render (gw_stats_t *self, gw_buf_t *buf, const maas_redis_config_t *redis,
+                 const char *prefix)
 {
     s_requests (self, buf);
     s_latency (self, buf);
@@ -293,5 +294,5 @@ gw_stats_render (gw_stats_t *self, gw_buf_t *buf, const char *redis_url, const c
     for (size_t i = 0; i < S_JOBS; i++)
         gw_buf_printf (buf, "maas_gateway_jobs_total{status=\"%s\"} %llu\n", s_jobs[i],
                        atomic_load (&self->jobs[i]));
-    s_redis_series (buf, redis_url, prefix);
+    s_redis_series (buf, redis, prefix);
 }

@@ -18,6 +18,9 @@ count_checks () {
 echo "== libmaas layers: no include from a lower folder of shared/ to a higher one" >&2
 /usr/bin/python3 "$top/scripts/layers.py"
 
+echo "== the environment is read only in main (scripts/getenv.py lists the files)" >&2
+/usr/bin/python3 "$top/scripts/getenv.py"
+
 echo "== build (-Werror) and make check" >&2
 MAAS_BUILD_DIR=$top/build "$top/scripts/bootstrap.sh" --enable-werror
 

@@ -99,7 +99,7 @@ s_setup (void)
     snprintf (fx.log, sizeof fx.log, "%s/broker.log", fx.dir);
     snprintf (fx.jobs_log, sizeof fx.jobs_log, "%s/jobs.log", fx.dir);
     s_broker_start (NULL, NULL);
-    fx.client = maas_client_new (fx.front);
+    fx.client = maas_client_new (fx.front, NULL);
     ck_assert_ptr_nonnull (fx.client);
     maas_client_set_retry (fx.client, 300);
     ck_assert_int_eq (maas_client_ping (fx.client, 5000), 0);
@@ -295,7 +295,7 @@ START_TEST (test_two_brokers)
                           NULL};
     support_proc_t *second = support_proc_start (argv, NULL, fx.log);
     free (path);
-    maas_client_t *probe = maas_client_new (front2);
+    maas_client_t *probe = maas_client_new (front2, NULL);
     ck_assert_int_eq (maas_client_ping (probe, 5000), 0);    //  bound and serving
     maas_client_destroy (&probe);
     char *worker = support_build_path ("tests/maas-test-worker"), both_back[700], both_front[700];
@@ -305,7 +305,7 @@ START_TEST (test_two_brokers)
                            "2",    "--name",     "dual",    NULL};
     fx.workers[0] = support_proc_start (wargv, NULL, fx.log);
     free (worker);
-    maas_client_t *client = maas_client_new (both_front);
+    maas_client_t *client = maas_client_new (both_front, NULL);
     ck_assert_ptr_nonnull (client);
     maas_client_poll (client, 300);
     char ids[10][MAAS_PROTO_ID_MAX + 1];
@@ -655,7 +655,7 @@ s_flood_b (const maas_result_t *result, void *arg)
 START_TEST (test_flooding_client_keeps_to_its_share)
 {
     enum { S_FLOOD = 20000, S_FEW = 100 };
-    maas_client_t *flooder = maas_client_new (fx.front);
+    maas_client_t *flooder = maas_client_new (fx.front, NULL);
     maas_client_set_window (flooder, S_FLOOD);
     maas_client_set_retry (flooder, 60000);    //  queued a while: no FETCH storm
     maas_client_set_retry (fx.client, 60000);
@@ -1471,7 +1471,7 @@ START_TEST (test_fetch_later_by_id)
     maas_submit_t spec = {.kind = "infer", .id = "later-1"};
     maas_result_t *result = s_run (&spec, "keep", 5000);
     maas_result_destroy (&result);
-    maas_client_t *other = maas_client_new (fx.front);
+    maas_client_t *other = maas_client_new (fx.front, NULL);
     ck_assert_int_eq (maas_client_fetch (other, "later-1", NULL, NULL), 0);
     result = maas_client_wait (other, "later-1", 5000);
     ck_assert_ptr_nonnull (result);

@@ -108,7 +108,7 @@ s_broker_with (const char *redis_url, bool status, void (*limits) (maas_broker_c
     config.max_attempts = 2;
     if (limits)
         limits (&config);
-    fx.broker = maas_broker_new (&config);
+    fx.broker = maas_broker_new (&config, NULL);
     ck_assert_ptr_nonnull (fx.broker);
     fx.broker->io = (broker_io_t){s_reply, s_result, s_answer, s_progress, s_run, s_cancel};
 }
@@ -432,6 +432,40 @@ START_TEST (test_max_workers)
 }
 END_TEST
 
+//  maas_broker_new says why it failed: a bad or busy endpoint, CURVE
+//  without key lists, a Redis URL that does not parse.
+START_TEST (test_new_says_why)
+{
+    char front[300], back[300], tcp[64];
+    snprintf (front, sizeof front, "ipc://%s/front", fx.dir);
+    snprintf (back, sizeof back, "ipc://%s/back", fx.dir);
+    maas_broker_config_t config;
+    maas_broker_config_defaults (&config);
+    config.frontend = "tcp//127.0.0.1:5555";
+    config.backend = back;
+    maas_err_t err;
+    ck_assert_ptr_null (maas_broker_new (&config, &err));
+    ck_assert_str_eq (err.text,
+                      "broker: cannot bind 'tcp//127.0.0.1:5555': not an endpoint "
+                      "(tcp://HOST:PORT, ipc://PATH, inproc://NAME)");
+    snprintf (tcp, sizeof tcp, "tcp://127.0.0.1:%d", support_free_port ());
+    config.frontend = config.backend = tcp;
+    ck_assert_ptr_null (maas_broker_new (&config, &err));
+    char want[128];
+    snprintf (want, sizeof want, "broker: cannot bind '%s': address already in use", tcp);
+    ck_assert_str_eq (err.text, want);
+    config.frontend = front;
+    config.backend = back;
+    config.curve_secret = "/nonexistent/broker_secret";
+    ck_assert_ptr_null (maas_broker_new (&config, &err));
+    ck_assert_str_eq (err.text, "broker: --curve-secret needs --clients DIR and --workers DIR");
+    config.curve_secret = NULL;
+    config.redis_url = "nosuch://x";
+    ck_assert_ptr_null (maas_broker_new (&config, &err));
+    ck_assert_str_eq (err.text, "broker: bad Redis URL 'nosuch://x'");
+}
+END_TEST
+
 static Suite *
 s_suite (void)
 {
@@ -444,6 +478,7 @@ s_suite (void)
     tcase_add_test (core, test_client_limits);
     tcase_add_test (core, test_client_limit_messages);
     tcase_add_test (core, test_max_workers);
+    tcase_add_test (core, test_new_says_why);
     suite_add_tcase (suite, core);
     TCase *store = tcase_create ("store");
     tcase_add_checked_fixture (store, s_setup, s_teardown);

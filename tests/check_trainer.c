@@ -81,7 +81,7 @@ s_setup (void)
                           NULL};
     fx.broker = support_proc_start (argv, NULL, fx.log);
     free (path);
-    fx.client = maas_client_new (fx.front);
+    fx.client = maas_client_new (fx.front, NULL);
     ck_assert_ptr_nonnull (fx.client);
     maas_client_set_retry (fx.client, 300);
     ck_assert_int_eq (maas_client_ping (fx.client, 5000), 0);

@@ -90,6 +90,15 @@ s_result_free (void **item_p)
     maas_engine_result_destroy ((maas_engine_result_t **) item_p);
 }
 
+//  Where the registry is, from the config.
+static maas_redis_config_t
+s_redis (const maas_engine_config_t *config)
+{
+    return (maas_redis_config_t){.url = config->redis_url,
+                                 .sentinels = config->redis_sentinels,
+                                 .master = config->redis_master};
+}
+
 maas_engine_t *
 maas_engine_new (const maas_engine_config_t *config, char *err, size_t err_size)
 {
@@ -99,9 +108,13 @@ maas_engine_new (const maas_engine_config_t *config, char *err, size_t err_size)
         return NULL;
     }
     self->config = *config;
-    self->watch = maas_registry_watch_new (config->redis_url, config->prefix, err, err_size);
+    maas_redis_config_t redis = s_redis (config);
+    maas_err_t why;
+    self->watch = maas_registry_watch_open (&redis, config->prefix, &why);
     if (self->watch)
-        self->registry = maas_registry_new (config->redis_url, config->prefix, err, err_size);
+        self->registry = maas_registry_open (&redis, config->prefix, &why);
+    if (!self->registry)
+        maas_err_export (&why, err, err_size);
     self->resolved = zhashx_new ();
     self->cache = maas_cache_new (config->cache_bytes, s_loaded_free);
     self->batches = zlistx_new ();
@@ -169,12 +182,12 @@ s_rewatch (maas_engine_t *self)
     int64_t now = maas_clock_mono_us ();
     if (now < self->rewatch_at_us)
         return;
-    char err[256];
-    self->watch =
-        maas_registry_watch_new (self->config.redis_url, self->config.prefix, err, sizeof err);
+    maas_redis_config_t redis = s_redis (&self->config);
+    maas_err_t err;
+    self->watch = maas_registry_watch_open (&redis, self->config.prefix, &err);
     if (!self->watch) {
         self->rewatch_at_us = now + S_REWATCH_US;
-        maas_warn ("worker", "registry subscription failed reason=\"%s\"", err);
+        maas_warn ("worker", "registry subscription failed reason=\"%s\"", err.text);
     }
 }
 

@@ -5,6 +5,8 @@
 #ifndef MAAS_CURVE_H
 #define MAAS_CURVE_H
 
+#include "export.h"
+
 #include "err.h"
 
 typedef struct _maas_curve_t maas_curve_t;
@@ -21,7 +23,7 @@ typedef struct _maas_curve_t maas_curve_t;
 
 //  Rights in ROLE ("infer,train"; "alias" is "publish"); -1 with ERR on an
 //  unknown word. NULL or "" is 0 (no rights).
-int maas_curve_rights_parse (const char *role, maas_err_t *err);
+MAAS_EXPORT int maas_curve_rights_parse (const char *role, maas_err_t *err);
 
 //  The two rows a peer's option table (options.h) gives its key files.
 #define MAAS_CURVE_OPTIONS(key_target, broker_target)                                              \
@@ -43,17 +45,18 @@ int maas_curve_rights_parse (const char *role, maas_err_t *err);
 //  Load our key pair from SECRET_PATH (the "NAME_secret" file; "NAME" works
 //  too when NAME_secret sits beside it) and the broker's public key from
 //  BROKER_PATH. NULL with ERR if either file is missing or not a key.
-maas_curve_t *maas_curve_new (const char *secret_path, const char *broker_path, maas_err_t *err);
-void maas_curve_destroy (maas_curve_t **self_p);
+MAAS_EXPORT maas_curve_t *maas_curve_new (const char *secret_path, const char *broker_path,
+                                          maas_err_t *err);
+MAAS_EXPORT void maas_curve_destroy (maas_curve_t **self_p);
 //  Make SOCK (a zsock_t *, not connected yet) a CURVE client of the broker;
 //  its sends then fail (EAGAIN) rather than block while no broker took it.
-void maas_curve_apply (const maas_curve_t *self, void *sock);
+MAAS_EXPORT void maas_curve_apply (const maas_curve_t *self, void *sock);
 
 //  Write a new key pair: SECRET_DIR/NAME_secret (mode 0600) and
 //  PUBLIC_DIR/NAME (the public key, mode 0644; NULL: SECRET_DIR too), with
 //  ROLE ("infer,train", or NULL: none) as the "role" metadata in both.
 //  Returns 0, or -1 with ERR (bad name, a file already there, unwritable).
-int maas_curve_keygen (const char *secret_dir, const char *public_dir, const char *name,
-                       const char *role, maas_err_t *err);
+MAAS_EXPORT int maas_curve_keygen (const char *secret_dir, const char *public_dir, const char *name,
+                                   const char *role, maas_err_t *err);
 
 #endif
