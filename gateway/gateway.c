@@ -69,6 +69,7 @@ struct _gw_req_t {
     gw_req_t *prev, *next;                 //  in the loop's suspended list
     const char *url;                       //  its path (MHD's, valid until it completes)
     bool open;                             //  a route that needs no API key
+    bool refused;                          //  answered 401: never routed, whatever MHD sends next
     int rights;                            //  its API key's rights (MAAS_CURVE_*), -1: none
     char key[MAAS_APIKEY_NAME_MAX + 1];    //  its API key's name, "" if none
 };
@@ -458,8 +459,10 @@ s_access (void *cls, struct MHD_Connection *conn, const char *url, const char *m
         if (!req)
             return MHD_NO;
         req->url = url;
-        if (!s_authenticate (req, method))
+        if (!s_authenticate (req, method)) {
+            req->refused = true;
             return s_queue (req);    //  401 before reading the body
+        }
         if (req->too_big) {
             s_dispatch (req, method, url);    //  413 before reading the body
             return s_queue (req);
@@ -468,6 +471,8 @@ s_access (void *cls, struct MHD_Connection *conn, const char *url, const char *m
     }
     if (req->response)
         return s_queue (req);
+    if (req->refused)
+        return MHD_NO;    //  a body after the 401: close rather than route it
     if (*upload_data_size) {
         s_take_body (req, upload_data, *upload_data_size);
         *upload_data_size = 0;
