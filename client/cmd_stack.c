@@ -22,7 +22,8 @@ static const char *s_up_usage =
     "--http: the HTTP gateway's address (default $MAAS_HTTP, else 127.0.0.1:8501;\n"
     "port 0: any), or off.\n"
     "--secure: CurveZMQ keys for every process in STATE/keys (docs/security.md);\n"
-    "the CLI's admin key goes in the env file.\n";
+    "the CLI's admin key goes in the env file. The gateway gets API keys and a\n"
+    "self-signed certificate (HTTPS): env gets MAAS_API_KEY and MAAS_GATEWAY_CA.\n";
 
 //  Parse a non-negative integer flag value; -1 if it is not one.
 static int

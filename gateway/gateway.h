@@ -36,6 +36,9 @@ typedef struct {
     size_t max_body;              //  largest request body
     unsigned max_connections;     //  connections open at once, all threads
     unsigned idle_timeout_s;      //  MHD connection timeout
+    const char *api_keys;         //  API key file (apikey.h); NULL: no authentication
+    const char *tls_cert;         //  PEM certificate (chain) file; NULL: plain HTTP
+    const char *tls_key;          //  PEM private key file, with tls_cert
 } gw_config_t;
 
 typedef struct _gw_t gw_t;
@@ -109,6 +112,11 @@ maas_client_t *gw_req_client (gw_req_t *req);
 void gw_req_set_route (gw_req_t *req, gw_route_t route);
 //  The gateway's configuration (borrowed).
 const gw_config_t *gw_req_config (gw_req_t *req);
+//  true if the request may do what needs right NEEDED (a MAAS_CURVE_* bit;
+//  0: any known key): always without --api-keys or on an open route; else
+//  false after answering 403 naming the key and the role it lacks (WHAT
+//  says what was refused: "submit 'train' jobs").
+bool gw_req_allow (gw_req_t *req, int needed, const char *what);
 //  Answer now with STATUS and RESPONSE (the request takes it).
 struct MHD_Response;
 void gw_req_respond (gw_req_t *req, unsigned status, struct MHD_Response *response);
@@ -171,6 +179,14 @@ void gw_stats_destroy (gw_stats_t **self_p);
 void gw_stats_request (gw_stats_t *self, gw_route_t route, unsigned status, double seconds);
 //  One infer job finished with STATUS ("succeeded", "timeout", ...).
 void gw_stats_job (gw_stats_t *self, const char *status);
+//  Why a request was refused by API key (maas_gateway_auth_refused_total).
+typedef enum {
+    GW_AUTH_MISSING,      //  no Authorization: Bearer header (401)
+    GW_AUTH_UNKNOWN,      //  a token no key has (401)
+    GW_AUTH_FORBIDDEN,    //  a known key without the role (403)
+    GW_AUTH_REASONS
+} gw_auth_reason_t;
+void gw_stats_auth (gw_stats_t *self, gw_auth_reason_t reason);
 //  Prometheus text of every series into BUF, with the brokers' counters
 //  read from Redis through REGISTRY's URL (REDIS_URL, PREFIX).
 void gw_stats_render (gw_stats_t *self, gw_buf_t *buf, const maas_redis_config_t *redis,

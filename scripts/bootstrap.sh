@@ -8,7 +8,7 @@ build=${MAAS_BUILD_DIR:-$top/build}
 
 packages="build-essential autoconf automake libtool pkg-config libzmq3-dev libczmq-dev
 libmsgpack-dev libhiredis-dev libopenblas-dev libsodium-dev check redis-server valgrind
-libjansson-dev libmicrohttpd-dev curl wrk libcurl4-openssl-dev
+libjansson-dev libmicrohttpd-dev libgnutls28-dev openssl curl wrk libcurl4-openssl-dev
 systemd iproute2
 clang libclang-rt-14-dev clang-format
 libjansson-dev

@@ -24,6 +24,13 @@ typedef struct _maas_curve_t maas_curve_t;
 //  Rights in ROLE ("infer,train"; "alias" is "publish"); -1 with ERR on an
 //  unknown word. NULL or "" is 0 (no rights).
 MAAS_EXPORT int maas_curve_rights_parse (const char *role, maas_err_t *err);
+//  The right a job of KIND needs (infer, train; any other kind: admin).
+//  ADMIN holds every right: check with maas_curve_allows.
+MAAS_EXPORT int maas_curve_right_for (const char *kind);
+//  true if RIGHTS (a key's) include NEEDED, or admin.
+#define maas_curve_allows(rights, needed) (((rights) & ((needed) | MAAS_CURVE_ADMIN)) != 0)
+//  The role word of one right ("infer"), for messages.
+MAAS_EXPORT const char *maas_curve_right_name (int right);
 
 //  The two rows a peer's option table (options.h) gives its key files.
 #define MAAS_CURVE_OPTIONS(key_target, broker_target)                                              \
