@@ -487,6 +487,13 @@ START_TEST (test_encoded_size_bounds_blob)
     ck_assert_uint_gt (maas_model_encoded_size (4096, wide, 3), (size_t) 4096 * 4096 * 2 * 4);
     free (blob);
     maas_model_destroy (&model);
+    //  With an output scaling (format 2) too.
+    model = s_regression_model (true);
+    s_encode (model, &blob, &size);
+    maas_layer_spec_t regression[] = {{5, MAAS_ACT_TANH}, {2, MAAS_ACT_LINEAR}};
+    ck_assert_uint_ge (maas_model_encoded_size (3, regression, 2), size);
+    free (blob);
+    maas_model_destroy (&model);
 }
 END_TEST
 

@@ -473,7 +473,8 @@ maas_model_encoded_size (size_t inputs, const maas_layer_spec_t *layers, size_t 
         size += (fan_in + 1) * layers[i].units * sizeof (float);
         fan_in = layers[i].units;
     }
-    size += 64 + 2 * fan_in * sizeof (float);    //  the output scaling
+    if (layers[n_layers - 1].act == MAAS_ACT_LINEAR)
+        size += 64 + 2 * fan_in * sizeof (float);    //  the output scaling
     return size + MAAS_MODEL_META_OVERHEAD;
 }
 
