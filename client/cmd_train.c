@@ -34,6 +34,9 @@ static const char s_usage[] =
     "  --patience N        early stopping after N epochs without progress (default off)\n"
     "  --seed N            seed for initialisation, split and shuffling (default 0)\n"
     "  --no-standardize    do not standardise the inputs\n"
+    "  --no-standardize-target\n"
+    "                      mse: train on the raw targets (default: standardised on\n"
+    "                      the training rows, scaled back when serving)\n"
     "  --description TEXT  stored with the model\n"
     "  --wait              follow the progress (on stderr), then print the version and\n"
     "                      its metrics\n"
@@ -156,6 +159,8 @@ s_parse (int argc, char **argv, const maas_cli_env_t *env, s_args_t *args)
             args->json = true;
         else if (strcmp (argv[i], "--no-standardize") == 0)
             args->spec.train.standardize = false;
+        else if (strcmp (argv[i], "--no-standardize-target") == 0)
+            args->spec.train.standardize_target = false;
         else if (argv[i][0] != '-' && !*args->spec.model)
             snprintf (args->spec.model, sizeof args->spec.model, "%s", argv[i]);
         else if (i + 1 == argc) {

@@ -15,6 +15,7 @@ libjansson-dev
 python3-zmq python3-msgpack python3-numpy python3-redis python3-pytest python3-tqdm python3-pip
 help2man
 libhdf5-dev libzip-dev protobuf-c-compiler libprotobuf-c-dev libonnx-dev python3-h5py python3-onnx
+python3-torch
 "
 missing=""
 for p in $packages; do

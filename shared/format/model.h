@@ -1,6 +1,7 @@
 /*  model.h: a trained model: an MLP plus its training metadata, and the
- *  model file format v1 (msgpack, specified in docs/model-format.md) that
- *  stores it: encode, decode, save, load, and the sha256 of its weights. */
+ *  model file format (msgpack, versions 1 and 2, specified in
+ *  docs/model-format.md) that stores it: encode, decode, save, load, and
+ *  the sha256 of its weights. */
 #ifndef MAAS_MODEL_H
 #define MAAS_MODEL_H
 
@@ -16,7 +17,8 @@ extern "C" {
 #endif
 
 #define MAAS_MODEL_MAGIC        "MAAS-MODEL"
-#define MAAS_MODEL_FORMAT       1    //  the format version this build writes and reads
+#define MAAS_MODEL_FORMAT       2    //  the newest format version this build writes and reads
+#define MAAS_MODEL_FORMAT_MIN   1    //  the oldest it reads (and writes, when it can express a model)
 #define MAAS_MODEL_MAX_BYTES    ((size_t) 1 << 30)    //  largest blob encoded or decoded (1 GiB)
 #define MAAS_MODEL_META_MAX     256                   //  metadata entries per model
 #define MAAS_MODEL_META_KEY_MAX 64                    //  bytes in a metadata key
@@ -118,17 +120,22 @@ MAAS_EXPORT int maas_model_set_columns (maas_model_t *self, const char *const *n
 MAAS_EXPORT const char *const *maas_model_columns (const maas_model_t *self);
 
 //  ---------------------------------------------------------------------------
-//  Format v1
+//  Format: version 1, or 2 for a network with an output scaling
 
-//  Encode to a new blob (*BLOB_P, the caller frees it) of *SIZE_P bytes.
+//  The format version MODEL encodes as: the lowest that can express it (2
+//  when its network scales its outputs, maas_mlp_target_mean; else 1).
+MAAS_EXPORT int maas_model_format (const maas_model_t *self);
+
+//  Encode to a new blob (*BLOB_P, the caller frees it) of *SIZE_P bytes,
+//  in format maas_model_format (SELF).
 //  The same model always encodes to the same bytes. Returns 0, or -1 with
 //  ERR (may be NULL) set: a parameter is NaN or infinite (a diverged
 //  training run: such a model could never serve), the blob would pass
 //  MAAS_MODEL_MAX_BYTES, or memory is short.
 MAAS_EXPORT int maas_model_encode (const maas_model_t *self, uint8_t **blob_p, size_t *size_p,
                                    maas_model_err_t *err);
-//  Decode SIZE bytes of BLOB into a new model (the caller destroys it).
-//  Everything is checked before anything large is allocated: magic,
+//  Decode SIZE bytes of BLOB (format 1 or 2) into a new model (the caller
+//  destroys it). Everything is checked before anything large is allocated: magic,
 //  version, every key and type, every size against the architecture, the
 //  sha256 of the parameters, finite values. NULL with ERR (may be NULL)
 //  set on any failure; never reads outside BLOB.
@@ -144,20 +151,20 @@ MAAS_EXPORT int maas_model_write_file (const char *path, const void *blob, size_
 //  Read and decode PATH. NULL with ERR set (the message names the path).
 MAAS_EXPORT maas_model_t *maas_model_load (const char *path, maas_model_err_t *err);
 
-//  SHA-256 of the model's parameters as format v1 stores it in "sha256"
+//  SHA-256 of the model's parameters as the format stores it in "sha256"
 //  (see docs/model-format.md for what it covers), as lowercase hex.
 MAAS_EXPORT void maas_model_sha256 (const maas_model_t *self, char hex[MAAS_SHA256_HEX_SIZE]);
 //  SHA-256 identifying the weights alone (docs/model-format.md, "The
 //  weights hash"): input count, each layer's units, activation, weights and
-//  bias, and the normalisation. Metadata (job id, times) and column names
-//  are not covered, so two identical trainings have the same weights hash
-//  though their files differ.
+//  bias, the normalisation and the output scaling. Metadata (job id, times)
+//  and column names are not covered, so two identical trainings have the
+//  same weights hash though their files differ.
 MAAS_EXPORT void maas_model_weights_sha256 (const maas_model_t *self,
                                             char hex[MAAS_SHA256_HEX_SIZE]);
 //  Bytes a model of INPUTS features through LAYERS would encode to, at
-//  most (parameters, normalisation, headers, column names of the longest
-//  length and MAAS_MODEL_META_OVERHEAD for metadata): what a train job checks against the
-//  registry's limit before it trains.
+//  most (parameters, normalisation and output scaling, headers, column
+//  names of the longest length and MAAS_MODEL_META_OVERHEAD for metadata):
+//  what a train job checks against the registry's limit before it trains.
 MAAS_EXPORT size_t maas_model_encoded_size (size_t inputs, const maas_layer_spec_t *layers,
                                             size_t n_layers);
 //  SHA-256 of SIZE bytes (a whole blob, for content addressing), in hex.

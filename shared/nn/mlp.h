@@ -1,5 +1,6 @@
 /*  mlp.h: multilayer perceptrons: dense layers with an activation each,
- *  input standardisation stored with the network, seeded initialisation.
+ *  input standardisation and output scaling stored with the network,
+ *  seeded initialisation.
  *  Forward/backward passes and training live in forward.h and train.h. */
 #ifndef MAAS_MLP_H
 #define MAAS_MLP_H
@@ -50,8 +51,12 @@ MAAS_EXPORT void maas_mlp_destroy (maas_mlp_t **self_p);
 //  Deep copy (weights, normalisation); NULL if out of memory.
 MAAS_EXPORT maas_mlp_t *maas_mlp_dup (const maas_mlp_t *self);
 
-//  He-normal initialisation for relu layers, Glorot-uniform for the others,
-//  biases zero, from a generator seeded with SEED: same seed, same weights.
+//  Seeded initialisation, from a generator seeded with SEED: same seed, same
+//  weights. He-normal for relu layers, Glorot-uniform for the others,
+//  biases zero; but a regression network (linear output layer) starts as
+//  PyTorch's nn.Linear does, weights and biases uniform within
+//  ±1/sqrt(fan_in), with its output layer at zero (first predictions: the
+//  target mean).
 MAAS_EXPORT void maas_mlp_init (maas_mlp_t *self, uint64_t seed);
 
 MAAS_EXPORT size_t maas_mlp_inputs (const maas_mlp_t *self);
@@ -74,6 +79,17 @@ MAAS_EXPORT int maas_mlp_set_norm (maas_mlp_t *self, const float *mean, const fl
 //  The stored mean and std (INPUTS floats each), or NULL when there is none.
 MAAS_EXPORT const float *maas_mlp_norm_mean (const maas_mlp_t *self);
 MAAS_EXPORT const float *maas_mlp_norm_std (const maas_mlp_t *self);
+
+//  Output scaling y = y' * std + mean, applied by every forward pass after
+//  the last layer: the inverse of the target standardisation a regression
+//  network was trained with; only a linear output layer has one. Copies
+//  OUTPUTS floats from each; std values <= 0 or non-finite are stored as 1,
+//  a non-finite mean as 0. NULL mean clears it. Returns 0, or -1 if the
+//  output layer is not linear (nothing stored) or memory is short.
+MAAS_EXPORT int maas_mlp_set_target_norm (maas_mlp_t *self, const float *mean, const float *std);
+//  The stored output mean and std (OUTPUTS floats each), or NULL when none.
+MAAS_EXPORT const float *maas_mlp_target_mean (const maas_mlp_t *self);
+MAAS_EXPORT const float *maas_mlp_target_std (const maas_mlp_t *self);
 
 #ifdef __cplusplus
 }

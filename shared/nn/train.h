@@ -28,7 +28,7 @@ extern "C" {
 typedef struct {
     size_t epoch;         //  1-based epoch just finished
     size_t epochs;        //  epochs planned
-    double train_loss;    //  mean loss over the epoch's batches
+    double train_loss;    //  mean loss over the epoch's batches (mse: in target units)
     double val_loss;      //  loss on the validation rows (NaN: no split)
     double val_metric;    //  accuracy (bce, softmax_ce) or RMSE (mse); NaN: no split
     size_t samples;       //  training rows seen so far, all epochs
@@ -48,6 +48,8 @@ typedef struct {
                                       //  monitored loss before stopping; 0: off
     bool restore_best;                //  with patience: end with the best epoch's weights
     bool standardize;                 //  fit mean/std on the training rows into the network
+    bool standardize_target;          //  mse, linear output: train on standardised targets,
+                                      //  their mean/std stored as the network's output scaling
     uint64_t seed;                    //  drives the validation split and shuffling
     maas_train_epoch_fn *on_epoch;    //  progress callback or NULL
     void *on_epoch_arg;               //  its argument
@@ -55,7 +57,8 @@ typedef struct {
 } maas_train_config_t;
 
 //  Defaults: bce, Adam lr 1e-3, batch 32, 10 epochs, no validation, no
-//  early stopping, no standardisation, seed 0, no callback.
+//  early stopping, no input standardisation, target standardisation (for
+//  mse with a linear output layer), seed 0, no callback.
 MAAS_EXPORT maas_train_config_t maas_train_defaults (void);
 
 //  Why training ended.
@@ -101,6 +104,9 @@ MAAS_EXPORT void maas_train_destroy (maas_train_t **self_p);
 MAAS_EXPORT int maas_train_fit (maas_train_t *self, const float *x, const float *y, size_t rows,
                                 maas_train_result_t *result);
 
+//  Losses and metrics are in the targets' units: with a target
+//  standardisation the outputs are scaled back before they are compared.
+
 //  Mean loss over ROWS rows (any number) of X, Y with the current weights;
 //  writes the metric (accuracy or RMSE) to *METRIC if not NULL. Data are
 //  trusted (validated by the caller).
@@ -124,7 +130,8 @@ MAAS_EXPORT int maas_train_metrics (maas_train_t *self, const float *x, const fl
 
 //  One forward and backward pass on ROWS (<= batch_size) rows of X, Y:
 //  returns the mean loss and leaves the gradients, readable below. Does not
-//  change the weights. Data are trusted.
+//  change the weights. Data are trusted. With a target standardisation
+//  the loss and gradients are those minimised: in standardised units.
 MAAS_EXPORT double maas_train_gradient (maas_train_t *self, const float *x, const float *y,
                                         size_t rows);
 //  Gradient of layer I's weights and bias from the last maas_train_gradient

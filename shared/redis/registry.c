@@ -534,7 +534,7 @@ s_read_facts (maas_registry_t *self, const char *name, const void *blob, size_t 
         return maas_err_set (&self->err, MAAS_ERR_INPUT, "model %s: not a valid model file: %s",
                              name, why.text);
     const maas_mlp_t *mlp = maas_model_mlp_const (model);
-    facts->format = MAAS_MODEL_FORMAT;
+    facts->format = maas_model_format (model);
     facts->inputs = maas_mlp_inputs (mlp);
     facts->outputs = maas_mlp_outputs (mlp);
     s_metrics_json (model, facts->metrics, sizeof facts->metrics);
