@@ -3,7 +3,8 @@
 #  broker, workers, trainers, the gateway, the CLI) under valgrind memcheck,
 #  through the test harness's $MAAS_TEST_WRAPPER (tests/support.c). One log
 #  per process; prints a JSON line per suite and per process that valgrind
-#  reported on, and fails if any process had an error or a definite leak.
+#  reported on, and fails if any process had an error or a definite leak
+#  (its logs are then kept, and named).
 #    sh scripts/valgrind-procs.sh [BUILD_DIR] SUITE [CASE]...
 #  e.g. sh scripts/valgrind-procs.sh build check_broker core
 #  The suites' own verdicts are printed but not judged: under valgrind the
@@ -33,5 +34,6 @@ for log in "$logs"/*.log; do
         echo "{\"suite\":\"$suite\",\"process\":\"$(basename "$program")\",\"log\":\"$log\",\"report\":\"$(grep -m1 -A2 'definitely lost in\|Invalid\|uninitialised' "$log" | tr -d '"\n' | cut -c1-300)\"}"
     fi
 done
+[ "$bad" -eq 0 ] && rm -rf "$logs" && logs=""    #  kept only when there is something to read
 echo "{\"suite\":\"$suite\",\"case\":\"${case_name:-all}\",\"checks\":\"$checks\",\"processes\":$procs,\"clean\":$clean,\"killed\":$killed,\"reported\":$bad,\"logs\":\"$logs\"}"
 [ "$bad" -eq 0 ]
