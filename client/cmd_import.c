@@ -5,16 +5,147 @@
 #include "commands.h"
 #include "maas.h"
 
+#include <errno.h>
 #include <inttypes.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+//  The reader of a file runs in a child with these bounds: Debian's libhdf5
+//  can spin for minutes or allocate gigabytes on a corrupt file
+//  (tests/fuzz/hangs/, docs/security.md), below any check maas can make.
+#define S_IMPORT_CPU_S  30                    //  CPU seconds (SIGXCPU past it)
+#define S_IMPORT_MEMORY ((rlim_t) 2 << 30)    //  address space, bytes
+
+//  In the child: read FILE, write its encoded blob to FD as [size][bytes]
+//  or [0][error text]. Never returns.
+static void
+s_import_child (const char *file, int fd)
+{
+    struct rlimit cpu = {S_IMPORT_CPU_S, S_IMPORT_CPU_S + 5},
+                  memory = {S_IMPORT_MEMORY, S_IMPORT_MEMORY};
+    setrlimit (RLIMIT_CPU, &cpu);
+    setrlimit (RLIMIT_AS, &memory);
+    maas_model_err_t err;
+    maas_model_t *model = maas_model_import_file (file, &err);
+    uint8_t *blob = NULL;
+    size_t encoded = 0;
+    if (model && maas_model_encode (model, &blob, &encoded, &err) != 0)
+        encoded = 0;
+    uint64_t size = encoded;
+    const void *data = size ? (const void *) blob : (const void *) err.text;
+    uint64_t length = size ? size : strlen (err.text);
+    int ok = write (fd, &size, sizeof size) == sizeof size;
+    for (uint64_t at = 0; ok && at < length;) {
+        ssize_t n = write (fd, (const char *) data + at, length - at);
+        ok = n > 0;
+        at += ok ? (uint64_t) n : 0;
+    }
+    _exit (ok ? 0 : 1);
+}
+
+//  Read up to MAX bytes from FD into a new buffer (*DATA, NUL-terminated);
+//  their count, or -1.
+static ssize_t
+s_read_all (int fd, size_t max, char **data)
+{
+    size_t size = 0, cap = 4096;
+    *data = malloc (cap + 1);
+    while (*data) {
+        if (size == cap) {
+            char *bigger = cap < max ? realloc (*data, (cap *= 2) + 1) : NULL;
+            if (!bigger)
+                break;
+            *data = bigger;
+        }
+        ssize_t n = read (fd, *data + size, cap - size);
+        if (n == 0) {
+            (*data)[size] = '\0';
+            return (ssize_t) size;
+        }
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0)
+            break;
+        size += (size_t) n;
+    }
+    free (*data);
+    *data = NULL;
+    return -1;
+}
+
+//  Why the child reading FILE ended with STATUS and no model.
+static void
+s_child_failed (const char *file, int status, maas_model_err_t *err)
+{
+    err->code = MAAS_MODEL_EIO;
+    if (WIFSIGNALED (status) && WTERMSIG (status) == SIGXCPU)
+        snprintf (err->text, sizeof err->text,
+                  "%s: the reader used over %d s of CPU (a corrupt or hostile file?); nothing "
+                  "published",
+                  file, S_IMPORT_CPU_S);
+    else if (WIFSIGNALED (status))
+        snprintf (err->text, sizeof err->text,
+                  "%s: the reader died of signal %d (a corrupt or hostile file, or over its %d "
+                  "MiB of memory?); nothing published",
+                  file, WTERMSIG (status), (int) (S_IMPORT_MEMORY >> 20));
+    else
+        snprintf (err->text, sizeof err->text, "%s: the reader failed (exit %d)", file,
+                  WEXITSTATUS (status));
+}
+
+//  maas_model_import_file (FILE) in a child bounded in CPU and memory, so a
+//  hostile file cannot hang or exhaust this process. A new model, or NULL
+//  with ERR.
+static maas_model_t *
+s_import_confined (const char *file, maas_model_err_t *err)
+{
+    int fds[2];
+    if (pipe (fds) != 0) {
+        snprintf (err->text, sizeof err->text, "pipe: %s", strerror (errno));
+        return NULL;
+    }
+    fflush (NULL);
+    pid_t pid = fork ();
+    if (pid == 0) {
+        close (fds[0]);
+        s_import_child (file, fds[1]);
+    }
+    close (fds[1]);
+    char *data = NULL;
+    ssize_t got = pid > 0 ? s_read_all (fds[0], MAAS_MODEL_MAX_BYTES + 8, &data) : -1;
+    close (fds[0]);
+    int status = 0;
+    while (pid > 0 && waitpid (pid, &status, 0) < 0 && errno == EINTR)
+        ;
+    uint64_t size = 0;
+    if (got >= 8)
+        memcpy (&size, data, 8);
+    maas_model_t *model = NULL;
+    if (got >= 8 && size > 0 && size == (uint64_t) got - 8)
+        model = maas_model_decode (data + 8, (size_t) size, err);
+    else if (got >= 8 && size == 0) {
+        err->code = MAAS_MODEL_EFIELD;
+        snprintf (err->text, sizeof err->text, "%s", data + 8);
+    }
+    else if (pid < 0)
+        snprintf (err->text, sizeof err->text, "fork: %s", strerror (errno));
+    else
+        s_child_failed (file, status, err);
+    free (data);
+    return model;
+}
 
 int
 maas_cmd_model_import (maas_registry_t *reg, const char *name, const char *file,
                        const maas_registry_meta_t *meta, bool json)
 {
     maas_model_err_t err;
-    maas_model_t *model = maas_model_import_file (file, &err);
+    maas_model_t *model = s_import_confined (file, &err);
     uint8_t *blob = NULL;
     size_t size = 0;
     if (!model || maas_model_encode (model, &blob, &size, &err) != 0) {

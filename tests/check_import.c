@@ -524,6 +524,31 @@ START_TEST (test_cli_flags)
 }
 END_TEST
 
+//  A hostile Keras file (one that made libhdf5 allocate 4 GiB, kept from
+//  fuzzing) read through the CLI: the reader runs in a child bounded in
+//  memory and CPU (client/cmd_import.c), the command fails naming the
+//  file, and nothing is published.
+START_TEST (test_cli_hostile_file)
+{
+    support_redis_t *redis = support_redis_start ();
+    char *hostile = support_src_path ("tests/fuzz/hangs/import-keras-h5dread-4gib.keras"), log[600];
+    const char *import[] = {"model", "import", "hostile", hostile, NULL};
+    ck_assert_int_eq (s_maas (redis, NULL, "hostile.log", import), 1);
+    s_path (log, sizeof log, "hostile.log");
+    ck_assert (support_file_has (log, "maas model: import: "));
+    ck_assert (support_file_has (log, "import-keras-h5dread-4gib.keras"));
+    char err[256];
+    maas_registry_t *reg = maas_registry_new (support_redis_url (redis), NULL, err, sizeof err);
+    ck_assert_msg (reg, "%s", err);
+    uint8_t *blob = NULL;
+    size_t size;
+    ck_assert_int_ne (maas_registry_fetch (reg, "hostile", 0, &blob, &size, NULL), 0);
+    maas_registry_destroy (&reg);
+    free (hostile);
+    support_redis_stop (&redis);
+}
+END_TEST
+
 static Suite *
 s_suite (void)
 {
@@ -554,6 +579,7 @@ s_suite (void)
     tcase_add_unchecked_fixture (cli, s_setup, s_teardown);
     tcase_add_test (cli, test_cli_seed);
     tcase_add_test (cli, test_cli_flags);
+    tcase_add_test (cli, test_cli_hostile_file);
     suite_add_tcase (suite, cli);
     return suite;
 }
