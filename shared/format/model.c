@@ -3,6 +3,7 @@
  *  that checks every size and the sha256 before allocating anything big. */
 #include "model.h"
 #include "log.h"
+#include "signature.h"
 
 #include <assert.h>
 #include <errno.h>
@@ -27,11 +28,12 @@ typedef struct {
 } s_meta_t;
 
 struct _maas_model_t {
-    maas_mlp_t *mlp;      //  the network, owned
-    s_meta_t *meta;       //  meta_count entries sorted by key, owned
-    size_t meta_count;    //  entries in use
-    size_t meta_alloc;    //  entries allocated
-    char **columns;       //  inputs column names, owned, or NULL (positional)
+    maas_mlp_t *mlp;          //  the network, owned
+    s_meta_t *meta;           //  meta_count entries sorted by key, owned
+    size_t meta_count;        //  entries in use
+    size_t meta_alloc;        //  entries allocated
+    char **columns;           //  inputs column names, owned, or NULL (positional)
+    maas_signature_t *sig;    //  labels, output name, input scale, owned
 };
 
 //  ---------------------------------------------------------------------------
@@ -42,7 +44,8 @@ maas_model_new (maas_mlp_t **mlp_p)
 {
     assert (mlp_p && *mlp_p);
     maas_model_t *self = calloc (1, sizeof *self);
-    if (!self) {
+    if (!self || !(self->sig = maas_signature_new ())) {
+        free (self);
         maas_mlp_destroy (mlp_p);
         return NULL;
     }
@@ -78,6 +81,7 @@ maas_model_destroy (maas_model_t **self_p)
         s_meta_clear (&self->meta[i]);
     free (self->meta);
     s_columns_free (self);
+    maas_signature_destroy (&self->sig);
     maas_mlp_destroy (&self->mlp);
     free (self);
     *self_p = NULL;
@@ -92,6 +96,21 @@ const maas_mlp_t *
 maas_model_mlp_const (const maas_model_t *self)
 {
     return self->mlp;
+}
+maas_signature_t *
+maas_model_signature (maas_model_t *self)
+{
+    return self->sig;
+}
+const maas_signature_t *
+maas_model_signature_const (const maas_model_t *self)
+{
+    return self->sig;
+}
+unsigned
+maas_model_format (const maas_model_t *self)
+{
+    return maas_signature_format (self->sig);
 }
 
 maas_task_t
@@ -446,6 +465,13 @@ maas_model_weights_sha256 (const maas_model_t *self, char hex[MAAS_SHA256_HEX_SI
         s_hash_f32 (&state, maas_mlp_norm_mean (mlp), maas_mlp_inputs (mlp));
         s_hash_f32 (&state, maas_mlp_norm_std (mlp), maas_mlp_inputs (mlp));
     }
+    //  The input scale changes every output, so it is part of what the hash
+    //  identifies; hashed only when set, so older hashes stay as they were.
+    float scale = (float) maas_model_input_scale (self);
+    if (scale != 1.0f) {
+        crypto_hash_sha256_update (&state, (const unsigned char *) "input_scale", 12);
+        s_hash_f32 (&state, &scale, 1);
+    }
     s_hash_final (&state, hex);
 }
 
@@ -556,14 +582,15 @@ s_pack_model (msgpack_packer *pk, const maas_model_t *self)
 {
     char hex[MAAS_SHA256_HEX_SIZE];
     maas_model_sha256 (self, hex);
-    int rc = msgpack_pack_map (pk, self->columns ? 8 : 7);
+    int rc = msgpack_pack_map (pk, (self->columns ? 8 : 7) + maas_signature_keys (self->sig));
     rc |= maas_codec_pack_kv_str (pk, "magic", MAAS_MODEL_MAGIC);
-    rc |= maas_codec_pack_kv_uint (pk, "format", MAAS_MODEL_FORMAT);
+    rc |= maas_codec_pack_kv_uint (pk, "format", maas_signature_format (self->sig));
     rc |= maas_codec_pack_kv_uint (pk, "inputs", maas_mlp_inputs (self->mlp));
     rc |= s_pack_layers (pk, self->mlp);
     rc |= s_pack_norm (pk, self->mlp);
     rc |= s_pack_metadata (pk, self);
     rc |= s_pack_columns (pk, self);
+    rc |= maas_signature_pack (self->sig, pk);
     rc |= maas_codec_pack_kv_str (pk, "sha256", hex);
     return rc;
 }
@@ -581,7 +608,7 @@ s_size_estimate (const maas_model_t *self)
             16 + strlen (self->meta[i].key) + (self->meta[i].str ? strlen (self->meta[i].str) : 0);
     for (size_t i = 0; self->columns && i < maas_mlp_inputs (self->mlp); i++)
         size += 8 + strlen (self->columns[i]);
-    return size;
+    return size + maas_signature_size (self->sig);
 }
 
 int
@@ -669,7 +696,7 @@ s_unpack (const void *blob, size_t size, msgpack_unpacked *msg, maas_model_err_t
 }
 
 static int
-s_check_header (maas_codec_map_t *top, maas_model_err_t *err)
+s_check_header (maas_codec_map_t *top, uint64_t *format, maas_model_err_t *err)
 {
     const char *magic;
     size_t len;
@@ -683,15 +710,14 @@ s_check_header (maas_codec_map_t *top, maas_model_err_t *err)
                maas_codec_excerpt (quoted, sizeof quoted, magic, len), MAAS_MODEL_MAGIC);
         return -1;
     }
-    uint64_t format;
-    if (maas_codec_map_uint64 (top, "format", &format)) {
+    if (maas_codec_map_uint64 (top, "format", format)) {
         s_err_from (err, MAAS_MODEL_EFIELD, top);
         return -1;
     }
-    if (format != MAAS_MODEL_FORMAT) {
+    if (*format < 1 || *format > MAAS_MODEL_FORMAT) {
         s_err (err, MAAS_MODEL_EVERSION,
-               "model: unsupported format version %" PRIu64 " (this build reads version %d)",
-               format, MAAS_MODEL_FORMAT);
+               "model: unsupported format version %" PRIu64 " (this build reads versions 1 to %d)",
+               *format, MAAS_MODEL_FORMAT);
         return -1;
     }
     return 0;
@@ -1041,7 +1067,8 @@ s_decode_object (const msgpack_object *root, maas_model_err_t *err)
     }
     s_parsed_t parsed;
     memset (&parsed, 0, sizeof parsed);
-    if (s_check_header (&top, err) || s_parse_layers (&top, &parsed, err)
+    uint64_t format = 0;
+    if (s_check_header (&top, &format, err) || s_parse_layers (&top, &parsed, err)
         || s_parse_norm (&top, &parsed, err) || s_verify_sha256 (&top, &parsed, err))
         return NULL;
     maas_mlp_t *mlp = s_build_mlp (&parsed);
@@ -1056,6 +1083,10 @@ s_decode_object (const msgpack_object *root, maas_model_err_t *err)
         s_err (err, MAAS_MODEL_EFIELD, "model: %s hold NaN or infinity", bad);
     if (bad || s_decode_metadata (&top, model, err) || s_decode_columns (&top, model, err))
         maas_model_destroy (&model);
+    else if (maas_signature_decode (model, &top, (unsigned) format, err->text, sizeof err->text)) {
+        err->code = MAAS_MODEL_EFIELD;
+        maas_model_destroy (&model);
+    }
     return model;
 }
 

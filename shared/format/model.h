@@ -14,7 +14,7 @@ extern "C" {
 #endif
 
 #define MAAS_MODEL_MAGIC        "MAAS-MODEL"
-#define MAAS_MODEL_FORMAT       1    //  the format version this build writes and reads
+#define MAAS_MODEL_FORMAT       2    //  the highest format version this build reads (from 1)
 #define MAAS_MODEL_MAX_BYTES    ((size_t) 1 << 30)    //  largest blob encoded or decoded (1 GiB)
 #define MAAS_MODEL_META_MAX     256                   //  metadata entries per model
 #define MAAS_MODEL_META_KEY_MAX 64                    //  bytes in a metadata key
