@@ -213,13 +213,15 @@ static int
 s_resolve (maas_engine_t *self, const char *name, uint64_t version, const char *alias,
            uint64_t *out, char *err, size_t err_size)
 {
+    //  Announcements first, also for a numbered version: a threshold set
+    //  on it must be read again before this job runs.
+    maas_engine_sync (self);
     if (version) {
         *out = version;
         return 0;
     }
     char key[2 * MAAS_REGISTRY_NAME_MAX + 8];
     snprintf (key, sizeof key, "%s@%s", name, alias && *alias ? alias : "latest");
-    maas_engine_sync (self);
     void *known = zhashx_lookup (self->resolved, key);
     if (known) {
         *out = (uint64_t) (uintptr_t) known;
