@@ -225,9 +225,12 @@ gw_req_infer (gw_req_t *req, const char *name, uint64_t version, const float *x,
     req->spec = *spec;
     spec->id = NULL;
     int64_t deadline = maas_clock_wall_ms () + loop->gw->config.request_timeout_ms;
+    //  :classify answers label names, which the worker sends when asked.
+    maas_infer_output_t output =
+        spec->style == GW_STYLE_TF_CLASSIFY ? MAAS_INFER_CLASS : MAAS_INFER_PROBABILITIES;
     s_await (req,
-             gw_infer_submit (loop->client, name, version, x, rows, cols, deadline, s_on_result,
-                              req, req->job));
+             gw_infer_submit_post (loop->client, name, version, x, rows, cols, output, deadline,
+                                   s_on_result, req, req->job));
 }
 
 void

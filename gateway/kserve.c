@@ -83,8 +83,19 @@ s_model (gw_req_t *req, const char *name, const char *ref, bool ready)
         gw_buf_printf (&buf,
                        ",\"versions\":[\"%" PRIu64 "\"],\"platform\":\"maas_mlp\",\"inputs\":"
                        "[{\"name\":\"x\",\"datatype\":\"FP32\",\"shape\":[-1,%zu]}],\"outputs\":"
-                       "[{\"name\":\"y\",\"datatype\":\"FP32\",\"shape\":[-1,%zu]}]}",
+                       "[{\"name\":\"y\",\"datatype\":\"FP32\",\"shape\":[-1,%zu]}]",
                        model.version, model.inputs, model.outputs);
+    char err[512];
+    int status = ready
+        ? 0
+        : gw_models_signature (gw_req_models (req), name, model.version, &buf, err, sizeof err);
+    if (status != 0) {
+        gw_buf_clear (&buf);
+        gw_req_error (req, (unsigned) status, "%s", err);
+        return;
+    }
+    if (!ready)
+        gw_buf_puts (&buf, "}");
     gw_req_json (req, 200, &buf);
 }
 

@@ -46,7 +46,24 @@ s_tf_predict (const gw_reply_spec_t *spec, const maas_infer_result_t *out, gw_bu
     gw_buf_puts (buf, "}");
 }
 
-//  {"results": [[["0", p0], ["1", p1]], ...]}; 400 for a regression model.
+//  One [label, score] pair of class K: the model's label when the result
+//  carries them, else K.
+static void
+s_tf_class (const maas_infer_result_t *out, size_t k, float score, gw_buf_t *buf)
+{
+    gw_buf_puts (buf, k ? ",[" : "[");
+    if (k < out->n_class_labels)
+        gw_json_str (buf, out->class_labels[k]);
+    else
+        gw_buf_printf (buf, "\"%zu\"", k);
+    gw_buf_puts (buf, ",");
+    gw_json_f32 (buf, score);
+    gw_buf_puts (buf, "]");
+}
+
+//  {"results": [[["benign", p0], ["malignant", p1]], ...]}: every class with
+//  its probability, named by the model's labels ("0", "1", ... without
+//  them); 400 for a regression model.
 static unsigned
 s_tf_classify (const maas_infer_result_t *out, gw_buf_t *buf)
 {
@@ -59,17 +76,11 @@ s_tf_classify (const maas_infer_result_t *out, gw_buf_t *buf)
         const float *row = out->values + r * out->outputs;
         gw_buf_puts (buf, r ? ",[" : "[");
         if (out->outputs == 1) {
-            gw_buf_puts (buf, "[\"0\",");
-            gw_json_f32 (buf, 1.0f - row[0]);
-            gw_buf_puts (buf, "],[\"1\",");
-            gw_json_f32 (buf, row[0]);
-            gw_buf_puts (buf, "]");
+            s_tf_class (out, 0, 1.0f - row[0], buf);
+            s_tf_class (out, 1, row[0], buf);
         }
-        for (size_t k = 0; out->outputs > 1 && k < out->outputs; k++) {
-            gw_buf_printf (buf, "%s[\"%zu\",", k ? "," : "", k);
-            gw_json_f32 (buf, row[k]);
-            gw_buf_puts (buf, "]");
-        }
+        for (size_t k = 0; out->outputs > 1 && k < out->outputs; k++)
+            s_tf_class (out, k, row[k], buf);
         gw_buf_puts (buf, "]");
     }
     gw_buf_puts (buf, "]}");
