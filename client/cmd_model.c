@@ -39,7 +39,7 @@ static const char s_usage[] =
     "                               publish a Keras .h5/.keras or ONNX file as a version\n"
     "    publish and import also take [--labels A,B,C] [--input-scale X] [--output-name N]:\n"
     "    class labels, a scaling of every input (1/255: 0.00392156862745098), the output's name\n"
-    "  threshold NAME@VER P|none    a binary version's decision threshold (class 1 when p >= P)\n"
+    "  threshold NAME[@VER] P|none  a binary version's decision threshold (class 1 when p >= P)\n"
     "  list                         every model: latest version, aliases\n"
     "  search [--name GLOB] [--tag KEY=VALUE]...  models by name and tags\n"
     "  show NAME[@VER|@ALIAS]       one version's metadata and lineage (latest by default)\n"

@@ -791,6 +791,36 @@ START_TEST (test_cli_labels_top_k_threshold)
     ck_assert_uint_eq (count, 1);
     free (versions);
     free (script);
+    //  The block of docs/models.md's Signatures section, run as printed
+    //  with maas on PATH, on the same files.
+    char *doc = support_src_path ("docs/models.md"), *bin = support_build_path ("client");
+    FILE *file = fopen (doc, "r");
+    ck_assert_ptr_nonnull (file);
+    char *md = calloc (1, 1 << 17);
+    md[fread (md, 1, (1 << 17) - 1, file)] = 0;
+    fclose (file);
+    char *section = strstr (md, "\n## Signatures, pre- and post-processing\n");
+    char *block = section ? strstr (section, "```sh\n") : NULL;
+    char *end = block ? strstr (block + 6, "```") : NULL;
+    ck_assert_msg (block && end, "docs/models.md has no sh block under Signatures");
+    *end = 0;
+    ck_assert (asprintf (&script, "cd %s && { %s} > doc.out 2> doc.err", fx.dir, block + 6) > 0);
+    char broker_env[600], path_env[600];
+    snprintf (broker_env, sizeof broker_env, "MAAS_BROKER_FRONTEND=%s", fx.front);
+    snprintf (path_env, sizeof path_env, "PATH=%s:/usr/bin:/bin", bin);
+    const char *doc_env[] = {redis_env, broker_env, path_env, NULL};
+    const char *doc_argv[] = {"/bin/sh", "-ec", script, NULL};
+    proc = support_proc_start (doc_argv, doc_env, NULL);
+    ck_assert_int_eq (support_proc_wait (proc, 60000), 0);
+    support_proc_stop (&proc);
+    s_slurp ("doc.out", text, sizeof text);
+    ck_assert_msg (strstr (text, "classes      setosa,versicolor,virginica\n")
+                       && strstr (text, "\nmalignant\t0.377541"),
+                   "%s", text);
+    free (md);
+    free (doc);
+    free (bin);
+    free (script);
     free (maas);
     maas_predictor_destroy (&predictor);
     maas_model_destroy (&iris);
