@@ -123,6 +123,40 @@ s_v2 (const gw_reply_spec_t *spec, const maas_infer_result_t *out, gw_buf_t *buf
     }
 }
 
+//  KServe v2 classification: one BYTES output of rows × K strings
+//  "probability:class:label", best first (Triton's classification extension).
+static unsigned
+s_v2_classify (const gw_reply_spec_t *spec, const maas_infer_result_t *out, gw_buf_t *buf)
+{
+    if (!out->top_k) {
+        s_error (buf, "failed", "classification needs a classifier (sigmoid or softmax output)");
+        return 400;
+    }
+    gw_buf_puts (buf, "{\"model_name\":");
+    gw_json_str (buf, spec->model);
+    gw_buf_printf (buf, ",\"model_version\":\"%" PRIu64 "\"", out->version);
+    if (spec->id) {
+        gw_buf_puts (buf, ",\"id\":");
+        gw_json_str (buf, spec->id);
+    }
+    gw_buf_printf (buf,
+                   ",\"outputs\":[{\"name\":\"y\",\"shape\":[%zu,%zu],\"datatype\":\"BYTES\","
+                   "\"data\":[",
+                   out->rows, out->top_k);
+    for (size_t i = 0; i < out->rows * out->top_k; i++) {
+        char score[GW_F32_TEXT_MAX], number[24], text[GW_F32_TEXT_MAX + 300];
+        gw_f32_format (out->top_scores[i], score);
+        int32_t c = out->top_classes[i];
+        snprintf (number, sizeof number, "%" PRId32, c);
+        snprintf (text, sizeof text, "%s:%" PRId32 ":%s", score, c,
+                  (size_t) c < out->n_class_labels ? out->class_labels[c] : number);
+        gw_buf_puts (buf, i ? "," : "");
+        gw_json_str (buf, text);
+    }
+    gw_buf_puts (buf, "]}]}");
+    return 200;
+}
+
 //  KServe v1 :explain: {"predictions": f(x) per row, "explanations": one
 //  object per row and output attributed, attributions in the model's input
 //  order (docs/http.md).
@@ -197,6 +231,8 @@ gw_reply_write (const gw_reply_spec_t *spec, const maas_result_t *result, gw_buf
         status = s_tf_classify (&out, buf);
     else if (spec->style == GW_STYLE_TF_REGRESS)
         status = s_tf_regress (&out, buf);
+    else if (spec->style == GW_STYLE_V2_CLASSIFY)
+        status = s_v2_classify (spec, &out, buf);
     else
         s_v2 (spec, &out, buf);
     *header_len = buf->size;

@@ -563,6 +563,34 @@ START_TEST (test_classify_regress)
     ck_assert (json_number_value (json_object_get (sig, "threshold")) == 0.25);
     ck_assert (json_is_null (json_object_get (sig, "feature_names")));
     json_decref (json);
+    //  KServe's classification extension: the top 2 as "p:class:label".
+    const char *v2 = "{\"inputs\": [{\"name\": \"x\", \"shape\": [1, 4], \"datatype\": \"FP32\", "
+                     "\"data\": [0.1, 0.2, 0.3, 0.4]}], \"outputs\": [{\"name\": \"y\", "
+                     "\"parameters\": {\"classification\": 2}}]}";
+    json_t *probs = s_http ("POST", "/v1/models/iris:classify", example, 200);
+    json = s_http ("POST", "/v2/models/iris/infer", v2, 200);
+    json_t *out = json_array_get (json_object_get (json, "outputs"), 0);
+    ck_assert_str_eq (json_string_value (json_object_get (out, "datatype")), "BYTES");
+    ck_assert_int_eq (json_integer_value (json_array_get (json_object_get (out, "shape"), 1)), 2);
+    const char *best = json_string_value (json_array_get (json_object_get (out, "data"), 0));
+    ck_assert_ptr_nonnull (best);
+    static const char *iris_names[] = {"setosa", "versicolor", "virginica"};
+    json_t *pairs = json_array_get (json_object_get (probs, "results"), 0);
+    size_t top = 0;
+    for (size_t k = 1; k < 3; k++)
+        if (json_number_value (json_array_get (json_array_get (pairs, k), 1))
+            > json_number_value (json_array_get (json_array_get (pairs, top), 1)))
+            top = k;
+    char want[64];
+    snprintf (want, sizeof want, ":%zu:%s", top, iris_names[top]);
+    ck_assert_msg (strstr (best, want) && strtod (best, NULL) > 0.0, "%s lacks %s", best, want);
+    json_decref (json);
+    json_decref (probs);
+    s_expect_error ("POST", "/v2/models/iris/infer",
+                    "{\"inputs\": [{\"name\": \"x\", \"shape\": [1, 4], \"datatype\": \"FP32\", "
+                    "\"data\": [0.1, 0.2, 0.3, 0.4]}], \"outputs\": [{\"name\": \"y\", "
+                    "\"parameters\": {\"classification\": 4}}]}",
+                    400, "top_k 4 is more than the model's 3 classes");
     json = s_http ("GET", "/v2/models/iris", NULL, 200);
     sig = json_object_get (json, "maas_signature");
     ck_assert_str_eq (json_string_value (json_array_get (json_object_get (sig, "labels"), 1)),
@@ -1296,7 +1324,7 @@ START_TEST (test_docs_examples)
     //  Every curl line was answered: the gateway counted them.
     s_reply_t reply;
     s_http_raw ("GET", "/metrics", NULL, 0, NULL, &reply);
-    ck_assert_ptr_nonnull (strstr (reply.body.data, "route=\"v2_infer\",code=\"200\"} 2"));
+    ck_assert_ptr_nonnull (strstr (reply.body.data, "route=\"v2_infer\",code=\"200\"} 3"));
     ck_assert_ptr_nonnull (strstr (reply.body.data, "route=\"tf_predict\",code=\"200\"} 3"));
     ck_assert_ptr_nonnull (strstr (reply.body.data, "route=\"tf_predict\",code=\"400\"} 1"));
     ck_assert_ptr_nonnull (strstr (reply.body.data, "route=\"tf_predict\",code=\"404\"} 1"));
