@@ -439,6 +439,57 @@ START_TEST (test_input_scale_is_applied)
 }
 END_TEST
 
+//  An explain job on a model with an input scale explains the network on
+//  the scaled rows from the scaled baseline, and reports the baseline in
+//  the caller's units.
+START_TEST (test_explain_applies_the_input_scale)
+{
+    maas_model_t *model = s_model (4, 8, 3, 11, false);
+    char err[256];
+    ck_assert_int_eq (maas_model_set_input_scale (model, 0.5, err, sizeof err), 0);
+    s_publish ("scaled", model);
+    maas_engine_t *engine = s_engine (64 << 20, 0, 0);
+    float x[2 * 4], base[4] = {1, 2, 3, 4}, sx[2 * 4], sbase[4];
+    maas_explain_params_t params = maas_explain_params_defaults ();
+    params.method = MAAS_EXPLAIN_SHAPLEY;
+    params.baseline = base;
+    params.baseline_len = 4;
+    msgpack_sbuffer rows, packed;
+    s_pack_rows (&rows, 2, 4, 0.75f, x);
+    msgpack_sbuffer_init (&packed);
+    msgpack_packer pk;
+    msgpack_packer_init (&pk, &packed, msgpack_sbuffer_write);
+    ck_assert_int_eq (maas_explain_params_pack (&params, &pk), 0);
+    msgpack_unpacked msg;
+    msgpack_unpacked_init (&msg);
+    ck_assert_int_eq (maas_codec_unpack (packed.data, packed.size, 0, &msg, err, sizeof err), 0);
+    maas_engine_explain (engine, NULL, "scaled", 1, NULL, rows.data, rows.size, &msg.data);
+    maas_engine_result_t *result = maas_engine_result (engine);
+    ck_assert_ptr_nonnull (result);
+    ck_assert_msg (result->ok, "%s", result->error);
+    for (size_t i = 0; i < 8; i++)
+        sx[i] = x[i] * 0.5f;
+    for (size_t j = 0; j < 4; j++)
+        sbase[j] = base[j] * 0.5f;
+    params.baseline = sbase;
+    maas_explain_result_t want;
+    ck_assert_int_eq (
+        maas_explain_run (maas_model_mlp_const (model), &params, sx, 2, &want, err, sizeof err), 0);
+    const maas_explain_result_t *got = result->explain;
+    ck_assert (memcmp (got->attributions, want.attributions, 2 * 4 * 3 * sizeof (float)) == 0);
+    ck_assert (memcmp (got->instance_output, want.instance_output, 2 * 3 * sizeof (float)) == 0);
+    for (size_t j = 0; j < 4; j++)
+        ck_assert_float_eq_tol (got->baseline[j], base[j], 1e-6f);
+    maas_explain_result_clear (&want);
+    maas_engine_result_destroy (&result);
+    msgpack_unpacked_destroy (&msg);
+    msgpack_sbuffer_destroy (&packed);
+    msgpack_sbuffer_destroy (&rows);
+    maas_engine_destroy (&engine);
+    maas_model_destroy (&model);
+}
+END_TEST
+
 //  -- bad input: each gets its error, the next job succeeds
 
 START_TEST (test_bad_inputs_fail_precisely)
@@ -729,6 +780,7 @@ s_suite (void)
     tcase_add_test (core, test_engine_needs_redis);
     tcase_add_test (core, test_class_labels_and_top_k);
     tcase_add_test (core, test_input_scale_is_applied);
+    tcase_add_test (core, test_explain_applies_the_input_scale);
     suite_add_tcase (suite, core);
     TCase *versions = tcase_create ("versions");
     tcase_add_checked_fixture (versions, s_setup, s_teardown);
