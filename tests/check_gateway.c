@@ -1312,6 +1312,17 @@ START_TEST (test_docs_examples)
     s_gateway_start ("2", "10000", NULL);
     s_run_doc_blocks ("docs/http.md");
     s_run_doc_blocks ("docs/metrics.md");
+    //  :classify over HTTP with curl names the classes by the model's labels.
+    char curl[1024], answer[600];
+    snprintf (answer, sizeof answer, "%s/classify.out", fx.dir);
+    snprintf (curl, sizeof curl,
+              "curl -s -X POST -d '{\"examples\": [{\"x\": [0.1, 0.2, 0.3, 0.4]}]}' "
+              "http://127.0.0.1:%d/v1/models/iris:classify > %s",
+              fx.port, answer);
+    ck_assert_int_eq (system (curl), 0);
+    ck_assert_msg (support_file_has (answer, "{\"results\":[[[\"setosa\",")
+                       && support_file_has (answer, "],[\"virginica\","),
+                   "see %s", answer);
     //  The binary example's reply: a JSON header then 2 x 3 float32.
     char path[512];
     snprintf (path, sizeof path, "%s/out.bin", fx.dir);
@@ -1326,6 +1337,7 @@ START_TEST (test_docs_examples)
     s_http_raw ("GET", "/metrics", NULL, 0, NULL, &reply);
     ck_assert_ptr_nonnull (strstr (reply.body.data, "route=\"v2_infer\",code=\"200\"} 3"));
     ck_assert_ptr_nonnull (strstr (reply.body.data, "route=\"tf_predict\",code=\"200\"} 3"));
+    ck_assert_ptr_nonnull (strstr (reply.body.data, "route=\"tf_classify\",code=\"200\"} 2"));
     ck_assert_ptr_nonnull (strstr (reply.body.data, "route=\"tf_predict\",code=\"400\"} 1"));
     ck_assert_ptr_nonnull (strstr (reply.body.data, "route=\"tf_predict\",code=\"404\"} 1"));
     s_reply_clear (&reply);

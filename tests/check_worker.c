@@ -828,6 +828,51 @@ START_TEST (test_cli_labels_top_k_threshold)
 }
 END_TEST
 
+//  `maas infer` matches a CSV header to the model's input names: columns
+//  in reverse order give the same predictions, bit for bit; a column the
+//  model needs and the file lacks is an error naming it.
+START_TEST (test_cli_infer_columns_by_name)
+{
+    maas_model_t *model = s_model (4, 8, 3, 31);
+    const char *columns[] = {"sepal_len", "sepal_wid", "petal_len", "petal_wid"};
+    ck_assert_int_eq (maas_model_set_columns (model, columns, 4), 0);
+    s_publish ("iris", model);
+    s_worker_start ("64", "64");
+    char *maas = support_build_path ("client/maas"), *script = NULL;
+    ck_assert (
+        asprintf (&script,
+                  "cd %s && M=%s && B='--broker %s' &&"
+                  " printf 'sepal_len,sepal_wid,petal_len,petal_wid\\n5.1,3.5,1.4,0.2\\n"
+                  "6.7,3.0,5.2,2.3\\n' > in.csv &&"
+                  " printf 'petal_wid,petal_len,sepal_wid,sepal_len\\n0.2,1.4,3.5,5.1\\n"
+                  "2.3,5.2,3.0,6.7\\n' > rev.csv &&"
+                  " printf 'sepal_len,sepal_wid,petal_len,x\\n5.1,3.5,1.4,0.2\\n' > miss.csv &&"
+                  " $M infer iris --input in.csv --json $B | sed 's/.*\"rows\"://' > in.out &&"
+                  " $M infer iris --input rev.csv --json $B | sed 's/.*\"rows\"://' > rev.out"
+                  " && cmp in.out rev.out || exit 9;"
+                  " $M infer iris --input miss.csv $B 2> miss.err; echo rc=$? >> miss.err",
+                  fx.dir, maas, fx.front)
+        > 0);
+    const char *argv[] = {"/bin/sh", "-c", script, NULL};
+    char redis_env[600];
+    snprintf (redis_env, sizeof redis_env, "MAAS_REDIS_URL=%s", support_redis_url (fx.redis));
+    const char *env[] = {redis_env, NULL};
+    support_proc_t *proc = support_proc_start (argv, env, NULL);
+    ck_assert_int_eq (support_proc_wait (proc, 60000), 0);
+    support_proc_stop (&proc);
+    char text[4096];
+    s_slurp ("in.out", text, sizeof text);
+    ck_assert_msg (strstr (text, "\"values\":["), "%s", text);
+    s_slurp ("miss.err", text, sizeof text);
+    ck_assert_msg (strstr (text, "no column 'petal_wid', which the model needs")
+                       && strstr (text, "rc=1"),
+                   "%s", text);
+    free (script);
+    free (maas);
+    maas_model_destroy (&model);
+}
+END_TEST
+
 //  -- latency
 
 //  The queue_us a succeeded RESULT's header meta reports.
@@ -1076,6 +1121,7 @@ s_suite (void)
     tcase_add_test (core, test_predictions_batched);
     tcase_add_test (core, test_cli_infer);
     tcase_add_test (core, test_cli_labels_top_k_threshold);
+    tcase_add_test (core, test_cli_infer_columns_by_name);
     tcase_add_test (core, test_explain_jobs);
     tcase_add_test (core, test_cli_explain);
     tcase_add_test (core, test_jobs_go_where_the_model_is_cached);
