@@ -44,7 +44,7 @@ static void
 s_echo_worker (bench_t *b, const char *name)
 {
     maas_log_set_level (MAAS_LOG_WARN);
-    maas_worker_t *worker = maas_worker_new (b->back, "echo", b->credits, name);
+    maas_worker_t *worker = maas_worker_new (b->back, "echo", b->credits, name, NULL);
     while (worker && !zsys_interrupted) {
         maas_work_t *work = maas_worker_recv (worker, 500);
         if (work)
@@ -243,7 +243,7 @@ main (int argc, char **argv)
         fprintf (stderr, "bench: cannot start redis-server in %s\n", b.dir);
         return 1;
     }
-    maas_client_t *client = maas_client_new (b.front);
+    maas_client_t *client = maas_client_new (b.front, NULL);
     if (!client || maas_client_ping (client, 10000) != 0) {
         fprintf (stderr, "bench: broker did not answer\n");
         return 1;

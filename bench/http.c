@@ -248,7 +248,7 @@ main (void)
     char g_log[96];
     snprintf (g_log, sizeof g_log, "%s/gateway.log", dir);
     gateway = bench_spawn (g_argv, g_log);    //  its stdout is not a figure
-    maas_client_t *client = maas_client_new (front);
+    maas_client_t *client = maas_client_new (front, NULL);
     if (!client || maas_client_ping (client, 5000) != 0) {
         fprintf (stderr, "bench: broker did not answer\n");
         return 1;

@@ -33,7 +33,7 @@ main (int argc, char **argv)
     size_t cols = strtoul (argv[4], NULL, 10);
     int jobs = atoi (argv[5]), window = atoi (argv[6]);
     maas_log_set_level (MAAS_LOG_WARN);
-    maas_client_t *client = maas_client_new (argv[1]);
+    maas_client_t *client = maas_client_new (argv[1], NULL);
     float *row = calloc (cols ? cols : 1, sizeof (float));
     if (!client || !row || cols == 0 || jobs <= 0 || window <= 0)
         return 1;

@@ -124,7 +124,7 @@ s_publish (const char *redis_url, const maas_model_t *model)
 static double
 s_score (const char *broker, const char *input, const char *output)
 {
-    maas_client_t *client = maas_client_new (broker);
+    maas_client_t *client = maas_client_new (broker, NULL);
     maas_score_config_t config = {.model = "seed"};
     maas_score_stats_t stats;
     char err[MAAS_SCORE_ERR_SIZE];

@@ -292,7 +292,7 @@ main (void)
     size_t bytes;
     maas_model_t *model = reg ? s_publish (reg, "serve", 1024, 1024, &bytes) : NULL;
     s_broker_start (&b);
-    b.client = maas_client_new (b.front);
+    b.client = maas_client_new (b.front, NULL);
     if (!model || !b.client || maas_client_ping (b.client, 5000) != 0) {
         fprintf (stderr, "bench: set-up failed %s\n", reg ? "" : err);
         return 1;

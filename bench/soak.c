@@ -277,7 +277,7 @@ s_load (const s_soak_t *soak, int which)
 {
     static const char *const names[S_LOADS] = {"infer", "score", "train"};
     maas_log_set_level (MAAS_LOG_WARN);
-    maas_client_t *client = maas_client_new (soak->front);
+    maas_client_t *client = maas_client_new (soak->front, NULL);
     s_tally_t tally = {0};
     if (!client || maas_client_ping (client, 10000) != 0)
         tally.errors++;

@@ -188,7 +188,7 @@ main (int argc, char **argv)
         goto done;
     }
     maas_dataset_store_t *store = maas_dataset_store_new (stack.url, NULL, err, sizeof err);
-    maas_client_t *client = maas_client_new (stack.front);
+    maas_client_t *client = maas_client_new (stack.front, NULL);
     if (!store || !client || maas_dataset_store_put (store, spec.dataset, data) != 0
         || maas_client_ping (client, 10000) != 0) {
         fprintf (stderr, "bench: stack not ready: %s\n",

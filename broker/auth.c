@@ -23,16 +23,6 @@ struct _maas_auth_t {
     int64_t reload_at;                   //  next directory read, monotonic ms
 };
 
-int
-maas_auth_right_for (const char *kind)
-{
-    if (strcmp (kind, "infer") == 0)
-        return MAAS_CURVE_INFER;
-    if (strcmp (kind, "train") == 0)
-        return MAAS_CURVE_TRAIN;
-    return MAAS_CURVE_ADMIN;
-}
-
 //  Add the public key in FILE (zcert format) to KEYS with its role's rights.
 static void
 s_load_file (zhashx_t *keys, zfile_t *file)

@@ -20,9 +20,6 @@ typedef struct _maas_auth_t maas_auth_t;
 
 typedef enum { MAAS_AUTH_CLIENTS = 0, MAAS_AUTH_WORKERS = 1 } maas_auth_side_t;
 
-//  The right (MAAS_CURVE_INFER...) a job of KIND needs: infer, train, else admin.
-int maas_auth_right_for (const char *kind);
-
 //  Load the broker's key pair from SECRET_PATH (zcert format, the secret
 //  file) and the allowed public keys from CLIENTS_DIR and WORKERS_DIR, and
 //  bind the ZAP handler in czmq's context. NULL with ERR if a file or

@@ -32,6 +32,11 @@ maas_broker_config_defaults (maas_broker_config_t *config)
         .liveness = 3,
         .max_attempts = 3,
         .max_jobs = 100000,
+        .max_bytes = 4LL << 30,
+        .max_clients = 10000,
+        .max_client_jobs = 50000,
+        .max_client_bytes = 1LL << 30,
+        .max_workers = 1000,
         .result_ttl_ms = 24 * 3600 * 1000LL,
         .events_max = 10000,
         .redis_retry_ms = 1000,
@@ -67,12 +72,15 @@ s_item_free (void **id_p)
 }
 
 static zsock_t *
-s_router (maas_broker_t *self, const char *endpoint, maas_auth_side_t side)
+s_router (maas_broker_t *self, const char *endpoint, maas_auth_side_t side, maas_err_t *err)
 {
     int64_t max_message = self->config.max_message;
     zsock_t *sock = zsock_new (ZMQ_ROUTER);
-    if (!sock)
+    if (!sock) {
+        maas_err_set (err, MAAS_ERR_IO, "broker: cannot make a ZeroMQ socket: %s",
+                      zmq_strerror (errno));
         return NULL;
+    }
     if (self->auth)
         maas_auth_secure (self->auth, sock, side);
     //  Unbounded queues on purpose: the job bound (--max-jobs) limits memory,
@@ -84,6 +92,8 @@ s_router (maas_broker_t *self, const char *endpoint, maas_auth_side_t side)
     zsock_set_maxmsgsize (sock, (int) (max_message > INT32_MAX ? INT32_MAX : max_message));
     zsock_set_linger (sock, 0);
     if (zsock_bind (sock, "%s", endpoint) < 0) {
+        maas_err_set (err, MAAS_ERR_INPUT, "broker: cannot bind '%s': %s", endpoint,
+                      maas_proto_endpoint_error (errno));
         maas_error ("broker", "bind failed endpoint=%s error=%s", endpoint, zmq_strerror (errno));
         zsock_destroy (&sock);
     }
@@ -108,53 +118,72 @@ s_copy_config (maas_broker_t *self, const maas_broker_config_t *config)
 
 //  CURVE on both sides: keys from the config's file and directories.
 static int
-s_secure (maas_broker_t *self, const maas_broker_config_t *config)
+s_secure (maas_broker_t *self, const maas_broker_config_t *config, maas_err_t *err)
 {
-    maas_err_t err;
-    if (!config->clients_dir || !config->workers_dir) {
-        maas_error ("broker", "--curve-secret needs --clients DIR and --workers DIR");
-        return -1;
-    }
+    if (!config->clients_dir || !config->workers_dir)
+        return maas_err_set (err, MAAS_ERR_INPUT,
+                             "broker: --curve-secret needs --clients DIR and --workers DIR");
     self->auth =
-        maas_auth_new (config->curve_secret, config->clients_dir, config->workers_dir, &err);
+        maas_auth_new (config->curve_secret, config->clients_dir, config->workers_dir, err);
     if (!self->auth)
-        maas_error ("broker", "curve set-up failed error=%s", err.text);
+        maas_err_prefix (err, "broker: curve set-up");
     return self->auth ? 0 : -1;
 }
 
 maas_broker_t *
-maas_broker_new (const maas_broker_config_t *config)
+maas_broker_new (const maas_broker_config_t *config, maas_err_t *err)
 {
     maas_broker_t *self = calloc (1, sizeof *self);
-    if (!self)
+    if (!self) {
+        maas_err_set (err, MAAS_ERR_NOMEM, "broker: out of memory");
         return NULL;
+    }
     s_copy_config (self, config);
     self->io = broker_io_default ();
     msgpack_unpacked_init (&self->scratch);
     self->jobs = zhashx_new ();
+    self->accounts = zhashx_new ();
     self->unsure = zlistx_new ();
     self->owed = zlistx_new ();
-    if (!self->jobs || !self->unsure || !self->owed || !self->name || !self->redis_url)
+    if (!self->jobs || !self->accounts || !self->unsure || !self->owed || !self->name
+        || !self->redis_url) {
+        maas_err_set (err, MAAS_ERR_NOMEM, "broker: out of memory");
         goto fail;
+    }
+    zhashx_set_key_duplicator (self->accounts, NULL);    //  the key lives in the account
+    zhashx_set_key_destructor (self->accounts, NULL);
+    zhashx_set_destructor (self->accounts, s_item_free);
     zlistx_set_duplicator (self->unsure, s_id_dup);
     zlistx_set_destructor (self->unsure, s_item_free);
     zlistx_set_destructor (self->owed, s_item_free);    //  plain malloc'd blocks too
     zhashx_set_key_duplicator (self->jobs, NULL);
     zhashx_set_key_destructor (self->jobs, NULL);
     zhashx_set_destructor (self->jobs, s_job_destructor);
-    if (config->curve_secret && s_secure (self, config) != 0)
+    if (config->curve_secret && s_secure (self, config, err) != 0)
         goto fail;
-    self->frontend = s_router (self, config->frontend, MAAS_AUTH_CLIENTS);
-    self->backend = s_router (self, config->backend, MAAS_AUTH_WORKERS);
+    self->frontend = s_router (self, config->frontend, MAAS_AUTH_CLIENTS, err);
+    self->backend =
+        self->frontend ? s_router (self, config->backend, MAAS_AUTH_WORKERS, err) : NULL;
     if (!self->frontend || !self->backend)
         goto fail;
     self->front = zsock_resolve (self->frontend);
     self->back = zsock_resolve (self->backend);
-    self->store = maas_store_new (self->redis_url, self->prefix, self->name, config->result_ttl_ms,
+    maas_redis_config_t redis = {.url = self->redis_url,
+                                 .sentinels = config->redis_sentinels,
+                                 .master = config->redis_master};
+    self->store = maas_store_new (&redis, self->prefix, self->name, config->result_ttl_ms,
                                   config->events_max);
-    if (!self->store || !broker_kind_add (self, "infer", true)
-        || !broker_kind_add (self, "train", true) || !broker_kind_add (self, "explain", true))
+    if (!self->store) {
+        char shown[512];
+        maas_err_set (err, MAAS_ERR_INPUT, "broker: bad Redis URL '%s'",
+                      maas_redis_url_mask (self->redis_url, shown, sizeof shown));
+        goto fail;
+    }
+    if (!broker_kind_add (self, "infer", true) || !broker_kind_add (self, "train", true)
+        || !broker_kind_add (self, "explain", true)) {
+        maas_err_set (err, MAAS_ERR_NOMEM, "broker: out of memory");
         goto fail;    //  built in: clients may submit before any worker is up
+    }
     maas_store_set_retry (self->store, config->redis_retry_ms);
     maas_store_set_timeout (self->store, config->redis_timeout_ms);
     self->started_ms = maas_clock_wall_ms ();
@@ -182,6 +211,7 @@ maas_broker_destroy (maas_broker_t **self_p)
     self->stopping = true;
     maas_store_destroy (&self->store);
     zhashx_destroy (&self->jobs);
+    zhashx_destroy (&self->accounts);    //  after the jobs charged to them
     zlistx_destroy (&self->unsure);
     zlistx_destroy (&self->owed);
     for (size_t i = 0; i < self->worker_count; i++) {
@@ -256,8 +286,8 @@ s_write_stats (maas_broker_t *self, int64_t now)
         running += (size_t) self->workers[i]->inflight;
     stats_t *s = &self->stats;
     uint64_t finished = s->succeeded + s->failed + s->cancelled + s->expired;
-    char text[16][24];
-    uint64_t values[16] = {(uint64_t) self->worker_count,
+    char text[17][24];
+    uint64_t values[17] = {(uint64_t) self->worker_count,
                            queued,
                            running,
                            s->submitted,
@@ -272,23 +302,26 @@ s_write_stats (maas_broker_t *self, int64_t now)
                            (finished - s->finished_at_tick) * 1000 / S_STATS_MS,
                            s->unauthorised,
                            self->auth ? maas_auth_refused (self->auth, MAAS_AUTH_CLIENTS) : 0,
-                           self->auth ? maas_auth_refused (self->auth, MAAS_AUTH_WORKERS) : 0};
-    const char *names[16] = {"workers",    "queued",       "running",         "submitted",
-                             "accepted",   "rejected",     "succeeded",       "failed",
-                             "cancelled",  "expired",      "requeued",        "bad_input",
-                             "jobs_per_s", "unauthorised", "refused_clients", "refused_workers"};
-    maas_store_field_t fields[18];
-    for (int i = 0; i < 16; i++) {
+                           self->auth ? maas_auth_refused (self->auth, MAAS_AUTH_WORKERS) : 0,
+                           s->over_limit_workers};
+    const char *names[17] = {
+        "workers",           "queued",       "running",         "submitted",
+        "accepted",          "rejected",     "succeeded",       "failed",
+        "cancelled",         "expired",      "requeued",        "bad_input",
+        "jobs_per_s",        "unauthorised", "refused_clients", "refused_workers",
+        "over_limit_workers"};
+    maas_store_field_t fields[19];
+    for (int i = 0; i < 17; i++) {
         snprintf (text[i], sizeof text[i], "%" PRIu64, values[i]);
         fields[i] = (maas_store_field_t){names[i], text[i], strlen (text[i])};
     }
     char started[24], updated[24];
     snprintf (started, sizeof started, "%" PRId64, self->started_ms);
     snprintf (updated, sizeof updated, "%" PRId64, maas_clock_wall_ms ());
-    fields[16] = (maas_store_field_t){"started_ms", started, strlen (started)};
-    fields[17] = (maas_store_field_t){"updated_ms", updated, strlen (updated)};
+    fields[17] = (maas_store_field_t){"started_ms", started, strlen (started)};
+    fields[18] = (maas_store_field_t){"updated_ms", updated, strlen (updated)};
     s->finished_at_tick = finished;
-    maas_store_stats (self->store, fields, 18, 5 * S_STATS_MS);
+    maas_store_stats (self->store, fields, 19, 5 * S_STATS_MS);
 }
 
 static void

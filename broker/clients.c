@@ -150,6 +150,13 @@ s_submit (maas_broker_t *self, maas_proto_msg_t *msg)
         s_overloaded (self, msg, spec.id, err);
         return;
     }
+    zmq_msg_t *payload = maas_proto_payload (msg);
+    if (broker_admit (self, zmq_msg_data (&msg->peer), zmq_msg_size (&msg->peer),
+                      size + (payload ? zmq_msg_size (payload) : 0), err, sizeof err)
+        != 0) {
+        s_overloaded (self, msg, spec.id, err);
+        return;
+    }
     kind_t *kind = s_kind_of (self, msg, &spec, err, sizeof err);
     if (!kind)
         return;
@@ -161,8 +168,13 @@ s_submit (maas_broker_t *self, maas_proto_msg_t *msg)
     job->client_size = zmq_msg_size (&msg->peer);
     memcpy (job->client, zmq_msg_data (&msg->peer), job->client_size);
     zmq_msg_move (&job->header, &msg->frames[2]);
-    if (maas_proto_payload (msg))
-        zmq_msg_move (&job->payload, maas_proto_payload (msg));
+    if (payload)
+        zmq_msg_move (&job->payload, payload);
+    if (broker_charge (self, job, job->client, job->client_size) != 0) {
+        broker_job_destroy (&job);
+        s_overloaded (self, msg, spec.id, "out of memory");
+        return;
+    }
     zhashx_insert (self->jobs, job->id, job);
     if (job->track) {
         broker_job_store (self, job);
@@ -170,7 +182,8 @@ s_submit (maas_broker_t *self, maas_proto_msg_t *msg)
     }
     if (spec.track && self->config.status && !self->store)
         maas_debug ("broker", "job untracked: no job store job=%s", job->id);
-    broker_job_enqueue (self, job, false);
+    if (broker_job_enqueue (self, job, false) != 0)
+        return;
     self->stats.accepted++;
     broker_client_reply (self, job->client, job->client_size, MAAS_PROTO_ACCEPTED, job->id,
                          "queued", NULL, NULL);

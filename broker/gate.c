@@ -68,16 +68,13 @@ broker_gate_submit (maas_broker_t *self, maas_proto_msg_t *msg, const char *id, 
     if (!self->auth)
         return true;
     int rights = maas_auth_rights (self->auth, MAAS_AUTH_CLIENTS, s_sender (msg));
-    int needed = maas_auth_right_for (kind);
-    if (rights >= 0 && (rights & (needed | MAAS_CURVE_ADMIN)))
+    int needed = maas_curve_right_for (kind);
+    if (rights >= 0 && maas_curve_allows (rights, needed))
         return true;
     char err[160] = "this client's key is no longer allowed by the broker";
     if (rights >= 0)
         snprintf (err, sizeof err, "this client's key may not submit '%s' jobs (needs role %s)",
-                  kind,
-                  needed == MAAS_CURVE_INFER       ? "infer"
-                      : needed == MAAS_CURVE_TRAIN ? "train"
-                                                   : "admin");
+                  kind, maas_curve_right_name (needed));
     maas_warn ("broker", "unauthorised SUBMIT job=%s kind=%s key=%s", id ? id : "", kind,
                s_key (msg));
     s_unauthorised (self, msg, id, err);

@@ -20,7 +20,8 @@ s_accept (maas_broker_t *self, job_t *job)
 {
     if (job->client_moved)    //  another client spoke while it was being recorded
         broker_job_save_client (self, job);
-    broker_job_enqueue (self, job, false);
+    if (broker_job_enqueue (self, job, false) != 0)
+        return;
     self->stats.accepted++;
     self->io.reply (self, job->client, job->client_size, MAAS_PROTO_ACCEPTED, job->id, "queued",
                     NULL, NULL);

@@ -121,6 +121,12 @@ broker_job_destroy (job_t **job_p)
     job_t *job = *job_p;
     if (!job)
         return;
+    maas_broker_t *self = job->broker;
+    if (job->lane) {    //  still queued as the broker stops
+        broker_lane_remove (self, job);
+        job->kind->queued--;
+    }
+    broker_discharge (self, job);
     zmq_msg_close (&job->header);
     zmq_msg_close (&job->payload);
     assert (job->kind->jobs > 0);
@@ -129,22 +135,27 @@ broker_job_destroy (job_t **job_p)
     *job_p = NULL;
 }
 
-void
+int
 broker_job_enqueue (maas_broker_t *self, job_t *job, bool front)
 {
     assert (job->state != JOB_QUEUED && !job->worker);
+    if (broker_lane_push (self, job, front) != 0) {
+        broker_job_finish (self, job, STATUS_FAILED, "broker out of memory queueing it", NULL,
+                           NULL);
+        return -1;
+    }
     job->state = JOB_QUEUED;
-    list_push (&job->kind->queues[job->priority], &job->link, front);
     job->kind->queued++;
     self->deadlines += job->deadline_ms != 0;
     self->dirty = true;
+    return 0;
 }
 
 void
 broker_job_unqueue (maas_broker_t *self, job_t *job)
 {
     assert (job->state == JOB_QUEUED);
-    list_remove (&job->kind->queues[job->priority], &job->link);
+    broker_lane_remove (self, job);
     job->kind->queued--;
     self->deadlines -= job->deadline_ms != 0;
 }
@@ -238,7 +249,8 @@ broker_job_requeue (maas_broker_t *self, job_t *job, const char *why)
         broker_job_finish (self, job, STATUS_FAILED, error, NULL, NULL);
         return;
     }
-    broker_job_enqueue (self, job, true);
+    if (broker_job_enqueue (self, job, true) != 0)
+        return;
     self->stats.requeued++;
     if (job->track) {
         char attempts[24];
@@ -284,15 +296,6 @@ s_pick (maas_broker_t *self, const job_t *job)
     return cached ? cached : other;
 }
 
-static job_t *
-s_head (kind_t *kind)
-{
-    for (int p = MAAS_PROTO_PRIORITY_MAX; p >= 0; p--)
-        if (kind->queues[p].head)
-            return BROKER_JOB (kind->queues[p].head);
-    return NULL;
-}
-
 //  Written at dispatch, so that once a client has the RESULT, the record
 //  already names the worker (the final write follows in the same turn).
 static void
@@ -329,7 +332,7 @@ broker_dispatch (maas_broker_t *self)
     for (int k = 0; k < BROKER_KINDS_MAX; k++) {
         kind_t *kind = self->kinds[k];
         job_t *job;
-        while (kind && kind->queued && (job = s_head (kind))) {
+        while (kind && kind->queued && (job = broker_lane_next (kind))) {
             if (job->deadline_ms) {
                 if (self->now_wall > job->deadline_ms) {
                     broker_job_finish (self, job, STATUS_EXPIRED,
@@ -346,21 +349,34 @@ broker_dispatch (maas_broker_t *self)
     self->dirty = false;
 }
 
+//  Expire the jobs past their deadline in the lanes of TURNS (a lane may
+//  be freed as its last job goes).
+static void
+s_sweep_lanes (maas_broker_t *self, list_t *turns, int64_t now)
+{
+    lane_t *lane = BROKER_LANE (turns->head);
+    while (lane) {
+        lane_t *next_lane = BROKER_LANE (lane->turn.next);
+        job_t *job = BROKER_JOB (lane->jobs.head);
+        while (job) {
+            job_t *next = BROKER_JOB (job->link.next);
+            bool last = !next;    //  the lane is freed with its last job
+            if (job->deadline_ms && now > job->deadline_ms)
+                broker_job_finish (self, job, STATUS_EXPIRED,
+                                   "deadline passed before it could start", NULL, NULL);
+            job = last ? NULL : next;
+        }
+        lane = next_lane;
+    }
+}
+
 void
 broker_sweep_deadlines (maas_broker_t *self)
 {
     int64_t now = maas_clock_wall_ms ();
     for (int k = 0; k < BROKER_KINDS_MAX && self->deadlines; k++)
-        for (int p = 0; p <= MAAS_PROTO_PRIORITY_MAX && self->kinds[k]; p++) {
-            job_t *job = BROKER_JOB (self->kinds[k]->queues[p].head);
-            while (job) {
-                job_t *next = BROKER_JOB (job->link.next);
-                if (job->deadline_ms && now > job->deadline_ms)
-                    broker_job_finish (self, job, STATUS_EXPIRED,
-                                       "deadline passed before it could start", NULL, NULL);
-                job = next;
-            }
-        }
+        for (int p = 0; p <= MAAS_PROTO_PRIORITY_MAX && self->kinds[k]; p++)
+            s_sweep_lanes (self, &self->kinds[k]->queues[p], now);
 }
 
 void

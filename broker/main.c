@@ -24,7 +24,8 @@ static int
 s_configure (maas_broker_config_t *config, int argc, char **argv)
 {
     int ttl_s = (int) (config->result_ttl_ms / 1000),
-        message_mb = (int) (config->max_message >> 20);
+        message_mb = (int) (config->max_message >> 20), bytes_mb = (int) (config->max_bytes >> 20),
+        client_mb = (int) (config->max_client_bytes >> 20);
     const char *log_level = "info";
     const maas_option_t table[] = {
         {"--frontend", "MAAS_BROKER_FRONTEND", MAAS_OPT_STRING, 0, 0, NULL, &config->frontend, "EP",
@@ -47,6 +48,16 @@ s_configure (maas_broker_config_t *config, int argc, char **argv)
          "runs of a job before it fails on worker loss", NULL},
         {"--max-jobs", NULL, MAAS_OPT_UINT, 1, 100000000, NULL, &config->max_jobs, "N",
          "jobs held at once; more are rejected as overloaded", NULL},
+        {"--max-bytes", NULL, MAAS_OPT_INT, 1, 1048576, NULL, &bytes_mb, "MB",
+         "bytes the jobs held may take (headers and payloads); more: overloaded", NULL},
+        {"--max-clients", NULL, MAAS_OPT_UINT, 1, 10000000, NULL, &config->max_clients, "N",
+         "clients holding jobs at once; a new one past it: overloaded", NULL},
+        {"--max-client-jobs", NULL, MAAS_OPT_UINT, 1, 100000000, NULL, &config->max_client_jobs,
+         "N", "jobs one client may hold; more: overloaded", NULL},
+        {"--max-client-bytes", NULL, MAAS_OPT_INT, 1, 1048576, NULL, &client_mb, "MB",
+         "bytes one client's jobs may take; more: overloaded", NULL},
+        {"--max-workers", NULL, MAAS_OPT_UINT, 1, 1000000, NULL, &config->max_workers, "N",
+         "workers and trainers at once; a new one past it is refused", NULL},
         {"--result-ttl", NULL, MAAS_OPT_INT, 0, 31536000, NULL, &ttl_s, "S",
          "seconds finished jobs stay in Redis", NULL},
         {"--events-max", NULL, MAAS_OPT_INT, 1, 100000000, NULL, &config->events_max, "N",
@@ -69,8 +80,12 @@ s_configure (maas_broker_config_t *config, int argc, char **argv)
     const maas_options_t options = {"maas-broker", s_summary, s_epilog, table,
                                     sizeof table / sizeof table[0]};
     int rc = maas_options_main (&options, argc, argv, getenv);
+    config->redis_sentinels = getenv ("MAAS_REDIS_SENTINELS");
+    config->redis_master = getenv ("MAAS_REDIS_MASTER");
     config->result_ttl_ms = (int64_t) ttl_s * 1000;
     config->max_message = (int64_t) message_mb << 20;
+    config->max_bytes = (int64_t) bytes_mb << 20;
+    config->max_client_bytes = (int64_t) client_mb << 20;
     maas_log_set_level ((maas_log_level_t) maas_log_level_parse (log_level));
     return rc;
 }
@@ -90,9 +105,12 @@ main (int argc, char **argv)
     zsys_init ();
     zsys_catch_interrupts ();
     signal (SIGPIPE, SIG_IGN);    //  a Redis that went away is an error, not a signal
-    maas_broker_t *broker = maas_broker_new (&config);
-    if (!broker)
+    maas_err_t err;
+    maas_broker_t *broker = maas_broker_new (&config, &err);
+    if (!broker) {
+        fprintf (stderr, "maas-broker: %s\n", err.text);
         return 1;
+    }
     maas_broker_run (broker);
     maas_broker_destroy (&broker);
     return 0;

@@ -71,12 +71,17 @@ s_rebuild (maas_broker_t *self, const char *id, redisReply *hash)
         job->client_size = client->len;
     }
     job->attempts = attempts && attempts->type == REDIS_REPLY_STRING ? atoi (attempts->str) : 0;
+    if (broker_charge (self, job, job->client, job->client_size) != 0) {
+        broker_job_destroy (&job);
+        return -1;
+    }
     zhashx_insert (self->jobs, job->id, job);
     job->owed = true;    //  results made now wait for the client to speak
     if (!payload && spec.durable == false) {
-        broker_job_enqueue (self, job, false);
-        broker_job_finish (self, job, STATUS_FAILED,
-                           "lost: the broker restarted and the job was not durable", NULL, NULL);
+        if (broker_job_enqueue (self, job, false) == 0)
+            broker_job_finish (self, job, STATUS_FAILED,
+                               "lost: the broker restarted and the job was not durable", NULL,
+                               NULL);
     }
     else if (s_status (s_field (hash, "status")) == STATUS_RUNNING)
         broker_job_requeue (self, job, "the broker restarted while it ran");

@@ -21,6 +21,8 @@
 
 typedef struct _worker_t worker_t;
 typedef struct _job_t job_t;
+typedef struct _account_t account_t;
+typedef struct _lane_t lane_t;
 
 typedef enum {
     JOB_STORING,    //  waiting for Redis to acknowledge
@@ -48,9 +50,30 @@ typedef struct {
     int bit;                               //  index into worker kind masks (its slot in KINDS)
     bool announced;                        //  built in, or announced by a worker: kept for good
     size_t jobs;                           //  jobs of this kind held, in any state
-    list_t queues[MAAS_PROTO_PRIORITY_MAX + 1];    //  one FIFO of jobs per priority, by LINK
-    size_t queued;                                 //  jobs in QUEUES
+    list_t queues[MAAS_PROTO_PRIORITY_MAX + 1];    //  per priority, the lanes taking turns, by TURN
+    size_t queued;                                 //  jobs in the lanes of QUEUES
 } kind_t;
+
+//  A client holding jobs: what the per-client limits count (fair.c). Made
+//  with its first job, freed with its last. Keyed by its routing id.
+struct _account_t {
+    char key[2 * MAAS_PROTO_PEER_MAX + 1];    //  routing id in hex (the table key)
+    size_t jobs;                              //  jobs held from it, in any state
+    size_t bytes;                             //  their header and payload bytes
+    list_t lanes;                             //  its lanes with jobs queued, by BY_ACCOUNT
+};
+
+//  One client's queued jobs of one kind and priority. Dispatch takes a job
+//  from each lane of a priority in turn, so a deep backlog from one client
+//  delays another client's jobs by one job per turn, not by the backlog.
+struct _lane_t {
+    account_t *account;        //  whose jobs
+    kind_t *kind;              //  of which kind
+    int priority;              //  at which priority
+    list_t jobs;               //  FIFO, by job LINK
+    list_node_t turn;          //  on KIND's queues[PRIORITY]
+    list_node_t by_account;    //  on ACCOUNT's lanes
+};
 
 struct _job_t {
     char id[MAAS_PROTO_ID_MAX + 1];    //  job id (the table key)
@@ -75,8 +98,11 @@ struct _job_t {
     zmq_msg_t header;                       //  SUBMIT header, forwarded as JOB's
     zmq_msg_t payload;                      //  input bytes
     worker_t *worker;                       //  running on, or NULL
-    list_node_t link;         //  on its kind's queue, its worker's running list, or the limbo
-    maas_broker_t *broker;    //  owner (for store callbacks)
+    account_t *account;                     //  the submitter's account (fair.c)
+    size_t bytes;                           //  header and payload bytes, charged to ACCOUNT
+    lane_t *lane;                           //  queued in, or NULL
+    list_node_t link;                       //  on its lane, its worker's running list, or the limbo
+    maas_broker_t *broker;                  //  owner (for store callbacks)
 };
 
 struct _worker_t {
@@ -95,6 +121,7 @@ typedef struct {
     uint64_t submitted, accepted, rejected, succeeded, failed, cancelled, expired;
     uint64_t requeued, bad_input, finished_at_tick;    //  counters since start
     uint64_t unauthorised;                             //  messages refused for their key's rights
+    uint64_t over_limit_workers;                       //  READYs refused past --max-workers
 } stats_t;
 
 //  How the deciding files (jobs.c, intake.c, recover.c) speak: clients.c
@@ -130,6 +157,8 @@ struct _maas_broker_t {
     maas_store_t *store;                                           //  Redis job store, NULL if none
     maas_auth_t *auth;                  //  CurveZMQ keys and rights, NULL: open broker
     zhashx_t *jobs;                     //  id → job_t, owns entries
+    zhashx_t *accounts;                 //  routing id hex → account_t, owns entries
+    size_t bytes;                       //  header and payload bytes of every job held
     kind_t *kinds[BROKER_KINDS_MAX];    //  owned; NULL: a free slot (bit)
     worker_t **workers;                 //  owned, WORKER_COUNT used
     size_t worker_count;                //  workers alive
@@ -153,6 +182,7 @@ struct _maas_broker_t {
     stats_t stats;                      //  counters
     int64_t overload_logged;            //  monotonic ms of the last "overloaded" log line
     uint64_t overload_unlogged;         //  overloaded rejections since that line
+    int64_t over_limit_logged;          //  monotonic ms of the last "worker over limit" line
 };
 
 //  broker.c
@@ -189,8 +219,9 @@ void broker_kinds_trim (maas_broker_t *self);
 //  A job from SPEC, of KIND, in no table yet (NULL: out of memory).
 job_t *broker_job_new (maas_broker_t *self, const maas_proto_job_t *spec, kind_t *kind);
 void broker_job_destroy (job_t **job_p);
-//  Queue JOB (not queued, on no worker) at the tail of its FIFO, or the head.
-void broker_job_enqueue (maas_broker_t *self, job_t *job, bool front);
+//  Queue JOB (not queued, on no worker) at the tail of its client's lane,
+//  or the head. -1 if out of memory: JOB failed and is freed.
+int broker_job_enqueue (maas_broker_t *self, job_t *job, bool front);
 void broker_job_unqueue (maas_broker_t *self, job_t *job);
 //  Final status: record it, answer the client (HEADER/PAYLOAD forwarded if
 //  given, moved), free the job.
@@ -259,6 +290,30 @@ bool broker_gate_worker (maas_broker_t *self, maas_proto_msg_t *msg);
 //  "unauthorised" (via IO.reply) and returns false.
 bool broker_gate_submit (maas_broker_t *self, maas_proto_msg_t *msg, const char *id,
                          const char *kind);
+
+//  fair.c: accounts and lanes
+//  May the client with routing id CLIENT (SIZE bytes) be given a new job of
+//  BYTES bytes? 0, or -1 with why in ERR: a limit (--max-bytes,
+//  --max-clients, --max-client-jobs, --max-client-bytes) would be passed.
+int broker_admit (maas_broker_t *self, const uint8_t *client, size_t size, size_t bytes, char *err,
+                  size_t err_size);
+//  Charge JOB (its header and payload set) to the account of CLIENT, made
+//  if new: recovered jobs are charged without broker_admit. -1 if out of
+//  memory (JOB is left uncharged).
+int broker_charge (maas_broker_t *self, job_t *job, const uint8_t *client, size_t size);
+//  Give JOB's bytes back to its account, freed once it holds no job.
+void broker_discharge (maas_broker_t *self, job_t *job);
+//  Queue JOB (charged, on no lane) at the tail of its client's lane, or the
+//  head with the lane first in its turn. -1 if out of memory for a lane.
+int broker_lane_push (maas_broker_t *self, job_t *job, bool front);
+//  Take JOB off its lane. If the lane had its turn and JOB was its first
+//  (dispatched, most often), the turn passes to the next lane. A lane left
+//  empty is freed.
+void broker_lane_remove (maas_broker_t *self, job_t *job);
+//  The next job to dispatch of KIND: highest priority, then whose turn.
+job_t *broker_lane_next (const kind_t *kind);
+//  The lane whose turn link is NODE (NULL stays NULL).
+#define BROKER_LANE(node) LIST_ITEM (node, lane_t, turn)
 
 //  recover.c
 //  Read this broker's pending jobs back from Redis and queue them again.

@@ -85,6 +85,8 @@ typedef struct {
 
 struct _maas_store_t {
     char *url;                 //  Redis URL, owned
+    char *sentinels;           //  Sentinels that know the master, owned (NULL: none)
+    char *master;              //  the master's name behind them, owned (NULL: default)
     char shown[512];           //  the URL with its password masked, for the log
     maas_redis_url_t where;    //  parsed URL
     char *prefix;              //  key prefix, owned
@@ -523,12 +525,13 @@ s_locate (maas_store_t *self)
         if (self->where.host)
             return;
     }
-    const char *sentinels = getenv ("MAAS_REDIS_SENTINELS");
-    if (!sentinels || !*sentinels)
+    if (!self->sentinels)
         return;
     maas_redis_url_t now;
     char err[256];
-    if (maas_redis_locate (&now, self->url, err, sizeof err) != 0) {
+    maas_redis_config_t redis = {
+        .url = self->url, .sentinels = self->sentinels, .master = self->master};
+    if (maas_redis_locate (&now, &redis, err, sizeof err) != 0) {
         maas_warn ("store", "sentinel lookup failed error=\"%s\"", err);
         return;
     }
@@ -579,12 +582,13 @@ s_connect (maas_store_t *self)
 }
 
 maas_store_t *
-maas_store_new (const char *url, const char *prefix, const char *broker, int64_t ttl_ms,
-                int events_max)
+maas_store_new (const maas_redis_config_t *redis, const char *prefix, const char *broker,
+                int64_t ttl_ms, int events_max)
 {
     maas_store_t *self = calloc (1, sizeof *self);
     if (!self)
         return NULL;
+    const char *url = maas_redis_url_pick (redis->url);
     char err[256];
     if (maas_redis_url_parse (&self->where, url, err, sizeof err) != 0) {
         maas_error ("store", "bad redis url error=%s", err);
@@ -592,6 +596,10 @@ maas_store_new (const char *url, const char *prefix, const char *broker, int64_t
         return NULL;
     }
     self->url = strdup (url);
+    if (redis->sentinels && *redis->sentinels)
+        self->sentinels = strdup (redis->sentinels);
+    if (redis->master && *redis->master)
+        self->master = strdup (redis->master);
     maas_redis_url_mask (url, self->shown, sizeof self->shown);
     self->prefix = strdup (prefix);
     self->broker = strdup (broker);
@@ -600,8 +608,7 @@ maas_store_new (const char *url, const char *prefix, const char *broker, int64_t
     snprintf (self->events_max, sizeof self->events_max, "%d", events_max);
     self->retry_ms = 1000;
     self->timeout_ms = MAAS_STORE_TIMEOUT_DEFAULT;
-    self->watch =
-        maas_watch_new (getenv ("MAAS_REDIS_SENTINELS"), getenv ("MAAS_REDIS_MASTER"), S_WATCH_MS);
+    self->watch = maas_watch_new (self->sentinels, self->master, S_WATCH_MS);
     self->down_at = maas_clock_mono_ms ();    //  until the first connection is up
     s_connect (self);
     return self;
@@ -636,6 +643,8 @@ maas_store_destroy (maas_store_t **self_p)
     s_free (&self->adds);
     s_free (&self->scratch);
     free (self->url);
+    free (self->sentinels);
+    free (self->master);
     free (self->prefix);
     free (self->broker);
     free (self);

@@ -6,6 +6,8 @@
 #ifndef MAAS_BROKER_STORE_H
 #define MAAS_BROKER_STORE_H
 
+#include "redis_url.h"
+
 #include <hiredis/hiredis.h>
 #include <stdbool.h>
 #include <stddef.h>
@@ -29,14 +31,14 @@ typedef struct {
 
 #define MAAS_STORE_TIMEOUT_DEFAULT 3000    //  ms Redis may leave replies overdue
 
-//  URL per redis_url.h; PREFIX for keys ("maas:"); BROKER names this
-//  broker; finished jobs expire after TTL_MS; the events stream keeps about
-//  EVENTS_MAX entries. Connects asynchronously (maas_store_up says how it
-//  went). With $MAAS_REDIS_SENTINELS set, finds the master of
-//  $MAAS_REDIS_MASTER through Sentinel and keeps asking (watch.h), so it
-//  follows a failover. NULL only if the URL does not parse (logged).
-maas_store_t *maas_store_new (const char *url, const char *prefix, const char *broker,
-                              int64_t ttl_ms, int events_max);
+//  REDIS per redis_url.h (copied); PREFIX for keys ("maas:"); BROKER names
+//  this broker; finished jobs expire after TTL_MS; the events stream keeps
+//  about EVENTS_MAX entries. Connects asynchronously (maas_store_up says how
+//  it went). With Sentinels in REDIS, finds the master of its master name
+//  through Sentinel and keeps asking (watch.h), so it follows a failover.
+//  NULL only if the URL does not parse (logged).
+maas_store_t *maas_store_new (const maas_redis_config_t *redis, const char *prefix,
+                              const char *broker, int64_t ttl_ms, int events_max);
 //  Close the connection (pending callbacks get NULL replies), free, NULL.
 void maas_store_destroy (maas_store_t **self_p);
 //  true once Redis has answered on the current connection that it is the

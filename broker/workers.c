@@ -7,6 +7,7 @@
 #include "codec.h"
 #include "log.h"
 
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -133,6 +134,30 @@ s_worker_new (maas_broker_t *self, zmq_msg_t *peer)
     return worker;
 }
 
+//  A new worker past --max-workers: not taken. It is told why (DISCONNECT
+//  with an error, which it logs) and will announce itself again after its
+//  next heartbeat goes unanswered, so it joins once a place is free. Logged
+//  at most once a second: a refused worker retries every heartbeat.
+static void
+s_refuse (maas_broker_t *self, maas_proto_msg_t *msg, const char *name)
+{
+    char error[160];
+    snprintf (error, sizeof error, "the broker holds %zu workers (--max-workers %zu)",
+              self->worker_count, self->config.max_workers);
+    self->stats.over_limit_workers++;
+    if (self->now_mono - self->over_limit_logged >= 1000 || !self->over_limit_logged) {
+        maas_warn ("broker", "worker refused name=%s refused=%" PRIu64 " error=%s", name,
+                   self->stats.over_limit_workers, error);
+        self->over_limit_logged = self->now_mono ? self->now_mono : 1;
+    }
+    maas_proto_buf_t buf;
+    maas_proto_buf_init (&buf);
+    msgpack_pack_map (&buf.pk, 1);
+    maas_codec_pack_kv_str (&buf.pk, "error", error);
+    maas_proto_send (self->back, zmq_msg_data (&msg->peer), zmq_msg_size (&msg->peer),
+                     MAAS_PROTO_DISCONNECT, buf.data, buf.size, NULL);
+}
+
 static void
 s_ready (maas_broker_t *self, maas_proto_msg_t *msg, ssize_t index, maas_codec_map_t *map)
 {
@@ -144,6 +169,11 @@ s_ready (maas_broker_t *self, maas_proto_msg_t *msg, ssize_t index, maas_codec_m
     if (s_announce (self, worker, map, err, sizeof err) != 0) {
         self->stats.bad_input++;
         maas_warn ("broker", "bad READY error=%s", err);
+        free (scratch.models);
+        return;
+    }
+    if (index < 0 && self->worker_count >= self->config.max_workers) {
+        s_refuse (self, msg, worker->name);
         free (scratch.models);
         return;
     }

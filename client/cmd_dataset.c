@@ -1,6 +1,7 @@
 /*  cmd_dataset.c: `maas dataset put|list|show|rm`: data sets in Redis from
  *  CSV files, for train jobs to name. */
 #include "commands.h"
+#include "env.h"
 #include "maas.h"
 
 #include <signal.h>
@@ -25,6 +26,7 @@ typedef struct {
     const char *positional[3];    //  words that are not flags, in order
     int count;                    //  how many of them
     const char *redis;            //  --redis URL or NULL
+    maas_redis_config_t where;    //  Redis: --redis, else the environment's
     const char *label;            //  --label COL or NULL
     const char *task;             //  --task NAME or NULL
     const char *chunk_bytes;      //  --chunk-bytes N or NULL
@@ -78,10 +80,10 @@ s_parse (int argc, char **argv, s_args_t *args)
 static maas_dataset_store_t *
 s_store (const s_args_t *args)
 {
-    char err[512];
-    maas_dataset_store_t *store = maas_dataset_store_new (args->redis, NULL, err, sizeof err);
+    maas_err_t err;
+    maas_dataset_store_t *store = maas_dataset_store_open (&args->where, NULL, &err);
     if (!store)
-        fprintf (stderr, "maas dataset: %s\n", err);
+        fprintf (stderr, "maas dataset: %s\n", err.text);
     return store;
 }
 
@@ -284,6 +286,8 @@ maas_cmd_dataset (int argc, char **argv)
     }
     if (s_parse (argc - 1, argv + 1, &args) != 0)
         return 2;
+    maas_cli_env_t env = maas_cli_env ();
+    args.where = maas_cli_redis (&env, args.redis);
     signal (SIGPIPE, SIG_IGN);    //  a Redis that went away is an error, not a signal
     for (size_t i = 0; i < sizeof subs / sizeof subs[0]; i++) {
         if (!args.count || strcmp (args.positional[0], subs[i].name) != 0)

@@ -2,6 +2,7 @@
  *  rows as one explain job through the broker and print, for each row and
  *  output, the features that moved it most, by the model's column names. */
 #include "commands.h"
+#include "env.h"
 #include "follow.h"
 #include "maas.h"
 #include "model_ref.h"
@@ -90,12 +91,12 @@ s_flag (s_opts_t *opts, int argc, char **argv, int *i)
 }
 
 static int
-s_parse (s_opts_t *opts, int argc, char **argv)
+s_parse (s_opts_t *opts, const maas_cli_env_t *env, int argc, char **argv)
 {
-    *opts = (s_opts_t){.params = maas_explain_params_defaults (), .top = 5, .timeout_ms = 60000};
-    opts->broker = getenv ("MAAS_BROKER_FRONTEND");
-    if (!opts->broker || !*opts->broker)
-        opts->broker = "tcp://127.0.0.1:5555";
+    *opts = (s_opts_t){.params = maas_explain_params_defaults (),
+                       .top = 5,
+                       .timeout_ms = 60000,
+                       .broker = env->broker};
     for (int i = 1; i < argc; i++) {
         if (argv[i][0] != '-' && !opts->spec)
             opts->spec = argv[i];
@@ -252,14 +253,16 @@ maas_cmd_explain (int argc, char **argv)
         return 0;
     }
     s_opts_t opts;
-    if (s_parse (&opts, argc, argv) != 0)
+    maas_cli_env_t env = maas_cli_env ();
+    if (s_parse (&opts, &env, argc, argv) != 0)
         return 2;
     signal (SIGPIPE, SIG_IGN);
-    if (!getenv ("MAAS_LOG_LEVEL"))
+    if (!env.log_level)
         maas_log_set_level (MAAS_LOG_WARN);
     char err[512];
     maas_model_ref_t model;
-    if (maas_model_ref_resolve (&model, opts.spec, opts.redis, err, sizeof err) != 0) {
+    maas_redis_config_t where = maas_cli_redis (&env, opts.redis);
+    if (maas_model_ref_resolve (&model, opts.spec, &where, err, sizeof err) != 0) {
         fprintf (stderr, "maas explain: %s\n", err);
         maas_model_ref_clear (&model);
         return 1;

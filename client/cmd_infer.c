@@ -2,6 +2,7 @@
  *  (CSV with a header, or JSON arrays), send them as one infer job through
  *  the broker, print each row's prediction and how the job ran. */
 #include "commands.h"
+#include "env.h"
 #include "follow.h"
 #include "output.h"
 #include "maas.h"
@@ -16,14 +17,15 @@
 #include <string.h>
 
 typedef struct {
-    const char *spec;            //  NAME[@VER|@ALIAS]
-    const char *input;           //  path or "-"
-    const char *broker;          //  frontend endpoints
-    const char *redis;           //  --redis URL, or NULL ($MAAS_REDIS_URL)
-    bool no_header;              //  --no-header: CSV rows by position
-    int timeout_ms;              //  how long to wait for the result, then cancel
-    bool json;                   //  --json
-    maas_infer_params_t post;    //  --output, --top-k (the shape is the input's)
+    const char *spec;             //  NAME[@VER|@ALIAS]
+    const char *input;            //  path or "-"
+    const char *broker;           //  frontend endpoints
+    const char *redis;            //  --redis URL, or NULL ($MAAS_REDIS_URL)
+    maas_redis_config_t where;    //  the registry and job status: --redis or the environment's
+    bool no_header;               //  --no-header: CSV rows by position
+    int timeout_ms;               //  how long to wait for the result, then cancel
+    bool json;                    //  --json
+    maas_infer_params_t post;     //  --output, --top-k (the shape is the input's)
 } s_opts_t;
 
 static const char s_usage[] =
@@ -67,12 +69,9 @@ s_parse_post (s_opts_t *opts, const char *flag, const char *value)
 }
 
 static int
-s_parse (s_opts_t *opts, int argc, char **argv)
+s_parse (s_opts_t *opts, const maas_cli_env_t *env, int argc, char **argv)
 {
-    *opts = (s_opts_t){.timeout_ms = 30000};
-    opts->broker = getenv ("MAAS_BROKER_FRONTEND");
-    if (!opts->broker || !*opts->broker)
-        opts->broker = "tcp://127.0.0.1:5555";
+    *opts = (s_opts_t){.timeout_ms = 30000, .broker = env->broker};
     for (int i = 1; i < argc; i++) {
         bool has_value = i + 1 < argc;
         if (strcmp (argv[i], "--json") == 0)
@@ -110,6 +109,7 @@ s_parse (s_opts_t *opts, int argc, char **argv)
         fprintf (stderr, "maas infer: give NAME[@VER|@ALIAS] and --input\n%s", s_usage);
         return -1;
     }
+    opts->where = maas_cli_redis (env, opts->redis);
     return 0;
 }
 
@@ -117,12 +117,11 @@ s_parse (s_opts_t *opts, int argc, char **argv)
 //  the timeout or on Ctrl-C (*INTERRUPTED set) cancel it. The result, or
 //  NULL after saying why.
 static maas_result_t *
-s_wait (maas_client_t *client, const char *id, const char *redis_url, int timeout_ms,
+s_wait (maas_client_t *client, const char *id, const maas_redis_config_t *where, int timeout_ms,
         bool *interrupted)
 {
     char err[256];
-    redisContext *redis =
-        maas_redis_connect (maas_redis_url_pick (redis_url), 2000, err, sizeof err);
+    redisContext *redis = maas_redis_connect (where, 2000, err, sizeof err);
     maas_follow_queued_t queued = {.redis = redis,
                                    .prefix = "maas:",
                                    .cmd = "maas infer",
@@ -181,7 +180,7 @@ s_run (maas_client_t *client, const maas_registry_ref_t *ref, const maas_tensor_
         if (maas_client_submit (client, &spec, payload, bytes, NULL, NULL, id) != 0)
             fprintf (stderr, "maas infer: %s\n", maas_client_error (client));
         else
-            result = s_wait (client, id, opts->redis, opts->timeout_ms, interrupted);
+            result = s_wait (client, id, &opts->where, opts->timeout_ms, interrupted);
     }
     free (payload);
     msgpack_sbuffer_destroy (&params);
@@ -303,7 +302,7 @@ s_input (const s_opts_t *opts, maas_registry_ref_t *ref)
 {
     char err[512];
     maas_model_ref_t model;
-    int resolved = maas_model_ref_resolve (&model, opts->spec, opts->redis, err, sizeof err);
+    int resolved = maas_model_ref_resolve (&model, opts->spec, &opts->where, err, sizeof err);
     if (resolved == 0)
         resolved = maas_registry_ref_parse (ref, model.pinned, err, sizeof err);
     if (resolved != 0) {
@@ -326,14 +325,15 @@ maas_cmd_infer (int argc, char **argv)
     s_opts_t opts;
     maas_registry_ref_t ref;
     char err[512];
-    if (s_parse (&opts, argc, argv) != 0)
+    maas_cli_env_t env = maas_cli_env ();
+    if (s_parse (&opts, &env, argc, argv) != 0)
         return MAAS_EXIT_USAGE;
     if (maas_registry_ref_parse (&ref, opts.spec, err, sizeof err) != 0) {
         fprintf (stderr, "maas infer: %s\n", err);
         return MAAS_EXIT_USAGE;
     }
     signal (SIGPIPE, SIG_IGN);
-    if (!getenv ("MAAS_LOG_LEVEL"))
+    if (!env.log_level)
         maas_log_set_level (MAAS_LOG_WARN);
     //  The broker first: without one nothing else is worth asking.
     maas_client_t *client = maas_cli_client ("maas infer", opts.broker);

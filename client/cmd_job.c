@@ -3,6 +3,7 @@
  *  [--status S]` (recent jobs, newest first, from the events stream), and
  *  `maas cancel ID...` (through the broker). */
 #include "commands.h"
+#include "env.h"
 #include "follow.h"
 #include "output.h"
 #include "maas.h"
@@ -555,8 +556,9 @@ s_run (int argc, char **argv, bool one)
         return 2;
     }
     char err[256];
-    redisContext *redis =
-        maas_redis_connect (maas_redis_url_pick (args.redis), 5000, err, sizeof err);
+    maas_cli_env_t env = maas_cli_env ();
+    maas_redis_config_t where = maas_cli_redis (&env, args.redis);
+    redisContext *redis = maas_redis_connect (&where, 5000, err, sizeof err);
     if (!redis) {
         fprintf (stderr, "maas: %s\n", err);
         return 1;
@@ -590,8 +592,8 @@ s_cancel_one (maas_client_t *client, const char *id)
 int
 maas_cmd_cancel (int argc, char **argv)
 {
-    const char *env = getenv ("MAAS_BROKER_FRONTEND"),
-               *broker = env && *env ? env : "tcp://127.0.0.1:5555";
+    maas_cli_env_t env = maas_cli_env ();
+    const char *broker = env.broker;
     int first = 1;
     if (argc >= 3 && strcmp (argv[1], "--broker") == 0) {
         broker = argv[2];

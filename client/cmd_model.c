@@ -4,6 +4,7 @@
  *  cmd_import.c).
  *  Tables for people, --json for scripts (one JSON document on stdout). */
 #include "commands.h"
+#include "env.h"
 #include "maas.h"
 
 #include <errno.h>
@@ -148,13 +149,18 @@ s_time_text (int64_t ms, char *out, size_t size)
         snprintf (out, size, "-");
 }
 
+//  The registry at --redis (else the environment's), moves recorded as
+//  ENV's $USER@host.
 static maas_registry_t *
-s_connect (const s_opts_t *opts)
+s_connect (const s_opts_t *opts, const maas_cli_env_t *env)
 {
-    char err[512];
-    maas_registry_t *reg = maas_registry_new (opts->redis, opts->prefix, err, sizeof err);
+    maas_redis_config_t where = maas_cli_redis (env, opts->redis);
+    maas_err_t err;
+    maas_registry_t *reg = maas_registry_open (&where, opts->prefix, &err);
     if (!reg)
-        fprintf (stderr, "maas model: %s\n", err);
+        fprintf (stderr, "maas model: %s\n", err.text);
+    else
+        maas_registry_set_user (reg, env->user);
     return reg;
 }
 
@@ -1008,12 +1014,13 @@ maas_cmd_model (int argc, char **argv)
     if (s_parse (&opts, argc, argv) != 0)
         return 2;
     signal (SIGPIPE, SIG_IGN);
-    if (!getenv ("MAAS_LOG_LEVEL"))
+    maas_cli_env_t env = maas_cli_env ();
+    if (!env.log_level)
         maas_log_set_level (MAAS_LOG_WARN);    //  the CLI's answer is on stdout
     for (size_t i = 0; i < sizeof verbs / sizeof verbs[0]; i++) {
         if (strcmp (argv[1], verbs[i].name) != 0)
             continue;
-        maas_registry_t *reg = s_connect (&opts);
+        maas_registry_t *reg = s_connect (&opts, &env);
         if (!reg)
             return 1;
         int rc = verbs[i].run (reg, &opts);

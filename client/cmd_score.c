@@ -2,6 +2,7 @@
  *  workers, with a progress bar on a terminal; and `maas synth`, which
  *  writes the synthetic benchmark problem as CSV or .npy. */
 #include "commands.h"
+#include "env.h"
 #include "follow.h"
 #include "output.h"
 #include "maas.h"
@@ -91,6 +92,7 @@ typedef struct {
     const char *output;            //  --output
     const char *label;             //  --label or NULL
     const char *redis;             //  --redis or NULL
+    maas_redis_config_t where;     //  registry and job status: --redis or the environment's
     const char *broker;            //  --broker, $MAAS_BROKER_FRONTEND, or the default
     bool json;                     //  --json: the summary as one JSON object
     maas_score_config_t config;    //  shard rows, window, no_header, timeout
@@ -124,10 +126,9 @@ s_score_flag (s_score_args_t *args, const char *flag, const char *value)
 //  The command line into ARGS: 0, 1 for --help (printed), or -1 after
 //  saying what is wrong.
 static int
-s_score_parse (int argc, char **argv, s_score_args_t *args)
+s_score_parse (int argc, char **argv, const maas_cli_env_t *env, s_score_args_t *args)
 {
-    const char *env = getenv ("MAAS_BROKER_FRONTEND");
-    *args = (s_score_args_t){.broker = env && *env ? env : "tcp://127.0.0.1:5555"};
+    *args = (s_score_args_t){.broker = env->broker};
     for (int i = 1; i < argc; i++) {
         const char *flag = argv[i], *value = NULL;
         if (strcmp (flag, "--help") == 0 || strcmp (flag, "-h") == 0) {
@@ -225,8 +226,7 @@ s_score_run (s_score_args_t *args, maas_client_t *client, const maas_model_ref_t
     maas_proto_idgen_t gen = {0};
     maas_proto_id_new (&gen, run_id);
     snprintf (first_id, sizeof first_id, "%s.0", run_id);
-    redisContext *redis =
-        maas_redis_connect (maas_redis_url_pick (args->redis), 2000, err, sizeof err);
+    redisContext *redis = maas_redis_connect (&args->where, 2000, err, sizeof err);
     s_progress_t progress = {.tty = isatty (STDERR_FILENO),
                              .started_us = maas_clock_mono_us (),
                              .first_id = first_id,
@@ -267,9 +267,11 @@ int
 maas_cmd_score (int argc, char **argv)
 {
     s_score_args_t args;
-    int parsed = s_score_parse (argc, argv, &args);
+    maas_cli_env_t env = maas_cli_env ();
+    int parsed = s_score_parse (argc, argv, &env, &args);
     if (parsed != 0)
         return parsed > 0 ? MAAS_EXIT_OK : MAAS_EXIT_USAGE;
+    args.where = maas_cli_redis (&env, args.redis);
     maas_client_t *client = maas_cli_client ("maas score", args.broker);
     if (!client)
         return MAAS_EXIT_FAILED;
@@ -286,7 +288,7 @@ maas_cmd_score (int argc, char **argv)
     maas_model_ref_t ref;
     char err[MAAS_SCORE_ERR_SIZE];
     int rc = MAAS_EXIT_FAILED;
-    if (maas_model_ref_resolve (&ref, args.model, args.redis, err, sizeof err) != 0)
+    if (maas_model_ref_resolve (&ref, args.model, &args.where, err, sizeof err) != 0)
         fprintf (stderr, "maas score: %s\n", err);
     else
         rc = s_score_run (&args, client, &ref);

@@ -1,5 +1,6 @@
 /*  cmd_stack.c: `maas up`, `maas down`, `maas ps`: the local stack. */
 #include "commands.h"
+#include "env.h"
 #include "output.h"
 #include "redis_url.h"
 #include "stack.h"
@@ -21,7 +22,8 @@ static const char *s_up_usage =
     "--http: the HTTP gateway's address (default $MAAS_HTTP, else 127.0.0.1:8501;\n"
     "port 0: any), or off.\n"
     "--secure: CurveZMQ keys for every process in STATE/keys (docs/security.md);\n"
-    "the CLI's admin key goes in the env file.\n";
+    "the CLI's admin key goes in the env file. The gateway gets API keys and a\n"
+    "self-signed certificate (HTTPS): env gets MAAS_API_KEY and MAAS_GATEWAY_CA.\n";
 
 //  Parse a non-negative integer flag value; -1 if it is not one.
 static int
@@ -34,9 +36,8 @@ s_count (const char *text)
 
 //  Which Redis the stack uses, on stderr (progress, not a result).
 static void
-s_say_redis (const maas_stack_config_t *config)
+s_say_redis (const maas_stack_config_t *config, const char *from_env)
 {
-    const char *from_env = getenv ("MAAS_REDIS_URL");
     char shown[512];    //  the URL without its password
     if (config->redis_url)
         fprintf (stderr,
@@ -62,13 +63,17 @@ maas_cmd_up (int argc, char **argv)
                                             {"http", required_argument, NULL, 'H'},
                                             {"secure", no_argument, NULL, 'S'},
                                             {NULL, 0, NULL, 0}};
-    char *default_dir = maas_stack_default_dir ();
+    maas_cli_env_t env = maas_cli_env ();
+    char *default_dir = maas_cli_state_dir (&env);
     //  $MAAS_REDIS_URL is not read: after `export $(cat A/env)` it names
     //  stack A's Redis, and a second stack must not share it by accident.
     //  $MAAS_HTTP lets a script (or a test beside other stacks) move every
     //  `maas up` off the default port without rewriting its commands.
-    maas_stack_config_t config = {
-        .state_dir = default_dir, .workers = 2, .trainers = 1, .http = getenv ("MAAS_HTTP")};
+    maas_stack_config_t config = {.state_dir = default_dir,
+                                  .workers = 2,
+                                  .trainers = 1,
+                                  .http = env.http,
+                                  .bin_dir = env.bin_dir};
     int opt, rc = 2;
     optind = 1;
     while ((opt = getopt_long (argc, argv, "", options, NULL)) != -1) {
@@ -91,7 +96,7 @@ maas_cmd_up (int argc, char **argv)
         fprintf (stderr, "maas up: counts must be whole numbers 0-64\n%s", s_up_usage);
         goto done;
     }
-    s_say_redis (&config);
+    s_say_redis (&config, env.redis_url);
     char err[512];
     if (maas_stack_up (&config, err, sizeof err) != 0) {
         fprintf (stderr, "maas up: %s\n", err);
@@ -120,7 +125,8 @@ done:
 static const char *
 s_state_dir_arg (int argc, char **argv, char **default_dir, const char *flag, bool *value)
 {
-    *default_dir = maas_stack_default_dir ();
+    maas_cli_env_t env = maas_cli_env ();
+    *default_dir = maas_cli_state_dir (&env);
     const char *dir = *default_dir;
     for (int i = 1; i < argc; i++) {
         if (strcmp (argv[i], "--state") == 0 && i + 1 < argc)

@@ -3,6 +3,7 @@
  *  by status, queue depth, workers, rate) and the pending count; with ids:
  *  each job's record, binary fields shown by size. */
 #include "commands.h"
+#include "env.h"
 #include "output.h"
 #include "stack.h"
 #include "maas.h"
@@ -176,9 +177,9 @@ s_brokers (redisContext *ctx, const char *prefix, bool json)
 //  The local stack in STATE (or the default dir), if one is up there; as
 //  JSON, the first member of the status object ("stack": that of ps, or null).
 static void
-s_stack (const char *state, bool json)
+s_stack (const char *state, const maas_cli_env_t *env, bool json)
 {
-    char *default_dir = state ? NULL : maas_stack_default_dir ();
+    char *default_dir = state ? NULL : maas_cli_state_dir (env);
     const char *dir = state ? state : default_dir;
     if (json) {
         printf ("{\"stack\":");
@@ -230,10 +231,12 @@ maas_cmd_status (int argc, char **argv)
     }
     if (state)
         maas_stack_load_env (state, true);    //  named explicitly: its Redis
+    maas_cli_env_t env = maas_cli_env ();
+    maas_redis_config_t redis = maas_cli_redis (&env, url);
     char err[256];
-    redisContext *ctx = maas_redis_connect (maas_redis_url_pick (url), 2000, err, sizeof err);
+    redisContext *ctx = maas_redis_connect (&redis, 2000, err, sizeof err);
     if (first_id == argc && (ctx || !json))    //  JSON: one whole object, or none
-        s_stack (state, json);
+        s_stack (state, &env, json);
     if (!ctx) {
         fprintf (stderr, "maas status: %s\n", err);
         return 1;

@@ -2,6 +2,7 @@
  *  submits a train job; with --wait, follows its progress from the job's
  *  status hash in Redis and prints the published version and its metrics. */
 #include "commands.h"
+#include "env.h"
 #include "follow.h"
 #include "output.h"
 #include "maas.h"
@@ -33,6 +34,9 @@ static const char s_usage[] =
     "  --patience N        early stopping after N epochs without progress (default off)\n"
     "  --seed N            seed for initialisation, split and shuffling (default 0)\n"
     "  --no-standardize    do not standardise the inputs\n"
+    "  --no-standardize-target\n"
+    "                      mse: train on the raw targets (default: standardised on\n"
+    "                      the training rows, scaled back when serving)\n"
     "  --description TEXT  stored with the model\n"
     "  --wait              follow the progress (on stderr), then print the version and\n"
     "                      its metrics\n"
@@ -44,13 +48,14 @@ static const char s_usage[] =
     "  --prefix P          Redis key prefix (default maas:)\n";
 
 typedef struct {
-    maas_training_t spec;    //  the job
-    const char *broker;      //  broker frontend endpoint(s)
-    const char *redis;       //  Redis URL or NULL
-    const char *prefix;      //  key prefix
-    bool wait;               //  follow the job to its end
-    double timeout_s;        //  with wait: give up after this (0: never)
-    bool json;               //  --json: the result as one JSON object
+    maas_training_t spec;         //  the job
+    const char *broker;           //  broker frontend endpoint(s)
+    const char *redis;            //  Redis URL or NULL
+    maas_redis_config_t where;    //  data sets and job status: --redis or the environment's
+    const char *prefix;           //  key prefix
+    bool wait;                    //  follow the job to its end
+    double timeout_s;             //  with wait: give up after this (0: never)
+    bool json;                    //  --json: the result as one JSON object
 } s_args_t;
 
 //  Parse TEXT as a number in [MIN, MAX]; -1 with a message.
@@ -137,12 +142,11 @@ s_flag (s_args_t *args, const char *flag, const char *value)
 }
 
 static int
-s_parse (int argc, char **argv, s_args_t *args)
+s_parse (int argc, char **argv, const maas_cli_env_t *env, s_args_t *args)
 {
     memset (args, 0, sizeof *args);
     maas_training_init (&args->spec);
-    const char *env = getenv ("MAAS_BROKER_FRONTEND");
-    args->broker = env && *env ? env : "tcp://127.0.0.1:5555";
+    args->broker = env->broker;
     args->prefix = "maas:";
     //  The optimizer first: it sets the defaults --lr and others refine.
     for (int i = 1; i + 1 < argc; i++)
@@ -155,6 +159,8 @@ s_parse (int argc, char **argv, s_args_t *args)
             args->json = true;
         else if (strcmp (argv[i], "--no-standardize") == 0)
             args->spec.train.standardize = false;
+        else if (strcmp (argv[i], "--no-standardize-target") == 0)
+            args->spec.train.standardize_target = false;
         else if (argv[i][0] != '-' && !*args->spec.model)
             snprintf (args->spec.model, sizeof args->spec.model, "%s", argv[i]);
         else if (i + 1 == argc) {
@@ -189,8 +195,8 @@ s_check_size (const s_args_t *args)
 {
     size_t inputs = 1;
     char err[512];
-    maas_dataset_store_t *store =
-        maas_dataset_store_new (maas_redis_url_pick (args->redis), args->prefix, err, sizeof err);
+    maas_err_t why;    //  a store out of reach is not an error here: the trainer says
+    maas_dataset_store_t *store = maas_dataset_store_open (&args->where, args->prefix, &why);
     maas_dataset_info_t info;
     if (store && maas_dataset_store_info (store, args->spec.dataset, &info) == 0) {
         inputs = info.cols;
@@ -349,8 +355,7 @@ static int
 s_follow (const s_args_t *args, maas_client_t *client, const char *id)
 {
     char err[256], shown[512] = "", status[32] = "";
-    redisContext *redis =
-        maas_redis_connect (maas_redis_url_pick (args->redis), 2000, err, sizeof err);
+    redisContext *redis = maas_redis_connect (&args->where, 2000, err, sizeof err);
     if (!redis)
         fprintf (stderr, "maas train: no progress to show: %s\n", err);
     fprintf (stderr, "maas train: job %s submitted (Ctrl-C cancels it)\n", id);
@@ -400,8 +405,7 @@ static int
 s_submitted (const s_args_t *args, maas_client_t *client, const char *id)
 {
     char err[256];
-    redisContext *redis =
-        maas_redis_connect (maas_redis_url_pick (args->redis), 2000, err, sizeof err);
+    redisContext *redis = maas_redis_connect (&args->where, 2000, err, sizeof err);
     int rc = -1;
     for (int i = 0; i < 100 && rc < 0; i++) {
         maas_result_t *result = maas_client_wait (client, id, 100);
@@ -439,16 +443,16 @@ maas_cmd_train (int argc, char **argv)
         fputs (s_usage, argc < 2 ? stderr : stdout);
         return argc < 2 ? 2 : 0;
     }
-    if (s_parse (argc, argv, &args) != 0)
+    maas_cli_env_t env = maas_cli_env ();
+    if (s_parse (argc, argv, &env, &args) != 0)
         return 2;
+    args.where = maas_cli_redis (&env, args.redis);
     signal (SIGPIPE, SIG_IGN);    //  a Redis that went away is an error, not a signal
     if (s_check_size (&args) != 0)
         return 1;
     maas_client_t *client = maas_cli_client ("maas train", args.broker);
-    if (!client) {
-        fprintf (stderr, "maas train: cannot use broker endpoint '%s'\n", args.broker);
-        return 1;
-    }
+    if (!client)
+        return 1;    //  said by maas_cli_client
     char id[MAAS_PROTO_ID_MAX + 1];
     if (maas_follow_ping (client, "maas train", args.broker) != 0) {
         maas_client_destroy (&client);

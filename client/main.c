@@ -1,6 +1,7 @@
 /*  main.c: `maas`, the command line over libmaas. Dispatches the first word
  *  to a command group; each group parses its own flags. */
 #include "commands.h"
+#include "env.h"
 #include "stack.h"
 #include "maas.h"
 
@@ -102,7 +103,7 @@ main (int argc, char **argv)
         return argc < 2 ? 2 : 0;
     }
     char err[256];
-    if (maas_log_setup (err, sizeof err) != 0) {
+    if (maas_log_setup (getenv ("MAAS_LOG_LEVEL"), err, sizeof err) != 0) {
         fprintf (stderr, "maas: %s\n", err);
         return 2;
     }
@@ -111,7 +112,8 @@ main (int argc, char **argv)
     //  (Not for the stack commands themselves: they manage that file.)
     bool stack_command =
         strcmp (argv[1], "up") == 0 || strcmp (argv[1], "down") == 0 || strcmp (argv[1], "ps") == 0;
-    char *state_dir = stack_command ? NULL : maas_stack_default_dir ();
+    maas_cli_env_t env = maas_cli_env ();
+    char *state_dir = stack_command ? NULL : maas_cli_state_dir (&env);
     if (state_dir)
         maas_stack_load_env (state_dir, false);
     free (state_dir);

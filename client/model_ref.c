@@ -49,8 +49,8 @@ s_fetch_columns (maas_model_ref_t *self, maas_registry_t *registry, char *err, s
 }
 
 int
-maas_model_ref_resolve (maas_model_ref_t *self, const char *spec, const char *redis_url, char *err,
-                        size_t err_size)
+maas_model_ref_resolve (maas_model_ref_t *self, const char *spec, const maas_redis_config_t *redis,
+                        char *err, size_t err_size)
 {
     memset (self, 0, sizeof *self);
     maas_registry_ref_t ref;
@@ -59,13 +59,13 @@ maas_model_ref_resolve (maas_model_ref_t *self, const char *spec, const char *re
     snprintf (self->name, sizeof self->name, "%s", ref.name);
     bool numbered = ref.ref[0] && isdigit ((unsigned char) ref.ref[0]);
     snprintf (self->asked, sizeof self->asked, "%s", numbered ? "" : *ref.ref ? ref.ref : "latest");
-    char why[256];
-    maas_registry_t *registry = maas_registry_new (redis_url, NULL, why, sizeof why);
+    maas_err_t why;
+    maas_registry_t *registry = maas_registry_open (redis, NULL, &why);
     if (!registry) {
         snprintf (err, err_size,
                   "cannot reach the model registry to resolve %s (%s): give "
                   "--redis URL or set MAAS_REDIS_URL",
-                  spec, why);
+                  spec, why.text);
         return -1;
     }
     int rc = maas_registry_resolve (registry, ref.name, ref.ref, &self->version);

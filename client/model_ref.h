@@ -19,12 +19,12 @@ typedef struct {
     size_t n_columns;                            //  entries in COLUMNS
 } maas_model_ref_t;
 
-//  Resolve SPEC through the registry at REDIS_URL (NULL: $MAAS_REDIS_URL or
-//  the default) and read that version's column names. 0, or -1 with ERR
+//  Resolve SPEC through the registry REDIS names (env.h's maas_cli_redis)
+//  and read that version's column names. 0, or -1 with ERR
 //  ("model iris has no alias 'prod'", "cannot reach the model registry
 //  ...: give --redis URL"). Clear SELF with maas_model_ref_clear either way.
-int maas_model_ref_resolve (maas_model_ref_t *self, const char *spec, const char *redis_url,
-                            char *err, size_t err_size);
+int maas_model_ref_resolve (maas_model_ref_t *self, const char *spec,
+                            const maas_redis_config_t *redis, char *err, size_t err_size);
 void maas_model_ref_clear (maas_model_ref_t *self);
 //  "cancer@3 (production)", or "cancer@3" when a number was asked, into OUT.
 void maas_model_ref_describe (const maas_model_ref_t *self, char *out, size_t size);

@@ -7,6 +7,7 @@
 #include "maas.h"
 #include "output.h"
 #include "spawn.h"
+#include "tls_cert.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -36,30 +37,18 @@ s_sleep_ms (int ms)
     nanosleep (&ts, NULL);
 }
 
-char *
-maas_stack_default_dir (void)
-{
-    const char *from_env = getenv ("MAAS_STATE_DIR");
-    char *dir = NULL;
-    if (from_env && *from_env)
-        dir = strdup (from_env);
-    else if (asprintf (&dir, "/tmp/maas-%u", (unsigned) getuid ()) < 0)
-        dir = NULL;
-    return dir;
-}
-
 static void
 s_path (char *buf, size_t size, const char *dir, const char *name)
 {
     snprintf (buf, size, "%s/%s", dir, name);
 }
 
-//  Where a sibling program lives: $MAAS_BIN_DIR, beside this executable
-//  (installed), or in the build tree (client/.libs/maas → ../../FOLDER/NAME).
+//  Where a sibling program lives: BIN_DIR ($MAAS_BIN_DIR), beside this
+//  executable (installed), or in the build tree (client/.libs/maas →
+//  ../../FOLDER/NAME).
 static int
-s_find_program (const char *name, const char *folder, char *out, size_t size)
+s_find_program (const char *bin_dir, const char *name, const char *folder, char *out, size_t size)
 {
-    const char *bin_dir = getenv ("MAAS_BIN_DIR");
     char exe[PATH_MAX];
     ssize_t len = readlink ("/proc/self/exe", exe, sizeof exe - 1);
     exe[len > 0 ? len : 0] = '\0';
@@ -226,7 +215,8 @@ s_start_redis (const char *dir, char *url, size_t url_size, char *err, size_t er
         return -1;
     snprintf (url, url_size, "unix://%s", socket_path);
     for (int waited = 0; waited < 10000; waited += 20) {
-        redisContext *ctx = maas_redis_connect (url, 500, err, err_size);
+        redisContext *ctx =
+            maas_redis_connect (&(maas_redis_config_t){.url = url}, 500, err, err_size);
         if (ctx) {
             redisFree (ctx);
             return 0;
@@ -241,11 +231,12 @@ s_start_redis (const char *dir, char *url, size_t url_size, char *err, size_t er
 //  Start PROGRAM (found in FOLDER) with ARGS and then EXTRA (NULL: none),
 //  both NULL-terminated.
 static int
-s_start_program (const char *dir, const char *role, const char *program, const char *folder,
-                 char **args, char **extra, char *err, size_t err_size)
+s_start_program (const maas_stack_config_t *config, const char *role, const char *program,
+                 const char *folder, char **args, char **extra, char *err, size_t err_size)
 {
+    const char *dir = config->state_dir;
     char path[PATH_MAX];
-    if (s_find_program (program, folder, path, sizeof path) != 0) {
+    if (s_find_program (config->bin_dir, program, folder, path, sizeof path) != 0) {
         snprintf (err, err_size, "cannot find %s (build it, or set MAAS_BIN_DIR)", program);
         return -1;
     }
@@ -276,16 +267,20 @@ s_broker_name (const char *dir, char *name, size_t size)
 
 //  The CurveZMQ keys of a --secure stack, under DIR/keys.
 typedef struct {
-    char broker[PATH_MAX];           //  the broker's public key, for every peer
-    char broker_secret[PATH_MAX];    //  its secret key
-    char clients[PATH_MAX];          //  public keys of the clients (admin, gateway)
-    char workers[PATH_MAX];          //  public keys of the workers (worker)
-    char admin[PATH_MAX];            //  the CLI's secret key (role admin)
-    char gateway[PATH_MAX];          //  the gateway's secret key (infer,train)
-    char worker[PATH_MAX];           //  the workers' and trainers' secret key
-    char *broker_args[7];            //  --curve-secret ... for the broker
-    char *worker_args[5];            //  --curve-key ... for workers and trainers
-    char *gateway_args[5];           //  --curve-key ... for the gateway
+    char broker[PATH_MAX];                     //  the broker's public key, for every peer
+    char broker_secret[PATH_MAX];              //  its secret key
+    char clients[PATH_MAX];                    //  public keys of the clients (admin, gateway)
+    char workers[PATH_MAX];                    //  public keys of the workers (worker)
+    char admin[PATH_MAX];                      //  the CLI's secret key (role admin)
+    char gateway[PATH_MAX];                    //  the gateway's secret key (infer,train)
+    char worker[PATH_MAX];                     //  the workers' and trainers' secret key
+    char api_keys[PATH_MAX];                   //  the gateway's API key file, "" without a gateway
+    char tls_cert[PATH_MAX];                   //  its self-signed certificate (clients' --cacert)
+    char tls_key[PATH_MAX];                    //  its private key
+    char api_token[MAAS_APIKEY_TOKEN_SIZE];    //  the admin API key's token, for env
+    char *broker_args[7];                      //  --curve-secret ... for the broker
+    char *worker_args[5];                      //  --curve-key ... for workers and trainers
+    char *gateway_args[11];                    //  --curve-key ... --tls-key for the gateway
 } s_keys_t;
 
 //  Make DIR/keys and its key pairs, or keep those a previous `up` made
@@ -320,6 +315,30 @@ s_make_keys (const char *dir, s_keys_t *keys, char *err, size_t err_size)
     return 0;
 }
 
+//  The gateway's side of DIR/keys: the API key file with an admin key made
+//  anew at each up (the file keeps only hashes: the token lives in env),
+//  keys users added kept; and a self-signed certificate for HTTP's host
+//  (ADDR:PORT), kept once made.
+static int
+s_make_http_keys (const char *dir, s_keys_t *keys, const char *http, char *err, size_t err_size)
+{
+    char top[PATH_MAX / 2], host[64];
+    s_path (top, sizeof top, dir, "keys");
+    snprintf (keys->api_keys, sizeof keys->api_keys, "%s/api-keys", top);
+    snprintf (keys->tls_cert, sizeof keys->tls_cert, "%s/gateway.crt", top);
+    snprintf (keys->tls_key, sizeof keys->tls_key, "%s/gateway.key", top);
+    snprintf (host, sizeof host, "%.*s", (int) strcspn (http, ":"), http);
+    maas_err_t why;
+    if ((maas_apikey_remove (keys->api_keys, "admin", &why) != 0 && why.code != MAAS_ERR_NOT_FOUND)
+        || maas_apikey_add (keys->api_keys, "admin", "admin", keys->api_token, &why) != 0) {
+        snprintf (err, err_size, "%s", why.text);
+        return -1;
+    }
+    if (access (keys->tls_cert, R_OK) == 0 && access (keys->tls_key, R_OK) == 0)
+        return 0;
+    return maas_tls_self_signed (keys->tls_cert, keys->tls_key, host, err, err_size);
+}
+
 //  The flags each program takes for KEYS.
 static void
 s_key_args (s_keys_t *keys)
@@ -327,7 +346,11 @@ s_key_args (s_keys_t *keys)
     char *broker[] = {"--curve-secret", keys->broker_secret, "--clients", keys->clients,
                       "--workers",      keys->workers,       NULL};
     char *worker[] = {"--curve-key", keys->worker, "--broker-key", keys->broker, NULL};
-    char *gateway[] = {"--curve-key", keys->gateway, "--broker-key", keys->broker, NULL};
+    char *gateway[] = {
+        "--curve-key", keys->gateway,  "--broker-key", keys->broker,  "--api-keys", keys->api_keys,
+        "--tls-cert",  keys->tls_cert, "--tls-key",    keys->tls_key, NULL};
+    if (!keys->api_keys[0])
+        gateway[4] = NULL;    //  no gateway: no HTTP keys
     memcpy (keys->broker_args, broker, sizeof broker);
     memcpy (keys->worker_args, worker, sizeof worker);
     memcpy (keys->gateway_args, gateway, sizeof gateway);
@@ -339,26 +362,35 @@ s_write_env (const char *dir, const char *redis_url, const char *frontend, const
 {
     char path[PATH_MAX];
     s_path (path, sizeof path, dir, "env");
-    FILE *file = fopen (path, "w");
-    if (!file)
+    //  0600: with --secure it holds the admin API key's token.
+    int fd = open (path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    FILE *file = fd >= 0 && fchmod (fd, 0600) == 0 ? fdopen (fd, "w") : NULL;
+    if (!file) {
+        if (fd >= 0)
+            close (fd);
         return -1;
+    }
     fprintf (file, "MAAS_REDIS_URL=%s\nMAAS_BROKER_FRONTEND=%s\n", redis_url, frontend);
     if (*http_url)
         fprintf (file, "MAAS_HTTP_URL=%s\n", http_url);
     if (keys)
         fprintf (file, "MAAS_CURVE_KEY=%s\nMAAS_BROKER_KEY=%s\n", keys->admin, keys->broker);
+    if (keys && keys->api_keys[0])
+        fprintf (file, "MAAS_API_KEY=%s\nMAAS_GATEWAY_CA=%s\n", keys->api_token, keys->tls_cert);
     return fclose (file);
 }
 
 //  Start maas-gateway on HTTP (ADDR:PORT; port 0: the kernel's pick) and
 //  read the URL it listens on from its log into URL.
 static int
-s_start_gateway (const char *dir, const char *http, const char *frontend, const char *redis_url,
-                 char **extra, char *url, size_t url_size, char *err, size_t err_size)
+s_start_gateway (const maas_stack_config_t *config, const char *http, const char *frontend,
+                 const char *redis_url, char **extra, char *url, size_t url_size, char *err,
+                 size_t err_size)
 {
+    const char *dir = config->state_dir;
     char *args[] = {"--http",  (char *) http,      "--broker", (char *) frontend,
                     "--redis", (char *) redis_url, NULL};
-    if (s_start_program (dir, "gateway", "maas-gateway", "gateway", args, extra, err, err_size)
+    if (s_start_program (config, "gateway", "maas-gateway", "gateway", args, extra, err, err_size)
         != 0)
         return -1;
     char log_path[PATH_MAX], line[512];
@@ -427,15 +459,19 @@ s_start_all (const maas_stack_config_t *config, char *err, size_t err_size)
     snprintf (cache_mb, sizeof cache_mb, "%d", config->cache_mb > 0 ? config->cache_mb : 256);
 
     s_keys_t keys = {0};    //  not secure: empty flag lists
-    if (config->secure && s_make_keys (dir, &keys, err, err_size) != 0)
+    const char *http = config->http ? config->http : "127.0.0.1:8501";
+    bool gateway = strcmp (http, "off") != 0;
+    if (config->secure
+        && (s_make_keys (dir, &keys, err, err_size) != 0
+            || (gateway && s_make_http_keys (dir, &keys, http, err, err_size) != 0)))
         return -1;
     if (config->secure)
         s_key_args (&keys);
     s_broker_name (dir, broker_name, sizeof broker_name);
     char *broker_args[] = {"--frontend", frontend, "--backend", backend, "--redis",
                            redis_url,    "--name", broker_name, NULL};
-    if (s_start_program (dir, "broker", "maas-broker", "broker", broker_args, keys.broker_args, err,
-                         err_size)
+    if (s_start_program (config, "broker", "maas-broker", "broker", broker_args, keys.broker_args,
+                         err, err_size)
         != 0)
         return -1;
     if (!s_wait_for_file (frontend_path, 10000)) {
@@ -448,7 +484,7 @@ s_start_all (const maas_stack_config_t *config, char *err, size_t err_size)
         snprintf (role, sizeof role, "worker-%d", i);
         char *args[] = {"--broker", backend,  "--redis", redis_url, "--cache-mb",
                         cache_mb,   "--name", role,      NULL};
-        if (s_start_program (dir, role, "maas-worker", "worker", args, keys.worker_args, err,
+        if (s_start_program (config, role, "maas-worker", "worker", args, keys.worker_args, err,
                              err_size)
             != 0)
             return -1;
@@ -457,15 +493,14 @@ s_start_all (const maas_stack_config_t *config, char *err, size_t err_size)
         //  Named after its role, so `maas jobs` and `maas ps` agree.
         snprintf (role, sizeof role, "trainer-%d", i);
         char *args[] = {"--broker", backend, "--redis", redis_url, "--name", role, NULL};
-        if (s_start_program (dir, role, "maas-trainer", "trainer", args, keys.worker_args, err,
+        if (s_start_program (config, role, "maas-trainer", "trainer", args, keys.worker_args, err,
                              err_size)
             != 0)
             return -1;
     }
     char http_url[512] = "";
-    const char *http = config->http ? config->http : "127.0.0.1:8501";
-    if (strcmp (http, "off") != 0
-        && s_start_gateway (dir, http, frontend, redis_url, keys.gateway_args, http_url,
+    if (gateway
+        && s_start_gateway (config, http, frontend, redis_url, keys.gateway_args, http_url,
                             sizeof http_url, err, err_size)
             != 0)
         return -1;

@@ -29,10 +29,10 @@ typedef struct {
     int cache_mb;             //  worker model cache bound, 0: worker default
     const char *http;         //  gateway ADDR:PORT, NULL: 127.0.0.1:8501, "off": none
     bool secure;              //  CurveZMQ between every process and the broker
+    const char *bin_dir;      //  where the programs are ($MAAS_BIN_DIR), NULL: beside maas
 } maas_stack_config_t;
 
-//  Default state dir: $MAAS_STATE_DIR, else /tmp/maas-UID. The caller frees.
-char *maas_stack_default_dir (void);
+//  (The default state dir is env.h's maas_cli_state_dir.)
 
 //  Start the stack. Fails (-1, reason in ERR) if one is already up in the
 //  state dir, a binary is missing, or a process does not come up; then it

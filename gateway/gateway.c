@@ -8,8 +8,11 @@
 #include <assert.h>
 
 #include <arpa/inet.h>
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <gnutls/gnutls.h>
+#include <gnutls/x509.h>
 #include <microhttpd.h>
 #include <netinet/in.h>
 #include <pthread.h>
@@ -17,11 +20,14 @@
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/socket.h>
 #include <unistd.h>
 #include <zmq.h>
 
-#define S_TURN_MS 100    //  longest a loop sleeps: how soon it sees a stop
+#define S_TURN_MS      100     //  longest a loop sleeps: how soon it sees a stop
+#define S_AUTH_LOG_MS  1000    //  at most one refusal line a second per loop
+#define S_TLS_FILE_MAX (1u << 20)
 
 struct _gw_t {
     gw_config_t config;    //  as given (strings borrowed from the caller)
@@ -31,6 +37,8 @@ struct _gw_t {
     gw_loop_t *loops;      //  config.threads loops; owned
     int started;           //  loops whose thread runs
     atomic_bool stop;      //  set once to end every loop
+    char *tls_cert;        //  PEM text of --tls-cert, owned (MHD reads it while it runs)
+    char *tls_key;         //  PEM text of --tls-key, owned
 };
 
 struct _gw_loop_t {
@@ -40,22 +48,30 @@ struct _gw_loop_t {
     gw_models_t *models;          //  this thread's registry view
     gw_sse_set_t *sse;            //  this thread's event streams
     gw_req_t *head, *tail;        //  suspended requests, oldest first
+    maas_apikey_t *keys;          //  this thread's copy of --api-keys, or NULL
+    int64_t auth_log_at;          //  monotonic ms: next refusal line allowed
+    unsigned auth_quiet;          //  refusals not logged since the last line
     pthread_t thread;             //  runs s_loop_run
 };
 
 struct _gw_req_t {
-    gw_loop_t *loop;                    //  the loop that owns it
-    struct MHD_Connection *conn;        //  its connection
-    gw_route_t route;                   //  metrics label
-    gw_buf_t body;                      //  request body as read
-    bool too_big;                       //  body passed --max-body
-    int64_t start_us;                   //  monotonic, when it arrived
-    struct MHD_Response *response;      //  the answer queued on resume, or NULL
-    unsigned status;                    //  its status
-    char job[MAAS_PROTO_ID_MAX + 1];    //  infer job awaited, "" if none
-    int64_t deadline_ms;                //  monotonic: answered 504 after this
-    gw_reply_spec_t spec;               //  how to write the result
-    gw_req_t *prev, *next;              //  in the loop's suspended list
+    gw_loop_t *loop;                       //  the loop that owns it
+    struct MHD_Connection *conn;           //  its connection
+    gw_route_t route;                      //  metrics label
+    gw_buf_t body;                         //  request body as read
+    bool too_big;                          //  body passed --max-body
+    int64_t start_us;                      //  monotonic, when it arrived
+    struct MHD_Response *response;         //  the answer queued on resume, or NULL
+    unsigned status;                       //  its status
+    char job[MAAS_PROTO_ID_MAX + 1];       //  infer job awaited, "" if none
+    int64_t deadline_ms;                   //  monotonic: answered 504 after this
+    gw_reply_spec_t spec;                  //  how to write the result
+    gw_req_t *prev, *next;                 //  in the loop's suspended list
+    const char *url;                       //  its path (MHD's, valid until it completes)
+    bool open;                             //  a route that needs no API key
+    bool refused;                          //  answered 401: never routed, whatever MHD sends next
+    int rights;                            //  its API key's rights (MAAS_CURVE_*), -1: none
+    char key[MAAS_APIKEY_NAME_MAX + 1];    //  its API key's name, "" if none
 };
 
 gw_models_t *
@@ -266,6 +282,112 @@ s_expire (gw_loop_t *loop, int64_t now)
     }
 }
 
+//  -- API keys
+
+//  Routes anyone may call, so probes need no key: liveness and readiness.
+static bool
+s_open_route (const char *method, const char *url)
+{
+    return strcmp (method, "GET") == 0
+        && (strcmp (url, "/v2/health/live") == 0 || strcmp (url, "/v2/health/ready") == 0);
+}
+
+//  The token of an "Authorization: Bearer TOKEN" header, or NULL.
+static const char *
+s_bearer (const char *header)
+{
+    if (!header || strncasecmp (header, "Bearer ", 7) != 0)
+        return NULL;
+    header += 7 + strspn (header + 7, " ");
+    return *header ? header : NULL;
+}
+
+//  One line per refusal, at most one a second per loop (a flood of bad
+//  tokens must not flood the log); never the token, only the key's name.
+static void
+s_auth_log (gw_req_t *req, const char *reason)
+{
+    gw_loop_t *loop = req->loop;
+    int64_t now = maas_clock_mono_ms ();
+    if (now < loop->auth_log_at) {
+        loop->auth_quiet++;
+        return;
+    }
+    loop->auth_log_at = now + S_AUTH_LOG_MS;
+    char peer[INET_ADDRSTRLEN] = "-", path[128];
+    const union MHD_ConnectionInfo *info =
+        MHD_get_connection_info (req->conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+    if (info && info->client_addr && info->client_addr->sa_family == AF_INET)
+        inet_ntop (AF_INET, &((const struct sockaddr_in *) info->client_addr)->sin_addr, peer,
+                   sizeof peer);
+    //  The path is unescaped by MHD: no control character reaches the log.
+    snprintf (path, sizeof path, "%s", req->url ? req->url : "");
+    for (char *c = path; *c; c++)
+        *c = isprint ((unsigned char) *c) && *c != ' ' ? *c : '?';
+    maas_warn ("gateway", "refused reason=%s key=%s path=%s peer=%s unlogged=%u", reason,
+               req->key[0] ? req->key : "-", path, peer, loop->auth_quiet);
+    loop->auth_quiet = 0;
+}
+
+//  Re-read the key file if it changed (at most every MAAS_APIKEY_CHECK_MS).
+static void
+s_keys_refresh (gw_loop_t *loop)
+{
+    maas_err_t err;
+    int rc = maas_apikey_refresh (loop->keys, maas_clock_mono_ms (), &err);
+    //  Each loop reloads its own copy (no lock), and says so once per change.
+    int index = (int) (loop - loop->gw->loops);
+    if (rc > 0)
+        maas_info ("gateway", "api keys reloaded keys=%zu loop=%d", maas_apikey_count (loop->keys),
+                   index);
+    else if (rc < 0)
+        maas_error ("gateway", "api keys not reloaded keys=%zu loop=%d error=%s",
+                    maas_apikey_count (loop->keys), index, err.text);
+}
+
+//  true if REQ may go on: no --api-keys, an open route, or a known key
+//  (its rights kept for gw_req_allow); else false after answering 401.
+static bool
+s_authenticate (gw_req_t *req, const char *method)
+{
+    gw_loop_t *loop = req->loop;
+    req->rights = -1;
+    req->open = !loop->keys || s_open_route (method, req->url);
+    if (req->open)
+        return true;
+    s_keys_refresh (loop);
+    const char *token = s_bearer (
+        MHD_lookup_connection_value (req->conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION));
+    const char *name = NULL;
+    req->rights = token ? maas_apikey_lookup (loop->keys, token, &name) : -1;
+    if (req->rights >= 0) {
+        snprintf (req->key, sizeof req->key, "%s", name);
+        return true;
+    }
+    gw_stats_auth (loop->gw->stats, token ? GW_AUTH_UNKNOWN : GW_AUTH_MISSING);
+    s_auth_log (req, token ? "unknown" : "missing");
+    gw_req_error (req, 401, "%s (maas keygen NAME --api FILE makes one)",
+                  token ? "API key not known: revoked or mistyped"
+                        : "API key needed: send Authorization: Bearer TOKEN");
+    if (req->response)
+        MHD_add_response_header (req->response, MHD_HTTP_HEADER_WWW_AUTHENTICATE,
+                                 token ? "Bearer realm=\"maas\", error=\"invalid_token\""
+                                       : "Bearer realm=\"maas\"");
+    return false;
+}
+
+bool
+gw_req_allow (gw_req_t *req, int needed, const char *what)
+{
+    if (req->open || (req->rights >= 0 && (!needed || maas_curve_allows (req->rights, needed))))
+        return true;
+    gw_stats_auth (req->loop->gw->stats, GW_AUTH_FORBIDDEN);
+    s_auth_log (req, "forbidden");
+    gw_req_error (req, 403, "API key '%s' may not %s: that needs role %s", req->key, what,
+                  maas_curve_right_name (needed));
+    return false;
+}
+
 //  -- MHD callbacks
 
 //  Queue the answer made for REQ; count it.
@@ -341,14 +463,23 @@ s_access (void *cls, struct MHD_Connection *conn, const char *url, const char *m
     gw_req_t *req = *con_cls;
     if (!req) {
         *con_cls = req = s_req_new (loop, conn);
-        if (req && req->too_big) {
+        if (!req)
+            return MHD_NO;
+        req->url = url;
+        if (!s_authenticate (req, method)) {
+            req->refused = true;
+            return s_queue (req);    //  401 before reading the body
+        }
+        if (req->too_big) {
             s_dispatch (req, method, url);    //  413 before reading the body
             return s_queue (req);
         }
-        return req ? MHD_YES : MHD_NO;
+        return MHD_YES;
     }
     if (req->response)
         return s_queue (req);
+    if (req->refused)
+        return MHD_NO;    //  a body after the 401: close rather than route it
     if (*upload_data_size) {
         s_take_body (req, upload_data, *upload_data_size);
         *upload_data_size = 0;
@@ -425,25 +556,37 @@ s_loop_init (gw_t *self, gw_loop_t *loop, char *err, size_t err_size)
 {
     const gw_config_t *cfg = &self->config;
     loop->gw = self;
-    loop->models = gw_models_new (cfg->redis, cfg->prefix, err, err_size);
+    loop->models = gw_models_new (&cfg->redis, cfg->prefix, err, err_size);
     if (!loop->models)
         return -1;
-    loop->sse = gw_sse_set_new (cfg->redis, cfg->prefix);
-    loop->client = maas_client_new (cfg->broker);
-    if (!loop->client || !loop->sse) {
-        snprintf (err, err_size, "gateway: bad broker endpoint '%s'", cfg->broker);
+    loop->sse = gw_sse_set_new (&cfg->redis, cfg->prefix);
+    maas_err_t why;
+    loop->client = maas_client_new (cfg->broker, &why);
+    if (!loop->client) {
+        snprintf (err, err_size, "gateway: %s (--broker)", why.text);
+        return -1;
+    }
+    if (!loop->sse) {
+        snprintf (err, err_size, "gateway: out of memory");
         return -1;
     }
     if (maas_client_set_curve (loop->client, cfg->curve_key, cfg->broker_key) != 0) {
         snprintf (err, err_size, "gateway: %s", maas_client_error (loop->client));
         return -1;
     }
+    if (cfg->api_keys && !(loop->keys = maas_apikey_new (cfg->api_keys, &why))) {
+        snprintf (err, err_size, "--api-keys: %s", why.text);
+        return -1;
+    }
     unsigned limit = cfg->max_connections / (unsigned) cfg->threads;
+    unsigned flags = MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG;
+    //  Without TLS the option list ends before the certificate's options.
     loop->daemon = MHD_start_daemon (
-        MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG, 0, NULL, NULL, s_access, loop,
+        flags | (self->tls_cert ? MHD_USE_TLS : 0), 0, NULL, NULL, s_access, loop,
         MHD_OPTION_LISTEN_SOCKET, self->listen_fd, MHD_OPTION_NOTIFY_COMPLETED, s_completed, loop,
         MHD_OPTION_CONNECTION_LIMIT, limit ? limit : 1u, MHD_OPTION_CONNECTION_TIMEOUT,
-        cfg->idle_timeout_s, MHD_OPTION_END);
+        cfg->idle_timeout_s, self->tls_cert ? MHD_OPTION_HTTPS_MEM_CERT : MHD_OPTION_END,
+        self->tls_cert, MHD_OPTION_HTTPS_MEM_KEY, self->tls_key, MHD_OPTION_END);
     if (!loop->daemon) {
         snprintf (err, err_size, "gateway: libmicrohttpd would not start a daemon");
         return -1;
@@ -461,6 +604,92 @@ s_loop_fini (gw_loop_t *loop)
     gw_sse_set_destroy (&loop->sse);    //  after the daemon: it freed the streams
     maas_client_destroy (&loop->client);
     gw_models_destroy (&loop->models);
+    maas_apikey_destroy (&loop->keys);
+}
+
+//  -- TLS
+
+//  All of PATH (FLAG's file) as text, the caller frees; NULL with ERR.
+static char *
+s_read_pem (const char *flag, const char *path, char *err, size_t err_size)
+{
+    FILE *file = fopen (path, "r");
+    if (!file) {
+        snprintf (err, err_size, "%s %s: %s", flag, path, strerror (errno));
+        return NULL;
+    }
+    char *text = malloc (S_TLS_FILE_MAX + 1);
+    size_t got = text ? fread (text, 1, S_TLS_FILE_MAX + 1, file) : 0;
+    fclose (file);
+    if (text && got > 0 && got <= S_TLS_FILE_MAX) {
+        text[got] = '\0';
+        return text;
+    }
+    snprintf (err, err_size, "%s %s: %s", flag, path,
+              !text     ? "out of memory"
+                  : got ? "over 1 MiB: not a PEM file"
+                        : "empty");
+    free (text);
+    return NULL;
+}
+
+//  CERT and KEY read as GnuTLS (MHD's TLS) reads them, so a bad or
+//  mismatched file is named at start-up: MHD itself would only fail to start.
+static int
+s_tls_check (const gw_config_t *cfg, const char *cert, const char *key, char *err, size_t err_size)
+{
+    gnutls_datum_t c = {(unsigned char *) cert, (unsigned) strlen (cert)};
+    gnutls_datum_t k = {(unsigned char *) key, (unsigned) strlen (key)};
+    gnutls_x509_crt_t crt = NULL;
+    gnutls_x509_privkey_t pkey = NULL;
+    gnutls_certificate_credentials_t creds = NULL;
+    int rc = gnutls_x509_crt_init (&crt);
+    if (rc >= 0 && (rc = gnutls_x509_crt_import (crt, &c, GNUTLS_X509_FMT_PEM)) < 0)
+        snprintf (err, err_size, "--tls-cert %s: not a PEM certificate (%s)", cfg->tls_cert,
+                  gnutls_strerror (rc));
+    else if (rc >= 0 && (rc = gnutls_x509_privkey_init (&pkey)) >= 0
+             && (rc = gnutls_x509_privkey_import (pkey, &k, GNUTLS_X509_FMT_PEM)) < 0)
+        snprintf (err, err_size, "--tls-key %s: not a PEM private key (%s)", cfg->tls_key,
+                  gnutls_strerror (rc));
+    else if (rc >= 0 && (rc = gnutls_certificate_allocate_credentials (&creds)) >= 0
+             && (rc = gnutls_certificate_set_x509_key_mem (creds, &c, &k, GNUTLS_X509_FMT_PEM)) < 0)
+        snprintf (err, err_size, "--tls-key %s does not go with --tls-cert %s: %s", cfg->tls_key,
+                  cfg->tls_cert,
+                  rc == GNUTLS_E_CERTIFICATE_KEY_MISMATCH ? "it is another certificate's key"
+                                                          : gnutls_strerror (rc));
+    else if (rc < 0)
+        snprintf (err, err_size, "gateway: GnuTLS: %s", gnutls_strerror (rc));
+    if (creds)
+        gnutls_certificate_free_credentials (creds);
+    if (pkey)
+        gnutls_x509_privkey_deinit (pkey);
+    if (crt)
+        gnutls_x509_crt_deinit (crt);
+    return rc < 0 ? -1 : 0;
+}
+
+//  --tls-cert and --tls-key into SELF (both or neither), checked.
+static int
+s_tls_load (gw_t *self, char *err, size_t err_size)
+{
+    const gw_config_t *cfg = &self->config;
+    if (!cfg->tls_cert && !cfg->tls_key)
+        return 0;
+    if (!cfg->tls_cert || !cfg->tls_key) {
+        snprintf (err, err_size, "give both --tls-cert and --tls-key (or neither: plain HTTP)");
+        return -1;
+    }
+    if (MHD_is_feature_supported (MHD_FEATURE_TLS) != MHD_YES) {
+        snprintf (err, err_size,
+                  "--tls-cert: this libmicrohttpd was built without TLS; use "
+                  "one built with GnuTLS (Debian's libmicrohttpd12 is)");
+        return -1;
+    }
+    self->tls_cert = s_read_pem ("--tls-cert", cfg->tls_cert, err, err_size);
+    self->tls_key = self->tls_cert ? s_read_pem ("--tls-key", cfg->tls_key, err, err_size) : NULL;
+    if (!self->tls_key)
+        return -1;
+    return s_tls_check (cfg, self->tls_cert, self->tls_key, err, err_size);
 }
 
 //  -- the listen socket
@@ -512,7 +741,8 @@ gw_new (const gw_config_t *config, char *err, size_t err_size)
     atomic_init (&self->stop, false);
     self->stats = gw_stats_new ();
     self->loops = calloc ((size_t) config->threads, sizeof *self->loops);
-    if (!self->stats || !self->loops || s_listen (self, config->http, err, err_size) != 0)
+    if (!self->stats || !self->loops || s_tls_load (self, err, err_size) != 0
+        || s_listen (self, config->http, err, err_size) != 0)
         goto fail;
     for (int i = 0; i < config->threads; i++)
         if (s_loop_init (self, &self->loops[i], err, err_size) != 0)
@@ -545,6 +775,10 @@ gw_destroy (gw_t **self_p)
         close (self->listen_fd);
     gw_stats_destroy (&self->stats);
     free (self->loops);
+    free (self->tls_cert);
+    if (self->tls_key)
+        explicit_bzero (self->tls_key, strlen (self->tls_key));
+    free (self->tls_key);
     free (self);
     *self_p = NULL;
 }

@@ -25,17 +25,20 @@
 #define GW_IDLE_TIMEOUT_DEFAULT_S  30             //  --idle-timeout: a silent connection is closed
 
 typedef struct {
-    const char *http;            //  ADDR:PORT to listen on (port 0: any)
-    const char *broker;          //  broker frontend endpoints
-    const char *curve_key;       //  our secret key file; NULL: $MAAS_CURVE_KEY or plain
-    const char *broker_key;      //  the broker's public key file; NULL: $MAAS_BROKER_KEY
-    const char *redis;           //  registry URL, NULL: default
-    const char *prefix;          //  key prefix, NULL: default
-    int threads;                 //  event loops (>= 1)
-    int request_timeout_ms;      //  deadline of each request
-    size_t max_body;             //  largest request body
-    unsigned max_connections;    //  connections open at once, all threads
-    unsigned idle_timeout_s;     //  MHD connection timeout
+    const char *http;             //  ADDR:PORT to listen on (port 0: any)
+    const char *broker;           //  broker frontend endpoints
+    const char *curve_key;        //  our secret key file; NULL: plain
+    const char *broker_key;       //  the broker's public key file, with CURVE_KEY
+    maas_redis_config_t redis;    //  registry and jobs: URL (NULL: default), Sentinels
+    const char *prefix;           //  key prefix, NULL: default
+    int threads;                  //  event loops (>= 1)
+    int request_timeout_ms;       //  deadline of each request
+    size_t max_body;              //  largest request body
+    unsigned max_connections;     //  connections open at once, all threads
+    unsigned idle_timeout_s;      //  MHD connection timeout
+    const char *api_keys;         //  API key file (apikey.h); NULL: no authentication
+    const char *tls_cert;         //  PEM certificate (chain) file; NULL: plain HTTP
+    const char *tls_key;          //  PEM private key file, with tls_cert
 } gw_config_t;
 
 typedef struct _gw_t gw_t;
@@ -111,6 +114,11 @@ maas_client_t *gw_req_client (gw_req_t *req);
 void gw_req_set_route (gw_req_t *req, gw_route_t route);
 //  The gateway's configuration (borrowed).
 const gw_config_t *gw_req_config (gw_req_t *req);
+//  true if the request may do what needs right NEEDED (a MAAS_CURVE_* bit;
+//  0: any known key): always without --api-keys or on an open route; else
+//  false after answering 403 naming the key and the role it lacks (WHAT
+//  says what was refused: "submit 'train' jobs").
+bool gw_req_allow (gw_req_t *req, int needed, const char *what);
 //  Answer now with STATUS and RESPONSE (the request takes it).
 struct MHD_Response;
 void gw_req_respond (gw_req_t *req, unsigned status, struct MHD_Response *response);
@@ -158,6 +166,13 @@ unsigned gw_reply_write (const gw_reply_spec_t *spec, const maas_result_t *resul
 //  *VALUES / *COUNT (realloc'd). -1 with ERR when a value is not a number
 //  or does not convert to float32 without loss (TF Serving's rule).
 int gw_json_floats (const json_t *value, float **values, size_t *count, char *err, size_t err_size);
+//  The one input tensor of a KServe v2 infer REQUEST for a model of INPUTS
+//  features: "data" in the JSON, or BIN_SIZE binary bytes at BIN after it
+//  (binary_data_size), in any datatype that converts (FP32, FP64, BOOL,
+//  integers), the whole body BODY_SIZE bytes. 0 with *X (*ROWS × INPUTS
+//  floats, the caller frees) and *ROWS; -1 with ERR, the 400 to answer.
+int gw_v2_input (const json_t *request, const uint8_t *bin, size_t bin_size, size_t body_size,
+                 size_t inputs, float **x, size_t *rows, char *err, size_t err_size);
 
 //  -- metrics (stats.c)
 gw_stats_t *gw_stats_new (void);
@@ -166,8 +181,17 @@ void gw_stats_destroy (gw_stats_t **self_p);
 void gw_stats_request (gw_stats_t *self, gw_route_t route, unsigned status, double seconds);
 //  One infer job finished with STATUS ("succeeded", "timeout", ...).
 void gw_stats_job (gw_stats_t *self, const char *status);
+//  Why a request was refused by API key (maas_gateway_auth_refused_total).
+typedef enum {
+    GW_AUTH_MISSING,      //  no Authorization: Bearer header (401)
+    GW_AUTH_UNKNOWN,      //  a token no key has (401)
+    GW_AUTH_FORBIDDEN,    //  a known key without the role (403)
+    GW_AUTH_REASONS
+} gw_auth_reason_t;
+void gw_stats_auth (gw_stats_t *self, gw_auth_reason_t reason);
 //  Prometheus text of every series into BUF, with the brokers' counters
 //  read from Redis through REGISTRY's URL (REDIS_URL, PREFIX).
-void gw_stats_render (gw_stats_t *self, gw_buf_t *buf, const char *redis_url, const char *prefix);
+void gw_stats_render (gw_stats_t *self, gw_buf_t *buf, const maas_redis_config_t *redis,
+                      const char *prefix);
 
 #endif

@@ -96,6 +96,15 @@ s_send (gw_req_t *req, const maas_submit_t *spec, const float *x, size_t count)
         gw_req_error (req, 400, "%s", maas_client_error (client));
 }
 
+//  With --api-keys, a job of KIND needs the right the broker asks of it.
+static bool
+s_may_submit (gw_req_t *req, const char *kind)
+{
+    char what[96];
+    snprintf (what, sizeof what, "submit '%.48s' jobs", kind);
+    return gw_req_allow (req, maas_curve_right_for (kind), what);
+}
+
 static void
 s_submit (gw_req_t *req, const json_t *body)
 {
@@ -119,6 +128,8 @@ s_submit (gw_req_t *req, const json_t *body)
                   MAAS_PROTO_ID_MAX);
         status = 400;
     }
+    else if (!s_may_submit (req, spec.kind))
+        status = -1;    //  answered 403, before the model is looked up
     else if (strcmp (spec.kind, "infer") == 0)
         status = s_infer_input (req, body, &spec, &x, &count, &params, err, sizeof err);
     else if (json_object_get (body, "params")) {
@@ -128,9 +139,9 @@ s_submit (gw_req_t *req, const json_t *body)
     }
     spec.params = params.size ? params.data : NULL;
     spec.params_size = params.size;
-    if (status)
+    if (status > 0)
         gw_req_error (req, (unsigned) status, "%s", err);
-    else
+    else if (status == 0)
         s_send (req, &spec, x, count);
     free (x);
     msgpack_sbuffer_destroy (&params);
@@ -222,7 +233,7 @@ s_hash (gw_req_t *req, const char *id, redisContext **ctx)
 {
     const gw_config_t *config = gw_req_config (req);
     char err[256];
-    *ctx = maas_redis_connect (maas_redis_url_pick (config->redis), 2000, err, sizeof err);
+    *ctx = maas_redis_connect (&config->redis, 2000, err, sizeof err);
     if (!*ctx) {
         gw_req_error (req, 503, "job store unavailable: %s", err);
         return NULL;
@@ -241,18 +252,39 @@ s_hash (gw_req_t *req, const char *id, redisContext **ctx)
     return NULL;
 }
 
+//  With --api-keys, cancelling a job needs the right to submit its kind
+//  (the "kind" of its stored header; admin if that cannot be read).
+static bool
+s_may_cancel (gw_req_t *req, const redisReply *hash)
+{
+    const redisReply *header = s_field (hash, "header");
+    char kind[64] = "";
+    msgpack_unpacked top;
+    msgpack_unpacked_init (&top);
+    maas_codec_map_t map;
+    char err[256];
+    if (header && header->type == REDIS_REPLY_STRING
+        && maas_codec_unpack (header->str, header->len, 0, &top, err, sizeof err) == 0
+        && maas_codec_map_init (&map, &top.data, "header") == 0)
+        maas_codec_map_str_copy (&map, "kind", kind, sizeof kind);
+    msgpack_unpacked_destroy (&top);
+    char what[96];
+    snprintf (what, sizeof what, "cancel '%s' jobs", *kind ? kind : "unknown");
+    return gw_req_allow (req, maas_curve_right_for (kind), what);
+}
+
 static void
 s_job (gw_req_t *req, const char *id, bool cancel)
 {
     redisContext *ctx = NULL;
     redisReply *hash = s_hash (req, id, &ctx);
-    if (hash && cancel) {
+    if (hash && cancel && s_may_cancel (req, hash)) {
         if (maas_client_cancel (gw_req_client (req), id) == 0)
             s_accepted (req, id, "cancelling");
         else
             gw_req_error (req, 503, "%s", maas_client_error (gw_req_client (req)));
     }
-    else if (hash) {
+    else if (hash && !cancel) {
         gw_buf_t buf;
         gw_buf_init (&buf);
         gw_jobs_json (&buf, id, hash);

@@ -24,6 +24,10 @@ static const char s_usage[] =
     "  --max-body BYTES       largest request body, answered 413 (default 64 MiB)\n"
     "  --max-connections N    open connections, all threads (default 4096)\n"
     "  --idle-timeout S       close a connection silent this long (default 30)\n"
+    "  --api-keys FILE        require an API key (maas keygen NAME --api FILE) on every\n"
+    "                         route but /v2/health/live and /v2/health/ready ($MAAS_API_KEYS)\n"
+    "  --tls-cert FILE        HTTPS with this PEM certificate (chain) ...\n"
+    "  --tls-key FILE         ... and its PEM private key\n"
     "  --log-level L          debug|info|warn|error ($MAAS_LOG_LEVEL, default info)\n";
 
 static int
@@ -38,7 +42,7 @@ s_option (gw_config_t *cfg, const char *name, const char *value)
     else if (strcmp (name, "--broker-key") == 0)
         cfg->broker_key = value;
     else if (strcmp (name, "--redis") == 0)
-        cfg->redis = value;
+        cfg->redis.url = value;
     else if (strcmp (name, "--prefix") == 0)
         cfg->prefix = value;
     else if (strcmp (name, "--threads") == 0)
@@ -51,6 +55,12 @@ s_option (gw_config_t *cfg, const char *name, const char *value)
         cfg->max_connections = (unsigned) atoi (value);
     else if (strcmp (name, "--idle-timeout") == 0)
         cfg->idle_timeout_s = (unsigned) atoi (value);
+    else if (strcmp (name, "--api-keys") == 0)
+        cfg->api_keys = value;
+    else if (strcmp (name, "--tls-cert") == 0)
+        cfg->tls_cert = value;
+    else if (strcmp (name, "--tls-key") == 0)
+        cfg->tls_key = value;
     else if (strcmp (name, "--log-level") == 0 && maas_log_level_parse (value) >= 0)
         maas_log_set_level ((maas_log_level_t) maas_log_level_parse (value));
     else
@@ -64,11 +74,19 @@ s_parse (gw_config_t *cfg, int argc, char **argv)
     long cores = sysconf (_SC_NPROCESSORS_ONLN);
     *cfg = (gw_config_t){.http = GW_HTTP_DEFAULT,
                          .broker = getenv ("MAAS_BROKER_FRONTEND"),
+                         .curve_key = getenv (MAAS_CURVE_KEY_ENV),
+                         .broker_key = getenv (MAAS_CURVE_BROKER_ENV),
+                         .redis = {.url = getenv ("MAAS_REDIS_URL"),
+                                   .sentinels = getenv ("MAAS_REDIS_SENTINELS"),
+                                   .master = getenv ("MAAS_REDIS_MASTER")},
                          .threads = cores > 0 ? (int) cores : 1,
                          .request_timeout_ms = GW_TIMEOUT_DEFAULT_MS,
                          .max_body = GW_MAX_BODY_DEFAULT,
                          .max_connections = GW_MAX_CONNECTIONS_DEFAULT,
-                         .idle_timeout_s = GW_IDLE_TIMEOUT_DEFAULT_S};
+                         .idle_timeout_s = GW_IDLE_TIMEOUT_DEFAULT_S,
+                         .api_keys = getenv (MAAS_APIKEY_ENV)};
+    if (cfg->api_keys && !*cfg->api_keys)
+        cfg->api_keys = NULL;
     if (!cfg->broker || !*cfg->broker)
         cfg->broker = "tcp://127.0.0.1:5555";
     for (int i = 1; i < argc; i++)
@@ -95,6 +113,9 @@ main (int argc, char **argv)
         fputs (s_usage, stdout);
         return 0;
     }
+    char err[512];
+    if (maas_log_setup (getenv ("MAAS_LOG_LEVEL"), err, sizeof err) != 0)
+        maas_error ("gateway", "%s (logging at info)", err);    //  --log-level may still say
     gw_config_t cfg;
     if (s_parse (&cfg, argc, argv) != 0)
         return 2;
@@ -105,7 +126,6 @@ main (int argc, char **argv)
     sigaddset (&set, SIGTERM);
     pthread_sigmask (SIG_BLOCK, &set, NULL);
     signal (SIGPIPE, SIG_IGN);
-    char err[512];
     gw_t *gw = gw_new (&cfg, err, sizeof err);
     if (!gw) {
         fprintf (stderr, "maas-gateway: %s\n", err);
@@ -113,9 +133,10 @@ main (int argc, char **argv)
     }
     char host[64];
     snprintf (host, sizeof host, "%.*s", (int) strcspn (cfg.http, ":"), cfg.http);
-    maas_info ("gateway", "listening http=%s:%d threads=%d broker=%s", host, gw_port (gw),
-               cfg.threads, cfg.broker);
-    printf ("maas-gateway: listening on http://%s:%d\n", host, gw_port (gw));
+    const char *scheme = cfg.tls_cert ? "https" : "http";
+    maas_info ("gateway", "listening %s=%s:%d threads=%d broker=%s api_keys=%s", scheme, host,
+               gw_port (gw), cfg.threads, cfg.broker, cfg.api_keys ? cfg.api_keys : "none");
+    printf ("maas-gateway: listening on %s://%s:%d\n", scheme, host, gw_port (gw));
     fflush (stdout);
     int sig;
     sigwait (&set, &sig);

@@ -23,14 +23,17 @@ s_entry_destroy (void **item_p)
 }
 
 gw_models_t *
-gw_models_new (const char *redis_url, const char *prefix, char *err, size_t err_size)
+gw_models_new (const maas_redis_config_t *redis, const char *prefix, char *err, size_t err_size)
 {
     gw_models_t *self = calloc (1, sizeof *self);
     if (!self) {
         snprintf (err, err_size, "gateway: out of memory");
         return NULL;
     }
-    self->registry = maas_registry_new (redis_url, prefix, err, err_size);
+    maas_err_t why;
+    self->registry = maas_registry_open (redis, prefix, &why);
+    if (!self->registry)
+        maas_err_export (&why, err, err_size);
     self->cache = zhashx_new ();
     if (!self->registry || !self->cache) {
         gw_models_destroy (&self);

@@ -24,7 +24,8 @@ typedef struct {
 } gw_model_t;
 
 //  Registry at REDIS_URL / PREFIX (NULL: defaults). NULL with ERR.
-gw_models_t *gw_models_new (const char *redis_url, const char *prefix, char *err, size_t err_size);
+gw_models_t *gw_models_new (const maas_redis_config_t *redis, const char *prefix, char *err,
+                            size_t err_size);
 void gw_models_destroy (gw_models_t **self_p);
 //  The registry itself (borrowed), for listings.
 maas_registry_t *gw_models_registry (gw_models_t *self);

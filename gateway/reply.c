@@ -22,6 +22,8 @@ s_failure_status (const maas_result_t *result)
         return 503;
     if (strstr (why, "unknown model") || strstr (why, " has no "))
         return 404;
+    if (strstr (why, "(--max-rows)"))
+        return 413;    //  the request is fine, only too big for one job
     if (strstr (why, "expected ") || strstr (why, "input:") || strstr (why, "params:"))
         return 400;
     return 500;

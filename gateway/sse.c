@@ -12,10 +12,10 @@
 typedef struct _gw_sse_t gw_sse_t;
 
 struct _gw_sse_set_t {
-    const char *redis_url;    //  borrowed from the configuration
-    const char *prefix;       //  key prefix, borrowed
-    redisContext *redis;      //  opened on first need, dropped on error
-    gw_sse_t *head;           //  streams being served
+    const maas_redis_config_t *redis_config;    //  borrowed from the configuration
+    const char *prefix;                         //  key prefix, borrowed
+    redisContext *redis;                        //  opened on first need, dropped on error
+    gw_sse_t *head;                             //  streams being served
 };
 
 struct _gw_sse_t {
@@ -31,11 +31,11 @@ struct _gw_sse_t {
 };
 
 gw_sse_set_t *
-gw_sse_set_new (const char *redis_url, const char *prefix)
+gw_sse_set_new (const maas_redis_config_t *redis, const char *prefix)
 {
     gw_sse_set_t *self = calloc (1, sizeof *self);
     if (self) {
-        self->redis_url = maas_redis_url_pick (redis_url);
+        self->redis_config = redis;
         self->prefix = prefix ? prefix : MAAS_REGISTRY_PREFIX_DEFAULT;
     }
     return self;
@@ -119,7 +119,7 @@ s_read_job (gw_sse_set_t *self, gw_sse_t *sse)
 {
     char err[256];
     if (!self->redis)
-        self->redis = maas_redis_connect (self->redis_url, 1000, err, sizeof err);
+        self->redis = maas_redis_connect (self->redis_config, 1000, err, sizeof err);
     redisReply *hash =
         self->redis ? redisCommand (self->redis, "HGETALL %sjob:%s", self->prefix, sse->id) : NULL;
     if (hash && hash->type == REDIS_REPLY_ARRAY && hash->elements)

@@ -15,7 +15,7 @@
 typedef struct _gw_sse_set_t gw_sse_set_t;
 
 //  The streams of one loop, reading Redis at REDIS_URL / PREFIX (borrowed).
-gw_sse_set_t *gw_sse_set_new (const char *redis_url, const char *prefix);
+gw_sse_set_t *gw_sse_set_new (const maas_redis_config_t *redis, const char *prefix);
 //  Free; the streams must have ended (their connections closed) first.
 void gw_sse_set_destroy (gw_sse_set_t **self_p);
 //  Read the jobs of the streams due at NOW_MS; queue their events.

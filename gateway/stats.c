@@ -15,7 +15,7 @@ static const char *const s_routes[GW_ROUTE_COUNT] = {
     "tf_predict",  "tf_classify", "tf_regress", "tf_explain", "tf_status",
     "tf_metadata", "tf_models",   "v2_server",  "v2_health",  "v2_model",
     "v2_ready",    "v2_infer",    "metrics",    "jobs",       "other"};
-static const unsigned s_codes[] = {200, 202, 400, 404, 413, 429, 499, 500, 503, 504, 0};
+static const unsigned s_codes[] = {200, 202, 400, 401, 403, 404, 413, 429, 499, 500, 503, 504, 0};
 #define S_CODES (sizeof s_codes / sizeof s_codes[0])    //  the last one: any other
 static const double s_buckets[] = {0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1,
                                    0.25,  0.5,    1,     2.5,  5,     10};
@@ -29,7 +29,10 @@ struct _gw_stats_t {
     atomic_ullong buckets[GW_ROUTE_COUNT][S_BUCKETS + 1];    //  latency histogram (+Inf last)
     atomic_ullong sum_us[GW_ROUTE_COUNT];                    //  latency sum, µs
     atomic_ullong jobs[S_JOBS];                              //  infer jobs by outcome
+    atomic_ullong auth[GW_AUTH_REASONS];                     //  refused by API key, by reason
 };
+
+static const char *const s_auth_reasons[GW_AUTH_REASONS] = {"missing", "unknown", "forbidden"};
 
 gw_stats_t *
 gw_stats_new (void)
@@ -66,6 +69,24 @@ gw_stats_job (gw_stats_t *self, const char *status)
     while (i < S_JOBS - 1 && strcmp (s_jobs[i], status) != 0)
         i++;
     atomic_fetch_add (&self->jobs[i], 1);
+}
+
+void
+gw_stats_auth (gw_stats_t *self, gw_auth_reason_t reason)
+{
+    atomic_fetch_add (&self->auth[reason], 1);
+}
+
+static void
+s_auth (gw_stats_t *self, gw_buf_t *buf)
+{
+    gw_buf_puts (buf,
+                 "# HELP maas_gateway_auth_refused_total Requests refused by API key, by "
+                 "reason (missing, unknown: 401; forbidden: 403).\n"
+                 "# TYPE maas_gateway_auth_refused_total counter\n");
+    for (size_t i = 0; i < GW_AUTH_REASONS; i++)
+        gw_buf_printf (buf, "maas_gateway_auth_refused_total{reason=\"%s\"} %llu\n",
+                       s_auth_reasons[i], atomic_load (&self->auth[i]));
 }
 
 static void
@@ -264,10 +285,10 @@ s_brokers (gw_buf_t *buf, redisContext *ctx, const char *prefix)
 
 //  Everything the brokers, workers and trainers wrote to Redis.
 static void
-s_redis_series (gw_buf_t *buf, const char *redis_url, const char *prefix)
+s_redis_series (gw_buf_t *buf, const maas_redis_config_t *redis, const char *prefix)
 {
     char err[256];
-    redisContext *ctx = maas_redis_connect (maas_redis_url_pick (redis_url), 1000, err, sizeof err);
+    redisContext *ctx = maas_redis_connect (redis, 1000, err, sizeof err);
     if (!ctx)
         return;
     if (!prefix)
@@ -283,7 +304,8 @@ s_redis_series (gw_buf_t *buf, const char *redis_url, const char *prefix)
 }
 
 void
-gw_stats_render (gw_stats_t *self, gw_buf_t *buf, const char *redis_url, const char *prefix)
+gw_stats_render (gw_stats_t *self, gw_buf_t *buf, const maas_redis_config_t *redis,
+                 const char *prefix)
 {
     s_requests (self, buf);
     s_latency (self, buf);
@@ -293,5 +315,6 @@ gw_stats_render (gw_stats_t *self, gw_buf_t *buf, const char *redis_url, const c
     for (size_t i = 0; i < S_JOBS; i++)
         gw_buf_printf (buf, "maas_gateway_jobs_total{status=\"%s\"} %llu\n", s_jobs[i],
                        atomic_load (&self->jobs[i]));
-    s_redis_series (buf, redis_url, prefix);
+    s_auth (self, buf);
+    s_redis_series (buf, redis, prefix);
 }

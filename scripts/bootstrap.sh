@@ -8,13 +8,14 @@ build=${MAAS_BUILD_DIR:-$top/build}
 
 packages="build-essential autoconf automake libtool pkg-config libzmq3-dev libczmq-dev
 libmsgpack-dev libhiredis-dev libopenblas-dev libsodium-dev check redis-server valgrind
-libjansson-dev libmicrohttpd-dev curl wrk libcurl4-openssl-dev
+libjansson-dev libmicrohttpd-dev libgnutls28-dev openssl curl wrk libcurl4-openssl-dev
 systemd iproute2
 clang libclang-rt-14-dev clang-format
 libjansson-dev
 python3-zmq python3-msgpack python3-numpy python3-redis python3-pytest python3-tqdm python3-pip
 help2man
 libhdf5-dev libzip-dev protobuf-c-compiler libprotobuf-c-dev libonnx-dev python3-h5py python3-onnx
+python3-torch
 "
 missing=""
 for p in $packages; do

@@ -23,7 +23,7 @@ includes="-I$top/shared -I$top/shared/base -I$top/shared/nn -I$top/shared/format
 s_sources () {
     case "$1" in
         fuzz_json_rows) echo "$top/client/json_rows.c" ;;
-        fuzz_tensor_in) echo "$top/gateway/tensor_in.c" ;;
+        fuzz_tensor_in | fuzz_v2_infer) echo "$top/gateway/tensor_in.c" ;;
     esac
 }
 
@@ -82,6 +82,14 @@ s_seeds () {
     s_json fuzz_tensor_in tfs-rows '{"signature_name": "serving_default", "instances": [[1.5,2,3],[4,5,16777216]]}'
     s_json fuzz_tensor_in tfs-columns '{"inputs": {"x0": [1,3], "x1": [true,false]}}'
     s_json fuzz_tensor_in kserve-v2 '{"id": "1", "inputs": [{"name": "input", "shape": [2,3], "datatype": "FP32", "data": [[1,2,3],[4,5,6]]}]}'
+    #  KServe v2 bodies: JSON data, and a JSON header, a NUL, binary FP32 / INT8 values
+    s_json fuzz_v2_infer json '{"inputs": [{"name": "x", "shape": [2,3], "datatype": "FP64", "data": [1,2,3,4,5,6]}]}'
+    printf '{"inputs":[{"name":"x","shape":[2,3],"datatype":"FP32","parameters":{"binary_data_size":24}}]}\000' \
+        > "$top/tests/fuzz/corpus/fuzz_v2_infer/binary-fp32"
+    /usr/bin/python3 -c 'import struct, sys; sys.stdout.buffer.write(struct.pack("<6f", 1, 2, 3, 4, 5, 6))' \
+        >> "$top/tests/fuzz/corpus/fuzz_v2_infer/binary-fp32"
+    printf '{"inputs":[{"name":"x","shape":[1,3],"datatype":"INT8","parameters":{"binary_data_size":3}}]}\000\001\377\177' \
+        > "$top/tests/fuzz/corpus/fuzz_v2_infer/binary-int8"
     for csv in breast_cancer_test digits_test; do
         head -n 4 "$top/data/$csv.csv" > "$top/tests/fuzz/corpus/fuzz_csv/$csv"
     done
@@ -89,26 +97,48 @@ s_seeds () {
         "$top/tests/fuzz/corpus/fuzz_npy/f32-4x3.npy" "$top/tests/fuzz/corpus/fuzz_npy/f64-2x5.npy"
 }
 
+#  One target for SECS seconds from a copy of its corpus: its JSON line on
+#  stdout, or its log's tail on stderr and exit 1.
+s_one () {
+    bin=$1
+    target=$(basename "$bin")
+    work=$(mktemp -d "${TMPDIR:-/tmp}/maas-fuzz-$target-XXXXXX")
+    cp "$top/tests/fuzz/corpus/$target"/* "$work/"
+    log="$build/fuzz/$target.log"
+    if ! MAAS_LOG_LEVEL=error "$bin" -max_total_time="$secs" -timeout=10 -rss_limit_mb=2048 \
+            -max_len=65536 -print_final_stats=1 -artifact_prefix="$build/crashes/$target-" \
+            "$work" > "$log" 2>&1; then
+        tail -n 40 "$log" >&2
+        rm -rf "$work"
+        echo "fuzz: $target FAILED (input in $build/crashes/)" >&2
+        return 1
+    fi
+    execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log")
+    echo "{\"fuzz\":\"$target\",\"seconds\":$secs,\"executions\":${execs:-0},\"corpus\":$(ls "$work" | wc -l)}"
+    rm -rf "$work"
+}
+
+#  Every target, as many at once as there are cores (each is one process);
+#  the lines come out in target order, and any failure fails the run.
 s_run () {
     s_build
     mkdir -p "$build/crashes"
+    lines=$(mktemp -d "${TMPDIR:-/tmp}/maas-fuzz-lines-XXXXXX")
+    running=0
     for bin in "$build"/fuzz/fuzz_*; do
-        target=$(basename "$bin")
-        work=$(mktemp -d "${TMPDIR:-/tmp}/maas-fuzz-$target-XXXXXX")
-        cp "$top/tests/fuzz/corpus/$target"/* "$work/"
-        log="$build/fuzz/$target.log"
-        if ! MAAS_LOG_LEVEL=error "$bin" -max_total_time="$secs" -timeout=10 -rss_limit_mb=2048 \
-                -max_len=65536 -print_final_stats=1 -artifact_prefix="$build/crashes/$target-" \
-                "$work" > "$log" 2>&1; then
-            tail -n 40 "$log" >&2
-            rm -rf "$work"
-            echo "fuzz: $target FAILED (input in $build/crashes/)" >&2
-            exit 1
+        (s_one "$bin" > "$lines/$(basename "$bin").json" || touch "$lines/failed") &
+        running=$((running + 1))
+        if [ "$running" -ge "$(nproc)" ]; then
+            wait
+            running=0
         fi
-        execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log")
-        echo "{\"fuzz\":\"$target\",\"seconds\":$secs,\"executions\":${execs:-0},\"corpus\":$(ls "$work" | wc -l)}"
-        rm -rf "$work"
     done
+    wait
+    cat "$lines"/*.json
+    failed=0
+    [ -e "$lines/failed" ] && failed=1
+    rm -rf "$lines"
+    return "$failed"
 }
 
 case "$action" in

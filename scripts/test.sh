@@ -18,6 +18,9 @@ count_checks () {
 echo "== libmaas layers: no include from a lower folder of shared/ to a higher one" >&2
 /usr/bin/python3 "$top/scripts/layers.py"
 
+echo "== the environment is read only in main (scripts/getenv.py lists the files)" >&2
+/usr/bin/python3 "$top/scripts/getenv.py"
+
 echo "== build (-Werror) and make check" >&2
 MAAS_BUILD_DIR=$top/build "$top/scripts/bootstrap.sh" --enable-werror
 
@@ -50,7 +53,11 @@ for suite in $(cat "$top/tests/valgrind-suites"); do
     echo "valgrind: $suite clean" >&2
 done
 
+#  distcheck proves the tarball complete: it builds from it out of tree,
+#  runs the unit suites and the install test there, installs and
+#  uninstalls. The integration suites ran twice above on the same sources.
 echo "== make distcheck" >&2
-make -C "$top/build" --no-print-directory distcheck >/dev/null
+dist_tests="$(sed 's|^|tests/|' "$top/tests/valgrind-suites" | tr '\n' ' ')tests/install.test"
+make -C "$top/build" --no-print-directory distcheck TESTS="$dist_tests" >/dev/null
 echo "all test stages passed" >&2
 echo "check: $passed passed, $failed failed"

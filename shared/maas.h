@@ -50,6 +50,7 @@
 #include "client.h"
 #include "worker.h"
 #include "curve.h"
+#include "apikey.h"
 
 //  What each job kind carries and answers.
 #include "infer.h"

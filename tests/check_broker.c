@@ -99,7 +99,7 @@ s_setup (void)
     snprintf (fx.log, sizeof fx.log, "%s/broker.log", fx.dir);
     snprintf (fx.jobs_log, sizeof fx.jobs_log, "%s/jobs.log", fx.dir);
     s_broker_start (NULL, NULL);
-    fx.client = maas_client_new (fx.front);
+    fx.client = maas_client_new (fx.front, NULL);
     ck_assert_ptr_nonnull (fx.client);
     maas_client_set_retry (fx.client, 300);
     ck_assert_int_eq (maas_client_ping (fx.client, 5000), 0);
@@ -295,7 +295,7 @@ START_TEST (test_two_brokers)
                           NULL};
     support_proc_t *second = support_proc_start (argv, NULL, fx.log);
     free (path);
-    maas_client_t *probe = maas_client_new (front2);
+    maas_client_t *probe = maas_client_new (front2, NULL);
     ck_assert_int_eq (maas_client_ping (probe, 5000), 0);    //  bound and serving
     maas_client_destroy (&probe);
     char *worker = support_build_path ("tests/maas-test-worker"), both_back[700], both_front[700];
@@ -305,7 +305,7 @@ START_TEST (test_two_brokers)
                            "2",    "--name",     "dual",    NULL};
     fx.workers[0] = support_proc_start (wargv, NULL, fx.log);
     free (worker);
-    maas_client_t *client = maas_client_new (both_front);
+    maas_client_t *client = maas_client_new (both_front, NULL);
     ck_assert_ptr_nonnull (client);
     maas_client_poll (client, 300);
     char ids[10][MAAS_PROTO_ID_MAX + 1];
@@ -612,6 +612,102 @@ START_TEST (test_overload_rejected)
     ck_assert (support_file_has (fx.log,
                                  "overloaded rejected=1 error=overloaded: 3 jobs held "
                                  "(--max-jobs 3)"));
+}
+END_TEST
+
+//  Jobs in the broker's pending index (recorded, not finished).
+static long long
+s_pending (void)
+{
+    redisContext *ctx = s_redis ();
+    redisReply *reply = redisCommand (ctx, "ZCARD maas:pending");
+    long long count = reply->integer;
+    freeReplyObject (reply);
+    redisFree (ctx);
+    return count;
+}
+
+//  Results seen by the flood test: A's so far, and A's when B's last came.
+typedef struct {
+    int a_done, b_done;
+    int a_before_b_last;
+} flood_t;
+
+static void
+s_flood_a (const maas_result_t *result, void *arg)
+{
+    ck_assert_str_eq (result->status, "succeeded");
+    ((flood_t *) arg)->a_done++;
+}
+
+static void
+s_flood_b (const maas_result_t *result, void *arg)
+{
+    flood_t *flood = arg;
+    ck_assert_str_eq (result->status, "succeeded");
+    if (++flood->b_done == 100)
+        flood->a_before_b_last = flood->a_done;
+}
+
+//  One client floods (20,000 jobs queued before any worker), another sends
+//  100: they take turns, so B's last result comes after about 100 of A's,
+//  not after A's backlog; every job of both ends once.
+START_TEST (test_flooding_client_keeps_to_its_share)
+{
+    enum { S_FLOOD = 20000, S_FEW = 100 };
+    maas_client_t *flooder = maas_client_new (fx.front, NULL);
+    maas_client_set_window (flooder, S_FLOOD);
+    maas_client_set_retry (flooder, 60000);    //  queued a while: no FETCH storm
+    maas_client_set_retry (fx.client, 60000);
+    flood_t flood = {0};
+    maas_submit_t spec = {.kind = "infer"};
+    for (int i = 0; i < S_FLOOD; i++)
+        ck_assert_int_eq (maas_client_submit (flooder, &spec, "a", 1, s_flood_a, &flood, NULL), 0);
+    for (int i = 0; i < 200 && s_pending () < S_FLOOD; i++)
+        maas_client_poll (flooder, 50);
+    for (int i = 0; i < S_FEW; i++)
+        ck_assert_int_eq (maas_client_submit (fx.client, &spec, "b", 1, s_flood_b, &flood, NULL),
+                          0);
+    for (int i = 0; i < 200 && s_pending () < S_FLOOD + S_FEW; i++) {
+        maas_client_poll (flooder, 20);
+        maas_client_poll (fx.client, 20);
+    }
+    ck_assert_int_eq (s_pending (), S_FLOOD + S_FEW);
+    s_worker_start ("w-flood", "infer", 1);
+    for (int i = 0; i < 6000 && flood.a_done + flood.b_done < S_FLOOD + S_FEW; i++) {
+        maas_client_poll (flooder, 5);
+        maas_client_poll (fx.client, 5);
+    }
+    ck_assert_int_eq (flood.a_done, S_FLOOD);
+    ck_assert_int_eq (flood.b_done, S_FEW);
+    //  Turns give ~100; results are read in batches of a few ms from two
+    //  sockets, so allow for that. In arrival order B would wait for 20,000.
+    ck_assert_msg (flood.a_before_b_last < 2000, "B's last result came after %d of A's",
+                   flood.a_before_b_last);
+    printf ("flood: B's last result after %d of A's %d\n", flood.a_before_b_last, S_FLOOD);
+    maas_client_destroy (&flooder);
+}
+END_TEST
+
+//  Past --max-workers, a new worker is refused, told why (it logs it) and
+//  counted; the broker serves with the one it took.
+START_TEST (test_max_workers_refused)
+{
+    support_proc_stop (&fx.broker);
+    s_broker_start ("--max-workers", "1");
+    s_worker_start ("w-first", "infer", 1);
+    maas_submit_t spec = {.kind = "infer"};
+    maas_result_t *result = s_run_announced (&spec, "x", 5000);
+    ck_assert_str_eq (result->status, "succeeded");
+    maas_result_destroy (&result);
+    s_worker_start ("w-second", "infer", 1);
+    for (int i = 0; i < 100 && !support_file_has (fx.log, "broker refused this worker"); i++)
+        maas_client_poll (fx.client, 50);
+    ck_assert (support_file_has (fx.log,
+                                 "worker refused name=w-second refused=1 error=the broker "
+                                 "holds 1 workers (--max-workers 1)"));
+    ck_assert (support_file_has (fx.log, "error=the broker holds 1 workers (--max-workers 1)"));
+    ck_assert (support_file_has (fx.log, "broker refused this worker"));
 }
 END_TEST
 
@@ -1375,7 +1471,7 @@ START_TEST (test_fetch_later_by_id)
     maas_submit_t spec = {.kind = "infer", .id = "later-1"};
     maas_result_t *result = s_run (&spec, "keep", 5000);
     maas_result_destroy (&result);
-    maas_client_t *other = maas_client_new (fx.front);
+    maas_client_t *other = maas_client_new (fx.front, NULL);
     ck_assert_int_eq (maas_client_fetch (other, "later-1", NULL, NULL), 0);
     result = maas_client_wait (other, "later-1", 5000);
     ck_assert_ptr_nonnull (result);
@@ -1444,6 +1540,8 @@ s_suite (void)
     tcase_add_test (core, test_kinds_freed);
     tcase_add_test (core, test_idempotent_resubmission);
     tcase_add_test (core, test_overload_rejected);
+    tcase_add_test (core, test_flooding_client_keeps_to_its_share);
+    tcase_add_test (core, test_max_workers_refused);
     tcase_add_test (core, test_untracked_leaves_no_record);
     tcase_add_test (core, test_fetch_later_by_id);
     tcase_add_test (core, test_status_command);

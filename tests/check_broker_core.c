@@ -89,9 +89,9 @@ s_cancel (maas_broker_t *self, job_t *job)
 }
 
 //  A broker whose job store is REDIS_URL (NULL: a socket nobody serves),
-//  speaking through the recorder.
+//  speaking through the recorder; LIMITS, if given, changes its config.
 static void
-s_broker (const char *redis_url, bool status)
+s_broker_with (const char *redis_url, bool status, void (*limits) (maas_broker_config_t *))
 {
     char front[300], back[300], nowhere[300];
     snprintf (front, sizeof front, "ipc://%s/front", fx.dir);
@@ -106,9 +106,17 @@ s_broker (const char *redis_url, bool status)
     config.redis_retry_ms = 50;
     config.redis_timeout_ms = 60000;
     config.max_attempts = 2;
-    fx.broker = maas_broker_new (&config);
+    if (limits)
+        limits (&config);
+    fx.broker = maas_broker_new (&config, NULL);
     ck_assert_ptr_nonnull (fx.broker);
     fx.broker->io = (broker_io_t){s_reply, s_result, s_answer, s_progress, s_run, s_cancel};
+}
+
+static void
+s_broker (const char *redis_url, bool status)
+{
+    s_broker_with (redis_url, status, NULL);
 }
 
 static void
@@ -152,9 +160,11 @@ s_deliver (bool to_frontend, const char *peer, int cmd, const void *header, size
     maas_proto_msg_close (&msg);
 }
 
-//  SUBMIT {id, kind: infer, priority, model?} from client "c1".
+//  SUBMIT {id, kind: infer, priority, model?} from client CLIENT, with
+//  PAYLOAD as input.
 static void
-s_submit (const char *id, int priority, const char *model)
+s_submit_from (const char *client, const char *id, int priority, const char *model,
+               const char *payload)
 {
     maas_proto_job_t job = {.priority = priority, .track = true, .durable = true};
     snprintf (job.id, sizeof job.id, "%s", id);
@@ -166,7 +176,13 @@ s_submit (const char *id, int priority, const char *model)
     maas_proto_buf_t buf;
     maas_proto_buf_init (&buf);
     ck_assert_int_eq (maas_proto_job_pack (&job, &buf), 0);
-    s_deliver (true, "c1", MAAS_PROTO_SUBMIT, buf.data, buf.size, "input");
+    s_deliver (true, client, MAAS_PROTO_SUBMIT, buf.data, buf.size, payload);
+}
+
+static void
+s_submit (const char *id, int priority, const char *model)
+{
+    s_submit_from ("c1", id, priority, model, "input");
 }
 
 //  READY from worker PEER: infer, CREDITS, MODEL cached if not NULL.
@@ -236,7 +252,7 @@ START_TEST (test_dispatch_and_requeue)
     ck_assert_int_eq (fx.broker->worker_count, 1);
     job_t *job = zhashx_lookup (fx.broker->jobs, "cached");
     ck_assert_int_eq (job->state, JOB_QUEUED);
-    ck_assert_ptr_eq (BROKER_JOB (job->kind->queues[0].head), job);    //  at the front
+    ck_assert_ptr_eq (broker_lane_next (job->kind), job);    //  at the front
     s_ready ("w-next", 1, NULL);
     broker_dispatch (fx.broker);
     s_assert_sent (5, "run", "cached", "w-next");
@@ -285,6 +301,171 @@ START_TEST (test_limbo_restored)
 }
 END_TEST
 
+//  Two clients' jobs of one kind and priority take turns, whatever the
+//  backlog: A's ten queued first, then B's three, run A B A B A B A A ...;
+//  a job given back by a lost worker runs next. Lanes and accounts are
+//  freed with the last job.
+START_TEST (test_clients_take_turns)
+{
+    s_broker (NULL, false);
+    char id[16];
+    for (int i = 0; i < 10; i++) {
+        snprintf (id, sizeof id, "a%d", i);
+        s_submit_from ("client-a", id, 0, NULL, "input");
+    }
+    for (int i = 0; i < 3; i++) {
+        snprintf (id, sizeof id, "b%d", i);
+        s_submit_from ("client-b", id, 0, NULL, "input");
+    }
+    ck_assert_uint_eq (zhashx_size (fx.broker->jobs), 13);    //  all accepted
+    ck_assert_uint_eq (zhashx_size (fx.broker->accounts), 2);
+    s_ready ("w1", 1, NULL);
+    const char *order[13] = {"a0", "b0", "a1", "b1", "a2", "b2", "a3",
+                             "a4", "a5", "a6", "a7", "a8", "a9"};
+    for (int i = 0; i < 13; i++) {
+        broker_dispatch (fx.broker);
+        s_assert_sent (fx.count - 1, "run", order[i], "w1");
+        if (i == 2) {    //  the worker is lost running a1: a1 goes again, first
+            broker_worker_destroy (fx.broker, 0, "test");
+            s_ready ("w1", 1, NULL);
+            broker_dispatch (fx.broker);
+            s_assert_sent (fx.count - 1, "run", "a1", "w1");
+        }
+        s_done ("w1", order[i]);
+        s_assert_sent (fx.count - 1, "result", order[i], "succeeded");
+    }
+    ck_assert_uint_eq (zhashx_size (fx.broker->jobs), 0);
+    ck_assert_uint_eq (zhashx_size (fx.broker->accounts), 0);
+    ck_assert_uint_eq (fx.broker->bytes, 0);
+    ck_assert_ptr_null (fx.broker->kinds[0]->queues[0].head);
+}
+END_TEST
+
+static bool
+s_held (const char *id)
+{
+    return zhashx_lookup (fx.broker->jobs, id) != NULL;
+}
+
+static void
+s_small_limits (maas_broker_config_t *config)
+{
+    config->max_client_jobs = 3;
+    config->max_clients = 2;
+    config->max_client_bytes = 1 << 20;
+    config->max_bytes = (1 << 20) + 4096;
+}
+
+//  Each client is refused at its own limits (jobs, bytes), a new client
+//  past --max-clients too, the broker's bytes bound holds for all; others
+//  keep being served, and a client that got results may send again.
+START_TEST (test_client_limits)
+{
+    s_broker_with (NULL, false, s_small_limits);
+    s_submit_from ("a", "a0", 0, NULL, "x");
+    s_submit_from ("a", "a1", 0, NULL, "x");
+    s_submit_from ("a", "a2", 0, NULL, "x");
+    s_submit_from ("a", "a3", 0, NULL, "x");
+    ck_assert (!s_held ("a3"));
+    s_submit_from ("b", "b0", 0, NULL, "x");
+    ck_assert (s_held ("b0"));
+    s_submit_from ("c", "c0", 0, NULL, "x");    //  a third client
+    ck_assert (!s_held ("c0"));
+    char *big = malloc (1 << 20);
+    memset (big, 'y', (1 << 20) - 1);
+    big[(1 << 20) - 1] = '\0';
+    s_submit_from ("b", "b1", 0, NULL, big);    //  b's bytes: over 1 MiB with b0
+    ck_assert (!s_held ("b1"));
+    free (big);
+    ck_assert_uint_eq (fx.broker->stats.rejected, 3);
+    s_ready ("w1", 1, NULL);
+    broker_dispatch (fx.broker);
+    s_assert_sent (0, "run", "a0", "w1");
+    s_done ("w1", "a0");
+    s_submit_from ("a", "a4", 0, NULL, "x");    //  room again
+    ck_assert (s_held ("a4"));
+}
+END_TEST
+
+//  The messages name the limit and the flag to change it.
+START_TEST (test_client_limit_messages)
+{
+    s_broker_with (NULL, false, s_small_limits);
+    char err[300];
+    const uint8_t a[] = "a";
+    ck_assert_int_eq (broker_admit (fx.broker, a, 1, 10, err, sizeof err), 0);
+    ck_assert_int_eq (broker_admit (fx.broker, a, 1, (1 << 20) + 1, err, sizeof err), -1);
+    ck_assert_ptr_nonnull (strstr (err, "(--max-client-bytes 1 MB)"));
+    ck_assert_int_eq (broker_admit (fx.broker, a, 1, (2 << 20), err, sizeof err), -1);
+    ck_assert_ptr_nonnull (strstr (err, "(--max-bytes 1 MB)"));
+    for (int i = 0; i < 3; i++)
+        s_submit_from ("a", (const char *[]){"a0", "a1", "a2"}[i], 0, NULL, "x");
+    ck_assert_int_eq (broker_admit (fx.broker, a, 1, 10, err, sizeof err), -1);
+    ck_assert_str_eq (err,
+                      "overloaded: this client holds 3 jobs (--max-client-jobs 3); wait for "
+                      "results before sending more");
+    s_submit_from ("b", "b0", 0, NULL, "x");
+    ck_assert_int_eq (broker_admit (fx.broker, (const uint8_t *) "c", 1, 10, err, sizeof err), -1);
+    ck_assert_str_eq (err, "overloaded: 2 clients hold jobs (--max-clients 2)");
+}
+END_TEST
+
+static void
+s_one_worker (maas_broker_config_t *config)
+{
+    config->max_workers = 1;
+}
+
+//  Past --max-workers a new worker is not taken (counted); once the first
+//  leaves, the next READY is.
+START_TEST (test_max_workers)
+{
+    s_broker_with (NULL, false, s_one_worker);
+    s_ready ("w1", 1, NULL);
+    s_ready ("w2", 1, NULL);
+    ck_assert_uint_eq (fx.broker->worker_count, 1);
+    ck_assert_uint_eq (fx.broker->stats.over_limit_workers, 1);
+    broker_worker_destroy (fx.broker, 0, "test");
+    s_ready ("w2", 1, NULL);
+    ck_assert_uint_eq (fx.broker->worker_count, 1);
+    ck_assert_str_eq (fx.broker->workers[0]->name, "w2");
+}
+END_TEST
+
+//  maas_broker_new says why it failed: a bad or busy endpoint, CURVE
+//  without key lists, a Redis URL that does not parse.
+START_TEST (test_new_says_why)
+{
+    char front[300], back[300], tcp[64];
+    snprintf (front, sizeof front, "ipc://%s/front", fx.dir);
+    snprintf (back, sizeof back, "ipc://%s/back", fx.dir);
+    maas_broker_config_t config;
+    maas_broker_config_defaults (&config);
+    config.frontend = "tcp//127.0.0.1:5555";
+    config.backend = back;
+    maas_err_t err;
+    ck_assert_ptr_null (maas_broker_new (&config, &err));
+    ck_assert_str_eq (err.text,
+                      "broker: cannot bind 'tcp//127.0.0.1:5555': not an endpoint "
+                      "(tcp://HOST:PORT, ipc://PATH, inproc://NAME)");
+    snprintf (tcp, sizeof tcp, "tcp://127.0.0.1:%d", support_free_port ());
+    config.frontend = config.backend = tcp;
+    ck_assert_ptr_null (maas_broker_new (&config, &err));
+    char want[128];
+    snprintf (want, sizeof want, "broker: cannot bind '%s': address already in use", tcp);
+    ck_assert_str_eq (err.text, want);
+    config.frontend = front;
+    config.backend = back;
+    config.curve_secret = "/nonexistent/broker_secret";
+    ck_assert_ptr_null (maas_broker_new (&config, &err));
+    ck_assert_str_eq (err.text, "broker: --curve-secret needs --clients DIR and --workers DIR");
+    config.curve_secret = NULL;
+    config.redis_url = "nosuch://x";
+    ck_assert_ptr_null (maas_broker_new (&config, &err));
+    ck_assert_str_eq (err.text, "broker: bad Redis URL 'nosuch://x'");
+}
+END_TEST
+
 static Suite *
 s_suite (void)
 {
@@ -293,6 +474,11 @@ s_suite (void)
     tcase_add_checked_fixture (core, s_setup, s_teardown);
     tcase_add_test (core, test_dispatch_and_requeue);
     tcase_add_test (core, test_limbo_expires);
+    tcase_add_test (core, test_clients_take_turns);
+    tcase_add_test (core, test_client_limits);
+    tcase_add_test (core, test_client_limit_messages);
+    tcase_add_test (core, test_max_workers);
+    tcase_add_test (core, test_new_says_why);
     suite_add_tcase (suite, core);
     TCase *store = tcase_create ("store");
     tcase_add_checked_fixture (store, s_setup, s_teardown);

@@ -209,7 +209,7 @@ s_setup (void)
     s_trainer_start ();
     fx.jobs = calloc (C_JOBS, sizeof *fx.jobs);
     fx.retry = calloc (C_JOBS, sizeof *fx.retry);
-    fx.client = maas_client_new (fx.front);
+    fx.client = maas_client_new (fx.front, NULL);
     ck_assert (fx.jobs && fx.retry && fx.client);
     maas_client_set_retry (fx.client, 500);
     maas_client_set_window (fx.client, C_WINDOW);

@@ -56,7 +56,7 @@ s_z85 (const char *name, char out[41])
 static maas_client_t *
 s_client (const char *name)
 {
-    maas_client_t *client = maas_client_new (fx.front);
+    maas_client_t *client = maas_client_new (fx.front, NULL);
     ck_assert_ptr_nonnull (client);
     if (name) {
         char secret[600];
@@ -70,7 +70,7 @@ s_client (const char *name)
 static maas_worker_t *
 s_worker (const char *name, const char *kinds)
 {
-    maas_worker_t *worker = maas_worker_new (fx.back, kinds, 1, name);
+    maas_worker_t *worker = maas_worker_new (fx.back, kinds, 1, name, NULL);
     ck_assert_ptr_nonnull (worker);
     char secret[600];
     snprintf (secret, sizeof secret, "%s", s_own (name, "_secret"));
@@ -140,7 +140,8 @@ static long long
 s_stat (const char *name)
 {
     char err[256];
-    redisContext *ctx = maas_redis_connect (support_redis_url (fx.redis), 2000, err, sizeof err);
+    redisContext *ctx = maas_redis_connect (
+        &(maas_redis_config_t){.url = support_redis_url (fx.redis)}, 2000, err, sizeof err);
     ck_assert_msg (ctx != NULL, "%s", err);
     redisReply *reply = redisCommand (ctx, "HGET maas:broker:broker %s", name);
     long long value = reply && reply->type == REDIS_REPLY_STRING ? atoll (reply->str) : 0;
@@ -153,7 +154,8 @@ static bool
 s_redis_has (const char *key)
 {
     char err[256];
-    redisContext *ctx = maas_redis_connect (support_redis_url (fx.redis), 2000, err, sizeof err);
+    redisContext *ctx = maas_redis_connect (
+        &(maas_redis_config_t){.url = support_redis_url (fx.redis)}, 2000, err, sizeof err);
     ck_assert_msg (ctx != NULL, "%s", err);
     redisReply *reply = redisCommand (ctx, "EXISTS %s", key);
     bool has = reply && reply->type == REDIS_REPLY_INTEGER && reply->integer == 1;

@@ -546,6 +546,31 @@ START_TEST (test_bad_inputs_fail_precisely)
 }
 END_TEST
 
+//  A job over --max-rows fails at once, naming the limit; one at the
+//  limit runs. The default holds when the config leaves it 0.
+START_TEST (test_rows_per_job_bounded)
+{
+    maas_model_t *model = s_model (3, 4, 1, 1, false);
+    s_publish ("small", model);
+    maas_engine_config_t config = {
+        .redis_url = support_redis_url (s_redis), .cache_bytes = 64 << 20, .max_rows = 10};
+    char err[256];
+    maas_engine_t *engine = maas_engine_new (&config, err, sizeof err);
+    ck_assert_msg (engine, "%s", err);
+    s_submit (engine, NULL, "small", 0, NULL, 11, 3, 0, NULL);
+    s_expect_error (engine,
+                    "model small@1: the job has 11 rows; this worker takes at most 10 per "
+                    "job (--max-rows)");
+    s_submit (engine, NULL, "small", 0, NULL, 10, 3, 0, NULL);
+    maas_engine_result_t *result = s_next (engine);
+    ck_assert_msg (result->ok, "%s", result->error);
+    ck_assert_uint_eq (result->rows, 10);
+    maas_engine_result_destroy (&result);
+    maas_engine_destroy (&engine);
+    maas_model_destroy (&model);
+}
+END_TEST
+
 START_TEST (test_corrupted_blobs_fail_precisely)
 {
     maas_model_t *model = s_model (4, 8, 3, 1, false);
@@ -791,6 +816,7 @@ s_suite (void)
     TCase *errors = tcase_create ("errors");
     tcase_add_checked_fixture (errors, s_setup, s_teardown);
     tcase_add_test (errors, test_bad_inputs_fail_precisely);
+    tcase_add_test (errors, test_rows_per_job_bounded);
     tcase_add_test (errors, test_corrupted_blobs_fail_precisely);
     tcase_add_test (errors, test_dead_redis_fails_jobs_then_recovers);
     suite_add_tcase (suite, errors);

@@ -104,6 +104,40 @@ START_TEST (test_ig_completeness)
 }
 END_TEST
 
+//  A regression network's attributions are in the target's units: its
+//  output scaling multiplies them by the target std, and they stay complete
+//  against the scaled outputs the predictor serves.
+START_TEST (test_regression_in_target_units)
+{
+    maas_mlp_t *mlp = s_net (4, 1, MAAS_ACT_TANH, MAAS_ACT_LINEAR, 9);
+    maas_tensor_t *w = maas_mlp_weights (mlp, 2);    //  init leaves it at zero
+    for (size_t k = 0; k < maas_tensor_size (w); k++)
+        w->data[k] = 0.3f * sinf ((float) k + 1);
+    maas_mlp_t *scaled = maas_mlp_dup (mlp);
+    float y_mean = 250, y_std = 40;
+    ck_assert_int_eq (maas_mlp_set_target_norm (scaled, &y_mean, &y_std), 0);
+    float *x = s_rows (3, 4, 7);
+    maas_explain_params_t params = maas_explain_params_defaults ();
+    for (int m = 0; m < MAAS_EXPLAIN_METHOD_COUNT; m++) {
+        params.method = (maas_explain_method_t) m;
+        maas_explain_result_t raw, res;
+        s_explain (mlp, &params, x, 3, &raw);
+        s_explain (scaled, &params, x, 3, &res);
+        if (m != MAAS_EXPLAIN_GRADIENT_X_INPUT)
+            s_check_complete (&res, 40 * 1e-3);
+        for (size_t k = 0; k < 12; k++)
+            ck_assert_double_eq_tol (res.attributions[k], 40 * raw.attributions[k], 1e-4);
+        ck_assert_double_eq_tol (res.instance_output[1], s_f (scaled, x + 4, 0), 1e-4);
+        ck_assert_double_eq_tol (res.baseline_output[0], 40 * raw.baseline_output[0] + 250, 1e-4);
+        maas_explain_result_clear (&raw);
+        maas_explain_result_clear (&res);
+    }
+    maas_mlp_destroy (&scaled);
+    maas_mlp_destroy (&mlp);
+    free (x);
+}
+END_TEST
+
 //  Shapley value of every input of X by definition: the mean over all N!
 //  orders of its marginal contribution when it joins those before it.
 static void
@@ -336,6 +370,7 @@ s_suite (void)
     Suite *suite = suite_create ("explain");
     TCase *methods = tcase_create ("methods");
     tcase_add_test (methods, test_ig_completeness);
+    tcase_add_test (methods, test_regression_in_target_units);
     tcase_add_test (methods, test_shapley_exact);
     tcase_add_test (methods, test_gradient_x_input);
     tcase_add_test (methods, test_output_and_chunks);

@@ -83,6 +83,8 @@ s_worker_start (void)
                           "100",
                           "--credits",
                           "64",
+                          "--max-rows",
+                          "4",    //  S_ROWS fit; the errors case sends more
                           NULL};
     fx.worker = support_proc_start (argv, NULL, fx.worker_log);
     free (path);
@@ -144,7 +146,7 @@ s_setup (void)
     char err[256];
     fx.registry = maas_registry_new (support_redis_url (fx.redis), NULL, err, sizeof err);
     ck_assert_msg (fx.registry, "%s", err);
-    fx.client = maas_client_new (fx.front);
+    fx.client = maas_client_new (fx.front, NULL);
     ck_assert_ptr_nonnull (fx.client);
     ck_assert_int_eq (maas_client_ping (fx.client, 5000), 0);
     curl_global_init (CURL_GLOBAL_DEFAULT);
@@ -803,6 +805,16 @@ START_TEST (test_errors)
                     "{\"inputs\":[{\"name\":\"x\",\"shape\":[2,4],\"datatype\":\"INT32\","
                     "\"data\":[1,2,3,4]}]}",
                     400, "its shape needs 8");
+    //  A shape whose element count wraps size_t (2^62 × 4): refused, not
+    //  taken as 0 values (the gateway once read 2^62 rows from 1 byte).
+    s_expect_error ("POST", "/v2/models/iris/infer",
+                    "{\"inputs\":[{\"name\":\"x\",\"shape\":[4611686018427387904,4],"
+                    "\"datatype\":\"FP32\",\"data\":[]}]}",
+                    400, "rows");
+    s_expect_error ("POST", "/v2/models/iris/infer",
+                    "{\"inputs\":[{\"name\":\"x\",\"shape\":[4611686018427387904,4],"
+                    "\"datatype\":\"FP32\",\"parameters\":{\"binary_data_size\":0}}]}",
+                    400, "rows");
     //  Integer types convert: INT32 data answers 200.
     json_decref (s_http ("POST", "/v2/models/iris/infer",
                          "{\"inputs\":[{\"name\":\"x\",\"shape\":[1,4],\"datatype\":\"INT32\","
@@ -814,6 +826,10 @@ START_TEST (test_errors)
     big[sizeof big - 1] = 0;
     memcpy (big, "{\"instances\":", 13);
     s_expect_error ("POST", "/v1/models/iris:predict", big, 413, "--max-body");
+    //  More rows than the worker's --max-rows (4): 413 naming it.
+    s_expect_error ("POST", "/v1/models/iris:predict",
+                    "{\"instances\": [[1,2,3,4],[1,2,3,4],[1,2,3,4],[1,2,3,4],[1,2,3,4]]}", 413,
+                    "this worker takes at most 4 per job (--max-rows)");
     const char *chunked[] = {"Transfer-Encoding: chunked", NULL};
     s_reply_t reply;
     s_http_raw ("POST", "/v1/models/iris:predict", big, strlen (big), chunked, &reply);

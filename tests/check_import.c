@@ -280,6 +280,12 @@ s_assert_same_params (const maas_model_t *a, const maas_model_t *b)
         ck_assert (memcmp (maas_mlp_norm_std (x), maas_mlp_norm_std (y), maas_mlp_inputs (x) * 4)
                    == 0);
     }
+    size_t outputs = maas_mlp_outputs (x) * 4;
+    ck_assert_int_eq (!maas_mlp_target_mean (x), !maas_mlp_target_mean (y));
+    if (maas_mlp_target_mean (x)) {
+        ck_assert (memcmp (maas_mlp_target_mean (x), maas_mlp_target_mean (y), outputs) == 0);
+        ck_assert (memcmp (maas_mlp_target_std (x), maas_mlp_target_std (y), outputs) == 0);
+    }
     char hx[MAAS_SHA256_HEX_SIZE], hy[MAAS_SHA256_HEX_SIZE];
     maas_model_sha256 (a, hx);
     maas_model_sha256 (b, hy);
@@ -352,6 +358,29 @@ START_TEST (test_export_norm)
     }
     ck_assert_int_eq (maas_mlp_set_norm (maas_model_mlp (model), mean, std), 0);
     s_round_trip (model, "seed");
+    maas_model_destroy (&model);
+}
+END_TEST
+
+START_TEST (test_export_target_norm)
+{
+    //  A regression model with an output scaling far from unit scale:
+    //  exported as Mul and Add after the last Gemm, the numpy evaluation of
+    //  the graph gives maas's outputs to 1e-6, and the import reads
+    //  back the same scaling, bit for bit.
+    char path[600];
+    s_path (path, sizeof path, "matmul_add.onnx");
+    maas_model_t *model = maas_model_import_file (path, NULL);
+    float mean[5] = {1, -2, 0.5f, 0, 3}, std[5] = {2, 0.5f, 1, 4, 0.25f};
+    float y_mean[2] = {1.5f, -3.25f}, y_std[2] = {0.42f, 0.125f};
+    ck_assert_int_eq (maas_mlp_set_norm (maas_model_mlp (model), mean, std), 0);
+    ck_assert_int_eq (maas_mlp_set_target_norm (maas_model_mlp (model), y_mean, y_std), 0);
+    s_round_trip (model, "matmul_add");
+    uint8_t *onnx;
+    size_t size;
+    ck_assert_int_eq (maas_export_onnx (model, &onnx, &size, NULL), 0);
+    ck_assert_ptr_nonnull (memmem (onnx, size, "target/std", 10));
+    free (onnx);
     maas_model_destroy (&model);
 }
 END_TEST
@@ -544,6 +573,7 @@ s_suite (void)
     tcase_add_unchecked_fixture (exports, s_setup, s_teardown);
     tcase_add_test (exports, test_export_round_trip);
     tcase_add_test (exports, test_export_norm);
+    tcase_add_test (exports, test_export_target_norm);
     suite_add_tcase (suite, exports);
     TCase *cli = tcase_create ("cli");
     tcase_add_unchecked_fixture (cli, s_setup, s_teardown);

@@ -47,14 +47,12 @@ END_TEST
 START_TEST (test_bad_level_is_an_error)
 {
     char err[256] = "";
-    setenv ("MAAS_LOG_LEVEL", "verbose", 1);
-    ck_assert_int_eq (maas_log_setup (err, sizeof err), -1);
+    ck_assert_int_eq (maas_log_setup ("verbose", err, sizeof err), -1);
     ck_assert_msg (strstr (err, "MAAS_LOG_LEVEL=verbose") && strstr (err, "debug, info"), "%s",
                    err);
-    setenv ("MAAS_LOG_LEVEL", "error", 1);
-    ck_assert_int_eq (maas_log_setup (err, sizeof err), 0);
-    setenv ("MAAS_LOG_LEVEL", "", 1);
-    ck_assert_int_eq (maas_log_setup (err, sizeof err), 0);
+    ck_assert_int_eq (maas_log_setup ("error", err, sizeof err), 0);
+    ck_assert_int_eq (maas_log_setup ("", err, sizeof err), 0);
+    ck_assert_int_eq (maas_log_setup (NULL, err, sizeof err), 0);
 }
 END_TEST
 

@@ -1,4 +1,5 @@
-/*  check_mlp.c: network structure, initialisation and standardisation. */
+/*  check_mlp.c: network structure, initialisation, input standardisation
+ *  and output scaling. */
 #include "maas.h"
 
 #include "support.h"
@@ -85,6 +86,58 @@ START_TEST (test_norm_and_dup)
 }
 END_TEST
 
+//  A regression network starts as PyTorch's nn.Linear: hidden weights and
+//  biases within ±1/sqrt(fan_in), the output layer at zero.
+START_TEST (test_regression_init)
+{
+    maas_layer_spec_t layers[] = {{64, MAAS_ACT_RELU}, {64, MAAS_ACT_RELU}, {1, MAAS_ACT_LINEAR}};
+    maas_mlp_t *mlp = maas_mlp_new (8, layers, 3);
+    maas_mlp_init (mlp, 5);
+    for (size_t l = 0; l < 2; l++) {
+        const maas_tensor_t *w = maas_mlp_weights (mlp, l), *b = maas_mlp_bias (mlp, l);
+        float bound = 1.0f / sqrtf ((float) w->rows), top = 0;
+        for (size_t k = 0; k < maas_tensor_size (w); k++)
+            top = fabsf (w->data[k]) > top ? fabsf (w->data[k]) : top;
+        ck_assert_float_le (top, bound);
+        ck_assert_float_gt (top, 0.9f * bound);
+        double sum_sq = 0;
+        for (size_t k = 0; k < b->cols; k++)
+            sum_sq += b->data[k] * b->data[k];
+        ck_assert_double_gt (sum_sq, 0);
+    }
+    float zeros[65] = {0};
+    ck_assert_mem_eq (maas_mlp_weights (mlp, 2)->data, zeros, 64 * sizeof (float));
+    ck_assert_float_eq (maas_mlp_bias (mlp, 2)->data[0], 0);
+    maas_mlp_destroy (&mlp);
+}
+END_TEST
+
+//  The output scaling: kept on a linear output only, sanitised like the
+//  input standardisation, copied by dup, cleared by NULL.
+START_TEST (test_target_norm)
+{
+    maas_mlp_t *mlp = maas_mlp_new (3, s_seed_net, 3);
+    float mean[2] = {5, NAN}, std[2] = {0.5f, -1};
+    ck_assert_int_eq (maas_mlp_set_target_norm (mlp, mean, std), -1);    //  sigmoid output
+    ck_assert_ptr_null (maas_mlp_target_mean (mlp));
+    maas_mlp_destroy (&mlp);
+    maas_layer_spec_t layers[] = {{4, MAAS_ACT_TANH}, {2, MAAS_ACT_LINEAR}};
+    mlp = maas_mlp_new (3, layers, 2);
+    ck_assert_int_eq (maas_mlp_set_target_norm (mlp, mean, std), 0);
+    ck_assert_float_eq (maas_mlp_target_mean (mlp)[0], 5);
+    ck_assert_float_eq (maas_mlp_target_mean (mlp)[1], 0);    //  NaN mean: kept as 0
+    ck_assert_float_eq (maas_mlp_target_std (mlp)[0], 0.5f);
+    ck_assert_float_eq (maas_mlp_target_std (mlp)[1], 1);    //  negative std: kept as 1
+    maas_mlp_t *copy = maas_mlp_dup (mlp);
+    ck_assert_mem_eq (maas_mlp_target_std (copy), maas_mlp_target_std (mlp), 2 * sizeof (float));
+    ck_assert_int_eq (maas_mlp_set_target_norm (mlp, NULL, NULL), 0);
+    ck_assert_ptr_null (maas_mlp_target_mean (mlp));
+    ck_assert_ptr_nonnull (maas_mlp_target_mean (copy));
+    maas_mlp_destroy (&mlp);
+    maas_mlp_destroy (&copy);
+}
+END_TEST
+
 START_TEST (test_act_names)
 {
     for (int act = 0; act < MAAS_ACT_COUNT; act++)
@@ -101,6 +154,8 @@ s_suite (void)
     tcase_add_test (core, test_shapes);
     tcase_add_test (core, test_init_is_seeded);
     tcase_add_test (core, test_norm_and_dup);
+    tcase_add_test (core, test_regression_init);
+    tcase_add_test (core, test_target_norm);
     tcase_add_test (core, test_act_names);
     suite_add_tcase (suite, core);
     TCase *limits = tcase_create ("limits");

@@ -1,4 +1,5 @@
-/*  check_model.c: the model file format v1: bit-exact round trips, the
+/*  check_model.c: the model file format (v1, and v2 with an output
+ *  scaling): bit-exact round trips, v1 blobs still read and served, the
  *  metadata API, and every corruption rejected with its own error code (the
  *  blob is unpacked, one field changed, packed again and decoded). */
 #include "maas.h"
@@ -68,6 +69,34 @@ s_assert_same_params (const maas_mlp_t *a, const maas_mlp_t *b)
         ck_assert (memcmp (maas_mlp_norm_mean (a), maas_mlp_norm_mean (b), n) == 0);
         ck_assert (memcmp (maas_mlp_norm_std (a), maas_mlp_norm_std (b), n) == 0);
     }
+    size_t m = maas_mlp_outputs (a) * sizeof (float);
+    ck_assert ((maas_mlp_target_mean (a) == NULL) == (maas_mlp_target_mean (b) == NULL));
+    if (maas_mlp_target_mean (a)) {
+        ck_assert (memcmp (maas_mlp_target_mean (a), maas_mlp_target_mean (b), m) == 0);
+        ck_assert (memcmp (maas_mlp_target_std (a), maas_mlp_target_std (b), m) == 0);
+    }
+}
+
+//  A 3-5-2 regression network (random output layer: init leaves it at
+//  zero) with input standardisation and, WITH_TARGET, an output scaling.
+static maas_model_t *
+s_regression_model (bool with_target)
+{
+    maas_layer_spec_t layers[] = {{5, MAAS_ACT_TANH}, {2, MAAS_ACT_LINEAR}};
+    maas_mlp_t *mlp = maas_mlp_new (3, layers, 2);
+    maas_mlp_init (mlp, 7);
+    maas_tensor_t *w = maas_mlp_weights (mlp, 1);
+    for (size_t k = 0; k < maas_tensor_size (w); k++)
+        w->data[k] = 0.25f * (float) k - 1.0f;
+    maas_mlp_bias (mlp, 1)->data[1] = 0.5f;
+    float mean[3] = {1, -2, 0.5f}, std[3] = {2, 0.5f, 1};
+    ck_assert_int_eq (maas_mlp_set_norm (mlp, mean, std), 0);
+    float y_mean[2] = {1500, -3.25f}, y_std[2] = {420, 0.125f};
+    if (with_target)
+        ck_assert_int_eq (maas_mlp_set_target_norm (mlp, y_mean, y_std), 0);
+    maas_model_t *model = maas_model_new (&mlp);
+    ck_assert_int_eq (maas_model_meta_set_str (model, "loss", "mse"), 0);
+    return model;
 }
 
 //  ---------------------------------------------------------------------------
@@ -370,6 +399,24 @@ START_TEST (test_input_scale_is_format_2)
     ck_assert_str_eq (why.text, "model: key 'input_scale' needs format 2, the blob says 1");
     free (blob);
     maas_model_destroy (&model);
+    //  A regression model may hold both format-2 keys: the output scaling
+    //  and the input scale; both come back.
+    maas_layer_spec_t linear[] = {{4, MAAS_ACT_RELU}, {1, MAAS_ACT_LINEAR}};
+    maas_mlp_t *mlp = maas_mlp_new (3, linear, 2);
+    maas_mlp_init (mlp, 5);
+    float mean = 5000, std = 600;
+    ck_assert_int_eq (maas_mlp_set_target_norm (mlp, &mean, &std), 0);
+    model = maas_model_new (&mlp);
+    ck_assert_int_eq (maas_model_set_input_scale (model, 0.25, err, sizeof err), 0);
+    s_encode (model, &blob, &size);
+    ck_assert_uint_eq (blob[25], 2);
+    back = maas_model_decode (blob, size, &why);
+    ck_assert_msg (back, "%s", why.text);
+    ck_assert_double_eq (maas_model_input_scale (back), 0.25);
+    ck_assert_float_eq (maas_mlp_target_mean (maas_model_mlp_const (back))[0], 5000);
+    maas_model_destroy (&back);
+    free (blob);
+    maas_model_destroy (&model);
 }
 END_TEST
 
@@ -413,6 +460,89 @@ START_TEST (test_golden_blob)
     ck_assert_int_eq (maas_model_task (decoded), MAAS_TASK_BINARY);
     free (blob);
     maas_model_destroy (&decoded);
+    maas_model_destroy (&model);
+}
+END_TEST
+
+//  The format as version 1 wrote it still decodes, re-encodes to the same
+//  bytes (a model without output scaling stays version 1) and serves the
+//  same numbers: sigmoid(0.5·x0 − x1 + 0.25).
+START_TEST (test_v1_blob_serves)
+{
+    uint8_t golden[256];
+    size_t size;
+    ck_assert_int_eq (sodium_hex2bin (golden, sizeof golden, s_golden_hex, strlen (s_golden_hex),
+                                      NULL, &size, NULL),
+                      0);
+    maas_model_err_t err;
+    maas_model_t *model = maas_model_decode (golden, size, &err);
+    ck_assert_msg (model != NULL, "%s", err.text);
+    ck_assert_int_eq (maas_model_format (model), 1);
+    ck_assert_ptr_null (maas_mlp_target_mean (maas_model_mlp_const (model)));
+    float x[4] = {1, 2, -0.5f, 0.25f}, out[2];
+    maas_predictor_t *predictor = maas_predictor_new (maas_model_mlp_const (model));
+    ck_assert_int_eq (maas_predictor_run (predictor, x, 2, out), 0);
+    ck_assert_double_eq_tol (out[0], 1 / (1 + exp (1.25)), 1e-7);
+    ck_assert_double_eq_tol (out[1], 1 / (1 + exp (0.25 + 0.25 - 0.25)), 1e-7);
+    uint8_t *again;
+    size_t again_size;
+    s_encode (model, &again, &again_size);
+    ck_assert_uint_eq (again_size, size);
+    ck_assert (memcmp (again, golden, size) == 0);
+    free (again);
+    maas_predictor_destroy (&predictor);
+    maas_model_destroy (&model);
+}
+END_TEST
+
+//  An output scaling makes a version 2 blob that round-trips bit for bit,
+//  is covered by both hashes, and serves y' · std + mean.
+START_TEST (test_target_norm_round_trip)
+{
+    maas_model_t *model = s_regression_model (true), *plain = s_regression_model (false);
+    ck_assert_int_eq (maas_model_format (model), 2);
+    ck_assert_int_eq (maas_model_format (plain), 1);
+    uint8_t *blob;
+    size_t size;
+    s_encode (model, &blob, &size);
+    ck_assert_ptr_nonnull (memmem (blob, size,
+                                   "\xa6"
+                                   "format\x02",
+                                   8));
+    ck_assert_ptr_nonnull (memmem (blob, size,
+                                   "\xab"
+                                   "target_norm",
+                                   12));
+    maas_model_err_t err;
+    maas_model_t *copy = maas_model_decode (blob, size, &err);
+    ck_assert_msg (copy != NULL, "%s", err.text);
+    s_assert_same_params (maas_model_mlp_const (model), maas_model_mlp_const (copy));
+    uint8_t *again;
+    size_t again_size;
+    s_encode (copy, &again, &again_size);
+    ck_assert (again_size == size && memcmp (again, blob, size) == 0);
+    char h1[MAAS_SHA256_HEX_SIZE], h2[MAAS_SHA256_HEX_SIZE];
+    maas_model_sha256 (model, h1);
+    maas_model_sha256 (plain, h2);
+    ck_assert_str_ne (h1, h2);
+    maas_model_weights_sha256 (model, h1);
+    maas_model_weights_sha256 (plain, h2);
+    ck_assert_str_ne (h1, h2);
+    //  Served: the unscaled network's outputs, scaled back.
+    float x[6] = {0.5f, -1, 2, 3, 0, -0.75f}, scaled[4], raw[4];
+    maas_predictor_t *p = maas_predictor_new (maas_model_mlp_const (copy));
+    maas_predictor_t *q = maas_predictor_new (maas_model_mlp_const (plain));
+    ck_assert_int_eq (maas_predictor_run (p, x, 2, scaled), 0);
+    ck_assert_int_eq (maas_predictor_run (q, x, 2, raw), 0);
+    const float y_mean[2] = {1500, -3.25f}, y_std[2] = {420, 0.125f};
+    for (size_t k = 0; k < 4; k++)
+        ck_assert_float_eq (scaled[k], raw[k] * y_std[k % 2] + y_mean[k % 2]);
+    maas_predictor_destroy (&p);
+    maas_predictor_destroy (&q);
+    free (again);
+    free (blob);
+    maas_model_destroy (&copy);
+    maas_model_destroy (&plain);
     maas_model_destroy (&model);
 }
 END_TEST
@@ -466,6 +596,13 @@ START_TEST (test_encoded_size_bounds_blob)
     ck_assert_uint_gt (maas_model_encoded_size (4096, wide, 3), (size_t) 4096 * 4096 * 2 * 4);
     free (blob);
     maas_model_destroy (&model);
+    //  With an output scaling (format 2) too.
+    model = s_regression_model (true);
+    s_encode (model, &blob, &size);
+    maas_layer_spec_t regression[] = {{5, MAAS_ACT_TANH}, {2, MAAS_ACT_LINEAR}};
+    ck_assert_uint_ge (maas_model_encoded_size (3, regression, 2), size);
+    free (blob);
+    maas_model_destroy (&model);
 }
 END_TEST
 
@@ -480,16 +617,22 @@ typedef struct {
     maas_model_err_t err;              //  the last decode's error
 } tree_t;
 
+//  Open the tree of MODEL's encoding (taking MODEL).
 static void
-s_tree_open (tree_t *t, bool with_norm)
+s_tree_open_model (tree_t *t, maas_model_t *model)
 {
     memset (t, 0, sizeof *t);
-    maas_model_t *model = s_sample_model (with_norm);
     s_encode (model, &t->blob, &t->size);
     maas_model_destroy (&model);
     msgpack_unpacked_init (&t->msg);
     char err[MAAS_CODEC_ERR_SIZE];
     ck_assert_int_eq (maas_codec_unpack (t->blob, t->size, 0, &t->msg, err, sizeof err), 0);
+}
+
+static void
+s_tree_open (tree_t *t, bool with_norm)
+{
+    s_tree_open_model (t, s_sample_model (with_norm));
 }
 
 static void
@@ -517,6 +660,18 @@ static msgpack_object *
 s_at (msgpack_object *obj, const char *key)
 {
     return &s_kv (obj, key)->val;
+}
+
+//  The value under KEY in map OBJ, or NULL when it has none.
+static msgpack_object *
+s_find (msgpack_object *obj, const char *key)
+{
+    for (uint32_t i = 0; i < obj->via.map.size; i++) {
+        msgpack_object *k = &obj->via.map.ptr[i].key;
+        if (k->via.str.size == strlen (key) && memcmp (k->via.str.ptr, key, k->via.str.size) == 0)
+            return &obj->via.map.ptr[i].val;
+    }
+    return NULL;
 }
 
 static msgpack_object *
@@ -547,8 +702,11 @@ s_rehash (tree_t *t)
         crypto_hash_sha256_update (&state, (const void *) w->via.bin.ptr, w->via.bin.size);
         crypto_hash_sha256_update (&state, (const void *) b->via.bin.ptr, b->via.bin.size);
     }
-    msgpack_object *norm = s_at (&t->msg.data, "norm");
-    if (norm->type == MSGPACK_OBJECT_MAP) {
+    const char *norms[] = {"norm", "target_norm"};
+    for (size_t n = 0; n < 2; n++) {
+        msgpack_object *norm = s_find (&t->msg.data, norms[n]);
+        if (!norm || norm->type != MSGPACK_OBJECT_MAP)
+            continue;
         msgpack_object *mean = s_at (norm, "mean"), *std = s_at (norm, "std");
         crypto_hash_sha256_update (&state, (const void *) mean->via.bin.ptr, mean->via.bin.size);
         crypto_hash_sha256_update (&state, (const void *) std->via.bin.ptr, std->via.bin.size);
@@ -673,6 +831,8 @@ START_TEST (test_format_version)
     s_at (&t.msg.data, "format")->via.u64 = 3;
     s_expect (&t, MAAS_MODEL_EVERSION,
               "model: unsupported format version 3 (this build reads versions 1 to 2)");
+    s_at (&t.msg.data, "format")->via.u64 = 0;
+    s_expect (&t, MAAS_MODEL_EVERSION, "model: unsupported format version 0");
     s_set_str (s_at (&t.msg.data, "format"), "1");
     s_expect (&t, MAAS_MODEL_EFIELD,
               "model: key 'format' must be a non-negative integer, got string");
@@ -943,6 +1103,39 @@ START_TEST (test_random_damage_never_crashes)
 }
 END_TEST
 
+//  The output scaling's own checks, on a version 2 blob.
+START_TEST (test_bad_target_norm)
+{
+    tree_t t;
+    s_tree_open_model (&t, s_regression_model (true));
+    s_rehash (&t);
+    //  A version 1 blob cannot carry it: a v1 reader would serve unscaled outputs.
+    s_at (&t.msg.data, "format")->via.u64 = 1;
+    s_expect (&t, MAAS_MODEL_EFIELD,
+              "model: key 'target_norm' needs format 2, the blob says format 1");
+    s_at (&t.msg.data, "format")->via.u64 = 2;
+    s_set_str (s_at (s_layer (&t, 1), "activation"), "sigmoid");
+    s_expect (&t, MAAS_MODEL_EFIELD,
+              "model: target_norm: the output layer is sigmoid; only a linear output is scaled");
+    s_set_str (s_at (s_layer (&t, 1), "activation"), "linear");
+    msgpack_object *std = s_at (s_at (&t.msg.data, "target_norm"), "std");
+    std->via.bin.size = 4;
+    s_expect (&t, MAAS_MODEL_ESHAPE,
+              "model: target_norm: mean holds 8 bytes and std 4, 2 outputs need 8 each");
+    std->via.bin.size = 8;
+    //  The sha256 covers the scaling: another valid std is caught.
+    float quarter = 0.25f;
+    memcpy ((char *) std->via.bin.ptr + 4, &quarter, 4);
+    s_expect (&t, MAAS_MODEL_ESHA256, "model: sha256 mismatch");
+    memset ((char *) std->via.bin.ptr + 4, 0, 4);
+    s_rehash (&t);
+    s_expect (&t, MAAS_MODEL_EFIELD, "model: target_norm: mean[1] = -3.25, std[1] = 0");
+    s_set_str (s_at (&t.msg.data, "target_norm"), "x");
+    s_expect (&t, MAAS_MODEL_EFIELD, "target_norm");
+    s_tree_close (&t);
+}
+END_TEST
+
 static Suite *
 s_suite (void)
 {
@@ -961,6 +1154,8 @@ s_suite (void)
     tcase_add_test (core, test_input_scale_is_format_2);
     tcase_add_test (core, test_sha256_hex);
     tcase_add_test (core, test_golden_blob);
+    tcase_add_test (core, test_v1_blob_serves);
+    tcase_add_test (core, test_target_norm_round_trip);
     suite_add_tcase (suite, core);
     TCase *errors = tcase_create ("errors");
     tcase_add_test (errors, test_untouched_tree_decodes);
@@ -972,6 +1167,7 @@ s_suite (void)
     tcase_add_test (errors, test_missing_keys);
     tcase_add_test (errors, test_bad_values);
     tcase_add_test (errors, test_bad_norm_and_nan_weights);
+    tcase_add_test (errors, test_bad_target_norm);
     tcase_add_test (errors, test_bad_metadata);
     tcase_add_test (errors, test_trailing_bytes);
     suite_add_tcase (suite, errors);

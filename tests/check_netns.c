@@ -452,7 +452,7 @@ START_TEST (test_link_cut_mid_run)
     s_stack_up ();
     s_enter_hub ();
     char *input = s_write_input ("cut.npy"), *output = s_path ("cut-out.npy"), err[512];
-    maas_client_t *client = maas_client_new (S_FRONTEND);
+    maas_client_t *client = maas_client_new (S_FRONTEND, NULL);
     ck_assert (client);
     bool cut = false;
     maas_score_config_t config = {.model = "seed@production",

@@ -257,7 +257,7 @@ END_TEST
 
 START_TEST (test_client_rejects_bad_spec)
 {
-    maas_client_t *client = maas_client_new ("ipc:///nonexistent/maas-proto-test");
+    maas_client_t *client = maas_client_new ("ipc:///nonexistent/maas-proto-test", NULL);
     ck_assert_ptr_nonnull (client);
     maas_submit_t spec = {.kind = "bad kind"};
     ck_assert_int_eq (maas_client_submit (client, &spec, NULL, 0, NULL, NULL, NULL), -1);
@@ -269,8 +269,34 @@ START_TEST (test_client_rejects_bad_spec)
     ck_assert_ptr_null (maas_client_wait (client, "unknown", 10));
     ck_assert_int_eq (maas_client_ping (client, 50), -1);
     maas_client_destroy (&client);
-    ck_assert_ptr_null (maas_worker_new (NULL, "infer", 1, NULL));
-    ck_assert_ptr_null (maas_worker_new ("ipc:///x", "infer", 0, NULL));
+    ck_assert_ptr_null (maas_worker_new (NULL, "infer", 1, NULL, NULL));
+    ck_assert_ptr_null (maas_worker_new ("ipc:///x", "infer", 0, NULL, NULL));
+}
+END_TEST
+
+//  The constructors say why they failed, in words a user can act on.
+START_TEST (test_constructors_say_why)
+{
+    maas_err_t err;
+    ck_assert_ptr_null (maas_client_new ("tcp//127.0.0.1:5555", &err));
+    ck_assert_str_eq (err.text,
+                      "client: cannot connect to 'tcp//127.0.0.1:5555': not an endpoint "
+                      "(tcp://HOST:PORT, ipc://PATH, inproc://NAME)");
+    ck_assert_int_eq (err.code, MAAS_ERR_INPUT);
+    ck_assert_ptr_null (maas_client_new ("ipc:///tmp/ok,bogus://x", &err));
+    ck_assert_str_eq (err.text,
+                      "client: cannot connect to 'bogus://x': unknown transport (tcp://, ipc:// "
+                      "or inproc://)");
+    ck_assert_ptr_null (maas_client_new ("", &err));
+    ck_assert_str_eq (err.text, "client: no broker endpoint given");
+    ck_assert_ptr_null (maas_worker_new ("tcp//127.0.0.1:5556", "infer", 1, NULL, &err));
+    ck_assert_str_eq (err.text,
+                      "worker: cannot connect to 'tcp//127.0.0.1:5556': not an endpoint "
+                      "(tcp://HOST:PORT, ipc://PATH, inproc://NAME)");
+    ck_assert_ptr_null (maas_worker_new ("ipc:///x", "infer", 0, NULL, &err));
+    ck_assert_ptr_nonnull (strstr (err.text, "credits >= 1"));
+    ck_assert_ptr_null (maas_worker_new (",", "infer", 1, NULL, &err));
+    ck_assert_str_eq (err.text, "worker: no broker endpoint in ','");
 }
 END_TEST
 
@@ -289,6 +315,7 @@ s_suite (void)
     tcase_add_test (errors, test_job_header_errors);
     tcase_add_test (errors, test_job_check);
     tcase_add_test (errors, test_client_rejects_bad_spec);
+    tcase_add_test (errors, test_constructors_say_why);
     suite_add_tcase (suite, errors);
     return suite;
 }

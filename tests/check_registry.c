@@ -748,6 +748,38 @@ s_assert_out (const char *dir, const char *name, const char *expected)
     free (text);
 }
 
+//  Who moved an alias: the library's default is the uid's login name, not
+//  $USER (libmaas reads no environment); a caller names the user, as `maas
+//  model` does with its $USER.
+START_TEST (test_actor_user)
+{
+    setenv ("USER", "envuser", 1);    //  this test's process only (fork mode)
+    s_publish (s_reg, "who", "a", NULL);
+    maas_registry_set_user (s_reg, NULL);
+    ck_assert_int_eq (maas_registry_alias (s_reg, "who", "production", 1), 0);
+    maas_registry_set_user (s_reg, "ana");
+    ck_assert_int_eq (maas_registry_alias (s_reg, "who", "staging", 1), 0);
+    maas_registry_move_t *moves;
+    size_t count;
+    ck_assert_int_eq (maas_registry_history (s_reg, "who", "production", &moves, &count), 0);
+    ck_assert_uint_eq (count, 1);
+    ck_assert_msg (strchr (moves[0].who, '@') && strncmp (moves[0].who, "envuser@", 8) != 0, "%s",
+                   moves[0].who);
+    free (moves);
+    ck_assert_int_eq (maas_registry_history (s_reg, "who", "staging", &moves, &count), 0);
+    ck_assert_uint_eq (count, 1);
+    ck_assert_msg (strncmp (moves[0].who, "ana@", 4) == 0, "%s", moves[0].who);
+    free (moves);
+    //  The CLI records its $USER.
+    char *dir = support_tempdir_new ("cli-user"), out[600];
+    ck_assert_int_eq (s_cli (dir, "alias who canary 1"), 0);
+    ck_assert_int_eq (s_cli (dir, "history who canary --json"), 0);
+    snprintf (out, sizeof out, "%s/out", dir);
+    ck_assert (support_file_has (out, "\"who\":\"envuser@"));
+    support_tempdir_remove (&dir);
+}
+END_TEST
+
 START_TEST (test_cli_round_trip)
 {
     char *dir = support_tempdir_new ("cli");
@@ -914,6 +946,7 @@ s_suite (void)
     TCase *cli = tcase_create ("cli");
     tcase_add_checked_fixture (cli, s_setup, s_teardown);
     tcase_add_test (cli, test_cli_round_trip);
+    tcase_add_test (cli, test_actor_user);
     tcase_add_test (cli, test_cli_mlflow_verbs);
     suite_add_tcase (suite, cli);
     return suite;

@@ -199,7 +199,7 @@ s_config (const char *model, size_t shard_rows, size_t window)
 START_TEST (test_npy_to_npy_in_order)
 {
     char *input = s_write_npy ("in.npy"), *output = s_path ("out.npy"), err[512];
-    maas_client_t *client = maas_client_new (s_frontend);
+    maas_client_t *client = maas_client_new (s_frontend, NULL);
     maas_score_config_t config = s_config ("seed@production", 333, 4);
     maas_score_stats_t stats;
     int rc = maas_score_file (client, &config, input, output, NULL, NULL, &stats, err, sizeof err);
@@ -216,7 +216,7 @@ END_TEST
 START_TEST (test_csv_to_csv_with_accuracy)
 {
     char *input = s_write_csv ("in.csv", true), *output = s_path ("out.csv"), err[512];
-    maas_client_t *client = maas_client_new (s_frontend);
+    maas_client_t *client = maas_client_new (s_frontend, NULL);
     maas_score_config_t config = s_config ("seed", 1000, 3);
     double accuracy;
     int rc =
@@ -247,7 +247,7 @@ END_TEST
 
 START_TEST (test_tensor_api)
 {
-    maas_client_t *client = maas_client_new (s_frontend);
+    maas_client_t *client = maas_client_new (s_frontend, NULL);
     maas_score_config_t config = s_config ("seed@1", 4096, 2);
     maas_tensor_t x = maas_tensor_view (s_x, S_ROWS, S_COLS), *y = NULL;
     char err[512];
@@ -271,7 +271,7 @@ START_TEST (test_malformed_row_stops_with_line)
     fseek (file, 0, SEEK_CUR);
     fputs ("oops", file);
     fclose (file);
-    maas_client_t *client = maas_client_new (s_frontend);
+    maas_client_t *client = maas_client_new (s_frontend, NULL);
     maas_score_config_t config = s_config ("seed", 500, 4);
     ck_assert_int_eq (
         maas_score_file (client, &config, input, output, NULL, NULL, NULL, err, sizeof err), -1);
@@ -309,7 +309,7 @@ s_kill_midway (size_t done, size_t total, void *arg)
 START_TEST (test_worker_killed_mid_run)
 {
     char *input = s_write_npy ("kill.npy"), *output = s_path ("kill-out.npy"), err[512];
-    maas_client_t *client = maas_client_new (s_frontend);
+    maas_client_t *client = maas_client_new (s_frontend, NULL);
     bool killed = false;
     maas_score_config_t config = s_config ("seed@production", 100, 8);
     config.progress = s_kill_midway;
@@ -363,7 +363,7 @@ START_TEST (test_alias_moved_mid_run)
     uint64_t v2 = s_publish ("seed", other, NULL), move_to = v2;
     maas_mlp_destroy (&other);
     char *input = s_write_npy ("moved.npy"), *output = s_path ("moved-out.npy"), err[512];
-    maas_client_t *client = maas_client_new (s_frontend);
+    maas_client_t *client = maas_client_new (s_frontend, NULL);
     maas_score_config_t config = s_config ("seed@production", 100, 4);
     config.progress = s_move_alias_midway;
     config.progress_arg = &move_to;
@@ -484,7 +484,7 @@ s_slurp (const char *path)
 static int
 s_score (const char *model, const char *input, const char *output, char *err)
 {
-    maas_client_t *client = maas_client_new (s_frontend);
+    maas_client_t *client = maas_client_new (s_frontend, NULL);
     maas_score_config_t config = s_config (model, 1000, 4);
     config.max_attempts = 1;
     int rc = maas_score_file (client, &config, input, output, NULL, NULL, NULL, err, 512);

@@ -19,9 +19,31 @@ typedef struct {
     int master_port;             //  ports on 127.0.0.1
     int replica_port;
     int sentinel_port;
-    char url[64];          //  the first master's URL, as programs are told
-    char sentinels[64];    //  "127.0.0.1:<sentinel port>"
+    char url[64];                 //  the first master's URL, as programs are told
+    char sentinels[64];           //  "127.0.0.1:<sentinel port>"
+    maas_redis_config_t redis;    //  both, for the library (programs: the environment)
 } cluster_t;
+
+//  A registry (or its watch) behind CL's Sentinel, with ERR on failure.
+static maas_registry_t *
+s_registry (const cluster_t *cl, char *err, size_t size)
+{
+    maas_err_t why;
+    maas_registry_t *self = maas_registry_open (&cl->redis, NULL, &why);
+    if (!self)
+        maas_err_export (&why, err, size);
+    return self;
+}
+
+static maas_registry_watch_t *
+s_watch (const cluster_t *cl, char *err, size_t size)
+{
+    maas_err_t why;
+    maas_registry_watch_t *self = maas_registry_watch_open (&cl->redis, NULL, &why);
+    if (!self)
+        maas_err_export (&why, err, size);
+    return self;
+}
 
 static void
 s_sleep_ms (int ms)
@@ -87,7 +109,7 @@ s_wait_for (int port, const char *cmd, const char *want)
     ck_abort_msg ("port %d: '%s' never showed '%s'", port, cmd, want);
 }
 
-//  A master, its replica and a Sentinel; $MAAS_REDIS_SENTINELS names it.
+//  A master, its replica and a Sentinel; CL->redis names it.
 static void
 s_cluster_start (cluster_t *cl)
 {
@@ -121,14 +143,13 @@ s_cluster_start (cluster_t *cl)
     s_wait_for (cl->sentinel_port, "SENTINEL get-master-addr-by-name mymaster", master_port);
     snprintf (cl->sentinels, sizeof cl->sentinels, "127.0.0.1:%d", cl->sentinel_port);
     snprintf (cl->url, sizeof cl->url, "redis://127.0.0.1:%d", cl->master_port);
-    setenv ("MAAS_REDIS_SENTINELS", cl->sentinels, 1);
-    setenv ("MAAS_REDIS_MASTER", "mymaster", 1);
+    cl->redis =
+        (maas_redis_config_t){.url = cl->url, .sentinels = cl->sentinels, .master = "mymaster"};
 }
 
 static void
 s_cluster_stop (cluster_t *cl)
 {
-    unsetenv ("MAAS_REDIS_SENTINELS");
     support_proc_stop (&cl->sentinel);
     support_proc_stop (&cl->replica);
     support_redis_stop (&cl->master);
@@ -148,7 +169,7 @@ START_TEST (test_follows_failover)
     s_cluster_start (&cl);
     char err[256], replica_port[16];
     snprintf (replica_port, sizeof replica_port, "%d", cl.replica_port);
-    redisContext *ctx = maas_redis_connect ("redis://127.0.0.1:1", 1000, err, sizeof err);
+    redisContext *ctx = maas_redis_connect (&cl.redis, 1000, err, sizeof err);
     ck_assert_msg (ctx, "%s", err);
     ck_assert_int_eq (s_server_port (ctx), cl.master_port);
     freeReplyObject (redisCommand (ctx, "SET survivor yes"));
@@ -160,7 +181,7 @@ START_TEST (test_follows_failover)
     s_wait_for (cl.sentinel_port, "SENTINEL get-master-addr-by-name mymaster", replica_port);
     ctx = NULL;
     for (int tries = 0; !ctx && tries < 200; tries++) {
-        ctx = maas_redis_connect ("redis://127.0.0.1:1", 1000, err, sizeof err);
+        ctx = maas_redis_connect (&cl.redis, 1000, err, sizeof err);
         if (!ctx)
             s_sleep_ms (50);    //  the promoted replica may still report "slave"
     }
@@ -209,7 +230,7 @@ START_TEST (test_watch_leaves_a_hung_master)
     char err[256], replica_port[16];
     snprintf (replica_port, sizeof replica_port, "%d", cl.replica_port);
     s_wait_for_replica (&cl);
-    maas_registry_watch_t *watch = maas_registry_watch_new (cl.url, NULL, err, sizeof err);
+    maas_registry_watch_t *watch = s_watch (&cl, err, sizeof err);
     ck_assert_msg (watch, "%s", err);
     kill (support_redis_pid (cl.master), SIGSTOP);
     s_wait_for (cl.sentinel_port, "SENTINEL get-master-addr-by-name mymaster", replica_port);
@@ -220,10 +241,10 @@ START_TEST (test_watch_leaves_a_hung_master)
     ck_assert_msg (rc == -1, "the watch stayed on the hung master (rc %d)", rc);
     maas_registry_watch_destroy (&watch);
     for (int tries = 0; !watch && tries < 200; tries++)
-        if (!(watch = maas_registry_watch_new (cl.url, NULL, err, sizeof err)))
+        if (!(watch = s_watch (&cl, err, sizeof err)))
             s_sleep_ms (50);    //  the promoted replica may still report "slave"
     ck_assert_msg (watch, "%s", err);
-    maas_registry_t *registry = maas_registry_new (cl.url, NULL, err, sizeof err);
+    maas_registry_t *registry = s_registry (&cl, err, sizeof err);
     ck_assert_msg (registry, "%s", err);
     uint64_t version = 0;
     ck_assert_msg (s_publish_to (registry, 5, NULL, &version) == 0, "%s",
@@ -242,10 +263,9 @@ END_TEST
 START_TEST (test_no_sentinel_answers)
 {
     char err[256];
-    setenv ("MAAS_REDIS_SENTINELS", "127.0.0.1:1", 1);
-    ck_assert_ptr_null (maas_redis_connect ("redis://127.0.0.1:6379", 500, err, sizeof err));
+    maas_redis_config_t redis = {.url = "redis://127.0.0.1:6379", .sentinels = "127.0.0.1:1"};
+    ck_assert_ptr_null (maas_redis_connect (&redis, 500, err, sizeof err));
     ck_assert_ptr_nonnull (strstr (err, "no Sentinel in '127.0.0.1:1' knows master 'mymaster'"));
-    unsetenv ("MAAS_REDIS_SENTINELS");
 }
 END_TEST
 
@@ -366,7 +386,7 @@ s_flow_start (flow_t *flow)
     snprintf (flow->env_sentinels, sizeof flow->env_sentinels, "MAAS_REDIS_SENTINELS=%s",
               flow->cl.sentinels);
     char err[256];
-    flow->registry = maas_registry_new (flow->cl.url, NULL, err, sizeof err);
+    flow->registry = s_registry (&flow->cl, err, sizeof err);
     ck_assert_msg (flow->registry, "%s", err);
     uint64_t version = 0;
     ck_assert_int_eq (s_publish_to (flow->registry, 7, "train-1", &version), 0);
@@ -384,7 +404,7 @@ s_flow_start (flow_t *flow)
                            "30000",       "--log-level", "info",      NULL};
     flow->worker = support_proc_start (wargv, env, flow->worker_log);
     free (worker);
-    flow->client = maas_client_new (flow->front);
+    flow->client = maas_client_new (flow->front, NULL);
     ck_assert_ptr_nonnull (flow->client);
     maas_client_set_retry (flow->client, 500);
     ck_assert_int_eq (maas_client_ping (flow->client, 5000), 0);

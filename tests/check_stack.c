@@ -89,7 +89,8 @@ static char *
 s_redis_str (const char *url, const char *fmt, ...)
 {
     char err[256];
-    redisContext *redis = maas_redis_connect (url, 2000, err, sizeof err);
+    redisContext *redis =
+        maas_redis_connect (&(maas_redis_config_t){.url = url}, 2000, err, sizeof err);
     ck_assert_msg (redis, "%s", err);
     va_list args;
     va_start (args, fmt);
@@ -226,7 +227,7 @@ START_TEST (test_up_ps_down)
     //  The stack serves: the broker answers a PING through the env file's endpoint.
     char *broker = s_env_value (state_a, "MAAS_BROKER_FRONTEND");
     ck_assert_str_ne (broker, "");
-    maas_client_t *client = maas_client_new (broker);
+    maas_client_t *client = maas_client_new (broker, NULL);
     ck_assert_int_eq (maas_client_ping (client, 5000), 0);
     maas_client_destroy (&client);
     free (broker);
@@ -369,7 +370,8 @@ START_TEST (test_stacks_share_no_redis_by_accident)
     ck_assert_msg (strstr (log, "using the Redis at"), "%s", log);
     free (log);
     char err[256];
-    redisContext *ctx = maas_redis_connect (url, 2000, err, sizeof err);
+    redisContext *ctx =
+        maas_redis_connect (&(maas_redis_config_t){.url = url}, 2000, err, sizeof err);
     ck_assert_msg (ctx, "%s", err);
     long long brokers = 0;
     for (int i = 0; i < 100 && brokers < 2; i++) {

@@ -81,7 +81,7 @@ s_setup (void)
                           NULL};
     fx.broker = support_proc_start (argv, NULL, fx.log);
     free (path);
-    fx.client = maas_client_new (fx.front);
+    fx.client = maas_client_new (fx.front, NULL);
     ck_assert_ptr_nonnull (fx.client);
     maas_client_set_retry (fx.client, 300);
     ck_assert_int_eq (maas_client_ping (fx.client, 5000), 0);
@@ -772,6 +772,54 @@ START_TEST (test_labels_from_the_data)
 }
 END_TEST
 
+//  A regression job on a target far from unit scale: the model is
+//  published in format 2 with the training rows' target mean and std, and
+//  its test metric is an RMSE in target units, a small share of the std.
+START_TEST (test_regression_target_standardised)
+{
+    s_trainer_start (0, "t1");
+    maas_tensor_t *x = maas_tensor_new (400, 2), *y = maas_tensor_new (400, 1);
+    for (size_t r = 0; r < 400; r++) {
+        x->data[2 * r] = (float) (r % 20) / 10 - 1;
+        x->data[2 * r + 1] = (float) (r % 7) / 7;
+        y->data[r] = 1000 * (x->data[2 * r] + x->data[2 * r + 1]) + 5000;
+    }
+    maas_dataset_t *data =
+        maas_dataset_new (&x, &y, NULL, NULL, MAAS_DATASET_REGRESSION, s_err, sizeof s_err);
+    ck_assert_msg (data, "%s", s_err);
+    msgpack_sbuffer payload;
+    msgpack_sbuffer_init (&payload);
+    msgpack_packer pk;
+    msgpack_packer_init (&pk, &payload, msgpack_sbuffer_write);
+    ck_assert_int_eq (maas_training_pack_data (data, &pk), 0);
+    maas_training_t spec = s_spec ("price", "", "16:relu,1:linear", MAAS_LOSS_MSE, 30, 16);
+    char id[MAAS_PROTO_ID_MAX + 1];
+    s_submit (&spec, payload.data, payload.size, id);
+    maas_result_t *result = s_wait (id, 30000);
+    ck_assert_msg (strcmp (result->status, "succeeded") == 0, "%s", result->error);
+    maas_result_destroy (&result);
+    maas_model_t *model = s_model ("price", 1);
+    const maas_mlp_t *mlp = maas_model_mlp_const (model);
+    ck_assert_int_eq (maas_model_format (model), 2);
+    ck_assert_ptr_nonnull (maas_mlp_target_mean (mlp));
+    ck_assert_float_eq_tol (maas_mlp_target_mean (mlp)[0], 5430, 150);
+    ck_assert_float_eq_tol (maas_mlp_target_std (mlp)[0], 620, 150);
+    double rmse;
+    int64_t flag;
+    ck_assert_int_eq (maas_model_meta_number (model, "val_rmse", &rmse), 0);
+    ck_assert_msg (rmse > 1 && rmse < 0.25 * maas_mlp_target_std (mlp)[0], "val_rmse %g", rmse);
+    ck_assert_int_eq (maas_model_meta_int (model, "standardize_target", &flag), 0);
+    ck_assert_int_eq (flag, 1);
+    maas_registry_info_t info;
+    ck_assert_int_eq (maas_registry_info (fx.registry, "price", 1, &info), 0);
+    ck_assert_int_eq (info.format, 2);
+    maas_registry_info_clear (&info);
+    maas_model_destroy (&model);
+    msgpack_sbuffer_destroy (&payload);
+    maas_dataset_destroy (&data);
+}
+END_TEST
+
 static Suite *
 s_suite (void)
 {
@@ -783,6 +831,7 @@ s_suite (void)
     tcase_add_test (core, test_same_seed_same_weights);
     tcase_add_test (core, test_inline_data);
     tcase_add_test (core, test_labels_from_the_data);
+    tcase_add_test (core, test_regression_target_standardised);
     tcase_add_test (core, test_progress_bar_on_a_terminal);
     suite_add_tcase (suite, core);
     TCase *faults = tcase_create ("faults");

@@ -102,6 +102,8 @@ START_TEST (test_pack_decode_round_trip)
     spec.train.patience = 3;
     spec.train.restore_best = true;
     spec.train.seed = 12345678901234ull;
+    ck_assert (spec.train.standardize_target);    //  the default
+    spec.train.standardize_target = false;
     snprintf (spec.description, sizeof spec.description, "the seed network");
     ck_assert_msg (s_round_trip (&spec, &back) == 0, "%s", s_err);
     ck_assert_mem_eq (&spec, &back, sizeof spec);

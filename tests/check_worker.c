@@ -92,7 +92,7 @@ s_setup (void)
     char err[256];
     fx.registry = maas_registry_new (support_redis_url (fx.redis), NULL, err, sizeof err);
     ck_assert_msg (fx.registry, "%s", err);
-    fx.client = maas_client_new (fx.front);
+    fx.client = maas_client_new (fx.front, NULL);
     ck_assert_ptr_nonnull (fx.client);
     ck_assert_int_eq (maas_client_ping (fx.client, 5000), 0);
 }

@@ -4,6 +4,7 @@
 #include "npy.h"
 #include "model.h"
 #include "registry.h"
+#include "log.h"
 #include "spawn.h"
 
 #include <check.h>
@@ -36,6 +37,11 @@ s_sleep_ms (int ms)
 int
 support_run (Suite *suite)
 {
+    //  A suite is a program: its main reads $MAAS_LOG_LEVEL (warn under
+    //  make check), the library does not.
+    char err[256];
+    if (maas_log_setup (getenv ("MAAS_LOG_LEVEL"), err, sizeof err) != 0)
+        fprintf (stderr, "%s (logging at info)\n", err);
     SRunner *runner = srunner_create (suite);
     srunner_run_all (runner, CK_NORMAL);
     int failed = srunner_ntests_failed (runner);

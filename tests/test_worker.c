@@ -98,7 +98,7 @@ main (int argc, char **argv)
             heartbeat = atoi (argv[i + 1]);
     }
     zsys_init ();
-    maas_worker_t *worker = maas_worker_new (endpoint, kinds, credits, name);
+    maas_worker_t *worker = maas_worker_new (endpoint, kinds, credits, name, NULL);
     if (!worker)
         return 1;
     maas_worker_set_heartbeat (worker, heartbeat, 3);

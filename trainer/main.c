@@ -41,6 +41,8 @@ s_configure (int argc, char **argv, maas_trainer_config_t *config, int *threads)
     const maas_options_t options = {"maas-trainer", s_summary, NULL, table,
                                     sizeof table / sizeof table[0]};
     int rc = maas_options_main (&options, argc, argv, getenv);
+    config->redis_sentinels = getenv ("MAAS_REDIS_SENTINELS");
+    config->redis_master = getenv ("MAAS_REDIS_MASTER");
     maas_log_set_level ((maas_log_level_t) maas_log_level_parse (log_level));
     return rc;
 }

@@ -302,6 +302,7 @@ s_set_spec_meta (maas_model_t *model, const maas_training_t *spec)
         | maas_model_meta_set_int (model, "patience", (int64_t) t->patience)
         | maas_model_meta_set_int (model, "restore_best", t->restore_best)
         | maas_model_meta_set_int (model, "standardize", t->standardize)
+        | maas_model_meta_set_int (model, "standardize_target", t->standardize_target)
         | maas_model_meta_set_int (model, "seed", (int64_t) t->seed)
         | maas_model_meta_set_str (model, "layers", layers);
 }

@@ -48,14 +48,20 @@ maas_trainer_new (const maas_trainer_config_t *config, char *err, size_t err_siz
         snprintf (err, err_size, "out of memory");
         return NULL;
     }
-    self->store = maas_dataset_store_new (config->redis_url, config->prefix, err, err_size);
+    maas_redis_config_t redis = {.url = config->redis_url,
+                                 .sentinels = config->redis_sentinels,
+                                 .master = config->redis_master};
+    maas_err_t why;
+    self->store = maas_dataset_store_open (&redis, config->prefix, &why);
     if (self->store)
-        self->registry = maas_registry_new (config->redis_url, config->prefix, err, err_size);
-    if (self->registry) {
+        self->registry = maas_registry_open (&redis, config->prefix, &why);
+    if (!self->registry)
+        maas_err_export (&why, err, err_size);
+    else {
         //  One job at a time: training takes the whole machine's attention.
-        self->worker = maas_worker_new (config->brokers, "train", 1, config->name);
+        self->worker = maas_worker_new (config->brokers, "train", 1, config->name, &why);
         if (!self->worker)
-            snprintf (err, err_size, "cannot connect to brokers '%s'", config->brokers);
+            maas_err_export (&why, err, err_size);
         else if ((config->curve_key || config->broker_key)
                  && maas_worker_set_curve (self->worker, config->curve_key, config->broker_key)
                      != 0) {
@@ -70,8 +76,8 @@ maas_trainer_new (const maas_trainer_config_t *config, char *err, size_t err_siz
     if (config->heartbeat_ms > 0)
         maas_worker_set_heartbeat (self->worker, config->heartbeat_ms,
                                    config->liveness > 0 ? config->liveness : MAAS_WORKER_LIVENESS);
-    self->stats = maas_stats_new (config->redis_url, config->prefix, "trainer",
-                                  maas_worker_name (self->worker));
+    self->stats =
+        maas_stats_new (&redis, config->prefix, "trainer", maas_worker_name (self->worker));
     self->env = (maas_train_job_env_t){.worker = self->worker,
                                        .store = self->store,
                                        .registry = self->registry,

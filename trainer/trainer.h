@@ -10,15 +10,17 @@
 #include <stddef.h>
 
 typedef struct {
-    const char *brokers;       //  broker backend endpoints, comma-separated
-    const char *redis_url;     //  data sets and registry; NULL: $MAAS_REDIS_URL/default
-    const char *prefix;        //  Redis key prefix; NULL: "maas:"
-    const char *name;          //  this trainer in logs and job status; NULL: default
-    const char *curve_key;     //  our secret key file for CurveZMQ, NULL: plain
-    const char *broker_key;    //  the broker's public key file, with CURVE_KEY
-    int heartbeat_ms;          //  worker heartbeat interval; 0: the API's default
-    int liveness;              //  missed heartbeats before a broker is dead; 0: default
-    int poll_ms;               //  how often a running job checks for cancel (ms)
+    const char *brokers;            //  broker backend endpoints, comma-separated
+    const char *redis_url;          //  data sets and registry; NULL: the default
+    const char *redis_sentinels;    //  Sentinels that know its master, or NULL
+    const char *redis_master;       //  the master's name behind them (NULL: "mymaster")
+    const char *prefix;             //  Redis key prefix; NULL: "maas:"
+    const char *name;               //  this trainer in logs and job status; NULL: default
+    const char *curve_key;          //  our secret key file for CurveZMQ, NULL: plain
+    const char *broker_key;         //  the broker's public key file, with CURVE_KEY
+    int heartbeat_ms;               //  worker heartbeat interval; 0: the API's default
+    int liveness;                   //  missed heartbeats before a broker is dead; 0: default
+    int poll_ms;                    //  how often a running job checks for cancel (ms)
 } maas_trainer_config_t;
 
 typedef struct _maas_trainer_t maas_trainer_t;

@@ -94,6 +94,15 @@ s_result_free (void **item_p)
     maas_engine_result_destroy ((maas_engine_result_t **) item_p);
 }
 
+//  Where the registry is, from the config.
+static maas_redis_config_t
+s_redis (const maas_engine_config_t *config)
+{
+    return (maas_redis_config_t){.url = config->redis_url,
+                                 .sentinels = config->redis_sentinels,
+                                 .master = config->redis_master};
+}
+
 maas_engine_t *
 maas_engine_new (const maas_engine_config_t *config, char *err, size_t err_size)
 {
@@ -103,9 +112,13 @@ maas_engine_new (const maas_engine_config_t *config, char *err, size_t err_size)
         return NULL;
     }
     self->config = *config;
-    self->watch = maas_registry_watch_new (config->redis_url, config->prefix, err, err_size);
+    maas_redis_config_t redis = s_redis (config);
+    maas_err_t why;
+    self->watch = maas_registry_watch_open (&redis, config->prefix, &why);
     if (self->watch)
-        self->registry = maas_registry_new (config->redis_url, config->prefix, err, err_size);
+        self->registry = maas_registry_open (&redis, config->prefix, &why);
+    if (!self->registry)
+        maas_err_export (&why, err, err_size);
     self->resolved = zhashx_new ();
     self->cache = maas_cache_new (config->cache_bytes, s_loaded_free);
     self->batches = zlistx_new ();
@@ -174,12 +187,12 @@ s_rewatch (maas_engine_t *self)
     int64_t now = maas_clock_mono_us ();
     if (now < self->rewatch_at_us)
         return;
-    char err[256];
-    self->watch =
-        maas_registry_watch_new (self->config.redis_url, self->config.prefix, err, sizeof err);
+    maas_redis_config_t redis = s_redis (&self->config);
+    maas_err_t err;
+    self->watch = maas_registry_watch_open (&redis, self->config.prefix, &err);
     if (!self->watch) {
         self->rewatch_at_us = now + S_REWATCH_US;
-        maas_warn ("worker", "registry subscription failed reason=\"%s\"", err);
+        maas_warn ("worker", "registry subscription failed reason=\"%s\"", err.text);
     }
 }
 
@@ -485,8 +498,19 @@ s_job_input (maas_engine_t *self, void *tag, const char *name, uint64_t resolved
     char err[MAAS_ENGINE_ERR_SIZE], why[MAAS_ENGINE_ERR_SIZE - 64];
     maas_tensor_t *input = NULL;
     size_t bad_row;
-    if (maas_input_decode (params, payload, size, loaded->inputs, &input, &bad_row, why, sizeof why)
-        != 0) {
+    size_t max_rows = self->config.max_rows ? self->config.max_rows : MAAS_ENGINE_MAX_ROWS_DEFAULT;
+    int rc = maas_input_decode (params, payload, size, loaded->inputs, &input, &bad_row, why,
+                                sizeof why);
+    if (rc == 0 && input->rows > max_rows) {
+        snprintf (why, sizeof why,
+                  "the job has %zu rows; this worker takes at most %zu per job (--max-rows): "
+                  "split it into smaller jobs (maas score does)",
+                  input->rows, max_rows);
+        maas_tensor_destroy (&input);
+        bad_row = 0;
+        rc = -1;
+    }
+    if (rc != 0) {
         snprintf (err, sizeof err, "model %s@%" PRIu64 ": %s", name, resolved, why);
         maas_engine_result_t *failed =
             s_fail (self, tag, name, resolved, err, strstr (why, "out of memory") != NULL);

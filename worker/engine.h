@@ -17,18 +17,22 @@
 
 #define MAAS_ENGINE_CACHE_MB_DEFAULT       256    //  --cache-mb
 #define MAAS_ENGINE_MAX_BATCH_ROWS_DEFAULT 256    //  --max-batch-rows (0: no batching)
-#define MAAS_ENGINE_BATCH_DELAY_US_DEFAULT 500    //  --batch-delay-us
-#define MAAS_ENGINE_ERR_SIZE               320    //  room for a job's error
+#define MAAS_ENGINE_MAX_ROWS_DEFAULT       ((size_t) 1 << 20)    //  --max-rows: rows per job
+#define MAAS_ENGINE_BATCH_DELAY_US_DEFAULT 500                   //  --batch-delay-us
+#define MAAS_ENGINE_ERR_SIZE               320                   //  room for a job's error
 
 typedef struct {
-    const char *redis_url;       //  registry (NULL: $MAAS_REDIS_URL or default)
-    const char *prefix;          //  key prefix (NULL: "maas:")
-    size_t cache_bytes;          //  model cache bound
-    size_t max_batch_rows;       //  rows per batch; 0 runs every job alone
-    int64_t batch_delay_us;      //  longest a job waits for company
-    size_t tick_rows;            //  call TICK after about this many rows (0: never)
-    void (*tick) (void *arg);    //  called between row blocks of a long batch
-    void *tick_arg;              //  its argument
+    const char *redis_url;          //  registry (NULL: the default; main reads $MAAS_REDIS_URL)
+    const char *redis_sentinels;    //  Sentinels that know its master, or NULL
+    const char *redis_master;       //  the master's name behind them (NULL: "mymaster")
+    const char *prefix;             //  key prefix (NULL: "maas:")
+    size_t cache_bytes;             //  model cache bound
+    size_t max_batch_rows;          //  rows per batch; 0 runs every job alone
+    size_t max_rows;                //  rows one job may send; more fail the job (0: the default)
+    int64_t batch_delay_us;         //  longest a job waits for company
+    size_t tick_rows;               //  call TICK after about this many rows (0: never)
+    void (*tick) (void *arg);       //  called between row blocks of a long batch
+    void *tick_arg;                 //  its argument
 } maas_engine_config_t;
 
 //  One finished job. Owned by the caller once popped.

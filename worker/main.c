@@ -39,6 +39,7 @@ s_configure (s_config_t *config, int argc, char **argv)
                            .threads = 1,
                            .heartbeat_ms = MAAS_WORKER_HEARTBEAT_MS};
     config->engine = (maas_engine_config_t){.max_batch_rows = MAAS_ENGINE_MAX_BATCH_ROWS_DEFAULT,
+                                            .max_rows = MAAS_ENGINE_MAX_ROWS_DEFAULT,
                                             .tick_rows = S_TICK_ROWS};
     int cache_mb = MAAS_ENGINE_CACHE_MB_DEFAULT, delay_us = MAAS_ENGINE_BATCH_DELAY_US_DEFAULT;
     const char *log_level = "info";
@@ -58,6 +59,8 @@ s_configure (s_config_t *config, int argc, char **argv)
          "model cache bound: weights + workspace", NULL},
         {"--max-batch-rows", NULL, MAAS_OPT_UINT, 0, 1 << 24, NULL, &config->engine.max_batch_rows,
          "N", "rows per batch; 0 runs each job alone", NULL},
+        {"--max-rows", NULL, MAAS_OPT_UINT, 1, (size_t) 1 << 30, NULL, &config->engine.max_rows,
+         "N", "rows one job may send; a bigger job fails, naming the limit", NULL},
         {"--batch-delay-us", NULL, MAAS_OPT_INT, 0, 10000000, NULL, &delay_us, "N",
          "longest a job waits for company", NULL},
         {"--threads", NULL, MAAS_OPT_INT, 1, 256, NULL, &config->threads, "N",
@@ -72,6 +75,8 @@ s_configure (s_config_t *config, int argc, char **argv)
     const maas_options_t options = {"maas-worker", s_summary, NULL, table,
                                     sizeof table / sizeof table[0]};
     int rc = maas_options_main (&options, argc, argv, getenv);
+    config->engine.redis_sentinels = getenv ("MAAS_REDIS_SENTINELS");
+    config->engine.redis_master = getenv ("MAAS_REDIS_MASTER");
     config->engine.cache_bytes = (size_t) cache_mb << 20;
     config->engine.batch_delay_us = delay_us;
     maas_log_set_level ((maas_log_level_t) maas_log_level_parse (log_level));
@@ -88,10 +93,13 @@ main (int argc, char **argv)
     signal (SIGPIPE, SIG_IGN);
     zsys_init ();
     maas_blas_set_threads (config.threads);
+    maas_err_t why;
     maas_worker_t *worker =
-        maas_worker_new (config.broker, "infer,explain", config.credits, config.name);
-    if (!worker)
+        maas_worker_new (config.broker, "infer,explain", config.credits, config.name, &why);
+    if (!worker) {
+        fprintf (stderr, "maas-worker: %s (--broker)\n", why.text);
         return 1;
+    }
     if ((config.curve_key || config.broker_key)
         && maas_worker_set_curve (worker, config.curve_key, config.broker_key) != 0) {
         fprintf (stderr, "maas-worker: %s\n", maas_worker_error (worker));
@@ -113,8 +121,11 @@ main (int argc, char **argv)
                "batch_delay_us=%" PRId64 " threads=%d",
                config.broker, config.credits, config.engine.cache_bytes >> 20,
                config.engine.max_batch_rows, config.engine.batch_delay_us, config.threads);
-    maas_stats_t *stats = maas_stats_new (config.engine.redis_url, config.engine.prefix, "worker",
-                                          maas_worker_name (worker));
+    maas_redis_config_t redis = {.url = config.engine.redis_url,
+                                 .sentinels = config.engine.redis_sentinels,
+                                 .master = config.engine.redis_master};
+    maas_stats_t *stats =
+        maas_stats_new (&redis, config.engine.prefix, "worker", maas_worker_name (worker));
     maas_serve_run (worker, engine, stats, config.heartbeat_ms);
     maas_stats_destroy (&stats);
     maas_engine_destroy (&engine);

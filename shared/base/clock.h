@@ -3,6 +3,8 @@
 #ifndef MAAS_CLOCK_H
 #define MAAS_CLOCK_H
 
+#include "export.h"
+
 #include <stdint.h>
 
 #ifdef __cplusplus
@@ -10,11 +12,11 @@ extern "C" {
 #endif
 
 //  Monotonic time in microseconds: for intervals, never stored.
-int64_t maas_clock_mono_us (void);
+MAAS_EXPORT int64_t maas_clock_mono_us (void);
 //  Monotonic time in milliseconds.
-int64_t maas_clock_mono_ms (void);
+MAAS_EXPORT int64_t maas_clock_mono_ms (void);
 //  Wall-clock milliseconds since the Unix epoch: for stored timestamps.
-int64_t maas_clock_wall_ms (void);
+MAAS_EXPORT int64_t maas_clock_wall_ms (void);
 
 #ifdef __cplusplus
 }

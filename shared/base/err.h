@@ -4,6 +4,8 @@
 #ifndef MAAS_ERR_H
 #define MAAS_ERR_H
 
+#include "export.h"
+
 #include <stddef.h>
 
 #ifdef __cplusplus
@@ -29,18 +31,18 @@ typedef struct {
 
 //  Set CODE and the message FMT... in SELF (NULL: nothing is set). Returns
 //  -1, so a verb can `return maas_err_set (...)`.
-int maas_err_set (maas_err_t *self, maas_err_code_t code, const char *fmt, ...)
+MAAS_EXPORT int maas_err_set (maas_err_t *self, maas_err_code_t code, const char *fmt, ...)
     __attribute__ ((format (printf, 3, 4)));
 //  Put "PREFIX: " before SELF's message (kept when it does not fit). -1.
-int maas_err_prefix (maas_err_t *self, const char *fmt, ...)
+MAAS_EXPORT int maas_err_prefix (maas_err_t *self, const char *fmt, ...)
     __attribute__ ((format (printf, 2, 3)));
 //  Copy SRC into SELF (either may be NULL: nothing happens). Returns -1.
-int maas_err_copy (maas_err_t *self, const maas_err_t *src);
+MAAS_EXPORT int maas_err_copy (maas_err_t *self, const maas_err_t *src);
 //  Copy SRC's message into the plain buffer TEXT of SIZE bytes (for
 //  functions that still take char *err, size_t err_size). Returns -1.
-int maas_err_export (const maas_err_t *src, char *text, size_t size);
+MAAS_EXPORT int maas_err_export (const maas_err_t *src, char *text, size_t size);
 //  Back to MAAS_ERR_OK and "".
-void maas_err_clear (maas_err_t *self);
+MAAS_EXPORT void maas_err_clear (maas_err_t *self);
 
 #ifdef __cplusplus
 }

@@ -1,5 +1,5 @@
 /*  log.c: leveled logging to stderr. The level is process-wide configuration
- *  that main sets once (or $MAAS_LOG_LEVEL), read-only afterwards. */
+ *  that main sets once (from its flags or $MAAS_LOG_LEVEL), read-only afterwards. */
 #include "log.h"
 
 #include <stdio.h>
@@ -8,9 +8,9 @@
 #include <time.h>
 #include <unistd.h>
 
-//  -1: not read from the environment yet. Written by main (or the first log
-//  call) before threads start; read-only after, like errno-free config.
-static int s_level = -1;
+//  Written by main before threads start; read-only after, like errno-free
+//  config. A program that never sets it logs at info.
+static int s_level = MAAS_LOG_INFO;
 
 static const char *s_names[] = {"debug", "info", "warn", "error", "off"};
 
@@ -30,37 +30,23 @@ maas_log_set_level (maas_log_level_t level)
 }
 
 int
-maas_log_setup (char *err, size_t err_size)
+maas_log_setup (const char *value, char *err, size_t err_size)
 {
-    const char *from_env = getenv ("MAAS_LOG_LEVEL");
-    int level = from_env && *from_env ? maas_log_level_parse (from_env) : MAAS_LOG_INFO;
+    int level = value && *value ? maas_log_level_parse (value) : MAAS_LOG_INFO;
     if (level < 0) {
         snprintf (err, err_size,
                   "MAAS_LOG_LEVEL=%s is not a log level: use debug, info, warn, error or off",
-                  from_env);
+                  value);
         return -1;
     }
     s_level = level;
     return 0;
 }
 
-//  A program that did not call maas_log_setup still reads $MAAS_LOG_LEVEL,
-//  and says once, loudly, when the value is no level.
-static int
-s_current_level (void)
-{
-    char err[256];
-    if (s_level < 0 && maas_log_setup (err, sizeof err) != 0) {
-        s_level = MAAS_LOG_INFO;
-        maas_error ("log", "%s (logging at info)", err);
-    }
-    return s_level;
-}
-
 void
 maas_log (maas_log_level_t level, const char *component, const char *fmt, ...)
 {
-    if ((int) level < s_current_level () || level >= MAAS_LOG_OFF)
+    if ((int) level < s_level || level >= MAAS_LOG_OFF)
         return;
     struct timespec now;
     clock_gettime (CLOCK_REALTIME, &now);

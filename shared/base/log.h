@@ -5,6 +5,8 @@
 #ifndef MAAS_LOG_H
 #define MAAS_LOG_H
 
+#include "export.h"
+
 #include <stdarg.h>
 #include <stddef.h>
 
@@ -20,17 +22,18 @@ typedef enum {
     MAAS_LOG_OFF       //  nothing
 } maas_log_level_t;
 
-//  Set the lowest level printed (default INFO, or $MAAS_LOG_LEVEL:
-//  debug|info|warn|error|off). Programs call this from main only.
-void maas_log_set_level (maas_log_level_t level);
-//  Read $MAAS_LOG_LEVEL (unset or empty: info). Returns 0, or -1 with ERR
-//  naming the bad value and the good ones: programs call it first in main
-//  and exit on failure, so a typo is an error, not silently ignored.
-int maas_log_setup (char *err, size_t err_size);
+//  Set the lowest level printed (default INFO). Programs call this from
+//  main only; the library never reads the environment.
+MAAS_EXPORT void maas_log_set_level (maas_log_level_t level);
+//  Set the level from VALUE, what main read from $MAAS_LOG_LEVEL (NULL or
+//  empty: info). Returns 0, or -1 with ERR naming the bad value and the
+//  good ones: programs call it first in main and exit on failure, so a typo
+//  is an error, not silently ignored.
+MAAS_EXPORT int maas_log_setup (const char *value, char *err, size_t err_size);
 //  Parse "debug", "info", "warn", "error", "off"; -1 if unknown.
-int maas_log_level_parse (const char *name);
+MAAS_EXPORT int maas_log_level_parse (const char *name);
 //  Print one line for COMPONENT at LEVEL, printf-style.
-void maas_log (maas_log_level_t level, const char *component, const char *fmt, ...)
+MAAS_EXPORT void maas_log (maas_log_level_t level, const char *component, const char *fmt, ...)
     __attribute__ ((format (printf, 3, 4)));
 
 #define maas_debug(c, ...) maas_log (MAAS_LOG_DEBUG, (c), __VA_ARGS__)

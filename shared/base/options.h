@@ -5,6 +5,8 @@
 #ifndef MAAS_OPTIONS_H
 #define MAAS_OPTIONS_H
 
+#include "export.h"
+
 #include "err.h"
 
 #include <stdbool.h>
@@ -57,16 +59,17 @@ typedef char *(maas_env_fn) (const char *name);
 //  number (10..600000)", "maas-broker: unknown option '--bogus' (see
 //  --help)"): exit 2. Positional arguments are refused unless NEXT is not
 //  NULL, where the index of the first one (or ARGC) is stored.
-int maas_options_parse (const maas_options_t *self, int argc, char **argv, maas_env_fn *env,
-                        void *out, int *next, maas_err_t *err);
+MAAS_EXPORT int maas_options_parse (const maas_options_t *self, int argc, char **argv,
+                                    maas_env_fn *env, void *out, int *next, maas_err_t *err);
 //  What a daemon's main does with it: parse with --help/--version to
 //  stdout and the message to stderr. Returns as maas_options_parse does.
-int maas_options_main (const maas_options_t *self, int argc, char **argv, maas_env_fn *env);
+MAAS_EXPORT int maas_options_main (const maas_options_t *self, int argc, char **argv,
+                                   maas_env_fn *env);
 //  The --log-level choices, for a MAAS_OPT_CHOICE row (maas_log_level_parse).
 #define MAAS_OPTIONS_LOG_LEVELS "debug|info|warn|error"
 
 //  The help text (summary, a line per visible option, epilog) to OUT, a FILE *.
-void maas_options_help (const maas_options_t *self, void *out);
+MAAS_EXPORT void maas_options_help (const maas_options_t *self, void *out);
 
 #ifdef __cplusplus
 }

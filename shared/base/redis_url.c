@@ -114,10 +114,7 @@ maas_redis_url_clear (maas_redis_url_t *self)
 const char *
 maas_redis_url_pick (const char *url)
 {
-    if (url && *url)
-        return url;
-    const char *from_env = getenv ("MAAS_REDIS_URL");
-    return from_env && *from_env ? from_env : MAAS_REDIS_URL_DEFAULT;
+    return url && *url ? url : MAAS_REDIS_URL_DEFAULT;
 }
 
 //  Copy ITEM (LEN bytes, one URL or one "host:port" of a list) to OUT with

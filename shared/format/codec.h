@@ -5,6 +5,8 @@
 #ifndef MAAS_CODEC_H
 #define MAAS_CODEC_H
 
+#include "export.h"
+
 #include "tensor.h"
 
 #include <msgpack.h>
@@ -42,20 +44,20 @@ extern "C" {
 //  with a message in ERR ("truncated: string at offset 12 needs 40 bytes,
 //  3 left"). LIMIT is the largest SIZE accepted (0: no limit). The caller
 //  frees RESULT with msgpack_unpacked_destroy.
-int maas_codec_unpack (const void *data, size_t size, size_t limit, msgpack_unpacked *result,
-                       char *err, size_t err_size);
+MAAS_EXPORT int maas_codec_unpack (const void *data, size_t size, size_t limit,
+                                   msgpack_unpacked *result, char *err, size_t err_size);
 
 //  Check that DATA holds exactly one well-formed msgpack message, without
 //  allocating; same results and messages as maas_codec_unpack (no limit).
-int maas_codec_validate (const void *data, size_t size, char *err, size_t err_size);
+MAAS_EXPORT int maas_codec_validate (const void *data, size_t size, char *err, size_t err_size);
 
 //  A printable excerpt of untrusted bytes for a message, as many as fit in
 //  SIZE - 4, anything outside printable ASCII as '?', "..." if cut. Returns BUF.
-const char *maas_codec_excerpt (char *buf, size_t size, const char *str, size_t len);
+MAAS_EXPORT const char *maas_codec_excerpt (char *buf, size_t size, const char *str, size_t len);
 
 //  Name of an object's type for messages: "nil", "boolean", "integer",
 //  "float", "string", "binary", "array", "map", "extension".
-const char *maas_codec_type_name (const msgpack_object *obj);
+MAAS_EXPORT const char *maas_codec_type_name (const msgpack_object *obj);
 
 //  ---------------------------------------------------------------------------
 //  Reading maps by known key. A reader is a small struct on the caller's
@@ -72,30 +74,36 @@ typedef struct {
 
 //  Start reading OBJ as a map named WHAT. Returns 0, or -1 if OBJ is not a
 //  map ("header: expected a map, got array").
-int maas_codec_map_init (maas_codec_map_t *self, const msgpack_object *obj, const char *what);
+MAAS_EXPORT int maas_codec_map_init (maas_codec_map_t *self, const msgpack_object *obj,
+                                     const char *what);
 //  The value under KEY, or NULL if absent. Never writes an error.
-const msgpack_object *maas_codec_map_find (const maas_codec_map_t *self, const char *key);
+MAAS_EXPORT const msgpack_object *maas_codec_map_find (const maas_codec_map_t *self,
+                                                       const char *key);
 //  Number of entries in the map.
-size_t maas_codec_map_size (const maas_codec_map_t *self);
+MAAS_EXPORT size_t maas_codec_map_size (const maas_codec_map_t *self);
 
 //  Typed getters: 0 and the value, or -1 with self->err set when KEY is
 //  missing or holds another type. Strings and bins are borrowed from the
 //  message (not NUL-terminated).
-int maas_codec_map_str (maas_codec_map_t *self, const char *key, const char **str, size_t *len);
+MAAS_EXPORT int maas_codec_map_str (maas_codec_map_t *self, const char *key, const char **str,
+                                    size_t *len);
 //  Copy a string into BUF as a C string; -1 also if it holds a NUL byte or
 //  needs more than SIZE - 1 bytes.
-int maas_codec_map_str_copy (maas_codec_map_t *self, const char *key, char *buf, size_t size);
-int maas_codec_map_int64 (maas_codec_map_t *self, const char *key, int64_t *value);
-int maas_codec_map_uint64 (maas_codec_map_t *self, const char *key, uint64_t *value);
+MAAS_EXPORT int maas_codec_map_str_copy (maas_codec_map_t *self, const char *key, char *buf,
+                                         size_t size);
+MAAS_EXPORT int maas_codec_map_int64 (maas_codec_map_t *self, const char *key, int64_t *value);
+MAAS_EXPORT int maas_codec_map_uint64 (maas_codec_map_t *self, const char *key, uint64_t *value);
 //  Floats and integers are accepted (integers converted).
-int maas_codec_map_double (maas_codec_map_t *self, const char *key, double *value);
-int maas_codec_map_bool (maas_codec_map_t *self, const char *key, bool *value);
-int maas_codec_map_bin (maas_codec_map_t *self, const char *key, const void **data, size_t *size);
+MAAS_EXPORT int maas_codec_map_double (maas_codec_map_t *self, const char *key, double *value);
+MAAS_EXPORT int maas_codec_map_bool (maas_codec_map_t *self, const char *key, bool *value);
+MAAS_EXPORT int maas_codec_map_bin (maas_codec_map_t *self, const char *key, const void **data,
+                                    size_t *size);
 //  An array whose items are all strings: ITEMS[i].via.str (borrowed).
-int maas_codec_map_strings (maas_codec_map_t *self, const char *key, const msgpack_object **items,
-                            size_t *count);
+MAAS_EXPORT int maas_codec_map_strings (maas_codec_map_t *self, const char *key,
+                                        const msgpack_object **items, size_t *count);
 //  A nested map under KEY, as a reader named "<what>: key '<key>'".
-int maas_codec_map_map (maas_codec_map_t *self, const char *key, maas_codec_map_t *inner);
+MAAS_EXPORT int maas_codec_map_map (maas_codec_map_t *self, const char *key,
+                                    maas_codec_map_t *inner);
 
 //  A tensor {"shape":[rows,cols],"dtype":"f32","data":<bin>}: checks the
 //  dtype, rows, cols >= 1, rows * cols <= MAAS_TENSOR_MAX_ELEMS and that the
@@ -105,46 +113,51 @@ int maas_codec_map_map (maas_codec_map_t *self, const char *key, maas_codec_map_
 //  shape, shape over the limit); self->err says which.
 //  _tensor returns a new tensor in *TENSOR_P (the caller destroys it);
 //  _tensor_into reshapes DST (an owned tensor) and fills it.
-int maas_codec_map_tensor (maas_codec_map_t *self, const char *key, maas_tensor_t **tensor_p);
-int maas_codec_map_tensor_into (maas_codec_map_t *self, const char *key, maas_tensor_t *dst);
+MAAS_EXPORT int maas_codec_map_tensor (maas_codec_map_t *self, const char *key,
+                                       maas_tensor_t **tensor_p);
+MAAS_EXPORT int maas_codec_map_tensor_into (maas_codec_map_t *self, const char *key,
+                                            maas_tensor_t *dst);
 //  _tensor_view checks the same and only returns the shape and the
 //  little-endian bytes (borrowed, unaligned; maas_codec_f32_from_le reads them).
-int maas_codec_map_tensor_view (maas_codec_map_t *self, const char *key, size_t *rows, size_t *cols,
-                                const void **data);
+MAAS_EXPORT int maas_codec_map_tensor_view (maas_codec_map_t *self, const char *key, size_t *rows,
+                                            size_t *cols, const void **data);
 
 //  ---------------------------------------------------------------------------
 //  Packing. Each returns 0, or -1 if the packer's writer failed (out of
 //  memory for an sbuffer). Maps and arrays are opened with msgpack_pack_map
 //  and msgpack_pack_array; the _kv_ helpers write one key and its value.
 
-int maas_codec_pack_str (msgpack_packer *pk, const char *str);
-int maas_codec_pack_strn (msgpack_packer *pk, const char *str, size_t len);
-int maas_codec_pack_bin (msgpack_packer *pk, const void *data, size_t size);
+MAAS_EXPORT int maas_codec_pack_str (msgpack_packer *pk, const char *str);
+MAAS_EXPORT int maas_codec_pack_strn (msgpack_packer *pk, const char *str, size_t len);
+MAAS_EXPORT int maas_codec_pack_bin (msgpack_packer *pk, const void *data, size_t size);
 //  COUNT floats as a bin of little-endian float32 bytes.
-int maas_codec_pack_f32 (msgpack_packer *pk, const float *data, size_t count);
+MAAS_EXPORT int maas_codec_pack_f32 (msgpack_packer *pk, const float *data, size_t count);
 //  ROWS × COLS floats of X as msgpack rows: an array of ROWS arrays of
 //  COLS floats (the row form of infer and explain payloads).
-int maas_codec_pack_rows (msgpack_packer *pk, const float *x, size_t rows, size_t cols);
+MAAS_EXPORT int maas_codec_pack_rows (msgpack_packer *pk, const float *x, size_t rows, size_t cols);
 //  A tensor as {"shape":[rows,cols],"dtype":"f32","data":<bin>}.
-int maas_codec_pack_tensor (msgpack_packer *pk, const maas_tensor_t *tensor);
+MAAS_EXPORT int maas_codec_pack_tensor (msgpack_packer *pk, const maas_tensor_t *tensor);
 
-int maas_codec_pack_kv_str (msgpack_packer *pk, const char *key, const char *value);
-int maas_codec_pack_kv_strn (msgpack_packer *pk, const char *key, const char *value, size_t len);
-int maas_codec_pack_kv_int (msgpack_packer *pk, const char *key, int64_t value);
-int maas_codec_pack_kv_uint (msgpack_packer *pk, const char *key, uint64_t value);
-int maas_codec_pack_kv_double (msgpack_packer *pk, const char *key, double value);
-int maas_codec_pack_kv_bool (msgpack_packer *pk, const char *key, bool value);
-int maas_codec_pack_kv_bin (msgpack_packer *pk, const char *key, const void *data, size_t size);
-int maas_codec_pack_kv_strings (msgpack_packer *pk, const char *key, const char *const *items,
-                                size_t count);
-int maas_codec_pack_kv_tensor (msgpack_packer *pk, const char *key, const maas_tensor_t *tensor);
+MAAS_EXPORT int maas_codec_pack_kv_str (msgpack_packer *pk, const char *key, const char *value);
+MAAS_EXPORT int maas_codec_pack_kv_strn (msgpack_packer *pk, const char *key, const char *value,
+                                         size_t len);
+MAAS_EXPORT int maas_codec_pack_kv_int (msgpack_packer *pk, const char *key, int64_t value);
+MAAS_EXPORT int maas_codec_pack_kv_uint (msgpack_packer *pk, const char *key, uint64_t value);
+MAAS_EXPORT int maas_codec_pack_kv_double (msgpack_packer *pk, const char *key, double value);
+MAAS_EXPORT int maas_codec_pack_kv_bool (msgpack_packer *pk, const char *key, bool value);
+MAAS_EXPORT int maas_codec_pack_kv_bin (msgpack_packer *pk, const char *key, const void *data,
+                                        size_t size);
+MAAS_EXPORT int maas_codec_pack_kv_strings (msgpack_packer *pk, const char *key,
+                                            const char *const *items, size_t count);
+MAAS_EXPORT int maas_codec_pack_kv_tensor (msgpack_packer *pk, const char *key,
+                                           const maas_tensor_t *tensor);
 
 //  ---------------------------------------------------------------------------
 //  Little-endian float32 bytes, whatever the host's byte order (memcpy, so
 //  SRC and DST need no alignment).
 
-void maas_codec_f32_from_le (float *dst, const void *src, size_t count);
-void maas_codec_f32_to_le (void *dst, const float *src, size_t count);
+MAAS_EXPORT void maas_codec_f32_from_le (float *dst, const void *src, size_t count);
+MAAS_EXPORT void maas_codec_f32_to_le (void *dst, const float *src, size_t count);
 
 #ifdef __cplusplus
 }

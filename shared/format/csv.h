@@ -4,6 +4,8 @@
 #ifndef MAAS_CSV_H
 #define MAAS_CSV_H
 
+#include "export.h"
+
 #include "tensor.h"
 
 #include <stdbool.h>
@@ -49,41 +51,43 @@ typedef struct {
 //  a number" (1-based line and column). Also fails on an empty file, a file
 //  with no data rows, ragged rows, an unknown label column, a line over
 //  MAAS_CSV_MAX_LINE bytes, or a table over MAAS_TENSOR_MAX_ELEMS.
-maas_csv_t *maas_csv_load (const char *path, const char *label, char *error, size_t error_size);
+MAAS_EXPORT maas_csv_t *maas_csv_load (const char *path, const char *label, char *error,
+                                       size_t error_size);
 //  A header row of numbers alone is refused ("t.csv: line 1 is all numbers,
 //  not column names: the file has no header row ...").
 //  Same, reading from an open FILE; NAME stands for the file in messages.
-maas_csv_t *maas_csv_read (FILE *file, const char *name, const char *label, char *error,
-                           size_t error_size);
+MAAS_EXPORT maas_csv_t *maas_csv_read (FILE *file, const char *name, const char *label, char *error,
+                                       size_t error_size);
 //  Same with OPTS (may be NULL): a file without a header, or features
 //  picked by name and reordered (a missing column fails: "t.csv: no column
 //  'x3', which the model needs ..."; the others are dropped).
-maas_csv_t *maas_csv_read_with (FILE *file, const char *name, const maas_csv_options_t *opts,
-                                char *error, size_t error_size);
+MAAS_EXPORT maas_csv_t *maas_csv_read_with (FILE *file, const char *name,
+                                            const maas_csv_options_t *opts, char *error,
+                                            size_t error_size);
 //  Destroy; safe on NULL; sets *self_p to NULL.
-void maas_csv_destroy (maas_csv_t **self_p);
+MAAS_EXPORT void maas_csv_destroy (maas_csv_t **self_p);
 
 //  Data rows, and feature columns (the label column excluded).
-size_t maas_csv_rows (const maas_csv_t *self);
-size_t maas_csv_cols (const maas_csv_t *self);
+MAAS_EXPORT size_t maas_csv_rows (const maas_csv_t *self);
+MAAS_EXPORT size_t maas_csv_cols (const maas_csv_t *self);
 //  rows × cols features (borrowed; the table owns it).
-const maas_tensor_t *maas_csv_features (const maas_csv_t *self);
+MAAS_EXPORT const maas_tensor_t *maas_csv_features (const maas_csv_t *self);
 //  rows labels (borrowed), or NULL when loaded with MAAS_CSV_NO_LABEL.
-const float *maas_csv_labels (const maas_csv_t *self);
+MAAS_EXPORT const float *maas_csv_labels (const maas_csv_t *self);
 //  Name of feature column I (0-based, asserted < cols), and of the label
 //  column (NULL with MAAS_CSV_NO_LABEL). Borrowed.
-const char *maas_csv_column_name (const maas_csv_t *self, size_t i);
-const char *maas_csv_label_name (const maas_csv_t *self);
+MAAS_EXPORT const char *maas_csv_column_name (const maas_csv_t *self, size_t i);
+MAAS_EXPORT const char *maas_csv_label_name (const maas_csv_t *self);
 //  Columns neither picked nor the label, "id, extra" (borrowed), or NULL.
-const char *maas_csv_dropped (const maas_csv_t *self);
+MAAS_EXPORT const char *maas_csv_dropped (const maas_csv_t *self);
 //  When the label column held names ("benign", "malignant") rather than
 //  numbers: the distinct names in sorted (bytewise) order, *COUNT of them
 //  (borrowed), each row's label being its name's index. NULL (count 0)
 //  for numeric labels. Loads only, not streams.
-const char *const *maas_csv_classes (const maas_csv_t *self, size_t *count);
+MAAS_EXPORT const char *const *maas_csv_classes (const maas_csv_t *self, size_t *count);
 //  Take the features away from the table (caller owns them; the table then
 //  has none). Saves a copy of a large data set.
-maas_tensor_t *maas_csv_take_features (maas_csv_t *self);
+MAAS_EXPORT maas_tensor_t *maas_csv_take_features (maas_csv_t *self);
 
 //  -- streaming: a file of any size, a block of rows at a time (scoring)
 typedef struct _maas_csv_stream_t maas_csv_stream_t;
@@ -92,26 +96,27 @@ typedef struct _maas_csv_stream_t maas_csv_stream_t;
 //  the features, as for maas_csv_load, except that NULL means none (every
 //  column a feature, as MAAS_CSV_NO_LABEL). NULL with a message in ERROR if
 //  the file cannot be opened, has no header or no such column.
-maas_csv_stream_t *maas_csv_stream_open (const char *path, const char *label, char *error,
-                                         size_t error_size);
+MAAS_EXPORT maas_csv_stream_t *maas_csv_stream_open (const char *path, const char *label,
+                                                     char *error, size_t error_size);
 //  Same with OPTS (may be NULL), as for maas_csv_read_with.
-maas_csv_stream_t *maas_csv_stream_open_with (const char *path, const maas_csv_options_t *opts,
-                                              char *error, size_t error_size);
-void maas_csv_stream_destroy (maas_csv_stream_t **self_p);
+MAAS_EXPORT maas_csv_stream_t *maas_csv_stream_open_with (const char *path,
+                                                          const maas_csv_options_t *opts,
+                                                          char *error, size_t error_size);
+MAAS_EXPORT void maas_csv_stream_destroy (maas_csv_stream_t **self_p);
 //  Feature columns (the label column excluded).
-size_t maas_csv_stream_cols (const maas_csv_stream_t *self);
+MAAS_EXPORT size_t maas_csv_stream_cols (const maas_csv_stream_t *self);
 //  Columns neither picked nor the label, "id, extra" (borrowed), or NULL.
-const char *maas_csv_stream_dropped (const maas_csv_stream_t *self);
+MAAS_EXPORT const char *maas_csv_stream_dropped (const maas_csv_stream_t *self);
 //  true if a label column was picked.
-bool maas_csv_stream_has_label (const maas_csv_stream_t *self);
+MAAS_EXPORT bool maas_csv_stream_has_label (const maas_csv_stream_t *self);
 //  Line number of the last line read (1-based), for the caller's messages.
-size_t maas_csv_stream_line (const maas_csv_stream_t *self);
+MAAS_EXPORT size_t maas_csv_stream_line (const maas_csv_stream_t *self);
 //  Read up to MAX_ROWS rows into OUT (MAX_ROWS × cols floats) and, when a
 //  label column was picked and LABELS is not NULL, their labels into LABELS;
 //  *GOT rows read, 0 at the end. -1 with "file.csv:LINE:COLUMN 'x' is not a
 //  number" (or a ragged row) in ERROR; the rows before it are in OUT.
-int maas_csv_stream_read (maas_csv_stream_t *self, float *out, float *labels, size_t max_rows,
-                          size_t *got, char *error, size_t error_size);
+MAAS_EXPORT int maas_csv_stream_read (maas_csv_stream_t *self, float *out, float *labels,
+                                      size_t max_rows, size_t *got, char *error, size_t error_size);
 
 #ifdef __cplusplus
 }

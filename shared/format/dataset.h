@@ -4,6 +4,8 @@
 #ifndef MAAS_DATASET_H
 #define MAAS_DATASET_H
 
+#include "export.h"
+
 #include "tensor.h"
 
 #include <stddef.h>
@@ -29,8 +31,8 @@ typedef enum {
 typedef struct _maas_dataset_t maas_dataset_t;
 
 //  Name of a task ("binary"), and back (-1 if unknown; "auto" parses).
-const char *maas_dataset_task_name (maas_dataset_task_t task);
-int maas_dataset_task_parse (const char *name);
+MAAS_EXPORT const char *maas_dataset_task_name (maas_dataset_task_t task);
+MAAS_EXPORT int maas_dataset_task_parse (const char *name);
 
 //  New data set over FEATURES (rows × cols) and LABELS (rows × 1), taking
 //  ownership of both (the pointers are NULLed, also on failure). COLUMNS
@@ -40,50 +42,52 @@ int maas_dataset_task_parse (const char *name);
 //  Validates what the task requires and that every value is finite, and
 //  computes the sha256. NULL on failure with a reason in ERR
 //  ("label at row 7 is 2.5: multiclass labels are class indices").
-maas_dataset_t *maas_dataset_new (maas_tensor_t **features_p, maas_tensor_t **labels_p,
-                                  const char *const *columns, const char *label,
-                                  maas_dataset_task_t task, char *err, size_t err_size);
+MAAS_EXPORT maas_dataset_t *maas_dataset_new (maas_tensor_t **features_p, maas_tensor_t **labels_p,
+                                              const char *const *columns, const char *label,
+                                              maas_dataset_task_t task, char *err, size_t err_size);
 //  New data set from the CSV file PATH (header row, numeric columns; see
 //  csv.h) with LABEL naming the label column (name or 0-based index; NULL:
 //  the last one), under TASK as maas_dataset_new. NULL with a reason in ERR
 //  that names the file, and the line and column of a bad value
 //  ("iris.csv:7:3 'abc' is not a number").
-maas_dataset_t *maas_dataset_from_csv (const char *path, const char *label,
-                                       maas_dataset_task_t task, char *err, size_t err_size);
+MAAS_EXPORT maas_dataset_t *maas_dataset_from_csv (const char *path, const char *label,
+                                                   maas_dataset_task_t task, char *err,
+                                                   size_t err_size);
 //  Destroy; safe on NULL; sets *self_p to NULL.
-void maas_dataset_destroy (maas_dataset_t **self_p);
+MAAS_EXPORT void maas_dataset_destroy (maas_dataset_t **self_p);
 
-size_t maas_dataset_rows (const maas_dataset_t *self);
-size_t maas_dataset_cols (const maas_dataset_t *self);
-maas_dataset_task_t maas_dataset_task (const maas_dataset_t *self);
+MAAS_EXPORT size_t maas_dataset_rows (const maas_dataset_t *self);
+MAAS_EXPORT size_t maas_dataset_cols (const maas_dataset_t *self);
+MAAS_EXPORT maas_dataset_task_t maas_dataset_task (const maas_dataset_t *self);
 //  Number of classes: 2 for binary, max label + 1 for multiclass, 0 for regression.
-size_t maas_dataset_classes (const maas_dataset_t *self);
+MAAS_EXPORT size_t maas_dataset_classes (const maas_dataset_t *self);
 //  The features (rows × cols) and labels (rows × 1), borrowed.
-const maas_tensor_t *maas_dataset_features (const maas_dataset_t *self);
-const maas_tensor_t *maas_dataset_labels (const maas_dataset_t *self);
+MAAS_EXPORT const maas_tensor_t *maas_dataset_features (const maas_dataset_t *self);
+MAAS_EXPORT const maas_tensor_t *maas_dataset_labels (const maas_dataset_t *self);
 //  Name of feature column I (asserted < cols) and of the label column, borrowed.
-const char *maas_dataset_column (const maas_dataset_t *self, size_t i);
-const char *maas_dataset_label (const maas_dataset_t *self);
+MAAS_EXPORT const char *maas_dataset_column (const maas_dataset_t *self, size_t i);
+MAAS_EXPORT const char *maas_dataset_label (const maas_dataset_t *self);
 //  The classes' names ("benign", "malignant": class k is names[k]), set
 //  from a CSV whose labels were names or from the stored manifest. 0, or
 //  -1 if COUNT is not the classes or memory is short. They are not part of
 //  the sha256 (they name the labels, they are not data).
-int maas_dataset_set_class_names (maas_dataset_t *self, const char *const *names, size_t count);
+MAAS_EXPORT int maas_dataset_set_class_names (maas_dataset_t *self, const char *const *names,
+                                              size_t count);
 //  The names (borrowed, classes of them), or NULL when classes are numbered.
-const char *const *maas_dataset_class_names (const maas_dataset_t *self);
+MAAS_EXPORT const char *const *maas_dataset_class_names (const maas_dataset_t *self);
 //  The sha256 (32 bytes, borrowed) and its lowercase hex form.
-const uint8_t *maas_dataset_sha256 (const maas_dataset_t *self);
-const char *maas_dataset_sha256_hex (const maas_dataset_t *self);
+MAAS_EXPORT const uint8_t *maas_dataset_sha256 (const maas_dataset_t *self);
+MAAS_EXPORT const char *maas_dataset_sha256_hex (const maas_dataset_t *self);
 
 //  sha256 of a data set's content, as maas_dataset_new computes it: rows and
 //  cols as two little-endian uint64, then the features and the labels as
 //  little-endian float32 bytes. Writes 32 bytes to OUT. Loaders use it to
 //  check what they read.
-void maas_dataset_hash (const float *features, const float *labels, size_t rows, size_t cols,
-                        uint8_t out[MAAS_DATASET_SHA256_BYTES]);
+MAAS_EXPORT void maas_dataset_hash (const float *features, const float *labels, size_t rows,
+                                    size_t cols, uint8_t out[MAAS_DATASET_SHA256_BYTES]);
 //  Lowercase hex of a 32-byte digest into HEX (65 bytes).
-void maas_dataset_hex (const uint8_t digest[MAAS_DATASET_SHA256_BYTES],
-                       char hex[MAAS_DATASET_SHA256_HEX]);
+MAAS_EXPORT void maas_dataset_hex (const uint8_t digest[MAAS_DATASET_SHA256_BYTES],
+                                   char hex[MAAS_DATASET_SHA256_HEX]);
 
 #ifdef __cplusplus
 }

@@ -11,8 +11,8 @@
 #include <string.h>
 
 //  Nodes and initializers at most: Sub and Div, then a Gemm and an
-//  activation per layer.
-#define S_MAX  (2 + 2 * MAAS_MLP_MAX_LAYERS)
+//  activation per layer, then Mul and Add.
+#define S_MAX  (4 + 2 * MAAS_MLP_MAX_LAYERS)
 #define S_NAME 40
 
 typedef struct {
@@ -131,8 +131,10 @@ s_io (s_export_t *x, int i, const char *name, size_t width)
     x->io_p[i] = &x->io[i];
 }
 
-//  The nodes: standardisation, then per layer Gemm and activation. The
-//  last node's output is renamed after the model's output. Returns it.
+//  The nodes: standardisation, then per layer Gemm and activation, then the
+//  output scaling as Mul and Add (y' · std + mean, rounded twice as the
+//  predictor does). The last node's output is renamed after the model's
+//  output. Returns it.
 static const char *
 s_nodes (s_export_t *x, const maas_model_t *model)
 {
@@ -164,8 +166,15 @@ s_nodes (s_export_t *x, const maas_model_t *model)
             s_int_attr (x, n, "axis", -1);
         current = n->output[0];
     }
+    size_t outputs = maas_mlp_outputs (mlp);
+    if (maas_mlp_target_mean (mlp)) {
+        char *std = s_init (x, "target/std", maas_mlp_target_std (mlp), 0, outputs);
+        current = s_node (x, "Mul", "target/scaled", current, std, NULL)->output[0];
+        char *mean = s_init (x, "target/mean", maas_mlp_target_mean (mlp), 0, outputs);
+        current = s_node (x, "Add", "target/shifted", current, mean, NULL)->output[0];
+    }
     //  The model's output name (from Keras or ONNX) unless it clashes with
-    //  ours ("layerN/...", "norm/...") or the input's.
+    //  ours ("layerN/...", "norm/...", "target/...") or the input's.
     const char *out = maas_model_output_name (model);
     bool clash = strchr (out, '/') || strcmp (out, x->input) == 0 || strlen (out) >= S_NAME;
     snprintf (x->out_name[x->n_node - 1], S_NAME, "%s", clash ? "output" : out);
@@ -178,7 +187,7 @@ s_build (s_export_t *x, const maas_model_t *model)
 {
     const maas_mlp_t *mlp = maas_model_mlp_const (model);
     const char *input = maas_model_meta_str (model, "input_name");
-    //  Our own names start with "norm/" or "layerN/"; a clash falls back.
+    //  Our own names start with "norm/", "layerN/" or "target/"; a clash falls back.
     bool clash = !input || !*input || strcmp (input, "output") == 0 || strchr (input, '/');
     snprintf (x->input, sizeof x->input, "%s", clash ? "input" : input);
     onnx__graph_proto__init (&x->graph);

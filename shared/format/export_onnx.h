@@ -4,6 +4,8 @@
 #ifndef MAAS_EXPORT_ONNX_H
 #define MAAS_EXPORT_ONNX_H
 
+#include "export.h"
+
 #include "model.h"
 
 #include <stddef.h>
@@ -18,10 +20,11 @@
 //  metadata (else "input"), of shape [batch, inputs]; the output is
 //  "output", [batch, outputs]. Weights are float32 initializers, bit for
 //  bit the model's. Returns 0, or -1 with ERR (may be NULL) set (ENOMEM).
-int maas_export_onnx (const maas_model_t *model, uint8_t **data_p, size_t *size_p,
-                      maas_model_err_t *err);
+MAAS_EXPORT int maas_export_onnx (const maas_model_t *model, uint8_t **data_p, size_t *size_p,
+                                  maas_model_err_t *err);
 //  The same, written to PATH (a temporary file renamed into place). 0, or
 //  -1 with ERR set (EIO names the path).
-int maas_export_onnx_file (const maas_model_t *model, const char *path, maas_model_err_t *err);
+MAAS_EXPORT int maas_export_onnx_file (const maas_model_t *model, const char *path,
+                                       maas_model_err_t *err);
 
 #endif

@@ -112,7 +112,8 @@ maas_import_net_finish (maas_import_net_t *self, const char *file_name)
         return NULL;
     }
     maas_mlp_t *mlp = maas_mlp_new (self->inputs, self->specs, self->n_layers);
-    if (!mlp || maas_mlp_set_norm (mlp, self->norm_mean, self->norm_std) != 0) {
+    if (!mlp || maas_mlp_set_norm (mlp, self->norm_mean, self->norm_std) != 0
+        || maas_mlp_set_target_norm (mlp, self->target_mean, self->target_std) != 0) {
         maas_mlp_destroy (&mlp);
         maas_import_fail (self->err, MAAS_MODEL_ENOMEM, "out of memory");
         return NULL;
@@ -139,8 +140,11 @@ maas_import_net_clear (maas_import_net_t *self)
     }
     free (self->norm_mean);
     free (self->norm_std);
+    free (self->target_mean);
+    free (self->target_std);
     self->n_layers = 0;
     self->norm_mean = self->norm_std = NULL;
+    self->target_mean = self->target_std = NULL;
 }
 
 int

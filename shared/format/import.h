@@ -5,6 +5,8 @@
 #ifndef MAAS_IMPORT_H
 #define MAAS_IMPORT_H
 
+#include "export.h"
+
 #include "model.h"
 
 #include <stddef.h>
@@ -32,10 +34,10 @@
 //  Activation, InputLayer are)"), ESHAPE for weights whose shapes do not
 //  chain. Not thread-safe with other HDF5 users in the process (Debian's
 //  libhdf5 is built without thread safety): calls are serialised inside.
-maas_model_t *maas_model_import_file (const char *path, maas_model_err_t *err);
+MAAS_EXPORT maas_model_t *maas_model_import_file (const char *path, maas_model_err_t *err);
 
 //  A short description of MODEL's architecture into OUT: "10-64-64-1
 //  relu,relu,sigmoid" (inputs and units, then activations).
-void maas_model_describe (const maas_model_t *model, char *out, size_t size);
+MAAS_EXPORT void maas_model_describe (const maas_model_t *model, char *out, size_t size);
 
 #endif

@@ -20,6 +20,8 @@ typedef struct {
     float *biases[MAAS_MLP_MAX_LAYERS];              //  units floats, owned
     float *norm_mean;                                //  inputs floats or NULL, owned
     float *norm_std;                                 //  inputs floats or NULL, owned
+    float *target_mean;                              //  outputs floats or NULL, owned
+    float *target_std;                               //  outputs floats or NULL, owned
     size_t params;                                   //  floats held so far
     char format[32];                                 //  "keras2 h5", "onnx opset 13"
     char input_name[MAAS_IMPORT_NAME_MAX];           //  "" when the file names none

@@ -12,8 +12,8 @@
 #define S_OPSET_MIN 9
 #define S_OPSET_MAX 17
 
-static const char s_supported[] = "Gemm, MatMul, Add, Sub, Div, Relu, Sigmoid, Tanh, Softmax, "
-                                  "Flatten, Identity, Dropout are";
+static const char s_supported[] = "Gemm, MatMul, Add, Sub, Div, Mul, Relu, Sigmoid, Tanh, "
+                                  "Softmax, Flatten, Identity, Dropout are";
 
 //  The walk down the graph's chain of nodes.
 typedef struct {
@@ -144,6 +144,9 @@ s_bias (s_onnx_t *o, size_t i, size_t units, float scale, float **out)
     return 0;
 }
 
+static const char s_after_scaling[] =
+    "the output scaling (Mul, then Add) must come after the last layer";
+
 //  A dense layer from a Gemm (Y = alpha·A·B' + beta·C) or a MatMul.
 static int
 s_dense (s_onnx_t *o, bool gemm)
@@ -153,6 +156,8 @@ s_dense (s_onnx_t *o, bool gemm)
                          "transA=1 would transpose the rows (not a dense layer)");
     size_t rows, cols, width = maas_import_net_width (o->net);
     float *w = NULL, *b = NULL;
+    if (o->net->target_std)
+        return s_refuse (o, MAAS_MODEL_EFIELD, s_after_scaling);
     if (s_tensor (o, 1, &rows, &cols, &w) != 0)
         return -1;
     if (gemm && s_attr_int (o, "transB", 0) != 0) {
@@ -190,20 +195,58 @@ s_other_input (const s_onnx_t *o)
     return strcmp (o->node->input[1], o->current) == 0 ? 0 : -1;
 }
 
-//  Add: the bias of a layer that has none yet (MatMul + Add).
+//  Add: the bias of a layer that has none yet (MatMul + Add), or the mean
+//  of an output scaling after its Mul.
 static int
 s_add (s_onnx_t *o)
 {
     maas_import_net_t *net = o->net;
     int other = s_other_input (o);
-    if (!o->bias_open || o->act_done || other < 0)
+    bool shift = net->target_std && !net->target_mean;
+    if ((!o->bias_open || o->act_done) && !shift)
+        other = -1;
+    if (other < 0)
         return s_refuse (o, MAAS_MODEL_EFIELD,
-                         "an Add is read only as the bias of a MatMul or Gemm without one");
+                         "an Add is read only as the bias of a MatMul or Gemm without one, or "
+                         "as the mean after an output scaling's Mul");
     float *b = NULL;
     if (s_bias (o, (size_t) other, net->specs[net->n_layers - 1].units, 1.0f, &b) != 0)
         return -1;
+    if (shift) {
+        net->target_mean = b;
+        return 0;
+    }
     free (net->biases[net->n_layers - 1]);
     net->biases[net->n_layers - 1] = b;
+    o->bias_open = false;
+    return 0;
+}
+
+//  Mul after a linear last layer: the std of an output scaling y' · std +
+//  mean (maas exports a regression model's so), positive values.
+static int
+s_mul (s_onnx_t *o)
+{
+    maas_import_net_t *net = o->net;
+    if (net->n_layers == 0 || o->act_done || net->target_std || s_other_input (o) < 0)
+        return s_refuse (o, MAAS_MODEL_EFIELD,
+                         "a Mul is read only as the output scaling right after a linear last "
+                         "layer");
+    float *std = NULL;
+    size_t units = net->specs[net->n_layers - 1].units;
+    if (s_bias (o, (size_t) s_other_input (o), units, 1.0f, &std) != 0)
+        return -1;
+    bool positive = true;
+    for (size_t k = 0; k < units; k++)
+        positive &= std[k] > 0 && std[k] <= 3.4e38f;
+    if (!positive) {
+        free (std);
+        return s_refuse (o, MAAS_MODEL_ESHAPE,
+                         "the output scale holds a value that is not "
+                         "positive and finite");
+    }
+    net->target_std = std;
+    o->act_done = true;    //  nothing may follow but the Add of the mean
     o->bias_open = false;
     return 0;
 }
@@ -242,6 +285,8 @@ static int
 s_activation (s_onnx_t *o, maas_act_t act)
 {
     maas_import_net_t *net = o->net;
+    if (net->target_std)
+        return s_refuse (o, MAAS_MODEL_EFIELD, s_after_scaling);
     if (net->n_layers == 0 || o->act_done)
         return s_refuse (o, MAAS_MODEL_EFIELD,
                          "an activation must follow a dense layer without one (maas applies "
@@ -275,13 +320,16 @@ s_node (s_onnx_t *o)
     if (o->node->domain && *o->node->domain && strcmp (o->node->domain, "ai.onnx") != 0)
         return s_refuse (o, MAAS_MODEL_EFIELD, "an op of another domain than ai.onnx");
     if (o->node->n_input < 1 || o->node->n_output < 1
-        || (strcmp (o->node->input[0], o->current) != 0 && strcmp (op, "Add") != 0))
+        || (strcmp (o->node->input[0], o->current) != 0 && strcmp (op, "Add") != 0
+            && strcmp (op, "Mul") != 0))
         return s_refuse (o, MAAS_MODEL_EFIELD,
                          "its input is not the output of the node before (maas reads a chain)");
     if (strcmp (op, "Gemm") == 0 || strcmp (op, "MatMul") == 0)
         return s_dense (o, op[0] == 'G');
     if (strcmp (op, "Add") == 0)
         return s_add (o);
+    if (strcmp (op, "Mul") == 0)
+        return s_mul (o);
     if (strcmp (op, "Sub") == 0 || strcmp (op, "Div") == 0)
         return s_norm (o, op[0] == 'S');
     for (size_t i = 0; i < sizeof acts / sizeof acts[0]; i++)
@@ -361,6 +409,10 @@ s_graph (s_onnx_t *o)
     if (o->net->norm_mean && !o->net->norm_std)
         return maas_import_fail (o->net->err, MAAS_MODEL_EFIELD,
                                  "a Sub of the input without the Div of a standardisation");
+    size_t outputs = maas_import_net_width (o->net);
+    if (o->net->target_std && !o->net->target_mean
+        && !(o->net->target_mean = calloc (outputs, sizeof (float))))
+        return maas_import_fail (o->net->err, MAAS_MODEL_ENOMEM, "out of memory");
     return 0;
 }
 

@@ -1,6 +1,7 @@
 /*  model.c: maas_model_t (an MLP and its metadata) and the model file
- *  format v1 (docs/model-format.md): a deterministic encoder, and a decoder
- *  that checks every size and the sha256 before allocating anything big. */
+ *  format, versions 1 and 2 (docs/model-format.md): a deterministic
+ *  encoder, and a decoder that checks every size and the sha256 before
+ *  allocating anything big. */
 #include "model.h"
 #include "log.h"
 #include "signature.h"
@@ -106,11 +107,6 @@ const maas_signature_t *
 maas_model_signature_const (const maas_model_t *self)
 {
     return self->sig;
-}
-unsigned
-maas_model_format (const maas_model_t *self)
-{
-    return maas_signature_format (self->sig);
 }
 
 maas_task_t
@@ -429,6 +425,10 @@ maas_model_sha256 (const maas_model_t *self, char hex[MAAS_SHA256_HEX_SIZE])
         s_hash_f32 (&state, maas_mlp_norm_mean (mlp), maas_mlp_inputs (mlp));
         s_hash_f32 (&state, maas_mlp_norm_std (mlp), maas_mlp_inputs (mlp));
     }
+    if (maas_mlp_target_mean (mlp)) {
+        s_hash_f32 (&state, maas_mlp_target_mean (mlp), maas_mlp_outputs (mlp));
+        s_hash_f32 (&state, maas_mlp_target_std (mlp), maas_mlp_outputs (mlp));
+    }
     s_hash_final (&state, hex);
 }
 
@@ -465,6 +465,13 @@ maas_model_weights_sha256 (const maas_model_t *self, char hex[MAAS_SHA256_HEX_SI
         s_hash_f32 (&state, maas_mlp_norm_mean (mlp), maas_mlp_inputs (mlp));
         s_hash_f32 (&state, maas_mlp_norm_std (mlp), maas_mlp_inputs (mlp));
     }
+    //  Only when there is one, so that the hash of a network without an
+    //  output scaling is what it was before scalings existed.
+    if (maas_mlp_target_mean (mlp)) {
+        s_hash_u32 (&state, 1);
+        s_hash_f32 (&state, maas_mlp_target_mean (mlp), maas_mlp_outputs (mlp));
+        s_hash_f32 (&state, maas_mlp_target_std (mlp), maas_mlp_outputs (mlp));
+    }
     //  The input scale changes every output, so it is part of what the hash
     //  identifies; hashed only when set, so older hashes stay as they were.
     float scale = (float) maas_model_input_scale (self);
@@ -487,6 +494,8 @@ maas_model_encoded_size (size_t inputs, const maas_layer_spec_t *layers, size_t 
         size += (fan_in + 1) * layers[i].units * sizeof (float);
         fan_in = layers[i].units;
     }
+    if (layers[n_layers - 1].act == MAAS_ACT_LINEAR)
+        size += 64 + 2 * fan_in * sizeof (float);    //  the output scaling
     return size + MAAS_MODEL_META_OVERHEAD;
 }
 
@@ -548,6 +557,20 @@ s_pack_norm (msgpack_packer *pk, const maas_mlp_t *mlp)
     return rc;
 }
 
+//  "target_norm" (format 2), only when the network scales its outputs.
+static int
+s_pack_target_norm (msgpack_packer *pk, const maas_mlp_t *mlp)
+{
+    if (!maas_mlp_target_mean (mlp))
+        return 0;
+    int rc = maas_codec_pack_str (pk, "target_norm") | msgpack_pack_map (pk, 2);
+    rc |= maas_codec_pack_str (pk, "mean");
+    rc |= maas_codec_pack_f32 (pk, maas_mlp_target_mean (mlp), maas_mlp_outputs (mlp));
+    rc |= maas_codec_pack_str (pk, "std");
+    rc |= maas_codec_pack_f32 (pk, maas_mlp_target_std (mlp), maas_mlp_outputs (mlp));
+    return rc;
+}
+
 static int
 s_pack_metadata (msgpack_packer *pk, const maas_model_t *self)
 {
@@ -582,12 +605,17 @@ s_pack_model (msgpack_packer *pk, const maas_model_t *self)
 {
     char hex[MAAS_SHA256_HEX_SIZE];
     maas_model_sha256 (self, hex);
-    int rc = msgpack_pack_map (pk, (self->columns ? 8 : 7) + maas_signature_keys (self->sig));
+    int format = maas_model_format (self);
+    int rc =
+        msgpack_pack_map (pk,
+                          7 + (self->columns != NULL) + (maas_mlp_target_mean (self->mlp) != NULL)
+                              + maas_signature_keys (self->sig));
     rc |= maas_codec_pack_kv_str (pk, "magic", MAAS_MODEL_MAGIC);
-    rc |= maas_codec_pack_kv_uint (pk, "format", maas_signature_format (self->sig));
+    rc |= maas_codec_pack_kv_uint (pk, "format", (uint64_t) format);
     rc |= maas_codec_pack_kv_uint (pk, "inputs", maas_mlp_inputs (self->mlp));
     rc |= s_pack_layers (pk, self->mlp);
     rc |= s_pack_norm (pk, self->mlp);
+    rc |= s_pack_target_norm (pk, self->mlp);
     rc |= s_pack_metadata (pk, self);
     rc |= s_pack_columns (pk, self);
     rc |= maas_signature_pack (self->sig, pk);
@@ -602,13 +630,22 @@ s_size_estimate (const maas_model_t *self)
 {
     size_t size = 1024 + 128 * maas_mlp_layer_count (self->mlp);
     size += maas_mlp_param_count (self->mlp) * sizeof (float);
-    size += 2 * maas_mlp_inputs (self->mlp) * sizeof (float);
+    size += 2 * (maas_mlp_inputs (self->mlp) + maas_mlp_outputs (self->mlp)) * sizeof (float);
     for (size_t i = 0; i < self->meta_count; i++)
         size +=
             16 + strlen (self->meta[i].key) + (self->meta[i].str ? strlen (self->meta[i].str) : 0);
     for (size_t i = 0; self->columns && i < maas_mlp_inputs (self->mlp); i++)
         size += 8 + strlen (self->columns[i]);
     return size + maas_signature_size (self->sig);
+}
+
+int
+maas_model_format (const maas_model_t *self)
+{
+    assert (self);
+    //  Format 2 holds what a format-1 reader would get wrong: an output
+    //  scaling (target_norm) or an input scale.
+    return maas_mlp_target_mean (self->mlp) || maas_signature_format (self->sig) == 2 ? 2 : 1;
 }
 
 int
@@ -663,8 +700,11 @@ typedef struct {
     maas_layer_spec_t specs[MAAS_MLP_MAX_LAYERS];    //  units and activation
     s_view_t weights[MAAS_MLP_MAX_LAYERS];           //  fan_in × units
     s_view_t bias[MAAS_MLP_MAX_LAYERS];              //  1 × units
-    const void *mean;    //  inputs floats, or NULL without normalisation
-    const void *std;     //  inputs floats, or NULL
+    const void *mean;           //  inputs floats, or NULL without normalisation
+    const void *std;            //  inputs floats, or NULL
+    uint64_t format;            //  the blob's format version
+    const void *target_mean;    //  outputs floats (format 2), or NULL without output scaling
+    const void *target_std;     //  outputs floats, or NULL
 } s_parsed_t;
 
 //  Unpack the blob; codec failures become model errors. A blob that is not
@@ -696,7 +736,7 @@ s_unpack (const void *blob, size_t size, msgpack_unpacked *msg, maas_model_err_t
 }
 
 static int
-s_check_header (maas_codec_map_t *top, uint64_t *format, maas_model_err_t *err)
+s_check_header (maas_codec_map_t *top, uint64_t *format_p, maas_model_err_t *err)
 {
     const char *magic;
     size_t len;
@@ -710,16 +750,18 @@ s_check_header (maas_codec_map_t *top, uint64_t *format, maas_model_err_t *err)
                maas_codec_excerpt (quoted, sizeof quoted, magic, len), MAAS_MODEL_MAGIC);
         return -1;
     }
-    if (maas_codec_map_uint64 (top, "format", format)) {
+    uint64_t format;
+    if (maas_codec_map_uint64 (top, "format", &format)) {
         s_err_from (err, MAAS_MODEL_EFIELD, top);
         return -1;
     }
-    if (*format < 1 || *format > MAAS_MODEL_FORMAT) {
+    if (format < MAAS_MODEL_FORMAT_MIN || format > MAAS_MODEL_FORMAT) {
         s_err (err, MAAS_MODEL_EVERSION,
-               "model: unsupported format version %" PRIu64 " (this build reads versions 1 to %d)",
-               *format, MAAS_MODEL_FORMAT);
+               "model: unsupported format version %" PRIu64 " (this build reads versions %d to %d)",
+               format, MAAS_MODEL_FORMAT_MIN, MAAS_MODEL_FORMAT);
         return -1;
     }
+    *format_p = format;
     return 0;
 }
 
@@ -880,6 +922,59 @@ s_parse_norm (maas_codec_map_t *top, s_parsed_t *p, maas_model_err_t *err)
     return s_check_norm_values (p, err);
 }
 
+//  The optional "target_norm" of format 2: the output scaling of a linear
+//  output layer, OUTPUTS floats each of mean (finite) and std (finite, > 0).
+//  Format 1 has no such key: a version 1 blob holding it is refused, since a
+//  version 1 reader would serve unscaled outputs from it.
+static int
+s_parse_target_norm (maas_codec_map_t *top, s_parsed_t *p, maas_model_err_t *err)
+{
+    const msgpack_object *obj = maas_codec_map_find (top, "target_norm");
+    if (!obj || obj->type == MSGPACK_OBJECT_NIL)
+        return 0;
+    maas_layer_spec_t last = p->specs[p->n_layers - 1];
+    if (p->format < 2) {
+        s_err (err, MAAS_MODEL_EFIELD,
+               "model: key 'target_norm' needs format 2, the blob says format %" PRIu64, p->format);
+        return -1;
+    }
+    if (last.act != MAAS_ACT_LINEAR) {
+        s_err (err, MAAS_MODEL_EFIELD,
+               "model: target_norm: the output layer is %s; only a linear output is scaled",
+               maas_act_name (last.act));
+        return -1;
+    }
+    maas_codec_map_t norm;
+    norm.map = NULL;
+    size_t mean_size, std_size;
+    if (maas_codec_map_map (top, "target_norm", &norm)
+        || maas_codec_map_bin (&norm, "mean", &p->target_mean, &mean_size)
+        || maas_codec_map_bin (&norm, "std", &p->target_std, &std_size)) {
+        s_err_from (err, MAAS_MODEL_EFIELD, norm.map ? &norm : top);
+        return -1;
+    }
+    size_t need = last.units * sizeof (float);
+    if (mean_size != need || std_size != need) {
+        s_err (err, MAAS_MODEL_ESHAPE,
+               "model: target_norm: mean holds %zu bytes and std %zu, %zu outputs need %zu each",
+               mean_size, std_size, last.units, need);
+        return -1;
+    }
+    for (size_t j = 0; j < last.units; j++) {
+        float mean, std;
+        maas_codec_f32_from_le (&mean, (const char *) p->target_mean + 4 * j, 1);
+        maas_codec_f32_from_le (&std, (const char *) p->target_std + 4 * j, 1);
+        if (!isfinite (mean) || !isfinite (std) || std <= 0) {
+            s_err (err, MAAS_MODEL_EFIELD,
+                   "model: target_norm: mean[%zu] = %g, std[%zu] = %g: the mean must be finite "
+                   "and the std positive and finite",
+                   j, (double) mean, j, (double) std);
+            return -1;
+        }
+    }
+    return 0;
+}
+
 //  Hash the parameters as stored and compare with the recorded sha256.
 static int
 s_verify_sha256 (maas_codec_map_t *top, const s_parsed_t *p, maas_model_err_t *err)
@@ -899,6 +994,11 @@ s_verify_sha256 (maas_codec_map_t *top, const s_parsed_t *p, maas_model_err_t *e
     if (p->mean) {
         crypto_hash_sha256_update (&state, p->mean, p->inputs * sizeof (float));
         crypto_hash_sha256_update (&state, p->std, p->inputs * sizeof (float));
+    }
+    size_t outputs = p->specs[p->n_layers - 1].units;
+    if (p->target_mean) {
+        crypto_hash_sha256_update (&state, p->target_mean, outputs * sizeof (float));
+        crypto_hash_sha256_update (&state, p->target_std, outputs * sizeof (float));
     }
     char actual[MAAS_SHA256_HEX_SIZE];
     s_hash_final (&state, actual);
@@ -936,6 +1036,19 @@ s_build_mlp (const s_parsed_t *p)
         }
         free (mean);
         free (std);
+        if (rc)
+            maas_mlp_destroy (&mlp);
+    }
+    if (mlp && p->target_mean) {
+        size_t outputs = maas_mlp_outputs (mlp);
+        float *scale = malloc (2 * outputs * sizeof (float));
+        int rc = scale ? 0 : -1;
+        if (rc == 0) {
+            maas_codec_f32_from_le (scale, p->target_mean, outputs);
+            maas_codec_f32_from_le (scale + outputs, p->target_std, outputs);
+            rc = maas_mlp_set_target_norm (mlp, scale, scale + outputs);
+        }
+        free (scale);
         if (rc)
             maas_mlp_destroy (&mlp);
     }
@@ -1067,9 +1180,9 @@ s_decode_object (const msgpack_object *root, maas_model_err_t *err)
     }
     s_parsed_t parsed;
     memset (&parsed, 0, sizeof parsed);
-    uint64_t format = 0;
-    if (s_check_header (&top, &format, err) || s_parse_layers (&top, &parsed, err)
-        || s_parse_norm (&top, &parsed, err) || s_verify_sha256 (&top, &parsed, err))
+    if (s_check_header (&top, &parsed.format, err) || s_parse_layers (&top, &parsed, err)
+        || s_parse_norm (&top, &parsed, err) || s_parse_target_norm (&top, &parsed, err)
+        || s_verify_sha256 (&top, &parsed, err))
         return NULL;
     maas_mlp_t *mlp = s_build_mlp (&parsed);
     maas_model_t *model = mlp ? maas_model_new (&mlp) : NULL;
@@ -1083,7 +1196,8 @@ s_decode_object (const msgpack_object *root, maas_model_err_t *err)
         s_err (err, MAAS_MODEL_EFIELD, "model: %s hold NaN or infinity", bad);
     if (bad || s_decode_metadata (&top, model, err) || s_decode_columns (&top, model, err))
         maas_model_destroy (&model);
-    else if (maas_signature_decode (model, &top, (unsigned) format, err->text, sizeof err->text)) {
+    else if (maas_signature_decode (model, &top, (unsigned) parsed.format, err->text,
+                                    sizeof err->text)) {
         err->code = MAAS_MODEL_EFIELD;
         maas_model_destroy (&model);
     }

@@ -1,8 +1,11 @@
 /*  model.h: a trained model: an MLP plus its training metadata, and the
- *  model file format v1 (msgpack, specified in docs/model-format.md) that
- *  stores it: encode, decode, save, load, and the sha256 of its weights. */
+ *  model file format (msgpack, versions 1 and 2, specified in
+ *  docs/model-format.md) that stores it: encode, decode, save, load, and
+ *  the sha256 of its weights. */
 #ifndef MAAS_MODEL_H
 #define MAAS_MODEL_H
+
+#include "export.h"
 
 #include "codec.h"
 #include "mlp.h"
@@ -14,7 +17,8 @@ extern "C" {
 #endif
 
 #define MAAS_MODEL_MAGIC        "MAAS-MODEL"
-#define MAAS_MODEL_FORMAT       2    //  the highest format version this build reads (from 1)
+#define MAAS_MODEL_FORMAT       2    //  the newest format version this build writes and reads
+#define MAAS_MODEL_FORMAT_MIN   1    //  the oldest it reads (and writes, when it can express a model)
 #define MAAS_MODEL_MAX_BYTES    ((size_t) 1 << 30)    //  largest blob encoded or decoded (1 GiB)
 #define MAAS_MODEL_META_MAX     256                   //  metadata entries per model
 #define MAAS_MODEL_META_KEY_MAX 64                    //  bytes in a metadata key
@@ -71,16 +75,16 @@ typedef struct _maas_model_t maas_model_t;
 
 //  New model around *MLP_P, taking ownership (sets *MLP_P to NULL, and
 //  destroys the MLP if the model cannot be made). NULL if out of memory.
-maas_model_t *maas_model_new (maas_mlp_t **mlp_p);
+MAAS_EXPORT maas_model_t *maas_model_new (maas_mlp_t **mlp_p);
 //  Destroy; safe on NULL; sets *self_p to NULL.
-void maas_model_destroy (maas_model_t **self_p);
+MAAS_EXPORT void maas_model_destroy (maas_model_t **self_p);
 //  The network (borrowed; the model keeps it).
-maas_mlp_t *maas_model_mlp (maas_model_t *self);
-const maas_mlp_t *maas_model_mlp_const (const maas_model_t *self);
+MAAS_EXPORT maas_mlp_t *maas_model_mlp (maas_model_t *self);
+MAAS_EXPORT const maas_mlp_t *maas_model_mlp_const (const maas_model_t *self);
 //  The task, from the output layer's activation; and its name
 //  ("binary", "multiclass", "regression").
-maas_task_t maas_model_task (const maas_model_t *self);
-const char *maas_task_name (maas_task_t task);
+MAAS_EXPORT maas_task_t maas_model_task (const maas_model_t *self);
+MAAS_EXPORT const char *maas_task_name (maas_task_t task);
 
 //  ---------------------------------------------------------------------------
 //  Metadata: key → string | integer | float, kept sorted by key (bytewise),
@@ -90,18 +94,18 @@ const char *maas_task_name (maas_task_t task);
 //  float is not finite, the model already has MAAS_MODEL_META_MAX entries,
 //  or memory is short.
 
-int maas_model_meta_set_str (maas_model_t *self, const char *key, const char *value);
-int maas_model_meta_set_int (maas_model_t *self, const char *key, int64_t value);
-int maas_model_meta_set_double (maas_model_t *self, const char *key, double value);
-size_t maas_model_meta_count (const maas_model_t *self);
+MAAS_EXPORT int maas_model_meta_set_str (maas_model_t *self, const char *key, const char *value);
+MAAS_EXPORT int maas_model_meta_set_int (maas_model_t *self, const char *key, int64_t value);
+MAAS_EXPORT int maas_model_meta_set_double (maas_model_t *self, const char *key, double value);
+MAAS_EXPORT size_t maas_model_meta_count (const maas_model_t *self);
 //  Entry I (0-based, in key order); asserted in range.
-maas_meta_entry_t maas_model_meta_at (const maas_model_t *self, size_t i);
+MAAS_EXPORT maas_meta_entry_t maas_model_meta_at (const maas_model_t *self, size_t i);
 //  The string under KEY (borrowed), or NULL if absent or not a string.
-const char *maas_model_meta_str (const maas_model_t *self, const char *key);
+MAAS_EXPORT const char *maas_model_meta_str (const maas_model_t *self, const char *key);
 //  0 and the value if KEY holds an integer (_int), or any number (_number);
 //  -1 otherwise.
-int maas_model_meta_int (const maas_model_t *self, const char *key, int64_t *value);
-int maas_model_meta_number (const maas_model_t *self, const char *key, double *value);
+MAAS_EXPORT int maas_model_meta_int (const maas_model_t *self, const char *key, int64_t *value);
+MAAS_EXPORT int maas_model_meta_number (const maas_model_t *self, const char *key, double *value);
 
 //  ---------------------------------------------------------------------------
 //  Input column names: what each input is called in the training data, so
@@ -111,52 +115,62 @@ int maas_model_meta_number (const maas_model_t *self, const char *key, double *v
 //  Set the names, one per input in input order (copied). 0, or -1 if COUNT
 //  is not the model's inputs, a name is empty, over MAAS_MODEL_COLUMN_MAX
 //  bytes or repeated, or memory is short (the model keeps its old names).
-int maas_model_set_columns (maas_model_t *self, const char *const *names, size_t count);
+MAAS_EXPORT int maas_model_set_columns (maas_model_t *self, const char *const *names, size_t count);
 //  The names (borrowed: inputs of them), or NULL when the model has none.
-const char *const *maas_model_columns (const maas_model_t *self);
+MAAS_EXPORT const char *const *maas_model_columns (const maas_model_t *self);
 
 //  ---------------------------------------------------------------------------
-//  Format v1
+//  Format: version 1, or 2 for a network with an output scaling or an
+//  input scale
 
-//  Encode to a new blob (*BLOB_P, the caller frees it) of *SIZE_P bytes.
+//  The format version MODEL encodes as: the lowest that can express it (2
+//  when its network scales its outputs, maas_mlp_target_mean, or its
+//  signature scales its inputs, maas_model_input_scale; else 1).
+MAAS_EXPORT int maas_model_format (const maas_model_t *self);
+
+//  Encode to a new blob (*BLOB_P, the caller frees it) of *SIZE_P bytes,
+//  in format maas_model_format (SELF).
 //  The same model always encodes to the same bytes. Returns 0, or -1 with
 //  ERR (may be NULL) set: a parameter is NaN or infinite (a diverged
 //  training run: such a model could never serve), the blob would pass
 //  MAAS_MODEL_MAX_BYTES, or memory is short.
-int maas_model_encode (const maas_model_t *self, uint8_t **blob_p, size_t *size_p,
-                       maas_model_err_t *err);
-//  Decode SIZE bytes of BLOB into a new model (the caller destroys it).
-//  Everything is checked before anything large is allocated: magic,
+MAAS_EXPORT int maas_model_encode (const maas_model_t *self, uint8_t **blob_p, size_t *size_p,
+                                   maas_model_err_t *err);
+//  Decode SIZE bytes of BLOB (format 1 or 2) into a new model (the caller
+//  destroys it). Everything is checked before anything large is allocated: magic,
 //  version, every key and type, every size against the architecture, the
 //  sha256 of the parameters, finite values. NULL with ERR (may be NULL)
 //  set on any failure; never reads outside BLOB.
-maas_model_t *maas_model_decode (const void *blob, size_t size, maas_model_err_t *err);
+MAAS_EXPORT maas_model_t *maas_model_decode (const void *blob, size_t size, maas_model_err_t *err);
 
 //  Encode to PATH (written to a temporary file then renamed, so readers
 //  never see half a model). Returns 0, or -1 with ERR set.
-int maas_model_save (const maas_model_t *self, const char *path, maas_model_err_t *err);
+MAAS_EXPORT int maas_model_save (const maas_model_t *self, const char *path, maas_model_err_t *err);
 //  Write SIZE bytes of BLOB to PATH the same way (any file: an exported
 //  model too). Returns 0, or -1 with ERR set (EIO, ENOMEM).
-int maas_model_write_file (const char *path, const void *blob, size_t size, maas_model_err_t *err);
+MAAS_EXPORT int maas_model_write_file (const char *path, const void *blob, size_t size,
+                                       maas_model_err_t *err);
 //  Read and decode PATH. NULL with ERR set (the message names the path).
-maas_model_t *maas_model_load (const char *path, maas_model_err_t *err);
+MAAS_EXPORT maas_model_t *maas_model_load (const char *path, maas_model_err_t *err);
 
-//  SHA-256 of the model's parameters as format v1 stores it in "sha256"
+//  SHA-256 of the model's parameters as the format stores it in "sha256"
 //  (see docs/model-format.md for what it covers), as lowercase hex.
-void maas_model_sha256 (const maas_model_t *self, char hex[MAAS_SHA256_HEX_SIZE]);
+MAAS_EXPORT void maas_model_sha256 (const maas_model_t *self, char hex[MAAS_SHA256_HEX_SIZE]);
 //  SHA-256 identifying the weights alone (docs/model-format.md, "The
 //  weights hash"): input count, each layer's units, activation, weights and
-//  bias, and the normalisation. Metadata (job id, times) and column names
-//  are not covered, so two identical trainings have the same weights hash
-//  though their files differ.
-void maas_model_weights_sha256 (const maas_model_t *self, char hex[MAAS_SHA256_HEX_SIZE]);
+//  bias, the normalisation and the output scaling. Metadata (job id, times)
+//  and column names are not covered, so two identical trainings have the
+//  same weights hash though their files differ.
+MAAS_EXPORT void maas_model_weights_sha256 (const maas_model_t *self,
+                                            char hex[MAAS_SHA256_HEX_SIZE]);
 //  Bytes a model of INPUTS features through LAYERS would encode to, at
-//  most (parameters, normalisation, headers, column names of the longest
-//  length and MAAS_MODEL_META_OVERHEAD for metadata): what a train job checks against the
-//  registry's limit before it trains.
-size_t maas_model_encoded_size (size_t inputs, const maas_layer_spec_t *layers, size_t n_layers);
+//  most (parameters, normalisation and output scaling, headers, column
+//  names of the longest length and MAAS_MODEL_META_OVERHEAD for metadata):
+//  what a train job checks against the registry's limit before it trains.
+MAAS_EXPORT size_t maas_model_encoded_size (size_t inputs, const maas_layer_spec_t *layers,
+                                            size_t n_layers);
 //  SHA-256 of SIZE bytes (a whole blob, for content addressing), in hex.
-void maas_sha256_hex (const void *data, size_t size, char hex[MAAS_SHA256_HEX_SIZE]);
+MAAS_EXPORT void maas_sha256_hex (const void *data, size_t size, char hex[MAAS_SHA256_HEX_SIZE]);
 
 #ifdef __cplusplus
 }

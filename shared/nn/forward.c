@@ -181,6 +181,20 @@ s_load_block (maas_predictor_t *self, const float *x, size_t rows, size_t first_
     return -1;
 }
 
+//  Undo the target standardisation on ROWS rows of OUT: y = y' * std + mean,
+//  two roundings, as the exported ONNX graph's Mul and Add compute it.
+static void
+s_scale_outputs (const maas_mlp_t *mlp, float *out, size_t rows)
+{
+    const float *mean = maas_mlp_target_mean (mlp), *std = maas_mlp_target_std (mlp);
+    size_t outputs = maas_mlp_outputs (mlp);
+    for (size_t r = 0; mean && r < rows; r++, out += outputs)
+        for (size_t j = 0; j < outputs; j++) {
+            float scaled = out[j] * std[j];
+            out[j] = scaled + mean[j];
+        }
+}
+
 //  Run one block of ROWS (<= BLOCK) standardised rows through every layer,
 //  the last one writing straight into OUT when no padding rows were added.
 static void
@@ -205,6 +219,7 @@ s_run_block (maas_predictor_t *self, size_t rows, float *out)
                         spec.units * sizeof (float));
         src = dst;
     }
+    s_scale_outputs (mlp, out, rows);
 }
 
 int

@@ -4,6 +4,8 @@
 #ifndef MAAS_FORWARD_H
 #define MAAS_FORWARD_H
 
+#include "export.h"
+
 #include "mlp.h"
 
 #include <stddef.h>
@@ -25,9 +27,9 @@ typedef struct _maas_predictor_t maas_predictor_t;
 //  between runs; each run reads them afresh). Allocates the whole workspace
 //  now. NULL if out of memory. Several predictors may run at once over one
 //  const network (one predictor per thread: a predictor is not shared).
-maas_predictor_t *maas_predictor_new (const maas_mlp_t *mlp);
+MAAS_EXPORT maas_predictor_t *maas_predictor_new (const maas_mlp_t *mlp);
 //  Destroy; safe on NULL; sets *self_p to NULL.
-void maas_predictor_destroy (maas_predictor_t **self_p);
+MAAS_EXPORT void maas_predictor_destroy (maas_predictor_t **self_p);
 
 //  Run ROWS rows of X (rows × inputs floats, row-major, raw unstandardised
 //  features: the network's stored standardisation is applied here) and
@@ -40,21 +42,24 @@ void maas_predictor_destroy (maas_predictor_t **self_p);
 //  same bits whatever other rows share its batch, on every OpenBLAS kernel;
 //  with more threads OpenBLAS may split a large product differently and
 //  change the last bits (about 1e-7 relative).
-int maas_predictor_run (maas_predictor_t *self, const float *x, size_t rows, float *out);
+MAAS_EXPORT int maas_predictor_run (maas_predictor_t *self, const float *x, size_t rows,
+                                    float *out);
 //  Message of the last failed run ("row 3 column 7 is not a finite
 //  number"), "" if none; borrowed, valid until the next run.
-const char *maas_predictor_error (const maas_predictor_t *self);
+MAAS_EXPORT const char *maas_predictor_error (const maas_predictor_t *self);
 //  The network this predictor runs (borrowed).
-const maas_mlp_t *maas_predictor_mlp (const maas_predictor_t *self);
+MAAS_EXPORT const maas_mlp_t *maas_predictor_mlp (const maas_predictor_t *self);
 
 //  Z (rows × cols, row-major) += BIAS (cols floats, NULL: none) on each
 //  row, then ACT applied in place (softmax over each row, max-subtracted
 //  so it never overflows). The building block of every forward pass.
-void maas_act_forward (maas_act_t act, float *z, size_t rows, size_t cols, const float *bias);
+MAAS_EXPORT void maas_act_forward (maas_act_t act, float *z, size_t rows, size_t cols,
+                                   const float *bias);
 //  Backward through ACT: GRAD (rows × cols) holds dLoss/dA on entry and
 //  dLoss/dZ on return, computed from the activation's outputs A (what
 //  maas_act_forward left), in place. Softmax uses its full Jacobian.
-void maas_act_backward (maas_act_t act, const float *a, float *grad, size_t rows, size_t cols);
+MAAS_EXPORT void maas_act_backward (maas_act_t act, const float *a, float *grad, size_t rows,
+                                    size_t cols);
 
 #ifdef __cplusplus
 }

@@ -4,6 +4,8 @@
 #ifndef MAAS_LOSS_H
 #define MAAS_LOSS_H
 
+#include "export.h"
+
 #include "mlp.h"
 
 #include <stdbool.h>
@@ -22,12 +24,12 @@ typedef enum {
 
 //  Name of a loss ("bce", "softmax_ce", "mse"), and back: parse also takes
 //  "ce", "cross_entropy" and "binary_cross_entropy"; -1 if unknown.
-const char *maas_loss_name (maas_loss_t loss);
-int maas_loss_parse (const char *name);
+MAAS_EXPORT const char *maas_loss_name (maas_loss_t loss);
+MAAS_EXPORT int maas_loss_parse (const char *name);
 
 //  Whether LOSS can train a network whose last layer has activation ACT
 //  (bce: sigmoid; softmax_ce: softmax; mse: anything but softmax).
-bool maas_loss_fits (maas_loss_t loss, maas_act_t act);
+MAAS_EXPORT bool maas_loss_fits (maas_loss_t loss, maas_act_t act);
 
 //  Targets Y per loss: bce and mse take rows × cols values; softmax_ce takes
 //  one class index per row (0 .. cols-1, as a float). Y is trusted here:
@@ -36,23 +38,23 @@ bool maas_loss_fits (maas_loss_t loss, maas_act_t act);
 //  activation ACT. If GRAD is not NULL, writes dLoss/dZ there (rows × cols;
 //  the derivative of the mean, so already divided by rows). OUT, if not
 //  NULL, receives the activated outputs (probabilities). Sums in double.
-double maas_loss_eval (maas_loss_t loss, maas_act_t act, const float *z, const float *y,
-                       size_t rows, size_t cols, float *grad, float *out);
+MAAS_EXPORT double maas_loss_eval (maas_loss_t loss, maas_act_t act, const float *z, const float *y,
+                                   size_t rows, size_t cols, float *grad, float *out);
 
 //  0 if Y (laid out as above) is valid for LOSS with COLS outputs: finite,
 //  in [0, 1] for bce, integer class indices below COLS for softmax_ce.
 //  Otherwise -1 and a message naming the first bad row in ERROR.
-int maas_loss_check_targets (maas_loss_t loss, const float *y, size_t rows, size_t cols,
-                             char *error, size_t error_size);
+MAAS_EXPORT int maas_loss_check_targets (maas_loss_t loss, const float *y, size_t rows, size_t cols,
+                                         char *error, size_t error_size);
 
 //  Fraction of rows classified right from outputs P (rows × cols
 //  probabilities): with one column, p >= 0.5 means class 1 and Y holds 0/1;
 //  with several, the arg max is compared with the class index in Y.
-double maas_metric_accuracy (const float *p, const float *y, size_t rows, size_t cols);
+MAAS_EXPORT double maas_metric_accuracy (const float *p, const float *y, size_t rows, size_t cols);
 //  Area under the ROC curve of SCORES for binary labels Y (nonzero =
 //  positive), ties counted half (Mann-Whitney). NaN if a class is absent or
 //  out of memory. Allocates rows indices.
-double maas_metric_auc (const float *scores, const float *y, size_t rows);
+MAAS_EXPORT double maas_metric_auc (const float *scores, const float *y, size_t rows);
 
 #ifdef __cplusplus
 }

@@ -4,6 +4,8 @@
 #ifndef MAAS_OPTIM_H
 #define MAAS_OPTIM_H
 
+#include "export.h"
+
 #include <stdbool.h>
 #include <stddef.h>
 
@@ -34,35 +36,36 @@ typedef struct {
 
 //  Name of an optimizer ("adam"), and back ("sgd", "momentum", "nesterov",
 //  "adagrad", "rmsprop", "adam"); -1 if unknown.
-const char *maas_optim_name (maas_optim_kind_t kind);
-int maas_optim_parse (const char *name);
+MAAS_EXPORT const char *maas_optim_name (maas_optim_kind_t kind);
+MAAS_EXPORT int maas_optim_parse (const char *name);
 //  Usual defaults for KIND: lr 0.01 (sgd, momentum, nesterov, adagrad) or
 //  0.001 (rmsprop, adam); momentum 0.9; betas 0.9/0.999; rho 0.9; eps 1e-8
 //  (adam) or 1e-10 (adagrad) / 1e-8 (rmsprop); no weight decay.
-maas_optim_config_t maas_optim_defaults (maas_optim_kind_t kind);
+MAAS_EXPORT maas_optim_config_t maas_optim_defaults (maas_optim_kind_t kind);
 //  0 if every field of CONFIG is in range; else -1 with a message in ERROR
 //  ("optimizer adam: lr out of range, got -1").
-int maas_optim_check (const maas_optim_config_t *config, char *error, size_t error_size);
+MAAS_EXPORT int maas_optim_check (const maas_optim_config_t *config, char *error,
+                                  size_t error_size);
 
 typedef struct _maas_optim_t maas_optim_t;
 
 //  New optimizer state for N_SLOTS parameter tensors of SIZES[i] floats;
 //  CONFIG is copied and must pass maas_optim_check (asserted). NULL if out
 //  of memory.
-maas_optim_t *maas_optim_new (const maas_optim_config_t *config, const size_t *sizes,
-                              size_t n_slots);
+MAAS_EXPORT maas_optim_t *maas_optim_new (const maas_optim_config_t *config, const size_t *sizes,
+                                          size_t n_slots);
 //  Destroy; safe on NULL; sets *self_p to NULL.
-void maas_optim_destroy (maas_optim_t **self_p);
+MAAS_EXPORT void maas_optim_destroy (maas_optim_t **self_p);
 //  Start a step: call once before the updates of one batch (Adam's bias
 //  correction counts steps).
-void maas_optim_begin (maas_optim_t *self);
+MAAS_EXPORT void maas_optim_begin (maas_optim_t *self);
 //  Update slot SLOT's parameters PARAM (sizes[slot] floats) in place with
 //  gradient GRAD; DECAY applies the configured L2 weight decay (weights
 //  usually, not biases). Allocates nothing.
-void maas_optim_update (maas_optim_t *self, size_t slot, float *param, const float *grad,
-                        bool decay);
+MAAS_EXPORT void maas_optim_update (maas_optim_t *self, size_t slot, float *param,
+                                    const float *grad, bool decay);
 //  Forget all state (moments, step count), as if new.
-void maas_optim_reset (maas_optim_t *self);
+MAAS_EXPORT void maas_optim_reset (maas_optim_t *self);
 
 #ifdef __cplusplus
 }

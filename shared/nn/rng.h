@@ -4,6 +4,8 @@
 #ifndef MAAS_RNG_H
 #define MAAS_RNG_H
 
+#include "export.h"
+
 #include <stdint.h>
 
 #ifdef __cplusplus
@@ -15,15 +17,15 @@ typedef struct {
 } maas_rng_t;
 
 //  Seed from any 64-bit value (0 included).
-void maas_rng_seed (maas_rng_t *self, uint64_t seed);
+MAAS_EXPORT void maas_rng_seed (maas_rng_t *self, uint64_t seed);
 //  Next 64 random bits.
-uint64_t maas_rng_next (maas_rng_t *self);
+MAAS_EXPORT uint64_t maas_rng_next (maas_rng_t *self);
 //  Uniform double in [0, 1).
-double maas_rng_uniform (maas_rng_t *self);
+MAAS_EXPORT double maas_rng_uniform (maas_rng_t *self);
 //  Uniform integer in [0, bound), bound > 0, without modulo bias.
-uint64_t maas_rng_below (maas_rng_t *self, uint64_t bound);
+MAAS_EXPORT uint64_t maas_rng_below (maas_rng_t *self, uint64_t bound);
 //  Standard normal (Box-Muller, both values used in turn is not worth the state).
-double maas_rng_normal (maas_rng_t *self);
+MAAS_EXPORT double maas_rng_normal (maas_rng_t *self);
 
 #ifdef __cplusplus
 }

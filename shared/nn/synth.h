@@ -4,6 +4,8 @@
 #ifndef MAAS_SYNTH_H
 #define MAAS_SYNTH_H
 
+#include "export.h"
+
 #include <stddef.h>
 #include <stdint.h>
 
@@ -20,7 +22,8 @@ extern "C" {
 //  a shorter one (generate train + test rows at once, then split). Labels
 //  are computed in double. Returns 0, or -1 if FEATURES is 0 or over 4096,
 //  or out of memory.
-int maas_synth_generate (uint64_t seed, size_t features, size_t rows, float *x, float *y);
+MAAS_EXPORT int maas_synth_generate (uint64_t seed, size_t features, size_t rows, float *x,
+                                     float *y);
 
 #ifdef __cplusplus
 }

@@ -3,6 +3,8 @@
 #ifndef MAAS_TENSOR_H
 #define MAAS_TENSOR_H
 
+#include "export.h"
+
 #include <stdbool.h>
 #include <stddef.h>
 
@@ -26,33 +28,33 @@ typedef struct {
 
 //  New zero-filled rows × cols tensor (64-byte aligned); NULL if the shape
 //  is empty or over MAAS_TENSOR_MAX_ELEMS, or memory is short.
-maas_tensor_t *maas_tensor_new (size_t rows, size_t cols);
+MAAS_EXPORT maas_tensor_t *maas_tensor_new (size_t rows, size_t cols);
 //  New tensor holding a copy of DATA (rows * cols floats).
-maas_tensor_t *maas_tensor_from (const float *data, size_t rows, size_t cols);
+MAAS_EXPORT maas_tensor_t *maas_tensor_from (const float *data, size_t rows, size_t cols);
 //  Destroy a tensor made by _new/_from; safe on NULL; sets *self_p to NULL.
-void maas_tensor_destroy (maas_tensor_t **self_p);
+MAAS_EXPORT void maas_tensor_destroy (maas_tensor_t **self_p);
 //  A borrowing view of DATA; the caller keeps ownership of DATA.
-maas_tensor_t maas_tensor_view (float *data, size_t rows, size_t cols);
+MAAS_EXPORT maas_tensor_t maas_tensor_view (float *data, size_t rows, size_t cols);
 //  Number of elements, rows * cols.
-size_t maas_tensor_size (const maas_tensor_t *self);
+MAAS_EXPORT size_t maas_tensor_size (const maas_tensor_t *self);
 //  Resize to rows × cols, reusing the buffer when it is big enough (keeps
 //  hot loops free of page faults). Contents are undefined afterwards.
 //  Returns 0, or -1 if out of memory or not owned.
-int maas_tensor_reshape (maas_tensor_t *self, size_t rows, size_t cols);
+MAAS_EXPORT int maas_tensor_reshape (maas_tensor_t *self, size_t rows, size_t cols);
 //  true if every element is finite (no NaN or infinity).
-bool maas_tensor_all_finite (const float *data, size_t count);
+MAAS_EXPORT bool maas_tensor_all_finite (const float *data, size_t count);
 
 //  C = alpha * op(A) op(B) + beta * C, all row-major, through cblas_sgemm.
 //  op(X) is X or Xᵀ by TRANS_A / TRANS_B. Shapes are asserted (a bug, not
 //  input): op(A) is m×k, op(B) is k×n, C is m×n.
-void maas_gemm (bool trans_a, bool trans_b, float alpha, const maas_tensor_t *a,
-                const maas_tensor_t *b, float beta, maas_tensor_t *c);
+MAAS_EXPORT void maas_gemm (bool trans_a, bool trans_b, float alpha, const maas_tensor_t *a,
+                            const maas_tensor_t *b, float beta, maas_tensor_t *c);
 
 //  Set OpenBLAS's thread count for this process (1 for many processes on
 //  few cores); 0 leaves the library default.
-void maas_blas_set_threads (int threads);
+MAAS_EXPORT void maas_blas_set_threads (int threads);
 //  OpenBLAS's thread count for this process.
-int maas_blas_threads (void);
+MAAS_EXPORT int maas_blas_threads (void);
 
 #ifdef __cplusplus
 }

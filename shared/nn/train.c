@@ -35,7 +35,8 @@ maas_train_defaults (void)
     return (maas_train_config_t){.loss = MAAS_LOSS_BCE,
                                  .optim = maas_optim_defaults (MAAS_OPTIM_ADAM),
                                  .batch_size = 32,
-                                 .epochs = 10};
+                                 .epochs = 10,
+                                 .standardize_target = true};
 }
 
 const char *
@@ -69,6 +70,8 @@ s_check_config (const maas_mlp_t *mlp, const maas_train_config_t *c, char *error
         problem = "val_fraction must be in [0, 0.9]";
     else if (maas_optim_check (&c->optim, text, sizeof text) != 0)
         problem = text;
+    else if (maas_mlp_target_mean (mlp) && c->loss != MAAS_LOSS_MSE)
+        problem = "the network scales its outputs (a regression network): train it with mse";
     if (problem && error && error_size)
         snprintf (error, error_size, "%s", problem);
     return problem ? -1 : 0;
@@ -163,14 +166,16 @@ maas_train_destroy (maas_train_t **self_p)
 }
 
 //  Copy ROWS rows of X and Y into the batch buffers, standardised with the
-//  network's stored mean/std: rows INDEX[0..rows) or, with INDEX NULL, rows
-//  FIRST .. FIRST+rows.
+//  network's stored mean/std (features) and output scaling (targets): rows
+//  INDEX[0..rows) or, with INDEX NULL, rows FIRST .. FIRST+rows.
 static void
 s_gather (maas_train_t *self, const float *x, const float *y, const size_t *index, size_t first,
           size_t rows)
 {
     size_t cols = self->input->cols, ty = self->targets;
     const float *mean = maas_mlp_norm_mean (self->mlp), *std = maas_mlp_norm_std (self->mlp);
+    const float *y_mean = maas_mlp_target_mean (self->mlp);
+    const float *y_std = maas_mlp_target_std (self->mlp);
     for (size_t i = 0; i < rows; i++) {
         size_t r = index ? index[i] : first + i;
         const float *src = x + r * cols;
@@ -180,7 +185,11 @@ s_gather (maas_train_t *self, const float *x, const float *y, const size_t *inde
                 dst[j] = (src[j] - mean[j]) / std[j];
         else
             memcpy (dst, src, cols * sizeof (float));
-        memcpy (self->y + i * ty, y + r * ty, ty * sizeof (float));
+        if (y_mean)
+            for (size_t j = 0; j < ty; j++)
+                self->y[i * ty + j] = (y[r * ty + j] - y_mean[j]) / y_std[j];
+        else
+            memcpy (self->y + i * ty, y + r * ty, ty * sizeof (float));
     }
 }
 
@@ -209,6 +218,25 @@ s_loss (maas_train_t *self, const maas_tensor_t *logits, float *grad)
     maas_act_t act = maas_mlp_layer (self->mlp, self->n_layers - 1).act;
     return maas_loss_eval (self->config.loss, act, logits->data, self->y, logits->rows,
                            logits->cols, grad, self->out->data);
+}
+
+//  The forwarded batch's LOSS (of its ROWS rows) in the targets' units: as
+//  it is, or with a target standardisation the mean squared error of the
+//  outputs scaled back (y' · std against y · std, the means cancel).
+static double
+s_target_loss (const maas_train_t *self, double loss, size_t rows)
+{
+    const float *std = maas_mlp_target_std (self->mlp);
+    if (!std)
+        return loss;
+    size_t cols = self->out->cols;
+    double sum = 0;
+    for (size_t i = 0; i < rows; i++)
+        for (size_t j = 0; j < cols; j++) {
+            double d = ((double) self->out->data[i * cols + j] - self->y[i * cols + j]) * std[j];
+            sum += d * d;
+        }
+    return sum / (double) (rows * cols);
 }
 
 //  Back-propagate dLoss/dlogits (in delta[0]) into every layer's gradients.
@@ -298,7 +326,7 @@ s_evaluate (maas_train_t *self, const float *x, const float *y, const size_t *in
         size_t rows = n - done < self->config.batch_size ? n - done : self->config.batch_size;
         s_gather (self, x, y, index ? index + done : NULL, done, rows);
         maas_tensor_t logits = s_forward (self, rows);
-        double loss = s_loss (self, &logits, NULL);
+        double loss = s_target_loss (self, s_loss (self, &logits, NULL), rows);
         loss_sum += loss * (double) rows;
         if (self->config.loss != MAAS_LOSS_MSE)
             right += maas_metric_accuracy (self->out->data, self->y, rows, outputs) * (double) rows;
@@ -446,6 +474,39 @@ s_fit_norm (maas_train_t *self, const float *x, const size_t *index, size_t n)
     return rc == 0 ? 0 : s_fail (self, "out of memory");
 }
 
+//  With standardize_target (mse, linear output), the mean and population
+//  std of each target over the N training rows INDEX, in double, become
+//  the network's output scaling: training then fits standardised targets,
+//  whatever their scale, and every forward pass scales back.
+static int
+s_fit_target_norm (maas_train_t *self, const float *y, const size_t *index, size_t n)
+{
+    size_t last = self->n_layers - 1, cols = self->targets;
+    if (!self->config.standardize_target || self->config.loss != MAAS_LOSS_MSE
+        || maas_mlp_layer (self->mlp, last).act != MAAS_ACT_LINEAR)
+        return 0;
+    double *sum = calloc (2 * cols, sizeof *sum);
+    float *mean = malloc (2 * cols * sizeof *mean);
+    int rc = sum && mean ? 0 : -1;
+    for (size_t i = 0; rc == 0 && i < n; i++)
+        for (size_t j = 0; j < cols; j++)
+            sum[j] += y[index[i] * cols + j];
+    for (size_t j = 0; rc == 0 && j < cols; j++)
+        mean[j] = (float) (sum[j] / (double) n);
+    for (size_t i = 0; rc == 0 && i < n; i++)
+        for (size_t j = 0; j < cols; j++) {
+            double d = y[index[i] * cols + j] - (double) mean[j];
+            sum[cols + j] += d * d;
+        }
+    for (size_t j = 0; rc == 0 && j < cols; j++)
+        mean[cols + j] = (float) sqrt (sum[cols + j] / (double) n);
+    if (rc == 0)
+        rc = maas_mlp_set_target_norm (self->mlp, mean, mean + cols);
+    free (sum);
+    free (mean);
+    return rc == 0 ? 0 : s_fail (self, "out of memory");
+}
+
 //  One pass over the N training rows INDEX in a fresh seeded order; *LOSS
 //  gets the mean loss. Returns 0, or -1 if cancelled before the end.
 static int
@@ -459,7 +520,7 @@ s_epoch (maas_train_t *self, const float *x, const float *y, size_t *index, size
             return -1;
         size_t rows = n - done < self->config.batch_size ? n - done : self->config.batch_size;
         s_gather (self, x, y, index + done, 0, rows);
-        loss_sum += s_gradient (self, rows) * (double) rows;
+        loss_sum += s_target_loss (self, s_gradient (self, rows), rows) * (double) rows;
         maas_train_step (self);
         done += rows;
     }
@@ -581,6 +642,8 @@ maas_train_fit (maas_train_t *self, const float *x, const float *y, size_t rows,
     if (n_val)
         s_shuffle (split.order, rows, &rng);
     int rc = self->config.standardize ? s_fit_norm (self, x, split.order, split.n_train) : 0;
+    if (rc == 0)
+        rc = s_fit_target_norm (self, y, split.order, split.n_train);
     if (rc == 0) {
         maas_optim_reset (self->optim);
         s_run_epochs (self, &split, &rng, best, result);

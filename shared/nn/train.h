@@ -5,6 +5,8 @@
 #ifndef MAAS_TRAIN_H
 #define MAAS_TRAIN_H
 
+#include "export.h"
+
 #include "loss.h"
 #include "mlp.h"
 #include "optim.h"
@@ -26,7 +28,7 @@ extern "C" {
 typedef struct {
     size_t epoch;         //  1-based epoch just finished
     size_t epochs;        //  epochs planned
-    double train_loss;    //  mean loss over the epoch's batches
+    double train_loss;    //  mean loss over the epoch's batches (mse: in target units)
     double val_loss;      //  loss on the validation rows (NaN: no split)
     double val_metric;    //  accuracy (bce, softmax_ce) or RMSE (mse); NaN: no split
     size_t samples;       //  training rows seen so far, all epochs
@@ -46,6 +48,8 @@ typedef struct {
                                       //  monitored loss before stopping; 0: off
     bool restore_best;                //  with patience: end with the best epoch's weights
     bool standardize;                 //  fit mean/std on the training rows into the network
+    bool standardize_target;          //  mse, linear output: train on standardised targets,
+                                      //  their mean/std stored as the network's output scaling
     uint64_t seed;                    //  drives the validation split and shuffling
     maas_train_epoch_fn *on_epoch;    //  progress callback or NULL
     void *on_epoch_arg;               //  its argument
@@ -53,8 +57,9 @@ typedef struct {
 } maas_train_config_t;
 
 //  Defaults: bce, Adam lr 1e-3, batch 32, 10 epochs, no validation, no
-//  early stopping, no standardisation, seed 0, no callback.
-maas_train_config_t maas_train_defaults (void);
+//  early stopping, no input standardisation, target standardisation (for
+//  mse with a linear output layer), seed 0, no callback.
+MAAS_EXPORT maas_train_config_t maas_train_defaults (void);
 
 //  Why training ended.
 typedef enum {
@@ -77,7 +82,7 @@ typedef struct {
 } maas_train_result_t;
 
 //  Name of an outcome ("completed", "early_stopped", "cancelled", "stopped").
-const char *maas_train_outcome_name (maas_train_outcome_t outcome);
+MAAS_EXPORT const char *maas_train_outcome_name (maas_train_outcome_t outcome);
 
 typedef struct _maas_train_t maas_train_t;
 
@@ -86,24 +91,27 @@ typedef struct _maas_train_t maas_train_t;
 //  network; NULL with a message in ERROR ("loss softmax_ce needs a softmax
 //  output layer, got sigmoid") if it does not fit, or out of memory. All
 //  buffers for one batch are allocated here: steps allocate nothing.
-maas_train_t *maas_train_new (maas_mlp_t *mlp, const maas_train_config_t *config, char *error,
-                              size_t error_size);
+MAAS_EXPORT maas_train_t *maas_train_new (maas_mlp_t *mlp, const maas_train_config_t *config,
+                                          char *error, size_t error_size);
 //  Destroy; safe on NULL; sets *self_p to NULL.
-void maas_train_destroy (maas_train_t **self_p);
+MAAS_EXPORT void maas_train_destroy (maas_train_t **self_p);
 
 //  Train on ROWS rows of X (rows × inputs, raw features) with targets Y
 //  (laid out per loss, see loss.h). Validates the data (finite features,
 //  valid targets, enough rows for the split), then runs the loop described
 //  by the config. Fills RESULT (may be NULL). Returns 0 (whatever the
 //  outcome), or -1 with maas_train_error set when the data are refused.
-int maas_train_fit (maas_train_t *self, const float *x, const float *y, size_t rows,
-                    maas_train_result_t *result);
+MAAS_EXPORT int maas_train_fit (maas_train_t *self, const float *x, const float *y, size_t rows,
+                                maas_train_result_t *result);
+
+//  Losses and metrics are in the targets' units: with a target
+//  standardisation the outputs are scaled back before they are compared.
 
 //  Mean loss over ROWS rows (any number) of X, Y with the current weights;
 //  writes the metric (accuracy or RMSE) to *METRIC if not NULL. Data are
 //  trusted (validated by the caller).
-double maas_train_evaluate (maas_train_t *self, const float *x, const float *y, size_t rows,
-                            double *metric);
+MAAS_EXPORT double maas_train_evaluate (maas_train_t *self, const float *x, const float *y,
+                                        size_t rows, double *metric);
 
 //  Metrics of the current weights on a data set.
 typedef struct {
@@ -117,22 +125,24 @@ typedef struct {
 //  Fill METRICS for ROWS rows of X, Y (raw features, targets as for fit).
 //  Validates the data like maas_train_fit. Returns 0, or -1 with
 //  maas_train_error set (bad data, out of memory).
-int maas_train_metrics (maas_train_t *self, const float *x, const float *y, size_t rows,
-                        maas_train_metrics_t *metrics);
+MAAS_EXPORT int maas_train_metrics (maas_train_t *self, const float *x, const float *y, size_t rows,
+                                    maas_train_metrics_t *metrics);
 
 //  One forward and backward pass on ROWS (<= batch_size) rows of X, Y:
 //  returns the mean loss and leaves the gradients, readable below. Does not
-//  change the weights. Data are trusted.
-double maas_train_gradient (maas_train_t *self, const float *x, const float *y, size_t rows);
+//  change the weights. Data are trusted. With a target standardisation
+//  the loss and gradients are those minimised: in standardised units.
+MAAS_EXPORT double maas_train_gradient (maas_train_t *self, const float *x, const float *y,
+                                        size_t rows);
 //  Gradient of layer I's weights and bias from the last maas_train_gradient
 //  (borrowed; same shapes as maas_mlp_weights / maas_mlp_bias).
-const maas_tensor_t *maas_train_weight_grad (const maas_train_t *self, size_t i);
-const maas_tensor_t *maas_train_bias_grad (const maas_train_t *self, size_t i);
+MAAS_EXPORT const maas_tensor_t *maas_train_weight_grad (const maas_train_t *self, size_t i);
+MAAS_EXPORT const maas_tensor_t *maas_train_bias_grad (const maas_train_t *self, size_t i);
 //  Apply one optimizer step with the last gradients.
-void maas_train_step (maas_train_t *self);
+MAAS_EXPORT void maas_train_step (maas_train_t *self);
 
 //  Message of the last failure, "" if none (borrowed).
-const char *maas_train_error (const maas_train_t *self);
+MAAS_EXPORT const char *maas_train_error (const maas_train_t *self);
 
 #ifdef __cplusplus
 }

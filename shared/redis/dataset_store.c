@@ -71,8 +71,7 @@ maas_dataset_store_open (const maas_redis_config_t *redis, const char *prefix, m
 maas_dataset_store_t *
 maas_dataset_store_new (const char *url, const char *prefix, char *err, size_t err_size)
 {
-    maas_redis_config_t redis;
-    maas_redis_config_env (&redis, url);
+    maas_redis_config_t redis = {.url = url};
     maas_err_t why;
     maas_dataset_store_t *self = maas_dataset_store_open (&redis, prefix, &why);
     if (!self)

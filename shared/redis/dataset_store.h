@@ -5,6 +5,8 @@
 #ifndef MAAS_DATASET_STORE_H
 #define MAAS_DATASET_STORE_H
 
+#include "export.h"
+
 #include "dataset.h"
 #include "err.h"
 #include "redis.h"
@@ -41,7 +43,7 @@ typedef struct {
     uint64_t created_ms;                     //  wall clock of the put
 } maas_dataset_info_t;
 
-void maas_dataset_info_clear (maas_dataset_info_t *info);
+MAAS_EXPORT void maas_dataset_info_clear (maas_dataset_info_t *info);
 
 //  New store in the Redis REDIS names (redis.h: URL, Sentinels) under key
 //  PREFIX (NULL: "maas:"). NULL with a reason in ERR if Redis cannot be
@@ -49,40 +51,39 @@ void maas_dataset_info_clear (maas_dataset_info_t *info);
 //  does: after a restart, a failover or an error, before the next call.
 //  Programs using it ignore SIGPIPE (hiredis writes to a socket Redis may
 //  have closed; that must be an error, not a signal).
-maas_dataset_store_t *maas_dataset_store_open (const maas_redis_config_t *redis, const char *prefix,
-                                               maas_err_t *err);
-//  Same at URL (NULL: $MAAS_REDIS_URL or the default), Sentinels from the
-//  environment (maas_redis_config_env); for callers without a config.
-maas_dataset_store_t *maas_dataset_store_new (const char *url, const char *prefix, char *err,
-                                              size_t err_size);
-void maas_dataset_store_destroy (maas_dataset_store_t **self_p);
+MAAS_EXPORT maas_dataset_store_t *maas_dataset_store_open (const maas_redis_config_t *redis,
+                                                           const char *prefix, maas_err_t *err);
+//  Same at URL (NULL: the default), no Sentinel; for callers without a config.
+MAAS_EXPORT maas_dataset_store_t *maas_dataset_store_new (const char *url, const char *prefix,
+                                                          char *err, size_t err_size);
+MAAS_EXPORT void maas_dataset_store_destroy (maas_dataset_store_t **self_p);
 //  Largest value a put writes (bytes, at least 4; for tests and for Redis
 //  servers with a small proto-max-bulk-len).
-void maas_dataset_store_set_chunk_bytes (maas_dataset_store_t *self, size_t bytes);
+MAAS_EXPORT void maas_dataset_store_set_chunk_bytes (maas_dataset_store_t *self, size_t bytes);
 //  Why the last call failed ("data set 'iris' not found"), borrowed.
-const char *maas_dataset_store_error (const maas_dataset_store_t *self);
+MAAS_EXPORT const char *maas_dataset_store_error (const maas_dataset_store_t *self);
 
 //  true if NAME is a valid data set name: 1..128 of [A-Za-z0-9._-], not
 //  starting with '.'.
-bool maas_dataset_name_valid (const char *name);
+MAAS_EXPORT bool maas_dataset_name_valid (const char *name);
 
 //  Store DATASET under NAME, replacing any data set of that name
 //  atomically. Returns 0, or -1 with the error set; a failed put leaves the
 //  previous data set as it was (chunks it wrote expire by themselves).
-int maas_dataset_store_put (maas_dataset_store_t *self, const char *name,
-                            const maas_dataset_t *dataset);
+MAAS_EXPORT int maas_dataset_store_put (maas_dataset_store_t *self, const char *name,
+                                        const maas_dataset_t *dataset);
 //  Load NAME, checking its sha256. Returns a new data set (the caller's),
 //  or NULL with the error set (not found, corrupted, Redis down).
-maas_dataset_t *maas_dataset_store_get (maas_dataset_store_t *self, const char *name);
+MAAS_EXPORT maas_dataset_t *maas_dataset_store_get (maas_dataset_store_t *self, const char *name);
 //  Fill INFO from NAME's manifest. Returns 0, or -1 with the error set.
-int maas_dataset_store_info (maas_dataset_store_t *self, const char *name,
-                             maas_dataset_info_t *info);
+MAAS_EXPORT int maas_dataset_store_info (maas_dataset_store_t *self, const char *name,
+                                         maas_dataset_info_t *info);
 //  Names of all data sets, sorted; a new list of strings (the caller's,
 //  autofree), or NULL with the error set.
-zlist_t *maas_dataset_store_list (maas_dataset_store_t *self);
+MAAS_EXPORT zlist_t *maas_dataset_store_list (maas_dataset_store_t *self);
 //  Delete NAME and its data. Returns 0, or -1 with the error set (including
 //  when there is no such data set).
-int maas_dataset_store_remove (maas_dataset_store_t *self, const char *name);
+MAAS_EXPORT int maas_dataset_store_remove (maas_dataset_store_t *self, const char *name);
 
 //  -- reading a manifest (for tests: a real Redis never repeats a field)
 
@@ -91,8 +92,8 @@ int maas_dataset_store_remove (maas_dataset_store_t *self, const char *name);
 //  maas_dataset_info_clear, also after a failure). Each field is owned
 //  once: a field given twice is an error naming it, as are missing,
 //  malformed or inconsistent fields. 0, or -1 with ERR.
-int maas_dataset_manifest_parse (const char *name, const redisReply *reply,
-                                 maas_dataset_info_t *info, maas_err_t *err);
+MAAS_EXPORT int maas_dataset_manifest_parse (const char *name, const redisReply *reply,
+                                             maas_dataset_info_t *info, maas_err_t *err);
 
 #ifdef __cplusplus
 }

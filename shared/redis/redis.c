@@ -234,32 +234,25 @@ fail:
     return NULL;
 }
 
-void
-maas_redis_config_env (maas_redis_config_t *config, const char *url)
-{
-    config->url = maas_redis_url_pick (url);
-    config->sentinels = getenv ("MAAS_REDIS_SENTINELS");
-    config->master = getenv ("MAAS_REDIS_MASTER");
-}
-
 //  -- the older calls of redis_url.h, over the same code
 
 int
-maas_redis_locate (maas_redis_url_t *self, const char *url, char *err, size_t err_size)
+maas_redis_locate (maas_redis_url_t *self, const maas_redis_config_t *config, char *err,
+                   size_t err_size)
 {
-    maas_redis_config_t config;
-    maas_redis_config_env (&config, url);
+    maas_redis_config_t picked = *config;
+    picked.url = maas_redis_url_pick (config->url);
     maas_err_t why;
-    return s_locate (self, &config, &why) == 0 ? 0 : maas_err_export (&why, err, err_size);
+    return s_locate (self, &picked, &why) == 0 ? 0 : maas_err_export (&why, err, err_size);
 }
 
 redisContext *
-maas_redis_connect (const char *url, int timeout_ms, char *err, size_t err_size)
+maas_redis_connect (const maas_redis_config_t *config, int timeout_ms, char *err, size_t err_size)
 {
-    maas_redis_config_t config;
-    maas_redis_config_env (&config, url);
+    maas_redis_config_t picked = *config;
+    picked.url = maas_redis_url_pick (config->url);
     maas_err_t why;
-    redisContext *ctx = s_open (&config, timeout_ms, &why);
+    redisContext *ctx = s_open (&picked, timeout_ms, &why);
     if (!ctx)
         maas_err_export (&why, err, err_size);
     return ctx;

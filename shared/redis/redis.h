@@ -7,6 +7,8 @@
 #ifndef MAAS_REDIS_H
 #define MAAS_REDIS_H
 
+#include "export.h"
+
 #include "err.h"
 #include "redis_url.h"
 
@@ -23,12 +25,7 @@ extern "C" {
 //  Behind Sentinel, reads ask where the master is at most this often, ms.
 #define MAAS_REDIS_SENTINEL_EVERY_MS 1000
 
-//  Where Redis is. Strings are borrowed (copied by maas_redis_new).
-typedef struct {
-    const char *url;          //  redis:// or unix:// URL; NULL or "": the default
-    const char *sentinels;    //  "host:port,host:port", or NULL/"" for none
-    const char *master;       //  master name behind Sentinel; NULL: "mymaster"
-} maas_redis_config_t;
+//  Where Redis is: maas_redis_config_t, in redis_url.h.
 
 typedef struct _maas_redis_t maas_redis_t;
 
@@ -37,13 +34,14 @@ typedef struct _maas_redis_t maas_redis_t;
 //  Connect to the master CONFIG names with TIMEOUT_MS for connecting and for
 //  each command (0: none). NULL with the reason in ERR ("redis
 //  unix:///x.sock: Connection refused").
-maas_redis_t *maas_redis_new (const maas_redis_config_t *config, int timeout_ms, maas_err_t *err);
+MAAS_EXPORT maas_redis_t *maas_redis_new (const maas_redis_config_t *config, int timeout_ms,
+                                          maas_err_t *err);
 //  Close and free; safe on NULL; sets *self_p to NULL.
-void maas_redis_destroy (maas_redis_t **self_p);
+MAAS_EXPORT void maas_redis_destroy (maas_redis_t **self_p);
 //  Why the last call failed; borrowed, valid until the next call.
-const maas_err_t *maas_redis_err (const maas_redis_t *self);
+MAAS_EXPORT const maas_err_t *maas_redis_err (const maas_redis_t *self);
 //  The URL it was given (the default filled in); borrowed.
-const char *maas_redis_url (const maas_redis_t *self);
+MAAS_EXPORT const char *maas_redis_url (const maas_redis_t *self);
 
 //  -- commands
 
@@ -53,38 +51,32 @@ const char *maas_redis_url (const maas_redis_t *self);
 //  leave a connection Redis has closed (a restart, a demoted master); then
 //  reconnect. Call it before the first command of each operation. 0, or
 //  -1 with the error set.
-int maas_redis_ready (maas_redis_t *self, bool write);
+MAAS_EXPORT int maas_redis_ready (maas_redis_t *self, bool write);
 //  Run one command (binary-safe, LENS may be NULL for C strings). Returns
 //  the reply (the caller frees it with freeReplyObject), or NULL with the
 //  error set: MAAS_ERR_IO when the connection failed, MAAS_ERR_REPLY with
 //  the server's text when it answered an error. A REPEATABLE command (one
 //  that does no harm when run twice) whose connection broke before the
 //  reply is sent once more over a new connection.
-redisReply *maas_redis_command (maas_redis_t *self, bool repeatable, int argc, const char **argv,
-                                const size_t *lens);
+MAAS_EXPORT redisReply *maas_redis_command (maas_redis_t *self, bool repeatable, int argc,
+                                            const char **argv, const size_t *lens);
 //  Same with a hiredis format ("HGETALL %s").
-redisReply *maas_redis_commandf (maas_redis_t *self, bool repeatable, const char *fmt, ...);
+MAAS_EXPORT redisReply *maas_redis_commandf (maas_redis_t *self, bool repeatable, const char *fmt,
+                                             ...);
 //  The live connection, for pipelines and transactions (redisAppendCommand,
 //  redisGetReply) right after maas_redis_ready; borrowed, NULL when not
 //  connected. A failure there is reported with maas_redis_fail_io.
-redisContext *maas_redis_context (maas_redis_t *self);
+MAAS_EXPORT redisContext *maas_redis_context (maas_redis_t *self);
 //  Set the error from the connection's own ("WHAT: redis: Broken pipe").
 //  Returns -1.
-int maas_redis_fail_io (maas_redis_t *self, const char *what);
+MAAS_EXPORT int maas_redis_fail_io (maas_redis_t *self, const char *what);
 
 //  -- for subscribers
 
 //  true if, behind Sentinel, another server than ours is now the master
 //  (logged as WHAT). Asks at most every MAAS_REDIS_SENTINEL_EVERY_MS. A
 //  subscriber, which cannot send commands, polls this and resubscribes.
-bool maas_redis_master_moved (maas_redis_t *self, const char *what);
-
-//  -- for callers not yet given a config (client/, broker/, worker engine)
-
-//  CONFIG from URL and the environment: $MAAS_REDIS_URL when URL is NULL or
-//  "", $MAAS_REDIS_SENTINELS and $MAAS_REDIS_MASTER. The one place in the
-//  library that reads them; main()s should fill a config from their flags.
-void maas_redis_config_env (maas_redis_config_t *config, const char *url);
+MAAS_EXPORT bool maas_redis_master_moved (maas_redis_t *self, const char *what);
 
 #ifdef __cplusplus
 }

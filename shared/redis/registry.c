@@ -16,6 +16,7 @@
 #include <hiredis/hiredis.h>
 #include <inttypes.h>
 #include <poll.h>
+#include <pwd.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -390,21 +391,24 @@ s_channel (const char *prefix)
     return channel;
 }
 
-//  "user@host" from $USER (or the uid) and the host name.
-static void
-s_default_actor (maas_registry_t *self)
+//  "user@host" from USER (else the uid's login name, else "uidN") and the
+//  host name.
+void
+maas_registry_set_user (maas_registry_t *self, const char *user)
 {
-    char host[64] = "localhost", user[32];
+    char host[64] = "localhost", fallback[32], buf[1024];
     if (gethostname (host, sizeof host) != 0)
         snprintf (host, sizeof host, "localhost");
     host[sizeof host - 1] = 0;
-    const char *name = getenv ("USER");
-    if (!name || !*name) {
-        snprintf (user, sizeof user, "uid%u", (unsigned) getuid ());
-        name = user;
+    struct passwd pw, *found = NULL;
+    if ((!user || !*user) && getpwuid_r (getuid (), &pw, buf, sizeof buf, &found) == 0 && found)
+        user = found->pw_name;
+    if (!user || !*user) {
+        snprintf (fallback, sizeof fallback, "uid%u", (unsigned) getuid ());
+        user = fallback;
     }
     char actor[sizeof self->actor];
-    snprintf (actor, sizeof actor, "%.40s@%.63s", name, host);
+    snprintf (actor, sizeof actor, "%.40s@%.63s", user, host);
     maas_registry_set_actor (self, actor);
 }
 
@@ -427,7 +431,7 @@ maas_registry_open (const maas_redis_config_t *redis, const char *prefix, maas_e
         maas_registry_destroy (&self);
         return NULL;
     }
-    s_default_actor (self);
+    maas_registry_set_user (self, NULL);
     if (!(self->redis = maas_redis_new (redis, MAAS_REGISTRY_TIMEOUT_MS, err)))
         maas_registry_destroy (&self);
     return self;
@@ -436,8 +440,7 @@ maas_registry_open (const maas_redis_config_t *redis, const char *prefix, maas_e
 maas_registry_t *
 maas_registry_new (const char *redis_url, const char *prefix, char *err, size_t err_size)
 {
-    maas_redis_config_t redis;
-    maas_redis_config_env (&redis, redis_url);
+    maas_redis_config_t redis = {.url = redis_url};
     maas_err_t why;
     maas_registry_t *self = maas_registry_open (&redis, prefix, &why);
     if (!self)
@@ -532,7 +535,7 @@ s_read_facts (maas_registry_t *self, const char *name, const void *blob, size_t 
         return maas_err_set (&self->err, MAAS_ERR_INPUT, "model %s: not a valid model file: %s",
                              name, why.text);
     const maas_mlp_t *mlp = maas_model_mlp_const (model);
-    facts->format = (int) maas_model_format (model);
+    facts->format = maas_model_format (model);
     facts->inputs = maas_mlp_inputs (mlp);
     facts->outputs = maas_mlp_outputs (mlp);
     s_metrics_json (model, facts->metrics, sizeof facts->metrics);
@@ -1449,8 +1452,7 @@ maas_registry_watch_open (const maas_redis_config_t *redis, const char *prefix, 
 maas_registry_watch_t *
 maas_registry_watch_new (const char *redis_url, const char *prefix, char *err, size_t err_size)
 {
-    maas_redis_config_t redis;
-    maas_redis_config_env (&redis, redis_url);
+    maas_redis_config_t redis = {.url = redis_url};
     maas_err_t why;
     maas_registry_watch_t *self = maas_registry_watch_open (&redis, prefix, &why);
     if (!self)

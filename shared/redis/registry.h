@@ -4,6 +4,8 @@
 #ifndef MAAS_REGISTRY_H
 #define MAAS_REGISTRY_H
 
+#include "export.h"
+
 #include "err.h"
 #include "redis.h"
 
@@ -98,18 +100,19 @@ typedef struct {
 //  -- names and references (no Redis)
 
 //  true if NAME is a valid model name / alias name (see above).
-bool maas_registry_name_valid (const char *name);
-bool maas_registry_alias_valid (const char *alias);
+MAAS_EXPORT bool maas_registry_name_valid (const char *name);
+MAAS_EXPORT bool maas_registry_alias_valid (const char *alias);
 //  Split SPEC into name and reference; -1 with a reason in ERR when the
 //  name or reference is malformed.
-int maas_registry_ref_parse (maas_registry_ref_t *self, const char *spec, char *err,
-                             size_t err_size);
+MAAS_EXPORT int maas_registry_ref_parse (maas_registry_ref_t *self, const char *spec, char *err,
+                                         size_t err_size);
 //  0 if a model blob of BYTES fits the registry (MAAS_REGISTRY_BLOB_MAX);
 //  else -1 with the one message every refusal gives, an import or a train
 //  job ("model big: 300000000 bytes is over the registry's limit of ...").
-int maas_registry_size_check (const char *name, size_t bytes, char *err, size_t err_size);
+MAAS_EXPORT int maas_registry_size_check (const char *name, size_t bytes, char *err,
+                                          size_t err_size);
 //  Lowercase hex sha256 of DATA into HEX (65 bytes).
-void maas_registry_sha256_hex (const void *data, size_t size, char hex[65]);
+MAAS_EXPORT void maas_registry_sha256_hex (const void *data, size_t size, char hex[65]);
 
 //  -- lifecycle
 
@@ -120,22 +123,26 @@ void maas_registry_sha256_hex (const void *data, size_t size, char hex[65]);
 //  sends a repeatable command again once. Programs must ignore SIGPIPE
 //  (hiredis writes with write(2), so a closed connection would otherwise
 //  kill them).
-maas_registry_t *maas_registry_open (const maas_redis_config_t *redis, const char *prefix,
-                                     maas_err_t *err);
-//  Same at REDIS_URL (NULL: $MAAS_REDIS_URL or the default), Sentinels from
-//  the environment (maas_redis_config_env); for callers without a config.
-maas_registry_t *maas_registry_new (const char *redis_url, const char *prefix, char *err,
-                                    size_t err_size);
+MAAS_EXPORT maas_registry_t *maas_registry_open (const maas_redis_config_t *redis,
+                                                 const char *prefix, maas_err_t *err);
+//  Same at REDIS_URL (NULL: the default), no Sentinel; for callers without
+//  a config.
+MAAS_EXPORT maas_registry_t *maas_registry_new (const char *redis_url, const char *prefix,
+                                                char *err, size_t err_size);
 //  Close and free; safe on NULL; sets *self_p to NULL.
-void maas_registry_destroy (maas_registry_t **self_p);
+MAAS_EXPORT void maas_registry_destroy (maas_registry_t **self_p);
 //  Who the alias history records this client's moves as: "user@host" by
-//  default ($USER, hostname), a train job's id for a trainer. Copied.
-void maas_registry_set_actor (maas_registry_t *self, const char *who);
+//  default (the login name of the uid, the host name), a train job's id for
+//  a trainer. Copied.
+MAAS_EXPORT void maas_registry_set_actor (maas_registry_t *self, const char *who);
+//  The same default with USER (what main read from $USER; NULL or "": the
+//  uid's login name) before the '@'.
+MAAS_EXPORT void maas_registry_set_user (maas_registry_t *self, const char *user);
 //  Why the last call failed ("model iris has no version 7"); borrowed,
 //  valid until the next call.
-const char *maas_registry_error (const maas_registry_t *self);
+MAAS_EXPORT const char *maas_registry_error (const maas_registry_t *self);
 //  The pub/sub channel announcements go to ("maas:registry"); borrowed.
-const char *maas_registry_channel (const maas_registry_t *self);
+MAAS_EXPORT const char *maas_registry_channel (const maas_registry_t *self);
 
 //  -- writing (each one atomic, each one announced)
 
@@ -146,29 +153,31 @@ const char *maas_registry_channel (const maas_registry_t *self);
 //  was already published for NAME, nothing is written and *VERSION is that
 //  earlier version (*CREATED false). Announces "publish NAME N".
 //  Returns 0, or -1 (bad name, not a model, huge blob, Redis error).
-int maas_registry_publish (maas_registry_t *self, const char *name, const void *blob, size_t size,
-                           const maas_registry_meta_t *meta, uint64_t *version, bool *created);
+MAAS_EXPORT int maas_registry_publish (maas_registry_t *self, const char *name, const void *blob,
+                                       size_t size, const maas_registry_meta_t *meta,
+                                       uint64_t *version, bool *created);
 //  Point ALIAS of NAME at VERSION (which must exist), replacing where it
 //  pointed before, and record the move in the history (when it moved).
 //  Announces "alias NAME ALIAS N". 0 or -1.
-int maas_registry_alias (maas_registry_t *self, const char *name, const char *alias,
-                         uint64_t version);
+MAAS_EXPORT int maas_registry_alias (maas_registry_t *self, const char *name, const char *alias,
+                                     uint64_t version);
 //  Remove ALIAS of NAME (recorded as a move to 0). Announces "unalias NAME
 //  ALIAS". 0, or -1 when it does not exist.
-int maas_registry_unalias (maas_registry_t *self, const char *name, const char *alias);
+MAAS_EXPORT int maas_registry_unalias (maas_registry_t *self, const char *name, const char *alias);
 //  Delete VERSION of NAME. Refused (-1) while an alias points at it unless
 //  FORCE, which removes those aliases too (each announced). `latest`
 //  becomes the highest remaining version; numbers are never reused.
 //  Announces "delete NAME N".
-int maas_registry_delete (maas_registry_t *self, const char *name, uint64_t version, bool force);
+MAAS_EXPORT int maas_registry_delete (maas_registry_t *self, const char *name, uint64_t version,
+                                      bool force);
 //  Delete model NAME entirely: every version, alias, tag, its history, its
 //  job index, and its name from the model set. Refused (-1) while it has
 //  aliases unless FORCE. The versions deleted, ascending, into *VERSIONS
 //  (malloc'd, caller frees; NULL when none) and *COUNT; each announced
 //  ("unalias NAME A", "delete NAME N"). Numbers restart at 1 if the name is
 //  published again. -1 for an unknown model.
-int maas_registry_delete_model (maas_registry_t *self, const char *name, bool force,
-                                uint64_t **versions, size_t *count);
+MAAS_EXPORT int maas_registry_delete_model (maas_registry_t *self, const char *name, bool force,
+                                            uint64_t **versions, size_t *count);
 
 //  -- editing what is said about a model (VERSION 0) or a version; stored
 //  beside the records, not in the blob; not announced (they change nothing
@@ -176,61 +185,63 @@ int maas_registry_delete_model (maas_registry_t *self, const char *name, bool fo
 //  bad key or value.
 
 //  Set the description (at most MAAS_REGISTRY_TEXT_MAX bytes).
-int maas_registry_describe (maas_registry_t *self, const char *name, uint64_t version,
-                            const char *text);
+MAAS_EXPORT int maas_registry_describe (maas_registry_t *self, const char *name, uint64_t version,
+                                        const char *text);
 //  Set tag KEY (a name, as model names) to VALUE (at most
 //  MAAS_REGISTRY_TEXT_MAX bytes, no ',' or control characters).
-int maas_registry_tag (maas_registry_t *self, const char *name, uint64_t version, const char *key,
-                       const char *value);
+MAAS_EXPORT int maas_registry_tag (maas_registry_t *self, const char *name, uint64_t version,
+                                   const char *key, const char *value);
 //  Remove tag KEY; -1 when there is none.
-int maas_registry_untag (maas_registry_t *self, const char *name, uint64_t version,
-                         const char *key);
+MAAS_EXPORT int maas_registry_untag (maas_registry_t *self, const char *name, uint64_t version,
+                                     const char *key);
 
 //  Set NAME@VERSION's decision threshold for a binary model, 0 < THRESHOLD
 //  < 1 (a row is class 1 when p >= it), or remove it with 0 (back to 0.5).
 //  Kept beside the blob, so the version's weights and hashes do not change;
 //  announced ("threshold NAME VERSION") so workers read it again. 0 or -1.
-int maas_registry_set_threshold (maas_registry_t *self, const char *name, uint64_t version,
-                                 double threshold);
+MAAS_EXPORT int maas_registry_set_threshold (maas_registry_t *self, const char *name,
+                                             uint64_t version, double threshold);
 
 //  -- reading
 
 //  The threshold set on NAME@VERSION into *THRESHOLD, 0 when none. 0 or -1.
-int maas_registry_threshold (maas_registry_t *self, const char *name, uint64_t version,
-                             double *threshold);
+MAAS_EXPORT int maas_registry_threshold (maas_registry_t *self, const char *name, uint64_t version,
+                                         double *threshold);
 
 //  Version of NAME that REF names: "" or "latest" (the highest), a number,
 //  or an alias. 0 or -1 ("model iris has no alias 'prod'").
-int maas_registry_resolve (maas_registry_t *self, const char *name, const char *ref,
-                           uint64_t *version);
+MAAS_EXPORT int maas_registry_resolve (maas_registry_t *self, const char *name, const char *ref,
+                                       uint64_t *version);
 //  Metadata of NAME@VERSION into *INFO (cleared first, caller clears it
 //  with maas_registry_info_clear). 0 or -1.
-int maas_registry_info (maas_registry_t *self, const char *name, uint64_t version,
-                        maas_registry_info_t *info);
-void maas_registry_info_clear (maas_registry_info_t *info);
+MAAS_EXPORT int maas_registry_info (maas_registry_t *self, const char *name, uint64_t version,
+                                    maas_registry_info_t *info);
+MAAS_EXPORT void maas_registry_info_clear (maas_registry_info_t *info);
 //  Blob of NAME@VERSION into *BLOB (malloc'd, caller frees) and *SIZE,
 //  after checking it against the stored sha256 (copied to SHA256 if not
 //  NULL). -1 when missing or corrupted ("model iris@3: stored blob fails
 //  its sha256 check").
-int maas_registry_fetch (maas_registry_t *self, const char *name, uint64_t version, uint8_t **blob,
-                         size_t *size, char *sha256);
+MAAS_EXPORT int maas_registry_fetch (maas_registry_t *self, const char *name, uint64_t version,
+                                     uint8_t **blob, size_t *size, char *sha256);
 //  Versions of NAME, ascending, into *VERSIONS (malloc'd, caller frees;
 //  NULL when none) and *COUNT. -1 if the model does not exist.
-int maas_registry_versions (maas_registry_t *self, const char *name, uint64_t **versions,
-                            size_t *count);
+MAAS_EXPORT int maas_registry_versions (maas_registry_t *self, const char *name,
+                                        uint64_t **versions, size_t *count);
 //  Every model, sorted by name, into *MODELS (malloc'd array; free with
 //  maas_registry_models_free) and *COUNT. 0 or -1.
-int maas_registry_list (maas_registry_t *self, maas_registry_model_t **models, size_t *count);
-void maas_registry_models_free (maas_registry_model_t **models_p, size_t count);
+MAAS_EXPORT int maas_registry_list (maas_registry_t *self, maas_registry_model_t **models,
+                                    size_t *count);
+MAAS_EXPORT void maas_registry_models_free (maas_registry_model_t **models_p, size_t count);
 //  As list, keeping the models whose name matches GLOB (fnmatch; NULL: any)
 //  and whose tags include each of the N_TAGS "key=value" strings TAGS.
-int maas_registry_search (maas_registry_t *self, const char *glob, const char *const *tags,
-                          size_t n_tags, maas_registry_model_t **models, size_t *count);
+MAAS_EXPORT int maas_registry_search (maas_registry_t *self, const char *glob,
+                                      const char *const *tags, size_t n_tags,
+                                      maas_registry_model_t **models, size_t *count);
 //  The alias moves of NAME (only ALIAS's, unless NULL), newest first, at
 //  most MAAS_REGISTRY_HISTORY_MAX, into *MOVES (malloc'd, caller frees)
 //  and *COUNT. -1 for an unknown model with no history.
-int maas_registry_history (maas_registry_t *self, const char *name, const char *alias,
-                           maas_registry_move_t **moves, size_t *count);
+MAAS_EXPORT int maas_registry_history (maas_registry_t *self, const char *name, const char *alias,
+                                       maas_registry_move_t **moves, size_t *count);
 
 //  -- announcements
 
@@ -251,27 +262,29 @@ typedef struct {
 
 //  Parse one announcement ("alias iris production 3"). 0, or -1 if it is
 //  not one.
-int maas_registry_event_parse (maas_registry_event_t *event, const char *text, size_t len);
+MAAS_EXPORT int maas_registry_event_parse (maas_registry_event_t *event, const char *text,
+                                           size_t len);
 
 typedef struct _maas_registry_watch_t maas_registry_watch_t;
 
 //  Subscribe to the announcements of the registry in REDIS/PREFIX on a
 //  connection of its own; returns once the subscription is confirmed, so
 //  every change after this call is seen. NULL with ERR on failure.
-maas_registry_watch_t *maas_registry_watch_open (const maas_redis_config_t *redis,
-                                                 const char *prefix, maas_err_t *err);
-//  Same at REDIS_URL with Sentinels from the environment, as maas_registry_new.
-maas_registry_watch_t *maas_registry_watch_new (const char *redis_url, const char *prefix,
-                                                char *err, size_t err_size);
-void maas_registry_watch_destroy (maas_registry_watch_t **self_p);
+MAAS_EXPORT maas_registry_watch_t *maas_registry_watch_open (const maas_redis_config_t *redis,
+                                                             const char *prefix, maas_err_t *err);
+//  Same at REDIS_URL, no Sentinel, as maas_registry_new.
+MAAS_EXPORT maas_registry_watch_t *maas_registry_watch_new (const char *redis_url,
+                                                            const char *prefix, char *err,
+                                                            size_t err_size);
+MAAS_EXPORT void maas_registry_watch_destroy (maas_registry_watch_t **self_p);
 //  Socket to poll for readability (zmq_poll accepts it as an fd item).
-int maas_registry_watch_fd (const maas_registry_watch_t *self);
+MAAS_EXPORT int maas_registry_watch_fd (const maas_registry_watch_t *self);
 //  Next announcement, waiting up to TIMEOUT_MS (0: only what is already
 //  readable; -1: forever). Returns 1 with *EVENT filled, 0 when none came,
 //  -1 when the connection is lost: the caller must assume it missed
 //  changes (drop what it resolved) and make a new watch.
-int maas_registry_watch_next (maas_registry_watch_t *self, maas_registry_event_t *event,
-                              int timeout_ms);
+MAAS_EXPORT int maas_registry_watch_next (maas_registry_watch_t *self, maas_registry_event_t *event,
+                                          int timeout_ms);
 
 #ifdef __cplusplus
 }

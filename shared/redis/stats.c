@@ -16,6 +16,8 @@
 struct _maas_stats_t {
     maas_redis_config_t config;    //  where Redis is (strings in the fields below)
     char *url;                     //  its URL, owned (NULL: the default)
+    char *sentinels;               //  its Sentinels, owned (NULL: none)
+    char *master;                  //  the master's name behind them, owned (NULL: default)
     char *key;                     //  "<prefix><kind>:<name>", owned
     char *index;                   //  "<prefix><kind>s", owned
     char *name;                    //  the process's name, owned
@@ -27,24 +29,29 @@ struct _maas_stats_t {
 };
 
 maas_stats_t *
-maas_stats_new (const char *redis_url, const char *prefix, const char *kind, const char *name)
+maas_stats_new (const maas_redis_config_t *redis, const char *prefix, const char *kind,
+                const char *name)
 {
     maas_stats_t *self = calloc (1, sizeof *self);
     if (!self)
         return NULL;
     if (!prefix)
         prefix = MAAS_REGISTRY_PREFIX_DEFAULT;
-    self->url = redis_url ? strdup (redis_url) : NULL;
+    self->url = redis->url ? strdup (redis->url) : NULL;
+    self->sentinels = redis->sentinels ? strdup (redis->sentinels) : NULL;
+    self->master = redis->master ? strdup (redis->master) : NULL;
     self->name = strdup (name);
     if (asprintf (&self->key, "%s%s:%s", prefix, kind, name) < 0)
         self->key = NULL;
     if (asprintf (&self->index, "%s%ss", prefix, kind) < 0)
         self->index = NULL;
-    if ((redis_url && !self->url) || !self->name || !self->key || !self->index) {
+    if ((redis->url && !self->url) || (redis->sentinels && !self->sentinels)
+        || (redis->master && !self->master) || !self->name || !self->key || !self->index) {
         maas_stats_destroy (&self);
         return NULL;
     }
-    maas_redis_config_env (&self->config, self->url);
+    self->config = (maas_redis_config_t){
+        .url = self->url, .sentinels = self->sentinels, .master = self->master};
     self->started_ms = maas_clock_wall_ms ();
     return self;
 }
@@ -57,6 +64,8 @@ maas_stats_destroy (maas_stats_t **self_p)
         return;
     maas_redis_destroy (&self->redis);
     free (self->url);
+    free (self->sentinels);
+    free (self->master);
     free (self->key);
     free (self->index);
     free (self->name);

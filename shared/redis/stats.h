@@ -7,6 +7,10 @@
 #ifndef MAAS_STATS_H
 #define MAAS_STATS_H
 
+#include "export.h"
+
+#include "redis_url.h"
+
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -25,20 +29,20 @@ typedef struct {
 typedef struct _maas_stats_t maas_stats_t;
 
 //  Counters of process NAME of KIND ("worker", "trainer") in the Redis at
-//  REDIS_URL (NULL: $MAAS_REDIS_URL or the default; Sentinel from the
-//  environment) under PREFIX (NULL: "maas:"). Connects at the first write,
-//  so a Redis that is down now is not an error. NULL if out of memory.
-maas_stats_t *maas_stats_new (const char *redis_url, const char *prefix, const char *kind,
-                              const char *name);
-void maas_stats_destroy (maas_stats_t **self_p);
+//  REDIS (redis_url.h: URL, Sentinels; copied) under PREFIX (NULL: "maas:").
+//  Connects at the first write, so a Redis that is down now is not an
+//  error. NULL if out of memory.
+MAAS_EXPORT maas_stats_t *maas_stats_new (const maas_redis_config_t *redis, const char *prefix,
+                                          const char *kind, const char *name);
+MAAS_EXPORT void maas_stats_destroy (maas_stats_t **self_p);
 //  true when a write is due at NOW_MS (monotonic): MAAS_STATS_PERIOD_MS
 //  after the last attempt, or never tried.
-bool maas_stats_due (const maas_stats_t *self, int64_t now_ms);
+MAAS_EXPORT bool maas_stats_due (const maas_stats_t *self, int64_t now_ms);
 //  Write COUNT FIELDS (at most MAAS_STATS_FIELDS_MAX), plus started_ms and
 //  updated_ms (wall), as the hash, in one pipelined round trip at most
 //  MAAS_STATS_TIMEOUT_MS long; NOW_MS (monotonic) starts the next period. 0, or -1 when Redis failed (logged
 //  once per outage as "stats: not written ..."; the next write retries).
-int maas_stats_write (maas_stats_t *self, const maas_stats_field_t *fields, size_t count,
-                      int64_t now_ms);
+MAAS_EXPORT int maas_stats_write (maas_stats_t *self, const maas_stats_field_t *fields,
+                                  size_t count, int64_t now_ms);
 
 #endif

@@ -127,9 +127,12 @@ static int
 s_connect_all (maas_client_t *self, const char *endpoints)
 {
     char *list = strdup (endpoints), *save = NULL;
+    if (!list)
+        return s_fail (self, "out of memory");
     int connected = 0;
     for (char *ep = strtok_r (list, ",", &save); ep; ep = strtok_r (NULL, ",", &save)) {
         if (zsock_connect (self->sock, "%s", ep) != 0) {
+            s_fail (self, "cannot connect to '%s': %s", ep, maas_proto_endpoint_error (errno));
             maas_error ("client", "connect failed endpoint=%s error=%s", ep, zmq_strerror (errno));
             free (list);
             return -1;
@@ -137,7 +140,7 @@ s_connect_all (maas_client_t *self, const char *endpoints)
         connected++;
     }
     free (list);
-    return connected > 0 ? 0 : -1;
+    return connected > 0 ? 0 : s_fail (self, "no broker endpoint in '%s'", endpoints);
 }
 
 //  (Re)make the socket with our identity, options and keys; connect it.
@@ -147,7 +150,7 @@ s_open (maas_client_t *self)
     zsock_destroy (&self->sock);
     self->sock = zsock_new (ZMQ_DEALER);
     if (!self->sock)
-        return -1;
+        return s_fail (self, "cannot make a ZeroMQ socket: %s", zmq_strerror (errno));
     zsock_set_identity (self->sock, self->identity);
     zsock_set_sndhwm (self->sock, 0);
     zsock_set_rcvhwm (self->sock, 0);
@@ -159,11 +162,17 @@ s_open (maas_client_t *self)
 }
 
 maas_client_t *
-maas_client_new (const char *endpoints)
+maas_client_new (const char *endpoints, maas_err_t *err)
 {
+    if (!endpoints || !*endpoints) {
+        maas_err_set (err, MAAS_ERR_INPUT, "client: no broker endpoint given");
+        return NULL;
+    }
     maas_client_t *self = calloc (1, sizeof *self);
-    if (!self || !endpoints)
-        goto fail;
+    if (!self) {
+        maas_err_set (err, MAAS_ERR_NOMEM, "client: out of memory");
+        return NULL;
+    }
     self->retry_ms = 2000;
     self->window = 10000;
     msgpack_unpacked_init (&self->scratch);
@@ -173,10 +182,12 @@ maas_client_new (const char *endpoints)
     //  A stable routing id lets a restarted broker route results to us.
     memcpy (self->identity, "c-", 2);
     maas_proto_id_new (&self->idgen, self->identity + 2);
-    if (!self->jobs || !self->done || !self->endpoints || s_open (self) != 0)
-        goto fail;
-    return self;
-fail:
+    if (!self->jobs || !self->done || !self->endpoints)
+        maas_err_set (err, MAAS_ERR_NOMEM, "client: out of memory");
+    else if (s_open (self) != 0)
+        maas_err_set (err, MAAS_ERR_INPUT, "client: %s", self->err);
+    else
+        return self;
     maas_client_destroy (&self);
     return NULL;
 }
@@ -229,12 +240,8 @@ maas_client_socket (maas_client_t *self)
 int
 maas_client_set_curve (maas_client_t *self, const char *secret_path, const char *broker_path)
 {
-    if (!secret_path && !broker_path) {
-        secret_path = getenv (MAAS_CURVE_KEY_ENV);
-        broker_path = getenv (MAAS_CURVE_BROKER_ENV);
-        if (!secret_path && !broker_path)
-            return 0;
-    }
+    if (!secret_path && !broker_path)
+        return 0;
     maas_err_t err;
     maas_curve_t *curve = maas_curve_new (secret_path, broker_path, &err);
     if (!curve)

@@ -86,6 +86,25 @@ maas_curve_rights_parse (const char *role, maas_err_t *err)
     return rights;
 }
 
+int
+maas_curve_right_for (const char *kind)
+{
+    if (strcmp (kind, "infer") == 0)
+        return MAAS_CURVE_INFER;
+    if (strcmp (kind, "train") == 0)
+        return MAAS_CURVE_TRAIN;
+    return MAAS_CURVE_ADMIN;
+}
+
+const char *
+maas_curve_right_name (int right)
+{
+    return right == MAAS_CURVE_INFER  ? "infer"
+        : right == MAAS_CURVE_TRAIN   ? "train"
+        : right == MAAS_CURVE_PUBLISH ? "publish"
+                                      : "admin";
+}
+
 //  DIR/NAME[SUFFIX] into PATH; -1 with ERR if DIR is not a directory or the
 //  file exists (a key is never replaced by accident).
 static int

@@ -5,6 +5,8 @@
 #ifndef MAAS_CURVE_H
 #define MAAS_CURVE_H
 
+#include "export.h"
+
 #include "err.h"
 
 typedef struct _maas_curve_t maas_curve_t;
@@ -21,7 +23,14 @@ typedef struct _maas_curve_t maas_curve_t;
 
 //  Rights in ROLE ("infer,train"; "alias" is "publish"); -1 with ERR on an
 //  unknown word. NULL or "" is 0 (no rights).
-int maas_curve_rights_parse (const char *role, maas_err_t *err);
+MAAS_EXPORT int maas_curve_rights_parse (const char *role, maas_err_t *err);
+//  The right a job of KIND needs (infer, train; any other kind: admin).
+//  ADMIN holds every right: check with maas_curve_allows.
+MAAS_EXPORT int maas_curve_right_for (const char *kind);
+//  true if RIGHTS (a key's) include NEEDED, or admin.
+#define maas_curve_allows(rights, needed) (((rights) & ((needed) | MAAS_CURVE_ADMIN)) != 0)
+//  The role word of one right ("infer"), for messages.
+MAAS_EXPORT const char *maas_curve_right_name (int right);
 
 //  The two rows a peer's option table (options.h) gives its key files.
 #define MAAS_CURVE_OPTIONS(key_target, broker_target)                                              \
@@ -43,17 +52,18 @@ int maas_curve_rights_parse (const char *role, maas_err_t *err);
 //  Load our key pair from SECRET_PATH (the "NAME_secret" file; "NAME" works
 //  too when NAME_secret sits beside it) and the broker's public key from
 //  BROKER_PATH. NULL with ERR if either file is missing or not a key.
-maas_curve_t *maas_curve_new (const char *secret_path, const char *broker_path, maas_err_t *err);
-void maas_curve_destroy (maas_curve_t **self_p);
+MAAS_EXPORT maas_curve_t *maas_curve_new (const char *secret_path, const char *broker_path,
+                                          maas_err_t *err);
+MAAS_EXPORT void maas_curve_destroy (maas_curve_t **self_p);
 //  Make SOCK (a zsock_t *, not connected yet) a CURVE client of the broker;
 //  its sends then fail (EAGAIN) rather than block while no broker took it.
-void maas_curve_apply (const maas_curve_t *self, void *sock);
+MAAS_EXPORT void maas_curve_apply (const maas_curve_t *self, void *sock);
 
 //  Write a new key pair: SECRET_DIR/NAME_secret (mode 0600) and
 //  PUBLIC_DIR/NAME (the public key, mode 0644; NULL: SECRET_DIR too), with
 //  ROLE ("infer,train", or NULL: none) as the "role" metadata in both.
 //  Returns 0, or -1 with ERR (bad name, a file already there, unwritable).
-int maas_curve_keygen (const char *secret_dir, const char *public_dir, const char *name,
-                       const char *role, maas_err_t *err);
+MAAS_EXPORT int maas_curve_keygen (const char *secret_dir, const char *public_dir, const char *name,
+                                   const char *role, maas_err_t *err);
 
 #endif

@@ -104,6 +104,15 @@ s_net_forward (s_net_t *net, const float *x, size_t rows)
         maas_act_forward (spec.act, net->acts[l + 1]->data, rows, spec.units,
                           maas_mlp_bias_const (mlp, l)->data);
     }
+    //  Outputs in the targets' units, as the predictor gives them. Only a
+    //  linear output layer scales, and its backward pass ignores the values.
+    const float *y_mean = maas_mlp_target_mean (mlp), *y_std = maas_mlp_target_std (mlp);
+    size_t outputs = maas_mlp_outputs (mlp);
+    float *out = net->acts[net->n_layers]->data;
+    for (size_t k = 0; y_mean && k < rows * outputs; k++) {
+        float scaled = out[k] * y_std[k % outputs];
+        out[k] = scaled + y_mean[k % outputs];
+    }
     return 0;
 }
 
@@ -123,9 +132,11 @@ s_net_backward (s_net_t *net, size_t rows, size_t k)
     const maas_mlp_t *mlp = net->mlp;
     size_t outputs = maas_mlp_outputs (mlp), n = maas_mlp_inputs (mlp);
     float *g = net->grad->data, *other = net->spare->data;
+    //  d output / d output before the scaling: its std, or 1 unscaled.
+    const float *y_std = maas_mlp_target_std (mlp);
     memset (g, 0, rows * outputs * sizeof *g);
     for (size_t r = 0; r < rows; r++)
-        g[r * outputs + k] = 1;
+        g[r * outputs + k] = y_std ? y_std[k] : 1;
     maas_act_backward (maas_mlp_layer (mlp, net->n_layers - 1).act, s_net_outputs (net), g, rows,
                        outputs);
     for (size_t l = net->n_layers; l-- > 0;) {

@@ -6,6 +6,8 @@
 #ifndef MAAS_EXPLAIN_H
 #define MAAS_EXPLAIN_H
 
+#include "export.h"
+
 #include "mlp.h"
 #include "protocol.h"
 
@@ -29,8 +31,8 @@ typedef enum {
 } maas_explain_method_t;
 
 //  Name of a method ("integrated_gradients"), and back; -1 if unknown.
-const char *maas_explain_method_name (maas_explain_method_t method);
-int maas_explain_method_parse (const char *name);
+MAAS_EXPORT const char *maas_explain_method_name (maas_explain_method_t method);
+MAAS_EXPORT int maas_explain_method_parse (const char *name);
 
 //  ---------------------------------------------------------------------------
 //  Params: {"method": "integrated_gradients", "steps": 50, "baseline":
@@ -46,17 +48,17 @@ typedef struct {
 } maas_explain_params_t;
 
 //  Defaults: integrated gradients, 50 steps, the model's mean, every output.
-maas_explain_params_t maas_explain_params_defaults (void);
+MAAS_EXPORT maas_explain_params_t maas_explain_params_defaults (void);
 //  Pack PARAMS as a params map into PK. 0, or -1 if the packer failed.
-int maas_explain_params_pack (const maas_explain_params_t *params, msgpack_packer *pk);
+MAAS_EXPORT int maas_explain_params_pack (const maas_explain_params_t *params, msgpack_packer *pk);
 //  Read OBJ (a job's params: NULL, or a map) into PARAMS (which then owns a
 //  baseline; maas_explain_params_clear frees it). Returns 0, or -1 with ERR
 //  ("params: unknown key 'step' (an explain job's params hold method,
 //  steps, baseline, output)", "params: 'method' must be one of ...").
-int maas_explain_params_decode (maas_explain_params_t *params, const msgpack_object *obj, char *err,
-                                size_t err_size);
+MAAS_EXPORT int maas_explain_params_decode (maas_explain_params_t *params,
+                                            const msgpack_object *obj, char *err, size_t err_size);
 //  Free the baseline; PARAMS back to the defaults. Safe twice.
-void maas_explain_params_clear (maas_explain_params_t *params);
+MAAS_EXPORT void maas_explain_params_clear (maas_explain_params_t *params);
 
 //  ---------------------------------------------------------------------------
 //  The result. Arrays are row-major; attributions are rows × inputs ×
@@ -90,20 +92,21 @@ typedef struct {
 //  "baseline has 3 values, the model takes 4 features", "output 2 is out of
 //  range: the model has 1 output", "row 2 column 5 is not a finite
 //  number", out of memory).
-int maas_explain_run (const maas_mlp_t *mlp, const maas_explain_params_t *params, const float *x,
-                      size_t rows, maas_explain_result_t *result, char *err, size_t err_size);
+MAAS_EXPORT int maas_explain_run (const maas_mlp_t *mlp, const maas_explain_params_t *params,
+                                  const float *x, size_t rows, maas_explain_result_t *result,
+                                  char *err, size_t err_size);
 
 //  Pack RESULT (arrays borrowed) as the RESULT payload map. 0, or -1.
-int maas_explain_result_pack (const maas_explain_result_t *result, msgpack_packer *pk);
+MAAS_EXPORT int maas_explain_result_pack (const maas_explain_result_t *result, msgpack_packer *pk);
 //  Pack the RESULT header's meta: version, compute_us. 0, or -1.
-int maas_explain_meta_pack (const maas_explain_result_t *result, msgpack_packer *pk);
+MAAS_EXPORT int maas_explain_meta_pack (const maas_explain_result_t *result, msgpack_packer *pk);
 //  Parse a RESULT payload of SIZE bytes into RESULT (arrays allocated and
 //  owned). Every key is required; sizes must agree. Returns 0, or -1 with
 //  ERR ("result: key 'attributions' is missing", "result: 'attributions'
 //  holds 40 bytes for 1 rows × 4 inputs × 2 outputs").
-int maas_explain_result_parse (maas_explain_result_t *result, const void *data, size_t size,
-                               char *err, size_t err_size);
+MAAS_EXPORT int maas_explain_result_parse (maas_explain_result_t *result, const void *data,
+                                           size_t size, char *err, size_t err_size);
 //  Free the arrays; RESULT is zeroed. Safe twice.
-void maas_explain_result_clear (maas_explain_result_t *result);
+MAAS_EXPORT void maas_explain_result_clear (maas_explain_result_t *result);
 
 #endif

@@ -5,6 +5,8 @@
 #ifndef MAAS_INFER_H
 #define MAAS_INFER_H
 
+#include "export.h"
+
 #include "protocol.h"
 
 #include <msgpack.h>
@@ -36,17 +38,18 @@ typedef struct {
 
 //  Pack {"shape": [ROWS, COLS]} into SBUF, which this initialises (the
 //  caller destroys it). 0, or -1 out of memory.
-int maas_infer_params_pack (msgpack_sbuffer *sbuf, size_t rows, size_t cols);
+MAAS_EXPORT int maas_infer_params_pack (msgpack_sbuffer *sbuf, size_t rows, size_t cols);
 //  Pack PARAMS (shape when rows > 0, output when not the default, top_k
 //  when > 0) into SBUF, which this initialises. 0, or -1 out of memory.
-int maas_infer_params_pack_all (msgpack_sbuffer *sbuf, const maas_infer_params_t *params);
+MAAS_EXPORT int maas_infer_params_pack_all (msgpack_sbuffer *sbuf,
+                                            const maas_infer_params_t *params);
 //  Read OBJ (a job's params: NULL, or a map) into PARAMS. Returns 0, or -1
 //  with ERR naming what is wrong ("params: unknown key 'shap' (an infer
 //  job's params hold 'shape', 'output', 'top_k')", "params: shape 0x4 is
 //  empty or too large", "params: output 'klass' is not probabilities or
 //  class").
-int maas_infer_params_decode (maas_infer_params_t *params, const msgpack_object *obj, char *err,
-                              size_t err_size);
+MAAS_EXPORT int maas_infer_params_decode (maas_infer_params_t *params, const msgpack_object *obj,
+                                          char *err, size_t err_size);
 
 //  ---------------------------------------------------------------------------
 //  The result of a succeeded job.
@@ -73,21 +76,21 @@ typedef struct {
 
 //  Pack RESULT (values and classes borrowed) as the RESULT payload map.
 //  0, or -1 if the packer failed.
-int maas_infer_result_pack (const maas_infer_result_t *result, msgpack_packer *pk);
+MAAS_EXPORT int maas_infer_result_pack (const maas_infer_result_t *result, msgpack_packer *pk);
 //  Pack the RESULT header's meta: version, batch_rows, batch_jobs,
 //  queue_us, compute_us. 0, or -1.
-int maas_infer_meta_pack (const maas_infer_result_t *result, msgpack_packer *pk);
+MAAS_EXPORT int maas_infer_meta_pack (const maas_infer_result_t *result, msgpack_packer *pk);
 //  Parse a RESULT payload of SIZE bytes into RESULT, whose values and
 //  classes are then allocated and owned (maas_infer_result_clear frees
 //  them). Every key is required but "classes"; sizes must agree. Returns 0,
 //  or -1 with ERR ("result: key 'rows' is missing", "result: 'values' holds
 //  40 bytes for 3 rows × 4 outputs").
-int maas_infer_result_parse (maas_infer_result_t *result, const void *data, size_t size, char *err,
-                             size_t err_size);
+MAAS_EXPORT int maas_infer_result_parse (maas_infer_result_t *result, const void *data, size_t size,
+                                         char *err, size_t err_size);
 //  The class label of row R of a result holding class_labels, or NULL.
-const char *maas_infer_result_label (const maas_infer_result_t *result, size_t r);
+MAAS_EXPORT const char *maas_infer_result_label (const maas_infer_result_t *result, size_t r);
 //  Free what _parse allocated; RESULT is zeroed. Safe twice.
-void maas_infer_result_clear (maas_infer_result_t *result);
+MAAS_EXPORT void maas_infer_result_clear (maas_infer_result_t *result);
 
 //  ---------------------------------------------------------------------------
 //  A failed job's meta: {"row": ROW}, the 1-based row of the job's input at
@@ -95,9 +98,9 @@ void maas_infer_result_clear (maas_infer_result_t *result);
 //  file's row.
 
 //  Pack the failure meta for ROW. 0, or -1 if the packer failed.
-int maas_infer_error_meta_pack (size_t row, msgpack_packer *pk);
+MAAS_EXPORT int maas_infer_error_meta_pack (size_t row, msgpack_packer *pk);
 //  The row a failed RESULT's header (SIZE bytes) names in its meta, or 0
 //  when it names none (or the header is unreadable).
-size_t maas_infer_error_row (const void *header, size_t size);
+MAAS_EXPORT size_t maas_infer_error_row (const void *header, size_t size);
 
 #endif

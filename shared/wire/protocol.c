@@ -186,6 +186,19 @@ maas_proto_send_empty (void *socket, const void *peer, size_t peer_size, int cmd
     return maas_proto_send (socket, peer, peer_size, cmd, &empty_map, 1, NULL);
 }
 
+const char *
+maas_proto_endpoint_error (int errno_value)
+{
+    switch (errno_value) {
+        case EINVAL: return "not an endpoint (tcp://HOST:PORT, ipc://PATH, inproc://NAME)";
+        case EPROTONOSUPPORT: return "unknown transport (tcp://, ipc:// or inproc://)";
+        case EADDRINUSE: return "address already in use";
+        case EADDRNOTAVAIL: return "no such local address";
+        case ENODEV: return "no such network interface";
+        default: return zmq_strerror (errno_value);
+    }
+}
+
 int
 maas_proto_open_map (const void *data, size_t size, size_t limit, const char *what,
                      msgpack_unpacked *scratch, maas_codec_map_t *map, char *err, size_t err_size)

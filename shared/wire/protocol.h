@@ -5,6 +5,8 @@
 #ifndef MAAS_PROTOCOL_H
 #define MAAS_PROTOCOL_H
 
+#include "export.h"
+
 #include <msgpack.h>
 #include <stdbool.h>
 #include <stddef.h>
@@ -51,7 +53,7 @@ typedef enum {
 } maas_proto_cmd_t;
 
 //  Name of a command ("SUBMIT"), or "UNKNOWN".
-const char *maas_proto_cmd_name (int cmd);
+MAAS_EXPORT const char *maas_proto_cmd_name (int cmd);
 
 //  ---------------------------------------------------------------------------
 //  One received message: optional identity, then up to MAAS_PROTO_FRAMES.
@@ -69,37 +71,41 @@ typedef struct {
 //  0 or ZMQ_DONTWAIT. Returns 0, or -1 with errno (EAGAIN: nothing waiting).
 //  Frames past MAAS_PROTO_FRAMES are read and dropped (EXTRA is set). The
 //  caller closes MSG with maas_proto_msg_close.
-int maas_proto_recv (void *socket, maas_proto_msg_t *msg, bool routed, int flags);
-void maas_proto_msg_close (maas_proto_msg_t *msg);
+MAAS_EXPORT int maas_proto_recv (void *socket, maas_proto_msg_t *msg, bool routed, int flags);
+MAAS_EXPORT void maas_proto_msg_close (maas_proto_msg_t *msg);
 //  Check the envelope: tag, a one-byte command, a header frame no larger
 //  than MAAS_PROTO_HEADER_MAX. Returns the command, or -1 with why in ERR.
-int maas_proto_check (const maas_proto_msg_t *msg, char *err, size_t err_size);
+MAAS_EXPORT int maas_proto_check (const maas_proto_msg_t *msg, char *err, size_t err_size);
 //  The header frame's bytes (NULL, 0 when absent).
-const void *maas_proto_header (const maas_proto_msg_t *msg, size_t *size);
+MAAS_EXPORT const void *maas_proto_header (const maas_proto_msg_t *msg, size_t *size);
 //  The payload frame, or NULL when absent (borrowed; may be moved out with
 //  zmq_msg_move).
-zmq_msg_t *maas_proto_payload (maas_proto_msg_t *msg);
+MAAS_EXPORT zmq_msg_t *maas_proto_payload (maas_proto_msg_t *msg);
 
 //  Send one message: PEER (routing id, PEER_SIZE bytes; NULL on a DEALER),
 //  tag, CMD, HEADER (copied), and PAYLOAD if not NULL (moved: it is empty
 //  afterwards, whatever the outcome). Returns 0, or -1 with errno.
-int maas_proto_send (void *socket, const void *peer, size_t peer_size, int cmd, const void *header,
-                     size_t header_size, zmq_msg_t *payload);
+MAAS_EXPORT int maas_proto_send (void *socket, const void *peer, size_t peer_size, int cmd,
+                                 const void *header, size_t header_size, zmq_msg_t *payload);
 //  Send CMD with an empty map as header and no payload (PING, PONG,
 //  HEARTBEAT, DISCONNECT). PEER as for maas_proto_send. 0, or -1 with errno.
-int maas_proto_send_empty (void *socket, const void *peer, size_t peer_size, int cmd);
+MAAS_EXPORT int maas_proto_send_empty (void *socket, const void *peer, size_t peer_size, int cmd);
+//  Why connecting or binding an endpoint failed with ERRNO, as a user can
+//  fix it: "not an endpoint (tcp://HOST:PORT, ipc://PATH, inproc://NAME)",
+//  "address already in use", else libzmq's text. Static, borrowed.
+MAAS_EXPORT const char *maas_proto_endpoint_error (int errno_value);
 //  Open SIZE bytes of DATA, one msgpack map, as a reader named WHAT
 //  ("result") in MAP, decoding into SCRATCH (the caller's, reusable; the
 //  map is borrowed from it and DATA). LIMIT: largest SIZE accepted, 0: any.
 //  Returns 0, or -1 with why in ERR ("result: expected a map, got array").
-int maas_proto_open_map (const void *data, size_t size, size_t limit, const char *what,
-                         msgpack_unpacked *scratch, maas_codec_map_t *map, char *err,
-                         size_t err_size);
+MAAS_EXPORT int maas_proto_open_map (const void *data, size_t size, size_t limit, const char *what,
+                                     msgpack_unpacked *scratch, maas_codec_map_t *map, char *err,
+                                     size_t err_size);
 //  Open MSG's header frame as a map named "header" into MAP, decoding into
 //  SCRATCH (the caller's, reusable). Returns 0, or -1 with why in ERR
 //  ("missing header frame", "header: expected a map, got array").
-int maas_proto_header_map (const maas_proto_msg_t *msg, msgpack_unpacked *scratch,
-                           maas_codec_map_t *map, char *err, size_t err_size);
+MAAS_EXPORT int maas_proto_header_map (const maas_proto_msg_t *msg, msgpack_unpacked *scratch,
+                                       maas_codec_map_t *map, char *err, size_t err_size);
 
 //  ---------------------------------------------------------------------------
 //  Building headers: a msgpack packer writing into a fixed buffer, so small
@@ -113,14 +119,14 @@ typedef struct {
 } maas_proto_buf_t;
 
 //  Reset BUF to empty and make BUF->pk ready to pack into it.
-void maas_proto_buf_init (maas_proto_buf_t *buf);
+MAAS_EXPORT void maas_proto_buf_init (maas_proto_buf_t *buf);
 //  Append SIZE bytes already msgpack-encoded (one value) to BUF.
-void maas_proto_buf_append (maas_proto_buf_t *buf, const void *bytes, size_t size);
+MAAS_EXPORT void maas_proto_buf_append (maas_proto_buf_t *buf, const void *bytes, size_t size);
 //  Open a map in BUF and pack the status keys of a reply: "id", "status",
 //  "reason", "error", each only if not NULL (ERROR cut at 1024 bytes). The
 //  map has room for EXTRA more key/value pairs, which the caller packs next.
-void maas_proto_pack_status (maas_proto_buf_t *buf, const char *id, const char *status,
-                             const char *reason, const char *error, size_t extra);
+MAAS_EXPORT void maas_proto_pack_status (maas_proto_buf_t *buf, const char *id, const char *status,
+                                         const char *reason, const char *error, size_t extra);
 
 //  ---------------------------------------------------------------------------
 //  The job header: SUBMIT's header, forwarded unchanged as JOB's header.
@@ -148,22 +154,22 @@ typedef struct {
 //  caller owns and may reuse (see maas_codec_unpack). Strings are copied
 //  into JOB; PARAMS_OBJ is borrowed from SCRATCH (and HEADER). Returns 0, or -1 with
 //  a reason fit for a REJECTED ("header: key 'priority' must be 0..9, got 12").
-int maas_proto_job_parse (maas_proto_job_t *job, const void *header, size_t size,
-                          msgpack_unpacked *scratch, char *err, size_t err_size);
+MAAS_EXPORT int maas_proto_job_parse (maas_proto_job_t *job, const void *header, size_t size,
+                                      msgpack_unpacked *scratch, char *err, size_t err_size);
 //  Check what a job header must satisfy, for a job built by hand before it
 //  is packed (maas_proto_job_parse checks the same): id and kind of
 //  [0-9A-Za-z_.:-] within their limits, model and alias within theirs,
 //  priority 0..9, version >= 0, not both a version and an alias. Returns 0,
 //  or -1 with ERR ("header: key 'priority' must be 0..9, got 12").
-int maas_proto_job_check (const maas_proto_job_t *job, char *err, size_t err_size);
+MAAS_EXPORT int maas_proto_job_check (const maas_proto_job_t *job, char *err, size_t err_size);
 //  Encode JOB into BUF, with PARAMS (bytes of one msgpack value) if set.
 //  Returns 0, or -1 if it does not fit.
-int maas_proto_job_pack (const maas_proto_job_t *job, maas_proto_buf_t *buf);
+MAAS_EXPORT int maas_proto_job_pack (const maas_proto_job_t *job, maas_proto_buf_t *buf);
 
 //  A RESULT header's "retryable" (read with MAP): false when the worker
 //  said the failure would be the same on any worker; true when it said
 //  otherwise, said nothing, or the key is not a boolean.
-bool maas_proto_retryable (const maas_codec_map_t *map);
+MAAS_EXPORT bool maas_proto_retryable (const maas_codec_map_t *map);
 
 //  ---------------------------------------------------------------------------
 //  Job ids
@@ -176,15 +182,15 @@ typedef struct {
     int64_t ms;            //  time of the previous id
     uint8_t random[10];    //  its random part
 } maas_proto_idgen_t;
-void maas_proto_id_new (maas_proto_idgen_t *gen, char id[MAAS_PROTO_ID_SIZE]);
+MAAS_EXPORT void maas_proto_id_new (maas_proto_idgen_t *gen, char id[MAAS_PROTO_ID_SIZE]);
 //  Copy SRC into DST (SIZE bytes with the NUL), truncating; returns the
 //  length copied. For hot paths where snprintf ("%s") costs too much.
-size_t maas_proto_copy (char *dst, size_t size, const char *src);
+MAAS_EXPORT size_t maas_proto_copy (char *dst, size_t size, const char *src);
 //  Write VALUE in decimal and a NUL into TEXT (at least 21 bytes); returns
 //  the length.
-size_t maas_proto_itoa (char *text, int64_t value);
+MAAS_EXPORT size_t maas_proto_itoa (char *text, int64_t value);
 //  true if ID (LEN bytes) is a usable job id: 1..64 bytes of [0-9A-Za-z_.:-].
-bool maas_proto_id_valid (const char *id, size_t len);
+MAAS_EXPORT bool maas_proto_id_valid (const char *id, size_t len);
 
 #ifdef __cplusplus
 }

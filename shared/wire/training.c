@@ -179,9 +179,14 @@ maas_training_pack (const maas_training_t *spec, msgpack_packer *pk)
     const maas_train_config_t *t = &spec->train;
     const maas_optim_config_t *o = &t->optim;
     bool dataset = *spec->dataset, description = *spec->description;
-    int rc = msgpack_pack_map (pk, 17 + dataset + description);
+    //  Only when off: a trainer older than the key refuses keys it does
+    //  not know, and a spec at the default needs no key to say so.
+    bool raw_target = !t->standardize_target;
+    int rc = msgpack_pack_map (pk, 17 + dataset + description + raw_target);
     if (dataset)
         rc |= maas_codec_pack_kv_str (pk, "dataset", spec->dataset);
+    if (raw_target)
+        rc |= maas_codec_pack_kv_bool (pk, "standardize_target", false);
     if (description)
         rc |= maas_codec_pack_kv_str (pk, "description", spec->description);
     rc |= maas_codec_pack_str (pk, "layers") | msgpack_pack_array (pk, spec->n_layers);
@@ -303,10 +308,11 @@ s_decode_names (maas_training_t *spec, maas_codec_map_t *map, char *err, size_t 
     return 0;
 }
 
-static const char *s_keys[] = {"dataset",  "description",  "layers",      "loss",       "optimizer",
-                               "lr",       "momentum",     "beta1",       "beta2",      "rho",
-                               "eps",      "weight_decay", "epochs",      "batch_size", "val_split",
-                               "patience", "restore_best", "standardize", "seed"};
+static const char *s_keys[] = {"dataset",      "description", "layers",    "loss",
+                               "optimizer",    "lr",          "momentum",  "beta1",
+                               "beta2",        "rho",         "eps",       "weight_decay",
+                               "epochs",       "batch_size",  "val_split", "patience",
+                               "restore_best", "standardize", "seed",      "standardize_target"};
 
 //  -1 with ERR naming the first key this version does not know.
 static int
@@ -356,6 +362,7 @@ maas_training_decode (maas_training_t *spec, const msgpack_object *params, const
         || s_opt_double (&map, "val_split", &t->val_fraction)
         || s_opt_bool (&map, "restore_best", &t->restore_best)
         || s_opt_bool (&map, "standardize", &t->standardize)
+        || s_opt_bool (&map, "standardize_target", &t->standardize_target)
         || (maas_codec_map_find (&map, "seed") && maas_codec_map_uint64 (&map, "seed", &t->seed)))
         return s_fail (err, err_size, "%s", map.err);
     if (s_decode_layers (spec, &map, err, err_size) != 0

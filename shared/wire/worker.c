@@ -112,8 +112,11 @@ s_link_open (maas_worker_t *self, link_t *link)
 {
     zsock_destroy (&link->sock);
     link->sock = zsock_new (ZMQ_DEALER);
-    if (!link->sock)
+    if (!link->sock) {
+        snprintf (self->err, sizeof self->err, "cannot make a ZeroMQ socket: %s",
+                  zmq_strerror (errno));
         return -1;
+    }
     char identity[MAAS_PROTO_ID_SIZE + 2] = "w-";
     maas_proto_id_new (&self->idgen, identity + 2);
     zsock_set_identity (link->sock, identity);
@@ -123,6 +126,8 @@ s_link_open (maas_worker_t *self, link_t *link)
     if (self->curve)
         maas_curve_apply (self->curve, link->sock);
     if (zsock_connect (link->sock, "%s", link->endpoint) != 0) {
+        snprintf (self->err, sizeof self->err, "cannot connect to '%s': %s", link->endpoint,
+                  maas_proto_endpoint_error (errno));
         maas_error ("worker", "connect failed endpoint=%s error=%s", link->endpoint,
                     zmq_strerror (errno));
         return -1;
@@ -153,16 +158,21 @@ s_parse_links (maas_worker_t *self, const char *endpoints)
 }
 
 maas_worker_t *
-maas_worker_new (const char *endpoints, const char *kinds, int credits, const char *name)
+maas_worker_new (const char *endpoints, const char *kinds, int credits, const char *name,
+                 maas_err_t *err)
 {
-    if (!endpoints || !kinds || !*kinds || credits < 1) {
-        maas_error ("worker", "bad arguments endpoints=%s kinds=%s credits=%d",
-                    endpoints ? endpoints : "(null)", kinds ? kinds : "(null)", credits);
+    if (!endpoints || !*endpoints || !kinds || !*kinds || credits < 1) {
+        maas_err_set (err, MAAS_ERR_INPUT,
+                      "worker: needs broker endpoints, job kinds and credits >= 1 "
+                      "(endpoints='%s' kinds='%s' credits=%d)",
+                      endpoints ? endpoints : "", kinds ? kinds : "", credits);
         return NULL;
     }
     maas_worker_t *self = calloc (1, sizeof *self);
-    if (!self)
+    if (!self) {
+        maas_err_set (err, MAAS_ERR_NOMEM, "worker: out of memory");
         return NULL;
+    }
     self->kinds = strdup (kinds);
     self->models = strdup ("");
     if (name)
@@ -175,8 +185,13 @@ maas_worker_new (const char *endpoints, const char *kinds, int credits, const ch
     self->inbox = zlistx_new ();
     self->held = zhashx_new ();
     msgpack_unpacked_init (&self->scratch);
-    if (!self->kinds || !self->models || !self->name || !self->inbox || !self->held
-        || s_parse_links (self, endpoints) != 0) {
+    if (!self->kinds || !self->models || !self->name || !self->inbox || !self->held) {
+        maas_err_set (err, MAAS_ERR_NOMEM, "worker: out of memory");
+        maas_worker_destroy (&self);
+        return NULL;
+    }
+    if (s_parse_links (self, endpoints) != 0) {
+        maas_err_set (err, MAAS_ERR_INPUT, "worker: no broker endpoint in '%s'", endpoints);
         maas_worker_destroy (&self);
         return NULL;
     }
@@ -185,6 +200,7 @@ maas_worker_new (const char *endpoints, const char *kinds, int credits, const ch
     zhashx_set_key_destructor (self->held, NULL);
     for (size_t i = 0; i < self->link_count; i++)
         if (s_link_open (self, &self->links[i]) != 0) {
+            maas_err_set (err, MAAS_ERR_INPUT, "worker: %s", self->err);
             maas_worker_destroy (&self);
             return NULL;
         }
@@ -317,6 +333,26 @@ s_on_cancel (maas_worker_t *self, maas_proto_msg_t *msg)
     }
 }
 
+//  The broker forgot us (it restarted): reconnect and announce. With an
+//  "error" it refused us (--max-workers): say why and stay, so the next
+//  heartbeat, answered with a plain DISCONNECT, retries in a second rather
+//  than in a tight loop.
+static void
+s_on_disconnect (maas_worker_t *self, link_t *link, maas_proto_msg_t *msg)
+{
+    maas_codec_map_t map;
+    char why[200], err[256];
+    if (maas_proto_header_map (msg, &self->scratch, &map, err, sizeof err) == 0
+        && maas_codec_map_find (&map, "error")
+        && maas_codec_map_str_copy (&map, "error", why, sizeof why) == 0) {
+        maas_warn ("worker", "broker refused this worker endpoint=%s error=%s", link->endpoint,
+                   why);
+        return;
+    }
+    maas_info ("worker", "broker asked us to reconnect endpoint=%s", link->endpoint);
+    s_link_open (self, link);
+}
+
 static void
 s_handle (maas_worker_t *self, size_t index, maas_proto_msg_t *msg)
 {
@@ -328,10 +364,8 @@ s_handle (maas_worker_t *self, size_t index, maas_proto_msg_t *msg)
         s_on_job (self, index, msg);
     else if (cmd == MAAS_PROTO_CANCEL)
         s_on_cancel (self, msg);
-    else if (cmd == MAAS_PROTO_DISCONNECT) {
-        maas_info ("worker", "broker asked us to reconnect endpoint=%s", link->endpoint);
-        s_link_open (self, link);
-    }
+    else if (cmd == MAAS_PROTO_DISCONNECT)
+        s_on_disconnect (self, link, msg);
     else if (cmd != MAAS_PROTO_HEARTBEAT)
         maas_warn ("worker", "unexpected message from broker cmd=%d error=%s", cmd,
                    cmd < 0 ? err : maas_proto_cmd_name (cmd));
