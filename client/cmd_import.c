@@ -140,14 +140,47 @@ s_import_confined (const char *file, maas_model_err_t *err)
     return model;
 }
 
+bool
+maas_cmd_signature_given (const maas_cmd_signature_t *sig)
+{
+    return sig && (sig->labels || sig->input_scale || sig->output_name);
+}
+
+int
+maas_cmd_signature_apply (maas_model_t *model, const maas_cmd_signature_t *sig)
+{
+    char err[512] = "";
+    int rc = 0;
+    if (sig->labels)
+        rc = maas_model_set_labels_text (model, sig->labels, err, sizeof err);
+    if (rc == 0 && sig->input_scale) {
+        char *end;
+        double scale = strtod (sig->input_scale, &end);
+        rc = maas_model_set_input_scale (model, scale, err, sizeof err);
+        if (*end || end == sig->input_scale) {
+            snprintf (err, sizeof err, "--input-scale needs a number, not '%s'", sig->input_scale);
+            rc = -1;
+        }
+    }
+    if (rc == 0 && sig->output_name)
+        rc = maas_model_set_output_name (model, sig->output_name, err, sizeof err);
+    if (rc != 0)
+        fprintf (stderr, "maas model: %s\n", err);
+    return rc;
+}
+
 int
 maas_cmd_model_import (maas_registry_t *reg, const char *name, const char *file,
-                       const maas_registry_meta_t *meta, bool json)
+                       const maas_registry_meta_t *meta, const maas_cmd_signature_t *sig, bool json)
 {
     maas_model_err_t err;
     maas_model_t *model = s_import_confined (file, &err);
     uint8_t *blob = NULL;
     size_t size = 0;
+    if (model && maas_cmd_signature_given (sig) && maas_cmd_signature_apply (model, sig) != 0) {
+        maas_model_destroy (&model);
+        return 1;
+    }
     if (!model || maas_model_encode (model, &blob, &size, &err) != 0) {
         fprintf (stderr, "maas model: import: %s\n", err.text);
         maas_model_destroy (&model);

@@ -25,11 +25,13 @@ typedef struct {
     bool no_header;               //  --no-header: CSV rows by position
     int timeout_ms;               //  how long to wait for the result, then cancel
     bool json;                    //  --json
+    maas_infer_params_t post;     //  --output, --top-k (the shape is the input's)
 } s_opts_t;
 
 static const char s_usage[] =
     "usage: maas infer NAME[@VER|@ALIAS] --input FILE|- [--broker EP] [--redis URL]\n"
-    "                  [--timeout S] [--json] [--no-header]\n"
+    "                  [--timeout S] [--json] [--no-header] [--output probabilities|class]\n"
+    "                  [--top-k K]\n"
     "  Rows are CSV with a header line, or JSON: [[1,2],[3,4]], one [1,2] per line,\n"
     "  {\"instances\": [[1,2], ...]} or {\"inputs\": ...} (TF Serving).\n"
     "  Columns (CSV header, JSON objects) are matched by name to the model's; others\n"
@@ -38,7 +40,33 @@ static const char s_usage[] =
     "  registry (version, column names) is --redis or $MAAS_REDIS_URL.\n"
     "  --timeout S (default 30; --timeout-ms N also works): then, or on Ctrl-C, the job\n"
     "  is cancelled and the command exits 1 (130 on Ctrl-C). A job still queued after 2 s\n"
-    "  is said to have no worker.\n";
+    "  is said to have no worker.\n"
+    "  --output class prints each row's class label (the model's labels, else its\n"
+    "  index) instead of its number; --top-k K adds the K most probable classes with\n"
+    "  their probabilities. A binary model's class uses its version's threshold\n"
+    "  (`maas model threshold`).\n";
+
+//  "--output VALUE" and "--top-k VALUE" into OPTS; -1 after saying why.
+static int
+s_parse_post (s_opts_t *opts, const char *flag, const char *value)
+{
+    if (strcmp (flag, "--output") == 0) {
+        if (strcmp (value, "class") != 0 && strcmp (value, "probabilities") != 0) {
+            fprintf (stderr, "maas infer: --output is probabilities or class, not '%s'\n", value);
+            return -1;
+        }
+        opts->post.output = *value == 'c' ? MAAS_INFER_CLASS : MAAS_INFER_PROBABILITIES;
+        return 0;
+    }
+    char *end;
+    long k = strtol (value, &end, 10);
+    if (*end || k < 1 || k > MAAS_INFER_OUTPUTS_MAX) {
+        fprintf (stderr, "maas infer: --top-k needs a number of classes from 1, not '%s'\n", value);
+        return -1;
+    }
+    opts->post.top_k = (size_t) k;
+    return 0;
+}
 
 static int
 s_parse (s_opts_t *opts, const maas_cli_env_t *env, int argc, char **argv)
@@ -60,6 +88,12 @@ s_parse (s_opts_t *opts, const maas_cli_env_t *env, int argc, char **argv)
             opts->timeout_ms = atoi (argv[++i]);
         else if (strcmp (argv[i], "--timeout") == 0 && has_value)
             opts->timeout_ms = (int) (atof (argv[++i]) * 1000);
+        else if ((strcmp (argv[i], "--output") == 0 || strcmp (argv[i], "--top-k") == 0)
+                 && has_value) {
+            if (s_parse_post (opts, argv[i], argv[i + 1]) != 0)
+                return -1;
+            i++;
+        }
         else if (argv[i][0] != '-' && !opts->spec)
             opts->spec = argv[i];
         else {
@@ -123,7 +157,10 @@ s_run (maas_client_t *client, const maas_registry_ref_t *ref, const maas_tensor_
        const s_opts_t *opts, bool *interrupted)
 {
     msgpack_sbuffer params;
-    maas_infer_params_pack (&params, x->rows, x->cols);
+    maas_infer_params_t asked = opts->post;
+    asked.rows = x->rows;
+    asked.cols = x->cols;
+    maas_infer_params_pack_all (&params, &asked);
     size_t bytes = maas_tensor_size (x) * 4;
     uint8_t *payload = malloc (bytes);
     bool numbered = ref->ref[0] && isdigit ((unsigned char) ref->ref[0]);
@@ -150,6 +187,56 @@ s_run (maas_client_t *client, const maas_registry_ref_t *ref, const maas_tensor_
     return result;
 }
 
+//  Row R's top classes as JSON: [["label", p], ...].
+static void
+s_print_top_json (const maas_infer_result_t *out, size_t r)
+{
+    printf (",\"top\":[");
+    for (size_t i = 0; i < out->top_k; i++) {
+        int32_t c = out->top_classes[r * out->top_k + i];
+        printf ("%s[", i ? "," : "");
+        maas_json_string (stdout, (size_t) c < out->n_class_labels ? out->class_labels[c] : "?");
+        printf (",%.9g]", (double) out->top_scores[r * out->top_k + i]);
+    }
+    printf ("]");
+}
+
+//  Row R's top classes as text: "\tlabel:p label:p".
+static void
+s_print_top (const maas_infer_result_t *out, size_t r)
+{
+    for (size_t i = 0; i < out->top_k; i++) {
+        int32_t c = out->top_classes[r * out->top_k + i];
+        printf ("%s%s:%.6g", i ? " " : "\t",
+                (size_t) c < out->n_class_labels ? out->class_labels[c] : "?",
+                (double) out->top_scores[r * out->top_k + i]);
+    }
+}
+
+//  One row as JSON: class (and label), values, top.
+static void
+s_print_row_json (const maas_infer_result_t *out, size_t r)
+{
+    const float *row = out->values + r * out->outputs;
+    printf ("%s{", r ? "," : "");
+    if (out->classes)
+        printf ("\"class\":%" PRId32 ",", out->classes[r]);
+    else
+        printf ("\"class\":null,");
+    if (out->output == MAAS_INFER_CLASS && maas_infer_result_label (out, r)) {
+        printf ("\"label\":");
+        maas_json_string (stdout, maas_infer_result_label (out, r));
+        printf (",");
+    }
+    printf ("\"values\":[");
+    for (size_t k = 0; k < out->outputs; k++)
+        printf ("%s%.9g", k ? "," : "", (double) row[k]);
+    printf ("]");
+    if (out->top_k)
+        s_print_top_json (out, r);
+    printf ("}");
+}
+
 static void
 s_print (const char *id, const char *name, const maas_infer_result_t *out, bool json)
 {
@@ -163,21 +250,19 @@ s_print (const char *id, const char *name, const maas_infer_result_t *out, bool 
     for (size_t r = 0; r < out->rows; r++) {
         const float *row = values + r * out->outputs;
         if (json) {
-            printf ("%s{", r ? "," : "");
-            if (out->classes)
-                printf ("\"class\":%" PRId32 ",", out->classes[r]);
-            else
-                printf ("\"class\":null,");
-            printf ("\"values\":[");
-            for (size_t k = 0; k < out->outputs; k++)
-                printf ("%s%.9g", k ? "," : "", (double) row[k]);
-            printf ("]}");
+            s_print_row_json (out, r);
             continue;
         }
-        if (out->classes)
+        const char *label =
+            out->output == MAAS_INFER_CLASS ? maas_infer_result_label (out, r) : NULL;
+        if (label)
+            printf ("%s\t", label);
+        else if (out->classes)
             printf ("%" PRId32 "\t", out->classes[r]);
         for (size_t k = 0; k < out->outputs; k++)
             printf ("%s%.6g", k ? " " : "", (double) row[k]);
+        if (out->top_k)
+            s_print_top (out, r);
         printf ("\n");
     }
     if (json)

@@ -1,6 +1,7 @@
 /*  cmd_model.c: `maas model ...`, the model registry from the command line:
  *  publish, import, list, show, versions, alias, history, describe, tag,
- *  search, rm, export (import and export to ONNX are in cmd_import.c).
+ *  search, rm, export, threshold (import and export to ONNX are in
+ *  cmd_import.c).
  *  Tables for people, --json for scripts (one JSON document on stdout). */
 #include "commands.h"
 #include "env.h"
@@ -23,6 +24,7 @@ typedef struct {
     bool force;                      //  --force (rm)
     const char *format;              //  --format (export): maas (default) or onnx
     maas_registry_meta_t meta;       //  --job, --tags, --description, --metrics (publish)
+    maas_cmd_signature_t sig;        //  --labels, --input-scale, --output-name (publish, import)
     const char *glob;                //  --name GLOB (search)
     const char *tags[S_ARGS_MAX];    //  --tag KEY=VALUE (search), borrowed
     int ntags;                       //  how many
@@ -36,6 +38,9 @@ static const char s_usage[] =
     "                               store FILE as the next version of NAME\n"
     "  import NAME FILE [--tags T] [--description D]\n"
     "                               publish a Keras .h5/.keras or ONNX file as a version\n"
+    "    publish and import also take [--labels A,B,C] [--input-scale X] [--output-name N]:\n"
+    "    class labels, a scaling of every input (1/255: 0.00392156862745098), the output's name\n"
+    "  threshold NAME[@VER] P|none  a binary version's decision threshold (class 1 when p >= P)\n"
     "  list                         every model: latest version, aliases\n"
     "  search [--name GLOB] [--tag KEY=VALUE]...  models by name and tags\n"
     "  show NAME[@VER|@ALIAS]       one version's metadata and lineage (latest by default)\n"
@@ -65,14 +70,15 @@ static int
 s_parse (s_opts_t *opts, int argc, char **argv)
 {
     memset (opts, 0, sizeof *opts);
-    const char **values[] = {&opts->redis,     &opts->prefix,           &opts->meta.job_id,
-                             &opts->meta.tags, &opts->meta.description, &opts->meta.metrics,
-                             &opts->format};
-    const char *names[] = {"--redis",       "--prefix",  "--job",   "--tags",
-                           "--description", "--metrics", "--format"};
+    const char **values[] = {&opts->redis,          &opts->prefix,           &opts->meta.job_id,
+                             &opts->meta.tags,      &opts->meta.description, &opts->meta.metrics,
+                             &opts->format,         &opts->sig.labels,       &opts->sig.input_scale,
+                             &opts->sig.output_name};
+    const char *names[] = {"--redis",   "--prefix", "--job",    "--tags",        "--description",
+                           "--metrics", "--format", "--labels", "--input-scale", "--output-name"};
     for (int i = 2; i < argc; i++) {
         int found = -1;
-        for (int k = 0; k < 7; k++)
+        for (int k = 0; k < 10; k++)
             if (strcmp (argv[i], names[k]) == 0)
                 found = k;
         if (found >= 0) {
@@ -202,6 +208,24 @@ s_read_file (const char *path, uint8_t **data, size_t *size)
     return 0;
 }
 
+//  *BLOB re-encoded with the --labels, --input-scale, --output-name given
+//  (the weights untouched). 0, or 1 after saying why (*BLOB freed).
+static int
+s_with_signature (const s_opts_t *opts, uint8_t **blob, size_t *size)
+{
+    maas_model_err_t why;
+    maas_model_t *model = maas_model_decode (*blob, *size, &why);
+    free (*blob);
+    *blob = NULL;
+    int rc = model ? maas_cmd_signature_apply (model, &opts->sig) : -1;
+    if (!model)
+        fprintf (stderr, "maas model: %s: %s\n", opts->args[1], why.text);
+    else if (rc == 0 && (rc = maas_model_encode (model, blob, size, &why)) != 0)
+        fprintf (stderr, "maas model: %s: %s\n", opts->args[1], why.text);
+    maas_model_destroy (&model);
+    return rc == 0 ? 0 : 1;
+}
+
 static int
 s_publish (maas_registry_t *reg, s_opts_t *opts)
 {
@@ -209,7 +233,8 @@ s_publish (maas_registry_t *reg, s_opts_t *opts)
         return s_usage_error ("publish takes NAME FILE");
     uint8_t *blob;
     size_t size;
-    if (s_read_file (opts->args[1], &blob, &size) != 0)
+    if (s_read_file (opts->args[1], &blob, &size) != 0
+        || (maas_cmd_signature_given (&opts->sig) && s_with_signature (opts, &blob, &size) != 0))
         return 1;
     uint64_t version = 0;
     bool created = false;
@@ -234,7 +259,8 @@ s_import (maas_registry_t *reg, s_opts_t *opts)
 {
     if (opts->nargs != 2)
         return s_usage_error ("import takes NAME FILE");
-    return maas_cmd_model_import (reg, opts->args[0], opts->args[1], &opts->meta, opts->json);
+    return maas_cmd_model_import (reg, opts->args[0], opts->args[1], &opts->meta, &opts->sig,
+                                  opts->json);
 }
 
 //  Print "a=1,b=2" (a registry pairs text) as JSON object members, the
@@ -393,7 +419,30 @@ s_meta_value_json (const maas_meta_entry_t *entry)
         printf ("%.17g", entry->number);
 }
 
-//  ,"lineage":{metadata},"columns":[...],"test_metric":{...} of MODEL.
+//  ,"signature":{...} of MODEL: inputs, outputs, classes, pre-processing.
+static void
+s_signature_json (const maas_model_t *model)
+{
+    const maas_mlp_t *mlp = maas_model_mlp_const (model);
+    printf (",\"signature\":{\"dtype\":\"float32\",\"inputs\":%zu,\"outputs\":%zu,"
+            "\"output_name\":",
+            maas_mlp_inputs (mlp), maas_mlp_outputs (mlp));
+    s_json_string (maas_model_output_name (model));
+    printf (",\"task\":\"%s\",\"labels\":", maas_task_name (maas_model_task (model)));
+    size_t classes = maas_model_classes (model);
+    char buf[24];
+    if (!classes)
+        printf ("null");
+    for (size_t k = 0; k < classes; k++) {
+        printf ("%s", k ? "," : "[");
+        s_json_string (maas_model_label (model, k, buf));
+    }
+    printf ("%s,\"labels_stored\":%s,\"input_scale\":%.17g,\"standardized\":%s}",
+            classes ? "]" : "", maas_model_labels (model) ? "true" : "false",
+            maas_model_input_scale (model), maas_mlp_norm_mean (mlp) ? "true" : "false");
+}
+
+//  ,"lineage":{metadata},"columns":[...],"signature":{...},"test_metric":{...} of MODEL.
 static void
 s_lineage_json (const maas_model_t *model)
 {
@@ -414,7 +463,9 @@ s_lineage_json (const maas_model_t *model)
         printf ("%s", i ? "," : "[");
         s_json_string (columns[i]);
     }
-    printf ("%s,\"test_metric\":", columns ? "]" : "");
+    printf ("%s", columns ? "]" : "");
+    s_signature_json (model);
+    printf (",\"test_metric\":");
     const char *key;
     double value;
     int64_t rows;
@@ -453,10 +504,40 @@ s_show_json (const maas_registry_info_t *info, const maas_model_t *model)
         sep = ",";
     }
     free (aliases);
-    printf ("],\"metrics\":");
+    printf ("],\"threshold\":");
+    if (info->threshold > 0)
+        printf ("%.9g", info->threshold);
+    else
+        printf ("null");
+    printf (",\"metrics\":");
     s_json_metrics (info->metrics);
     s_lineage_json (model);
     printf ("}\n");
+}
+
+//  The signature lines of `show`: outputs, classes, pre-processing.
+static void
+s_signature_table (const maas_model_t *model)
+{
+    const maas_mlp_t *mlp = maas_model_mlp_const (model);
+    printf ("signature    float32 [-1, %zu] -> %s float32 [-1, %zu] (%s)\n", maas_mlp_inputs (mlp),
+            maas_model_output_name (model), maas_mlp_outputs (mlp),
+            maas_task_name (maas_model_task (model)));
+    size_t classes = maas_model_classes (model);
+    char buf[24];
+    printf ("classes     ");
+    for (size_t k = 0; k < classes; k++)
+        printf ("%s%s", k ? "," : " ", maas_model_label (model, k, buf));
+    printf ("%s\n",
+            !classes                        ? " - (regression)"
+                : maas_model_labels (model) ? ""
+                                            : " (numbered: no labels stored)");
+    printf ("preprocess   %s",
+            maas_mlp_norm_mean (maas_model_mlp_const (model)) ? "standardise (x - mean) / std"
+                                                              : "no standardisation");
+    if (maas_model_input_scale (model) != 1.0)
+        printf (", after x * %.9g", maas_model_input_scale (model));
+    printf ("\n");
 }
 
 //  The lineage lines of `show`: the test metric, then every metadata entry.
@@ -479,7 +560,9 @@ s_lineage_table (const maas_model_t *model)
     printf ("columns     ");
     for (size_t i = 0; i < inputs && columns; i++)
         printf ("%s%s", i ? "," : " ", columns[i]);
-    printf ("%s\nlineage\n", columns ? "" : " - (inputs by position)");
+    printf ("%s\n", columns ? "" : " - (inputs by position)");
+    s_signature_table (model);
+    printf ("lineage\n");
     for (size_t i = 0; i < maas_model_meta_count (model); i++) {
         maas_meta_entry_t entry = maas_model_meta_at (model, i);
         printf ("  %-22s ", entry.key);
@@ -511,6 +594,10 @@ s_show_table (const maas_registry_info_t *info, const maas_model_t *model)
         printf ("labels       %s\n", info->tags);
     printf ("metrics      %s\n", *info->metrics ? info->metrics : "-");
     printf ("description  %s\n", *info->description ? info->description : "-");
+    if (maas_model_task (model) == MAAS_TASK_BINARY
+        && maas_mlp_outputs (maas_model_mlp_const (model)) == 1)
+        printf ("threshold    %.9g%s\n", info->threshold > 0 ? info->threshold : 0.5,
+                info->threshold > 0 ? "" : " (default)");
     s_lineage_table (model);
 }
 
@@ -860,19 +947,65 @@ s_export (maas_registry_t *reg, s_opts_t *opts)
     return 0;
 }
 
+//  `threshold NAME@VER P|none`: a binary version's decision threshold.
+static int
+s_threshold (maas_registry_t *reg, s_opts_t *opts)
+{
+    if (opts->nargs != 2)
+        return s_usage_error ("threshold takes NAME@VER and a probability (or none)");
+    char *end;
+    double p = strcmp (opts->args[1], "none") == 0 ? 0 : strtod (opts->args[1], &end);
+    if (strcmp (opts->args[1], "none") != 0 && (*end || !(p > 0 && p < 1)))
+        return s_usage_error ("a threshold is a number above 0 and below 1, or none");
+    maas_registry_ref_t ref;
+    uint64_t version;
+    if (s_resolve (reg, opts->args[0], &ref, &version) != 0)
+        return 1;
+    maas_model_t *model = s_fetch_model (reg, ref.name, version);
+    if (!model)
+        return 1;
+    bool binary = maas_model_task (model) == MAAS_TASK_BINARY
+        && maas_mlp_outputs (maas_model_mlp_const (model)) == 1;
+    maas_model_destroy (&model);
+    if (!binary) {
+        fprintf (stderr,
+                 "maas model: %s@%" PRIu64 " is not a binary model (one sigmoid output): a "
+                 "threshold would change nothing\n",
+                 ref.name, version);
+        return 1;
+    }
+    if (maas_registry_set_threshold (reg, ref.name, version, p) != 0)
+        return s_fail (reg);
+    if (opts->json)
+        printf ("{\"model\":\"%s\",\"version\":%" PRIu64 ",\"threshold\":%.9g}\n", ref.name,
+                version, p > 0 ? p : 0.5);
+    else
+        printf ("%s@%" PRIu64 ": threshold %.9g%s\n", ref.name, version, p > 0 ? p : 0.5,
+                p > 0 ? "" : " (the default)");
+    return 0;
+}
+
 int
 maas_cmd_model (int argc, char **argv)
 {
     static const struct {
         const char *name;
         int (*run) (maas_registry_t *, s_opts_t *);
-    } verbs[] = {{"publish", s_publish}, {"import", s_import},
-                 {"list", s_list},       {"search", s_search},
-                 {"show", s_show},       {"versions", s_versions},
-                 {"alias", s_alias},     {"unalias", s_unalias},
-                 {"history", s_history}, {"describe", s_describe},
-                 {"tag", s_tag},         {"untag", s_untag},
-                 {"rm", s_rm},           {"export", s_export}};
+    } verbs[] = {{"publish", s_publish},
+                 {"import", s_import},
+                 {"list", s_list},
+                 {"search", s_search},
+                 {"show", s_show},
+                 {"versions", s_versions},
+                 {"alias", s_alias},
+                 {"unalias", s_unalias},
+                 {"history", s_history},
+                 {"describe", s_describe},
+                 {"tag", s_tag},
+                 {"untag", s_untag},
+                 {"rm", s_rm},
+                 {"export", s_export},
+                 {"threshold", s_threshold}};
     if (argc < 2 || strcmp (argv[1], "--help") == 0 || strcmp (argv[1], "-h") == 0) {
         fputs (s_usage, argc < 2 ? stderr : stdout);
         return argc < 2 ? 2 : 0;

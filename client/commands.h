@@ -5,6 +5,7 @@
 #define MAAS_CLIENT_COMMANDS_H
 
 #include "client.h"
+#include "model.h"
 #include "registry.h"
 
 #include <stdbool.h>
@@ -46,9 +47,23 @@ void maas_cli_set_curve (const char *key_path, const char *broker_path);
 maas_client_t *maas_cli_client (const char *command, const char *endpoints);
 
 //  -- verbs of `maas model` that cross formats (cmd_import.c); exit codes
-//  Import FILE (Keras .h5/.keras, ONNX) and publish it as NAME's next version.
+
+//  The signature flags of publish and import (strings borrowed; NULL: not given).
+typedef struct {
+    const char *labels;         //  --labels a,b,c: one per class
+    const char *input_scale;    //  --input-scale X: inputs are multiplied by X
+    const char *output_name;    //  --output-name NAME
+} maas_cmd_signature_t;
+
+//  true when SIG sets anything.
+bool maas_cmd_signature_given (const maas_cmd_signature_t *sig);
+//  Apply SIG to MODEL. 0, or -1 after saying why on stderr.
+int maas_cmd_signature_apply (maas_model_t *model, const maas_cmd_signature_t *sig);
+//  Import FILE (Keras .h5/.keras, ONNX) and publish it as NAME's next
+//  version, with SIG applied.
 int maas_cmd_model_import (maas_registry_t *reg, const char *name, const char *file,
-                           const maas_registry_meta_t *meta, bool json);
+                           const maas_registry_meta_t *meta, const maas_cmd_signature_t *sig,
+                           bool json);
 //  Write NAME@VERSION to FILE as ONNX.
 int maas_cmd_model_export_onnx (maas_registry_t *reg, const char *name, uint64_t version,
                                 const char *file, bool json);

@@ -241,9 +241,16 @@ gw_req_infer (gw_req_t *req, const char *name, uint64_t version, const float *x,
     req->spec = *spec;
     spec->id = NULL;
     int64_t deadline = maas_clock_wall_ms () + loop->gw->config.request_timeout_ms;
+    //  :classify answers label names, which the worker sends when asked;
+    //  KServe's classification the top K with them.
+    maas_infer_params_t post = {0};
+    if (spec->style == GW_STYLE_TF_CLASSIFY)
+        post.output = MAAS_INFER_CLASS;
+    if (spec->style == GW_STYLE_V2_CLASSIFY)
+        post.top_k = spec->top_k;
     s_await (req,
-             gw_infer_submit (loop->client, name, version, x, rows, cols, deadline, s_on_result,
-                              req, req->job));
+             gw_infer_submit_post (loop->client, name, version, x, rows, cols, &post, deadline,
+                                   s_on_result, req, req->job));
 }
 
 void

@@ -64,6 +64,7 @@ typedef enum {
     GW_STYLE_TF_REGRESS,     //  {"results": [value, ...]}
     GW_STYLE_V2_JSON,        //  KServe v2 JSON outputs
     GW_STYLE_V2_BINARY,      //  KServe v2 binary tensor extension
+    GW_STYLE_V2_CLASSIFY,    //  KServe v2 classification extension: "p:class:label" strings
     GW_STYLE_EXPLAIN         //  KServe v1 {"predictions", "explanations"} (an explain job)
 } gw_style_t;
 
@@ -73,6 +74,7 @@ typedef struct {
     char model[MAAS_REGISTRY_NAME_MAX + 1];    //  model name
     bool scalars;                              //  TF: instances were bare numbers (1 input)
     char *id;                                  //  KServe request id to echo, or NULL; owned
+    size_t top_k;                              //  V2_CLASSIFY: classes per row asked for
 } gw_reply_spec_t;
 
 //  Everything a handler reads about its request.

@@ -38,8 +38,19 @@ s_model (gw_req_t *req, const char *name, const char *ref, bool ready)
         gw_buf_printf (&buf,
                        ",\"versions\":[\"%" PRIu64 "\"],\"platform\":\"maas_mlp\",\"inputs\":"
                        "[{\"name\":\"x\",\"datatype\":\"FP32\",\"shape\":[-1,%zu]}],\"outputs\":"
-                       "[{\"name\":\"y\",\"datatype\":\"FP32\",\"shape\":[-1,%zu]}]}",
+                       "[{\"name\":\"y\",\"datatype\":\"FP32\",\"shape\":[-1,%zu]}]",
                        model.version, model.inputs, model.outputs);
+    char err[512];
+    int status = ready
+        ? 0
+        : gw_models_signature (gw_req_models (req), name, model.version, &buf, err, sizeof err);
+    if (status != 0) {
+        gw_buf_clear (&buf);
+        gw_req_error (req, (unsigned) status, "%s", err);
+        return;
+    }
+    if (!ready)
+        gw_buf_puts (&buf, "}");
     gw_req_json (req, 200, &buf);
 }
 
@@ -56,6 +67,21 @@ s_binary_out (const json_t *request)
     return one ? json_is_true (one) : json_is_true (all);
 }
 
+//  The classification extension: outputs[0].parameters.classification K
+//  asks each row's K most probable classes; 0 when not asked. (A K that
+//  is not a positive count is sent on as too many, and refused by the
+//  worker with its reason.)
+static size_t
+s_classification (const json_t *request)
+{
+    const json_t *out = json_array_get (json_object_get (request, "outputs"), 0);
+    const json_t *k = json_object_get (json_object_get (out, "parameters"), "classification");
+    json_int_t value = json_integer_value (k);
+    if (!k)
+        return 0;
+    return value > 0 && value <= MAAS_INFER_OUTPUTS_MAX ? (size_t) value : MAAS_INFER_OUTPUTS_MAX;
+}
+
 static void
 s_infer_json (gw_req_t *req, const json_t *request, const uint8_t *bin, size_t bin_size,
               size_t body_size, const char *name, const gw_model_t *model, uint64_t version)
@@ -68,9 +94,12 @@ s_infer_json (gw_req_t *req, const json_t *request, const uint8_t *bin, size_t b
         gw_req_error (req, 400, "%s", err);
     else {
         const char *id = json_string_value (json_object_get (request, "id"));
-        gw_reply_spec_t spec = {.style =
-                                    s_binary_out (request) ? GW_STYLE_V2_BINARY : GW_STYLE_V2_JSON,
-                                .id = id ? strdup (id) : NULL};
+        size_t top_k = s_classification (request);
+        gw_reply_spec_t spec = {.style = top_k               ? GW_STYLE_V2_CLASSIFY
+                                    : s_binary_out (request) ? GW_STYLE_V2_BINARY
+                                                             : GW_STYLE_V2_JSON,
+                                .id = id ? strdup (id) : NULL,
+                                .top_k = top_k};
         snprintf (spec.model, sizeof spec.model, "%s", name);
         gw_req_infer (req, name, version, x, rows, model->inputs, &spec);
         free (spec.id);

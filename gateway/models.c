@@ -2,6 +2,7 @@
 #include "models.h"
 
 #include <czmq.h>
+#include <inttypes.h>
 #include <string.h>
 
 struct _gw_models_t {
@@ -113,5 +114,72 @@ gw_models_lookup (gw_models_t *self, const char *name, const char *ref, gw_model
         *entry = (entry_t){.model = *model, .until_ms = now + GW_MODELS_TTL_MS};
         zhashx_update (self->cache, key, entry);
     }
+    return 0;
+}
+
+//  A JSON array of N strings, or null when NAMES is NULL.
+static void
+s_json_names (gw_buf_t *buf, const char *const *names, size_t n)
+{
+    if (!names) {
+        gw_buf_puts (buf, "null");
+        return;
+    }
+    for (size_t i = 0; i < n; i++) {
+        gw_buf_puts (buf, i ? "," : "[");
+        gw_json_str (buf, names[i]);
+    }
+    gw_buf_puts (buf, n ? "]" : "[]");
+}
+
+//  MODEL's signature as the members of a JSON object, THRESHOLD (0: none)
+//  with it for a binary model.
+static void
+s_signature (gw_buf_t *buf, const maas_model_t *model, double threshold)
+{
+    const maas_mlp_t *mlp = maas_model_mlp_const (model);
+    gw_buf_printf (buf, "\"dtype\":\"float32\",\"inputs\":%zu,\"outputs\":%zu,\"feature_names\":",
+                   maas_mlp_inputs (mlp), maas_mlp_outputs (mlp));
+    s_json_names (buf, maas_model_columns (model), maas_mlp_inputs (mlp));
+    gw_buf_puts (buf, ",\"output_name\":");
+    gw_json_str (buf, maas_model_output_name (model));
+    gw_buf_printf (buf, ",\"task\":\"%s\",\"labels\":", maas_task_name (maas_model_task (model)));
+    size_t classes = maas_model_classes (model);
+    char number[24];
+    for (size_t k = 0; k < classes; k++) {
+        gw_buf_puts (buf, k ? "," : "[");
+        gw_json_str (buf, maas_model_label (model, k, number));
+    }
+    gw_buf_puts (buf, classes ? "]" : "null");
+    gw_buf_printf (buf, ",\"input_scale\":%.17g,\"standardized\":%s",
+                   maas_model_input_scale (model), maas_mlp_norm_mean (mlp) ? "true" : "false");
+    if (maas_model_task (model) == MAAS_TASK_BINARY && maas_mlp_outputs (mlp) == 1)
+        gw_buf_printf (buf, ",\"threshold\":%.9g", threshold > 0 ? threshold : 0.5);
+}
+
+int
+gw_models_signature (gw_models_t *self, const char *name, uint64_t version, gw_buf_t *buf,
+                     char *err, size_t err_size)
+{
+    uint8_t *blob = NULL;
+    size_t size = 0;
+    double threshold = 0;
+    if (maas_registry_fetch (self->registry, name, version, &blob, &size, NULL) != 0
+        || maas_registry_threshold (self->registry, name, version, &threshold) != 0) {
+        free (blob);
+        snprintf (err, err_size, "%s", maas_registry_error (self->registry));
+        return gw_models_status (self);
+    }
+    maas_model_err_t why;
+    maas_model_t *model = maas_model_decode (blob, size, &why);
+    free (blob);
+    if (!model) {
+        snprintf (err, err_size, "model %s@%" PRIu64 ": %s", name, version, why.text);
+        return 500;
+    }
+    gw_buf_puts (buf, ",\"maas_signature\":{");
+    s_signature (buf, model, threshold);
+    gw_buf_puts (buf, "}");
+    maas_model_destroy (&model);
     return 0;
 }

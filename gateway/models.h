@@ -5,6 +5,7 @@
 #ifndef GW_MODELS_H
 #define GW_MODELS_H
 
+#include "buf.h"
 #include "maas.h"
 
 #include <stddef.h>
@@ -33,6 +34,12 @@ maas_registry_t *gw_models_registry (gw_models_t *self);
 //  name, 503 registry unreachable) with the reason in ERR.
 int gw_models_lookup (gw_models_t *self, const char *name, const char *ref, gw_model_t *model,
                       char *err, size_t err_size);
+//  Append ,"maas_signature":{...} for NAME@VERSION to BUF: feature names,
+//  dtype, output name, task, class labels, input scale, standardisation,
+//  threshold (docs/http.md). Reads and decodes the blob: for metadata
+//  routes, not for predictions. 0, or an HTTP status with ERR.
+int gw_models_signature (gw_models_t *self, const char *name, uint64_t version, gw_buf_t *buf,
+                         char *err, size_t err_size);
 //  The HTTP status for the registry's last error (as gw_models_lookup).
 int gw_models_status (const gw_models_t *self);
 

@@ -48,7 +48,24 @@ s_tf_predict (const gw_reply_spec_t *spec, const maas_infer_result_t *out, gw_bu
     gw_buf_puts (buf, "}");
 }
 
-//  {"results": [[["0", p0], ["1", p1]], ...]}; 400 for a regression model.
+//  One [label, score] pair of class K: the model's label when the result
+//  carries them, else K.
+static void
+s_tf_class (const maas_infer_result_t *out, size_t k, float score, gw_buf_t *buf)
+{
+    gw_buf_puts (buf, k ? ",[" : "[");
+    if (k < out->n_class_labels)
+        gw_json_str (buf, out->class_labels[k]);
+    else
+        gw_buf_printf (buf, "\"%zu\"", k);
+    gw_buf_puts (buf, ",");
+    gw_json_f32 (buf, score);
+    gw_buf_puts (buf, "]");
+}
+
+//  {"results": [[["benign", p0], ["malignant", p1]], ...]}: every class with
+//  its probability, named by the model's labels ("0", "1", ... without
+//  them); 400 for a regression model.
 static unsigned
 s_tf_classify (const maas_infer_result_t *out, gw_buf_t *buf)
 {
@@ -61,17 +78,11 @@ s_tf_classify (const maas_infer_result_t *out, gw_buf_t *buf)
         const float *row = out->values + r * out->outputs;
         gw_buf_puts (buf, r ? ",[" : "[");
         if (out->outputs == 1) {
-            gw_buf_puts (buf, "[\"0\",");
-            gw_json_f32 (buf, 1.0f - row[0]);
-            gw_buf_puts (buf, "],[\"1\",");
-            gw_json_f32 (buf, row[0]);
-            gw_buf_puts (buf, "]");
+            s_tf_class (out, 0, 1.0f - row[0], buf);
+            s_tf_class (out, 1, row[0], buf);
         }
-        for (size_t k = 0; out->outputs > 1 && k < out->outputs; k++) {
-            gw_buf_printf (buf, "%s[\"%zu\",", k ? "," : "", k);
-            gw_json_f32 (buf, row[k]);
-            gw_buf_puts (buf, "]");
-        }
+        for (size_t k = 0; out->outputs > 1 && k < out->outputs; k++)
+            s_tf_class (out, k, row[k], buf);
         gw_buf_puts (buf, "]");
     }
     gw_buf_puts (buf, "]}");
@@ -112,6 +123,40 @@ s_v2 (const gw_reply_spec_t *spec, const maas_infer_result_t *out, gw_buf_t *buf
         gw_json_f32_array (buf, out->values, count, 0);
         gw_buf_puts (buf, "}]}");
     }
+}
+
+//  KServe v2 classification: one BYTES output of rows × K strings
+//  "probability:class:label", best first (Triton's classification extension).
+static unsigned
+s_v2_classify (const gw_reply_spec_t *spec, const maas_infer_result_t *out, gw_buf_t *buf)
+{
+    if (!out->top_k) {
+        s_error (buf, "failed", "classification needs a classifier (sigmoid or softmax output)");
+        return 400;
+    }
+    gw_buf_puts (buf, "{\"model_name\":");
+    gw_json_str (buf, spec->model);
+    gw_buf_printf (buf, ",\"model_version\":\"%" PRIu64 "\"", out->version);
+    if (spec->id) {
+        gw_buf_puts (buf, ",\"id\":");
+        gw_json_str (buf, spec->id);
+    }
+    gw_buf_printf (buf,
+                   ",\"outputs\":[{\"name\":\"y\",\"shape\":[%zu,%zu],\"datatype\":\"BYTES\","
+                   "\"data\":[",
+                   out->rows, out->top_k);
+    for (size_t i = 0; i < out->rows * out->top_k; i++) {
+        char score[GW_F32_TEXT_MAX], number[24], text[GW_F32_TEXT_MAX + 300];
+        gw_f32_format (out->top_scores[i], score);
+        int32_t c = out->top_classes[i];
+        snprintf (number, sizeof number, "%" PRId32, c);
+        snprintf (text, sizeof text, "%s:%" PRId32 ":%s", score, c,
+                  (size_t) c < out->n_class_labels ? out->class_labels[c] : number);
+        gw_buf_puts (buf, i ? "," : "");
+        gw_json_str (buf, text);
+    }
+    gw_buf_puts (buf, "]}]}");
+    return 200;
 }
 
 //  KServe v1 :explain: {"predictions": f(x) per row, "explanations": one
@@ -188,6 +233,8 @@ gw_reply_write (const gw_reply_spec_t *spec, const maas_result_t *result, gw_buf
         status = s_tf_classify (&out, buf);
     else if (spec->style == GW_STYLE_TF_REGRESS)
         status = s_tf_regress (&out, buf);
+    else if (spec->style == GW_STYLE_V2_CLASSIFY)
+        status = s_v2_classify (spec, &out, buf);
     else
         s_v2 (spec, &out, buf);
     *header_len = buf->size;

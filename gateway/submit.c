@@ -10,8 +10,22 @@ gw_infer_submit (maas_client_t *client, const char *name, uint64_t version, cons
                  size_t rows, size_t cols, int64_t deadline_ms, maas_result_fn *fn, void *arg,
                  char id[MAAS_PROTO_ID_MAX + 1])
 {
+    maas_infer_params_t post = {0};
+    return gw_infer_submit_post (client, name, version, x, rows, cols, &post, deadline_ms, fn, arg,
+                                 id);
+}
+
+int
+gw_infer_submit_post (maas_client_t *client, const char *name, uint64_t version, const float *x,
+                      size_t rows, size_t cols, const maas_infer_params_t *post,
+                      int64_t deadline_ms, maas_result_fn *fn, void *arg,
+                      char id[MAAS_PROTO_ID_MAX + 1])
+{
     msgpack_sbuffer params;
-    maas_infer_params_pack (&params, rows, cols);
+    maas_infer_params_t asked = *post;
+    asked.rows = rows;
+    asked.cols = cols;
+    maas_infer_params_pack_all (&params, &asked);
     maas_submit_t spec = {.kind = "infer",
                           .model = name,
                           .version = (int64_t) version,

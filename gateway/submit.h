@@ -16,6 +16,12 @@
 int gw_infer_submit (maas_client_t *client, const char *name, uint64_t version, const float *x,
                      size_t rows, size_t cols, int64_t deadline_ms, maas_result_fn *fn, void *arg,
                      char id[MAAS_PROTO_ID_MAX + 1]);
+//  The same, asking for POST's output and top_k (the model's class labels
+//  with the result, for :classify and KServe's classification).
+int gw_infer_submit_post (maas_client_t *client, const char *name, uint64_t version, const float *x,
+                          size_t rows, size_t cols, const maas_infer_params_t *post,
+                          int64_t deadline_ms, maas_result_fn *fn, void *arg,
+                          char id[MAAS_PROTO_ID_MAX + 1]);
 
 //  The same as an explain job with PARAMS: the rows travel as msgpack
 //  rows, as every explain job's do (shared/wire/explain.h).

@@ -121,7 +121,16 @@ s_metadata (gw_req_t *req, const s_path_t *path)
     s_tensor_info (&buf, "x", model.inputs);
     gw_buf_puts (&buf, "},\"outputs\":{");
     s_tensor_info (&buf, "y", model.outputs);
-    gw_buf_puts (&buf, "},\"method_name\":\"tensorflow/serving/predict\",\"defaults\":{}}}}}}");
+    gw_buf_puts (&buf, "},\"method_name\":\"tensorflow/serving/predict\",\"defaults\":{}}}}");
+    char err[512];
+    int status =
+        gw_models_signature (gw_req_models (req), path->name, model.version, &buf, err, sizeof err);
+    gw_buf_puts (&buf, "}}");
+    if (status != 0) {
+        gw_buf_clear (&buf);
+        gw_req_error (req, (unsigned) status, "%s", err);
+        return;
+    }
     gw_req_json (req, 200, &buf);
 }
 

@@ -30,6 +30,7 @@
 //  Model format and msgpack codec.
 #include "codec.h"
 #include "model.h"
+#include "signature.h"
 
 //  Models from other tools (Keras, ONNX) and to ONNX.
 #include "import.h"

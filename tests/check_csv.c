@@ -94,7 +94,9 @@ START_TEST (test_bad_values_name_line_and_column)
     s_expect_error ("a,b,c\n1,2,3\n\n4,5,\n", NULL, "t.csv:4:3 '' is not a number");
     s_expect_error ("a,b\n1,nan\n", NULL, "t.csv:2:2 'nan' is not a number");
     s_expect_error ("a,b\n1e99,1\n", NULL, "t.csv:2:1 '1e99' is not a number");
-    s_expect_error ("a,b\n1,2 3\n", NULL, "t.csv:2:2 '2 3' is not a number");
+    s_expect_error ("a,b\n1,2 3\n", NULL,
+                    "t.csv: every label is '2 3', not a number: class names need two classes or "
+                    "more");
 }
 END_TEST
 
@@ -193,6 +195,34 @@ START_TEST (test_header_less)
 }
 END_TEST
 
+//  Labels that are names become class indices in the names' sorted order;
+//  numbers among names are names too; numeric labels have no names.
+START_TEST (test_label_names)
+{
+    maas_csv_t *csv = s_parse ("a,species\n1,virginica\n2,setosa\n3,versicolor\n4,setosa\n", NULL);
+    ck_assert_msg (csv, "%s", s_error);
+    size_t count;
+    const char *const *names = maas_csv_classes (csv, &count);
+    ck_assert_uint_eq (count, 3);
+    ck_assert_str_eq (names[0], "setosa");
+    ck_assert_str_eq (names[1], "versicolor");
+    ck_assert_str_eq (names[2], "virginica");
+    const float *labels = maas_csv_labels (csv);
+    ck_assert (labels[0] == 2 && labels[1] == 0 && labels[2] == 1 && labels[3] == 0);
+    maas_csv_destroy (&csv);
+    //  Numbers and names do not mix, either way round.
+    s_expect_error ("a,grade\n1,A\n2,\"B\"\n3,10\n", NULL,
+                    "t.csv:4:2 '10' is a number, but the labels before it are names");
+    s_expect_error ("a,grade\n1,10\n2,B\n", NULL, "t.csv:3:2 'B' is not a number");
+    csv = s_parse ("a,label\n1,0\n2,1\n", NULL);
+    ck_assert_ptr_null (maas_csv_classes (csv, &count));
+    ck_assert_uint_eq (count, 0);
+    maas_csv_destroy (&csv);
+    s_expect_error ("a,label\n1,cat\n2,\n", NULL,
+                    "t.csv:3:2 '' is not a class name (at most 1024 distinct, not empty)");
+}
+END_TEST
+
 static Suite *
 s_suite (void)
 {
@@ -202,6 +232,7 @@ s_suite (void)
     tcase_add_test (core, test_label_by_name_index_or_none);
     tcase_add_test (core, test_columns_by_name);
     tcase_add_test (core, test_header_less);
+    tcase_add_test (core, test_label_names);
     suite_add_tcase (suite, core);
     TCase *errors = tcase_create ("errors");
     tcase_add_test (errors, test_bad_values_name_line_and_column);

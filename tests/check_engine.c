@@ -280,6 +280,216 @@ START_TEST (test_deleted_version_is_evicted)
 }
 END_TEST
 
+//  -- post-processing: labels, top-k, the threshold; pre-processing: scale
+
+//  Submit ROWS rows (msgpack) with PARAMS (output, top_k) packed.
+static void
+s_submit_post (maas_engine_t *engine, const char *name, uint64_t version,
+               const maas_infer_params_t *post, size_t rows, size_t cols, float seed, float *x)
+{
+    msgpack_sbuffer sbuf, params;
+    s_pack_rows (&sbuf, rows, cols, seed, x);
+    ck_assert_int_eq (maas_infer_params_pack_all (&params, post), 0);
+    msgpack_unpacked msg;
+    msgpack_unpacked_init (&msg);
+    char err[256];
+    ck_assert_int_eq (maas_codec_unpack (params.data, params.size, 0, &msg, err, sizeof err), 0);
+    maas_engine_submit (engine, NULL, name, version, NULL, sbuf.data, sbuf.size, &msg.data,
+                        maas_clock_mono_us ());
+    msgpack_unpacked_destroy (&msg);
+    msgpack_sbuffer_destroy (&params);
+    msgpack_sbuffer_destroy (&sbuf);
+}
+
+START_TEST (test_class_labels_and_top_k)
+{
+    maas_model_t *model = s_model (4, 16, 3, 42, false);
+    char err[256];
+    ck_assert_int_eq (
+        maas_model_set_labels_text (model, "setosa,versicolor,virginica", err, sizeof err), 0);
+    s_publish ("iris", model);
+    maas_engine_t *engine = s_engine (64 << 20, 0, 0);
+    maas_infer_params_t post = {.output = MAAS_INFER_CLASS, .top_k = 3};
+    s_submit_post (engine, "iris", 1, &post, 6, 4, 0.25f, NULL);
+    maas_engine_result_t *result = s_next (engine);
+    ck_assert_msg (result->ok, "%s", result->error);
+    ck_assert_int_eq (result->output, MAAS_INFER_CLASS);
+    ck_assert_uint_eq (result->n_class_labels, 3);
+    ck_assert_str_eq (result->class_labels[2], "virginica");
+    ck_assert_uint_eq (result->top_k, 3);
+    for (size_t r = 0; r < 6; r++) {
+        const float *p = result->values + r * 3, *score = result->top_scores + r * 3;
+        const int32_t *top = result->top_classes + r * 3;
+        //  Best first, the scores the probabilities of the classes named.
+        ck_assert_int_eq (top[0], result->classes[r]);
+        ck_assert (score[0] >= score[1] && score[1] >= score[2]);
+        for (size_t i = 0; i < 3; i++)
+            ck_assert (score[i] == p[top[i]]);
+        ck_assert (top[0] != top[1] && top[1] != top[2] && top[0] != top[2]);
+    }
+    maas_engine_result_destroy (&result);
+    //  More classes than the model has, or a regression: refused, named.
+    post.top_k = 4;
+    s_submit_post (engine, "iris", 1, &post, 1, 4, 0, NULL);
+    s_expect_error (engine, "model iris@1: params: top_k 4 is more than the model's 3 classes");
+    maas_model_t *reg = s_model (3, 8, 1, 7, true);
+    s_publish ("price", reg);
+    post.top_k = 0;
+    s_submit_post (engine, "price", 1, &post, 1, 3, 0, NULL);
+    s_expect_error (engine, "params: output 'class' and top_k need a classifier");
+    maas_engine_destroy (&engine);
+    maas_model_destroy (&reg);
+    maas_model_destroy (&model);
+}
+END_TEST
+
+//  A 2-input binary model whose p is sigmoid(x0): p is known for each row.
+static maas_model_t *
+s_binary_model (void)
+{
+    maas_layer_spec_t layers[] = {{1, MAAS_ACT_SIGMOID}};
+    maas_mlp_t *mlp = maas_mlp_new (2, layers, 1);
+    ck_assert_ptr_nonnull (mlp);
+    maas_mlp_weights (mlp, 0)->data[0] = 1.0f;
+    maas_mlp_weights (mlp, 0)->data[1] = 0.0f;
+    maas_mlp_bias (mlp, 0)->data[0] = 0.0f;
+    maas_model_t *model = maas_model_new (&mlp);
+    char err[256];
+    ck_assert_int_eq (maas_model_set_labels_text (model, "benign,malignant", err, sizeof err), 0);
+    return model;
+}
+
+//  Run one row {X0, 0} on cancer@1 and return its class.
+static int32_t
+s_binary_class (maas_engine_t *engine, float x0, double *threshold)
+{
+    msgpack_sbuffer sbuf;
+    msgpack_sbuffer_init (&sbuf);
+    msgpack_packer pk;
+    msgpack_packer_init (&pk, &sbuf, msgpack_sbuffer_write);
+    msgpack_pack_array (&pk, 2);
+    msgpack_pack_float (&pk, x0);
+    msgpack_pack_float (&pk, 0);
+    maas_engine_submit (engine, NULL, "cancer", 1, NULL, sbuf.data, sbuf.size, NULL,
+                        maas_clock_mono_us ());
+    msgpack_sbuffer_destroy (&sbuf);
+    maas_engine_result_t *result = s_next (engine);
+    ck_assert_msg (result->ok, "%s", result->error);
+    int32_t class = result->classes[0];
+    *threshold = result->threshold;
+    maas_engine_result_destroy (&result);
+    return class;
+}
+
+START_TEST (test_threshold_changes_class_not_weights)
+{
+    maas_model_t *model = s_binary_model ();
+    s_publish ("cancer", model);
+    maas_registry_info_t before, after;
+    ck_assert_int_eq (maas_registry_info (s_reg, "cancer", 1, &before), 0);
+    maas_engine_t *engine = s_engine (64 << 20, 0, 0);
+    double threshold;
+    //  p = sigmoid(-0.5) = 0.38: class 0 at the default 0.5 ...
+    ck_assert_int_eq (s_binary_class (engine, -0.5f, &threshold), 0);
+    ck_assert_double_eq (threshold, 0.5);
+    //  ... class 1 once the version's threshold is 0.3, with no new version.
+    ck_assert_int_eq (maas_registry_set_threshold (s_reg, "cancer", 1, 0.3), 0);
+    s_await_event (engine);
+    ck_assert_int_eq (s_binary_class (engine, -0.5f, &threshold), 1);
+    ck_assert_double_eq_tol (threshold, 0.3, 1e-9);
+    ck_assert_int_eq (maas_registry_info (s_reg, "cancer", 1, &after), 0);
+    ck_assert_str_eq (after.weights_sha256, before.weights_sha256);
+    ck_assert_str_eq (after.sha256, before.sha256);
+    ck_assert_double_eq_tol (after.threshold, 0.3, 1e-9);
+    maas_registry_info_clear (&after);
+    //  Removed: back to 0.5.
+    ck_assert_int_eq (maas_registry_set_threshold (s_reg, "cancer", 1, 0), 0);
+    s_await_event (engine);
+    ck_assert_int_eq (s_binary_class (engine, -0.5f, &threshold), 0);
+    ck_assert_int_eq (maas_registry_set_threshold (s_reg, "cancer", 1, 1.5), -1);
+    ck_assert_int_eq (maas_registry_set_threshold (s_reg, "cancer", 9, 0.4), -1);
+    ck_assert_str_eq (maas_registry_error (s_reg), "model cancer has no version 9");
+    maas_registry_info_clear (&before);
+    maas_engine_destroy (&engine);
+    maas_model_destroy (&model);
+}
+END_TEST
+
+START_TEST (test_input_scale_is_applied)
+{
+    maas_model_t *model = s_model (4, 16, 3, 42, false);
+    char err[256];
+    ck_assert_int_eq (maas_model_set_input_scale (model, 1.0 / 255, err, sizeof err), 0);
+    s_publish ("digits", model);
+    maas_engine_t *engine = s_engine (64 << 20, 0, 0);
+    float x[3 * 4], scaled[3 * 4], expected[3 * 3];
+    maas_infer_params_t post = {0};
+    s_submit_post (engine, "digits", 1, &post, 3, 4, 0.5f, x);
+    for (size_t i = 0; i < 12; i++)
+        scaled[i] = x[i] * (float) (1.0 / 255);
+    maas_predictor_t *predictor = maas_predictor_new (maas_model_mlp_const (model));
+    ck_assert_int_eq (maas_predictor_run (predictor, scaled, 3, expected), 0);
+    maas_engine_result_t *result = s_next (engine);
+    ck_assert_msg (result->ok, "%s", result->error);
+    ck_assert (memcmp (result->values, expected, sizeof expected) == 0);
+    maas_engine_result_destroy (&result);
+    maas_predictor_destroy (&predictor);
+    maas_engine_destroy (&engine);
+    maas_model_destroy (&model);
+}
+END_TEST
+
+//  An explain job on a model with an input scale explains the network on
+//  the scaled rows from the scaled baseline, and reports the baseline in
+//  the caller's units.
+START_TEST (test_explain_applies_the_input_scale)
+{
+    maas_model_t *model = s_model (4, 8, 3, 11, false);
+    char err[256];
+    ck_assert_int_eq (maas_model_set_input_scale (model, 0.5, err, sizeof err), 0);
+    s_publish ("scaled", model);
+    maas_engine_t *engine = s_engine (64 << 20, 0, 0);
+    float x[2 * 4], base[4] = {1, 2, 3, 4}, sx[2 * 4], sbase[4];
+    maas_explain_params_t params = maas_explain_params_defaults ();
+    params.method = MAAS_EXPLAIN_SHAPLEY;
+    params.baseline = base;
+    params.baseline_len = 4;
+    msgpack_sbuffer rows, packed;
+    s_pack_rows (&rows, 2, 4, 0.75f, x);
+    msgpack_sbuffer_init (&packed);
+    msgpack_packer pk;
+    msgpack_packer_init (&pk, &packed, msgpack_sbuffer_write);
+    ck_assert_int_eq (maas_explain_params_pack (&params, &pk), 0);
+    msgpack_unpacked msg;
+    msgpack_unpacked_init (&msg);
+    ck_assert_int_eq (maas_codec_unpack (packed.data, packed.size, 0, &msg, err, sizeof err), 0);
+    maas_engine_explain (engine, NULL, "scaled", 1, NULL, rows.data, rows.size, &msg.data);
+    maas_engine_result_t *result = maas_engine_result (engine);
+    ck_assert_ptr_nonnull (result);
+    ck_assert_msg (result->ok, "%s", result->error);
+    for (size_t i = 0; i < 8; i++)
+        sx[i] = x[i] * 0.5f;
+    for (size_t j = 0; j < 4; j++)
+        sbase[j] = base[j] * 0.5f;
+    params.baseline = sbase;
+    maas_explain_result_t want;
+    ck_assert_int_eq (
+        maas_explain_run (maas_model_mlp_const (model), &params, sx, 2, &want, err, sizeof err), 0);
+    const maas_explain_result_t *got = result->explain;
+    ck_assert (memcmp (got->attributions, want.attributions, 2 * 4 * 3 * sizeof (float)) == 0);
+    ck_assert (memcmp (got->instance_output, want.instance_output, 2 * 3 * sizeof (float)) == 0);
+    for (size_t j = 0; j < 4; j++)
+        ck_assert_float_eq_tol (got->baseline[j], base[j], 1e-6f);
+    maas_explain_result_clear (&want);
+    maas_engine_result_destroy (&result);
+    msgpack_unpacked_destroy (&msg);
+    msgpack_sbuffer_destroy (&packed);
+    msgpack_sbuffer_destroy (&rows);
+    maas_engine_destroy (&engine);
+    maas_model_destroy (&model);
+}
+END_TEST
+
 //  -- bad input: each gets its error, the next job succeeds
 
 START_TEST (test_bad_inputs_fail_precisely)
@@ -593,11 +803,15 @@ s_suite (void)
     tcase_add_test (core, test_predictions_equal_in_process);
     tcase_add_test (core, test_regression_has_no_classes_and_raw_f32_input);
     tcase_add_test (core, test_engine_needs_redis);
+    tcase_add_test (core, test_class_labels_and_top_k);
+    tcase_add_test (core, test_input_scale_is_applied);
+    tcase_add_test (core, test_explain_applies_the_input_scale);
     suite_add_tcase (suite, core);
     TCase *versions = tcase_create ("versions");
     tcase_add_checked_fixture (versions, s_setup, s_teardown);
     tcase_add_test (versions, test_alias_switch_applies_to_later_jobs);
     tcase_add_test (versions, test_deleted_version_is_evicted);
+    tcase_add_test (versions, test_threshold_changes_class_not_weights);
     suite_add_tcase (suite, versions);
     TCase *errors = tcase_create ("errors");
     tcase_add_checked_fixture (errors, s_setup, s_teardown);

@@ -178,6 +178,25 @@ s_teardown (void)
 
 //  Publish a model of S_INPUTS → 8 tanh → OUTPUTS with ACT as NAME; the
 //  version.
+//  Publish a seeded network as NAME's next version, with class LABELS
+//  ("a,b,c") when not NULL.
+static uint64_t
+s_publish_labelled (const char *name, size_t outputs, maas_act_t act, uint64_t seed,
+                    const char *labels)
+{
+    maas_layer_spec_t layers[] = {{8, MAAS_ACT_TANH}, {outputs, act}};
+    maas_mlp_t *mlp = maas_mlp_new (S_INPUTS, layers, 2);
+    ck_assert_ptr_nonnull (mlp);
+    maas_mlp_init (mlp, seed);
+    maas_model_t *model = maas_model_new (&mlp);
+    char err[256];
+    ck_assert_msg (!labels || maas_model_set_labels_text (model, labels, err, sizeof err) == 0,
+                   "%s", err);
+    uint64_t version = support_publish_model (fx.registry, name, model);
+    maas_model_destroy (&model);
+    return version;
+}
+
 static uint64_t
 s_publish (const char *name, size_t outputs, maas_act_t act, uint64_t seed)
 {
@@ -521,6 +540,66 @@ START_TEST (test_classify_regress)
     ck_assert (json_is_number (json_array_get (json_object_get (json, "results"), 0)));
     json_decref (json);
     s_expect_error ("POST", "/v1/models/price:classify", example, 400, "classifier");
+    //  With labels stored: each class named by them, in the model's order.
+    s_publish_labelled ("iris", 3, MAAS_ACT_SOFTMAX, 5, "setosa,versicolor,virginica");
+    json = s_http ("POST", "/v1/models/iris:classify", example, 200);
+    first = json_array_get (json_object_get (json, "results"), 0);
+    ck_assert_uint_eq (json_array_size (first), 3);
+    ck_assert_str_eq (json_string_value (json_array_get (json_array_get (first, 0), 0)), "setosa");
+    ck_assert_str_eq (json_string_value (json_array_get (json_array_get (first, 2), 0)),
+                      "virginica");
+    json_decref (json);
+    s_publish_labelled ("cancer", 1, MAAS_ACT_SIGMOID, 3, "benign,malignant");
+    json = s_http ("POST", "/v1/models/cancer:classify", example, 200);
+    first = json_array_get (json_object_get (json, "results"), 0);
+    ck_assert_str_eq (json_string_value (json_array_get (json_array_get (first, 1), 0)),
+                      "malignant");
+    json_decref (json);
+    //  The metadata routes carry the signature.
+    ck_assert_int_eq (maas_registry_set_threshold (fx.registry, "cancer", 1, 0.25), 0);
+    json = s_http ("GET", "/v1/models/cancer/metadata", NULL, 200);
+    json_t *sig = json_object_get (json_object_get (json, "metadata"), "maas_signature");
+    ck_assert_str_eq (json_string_value (json_array_get (json_object_get (sig, "labels"), 0)),
+                      "benign");
+    ck_assert_str_eq (json_string_value (json_object_get (sig, "task")), "binary");
+    ck_assert (json_number_value (json_object_get (sig, "threshold")) == 0.25);
+    ck_assert (json_is_null (json_object_get (sig, "feature_names")));
+    json_decref (json);
+    //  KServe's classification extension: the top 2 as "p:class:label".
+    const char *v2 = "{\"inputs\": [{\"name\": \"x\", \"shape\": [1, 4], \"datatype\": \"FP32\", "
+                     "\"data\": [0.1, 0.2, 0.3, 0.4]}], \"outputs\": [{\"name\": \"y\", "
+                     "\"parameters\": {\"classification\": 2}}]}";
+    json_t *probs = s_http ("POST", "/v1/models/iris:classify", example, 200);
+    json = s_http ("POST", "/v2/models/iris/infer", v2, 200);
+    json_t *out = json_array_get (json_object_get (json, "outputs"), 0);
+    ck_assert_str_eq (json_string_value (json_object_get (out, "datatype")), "BYTES");
+    ck_assert_int_eq (json_integer_value (json_array_get (json_object_get (out, "shape"), 1)), 2);
+    const char *best = json_string_value (json_array_get (json_object_get (out, "data"), 0));
+    ck_assert_ptr_nonnull (best);
+    static const char *iris_names[] = {"setosa", "versicolor", "virginica"};
+    json_t *pairs = json_array_get (json_object_get (probs, "results"), 0);
+    size_t top = 0;
+    for (size_t k = 1; k < 3; k++)
+        if (json_number_value (json_array_get (json_array_get (pairs, k), 1))
+            > json_number_value (json_array_get (json_array_get (pairs, top), 1)))
+            top = k;
+    char want[64];
+    snprintf (want, sizeof want, ":%zu:%s", top, iris_names[top]);
+    ck_assert_msg (strstr (best, want) && strtod (best, NULL) > 0.0, "%s lacks %s", best, want);
+    json_decref (json);
+    json_decref (probs);
+    s_expect_error ("POST", "/v2/models/iris/infer",
+                    "{\"inputs\": [{\"name\": \"x\", \"shape\": [1, 4], \"datatype\": \"FP32\", "
+                    "\"data\": [0.1, 0.2, 0.3, 0.4]}], \"outputs\": [{\"name\": \"y\", "
+                    "\"parameters\": {\"classification\": 4}}]}",
+                    400, "top_k 4 is more than the model's 3 classes");
+    json = s_http ("GET", "/v2/models/iris", NULL, 200);
+    sig = json_object_get (json, "maas_signature");
+    ck_assert_str_eq (json_string_value (json_array_get (json_object_get (sig, "labels"), 1)),
+                      "versicolor");
+    ck_assert_str_eq (json_string_value (json_object_get (sig, "output_name")), "output");
+    ck_assert_ptr_nonnull (json_object_get (json, "outputs"));
+    json_decref (json);
 }
 END_TEST
 
@@ -1243,12 +1322,23 @@ s_run_doc_blocks (const char *name)
 
 START_TEST (test_docs_examples)
 {
-    s_publish ("iris", 3, MAAS_ACT_SOFTMAX, 7);
+    s_publish_labelled ("iris", 3, MAAS_ACT_SOFTMAX, 7, "setosa,versicolor,virginica");
     s_publish ("price", 1, MAAS_ACT_LINEAR, 4);
     ck_assert_int_eq (maas_registry_alias (fx.registry, "iris", "production", 1), 0);
     s_gateway_start ("2", "10000", NULL);
     s_run_doc_blocks ("docs/http.md");
     s_run_doc_blocks ("docs/metrics.md");
+    //  :classify over HTTP with curl names the classes by the model's labels.
+    char curl[1024], answer[600];
+    snprintf (answer, sizeof answer, "%s/classify.out", fx.dir);
+    snprintf (curl, sizeof curl,
+              "curl -s -X POST -d '{\"examples\": [{\"x\": [0.1, 0.2, 0.3, 0.4]}]}' "
+              "http://127.0.0.1:%d/v1/models/iris:classify > %s",
+              fx.port, answer);
+    ck_assert_int_eq (system (curl), 0);
+    ck_assert_msg (support_file_has (answer, "{\"results\":[[[\"setosa\",")
+                       && support_file_has (answer, "],[\"virginica\","),
+                   "see %s", answer);
     //  The binary example's reply: a JSON header then 2 x 3 float32.
     char path[512];
     snprintf (path, sizeof path, "%s/out.bin", fx.dir);
@@ -1261,8 +1351,9 @@ START_TEST (test_docs_examples)
     //  Every curl line was answered: the gateway counted them.
     s_reply_t reply;
     s_http_raw ("GET", "/metrics", NULL, 0, NULL, &reply);
-    ck_assert_ptr_nonnull (strstr (reply.body.data, "route=\"v2_infer\",code=\"200\"} 2"));
+    ck_assert_ptr_nonnull (strstr (reply.body.data, "route=\"v2_infer\",code=\"200\"} 3"));
     ck_assert_ptr_nonnull (strstr (reply.body.data, "route=\"tf_predict\",code=\"200\"} 3"));
+    ck_assert_ptr_nonnull (strstr (reply.body.data, "route=\"tf_classify\",code=\"200\"} 2"));
     ck_assert_ptr_nonnull (strstr (reply.body.data, "route=\"tf_predict\",code=\"400\"} 1"));
     ck_assert_ptr_nonnull (strstr (reply.body.data, "route=\"tf_predict\",code=\"404\"} 1"));
     s_reply_clear (&reply);

@@ -132,6 +132,8 @@ START_TEST (test_keras2_h5)
     maas_model_t *model =
         s_import_ok ("seed.h5", "keras2 h5", "10-64-64-1 relu,relu,sigmoid", "dense_input");
     ck_assert_int_eq (maas_model_task (model), MAAS_TASK_BINARY);
+    //  The output is named after the last layer, as Keras names it.
+    ck_assert_str_eq (maas_model_output_name (model), "dense_2");
     maas_model_destroy (&model);
 }
 END_TEST
@@ -167,6 +169,7 @@ START_TEST (test_onnx)
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         maas_model_t *model = s_import_ok (cases[i][0], cases[i][1], cases[i][2], cases[i][3]);
+        ck_assert_str_eq (maas_model_output_name (model), "output");    //  the graph output's
         maas_model_destroy (&model);
     }
 }
@@ -321,6 +324,7 @@ s_round_trip (const maas_model_t *model, const char *name)
     ck_assert_msg (back, "%s", err.text);
     ck_assert_str_eq (maas_model_meta_str (back, "import_format"), "onnx opset 13");
     s_assert_same_params (model, back);
+    ck_assert_str_eq (maas_model_output_name (back), maas_model_output_name (model));
     maas_model_destroy (&back);
 }
 
@@ -520,6 +524,27 @@ START_TEST (test_cli_flags)
     ck_assert_int_eq (s_maas (redis, NULL, "json-export.log", json_export), 0);
     s_path (log, sizeof log, "json-export.log");
     ck_assert (support_file_has (log, "{\"model\":\"k3\",\"version\":1,\"format\":\"onnx\"}"));
+    //  The signature given at import: labels, an input scale (format 2),
+    //  which ONNX export refuses rather than drop; a wrong count of labels
+    //  publishes nothing.
+    const char *sig[] = {"model", "import",        "k3s", k3,  "--labels",
+                         "a,b,c", "--input-scale", "0.5", NULL};
+    ck_assert_int_eq (s_maas (redis, NULL, "sig.log", sig), 0);
+    const char *show[] = {"model", "show", "k3s", "--json", NULL};
+    ck_assert_int_eq (s_maas (redis, NULL, "show.log", show), 0);
+    s_path (log, sizeof log, "show.log");
+    ck_assert (support_file_has (log, "\"format\":2,"));
+    ck_assert (support_file_has (log,
+                                 "\"labels\":[\"a\",\"b\",\"c\"],\"labels_stored\":true,"
+                                 "\"input_scale\":0.5,"));
+    const char *scaled_export[] = {"model", "export", "k3s", "--format", "onnx", out, NULL};
+    ck_assert_int_eq (s_maas (redis, NULL, "scaled.log", scaled_export), 1);
+    s_path (log, sizeof log, "scaled.log");
+    ck_assert (support_file_has (log, "scales its inputs by 0.5"));
+    const char *few[] = {"model", "import", "k3f", k3, "--labels", "a,b", NULL};
+    ck_assert_int_eq (s_maas (redis, NULL, "few.log", few), 1);
+    s_path (log, sizeof log, "few.log");
+    ck_assert (support_file_has (log, "one label per class is needed (2 labels for 3 classes"));
     support_redis_stop (&redis);
 }
 END_TEST

@@ -50,14 +50,93 @@ START_TEST (test_params_round_trip)
     //  No params, or an empty map: the payload is msgpack rows.
     ck_assert_int_eq (maas_infer_params_decode (&params, NULL, err, sizeof err), 0);
     ck_assert_uint_eq (params.rows, 0);
+    ck_assert_int_eq (params.output, MAAS_INFER_PROBABILITIES);
+    ck_assert_uint_eq (params.top_k, 0);
+    //  Post-processing: output and top_k, with or without a shape.
+    maas_infer_params_t asked = {.rows = 2, .cols = 4, .output = MAAS_INFER_CLASS, .top_k = 2};
+    ck_assert_int_eq (maas_infer_params_pack_all (&sbuf, &asked), 0);
+    ck_assert_int_eq (maas_infer_params_decode (&params, s_unpack (&sbuf, &msg), err, sizeof err),
+                      0);
+    ck_assert_mem_eq (&params, &asked, sizeof asked);
+    msgpack_unpacked_destroy (&msg);
+    msgpack_sbuffer_destroy (&sbuf);
+    asked = (maas_infer_params_t){.top_k = 1};
+    ck_assert_int_eq (maas_infer_params_pack_all (&sbuf, &asked), 0);
+    ck_assert_int_eq (maas_infer_params_decode (&params, s_unpack (&sbuf, &msg), err, sizeof err),
+                      0);
+    ck_assert_mem_eq (&params, &asked, sizeof asked);
+    msgpack_unpacked_destroy (&msg);
+    msgpack_sbuffer_destroy (&sbuf);
+}
+END_TEST
+
+//  Labels, top-k and the threshold travel with the result and come back.
+START_TEST (test_result_post_processing)
+{
+    float values[2] = {0.2f, 0.9f}, scores[4] = {0.8f, 0.2f, 0.9f, 0.1f};
+    int32_t classes[2] = {0, 1}, top[4] = {0, 1, 1, 0};
+    char *labels[2] = {"benign", "malignant"};
+    maas_infer_result_t sent = {.model = "cancer",
+                                .version = 2,
+                                .rows = 2,
+                                .outputs = 1,
+                                .values = values,
+                                .classes = classes,
+                                .output = MAAS_INFER_CLASS,
+                                .class_labels = labels,
+                                .n_class_labels = 2,
+                                .top_k = 2,
+                                .top_classes = top,
+                                .top_scores = scores,
+                                .threshold = 0.3};
+    msgpack_sbuffer sbuf;
+    msgpack_sbuffer_init (&sbuf);
+    msgpack_packer pk;
+    msgpack_packer_init (&pk, &sbuf, msgpack_sbuffer_write);
+    ck_assert_int_eq (maas_infer_result_pack (&sent, &pk), 0);
+    //  The per-row labels are in the payload for readers without this module.
+    ck_assert_ptr_nonnull (memmem (sbuf.data, sbuf.size,
+                                   "\xa6labels\x92\xa6"
+                                   "benign",
+                                   15));
+    maas_infer_result_t back;
+    char err[256];
+    ck_assert_int_eq (maas_infer_result_parse (&back, sbuf.data, sbuf.size, err, sizeof err), 0);
+    ck_assert_int_eq (back.output, MAAS_INFER_CLASS);
+    ck_assert_uint_eq (back.n_class_labels, 2);
+    ck_assert_str_eq (maas_infer_result_label (&back, 0), "benign");
+    ck_assert_str_eq (maas_infer_result_label (&back, 1), "malignant");
+    ck_assert_uint_eq (back.top_k, 2);
+    ck_assert_mem_eq (back.top_classes, top, sizeof top);
+    ck_assert_mem_eq (back.top_scores, scores, sizeof scores);
+    ck_assert_double_eq (back.threshold, 0.3);
+    maas_infer_result_clear (&back);
+    //  Without labels asked for: no labels, no label of a row.
+    sent.class_labels = NULL;
+    sent.top_k = 0;
+    msgpack_sbuffer_clear (&sbuf);
+    ck_assert_int_eq (maas_infer_result_pack (&sent, &pk), 0);
+    ck_assert_int_eq (maas_infer_result_parse (&back, sbuf.data, sbuf.size, err, sizeof err), 0);
+    ck_assert_ptr_null (maas_infer_result_label (&back, 0));
+    ck_assert_ptr_null (back.top_classes);
+    maas_infer_result_clear (&back);
+    msgpack_sbuffer_destroy (&sbuf);
 }
 END_TEST
 
 START_TEST (test_params_errors)
 {
     //  {"shap": [1, 2]}: a misspelt key is named, not ignored.
-    S_EXPECT_PARAMS_ERROR ("\x81\xa4shap\x92\x01\x02",
-                           "params: unknown key 'shap' (an infer job's params hold only 'shape')");
+    S_EXPECT_PARAMS_ERROR (
+        "\x81\xa4shap\x92\x01\x02",
+        "params: unknown key 'shap' (an infer job's params hold 'shape', 'output', "
+        "'top_k')");
+    //  {"output": "klass"}, {"output": 1}, {"top_k": 0}: unknown values are refused.
+    S_EXPECT_PARAMS_ERROR ("\x81\xa6output\xa5klass",
+                           "params: output 'klass' is not probabilities or class");
+    S_EXPECT_PARAMS_ERROR ("\x81\xa6output\x01", "params: output '(integer)'");
+    S_EXPECT_PARAMS_ERROR ("\x81\xa5top_k\x00", "params: top_k must be an integer from 1");
+    S_EXPECT_PARAMS_ERROR ("\x81\xa5top_k\xa1\x32", "params: top_k must be an integer");
     //  {"shape": [1, 2], "version": 3}: the version travels in the header.
     S_EXPECT_PARAMS_ERROR ("\x82\xa5shape\x92\x01\x02\xa7version\x03", "'version'");
     S_EXPECT_PARAMS_ERROR ("\x81\xa5shape\x91\x01", "'shape' must be [rows, cols]");
@@ -204,6 +283,7 @@ s_suite (void)
     TCase *core = tcase_create ("core");
     tcase_add_test (core, test_params_round_trip);
     tcase_add_test (core, test_result_round_trip);
+    tcase_add_test (core, test_result_post_processing);
     tcase_add_test (core, test_error_row);
     suite_add_tcase (suite, core);
     TCase *errors = tcase_create ("errors");

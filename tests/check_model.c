@@ -311,6 +311,115 @@ START_TEST (test_task)
 }
 END_TEST
 
+//  Labels and the output name: optional, kept through encode/decode, not
+//  hashed; a model without them (the v1 example above) has none.
+START_TEST (test_signature)
+{
+    maas_model_t *model = s_sample_model (true);
+    char err[256], before[MAAS_SHA256_HEX_SIZE], weights[MAAS_SHA256_HEX_SIZE], buf[24];
+    maas_model_sha256 (model, before);
+    maas_model_weights_sha256 (model, weights);
+    ck_assert_uint_eq (maas_model_classes (model), 3);
+    ck_assert_ptr_null (maas_model_labels (model));
+    ck_assert_str_eq (maas_model_label (model, 2, buf), "2");
+    ck_assert_str_eq (maas_model_output_name (model), "output");
+    ck_assert_int_eq (maas_model_set_labels_text (model, "setosa,versicolor", err, sizeof err), -1);
+    ck_assert_pstr_eq (err,
+                       "labels: one label per class is needed (2 labels for 3 classes, each 1 "
+                       "to 256 bytes, unique)");
+    ck_assert_int_eq (maas_model_set_labels_text (model, "a,b,a", err, sizeof err), -1);
+    ck_assert_ptr_nonnull (strstr (err, "a label is repeated"));
+    ck_assert_int_eq (maas_model_set_labels_text (model, "a,,b", err, sizeof err), -1);
+    ck_assert_int_eq (
+        maas_model_set_labels_text (model, "setosa,versicolor,virginica", err, sizeof err), 0);
+    ck_assert_int_eq (maas_model_set_output_name (model, "probabilities", err, sizeof err), 0);
+    ck_assert_int_eq (maas_model_set_output_name (model, "", err, sizeof err), -1);
+    uint8_t *blob;
+    size_t size;
+    s_encode (model, &blob, &size);
+    ck_assert_uint_eq (blob[25], 1);    //  format 1: no input scale
+    maas_model_err_t why;
+    maas_model_t *back = maas_model_decode (blob, size, &why);
+    ck_assert_msg (back, "%s", why.text);
+    ck_assert_str_eq (maas_model_label (back, 1, buf), "versicolor");
+    ck_assert_str_eq (maas_model_labels (back)[2], "virginica");
+    ck_assert_str_eq (maas_model_output_name (back), "probabilities");
+    char after[MAAS_SHA256_HEX_SIZE], weights_after[MAAS_SHA256_HEX_SIZE];
+    maas_model_sha256 (back, after);
+    maas_model_weights_sha256 (back, weights_after);
+    ck_assert_str_eq (after, before);
+    ck_assert_str_eq (weights_after, weights);
+    free (blob);
+    maas_model_destroy (&back);
+    maas_model_destroy (&model);
+    //  A binary model has two classes (negative, positive); a regression none.
+    maas_layer_spec_t binary[] = {{4, MAAS_ACT_TANH}, {1, MAAS_ACT_SIGMOID}};
+    maas_mlp_t *mlp = maas_mlp_new (2, binary, 2);
+    model = maas_model_new (&mlp);
+    ck_assert_uint_eq (maas_model_classes (model), 2);
+    ck_assert_int_eq (maas_model_set_labels_text (model, "benign,malignant", err, sizeof err), 0);
+    maas_model_destroy (&model);
+    maas_layer_spec_t linear[] = {{1, MAAS_ACT_LINEAR}};
+    mlp = maas_mlp_new (2, linear, 1);
+    model = maas_model_new (&mlp);
+    ck_assert_uint_eq (maas_model_classes (model), 0);
+    ck_assert_int_eq (maas_model_set_labels_text (model, "a", err, sizeof err), -1);
+    ck_assert_ptr_nonnull (strstr (err, "a regression model has no classes"));
+    maas_model_destroy (&model);
+}
+END_TEST
+
+//  An input scale makes the blob format 2 (a format-1 reader would compute
+//  other outputs) and is part of the weights hash; format 1 cannot hold it.
+START_TEST (test_input_scale_is_format_2)
+{
+    maas_model_t *model = s_sample_model (false);
+    char err[256], weights[MAAS_SHA256_HEX_SIZE], scaled[MAAS_SHA256_HEX_SIZE];
+    maas_model_weights_sha256 (model, weights);
+    ck_assert_double_eq (maas_model_input_scale (model), 1.0);
+    ck_assert_int_eq (maas_model_set_input_scale (model, 0, err, sizeof err), -1);
+    ck_assert_int_eq (maas_model_set_input_scale (model, NAN, err, sizeof err), -1);
+    ck_assert_int_eq (maas_model_set_input_scale (model, 1.0 / 255, err, sizeof err), 0);
+    maas_model_weights_sha256 (model, scaled);
+    ck_assert_str_ne (scaled, weights);
+    uint8_t *blob;
+    size_t size;
+    s_encode (model, &blob, &size);
+    ck_assert_uint_eq (blob[25], 2);    //  "format" 2
+    maas_model_err_t why;
+    maas_model_t *back = maas_model_decode (blob, size, &why);
+    ck_assert_msg (back, "%s", why.text);
+    ck_assert_double_eq (maas_model_input_scale (back), 1.0 / 255);
+    ck_assert_uint_eq (maas_model_format (back), 2);
+    maas_model_destroy (&back);
+    //  The same blob claiming format 1 is refused: the scale needs 2.
+    blob[25] = 1;
+    ck_assert_ptr_null (maas_model_decode (blob, size, &why));
+    ck_assert_int_eq (why.code, MAAS_MODEL_EFIELD);
+    ck_assert_str_eq (why.text, "model: key 'input_scale' needs format 2, the blob says 1");
+    free (blob);
+    maas_model_destroy (&model);
+    //  A regression model may hold both format-2 keys: the output scaling
+    //  and the input scale; both come back.
+    maas_layer_spec_t linear[] = {{4, MAAS_ACT_RELU}, {1, MAAS_ACT_LINEAR}};
+    maas_mlp_t *mlp = maas_mlp_new (3, linear, 2);
+    maas_mlp_init (mlp, 5);
+    float mean = 5000, std = 600;
+    ck_assert_int_eq (maas_mlp_set_target_norm (mlp, &mean, &std), 0);
+    model = maas_model_new (&mlp);
+    ck_assert_int_eq (maas_model_set_input_scale (model, 0.25, err, sizeof err), 0);
+    s_encode (model, &blob, &size);
+    ck_assert_uint_eq (blob[25], 2);
+    back = maas_model_decode (blob, size, &why);
+    ck_assert_msg (back, "%s", why.text);
+    ck_assert_double_eq (maas_model_input_scale (back), 0.25);
+    ck_assert_float_eq (maas_mlp_target_mean (maas_model_mlp_const (back))[0], 5000);
+    maas_model_destroy (&back);
+    free (blob);
+    maas_model_destroy (&model);
+}
+END_TEST
+
 //  The example of docs/model-format.md, byte for byte: pins the format.
 static const char s_golden_hex[] =
     "87a56d61676963aa4d4141532d4d4f44454ca6666f726d617401a6696e707574"
@@ -1041,6 +1150,8 @@ s_suite (void)
     tcase_add_test (core, test_metadata_api);
     tcase_add_test (core, test_task);
     tcase_add_test (core, test_columns);
+    tcase_add_test (core, test_signature);
+    tcase_add_test (core, test_input_scale_is_format_2);
     tcase_add_test (core, test_sha256_hex);
     tcase_add_test (core, test_golden_blob);
     tcase_add_test (core, test_v1_blob_serves);

@@ -704,6 +704,74 @@ START_TEST (test_inline_data)
 }
 END_TEST
 
+//  Write a CSV of ROWS rows, x0,x1 then a label column: names (benign /
+//  malignant, by the sign of x0) when NAMED, else the integers 0..2.
+static char *
+s_labels_csv (const char *file, bool named)
+{
+    char *path = NULL;
+    ck_assert (asprintf (&path, "%s/%s", fx.dir, file) > 0);
+    FILE *out = fopen (path, "w");
+    ck_assert_ptr_nonnull (out);
+    fprintf (out, "x0,x1,diagnosis\n");
+    for (int r = 0; r < 300; r++) {
+        float x0 = (float) (r % 20) - 9.5f, x1 = (float) (r % 7);
+        if (named)
+            fprintf (out, "%g,%g,%s\n", x0, x1, x0 > 0 ? "malignant" : "benign");
+        else
+            fprintf (out, "%g,%g,%d\n", x0, x1, x0 < -3 ? 0 : x0 < 3 ? 1 : 2);
+    }
+    fclose (out);
+    return path;
+}
+
+//  A CSV whose labels are names trains a model whose labels are those
+//  names, in sorted order (class 1, the positive one, is "malignant"); one
+//  of integer labels keeps its classes numbered, as their values.
+START_TEST (test_labels_from_the_data)
+{
+    s_trainer_start (0, "t1");
+    char *named = s_labels_csv ("named.csv", true), *numbered = s_labels_csv ("int.csv", false);
+    maas_dataset_t *data =
+        maas_dataset_from_csv (named, "diagnosis", MAAS_DATASET_AUTO, s_err, sizeof s_err);
+    ck_assert_msg (data, "%s", s_err);
+    ck_assert_int_eq (maas_dataset_task (data), MAAS_DATASET_BINARY);
+    ck_assert_int_eq (maas_dataset_store_put (fx.store, "named", data), 0);
+    maas_dataset_destroy (&data);
+    data = maas_dataset_from_csv (numbered, "diagnosis", MAAS_DATASET_AUTO, s_err, sizeof s_err);
+    ck_assert_msg (data, "%s", s_err);
+    ck_assert_ptr_null (maas_dataset_class_names (data));
+    ck_assert_int_eq (maas_dataset_store_put (fx.store, "numbered", data), 0);
+    maas_dataset_destroy (&data);
+    //  Names cannot be regressed.
+    ck_assert_ptr_null (
+        maas_dataset_from_csv (named, "diagnosis", MAAS_DATASET_REGRESSION, s_err, sizeof s_err));
+    ck_assert_msg (strstr (s_err, "the labels are names (benign, ...), not numbers"), "%s", s_err);
+    char id[2][MAAS_PROTO_ID_MAX + 1];
+    maas_training_t spec = s_spec ("dx", "named", "8:relu,1:sigmoid", MAAS_LOSS_BCE, 5, 32);
+    s_submit (&spec, NULL, 0, id[0]);
+    spec = s_spec ("tri", "numbered", "8:relu,3:softmax", MAAS_LOSS_SOFTMAX_CE, 5, 32);
+    s_submit (&spec, NULL, 0, id[1]);
+    for (int i = 0; i < 2; i++) {
+        maas_result_t *result = s_wait (id[i], 30000);
+        ck_assert_msg (strcmp (result->status, "succeeded") == 0, "%s", result->error);
+        maas_result_destroy (&result);
+    }
+    maas_model_t *model = s_model ("dx", 1);
+    char buf[24];
+    ck_assert_ptr_nonnull (maas_model_labels (model));
+    ck_assert_str_eq (maas_model_label (model, 0, buf), "benign");
+    ck_assert_str_eq (maas_model_label (model, 1, buf), "malignant");
+    maas_model_destroy (&model);
+    model = s_model ("tri", 1);
+    ck_assert_ptr_null (maas_model_labels (model));
+    ck_assert_str_eq (maas_model_label (model, 2, buf), "2");
+    maas_model_destroy (&model);
+    free (named);
+    free (numbered);
+}
+END_TEST
+
 //  A regression job on a target far from unit scale: the model is
 //  published in format 2 with the training rows' target mean and std, and
 //  its test metric is an RMSE in target units, a small share of the std.
@@ -762,6 +830,7 @@ s_suite (void)
     tcase_add_test (core, test_put_train_publish_infer);
     tcase_add_test (core, test_same_seed_same_weights);
     tcase_add_test (core, test_inline_data);
+    tcase_add_test (core, test_labels_from_the_data);
     tcase_add_test (core, test_regression_target_standardised);
     tcase_add_test (core, test_progress_bar_on_a_terminal);
     suite_add_tcase (suite, core);

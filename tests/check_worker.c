@@ -668,6 +668,211 @@ START_TEST (test_cli_infer)
 }
 END_TEST
 
+//  Read all of DIR/NAME into TEXT (at most SIZE - 1 bytes).
+static void
+s_slurp (const char *name, char *text, size_t size)
+{
+    char path[512];
+    snprintf (path, sizeof path, "%s/%s", fx.dir, name);
+    FILE *file = fopen (path, "r");
+    ck_assert_msg (file, "no %s", path);
+    text[fread (text, 1, size - 1, file)] = 0;
+    fclose (file);
+}
+
+//  Save MODEL as DIR/NAME.
+static void
+s_save (const maas_model_t *model, const char *name)
+{
+    char path[512];
+    snprintf (path, sizeof path, "%s/%s", fx.dir, name);
+    maas_model_err_t err;
+    ck_assert_msg (maas_model_save (model, path, &err) == 0, "%s", err.text);
+}
+
+//  Labels given at publish, `maas infer --output class --top-k 2`, and a
+//  binary version's threshold moved with `maas model threshold`: the class
+//  changes, the version and its weights do not.
+START_TEST (test_cli_labels_top_k_threshold)
+{
+    maas_model_t *iris = s_model (4, 8, 3, 9);
+    s_save (iris, "iris.model");
+    maas_layer_spec_t layers[] = {{1, MAAS_ACT_SIGMOID}};
+    maas_mlp_t *mlp = maas_mlp_new (2, layers, 1);
+    maas_mlp_weights (mlp, 0)->data[0] = 1.0f;    //  p = sigmoid(x0)
+    maas_mlp_weights (mlp, 0)->data[1] = 0.0f;
+    maas_mlp_bias (mlp, 0)->data[0] = 0.0f;
+    maas_model_t *cancer = maas_model_new (&mlp);
+    s_save (cancer, "cancer.model");
+    s_worker_start ("64", "64");
+    char *maas = support_build_path ("client/maas"), *script = NULL;
+    ck_assert (asprintf (&script,
+                         "cd %s && M=%s && B='--broker %s' &&"
+                         " $M model publish iris iris.model --labels setosa,versicolor,virginica"
+                         " > pub.txt && $M model show iris --json > show.json &&"
+                         " $M model show iris > show.txt &&"
+                         " printf 'a,b,c,d\\n5.1,3.5,1.4,0.2\\n6.7,3.0,5.2,2.3\\n' > in.csv &&"
+                         " $M infer iris --input in.csv --output class --top-k 2 $B > top.txt &&"
+                         " $M infer iris --input in.csv --output class --top-k 2 --json $B"
+                         " > top.json &&"
+                         " $M model publish cancer cancer.model --labels benign,malignant &&"
+                         " printf 'x0,x1\\n-0.5,0\\n' > c.csv &&"
+                         " $M infer cancer --input c.csv --output class $B > c1.txt &&"
+                         " $M model threshold cancer@1 0.3 > thr.txt &&"
+                         " $M infer cancer --input c.csv --output class $B > c2.txt &&"
+                         " $M model show cancer --json > cshow.json || exit 9;"
+                         " $M model threshold iris@1 0.3 2> thr.bad; echo rc=$? >> thr.bad;"
+                         " $M infer iris --input in.csv --output klass $B 2> out.bad;"
+                         " echo rc=$? >> out.bad",
+                         fx.dir, maas, fx.front)
+               > 0);
+    const char *argv[] = {"/bin/sh", "-c", script, NULL};
+    char redis_env[600];
+    snprintf (redis_env, sizeof redis_env, "MAAS_REDIS_URL=%s", support_redis_url (fx.redis));
+    const char *env[] = {redis_env, NULL};
+    support_proc_t *proc = support_proc_start (argv, env, NULL);
+    ck_assert_int_eq (support_proc_wait (proc, 60000), 0);
+    support_proc_stop (&proc);
+    //  Each row's label and its two most probable classes, as numpy would say.
+    float x[8] = {5.1f, 3.5f, 1.4f, 0.2f, 6.7f, 3.0f, 5.2f, 2.3f}, y[6];
+    maas_predictor_t *predictor = maas_predictor_new (maas_model_mlp_const (iris));
+    ck_assert_int_eq (maas_predictor_run (predictor, x, 2, y), 0);
+    static const char *names[] = {"setosa", "versicolor", "virginica"};
+    char text[8192], want[256];
+    s_slurp ("top.txt", text, sizeof text);
+    for (int r = 0; r < 2; r++) {
+        const float *p = y + 3 * r;
+        int order[3] = {0, 1, 2};
+        for (int i = 0; i < 3; i++)
+            for (int j = i + 1; j < 3; j++)
+                if (p[order[j]] > p[order[i]]) {
+                    int t = order[i];
+                    order[i] = order[j];
+                    order[j] = t;
+                }
+        snprintf (want, sizeof want, "%s\t%.6g %.6g %.6g\t%s:%.6g %s:%.6g\n", names[order[0]],
+                  (double) p[0], (double) p[1], (double) p[2], names[order[0]],
+                  (double) p[order[0]], names[order[1]], (double) p[order[1]]);
+        ck_assert_msg (strstr (text, want), "'%s' lacks '%s'", text, want);
+    }
+    s_slurp ("top.json", text, sizeof text);
+    ck_assert_msg (strstr (text, "\"label\":\"") && strstr (text, "\"top\":[[\""), "%s", text);
+    s_slurp ("show.json", text, sizeof text);
+    ck_assert_msg (strstr (text,
+                           "\"labels\":[\"setosa\",\"versicolor\",\"virginica\"]"
+                           ",\"labels_stored\":true"),
+                   "%s", text);
+    ck_assert_msg (strstr (text,
+                           "\"signature\":{\"dtype\":\"float32\",\"inputs\":4,\"outputs\":3,"
+                           "\"output_name\":\"output\",\"task\":\"multiclass\""),
+                   "%s", text);
+    s_slurp ("show.txt", text, sizeof text);
+    ck_assert_msg (strstr (text, "classes      setosa,versicolor,virginica\n"), "%s", text);
+    //  p = sigmoid(-0.5) = 0.378: benign at 0.5, malignant at 0.3.
+    s_slurp ("c1.txt", text, sizeof text);
+    ck_assert_msg (strncmp (text, "benign\t0.377541", 15) == 0, "%s", text);
+    s_slurp ("c2.txt", text, sizeof text);
+    ck_assert_msg (strncmp (text, "malignant\t0.377541", 18) == 0, "%s", text);
+    s_slurp ("thr.txt", text, sizeof text);
+    ck_assert_str_eq (text, "cancer@1: threshold 0.3\n");
+    s_slurp ("cshow.json", text, sizeof text);
+    ck_assert_msg (strstr (text, "\"threshold\":0.3,"), "%s", text);
+    s_slurp ("thr.bad", text, sizeof text);
+    ck_assert_msg (strstr (text, "iris@1 is not a binary model") && strstr (text, "rc=1"), "%s",
+                   text);
+    s_slurp ("out.bad", text, sizeof text);
+    ck_assert_msg (strstr (text, "--output is probabilities or class, not 'klass'")
+                       && strstr (text, "rc=2"),
+                   "%s", text);
+    //  Still one version each: the threshold made none.
+    uint64_t *versions;
+    size_t count;
+    ck_assert_int_eq (maas_registry_versions (fx.registry, "cancer", &versions, &count), 0);
+    ck_assert_uint_eq (count, 1);
+    free (versions);
+    free (script);
+    //  The block of docs/models.md's Signatures section, run as printed
+    //  with maas on PATH, on the same files.
+    char *doc = support_src_path ("docs/models.md"), *bin = support_build_path ("client");
+    FILE *file = fopen (doc, "r");
+    ck_assert_ptr_nonnull (file);
+    char *md = calloc (1, 1 << 17);
+    md[fread (md, 1, (1 << 17) - 1, file)] = 0;
+    fclose (file);
+    char *section = strstr (md, "\n## Signatures, pre- and post-processing\n");
+    char *block = section ? strstr (section, "```sh\n") : NULL;
+    char *end = block ? strstr (block + 6, "```") : NULL;
+    ck_assert_msg (block && end, "docs/models.md has no sh block under Signatures");
+    *end = 0;
+    ck_assert (asprintf (&script, "cd %s && { %s} > doc.out 2> doc.err", fx.dir, block + 6) > 0);
+    char broker_env[600], path_env[600];
+    snprintf (broker_env, sizeof broker_env, "MAAS_BROKER_FRONTEND=%s", fx.front);
+    snprintf (path_env, sizeof path_env, "PATH=%s:/usr/bin:/bin", bin);
+    const char *doc_env[] = {redis_env, broker_env, path_env, NULL};
+    const char *doc_argv[] = {"/bin/sh", "-ec", script, NULL};
+    proc = support_proc_start (doc_argv, doc_env, NULL);
+    ck_assert_int_eq (support_proc_wait (proc, 60000), 0);
+    support_proc_stop (&proc);
+    s_slurp ("doc.out", text, sizeof text);
+    ck_assert_msg (strstr (text, "classes      setosa,versicolor,virginica\n")
+                       && strstr (text, "\nmalignant\t0.377541"),
+                   "%s", text);
+    free (md);
+    free (doc);
+    free (bin);
+    free (script);
+    free (maas);
+    maas_predictor_destroy (&predictor);
+    maas_model_destroy (&iris);
+    maas_model_destroy (&cancer);
+}
+END_TEST
+
+//  `maas infer` matches a CSV header to the model's input names: columns
+//  in reverse order give the same predictions, bit for bit; a column the
+//  model needs and the file lacks is an error naming it.
+START_TEST (test_cli_infer_columns_by_name)
+{
+    maas_model_t *model = s_model (4, 8, 3, 31);
+    const char *columns[] = {"sepal_len", "sepal_wid", "petal_len", "petal_wid"};
+    ck_assert_int_eq (maas_model_set_columns (model, columns, 4), 0);
+    s_publish ("iris", model);
+    s_worker_start ("64", "64");
+    char *maas = support_build_path ("client/maas"), *script = NULL;
+    ck_assert (
+        asprintf (&script,
+                  "cd %s && M=%s && B='--broker %s' &&"
+                  " printf 'sepal_len,sepal_wid,petal_len,petal_wid\\n5.1,3.5,1.4,0.2\\n"
+                  "6.7,3.0,5.2,2.3\\n' > in.csv &&"
+                  " printf 'petal_wid,petal_len,sepal_wid,sepal_len\\n0.2,1.4,3.5,5.1\\n"
+                  "2.3,5.2,3.0,6.7\\n' > rev.csv &&"
+                  " printf 'sepal_len,sepal_wid,petal_len,x\\n5.1,3.5,1.4,0.2\\n' > miss.csv &&"
+                  " $M infer iris --input in.csv --json $B | sed 's/.*\"rows\"://' > in.out &&"
+                  " $M infer iris --input rev.csv --json $B | sed 's/.*\"rows\"://' > rev.out"
+                  " && cmp in.out rev.out || exit 9;"
+                  " $M infer iris --input miss.csv $B 2> miss.err; echo rc=$? >> miss.err",
+                  fx.dir, maas, fx.front)
+        > 0);
+    const char *argv[] = {"/bin/sh", "-c", script, NULL};
+    char redis_env[600];
+    snprintf (redis_env, sizeof redis_env, "MAAS_REDIS_URL=%s", support_redis_url (fx.redis));
+    const char *env[] = {redis_env, NULL};
+    support_proc_t *proc = support_proc_start (argv, env, NULL);
+    ck_assert_int_eq (support_proc_wait (proc, 60000), 0);
+    support_proc_stop (&proc);
+    char text[4096];
+    s_slurp ("in.out", text, sizeof text);
+    ck_assert_msg (strstr (text, "\"values\":["), "%s", text);
+    s_slurp ("miss.err", text, sizeof text);
+    ck_assert_msg (strstr (text, "no column 'petal_wid', which the model needs")
+                       && strstr (text, "rc=1"),
+                   "%s", text);
+    free (script);
+    free (maas);
+    maas_model_destroy (&model);
+}
+END_TEST
+
 //  -- latency
 
 //  The queue_us a succeeded RESULT's header meta reports.
@@ -915,6 +1120,8 @@ s_suite (void)
     tcase_add_test (core, test_predictions_bit_exact_unbatched);
     tcase_add_test (core, test_predictions_batched);
     tcase_add_test (core, test_cli_infer);
+    tcase_add_test (core, test_cli_labels_top_k_threshold);
+    tcase_add_test (core, test_cli_infer_columns_by_name);
     tcase_add_test (core, test_explain_jobs);
     tcase_add_test (core, test_cli_explain);
     tcase_add_test (core, test_jobs_go_where_the_model_is_cached);

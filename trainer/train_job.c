@@ -334,8 +334,9 @@ s_set_meta (maas_model_t *model, const s_job_t *job, const maas_training_metrics
 }
 
 //  The data set's feature names, stored in the model so that clients match
-//  input columns by name (docs/model-format.md, "Column names"). Names the
-//  format cannot hold (repeated, too long) leave the model positional.
+//  input columns by name (docs/model-format.md, "Column names"), and its
+//  class names as the model's labels. Names the format cannot hold
+//  (repeated, too long) leave the model positional.
 static int
 s_set_columns (maas_model_t *model, const maas_dataset_t *data, const char *job_id)
 {
@@ -351,6 +352,13 @@ s_set_columns (maas_model_t *model, const maas_dataset_t *data, const char *job_
                    "reason=\"repeated, empty or over %d bytes\"",
                    job_id, MAAS_MODEL_COLUMN_MAX);
     free (names);
+    //  Labels that were names in the data ("benign") name the classes.
+    const char *const *classes = maas_dataset_class_names (data);
+    char err[256];
+    if (classes
+        && maas_model_set_labels (model, classes, maas_dataset_classes (data), err, sizeof err)
+            != 0)
+        maas_warn ("trainer", "class labels not stored job=%s reason=\"%s\"", job_id, err);
     return 0;
 }
 

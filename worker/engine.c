@@ -22,13 +22,17 @@ typedef struct {
     size_t inputs;                  //  features per row
     size_t outputs;                 //  values per row
     maas_task_t task;               //  binary, multiclass, regression
+    size_t classes;                 //  maas_model_classes: 0 for regression
+    double threshold;               //  binary decision threshold from the registry, 0: 0.5
+    float scale;                    //  the model's input scale, 1: none
 } loaded_t;
 
 //  A job waiting in a batch.
 typedef struct {
-    void *tag;               //  caller's handle
-    maas_tensor_t *input;    //  rows × inputs, owned
-    int64_t submitted_us;    //  when it was submitted
+    void *tag;                     //  caller's handle
+    maas_tensor_t *input;          //  rows × inputs, owned (already scaled)
+    int64_t submitted_us;          //  when it was submitted
+    maas_infer_params_t params;    //  its output and top_k
 } job_t;
 
 //  Jobs for one model version that will run as one matrix product.
@@ -170,7 +174,8 @@ static void
 s_apply (maas_engine_t *self, const maas_registry_event_t *event)
 {
     s_forget (self, event->name);
-    if (event->type == MAAS_REGISTRY_EV_DELETE)
+    //  A threshold is read with the version: reload it on its next job.
+    if (event->type == MAAS_REGISTRY_EV_DELETE || event->type == MAAS_REGISTRY_EV_THRESHOLD)
         maas_cache_evict (self->cache, event->name, event->version);
     maas_debug ("worker", "registry event type=%d model=%s version=%" PRIu64, event->type,
                 event->name, event->version);
@@ -221,13 +226,15 @@ static int
 s_resolve (maas_engine_t *self, const char *name, uint64_t version, const char *alias,
            uint64_t *out, char *err, size_t err_size)
 {
+    //  Announcements first, also for a numbered version: a threshold set
+    //  on it must be read again before this job runs.
+    maas_engine_sync (self);
     if (version) {
         *out = version;
         return 0;
     }
     char key[2 * MAAS_REGISTRY_NAME_MAX + 8];
     snprintf (key, sizeof key, "%s@%s", name, alias && *alias ? alias : "latest");
-    maas_engine_sync (self);
     void *known = zhashx_lookup (self->resolved, key);
     if (known) {
         *out = (uint64_t) (uintptr_t) known;
@@ -270,6 +277,8 @@ s_decode (const uint8_t *blob, size_t size, char *err, size_t err_size)
         loaded->inputs = maas_mlp_inputs (mlp);
         loaded->outputs = maas_mlp_outputs (mlp);
         loaded->task = maas_model_task (loaded->model);
+        loaded->classes = maas_model_classes (loaded->model);
+        loaded->scale = (float) maas_model_input_scale (loaded->model);
     }
     if (loaded && loaded->predictor)
         return loaded;
@@ -304,6 +313,12 @@ s_load (maas_engine_t *self, const char *name, uint64_t version, char *err, size
     free (blob);
     if (!loaded) {
         snprintf (err, err_size, "model %s@%" PRIu64 ": %s", name, version, why);
+        return NULL;
+    }
+    if (maas_registry_threshold (self->registry, name, version, &loaded->threshold) != 0) {
+        snprintf (err, err_size, "%s", maas_registry_error (self->registry));
+        void *value = loaded;
+        s_loaded_free (&value);
         return NULL;
     }
     size_t charge = s_charge (maas_model_mlp_const (loaded->model));
@@ -347,6 +362,11 @@ maas_engine_result_destroy (maas_engine_result_t **result_p)
         return;
     free (result->values);
     free (result->classes);
+    for (size_t k = 0; result->class_labels && k < result->n_class_labels; k++)
+        free (result->class_labels[k]);
+    free (result->class_labels);
+    free (result->top_classes);
+    free (result->top_scores);
     if (result->explain)
         maas_explain_result_clear (result->explain);
     free (result->explain);
@@ -430,7 +450,7 @@ s_batch_for (maas_engine_t *self, const char *name, uint64_t version, size_t row
 
 static int
 s_batch_add (maas_engine_t *self, batch_t *batch, void *tag, maas_tensor_t **input_p,
-             int64_t now_us)
+             const maas_infer_params_t *params, int64_t now_us)
 {
     if (batch->count == batch->capacity) {
         size_t capacity = batch->capacity ? 2 * batch->capacity : 8;
@@ -440,7 +460,7 @@ s_batch_add (maas_engine_t *self, batch_t *batch, void *tag, maas_tensor_t **inp
         batch->jobs = jobs;
         batch->capacity = capacity;
     }
-    batch->jobs[batch->count++] = (job_t){tag, *input_p, now_us};
+    batch->jobs[batch->count++] = (job_t){tag, *input_p, now_us, *params};
     batch->rows += (*input_p)->rows;
     *input_p = NULL;
     if (!self->config.max_batch_rows || batch->rows >= self->config.max_batch_rows)
@@ -500,6 +520,35 @@ s_job_input (maas_engine_t *self, void *tag, const char *name, uint64_t resolved
     return input;
 }
 
+//  Multiply INPUT by the model's declared input scale (docs/models.md,
+//  "Pre-processing"), before the network and its standardisation.
+static void
+s_scale (const loaded_t *loaded, maas_tensor_t *input)
+{
+    size_t n = maas_tensor_size (input);
+    for (size_t i = 0; loaded->scale != 1.0f && i < n; i++)
+        input->data[i] *= loaded->scale;
+}
+
+//  Why PARAMS' post-processing does not fit LOADED, or 0 with ERR empty.
+static int
+s_post_check (const loaded_t *loaded, const maas_infer_params_t *params, char *err, size_t err_size)
+{
+    bool asked = params->output == MAAS_INFER_CLASS || params->top_k;
+    if (asked && loaded->classes == 0) {
+        snprintf (err, err_size,
+                  "params: output 'class' and top_k need a classifier (sigmoid or softmax "
+                  "output); the model is a regression");
+        return -1;
+    }
+    if (params->top_k > loaded->classes && asked) {
+        snprintf (err, err_size, "params: top_k %zu is more than the model's %zu classes",
+                  params->top_k, loaded->classes);
+        return -1;
+    }
+    return 0;
+}
+
 void
 maas_engine_submit (maas_engine_t *self, void *tag, const char *name, uint64_t version,
                     const char *alias, const void *payload, size_t size,
@@ -512,8 +561,19 @@ maas_engine_submit (maas_engine_t *self, void *tag, const char *name, uint64_t v
         loaded ? s_job_input (self, tag, name, resolved, loaded, params, payload, size) : NULL;
     if (!input)
         return;
+    //  The input decoder accepted the params, so this decode succeeds.
+    maas_infer_params_t post;
+    char why[MAAS_ENGINE_ERR_SIZE - 64], err[MAAS_ENGINE_ERR_SIZE];
+    if (maas_infer_params_decode (&post, params, why, sizeof why) != 0
+        || s_post_check (loaded, &post, why, sizeof why) != 0) {
+        snprintf (err, sizeof err, "model %s@%" PRIu64 ": %s", name, resolved, why);
+        s_fail (self, tag, name, resolved, err, false);
+        maas_tensor_destroy (&input);
+        return;
+    }
+    s_scale (loaded, input);
     batch_t *batch = s_batch_for (self, name, resolved, input->rows, now_us);
-    if (!batch || s_batch_add (self, batch, tag, &input, now_us) != 0) {
+    if (!batch || s_batch_add (self, batch, tag, &input, &post, now_us) != 0) {
         maas_tensor_destroy (&input);
         s_fail (self, tag, name, resolved, "worker out of memory", true);
     }
@@ -529,6 +589,10 @@ s_explain (maas_engine_t *self, void *tag, const char *name, uint64_t resolved,
     maas_explain_params_t spec = maas_explain_params_defaults ();
     maas_explain_result_t *explain = calloc (1, sizeof *explain);
     int rc = explain ? maas_explain_params_decode (&spec, params, why, sizeof why) : -1;
+    //  The input is scaled already; a given baseline is in the same raw
+    //  units, so it is scaled too (attributions do not change with it).
+    for (size_t j = 0; rc == 0 && spec.baseline && j < spec.baseline_len; j++)
+        spec.baseline[j] *= loaded->scale;
     if (rc == 0)
         rc = maas_explain_run (maas_model_mlp_const (loaded->model), &spec, input->data,
                                input->rows, explain, why, sizeof why);
@@ -544,6 +608,8 @@ s_explain (maas_engine_t *self, void *tag, const char *name, uint64_t resolved,
     }
     maas_proto_copy (explain->model, sizeof explain->model, name);
     explain->version = resolved;
+    for (size_t j = 0; loaded->scale != 1.0f && j < explain->inputs; j++)
+        explain->baseline[j] /= loaded->scale;    //  reported in the caller's units
     result->explain = explain;
     result->ok = true;
     result->rows = input->rows;
@@ -562,23 +628,34 @@ maas_engine_explain (maas_engine_t *self, void *tag, const char *name, uint64_t 
     loaded_t *loaded = s_job_model (self, tag, name, version, alias, &resolved);
     maas_tensor_t *input =
         loaded ? s_job_input (self, tag, name, resolved, loaded, NULL, payload, size) : NULL;
-    if (input)
+    if (input) {
+        s_scale (loaded, input);
         s_explain (self, tag, name, resolved, loaded, params, input);
+    }
     maas_tensor_destroy (&input);
 }
 
-//  Predicted class of each row: argmax for softmax outputs, p >= 0.5 for a
-//  single sigmoid output, the argmax too for several sigmoid outputs.
+//  The decision threshold of a single sigmoid output: the registry's, else 0.5.
+static double
+s_threshold (const loaded_t *loaded)
+{
+    return loaded->threshold > 0 ? loaded->threshold : 0.5;
+}
+
+//  Predicted class of each row: argmax for softmax outputs, p >= the
+//  threshold for a single sigmoid output, the argmax for several sigmoid
+//  outputs.
 static int32_t *
 s_classes (const loaded_t *loaded, const float *y, size_t rows)
 {
     if (loaded->task == MAAS_TASK_REGRESSION)
         return NULL;
     int32_t *classes = malloc ((rows ? rows : 1) * sizeof *classes);
+    float threshold = (float) s_threshold (loaded);
     for (size_t r = 0; classes && r < rows; r++) {
         const float *row = y + r * loaded->outputs;
         if (loaded->outputs == 1) {
-            classes[r] = row[0] >= 0.5f;
+            classes[r] = row[0] >= threshold;
             continue;
         }
         size_t best = 0;
@@ -626,6 +703,74 @@ s_gather (maas_engine_t *self, const batch_t *batch, size_t inputs)
     return self->batch_x->data;
 }
 
+//  The K most probable classes of each of ROWS rows of Y into RESULT, with
+//  their probabilities (1 - p and p for a single sigmoid output). Ties
+//  keep the lower class first. -1 if out of memory.
+static int
+s_top_k (const loaded_t *loaded, const float *y, size_t rows, size_t k,
+         maas_engine_result_t *result)
+{
+    result->top_classes = malloc (rows * k * sizeof *result->top_classes);
+    result->top_scores = malloc (rows * k * sizeof *result->top_scores);
+    if (!result->top_classes || !result->top_scores)
+        return -1;
+    result->top_k = k;
+    for (size_t r = 0; r < rows; r++) {
+        const float *row = y + r * loaded->outputs;
+        int32_t *classes = result->top_classes + r * k;
+        float *scores = result->top_scores + r * k;
+        for (size_t i = 0; i < k; i++) {
+            //  Selection: k is small next to the classes in practice.
+            int32_t best = -1;
+            float best_p = 0;
+            for (size_t c = 0; c < loaded->classes; c++) {
+                float p = loaded->outputs == 1 ? (c ? row[0] : 1.0f - row[0]) : row[c];
+                bool taken = false;
+                for (size_t j = 0; j < i && !taken; j++)
+                    taken = classes[j] == (int32_t) c;
+                if (!taken && (best < 0 || p > best_p)) {
+                    best = (int32_t) c;
+                    best_p = p;
+                }
+            }
+            classes[i] = best;
+            scores[i] = best_p;
+        }
+    }
+    return 0;
+}
+
+//  The model's class labels, copied into RESULT. -1 if out of memory.
+static int
+s_class_labels (const loaded_t *loaded, maas_engine_result_t *result)
+{
+    result->class_labels = calloc (loaded->classes, sizeof *result->class_labels);
+    if (!result->class_labels)
+        return -1;
+    result->n_class_labels = loaded->classes;
+    char buf[24];
+    for (size_t k = 0; k < loaded->classes; k++)
+        if (!(result->class_labels[k] = strdup (maas_model_label (loaded->model, k, buf))))
+            return -1;
+    return 0;
+}
+
+//  What JOB asked for besides the outputs: the threshold that ran, the
+//  class labels, the top K. -1 if out of memory.
+static int
+s_post (const loaded_t *loaded, const job_t *job, const float *y, maas_engine_result_t *result)
+{
+    if (loaded->task == MAAS_TASK_BINARY && loaded->outputs == 1)
+        result->threshold = s_threshold (loaded);
+    result->output = job->params.output;
+    bool asked = job->params.output == MAAS_INFER_CLASS || job->params.top_k;
+    if (asked && s_class_labels (loaded, result) != 0)
+        return -1;
+    if (job->params.top_k && s_top_k (loaded, y, job->input->rows, job->params.top_k, result) != 0)
+        return -1;
+    return 0;
+}
+
 //  One job's share of the batch outputs Y as its result.
 static void
 s_split_one (maas_engine_t *self, const batch_t *batch, const job_t *job, const loaded_t *loaded,
@@ -642,6 +787,11 @@ s_split_one (maas_engine_t *self, const batch_t *batch, const job_t *job, const 
     }
     memcpy (result->values, y, n * sizeof *y);
     result->classes = s_classes (loaded, y, job->input->rows);
+    if ((!result->classes && loaded->classes) || s_post (loaded, job, y, result) != 0) {
+        maas_engine_result_destroy (&result);
+        s_fail (self, job->tag, batch->name, batch->version, "worker out of memory", true);
+        return;
+    }
     result->ok = true;
     result->rows = job->input->rows;
     result->outputs = loaded->outputs;

@@ -7,6 +7,7 @@
 #define MAAS_WORKER_ENGINE_H
 
 #include "explain.h"
+#include "infer.h"
 #include "tensor.h"
 
 #include <msgpack.h>
@@ -47,6 +48,13 @@ typedef struct {
     size_t outputs;                      //  values per row
     float *values;                       //  rows × outputs, owned (NULL on error)
     int32_t *classes;                    //  rows predicted classes, owned; NULL if not a classifier
+    maas_infer_output_t output;          //  what the job asked for (CLASS: labels per row)
+    char **class_labels;                 //  n_class_labels, owned, when CLASS or top_k asked
+    size_t n_class_labels;               //  the model's classes then, else 0
+    size_t top_k;                        //  K asked, 0: none
+    int32_t *top_classes;                //  rows × top_k, owned, most probable first
+    float *top_scores;                   //  rows × top_k, owned
+    double threshold;                    //  binary threshold that ran, 0: not binary
     size_t batch_rows;                   //  rows in the batch it ran in
     size_t batch_jobs;                   //  jobs in that batch
     int64_t queue_us;                    //  submitted → batch started

@@ -20,7 +20,20 @@ struct _maas_csv_t {
     char *dropped;              //  columns not picked ("id, extra") or NULL, owned
     size_t rows;                //  data rows
     size_t cols;                //  feature columns
+    char **classes;             //  n_classes label names (sorted), owned, or NULL
+    size_t n_classes;           //  when the labels were names, not numbers
 };
+
+//  The distinct label texts of a file being loaded, so that labels that
+//  are names ("benign") become class indices in the names' sorted order.
+typedef struct {
+    char **texts;     //  distinct label texts in order of appearance, owned
+    size_t count;     //  entries in TEXTS
+    size_t *ids;      //  per row: its text's index in TEXTS, owned, growing
+    bool full;        //  more than MAAS_CSV_CLASSES_MAX distinct texts: not tracked
+    bool named;       //  the labels are names (none was a number)
+    bool numbered;    //  a label was a number: every one must be
+} s_names_t;
 
 //  Parser state while reading one file.
 typedef struct {
@@ -43,6 +56,7 @@ typedef struct {
     size_t capacity;       //  rows VALUES and LABELS have room for
     char *error;           //  caller's message buffer or NULL
     size_t error_size;     //  its size
+    s_names_t *names;      //  label texts (whole-file loads only), or NULL
 } s_parser_t;
 
 static void
@@ -197,7 +211,10 @@ s_grow (s_parser_t *p, size_t cols)
     float *labels = realloc (p->labels, capacity * sizeof (float));
     if (labels)
         p->labels = labels;
-    if (!values || !labels) {
+    size_t *ids = p->names ? realloc (p->names->ids, capacity * sizeof *ids) : NULL;
+    if (ids)
+        p->names->ids = ids;
+    if (!values || !labels || (p->names && !ids)) {
         s_fail (p, "%s:%zu: out of memory", p->name, p->line_no);
         return -1;
     }
@@ -215,6 +232,61 @@ s_parse_field (s_parser_t *p, size_t j, float *value)
     return -1;
 }
 
+//  Index of TEXT among the label texts seen, added when new; -1 once there
+//  are too many to be class names (then none are tracked).
+static long
+s_label_id (s_names_t *names, const char *text)
+{
+    for (size_t i = names->count; i > 0; i--)
+        if (strcmp (names->texts[i - 1], text) == 0)
+            return (long) i - 1;
+    char **texts = names->count < MAAS_CSV_CLASSES_MAX
+        ? realloc (names->texts, (names->count + 1) * sizeof *texts)
+        : NULL;
+    if (texts)
+        names->texts = texts;
+    if (!texts || !(texts[names->count] = strdup (text))) {
+        names->full = true;
+        return -1;
+    }
+    return (long) names->count++;
+}
+
+//  The label field of the current line (row p->rows) into *LABEL: a
+//  number, or when loading a whole file, a class name (its index is set
+//  once every row is read, s_name_classes).
+static int
+s_parse_label (s_parser_t *p, float *label)
+{
+    size_t j = (size_t) p->label_col;
+    const char *text = p->fields[j];
+    bool number = s_parse_number (text, label);
+    s_names_t *names = p->names;
+    //  Numbers and names do not mix (a typo in numeric labels must not
+    //  turn them into classes); "nan", "inf" or "1e99" are bad numbers.
+    char *end;
+    bool numeric_text = *text && (strtof (text, &end), *end == 0);
+    if (!names || numeric_text || names->numbered) {
+        if (names)
+            names->numbered = true;
+        if (number && names && names->named) {
+            s_fail (p, "%s:%zu:%zu '%.40s' is a number, but the labels before it are names",
+                    p->name, p->line_no, j + 1, text);
+            return -1;
+        }
+        return number ? 0 : s_parse_field (p, j, label);
+    }
+    long id = *text ? s_label_id (names, text) : -1;
+    if (id < 0) {
+        s_fail (p, "%s:%zu:%zu '%.40s' is not a class name (at most %d distinct, not empty)",
+                p->name, p->line_no, j + 1, text, MAAS_CSV_CLASSES_MAX);
+        return -1;
+    }
+    names->ids[p->rows] = (size_t) id;
+    names->named = true;
+    return 0;
+}
+
 //  Parse the split fields of a data line into ROW (the picked features, in
 //  their order) and, when there is a label column, *LABEL. Dropped columns
 //  are not parsed.
@@ -229,7 +301,7 @@ s_parse_values (s_parser_t *p, float *row, float *label)
     for (size_t k = 0; k < p->n_map; k++)
         if (s_parse_field (p, p->map[k], row + k) != 0)
             return -1;
-    if (p->label_col >= 0 && s_parse_field (p, (size_t) p->label_col, label) != 0)
+    if (p->label_col >= 0 && s_parse_label (p, label) != 0)
         return -1;
     return 0;
 }
@@ -396,6 +468,47 @@ s_next_row (s_parser_t *p)
 }
 
 static int
+s_cmp_text (const void *a, const void *b)
+{
+    return strcmp (*(char *const *) a, *(char *const *) b);
+}
+
+//  Labels that were names: sort the names, make each row's label the index
+//  of its name, and give SELF the names. Numbers among them are names too.
+static int
+s_name_classes (s_parser_t *p, maas_csv_t *self)
+{
+    s_names_t *names = p->names;
+    if (names->count < 2) {
+        s_fail (p, "%s: every label is '%.40s', not a number: class names need two classes or more",
+                p->name, names->texts[0]);
+        return -1;
+    }
+    char **sorted = malloc (names->count * sizeof *sorted);
+    size_t *rank = malloc (names->count * sizeof *rank);
+    if (!sorted || !rank) {
+        free (sorted);
+        free (rank);
+        return -1;
+    }
+    memcpy (sorted, names->texts, names->count * sizeof *sorted);
+    qsort (sorted, names->count, sizeof *sorted, s_cmp_text);
+    for (size_t i = 0; i < names->count; i++)
+        for (size_t k = 0; k < names->count; k++)
+            if (sorted[k] == names->texts[i])
+                rank[i] = k;
+    for (size_t r = 0; r < p->rows; r++)
+        p->labels[r] = (float) rank[names->ids[r]];
+    free (rank);
+    self->classes = sorted;    //  the strings move from TEXTS to SELF
+    self->n_classes = names->count;
+    free (names->texts);
+    names->texts = NULL;
+    names->count = 0;
+    return 0;
+}
+
+static int
 s_read_rows (s_parser_t *p, maas_csv_t *self)
 {
     int rc;
@@ -412,6 +525,8 @@ s_read_rows (s_parser_t *p, maas_csv_t *self)
     self->features = maas_tensor_from (p->values, p->rows, self->cols);
     if (!self->features)
         return -1;
+    if (p->label_col >= 0 && p->names && p->names->named && s_name_classes (p, self) != 0)
+        return -1;
     if (p->label_col >= 0) {
         self->labels = p->labels;
         p->labels = NULL;
@@ -424,7 +539,9 @@ maas_csv_read_with (FILE *file, const char *name, const maas_csv_options_t *opts
                     size_t error_size)
 {
     assert (file && name);
-    s_parser_t p = {.file = file, .name = name, .error = error, .error_size = error_size};
+    s_names_t names = {0};
+    s_parser_t p = {
+        .file = file, .name = name, .error = error, .error_size = error_size, .names = &names};
     if (error && error_size)
         error[0] = 0;
     maas_csv_t *self = calloc (1, sizeof *self);
@@ -442,6 +559,10 @@ maas_csv_read_with (FILE *file, const char *name, const maas_csv_options_t *opts
     free (p.labels);
     free (p.map);
     free (p.dropped);
+    for (size_t i = 0; i < names.count; i++)
+        free (names.texts[i]);
+    free (names.texts);
+    free (names.ids);
     return self;
 }
 
@@ -480,6 +601,9 @@ maas_csv_destroy (maas_csv_t **self_p)
     free (self->label_name);
     free (self->dropped);
     free (self->labels);
+    for (size_t k = 0; k < self->n_classes; k++)
+        free (self->classes[k]);
+    free (self->classes);
     maas_tensor_destroy (&self->features);
     free (self);
     *self_p = NULL;
@@ -521,6 +645,13 @@ maas_csv_column_name (const maas_csv_t *self, size_t i)
 {
     assert (i < self->cols);
     return self->names[i];
+}
+
+const char *const *
+maas_csv_classes (const maas_csv_t *self, size_t *count)
+{
+    *count = self->n_classes;
+    return (const char *const *) self->classes;
 }
 
 maas_tensor_t *

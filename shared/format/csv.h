@@ -16,11 +16,13 @@ extern "C" {
 #endif
 
 //  Longest line accepted, in bytes (a longer one is an error, not a crash).
-#define MAAS_CSV_MAX_LINE   (1 << 20)
+#define MAAS_CSV_MAX_LINE    (1 << 20)
 //  Most columns accepted.
-#define MAAS_CSV_MAX_COLS   65536
+#define MAAS_CSV_MAX_COLS    65536
+//  Most distinct label names a file may hold (its classes).
+#define MAAS_CSV_CLASSES_MAX 1024
 //  Room for an error message from this module.
-#define MAAS_CSV_ERROR_SIZE 256
+#define MAAS_CSV_ERROR_SIZE  256
 
 typedef struct _maas_csv_t maas_csv_t;
 
@@ -78,6 +80,11 @@ MAAS_EXPORT const char *maas_csv_column_name (const maas_csv_t *self, size_t i);
 MAAS_EXPORT const char *maas_csv_label_name (const maas_csv_t *self);
 //  Columns neither picked nor the label, "id, extra" (borrowed), or NULL.
 MAAS_EXPORT const char *maas_csv_dropped (const maas_csv_t *self);
+//  When the label column held names ("benign", "malignant") rather than
+//  numbers: the distinct names in sorted (bytewise) order, *COUNT of them
+//  (borrowed), each row's label being its name's index. NULL (count 0)
+//  for numeric labels. Loads only, not streams.
+MAAS_EXPORT const char *const *maas_csv_classes (const maas_csv_t *self, size_t *count);
 //  Take the features away from the table (caller owns them; the table then
 //  has none). Saves a copy of a large data set.
 MAAS_EXPORT maas_tensor_t *maas_csv_take_features (maas_csv_t *self);

@@ -22,6 +22,7 @@ struct _maas_dataset_t {
     char *label;                                  //  label column name, owned
     maas_dataset_task_t task;                     //  never AUTO once constructed
     size_t classes;                               //  2, max label + 1, or 0 for regression
+    char **class_names;                           //  classes names, owned, or NULL (numbered)
     uint8_t sha256[MAAS_DATASET_SHA256_BYTES];    //  content digest
     char sha256_hex[MAAS_DATASET_SHA256_HEX];     //  the same in hex
 };
@@ -218,10 +219,17 @@ maas_dataset_from_csv (const char *path, const char *label, maas_dataset_task_t 
         maas_tensor_t *features = maas_csv_take_features (csv);
         for (size_t c = 0; columns && c < cols; c++)
             columns[c] = maas_csv_column_name (csv, c);
-        if (columns && labels && features) {
-            char reason[256];
+        size_t n_names;
+        const char *const *names = maas_csv_classes (csv, &n_names);
+        if (names && task == MAAS_DATASET_REGRESSION)
+            snprintf (why, sizeof why, "%s: the labels are names (%s, ...), not numbers to regress",
+                      path, names[0]);
+        else if (columns && labels && features) {
+            char reason[256] = "out of memory for the class names";
             self = maas_dataset_new (&features, &labels, columns, maas_csv_label_name (csv), task,
                                      reason, sizeof reason);
+            if (self && names && maas_dataset_set_class_names (self, names, n_names) != 0)
+                maas_dataset_destroy (&self);
             if (!self)
                 snprintf (why, sizeof why, "%s: %s", path, reason);
         }
@@ -237,6 +245,42 @@ maas_dataset_from_csv (const char *path, const char *label, maas_dataset_task_t 
     return self;
 }
 
+static void
+s_class_names_free (maas_dataset_t *self)
+{
+    for (size_t k = 0; self->class_names && k < self->classes; k++)
+        free (self->class_names[k]);
+    free (self->class_names);
+    self->class_names = NULL;
+}
+
+int
+maas_dataset_set_class_names (maas_dataset_t *self, const char *const *names, size_t count)
+{
+    assert (self && (names || count == 0));
+    if (count != self->classes || count == 0)
+        return -1;
+    char **copy = calloc (count, sizeof *copy);
+    size_t made = 0;
+    while (copy && made < count && (copy[made] = strdup (names[made])))
+        made++;
+    if (made < count) {
+        while (copy && made > 0)
+            free (copy[--made]);
+        free (copy);
+        return -1;
+    }
+    s_class_names_free (self);
+    self->class_names = copy;
+    return 0;
+}
+
+const char *const *
+maas_dataset_class_names (const maas_dataset_t *self)
+{
+    return (const char *const *) self->class_names;
+}
+
 void
 maas_dataset_destroy (maas_dataset_t **self_p)
 {
@@ -249,6 +293,7 @@ maas_dataset_destroy (maas_dataset_t **self_p)
             free (self->columns[c]);
     free (self->columns);
     free (self->label);
+    s_class_names_free (self);
     maas_tensor_destroy (&self->features);
     maas_tensor_destroy (&self->labels);
     free (self);

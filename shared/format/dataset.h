@@ -67,6 +67,14 @@ MAAS_EXPORT const maas_tensor_t *maas_dataset_labels (const maas_dataset_t *self
 //  Name of feature column I (asserted < cols) and of the label column, borrowed.
 MAAS_EXPORT const char *maas_dataset_column (const maas_dataset_t *self, size_t i);
 MAAS_EXPORT const char *maas_dataset_label (const maas_dataset_t *self);
+//  The classes' names ("benign", "malignant": class k is names[k]), set
+//  from a CSV whose labels were names or from the stored manifest. 0, or
+//  -1 if COUNT is not the classes or memory is short. They are not part of
+//  the sha256 (they name the labels, they are not data).
+MAAS_EXPORT int maas_dataset_set_class_names (maas_dataset_t *self, const char *const *names,
+                                              size_t count);
+//  The names (borrowed, classes of them), or NULL when classes are numbered.
+MAAS_EXPORT const char *const *maas_dataset_class_names (const maas_dataset_t *self);
 //  The sha256 (32 bytes, borrowed) and its lowercase hex form.
 MAAS_EXPORT const uint8_t *maas_dataset_sha256 (const maas_dataset_t *self);
 MAAS_EXPORT const char *maas_dataset_sha256_hex (const maas_dataset_t *self);

@@ -4,6 +4,7 @@
  *  nothing is copied before packing. */
 #include "export_onnx.h"
 #include "onnx.pb-c.h"
+#include "signature.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -132,10 +133,12 @@ s_io (s_export_t *x, int i, const char *name, size_t width)
 
 //  The nodes: standardisation, then per layer Gemm and activation, then the
 //  output scaling as Mul and Add (y' · std + mean, rounded twice as the
-//  predictor does). The last node's output is renamed "output". Returns it.
+//  predictor does). The last node's output is renamed after the model's
+//  output. Returns it.
 static const char *
-s_nodes (s_export_t *x, const maas_mlp_t *mlp)
+s_nodes (s_export_t *x, const maas_model_t *model)
 {
+    const maas_mlp_t *mlp = maas_model_mlp_const (model);
     const char *current = x->input;
     char name[S_NAME];
     size_t inputs = maas_mlp_inputs (mlp);
@@ -170,7 +173,11 @@ s_nodes (s_export_t *x, const maas_mlp_t *mlp)
         char *mean = s_init (x, "target/mean", maas_mlp_target_mean (mlp), 0, outputs);
         current = s_node (x, "Add", "target/shifted", current, mean, NULL)->output[0];
     }
-    snprintf (x->out_name[x->n_node - 1], S_NAME, "output");
+    //  The model's output name (from Keras or ONNX) unless it clashes with
+    //  ours ("layerN/...", "norm/...", "target/...") or the input's.
+    const char *out = maas_model_output_name (model);
+    bool clash = strchr (out, '/') || strcmp (out, x->input) == 0 || strlen (out) >= S_NAME;
+    snprintf (x->out_name[x->n_node - 1], S_NAME, "%s", clash ? "output" : out);
     return x->out_name[x->n_node - 1];
 }
 
@@ -185,7 +192,7 @@ s_build (s_export_t *x, const maas_model_t *model)
     snprintf (x->input, sizeof x->input, "%s", clash ? "input" : input);
     onnx__graph_proto__init (&x->graph);
     x->graph.name = "maas";
-    const char *output = s_nodes (x, mlp);
+    const char *output = s_nodes (x, model);
     s_io (x, 0, x->input, maas_mlp_inputs (mlp));
     s_io (x, 1, output, maas_mlp_outputs (mlp));
     x->graph.node = x->node_p;
@@ -214,6 +221,18 @@ int
 maas_export_onnx (const maas_model_t *model, uint8_t **data_p, size_t *size_p,
                   maas_model_err_t *err)
 {
+    //  The graph would need a Mul the importer does not read: refused
+    //  rather than written computing other outputs.
+    if (maas_model_input_scale (model) != 1.0) {
+        if (err) {
+            err->code = MAAS_MODEL_EFIELD;
+            snprintf (err->text, sizeof err->text,
+                      "onnx export: the model scales its inputs by %g, which this export "
+                      "cannot write yet (export it with --format maas)",
+                      maas_model_input_scale (model));
+        }
+        return -1;
+    }
     s_export_t *x = calloc (1, sizeof *x);
     uint8_t *data = NULL;
     size_t size = 0;

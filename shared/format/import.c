@@ -2,6 +2,7 @@
  *  bytes, run its reader, and build the model from the layers it read. The
  *  readers are import_keras.c and import_onnx.c. */
 #include "import_int.h"
+#include "signature.h"
 
 #include <assert.h>
 #include <errno.h>
@@ -96,6 +97,10 @@ s_set_origin (const maas_import_net_t *self, maas_model_t *model, const char *fi
         rc = maas_model_meta_set_str (model, "import_file", base);
     if (rc == 0 && *self->input_name)
         rc = maas_model_meta_set_str (model, "input_name", self->input_name);
+    //  A name the signature cannot hold (a control byte) leaves "output".
+    char ignored[128];
+    if (rc == 0 && *self->output_name)
+        (void) maas_model_set_output_name (model, self->output_name, ignored, sizeof ignored);
     return rc;
 }
 

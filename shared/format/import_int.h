@@ -25,6 +25,7 @@ typedef struct {
     size_t params;                                   //  floats held so far
     char format[32];                                 //  "keras2 h5", "onnx opset 13"
     char input_name[MAAS_IMPORT_NAME_MAX];           //  "" when the file names none
+    char output_name[MAAS_IMPORT_NAME_MAX];          //  the last layer's, the graph output's, or ""
     maas_model_err_t *err;                           //  where failures are reported (never NULL)
 } maas_import_net_t;
 

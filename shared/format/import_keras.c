@@ -383,6 +383,8 @@ s_layer (s_keras_t *k, json_t *layer, size_t pos)
         snprintf (k->net->input_name, sizeof k->net->input_name, "%s", name);
         return 0;
     }
+    //  The model's output is named after its last layer, as Keras names it.
+    snprintf (k->net->output_name, sizeof k->net->output_name, "%s", name);
     if (strcmp (cls, "Dense") == 0)
         return s_dense (k, config, pos, name);
     if (strcmp (cls, "Activation") == 0)

@@ -405,6 +405,7 @@ s_graph (s_onnx_t *o)
     if (g->n_output != 1 || !g->output[0]->name || strcmp (g->output[0]->name, o->current) != 0)
         return maas_import_fail (o->net->err, MAAS_MODEL_EFIELD,
                                  "the graph's one output is not the end of its chain of nodes");
+    snprintf (o->net->output_name, sizeof o->net->output_name, "%s", g->output[0]->name);
     if (o->net->norm_mean && !o->net->norm_std)
         return maas_import_fail (o->net->err, MAAS_MODEL_EFIELD,
                                  "a Sub of the input without the Div of a standardisation");

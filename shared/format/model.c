@@ -4,6 +4,7 @@
  *  allocating anything big. */
 #include "model.h"
 #include "log.h"
+#include "signature.h"
 
 #include <assert.h>
 #include <errno.h>
@@ -28,11 +29,12 @@ typedef struct {
 } s_meta_t;
 
 struct _maas_model_t {
-    maas_mlp_t *mlp;      //  the network, owned
-    s_meta_t *meta;       //  meta_count entries sorted by key, owned
-    size_t meta_count;    //  entries in use
-    size_t meta_alloc;    //  entries allocated
-    char **columns;       //  inputs column names, owned, or NULL (positional)
+    maas_mlp_t *mlp;          //  the network, owned
+    s_meta_t *meta;           //  meta_count entries sorted by key, owned
+    size_t meta_count;        //  entries in use
+    size_t meta_alloc;        //  entries allocated
+    char **columns;           //  inputs column names, owned, or NULL (positional)
+    maas_signature_t *sig;    //  labels, output name, input scale, owned
 };
 
 //  ---------------------------------------------------------------------------
@@ -43,7 +45,8 @@ maas_model_new (maas_mlp_t **mlp_p)
 {
     assert (mlp_p && *mlp_p);
     maas_model_t *self = calloc (1, sizeof *self);
-    if (!self) {
+    if (!self || !(self->sig = maas_signature_new ())) {
+        free (self);
         maas_mlp_destroy (mlp_p);
         return NULL;
     }
@@ -79,6 +82,7 @@ maas_model_destroy (maas_model_t **self_p)
         s_meta_clear (&self->meta[i]);
     free (self->meta);
     s_columns_free (self);
+    maas_signature_destroy (&self->sig);
     maas_mlp_destroy (&self->mlp);
     free (self);
     *self_p = NULL;
@@ -93,6 +97,16 @@ const maas_mlp_t *
 maas_model_mlp_const (const maas_model_t *self)
 {
     return self->mlp;
+}
+maas_signature_t *
+maas_model_signature (maas_model_t *self)
+{
+    return self->sig;
+}
+const maas_signature_t *
+maas_model_signature_const (const maas_model_t *self)
+{
+    return self->sig;
 }
 
 maas_task_t
@@ -458,6 +472,13 @@ maas_model_weights_sha256 (const maas_model_t *self, char hex[MAAS_SHA256_HEX_SI
         s_hash_f32 (&state, maas_mlp_target_mean (mlp), maas_mlp_outputs (mlp));
         s_hash_f32 (&state, maas_mlp_target_std (mlp), maas_mlp_outputs (mlp));
     }
+    //  The input scale changes every output, so it is part of what the hash
+    //  identifies; hashed only when set, so older hashes stay as they were.
+    float scale = (float) maas_model_input_scale (self);
+    if (scale != 1.0f) {
+        crypto_hash_sha256_update (&state, (const unsigned char *) "input_scale", 12);
+        s_hash_f32 (&state, &scale, 1);
+    }
     s_hash_final (&state, hex);
 }
 
@@ -585,7 +606,10 @@ s_pack_model (msgpack_packer *pk, const maas_model_t *self)
     char hex[MAAS_SHA256_HEX_SIZE];
     maas_model_sha256 (self, hex);
     int format = maas_model_format (self);
-    int rc = msgpack_pack_map (pk, 7 + (self->columns != NULL) + (format == 2));
+    int rc =
+        msgpack_pack_map (pk,
+                          7 + (self->columns != NULL) + (maas_mlp_target_mean (self->mlp) != NULL)
+                              + maas_signature_keys (self->sig));
     rc |= maas_codec_pack_kv_str (pk, "magic", MAAS_MODEL_MAGIC);
     rc |= maas_codec_pack_kv_uint (pk, "format", (uint64_t) format);
     rc |= maas_codec_pack_kv_uint (pk, "inputs", maas_mlp_inputs (self->mlp));
@@ -594,6 +618,7 @@ s_pack_model (msgpack_packer *pk, const maas_model_t *self)
     rc |= s_pack_target_norm (pk, self->mlp);
     rc |= s_pack_metadata (pk, self);
     rc |= s_pack_columns (pk, self);
+    rc |= maas_signature_pack (self->sig, pk);
     rc |= maas_codec_pack_kv_str (pk, "sha256", hex);
     return rc;
 }
@@ -611,14 +636,16 @@ s_size_estimate (const maas_model_t *self)
             16 + strlen (self->meta[i].key) + (self->meta[i].str ? strlen (self->meta[i].str) : 0);
     for (size_t i = 0; self->columns && i < maas_mlp_inputs (self->mlp); i++)
         size += 8 + strlen (self->columns[i]);
-    return size;
+    return size + maas_signature_size (self->sig);
 }
 
 int
 maas_model_format (const maas_model_t *self)
 {
     assert (self);
-    return maas_mlp_target_mean (self->mlp) ? 2 : 1;
+    //  Format 2 holds what a format-1 reader would get wrong: an output
+    //  scaling (target_norm) or an input scale.
+    return maas_mlp_target_mean (self->mlp) || maas_signature_format (self->sig) == 2 ? 2 : 1;
 }
 
 int
@@ -1169,6 +1196,11 @@ s_decode_object (const msgpack_object *root, maas_model_err_t *err)
         s_err (err, MAAS_MODEL_EFIELD, "model: %s hold NaN or infinity", bad);
     if (bad || s_decode_metadata (&top, model, err) || s_decode_columns (&top, model, err))
         maas_model_destroy (&model);
+    else if (maas_signature_decode (model, &top, (unsigned) parsed.format, err->text,
+                                    sizeof err->text)) {
+        err->code = MAAS_MODEL_EFIELD;
+        maas_model_destroy (&model);
+    }
     return model;
 }
 

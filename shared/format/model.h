@@ -120,10 +120,12 @@ MAAS_EXPORT int maas_model_set_columns (maas_model_t *self, const char *const *n
 MAAS_EXPORT const char *const *maas_model_columns (const maas_model_t *self);
 
 //  ---------------------------------------------------------------------------
-//  Format: version 1, or 2 for a network with an output scaling
+//  Format: version 1, or 2 for a network with an output scaling or an
+//  input scale
 
 //  The format version MODEL encodes as: the lowest that can express it (2
-//  when its network scales its outputs, maas_mlp_target_mean; else 1).
+//  when its network scales its outputs, maas_mlp_target_mean, or its
+//  signature scales its inputs, maas_model_input_scale; else 1).
 MAAS_EXPORT int maas_model_format (const maas_model_t *self);
 
 //  Encode to a new blob (*BLOB_P, the caller frees it) of *SIZE_P bytes,

@@ -125,6 +125,7 @@ maas_dataset_info_clear (maas_dataset_info_t *info)
     free (info->columns);
     free (info->name);
     free (info->label);
+    free (info->class_names);
     memset (info, 0, sizeof *info);
 }
 
@@ -205,6 +206,23 @@ s_write_part (maas_dataset_store_t *self, const char *name, const char *gen, cha
     return 0;
 }
 
+//  N names joined by newlines (names never hold one), "" for none; the
+//  caller frees.
+static char *
+s_join_names (const char *const *names, size_t n)
+{
+    size_t size = 1;
+    for (size_t i = 0; names && i < n; i++)
+        size += strlen (names[i]) + 1;
+    char *joined = calloc (1, size);
+    for (size_t i = 0; joined && names && i < n; i++) {
+        strcat (joined, names[i]);
+        if (i + 1 < n)
+            strcat (joined, "\n");
+    }
+    return joined;
+}
+
 //  Feature names joined by newlines (names never hold one); the caller frees.
 static char *
 s_join_columns (const maas_dataset_t *dataset)
@@ -240,7 +258,13 @@ s_append_manifest (maas_dataset_store_t *self, const char *key, const maas_datas
               s_chunk_count (rows * cols * sizeof (float), self->chunk_bytes));
     snprintf (values[5], 32, "%zu", s_chunk_count (rows * sizeof (float), self->chunk_bytes));
     snprintf (values[6], 32, "%" PRId64, maas_clock_wall_ms ());
+    //  Always written ("" without names): a put replaces an older manifest's.
+    char *class_names =
+        s_join_names (maas_dataset_class_names (dataset), maas_dataset_classes (dataset));
+    if (!class_names)
+        return -1;
     const char *argv[] = {"HSET",        key,
+                          "class_names", class_names,
                           "format",      "1",
                           "rows",        values[0],
                           "cols",        values[1],
@@ -255,9 +279,9 @@ s_append_manifest (maas_dataset_store_t *self, const char *key, const maas_datas
                           "y_chunks",    values[5],
                           "created_ms",  values[6]};
     int argc = (int) (sizeof argv / sizeof argv[0]);
-    return redisAppendCommandArgv (maas_redis_context (self->redis), argc, argv, NULL) == REDIS_OK
-        ? 0
-        : -1;
+    int rc = redisAppendCommandArgv (maas_redis_context (self->redis), argc, argv, NULL);
+    free (class_names);
+    return rc == REDIS_OK ? 0 : -1;
 }
 
 //  Queue an EXPIRE (SECONDS > 0), PERSIST (0) or DEL (-1) of every chunk of
@@ -438,11 +462,30 @@ s_split_columns (const char *joined, size_t cols, char ***columns_p)
     return 0;
 }
 
+//  Give DATASET the newline-joined class NAMES. 0 or -1.
+static int
+s_set_class_names (maas_dataset_t *dataset, const char *names)
+{
+    size_t n = 1;
+    for (const char *c = names; *c; c++)
+        n += *c == '\n';
+    char **split = NULL;
+    int rc = n == maas_dataset_classes (dataset) ? s_split_columns (names, n, &split) : -1;
+    if (rc == 0)
+        rc = maas_dataset_set_class_names (dataset, (const char *const *) split, n);
+    for (size_t i = 0; split && i < n; i++)
+        free (split[i]);
+    free (split);
+    return rc;
+}
+
 //  Take one manifest field; -1 if its value is malformed.
 static int
 s_take_field (s_manifest_t *m, const char *field, const char *value, const char **columns)
 {
     maas_dataset_info_t *info = &m->info;
+    if (strcmp (field, "class_names") == 0)
+        return *value ? ((info->class_names = strdup (value)) ? 0 : -1) : 0;
     if (strcmp (field, "rows") == 0)
         return s_parse_size (value, &info->rows);
     if (strcmp (field, "cols") == 0)
@@ -646,6 +689,13 @@ s_load (maas_dataset_store_t *self, const s_manifest_t *m, int *rc)
                                     info->task, err, sizeof err);
         if (!dataset)
             *rc = maas_err_set (&self->err, MAAS_ERR_INPUT, "data set '%s': %s", info->name, err);
+        else if (info->class_names && s_set_class_names (dataset, info->class_names) != 0) {
+            *rc = maas_err_set (&self->err, MAAS_ERR_INPUT,
+                                "data set '%s': its manifest's class names do not match its "
+                                "%zu classes",
+                                info->name, info->classes);
+            maas_dataset_destroy (&dataset);
+        }
     }
     maas_tensor_destroy (&x);
     maas_tensor_destroy (&y);

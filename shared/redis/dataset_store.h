@@ -37,6 +37,7 @@ typedef struct {
     size_t classes;                          //  2, max label + 1, or 0
     char *label;                             //  label column name
     char **columns;                          //  cols feature names
+    char *class_names;                       //  classes names joined by "\n", or NULL
     char sha256[MAAS_DATASET_SHA256_HEX];    //  content digest, hex
     size_t chunks;                           //  Redis values holding the data
     uint64_t created_ms;                     //  wall clock of the put

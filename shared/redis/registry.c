@@ -6,6 +6,7 @@
 #include "log.h"
 #include "model.h"
 #include "redis.h"
+#include "signature.h"
 
 #include <assert.h>
 #include <ctype.h>
@@ -836,6 +837,50 @@ maas_registry_untag (maas_registry_t *self, const char *name, uint64_t version, 
     return s_edit (self, name, version, ":tags", key, NULL);
 }
 
+int
+maas_registry_set_threshold (maas_registry_t *self, const char *name, uint64_t version,
+                             double threshold)
+{
+    assert (self);
+    if (!(threshold >= 0 && threshold < 1))
+        return maas_err_set (&self->err, MAAS_ERR_INPUT,
+                             "model %s@%" PRIu64 ": a threshold is a number above 0 and below 1",
+                             name, version);
+    char value[32], line[MAAS_REGISTRY_NAME_MAX + 48];
+    //  0 is stored as is (not deleted), so clearing checks the version exists.
+    snprintf (value, sizeof value, "%.9g", threshold);
+    if (s_edit (self, name, version, "", "threshold", value) != 0)
+        return -1;
+    //  Workers cache versions for good: tell them to read it again.
+    snprintf (line, sizeof line, "threshold %s %" PRIu64, name, version);
+    redisReply *reply = s_commandv (self, (const char *[]){"PUBLISH", self->channel, line, NULL});
+    if (!reply)
+        return -1;
+    freeReplyObject (reply);
+    maas_info ("registry", "threshold model=%s version=%" PRIu64 " value=%s", name, version,
+               threshold > 0 ? value : "default");
+    return 0;
+}
+
+int
+maas_registry_threshold (maas_registry_t *self, const char *name, uint64_t version,
+                         double *threshold)
+{
+    assert (self && threshold);
+    *threshold = 0;
+    if (s_check_name (self, name) != 0)
+        return -1;
+    char vkey[S_KEY_MAX];
+    s_version_key (self, vkey, name, version);
+    redisReply *reply = s_commandv (self, (const char *[]){"HGET", vkey, "threshold", NULL});
+    if (!reply)
+        return -1;
+    if (reply->type == REDIS_REPLY_STRING)
+        *threshold = strtod (reply->str, NULL);
+    freeReplyObject (reply);
+    return 0;
+}
+
 void
 maas_registry_set_actor (maas_registry_t *self, const char *who)
 {
@@ -1007,6 +1052,7 @@ s_info_fill (maas_registry_info_t *info, const redisReply *reply)
     info->description = s_dup_field (f[9]);
     snprintf (info->weights_sha256, sizeof info->weights_sha256, "%s",
               f[10]->type == REDIS_REPLY_STRING ? f[10]->str : "");
+    info->threshold = f[11]->type == REDIS_REPLY_STRING ? strtod (f[11]->str, NULL) : 0;
 }
 
 int
@@ -1023,10 +1069,10 @@ maas_registry_info (maas_registry_t *self, const char *name, uint64_t version,
         s_commandv (self,
                     (const char *[]){"HMGET", vkey, "sha256", "format", "inputs", "outputs", "size",
                                      "created_ms", "metrics", "job_id", "tags", "description",
-                                     "weights_sha256", NULL});
+                                     "weights_sha256", "threshold", NULL});
     if (!reply)
         return -1;
-    bool found = reply->type == REDIS_REPLY_ARRAY && reply->elements == 11
+    bool found = reply->type == REDIS_REPLY_ARRAY && reply->elements == 12
         && reply->element[0]->type == REDIS_REPLY_STRING;
     if (found)
         s_info_fill (info, reply);
@@ -1353,8 +1399,11 @@ maas_registry_event_parse (maas_registry_event_t *event, const char *text, size_
     int fields = sscanf (line, "%15s %64s %63s %63s", verb, event->name, arg, extra);
     if (fields < 2 || !maas_registry_name_valid (event->name))
         return -1;
-    if (strcmp (verb, "publish") == 0 || strcmp (verb, "delete") == 0) {
-        event->type = *verb == 'p' ? MAAS_REGISTRY_EV_PUBLISH : MAAS_REGISTRY_EV_DELETE;
+    if (strcmp (verb, "publish") == 0 || strcmp (verb, "delete") == 0
+        || strcmp (verb, "threshold") == 0) {
+        event->type = *verb == 'p' ? MAAS_REGISTRY_EV_PUBLISH
+            : *verb == 'd'         ? MAAS_REGISTRY_EV_DELETE
+                                   : MAAS_REGISTRY_EV_THRESHOLD;
         event->version = fields == 3 ? s_parse_version (arg) : 0;
         return event->version ? 0 : -1;
     }

@@ -65,6 +65,7 @@ typedef struct {
     char *kv_tags;              //  editable tags, "key=value,key2=value2", or ""
     char *description;          //  description (editable), or ""
     char *aliases;              //  aliases pointing here, comma-separated, or ""
+    double threshold;           //  binary decision threshold set, 0: none (0.5)
 } maas_registry_info_t;
 
 //  One model, as `list` shows it. Strings owned, "" when missing.
@@ -194,7 +195,18 @@ MAAS_EXPORT int maas_registry_tag (maas_registry_t *self, const char *name, uint
 MAAS_EXPORT int maas_registry_untag (maas_registry_t *self, const char *name, uint64_t version,
                                      const char *key);
 
+//  Set NAME@VERSION's decision threshold for a binary model, 0 < THRESHOLD
+//  < 1 (a row is class 1 when p >= it), or remove it with 0 (back to 0.5).
+//  Kept beside the blob, so the version's weights and hashes do not change;
+//  announced ("threshold NAME VERSION") so workers read it again. 0 or -1.
+MAAS_EXPORT int maas_registry_set_threshold (maas_registry_t *self, const char *name,
+                                             uint64_t version, double threshold);
+
 //  -- reading
+
+//  The threshold set on NAME@VERSION into *THRESHOLD, 0 when none. 0 or -1.
+MAAS_EXPORT int maas_registry_threshold (maas_registry_t *self, const char *name, uint64_t version,
+                                         double *threshold);
 
 //  Version of NAME that REF names: "" or "latest" (the highest), a number,
 //  or an alias. 0 or -1 ("model iris has no alias 'prod'").
@@ -234,10 +246,11 @@ MAAS_EXPORT int maas_registry_history (maas_registry_t *self, const char *name, 
 //  -- announcements
 
 typedef enum {
-    MAAS_REGISTRY_EV_PUBLISH,    //  a new version (and so a new latest)
-    MAAS_REGISTRY_EV_ALIAS,      //  an alias moved or was created
-    MAAS_REGISTRY_EV_UNALIAS,    //  an alias was removed
-    MAAS_REGISTRY_EV_DELETE,     //  a version was deleted
+    MAAS_REGISTRY_EV_PUBLISH,      //  a new version (and so a new latest)
+    MAAS_REGISTRY_EV_ALIAS,        //  an alias moved or was created
+    MAAS_REGISTRY_EV_UNALIAS,      //  an alias was removed
+    MAAS_REGISTRY_EV_DELETE,       //  a version was deleted
+    MAAS_REGISTRY_EV_THRESHOLD,    //  a version's decision threshold was set or removed
 } maas_registry_ev_type_t;
 
 typedef struct {

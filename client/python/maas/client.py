@@ -175,15 +175,31 @@ class Client:
                           "(is maas-broker running?)")
         return time.monotonic() - started
 
-    def infer(self, model: str, x: Any, *, output: str = "proba",
-              timeout: Optional[float] = None, **submit: Any) -> np.ndarray:
+    def infer(self, model: str, x: Any, *, output: str = "proba", top_k: Optional[int] = None,
+              timeout: Optional[float] = None, **submit: Any) -> Any:
         """Run rows X on MODEL (``"name"``, ``"name@3"``, ``"name@alias"``)
-        as one infer job; rows × outputs float32 probabilities (or values),
-        or with ``output="class"`` the predicted class per row."""
-        if output not in ("proba", "class"):
-            raise ValueError(f"output must be 'proba' or 'class', got {output!r}")
-        result = self.submit("infer", model=model, data=x, **submit).result(
-            self.timeout if timeout is None else timeout)
+        as one infer job; rows × outputs float32 probabilities (or values)
+        with ``output="proba"`` (or ``"probabilities"``); with
+        ``output="class"`` the predicted class per row (int64, a binary
+        model's from its version's threshold); with ``output="label"`` the
+        class labels the model stores (its class numbers as text without
+        them). ``top_k=K`` returns, per row, the K most probable classes
+        as ``[(label, probability), ...]``, best first."""
+        if output not in ("proba", "probabilities", "class", "label"):
+            raise ValueError(f"output must be 'proba', 'class' or 'label', got {output!r}")
+        if top_k is not None and (not isinstance(top_k, int) or top_k < 1):
+            raise ValueError(f"top_k must be a positive integer, got {top_k!r}")
+        params = dict(submit.pop("params", None) or {})
+        if output in ("class", "label"):
+            params["output"] = "class"
+        if top_k:
+            params["top_k"] = top_k
+        result = self.submit("infer", model=model, data=x, params=params or None,
+                             **submit).result(self.timeout if timeout is None else timeout)
+        if top_k:
+            return result.top_k()
+        if output == "label":
+            return result.labels()
         return result.classes() if output == "class" else result.values()
 
     def score(self, model: str, x: Any, output: Optional[str] = None, **options: Any) -> Any:

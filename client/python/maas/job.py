@@ -74,6 +74,29 @@ class Result:
                             "gives values, not classes (a regression model)")
         return np.asarray(out["classes"], dtype=np.int64)
 
+    def labels(self) -> np.ndarray:
+        """Each row's class label (str), from a job that asked for
+        ``params={"output": "class"}``."""
+        out = self._infer_output()
+        if "class_labels" not in out:
+            raise MaasError(f"job {self.id}: no labels in the result (ask for "
+                            "params={'output': 'class'} from a classifier)")
+        names = out["class_labels"]
+        return np.array([names[c] for c in out["classes"]], dtype=object)
+
+    def top_k(self) -> list:
+        """Per row, the K most probable classes as ``[(label, p), ...]``,
+        from a job that asked for ``params={"top_k": K}``."""
+        out = self._infer_output()
+        if "top_k" not in out:
+            raise MaasError(f"job {self.id}: no top_k in the result")
+        k = out["top_k"]
+        scores = np.frombuffer(out["top_scores"], dtype="<f4")
+        names = out.get("class_labels") or [str(c) for c in range(max(out["top_classes"]) + 1)]
+        classes = out["top_classes"]
+        return [[(names[classes[r * k + i]], float(scores[r * k + i])) for i in range(k)]
+                for r in range(out["rows"])]
+
     def _infer_output(self) -> Dict[str, Any]:
         out = self.output()
         if not isinstance(out, dict) or not {"values", "rows", "outputs"} <= out.keys():

@@ -91,3 +91,21 @@ def test_bad_params_fail_with_a_reason_and_bad_fields_are_refused(client):
         client.submit("infer", priority=12)
     with pytest.raises(ValueError):
         client.submit("bad kind!")
+
+
+def test_labels_and_top_k(client, cancer):
+    trained, x, _ = cancer
+    rows = x[:20]
+    proba = client.infer(trained.ref, rows)[:, 0]
+    classes = client.infer(trained.ref, rows, output="class")
+    labels = client.infer(trained.ref, rows, output="label")
+    # The data set's labels are 0 and 1: the model's classes are named so.
+    assert list(labels) == [str(c) for c in classes]
+    top = client.infer(trained.ref, rows, top_k=2)
+    for r, pairs in enumerate(top):
+        assert pairs[0][0] == str(classes[r]) and pairs[0][1] >= pairs[1][1]
+        assert dict(pairs)["1"] == pytest.approx(float(proba[r]), abs=1e-7)
+    with pytest.raises(ValueError):
+        client.infer(trained.ref, rows, output="klass")
+    with pytest.raises(maas.JobFailed, match="top_k 3 is more than the model's 2 classes"):
+        client.infer(trained.ref, rows, top_k=3)
