@@ -261,6 +261,7 @@ gw_req_explain (gw_req_t *req, const char *name, uint64_t version, const float *
     req->spec = *spec;
     req->spec.style = GW_STYLE_EXPLAIN;
     spec->id = NULL;
+    spec->feature_names = NULL;
     int64_t deadline = maas_clock_wall_ms () + loop->gw->config.request_timeout_ms;
     s_await (req,
              gw_explain_submit (loop->client, name, version, x, rows, cols, params, deadline,
@@ -505,6 +506,7 @@ s_completed (void *cls, struct MHD_Connection *conn, void **con_cls,
     if (req->response)
         MHD_destroy_response (req->response);
     free (req->spec.id);
+    free (req->spec.feature_names);
     gw_buf_clear (&req->body);
     free (req);
     *con_cls = NULL;

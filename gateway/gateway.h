@@ -75,6 +75,7 @@ typedef struct {
     bool scalars;                              //  TF: instances were bare numbers (1 input)
     char *id;                                  //  KServe request id to echo, or NULL; owned
     size_t top_k;                              //  V2_CLASSIFY: classes per row asked for
+    char *feature_names;    //  EXPLAIN: the inputs' names as a JSON array, or NULL; owned
 } gw_reply_spec_t;
 
 //  Everything a handler reads about its request.

@@ -157,26 +157,59 @@ s_signature (gw_buf_t *buf, const maas_model_t *model, double threshold)
         gw_buf_printf (buf, ",\"threshold\":%.9g", threshold > 0 ? threshold : 0.5);
 }
 
-int
-gw_models_signature (gw_models_t *self, const char *name, uint64_t version, gw_buf_t *buf,
-                     char *err, size_t err_size)
+//  NAME@VERSION decoded from the registry, or NULL with ERR and the HTTP
+//  *STATUS to answer (the registry's, or 500 for a blob that will not
+//  decode).
+static maas_model_t *
+s_fetch (gw_models_t *self, const char *name, uint64_t version, int *status, char *err,
+         size_t err_size)
 {
     uint8_t *blob = NULL;
     size_t size = 0;
-    double threshold = 0;
-    if (maas_registry_fetch (self->registry, name, version, &blob, &size, NULL) != 0
-        || maas_registry_threshold (self->registry, name, version, &threshold) != 0) {
-        free (blob);
+    *status = 500;
+    if (maas_registry_fetch (self->registry, name, version, &blob, &size, NULL) != 0) {
         snprintf (err, err_size, "%s", maas_registry_error (self->registry));
-        return gw_models_status (self);
+        *status = gw_models_status (self);
+        return NULL;
     }
     maas_model_err_t why;
     maas_model_t *model = maas_model_decode (blob, size, &why);
     free (blob);
-    if (!model) {
+    if (!model)
         snprintf (err, err_size, "model %s@%" PRIu64 ": %s", name, version, why.text);
-        return 500;
+    return model;
+}
+
+char *
+gw_models_feature_names (gw_models_t *self, const char *name, uint64_t version)
+{
+    char err[512];
+    int status;
+    maas_model_t *model = s_fetch (self, name, version, &status, err, sizeof err);
+    if (!model)
+        return NULL;
+    gw_buf_t buf;
+    gw_buf_init (&buf);
+    s_json_names (&buf, maas_model_columns (model), maas_mlp_inputs (maas_model_mlp_const (model)));
+    maas_model_destroy (&model);
+    char *names = buf.failed ? NULL : strndup (buf.data, buf.size);
+    gw_buf_clear (&buf);
+    return names;
+}
+
+int
+gw_models_signature (gw_models_t *self, const char *name, uint64_t version, gw_buf_t *buf,
+                     char *err, size_t err_size)
+{
+    double threshold = 0;
+    if (maas_registry_threshold (self->registry, name, version, &threshold) != 0) {
+        snprintf (err, err_size, "%s", maas_registry_error (self->registry));
+        return gw_models_status (self);
     }
+    int status;
+    maas_model_t *model = s_fetch (self, name, version, &status, err, err_size);
+    if (!model)
+        return status;
     gw_buf_puts (buf, ",\"maas_signature\":{");
     s_signature (buf, model, threshold);
     gw_buf_puts (buf, "}");

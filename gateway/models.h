@@ -38,6 +38,10 @@ int gw_models_lookup (gw_models_t *self, const char *name, const char *ref, gw_m
 //  dtype, output name, task, class labels, input scale, standardisation,
 //  threshold (docs/http.md). Reads and decodes the blob: for metadata
 //  routes, not for predictions. 0, or an HTTP status with ERR.
+//  The input names of NAME@VERSION as a JSON array (["age", ...]), or
+//  "null" for a model without them; a new string, or NULL if the registry
+//  could not say (the caller then leaves the names out).
+char *gw_models_feature_names (gw_models_t *self, const char *name, uint64_t version);
 int gw_models_signature (gw_models_t *self, const char *name, uint64_t version, gw_buf_t *buf,
                          char *err, size_t err_size);
 //  The HTTP status for the registry's last error (as gw_models_lookup).

@@ -201,6 +201,10 @@ s_explain (const gw_reply_spec_t *spec, const maas_result_t *result, gw_buf_t *b
     gw_json_f32_array (buf, out.instance_output, out.rows * out.outputs, out.outputs);
     gw_buf_puts (buf, ",\"baseline\":");
     gw_json_f32_array (buf, out.baseline, out.inputs, 0);
+    if (spec->feature_names) {    //  the names of the attributions' inputs, in order
+        gw_buf_puts (buf, ",\"feature_names\":");
+        gw_buf_puts (buf, spec->feature_names);
+    }
     gw_buf_puts (buf, ",\"explanations\":[");
     for (size_t r = 0; r < out.rows; r++)
         for (size_t k = 0; k < out.outputs; k++)

@@ -349,7 +349,9 @@ s_explain (gw_req_t *req, const gw_http_t *http, const s_path_t *path)
     json_t *body = s_open (req, http, path, &model);
     if (!body)
         return;
-    gw_reply_spec_t spec = {.style = GW_STYLE_EXPLAIN};
+    gw_reply_spec_t spec = {
+        .style = GW_STYLE_EXPLAIN,
+        .feature_names = gw_models_feature_names (gw_req_models (req), path->name, model.version)};
     snprintf (spec.model, sizeof spec.model, "%s", path->name);
     maas_explain_params_t params = maas_explain_params_defaults ();
     float *x = NULL;
@@ -364,6 +366,7 @@ s_explain (gw_req_t *req, const gw_http_t *http, const s_path_t *path)
         gw_req_error (req, 400, "%s", err);
     else
         gw_req_explain (req, path->name, model.version, x, rows, model.inputs, &params, &spec);
+    free (spec.feature_names);    //  NULL once gw_req_explain took it
     maas_explain_params_clear (&params);
     free (x);
     json_decref (body);

@@ -180,9 +180,12 @@ s_teardown (void)
 //  version.
 //  Publish a seeded network as NAME's next version, with class LABELS
 //  ("a,b,c") when not NULL.
+//  Publish a 4-8-OUTPUTS network (ACT output, weights from SEED) as the
+//  next version of NAME, with class LABELS ("a,b,c") and input COLUMNS if
+//  not NULL.
 static uint64_t
-s_publish_labelled (const char *name, size_t outputs, maas_act_t act, uint64_t seed,
-                    const char *labels)
+s_publish_with (const char *name, size_t outputs, maas_act_t act, uint64_t seed, const char *labels,
+                const char *const *columns)
 {
     maas_layer_spec_t layers[] = {{8, MAAS_ACT_TANH}, {outputs, act}};
     maas_mlp_t *mlp = maas_mlp_new (S_INPUTS, layers, 2);
@@ -192,22 +195,23 @@ s_publish_labelled (const char *name, size_t outputs, maas_act_t act, uint64_t s
     char err[256];
     ck_assert_msg (!labels || maas_model_set_labels_text (model, labels, err, sizeof err) == 0,
                    "%s", err);
+    ck_assert (!columns || maas_model_set_columns (model, columns, S_INPUTS) == 0);
     uint64_t version = support_publish_model (fx.registry, name, model);
     maas_model_destroy (&model);
     return version;
 }
 
 static uint64_t
+s_publish_labelled (const char *name, size_t outputs, maas_act_t act, uint64_t seed,
+                    const char *labels)
+{
+    return s_publish_with (name, outputs, act, seed, labels, NULL);
+}
+
+static uint64_t
 s_publish (const char *name, size_t outputs, maas_act_t act, uint64_t seed)
 {
-    maas_layer_spec_t layers[] = {{8, MAAS_ACT_TANH}, {outputs, act}};
-    maas_mlp_t *mlp = maas_mlp_new (S_INPUTS, layers, 2);
-    ck_assert_ptr_nonnull (mlp);
-    maas_mlp_init (mlp, seed);
-    maas_model_t *model = maas_model_new (&mlp);
-    uint64_t version = support_publish_model (fx.registry, name, model);
-    maas_model_destroy (&model);
-    return version;
+    return s_publish_with (name, outputs, act, seed, NULL, NULL);
 }
 
 static void
@@ -634,7 +638,8 @@ s_same_f32 (const json_t *value, float want)
 
 START_TEST (test_explain)
 {
-    s_publish ("spam", 1, MAAS_ACT_SIGMOID, 3);
+    const char *columns[S_INPUTS] = {"age", "income", "visits", "score"};
+    s_publish_with ("spam", 1, MAAS_ACT_SIGMOID, 3, NULL, columns);
     s_publish ("iris", 3, MAAS_ACT_SOFTMAX, 5);
     s_gateway_start ("1", "10000", NULL);
     float x[2 * S_INPUTS] = {0.1f, 0.2f, 0.3f, 0.4f, 1, -2, 3, -4};
@@ -679,6 +684,11 @@ START_TEST (test_explain)
         ck_assert (s_same_f32 (
             json_array_get (json_array_get (json_object_get (json, "predictions"), 1), 0),
             want.instance_output[1]));
+        //  The attributions' inputs by name, from the version's signature.
+        json_t *names = json_object_get (json, "feature_names");
+        ck_assert_uint_eq (json_array_size (names), S_INPUTS);
+        for (size_t j = 0; j < S_INPUTS; j++)
+            ck_assert_str_eq (json_string_value (json_array_get (names, j)), columns[j]);
         maas_explain_result_clear (&want);
         json_decref (json);
     }
@@ -686,6 +696,7 @@ START_TEST (test_explain)
     const char *three = "{\"instances\": [[0.1, 0.2, 0.3, 0.4]]}";
     json_t *json = s_http ("POST", "/v1/models/iris/versions/1:explain", three, 200);
     ck_assert_uint_eq (json_array_size (json_object_get (json, "explanations")), 3);
+    ck_assert (json_is_null (json_object_get (json, "feature_names")));    //  none stored
     json_decref (json);
     json = s_http ("POST", "/v1/models/iris:explain",
                    "{\"instances\": [[0.1, 0.2, 0.3, 0.4]], \"parameters\": {\"output_index\": 2}}",
