@@ -10,6 +10,7 @@
 #include "log.h"
 #include "protocol.h"
 #include "redis_url.h"
+#include "resp.h"
 #include "watch.h"
 
 #include <hiredis/async.h>
@@ -29,14 +30,7 @@
 #define S_REPLY_OFF              "*3\r\n$6\r\nCLIENT\r\n$5\r\nREPLY\r\n$3\r\nOFF\r\n"
 #define S_REPLY_ON               "*3\r\n$6\r\nCLIENT\r\n$5\r\nREPLY\r\n$2\r\nON\r\n"
 #define S_REPLY_SKIP             "*3\r\n$6\r\nCLIENT\r\n$5\r\nREPLY\r\n$4\r\nSKIP\r\n"
-#define S_RAW_LITERAL(out, text) s_raw ((out), (text), sizeof (text) - 1)
-
-//  RESP bytes being built. FAILED: an allocation failed, contents unusable.
-typedef struct {
-    char *data;          //  bytes, owned
-    size_t size, cap;    //  used, allocated
-    bool failed;         //  out of memory while appending
-} out_t;
+#define S_RAW_LITERAL(out, text) maas_resp_raw ((out), (text), sizeof (text) - 1)
 
 typedef struct _group_t group_t;
 
@@ -67,7 +61,7 @@ struct _group_t {
     bool notified;                    //  waiters were told their outcome
     size_t count;                     //  waiters used
     waiter_t waiters[S_GROUP_MAX];    //  in submission order
-    out_t zadd;                       //  score, id argument pairs for the ZADD
+    maas_resp_t *zadd;                //  score, id argument pairs for the ZADD, owned
 };
 
 //  Callers of _after_writes in one turn, told together when the reply to
@@ -117,124 +111,43 @@ struct _maas_store_t {
     chunk_t *replay_tail;      //  newest
     size_t replay_bytes;       //  bytes held in REPLAY
     group_t *group;            //  this turn's new jobs, owned until committed
-    out_t quiet;               //  this turn's writes sent with replies off
-    out_t done;                //  ids finished this turn (one ZREM)
-    size_t done_count;         //  ids in DONE
-    out_t events;              //  id, status pairs this turn (one XADD)
-    size_t event_count;        //  arguments in EVENTS
-    out_t adds;                //  score, id pairs restored this turn (one ZADD)
-    size_t add_count;          //  arguments in ADDS
-    out_t scratch;             //  one command being built
+    maas_resp_t *quiet;        //  this turn's writes sent with replies off, owned
+    maas_resp_t *done;         //  ids finished this turn (one ZREM), owned
+    maas_resp_t *events;       //  id, status pairs this turn (one XADD), owned
+    maas_resp_t *adds;         //  score, id pairs restored this turn (one ZADD), owned
+    maas_resp_t *scratch;      //  one command being built, owned
     barrier_t *barrier;        //  this turn's _after_writes, owned until flushed
     char err[512];             //  why it is down
 };
 
 //  ---------------------------------------------------------------------------
-//  RESP building
-
-static void
-s_raw (out_t *out, const void *data, size_t size)
-{
-    if (out->size + size > out->cap) {
-        size_t cap = out->cap ? out->cap : 4096;
-        while (cap < out->size + size)
-            cap *= 2;
-        char *grown = realloc (out->data, cap);
-        if (!grown) {
-            out->failed = true;
-            return;
-        }
-        out->data = grown;
-        out->cap = cap;
-    }
-    memcpy (out->data + out->size, data, size);
-    out->size += size;
-}
-
-//  "<LEAD><n>\r\n": an array header ('*') or a bulk length ('$').
-static void
-s_count (out_t *out, char lead, size_t n)
-{
-    char text[24], digits[24];
-    int len = 0, at = 0;
-    do
-        digits[len++] = (char) ('0' + n % 10);
-    while ((n /= 10) > 0);
-    text[at++] = lead;
-    while (len > 0)
-        text[at++] = digits[--len];
-    text[at++] = '\r';
-    text[at++] = '\n';
-    s_raw (out, text, (size_t) at);
-}
-
-static void
-s_arg (out_t *out, const void *data, size_t size)
-{
-    s_count (out, '$', size);
-    if (size)
-        s_raw (out, data, size);
-    s_raw (out, "\r\n", 2);
-}
-
-static void
-s_str (out_t *out, const char *text)
-{
-    s_arg (out, text, strlen (text));
-}
-
-static void
-s_int (out_t *out, int64_t value)
-{
-    char text[24];
-    s_arg (out, text, maas_proto_itoa (text, value));
-}
+//  RESP building (resp.h): the key names
 
 //  The key of job ID: "<prefix>job:<id>".
 static void
-s_job_key (maas_store_t *self, out_t *out, const char *id)
+s_job_key (maas_store_t *self, maas_resp_t *out, const char *id)
 {
-    size_t prefix = strlen (self->prefix), len = strlen (id);
-    s_count (out, '$', prefix + 4 + len);
-    s_raw (out, self->prefix, prefix);
-    s_raw (out, "job:", 4);
-    s_raw (out, id, len);
-    s_raw (out, "\r\n", 2);
+    maas_resp_cat (out, (const char *[]){self->prefix, "job:", id}, 3);
 }
 
 static void
-s_key (maas_store_t *self, out_t *out, const char *name)
+s_key (maas_store_t *self, maas_resp_t *out, const char *name)
 {
-    size_t prefix = strlen (self->prefix), len = strlen (name);
-    s_count (out, '$', prefix + len);
-    s_raw (out, self->prefix, prefix);
-    s_raw (out, name, len);
-    s_raw (out, "\r\n", 2);
-}
-
-static void
-s_reset (out_t *out)
-{
-    out->size = 0;
-    out->failed = false;
-}
-
-static void
-s_free (out_t *out)
-{
-    free (out->data);
-    memset (out, 0, sizeof *out);
+    maas_resp_cat (out, (const char *[]){self->prefix, name}, 2);
 }
 
 //  Hand OUT to hiredis as one formatted command; FN gets the (single) reply.
 static int
-s_send (maas_store_t *self, out_t *out, redisCallbackFn *fn, void *arg)
+s_send (maas_store_t *self, maas_resp_t *out, redisCallbackFn *fn, void *arg)
 {
     int rc = -1;
-    if (self->ac && !out->failed && out->size)
-        rc = redisAsyncFormattedCommand (self->ac, fn, arg, out->data, out->size) == REDIS_OK ? 0
-                                                                                              : -1;
-    s_reset (out);
+    if (self->ac && !maas_resp_failed (out) && maas_resp_size (out))
+        rc = redisAsyncFormattedCommand (self->ac, fn, arg, maas_resp_data (out),
+                                         maas_resp_size (out))
+                == REDIS_OK
+            ? 0
+            : -1;
+    maas_resp_reset (out);
     return rc;
 }
 
@@ -398,21 +311,22 @@ s_replay_trim (maas_store_t *self, int64_t now_ms)
 //  writes the old master took in its last moments may not have reached the
 //  replica that replaces it (docs/redis.md).
 static void
-s_replay_keep (maas_store_t *self, const out_t *out)
+s_replay_keep (maas_store_t *self, const maas_resp_t *out)
 {
-    if (!self->watch || out->failed || !out->size)
+    size_t size = maas_resp_size (out);
+    if (!self->watch || maas_resp_failed (out) || !size)
         return;
-    chunk_t *chunk = malloc (sizeof *chunk + out->size);
+    chunk_t *chunk = malloc (sizeof *chunk + size);
     if (!chunk)
         return;
-    *chunk = (chunk_t){NULL, self->now_ms, out->size};
-    memcpy (chunk->data, out->data, out->size);
+    *chunk = (chunk_t){NULL, self->now_ms, size};
+    memcpy (chunk->data, maas_resp_data (out), size);
     if (self->replay_tail)
         self->replay_tail->next = chunk;
     else
         self->replay = chunk;
     self->replay_tail = chunk;
-    self->replay_bytes += out->size;
+    self->replay_bytes += size;
     s_replay_trim (self, self->now_ms);
 }
 
@@ -491,18 +405,18 @@ s_probe (maas_store_t *self, int64_t now)
 static void
 s_setup (maas_store_t *self)
 {
-    out_t *out = &self->scratch;
+    maas_resp_t *out = self->scratch;
     if (self->where.password) {
-        s_count (out, '*', 3);
-        s_str (out, "AUTH");
-        s_str (out, self->where.user ? self->where.user : "default");
-        s_str (out, self->where.password);
+        maas_resp_command (out, 3);
+        maas_resp_str (out, "AUTH");
+        maas_resp_str (out, self->where.user ? self->where.user : "default");
+        maas_resp_str (out, self->where.password);
         s_send (self, out, s_on_setup, "AUTH");
     }
     if (self->where.db) {
-        s_count (out, '*', 2);
-        s_str (out, "SELECT");
-        s_int (out, self->where.db);
+        maas_resp_command (out, 2);
+        maas_resp_str (out, "SELECT");
+        maas_resp_int (out, self->where.db);
         s_send (self, out, s_on_setup, "SELECT");
     }
     s_probe (self, maas_clock_mono_ms ());
@@ -603,6 +517,17 @@ maas_store_new (const maas_redis_config_t *redis, const char *prefix, const char
     maas_redis_url_mask (url, self->shown, sizeof self->shown);
     self->prefix = strdup (prefix);
     self->broker = strdup (broker);
+    self->quiet = maas_resp_new ();
+    self->done = maas_resp_new ();
+    self->events = maas_resp_new ();
+    self->adds = maas_resp_new ();
+    self->scratch = maas_resp_new ();
+    if (!self->url || !self->prefix || !self->broker || !self->quiet || !self->done || !self->events
+        || !self->adds || !self->scratch) {
+        maas_error ("store", "out of memory");
+        maas_store_destroy (&self);
+        return NULL;
+    }
     self->ttl_ms = ttl_ms;
     snprintf (self->ttl_text, sizeof self->ttl_text, "%lld", (long long) ttl_ms);
     snprintf (self->events_max, sizeof self->events_max, "%d", events_max);
@@ -637,11 +562,11 @@ maas_store_destroy (maas_store_t **self_p)
         free (old);
     }
     maas_redis_url_clear (&self->where);
-    s_free (&self->quiet);
-    s_free (&self->done);
-    s_free (&self->events);
-    s_free (&self->adds);
-    s_free (&self->scratch);
+    maas_resp_destroy (&self->quiet);
+    maas_resp_destroy (&self->done);
+    maas_resp_destroy (&self->events);
+    maas_resp_destroy (&self->adds);
+    maas_resp_destroy (&self->scratch);
     free (self->url);
     free (self->sentinels);
     free (self->master);
@@ -788,11 +713,22 @@ maas_store_tick (maas_store_t *self, int64_t now_ms)
 //  ---------------------------------------------------------------------------
 //  New jobs
 
+static group_t *
+s_group_new (maas_store_t *self)
+{
+    group_t *group = calloc (1, sizeof *group);
+    if (group && !(group->zadd = maas_resp_new ())) {
+        free (group);
+        group = NULL;
+    }
+    return group;
+}
+
 static void
 s_unref (group_t *group)
 {
     if (--group->refs == 0) {
-        s_free (&group->zadd);
+        maas_resp_destroy (&group->zadd);
         free (group);
     }
 }
@@ -842,9 +778,8 @@ s_on_commit (redisAsyncContext *ac, void *r, void *arg)
         waiter_t *waiter = &group->waiters[i];
         int outcome = ok ? waiter->outcome : -1;
         if (outcome == 1 && !self->closing && self->ac) {
-            s_str (&self->events, waiter->id);
-            s_str (&self->events, "queued");
-            self->event_count += 2;
+            maas_resp_str (self->events, waiter->id);
+            maas_resp_str (self->events, "queued");
         }
         waiter->fn (outcome, outcome < 0 ? why : NULL, waiter->arg);
     }
@@ -858,13 +793,11 @@ s_commit (maas_store_t *self)
     group_t *group = self->group;
     if (!group || group->count == 0)
         return;
-    out_t *out = &self->scratch;
-    s_count (out, '*', 2 + 2 * group->count);
-    s_str (out, "ZADD");
+    maas_resp_t *out = self->scratch;
+    maas_resp_command (out, 2 + 2 * group->count);
+    maas_resp_str (out, "ZADD");
     s_key (self, out, "pending");
-    s_raw (out, group->zadd.data, group->zadd.size);
-    if (group->zadd.failed)
-        out->failed = true;
+    maas_resp_append (out, group->zadd);
     if (s_send (self, out, s_on_commit, group) == 0)
         self->group = NULL;    //  hiredis calls s_on_commit, which frees it
     else
@@ -878,7 +811,7 @@ maas_store_submit (maas_store_t *self, const char *id, int64_t score,
 {
     if (!s_ready (self) || strlen (id) >= sizeof ((waiter_t *) 0)->id)
         return -1;
-    if (!self->group && !(self->group = calloc (1, sizeof (group_t))))
+    if (!self->group && !(self->group = s_group_new (self)))
         return -1;
     group_t *group = self->group;
     group->store = self;
@@ -890,26 +823,26 @@ maas_store_submit (maas_store_t *self, const char *id, int64_t score,
     //  HSETNX decides new or existing; the rest is written either way (the
     //  same job again: same header and payload; the latest client and
     //  broker) without a reply.
-    out_t *out = &self->scratch;
-    s_count (out, '*', 4);
-    s_str (out, "HSETNX");
+    maas_resp_t *out = self->scratch;
+    maas_resp_command (out, 4);
+    maas_resp_str (out, "HSETNX");
     s_job_key (self, out, id);
-    s_str (out, "status");
-    s_str (out, "queued");
+    maas_resp_str (out, "status");
+    maas_resp_str (out, "queued");
     S_RAW_LITERAL (out, S_REPLY_SKIP);
-    s_count (out, '*', 2 + 2 * count);
-    s_str (out, "HSET");
+    maas_resp_command (out, 2 + 2 * count);
+    maas_resp_str (out, "HSET");
     s_job_key (self, out, id);
     for (size_t i = 0; i < count; i++) {
-        s_str (out, fields[i].name);
-        s_arg (out, fields[i].value, fields[i].value ? fields[i].size : 0);
+        maas_resp_str (out, fields[i].name);
+        maas_resp_arg (out, fields[i].value, fields[i].value ? fields[i].size : 0);
     }
     if (s_send (self, out, s_on_hsetnx, waiter) != 0)
         return -1;
     group->refs++;
     group->count++;
-    s_int (&group->zadd, score);
-    s_str (&group->zadd, id);
+    maas_resp_int (group->zadd, score);
+    maas_resp_str (group->zadd, id);
     if (group->count == S_GROUP_MAX)
         s_commit (self);
     return 0;
@@ -919,42 +852,42 @@ maas_store_submit (maas_store_t *self, const char *id, int64_t score,
 //  Writes nobody waits for
 
 //  Start a command in the quiet buffer (opening it with CLIENT REPLY OFF).
-static out_t *
+static maas_resp_t *
 s_quiet (maas_store_t *self, size_t argc)
 {
-    if (self->quiet.size == 0)
-        S_RAW_LITERAL (&self->quiet, S_REPLY_OFF);
-    s_count (&self->quiet, '*', argc);
-    return &self->quiet;
+    if (maas_resp_size (self->quiet) == 0)
+        S_RAW_LITERAL (self->quiet, S_REPLY_OFF);
+    maas_resp_command (self->quiet, argc);
+    return self->quiet;
 }
 
 int
 maas_store_set (maas_store_t *self, const char *id, const maas_store_field_t *fields, size_t count)
 {
-    out_t *out = s_quiet (self, 2 + 2 * count);
-    s_str (out, "HSET");
+    maas_resp_t *out = s_quiet (self, 2 + 2 * count);
+    maas_resp_str (out, "HSET");
     s_job_key (self, out, id);
     for (size_t i = 0; i < count; i++) {
-        s_str (out, fields[i].name);
-        s_arg (out, fields[i].value, fields[i].value ? fields[i].size : 0);
+        maas_resp_str (out, fields[i].name);
+        maas_resp_arg (out, fields[i].value, fields[i].value ? fields[i].size : 0);
     }
     return 0;
 }
 
 //  A quiet "HSET job status STATUS FIELDS..." with room for EXTRA more
 //  name/value pairs, which the caller appends.
-static out_t *
+static maas_resp_t *
 s_hset_status (maas_store_t *self, const char *id, const char *status,
                const maas_store_field_t *fields, size_t count, size_t extra)
 {
-    out_t *out = s_quiet (self, 4 + 2 * (count + extra));
-    s_str (out, "HSET");
+    maas_resp_t *out = s_quiet (self, 4 + 2 * (count + extra));
+    maas_resp_str (out, "HSET");
     s_job_key (self, out, id);
-    s_str (out, "status");
-    s_str (out, status);
+    maas_resp_str (out, "status");
+    maas_resp_str (out, status);
     for (size_t i = 0; i < count; i++) {
-        s_str (out, fields[i].name);
-        s_arg (out, fields[i].value, fields[i].value ? fields[i].size : 0);
+        maas_resp_str (out, fields[i].name);
+        maas_resp_arg (out, fields[i].value, fields[i].value ? fields[i].size : 0);
     }
     return out;
 }
@@ -964,25 +897,23 @@ maas_store_update (maas_store_t *self, const char *id, const char *status, int m
                    const maas_store_field_t *fields, size_t count)
 {
     bool final = mode == MAAS_STORE_FINAL;
-    out_t *out = s_hset_status (self, id, status, fields, count, final ? 1 : 0);
+    maas_resp_t *out = s_hset_status (self, id, status, fields, count, final ? 1 : 0);
     if (final) {
         //  The payload is emptied in the same HSET rather than HDEL'd: one
         //  command less per job, a measurable share of Redis's time.
-        s_str (out, "payload");
-        s_str (out, "");
+        maas_resp_str (out, "payload");
+        maas_resp_str (out, "");
         if (self->ttl_ms > 0) {
             s_quiet (self, 3);
-            s_str (out, "PEXPIRE");
+            maas_resp_str (out, "PEXPIRE");
             s_job_key (self, out, id);
-            s_str (out, self->ttl_text);
+            maas_resp_str (out, self->ttl_text);
         }
-        s_str (&self->done, id);
-        self->done_count++;
+        maas_resp_str (self->done, id);
     }
     if (mode != MAAS_STORE_QUIET) {
-        s_str (&self->events, id);
-        s_str (&self->events, status);
-        self->event_count += 2;
+        maas_resp_str (self->events, id);
+        maas_resp_str (self->events, status);
     }
     return 0;
 }
@@ -990,18 +921,17 @@ maas_store_update (maas_store_t *self, const char *id, const char *status, int m
 int
 maas_store_forget (maas_store_t *self, const char *id)
 {
-    s_str (&self->done, id);
-    self->done_count++;
+    maas_resp_str (self->done, id);
     return 0;
 }
 
 int
 maas_store_settle (maas_store_t *self, const char *id)
 {
-    out_t *out = s_quiet (self, 3);
-    s_str (out, "HDEL");
+    maas_resp_t *out = s_quiet (self, 3);
+    maas_resp_str (out, "HDEL");
     s_job_key (self, out, id);
-    s_str (out, "payload");
+    maas_resp_str (out, "payload");
     return maas_store_forget (self, id);
 }
 
@@ -1012,21 +942,21 @@ maas_store_stats (maas_store_t *self, const maas_store_field_t *fields, size_t c
     size_t len = strlen (self->broker);
     char name[128];
     snprintf (name, sizeof name, "broker:%.*s", (int) (len < 100 ? len : 100), self->broker);
-    out_t *out = s_quiet (self, 2 + 2 * count);
-    s_str (out, "HSET");
+    maas_resp_t *out = s_quiet (self, 2 + 2 * count);
+    maas_resp_str (out, "HSET");
     s_key (self, out, name);
     for (size_t i = 0; i < count; i++) {
-        s_str (out, fields[i].name);
-        s_arg (out, fields[i].value, fields[i].size);
+        maas_resp_str (out, fields[i].name);
+        maas_resp_arg (out, fields[i].value, fields[i].size);
     }
     s_quiet (self, 3);
-    s_str (out, "PEXPIRE");
+    maas_resp_str (out, "PEXPIRE");
     s_key (self, out, name);
-    s_int (out, ttl_ms);
+    maas_resp_int (out, ttl_ms);
     s_quiet (self, 3);
-    s_str (out, "SADD");
+    maas_resp_str (out, "SADD");
     s_key (self, out, "brokers");
-    s_str (out, self->broker);
+    maas_resp_str (out, self->broker);
     return 0;
 }
 
@@ -1035,9 +965,8 @@ maas_store_restore (maas_store_t *self, const char *id, int64_t score, const cha
                     const maas_store_field_t *fields, size_t count)
 {
     s_hset_status (self, id, status, fields, count, 0);
-    s_int (&self->adds, score);
-    s_str (&self->adds, id);
-    self->add_count += 2;
+    maas_resp_int (self->adds, score);
+    maas_resp_str (self->adds, id);
     return 0;
 }
 
@@ -1047,16 +976,18 @@ maas_store_restore (maas_store_t *self, const char *id, int64_t score, const cha
 static void
 s_keep_quiet (maas_store_t *self)
 {
-    size_t kept = self->quiet.size + self->done.size + self->events.size + self->adds.size;
-    if (kept <= S_KEEP_MAX && !self->quiet.failed && !self->done.failed && !self->events.failed
-        && !self->adds.failed)
+    maas_resp_t *turn[] = {self->quiet, self->done, self->events, self->adds};
+    size_t kept = 0;
+    bool failed = false;
+    for (size_t i = 0; i < 4; i++) {
+        kept += maas_resp_size (turn[i]);
+        failed |= maas_resp_failed (turn[i]);
+    }
+    if (kept <= S_KEEP_MAX && !failed)
         return;
     maas_error ("store", "status writes dropped while redis is away bytes=%zu", kept);
-    s_reset (&self->quiet);
-    s_reset (&self->done);
-    s_reset (&self->events);
-    s_reset (&self->adds);
-    self->done_count = self->event_count = self->add_count = 0;
+    for (size_t i = 0; i < 4; i++)
+        maas_resp_reset (turn[i]);
 }
 
 //  ---------------------------------------------------------------------------
@@ -1102,54 +1033,58 @@ s_on_written (redisAsyncContext *ac, void *r, void *arg)
     s_barrier_done (arg, reply && reply->type != REDIS_REPLY_ERROR);
 }
 
+//  OUT has arguments to send, or lost some (then the batch it joins fails).
+static bool
+s_holds (const maas_resp_t *out)
+{
+    return maas_resp_args (out) || maas_resp_failed (out);
+}
+
 //  This turn's ZADD, ZREM and XADD, then the quiet buffer closed with
 //  CLIENT REPLY ON: one formatted command whose only reply is that ON's OK.
 static void
 s_flush_quiet (maas_store_t *self)
 {
-    if (self->add_count) {
-        s_quiet (self, 2 + self->add_count);
-        s_str (&self->quiet, "ZADD");
-        s_key (self, &self->quiet, "pending");
-        s_raw (&self->quiet, self->adds.data, self->adds.size);
+    if (s_holds (self->adds)) {
+        s_quiet (self, 2 + maas_resp_args (self->adds));
+        maas_resp_str (self->quiet, "ZADD");
+        s_key (self, self->quiet, "pending");
+        maas_resp_append (self->quiet, self->adds);
     }
-    if (self->done_count) {
-        s_quiet (self, 2 + self->done_count);
-        s_str (&self->quiet, "ZREM");
-        s_key (self, &self->quiet, "pending");
-        s_raw (&self->quiet, self->done.data, self->done.size);
+    if (s_holds (self->done)) {
+        s_quiet (self, 2 + maas_resp_args (self->done));
+        maas_resp_str (self->quiet, "ZREM");
+        s_key (self, self->quiet, "pending");
+        maas_resp_append (self->quiet, self->done);
     }
-    if (self->event_count) {
-        s_quiet (self, 6 + self->event_count);
-        s_str (&self->quiet, "XADD");
-        s_key (self, &self->quiet, "events");
-        s_str (&self->quiet, "MAXLEN");
-        s_str (&self->quiet, "~");
-        s_str (&self->quiet, self->events_max);
-        s_str (&self->quiet, "*");
-        s_raw (&self->quiet, self->events.data, self->events.size);
+    if (s_holds (self->events)) {
+        s_quiet (self, 6 + maas_resp_args (self->events));
+        maas_resp_str (self->quiet, "XADD");
+        s_key (self, self->quiet, "events");
+        maas_resp_str (self->quiet, "MAXLEN");
+        maas_resp_str (self->quiet, "~");
+        maas_resp_str (self->quiet, self->events_max);
+        maas_resp_str (self->quiet, "*");
+        maas_resp_append (self->quiet, self->events);
     }
     barrier_t *barrier = self->barrier;
     self->barrier = NULL;
-    if (barrier && !self->quiet.size) {
+    if (barrier && !maas_resp_size (self->quiet)) {
         s_quiet (self, 1);    //  nothing else to wait on: its reply will do
-        s_str (&self->quiet, "PING");
+        maas_resp_str (self->quiet, "PING");
     }
-    if (self->quiet.size) {
-        S_RAW_LITERAL (&self->quiet, S_REPLY_ON);
-        if (self->done.failed || self->events.failed || self->adds.failed)
-            self->quiet.failed = true;
-        s_replay_keep (self, &self->quiet);
-        if (s_send (self, &self->quiet, barrier ? s_on_written : NULL, barrier) == 0)
+    if (maas_resp_size (self->quiet)) {
+        S_RAW_LITERAL (self->quiet, S_REPLY_ON);
+        s_replay_keep (self, self->quiet);
+        if (s_send (self, self->quiet, barrier ? s_on_written : NULL, barrier) == 0)
             barrier = NULL;    //  told by the reply
         else if (self->ac)
             maas_error ("store", "status writes dropped: out of memory");
     }
     s_barrier_done (barrier, false);
-    s_reset (&self->done);
-    s_reset (&self->events);
-    s_reset (&self->adds);
-    self->done_count = self->event_count = self->add_count = 0;
+    maas_resp_reset (self->done);
+    maas_resp_reset (self->events);
+    maas_resp_reset (self->adds);
 }
 
 void
@@ -1176,9 +1111,10 @@ s_read (maas_store_t *self, maas_store_fn *fn, void *arg)
 {
     //  The turn's writes first: a FETCH of a job finished earlier in this
     //  turn must read its final record, not the one before it.
-    if (self->quiet.size || self->done_count || self->event_count || self->add_count)
+    if (maas_resp_size (self->quiet) || maas_resp_size (self->done) || maas_resp_size (self->events)
+        || maas_resp_size (self->adds))
         s_flush_quiet (self);
-    return s_send (self, &self->scratch, fn, arg);
+    return s_send (self, self->scratch, fn, arg);
 }
 
 int
@@ -1186,14 +1122,14 @@ maas_store_fetch (maas_store_t *self, const char *id, maas_store_fn *fn, void *a
 {
     if (!s_ready (self))
         return -1;
-    out_t *out = &self->scratch;
-    s_count (out, '*', 6);
-    s_str (out, "HMGET");
+    maas_resp_t *out = self->scratch;
+    maas_resp_command (out, 6);
+    maas_resp_str (out, "HMGET");
     s_job_key (self, out, id);
-    s_str (out, "status");
-    s_str (out, "error");
-    s_str (out, "result_header");
-    s_str (out, "result");
+    maas_resp_str (out, "status");
+    maas_resp_str (out, "error");
+    maas_resp_str (out, "result_header");
+    maas_resp_str (out, "result");
     return s_read (self, fn, arg);
 }
 
@@ -1202,12 +1138,12 @@ maas_store_pending (maas_store_t *self, maas_store_fn *fn, void *arg)
 {
     if (!s_ready (self))
         return -1;
-    out_t *out = &self->scratch;
-    s_count (out, '*', 4);
-    s_str (out, "ZRANGE");
+    maas_resp_t *out = self->scratch;
+    maas_resp_command (out, 4);
+    maas_resp_str (out, "ZRANGE");
     s_key (self, out, "pending");
-    s_str (out, "0");
-    s_str (out, "-1");
+    maas_resp_str (out, "0");
+    maas_resp_str (out, "-1");
     return s_read (self, fn, arg);
 }
 
@@ -1216,9 +1152,9 @@ maas_store_job (maas_store_t *self, const char *id, maas_store_fn *fn, void *arg
 {
     if (!s_ready (self))
         return -1;
-    out_t *out = &self->scratch;
-    s_count (out, '*', 2);
-    s_str (out, "HGETALL");
+    maas_resp_t *out = self->scratch;
+    maas_resp_command (out, 2);
+    maas_resp_str (out, "HGETALL");
     s_job_key (self, out, id);
     return s_read (self, fn, arg);
 }
