@@ -35,17 +35,18 @@ maas_resp_destroy (maas_resp_t **self_p)
     *self_p = NULL;
 }
 
-//  Room for SIZE more bytes: where to write them, or NULL (failed).
+//  Room for SIZE more bytes and the NUL after them: where to write them,
+//  or NULL (failed).
 static char *
 s_reserve (maas_resp_t *self, size_t size)
 {
     if (self->failed)
         return NULL;
-    if (size > self->cap - self->size) {
+    if (size >= self->cap - self->size) {
         size_t cap = self->cap ? self->cap : S_CAP_MIN;
-        while (cap - self->size < size && cap <= SIZE_MAX / 2)
+        while (cap - self->size <= size && cap <= SIZE_MAX / 2)
             cap *= 2;
-        char *grown = cap - self->size >= size ? realloc (self->data, cap) : NULL;
+        char *grown = cap - self->size > size ? realloc (self->data, cap) : NULL;
         if (!grown) {
             self->failed = true;
             return NULL;
@@ -55,6 +56,7 @@ s_reserve (maas_resp_t *self, size_t size)
     }
     char *at = self->data + self->size;
     self->size += size;
+    self->data[self->size] = '\0';
     return at;
 }
 
@@ -80,12 +82,17 @@ s_header (char *at, char lead, size_t n)
 static char *
 s_open (maas_resp_t *self, char lead, size_t n, size_t size)
 {
+    if (size != SIZE_MAX && size > SIZE_MAX / 2) {    //  no memory holds it
+        self->failed = true;
+        return NULL;
+    }
     size_t tail = size == SIZE_MAX ? 0 : size + 2;
     char *at = s_reserve (self, 24 + tail);
     if (!at)
         return NULL;
     size_t used = s_header (at, lead, n);
     self->size -= 24 - used;    //  give back what the header did not use
+    self->data[self->size] = '\0';
     if (tail)
         memcpy (at + used + size, "\r\n", 2);
     return at + used;
@@ -177,7 +184,7 @@ maas_resp_raw (maas_resp_t *self, const void *data, size_t size)
 const char *
 maas_resp_data (const maas_resp_t *self)
 {
-    return self->data;
+    return self->data ? self->data : "";
 }
 
 size_t
@@ -209,4 +216,6 @@ maas_resp_reset (maas_resp_t *self)
 {
     self->size = self->commands = self->args = 0;
     self->failed = false;
+    if (self->data)
+        self->data[0] = '\0';
 }

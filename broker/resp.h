@@ -42,7 +42,8 @@ void maas_resp_raw (maas_resp_t *self, const void *data, size_t size);
 //  What it holds
 
 //  The bytes (borrowed, valid until the next append or _destroy) and
-//  their count.
+//  their count. A NUL follows them, uncounted: hiredis's parser reads one
+//  byte past a formatted command.
 const char *maas_resp_data (const maas_resp_t *self);
 size_t maas_resp_size (const maas_resp_t *self);
 //  _command calls, and arguments, since the last _reset (with _append's).

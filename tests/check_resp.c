@@ -18,6 +18,7 @@ s_assert_bytes (const maas_resp_t *self, const char *expect, size_t count)
     ck_assert_uint_eq (maas_resp_size (self), count);
     ck_assert_msg (memcmp (maas_resp_data (self), expect, count) == 0, "got %.*s",
                    (int) maas_resp_size (self), maas_resp_data (self));
+    ck_assert_int_eq (maas_resp_data (self)[count], '\0');    //  for hiredis's parser
 }
 #define S_ASSERT_TEXT(self, text) s_assert_bytes ((self), (text), sizeof (text) - 1)
 
