@@ -1,20 +1,20 @@
-/*  store.c: the job store over a hiredis async context. Commands are
- *  written in RESP by hand into per-turn buffers and handed to hiredis
- *  already formatted. Status writes nobody waits for are sent once per turn
- *  between CLIENT REPLY OFF and ON, so Redis sends no reply for them and
- *  the broker parses none; new jobs are acknowledged per turn by one ZADD.
- *  A connection is used once ROLE says master, dropped when replies are
- *  overdue or the master moves, and status writes wait for the next one. */
+/*  store.c: the job schema (what a job's record holds, when each part is
+ *  written) and the batching per loop turn, over a link (link.c) and RESP
+ *  built with resp.c. Status writes nobody waits for are sent once per
+ *  turn between CLIENT REPLY OFF and ON, so Redis sends no reply for them
+ *  and the broker parses none; new jobs are acknowledged per turn by one
+ *  ZADD. A connection is used once ROLE says master, dropped when the
+ *  master moves, and status writes wait for the next one. */
 #include "store.h"
 #include "clock.h"
 #include "log.h"
 #include "protocol.h"
 #include "redis_url.h"
+#include "link.h"
 #include "resp.h"
 #include "watch.h"
 
-#include <hiredis/async.h>
-#include <sys/socket.h>
+#include <hiredis/hiredis.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -52,7 +52,7 @@ typedef struct {
 } waiter_t;
 
 //  New jobs of one turn: their HSETNX replies land in WAITERS, then one
-//  ZADD of all their ids to the pending index commits them. hiredis calls
+//  ZADD of all their ids to the pending index commits them. The link calls
 //  every callback once, even when the connection drops, so the group lives
 //  until the last callback that points into it has run (REFS).
 struct _group_t {
@@ -66,7 +66,7 @@ struct _group_t {
 
 //  Callers of _after_writes in one turn, told together when the reply to
 //  the turn's quiet batch arrives (or the connection that carried it is
-//  lost: hiredis calls every callback once).
+//  lost: the link calls every callback once).
 typedef struct {
     maas_store_written_fn *fn;
     void *arg;
@@ -88,22 +88,16 @@ struct _maas_store_t {
     int64_t ttl_ms;            //  finished jobs expire after this
     char ttl_text[24];         //  TTL_MS as text
     char events_max[24];       //  MAXLEN ~ for the events stream
-    redisAsyncContext *ac;     //  connection, NULL while down
-    bool connected;            //  TCP/unix connect completed
+    maas_link_t *link;         //  the connection to Redis, owned
+    bool polled_link;          //  _poll_items gave the link's item first
     bool verified;             //  ROLE answered "master" on this connection
-    bool want_write;           //  hiredis has output to write
     bool fresh;                //  came up since the caller last asked
     bool closing;              //  being destroyed: ignore callbacks
-    bool heard;                //  Redis sent something since the last tick
     bool probing;              //  a ROLE is unanswered
     int retry_ms;              //  delay between reconnect attempts
-    int timeout_ms;            //  replies overdue this long drop the connection; 0: never
     int64_t retry_at;          //  next attempt, monotonic ms
-    int64_t heard_at;          //  Redis last answered (or a wait began), monotonic ms
     int64_t down_at;           //  the store went down (monotonic ms); 0 while up
     int64_t probe_at;          //  next ROLE, monotonic ms
-    char drop[512];            //  why to drop the connection after this read, or ""
-    char at[128];              //  "host:port" (or the socket path) connected to
     maas_watch_t *watch;       //  Sentinel watch, NULL without Sentinel; owned
     bool was_up;               //  a connection came up before this one
     int64_t now_ms;            //  monotonic ms of the last tick
@@ -136,49 +130,29 @@ s_key (maas_store_t *self, maas_resp_t *out, const char *name)
     maas_resp_cat (out, (const char *[]){self->prefix, name}, 2);
 }
 
-//  Hand OUT to hiredis as one formatted command; FN gets the (single) reply.
+//  Hand OUT to the link as one formatted command; FN gets the (single) reply.
 static int
-s_send (maas_store_t *self, maas_resp_t *out, redisCallbackFn *fn, void *arg)
+s_send (maas_store_t *self, maas_resp_t *out, maas_store_fn *fn, void *arg)
 {
     int rc = -1;
-    if (self->ac && !maas_resp_failed (out) && maas_resp_size (out))
-        rc = redisAsyncFormattedCommand (self->ac, fn, arg, maas_resp_data (out),
-                                         maas_resp_size (out))
-                == REDIS_OK
-            ? 0
-            : -1;
+    if (!maas_resp_failed (out) && maas_resp_size (out))
+        rc = maas_link_send (self->link, maas_resp_data (out), maas_resp_size (out), fn, arg);
     maas_resp_reset (out);
     return rc;
 }
 
 //  ---------------------------------------------------------------------------
-//  Connection
+//  Connection: the link (link.h) connects and reads; the store decides
+//  where to, whether the server is the master, and what an outage means.
 
 static void s_fail_group (maas_store_t *self, const char *why);
 static void s_barrier_done (barrier_t *barrier, bool written);
-
-static void
-s_add_write (void *data)
-{
-    ((maas_store_t *) data)->want_write = true;
-}
-static void
-s_del_write (void *data)
-{
-    ((maas_store_t *) data)->want_write = false;
-}
-static void
-s_noop (void *data)
-{
-}
 
 //  Commands are taken only on a connection Redis has answered as master.
 static bool
 s_ready (const maas_store_t *self)
 {
-    //  AC->err: hiredis is failing the pending callbacks of a broken
-    //  connection, before it says so (s_on_disconnect).
-    return self->ac && !self->ac->err && self->verified && !self->drop[0];
+    return maas_link_ready (self->link) && self->verified;
 }
 
 //  An outage starts when a usable connection ends (or at start).
@@ -189,54 +163,36 @@ s_mark_down (maas_store_t *self)
         self->down_at = maas_clock_mono_ms ();
 }
 
-//  The connection is gone (hiredis frees AC after this). The turn's open
-//  group fails; status writes not yet handed to hiredis are kept for the
-//  next connection.
+//  The connection ended (link.h says how). The turn's open group fails;
+//  status writes not yet handed to the link are kept for the next
+//  connection, tried after RETRY_MS.
 static void
-s_lost (maas_store_t *self, const redisAsyncContext *ac)
+s_on_lost (maas_link_end_t end, const char *why, void *arg)
 {
-    if (self->closing || self->ac != ac)
-        return;
+    maas_store_t *self = arg;
     char was[sizeof self->err];
     memcpy (was, self->err, sizeof was);
-    snprintf (self->err, sizeof self->err, "job store unavailable: redis %s: %s", self->at,
-              ac->errstr[0] ? ac->errstr : "connection closed");
-    if (strcmp (was, self->err) != 0)    //  once per cause, not once per retry
-        maas_warn ("store", "redis down url=%s at=%s error=\"%s\"", self->shown, self->at,
-                   self->err);
-    self->ac = NULL;
+    snprintf (self->err, sizeof self->err, "job store unavailable: %s", why);
+    if (strcmp (was, self->err) != 0) {    //  once per cause, not once per retry
+        if (end == MAAS_LINK_UNREACHABLE || end == MAAS_LINK_CLOSED)
+            maas_warn ("store", "redis down url=%s at=%s error=\"%s\"", self->shown,
+                       maas_link_where (self->link), self->err);
+        else
+            maas_warn ("store", "redis dropped url=%s at=%s why=\"%s\"", self->shown,
+                       maas_link_where (self->link), self->err);
+    }
     s_mark_down (self);
-    self->connected = self->verified = self->want_write = self->probing = false;
-    self->drop[0] = '\0';
+    self->verified = self->probing = false;
     self->retry_at = maas_clock_mono_ms () + self->retry_ms;
     s_fail_group (self, self->err);
 }
 
-//  Close the connection on purpose (no answer, not the master): waiters
-//  are told WHY, and the next connection is tried after RETRY_MS.
-static void
-s_drop (maas_store_t *self, const char *why, int retry_ms)
-{
-    redisAsyncContext *ac = self->ac;
-    if (strcmp (why, self->err) != 0)    //  once per cause, not once per retry
-        maas_warn ("store", "redis dropped url=%s at=%s why=\"%s\"", self->shown, self->at, why);
-    snprintf (self->err, sizeof self->err, "%s", why);
-    self->ac = NULL;
-    s_mark_down (self);
-    self->connected = self->verified = self->want_write = self->probing = false;
-    self->drop[0] = '\0';
-    self->retry_at = maas_clock_mono_ms () + retry_ms;
-    s_fail_group (self, self->err);
-    if (ac)
-        redisAsyncFree (ac);    //  pending callbacks run with NULL replies
-}
-
-//  Called from a reply callback: drop the connection once the read is over.
+//  Close the connection on purpose (not the master any more), from a
+//  reply callback: the link does it once the read is over.
 static void
 s_drop_later (maas_store_t *self, const char *why)
 {
-    if (!self->drop[0])
-        snprintf (self->drop, sizeof self->drop, "%s", why);
+    maas_link_close (self->link, why);
     s_mark_down (self);
 }
 
@@ -248,48 +204,10 @@ s_check_error (maas_store_t *self, const redisReply *reply)
         return;
     if (strncmp (reply->str, "READONLY", 8) == 0 || strncmp (reply->str, "MASTERDOWN", 10) == 0) {
         char why[512];
-        snprintf (why, sizeof why,
-                  "job store unavailable: redis %s is no longer the master (%.60s)", self->at,
-                  reply->str);
+        snprintf (why, sizeof why, "redis %s is no longer the master (%.60s)",
+                  maas_link_where (self->link), reply->str);
         s_drop_later (self, why);
     }
-}
-
-static void
-s_on_connect (const redisAsyncContext *ac, int status)
-{
-    maas_store_t *self = ac->data;
-    if (status != REDIS_OK) {
-        s_lost (self, ac);    //  groups outlive the callbacks still to come
-        return;
-    }
-    self->connected = true;
-    //  A big send buffer: a partial write makes hiredis shift the rest of
-    //  its output buffer, so fewer partial writes is less copying.
-    int size = 4 << 20;
-    setsockopt (ac->c.fd, SOL_SOCKET, SO_SNDBUF, &size, sizeof size);
-}
-
-static void
-s_on_disconnect (const redisAsyncContext *ac, int status)
-{
-    s_lost (ac->data, ac);
-}
-
-//  AUTH or SELECT failed: the store is useless on this connection.
-static void
-s_on_setup (redisAsyncContext *ac, void *r, void *what)
-{
-    redisReply *reply = r;
-    maas_store_t *self = ac->data;
-    if (!reply || self->closing || reply->type != REDIS_REPLY_ERROR)
-        return;
-    char why[512];
-    bool auth = strcmp (what, "AUTH") == 0;
-    snprintf (why, sizeof why, "job store unavailable: redis %s: %s failed: %.120s%s", self->at,
-              (const char *) what, reply->str,
-              auth ? ": check the user and password in the Redis URL" : "");
-    s_drop_later (self, why);
 }
 
 //  Drop kept commands older than S_REPLAY_MS, or past S_REPLAY_MAX bytes.
@@ -316,11 +234,11 @@ s_replay_keep (maas_store_t *self, const maas_resp_t *out)
     size_t size = maas_resp_size (out);
     if (!self->watch || maas_resp_failed (out) || !size)
         return;
-    chunk_t *chunk = malloc (sizeof *chunk + size);
+    chunk_t *chunk = malloc (sizeof *chunk + size + 1);
     if (!chunk)
         return;
     *chunk = (chunk_t){NULL, self->now_ms, size};
-    memcpy (chunk->data, maas_resp_data (out), size);
+    memcpy (chunk->data, maas_resp_data (out), size + 1);    //  and its NUL (resp.h)
     if (self->replay_tail)
         self->replay_tail->next = chunk;
     else
@@ -338,11 +256,10 @@ s_replay (maas_store_t *self)
     size_t count = 0;
     s_replay_trim (self, maas_clock_mono_ms ());
     for (chunk_t *chunk = self->replay; chunk; chunk = chunk->next)
-        count +=
-            redisAsyncFormattedCommand (self->ac, NULL, NULL, chunk->data, chunk->size) == REDIS_OK;
+        count += maas_link_send (self->link, chunk->data, chunk->size, NULL, NULL) == 0;
     if (count)
-        maas_info ("store", "recent writes sent again at=%s commands=%zu bytes=%zu", self->at,
-                   count, self->replay_bytes);
+        maas_info ("store", "recent writes sent again at=%s commands=%zu bytes=%zu",
+                   maas_link_where (self->link), count, self->replay_bytes);
 }
 
 //  What a ROLE reply says: "master", "slave", "sentinel", or an error text.
@@ -357,13 +274,28 @@ s_role (const redisReply *reply)
     return "?";
 }
 
+//  The connection answered ROLE as master for the first time: usable.
+static void
+s_verified (maas_store_t *self)
+{
+    if (self->was_up)
+        s_replay (self);
+    self->was_up = true;
+    self->verified = true;
+    self->down_at = 0;
+    self->fresh = true;
+    self->err[0] = '\0';
+    maas_info ("store", "redis connected url=%s at=%s role=master", self->shown,
+               maas_link_where (self->link));
+}
+
 //  ROLE's answer: the first on a connection makes it usable; later ones
 //  (every S_PROBE_MS) notice a master demoted under us.
 static void
-s_on_role (redisAsyncContext *ac, void *r, void *arg)
+s_on_role (void *r, void *arg)
 {
     redisReply *reply = r;
-    maas_store_t *self = ac->data;
+    maas_store_t *self = arg;
     if (!reply || self->closing)
         return;
     self->probing = false;
@@ -373,53 +305,27 @@ s_on_role (redisAsyncContext *ac, void *r, void *arg)
     if (strcmp (role, "master") != 0) {
         char why[512];
         snprintf (why, sizeof why,
-                  refused ? "job store unavailable: redis %s: %.120s%s"
-                          : "job store unavailable: redis %s is not the master (%.60s)%s",
-                  self->at, role,
+                  refused ? "redis %s: %.120s%s" : "redis %s is not the master (%.60s)%s",
+                  maas_link_where (self->link), role,
                   refused           ? ": check the user and password in the Redis URL"
                       : self->watch ? ""
                                     : "; point --redis at the master or set MAAS_REDIS_SENTINELS");
         s_drop_later (self, why);
         return;
     }
-    if (!self->verified) {
-        if (self->was_up)
-            s_replay (self);
-        self->was_up = true;
-        self->verified = true;
-        self->down_at = 0;
-        self->fresh = true;
-        self->err[0] = '\0';
-        maas_info ("store", "redis connected url=%s at=%s role=master", self->shown, self->at);
-    }
+    if (!self->verified)
+        s_verified (self);
 }
 
 static void
 s_probe (maas_store_t *self, int64_t now)
 {
-    if (redisAsyncCommand (self->ac, s_on_role, NULL, "ROLE") == REDIS_OK)
+    maas_resp_t *out = self->scratch;
+    maas_resp_command (out, 1);
+    maas_resp_str (out, "ROLE");
+    if (s_send (self, out, s_on_role, self) == 0)
         self->probing = true;
     self->probe_at = now + S_PROBE_MS;
-}
-
-static void
-s_setup (maas_store_t *self)
-{
-    maas_resp_t *out = self->scratch;
-    if (self->where.password) {
-        maas_resp_command (out, 3);
-        maas_resp_str (out, "AUTH");
-        maas_resp_str (out, self->where.user ? self->where.user : "default");
-        maas_resp_str (out, self->where.password);
-        s_send (self, out, s_on_setup, "AUTH");
-    }
-    if (self->where.db) {
-        maas_resp_command (out, 2);
-        maas_resp_str (out, "SELECT");
-        maas_resp_int (out, self->where.db);
-        s_send (self, out, s_on_setup, "SELECT");
-    }
-    s_probe (self, maas_clock_mono_ms ());
 }
 
 //  Behind Sentinel, ask again where the master is before every (re)connect,
@@ -453,46 +359,24 @@ s_locate (maas_store_t *self)
     self->where = now;
 }
 
+//  A new connection; ROLE first (after the link's AUTH and SELECT).
 static void
 s_connect (maas_store_t *self)
 {
     s_locate (self);
-    if (self->where.path)
-        snprintf (self->at, sizeof self->at, "%.120s", self->where.path);
-    else
-        snprintf (self->at, sizeof self->at, "%.100s:%d", self->where.host ? self->where.host : "?",
-                  self->where.port);
-    redisAsyncContext *ac = self->where.path ? redisAsyncConnectUnix (self->where.path)
-        : self->where.host ? redisAsyncConnect (self->where.host, self->where.port)
-                           : NULL;
     int64_t now = maas_clock_mono_ms ();
     self->retry_at = now + self->retry_ms;
-    if (!ac || ac->err) {
-        snprintf (self->err, sizeof self->err, "job store unavailable: redis %s: %s", self->at,
-                  ac ? ac->errstr : "out of memory");
-        if (ac)
-            redisAsyncFree (ac);
+    if (maas_link_connect (self->link, &self->where) != 0) {
+        snprintf (self->err, sizeof self->err, "job store unavailable: %s",
+                  maas_link_error (self->link));
         return;
     }
-    ac->data = self;
-    ac->ev.data = self;
-    ac->ev.addRead = s_noop;
-    ac->ev.delRead = s_noop;
-    ac->ev.addWrite = s_add_write;
-    ac->ev.delWrite = s_del_write;
-    ac->ev.cleanup = s_noop;
-    redisAsyncSetConnectCallback (ac, s_on_connect);
-    redisAsyncSetDisconnectCallback (ac, s_on_disconnect);
-    self->ac = ac;
-    self->connected = self->verified = false;
-    self->want_write = true;    //  the connect completes on writability
-    self->heard_at = now;       //  the connect itself must be answered in time
-    self->heard = false;
-    self->drop[0] = '\0';
+    self->verified = false;
     if (!self->err[0])
         snprintf (self->err, sizeof self->err,
-                  "job store unavailable: redis %s has not answered yet", self->at);
-    s_setup (self);
+                  "job store unavailable: redis %s has not answered yet",
+                  maas_link_where (self->link));
+    s_probe (self, now);
 }
 
 maas_store_t *
@@ -517,13 +401,14 @@ maas_store_new (const maas_redis_config_t *redis, const char *prefix, const char
     maas_redis_url_mask (url, self->shown, sizeof self->shown);
     self->prefix = strdup (prefix);
     self->broker = strdup (broker);
+    self->link = maas_link_new ("the Redis URL", s_on_lost, self);
     self->quiet = maas_resp_new ();
     self->done = maas_resp_new ();
     self->events = maas_resp_new ();
     self->adds = maas_resp_new ();
     self->scratch = maas_resp_new ();
-    if (!self->url || !self->prefix || !self->broker || !self->quiet || !self->done || !self->events
-        || !self->adds || !self->scratch) {
+    if (!self->url || !self->prefix || !self->broker || !self->link || !self->quiet || !self->done
+        || !self->events || !self->adds || !self->scratch) {
         maas_error ("store", "out of memory");
         maas_store_destroy (&self);
         return NULL;
@@ -532,7 +417,7 @@ maas_store_new (const maas_redis_config_t *redis, const char *prefix, const char
     snprintf (self->ttl_text, sizeof self->ttl_text, "%lld", (long long) ttl_ms);
     snprintf (self->events_max, sizeof self->events_max, "%d", events_max);
     self->retry_ms = 1000;
-    self->timeout_ms = MAAS_STORE_TIMEOUT_DEFAULT;
+    maas_link_set_timeout (self->link, MAAS_STORE_TIMEOUT_DEFAULT);
     self->watch = maas_watch_new (self->sentinels, self->master, S_WATCH_MS);
     self->down_at = maas_clock_mono_ms ();    //  until the first connection is up
     s_connect (self);
@@ -545,14 +430,9 @@ maas_store_destroy (maas_store_t **self_p)
     maas_store_t *self = *self_p;
     if (!self)
         return;
-    if (self->ac) {
-        //  Callbacks still run (with NULL replies) so owners can let go.
-        redisAsyncContext *ac = self->ac;
-        self->closing = true;
-        redisAsyncFree (ac);
-        self->ac = NULL;
-    }
+    //  Callbacks still run (with NULL replies) so owners can let go.
     self->closing = true;
+    maas_link_destroy (&self->link);
     s_fail_group (self, "broker stopping");
     s_barrier_done (self->barrier, false);
     maas_watch_destroy (&self->watch);
@@ -585,7 +465,7 @@ maas_store_up (const maas_store_t *self)
 size_t
 maas_store_backlog (const maas_store_t *self)
 {
-    return self->ac && self->ac->c.obuf ? sdslen (self->ac->c.obuf) : 0;
+    return maas_link_backlog (self->link);
 }
 const char *
 maas_store_error (const maas_store_t *self)
@@ -595,7 +475,7 @@ maas_store_error (const maas_store_t *self)
 const char *
 maas_store_where (const maas_store_t *self)
 {
-    return self->at;
+    return maas_link_where (self->link);
 }
 int64_t
 maas_store_down_since (const maas_store_t *self)
@@ -610,7 +490,7 @@ maas_store_set_retry (maas_store_t *self, int retry_ms)
 void
 maas_store_set_timeout (maas_store_t *self, int timeout_ms)
 {
-    self->timeout_ms = timeout_ms;
+    maas_link_set_timeout (self->link, timeout_ms);
 }
 
 bool
@@ -628,10 +508,9 @@ maas_store_fresh (maas_store_t *self)
 size_t
 maas_store_poll_items (maas_store_t *self, zmq_pollitem_t *items)
 {
-    size_t count = 0;
-    if (self->ac)
-        items[count++] = (zmq_pollitem_t){NULL, self->ac->c.fd,
-                                          ZMQ_POLLIN | (self->want_write ? ZMQ_POLLOUT : 0), 0};
+    maas_link_poll_item (self->link, &items[0]);
+    self->polled_link = items[0].fd >= 0;
+    size_t count = self->polled_link ? 1 : 0;
     if (self->watch) {
         maas_watch_poll_item (self->watch, &items[count]);
         count += items[count].fd >= 0;
@@ -643,23 +522,10 @@ void
 maas_store_io (maas_store_t *self, const zmq_pollitem_t *items, size_t count)
 {
     for (size_t i = 0; i < count; i++) {
-        if (!items[i].revents)
-            continue;
-        if (self->ac && items[i].fd == self->ac->c.fd) {
-            self->heard = true;
-            if (items[i].revents & (ZMQ_POLLIN | ZMQ_POLLERR))
-                redisAsyncHandleRead (self->ac);
-            //  Before the connect completes, writing is only safe once writable.
-            if (self->ac && !self->connected && (items[i].revents & ZMQ_POLLOUT))
-                redisAsyncHandleWrite (self->ac);
-        }
+        if (i == 0 && self->polled_link)
+            maas_link_io (self->link, items[i].revents);
         else if (self->watch)
             maas_watch_io (self->watch, items[i].revents);
-    }
-    if (self->ac && self->drop[0]) {
-        char why[sizeof self->drop];
-        memcpy (why, self->drop, sizeof why);
-        s_drop (self, why, self->retry_ms);
     }
 }
 
@@ -668,31 +534,14 @@ static void
 s_follow (maas_store_t *self)
 {
     const char *master = maas_watch_master (self->watch);
-    if (!master || !self->ac || self->where.path || strcmp (master, self->at) == 0)
+    const char *at = maas_link_where (self->link);
+    if (!master || !maas_link_open (self->link) || self->where.path || strcmp (master, at) == 0)
         return;
     char why[512];
-    snprintf (why, sizeof why, "job store unavailable: redis master moved from %.100s to %.100s",
-              self->at, master);
-    maas_info ("store", "following failover from=%s to=%s", self->at, master);
-    s_drop (self, why, 0);
-}
-
-//  Replies overdue (a hung or unreachable server): drop the connection.
-static void
-s_check_overdue (maas_store_t *self, int64_t now_ms)
-{
-    bool waiting = !self->connected || self->ac->replies.head != NULL;
-    if (self->heard || !waiting) {
-        self->heard = false;
-        self->heard_at = now_ms;
-        return;
-    }
-    if (self->timeout_ms > 0 && now_ms - self->heard_at > self->timeout_ms) {
-        char why[512];
-        snprintf (why, sizeof why, "job store unavailable: redis %s did not answer in %d ms",
-                  self->at, self->timeout_ms);
-        s_drop (self, why, self->retry_ms);
-    }
+    snprintf (why, sizeof why, "redis master moved from %.100s to %.100s", at, master);
+    maas_info ("store", "following failover from=%s to=%s", at, master);
+    maas_link_close (self->link, why);
+    self->retry_at = maas_clock_mono_ms ();
 }
 
 void
@@ -703,11 +552,11 @@ maas_store_tick (maas_store_t *self, int64_t now_ms)
         maas_watch_tick (self->watch, now_ms);
         s_follow (self);
     }
-    if (self->ac)
-        s_check_overdue (self, now_ms);
-    if (!self->ac && now_ms >= self->retry_at)
+    maas_link_tick (self->link, now_ms);
+    bool open = maas_link_open (self->link);
+    if (!open && now_ms >= self->retry_at)
         s_connect (self);
-    else if (self->ac && self->verified && !self->probing && now_ms >= self->probe_at)
+    else if (open && self->verified && !self->probing && now_ms >= self->probe_at)
         s_probe (self, now_ms);
 }
 //  ---------------------------------------------------------------------------
@@ -748,7 +597,7 @@ s_fail_group (maas_store_t *self, const char *why)
 }
 
 static void
-s_on_hsetnx (redisAsyncContext *ac, void *r, void *arg)
+s_on_hsetnx (void *r, void *arg)
 {
     redisReply *reply = r;
     waiter_t *waiter = arg;
@@ -759,7 +608,7 @@ s_on_hsetnx (redisAsyncContext *ac, void *r, void *arg)
 
 //  The group's ZADD came back: every job before it is recorded.
 static void
-s_on_commit (redisAsyncContext *ac, void *r, void *arg)
+s_on_commit (void *r, void *arg)
 {
     redisReply *reply = r;
     group_t *group = arg;
@@ -769,15 +618,16 @@ s_on_commit (redisAsyncContext *ac, void *r, void *arg)
     char lost[sizeof self->err];
     lost[0] = '\0';
     if (!ok)
-        snprintf (lost, sizeof lost, "job store unavailable: redis %s: %s", self->at,
-                  ac->err ? ac->errstr : "connection lost");
+        snprintf (
+            lost, sizeof lost, "job store unavailable: redis %s: %s", maas_link_where (self->link),
+            maas_link_failure (self->link) ? maas_link_failure (self->link) : "connection lost");
     const char *why = reply && reply->type == REDIS_REPLY_ERROR ? reply->str
         : self->err[0]                                          ? self->err
                                                                 : lost;
     for (size_t i = 0; !group->notified && i < group->count; i++) {
         waiter_t *waiter = &group->waiters[i];
         int outcome = ok ? waiter->outcome : -1;
-        if (outcome == 1 && !self->closing && self->ac) {
+        if (outcome == 1 && !self->closing && maas_link_open (self->link)) {
             maas_resp_str (self->events, waiter->id);
             maas_resp_str (self->events, "queued");
         }
@@ -799,7 +649,7 @@ s_commit (maas_store_t *self)
     s_key (self, out, "pending");
     maas_resp_append (out, group->zadd);
     if (s_send (self, out, s_on_commit, group) == 0)
-        self->group = NULL;    //  hiredis calls s_on_commit, which frees it
+        self->group = NULL;    //  the link calls s_on_commit, which frees it
     else
         s_fail_group (self, "job store unavailable: cannot queue the write");
 }
@@ -1026,10 +876,9 @@ s_barrier_done (barrier_t *barrier, bool written)
 }
 
 static void
-s_on_written (redisAsyncContext *ac, void *r, void *arg)
+s_on_written (void *r, void *arg)
 {
     redisReply *reply = r;
-    (void) ac;
     s_barrier_done (arg, reply && reply->type != REDIS_REPLY_ERROR);
 }
 
@@ -1078,7 +927,7 @@ s_flush_quiet (maas_store_t *self)
         s_replay_keep (self, self->quiet);
         if (s_send (self, self->quiet, barrier ? s_on_written : NULL, barrier) == 0)
             barrier = NULL;    //  told by the reply
-        else if (self->ac)
+        else if (maas_link_open (self->link))
             maas_error ("store", "status writes dropped: out of memory");
     }
     s_barrier_done (barrier, false);
@@ -1099,8 +948,7 @@ maas_store_flush (maas_store_t *self)
         s_barrier_done (self->barrier, false);    //  no waiting on a store that is down
         self->barrier = NULL;
     }
-    if (self->ac && self->connected && self->want_write)
-        redisAsyncHandleWrite (self->ac);
+    maas_link_flush (self->link);
 }
 
 //  ---------------------------------------------------------------------------
