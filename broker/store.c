@@ -130,6 +130,16 @@ s_key (maas_store_t *self, maas_resp_t *out, const char *name)
     maas_resp_cat (out, (const char *[]){self->prefix, name}, 2);
 }
 
+//  COUNT hash fields as name, value arguments (a NULL value is empty).
+static void
+s_fields (maas_resp_t *out, const maas_store_field_t *fields, size_t count)
+{
+    for (size_t i = 0; i < count; i++) {
+        maas_resp_str (out, fields[i].name);
+        maas_resp_arg (out, fields[i].value, fields[i].value ? fields[i].size : 0);
+    }
+}
+
 //  Hand OUT to the link as one formatted command; FN gets the (single) reply.
 static int
 s_send (maas_store_t *self, maas_resp_t *out, maas_store_fn *fn, void *arg)
@@ -683,10 +693,7 @@ maas_store_submit (maas_store_t *self, const char *id, int64_t score,
     maas_resp_command (out, 2 + 2 * count);
     maas_resp_str (out, "HSET");
     s_job_key (self, out, id);
-    for (size_t i = 0; i < count; i++) {
-        maas_resp_str (out, fields[i].name);
-        maas_resp_arg (out, fields[i].value, fields[i].value ? fields[i].size : 0);
-    }
+    s_fields (out, fields, count);
     if (s_send (self, out, s_on_hsetnx, waiter) != 0)
         return -1;
     group->refs++;
@@ -717,10 +724,7 @@ maas_store_set (maas_store_t *self, const char *id, const maas_store_field_t *fi
     maas_resp_t *out = s_quiet (self, 2 + 2 * count);
     maas_resp_str (out, "HSET");
     s_job_key (self, out, id);
-    for (size_t i = 0; i < count; i++) {
-        maas_resp_str (out, fields[i].name);
-        maas_resp_arg (out, fields[i].value, fields[i].value ? fields[i].size : 0);
-    }
+    s_fields (out, fields, count);
     return 0;
 }
 
@@ -735,10 +739,7 @@ s_hset_status (maas_store_t *self, const char *id, const char *status,
     s_job_key (self, out, id);
     maas_resp_str (out, "status");
     maas_resp_str (out, status);
-    for (size_t i = 0; i < count; i++) {
-        maas_resp_str (out, fields[i].name);
-        maas_resp_arg (out, fields[i].value, fields[i].value ? fields[i].size : 0);
-    }
+    s_fields (out, fields, count);
     return out;
 }
 
@@ -795,10 +796,7 @@ maas_store_stats (maas_store_t *self, const maas_store_field_t *fields, size_t c
     maas_resp_t *out = s_quiet (self, 2 + 2 * count);
     maas_resp_str (out, "HSET");
     s_key (self, out, name);
-    for (size_t i = 0; i < count; i++) {
-        maas_resp_str (out, fields[i].name);
-        maas_resp_arg (out, fields[i].value, fields[i].size);
-    }
+    s_fields (out, fields, count);
     s_quiet (self, 3);
     maas_resp_str (out, "PEXPIRE");
     s_key (self, out, name);
