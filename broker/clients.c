@@ -233,7 +233,7 @@ typedef struct {
 } fetch_t;
 
 static void
-s_on_fetched (struct redisAsyncContext *ac, void *r, void *arg)
+s_on_fetched (void *r, void *arg)
 {
     fetch_t *fetch = arg;
     redisReply *reply = r;

@@ -46,7 +46,7 @@ s_unowned (redisReply *status)
 //  tidy what the resubmission wrote back if the job had finished). An
 //  unowned record is taken instead: the job runs here (at least once).
 static void
-s_on_existing (struct redisAsyncContext *ac, void *r, void *arg)
+s_on_existing (void *r, void *arg)
 {
     job_t *job = arg;
     maas_broker_t *self = job->broker;

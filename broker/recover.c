@@ -107,7 +107,7 @@ s_unrecoverable (maas_broker_t *self, const char *id)
 }
 
 static void
-s_on_hash (struct redisAsyncContext *ac, void *r, void *arg)
+s_on_hash (void *r, void *arg)
 {
     recall_t *recall = arg;
     maas_broker_t *self = recall->broker;
@@ -127,7 +127,7 @@ s_on_hash (struct redisAsyncContext *ac, void *r, void *arg)
 }
 
 static void
-s_on_pending (struct redisAsyncContext *ac, void *r, void *arg)
+s_on_pending (void *r, void *arg)
 {
     maas_broker_t *self = arg;
     redisReply *ids = r;

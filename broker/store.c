@@ -1,19 +1,20 @@
-/*  store.c: the job store over a hiredis async context. Commands are
- *  written in RESP by hand into per-turn buffers and handed to hiredis
- *  already formatted. Status writes nobody waits for are sent once per turn
- *  between CLIENT REPLY OFF and ON, so Redis sends no reply for them and
- *  the broker parses none; new jobs are acknowledged per turn by one ZADD.
- *  A connection is used once ROLE says master, dropped when replies are
- *  overdue or the master moves, and status writes wait for the next one. */
+/*  store.c: the job schema (what a job's record holds, when each part is
+ *  written) and the batching per loop turn, over a link (link.c) and RESP
+ *  built with resp.c. Status writes nobody waits for are sent once per
+ *  turn between CLIENT REPLY OFF and ON, so Redis sends no reply for them
+ *  and the broker parses none; new jobs are acknowledged per turn by one
+ *  ZADD. A connection is used once ROLE says master, dropped when the
+ *  master moves, and status writes wait for the next one. */
 #include "store.h"
 #include "clock.h"
 #include "log.h"
 #include "protocol.h"
 #include "redis_url.h"
+#include "link.h"
+#include "resp.h"
 #include "watch.h"
 
-#include <hiredis/async.h>
-#include <sys/socket.h>
+#include <hiredis/hiredis.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -29,14 +30,7 @@
 #define S_REPLY_OFF              "*3\r\n$6\r\nCLIENT\r\n$5\r\nREPLY\r\n$3\r\nOFF\r\n"
 #define S_REPLY_ON               "*3\r\n$6\r\nCLIENT\r\n$5\r\nREPLY\r\n$2\r\nON\r\n"
 #define S_REPLY_SKIP             "*3\r\n$6\r\nCLIENT\r\n$5\r\nREPLY\r\n$4\r\nSKIP\r\n"
-#define S_RAW_LITERAL(out, text) s_raw ((out), (text), sizeof (text) - 1)
-
-//  RESP bytes being built. FAILED: an allocation failed, contents unusable.
-typedef struct {
-    char *data;          //  bytes, owned
-    size_t size, cap;    //  used, allocated
-    bool failed;         //  out of memory while appending
-} out_t;
+#define S_RAW_LITERAL(out, text) maas_resp_raw ((out), (text), sizeof (text) - 1)
 
 typedef struct _group_t group_t;
 
@@ -58,7 +52,7 @@ typedef struct {
 } waiter_t;
 
 //  New jobs of one turn: their HSETNX replies land in WAITERS, then one
-//  ZADD of all their ids to the pending index commits them. hiredis calls
+//  ZADD of all their ids to the pending index commits them. The link calls
 //  every callback once, even when the connection drops, so the group lives
 //  until the last callback that points into it has run (REFS).
 struct _group_t {
@@ -67,12 +61,12 @@ struct _group_t {
     bool notified;                    //  waiters were told their outcome
     size_t count;                     //  waiters used
     waiter_t waiters[S_GROUP_MAX];    //  in submission order
-    out_t zadd;                       //  score, id argument pairs for the ZADD
+    maas_resp_t *zadd;                //  score, id argument pairs for the ZADD, owned
 };
 
 //  Callers of _after_writes in one turn, told together when the reply to
 //  the turn's quiet batch arrives (or the connection that carried it is
-//  lost: hiredis calls every callback once).
+//  lost: the link calls every callback once).
 typedef struct {
     maas_store_written_fn *fn;
     void *arg;
@@ -94,22 +88,16 @@ struct _maas_store_t {
     int64_t ttl_ms;            //  finished jobs expire after this
     char ttl_text[24];         //  TTL_MS as text
     char events_max[24];       //  MAXLEN ~ for the events stream
-    redisAsyncContext *ac;     //  connection, NULL while down
-    bool connected;            //  TCP/unix connect completed
+    maas_link_t *link;         //  the connection to Redis, owned
+    bool polled_link;          //  _poll_items gave the link's item first
     bool verified;             //  ROLE answered "master" on this connection
-    bool want_write;           //  hiredis has output to write
     bool fresh;                //  came up since the caller last asked
     bool closing;              //  being destroyed: ignore callbacks
-    bool heard;                //  Redis sent something since the last tick
     bool probing;              //  a ROLE is unanswered
     int retry_ms;              //  delay between reconnect attempts
-    int timeout_ms;            //  replies overdue this long drop the connection; 0: never
     int64_t retry_at;          //  next attempt, monotonic ms
-    int64_t heard_at;          //  Redis last answered (or a wait began), monotonic ms
     int64_t down_at;           //  the store went down (monotonic ms); 0 while up
     int64_t probe_at;          //  next ROLE, monotonic ms
-    char drop[512];            //  why to drop the connection after this read, or ""
-    char at[128];              //  "host:port" (or the socket path) connected to
     maas_watch_t *watch;       //  Sentinel watch, NULL without Sentinel; owned
     bool was_up;               //  a connection came up before this one
     int64_t now_ms;            //  monotonic ms of the last tick
@@ -117,155 +105,64 @@ struct _maas_store_t {
     chunk_t *replay_tail;      //  newest
     size_t replay_bytes;       //  bytes held in REPLAY
     group_t *group;            //  this turn's new jobs, owned until committed
-    out_t quiet;               //  this turn's writes sent with replies off
-    out_t done;                //  ids finished this turn (one ZREM)
-    size_t done_count;         //  ids in DONE
-    out_t events;              //  id, status pairs this turn (one XADD)
-    size_t event_count;        //  arguments in EVENTS
-    out_t adds;                //  score, id pairs restored this turn (one ZADD)
-    size_t add_count;          //  arguments in ADDS
-    out_t scratch;             //  one command being built
+    maas_resp_t *quiet;        //  this turn's writes sent with replies off, owned
+    maas_resp_t *done;         //  ids finished this turn (one ZREM), owned
+    maas_resp_t *events;       //  id, status pairs this turn (one XADD), owned
+    maas_resp_t *adds;         //  score, id pairs restored this turn (one ZADD), owned
+    maas_resp_t *scratch;      //  one command being built, owned
     barrier_t *barrier;        //  this turn's _after_writes, owned until flushed
     char err[512];             //  why it is down
 };
 
 //  ---------------------------------------------------------------------------
-//  RESP building
-
-static void
-s_raw (out_t *out, const void *data, size_t size)
-{
-    if (out->size + size > out->cap) {
-        size_t cap = out->cap ? out->cap : 4096;
-        while (cap < out->size + size)
-            cap *= 2;
-        char *grown = realloc (out->data, cap);
-        if (!grown) {
-            out->failed = true;
-            return;
-        }
-        out->data = grown;
-        out->cap = cap;
-    }
-    memcpy (out->data + out->size, data, size);
-    out->size += size;
-}
-
-//  "<LEAD><n>\r\n": an array header ('*') or a bulk length ('$').
-static void
-s_count (out_t *out, char lead, size_t n)
-{
-    char text[24], digits[24];
-    int len = 0, at = 0;
-    do
-        digits[len++] = (char) ('0' + n % 10);
-    while ((n /= 10) > 0);
-    text[at++] = lead;
-    while (len > 0)
-        text[at++] = digits[--len];
-    text[at++] = '\r';
-    text[at++] = '\n';
-    s_raw (out, text, (size_t) at);
-}
-
-static void
-s_arg (out_t *out, const void *data, size_t size)
-{
-    s_count (out, '$', size);
-    if (size)
-        s_raw (out, data, size);
-    s_raw (out, "\r\n", 2);
-}
-
-static void
-s_str (out_t *out, const char *text)
-{
-    s_arg (out, text, strlen (text));
-}
-
-static void
-s_int (out_t *out, int64_t value)
-{
-    char text[24];
-    s_arg (out, text, maas_proto_itoa (text, value));
-}
+//  RESP building (resp.h): the key names
 
 //  The key of job ID: "<prefix>job:<id>".
 static void
-s_job_key (maas_store_t *self, out_t *out, const char *id)
+s_job_key (maas_store_t *self, maas_resp_t *out, const char *id)
 {
-    size_t prefix = strlen (self->prefix), len = strlen (id);
-    s_count (out, '$', prefix + 4 + len);
-    s_raw (out, self->prefix, prefix);
-    s_raw (out, "job:", 4);
-    s_raw (out, id, len);
-    s_raw (out, "\r\n", 2);
+    maas_resp_cat (out, (const char *[]){self->prefix, "job:", id}, 3);
 }
 
 static void
-s_key (maas_store_t *self, out_t *out, const char *name)
+s_key (maas_store_t *self, maas_resp_t *out, const char *name)
 {
-    size_t prefix = strlen (self->prefix), len = strlen (name);
-    s_count (out, '$', prefix + len);
-    s_raw (out, self->prefix, prefix);
-    s_raw (out, name, len);
-    s_raw (out, "\r\n", 2);
+    maas_resp_cat (out, (const char *[]){self->prefix, name}, 2);
 }
 
+//  COUNT hash fields as name, value arguments (a NULL value is empty).
 static void
-s_reset (out_t *out)
+s_fields (maas_resp_t *out, const maas_store_field_t *fields, size_t count)
 {
-    out->size = 0;
-    out->failed = false;
+    for (size_t i = 0; i < count; i++) {
+        maas_resp_str (out, fields[i].name);
+        maas_resp_arg (out, fields[i].value, fields[i].value ? fields[i].size : 0);
+    }
 }
 
-static void
-s_free (out_t *out)
-{
-    free (out->data);
-    memset (out, 0, sizeof *out);
-}
-
-//  Hand OUT to hiredis as one formatted command; FN gets the (single) reply.
+//  Hand OUT to the link as one formatted command; FN gets the (single) reply.
 static int
-s_send (maas_store_t *self, out_t *out, redisCallbackFn *fn, void *arg)
+s_send (maas_store_t *self, maas_resp_t *out, maas_store_fn *fn, void *arg)
 {
     int rc = -1;
-    if (self->ac && !out->failed && out->size)
-        rc = redisAsyncFormattedCommand (self->ac, fn, arg, out->data, out->size) == REDIS_OK ? 0
-                                                                                              : -1;
-    s_reset (out);
+    if (!maas_resp_failed (out) && maas_resp_size (out))
+        rc = maas_link_send (self->link, maas_resp_data (out), maas_resp_size (out), fn, arg);
+    maas_resp_reset (out);
     return rc;
 }
 
 //  ---------------------------------------------------------------------------
-//  Connection
+//  Connection: the link (link.h) connects and reads; the store decides
+//  where to, whether the server is the master, and what an outage means.
 
 static void s_fail_group (maas_store_t *self, const char *why);
 static void s_barrier_done (barrier_t *barrier, bool written);
-
-static void
-s_add_write (void *data)
-{
-    ((maas_store_t *) data)->want_write = true;
-}
-static void
-s_del_write (void *data)
-{
-    ((maas_store_t *) data)->want_write = false;
-}
-static void
-s_noop (void *data)
-{
-}
 
 //  Commands are taken only on a connection Redis has answered as master.
 static bool
 s_ready (const maas_store_t *self)
 {
-    //  AC->err: hiredis is failing the pending callbacks of a broken
-    //  connection, before it says so (s_on_disconnect).
-    return self->ac && !self->ac->err && self->verified && !self->drop[0];
+    return maas_link_ready (self->link) && self->verified;
 }
 
 //  An outage starts when a usable connection ends (or at start).
@@ -276,54 +173,36 @@ s_mark_down (maas_store_t *self)
         self->down_at = maas_clock_mono_ms ();
 }
 
-//  The connection is gone (hiredis frees AC after this). The turn's open
-//  group fails; status writes not yet handed to hiredis are kept for the
-//  next connection.
+//  The connection ended (link.h says how). The turn's open group fails;
+//  status writes not yet handed to the link are kept for the next
+//  connection, tried after RETRY_MS.
 static void
-s_lost (maas_store_t *self, const redisAsyncContext *ac)
+s_on_lost (maas_link_end_t end, const char *why, void *arg)
 {
-    if (self->closing || self->ac != ac)
-        return;
+    maas_store_t *self = arg;
     char was[sizeof self->err];
     memcpy (was, self->err, sizeof was);
-    snprintf (self->err, sizeof self->err, "job store unavailable: redis %s: %s", self->at,
-              ac->errstr[0] ? ac->errstr : "connection closed");
-    if (strcmp (was, self->err) != 0)    //  once per cause, not once per retry
-        maas_warn ("store", "redis down url=%s at=%s error=\"%s\"", self->shown, self->at,
-                   self->err);
-    self->ac = NULL;
+    snprintf (self->err, sizeof self->err, "job store unavailable: %s", why);
+    if (strcmp (was, self->err) != 0) {    //  once per cause, not once per retry
+        if (end == MAAS_LINK_UNREACHABLE || end == MAAS_LINK_CLOSED)
+            maas_warn ("store", "redis down url=%s at=%s error=\"%s\"", self->shown,
+                       maas_link_where (self->link), self->err);
+        else
+            maas_warn ("store", "redis dropped url=%s at=%s why=\"%s\"", self->shown,
+                       maas_link_where (self->link), self->err);
+    }
     s_mark_down (self);
-    self->connected = self->verified = self->want_write = self->probing = false;
-    self->drop[0] = '\0';
+    self->verified = self->probing = false;
     self->retry_at = maas_clock_mono_ms () + self->retry_ms;
     s_fail_group (self, self->err);
 }
 
-//  Close the connection on purpose (no answer, not the master): waiters
-//  are told WHY, and the next connection is tried after RETRY_MS.
-static void
-s_drop (maas_store_t *self, const char *why, int retry_ms)
-{
-    redisAsyncContext *ac = self->ac;
-    if (strcmp (why, self->err) != 0)    //  once per cause, not once per retry
-        maas_warn ("store", "redis dropped url=%s at=%s why=\"%s\"", self->shown, self->at, why);
-    snprintf (self->err, sizeof self->err, "%s", why);
-    self->ac = NULL;
-    s_mark_down (self);
-    self->connected = self->verified = self->want_write = self->probing = false;
-    self->drop[0] = '\0';
-    self->retry_at = maas_clock_mono_ms () + retry_ms;
-    s_fail_group (self, self->err);
-    if (ac)
-        redisAsyncFree (ac);    //  pending callbacks run with NULL replies
-}
-
-//  Called from a reply callback: drop the connection once the read is over.
+//  Close the connection on purpose (not the master any more), from a
+//  reply callback: the link does it once the read is over.
 static void
 s_drop_later (maas_store_t *self, const char *why)
 {
-    if (!self->drop[0])
-        snprintf (self->drop, sizeof self->drop, "%s", why);
+    maas_link_close (self->link, why);
     s_mark_down (self);
 }
 
@@ -335,48 +214,10 @@ s_check_error (maas_store_t *self, const redisReply *reply)
         return;
     if (strncmp (reply->str, "READONLY", 8) == 0 || strncmp (reply->str, "MASTERDOWN", 10) == 0) {
         char why[512];
-        snprintf (why, sizeof why,
-                  "job store unavailable: redis %s is no longer the master (%.60s)", self->at,
-                  reply->str);
+        snprintf (why, sizeof why, "redis %s is no longer the master (%.60s)",
+                  maas_link_where (self->link), reply->str);
         s_drop_later (self, why);
     }
-}
-
-static void
-s_on_connect (const redisAsyncContext *ac, int status)
-{
-    maas_store_t *self = ac->data;
-    if (status != REDIS_OK) {
-        s_lost (self, ac);    //  groups outlive the callbacks still to come
-        return;
-    }
-    self->connected = true;
-    //  A big send buffer: a partial write makes hiredis shift the rest of
-    //  its output buffer, so fewer partial writes is less copying.
-    int size = 4 << 20;
-    setsockopt (ac->c.fd, SOL_SOCKET, SO_SNDBUF, &size, sizeof size);
-}
-
-static void
-s_on_disconnect (const redisAsyncContext *ac, int status)
-{
-    s_lost (ac->data, ac);
-}
-
-//  AUTH or SELECT failed: the store is useless on this connection.
-static void
-s_on_setup (redisAsyncContext *ac, void *r, void *what)
-{
-    redisReply *reply = r;
-    maas_store_t *self = ac->data;
-    if (!reply || self->closing || reply->type != REDIS_REPLY_ERROR)
-        return;
-    char why[512];
-    bool auth = strcmp (what, "AUTH") == 0;
-    snprintf (why, sizeof why, "job store unavailable: redis %s: %s failed: %.120s%s", self->at,
-              (const char *) what, reply->str,
-              auth ? ": check the user and password in the Redis URL" : "");
-    s_drop_later (self, why);
 }
 
 //  Drop kept commands older than S_REPLAY_MS, or past S_REPLAY_MAX bytes.
@@ -398,21 +239,22 @@ s_replay_trim (maas_store_t *self, int64_t now_ms)
 //  writes the old master took in its last moments may not have reached the
 //  replica that replaces it (docs/redis.md).
 static void
-s_replay_keep (maas_store_t *self, const out_t *out)
+s_replay_keep (maas_store_t *self, const maas_resp_t *out)
 {
-    if (!self->watch || out->failed || !out->size)
+    size_t size = maas_resp_size (out);
+    if (!self->watch || maas_resp_failed (out) || !size)
         return;
-    chunk_t *chunk = malloc (sizeof *chunk + out->size);
+    chunk_t *chunk = malloc (sizeof *chunk + size + 1);
     if (!chunk)
         return;
-    *chunk = (chunk_t){NULL, self->now_ms, out->size};
-    memcpy (chunk->data, out->data, out->size);
+    *chunk = (chunk_t){NULL, self->now_ms, size};
+    memcpy (chunk->data, maas_resp_data (out), size + 1);    //  and its NUL (resp.h)
     if (self->replay_tail)
         self->replay_tail->next = chunk;
     else
         self->replay = chunk;
     self->replay_tail = chunk;
-    self->replay_bytes += out->size;
+    self->replay_bytes += size;
     s_replay_trim (self, self->now_ms);
 }
 
@@ -424,11 +266,10 @@ s_replay (maas_store_t *self)
     size_t count = 0;
     s_replay_trim (self, maas_clock_mono_ms ());
     for (chunk_t *chunk = self->replay; chunk; chunk = chunk->next)
-        count +=
-            redisAsyncFormattedCommand (self->ac, NULL, NULL, chunk->data, chunk->size) == REDIS_OK;
+        count += maas_link_send (self->link, chunk->data, chunk->size, NULL, NULL) == 0;
     if (count)
-        maas_info ("store", "recent writes sent again at=%s commands=%zu bytes=%zu", self->at,
-                   count, self->replay_bytes);
+        maas_info ("store", "recent writes sent again at=%s commands=%zu bytes=%zu",
+                   maas_link_where (self->link), count, self->replay_bytes);
 }
 
 //  What a ROLE reply says: "master", "slave", "sentinel", or an error text.
@@ -443,13 +284,28 @@ s_role (const redisReply *reply)
     return "?";
 }
 
+//  The connection answered ROLE as master for the first time: usable.
+static void
+s_verified (maas_store_t *self)
+{
+    if (self->was_up)
+        s_replay (self);
+    self->was_up = true;
+    self->verified = true;
+    self->down_at = 0;
+    self->fresh = true;
+    self->err[0] = '\0';
+    maas_info ("store", "redis connected url=%s at=%s role=master", self->shown,
+               maas_link_where (self->link));
+}
+
 //  ROLE's answer: the first on a connection makes it usable; later ones
 //  (every S_PROBE_MS) notice a master demoted under us.
 static void
-s_on_role (redisAsyncContext *ac, void *r, void *arg)
+s_on_role (void *r, void *arg)
 {
     redisReply *reply = r;
-    maas_store_t *self = ac->data;
+    maas_store_t *self = arg;
     if (!reply || self->closing)
         return;
     self->probing = false;
@@ -459,53 +315,27 @@ s_on_role (redisAsyncContext *ac, void *r, void *arg)
     if (strcmp (role, "master") != 0) {
         char why[512];
         snprintf (why, sizeof why,
-                  refused ? "job store unavailable: redis %s: %.120s%s"
-                          : "job store unavailable: redis %s is not the master (%.60s)%s",
-                  self->at, role,
+                  refused ? "redis %s: %.120s%s" : "redis %s is not the master (%.60s)%s",
+                  maas_link_where (self->link), role,
                   refused           ? ": check the user and password in the Redis URL"
                       : self->watch ? ""
                                     : "; point --redis at the master or set MAAS_REDIS_SENTINELS");
         s_drop_later (self, why);
         return;
     }
-    if (!self->verified) {
-        if (self->was_up)
-            s_replay (self);
-        self->was_up = true;
-        self->verified = true;
-        self->down_at = 0;
-        self->fresh = true;
-        self->err[0] = '\0';
-        maas_info ("store", "redis connected url=%s at=%s role=master", self->shown, self->at);
-    }
+    if (!self->verified)
+        s_verified (self);
 }
 
 static void
 s_probe (maas_store_t *self, int64_t now)
 {
-    if (redisAsyncCommand (self->ac, s_on_role, NULL, "ROLE") == REDIS_OK)
+    maas_resp_t *out = self->scratch;
+    maas_resp_command (out, 1);
+    maas_resp_str (out, "ROLE");
+    if (s_send (self, out, s_on_role, self) == 0)
         self->probing = true;
     self->probe_at = now + S_PROBE_MS;
-}
-
-static void
-s_setup (maas_store_t *self)
-{
-    out_t *out = &self->scratch;
-    if (self->where.password) {
-        s_count (out, '*', 3);
-        s_str (out, "AUTH");
-        s_str (out, self->where.user ? self->where.user : "default");
-        s_str (out, self->where.password);
-        s_send (self, out, s_on_setup, "AUTH");
-    }
-    if (self->where.db) {
-        s_count (out, '*', 2);
-        s_str (out, "SELECT");
-        s_int (out, self->where.db);
-        s_send (self, out, s_on_setup, "SELECT");
-    }
-    s_probe (self, maas_clock_mono_ms ());
 }
 
 //  Behind Sentinel, ask again where the master is before every (re)connect,
@@ -539,46 +369,24 @@ s_locate (maas_store_t *self)
     self->where = now;
 }
 
+//  A new connection; ROLE first (after the link's AUTH and SELECT).
 static void
 s_connect (maas_store_t *self)
 {
     s_locate (self);
-    if (self->where.path)
-        snprintf (self->at, sizeof self->at, "%.120s", self->where.path);
-    else
-        snprintf (self->at, sizeof self->at, "%.100s:%d", self->where.host ? self->where.host : "?",
-                  self->where.port);
-    redisAsyncContext *ac = self->where.path ? redisAsyncConnectUnix (self->where.path)
-        : self->where.host ? redisAsyncConnect (self->where.host, self->where.port)
-                           : NULL;
     int64_t now = maas_clock_mono_ms ();
     self->retry_at = now + self->retry_ms;
-    if (!ac || ac->err) {
-        snprintf (self->err, sizeof self->err, "job store unavailable: redis %s: %s", self->at,
-                  ac ? ac->errstr : "out of memory");
-        if (ac)
-            redisAsyncFree (ac);
+    if (maas_link_connect (self->link, &self->where) != 0) {
+        snprintf (self->err, sizeof self->err, "job store unavailable: %s",
+                  maas_link_error (self->link));
         return;
     }
-    ac->data = self;
-    ac->ev.data = self;
-    ac->ev.addRead = s_noop;
-    ac->ev.delRead = s_noop;
-    ac->ev.addWrite = s_add_write;
-    ac->ev.delWrite = s_del_write;
-    ac->ev.cleanup = s_noop;
-    redisAsyncSetConnectCallback (ac, s_on_connect);
-    redisAsyncSetDisconnectCallback (ac, s_on_disconnect);
-    self->ac = ac;
-    self->connected = self->verified = false;
-    self->want_write = true;    //  the connect completes on writability
-    self->heard_at = now;       //  the connect itself must be answered in time
-    self->heard = false;
-    self->drop[0] = '\0';
+    self->verified = false;
     if (!self->err[0])
         snprintf (self->err, sizeof self->err,
-                  "job store unavailable: redis %s has not answered yet", self->at);
-    s_setup (self);
+                  "job store unavailable: redis %s has not answered yet",
+                  maas_link_where (self->link));
+    s_probe (self, now);
 }
 
 maas_store_t *
@@ -603,11 +411,23 @@ maas_store_new (const maas_redis_config_t *redis, const char *prefix, const char
     maas_redis_url_mask (url, self->shown, sizeof self->shown);
     self->prefix = strdup (prefix);
     self->broker = strdup (broker);
+    self->link = maas_link_new ("the Redis URL", s_on_lost, self);
+    self->quiet = maas_resp_new ();
+    self->done = maas_resp_new ();
+    self->events = maas_resp_new ();
+    self->adds = maas_resp_new ();
+    self->scratch = maas_resp_new ();
+    if (!self->url || !self->prefix || !self->broker || !self->link || !self->quiet || !self->done
+        || !self->events || !self->adds || !self->scratch) {
+        maas_error ("store", "out of memory");
+        maas_store_destroy (&self);
+        return NULL;
+    }
     self->ttl_ms = ttl_ms;
     snprintf (self->ttl_text, sizeof self->ttl_text, "%lld", (long long) ttl_ms);
     snprintf (self->events_max, sizeof self->events_max, "%d", events_max);
     self->retry_ms = 1000;
-    self->timeout_ms = MAAS_STORE_TIMEOUT_DEFAULT;
+    maas_link_set_timeout (self->link, MAAS_STORE_TIMEOUT_DEFAULT);
     self->watch = maas_watch_new (self->sentinels, self->master, S_WATCH_MS);
     self->down_at = maas_clock_mono_ms ();    //  until the first connection is up
     s_connect (self);
@@ -620,14 +440,9 @@ maas_store_destroy (maas_store_t **self_p)
     maas_store_t *self = *self_p;
     if (!self)
         return;
-    if (self->ac) {
-        //  Callbacks still run (with NULL replies) so owners can let go.
-        redisAsyncContext *ac = self->ac;
-        self->closing = true;
-        redisAsyncFree (ac);
-        self->ac = NULL;
-    }
+    //  Callbacks still run (with NULL replies) so owners can let go.
     self->closing = true;
+    maas_link_destroy (&self->link);
     s_fail_group (self, "broker stopping");
     s_barrier_done (self->barrier, false);
     maas_watch_destroy (&self->watch);
@@ -637,11 +452,11 @@ maas_store_destroy (maas_store_t **self_p)
         free (old);
     }
     maas_redis_url_clear (&self->where);
-    s_free (&self->quiet);
-    s_free (&self->done);
-    s_free (&self->events);
-    s_free (&self->adds);
-    s_free (&self->scratch);
+    maas_resp_destroy (&self->quiet);
+    maas_resp_destroy (&self->done);
+    maas_resp_destroy (&self->events);
+    maas_resp_destroy (&self->adds);
+    maas_resp_destroy (&self->scratch);
     free (self->url);
     free (self->sentinels);
     free (self->master);
@@ -660,7 +475,7 @@ maas_store_up (const maas_store_t *self)
 size_t
 maas_store_backlog (const maas_store_t *self)
 {
-    return self->ac && self->ac->c.obuf ? sdslen (self->ac->c.obuf) : 0;
+    return maas_link_backlog (self->link);
 }
 const char *
 maas_store_error (const maas_store_t *self)
@@ -670,7 +485,7 @@ maas_store_error (const maas_store_t *self)
 const char *
 maas_store_where (const maas_store_t *self)
 {
-    return self->at;
+    return maas_link_where (self->link);
 }
 int64_t
 maas_store_down_since (const maas_store_t *self)
@@ -685,7 +500,7 @@ maas_store_set_retry (maas_store_t *self, int retry_ms)
 void
 maas_store_set_timeout (maas_store_t *self, int timeout_ms)
 {
-    self->timeout_ms = timeout_ms;
+    maas_link_set_timeout (self->link, timeout_ms);
 }
 
 bool
@@ -703,10 +518,9 @@ maas_store_fresh (maas_store_t *self)
 size_t
 maas_store_poll_items (maas_store_t *self, zmq_pollitem_t *items)
 {
-    size_t count = 0;
-    if (self->ac)
-        items[count++] = (zmq_pollitem_t){NULL, self->ac->c.fd,
-                                          ZMQ_POLLIN | (self->want_write ? ZMQ_POLLOUT : 0), 0};
+    maas_link_poll_item (self->link, &items[0]);
+    self->polled_link = items[0].fd >= 0;
+    size_t count = self->polled_link ? 1 : 0;
     if (self->watch) {
         maas_watch_poll_item (self->watch, &items[count]);
         count += items[count].fd >= 0;
@@ -718,23 +532,10 @@ void
 maas_store_io (maas_store_t *self, const zmq_pollitem_t *items, size_t count)
 {
     for (size_t i = 0; i < count; i++) {
-        if (!items[i].revents)
-            continue;
-        if (self->ac && items[i].fd == self->ac->c.fd) {
-            self->heard = true;
-            if (items[i].revents & (ZMQ_POLLIN | ZMQ_POLLERR))
-                redisAsyncHandleRead (self->ac);
-            //  Before the connect completes, writing is only safe once writable.
-            if (self->ac && !self->connected && (items[i].revents & ZMQ_POLLOUT))
-                redisAsyncHandleWrite (self->ac);
-        }
+        if (i == 0 && self->polled_link)
+            maas_link_io (self->link, items[i].revents);
         else if (self->watch)
             maas_watch_io (self->watch, items[i].revents);
-    }
-    if (self->ac && self->drop[0]) {
-        char why[sizeof self->drop];
-        memcpy (why, self->drop, sizeof why);
-        s_drop (self, why, self->retry_ms);
     }
 }
 
@@ -743,31 +544,14 @@ static void
 s_follow (maas_store_t *self)
 {
     const char *master = maas_watch_master (self->watch);
-    if (!master || !self->ac || self->where.path || strcmp (master, self->at) == 0)
+    const char *at = maas_link_where (self->link);
+    if (!master || !maas_link_open (self->link) || self->where.path || strcmp (master, at) == 0)
         return;
     char why[512];
-    snprintf (why, sizeof why, "job store unavailable: redis master moved from %.100s to %.100s",
-              self->at, master);
-    maas_info ("store", "following failover from=%s to=%s", self->at, master);
-    s_drop (self, why, 0);
-}
-
-//  Replies overdue (a hung or unreachable server): drop the connection.
-static void
-s_check_overdue (maas_store_t *self, int64_t now_ms)
-{
-    bool waiting = !self->connected || self->ac->replies.head != NULL;
-    if (self->heard || !waiting) {
-        self->heard = false;
-        self->heard_at = now_ms;
-        return;
-    }
-    if (self->timeout_ms > 0 && now_ms - self->heard_at > self->timeout_ms) {
-        char why[512];
-        snprintf (why, sizeof why, "job store unavailable: redis %s did not answer in %d ms",
-                  self->at, self->timeout_ms);
-        s_drop (self, why, self->retry_ms);
-    }
+    snprintf (why, sizeof why, "redis master moved from %.100s to %.100s", at, master);
+    maas_info ("store", "following failover from=%s to=%s", at, master);
+    maas_link_close (self->link, why);
+    self->retry_at = maas_clock_mono_ms ();
 }
 
 void
@@ -778,21 +562,32 @@ maas_store_tick (maas_store_t *self, int64_t now_ms)
         maas_watch_tick (self->watch, now_ms);
         s_follow (self);
     }
-    if (self->ac)
-        s_check_overdue (self, now_ms);
-    if (!self->ac && now_ms >= self->retry_at)
+    maas_link_tick (self->link, now_ms);
+    bool open = maas_link_open (self->link);
+    if (!open && now_ms >= self->retry_at)
         s_connect (self);
-    else if (self->ac && self->verified && !self->probing && now_ms >= self->probe_at)
+    else if (open && self->verified && !self->probing && now_ms >= self->probe_at)
         s_probe (self, now_ms);
 }
 //  ---------------------------------------------------------------------------
 //  New jobs
 
+static group_t *
+s_group_new (maas_store_t *self)
+{
+    group_t *group = calloc (1, sizeof *group);
+    if (group && !(group->zadd = maas_resp_new ())) {
+        free (group);
+        group = NULL;
+    }
+    return group;
+}
+
 static void
 s_unref (group_t *group)
 {
     if (--group->refs == 0) {
-        s_free (&group->zadd);
+        maas_resp_destroy (&group->zadd);
         free (group);
     }
 }
@@ -812,7 +607,7 @@ s_fail_group (maas_store_t *self, const char *why)
 }
 
 static void
-s_on_hsetnx (redisAsyncContext *ac, void *r, void *arg)
+s_on_hsetnx (void *r, void *arg)
 {
     redisReply *reply = r;
     waiter_t *waiter = arg;
@@ -823,7 +618,7 @@ s_on_hsetnx (redisAsyncContext *ac, void *r, void *arg)
 
 //  The group's ZADD came back: every job before it is recorded.
 static void
-s_on_commit (redisAsyncContext *ac, void *r, void *arg)
+s_on_commit (void *r, void *arg)
 {
     redisReply *reply = r;
     group_t *group = arg;
@@ -833,18 +628,18 @@ s_on_commit (redisAsyncContext *ac, void *r, void *arg)
     char lost[sizeof self->err];
     lost[0] = '\0';
     if (!ok)
-        snprintf (lost, sizeof lost, "job store unavailable: redis %s: %s", self->at,
-                  ac->err ? ac->errstr : "connection lost");
+        snprintf (
+            lost, sizeof lost, "job store unavailable: redis %s: %s", maas_link_where (self->link),
+            maas_link_failure (self->link) ? maas_link_failure (self->link) : "connection lost");
     const char *why = reply && reply->type == REDIS_REPLY_ERROR ? reply->str
         : self->err[0]                                          ? self->err
                                                                 : lost;
     for (size_t i = 0; !group->notified && i < group->count; i++) {
         waiter_t *waiter = &group->waiters[i];
         int outcome = ok ? waiter->outcome : -1;
-        if (outcome == 1 && !self->closing && self->ac) {
-            s_str (&self->events, waiter->id);
-            s_str (&self->events, "queued");
-            self->event_count += 2;
+        if (outcome == 1 && !self->closing && maas_link_open (self->link)) {
+            maas_resp_str (self->events, waiter->id);
+            maas_resp_str (self->events, "queued");
         }
         waiter->fn (outcome, outcome < 0 ? why : NULL, waiter->arg);
     }
@@ -858,15 +653,13 @@ s_commit (maas_store_t *self)
     group_t *group = self->group;
     if (!group || group->count == 0)
         return;
-    out_t *out = &self->scratch;
-    s_count (out, '*', 2 + 2 * group->count);
-    s_str (out, "ZADD");
+    maas_resp_t *out = self->scratch;
+    maas_resp_command (out, 2 + 2 * group->count);
+    maas_resp_str (out, "ZADD");
     s_key (self, out, "pending");
-    s_raw (out, group->zadd.data, group->zadd.size);
-    if (group->zadd.failed)
-        out->failed = true;
+    maas_resp_append (out, group->zadd);
     if (s_send (self, out, s_on_commit, group) == 0)
-        self->group = NULL;    //  hiredis calls s_on_commit, which frees it
+        self->group = NULL;    //  the link calls s_on_commit, which frees it
     else
         s_fail_group (self, "job store unavailable: cannot queue the write");
 }
@@ -878,7 +671,7 @@ maas_store_submit (maas_store_t *self, const char *id, int64_t score,
 {
     if (!s_ready (self) || strlen (id) >= sizeof ((waiter_t *) 0)->id)
         return -1;
-    if (!self->group && !(self->group = calloc (1, sizeof (group_t))))
+    if (!self->group && !(self->group = s_group_new (self)))
         return -1;
     group_t *group = self->group;
     group->store = self;
@@ -890,26 +683,23 @@ maas_store_submit (maas_store_t *self, const char *id, int64_t score,
     //  HSETNX decides new or existing; the rest is written either way (the
     //  same job again: same header and payload; the latest client and
     //  broker) without a reply.
-    out_t *out = &self->scratch;
-    s_count (out, '*', 4);
-    s_str (out, "HSETNX");
+    maas_resp_t *out = self->scratch;
+    maas_resp_command (out, 4);
+    maas_resp_str (out, "HSETNX");
     s_job_key (self, out, id);
-    s_str (out, "status");
-    s_str (out, "queued");
+    maas_resp_str (out, "status");
+    maas_resp_str (out, "queued");
     S_RAW_LITERAL (out, S_REPLY_SKIP);
-    s_count (out, '*', 2 + 2 * count);
-    s_str (out, "HSET");
+    maas_resp_command (out, 2 + 2 * count);
+    maas_resp_str (out, "HSET");
     s_job_key (self, out, id);
-    for (size_t i = 0; i < count; i++) {
-        s_str (out, fields[i].name);
-        s_arg (out, fields[i].value, fields[i].value ? fields[i].size : 0);
-    }
+    s_fields (out, fields, count);
     if (s_send (self, out, s_on_hsetnx, waiter) != 0)
         return -1;
     group->refs++;
     group->count++;
-    s_int (&group->zadd, score);
-    s_str (&group->zadd, id);
+    maas_resp_int (group->zadd, score);
+    maas_resp_str (group->zadd, id);
     if (group->count == S_GROUP_MAX)
         s_commit (self);
     return 0;
@@ -919,43 +709,37 @@ maas_store_submit (maas_store_t *self, const char *id, int64_t score,
 //  Writes nobody waits for
 
 //  Start a command in the quiet buffer (opening it with CLIENT REPLY OFF).
-static out_t *
+static maas_resp_t *
 s_quiet (maas_store_t *self, size_t argc)
 {
-    if (self->quiet.size == 0)
-        S_RAW_LITERAL (&self->quiet, S_REPLY_OFF);
-    s_count (&self->quiet, '*', argc);
-    return &self->quiet;
+    if (maas_resp_size (self->quiet) == 0)
+        S_RAW_LITERAL (self->quiet, S_REPLY_OFF);
+    maas_resp_command (self->quiet, argc);
+    return self->quiet;
 }
 
 int
 maas_store_set (maas_store_t *self, const char *id, const maas_store_field_t *fields, size_t count)
 {
-    out_t *out = s_quiet (self, 2 + 2 * count);
-    s_str (out, "HSET");
+    maas_resp_t *out = s_quiet (self, 2 + 2 * count);
+    maas_resp_str (out, "HSET");
     s_job_key (self, out, id);
-    for (size_t i = 0; i < count; i++) {
-        s_str (out, fields[i].name);
-        s_arg (out, fields[i].value, fields[i].value ? fields[i].size : 0);
-    }
+    s_fields (out, fields, count);
     return 0;
 }
 
 //  A quiet "HSET job status STATUS FIELDS..." with room for EXTRA more
 //  name/value pairs, which the caller appends.
-static out_t *
+static maas_resp_t *
 s_hset_status (maas_store_t *self, const char *id, const char *status,
                const maas_store_field_t *fields, size_t count, size_t extra)
 {
-    out_t *out = s_quiet (self, 4 + 2 * (count + extra));
-    s_str (out, "HSET");
+    maas_resp_t *out = s_quiet (self, 4 + 2 * (count + extra));
+    maas_resp_str (out, "HSET");
     s_job_key (self, out, id);
-    s_str (out, "status");
-    s_str (out, status);
-    for (size_t i = 0; i < count; i++) {
-        s_str (out, fields[i].name);
-        s_arg (out, fields[i].value, fields[i].value ? fields[i].size : 0);
-    }
+    maas_resp_str (out, "status");
+    maas_resp_str (out, status);
+    s_fields (out, fields, count);
     return out;
 }
 
@@ -964,25 +748,23 @@ maas_store_update (maas_store_t *self, const char *id, const char *status, int m
                    const maas_store_field_t *fields, size_t count)
 {
     bool final = mode == MAAS_STORE_FINAL;
-    out_t *out = s_hset_status (self, id, status, fields, count, final ? 1 : 0);
+    maas_resp_t *out = s_hset_status (self, id, status, fields, count, final ? 1 : 0);
     if (final) {
         //  The payload is emptied in the same HSET rather than HDEL'd: one
         //  command less per job, a measurable share of Redis's time.
-        s_str (out, "payload");
-        s_str (out, "");
+        maas_resp_str (out, "payload");
+        maas_resp_str (out, "");
         if (self->ttl_ms > 0) {
             s_quiet (self, 3);
-            s_str (out, "PEXPIRE");
+            maas_resp_str (out, "PEXPIRE");
             s_job_key (self, out, id);
-            s_str (out, self->ttl_text);
+            maas_resp_str (out, self->ttl_text);
         }
-        s_str (&self->done, id);
-        self->done_count++;
+        maas_resp_str (self->done, id);
     }
     if (mode != MAAS_STORE_QUIET) {
-        s_str (&self->events, id);
-        s_str (&self->events, status);
-        self->event_count += 2;
+        maas_resp_str (self->events, id);
+        maas_resp_str (self->events, status);
     }
     return 0;
 }
@@ -990,18 +772,17 @@ maas_store_update (maas_store_t *self, const char *id, const char *status, int m
 int
 maas_store_forget (maas_store_t *self, const char *id)
 {
-    s_str (&self->done, id);
-    self->done_count++;
+    maas_resp_str (self->done, id);
     return 0;
 }
 
 int
 maas_store_settle (maas_store_t *self, const char *id)
 {
-    out_t *out = s_quiet (self, 3);
-    s_str (out, "HDEL");
+    maas_resp_t *out = s_quiet (self, 3);
+    maas_resp_str (out, "HDEL");
     s_job_key (self, out, id);
-    s_str (out, "payload");
+    maas_resp_str (out, "payload");
     return maas_store_forget (self, id);
 }
 
@@ -1012,21 +793,18 @@ maas_store_stats (maas_store_t *self, const maas_store_field_t *fields, size_t c
     size_t len = strlen (self->broker);
     char name[128];
     snprintf (name, sizeof name, "broker:%.*s", (int) (len < 100 ? len : 100), self->broker);
-    out_t *out = s_quiet (self, 2 + 2 * count);
-    s_str (out, "HSET");
+    maas_resp_t *out = s_quiet (self, 2 + 2 * count);
+    maas_resp_str (out, "HSET");
     s_key (self, out, name);
-    for (size_t i = 0; i < count; i++) {
-        s_str (out, fields[i].name);
-        s_arg (out, fields[i].value, fields[i].size);
-    }
+    s_fields (out, fields, count);
     s_quiet (self, 3);
-    s_str (out, "PEXPIRE");
+    maas_resp_str (out, "PEXPIRE");
     s_key (self, out, name);
-    s_int (out, ttl_ms);
+    maas_resp_int (out, ttl_ms);
     s_quiet (self, 3);
-    s_str (out, "SADD");
+    maas_resp_str (out, "SADD");
     s_key (self, out, "brokers");
-    s_str (out, self->broker);
+    maas_resp_str (out, self->broker);
     return 0;
 }
 
@@ -1035,9 +813,8 @@ maas_store_restore (maas_store_t *self, const char *id, int64_t score, const cha
                     const maas_store_field_t *fields, size_t count)
 {
     s_hset_status (self, id, status, fields, count, 0);
-    s_int (&self->adds, score);
-    s_str (&self->adds, id);
-    self->add_count += 2;
+    maas_resp_int (self->adds, score);
+    maas_resp_str (self->adds, id);
     return 0;
 }
 
@@ -1047,16 +824,18 @@ maas_store_restore (maas_store_t *self, const char *id, int64_t score, const cha
 static void
 s_keep_quiet (maas_store_t *self)
 {
-    size_t kept = self->quiet.size + self->done.size + self->events.size + self->adds.size;
-    if (kept <= S_KEEP_MAX && !self->quiet.failed && !self->done.failed && !self->events.failed
-        && !self->adds.failed)
+    maas_resp_t *turn[] = {self->quiet, self->done, self->events, self->adds};
+    size_t kept = 0;
+    bool failed = false;
+    for (size_t i = 0; i < 4; i++) {
+        kept += maas_resp_size (turn[i]);
+        failed |= maas_resp_failed (turn[i]);
+    }
+    if (kept <= S_KEEP_MAX && !failed)
         return;
     maas_error ("store", "status writes dropped while redis is away bytes=%zu", kept);
-    s_reset (&self->quiet);
-    s_reset (&self->done);
-    s_reset (&self->events);
-    s_reset (&self->adds);
-    self->done_count = self->event_count = self->add_count = 0;
+    for (size_t i = 0; i < 4; i++)
+        maas_resp_reset (turn[i]);
 }
 
 //  ---------------------------------------------------------------------------
@@ -1095,11 +874,17 @@ s_barrier_done (barrier_t *barrier, bool written)
 }
 
 static void
-s_on_written (redisAsyncContext *ac, void *r, void *arg)
+s_on_written (void *r, void *arg)
 {
     redisReply *reply = r;
-    (void) ac;
     s_barrier_done (arg, reply && reply->type != REDIS_REPLY_ERROR);
+}
+
+//  OUT has arguments to send, or lost some (then the batch it joins fails).
+static bool
+s_holds (const maas_resp_t *out)
+{
+    return maas_resp_args (out) || maas_resp_failed (out);
 }
 
 //  This turn's ZADD, ZREM and XADD, then the quiet buffer closed with
@@ -1107,49 +892,46 @@ s_on_written (redisAsyncContext *ac, void *r, void *arg)
 static void
 s_flush_quiet (maas_store_t *self)
 {
-    if (self->add_count) {
-        s_quiet (self, 2 + self->add_count);
-        s_str (&self->quiet, "ZADD");
-        s_key (self, &self->quiet, "pending");
-        s_raw (&self->quiet, self->adds.data, self->adds.size);
+    if (s_holds (self->adds)) {
+        s_quiet (self, 2 + maas_resp_args (self->adds));
+        maas_resp_str (self->quiet, "ZADD");
+        s_key (self, self->quiet, "pending");
+        maas_resp_append (self->quiet, self->adds);
     }
-    if (self->done_count) {
-        s_quiet (self, 2 + self->done_count);
-        s_str (&self->quiet, "ZREM");
-        s_key (self, &self->quiet, "pending");
-        s_raw (&self->quiet, self->done.data, self->done.size);
+    if (s_holds (self->done)) {
+        s_quiet (self, 2 + maas_resp_args (self->done));
+        maas_resp_str (self->quiet, "ZREM");
+        s_key (self, self->quiet, "pending");
+        maas_resp_append (self->quiet, self->done);
     }
-    if (self->event_count) {
-        s_quiet (self, 6 + self->event_count);
-        s_str (&self->quiet, "XADD");
-        s_key (self, &self->quiet, "events");
-        s_str (&self->quiet, "MAXLEN");
-        s_str (&self->quiet, "~");
-        s_str (&self->quiet, self->events_max);
-        s_str (&self->quiet, "*");
-        s_raw (&self->quiet, self->events.data, self->events.size);
+    if (s_holds (self->events)) {
+        s_quiet (self, 6 + maas_resp_args (self->events));
+        maas_resp_str (self->quiet, "XADD");
+        s_key (self, self->quiet, "events");
+        maas_resp_str (self->quiet, "MAXLEN");
+        maas_resp_str (self->quiet, "~");
+        maas_resp_str (self->quiet, self->events_max);
+        maas_resp_str (self->quiet, "*");
+        maas_resp_append (self->quiet, self->events);
     }
     barrier_t *barrier = self->barrier;
     self->barrier = NULL;
-    if (barrier && !self->quiet.size) {
+    if (barrier && !maas_resp_size (self->quiet)) {
         s_quiet (self, 1);    //  nothing else to wait on: its reply will do
-        s_str (&self->quiet, "PING");
+        maas_resp_str (self->quiet, "PING");
     }
-    if (self->quiet.size) {
-        S_RAW_LITERAL (&self->quiet, S_REPLY_ON);
-        if (self->done.failed || self->events.failed || self->adds.failed)
-            self->quiet.failed = true;
-        s_replay_keep (self, &self->quiet);
-        if (s_send (self, &self->quiet, barrier ? s_on_written : NULL, barrier) == 0)
+    if (maas_resp_size (self->quiet)) {
+        S_RAW_LITERAL (self->quiet, S_REPLY_ON);
+        s_replay_keep (self, self->quiet);
+        if (s_send (self, self->quiet, barrier ? s_on_written : NULL, barrier) == 0)
             barrier = NULL;    //  told by the reply
-        else if (self->ac)
+        else if (maas_link_open (self->link))
             maas_error ("store", "status writes dropped: out of memory");
     }
     s_barrier_done (barrier, false);
-    s_reset (&self->done);
-    s_reset (&self->events);
-    s_reset (&self->adds);
-    self->done_count = self->event_count = self->add_count = 0;
+    maas_resp_reset (self->done);
+    maas_resp_reset (self->events);
+    maas_resp_reset (self->adds);
 }
 
 void
@@ -1164,8 +946,7 @@ maas_store_flush (maas_store_t *self)
         s_barrier_done (self->barrier, false);    //  no waiting on a store that is down
         self->barrier = NULL;
     }
-    if (self->ac && self->connected && self->want_write)
-        redisAsyncHandleWrite (self->ac);
+    maas_link_flush (self->link);
 }
 
 //  ---------------------------------------------------------------------------
@@ -1176,9 +957,10 @@ s_read (maas_store_t *self, maas_store_fn *fn, void *arg)
 {
     //  The turn's writes first: a FETCH of a job finished earlier in this
     //  turn must read its final record, not the one before it.
-    if (self->quiet.size || self->done_count || self->event_count || self->add_count)
+    if (maas_resp_size (self->quiet) || maas_resp_size (self->done) || maas_resp_size (self->events)
+        || maas_resp_size (self->adds))
         s_flush_quiet (self);
-    return s_send (self, &self->scratch, fn, arg);
+    return s_send (self, self->scratch, fn, arg);
 }
 
 int
@@ -1186,14 +968,14 @@ maas_store_fetch (maas_store_t *self, const char *id, maas_store_fn *fn, void *a
 {
     if (!s_ready (self))
         return -1;
-    out_t *out = &self->scratch;
-    s_count (out, '*', 6);
-    s_str (out, "HMGET");
+    maas_resp_t *out = self->scratch;
+    maas_resp_command (out, 6);
+    maas_resp_str (out, "HMGET");
     s_job_key (self, out, id);
-    s_str (out, "status");
-    s_str (out, "error");
-    s_str (out, "result_header");
-    s_str (out, "result");
+    maas_resp_str (out, "status");
+    maas_resp_str (out, "error");
+    maas_resp_str (out, "result_header");
+    maas_resp_str (out, "result");
     return s_read (self, fn, arg);
 }
 
@@ -1202,12 +984,12 @@ maas_store_pending (maas_store_t *self, maas_store_fn *fn, void *arg)
 {
     if (!s_ready (self))
         return -1;
-    out_t *out = &self->scratch;
-    s_count (out, '*', 4);
-    s_str (out, "ZRANGE");
+    maas_resp_t *out = self->scratch;
+    maas_resp_command (out, 4);
+    maas_resp_str (out, "ZRANGE");
     s_key (self, out, "pending");
-    s_str (out, "0");
-    s_str (out, "-1");
+    maas_resp_str (out, "0");
+    maas_resp_str (out, "-1");
     return s_read (self, fn, arg);
 }
 
@@ -1216,9 +998,9 @@ maas_store_job (maas_store_t *self, const char *id, maas_store_fn *fn, void *arg
 {
     if (!s_ready (self))
         return -1;
-    out_t *out = &self->scratch;
-    s_count (out, '*', 2);
-    s_str (out, "HGETALL");
+    maas_resp_t *out = self->scratch;
+    maas_resp_command (out, 2);
+    maas_resp_str (out, "HGETALL");
     s_job_key (self, out, id);
     return s_read (self, fn, arg);
 }

@@ -1,8 +1,9 @@
-/*  store.h: the broker's job store in Redis (docs/redis.md), over one
- *  hiredis async context driven by the broker's poll loop. Commands are
- *  appended to hiredis's output buffer and written once per loop turn, so
- *  Redis round trips never stall routing. Survives Redis going away,
- *  hanging, or failing over behind Sentinel (docs/redis.md, "Failures"). */
+/*  store.h: the broker's job store in Redis (docs/redis.md): the job
+ *  schema and when it is written, over one asynchronous connection
+ *  (link.h) driven by the broker's poll loop. Commands are built in RESP
+ *  (resp.h) per loop turn and written once per turn, so Redis round trips
+ *  never stall routing. Survives Redis going away, hanging, or failing
+ *  over behind Sentinel (docs/redis.md, "Failures"). */
 #ifndef MAAS_BROKER_STORE_H
 #define MAAS_BROKER_STORE_H
 
@@ -16,11 +17,10 @@
 
 typedef struct _maas_store_t maas_store_t;
 
-//  Reply to one command (hiredis's callback shape): REPLY is a redisReply,
-//  or NULL when the connection was lost before the answer (or the store is
-//  being destroyed). Borrowed for the call. AC is not for the caller's use.
-struct redisAsyncContext;
-typedef void (maas_store_fn) (struct redisAsyncContext *ac, void *reply, void *arg);
+//  Reply to one command: REPLY is a redisReply, or NULL when
+//  the connection was lost before the answer (or the store is being
+//  destroyed). Borrowed for the call. The shape of link.h's maas_link_fn.
+typedef void (maas_store_fn) (void *reply, void *arg);
 
 //  One hash field for a write: NAME and SIZE bytes of VALUE.
 typedef struct {

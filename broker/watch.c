@@ -1,12 +1,14 @@
-/*  watch.c: the broker's Sentinel watch. One async connection to one
+/*  watch.c: the broker's Sentinel watch. One link (link.h) to one
  *  Sentinel at a time; SENTINEL get-master-addr-by-name every period; a
  *  Sentinel that does not answer in a few periods is left for the next. */
 #include "watch.h"
 #include "clock.h"
+#include "link.h"
 #include "log.h"
 #include "redis_url.h"
+#include "resp.h"
 
-#include <hiredis/async.h>
+#include <hiredis/hiredis.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,56 +22,31 @@ struct _maas_watch_t {
     size_t next;              //  the Sentinel to try next
     char *master_name;        //  master Sentinel knows us by, owned
     int period_ms;            //  between questions
-    redisAsyncContext *ac;    //  connection to a Sentinel, NULL while none
-    bool connected;           //  connect completed
-    bool want_write;          //  hiredis has output to write
+    maas_link_t *link;        //  connection to a Sentinel, owned
+    maas_resp_t *question;    //  SENTINEL get-master-addr-by-name, owned
     bool asking;              //  a question is unanswered
     bool closing;             //  being destroyed: ignore callbacks
-    int64_t asked_at;         //  when it was asked (or the connect began), mono ms
     int64_t ask_at;           //  next question, monotonic ms
     char master[300];         //  "host:port" last answered, "" if none
 };
 
+//  The connection ended: the next Sentinel is tried at ASK_AT.
 static void
-s_add_write (void *data)
+s_on_lost (maas_link_end_t end, const char *why, void *arg)
 {
-    ((maas_watch_t *) data)->want_write = true;
-}
-static void
-s_del_write (void *data)
-{
-    ((maas_watch_t *) data)->want_write = false;
-}
-static void
-s_noop (void *data)
-{
-}
-
-static void
-s_on_connect (const redisAsyncContext *ac, int status)
-{
-    maas_watch_t *self = ac->data;
-    if (status == REDIS_OK)
-        self->connected = true;
-    else if (!self->closing && self->ac == ac) {
-        maas_warn ("watch", "sentinel unreachable error=\"%s\"", ac->errstr);
-        self->ac = NULL;    //  hiredis frees it
-        self->connected = self->asking = false;
-    }
+    maas_watch_t *self = arg;
+    self->asking = false;
+    if (end == MAAS_LINK_UNREACHABLE)
+        maas_warn ("watch", "sentinel unreachable error=\"%s\"", why);
+    else if (end == MAAS_LINK_OVERDUE)
+        maas_warn ("watch", "sentinel did not answer in %d ms; trying the next",
+                   S_PATIENCE * self->period_ms);
+    else if (end == MAAS_LINK_REFUSED)
+        maas_warn ("watch", "sentinel refused AUTH error=\"%s\"", why);
 }
 
 static void
-s_on_disconnect (const redisAsyncContext *ac, int status)
-{
-    maas_watch_t *self = ac->data;
-    if (self->closing || self->ac != ac)
-        return;
-    self->ac = NULL;
-    self->connected = self->asking = false;
-}
-
-static void
-s_on_answer (redisAsyncContext *ac, void *r, void *arg)
+s_on_answer (void *r, void *arg)
 {
     maas_watch_t *self = arg;
     redisReply *reply = r;
@@ -91,17 +68,13 @@ s_on_answer (redisAsyncContext *ac, void *r, void *arg)
     memcpy (self->master, now, sizeof now);
 }
 
-//  AUTH refused: this Sentinel will not answer; say why (the watch moves on).
 static void
-s_on_auth (redisAsyncContext *ac, void *r, void *arg)
+s_ask (maas_watch_t *self)
 {
-    redisReply *reply = r;
-    maas_watch_t *self = arg;
-    if (reply && !self->closing && reply->type == REDIS_REPLY_ERROR)
-        maas_warn ("watch",
-                   "sentinel refused AUTH error=\"%s: check the user and password in "
-                   "MAAS_REDIS_SENTINELS\"",
-                   reply->str);
+    if (maas_link_send (self->link, maas_resp_data (self->question),
+                        maas_resp_size (self->question), s_on_answer, self)
+        == 0)
+        self->asking = true;
 }
 
 static void
@@ -113,31 +86,10 @@ s_connect (maas_watch_t *self, int64_t now)
     maas_redis_url_t sentinel;    //  "[[user]:password@]host:port"
     if (maas_redis_sentinel_parse (&sentinel, item, strlen (item)) != 0)
         return;
-    redisAsyncContext *ac = redisAsyncConnect (sentinel.host, sentinel.port);
-    if (!ac || ac->err) {
-        if (ac)
-            redisAsyncFree (ac);
-        maas_redis_url_clear (&sentinel);
-        return;
-    }
-    ac->data = self;
-    ac->ev.data = self;
-    ac->ev.addRead = ac->ev.delRead = ac->ev.cleanup = s_noop;
-    ac->ev.addWrite = s_add_write;
-    ac->ev.delWrite = s_del_write;
-    redisAsyncSetConnectCallback (ac, s_on_connect);
-    redisAsyncSetDisconnectCallback (ac, s_on_disconnect);
-    self->ac = ac;
-    self->connected = false;
-    self->want_write = true;    //  the connect completes on writability
-    self->asking = true;        //  ask at once: hiredis sends it once connected
-    self->asked_at = now;
-    if (sentinel.password)
-        redisAsyncCommand (ac, s_on_auth, self, "AUTH %s %s",
-                           sentinel.user ? sentinel.user : "default", sentinel.password);
+    //  The link sends AUTH first; ask at once: it goes out once connected.
+    if (maas_link_connect (self->link, &sentinel) == 0)
+        s_ask (self);
     maas_redis_url_clear (&sentinel);
-    redisAsyncCommand (ac, s_on_answer, self, "SENTINEL get-master-addr-by-name %s",
-                       self->master_name);
 }
 
 maas_watch_t *
@@ -151,12 +103,22 @@ maas_watch_new (const char *sentinels, const char *master, int period_ms)
     self->list = strdup (sentinels);
     self->master_name = strdup (master && *master ? master : "mymaster");
     self->period_ms = period_ms > 0 ? period_ms : 500;
+    self->link = maas_link_new ("MAAS_REDIS_SENTINELS", s_on_lost, self);
+    self->question = maas_resp_new ();
+    if (self->link)
+        maas_link_set_timeout (self->link, S_PATIENCE * self->period_ms);
+    if (self->question && self->master_name) {
+        maas_resp_command (self->question, 3);
+        maas_resp_str (self->question, "SENTINEL");
+        maas_resp_str (self->question, "get-master-addr-by-name");
+        maas_resp_str (self->question, self->master_name);
+    }
     char *saveptr = NULL;
     for (char *item = self->list ? strtok_r (self->list, ", ", &saveptr) : NULL;
          item && self->count < sizeof self->sentinels / sizeof self->sentinels[0];
          item = strtok_r (NULL, ", ", &saveptr))
         self->sentinels[self->count++] = item;
-    if (!self->master_name || self->count == 0)
+    if (!self->master_name || !self->link || !self->question || self->count == 0)
         maas_watch_destroy (&self);
     return self;
 }
@@ -168,8 +130,8 @@ maas_watch_destroy (maas_watch_t **self_p)
     if (!self)
         return;
     self->closing = true;
-    if (self->ac)
-        redisAsyncFree (self->ac);
+    maas_link_destroy (&self->link);
+    maas_resp_destroy (&self->question);
     free (self->list);
     free (self->master_name);
     free (self);
@@ -179,47 +141,28 @@ maas_watch_destroy (maas_watch_t **self_p)
 void
 maas_watch_poll_item (maas_watch_t *self, zmq_pollitem_t *item)
 {
-    *item = (zmq_pollitem_t){NULL, -1, 0, 0};
-    if (self->ac) {
-        item->fd = self->ac->c.fd;
-        item->events = ZMQ_POLLIN | (self->want_write ? ZMQ_POLLOUT : 0);
-    }
+    maas_link_poll_item (self->link, item);
 }
 
 void
 maas_watch_io (maas_watch_t *self, short revents)
 {
-    if (self->ac && (revents & (ZMQ_POLLIN | ZMQ_POLLERR)))
-        redisAsyncHandleRead (self->ac);
-    if (self->ac && (revents & ZMQ_POLLOUT))
-        redisAsyncHandleWrite (self->ac);
+    maas_link_io (self->link, revents);
+    if (revents & ZMQ_POLLOUT)
+        maas_link_flush (self->link);
 }
 
 void
 maas_watch_tick (maas_watch_t *self, int64_t now_ms)
 {
-    if (!self->ac) {
+    maas_link_tick (self->link, now_ms);
+    if (!maas_link_open (self->link)) {
         if (now_ms >= self->ask_at)
             s_connect (self, now_ms);
         return;
     }
-    if (self->asking && now_ms - self->asked_at > (int64_t) S_PATIENCE * self->period_ms) {
-        maas_warn ("watch", "sentinel did not answer in %d ms; trying the next",
-                   S_PATIENCE * self->period_ms);
-        redisAsyncContext *ac = self->ac;
-        self->ac = NULL;
-        self->connected = self->asking = false;
-        redisAsyncFree (ac);
-        return;
-    }
-    if (self->connected && !self->asking && now_ms >= self->ask_at) {
-        if (redisAsyncCommand (self->ac, s_on_answer, self, "SENTINEL get-master-addr-by-name %s",
-                               self->master_name)
-            == REDIS_OK) {
-            self->asking = true;
-            self->asked_at = now_ms;
-        }
-    }
+    if (maas_link_ready (self->link) && !self->asking && now_ms >= self->ask_at)
+        s_ask (self);
 }
 
 const char *

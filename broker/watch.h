@@ -1,7 +1,7 @@
 /*  watch.h: asks Redis Sentinel where the master is, every period, over a
- *  hiredis async connection driven by the broker's poll loop (never
- *  blocking it), so the job store notices a failover within a period
- *  instead of when Sentinel finally kills its connection to the old master. */
+ *  link (link.h) driven by the broker's poll loop (never blocking it), so
+ *  the job store notices a failover within a period instead of when
+ *  Sentinel finally kills its connection to the old master. */
 #ifndef MAAS_BROKER_WATCH_H
 #define MAAS_BROKER_WATCH_H
 

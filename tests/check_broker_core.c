@@ -301,6 +301,58 @@ START_TEST (test_limbo_restored)
 }
 END_TEST
 
+//  Turns until the Nth thing was sent (or 4 s).
+static void
+s_turns_until (int n)
+{
+    for (int i = 0; i < 200 && fx.count < n; i++)
+        broker_turn (fx.broker, 20);
+}
+
+//  Turns until the store is up (or 4 s), which it must be then.
+static void
+s_turns_until_up (void)
+{
+    for (int i = 0; i < 200 && !maas_store_up (fx.broker->store); i++)
+        broker_turn (fx.broker, 20);
+    ck_assert_msg (maas_store_up (fx.broker->store), "%s", maas_store_error (fx.broker->store));
+}
+
+//  A normal Redis restart (SIGTERM, then the same server on its AOF): the
+//  store's link sees the connection closed, connects again, writes back
+//  the job it holds; the job's RESULT and a new job go through, and the
+//  record written before the restart survives it.
+START_TEST (test_store_rides_out_a_redis_restart)
+{
+    fx.redis = support_redis_start_aof ();
+    s_broker (support_redis_url (fx.redis), true);
+    s_turns_until_up ();
+    s_submit ("before", 0, NULL);
+    s_turns_until (1);
+    s_assert_sent (0, "accepted", "before", "queued");
+    s_ready ("w1", 1, NULL);
+    broker_dispatch (fx.broker);
+    s_assert_sent (1, "run", "before", "w1");
+    for (int i = 0; i < 5; i++)
+        broker_turn (fx.broker, 20);    //  the running record is written
+    support_redis_bounce (fx.redis);
+    s_turns_until_up ();
+    s_done ("w1", "before");
+    s_turns_until (3);
+    s_assert_sent (2, "result", "before", "succeeded");
+    s_submit ("after", 0, NULL);
+    s_turns_until (4);
+    s_assert_sent (3, "accepted", "after", "queued");
+    redisContext *redis = redisConnectUnix (support_redis_socket (fx.redis));
+    ck_assert (redis && !redis->err);
+    redisReply *status = redisCommand (redis, "HGET maas:job:before status");
+    ck_assert (status && status->type == REDIS_REPLY_STRING);
+    ck_assert_str_eq (status->str, "succeeded");
+    freeReplyObject (status);
+    redisFree (redis);
+}
+END_TEST
+
 //  Two clients' jobs of one kind and priority take turns, whatever the
 //  backlog: A's ten queued first, then B's three, run A B A B A B A A ...;
 //  a job given back by a lost worker runs next. Lanes and accounts are
@@ -484,6 +536,7 @@ s_suite (void)
     tcase_add_checked_fixture (store, s_setup, s_teardown);
     tcase_set_timeout (store, 30);
     tcase_add_test (store, test_limbo_restored);
+    tcase_add_test (store, test_store_rides_out_a_redis_restart);
     suite_add_tcase (suite, store);
     return suite;
 }
