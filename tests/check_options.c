@@ -184,6 +184,13 @@ START_TEST (test_daemons_answer_through_it)
                      "maas-trainer: --heartbeat: 'x' is not a whole number (10..600000)");
     s_assert_daemon ("trainer/maas-trainer", "--version", 0,
                      "maas-trainer (maas) " PACKAGE_VERSION);
+    //  The gateway too (it parsed by hand, with unchecked atoi, before).
+    s_assert_daemon ("gateway/maas-gateway", "--bogus", 2,
+                     "maas-gateway: unknown option '--bogus' (see --help)");
+    s_assert_daemon ("gateway/maas-gateway", "--threads=x", 2,
+                     "maas-gateway: --threads: 'x' is not a whole number (1..256)");
+    s_assert_daemon ("gateway/maas-gateway", "--version", 0,
+                     "maas-gateway (maas) " PACKAGE_VERSION);
 }
 END_TEST
 
