@@ -574,6 +574,25 @@ START_TEST (test_cli_hostile_file)
 }
 END_TEST
 
+//  ONNX files made by torch.onnx.export (tests/fixtures/make_torch_fixtures.py):
+//  imported, they predict what PyTorch's own forward pass gave, to 1e-5.
+START_TEST (test_torch_onnx_export)
+{
+    char *script = support_src_path ("tests/fixtures/make_torch_fixtures.py"), log[600];
+    s_path (log, sizeof log, "torch.log");
+    const char *argv[] = {S_PYTHON, script, s_dir, NULL};
+    int rc = s_run (argv, NULL, log);
+    free (script);
+    ck_assert_msg (rc == 0, "make_torch_fixtures.py failed (%d), see %s", rc, log);
+    maas_model_t *seed =
+        s_import_ok ("torch_seed.onnx", "onnx opset 13", "10-64-64-1 relu,relu,sigmoid", "x");
+    maas_model_t *classes =
+        s_import_ok ("torch_softmax.onnx", "onnx opset 11", "4-16-3 tanh,softmax", "x");
+    maas_model_destroy (&seed);
+    maas_model_destroy (&classes);
+}
+END_TEST
+
 static Suite *
 s_suite (void)
 {
@@ -587,6 +606,7 @@ s_suite (void)
     TCase *onnx = tcase_create ("onnx");
     tcase_add_unchecked_fixture (onnx, s_setup, s_teardown);
     tcase_add_test (onnx, test_onnx);
+    tcase_add_test (onnx, test_torch_onnx_export);
     suite_add_tcase (suite, onnx);
     TCase *errors = tcase_create ("errors");
     tcase_add_unchecked_fixture (errors, s_setup, s_teardown);
