@@ -90,6 +90,12 @@ s_seeds () {
         >> "$top/tests/fuzz/corpus/fuzz_v2_infer/binary-fp32"
     printf '{"inputs":[{"name":"x","shape":[1,3],"datatype":"INT8","parameters":{"binary_data_size":3}}]}\000\001\377\177' \
         > "$top/tests/fuzz/corpus/fuzz_v2_infer/binary-int8"
+    #  data set manifests: an HGETALL reply's strings, one per line, as dataset_store.c writes them
+    mkdir -p "$top/tests/fuzz/corpus/fuzz_manifest"
+    printf 'class_names\nbenign,malignant\nformat\n1\nrows\n455\ncols\n30\ntask\nbinary\nclasses\n2\nlabel\ndiagnosis\ncolumns\nmean_radius,mean_texture,mean_perimeter\nsha256\n%064d\ngen\n1a2b3c\nchunk_bytes\n1048576\nx_chunks\n1\ny_chunks\n1\ncreated_ms\n1764633600000' 0 \
+        > "$top/tests/fuzz/corpus/fuzz_manifest/breast_cancer"
+    printf 'class_names\n\nformat\n1\nrows\n3\ncols\n2\ntask\nregression\nclasses\n0\nlabel\ny\ncolumns\na,b\nsha256\n%064d\ngen\nff\nchunk_bytes\n16\nx_chunks\n2\ny_chunks\n1\ncreated_ms\n1' 7 \
+        > "$top/tests/fuzz/corpus/fuzz_manifest/small_chunks"
     for csv in breast_cancer_test digits_test; do
         head -n 4 "$top/data/$csv.csv" > "$top/tests/fuzz/corpus/fuzz_csv/$csv"
     done

@@ -571,7 +571,10 @@ s_parse_manifest (const char *name, const redisReply *reply, s_manifest_t *m, ma
     const char *columns = NULL;
     int rc = 0;
     for (size_t i = 0; rc == 0 && i + 1 < reply->elements; i += 2)
-        rc = s_take_field (m, reply->element[i]->str, reply->element[i + 1]->str, &columns);
+        //  A name with a NUL in it is no field of ours (and would read as
+        //  one by its C string, taking a field twice): passed over.
+        if (strlen (reply->element[i]->str) == reply->element[i]->len)
+            rc = s_take_field (m, reply->element[i]->str, reply->element[i + 1]->str, &columns);
     if (rc == 0
         && (!s_manifest_consistent (m) || !columns
             || s_split_columns (columns, m->info.cols, &m->info.columns) != 0))
