@@ -1,8 +1,9 @@
 /*  soak.c: bench/soak [SECONDS] (default 600). Mixed load for SECONDS
  *  through a private stack (redis-server, maas-broker, 2 maas-worker,
- *  maas-trainer): small infer jobs, fan-out scoring checked bit for bit
- *  against in-process answers, and train jobs back to back, each from its
- *  own process. JSON lines on stdout: every server's RSS at start and end,
+ *  maas-trainer, maas-gateway): small infer jobs, fan-out scoring checked
+ *  bit for bit against in-process answers, train jobs back to back, and
+ *  HTTP predicts through the gateway (libcurl, one kept-alive connection),
+ *  each from its own process. JSON lines on stdout: every server's RSS at start and end,
  *  jobs/s every 30 s, and errors (exit 0 only when there were none).
  *  Finished jobs stay 30 s in Redis (--result-ttl 30), so Redis's RSS shows
  *  a steady state rather than a day of results. */
@@ -10,7 +11,9 @@
 #include "proc.h"
 #include "score.h"
 
+#include <curl/curl.h>
 #include <hiredis/hiredis.h>
+#include <math.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -28,22 +31,23 @@
 #define S_TRAIN_ROWS 2000                   //  rows of the training data set
 #define S_WINDOW     64                     //  infer jobs in flight
 #define S_REPORT_S   30                     //  seconds between jobs/s lines
-#define S_SERVERS    5                      //  redis, broker, 2 workers, trainer
-#define S_LOADS      3                      //  infer, score, train
+#define S_SERVERS    6                      //  redis, broker, 2 workers, trainer, gateway
+#define S_LOADS      4                      //  infer, score, train, http
 
 typedef struct {
     char dir[64];                  //  temp dir: sockets and logs
     char url[320];                 //  redis URL
     char front[300], back[300];    //  broker endpoints
     char log[300];                 //  every server's output
-    pid_t servers[S_SERVERS];      //  redis, broker, workers, trainer
+    pid_t servers[S_SERVERS];      //  redis, broker, workers, trainer, gateway
+    char predict_url[128];         //  the gateway's TF Serving predict route
     float *x;                      //  S_SCORE_ROWS × S_COLS scoring rows
     float *expected;               //  their in-process outputs
     int64_t until_ms;              //  when the load stops (monotonic)
 } s_soak_t;
 
-static const char *const s_names[S_SERVERS] = {"redis", "broker", "worker-1", "worker-2",
-                                               "trainer"};
+static const char *const s_names[S_SERVERS] = {"redis",    "broker",  "worker-1",
+                                               "worker-2", "trainer", "gateway"};
 
 static void
 s_figure (const char *bench_case, const char *metric, double value, const char *unit)
@@ -121,6 +125,26 @@ s_stack_up (s_soak_t *soak)
     soak->servers[3] = bench_spawn (daemon, soak->log);
     daemon[0] = MAAS_TOP_BUILDDIR "/trainer/maas-trainer";
     soak->servers[4] = bench_spawn (daemon, soak->log);
+    int port;
+    if (bench_free_ports (&port, 1) != 0)
+        return -1;
+    char http[32];
+    snprintf (http, sizeof http, "127.0.0.1:%d", port);
+    snprintf (soak->predict_url, sizeof soak->predict_url, "http://%s/v1/models/soak:predict",
+              http);
+    const char *gateway[] = {MAAS_TOP_BUILDDIR "/gateway/maas-gateway",
+                             "--http",
+                             http,
+                             "--broker",
+                             soak->front,
+                             "--redis",
+                             soak->url,
+                             "--threads",
+                             "1",
+                             "--log-level",
+                             "warn",
+                             NULL};
+    soak->servers[5] = bench_spawn (gateway, soak->log);
     for (int i = 1; i < S_SERVERS; i++)
         if (soak->servers[i] <= 0)
             return -1;
@@ -270,12 +294,72 @@ s_train_load (const s_soak_t *soak, maas_client_t *client, s_tally_t *tally)
     msgpack_sbuffer_destroy (&params);
 }
 
+static size_t
+s_body_sink (char *data, size_t size, size_t count, void *arg)
+{
+    msgpack_sbuffer_write (arg, data, size * count);
+    return size * count;
+}
+
+//  One row's prediction as the gateway writes it: [p] inside "predictions".
+static bool
+s_predicted (const char *body, float want)
+{
+    const char *at = body ? strstr (body, "\"predictions\":") : NULL;
+    at = at ? strstr (at, "[[") : NULL;
+    return at && fabsf (strtof (at + 2, NULL) - want) < 1e-5f;
+}
+
+//  TF Serving predicts of 4 rows through the gateway, one connection kept
+//  alive, each answer checked against the in-process outputs. The gateway
+//  starts with the others: its first refusals (not up yet) are retried for
+//  10 s before they count.
+static void
+s_http_load (const s_soak_t *soak, s_tally_t *tally)
+{
+    char body[1024] = "{\"instances\": [";
+    for (int r = 0; r < S_INFER_ROWS; r++)
+        for (int c = 0; c < S_COLS; c++)
+            snprintf (body + strlen (body), sizeof body - strlen (body), "%s%.9g%s",
+                      c ? "," : (r ? ",[" : "["), soak->x[r * S_COLS + c],
+                      c == S_COLS - 1 ? "]" : "");
+    strcat (body, "]}");
+    CURL *curl = curl_easy_init ();
+    msgpack_sbuffer reply;
+    msgpack_sbuffer_init (&reply);
+    curl_easy_setopt (curl, CURLOPT_URL, soak->predict_url);
+    curl_easy_setopt (curl, CURLOPT_POSTFIELDS, body);
+    curl_easy_setopt (curl, CURLOPT_WRITEFUNCTION, s_body_sink);
+    curl_easy_setopt (curl, CURLOPT_WRITEDATA, &reply);
+    curl_easy_setopt (curl, CURLOPT_TIMEOUT_MS, 30000L);
+    int64_t patience = s_now_ms () + 10000;
+    while (s_now_ms () < soak->until_ms) {
+        reply.size = 0;
+        CURLcode rc = curl_easy_perform (curl);
+        long code = 0;
+        curl_easy_getinfo (curl, CURLINFO_RESPONSE_CODE, &code);
+        if (rc == CURLE_COULDNT_CONNECT && s_now_ms () < patience) {
+            usleep (50000);
+            continue;
+        }
+        msgpack_sbuffer_write (&reply, "", 1);
+        tally->jobs++;
+        if (rc != CURLE_OK || code != 200 || !s_predicted (reply.data, soak->expected[0])) {
+            tally->errors++;
+            fprintf (stderr, "bench/soak: http predict %ld: %s, HTTP %ld: %.200s\n", tally->jobs,
+                     curl_easy_strerror (rc), code, reply.data ? reply.data : "");
+        }
+    }
+    msgpack_sbuffer_destroy (&reply);
+    curl_easy_cleanup (curl);
+}
+
 //  Run load WHICH until the deadline, print its tally; the exit code of the
 //  process (errors, at most 100).
 static int
 s_load (const s_soak_t *soak, int which)
 {
-    static const char *const names[S_LOADS] = {"infer", "score", "train"};
+    static const char *const names[S_LOADS] = {"infer", "score", "train", "http"};
     maas_log_set_level (MAAS_LOG_WARN);
     maas_client_t *client = maas_client_new (soak->front, NULL);
     s_tally_t tally = {0};
@@ -285,8 +369,10 @@ s_load (const s_soak_t *soak, int which)
         s_infer_load (soak, client, &tally);
     else if (which == 1)
         s_score_load (soak, client, &tally);
-    else
+    else if (which == 2)
         s_train_load (soak, client, &tally);
+    else
+        s_http_load (soak, &tally);
     maas_client_destroy (&client);
     s_figure (names[which], "runs", (double) tally.jobs, "jobs");
     s_figure (names[which], "errors", (double) tally.errors, "jobs");
