@@ -188,6 +188,10 @@ START_TEST (test_onnx_input_scale)
         s_import_ok ("scaled.onnx", "onnx opset 13", "4-5-2 relu,linear", "input");
     ck_assert_double_eq (maas_model_input_scale (model), (double) (1.0f / 255));
     maas_model_destroy (&model);
+    //  As torch.onnx.export writes x * (1/255): the scalar in a Constant node.
+    model = s_import_ok ("scaled_torch.onnx", "onnx opset 13", "4-5-2 relu,linear", "onnx::Mul_0");
+    ck_assert_double_eq (maas_model_input_scale (model), (double) (1.0f / 255));
+    maas_model_destroy (&model);
 }
 END_TEST
 

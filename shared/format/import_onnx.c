@@ -16,7 +16,7 @@
 #define S_OPSET_MAX 17
 
 static const char s_supported[] = "Gemm, MatMul, Add, Sub, Div, Mul, Relu, Sigmoid, Tanh, "
-                                  "Softmax, Flatten, Identity, Dropout are";
+                                  "Softmax, Flatten, Identity, Dropout, Constant are";
 
 //  The walk down the graph's chain of nodes.
 typedef struct {
@@ -39,13 +39,39 @@ s_refuse (s_onnx_t *o, maas_model_status_t code, const char *why)
                              o->node->op_type ? o->node->op_type : "", why);
 }
 
+//  true if node N is a Constant of the default domain.
+static bool
+s_is_constant (const Onnx__NodeProto *n)
+{
+    return n->op_type && strcmp (n->op_type, "Constant") == 0
+        && (!n->domain || !*n->domain || strcmp (n->domain, "ai.onnx") == 0);
+}
+
+//  The tensor of a Constant node whose output is NAME (PyTorch writes a
+//  scalar in forward, such as x * (1/255), so), or NULL.
+static const Onnx__TensorProto *
+s_constant (const Onnx__GraphProto *g, const char *name)
+{
+    for (size_t i = 0; i < g->n_node; i++) {
+        const Onnx__NodeProto *n = g->node[i];
+        if (!s_is_constant (n) || n->n_output != 1 || strcmp (n->output[0], name) != 0)
+            continue;
+        for (size_t k = 0; k < n->n_attribute; k++)
+            if (n->attribute[k]->name && strcmp (n->attribute[k]->name, "value") == 0)
+                return n->attribute[k]->t;
+    }
+    return NULL;
+}
+
+//  The initializer named NAME, or the tensor of the Constant node of that
+//  output; NULL if neither.
 static const Onnx__TensorProto *
 s_initializer (const s_onnx_t *o, const char *name)
 {
     for (size_t i = 0; name && i < o->graph->n_initializer; i++)
         if (o->graph->initializer[i]->name && strcmp (o->graph->initializer[i]->name, name) == 0)
             return o->graph->initializer[i];
-    return NULL;
+    return name ? s_constant (o->graph, name) : NULL;
 }
 
 //  Attribute NAME of the current node, or NULL.
@@ -80,7 +106,8 @@ s_tensor (s_onnx_t *o, size_t i, size_t *rows, size_t *cols, float **out)
 {
     const Onnx__TensorProto *t = i < o->node->n_input ? s_initializer (o, o->node->input[i]) : NULL;
     if (!t)
-        return s_refuse (o, MAAS_MODEL_EFIELD, "its weights are not a graph initializer");
+        return s_refuse (o, MAAS_MODEL_EFIELD,
+                         "its weights are not a graph initializer or Constant value");
     if (t->data_type != ONNX__TENSOR_PROTO__DATA_TYPE__FLOAT || t->n_external_data
         || (t->has_data_location
             && t->data_location == ONNX__TENSOR_PROTO__DATA_LOCATION__EXTERNAL))
@@ -431,6 +458,10 @@ s_graph (s_onnx_t *o)
     snprintf (o->net->input_name, sizeof o->net->input_name, "%s", o->current);
     for (o->pos = 0; o->pos < g->n_node; o->pos++) {
         o->node = g->node[o->pos];
+        //  A Constant is not part of the chain: the node reading it finds
+        //  its value as it finds an initializer's.
+        if (s_is_constant (o->node))
+            continue;
         if (s_node (o) != 0)
             return -1;
         o->current = o->node->output[0];
