@@ -31,7 +31,8 @@ static const char *s_score_usage =
     "every row runs on one version. CSV columns are matched by name to the model's\n"
     "(others are dropped, and named on stderr); a file without a header row needs\n"
     "--no-header (columns by position). --label COL keeps a\n"
-    "column out of the input and reports accuracy against it. Ctrl-C cancels the\n"
+    "column out of the input and reports accuracy against it (class numbers, or the\n"
+    "model's class labels by name). Ctrl-C cancels the\n"
     "shards in flight (exit 130), as does --timeout S (exit 1). The run has an id, printed\n"
     "first on stderr; its shard jobs are RUN.0, RUN.1, ... (`maas jobs --run RUN`).\n"
     "--json: the summary as one JSON object on stdout (docs/cli.md).\n"
@@ -239,6 +240,8 @@ s_score_run (s_score_args_t *args, maas_client_t *client, const maas_model_ref_t
     config->model = ref->pinned;
     config->columns = (const char *const *) ref->columns;
     config->n_columns = ref->n_columns;
+    config->labels = (const char *const *) ref->labels;
+    config->n_labels = ref->n_labels;
     config->progress = s_progress;
     config->tick = s_tick;
     config->progress_arg = &progress;

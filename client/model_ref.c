@@ -2,31 +2,41 @@
  *  from the version's blob (the model format keeps them; docs/model-format.md). */
 #include "model_ref.h"
 #include "model.h"
+#include "signature.h"
 
 #include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-//  Copy MODEL's column names into SELF; -1 if out of memory.
+//  Copy the N strings NAMES (may be NULL: none) into *LIST_P and *COUNT;
+//  -1 if out of memory.
 static int
-s_take_columns (maas_model_ref_t *self, const maas_model_t *model)
+s_copy_names (const char *const *names, size_t n, char ***list_p, size_t *count)
 {
-    const char *const *names = maas_model_columns (model);
-    size_t n = maas_mlp_inputs (maas_model_mlp_const (model));
     if (!names)
         return 0;
-    self->columns = calloc (n, sizeof *self->columns);
-    if (!self->columns)
+    if (!(*list_p = calloc (n, sizeof **list_p)))
         return -1;
-    self->n_columns = n;
+    *count = n;
     for (size_t i = 0; i < n; i++)
-        if (!(self->columns[i] = strdup (names[i])))
+        if (!((*list_p)[i] = strdup (names[i])))
             return -1;
     return 0;
 }
 
-//  Fetch and decode SELF's version, keep its column names.
+//  Copy MODEL's column names and class labels into SELF; -1 if out of memory.
+static int
+s_take_columns (maas_model_ref_t *self, const maas_model_t *model)
+{
+    size_t inputs = maas_mlp_inputs (maas_model_mlp_const (model));
+    if (s_copy_names (maas_model_columns (model), inputs, &self->columns, &self->n_columns) != 0)
+        return -1;
+    return s_copy_names (maas_model_labels (model), maas_model_classes (model), &self->labels,
+                         &self->n_labels);
+}
+
+//  Fetch and decode SELF's version, keep its column names and labels.
 static int
 s_fetch_columns (maas_model_ref_t *self, maas_registry_t *registry, char *err, size_t err_size)
 {
@@ -88,6 +98,11 @@ maas_model_ref_clear (maas_model_ref_t *self)
     free (self->columns);
     self->columns = NULL;
     self->n_columns = 0;
+    for (size_t i = 0; self->labels && i < self->n_labels; i++)
+        free (self->labels[i]);
+    free (self->labels);
+    self->labels = NULL;
+    self->n_labels = 0;
 }
 
 void

@@ -530,7 +530,9 @@ s_open_source (s_run_t *run, const char *input, const char *label)
     maas_csv_options_t opts = {.label = label,
                                .no_header = run->config.no_header,
                                .columns = run->config.columns,
-                               .n_columns = run->config.n_columns};
+                               .n_columns = run->config.n_columns,
+                               .classes = run->config.labels,
+                               .n_classes = run->config.n_labels};
     run->csv_in = maas_csv_stream_open_with (input, &opts, err, sizeof err);
     if (!run->csv_in)
         return s_fail (run, "%s", err);

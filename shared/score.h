@@ -50,6 +50,10 @@ typedef struct {
                                                  //  by name in this order (NULL: by position)
     size_t n_columns;                            //  entries in COLUMNS
     bool no_header;                              //  CSV input has no header row: by position
+    const char *const *labels;                   //  the model's class labels: a CSV label column
+                                                 //  may hold them (read as class indices); NULL:
+                                                 //  numbers only
+    size_t n_labels;                             //  entries in LABELS
 } maas_score_config_t;
 
 typedef struct {
@@ -81,8 +85,9 @@ int maas_score_tensor (maas_client_t *client, const maas_score_config_t *config,
 //  written. An OUTPUT that is the INPUT file (same device and inode) is
 //  refused. If LABEL names a CSV column (or is a .npy column index), that
 //  column is not sent and accuracy against it is computed into *ACCURACY
-//  (NaN when there is none). -1 with ERR on failure (a bad CSV value names
-//  its line and column).
+//  (NaN when there is none); a CSV label is a class number or one of
+//  CONFIG's labels. -1 with ERR on failure (a bad CSV value, or a label
+//  that is neither, names its line and column).
 int maas_score_file (maas_client_t *client, const maas_score_config_t *config, const char *input,
                      const char *output, const char *label, double *accuracy,
                      maas_score_stats_t *stats, char *err, size_t err_size);

@@ -72,7 +72,8 @@ s_npy (const char *path, size_t *rows, size_t *cols)
     return data;
 }
 
-//  MODEL's outputs for the rows of the .npy file X (caller frees).
+//  MODEL's outputs for the rows of the .npy file X (caller frees), its
+//  input scale applied in float32 as the worker applies it.
 static float *
 s_predict (const maas_model_t *model, const char *x_path, size_t *rows)
 {
@@ -80,6 +81,9 @@ s_predict (const maas_model_t *model, const char *x_path, size_t *rows)
     float *x = s_npy (x_path, rows, &cols);
     const maas_mlp_t *mlp = maas_model_mlp_const (model);
     ck_assert_uint_eq (cols, maas_mlp_inputs (mlp));
+    float scale = (float) maas_model_input_scale (model);
+    for (size_t k = 0; scale != 1.0f && k < *rows * cols; k++)
+        x[k] *= scale;
     float *y = malloc (*rows * maas_mlp_outputs (mlp) * sizeof *y);
     maas_predictor_t *predictor = maas_predictor_new (mlp);
     ck_assert_int_eq (maas_predictor_run (predictor, x, *rows, y), 0);
@@ -170,8 +174,24 @@ START_TEST (test_onnx)
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         maas_model_t *model = s_import_ok (cases[i][0], cases[i][1], cases[i][2], cases[i][3]);
         ck_assert_str_eq (maas_model_output_name (model), "output");    //  the graph output's
+        ck_assert_double_eq (maas_model_input_scale (model), 1.0);
         maas_model_destroy (&model);
     }
+}
+END_TEST
+
+START_TEST (test_onnx_input_scale)
+{
+    //  A leading Mul by a scalar (written by another tool: 0-d raw_data,
+    //  the constant first) is the input scale; predictions scale the rows.
+    maas_model_t *model =
+        s_import_ok ("scaled.onnx", "onnx opset 13", "4-5-2 relu,linear", "input");
+    ck_assert_double_eq (maas_model_input_scale (model), (double) (1.0f / 255));
+    maas_model_destroy (&model);
+    //  As torch.onnx.export writes x * (1/255): the scalar in a Constant node.
+    model = s_import_ok ("scaled_torch.onnx", "onnx opset 13", "4-5-2 relu,linear", "onnx::Mul_0");
+    ck_assert_double_eq (maas_model_input_scale (model), (double) (1.0f / 255));
+    maas_model_destroy (&model);
 }
 END_TEST
 
@@ -223,6 +243,12 @@ START_TEST (test_refused_limits)
                       "ONNX opset 8 is not supported (9 to 17 are)");
     s_assert_refused ("softmax_axis0.onnx", MAAS_MODEL_EFIELD,
                       "node 1 'softmax' (Softmax): softmax over another axis than the features");
+    s_assert_refused ("mulvec.onnx", MAAS_MODEL_ESHAPE,
+                      "node 0 'per_feature' (Mul): a Mul before the first layer is read only as "
+                      "the input scale, by one constant value");
+    s_assert_refused ("mulnorm.onnx", MAAS_MODEL_EFIELD,
+                      "node 2 'late_scale' (Mul): a Mul before the first layer is read only as "
+                      "the input scale, once, before the standardisation");
 }
 END_TEST
 
@@ -325,6 +351,8 @@ s_round_trip (const maas_model_t *model, const char *name)
     ck_assert_str_eq (maas_model_meta_str (back, "import_format"), "onnx opset 13");
     s_assert_same_params (model, back);
     ck_assert_str_eq (maas_model_output_name (back), maas_model_output_name (model));
+    //  The exact double, not only its float32 in the graph.
+    ck_assert_double_eq (maas_model_input_scale (back), maas_model_input_scale (model));
     maas_model_destroy (&back);
 }
 
@@ -380,6 +408,32 @@ START_TEST (test_export_target_norm)
     size_t size;
     ck_assert_int_eq (maas_export_onnx (model, &onnx, &size, NULL), 0);
     ck_assert_ptr_nonnull (memmem (onnx, size, "target/std", 10));
+    free (onnx);
+    maas_model_destroy (&model);
+}
+END_TEST
+
+START_TEST (test_export_input_scale)
+{
+    //  An input scale (1/255 has no exact float32) with a standardisation
+    //  after it: a Mul before the Sub, the graph computes maas's outputs,
+    //  and the import reads back the same double from the metadata.
+    char path[600];
+    s_path (path, sizeof path, "seed.h5");
+    maas_model_t *model = maas_model_import_file (path, NULL);
+    float mean[10], std[10];
+    for (int k = 0; k < 10; k++) {
+        mean[k] = 0.002f * (float) k - 0.003f;
+        std[k] = 0.005f + 0.0025f * (float) k;
+    }
+    char err[256];
+    ck_assert_int_eq (maas_mlp_set_norm (maas_model_mlp (model), mean, std), 0);
+    ck_assert_int_eq (maas_model_set_input_scale (model, 1.0 / 255, err, sizeof err), 0);
+    s_round_trip (model, "seed");
+    uint8_t *onnx;
+    size_t size;
+    ck_assert_int_eq (maas_export_onnx (model, &onnx, &size, NULL), 0);
+    ck_assert_ptr_nonnull (memmem (onnx, size, "input/scale", 11));
     free (onnx);
     maas_model_destroy (&model);
 }
@@ -525,8 +579,8 @@ START_TEST (test_cli_flags)
     s_path (log, sizeof log, "json-export.log");
     ck_assert (support_file_has (log, "{\"model\":\"k3\",\"version\":1,\"format\":\"onnx\"}"));
     //  The signature given at import: labels, an input scale (format 2),
-    //  which ONNX export refuses rather than drop; a wrong count of labels
-    //  publishes nothing.
+    //  which ONNX export writes and import reads back; a wrong count of
+    //  labels publishes nothing.
     const char *sig[] = {"model", "import",        "k3s", k3,  "--labels",
                          "a,b,c", "--input-scale", "0.5", NULL};
     ck_assert_int_eq (s_maas (redis, NULL, "sig.log", sig), 0);
@@ -538,9 +592,13 @@ START_TEST (test_cli_flags)
                                  "\"labels\":[\"a\",\"b\",\"c\"],\"labels_stored\":true,"
                                  "\"input_scale\":0.5,"));
     const char *scaled_export[] = {"model", "export", "k3s", "--format", "onnx", out, NULL};
-    ck_assert_int_eq (s_maas (redis, NULL, "scaled.log", scaled_export), 1);
-    s_path (log, sizeof log, "scaled.log");
-    ck_assert (support_file_has (log, "scales its inputs by 0.5"));
+    ck_assert_int_eq (s_maas (redis, NULL, "scaled.log", scaled_export), 0);
+    const char *scaled_back[] = {"model", "import", "k3s-back", out, NULL};
+    ck_assert_int_eq (s_maas (redis, NULL, "scaled-back.log", scaled_back), 0);
+    const char *show_back[] = {"model", "show", "k3s-back", "--json", NULL};
+    ck_assert_int_eq (s_maas (redis, NULL, "show-back.log", show_back), 0);
+    s_path (log, sizeof log, "show-back.log");
+    ck_assert (support_file_has (log, "\"input_scale\":0.5,"));
     const char *few[] = {"model", "import", "k3f", k3, "--labels", "a,b", NULL};
     ck_assert_int_eq (s_maas (redis, NULL, "few.log", few), 1);
     s_path (log, sizeof log, "few.log");
@@ -607,6 +665,7 @@ s_suite (void)
     tcase_add_unchecked_fixture (onnx, s_setup, s_teardown);
     tcase_add_test (onnx, test_onnx);
     tcase_add_test (onnx, test_torch_onnx_export);
+    tcase_add_test (onnx, test_onnx_input_scale);
     suite_add_tcase (suite, onnx);
     TCase *errors = tcase_create ("errors");
     tcase_add_unchecked_fixture (errors, s_setup, s_teardown);
@@ -619,6 +678,7 @@ s_suite (void)
     tcase_add_test (exports, test_export_round_trip);
     tcase_add_test (exports, test_export_norm);
     tcase_add_test (exports, test_export_target_norm);
+    tcase_add_test (exports, test_export_input_scale);
     suite_add_tcase (suite, exports);
     TCase *cli = tcase_create ("cli");
     tcase_add_unchecked_fixture (cli, s_setup, s_teardown);

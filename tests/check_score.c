@@ -49,18 +49,21 @@ s_start_worker (const char *backend, int i)
 }
 
 //  Publish a copy of MLP as a new version of NAME, with input COLUMNS
-//  (S_COLS names) or none; its number.
+//  (S_COLS names) or none, and class LABELS ("a,b") or none; its number.
 static uint64_t
-s_publish (const char *name, const maas_mlp_t *mlp, const char *const *columns)
+s_publish_with (const char *name, const maas_mlp_t *mlp, const char *const *columns,
+                const char *labels)
 {
     maas_mlp_t *copy = maas_mlp_dup (mlp);
     maas_model_t *model = maas_model_new (&copy);
+    char err[256];
     if (columns)
         ck_assert_int_eq (maas_model_set_columns (model, columns, S_COLS), 0);
+    if (labels)
+        ck_assert_msg (maas_model_set_labels_text (model, labels, err, sizeof err) == 0, "%s", err);
     uint8_t *blob;
     size_t size;
     ck_assert_int_eq (maas_model_encode (model, &blob, &size, NULL), 0);
-    char err[256];
     maas_registry_t *registry =
         maas_registry_new (support_redis_url (s_redis), NULL, err, sizeof err);
     ck_assert_msg (registry, "%s", err);
@@ -71,6 +74,12 @@ s_publish (const char *name, const maas_mlp_t *mlp, const char *const *columns)
     maas_model_destroy (&model);
     free (blob);
     return version;
+}
+
+static uint64_t
+s_publish (const char *name, const maas_mlp_t *mlp, const char *const *columns)
+{
+    return s_publish_with (name, mlp, columns, NULL);
 }
 
 //  Point seed's production alias at VERSION.
@@ -750,6 +759,79 @@ START_TEST (test_cli_columns_by_name)
 }
 END_TEST
 
+//  Inputs as CSV with a label column holding class names ("benign",
+//  "malignant"): the predicted class's, but the other one on every 4th row
+//  and a class number on every 10th; BAD, when not NULL, is written as the
+//  label of row 2500. The rows labelled wrongly, into *WRONG.
+static char *
+s_write_named_csv (const char *name, const char *bad, size_t *wrong)
+{
+    static const char *const names[] = {"benign", "malignant"};
+    char *path = s_path (name);
+    FILE *file = fopen (path, "w");
+    for (int j = 0; j < S_COLS; j++)
+        fprintf (file, "x%d,", j);
+    fputs ("label\n", file);
+    *wrong = 0;
+    for (size_t r = 0; r < S_ROWS; r++) {
+        for (int j = 0; j < S_COLS; j++)
+            fprintf (file, "%.9g,", s_x[r * S_COLS + j]);
+        int klass = s_expected[r] >= 0.5f;
+        if (r % 4 == 0) {
+            klass = !klass;
+            (*wrong)++;
+        }
+        if (bad && r == 2500)
+            fprintf (file, "%s\n", bad);
+        else if (r % 10 == 1)
+            fprintf (file, "%d\n", klass);
+        else
+            fprintf (file, "%s\n", names[klass]);
+    }
+    fclose (file);
+    return path;
+}
+
+//  A model with class labels scores a CSV whose label column holds those
+//  names (or class numbers); a name that is not one of them stops the run
+//  naming it, its line and the model's labels.
+START_TEST (test_cli_label_names)
+{
+    s_publish_with ("cancer", s_mlp, NULL, "benign,malignant");
+    size_t wrong;
+    char *input = s_write_named_csv ("names.csv", NULL, &wrong), *output = s_path ("names.npy");
+    const char *ok[] = {"score", "cancer",  "--input", input, "--output",
+                        output,  "--label", "label",   NULL};
+    int code = s_run_cli (ok, "cli-names.log");
+    char *text = s_read_log ("cli-names.log"), line[128];
+    snprintf (line, sizeof line, "accuracy against 'label': %.4f",
+              (double) (S_ROWS - wrong) / S_ROWS);
+    ck_assert_msg (code == 0 && strstr (text, line), "exit %d, no '%s': %s", code, line, text);
+    free (text);
+    free (input);
+    input = s_write_named_csv ("typo.csv", "malignnat", &wrong);
+    const char *typo[] = {"score", "cancer",  "--input", input, "--output",
+                          output,  "--label", "label",   NULL};
+    ck_assert_int_eq (s_run_cli (typo, "cli-typo.log"), 1);
+    text = s_read_log ("cli-typo.log");
+    ck_assert_msg (strstr (text,
+                           "typo.csv:2502:11 label 'malignnat' is not one of the model's "
+                           "labels (benign, malignant) nor a number"),
+                   "%s", text);
+    free (text);
+    //  Without stored labels a name is still refused as not a number.
+    const char *bare[] = {"score", "seed",    "--input", input, "--output",
+                          output,  "--label", "label",   NULL};
+    ck_assert_int_eq (s_run_cli (bare, "cli-bare-names.log"), 1);
+    text = s_read_log ("cli-bare-names.log");
+    ck_assert_msg (strstr (text, "typo.csv:2:11 '") && strstr (text, "' is not a number"), "%s",
+                   text);
+    free (text);
+    free (input);
+    free (output);
+}
+END_TEST
+
 //  The JSON object on the line of TEXT that starts with START (a CLI's
 //  --json stdout, among its stderr lines); NULL if none parses.
 static json_t *
@@ -930,6 +1012,7 @@ s_suite (void)
     tcase_add_test (core, test_cli_names_the_file_row);
     tcase_add_test (core, test_memory_bounded_by_window);
     tcase_add_test (core, test_cli_columns_by_name);
+    tcase_add_test (core, test_cli_label_names);
     tcase_add_test (core, test_cli_json_and_jobs_by_run);
     tcase_add_test (core, test_infer_json);
     suite_add_tcase (suite, core);

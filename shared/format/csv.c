@@ -37,26 +37,28 @@ typedef struct {
 
 //  Parser state while reading one file.
 typedef struct {
-    FILE *file;            //  source, borrowed
-    const char *name;      //  file name for messages
-    char *line;            //  MAX_LINE + 1 bytes, owned
-    size_t line_no;        //  1-based number of the line in LINE
-    char **fields;         //  field starts within LINE, owned
-    size_t n_fields;       //  fields in the current line
-    size_t header_cols;    //  fields in the header
-    long label_col;        //  index of the label column, -1: none
-    bool no_header;        //  the first row is data, columns by position
-    bool pending;          //  FIELDS hold a data row not yet parsed
-    size_t *map;           //  feature k is field map[k], owned
-    size_t n_map;          //  features per row
-    char *dropped;         //  columns neither picked nor the label, owned
-    float *values;         //  rows × cols features, owned, growing
-    float *labels;         //  rows labels, owned, growing
-    size_t rows;           //  data rows so far
-    size_t capacity;       //  rows VALUES and LABELS have room for
-    char *error;           //  caller's message buffer or NULL
-    size_t error_size;     //  its size
-    s_names_t *names;      //  label texts (whole-file loads only), or NULL
+    FILE *file;                    //  source, borrowed
+    const char *name;              //  file name for messages
+    char *line;                    //  MAX_LINE + 1 bytes, owned
+    size_t line_no;                //  1-based number of the line in LINE
+    char **fields;                 //  field starts within LINE, owned
+    size_t n_fields;               //  fields in the current line
+    size_t header_cols;            //  fields in the header
+    long label_col;                //  index of the label column, -1: none
+    bool no_header;                //  the first row is data, columns by position
+    bool pending;                  //  FIELDS hold a data row not yet parsed
+    size_t *map;                   //  feature k is field map[k], owned
+    size_t n_map;                  //  features per row
+    char *dropped;                 //  columns neither picked nor the label, owned
+    float *values;                 //  rows × cols features, owned, growing
+    float *labels;                 //  rows labels, owned, growing
+    size_t rows;                   //  data rows so far
+    size_t capacity;               //  rows VALUES and LABELS have room for
+    char *error;                   //  caller's message buffer or NULL
+    size_t error_size;             //  its size
+    s_names_t *names;              //  label texts (whole-file loads only), or NULL
+    const char *const *classes;    //  label names to read as their index, borrowed, or NULL
+    size_t n_classes;              //  entries in CLASSES
 } s_parser_t;
 
 static void
@@ -252,6 +254,31 @@ s_label_id (s_names_t *names, const char *text)
     return (long) names->count++;
 }
 
+//  Label field J when the caller gave class names (the model's labels):
+//  a name is its index, a number is a class index as before; anything
+//  else is an error naming it and the names, so a typo or a data set of
+//  other classes stops the run instead of scoring as wrong.
+static int
+s_parse_class (s_parser_t *p, size_t j, float *label)
+{
+    const char *text = p->fields[j];
+    for (size_t k = 0; k < p->n_classes; k++)
+        if (strcmp (text, p->classes[k]) == 0) {
+            *label = (float) k;
+            return 0;
+        }
+    if (s_parse_number (text, label))
+        return 0;
+    char list[160] = "";
+    size_t used = 0;
+    for (size_t k = 0; k < p->n_classes && used < sizeof list; k++)
+        used += (size_t) snprintf (list + used, sizeof list - used, "%s%s", k ? ", " : "",
+                                   p->classes[k]);
+    s_fail (p, "%s:%zu:%zu label '%.40s' is not one of the model's labels (%s) nor a number",
+            p->name, p->line_no, j + 1, text, list);
+    return -1;
+}
+
 //  The label field of the current line (row p->rows) into *LABEL: a
 //  number, or when loading a whole file, a class name (its index is set
 //  once every row is read, s_name_classes).
@@ -260,6 +287,8 @@ s_parse_label (s_parser_t *p, float *label)
 {
     size_t j = (size_t) p->label_col;
     const char *text = p->fields[j];
+    if (p->classes)
+        return s_parse_class (p, j, label);
     bool number = s_parse_number (text, label);
     s_names_t *names = p->names;
     //  Numbers and names do not mix (a typo in numeric labels must not
@@ -420,6 +449,8 @@ s_take_header (s_parser_t *p, const maas_csv_options_t *opts)
     }
     if (s_find_label (p, label) != 0)
         return -1;
+    p->classes = opts ? opts->classes : NULL;
+    p->n_classes = opts ? opts->n_classes : 0;
     if (p->header_cols - (p->label_col >= 0) == 0) {
         s_fail (p, "%s: no feature columns besides the label", p->name);
         return -1;

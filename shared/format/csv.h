@@ -41,6 +41,10 @@ typedef struct {
                                    //  model's); NULL: every column but the label.
                                    //  Ignored with no_header.
     size_t n_columns;              //  entries in COLUMNS
+    const char *const *classes;    //  the model's class labels: a label field equal
+                                   //  to classes[k] reads as k, a number as itself,
+                                   //  anything else fails naming it; NULL: numbers
+    size_t n_classes;              //  entries in CLASSES
 } maas_csv_options_t;
 
 //  Load PATH: a header row of column names, then rows of numbers separated

@@ -10,9 +10,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-//  Nodes and initializers at most: Sub and Div, then a Gemm and an
-//  activation per layer, then Mul and Add.
-#define S_MAX  (4 + 2 * MAAS_MLP_MAX_LAYERS)
+//  Nodes and initializers at most: the input scale's Mul, Sub and Div,
+//  then a Gemm and an activation per layer, then Mul and Add.
+#define S_MAX  (5 + 2 * MAAS_MLP_MAX_LAYERS)
 #define S_NAME 40
 
 typedef struct {
@@ -41,6 +41,10 @@ typedef struct {
     Onnx__OperatorSetIdProto *opset_p;                 //  pointer to it
     Onnx__ModelProto model;                            //  the whole model
     char input[MAAS_MODEL_META_STR_MAX + 1];           //  graph input name
+    float scale;                                       //  the input scale's initializer value
+    Onnx__StringStringEntryProto meta;                 //  MAAS_EXPORT_ONNX_SCALE_KEY, exact
+    Onnx__StringStringEntryProto *meta_p;              //  pointer to it
+    char meta_value[32];                               //  the scale as %.17g
 } s_export_t;
 
 //  Add initializer NAME holding DATA (ROWS × COLS; ROWS 0: a vector).
@@ -131,10 +135,30 @@ s_io (s_export_t *x, int i, const char *name, size_t width)
     x->io_p[i] = &x->io[i];
 }
 
-//  The nodes: standardisation, then per layer Gemm and activation, then the
-//  output scaling as Mul and Add (y' · std + mean, rounded twice as the
-//  predictor does). The last node's output is renamed after the model's
-//  output. Returns it.
+//  The input scale as a Mul by a one-value initializer, float32 as the
+//  worker multiplies. The float loses the double's last bits, so the exact
+//  value also goes in the model's metadata for import to read back.
+//  Returns the Mul's output.
+static const char *
+s_scale (s_export_t *x, const maas_model_t *model, const char *current)
+{
+    double scale = maas_model_input_scale (model);
+    x->scale = (float) scale;
+    char *init = s_init (x, "input/scale", &x->scale, 0, 1);
+    snprintf (x->meta_value, sizeof x->meta_value, "%.17g", scale);
+    onnx__string_string_entry_proto__init (&x->meta);
+    x->meta.key = MAAS_EXPORT_ONNX_SCALE_KEY;
+    x->meta.value = x->meta_value;
+    x->meta_p = &x->meta;
+    x->model.metadata_props = &x->meta_p;
+    x->model.n_metadata_props = 1;
+    return s_node (x, "Mul", "input/scaled", current, init, NULL)->output[0];
+}
+
+//  The nodes: input scale, standardisation, then per layer Gemm and
+//  activation, then the output scaling as Mul and Add (y' · std + mean,
+//  rounded twice as the predictor does). The last node's output is renamed
+//  after the model's output. Returns it.
 static const char *
 s_nodes (s_export_t *x, const maas_model_t *model)
 {
@@ -142,6 +166,8 @@ s_nodes (s_export_t *x, const maas_model_t *model)
     const char *current = x->input;
     char name[S_NAME];
     size_t inputs = maas_mlp_inputs (mlp);
+    if (maas_model_input_scale (model) != 1.0)
+        current = s_scale (x, model, current);
     if (maas_mlp_norm_mean (mlp)) {
         char *mean = s_init (x, "norm/mean", maas_mlp_norm_mean (mlp), 0, inputs);
         current = s_node (x, "Sub", "norm/centred", current, mean, NULL)->output[0];
@@ -190,6 +216,7 @@ s_build (s_export_t *x, const maas_model_t *model)
     //  Our own names start with "norm/", "layerN/" or "target/"; a clash falls back.
     bool clash = !input || !*input || strcmp (input, "output") == 0 || strchr (input, '/');
     snprintf (x->input, sizeof x->input, "%s", clash ? "input" : input);
+    onnx__model_proto__init (&x->model);
     onnx__graph_proto__init (&x->graph);
     x->graph.name = "maas";
     const char *output = s_nodes (x, model);
@@ -208,7 +235,6 @@ s_build (s_export_t *x, const maas_model_t *model)
     x->opset.has_version = 1;
     x->opset.version = MAAS_EXPORT_ONNX_OPSET;
     x->opset_p = &x->opset;
-    onnx__model_proto__init (&x->model);
     x->model.has_ir_version = 1;
     x->model.ir_version = MAAS_EXPORT_ONNX_IR;
     x->model.producer_name = "maas";
@@ -221,18 +247,6 @@ int
 maas_export_onnx (const maas_model_t *model, uint8_t **data_p, size_t *size_p,
                   maas_model_err_t *err)
 {
-    //  The graph would need a Mul the importer does not read: refused
-    //  rather than written computing other outputs.
-    if (maas_model_input_scale (model) != 1.0) {
-        if (err) {
-            err->code = MAAS_MODEL_EFIELD;
-            snprintf (err->text, sizeof err->text,
-                      "onnx export: the model scales its inputs by %g, which this export "
-                      "cannot write yet (export it with --format maas)",
-                      maas_model_input_scale (model));
-        }
-        return -1;
-    }
     s_export_t *x = calloc (1, sizeof *x);
     uint8_t *data = NULL;
     size_t size = 0;

@@ -101,6 +101,9 @@ s_set_origin (const maas_import_net_t *self, maas_model_t *model, const char *fi
     char ignored[128];
     if (rc == 0 && *self->output_name)
         (void) maas_model_set_output_name (model, self->output_name, ignored, sizeof ignored);
+    //  The reader checked the range already (import_onnx.c, s_input_scale).
+    if (rc == 0 && self->input_scale)
+        rc = maas_model_set_input_scale (model, self->input_scale, ignored, sizeof ignored);
     return rc;
 }
 

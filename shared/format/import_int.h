@@ -22,6 +22,7 @@ typedef struct {
     float *norm_std;                                 //  inputs floats or NULL, owned
     float *target_mean;                              //  outputs floats or NULL, owned
     float *target_std;                               //  outputs floats or NULL, owned
+    double input_scale;                              //  inputs are multiplied by it; 0: none
     size_t params;                                   //  floats held so far
     char format[32];                                 //  "keras2 h5", "onnx opset 13"
     char input_name[MAAS_IMPORT_NAME_MAX];           //  "" when the file names none

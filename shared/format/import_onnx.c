@@ -1,9 +1,12 @@
 /*  import_onnx.c: ONNX models whose graph is a chain of dense layers (Gemm,
  *  or MatMul + Add) and activations, read with the protobuf-c code
  *  generated at build time from Debian's onnx.proto (shared/onnx.pb-c.c). */
+#include "export_onnx.h"
 #include "import_int.h"
 #include "onnx.pb-c.h"
+#include "signature.h"
 
+#include <math.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,7 +16,7 @@
 #define S_OPSET_MAX 17
 
 static const char s_supported[] = "Gemm, MatMul, Add, Sub, Div, Mul, Relu, Sigmoid, Tanh, "
-                                  "Softmax, Flatten, Identity, Dropout are";
+                                  "Softmax, Flatten, Identity, Dropout, Constant are";
 
 //  The walk down the graph's chain of nodes.
 typedef struct {
@@ -36,13 +39,39 @@ s_refuse (s_onnx_t *o, maas_model_status_t code, const char *why)
                              o->node->op_type ? o->node->op_type : "", why);
 }
 
+//  true if node N is a Constant of the default domain.
+static bool
+s_is_constant (const Onnx__NodeProto *n)
+{
+    return n->op_type && strcmp (n->op_type, "Constant") == 0
+        && (!n->domain || !*n->domain || strcmp (n->domain, "ai.onnx") == 0);
+}
+
+//  The tensor of a Constant node whose output is NAME (PyTorch writes a
+//  scalar in forward, such as x * (1/255), so), or NULL.
+static const Onnx__TensorProto *
+s_constant (const Onnx__GraphProto *g, const char *name)
+{
+    for (size_t i = 0; i < g->n_node; i++) {
+        const Onnx__NodeProto *n = g->node[i];
+        if (!s_is_constant (n) || n->n_output != 1 || strcmp (n->output[0], name) != 0)
+            continue;
+        for (size_t k = 0; k < n->n_attribute; k++)
+            if (n->attribute[k]->name && strcmp (n->attribute[k]->name, "value") == 0)
+                return n->attribute[k]->t;
+    }
+    return NULL;
+}
+
+//  The initializer named NAME, or the tensor of the Constant node of that
+//  output; NULL if neither.
 static const Onnx__TensorProto *
 s_initializer (const s_onnx_t *o, const char *name)
 {
     for (size_t i = 0; name && i < o->graph->n_initializer; i++)
         if (o->graph->initializer[i]->name && strcmp (o->graph->initializer[i]->name, name) == 0)
             return o->graph->initializer[i];
-    return NULL;
+    return name ? s_constant (o->graph, name) : NULL;
 }
 
 //  Attribute NAME of the current node, or NULL.
@@ -77,7 +106,8 @@ s_tensor (s_onnx_t *o, size_t i, size_t *rows, size_t *cols, float **out)
 {
     const Onnx__TensorProto *t = i < o->node->n_input ? s_initializer (o, o->node->input[i]) : NULL;
     if (!t)
-        return s_refuse (o, MAAS_MODEL_EFIELD, "its weights are not a graph initializer");
+        return s_refuse (o, MAAS_MODEL_EFIELD,
+                         "its weights are not a graph initializer or Constant value");
     if (t->data_type != ONNX__TENSOR_PROTO__DATA_TYPE__FLOAT || t->n_external_data
         || (t->has_data_location
             && t->data_location == ONNX__TENSOR_PROTO__DATA_LOCATION__EXTERNAL))
@@ -222,12 +252,42 @@ s_add (s_onnx_t *o)
     return 0;
 }
 
+//  Mul before the first layer and its standardisation: the model's input
+//  scale (maas exports one so), a single positive value.
+static int
+s_input_scale (s_onnx_t *o)
+{
+    maas_import_net_t *net = o->net;
+    if (net->norm_mean || net->input_scale || s_other_input (o) < 0)
+        return s_refuse (o, MAAS_MODEL_EFIELD,
+                         "a Mul before the first layer is read only as the input scale, once, "
+                         "before the standardisation");
+    size_t rows, cols;
+    float *v = NULL;
+    if (s_tensor (o, (size_t) s_other_input (o), &rows, &cols, &v) != 0)
+        return -1;
+    size_t count = rows * cols;
+    double scale = v[0];
+    free (v);
+    if (count != 1)
+        return s_refuse (o, MAAS_MODEL_ESHAPE,
+                         "a Mul before the first layer is read only as the input scale, by one "
+                         "constant value, not a tensor of several");
+    if (!isfinite (scale) || scale < 1e-30 || scale > 1e30)
+        return s_refuse (o, MAAS_MODEL_ESHAPE,
+                         "the input scale must be a number from 1e-30 to 1e30");
+    net->input_scale = scale;
+    return 0;
+}
+
 //  Mul after a linear last layer: the std of an output scaling y' · std +
 //  mean (maas exports a regression model's so), positive values.
 static int
 s_mul (s_onnx_t *o)
 {
     maas_import_net_t *net = o->net;
+    if (net->n_layers == 0)
+        return s_input_scale (o);
     if (net->n_layers == 0 || o->act_done || net->target_std || s_other_input (o) < 0)
         return s_refuse (o, MAAS_MODEL_EFIELD,
                          "a Mul is read only as the output scaling right after a linear last "
@@ -398,6 +458,10 @@ s_graph (s_onnx_t *o)
     snprintf (o->net->input_name, sizeof o->net->input_name, "%s", o->current);
     for (o->pos = 0; o->pos < g->n_node; o->pos++) {
         o->node = g->node[o->pos];
+        //  A Constant is not part of the chain: the node reading it finds
+        //  its value as it finds an initializer's.
+        if (s_is_constant (o->node))
+            continue;
         if (s_node (o) != 0)
             return -1;
         o->current = o->node->output[0];
@@ -416,6 +480,25 @@ s_graph (s_onnx_t *o)
     return 0;
 }
 
+//  The input scale maas wrote exactly in the metadata, when it is the one
+//  the graph's Mul holds (rounded to float32): a double such as 1/255 then
+//  comes back bit for bit. A value that disagrees (an edited graph) is
+//  ignored: the graph is what runs.
+static void
+s_exact_scale (const Onnx__ModelProto *model, maas_import_net_t *net)
+{
+    for (size_t i = 0; i < model->n_metadata_props; i++) {
+        const Onnx__StringStringEntryProto *p = model->metadata_props[i];
+        if (!p->key || !p->value || strcmp (p->key, MAAS_EXPORT_ONNX_SCALE_KEY) != 0)
+            continue;
+        char *end;
+        double exact = strtod (p->value, &end);
+        if (*p->value && !*end && isfinite (exact) && exact >= 1e-30 && exact <= 1e30
+            && (float) exact == (float) net->input_scale)
+            net->input_scale = exact;
+    }
+}
+
 int
 maas_import_onnx (const void *data, size_t size, maas_import_net_t *net)
 {
@@ -430,6 +513,8 @@ maas_import_onnx (const void *data, size_t size, maas_import_net_t *net)
     s_onnx_t o = {.graph = model->graph, .net = net, .opset = s_opset (model, net)};
     snprintf (net->format, sizeof net->format, "onnx opset %lld", (long long) o.opset);
     int rc = o.opset < 0 ? -1 : s_graph (&o);
+    if (rc == 0 && net->input_scale)
+        s_exact_scale (model, net);
     onnx__model_proto__free_unpacked (model, NULL);
     return rc;
 }
