@@ -507,10 +507,119 @@ s_stack_start (support_redis_t *redis, support_proc_t **procs, char *frontend, s
     free (worker);
 }
 
+//  The rows of the .npy X_PATH as a CSV with a header (f0, f1, ...) at
+//  CSV_PATH, and as JSON "instances" into BODY; their count.
+static size_t
+s_rows_as_text (const char *x_path, const char *csv_path, char *body, size_t body_size)
+{
+    size_t rows, cols;
+    float *x = s_npy (x_path, &rows, &cols);
+    FILE *csv = fopen (csv_path, "w");
+    ck_assert_ptr_nonnull (csv);
+    for (size_t c = 0; c < cols; c++)
+        fprintf (csv, "%sf%zu", c ? "," : "", c);
+    size_t at = (size_t) snprintf (body, body_size, "{\"instances\": [");
+    for (size_t r = 0; r < rows; r++) {
+        fputc ('\n', csv);
+        at += (size_t) snprintf (body + at, body_size - at, "%s[", r ? "," : "");
+        for (size_t c = 0; c < cols; c++) {
+            fprintf (csv, "%s%.9g", c ? "," : "", x[r * cols + c]);
+            at += (size_t) snprintf (body + at, body_size - at, "%s%.9g", c ? "," : "",
+                                     x[r * cols + c]);
+        }
+        at += (size_t) snprintf (body + at, body_size - at, "]");
+    }
+    fputc ('\n', csv);
+    fclose (csv);
+    snprintf (body + at, body_size - at, "]}");
+    ck_assert (at + 2 < body_size);
+    free (x);
+    return rows;
+}
+
+//  The NEED single-output predictions in LOG_PATH, one per line as `maas
+//  infer` prints them ("CLASS<tab>P"; other lines, the job's report, are
+//  passed over) into Y.
+static void
+s_read_infer_lines (const char *log_path, float *y, size_t need)
+{
+    FILE *log = fopen (log_path, "r");
+    ck_assert_ptr_nonnull (log);
+    char line[256];
+    size_t got = 0;
+    int cls;
+    float p;
+    while (got < need && fgets (line, sizeof line, log))
+        if (sscanf (line, "%d\t%f", &cls, &p) == 2)
+            y[got++] = p;
+    fclose (log);
+    ck_assert_uint_eq (got, need);
+}
+
+//  A gateway in front of FRONTEND and REDIS on a free port, its log in
+//  gateway.log; the predict URL of MODEL into URL.
+static support_proc_t *
+s_gateway (support_redis_t *redis, const char *frontend, const char *model, char *url,
+           size_t url_size)
+{
+    char *gateway = support_build_path ("gateway/maas-gateway"), log[600];
+    s_path (log, sizeof log, "gateway.log");
+    const char *argv[] = {gateway,
+                          "--http",
+                          "127.0.0.1:0",
+                          "--broker",
+                          frontend,
+                          "--redis",
+                          support_redis_url (redis),
+                          "--threads",
+                          "1",
+                          NULL};
+    support_proc_t *proc = support_proc_start (argv, NULL, log);
+    free (gateway);
+    int port = 0;
+    for (int waited = 0; !port && waited < 10000; waited += 20) {
+        FILE *file = fopen (log, "r");
+        char line[300];
+        while (file && fgets (line, sizeof line, file))
+            sscanf (line, "maas-gateway: listening on http://127.0.0.1:%d", &port);
+        if (file)
+            fclose (file);
+        if (!port)
+            usleep (20000);
+    }
+    ck_assert_msg (port > 0, "the gateway did not listen (see %s)", log);
+    snprintf (url, url_size, "http://127.0.0.1:%d/v1/models/%s:predict", port, model);
+    return proc;
+}
+
+//  The predictions of a TF Serving predict answer in FILE into Y (NEED).
+static void
+s_read_predictions (const char *path, float *y, size_t need)
+{
+    FILE *file = fopen (path, "r");
+    ck_assert_ptr_nonnull (file);
+    char text[65536];
+    size_t size = fread (text, 1, sizeof text - 1, file);
+    fclose (file);
+    text[size] = '\0';
+    char *at = strstr (text, "\"predictions\":");
+    ck_assert_msg (at, "no predictions in %s", text);
+    at += strlen ("\"predictions\":");
+    for (size_t k = 0; k < need; k++) {
+        at += strspn (at, " [,");
+        char *end;
+        y[k] = strtof (at, &end);
+        ck_assert_msg (end != at, "prediction %zu unreadable in %s", k, text);
+        at = end + strspn (end, "]");
+    }
+}
+
 START_TEST (test_cli_seed)
 {
-    //  The seed's example: model.h5 imported, served by a worker, exported
-    //  to ONNX (onnx.checker, numpy), imported back: all equal.
+    //  The seed's example (issue 13's "done when"): model.h5 imported,
+    //  scored by a worker, predicted over the CLI and over the gateway,
+    //  explained, exported to ONNX (onnx.checker, numpy), imported back:
+    //  all equal.
     support_redis_t *redis = support_redis_start ();
     support_proc_t *procs[2];
     char frontend[600], h5[600], onnx[600], x[600], y[600];
@@ -533,6 +642,34 @@ START_TEST (test_cli_seed)
     const char *export[] = {"model", "export", "seed@1", "--format", "onnx", onnx, NULL};
     ck_assert_int_eq (s_maas (redis, NULL, "export.log", export), 0);
     s_assert_onnx_matches (onnx, model, "seed");
+    //  Predicted over the CLI and over the gateway, explained: the same.
+    char csv[600], body[16384], url[128], answer[600], explained[600];
+    s_path (csv, sizeof csv, "seed.csv");
+    size_t rows = s_rows_as_text (x, csv, body, sizeof body);
+    float *want = s_predict (model, x, &(size_t){0}), cli[64], http[64];
+    ck_assert_uint_le (rows, 64);
+    const char *infer[] = {"infer", "seed@1", "--input", csv, NULL};
+    ck_assert_int_eq (s_maas (redis, frontend, "infer.log", infer), 0);
+    s_path (log, sizeof log, "infer.log");
+    s_read_infer_lines (log, cli, rows);
+    support_proc_t *gateway = s_gateway (redis, frontend, "seed", url, sizeof url);
+    s_path (answer, sizeof answer, "predict.json");
+    const char *curl[] = {"/usr/bin/curl", "-sf", "-o", answer, "-X",
+                          "POST",          "-d",  body, url,    NULL};
+    ck_assert_int_eq (s_run (curl, NULL, log), 0);
+    s_read_predictions (answer, http, rows);
+    support_proc_stop (&gateway);
+    for (size_t r = 0; r < rows; r++) {
+        ck_assert_msg (fabsf (cli[r] - want[r]) <= 1e-5f, "row %zu: CLI %.9g, maas %.9g", r, cli[r],
+                       want[r]);
+        ck_assert_msg (fabsf (http[r] - want[r]) <= 1e-5f, "row %zu: HTTP %.9g, maas %.9g", r,
+                       http[r], want[r]);
+    }
+    free (want);
+    const char *explain[] = {"explain", "seed@1", "--input", csv, "--json", NULL};
+    ck_assert_int_eq (s_maas (redis, frontend, "explain.log", explain), 0);
+    s_path (explained, sizeof explained, "explain.log");
+    ck_assert (support_file_has (explained, "\"attributions\""));
     const char *back[] = {"model", "import", "seed-back", onnx, NULL};
     ck_assert_int_eq (s_maas (redis, NULL, "back.log", back), 0);
     snprintf (line, sizeof line,
