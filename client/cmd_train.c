@@ -33,6 +33,8 @@ static const char s_usage[] =
     "  --val-split X       share of rows held out for validation (default 0.2)\n"
     "  --patience N        early stopping after N epochs without progress (default off)\n"
     "  --seed N            seed for initialisation, split and shuffling (default 0)\n"
+    "  --input-scale X     multiply the inputs by X first (0.00392156862745098: /255),\n"
+    "                      in training and, stored with the model, when serving\n"
     "  --no-standardize    do not standardise the inputs\n"
     "  --no-standardize-target\n"
     "                      mse: train on the raw targets (default: standardised on\n"
@@ -109,6 +111,8 @@ s_flag (s_args_t *args, const char *flag, const char *value)
         t->batch_size = (size_t) number;
     else if (strcmp (flag, "--val-split") == 0)
         rc = s_number (flag, value, 0, 0.9, &t->val_fraction);
+    else if (strcmp (flag, "--input-scale") == 0)
+        rc = s_number (flag, value, 1e-30, 1e30, &spec->input_scale);
     else if (strcmp (flag, "--patience") == 0 && !(rc = s_number (flag, value, 0, 1e6, &number)))
         t->patience = (size_t) number;
     else if (strcmp (flag, "--seed") == 0) {

@@ -704,6 +704,51 @@ START_TEST (test_inline_data)
 }
 END_TEST
 
+//  input_scale in the spec: training sees the rows × the scale (pixel
+//  values 0..255 trained as 0..1, no standardisation), and the published
+//  version carries the scale, so a worker serving raw pixels computes what
+//  was trained.
+START_TEST (test_input_scale)
+{
+    s_trainer_start (0, "t1");
+    maas_tensor_t *x = maas_tensor_new (256, 2), *y = maas_tensor_new (256, 1);
+    for (size_t r = 0; r < 256; r++) {
+        x->data[2 * r] = (float) r;
+        x->data[2 * r + 1] = (float) ((r * 37) % 256);
+        y->data[r] = r >= 128;
+    }
+    maas_dataset_t *data =
+        maas_dataset_new (&x, &y, NULL, NULL, MAAS_DATASET_AUTO, s_err, sizeof s_err);
+    msgpack_sbuffer payload;
+    msgpack_sbuffer_init (&payload);
+    msgpack_packer pk;
+    msgpack_packer_init (&pk, &payload, msgpack_sbuffer_write);
+    ck_assert_int_eq (maas_training_pack_data (data, &pk), 0);
+    maas_training_t spec = s_spec ("pixels", "", "8:relu,1:sigmoid", MAAS_LOSS_BCE, 60, 16);
+    spec.train.val_fraction = 0;
+    spec.train.standardize = false;
+    spec.input_scale = 1.0 / 255;
+    char id[MAAS_PROTO_ID_MAX + 1];
+    s_submit (&spec, payload.data, payload.size, id);
+    maas_result_t *result = s_wait (id, 30000);
+    ck_assert_msg (strcmp (result->status, "succeeded") == 0, "%s", result->error);
+    maas_result_destroy (&result);
+    maas_model_t *model = s_model ("pixels", 1);
+    ck_assert (maas_model_input_scale (model) == 1.0 / 255);
+    double accuracy;
+    ck_assert_int_eq (maas_model_meta_number (model, "train_accuracy", &accuracy), 0);
+    ck_assert_msg (accuracy > 0.9, "accuracy %g on the scaled rows", accuracy);
+    //  A bad scale is refused with the spec's message.
+    spec.input_scale = -1;
+    char err[256];
+    ck_assert_int_eq (maas_training_check (&spec, err, sizeof err), -1);
+    ck_assert_str_eq (err, "input scale must be a number from 1e-30 to 1e30, got -1");
+    maas_model_destroy (&model);
+    msgpack_sbuffer_destroy (&payload);
+    maas_dataset_destroy (&data);
+}
+END_TEST
+
 //  Write a CSV of ROWS rows, x0,x1 then a label column: names (benign /
 //  malignant, by the sign of x0) when NAMED, else the integers 0..2.
 static char *
@@ -830,6 +875,7 @@ s_suite (void)
     tcase_add_test (core, test_put_train_publish_infer);
     tcase_add_test (core, test_same_seed_same_weights);
     tcase_add_test (core, test_inline_data);
+    tcase_add_test (core, test_input_scale);
     tcase_add_test (core, test_labels_from_the_data);
     tcase_add_test (core, test_regression_target_standardised);
     tcase_add_test (core, test_progress_bar_on_a_terminal);

@@ -21,6 +21,7 @@ typedef struct {
     maas_training_t spec;                         //  what the job asks for
     char id[MAAS_PROTO_ID_MAX + 1];               //  job id (lineage, idempotent publish)
     maas_dataset_t *data;                         //  training data, owned
+    float *scaled;                                //  its features × input_scale, owned, or NULL
     char data_name[MAAS_DATASET_MAX_NAME + 1];    //  data set name or "inline"
     maas_mlp_t *mlp;                              //  the network, owned (trained in place)
     maas_train_t *train;                          //  training loop state, owned
@@ -36,6 +37,33 @@ typedef struct {
 } s_job_t;
 
 //  -- before training: everything checked, nothing trained yet
+
+//  The features training sees: the data set's, or their copy × the spec's
+//  input scale, multiplied in float32 as a worker multiplies a job's rows
+//  (so the stored scale serves exactly what was trained).
+static const float *
+s_features (const s_job_t *job)
+{
+    return job->scaled ? job->scaled : maas_dataset_features (job->data)->data;
+}
+
+static int
+s_scale_inputs (s_job_t *job)
+{
+    if (job->spec.input_scale == 1)
+        return 0;
+    const maas_tensor_t *x = maas_dataset_features (job->data);
+    size_t count = x->rows * x->cols;
+    job->scaled = malloc ((count ? count : 1) * sizeof (float));
+    if (!job->scaled) {
+        snprintf (job->error, sizeof job->error, "trainer: out of memory scaling the inputs");
+        return -1;
+    }
+    float scale = (float) job->spec.input_scale;
+    for (size_t i = 0; i < count; i++)
+        job->scaled[i] = x->data[i] * scale;
+    return 0;
+}
 
 static int
 s_load_data (s_job_t *job, maas_work_t *work)
@@ -102,6 +130,8 @@ s_prepare (s_job_t *job, maas_work_t *work)
         return -1;
     }
     job->final = false;    //  from here on, this trainer's resources
+    if (s_scale_inputs (job) != 0)
+        return -1;
     job->mlp = maas_mlp_new (maas_dataset_cols (job->data), spec->layers, spec->n_layers);
     if (!job->mlp) {
         snprintf (job->error, sizeof job->error, "network too large for this trainer");
@@ -141,8 +171,8 @@ s_actor (zsock_t *pipe, void *arg)
     zsock_signal (pipe, 0);
     const maas_tensor_t *x = maas_dataset_features (job->data);
     int64_t started = maas_clock_mono_us ();
-    job->fit_rc = maas_train_fit (job->train, x->data, maas_dataset_labels (job->data)->data,
-                                  x->rows, &job->result);
+    job->fit_rc = maas_train_fit (job->train, s_features (job),
+                                  maas_dataset_labels (job->data)->data, x->rows, &job->result);
     job->fit_us = maas_clock_mono_us () - started;
     zsock_send (pipe, "p", NULL);    //  done
     while (true) {
@@ -225,8 +255,8 @@ s_metrics (s_job_t *job)
     double metric = r->val_metric;
     if (r->val_rows == 0) {
         const maas_tensor_t *x = maas_dataset_features (job->data);
-        maas_train_evaluate (job->train, x->data, maas_dataset_labels (job->data)->data, x->rows,
-                             &metric);
+        maas_train_evaluate (job->train, s_features (job), maas_dataset_labels (job->data)->data,
+                             x->rows, &metric);
     }
     bool mse = job->spec.train.loss == MAAS_LOSS_MSE;
     double seconds = (double) job->fit_us / 1e6;
@@ -393,8 +423,10 @@ s_publish (s_job_t *job, const maas_training_metrics_t *m, uint64_t *version, bo
     maas_model_err_t model_err = {0};
     char json[512];
     int rc = -1;
-    if (!model || s_set_meta (model, job, m) != 0
-        || s_set_columns (model, job->data, job->id) != 0) {
+    char why[128];
+    if (!model || s_set_meta (model, job, m) != 0 || s_set_columns (model, job->data, job->id) != 0
+        || (job->spec.input_scale != 1
+            && maas_model_set_input_scale (model, job->spec.input_scale, why, sizeof why) != 0)) {
         snprintf (job->error, sizeof job->error, "trainer: out of memory building the model");
         goto done;
     }
@@ -488,6 +520,7 @@ maas_train_job_run (const maas_train_job_env_t *env, maas_work_t **work_p)
     maas_train_destroy (&job->train);
     maas_mlp_destroy (&job->mlp);
     maas_dataset_destroy (&job->data);
+    free (job->scaled);
     free (job);
     return rc;
 }

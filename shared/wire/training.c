@@ -32,6 +32,7 @@ maas_training_init (maas_training_t *spec)
     spec->train = maas_train_defaults ();
     spec->train.val_fraction = 0.2;
     spec->train.standardize = true;
+    spec->input_scale = 1;
 }
 
 static const char s_activations[] = "linear, relu, tanh, sigmoid, softmax";
@@ -135,6 +136,9 @@ maas_training_check (const maas_training_t *spec, char *err, size_t err_size)
     if (t->patience && t->val_fraction == 0)
         return s_fail (err, err_size, "early stopping (patience %zu) needs a validation split",
                        t->patience);
+    if (!(spec->input_scale >= 1e-30 && spec->input_scale <= 1e30))
+        return s_fail (err, err_size, "input scale must be a number from 1e-30 to 1e30, got %g",
+                       spec->input_scale);
     return 0;
 }
 
@@ -181,8 +185,10 @@ maas_training_pack (const maas_training_t *spec, msgpack_packer *pk)
     bool dataset = *spec->dataset, description = *spec->description;
     //  Only when off: a trainer older than the key refuses keys it does
     //  not know, and a spec at the default needs no key to say so.
-    bool raw_target = !t->standardize_target;
-    int rc = msgpack_pack_map (pk, 17 + dataset + description + raw_target);
+    bool raw_target = !t->standardize_target, scaled = spec->input_scale != 1;
+    int rc = msgpack_pack_map (pk, 17 + dataset + description + raw_target + scaled);
+    if (scaled)    //  only when set, as standardize_target
+        rc |= maas_codec_pack_kv_double (pk, "input_scale", spec->input_scale);
     if (dataset)
         rc |= maas_codec_pack_kv_str (pk, "dataset", spec->dataset);
     if (raw_target)
@@ -312,7 +318,8 @@ static const char *s_keys[] = {"dataset",      "description", "layers",    "loss
                                "optimizer",    "lr",          "momentum",  "beta1",
                                "beta2",        "rho",         "eps",       "weight_decay",
                                "epochs",       "batch_size",  "val_split", "patience",
-                               "restore_best", "standardize", "seed",      "standardize_target"};
+                               "restore_best", "standardize", "seed",      "standardize_target",
+                               "input_scale"};
 
 //  -1 with ERR naming the first key this version does not know.
 static int
@@ -363,6 +370,7 @@ maas_training_decode (maas_training_t *spec, const msgpack_object *params, const
         || s_opt_bool (&map, "restore_best", &t->restore_best)
         || s_opt_bool (&map, "standardize", &t->standardize)
         || s_opt_bool (&map, "standardize_target", &t->standardize_target)
+        || s_opt_double (&map, "input_scale", &spec->input_scale)
         || (maas_codec_map_find (&map, "seed") && maas_codec_map_uint64 (&map, "seed", &t->seed)))
         return s_fail (err, err_size, "%s", map.err);
     if (s_decode_layers (spec, &map, err, err_size) != 0

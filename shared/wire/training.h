@@ -38,6 +38,8 @@ typedef struct {
     maas_train_config_t train;    //  loss, optimizer, batch, epochs, split, early
                                   //  stopping, standardisation, seed (no callbacks)
     char description[256];        //  free text stored with the model, or ""
+    double input_scale;           //  inputs are multiplied by it before anything else, in
+                                  //  training and (stored with the model) in serving; 1: none
 } maas_training_t;
 
 //  Defaults: no model, no data, no layers; bce, Adam lr 0.001, batch 32,
