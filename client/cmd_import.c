@@ -19,15 +19,30 @@
 //  can spin for minutes or allocate gigabytes on a corrupt file
 //  (tests/fuzz/hangs/, docs/security.md), below any check maas can make.
 #define S_IMPORT_CPU_S  30                    //  CPU seconds (SIGXCPU past it)
-#define S_IMPORT_MEMORY ((rlim_t) 2 << 30)    //  address space, bytes
+#define S_IMPORT_MEMORY ((rlim_t) 2 << 30)    //  address space the reader may add, bytes
+
+//  This process's address space now, bytes (0 if unknown). The memory
+//  bound is on top of it: the process already maps its libraries (and,
+//  under AddressSanitizer, terabytes of shadow reserved but not used).
+static rlim_t
+s_address_space (void)
+{
+    FILE *statm = fopen ("/proc/self/statm", "r");
+    unsigned long long pages = 0;
+    if (statm && fscanf (statm, "%llu", &pages) != 1)
+        pages = 0;
+    if (statm)
+        fclose (statm);
+    return (rlim_t) pages * (rlim_t) sysconf (_SC_PAGESIZE);
+}
 
 //  In the child: read FILE, write its encoded blob to FD as [size][bytes]
 //  or [0][error text]. Never returns.
 static void
 s_import_child (const char *file, int fd)
 {
-    struct rlimit cpu = {S_IMPORT_CPU_S, S_IMPORT_CPU_S + 5},
-                  memory = {S_IMPORT_MEMORY, S_IMPORT_MEMORY};
+    rlim_t bound = s_address_space () + S_IMPORT_MEMORY;
+    struct rlimit cpu = {S_IMPORT_CPU_S, S_IMPORT_CPU_S + 5}, memory = {bound, bound};
     setrlimit (RLIMIT_CPU, &cpu);
     setrlimit (RLIMIT_AS, &memory);
     maas_model_err_t err;
