@@ -30,27 +30,12 @@ static fx_t fx;
 static void
 s_broker_start (const char *extra1, const char *extra2)
 {
-    char *path = support_build_path ("broker/maas-broker");
-    const char *argv[] = {path,
-                          "--frontend",
-                          fx.front,
-                          "--backend",
-                          fx.back,
-                          "--redis",
-                          support_redis_url (fx.redis),
-                          "--heartbeat",
-                          "100",
-                          "--liveness",
-                          "3",
-                          "--redis-retry",
-                          "100",
-                          "--log-level",
-                          "warn",
-                          extra1,
-                          extra2,
-                          NULL};    //  warn: some tests read the log, whatever $MAAS_LOG_LEVEL
-    fx.broker = support_proc_start (argv, NULL, fx.log);
-    free (path);
+    //  warn: some tests read the log, whatever $MAAS_LOG_LEVEL
+    const char *extra[] = {"--heartbeat",   "100",  "--liveness",  "3",
+                           "--redis-retry", "100",  "--log-level", "warn",
+                           extra1,          extra2, NULL};
+    fx.broker =
+        support_broker_start (fx.front, fx.back, support_redis_url (fx.redis), extra, fx.log);
 }
 
 static void
@@ -280,21 +265,9 @@ START_TEST (test_two_brokers)
     char front2[300], back2[300], name2[] = "broker-2";
     snprintf (front2, sizeof front2, "ipc://%s/front2", fx.dir);
     snprintf (back2, sizeof back2, "ipc://%s/back2", fx.dir);
-    char *path = support_build_path ("broker/maas-broker");
-    const char *argv[] = {path,
-                          "--frontend",
-                          front2,
-                          "--backend",
-                          back2,
-                          "--redis",
-                          support_redis_url (fx.redis),
-                          "--name",
-                          name2,
-                          "--heartbeat",
-                          "100",
-                          NULL};
-    support_proc_t *second = support_proc_start (argv, NULL, fx.log);
-    free (path);
+    const char *extra[] = {"--name", name2, "--heartbeat", "100", NULL};
+    support_proc_t *second =
+        support_broker_start (front2, back2, support_redis_url (fx.redis), extra, fx.log);
     maas_client_t *probe = maas_client_new (front2, NULL);
     ck_assert_int_eq (maas_client_ping (probe, 5000), 0);    //  bound and serving
     maas_client_destroy (&probe);

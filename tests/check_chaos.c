@@ -77,51 +77,26 @@ static char s_err[512];
 static void
 s_broker_start (void)
 {
-    char *path = support_build_path ("broker/maas-broker");
-    const char *argv[] = {path,
-                          "--name",
-                          "chaos",
-                          "--frontend",
-                          fx.front,
-                          "--backend",
-                          fx.back,
-                          "--redis",
-                          support_redis_url (fx.redis),
-                          "--heartbeat",
-                          "100",
-                          "--liveness",
-                          "5",
-                          "--redis-retry",
-                          "100",
-                          "--max-attempts",
-                          "10",
-                          NULL};
-    fx.broker = support_proc_start (argv, NULL, fx.log);
-    free (path);
+    const char *extra[] = {"--name",        "chaos", "--heartbeat",    "100", "--liveness", "5",
+                           "--redis-retry", "100",   "--max-attempts", "10",  NULL};
+    fx.broker =
+        support_broker_start (fx.front, fx.back, support_redis_url (fx.redis), extra, fx.log);
 }
 
 static void
 s_worker_start (int slot)
 {
-    char *path = support_build_path ("worker/maas-worker"), name[32];
+    char name[32];
     snprintf (name, sizeof name, "w%d", ++fx.serial);
-    const char *argv[] = {
-        path,     "--broker", fx.back,       "--redis", support_redis_url (fx.redis),
-        "--name", name,       "--heartbeat", "100",     NULL};
-    fx.workers[slot] = support_proc_start (argv, NULL, fx.log);
-    free (path);
+    const char *extra[] = {"--name", name, "--heartbeat", "100", NULL};
+    fx.workers[slot] = support_worker_start (fx.back, support_redis_url (fx.redis), extra, fx.log);
 }
 
 static void
 s_trainer_start (void)
 {
-    char *path = support_build_path ("trainer/maas-trainer");
-    const char *argv[] = {
-        path,     "--broker", fx.back,       "--redis", support_redis_url (fx.redis),
-        "--name", "trainer",  "--heartbeat", "100",     "--liveness",
-        "5",      NULL};
-    fx.trainer = support_proc_start (argv, NULL, fx.log);
-    free (path);
+    const char *extra[] = {"--name", "trainer", "--heartbeat", "100", "--liveness", "5", NULL};
+    fx.trainer = support_trainer_start (fx.back, support_redis_url (fx.redis), extra, fx.log);
 }
 
 //  SIGKILL the process in *PROC_P and reap it.

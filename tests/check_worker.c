@@ -34,27 +34,11 @@ static fx_t fx;
 static void
 s_worker_start_delay (const char *cache_mb, const char *max_batch_rows, const char *delay_us)
 {
-    char *path = support_build_path ("worker/maas-worker");
-    const char *argv[] = {path,
-                          "--broker",
-                          fx.back,
-                          "--redis",
-                          support_redis_url (fx.redis),
-                          "--cache-mb",
-                          cache_mb,
-                          "--max-batch-rows",
-                          max_batch_rows,
-                          "--batch-delay-us",
-                          delay_us,
-                          "--heartbeat",
-                          "100",
-                          "--credits",
-                          "16",
-                          "--log-level",
-                          "info",
-                          NULL};
-    fx.worker = support_proc_start (argv, NULL, fx.worker_log);
-    free (path);
+    const char *extra[] = {
+        "--cache-mb",  cache_mb, "--max-batch-rows", max_batch_rows, "--batch-delay-us", delay_us,
+        "--heartbeat", "100",    "--credits",        "16",           "--log-level",      "info",
+        NULL};
+    fx.worker = support_worker_start (fx.back, support_redis_url (fx.redis), extra, fx.worker_log);
 }
 
 static void
@@ -74,21 +58,9 @@ s_setup (void)
     snprintf (fx.back, sizeof fx.back, "ipc://%s/back", fx.dir);
     snprintf (fx.log, sizeof fx.log, "%s/broker.log", fx.dir);
     snprintf (fx.worker_log, sizeof fx.worker_log, "%s/worker.log", fx.dir);
-    char *path = support_build_path ("broker/maas-broker");
-    const char *argv[] = {path,
-                          "--frontend",
-                          fx.front,
-                          "--backend",
-                          fx.back,
-                          "--redis",
-                          support_redis_url (fx.redis),
-                          "--heartbeat",
-                          "100",
-                          "--liveness",
-                          "10",
-                          NULL};
-    fx.broker = support_proc_start (argv, NULL, fx.log);
-    free (path);
+    const char *extra[] = {"--heartbeat", "100", "--liveness", "10", NULL};
+    fx.broker =
+        support_broker_start (fx.front, fx.back, support_redis_url (fx.redis), extra, fx.log);
     char err[256];
     fx.registry = maas_registry_new (support_redis_url (fx.redis), NULL, err, sizeof err);
     ck_assert_msg (fx.registry, "%s", err);
@@ -459,13 +431,8 @@ END_TEST
 static void
 s_named_worker (support_proc_t **proc, const char *name, const char *credits)
 {
-    char *path = support_build_path ("worker/maas-worker");
-    const char *argv[] = {
-        path,     "--broker", fx.back,     "--redis", support_redis_url (fx.redis),
-        "--name", name,       "--credits", credits,   "--heartbeat",
-        "100",    NULL};
-    *proc = support_proc_start (argv, NULL, fx.worker_log);
-    free (path);
+    const char *extra[] = {"--name", name, "--credits", credits, "--heartbeat", "100", NULL};
+    *proc = support_worker_start (fx.back, support_redis_url (fx.redis), extra, fx.worker_log);
 }
 
 //  Run one job for NAME and return the worker that ran it (from Redis).
