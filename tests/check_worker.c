@@ -1069,6 +1069,22 @@ START_TEST (test_cli_explain)
     support_proc_stop (&proc);
     snprintf (path, sizeof path, "%s/dead-err", fx.dir);
     ck_assert_msg (support_file_has (path, "no broker answers at ipc://"), "dead broker not said");
+    //  A job the worker fails: its reason, and exit code 1.
+    free (script);
+    ck_assert (asprintf (&script,
+                         "cd %s && printf '5.1,3.5,1.4,0.2\\n' > row.csv && "
+                         "maas explain iris --input row.csv --no-header --output 7 "
+                         "2> failed-err || echo rc=$? >> failed-err",
+                         fx.dir)
+               > 0);
+    argv[2] = script;
+    proc = support_proc_start (argv, env, NULL);
+    ck_assert_int_eq (support_proc_wait (proc, 30000), 0);
+    support_proc_stop (&proc);
+    snprintf (path, sizeof path, "%s/failed-err", fx.dir);
+    ck_assert_msg (support_file_has (path, "output 7 is out of range: the model has 3"),
+                   "the job's failure not said (%s)", path);
+    ck_assert (support_file_has (path, "maas explain: job ") && support_file_has (path, "rc=1"));
     free (script);
     free (text);
     free (doc);
