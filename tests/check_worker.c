@@ -795,16 +795,27 @@ START_TEST (test_cli_labels_top_k_threshold)
 }
 END_TEST
 
+//  The iris features' names, in the models' input order.
+static const char *const s_iris_columns[] = {"sepal_len", "sepal_wid", "petal_len", "petal_wid"};
+
+//  A 4-8-3 model of weights SEED whose inputs are named s_iris_columns,
+//  published as iris@1, and a worker to serve it; the caller's.
+static maas_model_t *
+s_iris_by_name (uint64_t seed)
+{
+    maas_model_t *model = s_model (4, 8, 3, seed);
+    ck_assert_int_eq (maas_model_set_columns (model, s_iris_columns, 4), 0);
+    s_publish ("iris", model);
+    s_worker_start ("64", "64");
+    return model;
+}
+
 //  `maas infer` matches a CSV header to the model's input names: columns
 //  in reverse order give the same predictions, bit for bit; a column the
 //  model needs and the file lacks is an error naming it.
 START_TEST (test_cli_infer_columns_by_name)
 {
-    maas_model_t *model = s_model (4, 8, 3, 31);
-    const char *columns[] = {"sepal_len", "sepal_wid", "petal_len", "petal_wid"};
-    ck_assert_int_eq (maas_model_set_columns (model, columns, 4), 0);
-    s_publish ("iris", model);
-    s_worker_start ("64", "64");
+    maas_model_t *model = s_iris_by_name (31);
     char *maas = support_build_path ("client/maas"), *script = NULL;
     ck_assert (
         asprintf (&script,
@@ -1004,11 +1015,7 @@ END_TEST
 //  model's columns, prints the top K, and --json carries every attribution.
 START_TEST (test_cli_explain)
 {
-    maas_model_t *model = s_model (4, 8, 3, 23);
-    const char *columns[] = {"sepal_len", "sepal_wid", "petal_len", "petal_wid"};
-    ck_assert_int_eq (maas_model_set_columns (model, columns, 4), 0);
-    s_publish ("iris", model);
-    s_worker_start ("64", "64");
+    maas_model_t *model = s_iris_by_name (23);
     s_worker_ready ("iris", 4, 3);
     //  The example block of docs/models.md's Explanations, run as printed
     //  with maas on PATH.
@@ -1045,7 +1052,7 @@ START_TEST (test_cli_explain)
     for (size_t i = 1; i < 4; i++)
         if (fabsf (want.attributions[i]) > fabsf (want.attributions[best]))
             best = i;
-    snprintf (line, sizeof line, "  %-20s %+.6g\n", columns[best],
+    snprintf (line, sizeof line, "  %-20s %+.6g\n", s_iris_columns[best],
               (double) want.attributions[best]);
     snprintf (path, sizeof path, "%s/out", fx.dir);
     ck_assert_msg (support_file_has (path, "row 1 output 1: f(x)="), "no header line in out");
