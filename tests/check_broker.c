@@ -165,6 +165,17 @@ s_field_becomes (const char *id, const char *field, const char *want)
     ck_assert_msg (strcmp (got, want) == 0, "job %s: %s '%s', not '%s'", id, field, got, want);
 }
 
+//  Fail the test if Redis holds a status hash for job ID.
+static void
+s_assert_no_record (const char *id)
+{
+    redisContext *ctx = s_redis ();
+    redisReply *reply = redisCommand (ctx, "EXISTS maas:job:%s", id);
+    ck_assert_msg (reply->integer == 0, "job %s has a record in Redis", id);
+    freeReplyObject (reply);
+    redisFree (ctx);
+}
+
 static void
 s_status_becomes (const char *id, const char *want)
 {
@@ -250,11 +261,7 @@ START_TEST (test_broker_without_status)
     maas_result_t *result = s_run (&spec, "x", 5000);
     ck_assert_str_eq (result->status, "succeeded");
     maas_result_destroy (&result);
-    redisContext *ctx = s_redis ();
-    redisReply *reply = redisCommand (ctx, "EXISTS maas:job:no-status-1");
-    ck_assert_int_eq (reply->integer, 0);
-    freeReplyObject (reply);
-    redisFree (ctx);
+    s_assert_no_record ("no-status-1");
 }
 END_TEST
 
@@ -1003,11 +1010,7 @@ START_TEST (test_unknown_kind_rejected)
     ck_assert_msg (strstr (result->error, "no worker has announced kind 'madeup'"), "error: %s",
                    result->error);
     maas_result_destroy (&result);
-    redisContext *ctx = s_redis ();
-    redisReply *reply = redisCommand (ctx, "EXISTS maas:job:junk-1");
-    ck_assert_int_eq (reply->integer, 0);    //  nothing left queued in Redis
-    freeReplyObject (reply);
-    redisFree (ctx);
+    s_assert_no_record ("junk-1");    //  nothing left queued in Redis
     zsock_t *client = s_raw_client ("c-kinds");
     char status[64];
     s_raw_send (client, MAAS_PROTO_SUBMIT, "early-train", "train", true);
@@ -1430,11 +1433,7 @@ START_TEST (test_untracked_leaves_no_record)
     maas_result_t *result = s_run (&spec, "x", 5000);
     ck_assert_str_eq (result->status, "succeeded");
     maas_result_destroy (&result);
-    redisContext *ctx = s_redis ();
-    redisReply *reply = redisCommand (ctx, "EXISTS maas:job:quiet-1");
-    ck_assert_int_eq (reply->integer, 0);
-    freeReplyObject (reply);
-    redisFree (ctx);
+    s_assert_no_record ("quiet-1");
 }
 END_TEST
 
