@@ -113,19 +113,12 @@ s_publish (const char *name, const maas_mlp_t *mlp)
 {
     maas_mlp_t *copy = maas_mlp_dup (mlp);
     maas_model_t *model = maas_model_new (&copy);
-    uint8_t *blob;
-    size_t size;
-    ck_assert_int_eq (maas_model_encode (model, &blob, &size, NULL), 0);
     maas_registry_t *registry =
         maas_registry_new (support_redis_url (fx.redis), NULL, s_err, sizeof s_err);
     ck_assert_msg (registry, "%s", s_err);
-    maas_registry_meta_t meta = {0};
-    uint64_t version;
-    ck_assert_int_eq (maas_registry_publish (registry, name, blob, size, &meta, &version, NULL), 0);
-    ck_assert_int_eq (version, 1);
+    ck_assert_int_eq (support_publish_model (registry, name, model), 1);
     maas_registry_destroy (&registry);
     maas_model_destroy (&model);
-    free (blob);
 }
 
 //  The network, its inputs and, computed here, the outputs every job must get.

@@ -57,19 +57,13 @@ s_publish (const char *name, const maas_mlp_t *mlp, const char *const *columns)
     maas_model_t *model = maas_model_new (&copy);
     if (columns)
         ck_assert_int_eq (maas_model_set_columns (model, columns, S_COLS), 0);
-    uint8_t *blob;
-    size_t size;
-    ck_assert_int_eq (maas_model_encode (model, &blob, &size, NULL), 0);
     char err[256];
     maas_registry_t *registry =
         maas_registry_new (support_redis_url (s_redis), NULL, err, sizeof err);
     ck_assert_msg (registry, "%s", err);
-    uint64_t version;
-    maas_registry_meta_t meta = {0};
-    ck_assert_int_eq (maas_registry_publish (registry, name, blob, size, &meta, &version, NULL), 0);
+    uint64_t version = support_publish_model (registry, name, model);
     maas_registry_destroy (&registry);
     maas_model_destroy (&model);
-    free (blob);
     return version;
 }
 

@@ -96,17 +96,7 @@ s_model (size_t inputs, size_t hidden, size_t outputs, uint64_t seed)
 static uint64_t
 s_publish (const char *name, const maas_model_t *model)
 {
-    uint8_t *blob;
-    size_t size;
-    maas_model_err_t err;
-    ck_assert_msg (maas_model_encode (model, &blob, &size, &err) == 0, "%s", err.text);
-    maas_registry_meta_t meta = {0};
-    uint64_t version;
-    ck_assert_msg (maas_registry_publish (fx.registry, name, blob, size, &meta, &version, NULL)
-                       == 0,
-                   "%s", maas_registry_error (fx.registry));
-    free (blob);
-    return version;
+    return support_publish_model (fx.registry, name, model);
 }
 
 //  Submit ROWS × COLS floats of X as a raw tensor for NAME (VERSION or
