@@ -46,6 +46,16 @@ s_broker_kill (int sig)
     support_proc_stop (&fx.broker);
 }
 
+//  Stop the fixture's broker, start it again with EXTRA1 and EXTRA2 (either
+//  may be NULL) and wait until it answers the client.
+static void
+s_broker_restart (const char *extra1, const char *extra2)
+{
+    support_proc_stop (&fx.broker);
+    s_broker_start (extra1, extra2);
+    ck_assert_int_eq (maas_client_ping (fx.client, 5000), 0);
+}
+
 //  A test worker; MODELS ("iris@3") are announced as cached, or NULL.
 static support_proc_t *
 s_worker_start_models (const char *name, const char *kinds, int credits, const char *models)
@@ -163,6 +173,22 @@ s_field_becomes (const char *id, const char *field, const char *want)
     }
     redisFree (ctx);
     ck_assert_msg (strcmp (got, want) == 0, "job %s: %s '%s', not '%s'", id, field, got, want);
+}
+
+//  Run SPEC with PAYLOAD until it succeeds (Redis coming back takes the
+//  broker a moment); fails the test after 50 tries.
+static void
+s_run_until_succeeded (const maas_submit_t *spec, const char *payload)
+{
+    bool succeeded = false;
+    for (int i = 0; i < 50 && !succeeded; i++) {
+        maas_result_t *result = s_run (spec, payload, 5000);
+        succeeded = strcmp (result->status, "succeeded") == 0;
+        maas_result_destroy (&result);
+        if (!succeeded)
+            maas_client_poll (fx.client, 100);
+    }
+    ck_assert_msg (succeeded, "job %s never succeeded", spec->id ? spec->id : "(new)");
 }
 
 //  Fail the test if Redis holds a status hash for job ID.
@@ -569,9 +595,7 @@ END_TEST
 
 START_TEST (test_overload_rejected)
 {
-    support_proc_stop (&fx.broker);
-    s_broker_start ("--max-jobs", "3");
-    ck_assert_int_eq (maas_client_ping (fx.client, 5000), 0);
+    s_broker_restart ("--max-jobs", "3");
     char ids[5][MAAS_PROTO_ID_MAX + 1];
     for (int i = 0; i < 5; i++) {
         maas_submit_t spec = {.kind = "infer", .untracked = true};
@@ -1076,9 +1100,7 @@ END_TEST
 
 START_TEST (test_redis_down_rejects_then_recovers)
 {
-    support_proc_stop (&fx.broker);
-    s_broker_start ("--redis-timeout", "500");    //  jobs wait that long for Redis to be back
-    ck_assert_int_eq (maas_client_ping (fx.client, 5000), 0);
+    s_broker_restart ("--redis-timeout", "500");    //  jobs wait that long for Redis to be back
     s_worker_start ("w8", "infer", 1);
     support_redis_kill (fx.redis);
     maas_submit_t spec = {.kind = "infer"};
@@ -1092,15 +1114,7 @@ START_TEST (test_redis_down_rejects_then_recovers)
     maas_result_destroy (&result);
     support_redis_restart (fx.redis);
     spec.untracked = false;
-    bool recovered = false;
-    for (int i = 0; i < 50 && !recovered; i++) {
-        result = s_run (&spec, "z", 5000);
-        recovered = strcmp (result->status, "succeeded") == 0;
-        maas_result_destroy (&result);
-        if (!recovered)
-            maas_client_poll (fx.client, 100);
-    }
-    ck_assert (recovered);
+    s_run_until_succeeded (&spec, "z");
 }
 END_TEST
 
@@ -1110,9 +1124,7 @@ END_TEST
 //  ran meanwhile finishes and its final status reaches Redis.
 START_TEST (test_redis_hung_rejects_then_recovers)
 {
-    support_proc_stop (&fx.broker);
-    s_broker_start ("--redis-timeout", "500");
-    ck_assert_int_eq (maas_client_ping (fx.client, 5000), 0);
+    s_broker_restart ("--redis-timeout", "500");
     s_worker_start ("w17", "infer", 1);
     maas_submit_t slow = {.kind = "infer", .id = "hung-slow"};
     ck_assert_int_eq (maas_client_submit (fx.client, &slow, "sleep:1500", 10, NULL, NULL, NULL), 0);
@@ -1132,15 +1144,7 @@ START_TEST (test_redis_hung_rejects_then_recovers)
     maas_result_destroy (&result);
     kill (support_redis_pid (fx.redis), SIGCONT);
     spec.untracked = false;
-    bool recovered = false;
-    for (int i = 0; i < 50 && !recovered; i++) {
-        result = s_run (&spec, "z", 5000);
-        recovered = strcmp (result->status, "succeeded") == 0;
-        maas_result_destroy (&result);
-        if (!recovered)
-            maas_client_poll (fx.client, 100);
-    }
-    ck_assert (recovered);
+    s_run_until_succeeded (&spec, "z");
     result = maas_client_wait (fx.client, "hung-slow", 5000);
     ck_assert_ptr_nonnull (result);
     ck_assert_str_eq (result->status, "succeeded");
@@ -1155,9 +1159,7 @@ END_TEST
 //  connection and runs; the client sees one result, not a rejection.
 START_TEST (test_redis_pause_keeps_waiting_jobs)
 {
-    support_proc_stop (&fx.broker);
-    s_broker_start ("--redis-timeout", "1500");
-    ck_assert_int_eq (maas_client_ping (fx.client, 5000), 0);
+    s_broker_restart ("--redis-timeout", "1500");
     s_worker_start ("w18", "infer", 1);
     kill (support_redis_pid (fx.redis), SIGSTOP);
     char id[MAAS_PROTO_ID_MAX + 1];
@@ -1217,9 +1219,7 @@ END_TEST
 //  once it is a master again, jobs are taken again.
 START_TEST (test_demoted_redis_is_left)
 {
-    support_proc_stop (&fx.broker);
-    s_broker_start ("--redis-timeout", "1000");
-    ck_assert_int_eq (maas_client_ping (fx.client, 5000), 0);
+    s_broker_restart ("--redis-timeout", "1000");
     s_worker_start ("w19", "infer", 1);
     maas_submit_t spec = {.kind = "infer"};
     maas_result_t *result = s_run (&spec, "x", 5000);
@@ -1234,15 +1234,7 @@ START_TEST (test_demoted_redis_is_left)
     ck_assert (support_file_has (fx.log, "is not the master (slave)"));
     freeReplyObject (redisCommand (ctx, "REPLICAOF NO ONE"));
     redisFree (ctx);
-    bool recovered = false;
-    for (int i = 0; i < 50 && !recovered; i++) {
-        result = s_run (&spec, "z", 5000);
-        recovered = strcmp (result->status, "succeeded") == 0;
-        maas_result_destroy (&result);
-        if (!recovered)
-            maas_client_poll (fx.client, 100);
-    }
-    ck_assert (recovered);
+    s_run_until_succeeded (&spec, "z");
     support_redis_stop (&other);
 }
 END_TEST
@@ -1369,9 +1361,7 @@ END_TEST
 
 START_TEST (test_huge_frame_cuts_off_sender_only)
 {
-    support_proc_stop (&fx.broker);
-    s_broker_start ("--max-message", "1");
-    ck_assert_int_eq (maas_client_ping (fx.client, 5000), 0);
+    s_broker_restart ("--max-message", "1");
     zsock_t *raw = zsock_new_dealer (fx.front);
     size_t size = 3 << 20;
     char *huge = calloc (1, size);
