@@ -113,9 +113,7 @@ s_publish (const char *name, const maas_mlp_t *mlp)
 {
     maas_mlp_t *copy = maas_mlp_dup (mlp);
     maas_model_t *model = maas_model_new (&copy);
-    maas_registry_t *registry =
-        maas_registry_new (support_redis_url (fx.redis), NULL, s_err, sizeof s_err);
-    ck_assert_msg (registry, "%s", s_err);
+    maas_registry_t *registry = support_registry_new (fx.redis);
     ck_assert_int_eq (support_publish_model (registry, name, model), 1);
     maas_registry_destroy (&registry);
     maas_model_destroy (&model);
@@ -520,9 +518,7 @@ s_only_version_sha (maas_registry_t *registry, const char *model_name,
 static void
 s_check_trains (redisContext *ctx)
 {
-    maas_registry_t *registry =
-        maas_registry_new (support_redis_url (fx.redis), NULL, s_err, sizeof s_err);
-    ck_assert_msg (registry, "%s", s_err);
+    maas_registry_t *registry = support_registry_new (fx.redis);
     char first[MAAS_SHA256_HEX_SIZE] = "", sha[MAAS_SHA256_HEX_SIZE], status[32];
     for (int i = 0; i < C_TRAINS; i++) {
         s_only_version_sha (registry, fx.train_ids[i], sha);    //  model name = job id

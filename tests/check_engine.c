@@ -23,9 +23,7 @@ s_setup (void)
 {
     signal (SIGPIPE, SIG_IGN);
     s_redis = support_redis_start ();
-    char err[256];
-    s_reg = maas_registry_new (support_redis_url (s_redis), NULL, err, sizeof err);
-    ck_assert_msg (s_reg, "%s", err);
+    s_reg = support_registry_new (s_redis);
 }
 
 static void
@@ -762,9 +760,7 @@ START_TEST (test_dead_redis_fails_jobs_then_recovers)
     support_redis_restart (s_redis);
     //  The restarted server is empty: publish again, and the engine finds it.
     maas_registry_destroy (&s_reg);
-    char err[256];
-    s_reg = maas_registry_new (support_redis_url (s_redis), NULL, err, sizeof err);
-    ck_assert_msg (s_reg, "%s", err);
+    s_reg = support_registry_new (s_redis);
     s_publish ("digits", model);
     s_submit (engine, NULL, "digits", 0, NULL, 1, 4, 0, NULL);
     result = s_next (engine);

@@ -100,9 +100,7 @@ s_setup (void)
     snprintf (fx.gw_log, sizeof fx.gw_log, "%s/gateway.log", fx.dir);
     s_broker_start ();
     s_worker_start ();
-    char err[256];
-    fx.registry = maas_registry_new (support_redis_url (fx.redis), NULL, err, sizeof err);
-    ck_assert_msg (fx.registry, "%s", err);
+    fx.registry = support_registry_new (fx.redis);
     fx.client = maas_client_new (fx.front, NULL);
     ck_assert_ptr_nonnull (fx.client);
     ck_assert_int_eq (maas_client_ping (fx.client, 5000), 0);

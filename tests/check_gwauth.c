@@ -87,9 +87,7 @@ s_setup (void)
     snprintf (fx.gw_log, sizeof fx.gw_log, "%s/gateway.log", fx.dir);
     snprintf (fx.scheme, sizeof fx.scheme, "http");
     s_start_broker_worker ();
-    char err[256];
-    fx.registry = maas_registry_new (support_redis_url (fx.redis), NULL, err, sizeof err);
-    ck_assert_msg (fx.registry, "%s", err);
+    fx.registry = support_registry_new (fx.redis);
 }
 
 static void

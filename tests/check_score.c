@@ -57,10 +57,7 @@ s_publish (const char *name, const maas_mlp_t *mlp, const char *const *columns)
     maas_model_t *model = maas_model_new (&copy);
     if (columns)
         ck_assert_int_eq (maas_model_set_columns (model, columns, S_COLS), 0);
-    char err[256];
-    maas_registry_t *registry =
-        maas_registry_new (support_redis_url (s_redis), NULL, err, sizeof err);
-    ck_assert_msg (registry, "%s", err);
+    maas_registry_t *registry = support_registry_new (s_redis);
     uint64_t version = support_publish_model (registry, name, model);
     maas_registry_destroy (&registry);
     maas_model_destroy (&model);
@@ -71,10 +68,7 @@ s_publish (const char *name, const maas_mlp_t *mlp, const char *const *columns)
 static void
 s_move_production (uint64_t version)
 {
-    char err[256];
-    maas_registry_t *registry =
-        maas_registry_new (support_redis_url (s_redis), NULL, err, sizeof err);
-    ck_assert_msg (registry, "%s", err);
+    maas_registry_t *registry = support_registry_new (s_redis);
     ck_assert_int_eq (maas_registry_alias (registry, "seed", "production", version), 0);
     maas_registry_destroy (&registry);
 }

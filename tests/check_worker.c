@@ -61,9 +61,7 @@ s_setup (void)
     const char *extra[] = {"--heartbeat", "100", "--liveness", "10", NULL};
     fx.broker =
         support_broker_start (fx.front, fx.back, support_redis_url (fx.redis), extra, fx.log);
-    char err[256];
-    fx.registry = maas_registry_new (support_redis_url (fx.redis), NULL, err, sizeof err);
-    ck_assert_msg (fx.registry, "%s", err);
+    fx.registry = support_registry_new (fx.redis);
     fx.client = maas_client_new (fx.front, NULL);
     ck_assert_ptr_nonnull (fx.client);
     ck_assert_int_eq (maas_client_ping (fx.client, 5000), 0);

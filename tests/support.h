@@ -112,6 +112,10 @@ typedef struct _maas_registry_t maas_registry_t;
 typedef struct _maas_model_t maas_model_t;
 uint64_t support_publish_model (maas_registry_t *reg, const char *name, const maas_model_t *model);
 
+//  A registry client of REDIS (the caller destroys it). Aborts the test
+//  with the registry's error if it cannot connect.
+maas_registry_t *support_registry_new (const support_redis_t *redis);
+
 //  A free TCP port on 127.0.0.1 (bound then released; racy but private).
 int support_free_port (void);
 
