@@ -999,6 +999,18 @@ START_TEST (test_explain_jobs)
 }
 END_TEST
 
+//  Run SCRIPT with /bin/sh -e, ENV added to the environment; fails the
+//  test unless it exits 0 within TIMEOUT_MS.
+static void
+s_sh (const char *const env[], int timeout_ms, const char *script)
+{
+    const char *argv[] = {"/bin/sh", "-ec", script, NULL};
+    support_proc_t *proc = support_proc_start (argv, env, NULL);
+    int rc = support_proc_wait (proc, timeout_ms);
+    support_proc_stop (&proc);
+    ck_assert_msg (rc == 0, "sh -ec '%s': exit %d (-1: still running)", script, rc);
+}
+
 //  `maas explain`, as docs/models.md shows it, names the features by the
 //  model's columns, prints the top K, and --json carries every attribution.
 START_TEST (test_cli_explain)
@@ -1019,15 +1031,12 @@ START_TEST (test_cli_explain)
     ck_assert_msg (block && end, "docs/models.md has no sh block under Explanations");
     *end = 0;
     ck_assert (asprintf (&script, "cd %s && { %s} > out 2> err", fx.dir, block + 6) > 0);
-    const char *argv[] = {"/bin/sh", "-ec", script, NULL};
     char *bin = support_build_path ("client"), redis_env[600], broker_env[600], path_env[600];
     snprintf (redis_env, sizeof redis_env, "MAAS_REDIS_URL=%s", support_redis_url (fx.redis));
     snprintf (broker_env, sizeof broker_env, "MAAS_BROKER_FRONTEND=%s", fx.front);
     snprintf (path_env, sizeof path_env, "PATH=%s:/usr/bin:/bin", bin);
     const char *env[] = {redis_env, broker_env, path_env, NULL};
-    support_proc_t *proc = support_proc_start (argv, env, NULL);
-    ck_assert_int_eq (support_proc_wait (proc, 60000), 0);
-    support_proc_stop (&proc);
+    s_sh (env, 60000, script);
     //  What the worker computes, to compare with what was printed.
     float x[8] = {5.1f, 3.5f, 1.4f, 0.2f, 6.7f, 3.0f, 5.2f, 2.3f};
     maas_explain_params_t params = maas_explain_params_defaults ();
@@ -1058,10 +1067,7 @@ START_TEST (test_cli_explain)
                          "--broker ipc://%s/nobody.sock 2> dead-err",
                          fx.dir, fx.dir)
                > 0);
-    argv[2] = script;
-    proc = support_proc_start (argv, env, NULL);
-    ck_assert_int_eq (support_proc_wait (proc, 10000), 0);
-    support_proc_stop (&proc);
+    s_sh (env, 10000, script);
     snprintf (path, sizeof path, "%s/dead-err", fx.dir);
     ck_assert_msg (support_file_has (path, "no broker answers at ipc://"), "dead broker not said");
     //  A job the worker fails: its reason, and exit code 1.
@@ -1072,10 +1078,7 @@ START_TEST (test_cli_explain)
                          "2> failed-err || echo rc=$? >> failed-err",
                          fx.dir)
                > 0);
-    argv[2] = script;
-    proc = support_proc_start (argv, env, NULL);
-    ck_assert_int_eq (support_proc_wait (proc, 30000), 0);
-    support_proc_stop (&proc);
+    s_sh (env, 30000, script);
     snprintf (path, sizeof path, "%s/failed-err", fx.dir);
     ck_assert_msg (support_file_has (path, "output 7 is out of range: the model has 3"),
                    "the job's failure not said (%s)", path);
