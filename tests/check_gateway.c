@@ -530,6 +530,8 @@ START_TEST (test_classify_regress)
                      "\"parameters\": {\"classification\": 2}}]}";
     json_t *probs = s_http ("POST", "/v1/models/iris:classify", example, 200);
     json = s_http ("POST", "/v2/models/iris/infer", v2, 200);
+    ck_assert_str_eq (json_string_value (json_object_get (json, "model_name")), "iris");
+    ck_assert (json_string_value (json_object_get (json, "model_version")));
     json_t *out = json_array_get (json_object_get (json, "outputs"), 0);
     ck_assert_str_eq (json_string_value (json_object_get (out, "datatype")), "BYTES");
     ck_assert_int_eq (json_integer_value (json_array_get (json_object_get (out, "shape"), 1)), 2);
