@@ -32,15 +32,6 @@ typedef struct {
 } bench_t;
 
 static void
-s_figure (const char *name, const char *metric, double value, const char *unit)
-{
-    printf ("{\"bench\":\"broker\",\"case\":\"%s\",\"metric\":\"%s\",\"value\":%.6g,"
-            "\"unit\":\"%s\"}\n",
-            name, metric, value, unit);
-    fflush (stdout);
-}
-
-static void
 s_echo_worker (bench_t *b, const char *name)
 {
     maas_log_set_level (MAAS_LOG_WARN);
@@ -134,13 +125,13 @@ s_throughput (bench_t *b, maas_client_t *client, const char *name, bool untracke
             fprintf (stderr, "bench: submit: %s\n", maas_client_error (client));
     maas_client_wait_all (client, 120000);
     double seconds = (double) (maas_clock_mono_us () - start) / 1e6;
-    s_figure (name, "jobs_per_s", b->jobs / seconds, "jobs/s");
-    s_figure (name, "lost", b->jobs - ok, "jobs");
+    bench_figure ("broker", name, "jobs_per_s", b->jobs / seconds, "jobs/s");
+    bench_figure ("broker", name, "lost", b->jobs - ok, "jobs");
     double after[4];
     s_cpu (b, after);
     const char *metrics[4] = {"broker_cpu", "redis_cpu", "client_cpu", "workers_cpu"};
     for (int i = 0; i < 4; i++)
-        s_figure (name, metrics[i], 1e6 * (after[i] - cpu[i]) / b->jobs, "us/job");
+        bench_figure ("broker", name, metrics[i], 1e6 * (after[i] - cpu[i]) / b->jobs, "us/job");
     fprintf (stderr, "bench: %s %d jobs in %.2f s, %d ok\n", name, b->jobs, seconds, ok);
 }
 
@@ -155,8 +146,8 @@ static void
 s_percentiles (const char *name, double *us, int n)
 {
     qsort (us, (size_t) n, sizeof *us, s_cmp);
-    s_figure (name, "p50", us[n / 2] / 1000.0, "ms");
-    s_figure (name, "p99", us[(int) (n * 0.99)] / 1000.0, "ms");
+    bench_figure ("broker", name, "p50", us[n / 2] / 1000.0, "ms");
+    bench_figure ("broker", name, "p99", us[(int) (n * 0.99)] / 1000.0, "ms");
 }
 
 //  Latency: one job in flight, LATENCY_JOBS times.
@@ -173,7 +164,7 @@ s_latency (bench_t *b, maas_client_t *client, const char *name, bool untracked)
         us[i] = (double) (maas_clock_mono_us () - start);
     }
     s_percentiles (name, us, b->latency_jobs);
-    s_figure (name, "lost", b->latency_jobs - ok, "jobs");
+    bench_figure ("broker", name, "lost", b->latency_jobs - ok, "jobs");
     free (us);
 }
 
@@ -223,7 +214,7 @@ s_direct (bench_t *b)
     }
     if (done > 0)
         s_percentiles ("baseline_zmq_echo", us, done);
-    s_figure ("baseline_zmq_echo", "lost", b->latency_jobs - done, "messages");
+    bench_figure ("broker", "baseline_zmq_echo", "lost", b->latency_jobs - done, "messages");
     free (us);
     zsock_destroy (&dealer);
 }

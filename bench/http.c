@@ -35,15 +35,6 @@ typedef struct {
     int done, failed;             //  results in, of which not succeeded
 } s_client_run_t;
 
-static void
-s_figure (const char *name, const char *metric, double value, const char *unit)
-{
-    printf ("{\"bench\":\"http\",\"case\":\"%s\",\"metric\":\"%s\",\"value\":%.6g,"
-            "\"unit\":\"%s\"}\n",
-            name, metric, value, unit);
-    fflush (stdout);
-}
-
 static int
 s_cmp (const void *a, const void *b)
 {
@@ -108,14 +99,17 @@ s_client_case (maas_client_t *client, const char *name, int jobs, size_t rows, i
         fprintf (stderr, "bench: %s: %d jobs still in flight after 60 s\n", name, left);
     double secs = (double) (maas_clock_mono_us () - start) / 1e6;
     qsort (run.latency_us, (size_t) run.done, sizeof (double), s_cmp);
-    s_figure (name, "requests_per_s", run.done / secs, "req/s");
+    bench_figure ("http", name, "requests_per_s", run.done / secs, "req/s");
     if (rows > 1)
-        s_figure (name, "rows_per_s", (double) run.done * (double) rows / secs, "rows/s");
-    s_figure (name, "latency_p50", run.latency_us[run.done / 2] / 1000, "ms");
-    s_figure (name, "latency_p99", run.latency_us[(int) (run.done * 0.99)] / 1000, "ms");
-    s_figure (name, "errors", run.failed + (jobs - run.done), "requests");
+        bench_figure ("http", name, "rows_per_s", (double) run.done * (double) rows / secs,
+                      "rows/s");
+    bench_figure ("http", name, "latency_p50", run.latency_us[run.done / 2] / 1000, "ms");
+    bench_figure ("http", name, "latency_p99", run.latency_us[(int) (run.done * 0.99)] / 1000,
+                  "ms");
+    bench_figure ("http", name, "errors", run.failed + (jobs - run.done), "requests");
     if (worker)
-        s_figure (name, "worker_cpu_per_job", (bench_cpu_s (worker) - cpu) / jobs * 1e6, "us");
+        bench_figure ("http", name, "worker_cpu_per_job", (bench_cpu_s (worker) - cpu) / jobs * 1e6,
+                      "us");
     msgpack_sbuffer_destroy (&params);
 }
 

@@ -40,15 +40,6 @@ typedef struct {
 } bench_t;
 
 static void
-s_figure (const char *name, const char *metric, double value, const char *unit)
-{
-    printf ("{\"bench\":\"serve\",\"case\":\"%s\",\"metric\":\"%s\",\"value\":%.6g,"
-            "\"unit\":\"%s\"}\n",
-            name, metric, value, unit);
-    fflush (stdout);
-}
-
-static void
 s_broker_start (bench_t *b)
 {
     snprintf (b->front, sizeof b->front, "ipc://%s/front", b->dir);
@@ -202,10 +193,12 @@ s_case (bench_t *b, const char *name, const char *model, int jobs, size_t rows, 
     int left = maas_client_wait_all (b->client, 120000);
     double secs = (double) (maas_clock_mono_us () - start) / 1e6;
     double rows_per_s = (double) b->done * (double) rows / secs;
-    s_figure (name, "rows_per_s", rows_per_s, "rows/s");
-    s_figure (name, "latency_p50", s_percentile (b->latency_us, b->done, 50) / 1000, "ms");
-    s_figure (name, "latency_p99", s_percentile (b->latency_us, b->done, 99) / 1000, "ms");
-    s_figure (name, "failed", b->failed + left, "jobs");
+    bench_figure ("serve", name, "rows_per_s", rows_per_s, "rows/s");
+    bench_figure ("serve", name, "latency_p50", s_percentile (b->latency_us, b->done, 50) / 1000,
+                  "ms");
+    bench_figure ("serve", name, "latency_p99", s_percentile (b->latency_us, b->done, 99) / 1000,
+                  "ms");
+    bench_figure ("serve", name, "failed", b->failed + left, "jobs");
     fprintf (stderr, "bench: %s: %d jobs of %zu rows in %.2f s\n", name, b->done, rows, secs);
     s_cpu_report (b, name, cpu);
     msgpack_sbuffer_destroy (&params);
@@ -222,9 +215,10 @@ s_batch_figures (bench_t *b, const char *name)
         sum += b->batch_rows[i];
         max = b->batch_rows[i] > max ? b->batch_rows[i] : max;
     }
-    s_figure (name, "batch_rows_mean", b->done ? sum / b->done : 0, "rows");
-    s_figure (name, "batch_rows_p50", s_percentile (b->batch_rows, b->done, 50), "rows");
-    s_figure (name, "batch_rows_max", max, "rows");
+    bench_figure ("serve", name, "batch_rows_mean", b->done ? sum / b->done : 0, "rows");
+    bench_figure ("serve", name, "batch_rows_p50", s_percentile (b->batch_rows, b->done, 50),
+                  "rows");
+    bench_figure ("serve", name, "batch_rows_max", max, "rows");
 }
 
 //  The in-process forward pass, one thread: rows/s at ROWS rows a call.
@@ -239,7 +233,7 @@ s_baseline (const maas_model_t *model, size_t rows, const char *name)
         calls++;
     }
     double secs = (double) (maas_clock_mono_us () - start) / 1e6;
-    s_figure (name, "rows_per_s", (double) calls * (double) rows / secs, "rows/s");
+    bench_figure ("serve", name, "rows_per_s", (double) calls * (double) rows / secs, "rows/s");
     free (x);
     free (y);
     maas_predictor_destroy (&predictor);
@@ -251,11 +245,11 @@ s_cold_load (bench_t *b, maas_registry_t *reg)
 {
     size_t bytes;
     maas_model_t *big = s_publish (reg, "big", 2048, 1024, &bytes);
-    s_figure ("cold_load", "model_bytes", (double) bytes, "bytes");
+    bench_figure ("serve", "cold_load", "model_bytes", (double) bytes, "bytes");
     s_case (b, "cold_first_job", "big", 1, 1, 1);
     double cold = b->latency_us[0];
     s_case (b, "warm_job", "big", 1, 1, 1);
-    s_figure ("cold_load", "load_ms", (cold - b->latency_us[0]) / 1000, "ms");
+    bench_figure ("serve", "cold_load", "load_ms", (cold - b->latency_us[0]) / 1000, "ms");
     //  In-process: fetch from Redis with the blob's sha256 check, then
     //  decode (the format's own checks), as the worker does.
     int64_t start = maas_clock_mono_us ();
@@ -266,8 +260,10 @@ s_cold_load (bench_t *b, maas_registry_t *reg)
     int64_t fetched = maas_clock_mono_us ();
     maas_model_t *copy = maas_model_decode (blob, size, &err);
     int64_t decoded = maas_clock_mono_us ();
-    s_figure ("cold_load_in_process", "fetch_ms", (double) (fetched - start) / 1000, "ms");
-    s_figure ("cold_load_in_process", "decode_ms", (double) (decoded - fetched) / 1000, "ms");
+    bench_figure ("serve", "cold_load_in_process", "fetch_ms", (double) (fetched - start) / 1000,
+                  "ms");
+    bench_figure ("serve", "cold_load_in_process", "decode_ms", (double) (decoded - fetched) / 1000,
+                  "ms");
     maas_model_destroy (&copy);
     free (blob);
     maas_model_destroy (&big);
@@ -311,8 +307,8 @@ main (void)
     double on = s_case (&b, "batching_on_1row", "serve", 30000, 1, 512);
     s_batch_figures (&b, "batching_on_1row");
     double ready = s_case (&b, "ready_64rows", "serve", 1000, 64, 64);
-    s_figure ("batching_on_vs_off", "speedup", on / off, "x");
-    s_figure ("batching_on_vs_ready_64rows", "ratio", on / ready, "x");
+    bench_figure ("serve", "batching_on_vs_off", "speedup", on / off, "x");
+    bench_figure ("serve", "batching_on_vs_ready_64rows", "ratio", on / ready, "x");
     s_cold_load (&b, reg);
     s_workers_stop (&b);
     //  --threads: one worker with 2 OpenBLAS threads against the two
@@ -320,7 +316,7 @@ main (void)
     s_workers_start (&b, "256", 1, "2");
     s_case (&b, "warmup3", "serve", 20, 64, 64);
     double threads2 = s_case (&b, "one_worker_2threads_64rows", "serve", 1000, 64, 64);
-    s_figure ("one_worker_2threads_vs_two_workers", "ratio", threads2 / ready, "x");
+    bench_figure ("serve", "one_worker_2threads_vs_two_workers", "ratio", threads2 / ready, "x");
     s_workers_stop (&b);
     maas_client_destroy (&b.client);
     bench_stop (&b.broker);

@@ -30,15 +30,6 @@ s_sleep_ms (int ms)
     nanosleep (&ts, NULL);
 }
 
-static void
-s_figure (const char *which, const char *metric, double value, const char *unit)
-{
-    printf ("{\"bench\":\"train_service\",\"case\":\"%s\",\"metric\":\"%s\",\"value\":%.6g,"
-            "\"unit\":\"%s\"}\n",
-            which, metric, value, unit);
-    fflush (stdout);
-}
-
 static maas_training_t
 s_seed_spec (void)
 {
@@ -203,9 +194,10 @@ main (int argc, char **argv)
             rate = s_service (client, &spec, S_ROWS);
             service = rate > service ? rate : service;
         }
-        s_figure ("in_process", "samples_per_s", local, "samples/s");
-        s_figure ("train_job", "samples_per_s", service, "samples/s");
-        s_figure ("train_job", "ratio_to_in_process", local > 0 ? service / local : 0, "ratio");
+        bench_figure ("train_service", "in_process", "samples_per_s", local, "samples/s");
+        bench_figure ("train_service", "train_job", "samples_per_s", service, "samples/s");
+        bench_figure ("train_service", "train_job", "ratio_to_in_process",
+                      local > 0 ? service / local : 0, "ratio");
         rc = service > 0 ? 0 : 1;
     }
     maas_client_destroy (&client);

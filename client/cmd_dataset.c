@@ -1,6 +1,7 @@
 /*  cmd_dataset.c: `maas dataset put|list|show|rm`: data sets in Redis from
  *  CSV files, for train jobs to name. */
 #include "commands.h"
+#include "output.h"
 #include "env.h"
 #include "maas.h"
 
@@ -153,21 +154,6 @@ s_put (const s_args_t *args, maas_dataset_store_t **store_p)
     return rc == 0 ? 0 : 1;
 }
 
-//  TEXT as a JSON string on stdout.
-static void
-s_json_string (const char *text)
-{
-    putchar ('"');
-    for (const unsigned char *c = (const unsigned char *) text; *c; c++)
-        if (*c == '"' || *c == '\\')
-            printf ("\\%c", *c);
-        else if (*c < 0x20)
-            printf ("\\u%04x", *c);
-        else
-            putchar (*c);
-    putchar ('"');
-}
-
 static int
 s_list (const s_args_t *args, maas_dataset_store_t **store_p)
 {
@@ -188,7 +174,7 @@ s_list (const s_args_t *args, maas_dataset_store_t **store_p)
             continue;    //  removed meanwhile
         if (args->json) {
             printf ("%s{\"name\":", name == zlist_head (names) ? "" : ",");
-            s_json_string (name);
+            maas_json_string (stdout, name);
             printf (",\"rows\":%zu,\"cols\":%zu,\"task\":\"%s\",\"sha256\":\"%s\"}", info.rows,
                     info.cols, maas_dataset_task_name (info.task), info.sha256);
         }
@@ -206,15 +192,15 @@ static void
 s_show_json (const maas_dataset_info_t *info)
 {
     printf ("{\"name\":");
-    s_json_string (info->name);
+    maas_json_string (stdout, info->name);
     printf (",\"rows\":%zu,\"cols\":%zu,\"task\":\"%s\",\"classes\":%zu,\"label\":", info->rows,
             info->cols, maas_dataset_task_name (info->task), info->classes);
-    s_json_string (info->label);
+    maas_json_string (stdout, info->label);
     printf (",\"sha256\":\"%s\",\"chunks\":%zu,\"created_ms\":%llu,\"columns\":[", info->sha256,
             info->chunks, (unsigned long long) info->created_ms);
     for (size_t c = 0; c < info->cols; c++) {
         printf ("%s", c ? "," : "");
-        s_json_string (info->columns[c]);
+        maas_json_string (stdout, info->columns[c]);
     }
     printf ("]}\n");
 }

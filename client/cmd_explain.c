@@ -225,24 +225,23 @@ s_print (const maas_explain_result_t *out, const maas_model_ref_t *model, size_t
     free (order);
 }
 
-//  Print RESULT; the exit code.
+//  What s_show prints for: the model (its feature names) and the options.
+typedef struct {
+    const maas_model_ref_t *model;
+    const s_opts_t *opts;
+} s_show_t;
+
+//  maas_follow_show_fn: parse RESULT's attributions and print them.
 static int
-s_report (const maas_result_t *result, const maas_model_ref_t *model, const s_opts_t *opts)
+s_show (const maas_result_t *result, void *arg, char *err, size_t size)
 {
-    if (strcmp (result->status, "succeeded") != 0) {
-        fprintf (stderr, "maas explain: job %s %s: %s\n", result->id, result->status,
-                 result->error ? result->error : "no reason given");
-        return 1;
-    }
-    char err[MAAS_CODEC_ERR_SIZE];
+    const s_show_t *show = arg;
     maas_explain_result_t out;
-    int rc = maas_explain_result_parse (&out, result->data, result->size, err, sizeof err);
+    int rc = maas_explain_result_parse (&out, result->data, result->size, err, size);
     if (rc == 0)
-        s_print (&out, model, opts->top, opts->json);
-    else
-        fprintf (stderr, "maas explain: job %s: unreadable result: %s\n", result->id, err);
+        s_print (&out, show->model, show->opts->top, show->opts->json);
     maas_explain_result_clear (&out);
-    return rc == 0 ? 0 : 1;
+    return rc;
 }
 
 int
@@ -274,7 +273,8 @@ maas_cmd_explain (int argc, char **argv)
     maas_tensor_t *x =
         client ? maas_rows_file_read ("maas explain", opts.input, &model, opts.no_header) : NULL;
     maas_result_t *result = x ? s_run (client, &model, &opts, x) : NULL;
-    int rc = result ? s_report (result, &model, &opts) : 1;
+    s_show_t show = {&model, &opts};
+    int rc = result ? maas_follow_report ("maas explain", result, s_show, &show) : 1;
     maas_result_destroy (&result);
     maas_client_destroy (&client);
     maas_tensor_destroy (&x);

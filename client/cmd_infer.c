@@ -275,24 +275,23 @@ s_print (const char *id, const char *name, const maas_infer_result_t *out, bool 
                  out->compute_us);
 }
 
-//  Print RESULT; the exit code.
+//  What s_show prints for: the model's name and --json.
+typedef struct {
+    const char *name;
+    bool json;
+} s_show_t;
+
+//  maas_follow_show_fn: parse RESULT's outputs and print them.
 static int
-s_report (const maas_result_t *result, const char *name, bool json)
+s_show (const maas_result_t *result, void *arg, char *err, size_t size)
 {
-    if (strcmp (result->status, "succeeded") != 0) {
-        fprintf (stderr, "maas infer: job %s %s: %s\n", result->id, result->status,
-                 result->error ? result->error : "no reason given");
-        return 1;
-    }
-    char err[MAAS_CODEC_ERR_SIZE];
+    const s_show_t *show = arg;
     maas_infer_result_t out;
-    int rc = maas_infer_result_parse (&out, result->data, result->size, err, sizeof err);
+    int rc = maas_infer_result_parse (&out, result->data, result->size, err, size);
     if (rc == 0)
-        s_print (result->id, name, &out, json);
-    else
-        fprintf (stderr, "maas infer: job %s: unreadable result: %s\n", result->id, err);
+        s_print (result->id, show->name, &out, show->json);
     maas_infer_result_clear (&out);
-    return rc == 0 ? 0 : 1;
+    return rc;
 }
 
 //  The version the reference names now (into REF), and the input's rows
@@ -346,7 +345,8 @@ maas_cmd_infer (int argc, char **argv)
     maas_tensor_t *x = s_input (&opts, &ref);
     bool interrupted = false;
     maas_result_t *result = x ? s_run (client, &ref, x, &opts, &interrupted) : NULL;
-    int rc = result ? s_report (result, ref.name, opts.json) : MAAS_EXIT_FAILED;
+    s_show_t show = {ref.name, opts.json};
+    int rc = result ? maas_follow_report ("maas infer", result, s_show, &show) : MAAS_EXIT_FAILED;
     maas_result_destroy (&result);
     maas_client_destroy (&client);
     maas_tensor_destroy (&x);

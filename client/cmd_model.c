@@ -4,6 +4,7 @@
  *  cmd_import.c).
  *  Tables for people, --json for scripts (one JSON document on stdout). */
 #include "commands.h"
+#include "output.h"
 #include "env.h"
 #include "maas.h"
 
@@ -110,22 +111,6 @@ s_parse (s_opts_t *opts, int argc, char **argv)
     return 0;
 }
 
-//  Print TEXT as a JSON string.
-static void
-s_json_string (const char *text)
-{
-    putchar ('"');
-    for (const unsigned char *c = (const unsigned char *) text; *c; c++) {
-        if (*c == '"' || *c == '\\')
-            printf ("\\%c", *c);
-        else if (*c < 0x20)
-            printf ("\\u%04x", *c);
-        else
-            putchar (*c);
-    }
-    putchar ('"');
-}
-
 //  Print METRICS as JSON: the object as stored when it looks like one,
 //  else as a string (it came from outside).
 static void
@@ -137,7 +122,7 @@ s_json_metrics (const char *metrics)
     else if (len == 0)
         fputs ("{}", stdout);
     else
-        s_json_string (metrics);
+        maas_json_string (stdout, metrics);
 }
 
 static void
@@ -245,7 +230,7 @@ s_publish (maas_registry_t *reg, s_opts_t *opts)
         return s_fail (reg);
     if (opts->json) {
         printf ("{\"model\":");
-        s_json_string (opts->args[0]);
+        maas_json_string (stdout, opts->args[0]);
         printf (",\"version\":%" PRIu64 ",\"created\":%s}\n", version, created ? "true" : "false");
     }
     else
@@ -278,12 +263,12 @@ s_json_pairs (const char *text, bool numeric)
             continue;
         *eq = 0;
         printf ("%s", sep);
-        s_json_string (pair);
+        maas_json_string (stdout, pair);
         putchar (':');
         if (numeric)
             fputs (eq + 1, stdout);
         else
-            s_json_string (eq + 1);
+            maas_json_string (stdout, eq + 1);
         sep = ",";
     }
     putchar ('}');
@@ -296,7 +281,7 @@ s_models_json (const maas_registry_model_t *models, size_t count)
     printf ("[");
     for (size_t i = 0; i < count; i++) {
         printf ("%s{\"name\":", i ? "," : "");
-        s_json_string (models[i].name);
+        maas_json_string (stdout, models[i].name);
         printf (",\"latest\":%" PRIu64 ",\"versions\":%zu,\"updated_ms\":%" PRId64
                 ",\"sha256\":\"%s\",\"weights_sha256\":\"%s\",\"aliases\":",
                 models[i].latest, models[i].versions, models[i].updated_ms, models[i].sha256,
@@ -305,7 +290,7 @@ s_models_json (const maas_registry_model_t *models, size_t count)
         printf (",\"tags\":");
         s_json_pairs (models[i].tags, false);
         printf (",\"description\":");
-        s_json_string (models[i].description);
+        maas_json_string (stdout, models[i].description);
         printf ("}");
     }
     printf ("]\n");
@@ -412,7 +397,7 @@ static void
 s_meta_value_json (const maas_meta_entry_t *entry)
 {
     if (entry->type == MAAS_META_STR)
-        s_json_string (entry->str);
+        maas_json_string (stdout, entry->str);
     else if (entry->type == MAAS_META_INT)
         printf ("%" PRId64, entry->integer);
     else
@@ -427,7 +412,7 @@ s_signature_json (const maas_model_t *model)
     printf (",\"signature\":{\"dtype\":\"float32\",\"inputs\":%zu,\"outputs\":%zu,"
             "\"output_name\":",
             maas_mlp_inputs (mlp), maas_mlp_outputs (mlp));
-    s_json_string (maas_model_output_name (model));
+    maas_json_string (stdout, maas_model_output_name (model));
     printf (",\"task\":\"%s\",\"labels\":", maas_task_name (maas_model_task (model)));
     size_t classes = maas_model_classes (model);
     char buf[24];
@@ -435,7 +420,7 @@ s_signature_json (const maas_model_t *model)
         printf ("null");
     for (size_t k = 0; k < classes; k++) {
         printf ("%s", k ? "," : "[");
-        s_json_string (maas_model_label (model, k, buf));
+        maas_json_string (stdout, maas_model_label (model, k, buf));
     }
     printf ("%s,\"labels_stored\":%s,\"input_scale\":%.17g,\"standardized\":%s}",
             classes ? "]" : "", maas_model_labels (model) ? "true" : "false",
@@ -450,7 +435,7 @@ s_lineage_json (const maas_model_t *model)
     for (size_t i = 0; i < maas_model_meta_count (model); i++) {
         maas_meta_entry_t entry = maas_model_meta_at (model, i);
         printf ("%s", i ? "," : "");
-        s_json_string (entry.key);
+        maas_json_string (stdout, entry.key);
         putchar (':');
         s_meta_value_json (&entry);
     }
@@ -461,7 +446,7 @@ s_lineage_json (const maas_model_t *model)
         printf ("null");
     for (size_t i = 0; columns && i < inputs; i++) {
         printf ("%s", i ? "," : "[");
-        s_json_string (columns[i]);
+        maas_json_string (stdout, columns[i]);
     }
     printf ("%s", columns ? "]" : "");
     s_signature_json (model);
@@ -482,19 +467,19 @@ static void
 s_show_json (const maas_registry_info_t *info, const maas_model_t *model)
 {
     printf ("{\"name\":");
-    s_json_string (info->name);
+    maas_json_string (stdout, info->name);
     printf (",\"version\":%" PRIu64 ",\"format\":%d,\"inputs\":%zu,\"outputs\":%zu,"
             "\"bytes\":%zu,\"sha256\":\"%s\",\"weights_sha256\":\"%s\",\"created_ms\":%" PRId64
             ",\"job_id\":",
             info->version, info->format, info->inputs, info->outputs, info->blob_size, info->sha256,
             info->weights_sha256, info->created_ms);
-    s_json_string (info->job_id);
+    maas_json_string (stdout, info->job_id);
     printf (",\"tags\":");
-    s_json_string (info->tags);
+    maas_json_string (stdout, info->tags);
     printf (",\"tag_values\":");
     s_json_pairs (info->kv_tags, false);
     printf (",\"description\":");
-    s_json_string (info->description);
+    maas_json_string (stdout, info->description);
     printf (",\"aliases\":[");
     char *aliases = strdup (info->aliases), *save = NULL;
     const char *sep = "";
@@ -635,7 +620,7 @@ s_version_row (const maas_registry_info_t *info, bool json, bool first)
                 info->weights_sha256);
         s_json_metrics (info->metrics);
         printf (",\"aliases\":");
-        s_json_string (info->aliases);
+        maas_json_string (stdout, info->aliases);
         printf ("}");
         return;
     }
@@ -657,7 +642,7 @@ s_versions (maas_registry_t *reg, s_opts_t *opts)
         return s_fail (reg);
     if (opts->json) {
         printf ("{\"model\":");
-        s_json_string (opts->args[0]);
+        maas_json_string (stdout, opts->args[0]);
         printf (",\"versions\":[");
     }
     else
@@ -820,7 +805,7 @@ s_describe (maas_registry_t *reg, s_opts_t *opts)
     if (opts->json) {
         s_json_target (&ref, version);
         printf (",\"description\":");
-        s_json_string (opts->args[1]);
+        maas_json_string (stdout, opts->args[1]);
         printf ("}\n");
     }
     else
@@ -899,7 +884,7 @@ s_history (maas_registry_t *reg, s_opts_t *opts)
         if (opts->json) {
             printf ("%s{\"at_ms\":%" PRId64 ",\"from\":%s,\"to\":%s,\"who\":", i ? "," : "",
                     moves[i].at_ms, moves[i].from ? from : "null", moves[i].to ? to : "null");
-            s_json_string (moves[i].who);
+            maas_json_string (stdout, moves[i].who);
             printf ("}");
         }
         else

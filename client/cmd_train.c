@@ -397,8 +397,7 @@ s_follow (const s_args_t *args, maas_client_t *client, const char *id)
     else if (rc == 0 || args->json)
         s_print_result (result, args->json);
     if (result && rc != 0)
-        fprintf (stderr, "maas train: job %s %s: %s\n", id, result->status,
-                 result->error ? result->error : "no reason given");
+        maas_follow_say_failed ("maas train", result);
     maas_result_destroy (&result);
     return interrupted ? MAAS_EXIT_INTERRUPTED : rc;
 }
@@ -416,8 +415,7 @@ s_submitted (const s_args_t *args, maas_client_t *client, const char *id)
         if (result) {
             rc = strcmp (result->status, "succeeded") == 0 ? 0 : 1;
             if (rc)
-                fprintf (stderr, "maas train: job %s %s: %s\n", id, result->status,
-                         result->error ? result->error : "no reason given");
+                maas_follow_say_failed ("maas train", result);
             maas_result_destroy (&result);
             break;
         }

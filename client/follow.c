@@ -47,3 +47,25 @@ maas_follow_check_queued (maas_follow_queued_t *self, const char *id)
         freeReplyObject (reply);
     return self->said;
 }
+
+void
+maas_follow_say_failed (const char *cmd, const maas_result_t *result)
+{
+    fprintf (stderr, "%s: job %s %s: %s\n", cmd, result->id, result->status,
+             result->error ? result->error : "no reason given");
+}
+
+int
+maas_follow_report (const char *cmd, const maas_result_t *result, maas_follow_show_fn *show,
+                    void *arg)
+{
+    if (strcmp (result->status, "succeeded") != 0) {
+        maas_follow_say_failed (cmd, result);
+        return 1;
+    }
+    char err[MAAS_CODEC_ERR_SIZE] = "";
+    if (show (result, arg, err, sizeof err) == 0)
+        return 0;
+    fprintf (stderr, "%s: job %s: unreadable result: %s\n", cmd, result->id, err);
+    return 1;
+}

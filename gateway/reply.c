@@ -102,9 +102,10 @@ s_tf_regress (const maas_infer_result_t *out, gw_buf_t *buf)
     return 200;
 }
 
-//  KServe v2: the JSON part; the values inline, or their size when binary.
+//  KServe v2: the answer's opening, up to its outputs: the model, its
+//  version and the request's id when it gave one.
 static void
-s_v2 (const gw_reply_spec_t *spec, const maas_infer_result_t *out, gw_buf_t *buf)
+s_v2_head (const gw_reply_spec_t *spec, const maas_infer_result_t *out, gw_buf_t *buf)
 {
     gw_buf_puts (buf, "{\"model_name\":");
     gw_json_str (buf, spec->model);
@@ -113,6 +114,13 @@ s_v2 (const gw_reply_spec_t *spec, const maas_infer_result_t *out, gw_buf_t *buf
         gw_buf_puts (buf, ",\"id\":");
         gw_json_str (buf, spec->id);
     }
+}
+
+//  KServe v2: the JSON part; the values inline, or their size when binary.
+static void
+s_v2 (const gw_reply_spec_t *spec, const maas_infer_result_t *out, gw_buf_t *buf)
+{
+    s_v2_head (spec, out, buf);
     gw_buf_printf (buf, ",\"outputs\":[{\"name\":\"y\",\"shape\":[%zu,%zu],\"datatype\":\"FP32\",",
                    out->rows, out->outputs);
     size_t count = out->rows * out->outputs;
@@ -134,13 +142,7 @@ s_v2_classify (const gw_reply_spec_t *spec, const maas_infer_result_t *out, gw_b
         s_error (buf, "failed", "classification needs a classifier (sigmoid or softmax output)");
         return 400;
     }
-    gw_buf_puts (buf, "{\"model_name\":");
-    gw_json_str (buf, spec->model);
-    gw_buf_printf (buf, ",\"model_version\":\"%" PRIu64 "\"", out->version);
-    if (spec->id) {
-        gw_buf_puts (buf, ",\"id\":");
-        gw_json_str (buf, spec->id);
-    }
+    s_v2_head (spec, out, buf);
     gw_buf_printf (buf,
                    ",\"outputs\":[{\"name\":\"y\",\"shape\":[%zu,%zu],\"datatype\":\"BYTES\","
                    "\"data\":[",

@@ -30,27 +30,12 @@ static fx_t fx;
 static void
 s_broker_start (const char *extra1, const char *extra2)
 {
-    char *path = support_build_path ("broker/maas-broker");
-    const char *argv[] = {path,
-                          "--frontend",
-                          fx.front,
-                          "--backend",
-                          fx.back,
-                          "--redis",
-                          support_redis_url (fx.redis),
-                          "--heartbeat",
-                          "100",
-                          "--liveness",
-                          "3",
-                          "--redis-retry",
-                          "100",
-                          "--log-level",
-                          "warn",
-                          extra1,
-                          extra2,
-                          NULL};    //  warn: some tests read the log, whatever $MAAS_LOG_LEVEL
-    fx.broker = support_proc_start (argv, NULL, fx.log);
-    free (path);
+    //  warn: some tests read the log, whatever $MAAS_LOG_LEVEL
+    const char *extra[] = {"--heartbeat",   "100",  "--liveness",  "3",
+                           "--redis-retry", "100",  "--log-level", "warn",
+                           extra1,          extra2, NULL};
+    fx.broker =
+        support_broker_start (fx.front, fx.back, support_redis_url (fx.redis), extra, fx.log);
 }
 
 static void
@@ -59,6 +44,16 @@ s_broker_kill (int sig)
     support_proc_signal (fx.broker, sig);
     support_proc_wait (fx.broker, 5000);
     support_proc_stop (&fx.broker);
+}
+
+//  Stop the fixture's broker, start it again with EXTRA1 and EXTRA2 (either
+//  may be NULL) and wait until it answers the client.
+static void
+s_broker_restart (const char *extra1, const char *extra2)
+{
+    support_proc_stop (&fx.broker);
+    s_broker_start (extra1, extra2);
+    ck_assert_int_eq (maas_client_ping (fx.client, 5000), 0);
 }
 
 //  A test worker; MODELS ("iris@3") are announced as cached, or NULL.
@@ -180,6 +175,33 @@ s_field_becomes (const char *id, const char *field, const char *want)
     ck_assert_msg (strcmp (got, want) == 0, "job %s: %s '%s', not '%s'", id, field, got, want);
 }
 
+//  Run SPEC with PAYLOAD until it succeeds (Redis coming back takes the
+//  broker a moment); fails the test after 50 tries.
+static void
+s_run_until_succeeded (const maas_submit_t *spec, const char *payload)
+{
+    bool succeeded = false;
+    for (int i = 0; i < 50 && !succeeded; i++) {
+        maas_result_t *result = s_run (spec, payload, 5000);
+        succeeded = strcmp (result->status, "succeeded") == 0;
+        maas_result_destroy (&result);
+        if (!succeeded)
+            maas_client_poll (fx.client, 100);
+    }
+    ck_assert_msg (succeeded, "job %s never succeeded", spec->id ? spec->id : "(new)");
+}
+
+//  Fail the test if Redis holds a status hash for job ID.
+static void
+s_assert_no_record (const char *id)
+{
+    redisContext *ctx = s_redis ();
+    redisReply *reply = redisCommand (ctx, "EXISTS maas:job:%s", id);
+    ck_assert_msg (reply->integer == 0, "job %s has a record in Redis", id);
+    freeReplyObject (reply);
+    redisFree (ctx);
+}
+
 static void
 s_status_becomes (const char *id, const char *want)
 {
@@ -265,11 +287,7 @@ START_TEST (test_broker_without_status)
     maas_result_t *result = s_run (&spec, "x", 5000);
     ck_assert_str_eq (result->status, "succeeded");
     maas_result_destroy (&result);
-    redisContext *ctx = s_redis ();
-    redisReply *reply = redisCommand (ctx, "EXISTS maas:job:no-status-1");
-    ck_assert_int_eq (reply->integer, 0);
-    freeReplyObject (reply);
-    redisFree (ctx);
+    s_assert_no_record ("no-status-1");
 }
 END_TEST
 
@@ -280,21 +298,9 @@ START_TEST (test_two_brokers)
     char front2[300], back2[300], name2[] = "broker-2";
     snprintf (front2, sizeof front2, "ipc://%s/front2", fx.dir);
     snprintf (back2, sizeof back2, "ipc://%s/back2", fx.dir);
-    char *path = support_build_path ("broker/maas-broker");
-    const char *argv[] = {path,
-                          "--frontend",
-                          front2,
-                          "--backend",
-                          back2,
-                          "--redis",
-                          support_redis_url (fx.redis),
-                          "--name",
-                          name2,
-                          "--heartbeat",
-                          "100",
-                          NULL};
-    support_proc_t *second = support_proc_start (argv, NULL, fx.log);
-    free (path);
+    const char *extra[] = {"--name", name2, "--heartbeat", "100", NULL};
+    support_proc_t *second =
+        support_broker_start (front2, back2, support_redis_url (fx.redis), extra, fx.log);
     maas_client_t *probe = maas_client_new (front2, NULL);
     ck_assert_int_eq (maas_client_ping (probe, 5000), 0);    //  bound and serving
     maas_client_destroy (&probe);
@@ -589,9 +595,7 @@ END_TEST
 
 START_TEST (test_overload_rejected)
 {
-    support_proc_stop (&fx.broker);
-    s_broker_start ("--max-jobs", "3");
-    ck_assert_int_eq (maas_client_ping (fx.client, 5000), 0);
+    s_broker_restart ("--max-jobs", "3");
     char ids[5][MAAS_PROTO_ID_MAX + 1];
     for (int i = 0; i < 5; i++) {
         maas_submit_t spec = {.kind = "infer", .untracked = true};
@@ -1030,11 +1034,7 @@ START_TEST (test_unknown_kind_rejected)
     ck_assert_msg (strstr (result->error, "no worker has announced kind 'madeup'"), "error: %s",
                    result->error);
     maas_result_destroy (&result);
-    redisContext *ctx = s_redis ();
-    redisReply *reply = redisCommand (ctx, "EXISTS maas:job:junk-1");
-    ck_assert_int_eq (reply->integer, 0);    //  nothing left queued in Redis
-    freeReplyObject (reply);
-    redisFree (ctx);
+    s_assert_no_record ("junk-1");    //  nothing left queued in Redis
     zsock_t *client = s_raw_client ("c-kinds");
     char status[64];
     s_raw_send (client, MAAS_PROTO_SUBMIT, "early-train", "train", true);
@@ -1100,9 +1100,7 @@ END_TEST
 
 START_TEST (test_redis_down_rejects_then_recovers)
 {
-    support_proc_stop (&fx.broker);
-    s_broker_start ("--redis-timeout", "500");    //  jobs wait that long for Redis to be back
-    ck_assert_int_eq (maas_client_ping (fx.client, 5000), 0);
+    s_broker_restart ("--redis-timeout", "500");    //  jobs wait that long for Redis to be back
     s_worker_start ("w8", "infer", 1);
     support_redis_kill (fx.redis);
     maas_submit_t spec = {.kind = "infer"};
@@ -1116,15 +1114,7 @@ START_TEST (test_redis_down_rejects_then_recovers)
     maas_result_destroy (&result);
     support_redis_restart (fx.redis);
     spec.untracked = false;
-    bool recovered = false;
-    for (int i = 0; i < 50 && !recovered; i++) {
-        result = s_run (&spec, "z", 5000);
-        recovered = strcmp (result->status, "succeeded") == 0;
-        maas_result_destroy (&result);
-        if (!recovered)
-            maas_client_poll (fx.client, 100);
-    }
-    ck_assert (recovered);
+    s_run_until_succeeded (&spec, "z");
 }
 END_TEST
 
@@ -1134,9 +1124,7 @@ END_TEST
 //  ran meanwhile finishes and its final status reaches Redis.
 START_TEST (test_redis_hung_rejects_then_recovers)
 {
-    support_proc_stop (&fx.broker);
-    s_broker_start ("--redis-timeout", "500");
-    ck_assert_int_eq (maas_client_ping (fx.client, 5000), 0);
+    s_broker_restart ("--redis-timeout", "500");
     s_worker_start ("w17", "infer", 1);
     maas_submit_t slow = {.kind = "infer", .id = "hung-slow"};
     ck_assert_int_eq (maas_client_submit (fx.client, &slow, "sleep:1500", 10, NULL, NULL, NULL), 0);
@@ -1156,15 +1144,7 @@ START_TEST (test_redis_hung_rejects_then_recovers)
     maas_result_destroy (&result);
     kill (support_redis_pid (fx.redis), SIGCONT);
     spec.untracked = false;
-    bool recovered = false;
-    for (int i = 0; i < 50 && !recovered; i++) {
-        result = s_run (&spec, "z", 5000);
-        recovered = strcmp (result->status, "succeeded") == 0;
-        maas_result_destroy (&result);
-        if (!recovered)
-            maas_client_poll (fx.client, 100);
-    }
-    ck_assert (recovered);
+    s_run_until_succeeded (&spec, "z");
     result = maas_client_wait (fx.client, "hung-slow", 5000);
     ck_assert_ptr_nonnull (result);
     ck_assert_str_eq (result->status, "succeeded");
@@ -1179,9 +1159,7 @@ END_TEST
 //  connection and runs; the client sees one result, not a rejection.
 START_TEST (test_redis_pause_keeps_waiting_jobs)
 {
-    support_proc_stop (&fx.broker);
-    s_broker_start ("--redis-timeout", "1500");
-    ck_assert_int_eq (maas_client_ping (fx.client, 5000), 0);
+    s_broker_restart ("--redis-timeout", "1500");
     s_worker_start ("w18", "infer", 1);
     kill (support_redis_pid (fx.redis), SIGSTOP);
     char id[MAAS_PROTO_ID_MAX + 1];
@@ -1241,9 +1219,7 @@ END_TEST
 //  once it is a master again, jobs are taken again.
 START_TEST (test_demoted_redis_is_left)
 {
-    support_proc_stop (&fx.broker);
-    s_broker_start ("--redis-timeout", "1000");
-    ck_assert_int_eq (maas_client_ping (fx.client, 5000), 0);
+    s_broker_restart ("--redis-timeout", "1000");
     s_worker_start ("w19", "infer", 1);
     maas_submit_t spec = {.kind = "infer"};
     maas_result_t *result = s_run (&spec, "x", 5000);
@@ -1258,15 +1234,7 @@ START_TEST (test_demoted_redis_is_left)
     ck_assert (support_file_has (fx.log, "is not the master (slave)"));
     freeReplyObject (redisCommand (ctx, "REPLICAOF NO ONE"));
     redisFree (ctx);
-    bool recovered = false;
-    for (int i = 0; i < 50 && !recovered; i++) {
-        result = s_run (&spec, "z", 5000);
-        recovered = strcmp (result->status, "succeeded") == 0;
-        maas_result_destroy (&result);
-        if (!recovered)
-            maas_client_poll (fx.client, 100);
-    }
-    ck_assert (recovered);
+    s_run_until_succeeded (&spec, "z");
     support_redis_stop (&other);
 }
 END_TEST
@@ -1393,9 +1361,7 @@ END_TEST
 
 START_TEST (test_huge_frame_cuts_off_sender_only)
 {
-    support_proc_stop (&fx.broker);
-    s_broker_start ("--max-message", "1");
-    ck_assert_int_eq (maas_client_ping (fx.client, 5000), 0);
+    s_broker_restart ("--max-message", "1");
     zsock_t *raw = zsock_new_dealer (fx.front);
     size_t size = 3 << 20;
     char *huge = calloc (1, size);
@@ -1457,11 +1423,7 @@ START_TEST (test_untracked_leaves_no_record)
     maas_result_t *result = s_run (&spec, "x", 5000);
     ck_assert_str_eq (result->status, "succeeded");
     maas_result_destroy (&result);
-    redisContext *ctx = s_redis ();
-    redisReply *reply = redisCommand (ctx, "EXISTS maas:job:quiet-1");
-    ck_assert_int_eq (reply->integer, 0);
-    freeReplyObject (reply);
-    redisFree (ctx);
+    s_assert_no_record ("quiet-1");
 }
 END_TEST
 

@@ -77,51 +77,26 @@ static char s_err[512];
 static void
 s_broker_start (void)
 {
-    char *path = support_build_path ("broker/maas-broker");
-    const char *argv[] = {path,
-                          "--name",
-                          "chaos",
-                          "--frontend",
-                          fx.front,
-                          "--backend",
-                          fx.back,
-                          "--redis",
-                          support_redis_url (fx.redis),
-                          "--heartbeat",
-                          "100",
-                          "--liveness",
-                          "5",
-                          "--redis-retry",
-                          "100",
-                          "--max-attempts",
-                          "10",
-                          NULL};
-    fx.broker = support_proc_start (argv, NULL, fx.log);
-    free (path);
+    const char *extra[] = {"--name",        "chaos", "--heartbeat",    "100", "--liveness", "5",
+                           "--redis-retry", "100",   "--max-attempts", "10",  NULL};
+    fx.broker =
+        support_broker_start (fx.front, fx.back, support_redis_url (fx.redis), extra, fx.log);
 }
 
 static void
 s_worker_start (int slot)
 {
-    char *path = support_build_path ("worker/maas-worker"), name[32];
+    char name[32];
     snprintf (name, sizeof name, "w%d", ++fx.serial);
-    const char *argv[] = {
-        path,     "--broker", fx.back,       "--redis", support_redis_url (fx.redis),
-        "--name", name,       "--heartbeat", "100",     NULL};
-    fx.workers[slot] = support_proc_start (argv, NULL, fx.log);
-    free (path);
+    const char *extra[] = {"--name", name, "--heartbeat", "100", NULL};
+    fx.workers[slot] = support_worker_start (fx.back, support_redis_url (fx.redis), extra, fx.log);
 }
 
 static void
 s_trainer_start (void)
 {
-    char *path = support_build_path ("trainer/maas-trainer");
-    const char *argv[] = {
-        path,     "--broker", fx.back,       "--redis", support_redis_url (fx.redis),
-        "--name", "trainer",  "--heartbeat", "100",     "--liveness",
-        "5",      NULL};
-    fx.trainer = support_proc_start (argv, NULL, fx.log);
-    free (path);
+    const char *extra[] = {"--name", "trainer", "--heartbeat", "100", "--liveness", "5", NULL};
+    fx.trainer = support_trainer_start (fx.back, support_redis_url (fx.redis), extra, fx.log);
 }
 
 //  SIGKILL the process in *PROC_P and reap it.
@@ -138,19 +113,10 @@ s_publish (const char *name, const maas_mlp_t *mlp)
 {
     maas_mlp_t *copy = maas_mlp_dup (mlp);
     maas_model_t *model = maas_model_new (&copy);
-    uint8_t *blob;
-    size_t size;
-    ck_assert_int_eq (maas_model_encode (model, &blob, &size, NULL), 0);
-    maas_registry_t *registry =
-        maas_registry_new (support_redis_url (fx.redis), NULL, s_err, sizeof s_err);
-    ck_assert_msg (registry, "%s", s_err);
-    maas_registry_meta_t meta = {0};
-    uint64_t version;
-    ck_assert_int_eq (maas_registry_publish (registry, name, blob, size, &meta, &version, NULL), 0);
-    ck_assert_int_eq (version, 1);
+    maas_registry_t *registry = support_registry_new (fx.redis);
+    ck_assert_int_eq (support_publish_model (registry, name, model), 1);
     maas_registry_destroy (&registry);
     maas_model_destroy (&model);
-    free (blob);
 }
 
 //  The network, its inputs and, computed here, the outputs every job must get.
@@ -552,9 +518,7 @@ s_only_version_sha (maas_registry_t *registry, const char *model_name,
 static void
 s_check_trains (redisContext *ctx)
 {
-    maas_registry_t *registry =
-        maas_registry_new (support_redis_url (fx.redis), NULL, s_err, sizeof s_err);
-    ck_assert_msg (registry, "%s", s_err);
+    maas_registry_t *registry = support_registry_new (fx.redis);
     char first[MAAS_SHA256_HEX_SIZE] = "", sha[MAAS_SHA256_HEX_SIZE], status[32];
     for (int i = 0; i < C_TRAINS; i++) {
         s_only_version_sha (registry, fx.train_ids[i], sha);    //  model name = job id

@@ -23,9 +23,7 @@ s_setup (void)
 {
     signal (SIGPIPE, SIG_IGN);
     s_redis = support_redis_start ();
-    char err[256];
-    s_reg = maas_registry_new (support_redis_url (s_redis), NULL, err, sizeof err);
-    ck_assert_msg (s_reg, "%s", err);
+    s_reg = support_registry_new (s_redis);
 }
 
 static void
@@ -54,16 +52,7 @@ s_model (size_t inputs, size_t hidden, size_t outputs, uint64_t seed, bool regre
 static uint64_t
 s_publish (const char *name, const maas_model_t *model)
 {
-    uint8_t *blob;
-    size_t size;
-    maas_model_err_t err;
-    ck_assert_msg (maas_model_encode (model, &blob, &size, &err) == 0, "%s", err.text);
-    maas_registry_meta_t meta = {0};
-    uint64_t version;
-    ck_assert_msg (maas_registry_publish (s_reg, name, blob, size, &meta, &version, NULL) == 0,
-                   "%s", maas_registry_error (s_reg));
-    free (blob);
-    return version;
+    return support_publish_model (s_reg, name, model);
 }
 
 static maas_engine_t *
@@ -771,9 +760,7 @@ START_TEST (test_dead_redis_fails_jobs_then_recovers)
     support_redis_restart (s_redis);
     //  The restarted server is empty: publish again, and the engine finds it.
     maas_registry_destroy (&s_reg);
-    char err[256];
-    s_reg = maas_registry_new (support_redis_url (s_redis), NULL, err, sizeof err);
-    ck_assert_msg (s_reg, "%s", err);
+    s_reg = support_registry_new (s_redis);
     s_publish ("digits", model);
     s_submit (engine, NULL, "digits", 0, NULL, 1, 4, 0, NULL);
     result = s_next (engine);

@@ -49,21 +49,9 @@ static fx_t fx;
 static void
 s_broker_start (void)
 {
-    char *path = support_build_path ("broker/maas-broker");
-    const char *argv[] = {path,
-                          "--frontend",
-                          fx.front,
-                          "--backend",
-                          fx.back,
-                          "--redis",
-                          support_redis_url (fx.redis),
-                          "--heartbeat",
-                          "100",
-                          "--liveness",
-                          "10",
-                          NULL};
-    fx.broker = support_proc_start (argv, NULL, fx.log);
-    free (path);
+    const char *extra[] = {"--heartbeat", "100", "--liveness", "10", NULL};
+    fx.broker =
+        support_broker_start (fx.front, fx.back, support_redis_url (fx.redis), extra, fx.log);
 }
 
 static void
@@ -71,23 +59,16 @@ s_worker_start (void)
 {
     //  --max-batch-rows 0: every job runs alone, so outputs are bit-exact
     //  whatever else is in flight (OpenBLAS's last bits depend on the batch).
-    char *path = support_build_path ("worker/maas-worker");
-    const char *argv[] = {path,
-                          "--broker",
-                          fx.back,
-                          "--redis",
-                          support_redis_url (fx.redis),
-                          "--max-batch-rows",
-                          "0",
-                          "--heartbeat",
-                          "100",
-                          "--credits",
-                          "64",
-                          "--max-rows",
-                          "4",    //  S_ROWS fit; the errors case sends more
-                          NULL};
-    fx.worker = support_proc_start (argv, NULL, fx.worker_log);
-    free (path);
+    const char *extra[] = {"--max-batch-rows",
+                           "0",
+                           "--heartbeat",
+                           "100",
+                           "--credits",
+                           "64",
+                           "--max-rows",
+                           "4",    //  S_ROWS fit; the errors case sends more
+                           NULL};
+    fx.worker = support_worker_start (fx.back, support_redis_url (fx.redis), extra, fx.worker_log);
 }
 
 //  Start the gateway with THREADS loops, TIMEOUT request deadline and EXTRA
@@ -95,37 +76,13 @@ s_worker_start (void)
 static void
 s_gateway_start (const char *threads, const char *timeout, const char *const *extra)
 {
-    char *path = support_build_path ("gateway/maas-gateway");
-    const char *argv[32] = {path,
-                            "--http",
-                            "127.0.0.1:0",
-                            "--broker",
-                            fx.front,
-                            "--redis",
-                            support_redis_url (fx.redis),
-                            "--threads",
-                            threads,
-                            "--request-timeout",
-                            timeout,
-                            "--log-level",
-                            "warn"};
-    size_t n = 13;
+    const char *args[32] = {"--threads", threads,       "--request-timeout",
+                            timeout,     "--log-level", "warn"};
+    size_t n = 6;
     for (size_t i = 0; extra && extra[i] && n < 31; i++)
-        argv[n++] = extra[i];
-    argv[n] = NULL;
-    unlink (fx.gw_log);
-    fx.gateway = support_proc_start (argv, NULL, fx.gw_log);
-    free (path);
-    for (int i = 0; i < 500 && !fx.port; i++) {
-        FILE *file = fopen (fx.gw_log, "r");
-        char line[256];
-        while (file && fgets (line, sizeof line, file))
-            sscanf (line, "maas-gateway: listening on http://127.0.0.1:%d", &fx.port);
-        if (file)
-            fclose (file);
-        if (!fx.port)
-            usleep (10000);
-    }
+        args[n++] = extra[i];
+    fx.gateway = support_gateway_start (fx.front, support_redis_url (fx.redis), args, fx.gw_log);
+    fx.port = support_gateway_port (fx.gw_log, fx.gateway);
     ck_assert_msg (fx.port > 0, "gateway did not say its port (log %s)", fx.gw_log);
 }
 
@@ -143,9 +100,7 @@ s_setup (void)
     snprintf (fx.gw_log, sizeof fx.gw_log, "%s/gateway.log", fx.dir);
     s_broker_start ();
     s_worker_start ();
-    char err[256];
-    fx.registry = maas_registry_new (support_redis_url (fx.redis), NULL, err, sizeof err);
-    ck_assert_msg (fx.registry, "%s", err);
+    fx.registry = support_registry_new (fx.redis);
     fx.client = maas_client_new (fx.front, NULL);
     ck_assert_ptr_nonnull (fx.client);
     ck_assert_int_eq (maas_client_ping (fx.client, 5000), 0);
@@ -575,6 +530,8 @@ START_TEST (test_classify_regress)
                      "\"parameters\": {\"classification\": 2}}]}";
     json_t *probs = s_http ("POST", "/v1/models/iris:classify", example, 200);
     json = s_http ("POST", "/v2/models/iris/infer", v2, 200);
+    ck_assert_str_eq (json_string_value (json_object_get (json, "model_name")), "iris");
+    ck_assert (json_string_value (json_object_get (json, "model_version")));
     json_t *out = json_array_get (json_object_get (json, "outputs"), 0);
     ck_assert_str_eq (json_string_value (json_object_get (out, "datatype")), "BYTES");
     ck_assert_int_eq (json_integer_value (json_array_get (json_object_get (out, "shape"), 1)), 2);
@@ -879,12 +836,8 @@ END_TEST
 static void
 s_train_once (void)
 {
-    char *path = support_build_path ("trainer/maas-trainer");
-    const char *argv[] = {
-        path,     "--broker", fx.back,       "--redis", support_redis_url (fx.redis),
-        "--name", "t1",       "--heartbeat", "100",     NULL};
-    fx.trainer = support_proc_start (argv, NULL, fx.log);
-    free (path);
+    const char *extra[] = {"--name", "t1", "--heartbeat", "100", NULL};
+    fx.trainer = support_trainer_start (fx.back, support_redis_url (fx.redis), extra, fx.log);
     char err[256], *csv = support_src_path ("data/breast_cancer_train.csv");
     maas_dataset_t *data = maas_dataset_from_csv (csv, NULL, MAAS_DATASET_AUTO, err, sizeof err);
     ck_assert_msg (data, "%s", err);

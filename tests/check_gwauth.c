@@ -42,74 +42,23 @@ static fx_t fx;
 static void
 s_start_broker_worker (void)
 {
-    char *broker = support_build_path ("broker/maas-broker");
-    char *worker = support_build_path ("worker/maas-worker");
     char log[600];
-    const char *bargv[] = {broker,
-                           "--frontend",
-                           fx.front,
-                           "--backend",
-                           fx.back,
-                           "--redis",
-                           support_redis_url (fx.redis),
-                           NULL};
     snprintf (log, sizeof log, "%s/broker.log", fx.dir);
-    fx.broker = support_proc_start (bargv, NULL, log);
-    const char *wargv[] = {
-        worker, "--broker", fx.back, "--redis", support_redis_url (fx.redis), "--max-batch-rows",
-        "0",    NULL};
+    fx.broker = support_broker_start (fx.front, fx.back, support_redis_url (fx.redis), NULL, log);
+    const char *extra[] = {"--max-batch-rows", "0", NULL};
     snprintf (log, sizeof log, "%s/worker.log", fx.dir);
-    fx.worker = support_proc_start (wargv, NULL, log);
-    free (broker);
-    free (worker);
-}
-
-//  The port a gateway logged in LOG ("listening on SCHEME://127.0.0.1:P"),
-//  waiting up to 5 s; 0 if PROC exited first.
-static int
-s_wait_port (const char *log, support_proc_t *proc)
-{
-    for (int i = 0; i < 500; i++) {
-        FILE *file = fopen (log, "r");
-        char line[512];
-        int port = 0;
-        while (file && fgets (line, sizeof line, file))
-            if (sscanf (line, "maas-gateway: listening on http://127.0.0.1:%d", &port) == 1
-                || sscanf (line, "maas-gateway: listening on https://127.0.0.1:%d", &port) == 1)
-                break;
-        if (file)
-            fclose (file);
-        if (port)
-            return port;
-        if (support_proc_wait (proc, 0) >= 0)
-            return 0;
-        usleep (10000);
-    }
-    return 0;
+    fx.worker = support_worker_start (fx.back, support_redis_url (fx.redis), extra, log);
 }
 
 //  A gateway with EXTRA options (NULL-terminated) logging to LOG.
 static support_proc_t *
 s_gateway (const char *const *extra, const char *log)
 {
-    char *path = support_build_path ("gateway/maas-gateway");
-    const char *argv[32] = {path,
-                            "--http",
-                            "127.0.0.1:0",
-                            "--broker",
-                            fx.front,
-                            "--redis",
-                            support_redis_url (fx.redis),
-                            "--threads",
-                            "2"};
-    size_t n = 9;
+    const char *args[32] = {"--threads", "2"};
+    size_t n = 2;
     for (size_t i = 0; extra && extra[i] && n < 31; i++)
-        argv[n++] = extra[i];
-    argv[n] = NULL;
-    unlink (log);
-    support_proc_t *proc = support_proc_start (argv, NULL, log);
-    free (path);
-    return proc;
+        args[n++] = extra[i];
+    return support_gateway_start (fx.front, support_redis_url (fx.redis), args, log);
 }
 
 //  The gateway under test, with the key file and EXTRA options.
@@ -121,7 +70,7 @@ s_gateway_start (const char *const *extra)
     for (size_t i = 0; extra && extra[i] && n < 15; i++)
         args[n++] = extra[i];
     fx.gateway = s_gateway (args, fx.gw_log);
-    fx.port = s_wait_port (fx.gw_log, fx.gateway);
+    fx.port = support_gateway_port (fx.gw_log, fx.gateway);
     ck_assert_msg (fx.port > 0, "gateway did not start (log %s)", fx.gw_log);
 }
 
@@ -138,9 +87,7 @@ s_setup (void)
     snprintf (fx.gw_log, sizeof fx.gw_log, "%s/gateway.log", fx.dir);
     snprintf (fx.scheme, sizeof fx.scheme, "http");
     s_start_broker_worker ();
-    char err[256];
-    fx.registry = maas_registry_new (support_redis_url (fx.redis), NULL, err, sizeof err);
-    ck_assert_msg (fx.registry, "%s", err);
+    fx.registry = support_registry_new (fx.redis);
 }
 
 static void
@@ -389,7 +336,7 @@ START_TEST (test_auth_codes)
     char plain_log[600];
     snprintf (plain_log, sizeof plain_log, "%s/plain.log", fx.dir);
     fx.plain = s_gateway (NULL, plain_log);
-    fx.plain_port = s_wait_port (plain_log, fx.plain);
+    fx.plain_port = support_gateway_port (plain_log, fx.plain);
     ck_assert_int_gt (fx.plain_port, 0);
     s_reply_t plain;
     s_curl_port (fx.plain_port, "POST", "/v1/models/iris:predict", NULL, S_PREDICT, &plain);

@@ -465,9 +465,7 @@ s_maas (support_redis_t *redis, const char *broker, const char *log, const char 
 static maas_model_t *
 s_fetch (support_redis_t *redis, const char *name, uint64_t version)
 {
-    char err[256];
-    maas_registry_t *reg = maas_registry_new (support_redis_url (redis), NULL, err, sizeof err);
-    ck_assert_msg (reg, "%s", err);
+    maas_registry_t *reg = support_registry_new (redis);
     uint8_t *blob;
     size_t size;
     ck_assert_int_eq (maas_registry_fetch (reg, name, version, &blob, &size, NULL), 0);
@@ -757,9 +755,7 @@ START_TEST (test_cli_hostile_file)
     s_path (log, sizeof log, "hostile.log");
     ck_assert (support_file_has (log, "maas model: import: "));
     ck_assert (support_file_has (log, "import-keras-h5dread-4gib.keras"));
-    char err[256];
-    maas_registry_t *reg = maas_registry_new (support_redis_url (redis), NULL, err, sizeof err);
-    ck_assert_msg (reg, "%s", err);
+    maas_registry_t *reg = support_registry_new (redis);
     uint8_t *blob = NULL;
     size_t size;
     ck_assert_int_ne (maas_registry_fetch (reg, "hostile", 0, &blob, &size, NULL), 0);

@@ -21,9 +21,7 @@ s_setup (void)
 {
     signal (SIGPIPE, SIG_IGN);    //  as every program's main does: hiredis uses write(2)
     s_redis = support_redis_start ();
-    char err[256];
-    s_reg = maas_registry_new (support_redis_url (s_redis), NULL, err, sizeof err);
-    ck_assert_msg (s_reg, "%s", err);
+    s_reg = support_registry_new (s_redis);
 }
 
 static void
@@ -689,9 +687,7 @@ END_TEST
 START_TEST (test_redis_restart_between_calls)
 {
     support_redis_t *redis = support_redis_start_aof ();
-    char err[256];
-    maas_registry_t *reg = maas_registry_new (support_redis_url (redis), NULL, err, sizeof err);
-    ck_assert_msg (reg, "%s", err);
+    maas_registry_t *reg = support_registry_new (redis);
     ck_assert_uint_eq (s_publish (reg, "iris", "a", "job-1"), 1);
     support_redis_bounce (redis);
     uint64_t version = 0;

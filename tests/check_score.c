@@ -61,18 +61,10 @@ s_publish_with (const char *name, const maas_mlp_t *mlp, const char *const *colu
         ck_assert_int_eq (maas_model_set_columns (model, columns, S_COLS), 0);
     if (labels)
         ck_assert_msg (maas_model_set_labels_text (model, labels, err, sizeof err) == 0, "%s", err);
-    uint8_t *blob;
-    size_t size;
-    ck_assert_int_eq (maas_model_encode (model, &blob, &size, NULL), 0);
-    maas_registry_t *registry =
-        maas_registry_new (support_redis_url (s_redis), NULL, err, sizeof err);
-    ck_assert_msg (registry, "%s", err);
-    uint64_t version;
-    maas_registry_meta_t meta = {0};
-    ck_assert_int_eq (maas_registry_publish (registry, name, blob, size, &meta, &version, NULL), 0);
+    maas_registry_t *registry = support_registry_new (s_redis);
+    uint64_t version = support_publish_model (registry, name, model);
     maas_registry_destroy (&registry);
     maas_model_destroy (&model);
-    free (blob);
     return version;
 }
 
@@ -86,10 +78,7 @@ s_publish (const char *name, const maas_mlp_t *mlp, const char *const *columns)
 static void
 s_move_production (uint64_t version)
 {
-    char err[256];
-    maas_registry_t *registry =
-        maas_registry_new (support_redis_url (s_redis), NULL, err, sizeof err);
-    ck_assert_msg (registry, "%s", err);
+    maas_registry_t *registry = support_registry_new (s_redis);
     ck_assert_int_eq (maas_registry_alias (registry, "seed", "production", version), 0);
     maas_registry_destroy (&registry);
 }

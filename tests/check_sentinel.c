@@ -591,10 +591,7 @@ START_TEST (test_registry_rides_out_killed_connections)
 {
     signal (SIGPIPE, SIG_IGN);    //  as every program's main does: hiredis uses write(2)
     support_redis_t *redis = support_redis_start ();
-    char err[256];
-    maas_registry_t *registry =
-        maas_registry_new (support_redis_url (redis), NULL, err, sizeof err);
-    ck_assert_msg (registry, "%s", err);
+    maas_registry_t *registry = support_registry_new (redis);
     redisContext *admin = redisConnectUnix (support_redis_socket (redis));
     ck_assert (admin && !admin->err);
     uint64_t version = 0;

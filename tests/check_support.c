@@ -91,6 +91,43 @@ START_TEST (test_proc_wrapper_prefixes_build_programs)
 }
 END_TEST
 
+//  The daemon helpers put the endpoints and Redis URL first, then EXTRA;
+//  the gateway's port is read from its log, 0 once it has exited silent.
+START_TEST (test_daemon_helpers_argv_and_port)
+{
+    char *dir = support_tempdir_new ("daemons"), log[512], gw_log[512];
+    snprintf (log, sizeof log, "%s/out.log", dir);
+    snprintf (gw_log, sizeof gw_log, "%s/gateway.log", dir);
+    setenv ("MAAS_TEST_WRAPPER", "/bin/echo wrapped:", 1);    //  argv shown, nothing run
+    const char *extra[] = {"--name", "n1", NULL};
+    support_proc_t *procs[] = {support_broker_start ("ipc://f", "ipc://b", "unix:///r", extra, log),
+                               support_worker_start ("ipc://b", "unix:///r", extra, log),
+                               support_trainer_start ("ipc://b", "unix:///r", NULL, log),
+                               support_gateway_start ("ipc://f", "unix:///r", extra, gw_log)};
+    unsetenv ("MAAS_TEST_WRAPPER");
+    for (size_t i = 0; i < 4; i++) {
+        ck_assert_int_eq (support_proc_wait (procs[i], 10000), 0);
+        ck_assert_int_eq (support_gateway_port (gw_log, procs[i]), 0);
+    }
+    ck_assert (support_file_has (log,
+                                 "maas-broker --frontend ipc://f --backend ipc://b --redis "
+                                 "unix:///r --name n1"));
+    ck_assert (support_file_has (log, "maas-worker --broker ipc://b --redis unix:///r --name n1"));
+    ck_assert (support_file_has (log, "maas-trainer --broker ipc://b --redis unix:///r"));
+    ck_assert (support_file_has (gw_log,
+                                 "maas-gateway --http 127.0.0.1:0 --broker ipc://f "
+                                 "--redis unix:///r --name n1"));
+    FILE *file = fopen (gw_log, "a");
+    ck_assert (file);
+    fputs ("maas-gateway: listening on https://127.0.0.1:4321\n", file);
+    fclose (file);
+    ck_assert_int_eq (support_gateway_port (gw_log, procs[3]), 4321);
+    for (size_t i = 0; i < 4; i++)
+        support_proc_stop (&procs[i]);
+    support_tempdir_remove (&dir);
+}
+END_TEST
+
 START_TEST (test_redis_url_parse)
 {
     maas_redis_url_t url;
@@ -222,6 +259,7 @@ s_suite (void)
     tcase_add_test (core, test_proc_exit_codes);
     tcase_add_test (core, test_children_die_with_the_test);
     tcase_add_test (core, test_proc_wrapper_prefixes_build_programs);
+    tcase_add_test (core, test_daemon_helpers_argv_and_port);
     tcase_add_test (core, test_redis_url_parse);
     tcase_add_test (core, test_redis_url_credentials_and_mask);
     tcase_add_test (core, test_redis_connect_real_and_dead);

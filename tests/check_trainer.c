@@ -34,13 +34,9 @@ static char s_err[512];
 static support_proc_t *
 s_trainer_start (int slot, const char *name)
 {
-    char *path = support_build_path ("trainer/maas-trainer");
-    const char *argv[] = {
-        path,     "--broker", fx.back,       "--redis", support_redis_url (fx.redis),
-        "--name", name,       "--heartbeat", "100",     "--liveness",
-        "5",      NULL};
-    fx.trainers[slot] = support_proc_start (argv, NULL, fx.log);
-    free (path);
+    const char *extra[] = {"--name", name, "--heartbeat", "100", "--liveness", "5", NULL};
+    fx.trainers[slot] =
+        support_trainer_start (fx.back, support_redis_url (fx.redis), extra, fx.log);
     return fx.trainers[slot];
 }
 
@@ -66,21 +62,9 @@ s_setup (void)
     snprintf (fx.front, sizeof fx.front, "ipc://%s/front", fx.dir);
     snprintf (fx.back, sizeof fx.back, "ipc://%s/back", fx.dir);
     snprintf (fx.log, sizeof fx.log, "%s/processes.log", fx.dir);
-    char *path = support_build_path ("broker/maas-broker");
-    const char *argv[] = {path,
-                          "--frontend",
-                          fx.front,
-                          "--backend",
-                          fx.back,
-                          "--redis",
-                          support_redis_url (fx.redis),
-                          "--heartbeat",
-                          "100",
-                          "--liveness",
-                          "5",
-                          NULL};
-    fx.broker = support_proc_start (argv, NULL, fx.log);
-    free (path);
+    const char *extra[] = {"--heartbeat", "100", "--liveness", "5", NULL};
+    fx.broker =
+        support_broker_start (fx.front, fx.back, support_redis_url (fx.redis), extra, fx.log);
     fx.client = maas_client_new (fx.front, NULL);
     ck_assert_ptr_nonnull (fx.client);
     maas_client_set_retry (fx.client, 300);
@@ -258,11 +242,9 @@ s_accuracy (const maas_model_t *model, const char *test)
 static double
 s_worker_accuracy (const char *model, const char *test)
 {
-    char *worker = support_build_path ("worker/maas-worker");
-    const char *argv[] = {
-        worker,   "--broker", fx.back,       "--redis", support_redis_url (fx.redis),
-        "--name", "w1",       "--heartbeat", "100",     NULL};
-    support_proc_t *proc = support_proc_start (argv, NULL, fx.log);
+    const char *extra[] = {"--name", "w1", "--heartbeat", "100", NULL};
+    support_proc_t *proc =
+        support_worker_start (fx.back, support_redis_url (fx.redis), extra, fx.log);
     char *path = support_src_path (test);
     maas_dataset_t *data =
         maas_dataset_from_csv (path, NULL, MAAS_DATASET_AUTO, s_err, sizeof s_err);
@@ -293,7 +275,6 @@ s_worker_accuracy (const char *model, const char *test)
     maas_dataset_destroy (&data);
     free (path);
     support_proc_stop (&proc);
-    free (worker);
     return accuracy;
 }
 

@@ -34,27 +34,11 @@ static fx_t fx;
 static void
 s_worker_start_delay (const char *cache_mb, const char *max_batch_rows, const char *delay_us)
 {
-    char *path = support_build_path ("worker/maas-worker");
-    const char *argv[] = {path,
-                          "--broker",
-                          fx.back,
-                          "--redis",
-                          support_redis_url (fx.redis),
-                          "--cache-mb",
-                          cache_mb,
-                          "--max-batch-rows",
-                          max_batch_rows,
-                          "--batch-delay-us",
-                          delay_us,
-                          "--heartbeat",
-                          "100",
-                          "--credits",
-                          "16",
-                          "--log-level",
-                          "info",
-                          NULL};
-    fx.worker = support_proc_start (argv, NULL, fx.worker_log);
-    free (path);
+    const char *extra[] = {
+        "--cache-mb",  cache_mb, "--max-batch-rows", max_batch_rows, "--batch-delay-us", delay_us,
+        "--heartbeat", "100",    "--credits",        "16",           "--log-level",      "info",
+        NULL};
+    fx.worker = support_worker_start (fx.back, support_redis_url (fx.redis), extra, fx.worker_log);
 }
 
 static void
@@ -74,24 +58,10 @@ s_setup (void)
     snprintf (fx.back, sizeof fx.back, "ipc://%s/back", fx.dir);
     snprintf (fx.log, sizeof fx.log, "%s/broker.log", fx.dir);
     snprintf (fx.worker_log, sizeof fx.worker_log, "%s/worker.log", fx.dir);
-    char *path = support_build_path ("broker/maas-broker");
-    const char *argv[] = {path,
-                          "--frontend",
-                          fx.front,
-                          "--backend",
-                          fx.back,
-                          "--redis",
-                          support_redis_url (fx.redis),
-                          "--heartbeat",
-                          "100",
-                          "--liveness",
-                          "10",
-                          NULL};
-    fx.broker = support_proc_start (argv, NULL, fx.log);
-    free (path);
-    char err[256];
-    fx.registry = maas_registry_new (support_redis_url (fx.redis), NULL, err, sizeof err);
-    ck_assert_msg (fx.registry, "%s", err);
+    const char *extra[] = {"--heartbeat", "100", "--liveness", "10", NULL};
+    fx.broker =
+        support_broker_start (fx.front, fx.back, support_redis_url (fx.redis), extra, fx.log);
+    fx.registry = support_registry_new (fx.redis);
     fx.client = maas_client_new (fx.front, NULL);
     ck_assert_ptr_nonnull (fx.client);
     ck_assert_int_eq (maas_client_ping (fx.client, 5000), 0);
@@ -124,17 +94,7 @@ s_model (size_t inputs, size_t hidden, size_t outputs, uint64_t seed)
 static uint64_t
 s_publish (const char *name, const maas_model_t *model)
 {
-    uint8_t *blob;
-    size_t size;
-    maas_model_err_t err;
-    ck_assert_msg (maas_model_encode (model, &blob, &size, &err) == 0, "%s", err.text);
-    maas_registry_meta_t meta = {0};
-    uint64_t version;
-    ck_assert_msg (maas_registry_publish (fx.registry, name, blob, size, &meta, &version, NULL)
-                       == 0,
-                   "%s", maas_registry_error (fx.registry));
-    free (blob);
-    return version;
+    return support_publish_model (fx.registry, name, model);
 }
 
 //  Submit ROWS × COLS floats of X as a raw tensor for NAME (VERSION or
@@ -459,13 +419,8 @@ END_TEST
 static void
 s_named_worker (support_proc_t **proc, const char *name, const char *credits)
 {
-    char *path = support_build_path ("worker/maas-worker");
-    const char *argv[] = {
-        path,     "--broker", fx.back,     "--redis", support_redis_url (fx.redis),
-        "--name", name,       "--credits", credits,   "--heartbeat",
-        "100",    NULL};
-    *proc = support_proc_start (argv, NULL, fx.worker_log);
-    free (path);
+    const char *extra[] = {"--name", name, "--credits", credits, "--heartbeat", "100", NULL};
+    *proc = support_worker_start (fx.back, support_redis_url (fx.redis), extra, fx.worker_log);
 }
 
 //  Run one job for NAME and return the worker that ran it (from Redis).
@@ -828,16 +783,27 @@ START_TEST (test_cli_labels_top_k_threshold)
 }
 END_TEST
 
+//  The iris features' names, in the models' input order.
+static const char *const s_iris_columns[] = {"sepal_len", "sepal_wid", "petal_len", "petal_wid"};
+
+//  A 4-8-3 model of weights SEED whose inputs are named s_iris_columns,
+//  published as iris@1, and a worker to serve it; the caller's.
+static maas_model_t *
+s_iris_by_name (uint64_t seed)
+{
+    maas_model_t *model = s_model (4, 8, 3, seed);
+    ck_assert_int_eq (maas_model_set_columns (model, s_iris_columns, 4), 0);
+    s_publish ("iris", model);
+    s_worker_start ("64", "64");
+    return model;
+}
+
 //  `maas infer` matches a CSV header to the model's input names: columns
 //  in reverse order give the same predictions, bit for bit; a column the
 //  model needs and the file lacks is an error naming it.
 START_TEST (test_cli_infer_columns_by_name)
 {
-    maas_model_t *model = s_model (4, 8, 3, 31);
-    const char *columns[] = {"sepal_len", "sepal_wid", "petal_len", "petal_wid"};
-    ck_assert_int_eq (maas_model_set_columns (model, columns, 4), 0);
-    s_publish ("iris", model);
-    s_worker_start ("64", "64");
+    maas_model_t *model = s_iris_by_name (31);
     char *maas = support_build_path ("client/maas"), *script = NULL;
     ck_assert (
         asprintf (&script,
@@ -1033,15 +999,23 @@ START_TEST (test_explain_jobs)
 }
 END_TEST
 
+//  Run SCRIPT with /bin/sh -e, ENV added to the environment; fails the
+//  test unless it exits 0 within TIMEOUT_MS.
+static void
+s_sh (const char *const env[], int timeout_ms, const char *script)
+{
+    const char *argv[] = {"/bin/sh", "-ec", script, NULL};
+    support_proc_t *proc = support_proc_start (argv, env, NULL);
+    int rc = support_proc_wait (proc, timeout_ms);
+    support_proc_stop (&proc);
+    ck_assert_msg (rc == 0, "sh -ec '%s': exit %d (-1: still running)", script, rc);
+}
+
 //  `maas explain`, as docs/models.md shows it, names the features by the
 //  model's columns, prints the top K, and --json carries every attribution.
 START_TEST (test_cli_explain)
 {
-    maas_model_t *model = s_model (4, 8, 3, 23);
-    const char *columns[] = {"sepal_len", "sepal_wid", "petal_len", "petal_wid"};
-    ck_assert_int_eq (maas_model_set_columns (model, columns, 4), 0);
-    s_publish ("iris", model);
-    s_worker_start ("64", "64");
+    maas_model_t *model = s_iris_by_name (23);
     s_worker_ready ("iris", 4, 3);
     //  The example block of docs/models.md's Explanations, run as printed
     //  with maas on PATH.
@@ -1057,15 +1031,12 @@ START_TEST (test_cli_explain)
     ck_assert_msg (block && end, "docs/models.md has no sh block under Explanations");
     *end = 0;
     ck_assert (asprintf (&script, "cd %s && { %s} > out 2> err", fx.dir, block + 6) > 0);
-    const char *argv[] = {"/bin/sh", "-ec", script, NULL};
     char *bin = support_build_path ("client"), redis_env[600], broker_env[600], path_env[600];
     snprintf (redis_env, sizeof redis_env, "MAAS_REDIS_URL=%s", support_redis_url (fx.redis));
     snprintf (broker_env, sizeof broker_env, "MAAS_BROKER_FRONTEND=%s", fx.front);
     snprintf (path_env, sizeof path_env, "PATH=%s:/usr/bin:/bin", bin);
     const char *env[] = {redis_env, broker_env, path_env, NULL};
-    support_proc_t *proc = support_proc_start (argv, env, NULL);
-    ck_assert_int_eq (support_proc_wait (proc, 60000), 0);
-    support_proc_stop (&proc);
+    s_sh (env, 60000, script);
     //  What the worker computes, to compare with what was printed.
     float x[8] = {5.1f, 3.5f, 1.4f, 0.2f, 6.7f, 3.0f, 5.2f, 2.3f};
     maas_explain_params_t params = maas_explain_params_defaults ();
@@ -1078,7 +1049,7 @@ START_TEST (test_cli_explain)
     for (size_t i = 1; i < 4; i++)
         if (fabsf (want.attributions[i]) > fabsf (want.attributions[best]))
             best = i;
-    snprintf (line, sizeof line, "  %-20s %+.6g\n", columns[best],
+    snprintf (line, sizeof line, "  %-20s %+.6g\n", s_iris_columns[best],
               (double) want.attributions[best]);
     snprintf (path, sizeof path, "%s/out", fx.dir);
     ck_assert_msg (support_file_has (path, "row 1 output 1: f(x)="), "no header line in out");
@@ -1096,12 +1067,22 @@ START_TEST (test_cli_explain)
                          "--broker ipc://%s/nobody.sock 2> dead-err",
                          fx.dir, fx.dir)
                > 0);
-    argv[2] = script;
-    proc = support_proc_start (argv, env, NULL);
-    ck_assert_int_eq (support_proc_wait (proc, 10000), 0);
-    support_proc_stop (&proc);
+    s_sh (env, 10000, script);
     snprintf (path, sizeof path, "%s/dead-err", fx.dir);
     ck_assert_msg (support_file_has (path, "no broker answers at ipc://"), "dead broker not said");
+    //  A job the worker fails: its reason, and exit code 1.
+    free (script);
+    ck_assert (asprintf (&script,
+                         "cd %s && printf '5.1,3.5,1.4,0.2\\n' > row.csv && "
+                         "maas explain iris --input row.csv --no-header --output 7 "
+                         "2> failed-err || echo rc=$? >> failed-err",
+                         fx.dir)
+               > 0);
+    s_sh (env, 30000, script);
+    snprintf (path, sizeof path, "%s/failed-err", fx.dir);
+    ck_assert_msg (support_file_has (path, "output 7 is out of range: the model has 3"),
+                   "the job's failure not said (%s)", path);
+    ck_assert (support_file_has (path, "maas explain: job ") && support_file_has (path, "rc=1"));
     free (script);
     free (text);
     free (doc);

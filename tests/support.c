@@ -137,6 +137,90 @@ support_proc_start (const char *const argv[], const char *const env[], const cha
     return self;
 }
 
+//  PROGRAM of the build tree with the words of FIXED, then of EXTRA (both
+//  NULL-terminated; EXTRA may be NULL).
+static support_proc_t *
+s_daemon_start (const char *program, const char *const fixed[], const char *const extra[],
+                const char *log_path)
+{
+    char *path = support_build_path (program);
+    const char *argv[64] = {path};
+    size_t n = 1;
+    for (size_t i = 0; fixed[i]; i++)
+        argv[n++] = fixed[i];
+    for (size_t i = 0; extra && extra[i]; i++) {
+        ck_assert_msg (n < 63, "%s: too many options for the test helper", program);
+        argv[n++] = extra[i];
+    }
+    argv[n] = NULL;
+    support_proc_t *self = support_proc_start (argv, NULL, log_path);
+    free (path);
+    return self;
+}
+
+support_proc_t *
+support_broker_start (const char *front, const char *back, const char *redis_url,
+                      const char *const extra[], const char *log_path)
+{
+    const char *fixed[] = {"--frontend", front, "--backend", back, "--redis", redis_url, NULL};
+    return s_daemon_start ("broker/maas-broker", fixed, extra, log_path);
+}
+
+support_proc_t *
+support_worker_start (const char *back, const char *redis_url, const char *const extra[],
+                      const char *log_path)
+{
+    const char *fixed[] = {"--broker", back, "--redis", redis_url, NULL};
+    return s_daemon_start ("worker/maas-worker", fixed, extra, log_path);
+}
+
+support_proc_t *
+support_trainer_start (const char *back, const char *redis_url, const char *const extra[],
+                       const char *log_path)
+{
+    const char *fixed[] = {"--broker", back, "--redis", redis_url, NULL};
+    return s_daemon_start ("trainer/maas-trainer", fixed, extra, log_path);
+}
+
+support_proc_t *
+support_gateway_start (const char *front, const char *redis_url, const char *const extra[],
+                       const char *log_path)
+{
+    const char *fixed[] = {"--http", "127.0.0.1:0", "--broker", front, "--redis", redis_url, NULL};
+    unlink (log_path);
+    return s_daemon_start ("gateway/maas-gateway", fixed, extra, log_path);
+}
+
+//  The port in a "listening on" line of LOG_PATH, or 0.
+static int
+s_logged_port (const char *log_path)
+{
+    FILE *file = fopen (log_path, "r");
+    char line[512];
+    int port = 0;
+    while (file && !port && fgets (line, sizeof line, file))
+        if (sscanf (line, "maas-gateway: listening on http://127.0.0.1:%d", &port) != 1
+            && sscanf (line, "maas-gateway: listening on https://127.0.0.1:%d", &port) != 1)
+            port = 0;
+    if (file)
+        fclose (file);
+    return port;
+}
+
+int
+support_gateway_port (const char *log_path, support_proc_t *proc)
+{
+    for (int i = 0; i < 500; i++) {
+        int port = s_logged_port (log_path);
+        if (port)
+            return port;
+        if (support_proc_wait (proc, 0) >= 0)
+            return 0;
+        s_sleep_ms (10);
+    }
+    return 0;
+}
+
 pid_t
 support_proc_pid (const support_proc_t *self)
 {
@@ -411,6 +495,15 @@ support_publish_model (maas_registry_t *reg, const char *name, const maas_model_
                    maas_registry_error (reg));
     free (blob);
     return version;
+}
+
+maas_registry_t *
+support_registry_new (const support_redis_t *redis)
+{
+    char err[256];
+    maas_registry_t *reg = maas_registry_new (support_redis_url (redis), NULL, err, sizeof err);
+    ck_assert_msg (reg, "registry at %s: %s", support_redis_url (redis), err);
+    return reg;
 }
 
 int

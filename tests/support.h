@@ -48,6 +48,26 @@ long support_proc_maxrss_kb (const support_proc_t *self);
 //  Returns the exit code as support_proc_wait does.
 int support_proc_stop (support_proc_t **self_p);
 
+//  The project's daemons, started as support_proc_start does with their
+//  log in LOG_PATH: the endpoints and Redis URL every test gives, then
+//  EXTRA (a NULL-terminated list of further words, or NULL; up to 56 words).
+//  maas-broker --frontend FRONT --backend BACK --redis REDIS_URL EXTRA...
+support_proc_t *support_broker_start (const char *front, const char *back, const char *redis_url,
+                                      const char *const extra[], const char *log_path);
+//  maas-worker --broker BACK --redis REDIS_URL EXTRA...
+support_proc_t *support_worker_start (const char *back, const char *redis_url,
+                                      const char *const extra[], const char *log_path);
+//  maas-trainer --broker BACK --redis REDIS_URL EXTRA...
+support_proc_t *support_trainer_start (const char *back, const char *redis_url,
+                                       const char *const extra[], const char *log_path);
+//  maas-gateway --http 127.0.0.1:0 --broker FRONT --redis REDIS_URL EXTRA...,
+//  LOG_PATH removed first so that support_gateway_port reads only this run.
+support_proc_t *support_gateway_start (const char *front, const char *redis_url,
+                                       const char *const extra[], const char *log_path);
+//  The port a gateway logged in LOG_PATH ("listening on http[s]://127.0.0.1:P"),
+//  waiting up to 5 s; 0 if PROC exited first or never said.
+int support_gateway_port (const char *log_path, support_proc_t *proc);
+
 typedef struct _support_redis_t support_redis_t;
 
 //  Start a private redis-server on a unix socket in a new temp dir (no TCP
@@ -91,6 +111,10 @@ void support_assert_npy_equal (const char *path, const float *expected, size_t r
 typedef struct _maas_registry_t maas_registry_t;
 typedef struct _maas_model_t maas_model_t;
 uint64_t support_publish_model (maas_registry_t *reg, const char *name, const maas_model_t *model);
+
+//  A registry client of REDIS (the caller destroys it). Aborts the test
+//  with the registry's error if it cannot connect.
+maas_registry_t *support_registry_new (const support_redis_t *redis);
 
 //  A free TCP port on 127.0.0.1 (bound then released; racy but private).
 int support_free_port (void);
