@@ -646,6 +646,21 @@ START_TEST (test_same_seed_same_weights)
 }
 END_TEST
 
+//  A data set of X and Y (taken) and its inline form in PAYLOAD (the
+//  caller destroys both), as a train job's payload carries it.
+static maas_dataset_t *
+s_inline (maas_tensor_t **x, maas_tensor_t **y, msgpack_sbuffer *payload)
+{
+    maas_dataset_t *data =
+        maas_dataset_new (x, y, NULL, NULL, MAAS_DATASET_AUTO, s_err, sizeof s_err);
+    ck_assert_msg (data, "%s", s_err);
+    msgpack_sbuffer_init (payload);
+    msgpack_packer pk;
+    msgpack_packer_init (&pk, payload, msgpack_sbuffer_write);
+    ck_assert_int_eq (maas_training_pack_data (data, &pk), 0);
+    return data;
+}
+
 START_TEST (test_inline_data)
 {
     s_trainer_start (0, "t1");
@@ -655,13 +670,8 @@ START_TEST (test_inline_data)
         x->data[2 * r + 1] = (float) (r % 7);
         y->data[r] = x->data[2 * r] > 0;
     }
-    maas_dataset_t *data =
-        maas_dataset_new (&x, &y, NULL, NULL, MAAS_DATASET_AUTO, s_err, sizeof s_err);
     msgpack_sbuffer payload;
-    msgpack_sbuffer_init (&payload);
-    msgpack_packer pk;
-    msgpack_packer_init (&pk, &payload, msgpack_sbuffer_write);
-    ck_assert_int_eq (maas_training_pack_data (data, &pk), 0);
+    maas_dataset_t *data = s_inline (&x, &y, &payload);
     maas_training_t spec = s_spec ("inline", "", "8:relu,1:sigmoid", MAAS_LOSS_BCE, 20, 16);
     spec.train.val_fraction = 0;    //  no split: the metric is measured on the training rows
     char id[MAAS_PROTO_ID_MAX + 1];
@@ -698,13 +708,8 @@ START_TEST (test_input_scale)
         x->data[2 * r + 1] = (float) ((r * 37) % 256);
         y->data[r] = r >= 128;
     }
-    maas_dataset_t *data =
-        maas_dataset_new (&x, &y, NULL, NULL, MAAS_DATASET_AUTO, s_err, sizeof s_err);
     msgpack_sbuffer payload;
-    msgpack_sbuffer_init (&payload);
-    msgpack_packer pk;
-    msgpack_packer_init (&pk, &payload, msgpack_sbuffer_write);
-    ck_assert_int_eq (maas_training_pack_data (data, &pk), 0);
+    maas_dataset_t *data = s_inline (&x, &y, &payload);
     maas_training_t spec = s_spec ("pixels", "", "8:relu,1:sigmoid", MAAS_LOSS_BCE, 60, 16);
     spec.train.val_fraction = 0;
     spec.train.standardize = false;
