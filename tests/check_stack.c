@@ -21,9 +21,58 @@
 
 //  Run `maas ARGS...` with ENV ("NAME=value", NULL-terminated, or NULL)
 //  added to the environment; output into DIR/LOG.
+//  Every stack a test brings up is listed in S_STACKS (a file the suite's
+//  unchecked set-up names, read back by its teardown in the parent), so a
+//  test that fails before its `maas down` leaves nothing running.
+static char s_stacks[300];
+
+static void
+s_note_stack (const char *const *args)
+{
+    for (size_t i = 1; args[0] && strcmp (args[0], "up") == 0 && args[i]; i++)
+        if (strcmp (args[i], "--state") == 0 && args[i + 1]) {
+            FILE *list = fopen (s_stacks, "a");
+            if (list) {
+                fprintf (list, "%s\n", args[i + 1]);
+                fclose (list);
+            }
+        }
+}
+
+static void
+s_suite_setup (void)
+{
+    char *dir = support_tempdir_new ("stack-list");
+    snprintf (s_stacks, sizeof s_stacks, "%s/stacks", dir);
+    free (dir);
+}
+
+//  `maas down` for every stack listed (a test that passed has already
+//  brought its own down: this finds nothing running), then the list.
+static void
+s_suite_teardown (void)
+{
+    char *maas = support_build_path ("client/maas"), state[600];
+    FILE *list = fopen (s_stacks, "r");
+    while (list && fgets (state, sizeof state, list)) {
+        state[strcspn (state, "\n")] = '\0';
+        const char *argv[] = {maas, "down", "--state", state, NULL};
+        support_proc_t *proc = support_proc_start (argv, NULL, "/dev/null");
+        support_proc_wait (proc, 30000);
+        support_proc_stop (&proc);
+    }
+    if (list)
+        fclose (list);
+    free (maas);
+    unlink (s_stacks);
+    *strrchr (s_stacks, '/') = '\0';
+    rmdir (s_stacks);
+}
+
 static int
 s_maas_env (const char *dir, const char *log, const char *const *args, const char *const *env)
 {
+    s_note_stack (args);
     char *maas = support_build_path ("client/maas"), log_path[600];
     snprintf (log_path, sizeof log_path, "%s/%s", dir, log);
     const char *argv[16] = {maas};
@@ -736,6 +785,7 @@ s_suite (void)
     Suite *suite = suite_create ("stack");
     TCase *core = tcase_create ("core");
     tcase_set_timeout (core, 120);
+    tcase_add_unchecked_fixture (core, s_suite_setup, s_suite_teardown);
     tcase_add_test (core, test_up_ps_down);
     tcase_add_test (core, test_bad_arguments);
     tcase_add_test (core, test_children_inherit_no_fd);
