@@ -148,14 +148,26 @@ class Engine:
             self._settle(pending, MaasError(busy.format(job_id)), owned=False)
             return
         self.jobs[job_id] = pending
-        self.sock.send_multipart(message, copy=False)
+        self._send(message, copy=False)
 
     def _cmd_cancel(self, job_id: str) -> None:
-        self.sock.send_multipart(_wire.frames(_wire.CANCEL, _wire.id_header(job_id)))
+        self._send(_wire.frames(_wire.CANCEL, _wire.id_header(job_id)))
 
     def _cmd_ping(self, done: Callable[[], None]) -> None:
         self.pings.append(done)
-        self.sock.send_multipart(_wire.frames(_wire.PING, _wire.pack({})))
+        self._send(_wire.frames(_wire.PING, _wire.pack({})))
+
+    def _send(self, frames: List[Any], copy: bool = True) -> bool:
+        """Send FRAMES without blocking: with no broker connected (down, or
+        refusing our CURVE key) a DEALER's send would block the I/O thread
+        for good, and close() could then only tear the socket down under it.
+        An unsent SUBMIT or FETCH goes again at the next sweep; an unsent
+        PING is answered by its caller's timeout."""
+        try:
+            self.sock.send_multipart(frames, flags=zmq.NOBLOCK, copy=copy)
+            return True
+        except zmq.Again:
+            return False
 
     def _drain(self) -> None:
         now = time.monotonic()
@@ -235,11 +247,9 @@ class Engine:
                 continue
             pending.news = now
             if not pending.accepted:
-                self.sock.send_multipart(
-                    _wire.frames(_wire.SUBMIT, pending.header, pending.payload), copy=False)
+                self._send(_wire.frames(_wire.SUBMIT, pending.header, pending.payload), copy=False)
             else:
-                self.sock.send_multipart(_wire.frames(_wire.FETCH,
-                                                      _wire.id_header(pending.job.id)))
+                self._send(_wire.frames(_wire.FETCH, _wire.id_header(pending.job.id)))
 
     def _abandon(self) -> None:
         closed = MaasError("client closed before the job's outcome arrived")
