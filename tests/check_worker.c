@@ -648,6 +648,30 @@ s_save (const maas_model_t *model, const char *name)
 //  Labels given at publish, `maas infer --output class --top-k 2`, and a
 //  binary version's threshold moved with `maas model threshold`: the class
 //  changes, the version and its weights do not.
+//  Run SCRIPT with /bin/sh (-e when STRICT: any failing command fails it),
+//  ENV added to the environment; fails the test unless it exits 0 within
+//  TIMEOUT_MS.
+static void
+s_sh (const char *const env[], int timeout_ms, bool strict, const char *script)
+{
+    const char *argv[] = {"/bin/sh", strict ? "-ec" : "-c", script, NULL};
+    support_proc_t *proc = support_proc_start (argv, env, NULL);
+    int rc = support_proc_wait (proc, timeout_ms);
+    support_proc_stop (&proc);
+    ck_assert_msg (rc == 0, "sh -c '%s': exit %d (-1: still running)", script, rc);
+}
+
+//  SCRIPT with $MAAS_REDIS_URL pointing at the test's Redis; the commands
+//  whose failure it checks say so themselves (not strict).
+static void
+s_sh_redis (const char *script)
+{
+    char redis_env[600];
+    snprintf (redis_env, sizeof redis_env, "MAAS_REDIS_URL=%s", support_redis_url (fx.redis));
+    const char *env[] = {redis_env, NULL};
+    s_sh (env, 60000, false, script);
+}
+
 START_TEST (test_cli_labels_top_k_threshold)
 {
     maas_model_t *iris = s_model (4, 8, 3, 9);
@@ -681,13 +705,7 @@ START_TEST (test_cli_labels_top_k_threshold)
                          " echo rc=$? >> out.bad",
                          fx.dir, maas, fx.front)
                > 0);
-    const char *argv[] = {"/bin/sh", "-c", script, NULL};
-    char redis_env[600];
-    snprintf (redis_env, sizeof redis_env, "MAAS_REDIS_URL=%s", support_redis_url (fx.redis));
-    const char *env[] = {redis_env, NULL};
-    support_proc_t *proc = support_proc_start (argv, env, NULL);
-    ck_assert_int_eq (support_proc_wait (proc, 60000), 0);
-    support_proc_stop (&proc);
+    s_sh_redis (script);
     //  Each row's label and its two most probable classes, as numpy would say.
     float x[8] = {5.1f, 3.5f, 1.4f, 0.2f, 6.7f, 3.0f, 5.2f, 2.3f}, y[6];
     maas_predictor_t *predictor = maas_predictor_new (maas_model_mlp_const (iris));
@@ -760,14 +778,12 @@ START_TEST (test_cli_labels_top_k_threshold)
     ck_assert_msg (block && end, "docs/models.md has no sh block under Signatures");
     *end = 0;
     ck_assert (asprintf (&script, "cd %s && { %s} > doc.out 2> doc.err", fx.dir, block + 6) > 0);
-    char broker_env[600], path_env[600];
+    char redis_env[600], broker_env[600], path_env[600];
+    snprintf (redis_env, sizeof redis_env, "MAAS_REDIS_URL=%s", support_redis_url (fx.redis));
     snprintf (broker_env, sizeof broker_env, "MAAS_BROKER_FRONTEND=%s", fx.front);
     snprintf (path_env, sizeof path_env, "PATH=%s:/usr/bin:/bin", bin);
     const char *doc_env[] = {redis_env, broker_env, path_env, NULL};
-    const char *doc_argv[] = {"/bin/sh", "-ec", script, NULL};
-    proc = support_proc_start (doc_argv, doc_env, NULL);
-    ck_assert_int_eq (support_proc_wait (proc, 60000), 0);
-    support_proc_stop (&proc);
+    s_sh (doc_env, 60000, true, script);
     s_slurp ("doc.out", text, sizeof text);
     ck_assert_msg (strstr (text, "classes      setosa,versicolor,virginica\n")
                        && strstr (text, "\nmalignant\t0.377541"),
@@ -819,13 +835,7 @@ START_TEST (test_cli_infer_columns_by_name)
                   " $M infer iris --input miss.csv $B 2> miss.err; echo rc=$? >> miss.err",
                   fx.dir, maas, fx.front)
         > 0);
-    const char *argv[] = {"/bin/sh", "-c", script, NULL};
-    char redis_env[600];
-    snprintf (redis_env, sizeof redis_env, "MAAS_REDIS_URL=%s", support_redis_url (fx.redis));
-    const char *env[] = {redis_env, NULL};
-    support_proc_t *proc = support_proc_start (argv, env, NULL);
-    ck_assert_int_eq (support_proc_wait (proc, 60000), 0);
-    support_proc_stop (&proc);
+    s_sh_redis (script);
     char text[4096];
     s_slurp ("in.out", text, sizeof text);
     ck_assert_msg (strstr (text, "\"values\":["), "%s", text);
@@ -999,18 +1009,6 @@ START_TEST (test_explain_jobs)
 }
 END_TEST
 
-//  Run SCRIPT with /bin/sh -e, ENV added to the environment; fails the
-//  test unless it exits 0 within TIMEOUT_MS.
-static void
-s_sh (const char *const env[], int timeout_ms, const char *script)
-{
-    const char *argv[] = {"/bin/sh", "-ec", script, NULL};
-    support_proc_t *proc = support_proc_start (argv, env, NULL);
-    int rc = support_proc_wait (proc, timeout_ms);
-    support_proc_stop (&proc);
-    ck_assert_msg (rc == 0, "sh -ec '%s': exit %d (-1: still running)", script, rc);
-}
-
 //  `maas explain`, as docs/models.md shows it, names the features by the
 //  model's columns, prints the top K, and --json carries every attribution.
 START_TEST (test_cli_explain)
@@ -1036,7 +1034,7 @@ START_TEST (test_cli_explain)
     snprintf (broker_env, sizeof broker_env, "MAAS_BROKER_FRONTEND=%s", fx.front);
     snprintf (path_env, sizeof path_env, "PATH=%s:/usr/bin:/bin", bin);
     const char *env[] = {redis_env, broker_env, path_env, NULL};
-    s_sh (env, 60000, script);
+    s_sh (env, 60000, true, script);
     //  What the worker computes, to compare with what was printed.
     float x[8] = {5.1f, 3.5f, 1.4f, 0.2f, 6.7f, 3.0f, 5.2f, 2.3f};
     maas_explain_params_t params = maas_explain_params_defaults ();
@@ -1067,7 +1065,7 @@ START_TEST (test_cli_explain)
                          "--broker ipc://%s/nobody.sock 2> dead-err",
                          fx.dir, fx.dir)
                > 0);
-    s_sh (env, 10000, script);
+    s_sh (env, 10000, true, script);
     snprintf (path, sizeof path, "%s/dead-err", fx.dir);
     ck_assert_msg (support_file_has (path, "no broker answers at ipc://"), "dead broker not said");
     //  A job the worker fails: its reason, and exit code 1.
@@ -1078,7 +1076,7 @@ START_TEST (test_cli_explain)
                          "2> failed-err || echo rc=$? >> failed-err",
                          fx.dir)
                > 0);
-    s_sh (env, 30000, script);
+    s_sh (env, 30000, true, script);
     snprintf (path, sizeof path, "%s/failed-err", fx.dir);
     ck_assert_msg (support_file_has (path, "output 7 is out of range: the model has 3"),
                    "the job's failure not said (%s)", path);
