@@ -113,9 +113,8 @@ s_lane (account_t *account, kind_t *kind, int priority)
 }
 
 int
-broker_lane_push (maas_broker_t *self, job_t *job, bool front)
+broker_lane_push (job_t *job, bool front)
 {
-    (void) self;
     assert (job->account && !job->lane);
     lane_t *lane = s_lane (job->account, job->kind, job->priority);
     if (!lane)
@@ -131,9 +130,8 @@ broker_lane_push (maas_broker_t *self, job_t *job, bool front)
 }
 
 void
-broker_lane_remove (maas_broker_t *self, job_t *job)
+broker_lane_remove (job_t *job)
 {
-    (void) self;
     lane_t *lane = job->lane;
     assert (lane && list_holds (&lane->jobs, &job->link));
     bool was_first = lane->jobs.head == &job->link;

@@ -123,7 +123,7 @@ broker_job_destroy (job_t **job_p)
         return;
     maas_broker_t *self = job->broker;
     if (job->lane) {    //  still queued as the broker stops
-        broker_lane_remove (self, job);
+        broker_lane_remove (job);
         job->kind->queued--;
     }
     broker_discharge (self, job);
@@ -139,7 +139,7 @@ int
 broker_job_enqueue (maas_broker_t *self, job_t *job, bool front)
 {
     assert (job->state != JOB_QUEUED && !job->worker);
-    if (broker_lane_push (self, job, front) != 0) {
+    if (broker_lane_push (job, front) != 0) {
         broker_job_finish (self, job, STATUS_FAILED, "broker out of memory queueing it", NULL,
                            NULL);
         return -1;
@@ -155,7 +155,7 @@ void
 broker_job_unqueue (maas_broker_t *self, job_t *job)
 {
     assert (job->state == JOB_QUEUED);
-    broker_lane_remove (self, job);
+    broker_lane_remove (job);
     job->kind->queued--;
     self->deadlines -= job->deadline_ms != 0;
 }

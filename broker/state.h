@@ -305,11 +305,11 @@ int broker_charge (maas_broker_t *self, job_t *job, const uint8_t *client, size_
 void broker_discharge (maas_broker_t *self, job_t *job);
 //  Queue JOB (charged, on no lane) at the tail of its client's lane, or the
 //  head with the lane first in its turn. -1 if out of memory for a lane.
-int broker_lane_push (maas_broker_t *self, job_t *job, bool front);
+int broker_lane_push (job_t *job, bool front);
 //  Take JOB off its lane. If the lane had its turn and JOB was its first
 //  (dispatched, most often), the turn passes to the next lane. A lane left
 //  empty is freed.
-void broker_lane_remove (maas_broker_t *self, job_t *job);
+void broker_lane_remove (job_t *job);
 //  The next job to dispatch of KIND: highest priority, then whose turn.
 job_t *broker_lane_next (const kind_t *kind);
 //  The lane whose turn link is NODE (NULL stays NULL).
