@@ -54,34 +54,27 @@ maas_cmd_keygen (int argc, char **argv)
     };
     const maas_options_t options = {"maas keygen", s_summary, NULL, table,
                                     sizeof table / sizeof table[0]};
-    maas_err_t err;
-    //  NAME first or last: the parser stops at the first word that is no flag.
-    const char *name = argc > 1 && argv[1][0] != '-' ? argv[1] : NULL;
-    int skip = name ? 1 : 0, next = 0;
-    int rc = maas_options_parse (&options, argc - skip, argv + skip, NULL, stdout, &next, &err);
-    if (rc != 0) {
-        if (rc < 0)
-            fprintf (stderr, "%s\n", err.text);
-        return rc > 0 ? 0 : 2;
-    }
-    if (!name && next == argc - 1)
-        name = argv[next];
-    else if (next != argc - skip) {
+    int next = 0, code = 0;
+    if (maas_cli_options (&options, argc, argv, &next, &code))
+        return code;
+    if (next != argc - 1) {
         fprintf (stderr, "maas keygen: give one NAME (see --help)\n");
         return 2;
     }
+    const char *name = argv[next];
     if (remove && !api) {
         fprintf (stderr,
                  "maas keygen: --remove needs --api FILE (remove a CurveZMQ key's "
                  "files with rm)\n");
         return 2;
     }
-    if (name && api)
+    if (api)
         return s_api_key (api, name, role, remove);
-    if (!name || maas_curve_rights_parse (role, &err) < 0
+    maas_err_t err;
+    if (maas_curve_rights_parse (role, &err) < 0
         || maas_curve_keygen (dir, NULL, name, role, &err) != 0) {
-        fprintf (stderr, "maas keygen: %s\n", name ? err.text : "give one NAME (see --help)");
-        return name ? 1 : 2;
+        fprintf (stderr, "maas keygen: %s\n", err.text);
+        return 1;
     }
     printf ("%s/%s\n%s/%s_secret\n", dir, name, dir, name);
     return 0;

@@ -5,6 +5,7 @@
 #define MAAS_CLIENT_COMMANDS_H
 
 #include "client.h"
+#include "options.h"
 #include "model.h"
 #include "registry.h"
 
@@ -37,6 +38,13 @@ int maas_cmd_ps (int argc, char **argv);
 int maas_cmd_score (int argc, char **argv);
 int maas_cmd_synth (int argc, char **argv);
 int maas_cmd_keygen (int argc, char **argv);
+
+//  Read a command's ARGV with its table OPTIONS (prog "maas infer"):
+//  flags anywhere, one wording for bad values and unknown flags
+//  (shared/base/options.h), positional words moved to ARGV[*NEXT..ARGC) in
+//  their order. true when the command ends here with exit *CODE: 0 after
+//  --help (on stdout), 2 after the message on stderr.
+bool maas_cli_options (const maas_options_t *options, int argc, char **argv, int *next, int *code);
 
 //  The CurveZMQ key files every later maas_cli_client uses (main.c: from
 //  --curve-key/--broker-key or $MAAS_CURVE_KEY/$MAAS_BROKER_KEY, which the

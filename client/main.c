@@ -51,6 +51,17 @@ maas_cmd_version (int argc, char **argv)
     return 0;
 }
 
+bool
+maas_cli_options (const maas_options_t *options, int argc, char **argv, int *next, int *code)
+{
+    maas_err_t err;
+    int rc = maas_options_parse (options, argc, argv, NULL, stdout, next, &err);
+    if (rc < 0)
+        fprintf (stderr, "%s\n", err.text);
+    *code = rc < 0 ? 2 : 0;
+    return rc != 0;
+}
+
 //  Take "--curve-key FILE" and "--broker-key FILE" out of ARGV (the
 //  command's own parser never sees them), falling back on the environment,
 //  and hand them to maas_cli_client. Checked here, once, so that a bad key

@@ -8,6 +8,7 @@
 #include "config.h"
 
 #include <check.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -156,6 +157,105 @@ START_TEST (test_help_and_version)
 }
 END_TEST
 
+//  What a CLI command's table holds: numbers with a fraction, seconds,
+//  seeds, repeatable flags and positional words anywhere.
+typedef struct {
+    double rate;             //  --rate
+    int timeout_ms;          //  --timeout (seconds)
+    uint64_t seed;           //  --seed
+    maas_opt_list_t tags;    //  --tag, repeatable
+    bool json;               //  --json
+} s_cli_t;
+
+//  Parse ARGS (argv[0] added) with positional words allowed; the reader's
+//  code; ARGV as reordered and NEXT for the caller to look at.
+static int
+s_cli (s_cli_t *v, const char *const *args, char **argv, int *next, maas_err_t *err)
+{
+    *v = (s_cli_t){.rate = 0.5, .timeout_ms = 30000};
+    const maas_option_t table[] = {
+        {"--rate", NULL, MAAS_OPT_DOUBLE, 0, 0.9, NULL, &v->rate, "X", "a rate", NULL},
+        {"--timeout", NULL, MAAS_OPT_SECONDS, 0.001, 1e6, NULL, &v->timeout_ms, "S", "wait", NULL},
+        {"--seed", NULL, MAAS_OPT_U64, 0, 0, NULL, &v->seed, "N", "seed", NULL},
+        {"--tag", NULL, MAAS_OPT_LIST, 0, 0, NULL, &v->tags, "K=V", "tags", NULL},
+        {"--json", NULL, MAAS_OPT_BOOL, 0, 0, NULL, &v->json, NULL, "json", NULL},
+    };
+    const maas_options_t options = {"maas t", "usage: maas t\n", NULL, table,
+                                    sizeof table / sizeof table[0]};
+    int argc = 1;
+    argv[0] = "maas-t";
+    while (args && *args && argc < 47)
+        argv[argc++] = (char *) *args++;
+    argv[argc] = NULL;
+    maas_err_clear (err);
+    return maas_options_parse (&options, argc, argv, NULL, stdout, next, err);
+}
+
+START_TEST (test_cli_values_and_positionals)
+{
+    s_cli_t v;
+    maas_err_t err;
+    char *argv[48];
+    int next = -1;
+    const char *args[] = {"NAME",   "--rate", "0.25",          "--tag",
+                          "a=1",    "FILE",   "--timeout=2.5", "--tag",
+                          "b=2",    "-",      "--seed",        "18446744073709551615",
+                          "--json", "--",     "--not-a-flag",  NULL};
+    ck_assert_msg (s_cli (&v, args, argv, &next, &err) == 0, "%s", err.text);
+    ck_assert_double_eq (v.rate, 0.25);
+    ck_assert_int_eq (v.timeout_ms, 2500);
+    ck_assert (v.seed == UINT64_MAX && v.json);
+    ck_assert_uint_eq (v.tags.count, 2);
+    ck_assert_str_eq (v.tags.items[0], "a=1");
+    ck_assert_str_eq (v.tags.items[1], "b=2");
+    //  The words, in their order, after every flag; "-" and what follows "--" are words.
+    ck_assert_int_eq (next, 16 - 4);
+    ck_assert_str_eq (argv[next], "NAME");
+    ck_assert_str_eq (argv[next + 1], "FILE");
+    ck_assert_str_eq (argv[next + 2], "-");
+    ck_assert_str_eq (argv[next + 3], "--not-a-flag");
+    ck_assert_str_eq (argv[1], "--rate");
+    ck_assert_ptr_null (argv[16]);
+    ck_assert_int_eq (s_cli (&v, (const char *[]){"--json", NULL}, argv, &next, &err), 0);
+    ck_assert_int_eq (next, 2);    //  no words: ARGC
+}
+END_TEST
+
+//  ARGS refused with exactly EXPECTED.
+static void
+s_assert_cli_refused (const char *const *args, const char *expected)
+{
+    s_cli_t v;
+    maas_err_t err;
+    char *argv[48];
+    int next = 0;
+    ck_assert_int_eq (s_cli (&v, args, argv, &next, &err), -1);
+    ck_assert_str_eq (err.text, expected);
+}
+
+START_TEST (test_cli_bad_values)
+{
+    s_assert_cli_refused ((const char *[]){"--rate", "0.95", NULL},
+                          "maas t: --rate: '0.95' is not a number (0..0.9)");
+    s_assert_cli_refused ((const char *[]){"--rate", "nan", NULL},
+                          "maas t: --rate: 'nan' is not a number (0..0.9)");
+    s_assert_cli_refused ((const char *[]){"--rate", "0.1x", NULL},
+                          "maas t: --rate: '0.1x' is not a number (0..0.9)");
+    s_assert_cli_refused ((const char *[]){"--timeout", "0", NULL},
+                          "maas t: --timeout: '0' is not a number of seconds (0.001..1000000)");
+    s_assert_cli_refused ((const char *[]){"--seed", "-1", NULL},
+                          "maas t: --seed: '-1' is not a whole number from 0");
+    s_assert_cli_refused ((const char *[]){"--seed", "18446744073709551616", NULL},
+                          "maas t: --seed: '18446744073709551616' is not a whole number from 0");
+    s_assert_cli_refused ((const char *[]){"NAME", "--bogus", NULL},
+                          "maas t: unknown option '--bogus' (see --help)");
+    const char *many[40] = {NULL};
+    for (int i = 0; i < 2 * (MAAS_OPT_LIST_MAX + 1); i += 2)
+        many[i] = "--tag", many[i + 1] = "k=v";
+    s_assert_cli_refused (many, "maas t: --tag: at most 16 of them");
+}
+END_TEST
+
 //  Run a daemon with ARG; its exit code, and whether its output holds TEXT.
 static void
 s_assert_daemon (const char *program, const char *arg, int code, const char *text)
@@ -201,9 +301,11 @@ s_suite (void)
     TCase *core = tcase_create ("core");
     tcase_add_test (core, test_values_from_flags_and_environment);
     tcase_add_test (core, test_help_and_version);
+    tcase_add_test (core, test_cli_values_and_positionals);
     suite_add_tcase (suite, core);
     TCase *errors = tcase_create ("errors");
     tcase_add_test (errors, test_bad_values_one_wording);
+    tcase_add_test (errors, test_cli_bad_values);
     suite_add_tcase (suite, errors);
     TCase *daemons = tcase_create ("daemons");
     tcase_add_test (daemons, test_daemons_answer_through_it);

@@ -5,7 +5,11 @@
 #include "config.h"
 
 #include <assert.h>
+#include <ctype.h>
 #include <errno.h>
+#include <inttypes.h>
+#include <math.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,16 +17,46 @@
 
 //  Whole number in MIN..MAX from TEXT; -1 when it is not one.
 static int
-s_number (const char *text, long long min, long long max, long long *value)
+s_number (const char *text, double min, double max, long long *value)
 {
     if (!text || !*text)
         return -1;
     char *end = NULL;
     errno = 0;
     long long parsed = strtoll (text, &end, 10);
-    if (errno || *end || parsed < min || parsed > max)
+    if (errno || *end || (double) parsed < min || (double) parsed > max)
         return -1;
     *value = parsed;
+    return 0;
+}
+
+//  Finite number in MIN..MAX from TEXT; -1 when it is not one.
+static int
+s_real (const char *text, double min, double max, double *value)
+{
+    if (!text || !*text)
+        return -1;
+    char *end = NULL;
+    errno = 0;
+    double parsed = strtod (text, &end);
+    if (errno || *end || !isfinite (parsed) || parsed < min || parsed > max)
+        return -1;
+    *value = parsed;
+    return 0;
+}
+
+//  Any whole number from 0 in TEXT; -1 when it is not one ("-1" is not).
+static int
+s_u64 (const char *text, uint64_t *value)
+{
+    if (!text || !*text || *text == '-' || *text == '+' || isspace ((unsigned char) *text))
+        return -1;
+    char *end = NULL;
+    errno = 0;
+    unsigned long long parsed = strtoull (text, &end, 10);
+    if (errno || *end)
+        return -1;
+    *value = (uint64_t) parsed;
     return 0;
 }
 
@@ -53,6 +87,24 @@ s_choice (const char *text, const char *choices)
     return false;
 }
 
+//  A DOUBLE or SECONDS row's TEXT into its target. -1 with ERR.
+static int
+s_store_real (const maas_options_t *self, const maas_option_t *opt, const char *where,
+              const char *text, maas_err_t *err)
+{
+    double value = 0;
+    bool seconds = opt->type == MAAS_OPT_SECONDS;
+    if (s_real (text, opt->min, opt->max, &value) != 0)
+        return maas_err_set (err, MAAS_ERR_INPUT, "%s: %s: '%s' is not a number%s (%.15g..%.15g)",
+                             self->prog, where, text, seconds ? " of seconds" : "", opt->min,
+                             opt->max);
+    if (seconds)
+        *(int *) opt->target = (int) llround (value * 1000);
+    else
+        *(double *) opt->target = value;
+    return 0;
+}
+
 //  Store TEXT (from WHERE: "--flag" or "$VAR") into OPT's target. -1 with ERR.
 static int
 s_store (const maas_options_t *self, const maas_option_t *opt, const char *where, const char *text,
@@ -80,11 +132,28 @@ s_store (const maas_options_t *self, const maas_option_t *opt, const char *where
                                      "%s: %s: '%s' is not on or off (1/0, yes/no, true/false)",
                                      self->prog, where, text);
             return 0;
+        case MAAS_OPT_LIST: {
+            maas_opt_list_t *list = opt->target;
+            if (list->count == MAAS_OPT_LIST_MAX)
+                return maas_err_set (err, MAAS_ERR_INPUT, "%s: %s: at most %d of them", self->prog,
+                                     where, MAAS_OPT_LIST_MAX);
+            list->items[list->count++] = text;
+            return 0;
+        }
+        case MAAS_OPT_U64:
+            if (s_u64 (text, (uint64_t *) opt->target) != 0)
+                return maas_err_set (err, MAAS_ERR_INPUT,
+                                     "%s: %s: '%s' is not a whole number from 0", self->prog, where,
+                                     text);
+            return 0;
+        case MAAS_OPT_DOUBLE:
+        case MAAS_OPT_SECONDS: return s_store_real (self, opt, where, text, err);
         default: break;
     }
     if (s_number (text, opt->min, opt->max, &n) != 0)
-        return maas_err_set (err, MAAS_ERR_INPUT, "%s: %s: '%s' is not a whole number (%lld..%lld)",
-                             self->prog, where, text, opt->min, opt->max);
+        return maas_err_set (err, MAAS_ERR_INPUT,
+                             "%s: %s: '%s' is not a whole number (%.15g..%.15g)", self->prog, where,
+                             text, opt->min, opt->max);
     if (opt->type == MAAS_OPT_UINT)
         *(size_t *) opt->target = (size_t) n;
     else
@@ -140,15 +209,52 @@ s_flag (const maas_options_t *self, int argc, char **argv, int *i, maas_err_t *e
     return s_store (self, opt, where, value, err);
 }
 
-int
-maas_options_parse (const maas_options_t *self, int argc, char **argv, maas_env_fn *env, void *out,
-                    int *next, maas_err_t *err)
+//  Move the positional words, whose indexes are AT[0..COUNT), to the end
+//  of ARGV in their order, the flags and their values before them in theirs.
+static void
+s_positionals_last (int argc, char **argv, const int *at, int count)
 {
-    assert (self && argv);
-    if (s_from_env (self, env, err) != 0)
-        return -1;
+    char **words = malloc ((size_t) count * sizeof *words);
+    assert (words);
+    for (int k = 0; k < count; k++)
+        words[k] = argv[at[k]];
+    int kept = 1, k = 0;
+    for (int i = 1; i < argc; i++)
+        if (k < count && at[k] == i)
+            k++;
+        else
+            argv[kept++] = argv[i];
+    memcpy (argv + kept, words, (size_t) count * sizeof *words);
+    free (words);
+}
+
+//  ARG is a positional word: no flag, or "-" (standard input).
+static bool
+s_positional (const char *arg)
+{
+    return arg[0] != '-' || strcmp (arg, "-") == 0;
+}
+
+//  Read ARGV[1..ARGC) into the targets, the index of each positional word
+//  into AT (NULL: refused). Returns as maas_options_parse, with *COUNT set.
+static int
+s_parse_argv (const maas_options_t *self, int argc, char **argv, void *out, int *at, int *count,
+              maas_err_t *err)
+{
+    bool words_only = false;
     for (int i = 1; i < argc; i++) {
         const char *arg = argv[i];
+        if (!words_only && strcmp (arg, "--") == 0 && at) {
+            words_only = true;
+            continue;
+        }
+        if (words_only || s_positional (arg)) {
+            if (!at)
+                return maas_err_set (err, MAAS_ERR_INPUT,
+                                     "%s: unexpected argument '%s' (see --help)", self->prog, arg);
+            at[(*count)++] = i;
+            continue;
+        }
         if (strcmp (arg, "-h") == 0 || strcmp (arg, "--help") == 0) {
             maas_options_help (self, out);
             return 1;
@@ -157,20 +263,29 @@ maas_options_parse (const maas_options_t *self, int argc, char **argv, maas_env_
             fprintf (out, "%s (maas) %s\n", self->prog, PACKAGE_VERSION);
             return 1;
         }
-        if (arg[0] != '-' || strcmp (arg, "-") == 0 || strcmp (arg, "--") == 0) {
-            if (next) {
-                *next = i + (strcmp (arg, "--") == 0);
-                return 0;
-            }
-            return maas_err_set (err, MAAS_ERR_INPUT, "%s: unexpected argument '%s' (see --help)",
-                                 self->prog, arg);
-        }
         if (s_flag (self, argc, argv, &i, err) != 0)
             return -1;
     }
-    if (next)
-        *next = argc;
     return 0;
+}
+
+int
+maas_options_parse (const maas_options_t *self, int argc, char **argv, maas_env_fn *env, void *out,
+                    int *next, maas_err_t *err)
+{
+    assert (self && argv);
+    if (s_from_env (self, env, err) != 0)
+        return -1;
+    int *at = next && argc > 1 ? malloc ((size_t) argc * sizeof *at) : NULL, count = 0;
+    assert (at || !next || argc <= 1);
+    int rc = s_parse_argv (self, argc, argv, out, next ? at : NULL, &count, err);
+    if (rc == 0 && next) {
+        //  A "--" stays among the flags, just before the positional words.
+        s_positionals_last (argc, argv, at, count);
+        *next = argc - count;
+    }
+    free (at);
+    return rc;
 }
 
 int
@@ -195,6 +310,14 @@ s_default (const maas_option_t *opt, char *text, size_t size)
         snprintf (text, size, "%d", *(int *) opt->target);
     else if (opt->type == MAAS_OPT_BOOL)
         snprintf (text, size, "%s", *(bool *) opt->target ? "on" : "off");
+    else if (opt->type == MAAS_OPT_DOUBLE)
+        snprintf (text, size, "%g", *(double *) opt->target);
+    else if (opt->type == MAAS_OPT_SECONDS)
+        snprintf (text, size, "%g", *(int *) opt->target / 1000.0);
+    else if (opt->type == MAAS_OPT_U64)
+        snprintf (text, size, "%" PRIu64, *(uint64_t *) opt->target);
+    else if (opt->type == MAAS_OPT_LIST)
+        snprintf (text, size, "%s", "");
     else
         snprintf (text, size, "%s",
                   *(const char **) opt->target ? *(const char **) opt->target : "");

@@ -17,15 +17,27 @@ extern "C" {
 #endif
 
 typedef enum {
-    MAAS_OPT_STRING,    //  const char * (borrowed from argv or the environment)
-    MAAS_OPT_URL,       //  const char *, a Redis URL (redis_url.h) checked at once
-    MAAS_OPT_CHOICE,    //  const char *, one of CHOICES ("debug|info|warn|error")
-    MAAS_OPT_INT,       //  int in MIN..MAX
-    MAAS_OPT_UINT,      //  size_t in MIN..MAX (MIN >= 0)
-    MAAS_OPT_MS,        //  int, milliseconds in MIN..MAX
-    MAAS_OPT_BOOL,      //  bool; the flag alone sets true, "--no-..." sets false;
-                        //  the variable is 1/0, on/off, yes/no, true/false
+    MAAS_OPT_STRING,     //  const char * (borrowed from argv or the environment)
+    MAAS_OPT_URL,        //  const char *, a Redis URL (redis_url.h) checked at once
+    MAAS_OPT_CHOICE,     //  const char *, one of CHOICES ("debug|info|warn|error")
+    MAAS_OPT_INT,        //  int in MIN..MAX
+    MAAS_OPT_UINT,       //  size_t in MIN..MAX (MIN >= 0)
+    MAAS_OPT_MS,         //  int, milliseconds in MIN..MAX
+    MAAS_OPT_BOOL,       //  bool; the flag alone sets true, "--no-..." sets false;
+                         //  the variable is 1/0, on/off, yes/no, true/false
+    MAAS_OPT_DOUBLE,     //  double in MIN..MAX (finite)
+    MAAS_OPT_SECONDS,    //  int milliseconds, given as seconds ("2.5") in MIN..MAX
+    MAAS_OPT_U64,        //  uint64_t, any whole number from 0 (a seed); no range
+    MAAS_OPT_LIST,       //  maas_opt_list_t: every use of a repeatable flag, in order
 } maas_opt_type_t;
+
+#define MAAS_OPT_LIST_MAX 16    //  values one repeatable flag may take
+
+//  The target of a MAAS_OPT_LIST row ("--tag a=1 --tag b=2").
+typedef struct {
+    const char *items[MAAS_OPT_LIST_MAX];    //  borrowed from argv
+    size_t count;                            //  how many
+} maas_opt_list_t;
 
 //  One row of a program's table. TARGET's value before parsing is the
 //  default (shown by --help unless DEF_TEXT says otherwise).
@@ -33,7 +45,7 @@ typedef struct {
     const char *flag;          //  "--heartbeat"
     const char *env;           //  "MAAS_HEARTBEAT", or NULL
     maas_opt_type_t type;      //  what TARGET points at, see above
-    long long min, max;        //  range of numbers
+    double min, max;           //  range of numbers (MAAS_OPT_U64: unused)
     const char *choices;       //  MAAS_OPT_CHOICE: "a|b|c"
     void *target;              //  where the value goes
     const char *value_name;    //  "MS" in the help; NULL for BOOL
@@ -58,7 +70,9 @@ typedef char *(maas_env_fn) (const char *name);
 //  OUT: exit 0; -1 with ERR ("maas-broker: --heartbeat: 'x' is not a whole
 //  number (10..600000)", "maas-broker: unknown option '--bogus' (see
 //  --help)"): exit 2. Positional arguments are refused unless NEXT is not
-//  NULL, where the index of the first one (or ARGC) is stored.
+//  NULL: then they may stand anywhere ("NAME --flag v FILE"), ARGV is
+//  reordered so that they come last, in their order, and the index of the
+//  first one (or ARGC) goes to *NEXT. After "--" every word is positional.
 MAAS_EXPORT int maas_options_parse (const maas_options_t *self, int argc, char **argv,
                                     maas_env_fn *env, void *out, int *next, maas_err_t *err);
 //  What a daemon's main does with it: parse with --help/--version to
