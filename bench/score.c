@@ -12,11 +12,13 @@
 #include "score.h"
 #include "synth.h"
 
+#include <ftw.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #define S_ROWS 1000000
@@ -120,6 +122,56 @@ s_publish (const char *redis_url, const maas_model_t *model)
     return rc;
 }
 
+//  The stack's processes by role, as `maas up` recorded them in
+//  DIR/stack.pids, and the CPU seconds each role had used at the last look.
+#define S_ROLES 4
+static const char *const s_roles[S_ROLES] = {"client", "broker", "worker", "redis"};
+
+typedef struct {
+    pid_t pids[16];           //  the stack's processes
+    int role[16];             //  index into s_roles of each
+    size_t count;             //  how many
+    double cpu_s[S_ROLES];    //  CPU seconds by role at the last s_cpu_mark
+} s_cpu_t;
+
+static void
+s_cpu_open (s_cpu_t *self, const char *dir)
+{
+    char path[700], role[32], program[64];
+    int pid;
+    memset (self, 0, sizeof *self);
+    snprintf (path, sizeof path, "%s/stack.pids", dir);
+    FILE *file = fopen (path, "r");
+    while (file && self->count < 16 && fscanf (file, "%31s %d %63s", role, &pid, program) == 3) {
+        int r = strncmp (role, "worker", 6) == 0 ? 2 : strcmp (role, "broker") == 0 ? 1 : 3;
+        if (r == 3 && strcmp (role, "redis") != 0)
+            continue;
+        self->pids[self->count] = (pid_t) pid;
+        self->role[self->count++] = r;
+    }
+    if (file)
+        fclose (file);
+}
+
+//  CPU seconds by role now (the client is this process: its I/O thread too);
+//  with FIGURES, each role's nanoseconds per row of ROWS since the last mark.
+static void
+s_cpu_mark (s_cpu_t *self, const char *bench_case, size_t rows, bool figures)
+{
+    double now[S_ROLES] = {0};
+    struct timespec ts;
+    clock_gettime (CLOCK_PROCESS_CPUTIME_ID, &ts);
+    now[0] = (double) ts.tv_sec + (double) ts.tv_nsec / 1e9;
+    for (size_t i = 0; i < self->count; i++)
+        now[self->role[i]] += bench_cpu_s (self->pids[i]);
+    for (int r = 0; figures && r < S_ROLES; r++) {
+        char metric[64];
+        snprintf (metric, sizeof metric, "%s_cpu_ns_per_row", s_roles[r]);
+        s_figure (bench_case, metric, (now[r] - self->cpu_s[r]) * 1e9 / (double) rows, "ns");
+    }
+    memcpy (self->cpu_s, now, sizeof now);
+}
+
 //  Score INPUT into OUTPUT through the stack; rows/s, or -1.
 static double
 s_score (const char *broker, const char *input, const char *output)
@@ -154,12 +206,19 @@ s_mismatches (const char *output, const float *expected)
     return bad;
 }
 
+static int
+s_remove (const char *path, const struct stat *st, int type, struct FTW *ftw)
+{
+    (void) st, (void) type, (void) ftw;
+    return remove (path) == 0 ? 0 : -1;
+}
+
 int
 main (void)
 {
     signal (SIGPIPE, SIG_IGN);
     maas_blas_set_threads (1);
-    char dir[] = "/tmp/maas-bench-score-XXXXXX", path[600], in[600], out[600];
+    char dir[] = "/tmp/maas-bench-score-XXXXXX", in[600], out[600];
     if (!mkdtemp (dir))
         return 1;
     float *x = malloc (S_ROWS * S_COLS * sizeof (float)), *y = malloc (S_ROWS * sizeof (float));
@@ -182,35 +241,28 @@ main (void)
         snprintf (in, sizeof in, "%s/in.npy", dir);
         snprintf (out, sizeof out, "%s/out.npy", dir);
         double best = 0;
+        s_cpu_t cpu;
+        s_cpu_open (&cpu, dir);
+        s_cpu_mark (&cpu, NULL, 0, false);
         for (int pass = 0; pass < 2; pass++) {
             fprintf (stderr, "bench/score: npy to npy, pass %d\n", pass + 1);
             double rate = s_score (broker, in, out);
             best = rate > best ? rate : best;
         }
         s_figure ("npy_to_npy_2_workers", "rows_per_s", best, "rows/s");
+        //  What each part costs, less at the mercy of the machine's load than rows/s.
+        s_cpu_mark (&cpu, "npy_to_npy_2_workers", 2 * S_ROWS, true);
         s_figure ("npy_to_npy_2_workers", "rows_differing_from_in_process",
                   (double) s_mismatches (out, expected), "rows");
         snprintf (in, sizeof in, "%s/in.csv", dir);
         snprintf (out, sizeof out, "%s/out.csv", dir);
         fprintf (stderr, "bench/score: csv to csv\n");
         s_figure ("csv_to_csv_2_workers", "rows_per_s", s_score (broker, in, out), "rows/s");
+        s_cpu_mark (&cpu, "csv_to_csv_2_workers", S_ROWS, true);
     }
     const char *down[] = {"down", "--state", dir, NULL};
     s_maas (down);
-    const char *files[] = {"in.npy",
-                           "out.npy",
-                           "in.csv",
-                           "out.csv",
-                           "logs/redis.log",
-                           "logs/broker.log",
-                           "logs/worker-1.log",
-                           "logs/worker-2.log",
-                           "logs"};
-    for (size_t i = 0; i < sizeof files / sizeof files[0]; i++) {
-        snprintf (path, sizeof path, "%s/%s", dir, files[i]);
-        remove (path);
-    }
-    rmdir (dir);
+    nftw (dir, s_remove, 16, FTW_DEPTH | FTW_PHYS);    //  the stack's Redis data too
     maas_model_destroy (&model);
     free (x);
     free (y);
