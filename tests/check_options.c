@@ -96,6 +96,11 @@ START_TEST (test_values_from_flags_and_environment)
     ck_assert (!v.status);
     ck_assert_str_eq (v.url, "unix:///tmp/r.sock?db=2");
     ck_assert_str_eq (v.level, "debug");
+    //  A "--no-" flag's value says whether to do without: yes turns it off.
+    ck_assert_int_eq (s_try (&v, (const char *[]){"--no-status=yes", NULL}, &err), 0);
+    ck_assert (!v.status);
+    ck_assert_int_eq (s_try (&v, (const char *[]){"--no-status=off", NULL}, &err), 0);
+    ck_assert (v.status);
     s_env_name = s_env_heartbeat = NULL;
 }
 END_TEST

@@ -206,7 +206,12 @@ s_flag (const maas_options_t *self, int argc, char **argv, int *i, maas_err_t *e
     if (!value)
         return maas_err_set (err, MAAS_ERR_INPUT, "%s: %s needs a value (see --help)", self->prog,
                              opt->flag);
-    return s_store (self, opt, where, value, err);
+    if (s_store (self, opt, where, value, err) != 0)
+        return -1;
+    //  "--no-status=yes" means no status: the target holds the positive setting.
+    if (opt->type == MAAS_OPT_BOOL && strncmp (opt->flag, "--no-", 5) == 0)
+        *(bool *) opt->target = !*(bool *) opt->target;
+    return 0;
 }
 
 //  Move the positional words, whose indexes are AT[0..COUNT), to the end

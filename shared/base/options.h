@@ -23,8 +23,9 @@ typedef enum {
     MAAS_OPT_INT,        //  int in MIN..MAX
     MAAS_OPT_UINT,       //  size_t in MIN..MAX (MIN >= 0)
     MAAS_OPT_MS,         //  int, milliseconds in MIN..MAX
-    MAAS_OPT_BOOL,       //  bool; the flag alone sets true, "--no-..." sets false;
-                         //  the variable is 1/0, on/off, yes/no, true/false
+    MAAS_OPT_BOOL,       //  bool; the flag alone sets true, "--no-..." sets false
+                         //  ("--no-x=yes" too); the variable is 1/0, on/off, yes/no,
+                         //  true/false, and says the positive setting
     MAAS_OPT_DOUBLE,     //  double in MIN..MAX (finite)
     MAAS_OPT_SECONDS,    //  int milliseconds, given as seconds ("2.5") in MIN..MAX
     MAAS_OPT_U64,        //  uint64_t, any whole number from 0 (a seed); no range
