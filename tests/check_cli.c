@@ -50,6 +50,39 @@ END_TEST
 
 //  -- infer, explain, score, synth
 
+//  `maas infer`: the table's wording for every flag, NAME and --input
+//  checked, and flags after NAME (the stack is nowhere: a command line the
+//  reader takes fails at the broker, exit 1).
+START_TEST (test_infer)
+{
+    S_MAAS (2, "maas infer: unknown option '--bogus' (see --help)", "infer", "--input", "x.csv",
+            "m", "--bogus");
+    S_MAAS (2, "maas infer: --timeout: 'abc' is not a number of seconds (0.001..1000000)", "infer",
+            "m", "--input", "x.csv", "--timeout", "abc");
+    S_MAAS (2, "maas infer: --timeout: '0' is not a number of seconds", "infer", "m", "--input",
+            "x.csv", "--timeout=0");
+    S_MAAS (2, "maas infer: --timeout-ms: '0' is not a whole number (1..1000000000)", "infer", "m",
+            "--input", "x.csv", "--timeout-ms", "0");
+    S_MAAS (2, "maas infer: --top-k: '0' is not a whole number (1..65536)", "infer", "m", "--input",
+            "x.csv", "--top-k", "0");
+    S_MAAS (2, "maas infer: --output: 'klass' is not one of probabilities|class", "infer", "m",
+            "--input", "x.csv", "--output", "klass");
+    S_MAAS (2, "maas infer: --redis: redis URL 'foo://x'", "infer", "m", "--input", "x.csv",
+            "--redis", "foo://x");
+    S_MAAS (2, "maas infer: --input needs a value (see --help)", "infer", "m", "--input");
+    S_MAAS (2, "maas infer: give NAME[@VER|@ALIAS] (see --help)", "infer", "--input", "x.csv");
+    S_MAAS (2, "maas infer: one NAME[@VER|@ALIAS], not also 'n' (see --help)", "infer", "m", "n",
+            "--input", "x.csv");
+    S_MAAS (2, "maas infer: give --input FILE (- for stdin) (see --help)", "infer", "m");
+    S_MAAS (2, "maas infer: model 'm@': after '@' comes", "infer", "m@", "--input", "x.csv");
+    S_MAAS (0, "usage: maas infer NAME[@VER|@ALIAS] --input FILE|-", "infer", "--help");
+    S_MAAS (0, "--top-k K", "infer", "m", "-h");
+    S_MAAS (1, "maas infer: no broker answers at tcp://127.0.0.1:1", "infer", "--input", "-", "m",
+            "--json", "--no-header", "--output", "class", "--top-k", "2", "--timeout", "2.5",
+            "--timeout-ms=900", "--redis", "redis://127.0.0.1:1");
+}
+END_TEST
+
 //  -- train, dataset, job, jobs, cancel, status
 
 //  -- model, up, down, ps
@@ -61,6 +94,9 @@ s_suite (void)
     TCase *keys = tcase_create ("keygen");
     tcase_add_test (keys, test_keygen);
     suite_add_tcase (suite, keys);
+    TCase *infer = tcase_create ("infer");
+    tcase_add_test (infer, test_infer);
+    suite_add_tcase (suite, infer);
     return suite;
 }
 
