@@ -83,6 +83,32 @@ START_TEST (test_infer)
 }
 END_TEST
 
+//  `maas explain`: as infer; a command line it takes fails at the registry.
+START_TEST (test_explain)
+{
+    S_MAAS (2, "maas explain: unknown option '--bogus' (see --help)", "explain", "--input", "x.csv",
+            "m", "--bogus");
+    S_MAAS (2, "maas explain: --steps: '0' is not a whole number (1..4096)", "explain", "m",
+            "--input", "x.csv", "--steps", "0");
+    S_MAAS (2, "maas explain: --top: 'five' is not a whole number (1..65536)", "explain", "m",
+            "--input", "x.csv", "--top", "five");
+    S_MAAS (2, "maas explain: --output: '-1' is not a whole number (0..65535)", "explain", "m",
+            "--input", "x.csv", "--output", "-1");
+    S_MAAS (2, "maas explain: --method: 'lime' is not one of integrated_gradients|", "explain", "m",
+            "--input", "x.csv", "--method", "lime");
+    S_MAAS (2, "maas explain: --timeout: '-2' is not a number of seconds (0.001..1000000)",
+            "explain", "m", "--input", "x.csv", "--timeout", "-2");
+    S_MAAS (2, "maas explain: --timeout-ms: '5s' is not a whole number", "explain", "m", "--input",
+            "x.csv", "--timeout-ms", "5s");
+    S_MAAS (2, "maas explain: give NAME[@VER|@ALIAS] (see --help)", "explain", "--input", "x");
+    S_MAAS (2, "maas explain: give --input FILE (- for stdin) (see --help)", "explain", "m");
+    S_MAAS (0, "usage: maas explain NAME[@VER|@ALIAS] --input FILE|-", "explain", "--help");
+    S_MAAS (1, "maas explain: cannot reach the model registry to resolve m", "explain", "--input",
+            "x.csv", "m", "--method", "shapley", "--steps", "10", "--output", "1", "--top", "3",
+            "--json", "--no-header", "--timeout", "5", "--timeout-ms", "5000");
+}
+END_TEST
+
 //  -- train, dataset, job, jobs, cancel, status
 
 //  -- model, up, down, ps
@@ -97,6 +123,9 @@ s_suite (void)
     TCase *infer = tcase_create ("infer");
     tcase_add_test (infer, test_infer);
     suite_add_tcase (suite, infer);
+    TCase *explain = tcase_create ("explain");
+    tcase_add_test (explain, test_explain);
+    suite_add_tcase (suite, explain);
     return suite;
 }
 
