@@ -6,6 +6,7 @@
 #include "follow.h"
 #include "maas.h"
 #include "model_ref.h"
+#include "output.h"
 #include "rows_file.h"
 
 #include <inttypes.h>
@@ -27,89 +28,75 @@ typedef struct {
     bool no_header;                  //  --no-header
 } s_opts_t;
 
-static const char s_usage[] =
-    "usage: maas explain NAME[@VER|@ALIAS] --input FILE|- [--method M] [--steps N]\n"
-    "                    [--output K] [--top K] [--json] [--no-header] [--broker EP]\n"
-    "                    [--redis URL] [--timeout-ms N]\n"
-    "  Attributions of each row's outputs to its features (docs/models.md):\n"
-    "  --method integrated_gradients (default, --steps 50), gradient_x_input, or\n"
-    "  shapley (exact, models with at most 14 inputs). The baseline is the model's\n"
-    "  training mean. --output K attributes output K only (default: every output).\n"
-    "  Prints the --top (default 5) features per row and output; --json all of them.\n"
-    "  Rows are read as by `maas infer`.\n";
+static const char s_summary[] =
+    "usage: maas explain NAME[@VER|@ALIAS] --input FILE|- [OPTIONS]\n\n"
+    "Attributions of each row's outputs to its features (docs/models.md), sent as\n"
+    "one explain job through the broker. Rows are read as by `maas infer`. The\n"
+    "baseline is the model's training mean. Prints the --top features per row and\n"
+    "output, by |attribution|; --json all of them.\n\n";
 
-//  The value of flag ARGV[*I] as a count in MIN..MAX into *OUT; -1 if not one.
-static int
-s_count (int argc, char **argv, int *i, size_t min, size_t max, size_t *out)
-{
-    char *end = NULL;
-    long long v = *i + 1 < argc ? strtoll (argv[*i + 1], &end, 10) : -1;
-    if (!end || *end || v < (long long) min || (unsigned long long) v > max)
-        return -1;
-    *out = (size_t) v;
-    (*i)++;
-    return 0;
-}
+static const char s_epilog[] =
+    "\nMethods: integrated_gradients (--steps), gradient_x_input, or shapley (exact,\n"
+    "models with at most 14 inputs). At --timeout the job is cancelled (exit 1).\n"
+    "--curve-key FILE and --broker-key FILE: CurveZMQ keys (docs/security.md).\n";
 
-//  One flag at ARGV[*I] into OPTS; -1 if unknown or malformed.
-static int
-s_flag (s_opts_t *opts, int argc, char **argv, int *i)
-{
-    const char *flag = argv[*i], *value = *i + 1 < argc ? argv[*i + 1] : NULL;
-    size_t n;
-    if (strcmp (flag, "--json") == 0 || strcmp (flag, "--no-header") == 0)
-        *(flag[2] == 'j' ? &opts->json : &opts->no_header) = true;
-    else if (strcmp (flag, "--steps") == 0)
-        return s_count (argc, argv, i, 1, MAAS_EXPLAIN_STEPS_MAX, &opts->params.steps);
-    else if (strcmp (flag, "--top") == 0)
-        return s_count (argc, argv, i, 1, MAAS_MLP_MAX_UNITS, &opts->top);
-    else if (strcmp (flag, "--output") == 0) {
-        if (s_count (argc, argv, i, 0, MAAS_MLP_MAX_UNITS - 1, &n) != 0)
-            return -1;
-        opts->params.output = (int64_t) n;
-    }
-    else if (!value)
-        return -1;
-    else if (strcmp (flag, "--method") == 0) {
-        int method = maas_explain_method_parse (value);
-        if (method < 0)
-            return -1;
-        opts->params.method = (maas_explain_method_t) method, (*i)++;
-    }
-    else if (strcmp (flag, "--input") == 0 || strcmp (flag, "--broker") == 0
-             || strcmp (flag, "--redis") == 0) {
-        const char **slot = flag[2] == 'i' ? &opts->input
-            : flag[2] == 'b'               ? &opts->broker
-                                           : &opts->redis;
-        *slot = value, (*i)++;
-    }
-    else if (strcmp (flag, "--timeout-ms") == 0)
-        opts->timeout_ms = atoi (value), (*i)++;
-    else
-        return -1;
-    return 0;
-}
-
-static int
-s_parse (s_opts_t *opts, const maas_cli_env_t *env, int argc, char **argv)
+//  The command line into OPTS (flags from the table, then NAME and --input
+//  checked); true when the command ends here with exit *CODE.
+static bool
+s_parse (s_opts_t *opts, const maas_cli_env_t *env, int argc, char **argv, int *code)
 {
     *opts = (s_opts_t){.params = maas_explain_params_defaults (),
                        .top = 5,
                        .timeout_ms = 60000,
                        .broker = env->broker};
-    for (int i = 1; i < argc; i++) {
-        if (argv[i][0] != '-' && !opts->spec)
-            opts->spec = argv[i];
-        else if (s_flag (opts, argc, argv, &i) != 0) {
-            fprintf (stderr, "maas explain: unexpected or malformed '%s'\n%s", argv[i], s_usage);
-            return -1;
-        }
+    bool header = true;
+    const char *method = maas_explain_method_name (opts->params.method);
+    int output = MAAS_EXPLAIN_OUTPUT_ALL;
+    const maas_option_t table[] = {
+        {"--input", NULL, MAAS_OPT_STRING, 0, 0, NULL, &opts->input, "FILE",
+         "the rows: CSV or JSON, - for stdin", "none: required"},
+        {"--no-header", NULL, MAAS_OPT_BOOL, 0, 0, NULL, &header, NULL,
+         "the CSV has no header line: columns by position", "off"},
+        {"--method", NULL, MAAS_OPT_CHOICE, 0, 0, "integrated_gradients|gradient_x_input|shapley",
+         &method, "M", "how to attribute", NULL},
+        {"--steps", NULL, MAAS_OPT_UINT, 1, MAAS_EXPLAIN_STEPS_MAX, NULL, &opts->params.steps, "N",
+         "integrated gradients' steps", NULL},
+        {"--output", NULL, MAAS_OPT_INT, 0, MAAS_MLP_MAX_UNITS - 1, NULL, &output, "K",
+         "attribute output K only (from 0)", "every output"},
+        {"--top", NULL, MAAS_OPT_UINT, 1, MAAS_MLP_MAX_UNITS, NULL, &opts->top, "K",
+         "features printed per row and output", NULL},
+        {"--json", NULL, MAAS_OPT_BOOL, 0, 0, NULL, &opts->json, NULL,
+         "every attribution as one JSON object", NULL},
+        {"--timeout", NULL, MAAS_OPT_SECONDS, 0.001, 1000000, NULL, &opts->timeout_ms, "S",
+         "wait this long for the result, then cancel the job", NULL},
+        {"--timeout-ms", NULL, MAAS_OPT_MS, 1, 1000000000, NULL, &opts->timeout_ms, "MS", NULL,
+         NULL},
+        {"--broker", "MAAS_BROKER_FRONTEND", MAAS_OPT_STRING, 0, 0, NULL, &opts->broker, "EP",
+         "broker frontend(s), comma-separated", MAAS_CLI_BROKER_DEFAULT},
+        {"--redis", "MAAS_REDIS_URL", MAAS_OPT_URL, 0, 0, NULL, &opts->redis, "URL",
+         "the registry: the version, the columns", MAAS_REDIS_URL_DEFAULT},
+    };
+    const maas_options_t options = {"maas explain", s_summary, s_epilog, table,
+                                    sizeof table / sizeof table[0]};
+    int next = 0;
+    if (maas_cli_options (&options, argc, argv, &next, code))
+        return true;
+    *code = MAAS_EXIT_USAGE;
+    if (next == argc)
+        fprintf (stderr, "maas explain: give NAME[@VER|@ALIAS] (see --help)\n");
+    else if (next < argc - 1)
+        fprintf (stderr, "maas explain: one NAME[@VER|@ALIAS], not also '%s' (see --help)\n",
+                 argv[next + 1]);
+    else if (!opts->input)
+        fprintf (stderr, "maas explain: give --input FILE (- for stdin) (see --help)\n");
+    else {
+        opts->spec = argv[next];
+        opts->no_header = !header;
+        opts->params.method = (maas_explain_method_t) maas_explain_method_parse (method);
+        opts->params.output = output;
+        return false;
     }
-    if (!opts->spec || !opts->input || opts->timeout_ms <= 0) {
-        fprintf (stderr, "maas explain: give NAME[@VER|@ALIAS] and --input\n%s", s_usage);
-        return -1;
-    }
-    return 0;
+    return true;
 }
 
 //  X's rows as msgpack arrays, then the job: the explain RESULT, or NULL
@@ -137,8 +124,8 @@ s_run (maas_client_t *client, const maas_model_ref_t *model, const s_opts_t *opt
         fprintf (stderr, "maas explain: %s\n", rc ? "out of memory" : maas_client_error (client));
     else if (!(result = maas_client_wait (client, id, opts->timeout_ms))) {
         //  Cancelled, not left queued: nobody waits for it any more.
-        fprintf (stderr, "maas explain: no result within %d ms (job %s): cancelled\n",
-                 opts->timeout_ms, id);
+        fprintf (stderr, "maas explain: no result within --timeout (%g s; job %s): cancelled\n",
+                 opts->timeout_ms / 1000.0, id);
         maas_result_t *outcome = maas_follow_cancel (client, id);
         maas_result_destroy (&outcome);
     }
@@ -247,14 +234,11 @@ s_show (const maas_result_t *result, void *arg, char *err, size_t size)
 int
 maas_cmd_explain (int argc, char **argv)
 {
-    if (argc >= 2 && (strcmp (argv[1], "--help") == 0 || strcmp (argv[1], "-h") == 0)) {
-        fputs (s_usage, stdout);
-        return 0;
-    }
     s_opts_t opts;
     maas_cli_env_t env = maas_cli_env ();
-    if (s_parse (&opts, &env, argc, argv) != 0)
-        return 2;
+    int code = 0;
+    if (s_parse (&opts, &env, argc, argv, &code))
+        return code;
     signal (SIGPIPE, SIG_IGN);
     if (!env.log_level)
         maas_log_set_level (MAAS_LOG_WARN);

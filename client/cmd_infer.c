@@ -28,89 +28,76 @@ typedef struct {
     maas_infer_params_t post;     //  --output, --top-k (the shape is the input's)
 } s_opts_t;
 
-static const char s_usage[] =
-    "usage: maas infer NAME[@VER|@ALIAS] --input FILE|- [--broker EP] [--redis URL]\n"
-    "                  [--timeout S] [--json] [--no-header] [--output probabilities|class]\n"
-    "                  [--top-k K]\n"
-    "  Rows are CSV with a header line, or JSON: [[1,2],[3,4]], one [1,2] per line,\n"
-    "  {\"instances\": [[1,2], ...]} or {\"inputs\": ...} (TF Serving).\n"
-    "  Columns (CSV header, JSON objects) are matched by name to the model's; others\n"
-    "  are dropped and named on stderr. A CSV without a header row needs --no-header.\n"
-    "  --broker defaults to $MAAS_BROKER_FRONTEND or tcp://127.0.0.1:5555; the model\n"
-    "  registry (version, column names) is --redis or $MAAS_REDIS_URL.\n"
-    "  --timeout S (default 30; --timeout-ms N also works): then, or on Ctrl-C, the job\n"
-    "  is cancelled and the command exits 1 (130 on Ctrl-C). A job still queued after 2 s\n"
-    "  is said to have no worker.\n"
-    "  --output class prints each row's class label (the model's labels, else its\n"
-    "  index) instead of its number; --top-k K adds the K most probable classes with\n"
-    "  their probabilities. A binary model's class uses its version's threshold\n"
-    "  (`maas model threshold`).\n";
+static const char s_summary[] =
+    "usage: maas infer NAME[@VER|@ALIAS] --input FILE|- [OPTIONS]\n\n"
+    "Sends the rows of FILE (- : stdin) as one infer job through the broker and\n"
+    "prints each row's prediction on stdout, how the job ran on stderr. Rows are\n"
+    "CSV with a header line, or JSON: [[1,2],[3,4]], one [1,2] per line,\n"
+    "{\"instances\": [[1,2], ...]} or {\"inputs\": ...} (TF Serving). Columns (CSV\n"
+    "header, JSON objects) are matched by name to the model's; others are dropped\n"
+    "and named on stderr. A CSV without a header row needs --no-header.\n\n";
 
-//  "--output VALUE" and "--top-k VALUE" into OPTS; -1 after saying why.
-static int
-s_parse_post (s_opts_t *opts, const char *flag, const char *value)
-{
-    if (strcmp (flag, "--output") == 0) {
-        if (strcmp (value, "class") != 0 && strcmp (value, "probabilities") != 0) {
-            fprintf (stderr, "maas infer: --output is probabilities or class, not '%s'\n", value);
-            return -1;
-        }
-        opts->post.output = *value == 'c' ? MAAS_INFER_CLASS : MAAS_INFER_PROBABILITIES;
-        return 0;
-    }
-    char *end;
-    long k = strtol (value, &end, 10);
-    if (*end || k < 1 || k > MAAS_INFER_OUTPUTS_MAX) {
-        fprintf (stderr, "maas infer: --top-k needs a number of classes from 1, not '%s'\n", value);
-        return -1;
-    }
-    opts->post.top_k = (size_t) k;
-    return 0;
-}
+static const char s_epilog[] =
+    "\nAt --timeout, or on Ctrl-C, the job is cancelled and the command exits 1 (130\n"
+    "on Ctrl-C); a job still queued after 2 s is said to have no worker.\n"
+    "--output class prints each row's class label (the model's labels, else its\n"
+    "index) instead of its number; --top-k K adds the K most probable classes with\n"
+    "their probabilities. A binary model's class uses its version's threshold\n"
+    "(`maas model threshold`). --curve-key FILE and --broker-key FILE: CurveZMQ\n"
+    "keys (docs/security.md).\n";
 
-static int
-s_parse (s_opts_t *opts, const maas_cli_env_t *env, int argc, char **argv)
+//  The command line into OPTS (flags from the table, then NAME and --input
+//  checked); true when the command ends here with exit *CODE.
+static bool
+s_parse (s_opts_t *opts, const maas_cli_env_t *env, int argc, char **argv, int *code)
 {
     *opts = (s_opts_t){.timeout_ms = 30000, .broker = env->broker};
-    for (int i = 1; i < argc; i++) {
-        bool has_value = i + 1 < argc;
-        if (strcmp (argv[i], "--json") == 0)
-            opts->json = true;
-        else if (strcmp (argv[i], "--no-header") == 0)
-            opts->no_header = true;
-        else if (strcmp (argv[i], "--redis") == 0 && has_value)
-            opts->redis = argv[++i];
-        else if (strcmp (argv[i], "--input") == 0 && has_value)
-            opts->input = argv[++i];
-        else if (strcmp (argv[i], "--broker") == 0 && has_value)
-            opts->broker = argv[++i];
-        else if (strcmp (argv[i], "--timeout-ms") == 0 && has_value)
-            opts->timeout_ms = atoi (argv[++i]);
-        else if (strcmp (argv[i], "--timeout") == 0 && has_value)
-            opts->timeout_ms = (int) (atof (argv[++i]) * 1000);
-        else if ((strcmp (argv[i], "--output") == 0 || strcmp (argv[i], "--top-k") == 0)
-                 && has_value) {
-            if (s_parse_post (opts, argv[i], argv[i + 1]) != 0)
-                return -1;
-            i++;
-        }
-        else if (argv[i][0] != '-' && !opts->spec)
-            opts->spec = argv[i];
-        else {
-            fprintf (stderr, "maas infer: unexpected '%s'\n%s", argv[i], s_usage);
-            return -1;
-        }
+    bool header = true;
+    const char *output = "probabilities";
+    const maas_option_t table[] = {
+        {"--input", NULL, MAAS_OPT_STRING, 0, 0, NULL, &opts->input, "FILE",
+         "the rows: CSV or JSON, - for stdin", "none: required"},
+        {"--no-header", NULL, MAAS_OPT_BOOL, 0, 0, NULL, &header, NULL,
+         "the CSV has no header line: columns by position", "off"},
+        {"--output", NULL, MAAS_OPT_CHOICE, 0, 0, "probabilities|class", &output, "WHAT",
+         "per row: the model's outputs, or its class label", NULL},
+        {"--top-k", NULL, MAAS_OPT_UINT, 1, MAAS_INFER_OUTPUTS_MAX, NULL, &opts->post.top_k, "K",
+         "add the K most probable classes of each row", "none"},
+        {"--timeout", NULL, MAAS_OPT_SECONDS, 0.001, 1000000, NULL, &opts->timeout_ms, "S",
+         "wait this long for the result, then cancel the job", NULL},
+        {"--timeout-ms", NULL, MAAS_OPT_MS, 1, 1000000000, NULL, &opts->timeout_ms, "MS", NULL,
+         NULL},
+        {"--json", NULL, MAAS_OPT_BOOL, 0, 0, NULL, &opts->json, NULL,
+         "the result as one JSON object (docs/cli.md)", NULL},
+        {"--broker", "MAAS_BROKER_FRONTEND", MAAS_OPT_STRING, 0, 0, NULL, &opts->broker, "EP",
+         "broker frontend(s), comma-separated", MAAS_CLI_BROKER_DEFAULT},
+        {"--redis", "MAAS_REDIS_URL", MAAS_OPT_URL, 0, 0, NULL, &opts->redis, "URL",
+         "the registry: the version an alias names, the columns", MAAS_REDIS_URL_DEFAULT},
+    };
+    const maas_options_t options = {"maas infer", s_summary, s_epilog, table,
+                                    sizeof table / sizeof table[0]};
+    int next = 0;
+    if (maas_cli_options (&options, argc, argv, &next, code))
+        return true;
+    *code = MAAS_EXIT_USAGE;
+    if (next == argc) {
+        fprintf (stderr, "maas infer: give NAME[@VER|@ALIAS] (see --help)\n");
+        return true;
     }
-    if (opts->timeout_ms <= 0) {
-        fprintf (stderr, "maas infer: --timeout needs a number of seconds above 0\n");
-        return -1;
+    if (next < argc - 1) {
+        fprintf (stderr, "maas infer: one NAME[@VER|@ALIAS], not also '%s' (see --help)\n",
+                 argv[next + 1]);
+        return true;
     }
-    if (!opts->spec || !opts->input) {
-        fprintf (stderr, "maas infer: give NAME[@VER|@ALIAS] and --input\n%s", s_usage);
-        return -1;
+    if (!opts->input) {
+        fprintf (stderr, "maas infer: give --input FILE (- for stdin) (see --help)\n");
+        return true;
     }
+    opts->spec = argv[next];
+    opts->no_header = !header;
+    opts->post.output = strcmp (output, "class") == 0 ? MAAS_INFER_CLASS : MAAS_INFER_PROBABILITIES;
     opts->where = maas_cli_redis (env, opts->redis);
-    return 0;
+    return false;
 }
 
 //  Wait for job ID up to TIMEOUT_MS, saying once when it stays queued; at
@@ -317,16 +304,13 @@ s_input (const s_opts_t *opts, maas_registry_ref_t *ref)
 int
 maas_cmd_infer (int argc, char **argv)
 {
-    if (argc >= 2 && (strcmp (argv[1], "--help") == 0 || strcmp (argv[1], "-h") == 0)) {
-        fputs (s_usage, stdout);
-        return 0;
-    }
     s_opts_t opts;
     maas_registry_ref_t ref;
     char err[512];
     maas_cli_env_t env = maas_cli_env ();
-    if (s_parse (&opts, &env, argc, argv) != 0)
-        return MAAS_EXIT_USAGE;
+    int code = 0;
+    if (s_parse (&opts, &env, argc, argv, &code))
+        return code;
     if (maas_registry_ref_parse (&ref, opts.spec, err, sizeof err) != 0) {
         fprintf (stderr, "maas infer: %s\n", err);
         return MAAS_EXIT_USAGE;

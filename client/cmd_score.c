@@ -18,25 +18,23 @@
 #include <string.h>
 #include <unistd.h>
 
-static const char *s_score_usage =
-    "usage: maas score NAME[@VER|@ALIAS] --input FILE --output FILE [--label COL]\n"
-    "                  [--no-header] [--shard-rows N] [--window N] [--broker ENDPOINTS]\n"
-    "                  [--redis URL] [--timeout S] [--json]\n"
+static const char s_score_summary[] =
+    "usage: maas score NAME[@VER|@ALIAS] --input FILE --output FILE [OPTIONS]\n\n"
     "Score every row of FILE (CSV with a header row, or .npy float32/float64) on the\n"
     "model, fanned out over all workers, and write the predictions in input order\n"
     "(.npy: rows x outputs float32; CSV: p0..pN-1 and class). '-' is stdin / stdout\n"
     "(CSV). The output is written to a temporary file renamed over FILE on success, so\n"
     "a failed run leaves FILE as it was; an output that is the input is refused. The\n"
-    "model's alias is resolved once in the registry (--redis URL, $MAAS_REDIS_URL):\n"
-    "every row runs on one version. CSV columns are matched by name to the model's\n"
-    "(others are dropped, and named on stderr); a file without a header row needs\n"
-    "--no-header (columns by position). --label COL keeps a\n"
-    "column out of the input and reports accuracy against it (class numbers, or the\n"
-    "model's class labels by name). Ctrl-C cancels the\n"
-    "shards in flight (exit 130), as does --timeout S (exit 1). The run has an id, printed\n"
+    "model's alias is resolved once in the registry: every row runs on one version.\n"
+    "CSV columns are matched by name to the model's (others are dropped, and named on\n"
+    "stderr); a file without a header row needs --no-header (columns by position).\n\n";
+
+static const char s_score_epilog[] =
+    "\n--label COL keeps a column out of the input and reports accuracy against it\n"
+    "(class numbers, or the model's class labels by name). Ctrl-C cancels the shards\n"
+    "in flight (exit 130), as does --timeout S (exit 1). The run has an id, printed\n"
     "first on stderr; its shard jobs are RUN.0, RUN.1, ... (`maas jobs --run RUN`).\n"
-    "--json: the summary as one JSON object on stdout (docs/cli.md).\n"
-    "Broker: --broker, $MAAS_BROKER_FRONTEND (the stack of `maas up`), or tcp://127.0.0.1:5555.\n";
+    "--curve-key FILE and --broker-key FILE: CurveZMQ keys (docs/security.md).\n";
 
 //  Set by SIGINT/SIGTERM; the scoring loop polls it.
 static volatile sig_atomic_t s_interrupted;
@@ -81,12 +79,6 @@ s_progress (size_t done, size_t total, void *arg)
                  self->tty ? "\033[K" : "\n");
 }
 
-static const char *
-s_arg (int argc, char **argv, int *i)
-{
-    return *i + 1 < argc ? argv[++*i] : NULL;
-}
-
 typedef struct {
     const char *model;             //  NAME[@VER|@ALIAS]
     const char *input;             //  --input
@@ -99,66 +91,68 @@ typedef struct {
     maas_score_config_t config;    //  shard rows, window, no_header, timeout
 } s_score_args_t;
 
-//  One flag with a value into ARGS; -1 if unknown.
-static int
-s_score_flag (s_score_args_t *args, const char *flag, const char *value)
+//  NAME and the flags that must be there, once the table has read ARGV:
+//  true (exit 2) after saying what is missing.
+static bool
+s_score_missing (const s_score_args_t *args, int argc, char **argv, int next)
 {
-    if (strcmp (flag, "--input") == 0)
-        args->input = value;
-    else if (strcmp (flag, "--output") == 0)
-        args->output = value;
-    else if (strcmp (flag, "--label") == 0)
-        args->label = value;
-    else if (strcmp (flag, "--broker") == 0)
-        args->broker = value;
-    else if (strcmp (flag, "--redis") == 0)
-        args->redis = value;
-    else if (strcmp (flag, "--shard-rows") == 0)
-        args->config.shard_rows = strtoul (value, NULL, 10);
-    else if (strcmp (flag, "--window") == 0)
-        args->config.window = strtoul (value, NULL, 10);
-    else if (strcmp (flag, "--timeout") == 0 && atof (value) > 0)
-        args->config.timeout_ms = (int64_t) (atof (value) * 1000);
+    if (next == argc)
+        fprintf (stderr, "maas score: give NAME[@VER|@ALIAS] (see --help)\n");
+    else if (next < argc - 1)
+        fprintf (stderr, "maas score: one NAME[@VER|@ALIAS], not also '%s' (see --help)\n",
+                 argv[next + 1]);
+    else if (!args->input || !args->output)
+        fprintf (stderr, "maas score: give --input FILE and --output FILE (see --help)\n");
+    else if (args->json && strcmp (args->output, "-") == 0)
+        fprintf (stderr, "maas score: --json prints the summary on stdout: give --output FILE\n");
     else
-        return -1;
-    return 0;
+        return false;
+    return true;
 }
 
-//  The command line into ARGS: 0, 1 for --help (printed), or -1 after
-//  saying what is wrong.
-static int
-s_score_parse (int argc, char **argv, const maas_cli_env_t *env, s_score_args_t *args)
+//  The command line into ARGS; true when the command ends here with exit *CODE.
+static bool
+s_score_parse (int argc, char **argv, const maas_cli_env_t *env, s_score_args_t *args, int *code)
 {
-    *args = (s_score_args_t){.broker = env->broker};
-    for (int i = 1; i < argc; i++) {
-        const char *flag = argv[i], *value = NULL;
-        if (strcmp (flag, "--help") == 0 || strcmp (flag, "-h") == 0) {
-            fputs (s_score_usage, stdout);
-            return 1;
-        }
-        if (strcmp (flag, "--no-header") == 0 || strcmp (flag, "--json") == 0) {
-            *(flag[2] == 'j' ? &args->json : &args->config.no_header) = true;
-            continue;
-        }
-        if (flag[0] != '-' && !args->model) {
-            args->model = flag;
-            continue;
-        }
-        if (!(value = s_arg (argc, argv, &i)) || s_score_flag (args, flag, value) != 0) {
-            fprintf (stderr, "maas score: unknown option or bad value '%s'\n%s", flag,
-                     s_score_usage);
-            return -1;
-        }
-    }
-    if (!args->model || !args->input || !args->output) {
-        fprintf (stderr, "maas score: need a model, --input and --output\n%s", s_score_usage);
-        return -1;
-    }
-    if (args->json && strcmp (args->output, "-") == 0) {
-        fprintf (stderr, "maas score: --json prints the summary on stdout: give --output FILE\n");
-        return -1;
-    }
-    return 0;
+    *args = (s_score_args_t){
+        .broker = env->broker,
+        .config = {.shard_rows = MAAS_SCORE_SHARD_ROWS, .window = MAAS_SCORE_WINDOW}};
+    bool header = true;
+    int timeout_ms = 0;
+    const maas_option_t table[] = {
+        {"--input", NULL, MAAS_OPT_STRING, 0, 0, NULL, &args->input, "FILE",
+         "the rows: CSV or .npy, - for stdin (CSV)", "none: required"},
+        {"--output", NULL, MAAS_OPT_STRING, 0, 0, NULL, &args->output, "FILE",
+         "the predictions: CSV or .npy, - for stdout (CSV)", "none: required"},
+        {"--label", NULL, MAAS_OPT_STRING, 0, 0, NULL, &args->label, "COL",
+         "score accuracy against column COL (kept out of the input)", NULL},
+        {"--no-header", NULL, MAAS_OPT_BOOL, 0, 0, NULL, &header, NULL,
+         "the CSV has no header line: columns by position", "off"},
+        {"--shard-rows", NULL, MAAS_OPT_UINT, 1, MAAS_TENSOR_MAX_ELEMS / 65536, NULL,
+         &args->config.shard_rows, "N", "rows per infer job", NULL},
+        {"--window", NULL, MAAS_OPT_UINT, 1, 4096, NULL, &args->config.window, "N",
+         "shards in flight at once", NULL},
+        {"--timeout", NULL, MAAS_OPT_SECONDS, 0.001, 1000000, NULL, &timeout_ms, "S",
+         "stop the run after this long, cancelling the shards in flight", "none"},
+        {"--json", NULL, MAAS_OPT_BOOL, 0, 0, NULL, &args->json, NULL,
+         "the summary as one JSON object on stdout (docs/cli.md)", NULL},
+        {"--broker", "MAAS_BROKER_FRONTEND", MAAS_OPT_STRING, 0, 0, NULL, &args->broker, "EP",
+         "broker frontend(s), comma-separated", MAAS_CLI_BROKER_DEFAULT},
+        {"--redis", "MAAS_REDIS_URL", MAAS_OPT_URL, 0, 0, NULL, &args->redis, "URL",
+         "the registry (the version, the columns) and the jobs", MAAS_REDIS_URL_DEFAULT},
+    };
+    const maas_options_t options = {"maas score", s_score_summary, s_score_epilog, table,
+                                    sizeof table / sizeof table[0]};
+    int next = 0;
+    if (maas_cli_options (&options, argc, argv, &next, code))
+        return true;
+    *code = MAAS_EXIT_USAGE;
+    if (s_score_missing (args, argc, argv, next))
+        return true;
+    args->model = argv[next];
+    args->config.no_header = !header;
+    args->config.timeout_ms = timeout_ms;
+    return false;
 }
 
 //  Each turn of the run: say once when the first shard stays queued.
@@ -271,9 +265,9 @@ maas_cmd_score (int argc, char **argv)
 {
     s_score_args_t args;
     maas_cli_env_t env = maas_cli_env ();
-    int parsed = s_score_parse (argc, argv, &env, &args);
-    if (parsed != 0)
-        return parsed > 0 ? MAAS_EXIT_OK : MAAS_EXIT_USAGE;
+    int code = 0;
+    if (s_score_parse (argc, argv, &env, &args, &code))
+        return code;
     args.where = maas_cli_redis (&env, args.redis);
     maas_client_t *client = maas_cli_client ("maas score", args.broker);
     if (!client)
@@ -300,12 +294,14 @@ maas_cmd_score (int argc, char **argv)
     return rc;
 }
 
-static const char *s_synth_usage =
-    "usage: maas synth TRAIN TEST [--train N] [--test N] [--seed S]\n"
+static const char s_synth_summary[] =
+    "usage: maas synth TRAIN TEST [--train N] [--test N] [--seed S]\n\n"
     "Write the synthetic 10-feature binary problem of the benchmarks (x ~ N(0,1)^10,\n"
     "y = [w.x + x'Qx/2 - trQ/2 > 0]) as TRAIN and TEST files (CSV with a header\n"
-    "x0..x9,label, or .npy with the label as the last column). Defaults: 100000\n"
-    "train rows, 20000 test rows, seed 0.\n";
+    "x0..x9,label, or .npy with the label as the last column).\n\n";
+
+//  Most rows TRAIN and TEST hold together (1.2 GB of floats, with the labels).
+#define S_SYNTH_ROWS_MAX 100000000
 
 static int
 s_write_rows (const char *path, const float *x, const float *y, size_t rows, size_t cols)
@@ -345,33 +341,31 @@ s_write_rows (const char *path, const float *x, const float *y, size_t rows, siz
 int
 maas_cmd_synth (int argc, char **argv)
 {
-    const char *paths[2] = {NULL, NULL};
-    unsigned long long train = 100000, test = 20000, seed = 0;
-    int n_paths = 0;
-    for (int i = 1; i < argc; i++) {
-        const char *value = i + 1 < argc ? argv[i + 1] : "";
-        if (strcmp (argv[i], "--help") == 0) {
-            fputs (s_synth_usage, stdout);
-            return 0;
-        }
-        else if (strcmp (argv[i], "--train") == 0 && ++i)
-            train = strtoull (value, NULL, 10);
-        else if (strcmp (argv[i], "--test") == 0 && ++i)
-            test = strtoull (value, NULL, 10);
-        else if (strcmp (argv[i], "--seed") == 0 && ++i)
-            seed = strtoull (value, NULL, 10);
-        else if (argv[i][0] != '-' && n_paths < 2)
-            paths[n_paths++] = argv[i];
-        else {
-            fprintf (stderr, "maas synth: unexpected '%s'\n%s", argv[i], s_synth_usage);
-            return 2;
-        }
+    size_t train = 100000, test = 20000;
+    uint64_t seed = 0;
+    const maas_option_t table[] = {
+        {"--train", NULL, MAAS_OPT_UINT, 1, S_SYNTH_ROWS_MAX, NULL, &train, "N", "rows in TRAIN",
+         NULL},
+        {"--test", NULL, MAAS_OPT_UINT, 1, S_SYNTH_ROWS_MAX, NULL, &test, "N", "rows in TEST",
+         NULL},
+        {"--seed", NULL, MAAS_OPT_U64, 0, 0, NULL, &seed, "S", "the generator's seed", NULL},
+    };
+    const maas_options_t options = {"maas synth", s_synth_summary, NULL, table,
+                                    sizeof table / sizeof table[0]};
+    int next = 0, code = 0;
+    if (maas_cli_options (&options, argc, argv, &next, &code))
+        return code;
+    if (next != argc - 2) {
+        fprintf (stderr, "maas synth: give two files, TRAIN and TEST (see --help)\n");
+        return MAAS_EXIT_USAGE;
     }
-    size_t rows = (size_t) (train + test), cols = MAAS_SYNTH_FEATURES;
-    if (n_paths != 2 || train == 0 || test == 0 || rows > 100000000) {
-        fputs (s_synth_usage, stderr);
-        return 2;
+    if (train + test > S_SYNTH_ROWS_MAX) {
+        fprintf (stderr, "maas synth: --train and --test add up to %zu rows, over %d\n",
+                 train + test, S_SYNTH_ROWS_MAX);
+        return MAAS_EXIT_USAGE;
     }
+    const char *paths[2] = {argv[next], argv[next + 1]};
+    size_t rows = train + test, cols = MAAS_SYNTH_FEATURES;
     float *x = malloc (rows * cols * sizeof (float)), *y = malloc (rows * sizeof (float));
     int rc = x && y && maas_synth_generate (seed, cols, rows, x, y) == 0 ? 0 : 1;
     if (rc == 0

@@ -50,6 +50,140 @@ END_TEST
 
 //  -- infer, explain, score, synth
 
+//  `maas infer`: the table's wording for every flag, NAME and --input
+//  checked, and flags after NAME (the stack is nowhere: a command line the
+//  reader takes fails at the broker, exit 1).
+START_TEST (test_infer)
+{
+    S_MAAS (2, "maas infer: unknown option '--bogus' (see --help)", "infer", "--input", "x.csv",
+            "m", "--bogus");
+    S_MAAS (2, "maas infer: --timeout: 'abc' is not a number of seconds (0.001..1000000)", "infer",
+            "m", "--input", "x.csv", "--timeout", "abc");
+    S_MAAS (2, "maas infer: --timeout: '0' is not a number of seconds", "infer", "m", "--input",
+            "x.csv", "--timeout=0");
+    S_MAAS (2, "maas infer: --timeout-ms: '0' is not a whole number (1..1000000000)", "infer", "m",
+            "--input", "x.csv", "--timeout-ms", "0");
+    S_MAAS (2, "maas infer: --top-k: '0' is not a whole number (1..65536)", "infer", "m", "--input",
+            "x.csv", "--top-k", "0");
+    S_MAAS (2, "maas infer: --output: 'klass' is not one of probabilities|class", "infer", "m",
+            "--input", "x.csv", "--output", "klass");
+    S_MAAS (2, "maas infer: --redis: redis URL 'foo://x'", "infer", "m", "--input", "x.csv",
+            "--redis", "foo://x");
+    S_MAAS (2, "maas infer: --input needs a value (see --help)", "infer", "m", "--input");
+    S_MAAS (2, "maas infer: give NAME[@VER|@ALIAS] (see --help)", "infer", "--input", "x.csv");
+    S_MAAS (2, "maas infer: one NAME[@VER|@ALIAS], not also 'n' (see --help)", "infer", "m", "n",
+            "--input", "x.csv");
+    S_MAAS (2, "maas infer: give --input FILE (- for stdin) (see --help)", "infer", "m");
+    S_MAAS (2, "maas infer: model 'm@': after '@' comes", "infer", "m@", "--input", "x.csv");
+    S_MAAS (0, "usage: maas infer NAME[@VER|@ALIAS] --input FILE|-", "infer", "--help");
+    S_MAAS (0, "--top-k K", "infer", "m", "-h");
+    S_MAAS (1, "maas infer: no broker answers at tcp://127.0.0.1:1", "infer", "--input", "-", "m",
+            "--json", "--no-header", "--output", "class", "--top-k", "2", "--timeout", "2.5",
+            "--timeout-ms=900", "--redis", "redis://127.0.0.1:1");
+}
+END_TEST
+
+//  `maas explain`: as infer; a command line it takes fails at the registry.
+START_TEST (test_explain)
+{
+    S_MAAS (2, "maas explain: unknown option '--bogus' (see --help)", "explain", "--input", "x.csv",
+            "m", "--bogus");
+    S_MAAS (2, "maas explain: --steps: '0' is not a whole number (1..4096)", "explain", "m",
+            "--input", "x.csv", "--steps", "0");
+    S_MAAS (2, "maas explain: --top: 'five' is not a whole number (1..65536)", "explain", "m",
+            "--input", "x.csv", "--top", "five");
+    S_MAAS (2, "maas explain: --output: '-1' is not a whole number (0..65535)", "explain", "m",
+            "--input", "x.csv", "--output", "-1");
+    S_MAAS (2, "maas explain: --method: 'lime' is not one of integrated_gradients|", "explain", "m",
+            "--input", "x.csv", "--method", "lime");
+    S_MAAS (2, "maas explain: --timeout: '-2' is not a number of seconds (0.001..1000000)",
+            "explain", "m", "--input", "x.csv", "--timeout", "-2");
+    S_MAAS (2, "maas explain: --timeout-ms: '5s' is not a whole number", "explain", "m", "--input",
+            "x.csv", "--timeout-ms", "5s");
+    S_MAAS (2, "maas explain: give NAME[@VER|@ALIAS] (see --help)", "explain", "--input", "x");
+    S_MAAS (2, "maas explain: give --input FILE (- for stdin) (see --help)", "explain", "m");
+    S_MAAS (0, "usage: maas explain NAME[@VER|@ALIAS] --input FILE|-", "explain", "--help");
+    S_MAAS (1, "maas explain: cannot reach the model registry to resolve m", "explain", "--input",
+            "x.csv", "m", "--method", "shapley", "--steps", "10", "--output", "1", "--top", "3",
+            "--json", "--no-header", "--timeout", "5", "--timeout-ms", "5000");
+}
+END_TEST
+
+//  `maas score`: the flags' ranges are score.c's (a shard of at most
+//  2^31 / 65536 rows, a window of at most 4096).
+START_TEST (test_score)
+{
+    S_MAAS (2, "maas score: unknown option '--bogus' (see --help)", "score", "--input", "a.csv",
+            "m", "--output", "b.npy", "--bogus");
+    S_MAAS (2, "maas score: --shard-rows: '0' is not a whole number (1..32768)", "score", "m",
+            "--input", "a.csv", "--output", "b.npy", "--shard-rows", "0");
+    S_MAAS (2, "maas score: --window: '4097' is not a whole number (1..4096)", "score", "m",
+            "--input", "a.csv", "--output", "b.npy", "--window", "4097");
+    S_MAAS (2, "maas score: --timeout: 'soon' is not a number of seconds (0.001..1000000)", "score",
+            "m", "--input", "a.csv", "--output", "b.npy", "--timeout", "soon");
+    S_MAAS (2, "maas score: give --input FILE and --output FILE (see --help)", "score", "m",
+            "--input", "a.csv");
+    S_MAAS (2, "maas score: one NAME[@VER|@ALIAS], not also 'a.csv' (see --help)", "score", "m",
+            "a.csv", "b.npy");
+    S_MAAS (2, "maas score: --json prints the summary on stdout: give --output FILE", "score", "m",
+            "--input", "a.csv", "--output", "-", "--json");
+    S_MAAS (0, "usage: maas score NAME[@VER|@ALIAS] --input FILE --output FILE", "score", "-h");
+    S_MAAS (1, "maas score: no broker answers at tcp://127.0.0.1:1", "score", "--input", "a.csv",
+            "--output", "b.npy", "m", "--label", "y", "--no-header", "--shard-rows", "700",
+            "--window", "2", "--timeout", "3", "--json");
+}
+END_TEST
+
+//  Lines in the file at PATH.
+static size_t
+s_lines (const char *path)
+{
+    FILE *file = fopen (path, "r");
+    ck_assert_msg (file, "no %s", path);
+    size_t lines = 0;
+    for (int c; (c = fgetc (file)) != EOF;)
+        lines += c == '\n';
+    fclose (file);
+    return lines;
+}
+
+//  `maas synth TRAIN TEST`: the two files, flags anywhere; the rows' ranges.
+START_TEST (test_synth)
+{
+    S_MAAS (2, "maas synth: unknown option '--bogus' (see --help)", "synth", "a.csv", "b.csv",
+            "--bogus");
+    S_MAAS (2, "maas synth: --train: '0' is not a whole number (1..100000000)", "synth", "a.csv",
+            "b.csv", "--train", "0");
+    S_MAAS (2, "maas synth: --seed: '-1' is not a whole number from 0", "synth", "a.csv", "b.csv",
+            "--seed", "-1");
+    S_MAAS (2, "maas synth: --train and --test add up to 100000001 rows, over 100000000", "synth",
+            "a.csv", "b.csv", "--train", "100000000", "--test", "1");
+    S_MAAS (2, "maas synth: give two files, TRAIN and TEST (see --help)", "synth", "a.csv");
+    S_MAAS (0, "usage: maas synth TRAIN TEST", "synth", "--help");
+    char *dir = support_tempdir_new ("cli-synth"), *train = NULL, *test = NULL;
+    ck_assert (asprintf (&train, "%s/train.csv", dir) > 0);
+    ck_assert (asprintf (&test, "%s/test.csv", dir) > 0);
+    //  It prints nothing: run it here, not through s_maas.
+    char *maas = support_build_path ("client/maas");
+    const char *argv[] = {maas,     "synth", "--train", "5",        train,
+                          "--seed", "7",     test,      "--test=3", NULL};
+    char *state = NULL;
+    ck_assert (asprintf (&state, "MAAS_STATE_DIR=%s", dir) > 0);
+    const char *env[] = {state, NULL};
+    support_proc_t *proc = support_proc_start (argv, env, NULL);
+    ck_assert_int_eq (support_proc_wait (proc, 10000), 0);
+    support_proc_stop (&proc);
+    free (state);
+    free (maas);
+    ck_assert_uint_eq (s_lines (train), 6);    //  the header and 5 rows
+    ck_assert_uint_eq (s_lines (test), 4);
+    ck_assert (support_file_has (train, "x0,x1,x2,x3,x4,x5,x6,x7,x8,x9,label\n"));
+    free (train);
+    free (test);
+    support_tempdir_remove (&dir);
+}
+END_TEST
+
 //  -- train, dataset, job, jobs, cancel, status
 
 //  -- model, up, down, ps
@@ -61,6 +195,18 @@ s_suite (void)
     TCase *keys = tcase_create ("keygen");
     tcase_add_test (keys, test_keygen);
     suite_add_tcase (suite, keys);
+    TCase *infer = tcase_create ("infer");
+    tcase_add_test (infer, test_infer);
+    suite_add_tcase (suite, infer);
+    TCase *explain = tcase_create ("explain");
+    tcase_add_test (explain, test_explain);
+    suite_add_tcase (suite, explain);
+    TCase *score = tcase_create ("score");
+    tcase_add_test (score, test_score);
+    suite_add_tcase (suite, score);
+    TCase *synth = tcase_create ("synth");
+    tcase_add_test (synth, test_synth);
+    suite_add_tcase (suite, synth);
     return suite;
 }
 

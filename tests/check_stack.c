@@ -588,7 +588,8 @@ START_TEST (test_infer_score_say_why)
     const char *bad_timeout[] = {"infer", "m", "--input", input, "--timeout", "0", NULL};
     ck_assert_int_eq (s_maas (work, "bad-timeout.log", bad_timeout), 2);
     char *log = s_read (work, "bad-timeout.log");
-    ck_assert_msg (strstr (log, "--timeout needs a number of seconds"), "%s", log);
+    ck_assert_msg (strstr (log, "maas infer: --timeout: '0' is not a number of seconds"), "%s",
+                   log);
     free (log);
     const char *no_broker[] = {"no broker answers at ipc://", "is the stack up? (maas up)", NULL};
     const char *infer_nowhere[] = {"infer", "m", "--input", input, "--broker", nowhere, NULL};

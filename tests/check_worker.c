@@ -754,7 +754,7 @@ START_TEST (test_cli_labels_top_k_threshold)
     ck_assert_msg (strstr (text, "iris@1 is not a binary model") && strstr (text, "rc=1"), "%s",
                    text);
     s_slurp ("out.bad", text, sizeof text);
-    ck_assert_msg (strstr (text, "--output is probabilities or class, not 'klass'")
+    ck_assert_msg (strstr (text, "maas infer: --output: 'klass' is not one of probabilities|class")
                        && strstr (text, "rc=2"),
                    "%s", text);
     //  Still one version each: the threshold made none.
