@@ -52,6 +52,41 @@ END_TEST
 
 //  -- train, dataset, job, jobs, cancel, status
 
+START_TEST (test_train)
+{
+    S_MAAS (2, "maas train: unknown option '--bogus' (see --help)", "train", "m", "--data", "d",
+            "--layers", "1:sigmoid", "--bogus");
+    S_MAAS (2, "maas train: --epochs: '0' is not a whole number (1..100000)", "train", "m",
+            "--data", "d", "--layers", "1:linear", "--epochs", "0");
+    S_MAAS (2, "maas train: --lr: 'abc' is not a number (1e-09..1000000)", "train", "m", "--data",
+            "d", "--layers", "1:sigmoid", "--lr", "abc");
+    S_MAAS (2, "maas train: --timeout: '0' is not a number of seconds (0.001..1000000)", "train",
+            "m", "--data", "d", "--layers", "1:sigmoid", "--wait", "--timeout", "0");
+    S_MAAS (2, "maas train: --seed: '-1' is not a whole number from 0", "train", "m", "--data", "d",
+            "--layers", "1:sigmoid", "--seed", "-1");
+    S_MAAS (2, "maas train: --layers: layer 1: unknown activation 'sigmod'", "train", "m", "--data",
+            "d", "--layers", "1:sigmod");
+    S_MAAS (2, "maas train: --optimizer: unknown optimizer 'adamw'", "train", "m", "--data", "d",
+            "--layers", "1:sigmoid", "--optimizer", "adamw");
+    S_MAAS (2, "maas train: give one model NAME (see --help)", "train");
+    S_MAAS (2, "maas train: give one model NAME (see --help)", "train", "m", "n", "--data", "d",
+            "--layers", "1:sigmoid");
+    S_MAAS (2, "maas train: --data and --layers are required (see --help)", "train", "m",
+            "--layers", "1:sigmoid");
+    S_MAAS (2, "maas train: --timeout is for --wait", "train", "m", "--data", "d", "--layers",
+            "1:sigmoid", "--timeout", "3");
+    char description[300];
+    memset (description, 'x', sizeof description - 1);
+    description[sizeof description - 1] = '\0';
+    S_MAAS (2, "maas train: --description: 'xxxxxxxxxxxxxxxxxxxx...' is longer than 255 characters",
+            "train", "m", "--data", "d", "--layers", "1:sigmoid", "--description", description);
+    S_MAAS (0, "usage: maas train NAME --data DATASET", "train", "--help");
+    //  Flags before NAME, values after "=": past the flags, to the broker that is not there.
+    S_MAAS (1, "maas train: no broker answers at tcp://127.0.0.1:1", "train", "--data=d",
+            "--layers", "1:sigmoid", "--optimizer", "sgd", "--lr", "0.05", "m");
+}
+END_TEST
+
 //  -- model, up, down, ps
 
 static Suite *
@@ -61,6 +96,10 @@ s_suite (void)
     TCase *keys = tcase_create ("keygen");
     tcase_add_test (keys, test_keygen);
     suite_add_tcase (suite, keys);
+    TCase *train = tcase_create ("train");
+    tcase_set_timeout (train, 60);    //  a case waits out the broker's 3 s PING
+    tcase_add_test (train, test_train);
+    suite_add_tcase (suite, train);
     return suite;
 }
 
