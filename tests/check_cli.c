@@ -87,6 +87,29 @@ START_TEST (test_train)
 }
 END_TEST
 
+START_TEST (test_dataset)
+{
+    S_MAAS (2, "maas dataset: unknown option '--colour' (see --help)", "dataset", "list",
+            "--colour");
+    S_MAAS (2, "maas dataset: --chunk-bytes: '2' is not a whole number (4..536870912)", "dataset",
+            "put", "d", "x.csv", "--chunk-bytes", "2");
+    S_MAAS (2, "maas dataset: --chunk-bytes: '1k' is not a whole number (4..536870912)", "dataset",
+            "put", "d", "x.csv", "--chunk-bytes", "1k");
+    S_MAAS (2, "maas dataset: --task: unknown task 'ranking'", "dataset", "put", "d", "x.csv",
+            "--task", "ranking");
+    S_MAAS (2, "maas dataset: --label needs a value (see --help)", "dataset", "put", "d", "x.csv",
+            "--label");
+    S_MAAS (2, "maas dataset put: give NAME and FILE.csv (see --help)", "dataset", "put", "d");
+    S_MAAS (2, "maas dataset show: give one NAME (see --help)", "dataset", "show");
+    S_MAAS (2, "maas dataset: unknown subcommand 'frob' (put, list, show, rm)", "dataset", "frob");
+    S_MAAS (2, "maas dataset: give a subcommand", "dataset");
+    S_MAAS (0, "usage: maas dataset put NAME FILE.csv", "dataset", "--help");
+    //  A flag before the subcommand: past the flags, to the Redis that is not there.
+    S_MAAS (1, "maas dataset: redis redis://127.0.0.1:1", "dataset", "--json", "list");
+    S_MAAS (1, "maas dataset: redis redis://127.0.0.1:1", "dataset", "show", "--json", "d");
+}
+END_TEST
+
 //  -- model, up, down, ps
 
 static Suite *
@@ -100,6 +123,10 @@ s_suite (void)
     tcase_set_timeout (train, 60);    //  a case waits out the broker's 3 s PING
     tcase_add_test (train, test_train);
     suite_add_tcase (suite, train);
+    TCase *dataset = tcase_create ("dataset");
+    tcase_set_timeout (dataset, 60);    //  a dozen runs of maas on 2 busy cores
+    tcase_add_test (dataset, test_dataset);
+    suite_add_tcase (suite, dataset);
     return suite;
 }
 
