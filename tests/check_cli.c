@@ -110,6 +110,35 @@ START_TEST (test_dataset)
 }
 END_TEST
 
+START_TEST (test_job)
+{
+    S_MAAS (2, "maas job: unknown option '--bogus' (see --help)", "job", "x", "--bogus");
+    S_MAAS (2, "maas job: unknown option '--limit' (see --help)", "job", "x", "--limit", "3");
+    S_MAAS (2, "maas job: give one job ID (see --help)", "job");
+    S_MAAS (2, "maas job: give one job ID (see --help)", "job", "x", "y");
+    S_MAAS (0, "usage: maas job ID", "job", "--help");
+    S_MAAS (1, "maas job: redis redis://127.0.0.1:1", "job", "--json", "x", "--prefix", "p:");
+
+    S_MAAS (2, "maas jobs: unknown option '--bogus' (see --help)", "jobs", "--bogus");
+    S_MAAS (2, "maas jobs: --limit: '0' is not a whole number (1..100000)", "jobs", "--limit", "0");
+    S_MAAS (2, "maas jobs: --limit: '5x' is not a whole number (1..100000)", "jobs", "--limit=5x");
+    S_MAAS (2, "maas jobs: --status: 'done' is not one of queued|running|succeeded", "jobs",
+            "--status", "done");
+    S_MAAS (2, "maas jobs: unexpected argument 'x' (see --help)", "jobs", "x");
+    S_MAAS (2, "maas jobs: --all or --run RUN, not both", "jobs", "--all", "--run", "r");
+    S_MAAS (0, "usage: maas jobs [--status S]", "jobs", "--help");
+    S_MAAS (1, "maas jobs: redis redis://127.0.0.1:1", "jobs", "--json", "--limit", "5");
+
+    S_MAAS (2, "maas cancel: unknown option '--bogus' (see --help)", "cancel", "x", "--bogus");
+    S_MAAS (2, "maas cancel: give the ID of each job to cancel (see --help)", "cancel");
+    S_MAAS (2, "maas cancel: --broker needs a value (see --help)", "cancel", "x", "--broker");
+    S_MAAS (0, "usage: maas cancel [--broker EP] ID...", "cancel", "--help");
+    //  --broker after the ids (it had to come first).
+    S_MAAS (1, "maas cancel: no broker answers at ipc://nowhere", "cancel", "x", "y", "--broker",
+            "ipc://nowhere");
+}
+END_TEST
+
 //  -- model, up, down, ps
 
 static Suite *
@@ -127,6 +156,10 @@ s_suite (void)
     tcase_set_timeout (dataset, 60);    //  a dozen runs of maas on 2 busy cores
     tcase_add_test (dataset, test_dataset);
     suite_add_tcase (suite, dataset);
+    TCase *jobs = tcase_create ("job, jobs, cancel");
+    tcase_set_timeout (jobs, 60);    //  a case waits out the broker's 3 s PING
+    tcase_add_test (jobs, test_job);
+    suite_add_tcase (suite, jobs);
     return suite;
 }
 
