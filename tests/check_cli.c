@@ -139,6 +139,18 @@ START_TEST (test_job)
 }
 END_TEST
 
+START_TEST (test_status)
+{
+    S_MAAS (2, "maas status: unknown option '--bogus' (see --help)", "status", "x", "--bogus");
+    S_MAAS (2, "maas status: --prefix needs a value (see --help)", "status", "--prefix");
+    S_MAAS (2, "maas status: --redis: ", "status", "--redis", "http://x");
+    //  A flag after an id is a flag (it was taken for an id).
+    S_MAAS (2, "maas status: --json is for the overview", "status", "x", "--json");
+    S_MAAS (0, "usage: maas status [--json]", "status", "--help");
+    S_MAAS (1, "maas status: redis redis://127.0.0.1:1", "status", "x", "--prefix", "p:");
+}
+END_TEST
+
 //  -- model, up, down, ps
 
 static Suite *
@@ -160,6 +172,10 @@ s_suite (void)
     tcase_set_timeout (jobs, 60);    //  a case waits out the broker's 3 s PING
     tcase_add_test (jobs, test_job);
     suite_add_tcase (suite, jobs);
+    TCase *status = tcase_create ("status");
+    tcase_set_timeout (status, 60);    //  a dozen runs of maas on 2 busy cores
+    tcase_add_test (status, test_status);
+    suite_add_tcase (suite, status);
     return suite;
 }
 
