@@ -11,71 +11,63 @@
 #include <string.h>
 #include <time.h>
 
-static const char s_usage[] =
-    "usage: maas dataset put NAME FILE.csv [--label COL] [--task binary|multiclass|regression]\n"
-    "                        [--chunk-bytes N] [--force]\n"
+static const char s_summary[] =
+    "usage: maas dataset put NAME FILE.csv [--label COL] [--task T] [--chunk-bytes N] [--force]\n"
     "       maas dataset list [--json]\n"
     "       maas dataset show NAME [--json]\n"
-    "       maas dataset rm NAME\n"
-    "Common: --redis URL (default $MAAS_REDIS_URL or " MAAS_REDIS_URL_DEFAULT ").\n"
-    "--label names the label column or gives its 0-based index (default: the last).\n"
-    "--task defaults to what the labels fit: 0/1 binary, class indices multiclass,\n"
-    "else regression. put refuses to replace a data set of that name with other\n"
-    "contents unless --force (models name the data set and its sha256 in their lineage).\n";
+    "       maas dataset rm NAME\n\n"
+    "Data sets in Redis, read from CSV files, for train jobs to name (maas train --data).\n"
+    "put refuses to replace a data set of that name with other contents unless --force\n"
+    "(models name the data set and its sha256 in their lineage).\n\n";
+
+static const char s_epilog[] =
+    "\n--task defaults to what the labels fit: 0/1 binary, class indices multiclass,\n"
+    "else regression.\n";
 
 typedef struct {
-    const char *positional[3];    //  words that are not flags, in order
+    const char *positional[3];    //  the words that are not flags: subcommand, NAME, FILE
     int count;                    //  how many of them
     const char *redis;            //  --redis URL or NULL
     maas_redis_config_t where;    //  Redis: --redis, else the environment's
     const char *label;            //  --label COL or NULL
     const char *task;             //  --task NAME or NULL
-    const char *chunk_bytes;      //  --chunk-bytes N or NULL
+    size_t chunk_bytes;           //  --chunk-bytes N
     bool json;                    //  --json
     bool force;                   //  --force: put may replace a data set
 } s_args_t;
 
-//  Parse ARGV (after the subcommand); -1 with a message on a bad flag.
+//  ARGV (the group's) into ARGS through the table. Returns -1 to go on,
+//  else the exit code (0 after --help, 2 after a message).
 static int
 s_parse (int argc, char **argv, s_args_t *args)
 {
-    memset (args, 0, sizeof *args);
-    struct {
-        const char *flag;
-        const char **value;
-    } flags[] = {{"--redis", &args->redis},
-                 {"--label", &args->label},
-                 {"--task", &args->task},
-                 {"--chunk-bytes", &args->chunk_bytes}};
-    for (int i = 0; i < argc; i++) {
-        bool known = false;
-        for (size_t f = 0; f < sizeof flags / sizeof flags[0] && !known; f++)
-            if (strcmp (argv[i], flags[f].flag) == 0) {
-                if (i + 1 == argc) {
-                    fprintf (stderr, "maas dataset: %s needs a value\n", argv[i]);
-                    return -1;
-                }
-                *flags[f].value = argv[++i];
-                known = true;
-            }
-        if (known)
-            continue;
-        if (strcmp (argv[i], "--json") == 0)
-            args->json = true;
-        else if (strcmp (argv[i], "--force") == 0)
-            args->force = true;
-        else if (argv[i][0] == '-' && argv[i][1]) {
-            fprintf (stderr, "maas dataset: unknown flag %s\n%s", argv[i], s_usage);
-            return -1;
-        }
-        else if (args->count < 3)
-            args->positional[args->count++] = argv[i];
-        else {
-            fprintf (stderr, "maas dataset: too many arguments\n%s", s_usage);
-            return -1;
-        }
+    *args = (s_args_t){.chunk_bytes = MAAS_DATASET_STORE_CHUNK_DEFAULT};
+    const maas_option_t table[] = {
+        {"--label", NULL, MAAS_OPT_STRING, 0, 0, NULL, &args->label, "COL",
+         "put: the label column, by name or 0-based index", "the last"},
+        {"--task", NULL, MAAS_OPT_STRING, 0, 0, NULL, &args->task, "T",
+         "put: binary, multiclass or regression", "what the labels fit"},
+        {"--chunk-bytes", NULL, MAAS_OPT_UINT, 4, 536870912, NULL, &args->chunk_bytes, "N",
+         "put: bytes per Redis value the data set is cut into", NULL},
+        {"--force", NULL, MAAS_OPT_BOOL, 0, 0, NULL, &args->force, NULL,
+         "put: replace a data set of that name with other contents", NULL},
+        {"--json", NULL, MAAS_OPT_BOOL, 0, 0, NULL, &args->json, NULL,
+         "list, show: one JSON value (docs/cli.md)", NULL},
+        {"--redis", "MAAS_REDIS_URL", MAAS_OPT_URL, 0, 0, NULL, &args->redis, "URL",
+         "where the data sets are", MAAS_REDIS_URL_DEFAULT},
+    };
+    const maas_options_t options = {"maas dataset", s_summary, s_epilog, table,
+                                    sizeof table / sizeof table[0]};
+    int next = 0, code = 0;
+    if (maas_cli_options (&options, argc, argv, &next, &code))
+        return code;
+    for (int i = next; i < argc && args->count < 3; i++)
+        args->positional[args->count++] = argv[i];
+    if (argc - next > 3) {
+        fprintf (stderr, "maas dataset: unexpected argument '%s' (see --help)\n", argv[next + 3]);
+        return 2;
     }
-    return 0;
+    return -1;
 }
 
 static maas_dataset_store_t *
@@ -119,18 +111,10 @@ s_put (const s_args_t *args, maas_dataset_store_t **store_p)
     const char *name = args->positional[1], *path = args->positional[2];
     int task = args->task ? maas_dataset_task_parse (args->task) : MAAS_DATASET_AUTO;
     if (task < 0) {
-        fprintf (stderr, "maas dataset: unknown task '%s' (binary, multiclass, regression)\n",
+        fprintf (stderr,
+                 "maas dataset: --task: unknown task '%s' (binary, multiclass, regression)\n",
                  args->task);
         return 2;
-    }
-    unsigned long long chunk_bytes = MAAS_DATASET_STORE_CHUNK_DEFAULT;
-    if (args->chunk_bytes) {
-        char *end;
-        chunk_bytes = strtoull (args->chunk_bytes, &end, 10);
-        if (*end || chunk_bytes < 4) {
-            fprintf (stderr, "maas dataset: --chunk-bytes must be a number >= 4\n");
-            return 2;
-        }
     }
     char err[512];
     maas_dataset_t *dataset = maas_dataset_from_csv (path, args->label, task, err, sizeof err);
@@ -140,7 +124,7 @@ s_put (const s_args_t *args, maas_dataset_store_t **store_p)
     }
     maas_dataset_store_t *store = *store_p = s_store (args);
     if (store)
-        maas_dataset_store_set_chunk_bytes (store, (size_t) chunk_bytes);
+        maas_dataset_store_set_chunk_bytes (store, args->chunk_bytes);
     int check = store ? s_check_replace (args, store, name, dataset) : -1;
     int rc = check == 0 ? maas_dataset_store_put (store, name, dataset) : check > 0 ? 0 : -1;
     if (rc == 0)
@@ -261,26 +245,30 @@ int
 maas_cmd_dataset (int argc, char **argv)
 {
     static const struct {
-        const char *name;    //  subcommand
-        int words;           //  positional words it takes, itself included
+        const char *name;     //  subcommand
+        int words;            //  positional words it takes, itself included
+        const char *needs;    //  what to say when they are not that many
         int (*run) (const s_args_t *, maas_dataset_store_t **);
-    } subs[] = {{"put", 3, s_put}, {"list", 1, s_list}, {"show", 2, s_show}, {"rm", 2, s_remove}};
+    } subs[] = {{"put", 3, "give NAME and FILE.csv", s_put},
+                {"list", 1, "takes no NAME", s_list},
+                {"show", 2, "give one NAME", s_show},
+                {"rm", 2, "give one NAME", s_remove}};
     s_args_t args;
-    if (argc < 2 || strcmp (argv[1], "--help") == 0 || strcmp (argv[1], "-h") == 0) {
-        fputs (s_usage, argc < 2 ? stderr : stdout);
-        return argc < 2 ? 2 : 0;
-    }
-    if (s_parse (argc - 1, argv + 1, &args) != 0)
+    int code = s_parse (argc, argv, &args);
+    if (code >= 0)
+        return code;
+    if (!args.count) {
+        fprintf (stderr, "maas dataset: give a subcommand: put, list, show or rm (see --help)\n");
         return 2;
+    }
     maas_cli_env_t env = maas_cli_env ();
     args.where = maas_cli_redis (&env, args.redis);
     signal (SIGPIPE, SIG_IGN);    //  a Redis that went away is an error, not a signal
     for (size_t i = 0; i < sizeof subs / sizeof subs[0]; i++) {
-        if (!args.count || strcmp (args.positional[0], subs[i].name) != 0)
+        if (strcmp (args.positional[0], subs[i].name) != 0)
             continue;
         if (args.count != subs[i].words) {
-            fprintf (stderr, "maas dataset %s: wrong number of arguments\n%s", subs[i].name,
-                     s_usage);
+            fprintf (stderr, "maas dataset %s: %s (see --help)\n", subs[i].name, subs[i].needs);
             return 2;
         }
         maas_dataset_store_t *store = NULL;    //  made by run, ours to destroy
@@ -288,7 +276,7 @@ maas_cmd_dataset (int argc, char **argv)
         maas_dataset_store_destroy (&store);
         return rc;
     }
-    fprintf (stderr, "maas dataset: unknown subcommand '%s'\n%s",
-             args.count ? args.positional[0] : "", s_usage);
+    fprintf (stderr, "maas dataset: unknown subcommand '%s' (put, list, show, rm)\n",
+             args.positional[0]);
     return 2;
 }

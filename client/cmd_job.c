@@ -13,22 +13,23 @@
 #include <stdlib.h>
 #include <string.h>
 
-static const char s_usage[] =
-    "usage: maas job ID [--json] [--redis URL] [--prefix P]\n"
-    "       maas jobs [--status S] [--limit N] [--all | --run RUN] [--json] [--redis URL]\n"
-    "                 [--prefix P]\n\n"
-    "`maas job` shows one job's status, progress, timings, worker and error (and, for a\n"
-    "train job, the model version it published). `maas jobs` lists recent jobs, newest\n"
-    "first, optionally only those with status S (queued, running, succeeded, failed,\n"
-    "cancelled, expired). The shard jobs of a `maas score` run (ids RUN.SHARD) show as one\n"
-    "line per run; --all lists them one by one, --run RUN lists the shards of RUN.\n"
-    "--json: one JSON object (docs/cli.md). Reads Redis only ($MAAS_REDIS_URL).\n";
+static const char s_job_summary[] =
+    "usage: maas job ID [--json] [--redis URL] [--prefix P]\n\n"
+    "Shows one job's status, progress, timings, worker and error (and, for a train\n"
+    "job, the model version it published), from Redis. Exit 1 if it is not found.\n\n";
 
-static const char s_cancel_usage[] =
+static const char s_jobs_summary[] =
+    "usage: maas jobs [--status S] [--limit N] [--all | --run RUN] [--json] [--redis URL]\n"
+    "                 [--prefix P]\n\n"
+    "Lists recent jobs, newest first, from Redis. The shard jobs of a `maas score` run\n"
+    "(ids RUN.SHARD) show as one line per run; --all (or --status) lists them one by\n"
+    "one, --run RUN lists the shards of RUN.\n\n";
+
+static const char s_cancel_summary[] =
     "usage: maas cancel [--broker EP] ID...\n\n"
     "Cancels each job: a queued one is dropped, a running one is told to stop. Prints\n"
     "\"ID cancelled\" for each that ended so; exit 1 if any did not (it had finished,\n"
-    "or is unknown). Broker: --broker EP, else $MAAS_BROKER_FRONTEND.\n";
+    "or is unknown).\n\n";
 
 #define S_CANCEL_MS 10000    //  wait this long for a cancelled job's outcome
 
@@ -37,47 +38,55 @@ typedef struct {
     const char *redis;     //  --redis URL or NULL
     const char *prefix;    //  --prefix, default "maas:"
     const char *status;    //  maas jobs --status, or NULL
-    long limit;            //  maas jobs --limit
+    int limit;             //  maas jobs --limit
     bool all;              //  maas jobs --all: score shards one by one
     const char *run;       //  maas jobs --run: the shards of this score run
     bool json;             //  --json: one JSON object on stdout
 } s_args_t;
 
+//  The statuses a job record may have (docs/redis.md), for --status.
+#define S_JOB_STATUSES "queued|running|succeeded|failed|cancelled|expired|rejected"
+#define S_JOB_FLAGS    3    //  --json, --redis, --prefix
+
+//  `maas job` (ONE) or `maas jobs`: ARGV into ARGS through its table.
+//  Returns -1 to go on, else the exit code (0 after --help, 2 after a message).
 static int
-s_parse (int argc, char **argv, s_args_t *args)
+s_parse (int argc, char **argv, bool one, s_args_t *args)
 {
     *args = (s_args_t){.prefix = "maas:", .limit = 20};
-    for (int i = 1; i < argc; i++) {
-        const char *flag = argv[i], *value = i + 1 < argc ? argv[i + 1] : NULL;
-        if (strcmp (flag, "--json") == 0 || strcmp (flag, "--all") == 0) {
-            *(flag[2] == 'j' ? &args->json : &args->all) = true;
-            continue;
-        }
-        if (flag[0] != '-' && !args->id) {
-            args->id = flag;
-            continue;
-        }
-        if (!value) {
-            fprintf (stderr, "maas: unknown flag or missing value: %s\n%s", flag, s_usage);
-            return -1;
-        }
-        i++;
-        if (strcmp (flag, "--redis") == 0)
-            args->redis = value;
-        else if (strcmp (flag, "--prefix") == 0)
-            args->prefix = value;
-        else if (strcmp (flag, "--status") == 0)
-            args->status = value;
-        else if (strcmp (flag, "--run") == 0)
-            args->run = value;
-        else if (strcmp (flag, "--limit") == 0 && (args->limit = atol (value)) > 0)
-            continue;
-        else {
-            fprintf (stderr, "maas: unknown flag or bad value: %s %s\n%s", flag, value, s_usage);
-            return -1;
-        }
+    //  maas job takes the first S_JOB_FLAGS rows, maas jobs all of them.
+    const maas_option_t table[] = {
+        {"--json", NULL, MAAS_OPT_BOOL, 0, 0, NULL, &args->json, NULL,
+         "one JSON object (docs/cli.md)", NULL},
+        {"--redis", "MAAS_REDIS_URL", MAAS_OPT_URL, 0, 0, NULL, &args->redis, "URL",
+         "where the job records are", MAAS_REDIS_URL_DEFAULT},
+        {"--prefix", NULL, MAAS_OPT_STRING, 0, 0, NULL, &args->prefix, "P", "Redis key prefix",
+         NULL},
+        {"--status", NULL, MAAS_OPT_CHOICE, 0, 0, S_JOB_STATUSES, &args->status, "S",
+         "only the jobs with status S: " S_JOB_STATUSES, "all"},
+        {"--limit", NULL, MAAS_OPT_INT, 1, 100000, NULL, &args->limit, "N",
+         "lines (jobs and score runs) at most", NULL},
+        {"--all", NULL, MAAS_OPT_BOOL, 0, 0, NULL, &args->all, NULL,
+         "score shard jobs one by one, not one line per run", NULL},
+        {"--run", NULL, MAAS_OPT_STRING, 0, 0, NULL, &args->run, "RUN",
+         "the shard jobs of score run RUN, by shard number", "none"},
+    };
+    const maas_options_t options = {one ? "maas job" : "maas jobs",
+                                    one ? s_job_summary : s_jobs_summary, NULL, table,
+                                    one ? S_JOB_FLAGS : sizeof table / sizeof table[0]};
+    int next = 0, code = 0;
+    if (maas_cli_options (&options, argc, argv, one ? &next : NULL, &code))
+        return code;
+    if (one && next != argc - 1) {
+        fprintf (stderr, "maas job: give one job ID (see --help)\n");
+        return 2;
     }
-    return 0;
+    if (args->all && args->run) {
+        fprintf (stderr, "maas jobs: --all or --run RUN, not both (see --help)\n");
+        return 2;
+    }
+    args->id = one ? argv[next] : NULL;
+    return -1;
 }
 
 //  The value of FIELD in an HGETALL reply, or NULL.
@@ -505,7 +514,7 @@ s_jobs (redisContext *redis, const s_args_t *args)
 {
     if (args->run)
         return s_jobs_of_run (redis, args);
-    redisReply *events = redisCommand (redis, "XREVRANGE %sevents + - COUNT %ld", args->prefix,
+    redisReply *events = redisCommand (redis, "XREVRANGE %sevents + - COUNT %d", args->prefix,
                                        args->limit * 20 + 100);
     if (!events || events->type != REDIS_REPLY_ARRAY) {
         fprintf (stderr, "maas jobs: cannot read %sevents: %s\n", args->prefix,
@@ -545,22 +554,15 @@ static int
 s_run (int argc, char **argv, bool one)
 {
     s_args_t args;
-    if (argc >= 2 && (strcmp (argv[1], "--help") == 0 || strcmp (argv[1], "-h") == 0)) {
-        fputs (s_usage, stdout);
-        return 0;
-    }
-    if (s_parse (argc, argv, &args) != 0)
-        return 2;
-    if (one != (args.id != NULL)) {
-        fprintf (stderr, "%s", s_usage);
-        return 2;
-    }
+    int code = s_parse (argc, argv, one, &args);
+    if (code >= 0)
+        return code;
     char err[256];
     maas_cli_env_t env = maas_cli_env ();
     maas_redis_config_t where = maas_cli_redis (&env, args.redis);
     redisContext *redis = maas_redis_connect (&where, 5000, err, sizeof err);
     if (!redis) {
-        fprintf (stderr, "maas: %s\n", err);
+        fprintf (stderr, "%s: %s\n", one ? "maas job" : "maas jobs", err);
         return 1;
     }
     int rc = one ? s_job (redis, &args) : s_jobs (redis, &args);
@@ -594,15 +596,18 @@ maas_cmd_cancel (int argc, char **argv)
 {
     maas_cli_env_t env = maas_cli_env ();
     const char *broker = env.broker;
-    int first = 1;
-    if (argc >= 3 && strcmp (argv[1], "--broker") == 0) {
-        broker = argv[2];
-        first = 3;
-    }
-    if (first >= argc || argv[first][0] == '-') {
-        bool help = argc == 2 && (strcmp (argv[1], "--help") == 0 || strcmp (argv[1], "-h") == 0);
-        fputs (s_cancel_usage, help ? stdout : stderr);
-        return help ? 0 : 2;
+    const maas_option_t table[] = {
+        {"--broker", "MAAS_BROKER_FRONTEND", MAAS_OPT_STRING, 0, 0, NULL, &broker, "EP",
+         "broker frontend", MAAS_CLI_BROKER_DEFAULT},
+    };
+    const maas_options_t options = {"maas cancel", s_cancel_summary, NULL, table,
+                                    sizeof table / sizeof table[0]};
+    int first = 0, code = 0;
+    if (maas_cli_options (&options, argc, argv, &first, &code))
+        return code;
+    if (first == argc) {
+        fprintf (stderr, "maas cancel: give the ID of each job to cancel (see --help)\n");
+        return 2;
     }
     maas_client_t *client = maas_cli_client ("maas cancel", broker);
     if (!client || maas_follow_ping (client, "maas cancel", broker) != 0) {

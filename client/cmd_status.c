@@ -13,19 +13,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-static void
-s_usage (FILE *out)
-{
-    fprintf (out,
-             "usage: maas status [--json] [--redis URL] [--prefix P] [--state DIR] "
-             "[JOB_ID...]\n\n"
-             "Without ids: the local stack's processes (the one `maas up` started in\n"
-             "DIR, default $MAAS_STATE_DIR or /tmp/maas-UID, if any), each broker's\n"
-             "counters, queues and workers, and the number of unfinished jobs. With ids:\n"
-             "each job's record (status, attempts, worker, timestamps, error).\n"
-             "--json: the overview as one JSON object (docs/cli.md).\n"
-             "Redis: --redis URL, else the stack's, else $MAAS_REDIS_URL.\n");
-}
+static const char s_summary[] =
+    "usage: maas status [--json] [--redis URL] [--prefix P] [--state DIR] [JOB_ID...]\n\n"
+    "Without ids: the local stack's processes (the one `maas up` started in DIR,\n"
+    "if any), each broker's counters, queues and workers, and the number of\n"
+    "unfinished jobs. With ids: each job's record (status, attempts, worker,\n"
+    "timestamps, error); exit 1 if one is not found.\n\n";
 
 static bool
 s_printable (const redisReply *value)
@@ -199,32 +192,21 @@ int
 maas_cmd_status (int argc, char **argv)
 {
     const char *url = NULL, *prefix = "maas:", *state = NULL;
-    int first_id = argc;
     bool json = false;
-    for (int i = 1; i < argc; i++) {
-        if (strcmp (argv[i], "--help") == 0 || strcmp (argv[i], "-h") == 0) {
-            s_usage (stdout);
-            return 0;
-        }
-        if (strcmp (argv[i], "--json") == 0) {
-            json = true;
-            continue;
-        }
-        const char **value = strcmp (argv[i], "--redis") == 0 ? &url
-            : strcmp (argv[i], "--prefix") == 0               ? &prefix
-            : strcmp (argv[i], "--state") == 0                ? &state
-                                                              : NULL;
-        if (value && i + 1 < argc)
-            *value = argv[++i];
-        else if (argv[i][0] == '-') {
-            fprintf (stderr, "maas status: unknown option '%s' (see --help)\n", argv[i]);
-            return 2;
-        }
-        else {
-            first_id = i;
-            break;
-        }
-    }
+    const maas_option_t table[] = {
+        {"--json", NULL, MAAS_OPT_BOOL, 0, 0, NULL, &json, NULL,
+         "the overview as one JSON object (docs/cli.md)", NULL},
+        {"--redis", "MAAS_REDIS_URL", MAAS_OPT_URL, 0, 0, NULL, &url, "URL",
+         "where the counters and job records are", "the stack's, else " MAAS_REDIS_URL_DEFAULT},
+        {"--prefix", NULL, MAAS_OPT_STRING, 0, 0, NULL, &prefix, "P", "Redis key prefix", NULL},
+        {"--state", "MAAS_STATE_DIR", MAAS_OPT_STRING, 0, 0, NULL, &state, "DIR",
+         "the local stack's state dir", "/tmp/maas-UID"},
+    };
+    const maas_options_t options = {"maas status", s_summary, NULL, table,
+                                    sizeof table / sizeof table[0]};
+    int first_id = 0, code = 0;
+    if (maas_cli_options (&options, argc, argv, &first_id, &code))
+        return code;
     if (json && first_id < argc) {
         fprintf (stderr, "maas status: --json is for the overview; a job's: maas job ID --json\n");
         return MAAS_EXIT_USAGE;

@@ -7,7 +7,6 @@
 #include "output.h"
 #include "maas.h"
 
-#include <errno.h>
 #include <hiredis/hiredis.h>
 #include <math.h>
 #include <signal.h>
@@ -18,36 +17,19 @@
 
 #define S_POLL_MS 200    //  progress refresh while waiting
 
-static const char s_usage[] =
+static const char s_summary[] =
     "usage: maas train NAME --data DATASET --layers UNITS:ACT[,UNITS:ACT...] [OPTIONS]\n\n"
     "Trains a network on a stored data set (see `maas dataset put`) as a train job and\n"
-    "publishes it as the next version of model NAME.\n\n"
-    "  --layers L          e.g. 64:relu,64:relu,1:sigmoid (relu tanh sigmoid softmax linear)\n"
-    "  --loss L            bce (default), softmax_ce, mse\n"
-    "  --optimizer O       adam (default), sgd, momentum, nesterov, adagrad, rmsprop\n"
-    "  --lr X              learning rate (default: the optimizer's)\n"
-    "  --momentum X        momentum (momentum, nesterov)\n"
-    "  --weight-decay X    L2 weight decay (default 0)\n"
-    "  --epochs N          passes over the data (default 10)\n"
-    "  --batch N           rows per step (default 32)\n"
-    "  --val-split X       share of rows held out for validation (default 0.2)\n"
-    "  --patience N        early stopping after N epochs without progress (default off)\n"
-    "  --seed N            seed for initialisation, split and shuffling (default 0)\n"
-    "  --input-scale X     multiply the inputs by X first (0.00392156862745098: /255),\n"
-    "                      in training and, stored with the model, when serving\n"
-    "  --no-standardize    do not standardise the inputs\n"
-    "  --no-standardize-target\n"
-    "                      mse: train on the raw targets (default: standardised on\n"
-    "                      the training rows, scaled back when serving)\n"
-    "  --description TEXT  stored with the model\n"
-    "  --wait              follow the progress (on stderr), then print the version and\n"
-    "                      its metrics\n"
-    "  --json              print the job id, or with --wait the outcome, as one JSON\n"
-    "                      object (docs/cli.md)\n"
-    "  --timeout S         with --wait, cancel the job after S seconds (default: never)\n"
-    "  --broker EP         broker frontend ($MAAS_BROKER_FRONTEND, default tcp://127.0.0.1:5555)\n"
-    "  --redis URL         where job status is ($MAAS_REDIS_URL)\n"
-    "  --prefix P          Redis key prefix (default maas:)\n";
+    "publishes it as the next version of model NAME. Without --wait it prints the job\n"
+    "id once the broker has recorded it.\n\n";
+
+static const char s_epilog[] =
+    "\n--layers: units and activation of each dense layer, input side first (relu, tanh,\n"
+    "sigmoid, softmax, linear), e.g. 64:relu,64:relu,1:sigmoid. --lr, --momentum and\n"
+    "--weight-decay refine the defaults of the --optimizer, wherever they stand.\n"
+    "Standardised targets (mse) are scaled back when serving.\n"
+    "--input-scale X is stored with the model and applied when serving too\n"
+    "(0.00392156862745098: /255).\n";
 
 typedef struct {
     maas_training_t spec;         //  the job
@@ -56,95 +38,97 @@ typedef struct {
     maas_redis_config_t where;    //  data sets and job status: --redis or the environment's
     const char *prefix;           //  key prefix
     bool wait;                    //  follow the job to its end
-    double timeout_s;             //  with wait: give up after this (0: never)
+    int timeout_ms;               //  with wait: give up after this (0: never)
     bool json;                    //  --json: the result as one JSON object
 } s_args_t;
 
-//  Parse TEXT as a number in [MIN, MAX]; -1 with a message.
+//  The flags that are not the spec's own values: applied once all are read,
+//  the optimizer first, since it resets lr and friends to its defaults.
+typedef struct {
+    const char *data, *layers, *loss, *optimizer, *description;    //  NULL: not given
+    double lr, momentum, weight_decay;                             //  NAN: the optimizer's
+} s_given_t;
+
+//  TEXT (from WHAT, "--data") into BUF of SIZE bytes; -1 after saying it is too long.
 static int
-s_number (const char *flag, const char *text, double min, double max, double *value)
+s_copy (const char *what, const char *text, char *buf, size_t size)
 {
-    char *end;
-    errno = 0;
-    double parsed = strtod (text, &end);
-    if (errno || *end || end == text || !(parsed >= min && parsed <= max)) {
-        fprintf (stderr, "maas train: %s needs a number in %g..%g, got '%s'\n", flag, min, max,
-                 text);
+    if (strlen (text) < size) {
+        memcpy (buf, text, strlen (text) + 1);
+        return 0;
+    }
+    fprintf (stderr, "maas train: %s: '%.20s...' is longer than %zu characters\n", what, text,
+             size - 1);
+    return -1;
+}
+
+//  GIVEN into the spec of ARGS, the optimizer before its refinements. 0,
+//  or -1 with a message naming the flag.
+static int
+s_apply (s_args_t *args, const s_given_t *given)
+{
+    maas_training_t *spec = &args->spec;
+    char err[256];
+    const char *flag = NULL;    //  the one at fault
+    int loss = given->loss ? maas_loss_parse (given->loss) : (int) spec->train.loss;
+    if (given->optimizer
+        && maas_training_set_optimizer (spec, given->optimizer, err, sizeof err) != 0)
+        flag = "--optimizer";
+    else if (loss < 0) {
+        flag = "--loss";
+        snprintf (err, sizeof err, "unknown loss '%s' (bce, softmax_ce, mse)", given->loss);
+    }
+    else if (maas_training_parse_layers (spec, given->layers, err, sizeof err) != 0)
+        flag = "--layers";
+    if (flag) {
+        fprintf (stderr, "maas train: %s: %s\n", flag, err);
         return -1;
     }
-    *value = parsed;
+    spec->train.loss = (maas_loss_t) loss;
+    maas_optim_config_t *optim = &spec->train.optim;
+    optim->lr = isnan (given->lr) ? optim->lr : (float) given->lr;
+    optim->momentum = isnan (given->momentum) ? optim->momentum : (float) given->momentum;
+    optim->weight_decay =
+        isnan (given->weight_decay) ? optim->weight_decay : (float) given->weight_decay;
+    if (s_copy ("--data", given->data, spec->dataset, sizeof spec->dataset) != 0
+        || (given->description
+            && s_copy ("--description", given->description, spec->description,
+                       sizeof spec->description)
+                != 0))
+        return -1;
     return 0;
 }
 
-//  One flag with its VALUE into ARGS; -1 with a message. Optimizer first
-//  (it resets lr and friends to its defaults), so the caller orders flags.
+//  What is not a flag's type: one NAME, the required flags, --timeout with
+//  --wait, then the spec as a whole. 0, or -1 with a message.
 static int
-s_flag (s_args_t *args, const char *flag, const char *value)
+s_check (s_args_t *args, const s_given_t *given, int argc, char **argv, int next)
 {
-    maas_training_t *spec = &args->spec;
-    maas_train_config_t *t = &spec->train;
     char err[256];
-    double number = 0;
-    int rc = 0;
-    if (strcmp (flag, "--data") == 0)
-        snprintf (spec->dataset, sizeof spec->dataset, "%s", value);
-    else if (strcmp (flag, "--layers") == 0)
-        rc = maas_training_parse_layers (spec, value, err, sizeof err);
-    else if (strcmp (flag, "--loss") == 0) {
-        int loss = maas_loss_parse (value);
-        rc = loss < 0 ? -1 : 0;
-        snprintf (err, sizeof err, "unknown loss '%s' (bce, softmax_ce, mse)", value);
-        t->loss = loss < 0 ? t->loss : (maas_loss_t) loss;
-    }
-    else if (strcmp (flag, "--optimizer") == 0)
-        rc = maas_training_set_optimizer (spec, value, err, sizeof err);
-    else if (strcmp (flag, "--lr") == 0 && !(rc = s_number (flag, value, 0, 1e6, &number)))
-        t->optim.lr = (float) number;
-    else if (strcmp (flag, "--momentum") == 0 && !(rc = s_number (flag, value, 0, 1, &number)))
-        t->optim.momentum = (float) number;
-    else if (strcmp (flag, "--weight-decay") == 0
-             && !(rc = s_number (flag, value, 0, 1e6, &number)))
-        t->optim.weight_decay = (float) number;
-    else if (strcmp (flag, "--epochs") == 0 && !(rc = s_number (flag, value, 1, 1e5, &number)))
-        t->epochs = (size_t) number;
-    else if (strcmp (flag, "--batch") == 0 && !(rc = s_number (flag, value, 1, 65536, &number)))
-        t->batch_size = (size_t) number;
-    else if (strcmp (flag, "--val-split") == 0)
-        rc = s_number (flag, value, 0, 0.9, &t->val_fraction);
-    else if (strcmp (flag, "--input-scale") == 0)
-        rc = s_number (flag, value, 1e-30, 1e30, &spec->input_scale);
-    else if (strcmp (flag, "--patience") == 0 && !(rc = s_number (flag, value, 0, 1e6, &number)))
-        t->patience = (size_t) number;
-    else if (strcmp (flag, "--seed") == 0) {
-        char *end;
-        errno = 0;
-        t->seed = strtoull (value, &end, 10);
-        if (errno || *end || end == value || *value == '-') {
-            fprintf (stderr, "maas train: --seed needs a whole number, got '%s'\n", value);
-            rc = -1;
-        }
-    }
-    else if (strcmp (flag, "--description") == 0)
-        snprintf (spec->description, sizeof spec->description, "%s", value);
-    else if (strcmp (flag, "--timeout") == 0)
-        rc = s_number (flag, value, 0, 1e7, &args->timeout_s);
-    else if (strcmp (flag, "--broker") == 0)
-        args->broker = value;
-    else if (strcmp (flag, "--redis") == 0)
-        args->redis = value;
-    else if (strcmp (flag, "--prefix") == 0)
-        args->prefix = value;
-    else if (rc == 0) {    //  (rc != 0: a known flag's bad value, already said)
-        fprintf (stderr, "maas train: unknown flag %s\n", flag);
+    if (next != argc - 1) {
+        fprintf (stderr, "maas train: give one model NAME (see --help)\n");
         return -1;
     }
-    if (rc != 0
-        && (strcmp (flag, "--layers") == 0 || strcmp (flag, "--loss") == 0
-            || strcmp (flag, "--optimizer") == 0))
+    if (!given->data || !given->layers) {
+        fprintf (stderr, "maas train: --data and --layers are required (see --help)\n");
+        return -1;
+    }
+    if (args->timeout_ms && !args->wait) {
+        fprintf (stderr, "maas train: --timeout is for --wait: without it the job runs on\n");
+        return -1;
+    }
+    if (s_copy ("NAME", argv[next], args->spec.model, sizeof args->spec.model) != 0
+        || s_apply (args, given) != 0)
+        return -1;
+    if (maas_training_check (&args->spec, err, sizeof err) != 0) {
         fprintf (stderr, "maas train: %s\n", err);
-    return rc;
+        return -1;
+    }
+    return 0;
 }
 
+//  ARGV into ARGS through the table. Returns -1 to go on, else the exit
+//  code (0 after --help, 2 after a message).
 static int
 s_parse (int argc, char **argv, const maas_cli_env_t *env, s_args_t *args)
 {
@@ -152,42 +136,60 @@ s_parse (int argc, char **argv, const maas_cli_env_t *env, s_args_t *args)
     maas_training_init (&args->spec);
     args->broker = env->broker;
     args->prefix = "maas:";
-    //  The optimizer first: it sets the defaults --lr and others refine.
-    for (int i = 1; i + 1 < argc; i++)
-        if (strcmp (argv[i], "--optimizer") == 0 && s_flag (args, argv[i], argv[i + 1]) != 0)
-            return -1;
-    for (int i = 1; i < argc; i++) {
-        if (strcmp (argv[i], "--wait") == 0)
-            args->wait = true;
-        else if (strcmp (argv[i], "--json") == 0)
-            args->json = true;
-        else if (strcmp (argv[i], "--no-standardize") == 0)
-            args->spec.train.standardize = false;
-        else if (strcmp (argv[i], "--no-standardize-target") == 0)
-            args->spec.train.standardize_target = false;
-        else if (argv[i][0] != '-' && !*args->spec.model)
-            snprintf (args->spec.model, sizeof args->spec.model, "%s", argv[i]);
-        else if (i + 1 == argc) {
-            fprintf (stderr, "maas train: %s needs a value\n", argv[i]);
-            return -1;
-        }
-        else if (strcmp (argv[i], "--optimizer") == 0)
-            i++;
-        else if (s_flag (args, argv[i], argv[i + 1]) != 0)
-            return -1;
-        else
-            i++;
-    }
-    char err[256];
-    if (!*args->spec.dataset || !args->spec.n_layers) {
-        fprintf (stderr, "maas train: --data and --layers are required\n%s", s_usage);
-        return -1;
-    }
-    if (maas_training_check (&args->spec, err, sizeof err) != 0) {
-        fprintf (stderr, "maas train: %s\n", err);
-        return -1;
-    }
-    return 0;
+    s_given_t given = {.lr = NAN, .momentum = NAN, .weight_decay = NAN};
+    maas_train_config_t *t = &args->spec.train;
+    const maas_option_t table[] = {
+        {"--data", NULL, MAAS_OPT_STRING, 0, 0, NULL, &given.data, "DATASET",
+         "the stored data set to train on", "none: required"},
+        {"--layers", NULL, MAAS_OPT_STRING, 0, 0, NULL, &given.layers, "L",
+         "the dense layers, UNITS:ACT,... (below)", "none: required"},
+        {"--loss", NULL, MAAS_OPT_STRING, 0, 0, NULL, &given.loss, "L", "bce, softmax_ce or mse",
+         "bce"},
+        {"--optimizer", NULL, MAAS_OPT_STRING, 0, 0, NULL, &given.optimizer, "O",
+         "adam, sgd, momentum, nesterov, adagrad or rmsprop", "adam"},
+        {"--lr", NULL, MAAS_OPT_DOUBLE, 1e-9, 1e6, NULL, &given.lr, "X", "learning rate",
+         "the optimizer's"},
+        {"--momentum", NULL, MAAS_OPT_DOUBLE, 0, 0.999999, NULL, &given.momentum, "X",
+         "momentum (momentum, nesterov)", "0.9"},
+        {"--weight-decay", NULL, MAAS_OPT_DOUBLE, 0, 1e6, NULL, &given.weight_decay, "X",
+         "L2 weight decay", "0"},
+        {"--epochs", NULL, MAAS_OPT_UINT, 1, MAAS_TRAINING_MAX_EPOCHS, NULL, &t->epochs, "N",
+         "passes over the data", NULL},
+        {"--batch", NULL, MAAS_OPT_UINT, 1, MAAS_TRAIN_MAX_BATCH, NULL, &t->batch_size, "N",
+         "rows per step", NULL},
+        {"--val-split", NULL, MAAS_OPT_DOUBLE, 0, 0.9, NULL, &t->val_fraction, "X",
+         "share of rows held out for validation", NULL},
+        {"--patience", NULL, MAAS_OPT_UINT, 0, MAAS_TRAINING_MAX_EPOCHS, NULL, &t->patience, "N",
+         "stop after N epochs without progress", "0: off"},
+        {"--seed", NULL, MAAS_OPT_U64, 0, 0, NULL, &t->seed, "N",
+         "seed of initialisation, split and shuffling", NULL},
+        {"--input-scale", NULL, MAAS_OPT_DOUBLE, 1e-30, 1e30, NULL, &args->spec.input_scale, "X",
+         "multiply the inputs by X first, in training and serving", NULL},
+        {"--no-standardize", NULL, MAAS_OPT_BOOL, 0, 0, NULL, &t->standardize, NULL,
+         "train on the inputs as they are", "standardised"},
+        {"--no-standardize-target", NULL, MAAS_OPT_BOOL, 0, 0, NULL, &t->standardize_target, NULL,
+         "mse: train on the raw targets", "standardised"},
+        {"--description", NULL, MAAS_OPT_STRING, 0, 0, NULL, &given.description, "TEXT",
+         "stored with the model", "none"},
+        {"--wait", NULL, MAAS_OPT_BOOL, 0, 0, NULL, &args->wait, NULL,
+         "follow the progress (on stderr), then print the version and its metrics", NULL},
+        {"--timeout", NULL, MAAS_OPT_SECONDS, 0.001, 1e6, NULL, &args->timeout_ms, "S",
+         "with --wait: cancel the job after S seconds", "never"},
+        {"--json", NULL, MAAS_OPT_BOOL, 0, 0, NULL, &args->json, NULL,
+         "the job id, or with --wait the outcome, as one JSON object (docs/cli.md)", NULL},
+        {"--broker", "MAAS_BROKER_FRONTEND", MAAS_OPT_STRING, 0, 0, NULL, &args->broker, "EP",
+         "broker frontend", MAAS_CLI_BROKER_DEFAULT},
+        {"--redis", "MAAS_REDIS_URL", MAAS_OPT_URL, 0, 0, NULL, &args->redis, "URL",
+         "where data sets and job status are", MAAS_REDIS_URL_DEFAULT},
+        {"--prefix", NULL, MAAS_OPT_STRING, 0, 0, NULL, &args->prefix, "P", "Redis key prefix",
+         NULL},
+    };
+    const maas_options_t options = {"maas train", s_summary, s_epilog, table,
+                                    sizeof table / sizeof table[0]};
+    int next = 0, code = 0;
+    if (maas_cli_options (&options, argc, argv, &next, &code))
+        return code;
+    return s_check (args, &given, argc, argv, next) == 0 ? -1 : 2;
 }
 
 //  Refuse, before submitting, a network whose model the registry could not
@@ -365,7 +367,7 @@ s_follow (const s_args_t *args, maas_client_t *client, const char *id)
     fprintf (stderr, "maas train: job %s submitted (Ctrl-C cancels it)\n", id);
     bool tty = isatty (STDERR_FILENO), interrupted = false, said_queued = false;
     int64_t start = maas_clock_mono_ms (),
-            give_up = args->timeout_s > 0 ? start + (int64_t) (args->timeout_s * 1000) : INT64_MAX;
+            give_up = args->timeout_ms > 0 ? start + args->timeout_ms : INT64_MAX;
     maas_result_t *result = NULL;
     while (!result && !interrupted && maas_clock_mono_ms () < give_up) {
         result = maas_client_wait (client, id, S_POLL_MS);
@@ -441,13 +443,10 @@ int
 maas_cmd_train (int argc, char **argv)
 {
     s_args_t args;
-    if (argc < 2 || strcmp (argv[1], "--help") == 0 || strcmp (argv[1], "-h") == 0) {
-        fputs (s_usage, argc < 2 ? stderr : stdout);
-        return argc < 2 ? 2 : 0;
-    }
     maas_cli_env_t env = maas_cli_env ();
-    if (s_parse (argc, argv, &env, &args) != 0)
-        return 2;
+    int code = s_parse (argc, argv, &env, &args);
+    if (code >= 0)
+        return code;
     args.where = maas_cli_redis (&env, args.redis);
     signal (SIGPIPE, SIG_IGN);    //  a Redis that went away is an error, not a signal
     if (s_check_size (&args) != 0)

@@ -378,8 +378,11 @@ START_TEST (test_put_train_publish_infer)
     ck_assert_msg (strstr (out, id) && strstr (out, "train  bc"), "%s", out);
     free (out);
     //  Without --wait: the job id once the broker has recorded it; it runs on.
-    const char *submit[] = {"train",    "bc", "--data",   "cancer", "--layers", "1:sigmoid",
-                            "--epochs", "1",  "--broker", fx.front, NULL};
+    //  NAME last, and --lr before --optimizer: it still refines the
+    //  optimizer's defaults (sgd's own lr is 0.01).
+    const char *submit[] = {"train", "--data",   "cancer",      "--layers", "1:sigmoid",
+                            "--lr",  "0.05",     "--optimizer", "sgd",      "--epochs",
+                            "1",     "--broker", fx.front,      "bc",       NULL};
     ck_assert_int_eq (s_maas (submit, &out), 0);
     char second[64] = "", status[32] = "";
     ck_assert_int_eq (sscanf (out, "%63s", second), 1);
@@ -391,6 +394,12 @@ START_TEST (test_put_train_publish_infer)
     }
     ck_assert_str_eq (status, "succeeded");
     ck_assert_uint_eq (s_versions ("bc"), 2);
+    model = s_model ("bc", 2);
+    double lr = 0;
+    ck_assert_str_eq (maas_model_meta_str (model, "optimizer"), "sgd");
+    ck_assert_int_eq (maas_model_meta_number (model, "lr", &lr), 0);
+    ck_assert_double_eq_tol (lr, 0.05, 1e-6);
+    maas_model_destroy (&model);
     free (csv);
 }
 END_TEST
