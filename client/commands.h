@@ -56,10 +56,11 @@ maas_client_t *maas_cli_client (const char *command, const char *endpoints);
 
 //  -- verbs of `maas model` that cross formats (cmd_import.c); exit codes
 
-//  The signature flags of publish and import (strings borrowed; NULL: not given).
+//  The signature flags of publish and import (strings borrowed; NULL, 0:
+//  not given).
 typedef struct {
     const char *labels;         //  --labels a,b,c: one per class
-    const char *input_scale;    //  --input-scale X: inputs are multiplied by X
+    double input_scale;         //  --input-scale X (1e-30..1e30): inputs are multiplied by X
     const char *output_name;    //  --output-name NAME
 } maas_cmd_signature_t;
 

@@ -54,6 +54,46 @@ END_TEST
 
 //  -- model, up, down, ps
 
+START_TEST (test_model)
+{
+    S_MAAS (2, "maas model: unknown option '--bogus' (see --help)", "model", "list", "--bogus");
+    //  A flag after the positional words is read: NAME FILE, then --bogus.
+    S_MAAS (2, "maas model: unknown option '--bogus' (see --help)", "model", "publish", "m",
+            "m.bin", "--bogus");
+    S_MAAS (2, "maas model: --input-scale: 'abc' is not a number (1e-30..1e+30)", "model", "import",
+            "m", "m.h5", "--input-scale", "abc");
+    S_MAAS (2, "maas model: --input-scale: '0' is not a number (1e-30..1e+30)", "model", "publish",
+            "m", "m.bin", "--input-scale=0");
+    S_MAAS (2, "maas model: --format: 'tflite' is not one of maas|onnx", "model", "export", "m",
+            "out", "--format", "tflite");
+    S_MAAS (2, "maas model: --tag: at most 16 of them", "model", "search", "--tag=a=1", "--tag=a=2",
+            "--tag=a=3", "--tag=a=4", "--tag=a=5", "--tag=a=6", "--tag=a=7", "--tag=a=8",
+            "--tag=a=9", "--tag=a=10", "--tag=a=11", "--tag=a=12", "--tag=a=13", "--tag=a=14",
+            "--tag=a=15", "--tag=a=16", "--tag=a=17");
+    S_MAAS (2, "maas model: search: --tag 'team' is not KEY=VALUE", "model", "search", "--tag",
+            "team");
+    //  The positional numbers are checked whole, before the registry is dialled.
+    S_MAAS (2, "maas model: alias: VER '2x' is not a version number (1, 2, ...)", "model", "alias",
+            "m", "prod", "2x");
+    S_MAAS (2, "maas model: alias: VER '-1' is not a version number", "model", "alias", "m", "prod",
+            "--", "-1");
+    S_MAAS (2, "maas model: rm: VER 'prod' is not a version number", "model", "rm", "m@prod");
+    S_MAAS (2, "maas model: threshold: P '1' is not a number above 0 and below 1, or none", "model",
+            "threshold", "m@1", "1");
+    S_MAAS (2, "maas model: threshold: P '0.3x' is not a number above 0", "model", "threshold",
+            "m@1", "0.3x");
+    S_MAAS (2, "maas model: show takes NAME[@VER|@ALIAS] (see --help)", "model", "show");
+    S_MAAS (2, "maas model: unknown command 'frob' (see --help)", "model", "frob");
+    S_MAAS (2, "maas model: give a COMMAND", "model", "--json");
+    S_MAAS (2, "usage: maas model COMMAND", "model");
+    S_MAAS (0, "usage: maas model COMMAND", "model", "--help");
+    S_MAAS (0, "  --input-scale X", "model", "publish", "--help");
+    //  Words and flags in any order get as far as the registry (none here).
+    S_MAAS (1, "maas model: redis redis://127.0.0.1:1", "model", "--json", "threshold", "m@1",
+            "none");
+}
+END_TEST
+
 static Suite *
 s_suite (void)
 {
@@ -61,6 +101,9 @@ s_suite (void)
     TCase *keys = tcase_create ("keygen");
     tcase_add_test (keys, test_keygen);
     suite_add_tcase (suite, keys);
+    TCase *model = tcase_create ("model");
+    tcase_add_test (model, test_model);
+    suite_add_tcase (suite, model);
     return suite;
 }
 
