@@ -94,6 +94,28 @@ START_TEST (test_model)
 }
 END_TEST
 
+START_TEST (test_stack)
+{
+    S_MAAS (2, "maas up: unknown option '--bogus' (see --help)", "up", "--bogus");
+    S_MAAS (2, "maas up: --workers: '65' is not a whole number (0..64)", "up", "--workers", "65");
+    S_MAAS (2, "maas up: --trainers: 'x' is not a whole number (0..64)", "up", "--trainers=x");
+    S_MAAS (2, "maas up: --cache-mb: '-1' is not a whole number (0..1048576)", "up", "--cache-mb",
+            "-1");
+    S_MAAS (2, "maas up: --redis:", "up", "--redis", "http://x");
+    S_MAAS (2, "maas up: unexpected argument 'now' (see --help)", "up", "now");
+    S_MAAS (0, "usage: maas up [--workers N]", "up", "--help");
+    S_MAAS (2, "maas down: unknown option '--bogus' (see --help)", "down", "--purge", "--bogus");
+    S_MAAS (2, "maas down: unexpected argument 'all' (see --help)", "down", "all");
+    S_MAAS (2, "maas down: --state needs a value (see --help)", "down", "--state");
+    S_MAAS (0, "usage: maas down [--state DIR] [--purge]", "down", "--help");
+    S_MAAS (2, "maas ps: unknown option '--purge' (see --help)", "ps", "--purge");
+    S_MAAS (2, "maas ps: --json: 'maybe' is not on or off", "ps", "--json=maybe");
+    S_MAAS (0, "usage: maas ps [--state DIR] [--json]", "ps", "--help");
+    //  No stack in the test's state dir: ps reads its flags, then says so.
+    S_MAAS (1, "maas ps: no stack in", "ps", "--json");
+}
+END_TEST
+
 static Suite *
 s_suite (void)
 {
@@ -104,6 +126,9 @@ s_suite (void)
     TCase *model = tcase_create ("model");
     tcase_add_test (model, test_model);
     suite_add_tcase (suite, model);
+    TCase *stack = tcase_create ("up, down, ps");
+    tcase_add_test (stack, test_stack);
+    suite_add_tcase (suite, stack);
     return suite;
 }
 
