@@ -62,10 +62,22 @@ maas_cli_options (const maas_options_t *options, int argc, char **argv, int *nex
     return rc != 0;
 }
 
+//  NAME=VALUE in the environment, or NAME unset when VALUE is NULL.
+static void
+s_setenv (const char *name, const char *value)
+{
+    if (value)
+        setenv (name, value, 1);
+    else
+        unsetenv (name);
+}
+
 //  Take "--curve-key FILE" and "--broker-key FILE" out of ARGV (the
-//  command's own parser never sees them), falling back on the environment,
-//  and hand them to maas_cli_client. Checked here, once, so that a bad key
-//  file is a usage error (2) whatever the command. Returns 0, or 2 said.
+//  command's own parser never sees them) into the environment, where the
+//  command's env (env.h) hands them to maas_cli_client: given, they replace
+//  $MAAS_CURVE_KEY and $MAAS_BROKER_KEY (one flag alone unsets the other).
+//  Checked here, once, so that a bad key file is a usage error (2) whatever
+//  the command. Returns 0, or 2 said.
 static int
 s_curve_flags (int *argc, char **argv)
 {
@@ -86,10 +98,12 @@ s_curve_flags (int *argc, char **argv)
     }
     *argc = kept;
     argv[kept] = NULL;
-    if (!key && !broker) {
-        key = getenv (MAAS_CURVE_KEY_ENV);
-        broker = getenv (MAAS_CURVE_BROKER_ENV);
+    if (key || broker) {
+        s_setenv (MAAS_CURVE_KEY_ENV, key);
+        s_setenv (MAAS_CURVE_BROKER_ENV, broker);
     }
+    key = getenv (MAAS_CURVE_KEY_ENV);
+    broker = getenv (MAAS_CURVE_BROKER_ENV);
     if (!key && !broker)
         return 0;
     maas_err_t err;
@@ -100,7 +114,6 @@ s_curve_flags (int *argc, char **argv)
         return 2;
     }
     maas_curve_destroy (&curve);
-    maas_cli_set_curve (key, broker);
     return 0;
 }
 
