@@ -59,7 +59,7 @@ static const char s_usage[] =
     "  export NAME[@VER|@ALIAS] FILE [--format maas|onnx]\n"
     "                               write the version's blob (or ONNX, opset 13) to FILE\n"
     "NAME@VER may also be NAME/VER, models:/NAME/VER or models:/NAME@ALIAS.\n"
-    "Flags may stand anywhere after COMMAND; after -- every word is an argument.\n\n"
+    "Flags and words may come in any order; after -- every word is a word.\n\n"
     "options:\n";
 
 //  A bad command line that is not a flag's: one line, exit 2.
@@ -96,7 +96,7 @@ s_parse (s_opts_t *opts, int argc, char **argv, int *code)
         {"--labels", NULL, MAAS_OPT_STRING, 0, 0, NULL, &opts->sig.labels, "A,B,C",
          "publish, import: one label per class", NULL},
         {"--input-scale", NULL, MAAS_OPT_DOUBLE, 1e-30, 1e30, NULL, &opts->sig.input_scale, "X",
-         "publish, import: every input is multiplied by X", "1, as stored"},
+         "publish, import: every input is multiplied by X", "the file's own"},
         {"--output-name", NULL, MAAS_OPT_STRING, 0, 0, NULL, &opts->sig.output_name, "N",
          "publish, import: the output's name", NULL},
         {"--name", NULL, MAAS_OPT_STRING, 0, 0, NULL, &opts->glob, "GLOB",

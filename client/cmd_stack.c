@@ -20,7 +20,7 @@ static const char s_up_usage[] =
     "the state dir across down/up; --redis URL uses that Redis instead, never\n"
     "$MAAS_REDIS_URL), a broker named after the stack, N workers and N trainers,\n"
     "detached, with logs and PIDs in the state dir. `maas down` stops exactly\n"
-    "those processes.\n\noptions:\n";
+    "those processes.\n\n";
 
 static const char s_up_epilog[] =
     "\n--http: the HTTP gateway's address (port 0: any), or off.\n"
@@ -139,7 +139,7 @@ maas_cmd_down (int argc, char **argv)
         s_state_dir_arg (argc, argv, &default_dir, &flag,
                          "usage: maas down [--state DIR] [--purge]\n\n"
                          "Stop the processes `maas up` started there (the stack's Redis data\n"
-                         "is kept for the next maas up, unless --purge).\n\noptions:\n",
+                         "is kept for the next maas up, unless --purge).\n\n",
                          &rc);
     if (dir) {
         int stopped = maas_stack_down (dir, 5000, purge, err, sizeof err);
@@ -167,7 +167,7 @@ maas_cmd_ps (int argc, char **argv)
         s_state_dir_arg (argc, argv, &default_dir, &flag,
                          "usage: maas ps [--state DIR] [--json]\n\n"
                          "The local stack's processes: role, PID, program, state, log. Exit 1\n"
-                         "when one is gone.\n\noptions:\n",
+                         "when one is gone.\n\n",
                          &rc);
     if (dir) {
         int members = 0, running = maas_stack_print (dir, stdout, &members, json);
