@@ -158,7 +158,7 @@ s_import_confined (const char *file, maas_model_err_t *err)
 bool
 maas_cmd_signature_given (const maas_cmd_signature_t *sig)
 {
-    return sig && (sig->labels || sig->input_scale || sig->output_name);
+    return sig && (sig->labels || sig->input_scale != 0 || sig->output_name);
 }
 
 int
@@ -168,15 +168,8 @@ maas_cmd_signature_apply (maas_model_t *model, const maas_cmd_signature_t *sig)
     int rc = 0;
     if (sig->labels)
         rc = maas_model_set_labels_text (model, sig->labels, err, sizeof err);
-    if (rc == 0 && sig->input_scale) {
-        char *end;
-        double scale = strtod (sig->input_scale, &end);
-        rc = maas_model_set_input_scale (model, scale, err, sizeof err);
-        if (*end || end == sig->input_scale) {
-            snprintf (err, sizeof err, "--input-scale needs a number, not '%s'", sig->input_scale);
-            rc = -1;
-        }
-    }
+    if (rc == 0 && sig->input_scale != 0)    //  in range: maas model's table checked it
+        rc = maas_model_set_input_scale (model, sig->input_scale, err, sizeof err);
     if (rc == 0 && sig->output_name)
         rc = maas_model_set_output_name (model, sig->output_name, err, sizeof err);
     if (rc != 0)

@@ -3,6 +3,7 @@
  *  for maas-gateway (docs/security.md); and the client every CLI command
  *  that talks to a broker opens (keys from the env). */
 #include "commands.h"
+#include "env.h"
 #include "maas.h"
 
 #include <stdio.h>
@@ -80,15 +81,6 @@ maas_cmd_keygen (int argc, char **argv)
     return 0;
 }
 
-static const char *s_curve_key, *s_broker_key;
-
-void
-maas_cli_set_curve (const char *key_path, const char *broker_path)
-{
-    s_curve_key = key_path;
-    s_broker_key = broker_path;
-}
-
 maas_client_t *
 maas_cli_client (const char *command, const char *endpoints)
 {
@@ -96,8 +88,9 @@ maas_cli_client (const char *command, const char *endpoints)
     maas_client_t *client = maas_client_new (endpoints, &err);
     if (!client)
         fprintf (stderr, "%s: %s (--broker)\n", command, err.text);
-    if (client && (s_curve_key || s_broker_key)
-        && maas_client_set_curve (client, s_curve_key, s_broker_key) != 0) {
+    maas_cli_env_t env = maas_cli_env ();
+    if (client && (env.curve_key || env.broker_pk)
+        && maas_client_set_curve (client, env.curve_key, env.broker_pk) != 0) {
         fprintf (stderr, "%s: %s (--curve-key, --broker-key)\n", command,
                  maas_client_error (client));
         maas_client_destroy (&client);

@@ -16,21 +16,23 @@
 #include <string.h>
 #include <time.h>
 
-#define S_ARGS_MAX 16    //  positional arguments, --tag flags
+#define S_WORDS_MAX 1024    //  words after tag or untag
 
 typedef struct {
-    const char *redis;               //  --redis URL, NULL: $MAAS_REDIS_URL or default
-    const char *prefix;              //  --prefix, NULL: "maas:"
-    bool json;                       //  --json
-    bool force;                      //  --force (rm)
-    const char *format;              //  --format (export): maas (default) or onnx
-    maas_registry_meta_t meta;       //  --job, --tags, --description, --metrics (publish)
-    maas_cmd_signature_t sig;        //  --labels, --input-scale, --output-name (publish, import)
-    const char *glob;                //  --name GLOB (search)
-    const char *tags[S_ARGS_MAX];    //  --tag KEY=VALUE (search), borrowed
-    int ntags;                       //  how many
-    const char *args[S_ARGS_MAX];    //  positional arguments, borrowed from argv
-    int nargs;                       //  how many
+    const char *redis;            //  --redis URL, NULL: $MAAS_REDIS_URL or default
+    const char *prefix;           //  --prefix, NULL: "maas:"
+    bool json;                    //  --json
+    bool force;                   //  --force (rm)
+    const char *format;           //  --format (export): maas (default) or onnx
+    maas_registry_meta_t meta;    //  --job, --tags, --description, --metrics (publish)
+    maas_cmd_signature_t sig;     //  --labels, --input-scale, --output-name (publish, import)
+    const char *glob;             //  --name GLOB (search)
+    maas_opt_list_t tags;         //  --tag KEY=VALUE (search), borrowed
+    const char *verb;             //  the first positional word, NULL if none
+    const char *const *args;      //  positional arguments after the verb, borrowed from argv
+    int nargs;                    //  how many
+    uint64_t version;             //  alias's VER, rm's NAME@VER (0: the model), checked
+    double threshold;             //  threshold's P (0: none), checked
 } s_opts_t;
 
 static const char s_usage[] =
@@ -56,59 +58,65 @@ static const char s_usage[] =
     "  rm NAME [--force]            delete the model: versions, aliases, tags, name\n"
     "  export NAME[@VER|@ALIAS] FILE [--format maas|onnx]\n"
     "                               write the version's blob (or ONNX, opset 13) to FILE\n"
-    "NAME@VER may also be NAME/VER, models:/NAME/VER or models:/NAME@ALIAS.\n";
+    "NAME@VER may also be NAME/VER, models:/NAME/VER or models:/NAME@ALIAS.\n"
+    "Flags and words may come in any order; after -- every word is a word.\n\n"
+    "options:\n";
 
+//  A bad command line that is not a flag's: one line, exit 2.
 static int
 s_usage_error (const char *why)
 {
-    fprintf (stderr, "maas model: %s\n%s", why, s_usage);
+    fprintf (stderr, "maas model: %s (see --help)\n", why);
     return 2;
 }
 
-//  Parse flags and positionals after the subcommand into OPTS. 0, or 2 on
-//  a usage error (already reported).
-static int
-s_parse (s_opts_t *opts, int argc, char **argv)
+//  Read ARGV (ARGV[0] "model") into OPTS: every flag of every verb in one
+//  table, the positional words (the verb first) to OPTS->args. true when
+//  the command ends here with exit *CODE (--help, or a bad flag said).
+static bool
+s_parse (s_opts_t *opts, int argc, char **argv, int *code)
 {
     memset (opts, 0, sizeof *opts);
-    const char **values[] = {&opts->redis,          &opts->prefix,           &opts->meta.job_id,
-                             &opts->meta.tags,      &opts->meta.description, &opts->meta.metrics,
-                             &opts->format,         &opts->sig.labels,       &opts->sig.input_scale,
-                             &opts->sig.output_name};
-    const char *names[] = {"--redis",   "--prefix", "--job",    "--tags",        "--description",
-                           "--metrics", "--format", "--labels", "--input-scale", "--output-name"};
-    for (int i = 2; i < argc; i++) {
-        int found = -1;
-        for (int k = 0; k < 10; k++)
-            if (strcmp (argv[i], names[k]) == 0)
-                found = k;
-        if (found >= 0) {
-            if (++i == argc)
-                return s_usage_error ("a flag is missing its value");
-            *values[found] = argv[i];
-        }
-        else if (strcmp (argv[i], "--name") == 0 || strcmp (argv[i], "--tag") == 0) {
-            if (++i == argc)
-                return s_usage_error ("a flag is missing its value");
-            if (argv[i - 1][2] == 'n')
-                opts->glob = argv[i];
-            else if (opts->ntags == S_ARGS_MAX)
-                return s_usage_error ("too many --tag flags");
-            else
-                opts->tags[opts->ntags++] = argv[i];
-        }
-        else if (strcmp (argv[i], "--json") == 0)
-            opts->json = true;
-        else if (strcmp (argv[i], "--force") == 0)
-            opts->force = true;
-        else if (argv[i][0] == '-' && argv[i][1])
-            return s_usage_error ("unknown flag");
-        else if (opts->nargs == S_ARGS_MAX)
-            return s_usage_error ("too many arguments");
-        else
-            opts->args[opts->nargs++] = argv[i];
-    }
-    return 0;
+    opts->format = "maas";
+    const maas_option_t table[] = {
+        {"--redis", NULL, MAAS_OPT_URL, 0, 0, NULL, &opts->redis, "URL", "the registry's Redis",
+         "$MAAS_REDIS_URL, else redis://127.0.0.1:6379"},
+        {"--prefix", NULL, MAAS_OPT_STRING, 0, 0, NULL, &opts->prefix, "P",
+         "prefix of the registry's keys", "maas:"},
+        {"--json", NULL, MAAS_OPT_BOOL, 0, 0, NULL, &opts->json, NULL,
+         "one JSON document on stdout", NULL},
+        {"--job", NULL, MAAS_OPT_STRING, 0, 0, NULL, &opts->meta.job_id, "ID",
+         "publish: the train job (publish is idempotent on it)", NULL},
+        {"--tags", NULL, MAAS_OPT_STRING, 0, 0, NULL, &opts->meta.tags, "T",
+         "publish, import: free-form labels of the version", NULL},
+        {"--description", NULL, MAAS_OPT_STRING, 0, 0, NULL, &opts->meta.description, "D",
+         "publish, import: the version's description", NULL},
+        {"--metrics", NULL, MAAS_OPT_STRING, 0, 0, NULL, &opts->meta.metrics, "JSON",
+         "publish: metrics object, else the model's own", NULL},
+        {"--labels", NULL, MAAS_OPT_STRING, 0, 0, NULL, &opts->sig.labels, "A,B,C",
+         "publish, import: one label per class", NULL},
+        {"--input-scale", NULL, MAAS_OPT_DOUBLE, 1e-30, 1e30, NULL, &opts->sig.input_scale, "X",
+         "publish, import: every input is multiplied by X", "the file's own"},
+        {"--output-name", NULL, MAAS_OPT_STRING, 0, 0, NULL, &opts->sig.output_name, "N",
+         "publish, import: the output's name", NULL},
+        {"--name", NULL, MAAS_OPT_STRING, 0, 0, NULL, &opts->glob, "GLOB",
+         "search: models whose name matches GLOB", "every name"},
+        {"--tag", NULL, MAAS_OPT_LIST, 0, 0, NULL, &opts->tags, "KEY=VALUE",
+         "search: models with this tag (repeatable)", NULL},
+        {"--force", NULL, MAAS_OPT_BOOL, 0, 0, NULL, &opts->force, NULL,
+         "rm: even an aliased version or model", NULL},
+        {"--format", NULL, MAAS_OPT_CHOICE, 0, 0, "maas|onnx", &opts->format, "F",
+         "export: maas (the blob) or onnx", NULL},
+    };
+    const maas_options_t options = {"maas model", s_usage, NULL, table,
+                                    sizeof table / sizeof table[0]};
+    int next = 0;
+    if (maas_cli_options (&options, argc, argv, &next, code))
+        return true;
+    opts->verb = next < argc ? argv[next] : NULL;
+    opts->args = (const char *const *) argv + (next < argc ? next + 1 : argc);
+    opts->nargs = next < argc ? argc - next - 1 : 0;
+    return false;
 }
 
 //  Print METRICS as JSON: the object as stored when it looks like one,
@@ -214,8 +222,6 @@ s_with_signature (const s_opts_t *opts, uint8_t **blob, size_t *size)
 static int
 s_publish (maas_registry_t *reg, s_opts_t *opts)
 {
-    if (opts->nargs != 2)
-        return s_usage_error ("publish takes NAME FILE");
     uint8_t *blob;
     size_t size;
     if (s_read_file (opts->args[1], &blob, &size) != 0
@@ -242,8 +248,6 @@ s_publish (maas_registry_t *reg, s_opts_t *opts)
 static int
 s_import (maas_registry_t *reg, s_opts_t *opts)
 {
-    if (opts->nargs != 2)
-        return s_usage_error ("import takes NAME FILE");
     return maas_cmd_model_import (reg, opts->args[0], opts->args[1], &opts->meta, &opts->sig,
                                   opts->json);
 }
@@ -330,8 +334,6 @@ s_print_models (maas_registry_model_t *models, size_t count, bool json)
 static int
 s_list (maas_registry_t *reg, s_opts_t *opts)
 {
-    if (opts->nargs != 0)
-        return s_usage_error ("list takes no arguments");
     maas_registry_model_t *models;
     size_t count;
     if (maas_registry_list (reg, &models, &count) != 0)
@@ -342,14 +344,9 @@ s_list (maas_registry_t *reg, s_opts_t *opts)
 static int
 s_search (maas_registry_t *reg, s_opts_t *opts)
 {
-    if (opts->nargs != 0)
-        return s_usage_error ("search takes --name GLOB and --tag KEY=VALUE, no arguments");
-    for (int i = 0; i < opts->ntags; i++)
-        if (!strchr (opts->tags[i], '='))
-            return s_usage_error ("--tag takes KEY=VALUE");
     maas_registry_model_t *models;
     size_t count;
-    if (maas_registry_search (reg, opts->glob, opts->tags, (size_t) opts->ntags, &models, &count)
+    if (maas_registry_search (reg, opts->glob, opts->tags.items, opts->tags.count, &models, &count)
         != 0)
         return s_fail (reg);
     return s_print_models (models, count, opts->json);
@@ -589,8 +586,6 @@ s_show_table (const maas_registry_info_t *info, const maas_model_t *model)
 static int
 s_show (maas_registry_t *reg, s_opts_t *opts)
 {
-    if (opts->nargs != 1)
-        return s_usage_error ("show takes NAME[@VER|@ALIAS]");
     maas_registry_ref_t ref;
     uint64_t version;
     if (s_resolve (reg, opts->args[0], &ref, &version) != 0)
@@ -634,8 +629,6 @@ s_version_row (const maas_registry_info_t *info, bool json, bool first)
 static int
 s_versions (maas_registry_t *reg, s_opts_t *opts)
 {
-    if (opts->nargs != 1 || strpbrk (opts->args[0], "@/"))
-        return s_usage_error ("versions takes NAME");
     uint64_t *versions;
     size_t count;
     if (maas_registry_versions (reg, opts->args[0], &versions, &count) != 0)
@@ -662,31 +655,47 @@ s_versions (maas_registry_t *reg, s_opts_t *opts)
     return rc;
 }
 
+//  TEXT as a version number (1, 2, ...: digits only, no sign, no
+//  overflow) into *VERSION. 0, or -1.
+static int
+s_version_number (const char *text, uint64_t *version)
+{
+    if (!*text || strspn (text, "0123456789") != strlen (text))
+        return -1;
+    char *end;
+    errno = 0;
+    unsigned long long parsed = strtoull (text, &end, 10);
+    if (errno || *end || parsed == 0)
+        return -1;
+    *version = parsed;
+    return 0;
+}
+
+//  A usage error naming the argument: "VERB: WHAT 'TEXT' is not NEED".
+static int
+s_bad_argument (const char *verb, const char *what, const char *text, const char *need)
+{
+    fprintf (stderr, "maas model: %s: %s '%s' is not %s (see --help)\n", verb, what, text, need);
+    return 2;
+}
+
 static int
 s_alias (maas_registry_t *reg, s_opts_t *opts)
 {
-    if (opts->nargs != 3)
-        return s_usage_error ("alias takes NAME ALIAS VER");
-    char *end;
-    errno = 0;
-    unsigned long long version = strtoull (opts->args[2], &end, 10);
-    if (*end || errno || version == 0 || opts->args[2][0] == '-')
-        return s_usage_error ("VER must be a version number (1, 2, ...)");
+    uint64_t version = opts->version;
     if (maas_registry_alias (reg, opts->args[0], opts->args[1], version) != 0)
         return s_fail (reg);
     if (opts->json)
-        printf ("{\"model\":\"%s\",\"alias\":\"%s\",\"version\":%llu}\n", opts->args[0],
+        printf ("{\"model\":\"%s\",\"alias\":\"%s\",\"version\":%" PRIu64 "}\n", opts->args[0],
                 opts->args[1], version);
     else
-        printf ("%s@%s -> %llu\n", opts->args[0], opts->args[1], version);
+        printf ("%s@%s -> %" PRIu64 "\n", opts->args[0], opts->args[1], version);
     return 0;
 }
 
 static int
 s_unalias (maas_registry_t *reg, s_opts_t *opts)
 {
-    if (opts->nargs != 2)
-        return s_usage_error ("unalias takes NAME ALIAS");
     if (maas_registry_unalias (reg, opts->args[0], opts->args[1]) != 0)
         return s_fail (reg);
     if (opts->json)
@@ -735,23 +744,18 @@ s_parse_ref (const char *spec, maas_registry_ref_t *ref)
 static int
 s_rm (maas_registry_t *reg, s_opts_t *opts)
 {
-    if (opts->nargs != 1)
-        return s_usage_error ("rm takes NAME@VER, or NAME for the whole model");
     maas_registry_ref_t ref;
     if (s_parse_ref (opts->args[0], &ref) != 0)
         return 1;
-    if (!*ref.ref)
+    uint64_t version = opts->version;    //  checked: a number, or none for the model
+    if (!version)
         return s_rm_all (reg, opts, ref.name);
-    char *end;
-    unsigned long long version = strtoull (ref.ref, &end, 10);
-    if (*end || version == 0)
-        return s_usage_error ("rm takes an explicit version number, NAME@VER");
     if (maas_registry_delete (reg, ref.name, version, opts->force) != 0)
         return s_fail (reg);
     if (opts->json)
-        printf ("{\"model\":\"%s\",\"deleted\":%llu}\n", ref.name, version);
+        printf ("{\"model\":\"%s\",\"deleted\":%" PRIu64 "}\n", ref.name, version);
     else
-        printf ("deleted %s@%llu\n", ref.name, version);
+        printf ("deleted %s@%" PRIu64 "\n", ref.name, version);
     return 0;
 }
 
@@ -792,8 +796,6 @@ s_json_target (const maas_registry_ref_t *ref, uint64_t version)
 static int
 s_describe (maas_registry_t *reg, s_opts_t *opts)
 {
-    if (opts->nargs != 2)
-        return s_usage_error ("describe takes NAME[@VER] TEXT");
     maas_registry_ref_t ref;
     uint64_t version;
     if (s_target (reg, opts->args[0], &ref, &version) != 0)
@@ -817,12 +819,6 @@ s_describe (maas_registry_t *reg, s_opts_t *opts)
 static int
 s_tag_each (maas_registry_t *reg, s_opts_t *opts, bool set)
 {
-    if (opts->nargs < 2)
-        return s_usage_error (set ? "tag takes NAME[@VER] KEY=VALUE..."
-                                  : "untag takes NAME[@VER] KEY...");
-    for (int i = 1; set && i < opts->nargs; i++)
-        if (!strchr (opts->args[i], '='))
-            return s_usage_error ("tag takes KEY=VALUE pairs");
     maas_registry_ref_t ref;
     uint64_t version;
     if (s_target (reg, opts->args[0], &ref, &version) != 0)
@@ -864,8 +860,6 @@ s_untag (maas_registry_t *reg, s_opts_t *opts)
 static int
 s_history (maas_registry_t *reg, s_opts_t *opts)
 {
-    if (opts->nargs != 2)
-        return s_usage_error ("history takes NAME ALIAS");
     maas_registry_move_t *moves;
     size_t count;
     if (maas_registry_history (reg, opts->args[0], opts->args[1], &moves, &count) != 0)
@@ -899,11 +893,7 @@ s_history (maas_registry_t *reg, s_opts_t *opts)
 static int
 s_export (maas_registry_t *reg, s_opts_t *opts)
 {
-    if (opts->nargs != 2)
-        return s_usage_error ("export takes NAME[@VER|@ALIAS] FILE");
-    bool onnx = opts->format && strcmp (opts->format, "onnx") == 0;
-    if (opts->format && !onnx && strcmp (opts->format, "maas") != 0)
-        return s_usage_error ("--format is maas or onnx");
+    bool onnx = strcmp (opts->format, "onnx") == 0;    //  the table checked maas|onnx
     maas_registry_ref_t ref;
     uint64_t version;
     if (s_resolve (reg, opts->args[0], &ref, &version) != 0)
@@ -932,16 +922,24 @@ s_export (maas_registry_t *reg, s_opts_t *opts)
     return 0;
 }
 
+//  TEXT as a probability strictly between 0 and 1 into *P. 0, or -1.
+static int
+s_probability (const char *text, double *p)
+{
+    char *end;
+    errno = 0;
+    double parsed = strtod (text, &end);
+    if (!*text || *end || errno || !(parsed > 0 && parsed < 1))
+        return -1;
+    *p = parsed;
+    return 0;
+}
+
 //  `threshold NAME@VER P|none`: a binary version's decision threshold.
 static int
 s_threshold (maas_registry_t *reg, s_opts_t *opts)
 {
-    if (opts->nargs != 2)
-        return s_usage_error ("threshold takes NAME@VER and a probability (or none)");
-    char *end;
-    double p = strcmp (opts->args[1], "none") == 0 ? 0 : strtod (opts->args[1], &end);
-    if (strcmp (opts->args[1], "none") != 0 && (*end || !(p > 0 && p < 1)))
-        return s_usage_error ("a threshold is a number above 0 and below 1, or none");
+    double p = opts->threshold;    //  0: none, the default 0.5 again
     maas_registry_ref_t ref;
     uint64_t version;
     if (s_resolve (reg, opts->args[0], &ref, &version) != 0)
@@ -970,47 +968,98 @@ s_threshold (maas_registry_t *reg, s_opts_t *opts)
     return 0;
 }
 
+//  Each verb: its function, how many words it takes after it, and what
+//  they are (for the message when the count is wrong).
+typedef struct {
+    const char *name;
+    int (*run) (maas_registry_t *, s_opts_t *);
+    int min, max;
+    const char *words;
+} s_verb_t;
+
+static const s_verb_t s_verbs[] = {
+    {"publish", s_publish, 2, 2, "NAME FILE"},
+    {"import", s_import, 2, 2, "NAME FILE"},
+    {"list", s_list, 0, 0, "no arguments"},
+    {"search", s_search, 0, 0, "--name GLOB and --tag KEY=VALUE, no arguments"},
+    {"show", s_show, 1, 1, "NAME[@VER|@ALIAS]"},
+    {"versions", s_versions, 1, 1, "NAME"},
+    {"alias", s_alias, 3, 3, "NAME ALIAS VER"},
+    {"unalias", s_unalias, 2, 2, "NAME ALIAS"},
+    {"history", s_history, 2, 2, "NAME ALIAS"},
+    {"describe", s_describe, 2, 2, "NAME[@VER] TEXT"},
+    {"tag", s_tag, 2, S_WORDS_MAX, "NAME[@VER] KEY=VALUE..."},
+    {"untag", s_untag, 2, S_WORDS_MAX, "NAME[@VER] KEY..."},
+    {"rm", s_rm, 1, 1, "NAME@VER, or NAME for the whole model"},
+    {"export", s_export, 2, 2, "NAME[@VER|@ALIAS] FILE"},
+    {"threshold", s_threshold, 2, 2, "NAME[@VER|@ALIAS] and a probability P (or none)"},
+};
+
+//  The checks of VERB's words that need no registry, before it is dialled:
+//  their count, and the numbers in them (into OPTS). 0, or 2 after saying why.
+static int
+s_check_words (const s_verb_t *verb, s_opts_t *opts)
+{
+    char why[128];
+    snprintf (why, sizeof why, "%s takes %s", verb->name, verb->words);
+    if (opts->nargs < verb->min || opts->nargs > verb->max)
+        return s_usage_error (why);
+    const char *name = verb->name, *const *args = opts->args;
+    if (strcmp (name, "versions") == 0 && strpbrk (args[0], "@/"))
+        return s_usage_error (why);
+    if (strcmp (name, "alias") == 0 && s_version_number (args[2], &opts->version) != 0)
+        return s_bad_argument (name, "VER", args[2], "a version number (1, 2, ...)");
+    maas_registry_ref_t ref;
+    if (strcmp (name, "rm") == 0 && s_parse_ref (args[0], &ref) != 0)
+        return 2;
+    if (strcmp (name, "rm") == 0 && *ref.ref && s_version_number (ref.ref, &opts->version) != 0)
+        return s_bad_argument (name, "VER", ref.ref,
+                               "a version number (rm takes NAME@VER, never an alias)");
+    if (strcmp (name, "threshold") == 0 && strcmp (args[1], "none") != 0
+        && s_probability (args[1], &opts->threshold) != 0)
+        return s_bad_argument (name, "P", args[1], "a number above 0 and below 1, or none");
+    for (int i = 1; strcmp (name, "tag") == 0 && i < opts->nargs; i++)
+        if (!strchr (args[i], '='))
+            return s_bad_argument (name, "the pair", args[i], "KEY=VALUE");
+    for (size_t i = 0; strcmp (name, "search") == 0 && i < opts->tags.count; i++)
+        if (!strchr (opts->tags.items[i], '='))
+            return s_bad_argument (name, "--tag", opts->tags.items[i], "KEY=VALUE");
+    return 0;
+}
+
 int
 maas_cmd_model (int argc, char **argv)
 {
-    static const struct {
-        const char *name;
-        int (*run) (maas_registry_t *, s_opts_t *);
-    } verbs[] = {{"publish", s_publish},
-                 {"import", s_import},
-                 {"list", s_list},
-                 {"search", s_search},
-                 {"show", s_show},
-                 {"versions", s_versions},
-                 {"alias", s_alias},
-                 {"unalias", s_unalias},
-                 {"history", s_history},
-                 {"describe", s_describe},
-                 {"tag", s_tag},
-                 {"untag", s_untag},
-                 {"rm", s_rm},
-                 {"export", s_export},
-                 {"threshold", s_threshold}};
-    if (argc < 2 || strcmp (argv[1], "--help") == 0 || strcmp (argv[1], "-h") == 0) {
-        fputs (s_usage, argc < 2 ? stderr : stdout);
-        return argc < 2 ? 2 : 0;
-    }
     s_opts_t opts;
-    if (s_parse (&opts, argc, argv) != 0)
+    int code = 0;
+    if (argc < 2) {
+        fputs (s_usage, stderr);
         return 2;
+    }
+    if (s_parse (&opts, argc, argv, &code))
+        return code;
+    if (!opts.verb)
+        return s_usage_error ("give a COMMAND: publish, list, show, ...");
+    const char *verb = opts.verb;
+    const s_verb_t *run = NULL;
+    for (size_t i = 0; i < sizeof s_verbs / sizeof s_verbs[0]; i++)
+        if (strcmp (verb, s_verbs[i].name) == 0)
+            run = &s_verbs[i];
+    if (!run) {
+        fprintf (stderr, "maas model: unknown command '%s' (see --help)\n", verb);
+        return 2;
+    }
+    int rc = s_check_words (run, &opts);
+    if (rc != 0)
+        return rc;
     signal (SIGPIPE, SIG_IGN);
     maas_cli_env_t env = maas_cli_env ();
     if (!env.log_level)
         maas_log_set_level (MAAS_LOG_WARN);    //  the CLI's answer is on stdout
-    for (size_t i = 0; i < sizeof verbs / sizeof verbs[0]; i++) {
-        if (strcmp (argv[1], verbs[i].name) != 0)
-            continue;
-        maas_registry_t *reg = s_connect (&opts, &env);
-        if (!reg)
-            return 1;
-        int rc = verbs[i].run (reg, &opts);
-        maas_registry_destroy (&reg);
-        return rc;
-    }
-    return s_usage_error ("unknown command");
+    maas_registry_t *reg = s_connect (&opts, &env);
+    if (!reg)
+        return 1;
+    rc = run->run (reg, &opts);
+    maas_registry_destroy (&reg);
+    return rc;
 }

@@ -5,34 +5,28 @@
 #include "redis_url.h"
 #include "stack.h"
 
-#include <getopt.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-static const char *s_up_usage =
+#define S_COUNT_MAX    64           //  workers or trainers one `maas up` starts
+#define S_CACHE_MB_MAX (1 << 20)    //  maas-worker's own bound of --cache-mb
+
+static const char s_up_usage[] =
     "usage: maas up [--workers N] [--trainers N] [--redis URL] [--cache-mb N] [--state DIR]\n"
-    "               [--http ADDR:PORT|off] [--secure]\n"
+    "               [--http ADDR:PORT|off] [--secure]\n\n"
     "Start a local stack: a private redis-server on a unix socket (its data kept in\n"
     "the state dir across down/up; --redis URL uses that Redis instead, never\n"
-    "$MAAS_REDIS_URL), a broker named after the stack, N workers (default 2) and\n"
-    "N trainers (default 1), detached, with logs and PIDs in the state dir (default\n"
-    "$MAAS_STATE_DIR or /tmp/maas-UID). `maas down` stops exactly those processes.\n"
-    "--http: the HTTP gateway's address (default $MAAS_HTTP, else 127.0.0.1:8501;\n"
-    "port 0: any), or off.\n"
+    "$MAAS_REDIS_URL), a broker named after the stack, N workers and N trainers,\n"
+    "detached, with logs and PIDs in the state dir. `maas down` stops exactly\n"
+    "those processes.\n\n";
+
+static const char s_up_epilog[] =
+    "\n--http: the HTTP gateway's address (port 0: any), or off.\n"
     "--secure: CurveZMQ keys for every process in STATE/keys (docs/security.md);\n"
     "the CLI's admin key goes in the env file. The gateway gets API keys and a\n"
     "self-signed certificate (HTTPS): env gets MAAS_API_KEY and MAAS_GATEWAY_CA.\n";
-
-//  Parse a non-negative integer flag value; -1 if it is not one.
-static int
-s_count (const char *text)
-{
-    char *end;
-    long value = strtol (text, &end, 10);
-    return *text && !*end && value >= 0 && value <= 64 ? (int) value : -1;
-}
 
 //  Which Redis the stack uses, on stderr (progress, not a result).
 static void
@@ -54,15 +48,6 @@ s_say_redis (const maas_stack_config_t *config, const char *from_env)
 int
 maas_cmd_up (int argc, char **argv)
 {
-    static const struct option options[] = {{"workers", required_argument, NULL, 'w'},
-                                            {"trainers", required_argument, NULL, 't'},
-                                            {"redis", required_argument, NULL, 'r'},
-                                            {"cache-mb", required_argument, NULL, 'c'},
-                                            {"state", required_argument, NULL, 's'},
-                                            {"help", no_argument, NULL, 'h'},
-                                            {"http", required_argument, NULL, 'H'},
-                                            {"secure", no_argument, NULL, 'S'},
-                                            {NULL, 0, NULL, 0}};
     maas_cli_env_t env = maas_cli_env ();
     char *default_dir = maas_cli_state_dir (&env);
     //  $MAAS_REDIS_URL is not read: after `export $(cat A/env)` it names
@@ -74,28 +59,27 @@ maas_cmd_up (int argc, char **argv)
                                   .trainers = 1,
                                   .http = env.http,
                                   .bin_dir = env.bin_dir};
-    int opt, rc = 2;
-    optind = 1;
-    while ((opt = getopt_long (argc, argv, "", options, NULL)) != -1) {
-        switch (opt) {
-            case 'w': config.workers = s_count (optarg); break;
-            case 't': config.trainers = s_count (optarg); break;
-            case 'c': config.cache_mb = s_count (optarg) < 0 ? -1 : atoi (optarg); break;
-            case 'r': config.redis_url = optarg; break;
-            case 's': config.state_dir = optarg; break;
-            case 'H': config.http = optarg; break;
-            case 'S': config.secure = true; break;
-            case 'h':
-                fputs (s_up_usage, stdout);
-                rc = 0;
-                goto done;
-            default: fputs (s_up_usage, stderr); goto done;
-        }
-    }
-    if (optind != argc || config.workers < 0 || config.trainers < 0 || config.cache_mb < 0) {
-        fprintf (stderr, "maas up: counts must be whole numbers 0-64\n%s", s_up_usage);
+    const maas_option_t table[] = {
+        {"--workers", NULL, MAAS_OPT_INT, 0, S_COUNT_MAX, NULL, &config.workers, "N",
+         "inference workers", NULL},
+        {"--trainers", NULL, MAAS_OPT_INT, 0, S_COUNT_MAX, NULL, &config.trainers, "N",
+         "training workers", NULL},
+        {"--redis", NULL, MAAS_OPT_URL, 0, 0, NULL, &config.redis_url, "URL",
+         "use this Redis (maas down leaves it alone)", "a private redis-server"},
+        {"--cache-mb", NULL, MAAS_OPT_INT, 0, S_CACHE_MB_MAX, NULL, &config.cache_mb, "N",
+         "each worker's model cache, MiB (0: the worker's own)", "256"},
+        {"--state", NULL, MAAS_OPT_STRING, 0, 0, NULL, &config.state_dir, "DIR",
+         "the stack's logs, PIDs, data and env file", "$MAAS_STATE_DIR, else /tmp/maas-UID"},
+        {"--http", NULL, MAAS_OPT_STRING, 0, 0, NULL, &config.http, "ADDR:PORT|off",
+         "the HTTP gateway", "$MAAS_HTTP, else 127.0.0.1:8501"},
+        {"--secure", NULL, MAAS_OPT_BOOL, 0, 0, NULL, &config.secure, NULL,
+         "CurveZMQ keys, API keys, HTTPS", NULL},
+    };
+    const maas_options_t options = {"maas up", s_up_usage, s_up_epilog, table,
+                                    sizeof table / sizeof table[0]};
+    int rc = 2;
+    if (maas_cli_options (&options, argc, argv, NULL, &rc))
         goto done;
-    }
     s_say_redis (&config, env.redis_url);
     char err[512];
     if (maas_stack_up (&config, err, sizeof err) != 0) {
@@ -119,26 +103,26 @@ done:
     return rc;
 }
 
-//  Shared by down and ps: --state DIR, and the one switch FLAG (down's
-//  --purge, ps's --json) into *VALUE. Returns the state dir (DEFAULT_DIR's,
-//  which the caller frees, if none is named), or NULL after the usage.
+//  Shared by down and ps: their table of --state DIR and the one switch
+//  FLAG (down's --purge, ps's --json) into *VALUE. Returns the state dir
+//  (DEFAULT_DIR's, which the caller frees, if none is named), or NULL with
+//  the exit code in *CODE (0 after --help, 2 after the message).
 static const char *
-s_state_dir_arg (int argc, char **argv, char **default_dir, const char *flag, bool *value)
+s_state_dir_arg (int argc, char **argv, char **default_dir, const maas_option_t *flag,
+                 const char *summary, int *code)
 {
     maas_cli_env_t env = maas_cli_env ();
     *default_dir = maas_cli_state_dir (&env);
     const char *dir = *default_dir;
-    for (int i = 1; i < argc; i++) {
-        if (strcmp (argv[i], "--state") == 0 && i + 1 < argc)
-            dir = argv[++i];
-        else if (strcmp (argv[i], flag) == 0)
-            *value = true;
-        else {
-            fprintf (stderr, "usage: maas %s [--state DIR] [%s]\n", argv[0], flag);
-            return NULL;
-        }
-    }
-    return dir;
+    char prog[16];
+    snprintf (prog, sizeof prog, "maas %s", argv[0]);
+    const maas_option_t table[] = {
+        {"--state", NULL, MAAS_OPT_STRING, 0, 0, NULL, &dir, "DIR", "the stack's state dir",
+         "$MAAS_STATE_DIR, else /tmp/maas-UID"},
+        *flag,
+    };
+    const maas_options_t options = {prog, summary, NULL, table, sizeof table / sizeof table[0]};
+    return maas_cli_options (&options, argc, argv, NULL, code) ? NULL : dir;
 }
 
 int
@@ -146,8 +130,17 @@ maas_cmd_down (int argc, char **argv)
 {
     char *default_dir, err[512];
     bool purge = false;
-    const char *dir = s_state_dir_arg (argc, argv, &default_dir, "--purge", &purge);
+    const maas_option_t flag = {"--purge", NULL, MAAS_OPT_BOOL,
+                                0,         0,    NULL,
+                                &purge,    NULL, "delete the stack's Redis data too",
+                                NULL};
     int rc = 2;
+    const char *dir =
+        s_state_dir_arg (argc, argv, &default_dir, &flag,
+                         "usage: maas down [--state DIR] [--purge]\n\n"
+                         "Stop the processes `maas up` started there (the stack's Redis data\n"
+                         "is kept for the next maas up, unless --purge).\n\n",
+                         &rc);
     if (dir) {
         int stopped = maas_stack_down (dir, 5000, purge, err, sizeof err);
         if (stopped < 0)
@@ -167,8 +160,15 @@ maas_cmd_ps (int argc, char **argv)
 {
     char *default_dir;
     bool json = false;
-    const char *dir = s_state_dir_arg (argc, argv, &default_dir, "--json", &json);
+    const maas_option_t flag = {
+        "--json", NULL, MAAS_OPT_BOOL, 0, 0, NULL, &json, NULL, "one JSON object on stdout", NULL};
     int rc = MAAS_EXIT_USAGE;
+    const char *dir =
+        s_state_dir_arg (argc, argv, &default_dir, &flag,
+                         "usage: maas ps [--state DIR] [--json]\n\n"
+                         "The local stack's processes: role, PID, program, state, log. Exit 1\n"
+                         "when one is gone.\n\n",
+                         &rc);
     if (dir) {
         int members = 0, running = maas_stack_print (dir, stdout, &members, json);
         if (json && running < 0) {

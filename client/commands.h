@@ -46,20 +46,19 @@ int maas_cmd_keygen (int argc, char **argv);
 //  --help (on stdout), 2 after the message on stderr.
 bool maas_cli_options (const maas_options_t *options, int argc, char **argv, int *next, int *code);
 
-//  The CurveZMQ key files every later maas_cli_client uses (main.c: from
-//  --curve-key/--broker-key or $MAAS_CURVE_KEY/$MAAS_BROKER_KEY, which the
-//  stack's env file sets under `maas up --secure`). Borrowed: argv or environ.
-void maas_cli_set_curve (const char *key_path, const char *broker_path);
-//  A client of ENDPOINTS with the keys maas_cli_set_curve gave, if any.
-//  NULL after saying why on stderr, prefixed with COMMAND.
+//  A client of ENDPOINTS with the CurveZMQ keys of the command's env
+//  (env.h: $MAAS_CURVE_KEY, $MAAS_BROKER_KEY, which main.c sets from
+//  --curve-key, --broker-key and the stack's env file sets under `maas up
+//  --secure`), if any. NULL after saying why on stderr, prefixed with COMMAND.
 maas_client_t *maas_cli_client (const char *command, const char *endpoints);
 
 //  -- verbs of `maas model` that cross formats (cmd_import.c); exit codes
 
-//  The signature flags of publish and import (strings borrowed; NULL: not given).
+//  The signature flags of publish and import (strings borrowed; NULL, 0:
+//  not given).
 typedef struct {
     const char *labels;         //  --labels a,b,c: one per class
-    const char *input_scale;    //  --input-scale X: inputs are multiplied by X
+    double input_scale;         //  --input-scale X (1e-30..1e30): inputs are multiplied by X
     const char *output_name;    //  --output-name NAME
 } maas_cmd_signature_t;
 

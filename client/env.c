@@ -1,6 +1,7 @@
 /*  env.c: the one reader of the environment for the `maas` commands
  *  (besides main.c); see env.h. */
 #include "env.h"
+#include "curve.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -27,7 +28,9 @@ maas_cli_env (void)
                             .bin_dir = s_get ("MAAS_BIN_DIR"),
                             .http = getenv ("MAAS_HTTP"),    //  "" is a value: the default
                             .log_level = s_get ("MAAS_LOG_LEVEL"),
-                            .user = s_get ("USER")};
+                            .user = s_get ("USER"),
+                            .curve_key = s_get (MAAS_CURVE_KEY_ENV),
+                            .broker_pk = s_get (MAAS_CURVE_BROKER_ENV)};
 }
 
 maas_redis_config_t

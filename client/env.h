@@ -24,6 +24,8 @@ typedef struct {
     const char *http;         //  $MAAS_HTTP: `maas up`'s gateway address
     const char *log_level;    //  $MAAS_LOG_LEVEL
     const char *user;         //  $USER: who moves an alias
+    const char *curve_key;    //  $MAAS_CURVE_KEY: our CurveZMQ secret key file
+    const char *broker_pk;    //  $MAAS_BROKER_KEY: the broker's public key file
 } maas_cli_env_t;
 
 //  The environment now.

@@ -62,34 +62,52 @@ maas_cli_options (const maas_options_t *options, int argc, char **argv, int *nex
     return rc != 0;
 }
 
-//  Take "--curve-key FILE" and "--broker-key FILE" out of ARGV (the
-//  command's own parser never sees them), falling back on the environment,
-//  and hand them to maas_cli_client. Checked here, once, so that a bad key
+//  NAME=VALUE in the environment, or NAME unset when VALUE is NULL.
+static void
+s_setenv (const char *name, const char *value)
+{
+    if (value)
+        setenv (name, value, 1);
+    else
+        unsetenv (name);
+}
+
+//  Take "--curve-key FILE" and "--broker-key FILE" (or "--curve-key=FILE";
+//  not after "--") out of ARGV (the command's own parser never sees them)
+//  into the environment, where the command's env (env.h) hands them to
+//  maas_cli_client: given, they replace $MAAS_CURVE_KEY and $MAAS_BROKER_KEY
+//  (one flag alone unsets the other). Checked here, once, so that a bad key
 //  file is a usage error (2) whatever the command. Returns 0, or 2 said.
 static int
 s_curve_flags (int *argc, char **argv)
 {
     const char *key = NULL, *broker = NULL;
-    int kept = 1;
-    for (int i = 1; i < *argc; i++) {
-        bool is_key = strcmp (argv[i], "--curve-key") == 0;
-        if (!is_key && strcmp (argv[i], "--broker-key") != 0)
+    int kept = 1, i = 1;
+    for (; i < *argc && strcmp (argv[i], "--") != 0; i++) {
+        const char *arg = argv[i], *eq = strchr (arg, '=');
+        size_t len = eq ? (size_t) (eq - arg) : strlen (arg);
+        bool is_key = len == 11 && strncmp (arg, "--curve-key", len) == 0;
+        if (!is_key && !(len == 12 && strncmp (arg, "--broker-key", len) == 0))
             argv[kept++] = argv[i];
-        else if (i + 1 >= *argc) {
-            fprintf (stderr, "maas %s: %s needs a FILE\n", argv[0], argv[i]);
+        else if (!eq && i + 1 >= *argc) {
+            fprintf (stderr, "maas %s: %s needs a FILE\n", argv[0], arg);
             return 2;
         }
         else if (is_key)
-            key = argv[++i];
+            key = eq ? eq + 1 : argv[++i];
         else
-            broker = argv[++i];
+            broker = eq ? eq + 1 : argv[++i];
     }
+    while (i < *argc)    //  after "--" every word is the command's
+        argv[kept++] = argv[i++];
     *argc = kept;
     argv[kept] = NULL;
-    if (!key && !broker) {
-        key = getenv (MAAS_CURVE_KEY_ENV);
-        broker = getenv (MAAS_CURVE_BROKER_ENV);
+    if (key || broker) {
+        s_setenv (MAAS_CURVE_KEY_ENV, key);
+        s_setenv (MAAS_CURVE_BROKER_ENV, broker);
     }
+    key = getenv (MAAS_CURVE_KEY_ENV);
+    broker = getenv (MAAS_CURVE_BROKER_ENV);
     if (!key && !broker)
         return 0;
     maas_err_t err;
@@ -100,7 +118,6 @@ s_curve_flags (int *argc, char **argv)
         return 2;
     }
     maas_curve_destroy (&curve);
-    maas_cli_set_curve (key, broker);
     return 0;
 }
 

@@ -287,41 +287,94 @@ END_TEST
 
 //  -- model, up, down, ps
 
+START_TEST (test_model)
+{
+    S_MAAS (2, "maas model: unknown option '--bogus' (see --help)", "model", "list", "--bogus");
+    //  A flag after the positional words is read: NAME FILE, then --bogus.
+    S_MAAS (2, "maas model: unknown option '--bogus' (see --help)", "model", "publish", "m",
+            "m.bin", "--bogus");
+    S_MAAS (2, "maas model: --input-scale: 'abc' is not a number (1e-30..1e+30)", "model", "import",
+            "m", "m.h5", "--input-scale", "abc");
+    S_MAAS (2, "maas model: --input-scale: '0' is not a number (1e-30..1e+30)", "model", "publish",
+            "m", "m.bin", "--input-scale=0");
+    S_MAAS (2, "maas model: --format: 'tflite' is not one of maas|onnx", "model", "export", "m",
+            "out", "--format", "tflite");
+    S_MAAS (2, "maas model: --tag: at most 16 of them", "model", "search", "--tag=a=1", "--tag=a=2",
+            "--tag=a=3", "--tag=a=4", "--tag=a=5", "--tag=a=6", "--tag=a=7", "--tag=a=8",
+            "--tag=a=9", "--tag=a=10", "--tag=a=11", "--tag=a=12", "--tag=a=13", "--tag=a=14",
+            "--tag=a=15", "--tag=a=16", "--tag=a=17");
+    S_MAAS (2, "maas model: search: --tag 'team' is not KEY=VALUE", "model", "search", "--tag",
+            "team");
+    //  The positional numbers are checked whole, before the registry is dialled.
+    S_MAAS (2, "maas model: alias: VER '2x' is not a version number (1, 2, ...)", "model", "alias",
+            "m", "prod", "2x");
+    S_MAAS (2, "maas model: alias: VER '-1' is not a version number", "model", "alias", "m", "prod",
+            "--", "-1");
+    S_MAAS (2, "maas model: rm: VER 'prod' is not a version number", "model", "rm", "m@prod");
+    S_MAAS (2, "maas model: threshold: P '1' is not a number above 0 and below 1, or none", "model",
+            "threshold", "m@1", "1");
+    S_MAAS (2, "maas model: threshold: P '0.3x' is not a number above 0", "model", "threshold",
+            "m@1", "0.3x");
+    S_MAAS (2, "maas model: show takes NAME[@VER|@ALIAS] (see --help)", "model", "show");
+    S_MAAS (2, "maas model: unknown command 'frob' (see --help)", "model", "frob");
+    S_MAAS (2, "maas model: give a COMMAND", "model", "--json");
+    S_MAAS (2, "usage: maas model COMMAND", "model");
+    S_MAAS (0, "usage: maas model COMMAND", "model", "--help");
+    S_MAAS (0, "  --input-scale X", "model", "publish", "--help");
+    //  Words and flags in any order get as far as the registry (none here).
+    S_MAAS (1, "maas model: redis redis://127.0.0.1:1", "model", "--json", "threshold", "m@1",
+            "none");
+}
+END_TEST
+
+START_TEST (test_stack)
+{
+    S_MAAS (2, "maas up: unknown option '--bogus' (see --help)", "up", "--bogus");
+    S_MAAS (2, "maas up: --workers: '65' is not a whole number (0..64)", "up", "--workers", "65");
+    S_MAAS (2, "maas up: --trainers: 'x' is not a whole number (0..64)", "up", "--trainers=x");
+    S_MAAS (2, "maas up: --cache-mb: '-1' is not a whole number (0..1048576)", "up", "--cache-mb",
+            "-1");
+    S_MAAS (2, "maas up: --redis:", "up", "--redis", "http://x");
+    S_MAAS (2, "maas up: unexpected argument 'now' (see --help)", "up", "now");
+    S_MAAS (0, "usage: maas up [--workers N]", "up", "--help");
+    S_MAAS (2, "maas down: unknown option '--bogus' (see --help)", "down", "--purge", "--bogus");
+    S_MAAS (2, "maas down: unexpected argument 'all' (see --help)", "down", "all");
+    S_MAAS (2, "maas down: --state needs a value (see --help)", "down", "--state");
+    S_MAAS (0, "usage: maas down [--state DIR] [--purge]", "down", "--help");
+    S_MAAS (2, "maas ps: unknown option '--purge' (see --help)", "ps", "--purge");
+    S_MAAS (2, "maas ps: --json: 'maybe' is not on or off", "ps", "--json=maybe");
+    S_MAAS (0, "usage: maas ps [--state DIR] [--json]", "ps", "--help");
+    //  No stack in the test's state dir: ps reads its flags, then says so.
+    S_MAAS (1, "maas ps: no stack in", "ps", "--json");
+}
+END_TEST
+
+//  One TCase per command group, each with room for a dozen runs of maas on
+//  2 busy cores (some wait out the broker's 3 s PING).
+static void
+s_add (Suite *suite, const char *name, const TTest *test)
+{
+    TCase *tcase = tcase_create (name);
+    tcase_set_timeout (tcase, 60);
+    tcase_add_test (tcase, test);
+    suite_add_tcase (suite, tcase);
+}
+
 static Suite *
 s_suite (void)
 {
     Suite *suite = suite_create ("cli");
-    TCase *keys = tcase_create ("keygen");
-    tcase_add_test (keys, test_keygen);
-    suite_add_tcase (suite, keys);
-    TCase *infer = tcase_create ("infer");
-    tcase_add_test (infer, test_infer);
-    suite_add_tcase (suite, infer);
-    TCase *explain = tcase_create ("explain");
-    tcase_add_test (explain, test_explain);
-    suite_add_tcase (suite, explain);
-    TCase *score = tcase_create ("score");
-    tcase_add_test (score, test_score);
-    suite_add_tcase (suite, score);
-    TCase *synth = tcase_create ("synth");
-    tcase_add_test (synth, test_synth);
-    suite_add_tcase (suite, synth);
-    TCase *train = tcase_create ("train");
-    tcase_set_timeout (train, 60);    //  a case waits out the broker's 3 s PING
-    tcase_add_test (train, test_train);
-    suite_add_tcase (suite, train);
-    TCase *dataset = tcase_create ("dataset");
-    tcase_set_timeout (dataset, 60);    //  a dozen runs of maas on 2 busy cores
-    tcase_add_test (dataset, test_dataset);
-    suite_add_tcase (suite, dataset);
-    TCase *jobs = tcase_create ("job, jobs, cancel");
-    tcase_set_timeout (jobs, 60);    //  a case waits out the broker's 3 s PING
-    tcase_add_test (jobs, test_job);
-    suite_add_tcase (suite, jobs);
-    TCase *status = tcase_create ("status");
-    tcase_set_timeout (status, 60);    //  a dozen runs of maas on 2 busy cores
-    tcase_add_test (status, test_status);
-    suite_add_tcase (suite, status);
+    s_add (suite, "keygen", test_keygen);
+    s_add (suite, "infer", test_infer);
+    s_add (suite, "explain", test_explain);
+    s_add (suite, "score", test_score);
+    s_add (suite, "synth", test_synth);
+    s_add (suite, "train", test_train);
+    s_add (suite, "dataset", test_dataset);
+    s_add (suite, "job, jobs, cancel", test_job);
+    s_add (suite, "status", test_status);
+    s_add (suite, "model", test_model);
+    s_add (suite, "up, down, ps", test_stack);
     return suite;
 }
 

@@ -360,8 +360,9 @@ s_mode (const char *dir, const char *name)
 }
 
 //  `maas cancel` reaches the CURVE broker with --curve-key/--broker-key
-//  (no stack env file: the flags alone), not without; a bad key file is a
-//  usage error (2) that names the file, before anything is dialled.
+//  (no stack env file: the flags alone, over the environment's), not
+//  without; a bad key file is a usage error (2) that names the file,
+//  before anything is dialled.
 START_TEST (test_cli_key_flags)
 {
     char secret[600], broker[600], log[700];
@@ -374,6 +375,23 @@ START_TEST (test_cli_key_flags)
     snprintf (log, sizeof log, "%s/with.log", fx.dir);
     ck_assert_msg (support_file_has (log, "no-such-job") && !support_file_has (log, "no broker"),
                    "maas cancel with keys did not reach the broker (see %s)", log);
+    //  --flag=FILE as every other flag takes its value.
+    char key_eq[700], broker_eq[700];
+    snprintf (key_eq, sizeof key_eq, "--curve-key=%s", secret);
+    snprintf (broker_eq, sizeof broker_eq, "--broker-key=%s", broker);
+    const char *with_eq[] = {"cancel",  "--broker",    fx.front, key_eq,
+                             broker_eq, "no-such-job", NULL};
+    s_maas_env (with_eq, env, "with-eq.log");
+    snprintf (log, sizeof log, "%s/with-eq.log", fx.dir);
+    ck_assert_msg (support_file_has (log, "no-such-job") && !support_file_has (log, "no broker"),
+                   "maas cancel with --curve-key=FILE did not reach the broker (see %s)", log);
+    //  The flags replace the environment's keys (a stack's env file).
+    const char *stale[] = {"MAAS_STATE_DIR=/nonexistent", "MAAS_CURVE_KEY=/nonexistent-env",
+                           "MAAS_BROKER_KEY=/nonexistent-env", NULL};
+    s_maas_env (with, stale, "stale.log");
+    snprintf (log, sizeof log, "%s/stale.log", fx.dir);
+    ck_assert_msg (support_file_has (log, "no-such-job") && !support_file_has (log, "nonexistent"),
+                   "maas cancel's flags did not replace $MAAS_CURVE_KEY (see %s)", log);
     const char *without[] = {"cancel", "--broker", fx.front, "no-such-job", NULL};
     ck_assert_int_eq (s_maas_env (without, env, "without.log"), 1);
     snprintf (log, sizeof log, "%s/without.log", fx.dir);
