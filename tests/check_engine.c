@@ -10,28 +10,11 @@
 #include <check.h>
 #include <hiredis/hiredis.h>
 #include <math.h>
-#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
-static support_redis_t *s_redis;
-static maas_registry_t *s_reg;
-
-static void
-s_setup (void)
-{
-    signal (SIGPIPE, SIG_IGN);
-    s_redis = support_redis_start ();
-    s_reg = support_registry_new (s_redis);
-}
-
-static void
-s_teardown (void)
-{
-    maas_registry_destroy (&s_reg);
-    support_redis_stop (&s_redis);
-}
+SUPPORT_REGISTRY_FIXTURE (s_redis, s_reg, s_setup, s_teardown)
 
 //  A seeded INPUTS → HIDDEN → OUTPUTS network (softmax, or linear when
 //  REGRESSION) as a model.
@@ -40,12 +23,7 @@ s_model (size_t inputs, size_t hidden, size_t outputs, uint64_t seed, bool regre
 {
     maas_layer_spec_t layers[] = {{hidden, MAAS_ACT_RELU},
                                   {outputs, regression ? MAAS_ACT_LINEAR : MAAS_ACT_SOFTMAX}};
-    maas_mlp_t *mlp = maas_mlp_new (inputs, layers, 2);
-    ck_assert_ptr_nonnull (mlp);
-    maas_mlp_init (mlp, seed);
-    maas_model_t *model = maas_model_new (&mlp);
-    ck_assert_ptr_nonnull (model);
-    return model;
+    return support_model_new (inputs, layers, 2, seed);
 }
 
 //  Publish MODEL as the next version of NAME; returns the version.
