@@ -185,9 +185,11 @@ void
 bench_figure (const char *bench, const char *bench_case, const char *metric, double value,
               const char *unit)
 {
-    printf ("{\"bench\":\"%s\",\"case\":\"%s\",\"metric\":\"%s\",\"value\":%.6g,"
+    //  Counts (params, bytes) exactly; measures to 6 significant digits.
+    bool whole = value > -1e15 && value < 1e15 && value == (double) (long long) value;
+    printf ("{\"bench\":\"%s\",\"case\":\"%s\",\"metric\":\"%s\",\"value\":%.*g,"
             "\"unit\":\"%s\"}\n",
-            bench, bench_case, metric, value, unit);
+            bench, bench_case, metric, whole ? 16 : 6, value, unit);
     fflush (stdout);
 }
 

@@ -50,7 +50,8 @@ double bench_cpu_s (pid_t pid);
 //  every benchmark stops by itself, whatever hangs.
 void bench_deadline (unsigned seconds);
 //  One figure as a JSON line on stdout, flushed:
-//  {"bench":BENCH,"case":CASE,"metric":METRIC,"value":VALUE,"unit":UNIT}.
+//  {"bench":BENCH,"case":CASE,"metric":METRIC,"value":VALUE,"unit":UNIT};
+//  a whole VALUE (a count) in full, any other to 6 significant digits.
 void bench_figure (const char *bench, const char *bench_case, const char *metric, double value,
                    const char *unit);
 //  Submit JOBS infer jobs for MODEL through CLIENT as the gateway sends

@@ -22,15 +22,6 @@
 #define S_ROWS 1000000
 #define S_COLS MAAS_SYNTH_FEATURES
 
-static void
-s_figure (const char *bench_case, const char *metric, double value, const char *unit)
-{
-    printf (
-        "{\"bench\":\"score\",\"case\":\"%s\",\"metric\":\"%s\",\"value\":%.0f,\"unit\":\"%s\"}\n",
-        bench_case, metric, value, unit);
-    fflush (stdout);
-}
-
 //  Run the maas CLI with ARGS; its output goes to stderr. Returns the exit code.
 static int
 s_maas (const char *const *args)
@@ -167,7 +158,8 @@ main (void)
     maas_synth_generate (0, S_COLS, S_ROWS, x, y);
     maas_model_t *model = s_model ();
     fprintf (stderr, "bench/score: in-process baseline\n");
-    s_figure ("in_process_batch_65536", "rows_per_s", s_in_process (model, x, expected), "rows/s");
+    bench_figure ("score", "in_process_batch_65536", "rows_per_s",
+                  s_in_process (model, x, expected), "rows/s");
     if (s_write_inputs (dir, x) != 0)
         return 1;
     const char *up[] = {"up",      "--workers", "2",      "--trainers", "0",
@@ -187,13 +179,14 @@ main (void)
             double rate = s_score (broker, in, out);
             best = rate > best ? rate : best;
         }
-        s_figure ("npy_to_npy_2_workers", "rows_per_s", best, "rows/s");
-        s_figure ("npy_to_npy_2_workers", "rows_differing_from_in_process",
-                  (double) s_mismatches (out, expected), "rows");
+        bench_figure ("score", "npy_to_npy_2_workers", "rows_per_s", best, "rows/s");
+        bench_figure ("score", "npy_to_npy_2_workers", "rows_differing_from_in_process",
+                      (double) s_mismatches (out, expected), "rows");
         snprintf (in, sizeof in, "%s/in.csv", dir);
         snprintf (out, sizeof out, "%s/out.csv", dir);
         fprintf (stderr, "bench/score: csv to csv\n");
-        s_figure ("csv_to_csv_2_workers", "rows_per_s", s_score (broker, in, out), "rows/s");
+        bench_figure ("score", "csv_to_csv_2_workers", "rows_per_s", s_score (broker, in, out),
+                      "rows/s");
     }
     const char *down[] = {"down", "--state", dir, NULL};
     s_maas (down);
