@@ -15,10 +15,6 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#ifndef MAAS_TOP_BUILDDIR
-#define MAAS_TOP_BUILDDIR "."
-#endif
-
 typedef struct {
     int jobs;                                 //  jobs per throughput case
     int latency_jobs;                         //  jobs per latency case
@@ -56,19 +52,9 @@ s_start (bench_t *b)
         return -1;
     snprintf (b->front, sizeof b->front, "tcp://127.0.0.1:%d", ports[0]);
     snprintf (b->back, sizeof b->back, "tcp://127.0.0.1:%d", ports[1]);
-    const char *argv[] = {MAAS_TOP_BUILDDIR "/broker/maas-broker",
-                          "--frontend",
-                          b->front,
-                          "--backend",
-                          b->back,
-                          "--redis",
-                          b->redis_url,
-                          "--log-level",
-                          getenv ("MAAS_BENCH_BROKER_LOG") ? "info" : "warn",
-                          "--max-jobs",
-                          "1000000",
-                          NULL};
-    b->broker = bench_spawn (argv, NULL);
+    const char *extra[] = {"--log-level", getenv ("MAAS_BENCH_BROKER_LOG") ? "info" : "warn",
+                           "--max-jobs", "1000000", NULL};
+    b->broker = bench_broker_start (b->front, b->back, b->redis_url, extra, NULL);
     snprintf (b->echo_ep, sizeof b->echo_ep, "tcp://127.0.0.1:%d", ports[2]);
     b->echo = bench_fork ();
     if (b->echo == 0) {

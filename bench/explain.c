@@ -4,6 +4,7 @@
  *  exact Shapley (2^10 coalitions), each job of 256 rows. In-run baseline:
  *  inference rows/s of the same rows at batch 256 (maas_predictor_run). */
 #include "maas.h"
+#include "proc.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -11,15 +12,6 @@
 #define S_ROWS    20480    //  rows explained per measurement
 #define S_JOB     256      //  rows per maas_explain_run (one job)
 #define S_REPEATS 3        //  measurements per case; the best is printed
-
-static void
-s_print (const char *name, double value)
-{
-    printf ("{\"bench\":\"explain\",\"case\":\"%s\",\"metric\":\"rows_per_s\",\"value\":%.0f,"
-            "\"unit\":\"rows/s\"}\n",
-            name, value);
-    fflush (stdout);
-}
 
 //  Best rows/s of S_REPEATS passes explaining ROWS rows of X, S_JOB at a time.
 static double
@@ -78,12 +70,15 @@ main (void)
     maas_blas_set_threads (1);    //  as workers run
     maas_explain_params_t params = maas_explain_params_defaults ();
     fprintf (stderr, "explain: infer baseline, integrated gradients, gradient x input, shapley\n");
-    s_print ("infer_batch_256", s_infer_rate (mlp, x, y));
-    s_print ("integrated_gradients_50_steps", s_explain_rate (mlp, &params, x, S_ROWS));
+    bench_figure ("explain", "infer_batch_256", "rows_per_s", s_infer_rate (mlp, x, y), "rows/s");
+    bench_figure ("explain", "integrated_gradients_50_steps", "rows_per_s",
+                  s_explain_rate (mlp, &params, x, S_ROWS), "rows/s");
     params.method = MAAS_EXPLAIN_GRADIENT_X_INPUT;
-    s_print ("gradient_x_input", s_explain_rate (mlp, &params, x, S_ROWS));
+    bench_figure ("explain", "gradient_x_input", "rows_per_s",
+                  s_explain_rate (mlp, &params, x, S_ROWS), "rows/s");
     params.method = MAAS_EXPLAIN_SHAPLEY;
-    s_print ("shapley_exact_1024_coalitions", s_explain_rate (mlp, &params, x, S_ROWS / 20));
+    bench_figure ("explain", "shapley_exact_1024_coalitions", "rows_per_s",
+                  s_explain_rate (mlp, &params, x, S_ROWS / 20), "rows/s");
     maas_mlp_destroy (&mlp);
     free (x);
     free (y);

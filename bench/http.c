@@ -16,9 +16,6 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#ifndef MAAS_TOP_BUILDDIR
-#define MAAS_TOP_BUILDDIR "."
-#endif
 #ifndef MAAS_TOP_SRCDIR
 #define MAAS_TOP_SRCDIR "."
 #endif
@@ -80,20 +77,8 @@ s_client_case (maas_client_t *client, const char *name, int jobs, size_t rows, i
     maas_client_set_window (client, (size_t) window);
     double cpu = worker ? bench_cpu_s (worker) : 0;
     int64_t start = maas_clock_mono_us ();
-    for (int i = 0; i < jobs; i++) {
-        char id[MAAS_PROTO_ID_MAX + 1];
-        snprintf (id, sizeof id, "%s-%d", name, i);
-        maas_submit_t spec = {.id = id,
-                              .kind = "infer",
-                              .model = "mlp",
-                              .untracked = true,
-                              .ephemeral = true,
-                              .params = params.data,
-                              .params_size = params.size};
-        run.sent_us[i] = maas_clock_mono_us ();
-        if (maas_client_submit (client, &spec, bytes, rows * 40, s_on_result, &run, NULL) != 0)
-            fprintf (stderr, "bench: submit %s: %s\n", id, maas_client_error (client));
-    }
+    bench_submit_infer (client, name, "mlp", jobs, &params, bytes, rows * 40, run.sent_us,
+                        s_on_result, &run);
     int left = maas_client_wait_all (client, 60000);
     if (left)
         fprintf (stderr, "bench: %s: %d jobs still in flight after 60 s\n", name, left);
@@ -206,42 +191,17 @@ main (void)
     }
     snprintf (front, sizeof front, "ipc://%s/front", dir);
     snprintf (back, sizeof back, "ipc://%s/back", dir);
-    const char *b_argv[] = {MAAS_TOP_BUILDDIR "/broker/maas-broker",
-                            "--frontend",
-                            front,
-                            "--backend",
-                            back,
-                            "--redis",
-                            url,
-                            NULL};
-    const char *w_argv[] = {MAAS_TOP_BUILDDIR "/worker/maas-worker",
-                            "--broker",
-                            back,
-                            "--redis",
-                            url,
-                            "--log-level",
-                            "warn",
-                            NULL};
     char http[32], target[96];
     snprintf (http, sizeof http, "127.0.0.1:%d", port);
     snprintf (target, sizeof target, "http://%s/v1/models/mlp:predict", http);
-    const char *g_argv[] = {MAAS_TOP_BUILDDIR "/gateway/maas-gateway",
-                            "--http",
-                            http,
-                            "--broker",
-                            front,
-                            "--redis",
-                            url,
-                            "--threads",
-                            "2",
-                            "--log-level",
-                            "warn",
-                            NULL};
-    broker = bench_spawn (b_argv, NULL);
-    worker = bench_spawn (w_argv, NULL);
+    const char *quiet[] = {"--log-level", "warn", NULL};
+    const char *loops[] = {"--threads", "2", "--log-level", "warn", NULL};
+    broker = bench_broker_start (front, back, url, NULL, NULL);
+    worker = bench_worker_start (back, url, quiet, NULL);
     char g_log[96];
     snprintf (g_log, sizeof g_log, "%s/gateway.log", dir);
-    gateway = bench_spawn (g_argv, g_log);    //  its stdout is not a figure
+    gateway =
+        bench_gateway_start (http, front, url, loops, g_log);    //  its stdout is not a figure
     maas_client_t *client = maas_client_new (front, NULL);
     if (!client || maas_client_ping (client, 5000) != 0) {
         fprintf (stderr, "bench: broker did not answer\n");

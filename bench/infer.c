@@ -3,6 +3,7 @@
  *  at batch 1, 32, 1024 and 65536, through maas_predictor_run. In-run
  *  baseline: cblas_sgemm alone for the same three products at 65536 rows. */
 #include "maas.h"
+#include "proc.h"
 
 #include <cblas.h>
 #include <stdio.h>
@@ -10,15 +11,6 @@
 
 #define S_ROWS    1000000    //  rows scored per measurement
 #define S_REPEATS 3          //  measurements per case; the best is printed
-
-static void
-s_print (const char *name, double value)
-{
-    printf ("{\"bench\":\"infer\",\"case\":\"%s\",\"metric\":\"rows_per_s\",\"value\":%.0f,"
-            "\"unit\":\"rows/s\"}\n",
-            name, value);
-    fflush (stdout);
-}
 
 //  Best rows/s of S_REPEATS passes over all rows, BATCH rows per call.
 static double
@@ -90,10 +82,12 @@ main (void)
                 continue;    //  small batches: one thread, as workers run
             fprintf (stderr, "infer: batch %zu, %d BLAS thread(s)\n", batches[i], threads);
             snprintf (name, sizeof name, "batch_%zu_threads_%d", batches[i], threads);
-            s_print (name, s_predictor_rate (predictor, x, out, batches[i]));
+            bench_figure ("infer", name, "rows_per_s",
+                          s_predictor_rate (predictor, x, out, batches[i]), "rows/s");
         }
         snprintf (name, sizeof name, "sgemm_only_batch_65536_threads_%d", threads);
-        s_print (name, s_sgemm_rate (mlp, x, h1, h2, out, 65536));
+        bench_figure ("infer", name, "rows_per_s", s_sgemm_rate (mlp, x, h1, h2, out, 65536),
+                      "rows/s");
     }
     maas_predictor_destroy (&predictor);
     maas_mlp_destroy (&mlp);

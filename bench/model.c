@@ -3,6 +3,7 @@
  *  with memcpy and libsodium's SHA-256 over the same bytes as in-run baselines;
  *  and the cost of decoding a typical job header with the codec. */
 #include "maas.h"
+#include "proc.h"
 
 #include <inttypes.h>
 #include <sodium.h>
@@ -17,15 +18,6 @@ typedef struct {
     size_t inputs;                  //  features
     maas_layer_spec_t layers[3];    //  three dense layers
 } s_shape_t;
-
-static void
-s_print (const char *name, const char *metric, double value, const char *unit)
-{
-    printf ("{\"bench\":\"model\",\"case\":\"%s\",\"metric\":\"%s\",\"value\":%.1f,"
-            "\"unit\":\"%s\"}\n",
-            name, metric, value, unit);
-    fflush (stdout);
-}
 
 //  Run FN on ARG until S_MIN_US have passed; MB/s for BYTES per call.
 static double
@@ -101,15 +93,17 @@ s_bench (const s_shape_t *shape)
     fprintf (stderr, "model: %s, %zu parameters, %zu-byte blob\n", shape->name,
              maas_mlp_param_count (maas_model_mlp (run.model)), run.size);
     char base[64];
-    s_print (shape->name, "params", (double) maas_mlp_param_count (maas_model_mlp (run.model)),
-             "params");
-    s_print (shape->name, "blob_bytes", (double) run.size, "bytes");
-    s_print (shape->name, "encode_mb_per_s", s_rate (s_encode, &run, run.size), "MB/s");
-    s_print (shape->name, "decode_mb_per_s", s_rate (s_decode, &run, run.size), "MB/s");
+    bench_figure ("model", shape->name, "params",
+                  (double) maas_mlp_param_count (maas_model_mlp (run.model)), "params");
+    bench_figure ("model", shape->name, "blob_bytes", (double) run.size, "bytes");
+    bench_figure ("model", shape->name, "encode_mb_per_s", s_rate (s_encode, &run, run.size),
+                  "MB/s");
+    bench_figure ("model", shape->name, "decode_mb_per_s", s_rate (s_decode, &run, run.size),
+                  "MB/s");
     snprintf (base, sizeof base, "%s_memcpy", shape->name);
-    s_print (base, "copy_mb_per_s", s_rate (s_memcpy, &run, run.size), "MB/s");
+    bench_figure ("model", base, "copy_mb_per_s", s_rate (s_memcpy, &run, run.size), "MB/s");
     snprintf (base, sizeof base, "%s_sha256", shape->name);
-    s_print (base, "hash_mb_per_s", s_rate (s_sha256, &run, run.size), "MB/s");
+    bench_figure ("model", base, "hash_mb_per_s", s_rate (s_sha256, &run, run.size), "MB/s");
     free (run.scratch);
     free (run.blob);
     maas_model_destroy (&run.model);
@@ -179,9 +173,9 @@ s_bench_header (void)
     double calls_per_us = s_rate (s_header_decode, &h, 1);
     fprintf (stderr, "model: codec header of %zu bytes (checksum %" PRIu64 ")\n", h.buffer.size,
              h.checksum);
-    s_print ("codec_header", "decode_ns", 1000.0 / calls_per_us, "ns");
+    bench_figure ("model", "codec_header", "decode_ns", 1000.0 / calls_per_us, "ns");
     calls_per_us = s_rate (s_header_msgpack_only, &h, 1);
-    s_print ("codec_header_msgpack_only", "decode_ns", 1000.0 / calls_per_us, "ns");
+    bench_figure ("model", "codec_header_msgpack_only", "decode_ns", 1000.0 / calls_per_us, "ns");
     msgpack_unpacked_destroy (&h.msg);
     msgpack_sbuffer_destroy (&h.buffer);
 }

@@ -1,6 +1,8 @@
 /*  proc.c: child processes, a private Redis and ports for the benchmarks
  *  (see spawn.h). */
 #include "proc.h"
+#include "clock.h"
+#include "protocol.h"
 #include "spawn.h"
 
 #include <fcntl.h>
@@ -8,6 +10,7 @@
 #include <netinet/in.h>
 #include <signal.h>
 #include <stdbool.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,6 +18,10 @@
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
+
+#ifndef MAAS_TOP_BUILDDIR
+#define MAAS_TOP_BUILDDIR "."
+#endif
 
 pid_t
 bench_fork (void)
@@ -76,6 +83,56 @@ bench_redis_start (const char *dir, char *url, size_t url_size, pid_t *pid)
     return -1;
 }
 
+//  PROGRAM of the build tree ("broker/maas-broker") with the words of FIXED,
+//  then of EXTRA (both NULL-terminated; EXTRA may be NULL).
+static pid_t
+s_daemon_start (const char *program, const char *const fixed[], const char *const extra[],
+                const char *log)
+{
+    char path[512];
+    snprintf (path, sizeof path, "%s/%s", MAAS_TOP_BUILDDIR, program);
+    const char *argv[64] = {path};
+    size_t n = 1;
+    for (size_t i = 0; fixed[i] && n < 63; i++)
+        argv[n++] = fixed[i];
+    for (size_t i = 0; extra && extra[i] && n < 63; i++)
+        argv[n++] = extra[i];
+    argv[n] = NULL;
+    return bench_spawn (argv, log);
+}
+
+pid_t
+bench_broker_start (const char *front, const char *back, const char *redis_url,
+                    const char *const extra[], const char *log)
+{
+    const char *fixed[] = {"--frontend", front, "--backend", back, "--redis", redis_url, NULL};
+    return s_daemon_start ("broker/maas-broker", fixed, extra, log);
+}
+
+pid_t
+bench_worker_start (const char *back, const char *redis_url, const char *const extra[],
+                    const char *log)
+{
+    const char *fixed[] = {"--broker", back, "--redis", redis_url, NULL};
+    return s_daemon_start ("worker/maas-worker", fixed, extra, log);
+}
+
+pid_t
+bench_trainer_start (const char *back, const char *redis_url, const char *const extra[],
+                     const char *log)
+{
+    const char *fixed[] = {"--broker", back, "--redis", redis_url, NULL};
+    return s_daemon_start ("trainer/maas-trainer", fixed, extra, log);
+}
+
+pid_t
+bench_gateway_start (const char *http, const char *front, const char *redis_url,
+                     const char *const extra[], const char *log)
+{
+    const char *fixed[] = {"--http", http, "--broker", front, "--redis", redis_url, NULL};
+    return s_daemon_start ("gateway/maas-gateway", fixed, extra, log);
+}
+
 int
 bench_free_ports (int *ports, size_t count)
 {
@@ -129,8 +186,34 @@ void
 bench_figure (const char *bench, const char *bench_case, const char *metric, double value,
               const char *unit)
 {
-    printf ("{\"bench\":\"%s\",\"case\":\"%s\",\"metric\":\"%s\",\"value\":%.6g,"
-            "\"unit\":\"%s\"}\n",
-            bench, bench_case, metric, value, unit);
+    //  Counts (params, bytes) and large rates in full, without an exponent;
+    //  small measures (ms, µs per job) to 6 significant digits.
+    bool whole = value > -1e15 && value < 1e15
+        && (value == (double) (long long) value || fabs (value) >= 1e5);
+    printf ("{\"bench\":\"%s\",\"case\":\"%s\",\"metric\":\"%s\",\"value\":", bench, bench_case,
+            metric);
+    printf (whole ? "%.0f" : "%.6g", value);
+    printf (",\"unit\":\"%s\"}\n", unit);
     fflush (stdout);
+}
+
+void
+bench_submit_infer (maas_client_t *client, const char *name, const char *model, int jobs,
+                    const msgpack_sbuffer *params, const void *payload, size_t size,
+                    int64_t *sent_us, maas_result_fn *fn, void *arg)
+{
+    for (int i = 0; i < jobs; i++) {
+        char id[MAAS_PROTO_ID_MAX + 1];
+        snprintf (id, sizeof id, "%s-%d", name, i);
+        maas_submit_t spec = {.id = id,
+                              .kind = "infer",
+                              .model = model,
+                              .untracked = true,
+                              .ephemeral = true,
+                              .params = params->data,
+                              .params_size = params->size};
+        sent_us[i] = maas_clock_mono_us ();
+        if (maas_client_submit (client, &spec, payload, size, fn, arg, NULL) != 0)
+            fprintf (stderr, "bench: submit %s: %s\n", id, maas_client_error (client));
+    }
 }

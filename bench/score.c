@@ -24,15 +24,6 @@
 #define S_ROWS 1000000
 #define S_COLS MAAS_SYNTH_FEATURES
 
-static void
-s_figure (const char *bench_case, const char *metric, double value, const char *unit)
-{
-    printf (
-        "{\"bench\":\"score\",\"case\":\"%s\",\"metric\":\"%s\",\"value\":%.0f,\"unit\":\"%s\"}\n",
-        bench_case, metric, value, unit);
-    fflush (stdout);
-}
-
 //  Run the maas CLI with ARGS; its output goes to stderr. Returns the exit code.
 static int
 s_maas (const char *const *args)
@@ -167,7 +158,8 @@ s_cpu_mark (s_cpu_t *self, const char *bench_case, size_t rows, bool figures)
     for (int r = 0; figures && r < S_ROLES; r++) {
         char metric[64];
         snprintf (metric, sizeof metric, "%s_cpu_ns_per_row", s_roles[r]);
-        s_figure (bench_case, metric, (now[r] - self->cpu_s[r]) * 1e9 / (double) rows, "ns");
+        bench_figure ("score", bench_case, metric, (now[r] - self->cpu_s[r]) * 1e9 / (double) rows,
+                      "ns");
     }
     memcpy (self->cpu_s, now, sizeof now);
 }
@@ -226,7 +218,8 @@ main (void)
     maas_synth_generate (0, S_COLS, S_ROWS, x, y);
     maas_model_t *model = s_model ();
     fprintf (stderr, "bench/score: in-process baseline\n");
-    s_figure ("in_process_batch_65536", "rows_per_s", s_in_process (model, x, expected), "rows/s");
+    bench_figure ("score", "in_process_batch_65536", "rows_per_s",
+                  s_in_process (model, x, expected), "rows/s");
     if (s_write_inputs (dir, x) != 0)
         return 1;
     const char *up[] = {"up",      "--workers", "2",      "--trainers", "0",
@@ -249,15 +242,16 @@ main (void)
             double rate = s_score (broker, in, out);
             best = rate > best ? rate : best;
         }
-        s_figure ("npy_to_npy_2_workers", "rows_per_s", best, "rows/s");
+        bench_figure ("score", "npy_to_npy_2_workers", "rows_per_s", best, "rows/s");
         //  What each part costs, less at the mercy of the machine's load than rows/s.
         s_cpu_mark (&cpu, "npy_to_npy_2_workers", 2 * S_ROWS, true);
-        s_figure ("npy_to_npy_2_workers", "rows_differing_from_in_process",
-                  (double) s_mismatches (out, expected), "rows");
+        bench_figure ("score", "npy_to_npy_2_workers", "rows_differing_from_in_process",
+                      (double) s_mismatches (out, expected), "rows");
         snprintf (in, sizeof in, "%s/in.csv", dir);
         snprintf (out, sizeof out, "%s/out.csv", dir);
         fprintf (stderr, "bench/score: csv to csv\n");
-        s_figure ("csv_to_csv_2_workers", "rows_per_s", s_score (broker, in, out), "rows/s");
+        bench_figure ("score", "csv_to_csv_2_workers", "rows_per_s", s_score (broker, in, out),
+                      "rows/s");
         s_cpu_mark (&cpu, "csv_to_csv_2_workers", S_ROWS, true);
     }
     const char *down[] = {"down", "--state", dir, NULL};

@@ -17,10 +17,6 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#ifndef MAAS_TOP_BUILDDIR
-#define MAAS_TOP_BUILDDIR "."
-#endif
-
 #define S_MAX_JOBS 40000     //  jobs in one case, at most
 #define S_INPUTS   256       //  model inputs
 #define S_CREDITS  "256"     //  each worker's credits: the largest batch it can form
@@ -44,15 +40,7 @@ s_broker_start (bench_t *b)
 {
     snprintf (b->front, sizeof b->front, "ipc://%s/front", b->dir);
     snprintf (b->back, sizeof b->back, "ipc://%s/back", b->dir);
-    const char *argv[] = {MAAS_TOP_BUILDDIR "/broker/maas-broker",
-                          "--frontend",
-                          b->front,
-                          "--backend",
-                          b->back,
-                          "--redis",
-                          b->redis_url,
-                          NULL};
-    b->broker = bench_spawn (argv, NULL);
+    b->broker = bench_broker_start (b->front, b->back, b->redis_url, NULL, NULL);
 }
 
 //  COUNT (1 or 2) workers with MAX_BATCH_ROWS (0: batching off) and
@@ -62,13 +50,11 @@ s_workers_start (bench_t *b, const char *max_batch_rows, int count, const char *
 {
     for (int i = 0; i < count; i++) {
         // clang-format off
-        const char *argv[] = {MAAS_TOP_BUILDDIR "/worker/maas-worker", "--broker", b->back,
-                              "--redis", b->redis_url, "--max-batch-rows", max_batch_rows,
-                              "--batch-delay-us", S_DELAY_US, "--credits", S_CREDITS,
-                              "--threads", threads, "--cache-mb", "512", "--log-level", "warn",
-                              NULL};
+        const char *extra[] = {"--max-batch-rows", max_batch_rows, "--batch-delay-us", S_DELAY_US,
+                               "--credits", S_CREDITS, "--threads", threads, "--cache-mb", "512",
+                               "--log-level", "warn", NULL};
         // clang-format on
-        b->workers[i] = bench_spawn (argv, NULL);
+        b->workers[i] = bench_worker_start (b->back, b->redis_url, extra, NULL);
     }
 }
 
@@ -175,21 +161,8 @@ s_case (bench_t *b, const char *name, const char *model, int jobs, size_t rows, 
     for (int i = 0; i < 5; i++)
         cpu[i] = bench_cpu_s (pids[i]);
     int64_t start = maas_clock_mono_us ();
-    for (int i = 0; i < jobs; i++) {
-        char id[MAAS_PROTO_ID_MAX + 1];
-        snprintf (id, sizeof id, "%s-%d", name, i);
-        maas_submit_t spec = {.id = id,
-                              .kind = "infer",
-                              .model = model,
-                              .untracked = true,
-                              .ephemeral = true,
-                              .params = params.data,
-                              .params_size = params.size};
-        b->sent_us[i] = maas_clock_mono_us ();
-        if (maas_client_submit (b->client, &spec, bytes, rows * S_INPUTS * 4, s_on_result, b, NULL)
-            != 0)
-            fprintf (stderr, "bench: submit: %s\n", maas_client_error (b->client));
-    }
+    bench_submit_infer (b->client, name, model, jobs, &params, bytes, rows * S_INPUTS * 4,
+                        b->sent_us, s_on_result, b);
     int left = maas_client_wait_all (b->client, 120000);
     double secs = (double) (maas_clock_mono_us () - start) / 1e6;
     double rows_per_s = (double) b->done * (double) rows / secs;

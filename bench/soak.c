@@ -21,10 +21,6 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#ifndef MAAS_TOP_BUILDDIR
-#define MAAS_TOP_BUILDDIR "."
-#endif
-
 #define S_COLS       MAAS_SYNTH_FEATURES    //  features per row
 #define S_INFER_ROWS 4                      //  rows per infer job
 #define S_SCORE_ROWS 20000                  //  rows per scoring run
@@ -97,34 +93,12 @@ s_stack_up (s_soak_t *soak)
     snprintf (soak->front, sizeof soak->front, "ipc://%s/front", soak->dir);
     snprintf (soak->back, sizeof soak->back, "ipc://%s/back", soak->dir);
     snprintf (soak->log, sizeof soak->log, "%s/stack.log", soak->dir);
-    const char *broker[] = {MAAS_TOP_BUILDDIR "/broker/maas-broker",
-                            "--name",
-                            "soak",
-                            "--frontend",
-                            soak->front,
-                            "--backend",
-                            soak->back,
-                            "--redis",
-                            soak->url,
-                            "--log-level",
-                            "warn",
-                            "--result-ttl",
-                            "30",
-                            NULL};
-    //  Workers and the trainer take the same flags; only the program differs.
-    const char *daemon[] = {MAAS_TOP_BUILDDIR "/worker/maas-worker",
-                            "--broker",
-                            soak->back,
-                            "--redis",
-                            soak->url,
-                            "--log-level",
-                            "warn",
-                            NULL};
-    soak->servers[1] = bench_spawn (broker, soak->log);
-    soak->servers[2] = bench_spawn (daemon, soak->log);
-    soak->servers[3] = bench_spawn (daemon, soak->log);
-    daemon[0] = MAAS_TOP_BUILDDIR "/trainer/maas-trainer";
-    soak->servers[4] = bench_spawn (daemon, soak->log);
+    const char *broker[] = {"--name", "soak", "--log-level", "warn", "--result-ttl", "30", NULL};
+    const char *quiet[] = {"--log-level", "warn", NULL};
+    soak->servers[1] = bench_broker_start (soak->front, soak->back, soak->url, broker, soak->log);
+    soak->servers[2] = bench_worker_start (soak->back, soak->url, quiet, soak->log);
+    soak->servers[3] = bench_worker_start (soak->back, soak->url, quiet, soak->log);
+    soak->servers[4] = bench_trainer_start (soak->back, soak->url, quiet, soak->log);
     int port;
     if (bench_free_ports (&port, 1) != 0)
         return -1;
@@ -132,19 +106,8 @@ s_stack_up (s_soak_t *soak)
     snprintf (http, sizeof http, "127.0.0.1:%d", port);
     snprintf (soak->predict_url, sizeof soak->predict_url, "http://%s/v1/models/soak:predict",
               http);
-    const char *gateway[] = {MAAS_TOP_BUILDDIR "/gateway/maas-gateway",
-                             "--http",
-                             http,
-                             "--broker",
-                             soak->front,
-                             "--redis",
-                             soak->url,
-                             "--threads",
-                             "1",
-                             "--log-level",
-                             "warn",
-                             NULL};
-    soak->servers[5] = bench_spawn (gateway, soak->log);
+    const char *loops[] = {"--threads", "1", "--log-level", "warn", NULL};
+    soak->servers[5] = bench_gateway_start (http, soak->front, soak->url, loops, soak->log);
     for (int i = 1; i < S_SERVERS; i++)
         if (soak->servers[i] <= 0)
             return -1;

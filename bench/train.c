@@ -3,6 +3,7 @@
  *  64-128-10 and breast_cancer 30-32-1, Adam lr 1e-3, batch 32. In-run
  *  baseline: the same sgemm calls a training step makes, timed alone. */
 #include "maas.h"
+#include "proc.h"
 
 #include <cblas.h>
 #include <stdio.h>
@@ -11,15 +12,6 @@
 #ifndef MAAS_TOP_SRCDIR
 #define MAAS_TOP_SRCDIR "."
 #endif
-
-static void
-s_print (const char *name, const char *metric, double value, const char *unit)
-{
-    printf ("{\"bench\":\"train\",\"case\":\"%s\",\"metric\":\"%s\",\"value\":%.4f,"
-            "\"unit\":\"%s\"}\n",
-            name, metric, value, unit);
-    fflush (stdout);
-}
 
 typedef struct {
     const char *name;                //  case name
@@ -96,11 +88,11 @@ s_run (const s_task_t *task)
     double accuracy;
     maas_train_evaluate (train, task->test_x, task->test_y, task->test_rows, &accuracy);
     char name[64];
-    s_print (task->name, "samples_per_s",
-             (double) task->rows * (double) task->config.epochs / seconds, "samples/s");
-    s_print (task->name, "test_accuracy", accuracy, "fraction");
+    bench_figure ("train", task->name, "samples_per_s",
+                  (double) task->rows * (double) task->config.epochs / seconds, "samples/s");
+    bench_figure ("train", task->name, "test_accuracy", accuracy, "fraction");
     snprintf (name, sizeof name, "%s_sgemm_only", task->name);
-    s_print (name, "samples_per_s", s_sgemm_only (task), "samples/s");
+    bench_figure ("train", name, "samples_per_s", s_sgemm_only (task), "samples/s");
     maas_train_destroy (&train);
     maas_mlp_destroy (&mlp);
 }

@@ -64,15 +64,35 @@ s_pack_header (fixture_t *f)
     ck_assert_int_eq (maas_codec_pack_kv_int (&f->pk, "count", 12), 0);
 }
 
+//  A fixture holding s_pack_header's header, read back as a map.
+static void
+s_open_header (fixture_t *f)
+{
+    s_open (f);
+    s_pack_header (f);
+    s_read (f);
+}
+
+//  Somewhere for each getter to write what it reads.
+typedef struct {
+    int64_t i64;
+    uint64_t u64;
+    double d;
+    bool b;
+    const char *s;
+    size_t n;
+    const void *p;
+    const msgpack_object *items;
+    maas_codec_map_t inner;
+} s_values_t;
+
 //  ---------------------------------------------------------------------------
 //  core: round trips
 
 START_TEST (test_round_trip)
 {
     fixture_t f;
-    s_open (&f);
-    s_pack_header (&f);
-    s_read (&f);
+    s_open_header (&f);
     ck_assert_uint_eq (maas_codec_map_size (&f.map), 10);
     const char *str;
     size_t len;
@@ -108,9 +128,7 @@ END_TEST
 START_TEST (test_round_trip_strings_and_tensor)
 {
     fixture_t f;
-    s_open (&f);
-    s_pack_header (&f);
-    s_read (&f);
+    s_open_header (&f);
     const msgpack_object *kinds;
     size_t n_kinds;
     ck_assert_int_eq (maas_codec_map_strings (&f.map, "kinds", &kinds, &n_kinds), 0);
@@ -186,9 +204,7 @@ END_TEST
 START_TEST (test_find_without_error)
 {
     fixture_t f;
-    s_open (&f);
-    s_pack_header (&f);
-    s_read (&f);
+    s_open_header (&f);
     ck_assert_ptr_nonnull (maas_codec_map_find (&f.map, "id"));
     ck_assert_ptr_null (maas_codec_map_find (&f.map, "i"));
     ck_assert_ptr_null (maas_codec_map_find (&f.map, "idx"));
@@ -203,9 +219,7 @@ END_TEST
 START_TEST (test_missing_key)
 {
     fixture_t f;
-    s_open (&f);
-    s_pack_header (&f);
-    s_read (&f);
+    s_open_header (&f);
     int64_t value;
     ck_assert_int_eq (maas_codec_map_int64 (&f.map, "nope", &value), -1);
     ck_assert_str_eq (f.map.err, "header: missing key 'nope'");
@@ -220,36 +234,26 @@ END_TEST
 START_TEST (test_wrong_types)
 {
     fixture_t f;
-    s_open (&f);
-    s_pack_header (&f);
-    s_read (&f);
-    int64_t i;
-    uint64_t u;
-    double d;
-    bool b;
-    const char *s;
-    size_t n;
-    const void *p;
-    const msgpack_object *items;
-    maas_codec_map_t inner;
-    ck_assert_int_eq (maas_codec_map_int64 (&f.map, "id", &i), -1);
+    s_open_header (&f);
+    s_values_t v;
+    ck_assert_int_eq (maas_codec_map_int64 (&f.map, "id", &v.i64), -1);
     ck_assert_str_eq (f.map.err, "header: key 'id' must be an integer, got string");
-    ck_assert_int_eq (maas_codec_map_int64 (&f.map, "lr", &i), -1);
+    ck_assert_int_eq (maas_codec_map_int64 (&f.map, "lr", &v.i64), -1);
     ck_assert_str_eq (f.map.err, "header: key 'lr' must be an integer, got float");
-    ck_assert_int_eq (maas_codec_map_uint64 (&f.map, "durable", &u), -1);
+    ck_assert_int_eq (maas_codec_map_uint64 (&f.map, "durable", &v.u64), -1);
     ck_assert_str_eq (f.map.err,
                       "header: key 'durable' must be a non-negative integer, got boolean");
-    ck_assert_int_eq (maas_codec_map_double (&f.map, "blob", &d), -1);
+    ck_assert_int_eq (maas_codec_map_double (&f.map, "blob", &v.d), -1);
     ck_assert_str_eq (f.map.err, "header: key 'blob' must be a number, got binary");
-    ck_assert_int_eq (maas_codec_map_bool (&f.map, "kinds", &b), -1);
+    ck_assert_int_eq (maas_codec_map_bool (&f.map, "kinds", &v.b), -1);
     ck_assert_str_eq (f.map.err, "header: key 'kinds' must be a boolean, got array");
-    ck_assert_int_eq (maas_codec_map_str (&f.map, "input", &s, &n), -1);
+    ck_assert_int_eq (maas_codec_map_str (&f.map, "input", &v.s, &v.n), -1);
     ck_assert_str_eq (f.map.err, "header: key 'input' must be a string, got map");
-    ck_assert_int_eq (maas_codec_map_bin (&f.map, "id", &p, &n), -1);
+    ck_assert_int_eq (maas_codec_map_bin (&f.map, "id", &v.p, &v.n), -1);
     ck_assert_str_eq (f.map.err, "header: key 'id' must be binary, got string");
-    ck_assert_int_eq (maas_codec_map_strings (&f.map, "id", &items, &n), -1);
+    ck_assert_int_eq (maas_codec_map_strings (&f.map, "id", &v.items, &v.n), -1);
     ck_assert_str_eq (f.map.err, "header: key 'id' must be an array of strings, got string");
-    ck_assert_int_eq (maas_codec_map_map (&f.map, "count", &inner), -1);
+    ck_assert_int_eq (maas_codec_map_map (&f.map, "count", &v.inner), -1);
     ck_assert_str_eq (f.map.err, "header: key 'count' must be a map, got integer");
     s_close (&f);
 }
@@ -258,16 +262,13 @@ END_TEST
 START_TEST (test_integer_ranges)
 {
     fixture_t f;
-    s_open (&f);
-    s_pack_header (&f);
-    s_read (&f);
-    int64_t i;
-    uint64_t u;
-    ck_assert_int_eq (maas_codec_map_int64 (&f.map, "deadline", &i), -1);
+    s_open_header (&f);
+    s_values_t v;
+    ck_assert_int_eq (maas_codec_map_int64 (&f.map, "deadline", &v.i64), -1);
     ck_assert_str_eq (f.map.err,
                       "header: key 'deadline' must fit a signed 64-bit integer, "
                       "got 18446744073709551615");
-    ck_assert_int_eq (maas_codec_map_uint64 (&f.map, "priority", &u), -1);
+    ck_assert_int_eq (maas_codec_map_uint64 (&f.map, "priority", &v.u64), -1);
     ck_assert_str_eq (f.map.err, "header: key 'priority' must be a non-negative integer, got -7");
     s_close (&f);
 }
@@ -507,26 +508,18 @@ s_read_everything (const msgpack_object *obj)
     const char *keys[] = {"id",   "model", "priority", "deadline", "lr", "durable",
                           "blob", "kinds", "input",    "count",    "x"};
     for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++) {
-        int64_t i64;
-        uint64_t u64;
-        double d;
-        bool b;
-        const char *s;
-        size_t n;
-        const void *p;
-        const msgpack_object *items;
+        s_values_t v;
         char buf[16];
         maas_tensor_t *t = NULL;
-        maas_codec_map_t inner;
-        maas_codec_map_int64 (&map, keys[i], &i64);
-        maas_codec_map_uint64 (&map, keys[i], &u64);
-        maas_codec_map_double (&map, keys[i], &d);
-        maas_codec_map_bool (&map, keys[i], &b);
-        maas_codec_map_str (&map, keys[i], &s, &n);
+        maas_codec_map_int64 (&map, keys[i], &v.i64);
+        maas_codec_map_uint64 (&map, keys[i], &v.u64);
+        maas_codec_map_double (&map, keys[i], &v.d);
+        maas_codec_map_bool (&map, keys[i], &v.b);
+        maas_codec_map_str (&map, keys[i], &v.s, &v.n);
         maas_codec_map_str_copy (&map, keys[i], buf, sizeof buf);
-        maas_codec_map_bin (&map, keys[i], &p, &n);
-        maas_codec_map_strings (&map, keys[i], &items, &n);
-        maas_codec_map_map (&map, keys[i], &inner);
+        maas_codec_map_bin (&map, keys[i], &v.p, &v.n);
+        maas_codec_map_strings (&map, keys[i], &v.items, &v.n);
+        maas_codec_map_map (&map, keys[i], &v.inner);
         if (maas_codec_map_tensor (&map, keys[i], &t) == 0)
             maas_tensor_destroy (&t);
     }

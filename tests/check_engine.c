@@ -10,28 +10,11 @@
 #include <check.h>
 #include <hiredis/hiredis.h>
 #include <math.h>
-#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
-static support_redis_t *s_redis;
-static maas_registry_t *s_reg;
-
-static void
-s_setup (void)
-{
-    signal (SIGPIPE, SIG_IGN);
-    s_redis = support_redis_start ();
-    s_reg = support_registry_new (s_redis);
-}
-
-static void
-s_teardown (void)
-{
-    maas_registry_destroy (&s_reg);
-    support_redis_stop (&s_redis);
-}
+SUPPORT_REGISTRY_FIXTURE (s_redis, s_reg, s_setup, s_teardown)
 
 //  A seeded INPUTS → HIDDEN → OUTPUTS network (softmax, or linear when
 //  REGRESSION) as a model.
@@ -40,12 +23,7 @@ s_model (size_t inputs, size_t hidden, size_t outputs, uint64_t seed, bool regre
 {
     maas_layer_spec_t layers[] = {{hidden, MAAS_ACT_RELU},
                                   {outputs, regression ? MAAS_ACT_LINEAR : MAAS_ACT_SOFTMAX}};
-    maas_mlp_t *mlp = maas_mlp_new (inputs, layers, 2);
-    ck_assert_ptr_nonnull (mlp);
-    maas_mlp_init (mlp, seed);
-    maas_model_t *model = maas_model_new (&mlp);
-    ck_assert_ptr_nonnull (model);
-    return model;
+    return support_model_new (inputs, layers, 2, seed);
 }
 
 //  Publish MODEL as the next version of NAME; returns the version.
@@ -122,6 +100,19 @@ s_expect_error (maas_engine_t *engine, const char *expected)
     maas_engine_result_destroy (&result);
 }
 
+//  Submit ROWS rows of COLS features for SPEC and run them: the job must
+//  succeed, with a result for every row.
+static void
+s_expect_ok (maas_engine_t *engine, const char *name, uint64_t version, const char *alias,
+             size_t rows, size_t cols)
+{
+    s_submit (engine, NULL, name, version, alias, rows, cols, 0, NULL);
+    maas_engine_result_t *result = s_next (engine);
+    ck_assert_msg (result->ok, "%s", result->error);
+    ck_assert_uint_eq (result->rows, rows);
+    maas_engine_result_destroy (&result);
+}
+
 //  -- core
 
 START_TEST (test_predictions_equal_in_process)
@@ -152,6 +143,15 @@ START_TEST (test_predictions_equal_in_process)
     ck_assert_uint_eq (result->batch_jobs, 1);
     ck_assert_int_ge (result->queue_us, 0);
     ck_assert_int_ge (result->compute_us, 0);
+    //  What a RESULT reply packs: the same figures, the arrays borrowed.
+    maas_infer_result_t view = maas_engine_result_infer (result);
+    ck_assert_str_eq (view.model, "iris");
+    ck_assert_uint_eq (view.version, 1);
+    ck_assert_uint_eq (view.rows, 5);
+    ck_assert_uint_eq (view.outputs, 3);
+    ck_assert_ptr_eq (view.values, result->values);
+    ck_assert_ptr_eq (view.classes, result->classes);
+    ck_assert_uint_eq (view.batch_rows, 5);
     maas_engine_result_destroy (&result);
     ck_assert_ptr_null (maas_engine_result (engine));
     ck_assert_uint_eq (maas_engine_loads (engine), 1);
@@ -254,10 +254,7 @@ START_TEST (test_deleted_version_is_evicted)
     s_publish ("iris", model);
     s_publish ("iris", model);
     maas_engine_t *engine = s_engine (64 << 20, 0, 0);
-    s_submit (engine, NULL, "iris", 1, NULL, 1, 4, 0, NULL);
-    maas_engine_result_t *result = s_next (engine);
-    ck_assert (result->ok);
-    maas_engine_result_destroy (&result);
+    s_expect_ok (engine, "iris", 1, NULL, 1, 4);
     ck_assert_uint_eq (maas_engine_cache_count (engine), 1);
     ck_assert_int_eq (maas_registry_delete (s_reg, "iris", 1, false), 0);
     s_await_event (engine);
@@ -488,10 +485,7 @@ START_TEST (test_bad_inputs_fail_precisely)
     maas_engine_t *engine = s_engine (64 << 20, 0, 0);
     s_submit (engine, NULL, "cancer", 0, NULL, 1, 29, 0, NULL);
     s_expect_error (engine, "model cancer@1: expected 30 features, got 29");
-    s_submit (engine, NULL, "cancer", 0, NULL, 1, 30, 0, NULL);
-    maas_engine_result_t *result = s_next (engine);
-    ck_assert (result->ok);
-    maas_engine_result_destroy (&result);
+    s_expect_ok (engine, "cancer", 0, NULL, 1, 30);
     //  NaN in row 2, column 5
     msgpack_sbuffer sbuf;
     msgpack_sbuffer_init (&sbuf);
@@ -504,7 +498,7 @@ START_TEST (test_bad_inputs_fail_precisely)
             msgpack_pack_double (&pk, r == 1 && c == 4 ? NAN : 1.0);
     }
     maas_engine_submit (engine, NULL, "cancer", 0, NULL, sbuf.data, sbuf.size, NULL, 0);
-    result = s_next (engine);
+    maas_engine_result_t *result = s_next (engine);
     ck_assert_uint_eq (result->row, 2);    //  the row, for clients to translate
     maas_engine_result_destroy (&result);
     maas_engine_submit (engine, NULL, "cancer", 0, NULL, sbuf.data, sbuf.size, NULL, 0);
@@ -524,11 +518,7 @@ START_TEST (test_bad_inputs_fail_precisely)
     s_expect_error (engine, "model cancer has no alias 'staging'");
     s_submit (engine, NULL, "bad{name}", 0, NULL, 1, 30, 0, NULL);
     s_expect_error (engine, "not a valid model name");
-    s_submit (engine, NULL, "cancer", 0, NULL, 3, 30, 0, NULL);
-    result = s_next (engine);
-    ck_assert_msg (result->ok, "%s", result->error);
-    ck_assert_uint_eq (result->rows, 3);
-    maas_engine_result_destroy (&result);
+    s_expect_ok (engine, "cancer", 0, NULL, 3, 30);
     msgpack_sbuffer_destroy (&sbuf);
     maas_engine_destroy (&engine);
     maas_model_destroy (&model);
@@ -550,11 +540,7 @@ START_TEST (test_rows_per_job_bounded)
     s_expect_error (engine,
                     "model small@1: the job has 11 rows; this worker takes at most 10 per "
                     "job (--max-rows)");
-    s_submit (engine, NULL, "small", 0, NULL, 10, 3, 0, NULL);
-    maas_engine_result_t *result = s_next (engine);
-    ck_assert_msg (result->ok, "%s", result->error);
-    ck_assert_uint_eq (result->rows, 10);
-    maas_engine_result_destroy (&result);
+    s_expect_ok (engine, "small", 0, NULL, 10, 3);
     maas_engine_destroy (&engine);
     maas_model_destroy (&model);
 }
@@ -578,10 +564,7 @@ START_TEST (test_corrupted_blobs_fail_precisely)
     s_submit (engine, NULL, "junk", 1, NULL, 1, 4, 0, NULL);
     s_expect_error (engine, "model junk@1: blob does not decode");
     s_publish ("iris", model);
-    s_submit (engine, NULL, "iris", 2, NULL, 1, 4, 0, NULL);
-    maas_engine_result_t *result = s_next (engine);
-    ck_assert_msg (result->ok, "%s", result->error);
-    maas_engine_result_destroy (&result);
+    s_expect_ok (engine, "iris", 2, NULL, 1, 4);
     maas_engine_destroy (&engine);
     maas_model_destroy (&model);
 }
@@ -603,10 +586,7 @@ START_TEST (test_cache_never_exceeds_its_bound)
     for (int round = 0; round < 2; round++)
         for (int i = 0; i < 6; i++) {
             snprintf (name, sizeof name, "m%d", i);
-            s_submit (engine, NULL, name, 0, NULL, 2, 32, 0, NULL);
-            maas_engine_result_t *result = s_next (engine);
-            ck_assert_msg (result->ok, "%s", result->error);
-            maas_engine_result_destroy (&result);
+            s_expect_ok (engine, name, 0, NULL, 2, 32);
             ck_assert_uint_le (maas_engine_cache_bytes (engine), bound);
             ck_assert_uint_le (maas_engine_cache_count (engine), 3);
         }
@@ -742,18 +722,12 @@ START_TEST (test_dead_redis_fails_jobs_then_recovers)
     maas_model_t *model = s_model (4, 8, 3, 1, false);
     s_publish ("iris", model);
     maas_engine_t *engine = s_engine (64 << 20, 0, 0);
-    s_submit (engine, NULL, "iris", 1, NULL, 1, 4, 0, NULL);
-    maas_engine_result_t *result = s_next (engine);
-    ck_assert (result->ok);
-    maas_engine_result_destroy (&result);
+    s_expect_ok (engine, "iris", 1, NULL, 1, 4);
     support_redis_kill (s_redis);
     //  A cached version still serves; what needs Redis fails with a reason.
-    s_submit (engine, NULL, "iris", 1, NULL, 1, 4, 0, NULL);
-    result = s_next (engine);
-    ck_assert_msg (result->ok, "%s", result->error);
-    maas_engine_result_destroy (&result);
+    s_expect_ok (engine, "iris", 1, NULL, 1, 4);
     s_submit (engine, NULL, "iris", 0, "production", 1, 4, 0, NULL);
-    result = s_next (engine);
+    maas_engine_result_t *result = s_next (engine);
     ck_assert_msg (!result->ok && strstr (result->error, "redis"), "%s", result->error);
     ck_assert (result->retryable);    //  Redis may be back for the next run
     maas_engine_result_destroy (&result);
@@ -762,10 +736,7 @@ START_TEST (test_dead_redis_fails_jobs_then_recovers)
     maas_registry_destroy (&s_reg);
     s_reg = support_registry_new (s_redis);
     s_publish ("digits", model);
-    s_submit (engine, NULL, "digits", 0, NULL, 1, 4, 0, NULL);
-    result = s_next (engine);
-    ck_assert_msg (result->ok, "%s", result->error);
-    maas_engine_result_destroy (&result);
+    s_expect_ok (engine, "digits", 0, NULL, 1, 4);
     maas_engine_destroy (&engine);
     maas_model_destroy (&model);
 }

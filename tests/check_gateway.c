@@ -15,7 +15,6 @@
 #include <jansson.h>
 #include <math.h>
 #include <netinet/in.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,12 +25,7 @@
 #define S_INPUTS 4    //  features of the test models
 
 typedef struct {
-    support_redis_t *redis;       //  private redis-server
-    char *dir;                    //  temp dir: endpoints and logs
-    char front[256];              //  broker frontend endpoint
-    char back[256];               //  broker backend endpoint
-    char log[256];                //  broker log
-    char worker_log[256];         //  worker log
+    support_site_t site;          //  redis-server, temp dir, endpoints, logs
     char gw_log[256];             //  gateway log (its stdout names the port)
     support_proc_t *broker;       //  the broker
     support_proc_t *worker;       //  the worker
@@ -50,8 +44,8 @@ static void
 s_broker_start (void)
 {
     const char *extra[] = {"--heartbeat", "100", "--liveness", "10", NULL};
-    fx.broker =
-        support_broker_start (fx.front, fx.back, support_redis_url (fx.redis), extra, fx.log);
+    fx.broker = support_broker_start (fx.site.front, fx.site.back,
+                                      support_redis_url (fx.site.redis), extra, fx.site.broker_log);
 }
 
 static void
@@ -68,7 +62,8 @@ s_worker_start (void)
                            "--max-rows",
                            "4",    //  S_ROWS fit; the errors case sends more
                            NULL};
-    fx.worker = support_worker_start (fx.back, support_redis_url (fx.redis), extra, fx.worker_log);
+    fx.worker = support_worker_start (fx.site.back, support_redis_url (fx.site.redis), extra,
+                                      fx.site.worker_log);
 }
 
 //  Start the gateway with THREADS loops, TIMEOUT request deadline and EXTRA
@@ -81,7 +76,8 @@ s_gateway_start (const char *threads, const char *timeout, const char *const *ex
     size_t n = 6;
     for (size_t i = 0; extra && extra[i] && n < 31; i++)
         args[n++] = extra[i];
-    fx.gateway = support_gateway_start (fx.front, support_redis_url (fx.redis), args, fx.gw_log);
+    fx.gateway =
+        support_gateway_start (fx.site.front, support_redis_url (fx.site.redis), args, fx.gw_log);
     fx.port = support_gateway_port (fx.gw_log, fx.gateway);
     ck_assert_msg (fx.port > 0, "gateway did not say its port (log %s)", fx.gw_log);
 }
@@ -89,19 +85,13 @@ s_gateway_start (const char *threads, const char *timeout, const char *const *ex
 static void
 s_setup (void)
 {
-    signal (SIGPIPE, SIG_IGN);
     memset (&fx, 0, sizeof fx);
-    fx.redis = support_redis_start ();
-    fx.dir = support_tempdir_new ("gateway");
-    snprintf (fx.front, sizeof fx.front, "ipc://%s/front", fx.dir);
-    snprintf (fx.back, sizeof fx.back, "ipc://%s/back", fx.dir);
-    snprintf (fx.log, sizeof fx.log, "%s/broker.log", fx.dir);
-    snprintf (fx.worker_log, sizeof fx.worker_log, "%s/worker.log", fx.dir);
-    snprintf (fx.gw_log, sizeof fx.gw_log, "%s/gateway.log", fx.dir);
+    support_site_open (&fx.site, "gateway");
+    snprintf (fx.gw_log, sizeof fx.gw_log, "%s/gateway.log", fx.site.dir);
     s_broker_start ();
     s_worker_start ();
-    fx.registry = support_registry_new (fx.redis);
-    fx.client = maas_client_new (fx.front, NULL);
+    fx.registry = support_registry_new (fx.site.redis);
+    fx.client = maas_client_new (fx.site.front, NULL);
     ck_assert_ptr_nonnull (fx.client);
     ck_assert_int_eq (maas_client_ping (fx.client, 5000), 0);
     curl_global_init (CURL_GLOBAL_DEFAULT);
@@ -118,23 +108,18 @@ s_teardown (void)
     support_proc_stop (&fx.trainer);
     support_proc_stop (&fx.worker);
     support_proc_stop (&fx.broker);
-    support_redis_stop (&fx.redis);
     if (code != 0) {
         char command[600];
         snprintf (command, sizeof command, "tail -n 40 %s >&2", fx.gw_log);
         ck_assert_int_ge (system (command), 0);
     }
-    support_tempdir_remove (&fx.dir);
+    support_site_close (&fx.site);
     curl_global_cleanup ();
     ck_assert_msg (code == 0, "maas-gateway exited %d", code);
 }
 
 //  -- models
 
-//  Publish a model of S_INPUTS → 8 tanh → OUTPUTS with ACT as NAME; the
-//  version.
-//  Publish a seeded network as NAME's next version, with class LABELS
-//  ("a,b,c") when not NULL.
 //  Publish a 4-8-OUTPUTS network (ACT output, weights from SEED) as the
 //  next version of NAME, with class LABELS ("a,b,c") and input COLUMNS if
 //  not NULL.
@@ -143,10 +128,7 @@ s_publish_with (const char *name, size_t outputs, maas_act_t act, uint64_t seed,
                 const char *const *columns)
 {
     maas_layer_spec_t layers[] = {{8, MAAS_ACT_TANH}, {outputs, act}};
-    maas_mlp_t *mlp = maas_mlp_new (S_INPUTS, layers, 2);
-    ck_assert_ptr_nonnull (mlp);
-    maas_mlp_init (mlp, seed);
-    maas_model_t *model = maas_model_new (&mlp);
+    maas_model_t *model = support_model_new (S_INPUTS, layers, 2, seed);
     char err[256];
     ck_assert_msg (!labels || maas_model_set_labels_text (model, labels, err, sizeof err) == 0,
                    "%s", err);
@@ -837,7 +819,8 @@ static void
 s_train_once (void)
 {
     const char *extra[] = {"--name", "t1", "--heartbeat", "100", NULL};
-    fx.trainer = support_trainer_start (fx.back, support_redis_url (fx.redis), extra, fx.log);
+    fx.trainer = support_trainer_start (fx.site.back, support_redis_url (fx.site.redis), extra,
+                                        fx.site.broker_log);
     char err[256], *csv = support_src_path ("data/breast_cancer_train.csv");
     maas_dataset_t *data = maas_dataset_from_csv (csv, NULL, MAAS_DATASET_AUTO, err, sizeof err);
     ck_assert_msg (data, "%s", err);
@@ -934,7 +917,7 @@ START_TEST (test_process_metrics)
     ck_assert (strstr (text, "maas_trainer_samples_total{trainer=\"t1\"} "));
     free (text);
     //  The hashes expire unless rewritten; the index holds both names.
-    redisContext *ctx = redisConnectUnix (support_redis_socket (fx.redis));
+    redisContext *ctx = redisConnectUnix (support_redis_socket (fx.site.redis));
     ck_assert (ctx && !ctx->err);
     redisReply *ttl = redisCommand (ctx, "PTTL maas:trainer:t1");
     ck_assert (ttl->integer > 0 && ttl->integer <= 5000);
@@ -1251,7 +1234,7 @@ s_run_doc_blocks (const char *name)
     FILE *doc = fopen (path, "r");
     ck_assert_msg (doc, "cannot read %s", path);
     char script[512], line[4096], port[32];
-    snprintf (script, sizeof script, "%s/block.sh", fx.dir);
+    snprintf (script, sizeof script, "%s/block.sh", fx.site.dir);
     snprintf (port, sizeof port, "127.0.0.1:%d", fx.port);
     FILE *out = NULL;
     int blocks = 0;
@@ -1264,11 +1247,11 @@ s_run_doc_blocks (const char *name)
             fclose (out);
             out = NULL;
             char command[1024];
-            snprintf (command, sizeof command, "cd %s && sh -e %s > %s/block.out 2>&1", fx.dir,
-                      script, fx.dir);
+            snprintf (command, sizeof command, "cd %s && sh -e %s > %s/block.out 2>&1", fx.site.dir,
+                      script, fx.site.dir);
             int rc = system (command);
             ck_assert_msg (rc == 0, "%s: block %d failed (see %s/block.out)", name, blocks + 1,
-                           fx.dir);
+                           fx.site.dir);
             blocks++;
             continue;
         }
@@ -1294,7 +1277,7 @@ START_TEST (test_docs_examples)
     s_run_doc_blocks ("docs/metrics.md");
     //  :classify over HTTP with curl names the classes by the model's labels.
     char curl[1024], answer[600];
-    snprintf (answer, sizeof answer, "%s/classify.out", fx.dir);
+    snprintf (answer, sizeof answer, "%s/classify.out", fx.site.dir);
     snprintf (curl, sizeof curl,
               "curl -s -X POST -d '{\"examples\": [{\"x\": [0.1, 0.2, 0.3, 0.4]}]}' "
               "http://127.0.0.1:%d/v1/models/iris:classify > %s",
@@ -1305,7 +1288,7 @@ START_TEST (test_docs_examples)
                    "see %s", answer);
     //  The binary example's reply: a JSON header then 2 x 3 float32.
     char path[512];
-    snprintf (path, sizeof path, "%s/out.bin", fx.dir);
+    snprintf (path, sizeof path, "%s/out.bin", fx.site.dir);
     FILE *file = fopen (path, "rb");
     ck_assert_ptr_nonnull (file);
     fseek (file, 0, SEEK_END);

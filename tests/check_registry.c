@@ -7,29 +7,12 @@
 #include <check.h>
 #include <hiredis/hiredis.h>
 #include <inttypes.h>
-#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
-static support_redis_t *s_redis;
-static maas_registry_t *s_reg;
-
-static void
-s_setup (void)
-{
-    signal (SIGPIPE, SIG_IGN);    //  as every program's main does: hiredis uses write(2)
-    s_redis = support_redis_start ();
-    s_reg = support_registry_new (s_redis);
-}
-
-static void
-s_teardown (void)
-{
-    maas_registry_destroy (&s_reg);
-    support_redis_stop (&s_redis);
-}
+SUPPORT_REGISTRY_FIXTURE (s_redis, s_reg, s_setup, s_teardown)
 
 //  An encoded 4 -> 8 -> 3 model whose weights are seeded by LABEL (the
 //  caller frees it).
@@ -40,10 +23,7 @@ s_blob (const char *label, size_t *size)
     for (const char *c = label; *c; c++)
         seed = (seed ^ (uint8_t) *c) * 1099511628211ULL;
     maas_layer_spec_t layers[] = {{8, MAAS_ACT_RELU}, {3, MAAS_ACT_SOFTMAX}};
-    maas_mlp_t *mlp = maas_mlp_new (4, layers, 2);
-    ck_assert_ptr_nonnull (mlp);
-    maas_mlp_init (mlp, seed);
-    maas_model_t *model = maas_model_new (&mlp);
+    maas_model_t *model = support_model_new (4, layers, 2, seed);
     uint8_t *blob;
     maas_model_err_t err;
     ck_assert_msg (maas_model_encode (model, &blob, size, &err) == 0, "%s", err.text);

@@ -49,6 +49,56 @@ START_TEST (test_redis_fixture_kill_and_restart)
 }
 END_TEST
 
+//  The site a suite's daemons run in: a live redis-server, and endpoints
+//  and logs inside its own temp dir, all gone once closed.
+START_TEST (test_site_opens_and_closes)
+{
+    support_site_t site;
+    support_site_open (&site, "site");
+    pid_t pid = support_redis_pid (site.redis);
+    ck_assert_int_gt (pid, 0);
+    ck_assert_int_eq (access (site.dir, W_OK), 0);
+    char path[300];
+    snprintf (path, sizeof path, "ipc://%s/front", site.dir);
+    ck_assert_str_eq (site.front, path);
+    snprintf (path, sizeof path, "ipc://%s/back", site.dir);
+    ck_assert_str_eq (site.back, path);
+    snprintf (path, sizeof path, "%s/broker.log", site.dir);
+    ck_assert_str_eq (site.broker_log, path);
+    snprintf (path, sizeof path, "%s/worker.log", site.dir);
+    ck_assert_str_eq (site.worker_log, path);
+    char *dir = strdup (site.dir);
+    support_site_close (&site);
+    ck_assert_ptr_null (site.redis);
+    ck_assert_ptr_null (site.dir);
+    ck_assert_int_eq (kill (pid, 0), -1);
+    ck_assert_int_eq (access (dir, F_OK), -1);
+    free (dir);
+}
+END_TEST
+
+//  A model of the layers asked for, its weights drawn from the seed.
+START_TEST (test_model_new_is_seeded)
+{
+    maas_layer_spec_t layers[] = {{8, MAAS_ACT_RELU}, {3, MAAS_ACT_SOFTMAX}};
+    maas_model_t *models[3] = {support_model_new (4, layers, 2, 7),
+                               support_model_new (4, layers, 2, 7),
+                               support_model_new (4, layers, 2, 8)};
+    const maas_tensor_t *weights[3];
+    for (int i = 0; i < 3; i++) {
+        const maas_mlp_t *mlp = maas_model_mlp_const (models[i]);
+        ck_assert_uint_eq (maas_mlp_inputs (mlp), 4);
+        ck_assert_uint_eq (maas_mlp_outputs (mlp), 3);
+        weights[i] = maas_mlp_weights_const (mlp, 0);
+    }
+    size_t bytes = maas_tensor_size (weights[0]) * sizeof (float);
+    ck_assert (memcmp (weights[0]->data, weights[1]->data, bytes) == 0);
+    ck_assert (memcmp (weights[0]->data, weights[2]->data, bytes) != 0);
+    for (int i = 0; i < 3; i++)
+        maas_model_destroy (&models[i]);
+}
+END_TEST
+
 START_TEST (test_proc_exit_codes)
 {
     const char *ok[] = {"/bin/sh", "-c", "exit 3", NULL};
@@ -256,6 +306,8 @@ s_suite (void)
     tcase_set_timeout (core, 60);
     tcase_add_test (core, test_redis_fixture_starts_and_stops);
     tcase_add_test (core, test_redis_fixture_kill_and_restart);
+    tcase_add_test (core, test_site_opens_and_closes);
+    tcase_add_test (core, test_model_new_is_seeded);
     tcase_add_test (core, test_proc_exit_codes);
     tcase_add_test (core, test_children_die_with_the_test);
     tcase_add_test (core, test_proc_wrapper_prefixes_build_programs);

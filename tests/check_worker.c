@@ -10,18 +10,12 @@
 #include <hiredis/hiredis.h>
 #include <inttypes.h>
 #include <math.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 typedef struct {
-    support_redis_t *redis;       //  private redis-server
-    char *dir;                    //  temp dir: endpoints and logs
-    char front[256];              //  broker frontend endpoint
-    char back[256];               //  broker backend endpoint
-    char log[256];                //  broker log
-    char worker_log[256];         //  worker log
+    support_site_t site;          //  redis-server, temp dir, endpoints, logs
     support_proc_t *broker;       //  the broker
     support_proc_t *worker;       //  the worker
     support_proc_t *worker2;      //  a second one, when a test needs it
@@ -38,7 +32,8 @@ s_worker_start_delay (const char *cache_mb, const char *max_batch_rows, const ch
         "--cache-mb",  cache_mb, "--max-batch-rows", max_batch_rows, "--batch-delay-us", delay_us,
         "--heartbeat", "100",    "--credits",        "16",           "--log-level",      "info",
         NULL};
-    fx.worker = support_worker_start (fx.back, support_redis_url (fx.redis), extra, fx.worker_log);
+    fx.worker = support_worker_start (fx.site.back, support_redis_url (fx.site.redis), extra,
+                                      fx.site.worker_log);
 }
 
 static void
@@ -50,19 +45,13 @@ s_worker_start (const char *cache_mb, const char *max_batch_rows)
 static void
 s_setup (void)
 {
-    signal (SIGPIPE, SIG_IGN);
     memset (&fx, 0, sizeof fx);
-    fx.redis = support_redis_start ();
-    fx.dir = support_tempdir_new ("worker");
-    snprintf (fx.front, sizeof fx.front, "ipc://%s/front", fx.dir);
-    snprintf (fx.back, sizeof fx.back, "ipc://%s/back", fx.dir);
-    snprintf (fx.log, sizeof fx.log, "%s/broker.log", fx.dir);
-    snprintf (fx.worker_log, sizeof fx.worker_log, "%s/worker.log", fx.dir);
+    support_site_open (&fx.site, "worker");
     const char *extra[] = {"--heartbeat", "100", "--liveness", "10", NULL};
-    fx.broker =
-        support_broker_start (fx.front, fx.back, support_redis_url (fx.redis), extra, fx.log);
-    fx.registry = support_registry_new (fx.redis);
-    fx.client = maas_client_new (fx.front, NULL);
+    fx.broker = support_broker_start (fx.site.front, fx.site.back,
+                                      support_redis_url (fx.site.redis), extra, fx.site.broker_log);
+    fx.registry = support_registry_new (fx.site.redis);
+    fx.client = maas_client_new (fx.site.front, NULL);
     ck_assert_ptr_nonnull (fx.client);
     ck_assert_int_eq (maas_client_ping (fx.client, 5000), 0);
 }
@@ -75,20 +64,14 @@ s_teardown (void)
     support_proc_stop (&fx.worker);
     support_proc_stop (&fx.worker2);
     support_proc_stop (&fx.broker);
-    support_redis_stop (&fx.redis);
-    support_tempdir_remove (&fx.dir);
+    support_site_close (&fx.site);
 }
 
 static maas_model_t *
 s_model (size_t inputs, size_t hidden, size_t outputs, uint64_t seed)
 {
     maas_layer_spec_t layers[] = {{hidden, MAAS_ACT_TANH}, {outputs, MAAS_ACT_SOFTMAX}};
-    maas_mlp_t *mlp = maas_mlp_new (inputs, layers, 2);
-    ck_assert_ptr_nonnull (mlp);
-    maas_mlp_init (mlp, seed);
-    maas_model_t *model = maas_model_new (&mlp);
-    ck_assert_ptr_nonnull (model);
-    return model;
+    return support_model_new (inputs, layers, 2, seed);
 }
 
 static uint64_t
@@ -300,7 +283,7 @@ s_expect_failure (const maas_submit_t *spec, const void *payload, size_t size, c
     //  The worker's log line names the job (logged before it answers).
     char line[MAAS_PROTO_ID_MAX + 32];
     snprintf (line, sizeof line, "job failed job=%s ", id);
-    ck_assert_msg (support_file_has (fx.worker_log, line), "worker log lacks '%s'", line);
+    ck_assert_msg (support_file_has (fx.site.worker_log, line), "worker log lacks '%s'", line);
     maas_result_destroy (&result);
     //  ... and the next job succeeds.
     float x[30];
@@ -348,7 +331,7 @@ START_TEST (test_bad_input_fails_and_worker_serves_on)
     plain.version = 0;
     plain.alias = "staging";
     s_expect_failure (&plain, "\x90", 1, "model cancer has no alias 'staging'");
-    redisContext *ctx = redisConnectUnix (support_redis_socket (fx.redis));
+    redisContext *ctx = redisConnectUnix (support_redis_socket (fx.site.redis));
     freeReplyObject (redisCommand (ctx, "HSET maas:model:{cancer}:v1 blob %s", "garbage"));
     redisFree (ctx);
     s_publish ("cancer", model);    //  v2, for the jobs that follow each failure
@@ -420,7 +403,8 @@ static void
 s_named_worker (support_proc_t **proc, const char *name, const char *credits)
 {
     const char *extra[] = {"--name", name, "--credits", credits, "--heartbeat", "100", NULL};
-    *proc = support_worker_start (fx.back, support_redis_url (fx.redis), extra, fx.worker_log);
+    *proc = support_worker_start (fx.site.back, support_redis_url (fx.site.redis), extra,
+                                  fx.site.worker_log);
 }
 
 //  Run one job for NAME and return the worker that ran it (from Redis).
@@ -434,7 +418,7 @@ s_ran_on (const char *name)
     maas_result_t *result = s_wait (id);
     s_values (result, NULL, 3);
     maas_result_destroy (&result);
-    redisContext *ctx = redisConnectUnix (support_redis_socket (fx.redis));
+    redisContext *ctx = redisConnectUnix (support_redis_socket (fx.site.redis));
     //  The broker answers the client and writes the final record in the same
     //  loop turn; under load the answer can arrive first: wait for the write.
     redisReply *reply = redisCommand (ctx, "HGET maas:job:%s worker", id);
@@ -492,9 +476,7 @@ START_TEST (test_heartbeats_flow_during_long_batches)
     //  here, against a broker that drops a worker silent for 1 s.
     maas_layer_spec_t layers[] = {
         {1024, MAAS_ACT_RELU}, {1024, MAAS_ACT_RELU}, {10, MAAS_ACT_SOFTMAX}};
-    maas_mlp_t *mlp = maas_mlp_new (256, layers, 3);
-    maas_mlp_init (mlp, 1);
-    maas_model_t *model = maas_model_new (&mlp);
+    maas_model_t *model = support_model_new (256, layers, 3, 1);
     s_publish ("wide", model);
     s_worker_start ("256", "0");
     enum { ROWS = 24576 };
@@ -518,7 +500,7 @@ START_TEST (test_heartbeats_flow_during_long_batches)
     ck_assert_ptr_nonnull (result);
     s_values (result, NULL, ROWS * 10);
     maas_result_destroy (&result);
-    FILE *log = fopen (fx.log, "r");
+    FILE *log = fopen (fx.site.broker_log, "r");
     char line[512];
     while (log && fgets (line, sizeof line, log))
         ck_assert_msg (!strstr (line, "worker gone") && !strstr (line, "requeued"), "%s", line);
@@ -554,7 +536,7 @@ START_TEST (test_cache_stays_within_its_bound)
             maas_result_destroy (&result);
         }
     //  Every load logged the cache's size after it: never over 5 MB.
-    FILE *log = fopen (fx.worker_log, "r");
+    FILE *log = fopen (fx.site.worker_log, "r");
     ck_assert_ptr_nonnull (log);
     char line[512];
     int loads = 0;
@@ -587,12 +569,12 @@ START_TEST (test_cli_infer)
                          " --input - --json --broker %s > out.json || exit 9;"
                          " echo '[[1,2,3]]' | %s infer iris --input - --broker %s 2> err.bad;"
                          " echo rc=$? >> err.bad",
-                         fx.dir, maas, fx.front, maas, fx.front, maas, fx.front)
+                         fx.site.dir, maas, fx.site.front, maas, fx.site.front, maas, fx.site.front)
                > 0);
     const char *argv[] = {"/bin/sh", "-c", script, NULL};
     //  maas infer asks the registry for the version and column names.
     char redis_env[600];
-    snprintf (redis_env, sizeof redis_env, "MAAS_REDIS_URL=%s", support_redis_url (fx.redis));
+    snprintf (redis_env, sizeof redis_env, "MAAS_REDIS_URL=%s", support_redis_url (fx.site.redis));
     const char *env[] = {redis_env, NULL};
     support_proc_t *proc = support_proc_start (argv, env, NULL);
     ck_assert_int_eq (support_proc_wait (proc, 60000), 0);
@@ -601,7 +583,7 @@ START_TEST (test_cli_infer)
     maas_predictor_t *predictor = maas_predictor_new (maas_model_mlp_const (model));
     ck_assert_int_eq (maas_predictor_run (predictor, x, 2, y), 0);
     char path[512], text[4096] = "";
-    snprintf (path, sizeof path, "%s/out.json", fx.dir);
+    snprintf (path, sizeof path, "%s/out.json", fx.site.dir);
     FILE *file = fopen (path, "r");
     ck_assert_ptr_nonnull (file);
     text[fread (text, 1, sizeof text - 1, file)] = 0;
@@ -610,7 +592,7 @@ START_TEST (test_cli_infer)
     snprintf (expected, sizeof expected, "\"values\":[%.9g,", (double) y[0]);
     ck_assert_msg (strstr (text, expected), "%s lacks %s", text, expected);
     ck_assert_msg (strstr (text, "\"model\":\"iris\",\"version\":1"), "%s", text);
-    snprintf (path, sizeof path, "%s/err.bad", fx.dir);
+    snprintf (path, sizeof path, "%s/err.bad", fx.site.dir);
     file = fopen (path, "r");
     text[fread (text, 1, sizeof text - 1, file)] = 0;
     fclose (file);
@@ -628,7 +610,7 @@ static void
 s_slurp (const char *name, char *text, size_t size)
 {
     char path[512];
-    snprintf (path, sizeof path, "%s/%s", fx.dir, name);
+    snprintf (path, sizeof path, "%s/%s", fx.site.dir, name);
     FILE *file = fopen (path, "r");
     ck_assert_msg (file, "no %s", path);
     text[fread (text, 1, size - 1, file)] = 0;
@@ -640,7 +622,7 @@ static void
 s_save (const maas_model_t *model, const char *name)
 {
     char path[512];
-    snprintf (path, sizeof path, "%s/%s", fx.dir, name);
+    snprintf (path, sizeof path, "%s/%s", fx.site.dir, name);
     maas_model_err_t err;
     ck_assert_msg (maas_model_save (model, path, &err) == 0, "%s", err.text);
 }
@@ -667,7 +649,7 @@ static void
 s_sh_redis (const char *script)
 {
     char redis_env[600];
-    snprintf (redis_env, sizeof redis_env, "MAAS_REDIS_URL=%s", support_redis_url (fx.redis));
+    snprintf (redis_env, sizeof redis_env, "MAAS_REDIS_URL=%s", support_redis_url (fx.site.redis));
     const char *env[] = {redis_env, NULL};
     s_sh (env, 60000, false, script);
 }
@@ -703,7 +685,7 @@ START_TEST (test_cli_labels_top_k_threshold)
                          " $M model threshold iris@1 0.3 2> thr.bad; echo rc=$? >> thr.bad;"
                          " $M infer iris --input in.csv --output klass $B 2> out.bad;"
                          " echo rc=$? >> out.bad",
-                         fx.dir, maas, fx.front)
+                         fx.site.dir, maas, fx.site.front)
                > 0);
     s_sh_redis (script);
     //  Each row's label and its two most probable classes, as numpy would say.
@@ -777,10 +759,11 @@ START_TEST (test_cli_labels_top_k_threshold)
     char *end = block ? strstr (block + 6, "```") : NULL;
     ck_assert_msg (block && end, "docs/models.md has no sh block under Signatures");
     *end = 0;
-    ck_assert (asprintf (&script, "cd %s && { %s} > doc.out 2> doc.err", fx.dir, block + 6) > 0);
+    ck_assert (asprintf (&script, "cd %s && { %s} > doc.out 2> doc.err", fx.site.dir, block + 6)
+               > 0);
     char redis_env[600], broker_env[600], path_env[600];
-    snprintf (redis_env, sizeof redis_env, "MAAS_REDIS_URL=%s", support_redis_url (fx.redis));
-    snprintf (broker_env, sizeof broker_env, "MAAS_BROKER_FRONTEND=%s", fx.front);
+    snprintf (redis_env, sizeof redis_env, "MAAS_REDIS_URL=%s", support_redis_url (fx.site.redis));
+    snprintf (broker_env, sizeof broker_env, "MAAS_BROKER_FRONTEND=%s", fx.site.front);
     snprintf (path_env, sizeof path_env, "PATH=%s:/usr/bin:/bin", bin);
     const char *doc_env[] = {redis_env, broker_env, path_env, NULL};
     s_sh (doc_env, 60000, true, script);
@@ -833,7 +816,7 @@ START_TEST (test_cli_infer_columns_by_name)
                   " $M infer iris --input rev.csv --json $B | sed 's/.*\"rows\"://' > rev.out"
                   " && cmp in.out rev.out || exit 9;"
                   " $M infer iris --input miss.csv $B 2> miss.err; echo rc=$? >> miss.err",
-                  fx.dir, maas, fx.front)
+                  fx.site.dir, maas, fx.site.front)
         > 0);
     s_sh_redis (script);
     char text[4096];
@@ -1028,10 +1011,10 @@ START_TEST (test_cli_explain)
     char *end = block ? strstr (block + 6, "```") : NULL;
     ck_assert_msg (block && end, "docs/models.md has no sh block under Explanations");
     *end = 0;
-    ck_assert (asprintf (&script, "cd %s && { %s} > out 2> err", fx.dir, block + 6) > 0);
+    ck_assert (asprintf (&script, "cd %s && { %s} > out 2> err", fx.site.dir, block + 6) > 0);
     char *bin = support_build_path ("client"), redis_env[600], broker_env[600], path_env[600];
-    snprintf (redis_env, sizeof redis_env, "MAAS_REDIS_URL=%s", support_redis_url (fx.redis));
-    snprintf (broker_env, sizeof broker_env, "MAAS_BROKER_FRONTEND=%s", fx.front);
+    snprintf (redis_env, sizeof redis_env, "MAAS_REDIS_URL=%s", support_redis_url (fx.site.redis));
+    snprintf (broker_env, sizeof broker_env, "MAAS_BROKER_FRONTEND=%s", fx.site.front);
     snprintf (path_env, sizeof path_env, "PATH=%s:/usr/bin:/bin", bin);
     const char *env[] = {redis_env, broker_env, path_env, NULL};
     s_sh (env, 60000, true, script);
@@ -1049,7 +1032,7 @@ START_TEST (test_cli_explain)
             best = i;
     snprintf (line, sizeof line, "  %-20s %+.6g\n", s_iris_columns[best],
               (double) want.attributions[best]);
-    snprintf (path, sizeof path, "%s/out", fx.dir);
+    snprintf (path, sizeof path, "%s/out", fx.site.dir);
     ck_assert_msg (support_file_has (path, "row 1 output 1: f(x)="), "no header line in out");
     ck_assert_msg (support_file_has (path, line), "out lacks '%s'", line);
     ck_assert_msg (!support_file_has (path, "row 1 output 0"), "only output 1 was asked for");
@@ -1063,10 +1046,10 @@ START_TEST (test_cli_explain)
                          "cd %s && printf 'a,b,c,d\\n1,2,3,4\\n' > dead.csv && "
                          "! maas explain iris --input dead.csv --no-header "
                          "--broker ipc://%s/nobody.sock 2> dead-err",
-                         fx.dir, fx.dir)
+                         fx.site.dir, fx.site.dir)
                > 0);
     s_sh (env, 10000, true, script);
-    snprintf (path, sizeof path, "%s/dead-err", fx.dir);
+    snprintf (path, sizeof path, "%s/dead-err", fx.site.dir);
     ck_assert_msg (support_file_has (path, "no broker answers at ipc://"), "dead broker not said");
     //  A job the worker fails: its reason, and exit code 1.
     free (script);
@@ -1074,10 +1057,10 @@ START_TEST (test_cli_explain)
                          "cd %s && printf '5.1,3.5,1.4,0.2\\n' > row.csv && "
                          "maas explain iris --input row.csv --no-header --output 7 "
                          "2> failed-err || echo rc=$? >> failed-err",
-                         fx.dir)
+                         fx.site.dir)
                > 0);
     s_sh (env, 30000, true, script);
-    snprintf (path, sizeof path, "%s/failed-err", fx.dir);
+    snprintf (path, sizeof path, "%s/failed-err", fx.site.dir);
     ck_assert_msg (support_file_has (path, "output 7 is out of range: the model has 3"),
                    "the job's failure not said (%s)", path);
     ck_assert (support_file_has (path, "maas explain: job ") && support_file_has (path, "rc=1"));

@@ -3,6 +3,7 @@
 #include "support.h"
 #include "npy.h"
 #include "model.h"
+#include "mlp.h"
 #include "registry.h"
 #include "log.h"
 #include "spawn.h"
@@ -504,6 +505,52 @@ support_registry_new (const support_redis_t *redis)
     maas_registry_t *reg = maas_registry_new (support_redis_url (redis), NULL, err, sizeof err);
     ck_assert_msg (reg, "registry at %s: %s", support_redis_url (redis), err);
     return reg;
+}
+
+void
+support_registry_setup (support_redis_t **redis_p, maas_registry_t **reg_p)
+{
+    signal (SIGPIPE, SIG_IGN);
+    *redis_p = support_redis_start ();
+    *reg_p = support_registry_new (*redis_p);
+}
+
+void
+support_registry_teardown (support_redis_t **redis_p, maas_registry_t **reg_p)
+{
+    maas_registry_destroy (reg_p);
+    support_redis_stop (redis_p);
+}
+
+maas_model_t *
+support_model_new (size_t inputs, const maas_layer_spec_t layers[], size_t n_layers, uint64_t seed)
+{
+    maas_mlp_t *mlp = maas_mlp_new (inputs, layers, n_layers);
+    ck_assert_msg (mlp, "no network of %zu inputs and %zu layers", inputs, n_layers);
+    maas_mlp_init (mlp, seed);
+    maas_model_t *model = maas_model_new (&mlp);
+    ck_assert_ptr_nonnull (model);
+    return model;
+}
+
+void
+support_site_open (support_site_t *site, const char *tag)
+{
+    signal (SIGPIPE, SIG_IGN);
+    memset (site, 0, sizeof *site);
+    site->redis = support_redis_start ();
+    site->dir = support_tempdir_new (tag);
+    snprintf (site->front, sizeof site->front, "ipc://%s/front", site->dir);
+    snprintf (site->back, sizeof site->back, "ipc://%s/back", site->dir);
+    snprintf (site->broker_log, sizeof site->broker_log, "%s/broker.log", site->dir);
+    snprintf (site->worker_log, sizeof site->worker_log, "%s/worker.log", site->dir);
+}
+
+void
+support_site_close (support_site_t *site)
+{
+    support_redis_stop (&site->redis);
+    support_tempdir_remove (&site->dir);
 }
 
 int

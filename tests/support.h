@@ -10,6 +10,8 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "mlp.h"
+
 //  Run SUITE with Check's normal output: the body of every suite's main.
 //  EXIT_SUCCESS if every test passed, else EXIT_FAILURE.
 int support_run (Suite *suite);
@@ -115,6 +117,50 @@ uint64_t support_publish_model (maas_registry_t *reg, const char *name, const ma
 //  A registry client of REDIS (the caller destroys it). Aborts the test
 //  with the registry's error if it cannot connect.
 maas_registry_t *support_registry_new (const support_redis_t *redis);
+
+//  A suite's fixture when it needs Redis and a registry only: SIGPIPE
+//  ignored (hiredis writes with write(2), as every program's main knows),
+//  a new private redis-server in *REDIS_P, a registry client of it in *REG_P.
+void support_registry_setup (support_redis_t **redis_p, maas_registry_t **reg_p);
+//  Destroy the registry, then stop the server; both NULLed.
+void support_registry_teardown (support_redis_t **redis_p, maas_registry_t **reg_p);
+//  What such a suite writes at its top: its statics REDIS and REG, and
+//  the Check fixture SETUP / TEARDOWN that fills and empties them (one
+//  redis-server a test: tcase_add_checked_fixture (tc, SETUP, TEARDOWN)).
+#define SUPPORT_REGISTRY_FIXTURE(redis, reg, setup, teardown)                                      \
+    static support_redis_t *redis;                                                                 \
+    static maas_registry_t *reg;                                                                   \
+    static void setup (void)                                                                       \
+    {                                                                                              \
+        support_registry_setup (&redis, &reg);                                                     \
+    }                                                                                              \
+    static void teardown (void)                                                                    \
+    {                                                                                              \
+        support_registry_teardown (&redis, &reg);                                                  \
+    }
+
+//  A network of INPUTS features and the N_LAYERS of LAYERS, its weights
+//  drawn from SEED, as a model (the caller destroys it). Aborts the test
+//  if it cannot be made.
+maas_model_t *support_model_new (size_t inputs, const maas_layer_spec_t layers[], size_t n_layers,
+                                 uint64_t seed);
+
+//  Where a suite's daemons run: a private redis-server, a temp dir
+//  "maas-TAG-XXXXXX", and in it the broker's endpoints and the logs.
+typedef struct {
+    support_redis_t *redis;    //  private redis-server
+    char *dir;                 //  temp dir: endpoints and logs
+    char front[256];           //  broker frontend endpoint, ipc://DIR/front
+    char back[256];            //  broker backend endpoint, ipc://DIR/back
+    char broker_log[256];      //  DIR/broker.log
+    char worker_log[256];      //  DIR/worker.log
+} support_site_t;
+
+//  Start SITE's redis-server and make its dir (tagged TAG) and paths;
+//  SIGPIPE ignored, as the daemons' mains do. Aborts the test on failure.
+void support_site_open (support_site_t *site, const char *tag);
+//  Stop the redis-server and remove the dir (stop the daemons first).
+void support_site_close (support_site_t *site);
 
 //  A free TCP port on 127.0.0.1 (bound then released; racy but private).
 int support_free_port (void);

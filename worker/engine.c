@@ -360,18 +360,36 @@ maas_engine_result_destroy (maas_engine_result_t **result_p)
     maas_engine_result_t *result = *result_p;
     if (!result)
         return;
-    free (result->values);
-    free (result->classes);
-    for (size_t k = 0; result->class_labels && k < result->n_class_labels; k++)
-        free (result->class_labels[k]);
-    free (result->class_labels);
-    free (result->top_classes);
-    free (result->top_scores);
+    maas_infer_result_t owned = maas_engine_result_infer (result);
+    maas_infer_result_clear (&owned);
     if (result->explain)
         maas_explain_result_clear (result->explain);
     free (result->explain);
     free (result);
     *result_p = NULL;
+}
+
+maas_infer_result_t
+maas_engine_result_infer (const maas_engine_result_t *result)
+{
+    maas_infer_result_t view = {.version = result->version,
+                                .rows = result->rows,
+                                .outputs = result->outputs,
+                                .values = result->values,
+                                .classes = result->classes,
+                                .output = result->output,
+                                .class_labels = result->class_labels,
+                                .n_class_labels = result->n_class_labels,
+                                .top_k = result->top_k,
+                                .top_classes = result->top_classes,
+                                .top_scores = result->top_scores,
+                                .threshold = result->threshold,
+                                .batch_rows = result->batch_rows,
+                                .batch_jobs = result->batch_jobs,
+                                .queue_us = result->queue_us,
+                                .compute_us = result->compute_us};
+    maas_proto_copy (view.model, sizeof view.model, result->model);
+    return view;
 }
 
 //  Whether a resolve or load failure (ERROR) may pass on another run or

@@ -105,6 +105,10 @@ size_t maas_engine_pending (const maas_engine_t *self);
 //  maas_engine_result_destroy.
 maas_engine_result_t *maas_engine_result (maas_engine_t *self);
 void maas_engine_result_destroy (maas_engine_result_t **result_p);
+//  The infer module's view of a succeeded RESULT, its arrays borrowed: what
+//  a RESULT reply packs (maas_infer_result_pack), and what
+//  maas_infer_result_clear frees when the result is destroyed.
+maas_infer_result_t maas_engine_result_infer (const maas_engine_result_t *result);
 
 //  Apply registry announcements that have arrived (never blocks); called
 //  by submit too. Returns how many were applied.

@@ -26,30 +26,6 @@ typedef struct {
     uint64_t rows;         //  rows of the succeeded ones
 } s_jobs_t;
 
-//  The infer module's view of an engine result (arrays borrowed).
-static maas_infer_result_t
-s_view (const maas_engine_result_t *result)
-{
-    maas_infer_result_t view = {.version = result->version,
-                                .rows = result->rows,
-                                .outputs = result->outputs,
-                                .values = result->values,
-                                .classes = result->classes,
-                                .output = result->output,
-                                .class_labels = result->class_labels,
-                                .n_class_labels = result->n_class_labels,
-                                .top_k = result->top_k,
-                                .top_classes = result->top_classes,
-                                .top_scores = result->top_scores,
-                                .threshold = result->threshold,
-                                .batch_rows = result->batch_rows,
-                                .batch_jobs = result->batch_jobs,
-                                .queue_us = result->queue_us,
-                                .compute_us = result->compute_us};
-    maas_proto_copy (view.model, sizeof view.model, result->model);
-    return view;
-}
-
 //  Answer WORK for a failed or cancelled RESULT, with the input row at
 //  fault in the meta when there is one.
 static void
@@ -88,7 +64,7 @@ s_reply (maas_worker_t *worker, maas_engine_result_t *result, s_jobs_t *jobs)
     msgpack_sbuffer_init (&data);
     msgpack_sbuffer_init (&meta);
     msgpack_packer pk;
-    maas_infer_result_t view = s_view (result);
+    maas_infer_result_t view = maas_engine_result_infer (result);
     msgpack_packer_init (&pk, &data, msgpack_sbuffer_write);
     int rc = result->explain ? maas_explain_result_pack (result->explain, &pk)
                              : maas_infer_result_pack (&view, &pk);
