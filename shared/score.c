@@ -23,7 +23,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-typedef enum { S_FREE, S_IN_FLIGHT, S_FAILED, S_DONE } s_state_t;
+//  S_STALE: ran on another version than the run's (the alias moved before
+//  the first result fixed the version): to be run again on the run's.
+typedef enum { S_FREE, S_IN_FLIGHT, S_FAILED, S_STALE, S_DONE } s_state_t;
 
 typedef struct s_run_t s_run_t;
 
@@ -172,19 +174,39 @@ s_decode_result (s_shard_t *shard, const maas_result_t *result)
     return 0;
 }
 
+//  Free a shard's result (the input stays, for another run).
+static void
+s_shard_drop_results (s_shard_t *shard)
+{
+    free (shard->values);
+    free (shard->classes);
+    shard->values = NULL;
+    shard->classes = NULL;
+}
+
 static void
 s_on_result (const maas_result_t *result, void *arg)
 {
     s_shard_t *shard = arg;
     shard->run->in_flight--;
+    s_run_t *run = shard->run;
     if (strcmp (result->status, "succeeded") == 0 && s_decode_result (shard, result) == 0) {
         shard->state = S_DONE;
-        //  The first result says which version the alias named: every
-        //  other shard is sent to that version, so a move of the alias
-        //  mid-run cannot mix two models in one output.
-        if (!shard->run->pinned && shard->version) {
-            shard->run->version = (int64_t) shard->version;
-            shard->run->pinned = true;
+        //  The first result says which version the alias named: every later
+        //  shard is sent to that version, and one of the first window that
+        //  ran on another (the alias moved meanwhile) runs again, so a move
+        //  of the alias mid-run cannot mix two models in one output.
+        if (!run->pinned && shard->version) {
+            run->version = (int64_t) shard->version;
+            run->pinned = true;
+        }
+        else if (run->pinned && shard->version && shard->version != (uint64_t) run->version) {
+            maas_info ("score", "shard ran on %s@%llu, runs again on %s@%lld rows=%zu-%zu",
+                       run->name, (unsigned long long) shard->version, run->name,
+                       (long long) run->version, shard->first_row + 1,
+                       shard->first_row + shard->rows);
+            s_shard_drop_results (shard);
+            shard->state = S_STALE;
         }
         return;
     }
@@ -301,10 +323,7 @@ s_write_shard (s_run_t *run, s_shard_t *shard)
     }
     run->stats.rows += shard->rows;
     run->stats.shards++;
-    free (shard->values);
-    free (shard->classes);
-    shard->values = NULL;
-    shard->classes = NULL;
+    s_shard_drop_results (shard);
     shard->state = S_FREE;
     if (run->config.progress)
         run->config.progress (run->stats.rows, run->rows_total, run->config.progress_arg);
@@ -368,9 +387,10 @@ static int
 s_turn (s_run_t *run)
 {
     size_t window = run->config.window;
-    //  Until a result has fixed the version, one shard alone resolves the alias.
-    size_t limit = run->pinned ? window : 1;
-    while (!run->eof && run->next_read - run->next_write < limit) {
+    //  The whole window goes at once, even before a result has fixed the
+    //  version (s_on_result): a first shard sent alone cost a round trip and
+    //  a model load per run, 15 % of a million rows (docs/benchmarks.md).
+    while (!run->eof && run->next_read - run->next_write < window) {
         s_shard_t *shard = &run->ring[run->next_read % window];
         if (s_read_shard (run, shard) != 0)
             return -1;
@@ -385,9 +405,15 @@ s_turn (s_run_t *run)
         return s_fail (run, "interrupted: cancelled %zu shards in flight", run->in_flight);
     if (run->config.tick)
         run->config.tick (run->config.progress_arg);
-    for (size_t n = run->next_write; n < run->next_read; n++)
-        if (run->ring[n % window].state == S_FAILED && s_retry (run, &run->ring[n % window]) != 0)
+    for (size_t n = run->next_write; n < run->next_read; n++) {
+        s_shard_t *shard = &run->ring[n % window];
+        if (shard->state == S_FAILED && s_retry (run, shard) != 0)
             return -1;
+        if (shard->state == S_STALE) {
+            run->stats.reruns++;
+            s_submit (run, shard);
+        }
+    }
     while (run->next_write < run->next_read
            && run->ring[run->next_write % window].state == S_DONE) {
         if (s_write_shard (run, &run->ring[run->next_write % window]) != 0)

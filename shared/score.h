@@ -4,8 +4,9 @@
  *  window, not by the input, so a file of any size scores in constant space.
  *  Shards that fail are retried; one that keeps failing stops the run with
  *  its row range and the reason. One run uses one model version: a name or
- *  alias is resolved by the first shard (sent alone) and every other shard
- *  is sent to the version it ran on. */
+ *  alias is resolved by the first result, every later shard is sent to that
+ *  version, and a shard of the first window that ran on another version
+ *  (the alias moved meanwhile) runs again on it. */
 #ifndef MAAS_SCORE_H
 #define MAAS_SCORE_H
 
@@ -62,6 +63,8 @@ typedef struct {
     uint64_t version;     //  the model version every row ran on (0: not known)
     size_t shards;        //  infer jobs that succeeded
     size_t retries;       //  shard runs that failed and were retried
+    size_t reruns;        //  shards run again on the run's version: they ran on
+                          //  another, the alias having moved before it was fixed
     double seconds;       //  wall time from first read to last write
     char dropped[256];    //  CSV columns not sent (not the model's, not the
                           //  label): "id, extra", or ""

@@ -322,10 +322,10 @@ START_TEST (test_worker_killed_mid_run)
 }
 END_TEST
 
-//  Every row of the .npy at PATH within 1e-5 of s_expected (which model
+//  Every row of the .npy at PATH within 1e-5 of EXPECTED (which model
 //  ran and on which columns, not OpenBLAS's last bits).
 static void
-s_assert_npy_near (const char *path)
+s_assert_npy_matches (const char *path, const float *expected)
 {
     char err[256];
     maas_npy_reader_t *reader = maas_npy_open (path, err, sizeof err);
@@ -335,10 +335,17 @@ s_assert_npy_near (const char *path)
     ck_assert_int_eq (maas_npy_read (reader, got, S_ROWS, &n, err, sizeof err), 0);
     ck_assert_uint_eq (n, S_ROWS);
     for (size_t r = 0; r < S_ROWS; r++)
-        ck_assert_msg (fabsf (got[r] - s_expected[r]) < 1e-5f, "row %zu: %.9g, expected %.9g", r,
-                       got[r], s_expected[r]);
+        ck_assert_msg (fabsf (got[r] - expected[r]) < 1e-5f, "row %zu: %.9g, expected %.9g", r,
+                       got[r], expected[r]);
     free (got);
     maas_npy_reader_destroy (&reader);
+}
+
+//  ... of s_expected, the outputs of production's first version.
+static void
+s_assert_npy_near (const char *path)
+{
+    s_assert_npy_matches (path, s_expected);
 }
 
 //  Progress callback that moves production to the version in ARG once the
@@ -374,6 +381,82 @@ START_TEST (test_alias_moved_mid_run)
     s_assert_npy_near (output);
     s_move_production (1);
     maas_client_destroy (&client);
+    free (input);
+    free (output);
+}
+END_TEST
+
+//  Progress callback of test_alias_moved_in_first_window: once the first
+//  shard is written (the run's version fixed), move production to the
+//  version in ARG while the rest of the first window is still running.
+static void
+s_move_alias_at_once (size_t done, size_t total, void *arg)
+{
+    (void) done, (void) total;
+    uint64_t *version = arg;
+    if (*version) {
+        s_move_production (*version);
+        *version = 0;
+    }
+}
+
+#define S_COPIES 40    //  of the S_ROWS rows: shards that take a while
+
+//  The .npy at PATH holds S_COPIES copies of EXPECTED's S_ROWS rows, to 1e-5.
+static void
+s_assert_copies_match (const char *path, const float *expected)
+{
+    char err[256];
+    maas_npy_reader_t *reader = maas_npy_open (path, err, sizeof err);
+    ck_assert_msg (reader, "%s", err);
+    float *got = malloc (S_ROWS * sizeof (float));
+    for (int copy = 0; copy < S_COPIES; copy++) {
+        size_t n = 0;
+        ck_assert_int_eq (maas_npy_read (reader, got, S_ROWS, &n, err, sizeof err), 0);
+        ck_assert_uint_eq (n, S_ROWS);
+        for (size_t r = 0; r < S_ROWS; r++)
+            ck_assert_msg (fabsf (got[r] - expected[r]) < 1e-5f, "row %zu: %.9g, expected %.9g",
+                           copy * S_ROWS + r, got[r], expected[r]);
+    }
+    free (got);
+    maas_npy_reader_destroy (&reader);
+}
+
+//  The whole first window goes out before a result fixes the version, and
+//  the alias moves as soon as one has: the shards of that window that then
+//  run on the new version run again on the run's, so every row is the
+//  model of the one version the run reports. (Whether any shard ran on the
+//  new version depends on the workers' pace; sending the window at once
+//  without the rerun fails the run on its own check when one did.)
+START_TEST (test_alias_moved_in_first_window)
+{
+    maas_mlp_t *other = s_seed_mlp (8);
+    uint64_t v2 = s_publish ("seed", other, NULL), move_to = v2;
+    float *other_expected = malloc (S_ROWS * sizeof (float));
+    maas_predictor_t *predictor = maas_predictor_new (other);
+    ck_assert_int_eq (maas_predictor_run (predictor, s_x, S_ROWS, other_expected), 0);
+    maas_predictor_destroy (&predictor);
+    maas_mlp_destroy (&other);
+    char *input = s_path ("first-window.npy"), *output = s_path ("first-window-out.npy");
+    char err[512];
+    maas_npy_writer_t *writer = maas_npy_create (input, S_COLS, err, sizeof err);
+    for (int copy = 0; copy < S_COPIES; copy++)
+        ck_assert (writer && maas_npy_write (writer, s_x, S_ROWS, err, sizeof err) == 0);
+    ck_assert_int_eq (maas_npy_close (&writer, err, sizeof err), 0);
+    maas_client_t *client = maas_client_new (s_frontend, NULL);
+    maas_score_config_t config = s_config ("seed@production", S_ROWS * S_COPIES / 16, 16);
+    config.progress = s_move_alias_at_once;
+    config.progress_arg = &move_to;
+    maas_score_stats_t stats;
+    int rc = maas_score_file (client, &config, input, output, NULL, NULL, &stats, err, sizeof err);
+    ck_assert_msg (rc == 0, "%s", err);
+    ck_assert_uint_eq (move_to, 0);
+    ck_assert_msg (stats.version == 1 || stats.version == v2, "ran on version %llu",
+                   (unsigned long long) stats.version);
+    s_assert_copies_match (output, stats.version == 1 ? s_expected : other_expected);
+    s_move_production (1);
+    maas_client_destroy (&client);
+    free (other_expected);
     free (input);
     free (output);
 }
@@ -1019,6 +1102,7 @@ s_suite (void)
     tcase_add_unchecked_fixture (faults, s_setup, s_teardown);
     tcase_add_test (faults, test_worker_killed_mid_run);
     tcase_add_test (faults, test_alias_moved_mid_run);
+    tcase_add_test (faults, test_alias_moved_in_first_window);
     suite_add_tcase (suite, faults);
     return suite;
 }
