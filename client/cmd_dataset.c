@@ -51,10 +51,8 @@ s_parse (int argc, char **argv, s_args_t *args)
          "put: bytes per Redis value the data set is cut into", NULL},
         {"--force", NULL, MAAS_OPT_BOOL, 0, 0, NULL, &args->force, NULL,
          "put: replace a data set of that name with other contents", NULL},
-        {"--json", NULL, MAAS_OPT_BOOL, 0, 0, NULL, &args->json, NULL,
-         "list, show: one JSON value (docs/cli.md)", NULL},
-        {"--redis", "MAAS_REDIS_URL", MAAS_OPT_URL, 0, 0, NULL, &args->redis, "URL",
-         "where the data sets are", MAAS_REDIS_URL_DEFAULT},
+        MAAS_CLI_OPT_JSON (&args->json, "list, show: one JSON value (docs/cli.md)"),
+        MAAS_CLI_OPT_REDIS (&args->redis, "where the data sets are"),
     };
     const maas_options_t options = {"maas dataset", s_summary, s_epilog, table,
                                     sizeof table / sizeof table[0]};

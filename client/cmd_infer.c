@@ -67,12 +67,9 @@ s_parse (s_opts_t *opts, const maas_cli_env_t *env, int argc, char **argv, int *
          "wait this long for the result, then cancel the job", NULL},
         {"--timeout-ms", NULL, MAAS_OPT_MS, 1, 1000000000, NULL, &opts->timeout_ms, "MS", NULL,
          NULL},
-        {"--json", NULL, MAAS_OPT_BOOL, 0, 0, NULL, &opts->json, NULL,
-         "the result as one JSON object (docs/cli.md)", NULL},
-        {"--broker", "MAAS_BROKER_FRONTEND", MAAS_OPT_STRING, 0, 0, NULL, &opts->broker, "EP",
-         "broker frontend(s), comma-separated", MAAS_CLI_BROKER_DEFAULT},
-        {"--redis", "MAAS_REDIS_URL", MAAS_OPT_URL, 0, 0, NULL, &opts->redis, "URL",
-         "the registry: the version an alias names, the columns", MAAS_REDIS_URL_DEFAULT},
+        MAAS_CLI_OPT_JSON (&opts->json, "the result as one JSON object (docs/cli.md)"),
+        MAAS_CLI_OPT_BROKER (&opts->broker),
+        MAAS_CLI_OPT_REDIS (&opts->redis, "the registry: the version an alias names, the columns"),
     };
     const maas_options_t options = {"maas infer", s_summary, s_epilog, table,
                                     sizeof table / sizeof table[0]};

@@ -56,12 +56,9 @@ s_parse (int argc, char **argv, bool one, s_args_t *args)
     *args = (s_args_t){.prefix = "maas:", .limit = 20};
     //  maas job takes the first S_JOB_FLAGS rows, maas jobs all of them.
     const maas_option_t table[] = {
-        {"--json", NULL, MAAS_OPT_BOOL, 0, 0, NULL, &args->json, NULL,
-         "one JSON object (docs/cli.md)", NULL},
-        {"--redis", "MAAS_REDIS_URL", MAAS_OPT_URL, 0, 0, NULL, &args->redis, "URL",
-         "where the job records are", MAAS_REDIS_URL_DEFAULT},
-        {"--prefix", NULL, MAAS_OPT_STRING, 0, 0, NULL, &args->prefix, "P", "Redis key prefix",
-         NULL},
+        MAAS_CLI_OPT_JSON (&args->json, "one JSON object (docs/cli.md)"),
+        MAAS_CLI_OPT_REDIS (&args->redis, "where the job records are"),
+        MAAS_CLI_OPT_PREFIX (&args->prefix),
         {"--status", NULL, MAAS_OPT_CHOICE, 0, 0, S_JOB_STATUSES, &args->status, "S",
          "only the jobs with status S: " S_JOB_STATUSES, "all"},
         {"--limit", NULL, MAAS_OPT_INT, 1, 100000, NULL, &args->limit, "N",
@@ -597,8 +594,7 @@ maas_cmd_cancel (int argc, char **argv)
     maas_cli_env_t env = maas_cli_env ();
     const char *broker = env.broker;
     const maas_option_t table[] = {
-        {"--broker", "MAAS_BROKER_FRONTEND", MAAS_OPT_STRING, 0, 0, NULL, &broker, "EP",
-         "broker frontend", MAAS_CLI_BROKER_DEFAULT},
+        MAAS_CLI_OPT_BROKER (&broker),
     };
     const maas_options_t options = {"maas cancel", s_cancel_summary, NULL, table,
                                     sizeof table / sizeof table[0]};

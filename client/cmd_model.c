@@ -79,12 +79,9 @@ s_parse (s_opts_t *opts, int argc, char **argv, int *code)
     memset (opts, 0, sizeof *opts);
     opts->format = "maas";
     const maas_option_t table[] = {
-        {"--redis", NULL, MAAS_OPT_URL, 0, 0, NULL, &opts->redis, "URL", "the registry's Redis",
-         "$MAAS_REDIS_URL, else redis://127.0.0.1:6379"},
-        {"--prefix", NULL, MAAS_OPT_STRING, 0, 0, NULL, &opts->prefix, "P",
-         "prefix of the registry's keys", "maas:"},
-        {"--json", NULL, MAAS_OPT_BOOL, 0, 0, NULL, &opts->json, NULL,
-         "one JSON document on stdout", NULL},
+        MAAS_CLI_OPT_REDIS (&opts->redis, "the registry"),
+        MAAS_CLI_OPT_PREFIX (&opts->prefix),
+        MAAS_CLI_OPT_JSON (&opts->json, "one JSON document on stdout"),
         {"--job", NULL, MAAS_OPT_STRING, 0, 0, NULL, &opts->meta.job_id, "ID",
          "publish: the train job (publish is idempotent on it)", NULL},
         {"--tags", NULL, MAAS_OPT_STRING, 0, 0, NULL, &opts->meta.tags, "T",

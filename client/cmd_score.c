@@ -134,12 +134,9 @@ s_score_parse (int argc, char **argv, const maas_cli_env_t *env, s_score_args_t 
          "shards in flight at once", NULL},
         {"--timeout", NULL, MAAS_OPT_SECONDS, 0.001, 1000000, NULL, &timeout_ms, "S",
          "stop the run after this long, cancelling the shards in flight", "none"},
-        {"--json", NULL, MAAS_OPT_BOOL, 0, 0, NULL, &args->json, NULL,
-         "the summary as one JSON object on stdout (docs/cli.md)", NULL},
-        {"--broker", "MAAS_BROKER_FRONTEND", MAAS_OPT_STRING, 0, 0, NULL, &args->broker, "EP",
-         "broker frontend(s), comma-separated", MAAS_CLI_BROKER_DEFAULT},
-        {"--redis", "MAAS_REDIS_URL", MAAS_OPT_URL, 0, 0, NULL, &args->redis, "URL",
-         "the registry (the version, the columns) and the jobs", MAAS_REDIS_URL_DEFAULT},
+        MAAS_CLI_OPT_JSON (&args->json, "the summary as one JSON object on stdout (docs/cli.md)"),
+        MAAS_CLI_OPT_BROKER (&args->broker),
+        MAAS_CLI_OPT_REDIS (&args->redis, "the registry (the version, the columns) and the jobs"),
     };
     const maas_options_t options = {"maas score", s_score_summary, s_score_epilog, table,
                                     sizeof table / sizeof table[0]};

@@ -194,11 +194,10 @@ maas_cmd_status (int argc, char **argv)
     const char *url = NULL, *prefix = "maas:", *state = NULL;
     bool json = false;
     const maas_option_t table[] = {
-        {"--json", NULL, MAAS_OPT_BOOL, 0, 0, NULL, &json, NULL,
-         "the overview as one JSON object (docs/cli.md)", NULL},
+        MAAS_CLI_OPT_JSON (&json, "the overview as one JSON object (docs/cli.md)"),
         {"--redis", "MAAS_REDIS_URL", MAAS_OPT_URL, 0, 0, NULL, &url, "URL",
          "where the counters and job records are", "the stack's, else " MAAS_REDIS_URL_DEFAULT},
-        {"--prefix", NULL, MAAS_OPT_STRING, 0, 0, NULL, &prefix, "P", "Redis key prefix", NULL},
+        MAAS_CLI_OPT_PREFIX (&prefix),
         {"--state", "MAAS_STATE_DIR", MAAS_OPT_STRING, 0, 0, NULL, &state, "DIR",
          "the local stack's state dir", "/tmp/maas-UID"},
     };

@@ -175,14 +175,12 @@ s_parse (int argc, char **argv, const maas_cli_env_t *env, s_args_t *args)
          "follow the progress (on stderr), then print the version and its metrics", NULL},
         {"--timeout", NULL, MAAS_OPT_SECONDS, 0.001, 1e6, NULL, &args->timeout_ms, "S",
          "with --wait: cancel the job after S seconds", "never"},
-        {"--json", NULL, MAAS_OPT_BOOL, 0, 0, NULL, &args->json, NULL,
-         "the job id, or with --wait the outcome, as one JSON object (docs/cli.md)", NULL},
-        {"--broker", "MAAS_BROKER_FRONTEND", MAAS_OPT_STRING, 0, 0, NULL, &args->broker, "EP",
-         "broker frontend", MAAS_CLI_BROKER_DEFAULT},
-        {"--redis", "MAAS_REDIS_URL", MAAS_OPT_URL, 0, 0, NULL, &args->redis, "URL",
-         "where data sets and job status are", MAAS_REDIS_URL_DEFAULT},
-        {"--prefix", NULL, MAAS_OPT_STRING, 0, 0, NULL, &args->prefix, "P", "Redis key prefix",
-         NULL},
+        MAAS_CLI_OPT_JSON (
+            &args->json,
+            "the job id, or with --wait the outcome, as one JSON object (docs/cli.md)"),
+        MAAS_CLI_OPT_BROKER (&args->broker),
+        MAAS_CLI_OPT_REDIS (&args->redis, "where data sets and job status are"),
+        MAAS_CLI_OPT_PREFIX (&args->prefix),
     };
     const maas_options_t options = {"maas train", s_summary, s_epilog, table,
                                     sizeof table / sizeof table[0]};

@@ -39,6 +39,27 @@ int maas_cmd_score (int argc, char **argv);
 int maas_cmd_synth (int argc, char **argv);
 int maas_cmd_keygen (int argc, char **argv);
 
+//  Rows of the flags many commands take, spelt one way (WHAT: what the
+//  command finds there, for --help).
+#define MAAS_CLI_OPT_BROKER(target)                                                                \
+    {                                                                                              \
+        "--broker", "MAAS_BROKER_FRONTEND", MAAS_OPT_STRING, 0, 0, NULL, (target), "EP",           \
+            "broker frontend(s), comma-separated", MAAS_CLI_BROKER_DEFAULT                         \
+    }
+#define MAAS_CLI_OPT_REDIS(target, what)                                                           \
+    {                                                                                              \
+        "--redis", "MAAS_REDIS_URL", MAAS_OPT_URL, 0, 0, NULL, (target), "URL", (what),            \
+            MAAS_REDIS_URL_DEFAULT                                                                 \
+    }
+#define MAAS_CLI_OPT_PREFIX(target)                                                                \
+    {                                                                                              \
+        "--prefix", NULL, MAAS_OPT_STRING, 0, 0, NULL, (target), "P", "Redis key prefix", "maas:"  \
+    }
+#define MAAS_CLI_OPT_JSON(target, what)                                                            \
+    {                                                                                              \
+        "--json", NULL, MAAS_OPT_BOOL, 0, 0, NULL, (target), NULL, (what), NULL                    \
+    }
+
 //  Read a command's ARGV with its table OPTIONS (prog "maas infer"):
 //  flags anywhere, one wording for bad values and unknown flags
 //  (shared/base/options.h), positional words moved to ARGV[*NEXT..ARGC) in
