@@ -322,21 +322,25 @@ START_TEST (test_worker_killed_mid_run)
 }
 END_TEST
 
-//  Every row of the .npy at PATH within 1e-5 of EXPECTED (which model
-//  ran and on which columns, not OpenBLAS's last bits).
+#define S_COPIES 40    //  of the S_ROWS rows in test_alias_moved_in_first_window
+
+//  The .npy at PATH holds COPIES copies of EXPECTED's S_ROWS rows, each
+//  within 1e-5 (which model ran and on which columns, not OpenBLAS's last bits).
 static void
-s_assert_npy_matches (const char *path, const float *expected)
+s_assert_npy_matches (const char *path, const float *expected, int copies)
 {
     char err[256];
     maas_npy_reader_t *reader = maas_npy_open (path, err, sizeof err);
     ck_assert_msg (reader, "%s", err);
     float *got = malloc (S_ROWS * sizeof (float));
-    size_t n = 0;
-    ck_assert_int_eq (maas_npy_read (reader, got, S_ROWS, &n, err, sizeof err), 0);
-    ck_assert_uint_eq (n, S_ROWS);
-    for (size_t r = 0; r < S_ROWS; r++)
-        ck_assert_msg (fabsf (got[r] - expected[r]) < 1e-5f, "row %zu: %.9g, expected %.9g", r,
-                       got[r], expected[r]);
+    for (int copy = 0; copy < copies; copy++) {
+        size_t n = 0;
+        ck_assert_int_eq (maas_npy_read (reader, got, S_ROWS, &n, err, sizeof err), 0);
+        ck_assert_uint_eq (n, S_ROWS);
+        for (size_t r = 0; r < S_ROWS; r++)
+            ck_assert_msg (fabsf (got[r] - expected[r]) < 1e-5f, "row %zu: %.9g, expected %.9g",
+                           copy * S_ROWS + r, got[r], expected[r]);
+    }
     free (got);
     maas_npy_reader_destroy (&reader);
 }
@@ -345,7 +349,7 @@ s_assert_npy_matches (const char *path, const float *expected)
 static void
 s_assert_npy_near (const char *path)
 {
-    s_assert_npy_matches (path, s_expected);
+    s_assert_npy_matches (path, s_expected, 1);
 }
 
 //  Progress callback that moves production to the version in ARG once the
@@ -400,28 +404,6 @@ s_move_alias_at_once (size_t done, size_t total, void *arg)
     }
 }
 
-#define S_COPIES 40    //  of the S_ROWS rows: shards that take a while
-
-//  The .npy at PATH holds S_COPIES copies of EXPECTED's S_ROWS rows, to 1e-5.
-static void
-s_assert_copies_match (const char *path, const float *expected)
-{
-    char err[256];
-    maas_npy_reader_t *reader = maas_npy_open (path, err, sizeof err);
-    ck_assert_msg (reader, "%s", err);
-    float *got = malloc (S_ROWS * sizeof (float));
-    for (int copy = 0; copy < S_COPIES; copy++) {
-        size_t n = 0;
-        ck_assert_int_eq (maas_npy_read (reader, got, S_ROWS, &n, err, sizeof err), 0);
-        ck_assert_uint_eq (n, S_ROWS);
-        for (size_t r = 0; r < S_ROWS; r++)
-            ck_assert_msg (fabsf (got[r] - expected[r]) < 1e-5f, "row %zu: %.9g, expected %.9g",
-                           copy * S_ROWS + r, got[r], expected[r]);
-    }
-    free (got);
-    maas_npy_reader_destroy (&reader);
-}
-
 //  The whole first window goes out before a result fixes the version, and
 //  the alias moves as soon as one has: the shards of that window that then
 //  run on the new version run again on the run's, so every row is the
@@ -453,7 +435,7 @@ START_TEST (test_alias_moved_in_first_window)
     ck_assert_uint_eq (move_to, 0);
     ck_assert_msg (stats.version == 1 || stats.version == v2, "ran on version %llu",
                    (unsigned long long) stats.version);
-    s_assert_copies_match (output, stats.version == 1 ? s_expected : other_expected);
+    s_assert_npy_matches (output, stats.version == 1 ? s_expected : other_expected, S_COPIES);
     s_move_production (1);
     maas_client_destroy (&client);
     free (other_expected);
