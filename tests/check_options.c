@@ -96,6 +96,9 @@ START_TEST (test_values_from_flags_and_environment)
     ck_assert (!v.status);
     ck_assert_str_eq (v.url, "unix:///tmp/r.sock?db=2");
     ck_assert_str_eq (v.level, "debug");
+    //  "--" ends the flags, even where no word may follow.
+    ck_assert_int_eq (s_try (&v, (const char *[]){"--max-jobs", "7", "--", NULL}, &err), 0);
+    ck_assert_uint_eq (v.jobs, 7);
     //  A "--no-" flag's value says whether to do without: yes turns it off.
     ck_assert_int_eq (s_try (&v, (const char *[]){"--no-status=yes", NULL}, &err), 0);
     ck_assert (!v.status);
@@ -128,6 +131,12 @@ START_TEST (test_bad_values_one_wording)
     s_assert_refused ("--max-jobs", "-1",
                       "maas-test: --max-jobs: '-1' is not a whole number (1..100)");
     s_assert_refused ("--max-jobs", "", "maas-test: --max-jobs: '' is not a whole number (1..100)");
+    //  Read in full, one way: no spaces or '+' before the digits.
+    s_assert_refused ("--max-jobs", " 5",
+                      "maas-test: --max-jobs: ' 5' is not a whole number (1..100)");
+    s_assert_refused ("--max-jobs", "+5",
+                      "maas-test: --max-jobs: '+5' is not a whole number (1..100)");
+    s_assert_refused ("--", "stray", "maas-test: unexpected argument 'stray' (see --help)");
     s_assert_refused ("--log-level", "loud",
                       "maas-test: --log-level: 'loud' is not one of debug|info");
     s_assert_refused ("--redis", "http://x",
@@ -155,7 +164,7 @@ START_TEST (test_help_and_version)
     ck_assert_int_eq (s_parse (&v, (const char *[]){"--help", NULL}, &err, &out), 1);
     ck_assert_msg (strstr (out, "usage: maas-test\n"), "%s", out);
     ck_assert_msg (strstr (out, "--heartbeat MS")
-                       && strstr (out, "($MAAS_T_HEARTBEAT, default 1000)"),
+                       && strstr (out, "($MAAS_T_HEARTBEAT, 1..60000 ms, default 1000)"),
                    "%s", out);
     ck_assert_msg (strstr (out, "--version") && strstr (out, "the end\n"), "%s", out);
     free (out);
@@ -248,6 +257,8 @@ START_TEST (test_cli_bad_values)
                           "maas t: --rate: '0.1x' is not a number (0..0.9)");
     s_assert_cli_refused ((const char *[]){"--timeout", "0", NULL},
                           "maas t: --timeout: '0' is not a number of seconds (0.001..1000000)");
+    s_assert_cli_refused ((const char *[]){"--rate", " 0.5", NULL},
+                          "maas t: --rate: ' 0.5' is not a number (0..0.9)");
     s_assert_cli_refused ((const char *[]){"--seed", "-1", NULL},
                           "maas t: --seed: '-1' is not a whole number from 0");
     s_assert_cli_refused ((const char *[]){"--seed", "18446744073709551616", NULL},

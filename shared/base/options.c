@@ -16,10 +16,19 @@
 #include <strings.h>
 
 //  Whole number in MIN..MAX from TEXT; -1 when it is not one.
+//  true if TEXT starts as a number written in full may: a digit, or '-'
+//  or '.' before one (strto* would also skip spaces and take a '+').
+static bool
+s_number_start (const char *text)
+{
+    const char *at = text && *text == '-' ? text + 1 : text;
+    return at && (isdigit ((unsigned char) *at) || (*at == '.' && isdigit ((unsigned char) at[1])));
+}
+
 static int
 s_number (const char *text, double min, double max, long long *value)
 {
-    if (!text || !*text)
+    if (!s_number_start (text))
         return -1;
     char *end = NULL;
     errno = 0;
@@ -34,7 +43,7 @@ s_number (const char *text, double min, double max, long long *value)
 static int
 s_real (const char *text, double min, double max, double *value)
 {
-    if (!text || !*text)
+    if (!s_number_start (text))
         return -1;
     char *end = NULL;
     errno = 0;
@@ -49,7 +58,7 @@ s_real (const char *text, double min, double max, double *value)
 static int
 s_u64 (const char *text, uint64_t *value)
 {
-    if (!text || !*text || *text == '-' || *text == '+' || isspace ((unsigned char) *text))
+    if (!s_number_start (text) || *text == '-')
         return -1;
     char *end = NULL;
     errno = 0;
@@ -249,7 +258,7 @@ s_parse_argv (const maas_options_t *self, int argc, char **argv, void *out, int 
     bool words_only = false;
     for (int i = 1; i < argc; i++) {
         const char *arg = argv[i];
-        if (!words_only && strcmp (arg, "--") == 0 && at) {
+        if (!words_only && strcmp (arg, "--") == 0) {
             words_only = true;
             continue;
         }
@@ -328,6 +337,14 @@ s_default (const maas_option_t *opt, char *text, size_t size)
                   *(const char **) opt->target ? *(const char **) opt->target : "");
 }
 
+//  true if OPT's values have a range worth saying in --help.
+static bool
+s_ranged (const maas_option_t *opt)
+{
+    return opt->type == MAAS_OPT_INT || opt->type == MAAS_OPT_UINT || opt->type == MAAS_OPT_MS
+        || opt->type == MAAS_OPT_DOUBLE || opt->type == MAAS_OPT_SECONDS;
+}
+
 void
 maas_options_help (const maas_options_t *self, void *out)
 {
@@ -341,8 +358,14 @@ maas_options_help (const maas_options_t *self, void *out)
         snprintf (left, sizeof left, "%s%s%s", opt->flag, opt->value_name ? " " : "",
                   opt->value_name ? opt->value_name : "");
         s_default (opt, def, sizeof def);
-        fprintf (out, "  %-20s %s (%s%s%sdefault %s)\n", left, opt->help, opt->env ? "$" : "",
-                 opt->env ? opt->env : "", opt->env ? ", " : "", *def ? def : "none");
+        char range[80] = "";
+        if (s_ranged (opt))
+            snprintf (range, sizeof range, "%.15g..%.15g%s, ", opt->min, opt->max,
+                      opt->type == MAAS_OPT_SECONDS  ? " s"
+                          : opt->type == MAAS_OPT_MS ? " ms"
+                                                     : "");
+        fprintf (out, "  %-20s %s (%s%s%s%sdefault %s)\n", left, opt->help, opt->env ? "$" : "",
+                 opt->env ? opt->env : "", opt->env ? ", " : "", range, *def ? def : "none");
     }
     fprintf (out, "  %-20s %s\n  %-20s %s\n", "-h, --help", "this text", "--version",
              "the version");
