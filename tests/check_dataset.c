@@ -663,6 +663,43 @@ START_TEST (test_cli_bad_csv_stores_nothing)
 }
 END_TEST
 
+//  Write TEXT to FILE in the Redis's directory; the path is the caller's.
+static char *
+s_write_csv (const char *file, const char *text)
+{
+    char *path = NULL;
+    ck_assert (asprintf (&path, "%s/%s", support_redis_dir (s_redis), file) > 0);
+    FILE *out = fopen (path, "w");
+    ck_assert_ptr_nonnull (out);
+    fputs (text, out);
+    fclose (out);
+    return path;
+}
+
+//  `maas dataset ARGS` exits CODE saying EXPECTED (stdout and stderr).
+static void
+s_maas_says (const char *const *args, int code, const char *expected)
+{
+    char *out;
+    int got = s_maas (args, &out);
+    ck_assert_msg (got == code && strstr (out, expected), "exit %d, wanted %d '%s': %s", got, code,
+                   expected, out);
+    free (out);
+}
+
+//  A header that names a column twice is refused before Redis is touched:
+//  a model trained on it could not match its inputs by name.
+START_TEST (test_cli_put_repeated_column)
+{
+    char *path = s_write_csv ("twice.csv", "a,b,a,label\n1,2,3,0\n4,5,6,1\n");
+    const char *put[] = {"dataset", "put", "twice", path, NULL};
+    s_maas_says (put, 1,
+                 "twice.csv: the header names column 'a' twice (columns 1 and 3): rename one");
+    ck_assert_int_eq (s_redis_int ("KEYS %s", "*"), 0);
+    free (path);
+}
+END_TEST
+
 static Suite *
 s_suite (void)
 {
@@ -695,6 +732,7 @@ s_suite (void)
     tcase_set_timeout (cli, 60);
     tcase_add_test (cli, test_cli_put_show_list_rm);
     tcase_add_test (cli, test_cli_bad_csv_stores_nothing);
+    tcase_add_test (cli, test_cli_put_repeated_column);
     suite_add_tcase (suite, cli);
     return suite;
 }
