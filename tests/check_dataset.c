@@ -687,6 +687,45 @@ s_maas_says (const char *const *args, int code, const char *expected)
     free (out);
 }
 
+//  "unchanged" only when the stored data set is what would be stored: the
+//  same numbers under another task, label, column or class names are
+//  refused naming what differs, and --force replaces them.
+START_TEST (test_cli_put_same_numbers_other_names)
+{
+    char *path = s_write_csv ("d.csv", "a,b,label\n1,2,0\n3,4,1\n");
+    const char *put[] = {"dataset", "put", "d", path, NULL};
+    s_maas_says (put, 0, "data set d: 2 rows × 2 features, binary");
+    s_maas_says (put, 0, "data set d unchanged: 2 rows × 2 features, binary");
+    const char *regress[] = {"dataset", "put", "d", path, "--task", "regression", NULL};
+    s_maas_says (regress, 1,
+                 "): same numbers, other task binary (this file: regression): give --force");
+    const char *show[] = {"dataset", "show", "d", NULL};
+    s_maas_says (show, 0, "task     binary (2 classes)");
+    const char *force[] = {"dataset", "put", "d", path, "--task", "regression", "--force", NULL};
+    s_maas_says (force, 0, "data set d: 2 rows × 2 features, regression");
+    s_maas_says (show, 0, "task     regression\n");
+    s_maas_says (regress, 0, "data set d unchanged: 2 rows × 2 features, regression");
+    //  A renamed header, the same numbers.
+    free (s_write_csv ("d.csv", "a,B,y\n1,2,0\n3,4,1\n"));
+    s_maas_says (regress, 1,
+                 "same numbers, other label column 'label' (this file: 'y'); column 2 'b' "
+                 "(this file: 'B'): give --force");
+    s_maas_says (show, 0, "columns  a, b\n");
+    s_maas_says (force, 0, "data set d: 2 rows");
+    s_maas_says (show, 0, "label    y\n");
+    s_maas_says (show, 0, "columns  a, B\n");
+    //  Labels that are names number the classes 0, 1 as before: other
+    //  class names.
+    free (s_write_csv ("d.csv", "a,B,y\n1,2,no\n3,4,yes\n"));
+    const char *named[] = {"dataset", "put", "d", path, "--force", NULL};
+    s_maas_says (named, 0, "data set d: 2 rows × 2 features, binary");
+    s_maas_says (put, 0, "data set d unchanged");
+    free (s_write_csv ("d.csv", "a,B,y\n1,2,0\n3,4,1\n"));
+    s_maas_says (put, 1, "same numbers, other class names (this file: none, numbered)");
+    free (path);
+}
+END_TEST
+
 //  A header that names a column twice is refused before Redis is touched:
 //  a model trained on it could not match its inputs by name.
 START_TEST (test_cli_put_repeated_column)
@@ -732,6 +771,7 @@ s_suite (void)
     tcase_set_timeout (cli, 60);
     tcase_add_test (cli, test_cli_put_show_list_rm);
     tcase_add_test (cli, test_cli_bad_csv_stores_nothing);
+    tcase_add_test (cli, test_cli_put_same_numbers_other_names);
     tcase_add_test (cli, test_cli_put_repeated_column);
     suite_add_tcase (suite, cli);
     return suite;
