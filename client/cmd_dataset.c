@@ -79,8 +79,10 @@ s_store (const s_args_t *args)
 }
 
 //  Whether NAME may be stored as DATASET: 0 to go on, 1 if it is there
-//  already with these contents (nothing to do), -1 after saying that
-//  another data set has the name and --force is needed.
+//  already exactly as it would be stored (nothing to do), -1 after saying
+//  that another data set has the name and --force is needed. The sha256
+//  covers the numbers; the task, label, column and class names are
+//  compared apart (docs/cli.md).
 static int
 s_check_replace (const s_args_t *args, maas_dataset_store_t *store, const char *name,
                  const maas_dataset_t *dataset)
@@ -90,14 +92,16 @@ s_check_replace (const s_args_t *args, maas_dataset_store_t *store, const char *
         maas_dataset_info_clear (&info);
         return 0;    //  none of that name (or unreadable: put says why)
     }
-    int rc = strcmp (info.sha256, maas_dataset_sha256_hex (dataset)) == 0 ? 1
-        : args->force                                                     ? 0
-                                                                          : -1;
+    bool same_numbers = strcmp (info.sha256, maas_dataset_sha256_hex (dataset)) == 0;
+    char diff[512] = "";
+    if (same_numbers)
+        maas_dataset_info_diff (&info, dataset, diff, sizeof diff);
+    int rc = same_numbers && !*diff ? 1 : args->force ? 0 : -1;
     if (rc < 0)
         fprintf (stderr,
-                 "maas dataset: data set %s exists (%zu rows, sha256 %s): give --force "
+                 "maas dataset: data set %s exists (%zu rows, sha256 %s)%s%s: give --force "
                  "to replace it, or put it under another name\n",
-                 name, info.rows, info.sha256);
+                 name, info.rows, info.sha256, *diff ? ": same numbers, other " : "", diff);
     maas_dataset_info_clear (&info);
     return rc;
 }

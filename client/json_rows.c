@@ -53,7 +53,8 @@ s_load_all (const char *text, size_t size, s_ctx_t *ctx)
         if (offset == size)
             break;
         json_error_t error;
-        json_t *doc = json_loadb (text + offset, size - offset, JSON_DISABLE_EOF_CHECK, &error);
+        json_t *doc = json_loadb (text + offset, size - offset,
+                                  JSON_DISABLE_EOF_CHECK | JSON_REJECT_DUPLICATES, &error);
         if (!doc) {
             int line = 1;
             for (size_t i = 0; i < offset; i++)

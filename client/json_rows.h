@@ -20,7 +20,8 @@ bool maas_json_rows_is_json (const char *text);
 //  Rows given as objects are matched by name to NAMES (N_NAMES columns, in
 //  the model's order); keys not in NAMES are dropped and, if DROPPED is not
 //  NULL, listed there ("label, id"; DROPPED_SIZE bytes). NULL with ERR for
-//  malformed JSON (with its line and column), a value that is not a
+//  malformed JSON (with its line and column), a key given twice in an
+//  object ("duplicate object key"), a value that is not a
 //  number, ragged rows, a missing column ("row 2 has no column 'x1'"), or
 //  objects when NAMES is NULL (the model has no column names).
 maas_tensor_t *maas_json_rows_parse (const char *text, size_t size, const char *const *names,

@@ -222,6 +222,32 @@ START_TEST (test_label_names)
                     "t.csv:3:2 '' is not a class name (at most 1024 distinct, not empty)");
 }
 END_TEST
+//  A header that names a column twice is refused, naming it and where, for
+//  every reader: by name (the model's columns: either copy would be taken
+//  silently), whole (a data set's columns), as the label; by position
+//  (no_header) there are no names to repeat.
+START_TEST (test_repeated_names)
+{
+    const char *message = "t.csv: the header names column 'a' twice (columns 1 and 3): rename "
+                          "one, columns are matched by name";
+    s_expect_error ("a,b,a,label\n1,2,3,0\n", NULL, message);
+    s_expect_error ("a,b,a,label\n1,2,3,0\n", MAAS_CSV_NO_LABEL, message);
+    s_expect_error ("a,b,label,label\n1,2,3,0\n", "label",
+                    "t.csv: the header names column 'label' twice (columns 3 and 4): rename "
+                    "one, columns are matched by name");
+    s_expect_error ("x,\"a\",b, a \n1,2,3,0\n", NULL,
+                    "t.csv: the header names column 'a' twice (columns 2 and 4): rename "
+                    "one, columns are matched by name");
+    static const char *const model[] = {"a", "b"};
+    maas_csv_options_t opts = {.label = MAAS_CSV_NO_LABEL, .columns = model, .n_columns = 2};
+    ck_assert_ptr_null (s_parse_with ("a,b,a\n999,2,1\n", &opts));
+    ck_assert_str_eq (s_error, message);
+    opts = (maas_csv_options_t){.label = MAAS_CSV_NO_LABEL, .no_header = true};
+    maas_csv_t *csv = s_parse_with ("1,2,1\n3,4,3\n", &opts);
+    ck_assert_msg (csv && maas_csv_cols (csv) == 3, "%s", s_error);
+    maas_csv_destroy (&csv);
+}
+END_TEST
 
 static Suite *
 s_suite (void)
@@ -237,6 +263,7 @@ s_suite (void)
     TCase *errors = tcase_create ("errors");
     tcase_add_test (errors, test_bad_values_name_line_and_column);
     tcase_add_test (errors, test_bad_files);
+    tcase_add_test (errors, test_repeated_names);
     suite_add_tcase (suite, errors);
     TCase *limits = tcase_create ("limits");
     tcase_add_test (limits, test_huge_line_and_nul);

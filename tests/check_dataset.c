@@ -663,6 +663,82 @@ START_TEST (test_cli_bad_csv_stores_nothing)
 }
 END_TEST
 
+//  Write TEXT to FILE in the Redis's directory; the path is the caller's.
+static char *
+s_write_csv (const char *file, const char *text)
+{
+    char *path = NULL;
+    ck_assert (asprintf (&path, "%s/%s", support_redis_dir (s_redis), file) > 0);
+    FILE *out = fopen (path, "w");
+    ck_assert_ptr_nonnull (out);
+    fputs (text, out);
+    fclose (out);
+    return path;
+}
+
+//  `maas dataset ARGS` exits CODE saying EXPECTED (stdout and stderr).
+static void
+s_maas_says (const char *const *args, int code, const char *expected)
+{
+    char *out;
+    int got = s_maas (args, &out);
+    ck_assert_msg (got == code && strstr (out, expected), "exit %d, wanted %d '%s': %s", got, code,
+                   expected, out);
+    free (out);
+}
+
+//  "unchanged" only when the stored data set is what would be stored: the
+//  same numbers under another task, label, column or class names are
+//  refused naming what differs, and --force replaces them.
+START_TEST (test_cli_put_same_numbers_other_names)
+{
+    char *path = s_write_csv ("d.csv", "a,b,label\n1,2,0\n3,4,1\n");
+    const char *put[] = {"dataset", "put", "d", path, NULL};
+    s_maas_says (put, 0, "data set d: 2 rows × 2 features, binary");
+    s_maas_says (put, 0, "data set d unchanged: 2 rows × 2 features, binary");
+    const char *regress[] = {"dataset", "put", "d", path, "--task", "regression", NULL};
+    s_maas_says (regress, 1,
+                 "): same numbers, other task binary (this file: regression): give --force");
+    const char *show[] = {"dataset", "show", "d", NULL};
+    s_maas_says (show, 0, "task     binary (2 classes)");
+    const char *force[] = {"dataset", "put", "d", path, "--task", "regression", "--force", NULL};
+    s_maas_says (force, 0, "data set d: 2 rows × 2 features, regression");
+    s_maas_says (show, 0, "task     regression\n");
+    s_maas_says (regress, 0, "data set d unchanged: 2 rows × 2 features, regression");
+    //  A renamed header, the same numbers.
+    free (s_write_csv ("d.csv", "a,B,y\n1,2,0\n3,4,1\n"));
+    s_maas_says (regress, 1,
+                 "same numbers, other label column 'label' (this file: 'y'); column 2 'b' "
+                 "(this file: 'B'): give --force");
+    s_maas_says (show, 0, "columns  a, b\n");
+    s_maas_says (force, 0, "data set d: 2 rows");
+    s_maas_says (show, 0, "label    y\n");
+    s_maas_says (show, 0, "columns  a, B\n");
+    //  Labels that are names number the classes 0, 1 as before: other
+    //  class names.
+    free (s_write_csv ("d.csv", "a,B,y\n1,2,no\n3,4,yes\n"));
+    const char *named[] = {"dataset", "put", "d", path, "--force", NULL};
+    s_maas_says (named, 0, "data set d: 2 rows × 2 features, binary");
+    s_maas_says (put, 0, "data set d unchanged");
+    free (s_write_csv ("d.csv", "a,B,y\n1,2,0\n3,4,1\n"));
+    s_maas_says (put, 1, "same numbers, other class names (this file: none, numbered)");
+    free (path);
+}
+END_TEST
+
+//  A header that names a column twice is refused before Redis is touched:
+//  a model trained on it could not match its inputs by name.
+START_TEST (test_cli_put_repeated_column)
+{
+    char *path = s_write_csv ("twice.csv", "a,b,a,label\n1,2,3,0\n4,5,6,1\n");
+    const char *put[] = {"dataset", "put", "twice", path, NULL};
+    s_maas_says (put, 1,
+                 "twice.csv: the header names column 'a' twice (columns 1 and 3): rename one");
+    ck_assert_int_eq (s_redis_int ("KEYS %s", "*"), 0);
+    free (path);
+}
+END_TEST
+
 static Suite *
 s_suite (void)
 {
@@ -695,6 +771,8 @@ s_suite (void)
     tcase_set_timeout (cli, 60);
     tcase_add_test (cli, test_cli_put_show_list_rm);
     tcase_add_test (cli, test_cli_bad_csv_stores_nothing);
+    tcase_add_test (cli, test_cli_put_same_numbers_other_names);
+    tcase_add_test (cli, test_cli_put_repeated_column);
     suite_add_tcase (suite, cli);
     return suite;
 }

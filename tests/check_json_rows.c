@@ -69,6 +69,12 @@ START_TEST (test_errors)
     s_assert_error ("{\"rows\": [[1,2]]}", s_names, "expected rows");
     s_assert_error ("{\"inputs\": {\"x0\": [1,3], \"x1\": [2]}}", s_names, "has 1 values");
     s_assert_error ("[]", s_names, "no rows");
+    //  A key given twice would be last-wins in jansson: one of two values
+    //  picked silently. Refused, naming the key.
+    s_assert_error ("{\"instances\": [{\"x0\": 999, \"x1\": 2, \"x0\": 1}]}", s_names,
+                    "duplicate object key near '\"x0\"'");
+    s_assert_error ("{\"inputs\": {\"x0\": [1], \"x1\": [2], \"x0\": [3]}}", s_names,
+                    "duplicate object key");
 }
 END_TEST
 

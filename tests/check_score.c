@@ -790,6 +790,22 @@ START_TEST (test_cli_columns_by_name)
     ck_assert_msg (strstr (text, "no column 'x3', which the model needs"), "%s", text);
     ck_assert_int_eq (access (missing_out, F_OK), -1);
     free (text);
+    //  A column named twice (an x0 of 999s before the real one): refused,
+    //  naming it, not the first copy scored and the real one dropped.
+    char *twice = s_write_reversed_csv ("twice.csv", true), *twice_out = s_path ("twice.npy");
+    snprintf (command, sizeof command, "sed -i '1s/^/x0,/; 2,$s/^/999,/' '%s'", twice);
+    ck_assert_int_eq (system (command), 0);
+    const char *dup[] = {"score", "named", "--input", twice, "--output", twice_out, NULL};
+    ck_assert_int_eq (s_run_cli (dup, "cli-twice.log"), 1);
+    text = s_read_log ("cli-twice.log");
+    ck_assert_msg (strstr (text,
+                           "twice.csv: the header names column 'x0' twice (columns 1 and "
+                           "11): rename one"),
+                   "%s", text);
+    ck_assert_int_eq (access (twice_out, F_OK), -1);
+    free (text);
+    free (twice);
+    free (twice_out);
     //  No header row: refused; with --no-header, read by position, no row lost.
     char *bare = s_write_csv ("bare.csv", false), *bare_out = s_path ("bare.npy");
     snprintf (command, sizeof command, "sed -i 1d '%s'", bare);

@@ -799,7 +799,8 @@ s_iris_by_name (uint64_t seed)
 
 //  `maas infer` matches a CSV header to the model's input names: columns
 //  in reverse order give the same predictions, bit for bit; a column the
-//  model needs and the file lacks is an error naming it.
+//  model needs and the file lacks, or one the header names twice, is an
+//  error naming it.
 START_TEST (test_cli_infer_columns_by_name)
 {
     maas_model_t *model = s_iris_by_name (31);
@@ -815,7 +816,10 @@ START_TEST (test_cli_infer_columns_by_name)
                   " $M infer iris --input in.csv --json $B | sed 's/.*\"rows\"://' > in.out &&"
                   " $M infer iris --input rev.csv --json $B | sed 's/.*\"rows\"://' > rev.out"
                   " && cmp in.out rev.out || exit 9;"
-                  " $M infer iris --input miss.csv $B 2> miss.err; echo rc=$? >> miss.err",
+                  " $M infer iris --input miss.csv $B 2> miss.err; echo rc=$? >> miss.err;"
+                  " printf 'sepal_len,sepal_len,sepal_wid,petal_len,petal_wid\\n"
+                  "999,5.1,3.5,1.4,0.2\\n' > dup.csv &&"
+                  " $M infer iris --input dup.csv $B > dup.out 2> dup.err; echo rc=$? >> dup.err",
                   fx.site.dir, maas, fx.site.front)
         > 0);
     s_sh_redis (script);
@@ -826,6 +830,15 @@ START_TEST (test_cli_infer_columns_by_name)
     ck_assert_msg (strstr (text, "no column 'petal_wid', which the model needs")
                        && strstr (text, "rc=1"),
                    "%s", text);
+    //  A column named twice: refused, not one copy taken (no predictions).
+    s_slurp ("dup.err", text, sizeof text);
+    ck_assert_msg (strstr (text,
+                           "dup.csv: the header names column 'sepal_len' twice (columns 1 "
+                           "and 2)")
+                       && strstr (text, "rc=1") && !strstr (text, "dropped columns"),
+                   "%s", text);
+    s_slurp ("dup.out", text, sizeof text);
+    ck_assert_str_eq (text, "");
     free (script);
     free (maas);
     maas_model_destroy (&model);

@@ -418,6 +418,45 @@ s_map_columns (s_parser_t *p, const maas_csv_options_t *opts)
     return rc;
 }
 
+static int
+s_compare_names (const void *a, const void *b)
+{
+    const char *x = *(const char *const *) a, *y = *(const char *const *) b;
+    int order = strcmp (x, y);
+    return order ? order : (x > y) - (x < y);    //  fields lie in LINE in column order
+}
+
+//  -1 after saying so if the header names a column twice: every reader
+//  matches columns by name (the label, the model's inputs, a data set's
+//  columns), and a repeated name would pick one of the two silently.
+static int
+s_check_names_once (s_parser_t *p)
+{
+    char **sorted = malloc (p->header_cols * sizeof *sorted);
+    if (!sorted) {
+        s_fail (p, "%s: out of memory", p->name);
+        return -1;
+    }
+    memcpy (sorted, p->fields, p->header_cols * sizeof *sorted);
+    qsort (sorted, p->header_cols, sizeof *sorted, s_compare_names);
+    size_t k = 1;
+    while (k < p->header_cols && strcmp (sorted[k - 1], sorted[k]) != 0)
+        k++;
+    if (k < p->header_cols) {
+        size_t first = 0, second;
+        while (p->fields[first] != sorted[k - 1])
+            first++;
+        for (second = first + 1; p->fields[second] != sorted[k]; second++)
+            ;
+        s_fail (p,
+                "%s: the header names column '%.64s' twice (columns %zu and %zu): rename one, "
+                "columns are matched by name",
+                p->name, sorted[k], first + 1, second + 1);
+    }
+    free (sorted);
+    return k < p->header_cols ? -1 : 0;
+}
+
 //  Read the first row: the header (or, with no_header, a data row kept
 //  pending), pick the label column, map the features. A first row of
 //  numbers alone is refused unless no_header: the file has no header.
@@ -440,6 +479,8 @@ s_take_header (s_parser_t *p, const maas_csv_options_t *opts)
                 p->name, p->line_no);
         return -1;
     }
+    if (!p->no_header && s_check_names_once (p) != 0)
+        return -1;
     p->pending = p->no_header;
     if (p->no_header && label && *label && strcmp (label, MAAS_CSV_NO_LABEL) != 0
         && !isdigit ((unsigned char) *label)) {

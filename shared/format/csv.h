@@ -54,7 +54,10 @@ typedef struct {
 //  names the file and, for a bad value, "file.csv:LINE:COLUMN 'text' is not
 //  a number" (1-based line and column). Also fails on an empty file, a file
 //  with no data rows, ragged rows, an unknown label column, a line over
-//  MAAS_CSV_MAX_LINE bytes, or a table over MAAS_TENSOR_MAX_ELEMS.
+//  MAAS_CSV_MAX_LINE bytes, a table over MAAS_TENSOR_MAX_ELEMS, or a header
+//  that names a column twice ("t.csv: the header names column 'a' twice
+//  (columns 1 and 3) ..."; every reader with a header: columns are matched
+//  by name).
 MAAS_EXPORT maas_csv_t *maas_csv_load (const char *path, const char *label, char *error,
                                        size_t error_size);
 //  A header row of numbers alone is refused ("t.csv: line 1 is all numbers,

@@ -761,6 +761,51 @@ maas_dataset_store_info (maas_dataset_store_t *self, const char *name, maas_data
     return 0;
 }
 
+//  Append one difference, "; "-separated, to DIFF (truncated if full).
+static void
+s_diff_add (char *diff, size_t diff_size, const char *fmt, ...)
+{
+    size_t used = strlen (diff);
+    if (used + 2 >= diff_size)
+        return;
+    if (used)
+        used += (size_t) snprintf (diff + used, diff_size - used, "; ");
+    va_list args;
+    va_start (args, fmt);
+    vsnprintf (diff + used, diff_size - used, fmt, args);
+    va_end (args);
+}
+
+void
+maas_dataset_info_diff (const maas_dataset_info_t *info, const maas_dataset_t *dataset, char *diff,
+                        size_t diff_size)
+{
+    assert (info && dataset && diff && diff_size);
+    *diff = 0;
+    maas_dataset_task_t task = maas_dataset_task (dataset);
+    if (info->task != task)
+        s_diff_add (diff, diff_size, "task %s (this file: %s)", maas_dataset_task_name (info->task),
+                    maas_dataset_task_name (task));
+    if (!info->label || strcmp (info->label, maas_dataset_label (dataset)) != 0)
+        s_diff_add (diff, diff_size, "label column '%.64s' (this file: '%.64s')",
+                    info->label ? info->label : "", maas_dataset_label (dataset));
+    size_t cols = maas_dataset_cols (dataset);
+    if (info->cols != cols)
+        s_diff_add (diff, diff_size, "%zu columns (this file: %zu)", info->cols, cols);
+    for (size_t c = 0; info->cols == cols && info->columns && c < cols; c++)
+        if (strcmp (info->columns[c], maas_dataset_column (dataset, c)) != 0) {
+            s_diff_add (diff, diff_size, "column %zu '%.64s' (this file: '%.64s')", c + 1,
+                        info->columns[c], maas_dataset_column (dataset, c));
+            break;
+        }
+    char *names = s_join_names (maas_dataset_class_names (dataset), maas_dataset_classes (dataset));
+    const char *stored = info->class_names ? info->class_names : "";
+    if (!names || strcmp (stored, names) != 0)
+        s_diff_add (diff, diff_size, "class names (this file: %s)",
+                    maas_dataset_class_names (dataset) ? "other ones" : "none, numbered");
+    free (names);
+}
+
 //  -- list, remove
 
 static int

@@ -78,6 +78,14 @@ MAAS_EXPORT maas_dataset_t *maas_dataset_store_get (maas_dataset_store_t *self, 
 //  Fill INFO from NAME's manifest. Returns 0, or -1 with the error set.
 MAAS_EXPORT int maas_dataset_store_info (maas_dataset_store_t *self, const char *name,
                                          maas_dataset_info_t *info);
+//  What storing DATASET would change of INFO (a stored data set's manifest)
+//  beyond the numbers its sha256 covers: "task binary (this file:
+//  regression); column 2 'b' (this file: 'B')" into DIFF (DIFF_SIZE bytes,
+//  truncated if short), "" when the task, label column, column names and
+//  class names all agree.
+MAAS_EXPORT void maas_dataset_info_diff (const maas_dataset_info_t *info,
+                                         const maas_dataset_t *dataset, char *diff,
+                                         size_t diff_size);
 //  Names of all data sets, sorted; a new list of strings (the caller's,
 //  autofree), or NULL with the error set.
 MAAS_EXPORT zlist_t *maas_dataset_store_list (maas_dataset_store_t *self);

@@ -102,6 +102,11 @@ class Datasets:
         if len(columns) != x.shape[1] or any("\n" in c or len(c) > 128 for c in columns):
             raise ValueError(f"columns: give {x.shape[1]} names of at most 128 characters "
                              "without line breaks")
+        twice = next((c for i, c in enumerate(columns + [label]) if c in columns[:i]), None)
+        if twice is not None:
+            # as `maas dataset put`: a model trained on it could not match its inputs by name
+            raise ValueError(f"columns: '{twice}' is named twice: rename one, columns are "
+                             "matched by name")
         chunk_bytes = max(4, int(chunk_bytes))
         gen = os.urandom(8).hex()
         x_chunks = self._write_part(name, gen, "x", x.tobytes(), chunk_bytes)

@@ -56,6 +56,10 @@ def test_bad_data_sets_are_refused(client, x, y, error, text):
     assert text in str(refused.value)
     with pytest.raises(ValueError):
         client.datasets.put("no spaces", np.zeros((1, 1)), np.zeros(1))
+    for columns, label in ((["a", "a"], "label"), (["a", "b"], "b")):
+        with pytest.raises(ValueError) as refused:
+            client.datasets.put("bad", np.zeros((1, 2)), np.zeros(1), columns=columns, label=label)
+        assert "is named twice" in str(refused.value)
 
 
 def test_models_list_get_alias(stack, client, cancer):
