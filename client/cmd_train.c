@@ -80,6 +80,13 @@ s_apply (s_args_t *args, const s_given_t *given)
     }
     else if (maas_training_parse_layers (spec, given->layers, err, sizeof err) != 0)
         flag = "--layers";
+    else if (!isnan (given->momentum) && spec->train.optim.kind != MAAS_OPTIM_MOMENTUM
+             && spec->train.optim.kind != MAAS_OPTIM_NESTEROV) {
+        //  Taken silently, it would be recorded in the lineage and do nothing.
+        flag = "--momentum";
+        snprintf (err, sizeof err, "only momentum and nesterov use it, not %s",
+                  maas_optim_name (spec->train.optim.kind));
+    }
     if (flag) {
         fprintf (stderr, "maas train: %s: %s\n", flag, err);
         return -1;

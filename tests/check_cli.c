@@ -202,6 +202,8 @@ START_TEST (test_train)
             "d", "--layers", "1:sigmod");
     S_MAAS (2, "maas train: --optimizer: unknown optimizer 'adamw'", "train", "m", "--data", "d",
             "--layers", "1:sigmoid", "--optimizer", "adamw");
+    S_MAAS (2, "maas train: --momentum: only momentum and nesterov use it, not adam", "train", "m",
+            "--data", "d", "--layers", "1:sigmoid", "--momentum", "0.5");
     S_MAAS (2, "maas train: give one model NAME (see --help)", "train");
     S_MAAS (2, "maas train: give one model NAME (see --help)", "train", "m", "n", "--data", "d",
             "--layers", "1:sigmoid");
