@@ -47,6 +47,11 @@ s_usage (FILE *out)
 int
 maas_cmd_version (int argc, char **argv)
 {
+    const maas_options_t options = {"maas version", "usage: maas version\n\nPrints the version.\n",
+                                    NULL, NULL, 0};
+    int code = 0;
+    if (maas_cli_options (&options, argc, argv, NULL, &code))
+        return code;
     printf ("maas %d.%d.%d\n", MAAS_VERSION_MAJOR, MAAS_VERSION_MINOR, MAAS_VERSION_PATCH);
     return 0;
 }

@@ -6,6 +6,8 @@
 #include "maas.h"
 #include "support.h"
 
+#include "config.h"
+
 #include <check.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -45,6 +47,8 @@ START_TEST (test_keygen)
     S_MAAS (2, "maas keygen: unknown option '--bogus' (see --help)", "keygen", "k", "--bogus");
     S_MAAS (2, "maas keygen: give one NAME (see --help)", "keygen");
     S_MAAS (0, "usage: maas keygen NAME", "keygen", "--help");
+    S_MAAS (2, "maas version: unexpected argument 'extra' (see --help)", "version", "extra");
+    S_MAAS (0, "maas " PACKAGE_VERSION, "version");
 }
 END_TEST
 
