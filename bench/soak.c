@@ -156,8 +156,10 @@ s_prepare (s_soak_t *soak)
     maas_tensor_t *x = maas_tensor_new (S_TRAIN_ROWS, S_COLS),
                   *y = maas_tensor_new (S_TRAIN_ROWS, 1);
     maas_synth_generate (2, S_COLS, S_TRAIN_ROWS, x->data, y->data);
-    maas_dataset_t *data =
-        maas_dataset_new (&x, &y, NULL, NULL, MAAS_DATASET_BINARY, err, sizeof err);
+    maas_err_t why;
+    maas_dataset_t *data = maas_dataset_new (&x, &y, NULL, NULL, MAAS_DATASET_BINARY, &why);
+    if (!data)
+        maas_err_export (&why, err, sizeof err);
     maas_dataset_store_t *store = maas_dataset_store_new (soak->url, NULL, err, sizeof err);
     if (rc != 0 || !data || !store || maas_dataset_store_put (store, "soak", data) != 0)
         rc = -1;

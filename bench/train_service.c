@@ -169,8 +169,7 @@ main (int argc, char **argv)
     maas_tensor_t *y = maas_tensor_new (S_ROWS, 1);
     maas_synth_generate (0, MAAS_SYNTH_FEATURES, S_ROWS, x->data, y->data);
     char err[512];
-    maas_dataset_t *data =
-        maas_dataset_new (&x, &y, NULL, NULL, MAAS_DATASET_BINARY, err, sizeof err);
+    maas_dataset_t *data = maas_dataset_new (&x, &y, NULL, NULL, MAAS_DATASET_BINARY, NULL);
     maas_training_t spec = s_seed_spec ();
     s_stack_t stack = {0};
     int rc = 1;

@@ -101,7 +101,7 @@ s_kind_of (maas_broker_t *self, maas_proto_msg_t *msg, const maas_proto_job_t *s
         && maas_codec_map_find (&map, "wait_for_kind")
         && maas_codec_map_bool (&map, "wait_for_kind", &wait) != 0) {
         self->stats.bad_input++;
-        s_reject (self, msg, spec->id, "bad_request", map.err);
+        s_reject (self, msg, spec->id, "bad_request", map.err.text);
         return NULL;
     }
     if (!wait) {
@@ -197,7 +197,7 @@ s_id_of (maas_broker_t *self, maas_proto_msg_t *msg, char id[MAAS_PROTO_ID_MAX +
     maas_codec_map_t map;
     if (broker_header_map (self, msg, &map, err, sizeof err) == 0) {
         if (maas_codec_map_str_copy (&map, "id", id, MAAS_PROTO_ID_MAX + 1) != 0)
-            snprintf (err, sizeof err, "%s", map.err);
+            maas_err_export (&map.err, err, sizeof err);
         else if (maas_proto_id_valid (id, strlen (id)))
             return 0;
         else

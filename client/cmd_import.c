@@ -164,16 +164,16 @@ maas_cmd_signature_given (const maas_cmd_signature_t *sig)
 int
 maas_cmd_signature_apply (maas_model_t *model, const maas_cmd_signature_t *sig)
 {
-    char err[512] = "";
+    maas_err_t err;
     int rc = 0;
     if (sig->labels)
-        rc = maas_model_set_labels_text (model, sig->labels, err, sizeof err);
+        rc = maas_model_set_labels_text (model, sig->labels, &err);
     if (rc == 0 && sig->input_scale != 0)    //  in range: maas model's table checked it
-        rc = maas_model_set_input_scale (model, sig->input_scale, err, sizeof err);
+        rc = maas_model_set_input_scale (model, sig->input_scale, &err);
     if (rc == 0 && sig->output_name)
-        rc = maas_model_set_output_name (model, sig->output_name, err, sizeof err);
+        rc = maas_model_set_output_name (model, sig->output_name, &err);
     if (rc != 0)
-        fprintf (stderr, "maas model: %s\n", err);
+        fprintf (stderr, "maas model: %s\n", err.text);
     return rc;
 }
 

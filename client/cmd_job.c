@@ -122,9 +122,9 @@ s_print_train_result (const redisReply *result)
     msgpack_unpacked message;
     msgpack_unpacked_init (&message);
     maas_codec_map_t map, metrics;
-    char err[256], model[MAAS_TRAINING_NAME_MAX + 1];
+    char model[MAAS_TRAINING_NAME_MAX + 1];
     uint64_t version;
-    if (maas_codec_unpack (result->str, result->len, 0, &message, err, sizeof err) == 0
+    if (maas_codec_unpack (result->str, result->len, 0, &message, NULL) == 0
         && maas_codec_map_init (&map, &message.data, "result") == 0
         && maas_codec_map_str_copy (&map, "model", model, sizeof model) == 0
         && maas_codec_map_uint64 (&map, "version", &version) == 0) {

@@ -306,18 +306,18 @@ static const char s_synth_summary[] =
 static int
 s_write_rows (const char *path, const float *x, const float *y, size_t rows, size_t cols)
 {
-    char err[MAAS_NPY_ERROR_SIZE];
+    maas_err_t err;
     if (maas_npy_is_path (path)) {
-        maas_npy_writer_t *writer = maas_npy_create (path, cols + 1, err, sizeof err);
+        maas_npy_writer_t *writer = maas_npy_create (path, cols + 1, &err);
         float row[MAAS_SYNTH_FEATURES + 1];
         for (size_t r = 0; writer && r < rows; r++) {
             memcpy (row, x + r * cols, cols * sizeof (float));
             row[cols] = y[r];
-            if (maas_npy_write (writer, row, 1, err, sizeof err) != 0)
+            if (maas_npy_write (writer, row, 1, &err) != 0)
                 break;
         }
-        if (!writer || maas_npy_close (&writer, err, sizeof err) != 0) {
-            fprintf (stderr, "maas synth: %s\n", err);
+        if (!writer || maas_npy_close (&writer, &err) != 0) {
+            fprintf (stderr, "maas synth: %s\n", err.text);
             return -1;
         }
         return 0;

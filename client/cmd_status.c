@@ -35,8 +35,7 @@ s_print_header (const redisReply *value, const char *indent)
 {
     msgpack_unpacked unpacked;
     msgpack_unpacked_init (&unpacked);
-    char err[256];
-    if (maas_codec_unpack (value->str, value->len, 0, &unpacked, err, sizeof err) == 0
+    if (maas_codec_unpack (value->str, value->len, 0, &unpacked, NULL) == 0
         && unpacked.data.type == MSGPACK_OBJECT_MAP) {
         const msgpack_object_map *map = &unpacked.data.via.map;
         for (uint32_t i = 0; i < map->size; i++) {

@@ -199,7 +199,7 @@ s_msgpack (gw_buf_t *buf, const redisReply *hash, const char *name, bool infer)
     }
     msgpack_unpacked top;
     msgpack_unpacked_init (&top);
-    if (maas_codec_unpack (value->str, value->len, 0, &top, err, sizeof err) == 0)
+    if (maas_codec_unpack (value->str, value->len, 0, &top, NULL) == 0)
         gw_mpjson_write (buf, &top.data);
     else
         gw_buf_puts (buf, "null");
@@ -262,9 +262,8 @@ s_may_cancel (gw_req_t *req, const redisReply *hash)
     msgpack_unpacked top;
     msgpack_unpacked_init (&top);
     maas_codec_map_t map;
-    char err[256];
     if (header && header->type == REDIS_REPLY_STRING
-        && maas_codec_unpack (header->str, header->len, 0, &top, err, sizeof err) == 0
+        && maas_codec_unpack (header->str, header->len, 0, &top, NULL) == 0
         && maas_codec_map_init (&map, &top.data, "header") == 0)
         maas_codec_map_str_copy (&map, "kind", kind, sizeof kind);
     msgpack_unpacked_destroy (&top);

@@ -115,7 +115,7 @@ static int
 s_read_shard (s_run_t *run, s_shard_t *shard)
 {
     size_t want = run->config.shard_rows, got = 0;
-    char err[MAAS_CSV_ERROR_SIZE] = "";
+    maas_err_t err = {MAAS_ERR_NOMEM, "out of memory"};
     int rc = 0;
     if (run->x) {
         size_t done = run->next_read * want;
@@ -125,15 +125,14 @@ s_read_shard (s_run_t *run, s_shard_t *shard)
                 got * run->cols * sizeof (float));
     }
     else if (run->csv_in)
-        rc = maas_csv_stream_read (run->csv_in, shard->input, shard->labels, want, &got, err,
-                                   sizeof err);
+        rc = maas_csv_stream_read (run->csv_in, shard->input, shard->labels, want, &got, &err);
     else if (run->label_col == SIZE_MAX)
-        rc = maas_npy_read (run->npy_in, shard->input, want, &got, err, sizeof err);
+        rc = maas_npy_read (run->npy_in, shard->input, want, &got, &err);
     else {
         //  A .npy label column: read whole rows, then move the label out.
         size_t file_cols = run->cols + 1;
         float *wide = malloc (want * file_cols * sizeof (float));
-        rc = wide ? maas_npy_read (run->npy_in, wide, want, &got, err, sizeof err) : -1;
+        rc = wide ? maas_npy_read (run->npy_in, wide, want, &got, &err) : -1;
         for (size_t r = 0; rc == 0 && r < got; r++) {
             const float *src = wide + r * file_cols;
             float *dst = shard->input + r * run->cols;
@@ -145,7 +144,7 @@ s_read_shard (s_run_t *run, s_shard_t *shard)
         free (wide);
     }
     if (rc != 0)
-        return s_fail (run, "%s", *err ? err : "out of memory");
+        return s_fail (run, "%s", err.text);
     shard->first_row = run->next_read * want;
     shard->rows = got;
     shard->attempts = 0;
@@ -287,9 +286,10 @@ s_write_shard (s_run_t *run, s_shard_t *shard)
         if (run->csv_out)
             s_write_csv_header (run, shard);
         if (run->npy_out == NULL && run->out_path && !run->csv_out) {
-            run->npy_out = maas_npy_create (run->out_path, run->outputs, run->err, run->err_size);
+            maas_err_t err;
+            run->npy_out = maas_npy_create (run->out_path, run->outputs, &err);
             if (!run->npy_out)
-                return -1;
+                return s_fail (run, "%s", err.text);
         }
         if (run->x && !(run->y = maas_tensor_new (run->x->rows, run->outputs)))
             return s_fail (run, "out of memory for %zu × %zu outputs", run->x->rows, run->outputs);
@@ -306,10 +306,11 @@ s_write_shard (s_run_t *run, s_shard_t *shard)
     if (run->y)
         memcpy (run->y->data + shard->first_row * run->outputs, shard->values,
                 count * sizeof (float));
-    else if (run->npy_out
-             && maas_npy_write (run->npy_out, shard->values, shard->rows, run->err, run->err_size)
-                 != 0)
-        return -1;
+    else if (run->npy_out) {
+        maas_err_t err;
+        if (maas_npy_write (run->npy_out, shard->values, shard->rows, &err) != 0)
+            return s_fail (run, "%s", err.text);
+    }
     for (size_t r = 0; run->csv_out && r < shard->rows; r++) {
         for (size_t j = 0; j < shard->outputs; j++)
             fprintf (run->csv_out, "%s%.9g", j ? "," : "", shard->values[r * shard->outputs + j]);
@@ -534,11 +535,11 @@ maas_score_tensor (maas_client_t *client, const maas_score_config_t *config, con
 static int
 s_open_source (s_run_t *run, const char *input, const char *label)
 {
-    char err[MAAS_CSV_ERROR_SIZE];
+    maas_err_t err;
     if (maas_npy_is_path (input)) {
-        run->npy_in = maas_npy_open (input, err, sizeof err);
+        run->npy_in = maas_npy_open (input, &err);
         if (!run->npy_in)
-            return s_fail (run, "%s", err);
+            return s_fail (run, "%s", err.text);
         run->cols = maas_npy_cols (run->npy_in);
         run->rows_total = maas_npy_rows (run->npy_in);
         if (label) {
@@ -559,9 +560,9 @@ s_open_source (s_run_t *run, const char *input, const char *label)
                                .n_columns = run->config.n_columns,
                                .classes = run->config.labels,
                                .n_classes = run->config.n_labels};
-    run->csv_in = maas_csv_stream_open_with (input, &opts, err, sizeof err);
+    run->csv_in = maas_csv_stream_open_with (input, &opts, &err);
     if (!run->csv_in)
-        return s_fail (run, "%s", err);
+        return s_fail (run, "%s", err.text);
     const char *dropped = maas_csv_stream_dropped (run->csv_in);
     snprintf (run->stats.dropped, sizeof run->stats.dropped, "%s", dropped ? dropped : "");
     run->cols = maas_csv_stream_cols (run->csv_in);
@@ -632,9 +633,9 @@ s_open_sink (s_run_t *run, const char *input, const char *output)
 static int
 s_close_sink (s_run_t *run, int rc, const char *output)
 {
-    char close_err[MAAS_NPY_ERROR_SIZE];
-    if (run->npy_out && maas_npy_close (&run->npy_out, close_err, sizeof close_err) != 0 && rc == 0)
-        rc = s_fail (run, "%s", close_err);
+    maas_err_t close_err;
+    if (run->npy_out && maas_npy_close (&run->npy_out, &close_err) != 0 && rc == 0)
+        rc = s_fail (run, "%s", close_err.text);
     bool is_stdout = run->csv_out == stdout;
     if (run->csv_out && (is_stdout ? fflush (stdout) : fclose (run->csv_out)) != 0 && rc == 0)
         rc = s_fail (run, "%s: %s", output, strerror (errno));

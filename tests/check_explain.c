@@ -283,7 +283,7 @@ s_decode (const char *bytes, size_t len, maas_explain_params_t *params, char *er
 {
     msgpack_unpacked msg;
     msgpack_unpacked_init (&msg);
-    ck_assert_int_eq (maas_codec_unpack (bytes, len, 0, &msg, err, 256), 0);
+    ck_assert_int_eq (maas_codec_unpack (bytes, len, 0, &msg, NULL), 0);
     int rc = maas_explain_params_decode (params, &msg.data, err, 256);
     msgpack_unpacked_destroy (&msg);
     return rc;

@@ -129,9 +129,9 @@ s_publish_with (const char *name, size_t outputs, maas_act_t act, uint64_t seed,
 {
     maas_layer_spec_t layers[] = {{8, MAAS_ACT_TANH}, {outputs, act}};
     maas_model_t *model = support_model_new (S_INPUTS, layers, 2, seed);
-    char err[256];
-    ck_assert_msg (!labels || maas_model_set_labels_text (model, labels, err, sizeof err) == 0,
-                   "%s", err);
+    maas_err_t err;
+    ck_assert_msg (!labels || maas_model_set_labels_text (model, labels, &err) == 0, "%s",
+                   err.text);
     ck_assert (!columns || maas_model_set_columns (model, columns, S_INPUTS) == 0);
     uint64_t version = support_publish_model (fx.registry, name, model);
     maas_model_destroy (&model);
@@ -821,14 +821,16 @@ s_train_once (void)
     const char *extra[] = {"--name", "t1", "--heartbeat", "100", NULL};
     fx.trainer = support_trainer_start (fx.site.back, support_redis_url (fx.site.redis), extra,
                                         fx.site.broker_log);
-    char err[256], *csv = support_src_path ("data/breast_cancer_train.csv");
-    maas_dataset_t *data = maas_dataset_from_csv (csv, NULL, MAAS_DATASET_AUTO, err, sizeof err);
-    ck_assert_msg (data, "%s", err);
+    char *csv = support_src_path ("data/breast_cancer_train.csv");
+    maas_err_t err;
+    maas_dataset_t *data = maas_dataset_from_csv (csv, NULL, MAAS_DATASET_AUTO, &err);
+    ck_assert_msg (data, "%s", err.text);
     free (csv);
     maas_training_t spec;
     maas_training_init (&spec);
     snprintf (spec.model, sizeof spec.model, "bc");
-    ck_assert_int_eq (maas_training_parse_layers (&spec, "1:sigmoid", err, sizeof err), 0);
+    ck_assert_int_eq (maas_training_parse_layers (&spec, "1:sigmoid", err.text, sizeof err.text),
+                      0);
     spec.train.loss = MAAS_LOSS_BCE;
     spec.train.epochs = 2;
     msgpack_sbuffer params, payload;

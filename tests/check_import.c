@@ -59,14 +59,14 @@ s_teardown (void)
 static float *
 s_npy (const char *path, size_t *rows, size_t *cols)
 {
-    char err[256];
-    maas_npy_reader_t *reader = maas_npy_open (path, err, sizeof err);
-    ck_assert_msg (reader, "%s", err);
+    maas_err_t err;
+    maas_npy_reader_t *reader = maas_npy_open (path, &err);
+    ck_assert_msg (reader, "%s", err.text);
     *rows = maas_npy_rows (reader);
     *cols = maas_npy_cols (reader);
     float *data = malloc (*rows * *cols * sizeof *data);
     size_t got = 0;
-    ck_assert_int_eq (maas_npy_read (reader, data, *rows, &got, err, sizeof err), 0);
+    ck_assert_int_eq (maas_npy_read (reader, data, *rows, &got, &err), 0);
     ck_assert_uint_eq (got, *rows);
     maas_npy_reader_destroy (&reader);
     return data;
@@ -426,9 +426,9 @@ START_TEST (test_export_input_scale)
         mean[k] = 0.002f * (float) k - 0.003f;
         std[k] = 0.005f + 0.0025f * (float) k;
     }
-    char err[256];
+    maas_err_t err;
     ck_assert_int_eq (maas_mlp_set_norm (maas_model_mlp (model), mean, std), 0);
-    ck_assert_int_eq (maas_model_set_input_scale (model, 1.0 / 255, err, sizeof err), 0);
+    ck_assert_int_eq (maas_model_set_input_scale (model, 1.0 / 255, &err), 0);
     s_round_trip (model, "seed");
     uint8_t *onnx;
     size_t size;

@@ -11,9 +11,9 @@
 static const msgpack_object *
 s_unpack (const msgpack_sbuffer *sbuf, msgpack_unpacked *msg)
 {
-    char err[256];
+    maas_err_t err;
     msgpack_unpacked_init (msg);
-    ck_assert_int_eq (maas_codec_unpack (sbuf->data, sbuf->size, 0, msg, err, sizeof err), 0);
+    ck_assert_int_eq (maas_codec_unpack (sbuf->data, sbuf->size, 0, msg, &err), 0);
     return &msg->data;
 }
 
@@ -23,11 +23,11 @@ s_expect_params_error (const char *text, size_t len, const char *what)
 {
     msgpack_unpacked msg;
     msgpack_unpacked_init (&msg);
-    char err[256];
-    ck_assert_int_eq (maas_codec_unpack (text, len, 0, &msg, err, sizeof err), 0);
+    maas_err_t err;
+    ck_assert_int_eq (maas_codec_unpack (text, len, 0, &msg, &err), 0);
     maas_infer_params_t params;
-    ck_assert_int_eq (maas_infer_params_decode (&params, &msg.data, err, sizeof err), -1);
-    ck_assert_msg (strstr (err, what), "error '%s' lacks '%s'", err, what);
+    ck_assert_int_eq (maas_infer_params_decode (&params, &msg.data, err.text, sizeof err.text), -1);
+    ck_assert_msg (strstr (err.text, what), "error '%s' lacks '%s'", err.text, what);
     msgpack_unpacked_destroy (&msg);
 }
 

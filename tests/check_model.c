@@ -316,24 +316,24 @@ END_TEST
 START_TEST (test_signature)
 {
     maas_model_t *model = s_sample_model (true);
-    char err[256], before[MAAS_SHA256_HEX_SIZE], weights[MAAS_SHA256_HEX_SIZE], buf[24];
+    char before[MAAS_SHA256_HEX_SIZE], weights[MAAS_SHA256_HEX_SIZE], buf[24];
+    maas_err_t err;
     maas_model_sha256 (model, before);
     maas_model_weights_sha256 (model, weights);
     ck_assert_uint_eq (maas_model_classes (model), 3);
     ck_assert_ptr_null (maas_model_labels (model));
     ck_assert_str_eq (maas_model_label (model, 2, buf), "2");
     ck_assert_str_eq (maas_model_output_name (model), "output");
-    ck_assert_int_eq (maas_model_set_labels_text (model, "setosa,versicolor", err, sizeof err), -1);
-    ck_assert_pstr_eq (err,
+    ck_assert_int_eq (maas_model_set_labels_text (model, "setosa,versicolor", &err), -1);
+    ck_assert_pstr_eq (err.text,
                        "labels: one label per class is needed (2 labels for 3 classes, each 1 "
                        "to 256 bytes, unique)");
-    ck_assert_int_eq (maas_model_set_labels_text (model, "a,b,a", err, sizeof err), -1);
-    ck_assert_ptr_nonnull (strstr (err, "a label is repeated"));
-    ck_assert_int_eq (maas_model_set_labels_text (model, "a,,b", err, sizeof err), -1);
-    ck_assert_int_eq (
-        maas_model_set_labels_text (model, "setosa,versicolor,virginica", err, sizeof err), 0);
-    ck_assert_int_eq (maas_model_set_output_name (model, "probabilities", err, sizeof err), 0);
-    ck_assert_int_eq (maas_model_set_output_name (model, "", err, sizeof err), -1);
+    ck_assert_int_eq (maas_model_set_labels_text (model, "a,b,a", &err), -1);
+    ck_assert_ptr_nonnull (strstr (err.text, "a label is repeated"));
+    ck_assert_int_eq (maas_model_set_labels_text (model, "a,,b", &err), -1);
+    ck_assert_int_eq (maas_model_set_labels_text (model, "setosa,versicolor,virginica", &err), 0);
+    ck_assert_int_eq (maas_model_set_output_name (model, "probabilities", &err), 0);
+    ck_assert_int_eq (maas_model_set_output_name (model, "", &err), -1);
     uint8_t *blob;
     size_t size;
     s_encode (model, &blob, &size);
@@ -357,14 +357,14 @@ START_TEST (test_signature)
     maas_mlp_t *mlp = maas_mlp_new (2, binary, 2);
     model = maas_model_new (&mlp);
     ck_assert_uint_eq (maas_model_classes (model), 2);
-    ck_assert_int_eq (maas_model_set_labels_text (model, "benign,malignant", err, sizeof err), 0);
+    ck_assert_int_eq (maas_model_set_labels_text (model, "benign,malignant", &err), 0);
     maas_model_destroy (&model);
     maas_layer_spec_t linear[] = {{1, MAAS_ACT_LINEAR}};
     mlp = maas_mlp_new (2, linear, 1);
     model = maas_model_new (&mlp);
     ck_assert_uint_eq (maas_model_classes (model), 0);
-    ck_assert_int_eq (maas_model_set_labels_text (model, "a", err, sizeof err), -1);
-    ck_assert_ptr_nonnull (strstr (err, "a regression model has no classes"));
+    ck_assert_int_eq (maas_model_set_labels_text (model, "a", &err), -1);
+    ck_assert_ptr_nonnull (strstr (err.text, "a regression model has no classes"));
     maas_model_destroy (&model);
 }
 END_TEST
@@ -374,12 +374,13 @@ END_TEST
 START_TEST (test_input_scale_is_format_2)
 {
     maas_model_t *model = s_sample_model (false);
-    char err[256], weights[MAAS_SHA256_HEX_SIZE], scaled[MAAS_SHA256_HEX_SIZE];
+    char weights[MAAS_SHA256_HEX_SIZE], scaled[MAAS_SHA256_HEX_SIZE];
+    maas_err_t err;
     maas_model_weights_sha256 (model, weights);
     ck_assert_double_eq (maas_model_input_scale (model), 1.0);
-    ck_assert_int_eq (maas_model_set_input_scale (model, 0, err, sizeof err), -1);
-    ck_assert_int_eq (maas_model_set_input_scale (model, NAN, err, sizeof err), -1);
-    ck_assert_int_eq (maas_model_set_input_scale (model, 1.0 / 255, err, sizeof err), 0);
+    ck_assert_int_eq (maas_model_set_input_scale (model, 0, &err), -1);
+    ck_assert_int_eq (maas_model_set_input_scale (model, NAN, &err), -1);
+    ck_assert_int_eq (maas_model_set_input_scale (model, 1.0 / 255, &err), 0);
     maas_model_weights_sha256 (model, scaled);
     ck_assert_str_ne (scaled, weights);
     uint8_t *blob;
@@ -407,7 +408,7 @@ START_TEST (test_input_scale_is_format_2)
     float mean = 5000, std = 600;
     ck_assert_int_eq (maas_mlp_set_target_norm (mlp, &mean, &std), 0);
     model = maas_model_new (&mlp);
-    ck_assert_int_eq (maas_model_set_input_scale (model, 0.25, err, sizeof err), 0);
+    ck_assert_int_eq (maas_model_set_input_scale (model, 0.25, &err), 0);
     s_encode (model, &blob, &size);
     ck_assert_uint_eq (blob[25], 2);
     back = maas_model_decode (blob, size, &why);
@@ -625,8 +626,8 @@ s_tree_open_model (tree_t *t, maas_model_t *model)
     s_encode (model, &t->blob, &t->size);
     maas_model_destroy (&model);
     msgpack_unpacked_init (&t->msg);
-    char err[MAAS_CODEC_ERR_SIZE];
-    ck_assert_int_eq (maas_codec_unpack (t->blob, t->size, 0, &t->msg, err, sizeof err), 0);
+    maas_err_t err;
+    ck_assert_int_eq (maas_codec_unpack (t->blob, t->size, 0, &t->msg, &err), 0);
 }
 
 static void

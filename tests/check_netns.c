@@ -388,10 +388,11 @@ s_stack_down (void)
 static char *
 s_write_input (const char *name)
 {
-    char *path = s_path (name), err[256];
-    maas_npy_writer_t *writer = maas_npy_create (path, S_COLS, err, sizeof err);
-    ck_assert_msg (writer && maas_npy_write (writer, s_x, S_ROWS, err, sizeof err) == 0, "%s", err);
-    ck_assert_int_eq (maas_npy_close (&writer, err, sizeof err), 0);
+    char *path = s_path (name);
+    maas_err_t err;
+    maas_npy_writer_t *writer = maas_npy_create (path, S_COLS, &err);
+    ck_assert_msg (writer && maas_npy_write (writer, s_x, S_ROWS, &err) == 0, "%s", err.text);
+    ck_assert_int_eq (maas_npy_close (&writer, &err), 0);
     return path;
 }
 

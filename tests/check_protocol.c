@@ -223,10 +223,9 @@ START_TEST (test_retryable)
     const bool expected[] = {false, true, true, true};
     msgpack_unpacked scratch;
     msgpack_unpacked_init (&scratch);
-    char err[256];
+    maas_err_t err;
     for (int i = 0; i < 4; i++) {
-        ck_assert_int_eq (maas_codec_unpack (headers[i], sizes[i], 0, &scratch, err, sizeof err),
-                          0);
+        ck_assert_int_eq (maas_codec_unpack (headers[i], sizes[i], 0, &scratch, &err), 0);
         maas_codec_map_t map;
         ck_assert_int_eq (maas_codec_map_init (&map, &scratch.data, "header"), 0);
         ck_assert_int_eq (maas_proto_retryable (&map), expected[i]);

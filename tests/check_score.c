@@ -56,11 +56,11 @@ s_publish_with (const char *name, const maas_mlp_t *mlp, const char *const *colu
 {
     maas_mlp_t *copy = maas_mlp_dup (mlp);
     maas_model_t *model = maas_model_new (&copy);
-    char err[256];
+    maas_err_t err;
     if (columns)
         ck_assert_int_eq (maas_model_set_columns (model, columns, S_COLS), 0);
     if (labels)
-        ck_assert_msg (maas_model_set_labels_text (model, labels, err, sizeof err) == 0, "%s", err);
+        ck_assert_msg (maas_model_set_labels_text (model, labels, &err) == 0, "%s", err.text);
     maas_registry_t *registry = support_registry_new (s_redis);
     uint64_t version = support_publish_model (registry, name, model);
     maas_registry_destroy (&registry);
@@ -181,10 +181,11 @@ s_write_csv (const char *name, bool label)
 static char *
 s_write_npy (const char *name)
 {
-    char *path = s_path (name), err[256];
-    maas_npy_writer_t *writer = maas_npy_create (path, S_COLS, err, sizeof err);
-    ck_assert (writer && maas_npy_write (writer, s_x, S_ROWS, err, sizeof err) == 0);
-    ck_assert_int_eq (maas_npy_close (&writer, err, sizeof err), 0);
+    char *path = s_path (name);
+    maas_err_t err;
+    maas_npy_writer_t *writer = maas_npy_create (path, S_COLS, &err);
+    ck_assert (writer && maas_npy_write (writer, s_x, S_ROWS, &err) == 0);
+    ck_assert_int_eq (maas_npy_close (&writer, &err), 0);
     return path;
 }
 
@@ -327,12 +328,12 @@ END_TEST
 static void
 s_assert_npy_matches (const char *path, const float *expected)
 {
-    char err[256];
-    maas_npy_reader_t *reader = maas_npy_open (path, err, sizeof err);
-    ck_assert_msg (reader, "%s", err);
+    maas_err_t err;
+    maas_npy_reader_t *reader = maas_npy_open (path, &err);
+    ck_assert_msg (reader, "%s", err.text);
     float *got = malloc (S_ROWS * sizeof (float));
     size_t n = 0;
-    ck_assert_int_eq (maas_npy_read (reader, got, S_ROWS, &n, err, sizeof err), 0);
+    ck_assert_int_eq (maas_npy_read (reader, got, S_ROWS, &n, &err), 0);
     ck_assert_uint_eq (n, S_ROWS);
     for (size_t r = 0; r < S_ROWS; r++)
         ck_assert_msg (fabsf (got[r] - expected[r]) < 1e-5f, "row %zu: %.9g, expected %.9g", r,
@@ -406,13 +407,13 @@ s_move_alias_at_once (size_t done, size_t total, void *arg)
 static void
 s_assert_copies_match (const char *path, const float *expected)
 {
-    char err[256];
-    maas_npy_reader_t *reader = maas_npy_open (path, err, sizeof err);
-    ck_assert_msg (reader, "%s", err);
+    maas_err_t err;
+    maas_npy_reader_t *reader = maas_npy_open (path, &err);
+    ck_assert_msg (reader, "%s", err.text);
     float *got = malloc (S_ROWS * sizeof (float));
     for (int copy = 0; copy < S_COPIES; copy++) {
         size_t n = 0;
-        ck_assert_int_eq (maas_npy_read (reader, got, S_ROWS, &n, err, sizeof err), 0);
+        ck_assert_int_eq (maas_npy_read (reader, got, S_ROWS, &n, &err), 0);
         ck_assert_uint_eq (n, S_ROWS);
         for (size_t r = 0; r < S_ROWS; r++)
             ck_assert_msg (fabsf (got[r] - expected[r]) < 1e-5f, "row %zu: %.9g, expected %.9g",
@@ -438,18 +439,19 @@ START_TEST (test_alias_moved_in_first_window)
     maas_predictor_destroy (&predictor);
     maas_mlp_destroy (&other);
     char *input = s_path ("first-window.npy"), *output = s_path ("first-window-out.npy");
-    char err[512];
-    maas_npy_writer_t *writer = maas_npy_create (input, S_COLS, err, sizeof err);
+    maas_err_t err;
+    maas_npy_writer_t *writer = maas_npy_create (input, S_COLS, &err);
     for (int copy = 0; copy < S_COPIES; copy++)
-        ck_assert (writer && maas_npy_write (writer, s_x, S_ROWS, err, sizeof err) == 0);
-    ck_assert_int_eq (maas_npy_close (&writer, err, sizeof err), 0);
+        ck_assert (writer && maas_npy_write (writer, s_x, S_ROWS, &err) == 0);
+    ck_assert_int_eq (maas_npy_close (&writer, &err), 0);
     maas_client_t *client = maas_client_new (s_frontend, NULL);
     maas_score_config_t config = s_config ("seed@production", S_ROWS * S_COPIES / 16, 16);
     config.progress = s_move_alias_at_once;
     config.progress_arg = &move_to;
     maas_score_stats_t stats;
-    int rc = maas_score_file (client, &config, input, output, NULL, NULL, &stats, err, sizeof err);
-    ck_assert_msg (rc == 0, "%s", err);
+    int rc = maas_score_file (client, &config, input, output, NULL, NULL, &stats, err.text,
+                              sizeof err.text);
+    ck_assert_msg (rc == 0, "%s", err.text);
     ck_assert_uint_eq (move_to, 0);
     ck_assert_msg (stats.version == 1 || stats.version == v2, "ran on version %llu",
                    (unsigned long long) stats.version);
@@ -674,17 +676,18 @@ END_TEST
 //  from 1), not its row within the job that carried it.
 START_TEST (test_cli_names_the_file_row)
 {
-    char *input = s_path ("nan.npy"), *output = s_path ("nan-out.npy"), err[256];
-    maas_npy_writer_t *writer = maas_npy_create (input, S_COLS, err, sizeof err);
+    char *input = s_path ("nan.npy"), *output = s_path ("nan-out.npy");
+    maas_err_t err;
+    maas_npy_writer_t *writer = maas_npy_create (input, S_COLS, &err);
     ck_assert_ptr_nonnull (writer);
     for (int i = 0; i < 4; i++) {    //  20,012 rows; row 20,000 is copy 3's row 4,991
         float saved = s_x[4990 * S_COLS + 4];
         if (i == 3)
             s_x[4990 * S_COLS + 4] = NAN;
-        ck_assert_int_eq (maas_npy_write (writer, s_x, S_ROWS, err, sizeof err), 0);
+        ck_assert_int_eq (maas_npy_write (writer, s_x, S_ROWS, &err), 0);
         s_x[4990 * S_COLS + 4] = saved;
     }
-    ck_assert_int_eq (maas_npy_close (&writer, err, sizeof err), 0);
+    ck_assert_int_eq (maas_npy_close (&writer, &err), 0);
     const char *args[] = {"score", "seed", "--input", input, "--output", output, NULL};
     ck_assert_int_eq (s_run_cli (args, "cli-nan.log"), 1);
     char *text = s_read_log ("cli-nan.log");
@@ -703,14 +706,14 @@ END_TEST
 static void
 s_assert_npy_repeats (const char *path, size_t copies)
 {
-    char err[256];
-    maas_npy_reader_t *reader = maas_npy_open (path, err, sizeof err);
-    ck_assert_msg (reader, "%s", err);
+    maas_err_t err;
+    maas_npy_reader_t *reader = maas_npy_open (path, &err);
+    ck_assert_msg (reader, "%s", err.text);
     ck_assert_uint_eq (maas_npy_rows (reader), copies * S_ROWS);
     float *got = malloc (S_ROWS * sizeof (float));
     for (size_t copy = 0; copy < copies; copy++) {
         size_t n;
-        ck_assert_int_eq (maas_npy_read (reader, got, S_ROWS, &n, err, sizeof err), 0);
+        ck_assert_int_eq (maas_npy_read (reader, got, S_ROWS, &n, &err), 0);
         ck_assert_uint_eq (n, S_ROWS);
         ck_assert_msg (memcmp (got, s_expected, S_ROWS * sizeof (float)) == 0,
                        "copy %zu differs from in-process scoring", copy);
@@ -724,11 +727,12 @@ s_assert_npy_repeats (const char *path, size_t copies)
 START_TEST (test_memory_bounded_by_window)
 {
     enum { COPIES = 200 };    //  1,000,600 rows, 40 MB of float32
-    char *small = s_write_npy ("small.npy"), *big = s_path ("big.npy"), err[256];
-    maas_npy_writer_t *writer = maas_npy_create (big, S_COLS, err, sizeof err);
+    char *small = s_write_npy ("small.npy"), *big = s_path ("big.npy");
+    maas_err_t err;
+    maas_npy_writer_t *writer = maas_npy_create (big, S_COLS, &err);
     for (int i = 0; i < COPIES; i++)
-        ck_assert_int_eq (maas_npy_write (writer, s_x, S_ROWS, err, sizeof err), 0);
-    ck_assert_int_eq (maas_npy_close (&writer, err, sizeof err), 0);
+        ck_assert_int_eq (maas_npy_write (writer, s_x, S_ROWS, &err), 0);
+    ck_assert_int_eq (maas_npy_close (&writer, &err), 0);
     char *small_out = s_path ("small-out.npy"), *big_out = s_path ("big-out.npy");
     const char *small_args[] = {"score",        "seed", "--input",  small, "--output", small_out,
                                 "--shard-rows", "4096", "--window", "4",   NULL};
@@ -1042,11 +1046,12 @@ END_TEST
 //  Ctrl-C: SIGINT mid-run cancels the shards in flight, exits 130, leaves no output.
 START_TEST (test_cli_interrupt)
 {
-    char *input = s_path ("many.npy"), *output = s_path ("many-out.npy"), err[256];
-    maas_npy_writer_t *writer = maas_npy_create (input, S_COLS, err, sizeof err);
+    char *input = s_path ("many.npy"), *output = s_path ("many-out.npy");
+    maas_err_t err;
+    maas_npy_writer_t *writer = maas_npy_create (input, S_COLS, &err);
     for (int i = 0; i < 40; i++)    //  200,120 rows
-        ck_assert_int_eq (maas_npy_write (writer, s_x, S_ROWS, err, sizeof err), 0);
-    ck_assert_int_eq (maas_npy_close (&writer, err, sizeof err), 0);
+        ck_assert_int_eq (maas_npy_write (writer, s_x, S_ROWS, &err), 0);
+    ck_assert_int_eq (maas_npy_close (&writer, &err), 0);
     char *maas = support_build_path ("client/maas"), *log_path = s_path ("cli-int.log");
     const char *argv[] = {maas,   "score",        "seed", "--input",  input, "--output",
                           output, "--shard-rows", "50",   "--window", "2",   NULL};

@@ -352,10 +352,9 @@ s_meta_version (const maas_result_t *result)
     msgpack_unpacked top;
     msgpack_unpacked_init (&top);
     maas_codec_map_t map, meta;
-    char err[256];
+    maas_err_t err;
     uint64_t version = 0;
-    ck_assert_int_eq (
-        maas_codec_unpack (result->header, result->header_size, 0, &top, err, sizeof err), 0);
+    ck_assert_int_eq (maas_codec_unpack (result->header, result->header_size, 0, &top, &err), 0);
     ck_assert_int_eq (maas_codec_map_init (&map, &top.data, "header"), 0);
     ck_assert_int_eq (maas_codec_map_map (&map, "meta", &meta), 0);
     ck_assert_int_eq (maas_codec_map_uint64 (&meta, "version", &version), 0);

@@ -466,15 +466,15 @@ support_redis_stop (support_redis_t **self_p)
 void
 support_assert_npy_equal (const char *path, const float *expected, size_t rows, size_t cols)
 {
-    char err[256];
-    maas_npy_reader_t *reader = maas_npy_open (path, err, sizeof err);
-    ck_assert_msg (reader, "%s", err);
+    maas_err_t err;
+    maas_npy_reader_t *reader = maas_npy_open (path, &err);
+    ck_assert_msg (reader, "%s", err.text);
     ck_assert_uint_eq (maas_npy_rows (reader), rows);
     ck_assert_uint_eq (maas_npy_cols (reader), cols);
     float *got = malloc (rows * cols * sizeof (float));
     size_t n = 0;
     ck_assert (got);
-    ck_assert_int_eq (maas_npy_read (reader, got, rows, &n, err, sizeof err), 0);
+    ck_assert_int_eq (maas_npy_read (reader, got, rows, &n, &err), 0);
     ck_assert_uint_eq (n, rows);
     for (size_t i = 0; i < rows * cols; i++)
         ck_assert_msg (got[i] == expected[i], "row %zu: %.9g, expected %.9g", i / cols, got[i],

@@ -384,11 +384,9 @@ s_set_columns (maas_model_t *model, const maas_dataset_t *data, const char *job_
     free (names);
     //  Labels that were names in the data ("benign") name the classes.
     const char *const *classes = maas_dataset_class_names (data);
-    char err[256];
-    if (classes
-        && maas_model_set_labels (model, classes, maas_dataset_classes (data), err, sizeof err)
-            != 0)
-        maas_warn ("trainer", "class labels not stored job=%s reason=\"%s\"", job_id, err);
+    maas_err_t err;
+    if (classes && maas_model_set_labels (model, classes, maas_dataset_classes (data), &err) != 0)
+        maas_warn ("trainer", "class labels not stored job=%s reason=\"%s\"", job_id, err.text);
     return 0;
 }
 
@@ -423,10 +421,9 @@ s_publish (s_job_t *job, const maas_training_metrics_t *m, uint64_t *version, bo
     maas_model_err_t model_err = {0};
     char json[512];
     int rc = -1;
-    char why[128];
     if (!model || s_set_meta (model, job, m) != 0 || s_set_columns (model, job->data, job->id) != 0
         || (job->spec.input_scale != 1
-            && maas_model_set_input_scale (model, job->spec.input_scale, why, sizeof why) != 0)) {
+            && maas_model_set_input_scale (model, job->spec.input_scale, NULL) != 0)) {
         snprintf (job->error, sizeof job->error, "trainer: out of memory building the model");
         goto done;
     }

@@ -130,13 +130,13 @@ maas_input_decode (const msgpack_object *params, const void *payload, size_t siz
     else {
         msgpack_unpacked top;
         msgpack_unpacked_init (&top);
-        char why[MAAS_CODEC_ERR_SIZE];
-        rc = maas_codec_unpack (payload, size, MAAS_INPUT_MAX_BYTES, &top, why, sizeof why);
+        maas_err_t why;
+        rc = maas_codec_unpack (payload, size, MAAS_INPUT_MAX_BYTES, &top, &why);
         if (rc != 0)
             snprintf (err, err_size,
                       "input: not msgpack rows (%s); send rows or give "
                       "params.shape for float32 bytes",
-                      why);
+                      why.text);
         else
             rc = s_decode_arrays (&top.data, cols, out, bad_row, err, err_size);
         msgpack_unpacked_destroy (&top);

@@ -6,6 +6,7 @@
 
 #include "export.h"
 
+#include <stdarg.h>
 #include <stddef.h>
 
 #ifdef __cplusplus
@@ -33,6 +34,10 @@ typedef struct {
 //  -1, so a verb can `return maas_err_set (...)`.
 MAAS_EXPORT int maas_err_set (maas_err_t *self, maas_err_code_t code, const char *fmt, ...)
     __attribute__ ((format (printf, 3, 4)));
+//  Same with the arguments in ARGS, for a module's own wrapper that adds
+//  context to every message (a reader's name, a file name). Returns -1.
+MAAS_EXPORT int maas_err_vset (maas_err_t *self, maas_err_code_t code, const char *fmt,
+                               va_list args) __attribute__ ((format (printf, 3, 0)));
 //  Put "PREFIX: " before SELF's message (kept when it does not fit). -1.
 MAAS_EXPORT int maas_err_prefix (maas_err_t *self, const char *fmt, ...)
     __attribute__ ((format (printf, 2, 3)));

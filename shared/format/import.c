@@ -98,12 +98,11 @@ s_set_origin (const maas_import_net_t *self, maas_model_t *model, const char *fi
     if (rc == 0 && *self->input_name)
         rc = maas_model_meta_set_str (model, "input_name", self->input_name);
     //  A name the signature cannot hold (a control byte) leaves "output".
-    char ignored[128];
     if (rc == 0 && *self->output_name)
-        (void) maas_model_set_output_name (model, self->output_name, ignored, sizeof ignored);
+        (void) maas_model_set_output_name (model, self->output_name, NULL);
     //  The reader checked the range already (import_onnx.c, s_input_scale).
     if (rc == 0 && self->input_scale)
-        rc = maas_model_set_input_scale (model, self->input_scale, ignored, sizeof ignored);
+        rc = maas_model_set_input_scale (model, self->input_scale, NULL);
     return rc;
 }
 

@@ -361,7 +361,7 @@ s_err (maas_model_err_t *err, maas_model_status_t code, const char *fmt, ...)
 static void
 s_err_from (maas_model_err_t *err, maas_model_status_t code, const maas_codec_map_t *map)
 {
-    s_err (err, code, "%s", map->err);
+    s_err (err, code, "%s", map->err.text);
 }
 
 static void
@@ -715,8 +715,9 @@ s_unpack (const void *blob, size_t size, msgpack_unpacked *msg, maas_model_err_t
     static const char signature[] = "\xa5"
                                     "magic"
                                     "\xaa" MAAS_MODEL_MAGIC;
-    char why[MAAS_CODEC_ERR_SIZE];
-    int rc = maas_codec_unpack (blob, size, MAAS_MODEL_MAX_BYTES, msg, why, sizeof why);
+    maas_err_t unpack_err;
+    int rc = maas_codec_unpack (blob, size, MAAS_MODEL_MAX_BYTES, msg, &unpack_err);
+    const char *why = unpack_err.text;
     if (rc == 0)
         return 0;
     size_t head = size < 32 ? size : 32;
@@ -741,7 +742,7 @@ s_check_header (maas_codec_map_t *top, uint64_t *format_p, maas_model_err_t *err
     const char *magic;
     size_t len;
     if (maas_codec_map_str (top, "magic", &magic, &len)) {
-        s_err (err, MAAS_MODEL_EMAGIC, "model: not a maas model (%s)", top->err + 7);
+        s_err (err, MAAS_MODEL_EMAGIC, "model: not a maas model (%s)", top->err.text + 7);
         return -1;
     }
     if (len != strlen (MAAS_MODEL_MAGIC) || memcmp (magic, MAAS_MODEL_MAGIC, len) != 0) {
@@ -1175,7 +1176,7 @@ s_decode_object (const msgpack_object *root, maas_model_err_t *err)
 {
     maas_codec_map_t top;
     if (maas_codec_map_init (&top, root, "model")) {
-        s_err (err, MAAS_MODEL_EMAGIC, "model: not a maas model (%s)", top.err + 7);
+        s_err (err, MAAS_MODEL_EMAGIC, "model: not a maas model (%s)", top.err.text + 7);
         return NULL;
     }
     s_parsed_t parsed;
@@ -1196,10 +1197,12 @@ s_decode_object (const msgpack_object *root, maas_model_err_t *err)
         s_err (err, MAAS_MODEL_EFIELD, "model: %s hold NaN or infinity", bad);
     if (bad || s_decode_metadata (&top, model, err) || s_decode_columns (&top, model, err))
         maas_model_destroy (&model);
-    else if (maas_signature_decode (model, &top, (unsigned) parsed.format, err->text,
-                                    sizeof err->text)) {
-        err->code = MAAS_MODEL_EFIELD;
-        maas_model_destroy (&model);
+    else {
+        maas_err_t why;
+        if (maas_signature_decode (model, &top, (unsigned) parsed.format, &why)) {
+            s_err (err, MAAS_MODEL_EFIELD, "%s", why.text);
+            maas_model_destroy (&model);
+        }
     }
     return model;
 }

@@ -53,8 +53,8 @@ typedef enum {
 } maas_model_status_t;
 
 typedef struct {
-    maas_model_status_t code;          //  MAAS_MODEL_OK after success
-    char text[MAAS_CODEC_ERR_SIZE];    //  "model: layer 2: weights have 32 rows, ..."
+    maas_model_status_t code;        //  MAAS_MODEL_OK after success
+    char text[MAAS_ERR_TEXT_MAX];    //  "model: layer 2: weights have 32 rows, ..."
 } maas_model_err_t;
 
 //  A metadata value: a string, an integer or a (finite) float.

@@ -687,11 +687,10 @@ s_load (maas_dataset_store_t *self, const s_manifest_t *m, int *rc)
                                 info->name, hex, info->sha256);
     }
     if (*rc == 0) {
-        char err[256];
         dataset = maas_dataset_new (&x, &y, (const char *const *) info->columns, info->label,
-                                    info->task, err, sizeof err);
+                                    info->task, &self->err);
         if (!dataset)
-            *rc = maas_err_set (&self->err, MAAS_ERR_INPUT, "data set '%s': %s", info->name, err);
+            *rc = maas_err_prefix (&self->err, "data set '%s'", info->name);
         else if (info->class_names && s_set_class_names (dataset, info->class_names) != 0) {
             *rc = maas_err_set (&self->err, MAAS_ERR_INPUT,
                                 "data set '%s': its manifest's class names do not match its "

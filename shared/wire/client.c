@@ -74,11 +74,10 @@ maas_result_retryable (const maas_result_t *result)
     msgpack_unpacked top;
     msgpack_unpacked_init (&top);
     maas_codec_map_t map;
-    char err[MAAS_CODEC_ERR_SIZE];
     bool retryable = true;
     if (result->header
         && maas_proto_open_map (result->header, result->header_size, MAAS_PROTO_HEADER_MAX,
-                                "header", &top, &map, err, sizeof err)
+                                "header", &top, &map, NULL, 0)
             == 0)
         retryable = maas_proto_retryable (&map);
     msgpack_unpacked_destroy (&top);
@@ -471,7 +470,7 @@ s_on_result (maas_client_t *self, pending_t *pending, maas_codec_map_t *map, maa
 {
     char status[16] = "failed", error[512] = "";
     if (maas_codec_map_str_copy (map, "status", status, sizeof status) != 0)
-        snprintf (error, sizeof error, "bad RESULT from broker: %s", map->err);
+        snprintf (error, sizeof error, "bad RESULT from broker: %.480s", map->err.text);
     else if (maas_codec_map_find (map, "error"))
         maas_codec_map_str_copy (map, "error", error, sizeof error);
     s_finish (self, pending, status, error[0] ? error : NULL, &msg->frames[2],
@@ -505,7 +504,7 @@ s_on_progress (maas_client_t *self, const char *id, maas_codec_map_t *map)
     if (maas_codec_map_double (map, "progress", &progress) != 0
         || (maas_codec_map_find (map, "message")
             && maas_codec_map_str (map, "message", &text, &text_size) != 0)) {
-        maas_warn ("client", "bad PROGRESS job=%s error=%s", id, map->err);
+        maas_warn ("client", "bad PROGRESS job=%s error=%s", id, map->err.text);
         return;
     }
     char message[1024];    //  a longer message is cut, not dropped

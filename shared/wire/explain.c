@@ -557,7 +557,7 @@ maas_explain_params_decode (maas_explain_params_t *params, const msgpack_object 
     if (!obj || obj->type == MSGPACK_OBJECT_NIL)
         return 0;
     if (maas_codec_map_init (&map, obj, "params") != 0) {
-        snprintf (err, err_size, "%s", map.err);
+        snprintf (err, err_size, "%s", map.err.text);
         return -1;
     }
     for (uint32_t i = 0; i < map.map->size; i++) {
@@ -630,10 +630,10 @@ s_scalars (maas_codec_map_t *map, maas_explain_result_t *result)
     int m = maas_explain_method_parse (method);
     if (m < 0 || rows == 0 || inputs == 0 || outputs == 0 || inputs > MAAS_MLP_MAX_UNITS
         || outputs > MAAS_MLP_MAX_UNITS || rows > MAAS_TENSOR_MAX_ELEMS / inputs / outputs) {
-        snprintf (map->err, sizeof map->err,
-                  "result: method '%s', %" PRIu64 " rows × %" PRIu64 " inputs × %" PRIu64
-                  " outputs is unknown, empty or too large",
-                  method, rows, inputs, outputs);
+        maas_err_set (&map->err, MAAS_ERR_INPUT,
+                      "result: method '%s', %" PRIu64 " rows × %" PRIu64 " inputs × %" PRIu64
+                      " outputs is unknown, empty or too large",
+                      method, rows, inputs, outputs);
         return -1;
     }
     result->method = (maas_explain_method_t) m;
@@ -653,12 +653,12 @@ s_floats (maas_codec_map_t *map, const char *key, size_t count, float **dst)
     if (maas_codec_map_bin (map, key, &bytes, &size) != 0)
         return -1;
     if (size != count * 4) {
-        snprintf (map->err, sizeof map->err, "result: '%s' holds %zu bytes, expected %zu", key,
-                  size, count * 4);
+        maas_err_set (&map->err, MAAS_ERR_INPUT, "result: '%s' holds %zu bytes, expected %zu", key,
+                      size, count * 4);
         return -1;
     }
     if (!(*dst = malloc (count * sizeof (float)))) {
-        snprintf (map->err, sizeof map->err, "result: out of memory for '%s'", key);
+        maas_err_set (&map->err, MAAS_ERR_NOMEM, "result: out of memory for '%s'", key);
         return -1;
     }
     maas_codec_f32_from_le (*dst, bytes, count);
@@ -684,7 +684,7 @@ maas_explain_result_parse (maas_explain_result_t *result, const void *data, size
             || s_floats (&map, "baseline_output", each, &result->baseline_output)
             || s_floats (&map, "approximation_error", each, &result->approximation_error)
             || s_floats (&map, "baseline", result->inputs, &result->baseline))) {
-        snprintf (err, err_size, "%s", map.err);
+        snprintf (err, err_size, "%s", map.err.text);
         rc = -1;
     }
     msgpack_unpacked_destroy (&msg);

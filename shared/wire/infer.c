@@ -231,9 +231,9 @@ s_scalars (maas_codec_map_t *map, maas_infer_result_t *result)
         return -1;
     if (rows == 0 || rows > MAAS_TENSOR_MAX_ELEMS || outputs == 0
         || outputs > MAAS_INFER_OUTPUTS_MAX) {
-        snprintf (map->err, sizeof map->err,
-                  "result: %" PRIu64 " rows × %" PRIu64 " outputs is empty or too large", rows,
-                  outputs);
+        maas_err_set (&map->err, MAAS_ERR_INPUT,
+                      "result: %" PRIu64 " rows × %" PRIu64 " outputs is empty or too large", rows,
+                      outputs);
         return -1;
     }
     result->rows = (size_t) rows;
@@ -252,23 +252,23 @@ s_arrays (maas_codec_map_t *map, maas_infer_result_t *result)
     if (maas_codec_map_bin (map, "values", &bytes, &size) != 0)
         return -1;
     if (size != count * 4) {
-        snprintf (map->err, sizeof map->err,
-                  "result: 'values' holds %zu bytes for %zu rows × %zu outputs", size, result->rows,
-                  result->outputs);
+        maas_err_set (&map->err, MAAS_ERR_INPUT,
+                      "result: 'values' holds %zu bytes for %zu rows × %zu outputs", size,
+                      result->rows, result->outputs);
         return -1;
     }
     const msgpack_object *classes = maas_codec_map_find (map, "classes");
     if (classes
         && (classes->type != MSGPACK_OBJECT_ARRAY || classes->via.array.size != result->rows)) {
-        snprintf (map->err, sizeof map->err, "result: 'classes' must be an array of %zu ints",
-                  result->rows);
+        maas_err_set (&map->err, MAAS_ERR_INPUT, "result: 'classes' must be an array of %zu ints",
+                      result->rows);
         return -1;
     }
     result->values = malloc (count * sizeof *result->values);
     if (classes)
         result->classes = malloc (result->rows * sizeof *result->classes);
     if (!result->values || (classes && !result->classes)) {
-        snprintf (map->err, sizeof map->err, "result: out of memory for %zu values", count);
+        maas_err_set (&map->err, MAAS_ERR_NOMEM, "result: out of memory for %zu values", count);
         return -1;
     }
     maas_codec_f32_from_le (result->values, bytes, count);
@@ -277,7 +277,8 @@ s_arrays (maas_codec_map_t *map, maas_infer_result_t *result)
         bool integer = item->type == MSGPACK_OBJECT_POSITIVE_INTEGER
             || item->type == MSGPACK_OBJECT_NEGATIVE_INTEGER;
         if (!integer || item->via.i64 < INT32_MIN || item->via.i64 > INT32_MAX) {
-            snprintf (map->err, sizeof map->err, "result: class of row %zu is not an int", r + 1);
+            maas_err_set (&map->err, MAAS_ERR_INPUT, "result: class of row %zu is not an int",
+                          r + 1);
             return -1;
         }
         result->classes[r] = (int32_t) item->via.i64;
@@ -295,20 +296,22 @@ s_class_labels (maas_codec_map_t *map, maas_infer_result_t *result)
         return -1;
     if (n == 0 || n > MAAS_INFER_OUTPUTS_MAX || !result->classes
         || !(result->class_labels = calloc (n, sizeof *result->class_labels))) {
-        snprintf (map->err, sizeof map->err,
-                  "result: 'class_labels' needs 'classes' and 1 to %d labels (or memory ran out)",
-                  MAAS_INFER_OUTPUTS_MAX);
+        maas_err_set (
+            &map->err, MAAS_ERR_INPUT,
+            "result: 'class_labels' needs 'classes' and 1 to %d labels (or memory ran out)",
+            MAAS_INFER_OUTPUTS_MAX);
         return -1;
     }
     result->n_class_labels = n;
     for (size_t k = 0; k < n; k++)
         if (!(result->class_labels[k] = strndup (items[k].via.str.ptr, items[k].via.str.size))) {
-            snprintf (map->err, sizeof map->err, "result: out of memory for the labels");
+            maas_err_set (&map->err, MAAS_ERR_NOMEM, "result: out of memory for the labels");
             return -1;
         }
     for (size_t r = 0; r < result->rows; r++)
         if (result->classes[r] < 0 || (size_t) result->classes[r] >= n) {
-            snprintf (map->err, sizeof map->err, "result: class of row %zu has no label", r + 1);
+            maas_err_set (&map->err, MAAS_ERR_INPUT, "result: class of row %zu has no label",
+                          r + 1);
             return -1;
         }
     return 0;
@@ -328,15 +331,15 @@ s_top (maas_codec_map_t *map, maas_infer_result_t *result)
     size_t n = k <= MAAS_INFER_OUTPUTS_MAX ? result->rows * (size_t) k : 0;
     if (n == 0 || size != n * 4 || !classes || classes->type != MSGPACK_OBJECT_ARRAY
         || classes->via.array.size != n) {
-        snprintf (map->err, sizeof map->err,
-                  "result: top_k %" PRIu64 " needs 'top_classes' and 'top_scores' of %zu each", k,
-                  n);
+        maas_err_set (&map->err, MAAS_ERR_INPUT,
+                      "result: top_k %" PRIu64 " needs 'top_classes' and 'top_scores' of %zu each",
+                      k, n);
         return -1;
     }
     result->top_classes = malloc (n * sizeof *result->top_classes);
     result->top_scores = malloc (n * sizeof *result->top_scores);
     if (!result->top_classes || !result->top_scores) {
-        snprintf (map->err, sizeof map->err, "result: out of memory for top %" PRIu64, k);
+        maas_err_set (&map->err, MAAS_ERR_NOMEM, "result: out of memory for top %" PRIu64, k);
         return -1;
     }
     result->top_k = (size_t) k;
@@ -344,7 +347,7 @@ s_top (maas_codec_map_t *map, maas_infer_result_t *result)
     for (size_t i = 0; i < n; i++) {
         const msgpack_object *item = &classes->via.array.ptr[i];
         if (item->type != MSGPACK_OBJECT_POSITIVE_INTEGER || item->via.u64 > INT32_MAX) {
-            snprintf (map->err, sizeof map->err, "result: top_classes[%zu] is not a class", i);
+            maas_err_set (&map->err, MAAS_ERR_INPUT, "result: top_classes[%zu] is not a class", i);
             return -1;
         }
         result->top_classes[i] = (int32_t) item->via.u64;
@@ -359,7 +362,7 @@ s_post_parse (maas_codec_map_t *map, maas_infer_result_t *result)
     if (maas_codec_map_find (map, "threshold")
         && (maas_codec_map_double (map, "threshold", &result->threshold) != 0
             || !(result->threshold > 0 && result->threshold < 1))) {
-        snprintf (map->err, sizeof map->err, "result: 'threshold' must be between 0 and 1");
+        maas_err_set (&map->err, MAAS_ERR_INPUT, "result: 'threshold' must be between 0 and 1");
         return -1;
     }
     if (maas_codec_map_find (map, "class_labels") && s_class_labels (map, result) != 0)
@@ -368,8 +371,8 @@ s_post_parse (maas_codec_map_t *map, maas_infer_result_t *result)
     if (labels) {
         if (!result->class_labels || labels->type != MSGPACK_OBJECT_ARRAY
             || labels->via.array.size != result->rows) {
-            snprintf (map->err, sizeof map->err,
-                      "result: 'labels' must hold one label per row, with 'class_labels'");
+            maas_err_set (&map->err, MAAS_ERR_INPUT,
+                          "result: 'labels' must hold one label per row, with 'class_labels'");
             return -1;
         }
         result->output = MAAS_INFER_CLASS;
@@ -389,7 +392,7 @@ maas_infer_result_parse (maas_infer_result_t *result, const void *data, size_t s
     if (rc == 0
         && (s_scalars (&map, result) != 0 || s_arrays (&map, result) != 0
             || s_post_parse (&map, result) != 0)) {
-        snprintf (err, err_size, "%s", map.err);
+        snprintf (err, err_size, "%s", map.err.text);
         rc = -1;
     }
     msgpack_unpacked_destroy (&msg);
@@ -434,12 +437,10 @@ maas_infer_error_row (const void *header, size_t size)
     msgpack_unpacked msg;
     msgpack_unpacked_init (&msg);
     maas_codec_map_t map, meta;
-    char err[MAAS_CODEC_ERR_SIZE];
     uint64_t row = 0;
     //  Absent meta or row, or a row that is not a count: no row named.
     if (header
-        && maas_proto_open_map (header, size, MAAS_PROTO_HEADER_MAX, "header", &msg, &map, err,
-                                sizeof err)
+        && maas_proto_open_map (header, size, MAAS_PROTO_HEADER_MAX, "header", &msg, &map, NULL, 0)
             == 0
         && maas_codec_map_find (&map, "meta") && maas_codec_map_map (&map, "meta", &meta) == 0
         && maas_codec_map_find (&meta, "row") && maas_codec_map_uint64 (&meta, "row", &row) != 0)

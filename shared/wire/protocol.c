@@ -203,15 +203,13 @@ int
 maas_proto_open_map (const void *data, size_t size, size_t limit, const char *what,
                      msgpack_unpacked *scratch, maas_codec_map_t *map, char *err, size_t err_size)
 {
-    char why[MAAS_CODEC_ERR_SIZE];
-    if (maas_codec_unpack (data, size, limit, scratch, why, sizeof why) != 0) {
-        snprintf (err, err_size, "%s: %s", what, why);
+    maas_err_t why;
+    if (maas_codec_unpack (data, size, limit, scratch, &why) != 0) {
+        snprintf (err, err_size, "%s: %s", what, why.text);
         return -1;
     }
-    if (maas_codec_map_init (map, &scratch->data, what) != 0) {
-        snprintf (err, err_size, "%s", map->err);
-        return -1;
-    }
+    if (maas_codec_map_init (map, &scratch->data, what) != 0)
+        return maas_err_export (&map->err, err, err_size);
     return 0;
 }
 
@@ -386,7 +384,7 @@ s_opt_str (maas_codec_map_t *map, const char *key, char *buf, size_t size, char 
     if (!maas_codec_map_find (map, key))
         return 0;
     if (maas_codec_map_str_copy (map, key, buf, size) != 0)
-        return s_fail (err, err_size, map->err);
+        return s_fail (err, err_size, map->err.text);
     return 0;
 }
 
@@ -397,7 +395,7 @@ s_opt_int (maas_codec_map_t *map, const char *key, int64_t *value, int64_t min, 
     if (!maas_codec_map_find (map, key))
         return 0;
     if (maas_codec_map_int64 (map, key, value) != 0)
-        return s_fail (err, err_size, map->err);
+        return s_fail (err, err_size, map->err.text);
     if (*value < min || *value > max) {
         snprintf (err, err_size, "header: key '%s' must be %" PRId64 "..%" PRId64 ", got %" PRId64,
                   key, min, max, *value);
@@ -410,7 +408,7 @@ static int
 s_opt_bool (maas_codec_map_t *map, const char *key, bool *value, char *err, size_t err_size)
 {
     if (maas_codec_map_find (map, key) && maas_codec_map_bool (map, key, value) != 0)
-        return s_fail (err, err_size, map->err);
+        return s_fail (err, err_size, map->err.text);
     return 0;
 }
 
@@ -475,7 +473,7 @@ maas_proto_job_parse (maas_proto_job_t *job, const void *header, size_t size,
         return -1;
     if (maas_codec_map_str_copy (&map, "id", job->id, sizeof job->id) != 0
         || maas_codec_map_str_copy (&map, "kind", job->kind, sizeof job->kind) != 0)
-        return s_fail (err, err_size, map.err);
+        return s_fail (err, err_size, map.err.text);
     int64_t priority = 0;
     if (s_opt_str (&map, "model", job->model, sizeof job->model, err, err_size) != 0
         || s_version (&map, job, err, err_size) != 0

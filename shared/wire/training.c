@@ -239,7 +239,7 @@ s_decode_layers (maas_training_t *spec, maas_codec_map_t *map, char *err, size_t
         if (maas_codec_map_init (&layer, &layers->via.array.ptr[i], what) != 0
             || maas_codec_map_uint64 (&layer, "units", &units) != 0
             || maas_codec_map_str_copy (&layer, "activation", act, sizeof act) != 0)
-            return s_fail (err, err_size, "%s", layer.err);
+            return s_fail (err, err_size, "%s", layer.err.text);
         if (units == 0 || units > MAAS_MLP_MAX_UNITS)
             return s_fail (err, err_size, "layer %zu: units must be 1..%d, got %llu", i + 1,
                            MAAS_MLP_MAX_UNITS, (unsigned long long) units);
@@ -293,7 +293,7 @@ s_decode_names (maas_training_t *spec, maas_codec_map_t *map, char *err, size_t 
     maas_train_config_t *t = &spec->train;
     if (maas_codec_map_find (map, "loss")) {
         if (maas_codec_map_str_copy (map, "loss", name, sizeof name) != 0)
-            return s_fail (err, err_size, "%s", map->err);
+            return s_fail (err, err_size, "%s", map->err.text);
         int loss = maas_loss_parse (name);
         if (loss < 0)
             return s_fail (err, err_size, "unknown loss '%s' (%s)", name, s_losses);
@@ -301,7 +301,7 @@ s_decode_names (maas_training_t *spec, maas_codec_map_t *map, char *err, size_t 
     }
     if (maas_codec_map_find (map, "optimizer")) {
         if (maas_codec_map_str_copy (map, "optimizer", name, sizeof name) != 0)
-            return s_fail (err, err_size, "%s", map->err);
+            return s_fail (err, err_size, "%s", map->err.text);
         if (maas_training_set_optimizer (spec, name, err, err_size) != 0)
             return -1;
     }
@@ -310,7 +310,7 @@ s_decode_names (maas_training_t *spec, maas_codec_map_t *map, char *err, size_t 
         || s_opt_float (map, "beta1", &o->beta1) || s_opt_float (map, "beta2", &o->beta2)
         || s_opt_float (map, "rho", &o->rho) || s_opt_float (map, "eps", &o->eps)
         || s_opt_float (map, "weight_decay", &o->weight_decay))
-        return s_fail (err, err_size, "%s", map->err);
+        return s_fail (err, err_size, "%s", map->err.text);
     return 0;
 }
 
@@ -350,7 +350,7 @@ maas_training_decode (maas_training_t *spec, const msgpack_object *params, const
     if (!params)
         return s_fail (err, err_size, "train spec: the job has no params");
     if (maas_codec_map_init (&map, params, "train spec") != 0)
-        return s_fail (err, err_size, "%s", map.err);
+        return s_fail (err, err_size, "%s", map.err.text);
     if (s_unknown_keys (params, err, err_size) != 0)
         return -1;
     if (!model || strlen (model) > MAAS_TRAINING_NAME_MAX)
@@ -372,7 +372,7 @@ maas_training_decode (maas_training_t *spec, const msgpack_object *params, const
         || s_opt_bool (&map, "standardize_target", &t->standardize_target)
         || s_opt_double (&map, "input_scale", &spec->input_scale)
         || (maas_codec_map_find (&map, "seed") && maas_codec_map_uint64 (&map, "seed", &t->seed)))
-        return s_fail (err, err_size, "%s", map.err);
+        return s_fail (err, err_size, "%s", map.err.text);
     if (s_decode_layers (spec, &map, err, err_size) != 0
         || s_decode_names (spec, &map, err, err_size) != 0)
         return -1;
@@ -400,9 +400,9 @@ maas_training_decode_data (const void *data, size_t size, char *err, size_t err_
     maas_dataset_t *dataset = NULL;
     maas_codec_map_t map;
     char task_name[32] = "auto";
-    char why[MAAS_CODEC_ERR_SIZE];
-    if (maas_codec_unpack (data, size, MAAS_TRAINING_INLINE_MAX, &message, why, sizeof why) != 0) {
-        s_fail (err, err_size, "inline data: %s", why);
+    maas_err_t why;
+    if (maas_codec_unpack (data, size, MAAS_TRAINING_INLINE_MAX, &message, &why) != 0) {
+        s_fail (err, err_size, "inline data: %s", why.text);
         goto done;
     }
     if (maas_codec_map_init (&map, &message.data, "inline data") != 0
@@ -410,7 +410,7 @@ maas_training_decode_data (const void *data, size_t size, char *err, size_t err_
         || maas_codec_map_tensor (&map, "labels", &labels) != 0
         || (maas_codec_map_find (&map, "task")
             && maas_codec_map_str_copy (&map, "task", task_name, sizeof task_name) != 0)) {
-        s_fail (err, err_size, "%s", map.err);
+        s_fail (err, err_size, "%s", map.err.text);
         goto done;
     }
     int task = maas_dataset_task_parse (task_name);
@@ -418,10 +418,9 @@ maas_training_decode_data (const void *data, size_t size, char *err, size_t err_
         s_fail (err, err_size, "inline data: unknown task '%s'", task_name);
         goto done;
     }
-    dataset = maas_dataset_new (&features, &labels, NULL, NULL, (maas_dataset_task_t) task, why,
-                                sizeof why);
+    dataset = maas_dataset_new (&features, &labels, NULL, NULL, (maas_dataset_task_t) task, &why);
     if (!dataset)
-        s_fail (err, err_size, "inline data: %s", why);
+        s_fail (err, err_size, "inline data: %s", why.text);
 done:
     maas_tensor_destroy (&features);
     maas_tensor_destroy (&labels);
@@ -460,7 +459,8 @@ s_result_metrics (maas_codec_map_t *map, maas_training_metrics_t *m)
     *m = (maas_training_metrics_t){NAN, NAN, NAN, NAN, NAN};
     bool accuracy = maas_codec_map_find (map, "accuracy") != NULL;
     if (accuracy == (maas_codec_map_find (map, "rmse") != NULL)) {
-        snprintf (map->err, sizeof map->err, "%s: needs one of 'accuracy' and 'rmse'", map->what);
+        maas_err_set (&map->err, MAAS_ERR_INPUT, "%s: needs one of 'accuracy' and 'rmse'",
+                      map->what);
         return -1;
     }
     if (maas_codec_map_double (map, accuracy ? "accuracy" : "rmse",
@@ -489,7 +489,7 @@ s_result_keys (maas_codec_map_t *map, maas_training_result_t *result)
         || maas_codec_map_map (map, "metrics", &inner))
         return -1;
     if (s_result_metrics (&inner, &result->metrics) != 0) {
-        snprintf (map->err, sizeof map->err, "%s", inner.err);
+        maas_err_copy (&map->err, &inner.err);
         return -1;
     }
     return 0;
@@ -505,7 +505,7 @@ maas_training_result_parse (maas_training_result_t *result, const void *data, si
     maas_codec_map_t map;
     int rc = maas_proto_open_map (data, size, 0, "result", &msg, &map, err, err_size);
     if (rc == 0 && s_result_keys (&map, result) != 0) {
-        snprintf (err, err_size, "%s", map.err);
+        snprintf (err, err_size, "%s", map.err.text);
         rc = -1;
     }
     msgpack_unpacked_destroy (&msg);
