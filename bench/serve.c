@@ -74,7 +74,7 @@ s_publish (maas_registry_t *reg, const char *name, size_t h1, size_t h2, size_t 
     maas_mlp_init (mlp, 7);
     maas_model_t *model = maas_model_new (&mlp);
     uint8_t *blob = NULL;
-    maas_model_err_t err;
+    maas_err_t err;
     maas_registry_meta_t meta = {0};
     uint64_t version;
     if (!model || maas_model_encode (model, &blob, bytes, &err) != 0
@@ -228,7 +228,7 @@ s_cold_load (bench_t *b, maas_registry_t *reg)
     int64_t start = maas_clock_mono_us ();
     uint8_t *blob;
     size_t size;
-    maas_model_err_t err;
+    maas_err_t err;
     maas_registry_fetch (reg, "big", 1, &blob, &size, NULL);
     int64_t fetched = maas_clock_mono_us ();
     maas_model_t *copy = maas_model_decode (blob, size, &err);

@@ -206,7 +206,7 @@ s_read_file (const char *path, uint8_t **data, size_t *size)
 static int
 s_with_signature (const s_opts_t *opts, uint8_t **blob, size_t *size)
 {
-    maas_model_err_t why;
+    maas_err_t why;
     maas_model_t *model = maas_model_decode (*blob, *size, &why);
     free (*blob);
     *blob = NULL;
@@ -362,7 +362,7 @@ s_fetch_model (maas_registry_t *reg, const char *name, uint64_t version)
         s_fail (reg);
         return NULL;
     }
-    maas_model_err_t why;
+    maas_err_t why;
     maas_model_t *model = maas_model_decode (blob, size, &why);
     free (blob);
     if (!model)

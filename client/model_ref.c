@@ -46,7 +46,7 @@ s_fetch_columns (maas_model_ref_t *self, maas_registry_t *registry, char *err, s
         snprintf (err, err_size, "%s", maas_registry_error (registry));
         return -1;
     }
-    maas_model_err_t model_err;
+    maas_err_t model_err;
     maas_model_t *model = maas_model_decode (blob, size, &model_err);
     free (blob);
     int rc = model ? s_take_columns (self, model) : -1;

@@ -25,7 +25,7 @@ s_blob (const char *label, size_t *size)
     maas_layer_spec_t layers[] = {{8, MAAS_ACT_RELU}, {3, MAAS_ACT_SOFTMAX}};
     maas_model_t *model = support_model_new (4, layers, 2, seed);
     uint8_t *blob;
-    maas_model_err_t err;
+    maas_err_t err;
     ck_assert_msg (maas_model_encode (model, &blob, size, &err) == 0, "%s", err.text);
     maas_model_destroy (&model);
     return blob;

@@ -355,7 +355,7 @@ s_blob (uint64_t seed, uint8_t **blob, size_t *size)
     maas_mlp_t *mlp = maas_mlp_new (4, layers, 2);
     maas_mlp_init (mlp, seed);
     maas_model_t *model = maas_model_new (&mlp);
-    maas_model_err_t err;
+    maas_err_t err;
     ck_assert_msg (maas_model_encode (model, blob, size, &err) == 0, "%s", err.text);
     maas_model_destroy (&model);
 }

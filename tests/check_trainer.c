@@ -183,7 +183,7 @@ s_model (const char *model, uint64_t version)
     uint8_t *blob = NULL;
     size_t size = 0;
     ck_assert_int_eq (maas_registry_fetch (fx.registry, model, version, &blob, &size, NULL), 0);
-    maas_model_err_t err;
+    maas_err_t err;
     maas_model_t *decoded = maas_model_decode (blob, size, &err);
     ck_assert_msg (decoded, "%s", err.text);
     free (blob);

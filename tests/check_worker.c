@@ -622,7 +622,7 @@ s_save (const maas_model_t *model, const char *name)
 {
     char path[512];
     snprintf (path, sizeof path, "%s/%s", fx.site.dir, name);
-    maas_model_err_t err;
+    maas_err_t err;
     ck_assert_msg (maas_model_save (model, path, &err) == 0, "%s", err.text);
 }
 

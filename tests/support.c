@@ -488,7 +488,7 @@ support_publish_model (maas_registry_t *reg, const char *name, const maas_model_
 {
     uint8_t *blob;
     size_t size;
-    maas_model_err_t err;
+    maas_err_t err;
     ck_assert_msg (maas_model_encode (model, &blob, &size, &err) == 0, "%s", err.text);
     maas_registry_meta_t meta = {0};
     uint64_t version;

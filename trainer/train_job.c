@@ -418,7 +418,7 @@ s_publish (s_job_t *job, const maas_training_metrics_t *m, uint64_t *version, bo
     maas_model_t *model = maas_model_new (&job->mlp);
     uint8_t *blob = NULL;
     size_t size = 0;
-    maas_model_err_t model_err = {0};
+    maas_err_t model_err = {0};
     char json[512];
     int rc = -1;
     if (!model || s_set_meta (model, job, m) != 0 || s_set_columns (model, job->data, job->id) != 0

@@ -267,7 +267,7 @@ s_charge (const maas_mlp_t *mlp)
 static loaded_t *
 s_decode (const uint8_t *blob, size_t size, char *err, size_t err_size)
 {
-    maas_model_err_t why;
+    maas_err_t why;
     loaded_t *loaded = calloc (1, sizeof *loaded);
     if (loaded)
         loaded->model = maas_model_decode (blob, size, &why);

@@ -498,6 +498,15 @@ s_tensor_parse (maas_codec_map_t *t, size_t *rows, size_t *cols, const void **da
     return 0;
 }
 
+//  Out of memory for the ROWS × COLS tensor under KEY. -1.
+static int
+s_no_tensor (maas_codec_map_t *self, const char *key, size_t rows, size_t cols)
+{
+    s_map_fail (self, "key '%s': out of memory for a %zu x %zu tensor", key, rows, cols);
+    self->err.code = MAAS_ERR_NOMEM;
+    return -1;
+}
+
 int
 maas_codec_map_tensor_view (maas_codec_map_t *self, const char *key, size_t *rows, size_t *cols,
                             const void **data)
@@ -523,7 +532,7 @@ maas_codec_map_tensor (maas_codec_map_t *self, const char *key, maas_tensor_t **
         return rc;
     maas_tensor_t *tensor = maas_tensor_new (rows, cols);
     if (!tensor)
-        return s_map_fail (self, "key '%s': out of memory for a %zu x %zu tensor", key, rows, cols);
+        return s_no_tensor (self, key, rows, cols);
     maas_codec_f32_from_le (tensor->data, data, rows * cols);
     *tensor_p = tensor;
     return 0;
@@ -539,7 +548,7 @@ maas_codec_map_tensor_into (maas_codec_map_t *self, const char *key, maas_tensor
     if (rc)
         return rc;
     if (maas_tensor_reshape (dst, rows, cols))
-        return s_map_fail (self, "key '%s': out of memory for a %zu x %zu tensor", key, rows, cols);
+        return s_no_tensor (self, key, rows, cols);
     maas_codec_f32_from_le (dst->data, data, rows * cols);
     return 0;
 }

@@ -529,7 +529,7 @@ static int
 s_read_facts (maas_registry_t *self, const char *name, const void *blob, size_t size,
               s_facts_t *facts)
 {
-    maas_model_err_t why;
+    maas_err_t why;
     maas_model_t *model = maas_model_decode (blob, size, &why);
     if (!model)
         return maas_err_set (&self->err, MAAS_ERR_INPUT, "model %s: not a valid model file: %s",

@@ -63,7 +63,7 @@ s_model (void)
     maas_model_meta_set_str (model, "trained_on", "fuzz");
     uint8_t *blob = NULL;
     size_t size = 0;
-    maas_model_err_t err;
+    maas_err_t err;
     if (!model || maas_model_encode (model, &blob, &size, &err) != 0)
         abort ();
     s_write ("fuzz_model", "mlp-3-8-1", blob, size);
