@@ -171,11 +171,11 @@ s_score (const char *broker, const char *input, const char *output)
     maas_client_t *client = maas_client_new (broker, NULL);
     maas_score_config_t config = {.model = "seed"};
     maas_score_stats_t stats;
-    char err[MAAS_SCORE_ERR_SIZE];
-    int rc = maas_score_file (client, &config, input, output, NULL, NULL, &stats, err, sizeof err);
+    maas_err_t err;
+    int rc = maas_score_file (client, &config, input, output, NULL, NULL, &stats, &err);
     maas_client_destroy (&client);
     if (rc != 0) {
-        fprintf (stderr, "bench/score: %s\n", err);
+        fprintf (stderr, "bench/score: %s\n", err.text);
         return -1;
     }
     return (double) stats.rows / stats.seconds;

@@ -118,10 +118,9 @@ static double
 s_batch_rows (const maas_result_t *result)
 {
     maas_infer_result_t out;
-    char err[256];
-    size_t rows = maas_infer_result_parse (&out, result->data, result->size, err, sizeof err) == 0
-        ? out.batch_rows
-        : 0;
+    maas_err_t err;
+    size_t rows =
+        maas_infer_result_parse (&out, result->data, result->size, &err) == 0 ? out.batch_rows : 0;
     maas_infer_result_clear (&out);
     return (double) rows;
 }

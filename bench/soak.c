@@ -214,17 +214,17 @@ s_score_load (const s_soak_t *soak, maas_client_t *client, s_tally_t *tally)
     maas_tensor_t *x = maas_tensor_new (S_SCORE_ROWS, S_COLS);
     memcpy (x->data, soak->x, S_SCORE_ROWS * S_COLS * sizeof (float));
     maas_score_config_t config = {.model = "soak", .shard_rows = 1000, .window = 4};
-    char err[MAAS_SCORE_ERR_SIZE];
+    maas_err_t err;
     while (s_now_ms () < soak->until_ms) {
         maas_tensor_t *out = NULL;
-        int rc = maas_score_tensor (client, &config, x, &out, NULL, err, sizeof err);
+        int rc = maas_score_tensor (client, &config, x, &out, NULL, &err);
         bool right =
             rc == 0 && memcmp (out->data, soak->expected, S_SCORE_ROWS * sizeof (float)) == 0;
         tally->jobs++;
         if (!right) {
             tally->errors++;
             fprintf (stderr, "bench/soak: scoring run %ld: %s\n", tally->jobs,
-                     rc ? err : "outputs differ from in process");
+                     rc ? err.text : "outputs differ from in process");
         }
         maas_tensor_destroy (&out);
     }
@@ -238,8 +238,8 @@ s_train_load (const s_soak_t *soak, maas_client_t *client, s_tally_t *tally)
     maas_training_init (&spec);
     snprintf (spec.model, sizeof spec.model, "soak-trained");
     snprintf (spec.dataset, sizeof spec.dataset, "soak");
-    char err[256];
-    maas_training_parse_layers (&spec, "32:relu,1:sigmoid", err, sizeof err);
+    maas_err_t err;
+    maas_training_parse_layers (&spec, "32:relu,1:sigmoid", &err);
     spec.train.epochs = 40;
     msgpack_sbuffer params;
     msgpack_sbuffer_init (&params);

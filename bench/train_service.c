@@ -37,8 +37,8 @@ s_seed_spec (void)
     maas_training_init (&spec);
     snprintf (spec.model, sizeof spec.model, "bench-seed");
     snprintf (spec.dataset, sizeof spec.dataset, "bench-synthetic10");
-    char err[256];
-    maas_training_parse_layers (&spec, "64:relu,64:relu,1:sigmoid", err, sizeof err);
+    maas_err_t err;
+    maas_training_parse_layers (&spec, "64:relu,64:relu,1:sigmoid", &err);
     spec.train.epochs = S_EPOCHS;
     spec.train.batch_size = S_BATCH;
     spec.train.val_fraction = 0;       //  as bench/train's synthetic case: the

@@ -287,11 +287,11 @@ s_header (maas_broker_t *self, maas_proto_msg_t *msg, int cmd, maas_codec_map_t 
 void
 broker_backend (maas_broker_t *self, maas_proto_msg_t *msg)
 {
-    char err[256];
-    int cmd = maas_proto_check (msg, err, sizeof err);
+    maas_err_t err;
+    int cmd = maas_proto_check (msg, &err);
     if (cmd < 0) {
         self->stats.bad_input++;
-        maas_warn ("broker", "bad worker message error=%s", err);
+        maas_warn ("broker", "bad worker message error=%s", err.text);
         return;
     }
     ssize_t index =

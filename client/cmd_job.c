@@ -173,8 +173,8 @@ s_header (const redisReply *header, maas_proto_job_t *job)
         return -1;
     msgpack_unpacked scratch;
     msgpack_unpacked_init (&scratch);
-    char err[256];
-    int rc = maas_proto_job_parse (job, header->str, header->len, &scratch, err, sizeof err);
+    maas_err_t err;
+    int rc = maas_proto_job_parse (job, header->str, header->len, &scratch, &err);
     msgpack_unpacked_destroy (&scratch);
     return rc;
 }
@@ -203,9 +203,8 @@ static void
 s_json_published (const redisReply *result)
 {
     maas_training_result_t out;
-    char err[256];
-    if (result
-        && maas_training_result_parse (&out, result->str, result->len, err, sizeof err) == 0) {
+    maas_err_t err;
+    if (result && maas_training_result_parse (&out, result->str, result->len, &err) == 0) {
         printf ("{");
         maas_json_field (stdout, "model", out.model, 1);
         printf (",\"version\":%llu}", (unsigned long long) out.version);

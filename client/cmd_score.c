@@ -217,11 +217,12 @@ s_score_text (const s_score_args_t *args, const char *run_id, const maas_model_r
 static int
 s_score_run (s_score_args_t *args, maas_client_t *client, const maas_model_ref_t *ref)
 {
-    char run_id[MAAS_PROTO_ID_SIZE], err[MAAS_SCORE_ERR_SIZE], first_id[MAAS_PROTO_ID_MAX + 1];
+    char run_id[MAAS_PROTO_ID_SIZE], first_id[MAAS_PROTO_ID_MAX + 1];
+    maas_err_t err;
     maas_proto_idgen_t gen = {0};
     maas_proto_id_new (&gen, run_id);
     snprintf (first_id, sizeof first_id, "%s.0", run_id);
-    redisContext *redis = maas_redis_connect (&args->where, 2000, err, sizeof err);
+    redisContext *redis = maas_redis_connect (&args->where, 2000, err.text, sizeof err.text);
     s_progress_t progress = {.tty = isatty (STDERR_FILENO),
                              .started_us = maas_clock_mono_us (),
                              .first_id = first_id,
@@ -245,7 +246,7 @@ s_score_run (s_score_args_t *args, maas_client_t *client, const maas_model_ref_t
     maas_score_stats_t stats;
     double accuracy;
     int rc = maas_score_file (client, config, args->input, args->output, args->label, &accuracy,
-                              &stats, err, sizeof err);
+                              &stats, &err);
     if (progress.tty)
         fputc ('\n', stderr);
     if (redis)
@@ -254,9 +255,9 @@ s_score_run (s_score_args_t *args, maas_client_t *client, const maas_model_ref_t
         fprintf (stderr, "maas score: %s: dropped columns the model does not use: %s\n",
                  args->input, stats.dropped);
     if (args->json)
-        s_score_json (args, run_id, ref, &stats, accuracy, rc ? err : NULL);
+        s_score_json (args, run_id, ref, &stats, accuracy, rc ? err.text : NULL);
     if (!args->json || rc)
-        s_score_text (args, run_id, ref, &stats, accuracy, rc ? err : NULL);
+        s_score_text (args, run_id, ref, &stats, accuracy, rc ? err.text : NULL);
     return s_interrupted ? MAAS_EXIT_INTERRUPTED : rc ? MAAS_EXIT_FAILED : MAAS_EXIT_OK;
 }
 
@@ -283,7 +284,7 @@ maas_cmd_score (int argc, char **argv)
     }
     //  One version for the whole run, and its column names, asked once.
     maas_model_ref_t ref;
-    char err[MAAS_SCORE_ERR_SIZE];
+    char err[MAAS_ERR_TEXT_MAX];
     int rc = MAAS_EXIT_FAILED;
     if (maas_model_ref_resolve (&ref, args.model, &args.where, err, sizeof err) != 0)
         fprintf (stderr, "maas score: %s\n", err);

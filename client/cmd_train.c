@@ -68,20 +68,20 @@ static int
 s_apply (s_args_t *args, const s_given_t *given)
 {
     maas_training_t *spec = &args->spec;
-    char err[256];
+    maas_err_t err;
     const char *flag = NULL;    //  the one at fault
     int loss = given->loss ? maas_loss_parse (given->loss) : (int) spec->train.loss;
-    if (given->optimizer
-        && maas_training_set_optimizer (spec, given->optimizer, err, sizeof err) != 0)
+    if (given->optimizer && maas_training_set_optimizer (spec, given->optimizer, &err) != 0)
         flag = "--optimizer";
     else if (loss < 0) {
         flag = "--loss";
-        snprintf (err, sizeof err, "unknown loss '%s' (bce, softmax_ce, mse)", given->loss);
+        snprintf (err.text, sizeof err.text, "unknown loss '%s' (bce, softmax_ce, mse)",
+                  given->loss);
     }
-    else if (maas_training_parse_layers (spec, given->layers, err, sizeof err) != 0)
+    else if (maas_training_parse_layers (spec, given->layers, &err) != 0)
         flag = "--layers";
     if (flag) {
-        fprintf (stderr, "maas train: %s: %s\n", flag, err);
+        fprintf (stderr, "maas train: %s: %s\n", flag, err.text);
         return -1;
     }
     spec->train.loss = (maas_loss_t) loss;
@@ -104,7 +104,7 @@ s_apply (s_args_t *args, const s_given_t *given)
 static int
 s_check (s_args_t *args, const s_given_t *given, int argc, char **argv, int next)
 {
-    char err[256];
+    maas_err_t err;
     if (next != argc - 1) {
         fprintf (stderr, "maas train: give one model NAME (see --help)\n");
         return -1;
@@ -120,8 +120,8 @@ s_check (s_args_t *args, const s_given_t *given, int argc, char **argv, int next
     if (s_copy ("NAME", argv[next], args->spec.model, sizeof args->spec.model) != 0
         || s_apply (args, given) != 0)
         return -1;
-    if (maas_training_check (&args->spec, err, sizeof err) != 0) {
-        fprintf (stderr, "maas train: %s\n", err);
+    if (maas_training_check (&args->spec, &err) != 0) {
+        fprintf (stderr, "maas train: %s\n", err.text);
         return -1;
     }
     return 0;
@@ -337,9 +337,9 @@ static void
 s_print_result (const maas_result_t *result, bool json)
 {
     maas_training_result_t out;
-    char err[256];
+    maas_err_t err;
     bool parsed = strcmp (result->status, "succeeded") == 0
-        && maas_training_result_parse (&out, result->data, result->size, err, sizeof err) == 0;
+        && maas_training_result_parse (&out, result->data, result->size, &err) == 0;
     if (json)
         s_print_json (result, parsed ? &out : NULL);
     else if (!parsed)

@@ -189,8 +189,8 @@ s_msgpack (gw_buf_t *buf, const redisReply *hash, const char *name, bool infer)
         return;
     gw_buf_printf (buf, ",\"%s\":", name);
     maas_infer_result_t out;
-    char err[256];
-    if (infer && maas_infer_result_parse (&out, value->str, value->len, err, sizeof err) == 0) {
+    maas_err_t err;
+    if (infer && maas_infer_result_parse (&out, value->str, value->len, &err) == 0) {
         gw_buf_printf (buf, "{\"version\":%llu,\"predictions\":", (unsigned long long) out.version);
         gw_json_f32_array (buf, out.values, out.rows * out.outputs, out.outputs);
         gw_buf_puts (buf, "}");

@@ -824,7 +824,7 @@ s_raw_recv (zsock_t *sock, int timeout_ms, char status[64])
     status[0] = '\0';
     if (maas_proto_recv (zsock_resolve (sock), &msg, false, 0) != 0)
         return -1;
-    int cmd = maas_proto_check (&msg, NULL, 0);
+    int cmd = maas_proto_check (&msg, NULL);
     size_t size;
     const void *header = maas_proto_header (&msg, &size);
     msgpack_unpacked unpacked;
@@ -930,7 +930,7 @@ s_raw_expect (zsock_t *worker, int want, int timeout_ms, char id[MAAS_PROTO_ID_M
         maas_proto_msg_t msg;
         if (maas_proto_recv (zsock_resolve (worker), &msg, false, 0) != 0)
             continue;
-        int cmd = maas_proto_check (&msg, NULL, 0);
+        int cmd = maas_proto_check (&msg, NULL);
         size_t size;
         const void *header = maas_proto_header (&msg, &size);
         msgpack_unpacked scratch;

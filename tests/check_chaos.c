@@ -205,8 +205,7 @@ s_values_right (const void *data, size_t size, int job)
 {
     maas_infer_result_t parsed;
     memset (&parsed, 0, sizeof parsed);
-    bool ok = maas_infer_result_parse (&parsed, data, size, s_err.text, sizeof s_err.text) == 0
-        && parsed.rows == C_ROWS
+    bool ok = maas_infer_result_parse (&parsed, data, size, &s_err) == 0 && parsed.rows == C_ROWS
         && parsed.outputs == C_OUTS
         //  Bitwise: memcmp, not ==, so even a NaN or -0 would differ.
         && memcmp (parsed.values, fx.expected + (size_t) job * C_ROWS * C_OUTS,
@@ -257,7 +256,7 @@ static uint64_t
 s_trained_version (const void *data, size_t size)
 {
     maas_training_result_t parsed;
-    if (maas_training_result_parse (&parsed, data, size, s_err.text, sizeof s_err.text) != 0)
+    if (maas_training_result_parse (&parsed, data, size, &s_err) != 0)
         return 0;
     return parsed.version;
 }
@@ -286,9 +285,7 @@ s_submit_trains (void)
         maas_training_init (&spec);
         snprintf (spec.model, sizeof spec.model, "chaos-train-%d", i);
         snprintf (spec.dataset, sizeof spec.dataset, "digits");
-        ck_assert_int_eq (
-            maas_training_parse_layers (&spec, "64:relu,10:softmax", s_err.text, sizeof s_err.text),
-            0);
+        ck_assert_int_eq (maas_training_parse_layers (&spec, "64:relu,10:softmax", &s_err), 0);
         spec.train.loss = MAAS_LOSS_SOFTMAX_CE;
         spec.train.epochs = 120;    //  about 1-2 s each: time to be caught mid-training
         spec.train.batch_size = 16;

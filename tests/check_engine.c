@@ -458,8 +458,7 @@ START_TEST (test_explain_applies_the_input_scale)
         sbase[j] = base[j] * 0.5f;
     params.baseline = sbase;
     maas_explain_result_t want;
-    ck_assert_int_eq (maas_explain_run (maas_model_mlp_const (model), &params, sx, 2, &want,
-                                        err.text, sizeof err.text),
+    ck_assert_int_eq (maas_explain_run (maas_model_mlp_const (model), &params, sx, 2, &want, &err),
                       0);
     const maas_explain_result_t *got = result->explain;
     ck_assert (memcmp (got->attributions, want.attributions, 2 * 4 * 3 * sizeof (float)) == 0);

@@ -452,7 +452,8 @@ START_TEST (test_link_cut_mid_run)
 {
     s_stack_up ();
     s_enter_hub ();
-    char *input = s_write_input ("cut.npy"), *output = s_path ("cut-out.npy"), err[512];
+    char *input = s_write_input ("cut.npy"), *output = s_path ("cut-out.npy");
+    maas_err_t err;
     maas_client_t *client = maas_client_new (S_FRONTEND, NULL);
     ck_assert (client);
     bool cut = false;
@@ -462,8 +463,8 @@ START_TEST (test_link_cut_mid_run)
                                   .progress = s_cut_midway,
                                   .progress_arg = &cut};
     maas_score_stats_t stats;
-    int rc = maas_score_file (client, &config, input, output, NULL, NULL, &stats, err, sizeof err);
-    ck_assert_msg (rc == 0, "%s", err);
+    int rc = maas_score_file (client, &config, input, output, NULL, NULL, &stats, &err);
+    ck_assert_msg (rc == 0, "%s", err.text);
     ck_assert (cut);
     ck_assert_uint_eq (stats.rows, S_ROWS);
     support_assert_npy_equal (output, s_expected, S_ROWS, 1);

@@ -197,12 +197,13 @@ s_config (const char *model, size_t shard_rows, size_t window)
 
 START_TEST (test_npy_to_npy_in_order)
 {
-    char *input = s_write_npy ("in.npy"), *output = s_path ("out.npy"), err[512];
+    char *input = s_write_npy ("in.npy"), *output = s_path ("out.npy");
+    maas_err_t err;
     maas_client_t *client = maas_client_new (s_frontend, NULL);
     maas_score_config_t config = s_config ("seed@production", 333, 4);
     maas_score_stats_t stats;
-    int rc = maas_score_file (client, &config, input, output, NULL, NULL, &stats, err, sizeof err);
-    ck_assert_msg (rc == 0, "%s", err);
+    int rc = maas_score_file (client, &config, input, output, NULL, NULL, &stats, &err);
+    ck_assert_msg (rc == 0, "%s", err.text);
     ck_assert_uint_eq (stats.rows, S_ROWS);
     ck_assert_uint_eq (stats.shards, (S_ROWS + 332) / 333);
     support_assert_npy_equal (output, s_expected, S_ROWS, 1);
@@ -214,13 +215,13 @@ END_TEST
 
 START_TEST (test_csv_to_csv_with_accuracy)
 {
-    char *input = s_write_csv ("in.csv", true), *output = s_path ("out.csv"), err[512];
+    char *input = s_write_csv ("in.csv", true), *output = s_path ("out.csv");
+    maas_err_t err;
     maas_client_t *client = maas_client_new (s_frontend, NULL);
     maas_score_config_t config = s_config ("seed", 1000, 3);
     double accuracy;
-    int rc =
-        maas_score_file (client, &config, input, output, "label", &accuracy, NULL, err, sizeof err);
-    ck_assert_msg (rc == 0, "%s", err);
+    int rc = maas_score_file (client, &config, input, output, "label", &accuracy, NULL, &err);
+    ck_assert_msg (rc == 0, "%s", err.text);
     FILE *file = fopen (output, "r");
     char line[256];
     ck_assert (fgets (line, sizeof line, file));
@@ -249,9 +250,8 @@ START_TEST (test_tensor_api)
     maas_client_t *client = maas_client_new (s_frontend, NULL);
     maas_score_config_t config = s_config ("seed@1", 4096, 2);
     maas_tensor_t x = maas_tensor_view (s_x, S_ROWS, S_COLS), *y = NULL;
-    char err[512];
-    ck_assert_msg (maas_score_tensor (client, &config, &x, &y, NULL, err, sizeof err) == 0, "%s",
-                   err);
+    maas_err_t err;
+    ck_assert_msg (maas_score_tensor (client, &config, &x, &y, NULL, &err) == 0, "%s", err.text);
     ck_assert_uint_eq (y->rows, S_ROWS);
     ck_assert_mem_eq (y->data, s_expected, S_ROWS * sizeof (float));
     maas_tensor_destroy (&y);
@@ -261,7 +261,8 @@ END_TEST
 
 START_TEST (test_malformed_row_stops_with_line)
 {
-    char *input = s_write_csv ("bad.csv", false), *output = s_path ("bad-out.npy"), err[512];
+    char *input = s_write_csv ("bad.csv", false), *output = s_path ("bad-out.npy");
+    maas_err_t err;
     //  Corrupt row 4000 (line 4001 of the file, after the header).
     FILE *file = fopen (input, "r+");
     char line[512];
@@ -272,21 +273,19 @@ START_TEST (test_malformed_row_stops_with_line)
     fclose (file);
     maas_client_t *client = maas_client_new (s_frontend, NULL);
     maas_score_config_t config = s_config ("seed", 500, 4);
-    ck_assert_int_eq (
-        maas_score_file (client, &config, input, output, NULL, NULL, NULL, err, sizeof err), -1);
-    ck_assert_msg (strstr (err, "bad.csv:4002:1 'oops"), "%s", err);
+    ck_assert_int_eq (maas_score_file (client, &config, input, output, NULL, NULL, NULL, &err), -1);
+    ck_assert_msg (strstr (err.text, "bad.csv:4002:1 'oops"), "%s", err.text);
     ck_assert_int_eq (access (output, F_OK), -1);    //  no partial output left
     //  Unknown model: every shard fails, the run names the rows and the reason.
     char *good = s_write_npy ("good.npy");
     config.model = "nosuch";
     config.max_attempts = 2;
-    ck_assert_int_eq (
-        maas_score_file (client, &config, good, output, NULL, NULL, NULL, err, sizeof err), -1);
+    ck_assert_int_eq (maas_score_file (client, &config, good, output, NULL, NULL, NULL, &err), -1);
     //  Rows count from 1; the worker said it would fail the same again.
-    ck_assert_msg (strncmp (err, "rows ", 5) == 0
-                       && strstr (err, "00: failed: unknown model nosuch")
-                       && strstr (err, "(not retried: it would fail the same again)"),
-                   "%s", err);
+    ck_assert_msg (strncmp (err.text, "rows ", 5) == 0
+                       && strstr (err.text, "00: failed: unknown model nosuch")
+                       && strstr (err.text, "(not retried: it would fail the same again)"),
+                   "%s", err.text);
     maas_client_destroy (&client);
     free (input);
     free (output);
@@ -307,14 +306,15 @@ s_kill_midway (size_t done, size_t total, void *arg)
 
 START_TEST (test_worker_killed_mid_run)
 {
-    char *input = s_write_npy ("kill.npy"), *output = s_path ("kill-out.npy"), err[512];
+    char *input = s_write_npy ("kill.npy"), *output = s_path ("kill-out.npy");
+    maas_err_t err;
     maas_client_t *client = maas_client_new (s_frontend, NULL);
     bool killed = false;
     maas_score_config_t config = s_config ("seed@production", 100, 8);
     config.progress = s_kill_midway;
     config.progress_arg = &killed;
-    int rc = maas_score_file (client, &config, input, output, NULL, NULL, NULL, err, sizeof err);
-    ck_assert_msg (rc == 0, "%s", err);
+    int rc = maas_score_file (client, &config, input, output, NULL, NULL, NULL, &err);
+    ck_assert_msg (rc == 0, "%s", err.text);
     ck_assert (killed);
     support_assert_npy_equal (output, s_expected, S_ROWS, 1);
     maas_client_destroy (&client);
@@ -368,14 +368,15 @@ START_TEST (test_alias_moved_mid_run)
     maas_mlp_t *other = s_seed_mlp (8);
     uint64_t v2 = s_publish ("seed", other, NULL), move_to = v2;
     maas_mlp_destroy (&other);
-    char *input = s_write_npy ("moved.npy"), *output = s_path ("moved-out.npy"), err[512];
+    char *input = s_write_npy ("moved.npy"), *output = s_path ("moved-out.npy");
+    maas_err_t err;
     maas_client_t *client = maas_client_new (s_frontend, NULL);
     maas_score_config_t config = s_config ("seed@production", 100, 4);
     config.progress = s_move_alias_midway;
     config.progress_arg = &move_to;
     maas_score_stats_t stats;
-    int rc = maas_score_file (client, &config, input, output, NULL, NULL, &stats, err, sizeof err);
-    ck_assert_msg (rc == 0, "%s", err);
+    int rc = maas_score_file (client, &config, input, output, NULL, NULL, &stats, &err);
+    ck_assert_msg (rc == 0, "%s", err.text);
     ck_assert_uint_eq (move_to, 0);
     ck_assert_uint_eq (stats.version, 1);
     //  Near, not bit-equal: v2's outputs are far away.
@@ -449,8 +450,7 @@ START_TEST (test_alias_moved_in_first_window)
     config.progress = s_move_alias_at_once;
     config.progress_arg = &move_to;
     maas_score_stats_t stats;
-    int rc = maas_score_file (client, &config, input, output, NULL, NULL, &stats, err.text,
-                              sizeof err.text);
+    int rc = maas_score_file (client, &config, input, output, NULL, NULL, &stats, &err);
     ck_assert_msg (rc == 0, "%s", err.text);
     ck_assert_uint_eq (move_to, 0);
     ck_assert_msg (stats.version == 1 || stats.version == v2, "ran on version %llu",
@@ -565,12 +565,12 @@ s_slurp (const char *path)
 
 //  maas_score_file of INPUT into OUTPUT with MODEL; its return code.
 static int
-s_score (const char *model, const char *input, const char *output, char *err)
+s_score (const char *model, const char *input, const char *output, maas_err_t *err)
 {
     maas_client_t *client = maas_client_new (s_frontend, NULL);
     maas_score_config_t config = s_config (model, 1000, 4);
     config.max_attempts = 1;
-    int rc = maas_score_file (client, &config, input, output, NULL, NULL, NULL, err, 512);
+    int rc = maas_score_file (client, &config, input, output, NULL, NULL, NULL, err);
     maas_client_destroy (&client);
     return rc;
 }
@@ -579,14 +579,15 @@ s_score (const char *model, const char *input, const char *output, char *err)
 //  and the input is left whole.
 START_TEST (test_output_is_input_refused)
 {
-    char *input = s_write_csv ("same.csv", false), *before = s_slurp (input), err[512];
+    char *input = s_write_csv ("same.csv", false), *before = s_slurp (input);
+    maas_err_t err;
     char *sym = s_path ("same-link.csv"), *hard = s_path ("same-hard.csv");
     ck_assert_int_eq (symlink (input, sym), 0);
     ck_assert_int_eq (link (input, hard), 0);
     const char *outputs[] = {input, sym, hard};
     for (int i = 0; i < 3; i++) {
-        ck_assert_int_eq (s_score ("seed", input, outputs[i], err), -1);
-        ck_assert_msg (strstr (err, "is the input file"), "%s", err);
+        ck_assert_int_eq (s_score ("seed", input, outputs[i], &err), -1);
+        ck_assert_msg (strstr (err.text, "is the input file"), "%s", err.text);
         char *after = s_slurp (input);
         ck_assert_str_eq (after, before);
         free (after);
@@ -603,11 +604,12 @@ END_TEST
 //  temporary file is left behind.
 START_TEST (test_output_never_destroyed)
 {
-    char *input = s_write_npy ("keep.npy"), *output = s_path ("keep-out.npy"), err[512];
-    ck_assert_msg (s_score ("seed", input, output, err) == 0, "%s", err);
+    char *input = s_write_npy ("keep.npy"), *output = s_path ("keep-out.npy");
+    maas_err_t err;
+    ck_assert_msg (s_score ("seed", input, output, &err) == 0, "%s", err.text);
     size_t good_size, after_size;
     char *good = s_slurp_size (output, &good_size);
-    ck_assert_int_eq (s_score ("nosuch", input, output, err), -1);
+    ck_assert_int_eq (s_score ("nosuch", input, output, &err), -1);
     char *after = s_slurp_size (output, &after_size);
     ck_assert (after_size == good_size && memcmp (after, good, good_size) == 0);
     free (after);
@@ -616,7 +618,7 @@ START_TEST (test_output_never_destroyed)
     fputs ("precious\n", file);
     fclose (file);
     ck_assert_int_eq (symlink (target, link), 0);
-    ck_assert_msg (s_score ("seed", input, link, err) == 0, "%s", err);
+    ck_assert_msg (s_score ("seed", input, link, &err) == 0, "%s", err.text);
     char *kept = s_slurp (target), *written = s_slurp (link);
     ck_assert_str_eq (kept, "precious\n");
     struct stat st;

@@ -174,8 +174,10 @@ START_TEST (test_optimizer_steps)
     ck_assert_float_eq_tol (p, 0.85f - 0.1f * (0.9f * 1.5f + 1.35f), 1e-6f);
     maas_optim_destroy (&optim);
     config.momentum = 1;
-    ck_assert_int_eq (maas_optim_check (&config, s_error, sizeof s_error), -1);
-    ck_assert_str_eq (s_error, "optimizer momentum: momentum out of range, got 1");
+    maas_err_t err;
+    ck_assert_int_eq (maas_optim_check (&config, &err), -1);
+    ck_assert_str_eq (err.text, "optimizer momentum: momentum out of range, got 1");
+    ck_assert_int_eq (err.code, MAAS_ERR_INPUT);
 }
 END_TEST
 

@@ -106,7 +106,7 @@ s_spec (const char *model, const char *dataset, const char *layers, maas_loss_t 
     maas_training_init (&spec);
     snprintf (spec.model, sizeof spec.model, "%s", model);
     snprintf (spec.dataset, sizeof spec.dataset, "%s", dataset);
-    ck_assert_int_eq (maas_training_parse_layers (&spec, layers, s_err.text, sizeof s_err.text), 0);
+    ck_assert_int_eq (maas_training_parse_layers (&spec, layers, &s_err), 0);
     spec.train.loss = loss;
     spec.train.epochs = epochs;
     spec.train.batch_size = batch;
@@ -263,9 +263,7 @@ s_worker_accuracy (const char *model, const char *test)
     maas_result_t *result = s_wait (id, 30000);
     ck_assert_msg (strcmp (result->status, "succeeded") == 0, "%s", result->error);
     maas_infer_result_t out;
-    ck_assert_int_eq (
-        maas_infer_result_parse (&out, result->data, result->size, s_err.text, sizeof s_err.text),
-        0);
+    ck_assert_int_eq (maas_infer_result_parse (&out, result->data, result->size, &s_err), 0);
     ck_assert_uint_eq (out.rows * out.outputs, rows);
     double accuracy = maas_metric_accuracy (out.values, maas_dataset_labels (data)->data, rows, 1);
     maas_infer_result_clear (&out);
@@ -734,9 +732,9 @@ START_TEST (test_input_scale)
     ck_assert_msg (accuracy > 0.9, "accuracy %g on the scaled rows", accuracy);
     //  A bad scale is refused with the spec's message.
     spec.input_scale = -1;
-    char err[256];
-    ck_assert_int_eq (maas_training_check (&spec, err, sizeof err), -1);
-    ck_assert_str_eq (err, "input scale must be a number from 1e-30 to 1e30, got -1");
+    maas_err_t err;
+    ck_assert_int_eq (maas_training_check (&spec, &err), -1);
+    ck_assert_str_eq (err.text, "input scale must be a number from 1e-30 to 1e30, got -1");
     maas_model_destroy (&model);
     msgpack_sbuffer_destroy (&payload);
     maas_dataset_destroy (&data);

@@ -53,6 +53,7 @@ s_check_config (const maas_mlp_t *mlp, const maas_train_config_t *c, char *error
     maas_act_t last = maas_mlp_layer (mlp, maas_mlp_layer_count (mlp) - 1).act;
     const char *problem = NULL;
     char text[MAAS_TRAIN_ERROR_SIZE];
+    maas_err_t optim_err;
     if (c->loss >= MAAS_LOSS_COUNT)
         problem = "unknown loss";
     else if (!maas_loss_fits (c->loss, last)) {
@@ -68,8 +69,8 @@ s_check_config (const maas_mlp_t *mlp, const maas_train_config_t *c, char *error
         problem = "epochs must be >= 1";
     else if (!(c->val_fraction >= 0 && c->val_fraction <= 0.9))
         problem = "val_fraction must be in [0, 0.9]";
-    else if (maas_optim_check (&c->optim, text, sizeof text) != 0)
-        problem = text;
+    else if (maas_optim_check (&c->optim, &optim_err) != 0)
+        problem = optim_err.text;
     else if (maas_mlp_target_mean (mlp) && c->loss != MAAS_LOSS_MSE)
         problem = "the network scales its outputs (a regression network): train it with mse";
     if (problem && error && error_size)

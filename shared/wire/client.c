@@ -77,7 +77,7 @@ maas_result_retryable (const maas_result_t *result)
     bool retryable = true;
     if (result->header
         && maas_proto_open_map (result->header, result->header_size, MAAS_PROTO_HEADER_MAX,
-                                "header", &top, &map, NULL, 0)
+                                "header", &top, &map, NULL)
             == 0)
         retryable = maas_proto_retryable (&map);
     msgpack_unpacked_destroy (&top);
@@ -338,9 +338,9 @@ s_spec_to_job (maas_client_t *self, const maas_submit_t *spec, maas_proto_job_t 
     job->durable = !spec->ephemeral;
     job->params = spec->params;
     job->params_size = spec->params_size;
-    char err[256];
-    if (maas_proto_job_check (job, err, sizeof err) != 0)
-        return s_fail (self, "submit: %s", err);
+    maas_err_t err;
+    if (maas_proto_job_check (job, &err) != 0)
+        return s_fail (self, "submit: %s", err.text);
     return 0;
 }
 
@@ -517,17 +517,17 @@ s_on_progress (maas_client_t *self, const char *id, maas_codec_map_t *map)
 static void
 s_handle (maas_client_t *self, maas_proto_msg_t *msg, int *finished)
 {
-    char err[256];
-    int cmd = maas_proto_check (msg, err, sizeof err);
+    maas_err_t err;
+    int cmd = maas_proto_check (msg, &err);
     if (cmd == MAAS_PROTO_PONG) {
         self->pong = true;
         return;
     }
     maas_codec_map_t map;
     char id[MAAS_PROTO_ID_MAX + 1];
-    if (cmd < 0 || maas_proto_header_map (msg, &self->scratch, &map, err, sizeof err) != 0
+    if (cmd < 0 || maas_proto_header_map (msg, &self->scratch, &map, &err) != 0
         || maas_codec_map_str_copy (&map, "id", id, sizeof id) != 0) {
-        maas_warn ("client", "bad message from broker cmd=%d error=%s", cmd, err);
+        maas_warn ("client", "bad message from broker cmd=%d error=%s", cmd, err.text);
         return;
     }
     pending_t *pending = zhashx_lookup (self->jobs, id);

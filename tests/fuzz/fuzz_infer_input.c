@@ -20,7 +20,7 @@ LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
     maas_tensor_t *x = NULL;
     size_t bad_row;
     if (maas_input_decode (params_obj, data + 1 + params_size, size - 1 - params_size, 3, &x,
-                           &bad_row, err.text, sizeof err.text)
+                           &bad_row, &err)
         == 0)
         maas_tensor_destroy (&x);
     msgpack_unpacked_destroy (&params);

@@ -19,11 +19,11 @@ LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
     if (maas_codec_unpack (data, params_size, 1 << 20, &params, &err) == 0) {
         maas_training_t spec;
         maas_training_init (&spec);
-        (void) maas_training_decode (&spec, &params.data, "fuzz", err.text, sizeof err.text);
+        (void) maas_training_decode (&spec, &params.data, "fuzz", &err);
     }
     msgpack_unpacked_destroy (&params);
-    maas_dataset_t *dataset = maas_training_decode_data (data + params_size, size - params_size,
-                                                         err.text, sizeof err.text);
+    maas_dataset_t *dataset =
+        maas_training_decode_data (data + params_size, size - params_size, &err);
     maas_dataset_destroy (&dataset);
     return 0;
 }

@@ -109,7 +109,7 @@ s_train_job (void)
     maas_training_t spec;
     maas_training_init (&spec);
     maas_err_t err;
-    if (maas_training_parse_layers (&spec, "8:relu,1:sigmoid", err.text, sizeof err.text) != 0)
+    if (maas_training_parse_layers (&spec, "8:relu,1:sigmoid", &err) != 0)
         abort ();
     msgpack_sbuffer params, data;
     msgpack_sbuffer_init (&params);
