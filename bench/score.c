@@ -98,10 +98,10 @@ s_publish (const char *redis_url, const maas_model_t *model)
 {
     uint8_t *blob;
     size_t size;
-    char err[256];
-    maas_registry_t *registry = maas_registry_new (redis_url, NULL, err, sizeof err);
+    maas_err_t err;
+    maas_registry_t *registry = maas_registry_new (redis_url, NULL, &err);
     if (!registry || maas_model_encode (model, &blob, &size, NULL) != 0) {
-        fprintf (stderr, "bench/score: %s\n", err);
+        fprintf (stderr, "bench/score: %s\n", err.text);
         maas_registry_destroy (&registry);
         return -1;
     }

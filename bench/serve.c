@@ -255,14 +255,14 @@ main (void)
         fprintf (stderr, "bench: cannot start redis-server\n");
         return 1;
     }
-    char err[256];
-    maas_registry_t *reg = maas_registry_new (b.redis_url, NULL, err, sizeof err);
+    maas_err_t err;
+    maas_registry_t *reg = maas_registry_new (b.redis_url, NULL, &err);
     size_t bytes;
     maas_model_t *model = reg ? s_publish (reg, "serve", 1024, 1024, &bytes) : NULL;
     s_broker_start (&b);
     b.client = maas_client_new (b.front, NULL);
     if (!model || !b.client || maas_client_ping (b.client, 5000) != 0) {
-        fprintf (stderr, "bench: set-up failed %s\n", reg ? "" : err);
+        fprintf (stderr, "bench: set-up failed %s\n", reg ? "" : err.text);
         return 1;
     }
     s_baseline (model, 1, "in_process_1row");

@@ -143,9 +143,9 @@ s_prepare (s_soak_t *soak)
     uint8_t *blob = NULL;
     size_t size = 0;
     uint64_t version;
-    char err[256] = "";
+    maas_err_t err = {0};
     maas_registry_meta_t meta = {0};
-    maas_registry_t *registry = maas_registry_new (soak->url, NULL, err, sizeof err);
+    maas_registry_t *registry = maas_registry_new (soak->url, NULL, &err);
     int rc = registry && maas_model_encode (model, &blob, &size, NULL) == 0
             && maas_registry_publish (registry, "soak", blob, size, &meta, &version, NULL) == 0
         ? 0
@@ -159,14 +159,15 @@ s_prepare (s_soak_t *soak)
     maas_err_t why;
     maas_dataset_t *data = maas_dataset_new (&x, &y, NULL, NULL, MAAS_DATASET_BINARY, &why);
     if (!data)
-        maas_err_export (&why, err, sizeof err);
-    maas_dataset_store_t *store = maas_dataset_store_new (soak->url, NULL, err, sizeof err);
+        maas_err_export (&why, err.text, sizeof err.text);
+    maas_dataset_store_t *store = maas_dataset_store_new (soak->url, NULL, &err);
     if (rc != 0 || !data || !store || maas_dataset_store_put (store, "soak", data) != 0)
         rc = -1;
     maas_dataset_store_destroy (&store);
     maas_dataset_destroy (&data);
     if (rc != 0)
-        fprintf (stderr, "bench/soak: cannot prepare the stack: %s (see %s)\n", err, soak->log);
+        fprintf (stderr, "bench/soak: cannot prepare the stack: %s (see %s)\n", err.text,
+                 soak->log);
     return rc;
 }
 

@@ -73,10 +73,10 @@ s_run (const s_task_t *task)
             std[j] = *task->scale;
         maas_mlp_set_norm (mlp, zero, std);
     }
-    char error[MAAS_TRAIN_ERROR_SIZE];
-    maas_train_t *train = maas_train_new (mlp, &task->config, error, sizeof error);
+    maas_err_t error;
+    maas_train_t *train = maas_train_new (mlp, &task->config, &error);
     if (!train) {
-        fprintf (stderr, "train: %s\n", error);
+        fprintf (stderr, "train: %s\n", error.text);
         exit (1);
     }
     int64_t start = maas_clock_mono_us ();

@@ -107,8 +107,8 @@ static maas_result_t *
 s_wait (maas_client_t *client, const char *id, const maas_redis_config_t *where, int timeout_ms,
         bool *interrupted)
 {
-    char err[256];
-    redisContext *redis = maas_redis_connect (where, 2000, err, sizeof err);
+    maas_err_t err;
+    redisContext *redis = maas_redis_connect (where, 2000, &err);
     maas_follow_queued_t queued = {.redis = redis,
                                    .prefix = "maas:",
                                    .cmd = "maas infer",
@@ -286,13 +286,14 @@ s_show (const maas_result_t *result, void *arg, maas_err_t *err)
 static maas_tensor_t *
 s_input (const s_opts_t *opts, maas_registry_ref_t *ref)
 {
-    char err[512];
+    maas_err_t err;
     maas_model_ref_t model;
-    int resolved = maas_model_ref_resolve (&model, opts->spec, &opts->where, err, sizeof err);
+    int resolved =
+        maas_model_ref_resolve (&model, opts->spec, &opts->where, err.text, sizeof err.text);
     if (resolved == 0)
-        resolved = maas_registry_ref_parse (ref, model.pinned, err, sizeof err);
+        resolved = maas_registry_ref_parse (ref, model.pinned, &err);
     if (resolved != 0) {
-        fprintf (stderr, "maas infer: %s\n", err);
+        fprintf (stderr, "maas infer: %s\n", err.text);
         maas_model_ref_clear (&model);
         return NULL;
     }
@@ -306,13 +307,13 @@ maas_cmd_infer (int argc, char **argv)
 {
     s_opts_t opts;
     maas_registry_ref_t ref;
-    char err[512];
+    maas_err_t err;
     maas_cli_env_t env = maas_cli_env ();
     int code = 0;
     if (s_parse (&opts, &env, argc, argv, &code))
         return code;
-    if (maas_registry_ref_parse (&ref, opts.spec, err, sizeof err) != 0) {
-        fprintf (stderr, "maas infer: %s\n", err);
+    if (maas_registry_ref_parse (&ref, opts.spec, &err) != 0) {
+        fprintf (stderr, "maas infer: %s\n", err.text);
         return MAAS_EXIT_USAGE;
     }
     signal (SIGPIPE, SIG_IGN);

@@ -556,12 +556,12 @@ s_run (int argc, char **argv, bool one)
     int code = s_parse (argc, argv, one, &args);
     if (code >= 0)
         return code;
-    char err[256];
+    maas_err_t err;
     maas_cli_env_t env = maas_cli_env ();
     maas_redis_config_t where = maas_cli_redis (&env, args.redis);
-    redisContext *redis = maas_redis_connect (&where, 5000, err, sizeof err);
+    redisContext *redis = maas_redis_connect (&where, 5000, &err);
     if (!redis) {
-        fprintf (stderr, "%s: %s\n", one ? "maas job" : "maas jobs", err);
+        fprintf (stderr, "%s: %s\n", one ? "maas job" : "maas jobs", err.text);
         return 1;
     }
     int rc = one ? s_job (redis, &args) : s_jobs (redis, &args);

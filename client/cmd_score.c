@@ -222,7 +222,7 @@ s_score_run (s_score_args_t *args, maas_client_t *client, const maas_model_ref_t
     maas_proto_idgen_t gen = {0};
     maas_proto_id_new (&gen, run_id);
     snprintf (first_id, sizeof first_id, "%s.0", run_id);
-    redisContext *redis = maas_redis_connect (&args->where, 2000, err.text, sizeof err.text);
+    redisContext *redis = maas_redis_connect (&args->where, 2000, &err);
     s_progress_t progress = {.tty = isatty (STDERR_FILENO),
                              .started_us = maas_clock_mono_us (),
                              .first_id = first_id,

@@ -214,12 +214,12 @@ maas_cmd_status (int argc, char **argv)
         maas_stack_load_env (state, true);    //  named explicitly: its Redis
     maas_cli_env_t env = maas_cli_env ();
     maas_redis_config_t redis = maas_cli_redis (&env, url);
-    char err[256];
-    redisContext *ctx = maas_redis_connect (&redis, 2000, err, sizeof err);
+    maas_err_t err;
+    redisContext *ctx = maas_redis_connect (&redis, 2000, &err);
     if (first_id == argc && (ctx || !json))    //  JSON: one whole object, or none
         s_stack (state, &env, json);
     if (!ctx) {
-        fprintf (stderr, "maas status: %s\n", err);
+        fprintf (stderr, "maas status: %s\n", err.text);
         return 1;
     }
     int rc = 0;

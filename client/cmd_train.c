@@ -200,7 +200,7 @@ static int
 s_check_size (const s_args_t *args)
 {
     size_t inputs = 1;
-    char err[512];
+    maas_err_t err;
     maas_err_t why;    //  a store out of reach is not an error here: the trainer says
     maas_dataset_store_t *store = maas_dataset_store_open (&args->where, args->prefix, &why);
     maas_dataset_info_t info;
@@ -210,9 +210,9 @@ s_check_size (const s_args_t *args)
     }
     maas_dataset_store_destroy (&store);
     size_t bytes = maas_model_encoded_size (inputs, args->spec.layers, args->spec.n_layers);
-    if (maas_registry_size_check (args->spec.model, bytes, err, sizeof err) == 0)
+    if (maas_registry_size_check (args->spec.model, bytes, &err) == 0)
         return 0;
-    fprintf (stderr, "maas train: %s: train fewer or narrower layers\n", err);
+    fprintf (stderr, "maas train: %s: train fewer or narrower layers\n", err.text);
     return -1;
 }
 
@@ -360,10 +360,11 @@ s_print_result (const maas_result_t *result, bool json)
 static int
 s_follow (const s_args_t *args, maas_client_t *client, const char *id)
 {
-    char err[256], shown[512] = "", status[32] = "";
-    redisContext *redis = maas_redis_connect (&args->where, 2000, err, sizeof err);
+    char shown[512] = "", status[32] = "";
+    maas_err_t err;
+    redisContext *redis = maas_redis_connect (&args->where, 2000, &err);
     if (!redis)
-        fprintf (stderr, "maas train: no progress to show: %s\n", err);
+        fprintf (stderr, "maas train: no progress to show: %s\n", err.text);
     fprintf (stderr, "maas train: job %s submitted (Ctrl-C cancels it)\n", id);
     bool tty = isatty (STDERR_FILENO), interrupted = false, said_queued = false;
     int64_t start = maas_clock_mono_ms (),
@@ -409,8 +410,8 @@ s_follow (const s_args_t *args, maas_client_t *client, const char *id)
 static int
 s_submitted (const s_args_t *args, maas_client_t *client, const char *id)
 {
-    char err[256];
-    redisContext *redis = maas_redis_connect (&args->where, 2000, err, sizeof err);
+    maas_err_t err;
+    redisContext *redis = maas_redis_connect (&args->where, 2000, &err);
     int rc = -1;
     for (int i = 0; i < 100 && rc < 0; i++) {
         maas_result_t *result = maas_client_wait (client, id, 100);

@@ -215,8 +215,7 @@ s_start_redis (const char *dir, char *url, size_t url_size, char *err, size_t er
         return -1;
     snprintf (url, url_size, "unix://%s", socket_path);
     for (int waited = 0; waited < 10000; waited += 20) {
-        redisContext *ctx =
-            maas_redis_connect (&(maas_redis_config_t){.url = url}, 500, err, err_size);
+        redisContext *ctx = maas_redis_connect (&(maas_redis_config_t){.url = url}, 500, NULL);
         if (ctx) {
             redisFree (ctx);
             return 0;

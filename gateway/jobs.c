@@ -232,10 +232,10 @@ static redisReply *
 s_hash (gw_req_t *req, const char *id, redisContext **ctx)
 {
     const gw_config_t *config = gw_req_config (req);
-    char err[256];
-    *ctx = maas_redis_connect (&config->redis, 2000, err, sizeof err);
+    maas_err_t err;
+    *ctx = maas_redis_connect (&config->redis, 2000, &err);
     if (!*ctx) {
-        gw_req_error (req, 503, "job store unavailable: %s", err);
+        gw_req_error (req, 503, "job store unavailable: %s", err.text);
         return NULL;
     }
     redisReply *hash =

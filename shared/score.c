@@ -84,9 +84,9 @@ static int
 s_parse_model (s_run_t *run, const char *model)
 {
     maas_registry_ref_t ref;
-    char err[256];
-    if (maas_registry_ref_parse (&ref, model ? model : "", err, sizeof err) != 0)
-        return maas_err_set (run->err, MAAS_ERR_INPUT, "%s", err);
+    maas_err_t err;
+    if (maas_registry_ref_parse (&ref, model ? model : "", &err) != 0)
+        return maas_err_set (run->err, MAAS_ERR_INPUT, "%s", err.text);
     snprintf (run->name, sizeof run->name, "%s", ref.name);
     size_t digits = strspn (ref.ref, "0123456789");
     if (*ref.ref && !ref.ref[digits]) {

@@ -27,9 +27,9 @@ static double
 s_fit_and_test (maas_mlp_t *mlp, const maas_train_config_t *config, const float *x, const float *y,
                 size_t rows, const float *test_x, const float *test_y, size_t test_rows)
 {
-    char error[MAAS_TRAIN_ERROR_SIZE];
-    maas_train_t *train = maas_train_new (mlp, config, error, sizeof error);
-    ck_assert_msg (train != NULL, "%s", error);
+    maas_err_t error;
+    maas_train_t *train = maas_train_new (mlp, config, &error);
+    ck_assert_msg (train != NULL, "%s", error.text);
     ck_assert_int_eq (maas_train_fit (train, x, y, rows, NULL), 0);
     maas_train_destroy (&train);
     //  Score through the inference path, as a worker would.
@@ -135,7 +135,7 @@ s_regression_rmse (const char *dir, uint64_t seed)
     maas_layer_spec_t layers[] = {{64, MAAS_ACT_RELU}, {64, MAAS_ACT_RELU}, {1, MAAS_ACT_LINEAR}};
     maas_mlp_t *mlp = maas_mlp_new (maas_csv_cols (train), layers, 3);
     maas_mlp_init (mlp, seed);
-    maas_train_t *trainer = maas_train_new (mlp, &spec.train, error.text, sizeof error.text);
+    maas_train_t *trainer = maas_train_new (mlp, &spec.train, &error);
     ck_assert_msg (trainer, "%s", error.text);
     ck_assert_int_eq (maas_train_fit (trainer, maas_csv_features (train)->data,
                                       maas_csv_labels (train), maas_csv_rows (train), NULL),

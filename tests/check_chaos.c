@@ -144,7 +144,7 @@ static void
 s_put_digits (void)
 {
     maas_dataset_store_t *store =
-        maas_dataset_store_new (support_redis_url (fx.redis), NULL, s_err.text, sizeof s_err.text);
+        maas_dataset_store_new (support_redis_url (fx.redis), NULL, &s_err);
     char *path = support_src_path ("data/digits_train.csv");
     maas_dataset_t *dataset = maas_dataset_from_csv (path, NULL, MAAS_DATASET_AUTO, &s_err);
     ck_assert_msg (store && dataset, "%s", s_err.text);

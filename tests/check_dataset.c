@@ -24,8 +24,7 @@ s_redis_up (void)
 {
     signal (SIGPIPE, SIG_IGN);    //  as maas programs do: a dead Redis is an error
     s_redis = support_redis_start ();
-    s_store =
-        maas_dataset_store_new (support_redis_url (s_redis), NULL, s_err.text, sizeof s_err.text);
+    s_store = maas_dataset_store_new (support_redis_url (s_redis), NULL, &s_err);
     ck_assert_msg (s_store, "%s", s_err.text);
 }
 
@@ -264,8 +263,8 @@ START_TEST (test_readers_never_see_a_mix)
     pid_t writer = fork ();
     ck_assert_int_ge (writer, 0);
     if (writer == 0) {
-        maas_dataset_store_t *store = maas_dataset_store_new (support_redis_url (s_redis), NULL,
-                                                              s_err.text, sizeof s_err.text);
+        maas_dataset_store_t *store =
+            maas_dataset_store_new (support_redis_url (s_redis), NULL, &s_err);
         maas_dataset_store_set_chunk_bytes (store, 256);
         int failures = 0;
         for (int i = 0; i < 60 && store; i++)
@@ -395,10 +394,9 @@ START_TEST (test_dead_redis_then_recovery)
     ck_assert_ptr_nonnull (got);
     maas_dataset_destroy (&got);
     maas_dataset_destroy (&a);
-    char err[256];
-    ck_assert_ptr_null (
-        maas_dataset_store_new ("unix:///nonexistent/redis.sock", NULL, err, sizeof err));
-    ck_assert_ptr_nonnull (strstr (err, "nonexistent"));
+    maas_err_t err;
+    ck_assert_ptr_null (maas_dataset_store_new ("unix:///nonexistent/redis.sock", NULL, &err));
+    ck_assert_ptr_nonnull (strstr (err.text, "nonexistent"));
 }
 END_TEST
 
@@ -479,8 +477,7 @@ END_TEST
 START_TEST (test_redis_restart_between_calls)
 {
     support_redis_t *redis = support_redis_start_aof ();
-    maas_dataset_store_t *store =
-        maas_dataset_store_new (support_redis_url (redis), NULL, s_err.text, sizeof s_err.text);
+    maas_dataset_store_t *store = maas_dataset_store_new (support_redis_url (redis), NULL, &s_err);
     ck_assert_msg (store, "%s", s_err.text);
     maas_dataset_t *a = s_make (10, 2, 2, 0);
     ck_assert_int_eq (maas_dataset_store_put (store, "kept", a), 0);
@@ -531,8 +528,7 @@ s_read_until_stopped (void *arg)
 START_TEST (test_redis_outage_ridden_out)
 {
     support_redis_t *redis = support_redis_start_aof ();
-    s_reader_t reader = {.store = maas_dataset_store_new (support_redis_url (redis), NULL,
-                                                          s_err.text, sizeof s_err.text)};
+    s_reader_t reader = {.store = maas_dataset_store_new (support_redis_url (redis), NULL, &s_err)};
     ck_assert_msg (reader.store, "%s", s_err.text);
     maas_dataset_t *a = s_make (10, 2, 2, 0);
     ck_assert_int_eq (maas_dataset_store_put (reader.store, "kept", a), 0);

@@ -315,10 +315,11 @@ s_publish_model (void)
     uint8_t *blob;
     size_t size;
     ck_assert_int_eq (maas_model_encode (model, &blob, &size, NULL), 0);
-    char url[600], err[256];
+    char url[600];
+    maas_err_t err;
     snprintf (url, sizeof url, "unix://%s", support_redis_socket (s_redis));
-    maas_registry_t *registry = maas_registry_new (url, NULL, err, sizeof err);
-    ck_assert_msg (registry, "%s", err);
+    maas_registry_t *registry = maas_registry_new (url, NULL, &err);
+    ck_assert_msg (registry, "%s", err.text);
     uint64_t version;
     maas_registry_meta_t meta = {0};
     ck_assert_int_eq (maas_registry_publish (registry, "seed", blob, size, &meta, &version, NULL),

@@ -68,10 +68,8 @@ s_setup (void)
     ck_assert_ptr_nonnull (fx.client);
     maas_client_set_retry (fx.client, 300);
     ck_assert_int_eq (maas_client_ping (fx.client, 5000), 0);
-    fx.store =
-        maas_dataset_store_new (support_redis_url (fx.redis), NULL, s_err.text, sizeof s_err.text);
-    fx.registry =
-        maas_registry_new (support_redis_url (fx.redis), NULL, s_err.text, sizeof s_err.text);
+    fx.store = maas_dataset_store_new (support_redis_url (fx.redis), NULL, &s_err);
+    fx.registry = maas_registry_new (support_redis_url (fx.redis), NULL, &s_err);
     ck_assert_msg (fx.store && fx.registry, "%s", s_err.text);
     s_put ("bc", "data/breast_cancer_train.csv");
     s_put ("digits", "data/digits_train.csv");

@@ -501,9 +501,9 @@ support_publish_model (maas_registry_t *reg, const char *name, const maas_model_
 maas_registry_t *
 support_registry_new (const support_redis_t *redis)
 {
-    char err[256];
-    maas_registry_t *reg = maas_registry_new (support_redis_url (redis), NULL, err, sizeof err);
-    ck_assert_msg (reg, "registry at %s: %s", support_redis_url (redis), err);
+    maas_err_t err;
+    maas_registry_t *reg = maas_registry_new (support_redis_url (redis), NULL, &err);
+    ck_assert_msg (reg, "registry at %s: %s", support_redis_url (redis), err.text);
     return reg;
 }
 

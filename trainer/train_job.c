@@ -122,8 +122,7 @@ s_prepare (s_job_t *job, maas_work_t *work)
     //  after hours of training; the same on every trainer.
     size_t bytes =
         maas_model_encoded_size (maas_dataset_cols (job->data), spec->layers, spec->n_layers);
-    if (maas_registry_size_check (spec->model, bytes, job->error.text, sizeof job->error.text)
-        != 0) {
+    if (maas_registry_size_check (spec->model, bytes, &job->error) != 0) {
         snprintf (job->error.text + strlen (job->error.text),
                   sizeof job->error.text - strlen (job->error.text),
                   ": train fewer or narrower layers");
@@ -142,7 +141,7 @@ s_prepare (s_job_t *job, maas_work_t *work)
     config.on_epoch = s_on_epoch;
     config.on_epoch_arg = job;
     config.cancel = &job->cancel;
-    job->train = maas_train_new (job->mlp, &config, job->error.text, sizeof job->error.text);
+    job->train = maas_train_new (job->mlp, &config, &job->error);
     return job->train ? 0 : -1;
 }
 

@@ -69,14 +69,10 @@ maas_dataset_store_open (const maas_redis_config_t *redis, const char *prefix, m
 }
 
 maas_dataset_store_t *
-maas_dataset_store_new (const char *url, const char *prefix, char *err, size_t err_size)
+maas_dataset_store_new (const char *url, const char *prefix, maas_err_t *err)
 {
     maas_redis_config_t redis = {.url = url};
-    maas_err_t why;
-    maas_dataset_store_t *self = maas_dataset_store_open (&redis, prefix, &why);
-    if (!self)
-        maas_err_export (&why, err, err_size);
-    return self;
+    return maas_dataset_store_open (&redis, prefix, err);
 }
 
 void
