@@ -159,7 +159,7 @@ s_prepare (s_soak_t *soak)
     maas_err_t why;
     maas_dataset_t *data = maas_dataset_new (&x, &y, NULL, NULL, MAAS_DATASET_BINARY, &why);
     if (!data)
-        maas_err_export (&why, err.text, sizeof err.text);
+        maas_err_copy (&err, &why);
     maas_dataset_store_t *store = maas_dataset_store_new (soak->url, NULL, &err);
     if (rc != 0 || !data || !store || maas_dataset_store_put (store, "soak", data) != 0)
         rc = -1;

@@ -145,9 +145,9 @@ s_submit (maas_broker_t *self, maas_proto_msg_t *msg)
         return;
     }
     if (zhashx_size (self->jobs) >= self->config.max_jobs) {
-        snprintf (err.text, sizeof err.text,
-                  "overloaded: %zu jobs held (--max-jobs %zu); retry later",
-                  zhashx_size (self->jobs), self->config.max_jobs);
+        maas_err_set (&err, MAAS_ERR_INPUT,
+                      "overloaded: %zu jobs held (--max-jobs %zu); retry later",
+                      zhashx_size (self->jobs), self->config.max_jobs);
         s_overloaded (self, msg, spec.id, err.text);
         return;
     }
@@ -422,7 +422,7 @@ broker_frontend (maas_broker_t *self, maas_proto_msg_t *msg)
     }
     else {
         if (cmd >= 0)
-            snprintf (err.text, sizeof err.text, "unknown client command 0x%02x", (unsigned) cmd);
+            maas_err_set (&err, MAAS_ERR_INPUT, "unknown client command 0x%02x", (unsigned) cmd);
         self->stats.bad_input++;
         maas_warn ("broker", "bad client message error=%s", err.text);
         s_reject (self, msg, NULL, "bad_request", err.text);

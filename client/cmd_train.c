@@ -75,8 +75,8 @@ s_apply (s_args_t *args, const s_given_t *given)
         flag = "--optimizer";
     else if (loss < 0) {
         flag = "--loss";
-        snprintf (err.text, sizeof err.text, "unknown loss '%s' (bce, softmax_ce, mse)",
-                  given->loss);
+        maas_err_set (&err, MAAS_ERR_INPUT, "unknown loss '%s' (bce, softmax_ce, mse)",
+                      given->loss);
     }
     else if (maas_training_parse_layers (spec, given->layers, &err) != 0)
         flag = "--layers";
