@@ -123,7 +123,11 @@ static pid_t
 s_spawn (char *const argv[], const char *log_path, char *err, size_t err_size)
 {
     maas_spawn_options_t options = {.log_path = log_path, .stdin_null = true, .new_session = true};
-    return maas_spawn ((const char *const *) argv, &options, err, err_size);
+    maas_err_t why;
+    pid_t pid = maas_spawn ((const char *const *) argv, &options, &why);
+    if (pid < 0)
+        maas_err_export (&why, err, err_size);
+    return pid;
 }
 
 static int

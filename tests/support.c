@@ -40,9 +40,9 @@ support_run (Suite *suite)
 {
     //  A suite is a program: its main reads $MAAS_LOG_LEVEL (warn under
     //  make check), the library does not.
-    char err[256];
-    if (maas_log_setup (getenv ("MAAS_LOG_LEVEL"), err, sizeof err) != 0)
-        fprintf (stderr, "%s (logging at info)\n", err);
+    maas_err_t err;
+    if (maas_log_setup (getenv ("MAAS_LOG_LEVEL"), &err) != 0)
+        fprintf (stderr, "%s (logging at info)\n", err.text);
     SRunner *runner = srunner_create (suite);
     srunner_run_all (runner, CK_NORMAL);
     int failed = srunner_ntests_failed (runner);
@@ -131,10 +131,10 @@ support_proc_start (const char *const argv[], const char *const env[], const cha
     //  If the test process dies (abort, harness timeout), so does this
     //  child: a failed run never leaves a server behind.
     maas_spawn_options_t options = {.log_path = log_path, .env = env, .die_with_parent = true};
-    char err[512];
+    maas_err_t err;
     const char *line[64];
-    self->pid = maas_spawn (s_wrapped (argv, line), &options, err, sizeof err);
-    ck_assert_msg (self->pid > 0, "%s", err);
+    self->pid = maas_spawn (s_wrapped (argv, line), &options, &err);
+    ck_assert_msg (self->pid > 0, "%s", err.text);
     return self;
 }
 
