@@ -18,7 +18,8 @@ extern "C" {
 
 typedef enum {
     MAAS_ERR_OK = 0,       //  no error: text is ""
-    MAAS_ERR_IO,           //  connection refused, closed or timed out
+    MAAS_ERR_IO,           //  a connection, file or child failed: refused, closed,
+                           //  timed out, unreadable, not started
     MAAS_ERR_REPLY,        //  the server answered with an error
     MAAS_ERR_INPUT,        //  a bad argument, flag, name or stored value
     MAAS_ERR_NOT_FOUND,    //  what was asked for does not exist
