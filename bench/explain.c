@@ -19,13 +19,13 @@ s_explain_rate (const maas_mlp_t *mlp, const maas_explain_params_t *params, cons
                 size_t rows)
 {
     double best = 0;
-    char err[256];
+    maas_err_t err;
     for (int r = 0; r < S_REPEATS; r++) {
         int64_t start = maas_clock_mono_us ();
         for (size_t done = 0; done < rows; done += S_JOB) {
             maas_explain_result_t res;
-            if (maas_explain_run (mlp, params, x + done * 10, S_JOB, &res, err, sizeof err) != 0) {
-                fprintf (stderr, "explain: %s\n", err);
+            if (maas_explain_run (mlp, params, x + done * 10, S_JOB, &res, &err) != 0) {
+                fprintf (stderr, "explain: %s\n", err.text);
                 abort ();
             }
             maas_explain_result_clear (&res);

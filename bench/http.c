@@ -107,8 +107,8 @@ s_publish (const char *redis_url)
     maas_model_t *model = maas_model_new (&mlp);
     uint8_t *blob = NULL;
     size_t size;
-    char err[256];
-    maas_registry_t *reg = maas_registry_new (redis_url, NULL, err, sizeof err);
+    maas_err_t err;
+    maas_registry_t *reg = maas_registry_new (redis_url, NULL, &err);
     maas_registry_meta_t meta = {0};
     uint64_t version;
     int rc = reg && maas_model_encode (model, &blob, &size, NULL) == 0

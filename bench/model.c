@@ -120,14 +120,13 @@ static void
 s_header_decode (void *arg)
 {
     s_header_t *h = arg;
-    char err[MAAS_CODEC_ERR_SIZE];
     maas_codec_map_t map;
     const char *id, *model;
     size_t id_len, model_len;
     int64_t priority;
     uint64_t deadline;
     bool durable;
-    if (maas_codec_unpack (h->buffer.data, h->buffer.size, 65536, &h->msg, err, sizeof err)
+    if (maas_codec_unpack (h->buffer.data, h->buffer.size, 65536, &h->msg, NULL)
         || maas_codec_map_init (&map, &h->msg.data, "header")
         || maas_codec_map_str (&map, "id", &id, &id_len)
         || maas_codec_map_str (&map, "model", &model, &model_len)

@@ -39,10 +39,10 @@ pid_t
 bench_spawn (const char *const argv[], const char *log)
 {
     maas_spawn_options_t options = {.log_path = log, .die_with_parent = true, .search_path = true};
-    char err[512];
-    pid_t pid = maas_spawn (argv, &options, err, sizeof err);
+    maas_err_t err;
+    pid_t pid = maas_spawn (argv, &options, &err);
     if (pid < 0)
-        fprintf (stderr, "bench: %s\n", err);
+        fprintf (stderr, "bench: %s\n", err.text);
     return pid;
 }
 

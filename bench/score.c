@@ -74,11 +74,11 @@ s_in_process (const maas_model_t *model, const float *x, float *out)
 static int
 s_write_inputs (const char *dir, const float *x)
 {
-    char path[512], err[256];
+    char path[512];
     snprintf (path, sizeof path, "%s/in.npy", dir);
-    maas_npy_writer_t *writer = maas_npy_create (path, S_COLS, err, sizeof err);
-    if (!writer || maas_npy_write (writer, x, S_ROWS, err, sizeof err) != 0
-        || maas_npy_close (&writer, err, sizeof err) != 0)
+    maas_npy_writer_t *writer = maas_npy_create (path, S_COLS, NULL);
+    if (!writer || maas_npy_write (writer, x, S_ROWS, NULL) != 0
+        || maas_npy_close (&writer, NULL) != 0)
         return -1;
     snprintf (path, sizeof path, "%s/in.csv", dir);
     FILE *file = fopen (path, "w");
@@ -98,10 +98,10 @@ s_publish (const char *redis_url, const maas_model_t *model)
 {
     uint8_t *blob;
     size_t size;
-    char err[256];
-    maas_registry_t *registry = maas_registry_new (redis_url, NULL, err, sizeof err);
+    maas_err_t err;
+    maas_registry_t *registry = maas_registry_new (redis_url, NULL, &err);
     if (!registry || maas_model_encode (model, &blob, &size, NULL) != 0) {
-        fprintf (stderr, "bench/score: %s\n", err);
+        fprintf (stderr, "bench/score: %s\n", err.text);
         maas_registry_destroy (&registry);
         return -1;
     }
@@ -171,11 +171,11 @@ s_score (const char *broker, const char *input, const char *output)
     maas_client_t *client = maas_client_new (broker, NULL);
     maas_score_config_t config = {.model = "seed"};
     maas_score_stats_t stats;
-    char err[MAAS_SCORE_ERR_SIZE];
-    int rc = maas_score_file (client, &config, input, output, NULL, NULL, &stats, err, sizeof err);
+    maas_err_t err;
+    int rc = maas_score_file (client, &config, input, output, NULL, NULL, &stats, &err);
     maas_client_destroy (&client);
     if (rc != 0) {
-        fprintf (stderr, "bench/score: %s\n", err);
+        fprintf (stderr, "bench/score: %s\n", err.text);
         return -1;
     }
     return (double) stats.rows / stats.seconds;
@@ -185,11 +185,10 @@ s_score (const char *broker, const char *input, const char *output)
 static size_t
 s_mismatches (const char *output, const float *expected)
 {
-    char err[256];
-    maas_npy_reader_t *reader = maas_npy_open (output, err, sizeof err);
+    maas_npy_reader_t *reader = maas_npy_open (output, NULL);
     float *got = malloc (S_ROWS * sizeof (float));
     size_t n = 0, bad = 0;
-    if (!reader || maas_npy_read (reader, got, S_ROWS, &n, err, sizeof err) != 0 || n != S_ROWS)
+    if (!reader || maas_npy_read (reader, got, S_ROWS, &n, NULL) != 0 || n != S_ROWS)
         bad = S_ROWS;
     for (size_t r = 0; bad == 0 && r < S_ROWS; r++)
         bad += memcmp (&got[r], &expected[r], sizeof (float)) != 0;

@@ -74,7 +74,7 @@ s_publish (maas_registry_t *reg, const char *name, size_t h1, size_t h2, size_t 
     maas_mlp_init (mlp, 7);
     maas_model_t *model = maas_model_new (&mlp);
     uint8_t *blob = NULL;
-    maas_model_err_t err;
+    maas_err_t err;
     maas_registry_meta_t meta = {0};
     uint64_t version;
     if (!model || maas_model_encode (model, &blob, bytes, &err) != 0
@@ -118,10 +118,9 @@ static double
 s_batch_rows (const maas_result_t *result)
 {
     maas_infer_result_t out;
-    char err[256];
-    size_t rows = maas_infer_result_parse (&out, result->data, result->size, err, sizeof err) == 0
-        ? out.batch_rows
-        : 0;
+    maas_err_t err;
+    size_t rows =
+        maas_infer_result_parse (&out, result->data, result->size, &err) == 0 ? out.batch_rows : 0;
     maas_infer_result_clear (&out);
     return (double) rows;
 }
@@ -228,7 +227,7 @@ s_cold_load (bench_t *b, maas_registry_t *reg)
     int64_t start = maas_clock_mono_us ();
     uint8_t *blob;
     size_t size;
-    maas_model_err_t err;
+    maas_err_t err;
     maas_registry_fetch (reg, "big", 1, &blob, &size, NULL);
     int64_t fetched = maas_clock_mono_us ();
     maas_model_t *copy = maas_model_decode (blob, size, &err);
@@ -256,14 +255,14 @@ main (void)
         fprintf (stderr, "bench: cannot start redis-server\n");
         return 1;
     }
-    char err[256];
-    maas_registry_t *reg = maas_registry_new (b.redis_url, NULL, err, sizeof err);
+    maas_err_t err;
+    maas_registry_t *reg = maas_registry_new (b.redis_url, NULL, &err);
     size_t bytes;
     maas_model_t *model = reg ? s_publish (reg, "serve", 1024, 1024, &bytes) : NULL;
     s_broker_start (&b);
     b.client = maas_client_new (b.front, NULL);
     if (!model || !b.client || maas_client_ping (b.client, 5000) != 0) {
-        fprintf (stderr, "bench: set-up failed %s\n", reg ? "" : err);
+        fprintf (stderr, "bench: set-up failed %s\n", reg ? "" : err.text);
         return 1;
     }
     s_baseline (model, 1, "in_process_1row");

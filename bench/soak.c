@@ -143,9 +143,9 @@ s_prepare (s_soak_t *soak)
     uint8_t *blob = NULL;
     size_t size = 0;
     uint64_t version;
-    char err[256] = "";
+    maas_err_t err = {0};
     maas_registry_meta_t meta = {0};
-    maas_registry_t *registry = maas_registry_new (soak->url, NULL, err, sizeof err);
+    maas_registry_t *registry = maas_registry_new (soak->url, NULL, &err);
     int rc = registry && maas_model_encode (model, &blob, &size, NULL) == 0
             && maas_registry_publish (registry, "soak", blob, size, &meta, &version, NULL) == 0
         ? 0
@@ -156,15 +156,18 @@ s_prepare (s_soak_t *soak)
     maas_tensor_t *x = maas_tensor_new (S_TRAIN_ROWS, S_COLS),
                   *y = maas_tensor_new (S_TRAIN_ROWS, 1);
     maas_synth_generate (2, S_COLS, S_TRAIN_ROWS, x->data, y->data);
-    maas_dataset_t *data =
-        maas_dataset_new (&x, &y, NULL, NULL, MAAS_DATASET_BINARY, err, sizeof err);
-    maas_dataset_store_t *store = maas_dataset_store_new (soak->url, NULL, err, sizeof err);
+    maas_err_t why;
+    maas_dataset_t *data = maas_dataset_new (&x, &y, NULL, NULL, MAAS_DATASET_BINARY, &why);
+    if (!data)
+        maas_err_copy (&err, &why);
+    maas_dataset_store_t *store = maas_dataset_store_new (soak->url, NULL, &err);
     if (rc != 0 || !data || !store || maas_dataset_store_put (store, "soak", data) != 0)
         rc = -1;
     maas_dataset_store_destroy (&store);
     maas_dataset_destroy (&data);
     if (rc != 0)
-        fprintf (stderr, "bench/soak: cannot prepare the stack: %s (see %s)\n", err, soak->log);
+        fprintf (stderr, "bench/soak: cannot prepare the stack: %s (see %s)\n", err.text,
+                 soak->log);
     return rc;
 }
 
@@ -212,17 +215,17 @@ s_score_load (const s_soak_t *soak, maas_client_t *client, s_tally_t *tally)
     maas_tensor_t *x = maas_tensor_new (S_SCORE_ROWS, S_COLS);
     memcpy (x->data, soak->x, S_SCORE_ROWS * S_COLS * sizeof (float));
     maas_score_config_t config = {.model = "soak", .shard_rows = 1000, .window = 4};
-    char err[MAAS_SCORE_ERR_SIZE];
+    maas_err_t err;
     while (s_now_ms () < soak->until_ms) {
         maas_tensor_t *out = NULL;
-        int rc = maas_score_tensor (client, &config, x, &out, NULL, err, sizeof err);
+        int rc = maas_score_tensor (client, &config, x, &out, NULL, &err);
         bool right =
             rc == 0 && memcmp (out->data, soak->expected, S_SCORE_ROWS * sizeof (float)) == 0;
         tally->jobs++;
         if (!right) {
             tally->errors++;
             fprintf (stderr, "bench/soak: scoring run %ld: %s\n", tally->jobs,
-                     rc ? err : "outputs differ from in process");
+                     rc ? err.text : "outputs differ from in process");
         }
         maas_tensor_destroy (&out);
     }
@@ -236,8 +239,8 @@ s_train_load (const s_soak_t *soak, maas_client_t *client, s_tally_t *tally)
     maas_training_init (&spec);
     snprintf (spec.model, sizeof spec.model, "soak-trained");
     snprintf (spec.dataset, sizeof spec.dataset, "soak");
-    char err[256];
-    maas_training_parse_layers (&spec, "32:relu,1:sigmoid", err, sizeof err);
+    maas_err_t err;
+    maas_training_parse_layers (&spec, "32:relu,1:sigmoid", &err);
     spec.train.epochs = 40;
     msgpack_sbuffer params;
     msgpack_sbuffer_init (&params);

@@ -73,10 +73,10 @@ s_run (const s_task_t *task)
             std[j] = *task->scale;
         maas_mlp_set_norm (mlp, zero, std);
     }
-    char error[MAAS_TRAIN_ERROR_SIZE];
-    maas_train_t *train = maas_train_new (mlp, &task->config, error, sizeof error);
+    maas_err_t error;
+    maas_train_t *train = maas_train_new (mlp, &task->config, &error);
     if (!train) {
-        fprintf (stderr, "train: %s\n", error);
+        fprintf (stderr, "train: %s\n", error.text);
         exit (1);
     }
     int64_t start = maas_clock_mono_us ();
@@ -100,11 +100,12 @@ s_run (const s_task_t *task)
 static maas_csv_t *
 s_load (const char *set, const char *part)
 {
-    char path[512], error[MAAS_CSV_ERROR_SIZE];
+    char path[512];
+    maas_err_t err;
     snprintf (path, sizeof path, "%s/data/%s_%s.csv", MAAS_TOP_SRCDIR, set, part);
-    maas_csv_t *csv = maas_csv_load (path, "label", error, sizeof error);
+    maas_csv_t *csv = maas_csv_load (path, "label", &err);
     if (!csv) {
-        fprintf (stderr, "train: %s\n", error);
+        fprintf (stderr, "train: %s\n", err.text);
         exit (1);
     }
     return csv;

@@ -37,8 +37,8 @@ s_seed_spec (void)
     maas_training_init (&spec);
     snprintf (spec.model, sizeof spec.model, "bench-seed");
     snprintf (spec.dataset, sizeof spec.dataset, "bench-synthetic10");
-    char err[256];
-    maas_training_parse_layers (&spec, "64:relu,64:relu,1:sigmoid", err, sizeof err);
+    maas_err_t err;
+    maas_training_parse_layers (&spec, "64:relu,64:relu,1:sigmoid", &err);
     spec.train.epochs = S_EPOCHS;
     spec.train.batch_size = S_BATCH;
     spec.train.val_fraction = 0;       //  as bench/train's synthetic case: the
@@ -55,8 +55,8 @@ s_in_process (const maas_dataset_t *data, const maas_training_t *spec)
     {
         maas_mlp_t *mlp = maas_mlp_new (maas_dataset_cols (data), spec->layers, spec->n_layers);
         maas_mlp_init (mlp, spec->train.seed);
-        char err[256];
-        maas_train_t *train = maas_train_new (mlp, &spec->train, err, sizeof err);
+        maas_err_t err;
+        maas_train_t *train = maas_train_new (mlp, &spec->train, &err);
         maas_train_result_t result;
         int64_t start = maas_clock_mono_us ();
         maas_train_fit (train, maas_dataset_features (data)->data, maas_dataset_labels (data)->data,
@@ -168,9 +168,8 @@ main (int argc, char **argv)
     maas_tensor_t *x = maas_tensor_new (S_ROWS, MAAS_SYNTH_FEATURES);
     maas_tensor_t *y = maas_tensor_new (S_ROWS, 1);
     maas_synth_generate (0, MAAS_SYNTH_FEATURES, S_ROWS, x->data, y->data);
-    char err[512];
-    maas_dataset_t *data =
-        maas_dataset_new (&x, &y, NULL, NULL, MAAS_DATASET_BINARY, err, sizeof err);
+    maas_err_t err;
+    maas_dataset_t *data = maas_dataset_new (&x, &y, NULL, NULL, MAAS_DATASET_BINARY, NULL);
     maas_training_t spec = s_seed_spec ();
     s_stack_t stack = {0};
     int rc = 1;
@@ -178,12 +177,12 @@ main (int argc, char **argv)
         fprintf (stderr, "bench: cannot start the stack (see %s)\n", stack.log);
         goto done;
     }
-    maas_dataset_store_t *store = maas_dataset_store_new (stack.url, NULL, err, sizeof err);
+    maas_dataset_store_t *store = maas_dataset_store_new (stack.url, NULL, &err);
     maas_client_t *client = maas_client_new (stack.front, NULL);
     if (!store || !client || maas_dataset_store_put (store, spec.dataset, data) != 0
         || maas_client_ping (client, 10000) != 0) {
         fprintf (stderr, "bench: stack not ready: %s\n",
-                 store ? maas_dataset_store_error (store) : err);
+                 store ? maas_dataset_store_error (store) : err.text);
     }
     else {
         //  Alternate the two so load from elsewhere on the machine hits both alike.

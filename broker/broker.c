@@ -250,14 +250,13 @@ broker_header_map (maas_broker_t *self, maas_proto_msg_t *msg, maas_codec_map_t 
         snprintf (err, err_size, "missing header frame");
         return -1;
     }
-    char why[256];
-    if (maas_codec_unpack (header, size, MAAS_PROTO_HEADER_MAX, &self->scratch, why, sizeof why)
-        != 0) {
-        snprintf (err, err_size, "header: %s", why);    //  as SUBMIT's parser says it
+    maas_err_t why;
+    if (maas_codec_unpack (header, size, MAAS_PROTO_HEADER_MAX, &self->scratch, &why) != 0) {
+        snprintf (err, err_size, "header: %s", why.text);    //  as SUBMIT's parser says it
         return -1;
     }
     if (maas_codec_map_init (map, &self->scratch.data, "header") != 0) {
-        snprintf (err, err_size, "%s", map->err);
+        maas_err_export (&map->err, err, err_size);
         return -1;
     }
     return 0;

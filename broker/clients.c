@@ -101,7 +101,7 @@ s_kind_of (maas_broker_t *self, maas_proto_msg_t *msg, const maas_proto_job_t *s
         && maas_codec_map_find (&map, "wait_for_kind")
         && maas_codec_map_bool (&map, "wait_for_kind", &wait) != 0) {
         self->stats.bad_input++;
-        s_reject (self, msg, spec->id, "bad_request", map.err);
+        s_reject (self, msg, spec->id, "bad_request", map.err.text);
         return NULL;
     }
     if (!wait) {
@@ -124,17 +124,17 @@ s_submit (maas_broker_t *self, maas_proto_msg_t *msg)
     size_t size;
     const void *header = maas_proto_header (msg, &size);
     maas_proto_job_t spec;
-    char err[300];
+    maas_err_t err;
     self->stats.submitted++;
     if (!header) {
         s_reject (self, msg, NULL, "bad_request", "SUBMIT without a header frame");
         return;
     }
-    if (maas_proto_job_parse (&spec, header, size, &self->scratch, err, sizeof err) != 0) {
+    if (maas_proto_job_parse (&spec, header, size, &self->scratch, &err) != 0) {
         self->stats.bad_input++;
-        maas_warn ("broker", "bad SUBMIT error=%s", err);
+        maas_warn ("broker", "bad SUBMIT error=%s", err.text);
         s_reject (self, msg, maas_proto_id_valid (spec.id, strlen (spec.id)) ? spec.id : NULL,
-                  "bad_request", err);
+                  "bad_request", err.text);
         return;
     }
     if (!broker_gate_submit (self, msg, spec.id, spec.kind))
@@ -145,19 +145,20 @@ s_submit (maas_broker_t *self, maas_proto_msg_t *msg)
         return;
     }
     if (zhashx_size (self->jobs) >= self->config.max_jobs) {
-        snprintf (err, sizeof err, "overloaded: %zu jobs held (--max-jobs %zu); retry later",
-                  zhashx_size (self->jobs), self->config.max_jobs);
-        s_overloaded (self, msg, spec.id, err);
+        maas_err_set (&err, MAAS_ERR_INPUT,
+                      "overloaded: %zu jobs held (--max-jobs %zu); retry later",
+                      zhashx_size (self->jobs), self->config.max_jobs);
+        s_overloaded (self, msg, spec.id, err.text);
         return;
     }
     zmq_msg_t *payload = maas_proto_payload (msg);
     if (broker_admit (self, zmq_msg_data (&msg->peer), zmq_msg_size (&msg->peer),
-                      size + (payload ? zmq_msg_size (payload) : 0), err, sizeof err)
+                      size + (payload ? zmq_msg_size (payload) : 0), err.text, sizeof err.text)
         != 0) {
-        s_overloaded (self, msg, spec.id, err);
+        s_overloaded (self, msg, spec.id, err.text);
         return;
     }
-    kind_t *kind = s_kind_of (self, msg, &spec, err, sizeof err);
+    kind_t *kind = s_kind_of (self, msg, &spec, err.text, sizeof err.text);
     if (!kind)
         return;
     job = broker_job_new (self, &spec, kind);
@@ -197,14 +198,14 @@ s_id_of (maas_broker_t *self, maas_proto_msg_t *msg, char id[MAAS_PROTO_ID_MAX +
     maas_codec_map_t map;
     if (broker_header_map (self, msg, &map, err, sizeof err) == 0) {
         if (maas_codec_map_str_copy (&map, "id", id, MAAS_PROTO_ID_MAX + 1) != 0)
-            snprintf (err, sizeof err, "%s", map.err);
+            maas_err_export (&map.err, err, sizeof err);
         else if (maas_proto_id_valid (id, strlen (id)))
             return 0;
         else
             snprintf (err, sizeof err, "header: key 'id' must be 1..64 of [0-9A-Za-z_.:-]");
     }
     self->stats.bad_input++;
-    maas_warn ("broker", "bad %s error=%s", maas_proto_cmd_name (maas_proto_check (msg, NULL, 0)),
+    maas_warn ("broker", "bad %s error=%s", maas_proto_cmd_name (maas_proto_check (msg, NULL)),
                err);
     s_reject (self, msg, NULL, "bad_request", err);
     return -1;
@@ -400,14 +401,14 @@ broker_client_progress (maas_broker_t *self, const job_t *job, const void *heade
 void
 broker_frontend (maas_broker_t *self, maas_proto_msg_t *msg)
 {
-    char err[256];
+    maas_err_t err;
     if (zmq_msg_size (&msg->peer) > MAAS_PROTO_PEER_MAX) {
         maas_warn ("broker", "client routing id too long size=%zu", zmq_msg_size (&msg->peer));
         return;    //  cannot keep it to answer later
     }
     if (zlistx_size (self->owed))
         broker_pay (self, zmq_msg_data (&msg->peer), zmq_msg_size (&msg->peer));
-    int cmd = maas_proto_check (msg, err, sizeof err);
+    int cmd = maas_proto_check (msg, &err);
     if (cmd == MAAS_PROTO_SUBMIT)
         s_submit (self, msg);
     else if (cmd == MAAS_PROTO_CANCEL)
@@ -421,10 +422,10 @@ broker_frontend (maas_broker_t *self, maas_proto_msg_t *msg)
     }
     else {
         if (cmd >= 0)
-            snprintf (err, sizeof err, "unknown client command 0x%02x", (unsigned) cmd);
+            maas_err_set (&err, MAAS_ERR_INPUT, "unknown client command 0x%02x", (unsigned) cmd);
         self->stats.bad_input++;
-        maas_warn ("broker", "bad client message error=%s", err);
-        s_reject (self, msg, NULL, "bad_request", err);
+        maas_warn ("broker", "bad client message error=%s", err.text);
+        s_reject (self, msg, NULL, "bad_request", err.text);
     }
 }
 

@@ -37,7 +37,7 @@ broker_gate_client (maas_broker_t *self, maas_proto_msg_t *msg)
     if (!self->auth || maas_auth_rights (self->auth, MAAS_AUTH_CLIENTS, s_sender (msg)) >= 0)
         return true;
     //  A SUBMIT is refused at intake, where its id is known to answer with.
-    if (maas_proto_check (msg, NULL, 0) == MAAS_PROTO_SUBMIT)
+    if (maas_proto_check (msg, NULL) == MAAS_PROTO_SUBMIT)
         return true;
     self->stats.unauthorised++;
     maas_warn ("broker", "client key removed: message dropped key=%s", s_key (msg));

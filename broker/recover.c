@@ -48,10 +48,9 @@ s_rebuild (maas_broker_t *self, const char *id, redisReply *hash)
     redisReply *header = s_field (hash, "header"), *payload = s_field (hash, "payload");
     redisReply *client = s_field (hash, "client"), *attempts = s_field (hash, "attempts");
     maas_proto_job_t spec;
-    char err[300];
+    maas_err_t err;
     if (!header || header->type != REDIS_REPLY_STRING
-        || maas_proto_job_parse (&spec, header->str, header->len, &self->scratch, err, sizeof err)
-            != 0
+        || maas_proto_job_parse (&spec, header->str, header->len, &self->scratch, &err) != 0
         || strcmp (spec.id, id) != 0)
         return -1;
     kind_t *kind = broker_kind_add (self, spec.kind, false);

@@ -358,11 +358,11 @@ s_locate (maas_store_t *self)
     if (!self->sentinels)
         return;
     maas_redis_url_t now;
-    char err[256];
+    maas_err_t err;
     maas_redis_config_t redis = {
         .url = self->url, .sentinels = self->sentinels, .master = self->master};
-    if (maas_redis_locate (&now, &redis, err, sizeof err) != 0) {
-        maas_warn ("store", "sentinel lookup failed error=\"%s\"", err);
+    if (maas_redis_locate (&now, &redis, &err) != 0) {
+        maas_warn ("store", "sentinel lookup failed error=\"%s\"", err.text);
         return;
     }
     maas_redis_url_clear (&self->where);
@@ -397,9 +397,9 @@ maas_store_new (const maas_redis_config_t *redis, const char *prefix, const char
     if (!self)
         return NULL;
     const char *url = maas_redis_url_pick (redis->url);
-    char err[256];
-    if (maas_redis_url_parse (&self->where, url, err, sizeof err) != 0) {
-        maas_error ("store", "bad redis url error=%s", err);
+    maas_err_t err;
+    if (maas_redis_url_parse (&self->where, url, &err) != 0) {
+        maas_error ("store", "bad redis url error=%s", err.text);
         free (self);
         return NULL;
     }

@@ -76,7 +76,7 @@ s_announce (maas_broker_t *self, worker_t *worker, maas_codec_map_t *map, char *
     int64_t credits;
     if (maas_codec_map_strings (map, "kinds", &items, &count) != 0
         || maas_codec_map_int64 (map, "credits", &credits) != 0) {
-        snprintf (err, err_size, "%s", map->err);
+        maas_err_export (&map->err, err, err_size);
         return -1;
     }
     if (credits < 1 || credits > 1000000 || count == 0) {
@@ -207,7 +207,7 @@ s_retryable (maas_broker_t *self, worker_t *worker, maas_codec_map_t *map)
     if (maas_codec_map_find (map, "retryable")
         && maas_codec_map_bool (map, "retryable", &retryable) != 0) {
         self->stats.bad_input++;
-        maas_warn ("broker", "bad RESULT worker=%s error=%s", worker->name, map->err);
+        maas_warn ("broker", "bad RESULT worker=%s error=%s", worker->name, map->err.text);
         return false;
     }
     return retryable;
@@ -221,7 +221,7 @@ s_result (maas_broker_t *self, maas_proto_msg_t *msg, worker_t *worker, maas_cod
     if (maas_codec_map_str_copy (map, "id", id, sizeof id) != 0
         || maas_codec_map_str_copy (map, "status", status, sizeof status) != 0) {
         self->stats.bad_input++;
-        maas_warn ("broker", "bad RESULT worker=%s error=%s", worker->name, map->err);
+        maas_warn ("broker", "bad RESULT worker=%s error=%s", worker->name, map->err.text);
         return;
     }
     job_t *job = zhashx_lookup (self->jobs, id);
@@ -258,7 +258,7 @@ s_progress (maas_broker_t *self, maas_proto_msg_t *msg, worker_t *worker, maas_c
     if (maas_codec_map_str_copy (map, "id", id, sizeof id) != 0
         || maas_codec_map_double (map, "progress", &progress) != 0) {
         self->stats.bad_input++;
-        maas_warn ("broker", "bad PROGRESS worker=%s error=%s", worker->name, map->err);
+        maas_warn ("broker", "bad PROGRESS worker=%s error=%s", worker->name, map->err.text);
         return;
     }
     job_t *job = zhashx_lookup (self->jobs, id);
@@ -287,11 +287,11 @@ s_header (maas_broker_t *self, maas_proto_msg_t *msg, int cmd, maas_codec_map_t 
 void
 broker_backend (maas_broker_t *self, maas_proto_msg_t *msg)
 {
-    char err[256];
-    int cmd = maas_proto_check (msg, err, sizeof err);
+    maas_err_t err;
+    int cmd = maas_proto_check (msg, &err);
     if (cmd < 0) {
         self->stats.bad_input++;
-        maas_warn ("broker", "bad worker message error=%s", err);
+        maas_warn ("broker", "bad worker message error=%s", err.text);
         return;
     }
     ssize_t index =

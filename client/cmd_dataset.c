@@ -118,10 +118,10 @@ s_put (const s_args_t *args, maas_dataset_store_t **store_p)
                  args->task);
         return 2;
     }
-    char err[512];
-    maas_dataset_t *dataset = maas_dataset_from_csv (path, args->label, task, err, sizeof err);
+    maas_err_t err;
+    maas_dataset_t *dataset = maas_dataset_from_csv (path, args->label, task, &err);
     if (!dataset) {
-        fprintf (stderr, "maas dataset: %s\n", err);
+        fprintf (stderr, "maas dataset: %s\n", err.text);
         return 1;
     }
     maas_dataset_store_t *store = *store_p = s_store (args);

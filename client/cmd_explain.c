@@ -217,11 +217,11 @@ typedef struct {
 
 //  maas_follow_show_fn: parse RESULT's attributions and print them.
 static int
-s_show (const maas_result_t *result, void *arg, char *err, size_t size)
+s_show (const maas_result_t *result, void *arg, maas_err_t *err)
 {
     const s_show_t *show = arg;
     maas_explain_result_t out;
-    int rc = maas_explain_result_parse (&out, result->data, result->size, err, size);
+    int rc = maas_explain_result_parse (&out, result->data, result->size, err);
     if (rc == 0)
         s_print (&out, show->model, show->opts->top, show->opts->json);
     maas_explain_result_clear (&out);

@@ -45,7 +45,7 @@ s_import_child (const char *file, int fd)
     struct rlimit cpu = {S_IMPORT_CPU_S, S_IMPORT_CPU_S + 5}, memory = {bound, bound};
     setrlimit (RLIMIT_CPU, &cpu);
     setrlimit (RLIMIT_AS, &memory);
-    maas_model_err_t err;
+    maas_err_t err;
     maas_model_t *model = maas_model_import_file (file, &err);
     uint8_t *blob = NULL;
     size_t encoded = 0;
@@ -95,9 +95,9 @@ s_read_all (int fd, size_t max, char **data)
 
 //  Why the child reading FILE ended with STATUS and no model.
 static void
-s_child_failed (const char *file, int status, maas_model_err_t *err)
+s_child_failed (const char *file, int status, maas_err_t *err)
 {
-    err->code = MAAS_MODEL_EIO;
+    err->code = MAAS_ERR_IO;
     if (WIFSIGNALED (status) && WTERMSIG (status) == SIGXCPU)
         snprintf (err->text, sizeof err->text,
                   "%s: the reader used over %d s of CPU (a corrupt or hostile file?); nothing "
@@ -117,7 +117,7 @@ s_child_failed (const char *file, int status, maas_model_err_t *err)
 //  hostile file cannot hang or exhaust this process. A new model, or NULL
 //  with ERR.
 static maas_model_t *
-s_import_confined (const char *file, maas_model_err_t *err)
+s_import_confined (const char *file, maas_err_t *err)
 {
     int fds[2];
     if (pipe (fds) != 0) {
@@ -144,7 +144,7 @@ s_import_confined (const char *file, maas_model_err_t *err)
     if (got >= 8 && size > 0 && size == (uint64_t) got - 8)
         model = maas_model_decode (data + 8, (size_t) size, err);
     else if (got >= 8 && size == 0) {
-        err->code = MAAS_MODEL_EFIELD;
+        err->code = MAAS_ERR_INPUT;
         snprintf (err->text, sizeof err->text, "%s", data + 8);
     }
     else if (pid < 0)
@@ -164,16 +164,16 @@ maas_cmd_signature_given (const maas_cmd_signature_t *sig)
 int
 maas_cmd_signature_apply (maas_model_t *model, const maas_cmd_signature_t *sig)
 {
-    char err[512] = "";
+    maas_err_t err;
     int rc = 0;
     if (sig->labels)
-        rc = maas_model_set_labels_text (model, sig->labels, err, sizeof err);
+        rc = maas_model_set_labels_text (model, sig->labels, &err);
     if (rc == 0 && sig->input_scale != 0)    //  in range: maas model's table checked it
-        rc = maas_model_set_input_scale (model, sig->input_scale, err, sizeof err);
+        rc = maas_model_set_input_scale (model, sig->input_scale, &err);
     if (rc == 0 && sig->output_name)
-        rc = maas_model_set_output_name (model, sig->output_name, err, sizeof err);
+        rc = maas_model_set_output_name (model, sig->output_name, &err);
     if (rc != 0)
-        fprintf (stderr, "maas model: %s\n", err);
+        fprintf (stderr, "maas model: %s\n", err.text);
     return rc;
 }
 
@@ -181,7 +181,7 @@ int
 maas_cmd_model_import (maas_registry_t *reg, const char *name, const char *file,
                        const maas_registry_meta_t *meta, const maas_cmd_signature_t *sig, bool json)
 {
-    maas_model_err_t err;
+    maas_err_t err;
     maas_model_t *model = s_import_confined (file, &err);
     uint8_t *blob = NULL;
     size_t size = 0;
@@ -221,7 +221,7 @@ maas_cmd_model_export_onnx (maas_registry_t *reg, const char *name, uint64_t ver
         fprintf (stderr, "maas model: %s\n", maas_registry_error (reg));
         return 1;
     }
-    maas_model_err_t err;
+    maas_err_t err;
     maas_model_t *model = maas_model_decode (blob, size, &err);
     int rc = model ? maas_export_onnx_file (model, file, &err) : -1;
     maas_model_destroy (&model);

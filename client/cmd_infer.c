@@ -104,8 +104,8 @@ static maas_result_t *
 s_wait (maas_client_t *client, const char *id, const maas_redis_config_t *where, int timeout_ms,
         bool *interrupted)
 {
-    char err[256];
-    redisContext *redis = maas_redis_connect (where, 2000, err, sizeof err);
+    maas_err_t err;
+    redisContext *redis = maas_redis_connect (where, 2000, &err);
     maas_follow_queued_t queued = {.redis = redis,
                                    .prefix = "maas:",
                                    .cmd = "maas infer",
@@ -267,11 +267,11 @@ typedef struct {
 
 //  maas_follow_show_fn: parse RESULT's outputs and print them.
 static int
-s_show (const maas_result_t *result, void *arg, char *err, size_t size)
+s_show (const maas_result_t *result, void *arg, maas_err_t *err)
 {
     const s_show_t *show = arg;
     maas_infer_result_t out;
-    int rc = maas_infer_result_parse (&out, result->data, result->size, err, size);
+    int rc = maas_infer_result_parse (&out, result->data, result->size, err);
     if (rc == 0)
         s_print (result->id, show->name, &out, show->json);
     maas_infer_result_clear (&out);
@@ -283,13 +283,14 @@ s_show (const maas_result_t *result, void *arg, char *err, size_t size)
 static maas_tensor_t *
 s_input (const s_opts_t *opts, maas_registry_ref_t *ref)
 {
-    char err[512];
+    maas_err_t err;
     maas_model_ref_t model;
-    int resolved = maas_model_ref_resolve (&model, opts->spec, &opts->where, err, sizeof err);
+    int resolved =
+        maas_model_ref_resolve (&model, opts->spec, &opts->where, err.text, sizeof err.text);
     if (resolved == 0)
-        resolved = maas_registry_ref_parse (ref, model.pinned, err, sizeof err);
+        resolved = maas_registry_ref_parse (ref, model.pinned, &err);
     if (resolved != 0) {
-        fprintf (stderr, "maas infer: %s\n", err);
+        fprintf (stderr, "maas infer: %s\n", err.text);
         maas_model_ref_clear (&model);
         return NULL;
     }
@@ -303,13 +304,13 @@ maas_cmd_infer (int argc, char **argv)
 {
     s_opts_t opts;
     maas_registry_ref_t ref;
-    char err[512];
+    maas_err_t err;
     maas_cli_env_t env = maas_cli_env ();
     int code = 0;
     if (s_parse (&opts, &env, argc, argv, &code))
         return code;
-    if (maas_registry_ref_parse (&ref, opts.spec, err, sizeof err) != 0) {
-        fprintf (stderr, "maas infer: %s\n", err);
+    if (maas_registry_ref_parse (&ref, opts.spec, &err) != 0) {
+        fprintf (stderr, "maas infer: %s\n", err.text);
         return MAAS_EXIT_USAGE;
     }
     signal (SIGPIPE, SIG_IGN);

@@ -119,9 +119,9 @@ s_print_train_result (const redisReply *result)
     msgpack_unpacked message;
     msgpack_unpacked_init (&message);
     maas_codec_map_t map, metrics;
-    char err[256], model[MAAS_TRAINING_NAME_MAX + 1];
+    char model[MAAS_TRAINING_NAME_MAX + 1];
     uint64_t version;
-    if (maas_codec_unpack (result->str, result->len, 0, &message, err, sizeof err) == 0
+    if (maas_codec_unpack (result->str, result->len, 0, &message, NULL) == 0
         && maas_codec_map_init (&map, &message.data, "result") == 0
         && maas_codec_map_str_copy (&map, "model", model, sizeof model) == 0
         && maas_codec_map_uint64 (&map, "version", &version) == 0) {
@@ -170,8 +170,8 @@ s_header (const redisReply *header, maas_proto_job_t *job)
         return -1;
     msgpack_unpacked scratch;
     msgpack_unpacked_init (&scratch);
-    char err[256];
-    int rc = maas_proto_job_parse (job, header->str, header->len, &scratch, err, sizeof err);
+    maas_err_t err;
+    int rc = maas_proto_job_parse (job, header->str, header->len, &scratch, &err);
     msgpack_unpacked_destroy (&scratch);
     return rc;
 }
@@ -200,9 +200,8 @@ static void
 s_json_published (const redisReply *result)
 {
     maas_training_result_t out;
-    char err[256];
-    if (result
-        && maas_training_result_parse (&out, result->str, result->len, err, sizeof err) == 0) {
+    maas_err_t err;
+    if (result && maas_training_result_parse (&out, result->str, result->len, &err) == 0) {
         printf ("{");
         maas_json_field (stdout, "model", out.model, 1);
         printf (",\"version\":%llu}", (unsigned long long) out.version);
@@ -554,12 +553,12 @@ s_run (int argc, char **argv, bool one)
     int code = s_parse (argc, argv, one, &args);
     if (code >= 0)
         return code;
-    char err[256];
+    maas_err_t err;
     maas_cli_env_t env = maas_cli_env ();
     maas_redis_config_t where = maas_cli_redis (&env, args.redis);
-    redisContext *redis = maas_redis_connect (&where, 5000, err, sizeof err);
+    redisContext *redis = maas_redis_connect (&where, 5000, &err);
     if (!redis) {
-        fprintf (stderr, "%s: %s\n", one ? "maas job" : "maas jobs", err);
+        fprintf (stderr, "%s: %s\n", one ? "maas job" : "maas jobs", err.text);
         return 1;
     }
     int rc = one ? s_job (redis, &args) : s_jobs (redis, &args);

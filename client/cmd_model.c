@@ -165,9 +165,9 @@ s_fail (maas_registry_t *reg)
 static int
 s_resolve (maas_registry_t *reg, const char *spec, maas_registry_ref_t *ref, uint64_t *version)
 {
-    char err[512];
-    if (maas_registry_ref_parse (ref, spec, err, sizeof err) != 0) {
-        fprintf (stderr, "maas model: %s\n", err);
+    maas_err_t err;
+    if (maas_registry_ref_parse (ref, spec, &err) != 0) {
+        fprintf (stderr, "maas model: %s\n", err.text);
         return 1;
     }
     return maas_registry_resolve (reg, ref->name, ref->ref, version) == 0 ? 0 : s_fail (reg);
@@ -203,7 +203,7 @@ s_read_file (const char *path, uint8_t **data, size_t *size)
 static int
 s_with_signature (const s_opts_t *opts, uint8_t **blob, size_t *size)
 {
-    maas_model_err_t why;
+    maas_err_t why;
     maas_model_t *model = maas_model_decode (*blob, *size, &why);
     free (*blob);
     *blob = NULL;
@@ -359,7 +359,7 @@ s_fetch_model (maas_registry_t *reg, const char *name, uint64_t version)
         s_fail (reg);
         return NULL;
     }
-    maas_model_err_t why;
+    maas_err_t why;
     maas_model_t *model = maas_model_decode (blob, size, &why);
     free (blob);
     if (!model)
@@ -731,10 +731,10 @@ s_rm_all (maas_registry_t *reg, s_opts_t *opts, const char *name)
 static int
 s_parse_ref (const char *spec, maas_registry_ref_t *ref)
 {
-    char err[512];
-    if (maas_registry_ref_parse (ref, spec, err, sizeof err) == 0)
+    maas_err_t err;
+    if (maas_registry_ref_parse (ref, spec, &err) == 0)
         return 0;
-    fprintf (stderr, "maas model: %s\n", err);
+    fprintf (stderr, "maas model: %s\n", err.text);
     return 1;
 }
 

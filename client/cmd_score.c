@@ -214,11 +214,12 @@ s_score_text (const s_score_args_t *args, const char *run_id, const maas_model_r
 static int
 s_score_run (s_score_args_t *args, maas_client_t *client, const maas_model_ref_t *ref)
 {
-    char run_id[MAAS_PROTO_ID_SIZE], err[MAAS_SCORE_ERR_SIZE], first_id[MAAS_PROTO_ID_MAX + 1];
+    char run_id[MAAS_PROTO_ID_SIZE], first_id[MAAS_PROTO_ID_MAX + 1];
+    maas_err_t err;
     maas_proto_idgen_t gen = {0};
     maas_proto_id_new (&gen, run_id);
     snprintf (first_id, sizeof first_id, "%s.0", run_id);
-    redisContext *redis = maas_redis_connect (&args->where, 2000, err, sizeof err);
+    redisContext *redis = maas_redis_connect (&args->where, 2000, &err);
     s_progress_t progress = {.tty = isatty (STDERR_FILENO),
                              .started_us = maas_clock_mono_us (),
                              .first_id = first_id,
@@ -242,7 +243,7 @@ s_score_run (s_score_args_t *args, maas_client_t *client, const maas_model_ref_t
     maas_score_stats_t stats;
     double accuracy;
     int rc = maas_score_file (client, config, args->input, args->output, args->label, &accuracy,
-                              &stats, err, sizeof err);
+                              &stats, &err);
     if (progress.tty)
         fputc ('\n', stderr);
     if (redis)
@@ -251,9 +252,9 @@ s_score_run (s_score_args_t *args, maas_client_t *client, const maas_model_ref_t
         fprintf (stderr, "maas score: %s: dropped columns the model does not use: %s\n",
                  args->input, stats.dropped);
     if (args->json)
-        s_score_json (args, run_id, ref, &stats, accuracy, rc ? err : NULL);
+        s_score_json (args, run_id, ref, &stats, accuracy, rc ? err.text : NULL);
     if (!args->json || rc)
-        s_score_text (args, run_id, ref, &stats, accuracy, rc ? err : NULL);
+        s_score_text (args, run_id, ref, &stats, accuracy, rc ? err.text : NULL);
     return s_interrupted ? MAAS_EXIT_INTERRUPTED : rc ? MAAS_EXIT_FAILED : MAAS_EXIT_OK;
 }
 
@@ -280,7 +281,7 @@ maas_cmd_score (int argc, char **argv)
     }
     //  One version for the whole run, and its column names, asked once.
     maas_model_ref_t ref;
-    char err[MAAS_SCORE_ERR_SIZE];
+    char err[MAAS_ERR_TEXT_MAX];
     int rc = MAAS_EXIT_FAILED;
     if (maas_model_ref_resolve (&ref, args.model, &args.where, err, sizeof err) != 0)
         fprintf (stderr, "maas score: %s\n", err);
@@ -303,18 +304,18 @@ static const char s_synth_summary[] =
 static int
 s_write_rows (const char *path, const float *x, const float *y, size_t rows, size_t cols)
 {
-    char err[MAAS_NPY_ERROR_SIZE];
+    maas_err_t err;
     if (maas_npy_is_path (path)) {
-        maas_npy_writer_t *writer = maas_npy_create (path, cols + 1, err, sizeof err);
+        maas_npy_writer_t *writer = maas_npy_create (path, cols + 1, &err);
         float row[MAAS_SYNTH_FEATURES + 1];
         for (size_t r = 0; writer && r < rows; r++) {
             memcpy (row, x + r * cols, cols * sizeof (float));
             row[cols] = y[r];
-            if (maas_npy_write (writer, row, 1, err, sizeof err) != 0)
+            if (maas_npy_write (writer, row, 1, &err) != 0)
                 break;
         }
-        if (!writer || maas_npy_close (&writer, err, sizeof err) != 0) {
-            fprintf (stderr, "maas synth: %s\n", err);
+        if (!writer || maas_npy_close (&writer, &err) != 0) {
+            fprintf (stderr, "maas synth: %s\n", err.text);
             return -1;
         }
         return 0;

@@ -35,8 +35,7 @@ s_print_header (const redisReply *value, const char *indent)
 {
     msgpack_unpacked unpacked;
     msgpack_unpacked_init (&unpacked);
-    char err[256];
-    if (maas_codec_unpack (value->str, value->len, 0, &unpacked, err, sizeof err) == 0
+    if (maas_codec_unpack (value->str, value->len, 0, &unpacked, NULL) == 0
         && unpacked.data.type == MSGPACK_OBJECT_MAP) {
         const msgpack_object_map *map = &unpacked.data.via.map;
         for (uint32_t i = 0; i < map->size; i++) {
@@ -214,12 +213,12 @@ maas_cmd_status (int argc, char **argv)
         maas_stack_load_env (state, true);    //  named explicitly: its Redis
     maas_cli_env_t env = maas_cli_env ();
     maas_redis_config_t redis = maas_cli_redis (&env, url);
-    char err[256];
-    redisContext *ctx = maas_redis_connect (&redis, 2000, err, sizeof err);
+    maas_err_t err;
+    redisContext *ctx = maas_redis_connect (&redis, 2000, &err);
     if (first_id == argc && (ctx || !json))    //  JSON: one whole object, or none
         s_stack (state, &env, json);
     if (!ctx) {
-        fprintf (stderr, "maas status: %s\n", err);
+        fprintf (stderr, "maas status: %s\n", err.text);
         return 1;
     }
     int rc = 0;

@@ -68,27 +68,27 @@ static int
 s_apply (s_args_t *args, const s_given_t *given)
 {
     maas_training_t *spec = &args->spec;
-    char err[256];
+    maas_err_t err;
     const char *flag = NULL;    //  the one at fault
     int loss = given->loss ? maas_loss_parse (given->loss) : (int) spec->train.loss;
-    if (given->optimizer
-        && maas_training_set_optimizer (spec, given->optimizer, err, sizeof err) != 0)
+    if (given->optimizer && maas_training_set_optimizer (spec, given->optimizer, &err) != 0)
         flag = "--optimizer";
     else if (loss < 0) {
         flag = "--loss";
-        snprintf (err, sizeof err, "unknown loss '%s' (bce, softmax_ce, mse)", given->loss);
+        maas_err_set (&err, MAAS_ERR_INPUT, "unknown loss '%s' (bce, softmax_ce, mse)",
+                      given->loss);
     }
-    else if (maas_training_parse_layers (spec, given->layers, err, sizeof err) != 0)
+    else if (maas_training_parse_layers (spec, given->layers, &err) != 0)
         flag = "--layers";
     else if (!isnan (given->momentum) && spec->train.optim.kind != MAAS_OPTIM_MOMENTUM
              && spec->train.optim.kind != MAAS_OPTIM_NESTEROV) {
         //  Taken silently, it would be recorded in the lineage and do nothing.
         flag = "--momentum";
-        snprintf (err, sizeof err, "only momentum and nesterov use it, not %s",
-                  maas_optim_name (spec->train.optim.kind));
+        maas_err_set (&err, MAAS_ERR_INPUT, "only momentum and nesterov use it, not %s",
+                      maas_optim_name (spec->train.optim.kind));
     }
     if (flag) {
-        fprintf (stderr, "maas train: %s: %s\n", flag, err);
+        fprintf (stderr, "maas train: %s: %s\n", flag, err.text);
         return -1;
     }
     spec->train.loss = (maas_loss_t) loss;
@@ -111,7 +111,7 @@ s_apply (s_args_t *args, const s_given_t *given)
 static int
 s_check (s_args_t *args, const s_given_t *given, int argc, char **argv, int next)
 {
-    char err[256];
+    maas_err_t err;
     if (next != argc - 1) {
         fprintf (stderr, "maas train: give one model NAME (see --help)\n");
         return -1;
@@ -127,8 +127,8 @@ s_check (s_args_t *args, const s_given_t *given, int argc, char **argv, int next
     if (s_copy ("NAME", argv[next], args->spec.model, sizeof args->spec.model) != 0
         || s_apply (args, given) != 0)
         return -1;
-    if (maas_training_check (&args->spec, err, sizeof err) != 0) {
-        fprintf (stderr, "maas train: %s\n", err);
+    if (maas_training_check (&args->spec, &err) != 0) {
+        fprintf (stderr, "maas train: %s\n", err.text);
         return -1;
     }
     return 0;
@@ -205,7 +205,7 @@ static int
 s_check_size (const s_args_t *args)
 {
     size_t inputs = 1;
-    char err[512];
+    maas_err_t err;
     maas_err_t why;    //  a store out of reach is not an error here: the trainer says
     maas_dataset_store_t *store = maas_dataset_store_open (&args->where, args->prefix, &why);
     maas_dataset_info_t info;
@@ -215,9 +215,9 @@ s_check_size (const s_args_t *args)
     }
     maas_dataset_store_destroy (&store);
     size_t bytes = maas_model_encoded_size (inputs, args->spec.layers, args->spec.n_layers);
-    if (maas_registry_size_check (args->spec.model, bytes, err, sizeof err) == 0)
+    if (maas_registry_size_check (args->spec.model, bytes, &err) == 0)
         return 0;
-    fprintf (stderr, "maas train: %s: train fewer or narrower layers\n", err);
+    fprintf (stderr, "maas train: %s: train fewer or narrower layers\n", err.text);
     return -1;
 }
 
@@ -342,9 +342,9 @@ static void
 s_print_result (const maas_result_t *result, bool json)
 {
     maas_training_result_t out;
-    char err[256];
+    maas_err_t err;
     bool parsed = strcmp (result->status, "succeeded") == 0
-        && maas_training_result_parse (&out, result->data, result->size, err, sizeof err) == 0;
+        && maas_training_result_parse (&out, result->data, result->size, &err) == 0;
     if (json)
         s_print_json (result, parsed ? &out : NULL);
     else if (!parsed)
@@ -365,10 +365,11 @@ s_print_result (const maas_result_t *result, bool json)
 static int
 s_follow (const s_args_t *args, maas_client_t *client, const char *id)
 {
-    char err[256], shown[512] = "", status[32] = "";
-    redisContext *redis = maas_redis_connect (&args->where, 2000, err, sizeof err);
+    char shown[512] = "", status[32] = "";
+    maas_err_t err;
+    redisContext *redis = maas_redis_connect (&args->where, 2000, &err);
     if (!redis)
-        fprintf (stderr, "maas train: no progress to show: %s\n", err);
+        fprintf (stderr, "maas train: no progress to show: %s\n", err.text);
     fprintf (stderr, "maas train: job %s submitted (Ctrl-C cancels it)\n", id);
     bool tty = isatty (STDERR_FILENO), interrupted = false, said_queued = false;
     int64_t start = maas_clock_mono_ms (),
@@ -414,8 +415,8 @@ s_follow (const s_args_t *args, maas_client_t *client, const char *id)
 static int
 s_submitted (const s_args_t *args, maas_client_t *client, const char *id)
 {
-    char err[256];
-    redisContext *redis = maas_redis_connect (&args->where, 2000, err, sizeof err);
+    maas_err_t err;
+    redisContext *redis = maas_redis_connect (&args->where, 2000, &err);
     int rc = -1;
     for (int i = 0; i < 100 && rc < 0; i++) {
         maas_result_t *result = maas_client_wait (client, id, 100);

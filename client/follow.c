@@ -63,9 +63,9 @@ maas_follow_report (const char *cmd, const maas_result_t *result, maas_follow_sh
         maas_follow_say_failed (cmd, result);
         return 1;
     }
-    char err[MAAS_CODEC_ERR_SIZE] = "";
-    if (show (result, arg, err, sizeof err) == 0)
+    maas_err_t err = {0};
+    if (show (result, arg, &err) == 0)
         return 0;
-    fprintf (stderr, "%s: job %s: unreadable result: %s\n", cmd, result->id, err);
+    fprintf (stderr, "%s: job %s: unreadable result: %s\n", cmd, result->id, err.text);
     return 1;
 }

@@ -51,7 +51,7 @@ bool maas_follow_check_queued (maas_follow_queued_t *self, const char *id);
 void maas_follow_say_failed (const char *cmd, const maas_result_t *result);
 
 //  Parses RESULT's data and prints it; 0, or -1 with why in ERR.
-typedef int (maas_follow_show_fn) (const maas_result_t *result, void *arg, char *err, size_t size);
+typedef int (maas_follow_show_fn) (const maas_result_t *result, void *arg, maas_err_t *err);
 
 //  Report a finished job: its failure, or its data through SHOW (with ARG),
 //  or "CMD: job ID: unreadable result: WHY". The exit code (0 or 1).

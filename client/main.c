@@ -135,9 +135,9 @@ main (int argc, char **argv)
         s_usage (argc < 2 ? stderr : stdout);
         return argc < 2 ? 2 : 0;
     }
-    char err[256];
-    if (maas_log_setup (getenv ("MAAS_LOG_LEVEL"), err, sizeof err) != 0) {
-        fprintf (stderr, "maas: %s\n", err);
+    maas_err_t err;
+    if (maas_log_setup (getenv ("MAAS_LOG_LEVEL"), &err) != 0) {
+        fprintf (stderr, "maas: %s\n", err.text);
         return 2;
     }
     //  A stack started by `maas up` supplies MAAS_REDIS_URL and MAAS_BROKER_FRONTEND

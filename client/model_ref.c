@@ -46,7 +46,7 @@ s_fetch_columns (maas_model_ref_t *self, maas_registry_t *registry, char *err, s
         snprintf (err, err_size, "%s", maas_registry_error (registry));
         return -1;
     }
-    maas_model_err_t model_err;
+    maas_err_t model_err;
     maas_model_t *model = maas_model_decode (blob, size, &model_err);
     free (blob);
     int rc = model ? s_take_columns (self, model) : -1;
@@ -64,12 +64,12 @@ maas_model_ref_resolve (maas_model_ref_t *self, const char *spec, const maas_red
 {
     memset (self, 0, sizeof *self);
     maas_registry_ref_t ref;
-    if (maas_registry_ref_parse (&ref, spec, err, err_size) != 0)
-        return -1;
+    maas_err_t why;
+    if (maas_registry_ref_parse (&ref, spec, &why) != 0)
+        return maas_err_export (&why, err, err_size);
     snprintf (self->name, sizeof self->name, "%s", ref.name);
     bool numbered = ref.ref[0] && isdigit ((unsigned char) ref.ref[0]);
     snprintf (self->asked, sizeof self->asked, "%s", numbered ? "" : *ref.ref ? ref.ref : "latest");
-    maas_err_t why;
     maas_registry_t *registry = maas_registry_open (redis, NULL, &why);
     if (!registry) {
         snprintf (err, err_size,

@@ -61,7 +61,7 @@ static maas_tensor_t *
 s_rows (const char *cmd, char *text, size_t size, const char *name, const maas_model_ref_t *ref,
         bool no_header)
 {
-    char err[512];
+    maas_err_t err = {MAAS_ERR_NOMEM, "out of memory"};
     const char *start = text;
     while (isspace ((unsigned char) *start))
         start++;
@@ -70,7 +70,7 @@ s_rows (const char *cmd, char *text, size_t size, const char *name, const maas_m
     if (maas_json_rows_is_json (start)) {
         char dropped[512];
         x = maas_json_rows_parse (start, size - (size_t) (start - text), columns, ref->n_columns,
-                                  dropped, sizeof dropped, err, sizeof err);
+                                  dropped, sizeof dropped, err.text, sizeof err.text);
         if (x)
             s_report_dropped (cmd, name, dropped);
     }
@@ -80,8 +80,7 @@ s_rows (const char *cmd, char *text, size_t size, const char *name, const maas_m
                                        .no_header = no_header,
                                        .columns = columns,
                                        .n_columns = ref->n_columns};
-        maas_csv_t *csv =
-            memory ? maas_csv_read_with (memory, name, &csv_opts, err, sizeof err) : NULL;
+        maas_csv_t *csv = memory ? maas_csv_read_with (memory, name, &csv_opts, &err) : NULL;
         if (memory)
             fclose (memory);
         if (csv)
@@ -90,7 +89,7 @@ s_rows (const char *cmd, char *text, size_t size, const char *name, const maas_m
         maas_csv_destroy (&csv);
     }
     if (!x)
-        fprintf (stderr, "%s: %s: %s\n", cmd, name, err);
+        fprintf (stderr, "%s: %s: %s\n", cmd, name, err.text);
     return x;
 }
 

@@ -123,7 +123,11 @@ static pid_t
 s_spawn (char *const argv[], const char *log_path, char *err, size_t err_size)
 {
     maas_spawn_options_t options = {.log_path = log_path, .stdin_null = true, .new_session = true};
-    return maas_spawn ((const char *const *) argv, &options, err, err_size);
+    maas_err_t why;
+    pid_t pid = maas_spawn ((const char *const *) argv, &options, &why);
+    if (pid < 0)
+        maas_err_export (&why, err, err_size);
+    return pid;
 }
 
 static int
@@ -215,8 +219,7 @@ s_start_redis (const char *dir, char *url, size_t url_size, char *err, size_t er
         return -1;
     snprintf (url, url_size, "unix://%s", socket_path);
     for (int waited = 0; waited < 10000; waited += 20) {
-        redisContext *ctx =
-            maas_redis_connect (&(maas_redis_config_t){.url = url}, 500, err, err_size);
+        redisContext *ctx = maas_redis_connect (&(maas_redis_config_t){.url = url}, 500, NULL);
         if (ctx) {
             redisFree (ctx);
             return 0;

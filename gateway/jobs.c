@@ -189,8 +189,8 @@ s_msgpack (gw_buf_t *buf, const redisReply *hash, const char *name, bool infer)
         return;
     gw_buf_printf (buf, ",\"%s\":", name);
     maas_infer_result_t out;
-    char err[256];
-    if (infer && maas_infer_result_parse (&out, value->str, value->len, err, sizeof err) == 0) {
+    maas_err_t err;
+    if (infer && maas_infer_result_parse (&out, value->str, value->len, &err) == 0) {
         gw_buf_printf (buf, "{\"version\":%llu,\"predictions\":", (unsigned long long) out.version);
         gw_json_f32_array (buf, out.values, out.rows * out.outputs, out.outputs);
         gw_buf_puts (buf, "}");
@@ -199,7 +199,7 @@ s_msgpack (gw_buf_t *buf, const redisReply *hash, const char *name, bool infer)
     }
     msgpack_unpacked top;
     msgpack_unpacked_init (&top);
-    if (maas_codec_unpack (value->str, value->len, 0, &top, err, sizeof err) == 0)
+    if (maas_codec_unpack (value->str, value->len, 0, &top, NULL) == 0)
         gw_mpjson_write (buf, &top.data);
     else
         gw_buf_puts (buf, "null");
@@ -232,10 +232,10 @@ static redisReply *
 s_hash (gw_req_t *req, const char *id, redisContext **ctx)
 {
     const gw_config_t *config = gw_req_config (req);
-    char err[256];
-    *ctx = maas_redis_connect (&config->redis, 2000, err, sizeof err);
+    maas_err_t err;
+    *ctx = maas_redis_connect (&config->redis, 2000, &err);
     if (!*ctx) {
-        gw_req_error (req, 503, "job store unavailable: %s", err);
+        gw_req_error (req, 503, "job store unavailable: %s", err.text);
         return NULL;
     }
     redisReply *hash =
@@ -262,9 +262,8 @@ s_may_cancel (gw_req_t *req, const redisReply *hash)
     msgpack_unpacked top;
     msgpack_unpacked_init (&top);
     maas_codec_map_t map;
-    char err[256];
     if (header && header->type == REDIS_REPLY_STRING
-        && maas_codec_unpack (header->str, header->len, 0, &top, err, sizeof err) == 0
+        && maas_codec_unpack (header->str, header->len, 0, &top, NULL) == 0
         && maas_codec_map_init (&map, &top.data, "header") == 0)
         maas_codec_map_str_copy (&map, "kind", kind, sizeof kind);
     msgpack_unpacked_destroy (&top);

@@ -86,9 +86,9 @@ s_parse (gw_config_t *cfg, int argc, char **argv)
 int
 main (int argc, char **argv)
 {
-    char err[512];
-    if (maas_log_setup (getenv ("MAAS_LOG_LEVEL"), err, sizeof err) != 0)
-        maas_error ("gateway", "%s (logging at info)", err);    //  --log-level may still say
+    maas_err_t err;
+    if (maas_log_setup (getenv ("MAAS_LOG_LEVEL"), &err) != 0)
+        maas_error ("gateway", "%s (logging at info)", err.text);    //  --log-level may still say
     gw_config_t cfg;
     int parsed = s_parse (&cfg, argc, argv);
     if (parsed != 0)
@@ -100,9 +100,9 @@ main (int argc, char **argv)
     sigaddset (&set, SIGTERM);
     pthread_sigmask (SIG_BLOCK, &set, NULL);
     signal (SIGPIPE, SIG_IGN);
-    gw_t *gw = gw_new (&cfg, err, sizeof err);
+    gw_t *gw = gw_new (&cfg, err.text, sizeof err.text);
     if (!gw) {
-        fprintf (stderr, "maas-gateway: %s\n", err);
+        fprintf (stderr, "maas-gateway: %s\n", err.text);
         return 1;
     }
     char host[64];

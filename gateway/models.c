@@ -172,7 +172,7 @@ s_fetch (gw_models_t *self, const char *name, uint64_t version, int *status, cha
         *status = gw_models_status (self);
         return NULL;
     }
-    maas_model_err_t why;
+    maas_err_t why;
     maas_model_t *model = maas_model_decode (blob, size, &why);
     free (blob);
     if (!model)

@@ -192,9 +192,9 @@ static unsigned
 s_explain (const gw_reply_spec_t *spec, const maas_result_t *result, gw_buf_t *buf)
 {
     maas_explain_result_t out;
-    char err[512];
-    if (maas_explain_result_parse (&out, result->data, result->size, err, sizeof err) != 0) {
-        s_error (buf, "unreadable", err);
+    maas_err_t err;
+    if (maas_explain_result_parse (&out, result->data, result->size, &err) != 0) {
+        s_error (buf, "unreadable", err.text);
         return 500;
     }
     gw_buf_puts (buf, "{\"model_name\":");
@@ -227,9 +227,9 @@ gw_reply_write (const gw_reply_spec_t *spec, const maas_result_t *result, gw_buf
     if (spec->style == GW_STYLE_EXPLAIN)
         return s_explain (spec, result, buf);
     maas_infer_result_t out;
-    char err[512];
-    if (maas_infer_result_parse (&out, result->data, result->size, err, sizeof err) != 0) {
-        s_error (buf, "unreadable", err);
+    maas_err_t err;
+    if (maas_infer_result_parse (&out, result->data, result->size, &err) != 0) {
+        s_error (buf, "unreadable", err.text);
         return 500;
     }
     unsigned status = 200;

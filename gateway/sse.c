@@ -117,9 +117,9 @@ s_news (gw_sse_t *sse, const redisReply *hash)
 static void
 s_read_job (gw_sse_set_t *self, gw_sse_t *sse)
 {
-    char err[256];
+    maas_err_t err;
     if (!self->redis)
-        self->redis = maas_redis_connect (self->redis_config, 1000, err, sizeof err);
+        self->redis = maas_redis_connect (self->redis_config, 1000, &err);
     redisReply *hash =
         self->redis ? redisCommand (self->redis, "HGETALL %sjob:%s", self->prefix, sse->id) : NULL;
     if (hash && hash->type == REDIS_REPLY_ARRAY && hash->elements)

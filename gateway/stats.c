@@ -287,8 +287,8 @@ s_brokers (gw_buf_t *buf, redisContext *ctx, const char *prefix)
 static void
 s_redis_series (gw_buf_t *buf, const maas_redis_config_t *redis, const char *prefix)
 {
-    char err[256];
-    redisContext *ctx = maas_redis_connect (redis, 1000, err, sizeof err);
+    maas_err_t err;
+    redisContext *ctx = maas_redis_connect (redis, 1000, &err);
     if (!ctx)
         return;
     if (!prefix)

@@ -16,7 +16,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <math.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -42,7 +41,7 @@ typedef struct {
     uint64_t version;                  //  model version the result came from (0: not said)
     int attempts;                      //  runs submitted so far
     char id[MAAS_PROTO_ID_MAX + 1];    //  job id of the current run
-    char error[256];                   //  why the last run failed
+    maas_err_t error;                  //  why the last run failed
     size_t bad_row;                    //  1-based row of the shard it names, 0: none
     bool final;                        //  the worker said another run would fail too
 } s_shard_t;
@@ -77,28 +76,17 @@ struct s_run_t {
     size_t correct;                //  rows whose class equals the label
     size_t labelled;               //  rows with both a class and a label
     maas_score_stats_t stats;      //  what the caller gets
-    char *err;                     //  caller's buffer
-    size_t err_size;
+    maas_err_t *err;               //  the caller's, or NULL
 };
-
-static int
-s_fail (s_run_t *run, const char *fmt, ...)
-{
-    va_list args;
-    va_start (args, fmt);
-    vsnprintf (run->err, run->err_size, fmt, args);
-    va_end (args);
-    return -1;
-}
 
 //  "name", "name@3", "name@alias" into the run.
 static int
 s_parse_model (s_run_t *run, const char *model)
 {
     maas_registry_ref_t ref;
-    char err[256];
-    if (maas_registry_ref_parse (&ref, model ? model : "", err, sizeof err) != 0)
-        return s_fail (run, "%s", err);
+    maas_err_t err;
+    if (maas_registry_ref_parse (&ref, model ? model : "", &err) != 0)
+        return maas_err_set (run->err, MAAS_ERR_INPUT, "%s", err.text);
     snprintf (run->name, sizeof run->name, "%s", ref.name);
     size_t digits = strspn (ref.ref, "0123456789");
     if (*ref.ref && !ref.ref[digits]) {
@@ -115,7 +103,7 @@ static int
 s_read_shard (s_run_t *run, s_shard_t *shard)
 {
     size_t want = run->config.shard_rows, got = 0;
-    char err[MAAS_CSV_ERROR_SIZE] = "";
+    maas_err_t err = {MAAS_ERR_NOMEM, "out of memory"};
     int rc = 0;
     if (run->x) {
         size_t done = run->next_read * want;
@@ -125,15 +113,14 @@ s_read_shard (s_run_t *run, s_shard_t *shard)
                 got * run->cols * sizeof (float));
     }
     else if (run->csv_in)
-        rc = maas_csv_stream_read (run->csv_in, shard->input, shard->labels, want, &got, err,
-                                   sizeof err);
+        rc = maas_csv_stream_read (run->csv_in, shard->input, shard->labels, want, &got, &err);
     else if (run->label_col == SIZE_MAX)
-        rc = maas_npy_read (run->npy_in, shard->input, want, &got, err, sizeof err);
+        rc = maas_npy_read (run->npy_in, shard->input, want, &got, &err);
     else {
         //  A .npy label column: read whole rows, then move the label out.
         size_t file_cols = run->cols + 1;
         float *wide = malloc (want * file_cols * sizeof (float));
-        rc = wide ? maas_npy_read (run->npy_in, wide, want, &got, err, sizeof err) : -1;
+        rc = wide ? maas_npy_read (run->npy_in, wide, want, &got, &err) : -1;
         for (size_t r = 0; rc == 0 && r < got; r++) {
             const float *src = wide + r * file_cols;
             float *dst = shard->input + r * run->cols;
@@ -145,7 +132,7 @@ s_read_shard (s_run_t *run, s_shard_t *shard)
         free (wide);
     }
     if (rc != 0)
-        return s_fail (run, "%s", *err ? err : "out of memory");
+        return maas_err_copy (run->err, &err);
     shard->first_row = run->next_read * want;
     shard->rows = got;
     shard->attempts = 0;
@@ -157,13 +144,11 @@ static int
 s_decode_result (s_shard_t *shard, const maas_result_t *result)
 {
     maas_infer_result_t out;
-    if (maas_infer_result_parse (&out, result->data, result->size, shard->error,
-                                 sizeof shard->error)
-        != 0)
+    if (maas_infer_result_parse (&out, result->data, result->size, &shard->error) != 0)
         return -1;
     if (out.rows != shard->rows) {
-        snprintf (shard->error, sizeof shard->error, "result holds %zu rows, expected %zu",
-                  out.rows, shard->rows);
+        maas_err_set (&shard->error, MAAS_ERR_INPUT, "result holds %zu rows, expected %zu",
+                      out.rows, shard->rows);
         maas_infer_result_clear (&out);
         return -1;
     }
@@ -213,8 +198,8 @@ s_on_result (const maas_result_t *result, void *arg)
     shard->bad_row = 0;
     shard->final = false;
     if (strcmp (result->status, "succeeded") != 0) {
-        snprintf (shard->error, sizeof shard->error, "%s: %s", result->status,
-                  result->error ? result->error : "no reason given");
+        maas_err_set (&shard->error, MAAS_ERR_INPUT, "%s: %s", result->status,
+                      result->error ? result->error : "no reason given");
         shard->bad_row = maas_infer_error_row (result->header, result->header_size);
         shard->final = !maas_result_retryable (result);
     }
@@ -262,7 +247,7 @@ s_submit (s_run_t *run, s_shard_t *shard)
     msgpack_sbuffer_destroy (&buffer);
     if (rc != 0) {
         shard->state = S_FAILED;
-        snprintf (shard->error, sizeof shard->error, "%s", maas_client_error (run->client));
+        maas_err_set (&shard->error, MAAS_ERR_IO, "%s", maas_client_error (run->client));
         return 0;
     }
     run->in_flight++;
@@ -287,29 +272,33 @@ s_write_shard (s_run_t *run, s_shard_t *shard)
         if (run->csv_out)
             s_write_csv_header (run, shard);
         if (run->npy_out == NULL && run->out_path && !run->csv_out) {
-            run->npy_out = maas_npy_create (run->out_path, run->outputs, run->err, run->err_size);
+            maas_err_t err;
+            run->npy_out = maas_npy_create (run->out_path, run->outputs, &err);
             if (!run->npy_out)
-                return -1;
+                return maas_err_copy (run->err, &err);
         }
         if (run->x && !(run->y = maas_tensor_new (run->x->rows, run->outputs)))
-            return s_fail (run, "out of memory for %zu × %zu outputs", run->x->rows, run->outputs);
+            return maas_err_set (run->err, MAAS_ERR_NOMEM, "out of memory for %zu × %zu outputs",
+                                 run->x->rows, run->outputs);
     }
     if (shard->version && run->version && shard->version != (uint64_t) run->version)
-        return s_fail (run, "rows %zu-%zu: ran on %s@%llu, the run uses %s@%lld", shard->first_row,
-                       shard->first_row + shard->rows - 1, run->name,
-                       (unsigned long long) shard->version, run->name, (long long) run->version);
+        return maas_err_set (
+            run->err, MAAS_ERR_INPUT, "rows %zu-%zu: ran on %s@%llu, the run uses %s@%lld",
+            shard->first_row, shard->first_row + shard->rows - 1, run->name,
+            (unsigned long long) shard->version, run->name, (long long) run->version);
     if (shard->outputs != run->outputs)
-        return s_fail (run, "rows %zu-%zu: %zu outputs per row, earlier shards had %zu",
-                       shard->first_row + 1, shard->first_row + shard->rows, shard->outputs,
-                       run->outputs);
+        return maas_err_set (
+            run->err, MAAS_ERR_INPUT, "rows %zu-%zu: %zu outputs per row, earlier shards had %zu",
+            shard->first_row + 1, shard->first_row + shard->rows, shard->outputs, run->outputs);
     size_t count = shard->rows * shard->outputs;
     if (run->y)
         memcpy (run->y->data + shard->first_row * run->outputs, shard->values,
                 count * sizeof (float));
-    else if (run->npy_out
-             && maas_npy_write (run->npy_out, shard->values, shard->rows, run->err, run->err_size)
-                 != 0)
-        return -1;
+    else if (run->npy_out) {
+        maas_err_t err;
+        if (maas_npy_write (run->npy_out, shard->values, shard->rows, &err) != 0)
+            return maas_err_copy (run->err, &err);
+    }
     for (size_t r = 0; run->csv_out && r < shard->rows; r++) {
         for (size_t j = 0; j < shard->outputs; j++)
             fprintf (run->csv_out, "%s%.9g", j ? "," : "", shard->values[r * shard->outputs + j]);
@@ -358,15 +347,17 @@ s_give_up (s_run_t *run, const s_shard_t *shard)
     else
         snprintf (tail, sizeof tail, "after %d attempts", shard->attempts);
     int len = snprintf (token, sizeof token, "row %zu", shard->bad_row);
-    const char *at = shard->bad_row ? strstr (shard->error, token) : NULL;
+    const char *at = shard->bad_row ? strstr (shard->error.text, token) : NULL;
     while (at && isdigit ((unsigned char) at[len]))
         at = strstr (at + 1, token);
     if (!at)
-        return s_fail (run, "rows %zu-%zu: %s (%s)", shard->first_row + 1,
-                       shard->first_row + shard->rows, shard->error, tail);
-    return s_fail (run, "%.*srow %zu%s (%s; data rows of the input, from 1)",
-                   (int) (at - shard->error), shard->error, shard->first_row + shard->bad_row,
-                   at + len, tail);
+        return maas_err_set (run->err, MAAS_ERR_INPUT, "rows %zu-%zu: %s (%s)",
+                             shard->first_row + 1, shard->first_row + shard->rows,
+                             shard->error.text, tail);
+    return maas_err_set (run->err, MAAS_ERR_INPUT,
+                         "%.*srow %zu%s (%s; data rows of the input, from 1)",
+                         (int) (at - shard->error.text), shard->error.text,
+                         shard->first_row + shard->bad_row, at + len, tail);
 }
 
 //  Retry a failed shard or give up on the run with its rows.
@@ -377,7 +368,7 @@ s_retry (s_run_t *run, s_shard_t *shard)
         return s_give_up (run, shard);
     maas_warn ("score", "shard failed, retrying rows=%zu-%zu attempt=%d reason=\"%s\"",
                shard->first_row + 1, shard->first_row + shard->rows, shard->attempts + 1,
-               shard->error);
+               shard->error.text);
     run->stats.retries++;
     return s_submit (run, shard);
 }
@@ -402,7 +393,8 @@ s_turn (s_run_t *run)
         s_submit (run, shard);
     }
     if (run->in_flight > 0 && maas_client_poll (run->client, 200) < 0)
-        return s_fail (run, "interrupted: cancelled %zu shards in flight", run->in_flight);
+        return maas_err_set (run->err, MAAS_ERR_IO, "interrupted: cancelled %zu shards in flight",
+                             run->in_flight);
     if (run->config.tick)
         run->config.tick (run->config.progress_arg);
     for (size_t n = run->next_write; n < run->next_read; n++) {
@@ -432,15 +424,17 @@ s_run (s_run_t *run)
         run->config.timeout_ms > 0 ? started + run->config.timeout_ms * 1000 : INT64_MAX;
     while (rc == 0 && !(run->eof && run->next_write == run->next_read)) {
         if (run->config.interrupted && *run->config.interrupted)
-            rc = s_fail (run, "interrupted: cancelled %zu shards in flight", run->in_flight);
+            rc = maas_err_set (run->err, MAAS_ERR_IO, "interrupted: cancelled %zu shards in flight",
+                               run->in_flight);
         else if (maas_clock_mono_us () >= give_up)
-            rc = s_fail (run, "timed out after %.0f s: cancelled %zu shards in flight",
-                         (double) run->config.timeout_ms / 1000, run->in_flight);
+            rc = maas_err_set (run->err, MAAS_ERR_IO,
+                               "timed out after %.0f s: cancelled %zu shards in flight",
+                               (double) run->config.timeout_ms / 1000, run->in_flight);
         else
             rc = s_turn (run);
     }
     if (rc == 0 && run->stats.rows == 0)
-        rc = s_fail (run, "no rows to score");
+        rc = maas_err_set (run->err, MAAS_ERR_INPUT, "no rows to score");
     if (rc != 0)
         s_cancel_in_flight (run);
     run->stats.outputs = run->outputs;
@@ -451,13 +445,11 @@ s_run (s_run_t *run)
 
 //  Allocate the ring for COLS features, with labels if asked.
 static int
-s_prepare (s_run_t *run, maas_client_t *client, const maas_score_config_t *config, char *err,
-           size_t err_size)
+s_prepare (s_run_t *run, maas_client_t *client, const maas_score_config_t *config, maas_err_t *err)
 {
     run->client = client;
     run->config = *config;
     run->err = err;
-    run->err_size = err_size;
     run->label_col = SIZE_MAX;
     if (!run->config.shard_rows)
         run->config.shard_rows = MAAS_SCORE_SHARD_ROWS;
@@ -466,10 +458,10 @@ s_prepare (s_run_t *run, maas_client_t *client, const maas_score_config_t *confi
     if (run->config.max_attempts <= 0)
         run->config.max_attempts = MAAS_SCORE_ATTEMPTS;
     if (run->config.shard_rows > MAAS_TENSOR_MAX_ELEMS / 65536 || run->config.window > 4096)
-        return s_fail (run, "shard rows or window too large");
+        return maas_err_set (run->err, MAAS_ERR_INPUT, "shard rows or window too large");
     if (config->run_id && strlen (config->run_id) > MAAS_SCORE_RUN_ID_MAX)
-        return s_fail (run, "run id '%s' is over %d characters", config->run_id,
-                       MAAS_SCORE_RUN_ID_MAX);
+        return maas_err_set (run->err, MAAS_ERR_INPUT, "run id '%s' is over %d characters",
+                             config->run_id, MAAS_SCORE_RUN_ID_MAX);
     return s_parse_model (run, config->model);
 }
 
@@ -478,7 +470,7 @@ s_allocate_ring (s_run_t *run)
 {
     run->ring = calloc (run->config.window, sizeof *run->ring);
     if (!run->ring)
-        return s_fail (run, "out of memory");
+        return maas_err_set (run->err, MAAS_ERR_NOMEM, "out of memory");
     for (size_t i = 0; i < run->config.window; i++) {
         s_shard_t *shard = &run->ring[i];
         shard->run = run;
@@ -486,8 +478,9 @@ s_allocate_ring (s_run_t *run)
         if (run->has_labels)
             shard->labels = malloc (run->config.shard_rows * sizeof (float));
         if (!shard->input || (run->has_labels && !shard->labels))
-            return s_fail (run, "out of memory for %zu shards of %zu rows", run->config.window,
-                           run->config.shard_rows);
+            return maas_err_set (run->err, MAAS_ERR_NOMEM,
+                                 "out of memory for %zu shards of %zu rows", run->config.window,
+                                 run->config.shard_rows);
     }
     return 0;
 }
@@ -509,14 +502,14 @@ s_release (s_run_t *run)
 
 int
 maas_score_tensor (maas_client_t *client, const maas_score_config_t *config, const maas_tensor_t *x,
-                   maas_tensor_t **out, maas_score_stats_t *stats, char *err, size_t err_size)
+                   maas_tensor_t **out, maas_score_stats_t *stats, maas_err_t *err)
 {
     assert (client && config && x && out);
     s_run_t run = {0};
     run.x = x;
     run.cols = x->cols;
     run.rows_total = x->rows;
-    int rc = s_prepare (&run, client, config, err, err_size);
+    int rc = s_prepare (&run, client, config, err);
     if (rc == 0)
         rc = s_allocate_ring (&run);
     if (rc == 0)
@@ -534,19 +527,20 @@ maas_score_tensor (maas_client_t *client, const maas_score_config_t *config, con
 static int
 s_open_source (s_run_t *run, const char *input, const char *label)
 {
-    char err[MAAS_CSV_ERROR_SIZE];
+    maas_err_t err;
     if (maas_npy_is_path (input)) {
-        run->npy_in = maas_npy_open (input, err, sizeof err);
+        run->npy_in = maas_npy_open (input, &err);
         if (!run->npy_in)
-            return s_fail (run, "%s", err);
+            return maas_err_copy (run->err, &err);
         run->cols = maas_npy_cols (run->npy_in);
         run->rows_total = maas_npy_rows (run->npy_in);
         if (label) {
             char *end;
             unsigned long col = strtoul (label, &end, 10);
             if (!isdigit ((unsigned char) *label) || *end || col >= run->cols || run->cols < 2)
-                return s_fail (run, "%s: label must be a column index 0..%zu for .npy input", input,
-                               run->cols - 1);
+                return maas_err_set (run->err, MAAS_ERR_INPUT,
+                                     "%s: label must be a column index 0..%zu for .npy input",
+                                     input, run->cols - 1);
             run->label_col = col;
             run->cols--;
             run->has_labels = true;
@@ -559,9 +553,9 @@ s_open_source (s_run_t *run, const char *input, const char *label)
                                .n_columns = run->config.n_columns,
                                .classes = run->config.labels,
                                .n_classes = run->config.n_labels};
-    run->csv_in = maas_csv_stream_open_with (input, &opts, err, sizeof err);
+    run->csv_in = maas_csv_stream_open_with (input, &opts, &err);
     if (!run->csv_in)
-        return s_fail (run, "%s", err);
+        return maas_err_copy (run->err, &err);
     const char *dropped = maas_csv_stream_dropped (run->csv_in);
     snprintf (run->stats.dropped, sizeof run->stats.dropped, "%s", dropped ? dropped : "");
     run->cols = maas_csv_stream_cols (run->csv_in);
@@ -578,7 +572,8 @@ s_is_input (s_run_t *run, const char *input, const char *output)
     if (strcmp (input, "-") == 0 || stat (input, &in) != 0 || stat (output, &out) != 0
         || in.st_dev != out.st_dev || in.st_ino != out.st_ino)
         return false;
-    s_fail (run, "%s is the input file %s: give another --output", output, input);
+    maas_err_set (run->err, MAAS_ERR_INPUT, "%s is the input file %s: give another --output",
+                  output, input);
     return true;
 }
 
@@ -603,14 +598,15 @@ s_open_sink (s_run_t *run, const char *input, const char *output)
                       (long) getpid (), attempt)
             < 0) {
             run->tmp_path = NULL;
-            return s_fail (run, "out of memory");
+            return maas_err_set (run->err, MAAS_ERR_NOMEM, "out of memory");
         }
         fd = open (run->tmp_path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
         if (fd < 0 && errno != EEXIST)
             break;
     }
     if (fd < 0) {
-        s_fail (run, "%s: cannot create a temporary file beside it: %s", output, strerror (errno));
+        maas_err_set (run->err, MAAS_ERR_IO, "%s: cannot create a temporary file beside it: %s",
+                      output, strerror (errno));
         free (run->tmp_path);
         run->tmp_path = NULL;
         return -1;
@@ -622,7 +618,7 @@ s_open_sink (s_run_t *run, const char *input, const char *output)
     }
     if (!(run->csv_out = fdopen (fd, "w"))) {
         close (fd);
-        return s_fail (run, "%s: %s", run->tmp_path, strerror (errno));
+        return maas_err_set (run->err, MAAS_ERR_IO, "%s: %s", run->tmp_path, strerror (errno));
     }
     return 0;
 }
@@ -632,15 +628,15 @@ s_open_sink (s_run_t *run, const char *input, const char *output)
 static int
 s_close_sink (s_run_t *run, int rc, const char *output)
 {
-    char close_err[MAAS_NPY_ERROR_SIZE];
-    if (run->npy_out && maas_npy_close (&run->npy_out, close_err, sizeof close_err) != 0 && rc == 0)
-        rc = s_fail (run, "%s", close_err);
+    maas_err_t close_err;
+    if (run->npy_out && maas_npy_close (&run->npy_out, &close_err) != 0 && rc == 0)
+        rc = maas_err_copy (run->err, &close_err);
     bool is_stdout = run->csv_out == stdout;
     if (run->csv_out && (is_stdout ? fflush (stdout) : fclose (run->csv_out)) != 0 && rc == 0)
-        rc = s_fail (run, "%s: %s", output, strerror (errno));
+        rc = maas_err_set (run->err, MAAS_ERR_IO, "%s: %s", output, strerror (errno));
     run->csv_out = NULL;
     if (run->tmp_path && rc == 0 && rename (run->tmp_path, output) != 0)
-        rc = s_fail (run, "%s: %s", output, strerror (errno));
+        rc = maas_err_set (run->err, MAAS_ERR_IO, "%s: %s", output, strerror (errno));
     if (run->tmp_path && rc != 0)
         unlink (run->tmp_path);
     free (run->tmp_path);
@@ -651,11 +647,11 @@ s_close_sink (s_run_t *run, int rc, const char *output)
 int
 maas_score_file (maas_client_t *client, const maas_score_config_t *config, const char *input,
                  const char *output, const char *label, double *accuracy, maas_score_stats_t *stats,
-                 char *err, size_t err_size)
+                 maas_err_t *err)
 {
     assert (client && config && input && output);
     s_run_t run = {0};
-    int rc = s_prepare (&run, client, config, err, err_size);
+    int rc = s_prepare (&run, client, config, err);
     if (rc == 0)
         rc = s_open_source (&run, input, label);
     if (rc == 0)

@@ -11,6 +11,7 @@
 #define MAAS_SCORE_H
 
 #include "client.h"
+#include "err.h"
 #include "tensor.h"
 
 #include <signal.h>
@@ -21,7 +22,6 @@
 #define MAAS_SCORE_SHARD_ROWS 16384    //  default rows per infer job
 #define MAAS_SCORE_WINDOW     8        //  default shards in flight
 #define MAAS_SCORE_ATTEMPTS   3        //  default runs of a shard before giving up
-#define MAAS_SCORE_ERR_SIZE   512      //  room for an error from this module
 #define MAAS_SCORE_RUN_ID_MAX 40       //  longest run_id: room for ".SHARD.ATTEMPT" in a job id
 
 //  Called after each shard written: rows done so far and the total (0 when
@@ -72,12 +72,12 @@ typedef struct {
 
 //  Score X (rows × features) through CLIENT's brokers with CONFIG. Returns a
 //  new rows × outputs tensor in *OUT (the caller destroys it) and fills
-//  STATS (may be NULL). -1 with a reason in ERR ("rows 32768-49151: model
-//  iris@2: expected 4 features, got 5", "interrupted: ...", "timed out
-//  after 3 s: ...") otherwise.
+//  STATS (may be NULL). -1 with a reason in ERR (may be NULL): "rows
+//  32768-49151: model iris@2: expected 4 features, got 5" (MAAS_ERR_INPUT),
+//  "interrupted: ...", "timed out after 3 s: ..." (MAAS_ERR_IO) otherwise.
 int maas_score_tensor (maas_client_t *client, const maas_score_config_t *config,
                        const maas_tensor_t *x, maas_tensor_t **out, maas_score_stats_t *stats,
-                       char *err, size_t err_size);
+                       maas_err_t *err);
 
 //  Score the rows of INPUT (CSV with a header row, or .npy float32/float64,
 //  by extension; "-": CSV on stdin) into OUTPUT (.npy float32 rows ×
@@ -93,6 +93,6 @@ int maas_score_tensor (maas_client_t *client, const maas_score_config_t *config,
 //  that is neither, names its line and column).
 int maas_score_file (maas_client_t *client, const maas_score_config_t *config, const char *input,
                      const char *output, const char *label, double *accuracy,
-                     maas_score_stats_t *stats, char *err, size_t err_size);
+                     maas_score_stats_t *stats, maas_err_t *err);
 
 #endif

@@ -14,10 +14,10 @@
 static maas_csv_t *
 s_load (const char *relative)
 {
-    char error[MAAS_CSV_ERROR_SIZE];
+    maas_err_t error;
     char *path = support_src_path (relative);
-    maas_csv_t *csv = maas_csv_load (path, "label", error, sizeof error);
-    ck_assert_msg (csv != NULL, "%s", error);
+    maas_csv_t *csv = maas_csv_load (path, "label", &error);
+    ck_assert_msg (csv != NULL, "%s", error.text);
     free (path);
     return csv;
 }
@@ -27,9 +27,9 @@ static double
 s_fit_and_test (maas_mlp_t *mlp, const maas_train_config_t *config, const float *x, const float *y,
                 size_t rows, const float *test_x, const float *test_y, size_t test_rows)
 {
-    char error[MAAS_TRAIN_ERROR_SIZE];
-    maas_train_t *train = maas_train_new (mlp, config, error, sizeof error);
-    ck_assert_msg (train != NULL, "%s", error);
+    maas_err_t error;
+    maas_train_t *train = maas_train_new (mlp, config, &error);
+    ck_assert_msg (train != NULL, "%s", error.text);
     ck_assert_int_eq (maas_train_fit (train, x, y, rows, NULL), 0);
     maas_train_destroy (&train);
     //  Score through the inference path, as a worker would.
@@ -118,13 +118,14 @@ END_TEST
 static double
 s_regression_rmse (const char *dir, uint64_t seed)
 {
-    char path[600], error[MAAS_CSV_ERROR_SIZE];
+    char path[600];
+    maas_err_t error;
     snprintf (path, sizeof path, "%s/regress_train.csv", dir);
-    maas_csv_t *train = maas_csv_load (path, "label", error, sizeof error);
-    ck_assert_msg (train, "%s", error);
+    maas_csv_t *train = maas_csv_load (path, "label", &error);
+    ck_assert_msg (train, "%s", error.text);
     snprintf (path, sizeof path, "%s/regress_test.csv", dir);
-    maas_csv_t *test = maas_csv_load (path, "label", error, sizeof error);
-    ck_assert_msg (test, "%s", error);
+    maas_csv_t *test = maas_csv_load (path, "label", &error);
+    ck_assert_msg (test, "%s", error.text);
     maas_training_t spec;
     maas_training_init (&spec);    //  a train job's defaults
     spec.train.loss = MAAS_LOSS_MSE;
@@ -134,8 +135,8 @@ s_regression_rmse (const char *dir, uint64_t seed)
     maas_layer_spec_t layers[] = {{64, MAAS_ACT_RELU}, {64, MAAS_ACT_RELU}, {1, MAAS_ACT_LINEAR}};
     maas_mlp_t *mlp = maas_mlp_new (maas_csv_cols (train), layers, 3);
     maas_mlp_init (mlp, seed);
-    maas_train_t *trainer = maas_train_new (mlp, &spec.train, error, sizeof error);
-    ck_assert_msg (trainer, "%s", error);
+    maas_train_t *trainer = maas_train_new (mlp, &spec.train, &error);
+    ck_assert_msg (trainer, "%s", error.text);
     ck_assert_int_eq (maas_train_fit (trainer, maas_csv_features (train)->data,
                                       maas_csv_labels (train), maas_csv_rows (train), NULL),
                       0);

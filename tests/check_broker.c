@@ -824,14 +824,14 @@ s_raw_recv (zsock_t *sock, int timeout_ms, char status[64])
     status[0] = '\0';
     if (maas_proto_recv (zsock_resolve (sock), &msg, false, 0) != 0)
         return -1;
-    int cmd = maas_proto_check (&msg, NULL, 0);
+    int cmd = maas_proto_check (&msg, NULL);
     size_t size;
     const void *header = maas_proto_header (&msg, &size);
     msgpack_unpacked unpacked;
     msgpack_unpacked_init (&unpacked);
-    char err[256];
+    maas_err_t err;
     maas_codec_map_t map;
-    if (header && maas_codec_unpack (header, size, 0, &unpacked, err, sizeof err) == 0
+    if (header && maas_codec_unpack (header, size, 0, &unpacked, &err) == 0
         && maas_codec_map_init (&map, &unpacked.data, "reply") == 0)
         maas_codec_map_str_copy (&map, maas_codec_map_find (&map, "status") ? "status" : "reason",
                                  status, 64);
@@ -930,15 +930,14 @@ s_raw_expect (zsock_t *worker, int want, int timeout_ms, char id[MAAS_PROTO_ID_M
         maas_proto_msg_t msg;
         if (maas_proto_recv (zsock_resolve (worker), &msg, false, 0) != 0)
             continue;
-        int cmd = maas_proto_check (&msg, NULL, 0);
+        int cmd = maas_proto_check (&msg, NULL);
         size_t size;
         const void *header = maas_proto_header (&msg, &size);
         msgpack_unpacked scratch;
         msgpack_unpacked_init (&scratch);
-        char err[256];
+        maas_err_t err;
         maas_codec_map_t map;
-        bool got = cmd == want
-            && maas_codec_unpack (header, size, 0, &scratch, err, sizeof err) == 0
+        bool got = cmd == want && maas_codec_unpack (header, size, 0, &scratch, &err) == 0
             && maas_codec_map_init (&map, &scratch.data, "header") == 0
             && maas_codec_map_str_copy (&map, "id", id, MAAS_PROTO_ID_MAX + 1) == 0;
         msgpack_unpacked_destroy (&scratch);
@@ -1260,12 +1259,10 @@ s_raw_error (zsock_t *sock, const char *const *frames, const size_t *sizes, char
     reason[0] = '\0';
     msgpack_unpacked unpacked;
     msgpack_unpacked_init (&unpacked);
-    char err[256];
+    maas_err_t err;
     maas_codec_map_t map;
     if (header
-        && maas_codec_unpack (zframe_data (header), zframe_size (header), 0, &unpacked, err,
-                              sizeof err)
-            == 0
+        && maas_codec_unpack (zframe_data (header), zframe_size (header), 0, &unpacked, &err) == 0
         && maas_codec_map_init (&map, &unpacked.data, "reply") == 0) {
         maas_codec_map_str_copy (&map, "reason", reason, reason_size);
         if (error && maas_codec_map_find (&map, "error"))

@@ -54,9 +54,10 @@ s_result (maas_broker_t *self, const job_t *job, const void *header, size_t head
 {
     msgpack_unpacked unpacked;
     msgpack_unpacked_init (&unpacked);
-    char err[256], status[32] = "";
+    char status[32] = "";
+    maas_err_t err;
     maas_codec_map_t map;
-    ck_assert_int_eq (maas_codec_unpack (header, header_size, 0, &unpacked, err, sizeof err), 0);
+    ck_assert_int_eq (maas_codec_unpack (header, header_size, 0, &unpacked, &err), 0);
     ck_assert_int_eq (maas_codec_map_init (&map, &unpacked.data, "result"), 0);
     maas_codec_map_str_copy (&map, "status", status, sizeof status);
     msgpack_unpacked_destroy (&unpacked);

@@ -72,7 +72,7 @@ typedef struct {
 } fx_t;
 
 static fx_t fx;
-static char s_err[512];
+static maas_err_t s_err;
 
 static void
 s_broker_start (void)
@@ -144,11 +144,10 @@ static void
 s_put_digits (void)
 {
     maas_dataset_store_t *store =
-        maas_dataset_store_new (support_redis_url (fx.redis), NULL, s_err, sizeof s_err);
+        maas_dataset_store_new (support_redis_url (fx.redis), NULL, &s_err);
     char *path = support_src_path ("data/digits_train.csv");
-    maas_dataset_t *dataset =
-        maas_dataset_from_csv (path, NULL, MAAS_DATASET_AUTO, s_err, sizeof s_err);
-    ck_assert_msg (store && dataset, "%s", s_err);
+    maas_dataset_t *dataset = maas_dataset_from_csv (path, NULL, MAAS_DATASET_AUTO, &s_err);
+    ck_assert_msg (store && dataset, "%s", s_err.text);
     ck_assert_int_eq (maas_dataset_store_put (store, "digits", dataset), 0);
     maas_dataset_destroy (&dataset);
     maas_dataset_store_destroy (&store);
@@ -206,8 +205,7 @@ s_values_right (const void *data, size_t size, int job)
 {
     maas_infer_result_t parsed;
     memset (&parsed, 0, sizeof parsed);
-    bool ok = maas_infer_result_parse (&parsed, data, size, s_err, sizeof s_err) == 0
-        && parsed.rows == C_ROWS
+    bool ok = maas_infer_result_parse (&parsed, data, size, &s_err) == 0 && parsed.rows == C_ROWS
         && parsed.outputs == C_OUTS
         //  Bitwise: memcmp, not ==, so even a NaN or -0 would differ.
         && memcmp (parsed.values, fx.expected + (size_t) job * C_ROWS * C_OUTS,
@@ -258,7 +256,7 @@ static uint64_t
 s_trained_version (const void *data, size_t size)
 {
     maas_training_result_t parsed;
-    if (maas_training_result_parse (&parsed, data, size, s_err, sizeof s_err) != 0)
+    if (maas_training_result_parse (&parsed, data, size, &s_err) != 0)
         return 0;
     return parsed.version;
 }
@@ -287,8 +285,7 @@ s_submit_trains (void)
         maas_training_init (&spec);
         snprintf (spec.model, sizeof spec.model, "chaos-train-%d", i);
         snprintf (spec.dataset, sizeof spec.dataset, "digits");
-        ck_assert_int_eq (
-            maas_training_parse_layers (&spec, "64:relu,10:softmax", s_err, sizeof s_err), 0);
+        ck_assert_int_eq (maas_training_parse_layers (&spec, "64:relu,10:softmax", &s_err), 0);
         spec.train.loss = MAAS_LOSS_SOFTMAX_CE;
         spec.train.epochs = 120;    //  about 1-2 s each: time to be caught mid-training
         spec.train.batch_size = 16;

@@ -16,7 +16,7 @@ typedef struct {
     msgpack_packer pk;
     msgpack_unpacked msg;
     maas_codec_map_t map;
-    char err[MAAS_CODEC_ERR_SIZE];
+    maas_err_t err;
 } fixture_t;
 
 static void
@@ -39,8 +39,8 @@ s_close (fixture_t *f)
 static void
 s_read (fixture_t *f)
 {
-    int rc = maas_codec_unpack (f->buffer.data, f->buffer.size, 0, &f->msg, f->err, sizeof f->err);
-    ck_assert_msg (rc == 0, "unpack: %s", f->err);
+    int rc = maas_codec_unpack (f->buffer.data, f->buffer.size, 0, &f->msg, &f->err);
+    ck_assert_msg (rc == 0, "unpack: %s", f->err.text);
     ck_assert_int_eq (maas_codec_map_init (&f->map, &f->msg.data, "header"), 0);
 }
 
@@ -172,8 +172,7 @@ START_TEST (test_tensor_bytes_are_little_endian)
     //  Decoding from an odd address works (memcpy, not a cast).
     char *shifted = malloc (f.buffer.size + 1);
     memcpy (shifted + 1, f.buffer.data, f.buffer.size);
-    ck_assert_int_eq (
-        maas_codec_unpack (shifted + 1, f.buffer.size, 0, &f.msg, f.err, sizeof f.err), 0);
+    ck_assert_int_eq (maas_codec_unpack (shifted + 1, f.buffer.size, 0, &f.msg, &f.err), 0);
     msgpack_object_kv kv = {.key = {.type = MSGPACK_OBJECT_STR, .via.str = {1, "t"}},
                             .val = f.msg.data};
     msgpack_object map = {.type = MSGPACK_OBJECT_MAP, .via.map = {1, &kv}};
@@ -193,8 +192,7 @@ START_TEST (test_unpacked_is_reusable)
     s_open (&f);
     s_pack_header (&f);
     for (int i = 0; i < 3; i++) {
-        ck_assert_int_eq (
-            maas_codec_unpack (f.buffer.data, f.buffer.size, 0, &f.msg, f.err, sizeof f.err), 0);
+        ck_assert_int_eq (maas_codec_unpack (f.buffer.data, f.buffer.size, 0, &f.msg, &f.err), 0);
         ck_assert_int_eq (f.msg.data.type, MSGPACK_OBJECT_MAP);
     }
     s_close (&f);
@@ -208,7 +206,7 @@ START_TEST (test_find_without_error)
     ck_assert_ptr_nonnull (maas_codec_map_find (&f.map, "id"));
     ck_assert_ptr_null (maas_codec_map_find (&f.map, "i"));
     ck_assert_ptr_null (maas_codec_map_find (&f.map, "idx"));
-    ck_assert_str_eq (f.map.err, "");
+    ck_assert_str_eq (f.map.err.text, "");
     s_close (&f);
 }
 END_TEST
@@ -222,10 +220,10 @@ START_TEST (test_missing_key)
     s_open_header (&f);
     int64_t value;
     ck_assert_int_eq (maas_codec_map_int64 (&f.map, "nope", &value), -1);
-    ck_assert_str_eq (f.map.err, "header: missing key 'nope'");
+    ck_assert_str_eq (f.map.err.text, "header: missing key 'nope'");
     maas_tensor_t *t = NULL;
     ck_assert_int_eq (maas_codec_map_tensor (&f.map, "weights", &t), -1);
-    ck_assert_str_eq (f.map.err, "header: missing key 'weights'");
+    ck_assert_str_eq (f.map.err.text, "header: missing key 'weights'");
     ck_assert_ptr_null (t);
     s_close (&f);
 }
@@ -237,24 +235,24 @@ START_TEST (test_wrong_types)
     s_open_header (&f);
     s_values_t v;
     ck_assert_int_eq (maas_codec_map_int64 (&f.map, "id", &v.i64), -1);
-    ck_assert_str_eq (f.map.err, "header: key 'id' must be an integer, got string");
+    ck_assert_str_eq (f.map.err.text, "header: key 'id' must be an integer, got string");
     ck_assert_int_eq (maas_codec_map_int64 (&f.map, "lr", &v.i64), -1);
-    ck_assert_str_eq (f.map.err, "header: key 'lr' must be an integer, got float");
+    ck_assert_str_eq (f.map.err.text, "header: key 'lr' must be an integer, got float");
     ck_assert_int_eq (maas_codec_map_uint64 (&f.map, "durable", &v.u64), -1);
-    ck_assert_str_eq (f.map.err,
+    ck_assert_str_eq (f.map.err.text,
                       "header: key 'durable' must be a non-negative integer, got boolean");
     ck_assert_int_eq (maas_codec_map_double (&f.map, "blob", &v.d), -1);
-    ck_assert_str_eq (f.map.err, "header: key 'blob' must be a number, got binary");
+    ck_assert_str_eq (f.map.err.text, "header: key 'blob' must be a number, got binary");
     ck_assert_int_eq (maas_codec_map_bool (&f.map, "kinds", &v.b), -1);
-    ck_assert_str_eq (f.map.err, "header: key 'kinds' must be a boolean, got array");
+    ck_assert_str_eq (f.map.err.text, "header: key 'kinds' must be a boolean, got array");
     ck_assert_int_eq (maas_codec_map_str (&f.map, "input", &v.s, &v.n), -1);
-    ck_assert_str_eq (f.map.err, "header: key 'input' must be a string, got map");
+    ck_assert_str_eq (f.map.err.text, "header: key 'input' must be a string, got map");
     ck_assert_int_eq (maas_codec_map_bin (&f.map, "id", &v.p, &v.n), -1);
-    ck_assert_str_eq (f.map.err, "header: key 'id' must be binary, got string");
+    ck_assert_str_eq (f.map.err.text, "header: key 'id' must be binary, got string");
     ck_assert_int_eq (maas_codec_map_strings (&f.map, "id", &v.items, &v.n), -1);
-    ck_assert_str_eq (f.map.err, "header: key 'id' must be an array of strings, got string");
+    ck_assert_str_eq (f.map.err.text, "header: key 'id' must be an array of strings, got string");
     ck_assert_int_eq (maas_codec_map_map (&f.map, "count", &v.inner), -1);
-    ck_assert_str_eq (f.map.err, "header: key 'count' must be a map, got integer");
+    ck_assert_str_eq (f.map.err.text, "header: key 'count' must be a map, got integer");
     s_close (&f);
 }
 END_TEST
@@ -265,11 +263,12 @@ START_TEST (test_integer_ranges)
     s_open_header (&f);
     s_values_t v;
     ck_assert_int_eq (maas_codec_map_int64 (&f.map, "deadline", &v.i64), -1);
-    ck_assert_str_eq (f.map.err,
+    ck_assert_str_eq (f.map.err.text,
                       "header: key 'deadline' must fit a signed 64-bit integer, "
                       "got 18446744073709551615");
     ck_assert_int_eq (maas_codec_map_uint64 (&f.map, "priority", &v.u64), -1);
-    ck_assert_str_eq (f.map.err, "header: key 'priority' must be a non-negative integer, got -7");
+    ck_assert_str_eq (f.map.err.text,
+                      "header: key 'priority' must be a non-negative integer, got -7");
     s_close (&f);
 }
 END_TEST
@@ -284,9 +283,9 @@ START_TEST (test_str_copy_limits)
     s_read (&f);
     char small[8];
     ck_assert_int_eq (maas_codec_map_str_copy (&f.map, "name", small, sizeof small), -1);
-    ck_assert_str_eq (f.map.err, "header: key 'name' is too long: 17 bytes, at most 7");
+    ck_assert_str_eq (f.map.err.text, "header: key 'name' is too long: 17 bytes, at most 7");
     ck_assert_int_eq (maas_codec_map_str_copy (&f.map, "nul", small, sizeof small), -1);
-    ck_assert_str_eq (f.map.err, "header: key 'nul' must not contain a NUL byte");
+    ck_assert_str_eq (f.map.err.text, "header: key 'nul' must not contain a NUL byte");
     s_close (&f);
 }
 END_TEST
@@ -305,7 +304,7 @@ START_TEST (test_strings_item_type)
     const msgpack_object *items;
     size_t n;
     ck_assert_int_eq (maas_codec_map_strings (&f.map, "kinds", &items, &n), -1);
-    ck_assert_str_eq (f.map.err, "header: key 'kinds' item 2 must be a string, got integer");
+    ck_assert_str_eq (f.map.err.text, "header: key 'kinds' item 2 must be a string, got integer");
     s_close (&f);
 }
 END_TEST
@@ -315,10 +314,10 @@ START_TEST (test_not_a_map)
     fixture_t f;
     s_open (&f);
     msgpack_pack_array (&f.pk, 0);
-    ck_assert_int_eq (
-        maas_codec_unpack (f.buffer.data, f.buffer.size, 0, &f.msg, f.err, sizeof f.err), 0);
+    ck_assert_int_eq (maas_codec_unpack (f.buffer.data, f.buffer.size, 0, &f.msg, &f.err), 0);
     ck_assert_int_eq (maas_codec_map_init (&f.map, &f.msg.data, "header"), -1);
-    ck_assert_str_eq (f.map.err, "header: expected a map, got array");
+    ck_assert_str_eq (f.map.err.text, "header: expected a map, got array");
+    ck_assert_int_eq (f.map.err.code, MAAS_ERR_INPUT);
     s_close (&f);
 }
 END_TEST
@@ -350,14 +349,14 @@ s_check_tensor_error (int dtype, size_t n_shape, const uint64_t *shape, size_t d
     maas_tensor_t *t = NULL;
     ck_assert_int_eq (maas_codec_map_tensor (&f.map, "x", &t), code);
     ck_assert_ptr_null (t);
-    ck_assert_str_eq (f.map.err, expected);
+    ck_assert_str_eq (f.map.err.text, expected);
     size_t rows, cols;
     const void *data;
     ck_assert_int_eq (maas_codec_map_tensor_view (&f.map, "x", &rows, &cols, &data), code);
-    ck_assert_str_eq (f.map.err, expected);
+    ck_assert_str_eq (f.map.err.text, expected);
     maas_tensor_t *dst = maas_tensor_new (2, 2);
     ck_assert_int_eq (maas_codec_map_tensor_into (&f.map, "x", dst), code);
-    ck_assert_str_eq (f.map.err, expected);
+    ck_assert_str_eq (f.map.err.text, expected);
     ck_assert_uint_eq (dst->rows, 2);
     maas_tensor_destroy (&dst);
     s_close (&f);
@@ -402,77 +401,80 @@ END_TEST
 //  limits: the unpacker refuses what is not exactly one sound message
 
 static int
-s_unpack (const void *data, size_t size, size_t limit, char *err)
+s_unpack (const void *data, size_t size, size_t limit, maas_err_t *err)
 {
     msgpack_unpacked msg;
     msgpack_unpacked_init (&msg);
-    int rc = maas_codec_unpack (data, size, limit, &msg, err, MAAS_CODEC_ERR_SIZE);
+    int rc = maas_codec_unpack (data, size, limit, &msg, err);
     msgpack_unpacked_destroy (&msg);
     return rc;
 }
 
 START_TEST (test_unpack_errors)
 {
-    char err[MAAS_CODEC_ERR_SIZE];
-    ck_assert_int_eq (s_unpack ("", 0, 0, err), MAAS_CODEC_ETRUNCATED);
-    ck_assert_str_eq (err, "truncated: empty message");
-    ck_assert_int_eq (s_unpack ("\xc1", 1, 0, err), MAAS_CODEC_EMALFORMED);
-    ck_assert_str_eq (err, "not msgpack: invalid byte 0xc1 at offset 0");
-    ck_assert_int_eq (s_unpack ("\x81\xa1x\xc1", 4, 0, err), MAAS_CODEC_EMALFORMED);
-    ck_assert_str_eq (err, "not msgpack: invalid byte 0xc1 at offset 3");
-    ck_assert_int_eq (s_unpack ("\x01\x02\x03", 3, 0, err), MAAS_CODEC_ETRAILING);
-    ck_assert_str_eq (err, "2 trailing bytes after the message (which ends at byte 1)");
+    maas_err_t err;
+    ck_assert_int_eq (s_unpack ("", 0, 0, &err), MAAS_CODEC_ETRUNCATED);
+    ck_assert_str_eq (err.text, "truncated: empty message");
+    ck_assert_int_eq (s_unpack ("\xc1", 1, 0, &err), MAAS_CODEC_EMALFORMED);
+    ck_assert_str_eq (err.text, "not msgpack: invalid byte 0xc1 at offset 0");
+    ck_assert_int_eq (s_unpack ("\x81\xa1x\xc1", 4, 0, &err), MAAS_CODEC_EMALFORMED);
+    ck_assert_str_eq (err.text, "not msgpack: invalid byte 0xc1 at offset 3");
+    ck_assert_int_eq (s_unpack ("\x01\x02\x03", 3, 0, &err), MAAS_CODEC_ETRAILING);
+    ck_assert_str_eq (err.text, "2 trailing bytes after the message (which ends at byte 1)");
     ck_assert_int_eq (s_unpack ("\xa5"
                                 "abc",
-                                4, 0, err),
+                                4, 0, &err),
                       MAAS_CODEC_ETRUNCATED);
-    ck_assert_str_eq (err, "truncated: string at offset 0 needs 5 bytes, 3 left");
-    ck_assert_int_eq (s_unpack ("\xcd\x01", 2, 0, err), MAAS_CODEC_ETRUNCATED);
-    ck_assert_str_eq (err, "truncated: integer at offset 0 needs 2 bytes, 1 left");
-    ck_assert_int_eq (s_unpack ("\xc6\x00\x01", 3, 0, err), MAAS_CODEC_ETRUNCATED);
-    ck_assert_str_eq (err, "truncated: binary header at offset 0 needs 5 bytes, 3 left");
-    ck_assert_int_eq (s_unpack ("\x92\x01", 2, 0, err), MAAS_CODEC_ETRUNCATED);
-    ck_assert_str_eq (err,
+    ck_assert_str_eq (err.text, "truncated: string at offset 0 needs 5 bytes, 3 left");
+    ck_assert_int_eq (s_unpack ("\xcd\x01", 2, 0, &err), MAAS_CODEC_ETRUNCATED);
+    ck_assert_str_eq (err.text, "truncated: integer at offset 0 needs 2 bytes, 1 left");
+    ck_assert_int_eq (s_unpack ("\xc6\x00\x01", 3, 0, &err), MAAS_CODEC_ETRUNCATED);
+    ck_assert_str_eq (err.text, "truncated: binary header at offset 0 needs 5 bytes, 3 left");
+    ck_assert_int_eq (s_unpack ("\x92\x01", 2, 0, &err), MAAS_CODEC_ETRUNCATED);
+    ck_assert_str_eq (err.text,
                       "truncated: container at offset 0 declares 2 items, only 1 bytes follow");
-    ck_assert_int_eq (s_unpack ("\x01\x02", 2, 1, err), MAAS_CODEC_ETOOBIG);
-    ck_assert_str_eq (err, "message of 2 bytes is over the limit of 1 bytes");
+    ck_assert_int_eq (s_unpack ("\x01\x02", 2, 1, &err), MAAS_CODEC_ETOOBIG);
+    ck_assert_str_eq (err.text, "message of 2 bytes is over the limit of 1 bytes");
+    //  Bad bytes are bad input, whatever the codec code; NULL takes no message.
+    ck_assert_int_eq (err.code, MAAS_ERR_INPUT);
+    ck_assert_int_eq (s_unpack ("\xc1", 1, 0, NULL), MAAS_CODEC_EMALFORMED);
 }
 END_TEST
 
 START_TEST (test_huge_declared_sizes)
 {
-    char err[MAAS_CODEC_ERR_SIZE];
+    maas_err_t err;
     //  A 4-billion-item array, map and string in 5 bytes: refused without
     //  allocating for them.
-    ck_assert_int_eq (s_unpack ("\xdd\xff\xff\xff\xff", 5, 0, err), MAAS_CODEC_ETRUNCATED);
-    ck_assert_str_eq (err,
+    ck_assert_int_eq (s_unpack ("\xdd\xff\xff\xff\xff", 5, 0, &err), MAAS_CODEC_ETRUNCATED);
+    ck_assert_str_eq (err.text,
                       "truncated: container at offset 0 declares 4294967295 items, "
                       "only 0 bytes follow");
-    ck_assert_int_eq (s_unpack ("\xdf\xff\xff\xff\xff\x01\x02", 7, 0, err), MAAS_CODEC_ETRUNCATED);
-    ck_assert_str_eq (err,
+    ck_assert_int_eq (s_unpack ("\xdf\xff\xff\xff\xff\x01\x02", 7, 0, &err), MAAS_CODEC_ETRUNCATED);
+    ck_assert_str_eq (err.text,
                       "truncated: container at offset 0 declares 8589934590 items, "
                       "only 2 bytes follow");
-    ck_assert_int_eq (s_unpack ("\xdb\xff\xff\xff\xff", 5, 0, err), MAAS_CODEC_ETRUNCATED);
-    ck_assert_str_eq (err, "truncated: string at offset 0 needs 4294967295 bytes, 0 left");
+    ck_assert_int_eq (s_unpack ("\xdb\xff\xff\xff\xff", 5, 0, &err), MAAS_CODEC_ETRUNCATED);
+    ck_assert_str_eq (err.text, "truncated: string at offset 0 needs 4294967295 bytes, 0 left");
     //  Items nested in arrays count against the bytes left too.
-    ck_assert_int_eq (s_unpack ("\x92\x92\x01\x01", 4, 0, err), MAAS_CODEC_ETRUNCATED);
+    ck_assert_int_eq (s_unpack ("\x92\x92\x01\x01", 4, 0, &err), MAAS_CODEC_ETRUNCATED);
 }
 END_TEST
 
 START_TEST (test_nesting_limit)
 {
-    char err[MAAS_CODEC_ERR_SIZE];
+    maas_err_t err;
     uint8_t deep[64];
     for (size_t i = 0; i < sizeof deep - 1; i++)
         deep[i] = 0x91;    //  [[[[...]]]]
     deep[sizeof deep - 1] = 0x01;
-    ck_assert_int_eq (s_unpack (deep, sizeof deep, 0, err), MAAS_CODEC_EMALFORMED);
-    ck_assert_str_eq (err, "malformed: nesting at offset 16 is deeper than 16 levels");
+    ck_assert_int_eq (s_unpack (deep, sizeof deep, 0, &err), MAAS_CODEC_EMALFORMED);
+    ck_assert_str_eq (err.text, "malformed: nesting at offset 16 is deeper than 16 levels");
     //  Exactly the limit is fine.
     uint8_t ok[MAAS_CODEC_MAX_DEPTH + 1];
     memset (ok, 0x91, MAAS_CODEC_MAX_DEPTH);
     ok[MAAS_CODEC_MAX_DEPTH] = 0x01;
-    ck_assert_int_eq (s_unpack (ok, sizeof ok, 0, err), 0);
+    ck_assert_int_eq (s_unpack (ok, sizeof ok, 0, &err), 0);
 }
 END_TEST
 
@@ -481,16 +483,16 @@ START_TEST (test_every_truncation)
     fixture_t f;
     s_open (&f);
     s_pack_header (&f);
-    char err[MAAS_CODEC_ERR_SIZE];
+    maas_err_t err;
     for (size_t len = 0; len < f.buffer.size; len++) {
         //  A private copy of exactly LEN bytes, so ASan sees any overread.
         char *copy = malloc (len ? len : 1);
         memcpy (copy, f.buffer.data, len);
-        ck_assert_int_eq (s_unpack (copy, len, 0, err), MAAS_CODEC_ETRUNCATED);
-        ck_assert (strncmp (err, "truncated: ", 11) == 0);
+        ck_assert_int_eq (s_unpack (copy, len, 0, &err), MAAS_CODEC_ETRUNCATED);
+        ck_assert (strncmp (err.text, "truncated: ", 11) == 0);
         free (copy);
     }
-    ck_assert_int_eq (s_unpack (f.buffer.data, f.buffer.size, 0, err), 0);
+    ck_assert_int_eq (s_unpack (f.buffer.data, f.buffer.size, 0, &err), 0);
     s_close (&f);
 }
 END_TEST
@@ -532,13 +534,13 @@ s_fuzz_one (const uint8_t *data, size_t size)
     memcpy (copy, data, size);
     msgpack_unpacked msg;
     msgpack_unpacked_init (&msg);
-    char err[MAAS_CODEC_ERR_SIZE];
-    int rc = maas_codec_unpack (copy, size, 1 << 20, &msg, err, sizeof err);
+    maas_err_t err;
+    int rc = maas_codec_unpack (copy, size, 1 << 20, &msg, &err);
     ck_assert (rc <= 0 && rc >= MAAS_CODEC_ENOMEM);
     if (rc == 0)
         s_read_everything (&msg.data);
     else
-        ck_assert (strlen (err) > 0);
+        ck_assert (strlen (err.text) > 0);
     msgpack_unpacked_destroy (&msg);
     free (copy);
 }
@@ -592,8 +594,8 @@ START_TEST (test_pack_rows)
     ck_assert_int_eq (maas_codec_pack_rows (&pk, x, 2, 3), 0);
     msgpack_unpacked msg;
     msgpack_unpacked_init (&msg);
-    char err[256];
-    ck_assert_int_eq (maas_codec_unpack (sbuf.data, sbuf.size, 0, &msg, err, sizeof err), 0);
+    maas_err_t err;
+    ck_assert_int_eq (maas_codec_unpack (sbuf.data, sbuf.size, 0, &msg, &err), 0);
     ck_assert_uint_eq (msg.data.via.array.size, 2);
     const msgpack_object *row = &msg.data.via.array.ptr[1];
     ck_assert_int_eq (row->type, MSGPACK_OBJECT_ARRAY);

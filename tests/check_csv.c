@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-static char s_error[MAAS_CSV_ERROR_SIZE];
+static maas_err_t s_error;
 
 //  Parse TEXT as if it were the file "t.csv".
 static maas_csv_t *
@@ -15,7 +15,7 @@ s_parse (const char *text, const char *label)
 {
     FILE *file = fmemopen ((void *) text, strlen (text), "r");
     ck_assert_ptr_nonnull (file);
-    maas_csv_t *csv = maas_csv_read (file, "t.csv", label, s_error, sizeof s_error);
+    maas_csv_t *csv = maas_csv_read (file, "t.csv", label, &s_error);
     fclose (file);
     return csv;
 }
@@ -24,17 +24,18 @@ s_parse (const char *text, const char *label)
 static void
 s_expect_error (const char *text, const char *label, const char *message)
 {
-    s_error[0] = 0;
+    maas_err_clear (&s_error);
     maas_csv_t *csv = s_parse (text, label);
     ck_assert_msg (csv == NULL, "parsed: %s", text);
-    ck_assert_str_eq (s_error, message);
+    ck_assert_str_eq (s_error.text, message);
+    ck_assert_int_eq (s_error.code, MAAS_ERR_INPUT);
 }
 
 START_TEST (test_shipped_data)
 {
     char *path = support_src_path ("data/breast_cancer_train.csv");
-    maas_csv_t *csv = maas_csv_load (path, NULL, s_error, sizeof s_error);
-    ck_assert_msg (csv != NULL, "%s", s_error);
+    maas_csv_t *csv = maas_csv_load (path, NULL, &s_error);
+    ck_assert_msg (csv != NULL, "%s", s_error.text);
     ck_assert_uint_eq (maas_csv_rows (csv), 455);
     ck_assert_uint_eq (maas_csv_cols (csv), 30);
     ck_assert_str_eq (maas_csv_label_name (csv), "label");
@@ -46,8 +47,8 @@ START_TEST (test_shipped_data)
     maas_csv_destroy (&csv);
     free (path);
     path = support_src_path ("data/digits_test.csv");
-    csv = maas_csv_load (path, "label", s_error, sizeof s_error);
-    ck_assert_msg (csv != NULL, "%s", s_error);
+    csv = maas_csv_load (path, "label", &s_error);
+    ck_assert_msg (csv != NULL, "%s", s_error.text);
     ck_assert_uint_eq (maas_csv_rows (csv), 360);
     ck_assert_uint_eq (maas_csv_cols (csv), 64);
     ck_assert_str_eq (maas_csv_column_name (csv, 63), "pixel_7_7");
@@ -112,9 +113,10 @@ START_TEST (test_bad_files)
     s_expect_error ("a,b\n1,2\n", "2",
                     "t.csv: no label column '2' (not a column name, nor an index 0..1)");
     s_expect_error ("label\n1\n", NULL, "t.csv: no feature columns besides the label");
-    ck_assert_ptr_null (maas_csv_load ("/nonexistent/x.csv", NULL, s_error, sizeof s_error));
-    ck_assert_str_eq (s_error, "/nonexistent/x.csv: No such file or directory");
-    ck_assert_ptr_null (maas_csv_load ("/nonexistent/x.csv", NULL, NULL, 0));
+    ck_assert_ptr_null (maas_csv_load ("/nonexistent/x.csv", NULL, &s_error));
+    ck_assert_str_eq (s_error.text, "/nonexistent/x.csv: No such file or directory");
+    ck_assert_int_eq (s_error.code, MAAS_ERR_IO);
+    ck_assert_ptr_null (maas_csv_load ("/nonexistent/x.csv", NULL, NULL));
 }
 END_TEST
 
@@ -129,20 +131,20 @@ START_TEST (test_huge_line_and_nul)
     free (text);
     const char with_nul[] = "a,b\n1,\0002\n";
     FILE *file = fmemopen ((void *) with_nul, sizeof with_nul - 1, "r");
-    ck_assert_ptr_null (maas_csv_read (file, "t.csv", NULL, s_error, sizeof s_error));
+    ck_assert_ptr_null (maas_csv_read (file, "t.csv", NULL, &s_error));
     fclose (file);
-    ck_assert_str_eq (s_error, "t.csv:2:3: NUL byte in a text file");
+    ck_assert_str_eq (s_error.text, "t.csv:2:3: NUL byte in a text file");
 }
 END_TEST
 
-//  TEXT read with OPTS as "t.csv"; NULL with s_error on failure.
+//  TEXT read with OPTS as "t.csv"; NULL with s_error.text on failure.
 static maas_csv_t *
 s_parse_with (const char *text, const maas_csv_options_t *opts)
 {
     FILE *file = fmemopen ((void *) text, strlen (text), "r");
     ck_assert_ptr_nonnull (file);
-    s_error[0] = 0;
-    maas_csv_t *csv = maas_csv_read_with (file, "t.csv", opts, s_error, sizeof s_error);
+    maas_err_clear (&s_error);
+    maas_csv_t *csv = maas_csv_read_with (file, "t.csv", opts, &s_error);
     fclose (file);
     return csv;
 }
@@ -155,7 +157,7 @@ START_TEST (test_columns_by_name)
     static const char *const model[] = {"a", "b", "c"};
     maas_csv_options_t opts = {.label = MAAS_CSV_NO_LABEL, .columns = model, .n_columns = 3};
     maas_csv_t *csv = s_parse_with ("c,id,b,label,a\n3,99,2,1,1\n6,98,5,0,4\n", &opts);
-    ck_assert_msg (csv, "%s", s_error);
+    ck_assert_msg (csv, "%s", s_error.text);
     float expected[] = {1, 2, 3, 4, 5, 6};
     ck_assert_uint_eq (maas_csv_cols (csv), 3);
     ck_assert_mem_eq (maas_csv_features (csv)->data, expected, sizeof expected);
@@ -164,10 +166,10 @@ START_TEST (test_columns_by_name)
     maas_csv_destroy (&csv);
     //  A dropped column need not be numeric.
     csv = s_parse_with ("name,a,b,c\nx,1,2,3\n", &opts);
-    ck_assert_msg (csv && maas_csv_features (csv)->data[2] == 3, "%s", s_error);
+    ck_assert_msg (csv && maas_csv_features (csv)->data[2] == 3, "%s", s_error.text);
     maas_csv_destroy (&csv);
     ck_assert_ptr_null (s_parse_with ("a,c,label\n1,3,0\n", &opts));
-    ck_assert_str_eq (s_error,
+    ck_assert_str_eq (s_error.text,
                       "t.csv: no column 'b', which the model needs (its columns are "
                       "named in `maas model show`)");
 }
@@ -182,7 +184,7 @@ START_TEST (test_header_less)
                     "(add one; maas infer and maas score read it by position with --no-header)");
     maas_csv_options_t opts = {.label = "2", .no_header = true};
     maas_csv_t *csv = s_parse_with ("1,2,0\n3,4,1\n", &opts);
-    ck_assert_msg (csv, "%s", s_error);
+    ck_assert_msg (csv, "%s", s_error.text);
     ck_assert_uint_eq (maas_csv_rows (csv), 2);
     ck_assert_uint_eq (maas_csv_cols (csv), 2);
     ck_assert (maas_csv_labels (csv)[0] == 0 && maas_csv_labels (csv)[1] == 1);
@@ -191,7 +193,7 @@ START_TEST (test_header_less)
     maas_csv_destroy (&csv);
     opts.label = "label";
     ck_assert_ptr_null (s_parse_with ("1,2,0\n", &opts));
-    ck_assert_msg (strstr (s_error, "the label must be a column index"), "%s", s_error);
+    ck_assert_msg (strstr (s_error.text, "the label must be a column index"), "%s", s_error.text);
 }
 END_TEST
 
@@ -200,7 +202,7 @@ END_TEST
 START_TEST (test_label_names)
 {
     maas_csv_t *csv = s_parse ("a,species\n1,virginica\n2,setosa\n3,versicolor\n4,setosa\n", NULL);
-    ck_assert_msg (csv, "%s", s_error);
+    ck_assert_msg (csv, "%s", s_error.text);
     size_t count;
     const char *const *names = maas_csv_classes (csv, &count);
     ck_assert_uint_eq (count, 3);
@@ -241,10 +243,10 @@ START_TEST (test_repeated_names)
     static const char *const model[] = {"a", "b"};
     maas_csv_options_t opts = {.label = MAAS_CSV_NO_LABEL, .columns = model, .n_columns = 2};
     ck_assert_ptr_null (s_parse_with ("a,b,a\n999,2,1\n", &opts));
-    ck_assert_str_eq (s_error, message);
+    ck_assert_str_eq (s_error.text, message);
     opts = (maas_csv_options_t){.label = MAAS_CSV_NO_LABEL, .no_header = true};
     maas_csv_t *csv = s_parse_with ("1,2,1\n3,4,3\n", &opts);
-    ck_assert_msg (csv && maas_csv_cols (csv) == 3, "%s", s_error);
+    ck_assert_msg (csv && maas_csv_cols (csv) == 3, "%s", s_error.text);
     maas_csv_destroy (&csv);
 }
 END_TEST

@@ -139,10 +139,10 @@ s_teardown (void)
 static long long
 s_stat (const char *name)
 {
-    char err[256];
+    maas_err_t err;
     redisContext *ctx = maas_redis_connect (
-        &(maas_redis_config_t){.url = support_redis_url (fx.redis)}, 2000, err, sizeof err);
-    ck_assert_msg (ctx != NULL, "%s", err);
+        &(maas_redis_config_t){.url = support_redis_url (fx.redis)}, 2000, &err);
+    ck_assert_msg (ctx != NULL, "%s", err.text);
     redisReply *reply = redisCommand (ctx, "HGET maas:broker:broker %s", name);
     long long value = reply && reply->type == REDIS_REPLY_STRING ? atoll (reply->str) : 0;
     freeReplyObject (reply);
@@ -153,10 +153,10 @@ s_stat (const char *name)
 static bool
 s_redis_has (const char *key)
 {
-    char err[256];
+    maas_err_t err;
     redisContext *ctx = maas_redis_connect (
-        &(maas_redis_config_t){.url = support_redis_url (fx.redis)}, 2000, err, sizeof err);
-    ck_assert_msg (ctx != NULL, "%s", err);
+        &(maas_redis_config_t){.url = support_redis_url (fx.redis)}, 2000, &err);
+    ck_assert_msg (ctx != NULL, "%s", err.text);
     redisReply *reply = redisCommand (ctx, "EXISTS %s", key);
     bool has = reply && reply->type == REDIS_REPLY_INTEGER && reply->integer == 1;
     freeReplyObject (reply);

@@ -17,15 +17,15 @@
 
 static support_redis_t *s_redis;
 static maas_dataset_store_t *s_store;
-static char s_err[512];
+static maas_err_t s_err;
 
 static void
 s_redis_up (void)
 {
     signal (SIGPIPE, SIG_IGN);    //  as maas programs do: a dead Redis is an error
     s_redis = support_redis_start ();
-    s_store = maas_dataset_store_new (support_redis_url (s_redis), NULL, s_err, sizeof s_err);
-    ck_assert_msg (s_store, "%s", s_err);
+    s_store = maas_dataset_store_new (support_redis_url (s_redis), NULL, &s_err);
+    ck_assert_msg (s_store, "%s", s_err.text);
 }
 
 static void
@@ -45,9 +45,8 @@ s_make (size_t rows, size_t cols, size_t classes, float salt)
         x->data[i] = (float) i + salt;
     for (size_t r = 0; r < rows; r++)
         y->data[r] = (float) (r % classes);
-    maas_dataset_t *dataset =
-        maas_dataset_new (&x, &y, NULL, NULL, MAAS_DATASET_AUTO, s_err, sizeof s_err);
-    ck_assert_msg (dataset, "%s", s_err);
+    maas_dataset_t *dataset = maas_dataset_new (&x, &y, NULL, NULL, MAAS_DATASET_AUTO, &s_err);
+    ck_assert_msg (dataset, "%s", s_err.text);
     return dataset;
 }
 
@@ -124,8 +123,7 @@ START_TEST (test_sha256_identifies_content)
     //  Same floats, other shape: another digest.
     maas_tensor_t *x = maas_tensor_from (maas_dataset_features (a)->data, 4, 4);
     maas_tensor_t *y = maas_tensor_new (4, 1);
-    maas_dataset_t *d =
-        maas_dataset_new (&x, &y, NULL, NULL, MAAS_DATASET_AUTO, s_err, sizeof s_err);
+    maas_dataset_t *d = maas_dataset_new (&x, &y, NULL, NULL, MAAS_DATASET_AUTO, &s_err);
     ck_assert_str_ne (maas_dataset_sha256_hex (a), maas_dataset_sha256_hex (d));
     maas_dataset_destroy (&a);
     maas_dataset_destroy (&b);
@@ -142,30 +140,29 @@ s_try (float feature, float label_2, maas_dataset_task_t task)
     maas_tensor_t *y = maas_tensor_new (3, 1);
     x->data[3] = feature;
     y->data[2] = label_2;
-    return maas_dataset_new (&x, &y, NULL, NULL, task, s_err, sizeof s_err);
+    return maas_dataset_new (&x, &y, NULL, NULL, task, &s_err);
 }
 
 START_TEST (test_rejects_labels_that_do_not_fit)
 {
     ck_assert_ptr_null (s_try (0, 2, MAAS_DATASET_BINARY));
-    ck_assert_str_eq (s_err, "label at row 3 is 2: binary labels are 0 or 1");
+    ck_assert_str_eq (s_err.text, "label at row 3 is 2: binary labels are 0 or 1");
     ck_assert_ptr_null (s_try (0, 2.5f, MAAS_DATASET_MULTICLASS));
-    ck_assert_ptr_nonnull (strstr (s_err, "label at row 3 is 2.5: multiclass labels"));
+    ck_assert_ptr_nonnull (strstr (s_err.text, "label at row 3 is 2.5: multiclass labels"));
     ck_assert_ptr_null (s_try (0, -1, MAAS_DATASET_MULTICLASS));
     ck_assert_ptr_null (s_try (NAN, 0, MAAS_DATASET_AUTO));
-    ck_assert_str_eq (s_err, "feature 2 at row 2 is not a finite number");
+    ck_assert_str_eq (s_err.text, "feature 2 at row 2 is not a finite number");
     ck_assert_ptr_null (s_try (0, INFINITY, MAAS_DATASET_REGRESSION));
-    ck_assert_str_eq (s_err, "label at row 3 is not a finite number");
+    ck_assert_str_eq (s_err.text, "label at row 3 is not a finite number");
     maas_dataset_t *ok = s_try (0, 2.5f, MAAS_DATASET_AUTO);
     ck_assert_int_eq (maas_dataset_task (ok), MAAS_DATASET_REGRESSION);
     ck_assert_uint_eq (maas_dataset_classes (ok), 0);
     maas_dataset_destroy (&ok);
     maas_tensor_t *x = maas_tensor_new (3, 2);
     maas_tensor_t *y = maas_tensor_new (4, 1);
-    ck_assert_ptr_null (
-        maas_dataset_new (&x, &y, NULL, NULL, MAAS_DATASET_AUTO, s_err, sizeof s_err));
+    ck_assert_ptr_null (maas_dataset_new (&x, &y, NULL, NULL, MAAS_DATASET_AUTO, &s_err));
     ck_assert_ptr_null (x);
-    ck_assert_str_eq (s_err, "3 rows of features but 4 × 1 labels");
+    ck_assert_str_eq (s_err.text, "3 rows of features but 4 × 1 labels");
 }
 END_TEST
 
@@ -267,7 +264,7 @@ START_TEST (test_readers_never_see_a_mix)
     ck_assert_int_ge (writer, 0);
     if (writer == 0) {
         maas_dataset_store_t *store =
-            maas_dataset_store_new (support_redis_url (s_redis), NULL, s_err, sizeof s_err);
+            maas_dataset_store_new (support_redis_url (s_redis), NULL, &s_err);
         maas_dataset_store_set_chunk_bytes (store, 256);
         int failures = 0;
         for (int i = 0; i < 60 && store; i++)
@@ -397,10 +394,9 @@ START_TEST (test_dead_redis_then_recovery)
     ck_assert_ptr_nonnull (got);
     maas_dataset_destroy (&got);
     maas_dataset_destroy (&a);
-    char err[256];
-    ck_assert_ptr_null (
-        maas_dataset_store_new ("unix:///nonexistent/redis.sock", NULL, err, sizeof err));
-    ck_assert_ptr_nonnull (strstr (err, "nonexistent"));
+    maas_err_t err;
+    ck_assert_ptr_null (maas_dataset_store_new ("unix:///nonexistent/redis.sock", NULL, &err));
+    ck_assert_ptr_nonnull (strstr (err.text, "nonexistent"));
 }
 END_TEST
 
@@ -481,9 +477,8 @@ END_TEST
 START_TEST (test_redis_restart_between_calls)
 {
     support_redis_t *redis = support_redis_start_aof ();
-    maas_dataset_store_t *store =
-        maas_dataset_store_new (support_redis_url (redis), NULL, s_err, sizeof s_err);
-    ck_assert_msg (store, "%s", s_err);
+    maas_dataset_store_t *store = maas_dataset_store_new (support_redis_url (redis), NULL, &s_err);
+    ck_assert_msg (store, "%s", s_err.text);
     maas_dataset_t *a = s_make (10, 2, 2, 0);
     ck_assert_int_eq (maas_dataset_store_put (store, "kept", a), 0);
     support_redis_bounce (redis);
@@ -533,9 +528,8 @@ s_read_until_stopped (void *arg)
 START_TEST (test_redis_outage_ridden_out)
 {
     support_redis_t *redis = support_redis_start_aof ();
-    s_reader_t reader = {
-        .store = maas_dataset_store_new (support_redis_url (redis), NULL, s_err, sizeof s_err)};
-    ck_assert_msg (reader.store, "%s", s_err);
+    s_reader_t reader = {.store = maas_dataset_store_new (support_redis_url (redis), NULL, &s_err)};
+    ck_assert_msg (reader.store, "%s", s_err.text);
     maas_dataset_t *a = s_make (10, 2, 2, 0);
     ck_assert_int_eq (maas_dataset_store_put (reader.store, "kept", a), 0);
     pthread_t thread;
@@ -590,9 +584,8 @@ START_TEST (test_cli_put_show_list_rm)
     ck_assert_msg (strstr (out, "data set digits: 1437 rows × 64 features, multiclass"), "%s", out);
     free (out);
     //  What Redis holds is the file, bit for bit, in 4 KiB values.
-    maas_dataset_t *file =
-        maas_dataset_from_csv (digits, NULL, MAAS_DATASET_AUTO, s_err, sizeof s_err);
-    ck_assert_msg (file, "%s", s_err);
+    maas_dataset_t *file = maas_dataset_from_csv (digits, NULL, MAAS_DATASET_AUTO, &s_err);
+    ck_assert_msg (file, "%s", s_err.text);
     maas_dataset_t *stored = maas_dataset_store_get (s_store, "digits");
     ck_assert_ptr_nonnull (stored);
     s_assert_same (file, stored);

@@ -175,8 +175,8 @@ START_TEST (test_regression_has_no_classes_and_raw_f32_input)
     maas_infer_params_pack (&sbuf, 2, 3);
     msgpack_unpacked params;
     msgpack_unpacked_init (&params);
-    char err[256];
-    ck_assert_int_eq (maas_codec_unpack (sbuf.data, sbuf.size, 0, &params, err, sizeof err), 0);
+    maas_err_t err;
+    ck_assert_int_eq (maas_codec_unpack (sbuf.data, sbuf.size, 0, &params, &err), 0);
     uint8_t bytes[sizeof x];
     maas_codec_f32_to_le (bytes, x, 6);
     maas_engine_submit (engine, NULL, "reg", 1, NULL, bytes, sizeof bytes, &params.data,
@@ -278,8 +278,8 @@ s_submit_post (maas_engine_t *engine, const char *name, uint64_t version,
     ck_assert_int_eq (maas_infer_params_pack_all (&params, post), 0);
     msgpack_unpacked msg;
     msgpack_unpacked_init (&msg);
-    char err[256];
-    ck_assert_int_eq (maas_codec_unpack (params.data, params.size, 0, &msg, err, sizeof err), 0);
+    maas_err_t err;
+    ck_assert_int_eq (maas_codec_unpack (params.data, params.size, 0, &msg, &err), 0);
     maas_engine_submit (engine, NULL, name, version, NULL, sbuf.data, sbuf.size, &msg.data,
                         maas_clock_mono_us ());
     msgpack_unpacked_destroy (&msg);
@@ -290,9 +290,8 @@ s_submit_post (maas_engine_t *engine, const char *name, uint64_t version,
 START_TEST (test_class_labels_and_top_k)
 {
     maas_model_t *model = s_model (4, 16, 3, 42, false);
-    char err[256];
-    ck_assert_int_eq (
-        maas_model_set_labels_text (model, "setosa,versicolor,virginica", err, sizeof err), 0);
+    maas_err_t err;
+    ck_assert_int_eq (maas_model_set_labels_text (model, "setosa,versicolor,virginica", &err), 0);
     s_publish ("iris", model);
     maas_engine_t *engine = s_engine (64 << 20, 0, 0);
     maas_infer_params_t post = {.output = MAAS_INFER_CLASS, .top_k = 3};
@@ -340,8 +339,8 @@ s_binary_model (void)
     maas_mlp_weights (mlp, 0)->data[1] = 0.0f;
     maas_mlp_bias (mlp, 0)->data[0] = 0.0f;
     maas_model_t *model = maas_model_new (&mlp);
-    char err[256];
-    ck_assert_int_eq (maas_model_set_labels_text (model, "benign,malignant", err, sizeof err), 0);
+    maas_err_t err;
+    ck_assert_int_eq (maas_model_set_labels_text (model, "benign,malignant", &err), 0);
     return model;
 }
 
@@ -404,8 +403,8 @@ END_TEST
 START_TEST (test_input_scale_is_applied)
 {
     maas_model_t *model = s_model (4, 16, 3, 42, false);
-    char err[256];
-    ck_assert_int_eq (maas_model_set_input_scale (model, 1.0 / 255, err, sizeof err), 0);
+    maas_err_t err;
+    ck_assert_int_eq (maas_model_set_input_scale (model, 1.0 / 255, &err), 0);
     s_publish ("digits", model);
     maas_engine_t *engine = s_engine (64 << 20, 0, 0);
     float x[3 * 4], scaled[3 * 4], expected[3 * 3];
@@ -431,8 +430,8 @@ END_TEST
 START_TEST (test_explain_applies_the_input_scale)
 {
     maas_model_t *model = s_model (4, 8, 3, 11, false);
-    char err[256];
-    ck_assert_int_eq (maas_model_set_input_scale (model, 0.5, err, sizeof err), 0);
+    maas_err_t err;
+    ck_assert_int_eq (maas_model_set_input_scale (model, 0.5, &err), 0);
     s_publish ("scaled", model);
     maas_engine_t *engine = s_engine (64 << 20, 0, 0);
     float x[2 * 4], base[4] = {1, 2, 3, 4}, sx[2 * 4], sbase[4];
@@ -448,7 +447,7 @@ START_TEST (test_explain_applies_the_input_scale)
     ck_assert_int_eq (maas_explain_params_pack (&params, &pk), 0);
     msgpack_unpacked msg;
     msgpack_unpacked_init (&msg);
-    ck_assert_int_eq (maas_codec_unpack (packed.data, packed.size, 0, &msg, err, sizeof err), 0);
+    ck_assert_int_eq (maas_codec_unpack (packed.data, packed.size, 0, &msg, &err), 0);
     maas_engine_explain (engine, NULL, "scaled", 1, NULL, rows.data, rows.size, &msg.data);
     maas_engine_result_t *result = maas_engine_result (engine);
     ck_assert_ptr_nonnull (result);
@@ -459,8 +458,8 @@ START_TEST (test_explain_applies_the_input_scale)
         sbase[j] = base[j] * 0.5f;
     params.baseline = sbase;
     maas_explain_result_t want;
-    ck_assert_int_eq (
-        maas_explain_run (maas_model_mlp_const (model), &params, sx, 2, &want, err, sizeof err), 0);
+    ck_assert_int_eq (maas_explain_run (maas_model_mlp_const (model), &params, sx, 2, &want, &err),
+                      0);
     const maas_explain_result_t *got = result->explain;
     ck_assert (memcmp (got->attributions, want.attributions, 2 * 4 * 3 * sizeof (float)) == 0);
     ck_assert (memcmp (got->instance_output, want.instance_output, 2 * 3 * sizeof (float)) == 0);

@@ -54,8 +54,8 @@ static void
 s_explain (const maas_mlp_t *mlp, const maas_explain_params_t *params, const float *x, size_t rows,
            maas_explain_result_t *res)
 {
-    char err[256] = "";
-    ck_assert_msg (maas_explain_run (mlp, params, x, rows, res, err, sizeof err) == 0, "%s", err);
+    maas_err_t err = {0};
+    ck_assert_msg (maas_explain_run (mlp, params, x, rows, res, &err) == 0, "%s", err.text);
 }
 
 //  Completeness: Σ attributions = f(x) − f(baseline) within the reported
@@ -248,29 +248,29 @@ END_TEST
 
 START_TEST (test_run_errors)
 {
-    char err[256];
+    maas_err_t err;
     maas_explain_result_t res;
     maas_explain_params_t params = maas_explain_params_defaults ();
     maas_mlp_t *wide = s_net (15, 1, MAAS_ACT_RELU, MAAS_ACT_SIGMOID, 1);
     float *x = s_rows (1, 15, 5);
     params.method = MAAS_EXPLAIN_SHAPLEY;
-    ck_assert_int_eq (maas_explain_run (wide, &params, x, 1, &res, err, sizeof err), -1);
-    ck_assert_str_eq (err,
+    ck_assert_int_eq (maas_explain_run (wide, &params, x, 1, &res, &err), -1);
+    ck_assert_str_eq (err.text,
                       "exact Shapley values need at most 14 inputs, the model has 15 "
                       "(use integrated_gradients)");
     params.method = MAAS_EXPLAIN_INTEGRATED_GRADIENTS;
     params.output = 1;
-    ck_assert_int_eq (maas_explain_run (wide, &params, x, 1, &res, err, sizeof err), -1);
-    ck_assert_str_eq (err, "output 1 is out of range: the model has 1 output");
+    ck_assert_int_eq (maas_explain_run (wide, &params, x, 1, &res, &err), -1);
+    ck_assert_str_eq (err.text, "output 1 is out of range: the model has 1 output");
     params.output = MAAS_EXPLAIN_OUTPUT_ALL;
     params.baseline = x;
     params.baseline_len = 3;
-    ck_assert_int_eq (maas_explain_run (wide, &params, x, 1, &res, err, sizeof err), -1);
-    ck_assert_str_eq (err, "baseline has 3 values, the model takes 15 features");
+    ck_assert_int_eq (maas_explain_run (wide, &params, x, 1, &res, &err), -1);
+    ck_assert_str_eq (err.text, "baseline has 3 values, the model takes 15 features");
     params.baseline = NULL;
     x[3] = NAN;
-    ck_assert_int_eq (maas_explain_run (wide, &params, x, 1, &res, err, sizeof err), -1);
-    ck_assert_ptr_nonnull (strstr (err, "not a finite number"));
+    ck_assert_int_eq (maas_explain_run (wide, &params, x, 1, &res, &err), -1);
+    ck_assert_ptr_nonnull (strstr (err.text, "not a finite number"));
     ck_assert_ptr_null (res.attributions);
     maas_mlp_destroy (&wide);
     free (x);
@@ -279,12 +279,12 @@ END_TEST
 
 //  Decode params packed from BYTES (LEN) into PARAMS; the rc, ERR filled.
 static int
-s_decode (const char *bytes, size_t len, maas_explain_params_t *params, char *err)
+s_decode (const char *bytes, size_t len, maas_explain_params_t *params, maas_err_t *err)
 {
     msgpack_unpacked msg;
     msgpack_unpacked_init (&msg);
-    ck_assert_int_eq (maas_codec_unpack (bytes, len, 0, &msg, err, 256), 0);
-    int rc = maas_explain_params_decode (params, &msg.data, err, 256);
+    ck_assert_int_eq (maas_codec_unpack (bytes, len, 0, &msg, NULL), 0);
+    int rc = maas_explain_params_decode (params, &msg.data, err);
     msgpack_unpacked_destroy (&msg);
     return rc;
 }
@@ -300,8 +300,8 @@ START_TEST (test_params)
     msgpack_packer pk;
     msgpack_packer_init (&pk, &sbuf, msgpack_sbuffer_write);
     ck_assert_int_eq (maas_explain_params_pack (&in, &pk), 0);
-    char err[256];
-    ck_assert_int_eq (s_decode (sbuf.data, sbuf.size, &out, err), 0);
+    maas_err_t err;
+    ck_assert_int_eq (s_decode (sbuf.data, sbuf.size, &out, &err), 0);
     ck_assert_int_eq (out.method, MAAS_EXPLAIN_SHAPLEY);
     ck_assert_uint_eq (out.steps, 7);
     ck_assert_int_eq (out.output, 2);
@@ -310,21 +310,21 @@ START_TEST (test_params)
     maas_explain_params_clear (&out);
     maas_explain_params_clear (&out);
     msgpack_sbuffer_destroy (&sbuf);
-    ck_assert_int_eq (maas_explain_params_decode (&out, NULL, err, sizeof err), 0);
+    ck_assert_int_eq (maas_explain_params_decode (&out, NULL, &err), 0);
     ck_assert_int_eq (out.method, MAAS_EXPLAIN_INTEGRATED_GRADIENTS);
     ck_assert_uint_eq (out.steps, 50);
     //  {"step": 5}, {"method": "lime"}, {"steps": 0}, {"baseline": "x"}
-    ck_assert_int_eq (s_decode ("\x81\xa4step\x05", 7, &out, err), -1);
-    ck_assert_ptr_nonnull (strstr (err, "unknown key 'step'"));
-    ck_assert_int_eq (s_decode ("\x81\xa6method\xa4lime", 13, &out, err), -1);
-    ck_assert_ptr_nonnull (strstr (err, "'method' must be integrated_gradients"));
-    ck_assert_int_eq (s_decode ("\x81\xa5steps\x00", 8, &out, err), -1);
-    ck_assert_ptr_nonnull (strstr (err, "'steps' must be an integer from 1 to 4096"));
+    ck_assert_int_eq (s_decode ("\x81\xa4step\x05", 7, &out, &err), -1);
+    ck_assert_ptr_nonnull (strstr (err.text, "unknown key 'step'"));
+    ck_assert_int_eq (s_decode ("\x81\xa6method\xa4lime", 13, &out, &err), -1);
+    ck_assert_ptr_nonnull (strstr (err.text, "'method' must be integrated_gradients"));
+    ck_assert_int_eq (s_decode ("\x81\xa5steps\x00", 8, &out, &err), -1);
+    ck_assert_ptr_nonnull (strstr (err.text, "'steps' must be an integer from 1 to 4096"));
     ck_assert_int_eq (s_decode ("\x81\xa8"
                                 "baseline\xa1x",
-                                12, &out, err),
+                                12, &out, &err),
                       -1);
-    ck_assert_ptr_nonnull (strstr (err, "'baseline' must be an array"));
+    ck_assert_ptr_nonnull (strstr (err.text, "'baseline' must be an array"));
     ck_assert_ptr_null (out.baseline);
 }
 END_TEST
@@ -343,8 +343,8 @@ START_TEST (test_result_round_trip)
     msgpack_packer pk;
     msgpack_packer_init (&pk, &sbuf, msgpack_sbuffer_write);
     ck_assert_int_eq (maas_explain_result_pack (&res, &pk), 0);
-    char err[256];
-    ck_assert_int_eq (maas_explain_result_parse (&back, sbuf.data, sbuf.size, err, sizeof err), 0);
+    maas_err_t err;
+    ck_assert_int_eq (maas_explain_result_parse (&back, sbuf.data, sbuf.size, &err), 0);
     ck_assert_str_eq (back.model, "iris");
     ck_assert_uint_eq (back.version, 4);
     ck_assert_uint_eq (back.rows, 2);
@@ -354,8 +354,7 @@ START_TEST (test_result_round_trip)
     ck_assert_int_eq (memcmp (back.approximation_error, res.approximation_error, 4 * 4), 0);
     maas_explain_result_clear (&back);
     //  Cut short: the parser names what is wrong and allocates nothing.
-    ck_assert_int_eq (maas_explain_result_parse (&back, sbuf.data, sbuf.size - 30, err, sizeof err),
-                      -1);
+    ck_assert_int_eq (maas_explain_result_parse (&back, sbuf.data, sbuf.size - 30, &err), -1);
     ck_assert_ptr_null (back.attributions);
     msgpack_sbuffer_destroy (&sbuf);
     maas_explain_result_clear (&res);

@@ -129,9 +129,9 @@ s_publish_with (const char *name, size_t outputs, maas_act_t act, uint64_t seed,
 {
     maas_layer_spec_t layers[] = {{8, MAAS_ACT_TANH}, {outputs, act}};
     maas_model_t *model = support_model_new (S_INPUTS, layers, 2, seed);
-    char err[256];
-    ck_assert_msg (!labels || maas_model_set_labels_text (model, labels, err, sizeof err) == 0,
-                   "%s", err);
+    maas_err_t err;
+    ck_assert_msg (!labels || maas_model_set_labels_text (model, labels, &err) == 0, "%s",
+                   err.text);
     ck_assert (!columns || maas_model_set_columns (model, columns, S_INPUTS) == 0);
     uint64_t version = support_publish_model (fx.registry, name, model);
     maas_model_destroy (&model);
@@ -172,9 +172,9 @@ s_client_predict (const char *name, uint64_t version, const float *x, size_t row
     ck_assert_ptr_nonnull (result);
     ck_assert_str_eq (result->status, "succeeded");
     maas_infer_result_t out;
-    char err[256];
-    ck_assert_msg (maas_infer_result_parse (&out, result->data, result->size, err, sizeof err) == 0,
-                   "%s", err);
+    maas_err_t err;
+    ck_assert_msg (maas_infer_result_parse (&out, result->data, result->size, &err) == 0, "%s",
+                   err.text);
     ck_assert_uint_eq (out.rows * out.outputs, count);
     memcpy (y, out.values, count * sizeof *y);
     maas_infer_result_clear (&out);
@@ -554,16 +554,16 @@ static void
 s_client_explain (const char *name, const float *x, size_t rows,
                   const maas_explain_params_t *params, maas_explain_result_t *out)
 {
-    char id[MAAS_PROTO_ID_MAX + 1], err[256];
+    char id[MAAS_PROTO_ID_MAX + 1];
+    maas_err_t err;
     ck_assert_int_eq (
         gw_explain_submit (fx.client, name, 1, x, rows, S_INPUTS, params, 0, NULL, NULL, id), 0);
     maas_result_t *result = maas_client_wait (fx.client, id, 20000);
     ck_assert_ptr_nonnull (result);
     ck_assert_msg (strcmp (result->status, "succeeded") == 0, "%s: %s", result->status,
                    result->error ? result->error : "");
-    ck_assert_msg (maas_explain_result_parse (out, result->data, result->size, err, sizeof err)
-                       == 0,
-                   "%s", err);
+    ck_assert_msg (maas_explain_result_parse (out, result->data, result->size, &err) == 0, "%s",
+                   err.text);
     maas_result_destroy (&result);
 }
 
@@ -821,14 +821,15 @@ s_train_once (void)
     const char *extra[] = {"--name", "t1", "--heartbeat", "100", NULL};
     fx.trainer = support_trainer_start (fx.site.back, support_redis_url (fx.site.redis), extra,
                                         fx.site.broker_log);
-    char err[256], *csv = support_src_path ("data/breast_cancer_train.csv");
-    maas_dataset_t *data = maas_dataset_from_csv (csv, NULL, MAAS_DATASET_AUTO, err, sizeof err);
-    ck_assert_msg (data, "%s", err);
+    char *csv = support_src_path ("data/breast_cancer_train.csv");
+    maas_err_t err;
+    maas_dataset_t *data = maas_dataset_from_csv (csv, NULL, MAAS_DATASET_AUTO, &err);
+    ck_assert_msg (data, "%s", err.text);
     free (csv);
     maas_training_t spec;
     maas_training_init (&spec);
     snprintf (spec.model, sizeof spec.model, "bc");
-    ck_assert_int_eq (maas_training_parse_layers (&spec, "1:sigmoid", err, sizeof err), 0);
+    ck_assert_int_eq (maas_training_parse_layers (&spec, "1:sigmoid", &err), 0);
     spec.train.loss = MAAS_LOSS_BCE;
     spec.train.epochs = 2;
     msgpack_sbuffer params, payload;

@@ -553,8 +553,8 @@ START_TEST (test_secure_stack)
         sscanf (line, "MAAS_HTTP_URL=https://127.0.0.1:%599s", url);
         sscanf (line, "MAAS_REDIS_URL=%599s", redis);
     }
-    char err[256] = "";
-    maas_registry_t *registry = code == 0 ? maas_registry_new (redis, NULL, err, sizeof err) : NULL;
+    maas_err_t err = {0};
+    maas_registry_t *registry = code == 0 ? maas_registry_new (redis, NULL, &err) : NULL;
     s_reply_t reply = {0};
     s_reply_t anonymous = {0};
     int docs = -1;

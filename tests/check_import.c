@@ -59,14 +59,14 @@ s_teardown (void)
 static float *
 s_npy (const char *path, size_t *rows, size_t *cols)
 {
-    char err[256];
-    maas_npy_reader_t *reader = maas_npy_open (path, err, sizeof err);
-    ck_assert_msg (reader, "%s", err);
+    maas_err_t err;
+    maas_npy_reader_t *reader = maas_npy_open (path, &err);
+    ck_assert_msg (reader, "%s", err.text);
     *rows = maas_npy_rows (reader);
     *cols = maas_npy_cols (reader);
     float *data = malloc (*rows * *cols * sizeof *data);
     size_t got = 0;
-    ck_assert_int_eq (maas_npy_read (reader, data, *rows, &got, err, sizeof err), 0);
+    ck_assert_int_eq (maas_npy_read (reader, data, *rows, &got, &err), 0);
     ck_assert_uint_eq (got, *rows);
     maas_npy_reader_destroy (&reader);
     return data;
@@ -118,7 +118,7 @@ s_import_ok (const char *file, const char *format, const char *shape, const char
 {
     char path[600], name[64], text[256];
     s_path (path, sizeof path, file);
-    maas_model_err_t err;
+    maas_err_t err;
     maas_model_t *model = maas_model_import_file (path, &err);
     ck_assert_msg (model, "%s", err.text);
     ck_assert_str_eq (maas_model_meta_str (model, "import_format"), format);
@@ -197,11 +197,11 @@ END_TEST
 
 //  Importing FILE fails with CODE and a message containing TEXT.
 static void
-s_assert_refused (const char *file, maas_model_status_t code, const char *text)
+s_assert_refused (const char *file, maas_err_code_t code, const char *text)
 {
     char path[600];
     s_path (path, sizeof path, file);
-    maas_model_err_t err;
+    maas_err_t err;
     maas_model_t *model = maas_model_import_file (path, &err);
     ck_assert_ptr_null (model);
     ck_assert_msg (err.code == code, "%s: code %d, expected %d (%s)", file, err.code, code,
@@ -212,41 +212,40 @@ s_assert_refused (const char *file, maas_model_status_t code, const char *text)
 
 START_TEST (test_refused)
 {
-    s_assert_refused ("conv2d.h5", MAAS_MODEL_EFIELD,
+    s_assert_refused ("conv2d.h5", MAAS_ERR_INPUT,
                       "layer 3 'conv2d': Conv2D is not supported (Dense, Dropout, Activation, "
                       "InputLayer are)");
-    s_assert_refused ("conv.onnx", MAAS_MODEL_EFIELD,
+    s_assert_refused ("conv.onnx", MAAS_ERR_INPUT,
                       "node 2 'conv1' (Conv): Conv is not supported (Gemm, MatMul, Add");
-    s_assert_refused ("seed.x.npy", MAAS_MODEL_EMAGIC, "not a Keras .h5, .keras or ONNX");
-    s_assert_refused ("missing.onnx", MAAS_MODEL_EIO, "No such file");
+    s_assert_refused ("seed.x.npy", MAAS_ERR_INPUT, "not a Keras .h5, .keras or ONNX");
+    s_assert_refused ("missing.onnx", MAAS_ERR_IO, "No such file");
 }
 END_TEST
 
 START_TEST (test_refused_limits)
 {
     //  Each file is refused for one reason, named with the layer or node.
-    s_assert_refused ("gelu.h5", MAAS_MODEL_EFIELD,
+    s_assert_refused ("gelu.h5", MAAS_ERR_INPUT,
                       "layer 1 'dense': activation 'gelu' is not supported (linear, relu, tanh, "
                       "sigmoid, softmax are)");
-    s_assert_refused ("units.h5", MAAS_MODEL_EFIELD, "layer 1 'dense': units must be 1 to 65536");
-    s_assert_refused ("shape.h5", MAAS_MODEL_ESHAPE,
+    s_assert_refused ("units.h5", MAAS_ERR_INPUT, "layer 1 'dense': units must be 1 to 65536");
+    s_assert_refused ("shape.h5", MAAS_ERR_INPUT,
                       "layer 1 'dense': 'dense/kernel:0' is not a float matrix of shape [10, 5]");
-    s_assert_refused ("act2.h5", MAAS_MODEL_EFIELD,
+    s_assert_refused ("act2.h5", MAAS_ERR_INPUT,
                       "layer 2 'act': an Activation must follow a Dense layer without one");
-    s_assert_refused ("functional.h5", MAAS_MODEL_EFIELD,
+    s_assert_refused ("functional.h5", MAAS_ERR_INPUT,
                       "model class 'Functional' is not supported (Sequential is)");
     //  A 65536 x 65536 kernel is declared in a 9 KB file: refused from its
     //  shape, before anything is allocated.
-    s_assert_refused ("huge.h5", MAAS_MODEL_ETOOBIG,
+    s_assert_refused ("huge.h5", MAAS_ERR_INPUT,
                       "dense: 4294967296 more parameters pass the limit of 67108864");
-    s_assert_refused ("opset8.onnx", MAAS_MODEL_EVERSION,
-                      "ONNX opset 8 is not supported (9 to 17 are)");
-    s_assert_refused ("softmax_axis0.onnx", MAAS_MODEL_EFIELD,
+    s_assert_refused ("opset8.onnx", MAAS_ERR_INPUT, "ONNX opset 8 is not supported (9 to 17 are)");
+    s_assert_refused ("softmax_axis0.onnx", MAAS_ERR_INPUT,
                       "node 1 'softmax' (Softmax): softmax over another axis than the features");
-    s_assert_refused ("mulvec.onnx", MAAS_MODEL_ESHAPE,
+    s_assert_refused ("mulvec.onnx", MAAS_ERR_INPUT,
                       "node 0 'per_feature' (Mul): a Mul before the first layer is read only as "
                       "the input scale, by one constant value");
-    s_assert_refused ("mulnorm.onnx", MAAS_MODEL_EFIELD,
+    s_assert_refused ("mulnorm.onnx", MAAS_ERR_INPUT,
                       "node 2 'late_scale' (Mul): a Mul before the first layer is read only as "
                       "the input scale, once, before the standardisation");
 }
@@ -271,10 +270,10 @@ START_TEST (test_damaged)
             FILE *out = fopen (cut, "wb");
             ck_assert_uint_eq (fwrite (data, 1, size * k / 24, out), size * k / 24);
             fclose (out);
-            maas_model_err_t err;
+            maas_err_t err;
             maas_model_t *model = maas_model_import_file (cut, &err);
             ck_assert_msg (!model, "%s cut at %zu/24 imported", files[i], k);
-            ck_assert (err.code != MAAS_MODEL_OK && strlen (err.text) > strlen (cut) + 2);
+            ck_assert (err.code != MAAS_ERR_OK && strlen (err.text) > strlen (cut) + 2);
             for (const char *c = err.text; *c; c++)
                 ck_assert_int_ge ((unsigned char) *c, 0x20);
         }
@@ -343,7 +342,7 @@ s_round_trip (const maas_model_t *model, const char *name)
 {
     char path[600];
     snprintf (path, sizeof path, "%s/%s.export.onnx", s_dir, name);
-    maas_model_err_t err;
+    maas_err_t err;
     ck_assert_msg (maas_export_onnx_file (model, path, &err) == 0, "%s", err.text);
     s_assert_onnx_matches (path, model, name);
     maas_model_t *back = maas_model_import_file (path, &err);
@@ -426,9 +425,9 @@ START_TEST (test_export_input_scale)
         mean[k] = 0.002f * (float) k - 0.003f;
         std[k] = 0.005f + 0.0025f * (float) k;
     }
-    char err[256];
+    maas_err_t err;
     ck_assert_int_eq (maas_mlp_set_norm (maas_model_mlp (model), mean, std), 0);
-    ck_assert_int_eq (maas_model_set_input_scale (model, 1.0 / 255, err, sizeof err), 0);
+    ck_assert_int_eq (maas_model_set_input_scale (model, 1.0 / 255, &err), 0);
     s_round_trip (model, "seed");
     uint8_t *onnx;
     size_t size;

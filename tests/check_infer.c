@@ -11,9 +11,9 @@
 static const msgpack_object *
 s_unpack (const msgpack_sbuffer *sbuf, msgpack_unpacked *msg)
 {
-    char err[256];
+    maas_err_t err;
     msgpack_unpacked_init (msg);
-    ck_assert_int_eq (maas_codec_unpack (sbuf->data, sbuf->size, 0, msg, err, sizeof err), 0);
+    ck_assert_int_eq (maas_codec_unpack (sbuf->data, sbuf->size, 0, msg, &err), 0);
     return &msg->data;
 }
 
@@ -23,11 +23,11 @@ s_expect_params_error (const char *text, size_t len, const char *what)
 {
     msgpack_unpacked msg;
     msgpack_unpacked_init (&msg);
-    char err[256];
-    ck_assert_int_eq (maas_codec_unpack (text, len, 0, &msg, err, sizeof err), 0);
+    maas_err_t err;
+    ck_assert_int_eq (maas_codec_unpack (text, len, 0, &msg, &err), 0);
     maas_infer_params_t params;
-    ck_assert_int_eq (maas_infer_params_decode (&params, &msg.data, err, sizeof err), -1);
-    ck_assert_msg (strstr (err, what), "error '%s' lacks '%s'", err, what);
+    ck_assert_int_eq (maas_infer_params_decode (&params, &msg.data, &err), -1);
+    ck_assert_msg (strstr (err.text, what), "error '%s' lacks '%s'", err.text, what);
     msgpack_unpacked_destroy (&msg);
 }
 
@@ -42,10 +42,9 @@ s_assert_round_trip (const maas_infer_params_t *asked)
     msgpack_sbuffer sbuf;
     msgpack_unpacked msg;
     maas_infer_params_t params;
-    char err[256];
+    maas_err_t err;
     ck_assert_int_eq (maas_infer_params_pack_all (&sbuf, asked), 0);
-    ck_assert_int_eq (maas_infer_params_decode (&params, s_unpack (&sbuf, &msg), err, sizeof err),
-                      0);
+    ck_assert_int_eq (maas_infer_params_decode (&params, s_unpack (&sbuf, &msg), &err), 0);
     ck_assert_uint_eq (params.rows, asked->rows);
     ck_assert_uint_eq (params.cols, asked->cols);
     ck_assert_int_eq (params.output, asked->output);
@@ -60,15 +59,14 @@ START_TEST (test_params_round_trip)
     ck_assert_int_eq (maas_infer_params_pack (&sbuf, 3, 30), 0);
     msgpack_unpacked msg;
     maas_infer_params_t params;
-    char err[256];
-    ck_assert_int_eq (maas_infer_params_decode (&params, s_unpack (&sbuf, &msg), err, sizeof err),
-                      0);
+    maas_err_t err;
+    ck_assert_int_eq (maas_infer_params_decode (&params, s_unpack (&sbuf, &msg), &err), 0);
     ck_assert_uint_eq (params.rows, 3);
     ck_assert_uint_eq (params.cols, 30);
     msgpack_unpacked_destroy (&msg);
     msgpack_sbuffer_destroy (&sbuf);
     //  No params, or an empty map: the payload is msgpack rows.
-    ck_assert_int_eq (maas_infer_params_decode (&params, NULL, err, sizeof err), 0);
+    ck_assert_int_eq (maas_infer_params_decode (&params, NULL, &err), 0);
     ck_assert_uint_eq (params.rows, 0);
     ck_assert_int_eq (params.output, MAAS_INFER_PROBABILITIES);
     ck_assert_uint_eq (params.top_k, 0);
@@ -110,8 +108,8 @@ START_TEST (test_result_post_processing)
                                    "benign",
                                    15));
     maas_infer_result_t back;
-    char err[256];
-    ck_assert_int_eq (maas_infer_result_parse (&back, sbuf.data, sbuf.size, err, sizeof err), 0);
+    maas_err_t err;
+    ck_assert_int_eq (maas_infer_result_parse (&back, sbuf.data, sbuf.size, &err), 0);
     ck_assert_int_eq (back.output, MAAS_INFER_CLASS);
     ck_assert_uint_eq (back.n_class_labels, 2);
     ck_assert_str_eq (maas_infer_result_label (&back, 0), "benign");
@@ -126,7 +124,7 @@ START_TEST (test_result_post_processing)
     sent.top_k = 0;
     msgpack_sbuffer_clear (&sbuf);
     ck_assert_int_eq (maas_infer_result_pack (&sent, &pk), 0);
-    ck_assert_int_eq (maas_infer_result_parse (&back, sbuf.data, sbuf.size, err, sizeof err), 0);
+    ck_assert_int_eq (maas_infer_result_parse (&back, sbuf.data, sbuf.size, &err), 0);
     ck_assert_ptr_null (maas_infer_result_label (&back, 0));
     ck_assert_ptr_null (back.top_classes);
     maas_infer_result_clear (&back);
@@ -183,8 +181,8 @@ START_TEST (test_result_round_trip)
     msgpack_packer_init (&pk, &sbuf, msgpack_sbuffer_write);
     ck_assert_int_eq (maas_infer_result_pack (&sent, &pk), 0);
     maas_infer_result_t back;
-    char err[256];
-    ck_assert_int_eq (maas_infer_result_parse (&back, sbuf.data, sbuf.size, err, sizeof err), 0);
+    maas_err_t err;
+    ck_assert_int_eq (maas_infer_result_parse (&back, sbuf.data, sbuf.size, &err), 0);
     ck_assert_str_eq (back.model, "iris");
     ck_assert_uint_eq (back.version, 3);
     ck_assert_uint_eq (back.rows, 2);
@@ -201,7 +199,7 @@ START_TEST (test_result_round_trip)
     sent.classes = NULL;
     msgpack_sbuffer_clear (&sbuf);
     ck_assert_int_eq (maas_infer_result_pack (&sent, &pk), 0);
-    ck_assert_int_eq (maas_infer_result_parse (&back, sbuf.data, sbuf.size, err, sizeof err), 0);
+    ck_assert_int_eq (maas_infer_result_parse (&back, sbuf.data, sbuf.size, &err), 0);
     ck_assert_ptr_null (back.classes);
     maas_infer_result_clear (&back);
     //  The meta says which version ran.
@@ -223,9 +221,9 @@ static void
 s_expect_result_error (const msgpack_sbuffer *sbuf, const char *what)
 {
     maas_infer_result_t back;
-    char err[256];
-    ck_assert_int_eq (maas_infer_result_parse (&back, sbuf->data, sbuf->size, err, sizeof err), -1);
-    ck_assert_msg (strstr (err, what), "error '%s' lacks '%s'", err, what);
+    maas_err_t err;
+    ck_assert_int_eq (maas_infer_result_parse (&back, sbuf->data, sbuf->size, &err), -1);
+    ck_assert_msg (strstr (err.text, what), "error '%s' lacks '%s'", err.text, what);
     ck_assert_ptr_null (back.values);
 }
 

@@ -107,8 +107,8 @@ static void
 s_connect (const char *url)
 {
     maas_redis_url_t where;
-    char err[256];
-    ck_assert_int_eq (maas_redis_url_parse (&where, url, err, sizeof err), 0);
+    maas_err_t err;
+    ck_assert_int_eq (maas_redis_url_parse (&where, url, &err), 0);
     ck_assert_int_eq (maas_link_connect (fx.link, &where), 0);
     maas_redis_url_clear (&where);
 }

@@ -46,13 +46,14 @@ END_TEST
 
 START_TEST (test_bad_level_is_an_error)
 {
-    char err[256] = "";
-    ck_assert_int_eq (maas_log_setup ("verbose", err, sizeof err), -1);
-    ck_assert_msg (strstr (err, "MAAS_LOG_LEVEL=verbose") && strstr (err, "debug, info"), "%s",
-                   err);
-    ck_assert_int_eq (maas_log_setup ("error", err, sizeof err), 0);
-    ck_assert_int_eq (maas_log_setup ("", err, sizeof err), 0);
-    ck_assert_int_eq (maas_log_setup (NULL, err, sizeof err), 0);
+    maas_err_t err = {0};
+    ck_assert_int_eq (maas_log_setup ("verbose", &err), -1);
+    ck_assert_int_eq (err.code, MAAS_ERR_INPUT);
+    ck_assert_msg (strstr (err.text, "MAAS_LOG_LEVEL=verbose") && strstr (err.text, "debug, info"),
+                   "%s", err.text);
+    ck_assert_int_eq (maas_log_setup ("error", &err), 0);
+    ck_assert_int_eq (maas_log_setup ("", &err), 0);
+    ck_assert_int_eq (maas_log_setup (NULL, &err), 0);
 }
 END_TEST
 

@@ -42,9 +42,9 @@ s_sample_model (bool with_norm)
 static void
 s_encode (const maas_model_t *model, uint8_t **blob, size_t *size)
 {
-    maas_model_err_t err;
+    maas_err_t err;
     ck_assert_msg (maas_model_encode (model, blob, size, &err) == 0, "%s", err.text);
-    ck_assert_int_eq (err.code, MAAS_MODEL_OK);
+    ck_assert_int_eq (err.code, MAAS_ERR_OK);
 }
 
 static void
@@ -108,10 +108,10 @@ START_TEST (test_round_trip_is_bit_exact)
     uint8_t *blob;
     size_t size;
     s_encode (model, &blob, &size);
-    maas_model_err_t err;
+    maas_err_t err;
     maas_model_t *copy = maas_model_decode (blob, size, &err);
     ck_assert_msg (copy != NULL, "%s", err.text);
-    ck_assert_int_eq (err.code, MAAS_MODEL_OK);
+    ck_assert_int_eq (err.code, MAAS_ERR_OK);
     s_assert_same_params (maas_model_mlp_const (model), maas_model_mlp_const (copy));
     //  Metadata: same entries, same types, same values.
     ck_assert_uint_eq (maas_model_meta_count (copy), 5);
@@ -190,7 +190,7 @@ START_TEST (test_save_and_load)
     char path[512];
     snprintf (path, sizeof path, "%s/iris.model", dir);
     maas_model_t *model = s_sample_model (true);
-    maas_model_err_t err;
+    maas_err_t err;
     ck_assert_msg (maas_model_save (model, path, &err) == 0, "%s", err.text);
     maas_model_t *loaded = maas_model_load (path, &err);
     ck_assert_msg (loaded != NULL, "%s", err.text);
@@ -276,7 +276,7 @@ START_TEST (test_columns)
     uint8_t *blob;
     size_t size;
     s_encode (model, &blob, &size);
-    maas_model_err_t err;
+    maas_err_t err;
     maas_model_t *back = maas_model_decode (blob, size, &err);
     ck_assert_msg (back, "%s", err.text);
     ck_assert_ptr_nonnull (maas_model_columns (back));
@@ -316,29 +316,29 @@ END_TEST
 START_TEST (test_signature)
 {
     maas_model_t *model = s_sample_model (true);
-    char err[256], before[MAAS_SHA256_HEX_SIZE], weights[MAAS_SHA256_HEX_SIZE], buf[24];
+    char before[MAAS_SHA256_HEX_SIZE], weights[MAAS_SHA256_HEX_SIZE], buf[24];
+    maas_err_t err;
     maas_model_sha256 (model, before);
     maas_model_weights_sha256 (model, weights);
     ck_assert_uint_eq (maas_model_classes (model), 3);
     ck_assert_ptr_null (maas_model_labels (model));
     ck_assert_str_eq (maas_model_label (model, 2, buf), "2");
     ck_assert_str_eq (maas_model_output_name (model), "output");
-    ck_assert_int_eq (maas_model_set_labels_text (model, "setosa,versicolor", err, sizeof err), -1);
-    ck_assert_pstr_eq (err,
+    ck_assert_int_eq (maas_model_set_labels_text (model, "setosa,versicolor", &err), -1);
+    ck_assert_pstr_eq (err.text,
                        "labels: one label per class is needed (2 labels for 3 classes, each 1 "
                        "to 256 bytes, unique)");
-    ck_assert_int_eq (maas_model_set_labels_text (model, "a,b,a", err, sizeof err), -1);
-    ck_assert_ptr_nonnull (strstr (err, "a label is repeated"));
-    ck_assert_int_eq (maas_model_set_labels_text (model, "a,,b", err, sizeof err), -1);
-    ck_assert_int_eq (
-        maas_model_set_labels_text (model, "setosa,versicolor,virginica", err, sizeof err), 0);
-    ck_assert_int_eq (maas_model_set_output_name (model, "probabilities", err, sizeof err), 0);
-    ck_assert_int_eq (maas_model_set_output_name (model, "", err, sizeof err), -1);
+    ck_assert_int_eq (maas_model_set_labels_text (model, "a,b,a", &err), -1);
+    ck_assert_ptr_nonnull (strstr (err.text, "a label is repeated"));
+    ck_assert_int_eq (maas_model_set_labels_text (model, "a,,b", &err), -1);
+    ck_assert_int_eq (maas_model_set_labels_text (model, "setosa,versicolor,virginica", &err), 0);
+    ck_assert_int_eq (maas_model_set_output_name (model, "probabilities", &err), 0);
+    ck_assert_int_eq (maas_model_set_output_name (model, "", &err), -1);
     uint8_t *blob;
     size_t size;
     s_encode (model, &blob, &size);
     ck_assert_uint_eq (blob[25], 1);    //  format 1: no input scale
-    maas_model_err_t why;
+    maas_err_t why;
     maas_model_t *back = maas_model_decode (blob, size, &why);
     ck_assert_msg (back, "%s", why.text);
     ck_assert_str_eq (maas_model_label (back, 1, buf), "versicolor");
@@ -357,14 +357,14 @@ START_TEST (test_signature)
     maas_mlp_t *mlp = maas_mlp_new (2, binary, 2);
     model = maas_model_new (&mlp);
     ck_assert_uint_eq (maas_model_classes (model), 2);
-    ck_assert_int_eq (maas_model_set_labels_text (model, "benign,malignant", err, sizeof err), 0);
+    ck_assert_int_eq (maas_model_set_labels_text (model, "benign,malignant", &err), 0);
     maas_model_destroy (&model);
     maas_layer_spec_t linear[] = {{1, MAAS_ACT_LINEAR}};
     mlp = maas_mlp_new (2, linear, 1);
     model = maas_model_new (&mlp);
     ck_assert_uint_eq (maas_model_classes (model), 0);
-    ck_assert_int_eq (maas_model_set_labels_text (model, "a", err, sizeof err), -1);
-    ck_assert_ptr_nonnull (strstr (err, "a regression model has no classes"));
+    ck_assert_int_eq (maas_model_set_labels_text (model, "a", &err), -1);
+    ck_assert_ptr_nonnull (strstr (err.text, "a regression model has no classes"));
     maas_model_destroy (&model);
 }
 END_TEST
@@ -374,19 +374,20 @@ END_TEST
 START_TEST (test_input_scale_is_format_2)
 {
     maas_model_t *model = s_sample_model (false);
-    char err[256], weights[MAAS_SHA256_HEX_SIZE], scaled[MAAS_SHA256_HEX_SIZE];
+    char weights[MAAS_SHA256_HEX_SIZE], scaled[MAAS_SHA256_HEX_SIZE];
+    maas_err_t err;
     maas_model_weights_sha256 (model, weights);
     ck_assert_double_eq (maas_model_input_scale (model), 1.0);
-    ck_assert_int_eq (maas_model_set_input_scale (model, 0, err, sizeof err), -1);
-    ck_assert_int_eq (maas_model_set_input_scale (model, NAN, err, sizeof err), -1);
-    ck_assert_int_eq (maas_model_set_input_scale (model, 1.0 / 255, err, sizeof err), 0);
+    ck_assert_int_eq (maas_model_set_input_scale (model, 0, &err), -1);
+    ck_assert_int_eq (maas_model_set_input_scale (model, NAN, &err), -1);
+    ck_assert_int_eq (maas_model_set_input_scale (model, 1.0 / 255, &err), 0);
     maas_model_weights_sha256 (model, scaled);
     ck_assert_str_ne (scaled, weights);
     uint8_t *blob;
     size_t size;
     s_encode (model, &blob, &size);
     ck_assert_uint_eq (blob[25], 2);    //  "format" 2
-    maas_model_err_t why;
+    maas_err_t why;
     maas_model_t *back = maas_model_decode (blob, size, &why);
     ck_assert_msg (back, "%s", why.text);
     ck_assert_double_eq (maas_model_input_scale (back), 1.0 / 255);
@@ -395,7 +396,7 @@ START_TEST (test_input_scale_is_format_2)
     //  The same blob claiming format 1 is refused: the scale needs 2.
     blob[25] = 1;
     ck_assert_ptr_null (maas_model_decode (blob, size, &why));
-    ck_assert_int_eq (why.code, MAAS_MODEL_EFIELD);
+    ck_assert_int_eq (why.code, MAAS_ERR_INPUT);
     ck_assert_str_eq (why.text, "model: key 'input_scale' needs format 2, the blob says 1");
     free (blob);
     maas_model_destroy (&model);
@@ -407,7 +408,7 @@ START_TEST (test_input_scale_is_format_2)
     float mean = 5000, std = 600;
     ck_assert_int_eq (maas_mlp_set_target_norm (mlp, &mean, &std), 0);
     model = maas_model_new (&mlp);
-    ck_assert_int_eq (maas_model_set_input_scale (model, 0.25, err, sizeof err), 0);
+    ck_assert_int_eq (maas_model_set_input_scale (model, 0.25, &err), 0);
     s_encode (model, &blob, &size);
     ck_assert_uint_eq (blob[25], 2);
     back = maas_model_decode (blob, size, &why);
@@ -474,7 +475,7 @@ START_TEST (test_v1_blob_serves)
     ck_assert_int_eq (sodium_hex2bin (golden, sizeof golden, s_golden_hex, strlen (s_golden_hex),
                                       NULL, &size, NULL),
                       0);
-    maas_model_err_t err;
+    maas_err_t err;
     maas_model_t *model = maas_model_decode (golden, size, &err);
     ck_assert_msg (model != NULL, "%s", err.text);
     ck_assert_int_eq (maas_model_format (model), 1);
@@ -513,7 +514,7 @@ START_TEST (test_target_norm_round_trip)
                                    "\xab"
                                    "target_norm",
                                    12));
-    maas_model_err_t err;
+    maas_err_t err;
     maas_model_t *copy = maas_model_decode (blob, size, &err);
     ck_assert_msg (copy != NULL, "%s", err.text);
     s_assert_same_params (maas_model_mlp_const (model), maas_model_mlp_const (copy));
@@ -614,7 +615,7 @@ typedef struct {
     size_t size;
     msgpack_unpacked msg;              //  its tree, changed in place by a test
     char hex[MAAS_SHA256_HEX_SIZE];    //  a recomputed sha256 the tree may point to
-    maas_model_err_t err;              //  the last decode's error
+    maas_err_t err;                    //  the last decode's error
 } tree_t;
 
 //  Open the tree of MODEL's encoding (taking MODEL).
@@ -625,8 +626,8 @@ s_tree_open_model (tree_t *t, maas_model_t *model)
     s_encode (model, &t->blob, &t->size);
     maas_model_destroy (&model);
     msgpack_unpacked_init (&t->msg);
-    char err[MAAS_CODEC_ERR_SIZE];
-    ck_assert_int_eq (maas_codec_unpack (t->blob, t->size, 0, &t->msg, err, sizeof err), 0);
+    maas_err_t err;
+    ck_assert_int_eq (maas_codec_unpack (t->blob, t->size, 0, &t->msg, &err), 0);
 }
 
 static void
@@ -720,7 +721,7 @@ s_rehash (tree_t *t)
 //  Pack the tree and decode it: it must fail with CODE and a message
 //  containing TEXT.
 static void
-s_expect (tree_t *t, maas_model_status_t code, const char *text)
+s_expect (tree_t *t, maas_err_code_t code, const char *text)
 {
     msgpack_sbuffer buffer;
     msgpack_sbuffer_init (&buffer);
@@ -767,20 +768,20 @@ START_TEST (test_flipped_bytes_fail_sha256)
     tree_t t;
     s_tree_open (&t, true);
     s_flip (s_at (s_at (s_layer (&t, 0), "weights"), "data"), 37);
-    s_expect (&t, MAAS_MODEL_ESHA256, "model: sha256 mismatch: parameters hash to ");
+    s_expect (&t, MAAS_ERR_INPUT, "model: sha256 mismatch: parameters hash to ");
     s_tree_close (&t);
     s_tree_open (&t, true);
     s_flip (s_at (s_at (s_layer (&t, 1), "bias"), "data"), 5);
-    s_expect (&t, MAAS_MODEL_ESHA256, "(corrupted or edited)");
+    s_expect (&t, MAAS_ERR_INPUT, "(corrupted or edited)");
     s_tree_close (&t);
     s_tree_open (&t, true);
     //  The low mantissa byte of mean[2]: still a valid mean, but not the one hashed.
     s_flip (s_at (s_at (&t.msg.data, "norm"), "mean"), 8);
-    s_expect (&t, MAAS_MODEL_ESHA256, "sha256 mismatch");
+    s_expect (&t, MAAS_ERR_INPUT, "sha256 mismatch");
     s_tree_close (&t);
     s_tree_open (&t, true);
     s_set_str (s_at (&t.msg.data, "sha256"), "00");
-    s_expect (&t, MAAS_MODEL_ESHA256, "the blob records '00'");
+    s_expect (&t, MAAS_ERR_INPUT, "the blob records '00'");
     s_tree_close (&t);
 }
 END_TEST
@@ -796,9 +797,9 @@ START_TEST (test_flipped_byte_in_blob)
     uint8_t *at = memmem (blob, size, w->data + 20, 4);
     ck_assert_ptr_nonnull (at);
     at[1] ^= 0x01;
-    maas_model_err_t err;
+    maas_err_t err;
     ck_assert_ptr_null (maas_model_decode (blob, size, &err));
-    ck_assert_int_eq (err.code, MAAS_MODEL_ESHA256);
+    ck_assert_int_eq (err.code, MAAS_ERR_INPUT);
     free (blob);
     maas_model_destroy (&model);
 }
@@ -809,17 +810,17 @@ START_TEST (test_wrong_magic)
     tree_t t;
     s_tree_open (&t, false);
     s_set_str (s_at (&t.msg.data, "magic"), "NOT-MODEL");
-    s_expect (&t, MAAS_MODEL_EMAGIC, "model: wrong magic 'NOT-MODEL', expected 'MAAS-MODEL'");
+    s_expect (&t, MAAS_ERR_INPUT, "model: wrong magic 'NOT-MODEL', expected 'MAAS-MODEL'");
     s_set_str (&s_kv (&t.msg.data, "magic")->key, "magix");
-    s_expect (&t, MAAS_MODEL_EMAGIC, "model: not a maas model (missing key 'magic')");
+    s_expect (&t, MAAS_ERR_INPUT, "model: not a maas model (missing key 'magic')");
     t.msg.data = *s_at (&t.msg.data, "layers");
-    s_expect (&t, MAAS_MODEL_EMAGIC, "model: not a maas model (expected a map, got array)");
+    s_expect (&t, MAAS_ERR_INPUT, "model: not a maas model (expected a map, got array)");
     s_tree_close (&t);
     //  Not msgpack at all: a CSV file.
     const char *csv = "sepal_length,sepal_width,label\n5.1,3.5,0\n";
-    maas_model_err_t err;
+    maas_err_t err;
     ck_assert_ptr_null (maas_model_decode (csv, strlen (csv), &err));
-    ck_assert_int_eq (err.code, MAAS_MODEL_EMAGIC);
+    ck_assert_int_eq (err.code, MAAS_ERR_INPUT);
     ck_assert_ptr_nonnull (strstr (err.text, "not a maas model"));
 }
 END_TEST
@@ -829,13 +830,12 @@ START_TEST (test_format_version)
     tree_t t;
     s_tree_open (&t, false);
     s_at (&t.msg.data, "format")->via.u64 = 3;
-    s_expect (&t, MAAS_MODEL_EVERSION,
+    s_expect (&t, MAAS_ERR_INPUT,
               "model: unsupported format version 3 (this build reads versions 1 to 2)");
     s_at (&t.msg.data, "format")->via.u64 = 0;
-    s_expect (&t, MAAS_MODEL_EVERSION, "model: unsupported format version 0");
+    s_expect (&t, MAAS_ERR_INPUT, "model: unsupported format version 0");
     s_set_str (s_at (&t.msg.data, "format"), "1");
-    s_expect (&t, MAAS_MODEL_EFIELD,
-              "model: key 'format' must be a non-negative integer, got string");
+    s_expect (&t, MAAS_ERR_INPUT, "model: key 'format' must be a non-negative integer, got string");
     s_tree_close (&t);
 }
 END_TEST
@@ -846,7 +846,7 @@ START_TEST (test_inconsistent_shapes)
     s_tree_open (&t, false);
     //  Inputs that do not match the first layer's fan-in.
     s_at (&t.msg.data, "inputs")->via.u64 = 5;
-    s_expect (&t, MAAS_MODEL_ESHAPE,
+    s_expect (&t, MAAS_ERR_INPUT,
               "model: layer 0: weights have 4 rows, but the model has 5 inputs");
     s_tree_close (&t);
     //  Layer 1's weights reshaped to [4, 6]: right bytes, wrong fan-in.
@@ -854,25 +854,24 @@ START_TEST (test_inconsistent_shapes)
     msgpack_object *shape = s_at (s_at (s_layer (&t, 1), "weights"), "shape");
     shape->via.array.ptr[0].via.u64 = 4;
     shape->via.array.ptr[1].via.u64 = 6;
-    s_expect (&t, MAAS_MODEL_ESHAPE,
-              "model: layer 1: weights have 4 rows, but layer 0 has 8 units");
+    s_expect (&t, MAAS_ERR_INPUT, "model: layer 1: weights have 4 rows, but layer 0 has 8 units");
     s_tree_close (&t);
     //  Units that the weights do not have.
     s_tree_open (&t, false);
     s_at (s_layer (&t, 1), "units")->via.u64 = 4;
-    s_expect (&t, MAAS_MODEL_ESHAPE,
+    s_expect (&t, MAAS_ERR_INPUT,
               "model: layer 1: weights [8, 3] and bias [1, 3] do not fit 4 units");
     s_tree_close (&t);
     //  Bytes that do not match the shape.
     s_tree_open (&t, false);
     s_at (s_at (s_layer (&t, 0), "weights"), "data")->via.bin.size -= 4;
-    s_expect (&t, MAAS_MODEL_ESHAPE,
+    s_expect (&t, MAAS_ERR_INPUT,
               "model: layer 0: key 'weights': data holds 124 bytes, shape [4, 8] needs 128");
     s_tree_close (&t);
     //  Normalisation for the wrong number of inputs.
     s_tree_open (&t, true);
     s_at (s_at (&t.msg.data, "norm"), "std")->via.bin.size = 12;
-    s_expect (&t, MAAS_MODEL_ESHAPE,
+    s_expect (&t, MAAS_ERR_INPUT,
               "model: norm: mean holds 16 bytes and std 12, 4 inputs need 16 each");
     s_tree_close (&t);
 }
@@ -887,7 +886,7 @@ START_TEST (test_missing_keys)
         s_set_str (&s_kv (&t.msg.data, top_keys[i])->key, "renamed");
         char expected[64];
         snprintf (expected, sizeof expected, "missing key '%s'", top_keys[i]);
-        s_expect (&t, MAAS_MODEL_EFIELD, expected);
+        s_expect (&t, MAAS_ERR_INPUT, expected);
         s_tree_close (&t);
     }
     const char *layer_keys[] = {"units", "activation", "weights", "bias"};
@@ -897,7 +896,7 @@ START_TEST (test_missing_keys)
         s_set_str (&s_kv (s_layer (&t, 1), layer_keys[i])->key, "renamed");
         char expected[64];
         snprintf (expected, sizeof expected, "model: layer 1: missing key '%s'", layer_keys[i]);
-        s_expect (&t, MAAS_MODEL_EFIELD, expected);
+        s_expect (&t, MAAS_ERR_INPUT, expected);
         s_tree_close (&t);
     }
     //  No "norm" key at all is the same as nil: a model without one.
@@ -922,21 +921,19 @@ START_TEST (test_bad_values)
     tree_t t;
     s_tree_open (&t, true);
     s_set_str (s_at (s_layer (&t, 0), "activation"), "gelu");
-    s_expect (&t, MAAS_MODEL_EFIELD, "model: layer 0: unknown activation 'gelu'");
+    s_expect (&t, MAAS_ERR_INPUT, "model: layer 0: unknown activation 'gelu'");
     s_set_str (s_at (s_layer (&t, 0), "activation"), "relu");
     s_at (s_layer (&t, 0), "units")->via.u64 = 0;
-    s_expect (&t, MAAS_MODEL_EFIELD,
-              "model: layer 0: key 'units' must be between 1 and 65536, got 0");
+    s_expect (&t, MAAS_ERR_INPUT, "model: layer 0: key 'units' must be between 1 and 65536, got 0");
     s_at (s_layer (&t, 0), "units")->via.u64 = 8;
     s_set_str (s_at (s_at (s_layer (&t, 0), "weights"), "dtype"), "f16");
-    s_expect (&t, MAAS_MODEL_EFIELD,
-              "model: layer 0: key 'weights': dtype must be 'f32', got 'f16'");
+    s_expect (&t, MAAS_ERR_INPUT, "model: layer 0: key 'weights': dtype must be 'f32', got 'f16'");
     s_set_str (s_at (s_at (s_layer (&t, 0), "weights"), "dtype"), "f32");
     s_at (&t.msg.data, "layers")->via.array.size = 0;
-    s_expect (&t, MAAS_MODEL_EFIELD, "model: 'layers' must hold 1 to 64 layers, got 0");
+    s_expect (&t, MAAS_ERR_INPUT, "model: 'layers' must hold 1 to 64 layers, got 0");
     s_at (&t.msg.data, "layers")->via.array.size = 2;
     s_at (&t.msg.data, "inputs")->via.u64 = 65537;
-    s_expect (&t, MAAS_MODEL_EFIELD, "model: key 'inputs' must be between 1 and 65536, got 65537");
+    s_expect (&t, MAAS_ERR_INPUT, "model: key 'inputs' must be between 1 and 65536, got 65537");
     s_tree_close (&t);
 }
 END_TEST
@@ -949,23 +946,23 @@ START_TEST (test_bad_norm_and_nan_weights)
     msgpack_object *std = s_at (s_at (&t.msg.data, "norm"), "std");
     memset ((char *) std->via.bin.ptr + 4, 0, 4);
     s_rehash (&t);
-    s_expect (&t, MAAS_MODEL_EFIELD, "model: norm: mean[1] = 3, std[1] = 0");
+    s_expect (&t, MAAS_ERR_INPUT, "model: norm: mean[1] = 3, std[1] = 0");
     s_tree_close (&t);
     s_tree_open (&t, true);
     msgpack_object *w = s_at (s_at (s_layer (&t, 1), "weights"), "data");
     float nan = NAN;
     memcpy ((char *) w->via.bin.ptr + 8, &nan, 4);
     s_rehash (&t);
-    s_expect (&t, MAAS_MODEL_EFIELD, "model: layer 1 weights hold NaN or infinity");
+    s_expect (&t, MAAS_ERR_INPUT, "model: layer 1 weights hold NaN or infinity");
     s_tree_close (&t);
     //  And the encoder refuses to write such a model.
     maas_model_t *model = s_sample_model (false);
     maas_mlp_bias (maas_model_mlp (model), 0)->data[3] = INFINITY;
     uint8_t *blob = NULL;
     size_t size;
-    maas_model_err_t err;
+    maas_err_t err;
     ck_assert_int_eq (maas_model_encode (model, &blob, &size, &err), -1);
-    ck_assert_int_eq (err.code, MAAS_MODEL_EFIELD);
+    ck_assert_int_eq (err.code, MAAS_ERR_INPUT);
     ck_assert_str_eq (err.text, "model: layer 0 bias hold NaN or infinity (diverged training?)");
     ck_assert_ptr_null (blob);
     maas_model_destroy (&model);
@@ -979,14 +976,14 @@ START_TEST (test_bad_metadata)
     msgpack_object *meta = s_at (&t.msg.data, "metadata");
     msgpack_object *loss = s_at (meta, "loss");
     *loss = *s_at (&t.msg.data, "layers");
-    s_expect (&t, MAAS_MODEL_EFIELD, "model: metadata: 'loss' must be a string");
+    s_expect (&t, MAAS_ERR_INPUT, "model: metadata: 'loss' must be a string");
     s_set_str (loss, "bce");
     s_set_str (&s_kv (meta, "optimizer")->key, "loss");
-    s_expect (&t, MAAS_MODEL_EFIELD, "model: metadata: duplicate key 'loss'");
+    s_expect (&t, MAAS_ERR_INPUT, "model: metadata: duplicate key 'loss'");
     s_set_str (&s_kv (meta, "loss")->key, "");
-    s_expect (&t, MAAS_MODEL_EFIELD, "model: metadata: key 3 must be a string of 1 to 64 bytes");
+    s_expect (&t, MAAS_ERR_INPUT, "model: metadata: key 3 must be a string of 1 to 64 bytes");
     *meta = *s_at (&t.msg.data, "magic");
-    s_expect (&t, MAAS_MODEL_EFIELD, "model: key 'metadata' must be a map, got string");
+    s_expect (&t, MAAS_ERR_INPUT, "model: key 'metadata' must be a map, got string");
     s_tree_close (&t);
 }
 END_TEST
@@ -1000,9 +997,9 @@ START_TEST (test_trailing_bytes)
     uint8_t *longer = malloc (size + 1);
     memcpy (longer, blob, size);
     longer[size] = 0xc0;
-    maas_model_err_t err;
+    maas_err_t err;
     ck_assert_ptr_null (maas_model_decode (longer, size + 1, &err));
-    ck_assert_int_eq (err.code, MAAS_MODEL_EMSGPACK);
+    ck_assert_int_eq (err.code, MAAS_ERR_INPUT);
     ck_assert_ptr_nonnull (strstr (err.text, "1 trailing bytes"));
     free (longer);
     free (blob);
@@ -1023,12 +1020,12 @@ START_TEST (test_truncated_at_every_length)
         //  An exact-size copy, so ASan and valgrind see any read past it.
         uint8_t *copy = malloc (len ? len : 1);
         memcpy (copy, blob, len);
-        maas_model_err_t err;
+        maas_err_t err;
         ck_assert_ptr_null (maas_model_decode (copy, len, &err));
         if (len >= 20)
-            ck_assert_msg (err.code == MAAS_MODEL_ETRUNCATED, "len %zu: %s", len, err.text);
+            ck_assert_msg (err.code == MAAS_ERR_INPUT, "len %zu: %s", len, err.text);
         else
-            ck_assert (err.code == MAAS_MODEL_ETRUNCATED || err.code == MAAS_MODEL_EMAGIC);
+            ck_assert (err.code == MAAS_ERR_INPUT || err.code == MAAS_ERR_INPUT);
         free (copy);
     }
     free (blob);
@@ -1040,14 +1037,14 @@ START_TEST (test_load_errors)
 {
     char *dir = support_tempdir_new ("model");
     char path[512];
-    maas_model_err_t err;
+    maas_err_t err;
     snprintf (path, sizeof path, "%s/absent.model", dir);
     ck_assert_ptr_null (maas_model_load (path, &err));
-    ck_assert_int_eq (err.code, MAAS_MODEL_EIO);
+    ck_assert_int_eq (err.code, MAAS_ERR_IO);
     ck_assert_ptr_nonnull (strstr (err.text, "cannot open"));
     ck_assert_ptr_nonnull (strstr (err.text, path));
     ck_assert_ptr_null (maas_model_load (dir, &err));
-    ck_assert_int_eq (err.code, MAAS_MODEL_EIO);
+    ck_assert_int_eq (err.code, MAAS_ERR_IO);
     ck_assert_ptr_nonnull (strstr (err.text, "is not a regular file"));
     //  A sparse file past the limit is refused before reading it.
     snprintf (path, sizeof path, "%s/huge.model", dir);
@@ -1055,7 +1052,7 @@ START_TEST (test_load_errors)
     ck_assert_int_eq (ftruncate (fileno (file), (off_t) MAAS_MODEL_MAX_BYTES + 1), 0);
     fclose (file);
     ck_assert_ptr_null (maas_model_load (path, &err));
-    ck_assert_int_eq (err.code, MAAS_MODEL_ETOOBIG);
+    ck_assert_int_eq (err.code, MAAS_ERR_INPUT);
     //  A damaged file: the message names it.
     maas_model_t *model = s_sample_model (false);
     snprintf (path, sizeof path, "%s/bad.model", dir);
@@ -1069,7 +1066,7 @@ START_TEST (test_load_errors)
     //  Saving into a missing directory fails cleanly.
     snprintf (path, sizeof path, "%s/no/such/dir.model", dir);
     ck_assert_int_eq (maas_model_save (model, path, &err), -1);
-    ck_assert_int_eq (err.code, MAAS_MODEL_EIO);
+    ck_assert_int_eq (err.code, MAAS_ERR_IO);
     maas_model_destroy (&model);
     support_tempdir_remove (&dir);
 }
@@ -1089,13 +1086,13 @@ START_TEST (test_random_damage_never_crashes)
         int flips = 1 + (int) maas_rng_below (&rng, 3);
         for (int k = 0; k < flips; k++)
             copy[maas_rng_below (&rng, size)] = (uint8_t) maas_rng_next (&rng);
-        maas_model_err_t err;
+        maas_err_t err;
         maas_model_t *decoded = maas_model_decode (copy, size, &err);
         //  Damage in metadata values is not covered by the hash and may pass.
         if (decoded)
             maas_model_destroy (&decoded);
         else
-            ck_assert (err.code != MAAS_MODEL_OK && strlen (err.text) > 0);
+            ck_assert (err.code != MAAS_ERR_OK && strlen (err.text) > 0);
     }
     free (copy);
     free (blob);
@@ -1111,27 +1108,27 @@ START_TEST (test_bad_target_norm)
     s_rehash (&t);
     //  A version 1 blob cannot carry it: a v1 reader would serve unscaled outputs.
     s_at (&t.msg.data, "format")->via.u64 = 1;
-    s_expect (&t, MAAS_MODEL_EFIELD,
+    s_expect (&t, MAAS_ERR_INPUT,
               "model: key 'target_norm' needs format 2, the blob says format 1");
     s_at (&t.msg.data, "format")->via.u64 = 2;
     s_set_str (s_at (s_layer (&t, 1), "activation"), "sigmoid");
-    s_expect (&t, MAAS_MODEL_EFIELD,
+    s_expect (&t, MAAS_ERR_INPUT,
               "model: target_norm: the output layer is sigmoid; only a linear output is scaled");
     s_set_str (s_at (s_layer (&t, 1), "activation"), "linear");
     msgpack_object *std = s_at (s_at (&t.msg.data, "target_norm"), "std");
     std->via.bin.size = 4;
-    s_expect (&t, MAAS_MODEL_ESHAPE,
+    s_expect (&t, MAAS_ERR_INPUT,
               "model: target_norm: mean holds 8 bytes and std 4, 2 outputs need 8 each");
     std->via.bin.size = 8;
     //  The sha256 covers the scaling: another valid std is caught.
     float quarter = 0.25f;
     memcpy ((char *) std->via.bin.ptr + 4, &quarter, 4);
-    s_expect (&t, MAAS_MODEL_ESHA256, "model: sha256 mismatch");
+    s_expect (&t, MAAS_ERR_INPUT, "model: sha256 mismatch");
     memset ((char *) std->via.bin.ptr + 4, 0, 4);
     s_rehash (&t);
-    s_expect (&t, MAAS_MODEL_EFIELD, "model: target_norm: mean[1] = -3.25, std[1] = 0");
+    s_expect (&t, MAAS_ERR_INPUT, "model: target_norm: mean[1] = -3.25, std[1] = 0");
     s_set_str (s_at (&t.msg.data, "target_norm"), "x");
-    s_expect (&t, MAAS_MODEL_EFIELD, "target_norm");
+    s_expect (&t, MAAS_ERR_INPUT, "target_norm");
     s_tree_close (&t);
 }
 END_TEST

@@ -315,10 +315,11 @@ s_publish_model (void)
     uint8_t *blob;
     size_t size;
     ck_assert_int_eq (maas_model_encode (model, &blob, &size, NULL), 0);
-    char url[600], err[256];
+    char url[600];
+    maas_err_t err;
     snprintf (url, sizeof url, "unix://%s", support_redis_socket (s_redis));
-    maas_registry_t *registry = maas_registry_new (url, NULL, err, sizeof err);
-    ck_assert_msg (registry, "%s", err);
+    maas_registry_t *registry = maas_registry_new (url, NULL, &err);
+    ck_assert_msg (registry, "%s", err.text);
     uint64_t version;
     maas_registry_meta_t meta = {0};
     ck_assert_int_eq (maas_registry_publish (registry, "seed", blob, size, &meta, &version, NULL),
@@ -388,10 +389,11 @@ s_stack_down (void)
 static char *
 s_write_input (const char *name)
 {
-    char *path = s_path (name), err[256];
-    maas_npy_writer_t *writer = maas_npy_create (path, S_COLS, err, sizeof err);
-    ck_assert_msg (writer && maas_npy_write (writer, s_x, S_ROWS, err, sizeof err) == 0, "%s", err);
-    ck_assert_int_eq (maas_npy_close (&writer, err, sizeof err), 0);
+    char *path = s_path (name);
+    maas_err_t err;
+    maas_npy_writer_t *writer = maas_npy_create (path, S_COLS, &err);
+    ck_assert_msg (writer && maas_npy_write (writer, s_x, S_ROWS, &err) == 0, "%s", err.text);
+    ck_assert_int_eq (maas_npy_close (&writer, &err), 0);
     return path;
 }
 
@@ -451,7 +453,8 @@ START_TEST (test_link_cut_mid_run)
 {
     s_stack_up ();
     s_enter_hub ();
-    char *input = s_write_input ("cut.npy"), *output = s_path ("cut-out.npy"), err[512];
+    char *input = s_write_input ("cut.npy"), *output = s_path ("cut-out.npy");
+    maas_err_t err;
     maas_client_t *client = maas_client_new (S_FRONTEND, NULL);
     ck_assert (client);
     bool cut = false;
@@ -461,8 +464,8 @@ START_TEST (test_link_cut_mid_run)
                                   .progress = s_cut_midway,
                                   .progress_arg = &cut};
     maas_score_stats_t stats;
-    int rc = maas_score_file (client, &config, input, output, NULL, NULL, &stats, err, sizeof err);
-    ck_assert_msg (rc == 0, "%s", err);
+    int rc = maas_score_file (client, &config, input, output, NULL, NULL, &stats, &err);
+    ck_assert_msg (rc == 0, "%s", err.text);
     ck_assert (cut);
     ck_assert_uint_eq (stats.rows, S_ROWS);
     support_assert_npy_equal (output, s_expected, S_ROWS, 1);

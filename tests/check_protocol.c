@@ -54,9 +54,8 @@ START_TEST (test_job_header_round_trip)
     msgpack_unpacked scratch;
     msgpack_unpacked_init (&scratch);
     maas_proto_job_t back;
-    char err[256];
-    ck_assert_int_eq (maas_proto_job_parse (&back, buf.data, buf.size, &scratch, err, sizeof err),
-                      0);
+    maas_err_t err;
+    ck_assert_int_eq (maas_proto_job_parse (&back, buf.data, buf.size, &scratch, &err), 0);
     ck_assert_str_eq (back.id, "job-1");
     ck_assert_str_eq (back.kind, "infer");
     ck_assert_str_eq (back.model, "iris");
@@ -76,15 +75,13 @@ START_TEST (test_job_header_round_trip)
     job.track = job.durable = true;
     maas_proto_buf_init (&buf);
     ck_assert_int_eq (maas_proto_job_pack (&job, &buf), 0);
-    ck_assert_int_eq (maas_proto_job_parse (&back, buf.data, buf.size, &scratch, err, sizeof err),
-                      0);
+    ck_assert_int_eq (maas_proto_job_parse (&back, buf.data, buf.size, &scratch, &err), 0);
     ck_assert_str_eq (back.alias, "production");
     ck_assert_int_eq (back.version, 0);
     ck_assert_ptr_nonnull (memmem (buf.data, buf.size, "\xa5\x61lias\xaaproduction", 17));
     //  ... and a header written by hand with "alias" parses the same.
     const char hand[] = "\x84\xa2id\xa1x\xa4kind\xa5infer\xa5model\xa1m\xa5\x61lias\xa4prod";
-    ck_assert_int_eq (
-        maas_proto_job_parse (&back, hand, sizeof hand - 1, &scratch, err, sizeof err), 0);
+    ck_assert_int_eq (maas_proto_job_parse (&back, hand, sizeof hand - 1, &scratch, &err), 0);
     ck_assert_str_eq (back.alias, "prod");
     msgpack_unpacked_destroy (&scratch);
 }
@@ -98,9 +95,9 @@ s_expect_error (const char *text, size_t len, const char *what)
     msgpack_unpacked scratch;
     msgpack_unpacked_init (&scratch);
     maas_proto_job_t job;
-    char err[256];
-    ck_assert_int_eq (maas_proto_job_parse (&job, text, len, &scratch, err, sizeof err), -1);
-    ck_assert_msg (strstr (err, what), "error '%s' lacks '%s'", err, what);
+    maas_err_t err;
+    ck_assert_int_eq (maas_proto_job_parse (&job, text, len, &scratch, &err), -1);
+    ck_assert_msg (strstr (err.text, what), "error '%s' lacks '%s'", err.text, what);
     msgpack_unpacked_destroy (&scratch);
 }
 
@@ -136,8 +133,8 @@ START_TEST (test_frames_moved_and_checked)
     zmq_msg_close (&payload);
     maas_proto_msg_t msg;
     ck_assert_int_eq (maas_proto_recv (zsock_resolve (b), &msg, false, 0), 0);
-    char err[256];
-    ck_assert_int_eq (maas_proto_check (&msg, err, sizeof err), MAAS_PROTO_SUBMIT);
+    maas_err_t err;
+    ck_assert_int_eq (maas_proto_check (&msg, &err), MAAS_PROTO_SUBMIT);
     ck_assert_uint_eq (zmq_msg_size (maas_proto_payload (&msg)), 1000);
     maas_proto_msg_close (&msg);
     //  Too many frames: read whole, flagged, refused.
@@ -148,21 +145,21 @@ START_TEST (test_frames_moved_and_checked)
     zstr_send (a, "last");
     ck_assert_int_eq (maas_proto_recv (zsock_resolve (b), &msg, false, 0), 0);
     ck_assert (msg.extra);
-    ck_assert_int_eq (maas_proto_check (&msg, err, sizeof err), -1);
-    ck_assert_ptr_nonnull (strstr (err, "frames"));
+    ck_assert_int_eq (maas_proto_check (&msg, &err), -1);
+    ck_assert_ptr_nonnull (strstr (err.text, "frames"));
     maas_proto_msg_close (&msg);
     //  The socket is clean afterwards: the next message reads fine.
     zstr_sendm (a, "MAAS1");
     zstr_send (a, "\x06");
     ck_assert_int_eq (maas_proto_recv (zsock_resolve (b), &msg, false, 0), 0);
-    ck_assert_int_eq (maas_proto_check (&msg, err, sizeof err), MAAS_PROTO_PING);
+    ck_assert_int_eq (maas_proto_check (&msg, &err), MAAS_PROTO_PING);
     maas_proto_msg_close (&msg);
     //  Wrong tag.
     zstr_sendm (a, "MAAS2");
     zstr_send (a, "\x06");
     ck_assert_int_eq (maas_proto_recv (zsock_resolve (b), &msg, false, 0), 0);
-    ck_assert_int_eq (maas_proto_check (&msg, err, sizeof err), -1);
-    ck_assert_ptr_nonnull (strstr (err, "tag"));
+    ck_assert_int_eq (maas_proto_check (&msg, &err), -1);
+    ck_assert_ptr_nonnull (strstr (err.text, "tag"));
     maas_proto_msg_close (&msg);
     ck_assert_str_eq (maas_proto_cmd_name (MAAS_PROTO_READY), "READY");
     ck_assert_str_eq (maas_proto_cmd_name (0x7f), "UNKNOWN");
@@ -190,14 +187,15 @@ START_TEST (test_reply_helpers)
     msgpack_unpacked_init (&scratch);
     maas_proto_msg_t msg;
     maas_codec_map_t map;
-    char err[256], text[32];
+    char text[32];
+    maas_err_t err;
     ck_assert_int_eq (maas_proto_recv (zsock_resolve (b), &msg, false, 0), 0);
-    ck_assert_int_eq (maas_proto_check (&msg, err, sizeof err), MAAS_PROTO_PONG);
-    ck_assert_int_eq (maas_proto_header_map (&msg, &scratch, &map, err, sizeof err), 0);
+    ck_assert_int_eq (maas_proto_check (&msg, &err), MAAS_PROTO_PONG);
+    ck_assert_int_eq (maas_proto_header_map (&msg, &scratch, &map, &err), 0);
     ck_assert_uint_eq (maas_codec_map_size (&map), 0);
     maas_proto_msg_close (&msg);
     ck_assert_int_eq (maas_proto_recv (zsock_resolve (b), &msg, false, 0), 0);
-    ck_assert_int_eq (maas_proto_header_map (&msg, &scratch, &map, err, sizeof err), 0);
+    ck_assert_int_eq (maas_proto_header_map (&msg, &scratch, &map, &err), 0);
     ck_assert_uint_eq (maas_codec_map_size (&map), 4);
     ck_assert_int_eq (maas_codec_map_str_copy (&map, "reason", text, sizeof text), 0);
     ck_assert_str_eq (text, "bad_request");
@@ -205,8 +203,8 @@ START_TEST (test_reply_helpers)
     ck_assert_ptr_nonnull (maas_codec_map_find (&map, "extra"));
     maas_proto_msg_close (&msg);
     ck_assert_int_eq (maas_proto_recv (zsock_resolve (b), &msg, false, 0), 0);
-    ck_assert_int_eq (maas_proto_header_map (&msg, &scratch, &map, err, sizeof err), -1);
-    ck_assert_str_eq (err, "missing header frame");
+    ck_assert_int_eq (maas_proto_header_map (&msg, &scratch, &map, &err), -1);
+    ck_assert_str_eq (err.text, "missing header frame");
     maas_proto_msg_close (&msg);
     msgpack_unpacked_destroy (&scratch);
     zsock_destroy (&a);
@@ -223,10 +221,9 @@ START_TEST (test_retryable)
     const bool expected[] = {false, true, true, true};
     msgpack_unpacked scratch;
     msgpack_unpacked_init (&scratch);
-    char err[256];
+    maas_err_t err;
     for (int i = 0; i < 4; i++) {
-        ck_assert_int_eq (maas_codec_unpack (headers[i], sizes[i], 0, &scratch, err, sizeof err),
-                          0);
+        ck_assert_int_eq (maas_codec_unpack (headers[i], sizes[i], 0, &scratch, &err), 0);
         maas_codec_map_t map;
         ck_assert_int_eq (maas_codec_map_init (&map, &scratch.data, "header"), 0);
         ck_assert_int_eq (maas_proto_retryable (&map), expected[i]);
@@ -239,19 +236,28 @@ END_TEST
 START_TEST (test_job_check)
 {
     maas_proto_job_t job = {.id = "j1", .kind = "infer", .priority = 3};
-    char err[256];
-    ck_assert_int_eq (maas_proto_job_check (&job, err, sizeof err), 0);
+    maas_err_t err;
+    ck_assert_int_eq (maas_proto_job_check (&job, &err), 0);
     job.priority = 12;
-    ck_assert_int_eq (maas_proto_job_check (&job, err, sizeof err), -1);
-    ck_assert_str_eq (err, "header: key 'priority' must be 0..9, got 12");
+    ck_assert_int_eq (maas_proto_job_check (&job, &err), -1);
+    ck_assert_str_eq (err.text, "header: key 'priority' must be 0..9, got 12");
+    ck_assert_int_eq (err.code, MAAS_ERR_INPUT);
+    //  Bytes that are not msgpack are named by what they were to be.
+    msgpack_unpacked scratch;
+    msgpack_unpacked_init (&scratch);
+    maas_codec_map_t map;
+    ck_assert_int_eq (maas_proto_open_map ("\xc1", 1, 0, "params", &scratch, &map, &err), -1);
+    ck_assert_str_eq (err.text, "params: not msgpack: invalid byte 0xc1 at offset 0");
+    ck_assert_int_eq (err.code, MAAS_ERR_INPUT);
+    msgpack_unpacked_destroy (&scratch);
     job.priority = 0;
     strcpy (job.kind, "in fer");
-    ck_assert_int_eq (maas_proto_job_check (&job, err, sizeof err), -1);
-    ck_assert_str_eq (err, "header: key 'kind' must be 1..32 of [0-9A-Za-z_.:-]");
+    ck_assert_int_eq (maas_proto_job_check (&job, &err), -1);
+    ck_assert_str_eq (err.text, "header: key 'kind' must be 1..32 of [0-9A-Za-z_.:-]");
     strcpy (job.kind, "infer");
     job.id[0] = 0;
-    ck_assert_int_eq (maas_proto_job_check (&job, err, sizeof err), -1);
-    ck_assert_str_eq (err, "header: key 'id' must be 1..64 of [0-9A-Za-z_.:-]");
+    ck_assert_int_eq (maas_proto_job_check (&job, &err), -1);
+    ck_assert_str_eq (err.text, "header: key 'id' must be 1..64 of [0-9A-Za-z_.:-]");
 }
 END_TEST
 

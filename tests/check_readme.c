@@ -84,16 +84,16 @@ s_sh (const char *line, char **out)
 static void
 s_write_big_npy (void)
 {
-    char *csv_path = support_src_path ("data/breast_cancer_test.csv"), err[256], npy[800];
-    maas_csv_t *csv = maas_csv_load (csv_path, "label", err, sizeof err);
-    ck_assert_msg (csv, "%s", err);
+    char *csv_path = support_src_path ("data/breast_cancer_test.csv"), npy[800];
+    maas_err_t err;
+    maas_csv_t *csv = maas_csv_load (csv_path, "label", &err);
+    ck_assert_msg (csv, "%s", err.text);
     snprintf (npy, sizeof npy, "%s/big.npy", s_work);
-    maas_npy_writer_t *writer = maas_npy_create (npy, maas_csv_cols (csv), err, sizeof err);
+    maas_npy_writer_t *writer = maas_npy_create (npy, maas_csv_cols (csv), &err);
     for (int i = 0; i < 5; i++)
-        ck_assert_int_eq (maas_npy_write (writer, maas_csv_features (csv)->data,
-                                          maas_csv_rows (csv), err, sizeof err),
-                          0);
-    ck_assert_int_eq (maas_npy_close (&writer, err, sizeof err), 0);
+        ck_assert_int_eq (
+            maas_npy_write (writer, maas_csv_features (csv)->data, maas_csv_rows (csv), &err), 0);
+    ck_assert_int_eq (maas_npy_close (&writer, &err), 0);
     maas_csv_destroy (&csv);
     free (csv_path);
 }

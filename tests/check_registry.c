@@ -25,7 +25,7 @@ s_blob (const char *label, size_t *size)
     maas_layer_spec_t layers[] = {{8, MAAS_ACT_RELU}, {3, MAAS_ACT_SOFTMAX}};
     maas_model_t *model = support_model_new (4, layers, 2, seed);
     uint8_t *blob;
-    maas_model_err_t err;
+    maas_err_t err;
     ck_assert_msg (maas_model_encode (model, &blob, size, &err) == 0, "%s", err.text);
     maas_model_destroy (&model);
     return blob;
@@ -206,37 +206,37 @@ END_TEST
 START_TEST (test_ref_parse)
 {
     maas_registry_ref_t ref;
-    char err[256];
-    ck_assert_int_eq (maas_registry_ref_parse (&ref, "iris", err, sizeof err), 0);
+    maas_err_t err;
+    ck_assert_int_eq (maas_registry_ref_parse (&ref, "iris", &err), 0);
     ck_assert_str_eq (ref.name, "iris");
     ck_assert_str_eq (ref.ref, "");
-    ck_assert_int_eq (maas_registry_ref_parse (&ref, "iris@12", err, sizeof err), 0);
+    ck_assert_int_eq (maas_registry_ref_parse (&ref, "iris@12", &err), 0);
     ck_assert_str_eq (ref.ref, "12");
-    ck_assert_int_eq (maas_registry_ref_parse (&ref, "iris-v2.1@production", err, sizeof err), 0);
+    ck_assert_int_eq (maas_registry_ref_parse (&ref, "iris-v2.1@production", &err), 0);
     ck_assert_str_eq (ref.name, "iris-v2.1");
     ck_assert_str_eq (ref.ref, "production");
-    ck_assert_int_eq (maas_registry_ref_parse (&ref, "iris@latest", err, sizeof err), 0);
-    ck_assert_int_eq (maas_registry_ref_parse (&ref, "ir{is}", err, sizeof err), -1);
-    ck_assert (strstr (err, "a name is"));
-    ck_assert_int_eq (maas_registry_ref_parse (&ref, "iris@", err, sizeof err), -1);
-    ck_assert_int_eq (maas_registry_ref_parse (&ref, "iris@0", err, sizeof err), -1);
-    ck_assert_int_eq (maas_registry_ref_parse (&ref, "iris@1x", err, sizeof err), -1);
-    ck_assert_int_eq (maas_registry_ref_parse (&ref, "@3", err, sizeof err), -1);
+    ck_assert_int_eq (maas_registry_ref_parse (&ref, "iris@latest", &err), 0);
+    ck_assert_int_eq (maas_registry_ref_parse (&ref, "ir{is}", &err), -1);
+    ck_assert (strstr (err.text, "a name is"));
+    ck_assert_int_eq (maas_registry_ref_parse (&ref, "iris@", &err), -1);
+    ck_assert_int_eq (maas_registry_ref_parse (&ref, "iris@0", &err), -1);
+    ck_assert_int_eq (maas_registry_ref_parse (&ref, "iris@1x", &err), -1);
+    ck_assert_int_eq (maas_registry_ref_parse (&ref, "@3", &err), -1);
     //  MLflow's spellings name the same thing.
-    ck_assert_int_eq (maas_registry_ref_parse (&ref, "iris/12", err, sizeof err), 0);
+    ck_assert_int_eq (maas_registry_ref_parse (&ref, "iris/12", &err), 0);
     ck_assert_str_eq (ref.name, "iris");
     ck_assert_str_eq (ref.ref, "12");
-    ck_assert_int_eq (maas_registry_ref_parse (&ref, "models:/iris/3", err, sizeof err), 0);
+    ck_assert_int_eq (maas_registry_ref_parse (&ref, "models:/iris/3", &err), 0);
     ck_assert_str_eq (ref.name, "iris");
     ck_assert_str_eq (ref.ref, "3");
-    ck_assert_int_eq (maas_registry_ref_parse (&ref, "models:/iris@champion", err, sizeof err), 0);
+    ck_assert_int_eq (maas_registry_ref_parse (&ref, "models:/iris@champion", &err), 0);
     ck_assert_str_eq (ref.ref, "champion");
-    ck_assert_int_eq (maas_registry_ref_parse (&ref, "models:/iris", err, sizeof err), 0);
+    ck_assert_int_eq (maas_registry_ref_parse (&ref, "models:/iris", &err), 0);
     ck_assert_str_eq (ref.name, "iris");
     ck_assert_str_eq (ref.ref, "");
-    ck_assert_int_eq (maas_registry_ref_parse (&ref, "iris/production", err, sizeof err), -1);
-    ck_assert (strstr (err, "after '/' comes a version number"));
-    ck_assert_int_eq (maas_registry_ref_parse (&ref, "models:/iris/3/4", err, sizeof err), -1);
+    ck_assert_int_eq (maas_registry_ref_parse (&ref, "iris/production", &err), -1);
+    ck_assert (strstr (err.text, "after '/' comes a version number"));
+    ck_assert_int_eq (maas_registry_ref_parse (&ref, "models:/iris/3/4", &err), -1);
     ck_assert (!maas_registry_alias_valid ("latest"));
     ck_assert (!maas_registry_alias_valid ("3d"));
     ck_assert (maas_registry_alias_valid ("canary-2"));
@@ -427,9 +427,8 @@ START_TEST (test_alias_moves_are_atomic)
     ck_assert_int_ge (child, 0);
     if (child == 0) {
         maas_registry_destroy (&s_reg);    //  the child's copy of the parent's
-        char err[256];
-        maas_registry_t *reg =
-            maas_registry_new (support_redis_url (s_redis), NULL, err, sizeof err);
+        maas_err_t err;
+        maas_registry_t *reg = maas_registry_new (support_redis_url (s_redis), NULL, &err);
         int failures = reg ? 0 : 1;
         for (int i = 0; reg && i < 400; i++)
             failures += maas_registry_alias (reg, "iris", "production", 1 + i % 2) != 0;
@@ -477,8 +476,8 @@ END_TEST
 static void
 s_publisher_child (const char *url, int fd)
 {
-    char err[256];
-    maas_registry_t *reg = maas_registry_new (url, NULL, err, sizeof err);
+    maas_err_t err;
+    maas_registry_t *reg = maas_registry_new (url, NULL, &err);
     maas_registry_meta_t meta = {0};
     size_t size;
     uint8_t *blob = s_blob ("shared", &size);
@@ -534,10 +533,10 @@ END_TEST
 
 START_TEST (test_changes_are_announced)
 {
-    char err[256];
+    maas_err_t err;
     maas_registry_watch_t *watch =
-        maas_registry_watch_new (support_redis_url (s_redis), NULL, err, sizeof err);
-    ck_assert_msg (watch, "%s", err);
+        maas_registry_watch_new (support_redis_url (s_redis), NULL, &err);
+    ck_assert_msg (watch, "%s", err.text);
     ck_assert_int_ge (maas_registry_watch_fd (watch), 0);
     maas_registry_event_t event;
     ck_assert_int_eq (maas_registry_watch_next (watch, &event, 0), 0);
@@ -604,10 +603,9 @@ START_TEST (test_bad_input_refused)
                     "model ok: not a valid model file");
     //  Over the limit: refused on its size alone, before a byte is read, with
     //  the message a train job's check gives (maas_registry_size_check).
-    char why[256];
-    ck_assert_int_eq (maas_registry_size_check ("ok", MAAS_REGISTRY_BLOB_MAX + 1, why, sizeof why),
-                      -1);
-    ck_assert_int_eq (maas_registry_size_check ("ok", MAAS_REGISTRY_BLOB_MAX, why, sizeof why), 0);
+    maas_err_t why;
+    ck_assert_int_eq (maas_registry_size_check ("ok", MAAS_REGISTRY_BLOB_MAX + 1, &why), -1);
+    ck_assert_int_eq (maas_registry_size_check ("ok", MAAS_REGISTRY_BLOB_MAX, &why), 0);
     s_assert_error (
         maas_registry_publish (s_reg, "ok", "x", MAAS_REGISTRY_BLOB_MAX + 1, &meta, &version, NULL),
         "model ok: 268435457 bytes is over the registry's limit of 268435456 bytes");
@@ -654,10 +652,10 @@ START_TEST (test_dead_redis_then_back)
     //  The restarted server is empty (no persistence): reconnecting works.
     s_assert_error (maas_registry_resolve (s_reg, "iris", NULL, &version), "unknown model");
     ck_assert_uint_eq (s_publish (s_reg, "iris", "a", NULL), 1);
-    char err[256];
+    maas_err_t err;
     support_redis_kill (s_redis);
-    ck_assert_ptr_null (maas_registry_new (support_redis_url (s_redis), NULL, err, sizeof err));
-    ck_assert (strstr (err, "redis"));
+    ck_assert_ptr_null (maas_registry_new (support_redis_url (s_redis), NULL, &err));
+    ck_assert (strstr (err.text, "redis"));
     support_redis_restart (s_redis);
 }
 END_TEST

@@ -64,21 +64,22 @@ s_numpy_f8 (unsigned char *out)
 START_TEST (test_npy_reads_numpy_float64)
 {
     unsigned char bytes[192];
-    char *path = s_file ("f8.npy"), err[MAAS_NPY_ERROR_SIZE];
+    char *path = s_file ("f8.npy");
+    maas_err_t err;
     s_write_bytes (path, bytes, s_numpy_f8 (bytes));
-    maas_npy_reader_t *reader = maas_npy_open (path, err, sizeof err);
-    ck_assert_msg (reader, "%s", err);
+    maas_npy_reader_t *reader = maas_npy_open (path, &err);
+    ck_assert_msg (reader, "%s", err.text);
     ck_assert_uint_eq (maas_npy_rows (reader), 3);
     ck_assert_uint_eq (maas_npy_cols (reader), 2);
     float block[4];
     size_t got;
-    ck_assert_int_eq (maas_npy_read (reader, block, 2, &got, err, sizeof err), 0);
+    ck_assert_int_eq (maas_npy_read (reader, block, 2, &got, &err), 0);
     ck_assert_uint_eq (got, 2);
     ck_assert_float_eq (block[3], 3.0f);
-    ck_assert_int_eq (maas_npy_read (reader, block, 2, &got, err, sizeof err), 0);
+    ck_assert_int_eq (maas_npy_read (reader, block, 2, &got, &err), 0);
     ck_assert_uint_eq (got, 1);
     ck_assert_float_eq (block[1], 5.0f);
-    ck_assert_int_eq (maas_npy_read (reader, block, 2, &got, err, sizeof err), 0);
+    ck_assert_int_eq (maas_npy_read (reader, block, 2, &got, &err), 0);
     ck_assert_uint_eq (got, 0);
     maas_npy_reader_destroy (&reader);
     free (path);
@@ -87,23 +88,24 @@ END_TEST
 
 START_TEST (test_npy_write_read_round_trip)
 {
-    char *path = s_file ("out.npy"), err[MAAS_NPY_ERROR_SIZE];
-    maas_npy_writer_t *writer = maas_npy_create (path, 3, err, sizeof err);
-    ck_assert_msg (writer, "%s", err);
+    char *path = s_file ("out.npy");
+    maas_err_t err;
+    maas_npy_writer_t *writer = maas_npy_create (path, 3, &err);
+    ck_assert_msg (writer, "%s", err.text);
     float rows[3 * 1000];
     for (int i = 0; i < 3000; i++)
         rows[i] = (float) i * 0.5f;
     //  Appended in uneven blocks: the header is patched with the total.
-    ck_assert_int_eq (maas_npy_write (writer, rows, 7, err, sizeof err), 0);
-    ck_assert_int_eq (maas_npy_write (writer, rows + 21, 993, err, sizeof err), 0);
-    ck_assert_int_eq (maas_npy_close (&writer, err, sizeof err), 0);
+    ck_assert_int_eq (maas_npy_write (writer, rows, 7, &err), 0);
+    ck_assert_int_eq (maas_npy_write (writer, rows + 21, 993, &err), 0);
+    ck_assert_int_eq (maas_npy_close (&writer, &err), 0);
     ck_assert_ptr_null (writer);
-    maas_npy_reader_t *reader = maas_npy_open (path, err, sizeof err);
-    ck_assert_msg (reader, "%s", err);
+    maas_npy_reader_t *reader = maas_npy_open (path, &err);
+    ck_assert_msg (reader, "%s", err.text);
     ck_assert_uint_eq (maas_npy_rows (reader), 1000);
     float back[3 * 1000];
     size_t got;
-    ck_assert_int_eq (maas_npy_read (reader, back, 1000, &got, err, sizeof err), 0);
+    ck_assert_int_eq (maas_npy_read (reader, back, 1000, &got, &err), 0);
     ck_assert_uint_eq (got, 1000);
     ck_assert_mem_eq (back, rows, sizeof rows);
     maas_npy_reader_destroy (&reader);
@@ -115,70 +117,72 @@ START_TEST (test_npy_rejects_bad_files)
 {
     unsigned char bytes[192];
     size_t size = s_numpy_f8 (bytes);
-    char *path = s_file ("bad.npy"), err[MAAS_NPY_ERROR_SIZE];
+    char *path = s_file ("bad.npy");
+    maas_err_t err;
     //  Truncated data: the read, not the open, reports the missing rows.
     s_write_bytes (path, bytes, size - 8);
-    maas_npy_reader_t *reader = maas_npy_open (path, err, sizeof err);
+    maas_npy_reader_t *reader = maas_npy_open (path, &err);
     ck_assert_ptr_nonnull (reader);
     float block[6];
     size_t got;
-    ck_assert_int_eq (maas_npy_read (reader, block, 3, &got, err, sizeof err), -1);
-    ck_assert_ptr_nonnull (strstr (err, "ends at row 2 of the 3"));
+    ck_assert_int_eq (maas_npy_read (reader, block, 3, &got, &err), -1);
+    ck_assert_ptr_nonnull (strstr (err.text, "ends at row 2 of the 3"));
     maas_npy_reader_destroy (&reader);
     //  Integer dtype, Fortran order, bad magic, truncated header.
     memcpy (bytes + 10 + 11, "i8", 2);
     s_write_bytes (path, bytes, size);
-    ck_assert_ptr_null (maas_npy_open (path, err, sizeof err));
-    ck_assert_ptr_nonnull (strstr (err, "not supported"));
+    ck_assert_ptr_null (maas_npy_open (path, &err));
+    ck_assert_ptr_nonnull (strstr (err.text, "not supported"));
     s_numpy_f8 (bytes);
     memcpy (strstr ((char *) bytes + 10, "False"), "True ", 5);
     s_write_bytes (path, bytes, size);
-    ck_assert_ptr_null (maas_npy_open (path, err, sizeof err));
-    ck_assert_ptr_nonnull (strstr (err, "Fortran"));
+    ck_assert_ptr_null (maas_npy_open (path, &err));
+    ck_assert_ptr_nonnull (strstr (err.text, "Fortran"));
     s_write_bytes (path, "PK\x03\x04", 4);
-    ck_assert_ptr_null (maas_npy_open (path, err, sizeof err));
-    ck_assert_ptr_nonnull (strstr (err, "bad magic"));
+    ck_assert_ptr_null (maas_npy_open (path, &err));
+    ck_assert_ptr_nonnull (strstr (err.text, "bad magic"));
     s_numpy_f8 (bytes);
     s_write_bytes (path, bytes, 70);
-    ck_assert_ptr_null (maas_npy_open (path, err, sizeof err));
-    ck_assert_ptr_nonnull (strstr (err, "truncated"));
+    ck_assert_ptr_null (maas_npy_open (path, &err));
+    ck_assert_ptr_nonnull (strstr (err.text, "truncated"));
     free (path);
 }
 END_TEST
 
 START_TEST (test_csv_stream_blocks_and_errors)
 {
-    char *path = s_file ("in.csv"), err[MAAS_CSV_ERROR_SIZE];
+    char *path = s_file ("in.csv");
+    maas_err_t err;
     const char *text = "a,b\n1,2\n3,4\n\n5,6\n7,x\n";
     s_write_bytes (path, text, strlen (text));
-    maas_csv_stream_t *stream = maas_csv_stream_open (path, NULL, err, sizeof err);
-    ck_assert_msg (stream, "%s", err);
+    maas_csv_stream_t *stream = maas_csv_stream_open (path, NULL, &err);
+    ck_assert_msg (stream, "%s", err.text);
     ck_assert_uint_eq (maas_csv_stream_cols (stream), 2);
     float block[4];
     size_t got;
-    ck_assert_int_eq (maas_csv_stream_read (stream, block, NULL, 2, &got, err, sizeof err), 0);
+    ck_assert_int_eq (maas_csv_stream_read (stream, block, NULL, 2, &got, &err), 0);
     ck_assert_uint_eq (got, 2);
     ck_assert_float_eq (block[2], 3.0f);
-    ck_assert_int_eq (maas_csv_stream_read (stream, block, NULL, 2, &got, err, sizeof err), -1);
+    ck_assert_int_eq (maas_csv_stream_read (stream, block, NULL, 2, &got, &err), -1);
     ck_assert_uint_eq (got, 1);    //  5,6 made it before the bad row
     ck_assert_float_eq (block[1], 6.0f);
-    ck_assert_ptr_nonnull (strstr (err, "in.csv:6:2 'x' is not a number"));
+    ck_assert_ptr_nonnull (strstr (err.text, "in.csv:6:2 'x' is not a number"));
     maas_csv_stream_destroy (&stream);
     //  A label column is read apart from the features.
-    stream = maas_csv_stream_open (path, "a", err, sizeof err);
-    ck_assert_msg (stream, "%s", err);
+    stream = maas_csv_stream_open (path, "a", &err);
+    ck_assert_msg (stream, "%s", err.text);
     ck_assert (maas_csv_stream_has_label (stream));
     ck_assert_uint_eq (maas_csv_stream_cols (stream), 1);
     float labels[2];
-    ck_assert_int_eq (maas_csv_stream_read (stream, block, labels, 2, &got, err, sizeof err), 0);
+    ck_assert_int_eq (maas_csv_stream_read (stream, block, labels, 2, &got, &err), 0);
     ck_assert_float_eq (block[1], 4.0f);
     ck_assert_float_eq (labels[1], 3.0f);
     maas_csv_stream_destroy (&stream);
-    ck_assert_ptr_null (maas_csv_stream_open (path, "nosuch", err, sizeof err));
-    ck_assert_ptr_nonnull (strstr (err, "no label column 'nosuch'"));
+    ck_assert_ptr_null (maas_csv_stream_open (path, "nosuch", &err));
+    ck_assert_ptr_nonnull (strstr (err.text, "no label column 'nosuch'"));
     s_write_bytes (path, "", 0);
-    ck_assert_ptr_null (maas_csv_stream_open (path, NULL, err, sizeof err));
-    ck_assert_ptr_nonnull (strstr (err, "empty file"));
+    ck_assert_ptr_null (maas_csv_stream_open (path, NULL, &err));
+    ck_assert_ptr_nonnull (strstr (err.text, "empty file"));
     free (path);
 }
 END_TEST

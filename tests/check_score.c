@@ -56,11 +56,11 @@ s_publish_with (const char *name, const maas_mlp_t *mlp, const char *const *colu
 {
     maas_mlp_t *copy = maas_mlp_dup (mlp);
     maas_model_t *model = maas_model_new (&copy);
-    char err[256];
+    maas_err_t err;
     if (columns)
         ck_assert_int_eq (maas_model_set_columns (model, columns, S_COLS), 0);
     if (labels)
-        ck_assert_msg (maas_model_set_labels_text (model, labels, err, sizeof err) == 0, "%s", err);
+        ck_assert_msg (maas_model_set_labels_text (model, labels, &err) == 0, "%s", err.text);
     maas_registry_t *registry = support_registry_new (s_redis);
     uint64_t version = support_publish_model (registry, name, model);
     maas_registry_destroy (&registry);
@@ -181,10 +181,11 @@ s_write_csv (const char *name, bool label)
 static char *
 s_write_npy (const char *name)
 {
-    char *path = s_path (name), err[256];
-    maas_npy_writer_t *writer = maas_npy_create (path, S_COLS, err, sizeof err);
-    ck_assert (writer && maas_npy_write (writer, s_x, S_ROWS, err, sizeof err) == 0);
-    ck_assert_int_eq (maas_npy_close (&writer, err, sizeof err), 0);
+    char *path = s_path (name);
+    maas_err_t err;
+    maas_npy_writer_t *writer = maas_npy_create (path, S_COLS, &err);
+    ck_assert (writer && maas_npy_write (writer, s_x, S_ROWS, &err) == 0);
+    ck_assert_int_eq (maas_npy_close (&writer, &err), 0);
     return path;
 }
 
@@ -196,12 +197,13 @@ s_config (const char *model, size_t shard_rows, size_t window)
 
 START_TEST (test_npy_to_npy_in_order)
 {
-    char *input = s_write_npy ("in.npy"), *output = s_path ("out.npy"), err[512];
+    char *input = s_write_npy ("in.npy"), *output = s_path ("out.npy");
+    maas_err_t err;
     maas_client_t *client = maas_client_new (s_frontend, NULL);
     maas_score_config_t config = s_config ("seed@production", 333, 4);
     maas_score_stats_t stats;
-    int rc = maas_score_file (client, &config, input, output, NULL, NULL, &stats, err, sizeof err);
-    ck_assert_msg (rc == 0, "%s", err);
+    int rc = maas_score_file (client, &config, input, output, NULL, NULL, &stats, &err);
+    ck_assert_msg (rc == 0, "%s", err.text);
     ck_assert_uint_eq (stats.rows, S_ROWS);
     ck_assert_uint_eq (stats.shards, (S_ROWS + 332) / 333);
     support_assert_npy_equal (output, s_expected, S_ROWS, 1);
@@ -213,13 +215,13 @@ END_TEST
 
 START_TEST (test_csv_to_csv_with_accuracy)
 {
-    char *input = s_write_csv ("in.csv", true), *output = s_path ("out.csv"), err[512];
+    char *input = s_write_csv ("in.csv", true), *output = s_path ("out.csv");
+    maas_err_t err;
     maas_client_t *client = maas_client_new (s_frontend, NULL);
     maas_score_config_t config = s_config ("seed", 1000, 3);
     double accuracy;
-    int rc =
-        maas_score_file (client, &config, input, output, "label", &accuracy, NULL, err, sizeof err);
-    ck_assert_msg (rc == 0, "%s", err);
+    int rc = maas_score_file (client, &config, input, output, "label", &accuracy, NULL, &err);
+    ck_assert_msg (rc == 0, "%s", err.text);
     FILE *file = fopen (output, "r");
     char line[256];
     ck_assert (fgets (line, sizeof line, file));
@@ -248,9 +250,8 @@ START_TEST (test_tensor_api)
     maas_client_t *client = maas_client_new (s_frontend, NULL);
     maas_score_config_t config = s_config ("seed@1", 4096, 2);
     maas_tensor_t x = maas_tensor_view (s_x, S_ROWS, S_COLS), *y = NULL;
-    char err[512];
-    ck_assert_msg (maas_score_tensor (client, &config, &x, &y, NULL, err, sizeof err) == 0, "%s",
-                   err);
+    maas_err_t err;
+    ck_assert_msg (maas_score_tensor (client, &config, &x, &y, NULL, &err) == 0, "%s", err.text);
     ck_assert_uint_eq (y->rows, S_ROWS);
     ck_assert_mem_eq (y->data, s_expected, S_ROWS * sizeof (float));
     maas_tensor_destroy (&y);
@@ -260,7 +261,8 @@ END_TEST
 
 START_TEST (test_malformed_row_stops_with_line)
 {
-    char *input = s_write_csv ("bad.csv", false), *output = s_path ("bad-out.npy"), err[512];
+    char *input = s_write_csv ("bad.csv", false), *output = s_path ("bad-out.npy");
+    maas_err_t err;
     //  Corrupt row 4000 (line 4001 of the file, after the header).
     FILE *file = fopen (input, "r+");
     char line[512];
@@ -271,21 +273,19 @@ START_TEST (test_malformed_row_stops_with_line)
     fclose (file);
     maas_client_t *client = maas_client_new (s_frontend, NULL);
     maas_score_config_t config = s_config ("seed", 500, 4);
-    ck_assert_int_eq (
-        maas_score_file (client, &config, input, output, NULL, NULL, NULL, err, sizeof err), -1);
-    ck_assert_msg (strstr (err, "bad.csv:4002:1 'oops"), "%s", err);
+    ck_assert_int_eq (maas_score_file (client, &config, input, output, NULL, NULL, NULL, &err), -1);
+    ck_assert_msg (strstr (err.text, "bad.csv:4002:1 'oops"), "%s", err.text);
     ck_assert_int_eq (access (output, F_OK), -1);    //  no partial output left
     //  Unknown model: every shard fails, the run names the rows and the reason.
     char *good = s_write_npy ("good.npy");
     config.model = "nosuch";
     config.max_attempts = 2;
-    ck_assert_int_eq (
-        maas_score_file (client, &config, good, output, NULL, NULL, NULL, err, sizeof err), -1);
+    ck_assert_int_eq (maas_score_file (client, &config, good, output, NULL, NULL, NULL, &err), -1);
     //  Rows count from 1; the worker said it would fail the same again.
-    ck_assert_msg (strncmp (err, "rows ", 5) == 0
-                       && strstr (err, "00: failed: unknown model nosuch")
-                       && strstr (err, "(not retried: it would fail the same again)"),
-                   "%s", err);
+    ck_assert_msg (strncmp (err.text, "rows ", 5) == 0
+                       && strstr (err.text, "00: failed: unknown model nosuch")
+                       && strstr (err.text, "(not retried: it would fail the same again)"),
+                   "%s", err.text);
     maas_client_destroy (&client);
     free (input);
     free (output);
@@ -306,14 +306,15 @@ s_kill_midway (size_t done, size_t total, void *arg)
 
 START_TEST (test_worker_killed_mid_run)
 {
-    char *input = s_write_npy ("kill.npy"), *output = s_path ("kill-out.npy"), err[512];
+    char *input = s_write_npy ("kill.npy"), *output = s_path ("kill-out.npy");
+    maas_err_t err;
     maas_client_t *client = maas_client_new (s_frontend, NULL);
     bool killed = false;
     maas_score_config_t config = s_config ("seed@production", 100, 8);
     config.progress = s_kill_midway;
     config.progress_arg = &killed;
-    int rc = maas_score_file (client, &config, input, output, NULL, NULL, NULL, err, sizeof err);
-    ck_assert_msg (rc == 0, "%s", err);
+    int rc = maas_score_file (client, &config, input, output, NULL, NULL, NULL, &err);
+    ck_assert_msg (rc == 0, "%s", err.text);
     ck_assert (killed);
     support_assert_npy_equal (output, s_expected, S_ROWS, 1);
     maas_client_destroy (&client);
@@ -329,13 +330,13 @@ END_TEST
 static void
 s_assert_npy_matches (const char *path, const float *expected, int copies)
 {
-    char err[256];
-    maas_npy_reader_t *reader = maas_npy_open (path, err, sizeof err);
-    ck_assert_msg (reader, "%s", err);
+    maas_err_t err;
+    maas_npy_reader_t *reader = maas_npy_open (path, &err);
+    ck_assert_msg (reader, "%s", err.text);
     float *got = malloc (S_ROWS * sizeof (float));
     for (int copy = 0; copy < copies; copy++) {
         size_t n = 0;
-        ck_assert_int_eq (maas_npy_read (reader, got, S_ROWS, &n, err, sizeof err), 0);
+        ck_assert_int_eq (maas_npy_read (reader, got, S_ROWS, &n, &err), 0);
         ck_assert_uint_eq (n, S_ROWS);
         for (size_t r = 0; r < S_ROWS; r++)
             ck_assert_msg (fabsf (got[r] - expected[r]) < 1e-5f, "row %zu: %.9g, expected %.9g",
@@ -371,14 +372,15 @@ START_TEST (test_alias_moved_mid_run)
     maas_mlp_t *other = s_seed_mlp (8);
     uint64_t v2 = s_publish ("seed", other, NULL), move_to = v2;
     maas_mlp_destroy (&other);
-    char *input = s_write_npy ("moved.npy"), *output = s_path ("moved-out.npy"), err[512];
+    char *input = s_write_npy ("moved.npy"), *output = s_path ("moved-out.npy");
+    maas_err_t err;
     maas_client_t *client = maas_client_new (s_frontend, NULL);
     maas_score_config_t config = s_config ("seed@production", 100, 4);
     config.progress = s_move_alias_midway;
     config.progress_arg = &move_to;
     maas_score_stats_t stats;
-    int rc = maas_score_file (client, &config, input, output, NULL, NULL, &stats, err, sizeof err);
-    ck_assert_msg (rc == 0, "%s", err);
+    int rc = maas_score_file (client, &config, input, output, NULL, NULL, &stats, &err);
+    ck_assert_msg (rc == 0, "%s", err.text);
     ck_assert_uint_eq (move_to, 0);
     ck_assert_uint_eq (stats.version, 1);
     //  Near, not bit-equal: v2's outputs are far away.
@@ -420,18 +422,18 @@ START_TEST (test_alias_moved_in_first_window)
     maas_predictor_destroy (&predictor);
     maas_mlp_destroy (&other);
     char *input = s_path ("first-window.npy"), *output = s_path ("first-window-out.npy");
-    char err[512];
-    maas_npy_writer_t *writer = maas_npy_create (input, S_COLS, err, sizeof err);
+    maas_err_t err;
+    maas_npy_writer_t *writer = maas_npy_create (input, S_COLS, &err);
     for (int copy = 0; copy < S_COPIES; copy++)
-        ck_assert (writer && maas_npy_write (writer, s_x, S_ROWS, err, sizeof err) == 0);
-    ck_assert_int_eq (maas_npy_close (&writer, err, sizeof err), 0);
+        ck_assert (writer && maas_npy_write (writer, s_x, S_ROWS, &err) == 0);
+    ck_assert_int_eq (maas_npy_close (&writer, &err), 0);
     maas_client_t *client = maas_client_new (s_frontend, NULL);
     maas_score_config_t config = s_config ("seed@production", S_ROWS * S_COPIES / 16, 16);
     config.progress = s_move_alias_at_once;
     config.progress_arg = &move_to;
     maas_score_stats_t stats;
-    int rc = maas_score_file (client, &config, input, output, NULL, NULL, &stats, err, sizeof err);
-    ck_assert_msg (rc == 0, "%s", err);
+    int rc = maas_score_file (client, &config, input, output, NULL, NULL, &stats, &err);
+    ck_assert_msg (rc == 0, "%s", err.text);
     ck_assert_uint_eq (move_to, 0);
     ck_assert_msg (stats.version == 1 || stats.version == v2, "ran on version %llu",
                    (unsigned long long) stats.version);
@@ -545,12 +547,12 @@ s_slurp (const char *path)
 
 //  maas_score_file of INPUT into OUTPUT with MODEL; its return code.
 static int
-s_score (const char *model, const char *input, const char *output, char *err)
+s_score (const char *model, const char *input, const char *output, maas_err_t *err)
 {
     maas_client_t *client = maas_client_new (s_frontend, NULL);
     maas_score_config_t config = s_config (model, 1000, 4);
     config.max_attempts = 1;
-    int rc = maas_score_file (client, &config, input, output, NULL, NULL, NULL, err, 512);
+    int rc = maas_score_file (client, &config, input, output, NULL, NULL, NULL, err);
     maas_client_destroy (&client);
     return rc;
 }
@@ -559,14 +561,15 @@ s_score (const char *model, const char *input, const char *output, char *err)
 //  and the input is left whole.
 START_TEST (test_output_is_input_refused)
 {
-    char *input = s_write_csv ("same.csv", false), *before = s_slurp (input), err[512];
+    char *input = s_write_csv ("same.csv", false), *before = s_slurp (input);
+    maas_err_t err;
     char *sym = s_path ("same-link.csv"), *hard = s_path ("same-hard.csv");
     ck_assert_int_eq (symlink (input, sym), 0);
     ck_assert_int_eq (link (input, hard), 0);
     const char *outputs[] = {input, sym, hard};
     for (int i = 0; i < 3; i++) {
-        ck_assert_int_eq (s_score ("seed", input, outputs[i], err), -1);
-        ck_assert_msg (strstr (err, "is the input file"), "%s", err);
+        ck_assert_int_eq (s_score ("seed", input, outputs[i], &err), -1);
+        ck_assert_msg (strstr (err.text, "is the input file"), "%s", err.text);
         char *after = s_slurp (input);
         ck_assert_str_eq (after, before);
         free (after);
@@ -583,11 +586,12 @@ END_TEST
 //  temporary file is left behind.
 START_TEST (test_output_never_destroyed)
 {
-    char *input = s_write_npy ("keep.npy"), *output = s_path ("keep-out.npy"), err[512];
-    ck_assert_msg (s_score ("seed", input, output, err) == 0, "%s", err);
+    char *input = s_write_npy ("keep.npy"), *output = s_path ("keep-out.npy");
+    maas_err_t err;
+    ck_assert_msg (s_score ("seed", input, output, &err) == 0, "%s", err.text);
     size_t good_size, after_size;
     char *good = s_slurp_size (output, &good_size);
-    ck_assert_int_eq (s_score ("nosuch", input, output, err), -1);
+    ck_assert_int_eq (s_score ("nosuch", input, output, &err), -1);
     char *after = s_slurp_size (output, &after_size);
     ck_assert (after_size == good_size && memcmp (after, good, good_size) == 0);
     free (after);
@@ -596,7 +600,7 @@ START_TEST (test_output_never_destroyed)
     fputs ("precious\n", file);
     fclose (file);
     ck_assert_int_eq (symlink (target, link), 0);
-    ck_assert_msg (s_score ("seed", input, link, err) == 0, "%s", err);
+    ck_assert_msg (s_score ("seed", input, link, &err) == 0, "%s", err.text);
     char *kept = s_slurp (target), *written = s_slurp (link);
     ck_assert_str_eq (kept, "precious\n");
     struct stat st;
@@ -656,17 +660,18 @@ END_TEST
 //  from 1), not its row within the job that carried it.
 START_TEST (test_cli_names_the_file_row)
 {
-    char *input = s_path ("nan.npy"), *output = s_path ("nan-out.npy"), err[256];
-    maas_npy_writer_t *writer = maas_npy_create (input, S_COLS, err, sizeof err);
+    char *input = s_path ("nan.npy"), *output = s_path ("nan-out.npy");
+    maas_err_t err;
+    maas_npy_writer_t *writer = maas_npy_create (input, S_COLS, &err);
     ck_assert_ptr_nonnull (writer);
     for (int i = 0; i < 4; i++) {    //  20,012 rows; row 20,000 is copy 3's row 4,991
         float saved = s_x[4990 * S_COLS + 4];
         if (i == 3)
             s_x[4990 * S_COLS + 4] = NAN;
-        ck_assert_int_eq (maas_npy_write (writer, s_x, S_ROWS, err, sizeof err), 0);
+        ck_assert_int_eq (maas_npy_write (writer, s_x, S_ROWS, &err), 0);
         s_x[4990 * S_COLS + 4] = saved;
     }
-    ck_assert_int_eq (maas_npy_close (&writer, err, sizeof err), 0);
+    ck_assert_int_eq (maas_npy_close (&writer, &err), 0);
     const char *args[] = {"score", "seed", "--input", input, "--output", output, NULL};
     ck_assert_int_eq (s_run_cli (args, "cli-nan.log"), 1);
     char *text = s_read_log ("cli-nan.log");
@@ -685,14 +690,14 @@ END_TEST
 static void
 s_assert_npy_repeats (const char *path, size_t copies)
 {
-    char err[256];
-    maas_npy_reader_t *reader = maas_npy_open (path, err, sizeof err);
-    ck_assert_msg (reader, "%s", err);
+    maas_err_t err;
+    maas_npy_reader_t *reader = maas_npy_open (path, &err);
+    ck_assert_msg (reader, "%s", err.text);
     ck_assert_uint_eq (maas_npy_rows (reader), copies * S_ROWS);
     float *got = malloc (S_ROWS * sizeof (float));
     for (size_t copy = 0; copy < copies; copy++) {
         size_t n;
-        ck_assert_int_eq (maas_npy_read (reader, got, S_ROWS, &n, err, sizeof err), 0);
+        ck_assert_int_eq (maas_npy_read (reader, got, S_ROWS, &n, &err), 0);
         ck_assert_uint_eq (n, S_ROWS);
         ck_assert_msg (memcmp (got, s_expected, S_ROWS * sizeof (float)) == 0,
                        "copy %zu differs from in-process scoring", copy);
@@ -706,11 +711,12 @@ s_assert_npy_repeats (const char *path, size_t copies)
 START_TEST (test_memory_bounded_by_window)
 {
     enum { COPIES = 200 };    //  1,000,600 rows, 40 MB of float32
-    char *small = s_write_npy ("small.npy"), *big = s_path ("big.npy"), err[256];
-    maas_npy_writer_t *writer = maas_npy_create (big, S_COLS, err, sizeof err);
+    char *small = s_write_npy ("small.npy"), *big = s_path ("big.npy");
+    maas_err_t err;
+    maas_npy_writer_t *writer = maas_npy_create (big, S_COLS, &err);
     for (int i = 0; i < COPIES; i++)
-        ck_assert_int_eq (maas_npy_write (writer, s_x, S_ROWS, err, sizeof err), 0);
-    ck_assert_int_eq (maas_npy_close (&writer, err, sizeof err), 0);
+        ck_assert_int_eq (maas_npy_write (writer, s_x, S_ROWS, &err), 0);
+    ck_assert_int_eq (maas_npy_close (&writer, &err), 0);
     char *small_out = s_path ("small-out.npy"), *big_out = s_path ("big-out.npy");
     const char *small_args[] = {"score",        "seed", "--input",  small, "--output", small_out,
                                 "--shard-rows", "4096", "--window", "4",   NULL};
@@ -1040,11 +1046,12 @@ END_TEST
 //  Ctrl-C: SIGINT mid-run cancels the shards in flight, exits 130, leaves no output.
 START_TEST (test_cli_interrupt)
 {
-    char *input = s_path ("many.npy"), *output = s_path ("many-out.npy"), err[256];
-    maas_npy_writer_t *writer = maas_npy_create (input, S_COLS, err, sizeof err);
+    char *input = s_path ("many.npy"), *output = s_path ("many-out.npy");
+    maas_err_t err;
+    maas_npy_writer_t *writer = maas_npy_create (input, S_COLS, &err);
     for (int i = 0; i < 40; i++)    //  200,120 rows
-        ck_assert_int_eq (maas_npy_write (writer, s_x, S_ROWS, err, sizeof err), 0);
-    ck_assert_int_eq (maas_npy_close (&writer, err, sizeof err), 0);
+        ck_assert_int_eq (maas_npy_write (writer, s_x, S_ROWS, &err), 0);
+    ck_assert_int_eq (maas_npy_close (&writer, &err), 0);
     char *maas = support_build_path ("client/maas"), *log_path = s_path ("cli-int.log");
     const char *argv[] = {maas,   "score",        "seed", "--input",  input, "--output",
                           output, "--shard-rows", "50",   "--window", "2",   NULL};

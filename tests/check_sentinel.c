@@ -167,10 +167,11 @@ START_TEST (test_follows_failover)
 {
     cluster_t cl;
     s_cluster_start (&cl);
-    char err[256], replica_port[16];
+    char replica_port[16];
+    maas_err_t err;
     snprintf (replica_port, sizeof replica_port, "%d", cl.replica_port);
-    redisContext *ctx = maas_redis_connect (&cl.redis, 1000, err, sizeof err);
-    ck_assert_msg (ctx, "%s", err);
+    redisContext *ctx = maas_redis_connect (&cl.redis, 1000, &err);
+    ck_assert_msg (ctx, "%s", err.text);
     ck_assert_int_eq (s_server_port (ctx), cl.master_port);
     freeReplyObject (redisCommand (ctx, "SET survivor yes"));
     freeReplyObject (redisCommand (ctx, "WAIT 1 2000"));
@@ -181,11 +182,11 @@ START_TEST (test_follows_failover)
     s_wait_for (cl.sentinel_port, "SENTINEL get-master-addr-by-name mymaster", replica_port);
     ctx = NULL;
     for (int tries = 0; !ctx && tries < 200; tries++) {
-        ctx = maas_redis_connect (&cl.redis, 1000, err, sizeof err);
+        ctx = maas_redis_connect (&cl.redis, 1000, &err);
         if (!ctx)
             s_sleep_ms (50);    //  the promoted replica may still report "slave"
     }
-    ck_assert_msg (ctx, "%s", err);
+    ck_assert_msg (ctx, "%s", err.text);
     ck_assert_int_eq (s_server_port (ctx), cl.replica_port);
     redisReply *reply = redisCommand (ctx, "GET survivor");
     ck_assert_str_eq (reply->str, "yes");
@@ -262,10 +263,11 @@ END_TEST
 
 START_TEST (test_no_sentinel_answers)
 {
-    char err[256];
+    maas_err_t err;
     maas_redis_config_t redis = {.url = "redis://127.0.0.1:6379", .sentinels = "127.0.0.1:1"};
-    ck_assert_ptr_null (maas_redis_connect (&redis, 500, err, sizeof err));
-    ck_assert_ptr_nonnull (strstr (err, "no Sentinel in '127.0.0.1:1' knows master 'mymaster'"));
+    ck_assert_ptr_null (maas_redis_connect (&redis, 500, &err));
+    ck_assert_ptr_nonnull (
+        strstr (err.text, "no Sentinel in '127.0.0.1:1' knows master 'mymaster'"));
 }
 END_TEST
 
@@ -355,7 +357,7 @@ s_blob (uint64_t seed, uint8_t **blob, size_t *size)
     maas_mlp_t *mlp = maas_mlp_new (4, layers, 2);
     maas_mlp_init (mlp, seed);
     maas_model_t *model = maas_model_new (&mlp);
-    maas_model_err_t err;
+    maas_err_t err;
     ck_assert_msg (maas_model_encode (model, blob, size, &err) == 0, "%s", err.text);
     maas_model_destroy (&model);
 }

@@ -137,10 +137,9 @@ s_env_value (const char *state, const char *name)
 static char *
 s_redis_str (const char *url, const char *fmt, ...)
 {
-    char err[256];
-    redisContext *redis =
-        maas_redis_connect (&(maas_redis_config_t){.url = url}, 2000, err, sizeof err);
-    ck_assert_msg (redis, "%s", err);
+    maas_err_t err;
+    redisContext *redis = maas_redis_connect (&(maas_redis_config_t){.url = url}, 2000, &err);
+    ck_assert_msg (redis, "%s", err.text);
     va_list args;
     va_start (args, fmt);
     redisReply *reply = redisvCommand (redis, fmt, args);
@@ -166,9 +165,9 @@ s_redis_get (const char *url, const char *key, const char *set_to)
 static void
 s_publish (const char *url, const char *name)
 {
-    char err[256];
-    maas_registry_t *reg = maas_registry_new (url, "maas:", err, sizeof err);
-    ck_assert_msg (reg, "%s", err);
+    maas_err_t err;
+    maas_registry_t *reg = maas_registry_new (url, "maas:", &err);
+    ck_assert_msg (reg, "%s", err.text);
     maas_layer_spec_t layers[] = {{4, MAAS_ACT_RELU}, {1, MAAS_ACT_SIGMOID}};
     maas_mlp_t *mlp = maas_mlp_new (3, layers, 2);
     maas_mlp_init (mlp, 7);
@@ -419,10 +418,9 @@ START_TEST (test_stacks_share_no_redis_by_accident)
     log = s_read (work, "shared-b.log");
     ck_assert_msg (strstr (log, "using the Redis at"), "%s", log);
     free (log);
-    char err[256];
-    redisContext *ctx =
-        maas_redis_connect (&(maas_redis_config_t){.url = url}, 2000, err, sizeof err);
-    ck_assert_msg (ctx, "%s", err);
+    maas_err_t err;
+    redisContext *ctx = maas_redis_connect (&(maas_redis_config_t){.url = url}, 2000, &err);
+    ck_assert_msg (ctx, "%s", err.text);
     long long brokers = 0;
     for (int i = 0; i < 100 && brokers < 2; i++) {
         redisReply *reply = redisCommand (ctx, "SCARD maas:brokers");

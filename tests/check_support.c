@@ -181,44 +181,43 @@ END_TEST
 START_TEST (test_redis_url_parse)
 {
     maas_redis_url_t url;
-    char err[256];
-    ck_assert_int_eq (maas_redis_url_parse (&url, "redis://u:pw@10.0.0.1:6380/3", err, sizeof err),
-                      0);
+    maas_err_t err;
+    ck_assert_int_eq (maas_redis_url_parse (&url, "redis://u:pw@10.0.0.1:6380/3", &err), 0);
     ck_assert_str_eq (url.host, "10.0.0.1");
     ck_assert_int_eq (url.port, 6380);
     ck_assert_str_eq (url.user, "u");
     ck_assert_str_eq (url.password, "pw");
     ck_assert_int_eq (url.db, 3);
     maas_redis_url_clear (&url);
-    ck_assert_int_eq (maas_redis_url_parse (&url, "unix:///tmp/r.sock?db=2", err, sizeof err), 0);
+    ck_assert_int_eq (maas_redis_url_parse (&url, "unix:///tmp/r.sock?db=2", &err), 0);
     ck_assert_str_eq (url.path, "/tmp/r.sock");
     ck_assert_int_eq (url.db, 2);
     maas_redis_url_clear (&url);
-    ck_assert_int_eq (maas_redis_url_parse (&url, "http://x", err, sizeof err), -1);
-    ck_assert_ptr_nonnull (strstr (err, "unknown scheme"));
-    ck_assert_int_eq (maas_redis_url_parse (&url, "redis://h:99999", err, sizeof err), -1);
-    ck_assert_ptr_nonnull (strstr (err, "port"));
+    ck_assert_int_eq (maas_redis_url_parse (&url, "http://x", &err), -1);
+    ck_assert_ptr_nonnull (strstr (err.text, "unknown scheme"));
+    ck_assert_int_eq (err.code, MAAS_ERR_INPUT);
+    ck_assert_int_eq (maas_redis_url_parse (&url, "redis://h:99999", &err), -1);
+    ck_assert_ptr_nonnull (strstr (err.text, "port"));
 }
 END_TEST
 
 START_TEST (test_redis_url_credentials_and_mask)
 {
     maas_redis_url_t url;
-    char err[256], shown[256];
-    ck_assert_int_eq (
-        maas_redis_url_parse (&url, "unix://u:p@ss@/tmp/r.sock?db=2", err, sizeof err), 0);
+    char shown[256];
+    maas_err_t err;
+    ck_assert_int_eq (maas_redis_url_parse (&url, "unix://u:p@ss@/tmp/r.sock?db=2", &err), 0);
     ck_assert_str_eq (url.user, "u");
     ck_assert_str_eq (url.password, "p@ss");
     ck_assert_str_eq (url.path, "/tmp/r.sock");
     ck_assert_int_eq (url.db, 2);
     maas_redis_url_clear (&url);
-    ck_assert_int_eq (maas_redis_url_parse (&url, "unix://:pw@/tmp/r.sock", err, sizeof err), 0);
+    ck_assert_int_eq (maas_redis_url_parse (&url, "unix://:pw@/tmp/r.sock", &err), 0);
     ck_assert_ptr_null (url.user);
     ck_assert_str_eq (url.password, "pw");
     maas_redis_url_clear (&url);
-    ck_assert_int_eq (maas_redis_url_parse (&url, "unix://u:secret@tmp/r.sock", err, sizeof err),
-                      -1);
-    ck_assert_ptr_null (strstr (err, "secret"));
+    ck_assert_int_eq (maas_redis_url_parse (&url, "unix://u:secret@tmp/r.sock", &err), -1);
+    ck_assert_ptr_null (strstr (err.text, "secret"));
     ck_assert_str_eq (maas_redis_url_mask ("redis://u:secret@h:1/2", shown, sizeof shown),
                       "redis://u:***@h:1/2");
     ck_assert_str_eq (maas_redis_url_mask ("unix://secret@/r.sock", shown, sizeof shown),
@@ -242,19 +241,19 @@ END_TEST
 START_TEST (test_redis_connect_real_and_dead)
 {
     support_redis_t *redis = support_redis_start_tcp (0);
-    char err[256], url[64];
-    redisContext *ctx = maas_redis_connect (
-        &(maas_redis_config_t){.url = support_redis_url (redis)}, 1000, err, sizeof err);
-    ck_assert_msg (ctx, "%s", err);
+    char url[64];
+    maas_err_t err;
+    redisContext *ctx =
+        maas_redis_connect (&(maas_redis_config_t){.url = support_redis_url (redis)}, 1000, &err);
+    ck_assert_msg (ctx, "%s", err.text);
     redisFree (ctx);
     snprintf (url, sizeof url, "redis://127.0.0.1:%d/1", support_redis_port (redis));
-    ctx = maas_redis_connect (&(maas_redis_config_t){.url = url}, 1000, err, sizeof err);
-    ck_assert_msg (ctx, "%s", err);
+    ctx = maas_redis_connect (&(maas_redis_config_t){.url = url}, 1000, &err);
+    ck_assert_msg (ctx, "%s", err.text);
     redisFree (ctx);
     support_redis_kill (redis);
-    ck_assert_ptr_null (
-        maas_redis_connect (&(maas_redis_config_t){.url = url}, 1000, err, sizeof err));
-    ck_assert_ptr_nonnull (strstr (err, "refused"));
+    ck_assert_ptr_null (maas_redis_connect (&(maas_redis_config_t){.url = url}, 1000, &err));
+    ck_assert_ptr_nonnull (strstr (err.text, "refused"));
     support_redis_stop (&redis);
 }
 END_TEST

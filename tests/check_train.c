@@ -11,7 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-static char s_error[MAAS_TRAIN_ERROR_SIZE];
+static maas_err_t s_error;
 
 //  Random features and targets fitting LOSS with OUTPUTS outputs.
 static void
@@ -52,8 +52,8 @@ s_gradcheck (maas_act_t hidden, maas_act_t output, maas_loss_t loss, size_t outp
     maas_train_config_t config = maas_train_defaults ();
     config.loss = loss;
     config.batch_size = ROWS;
-    maas_train_t *train = maas_train_new (mlp, &config, s_error, sizeof s_error);
-    ck_assert_msg (train != NULL, "%s", s_error);
+    maas_train_t *train = maas_train_new (mlp, &config, &s_error);
+    ck_assert_msg (train != NULL, "%s", s_error.text);
     maas_train_gradient (train, x, y, ROWS);
     const double h = 1e-3;
     for (size_t l = 0; l < 3; l++)
@@ -174,8 +174,10 @@ START_TEST (test_optimizer_steps)
     ck_assert_float_eq_tol (p, 0.85f - 0.1f * (0.9f * 1.5f + 1.35f), 1e-6f);
     maas_optim_destroy (&optim);
     config.momentum = 1;
-    ck_assert_int_eq (maas_optim_check (&config, s_error, sizeof s_error), -1);
-    ck_assert_str_eq (s_error, "optimizer momentum: momentum out of range, got 1");
+    maas_err_t err;
+    ck_assert_int_eq (maas_optim_check (&config, &err), -1);
+    ck_assert_str_eq (err.text, "optimizer momentum: momentum out of range, got 1");
+    ck_assert_int_eq (err.code, MAAS_ERR_INPUT);
 }
 END_TEST
 
@@ -196,8 +198,8 @@ s_train (const maas_train_config_t *config, maas_train_result_t *result)
 {
     maas_mlp_t *mlp = maas_mlp_new (MAAS_SYNTH_FEATURES, s_net, 2);
     maas_mlp_init (mlp, 3);
-    maas_train_t *train = maas_train_new (mlp, config, s_error, sizeof s_error);
-    ck_assert_msg (train != NULL, "%s", s_error);
+    maas_train_t *train = maas_train_new (mlp, config, &s_error);
+    ck_assert_msg (train != NULL, "%s", s_error.text);
     ck_assert_int_eq (maas_train_fit (train, s_x, s_y, S_ROWS, result), 0);
     maas_train_destroy (&train);
     return mlp;
@@ -207,7 +209,7 @@ static double
 s_loss_of (maas_mlp_t *mlp)
 {
     maas_train_config_t config = maas_train_defaults ();
-    maas_train_t *train = maas_train_new (mlp, &config, NULL, 0);
+    maas_train_t *train = maas_train_new (mlp, &config, NULL);
     double loss = maas_train_evaluate (train, s_x, s_y, S_ROWS, NULL);
     maas_train_destroy (&train);
     return loss;
@@ -316,7 +318,7 @@ s_fit_scaled_target (bool standardize_target, maas_train_result_t *result, maas_
     config.epochs = 40;
     config.val_fraction = 0.25;
     config.standardize_target = standardize_target;
-    maas_train_t *train = maas_train_new (mlp, &config, s_error, sizeof s_error);
+    maas_train_t *train = maas_train_new (mlp, &config, &s_error);
     ck_assert_int_eq (maas_train_fit (train, s_x, y, S_ROWS, result), 0);
     //  RMSE over every row from the inference path: what a client sees.
     float *out = malloc (S_ROWS * sizeof *out);
@@ -472,20 +474,21 @@ START_TEST (test_refuses_bad_config)
     maas_mlp_t *mlp = maas_mlp_new (MAAS_SYNTH_FEATURES, s_net, 2);
     maas_train_config_t config = maas_train_defaults ();
     config.loss = MAAS_LOSS_SOFTMAX_CE;
-    ck_assert_ptr_null (maas_train_new (mlp, &config, s_error, sizeof s_error));
-    ck_assert_str_eq (s_error,
+    ck_assert_ptr_null (maas_train_new (mlp, &config, &s_error));
+    ck_assert_str_eq (s_error.text,
                       "loss softmax_ce does not fit a sigmoid output layer (bce needs "
                       "sigmoid, softmax_ce needs softmax, mse anything but softmax)");
+    ck_assert_int_eq (s_error.code, MAAS_ERR_INPUT);
     config = maas_train_defaults ();
     config.batch_size = 0;
-    ck_assert_ptr_null (maas_train_new (mlp, &config, s_error, sizeof s_error));
-    ck_assert_str_eq (s_error, "batch_size must be 1 .. 65536");
+    ck_assert_ptr_null (maas_train_new (mlp, &config, &s_error));
+    ck_assert_str_eq (s_error.text, "batch_size must be 1 .. 65536");
     config = maas_train_defaults ();
     config.val_fraction = 0.95;
-    ck_assert_ptr_null (maas_train_new (mlp, &config, s_error, sizeof s_error));
+    ck_assert_ptr_null (maas_train_new (mlp, &config, &s_error));
     config = maas_train_defaults ();
     config.optim.lr = -1;
-    ck_assert_ptr_null (maas_train_new (mlp, &config, NULL, 0));
+    ck_assert_ptr_null (maas_train_new (mlp, &config, NULL));
     maas_mlp_destroy (&mlp);
 }
 END_TEST
@@ -496,7 +499,7 @@ START_TEST (test_refuses_bad_data)
     maas_mlp_init (mlp, 1);
     maas_mlp_t *before = maas_mlp_dup (mlp);
     maas_train_config_t config = maas_train_defaults ();
-    maas_train_t *train = maas_train_new (mlp, &config, NULL, 0);
+    maas_train_t *train = maas_train_new (mlp, &config, NULL);
     s_y[7] = 2;
     ck_assert_int_eq (maas_train_fit (train, s_x, s_y, S_ROWS, NULL), -1);
     ck_assert_str_eq (maas_train_error (train),
@@ -516,7 +519,7 @@ START_TEST (test_refuses_bad_data)
     mlp = maas_mlp_new (MAAS_SYNTH_FEATURES, classes, 1);
     config.loss = MAAS_LOSS_SOFTMAX_CE;
     config.val_fraction = 0.5;
-    train = maas_train_new (mlp, &config, NULL, 0);
+    train = maas_train_new (mlp, &config, NULL);
     float y[2] = {0, 1.5f};
     ck_assert_int_eq (maas_train_fit (train, s_x, y, 2, NULL), -1);
     ck_assert_str_eq (maas_train_error (train),
@@ -536,7 +539,7 @@ START_TEST (test_metrics_of_a_trained_network)
     maas_train_config_t config = maas_train_defaults ();
     config.epochs = 5;
     maas_mlp_t *mlp = s_train (&config, NULL);
-    maas_train_t *train = maas_train_new (mlp, &config, NULL, 0);
+    maas_train_t *train = maas_train_new (mlp, &config, NULL);
     maas_train_metrics_t metrics;
     ck_assert_int_eq (maas_train_metrics (train, s_x, s_y, S_ROWS, &metrics), 0);
     double accuracy;
@@ -560,7 +563,7 @@ START_TEST (test_metrics_of_a_trained_network)
     maas_layer_spec_t linear[] = {{1, MAAS_ACT_LINEAR}};
     mlp = maas_mlp_new (MAAS_SYNTH_FEATURES, linear, 1);
     config.loss = MAAS_LOSS_MSE;
-    train = maas_train_new (mlp, &config, NULL, 0);
+    train = maas_train_new (mlp, &config, NULL);
     for (size_t i = 0; i < S_ROWS; i++)
         s_y[i] = 2;    //  zero weights predict 0
     ck_assert_int_eq (maas_train_metrics (train, s_x + 10, s_y, S_ROWS - 1, &metrics), 0);

@@ -29,7 +29,7 @@ typedef struct {
 } fx_t;
 
 static fx_t fx;
-static char s_err[512];
+static maas_err_t s_err;
 
 static support_proc_t *
 s_trainer_start (int slot, const char *name)
@@ -44,9 +44,8 @@ static void
 s_put (const char *name, const char *file)
 {
     char *path = support_src_path (file);
-    maas_dataset_t *dataset =
-        maas_dataset_from_csv (path, NULL, MAAS_DATASET_AUTO, s_err, sizeof s_err);
-    ck_assert_msg (dataset, "%s", s_err);
+    maas_dataset_t *dataset = maas_dataset_from_csv (path, NULL, MAAS_DATASET_AUTO, &s_err);
+    ck_assert_msg (dataset, "%s", s_err.text);
     ck_assert_int_eq (maas_dataset_store_put (fx.store, name, dataset), 0);
     maas_dataset_destroy (&dataset);
     free (path);
@@ -69,9 +68,9 @@ s_setup (void)
     ck_assert_ptr_nonnull (fx.client);
     maas_client_set_retry (fx.client, 300);
     ck_assert_int_eq (maas_client_ping (fx.client, 5000), 0);
-    fx.store = maas_dataset_store_new (support_redis_url (fx.redis), NULL, s_err, sizeof s_err);
-    fx.registry = maas_registry_new (support_redis_url (fx.redis), NULL, s_err, sizeof s_err);
-    ck_assert_msg (fx.store && fx.registry, "%s", s_err);
+    fx.store = maas_dataset_store_new (support_redis_url (fx.redis), NULL, &s_err);
+    fx.registry = maas_registry_new (support_redis_url (fx.redis), NULL, &s_err);
+    ck_assert_msg (fx.store && fx.registry, "%s", s_err.text);
     s_put ("bc", "data/breast_cancer_train.csv");
     s_put ("digits", "data/digits_train.csv");
 }
@@ -105,7 +104,7 @@ s_spec (const char *model, const char *dataset, const char *layers, maas_loss_t 
     maas_training_init (&spec);
     snprintf (spec.model, sizeof spec.model, "%s", model);
     snprintf (spec.dataset, sizeof spec.dataset, "%s", dataset);
-    ck_assert_int_eq (maas_training_parse_layers (&spec, layers, s_err, sizeof s_err), 0);
+    ck_assert_int_eq (maas_training_parse_layers (&spec, layers, &s_err), 0);
     spec.train.loss = loss;
     spec.train.epochs = epochs;
     spec.train.batch_size = batch;
@@ -182,7 +181,7 @@ s_model (const char *model, uint64_t version)
     uint8_t *blob = NULL;
     size_t size = 0;
     ck_assert_int_eq (maas_registry_fetch (fx.registry, model, version, &blob, &size, NULL), 0);
-    maas_model_err_t err;
+    maas_err_t err;
     maas_model_t *decoded = maas_model_decode (blob, size, &err);
     ck_assert_msg (decoded, "%s", err.text);
     free (blob);
@@ -221,8 +220,7 @@ static double
 s_accuracy (const maas_model_t *model, const char *test)
 {
     char *path = support_src_path (test);
-    maas_dataset_t *data =
-        maas_dataset_from_csv (path, NULL, MAAS_DATASET_AUTO, s_err, sizeof s_err);
+    maas_dataset_t *data = maas_dataset_from_csv (path, NULL, MAAS_DATASET_AUTO, &s_err);
     ck_assert_ptr_nonnull (data);
     size_t rows = maas_dataset_rows (data);
     maas_predictor_t *predictor = maas_predictor_new (maas_model_mlp_const (model));
@@ -246,8 +244,7 @@ s_worker_accuracy (const char *model, const char *test)
     support_proc_t *proc =
         support_worker_start (fx.back, support_redis_url (fx.redis), extra, fx.log);
     char *path = support_src_path (test);
-    maas_dataset_t *data =
-        maas_dataset_from_csv (path, NULL, MAAS_DATASET_AUTO, s_err, sizeof s_err);
+    maas_dataset_t *data = maas_dataset_from_csv (path, NULL, MAAS_DATASET_AUTO, &s_err);
     size_t rows = maas_dataset_rows (data), cols = maas_dataset_cols (data);
     msgpack_sbuffer params;
     maas_infer_params_pack (&params, rows, cols);
@@ -264,8 +261,7 @@ s_worker_accuracy (const char *model, const char *test)
     maas_result_t *result = s_wait (id, 30000);
     ck_assert_msg (strcmp (result->status, "succeeded") == 0, "%s", result->error);
     maas_infer_result_t out;
-    ck_assert_int_eq (
-        maas_infer_result_parse (&out, result->data, result->size, s_err, sizeof s_err), 0);
+    ck_assert_int_eq (maas_infer_result_parse (&out, result->data, result->size, &s_err), 0);
     ck_assert_uint_eq (out.rows * out.outputs, rows);
     double accuracy = maas_metric_accuracy (out.values, maas_dataset_labels (data)->data, rows, 1);
     maas_infer_result_clear (&out);
@@ -660,9 +656,8 @@ END_TEST
 static maas_dataset_t *
 s_inline (maas_tensor_t **x, maas_tensor_t **y, msgpack_sbuffer *payload)
 {
-    maas_dataset_t *data =
-        maas_dataset_new (x, y, NULL, NULL, MAAS_DATASET_AUTO, s_err, sizeof s_err);
-    ck_assert_msg (data, "%s", s_err);
+    maas_dataset_t *data = maas_dataset_new (x, y, NULL, NULL, MAAS_DATASET_AUTO, &s_err);
+    ck_assert_msg (data, "%s", s_err.text);
     msgpack_sbuffer_init (payload);
     msgpack_packer pk;
     msgpack_packer_init (&pk, payload, msgpack_sbuffer_write);
@@ -735,9 +730,9 @@ START_TEST (test_input_scale)
     ck_assert_msg (accuracy > 0.9, "accuracy %g on the scaled rows", accuracy);
     //  A bad scale is refused with the spec's message.
     spec.input_scale = -1;
-    char err[256];
-    ck_assert_int_eq (maas_training_check (&spec, err, sizeof err), -1);
-    ck_assert_str_eq (err, "input scale must be a number from 1e-30 to 1e30, got -1");
+    maas_err_t err;
+    ck_assert_int_eq (maas_training_check (&spec, &err), -1);
+    ck_assert_str_eq (err.text, "input scale must be a number from 1e-30 to 1e30, got -1");
     maas_model_destroy (&model);
     msgpack_sbuffer_destroy (&payload);
     maas_dataset_destroy (&data);
@@ -772,21 +767,21 @@ START_TEST (test_labels_from_the_data)
 {
     s_trainer_start (0, "t1");
     char *named = s_labels_csv ("named.csv", true), *numbered = s_labels_csv ("int.csv", false);
-    maas_dataset_t *data =
-        maas_dataset_from_csv (named, "diagnosis", MAAS_DATASET_AUTO, s_err, sizeof s_err);
-    ck_assert_msg (data, "%s", s_err);
+    maas_dataset_t *data = maas_dataset_from_csv (named, "diagnosis", MAAS_DATASET_AUTO, &s_err);
+    ck_assert_msg (data, "%s", s_err.text);
     ck_assert_int_eq (maas_dataset_task (data), MAAS_DATASET_BINARY);
     ck_assert_int_eq (maas_dataset_store_put (fx.store, "named", data), 0);
     maas_dataset_destroy (&data);
-    data = maas_dataset_from_csv (numbered, "diagnosis", MAAS_DATASET_AUTO, s_err, sizeof s_err);
-    ck_assert_msg (data, "%s", s_err);
+    data = maas_dataset_from_csv (numbered, "diagnosis", MAAS_DATASET_AUTO, &s_err);
+    ck_assert_msg (data, "%s", s_err.text);
     ck_assert_ptr_null (maas_dataset_class_names (data));
     ck_assert_int_eq (maas_dataset_store_put (fx.store, "numbered", data), 0);
     maas_dataset_destroy (&data);
     //  Names cannot be regressed.
     ck_assert_ptr_null (
-        maas_dataset_from_csv (named, "diagnosis", MAAS_DATASET_REGRESSION, s_err, sizeof s_err));
-    ck_assert_msg (strstr (s_err, "the labels are names (benign, ...), not numbers"), "%s", s_err);
+        maas_dataset_from_csv (named, "diagnosis", MAAS_DATASET_REGRESSION, &s_err));
+    ck_assert_msg (strstr (s_err.text, "the labels are names (benign, ...), not numbers"), "%s",
+                   s_err.text);
     char id[2][MAAS_PROTO_ID_MAX + 1];
     maas_training_t spec = s_spec ("dx", "named", "8:relu,1:sigmoid", MAAS_LOSS_BCE, 5, 32);
     s_submit (&spec, NULL, 0, id[0]);
@@ -824,9 +819,8 @@ START_TEST (test_regression_target_standardised)
         x->data[2 * r + 1] = (float) (r % 7) / 7;
         y->data[r] = 1000 * (x->data[2 * r] + x->data[2 * r + 1]) + 5000;
     }
-    maas_dataset_t *data =
-        maas_dataset_new (&x, &y, NULL, NULL, MAAS_DATASET_REGRESSION, s_err, sizeof s_err);
-    ck_assert_msg (data, "%s", s_err);
+    maas_dataset_t *data = maas_dataset_new (&x, &y, NULL, NULL, MAAS_DATASET_REGRESSION, &s_err);
+    ck_assert_msg (data, "%s", s_err.text);
     msgpack_sbuffer payload;
     msgpack_sbuffer_init (&payload);
     msgpack_packer pk;

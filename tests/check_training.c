@@ -9,7 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-static char s_err[256];
+static maas_err_t s_err;
 
 //  A valid spec for the seed's network on a binary data set.
 static void
@@ -18,8 +18,7 @@ s_seed_spec (maas_training_t *spec)
     maas_training_init (spec);
     snprintf (spec->model, sizeof spec->model, "seed");
     snprintf (spec->dataset, sizeof spec->dataset, "synthetic10");
-    ck_assert_int_eq (
-        maas_training_parse_layers (spec, "64:relu,64:relu,1:sigmoid", s_err, sizeof s_err), 0);
+    ck_assert_int_eq (maas_training_parse_layers (spec, "64:relu,64:relu,1:sigmoid", &s_err), 0);
 }
 
 //  Pack SPEC, then decode it as a job would; the decode's return code.
@@ -33,9 +32,8 @@ s_round_trip (const maas_training_t *spec, maas_training_t *out)
     ck_assert_int_eq (maas_training_pack (spec, &pk), 0);
     msgpack_unpacked message;
     msgpack_unpacked_init (&message);
-    ck_assert_int_eq (
-        maas_codec_unpack (buffer.data, buffer.size, 0, &message, s_err, sizeof s_err), 0);
-    int rc = maas_training_decode (out, &message.data, spec->model, s_err, sizeof s_err);
+    ck_assert_int_eq (maas_codec_unpack (buffer.data, buffer.size, 0, &message, &s_err), 0);
+    int rc = maas_training_decode (out, &message.data, spec->model, &s_err);
     msgpack_unpacked_destroy (&message);
     msgpack_sbuffer_destroy (&buffer);
     return rc;
@@ -54,10 +52,9 @@ s_decode_packed (s_pack_fn *pack)
     pack (&pk);
     msgpack_unpacked message;
     msgpack_unpacked_init (&message);
-    ck_assert_int_eq (
-        maas_codec_unpack (buffer.data, buffer.size, 0, &message, s_err, sizeof s_err), 0);
+    ck_assert_int_eq (maas_codec_unpack (buffer.data, buffer.size, 0, &message, &s_err), 0);
     maas_training_t spec;
-    int rc = maas_training_decode (&spec, &message.data, "m", s_err, sizeof s_err);
+    int rc = maas_training_decode (&spec, &message.data, "m", &s_err);
     msgpack_unpacked_destroy (&message);
     msgpack_sbuffer_destroy (&buffer);
     return rc;
@@ -84,9 +81,8 @@ START_TEST (test_defaults_and_layers)
     ck_assert_int_eq (spec.train.optim.kind, MAAS_OPTIM_ADAM);
     ck_assert_uint_eq (spec.train.batch_size, 32);
     ck_assert_uint_eq (spec.train.epochs, 10);
-    ck_assert_int_eq (maas_training_check (&spec, s_err, sizeof s_err), 0);
-    ck_assert_int_eq (
-        maas_training_check_data (&spec, 10, MAAS_DATASET_BINARY, 2, s_err, sizeof s_err), 0);
+    ck_assert_int_eq (maas_training_check (&spec, &s_err), 0);
+    ck_assert_int_eq (maas_training_check_data (&spec, 10, MAAS_DATASET_BINARY, 2, &s_err), 0);
 }
 END_TEST
 
@@ -94,7 +90,7 @@ START_TEST (test_pack_decode_round_trip)
 {
     maas_training_t spec, back;
     s_seed_spec (&spec);
-    ck_assert_int_eq (maas_training_set_optimizer (&spec, "momentum", s_err, sizeof s_err), 0);
+    ck_assert_int_eq (maas_training_set_optimizer (&spec, "momentum", &s_err), 0);
     spec.train.optim.lr = 0.05f;
     spec.train.epochs = 7;
     spec.train.batch_size = 64;
@@ -105,7 +101,7 @@ START_TEST (test_pack_decode_round_trip)
     ck_assert (spec.train.standardize_target);    //  the default
     spec.train.standardize_target = false;
     snprintf (spec.description, sizeof spec.description, "the seed network");
-    ck_assert_msg (s_round_trip (&spec, &back) == 0, "%s", s_err);
+    ck_assert_msg (s_round_trip (&spec, &back) == 0, "%s", s_err.text);
     ck_assert_mem_eq (&spec, &back, sizeof spec);
 }
 END_TEST
@@ -114,21 +110,19 @@ START_TEST (test_bad_layer_text)
 {
     maas_training_t spec;
     maas_training_init (&spec);
-    ck_assert_int_eq (maas_training_parse_layers (&spec, "64:relo", s_err, sizeof s_err), -1);
-    ck_assert_str_eq (s_err,
+    ck_assert_int_eq (maas_training_parse_layers (&spec, "64:relo", &s_err), -1);
+    ck_assert_str_eq (s_err.text,
                       "layer 1: unknown activation 'relo' (linear, relu, tanh, sigmoid, "
                       "softmax)");
-    ck_assert_int_eq (maas_training_parse_layers (&spec, "64:relu,0:relu", s_err, sizeof s_err),
-                      -1);
-    ck_assert_str_eq (s_err, "layer 2: units must be 1..65536, got '0'");
-    ck_assert_int_eq (maas_training_parse_layers (&spec, "64:relu,,1:sigmoid", s_err, sizeof s_err),
-                      -1);
-    ck_assert_str_eq (s_err, "layer 2: expected units:activation, got ''");
-    ck_assert_int_eq (maas_training_parse_layers (&spec, "sixty:relu", s_err, sizeof s_err), -1);
-    ck_assert_int_eq (maas_training_parse_layers (&spec, "64", s_err, sizeof s_err), -1);
-    ck_assert_str_eq (s_err, "layer 1: expected units:activation, got '64'");
-    ck_assert_int_eq (maas_training_set_optimizer (&spec, "adamw", s_err, sizeof s_err), -1);
-    ck_assert_str_eq (s_err,
+    ck_assert_int_eq (maas_training_parse_layers (&spec, "64:relu,0:relu", &s_err), -1);
+    ck_assert_str_eq (s_err.text, "layer 2: units must be 1..65536, got '0'");
+    ck_assert_int_eq (maas_training_parse_layers (&spec, "64:relu,,1:sigmoid", &s_err), -1);
+    ck_assert_str_eq (s_err.text, "layer 2: expected units:activation, got ''");
+    ck_assert_int_eq (maas_training_parse_layers (&spec, "sixty:relu", &s_err), -1);
+    ck_assert_int_eq (maas_training_parse_layers (&spec, "64", &s_err), -1);
+    ck_assert_str_eq (s_err.text, "layer 1: expected units:activation, got '64'");
+    ck_assert_int_eq (maas_training_set_optimizer (&spec, "adamw", &s_err), -1);
+    ck_assert_str_eq (s_err.text,
                       "unknown optimizer 'adamw' (sgd, momentum, nesterov, adagrad, "
                       "rmsprop, adam)");
 }
@@ -139,33 +133,33 @@ START_TEST (test_bad_loop_settings)
     maas_training_t spec;
     s_seed_spec (&spec);
     spec.train.batch_size = 0;
-    ck_assert_int_eq (maas_training_check (&spec, s_err, sizeof s_err), -1);
-    ck_assert_str_eq (s_err, "batch size must be 1..65536, got 0");
+    ck_assert_int_eq (maas_training_check (&spec, &s_err), -1);
+    ck_assert_str_eq (s_err.text, "batch size must be 1..65536, got 0");
     s_seed_spec (&spec);
     spec.train.epochs = 0;
-    ck_assert_int_eq (maas_training_check (&spec, s_err, sizeof s_err), -1);
-    ck_assert_str_eq (s_err, "epochs must be 1..100000, got 0");
+    ck_assert_int_eq (maas_training_check (&spec, &s_err), -1);
+    ck_assert_str_eq (s_err.text, "epochs must be 1..100000, got 0");
     s_seed_spec (&spec);
     spec.train.val_fraction = 0.95;
-    ck_assert_int_eq (maas_training_check (&spec, s_err, sizeof s_err), -1);
-    ck_assert_str_eq (s_err, "validation split must be 0..0.9, got 0.95");
+    ck_assert_int_eq (maas_training_check (&spec, &s_err), -1);
+    ck_assert_str_eq (s_err.text, "validation split must be 0..0.9, got 0.95");
     s_seed_spec (&spec);
     spec.train.val_fraction = 0;
     spec.train.patience = 2;
-    ck_assert_int_eq (maas_training_check (&spec, s_err, sizeof s_err), -1);
-    ck_assert_str_eq (s_err, "early stopping (patience 2) needs a validation split");
+    ck_assert_int_eq (maas_training_check (&spec, &s_err), -1);
+    ck_assert_str_eq (s_err.text, "early stopping (patience 2) needs a validation split");
     s_seed_spec (&spec);
     spec.train.optim.lr = -1;
-    ck_assert_int_eq (maas_training_check (&spec, s_err, sizeof s_err), -1);
-    ck_assert_ptr_nonnull (strstr (s_err, "lr"));
+    ck_assert_int_eq (maas_training_check (&spec, &s_err), -1);
+    ck_assert_ptr_nonnull (strstr (s_err.text, "lr"));
     s_seed_spec (&spec);
     spec.model[0] = '\0';
-    ck_assert_int_eq (maas_training_check (&spec, s_err, sizeof s_err), -1);
-    ck_assert_str_eq (s_err, "no model name to publish");
+    ck_assert_int_eq (maas_training_check (&spec, &s_err), -1);
+    ck_assert_str_eq (s_err.text, "no model name to publish");
     s_seed_spec (&spec);
     snprintf (spec.dataset, sizeof spec.dataset, "no such:name");
-    ck_assert_int_eq (maas_training_check (&spec, s_err, sizeof s_err), -1);
-    ck_assert_str_eq (s_err, "data set name 'no such:name' is not valid");
+    ck_assert_int_eq (maas_training_check (&spec, &s_err), -1);
+    ck_assert_str_eq (s_err.text, "data set name 'no such:name' is not valid");
 }
 END_TEST
 
@@ -174,35 +168,32 @@ START_TEST (test_loss_must_fit_output_and_task)
     maas_training_t spec;
     s_seed_spec (&spec);
     spec.layers[2].act = MAAS_ACT_SOFTMAX;
-    ck_assert_int_eq (maas_training_check (&spec, s_err, sizeof s_err), -1);
-    ck_assert_ptr_nonnull (strstr (s_err, "loss bce does not fit a softmax output layer"));
+    ck_assert_int_eq (maas_training_check (&spec, &s_err), -1);
+    ck_assert_ptr_nonnull (strstr (s_err.text, "loss bce does not fit a softmax output layer"));
     //  digits: 10 classes, 3 softmax units.
     s_seed_spec (&spec);
-    ck_assert_int_eq (maas_training_parse_layers (&spec, "128:relu,3:softmax", s_err, sizeof s_err),
-                      0);
+    ck_assert_int_eq (maas_training_parse_layers (&spec, "128:relu,3:softmax", &s_err), 0);
     spec.train.loss = MAAS_LOSS_SOFTMAX_CE;
     snprintf (spec.dataset, sizeof spec.dataset, "digits");
-    ck_assert_int_eq (maas_training_check (&spec, s_err, sizeof s_err), 0);
-    ck_assert_int_eq (
-        maas_training_check_data (&spec, 64, MAAS_DATASET_MULTICLASS, 10, s_err, sizeof s_err), -1);
-    ck_assert_str_eq (s_err, "data set 'digits' has 10 classes but the output layer has 3 units");
-    ck_assert_int_eq (
-        maas_training_check_data (&spec, 64, MAAS_DATASET_REGRESSION, 0, s_err, sizeof s_err), -1);
-    ck_assert_ptr_nonnull (strstr (s_err, "softmax_ce needs class labels"));
+    ck_assert_int_eq (maas_training_check (&spec, &s_err), 0);
+    ck_assert_int_eq (maas_training_check_data (&spec, 64, MAAS_DATASET_MULTICLASS, 10, &s_err),
+                      -1);
+    ck_assert_str_eq (s_err.text,
+                      "data set 'digits' has 10 classes but the output layer has 3 units");
+    ck_assert_int_eq (maas_training_check_data (&spec, 64, MAAS_DATASET_REGRESSION, 0, &s_err), -1);
+    ck_assert_ptr_nonnull (strstr (s_err.text, "softmax_ce needs class labels"));
     //  bce on a multiclass data set.
     s_seed_spec (&spec);
-    ck_assert_int_eq (
-        maas_training_check_data (&spec, 64, MAAS_DATASET_MULTICLASS, 10, s_err, sizeof s_err), -1);
-    ck_assert_str_eq (s_err,
+    ck_assert_int_eq (maas_training_check_data (&spec, 64, MAAS_DATASET_MULTICLASS, 10, &s_err),
+                      -1);
+    ck_assert_str_eq (s_err.text,
                       "loss bce needs binary labels, data set 'synthetic10' is multiclass "
                       "(use softmax_ce)");
     //  mse with two outputs for one label.
-    ck_assert_int_eq (maas_training_parse_layers (&spec, "8:tanh,2:linear", s_err, sizeof s_err),
-                      0);
+    ck_assert_int_eq (maas_training_parse_layers (&spec, "8:tanh,2:linear", &s_err), 0);
     spec.train.loss = MAAS_LOSS_MSE;
-    ck_assert_int_eq (
-        maas_training_check_data (&spec, 4, MAAS_DATASET_REGRESSION, 0, s_err, sizeof s_err), -1);
-    ck_assert_str_eq (s_err,
+    ck_assert_int_eq (maas_training_check_data (&spec, 4, MAAS_DATASET_REGRESSION, 0, &s_err), -1);
+    ck_assert_str_eq (s_err.text,
                       "loss mse with one label per row needs 1 output unit, the output "
                       "layer has 2");
 }
@@ -263,24 +254,24 @@ s_pack_not_a_map (msgpack_packer *pk)
 START_TEST (test_bad_params)
 {
     ck_assert_int_eq (s_decode_packed (s_pack_unknown_key), -1);
-    ck_assert_str_eq (s_err, "train spec: unknown key 'epoch'");
+    ck_assert_str_eq (s_err.text, "train spec: unknown key 'epoch'");
     ck_assert_int_eq (s_decode_packed (s_pack_bad_type), -1);
-    ck_assert_ptr_nonnull (strstr (s_err, "'epochs'"));
+    ck_assert_ptr_nonnull (strstr (s_err.text, "'epochs'"));
     ck_assert_int_eq (s_decode_packed (s_pack_bad_activation), -1);
-    ck_assert_str_eq (s_err,
+    ck_assert_str_eq (s_err.text,
                       "layer 1: unknown activation 'swish' (linear, relu, tanh, sigmoid, "
                       "softmax)");
     ck_assert_int_eq (s_decode_packed (s_pack_bad_loss), -1);
-    ck_assert_str_eq (s_err, "unknown loss 'hinge' (bce, softmax_ce, mse)");
+    ck_assert_str_eq (s_err.text, "unknown loss 'hinge' (bce, softmax_ce, mse)");
     ck_assert_int_eq (s_decode_packed (s_pack_bad_optimizer), -1);
-    ck_assert_ptr_nonnull (strstr (s_err, "unknown optimizer 'lbfgs'"));
+    ck_assert_ptr_nonnull (strstr (s_err.text, "unknown optimizer 'lbfgs'"));
     ck_assert_int_eq (s_decode_packed (s_pack_no_layers), -1);
-    ck_assert_str_eq (s_err, "train spec: missing key 'layers'");
+    ck_assert_str_eq (s_err.text, "train spec: missing key 'layers'");
     ck_assert_int_eq (s_decode_packed (s_pack_not_a_map), -1);
-    ck_assert_ptr_nonnull (strstr (s_err, "train spec"));
+    ck_assert_ptr_nonnull (strstr (s_err.text, "train spec"));
     maas_training_t spec;
-    ck_assert_int_eq (maas_training_decode (&spec, NULL, "m", s_err, sizeof s_err), -1);
-    ck_assert_str_eq (s_err, "train spec: the job has no params");
+    ck_assert_int_eq (maas_training_decode (&spec, NULL, "m", &s_err), -1);
+    ck_assert_str_eq (s_err.text, "train spec: the job has no params");
 }
 END_TEST
 
@@ -290,25 +281,22 @@ START_TEST (test_inline_data)
     for (size_t i = 0; i < 10; i++)
         x->data[i] = (float) i / 3;
     y->data[1] = y->data[4] = 1;
-    maas_dataset_t *dataset =
-        maas_dataset_new (&x, &y, NULL, NULL, MAAS_DATASET_AUTO, s_err, sizeof s_err);
+    maas_dataset_t *dataset = maas_dataset_new (&x, &y, NULL, NULL, MAAS_DATASET_AUTO, &s_err);
     msgpack_sbuffer buffer;
     msgpack_sbuffer_init (&buffer);
     msgpack_packer pk;
     msgpack_packer_init (&pk, &buffer, msgpack_sbuffer_write);
     ck_assert_int_eq (maas_training_pack_data (dataset, &pk), 0);
-    maas_dataset_t *back =
-        maas_training_decode_data (buffer.data, buffer.size, s_err, sizeof s_err);
-    ck_assert_msg (back, "%s", s_err);
+    maas_dataset_t *back = maas_training_decode_data (buffer.data, buffer.size, &s_err);
+    ck_assert_msg (back, "%s", s_err.text);
     ck_assert_str_eq (maas_dataset_sha256_hex (back), maas_dataset_sha256_hex (dataset));
     ck_assert_int_eq (maas_dataset_task (back), MAAS_DATASET_BINARY);
     maas_dataset_destroy (&back);
     //  Truncated bytes, and labels that do not fit: refused with a reason.
-    ck_assert_ptr_null (
-        maas_training_decode_data (buffer.data, buffer.size - 3, s_err, sizeof s_err));
-    ck_assert_ptr_nonnull (strstr (s_err, "truncated"));
-    ck_assert_ptr_null (maas_training_decode_data ("\x80", 1, s_err, sizeof s_err));
-    ck_assert_ptr_nonnull (strstr (s_err, "inline data"));
+    ck_assert_ptr_null (maas_training_decode_data (buffer.data, buffer.size - 3, &s_err));
+    ck_assert_ptr_nonnull (strstr (s_err.text, "truncated"));
+    ck_assert_ptr_null (maas_training_decode_data ("\x80", 1, &s_err));
+    ck_assert_ptr_nonnull (strstr (s_err.text, "inline data"));
     msgpack_sbuffer_destroy (&buffer);
     maas_dataset_destroy (&dataset);
 }
@@ -336,8 +324,8 @@ START_TEST (test_result_round_trip)
     msgpack_packer_init (&pk, &sbuf, msgpack_sbuffer_write);
     ck_assert_int_eq (maas_training_result_pack (&sent, &pk), 0);
     maas_training_result_t back;
-    char err[256];
-    ck_assert_int_eq (maas_training_result_parse (&back, sbuf.data, sbuf.size, err, sizeof err), 0);
+    maas_err_t err;
+    ck_assert_int_eq (maas_training_result_parse (&back, sbuf.data, sbuf.size, &err), 0);
     ck_assert_str_eq (back.model, "cancer");
     ck_assert_uint_eq (back.version, 4);
     ck_assert (back.created);
@@ -351,9 +339,8 @@ START_TEST (test_result_round_trip)
     msgpack_pack_map (&pk, 2);
     maas_codec_pack_kv_str (&pk, "model", "cancer");
     maas_codec_pack_kv_uint (&pk, "version", 4);
-    ck_assert_int_eq (maas_training_result_parse (&back, sbuf.data, sbuf.size, err, sizeof err),
-                      -1);
-    ck_assert_str_eq (err, "result: missing key 'created'");
+    ck_assert_int_eq (maas_training_result_parse (&back, sbuf.data, sbuf.size, &err), -1);
+    ck_assert_str_eq (err.text, "result: missing key 'created'");
     msgpack_sbuffer_destroy (&sbuf);
 }
 END_TEST

@@ -118,9 +118,9 @@ s_values (const maas_result_t *result, float *values, size_t count)
     ck_assert_msg (strcmp (result->status, "succeeded") == 0, "job %s: %s", result->status,
                    result->error ? result->error : "");
     maas_infer_result_t out;
-    char err[256];
-    ck_assert_msg (maas_infer_result_parse (&out, result->data, result->size, err, sizeof err) == 0,
-                   "%s", err);
+    maas_err_t err;
+    ck_assert_msg (maas_infer_result_parse (&out, result->data, result->size, &err) == 0, "%s",
+                   err.text);
     ck_assert_int_ge (out.batch_rows, 1);
     ck_assert_uint_eq (out.rows * out.outputs, count);
     if (values)
@@ -352,10 +352,9 @@ s_meta_version (const maas_result_t *result)
     msgpack_unpacked top;
     msgpack_unpacked_init (&top);
     maas_codec_map_t map, meta;
-    char err[256];
+    maas_err_t err;
     uint64_t version = 0;
-    ck_assert_int_eq (
-        maas_codec_unpack (result->header, result->header_size, 0, &top, err, sizeof err), 0);
+    ck_assert_int_eq (maas_codec_unpack (result->header, result->header_size, 0, &top, &err), 0);
     ck_assert_int_eq (maas_codec_map_init (&map, &top.data, "header"), 0);
     ck_assert_int_eq (maas_codec_map_map (&map, "meta", &meta), 0);
     ck_assert_int_eq (maas_codec_map_uint64 (&meta, "version", &version), 0);
@@ -623,7 +622,7 @@ s_save (const maas_model_t *model, const char *name)
 {
     char path[512];
     snprintf (path, sizeof path, "%s/%s", fx.site.dir, name);
-    maas_model_err_t err;
+    maas_err_t err;
     ck_assert_msg (maas_model_save (model, path, &err) == 0, "%s", err.text);
 }
 
@@ -854,14 +853,14 @@ s_meta_queue_us (const maas_result_t *result)
     msgpack_unpacked msg;
     msgpack_unpacked_init (&msg);
     maas_codec_map_t header, meta;
-    char err[256];
+    maas_err_t err;
     int64_t queue_us = -1;
-    ck_assert_msg (maas_proto_open_map (result->header, result->header_size, 0, "header", &msg,
-                                        &header, err, sizeof err)
-                           == 0
-                       && maas_codec_map_map (&header, "meta", &meta) == 0
-                       && maas_codec_map_int64 (&meta, "queue_us", &queue_us) == 0,
-                   "RESULT header without meta.queue_us");
+    ck_assert_msg (
+        maas_proto_open_map (result->header, result->header_size, 0, "header", &msg, &header, &err)
+                == 0
+            && maas_codec_map_map (&header, "meta", &meta) == 0
+            && maas_codec_map_int64 (&meta, "queue_us", &queue_us) == 0,
+        "RESULT header without meta.queue_us");
     msgpack_unpacked_destroy (&msg);
     return queue_us;
 }
@@ -962,13 +961,11 @@ START_TEST (test_explain_jobs)
         ck_assert_msg (strcmp (result->status, "succeeded") == 0, "%s: %s", result->status,
                        result->error ? result->error : "");
         maas_explain_result_t got, want;
-        char err[256];
-        ck_assert_msg (maas_explain_result_parse (&got, result->data, result->size, err, sizeof err)
-                           == 0,
-                       "%s", err);
+        maas_err_t err;
+        ck_assert_msg (maas_explain_result_parse (&got, result->data, result->size, &err) == 0,
+                       "%s", err.text);
         ck_assert_int_eq (
-            maas_explain_run (maas_model_mlp_const (model), &params, x, 2, &want, err, sizeof err),
-            0);
+            maas_explain_run (maas_model_mlp_const (model), &params, x, 2, &want, &err), 0);
         ck_assert_str_eq (got.model, "iris");
         ck_assert_uint_eq (got.version, 1);
         ck_assert_int_eq (got.method, m);
@@ -1036,9 +1033,10 @@ START_TEST (test_cli_explain)
     maas_explain_params_t params = maas_explain_params_defaults ();
     params.output = 1;
     maas_explain_result_t want;
-    char err[256], path[512], line[128];
-    ck_assert_int_eq (
-        maas_explain_run (maas_model_mlp_const (model), &params, x, 2, &want, err, sizeof err), 0);
+    char path[512], line[128];
+    maas_err_t err;
+    ck_assert_int_eq (maas_explain_run (maas_model_mlp_const (model), &params, x, 2, &want, &err),
+                      0);
     size_t best = 0;
     for (size_t i = 1; i < 4; i++)
         if (fabsf (want.attributions[i]) > fabsf (want.attributions[best]))
@@ -1058,22 +1056,22 @@ START_TEST (test_cli_explain)
     ck_assert (asprintf (&script,
                          "cd %s && printf 'a,b,c,d\\n1,2,3,4\\n' > dead.csv && "
                          "! maas explain iris --input dead.csv --no-header "
-                         "--broker ipc://%s/nobody.sock 2> dead-err",
+                         "--broker ipc://%s/nobody.sock 2> dead-err.text",
                          fx.site.dir, fx.site.dir)
                > 0);
     s_sh (env, 10000, true, script);
-    snprintf (path, sizeof path, "%s/dead-err", fx.site.dir);
+    snprintf (path, sizeof path, "%s/dead-err.text", fx.site.dir);
     ck_assert_msg (support_file_has (path, "no broker answers at ipc://"), "dead broker not said");
     //  A job the worker fails: its reason, and exit code 1.
     free (script);
     ck_assert (asprintf (&script,
                          "cd %s && printf '5.1,3.5,1.4,0.2\\n' > row.csv && "
                          "maas explain iris --input row.csv --no-header --output 7 "
-                         "2> failed-err || echo rc=$? >> failed-err",
+                         "2> failed-err.text || echo rc=$? >> failed-err.text",
                          fx.site.dir)
                > 0);
     s_sh (env, 30000, true, script);
-    snprintf (path, sizeof path, "%s/failed-err", fx.site.dir);
+    snprintf (path, sizeof path, "%s/failed-err.text", fx.site.dir);
     ck_assert_msg (support_file_has (path, "output 7 is out of range: the model has 3"),
                    "the job's failure not said (%s)", path);
     ck_assert (support_file_has (path, "maas explain: job ") && support_file_has (path, "rc=1"));

@@ -40,9 +40,9 @@ support_run (Suite *suite)
 {
     //  A suite is a program: its main reads $MAAS_LOG_LEVEL (warn under
     //  make check), the library does not.
-    char err[256];
-    if (maas_log_setup (getenv ("MAAS_LOG_LEVEL"), err, sizeof err) != 0)
-        fprintf (stderr, "%s (logging at info)\n", err);
+    maas_err_t err;
+    if (maas_log_setup (getenv ("MAAS_LOG_LEVEL"), &err) != 0)
+        fprintf (stderr, "%s (logging at info)\n", err.text);
     SRunner *runner = srunner_create (suite);
     srunner_run_all (runner, CK_NORMAL);
     int failed = srunner_ntests_failed (runner);
@@ -131,10 +131,10 @@ support_proc_start (const char *const argv[], const char *const env[], const cha
     //  If the test process dies (abort, harness timeout), so does this
     //  child: a failed run never leaves a server behind.
     maas_spawn_options_t options = {.log_path = log_path, .env = env, .die_with_parent = true};
-    char err[512];
+    maas_err_t err;
     const char *line[64];
-    self->pid = maas_spawn (s_wrapped (argv, line), &options, err, sizeof err);
-    ck_assert_msg (self->pid > 0, "%s", err);
+    self->pid = maas_spawn (s_wrapped (argv, line), &options, &err);
+    ck_assert_msg (self->pid > 0, "%s", err.text);
     return self;
 }
 
@@ -466,15 +466,15 @@ support_redis_stop (support_redis_t **self_p)
 void
 support_assert_npy_equal (const char *path, const float *expected, size_t rows, size_t cols)
 {
-    char err[256];
-    maas_npy_reader_t *reader = maas_npy_open (path, err, sizeof err);
-    ck_assert_msg (reader, "%s", err);
+    maas_err_t err;
+    maas_npy_reader_t *reader = maas_npy_open (path, &err);
+    ck_assert_msg (reader, "%s", err.text);
     ck_assert_uint_eq (maas_npy_rows (reader), rows);
     ck_assert_uint_eq (maas_npy_cols (reader), cols);
     float *got = malloc (rows * cols * sizeof (float));
     size_t n = 0;
     ck_assert (got);
-    ck_assert_int_eq (maas_npy_read (reader, got, rows, &n, err, sizeof err), 0);
+    ck_assert_int_eq (maas_npy_read (reader, got, rows, &n, &err), 0);
     ck_assert_uint_eq (n, rows);
     for (size_t i = 0; i < rows * cols; i++)
         ck_assert_msg (got[i] == expected[i], "row %zu: %.9g, expected %.9g", i / cols, got[i],
@@ -488,7 +488,7 @@ support_publish_model (maas_registry_t *reg, const char *name, const maas_model_
 {
     uint8_t *blob;
     size_t size;
-    maas_model_err_t err;
+    maas_err_t err;
     ck_assert_msg (maas_model_encode (model, &blob, &size, &err) == 0, "%s", err.text);
     maas_registry_meta_t meta = {0};
     uint64_t version;
@@ -501,9 +501,9 @@ support_publish_model (maas_registry_t *reg, const char *name, const maas_model_
 maas_registry_t *
 support_registry_new (const support_redis_t *redis)
 {
-    char err[256];
-    maas_registry_t *reg = maas_registry_new (support_redis_url (redis), NULL, err, sizeof err);
-    ck_assert_msg (reg, "registry at %s: %s", support_redis_url (redis), err);
+    maas_err_t err;
+    maas_registry_t *reg = maas_registry_new (support_redis_url (redis), NULL, &err);
+    ck_assert_msg (reg, "registry at %s: %s", support_redis_url (redis), err.text);
     return reg;
 }
 

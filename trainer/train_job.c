@@ -32,7 +32,7 @@ typedef struct {
     int64_t started_us;                           //  when training started (monotonic)
     int64_t fit_us;                               //  how long fit took
     size_t samples;                               //  training rows counted so far
-    char error[512];                              //  why the job failed
+    maas_err_t error;                             //  why the job failed
     bool final;                                   //  ERROR would be the same on any trainer
 } s_job_t;
 
@@ -56,7 +56,7 @@ s_scale_inputs (s_job_t *job)
     size_t count = x->rows * x->cols;
     job->scaled = malloc ((count ? count : 1) * sizeof (float));
     if (!job->scaled) {
-        snprintf (job->error, sizeof job->error, "trainer: out of memory scaling the inputs");
+        maas_err_set (&job->error, MAAS_ERR_NOMEM, "trainer: out of memory scaling the inputs");
         return -1;
     }
     float scale = (float) job->spec.input_scale;
@@ -73,21 +73,21 @@ s_load_data (s_job_t *job, maas_work_t *work)
         snprintf (job->data_name, sizeof job->data_name, "%s", spec->dataset);
         job->data = maas_dataset_store_get (job->env->store, spec->dataset);
         if (!job->data)
-            snprintf (job->error, sizeof job->error, "%s",
-                      maas_dataset_store_error (job->env->store));
+            maas_err_set (&job->error, MAAS_ERR_INPUT, "%s",
+                          maas_dataset_store_error (job->env->store));
         //  The store has no error codes: a missing data set is missing on
         //  every trainer; anything else (Redis down) may pass.
-        job->final = !job->data && strstr (job->error, "not found");
+        job->final = !job->data && strstr (job->error.text, "not found");
     }
     else if (maas_work_size (work) > 0) {
         snprintf (job->data_name, sizeof job->data_name, "inline");
-        job->data = maas_training_decode_data (maas_work_data (work), maas_work_size (work),
-                                               job->error, sizeof job->error);
+        job->data =
+            maas_training_decode_data (maas_work_data (work), maas_work_size (work), &job->error);
         job->final = !job->data;
     }
     else {
-        snprintf (job->error, sizeof job->error,
-                  "train spec: no data: name a data set ('dataset') or send one as payload");
+        maas_err_set (&job->error, MAAS_ERR_INPUT,
+                      "train spec: no data: name a data set ('dataset') or send one as payload");
         job->final = true;
     }
     return job->data ? 0 : -1;
@@ -104,12 +104,10 @@ s_prepare (s_job_t *job, maas_work_t *work)
     //  What the job asks for and its data are checked first: a failure
     //  there is the same on every trainer, not worth running again.
     job->final = true;
-    if (maas_training_decode (spec, maas_work_params (work), header->model, job->error,
-                              sizeof job->error)
-        != 0)
+    if (maas_training_decode (spec, maas_work_params (work), header->model, &job->error) != 0)
         return -1;
     if (!maas_registry_name_valid (spec->model)) {
-        snprintf (job->error, sizeof job->error, "model name '%s' is not valid", spec->model);
+        maas_err_set (&job->error, MAAS_ERR_INPUT, "model name '%s' is not valid", spec->model);
         return -1;
     }
     if (s_load_data (job, work) != 0)
@@ -117,15 +115,16 @@ s_prepare (s_job_t *job, maas_work_t *work)
     job->final = true;
     if (maas_training_check_data (spec, maas_dataset_cols (job->data),
                                   maas_dataset_task (job->data), maas_dataset_classes (job->data),
-                                  job->error, sizeof job->error)
+                                  &job->error)
         != 0)
         return -1;
     //  A network whose blob the registry would refuse is refused now, not
     //  after hours of training; the same on every trainer.
     size_t bytes =
         maas_model_encoded_size (maas_dataset_cols (job->data), spec->layers, spec->n_layers);
-    if (maas_registry_size_check (spec->model, bytes, job->error, sizeof job->error) != 0) {
-        snprintf (job->error + strlen (job->error), sizeof job->error - strlen (job->error),
+    if (maas_registry_size_check (spec->model, bytes, &job->error) != 0) {
+        snprintf (job->error.text + strlen (job->error.text),
+                  sizeof job->error.text - strlen (job->error.text),
                   ": train fewer or narrower layers");
         return -1;
     }
@@ -134,7 +133,7 @@ s_prepare (s_job_t *job, maas_work_t *work)
         return -1;
     job->mlp = maas_mlp_new (maas_dataset_cols (job->data), spec->layers, spec->n_layers);
     if (!job->mlp) {
-        snprintf (job->error, sizeof job->error, "network too large for this trainer");
+        maas_err_set (&job->error, MAAS_ERR_INPUT, "network too large for this trainer");
         return -1;
     }
     maas_mlp_init (job->mlp, spec->train.seed);
@@ -142,7 +141,7 @@ s_prepare (s_job_t *job, maas_work_t *work)
     config.on_epoch = s_on_epoch;
     config.on_epoch_arg = job;
     config.cancel = &job->cancel;
-    job->train = maas_train_new (job->mlp, &config, job->error, sizeof job->error);
+    job->train = maas_train_new (job->mlp, &config, &job->error);
     return job->train ? 0 : -1;
 }
 
@@ -221,7 +220,7 @@ s_train (s_job_t *job, maas_work_t *work)
     job->started_us = maas_clock_mono_us ();
     zactor_t *actor = zactor_new (s_actor, job);
     if (!actor) {
-        snprintf (job->error, sizeof job->error, "trainer: cannot start a training thread");
+        maas_err_set (&job->error, MAAS_ERR_NOMEM, "trainer: cannot start a training thread");
         job->fit_rc = -1;
         return 0;
     }
@@ -384,11 +383,9 @@ s_set_columns (maas_model_t *model, const maas_dataset_t *data, const char *job_
     free (names);
     //  Labels that were names in the data ("benign") name the classes.
     const char *const *classes = maas_dataset_class_names (data);
-    char err[256];
-    if (classes
-        && maas_model_set_labels (model, classes, maas_dataset_classes (data), err, sizeof err)
-            != 0)
-        maas_warn ("trainer", "class labels not stored job=%s reason=\"%s\"", job_id, err);
+    maas_err_t err;
+    if (classes && maas_model_set_labels (model, classes, maas_dataset_classes (data), &err) != 0)
+        maas_warn ("trainer", "class labels not stored job=%s reason=\"%s\"", job_id, err.text);
     return 0;
 }
 
@@ -420,18 +417,17 @@ s_publish (s_job_t *job, const maas_training_metrics_t *m, uint64_t *version, bo
     maas_model_t *model = maas_model_new (&job->mlp);
     uint8_t *blob = NULL;
     size_t size = 0;
-    maas_model_err_t model_err = {0};
+    maas_err_t model_err = {0};
     char json[512];
     int rc = -1;
-    char why[128];
     if (!model || s_set_meta (model, job, m) != 0 || s_set_columns (model, job->data, job->id) != 0
         || (job->spec.input_scale != 1
-            && maas_model_set_input_scale (model, job->spec.input_scale, why, sizeof why) != 0)) {
-        snprintf (job->error, sizeof job->error, "trainer: out of memory building the model");
+            && maas_model_set_input_scale (model, job->spec.input_scale, NULL) != 0)) {
+        maas_err_set (&job->error, MAAS_ERR_NOMEM, "trainer: out of memory building the model");
         goto done;
     }
     if (maas_model_encode (model, &blob, &size, &model_err) != 0) {
-        snprintf (job->error, sizeof job->error, "%s", model_err.text);
+        maas_err_copy (&job->error, &model_err);
         goto done;
     }
     s_metrics_json (m, job, json, sizeof json);
@@ -442,7 +438,7 @@ s_publish (s_job_t *job, const maas_training_metrics_t *m, uint64_t *version, bo
     rc = maas_registry_publish (job->env->registry, job->spec.model, blob, size, &meta, version,
                                 created);
     if (rc != 0)
-        snprintf (job->error, sizeof job->error, "%s", maas_registry_error (job->env->registry));
+        maas_err_set (&job->error, MAAS_ERR_INPUT, "%s", maas_registry_error (job->env->registry));
 done:
     free (blob);
     maas_model_destroy (&model);
@@ -455,10 +451,10 @@ s_finish (s_job_t *job, maas_work_t **work_p)
     maas_worker_t *worker = job->env->worker;
     maas_train_counters_t *counters = job->env->counters;
     if (job->fit_rc != 0) {
-        if (!*job->error)
-            snprintf (job->error, sizeof job->error, "%s", maas_train_error (job->train));
+        if (!*job->error.text)
+            maas_err_set (&job->error, MAAS_ERR_INPUT, "%s", maas_train_error (job->train));
         counters->failed++;
-        maas_worker_fail (worker, work_p, job->error);
+        maas_worker_fail (worker, work_p, job->error.text);
         return;
     }
     if (job->result.outcome == MAAS_TRAIN_CANCELLED) {
@@ -475,9 +471,9 @@ s_finish (s_job_t *job, maas_work_t **work_p)
     msgpack_sbuffer_init (&result);
     if (s_publish (job, &metrics, &version, &created) != 0
         || s_pack_result (&result, job, version, created, &metrics) != 0) {
-        maas_error ("trainer", "publish failed job=%s error=\"%s\"", job->id, job->error);
+        maas_error ("trainer", "publish failed job=%s error=\"%s\"", job->id, job->error.text);
         counters->failed++;
-        maas_worker_fail (worker, work_p, job->error);
+        maas_worker_fail (worker, work_p, job->error.text);
     }
     else {
         maas_info ("trainer", "published job=%s model=%s version=%llu created=%d epochs=%zu",
@@ -502,9 +498,9 @@ maas_train_job_run (const maas_train_job_env_t *env, maas_work_t **work_p)
     int rc = 0;
     if (s_prepare (job, *work_p) != 0) {
         maas_warn ("trainer", "refused job=%s retryable=%d error=\"%s\"", job->id, !job->final,
-                   job->error);
+                   job->error.text);
         env->counters->failed++;
-        maas_worker_fail_with (env->worker, work_p, job->error, !job->final, NULL, 0);
+        maas_worker_fail_with (env->worker, work_p, job->error.text, !job->final, NULL, 0);
     }
     else {
         maas_info ("trainer", "training job=%s model=%s data=%s rows=%zu", job->id, job->spec.model,

@@ -267,7 +267,7 @@ s_charge (const maas_mlp_t *mlp)
 static loaded_t *
 s_decode (const uint8_t *blob, size_t size, char *err, size_t err_size)
 {
-    maas_model_err_t why;
+    maas_err_t why;
     loaded_t *loaded = calloc (1, sizeof *loaded);
     if (loaded)
         loaded->model = maas_model_decode (blob, size, &why);
@@ -513,25 +513,24 @@ static maas_tensor_t *
 s_job_input (maas_engine_t *self, void *tag, const char *name, uint64_t resolved,
              const loaded_t *loaded, const msgpack_object *params, const void *payload, size_t size)
 {
-    char err[MAAS_ENGINE_ERR_SIZE], why[MAAS_ENGINE_ERR_SIZE - 64];
+    maas_err_t why;
     maas_tensor_t *input = NULL;
     size_t bad_row;
     size_t max_rows = self->config.max_rows ? self->config.max_rows : MAAS_ENGINE_MAX_ROWS_DEFAULT;
-    int rc = maas_input_decode (params, payload, size, loaded->inputs, &input, &bad_row, why,
-                                sizeof why);
+    int rc = maas_input_decode (params, payload, size, loaded->inputs, &input, &bad_row, &why);
     if (rc == 0 && input->rows > max_rows) {
-        snprintf (why, sizeof why,
-                  "the job has %zu rows; this worker takes at most %zu per job (--max-rows): "
-                  "split it into smaller jobs (maas score does)",
-                  input->rows, max_rows);
+        maas_err_set (&why, MAAS_ERR_INPUT,
+                      "the job has %zu rows; this worker takes at most %zu per job (--max-rows): "
+                      "split it into smaller jobs (maas score does)",
+                      input->rows, max_rows);
         maas_tensor_destroy (&input);
         bad_row = 0;
         rc = -1;
     }
     if (rc != 0) {
-        snprintf (err, sizeof err, "model %s@%" PRIu64 ": %s", name, resolved, why);
-        maas_engine_result_t *failed =
-            s_fail (self, tag, name, resolved, err, strstr (why, "out of memory") != NULL);
+        bool retryable = strstr (why.text, "out of memory") != NULL;
+        maas_err_prefix (&why, "model %s@%" PRIu64, name, resolved);
+        maas_engine_result_t *failed = s_fail (self, tag, name, resolved, why.text, retryable);
         if (failed)
             failed->row = bad_row;
     }
@@ -548,21 +547,20 @@ s_scale (const loaded_t *loaded, maas_tensor_t *input)
         input->data[i] *= loaded->scale;
 }
 
-//  Why PARAMS' post-processing does not fit LOADED, or 0 with ERR empty.
+//  Why PARAMS' post-processing does not fit LOADED (-1 and ERR), or 0.
 static int
-s_post_check (const loaded_t *loaded, const maas_infer_params_t *params, char *err, size_t err_size)
+s_post_check (const loaded_t *loaded, const maas_infer_params_t *params, maas_err_t *err)
 {
     bool asked = params->output == MAAS_INFER_CLASS || params->top_k;
     if (asked && loaded->classes == 0) {
-        snprintf (err, err_size,
-                  "params: output 'class' and top_k need a classifier (sigmoid or softmax "
-                  "output); the model is a regression");
-        return -1;
+        return maas_err_set (err, MAAS_ERR_INPUT,
+                             "params: output 'class' and top_k need a classifier (sigmoid or "
+                             "softmax output); the model is a regression");
     }
     if (params->top_k > loaded->classes && asked) {
-        snprintf (err, err_size, "params: top_k %zu is more than the model's %zu classes",
-                  params->top_k, loaded->classes);
-        return -1;
+        return maas_err_set (err, MAAS_ERR_INPUT,
+                             "params: top_k %zu is more than the model's %zu classes",
+                             params->top_k, loaded->classes);
     }
     return 0;
 }
@@ -581,11 +579,11 @@ maas_engine_submit (maas_engine_t *self, void *tag, const char *name, uint64_t v
         return;
     //  The input decoder accepted the params, so this decode succeeds.
     maas_infer_params_t post;
-    char why[MAAS_ENGINE_ERR_SIZE - 64], err[MAAS_ENGINE_ERR_SIZE];
-    if (maas_infer_params_decode (&post, params, why, sizeof why) != 0
-        || s_post_check (loaded, &post, why, sizeof why) != 0) {
-        snprintf (err, sizeof err, "model %s@%" PRIu64 ": %s", name, resolved, why);
-        s_fail (self, tag, name, resolved, err, false);
+    maas_err_t why;
+    if (maas_infer_params_decode (&post, params, &why) != 0
+        || s_post_check (loaded, &post, &why) != 0) {
+        maas_err_prefix (&why, "model %s@%" PRIu64, name, resolved);
+        s_fail (self, tag, name, resolved, why.text, false);
         maas_tensor_destroy (&input);
         return;
     }
@@ -603,22 +601,23 @@ static void
 s_explain (maas_engine_t *self, void *tag, const char *name, uint64_t resolved,
            const loaded_t *loaded, const msgpack_object *params, const maas_tensor_t *input)
 {
-    char err[MAAS_ENGINE_ERR_SIZE], why[MAAS_ENGINE_ERR_SIZE - 64] = "worker out of memory";
+    maas_err_t why = {0};
     maas_explain_params_t spec = maas_explain_params_defaults ();
     maas_explain_result_t *explain = calloc (1, sizeof *explain);
-    int rc = explain ? maas_explain_params_decode (&spec, params, why, sizeof why) : -1;
+    int rc = explain ? maas_explain_params_decode (&spec, params, &why) : -1;
     //  The input is scaled already; a given baseline is in the same raw
     //  units, so it is scaled too (attributions do not change with it).
     for (size_t j = 0; rc == 0 && spec.baseline && j < spec.baseline_len; j++)
         spec.baseline[j] *= loaded->scale;
     if (rc == 0)
         rc = maas_explain_run (maas_model_mlp_const (loaded->model), &spec, input->data,
-                               input->rows, explain, why, sizeof why);
+                               input->rows, explain, &why);
     maas_explain_params_clear (&spec);
     maas_engine_result_t *result = rc == 0 ? s_result_new (tag, name, resolved) : NULL;
     if (!result) {
-        snprintf (err, sizeof err, "model %s@%" PRIu64 ": %s", name, resolved, why);
-        s_fail (self, tag, name, resolved, err, strstr (why, "out of memory") != NULL);
+        bool retryable = strstr (why.text, "out of memory") != NULL;
+        maas_err_prefix (&why, "model %s@%" PRIu64, name, resolved);
+        s_fail (self, tag, name, resolved, why.text, retryable);
         if (explain)
             maas_explain_result_clear (explain);
         free (explain);

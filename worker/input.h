@@ -4,6 +4,7 @@
 #ifndef MAAS_WORKER_INPUT_H
 #define MAAS_WORKER_INPUT_H
 
+#include "err.h"
 #include "tensor.h"
 
 #include <msgpack.h>
@@ -22,12 +23,11 @@
 //  number", "input: shape 3x4 needs 48 bytes, payload has 40"; *BAD_ROW
 //  is then the 1-based row at fault, 0 when the fault is not one row's.
 int maas_input_decode (const msgpack_object *params, const void *payload, size_t size, size_t cols,
-                       maas_tensor_t **out, size_t *bad_row, char *err, size_t err_size);
+                       maas_tensor_t **out, size_t *bad_row, maas_err_t *err);
 
 //  First non-finite value of X (rows × cols) reported in ERR as "row R
 //  column C is not a finite number" (1-based). Returns R, or 0 when all
 //  are finite.
-size_t maas_input_check_finite (const float *x, size_t rows, size_t cols, char *err,
-                                size_t err_size);
+size_t maas_input_check_finite (const float *x, size_t rows, size_t cols, maas_err_t *err);
 
 #endif

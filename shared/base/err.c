@@ -6,15 +6,22 @@
 #include <string.h>
 
 int
-maas_err_set (maas_err_t *self, maas_err_code_t code, const char *fmt, ...)
+maas_err_vset (maas_err_t *self, maas_err_code_t code, const char *fmt, va_list args)
 {
     if (!self)
         return -1;
+    vsnprintf (self->text, sizeof self->text, fmt, args);
+    self->code = code;
+    return -1;
+}
+
+int
+maas_err_set (maas_err_t *self, maas_err_code_t code, const char *fmt, ...)
+{
     va_list args;
     va_start (args, fmt);
-    vsnprintf (self->text, sizeof self->text, fmt, args);
+    maas_err_vset (self, code, fmt, args);
     va_end (args);
-    self->code = code;
     return -1;
 }
 

@@ -6,6 +6,7 @@
 
 #include "export.h"
 
+#include <stdarg.h>
 #include <stddef.h>
 
 #ifdef __cplusplus
@@ -17,7 +18,8 @@ extern "C" {
 
 typedef enum {
     MAAS_ERR_OK = 0,       //  no error: text is ""
-    MAAS_ERR_IO,           //  connection refused, closed or timed out
+    MAAS_ERR_IO,           //  a connection, file or child failed: refused, closed,
+                           //  timed out, unreadable, not started
     MAAS_ERR_REPLY,        //  the server answered with an error
     MAAS_ERR_INPUT,        //  a bad argument, flag, name or stored value
     MAAS_ERR_NOT_FOUND,    //  what was asked for does not exist
@@ -33,6 +35,10 @@ typedef struct {
 //  -1, so a verb can `return maas_err_set (...)`.
 MAAS_EXPORT int maas_err_set (maas_err_t *self, maas_err_code_t code, const char *fmt, ...)
     __attribute__ ((format (printf, 3, 4)));
+//  Same with the arguments in ARGS, for a module's own wrapper that adds
+//  context to every message (a reader's name, a file name). Returns -1.
+MAAS_EXPORT int maas_err_vset (maas_err_t *self, maas_err_code_t code, const char *fmt,
+                               va_list args) __attribute__ ((format (printf, 3, 0)));
 //  Put "PREFIX: " before SELF's message (kept when it does not fit). -1.
 MAAS_EXPORT int maas_err_prefix (maas_err_t *self, const char *fmt, ...)
     __attribute__ ((format (printf, 2, 3)));

@@ -30,15 +30,14 @@ maas_log_set_level (maas_log_level_t level)
 }
 
 int
-maas_log_setup (const char *value, char *err, size_t err_size)
+maas_log_setup (const char *value, maas_err_t *err)
 {
     int level = value && *value ? maas_log_level_parse (value) : MAAS_LOG_INFO;
-    if (level < 0) {
-        snprintf (err, err_size,
-                  "MAAS_LOG_LEVEL=%s is not a log level: use debug, info, warn, error or off",
-                  value);
-        return -1;
-    }
+    if (level < 0)
+        return maas_err_set (err, MAAS_ERR_INPUT,
+                             "MAAS_LOG_LEVEL=%s is not a log level: use debug, info, warn, error "
+                             "or off",
+                             value);
     s_level = level;
     return 0;
 }

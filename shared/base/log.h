@@ -5,6 +5,7 @@
 #ifndef MAAS_LOG_H
 #define MAAS_LOG_H
 
+#include "err.h"
 #include "export.h"
 
 #include <stdarg.h>
@@ -29,7 +30,7 @@ MAAS_EXPORT void maas_log_set_level (maas_log_level_t level);
 //  empty: info). Returns 0, or -1 with ERR naming the bad value and the
 //  good ones: programs call it first in main and exit on failure, so a typo
 //  is an error, not silently ignored.
-MAAS_EXPORT int maas_log_setup (const char *value, char *err, size_t err_size);
+MAAS_EXPORT int maas_log_setup (const char *value, maas_err_t *err);
 //  Parse "debug", "info", "warn", "error", "off"; -1 if unknown.
 MAAS_EXPORT int maas_log_level_parse (const char *name);
 //  Print one line for COMPONENT at LEVEL, printf-style.

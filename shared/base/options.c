@@ -120,12 +120,13 @@ s_store (const maas_options_t *self, const maas_option_t *opt, const char *where
          maas_err_t *err)
 {
     long long n = 0;
-    char why[256];
+    maas_err_t why;
     switch (opt->type) {
         case MAAS_OPT_URL: {
             maas_redis_url_t url;
-            if (maas_redis_url_parse (&url, text, why, sizeof why) != 0)
-                return maas_err_set (err, MAAS_ERR_INPUT, "%s: %s: %s", self->prog, where, why);
+            if (maas_redis_url_parse (&url, text, &why) != 0)
+                return maas_err_set (err, MAAS_ERR_INPUT, "%s: %s: %s", self->prog, where,
+                                     why.text);
             maas_redis_url_clear (&url);
         }    //  fall through
         case MAAS_OPT_STRING: *(const char **) opt->target = text; return 0;

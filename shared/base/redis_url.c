@@ -15,13 +15,13 @@ s_strndup_or_null (const char *start, size_t len)
     return len ? strndup (start, len) : NULL;
 }
 
+//  "redis URL '<url, password masked>': WHY" into ERR. -1.
 static int
-s_fail (char *err, size_t err_size, const char *url, const char *why)
+s_bad_url (maas_err_t *err, const char *url, const char *why)
 {
     char shown[512];
     maas_redis_url_mask (url, shown, sizeof shown);
-    snprintf (err, err_size, "redis URL '%s': %s", shown, why);
-    return -1;
+    return maas_err_set (err, MAAS_ERR_INPUT, "redis URL '%s': %s", shown, why);
 }
 
 //  "[user]:password@" or "password@" ending at AT (from START) into SELF.
@@ -38,7 +38,7 @@ s_parse_credentials (maas_redis_url_t *self, const char *start, const char *at)
 }
 
 static int
-s_parse_tcp (maas_redis_url_t *self, const char *url, const char *rest, char *err, size_t err_size)
+s_parse_tcp (maas_redis_url_t *self, const char *url, const char *rest, maas_err_t *err)
 {
     const char *at = strrchr (rest, '@');
     const char *slash = strchr (at ? at : rest, '/');
@@ -53,7 +53,7 @@ s_parse_tcp (maas_redis_url_t *self, const char *url, const char *rest, char *er
         char *end;
         long port = strtol (colon + 1, &end, 10);
         if (end != rest + host_len || port <= 0 || port > 65535)
-            return s_fail (err, err_size, url, "port must be 1-65535");
+            return s_bad_url (err, url, "port must be 1-65535");
         self->port = (int) port;
         host_len = (size_t) (colon - rest);
     }
@@ -62,7 +62,7 @@ s_parse_tcp (maas_redis_url_t *self, const char *url, const char *rest, char *er
         char *end;
         long db = strtol (slash + 1, &end, 10);
         if (*end || db < 0 || db > 1 << 20)
-            return s_fail (err, err_size, url, "database must be a number");
+            return s_bad_url (err, url, "database must be a number");
         self->db = (int) db;
     }
     return 0;
@@ -70,7 +70,7 @@ s_parse_tcp (maas_redis_url_t *self, const char *url, const char *rest, char *er
 
 //  "[[user]:password@]/path[?db=N]" after "unix://".
 static int
-s_parse_unix (maas_redis_url_t *self, const char *url, const char *rest, char *err, size_t err_size)
+s_parse_unix (maas_redis_url_t *self, const char *url, const char *rest, maas_err_t *err)
 {
     const char *at = strstr (rest, "@/");
     if (at && rest[0] != '/') {
@@ -78,24 +78,24 @@ s_parse_unix (maas_redis_url_t *self, const char *url, const char *rest, char *e
         rest = at + 1;
     }
     if (rest[0] != '/')
-        return s_fail (err, err_size, url, "unix socket path must be absolute");
+        return s_bad_url (err, url, "unix socket path must be absolute");
     const char *query = strstr (rest, "?db=");
     self->path = query ? strndup (rest, (size_t) (query - rest)) : strdup (rest);
     self->db = query ? atoi (query + 4) : 0;
-    return self->db >= 0 ? 0 : s_fail (err, err_size, url, "database must be a number");
+    return self->db >= 0 ? 0 : s_bad_url (err, url, "database must be a number");
 }
 
 int
-maas_redis_url_parse (maas_redis_url_t *self, const char *url, char *err, size_t err_size)
+maas_redis_url_parse (maas_redis_url_t *self, const char *url, maas_err_t *err)
 {
     memset (self, 0, sizeof *self);
     int rc;
     if (strncmp (url, "redis://", 8) == 0)
-        rc = s_parse_tcp (self, url, url + 8, err, err_size);
+        rc = s_parse_tcp (self, url, url + 8, err);
     else if (strncmp (url, "unix://", 7) == 0)
-        rc = s_parse_unix (self, url, url + 7, err, err_size);
+        rc = s_parse_unix (self, url, url + 7, err);
     else
-        rc = s_fail (err, err_size, url, "unknown scheme, use redis://host:port or unix:///path");
+        rc = s_bad_url (err, url, "unknown scheme, use redis://host:port or unix:///path");
     if (rc != 0)
         maas_redis_url_clear (self);
     return rc;

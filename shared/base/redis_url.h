@@ -5,6 +5,7 @@
 #ifndef MAAS_REDIS_URL_H
 #define MAAS_REDIS_URL_H
 
+#include "err.h"
 #include "export.h"
 
 #include <hiredis/hiredis.h>
@@ -26,8 +27,7 @@ typedef struct {
 
 //  Parse URL into *SELF (zeroed first). Returns 0, or -1 with a reason
 //  ("redis URL 'x': unknown scheme, use redis:// or unix://") in ERR.
-MAAS_EXPORT int maas_redis_url_parse (maas_redis_url_t *self, const char *url, char *err,
-                                      size_t err_size);
+MAAS_EXPORT int maas_redis_url_parse (maas_redis_url_t *self, const char *url, maas_err_t *err);
 //  Free what a parse allocated; the struct itself is the caller's.
 MAAS_EXPORT void maas_redis_url_clear (maas_redis_url_t *self);
 //  URL to use: URL if not NULL or "", else the default. (A program's main
@@ -59,7 +59,7 @@ typedef struct {
 //  database; otherwise parses the URL. So a program that reconnects through
 //  this follows a failover. 0, or -1 with ERR.
 MAAS_EXPORT int maas_redis_locate (maas_redis_url_t *self, const maas_redis_config_t *config,
-                                   char *err, size_t err_size);
+                                   maas_err_t *err);
 
 //  Connected, authenticated context on database db, with TIMEOUT_MS for
 //  connecting and for each command (0: no timeout). NULL with a reason in
@@ -67,11 +67,11 @@ MAAS_EXPORT int maas_redis_locate (maas_redis_url_t *self, const maas_redis_conf
 //  master through Sentinel as maas_redis_locate does, and then refuses a
 //  server that is not (or no longer) the master.
 MAAS_EXPORT redisContext *maas_redis_connect (const maas_redis_config_t *config, int timeout_ms,
-                                              char *err, size_t err_size);
+                                              maas_err_t *err);
 //  Send AUTH and SELECT as URL asks on an already connected context
 //  (used after reconnecting). Returns 0, or -1 with ERR.
-MAAS_EXPORT int maas_redis_handshake (redisContext *ctx, const maas_redis_url_t *url, char *err,
-                                      size_t err_size);
+MAAS_EXPORT int maas_redis_handshake (redisContext *ctx, const maas_redis_url_t *url,
+                                      maas_err_t *err);
 
 #ifdef __cplusplus
 }

@@ -75,14 +75,13 @@ s_child (const char *const argv[], const maas_spawn_options_t *options, pid_t pa
 }
 
 pid_t
-maas_spawn (const char *const argv[], const maas_spawn_options_t *options, char *err,
-            size_t err_size)
+maas_spawn (const char *const argv[], const maas_spawn_options_t *options, maas_err_t *err)
 {
     static const maas_spawn_options_t defaults = {0};
     options = options ? options : &defaults;
     int status_pipe[2];
     if (pipe2 (status_pipe, O_CLOEXEC) != 0) {
-        snprintf (err, err_size, "cannot start %s: pipe: %s", argv[0], strerror (errno));
+        maas_err_set (err, MAAS_ERR_IO, "cannot start %s: pipe: %s", argv[0], strerror (errno));
         return -1;
     }
     pid_t parent = getpid (), pid = fork ();
@@ -99,8 +98,8 @@ maas_spawn (const char *const argv[], const maas_spawn_options_t *options, char 
     if (pid < 0 || got > 0) {
         if (pid > 0)
             waitpid (pid, NULL, 0);
-        snprintf (err, err_size, "cannot start %s: %s", argv[0],
-                  strerror (pid < 0 ? fork_errno : child_errno));
+        maas_err_set (err, MAAS_ERR_IO, "cannot start %s: %s", argv[0],
+                      strerror (pid < 0 ? fork_errno : child_errno));
         return -1;
     }
     return pid;

@@ -5,6 +5,8 @@
 #ifndef MAAS_SPAWN_H
 #define MAAS_SPAWN_H
 
+#include "err.h"
+
 #include <stdbool.h>
 #include <stddef.h>
 #include <sys/types.h>
@@ -23,7 +25,6 @@ typedef struct {
 //  child before exec. Returns the child's PID once exec has succeeded, or -1
 //  with the reason in ERR ("cannot start PATH: No such file or directory"),
 //  the child then already reaped.
-pid_t maas_spawn (const char *const argv[], const maas_spawn_options_t *options, char *err,
-                  size_t err_size);
+pid_t maas_spawn (const char *const argv[], const maas_spawn_options_t *options, maas_err_t *err);
 
 #endif

@@ -42,17 +42,20 @@ typedef struct {
     const uint8_t *data;    //  the message
     size_t size;            //  its bytes
     size_t off;             //  next byte to read
-    char *err;              //  where messages go
-    size_t err_size;        //  room there
+    maas_err_t *err;        //  where messages go, or NULL
 } s_scan_t;
+
+//  Write the message to scan->err; returns CODE (a MAAS_CODEC_E*).
+static int s_scan_fail (s_scan_t *scan, int code, const char *fmt, ...)
+    __attribute__ ((format (printf, 3, 4)));
 
 static int
 s_scan_fail (s_scan_t *scan, int code, const char *fmt, ...)
 {
     va_list args;
     va_start (args, fmt);
-    if (scan->err && scan->err_size)
-        vsnprintf (scan->err, scan->err_size, fmt, args);
+    maas_err_vset (scan->err, code == MAAS_CODEC_ENOMEM ? MAAS_ERR_NOMEM : MAAS_ERR_INPUT, fmt,
+                   args);
     va_end (args);
     return code;
 }
@@ -123,9 +126,9 @@ s_scan_item (s_scan_t *scan, uint64_t *children)
 }
 
 int
-maas_codec_validate (const void *data, size_t size, char *err, size_t err_size)
+maas_codec_validate (const void *data, size_t size, maas_err_t *err)
 {
-    s_scan_t scan = {data, size, 0, err, err_size};
+    s_scan_t scan = {data, size, 0, err};
     uint64_t stack[MAAS_CODEC_MAX_DEPTH + 1];    //  items left per open level
     uint64_t pending = 1;                        //  items left over all levels
     size_t top = 0;
@@ -171,15 +174,15 @@ maas_codec_validate (const void *data, size_t size, char *err, size_t err_size)
 }
 
 int
-maas_codec_unpack (const void *data, size_t size, size_t limit, msgpack_unpacked *result, char *err,
-                   size_t err_size)
+maas_codec_unpack (const void *data, size_t size, size_t limit, msgpack_unpacked *result,
+                   maas_err_t *err)
 {
     assert (result);
-    s_scan_t scan = {data, size, 0, err, err_size};
+    s_scan_t scan = {data, size, 0, err};
     if (limit && size > limit)
         return s_scan_fail (&scan, MAAS_CODEC_ETOOBIG,
                             "message of %zu bytes is over the limit of %zu bytes", size, limit);
-    int rc = maas_codec_validate (data, size, err, err_size);
+    int rc = maas_codec_validate (data, size, err);
     if (rc)
         return rc;
     if (result->zone)
@@ -219,20 +222,20 @@ maas_codec_type_name (const msgpack_object *obj)
 //  ---------------------------------------------------------------------------
 //  Map readers
 
-//  Write "<what>: <message>" to self->err; returns -1.
-static int s_fail (maas_codec_map_t *self, const char *fmt, ...)
+//  Write "<what>: <message>" to self->err; returns -1. Every map error is
+//  bad input (a missing key, a wrong type), as is an excess size.
+static int s_map_fail (maas_codec_map_t *self, const char *fmt, ...)
     __attribute__ ((format (printf, 2, 3)));
 
 static int
-s_fail (maas_codec_map_t *self, const char *fmt, ...)
+s_map_fail (maas_codec_map_t *self, const char *fmt, ...)
 {
-    //  what is shorter than err, so the prefix always fits.
-    int prefix = snprintf (self->err, sizeof self->err, "%s: ", self->what);
     va_list args;
     va_start (args, fmt);
-    vsnprintf (self->err + prefix, sizeof self->err - (size_t) prefix, fmt, args);
+    maas_err_vset (&self->err, MAAS_ERR_INPUT, fmt, args);
     va_end (args);
-    return -1;
+    //  what is far shorter than err, so the prefix always fits.
+    return maas_err_prefix (&self->err, "%s", self->what);
 }
 
 const char *
@@ -255,10 +258,10 @@ maas_codec_map_init (maas_codec_map_t *self, const msgpack_object *obj, const ch
 {
     assert (self && obj && what);
     self->map = NULL;
-    self->err[0] = 0;
+    maas_err_clear (&self->err);
     snprintf (self->what, sizeof self->what, "%s", what);
     if (obj->type != MSGPACK_OBJECT_MAP)
-        return s_fail (self, "expected a map, got %s", maas_codec_type_name (obj));
+        return s_map_fail (self, "expected a map, got %s", maas_codec_type_name (obj));
     self->map = &obj->via.map;
     return 0;
 }
@@ -290,7 +293,7 @@ s_get (maas_codec_map_t *self, const char *key)
 {
     const msgpack_object *value = maas_codec_map_find (self, key);
     if (!value)
-        s_fail (self, "missing key '%s'", key);
+        s_map_fail (self, "missing key '%s'", key);
     return value;
 }
 
@@ -298,8 +301,8 @@ static int
 s_wrong_type (maas_codec_map_t *self, const char *key, const char *expected,
               const msgpack_object *value)
 {
-    return s_fail (self, "key '%s' must be %s, got %s", key, expected,
-                   maas_codec_type_name (value));
+    return s_map_fail (self, "key '%s' must be %s, got %s", key, expected,
+                       maas_codec_type_name (value));
 }
 
 int
@@ -324,9 +327,10 @@ maas_codec_map_str_copy (maas_codec_map_t *self, const char *key, char *buf, siz
     if (maas_codec_map_str (self, key, &str, &len))
         return -1;
     if (len >= size)
-        return s_fail (self, "key '%s' is too long: %zu bytes, at most %zu", key, len, size - 1);
+        return s_map_fail (self, "key '%s' is too long: %zu bytes, at most %zu", key, len,
+                           size - 1);
     if (memchr (str, 0, len))
-        return s_fail (self, "key '%s' must not contain a NUL byte", key);
+        return s_map_fail (self, "key '%s' must not contain a NUL byte", key);
     memcpy (buf, str, len);
     buf[len] = 0;
     return 0;
@@ -345,8 +349,8 @@ maas_codec_map_int64 (maas_codec_map_t *self, const char *key, int64_t *value)
     if (obj->type != MSGPACK_OBJECT_POSITIVE_INTEGER)
         return s_wrong_type (self, key, "an integer", obj);
     if (obj->via.u64 > INT64_MAX)
-        return s_fail (self, "key '%s' must fit a signed 64-bit integer, got %" PRIu64, key,
-                       obj->via.u64);
+        return s_map_fail (self, "key '%s' must fit a signed 64-bit integer, got %" PRIu64, key,
+                           obj->via.u64);
     *value = (int64_t) obj->via.u64;
     return 0;
 }
@@ -358,8 +362,8 @@ maas_codec_map_uint64 (maas_codec_map_t *self, const char *key, uint64_t *value)
     if (!obj)
         return -1;
     if (obj->type == MSGPACK_OBJECT_NEGATIVE_INTEGER)
-        return s_fail (self, "key '%s' must be a non-negative integer, got %" PRId64, key,
-                       obj->via.i64);
+        return s_map_fail (self, "key '%s' must be a non-negative integer, got %" PRId64, key,
+                           obj->via.i64);
     if (obj->type != MSGPACK_OBJECT_POSITIVE_INTEGER)
         return s_wrong_type (self, key, "a non-negative integer", obj);
     *value = obj->via.u64;
@@ -417,8 +421,8 @@ maas_codec_map_strings (maas_codec_map_t *self, const char *key, const msgpack_o
         return s_wrong_type (self, key, "an array of strings", obj);
     for (uint32_t i = 0; i < obj->via.array.size; i++)
         if (obj->via.array.ptr[i].type != MSGPACK_OBJECT_STR)
-            return s_fail (self, "key '%s' item %" PRIu32 " must be a string, got %s", key, i,
-                           maas_codec_type_name (&obj->via.array.ptr[i]));
+            return s_map_fail (self, "key '%s' item %" PRIu32 " must be a string, got %s", key, i,
+                               maas_codec_type_name (&obj->via.array.ptr[i]));
     *items = obj->via.array.ptr;
     *count = obj->via.array.size;
     return 0;
@@ -450,11 +454,11 @@ static int
 s_dimension (maas_codec_map_t *self, const msgpack_object *obj, size_t *dim)
 {
     if (obj->type != MSGPACK_OBJECT_POSITIVE_INTEGER || obj->via.u64 == 0)
-        return s_fail (self, "shape must hold two positive integers");
+        return s_map_fail (self, "shape must hold two positive integers");
     if (obj->via.u64 > MAAS_TENSOR_MAX_ELEMS)
-        return S_ESIZE (s_fail (self,
-                                "shape dimension %" PRIu64 " is over the limit of %zu elements",
-                                obj->via.u64, (size_t) MAAS_TENSOR_MAX_ELEMS));
+        return S_ESIZE (s_map_fail (self,
+                                    "shape dimension %" PRIu64 " is over the limit of %zu elements",
+                                    obj->via.u64, (size_t) MAAS_TENSOR_MAX_ELEMS));
     *dim = (size_t) obj->via.u64;
     return 0;
 }
@@ -470,28 +474,37 @@ s_tensor_parse (maas_codec_map_t *t, size_t *rows, size_t *cols, const void **da
     if (maas_codec_map_str (t, "dtype", &dtype, &dtype_len))
         return -1;
     if (dtype_len != 3 || memcmp (dtype, "f32", 3) != 0)
-        return s_fail (t, "dtype must be 'f32', got '%s'",
-                       maas_codec_excerpt (quoted, sizeof quoted, dtype, dtype_len));
+        return s_map_fail (t, "dtype must be 'f32', got '%s'",
+                           maas_codec_excerpt (quoted, sizeof quoted, dtype, dtype_len));
     const msgpack_object *shape = s_get (t, "shape");
     if (!shape)
         return -1;
     if (shape->type != MSGPACK_OBJECT_ARRAY || shape->via.array.size != 2)
-        return s_fail (t, "shape must be [rows, cols]");
+        return s_map_fail (t, "shape must be [rows, cols]");
     int rc = s_dimension (t, &shape->via.array.ptr[0], rows);
     if (rc == 0)
         rc = s_dimension (t, &shape->via.array.ptr[1], cols);
     if (rc)
         return rc;
     if (*rows > MAAS_TENSOR_MAX_ELEMS / *cols)
-        return S_ESIZE (s_fail (t, "shape [%zu, %zu] is over the limit of %zu elements", *rows,
-                                *cols, (size_t) MAAS_TENSOR_MAX_ELEMS));
+        return S_ESIZE (s_map_fail (t, "shape [%zu, %zu] is over the limit of %zu elements", *rows,
+                                    *cols, (size_t) MAAS_TENSOR_MAX_ELEMS));
     size_t size;
     if (maas_codec_map_bin (t, "data", data, &size))
         return -1;
     if (size != *rows * *cols * sizeof (float))
-        return S_ESIZE (s_fail (t, "data holds %zu bytes, shape [%zu, %zu] needs %zu", size, *rows,
-                                *cols, *rows * *cols * sizeof (float)));
+        return S_ESIZE (s_map_fail (t, "data holds %zu bytes, shape [%zu, %zu] needs %zu", size,
+                                    *rows, *cols, *rows * *cols * sizeof (float)));
     return 0;
+}
+
+//  Out of memory for the ROWS × COLS tensor under KEY. -1.
+static int
+s_no_tensor (maas_codec_map_t *self, const char *key, size_t rows, size_t cols)
+{
+    s_map_fail (self, "key '%s': out of memory for a %zu x %zu tensor", key, rows, cols);
+    self->err.code = MAAS_ERR_NOMEM;
+    return -1;
 }
 
 int
@@ -503,7 +516,7 @@ maas_codec_map_tensor_view (maas_codec_map_t *self, const char *key, size_t *row
         return -1;
     int rc = s_tensor_parse (&t, rows, cols, data);
     if (rc)
-        memcpy (self->err, t.err, sizeof self->err);
+        maas_err_copy (&self->err, &t.err);
     return rc;
 }
 
@@ -519,7 +532,7 @@ maas_codec_map_tensor (maas_codec_map_t *self, const char *key, maas_tensor_t **
         return rc;
     maas_tensor_t *tensor = maas_tensor_new (rows, cols);
     if (!tensor)
-        return s_fail (self, "key '%s': out of memory for a %zu x %zu tensor", key, rows, cols);
+        return s_no_tensor (self, key, rows, cols);
     maas_codec_f32_from_le (tensor->data, data, rows * cols);
     *tensor_p = tensor;
     return 0;
@@ -535,7 +548,7 @@ maas_codec_map_tensor_into (maas_codec_map_t *self, const char *key, maas_tensor
     if (rc)
         return rc;
     if (maas_tensor_reshape (dst, rows, cols))
-        return s_fail (self, "key '%s': out of memory for a %zu x %zu tensor", key, rows, cols);
+        return s_no_tensor (self, key, rows, cols);
     maas_codec_f32_from_le (dst->data, data, rows * cols);
     return 0;
 }

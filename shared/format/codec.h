@@ -5,6 +5,7 @@
 #ifndef MAAS_CODEC_H
 #define MAAS_CODEC_H
 
+#include "err.h"
 #include "export.h"
 
 #include "tensor.h"
@@ -18,8 +19,6 @@
 extern "C" {
 #endif
 
-//  Room for one error message (longer ones are truncated).
-#define MAAS_CODEC_ERR_SIZE  256
 //  Deepest nesting of arrays/maps accepted (msgpack-c's parser allows 32).
 #define MAAS_CODEC_MAX_DEPTH 16
 
@@ -41,15 +40,16 @@ extern "C" {
 //  fit in what follows, so a 5-byte message cannot declare a 4-billion-item
 //  array and make the parser allocate for it; msgpack-c then allocates at
 //  most ~24 bytes per byte of input. Returns 0, or a negative MAAS_CODEC_E*
-//  with a message in ERR ("truncated: string at offset 12 needs 40 bytes,
-//  3 left"). LIMIT is the largest SIZE accepted (0: no limit). The caller
-//  frees RESULT with msgpack_unpacked_destroy.
+//  with a message in ERR (may be NULL; code MAAS_ERR_INPUT, or
+//  MAAS_ERR_NOMEM for MAAS_CODEC_ENOMEM): "truncated: string at offset 12
+//  needs 40 bytes, 3 left". LIMIT is the largest SIZE accepted (0: no
+//  limit). The caller frees RESULT with msgpack_unpacked_destroy.
 MAAS_EXPORT int maas_codec_unpack (const void *data, size_t size, size_t limit,
-                                   msgpack_unpacked *result, char *err, size_t err_size);
+                                   msgpack_unpacked *result, maas_err_t *err);
 
 //  Check that DATA holds exactly one well-formed msgpack message, without
 //  allocating; same results and messages as maas_codec_unpack (no limit).
-MAAS_EXPORT int maas_codec_validate (const void *data, size_t size, char *err, size_t err_size);
+MAAS_EXPORT int maas_codec_validate (const void *data, size_t size, maas_err_t *err);
 
 //  A printable excerpt of untrusted bytes for a message, as many as fit in
 //  SIZE - 4, anything outside printable ASCII as '?', "..." if cut. Returns BUF.
@@ -69,7 +69,7 @@ MAAS_EXPORT const char *maas_codec_type_name (const msgpack_object *obj);
 typedef struct {
     const msgpack_object_map *map;    //  the map read (borrowed from an unpacked message)
     char what[64];                    //  names the map in errors: "header", "layer 2"
-    char err[MAAS_CODEC_ERR_SIZE];    //  why the last call failed (valid after a -1)
+    maas_err_t err;                   //  why the last call failed (valid after a -1)
 } maas_codec_map_t;
 
 //  Start reading OBJ as a map named WHAT. Returns 0, or -1 if OBJ is not a

@@ -7,7 +7,6 @@
 #include <ctype.h>
 #include <errno.h>
 #include <math.h>
-#include <stdarg.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
@@ -54,23 +53,11 @@ typedef struct {
     float *labels;                 //  rows labels, owned, growing
     size_t rows;                   //  data rows so far
     size_t capacity;               //  rows VALUES and LABELS have room for
-    char *error;                   //  caller's message buffer or NULL
-    size_t error_size;             //  its size
+    maas_err_t *err;               //  the caller's, or NULL
     s_names_t *names;              //  label texts (whole-file loads only), or NULL
     const char *const *classes;    //  label names to read as their index, borrowed, or NULL
     size_t n_classes;              //  entries in CLASSES
 } s_parser_t;
-
-static void
-s_fail (s_parser_t *p, const char *fmt, ...)
-{
-    if (!p->error || p->error_size == 0)
-        return;
-    va_list args;
-    va_start (args, fmt);
-    vsnprintf (p->error, p->error_size, fmt, args);
-    va_end (args);
-}
 
 //  Read the next line into p->line without its end of line. Returns 1 for a
 //  line, 0 at end of file, -1 on a line too long, a NUL byte or a read error.
@@ -81,18 +68,19 @@ s_read_line (s_parser_t *p)
     int c;
     while ((c = getc_unlocked (p->file)) != EOF && c != '\n') {
         if (len == MAAS_CSV_MAX_LINE) {
-            s_fail (p, "%s:%zu: line longer than %d bytes", p->name, p->line_no + 1,
-                    MAAS_CSV_MAX_LINE);
+            maas_err_set (p->err, MAAS_ERR_INPUT, "%s:%zu: line longer than %d bytes", p->name,
+                          p->line_no + 1, MAAS_CSV_MAX_LINE);
             return -1;
         }
         if (c == 0) {
-            s_fail (p, "%s:%zu:%zu: NUL byte in a text file", p->name, p->line_no + 1, len + 1);
+            maas_err_set (p->err, MAAS_ERR_INPUT, "%s:%zu:%zu: NUL byte in a text file", p->name,
+                          p->line_no + 1, len + 1);
             return -1;
         }
         p->line[len++] = (char) c;
     }
     if (ferror (p->file)) {
-        s_fail (p, "%s: read error: %s", p->name, strerror (errno));
+        maas_err_set (p->err, MAAS_ERR_IO, "%s: read error: %s", p->name, strerror (errno));
         return -1;
     }
     if (c == EOF && len == 0)
@@ -128,7 +116,8 @@ s_split (s_parser_t *p)
     char *cursor = p->line;
     for (;;) {
         if (p->n_fields == MAAS_CSV_MAX_COLS) {
-            s_fail (p, "%s:%zu: more than %d columns", p->name, p->line_no, MAAS_CSV_MAX_COLS);
+            maas_err_set (p->err, MAAS_ERR_INPUT, "%s:%zu: more than %d columns", p->name,
+                          p->line_no, MAAS_CSV_MAX_COLS);
             return -1;
         }
         char *comma = strchr (cursor, ',');
@@ -187,8 +176,9 @@ s_find_label (s_parser_t *p, const char *label)
         p->label_col = (long) index;
         return 0;
     }
-    s_fail (p, "%s: no label column '%s' (not a column name, nor an index 0..%zu)", p->name, label,
-            p->header_cols - 1);
+    maas_err_set (p->err, MAAS_ERR_INPUT,
+                  "%s: no label column '%s' (not a column name, nor an index 0..%zu)", p->name,
+                  label, p->header_cols - 1);
     return -1;
 }
 
@@ -202,8 +192,8 @@ s_grow (s_parser_t *p, size_t cols)
     if (capacity > MAAS_TENSOR_MAX_ELEMS / cols) {
         capacity = MAAS_TENSOR_MAX_ELEMS / cols;
         if (capacity <= p->rows) {
-            s_fail (p, "%s:%zu: table larger than %zu values", p->name, p->line_no,
-                    (size_t) MAAS_TENSOR_MAX_ELEMS);
+            maas_err_set (p->err, MAAS_ERR_INPUT, "%s:%zu: table larger than %zu values", p->name,
+                          p->line_no, (size_t) MAAS_TENSOR_MAX_ELEMS);
             return -1;
         }
     }
@@ -217,7 +207,7 @@ s_grow (s_parser_t *p, size_t cols)
     if (ids)
         p->names->ids = ids;
     if (!values || !labels || (p->names && !ids)) {
-        s_fail (p, "%s:%zu: out of memory", p->name, p->line_no);
+        maas_err_set (p->err, MAAS_ERR_NOMEM, "%s:%zu: out of memory", p->name, p->line_no);
         return -1;
     }
     p->capacity = capacity;
@@ -230,7 +220,8 @@ s_parse_field (s_parser_t *p, size_t j, float *value)
 {
     if (s_parse_number (p->fields[j], value))
         return 0;
-    s_fail (p, "%s:%zu:%zu '%.40s' is not a number", p->name, p->line_no, j + 1, p->fields[j]);
+    maas_err_set (p->err, MAAS_ERR_INPUT, "%s:%zu:%zu '%.40s' is not a number", p->name, p->line_no,
+                  j + 1, p->fields[j]);
     return -1;
 }
 
@@ -274,8 +265,9 @@ s_parse_class (s_parser_t *p, size_t j, float *label)
     for (size_t k = 0; k < p->n_classes && used < sizeof list; k++)
         used += (size_t) snprintf (list + used, sizeof list - used, "%s%s", k ? ", " : "",
                                    p->classes[k]);
-    s_fail (p, "%s:%zu:%zu label '%.40s' is not one of the model's labels (%s) nor a number",
-            p->name, p->line_no, j + 1, text, list);
+    maas_err_set (p->err, MAAS_ERR_INPUT,
+                  "%s:%zu:%zu label '%.40s' is not one of the model's labels (%s) nor a number",
+                  p->name, p->line_no, j + 1, text, list);
     return -1;
 }
 
@@ -299,16 +291,18 @@ s_parse_label (s_parser_t *p, float *label)
         if (names)
             names->numbered = true;
         if (number && names && names->named) {
-            s_fail (p, "%s:%zu:%zu '%.40s' is a number, but the labels before it are names",
-                    p->name, p->line_no, j + 1, text);
+            maas_err_set (p->err, MAAS_ERR_INPUT,
+                          "%s:%zu:%zu '%.40s' is a number, but the labels before it are names",
+                          p->name, p->line_no, j + 1, text);
             return -1;
         }
         return number ? 0 : s_parse_field (p, j, label);
     }
     long id = *text ? s_label_id (names, text) : -1;
     if (id < 0) {
-        s_fail (p, "%s:%zu:%zu '%.40s' is not a class name (at most %d distinct, not empty)",
-                p->name, p->line_no, j + 1, text, MAAS_CSV_CLASSES_MAX);
+        maas_err_set (p->err, MAAS_ERR_INPUT,
+                      "%s:%zu:%zu '%.40s' is not a class name (at most %d distinct, not empty)",
+                      p->name, p->line_no, j + 1, text, MAAS_CSV_CLASSES_MAX);
         return -1;
     }
     names->ids[p->rows] = (size_t) id;
@@ -323,8 +317,9 @@ static int
 s_parse_values (s_parser_t *p, float *row, float *label)
 {
     if (p->n_fields != p->header_cols) {
-        s_fail (p, "%s:%zu: expected %zu fields like the %s, got %zu", p->name, p->line_no,
-                p->header_cols, p->no_header ? "first row" : "header", p->n_fields);
+        maas_err_set (p->err, MAAS_ERR_INPUT, "%s:%zu: expected %zu fields like the %s, got %zu",
+                      p->name, p->line_no, p->header_cols, p->no_header ? "first row" : "header",
+                      p->n_fields);
         return -1;
     }
     for (size_t k = 0; k < p->n_map; k++)
@@ -402,10 +397,10 @@ s_map_columns (s_parser_t *p, const maas_csv_options_t *opts)
                && ((long) j == p->label_col || strcmp (p->fields[j], opts->columns[k]) != 0))
             j++;
         if (j == p->header_cols) {
-            s_fail (p,
-                    "%s: no column '%s', which the model needs (its columns are named in "
-                    "`maas model show`)",
-                    p->name, opts->columns[k]);
+            maas_err_set (p->err, MAAS_ERR_INPUT,
+                          "%s: no column '%s', which the model needs (its columns are named in "
+                          "`maas model show`)",
+                          p->name, opts->columns[k]);
             rc = -1;
         }
         else
@@ -434,7 +429,7 @@ s_check_names_once (s_parser_t *p)
 {
     char **sorted = malloc (p->header_cols * sizeof *sorted);
     if (!sorted) {
-        s_fail (p, "%s: out of memory", p->name);
+        maas_err_set (p->err, MAAS_ERR_NOMEM, "%s: out of memory", p->name);
         return -1;
     }
     memcpy (sorted, p->fields, p->header_cols * sizeof *sorted);
@@ -448,10 +443,11 @@ s_check_names_once (s_parser_t *p)
             first++;
         for (second = first + 1; p->fields[second] != sorted[k]; second++)
             ;
-        s_fail (p,
-                "%s: the header names column '%.64s' twice (columns %zu and %zu): rename one, "
-                "columns are matched by name",
-                p->name, sorted[k], first + 1, second + 1);
+        maas_err_set (
+            p->err, MAAS_ERR_INPUT,
+            "%s: the header names column '%.64s' twice (columns %zu and %zu): rename one, "
+            "columns are matched by name",
+            p->name, sorted[k], first + 1, second + 1);
     }
     free (sorted);
     return k < p->header_cols ? -1 : 0;
@@ -467,16 +463,16 @@ s_take_header (s_parser_t *p, const maas_csv_options_t *opts)
     p->no_header = opts && opts->no_header;
     int rc = s_next_fields (p);
     if (rc == 0)
-        s_fail (p, "%s: empty file (expected a header row)", p->name);
+        maas_err_set (p->err, MAAS_ERR_INPUT, "%s: empty file (expected a header row)", p->name);
     if (rc != 1)
         return -1;
     p->header_cols = p->n_fields;
     if (!p->no_header && s_all_numbers (p) && p->n_fields > 0) {
-        s_fail (p,
-                "%s: line %zu is all numbers, not column names: the file has no header "
-                "row (add one; maas infer and maas score read it by position with "
-                "--no-header)",
-                p->name, p->line_no);
+        maas_err_set (p->err, MAAS_ERR_INPUT,
+                      "%s: line %zu is all numbers, not column names: the file has no header "
+                      "row (add one; maas infer and maas score read it by position with "
+                      "--no-header)",
+                      p->name, p->line_no);
         return -1;
     }
     if (!p->no_header && s_check_names_once (p) != 0)
@@ -484,8 +480,9 @@ s_take_header (s_parser_t *p, const maas_csv_options_t *opts)
     p->pending = p->no_header;
     if (p->no_header && label && *label && strcmp (label, MAAS_CSV_NO_LABEL) != 0
         && !isdigit ((unsigned char) *label)) {
-        s_fail (p, "%s: no header row, so the label must be a column index, not '%s'", p->name,
-                label);
+        maas_err_set (p->err, MAAS_ERR_INPUT,
+                      "%s: no header row, so the label must be a column index, not '%s'", p->name,
+                      label);
         return -1;
     }
     if (s_find_label (p, label) != 0)
@@ -493,7 +490,7 @@ s_take_header (s_parser_t *p, const maas_csv_options_t *opts)
     p->classes = opts ? opts->classes : NULL;
     p->n_classes = opts ? opts->n_classes : 0;
     if (p->header_cols - (p->label_col >= 0) == 0) {
-        s_fail (p, "%s: no feature columns besides the label", p->name);
+        maas_err_set (p->err, MAAS_ERR_INPUT, "%s: no feature columns besides the label", p->name);
         return -1;
     }
     return s_map_columns (p, opts);
@@ -552,8 +549,10 @@ s_name_classes (s_parser_t *p, maas_csv_t *self)
 {
     s_names_t *names = p->names;
     if (names->count < 2) {
-        s_fail (p, "%s: every label is '%.40s', not a number: class names need two classes or more",
-                p->name, names->texts[0]);
+        maas_err_set (
+            p->err, MAAS_ERR_INPUT,
+            "%s: every label is '%.40s', not a number: class names need two classes or more",
+            p->name, names->texts[0]);
         return -1;
     }
     char **sorted = malloc (names->count * sizeof *sorted);
@@ -590,7 +589,7 @@ s_read_rows (s_parser_t *p, maas_csv_t *self)
     if (rc < 0)
         return -1;
     if (p->rows == 0) {
-        s_fail (p, "%s: no data rows after the header", p->name);
+        maas_err_set (p->err, MAAS_ERR_INPUT, "%s: no data rows after the header", p->name);
         return -1;
     }
     self->rows = p->rows;
@@ -607,23 +606,20 @@ s_read_rows (s_parser_t *p, maas_csv_t *self)
 }
 
 maas_csv_t *
-maas_csv_read_with (FILE *file, const char *name, const maas_csv_options_t *opts, char *error,
-                    size_t error_size)
+maas_csv_read_with (FILE *file, const char *name, const maas_csv_options_t *opts, maas_err_t *err)
 {
     assert (file && name);
     s_names_t names = {0};
-    s_parser_t p = {
-        .file = file, .name = name, .error = error, .error_size = error_size, .names = &names};
-    if (error && error_size)
-        error[0] = 0;
+    s_parser_t p = {.file = file, .name = name, .err = err, .names = &names};
+    maas_err_clear (err);
     maas_csv_t *self = calloc (1, sizeof *self);
     p.line = malloc (MAAS_CSV_MAX_LINE + 1);
     p.fields = malloc (MAAS_CSV_MAX_COLS * sizeof *p.fields);
     if (!self || !p.line || !p.fields || s_read_header (&p, self, opts) != 0
         || s_read_rows (&p, self) != 0) {
         maas_csv_destroy (&self);
-        if (error && error_size && !error[0])
-            snprintf (error, error_size, "%s: out of memory", name);
+        if (err && !err->text[0])
+            maas_err_set (err, MAAS_ERR_NOMEM, "%s: out of memory", name);
     }
     free (p.line);
     free (p.fields);
@@ -639,23 +635,22 @@ maas_csv_read_with (FILE *file, const char *name, const maas_csv_options_t *opts
 }
 
 maas_csv_t *
-maas_csv_read (FILE *file, const char *name, const char *label, char *error, size_t error_size)
+maas_csv_read (FILE *file, const char *name, const char *label, maas_err_t *err)
 {
     maas_csv_options_t opts = {.label = label};
-    return maas_csv_read_with (file, name, &opts, error, error_size);
+    return maas_csv_read_with (file, name, &opts, err);
 }
 
 maas_csv_t *
-maas_csv_load (const char *path, const char *label, char *error, size_t error_size)
+maas_csv_load (const char *path, const char *label, maas_err_t *err)
 {
     assert (path);
     FILE *file = fopen (path, "r");
     if (!file) {
-        if (error && error_size)
-            snprintf (error, error_size, "%s: %s", path, strerror (errno));
+        maas_err_set (err, MAAS_ERR_IO, "%s: %s", path, strerror (errno));
         return NULL;
     }
-    maas_csv_t *self = maas_csv_read (file, path, label, error, error_size);
+    maas_csv_t *self = maas_csv_read (file, path, label, err);
     fclose (file);
     return self;
 }
@@ -742,22 +737,20 @@ struct _maas_csv_stream_t {
 };
 
 maas_csv_stream_t *
-maas_csv_stream_open_with (const char *path, const maas_csv_options_t *opts, char *error,
-                           size_t error_size)
+maas_csv_stream_open_with (const char *path, const maas_csv_options_t *opts, maas_err_t *err)
 {
     maas_csv_stream_t *self = calloc (1, sizeof *self);
     if (!self)
         return NULL;
     s_parser_t *p = &self->parser;
-    p->error = error;
-    p->error_size = error_size;
+    p->err = err;
     p->label_col = -1;
     p->file = strcmp (path, "-") == 0 ? stdin : fopen (path, "r");
     p->line = malloc (MAAS_CSV_MAX_LINE + 1);
     p->fields = malloc (MAAS_CSV_MAX_COLS * sizeof *p->fields);
     p->name = strdup (path);
     if (!p->file)
-        s_fail (p, "%s: %s", path, strerror (errno));
+        maas_err_set (p->err, MAAS_ERR_IO, "%s: %s", path, strerror (errno));
     maas_csv_options_t picked = opts ? *opts : (maas_csv_options_t){0};
     if (!picked.label)
         picked.label = MAAS_CSV_NO_LABEL;    //  streams pick no label unless asked
@@ -767,10 +760,10 @@ maas_csv_stream_open_with (const char *path, const maas_csv_options_t *opts, cha
 }
 
 maas_csv_stream_t *
-maas_csv_stream_open (const char *path, const char *label, char *error, size_t error_size)
+maas_csv_stream_open (const char *path, const char *label, maas_err_t *err)
 {
     maas_csv_options_t opts = {.label = label};
-    return maas_csv_stream_open_with (path, &opts, error, error_size);
+    return maas_csv_stream_open_with (path, &opts, err);
 }
 
 void
@@ -815,11 +808,10 @@ maas_csv_stream_line (const maas_csv_stream_t *self)
 
 int
 maas_csv_stream_read (maas_csv_stream_t *self, float *out, float *labels, size_t max_rows,
-                      size_t *got, char *error, size_t error_size)
+                      size_t *got, maas_err_t *err)
 {
     s_parser_t *p = &self->parser;
-    p->error = error;
-    p->error_size = error_size;
+    p->err = err;
     *got = 0;
     while (*got < max_rows) {
         int rc = s_next_row (p);

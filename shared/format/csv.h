@@ -4,6 +4,7 @@
 #ifndef MAAS_CSV_H
 #define MAAS_CSV_H
 
+#include "err.h"
 #include "export.h"
 
 #include "tensor.h"
@@ -21,8 +22,6 @@ extern "C" {
 #define MAAS_CSV_MAX_COLS    65536
 //  Most distinct label names a file may hold (its classes).
 #define MAAS_CSV_CLASSES_MAX 1024
-//  Room for an error message from this module.
-#define MAAS_CSV_ERROR_SIZE  256
 
 typedef struct _maas_csv_t maas_csv_t;
 
@@ -50,7 +49,7 @@ typedef struct {
 //  Load PATH: a header row of column names, then rows of numbers separated
 //  by commas (spaces around fields and a trailing "\r" are ignored; blank
 //  lines are skipped; names may be in double quotes). Returns a new table,
-//  or NULL with a message in ERROR (ERROR_SIZE bytes, may be NULL) that
+//  or NULL with a message in ERR (may be NULL) that
 //  names the file and, for a bad value, "file.csv:LINE:COLUMN 'text' is not
 //  a number" (1-based line and column). Also fails on an empty file, a file
 //  with no data rows, ragged rows, an unknown label column, a line over
@@ -58,19 +57,17 @@ typedef struct {
 //  that names a column twice ("t.csv: the header names column 'a' twice
 //  (columns 1 and 3) ..."; every reader with a header: columns are matched
 //  by name).
-MAAS_EXPORT maas_csv_t *maas_csv_load (const char *path, const char *label, char *error,
-                                       size_t error_size);
+MAAS_EXPORT maas_csv_t *maas_csv_load (const char *path, const char *label, maas_err_t *err);
 //  A header row of numbers alone is refused ("t.csv: line 1 is all numbers,
 //  not column names: the file has no header row ...").
 //  Same, reading from an open FILE; NAME stands for the file in messages.
-MAAS_EXPORT maas_csv_t *maas_csv_read (FILE *file, const char *name, const char *label, char *error,
-                                       size_t error_size);
+MAAS_EXPORT maas_csv_t *maas_csv_read (FILE *file, const char *name, const char *label,
+                                       maas_err_t *err);
 //  Same with OPTS (may be NULL): a file without a header, or features
 //  picked by name and reordered (a missing column fails: "t.csv: no column
 //  'x3', which the model needs ..."; the others are dropped).
 MAAS_EXPORT maas_csv_t *maas_csv_read_with (FILE *file, const char *name,
-                                            const maas_csv_options_t *opts, char *error,
-                                            size_t error_size);
+                                            const maas_csv_options_t *opts, maas_err_t *err);
 //  Destroy; safe on NULL; sets *self_p to NULL.
 MAAS_EXPORT void maas_csv_destroy (maas_csv_t **self_p);
 
@@ -101,14 +98,14 @@ typedef struct _maas_csv_stream_t maas_csv_stream_t;
 
 //  Open PATH ("-": standard input, left open) and read its header. LABEL picks a column to read apart from
 //  the features, as for maas_csv_load, except that NULL means none (every
-//  column a feature, as MAAS_CSV_NO_LABEL). NULL with a message in ERROR if
+//  column a feature, as MAAS_CSV_NO_LABEL). NULL with a message in ERR if
 //  the file cannot be opened, has no header or no such column.
 MAAS_EXPORT maas_csv_stream_t *maas_csv_stream_open (const char *path, const char *label,
-                                                     char *error, size_t error_size);
+                                                     maas_err_t *err);
 //  Same with OPTS (may be NULL), as for maas_csv_read_with.
 MAAS_EXPORT maas_csv_stream_t *maas_csv_stream_open_with (const char *path,
                                                           const maas_csv_options_t *opts,
-                                                          char *error, size_t error_size);
+                                                          maas_err_t *err);
 MAAS_EXPORT void maas_csv_stream_destroy (maas_csv_stream_t **self_p);
 //  Feature columns (the label column excluded).
 MAAS_EXPORT size_t maas_csv_stream_cols (const maas_csv_stream_t *self);
@@ -121,9 +118,9 @@ MAAS_EXPORT size_t maas_csv_stream_line (const maas_csv_stream_t *self);
 //  Read up to MAX_ROWS rows into OUT (MAX_ROWS × cols floats) and, when a
 //  label column was picked and LABELS is not NULL, their labels into LABELS;
 //  *GOT rows read, 0 at the end. -1 with "file.csv:LINE:COLUMN 'x' is not a
-//  number" (or a ragged row) in ERROR; the rows before it are in OUT.
+//  number" (or a ragged row) in ERR; the rows before it are in OUT.
 MAAS_EXPORT int maas_csv_stream_read (maas_csv_stream_t *self, float *out, float *labels,
-                                      size_t max_rows, size_t *got, char *error, size_t error_size);
+                                      size_t max_rows, size_t *got, maas_err_t *err);
 
 #ifdef __cplusplus
 }

@@ -84,21 +84,21 @@ s_infer_task (const float *labels, size_t rows)
 //  Check every label fits TASK; set *CLASSES. -1 with ERR on the first misfit.
 static int
 s_check_labels (const float *labels, size_t rows, maas_dataset_task_t task, size_t *classes,
-                char *err, size_t err_size)
+                maas_err_t *err)
 {
     float top = 0;
     for (size_t r = 0; r < rows; r++) {
         float y = labels[r];
         if (task == MAAS_DATASET_BINARY && y != 0.0f && y != 1.0f) {
-            snprintf (err, err_size, "label at row %zu is %g: binary labels are 0 or 1", r + 1,
-                      (double) y);
+            maas_err_set (err, MAAS_ERR_INPUT, "label at row %zu is %g: binary labels are 0 or 1",
+                          r + 1, (double) y);
             return -1;
         }
         if (task == MAAS_DATASET_MULTICLASS
             && (y < 0 || y >= MAAS_DATASET_MAX_CLASSES || y != floorf (y))) {
-            snprintf (err, err_size,
-                      "label at row %zu is %g: multiclass labels are class indices 0..%d", r + 1,
-                      (double) y, MAAS_DATASET_MAX_CLASSES - 1);
+            maas_err_set (err, MAAS_ERR_INPUT,
+                          "label at row %zu is %g: multiclass labels are class indices 0..%d",
+                          r + 1, (double) y, MAAS_DATASET_MAX_CLASSES - 1);
             return -1;
         }
         top = y > top ? y : top;
@@ -111,19 +111,18 @@ s_check_labels (const float *labels, size_t rows, maas_dataset_task_t task, size
 
 //  -1 with ERR if any value is NaN or infinite, naming where.
 static int
-s_check_finite (const maas_tensor_t *features, const maas_tensor_t *labels, char *err,
-                size_t err_size)
+s_check_finite (const maas_tensor_t *features, const maas_tensor_t *labels, maas_err_t *err)
 {
     for (size_t r = 0; r < features->rows; r++) {
         const float *row = features->data + r * features->cols;
         for (size_t c = 0; c < features->cols; c++)
             if (!isfinite (row[c])) {
-                snprintf (err, err_size, "feature %zu at row %zu is not a finite number", c + 1,
-                          r + 1);
+                maas_err_set (err, MAAS_ERR_INPUT, "feature %zu at row %zu is not a finite number",
+                              c + 1, r + 1);
                 return -1;
             }
         if (!isfinite (labels->data[r])) {
-            snprintf (err, err_size, "label at row %zu is not a finite number", r + 1);
+            maas_err_set (err, MAAS_ERR_INPUT, "label at row %zu is not a finite number", r + 1);
             return -1;
         }
     }
@@ -132,14 +131,13 @@ s_check_finite (const maas_tensor_t *features, const maas_tensor_t *labels, char
 
 //  Copy or make up the names; -1 with ERR on a name we could not store.
 static int
-s_set_names (maas_dataset_t *self, const char *const *columns, const char *label, char *err,
-             size_t err_size)
+s_set_names (maas_dataset_t *self, const char *const *columns, const char *label, maas_err_t *err)
 {
     size_t cols = self->features->cols;
     self->columns = calloc (cols, sizeof (char *));
     self->label = strdup (label ? label : "label");
     if (!self->columns || !self->label) {
-        snprintf (err, err_size, "out of memory");
+        maas_err_set (err, MAAS_ERR_NOMEM, "out of memory");
         return -1;
     }
     for (size_t c = 0; c < cols; c++) {
@@ -147,14 +145,14 @@ s_set_names (maas_dataset_t *self, const char *const *columns, const char *label
         snprintf (made_up, sizeof made_up, "x%zu", c);
         const char *name = columns ? columns[c] : made_up;
         if (strlen (name) > MAAS_DATASET_MAX_NAME || strchr (name, '\n')) {
-            snprintf (err, err_size,
-                      "column %zu: name longer than %d characters or with a "
-                      "line break",
-                      c + 1, MAAS_DATASET_MAX_NAME);
+            maas_err_set (err, MAAS_ERR_INPUT,
+                          "column %zu: name longer than %d characters or with a "
+                          "line break",
+                          c + 1, MAAS_DATASET_MAX_NAME);
             return -1;
         }
         if (!(self->columns[c] = strdup (name))) {
-            snprintf (err, err_size, "out of memory");
+            maas_err_set (err, MAAS_ERR_NOMEM, "out of memory");
             return -1;
         }
     }
@@ -163,32 +161,31 @@ s_set_names (maas_dataset_t *self, const char *const *columns, const char *label
 
 maas_dataset_t *
 maas_dataset_new (maas_tensor_t **features_p, maas_tensor_t **labels_p, const char *const *columns,
-                  const char *label, maas_dataset_task_t task, char *err, size_t err_size)
+                  const char *label, maas_dataset_task_t task, maas_err_t *err)
 {
     assert (features_p && *features_p && labels_p && *labels_p);
     maas_dataset_t *self = calloc (1, sizeof *self);
     maas_tensor_t *features = *features_p, *labels = *labels_p;
     *features_p = *labels_p = NULL;
     if (!self) {
-        snprintf (err, err_size, "out of memory");
+        maas_err_set (err, MAAS_ERR_NOMEM, "out of memory");
         goto fail;
     }
     self->features = features;
     self->labels = labels;
     features = labels = NULL;
     if (self->labels->rows != self->features->rows || self->labels->cols != 1) {
-        snprintf (err, err_size, "%zu rows of features but %zu × %zu labels", self->features->rows,
-                  self->labels->rows, self->labels->cols);
+        maas_err_set (err, MAAS_ERR_INPUT, "%zu rows of features but %zu × %zu labels",
+                      self->features->rows, self->labels->rows, self->labels->cols);
         goto fail;
     }
-    if (s_check_finite (self->features, self->labels, err, err_size) != 0
-        || s_set_names (self, columns, label, err, err_size) != 0)
+    if (s_check_finite (self->features, self->labels, err) != 0
+        || s_set_names (self, columns, label, err) != 0)
         goto fail;
     if (task == MAAS_DATASET_AUTO)
         task = s_infer_task (self->labels->data, self->labels->rows);
     self->task = task;
-    if (s_check_labels (self->labels->data, self->labels->rows, task, &self->classes, err, err_size)
-        != 0)
+    if (s_check_labels (self->labels->data, self->labels->rows, task, &self->classes, err) != 0)
         goto fail;
     maas_dataset_hash (self->features->data, self->labels->data, self->features->rows,
                        self->features->cols, self->sha256);
@@ -202,46 +199,42 @@ fail:
 }
 
 maas_dataset_t *
-maas_dataset_from_csv (const char *path, const char *label, maas_dataset_task_t task, char *err,
-                       size_t err_size)
+maas_dataset_from_csv (const char *path, const char *label, maas_dataset_task_t task,
+                       maas_err_t *err)
 {
-    char why[MAAS_CSV_ERROR_SIZE + 64] = "";
-    maas_csv_t *csv = maas_csv_load (path, label, why, sizeof why);
+    maas_csv_t *csv = maas_csv_load (path, label, err);
+    if (!csv)
+        return NULL;
     maas_dataset_t *self = NULL;
-    if (csv && (maas_csv_cols (csv) == 0 || !maas_csv_labels (csv))) {
-        snprintf (why, sizeof why, "%s: a data set needs feature columns and a label column", path);
-        maas_csv_destroy (&csv);
-    }
-    if (csv) {
-        size_t rows = maas_csv_rows (csv), cols = maas_csv_cols (csv);
-        const char **columns = calloc (cols, sizeof (char *));
-        maas_tensor_t *labels = maas_tensor_from (maas_csv_labels (csv), rows, 1);
-        maas_tensor_t *features = maas_csv_take_features (csv);
-        for (size_t c = 0; columns && c < cols; c++)
+    size_t rows = maas_csv_rows (csv), cols = maas_csv_cols (csv);
+    size_t n_names;
+    const char *const *names = maas_csv_classes (csv, &n_names);
+    const char **columns = calloc (cols ? cols : 1, sizeof (char *));
+    maas_tensor_t *labels = NULL, *features = NULL;
+    if (cols == 0 || !maas_csv_labels (csv))
+        maas_err_set (err, MAAS_ERR_INPUT,
+                      "%s: a data set needs feature columns and a label column", path);
+    else if (names && task == MAAS_DATASET_REGRESSION)
+        maas_err_set (err, MAAS_ERR_INPUT,
+                      "%s: the labels are names (%s, ...), not numbers to regress", path, names[0]);
+    else if (!columns || !(labels = maas_tensor_from (maas_csv_labels (csv), rows, 1))
+             || !(features = maas_csv_take_features (csv)))
+        maas_err_set (err, MAAS_ERR_NOMEM, "%s: out of memory", path);
+    else {
+        for (size_t c = 0; c < cols; c++)
             columns[c] = maas_csv_column_name (csv, c);
-        size_t n_names;
-        const char *const *names = maas_csv_classes (csv, &n_names);
-        if (names && task == MAAS_DATASET_REGRESSION)
-            snprintf (why, sizeof why, "%s: the labels are names (%s, ...), not numbers to regress",
-                      path, names[0]);
-        else if (columns && labels && features) {
-            char reason[256] = "out of memory for the class names";
-            self = maas_dataset_new (&features, &labels, columns, maas_csv_label_name (csv), task,
-                                     reason, sizeof reason);
-            if (self && names && maas_dataset_set_class_names (self, names, n_names) != 0)
-                maas_dataset_destroy (&self);
-            if (!self)
-                snprintf (why, sizeof why, "%s: %s", path, reason);
+        self = maas_dataset_new (&features, &labels, columns, maas_csv_label_name (csv), task, err);
+        if (self && names && maas_dataset_set_class_names (self, names, n_names) != 0) {
+            maas_dataset_destroy (&self);
+            maas_err_set (err, MAAS_ERR_NOMEM, "out of memory for the class names");
         }
-        else
-            snprintf (why, sizeof why, "%s: out of memory", path);
-        maas_tensor_destroy (&features);
-        maas_tensor_destroy (&labels);
-        free (columns);
-        maas_csv_destroy (&csv);
+        if (!self)
+            maas_err_prefix (err, "%s", path);
     }
-    if (!self)
-        snprintf (err, err_size, "%s", why);
+    maas_tensor_destroy (&features);
+    maas_tensor_destroy (&labels);
+    free (columns);
+    maas_csv_destroy (&csv);
     return self;
 }
 

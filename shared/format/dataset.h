@@ -4,6 +4,7 @@
 #ifndef MAAS_DATASET_H
 #define MAAS_DATASET_H
 
+#include "err.h"
 #include "export.h"
 
 #include "tensor.h"
@@ -44,15 +45,14 @@ MAAS_EXPORT int maas_dataset_task_parse (const char *name);
 //  ("label at row 7 is 2.5: multiclass labels are class indices").
 MAAS_EXPORT maas_dataset_t *maas_dataset_new (maas_tensor_t **features_p, maas_tensor_t **labels_p,
                                               const char *const *columns, const char *label,
-                                              maas_dataset_task_t task, char *err, size_t err_size);
+                                              maas_dataset_task_t task, maas_err_t *err);
 //  New data set from the CSV file PATH (header row, numeric columns; see
 //  csv.h) with LABEL naming the label column (name or 0-based index; NULL:
 //  the last one), under TASK as maas_dataset_new. NULL with a reason in ERR
 //  that names the file, and the line and column of a bad value
 //  ("iris.csv:7:3 'abc' is not a number").
 MAAS_EXPORT maas_dataset_t *maas_dataset_from_csv (const char *path, const char *label,
-                                                   maas_dataset_task_t task, char *err,
-                                                   size_t err_size);
+                                                   maas_dataset_task_t task, maas_err_t *err);
 //  Destroy; safe on NULL; sets *self_p to NULL.
 MAAS_EXPORT void maas_dataset_destroy (maas_dataset_t **self_p);
 

@@ -244,8 +244,7 @@ s_build (s_export_t *x, const maas_model_t *model)
 }
 
 int
-maas_export_onnx (const maas_model_t *model, uint8_t **data_p, size_t *size_p,
-                  maas_model_err_t *err)
+maas_export_onnx (const maas_model_t *model, uint8_t **data_p, size_t *size_p, maas_err_t *err)
 {
     s_export_t *x = calloc (1, sizeof *x);
     uint8_t *data = NULL;
@@ -260,7 +259,7 @@ maas_export_onnx (const maas_model_t *model, uint8_t **data_p, size_t *size_p,
     free (x);
     if (!data) {
         if (err) {
-            err->code = MAAS_MODEL_ENOMEM;
+            err->code = MAAS_ERR_NOMEM;
             snprintf (err->text, sizeof err->text, "onnx export: out of memory");
         }
         return -1;
@@ -271,7 +270,7 @@ maas_export_onnx (const maas_model_t *model, uint8_t **data_p, size_t *size_p,
 }
 
 int
-maas_export_onnx_file (const maas_model_t *model, const char *path, maas_model_err_t *err)
+maas_export_onnx_file (const maas_model_t *model, const char *path, maas_err_t *err)
 {
     uint8_t *data;
     size_t size;

@@ -25,12 +25,12 @@
 //  "output", [batch, outputs]. Weights are float32 initializers, bit for
 //  bit the model's; an input scale is a leading Mul by a float32 [1]
 //  initializer, "input/scale". Returns 0, or -1 with ERR (may be NULL) set
-//  (ENOMEM).
+//  (MAAS_ERR_NOMEM).
 MAAS_EXPORT int maas_export_onnx (const maas_model_t *model, uint8_t **data_p, size_t *size_p,
-                                  maas_model_err_t *err);
+                                  maas_err_t *err);
 //  The same, written to PATH (a temporary file renamed into place). 0, or
-//  -1 with ERR set (EIO names the path).
+//  -1 with ERR set (MAAS_ERR_IO names the path).
 MAAS_EXPORT int maas_export_onnx_file (const maas_model_t *model, const char *path,
-                                       maas_model_err_t *err);
+                                       maas_err_t *err);
 
 #endif

@@ -16,13 +16,12 @@ static const unsigned char s_hdf5_magic[8] = {0x89, 'H', 'D', 'F', '\r', '\n', 0
 static const unsigned char s_zip_magic[4] = {'P', 'K', 3, 4};
 
 int
-maas_import_fail (maas_model_err_t *err, maas_model_status_t code, const char *fmt, ...)
+maas_import_fail (maas_err_t *err, maas_err_code_t code, const char *fmt, ...)
 {
     assert (err);
-    err->code = code;
     va_list args;
     va_start (args, fmt);
-    vsnprintf (err->text, sizeof err->text, fmt, args);
+    maas_err_vset (err, code, fmt, args);
     va_end (args);
     //  Names come from the file: no control bytes reach a terminal or log.
     for (char *c = err->text; *c; c++)
@@ -43,7 +42,7 @@ int
 maas_import_net_reserve (maas_import_net_t *self, size_t count, const char *what)
 {
     if (count > MAAS_IMPORT_PARAMS_MAX - self->params)
-        return maas_import_fail (self->err, MAAS_MODEL_ETOOBIG,
+        return maas_import_fail (self->err, MAAS_ERR_INPUT,
                                  "%s: %zu more parameters pass the limit of %zu for a model", what,
                                  count, (size_t) MAAS_IMPORT_PARAMS_MAX);
     self->params += count;
@@ -67,14 +66,14 @@ maas_import_net_add (maas_import_net_t *self, size_t fan_in, size_t units, maas_
     if (self->n_layers == MAAS_MLP_MAX_LAYERS) {
         free (weights);
         free (bias);
-        return maas_import_fail (self->err, MAAS_MODEL_ETOOBIG,
+        return maas_import_fail (self->err, MAAS_ERR_INPUT,
                                  "more than %d dense layers (maas's limit)", MAAS_MLP_MAX_LAYERS);
     }
     if (!bias)
         bias = calloc (units, sizeof *bias);
     if (!bias) {
         free (weights);
-        return maas_import_fail (self->err, MAAS_MODEL_ENOMEM, "out of memory");
+        return maas_import_fail (self->err, MAAS_ERR_NOMEM, "out of memory");
     }
     if (self->n_layers == 0)
         self->inputs = fan_in;
@@ -98,12 +97,11 @@ s_set_origin (const maas_import_net_t *self, maas_model_t *model, const char *fi
     if (rc == 0 && *self->input_name)
         rc = maas_model_meta_set_str (model, "input_name", self->input_name);
     //  A name the signature cannot hold (a control byte) leaves "output".
-    char ignored[128];
     if (rc == 0 && *self->output_name)
-        (void) maas_model_set_output_name (model, self->output_name, ignored, sizeof ignored);
+        (void) maas_model_set_output_name (model, self->output_name, NULL);
     //  The reader checked the range already (import_onnx.c, s_input_scale).
     if (rc == 0 && self->input_scale)
-        rc = maas_model_set_input_scale (model, self->input_scale, ignored, sizeof ignored);
+        rc = maas_model_set_input_scale (model, self->input_scale, NULL);
     return rc;
 }
 
@@ -111,14 +109,14 @@ maas_model_t *
 maas_import_net_finish (maas_import_net_t *self, const char *file_name)
 {
     if (self->n_layers == 0) {
-        maas_import_fail (self->err, MAAS_MODEL_EFIELD, "no dense layer: nothing to run");
+        maas_import_fail (self->err, MAAS_ERR_INPUT, "no dense layer: nothing to run");
         return NULL;
     }
     maas_mlp_t *mlp = maas_mlp_new (self->inputs, self->specs, self->n_layers);
     if (!mlp || maas_mlp_set_norm (mlp, self->norm_mean, self->norm_std) != 0
         || maas_mlp_set_target_norm (mlp, self->target_mean, self->target_std) != 0) {
         maas_mlp_destroy (&mlp);
-        maas_import_fail (self->err, MAAS_MODEL_ENOMEM, "out of memory");
+        maas_import_fail (self->err, MAAS_ERR_NOMEM, "out of memory");
         return NULL;
     }
     for (size_t i = 0; i < self->n_layers; i++) {
@@ -129,7 +127,7 @@ maas_import_net_finish (maas_import_net_t *self, const char *file_name)
     maas_model_t *model = maas_model_new (&mlp);
     if (!model || s_set_origin (self, model, file_name) != 0) {
         maas_model_destroy (&model);
-        maas_import_fail (self->err, MAAS_MODEL_ENOMEM, "out of memory");
+        maas_import_fail (self->err, MAAS_ERR_NOMEM, "out of memory");
     }
     return model;
 }
@@ -152,7 +150,7 @@ maas_import_net_clear (maas_import_net_t *self)
 
 int
 maas_import_read_file (const char *path, size_t max, uint8_t **data_p, size_t *size_p,
-                       maas_model_err_t *err)
+                       maas_err_t *err)
 {
     FILE *file = fopen (path, "rb");
     struct stat st;
@@ -160,12 +158,12 @@ maas_import_read_file (const char *path, size_t max, uint8_t **data_p, size_t *s
         int code = errno;
         if (file)
             fclose (file);
-        return maas_import_fail (err, MAAS_MODEL_EIO, "cannot read %s: %s", path,
+        return maas_import_fail (err, MAAS_ERR_IO, "cannot read %s: %s", path,
                                  file ? "not a regular file" : strerror (code));
     }
     if ((uint64_t) st.st_size > max) {
         fclose (file);
-        return maas_import_fail (err, MAAS_MODEL_ETOOBIG, "%s: %lld bytes is over the limit of %zu",
+        return maas_import_fail (err, MAAS_ERR_INPUT, "%s: %lld bytes is over the limit of %zu",
                                  path, (long long) st.st_size, max);
     }
     size_t size = (size_t) st.st_size;
@@ -174,7 +172,7 @@ maas_import_read_file (const char *path, size_t max, uint8_t **data_p, size_t *s
     fclose (file);
     if (!data || got != size) {
         free (data);
-        return maas_import_fail (err, data ? MAAS_MODEL_EIO : MAAS_MODEL_ENOMEM,
+        return maas_import_fail (err, data ? MAAS_ERR_IO : MAAS_ERR_NOMEM,
                                  "cannot read %s (%zu bytes)", path, size);
     }
     *data_p = data;
@@ -215,13 +213,13 @@ s_prefix (char *text, size_t size, const char *prefix)
 }
 
 maas_model_t *
-maas_model_import_file (const char *path, maas_model_err_t *err)
+maas_model_import_file (const char *path, maas_err_t *err)
 {
     //  libhdf5 (Debian's serial build) is not thread-safe: one import at a time.
     static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
-    maas_model_err_t local;
+    maas_err_t local;
     maas_import_net_t net = {.err = err ? err : &local};
-    net.err->code = MAAS_MODEL_OK;
+    net.err->code = MAAS_ERR_OK;
     net.err->text[0] = 0;
     pthread_mutex_lock (&lock);
     int rc = s_read_any (path, &net);

@@ -27,14 +27,14 @@
 //  where it came from: "import_format" ("keras2 h5", "keras3 h5", "keras3
 //  keras", "onnx opset 13"), "import_file" (PATH's last component) and,
 //  when the file names it, "input_name" (Keras InputLayer, ONNX graph
-//  input). NULL with ERR (may be NULL) set: EIO when PATH cannot be read,
-//  ETOOBIG past the limits above, EMAGIC when it is none of the formats,
-//  EFIELD for a layer or op maas cannot run, named with its position and
+//  input). NULL with ERR (may be NULL) set: MAAS_ERR_IO when PATH cannot be
+//  read; MAAS_ERR_INPUT past the limits above, when it is none of the
+//  formats, for a layer or op maas cannot run, named with its position and
 //  the reason ("layer 3 'conv2d': Conv2D is not supported (Dense, Dropout,
-//  Activation, InputLayer are)"), ESHAPE for weights whose shapes do not
+//  Activation, InputLayer are)"), or for weights whose shapes do not
 //  chain. Not thread-safe with other HDF5 users in the process (Debian's
 //  libhdf5 is built without thread safety): calls are serialised inside.
-MAAS_EXPORT maas_model_t *maas_model_import_file (const char *path, maas_model_err_t *err);
+MAAS_EXPORT maas_model_t *maas_model_import_file (const char *path, maas_err_t *err);
 
 //  A short description of MODEL's architecture into OUT: "10-64-64-1
 //  relu,relu,sigmoid" (inputs and units, then activations).

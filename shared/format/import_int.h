@@ -27,15 +27,15 @@ typedef struct {
     char format[32];                                 //  "keras2 h5", "onnx opset 13"
     char input_name[MAAS_IMPORT_NAME_MAX];           //  "" when the file names none
     char output_name[MAAS_IMPORT_NAME_MAX];          //  the last layer's, the graph output's, or ""
-    maas_model_err_t *err;                           //  where failures are reported (never NULL)
+    maas_err_t *err;                                 //  where failures are reported (never NULL)
 } maas_import_net_t;
 
 //  Record a failure in ERR (code and printf-style message). Returns -1.
-int maas_import_fail (maas_model_err_t *err, maas_model_status_t code, const char *fmt, ...)
+int maas_import_fail (maas_err_t *err, maas_err_code_t code, const char *fmt, ...)
     __attribute__ ((format (printf, 3, 4)));
 
 //  Reserve COUNT more parameters against MAAS_IMPORT_PARAMS_MAX. 0, or -1
-//  (ETOOBIG, the message names WHAT).
+//  (MAAS_ERR_INPUT, the message names WHAT).
 int maas_import_net_reserve (maas_import_net_t *self, size_t count, const char *what);
 //  Append a layer of UNITS outputs and ACT taking *WEIGHTS_P (fan_in ×
 //  units, fan_in the previous layer's units or the inputs) and *BIAS_P
@@ -64,8 +64,9 @@ int maas_import_keras_zip (const void *data, size_t size, maas_import_net_t *net
 int maas_import_onnx (const void *data, size_t size, maas_import_net_t *net);
 
 //  Read all of PATH (at most MAX bytes) into *DATA_P (malloc'd, caller
-//  frees) and *SIZE_P. 0, or -1 with ERR set (EIO, ETOOBIG).
+//  frees) and *SIZE_P. 0, or -1 with ERR set (MAAS_ERR_IO; MAAS_ERR_INPUT
+//  when it is too big).
 int maas_import_read_file (const char *path, size_t max, uint8_t **data_p, size_t *size_p,
-                           maas_model_err_t *err);
+                           maas_err_t *err);
 
 #endif

@@ -110,7 +110,7 @@ s_read_fixed (hid_t attr, hid_t type, size_t n, s_strings_t *out)
 //  Append the strings of attribute NAME of OBJ (a scalar or a 1-D array of
 //  fixed- or variable-length strings) to OUT. 0, or -1 with the error set.
 static int
-s_attr_strings (hid_t obj, const char *name, s_strings_t *out, maas_model_err_t *err)
+s_attr_strings (hid_t obj, const char *name, s_strings_t *out, maas_err_t *err)
 {
     hid_t attr = H5Aopen (obj, name, H5P_DEFAULT);
     hid_t type = attr >= 0 ? H5Aget_type (attr) : -1;
@@ -129,7 +129,7 @@ s_attr_strings (hid_t obj, const char *name, s_strings_t *out, maas_model_err_t 
     if (attr >= 0)
         H5Aclose (attr);
     if (rc != 0)
-        maas_import_fail (err, MAAS_MODEL_EFIELD,
+        maas_import_fail (err, MAAS_ERR_INPUT,
                           "attribute '%s' is not a list of at most %d strings (or is too big)",
                           name, S_NAMES_MAX);
     return rc;
@@ -138,7 +138,7 @@ s_attr_strings (hid_t obj, const char *name, s_strings_t *out, maas_model_err_t 
 //  The strings of attribute NAME, or of NAME0, NAME1, ... when Keras split
 //  it (attributes over 64 KB). 0, or -1 with the error set (none exists).
 static int
-s_attr_strings_split (hid_t obj, const char *name, s_strings_t *out, maas_model_err_t *err)
+s_attr_strings_split (hid_t obj, const char *name, s_strings_t *out, maas_err_t *err)
 {
     if (H5Aexists (obj, name) > 0)
         return s_attr_strings (obj, name, out, err);
@@ -149,9 +149,9 @@ s_attr_strings_split (hid_t obj, const char *name, s_strings_t *out, maas_model_
         if (H5Aexists (obj, part) <= 0)
             break;
         if (s_attr_strings (obj, part, out, err) != 0 || out->count > S_NAMES_MAX)
-            return maas_import_fail (err, MAAS_MODEL_EFIELD, "attribute '%s' is too big", name);
+            return maas_import_fail (err, MAAS_ERR_INPUT, "attribute '%s' is too big", name);
     }
-    return k ? 0 : maas_import_fail (err, MAAS_MODEL_EFIELD, "attribute '%s' is missing", name);
+    return k ? 0 : maas_import_fail (err, MAAS_ERR_INPUT, "attribute '%s' is missing", name);
 }
 
 //  true if the dataset SET holds floats in RANK dimensions equal to DIMS.
@@ -178,25 +178,25 @@ static int
 s_read_floats (s_keras_t *k, hid_t loc, const char *path, int rank, const hsize_t *dims, size_t pos,
                const char *name, float **out)
 {
-    maas_model_err_t *err = k->net->err;
+    maas_err_t *err = k->net->err;
     hid_t set = H5Lexists (loc, path, H5P_DEFAULT) > 0 ? H5Dopen2 (loc, path, H5P_DEFAULT) : -1;
     if (set < 0)
-        return maas_import_fail (err, MAAS_MODEL_EFIELD, "layer %zu '%s': no dataset '%s'", pos,
-                                 name, path);
+        return maas_import_fail (err, MAAS_ERR_INPUT, "layer %zu '%s': no dataset '%s'", pos, name,
+                                 path);
     size_t count = (size_t) dims[0] * (rank == 2 ? (size_t) dims[1] : 1);
     char shape[64];
     snprintf (shape, sizeof shape, rank == 2 ? "matrix of shape [%zu, %zu]" : "vector of %zu",
               (size_t) dims[0], rank == 2 ? (size_t) dims[1] : 0);
     int rc = -1;
     if (!s_dataset_fits (set, rank, dims))
-        maas_import_fail (err, MAAS_MODEL_ESHAPE,
+        maas_import_fail (err, MAAS_ERR_INPUT,
                           "layer %zu '%s': '%s' is not a float %s, as the config says", pos, name,
                           path, shape);
     else if (maas_import_net_reserve (k->net, count, name) == 0) {
         *out = malloc (count * sizeof **out);
         rc = *out && H5Dread (set, H5T_NATIVE_FLOAT, H5S_ALL, H5S_ALL, H5P_DEFAULT, *out) >= 0
             ? 0
-            : maas_import_fail (err, MAAS_MODEL_EIO, "layer %zu '%s': cannot read '%s'", pos, name,
+            : maas_import_fail (err, MAAS_ERR_IO, "layer %zu '%s': cannot read '%s'", pos, name,
                                 path);
     }
     H5Dclose (set);
@@ -215,7 +215,7 @@ s_h5_weight_paths (s_keras_t *k, size_t pos, const char *name, hid_t *group, cha
     for (size_t i = 0; i < k->n_names && !listed; i++)
         listed = strcmp (k->names[i], name) == 0;
     if (!listed || (*group = H5Gopen2 (k->root, name, H5P_DEFAULT)) < 0)
-        return maas_import_fail (k->net->err, MAAS_MODEL_EFIELD,
+        return maas_import_fail (k->net->err, MAAS_ERR_INPUT,
                                  "layer %zu '%s': no weights for it in model_weights", pos, name);
     s_strings_t weights = {0};
     if (s_attr_strings (*group, "weight_names", &weights, k->net->err) != 0)
@@ -250,11 +250,11 @@ s_vars_weight_paths (s_keras_t *k, size_t pos, const char *name, hid_t *group, c
         ? H5Gopen2 (k->root, "layers", H5P_DEFAULT)
         : -1;
     if (*group < 0)
-        return maas_import_fail (k->net->err, MAAS_MODEL_EFIELD,
+        return maas_import_fail (k->net->err, MAAS_ERR_INPUT,
                                  "layer %zu '%s': no 'layers' group in model.weights.h5", pos,
                                  name);
     if (asprintf (kernel, "%s/vars/0", base) < 0 || asprintf (bias, "%s/vars/1", base) < 0)
-        return maas_import_fail (k->net->err, MAAS_MODEL_ENOMEM, "out of memory");
+        return maas_import_fail (k->net->err, MAAS_ERR_NOMEM, "out of memory");
     return 0;
 }
 
@@ -270,12 +270,12 @@ s_dense_weights (s_keras_t *k, size_t pos, const char *name, size_t fan_in, size
     int rc = k->vars ? s_vars_weight_paths (k, pos, name, &group, &kernel, &bias)
                      : s_h5_weight_paths (k, pos, name, &group, &kernel, &bias);
     if (rc == 0 && !kernel)
-        rc = maas_import_fail (k->net->err, MAAS_MODEL_EFIELD,
+        rc = maas_import_fail (k->net->err, MAAS_ERR_INPUT,
                                "layer %zu '%s': no kernel among its weights", pos, name);
     if (rc == 0)
         rc = s_read_floats (k, group, kernel, 2, kdims, pos, name, w);
     if (rc == 0 && use_bias && !bias)
-        rc = maas_import_fail (k->net->err, MAAS_MODEL_EFIELD,
+        rc = maas_import_fail (k->net->err, MAAS_ERR_INPUT,
                                "layer %zu '%s': no bias among its weights", pos, name);
     if (rc == 0 && use_bias)
         rc = s_read_floats (k, group, bias, 1, bdims, pos, name, b);
@@ -294,7 +294,7 @@ s_config_act (s_keras_t *k, json_t *config, size_t pos, const char *name)
     const char *act = value ? json_string_value (value) : "linear";
     int parsed = maas_import_act (act);
     if (parsed < 0)
-        maas_import_fail (k->net->err, MAAS_MODEL_EFIELD,
+        maas_import_fail (k->net->err, MAAS_ERR_INPUT,
                           "layer %zu '%s': activation '%s' is not supported (linear, relu, "
                           "tanh, sigmoid, softmax are)",
                           pos, name, act ? act : "(not a name)");
@@ -312,14 +312,14 @@ s_dense (s_keras_t *k, json_t *config, size_t pos, const char *name)
     if (act < 0)
         return -1;
     if (units < 1 || units > MAAS_MLP_MAX_UNITS)
-        return maas_import_fail (k->net->err, MAAS_MODEL_EFIELD,
+        return maas_import_fail (k->net->err, MAAS_ERR_INPUT,
                                  "layer %zu '%s': units must be 1 to %d", pos, name,
                                  MAAS_MLP_MAX_UNITS);
     size_t fan_in = maas_import_net_width (k->net);
     if (fan_in == 0)
         fan_in = k->declared_inputs;
     if (fan_in == 0)
-        return maas_import_fail (k->net->err, MAAS_MODEL_EFIELD,
+        return maas_import_fail (k->net->err, MAAS_ERR_INPUT,
                                  "layer %zu '%s': the config gives no input width (no InputLayer "
                                  "or batch_input_shape)",
                                  pos, name);
@@ -358,7 +358,7 @@ s_activation (s_keras_t *k, json_t *config, size_t pos, const char *name)
     if (act < 0 || act == MAAS_ACT_LINEAR)
         return act < 0 ? -1 : 0;
     if (net->n_layers == 0 || net->specs[net->n_layers - 1].act != MAAS_ACT_LINEAR)
-        return maas_import_fail (net->err, MAAS_MODEL_EFIELD,
+        return maas_import_fail (net->err, MAAS_ERR_INPUT,
                                  "layer %zu '%s': an Activation must follow a Dense layer "
                                  "without one (maas applies one activation per Dense layer)",
                                  pos, name);
@@ -375,8 +375,8 @@ s_layer (s_keras_t *k, json_t *layer, size_t pos)
     const char *name = json_string_value (json_object_get (config, "name"));
     name = name ? name : "?";
     if (!cls || !json_is_object (config))
-        return maas_import_fail (k->net->err, MAAS_MODEL_EFIELD,
-                                 "layer %zu: no class_name or config", pos);
+        return maas_import_fail (k->net->err, MAAS_ERR_INPUT, "layer %zu: no class_name or config",
+                                 pos);
     if (k->net->n_layers == 0 && s_declared_width (config))
         k->declared_inputs = s_declared_width (config);
     if (strcmp (cls, "InputLayer") == 0) {
@@ -391,7 +391,7 @@ s_layer (s_keras_t *k, json_t *layer, size_t pos)
         return s_activation (k, config, pos, name);
     if (strcmp (cls, "Dropout") == 0)
         return 0;
-    return maas_import_fail (k->net->err, MAAS_MODEL_EFIELD,
+    return maas_import_fail (k->net->err, MAAS_ERR_INPUT,
                              "layer %zu '%s': %s is not supported (Dense, Dropout, Activation, "
                              "InputLayer are)",
                              pos, name, cls);
@@ -408,14 +408,14 @@ s_config (s_keras_t *k, const char *text, size_t len)
     json_t *layers = json_is_array (config) ? config : json_object_get (config, "layers");
     int rc = 0;
     if (!root)
-        rc = maas_import_fail (k->net->err, MAAS_MODEL_EFIELD,
+        rc = maas_import_fail (k->net->err, MAAS_ERR_INPUT,
                                "model config is not JSON (%s, line %d)", jerr.text, jerr.line);
     else if (!cls || strcmp (cls, "Sequential") != 0)
         rc =
-            maas_import_fail (k->net->err, MAAS_MODEL_EFIELD,
+            maas_import_fail (k->net->err, MAAS_ERR_INPUT,
                               "model class '%s' is not supported (Sequential is)", cls ? cls : "?");
     else if (!json_is_array (layers) || json_array_size (layers) > MAAS_IMPORT_LAYERS_MAX)
-        rc = maas_import_fail (k->net->err, MAAS_MODEL_EFIELD,
+        rc = maas_import_fail (k->net->err, MAAS_ERR_INPUT,
                                "model config has no list of at most %d layers",
                                MAAS_IMPORT_LAYERS_MAX);
     //  Keras 3 may give the width only in the model's build_config.
@@ -429,12 +429,12 @@ s_config (s_keras_t *k, const char *text, size_t len)
 //  Open an HDF5 image held in memory (copied by libhdf5), with libhdf5's
 //  own error printing off (errors are reported through ERR instead).
 static hid_t
-s_open_image (const void *data, size_t size, const char *what, maas_model_err_t *err)
+s_open_image (const void *data, size_t size, const char *what, maas_err_t *err)
 {
     H5Eset_auto2 (H5E_DEFAULT, NULL, NULL);
     hid_t file = H5LTopen_file_image ((void *) data, size, 0);
     if (file < 0)
-        maas_import_fail (err, MAAS_MODEL_EMAGIC, "%s is not a readable HDF5 file", what);
+        maas_import_fail (err, MAAS_ERR_INPUT, "%s is not a readable HDF5 file", what);
     return file;
 }
 
@@ -443,7 +443,7 @@ static void
 s_h5_format (hid_t file, maas_import_net_t *net)
 {
     s_strings_t version = {0};
-    maas_model_err_t ignored;
+    maas_err_t ignored;
     bool three = H5Aexists (file, "keras_version") > 0
         && s_attr_strings (file, "keras_version", &version, &ignored) == 0 && version.count
         && version.items[0][0] >= '3';
@@ -455,20 +455,20 @@ s_h5_format (hid_t file, maas_import_net_t *net)
 static int
 s_h5_model (hid_t file, s_keras_t *k)
 {
-    maas_model_err_t *err = k->net->err;
+    maas_err_t *err = k->net->err;
     if (H5Aexists (file, "model_config") <= 0)
-        return maas_import_fail (err, MAAS_MODEL_EFIELD,
+        return maas_import_fail (err, MAAS_ERR_INPUT,
                                  "no model_config attribute: not a Keras model file (a "
                                  "weights-only file from save_weights has no architecture)");
     s_strings_t config = {0}, names = {0};
     int rc = s_attr_strings (file, "model_config", &config, err);
     if (rc == 0 && config.count != 1)
-        rc = maas_import_fail (err, MAAS_MODEL_EFIELD, "model_config is not one string");
+        rc = maas_import_fail (err, MAAS_ERR_INPUT, "model_config is not one string");
     k->root = rc == 0 && H5Lexists (file, "model_weights", H5P_DEFAULT) > 0
         ? H5Gopen2 (file, "model_weights", H5P_DEFAULT)
         : -1;
     if (rc == 0 && k->root < 0)
-        rc = maas_import_fail (err, MAAS_MODEL_EFIELD, "no model_weights group");
+        rc = maas_import_fail (err, MAAS_ERR_INPUT, "no model_weights group");
     if (rc == 0)
         rc = s_attr_strings_split (k->root, "layer_names", &names, err);
     k->names = names.items;
@@ -497,13 +497,13 @@ maas_import_keras_h5 (const void *data, size_t size, maas_import_net_t *net)
 
 //  Entry NAME of the zip ZA, whole, into *OUT (caller frees) and *SIZE.
 static int
-s_zip_entry (zip_t *za, const char *name, char **out, size_t *size, maas_model_err_t *err)
+s_zip_entry (zip_t *za, const char *name, char **out, size_t *size, maas_err_t *err)
 {
     zip_stat_t st;
     if (zip_stat (za, name, 0, &st) != 0 || !(st.valid & ZIP_STAT_SIZE))
-        return maas_import_fail (err, MAAS_MODEL_EFIELD, "no %s in the .keras zip", name);
+        return maas_import_fail (err, MAAS_ERR_INPUT, "no %s in the .keras zip", name);
     if (st.size > MAAS_IMPORT_FILE_MAX)
-        return maas_import_fail (err, MAAS_MODEL_ETOOBIG, "%s: %llu bytes is over the limit of %zu",
+        return maas_import_fail (err, MAAS_ERR_INPUT, "%s: %llu bytes is over the limit of %zu",
                                  name, (unsigned long long) st.size, (size_t) MAAS_IMPORT_FILE_MAX);
     zip_file_t *entry = zip_fopen (za, name, 0);
     *out = malloc ((size_t) st.size + 1);
@@ -511,7 +511,7 @@ s_zip_entry (zip_t *za, const char *name, char **out, size_t *size, maas_model_e
     if (entry)
         zip_fclose (entry);
     if (got < 0 || (zip_uint64_t) got != st.size)
-        return maas_import_fail (err, MAAS_MODEL_EIO, "cannot read %s from the .keras zip", name);
+        return maas_import_fail (err, MAAS_ERR_IO, "cannot read %s from the .keras zip", name);
     (*out)[st.size] = 0;
     *size = (size_t) st.size;
     return 0;
@@ -525,7 +525,7 @@ s_zip_model (zip_t *za, maas_import_net_t *net)
     size_t config_size = 0, weights_size = 0;
     int rc = s_zip_entry (za, "config.json", &config, &config_size, net->err);
     if (rc == 0 && config_size > MAAS_IMPORT_CONFIG_MAX)
-        rc = maas_import_fail (net->err, MAAS_MODEL_ETOOBIG, "config.json is over %zu bytes",
+        rc = maas_import_fail (net->err, MAAS_ERR_INPUT, "config.json is over %zu bytes",
                                (size_t) MAAS_IMPORT_CONFIG_MAX);
     if (rc == 0)
         rc = s_zip_entry (za, "model.weights.h5", &weights, &weights_size, net->err);
@@ -552,7 +552,7 @@ maas_import_keras_zip (const void *data, size_t size, maas_import_net_t *net)
     zip_t *za = src ? zip_open_from_source (src, ZIP_RDONLY, &zerr) : NULL;
     int rc;
     if (!za) {
-        rc = maas_import_fail (net->err, MAAS_MODEL_EMAGIC, "not a readable zip (%s)",
+        rc = maas_import_fail (net->err, MAAS_ERR_INPUT, "not a readable zip (%s)",
                                zip_error_strerror (&zerr));
         zip_source_free (src);
     }

@@ -32,7 +32,7 @@ typedef struct {
 
 //  Report a problem with the current node. Returns -1.
 static int
-s_refuse (s_onnx_t *o, maas_model_status_t code, const char *why)
+s_refuse (s_onnx_t *o, maas_err_code_t code, const char *why)
 {
     return maas_import_fail (o->net->err, code, "node %zu '%s' (%s): %s", o->pos,
                              o->node->name ? o->node->name : "",
@@ -106,27 +106,26 @@ s_tensor (s_onnx_t *o, size_t i, size_t *rows, size_t *cols, float **out)
 {
     const Onnx__TensorProto *t = i < o->node->n_input ? s_initializer (o, o->node->input[i]) : NULL;
     if (!t)
-        return s_refuse (o, MAAS_MODEL_EFIELD,
+        return s_refuse (o, MAAS_ERR_INPUT,
                          "its weights are not a graph initializer or Constant value");
     if (t->data_type != ONNX__TENSOR_PROTO__DATA_TYPE__FLOAT || t->n_external_data
         || (t->has_data_location
             && t->data_location == ONNX__TENSOR_PROTO__DATA_LOCATION__EXTERNAL))
-        return s_refuse (o, MAAS_MODEL_EFIELD, "a weight is not float32 data held in the file");
+        return s_refuse (o, MAAS_ERR_INPUT, "a weight is not float32 data held in the file");
     if (t->n_dims > 2 || (t->n_dims >= 1 && (t->dims[0] < 1 || t->dims[0] > MAAS_MLP_MAX_UNITS))
         || (t->n_dims == 2 && (t->dims[1] < 1 || t->dims[1] > MAAS_MLP_MAX_UNITS)))
-        return s_refuse (o, MAAS_MODEL_ESHAPE,
+        return s_refuse (o, MAAS_ERR_INPUT,
                          "a weight has more than 2 dimensions or one over 65536");
     *rows = t->n_dims == 2 ? (size_t) t->dims[0] : 1;
     *cols = t->n_dims == 2 ? (size_t) t->dims[1] : t->n_dims == 1 ? (size_t) t->dims[0] : 1;
     size_t count = *rows * *cols;
     bool raw = t->has_raw_data && t->raw_data.len;
     if ((raw && t->raw_data.len != count * 4) || (!raw && t->n_float_data != count))
-        return s_refuse (o, MAAS_MODEL_ESHAPE,
-                         "a weight holds more or fewer values than its shape");
+        return s_refuse (o, MAAS_ERR_INPUT, "a weight holds more or fewer values than its shape");
     if (maas_import_net_reserve (o->net, count, o->node->op_type) != 0)
         return -1;
     if (!(*out = malloc (count * sizeof **out)))
-        return maas_import_fail (o->net->err, MAAS_MODEL_ENOMEM, "out of memory");
+        return maas_import_fail (o->net->err, MAAS_ERR_NOMEM, "out of memory");
     for (size_t k = 0; k < count && raw; k++) {
         const uint8_t *b = t->raw_data.data + 4 * k;    //  little-endian on any host
         uint32_t bits = b[0] | (uint32_t) b[1] << 8 | (uint32_t) b[2] << 16 | (uint32_t) b[3] << 24;
@@ -160,12 +159,12 @@ s_bias (s_onnx_t *o, size_t i, size_t units, float scale, float **out)
         return -1;
     if (rows != 1 || (cols != units && cols != 1)) {
         free (c);
-        return s_refuse (o, MAAS_MODEL_ESHAPE, "the bias is not a vector of the layer's units");
+        return s_refuse (o, MAAS_ERR_INPUT, "the bias is not a vector of the layer's units");
     }
     *out = cols == units ? c : realloc (c, units * sizeof *c);
     if (!*out) {
         free (c);
-        return maas_import_fail (o->net->err, MAAS_MODEL_ENOMEM, "out of memory");
+        return maas_import_fail (o->net->err, MAAS_ERR_NOMEM, "out of memory");
     }
     for (size_t k = cols; k < units; k++)
         (*out)[k] = (*out)[0];
@@ -182,12 +181,12 @@ static int
 s_dense (s_onnx_t *o, bool gemm)
 {
     if (gemm && s_attr_int (o, "transA", 0) != 0)
-        return s_refuse (o, MAAS_MODEL_EFIELD,
+        return s_refuse (o, MAAS_ERR_INPUT,
                          "transA=1 would transpose the rows (not a dense layer)");
     size_t rows, cols, width = maas_import_net_width (o->net);
     float *w = NULL, *b = NULL;
     if (o->net->target_std)
-        return s_refuse (o, MAAS_MODEL_EFIELD, s_after_scaling);
+        return s_refuse (o, MAAS_ERR_INPUT, s_after_scaling);
     if (s_tensor (o, 1, &rows, &cols, &w) != 0)
         return -1;
     if (gemm && s_attr_int (o, "transB", 0) != 0) {
@@ -199,9 +198,9 @@ s_dense (s_onnx_t *o, bool gemm)
     float alpha = gemm ? s_attr_float (o, "alpha", 1.0f) : 1.0f;
     for (size_t k = 0; w && alpha != 1.0f && k < rows * cols; k++)
         w[k] *= alpha;
-    int rc = w ? 0 : maas_import_fail (o->net->err, MAAS_MODEL_ENOMEM, "out of memory");
+    int rc = w ? 0 : maas_import_fail (o->net->err, MAAS_ERR_NOMEM, "out of memory");
     if (rc == 0 && width && rows != width)
-        rc = s_refuse (o, MAAS_MODEL_ESHAPE, "its weights' rows do not match the width before it");
+        rc = s_refuse (o, MAAS_ERR_INPUT, "its weights' rows do not match the width before it");
     if (rc == 0 && gemm && o->node->n_input > 2 && *o->node->input[2])
         rc = s_bias (o, 2, cols, s_attr_float (o, "beta", 1.0f), &b);
     if (rc != 0) {
@@ -236,7 +235,7 @@ s_add (s_onnx_t *o)
     if ((!o->bias_open || o->act_done) && !shift)
         other = -1;
     if (other < 0)
-        return s_refuse (o, MAAS_MODEL_EFIELD,
+        return s_refuse (o, MAAS_ERR_INPUT,
                          "an Add is read only as the bias of a MatMul or Gemm without one, or "
                          "as the mean after an output scaling's Mul");
     float *b = NULL;
@@ -259,7 +258,7 @@ s_input_scale (s_onnx_t *o)
 {
     maas_import_net_t *net = o->net;
     if (net->norm_mean || net->input_scale || s_other_input (o) < 0)
-        return s_refuse (o, MAAS_MODEL_EFIELD,
+        return s_refuse (o, MAAS_ERR_INPUT,
                          "a Mul before the first layer is read only as the input scale, once, "
                          "before the standardisation");
     size_t rows, cols;
@@ -270,12 +269,11 @@ s_input_scale (s_onnx_t *o)
     double scale = v[0];
     free (v);
     if (count != 1)
-        return s_refuse (o, MAAS_MODEL_ESHAPE,
+        return s_refuse (o, MAAS_ERR_INPUT,
                          "a Mul before the first layer is read only as the input scale, by one "
                          "constant value, not a tensor of several");
     if (!isfinite (scale) || scale < 1e-30 || scale > 1e30)
-        return s_refuse (o, MAAS_MODEL_ESHAPE,
-                         "the input scale must be a number from 1e-30 to 1e30");
+        return s_refuse (o, MAAS_ERR_INPUT, "the input scale must be a number from 1e-30 to 1e30");
     net->input_scale = scale;
     return 0;
 }
@@ -289,7 +287,7 @@ s_mul (s_onnx_t *o)
     if (net->n_layers == 0)
         return s_input_scale (o);
     if (net->n_layers == 0 || o->act_done || net->target_std || s_other_input (o) < 0)
-        return s_refuse (o, MAAS_MODEL_EFIELD,
+        return s_refuse (o, MAAS_ERR_INPUT,
                          "a Mul is read only as the output scaling right after a linear last "
                          "layer");
     float *std = NULL;
@@ -301,7 +299,7 @@ s_mul (s_onnx_t *o)
         positive &= std[k] > 0 && std[k] <= 3.4e38f;
     if (!positive) {
         free (std);
-        return s_refuse (o, MAAS_MODEL_ESHAPE,
+        return s_refuse (o, MAAS_ERR_INPUT,
                          "the output scale holds a value that is not "
                          "positive and finite");
     }
@@ -319,7 +317,7 @@ s_norm (s_onnx_t *o, bool sub)
     maas_import_net_t *net = o->net;
     bool in_place = sub ? !net->norm_mean : net->norm_mean && !net->norm_std;
     if (net->n_layers || s_other_input (o) != 1 || !in_place)
-        return s_refuse (o, MAAS_MODEL_EFIELD,
+        return s_refuse (o, MAAS_ERR_INPUT,
                          "Sub and Div are read only as (x - mean) / std before the first layer");
     size_t rows, cols;
     float *v = NULL;
@@ -330,7 +328,7 @@ s_norm (s_onnx_t *o, bool sub)
         fits = v[k] > 0;
     if (!fits) {
         free (v);
-        return s_refuse (o, MAAS_MODEL_ESHAPE,
+        return s_refuse (o, MAAS_ERR_INPUT,
                          sub ? "the mean is not a vector"
                              : "the std is not a vector of positive values as wide as the mean");
     }
@@ -346,9 +344,9 @@ s_activation (s_onnx_t *o, maas_act_t act)
 {
     maas_import_net_t *net = o->net;
     if (net->target_std)
-        return s_refuse (o, MAAS_MODEL_EFIELD, s_after_scaling);
+        return s_refuse (o, MAAS_ERR_INPUT, s_after_scaling);
     if (net->n_layers == 0 || o->act_done)
-        return s_refuse (o, MAAS_MODEL_EFIELD,
+        return s_refuse (o, MAAS_ERR_INPUT,
                          "an activation must follow a dense layer without one (maas applies "
                          "one activation per layer)");
     if (act == MAAS_ACT_SOFTMAX) {
@@ -357,7 +355,7 @@ s_activation (s_onnx_t *o, maas_act_t act)
         //  both 1 and -1 mean "over each row".
         int64_t axis = s_attr_int (o, "axis", o->opset < 13 ? 1 : -1);
         if (axis != 1 && axis != -1)
-            return s_refuse (o, MAAS_MODEL_EFIELD,
+            return s_refuse (o, MAAS_ERR_INPUT,
                              "softmax over another axis than the features (axis 1 or -1)");
     }
     net->specs[net->n_layers - 1].act = act;
@@ -376,13 +374,13 @@ s_node (s_onnx_t *o)
     const char *op = o->node->op_type;
     //  protobuf-c leaves an absent proto2 string NULL: a node may lack its op.
     if (!op)
-        return s_refuse (o, MAAS_MODEL_EFIELD, "a node without an op_type");
+        return s_refuse (o, MAAS_ERR_INPUT, "a node without an op_type");
     if (o->node->domain && *o->node->domain && strcmp (o->node->domain, "ai.onnx") != 0)
-        return s_refuse (o, MAAS_MODEL_EFIELD, "an op of another domain than ai.onnx");
+        return s_refuse (o, MAAS_ERR_INPUT, "an op of another domain than ai.onnx");
     if (o->node->n_input < 1 || o->node->n_output < 1
         || (strcmp (o->node->input[0], o->current) != 0 && strcmp (op, "Add") != 0
             && strcmp (op, "Mul") != 0))
-        return s_refuse (o, MAAS_MODEL_EFIELD,
+        return s_refuse (o, MAAS_ERR_INPUT,
                          "its input is not the output of the node before (maas reads a chain)");
     if (strcmp (op, "Gemm") == 0 || strcmp (op, "MatMul") == 0)
         return s_dense (o, op[0] == 'G');
@@ -398,12 +396,12 @@ s_node (s_onnx_t *o)
     if (strcmp (op, "Flatten") == 0)
         return s_attr_int (o, "axis", 1) == 1
             ? 0
-            : s_refuse (o, MAAS_MODEL_EFIELD, "Flatten at another axis than 1");
+            : s_refuse (o, MAAS_ERR_INPUT, "Flatten at another axis than 1");
     if (strcmp (op, "Identity") == 0 || strcmp (op, "Dropout") == 0)
         return 0;
     char why[160];
     snprintf (why, sizeof why, "%s is not supported (%s)", op, s_supported);
-    return s_refuse (o, MAAS_MODEL_EFIELD, why);
+    return s_refuse (o, MAAS_ERR_INPUT, why);
 }
 
 //  The default domain's opset; -1 with the error set if absent or out of range.
@@ -417,7 +415,7 @@ s_opset (const Onnx__ModelProto *model, maas_import_net_t *net)
             opset = id->has_version ? id->version : -1;
     }
     if (opset < S_OPSET_MIN || opset > S_OPSET_MAX) {
-        maas_import_fail (net->err, MAAS_MODEL_EVERSION,
+        maas_import_fail (net->err, MAAS_ERR_INPUT,
                           "ONNX opset %lld is not supported (%d to %d are)", (long long) opset,
                           S_OPSET_MIN, S_OPSET_MAX);
         return -1;
@@ -437,7 +435,7 @@ s_graph_input (s_onnx_t *o)
             count++;
         }
     if (count != 1 || !input) {
-        maas_import_fail (o->net->err, MAAS_MODEL_EFIELD,
+        maas_import_fail (o->net->err, MAAS_ERR_INPUT,
                           "the graph has %zu inputs besides its initializers (maas reads one)",
                           count);
         return NULL;
@@ -451,7 +449,7 @@ s_graph (s_onnx_t *o)
 {
     const Onnx__GraphProto *g = o->graph;
     if (g->n_node > MAAS_IMPORT_LAYERS_MAX)
-        return maas_import_fail (o->net->err, MAAS_MODEL_ETOOBIG, "more than %d nodes",
+        return maas_import_fail (o->net->err, MAAS_ERR_INPUT, "more than %d nodes",
                                  MAAS_IMPORT_LAYERS_MAX);
     if (!(o->current = s_graph_input (o)))
         return -1;
@@ -467,16 +465,16 @@ s_graph (s_onnx_t *o)
         o->current = o->node->output[0];
     }
     if (g->n_output != 1 || !g->output[0]->name || strcmp (g->output[0]->name, o->current) != 0)
-        return maas_import_fail (o->net->err, MAAS_MODEL_EFIELD,
+        return maas_import_fail (o->net->err, MAAS_ERR_INPUT,
                                  "the graph's one output is not the end of its chain of nodes");
     snprintf (o->net->output_name, sizeof o->net->output_name, "%s", g->output[0]->name);
     if (o->net->norm_mean && !o->net->norm_std)
-        return maas_import_fail (o->net->err, MAAS_MODEL_EFIELD,
+        return maas_import_fail (o->net->err, MAAS_ERR_INPUT,
                                  "a Sub of the input without the Div of a standardisation");
     size_t outputs = maas_import_net_width (o->net);
     if (o->net->target_std && !o->net->target_mean
         && !(o->net->target_mean = calloc (outputs, sizeof (float))))
-        return maas_import_fail (o->net->err, MAAS_MODEL_ENOMEM, "out of memory");
+        return maas_import_fail (o->net->err, MAAS_ERR_NOMEM, "out of memory");
     return 0;
 }
 
@@ -506,7 +504,7 @@ maas_import_onnx (const void *data, size_t size, maas_import_net_t *net)
     if (!model || !model->graph) {
         if (model)
             onnx__model_proto__free_unpacked (model, NULL);
-        return maas_import_fail (net->err, MAAS_MODEL_EMAGIC,
+        return maas_import_fail (net->err, MAAS_ERR_INPUT,
                                  "not a Keras .h5, .keras or ONNX model file (no HDF5 or zip "
                                  "signature, and not an ONNX protobuf)");
     }

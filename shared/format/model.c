@@ -11,7 +11,6 @@
 #include <inttypes.h>
 #include <math.h>
 #include <sodium.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -342,37 +341,6 @@ maas_model_columns (const maas_model_t *self)
 //  ---------------------------------------------------------------------------
 //  Errors and hashes
 
-static void s_err (maas_model_err_t *err, maas_model_status_t code, const char *fmt, ...)
-    __attribute__ ((format (printf, 3, 4)));
-
-static void
-s_err (maas_model_err_t *err, maas_model_status_t code, const char *fmt, ...)
-{
-    if (!err)
-        return;
-    err->code = code;
-    va_list args;
-    va_start (args, fmt);
-    vsnprintf (err->text, sizeof err->text, fmt, args);
-    va_end (args);
-}
-
-//  Take a codec reader's message (it already says "model: ...").
-static void
-s_err_from (maas_model_err_t *err, maas_model_status_t code, const maas_codec_map_t *map)
-{
-    s_err (err, code, "%s", map->err);
-}
-
-static void
-s_err_clear (maas_model_err_t *err)
-{
-    if (err) {
-        err->code = MAAS_MODEL_OK;
-        err->text[0] = 0;
-    }
-}
-
 static void
 s_hash_init (crypto_hash_sha256_state *state)
 {
@@ -649,34 +617,34 @@ maas_model_format (const maas_model_t *self)
 }
 
 int
-maas_model_encode (const maas_model_t *self, uint8_t **blob_p, size_t *size_p,
-                   maas_model_err_t *err)
+maas_model_encode (const maas_model_t *self, uint8_t **blob_p, size_t *size_p, maas_err_t *err)
 {
     assert (self && blob_p && size_p);
-    s_err_clear (err);
+    maas_err_clear (err);
     char name[32];
     const char *bad = s_non_finite (self->mlp, name, sizeof name);
     if (bad) {
-        s_err (err, MAAS_MODEL_EFIELD, "model: %s hold NaN or infinity (diverged training?)", bad);
+        maas_err_set (err, MAAS_ERR_INPUT, "model: %s hold NaN or infinity (diverged training?)",
+                      bad);
         return -1;
     }
     size_t estimate = s_size_estimate (self);
     if (estimate > MAAS_MODEL_MAX_BYTES + (size_t) 4096) {
-        s_err (err, MAAS_MODEL_ETOOBIG, "model: about %zu bytes, over the limit of %zu", estimate,
-               MAAS_MODEL_MAX_BYTES);
+        maas_err_set (err, MAAS_ERR_INPUT, "model: about %zu bytes, over the limit of %zu",
+                      estimate, MAAS_MODEL_MAX_BYTES);
         return -1;
     }
     msgpack_sbuffer buffer = {.size = 0, .data = malloc (estimate), .alloc = estimate};
     if (!buffer.data) {
-        s_err (err, MAAS_MODEL_ENOMEM, "model: out of memory for %zu bytes", estimate);
+        maas_err_set (err, MAAS_ERR_NOMEM, "model: out of memory for %zu bytes", estimate);
         return -1;
     }
     msgpack_packer pk;
     msgpack_packer_init (&pk, &buffer, msgpack_sbuffer_write);
     if (s_pack_model (&pk, self) || buffer.size > MAAS_MODEL_MAX_BYTES) {
-        s_err (err, buffer.size > MAAS_MODEL_MAX_BYTES ? MAAS_MODEL_ETOOBIG : MAAS_MODEL_ENOMEM,
-               "model: encoding failed at %zu bytes (limit %zu)", buffer.size,
-               MAAS_MODEL_MAX_BYTES);
+        maas_err_set (err, buffer.size > MAAS_MODEL_MAX_BYTES ? MAAS_ERR_INPUT : MAAS_ERR_NOMEM,
+                      "model: encoding failed at %zu bytes (limit %zu)", buffer.size,
+                      MAAS_MODEL_MAX_BYTES);
         msgpack_sbuffer_destroy (&buffer);
         return -1;
     }
@@ -710,55 +678,57 @@ typedef struct {
 //  Unpack the blob; codec failures become model errors. A blob that is not
 //  msgpack is called "not a maas model" unless it starts like one.
 static int
-s_unpack (const void *blob, size_t size, msgpack_unpacked *msg, maas_model_err_t *err)
+s_unpack (const void *blob, size_t size, msgpack_unpacked *msg, maas_err_t *err)
 {
     static const char signature[] = "\xa5"
                                     "magic"
                                     "\xaa" MAAS_MODEL_MAGIC;
-    char why[MAAS_CODEC_ERR_SIZE];
-    int rc = maas_codec_unpack (blob, size, MAAS_MODEL_MAX_BYTES, msg, why, sizeof why);
+    maas_err_t unpack_err;
+    int rc = maas_codec_unpack (blob, size, MAAS_MODEL_MAX_BYTES, msg, &unpack_err);
+    const char *why = unpack_err.text;
     if (rc == 0)
         return 0;
     size_t head = size < 32 ? size : 32;
     bool looks_like_model = memmem (blob, head, signature, sizeof signature - 1) != NULL;
     if (rc == MAAS_CODEC_ETOOBIG)
-        s_err (err, MAAS_MODEL_ETOOBIG, "model: %s", why);
+        maas_err_set (err, MAAS_ERR_INPUT, "model: %s", why);
     else if (rc == MAAS_CODEC_ENOMEM)
-        s_err (err, MAAS_MODEL_ENOMEM, "model: %s", why);
+        maas_err_set (err, MAAS_ERR_NOMEM, "model: %s", why);
     else if (!looks_like_model)
-        s_err (err, MAAS_MODEL_EMAGIC, "model: not a maas model (no '%s' magic; %s)",
-               MAAS_MODEL_MAGIC, why);
+        maas_err_set (err, MAAS_ERR_INPUT, "model: not a maas model (no '%s' magic; %s)",
+                      MAAS_MODEL_MAGIC, why);
     else if (rc == MAAS_CODEC_ETRUNCATED)
-        s_err (err, MAAS_MODEL_ETRUNCATED, "model: blob of %zu bytes is cut short (%s)", size, why);
+        maas_err_set (err, MAAS_ERR_INPUT, "model: blob of %zu bytes is cut short (%s)", size, why);
     else
-        s_err (err, MAAS_MODEL_EMSGPACK, "model: damaged (%s)", why);
+        maas_err_set (err, MAAS_ERR_INPUT, "model: damaged (%s)", why);
     return -1;
 }
 
 static int
-s_check_header (maas_codec_map_t *top, uint64_t *format_p, maas_model_err_t *err)
+s_check_header (maas_codec_map_t *top, uint64_t *format_p, maas_err_t *err)
 {
     const char *magic;
     size_t len;
     if (maas_codec_map_str (top, "magic", &magic, &len)) {
-        s_err (err, MAAS_MODEL_EMAGIC, "model: not a maas model (%s)", top->err + 7);
+        maas_err_set (err, MAAS_ERR_INPUT, "model: not a maas model (%s)", top->err.text + 7);
         return -1;
     }
     if (len != strlen (MAAS_MODEL_MAGIC) || memcmp (magic, MAAS_MODEL_MAGIC, len) != 0) {
         char quoted[40];
-        s_err (err, MAAS_MODEL_EMAGIC, "model: wrong magic '%s', expected '%s'",
-               maas_codec_excerpt (quoted, sizeof quoted, magic, len), MAAS_MODEL_MAGIC);
+        maas_err_set (err, MAAS_ERR_INPUT, "model: wrong magic '%s', expected '%s'",
+                      maas_codec_excerpt (quoted, sizeof quoted, magic, len), MAAS_MODEL_MAGIC);
         return -1;
     }
     uint64_t format;
     if (maas_codec_map_uint64 (top, "format", &format)) {
-        s_err_from (err, MAAS_MODEL_EFIELD, top);
+        maas_err_copy (err, &top->err);
         return -1;
     }
     if (format < MAAS_MODEL_FORMAT_MIN || format > MAAS_MODEL_FORMAT) {
-        s_err (err, MAAS_MODEL_EVERSION,
-               "model: unsupported format version %" PRIu64 " (this build reads versions %d to %d)",
-               format, MAAS_MODEL_FORMAT_MIN, MAAS_MODEL_FORMAT);
+        maas_err_set (err, MAAS_ERR_INPUT,
+                      "model: unsupported format version %" PRIu64
+                      " (this build reads versions %d to %d)",
+                      format, MAAS_MODEL_FORMAT_MIN, MAAS_MODEL_FORMAT);
         return -1;
     }
     *format_p = format;
@@ -767,46 +737,46 @@ s_check_header (maas_codec_map_t *top, uint64_t *format_p, maas_model_err_t *err
 
 //  A count in [1, max] under KEY.
 static int
-s_count (maas_codec_map_t *map, const char *key, size_t max, size_t *value, maas_model_err_t *err)
+s_count (maas_codec_map_t *map, const char *key, size_t max, size_t *value, maas_err_t *err)
 {
     uint64_t v;
     if (maas_codec_map_uint64 (map, key, &v)) {
-        s_err_from (err, MAAS_MODEL_EFIELD, map);
+        maas_err_copy (err, &map->err);
         return -1;
     }
     if (v == 0 || v > max) {
-        s_err (err, MAAS_MODEL_EFIELD, "%s: key '%s' must be between 1 and %zu, got %" PRIu64,
-               map->what, key, max, v);
+        maas_err_set (err, MAAS_ERR_INPUT, "%s: key '%s' must be between 1 and %zu, got %" PRIu64,
+                      map->what, key, max, v);
         return -1;
     }
     *value = (size_t) v;
     return 0;
 }
 
-//  A tensor view under KEY; bytes-vs-shape mismatches are ESHAPE.
+//  A tensor view under KEY; ERR takes the reader's message on failure.
 static int
-s_tensor (maas_codec_map_t *map, const char *key, s_view_t *view, maas_model_err_t *err)
+s_tensor (maas_codec_map_t *map, const char *key, s_view_t *view, maas_err_t *err)
 {
     int rc = maas_codec_map_tensor_view (map, key, &view->rows, &view->cols, &view->data);
     if (rc)
-        s_err_from (err, rc == -2 ? MAAS_MODEL_ESHAPE : MAAS_MODEL_EFIELD, map);
+        maas_err_copy (err, &map->err);
     return rc ? -1 : 0;
 }
 
 static int
-s_parse_activation (maas_codec_map_t *layer, maas_act_t *act, maas_model_err_t *err)
+s_parse_activation (maas_codec_map_t *layer, maas_act_t *act, maas_err_t *err)
 {
     char name[16];
     if (maas_codec_map_str_copy (layer, "activation", name, sizeof name)) {
-        s_err_from (err, MAAS_MODEL_EFIELD, layer);
+        maas_err_copy (err, &layer->err);
         return -1;
     }
     int parsed = maas_act_parse (name);
     if (parsed < 0) {
         char quoted[40];
-        s_err (err, MAAS_MODEL_EFIELD,
-               "%s: unknown activation '%s' (linear, relu, tanh, sigmoid, softmax)", layer->what,
-               maas_codec_excerpt (quoted, sizeof quoted, name, strlen (name)));
+        maas_err_set (err, MAAS_ERR_INPUT,
+                      "%s: unknown activation '%s' (linear, relu, tanh, sigmoid, softmax)",
+                      layer->what, maas_codec_excerpt (quoted, sizeof quoted, name, strlen (name)));
         return -1;
     }
     *act = (maas_act_t) parsed;
@@ -815,14 +785,13 @@ s_parse_activation (maas_codec_map_t *layer, maas_act_t *act, maas_model_err_t *
 
 //  Layer I: units, activation, and weights whose rows follow FAN_IN.
 static int
-s_parse_layer (const msgpack_object *obj, size_t i, size_t fan_in, s_parsed_t *p,
-               maas_model_err_t *err)
+s_parse_layer (const msgpack_object *obj, size_t i, size_t fan_in, s_parsed_t *p, maas_err_t *err)
 {
     char what[48];
     snprintf (what, sizeof what, "model: layer %zu", i);
     maas_codec_map_t layer;
     if (maas_codec_map_init (&layer, obj, what)) {
-        s_err_from (err, MAAS_MODEL_EFIELD, &layer);
+        maas_err_copy (err, &layer.err);
         return -1;
     }
     size_t units;
@@ -835,37 +804,38 @@ s_parse_layer (const msgpack_object *obj, size_t i, size_t fan_in, s_parsed_t *p
     const s_view_t *w = &p->weights[i], *b = &p->bias[i];
     if (w->rows != fan_in) {
         if (i == 0)
-            s_err (err, MAAS_MODEL_ESHAPE,
-                   "%s: weights have %zu rows, but the model has %zu inputs", what, w->rows,
-                   fan_in);
+            maas_err_set (err, MAAS_ERR_INPUT,
+                          "%s: weights have %zu rows, but the model has %zu inputs", what, w->rows,
+                          fan_in);
         else
-            s_err (err, MAAS_MODEL_ESHAPE, "%s: weights have %zu rows, but layer %zu has %zu units",
-                   what, w->rows, i - 1, fan_in);
+            maas_err_set (err, MAAS_ERR_INPUT,
+                          "%s: weights have %zu rows, but layer %zu has %zu units", what, w->rows,
+                          i - 1, fan_in);
         return -1;
     }
     if (w->cols != units || b->rows != 1 || b->cols != units) {
-        s_err (err, MAAS_MODEL_ESHAPE,
-               "%s: weights [%zu, %zu] and bias [%zu, %zu] do not fit %zu units", what, w->rows,
-               w->cols, b->rows, b->cols, units);
+        maas_err_set (err, MAAS_ERR_INPUT,
+                      "%s: weights [%zu, %zu] and bias [%zu, %zu] do not fit %zu units", what,
+                      w->rows, w->cols, b->rows, b->cols, units);
         return -1;
     }
     return 0;
 }
 
 static int
-s_parse_layers (maas_codec_map_t *top, s_parsed_t *p, maas_model_err_t *err)
+s_parse_layers (maas_codec_map_t *top, s_parsed_t *p, maas_err_t *err)
 {
     if (s_count (top, "inputs", MAAS_MLP_MAX_UNITS, &p->inputs, err))
         return -1;
     const msgpack_object *layers = maas_codec_map_find (top, "layers");
     if (!layers || layers->type != MSGPACK_OBJECT_ARRAY) {
-        s_err (err, MAAS_MODEL_EFIELD, "model: %s 'layers', an array of layer maps",
-               layers ? "wrong type for" : "missing key");
+        maas_err_set (err, MAAS_ERR_INPUT, "model: %s 'layers', an array of layer maps",
+                      layers ? "wrong type for" : "missing key");
         return -1;
     }
     if (layers->via.array.size == 0 || layers->via.array.size > MAAS_MLP_MAX_LAYERS) {
-        s_err (err, MAAS_MODEL_EFIELD, "model: 'layers' must hold 1 to %d layers, got %" PRIu32,
-               MAAS_MLP_MAX_LAYERS, layers->via.array.size);
+        maas_err_set (err, MAAS_ERR_INPUT, "model: 'layers' must hold 1 to %d layers, got %" PRIu32,
+                      MAAS_MLP_MAX_LAYERS, layers->via.array.size);
         return -1;
     }
     p->n_layers = layers->via.array.size;
@@ -880,17 +850,17 @@ s_parse_layers (maas_codec_map_t *top, s_parsed_t *p, maas_model_err_t *err)
 
 //  Mean finite, std finite and positive: what maas_mlp_set_norm keeps as is.
 static int
-s_check_norm_values (const s_parsed_t *p, maas_model_err_t *err)
+s_check_norm_values (const s_parsed_t *p, maas_err_t *err)
 {
     for (size_t j = 0; j < p->inputs; j++) {
         float mean, std;
         maas_codec_f32_from_le (&mean, (const char *) p->mean + 4 * j, 1);
         maas_codec_f32_from_le (&std, (const char *) p->std + 4 * j, 1);
         if (!isfinite (mean) || !isfinite (std) || std <= 0) {
-            s_err (err, MAAS_MODEL_EFIELD,
-                   "model: norm: mean[%zu] = %g, std[%zu] = %g: the mean must be finite and "
-                   "the std positive and finite",
-                   j, (double) mean, j, (double) std);
+            maas_err_set (err, MAAS_ERR_INPUT,
+                          "model: norm: mean[%zu] = %g, std[%zu] = %g: the mean must be finite and "
+                          "the std positive and finite",
+                          j, (double) mean, j, (double) std);
             return -1;
         }
     }
@@ -898,7 +868,7 @@ s_check_norm_values (const s_parsed_t *p, maas_model_err_t *err)
 }
 
 static int
-s_parse_norm (maas_codec_map_t *top, s_parsed_t *p, maas_model_err_t *err)
+s_parse_norm (maas_codec_map_t *top, s_parsed_t *p, maas_err_t *err)
 {
     const msgpack_object *obj = maas_codec_map_find (top, "norm");
     if (!obj || obj->type == MSGPACK_OBJECT_NIL)
@@ -909,14 +879,14 @@ s_parse_norm (maas_codec_map_t *top, s_parsed_t *p, maas_model_err_t *err)
     if (maas_codec_map_map (top, "norm", &norm)
         || maas_codec_map_bin (&norm, "mean", &p->mean, &mean_size)
         || maas_codec_map_bin (&norm, "std", &p->std, &std_size)) {
-        s_err_from (err, MAAS_MODEL_EFIELD, norm.map ? &norm : top);
+        maas_err_copy (err, &(norm.map ? &norm : top)->err);
         return -1;
     }
     size_t need = p->inputs * sizeof (float);
     if (mean_size != need || std_size != need) {
-        s_err (err, MAAS_MODEL_ESHAPE,
-               "model: norm: mean holds %zu bytes and std %zu, %zu inputs need %zu each", mean_size,
-               std_size, p->inputs, need);
+        maas_err_set (err, MAAS_ERR_INPUT,
+                      "model: norm: mean holds %zu bytes and std %zu, %zu inputs need %zu each",
+                      mean_size, std_size, p->inputs, need);
         return -1;
     }
     return s_check_norm_values (p, err);
@@ -927,21 +897,22 @@ s_parse_norm (maas_codec_map_t *top, s_parsed_t *p, maas_model_err_t *err)
 //  Format 1 has no such key: a version 1 blob holding it is refused, since a
 //  version 1 reader would serve unscaled outputs from it.
 static int
-s_parse_target_norm (maas_codec_map_t *top, s_parsed_t *p, maas_model_err_t *err)
+s_parse_target_norm (maas_codec_map_t *top, s_parsed_t *p, maas_err_t *err)
 {
     const msgpack_object *obj = maas_codec_map_find (top, "target_norm");
     if (!obj || obj->type == MSGPACK_OBJECT_NIL)
         return 0;
     maas_layer_spec_t last = p->specs[p->n_layers - 1];
     if (p->format < 2) {
-        s_err (err, MAAS_MODEL_EFIELD,
-               "model: key 'target_norm' needs format 2, the blob says format %" PRIu64, p->format);
+        maas_err_set (err, MAAS_ERR_INPUT,
+                      "model: key 'target_norm' needs format 2, the blob says format %" PRIu64,
+                      p->format);
         return -1;
     }
     if (last.act != MAAS_ACT_LINEAR) {
-        s_err (err, MAAS_MODEL_EFIELD,
-               "model: target_norm: the output layer is %s; only a linear output is scaled",
-               maas_act_name (last.act));
+        maas_err_set (err, MAAS_ERR_INPUT,
+                      "model: target_norm: the output layer is %s; only a linear output is scaled",
+                      maas_act_name (last.act));
         return -1;
     }
     maas_codec_map_t norm;
@@ -950,14 +921,15 @@ s_parse_target_norm (maas_codec_map_t *top, s_parsed_t *p, maas_model_err_t *err
     if (maas_codec_map_map (top, "target_norm", &norm)
         || maas_codec_map_bin (&norm, "mean", &p->target_mean, &mean_size)
         || maas_codec_map_bin (&norm, "std", &p->target_std, &std_size)) {
-        s_err_from (err, MAAS_MODEL_EFIELD, norm.map ? &norm : top);
+        maas_err_copy (err, &(norm.map ? &norm : top)->err);
         return -1;
     }
     size_t need = last.units * sizeof (float);
     if (mean_size != need || std_size != need) {
-        s_err (err, MAAS_MODEL_ESHAPE,
-               "model: target_norm: mean holds %zu bytes and std %zu, %zu outputs need %zu each",
-               mean_size, std_size, last.units, need);
+        maas_err_set (
+            err, MAAS_ERR_INPUT,
+            "model: target_norm: mean holds %zu bytes and std %zu, %zu outputs need %zu each",
+            mean_size, std_size, last.units, need);
         return -1;
     }
     for (size_t j = 0; j < last.units; j++) {
@@ -965,10 +937,11 @@ s_parse_target_norm (maas_codec_map_t *top, s_parsed_t *p, maas_model_err_t *err
         maas_codec_f32_from_le (&mean, (const char *) p->target_mean + 4 * j, 1);
         maas_codec_f32_from_le (&std, (const char *) p->target_std + 4 * j, 1);
         if (!isfinite (mean) || !isfinite (std) || std <= 0) {
-            s_err (err, MAAS_MODEL_EFIELD,
-                   "model: target_norm: mean[%zu] = %g, std[%zu] = %g: the mean must be finite "
-                   "and the std positive and finite",
-                   j, (double) mean, j, (double) std);
+            maas_err_set (
+                err, MAAS_ERR_INPUT,
+                "model: target_norm: mean[%zu] = %g, std[%zu] = %g: the mean must be finite "
+                "and the std positive and finite",
+                j, (double) mean, j, (double) std);
             return -1;
         }
     }
@@ -977,11 +950,11 @@ s_parse_target_norm (maas_codec_map_t *top, s_parsed_t *p, maas_model_err_t *err
 
 //  Hash the parameters as stored and compare with the recorded sha256.
 static int
-s_verify_sha256 (maas_codec_map_t *top, const s_parsed_t *p, maas_model_err_t *err)
+s_verify_sha256 (maas_codec_map_t *top, const s_parsed_t *p, maas_err_t *err)
 {
     char recorded[MAAS_SHA256_HEX_SIZE];
     if (maas_codec_map_str_copy (top, "sha256", recorded, sizeof recorded)) {
-        s_err_from (err, MAAS_MODEL_EFIELD, top);
+        maas_err_copy (err, &top->err);
         return -1;
     }
     crypto_hash_sha256_state state;
@@ -1004,10 +977,11 @@ s_verify_sha256 (maas_codec_map_t *top, const s_parsed_t *p, maas_model_err_t *e
     s_hash_final (&state, actual);
     if (strcasecmp (actual, recorded) != 0) {
         char quoted[72];
-        s_err (err, MAAS_MODEL_ESHA256,
-               "model: sha256 mismatch: parameters hash to %s, the blob records '%s' "
-               "(corrupted or edited)",
-               actual, maas_codec_excerpt (quoted, sizeof quoted, recorded, strlen (recorded)));
+        maas_err_set (err, MAAS_ERR_INPUT,
+                      "model: sha256 mismatch: parameters hash to %s, the blob records '%s' "
+                      "(corrupted or edited)",
+                      actual,
+                      maas_codec_excerpt (quoted, sizeof quoted, recorded, strlen (recorded)));
         return -1;
     }
     return 0;
@@ -1057,23 +1031,22 @@ s_build_mlp (const s_parsed_t *p)
 
 //  One metadata entry from the blob (key and value already read).
 static int
-s_decode_meta_entry (maas_model_t *model, const msgpack_object_kv *kv, size_t i,
-                     maas_model_err_t *err)
+s_decode_meta_entry (maas_model_t *model, const msgpack_object_kv *kv, size_t i, maas_err_t *err)
 {
     const msgpack_object *k = &kv->key, *v = &kv->val;
     if (k->type != MSGPACK_OBJECT_STR || k->via.str.size == 0
         || k->via.str.size > MAAS_MODEL_META_KEY_MAX
         || memchr (k->via.str.ptr, 0, k->via.str.size)) {
-        s_err (err, MAAS_MODEL_EFIELD,
-               "model: metadata: key %zu must be a string of 1 to %d bytes without NUL", i,
-               MAAS_MODEL_META_KEY_MAX);
+        maas_err_set (err, MAAS_ERR_INPUT,
+                      "model: metadata: key %zu must be a string of 1 to %d bytes without NUL", i,
+                      MAAS_MODEL_META_KEY_MAX);
         return -1;
     }
     char quoted[MAAS_MODEL_META_KEY_MAX + 8];
     maas_codec_excerpt (quoted, sizeof quoted, k->via.str.ptr, k->via.str.size);
     s_meta_t entry = {.key = strndup (k->via.str.ptr, k->via.str.size)};
     if (!entry.key) {
-        s_err (err, MAAS_MODEL_ENOMEM, "model: out of memory for metadata");
+        maas_err_set (err, MAAS_ERR_NOMEM, "model: out of memory for metadata");
         return -1;
     }
     if (v->type == MSGPACK_OBJECT_STR && v->via.str.size <= MAAS_MODEL_META_STR_MAX
@@ -1094,37 +1067,37 @@ s_decode_meta_entry (maas_model_t *model, const msgpack_object_kv *kv, size_t i,
         entry.number = v->via.f64;
     }
     else {
-        s_err (err, MAAS_MODEL_EFIELD,
-               "model: metadata: '%s' must be a string (at most %d bytes, no NUL), a 64-bit "
-               "integer or a finite float, got %s",
-               quoted, MAAS_MODEL_META_STR_MAX, maas_codec_type_name (v));
+        maas_err_set (err, MAAS_ERR_INPUT,
+                      "model: metadata: '%s' must be a string (at most %d bytes, no NUL), a 64-bit "
+                      "integer or a finite float, got %s",
+                      quoted, MAAS_MODEL_META_STR_MAX, maas_codec_type_name (v));
         s_meta_clear (&entry);
         return -1;
     }
     if (entry.type == MAAS_META_STR && !entry.str) {
-        s_err (err, MAAS_MODEL_ENOMEM, "model: out of memory for metadata");
+        maas_err_set (err, MAAS_ERR_NOMEM, "model: out of memory for metadata");
         s_meta_clear (&entry);
         return -1;
     }
     int rc = s_meta_put (model, entry, true);
     if (rc == 1)
-        s_err (err, MAAS_MODEL_EFIELD, "model: metadata: duplicate key '%s'", quoted);
+        maas_err_set (err, MAAS_ERR_INPUT, "model: metadata: duplicate key '%s'", quoted);
     else if (rc)
-        s_err (err, MAAS_MODEL_ENOMEM, "model: out of memory for metadata");
+        maas_err_set (err, MAAS_ERR_NOMEM, "model: out of memory for metadata");
     return rc ? -1 : 0;
 }
 
 static int
-s_decode_metadata (maas_codec_map_t *top, maas_model_t *model, maas_model_err_t *err)
+s_decode_metadata (maas_codec_map_t *top, maas_model_t *model, maas_err_t *err)
 {
     maas_codec_map_t meta;
     if (maas_codec_map_map (top, "metadata", &meta)) {
-        s_err_from (err, MAAS_MODEL_EFIELD, top);
+        maas_err_copy (err, &top->err);
         return -1;
     }
     if (meta.map->size > MAAS_MODEL_META_MAX) {
-        s_err (err, MAAS_MODEL_EFIELD, "model: metadata has %" PRIu32 " entries, at most %d",
-               meta.map->size, MAAS_MODEL_META_MAX);
+        maas_err_set (err, MAAS_ERR_INPUT, "model: metadata has %" PRIu32 " entries, at most %d",
+                      meta.map->size, MAAS_MODEL_META_MAX);
         return -1;
     }
     for (uint32_t i = 0; i < meta.map->size; i++)
@@ -1135,7 +1108,7 @@ s_decode_metadata (maas_codec_map_t *top, maas_model_t *model, maas_model_err_t 
 
 //  The optional "columns": an array of one string per input, unique names.
 static int
-s_decode_columns (maas_codec_map_t *top, maas_model_t *model, maas_model_err_t *err)
+s_decode_columns (maas_codec_map_t *top, maas_model_t *model, maas_err_t *err)
 {
     const msgpack_object *columns = maas_codec_map_find (top, "columns");
     if (!columns || columns->type == MSGPACK_OBJECT_NIL)
@@ -1162,20 +1135,20 @@ s_decode_columns (maas_codec_map_t *top, maas_model_t *model, maas_model_err_t *
     free (owned);
     free (names);
     if (problem)
-        s_err (err, MAAS_MODEL_EFIELD,
-               "model: columns: %s (%zu names for %zu inputs, each 1 to "
-               "%d bytes, unique)",
-               problem, n, maas_mlp_inputs (model->mlp), MAAS_MODEL_COLUMN_MAX);
+        maas_err_set (err, MAAS_ERR_INPUT,
+                      "model: columns: %s (%zu names for %zu inputs, each 1 to "
+                      "%d bytes, unique)",
+                      problem, n, maas_mlp_inputs (model->mlp), MAAS_MODEL_COLUMN_MAX);
     return problem ? -1 : 0;
 }
 
 //  Check everything in the unpacked blob, then build the model.
 static maas_model_t *
-s_decode_object (const msgpack_object *root, maas_model_err_t *err)
+s_decode_object (const msgpack_object *root, maas_err_t *err)
 {
     maas_codec_map_t top;
     if (maas_codec_map_init (&top, root, "model")) {
-        s_err (err, MAAS_MODEL_EMAGIC, "model: not a maas model (%s)", top.err + 7);
+        maas_err_set (err, MAAS_ERR_INPUT, "model: not a maas model (%s)", top.err.text + 7);
         return NULL;
     }
     s_parsed_t parsed;
@@ -1187,29 +1160,31 @@ s_decode_object (const msgpack_object *root, maas_model_err_t *err)
     maas_mlp_t *mlp = s_build_mlp (&parsed);
     maas_model_t *model = mlp ? maas_model_new (&mlp) : NULL;
     if (!model) {
-        s_err (err, MAAS_MODEL_ENOMEM, "model: out of memory building the network");
+        maas_err_set (err, MAAS_ERR_NOMEM, "model: out of memory building the network");
         return NULL;
     }
     char name[32];
     const char *bad = s_non_finite (model->mlp, name, sizeof name);
     if (bad)
-        s_err (err, MAAS_MODEL_EFIELD, "model: %s hold NaN or infinity", bad);
+        maas_err_set (err, MAAS_ERR_INPUT, "model: %s hold NaN or infinity", bad);
     if (bad || s_decode_metadata (&top, model, err) || s_decode_columns (&top, model, err))
         maas_model_destroy (&model);
-    else if (maas_signature_decode (model, &top, (unsigned) parsed.format, err->text,
-                                    sizeof err->text)) {
-        err->code = MAAS_MODEL_EFIELD;
-        maas_model_destroy (&model);
+    else {
+        maas_err_t why;
+        if (maas_signature_decode (model, &top, (unsigned) parsed.format, &why)) {
+            maas_err_set (err, MAAS_ERR_INPUT, "%s", why.text);
+            maas_model_destroy (&model);
+        }
     }
     return model;
 }
 
 maas_model_t *
-maas_model_decode (const void *blob, size_t size, maas_model_err_t *err)
+maas_model_decode (const void *blob, size_t size, maas_err_t *err)
 {
     assert (blob || size == 0);
-    s_err_clear (err);
-    maas_model_err_t local;
+    maas_err_clear (err);
+    maas_err_t local;
     if (!err)
         err = &local;
     msgpack_unpacked msg;
@@ -1227,12 +1202,12 @@ maas_model_decode (const void *blob, size_t size, maas_model_err_t *err)
 //  Files
 
 int
-maas_model_write_file (const char *path, const void *blob, size_t size, maas_model_err_t *err)
+maas_model_write_file (const char *path, const void *blob, size_t size, maas_err_t *err)
 {
     size_t tmp_size = strlen (path) + 32;
     char *tmp = malloc (tmp_size);
     if (!tmp) {
-        s_err (err, MAAS_MODEL_ENOMEM, "model: out of memory");
+        maas_err_set (err, MAAS_ERR_NOMEM, "model: out of memory");
         return -1;
     }
     snprintf (tmp, tmp_size, "%s.tmp.%ld", path, (long) getpid ());
@@ -1244,7 +1219,7 @@ maas_model_write_file (const char *path, const void *blob, size_t size, maas_mod
     if (ok && rename (tmp, path) != 0)
         ok = false;
     if (!ok) {
-        s_err (err, MAAS_MODEL_EIO, "model: cannot write %s: %s", path, strerror (errno));
+        maas_err_set (err, MAAS_ERR_IO, "model: cannot write %s: %s", path, strerror (errno));
         unlink (tmp);
     }
     free (tmp);
@@ -1252,7 +1227,7 @@ maas_model_write_file (const char *path, const void *blob, size_t size, maas_mod
 }
 
 int
-maas_model_save (const maas_model_t *self, const char *path, maas_model_err_t *err)
+maas_model_save (const maas_model_t *self, const char *path, maas_err_t *err)
 {
     assert (self && path);
     uint8_t *blob;
@@ -1268,12 +1243,12 @@ maas_model_save (const maas_model_t *self, const char *path, maas_model_err_t *e
 
 //  Read all of PATH into a new buffer; NULL with ERR set.
 static uint8_t *
-s_read_file (const char *path, size_t *size_p, maas_model_err_t *err)
+s_read_file (const char *path, size_t *size_p, maas_err_t *err)
 {
     FILE *file = fopen (path, "rb");
     struct stat st;
     if (!file || fstat (fileno (file), &st) != 0) {
-        s_err (err, MAAS_MODEL_EIO, "model: cannot open %s: %s", path, strerror (errno));
+        maas_err_set (err, MAAS_ERR_IO, "model: cannot open %s: %s", path, strerror (errno));
         if (file)
             fclose (file);
         return NULL;
@@ -1281,15 +1256,15 @@ s_read_file (const char *path, size_t *size_p, maas_model_err_t *err)
     size_t size = (size_t) st.st_size;
     uint8_t *blob = NULL;
     if (!S_ISREG (st.st_mode) || st.st_size < 0)
-        s_err (err, MAAS_MODEL_EIO, "model: %s is not a regular file", path);
+        maas_err_set (err, MAAS_ERR_IO, "model: %s is not a regular file", path);
     else if (size > MAAS_MODEL_MAX_BYTES)
-        s_err (err, MAAS_MODEL_ETOOBIG, "model: %s holds %zu bytes, over the limit of %zu", path,
-               size, MAAS_MODEL_MAX_BYTES);
+        maas_err_set (err, MAAS_ERR_INPUT, "model: %s holds %zu bytes, over the limit of %zu", path,
+                      size, MAAS_MODEL_MAX_BYTES);
     else if (!(blob = malloc (size ? size : 1)))
-        s_err (err, MAAS_MODEL_ENOMEM, "model: out of memory for %zu bytes", size);
+        maas_err_set (err, MAAS_ERR_NOMEM, "model: out of memory for %zu bytes", size);
     else if (fread (blob, 1, size, file) != size) {
-        s_err (err, MAAS_MODEL_EIO, "model: cannot read %s: %s", path,
-               ferror (file) ? strerror (errno) : "file shrank while reading");
+        maas_err_set (err, MAAS_ERR_IO, "model: cannot read %s: %s", path,
+                      ferror (file) ? strerror (errno) : "file shrank while reading");
         free (blob);
         blob = NULL;
     }
@@ -1299,13 +1274,13 @@ s_read_file (const char *path, size_t *size_p, maas_model_err_t *err)
 }
 
 maas_model_t *
-maas_model_load (const char *path, maas_model_err_t *err)
+maas_model_load (const char *path, maas_err_t *err)
 {
     assert (path);
-    maas_model_err_t local;
+    maas_err_t local;
     if (!err)
         err = &local;
-    s_err_clear (err);
+    maas_err_clear (err);
     size_t size;
     uint8_t *blob = s_read_file (path, &size, err);
     bool read = blob != NULL;
@@ -1313,10 +1288,8 @@ maas_model_load (const char *path, maas_model_err_t *err)
     free (blob);
     if (!model) {
         //  Name the file: "model.bin: model: sha256 mismatch ...".
-        char text[sizeof err->text];
-        snprintf (text, sizeof text, "%s", err->text);
         if (read)
-            s_err (err, err->code, "%s: %s", path, text);
+            maas_err_prefix (err, "%s", path);
         maas_warn ("model", "load failed path=%s error=\"%s\"", path, err->text);
     }
     return model;

@@ -5,6 +5,7 @@
 #ifndef MAAS_MODEL_H
 #define MAAS_MODEL_H
 
+#include "err.h"
 #include "export.h"
 
 #include "codec.h"
@@ -37,25 +38,10 @@ typedef enum {
     MAAS_TASK_REGRESSION     //  linear, relu or tanh output
 } maas_task_t;
 
-//  Why a decode/load/save failed; each cause has its own code.
-typedef enum {
-    MAAS_MODEL_OK,            //  no error
-    MAAS_MODEL_ENOMEM,        //  out of memory
-    MAAS_MODEL_EIO,           //  the file could not be read or written
-    MAAS_MODEL_ETOOBIG,       //  over MAAS_MODEL_MAX_BYTES
-    MAAS_MODEL_EMAGIC,        //  not a maas model (wrong or missing magic)
-    MAAS_MODEL_EVERSION,      //  a format version this build does not read
-    MAAS_MODEL_ETRUNCATED,    //  the blob ends early
-    MAAS_MODEL_EMSGPACK,      //  not well-formed msgpack, or bytes after it
-    MAAS_MODEL_EFIELD,        //  a key missing, of the wrong type or out of range
-    MAAS_MODEL_ESHAPE,        //  sizes that do not fit together
-    MAAS_MODEL_ESHA256        //  the parameters do not match their sha256
-} maas_model_status_t;
-
-typedef struct {
-    maas_model_status_t code;          //  MAAS_MODEL_OK after success
-    char text[MAAS_CODEC_ERR_SIZE];    //  "model: layer 2: weights have 32 rows, ..."
-} maas_model_err_t;
+//  Every decode, load and save failure is a maas_err_t (err.h): code
+//  MAAS_ERR_INPUT for a blob or file that fails a check (the text names the
+//  check and the place: "model: layer 2: weights have 32 rows, ..."),
+//  MAAS_ERR_IO when the file cannot be read or written, MAAS_ERR_NOMEM.
 
 //  A metadata value: a string, an integer or a (finite) float.
 typedef enum { MAAS_META_STR, MAAS_META_INT, MAAS_META_DOUBLE } maas_meta_type_t;
@@ -135,23 +121,23 @@ MAAS_EXPORT int maas_model_format (const maas_model_t *self);
 //  training run: such a model could never serve), the blob would pass
 //  MAAS_MODEL_MAX_BYTES, or memory is short.
 MAAS_EXPORT int maas_model_encode (const maas_model_t *self, uint8_t **blob_p, size_t *size_p,
-                                   maas_model_err_t *err);
+                                   maas_err_t *err);
 //  Decode SIZE bytes of BLOB (format 1 or 2) into a new model (the caller
 //  destroys it). Everything is checked before anything large is allocated: magic,
 //  version, every key and type, every size against the architecture, the
 //  sha256 of the parameters, finite values. NULL with ERR (may be NULL)
 //  set on any failure; never reads outside BLOB.
-MAAS_EXPORT maas_model_t *maas_model_decode (const void *blob, size_t size, maas_model_err_t *err);
+MAAS_EXPORT maas_model_t *maas_model_decode (const void *blob, size_t size, maas_err_t *err);
 
 //  Encode to PATH (written to a temporary file then renamed, so readers
 //  never see half a model). Returns 0, or -1 with ERR set.
-MAAS_EXPORT int maas_model_save (const maas_model_t *self, const char *path, maas_model_err_t *err);
+MAAS_EXPORT int maas_model_save (const maas_model_t *self, const char *path, maas_err_t *err);
 //  Write SIZE bytes of BLOB to PATH the same way (any file: an exported
-//  model too). Returns 0, or -1 with ERR set (EIO, ENOMEM).
+//  model too). Returns 0, or -1 with ERR set (MAAS_ERR_IO, MAAS_ERR_NOMEM).
 MAAS_EXPORT int maas_model_write_file (const char *path, const void *blob, size_t size,
-                                       maas_model_err_t *err);
+                                       maas_err_t *err);
 //  Read and decode PATH. NULL with ERR set (the message names the path).
-MAAS_EXPORT maas_model_t *maas_model_load (const char *path, maas_model_err_t *err);
+MAAS_EXPORT maas_model_t *maas_model_load (const char *path, maas_err_t *err);
 
 //  SHA-256 of the model's parameters as the format stores it in "sha256"
 //  (see docs/model-format.md for what it covers), as lowercase hex.

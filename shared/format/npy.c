@@ -93,30 +93,30 @@ s_parse_shape (const char *text, size_t *rows, size_t *cols)
 }
 
 static int
-s_read_header (maas_npy_reader_t *self, char *err, size_t err_size)
+s_read_header (maas_npy_reader_t *self, maas_err_t *err)
 {
     unsigned char prefix[S_MAGIC_LEN + 2 + 4];
     if (fread (prefix, 1, S_MAGIC_LEN + 2, self->file) != S_MAGIC_LEN + 2
         || memcmp (prefix, S_MAGIC, S_MAGIC_LEN) != 0) {
-        snprintf (err, err_size, "%s: not a .npy file (bad magic)", self->path);
+        maas_err_set (err, MAAS_ERR_INPUT, "%s: not a .npy file (bad magic)", self->path);
         return -1;
     }
     int major = prefix[S_MAGIC_LEN];
     size_t len_bytes = major == 1 ? 2 : 4;
     if (major < 1 || major > 3 || fread (prefix + 8, 1, len_bytes, self->file) != len_bytes) {
-        snprintf (err, err_size, "%s: unsupported .npy version %d", self->path, major);
+        maas_err_set (err, MAAS_ERR_INPUT, "%s: unsupported .npy version %d", self->path, major);
         return -1;
     }
     size_t header_len = prefix[8] | (size_t) prefix[9] << 8;
     if (len_bytes == 4)
         header_len |= (size_t) prefix[10] << 16 | (size_t) prefix[11] << 24;
     if (header_len == 0 || header_len > S_MAX_HEADER) {
-        snprintf (err, err_size, "%s: .npy header of %zu bytes", self->path, header_len);
+        maas_err_set (err, MAAS_ERR_INPUT, "%s: .npy header of %zu bytes", self->path, header_len);
         return -1;
     }
     char *header = malloc (header_len + 1);
     if (!header || fread (header, 1, header_len, self->file) != header_len) {
-        snprintf (err, err_size, "%s: truncated .npy header", self->path);
+        maas_err_set (err, MAAS_ERR_INPUT, "%s: truncated .npy header", self->path);
         free (header);
         return -1;
     }
@@ -127,17 +127,18 @@ s_read_header (maas_npy_reader_t *self, char *err, size_t err_size)
     if (descr && (strncmp (descr, "'<f4'", 5) == 0 || strncmp (descr, "'<f8'", 5) == 0))
         self->elem_size = descr[3] == '4' ? 4 : 8;
     else {
-        snprintf (err, err_size, "%s: dtype %.8s not supported, use float32 or float64 (<f4, <f8)",
-                  self->path, descr ? descr : "(none)");
+        maas_err_set (err, MAAS_ERR_INPUT,
+                      "%s: dtype %.8s not supported, use float32 or float64 (<f4, <f8)", self->path,
+                      descr ? descr : "(none)");
         rc = -1;
     }
     if (rc == 0 && (!fortran || strncmp (fortran, "False", 5) != 0)) {
-        snprintf (err, err_size, "%s: Fortran-order arrays not supported, save in C order",
-                  self->path);
+        maas_err_set (err, MAAS_ERR_INPUT,
+                      "%s: Fortran-order arrays not supported, save in C order", self->path);
         rc = -1;
     }
     if (rc == 0 && s_parse_shape (s_header_value (header, "'shape'"), &self->rows, &self->cols)) {
-        snprintf (err, err_size, "%s: shape must be (rows, cols) or (rows,)", self->path);
+        maas_err_set (err, MAAS_ERR_INPUT, "%s: shape must be (rows, cols) or (rows,)", self->path);
         rc = -1;
     }
     free (header);
@@ -145,7 +146,7 @@ s_read_header (maas_npy_reader_t *self, char *err, size_t err_size)
 }
 
 maas_npy_reader_t *
-maas_npy_open (const char *path, char *err, size_t err_size)
+maas_npy_open (const char *path, maas_err_t *err)
 {
     maas_npy_reader_t *self = calloc (1, sizeof *self);
     if (!self)
@@ -153,8 +154,8 @@ maas_npy_open (const char *path, char *err, size_t err_size)
     self->path = strdup (path);
     self->file = fopen (path, "rb");
     if (!self->file)
-        snprintf (err, err_size, "%s: %s", path, strerror (errno));
-    if (!self->path || !self->file || s_read_header (self, err, err_size) != 0)
+        maas_err_set (err, MAAS_ERR_IO, "%s: %s", path, strerror (errno));
+    if (!self->path || !self->file || s_read_header (self, err) != 0)
         maas_npy_reader_destroy (&self);
     return self;
 }
@@ -186,8 +187,7 @@ maas_npy_cols (const maas_npy_reader_t *self)
 }
 
 int
-maas_npy_read (maas_npy_reader_t *self, float *out, size_t max_rows, size_t *got, char *err,
-               size_t err_size)
+maas_npy_read (maas_npy_reader_t *self, float *out, size_t max_rows, size_t *got, maas_err_t *err)
 {
     size_t want = self->rows - self->rows_read < max_rows ? self->rows - self->rows_read : max_rows;
     *got = 0;
@@ -201,7 +201,7 @@ maas_npy_read (maas_npy_reader_t *self, float *out, size_t max_rows, size_t *got
         if (self->convert_rows < want) {
             double *bigger = realloc (self->convert, count * sizeof (double));
             if (!bigger) {
-                snprintf (err, err_size, "%s: out of memory", self->path);
+                maas_err_set (err, MAAS_ERR_NOMEM, "%s: out of memory", self->path);
                 return -1;
             }
             self->convert = bigger;
@@ -212,8 +212,9 @@ maas_npy_read (maas_npy_reader_t *self, float *out, size_t max_rows, size_t *got
             out[i] = (float) self->convert[i];
     }
     if (read_count != count) {
-        snprintf (err, err_size, "%s: file ends at row %zu of the %zu its header declares",
-                  self->path, self->rows_read + read_count / self->cols, self->rows);
+        maas_err_set (err, MAAS_ERR_INPUT,
+                      "%s: file ends at row %zu of the %zu its header declares", self->path,
+                      self->rows_read + read_count / self->cols, self->rows);
         return -1;
     }
     self->rows_read += want;
@@ -242,19 +243,19 @@ s_format_header (char *out, size_t size, size_t rows, size_t cols)
 }
 
 static int
-s_write_header (maas_npy_writer_t *self, char *err, size_t err_size)
+s_write_header (maas_npy_writer_t *self, maas_err_t *err)
 {
     char header[256];
     size_t len = s_format_header (header, sizeof header, self->rows, self->cols);
     if (fwrite (header, 1, len, self->file) != len) {
-        snprintf (err, err_size, "%s: %s", self->path, strerror (errno));
+        maas_err_set (err, MAAS_ERR_IO, "%s: %s", self->path, strerror (errno));
         return -1;
     }
     return 0;
 }
 
 maas_npy_writer_t *
-maas_npy_create (const char *path, size_t cols, char *err, size_t err_size)
+maas_npy_create (const char *path, size_t cols, maas_err_t *err)
 {
     maas_npy_writer_t *self = calloc (1, sizeof *self);
     if (!self)
@@ -263,8 +264,8 @@ maas_npy_create (const char *path, size_t cols, char *err, size_t err_size)
     self->path = strdup (path);
     self->file = fopen (path, "wb");
     if (!self->file)
-        snprintf (err, err_size, "%s: %s", path, strerror (errno));
-    if (!self->path || !self->file || s_write_header (self, err, err_size) != 0) {
+        maas_err_set (err, MAAS_ERR_IO, "%s: %s", path, strerror (errno));
+    if (!self->path || !self->file || s_write_header (self, err) != 0) {
         if (self->file)
             fclose (self->file);
         free (self->path);
@@ -275,10 +276,10 @@ maas_npy_create (const char *path, size_t cols, char *err, size_t err_size)
 }
 
 int
-maas_npy_write (maas_npy_writer_t *self, const float *data, size_t rows, char *err, size_t err_size)
+maas_npy_write (maas_npy_writer_t *self, const float *data, size_t rows, maas_err_t *err)
 {
     if (fwrite (data, sizeof (float), rows * self->cols, self->file) != rows * self->cols) {
-        snprintf (err, err_size, "%s: %s", self->path, strerror (errno));
+        maas_err_set (err, MAAS_ERR_IO, "%s: %s", self->path, strerror (errno));
         return -1;
     }
     self->rows += rows;
@@ -286,17 +287,17 @@ maas_npy_write (maas_npy_writer_t *self, const float *data, size_t rows, char *e
 }
 
 int
-maas_npy_close (maas_npy_writer_t **self_p, char *err, size_t err_size)
+maas_npy_close (maas_npy_writer_t **self_p, maas_err_t *err)
 {
     assert (self_p);
     maas_npy_writer_t *self = *self_p;
     if (!self)
         return 0;
     int rc = 0;
-    if (fseek (self->file, 0, SEEK_SET) != 0 || s_write_header (self, err, err_size) != 0)
+    if (fseek (self->file, 0, SEEK_SET) != 0 || s_write_header (self, err) != 0)
         rc = -1;
     if (fclose (self->file) != 0 && rc == 0) {
-        snprintf (err, err_size, "%s: %s", self->path, strerror (errno));
+        maas_err_set (err, MAAS_ERR_IO, "%s: %s", self->path, strerror (errno));
         rc = -1;
     }
     free (self->path);

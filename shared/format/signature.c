@@ -96,15 +96,14 @@ s_labels_problem (const maas_model_t *model, const char *const *labels, size_t c
 }
 
 int
-maas_model_set_labels (maas_model_t *self, const char *const *labels, size_t count, char *err,
-                       size_t err_size)
+maas_model_set_labels (maas_model_t *self, const char *const *labels, size_t count, maas_err_t *err)
 {
     assert (self && (labels || count == 0));
     const char *problem = s_labels_problem (self, labels, count);
     if (problem) {
-        snprintf (err, err_size,
-                  "labels: %s (%zu labels for %zu classes, each 1 to %d bytes, unique)", problem,
-                  count, maas_model_classes (self), MAAS_SIGNATURE_LABEL_MAX);
+        maas_err_set (err, MAAS_ERR_INPUT,
+                      "labels: %s (%zu labels for %zu classes, each 1 to %d bytes, unique)",
+                      problem, count, maas_model_classes (self), MAAS_SIGNATURE_LABEL_MAX);
         return -1;
     }
     char **copy = calloc (count, sizeof *copy);
@@ -115,7 +114,7 @@ maas_model_set_labels (maas_model_t *self, const char *const *labels, size_t cou
         while (copy && made > 0)
             free (copy[--made]);
         free (copy);
-        snprintf (err, err_size, "labels: out of memory");
+        maas_err_set (err, MAAS_ERR_NOMEM, "labels: out of memory");
         return -1;
     }
     maas_signature_t *sig = maas_model_signature (self);
@@ -126,12 +125,13 @@ maas_model_set_labels (maas_model_t *self, const char *const *labels, size_t cou
 }
 
 int
-maas_model_set_labels_text (maas_model_t *self, const char *text, char *err, size_t err_size)
+maas_model_set_labels_text (maas_model_t *self, const char *text, maas_err_t *err)
 {
     assert (self && text);
     size_t len = strlen (text), count = 1;
     if (len > MAAS_SIGNATURE_LABELS_TEXT) {
-        snprintf (err, err_size, "labels: the list is over %d bytes", MAAS_SIGNATURE_LABELS_TEXT);
+        maas_err_set (err, MAAS_ERR_INPUT, "labels: the list is over %d bytes",
+                      MAAS_SIGNATURE_LABELS_TEXT);
         return -1;
     }
     for (size_t i = 0; i < len; i++)
@@ -147,10 +147,10 @@ maas_model_set_labels_text (maas_model_t *self, const char *text, char *err, siz
                 break;
             *comma = 0;
         }
-        rc = maas_model_set_labels (self, labels, n, err, err_size);
+        rc = maas_model_set_labels (self, labels, n, err);
     }
     else
-        snprintf (err, err_size, "labels: out of memory");
+        maas_err_set (err, MAAS_ERR_NOMEM, "labels: out of memory");
     free (labels);
     free (copy);
     return rc;
@@ -181,18 +181,18 @@ maas_model_output_name (const maas_model_t *self)
 }
 
 int
-maas_model_set_output_name (maas_model_t *self, const char *name, char *err, size_t err_size)
+maas_model_set_output_name (maas_model_t *self, const char *name, maas_err_t *err)
 {
     assert (self && name);
     size_t len = strlen (name);
     if (len == 0 || len > MAAS_SIGNATURE_NAME_MAX || !s_printable (name, len)) {
-        snprintf (err, err_size, "output name: 1 to %d bytes without control characters",
-                  MAAS_SIGNATURE_NAME_MAX);
+        maas_err_set (err, MAAS_ERR_INPUT, "output name: 1 to %d bytes without control characters",
+                      MAAS_SIGNATURE_NAME_MAX);
         return -1;
     }
     char *copy = strdup (name);
     if (!copy) {
-        snprintf (err, err_size, "output name: out of memory");
+        maas_err_set (err, MAAS_ERR_NOMEM, "output name: out of memory");
         return -1;
     }
     maas_signature_t *sig = maas_model_signature (self);
@@ -208,11 +208,12 @@ maas_model_input_scale (const maas_model_t *self)
 }
 
 int
-maas_model_set_input_scale (maas_model_t *self, double scale, char *err, size_t err_size)
+maas_model_set_input_scale (maas_model_t *self, double scale, maas_err_t *err)
 {
     assert (self);
     if (!isfinite (scale) || scale < 1e-30 || scale > 1e30) {
-        snprintf (err, err_size, "input scale %g: must be a number from 1e-30 to 1e30", scale);
+        maas_err_set (err, MAAS_ERR_INPUT, "input scale %g: must be a number from 1e-30 to 1e30",
+                      scale);
         return -1;
     }
     maas_model_signature (self)->input_scale = scale;
@@ -263,7 +264,7 @@ maas_signature_size (const maas_signature_t *self)
 
 //  "labels": an array of strings, one per class.
 static int
-s_decode_labels (maas_model_t *model, maas_codec_map_t *top, char *err, size_t err_size)
+s_decode_labels (maas_model_t *model, maas_codec_map_t *top, maas_err_t *err)
 {
     const msgpack_object *obj = maas_codec_map_find (top, "labels");
     if (!obj || obj->type == MSGPACK_OBJECT_NIL)
@@ -271,11 +272,11 @@ s_decode_labels (maas_model_t *model, maas_codec_map_t *top, char *err, size_t e
     const msgpack_object *items;
     size_t n;
     if (maas_codec_map_strings (top, "labels", &items, &n) != 0) {
-        snprintf (err, err_size, "%s", top->err);
-        return -1;
+        return maas_err_copy (err, &top->err);
     }
     if (n > MAAS_MLP_MAX_UNITS) {
-        snprintf (err, err_size, "model: labels: %zu labels, more than a model has classes", n);
+        maas_err_set (err, MAAS_ERR_INPUT,
+                      "model: labels: %zu labels, more than a model has classes", n);
         return -1;
     }
     char **owned = calloc (n ? n : 1, sizeof *owned);
@@ -283,52 +284,51 @@ s_decode_labels (maas_model_t *model, maas_codec_map_t *top, char *err, size_t e
     for (size_t i = 0; ok && i < n; i++)
         ok = !memchr (items[i].via.str.ptr, 0, items[i].via.str.size)
             && (owned[i] = strndup (items[i].via.str.ptr, items[i].via.str.size));
-    char why[MAAS_CODEC_ERR_SIZE] = "labels: a label holds a NUL byte, or out of memory";
+    maas_err_t why = {MAAS_ERR_INPUT, "labels: a label holds a NUL byte, or out of memory"};
     if (ok)
-        ok = maas_model_set_labels (model, (const char *const *) owned, n, why, sizeof why) == 0;
+        ok = maas_model_set_labels (model, (const char *const *) owned, n, &why) == 0;
     for (size_t i = 0; owned && i < n; i++)
         free (owned[i]);
     free (owned);
-    if (!ok)
-        snprintf (err, err_size, "model: %s", why);
-    return ok ? 0 : -1;
+    if (!ok) {
+        maas_err_copy (err, &why);
+        return maas_err_prefix (err, "model");
+    }
+    return 0;
 }
 
 //  "output_name": a string; "input_scale": a number, only in format 2.
 static int
-s_decode_scalars (maas_model_t *model, maas_codec_map_t *top, unsigned format, char *err,
-                  size_t err_size)
+s_decode_scalars (maas_model_t *model, maas_codec_map_t *top, unsigned format, maas_err_t *err)
 {
-    char name[MAAS_SIGNATURE_NAME_MAX + 1], why[MAAS_CODEC_ERR_SIZE];
+    char name[MAAS_SIGNATURE_NAME_MAX + 1];
     if (maas_codec_map_find (top, "output_name")
         && (maas_codec_map_str_copy (top, "output_name", name, sizeof name) != 0
-            || maas_model_set_output_name (model, name, why, sizeof why) != 0)) {
-        snprintf (err, err_size, "model: key 'output_name' must be a name of 1 to %d bytes",
-                  MAAS_SIGNATURE_NAME_MAX);
+            || maas_model_set_output_name (model, name, NULL) != 0)) {
+        maas_err_set (err, MAAS_ERR_INPUT,
+                      "model: key 'output_name' must be a name of 1 to %d bytes",
+                      MAAS_SIGNATURE_NAME_MAX);
         return -1;
     }
     if (!maas_codec_map_find (top, "input_scale"))
         return 0;
     double scale;
     if (format < 2) {
-        snprintf (err, err_size, "model: key 'input_scale' needs format 2, the blob says %u",
-                  format);
+        maas_err_set (err, MAAS_ERR_INPUT,
+                      "model: key 'input_scale' needs format 2, the blob says %u", format);
         return -1;
     }
     if (maas_codec_map_double (top, "input_scale", &scale) != 0
-        || maas_model_set_input_scale (model, scale, why, sizeof why) != 0) {
-        snprintf (err, err_size, "model: key 'input_scale' must be a number from 1e-30 to 1e30");
+        || maas_model_set_input_scale (model, scale, NULL) != 0) {
+        maas_err_set (err, MAAS_ERR_INPUT,
+                      "model: key 'input_scale' must be a number from 1e-30 to 1e30");
         return -1;
     }
     return 0;
 }
 
 int
-maas_signature_decode (maas_model_t *model, maas_codec_map_t *top, unsigned format, char *err,
-                       size_t err_size)
+maas_signature_decode (maas_model_t *model, maas_codec_map_t *top, unsigned format, maas_err_t *err)
 {
-    return s_decode_labels (model, top, err, err_size)
-            || s_decode_scalars (model, top, format, err, err_size)
-        ? -1
-        : 0;
+    return s_decode_labels (model, top, err) || s_decode_scalars (model, top, format, err) ? -1 : 0;
 }

@@ -5,6 +5,7 @@
 #ifndef MAAS_SIGNATURE_H
 #define MAAS_SIGNATURE_H
 
+#include "err.h"
 #include "export.h"
 
 #include "codec.h"
@@ -41,10 +42,9 @@ MAAS_EXPORT size_t maas_model_classes (const maas_model_t *self);
 //  model is a regression, COUNT is not maas_model_classes, a label is empty,
 //  longer than MAAS_SIGNATURE_LABEL_MAX or repeated.
 MAAS_EXPORT int maas_model_set_labels (maas_model_t *self, const char *const *labels, size_t count,
-                                       char *err, size_t err_size);
+                                       maas_err_t *err);
 //  Split TEXT ("setosa,versicolor,virginica") at commas and set them.
-MAAS_EXPORT int maas_model_set_labels_text (maas_model_t *self, const char *text, char *err,
-                                            size_t err_size);
+MAAS_EXPORT int maas_model_set_labels_text (maas_model_t *self, const char *text, maas_err_t *err);
 //  The stored labels (borrowed, maas_model_classes of them), or NULL.
 MAAS_EXPORT const char *const *maas_model_labels (const maas_model_t *self);
 //  Label of class K (asserted < classes): the stored one, else K in
@@ -53,15 +53,13 @@ MAAS_EXPORT const char *maas_model_label (const maas_model_t *self, size_t k, ch
 //  The output tensor's name: stored (from Keras or ONNX), else "output".
 MAAS_EXPORT const char *maas_model_output_name (const maas_model_t *self);
 //  0, or -1 with ERR when NAME is empty, too long or holds a control byte.
-MAAS_EXPORT int maas_model_set_output_name (maas_model_t *self, const char *name, char *err,
-                                            size_t err_size);
+MAAS_EXPORT int maas_model_set_output_name (maas_model_t *self, const char *name, maas_err_t *err);
 //  The declared input scaling: every input value is multiplied by it before
 //  the network (and its standardisation) sees it; 1 when none.
 MAAS_EXPORT double maas_model_input_scale (const maas_model_t *self);
 //  0, or -1 with ERR unless SCALE is finite and > 0 and the model has
 //  float32-representable rows after scaling (1e-30 .. 1e30).
-MAAS_EXPORT int maas_model_set_input_scale (maas_model_t *self, double scale, char *err,
-                                            size_t err_size);
+MAAS_EXPORT int maas_model_set_input_scale (maas_model_t *self, double scale, maas_err_t *err);
 
 //  ---------------------------------------------------------------------------
 //  The format (model.c calls these)
@@ -77,7 +75,7 @@ MAAS_EXPORT size_t maas_signature_size (const maas_signature_t *self);
 //  Read the keys from TOP into MODEL's signature, the blob being of format
 //  FORMAT. 0, or -1 with ERR ("model: labels: 2 labels for 3 classes ...").
 MAAS_EXPORT int maas_signature_decode (maas_model_t *model, maas_codec_map_t *top, unsigned format,
-                                       char *err, size_t err_size);
+                                       maas_err_t *err);
 //  The model's signature (borrowed; model.c keeps it, never NULL).
 MAAS_EXPORT maas_signature_t *maas_model_signature (maas_model_t *self);
 MAAS_EXPORT const maas_signature_t *maas_model_signature_const (const maas_model_t *self);

@@ -5,7 +5,6 @@
 
 #include <assert.h>
 #include <math.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -143,8 +142,8 @@ maas_loss_eval (maas_loss_t loss, maas_act_t act, const float *z, const float *y
 }
 
 int
-maas_loss_check_targets (maas_loss_t loss, const float *y, size_t rows, size_t cols, char *error,
-                         size_t error_size)
+maas_loss_check_targets (maas_loss_t loss, const float *y, size_t rows, size_t cols,
+                         maas_err_t *err)
 {
     size_t per_row = loss == MAAS_LOSS_SOFTMAX_CE ? 1 : cols;
     for (size_t k = 0; k < rows * per_row; k++) {
@@ -156,12 +155,10 @@ maas_loss_check_targets (maas_loss_t loss, const float *y, size_t rows, size_t c
             why = "is not in [0, 1] (bce)";
         else if (loss == MAAS_LOSS_SOFTMAX_CE && (v < 0 || v >= (float) cols || v != floorf (v)))
             why = "is not a class index";
-        if (why) {
-            if (error && error_size)
-                snprintf (error, error_size, "label %g of row %zu %s%s%zu outputs", v, k / per_row,
-                          why, loss == MAAS_LOSS_SOFTMAX_CE ? " for " : ", ", cols);
-            return -1;
-        }
+        if (why)
+            return maas_err_set (err, MAAS_ERR_INPUT, "label %g of row %zu %s%s%zu outputs", v,
+                                 k / per_row, why, loss == MAAS_LOSS_SOFTMAX_CE ? " for " : ", ",
+                                 cols);
     }
     return 0;
 }

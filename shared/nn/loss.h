@@ -4,6 +4,7 @@
 #ifndef MAAS_LOSS_H
 #define MAAS_LOSS_H
 
+#include "err.h"
 #include "export.h"
 
 #include "mlp.h"
@@ -43,9 +44,9 @@ MAAS_EXPORT double maas_loss_eval (maas_loss_t loss, maas_act_t act, const float
 
 //  0 if Y (laid out as above) is valid for LOSS with COLS outputs: finite,
 //  in [0, 1] for bce, integer class indices below COLS for softmax_ce.
-//  Otherwise -1 and a message naming the first bad row in ERROR.
+//  Otherwise -1 and a message naming the first bad row in ERR (may be NULL).
 MAAS_EXPORT int maas_loss_check_targets (maas_loss_t loss, const float *y, size_t rows, size_t cols,
-                                         char *error, size_t error_size);
+                                         maas_err_t *err);
 
 //  Fraction of rows classified right from outputs P (rows × cols
 //  probabilities): with one column, p >= 0.5 means class 1 and Y holds 0/1;

@@ -3,7 +3,6 @@
 
 #include <assert.h>
 #include <math.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -53,7 +52,7 @@ maas_optim_defaults (maas_optim_kind_t kind)
 }
 
 int
-maas_optim_check (const maas_optim_config_t *c, char *error, size_t error_size)
+maas_optim_check (const maas_optim_config_t *c, maas_err_t *err)
 {
     const char *field = NULL;
     float value = 0;
@@ -70,21 +69,18 @@ maas_optim_check (const maas_optim_config_t *c, char *error, size_t error_size)
     S_RANGE (eps, c->eps > 0 && isfinite (c->eps));
     S_RANGE (weight_decay, c->weight_decay >= 0 && isfinite (c->weight_decay));
 #undef S_RANGE
-    if (c->kind >= MAAS_OPTIM_COUNT) {
-        if (error && error_size)
-            snprintf (error, error_size, "optimizer: unknown kind %d", (int) c->kind);
-        return -1;
-    }
-    if (field && error && error_size)
-        snprintf (error, error_size, "optimizer %s: %s out of range, got %g", s_names[c->kind],
-                  field, value);
-    return field ? -1 : 0;
+    if (c->kind >= MAAS_OPTIM_COUNT)
+        return maas_err_set (err, MAAS_ERR_INPUT, "optimizer: unknown kind %d", (int) c->kind);
+    if (field)
+        return maas_err_set (err, MAAS_ERR_INPUT, "optimizer %s: %s out of range, got %g",
+                             s_names[c->kind], field, value);
+    return 0;
 }
 
 maas_optim_t *
 maas_optim_new (const maas_optim_config_t *config, const size_t *sizes, size_t n_slots)
 {
-    assert (config && maas_optim_check (config, NULL, 0) == 0);
+    assert (config && maas_optim_check (config, NULL) == 0);
     maas_optim_t *self = calloc (1, sizeof *self);
     if (!self)
         return NULL;

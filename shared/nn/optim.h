@@ -4,6 +4,7 @@
 #ifndef MAAS_OPTIM_H
 #define MAAS_OPTIM_H
 
+#include "err.h"
 #include "export.h"
 
 #include <stdbool.h>
@@ -42,10 +43,9 @@ MAAS_EXPORT int maas_optim_parse (const char *name);
 //  0.001 (rmsprop, adam); momentum 0.9; betas 0.9/0.999; rho 0.9; eps 1e-8
 //  (adam) or 1e-10 (adagrad) / 1e-8 (rmsprop); no weight decay.
 MAAS_EXPORT maas_optim_config_t maas_optim_defaults (maas_optim_kind_t kind);
-//  0 if every field of CONFIG is in range; else -1 with a message in ERROR
-//  ("optimizer adam: lr out of range, got -1").
-MAAS_EXPORT int maas_optim_check (const maas_optim_config_t *config, char *error,
-                                  size_t error_size);
+//  0 if every field of CONFIG is in range; else -1 with a message in ERR
+//  (may be NULL; MAAS_ERR_INPUT): "optimizer adam: lr out of range, got -1".
+MAAS_EXPORT int maas_optim_check (const maas_optim_config_t *config, maas_err_t *err);
 
 typedef struct _maas_optim_t maas_optim_t;
 

@@ -14,19 +14,19 @@
 #include <string.h>
 
 struct _maas_train_t {
-    maas_mlp_t *mlp;                      //  network trained, borrowed
-    maas_train_config_t config;           //  copy of the caller's configuration
-    size_t n_layers;                      //  layers of the network
-    size_t targets;                       //  floats of Y per row (1 for softmax_ce)
-    maas_optim_t *optim;                  //  slots 2l (weights) and 2l+1 (bias), owned
-    maas_tensor_t *input;                 //  batch × inputs standardised rows, owned
-    maas_tensor_t **acts;                 //  n_layers batch × units outputs (last: logits), owned
-    maas_tensor_t *out;                   //  batch × outputs probabilities, owned
-    maas_tensor_t *delta[2];              //  batch × width dLoss/dZ, ping-pong, owned
-    maas_tensor_t **wgrad;                //  n_layers weight gradients, owned
-    maas_tensor_t **bgrad;                //  n_layers bias gradients, owned
-    float *y;                             //  batch × targets gathered targets, owned
-    char error[MAAS_TRAIN_ERROR_SIZE];    //  last failure
+    maas_mlp_t *mlp;               //  network trained, borrowed
+    maas_train_config_t config;    //  copy of the caller's configuration
+    size_t n_layers;               //  layers of the network
+    size_t targets;                //  floats of Y per row (1 for softmax_ce)
+    maas_optim_t *optim;           //  slots 2l (weights) and 2l+1 (bias), owned
+    maas_tensor_t *input;          //  batch × inputs standardised rows, owned
+    maas_tensor_t **acts;          //  n_layers batch × units outputs (last: logits), owned
+    maas_tensor_t *out;            //  batch × outputs probabilities, owned
+    maas_tensor_t *delta[2];       //  batch × width dLoss/dZ, ping-pong, owned
+    maas_tensor_t **wgrad;         //  n_layers weight gradients, owned
+    maas_tensor_t **bgrad;         //  n_layers bias gradients, owned
+    float *y;                      //  batch × targets gathered targets, owned
+    maas_err_t err;                //  last failure
 };
 
 maas_train_config_t
@@ -46,35 +46,31 @@ maas_train_outcome_name (maas_train_outcome_t outcome)
     return outcome <= MAAS_TRAIN_STOPPED ? names[outcome] : "?";
 }
 
-//  Check CONFIG against MLP; message in ERROR.
+//  Check CONFIG against MLP; -1 with the message in ERR.
 static int
-s_check_config (const maas_mlp_t *mlp, const maas_train_config_t *c, char *error, size_t error_size)
+s_check_config (const maas_mlp_t *mlp, const maas_train_config_t *c, maas_err_t *err)
 {
     maas_act_t last = maas_mlp_layer (mlp, maas_mlp_layer_count (mlp) - 1).act;
     const char *problem = NULL;
-    char text[MAAS_TRAIN_ERROR_SIZE];
+    maas_err_t optim_err;
     if (c->loss >= MAAS_LOSS_COUNT)
         problem = "unknown loss";
-    else if (!maas_loss_fits (c->loss, last)) {
-        snprintf (text, sizeof text,
-                  "loss %s does not fit a %s output layer (bce needs "
-                  "sigmoid, softmax_ce needs softmax, mse anything but softmax)",
-                  maas_loss_name (c->loss), maas_act_name (last));
-        problem = text;
-    }
+    else if (!maas_loss_fits (c->loss, last))
+        return maas_err_set (err, MAAS_ERR_INPUT,
+                             "loss %s does not fit a %s output layer (bce needs "
+                             "sigmoid, softmax_ce needs softmax, mse anything but softmax)",
+                             maas_loss_name (c->loss), maas_act_name (last));
     else if (c->batch_size < 1 || c->batch_size > MAAS_TRAIN_MAX_BATCH)
         problem = "batch_size must be 1 .. 65536";
     else if (c->epochs < 1)
         problem = "epochs must be >= 1";
     else if (!(c->val_fraction >= 0 && c->val_fraction <= 0.9))
         problem = "val_fraction must be in [0, 0.9]";
-    else if (maas_optim_check (&c->optim, text, sizeof text) != 0)
-        problem = text;
+    else if (maas_optim_check (&c->optim, &optim_err) != 0)
+        problem = optim_err.text;
     else if (maas_mlp_target_mean (mlp) && c->loss != MAAS_LOSS_MSE)
         problem = "the network scales its outputs (a regression network): train it with mse";
-    if (problem && error && error_size)
-        snprintf (error, error_size, "%s", problem);
-    return problem ? -1 : 0;
+    return problem ? maas_err_set (err, MAAS_ERR_INPUT, "%s", problem) : 0;
 }
 
 static int
@@ -116,10 +112,10 @@ s_alloc (maas_train_t *self)
 }
 
 maas_train_t *
-maas_train_new (maas_mlp_t *mlp, const maas_train_config_t *config, char *error, size_t error_size)
+maas_train_new (maas_mlp_t *mlp, const maas_train_config_t *config, maas_err_t *err)
 {
     assert (mlp && config);
-    if (s_check_config (mlp, config, error, error_size) != 0)
+    if (s_check_config (mlp, config, err) != 0)
         return NULL;
     maas_train_t *self = calloc (1, sizeof *self);
     if (!self)
@@ -132,8 +128,7 @@ maas_train_new (maas_mlp_t *mlp, const maas_train_config_t *config, char *error,
         return self;
     maas_train_destroy (&self);
 oom:
-    if (error && error_size)
-        snprintf (error, error_size, "out of memory for the training workspace");
+    maas_err_set (err, MAAS_ERR_NOMEM, "out of memory for the training workspace");
     return NULL;
 }
 
@@ -311,7 +306,7 @@ maas_train_step (maas_train_t *self)
 const char *
 maas_train_error (const maas_train_t *self)
 {
-    return self->error;
+    return self->err.text;
 }
 
 //  Mean loss over N rows (INDEX or, if NULL, the first N), batch by batch;
@@ -346,17 +341,18 @@ maas_train_evaluate (maas_train_t *self, const float *x, const float *y, size_t 
     return s_evaluate (self, x, y, NULL, rows, metric);
 }
 
-static int s_fail (maas_train_t *self, const char *fmt, ...)
+//  Refuse the data: the message goes to self->err and the log. -1.
+static int s_refuse (maas_train_t *self, const char *fmt, ...)
     __attribute__ ((format (printf, 2, 3)));
 
 static int
-s_fail (maas_train_t *self, const char *fmt, ...)
+s_refuse (maas_train_t *self, const char *fmt, ...)
 {
     va_list args;
     va_start (args, fmt);
-    vsnprintf (self->error, sizeof self->error, fmt, args);
+    maas_err_vset (&self->err, MAAS_ERR_INPUT, fmt, args);
     va_end (args);
-    maas_warn ("train", "refused data=\"%s\"", self->error);
+    maas_warn ("train", "refused data=\"%s\"", self->err.text);
     return -1;
 }
 
@@ -366,16 +362,17 @@ s_check_rows (maas_train_t *self, const float *x, const float *y, size_t rows)
 {
     size_t cols = self->input->cols;
     if (rows == 0)
-        return s_fail (self, "no training rows");
+        return s_refuse (self, "no training rows");
     if (rows > MAAS_TENSOR_MAX_ELEMS / cols)
-        return s_fail (self, "%zu rows of %zu features is too large", rows, cols);
+        return s_refuse (self, "%zu rows of %zu features is too large", rows, cols);
     for (size_t k = 0; k < rows * cols; k++)
         if (!isfinite (x[k]))
-            return s_fail (self, "feature %zu of row %zu is not a finite number", k % cols,
-                           k / cols);
-    char text[MAAS_TRAIN_ERROR_SIZE];
-    if (maas_loss_check_targets (self->config.loss, y, rows, self->out->cols, text, sizeof text))
-        return s_fail (self, "%s", text);
+            return s_refuse (self, "feature %zu of row %zu is not a finite number", k % cols,
+                             k / cols);
+    if (maas_loss_check_targets (self->config.loss, y, rows, self->out->cols, &self->err)) {
+        maas_warn ("train", "refused data=\"%s\"", self->err.text);
+        return -1;
+    }
     return 0;
 }
 
@@ -388,8 +385,8 @@ s_check_data (maas_train_t *self, const float *x, const float *y, size_t rows)
         return -1;
     size_t n_val = (size_t) ((double) rows * self->config.val_fraction);
     if ((self->config.val_fraction > 0 && n_val == 0) || n_val >= rows)
-        return s_fail (self, "%zu rows are too few to hold out a validation fraction of %g", rows,
-                       self->config.val_fraction);
+        return s_refuse (self, "%zu rows are too few to hold out a validation fraction of %g", rows,
+                         self->config.val_fraction);
     return 0;
 }
 
@@ -412,7 +409,7 @@ maas_train_metrics (maas_train_t *self, const float *x, const float *y, size_t r
                     maas_train_metrics_t *metrics)
 {
     assert (self && metrics);
-    self->error[0] = 0;
+    maas_err_clear (&self->err);
     if (s_check_rows (self, x, y, rows) != 0)
         return -1;
     bool mse = self->config.loss == MAAS_LOSS_MSE;
@@ -424,7 +421,7 @@ maas_train_metrics (maas_train_t *self, const float *x, const float *y, size_t r
     if (self->config.loss == MAAS_LOSS_BCE && self->out->cols == 1) {
         float *scores = malloc (rows * sizeof *scores);
         if (!scores)
-            return s_fail (self, "out of memory for %zu scores", rows);
+            return s_refuse (self, "out of memory for %zu scores", rows);
         s_scores (self, x, y, rows, scores);
         metrics->auc = maas_metric_auc (scores, y, rows);
         free (scores);
@@ -454,7 +451,7 @@ s_fit_norm (maas_train_t *self, const float *x, const size_t *index, size_t n)
     if (!sum || !mean) {
         free (sum);
         free (mean);
-        return s_fail (self, "out of memory");
+        return s_refuse (self, "out of memory");
     }
     for (size_t i = 0; i < n; i++)
         for (size_t j = 0; j < cols; j++)
@@ -471,7 +468,7 @@ s_fit_norm (maas_train_t *self, const float *x, const size_t *index, size_t n)
     int rc = maas_mlp_set_norm (self->mlp, mean, mean + cols);
     free (sum);
     free (mean);
-    return rc == 0 ? 0 : s_fail (self, "out of memory");
+    return rc == 0 ? 0 : s_refuse (self, "out of memory");
 }
 
 //  With standardize_target (mse, linear output), the mean and population
@@ -504,7 +501,7 @@ s_fit_target_norm (maas_train_t *self, const float *y, const size_t *index, size
         rc = maas_mlp_set_target_norm (self->mlp, mean, mean + cols);
     free (sum);
     free (mean);
-    return rc == 0 ? 0 : s_fail (self, "out of memory");
+    return rc == 0 ? 0 : s_refuse (self, "out of memory");
 }
 
 //  One pass over the N training rows INDEX in a fresh seeded order; *LOSS
@@ -620,7 +617,7 @@ maas_train_fit (maas_train_t *self, const float *x, const float *y, size_t rows,
                 maas_train_result_t *result)
 {
     assert (self && x && y);
-    self->error[0] = 0;
+    maas_err_clear (&self->err);
     maas_train_result_t local;
     result = result ? result : &local;
     *result = (maas_train_result_t){.val_loss = NAN, .val_metric = NAN};
@@ -633,7 +630,7 @@ maas_train_fit (maas_train_t *self, const float *x, const float *y, size_t rows,
     if (!split.order || (want_best && !best)) {
         free (split.order);
         maas_mlp_destroy (&best);
-        return s_fail (self, "out of memory for %zu rows", rows);
+        return s_refuse (self, "out of memory for %zu rows", rows);
     }
     maas_rng_t rng;
     maas_rng_seed (&rng, self->config.seed);

@@ -20,9 +20,7 @@ extern "C" {
 #endif
 
 //  Largest mini-batch accepted (bounds the workspace a job spec can ask for).
-#define MAAS_TRAIN_MAX_BATCH  65536
-//  Room for an error message from this module.
-#define MAAS_TRAIN_ERROR_SIZE 256
+#define MAAS_TRAIN_MAX_BATCH 65536
 
 //  What one epoch did, as handed to the progress callback.
 typedef struct {
@@ -88,11 +86,12 @@ typedef struct _maas_train_t maas_train_t;
 
 //  New trainer for MLP (borrowed: it is updated in place and must outlive
 //  the trainer) with CONFIG (copied). Checks the configuration against the
-//  network; NULL with a message in ERROR ("loss softmax_ce needs a softmax
-//  output layer, got sigmoid") if it does not fit, or out of memory. All
+//  network; NULL with a message in ERR (may be NULL; MAAS_ERR_INPUT: "loss
+//  mse does not fit a softmax output layer ...") if it does not fit, or out
+//  of memory (MAAS_ERR_NOMEM). All
 //  buffers for one batch are allocated here: steps allocate nothing.
 MAAS_EXPORT maas_train_t *maas_train_new (maas_mlp_t *mlp, const maas_train_config_t *config,
-                                          char *error, size_t error_size);
+                                          maas_err_t *err);
 //  Destroy; safe on NULL; sets *self_p to NULL.
 MAAS_EXPORT void maas_train_destroy (maas_train_t **self_p);
 

@@ -69,14 +69,10 @@ maas_dataset_store_open (const maas_redis_config_t *redis, const char *prefix, m
 }
 
 maas_dataset_store_t *
-maas_dataset_store_new (const char *url, const char *prefix, char *err, size_t err_size)
+maas_dataset_store_new (const char *url, const char *prefix, maas_err_t *err)
 {
     maas_redis_config_t redis = {.url = url};
-    maas_err_t why;
-    maas_dataset_store_t *self = maas_dataset_store_open (&redis, prefix, &why);
-    if (!self)
-        maas_err_export (&why, err, err_size);
-    return self;
+    return maas_dataset_store_open (&redis, prefix, err);
 }
 
 void
@@ -687,11 +683,10 @@ s_load (maas_dataset_store_t *self, const s_manifest_t *m, int *rc)
                                 info->name, hex, info->sha256);
     }
     if (*rc == 0) {
-        char err[256];
         dataset = maas_dataset_new (&x, &y, (const char *const *) info->columns, info->label,
-                                    info->task, err, sizeof err);
+                                    info->task, &self->err);
         if (!dataset)
-            *rc = maas_err_set (&self->err, MAAS_ERR_INPUT, "data set '%s': %s", info->name, err);
+            *rc = maas_err_prefix (&self->err, "data set '%s'", info->name);
         else if (info->class_names && s_set_class_names (dataset, info->class_names) != 0) {
             *rc = maas_err_set (&self->err, MAAS_ERR_INPUT,
                                 "data set '%s': its manifest's class names do not match its "

@@ -55,7 +55,7 @@ MAAS_EXPORT maas_dataset_store_t *maas_dataset_store_open (const maas_redis_conf
                                                            const char *prefix, maas_err_t *err);
 //  Same at URL (NULL: the default), no Sentinel; for callers without a config.
 MAAS_EXPORT maas_dataset_store_t *maas_dataset_store_new (const char *url, const char *prefix,
-                                                          char *err, size_t err_size);
+                                                          maas_err_t *err);
 MAAS_EXPORT void maas_dataset_store_destroy (maas_dataset_store_t **self_p);
 //  Largest value a put writes (bytes, at least 4; for tests and for Redis
 //  servers with a small proto-max-bulk-len).

@@ -110,9 +110,8 @@ s_has_sentinels (const maas_redis_config_t *config)
 static int
 s_locate (maas_redis_url_t *self, const maas_redis_config_t *config, maas_err_t *err)
 {
-    char text[MAAS_ERR_TEXT_MAX];
-    if (maas_redis_url_parse (self, config->url, text, sizeof text) != 0)
-        return maas_err_set (err, MAAS_ERR_INPUT, "%s", text);
+    if (maas_redis_url_parse (self, config->url, err) != 0)
+        return -1;
     if (!s_has_sentinels (config))
         return 0;
     const char *master =
@@ -237,32 +236,25 @@ fail:
 //  -- the older calls of redis_url.h, over the same code
 
 int
-maas_redis_locate (maas_redis_url_t *self, const maas_redis_config_t *config, char *err,
-                   size_t err_size)
+maas_redis_locate (maas_redis_url_t *self, const maas_redis_config_t *config, maas_err_t *err)
 {
     maas_redis_config_t picked = *config;
     picked.url = maas_redis_url_pick (config->url);
-    maas_err_t why;
-    return s_locate (self, &picked, &why) == 0 ? 0 : maas_err_export (&why, err, err_size);
+    return s_locate (self, &picked, err);
 }
 
 redisContext *
-maas_redis_connect (const maas_redis_config_t *config, int timeout_ms, char *err, size_t err_size)
+maas_redis_connect (const maas_redis_config_t *config, int timeout_ms, maas_err_t *err)
 {
     maas_redis_config_t picked = *config;
     picked.url = maas_redis_url_pick (config->url);
-    maas_err_t why;
-    redisContext *ctx = s_open (&picked, timeout_ms, &why);
-    if (!ctx)
-        maas_err_export (&why, err, err_size);
-    return ctx;
+    return s_open (&picked, timeout_ms, err);
 }
 
 int
-maas_redis_handshake (redisContext *ctx, const maas_redis_url_t *url, char *err, size_t err_size)
+maas_redis_handshake (redisContext *ctx, const maas_redis_url_t *url, maas_err_t *err)
 {
-    maas_err_t why;
-    return s_handshake (ctx, url, &why) == 0 ? 0 : maas_err_export (&why, err, err_size);
+    return s_handshake (ctx, url, err);
 }
 
 //  -- the link

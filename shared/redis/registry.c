@@ -220,32 +220,33 @@ s_ref_normalise (const char *spec, char *out, size_t size)
 //  What follows the name in GIVEN: REF after '/' (SLASHED) must be a
 //  version number, after '@' (AT) a version, an alias or 'latest'.
 static int
-s_ref_tail_check (const char *given, const char *ref, bool slashed, bool at, char *err,
-                  size_t err_size)
+s_ref_tail_check (const char *given, const char *ref, bool slashed, bool at, maas_err_t *err)
 {
     if (slashed && !s_parse_version (ref)) {
-        snprintf (err, err_size, "model '%s': after '/' comes a version number (1, 2...)", given);
+        maas_err_set (err, MAAS_ERR_INPUT, "model '%s': after '/' comes a version number (1, 2...)",
+                      given);
         return -1;
     }
     if (at
         && !(s_parse_version (ref) || maas_registry_alias_valid (ref)
              || strcmp (ref, "latest") == 0)) {
-        snprintf (err, err_size,
-                  "model '%s': after '@' comes a version (1, 2...), an alias or 'latest'", given);
+        maas_err_set (err, MAAS_ERR_INPUT,
+                      "model '%s': after '@' comes a version (1, 2...), an alias or 'latest'",
+                      given);
         return -1;
     }
     return 0;
 }
 
 int
-maas_registry_ref_parse (maas_registry_ref_t *self, const char *spec, char *err, size_t err_size)
+maas_registry_ref_parse (maas_registry_ref_t *self, const char *spec, maas_err_t *err)
 {
     memset (self, 0, sizeof *self);
     const char *given = spec;
     char plain[2 * MAAS_REGISTRY_NAME_MAX + 8];
     if (s_ref_normalise (given, plain, sizeof plain) != 0) {
-        snprintf (err, err_size, "model '%.80s...': name longer than %d characters", given,
-                  MAAS_REGISTRY_NAME_MAX);
+        maas_err_set (err, MAAS_ERR_INPUT, "model '%.80s...': name longer than %d characters",
+                      given, MAAS_REGISTRY_NAME_MAX);
         return -1;
     }
     spec = plain;
@@ -253,34 +254,34 @@ maas_registry_ref_parse (maas_registry_ref_t *self, const char *spec, char *err,
     const char *at = strchr (spec, '@');
     size_t name_len = at ? (size_t) (at - spec) : strlen (spec);
     if (name_len > MAAS_REGISTRY_NAME_MAX) {
-        snprintf (err, err_size, "model '%s': name longer than %d characters", spec,
-                  MAAS_REGISTRY_NAME_MAX);
+        maas_err_set (err, MAAS_ERR_INPUT, "model '%s': name longer than %d characters", spec,
+                      MAAS_REGISTRY_NAME_MAX);
         return -1;
     }
     memcpy (self->name, spec, name_len);
     if (!maas_registry_name_valid (self->name)) {
-        snprintf (err, err_size,
-                  "model '%s': a name is letters, digits, '.', '_' or '-' and starts with "
-                  "a letter or digit",
-                  spec);
+        maas_err_set (err, MAAS_ERR_INPUT,
+                      "model '%s': a name is letters, digits, '.', '_' or '-' and starts with "
+                      "a letter or digit",
+                      spec);
         return -1;
     }
     const char *ref = at ? at + 1 : "";
-    if (s_ref_tail_check (given, ref, slashed, at != NULL, err, err_size) != 0)
+    if (s_ref_tail_check (given, ref, slashed, at != NULL, err) != 0)
         return -1;
     snprintf (self->ref, sizeof self->ref, "%s", ref);
     return 0;
 }
 
 int
-maas_registry_size_check (const char *name, size_t bytes, char *err, size_t err_size)
+maas_registry_size_check (const char *name, size_t bytes, maas_err_t *err)
 {
     if (bytes <= MAAS_REGISTRY_BLOB_MAX)
         return 0;
-    snprintf (err, err_size,
-              "model %s: %zu bytes is over the registry's limit of %zu bytes (%zu MiB; "
-              "docs/model-format.md, Limits)",
-              name, bytes, MAAS_REGISTRY_BLOB_MAX, MAAS_REGISTRY_BLOB_MAX >> 20);
+    maas_err_set (err, MAAS_ERR_INPUT,
+                  "model %s: %zu bytes is over the registry's limit of %zu bytes (%zu MiB; "
+                  "docs/model-format.md, Limits)",
+                  name, bytes, MAAS_REGISTRY_BLOB_MAX, MAAS_REGISTRY_BLOB_MAX >> 20);
     return -1;
 }
 
@@ -438,14 +439,10 @@ maas_registry_open (const maas_redis_config_t *redis, const char *prefix, maas_e
 }
 
 maas_registry_t *
-maas_registry_new (const char *redis_url, const char *prefix, char *err, size_t err_size)
+maas_registry_new (const char *redis_url, const char *prefix, maas_err_t *err)
 {
     maas_redis_config_t redis = {.url = redis_url};
-    maas_err_t why;
-    maas_registry_t *self = maas_registry_open (&redis, prefix, &why);
-    if (!self)
-        maas_err_export (&why, err, err_size);
-    return self;
+    return maas_registry_open (&redis, prefix, err);
 }
 
 void
@@ -484,12 +481,11 @@ s_check_meta (maas_registry_t *self, const char *name, size_t size,
 {
     if (s_check_name (self, name) != 0)
         return -1;
-    char why[256];
     if (size == 0)
         return maas_err_set (&self->err, MAAS_ERR_INPUT, "model %s: blob of 0 bytes (empty file?)",
                              name);
-    if (maas_registry_size_check (name, size, why, sizeof why) != 0)
-        return maas_err_set (&self->err, MAAS_ERR_INPUT, "%s", why);
+    if (maas_registry_size_check (name, size, &self->err) != 0)
+        return -1;
     if (meta->job_id && strlen (meta->job_id) > 128)
         return maas_err_set (&self->err, MAAS_ERR_INPUT,
                              "model %s: job id longer than 128 characters", name);
@@ -529,7 +525,7 @@ static int
 s_read_facts (maas_registry_t *self, const char *name, const void *blob, size_t size,
               s_facts_t *facts)
 {
-    maas_model_err_t why;
+    maas_err_t why;
     maas_model_t *model = maas_model_decode (blob, size, &why);
     if (!model)
         return maas_err_set (&self->err, MAAS_ERR_INPUT, "model %s: not a valid model file: %s",
@@ -1450,14 +1446,10 @@ maas_registry_watch_open (const maas_redis_config_t *redis, const char *prefix, 
 }
 
 maas_registry_watch_t *
-maas_registry_watch_new (const char *redis_url, const char *prefix, char *err, size_t err_size)
+maas_registry_watch_new (const char *redis_url, const char *prefix, maas_err_t *err)
 {
     maas_redis_config_t redis = {.url = redis_url};
-    maas_err_t why;
-    maas_registry_watch_t *self = maas_registry_watch_open (&redis, prefix, &why);
-    if (!self)
-        maas_err_export (&why, err, err_size);
-    return self;
+    return maas_registry_watch_open (&redis, prefix, err);
 }
 
 void

@@ -104,13 +104,12 @@ MAAS_EXPORT bool maas_registry_name_valid (const char *name);
 MAAS_EXPORT bool maas_registry_alias_valid (const char *alias);
 //  Split SPEC into name and reference; -1 with a reason in ERR when the
 //  name or reference is malformed.
-MAAS_EXPORT int maas_registry_ref_parse (maas_registry_ref_t *self, const char *spec, char *err,
-                                         size_t err_size);
+MAAS_EXPORT int maas_registry_ref_parse (maas_registry_ref_t *self, const char *spec,
+                                         maas_err_t *err);
 //  0 if a model blob of BYTES fits the registry (MAAS_REGISTRY_BLOB_MAX);
 //  else -1 with the one message every refusal gives, an import or a train
 //  job ("model big: 300000000 bytes is over the registry's limit of ...").
-MAAS_EXPORT int maas_registry_size_check (const char *name, size_t bytes, char *err,
-                                          size_t err_size);
+MAAS_EXPORT int maas_registry_size_check (const char *name, size_t bytes, maas_err_t *err);
 //  Lowercase hex sha256 of DATA into HEX (65 bytes).
 MAAS_EXPORT void maas_registry_sha256_hex (const void *data, size_t size, char hex[65]);
 
@@ -128,7 +127,7 @@ MAAS_EXPORT maas_registry_t *maas_registry_open (const maas_redis_config_t *redi
 //  Same at REDIS_URL (NULL: the default), no Sentinel; for callers without
 //  a config.
 MAAS_EXPORT maas_registry_t *maas_registry_new (const char *redis_url, const char *prefix,
-                                                char *err, size_t err_size);
+                                                maas_err_t *err);
 //  Close and free; safe on NULL; sets *self_p to NULL.
 MAAS_EXPORT void maas_registry_destroy (maas_registry_t **self_p);
 //  Who the alias history records this client's moves as: "user@host" by
@@ -274,8 +273,7 @@ MAAS_EXPORT maas_registry_watch_t *maas_registry_watch_open (const maas_redis_co
                                                              const char *prefix, maas_err_t *err);
 //  Same at REDIS_URL, no Sentinel, as maas_registry_new.
 MAAS_EXPORT maas_registry_watch_t *maas_registry_watch_new (const char *redis_url,
-                                                            const char *prefix, char *err,
-                                                            size_t err_size);
+                                                            const char *prefix, maas_err_t *err);
 MAAS_EXPORT void maas_registry_watch_destroy (maas_registry_watch_t **self_p);
 //  Socket to poll for readability (zmq_poll accepts it as an fd item).
 MAAS_EXPORT int maas_registry_watch_fd (const maas_registry_watch_t *self);

@@ -9,7 +9,6 @@
 
 #include <czmq.h>
 #include <errno.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -47,7 +46,7 @@ struct _maas_client_t {
     maas_progress_fn *progress_fn;            //  told of PROGRESS reports, or NULL
     void *progress_arg;                       //  its argument
     int64_t now_ms;                           //  monotonic ms, read once per drain
-    char err[256];                            //  why the last call failed
+    maas_err_t err;                           //  why the last call failed
 };
 
 static void
@@ -74,11 +73,10 @@ maas_result_retryable (const maas_result_t *result)
     msgpack_unpacked top;
     msgpack_unpacked_init (&top);
     maas_codec_map_t map;
-    char err[MAAS_CODEC_ERR_SIZE];
     bool retryable = true;
     if (result->header
         && maas_proto_open_map (result->header, result->header_size, MAAS_PROTO_HEADER_MAX,
-                                "header", &top, &map, err, sizeof err)
+                                "header", &top, &map, NULL)
             == 0)
         retryable = maas_proto_retryable (&map);
     msgpack_unpacked_destroy (&top);
@@ -98,19 +96,6 @@ maas_result_destroy (maas_result_t **result_p)
     *result_p = NULL;
 }
 
-static int s_fail (maas_client_t *self, const char *fmt, ...)
-    __attribute__ ((format (printf, 2, 3)));
-
-static int
-s_fail (maas_client_t *self, const char *fmt, ...)
-{
-    va_list args;
-    va_start (args, fmt);
-    vsnprintf (self->err, sizeof self->err, fmt, args);
-    va_end (args);
-    return -1;
-}
-
 static zhashx_t *
 s_table (zhashx_destructor_fn *destructor)
 {
@@ -128,11 +113,12 @@ s_connect_all (maas_client_t *self, const char *endpoints)
 {
     char *list = strdup (endpoints), *save = NULL;
     if (!list)
-        return s_fail (self, "out of memory");
+        return maas_err_set (&self->err, MAAS_ERR_NOMEM, "out of memory");
     int connected = 0;
     for (char *ep = strtok_r (list, ",", &save); ep; ep = strtok_r (NULL, ",", &save)) {
         if (zsock_connect (self->sock, "%s", ep) != 0) {
-            s_fail (self, "cannot connect to '%s': %s", ep, maas_proto_endpoint_error (errno));
+            maas_err_set (&self->err, MAAS_ERR_INPUT, "cannot connect to '%s': %s", ep,
+                          maas_proto_endpoint_error (errno));
             maas_error ("client", "connect failed endpoint=%s error=%s", ep, zmq_strerror (errno));
             free (list);
             return -1;
@@ -140,7 +126,9 @@ s_connect_all (maas_client_t *self, const char *endpoints)
         connected++;
     }
     free (list);
-    return connected > 0 ? 0 : s_fail (self, "no broker endpoint in '%s'", endpoints);
+    return connected > 0
+        ? 0
+        : maas_err_set (&self->err, MAAS_ERR_INPUT, "no broker endpoint in '%s'", endpoints);
 }
 
 //  (Re)make the socket with our identity, options and keys; connect it.
@@ -150,7 +138,8 @@ s_open (maas_client_t *self)
     zsock_destroy (&self->sock);
     self->sock = zsock_new (ZMQ_DEALER);
     if (!self->sock)
-        return s_fail (self, "cannot make a ZeroMQ socket: %s", zmq_strerror (errno));
+        return maas_err_set (&self->err, MAAS_ERR_IO, "cannot make a ZeroMQ socket: %s",
+                             zmq_strerror (errno));
     zsock_set_identity (self->sock, self->identity);
     zsock_set_sndhwm (self->sock, 0);
     zsock_set_rcvhwm (self->sock, 0);
@@ -184,8 +173,10 @@ maas_client_new (const char *endpoints, maas_err_t *err)
     maas_proto_id_new (&self->idgen, self->identity + 2);
     if (!self->jobs || !self->done || !self->endpoints)
         maas_err_set (err, MAAS_ERR_NOMEM, "client: out of memory");
-    else if (s_open (self) != 0)
-        maas_err_set (err, MAAS_ERR_INPUT, "client: %s", self->err);
+    else if (s_open (self) != 0) {
+        maas_err_copy (err, &self->err);
+        maas_err_prefix (err, "client");
+    }
     else
         return self;
     maas_client_destroy (&self);
@@ -214,7 +205,7 @@ maas_client_destroy (maas_client_t **self_p)
 const char *
 maas_client_error (const maas_client_t *self)
 {
-    return self->err;
+    return self->err.text;
 }
 void
 maas_client_set_retry (maas_client_t *self, int retry_ms)
@@ -245,11 +236,12 @@ maas_client_set_curve (maas_client_t *self, const char *secret_path, const char 
     maas_err_t err;
     maas_curve_t *curve = maas_curve_new (secret_path, broker_path, &err);
     if (!curve)
-        return s_fail (self, "%s", err.text);
+        return maas_err_copy (&self->err, &err);
     maas_curve_destroy (&self->curve);
     self->curve = curve;
     if (s_open (self) != 0)
-        return s_fail (self, "cannot reconnect to %s with CURVE keys", self->endpoints);
+        return maas_err_set (&self->err, MAAS_ERR_IO, "cannot reconnect to %s with CURVE keys",
+                             self->endpoints);
     return 0;
 }
 
@@ -311,7 +303,8 @@ static int
 s_check_length (maas_client_t *self, const char *key, const char *value, size_t max)
 {
     if (value && strlen (value) > max)
-        return s_fail (self, "submit: %s '%.64s' is longer than %zu bytes", key, value, max);
+        return maas_err_set (&self->err, MAAS_ERR_INPUT,
+                             "submit: %s '%.64s' is longer than %zu bytes", key, value, max);
     return 0;
 }
 
@@ -339,9 +332,8 @@ s_spec_to_job (maas_client_t *self, const maas_submit_t *spec, maas_proto_job_t 
     job->durable = !spec->ephemeral;
     job->params = spec->params;
     job->params_size = spec->params_size;
-    char err[256];
-    if (maas_proto_job_check (job, err, sizeof err) != 0)
-        return s_fail (self, "submit: %s", err);
+    if (maas_proto_job_check (job, &self->err) != 0)
+        return maas_err_prefix (&self->err, "submit");
     return 0;
 }
 
@@ -368,7 +360,8 @@ maas_client_submit (maas_client_t *self, const maas_submit_t *spec, const void *
     if (s_spec_to_job (self, spec, &job) != 0)
         return -1;
     if (zhashx_lookup (self->jobs, job.id))
-        return s_fail (self, "submit: job %s is already in flight", job.id);
+        return maas_err_set (&self->err, MAAS_ERR_INPUT, "submit: job %s is already in flight",
+                             job.id);
     maas_proto_buf_t buf_space, *buf = &buf_space;
     maas_proto_buf_init (buf);
     int rc = maas_proto_job_pack (&job, buf);
@@ -381,7 +374,8 @@ maas_client_submit (maas_client_t *self, const maas_submit_t *spec, const void *
             memcpy (zmq_msg_data (&pending->payload), payload, size);
     }
     if (!pending)
-        return s_fail (self, "submit: header too large (params over %s)", "4 KiB");
+        return maas_err_set (&self->err, MAAS_ERR_INPUT,
+                             "submit: header too large (params over %s)", "4 KiB");
     while (zhashx_size (self->jobs) >= self->window)
         if (maas_client_poll (self, 100) < 0)
             break;
@@ -398,17 +392,19 @@ int
 maas_client_cancel (maas_client_t *self, const char *id)
 {
     if (!id || !maas_proto_id_valid (id, strlen (id)))
-        return s_fail (self, "cancel: bad job id '%s'", id ? id : "(null)");
+        return maas_err_set (&self->err, MAAS_ERR_INPUT, "cancel: bad job id '%s'",
+                             id ? id : "(null)");
     return s_send_id (self, MAAS_PROTO_CANCEL, id) == 0
         ? 0
-        : s_fail (self, "cancel: %s", zmq_strerror (errno));
+        : maas_err_set (&self->err, MAAS_ERR_IO, "cancel: %s", zmq_strerror (errno));
 }
 
 int
 maas_client_forget (maas_client_t *self, const char *id)
 {
     if (!id || !zhashx_lookup (self->jobs, id))
-        return s_fail (self, "forget: job %s is not awaited", id ? id : "(null)");
+        return maas_err_set (&self->err, MAAS_ERR_INPUT, "forget: job %s is not awaited",
+                             id ? id : "(null)");
     zhashx_delete (self->jobs, id);
     return 0;
 }
@@ -417,12 +413,13 @@ int
 maas_client_fetch (maas_client_t *self, const char *id, maas_result_fn *fn, void *arg)
 {
     if (!id || !maas_proto_id_valid (id, strlen (id)))
-        return s_fail (self, "fetch: bad job id '%s'", id ? id : "(null)");
+        return maas_err_set (&self->err, MAAS_ERR_INPUT, "fetch: bad job id '%s'",
+                             id ? id : "(null)");
     if (zhashx_lookup (self->jobs, id))
-        return s_fail (self, "fetch: job %s is already awaited", id);
+        return maas_err_set (&self->err, MAAS_ERR_INPUT, "fetch: job %s is already awaited", id);
     pending_t *pending = s_pending_new (id, fn, arg);
     if (!pending)
-        return s_fail (self, "fetch: %s", "out of memory");
+        return maas_err_set (&self->err, MAAS_ERR_NOMEM, "fetch: %s", "out of memory");
     pending->accepted = true;
     zhashx_insert (self->jobs, pending->id, pending);
     s_send_id (self, MAAS_PROTO_FETCH, id);
@@ -471,7 +468,7 @@ s_on_result (maas_client_t *self, pending_t *pending, maas_codec_map_t *map, maa
 {
     char status[16] = "failed", error[512] = "";
     if (maas_codec_map_str_copy (map, "status", status, sizeof status) != 0)
-        snprintf (error, sizeof error, "bad RESULT from broker: %s", map->err);
+        snprintf (error, sizeof error, "bad RESULT from broker: %.480s", map->err.text);
     else if (maas_codec_map_find (map, "error"))
         maas_codec_map_str_copy (map, "error", error, sizeof error);
     s_finish (self, pending, status, error[0] ? error : NULL, &msg->frames[2],
@@ -505,7 +502,7 @@ s_on_progress (maas_client_t *self, const char *id, maas_codec_map_t *map)
     if (maas_codec_map_double (map, "progress", &progress) != 0
         || (maas_codec_map_find (map, "message")
             && maas_codec_map_str (map, "message", &text, &text_size) != 0)) {
-        maas_warn ("client", "bad PROGRESS job=%s error=%s", id, map->err);
+        maas_warn ("client", "bad PROGRESS job=%s error=%s", id, map->err.text);
         return;
     }
     char message[1024];    //  a longer message is cut, not dropped
@@ -518,17 +515,17 @@ s_on_progress (maas_client_t *self, const char *id, maas_codec_map_t *map)
 static void
 s_handle (maas_client_t *self, maas_proto_msg_t *msg, int *finished)
 {
-    char err[256];
-    int cmd = maas_proto_check (msg, err, sizeof err);
+    maas_err_t err;
+    int cmd = maas_proto_check (msg, &err);
     if (cmd == MAAS_PROTO_PONG) {
         self->pong = true;
         return;
     }
     maas_codec_map_t map;
     char id[MAAS_PROTO_ID_MAX + 1];
-    if (cmd < 0 || maas_proto_header_map (msg, &self->scratch, &map, err, sizeof err) != 0
+    if (cmd < 0 || maas_proto_header_map (msg, &self->scratch, &map, &err) != 0
         || maas_codec_map_str_copy (&map, "id", id, sizeof id) != 0) {
-        maas_warn ("client", "bad message from broker cmd=%d error=%s", cmd, err);
+        maas_warn ("client", "bad message from broker cmd=%d error=%s", cmd, err.text);
         return;
     }
     pending_t *pending = zhashx_lookup (self->jobs, id);
@@ -618,12 +615,13 @@ maas_client_wait (maas_client_t *self, const char *id, int timeout_ms)
         }
         pending_t *pending = zhashx_lookup (self->jobs, id);
         if (!pending || pending->fn) {
-            s_fail (self, "wait: job %s is not awaited by this client without a callback", id);
+            maas_err_set (&self->err, MAAS_ERR_INPUT,
+                          "wait: job %s is not awaited by this client without a callback", id);
             return NULL;
         }
         int64_t left = until - maas_clock_mono_ms ();
         if (left <= 0 || maas_client_poll (self, (int) (left > 1000 ? 1000 : left)) < 0) {
-            s_fail (self, "wait: job %s: timed out or interrupted", id);
+            maas_err_set (&self->err, MAAS_ERR_IO, "wait: job %s: timed out or interrupted", id);
             return NULL;
         }
     }
@@ -646,12 +644,12 @@ maas_client_ping (maas_client_t *self, int timeout_ms)
 {
     self->pong = false;
     if (s_sent (self, maas_proto_send_empty (self->handle, NULL, 0, MAAS_PROTO_PING)) != 0)
-        return s_fail (self, "ping: %s", zmq_strerror (errno));
+        return maas_err_set (&self->err, MAAS_ERR_IO, "ping: %s", zmq_strerror (errno));
     int64_t until = maas_clock_mono_ms () + timeout_ms;
     while (!self->pong) {
         int64_t left = until - maas_clock_mono_ms ();
         if (left <= 0 || maas_client_poll (self, (int) left) < 0)
-            return s_fail (self, "ping: %s", "no PONG within the timeout");
+            return maas_err_set (&self->err, MAAS_ERR_IO, "ping: %s", "no PONG within the timeout");
     }
     return 0;
 }

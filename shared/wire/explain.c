@@ -343,30 +343,32 @@ s_errors (maas_explain_result_t *res)
 //  Whether PARAMS fit MLP and X is finite; -1 with ERR if not.
 static int
 s_check (const maas_mlp_t *mlp, const maas_explain_params_t *params, const float *x, size_t rows,
-         char *err, size_t err_size)
+         maas_err_t *err)
 {
     size_t n = maas_mlp_inputs (mlp), outputs = maas_mlp_outputs (mlp);
     if (params->method == MAAS_EXPLAIN_SHAPLEY && n > MAAS_EXPLAIN_SHAPLEY_MAX_INPUTS)
-        snprintf (err, err_size,
-                  "exact Shapley values need at most %d inputs, the model has %zu "
-                  "(use integrated_gradients)",
-                  MAAS_EXPLAIN_SHAPLEY_MAX_INPUTS, n);
+        maas_err_set (err, MAAS_ERR_INPUT,
+                      "exact Shapley values need at most %d inputs, the model has %zu "
+                      "(use integrated_gradients)",
+                      MAAS_EXPLAIN_SHAPLEY_MAX_INPUTS, n);
     else if (params->baseline && params->baseline_len != n)
-        snprintf (err, err_size, "baseline has %zu values, the model takes %zu features",
-                  params->baseline_len, n);
+        maas_err_set (err, MAAS_ERR_INPUT, "baseline has %zu values, the model takes %zu features",
+                      params->baseline_len, n);
     else if (params->output != MAAS_EXPLAIN_OUTPUT_ALL
              && (params->output < 0 || (size_t) params->output >= outputs))
-        snprintf (err, err_size, "output %" PRId64 " is out of range: the model has %zu output%s",
-                  params->output, outputs, outputs == 1 ? "" : "s");
+        maas_err_set (err, MAAS_ERR_INPUT,
+                      "output %" PRId64 " is out of range: the model has %zu output%s",
+                      params->output, outputs, outputs == 1 ? "" : "s");
     else if (params->method == MAAS_EXPLAIN_INTEGRATED_GRADIENTS
              && (params->steps < 1 || params->steps > MAAS_EXPLAIN_STEPS_MAX))
-        snprintf (err, err_size, "steps must be 1 to %d, got %zu", MAAS_EXPLAIN_STEPS_MAX,
-                  params->steps);
+        maas_err_set (err, MAAS_ERR_INPUT, "steps must be 1 to %d, got %zu", MAAS_EXPLAIN_STEPS_MAX,
+                      params->steps);
     else if (rows == 0 || rows > MAAS_TENSOR_MAX_ELEMS / n)
-        snprintf (err, err_size, "%zu rows: give at least one, and fewer", rows);
+        maas_err_set (err, MAAS_ERR_INPUT, "%zu rows: give at least one, and fewer", rows);
     else if (!maas_tensor_all_finite (x, rows * n)
              || (params->baseline && !maas_tensor_all_finite (params->baseline, n)))
-        snprintf (err, err_size, "the input or baseline holds a value that is not a finite number");
+        maas_err_set (err, MAAS_ERR_INPUT,
+                      "the input or baseline holds a value that is not a finite number");
     else
         return 0;
     return -1;
@@ -400,10 +402,10 @@ s_result_alloc (maas_explain_result_t *res, const maas_mlp_t *mlp,
 
 int
 maas_explain_run (const maas_mlp_t *mlp, const maas_explain_params_t *params, const float *x,
-                  size_t rows, maas_explain_result_t *result, char *err, size_t err_size)
+                  size_t rows, maas_explain_result_t *result, maas_err_t *err)
 {
     *result = (maas_explain_result_t){0};
-    if (s_check (mlp, params, x, rows, err, err_size) != 0)
+    if (s_check (mlp, params, x, rows, err) != 0)
         return -1;
     int64_t started = maas_clock_mono_us ();
     s_net_t net;
@@ -418,7 +420,7 @@ maas_explain_run (const maas_mlp_t *mlp, const maas_explain_params_t *params, co
     result->compute_us = maas_clock_mono_us () - started;
     return 0;
 oom:
-    snprintf (err, err_size, "out of memory explaining %zu rows", rows);
+    maas_err_set (err, MAAS_ERR_NOMEM, "out of memory explaining %zu rows", rows);
     if (have_net)
         s_net_free (&net);
     maas_explain_result_clear (result);
@@ -487,7 +489,7 @@ s_number (const msgpack_object *obj, float *value)
 
 //  "baseline": an array of numbers, copied into PARAMS.
 static int
-s_baseline (maas_explain_params_t *params, const msgpack_object *val, char *err, size_t err_size)
+s_baseline (maas_explain_params_t *params, const msgpack_object *val, maas_err_t *err)
 {
     size_t n = val->type == MSGPACK_OBJECT_ARRAY ? val->via.array.size : 0;
     free (params->baseline);
@@ -500,19 +502,19 @@ s_baseline (maas_explain_params_t *params, const msgpack_object *val, char *err,
         }
     if (params->baseline)
         return 0;
-    snprintf (err, err_size, "params: 'baseline' must be an array of 1 to %d numbers (one row)",
-              MAAS_MLP_MAX_UNITS);
+    maas_err_set (err, MAAS_ERR_INPUT,
+                  "params: 'baseline' must be an array of 1 to %d numbers (one row)",
+                  MAAS_MLP_MAX_UNITS);
     return -1;
 }
 
 //  One params entry KEY = VAL into PARAMS; -1 with ERR.
 static int
-s_param (maas_explain_params_t *params, const char *key, const msgpack_object *val, char *err,
-         size_t err_size)
+s_param (maas_explain_params_t *params, const char *key, const msgpack_object *val, maas_err_t *err)
 {
     bool count = val->type == MSGPACK_OBJECT_POSITIVE_INTEGER;
     if (strcmp (key, "baseline") == 0)
-        return s_baseline (params, val, err, err_size);
+        return s_baseline (params, val, err);
     if (strcmp (key, "method") == 0) {
         char name[40] = "";
         if (val->type == MSGPACK_OBJECT_STR && val->via.str.size < sizeof name)
@@ -522,42 +524,42 @@ s_param (maas_explain_params_t *params, const char *key, const msgpack_object *v
             params->method = (maas_explain_method_t) method;
             return 0;
         }
-        snprintf (err, err_size,
-                  "params: 'method' must be integrated_gradients, gradient_x_input or shapley");
+        maas_err_set (err, MAAS_ERR_INPUT,
+                      "params: 'method' must be integrated_gradients, gradient_x_input or shapley");
     }
     else if (strcmp (key, "steps") == 0) {
         if (count && val->via.u64 >= 1 && val->via.u64 <= MAAS_EXPLAIN_STEPS_MAX) {
             params->steps = (size_t) val->via.u64;
             return 0;
         }
-        snprintf (err, err_size, "params: 'steps' must be an integer from 1 to %d",
-                  MAAS_EXPLAIN_STEPS_MAX);
+        maas_err_set (err, MAAS_ERR_INPUT, "params: 'steps' must be an integer from 1 to %d",
+                      MAAS_EXPLAIN_STEPS_MAX);
     }
     else if (strcmp (key, "output") == 0) {
         if (count && val->via.u64 < MAAS_MLP_MAX_UNITS) {
             params->output = (int64_t) val->via.u64;
             return 0;
         }
-        snprintf (err, err_size, "params: 'output' must be an output index (0, 1, ...)");
+        maas_err_set (err, MAAS_ERR_INPUT, "params: 'output' must be an output index (0, 1, ...)");
     }
     else
-        snprintf (err, err_size,
-                  "params: unknown key '%s' (an explain job's params hold method, steps, "
-                  "baseline, output)",
-                  key);
+        maas_err_set (err, MAAS_ERR_INPUT,
+                      "params: unknown key '%s' (an explain job's params hold method, steps, "
+                      "baseline, output)",
+                      key);
     return -1;
 }
 
 int
-maas_explain_params_decode (maas_explain_params_t *params, const msgpack_object *obj, char *err,
-                            size_t err_size)
+maas_explain_params_decode (maas_explain_params_t *params, const msgpack_object *obj,
+                            maas_err_t *err)
 {
     *params = maas_explain_params_defaults ();
     maas_codec_map_t map;
     if (!obj || obj->type == MSGPACK_OBJECT_NIL)
         return 0;
     if (maas_codec_map_init (&map, obj, "params") != 0) {
-        snprintf (err, err_size, "%s", map.err);
+        maas_err_copy (err, &map.err);
         return -1;
     }
     for (uint32_t i = 0; i < map.map->size; i++) {
@@ -565,7 +567,7 @@ maas_explain_params_decode (maas_explain_params_t *params, const msgpack_object 
         char key[40] = "?";
         if (kv->key.type == MSGPACK_OBJECT_STR)
             maas_codec_excerpt (key, sizeof key, kv->key.via.str.ptr, kv->key.via.str.size);
-        if (s_param (params, key, &kv->val, err, err_size) != 0) {
+        if (s_param (params, key, &kv->val, err) != 0) {
             maas_explain_params_clear (params);
             return -1;
         }
@@ -630,10 +632,10 @@ s_scalars (maas_codec_map_t *map, maas_explain_result_t *result)
     int m = maas_explain_method_parse (method);
     if (m < 0 || rows == 0 || inputs == 0 || outputs == 0 || inputs > MAAS_MLP_MAX_UNITS
         || outputs > MAAS_MLP_MAX_UNITS || rows > MAAS_TENSOR_MAX_ELEMS / inputs / outputs) {
-        snprintf (map->err, sizeof map->err,
-                  "result: method '%s', %" PRIu64 " rows × %" PRIu64 " inputs × %" PRIu64
-                  " outputs is unknown, empty or too large",
-                  method, rows, inputs, outputs);
+        maas_err_set (&map->err, MAAS_ERR_INPUT,
+                      "result: method '%s', %" PRIu64 " rows × %" PRIu64 " inputs × %" PRIu64
+                      " outputs is unknown, empty or too large",
+                      method, rows, inputs, outputs);
         return -1;
     }
     result->method = (maas_explain_method_t) m;
@@ -653,12 +655,12 @@ s_floats (maas_codec_map_t *map, const char *key, size_t count, float **dst)
     if (maas_codec_map_bin (map, key, &bytes, &size) != 0)
         return -1;
     if (size != count * 4) {
-        snprintf (map->err, sizeof map->err, "result: '%s' holds %zu bytes, expected %zu", key,
-                  size, count * 4);
+        maas_err_set (&map->err, MAAS_ERR_INPUT, "result: '%s' holds %zu bytes, expected %zu", key,
+                      size, count * 4);
         return -1;
     }
     if (!(*dst = malloc (count * sizeof (float)))) {
-        snprintf (map->err, sizeof map->err, "result: out of memory for '%s'", key);
+        maas_err_set (&map->err, MAAS_ERR_NOMEM, "result: out of memory for '%s'", key);
         return -1;
     }
     maas_codec_f32_from_le (*dst, bytes, count);
@@ -666,14 +668,14 @@ s_floats (maas_codec_map_t *map, const char *key, size_t count, float **dst)
 }
 
 int
-maas_explain_result_parse (maas_explain_result_t *result, const void *data, size_t size, char *err,
-                           size_t err_size)
+maas_explain_result_parse (maas_explain_result_t *result, const void *data, size_t size,
+                           maas_err_t *err)
 {
     *result = (maas_explain_result_t){0};
     msgpack_unpacked msg;
     msgpack_unpacked_init (&msg);
     maas_codec_map_t map;
-    int rc = maas_proto_open_map (data, size, 0, "result", &msg, &map, err, err_size);
+    int rc = maas_proto_open_map (data, size, 0, "result", &msg, &map, err);
     size_t each = result->rows * result->outputs;
     if (rc == 0 && s_scalars (&map, result) == 0)
         each = result->rows * result->outputs;
@@ -684,7 +686,7 @@ maas_explain_result_parse (maas_explain_result_t *result, const void *data, size
             || s_floats (&map, "baseline_output", each, &result->baseline_output)
             || s_floats (&map, "approximation_error", each, &result->approximation_error)
             || s_floats (&map, "baseline", result->inputs, &result->baseline))) {
-        snprintf (err, err_size, "%s", map.err);
+        maas_err_copy (err, &map.err);
         rc = -1;
     }
     msgpack_unpacked_destroy (&msg);

@@ -56,7 +56,7 @@ MAAS_EXPORT int maas_explain_params_pack (const maas_explain_params_t *params, m
 //  ("params: unknown key 'step' (an explain job's params hold method,
 //  steps, baseline, output)", "params: 'method' must be one of ...").
 MAAS_EXPORT int maas_explain_params_decode (maas_explain_params_t *params,
-                                            const msgpack_object *obj, char *err, size_t err_size);
+                                            const msgpack_object *obj, maas_err_t *err);
 //  Free the baseline; PARAMS back to the defaults. Safe twice.
 MAAS_EXPORT void maas_explain_params_clear (maas_explain_params_t *params);
 
@@ -94,7 +94,7 @@ typedef struct {
 //  number", out of memory).
 MAAS_EXPORT int maas_explain_run (const maas_mlp_t *mlp, const maas_explain_params_t *params,
                                   const float *x, size_t rows, maas_explain_result_t *result,
-                                  char *err, size_t err_size);
+                                  maas_err_t *err);
 
 //  Pack RESULT (arrays borrowed) as the RESULT payload map. 0, or -1.
 MAAS_EXPORT int maas_explain_result_pack (const maas_explain_result_t *result, msgpack_packer *pk);
@@ -105,7 +105,7 @@ MAAS_EXPORT int maas_explain_meta_pack (const maas_explain_result_t *result, msg
 //  ERR ("result: key 'attributions' is missing", "result: 'attributions'
 //  holds 40 bytes for 1 rows × 4 inputs × 2 outputs").
 MAAS_EXPORT int maas_explain_result_parse (maas_explain_result_t *result, const void *data,
-                                           size_t size, char *err, size_t err_size);
+                                           size_t size, maas_err_t *err);
 //  Free the arrays; RESULT is zeroed. Safe twice.
 MAAS_EXPORT void maas_explain_result_clear (maas_explain_result_t *result);
 

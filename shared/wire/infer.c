@@ -24,19 +24,20 @@ maas_infer_params_pack (msgpack_sbuffer *sbuf, size_t rows, size_t cols)
 
 //  SHAPE as [rows, cols] into PARAMS; -1 with ERR if malformed.
 static int
-s_shape (maas_infer_params_t *params, const msgpack_object *shape, char *err, size_t err_size)
+s_shape (maas_infer_params_t *params, const msgpack_object *shape, maas_err_t *err)
 {
     if (shape->type != MSGPACK_OBJECT_ARRAY || shape->via.array.size != 2
         || shape->via.array.ptr[0].type != MSGPACK_OBJECT_POSITIVE_INTEGER
         || shape->via.array.ptr[1].type != MSGPACK_OBJECT_POSITIVE_INTEGER) {
-        snprintf (err, err_size, "params: 'shape' must be [rows, cols], two positive integers");
+        maas_err_set (err, MAAS_ERR_INPUT,
+                      "params: 'shape' must be [rows, cols], two positive integers");
         return -1;
     }
     uint64_t r = shape->via.array.ptr[0].via.u64, c = shape->via.array.ptr[1].via.u64;
     if (r == 0 || c == 0 || r > MAAS_TENSOR_MAX_ELEMS || c > MAAS_TENSOR_MAX_ELEMS
         || r * c > MAAS_TENSOR_MAX_ELEMS) {
-        snprintf (err, err_size, "params: shape %" PRIu64 "x%" PRIu64 " is empty or too large", r,
-                  c);
+        maas_err_set (err, MAAS_ERR_INPUT,
+                      "params: shape %" PRIu64 "x%" PRIu64 " is empty or too large", r, c);
         return -1;
     }
     params->rows = (size_t) r;
@@ -73,7 +74,7 @@ s_is (const msgpack_object *obj, const char *text)
 
 //  "output": "probabilities" or "class".
 static int
-s_output (maas_infer_params_t *params, const msgpack_object *value, char *err, size_t err_size)
+s_output (maas_infer_params_t *params, const msgpack_object *value, maas_err_t *err)
 {
     if (s_is (value, "probabilities") || s_is (value, "class")) {
         params->output = s_is (value, "class") ? MAAS_INFER_CLASS : MAAS_INFER_PROBABILITIES;
@@ -84,18 +85,18 @@ s_output (maas_infer_params_t *params, const msgpack_object *value, char *err, s
         maas_codec_excerpt (text, sizeof text, value->via.str.ptr, value->via.str.size);
     else
         snprintf (text, sizeof text, "(%s)", maas_codec_type_name (value));
-    snprintf (err, err_size, "params: output '%s' is not probabilities or class", text);
+    maas_err_set (err, MAAS_ERR_INPUT, "params: output '%s' is not probabilities or class", text);
     return -1;
 }
 
 //  "top_k": a positive count of classes.
 static int
-s_top_k (maas_infer_params_t *params, const msgpack_object *value, char *err, size_t err_size)
+s_top_k (maas_infer_params_t *params, const msgpack_object *value, maas_err_t *err)
 {
     if (value->type != MSGPACK_OBJECT_POSITIVE_INTEGER || value->via.u64 == 0
         || value->via.u64 > MAAS_INFER_OUTPUTS_MAX) {
-        snprintf (err, err_size, "params: top_k must be an integer from 1 to %d",
-                  MAAS_INFER_OUTPUTS_MAX);
+        maas_err_set (err, MAAS_ERR_INPUT, "params: top_k must be an integer from 1 to %d",
+                      MAAS_INFER_OUTPUTS_MAX);
         return -1;
     }
     params->top_k = (size_t) value->via.u64;
@@ -104,36 +105,36 @@ s_top_k (maas_infer_params_t *params, const msgpack_object *value, char *err, si
 
 //  One key of the params map into PARAMS.
 static int
-s_param (maas_infer_params_t *params, const msgpack_object_kv *kv, char *err, size_t err_size)
+s_param (maas_infer_params_t *params, const msgpack_object_kv *kv, maas_err_t *err)
 {
     if (s_is (&kv->key, "shape"))
-        return s_shape (params, &kv->val, err, err_size);
+        return s_shape (params, &kv->val, err);
     if (s_is (&kv->key, "output"))
-        return s_output (params, &kv->val, err, err_size);
+        return s_output (params, &kv->val, err);
     if (s_is (&kv->key, "top_k"))
-        return s_top_k (params, &kv->val, err, err_size);
+        return s_top_k (params, &kv->val, err);
     char key[40] = "?";
     if (kv->key.type == MSGPACK_OBJECT_STR)
         maas_codec_excerpt (key, sizeof key, kv->key.via.str.ptr, kv->key.via.str.size);
-    snprintf (err, err_size,
-              "params: unknown key '%s' (an infer job's params hold 'shape', 'output', 'top_k')",
-              key);
+    maas_err_set (
+        err, MAAS_ERR_INPUT,
+        "params: unknown key '%s' (an infer job's params hold 'shape', 'output', 'top_k')", key);
     return -1;
 }
 
 int
-maas_infer_params_decode (maas_infer_params_t *params, const msgpack_object *obj, char *err,
-                          size_t err_size)
+maas_infer_params_decode (maas_infer_params_t *params, const msgpack_object *obj, maas_err_t *err)
 {
     *params = (maas_infer_params_t){0};
     if (!obj || obj->type == MSGPACK_OBJECT_NIL)
         return 0;
     if (obj->type != MSGPACK_OBJECT_MAP) {
-        snprintf (err, err_size, "params: expected a map, got %s", maas_codec_type_name (obj));
+        maas_err_set (err, MAAS_ERR_INPUT, "params: expected a map, got %s",
+                      maas_codec_type_name (obj));
         return -1;
     }
     for (uint32_t i = 0; i < obj->via.map.size; i++)
-        if (s_param (params, &obj->via.map.ptr[i], err, err_size) != 0)
+        if (s_param (params, &obj->via.map.ptr[i], err) != 0)
             return -1;
     return 0;
 }
@@ -231,9 +232,9 @@ s_scalars (maas_codec_map_t *map, maas_infer_result_t *result)
         return -1;
     if (rows == 0 || rows > MAAS_TENSOR_MAX_ELEMS || outputs == 0
         || outputs > MAAS_INFER_OUTPUTS_MAX) {
-        snprintf (map->err, sizeof map->err,
-                  "result: %" PRIu64 " rows × %" PRIu64 " outputs is empty or too large", rows,
-                  outputs);
+        maas_err_set (&map->err, MAAS_ERR_INPUT,
+                      "result: %" PRIu64 " rows × %" PRIu64 " outputs is empty or too large", rows,
+                      outputs);
         return -1;
     }
     result->rows = (size_t) rows;
@@ -252,23 +253,23 @@ s_arrays (maas_codec_map_t *map, maas_infer_result_t *result)
     if (maas_codec_map_bin (map, "values", &bytes, &size) != 0)
         return -1;
     if (size != count * 4) {
-        snprintf (map->err, sizeof map->err,
-                  "result: 'values' holds %zu bytes for %zu rows × %zu outputs", size, result->rows,
-                  result->outputs);
+        maas_err_set (&map->err, MAAS_ERR_INPUT,
+                      "result: 'values' holds %zu bytes for %zu rows × %zu outputs", size,
+                      result->rows, result->outputs);
         return -1;
     }
     const msgpack_object *classes = maas_codec_map_find (map, "classes");
     if (classes
         && (classes->type != MSGPACK_OBJECT_ARRAY || classes->via.array.size != result->rows)) {
-        snprintf (map->err, sizeof map->err, "result: 'classes' must be an array of %zu ints",
-                  result->rows);
+        maas_err_set (&map->err, MAAS_ERR_INPUT, "result: 'classes' must be an array of %zu ints",
+                      result->rows);
         return -1;
     }
     result->values = malloc (count * sizeof *result->values);
     if (classes)
         result->classes = malloc (result->rows * sizeof *result->classes);
     if (!result->values || (classes && !result->classes)) {
-        snprintf (map->err, sizeof map->err, "result: out of memory for %zu values", count);
+        maas_err_set (&map->err, MAAS_ERR_NOMEM, "result: out of memory for %zu values", count);
         return -1;
     }
     maas_codec_f32_from_le (result->values, bytes, count);
@@ -277,7 +278,8 @@ s_arrays (maas_codec_map_t *map, maas_infer_result_t *result)
         bool integer = item->type == MSGPACK_OBJECT_POSITIVE_INTEGER
             || item->type == MSGPACK_OBJECT_NEGATIVE_INTEGER;
         if (!integer || item->via.i64 < INT32_MIN || item->via.i64 > INT32_MAX) {
-            snprintf (map->err, sizeof map->err, "result: class of row %zu is not an int", r + 1);
+            maas_err_set (&map->err, MAAS_ERR_INPUT, "result: class of row %zu is not an int",
+                          r + 1);
             return -1;
         }
         result->classes[r] = (int32_t) item->via.i64;
@@ -295,20 +297,22 @@ s_class_labels (maas_codec_map_t *map, maas_infer_result_t *result)
         return -1;
     if (n == 0 || n > MAAS_INFER_OUTPUTS_MAX || !result->classes
         || !(result->class_labels = calloc (n, sizeof *result->class_labels))) {
-        snprintf (map->err, sizeof map->err,
-                  "result: 'class_labels' needs 'classes' and 1 to %d labels (or memory ran out)",
-                  MAAS_INFER_OUTPUTS_MAX);
+        maas_err_set (
+            &map->err, MAAS_ERR_INPUT,
+            "result: 'class_labels' needs 'classes' and 1 to %d labels (or memory ran out)",
+            MAAS_INFER_OUTPUTS_MAX);
         return -1;
     }
     result->n_class_labels = n;
     for (size_t k = 0; k < n; k++)
         if (!(result->class_labels[k] = strndup (items[k].via.str.ptr, items[k].via.str.size))) {
-            snprintf (map->err, sizeof map->err, "result: out of memory for the labels");
+            maas_err_set (&map->err, MAAS_ERR_NOMEM, "result: out of memory for the labels");
             return -1;
         }
     for (size_t r = 0; r < result->rows; r++)
         if (result->classes[r] < 0 || (size_t) result->classes[r] >= n) {
-            snprintf (map->err, sizeof map->err, "result: class of row %zu has no label", r + 1);
+            maas_err_set (&map->err, MAAS_ERR_INPUT, "result: class of row %zu has no label",
+                          r + 1);
             return -1;
         }
     return 0;
@@ -328,15 +332,15 @@ s_top (maas_codec_map_t *map, maas_infer_result_t *result)
     size_t n = k <= MAAS_INFER_OUTPUTS_MAX ? result->rows * (size_t) k : 0;
     if (n == 0 || size != n * 4 || !classes || classes->type != MSGPACK_OBJECT_ARRAY
         || classes->via.array.size != n) {
-        snprintf (map->err, sizeof map->err,
-                  "result: top_k %" PRIu64 " needs 'top_classes' and 'top_scores' of %zu each", k,
-                  n);
+        maas_err_set (&map->err, MAAS_ERR_INPUT,
+                      "result: top_k %" PRIu64 " needs 'top_classes' and 'top_scores' of %zu each",
+                      k, n);
         return -1;
     }
     result->top_classes = malloc (n * sizeof *result->top_classes);
     result->top_scores = malloc (n * sizeof *result->top_scores);
     if (!result->top_classes || !result->top_scores) {
-        snprintf (map->err, sizeof map->err, "result: out of memory for top %" PRIu64, k);
+        maas_err_set (&map->err, MAAS_ERR_NOMEM, "result: out of memory for top %" PRIu64, k);
         return -1;
     }
     result->top_k = (size_t) k;
@@ -344,7 +348,7 @@ s_top (maas_codec_map_t *map, maas_infer_result_t *result)
     for (size_t i = 0; i < n; i++) {
         const msgpack_object *item = &classes->via.array.ptr[i];
         if (item->type != MSGPACK_OBJECT_POSITIVE_INTEGER || item->via.u64 > INT32_MAX) {
-            snprintf (map->err, sizeof map->err, "result: top_classes[%zu] is not a class", i);
+            maas_err_set (&map->err, MAAS_ERR_INPUT, "result: top_classes[%zu] is not a class", i);
             return -1;
         }
         result->top_classes[i] = (int32_t) item->via.u64;
@@ -359,7 +363,7 @@ s_post_parse (maas_codec_map_t *map, maas_infer_result_t *result)
     if (maas_codec_map_find (map, "threshold")
         && (maas_codec_map_double (map, "threshold", &result->threshold) != 0
             || !(result->threshold > 0 && result->threshold < 1))) {
-        snprintf (map->err, sizeof map->err, "result: 'threshold' must be between 0 and 1");
+        maas_err_set (&map->err, MAAS_ERR_INPUT, "result: 'threshold' must be between 0 and 1");
         return -1;
     }
     if (maas_codec_map_find (map, "class_labels") && s_class_labels (map, result) != 0)
@@ -368,8 +372,8 @@ s_post_parse (maas_codec_map_t *map, maas_infer_result_t *result)
     if (labels) {
         if (!result->class_labels || labels->type != MSGPACK_OBJECT_ARRAY
             || labels->via.array.size != result->rows) {
-            snprintf (map->err, sizeof map->err,
-                      "result: 'labels' must hold one label per row, with 'class_labels'");
+            maas_err_set (&map->err, MAAS_ERR_INPUT,
+                          "result: 'labels' must hold one label per row, with 'class_labels'");
             return -1;
         }
         result->output = MAAS_INFER_CLASS;
@@ -378,18 +382,18 @@ s_post_parse (maas_codec_map_t *map, maas_infer_result_t *result)
 }
 
 int
-maas_infer_result_parse (maas_infer_result_t *result, const void *data, size_t size, char *err,
-                         size_t err_size)
+maas_infer_result_parse (maas_infer_result_t *result, const void *data, size_t size,
+                         maas_err_t *err)
 {
     *result = (maas_infer_result_t){0};
     msgpack_unpacked msg;
     msgpack_unpacked_init (&msg);
     maas_codec_map_t map;
-    int rc = maas_proto_open_map (data, size, 0, "result", &msg, &map, err, err_size);
+    int rc = maas_proto_open_map (data, size, 0, "result", &msg, &map, err);
     if (rc == 0
         && (s_scalars (&map, result) != 0 || s_arrays (&map, result) != 0
             || s_post_parse (&map, result) != 0)) {
-        snprintf (err, err_size, "%s", map.err);
+        maas_err_copy (err, &map.err);
         rc = -1;
     }
     msgpack_unpacked_destroy (&msg);
@@ -434,12 +438,10 @@ maas_infer_error_row (const void *header, size_t size)
     msgpack_unpacked msg;
     msgpack_unpacked_init (&msg);
     maas_codec_map_t map, meta;
-    char err[MAAS_CODEC_ERR_SIZE];
     uint64_t row = 0;
     //  Absent meta or row, or a row that is not a count: no row named.
     if (header
-        && maas_proto_open_map (header, size, MAAS_PROTO_HEADER_MAX, "header", &msg, &map, err,
-                                sizeof err)
+        && maas_proto_open_map (header, size, MAAS_PROTO_HEADER_MAX, "header", &msg, &map, NULL)
             == 0
         && maas_codec_map_find (&map, "meta") && maas_codec_map_map (&map, "meta", &meta) == 0
         && maas_codec_map_find (&meta, "row") && maas_codec_map_uint64 (&meta, "row", &row) != 0)

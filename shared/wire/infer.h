@@ -49,7 +49,7 @@ MAAS_EXPORT int maas_infer_params_pack_all (msgpack_sbuffer *sbuf,
 //  empty or too large", "params: output 'klass' is not probabilities or
 //  class").
 MAAS_EXPORT int maas_infer_params_decode (maas_infer_params_t *params, const msgpack_object *obj,
-                                          char *err, size_t err_size);
+                                          maas_err_t *err);
 
 //  ---------------------------------------------------------------------------
 //  The result of a succeeded job.
@@ -86,7 +86,7 @@ MAAS_EXPORT int maas_infer_meta_pack (const maas_infer_result_t *result, msgpack
 //  or -1 with ERR ("result: key 'rows' is missing", "result: 'values' holds
 //  40 bytes for 3 rows × 4 outputs").
 MAAS_EXPORT int maas_infer_result_parse (maas_infer_result_t *result, const void *data, size_t size,
-                                         char *err, size_t err_size);
+                                         maas_err_t *err);
 //  The class label of row R of a result holding class_labels, or NULL.
 MAAS_EXPORT const char *maas_infer_result_label (const maas_infer_result_t *result, size_t r);
 //  Free what _parse allocated; RESULT is zeroed. Safe twice.

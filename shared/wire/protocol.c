@@ -97,33 +97,33 @@ maas_proto_msg_close (maas_proto_msg_t *msg)
 }
 
 int
-maas_proto_check (const maas_proto_msg_t *msg, char *err, size_t err_size)
+maas_proto_check (const maas_proto_msg_t *msg, maas_err_t *err)
 {
     if (msg->count < 2) {
-        snprintf (err, err_size, "bad message: %d frames, need at least tag and command",
-                  msg->count);
+        maas_err_set (err, MAAS_ERR_INPUT, "bad message: %d frames, need at least tag and command",
+                      msg->count);
         return -1;
     }
     zmq_msg_t *tag = (zmq_msg_t *) &msg->frames[0];
     if (zmq_msg_size (tag) != MAAS_PROTO_TAG_SIZE
         || memcmp (zmq_msg_data (tag), MAAS_PROTO_TAG, MAAS_PROTO_TAG_SIZE) != 0) {
-        snprintf (err, err_size, "bad message: first frame is not the protocol tag %s",
-                  MAAS_PROTO_TAG);
+        maas_err_set (err, MAAS_ERR_INPUT, "bad message: first frame is not the protocol tag %s",
+                      MAAS_PROTO_TAG);
         return -1;
     }
     zmq_msg_t *cmd = (zmq_msg_t *) &msg->frames[1];
     if (zmq_msg_size (cmd) != 1) {
-        snprintf (err, err_size, "bad message: command frame has %zu bytes, expected 1",
-                  zmq_msg_size (cmd));
+        maas_err_set (err, MAAS_ERR_INPUT, "bad message: command frame has %zu bytes, expected 1",
+                      zmq_msg_size (cmd));
         return -1;
     }
     if (msg->extra) {
-        snprintf (err, err_size, "bad message: more than %d frames", MAAS_PROTO_FRAMES);
+        maas_err_set (err, MAAS_ERR_INPUT, "bad message: more than %d frames", MAAS_PROTO_FRAMES);
         return -1;
     }
     if (msg->count > 2 && zmq_msg_size ((zmq_msg_t *) &msg->frames[2]) > MAAS_PROTO_HEADER_MAX) {
-        snprintf (err, err_size, "bad message: header frame of %zu bytes, limit %d",
-                  zmq_msg_size ((zmq_msg_t *) &msg->frames[2]), MAAS_PROTO_HEADER_MAX);
+        maas_err_set (err, MAAS_ERR_INPUT, "bad message: header frame of %zu bytes, limit %d",
+                      zmq_msg_size ((zmq_msg_t *) &msg->frames[2]), MAAS_PROTO_HEADER_MAX);
         return -1;
     }
     return *(const uint8_t *) zmq_msg_data (cmd);
@@ -201,17 +201,12 @@ maas_proto_endpoint_error (int errno_value)
 
 int
 maas_proto_open_map (const void *data, size_t size, size_t limit, const char *what,
-                     msgpack_unpacked *scratch, maas_codec_map_t *map, char *err, size_t err_size)
+                     msgpack_unpacked *scratch, maas_codec_map_t *map, maas_err_t *err)
 {
-    char why[MAAS_CODEC_ERR_SIZE];
-    if (maas_codec_unpack (data, size, limit, scratch, why, sizeof why) != 0) {
-        snprintf (err, err_size, "%s: %s", what, why);
-        return -1;
-    }
-    if (maas_codec_map_init (map, &scratch->data, what) != 0) {
-        snprintf (err, err_size, "%s", map->err);
-        return -1;
-    }
+    if (maas_codec_unpack (data, size, limit, scratch, err) != 0)
+        return maas_err_prefix (err, "%s", what);
+    if (maas_codec_map_init (map, &scratch->data, what) != 0)
+        return maas_err_copy (err, &map->err);
     return 0;
 }
 
@@ -219,23 +214,22 @@ maas_proto_open_map (const void *data, size_t size, size_t limit, const char *wh
 //  SCRATCH); -1 with ERR if not msgpack or not a map.
 static int
 s_open_header (const void *header, size_t size, msgpack_unpacked *scratch, maas_codec_map_t *map,
-               char *err, size_t err_size)
+               maas_err_t *err)
 {
-    return maas_proto_open_map (header, size, MAAS_PROTO_HEADER_MAX, "header", scratch, map, err,
-                                err_size);
+    return maas_proto_open_map (header, size, MAAS_PROTO_HEADER_MAX, "header", scratch, map, err);
 }
 
 int
 maas_proto_header_map (const maas_proto_msg_t *msg, msgpack_unpacked *scratch,
-                       maas_codec_map_t *map, char *err, size_t err_size)
+                       maas_codec_map_t *map, maas_err_t *err)
 {
     size_t size;
     const void *header = maas_proto_header (msg, &size);
     if (!header) {
-        snprintf (err, err_size, "missing header frame");
+        maas_err_set (err, MAAS_ERR_INPUT, "missing header frame");
         return -1;
     }
-    return s_open_header (header, size, scratch, map, err, err_size);
+    return s_open_header (header, size, scratch, map, err);
 }
 
 static int
@@ -370,123 +364,117 @@ maas_proto_id_valid (const char *id, size_t len)
     return true;
 }
 
-static int
-s_fail (char *err, size_t err_size, const char *why)
-{
-    snprintf (err, err_size, "%s", why);
-    return -1;
-}
-
 //  Optional string KEY copied into BUF (SIZE with NUL); absent leaves BUF "".
 static int
-s_opt_str (maas_codec_map_t *map, const char *key, char *buf, size_t size, char *err,
-           size_t err_size)
+s_opt_str (maas_codec_map_t *map, const char *key, char *buf, size_t size, maas_err_t *err)
 {
     buf[0] = '\0';
     if (!maas_codec_map_find (map, key))
         return 0;
     if (maas_codec_map_str_copy (map, key, buf, size) != 0)
-        return s_fail (err, err_size, map->err);
+        return maas_err_copy (err, &map->err);
     return 0;
 }
 
 static int
 s_opt_int (maas_codec_map_t *map, const char *key, int64_t *value, int64_t min, int64_t max,
-           char *err, size_t err_size)
+           maas_err_t *err)
 {
     if (!maas_codec_map_find (map, key))
         return 0;
     if (maas_codec_map_int64 (map, key, value) != 0)
-        return s_fail (err, err_size, map->err);
+        return maas_err_copy (err, &map->err);
     if (*value < min || *value > max) {
-        snprintf (err, err_size, "header: key '%s' must be %" PRId64 "..%" PRId64 ", got %" PRId64,
-                  key, min, max, *value);
+        maas_err_set (err, MAAS_ERR_INPUT,
+                      "header: key '%s' must be %" PRId64 "..%" PRId64 ", got %" PRId64, key, min,
+                      max, *value);
         return -1;
     }
     return 0;
 }
 
 static int
-s_opt_bool (maas_codec_map_t *map, const char *key, bool *value, char *err, size_t err_size)
+s_opt_bool (maas_codec_map_t *map, const char *key, bool *value, maas_err_t *err)
 {
     if (maas_codec_map_find (map, key) && maas_codec_map_bool (map, key, value) != 0)
-        return s_fail (err, err_size, map->err);
+        return maas_err_copy (err, &map->err);
     return 0;
 }
 
 //  "version" is a positive integer, "alias" a string: one of them, or
 //  neither (the latest version).
 static int
-s_version (maas_codec_map_t *map, maas_proto_job_t *job, char *err, size_t err_size)
+s_version (maas_codec_map_t *map, maas_proto_job_t *job, maas_err_t *err)
 {
     const msgpack_object *value = maas_codec_map_find (map, "version");
     if (value && value->type == MSGPACK_OBJECT_STR)
-        return s_fail (err, err_size,
-                       "header: key 'version' must be an integer, got string (an alias "
-                       "goes in 'alias')");
-    if (s_opt_int (map, "version", &job->version, 1, INT64_MAX, err, err_size) != 0
-        || s_opt_str (map, "alias", job->alias, sizeof job->alias, err, err_size) != 0)
+        return maas_err_set (err, MAAS_ERR_INPUT,
+                             "header: key 'version' must be an integer, got string (an alias "
+                             "goes in 'alias')");
+    if (s_opt_int (map, "version", &job->version, 1, INT64_MAX, err) != 0
+        || s_opt_str (map, "alias", job->alias, sizeof job->alias, err) != 0)
         return -1;
     return 0;
 }
 
 //  A job name of 1..MAX bytes of [0-9A-Za-z_.:-] in KEY; -1 with ERR if not.
 static int
-s_check_name (const char *key, const char *value, size_t max, char *err, size_t err_size)
+s_check_name (const char *key, const char *value, size_t max, maas_err_t *err)
 {
     size_t len = strnlen (value, max + 1);
     if (len <= max && maas_proto_id_valid (value, len))
         return 0;
-    snprintf (err, err_size, "header: key '%s' must be 1..%zu of [0-9A-Za-z_.:-]", key, max);
+    maas_err_set (err, MAAS_ERR_INPUT, "header: key '%s' must be 1..%zu of [0-9A-Za-z_.:-]", key,
+                  max);
     return -1;
 }
 
 int
-maas_proto_job_check (const maas_proto_job_t *job, char *err, size_t err_size)
+maas_proto_job_check (const maas_proto_job_t *job, maas_err_t *err)
 {
-    if (s_check_name ("id", job->id, MAAS_PROTO_ID_MAX, err, err_size) != 0
-        || s_check_name ("kind", job->kind, MAAS_PROTO_KIND_MAX, err, err_size) != 0)
+    if (s_check_name ("id", job->id, MAAS_PROTO_ID_MAX, err) != 0
+        || s_check_name ("kind", job->kind, MAAS_PROTO_KIND_MAX, err) != 0)
         return -1;
     if (strnlen (job->model, sizeof job->model) >= sizeof job->model
         || strnlen (job->alias, sizeof job->alias) >= sizeof job->alias)
-        return s_fail (err, err_size, "header: 'model' or 'alias' is too long");
+        return maas_err_set (err, MAAS_ERR_INPUT, "header: 'model' or 'alias' is too long");
     if (job->priority < 0 || job->priority > MAAS_PROTO_PRIORITY_MAX) {
-        snprintf (err, err_size, "header: key 'priority' must be 0..%d, got %d",
-                  MAAS_PROTO_PRIORITY_MAX, job->priority);
+        maas_err_set (err, MAAS_ERR_INPUT, "header: key 'priority' must be 0..%d, got %d",
+                      MAAS_PROTO_PRIORITY_MAX, job->priority);
         return -1;
     }
     if (job->version < 0 || job->deadline_ms < 0)
-        return s_fail (err, err_size, "header: 'version' and 'deadline' must be >= 0");
+        return maas_err_set (err, MAAS_ERR_INPUT, "header: 'version' and 'deadline' must be >= 0");
     if (job->version > 0 && job->alias[0])
-        return s_fail (err, err_size,
-                       "header: give 'version' or 'alias', not both (neither: the latest)");
+        return maas_err_set (err, MAAS_ERR_INPUT,
+                             "header: give 'version' or 'alias', not both (neither: the latest)");
     return 0;
 }
 
 int
 maas_proto_job_parse (maas_proto_job_t *job, const void *header, size_t size,
-                      msgpack_unpacked *scratch, char *err, size_t err_size)
+                      msgpack_unpacked *scratch, maas_err_t *err)
 {
     memset (job, 0, sizeof *job);
     job->track = true;
     job->durable = true;
     maas_codec_map_t map;
-    if (s_open_header (header, size, scratch, &map, err, err_size) != 0)
+    if (s_open_header (header, size, scratch, &map, err) != 0)
         return -1;
     if (maas_codec_map_str_copy (&map, "id", job->id, sizeof job->id) != 0
         || maas_codec_map_str_copy (&map, "kind", job->kind, sizeof job->kind) != 0)
-        return s_fail (err, err_size, map.err);
+        return maas_err_copy (err, &map.err);
     int64_t priority = 0;
-    if (s_opt_str (&map, "model", job->model, sizeof job->model, err, err_size) != 0
-        || s_version (&map, job, err, err_size) != 0
-        || s_opt_int (&map, "priority", &priority, 0, MAAS_PROTO_PRIORITY_MAX, err, err_size) != 0
-        || s_opt_int (&map, "deadline", &job->deadline_ms, 0, INT64_MAX, err, err_size) != 0
-        || s_opt_bool (&map, "track", &job->track, err, err_size) != 0
-        || s_opt_bool (&map, "durable", &job->durable, err, err_size) != 0)
+    if (s_opt_str (&map, "model", job->model, sizeof job->model, err) != 0
+        || s_version (&map, job, err) != 0
+        || s_opt_int (&map, "priority", &priority, 0, MAAS_PROTO_PRIORITY_MAX, err) != 0
+        || s_opt_int (&map, "deadline", &job->deadline_ms, 0, INT64_MAX, err) != 0
+        || s_opt_bool (&map, "track", &job->track, err) != 0
+        || s_opt_bool (&map, "durable", &job->durable, err) != 0)
         return -1;
     job->priority = (int) priority;
     job->params_obj = maas_codec_map_find (&map, "params");
-    return maas_proto_job_check (job, err, err_size);
+    return maas_proto_job_check (job, err);
 }
 
 int

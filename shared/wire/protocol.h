@@ -75,7 +75,7 @@ MAAS_EXPORT int maas_proto_recv (void *socket, maas_proto_msg_t *msg, bool route
 MAAS_EXPORT void maas_proto_msg_close (maas_proto_msg_t *msg);
 //  Check the envelope: tag, a one-byte command, a header frame no larger
 //  than MAAS_PROTO_HEADER_MAX. Returns the command, or -1 with why in ERR.
-MAAS_EXPORT int maas_proto_check (const maas_proto_msg_t *msg, char *err, size_t err_size);
+MAAS_EXPORT int maas_proto_check (const maas_proto_msg_t *msg, maas_err_t *err);
 //  The header frame's bytes (NULL, 0 when absent).
 MAAS_EXPORT const void *maas_proto_header (const maas_proto_msg_t *msg, size_t *size);
 //  The payload frame, or NULL when absent (borrowed; may be moved out with
@@ -99,13 +99,13 @@ MAAS_EXPORT const char *maas_proto_endpoint_error (int errno_value);
 //  map is borrowed from it and DATA). LIMIT: largest SIZE accepted, 0: any.
 //  Returns 0, or -1 with why in ERR ("result: expected a map, got array").
 MAAS_EXPORT int maas_proto_open_map (const void *data, size_t size, size_t limit, const char *what,
-                                     msgpack_unpacked *scratch, maas_codec_map_t *map, char *err,
-                                     size_t err_size);
+                                     msgpack_unpacked *scratch, maas_codec_map_t *map,
+                                     maas_err_t *err);
 //  Open MSG's header frame as a map named "header" into MAP, decoding into
 //  SCRATCH (the caller's, reusable). Returns 0, or -1 with why in ERR
 //  ("missing header frame", "header: expected a map, got array").
 MAAS_EXPORT int maas_proto_header_map (const maas_proto_msg_t *msg, msgpack_unpacked *scratch,
-                                       maas_codec_map_t *map, char *err, size_t err_size);
+                                       maas_codec_map_t *map, maas_err_t *err);
 
 //  ---------------------------------------------------------------------------
 //  Building headers: a msgpack packer writing into a fixed buffer, so small
@@ -155,13 +155,13 @@ typedef struct {
 //  into JOB; PARAMS_OBJ is borrowed from SCRATCH (and HEADER). Returns 0, or -1 with
 //  a reason fit for a REJECTED ("header: key 'priority' must be 0..9, got 12").
 MAAS_EXPORT int maas_proto_job_parse (maas_proto_job_t *job, const void *header, size_t size,
-                                      msgpack_unpacked *scratch, char *err, size_t err_size);
+                                      msgpack_unpacked *scratch, maas_err_t *err);
 //  Check what a job header must satisfy, for a job built by hand before it
 //  is packed (maas_proto_job_parse checks the same): id and kind of
 //  [0-9A-Za-z_.:-] within their limits, model and alias within theirs,
 //  priority 0..9, version >= 0, not both a version and an alias. Returns 0,
 //  or -1 with ERR ("header: key 'priority' must be 0..9, got 12").
-MAAS_EXPORT int maas_proto_job_check (const maas_proto_job_t *job, char *err, size_t err_size);
+MAAS_EXPORT int maas_proto_job_check (const maas_proto_job_t *job, maas_err_t *err);
 //  Encode JOB into BUF, with PARAMS (bytes of one msgpack value) if set.
 //  Returns 0, or -1 if it does not fit.
 MAAS_EXPORT int maas_proto_job_pack (const maas_proto_job_t *job, maas_proto_buf_t *buf);

@@ -7,23 +7,9 @@
 #include <assert.h>
 #include <errno.h>
 #include <math.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-static int s_fail (char *err, size_t err_size, const char *fmt, ...)
-    __attribute__ ((format (printf, 3, 4)));
-
-static int
-s_fail (char *err, size_t err_size, const char *fmt, ...)
-{
-    va_list args;
-    va_start (args, fmt);
-    vsnprintf (err, err_size, fmt, args);
-    va_end (args);
-    return -1;
-}
 
 void
 maas_training_init (maas_training_t *spec)
@@ -41,35 +27,36 @@ static const char s_optimizers[] = "sgd, momentum, nesterov, adagrad, rmsprop, a
 
 //  Parse one "units:activation" of LEN bytes as layer INDEX (0-based).
 static int
-s_parse_layer (maas_layer_spec_t *layer, const char *text, size_t len, size_t index, char *err,
-               size_t err_size)
+s_parse_layer (maas_layer_spec_t *layer, const char *text, size_t len, size_t index,
+               maas_err_t *err)
 {
     char item[64];
     if (len == 0 || len >= sizeof item)
-        return s_fail (err, err_size, "layer %zu: expected units:activation, got '%.*s'", index + 1,
-                       (int) (len < 40 ? len : 40), text);
+        return maas_err_set (err, MAAS_ERR_INPUT,
+                             "layer %zu: expected units:activation, got '%.*s'", index + 1,
+                             (int) (len < 40 ? len : 40), text);
     memcpy (item, text, len);
     item[len] = '\0';
     char *colon = strchr (item, ':'), *end;
     if (!colon)
-        return s_fail (err, err_size, "layer %zu: expected units:activation, got '%s'", index + 1,
-                       item);
+        return maas_err_set (err, MAAS_ERR_INPUT, "layer %zu: expected units:activation, got '%s'",
+                             index + 1, item);
     *colon = '\0';
     errno = 0;
     unsigned long units = strtoul (item, &end, 10);
     if (*end || end == item || errno || units == 0 || units > MAAS_MLP_MAX_UNITS)
-        return s_fail (err, err_size, "layer %zu: units must be 1..%d, got '%s'", index + 1,
-                       MAAS_MLP_MAX_UNITS, item);
+        return maas_err_set (err, MAAS_ERR_INPUT, "layer %zu: units must be 1..%d, got '%s'",
+                             index + 1, MAAS_MLP_MAX_UNITS, item);
     int act = maas_act_parse (colon + 1);
     if (act < 0)
-        return s_fail (err, err_size, "layer %zu: unknown activation '%s' (%s)", index + 1,
-                       colon + 1, s_activations);
+        return maas_err_set (err, MAAS_ERR_INPUT, "layer %zu: unknown activation '%s' (%s)",
+                             index + 1, colon + 1, s_activations);
     *layer = (maas_layer_spec_t){.units = units, .act = (maas_act_t) act};
     return 0;
 }
 
 int
-maas_training_parse_layers (maas_training_t *spec, const char *text, char *err, size_t err_size)
+maas_training_parse_layers (maas_training_t *spec, const char *text, maas_err_t *err)
 {
     size_t count = 0;
     const char *at = text;
@@ -77,8 +64,8 @@ maas_training_parse_layers (maas_training_t *spec, const char *text, char *err, 
         const char *comma = strchr (at, ',');
         size_t len = comma ? (size_t) (comma - at) : strlen (at);
         if (count == MAAS_MLP_MAX_LAYERS)
-            return s_fail (err, err_size, "at most %d layers", MAAS_MLP_MAX_LAYERS);
-        if (s_parse_layer (&spec->layers[count], at, len, count, err, err_size) != 0)
+            return maas_err_set (err, MAAS_ERR_INPUT, "at most %d layers", MAAS_MLP_MAX_LAYERS);
+        if (s_parse_layer (&spec->layers[count], at, len, count, err) != 0)
             return -1;
         count++;
         if (!comma)
@@ -90,88 +77,91 @@ maas_training_parse_layers (maas_training_t *spec, const char *text, char *err, 
 }
 
 int
-maas_training_set_optimizer (maas_training_t *spec, const char *name, char *err, size_t err_size)
+maas_training_set_optimizer (maas_training_t *spec, const char *name, maas_err_t *err)
 {
     int kind = maas_optim_parse (name);
     if (kind < 0)
-        return s_fail (err, err_size, "unknown optimizer '%s' (%s)", name, s_optimizers);
+        return maas_err_set (err, MAAS_ERR_INPUT, "unknown optimizer '%s' (%s)", name,
+                             s_optimizers);
     spec->train.optim = maas_optim_defaults ((maas_optim_kind_t) kind);
     return 0;
 }
 
 int
-maas_training_check (const maas_training_t *spec, char *err, size_t err_size)
+maas_training_check (const maas_training_t *spec, maas_err_t *err)
 {
     const maas_train_config_t *t = &spec->train;
     if (!*spec->model)
-        return s_fail (err, err_size, "no model name to publish");
+        return maas_err_set (err, MAAS_ERR_INPUT, "no model name to publish");
     if (*spec->dataset && !maas_dataset_name_valid (spec->dataset))
-        return s_fail (err, err_size, "data set name '%s' is not valid", spec->dataset);
+        return maas_err_set (err, MAAS_ERR_INPUT, "data set name '%s' is not valid", spec->dataset);
     if (spec->n_layers == 0 || spec->n_layers > MAAS_MLP_MAX_LAYERS)
-        return s_fail (err, err_size, "layers: need 1..%d layers, got %zu", MAAS_MLP_MAX_LAYERS,
-                       spec->n_layers);
+        return maas_err_set (err, MAAS_ERR_INPUT, "layers: need 1..%d layers, got %zu",
+                             MAAS_MLP_MAX_LAYERS, spec->n_layers);
     for (size_t i = 0; i < spec->n_layers; i++)
         if (spec->layers[i].units == 0 || spec->layers[i].units > MAAS_MLP_MAX_UNITS
             || spec->layers[i].act >= MAAS_ACT_COUNT)
-            return s_fail (err, err_size, "layer %zu: units must be 1..%d", i + 1,
-                           MAAS_MLP_MAX_UNITS);
+            return maas_err_set (err, MAAS_ERR_INPUT, "layer %zu: units must be 1..%d", i + 1,
+                                 MAAS_MLP_MAX_UNITS);
     maas_act_t last = spec->layers[spec->n_layers - 1].act;
     if (t->loss >= MAAS_LOSS_COUNT)
-        return s_fail (err, err_size, "unknown loss");
+        return maas_err_set (err, MAAS_ERR_INPUT, "unknown loss");
     if (!maas_loss_fits (t->loss, last))
-        return s_fail (err, err_size,
-                       "loss %s does not fit a %s output layer (bce: sigmoid, "
-                       "softmax_ce: softmax, mse: any but softmax)",
-                       maas_loss_name (t->loss), maas_act_name (last));
-    if (maas_optim_check (&t->optim, err, err_size) != 0)
+        return maas_err_set (err, MAAS_ERR_INPUT,
+                             "loss %s does not fit a %s output layer (bce: sigmoid, "
+                             "softmax_ce: softmax, mse: any but softmax)",
+                             maas_loss_name (t->loss), maas_act_name (last));
+    if (maas_optim_check (&t->optim, err) != 0)
         return -1;
     if (t->batch_size == 0 || t->batch_size > MAAS_TRAIN_MAX_BATCH)
-        return s_fail (err, err_size, "batch size must be 1..%d, got %zu", MAAS_TRAIN_MAX_BATCH,
-                       t->batch_size);
+        return maas_err_set (err, MAAS_ERR_INPUT, "batch size must be 1..%d, got %zu",
+                             MAAS_TRAIN_MAX_BATCH, t->batch_size);
     if (t->epochs == 0 || t->epochs > MAAS_TRAINING_MAX_EPOCHS)
-        return s_fail (err, err_size, "epochs must be 1..%d, got %zu", MAAS_TRAINING_MAX_EPOCHS,
-                       t->epochs);
+        return maas_err_set (err, MAAS_ERR_INPUT, "epochs must be 1..%d, got %zu",
+                             MAAS_TRAINING_MAX_EPOCHS, t->epochs);
     if (!(t->val_fraction >= 0 && t->val_fraction <= 0.9))
-        return s_fail (err, err_size, "validation split must be 0..0.9, got %g", t->val_fraction);
+        return maas_err_set (err, MAAS_ERR_INPUT, "validation split must be 0..0.9, got %g",
+                             t->val_fraction);
     if (t->patience && t->val_fraction == 0)
-        return s_fail (err, err_size, "early stopping (patience %zu) needs a validation split",
-                       t->patience);
+        return maas_err_set (err, MAAS_ERR_INPUT,
+                             "early stopping (patience %zu) needs a validation split", t->patience);
     if (!(spec->input_scale >= 1e-30 && spec->input_scale <= 1e30))
-        return s_fail (err, err_size, "input scale must be a number from 1e-30 to 1e30, got %g",
-                       spec->input_scale);
+        return maas_err_set (err, MAAS_ERR_INPUT,
+                             "input scale must be a number from 1e-30 to 1e30, got %g",
+                             spec->input_scale);
     return 0;
 }
 
 int
 maas_training_check_data (const maas_training_t *spec, size_t cols, maas_dataset_task_t task,
-                          size_t classes, char *err, size_t err_size)
+                          size_t classes, maas_err_t *err)
 {
     const char *data = *spec->dataset ? spec->dataset : "inline";
     size_t units = spec->layers[spec->n_layers - 1].units;
     maas_loss_t loss = spec->train.loss;
     if (cols == 0)
-        return s_fail (err, err_size, "data set '%s' has no features", data);
+        return maas_err_set (err, MAAS_ERR_INPUT, "data set '%s' has no features", data);
     if (loss == MAAS_LOSS_SOFTMAX_CE && task == MAAS_DATASET_REGRESSION)
-        return s_fail (err, err_size,
-                       "loss softmax_ce needs class labels, data set '%s' is "
-                       "regression",
-                       data);
+        return maas_err_set (err, MAAS_ERR_INPUT,
+                             "loss softmax_ce needs class labels, data set '%s' is "
+                             "regression",
+                             data);
     if (loss == MAAS_LOSS_SOFTMAX_CE && units != classes)
-        return s_fail (err, err_size,
-                       "data set '%s' has %zu classes but the output layer has "
-                       "%zu units",
-                       data, classes, units);
+        return maas_err_set (err, MAAS_ERR_INPUT,
+                             "data set '%s' has %zu classes but the output layer has "
+                             "%zu units",
+                             data, classes, units);
     if (loss == MAAS_LOSS_BCE && task != MAAS_DATASET_BINARY)
-        return s_fail (err, err_size,
-                       "loss bce needs binary labels, data set '%s' is %s (use "
-                       "%s)",
-                       data, maas_dataset_task_name (task),
-                       task == MAAS_DATASET_MULTICLASS ? "softmax_ce" : "mse");
+        return maas_err_set (err, MAAS_ERR_INPUT,
+                             "loss bce needs binary labels, data set '%s' is %s (use "
+                             "%s)",
+                             data, maas_dataset_task_name (task),
+                             task == MAAS_DATASET_MULTICLASS ? "softmax_ce" : "mse");
     if (loss != MAAS_LOSS_SOFTMAX_CE && units != 1)
-        return s_fail (err, err_size,
-                       "loss %s with one label per row needs 1 output unit, "
-                       "the output layer has %zu",
-                       maas_loss_name (loss), units);
+        return maas_err_set (err, MAAS_ERR_INPUT,
+                             "loss %s with one label per row needs 1 output unit, "
+                             "the output layer has %zu",
+                             maas_loss_name (loss), units);
     return 0;
 }
 
@@ -221,15 +211,16 @@ maas_training_pack (const maas_training_t *spec, msgpack_packer *pk)
 
 //  Read "layers": an array of {"units": n, "activation": name} maps.
 static int
-s_decode_layers (maas_training_t *spec, maas_codec_map_t *map, char *err, size_t err_size)
+s_decode_layers (maas_training_t *spec, maas_codec_map_t *map, maas_err_t *err)
 {
     const msgpack_object *layers = maas_codec_map_find (map, "layers");
     if (!layers)
-        return s_fail (err, err_size, "train spec: missing key 'layers'");
+        return maas_err_set (err, MAAS_ERR_INPUT, "train spec: missing key 'layers'");
     if (layers->type != MSGPACK_OBJECT_ARRAY || layers->via.array.size == 0
         || layers->via.array.size > MAAS_MLP_MAX_LAYERS)
-        return s_fail (err, err_size, "train spec: 'layers' must be an array of 1..%d layers",
-                       MAAS_MLP_MAX_LAYERS);
+        return maas_err_set (err, MAAS_ERR_INPUT,
+                             "train spec: 'layers' must be an array of 1..%d layers",
+                             MAAS_MLP_MAX_LAYERS);
     spec->n_layers = layers->via.array.size;
     for (size_t i = 0; i < spec->n_layers; i++) {
         maas_codec_map_t layer;
@@ -239,14 +230,14 @@ s_decode_layers (maas_training_t *spec, maas_codec_map_t *map, char *err, size_t
         if (maas_codec_map_init (&layer, &layers->via.array.ptr[i], what) != 0
             || maas_codec_map_uint64 (&layer, "units", &units) != 0
             || maas_codec_map_str_copy (&layer, "activation", act, sizeof act) != 0)
-            return s_fail (err, err_size, "%s", layer.err);
+            return maas_err_copy (err, &layer.err);
         if (units == 0 || units > MAAS_MLP_MAX_UNITS)
-            return s_fail (err, err_size, "layer %zu: units must be 1..%d, got %llu", i + 1,
-                           MAAS_MLP_MAX_UNITS, (unsigned long long) units);
+            return maas_err_set (err, MAAS_ERR_INPUT, "layer %zu: units must be 1..%d, got %llu",
+                                 i + 1, MAAS_MLP_MAX_UNITS, (unsigned long long) units);
         int parsed = maas_act_parse (act);
         if (parsed < 0)
-            return s_fail (err, err_size, "layer %zu: unknown activation '%s' (%s)", i + 1, act,
-                           s_activations);
+            return maas_err_set (err, MAAS_ERR_INPUT, "layer %zu: unknown activation '%s' (%s)",
+                                 i + 1, act, s_activations);
         spec->layers[i] = (maas_layer_spec_t){.units = units, .act = (maas_act_t) parsed};
     }
     return 0;
@@ -287,22 +278,22 @@ s_opt_bool (maas_codec_map_t *map, const char *key, bool *out)
 
 //  Loss and optimizer names, then the optimizer's parameters over its defaults.
 static int
-s_decode_names (maas_training_t *spec, maas_codec_map_t *map, char *err, size_t err_size)
+s_decode_names (maas_training_t *spec, maas_codec_map_t *map, maas_err_t *err)
 {
     char name[32] = "";
     maas_train_config_t *t = &spec->train;
     if (maas_codec_map_find (map, "loss")) {
         if (maas_codec_map_str_copy (map, "loss", name, sizeof name) != 0)
-            return s_fail (err, err_size, "%s", map->err);
+            return maas_err_copy (err, &map->err);
         int loss = maas_loss_parse (name);
         if (loss < 0)
-            return s_fail (err, err_size, "unknown loss '%s' (%s)", name, s_losses);
+            return maas_err_set (err, MAAS_ERR_INPUT, "unknown loss '%s' (%s)", name, s_losses);
         t->loss = (maas_loss_t) loss;
     }
     if (maas_codec_map_find (map, "optimizer")) {
         if (maas_codec_map_str_copy (map, "optimizer", name, sizeof name) != 0)
-            return s_fail (err, err_size, "%s", map->err);
-        if (maas_training_set_optimizer (spec, name, err, err_size) != 0)
+            return maas_err_copy (err, &map->err);
+        if (maas_training_set_optimizer (spec, name, err) != 0)
             return -1;
     }
     maas_optim_config_t *o = &t->optim;
@@ -310,7 +301,7 @@ s_decode_names (maas_training_t *spec, maas_codec_map_t *map, char *err, size_t 
         || s_opt_float (map, "beta1", &o->beta1) || s_opt_float (map, "beta2", &o->beta2)
         || s_opt_float (map, "rho", &o->rho) || s_opt_float (map, "eps", &o->eps)
         || s_opt_float (map, "weight_decay", &o->weight_decay))
-        return s_fail (err, err_size, "%s", map->err);
+        return maas_err_copy (err, &map->err);
     return 0;
 }
 
@@ -323,7 +314,7 @@ static const char *s_keys[] = {"dataset",      "description", "layers",    "loss
 
 //  -1 with ERR naming the first key this version does not know.
 static int
-s_unknown_keys (const msgpack_object *params, char *err, size_t err_size)
+s_unknown_keys (const msgpack_object *params, maas_err_t *err)
 {
     for (uint32_t i = 0; i < params->via.map.size; i++) {
         const msgpack_object *key = &params->via.map.ptr[i].key;
@@ -332,30 +323,30 @@ s_unknown_keys (const msgpack_object *params, char *err, size_t err_size)
             known = key->type == MSGPACK_OBJECT_STR && key->via.str.size == strlen (s_keys[k])
                 && memcmp (key->via.str.ptr, s_keys[k], key->via.str.size) == 0;
         if (!known)
-            return s_fail (err, err_size, "train spec: unknown key '%.*s'",
-                           key->type == MSGPACK_OBJECT_STR
-                               ? (int) (key->via.str.size < 40 ? key->via.str.size : 40)
-                               : 1,
-                           key->type == MSGPACK_OBJECT_STR ? key->via.str.ptr : "?");
+            return maas_err_set (err, MAAS_ERR_INPUT, "train spec: unknown key '%.*s'",
+                                 key->type == MSGPACK_OBJECT_STR
+                                     ? (int) (key->via.str.size < 40 ? key->via.str.size : 40)
+                                     : 1,
+                                 key->type == MSGPACK_OBJECT_STR ? key->via.str.ptr : "?");
     }
     return 0;
 }
 
 int
 maas_training_decode (maas_training_t *spec, const msgpack_object *params, const char *model,
-                      char *err, size_t err_size)
+                      maas_err_t *err)
 {
     maas_training_init (spec);
     maas_codec_map_t map;
     if (!params)
-        return s_fail (err, err_size, "train spec: the job has no params");
+        return maas_err_set (err, MAAS_ERR_INPUT, "train spec: the job has no params");
     if (maas_codec_map_init (&map, params, "train spec") != 0)
-        return s_fail (err, err_size, "%s", map.err);
-    if (s_unknown_keys (params, err, err_size) != 0)
+        return maas_err_copy (err, &map.err);
+    if (s_unknown_keys (params, err) != 0)
         return -1;
     if (!model || strlen (model) > MAAS_TRAINING_NAME_MAX)
-        return s_fail (err, err_size, "model name missing or longer than %d characters",
-                       MAAS_TRAINING_NAME_MAX);
+        return maas_err_set (err, MAAS_ERR_INPUT, "model name missing or longer than %d characters",
+                             MAAS_TRAINING_NAME_MAX);
     snprintf (spec->model, sizeof spec->model, "%s", model);
     maas_train_config_t *t = &spec->train;
     if ((maas_codec_map_find (&map, "dataset")
@@ -372,11 +363,10 @@ maas_training_decode (maas_training_t *spec, const msgpack_object *params, const
         || s_opt_bool (&map, "standardize_target", &t->standardize_target)
         || s_opt_double (&map, "input_scale", &spec->input_scale)
         || (maas_codec_map_find (&map, "seed") && maas_codec_map_uint64 (&map, "seed", &t->seed)))
-        return s_fail (err, err_size, "%s", map.err);
-    if (s_decode_layers (spec, &map, err, err_size) != 0
-        || s_decode_names (spec, &map, err, err_size) != 0)
+        return maas_err_copy (err, &map.err);
+    if (s_decode_layers (spec, &map, err) != 0 || s_decode_names (spec, &map, err) != 0)
         return -1;
-    return maas_training_check (spec, err, err_size);
+    return maas_training_check (spec, err);
 }
 
 //  -- inline data
@@ -392,7 +382,7 @@ maas_training_pack_data (const maas_dataset_t *dataset, msgpack_packer *pk)
 }
 
 maas_dataset_t *
-maas_training_decode_data (const void *data, size_t size, char *err, size_t err_size)
+maas_training_decode_data (const void *data, size_t size, maas_err_t *err)
 {
     msgpack_unpacked message;
     msgpack_unpacked_init (&message);
@@ -400,9 +390,9 @@ maas_training_decode_data (const void *data, size_t size, char *err, size_t err_
     maas_dataset_t *dataset = NULL;
     maas_codec_map_t map;
     char task_name[32] = "auto";
-    char why[MAAS_CODEC_ERR_SIZE];
-    if (maas_codec_unpack (data, size, MAAS_TRAINING_INLINE_MAX, &message, why, sizeof why) != 0) {
-        s_fail (err, err_size, "inline data: %s", why);
+    maas_err_t why;
+    if (maas_codec_unpack (data, size, MAAS_TRAINING_INLINE_MAX, &message, &why) != 0) {
+        maas_err_set (err, MAAS_ERR_INPUT, "inline data: %s", why.text);
         goto done;
     }
     if (maas_codec_map_init (&map, &message.data, "inline data") != 0
@@ -410,18 +400,17 @@ maas_training_decode_data (const void *data, size_t size, char *err, size_t err_
         || maas_codec_map_tensor (&map, "labels", &labels) != 0
         || (maas_codec_map_find (&map, "task")
             && maas_codec_map_str_copy (&map, "task", task_name, sizeof task_name) != 0)) {
-        s_fail (err, err_size, "%s", map.err);
+        maas_err_copy (err, &map.err);
         goto done;
     }
     int task = maas_dataset_task_parse (task_name);
     if (task < 0) {
-        s_fail (err, err_size, "inline data: unknown task '%s'", task_name);
+        maas_err_set (err, MAAS_ERR_INPUT, "inline data: unknown task '%s'", task_name);
         goto done;
     }
-    dataset = maas_dataset_new (&features, &labels, NULL, NULL, (maas_dataset_task_t) task, why,
-                                sizeof why);
+    dataset = maas_dataset_new (&features, &labels, NULL, NULL, (maas_dataset_task_t) task, &why);
     if (!dataset)
-        s_fail (err, err_size, "inline data: %s", why);
+        maas_err_set (err, MAAS_ERR_INPUT, "inline data: %s", why.text);
 done:
     maas_tensor_destroy (&features);
     maas_tensor_destroy (&labels);
@@ -460,7 +449,8 @@ s_result_metrics (maas_codec_map_t *map, maas_training_metrics_t *m)
     *m = (maas_training_metrics_t){NAN, NAN, NAN, NAN, NAN};
     bool accuracy = maas_codec_map_find (map, "accuracy") != NULL;
     if (accuracy == (maas_codec_map_find (map, "rmse") != NULL)) {
-        snprintf (map->err, sizeof map->err, "%s: needs one of 'accuracy' and 'rmse'", map->what);
+        maas_err_set (&map->err, MAAS_ERR_INPUT, "%s: needs one of 'accuracy' and 'rmse'",
+                      map->what);
         return -1;
     }
     if (maas_codec_map_double (map, accuracy ? "accuracy" : "rmse",
@@ -489,7 +479,7 @@ s_result_keys (maas_codec_map_t *map, maas_training_result_t *result)
         || maas_codec_map_map (map, "metrics", &inner))
         return -1;
     if (s_result_metrics (&inner, &result->metrics) != 0) {
-        snprintf (map->err, sizeof map->err, "%s", inner.err);
+        maas_err_copy (&map->err, &inner.err);
         return -1;
     }
     return 0;
@@ -497,15 +487,15 @@ s_result_keys (maas_codec_map_t *map, maas_training_result_t *result)
 
 int
 maas_training_result_parse (maas_training_result_t *result, const void *data, size_t size,
-                            char *err, size_t err_size)
+                            maas_err_t *err)
 {
     memset (result, 0, sizeof *result);
     msgpack_unpacked msg;
     msgpack_unpacked_init (&msg);
     maas_codec_map_t map;
-    int rc = maas_proto_open_map (data, size, 0, "result", &msg, &map, err, err_size);
+    int rc = maas_proto_open_map (data, size, 0, "result", &msg, &map, err);
     if (rc == 0 && s_result_keys (&map, result) != 0) {
-        snprintf (err, err_size, "%s", map.err);
+        maas_err_copy (err, &map.err);
         rc = -1;
     }
     msgpack_unpacked_destroy (&msg);

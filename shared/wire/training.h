@@ -50,24 +50,24 @@ MAAS_EXPORT void maas_training_init (maas_training_t *spec);
 //  Set the layers from "64:relu,64:relu,1:sigmoid" (units:activation,
 //  comma-separated). Returns 0, or -1 with ERR ("layer 2: unknown
 //  activation 'relo' (linear, relu, tanh, sigmoid, softmax)").
-MAAS_EXPORT int maas_training_parse_layers (maas_training_t *spec, const char *text, char *err,
-                                            size_t err_size);
+MAAS_EXPORT int maas_training_parse_layers (maas_training_t *spec, const char *text,
+                                            maas_err_t *err);
 //  Set the optimizer NAME with its defaults (lr and friends). -1 with ERR
 //  if unknown ("unknown optimizer 'adamw' (sgd, momentum, ...)").
-MAAS_EXPORT int maas_training_set_optimizer (maas_training_t *spec, const char *name, char *err,
-                                             size_t err_size);
+MAAS_EXPORT int maas_training_set_optimizer (maas_training_t *spec, const char *name,
+                                             maas_err_t *err);
 
 //  Everything that can be checked without the data: model and data set
 //  names, layer count and sizes, optimizer ranges, batch, epochs, split,
 //  and that the loss fits the output activation ("loss bce needs a sigmoid
 //  output layer, got softmax"). Returns 0, or -1 with ERR.
-MAAS_EXPORT int maas_training_check (const maas_training_t *spec, char *err, size_t err_size);
+MAAS_EXPORT int maas_training_check (const maas_training_t *spec, maas_err_t *err);
 //  The spec against its data: COLS features, labels for TASK with CLASSES
 //  classes. Output units and loss must fit the task ("data set 'digits' has
 //  10 classes but the output layer has 3 units"). 0, or -1 with ERR.
 MAAS_EXPORT int maas_training_check_data (const maas_training_t *spec, size_t cols,
-                                          maas_dataset_task_t task, size_t classes, char *err,
-                                          size_t err_size);
+                                          maas_dataset_task_t task, size_t classes,
+                                          maas_err_t *err);
 
 //  Pack the spec as a train job's params map (model excluded: it travels
 //  in the job header). Returns 0, or -1 if the packer failed.
@@ -76,15 +76,15 @@ MAAS_EXPORT int maas_training_pack (const maas_training_t *spec, msgpack_packer 
 //  maas_training_check. Unknown keys and wrong types are errors
 //  ("train spec: unknown key 'epoch'"). Returns 0, or -1 with ERR.
 MAAS_EXPORT int maas_training_decode (maas_training_t *spec, const msgpack_object *params,
-                                      const char *model, char *err, size_t err_size);
+                                      const char *model, maas_err_t *err);
 
 //  Inline data sets, for a train job's payload: a map {"features": tensor,
 //  "labels": tensor (rows × 1), "task": "binary"|...|"auto"} (tensors as
 //  codec.h packs them). _pack returns 0 or -1; _decode returns a new data
 //  set or NULL with ERR, reading at most MAAS_TRAINING_INLINE_MAX bytes.
 MAAS_EXPORT int maas_training_pack_data (const maas_dataset_t *dataset, msgpack_packer *pk);
-MAAS_EXPORT maas_dataset_t *maas_training_decode_data (const void *data, size_t size, char *err,
-                                                       size_t err_size);
+MAAS_EXPORT maas_dataset_t *maas_training_decode_data (const void *data, size_t size,
+                                                       maas_err_t *err);
 
 //  ---------------------------------------------------------------------------
 //  The result of a succeeded train job.
@@ -117,7 +117,7 @@ MAAS_EXPORT int maas_training_result_pack (const maas_training_result_t *result,
 //  but "val_loss", exactly one of "accuracy" and "rmse". 0, or -1 with ERR
 //  ("result: missing key 'epochs'").
 MAAS_EXPORT int maas_training_result_parse (maas_training_result_t *result, const void *data,
-                                            size_t size, char *err, size_t err_size);
+                                            size_t size, maas_err_t *err);
 #ifdef __cplusplus
 }
 #endif

@@ -303,11 +303,11 @@ s_on_job (maas_worker_t *self, size_t index, maas_proto_msg_t *msg)
     zmq_msg_move (&work->header, &msg->frames[2]);
     if (maas_proto_payload (msg))
         zmq_msg_move (&work->payload, maas_proto_payload (msg));
-    char err[256];
+    maas_err_t err;
     if (maas_proto_job_parse (&work->job, zmq_msg_data (&work->header),
-                              zmq_msg_size (&work->header), &self->scratch, err, sizeof err)
+                              zmq_msg_size (&work->header), &self->scratch, &err)
         != 0) {
-        maas_warn ("worker", "bad JOB from broker error=%s", err);
+        maas_warn ("worker", "bad JOB from broker error=%s", err.text);
         maas_work_destroy (&work);
         return;
     }
@@ -321,8 +321,9 @@ static void
 s_on_cancel (maas_worker_t *self, maas_proto_msg_t *msg)
 {
     maas_codec_map_t map;
-    char id[MAAS_PROTO_ID_MAX + 1], err[256];
-    if (maas_proto_header_map (msg, &self->scratch, &map, err, sizeof err) == 0
+    char id[MAAS_PROTO_ID_MAX + 1];
+    maas_err_t err;
+    if (maas_proto_header_map (msg, &self->scratch, &map, &err) == 0
         && maas_codec_map_str_copy (&map, "id", id, sizeof id) == 0) {
         maas_work_t *work = zhashx_lookup (self->held, id);
         for (maas_work_t *w = zlistx_first (self->inbox); !work && w; w = zlistx_next (self->inbox))
@@ -341,8 +342,9 @@ static void
 s_on_disconnect (maas_worker_t *self, link_t *link, maas_proto_msg_t *msg)
 {
     maas_codec_map_t map;
-    char why[200], err[256];
-    if (maas_proto_header_map (msg, &self->scratch, &map, err, sizeof err) == 0
+    char why[200];
+    maas_err_t err;
+    if (maas_proto_header_map (msg, &self->scratch, &map, &err) == 0
         && maas_codec_map_find (&map, "error")
         && maas_codec_map_str_copy (&map, "error", why, sizeof why) == 0) {
         maas_warn ("worker", "broker refused this worker endpoint=%s error=%s", link->endpoint,
@@ -357,8 +359,8 @@ static void
 s_handle (maas_worker_t *self, size_t index, maas_proto_msg_t *msg)
 {
     link_t *link = &self->links[index];
-    char err[256];
-    int cmd = maas_proto_check (msg, err, sizeof err);
+    maas_err_t err;
+    int cmd = maas_proto_check (msg, &err);
     link->heard_ms = maas_clock_mono_ms ();
     if (cmd == MAAS_PROTO_JOB && msg->count >= 3)
         s_on_job (self, index, msg);
@@ -368,7 +370,7 @@ s_handle (maas_worker_t *self, size_t index, maas_proto_msg_t *msg)
         s_on_disconnect (self, link, msg);
     else if (cmd != MAAS_PROTO_HEARTBEAT)
         maas_warn ("worker", "unexpected message from broker cmd=%d error=%s", cmd,
-                   cmd < 0 ? err : maas_proto_cmd_name (cmd));
+                   cmd < 0 ? err.text : maas_proto_cmd_name (cmd));
 }
 
 //  Drain every link, send due heartbeats, rebuild dead links.
@@ -543,10 +545,10 @@ maas_work_params (const maas_work_t *work)
     maas_work_t *self = (maas_work_t *) work;    //  decoding on demand is not a visible change
     if (!self->params_ready) {
         maas_proto_job_t again;
-        char err[256];
+        maas_err_t err;
         self->params_ready = true;
         if (maas_proto_job_parse (&again, zmq_msg_data (&self->header),
-                                  zmq_msg_size (&self->header), &self->params, err, sizeof err)
+                                  zmq_msg_size (&self->header), &self->params, &err)
             == 0)
             self->job.params_obj = again.params_obj;
     }

@@ -31,13 +31,13 @@ s_read_every_key (maas_codec_map_t *map)
 int
 LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
 {
-    char err[256];
-    if (maas_codec_validate (data, size, err, sizeof err) != 0)
+    maas_err_t err;
+    if (maas_codec_validate (data, size, &err) != 0)
         return 0;
     msgpack_unpacked result;
     msgpack_unpacked_init (&result);
     maas_codec_map_t map;
-    if (maas_codec_unpack (data, size, 1 << 20, &result, err, sizeof err) == 0
+    if (maas_codec_unpack (data, size, 1 << 20, &result, &err) == 0
         && maas_codec_map_init (&map, &result.data, "fuzz") == 0)
         s_read_every_key (&map);
     msgpack_unpacked_destroy (&result);

@@ -10,9 +10,9 @@ LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
     FILE *file = fmemopen ((void *) data, size, "r");
     if (!file)
         return 0;
-    char err[256];
+    maas_err_t err;
     maas_csv_t *csv =
-        maas_csv_read (file, "fuzz.csv", size % 2 ? "label" : MAAS_CSV_NO_LABEL, err, sizeof err);
+        maas_csv_read (file, "fuzz.csv", size % 2 ? "label" : MAAS_CSV_NO_LABEL, &err);
     maas_csv_destroy (&csv);
     fclose (file);
     return 0;

@@ -26,7 +26,7 @@ LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
     int fd = fuzz_memfile (data, size, path, sizeof path);
     if (fd < 0)
         return 0;
-    maas_model_err_t err;
+    maas_err_t err;
     maas_model_t *model = maas_model_import_file (path, &err);
     if (model) {
         char text[256];

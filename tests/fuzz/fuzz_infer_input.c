@@ -11,17 +11,16 @@ LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
     if (size < 1)
         return 0;
     size_t params_size = data[0] < size - 1 ? data[0] : size - 1;
-    char err[256];
+    maas_err_t err;
     msgpack_unpacked params;
     msgpack_unpacked_init (&params);
     const msgpack_object *params_obj = NULL;
-    if (params_size
-        && maas_codec_unpack (data + 1, params_size, 1 << 16, &params, err, sizeof err) == 0)
+    if (params_size && maas_codec_unpack (data + 1, params_size, 1 << 16, &params, &err) == 0)
         params_obj = &params.data;
     maas_tensor_t *x = NULL;
     size_t bad_row;
     if (maas_input_decode (params_obj, data + 1 + params_size, size - 1 - params_size, 3, &x,
-                           &bad_row, err, sizeof err)
+                           &bad_row, &err)
         == 0)
         maas_tensor_destroy (&x);
     msgpack_unpacked_destroy (&params);

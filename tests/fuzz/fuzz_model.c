@@ -7,7 +7,7 @@
 int
 LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
 {
-    maas_model_err_t err;
+    maas_err_t err;
     maas_model_t *model = maas_model_decode (data, size, &err);
     if (model) {
         uint8_t *blob = NULL;

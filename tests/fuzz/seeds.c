@@ -63,7 +63,7 @@ s_model (void)
     maas_model_meta_set_str (model, "trained_on", "fuzz");
     uint8_t *blob = NULL;
     size_t size = 0;
-    maas_model_err_t err;
+    maas_err_t err;
     if (!model || maas_model_encode (model, &blob, &size, &err) != 0)
         abort ();
     s_write ("fuzz_model", "mlp-3-8-1", blob, size);
@@ -108,8 +108,8 @@ s_train_job (void)
 {
     maas_training_t spec;
     maas_training_init (&spec);
-    char err[256];
-    if (maas_training_parse_layers (&spec, "8:relu,1:sigmoid", err, sizeof err) != 0)
+    maas_err_t err;
+    if (maas_training_parse_layers (&spec, "8:relu,1:sigmoid", &err) != 0)
         abort ();
     msgpack_sbuffer params, data;
     msgpack_sbuffer_init (&params);
@@ -119,10 +119,9 @@ s_train_job (void)
     maas_tensor_t *x = maas_tensor_new (4, 2), *y = maas_tensor_new (4, 1);
     for (size_t i = 0; i < 4; i++)
         x->data[2 * i] = (float) i, x->data[2 * i + 1] = 1, y->data[i] = (float) (i % 2);
-    maas_dataset_t *dataset =
-        maas_dataset_new (&x, &y, NULL, NULL, MAAS_DATASET_AUTO, err, sizeof err);
+    maas_dataset_t *dataset = maas_dataset_new (&x, &y, NULL, NULL, MAAS_DATASET_AUTO, &err);
     if (!dataset) {
-        fprintf (stderr, "seeds: %s\n", err);
+        fprintf (stderr, "seeds: %s\n", err.text);
         abort ();
     }
     if (maas_training_pack (&spec, &pk) != 0)
