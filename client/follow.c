@@ -48,6 +48,41 @@ maas_follow_check_queued (maas_follow_queued_t *self, const char *id)
     return self->said;
 }
 
+maas_result_t *
+maas_follow_wait (maas_client_t *client, const char *cmd, const char *kind,
+                  const maas_redis_config_t *where, const char *id, int timeout_ms,
+                  bool *interrupted)
+{
+    char err[256];
+    redisContext *redis = maas_redis_connect (where, 2000, err, sizeof err);
+    maas_follow_queued_t queued = {.redis = redis,
+                                   .prefix = "maas:",
+                                   .cmd = cmd,
+                                   .kind = kind,
+                                   .start_ms = maas_clock_mono_ms ()};
+    int64_t give_up = queued.start_ms + timeout_ms;
+    maas_result_t *result = NULL;
+    while (!result && !*interrupted && maas_clock_mono_ms () < give_up) {
+        result = maas_client_wait (client, id, 200);
+        if (!result)
+            maas_follow_check_queued (&queued, id);
+        *interrupted = zsys_interrupted;
+    }
+    if (redis)
+        redisFree (redis);
+    if (result)
+        return result;
+    fprintf (stderr, "%s: %s: cancelling job %s\n", cmd,
+             *interrupted ? "interrupted by Ctrl-C" : "no result within --timeout", id);
+    result = maas_follow_cancel (client, id);
+    if (result)
+        fprintf (stderr, "%s: job %s %s\n", cmd, id, result->status);
+    else
+        fprintf (stderr, "%s: no answer to the cancel of job %s; see `maas job %s`\n", cmd, id, id);
+    maas_result_destroy (&result);
+    return NULL;
+}
+
 void
 maas_follow_say_failed (const char *cmd, const maas_result_t *result)
 {

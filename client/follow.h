@@ -1,11 +1,12 @@
 /*  follow.h: what the commands that send jobs and wait for them (train,
- *  infer, score, cancel) share so they never hang and never lie: a broker
+ *  infer, explain, score, cancel) share so they never hang and never lie: a broker
  *  that does not answer is said at once, and a job still queued after a
  *  while is said to have nobody serving its kind (docs/cli.md). */
 #ifndef MAAS_CLIENT_FOLLOW_H
 #define MAAS_CLIENT_FOLLOW_H
 
 #include "client.h"
+#include "redis_url.h"
 
 #include <hiredis/hiredis.h>
 #include <stdbool.h>
@@ -49,6 +50,15 @@ bool maas_follow_check_queued (maas_follow_queued_t *self, const char *id);
 //  Say on stderr that job RESULT did not succeed: "CMD: job ID STATUS:
 //  ERROR" ("no reason given" when the job has none).
 void maas_follow_say_failed (const char *cmd, const maas_result_t *result);
+
+//  Wait for job ID, of KIND, up to TIMEOUT_MS, saying once (through
+//  maas_follow_check_queued, job status read from WHERE) when it stays
+//  queued; at the timeout or on Ctrl-C (*INTERRUPTED set) cancel it and say
+//  so, prefixed with CMD ("maas infer"). The result (the caller's), or NULL
+//  after saying why.
+maas_result_t *maas_follow_wait (maas_client_t *client, const char *cmd, const char *kind,
+                                 const maas_redis_config_t *where, const char *id, int timeout_ms,
+                                 bool *interrupted);
 
 //  Parses RESULT's data and prints it; 0, or -1 with why in ERR.
 typedef int (maas_follow_show_fn) (const maas_result_t *result, void *arg, char *err, size_t size);
