@@ -248,7 +248,7 @@ maas_cmd_explain (int argc, char **argv)
     }
     //  The broker first, as maas infer: with none, say so now, not at --timeout-ms.
     maas_client_t *client = maas_cli_client ("maas explain", opts.broker);
-    if (client && maas_follow_ping (client, "maas explain", opts.broker) != 0)
+    if (client && maas_follow_ping (client, "maas explain", opts.broker, opts.timeout_ms) != 0)
         maas_client_destroy (&client);
     maas_tensor_t *x =
         client ? maas_rows_file_read ("maas explain", opts.input, &model, opts.no_header) : NULL;

@@ -282,7 +282,7 @@ maas_cmd_infer (int argc, char **argv)
     maas_client_t *client = maas_cli_client ("maas infer", opts.broker);
     if (!client)
         return MAAS_EXIT_FAILED;
-    if (maas_follow_ping (client, "maas infer", opts.broker) != 0) {
+    if (maas_follow_ping (client, "maas infer", opts.broker, opts.timeout_ms) != 0) {
         maas_client_destroy (&client);
         return MAAS_EXIT_FAILED;
     }

@@ -606,7 +606,7 @@ maas_cmd_cancel (int argc, char **argv)
         return 2;
     }
     maas_client_t *client = maas_cli_client ("maas cancel", broker);
-    if (!client || maas_follow_ping (client, "maas cancel", broker) != 0) {
+    if (!client || maas_follow_ping (client, "maas cancel", broker, 0) != 0) {
         maas_client_destroy (&client);
         return 1;
     }

@@ -274,7 +274,7 @@ maas_cmd_score (int argc, char **argv)
     struct sigaction action = {.sa_handler = s_on_signal};
     sigaction (SIGINT, &action, NULL);
     sigaction (SIGTERM, &action, NULL);
-    if (maas_follow_ping (client, "maas score", args.broker) != 0) {
+    if (maas_follow_ping (client, "maas score", args.broker, (int) args.config.timeout_ms) != 0) {
         maas_client_destroy (&client);
         return MAAS_EXIT_FAILED;
     }

@@ -453,7 +453,7 @@ maas_cmd_train (int argc, char **argv)
     if (!client)
         return 1;    //  said by maas_cli_client
     char id[MAAS_PROTO_ID_MAX + 1];
-    if (maas_follow_ping (client, "maas train", args.broker) != 0) {
+    if (maas_follow_ping (client, "maas train", args.broker, args.timeout_ms) != 0) {
         maas_client_destroy (&client);
         return 1;
     }

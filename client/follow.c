@@ -6,11 +6,15 @@
 #include <string.h>
 
 int
-maas_follow_ping (maas_client_t *client, const char *cmd, const char *endpoints)
+maas_follow_ping (maas_client_t *client, const char *cmd, const char *endpoints, int timeout_ms)
 {
-    if (client && maas_client_ping (client, MAAS_FOLLOW_PING_MS) == 0)
+    //  The broker check is part of the wait: it never outlasts --timeout.
+    int ping_ms =
+        timeout_ms > 0 && timeout_ms < MAAS_FOLLOW_PING_MS ? timeout_ms : MAAS_FOLLOW_PING_MS;
+    if (client && maas_client_ping (client, ping_ms) == 0)
         return 0;
-    fprintf (stderr, "%s: no broker answers at %s: is the stack up? (maas up)\n", cmd, endpoints);
+    fprintf (stderr, "%s: no broker answers at %s within %g s: is the stack up? (maas up)\n", cmd,
+             endpoints, ping_ms / 1000.0);
     return -1;
 }
 

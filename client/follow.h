@@ -16,10 +16,12 @@
 #define MAAS_FOLLOW_QUEUED_MS 2000     //  queued this long: say that nothing takes the job
 #define MAAS_FOLLOW_CANCEL_MS 10000    //  wait this long for a cancelled job's outcome
 
-//  0 if a broker of CLIENT answers a PING within MAAS_FOLLOW_PING_MS; else
-//  -1 after saying "CMD: no broker answers at ENDPOINTS: is the stack up?
-//  (maas up)" on stderr.
-int maas_follow_ping (maas_client_t *client, const char *cmd, const char *endpoints);
+//  0 if a broker of CLIENT answers a PING within MAAS_FOLLOW_PING_MS, or
+//  within TIMEOUT_MS (the command's --timeout) when that is shorter (0: no
+//  --timeout); else -1 after saying "CMD: no broker answers at ENDPOINTS
+//  within 3 s: is the stack up? (maas up)" on stderr.
+int maas_follow_ping (maas_client_t *client, const char *cmd, const char *endpoints,
+                      int timeout_ms);
 
 //  Say once on stderr that job ID, of KIND, is still queued after WAITED_MS:
 //  "CMD: job ID still queued after 2 s: no worker serves 'infer' yet (maas

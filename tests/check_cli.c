@@ -80,6 +80,9 @@ START_TEST (test_infer)
     S_MAAS (1, "maas infer: no broker answers at tcp://127.0.0.1:1", "infer", "--input", "-", "m",
             "--json", "--no-header", "--output", "class", "--top-k", "2", "--timeout", "2.5",
             "--timeout-ms=900", "--redis", "redis://127.0.0.1:1");
+    //  The broker check never outlasts --timeout (3 s without a shorter one).
+    S_MAAS (1, "maas infer: no broker answers at tcp://127.0.0.1:1 within 0.2 s", "infer", "m",
+            "--input", "x.csv", "--timeout", "0.2");
 }
 END_TEST
 
@@ -128,9 +131,11 @@ START_TEST (test_score)
     S_MAAS (2, "maas score: --json prints the summary on stdout: give --output FILE", "score", "m",
             "--input", "a.csv", "--output", "-", "--json");
     S_MAAS (0, "usage: maas score NAME[@VER|@ALIAS] --input FILE --output FILE", "score", "-h");
-    S_MAAS (1, "maas score: no broker answers at tcp://127.0.0.1:1", "score", "--input", "a.csv",
-            "--output", "b.npy", "m", "--label", "y", "--no-header", "--shard-rows", "700",
+    S_MAAS (1, "maas score: no broker answers at tcp://127.0.0.1:1 within 3 s", "score", "--input",
+            "a.csv", "--output", "b.npy", "m", "--label", "y", "--no-header", "--shard-rows", "700",
             "--window", "2", "--timeout", "3", "--json");
+    S_MAAS (1, "maas score: no broker answers at tcp://127.0.0.1:1 within 1 s", "score", "m",
+            "--input", "a.csv", "--output", "b.npy", "--timeout", "1");
 }
 END_TEST
 
@@ -216,8 +221,11 @@ START_TEST (test_train)
             "train", "m", "--data", "d", "--layers", "1:sigmoid", "--description", description);
     S_MAAS (0, "usage: maas train NAME --data DATASET", "train", "--help");
     //  Flags before NAME, values after "=": past the flags, to the broker that is not there.
-    S_MAAS (1, "maas train: no broker answers at tcp://127.0.0.1:1", "train", "--data=d",
+    S_MAAS (1, "maas train: no broker answers at tcp://127.0.0.1:1 within 3 s", "train", "--data=d",
             "--layers", "1:sigmoid", "--optimizer", "sgd", "--lr", "0.05", "m");
+    //  The broker check never outlasts --timeout.
+    S_MAAS (1, "maas train: no broker answers at tcp://127.0.0.1:1 within 1 s", "train", "m",
+            "--data", "d", "--layers", "1:sigmoid", "--wait", "--timeout", "1");
 }
 END_TEST
 
