@@ -2,6 +2,7 @@
  *  rows as one explain job through the broker and print, for each row and
  *  output, the features that moved it most, by the model's column names. */
 #include "commands.h"
+#include "endpoint.h"
 #include "env.h"
 #include "follow.h"
 #include "maas.h"
@@ -89,7 +90,7 @@ s_parse (s_opts_t *opts, const maas_cli_env_t *env, int argc, char **argv, int *
                  argv[next + 1]);
     else if (!opts->input)
         fprintf (stderr, "maas explain: give --input FILE (- for stdin) (see --help)\n");
-    else {
+    else if (!maas_cli_broker_bad ("maas explain", opts->broker)) {
         opts->spec = argv[next];
         opts->no_header = !header;
         opts->params.method = (maas_explain_method_t) maas_explain_method_parse (method);

@@ -2,6 +2,7 @@
  *  (CSV with a header, or JSON arrays), send them as one infer job through
  *  the broker, print each row's prediction and how the job ran. */
 #include "commands.h"
+#include "endpoint.h"
 #include "env.h"
 #include "follow.h"
 #include "output.h"
@@ -90,6 +91,8 @@ s_parse (s_opts_t *opts, const maas_cli_env_t *env, int argc, char **argv, int *
         fprintf (stderr, "maas infer: give --input FILE (- for stdin) (see --help)\n");
         return true;
     }
+    if (maas_cli_broker_bad ("maas infer", opts->broker))
+        return true;
     opts->spec = argv[next];
     opts->no_header = !header;
     opts->post.output = strcmp (output, "class") == 0 ? MAAS_INFER_CLASS : MAAS_INFER_PROBABILITIES;

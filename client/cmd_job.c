@@ -3,6 +3,7 @@
  *  [--status S]` (recent jobs, newest first, from the events stream), and
  *  `maas cancel ID...` (through the broker). */
 #include "commands.h"
+#include "endpoint.h"
 #include "env.h"
 #include "follow.h"
 #include "output.h"
@@ -605,6 +606,8 @@ maas_cmd_cancel (int argc, char **argv)
         fprintf (stderr, "maas cancel: give the ID of each job to cancel (see --help)\n");
         return 2;
     }
+    if (maas_cli_broker_bad ("maas cancel", broker))
+        return 2;
     maas_client_t *client = maas_cli_client ("maas cancel", broker);
     if (!client || maas_follow_ping (client, "maas cancel", broker, 0) != 0) {
         maas_client_destroy (&client);

@@ -7,12 +7,27 @@
 #include "support.h"
 
 #include <check.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+//  Lines in the file at PATH.
+static size_t
+s_lines (const char *path)
+{
+    FILE *file = fopen (path, "r");
+    ck_assert_msg (file, "no %s", path);
+    size_t lines = 0;
+    for (int c; (c = fgetc (file)) != EOF;)
+        lines += c == '\n';
+    fclose (file);
+    return lines;
+}
+
 //  Run `maas ARGS...` (NULL-terminated) with no stack in reach; fail unless
-//  it exits CODE within 10 s with TEXT in its output (stdout and stderr).
+//  it exits CODE within 10 s with TEXT in its output (stdout and stderr),
+//  on one line if CODE is 2 (but for a usage).
 static void
 s_maas (int code, const char *text, const char *const *args)
 {
@@ -32,6 +47,11 @@ s_maas (int code, const char *text, const char *const *args)
     support_proc_stop (&proc);
     ck_assert_msg (rc == code && support_file_has (log, text),
                    "maas %s ...: exit %d (want %d), output lacks '%s'", argv[1], rc, code, text);
+    //  A bad command line is one line (docs/cli.md): no log lines (a bare
+    //  command group prints its usage).
+    bool usage = strncmp (text, "usage: ", 7) == 0;
+    ck_assert_msg (code != 2 || usage || s_lines (log) == 1, "maas %s ...: %zu lines", argv[1],
+                   s_lines (log));
     free (state);
     free (log);
     free (maas);
@@ -74,6 +94,13 @@ START_TEST (test_infer)
     S_MAAS (2, "maas infer: one NAME[@VER|@ALIAS], not also 'n' (see --help)", "infer", "m", "n",
             "--input", "x.csv");
     S_MAAS (2, "maas infer: give --input FILE (- for stdin) (see --help)", "infer", "m");
+    //  A bad endpoint is a bad command line: one line, nothing logged, nothing dialled.
+    S_MAAS (2, "maas infer: --broker: 'bogus' is not an endpoint (tcp://HOST:PORT", "infer", "m",
+            "--input", "x.csv", "--broker", "bogus");
+    S_MAAS (2, "maas infer: --broker: 'tcp://127.0.0.1:99999' is not an endpoint", "infer", "m",
+            "--input", "x.csv", "--broker", "tcp://127.0.0.1:99999,ipc://x");
+    S_MAAS (2, "maas infer: --broker: no endpoint given", "infer", "m", "--input", "x.csv",
+            "--broker", "");
     S_MAAS (2, "maas infer: model 'm@': after '@' comes", "infer", "m@", "--input", "x.csv");
     S_MAAS (0, "usage: maas infer NAME[@VER|@ALIAS] --input FILE|-", "infer", "--help");
     S_MAAS (0, "--top-k K", "infer", "m", "-h");
@@ -105,6 +132,8 @@ START_TEST (test_explain)
             "x.csv", "--timeout-ms", "5s");
     S_MAAS (2, "maas explain: give NAME[@VER|@ALIAS] (see --help)", "explain", "--input", "x");
     S_MAAS (2, "maas explain: give --input FILE (- for stdin) (see --help)", "explain", "m");
+    S_MAAS (2, "maas explain: --broker: 'tcp://h' is not an endpoint", "explain", "m", "--input",
+            "x.csv", "--broker", "tcp://h");
     S_MAAS (0, "usage: maas explain NAME[@VER|@ALIAS] --input FILE|-", "explain", "--help");
     S_MAAS (1, "maas explain: cannot reach the model registry to resolve m", "explain", "--input",
             "x.csv", "m", "--method", "shapley", "--steps", "10", "--output", "1", "--top", "3",
@@ -131,6 +160,8 @@ START_TEST (test_score)
     S_MAAS (2, "maas score: --json prints the summary on stdout: give --output FILE", "score", "m",
             "--input", "a.csv", "--output", "-", "--json");
     S_MAAS (0, "usage: maas score NAME[@VER|@ALIAS] --input FILE --output FILE", "score", "-h");
+    S_MAAS (2, "maas score: --broker: 'ipc://' is not an endpoint", "score", "m", "--input",
+            "a.csv", "--output", "b.npy", "--broker", "ipc://");
     S_MAAS (1, "maas score: no broker answers at tcp://127.0.0.1:1 within 3 s", "score", "--input",
             "a.csv", "--output", "b.npy", "m", "--label", "y", "--no-header", "--shard-rows", "700",
             "--window", "2", "--timeout", "3", "--json");
@@ -138,19 +169,6 @@ START_TEST (test_score)
             "--input", "a.csv", "--output", "b.npy", "--timeout", "1");
 }
 END_TEST
-
-//  Lines in the file at PATH.
-static size_t
-s_lines (const char *path)
-{
-    FILE *file = fopen (path, "r");
-    ck_assert_msg (file, "no %s", path);
-    size_t lines = 0;
-    for (int c; (c = fgetc (file)) != EOF;)
-        lines += c == '\n';
-    fclose (file);
-    return lines;
-}
 
 //  `maas synth TRAIN TEST`: the two files, flags anywhere; the rows' ranges.
 START_TEST (test_synth)
@@ -220,6 +238,8 @@ START_TEST (test_train)
     S_MAAS (2, "maas train: --description: 'xxxxxxxxxxxxxxxxxxxx...' is longer than 255 characters",
             "train", "m", "--data", "d", "--layers", "1:sigmoid", "--description", description);
     S_MAAS (0, "usage: maas train NAME --data DATASET", "train", "--help");
+    S_MAAS (2, "maas train: --broker: 'inproc://' is not an endpoint", "train", "m", "--data", "d",
+            "--layers", "1:sigmoid", "--broker", "inproc://");
     //  Flags before NAME, values after "=": past the flags, to the broker that is not there.
     S_MAAS (1, "maas train: no broker answers at tcp://127.0.0.1:1 within 3 s", "train", "--data=d",
             "--layers", "1:sigmoid", "--optimizer", "sgd", "--lr", "0.05", "m");
@@ -275,6 +295,9 @@ START_TEST (test_job)
     S_MAAS (2, "maas cancel: give the ID of each job to cancel (see --help)", "cancel");
     S_MAAS (2, "maas cancel: --broker needs a value (see --help)", "cancel", "x", "--broker");
     S_MAAS (0, "usage: maas cancel [--broker EP] ID...", "cancel", "--help");
+    S_MAAS (2, "maas cancel: --broker: 'bogus' is not an endpoint", "cancel", "--broker", "bogus",
+            "X");
+    S_MAAS (2, "maas cancel: --broker: no endpoint given", "cancel", "--broker", "", "X");
     //  --broker after the ids (it had to come first).
     S_MAAS (1, "maas cancel: no broker answers at ipc://nowhere", "cancel", "x", "y", "--broker",
             "ipc://nowhere");
