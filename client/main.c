@@ -110,6 +110,9 @@ s_curve_flags (int *argc, char **argv)
     broker = getenv (MAAS_CURVE_BROKER_ENV);
     if (!key && !broker)
         return 0;
+    //  czmq logs to stdout, where results go: its word on a key file (or
+    //  anything later) belongs on stderr.
+    zsys_set_logstream (stderr);
     maas_err_t err;
     maas_curve_t *curve = maas_curve_new (key, broker, &err);
     if (!curve) {

@@ -68,6 +68,22 @@ START_TEST (test_keygen)
 }
 END_TEST
 
+//  --curve-key, --broker-key: a file that is missing or no key is one line
+//  on stderr that says which and why (czmq's parse errors never show), exit 2.
+START_TEST (test_curve_flags)
+{
+    S_MAAS (2, "maas infer: curve key /etc/passwd: not a secret key file (maas keygen)", "infer",
+            "m", "--input", "x.csv", "--curve-key", "/etc/passwd", "--broker-key", "/etc/passwd");
+    S_MAAS (2, "maas cancel: curve key /nonexistent: cannot read it: No such file or directory",
+            "cancel", "x", "--curve-key=/nonexistent", "--broker-key", "/etc/passwd");
+    S_MAAS (2, "maas score: curve key /: cannot read it: Is a directory", "score", "m", "--input",
+            "a.csv", "--output", "b.npy", "--curve-key", "/", "--broker-key", "/etc/passwd");
+    S_MAAS (2, "maas train: curve key (none): give a secret key file", "train", "m", "--broker-key",
+            "/etc/passwd");
+    S_MAAS (2, "maas explain: --curve-key needs a FILE", "explain", "m", "--curve-key");
+}
+END_TEST
+
 //  -- infer, explain, score, synth
 
 //  `maas infer`: the table's wording for every flag, NAME and --input
@@ -396,6 +412,7 @@ s_suite (void)
 {
     Suite *suite = suite_create ("cli");
     s_add (suite, "keygen", test_keygen);
+    s_add (suite, "curve", test_curve_flags);
     s_add (suite, "infer", test_infer);
     s_add (suite, "explain", test_explain);
     s_add (suite, "score", test_score);
