@@ -383,6 +383,13 @@ START_TEST (test_stack)
             "-1");
     S_MAAS (2, "maas up: --redis:", "up", "--redis", "http://x");
     S_MAAS (2, "maas up: unexpected argument 'now' (see --help)", "up", "now");
+    //  A gateway address it cannot listen on: said before anything starts.
+    S_MAAS (2, "maas up: --http: 'bogus' is not IPV4:PORT (port 0..65535, 0: any) or off", "up",
+            "--http", "bogus");
+    S_MAAS (2, "maas up: --http: '127.0.0.1:99999' is not IPV4:PORT", "up", "--http",
+            "127.0.0.1:99999");
+    S_MAAS (2, "maas up: --http: 'localhost:8501' is not IPV4:PORT", "up", "--http=localhost:8501");
+    S_MAAS (2, "maas up: --http: '' is not IPV4:PORT", "up", "--http", "");
     S_MAAS (0, "usage: maas up [--workers N]", "up", "--help");
     S_MAAS (2, "maas down: unknown option '--bogus' (see --help)", "down", "--purge", "--bogus");
     S_MAAS (2, "maas down: unexpected argument 'all' (see --help)", "down", "all");
