@@ -466,6 +466,8 @@ START_TEST (test_ps_names_and_dead_members)
     ck_assert_msg (support_file_has (broker_log, "ready name=trainer-1"), "no trainer-1");
     const char *ps[] = {"ps", "--state", state, NULL};
     ck_assert_int_eq (s_maas (work, "ps.log", ps), 0);
+    const char *status_up[] = {"status", "--state", state, NULL};
+    ck_assert_int_eq (s_maas (work, "status.log", status_up), 0);
     pid_t pids[8];
     ck_assert_int_eq (s_pids (state, pids, 8), 4);
     kill (pids[2], SIGKILL);    //  worker-1
@@ -475,6 +477,14 @@ START_TEST (test_ps_names_and_dead_members)
     log = s_read (work, "ps-dead.log");
     ck_assert_msg (strstr (log, "gone") && strstr (log, "1 of 4 processes are gone"), "%s", log);
     free (log);
+    //  status says the same, with the same exit code.
+    const char *status[] = {"status", "--state", state, NULL};
+    ck_assert_int_eq (s_maas (work, "status-dead.log", status), 1);
+    log = s_read (work, "status-dead.log");
+    ck_assert_msg (strstr (log, "maas status: 1 of 4 processes are gone"), "%s", log);
+    free (log);
+    const char *status_json[] = {"status", "--state", state, "--json", NULL};
+    ck_assert_int_eq (s_maas (work, "status-dead-json.log", status_json), 1);
     const char *down[] = {"down", "--state", state, NULL};
     ck_assert_int_eq (s_maas (work, "down.log", down), 0);
     support_tempdir_remove (&work);
