@@ -6,6 +6,7 @@
 #include "maas.h"
 
 #include <ctype.h>
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,7 +20,7 @@ s_slurp (const char *cmd, const char *path, size_t *size)
 {
     FILE *file = strcmp (path, "-") == 0 ? stdin : fopen (path, "rb");
     if (!file) {
-        fprintf (stderr, "%s: cannot open %s\n", cmd, path);
+        fprintf (stderr, "%s: cannot open %s: %s\n", cmd, path, strerror (errno));
         return NULL;
     }
     size_t cap = 1 << 16, used = 0;

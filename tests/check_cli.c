@@ -110,6 +110,9 @@ START_TEST (test_infer)
     S_MAAS (2, "maas infer: one NAME[@VER|@ALIAS], not also 'n' (see --help)", "infer", "m", "n",
             "--input", "x.csv");
     S_MAAS (2, "maas infer: give --input FILE (- for stdin) (see --help)", "infer", "m");
+    //  An empty FILE or COL is a bad command line, not the default or "cannot open ''".
+    S_MAAS (2, "maas infer: --input: give a FILE, not '' (see --help)", "infer", "m", "--input",
+            "");
     //  A bad endpoint is a bad command line: one line, nothing logged, nothing dialled.
     S_MAAS (2, "maas infer: --broker: 'bogus' is not an endpoint (tcp://HOST:PORT", "infer", "m",
             "--input", "x.csv", "--broker", "bogus");
@@ -148,6 +151,7 @@ START_TEST (test_explain)
             "x.csv", "--timeout-ms", "5s");
     S_MAAS (2, "maas explain: give NAME[@VER|@ALIAS] (see --help)", "explain", "--input", "x");
     S_MAAS (2, "maas explain: give --input FILE (- for stdin) (see --help)", "explain", "m");
+    S_MAAS (2, "maas explain: --input: give a FILE, not ''", "explain", "m", "--input=");
     S_MAAS (2, "maas explain: --broker: 'tcp://h' is not an endpoint", "explain", "m", "--input",
             "x.csv", "--broker", "tcp://h");
     S_MAAS (0, "usage: maas explain NAME[@VER|@ALIAS] --input FILE|-", "explain", "--help");
@@ -176,6 +180,10 @@ START_TEST (test_score)
     S_MAAS (2, "maas score: --json prints the summary on stdout: give --output FILE", "score", "m",
             "--input", "a.csv", "--output", "-", "--json");
     S_MAAS (0, "usage: maas score NAME[@VER|@ALIAS] --input FILE --output FILE", "score", "-h");
+    S_MAAS (2, "maas score: --label: give a COL, not '' (see --help)", "score", "m", "--input",
+            "t.csv", "--output", "z.csv", "--label", "");
+    S_MAAS (2, "maas score: --output: give a FILE, not ''", "score", "m", "--input", "t.csv",
+            "--output", "");
     S_MAAS (2, "maas score: --broker: 'ipc://' is not an endpoint", "score", "m", "--input",
             "a.csv", "--output", "b.npy", "--broker", "ipc://");
     S_MAAS (1, "maas score: no broker answers at tcp://127.0.0.1:1 within 3 s", "score", "--input",
@@ -277,6 +285,8 @@ START_TEST (test_dataset)
             "--task", "ranking");
     S_MAAS (2, "maas dataset: --label needs a value (see --help)", "dataset", "put", "d", "x.csv",
             "--label");
+    S_MAAS (2, "maas dataset: --label: give a COL, not '' (see --help)", "dataset", "put", "n",
+            "f.csv", "--label", "");
     S_MAAS (2, "maas dataset put: give NAME and FILE.csv (see --help)", "dataset", "put", "d");
     S_MAAS (2, "maas dataset show: give one NAME (see --help)", "dataset", "show");
     S_MAAS (2, "maas dataset: unknown subcommand 'frob' (put, list, show, rm)", "dataset", "frob");
