@@ -1007,7 +1007,9 @@ s_check_words (const s_verb_t *verb, s_opts_t *opts)
     if (strcmp (name, "alias") == 0 && s_version_number (args[2], &opts->version) != 0)
         return s_bad_argument (name, "VER", args[2], "a version number (1, 2, ...)");
     maas_registry_ref_t ref;
-    if (strcmp (name, "rm") == 0 && s_parse_ref (args[0], &ref) != 0)
+    //  A malformed NAME@VER ("m@", "@1", "m@-1") is the command line's fault.
+    bool takes_ref = strncmp (verb->words, "NAME[@", 6) == 0 || strcmp (name, "rm") == 0;
+    if (takes_ref && s_parse_ref (args[0], &ref) != 0)
         return 2;
     if (strcmp (name, "rm") == 0 && *ref.ref && s_version_number (ref.ref, &opts->version) != 0)
         return s_bad_argument (name, "VER", ref.ref,

@@ -373,6 +373,15 @@ START_TEST (test_model)
     S_MAAS (2, "maas model: threshold: P '0.3x' is not a number above 0", "model", "threshold",
             "m@1", "0.3x");
     S_MAAS (2, "maas model: show takes NAME[@VER|@ALIAS] (see --help)", "model", "show");
+    //  A malformed NAME@VER is a bad command line, before the registry is asked.
+    S_MAAS (2, "maas model: model 'cancer@': after '@' comes a version", "model", "show",
+            "cancer@");
+    S_MAAS (2, "maas model: model '@1': a name is letters", "model", "show", "@1");
+    S_MAAS (2, "maas model: model 'cancer@-1': after '@' comes", "model", "show", "cancer@-1");
+    S_MAAS (2, "maas model: model 'cancer@0': after '@' comes", "model", "export", "cancer@0",
+            "f.onnx");
+    S_MAAS (2, "maas model: model 'm@': after '@' comes", "model", "threshold", "m@", "0.5");
+    S_MAAS (2, "maas model: model 'm@-2': after '@' comes", "model", "tag", "m@-2", "k=v");
     S_MAAS (2, "maas model: unknown command 'frob' (see --help)", "model", "frob");
     S_MAAS (2, "maas model: give a COMMAND", "model", "--json");
     S_MAAS (2, "usage: maas model COMMAND", "model");
