@@ -450,7 +450,8 @@ s_jobs_header (const s_args_t *args)
                 "SUBMITTED", "WORKER");
 }
 
-//  `maas jobs --run RUN`: each shard of RUN, by shard number.
+//  `maas jobs --run RUN`: each shard of RUN, by shard number, the first
+//  --limit of them.
 static int
 s_jobs_of_run (redisContext *redis, const s_args_t *args)
 {
@@ -462,7 +463,7 @@ s_jobs_of_run (redisContext *redis, const s_args_t *args)
     }
     long shown = 0;
     s_jobs_header (args);
-    for (const char *id = zlist_first (ids); id; id = zlist_next (ids))
+    for (const char *id = zlist_first (ids); id && shown < args->limit; id = zlist_next (ids))
         shown += s_job_line (redis, args, id, shown);
     if (args->json)
         printf ("],\"runs\":[]}\n");
