@@ -68,7 +68,7 @@ maas_cmd_up (int argc, char **argv)
         {"--redis", NULL, MAAS_OPT_URL, 0, 0, NULL, &config.redis_url, "URL",
          "use this Redis (maas down leaves it alone)", "a private redis-server"},
         {"--cache-mb", NULL, MAAS_OPT_INT, 0, S_CACHE_MB_MAX, NULL, &config.cache_mb, "N",
-         "each worker's model cache, MiB (0: the worker's own)", "256"},
+         "each worker's model cache, MiB (0: 256)", "0"},
         {"--state", NULL, MAAS_OPT_STRING, 0, 0, NULL, &config.state_dir, "DIR",
          "the stack's logs, PIDs, data and env file", "$MAAS_STATE_DIR, else /tmp/maas-UID"},
         {"--http", NULL, MAAS_OPT_STRING, 0, 0, NULL, &config.http, "ADDR:PORT|off",

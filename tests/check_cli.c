@@ -386,6 +386,7 @@ START_TEST (test_model)
     S_MAAS (2, "maas model: give a COMMAND", "model", "--json");
     S_MAAS (2, "usage: maas model COMMAND", "model");
     S_MAAS (0, "usage: maas model COMMAND", "model", "--help");
+    S_MAAS (0, "threshold NAME[@VER|@ALIAS] P|none", "model", "--help");    //  as docs/cli.md
     S_MAAS (0, "  --input-scale X", "model", "publish", "--help");
     //  Words and flags in any order get as far as the registry (none here).
     S_MAAS (1, "maas model: redis redis://127.0.0.1:1", "model", "--json", "threshold", "m@1",
@@ -410,6 +411,8 @@ START_TEST (test_stack)
     S_MAAS (2, "maas up: --http: 'localhost:8501' is not IPV4:PORT", "up", "--http=localhost:8501");
     S_MAAS (2, "maas up: --http: '' is not IPV4:PORT", "up", "--http", "");
     S_MAAS (0, "usage: maas up [--workers N]", "up", "--help");
+    //  --cache-mb's default as docs/cli.md gives it: 0, meaning 256.
+    S_MAAS (0, "each worker's model cache, MiB (0: 256) (default 0)", "up", "--help");
     S_MAAS (2, "maas down: unknown option '--bogus' (see --help)", "down", "--purge", "--bogus");
     S_MAAS (2, "maas down: unexpected argument 'all' (see --help)", "down", "all");
     S_MAAS (2, "maas down: --state needs a value (see --help)", "down", "--state");
