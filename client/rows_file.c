@@ -62,13 +62,14 @@ static maas_tensor_t *
 s_rows (const char *cmd, char *text, size_t size, const char *name, const maas_model_ref_t *ref,
         bool no_header)
 {
-    char err[512];
+    char err[512] = "";
     const char *start = text;
     while (isspace ((unsigned char) *start))
         start++;
     const char *const *columns = (const char *const *) ref->columns;
     maas_tensor_t *x = NULL;
-    if (maas_json_rows_is_json (start)) {
+    bool json = maas_json_rows_is_json (start);
+    if (json) {
         char dropped[512];
         x = maas_json_rows_parse (start, size - (size_t) (start - text), columns, ref->n_columns,
                                   dropped, sizeof dropped, err, sizeof err);
@@ -83,6 +84,8 @@ s_rows (const char *cmd, char *text, size_t size, const char *name, const maas_m
                                        .n_columns = ref->n_columns};
         maas_csv_t *csv =
             memory ? maas_csv_read_with (memory, name, &csv_opts, err, sizeof err) : NULL;
+        if (!memory)
+            snprintf (err, sizeof err, "%s: out of memory", name);
         if (memory)
             fclose (memory);
         if (csv)
@@ -90,8 +93,10 @@ s_rows (const char *cmd, char *text, size_t size, const char *name, const maas_m
         x = csv ? maas_csv_take_features (csv) : NULL;
         maas_csv_destroy (&csv);
     }
-    if (!x)
+    if (!x && json)
         fprintf (stderr, "%s: %s: %s\n", cmd, name, err);
+    else if (!x)    //  the CSV reader's messages name the file
+        fprintf (stderr, "%s: %s\n", cmd, err);
     return x;
 }
 

@@ -582,9 +582,12 @@ START_TEST (test_cli_infer)
                          " echo '[[1,2,3]]' | %s infer iris --input - --broker %s 2> err.bad;"
                          " echo rc=$? >> err.bad;"
                          " %s infer iris --input nosuch.csv --broker %s 2> err.missing;"
-                         " echo rc=$? >> err.missing",
+                         " echo rc=$? >> err.missing;"
+                         " printf '1,2,3,4\\n' > nohdr.csv;"
+                         " %s infer iris --input nohdr.csv --broker %s 2> err.nohdr;"
+                         " echo rc=$? >> err.nohdr",
                          fx.site.dir, maas, fx.site.front, maas, fx.site.front, maas, fx.site.front,
-                         maas, fx.site.front)
+                         maas, fx.site.front, maas, fx.site.front)
                > 0);
     const char *argv[] = {"/bin/sh", "-c", script, NULL};
     //  maas infer asks the registry for the version and column names.
@@ -616,6 +619,11 @@ START_TEST (test_cli_infer)
     //  A missing input says why.
     s_slurp ("err.missing", text, sizeof text);
     ck_assert_msg (strstr (text, "maas infer: cannot open nosuch.csv: No such file or directory\n")
+                       && strstr (text, "rc=1"),
+                   "%s", text);
+    //  The CSV reader names the file; the command does not name it again.
+    s_slurp ("err.nohdr", text, sizeof text);
+    ck_assert_msg (strstr (text, "maas infer: nohdr.csv: line 1 is all numbers")
                        && strstr (text, "rc=1"),
                    "%s", text);
     free (script);
