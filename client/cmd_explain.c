@@ -2,6 +2,7 @@
  *  rows as one explain job through the broker and print, for each row and
  *  output, the features that moved it most, by the model's column names. */
 #include "commands.h"
+#include "endpoint.h"
 #include "env.h"
 #include "follow.h"
 #include "maas.h"
@@ -21,6 +22,7 @@ typedef struct {
     const char *input;               //  path or "-"
     const char *broker;              //  frontend endpoints
     const char *redis;               //  --redis URL, or NULL ($MAAS_REDIS_URL)
+    maas_redis_config_t where;       //  the registry and job status: --redis or the environment's
     maas_explain_params_t params;    //  --method, --steps, --output (no baseline: the mean)
     size_t top;                      //  features printed per row and output
     int timeout_ms;                  //  how long to wait for the result
@@ -37,7 +39,9 @@ static const char s_summary[] =
 
 static const char s_epilog[] =
     "\nMethods: integrated_gradients (--steps), gradient_x_input, or shapley (exact,\n"
-    "models with at most 14 inputs). At --timeout the job is cancelled (exit 1).\n"
+    "models with at most 14 inputs). At --timeout, or on Ctrl-C, the job is cancelled\n"
+    "and the command exits 1 (130 on Ctrl-C); a job still queued after 2 s is said\n"
+    "to have no worker.\n"
     "--curve-key FILE and --broker-key FILE: CurveZMQ keys (docs/security.md).\n";
 
 //  The command line into OPTS (flags from the table, then NAME and --input
@@ -86,21 +90,22 @@ s_parse (s_opts_t *opts, const maas_cli_env_t *env, int argc, char **argv, int *
                  argv[next + 1]);
     else if (!opts->input)
         fprintf (stderr, "maas explain: give --input FILE (- for stdin) (see --help)\n");
-    else {
+    else if (!maas_cli_broker_bad ("maas explain", opts->broker)) {
         opts->spec = argv[next];
         opts->no_header = !header;
         opts->params.method = (maas_explain_method_t) maas_explain_method_parse (method);
         opts->params.output = output;
+        opts->where = maas_cli_redis (env, opts->redis);
         return false;
     }
     return true;
 }
 
 //  X's rows as msgpack arrays, then the job: the explain RESULT, or NULL
-//  after saying why.
+//  after saying why (*INTERRUPTED set on Ctrl-C).
 static maas_result_t *
 s_run (maas_client_t *client, const maas_model_ref_t *model, const s_opts_t *opts,
-       const maas_tensor_t *x)
+       const maas_tensor_t *x, bool *interrupted)
 {
     msgpack_sbuffer params, rows;
     msgpack_sbuffer_init (&params);
@@ -119,13 +124,9 @@ s_run (maas_client_t *client, const maas_model_ref_t *model, const s_opts_t *opt
     maas_result_t *result = NULL;
     if (rc != 0 || maas_client_submit (client, &spec, rows.data, rows.size, NULL, NULL, id) != 0)
         fprintf (stderr, "maas explain: %s\n", rc ? "out of memory" : maas_client_error (client));
-    else if (!(result = maas_client_wait (client, id, opts->timeout_ms))) {
-        //  Cancelled, not left queued: nobody waits for it any more.
-        fprintf (stderr, "maas explain: no result within --timeout (%g s; job %s): cancelled\n",
-                 opts->timeout_ms / 1000.0, id);
-        maas_result_t *outcome = maas_follow_cancel (client, id);
-        maas_result_destroy (&outcome);
-    }
+    else
+        result = maas_follow_wait (client, "maas explain", "explain", &opts->where, id,
+                                   opts->timeout_ms, interrupted);
     msgpack_sbuffer_destroy (&params);
     msgpack_sbuffer_destroy (&rows);
     return result;
@@ -241,24 +242,24 @@ maas_cmd_explain (int argc, char **argv)
         maas_log_set_level (MAAS_LOG_WARN);
     char err[512];
     maas_model_ref_t model;
-    maas_redis_config_t where = maas_cli_redis (&env, opts.redis);
-    if (maas_model_ref_resolve (&model, opts.spec, &where, err, sizeof err) != 0) {
+    if (maas_model_ref_resolve (&model, opts.spec, &opts.where, err, sizeof err) != 0) {
         fprintf (stderr, "maas explain: %s\n", err);
         maas_model_ref_clear (&model);
         return 1;
     }
     //  The broker first, as maas infer: with none, say so now, not at --timeout-ms.
     maas_client_t *client = maas_cli_client ("maas explain", opts.broker);
-    if (client && maas_follow_ping (client, "maas explain", opts.broker) != 0)
+    if (client && maas_follow_ping (client, "maas explain", opts.broker, opts.timeout_ms) != 0)
         maas_client_destroy (&client);
     maas_tensor_t *x =
         client ? maas_rows_file_read ("maas explain", opts.input, &model, opts.no_header) : NULL;
-    maas_result_t *result = x ? s_run (client, &model, &opts, x) : NULL;
+    bool interrupted = false;
+    maas_result_t *result = x ? s_run (client, &model, &opts, x, &interrupted) : NULL;
     s_show_t show = {&model, &opts};
     int rc = result ? maas_follow_report ("maas explain", result, s_show, &show) : 1;
     maas_result_destroy (&result);
     maas_client_destroy (&client);
     maas_tensor_destroy (&x);
     maas_model_ref_clear (&model);
-    return rc;
+    return interrupted ? MAAS_EXIT_INTERRUPTED : rc;
 }

@@ -2,6 +2,7 @@
  *  (CSV with a header, or JSON arrays), send them as one infer job through
  *  the broker, print each row's prediction and how the job ran. */
 #include "commands.h"
+#include "endpoint.h"
 #include "env.h"
 #include "follow.h"
 #include "output.h"
@@ -90,49 +91,13 @@ s_parse (s_opts_t *opts, const maas_cli_env_t *env, int argc, char **argv, int *
         fprintf (stderr, "maas infer: give --input FILE (- for stdin) (see --help)\n");
         return true;
     }
+    if (maas_cli_broker_bad ("maas infer", opts->broker))
+        return true;
     opts->spec = argv[next];
     opts->no_header = !header;
     opts->post.output = strcmp (output, "class") == 0 ? MAAS_INFER_CLASS : MAAS_INFER_PROBABILITIES;
     opts->where = maas_cli_redis (env, opts->redis);
     return false;
-}
-
-//  Wait for job ID up to TIMEOUT_MS, saying once when it stays queued; at
-//  the timeout or on Ctrl-C (*INTERRUPTED set) cancel it. The result, or
-//  NULL after saying why.
-static maas_result_t *
-s_wait (maas_client_t *client, const char *id, const maas_redis_config_t *where, int timeout_ms,
-        bool *interrupted)
-{
-    maas_err_t err;
-    redisContext *redis = maas_redis_connect (where, 2000, &err);
-    maas_follow_queued_t queued = {.redis = redis,
-                                   .prefix = "maas:",
-                                   .cmd = "maas infer",
-                                   .kind = "infer",
-                                   .start_ms = maas_clock_mono_ms ()};
-    int64_t give_up = queued.start_ms + timeout_ms;
-    maas_result_t *result = NULL;
-    while (!result && !*interrupted && maas_clock_mono_ms () < give_up) {
-        result = maas_client_wait (client, id, 200);
-        if (!result)
-            maas_follow_check_queued (&queued, id);
-        *interrupted = zsys_interrupted;
-    }
-    if (redis)
-        redisFree (redis);
-    if (result)
-        return result;
-    fprintf (stderr, "maas infer: %s: cancelling job %s\n",
-             *interrupted ? "interrupted by Ctrl-C" : "no result within --timeout", id);
-    result = maas_follow_cancel (client, id);
-    if (result)
-        fprintf (stderr, "maas infer: job %s %s\n", id, result->status);
-    else
-        fprintf (stderr, "maas infer: no answer to the cancel of job %s; see `maas job %s`\n", id,
-                 id);
-    maas_result_destroy (&result);
-    return NULL;
 }
 
 //  The job: params {"shape": [rows, cols]} and the rows as float32 bytes.
@@ -164,7 +129,8 @@ s_run (maas_client_t *client, const maas_registry_ref_t *ref, const maas_tensor_
         if (maas_client_submit (client, &spec, payload, bytes, NULL, NULL, id) != 0)
             fprintf (stderr, "maas infer: %s\n", maas_client_error (client));
         else
-            result = s_wait (client, id, &opts->where, opts->timeout_ms, interrupted);
+            result = maas_follow_wait (client, "maas infer", "infer", &opts->where, id,
+                                       opts->timeout_ms, interrupted);
     }
     free (payload);
     msgpack_sbuffer_destroy (&params);
@@ -320,7 +286,7 @@ maas_cmd_infer (int argc, char **argv)
     maas_client_t *client = maas_cli_client ("maas infer", opts.broker);
     if (!client)
         return MAAS_EXIT_FAILED;
-    if (maas_follow_ping (client, "maas infer", opts.broker) != 0) {
+    if (maas_follow_ping (client, "maas infer", opts.broker, opts.timeout_ms) != 0) {
         maas_client_destroy (&client);
         return MAAS_EXIT_FAILED;
     }

@@ -3,6 +3,7 @@
  *  [--status S]` (recent jobs, newest first, from the events stream), and
  *  `maas cancel ID...` (through the broker). */
 #include "commands.h"
+#include "endpoint.h"
 #include "env.h"
 #include "follow.h"
 #include "output.h"
@@ -448,7 +449,8 @@ s_jobs_header (const s_args_t *args)
                 "SUBMITTED", "WORKER");
 }
 
-//  `maas jobs --run RUN`: each shard of RUN, by shard number.
+//  `maas jobs --run RUN`: each shard of RUN, by shard number, the first
+//  --limit of them.
 static int
 s_jobs_of_run (redisContext *redis, const s_args_t *args)
 {
@@ -460,7 +462,7 @@ s_jobs_of_run (redisContext *redis, const s_args_t *args)
     }
     long shown = 0;
     s_jobs_header (args);
-    for (const char *id = zlist_first (ids); id; id = zlist_next (ids))
+    for (const char *id = zlist_first (ids); id && shown < args->limit; id = zlist_next (ids))
         shown += s_job_line (redis, args, id, shown);
     if (args->json)
         printf ("],\"runs\":[]}\n");
@@ -604,8 +606,10 @@ maas_cmd_cancel (int argc, char **argv)
         fprintf (stderr, "maas cancel: give the ID of each job to cancel (see --help)\n");
         return 2;
     }
+    if (maas_cli_broker_bad ("maas cancel", broker))
+        return 2;
     maas_client_t *client = maas_cli_client ("maas cancel", broker);
-    if (!client || maas_follow_ping (client, "maas cancel", broker) != 0) {
+    if (!client || maas_follow_ping (client, "maas cancel", broker, 0) != 0) {
         maas_client_destroy (&client);
         return 1;
     }

@@ -43,7 +43,8 @@ static const char s_usage[] =
     "                               publish a Keras .h5/.keras or ONNX file as a version\n"
     "    publish and import also take [--labels A,B,C] [--input-scale X] [--output-name N]:\n"
     "    class labels, a scaling of every input (1/255: 0.00392156862745098), the output's name\n"
-    "  threshold NAME[@VER] P|none  a binary version's decision threshold (class 1 when p >= P)\n"
+    "  threshold NAME[@VER|@ALIAS] P|none\n"
+    "                               a binary version's decision threshold (class 1 when p >= P)\n"
     "  list                         every model: latest version, aliases\n"
     "  search [--name GLOB] [--tag KEY=VALUE]...  models by name and tags\n"
     "  show NAME[@VER|@ALIAS]       one version's metadata and lineage (latest by default)\n"
@@ -1007,7 +1008,9 @@ s_check_words (const s_verb_t *verb, s_opts_t *opts)
     if (strcmp (name, "alias") == 0 && s_version_number (args[2], &opts->version) != 0)
         return s_bad_argument (name, "VER", args[2], "a version number (1, 2, ...)");
     maas_registry_ref_t ref;
-    if (strcmp (name, "rm") == 0 && s_parse_ref (args[0], &ref) != 0)
+    //  A malformed NAME@VER ("m@", "@1", "m@-1") is the command line's fault.
+    bool takes_ref = strncmp (verb->words, "NAME[@", 6) == 0 || strcmp (name, "rm") == 0;
+    if (takes_ref && s_parse_ref (args[0], &ref) != 0)
         return 2;
     if (strcmp (name, "rm") == 0 && *ref.ref && s_version_number (ref.ref, &opts->version) != 0)
         return s_bad_argument (name, "VER", ref.ref,

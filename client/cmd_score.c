@@ -2,6 +2,7 @@
  *  workers, with a progress bar on a terminal; and `maas synth`, which
  *  writes the synthetic benchmark problem as CSV or .npy. */
 #include "commands.h"
+#include "endpoint.h"
 #include "env.h"
 #include "follow.h"
 #include "output.h"
@@ -144,7 +145,8 @@ s_score_parse (int argc, char **argv, const maas_cli_env_t *env, s_score_args_t 
     if (maas_cli_options (&options, argc, argv, &next, code))
         return true;
     *code = MAAS_EXIT_USAGE;
-    if (s_score_missing (args, argc, argv, next))
+    if (s_score_missing (args, argc, argv, next)
+        || maas_cli_broker_bad ("maas score", args->broker))
         return true;
     args->model = argv[next];
     args->config.no_header = !header;
@@ -275,7 +277,7 @@ maas_cmd_score (int argc, char **argv)
     struct sigaction action = {.sa_handler = s_on_signal};
     sigaction (SIGINT, &action, NULL);
     sigaction (SIGTERM, &action, NULL);
-    if (maas_follow_ping (client, "maas score", args.broker) != 0) {
+    if (maas_follow_ping (client, "maas score", args.broker, (int) args.config.timeout_ms) != 0) {
         maas_client_destroy (&client);
         return MAAS_EXIT_FAILED;
     }

@@ -1,5 +1,6 @@
 /*  cmd_stack.c: `maas up`, `maas down`, `maas ps`: the local stack. */
 #include "commands.h"
+#include "endpoint.h"
 #include "env.h"
 #include "output.h"
 #include "redis_url.h"
@@ -67,7 +68,7 @@ maas_cmd_up (int argc, char **argv)
         {"--redis", NULL, MAAS_OPT_URL, 0, 0, NULL, &config.redis_url, "URL",
          "use this Redis (maas down leaves it alone)", "a private redis-server"},
         {"--cache-mb", NULL, MAAS_OPT_INT, 0, S_CACHE_MB_MAX, NULL, &config.cache_mb, "N",
-         "each worker's model cache, MiB (0: the worker's own)", "256"},
+         "each worker's model cache, MiB (0: 256)", "0"},
         {"--state", NULL, MAAS_OPT_STRING, 0, 0, NULL, &config.state_dir, "DIR",
          "the stack's logs, PIDs, data and env file", "$MAAS_STATE_DIR, else /tmp/maas-UID"},
         {"--http", NULL, MAAS_OPT_STRING, 0, 0, NULL, &config.http, "ADDR:PORT|off",
@@ -80,6 +81,14 @@ maas_cmd_up (int argc, char **argv)
     int rc = 2;
     if (maas_cli_options (&options, argc, argv, NULL, &rc))
         goto done;
+    //  A gateway address it cannot listen on is a bad command line, said
+    //  now rather than after starting the rest and waiting for the gateway.
+    maas_err_t err_http;
+    if (config.http && maas_cli_http_check (config.http, &err_http) != 0) {
+        fprintf (stderr, "maas up: --http: %s\n", err_http.text);
+        rc = MAAS_EXIT_USAGE;
+        goto done;
+    }
     s_say_redis (&config, env.redis_url);
     char err[512];
     if (maas_stack_up (&config, err, sizeof err) != 0) {

@@ -168,23 +168,31 @@ s_brokers (redisContext *ctx, const char *prefix, bool json)
 
 //  The local stack in STATE (or the default dir), if one is up there; as
 //  JSON, the first member of the status object ("stack": that of ps, or null).
-static void
+//  Returns the number of its processes that are gone (said on stderr), as
+//  `maas ps` counts them: 0 when none is, or there is no stack.
+static int
 s_stack (const char *state, const maas_cli_env_t *env, bool json)
 {
     char *default_dir = state ? NULL : maas_cli_state_dir (env);
     const char *dir = state ? state : default_dir;
+    int members = 0, running;
     if (json) {
         printf ("{\"stack\":");
-        if (maas_stack_print (dir, stdout, NULL, true) < 0)
+        if ((running = maas_stack_print (dir, stdout, &members, true)) < 0)
             printf ("null");
     }
     else {
         printf ("local stack %s\n", dir);
-        if (maas_stack_print (dir, stdout, NULL, false) < 0)
+        if ((running = maas_stack_print (dir, stdout, &members, false)) < 0)
             printf ("  none (start one with: maas up)\n");
         printf ("\n");
     }
+    int gone = running < 0 ? 0 : members - running;
+    if (gone > 0)
+        fprintf (stderr, "maas status: %d of %d processes are gone (maas ps --state %s)\n", gone,
+                 members, dir);
     free (default_dir);
+    return gone;
 }
 
 int
@@ -215,13 +223,14 @@ maas_cmd_status (int argc, char **argv)
     maas_redis_config_t redis = maas_cli_redis (&env, url);
     maas_err_t err;
     redisContext *ctx = maas_redis_connect (&redis, 2000, &err);
+    int gone = 0;
     if (first_id == argc && (ctx || !json))    //  JSON: one whole object, or none
-        s_stack (state, &env, json);
+        gone = s_stack (state, &env, json);
     if (!ctx) {
         fprintf (stderr, "maas status: %s\n", err.text);
         return 1;
     }
-    int rc = 0;
+    int rc = gone > 0;    //  a stack member gone is a failure, as for maas ps
     if (first_id < argc)
         for (int i = first_id; i < argc; i++)
             rc |= s_job (ctx, prefix, argv[i]);

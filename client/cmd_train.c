@@ -2,6 +2,7 @@
  *  submits a train job; with --wait, follows its progress from the job's
  *  status hash in Redis and prints the published version and its metrics. */
 #include "commands.h"
+#include "endpoint.h"
 #include "env.h"
 #include "follow.h"
 #include "output.h"
@@ -124,6 +125,8 @@ s_check (s_args_t *args, const s_given_t *given, int argc, char **argv, int next
         fprintf (stderr, "maas train: --timeout is for --wait: without it the job runs on\n");
         return -1;
     }
+    if (maas_cli_broker_bad ("maas train", args->broker))
+        return -1;
     if (s_copy ("NAME", argv[next], args->spec.model, sizeof args->spec.model) != 0
         || s_apply (args, given) != 0)
         return -1;
@@ -461,7 +464,7 @@ maas_cmd_train (int argc, char **argv)
     if (!client)
         return 1;    //  said by maas_cli_client
     char id[MAAS_PROTO_ID_MAX + 1];
-    if (maas_follow_ping (client, "maas train", args.broker) != 0) {
+    if (maas_follow_ping (client, "maas train", args.broker, args.timeout_ms) != 0) {
         maas_client_destroy (&client);
         return 1;
     }

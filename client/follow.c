@@ -6,11 +6,15 @@
 #include <string.h>
 
 int
-maas_follow_ping (maas_client_t *client, const char *cmd, const char *endpoints)
+maas_follow_ping (maas_client_t *client, const char *cmd, const char *endpoints, int timeout_ms)
 {
-    if (client && maas_client_ping (client, MAAS_FOLLOW_PING_MS) == 0)
+    //  The broker check is part of the wait: it never outlasts --timeout.
+    int ping_ms =
+        timeout_ms > 0 && timeout_ms < MAAS_FOLLOW_PING_MS ? timeout_ms : MAAS_FOLLOW_PING_MS;
+    if (client && maas_client_ping (client, ping_ms) == 0)
         return 0;
-    fprintf (stderr, "%s: no broker answers at %s: is the stack up? (maas up)\n", cmd, endpoints);
+    fprintf (stderr, "%s: no broker answers at %s within %g s: is the stack up? (maas up)\n", cmd,
+             endpoints, ping_ms / 1000.0);
     return -1;
 }
 
@@ -46,6 +50,41 @@ maas_follow_check_queued (maas_follow_queued_t *self, const char *id)
     if (reply)
         freeReplyObject (reply);
     return self->said;
+}
+
+maas_result_t *
+maas_follow_wait (maas_client_t *client, const char *cmd, const char *kind,
+                  const maas_redis_config_t *where, const char *id, int timeout_ms,
+                  bool *interrupted)
+{
+    maas_err_t err;
+    redisContext *redis = maas_redis_connect (where, 2000, &err);
+    maas_follow_queued_t queued = {.redis = redis,
+                                   .prefix = "maas:",
+                                   .cmd = cmd,
+                                   .kind = kind,
+                                   .start_ms = maas_clock_mono_ms ()};
+    int64_t give_up = queued.start_ms + timeout_ms;
+    maas_result_t *result = NULL;
+    while (!result && !*interrupted && maas_clock_mono_ms () < give_up) {
+        result = maas_client_wait (client, id, 200);
+        if (!result)
+            maas_follow_check_queued (&queued, id);
+        *interrupted = zsys_interrupted;
+    }
+    if (redis)
+        redisFree (redis);
+    if (result)
+        return result;
+    fprintf (stderr, "%s: %s: cancelling job %s\n", cmd,
+             *interrupted ? "interrupted by Ctrl-C" : "no result within --timeout", id);
+    result = maas_follow_cancel (client, id);
+    if (result)
+        fprintf (stderr, "%s: job %s %s\n", cmd, id, result->status);
+    else
+        fprintf (stderr, "%s: no answer to the cancel of job %s; see `maas job %s`\n", cmd, id, id);
+    maas_result_destroy (&result);
+    return NULL;
 }
 
 void

@@ -1,11 +1,12 @@
 /*  follow.h: what the commands that send jobs and wait for them (train,
- *  infer, score, cancel) share so they never hang and never lie: a broker
+ *  infer, explain, score, cancel) share so they never hang and never lie: a broker
  *  that does not answer is said at once, and a job still queued after a
  *  while is said to have nobody serving its kind (docs/cli.md). */
 #ifndef MAAS_CLIENT_FOLLOW_H
 #define MAAS_CLIENT_FOLLOW_H
 
 #include "client.h"
+#include "redis_url.h"
 
 #include <hiredis/hiredis.h>
 #include <stdbool.h>
@@ -15,10 +16,12 @@
 #define MAAS_FOLLOW_QUEUED_MS 2000     //  queued this long: say that nothing takes the job
 #define MAAS_FOLLOW_CANCEL_MS 10000    //  wait this long for a cancelled job's outcome
 
-//  0 if a broker of CLIENT answers a PING within MAAS_FOLLOW_PING_MS; else
-//  -1 after saying "CMD: no broker answers at ENDPOINTS: is the stack up?
-//  (maas up)" on stderr.
-int maas_follow_ping (maas_client_t *client, const char *cmd, const char *endpoints);
+//  0 if a broker of CLIENT answers a PING within MAAS_FOLLOW_PING_MS, or
+//  within TIMEOUT_MS (the command's --timeout) when that is shorter (0: no
+//  --timeout); else -1 after saying "CMD: no broker answers at ENDPOINTS
+//  within 3 s: is the stack up? (maas up)" on stderr.
+int maas_follow_ping (maas_client_t *client, const char *cmd, const char *endpoints,
+                      int timeout_ms);
 
 //  Say once on stderr that job ID, of KIND, is still queued after WAITED_MS:
 //  "CMD: job ID still queued after 2 s: no worker serves 'infer' yet (maas
@@ -49,6 +52,15 @@ bool maas_follow_check_queued (maas_follow_queued_t *self, const char *id);
 //  Say on stderr that job RESULT did not succeed: "CMD: job ID STATUS:
 //  ERROR" ("no reason given" when the job has none).
 void maas_follow_say_failed (const char *cmd, const maas_result_t *result);
+
+//  Wait for job ID, of KIND, up to TIMEOUT_MS, saying once (through
+//  maas_follow_check_queued, job status read from WHERE) when it stays
+//  queued; at the timeout or on Ctrl-C (*INTERRUPTED set) cancel it and say
+//  so, prefixed with CMD ("maas infer"). The result (the caller's), or NULL
+//  after saying why.
+maas_result_t *maas_follow_wait (maas_client_t *client, const char *cmd, const char *kind,
+                                 const maas_redis_config_t *where, const char *id, int timeout_ms,
+                                 bool *interrupted);
 
 //  Parses RESULT's data and prints it; 0, or -1 with why in ERR.
 typedef int (maas_follow_show_fn) (const maas_result_t *result, void *arg, maas_err_t *err);

@@ -56,13 +56,37 @@ maas_cmd_version (int argc, char **argv)
     return 0;
 }
 
+//  The first string flag of OPTIONS named FILE or COL in --help whose value
+//  is "", or NULL. Such a value names something (the rows, a column); left
+//  empty it would quietly mean the default (the last column) or "cannot
+//  open ''".
+static const maas_option_t *
+s_empty_name (const maas_options_t *options)
+{
+    for (size_t i = 0; i < options->count; i++) {
+        const maas_option_t *opt = &options->options[i];
+        const char *const *value = opt->target;
+        if (opt->type == MAAS_OPT_STRING && opt->value_name
+            && (strcmp (opt->value_name, "FILE") == 0 || strcmp (opt->value_name, "COL") == 0)
+            && *value && !**value)
+            return opt;
+    }
+    return NULL;
+}
+
 bool
 maas_cli_options (const maas_options_t *options, int argc, char **argv, int *next, int *code)
 {
     maas_err_t err;
     int rc = maas_options_parse (options, argc, argv, NULL, stdout, next, &err);
+    const maas_option_t *empty = rc == 0 ? s_empty_name (options) : NULL;
     if (rc < 0)
         fprintf (stderr, "%s\n", err.text);
+    else if (empty) {
+        fprintf (stderr, "%s: %s: give a %s, not '' (see --help)\n", options->prog, empty->flag,
+                 empty->value_name);
+        rc = -1;
+    }
     *code = rc < 0 ? 2 : 0;
     return rc != 0;
 }
@@ -115,6 +139,9 @@ s_curve_flags (int *argc, char **argv)
     broker = getenv (MAAS_CURVE_BROKER_ENV);
     if (!key && !broker)
         return 0;
+    //  czmq logs to stdout, where results go: its word on a key file (or
+    //  anything later) belongs on stderr.
+    zsys_set_logstream (stderr);
     maas_err_t err;
     maas_curve_t *curve = maas_curve_new (key, broker, &err);
     if (!curve) {

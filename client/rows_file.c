@@ -6,6 +6,7 @@
 #include "maas.h"
 
 #include <ctype.h>
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,7 +20,7 @@ s_slurp (const char *cmd, const char *path, size_t *size)
 {
     FILE *file = strcmp (path, "-") == 0 ? stdin : fopen (path, "rb");
     if (!file) {
-        fprintf (stderr, "%s: cannot open %s\n", cmd, path);
+        fprintf (stderr, "%s: cannot open %s: %s\n", cmd, path, strerror (errno));
         return NULL;
     }
     size_t cap = 1 << 16, used = 0;
@@ -67,6 +68,7 @@ s_rows (const char *cmd, char *text, size_t size, const char *name, const maas_m
         start++;
     const char *const *columns = (const char *const *) ref->columns;
     maas_tensor_t *x = NULL;
+    bool named = false;    //  the message names the file already (the CSV reader's)
     if (maas_json_rows_is_json (start)) {
         char dropped[512];
         x = maas_json_rows_parse (start, size - (size_t) (start - text), columns, ref->n_columns,
@@ -81,6 +83,7 @@ s_rows (const char *cmd, char *text, size_t size, const char *name, const maas_m
                                        .columns = columns,
                                        .n_columns = ref->n_columns};
         maas_csv_t *csv = memory ? maas_csv_read_with (memory, name, &csv_opts, &err) : NULL;
+        named = memory != NULL;
         if (memory)
             fclose (memory);
         if (csv)
@@ -88,7 +91,9 @@ s_rows (const char *cmd, char *text, size_t size, const char *name, const maas_m
         x = csv ? maas_csv_take_features (csv) : NULL;
         maas_csv_destroy (&csv);
     }
-    if (!x)
+    if (!x && named)
+        fprintf (stderr, "%s: %s\n", cmd, err.text);
+    else if (!x)
         fprintf (stderr, "%s: %s: %s\n", cmd, name, err.text);
     return x;
 }

@@ -9,12 +9,27 @@
 #include "config.h"
 
 #include <check.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+//  Lines in the file at PATH.
+static size_t
+s_lines (const char *path)
+{
+    FILE *file = fopen (path, "r");
+    ck_assert_msg (file, "no %s", path);
+    size_t lines = 0;
+    for (int c; (c = fgetc (file)) != EOF;)
+        lines += c == '\n';
+    fclose (file);
+    return lines;
+}
+
 //  Run `maas ARGS...` (NULL-terminated) with no stack in reach; fail unless
-//  it exits CODE within 10 s with TEXT in its output (stdout and stderr).
+//  it exits CODE within 10 s with TEXT in its output (stdout and stderr),
+//  on one line if CODE is 2 (but for a usage).
 static void
 s_maas (int code, const char *text, const char *const *args)
 {
@@ -34,6 +49,11 @@ s_maas (int code, const char *text, const char *const *args)
     support_proc_stop (&proc);
     ck_assert_msg (rc == code && support_file_has (log, text),
                    "maas %s ...: exit %d (want %d), output lacks '%s'", argv[1], rc, code, text);
+    //  A bad command line is one line (docs/cli.md): no log lines (a bare
+    //  command group prints its usage).
+    bool usage = strncmp (text, "usage: ", 7) == 0;
+    ck_assert_msg (code != 2 || usage || s_lines (log) == 1, "maas %s ...: %zu lines", argv[1],
+                   s_lines (log));
     free (state);
     free (log);
     free (maas);
@@ -49,6 +69,22 @@ START_TEST (test_keygen)
     S_MAAS (0, "usage: maas keygen NAME", "keygen", "--help");
     S_MAAS (2, "maas version: unexpected argument 'extra' (see --help)", "version", "extra");
     S_MAAS (0, "maas " PACKAGE_VERSION, "version");
+}
+END_TEST
+
+//  --curve-key, --broker-key: a file that is missing or no key is one line
+//  on stderr that says which and why (czmq's parse errors never show), exit 2.
+START_TEST (test_curve_flags)
+{
+    S_MAAS (2, "maas infer: curve key /etc/passwd: not a secret key file (maas keygen)", "infer",
+            "m", "--input", "x.csv", "--curve-key", "/etc/passwd", "--broker-key", "/etc/passwd");
+    S_MAAS (2, "maas cancel: curve key /nonexistent: cannot read it: No such file or directory",
+            "cancel", "x", "--curve-key=/nonexistent", "--broker-key", "/etc/passwd");
+    S_MAAS (2, "maas score: curve key /: cannot read it: Is a directory", "score", "m", "--input",
+            "a.csv", "--output", "b.npy", "--curve-key", "/", "--broker-key", "/etc/passwd");
+    S_MAAS (2, "maas train: curve key (none): give a secret key file", "train", "m", "--broker-key",
+            "/etc/passwd");
+    S_MAAS (2, "maas explain: --curve-key needs a FILE", "explain", "m", "--curve-key");
 }
 END_TEST
 
@@ -78,12 +114,25 @@ START_TEST (test_infer)
     S_MAAS (2, "maas infer: one NAME[@VER|@ALIAS], not also 'n' (see --help)", "infer", "m", "n",
             "--input", "x.csv");
     S_MAAS (2, "maas infer: give --input FILE (- for stdin) (see --help)", "infer", "m");
+    //  An empty FILE or COL is a bad command line, not the default or "cannot open ''".
+    S_MAAS (2, "maas infer: --input: give a FILE, not '' (see --help)", "infer", "m", "--input",
+            "");
+    //  A bad endpoint is a bad command line: one line, nothing logged, nothing dialled.
+    S_MAAS (2, "maas infer: --broker: 'bogus' is not an endpoint (tcp://HOST:PORT", "infer", "m",
+            "--input", "x.csv", "--broker", "bogus");
+    S_MAAS (2, "maas infer: --broker: 'tcp://127.0.0.1:99999' is not an endpoint", "infer", "m",
+            "--input", "x.csv", "--broker", "tcp://127.0.0.1:99999,ipc://x");
+    S_MAAS (2, "maas infer: --broker: no endpoint given", "infer", "m", "--input", "x.csv",
+            "--broker", "");
     S_MAAS (2, "maas infer: model 'm@': after '@' comes", "infer", "m@", "--input", "x.csv");
     S_MAAS (0, "usage: maas infer NAME[@VER|@ALIAS] --input FILE|-", "infer", "--help");
     S_MAAS (0, "--top-k K", "infer", "m", "-h");
     S_MAAS (1, "maas infer: no broker answers at tcp://127.0.0.1:1", "infer", "--input", "-", "m",
             "--json", "--no-header", "--output", "class", "--top-k", "2", "--timeout", "2.5",
             "--timeout-ms=900", "--redis", "redis://127.0.0.1:1");
+    //  The broker check never outlasts --timeout (3 s without a shorter one).
+    S_MAAS (1, "maas infer: no broker answers at tcp://127.0.0.1:1 within 0.2 s", "infer", "m",
+            "--input", "x.csv", "--timeout", "0.2");
 }
 END_TEST
 
@@ -106,6 +155,9 @@ START_TEST (test_explain)
             "x.csv", "--timeout-ms", "5s");
     S_MAAS (2, "maas explain: give NAME[@VER|@ALIAS] (see --help)", "explain", "--input", "x");
     S_MAAS (2, "maas explain: give --input FILE (- for stdin) (see --help)", "explain", "m");
+    S_MAAS (2, "maas explain: --input: give a FILE, not ''", "explain", "m", "--input=");
+    S_MAAS (2, "maas explain: --broker: 'tcp://h' is not an endpoint", "explain", "m", "--input",
+            "x.csv", "--broker", "tcp://h");
     S_MAAS (0, "usage: maas explain NAME[@VER|@ALIAS] --input FILE|-", "explain", "--help");
     S_MAAS (1, "maas explain: cannot reach the model registry to resolve m", "explain", "--input",
             "x.csv", "m", "--method", "shapley", "--steps", "10", "--output", "1", "--top", "3",
@@ -132,24 +184,19 @@ START_TEST (test_score)
     S_MAAS (2, "maas score: --json prints the summary on stdout: give --output FILE", "score", "m",
             "--input", "a.csv", "--output", "-", "--json");
     S_MAAS (0, "usage: maas score NAME[@VER|@ALIAS] --input FILE --output FILE", "score", "-h");
-    S_MAAS (1, "maas score: no broker answers at tcp://127.0.0.1:1", "score", "--input", "a.csv",
-            "--output", "b.npy", "m", "--label", "y", "--no-header", "--shard-rows", "700",
+    S_MAAS (2, "maas score: --label: give a COL, not '' (see --help)", "score", "m", "--input",
+            "t.csv", "--output", "z.csv", "--label", "");
+    S_MAAS (2, "maas score: --output: give a FILE, not ''", "score", "m", "--input", "t.csv",
+            "--output", "");
+    S_MAAS (2, "maas score: --broker: 'ipc://' is not an endpoint", "score", "m", "--input",
+            "a.csv", "--output", "b.npy", "--broker", "ipc://");
+    S_MAAS (1, "maas score: no broker answers at tcp://127.0.0.1:1 within 3 s", "score", "--input",
+            "a.csv", "--output", "b.npy", "m", "--label", "y", "--no-header", "--shard-rows", "700",
             "--window", "2", "--timeout", "3", "--json");
+    S_MAAS (1, "maas score: no broker answers at tcp://127.0.0.1:1 within 1 s", "score", "m",
+            "--input", "a.csv", "--output", "b.npy", "--timeout", "1");
 }
 END_TEST
-
-//  Lines in the file at PATH.
-static size_t
-s_lines (const char *path)
-{
-    FILE *file = fopen (path, "r");
-    ck_assert_msg (file, "no %s", path);
-    size_t lines = 0;
-    for (int c; (c = fgetc (file)) != EOF;)
-        lines += c == '\n';
-    fclose (file);
-    return lines;
-}
 
 //  `maas synth TRAIN TEST`: the two files, flags anywhere; the rows' ranges.
 START_TEST (test_synth)
@@ -221,9 +268,14 @@ START_TEST (test_train)
     S_MAAS (2, "maas train: --description: 'xxxxxxxxxxxxxxxxxxxx...' is longer than 255 characters",
             "train", "m", "--data", "d", "--layers", "1:sigmoid", "--description", description);
     S_MAAS (0, "usage: maas train NAME --data DATASET", "train", "--help");
+    S_MAAS (2, "maas train: --broker: 'inproc://' is not an endpoint", "train", "m", "--data", "d",
+            "--layers", "1:sigmoid", "--broker", "inproc://");
     //  Flags before NAME, values after "=": past the flags, to the broker that is not there.
-    S_MAAS (1, "maas train: no broker answers at tcp://127.0.0.1:1", "train", "--data=d",
+    S_MAAS (1, "maas train: no broker answers at tcp://127.0.0.1:1 within 3 s", "train", "--data=d",
             "--layers", "1:sigmoid", "--optimizer", "sgd", "--lr", "0.05", "m");
+    //  The broker check never outlasts --timeout.
+    S_MAAS (1, "maas train: no broker answers at tcp://127.0.0.1:1 within 1 s", "train", "m",
+            "--data", "d", "--layers", "1:sigmoid", "--wait", "--timeout", "1");
 }
 END_TEST
 
@@ -239,6 +291,8 @@ START_TEST (test_dataset)
             "--task", "ranking");
     S_MAAS (2, "maas dataset: --label needs a value (see --help)", "dataset", "put", "d", "x.csv",
             "--label");
+    S_MAAS (2, "maas dataset: --label: give a COL, not '' (see --help)", "dataset", "put", "n",
+            "f.csv", "--label", "");
     S_MAAS (2, "maas dataset put: give NAME and FILE.csv (see --help)", "dataset", "put", "d");
     S_MAAS (2, "maas dataset show: give one NAME (see --help)", "dataset", "show");
     S_MAAS (2, "maas dataset: unknown subcommand 'frob' (put, list, show, rm)", "dataset", "frob");
@@ -273,6 +327,9 @@ START_TEST (test_job)
     S_MAAS (2, "maas cancel: give the ID of each job to cancel (see --help)", "cancel");
     S_MAAS (2, "maas cancel: --broker needs a value (see --help)", "cancel", "x", "--broker");
     S_MAAS (0, "usage: maas cancel [--broker EP] ID...", "cancel", "--help");
+    S_MAAS (2, "maas cancel: --broker: 'bogus' is not an endpoint", "cancel", "--broker", "bogus",
+            "X");
+    S_MAAS (2, "maas cancel: --broker: no endpoint given", "cancel", "--broker", "", "X");
     //  --broker after the ids (it had to come first).
     S_MAAS (1, "maas cancel: no broker answers at ipc://nowhere", "cancel", "x", "y", "--broker",
             "ipc://nowhere");
@@ -322,10 +379,20 @@ START_TEST (test_model)
     S_MAAS (2, "maas model: threshold: P '0.3x' is not a number above 0", "model", "threshold",
             "m@1", "0.3x");
     S_MAAS (2, "maas model: show takes NAME[@VER|@ALIAS] (see --help)", "model", "show");
+    //  A malformed NAME@VER is a bad command line, before the registry is asked.
+    S_MAAS (2, "maas model: model 'cancer@': after '@' comes a version", "model", "show",
+            "cancer@");
+    S_MAAS (2, "maas model: model '@1': a name is letters", "model", "show", "@1");
+    S_MAAS (2, "maas model: model 'cancer@-1': after '@' comes", "model", "show", "cancer@-1");
+    S_MAAS (2, "maas model: model 'cancer@0': after '@' comes", "model", "export", "cancer@0",
+            "f.onnx");
+    S_MAAS (2, "maas model: model 'm@': after '@' comes", "model", "threshold", "m@", "0.5");
+    S_MAAS (2, "maas model: model 'm@-2': after '@' comes", "model", "tag", "m@-2", "k=v");
     S_MAAS (2, "maas model: unknown command 'frob' (see --help)", "model", "frob");
     S_MAAS (2, "maas model: give a COMMAND", "model", "--json");
     S_MAAS (2, "usage: maas model COMMAND", "model");
     S_MAAS (0, "usage: maas model COMMAND", "model", "--help");
+    S_MAAS (0, "threshold NAME[@VER|@ALIAS] P|none", "model", "--help");    //  as docs/cli.md
     S_MAAS (0, "  --input-scale X", "model", "publish", "--help");
     //  Words and flags in any order get as far as the registry (none here).
     S_MAAS (1, "maas model: redis redis://127.0.0.1:1", "model", "--json", "threshold", "m@1",
@@ -342,7 +409,16 @@ START_TEST (test_stack)
             "-1");
     S_MAAS (2, "maas up: --redis:", "up", "--redis", "http://x");
     S_MAAS (2, "maas up: unexpected argument 'now' (see --help)", "up", "now");
+    //  A gateway address it cannot listen on: said before anything starts.
+    S_MAAS (2, "maas up: --http: 'bogus' is not IPV4:PORT (port 0..65535, 0: any) or off", "up",
+            "--http", "bogus");
+    S_MAAS (2, "maas up: --http: '127.0.0.1:99999' is not IPV4:PORT", "up", "--http",
+            "127.0.0.1:99999");
+    S_MAAS (2, "maas up: --http: 'localhost:8501' is not IPV4:PORT", "up", "--http=localhost:8501");
+    S_MAAS (2, "maas up: --http: '' is not IPV4:PORT", "up", "--http", "");
     S_MAAS (0, "usage: maas up [--workers N]", "up", "--help");
+    //  --cache-mb's default as docs/cli.md gives it: 0, meaning 256.
+    S_MAAS (0, "each worker's model cache, MiB (0: 256) (default 0)", "up", "--help");
     S_MAAS (2, "maas down: unknown option '--bogus' (see --help)", "down", "--purge", "--bogus");
     S_MAAS (2, "maas down: unexpected argument 'all' (see --help)", "down", "all");
     S_MAAS (2, "maas down: --state needs a value (see --help)", "down", "--state");
@@ -371,6 +447,7 @@ s_suite (void)
 {
     Suite *suite = suite_create ("cli");
     s_add (suite, "keygen", test_keygen);
+    s_add (suite, "curve", test_curve_flags);
     s_add (suite, "infer", test_infer);
     s_add (suite, "explain", test_explain);
     s_add (suite, "score", test_score);

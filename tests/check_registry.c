@@ -69,6 +69,10 @@ START_TEST (test_publish_numbers_versions)
     ck_assert_uint_eq (version, 2);
     ck_assert_int_eq (maas_registry_resolve (s_reg, "iris", "1", &version), 0);
     ck_assert_uint_eq (version, 1);
+    //  A version is its number however it is spelt, as an alias move reads it.
+    ck_assert_int_eq (maas_registry_resolve (s_reg, "iris", "02", &version), 0);
+    ck_assert_uint_eq (version, 2);
+    s_assert_error (maas_registry_resolve (s_reg, "iris", "003", &version), "has no version 3");
     uint8_t *blob;
     size_t size;
     char sha[65];

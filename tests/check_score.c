@@ -995,6 +995,16 @@ START_TEST (test_cli_json_and_jobs_by_run)
     }
     json_decref (d);
     free (text);
+    //  --limit holds for --run too: the first shards, in shard order.
+    const char *by_run_3[] = {"jobs", "--run", run, "--limit", "3", "--json", NULL};
+    ck_assert_int_eq (s_run_cli (by_run_3, "jobs-run-3.log"), 0);
+    text = s_read_log ("jobs-run-3.log");
+    d = s_json_line (text, "{\"jobs\":");
+    ck_assert_msg (d && json_array_size (json_object_get (d, "jobs")) == 3, "%s", text);
+    snprintf (line, sizeof line, "%s.2", run);
+    ck_assert_str_eq (s_json_str (json_array_get (json_object_get (d, "jobs"), 2), "id"), line);
+    json_decref (d);
+    free (text);
     const char *jobs_json[] = {"jobs", "--json", NULL};
     ck_assert_int_eq (s_run_cli (jobs_json, "jobs-json.log"), 0);
     text = s_read_log ("jobs-json.log");

@@ -464,6 +464,8 @@ START_TEST (test_ps_names_and_dead_members)
     ck_assert_msg (support_file_has (broker_log, "ready name=trainer-1"), "no trainer-1");
     const char *ps[] = {"ps", "--state", state, NULL};
     ck_assert_int_eq (s_maas (work, "ps.log", ps), 0);
+    const char *status_up[] = {"status", "--state", state, NULL};
+    ck_assert_int_eq (s_maas (work, "status.log", status_up), 0);
     pid_t pids[8];
     ck_assert_int_eq (s_pids (state, pids, 8), 4);
     kill (pids[2], SIGKILL);    //  worker-1
@@ -473,6 +475,14 @@ START_TEST (test_ps_names_and_dead_members)
     log = s_read (work, "ps-dead.log");
     ck_assert_msg (strstr (log, "gone") && strstr (log, "1 of 4 processes are gone"), "%s", log);
     free (log);
+    //  status says the same, with the same exit code.
+    const char *status[] = {"status", "--state", state, NULL};
+    ck_assert_int_eq (s_maas (work, "status-dead.log", status), 1);
+    log = s_read (work, "status-dead.log");
+    ck_assert_msg (strstr (log, "maas status: 1 of 4 processes are gone"), "%s", log);
+    free (log);
+    const char *status_json[] = {"status", "--state", state, "--json", NULL};
+    ck_assert_int_eq (s_maas (work, "status-dead-json.log", status_json), 1);
     const char *down[] = {"down", "--state", state, NULL};
     ck_assert_int_eq (s_maas (work, "down.log", down), 0);
     support_tempdir_remove (&work);
@@ -574,7 +584,35 @@ s_fails_saying (const char *work, const char *log_name, const char *const *args,
     return log;
 }
 
-//  `maas infer` and `maas score` never hang and never lie: no broker is said
+//  Start `maas ARGS` with STACK_ENV, send it SIGINT after a second (its job
+//  queued: no worker); expect exit 130 and the job cancelled in Redis URL.
+static void
+s_interrupt_cancels (const char *work, const char *log_name, const char *const *args,
+                     const char *const *stack_env, const char *url)
+{
+    char *maas = support_build_path ("client/maas"), log_path[700], id[64] = "";
+    snprintf (log_path, sizeof log_path, "%s/%s", work, log_name);
+    const char *argv[16] = {maas};
+    for (size_t i = 0; args[i] && i < 14; i++)
+        argv[i + 1] = args[i];
+    support_proc_t *proc = support_proc_start (argv, stack_env, log_path);
+    usleep (1000 * 1000);
+    support_proc_signal (proc, SIGINT);
+    int code = support_proc_wait (proc, 15000);
+    support_proc_stop (&proc);
+    free (maas);
+    char *log = s_read (work, log_name);
+    const char *at = strstr (log, "cancelling job ");
+    ck_assert_msg (code == 130 && strstr (log, "interrupted by Ctrl-C") && at
+                       && sscanf (at, "cancelling job %63s", id) == 1,
+                   "exit %d: %s", code, log);
+    free (log);
+    char *status = s_redis_str (url, "HGET maas:job:%s status", id);
+    ck_assert_msg (status && strcmp (status, "cancelled") == 0, "job %s is %s", id, status);
+    free (status);
+}
+
+//  `maas infer`, `maas explain` and `maas score` never hang and never lie: no broker is said
 //  within seconds; with no worker, the job is said to be queued, and at
 //  --timeout it is cancelled, not left queued in Redis.
 START_TEST (test_infer_score_say_why)
@@ -616,24 +654,15 @@ START_TEST (test_infer_score_say_why)
     ck_assert_msg (status && strcmp (status, "cancelled") == 0, "job %s is %s", id, status);
     free (status);
     //  Ctrl-C: the job is cancelled too, and the exit code is 130.
-    char *maas = support_build_path ("client/maas"), int_log[700];
-    snprintf (int_log, sizeof int_log, "%s/infer-int.log", work);
-    const char *interrupt[] = {maas, "infer", "m", "--input", input, NULL};
-    support_proc_t *proc = support_proc_start (interrupt, stack_env, int_log);
-    usleep (1000 * 1000);
-    support_proc_signal (proc, SIGINT);
-    int code = support_proc_wait (proc, 15000);
-    support_proc_stop (&proc);
-    free (maas);
-    log = s_read (work, "infer-int.log");
-    at = strstr (log, "cancelling job ");
-    ck_assert_msg (code == 130 && strstr (log, "interrupted by Ctrl-C") && at
-                       && sscanf (at, "cancelling job %63s", id) == 1,
-                   "exit %d: %s", code, log);
-    free (log);
-    status = s_redis_str (url, "HGET maas:job:%s status", id);
-    ck_assert_msg (status && strcmp (status, "cancelled") == 0, "job %s is %s", id, status);
-    free (status);
+    const char *interrupt[] = {"infer", "m", "--input", input, NULL};
+    s_interrupt_cancels (work, "infer-int.log", interrupt, stack_env, url);
+    //  explain waits as infer does (follow.c): the note, the cancel, 130.
+    const char *explain_queued[] = {"still queued after 2 s: no worker serves 'explain' yet",
+                                    "no result within --timeout: cancelling job", NULL};
+    const char *explain[] = {"explain", "m", "--input", input, "--timeout", "3", NULL};
+    free (s_fails_saying (work, "explain.log", explain, stack_env, 15000, explain_queued));
+    const char *explain_int[] = {"explain", "m", "--input", input, NULL};
+    s_interrupt_cancels (work, "explain-int.log", explain_int, stack_env, url);
     const char *score[] = {"score",        "m", "--input",   input, "--output", output,
                            "--shard-rows", "2", "--timeout", "3",   NULL};
     log = s_fails_saying (work, "score.log", score, stack_env, 15000, queued);

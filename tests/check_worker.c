@@ -554,6 +554,18 @@ END_TEST
 
 //  -- `maas infer`
 
+//  Read all of DIR/NAME into TEXT (at most SIZE - 1 bytes).
+static void
+s_slurp (const char *name, char *text, size_t size)
+{
+    char path[512];
+    snprintf (path, sizeof path, "%s/%s", fx.site.dir, name);
+    FILE *file = fopen (path, "r");
+    ck_assert_msg (file, "no %s", path);
+    text[fread (text, 1, size - 1, file)] = 0;
+    fclose (file);
+}
+
 START_TEST (test_cli_infer)
 {
     maas_model_t *model = s_model (4, 8, 3, 9);
@@ -567,8 +579,14 @@ START_TEST (test_cli_infer)
                          " && echo '[[5.1,3.5,1.4,0.2],[6.7,3.0,5.2,2.3]]' | %s infer iris"
                          " --input - --json --broker %s > out.json || exit 9;"
                          " echo '[[1,2,3]]' | %s infer iris --input - --broker %s 2> err.bad;"
-                         " echo rc=$? >> err.bad",
-                         fx.site.dir, maas, fx.site.front, maas, fx.site.front, maas, fx.site.front)
+                         " echo rc=$? >> err.bad;"
+                         " %s infer iris --input nosuch.csv --broker %s 2> err.missing;"
+                         " echo rc=$? >> err.missing;"
+                         " printf '1,2,3,4\\n' > nohdr.csv;"
+                         " %s infer iris --input nohdr.csv --broker %s 2> err.nohdr;"
+                         " echo rc=$? >> err.nohdr",
+                         fx.site.dir, maas, fx.site.front, maas, fx.site.front, maas, fx.site.front,
+                         maas, fx.site.front, maas, fx.site.front)
                > 0);
     const char *argv[] = {"/bin/sh", "-c", script, NULL};
     //  maas infer asks the registry for the version and column names.
@@ -597,24 +615,22 @@ START_TEST (test_cli_infer)
     fclose (file);
     ck_assert_msg (strstr (text, "expected 4 features, got 3") && strstr (text, "rc=1"), "%s",
                    text);
+    //  A missing input says why.
+    s_slurp ("err.missing", text, sizeof text);
+    ck_assert_msg (strstr (text, "maas infer: cannot open nosuch.csv: No such file or directory\n")
+                       && strstr (text, "rc=1"),
+                   "%s", text);
+    //  The CSV reader names the file; the command does not name it again.
+    s_slurp ("err.nohdr", text, sizeof text);
+    ck_assert_msg (strstr (text, "maas infer: nohdr.csv: line 1 is all numbers")
+                       && strstr (text, "rc=1"),
+                   "%s", text);
     free (script);
     free (maas);
     maas_predictor_destroy (&predictor);
     maas_model_destroy (&model);
 }
 END_TEST
-
-//  Read all of DIR/NAME into TEXT (at most SIZE - 1 bytes).
-static void
-s_slurp (const char *name, char *text, size_t size)
-{
-    char path[512];
-    snprintf (path, sizeof path, "%s/%s", fx.site.dir, name);
-    FILE *file = fopen (path, "r");
-    ck_assert_msg (file, "no %s", path);
-    text[fread (text, 1, size - 1, file)] = 0;
-    fclose (file);
-}
 
 //  Save MODEL as DIR/NAME.
 static void

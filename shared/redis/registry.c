@@ -933,16 +933,19 @@ s_hget_version (maas_registry_t *self, const char *key, const char *field, uint6
 static int
 s_resolve_number (maas_registry_t *self, const char *name, const char *ref, uint64_t *version)
 {
-    char versions[S_KEY_MAX];
+    //  Versions are members by their number: "02" is version 2, as an alias
+    //  move reads it.
+    char versions[S_KEY_MAX], number[24];
+    snprintf (number, sizeof number, "%" PRIu64, s_parse_version (ref));
     s_key (self, versions, name, ":versions");
-    redisReply *reply = s_commandv (self, (const char *[]){"ZSCORE", versions, ref, NULL});
+    redisReply *reply = s_commandv (self, (const char *[]){"ZSCORE", versions, number, NULL});
     if (!reply)
         return -1;
     bool found = reply->type == REDIS_REPLY_STRING;
     freeReplyObject (reply);
     if (!found) {
         char what[64];
-        snprintf (what, sizeof what, "version %s", ref);
+        snprintf (what, sizeof what, "version %s", number);
         return s_fail_missing (self, name, what);
     }
     *version = s_parse_version (ref);

@@ -2,6 +2,7 @@
 #include "curve.h"
 
 #include <czmq.h>
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,19 +15,50 @@ struct _maas_curve_t {
 
 static const uint8_t s_zero_key[32];
 
+//  0 if the key file PATH can be read and holds a "public-key" (every
+//  czmq certificate does), else -1 with why in ERR, WHAT and KIND naming the
+//  key ("curve key", "secret"). Checked before zcert_load, which would parse
+//  any file and log its syntax errors on czmq's log stream (stdout).
+static int
+s_check_file (const char *what, const char *kind, const char *path, maas_err_t *err)
+{
+    if (!path)
+        return maas_err_set (err, MAAS_ERR_INPUT, "%s (none): give a %s key file (maas keygen)",
+                             what, kind);
+    FILE *file = fopen (path, "r");
+    if (!file)
+        return maas_err_set (err, MAAS_ERR_INPUT, "%s %s: cannot read it: %s", what, path,
+                             strerror (errno));
+    char text[4096];
+    size_t size = fread (text, 1, sizeof text - 1, file);
+    int read_errno = ferror (file) ? errno : 0;
+    fclose (file);
+    text[size] = '\0';
+    if (read_errno)
+        return maas_err_set (err, MAAS_ERR_INPUT, "%s %s: cannot read it: %s", what, path,
+                             strerror (read_errno));
+    if (strlen (text) != size || !strstr (text, "public-key"))
+        return maas_err_set (err, MAAS_ERR_INPUT, "%s %s: not a %s key file (maas keygen)", what,
+                             path, kind);
+    return 0;
+}
+
 maas_curve_t *
 maas_curve_new (const char *secret_path, const char *broker_path, maas_err_t *err)
 {
+    if (s_check_file ("curve key", "secret", secret_path, err) != 0
+        || s_check_file ("broker key", "public", broker_path, err) != 0)
+        return NULL;
     maas_curve_t *self = calloc (1, sizeof *self);
-    zcert_t *broker = broker_path ? zcert_load (broker_path) : NULL;
+    zcert_t *broker = zcert_load (broker_path);
     if (self)
-        self->cert = secret_path ? zcert_load (secret_path) : NULL;
+        self->cert = zcert_load (secret_path);
     if (!self || !self->cert || memcmp (zcert_secret_key (self->cert), s_zero_key, 32) == 0)
         maas_err_set (err, MAAS_ERR_INPUT, "curve key %s: not a secret key file (maas keygen)",
-                      secret_path ? secret_path : "(none)");
+                      secret_path);
     else if (!broker)
         maas_err_set (err, MAAS_ERR_INPUT, "broker key %s: not a public key file (maas keygen)",
-                      broker_path ? broker_path : "(none)");
+                      broker_path);
     else {
         snprintf (self->broker, sizeof self->broker, "%s", zcert_public_txt (broker));
         zcert_destroy (&broker);
