@@ -418,7 +418,7 @@ START_TEST (test_stack)
     S_MAAS (2, "maas up: --http: '' is not IPV4:PORT", "up", "--http", "");
     S_MAAS (0, "usage: maas up [--workers N]", "up", "--help");
     //  --cache-mb's default as docs/cli.md gives it: 0, meaning 256.
-    S_MAAS (0, "each worker's model cache, MiB (0: 256) (default 0)", "up", "--help");
+    S_MAAS (0, "each worker's model cache, MiB (0: 256) (0..1048576, default 0)", "up", "--help");
     S_MAAS (2, "maas down: unknown option '--bogus' (see --help)", "down", "--purge", "--bogus");
     S_MAAS (2, "maas down: unexpected argument 'all' (see --help)", "down", "all");
     S_MAAS (2, "maas down: --state needs a value (see --help)", "down", "--state");
