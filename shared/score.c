@@ -524,10 +524,24 @@ maas_score_tensor (maas_client_t *client, const maas_score_config_t *config, con
     return rc;
 }
 
+//  true if PATH ends in SUFFIX.
+static bool
+s_ends_with (const char *path, const char *suffix)
+{
+    size_t len = strlen (path), tail = strlen (suffix);
+    return len >= tail && strcmp (path + len - tail, suffix) == 0;
+}
+
 static int
 s_open_source (s_run_t *run, const char *input, const char *label)
 {
     maas_err_t err;
+    //  Read as CSV, JSON rows would fail on a header of brackets, far from the cause.
+    if (s_ends_with (input, ".json") || s_ends_with (input, ".jsonl"))
+        return maas_err_set (run->err, MAAS_ERR_INPUT,
+                             "%s: score reads CSV with a header row or .npy, not JSON "
+                             "(maas infer and the HTTP gateway take JSON rows)",
+                             input);
     if (maas_npy_is_path (input)) {
         run->npy_in = maas_npy_open (input, &err);
         if (!run->npy_in)

@@ -276,6 +276,16 @@ START_TEST (test_malformed_row_stops_with_line)
     ck_assert_int_eq (maas_score_file (client, &config, input, output, NULL, NULL, NULL, &err), -1);
     ck_assert_msg (strstr (err.text, "bad.csv:4002:1 'oops"), "%s", err.text);
     ck_assert_int_eq (access (output, F_OK), -1);    //  no partial output left
+    //  JSON rows are not read as a CSV with a strange header.
+    char *json = s_path ("rows.json");
+    file = fopen (json, "w");
+    fputs ("{\"instances\": [[1, 2, 3, 4, 5, 6, 7, 8, 9, 10]]}\n", file);
+    fclose (file);
+    ck_assert_int_eq (maas_score_file (client, &config, json, output, NULL, NULL, NULL, &err), -1);
+    ck_assert_msg (
+        strstr (err.text, "rows.json: score reads CSV with a header row or .npy, not JSON"), "%s",
+        err.text);
+    free (json);
     //  Unknown model: every shard fails, the run names the rows and the reason.
     char *good = s_write_npy ("good.npy");
     config.model = "nosuch";
