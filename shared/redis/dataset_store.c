@@ -757,6 +757,9 @@ maas_dataset_store_info (maas_dataset_store_t *self, const char *name, maas_data
 }
 
 //  Append one difference, "; "-separated, to DIFF (truncated if full).
+static void s_diff_add (char *diff, size_t diff_size, const char *fmt, ...)
+    __attribute__ ((format (printf, 3, 4)));
+
 static void
 s_diff_add (char *diff, size_t diff_size, const char *fmt, ...)
 {
