@@ -326,9 +326,16 @@ s_job_line (redisContext *redis, const s_args_t *args, const char *id, long show
             freeReplyObject (reply);
             return 1;
         }
-        printf ("%-28s %-10s %-6s %-16s %5.0f%%  %-24.24s %s\n", id, reply->element[0]->str,
-                job.kind, job.model, *progress ? atof (progress) * 100 : 0.0, when,
-                worker ? worker : "");
+        //  Jobs that report no progress (infer, explain): done, or not said.
+        char shown_progress[16];
+        const char *status = reply->element[0]->str;
+        if (*progress)
+            snprintf (shown_progress, sizeof shown_progress, "%.0f%%", atof (progress) * 100);
+        else
+            snprintf (shown_progress, sizeof shown_progress, "%s",
+                      strcmp (status, "succeeded") == 0 ? "100%" : "-");
+        printf ("%-28s %-10s %-7s %-16s %6s  %-24.24s %s\n", id, status, job.kind, job.model,
+                shown_progress, when, worker ? worker : "");
         printed = 1;
     }
     if (reply)
@@ -445,7 +452,7 @@ s_jobs_header (const s_args_t *args)
     if (args->json)
         printf ("{\"jobs\":[");
     else
-        printf ("%-28s %-10s %-6s %-16s %6s  %-24s %s\n", "ID", "STATUS", "KIND", "MODEL", "PROG",
+        printf ("%-28s %-10s %-7s %-16s %6s  %-24s %s\n", "ID", "STATUS", "KIND", "MODEL", "PROG",
                 "SUBMITTED", "WORKER");
 }
 
