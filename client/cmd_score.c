@@ -187,7 +187,8 @@ s_score_json (const s_score_args_t *args, const char *run_id, const maas_model_r
         at += len;
         at += strspn (at, ", ");
     }
-    printf (isnan (accuracy) ? "],\"accuracy\":null}\n" : "],\"accuracy\":%.6f}\n", accuracy);
+    printf (isnan (accuracy) ? "],\"accuracy\":null" : "],\"accuracy\":%.6f", accuracy);
+    printf (isnan (stats->rmse) ? ",\"rmse\":null}\n" : ",\"rmse\":%.6g}\n", stats->rmse);
 }
 
 //  The outcome as text: the summary on stdout (stderr when the predictions
@@ -210,6 +211,8 @@ s_score_text (const s_score_args_t *args, const char *run_id, const maas_model_r
              stats->seconds > 0 ? (double) stats->rows / stats->seconds : 0.0, args->output);
     if (!isnan (accuracy))
         fprintf (summary, "accuracy against '%s': %.4f\n", args->label, accuracy);
+    if (!isnan (stats->rmse))
+        fprintf (summary, "RMSE against '%s': %.6g\n", args->label, stats->rmse);
 }
 
 //  Score with CLIENT on the version REF names; the exit code.

@@ -75,6 +75,8 @@ struct s_run_t {
     char *tmp_path;                //  temporary beside the output, owned; NULL for stdout
     size_t correct;                //  rows whose class equals the label
     size_t labelled;               //  rows with both a class and a label
+    double squared_error;          //  one output, no class (regression): sum of (y - label)²
+    size_t regressed;              //  rows in it
     maas_score_stats_t stats;      //  what the caller gets
     maas_err_t *err;               //  the caller's, or NULL
 };
@@ -310,6 +312,12 @@ s_write_shard (s_run_t *run, s_shard_t *shard)
         run->correct += shard->classes[r] == (int32_t) lrintf (shard->labels[r]);
         run->labelled++;
     }
+    bool regression = run->has_labels && !shard->classes && shard->outputs == 1;
+    for (size_t r = 0; regression && r < shard->rows; r++) {
+        double error = (double) shard->values[r] - (double) shard->labels[r];
+        run->squared_error += error * error;
+        run->regressed++;
+    }
     run->stats.rows += shard->rows;
     run->stats.shards++;
     s_shard_drop_results (shard);
@@ -518,6 +526,7 @@ maas_score_tensor (maas_client_t *client, const maas_score_config_t *config, con
         *out = run.y;
         run.y = NULL;
     }
+    run.stats.rmse = NAN;    //  a tensor has no label column
     if (stats)
         *stats = run.stats;
     s_release (&run);
@@ -677,6 +686,7 @@ maas_score_file (maas_client_t *client, const maas_score_config_t *config, const
     rc = s_close_sink (&run, rc, output);
     if (accuracy)
         *accuracy = run.labelled ? (double) run.correct / (double) run.labelled : NAN;
+    run.stats.rmse = run.regressed ? sqrt (run.squared_error / (double) run.regressed) : NAN;
     if (stats)
         *stats = run.stats;
     s_release (&run);

@@ -66,6 +66,9 @@ typedef struct {
     size_t reruns;        //  shards run again on the run's version: they ran on
                           //  another, the alias having moved before it was fixed
     double seconds;       //  wall time from first read to last write
+    double rmse;          //  with a label column and a one-output model without
+                          //  classes (regression): root mean squared error of
+                          //  the predictions against it; NAN otherwise
     char dropped[256];    //  CSV columns not sent (not the model's, not the
                           //  label): "id, extra", or ""
 } maas_score_stats_t;

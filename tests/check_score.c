@@ -245,6 +245,43 @@ START_TEST (test_csv_to_csv_with_accuracy)
 }
 END_TEST
 
+//  A regression model (one linear output, no classes) scored against a
+//  label column reports the RMSE, not an accuracy.
+START_TEST (test_csv_regression_rmse)
+{
+    maas_layer_spec_t layers[] = {{16, MAAS_ACT_RELU}, {1, MAAS_ACT_LINEAR}};
+    maas_mlp_t *mlp = maas_mlp_new (S_COLS, layers, 2);
+    maas_mlp_init (mlp, 5);
+    s_publish ("reg", mlp, NULL);
+    float *predicted = malloc (S_ROWS * sizeof (float));
+    maas_predictor_t *predictor = maas_predictor_new (mlp);
+    ck_assert_int_eq (maas_predictor_run (predictor, s_x, S_ROWS, predicted), 0);
+    maas_predictor_destroy (&predictor);
+    double squares = 0;    //  every label is 0
+    for (size_t r = 0; r < S_ROWS; r++)
+        squares += (double) predicted[r] * predicted[r];
+    char *input = s_write_csv ("reg.csv", true), *output = s_path ("reg-out.csv");
+    maas_err_t err;
+    maas_client_t *client = maas_client_new (s_frontend, NULL);
+    maas_score_config_t config = s_config ("reg", 1000, 3);
+    double accuracy = 0;
+    maas_score_stats_t stats;
+    int rc = maas_score_file (client, &config, input, output, "label", &accuracy, &stats, &err);
+    ck_assert_msg (rc == 0, "%s", err.text);
+    ck_assert (isnan (accuracy));
+    ck_assert_double_eq_tol (stats.rmse, sqrt (squares / S_ROWS), 1e-5);
+    //  A classifier's run has no RMSE.
+    config.model = "seed";
+    rc = maas_score_file (client, &config, input, output, "label", &accuracy, &stats, &err);
+    ck_assert_msg (rc == 0 && isnan (stats.rmse) && !isnan (accuracy), "%s", err.text);
+    maas_client_destroy (&client);
+    maas_mlp_destroy (&mlp);
+    free (predicted);
+    free (input);
+    free (output);
+}
+END_TEST
+
 START_TEST (test_tensor_api)
 {
     maas_client_t *client = maas_client_new (s_frontend, NULL);
@@ -1106,6 +1143,7 @@ s_suite (void)
     tcase_add_unchecked_fixture (core, s_setup, s_teardown);
     tcase_add_test (core, test_npy_to_npy_in_order);
     tcase_add_test (core, test_csv_to_csv_with_accuracy);
+    tcase_add_test (core, test_csv_regression_rmse);
     tcase_add_test (core, test_tensor_api);
     tcase_add_test (core, test_cli);
     tcase_add_test (core, test_cli_names_the_file_row);
