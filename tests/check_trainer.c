@@ -371,7 +371,7 @@ START_TEST (test_put_train_publish_infer)
     free (out);
     const char *jobs[] = {"jobs", "--status", "succeeded", NULL};
     ck_assert_int_eq (s_maas (jobs, &out), 0);
-    ck_assert_msg (strstr (out, id) && strstr (out, "train  bc"), "%s", out);
+    ck_assert_msg (strstr (out, id) && strstr (out, "train   bc"), "%s", out);
     free (out);
     //  Without --wait: the job id once the broker has recorded it; it runs on.
     //  NAME last, and --lr before --optimizer: it still refines the
