@@ -1,8 +1,8 @@
 /*  endpoint.c: the CLI's address checks (endpoint.h). Only the syntax: a
  *  well-formed address nobody listens on is for the command to find out. */
 #include "endpoint.h"
+#include "listen_addr.h"
 
-#include <arpa/inet.h>
 #include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -87,18 +87,11 @@ maas_cli_broker_bad (const char *command, const char *endpoints)
 int
 maas_cli_http_check (const char *addr, maas_err_t *err)
 {
-    if (strcmp (addr, "off") == 0)
+    struct sockaddr_in parsed;
+    if (strcmp (addr, "off") == 0 || maas_listen_addr_parse (addr, &parsed, err) == 0)
         return 0;
-    const char *colon = strrchr (addr, ':');
-    char host[INET_ADDRSTRLEN] = "";
-    struct in_addr ipv4;
-    if (colon && (size_t) (colon - addr) < sizeof host)
-        memcpy (host, addr, (size_t) (colon - addr));
-    if (!colon || !s_port_ok (colon + 1, strlen (colon + 1), 0)
-        || inet_pton (AF_INET, host, &ipv4) != 1)
-        return maas_err_set (err, MAAS_ERR_INPUT,
-                             "'%s' is not IPV4:PORT (port 0..65535, 0: any) or off, e.g. "
-                             "127.0.0.1:8501",
-                             addr);
-    return 0;
+    return maas_err_set (err, MAAS_ERR_INPUT,
+                         "'%s' is not IPV4:PORT (port 0..65535, 0: any) or off, e.g. "
+                         "127.0.0.1:8501",
+                         addr);
 }

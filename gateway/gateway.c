@@ -2,6 +2,7 @@
  *  life of a request: read the body, route it, or suspend it on an infer
  *  job until the result or its deadline (gateway.h). */
 #include "gateway.h"
+#include "listen_addr.h"
 #include "submit.h"
 #include "sse.h"
 
@@ -699,21 +700,12 @@ s_tls_load (gw_t *self, char *err, size_t err_size)
 static int
 s_listen (gw_t *self, const char *http, char *err, size_t err_size)
 {
-    char host[64];
-    const char *colon = strrchr (http, ':');
-    struct sockaddr_in addr = {.sin_family = AF_INET};
-    char *end;
-    long port = colon ? strtol (colon + 1, &end, 10) : -1;
-    if (!colon || colon - http >= (long) sizeof host || *end || port < 0 || port > 65535) {
-        snprintf (err, err_size, "--http '%s': give ADDR:PORT, e.g. 127.0.0.1:8501", http);
+    struct sockaddr_in addr;
+    maas_err_t why;
+    if (maas_listen_addr_parse (http, &addr, &why) != 0) {
+        snprintf (err, err_size, "--http %s", why.text);
         return -1;
     }
-    snprintf (host, sizeof host, "%.*s", (int) (colon - http), http);
-    if (inet_pton (AF_INET, host, &addr.sin_addr) != 1) {
-        snprintf (err, err_size, "--http '%s': '%s' is not an IPv4 address", http, host);
-        return -1;
-    }
-    addr.sin_port = htons ((uint16_t) port);
     int fd = socket (AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
     int on = 1;
     socklen_t len = sizeof addr;
